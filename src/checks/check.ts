@@ -1,0 +1,46 @@
+import type { CheckId, Finding, MatrixCell } from "../core/report-model.js";
+import type { Logger } from "../core/logger.js";
+import type { Product } from "../core/product.js";
+import type { LiveEnvironment } from "../runtime/runtime.js";
+
+/** What a check needs before it can look. */
+export type Need = "compose" | "postgres" | "stack";
+
+export interface CheckOptions {
+  /** A command that regenerates the infra files, run from the product folder instead of `infra/generate.ts`. */
+  readonly generatorCommand?: string;
+  /** A command that applies one service's migrations (see README); replaces the built-in applier. */
+  readonly migrateCommand?: string;
+  /** Upper bound for any child process a check runs, in milliseconds. */
+  readonly commandTimeoutMs: number;
+  /** Upper bound for concurrent connections / processes. */
+  readonly concurrency: number;
+  /** Environment for child processes (the door passes `process.env`; the core never reads it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface CheckContext {
+  readonly product: Product;
+  /** Present when a runtime is up; live checks skip without it. */
+  readonly live?: LiveEnvironment;
+  readonly options: CheckOptions;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+export interface CheckOutput {
+  readonly findings: Finding[];
+  /** Set instead of findings when the check could not look; the check is reported as `skip`. */
+  readonly skipped?: string;
+  /** Remarks on parts that were not looked at (e.g. the live probe under `embedded`). */
+  readonly notes?: string[];
+  readonly data?: { matrix?: MatrixCell[]; [key: string]: unknown };
+}
+
+/** One check = one module exporting one object of this shape; `checks/index.ts` lists them. */
+export interface Check {
+  readonly id: CheckId;
+  readonly title: string;
+  readonly needs: readonly Need[];
+  run(context: CheckContext): Promise<CheckOutput>;
+}

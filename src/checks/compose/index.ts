@@ -1,0 +1,11 @@
+import type { Check } from "../check.js";
+
+// Placeholder until the check is implemented: it says so instead of passing.
+export const composeCheck: Check = {
+  id: "compose",
+  title: "compose",
+  needs: ["compose"],
+  async run() {
+    return { findings: [], skipped: "not implemented yet" };
+  },
+};

@@ -1,0 +1,62 @@
+/** A compose file as the checks see it: interpolated values, each with the line it came from. */
+
+export interface Located<T> {
+  readonly value: T;
+  /** 1-based line in the compose file. */
+  readonly line: number;
+}
+
+export interface ComposeEnvValue {
+  /** After `${VAR}` interpolation, as compose would pass it to the container. */
+  readonly value: string;
+  /** As written in the file, before interpolation. */
+  readonly raw: string;
+  readonly line: number;
+}
+
+/** A bind mount or named volume of a service, parsed from short or long syntax. */
+export interface ComposeVolume {
+  /** `bind` for a host path, `volume` for a named volume. */
+  readonly type: "bind" | "volume" | "tmpfs";
+  /** Absolute host path for binds, the volume name for named volumes. */
+  readonly source: string;
+  readonly target: string;
+  readonly line: number;
+}
+
+export interface ComposePort {
+  /** Host port, when published to a fixed one. */
+  readonly published?: number;
+  readonly target: number;
+  readonly line: number;
+}
+
+export interface ComposeService {
+  readonly name: string;
+  readonly line: number;
+  readonly image?: Located<string>;
+  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly line: number };
+  readonly environment: ReadonlyMap<string, ComposeEnvValue>;
+  readonly dependsOn: ReadonlyMap<string, Located<string>>; // name → condition (service_started when short form)
+  readonly ports: readonly ComposePort[];
+  readonly volumes: readonly ComposeVolume[];
+  readonly healthcheck?: { readonly test: readonly string[] | string; readonly line: number; readonly disabled: boolean };
+  readonly environmentLine?: number;
+}
+
+export interface ComposeProject {
+  /** Absolute path of the compose file. */
+  readonly path: string;
+  /** Path relative to the repository root, forward slashes. */
+  readonly file: string;
+  readonly services: ReadonlyMap<string, ComposeService>;
+  /** Top-level named volumes. */
+  readonly volumeNames: readonly string[];
+  /**
+   * The variables interpolation used: process environment, then `.env`, then a random value for every
+   * variable the file needs that neither sets. Generated values are registered as secrets.
+   */
+  readonly variables: ReadonlyMap<string, string>;
+  /** Variables that got a generated value for this run. */
+  readonly generatedVariables: readonly string[];
+}
