@@ -11,14 +11,26 @@ export interface CheckProgress {
 /**
  * Runs the selected checks and turns each outcome into a `CheckResult`. A check that throws is
  * reported as `error` (never `pass`); a `UsageError` aborts the run, since the input is bad.
- * Checks run one after another in registry order so progress lines stay readable; each check
- * parallelises its own work.
+ * Live checks run one after another (they share one server and each parallelises its own work);
+ * file-only checks may run concurrently.
  */
 export async function runChecks(
   checks: readonly Check[],
   context: CheckContext,
   progress?: CheckProgress,
+  { concurrent = false }: { concurrent?: boolean } = {},
 ): Promise<CheckResult[]> {
+  if (concurrent) {
+    // Independent file-only checks: run together, report each as it finishes, keep list order.
+    return Promise.all(
+      checks.map(async (check) => {
+        progress?.started(check);
+        const result = await runOne(check, context);
+        progress?.finished(result);
+        return result;
+      }),
+    );
+  }
   const results: CheckResult[] = [];
   for (const check of checks) {
     progress?.started(check);

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { cli } from "../dist/cli.js";
+
+await cli();

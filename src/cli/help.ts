@@ -1,0 +1,37 @@
+export const HELP = `civic-conformance — prove a monorepo keeps a strict database-per-service architecture
+
+Usage:
+  civic-conformance check [product-dir] [options]
+  civic-conformance generate [product-dir] [--write] [--repo-root dir]
+  civic-conformance --help | --version
+
+product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root with exactly
+one products/<product>; default: the current folder.
+
+check options:
+  --runtime <auto|compose|embedded|external>
+                            where PostgreSQL comes from (default auto: compose where a Docker
+                            engine answers, else embedded)
+  --only <ids>              run only these checks (comma-separated, repeatable)
+  --skip <ids>              do not run these checks (comma-separated, repeatable)
+                            ids: registry, drift, compose, own-database, isolation, migrations,
+                            dependencies
+  -f, --format <format>     text | json | markdown | sarif | junit (repeatable; default text)
+  -o, --output <file>       write the latest --format to this file (repeatable); without a
+                            --format before it, the extension picks it (.json .md .sarif .xml .txt)
+  --repo-root <dir>         the monorepo root (default: two levels above products/<product>)
+  --generator-command <cmd> regenerate the infra files with this command (run from the product
+                            folder) instead of infra/generate.ts
+  --migrate-command <cmd>   apply one service's migrations with this command instead of the
+                            built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
+  --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
+  --timeout <seconds>       limit for each child process a check runs (default 120)
+  --concurrency <n>         concurrent connections/processes (default 16)
+  --verbose                 debug logs on stderr
+
+generate options:
+  --write                   write the files into the product folder (default: print them)
+
+Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input could not be read,
+3 the environment could not run what was asked.
+`;

@@ -1,0 +1,133 @@
+import { parseArgs } from "node:util";
+import { extname } from "node:path";
+import { UsageError } from "../core/errors.js";
+import { CHECK_IDS, type CheckId } from "../core/report-model.js";
+import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type OutputTarget } from "../core/settings.js";
+import { RUNTIME_CHOICES, type RuntimeChoice } from "../runtime/runtime.js";
+
+export type Command =
+  | { kind: "help"; topic?: string }
+  | { kind: "version" }
+  | { kind: "check"; settings: CheckSettings }
+  | { kind: "generate"; settings: GenerateSettings };
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_CONCURRENCY = 16;
+
+function expectOneOf<T extends string>(what: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`Invalid ${what} '${value}'. Expected one of ${allowed.join(", ")}.`);
+}
+
+function checkIds(flag: string, values: readonly string[]): CheckId[] {
+  return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
+}
+
+function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`Invalid --${flag} '${value}'. Expected a positive whole number.`);
+  return parsed;
+}
+
+const FORMAT_BY_EXTENSION: Record<string, Format> = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
+
+/**
+ * `--format` and `--output` pair up in the order given: each `--output` belongs to the latest
+ * `--format` that has no file yet, or, if there is none, to the format its extension names
+ * (`.json`, `.md`, `.sarif`, `.xml`, `.txt`). A format left without a file goes to standard output.
+ * With no `--format` at all, text goes to standard output as well.
+ */
+function outputTargets(tokens: readonly { name: string; value: string | undefined }[]): OutputTarget[] {
+  const targets: { format: Format; file?: string }[] = [];
+  let sawFormat = false;
+  for (const { name, value = "" } of tokens) {
+    if (name === "format") {
+      sawFormat = true;
+      targets.push({ format: expectOneOf("format", value, FORMATS) });
+    } else if (name === "output") {
+      const open = [...targets].reverse().find((t) => t.file === undefined);
+      if (open) open.file = value;
+      else {
+        const format = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
+        if (!format) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
+        targets.push({ format, file: value });
+      }
+    }
+  }
+  if (!sawFormat) targets.push({ format: "text" });
+  const toStdout = targets.filter((t) => t.file === undefined);
+  if (toStdout.length > 1) {
+    throw new UsageError(`Only one format can go to standard output, got ${toStdout.map((t) => t.format).join(" and ")}. Give the others an --output file.`);
+  }
+  return targets;
+}
+
+export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+        runtime: { type: "string" },
+        only: { type: "string", multiple: true },
+        skip: { type: "string", multiple: true },
+        format: { type: "string", multiple: true, short: "f" },
+        output: { type: "string", multiple: true, short: "o" },
+        "repo-root": { type: "string" },
+        "generator-command": { type: "string" },
+        "migrate-command": { type: "string" },
+        "external-config": { type: "string" },
+        timeout: { type: "string" },
+        concurrency: { type: "string" },
+        verbose: { type: "boolean" },
+        write: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    // parseArgs's messages name the flag; make them ours (no stack, exit 2).
+    throw new UsageError(`${(error as Error).message.replace(/\. To specify a positional.*$/s, ".")} Run 'civic-conformance --help' for usage.`);
+  }
+  const { values, positionals, tokens } = parsed;
+  if (values.version) return { kind: "version" };
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") return { kind: "help", ...((command === "help" ? rest[0] : command) !== undefined && { topic: command === "help" ? rest[0] : command }) };
+  if (rest.length > 1) throw new UsageError(`Too many arguments: ${rest.join(" ")}. Expected at most one product folder.`);
+  const productPath = rest[0] ?? ".";
+  const repoRoot = values["repo-root"];
+
+  if (command === "generate") {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config"] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'generate'.`);
+    }
+    return { kind: "generate", settings: { productPath, ...(repoRoot !== undefined && { repoRoot }), write: values.write ?? false, cwd, env } };
+  }
+  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, generate, help.`);
+  if (values.write) throw new UsageError("--write applies to 'generate' only.");
+
+  const optionTokens = tokens.filter((t): t is Extract<typeof t, { kind: "option" }> => t.kind === "option");
+  const runtime: RuntimeChoice = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
+  if (runtime !== "external" && values["external-config"] !== undefined) throw new UsageError("--external-config needs --runtime external.");
+  const settings: CheckSettings = {
+    productPath,
+    ...(repoRoot !== undefined && { repoRoot }),
+    runtime,
+    only: checkIds("only", values.only ?? []),
+    skip: checkIds("skip", values.skip ?? []),
+    outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
+    ...(values["generator-command"] !== undefined && { generatorCommand: values["generator-command"] }),
+    ...(values["migrate-command"] !== undefined && { migrateCommand: values["migrate-command"] }),
+    ...(values["external-config"] !== undefined && { externalConfig: values["external-config"] }),
+    commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000) * 1000,
+    concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY),
+    verbose: values.verbose ?? false,
+    cwd,
+    env,
+  };
+  return { kind: "check", settings };
+}

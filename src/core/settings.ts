@@ -1,0 +1,52 @@
+import type { CheckId } from "./report-model.js";
+import type { RuntimeChoice } from "../runtime/runtime.js";
+
+export const FORMATS = ["text", "json", "markdown", "sarif", "junit"] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface OutputTarget {
+  readonly format: Format;
+  /** File to write; `undefined` writes to standard output. */
+  readonly file?: string;
+}
+
+/** Everything `check` needs, parsed once by a door (CLI or action). */
+export interface CheckSettings {
+  /** Product folder or a monorepo root with one product, as the user gave it. */
+  readonly productPath: string;
+  /** Overrides where the monorepo root is (Dockerfile paths are relative to it). */
+  readonly repoRoot?: string;
+  /** Where PostgreSQL comes from. */
+  readonly runtime: RuntimeChoice;
+  /** Checks to run; empty = all. */
+  readonly only: readonly CheckId[];
+  /** Checks not to run. */
+  readonly skip: readonly CheckId[];
+  /** Where each report format goes; at most one goes to standard output. */
+  readonly outputs: readonly OutputTarget[];
+  /** Replaces `infra/generate.ts` for the drift check (run from the product folder through a shell). */
+  readonly generatorCommand?: string;
+  /** Replaces the built-in migration applier (see README, "migrations"). */
+  readonly migrateCommand?: string;
+  /** File with the admin and per-service URLs for `--runtime external`. */
+  readonly externalConfig?: string;
+  /** Limit for any child process a check runs (generator, migrate command), in milliseconds. */
+  readonly commandTimeoutMs: number;
+  /** Upper bound for concurrent connections and processes. */
+  readonly concurrency: number;
+  /** Print debug logs. */
+  readonly verbose: boolean;
+  /** The working directory relative paths are resolved from. */
+  readonly cwd: string;
+  /** The process environment (the core never reads `process.env` itself). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface GenerateSettings {
+  readonly productPath: string;
+  readonly repoRoot?: string;
+  /** Write the files into the product folder instead of printing them. */
+  readonly write: boolean;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}

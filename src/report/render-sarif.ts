@@ -1,0 +1,63 @@
+import type { Finding, Report } from "../core/report-model.js";
+
+const INFORMATION_URI = "https://github.com/civic/db-per-service-check";
+
+interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  help: { text: string };
+  properties: { tags: string[] };
+}
+
+function ruleName(id: string): string {
+  return id
+    .split(/[/-]/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+}
+
+/** SARIF 2.1.0 for code scanning: one rule per rule id, help text carrying the fix. */
+export function renderSarif(reports: readonly Report[], toolVersion: string): string {
+  const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
+  const rules = new Map<string, SarifRule>();
+  for (const finding of findings) {
+    if (rules.has(finding.rule)) continue;
+    rules.set(finding.rule, {
+      id: finding.rule,
+      name: ruleName(finding.rule),
+      shortDescription: { text: `civic-conformance ${finding.rule}` },
+      help: { text: finding.fix ?? `See the civic-conformance README for ${finding.rule}.` },
+      properties: { tags: ["database-per-service", finding.rule.split("/")[0] ?? "civic-conformance"] },
+    });
+  }
+  const ruleIndex = [...rules.keys()];
+  const result = (finding: Finding) => ({
+    ruleId: finding.rule,
+    ruleIndex: ruleIndex.indexOf(finding.rule),
+    level: finding.severity === "error" ? "error" : "warning",
+    message: { text: finding.fix ? `${finding.message} Fix: ${finding.fix}` : finding.message },
+    ...(finding.file && {
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: finding.file, uriBaseId: "%SRCROOT%" },
+            ...(finding.line !== undefined && { region: { startLine: finding.line } }),
+          },
+        },
+      ],
+    }),
+    ...(finding.service && { properties: { service: finding.service } }),
+  });
+  const sarif = {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        results: findings.map(result),
+      },
+    ],
+  };
+  return `${JSON.stringify(sarif, null, 2)}\n`;
+}

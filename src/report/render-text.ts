@@ -1,0 +1,62 @@
+import type { CheckResult, CheckStatus, Finding, Report } from "../core/report-model.js";
+import { type Palette, plainPalette } from "./style.js";
+
+const ICONS: Record<CheckStatus, string> = { pass: "✔", fail: "✖", skip: "○", error: "!" };
+
+function statusColour(status: CheckStatus, palette: Palette): (text: string) => string {
+  switch (status) {
+    case "pass":
+      return palette.green;
+    case "fail":
+      return palette.red;
+    case "error":
+      return palette.yellow;
+    case "skip":
+      return palette.dim;
+  }
+}
+
+/** The one-line progress/status line of a check, also used for the live progress on stderr. */
+export function renderCheckLine(result: CheckResult, palette: Palette = plainPalette): string {
+  const colour = statusColour(result.status, palette);
+  const errors = result.findings.filter((f) => f.severity === "error").length;
+  const warnings = result.findings.length - errors;
+  const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`]
+    .filter(Boolean)
+    .join(", ");
+  const tail = [counts, result.reason].filter(Boolean).join(" · ");
+  return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail ? `  ${tail}` : ""}`;
+}
+
+function renderFinding(finding: Finding, palette: Palette): string[] {
+  const severity = finding.severity === "error" ? palette.red("error") : palette.yellow("warning");
+  const where = finding.file ? `${finding.file}${finding.line ? `:${finding.line}` : ""}` : "";
+  const service = finding.service ? palette.cyan(`[${finding.service}]`) : "";
+  const lines = [`    ${severity} ${palette.bold(finding.rule)} ${[where, service].filter(Boolean).join(" ")}`.trimEnd()];
+  lines.push(`      ${finding.message}`);
+  if (finding.fix) lines.push(`      ${palette.dim("fix:")} ${finding.fix}`);
+  if (finding.details) {
+    for (const line of finding.details.trimEnd().split("\n")) {
+      const coloured = line.startsWith("+") && !line.startsWith("+++") ? palette.green(line) : line.startsWith("-") && !line.startsWith("---") ? palette.red(line) : palette.dim(line);
+      lines.push(`      ${coloured}`);
+    }
+  }
+  return lines;
+}
+
+/** The terminal report: a line per check, its findings under it, a summary last. */
+export function renderText(report: Report, palette: Palette = plainPalette): string {
+  const out = [palette.bold(`civic-conformance · ${report.product} · runtime ${report.runtime}`), ""];
+  for (const check of report.checks) {
+    out.push(renderCheckLine(check, palette));
+    for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
+    for (const finding of check.findings) out.push(...renderFinding(finding, palette));
+  }
+  const s = report.summary;
+  const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
+  out.push(
+    "",
+    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored · ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"}`,
+  );
+  return `${out.join("\n")}\n`;
+}
