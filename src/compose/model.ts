@@ -12,6 +12,8 @@ export interface ComposeEnvValue {
   /** As written in the file, before interpolation. */
   readonly raw: string;
   readonly line: number;
+  /** Repo-relative path of the `env_file` the value came from; absent when set in the compose file (`line` is then the `env_file` entry). */
+  readonly envFile?: string;
 }
 
 /** A bind mount or named volume of a service, parsed from short or long syntax. */
@@ -35,13 +37,28 @@ export interface ComposeService {
   readonly name: string;
   readonly line: number;
   readonly image?: Located<string>;
-  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly line: number };
+  /** `context` is absolute; `dockerfile` as written (relative to the context); `dockerfileLine` where it is written. */
+  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly line: number; readonly dockerfileLine?: number };
   readonly environment: ReadonlyMap<string, ComposeEnvValue>;
   readonly dependsOn: ReadonlyMap<string, Located<string>>; // name → condition (service_started when short form)
   readonly ports: readonly ComposePort[];
   readonly volumes: readonly ComposeVolume[];
   readonly healthcheck?: { readonly test: readonly string[] | string; readonly line: number; readonly disabled: boolean };
   readonly environmentLine?: number;
+  /** Line of the `depends_on:` key, where a missing dependency belongs. */
+  readonly dependsOnLine?: number;
+  /** Secrets mounted into the container (`/run/secrets/<target>`), with their host file when known. */
+  readonly secrets?: readonly ComposeSecretMount[];
+}
+
+export interface ComposeSecretMount {
+  /** Top-level secret name. */
+  readonly source: string;
+  /** Absolute path inside the container. */
+  readonly target: string;
+  /** Absolute host path of the secret's `file:`, when it is a file secret. */
+  readonly hostPath?: string;
+  readonly line: number;
 }
 
 export interface ComposeProject {
