@@ -1,11 +1,27 @@
 import type { Check } from "../check.js";
+import { dependencyFindings } from "./dependency-rules.js";
+import { moduleFindings } from "./module-rules.js";
+import { namingFindings } from "./naming-rules.js";
+import { uniquenessFindings } from "./uniqueness-rules.js";
 
-// Placeholder until the check is implemented: it says so instead of passing.
+/**
+ * `registry`: the entries are well formed on their own and against their modules on disk.
+ * Findings point at the registry line of the offending field (or at the Prisma schema / config line
+ * for `registry/schema-url`).
+ */
 export const registryCheck: Check = {
   id: "registry",
-  title: "registry",
+  title: "Service registry is well formed",
   needs: [],
-  async run() {
-    return { findings: [], skipped: "not implemented yet" };
+  async run({ product }) {
+    const { registry, repoRoot } = product;
+    return {
+      findings: [
+        ...namingFindings(registry),
+        ...uniquenessFindings(registry),
+        ...dependencyFindings(registry),
+        ...(await moduleFindings(registry, repoRoot)),
+      ],
+    };
   },
 };

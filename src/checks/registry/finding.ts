@@ -1,0 +1,28 @@
+import type { Finding, Severity } from "../../core/report-model.js";
+import { lineOf, type Registry, type Service, type ServiceDefinition } from "../../registry/model.js";
+
+/** A registry finding about one field of one entry: the file is the registry, the line is the field's. */
+export function fieldFinding(
+  registry: Registry,
+  service: Service,
+  field: keyof ServiceDefinition,
+  rule: string,
+  message: string,
+  fix: string,
+  severity: Severity = "error",
+): Finding {
+  return {
+    rule: `registry/${rule}`,
+    severity,
+    message,
+    service: service.key,
+    file: registry.file,
+    line: lineOf(service, field),
+    fix,
+  };
+}
+
+/** `tax-billing-instalment` → `tax_billing_instalment`: the database name the convention expects. */
+export function snakeCase(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+}
