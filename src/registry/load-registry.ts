@@ -1,16 +1,14 @@
 import { createJiti } from "jiti";
 import { readFile } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { relative, resolve, sep } from "node:path";
 import type { z } from "zod";
 import { UsageError } from "../core/errors.js";
+import { REGISTRY_PATH } from "../core/locate-product.js";
 import { closestName } from "./closest-name.js";
 import { locateRegistry, type RegistryLocations } from "./locate-registry.js";
 import { LAYERS, type Registry, type Service, type ServiceDefinition } from "./model.js";
 import { displayPath, parseTypeScript } from "./parse-typescript.js";
 import { FIELD_TYPES, isRequiredField, registrySchema, SERVICE_FIELDS } from "./schema.js";
-
-/** Where the registry lives inside a product folder. */
-export const REGISTRY_PATH = join("infra", "service-registry.ts");
 
 /**
  * Loads `<productDir>/infra/service-registry.ts` into the typed model.
