@@ -1,11 +1,63 @@
+import type { Finding } from "../../core/report-model.js";
+import { resolvePostgresService } from "../../compose/postgres-service.js";
 import type { Check } from "../check.js";
+import { postgresFindings } from "./postgres-rules.js";
+import { composeDockerfile, serviceFindings, type ServiceRuleContext } from "./service-rules.js";
 
-// Placeholder until the check is implemented: it says so instead of passing.
+/**
+ * `compose`: the compose file agrees with the registry, line by line. Every registry service has a
+ * compose service of its hostname with exactly one DATABASE_URL naming its own database on the
+ * compose PostgreSQL (none when stateless), its PORT, its extraEnv, and depends_on matching dependsOn;
+ * PostgreSQL has a healthcheck and init scripts that create every registry database.
+ * Severities: a rule whose breach breaks isolation or the stack is an error; one that may be
+ * deliberate or cannot be verified from files (an extra module service, an unreadable script) warns.
+ */
 export const composeCheck: Check = {
   id: "compose",
-  title: "compose",
+  title: "Compose file matches the registry",
   needs: ["compose"],
-  async run() {
-    return { findings: [], skipped: "not implemented yet" };
+  async run(context) {
+    const { registry, repoRoot } = context.product;
+    const compose = context.product.compose!;
+    const postgres = await resolvePostgresService(compose);
+    const rules: ServiceRuleContext = { registry, compose, postgres, repoRoot };
+    const findings: Finding[] = [];
+
+    for (const service of registry.services) {
+      const composeService = compose.services.get(service.hostname);
+      if (!composeService) {
+        // An error: the service would never run, and every other rule for it would be vacuous.
+        findings.push({
+          rule: "compose/missing-service",
+          severity: "error",
+          message: `Registry service "${service.key}" has no compose service named "${service.hostname}".`,
+          service: service.key,
+          file: registry.file,
+          line: service.line,
+          fix: `Add a "${service.hostname}" service to ${compose.file} (regenerate it from the registry).`,
+        });
+        continue;
+      }
+      findings.push(...serviceFindings(service, composeService, rules));
+    }
+
+    const hostnames = new Set(registry.services.map((service) => service.hostname));
+    for (const composeService of compose.services.values()) {
+      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      const dockerfile = composeDockerfile(composeService, repoRoot);
+      if (!dockerfile?.startsWith("modules/")) continue;
+      // A warning: it may be a deliberate worker or tool, but it escapes every check of this tool.
+      findings.push({
+        rule: "compose/unknown-service",
+        severity: "warning",
+        message: `Compose service "${composeService.name}" builds the module ${dockerfile} but is not in the registry.`,
+        file: compose.file,
+        line: composeService.line,
+        fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`,
+      });
+    }
+
+    findings.push(...(await postgresFindings(postgres, { registry, compose, repoRoot })));
+    return { findings };
   },
 };

@@ -1,11 +1,147 @@
-import type { Check } from "../check.js";
+import type { Finding } from "../../core/report-model.js";
+import { lineOf, type Registry, type Service } from "../../registry/model.js";
+import type { ComposeProject } from "../../compose/model.js";
+import type { Check, CheckContext } from "../check.js";
 
-// Placeholder until the check is implemented: it says so instead of passing.
+/**
+ * `dependencies`, static part: every URL in a service's extraEnv names a registry service at its
+ * hostname and registered port, declared in dependsOn; every dependsOn names a registry service, is
+ * used by some extraEnv URL, and appears in the compose depends_on. Hosts that are compose services
+ * outside the registry (redis, rabbitmq…) are infrastructure, not service dependencies.
+ * The live part (answering from inside the compose network) is not done yet: the check says so in
+ * its notes instead of passing it.
+ */
 export const dependenciesCheck: Check = {
   id: "dependencies",
-  title: "dependencies",
+  title: "Service dependencies name registry services",
   needs: ["compose"],
-  async run() {
-    return { findings: [], skipped: "not implemented yet" };
+  async run(context) {
+    const { registry } = context.product;
+    const compose = context.product.compose!;
+    const findings: Finding[] = [];
+    for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
+    return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
   },
 };
+
+function liveProbeSkipReason(context: CheckContext): string {
+  const live = context.live;
+  if (!live) return "no runtime was started, so no service is running";
+  if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
+  return "probing services from inside the compose network is not implemented in this version";
+}
+
+const URL_VALUE = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
+
+interface ExtraEnvUrl {
+  readonly variable: string;
+  readonly value: string;
+  readonly host: string;
+  readonly port: number | undefined;
+}
+
+function extraEnvUrls(service: Service): ExtraEnvUrl[] {
+  const urls: ExtraEnvUrl[] = [];
+  for (const [variable, value] of Object.entries(service.extraEnv ?? {})) {
+    if (!URL_VALUE.test(value)) continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      continue;
+    }
+    const port = url.port === "" ? DEFAULT_PORTS[url.protocol] : Number(url.port);
+    urls.push({ variable, value, host: url.hostname, port });
+  }
+  return urls;
+}
+
+// Every rule but `unused` is an error: a URL to the wrong host or port is a call that fails in
+// production, and an undeclared call is a coupling the start order and the docs do not know about.
+// `unused` warns: a declared dependency nobody calls is dead weight, not a breakage.
+function staticFindings(service: Service, registry: Registry, compose: ComposeProject): Finding[] {
+  const findings: Finding[] = [];
+  const byHostname = new Map(registry.services.map((candidate) => [candidate.hostname, candidate]));
+  const byKey = new Map(registry.services.map((candidate) => [candidate.key, candidate]));
+  const declared = new Set(service.dependsOn ?? []);
+  const extraEnvLine = lineOf(service, "extraEnv");
+  const dependsOnLine = lineOf(service, "dependsOn");
+  const where = { service: service.key, file: registry.file };
+  const called = new Set<string>();
+
+  for (const url of extraEnvUrls(service)) {
+    const target = byHostname.get(url.host);
+    if (!target) {
+      if (compose.services.has(url.host)) continue;
+      findings.push({
+        rule: "dependencies/unknown-host",
+        severity: "error",
+        message: `${url.variable} of "${service.key}" points at host "${url.host}", which is neither a registry service nor a compose service.`,
+        ...where,
+        line: extraEnvLine,
+        fix: `Use the hostname of the registry service it calls (e.g. http://<hostname>:<port>), or add that service to the registry.`,
+      });
+      continue;
+    }
+    called.add(target.key);
+    if (url.port !== target.port) {
+      findings.push({
+        rule: "dependencies/wrong-port",
+        severity: "error",
+        message: `${url.variable} of "${service.key}" calls "${target.hostname}" on port ${url.port ?? "(none)"}; "${target.key}" is registered on port ${target.port}.`,
+        ...where,
+        line: extraEnvLine,
+        fix: `Use http://${target.hostname}:${target.port} in ${url.variable}.`,
+      });
+    }
+    if (target.key !== service.key && !declared.has(target.key)) {
+      findings.push({
+        rule: "dependencies/undeclared",
+        severity: "error",
+        message: `"${service.key}" calls "${target.key}" through ${url.variable} but does not declare it in dependsOn.`,
+        ...where,
+        line: extraEnvLine,
+        fix: `Add "${target.key}" to the dependsOn of "${service.key}" and regenerate.`,
+      });
+    }
+  }
+
+  const composeService = compose.services.get(service.hostname);
+  for (const key of declared) {
+    const target = byKey.get(key);
+    if (!target) {
+      findings.push({
+        rule: "dependencies/unknown-service",
+        severity: "error",
+        message: `"${service.key}" depends on "${key}", which is not a registry service.`,
+        ...where,
+        line: dependsOnLine,
+        fix: `Remove "${key}" from dependsOn, or use the registry key of the service meant.`,
+      });
+      continue;
+    }
+    if (composeService && !composeService.dependsOn.has(target.hostname)) {
+      findings.push({
+        rule: "dependencies/compose-depends-on",
+        severity: "error",
+        message: `"${service.key}" depends on "${key}" in the registry, but compose service "${composeService.name}" does not list "${target.hostname}" in depends_on.`,
+        service: service.key,
+        file: compose.file,
+        line: composeService.dependsOnLine ?? composeService.line,
+        fix: `Add "${target.hostname}" to the depends_on of "${composeService.name}" (regenerate from the registry).`,
+      });
+    }
+    if (!called.has(key)) {
+      findings.push({
+        rule: "dependencies/unused",
+        severity: "warning",
+        message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
+        ...where,
+        line: dependsOnLine,
+        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}:${target.port}"), or remove "${key}" from dependsOn.`,
+      });
+    }
+  }
+  return findings;
+}
