@@ -205,6 +205,23 @@ describe("registry check", () => {
     expect(findings[0]!.message).toContain("hard-coded URL");
   });
 
+  it("reports registry/schema-url at the prisma.config.ts line when a Prisma 7 config reads another variable", async () => {
+    await using copy = await copyFixture("property-tax");
+    const config = "modules/platform/audit-logging/prisma.config.ts";
+    await copy.edit(config, (text) => text.replace('env("DATABASE_URL")', 'env("AUDIT_DATABASE_URL")'));
+    const line = lineOf(await copy.read(config), 'env("AUDIT_DATABASE_URL")');
+    const findings = await findingsOf(copy.product, copy.root);
+    expect(summary(findings)).toEqual([{ rule: "registry/schema-url", service: "audit-logging", file: config, line }]);
+    expect(findings[0]!.fix).toContain("prisma.config.ts");
+  });
+
+  it("reports only registry/dockerfile-missing when a stateful service's whole module folder is missing", async () => {
+    await using copy = await copyFixture("property-tax");
+    const line = await editRegistry(copy, '"modules/domain/revenue/tax-levy-rate/Dockerfile"', '"modules/domain/revenue/tax-levy/Dockerfile"');
+    const findings = await findingsOf(copy.product, copy.root);
+    expect(summary(findings)).toEqual([{ rule: "registry/dockerfile-missing", service: "tax-levy-rate", file: REGISTRY, line }]);
+  });
+
   it("reports registry/unsafe-identifier for a database name that would inject SQL, and never echoes it as SQL", async () => {
     await using copy = await copyFixture("property-tax");
     const line = await editRegistry(copy, 'database: "tax_levy_rate"', 'database: "x; DROP DATABASE y"');
