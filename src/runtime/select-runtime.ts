@@ -1,0 +1,62 @@
+import { EnvironmentError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { Product } from "../core/product.js";
+import { dockerEngineAnswers } from "./docker-probe.js";
+import { EmbeddedRuntime } from "./embedded.js";
+import { ExternalRuntime, readExternalConfig } from "./external.js";
+import type { Runtime, RuntimeChoice } from "./runtime.js";
+
+export interface RuntimeInputs {
+  readonly product: Product;
+  /** The process environment (the core never reads `process.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+  /** JSON/YAML file with the external servers' URLs (`--runtime external`). */
+  readonly externalConfig?: string;
+  /** Overrides the external runtime's read-only default. */
+  readonly readOnly?: boolean;
+  /** Whether a Docker engine answers; injectable so tests can decide `auto` without an engine. */
+  readonly dockerAvailable?: () => Promise<boolean>;
+}
+
+/**
+ * The compose runtime is built separately (`compose.ts`); until it exists this is `undefined`, and
+ * `auto` falls back to `embedded` without probing Docker. The seam: `(inputs) => new ComposeRuntime(inputs)`.
+ */
+const composeRuntime: ((inputs: RuntimeInputs) => Runtime) | undefined = undefined;
+
+/**
+ * Picks and builds the runtime for `choice`. `auto` means `compose` where a Docker engine answers
+ * and the compose runtime exists, else `embedded`. Nothing is started here: the caller calls
+ * `start` and always `stop`.
+ *
+ * @throws EnvironmentError for `compose` when it cannot run here
+ * @throws UsageError for `external` without an admin URL or with a malformed config file
+ */
+export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
+  switch (choice) {
+    case "embedded":
+      return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+    case "external": {
+      const keys = inputs.product.registry.services.map((service) => service.key);
+      const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
+      return new ExternalRuntime(config, { logger: inputs.logger, ...(inputs.readOnly !== undefined && { readOnly: inputs.readOnly }) });
+    }
+    case "compose": {
+      if (!composeRuntime) throw new EnvironmentError("the compose runtime is not available yet in this version; use --runtime embedded or --runtime external");
+      if (!(await dockerAnswers(inputs))) {
+        throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
+      }
+      return composeRuntime(inputs);
+    }
+    case "auto": {
+      if (composeRuntime && (await dockerAnswers(inputs))) return composeRuntime(inputs);
+      inputs.logger.debug(composeRuntime ? "auto: no Docker engine answers; using embedded" : "auto: the compose runtime is not available yet; using embedded");
+      return createRuntime("embedded", inputs);
+    }
+  }
+}
+
+function dockerAnswers(inputs: RuntimeInputs): Promise<boolean> {
+  return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
+}

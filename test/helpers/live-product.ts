@@ -1,0 +1,40 @@
+import { loadCompose } from "../../src/compose/load-compose.js";
+import { silentLogger, type Logger } from "../../src/core/logger.js";
+import type { Product } from "../../src/core/product.js";
+import { loadRegistry } from "../../src/registry/load-registry.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded.js";
+import type { LiveEnvironment } from "../../src/runtime/runtime.js";
+
+export interface LiveProduct extends AsyncDisposable {
+  readonly live: LiveEnvironment;
+  readonly product: Product;
+  readonly runtime: EmbeddedRuntime;
+}
+
+/**
+ * Loads a product folder (registry + compose) and starts the embedded runtime on it: a real
+ * PostgreSQL 16 provisioned as the official image provisions the compose file's postgres service.
+ * `await using` stops the server and removes its temp dir.
+ *
+ * `env` defaults to a PATH-only environment so the developer's shell never leaks into a test
+ * (unset compose variables get random values, as in a CI run).
+ */
+export async function startLiveProduct(
+  productDir: string,
+  repoRoot: string,
+  options: { env?: Readonly<Record<string, string | undefined>>; logger?: Logger } = {},
+): Promise<LiveProduct> {
+  const env = options.env ?? { PATH: process.env.PATH };
+  const [registry, compose] = await Promise.all([loadRegistry(productDir, repoRoot), loadCompose(productDir, repoRoot, env)]);
+  const product: Product = { name: productDir.split(/[\\/]/).pop() ?? "product", dir: productDir, repoRoot, registry, compose };
+  const runtime = new EmbeddedRuntime({ product, env, logger: options.logger ?? silentLogger });
+  const live = await runtime.start(AbortSignal.timeout(120_000));
+  return {
+    live,
+    product,
+    runtime,
+    async [Symbol.asyncDispose]() {
+      await runtime.stop();
+    },
+  };
+}
