@@ -1,11 +1,243 @@
-import type { Check } from "../check.js";
+import { CheckUnableError } from "../run-checks.js";
+import type { Check, CheckContext, CheckOutput } from "../check.js";
+import type { Finding } from "../../core/report-model.js";
+import { isStateful, lineOf, type Service } from "../../registry/model.js";
+import { mapBounded } from "../../postgres/bounded-pool.js";
+import { describeUrl, withConnection } from "../../postgres/connect.js";
+import { readClusterCatalog } from "../../postgres/cluster-catalog.js";
+import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
+import {
+  composeServiceOf,
+  postgresUrlsInEnvironment,
+  serviceCredentials,
+} from "../../postgres/service-credentials.js";
+import { clusterStateFindings } from "./cluster-state.js";
+import {
+  FIX_MISSING_URL,
+  FIX_SHARED_CREDENTIAL,
+  FIX_STATELESS_CREDENTIAL,
+  fixLoginFailed,
+  fixMissingDatabase,
+  fixSharedDatabase,
+  fixWrongDatabase,
+} from "./fixes.js";
+import { probeLogin, type LoginProbe } from "./login-probe.js";
 
-// Placeholder until the check is implemented: it says so instead of passing.
+const DEFAULT_CONCURRENCY = 16;
+
+/**
+ * `own-database`: on the live server, every registry database exists, every stateful service's
+ * DATABASE_URL logs in and lands in exactly its own database, and no two services share a database
+ * or a role; stateless services hold no database credential at all.
+ */
 export const ownDatabaseCheck: Check = {
   id: "own-database",
-  title: "own-database",
+  title: "Each service logs in to its own database",
   needs: ["postgres"],
-  async run() {
-    return { findings: [], skipped: "not implemented yet" };
+  async run(context) {
+    try {
+      return await checkOwnDatabases(context);
+    } catch (error) {
+      if (isUnreachable(error)) throw new CheckUnableError(`own-database could not reach PostgreSQL: ${(error as Error).message}`);
+      throw error;
+    }
   },
 };
+
+async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
+  const { product, live } = context;
+  if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
+  const connectOptions = { applicationName: "civic-conformance own-database" };
+
+  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error: unknown) => {
+    if (isUnreachable(error)) throw error;
+    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${(error as Error).message}`);
+  });
+
+  const stateful = product.registry.services.filter(isStateful);
+  const credentials = serviceCredentials(product, live);
+  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
+  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const probes = await mapBounded(
+    withUrl,
+    context.options.concurrency || DEFAULT_CONCURRENCY,
+    (credential) => probeLogin(credential, connectOptions),
+    context.signal,
+  );
+
+  const existing = new Set(catalog.databases.map((database) => database.name));
+  const missing = stateful.filter((service) => !existing.has(service.database));
+  const findings: Finding[] = [
+    ...missing.map((service) => missingDatabase(product.registry.file, service)),
+    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...probes.flatMap((probe) => loginFindings(probe, missing)),
+    ...sharedDatabaseFindings(probes),
+    ...sharedCredentialFindings(probes),
+    ...statelessCredentialFindings(context),
+    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl),
+  ];
+  return { findings };
+}
+
+function missingDatabase(registryFile: string, service: Service): Finding {
+  return {
+    rule: "own-database/missing-database",
+    severity: "error",
+    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: fixMissingDatabase(service.database),
+  };
+}
+
+function missingUrl(registryFile: string, service: Service): Finding {
+  return {
+    rule: "own-database/missing-url",
+    severity: "error",
+    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: FIX_MISSING_URL,
+  };
+}
+
+function loginFindings(probe: LoginProbe, missing: readonly Service[]): Finding[] {
+  const { credential } = probe;
+  const { service, source } = credential;
+  const at = { service: service.key, file: source.file, line: source.line };
+  if (!probe.loggedIn) {
+    // The missing database is already reported on its registry line; a second finding would say the same.
+    const alreadySaid =
+      probe.failure.code === SQLSTATE.invalidCatalogName &&
+      credential.database === service.database &&
+      missing.some((m) => m.key === service.key);
+    if (alreadySaid) return [];
+    return [
+      {
+        rule: "own-database/login-failed",
+        severity: "error",
+        message: `${service.key} cannot log in with its DATABASE_URL (user "${credential.user}", database "${credential.database}"): ${probe.failure.reason}.`,
+        ...at,
+        fix: fixLoginFailed(service.database),
+      },
+    ];
+  }
+  if (probe.database === service.database) return [];
+  return [
+    {
+      rule: "own-database/wrong-database",
+      severity: "error",
+      message: `${service.key} logs in to database "${probe.database}", not its own "${service.database}".`,
+      ...at,
+      fix: fixWrongDatabase(service.database),
+    },
+  ];
+}
+
+function sharedDatabaseFindings(probes: readonly LoginProbe[]): Finding[] {
+  const byDatabase = groupBy(
+    probes.filter((probe) => probe.loggedIn),
+    (probe) => probe.database,
+  );
+  const findings: Finding[] = [];
+  for (const [database, group] of byDatabase) {
+    if (group.length < 2) continue;
+    const owner = group.find((probe) => probe.credential.service.database === database);
+    const names = group.map((probe) => probe.credential.service.key);
+    // The owner keeps its database; everyone else in it is the problem (all but the first when nobody owns it).
+    const intruders = owner ? group.filter((probe) => probe !== owner) : group.slice(1);
+    for (const probe of intruders) {
+      const { service, source } = probe.credential;
+      findings.push({
+        rule: "own-database/shared-database",
+        severity: "error",
+        message: `Database "${database}" is shared by ${names.join(", ")}${owner ? `; only ${owner.credential.service.key} owns it` : ""}.`,
+        service: service.key,
+        file: source.file,
+        line: source.line,
+        fix: fixSharedDatabase(database),
+      });
+    }
+  }
+  return findings;
+}
+
+function sharedCredentialFindings(probes: readonly LoginProbe[]): Finding[] {
+  // The session's role when it logged in; the URL's user otherwise (sharing a role is a fact either way).
+  const byRole = groupBy(probes, (probe) => (probe.loggedIn ? probe.role : probe.credential.user));
+  const findings: Finding[] = [];
+  for (const [role, group] of byRole) {
+    if (group.length < 2) continue;
+    const names = group.map((probe) => probe.credential.service.key);
+    if (group.length === probes.length) {
+      // Everyone on one role: one finding says it; one per service would repeat it N times.
+      const first = group[0]!.credential;
+      findings.push({
+        rule: "own-database/shared-credential",
+        severity: "error",
+        message: `All ${group.length} stateful services log in as the same role "${role}" (${names.join(", ")}), so none of their databases is private to its service.`,
+        file: first.source.file,
+        line: first.source.line,
+        fix: FIX_SHARED_CREDENTIAL,
+      });
+      continue;
+    }
+    for (const probe of group.slice(1)) {
+      const { service, source } = probe.credential;
+      findings.push({
+        rule: "own-database/shared-credential",
+        severity: "error",
+        message: `${service.key} logs in as role "${role}", which ${names.filter((name) => name !== service.key).join(", ")} also use.`,
+        service: service.key,
+        file: source.file,
+        line: source.line,
+        fix: FIX_SHARED_CREDENTIAL,
+      });
+    }
+  }
+  return findings;
+}
+
+function statelessCredentialFindings(context: CheckContext): Finding[] {
+  const { product, live } = context;
+  const findings: Finding[] = [];
+  for (const service of product.registry.services.filter((s) => !isStateful(s))) {
+    const composeService = composeServiceOf(product.compose, service);
+    const inCompose = composeService ? postgresUrlsInEnvironment(composeService) : [];
+    for (const { name, value } of inCompose) {
+      const target = describeUrl(value.value);
+      findings.push({
+        rule: "own-database/stateless-credential",
+        severity: "error",
+        message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
+        service: service.key,
+        file: product.compose!.file,
+        line: value.line,
+        fix: FIX_STATELESS_CREDENTIAL,
+      });
+    }
+    if (inCompose.length === 0 && live?.serviceUrl(service.key) !== undefined) {
+      findings.push({
+        rule: "own-database/stateless-credential",
+        severity: "error",
+        message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
+        service: service.key,
+        file: product.registry.file,
+        line: lineOf(service, "database"),
+        fix: FIX_STATELESS_CREDENTIAL,
+      });
+    }
+  }
+  return findings;
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return groups;
+}

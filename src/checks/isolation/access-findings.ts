@@ -1,0 +1,102 @@
+/**
+ * Findings from the connection attempts themselves: a credential that got into another service's
+ * database (with what it could do there), or into a maintenance database; and service databases
+ * that still grant TEMP to PUBLIC.
+ */
+import type { Finding } from "../../core/report-model.js";
+import { lineOf, type Service } from "../../registry/model.js";
+import type { CatalogDatabase } from "../../postgres/cluster-catalog.js";
+import { describeEvidence, summarizeEvidence } from "./foreign-evidence.js";
+import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, fixPublicTemp } from "./fixes.js";
+import { foreignHolders, type CredentialGroup } from "./probe-plan.js";
+import type { ProbeResult } from "./probe.js";
+
+type Connected = Extract<ProbeResult, { connected: true }>;
+
+export function foreignConnectFindings(
+  results: readonly ProbeResult[],
+  groups: readonly CredentialGroup[],
+  stateful: readonly Service[],
+): Finding[] {
+  const ownerOf = new Map(stateful.map((service) => [service.database, service.key]));
+  const breaches = results.filter((r): r is Connected => r.connected && r.attempt.kind === "service");
+  const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
+  const shared = groups.length === 1 && holderCount > 1 ? groups[0] : undefined;
+  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf)];
+
+  return breaches.map(({ attempt, evidence }) => {
+    const intruders = foreignHolders(attempt.group, attempt.database);
+    const first = intruders[0]!;
+    const names = intruders.map((holder) => holder.service.key).join(", ");
+    const owner = ownerOf.get(attempt.database);
+    return {
+      rule: "isolation/foreign-connect",
+      severity: "error",
+      message:
+        `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${attempt.database}, ` +
+        `the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
+      service: first.service.key,
+      file: first.source.file,
+      line: first.source.line,
+      fix: FIX_FOREIGN_CONNECT,
+      ...(evidence && evidence.reachable.length > 0 && { details: describeEvidence(attempt.database, evidence) }),
+    };
+  });
+}
+
+/** Everyone on one credential: the N×(N−1) breaches are one fact, said once; the matrix still lists every cell. */
+function everyoneSharesFinding(group: CredentialGroup, breaches: readonly Connected[], ownerOf: ReadonlyMap<string, string>): Finding {
+  const first = group.holders[0]!;
+  const reached = breaches.map((b) => b.attempt.database);
+  const total = ownerOf.size;
+  const details = breaches.map(({ attempt, evidence }) =>
+    evidence ? describeEvidence(attempt.database, evidence) : `${attempt.database}: the connection was accepted.`,
+  );
+  return {
+    rule: "isolation/foreign-connect",
+    severity: "error",
+    message:
+      `All ${group.holders.length} services log in with the same credential (role "${group.user}"), so each one can connect to ` +
+      `${reached.length === total ? "every other service's database" : `other services' databases (${reached.length} of ${total} reached)`}: ` +
+      `no database is isolated from any service.`,
+    file: first.source.file,
+    line: first.source.line,
+    fix: FIX_FOREIGN_CONNECT,
+    details: details.join("\n"),
+  };
+}
+
+export function maintenanceFindings(results: readonly ProbeResult[]): Finding[] {
+  const byGroup = new Map<CredentialGroup, string[]>();
+  for (const result of results) {
+    if (!result.connected || result.attempt.kind !== "maintenance") continue;
+    byGroup.set(result.attempt.group, [...(byGroup.get(result.attempt.group) ?? []), result.attempt.database]);
+  }
+  return [...byGroup].map(([group, databases]) => {
+    const first = group.holders[0]!;
+    return {
+      rule: "isolation/maintenance-database",
+      severity: "warning",
+      message: `${group.holders.map((h) => h.service.key).join(", ")} (role "${group.user}") can still connect to ${databases.join(" and ")}.`,
+      service: first.service.key,
+      file: first.source.file,
+      line: first.source.line,
+      fix: FIX_MAINTENANCE_DATABASE,
+    };
+  });
+}
+
+export function publicTempFindings(registryFile: string, stateful: readonly Service[], databases: readonly CatalogDatabase[]): Finding[] {
+  const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
+  return stateful
+    .filter((service) => openToPublic.has(service.database))
+    .map((service) => ({
+      rule: "isolation/public-temp",
+      severity: "warning" as const,
+      message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
+      service: service.key,
+      file: registryFile,
+      line: lineOf(service, "database"),
+      fix: fixPublicTemp(service.database),
+    }));
+}

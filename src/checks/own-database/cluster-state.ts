@@ -1,0 +1,68 @@
+/**
+ * `own-database/cluster-state`: the server should hold what the registry implies and nothing more.
+ * A database or LOGIN role nobody in the registry owns is a leftover from a hand edit (or a service
+ * that was removed): harmless today, and the first thing someone reuses tomorrow. Warnings only,
+ * since the server may legitimately carry things outside this product (an external runtime).
+ */
+import type { Product } from "../../core/product.js";
+import type { Finding } from "../../core/report-model.js";
+import { isStateful } from "../../registry/model.js";
+import { describeUrl } from "../../postgres/connect.js";
+import type { ClusterCatalog } from "../../postgres/cluster-catalog.js";
+import type { ServiceCredential } from "../../postgres/service-credentials.js";
+import { GENERATE_HINT } from "./fixes.js";
+
+const BUILT_IN_DATABASES = new Set(["postgres", "template0", "template1"]);
+
+export function clusterStateFindings(
+  product: Product,
+  adminUrl: string,
+  catalog: ClusterCatalog,
+  credentials: readonly ServiceCredential[],
+): Finding[] {
+  const admin = describeUrl(adminUrl);
+  const registryFile = product.registry.file;
+  const registryDatabases = new Set(product.registry.services.filter(isStateful).map((service) => service.database));
+  const serviceRoles = new Set(credentials.map((credential) => credential.user));
+  const findings: Finding[] = [];
+
+  for (const database of catalog.databases) {
+    // The admin URL's database is POSTGRES_DB: the image creates it, the registry does not list it.
+    if (BUILT_IN_DATABASES.has(database.name) || database.name === admin?.database || registryDatabases.has(database.name)) continue;
+    findings.push({
+      rule: "own-database/cluster-state",
+      severity: "warning",
+      message: `Database "${database.name}" (owner "${database.owner}") exists on the server, but no registry service owns it.`,
+      file: registryFile,
+      fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT}.`,
+    });
+  }
+
+  const owners = new Map(catalog.databases.map((database) => [database.name, database.owner]));
+  for (const credential of credentials) {
+    const { service } = credential;
+    const owner = owners.get(service.database);
+    if (owner === undefined || owner === credential.user) continue;
+    findings.push({
+      rule: "own-database/cluster-state",
+      severity: "warning",
+      message: `Database "${service.database}" is owned by "${owner}", not by ${service.key}'s role "${credential.user}".`,
+      service: service.key,
+      file: credential.source.file,
+      line: credential.source.line,
+      fix: `Create the database with OWNER ${credential.user} (or ALTER DATABASE ${service.database} OWNER TO ${credential.user}) in infra/init-databases.sql; ${GENERATE_HINT}.`,
+    });
+  }
+
+  for (const role of catalog.roles) {
+    if (!role.canLogin || role.name === admin?.user || serviceRoles.has(role.name)) continue;
+    findings.push({
+      rule: "own-database/cluster-state",
+      severity: "warning",
+      message: `Role "${role.name}" can log in, but no service's DATABASE_URL uses it.`,
+      file: registryFile,
+      fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT}.`,
+    });
+  }
+  return findings;
+}
