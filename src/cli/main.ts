@@ -52,17 +52,21 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case "check": {
         const { settings } = command;
         const logger = new StreamLogger(io.stderr, settings.verbose);
-        const errPalette = paletteFor(io.stderrIsTTY, io.env);
+        // A progress line per check as it finishes: on stdout when the text report goes there (it then
+        // repeats only the checks with findings), else on stderr so stdout stays machine-readable.
+        const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === undefined);
+        const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
+        if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance · ${settings.productPath}`)}\n`);
         const progress = {
           started(_check: Check) {},
           finished(result: CheckResult) {
-            io.stderr(`${renderCheckLine(result, errPalette)}\n`);
+            progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
           },
         };
         const report = await runCheck(settings, { logger, progress, signal: io.signal });
         for (const target of settings.outputs) {
           const palette = target.file === undefined ? paletteFor(io.stdoutIsTTY, io.env) : undefined;
-          const text = maskSecrets(renderReport(report, target.format, VERSION, palette));
+          const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === undefined }));
           if (target.file === undefined) io.stdout(text);
           else {
             const path = resolve(settings.cwd, target.file);

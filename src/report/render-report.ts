@@ -4,14 +4,14 @@ import { renderJson } from "./render-json.js";
 import { renderJunit } from "./render-junit.js";
 import { renderMarkdown } from "./render-markdown.js";
 import { renderSarif } from "./render-sarif.js";
-import { renderText } from "./render-text.js";
+import { renderText, type TextOptions } from "./render-text.js";
 import { type Palette, plainPalette } from "./style.js";
 
 /** Renders one report in one format. Pure: the doors decide where the text goes. */
-export function renderReport(report: Report, format: Format, toolVersion: string, palette: Palette = plainPalette): string {
+export function renderReport(report: Report, format: Format, toolVersion: string, palette: Palette = plainPalette, textOptions: TextOptions = {}): string {
   switch (format) {
     case "text":
-      return renderText(report, palette);
+      return renderText(report, palette, textOptions);
     case "json":
       return renderJson(report);
     case "markdown":

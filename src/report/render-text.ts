@@ -44,10 +44,16 @@ function renderFinding(finding: Finding, palette: Palette): string[] {
   return lines;
 }
 
+export interface TextOptions {
+  /** The check lines were already streamed as progress: repeat only those with something to show. */
+  readonly progressShown?: boolean;
+}
+
 /** The terminal report: a line per check, its findings under it, a summary last. */
-export function renderText(report: Report, palette: Palette = plainPalette): string {
-  const out = [palette.bold(`civic-conformance · ${report.product} · runtime ${report.runtime}`), ""];
+export function renderText(report: Report, palette: Palette = plainPalette, options: TextOptions = {}): string {
+  const out = options.progressShown ? [""] : [palette.bold(`civic-conformance · ${report.product} · runtime ${report.runtime}`), ""];
   for (const check of report.checks) {
+    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
     out.push(renderCheckLine(check, palette));
     for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
     for (const finding of check.findings) out.push(...renderFinding(finding, palette));
