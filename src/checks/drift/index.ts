@@ -1,11 +1,136 @@
-import type { Check } from "../check.js";
+import { readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { UsageError } from "../../core/errors.js";
+import type { Finding } from "../../core/report-model.js";
+import { renderInfra } from "../../generator/render-infra.js";
+import type { Check, CheckContext, CheckOutput } from "../check.js";
+import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
+import { copyRepo, removeRepoCopy, snapshotTree } from "./repo-copy.js";
+import { findGenerator, generatorCommandLine, runGenerator, type Generator } from "./run-generator.js";
 
-// Placeholder until the check is implemented: it says so instead of passing.
+/**
+ * `drift`: the committed infra files are exactly what the product's own generator writes from the
+ * registry. The generator runs in a throwaway copy of the monorepo; every file it creates, changes
+ * or deletes anywhere is a finding with a unified diff. Without a generator, the committed files
+ * are compared with the built-in reference generator.
+ */
+
+function toPosix(path: string): string {
+  return path.split(sep).join("/");
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  return readFile(path, "utf8").catch(() => undefined);
+}
+
+function failureFinding(rule: "drift/generator-failed" | "drift/generator-timeout", message: string, regeneration: Regeneration, extra: Partial<Finding>): Finding {
+  return {
+    rule,
+    severity: "error",
+    message,
+    fix: `Make \`${regeneration.command}\` succeed locally, then commit what it writes.`,
+    ...extra,
+  };
+}
+
+async function runRepoGenerator(context: CheckContext, generator: Generator, productPath: string): Promise<CheckOutput> {
+  const { product, options, logger, signal } = context;
+  const regeneration: Regeneration = {
+    command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
+    source: generator.kind === "script" ? generator.file : `\`${generator.command}\``,
+  };
+  const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : undefined;
+  const data = { generator: generator.kind === "script" ? generator.file : generator.command };
+
+  const copy = await copyRepo(product.repoRoot);
+  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
+  try {
+    const outcome = await runGenerator(generator, {
+      cwd: join(copy.root, productPath),
+      env: options.env,
+      timeoutMs: options.commandTimeoutMs,
+      signal,
+    });
+    if (outcome.status === "timeout") {
+      const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
+      const finding = failureFinding(
+        "drift/generator-timeout",
+        `${regeneration.source} did not finish within ${seconds} s and was stopped, so the committed files could not be compared.`,
+        regeneration,
+        generatorFile ? { file: generatorFile } : {},
+      );
+      return { findings: [finding], data };
+    }
+    if (outcome.status === "failed") {
+      const exit = outcome.exitCode === undefined ? "was killed" : `exited with code ${outcome.exitCode}`;
+      const finding = failureFinding(
+        "drift/generator-failed",
+        `${regeneration.source} ${exit}, so the committed files could not be compared.`,
+        regeneration,
+        { ...(generatorFile ? { file: generatorFile } : {}), details: outcome.stderrTail || "(no output)" },
+      );
+      return { findings: [finding], data };
+    }
+
+    const { changed, created, deleted } = compareSnapshots(copy.snapshot, await snapshotTree(copy.root));
+    const drifts: FileDrift[] = await Promise.all([
+      ...changed.map(async (file) => ({
+        kind: "changed" as const,
+        file,
+        committed: await readText(join(product.repoRoot, file)),
+        regenerated: await readText(join(copy.root, file)),
+      })),
+      ...created.map(async (file) => ({ kind: "created" as const, file, committed: undefined, regenerated: await readText(join(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted" as const, file, committed: await readText(join(product.repoRoot, file)), regenerated: undefined })),
+    ]);
+    return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
+  } finally {
+    await removeRepoCopy(copy).catch((error: unknown) => {
+      logger.warn(`drift: could not remove the throwaway copy ${copy.root}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+}
+
+async function compareWithBuiltIn(context: CheckContext, productPath: string): Promise<CheckOutput> {
+  const { product } = context;
+  const regeneration: Regeneration = {
+    command: `npx civic-conformance generate ${productPath} --write`,
+    source: "the built-in generator",
+  };
+  const notes = [
+    `${productPath} has no infra/generate.ts: the committed files were compared with the built-in reference generator (civic-conformance generate).`,
+  ];
+  const data = { generator: "built-in" };
+  let rendered: Map<string, string>;
+  try {
+    rendered = renderInfra(product.registry, product.name);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const finding = failureFinding("drift/generator-failed", `The built-in generator cannot render this registry: ${error.message}`, regeneration, {
+      ...(error.location ? { file: error.location.file } : {}),
+      ...(error.location?.line !== undefined ? { line: error.location.line } : {}),
+      fix: "Fix the registry entry it names (the registry check reports the rule), then regenerate.",
+    });
+    return { findings: [finding], notes, data };
+  }
+  const findings: Finding[] = [];
+  for (const [path, regenerated] of rendered) {
+    const file = productPath === "." ? path : `${productPath}/${path}`;
+    const committed = await readText(join(product.dir, path));
+    if (committed === regenerated) continue;
+    findings.push(driftFinding({ kind: committed === undefined ? "created" : "changed", file, committed, regenerated }, regeneration));
+  }
+  return { findings, notes, data };
+}
+
 export const driftCheck: Check = {
   id: "drift",
-  title: "drift",
+  title: "Generated infra files match the registry",
   needs: [],
-  async run() {
-    return { findings: [], skipped: "not implemented yet" };
+  async run(context) {
+    const { product, options } = context;
+    const productPath = toPosix(relative(product.repoRoot, product.dir)) || ".";
+    const generator = await findGenerator(product.dir, options.generatorCommand);
+    return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
   },
 };
