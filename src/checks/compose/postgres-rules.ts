@@ -62,6 +62,8 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
       fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`,
     });
   }
+  // With nothing runnable mounted, the init-scripts finding already says no database is created.
+  if (runnable.length === 0) return findings;
   return [...findings, ...(await missingDatabaseFindings(postgres, runnable, context))];
 }
 
