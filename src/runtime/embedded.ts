@@ -64,6 +64,7 @@ export class EmbeddedRuntime implements Runtime {
 
   private tempDir: string | undefined;
   private server: PostgresProcess | undefined;
+  private port: number | undefined;
   private unregisterCleanup: (() => void) | undefined;
   private stopRequested = false;
 
@@ -133,6 +134,7 @@ export class EmbeddedRuntime implements Runtime {
       await this.server.stop();
       this.server = undefined;
       const port = await this.listenOnLoopback(binaries, dataDir, dir, user);
+      this.port = port;
       checkpoint();
       const restart = lap();
 
@@ -149,6 +151,12 @@ export class EmbeddedRuntime implements Runtime {
     }
   }
 
+  /** Where the running server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
+  get location(): { readonly tempDir: string; readonly pid: number | undefined; readonly port: number } | undefined {
+    if (!this.tempDir || !this.server || this.port === undefined) return undefined;
+    return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
+  }
+
   async stop(): Promise<void> {
     this.stopRequested = true;
     this.unregisterCleanup?.();
@@ -160,6 +168,7 @@ export class EmbeddedRuntime implements Runtime {
   private async release(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.port = undefined;
     try {
       await server?.stop();
     } finally {
