@@ -1,0 +1,158 @@
+import { createHash, randomUUID } from "node:crypto";
+import type pg from "pg";
+import { execa } from "execa";
+import { maskSecrets } from "../../core/secrets.js";
+import type { PrismaMigration } from "../../prisma/read-module.js";
+import { quoteIdentifier } from "../../postgres/identifier.js";
+import { lineAt, offsetOfServerPosition, type SqlStatement } from "./sql-statements.js";
+
+/** One migration as read from disk. */
+export interface MigrationScript {
+  readonly migration: PrismaMigration;
+  readonly bytes: Buffer;
+  readonly text: string;
+  readonly statements: readonly SqlStatement[];
+}
+
+/** Why a migration (or a migrate command) did not apply. */
+export interface ApplyFailure {
+  /** Absent when a migrate command failed: it does not say which migration. */
+  readonly migration?: PrismaMigration;
+  /** The server's message, or the command's exit and last output lines. Masked. */
+  readonly message: string;
+  readonly sqlstate?: string;
+  /** The failing statement, squashed to one line, when it can be told. */
+  readonly statement?: string;
+  /** 1-based line in `migration.file`. */
+  readonly line?: number;
+}
+
+// Prisma's own DDL for its history table (prisma-engines, PostgreSQL flavour), so a schema built here
+// looks exactly like one `prisma migrate deploy` builds.
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)`;
+
+/**
+ * Applies migrations the way `prisma migrate deploy` does: on a connection as the service's role,
+ * the history table first, then each `migration.sql` as ONE simple query (one implicit transaction,
+ * never split), each recorded in `_prisma_migrations`. Stops at the first failure, as Prisma does.
+ * `afterEach` runs after every applied migration (the check fingerprints the cluster there).
+ */
+export async function applyWithPrismaSemantics(
+  client: pg.Client,
+  scripts: readonly MigrationScript[],
+  schema: string | undefined,
+  afterEach: (script: MigrationScript) => Promise<void>,
+): Promise<ApplyFailure | undefined> {
+  if (schema && schema !== "public") {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  }
+  if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
+  await client.query(CREATE_MIGRATIONS_TABLE);
+  for (const script of scripts) {
+    const id = randomUUID();
+    const checksum = createHash("sha256").update(script.bytes).digest("hex");
+    await client.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`,
+      [id, checksum, script.migration.name],
+    );
+    try {
+      // No parameters: pg sends this as a simple Query message, the whole file in one go.
+      await client.query(script.text);
+    } catch (error) {
+      const failure = await describeFailure(client, script, error);
+      await client.query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [id, failure.message]).catch(() => {});
+      return failure;
+    }
+    await client.query(
+      `UPDATE "_prisma_migrations" SET applied_steps_count = applied_steps_count + 1, finished_at = now() WHERE id = $1`,
+      [id],
+    );
+    await afterEach(script);
+  }
+  return undefined;
+}
+
+interface ServerError {
+  message: string;
+  code?: string;
+  position?: string;
+}
+
+async function describeFailure(client: pg.Client, script: MigrationScript, error: unknown): Promise<ApplyFailure> {
+  const serverError = error as ServerError;
+  const message = maskSecrets(serverError.message ?? String(error));
+  const sqlstate = typeof serverError.code === "string" ? serverError.code : undefined;
+  const base = { migration: script.migration, message, ...(sqlstate && { sqlstate }) };
+  const position = Number(serverError.position);
+  if (Number.isInteger(position) && position > 0) {
+    const offset = offsetOfServerPosition(script.text, position);
+    const statement = script.statements.find((s) => s.start <= offset && offset <= s.end);
+    return { ...base, line: lineAt(script.text, offset), ...(statement && { statement: squash(statement.text) }) };
+  }
+  // No position (permission errors, missing objects named in DDL): replay statement by statement in a
+  // transaction that is rolled back, to learn which statement the server refuses.
+  const located = await locateFailingStatement(client, script.statements);
+  return located ? { ...base, line: located.line, statement: squash(located.text) } : base;
+}
+
+async function locateFailingStatement(client: pg.Client, statements: readonly SqlStatement[]): Promise<SqlStatement | undefined> {
+  try {
+    await client.query("BEGIN");
+    for (const statement of statements) {
+      try {
+        await client.query(statement.text);
+      } catch {
+        return statement;
+      }
+    }
+    return undefined;
+  } finally {
+    await client.query("ROLLBACK").catch(() => {});
+  }
+}
+
+/**
+ * Runs the user's own migrate command instead (`options.migrateCommand`): a shell command run in the
+ * module folder with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the
+ * registry key) and `MIGRATIONS_DIR` (absolute) in its environment; exit code 0 means applied.
+ */
+export async function applyWithCommand(options: {
+  command: string;
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  databaseUrl: string;
+  service: string;
+  migrationsDir: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+}): Promise<ApplyFailure | undefined> {
+  const result = await execa(options.command, {
+    shell: true,
+    cwd: options.cwd,
+    env: { ...options.env, DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir },
+    extendEnv: false,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    reject: false,
+    all: true,
+    stdin: "ignore",
+  });
+  if (result.exitCode === 0 && !result.timedOut) return undefined;
+  const tail = String(result.all ?? "").trim().split("\n").slice(-15).join("\n");
+  const how = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with code ${result.exitCode ?? "?"}`;
+  return { message: maskSecrets(`the migrate command ${how}${tail ? `:\n${tail}` : ""}`) };
+}
+
+function squash(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ").trim();
+  return oneLine.length > 240 ? `${oneLine.slice(0, 237)}...` : oneLine;
+}

@@ -1,0 +1,140 @@
+import { fingerprintDatabase, type Fingerprint } from "../../fingerprint/catalog-fingerprint.js";
+import { describeChanges } from "../../fingerprint/describe-changes.js";
+import { mapBounded } from "../../postgres/bounded-pool.js";
+import { connect } from "../../postgres/connect.js";
+import type { CheckContext } from "../check.js";
+import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
+import type { MigratingService } from "./index.js";
+import { scratchDatabaseName, type ScratchServer } from "./scratch-server.js";
+
+export interface ClusterChange {
+  /** The migration folder after which the change was seen; undefined for a migrate command. */
+  readonly migration: string | undefined;
+  readonly changes: readonly string[];
+}
+
+/** What applying one service's migrations did, in one pass. */
+export interface ServiceOutcome {
+  readonly service: string;
+  readonly failure?: ApplyFailure;
+  readonly clusterChanges: readonly ClusterChange[];
+  /** Changes seen in other services' scratch databases, as phrases naming the database. */
+  readonly otherDatabaseChanges: readonly string[];
+  /** dblink / postgres_fdw / foreign servers / user mappings found in its own database afterwards. */
+  readonly liveLinks: readonly string[];
+  /** Its own database's catalog after its migrations. */
+  readonly ownFingerprint?: Fingerprint;
+}
+
+export interface PassResult {
+  readonly outcomes: readonly ServiceOutcome[];
+}
+
+const LINK_CATEGORIES = new Set(["foreign server", "user mapping", "foreign data wrapper"]);
+const LINK_EXTENSIONS = new Set(["dblink", "postgres_fdw"]);
+
+/**
+ * Applies the services' migrations one service after another, in the given order, each on its own
+ * fresh scratch database; fingerprints the cluster after every migration and every scratch database
+ * after every service. The pass's databases are dropped before it returns.
+ */
+export async function runPass(
+  scratch: ScratchServer,
+  services: readonly MigratingService[],
+  options: { pass: string; runId: string; context: CheckContext },
+): Promise<PassResult> {
+  const { context } = options;
+  const { concurrency } = context.options;
+  const databases = services.map((s) => scratchDatabaseName(s.service.database, options.pass, options.runId));
+  const realName = new Map(databases.map((name, i) => [name, services[i]!.service.database]));
+  const readable = (text: string) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
+  try {
+    let mark = performance.now();
+    const took = (what: string) => {
+      const now = performance.now();
+      context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
+      mark = now;
+    };
+    await mapBounded(services, concurrency, (s, i) => scratch.createDatabase(databases[i]!, s.user), context.signal);
+    took(`creating ${databases.length} scratch databases`);
+    const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
+    let cluster = await scratch.clusterFingerprint();
+    took("the first fingerprints");
+    const outcomes: ServiceOutcome[] = [];
+
+    for (const [index, current] of services.entries()) {
+      const database = databases[index]!;
+      const clusterChanges: ClusterChange[] = [];
+      const noteCluster = async (migration: string | undefined) => {
+        const next = await scratch.clusterFingerprint();
+        const changes = describeChanges(cluster, next).map(readable);
+        if (changes.length > 0) clusterChanges.push({ migration, changes });
+        cluster = next;
+      };
+
+      let failure: ApplyFailure | undefined;
+      if (context.options.migrateCommand) {
+        failure = await applyWithCommand({
+          command: context.options.migrateCommand,
+          cwd: current.module.moduleDir,
+          env: context.options.env,
+          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+          service: current.service.key,
+          migrationsDir: current.migrationsDir,
+          timeoutMs: context.options.commandTimeoutMs,
+          signal: context.signal,
+        });
+        await noteCluster(undefined);
+      } else {
+        const client = await connect(scratch.urlFor(database, current.user, current.password), {
+          applicationName: `civic-conformance migrations ${current.service.key}`,
+        });
+        try {
+          failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
+        } finally {
+          await client.end().catch(() => {});
+        }
+        // A failed migration's transaction is rolled back; anything that still changed belongs to it.
+        if (failure) await noteCluster(failure.migration?.name);
+      }
+
+      took(`applying the migrations of ${current.service.key}`);
+      const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
+      took(`fingerprinting after ${current.service.key}`);
+      const otherDatabaseChanges: string[] = [];
+      for (const [i, name] of databases.entries()) {
+        if (i === index) continue;
+        for (const change of describeChanges(fingerprints[i]!, after[i]!)) {
+          otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i]!.service.key}: ${readable(change)}`);
+        }
+        fingerprints[i] = after[i]!;
+      }
+      const own = after[index]!;
+      fingerprints[index] = own;
+      outcomes.push({
+        service: current.service.key,
+        ...(failure && { failure }),
+        clusterChanges,
+        otherDatabaseChanges,
+        liveLinks: linksIn(own),
+        ownFingerprint: own,
+      });
+    }
+    return { outcomes };
+  } finally {
+    await scratch.dropDatabases(databases);
+  }
+}
+
+async function fingerprintAll(scratch: ScratchServer, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
+  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
+}
+
+function linksIn(fingerprint: Fingerprint): string[] {
+  const links: string[] = [];
+  for (const entry of fingerprint.values()) {
+    if (entry.category === "extension" && LINK_EXTENSIONS.has(entry.key)) links.push(`the ${entry.key} extension`);
+    if (LINK_CATEGORIES.has(entry.category)) links.push(`${entry.category} ${entry.key}`);
+  }
+  return links;
+}

@@ -1,0 +1,138 @@
+import type { SqlStatement } from "./sql-statements.js";
+
+/** What a migration statement does that reaches beyond the service's own database. */
+export type StaticHitKind = "cross-database-link" | "foreign-reference" | "outside-effect";
+
+export interface StaticHit {
+  readonly kind: StaticHitKind;
+  /** 1-based line in the migration file. */
+  readonly line: number;
+  /** What the statement does, as a phrase: "creates the dblink extension". */
+  readonly what: string;
+  /** For a foreign reference: the service whose database, role or table is named. */
+  readonly otherService?: string;
+}
+
+/** The names other services own, which a service's migrations must never mention. */
+export interface ForeignNames {
+  readonly service: string;
+  readonly database: string;
+  /** The role of the other service's `DATABASE_URL`, when it differs from this service's role. */
+  readonly role?: string;
+  /** Tables that only the other service's migrations create (unquoted names folded to lower case). */
+  readonly tables: ReadonlySet<string>;
+}
+
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+
+const LINK_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> = [
+  [/\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(dblink|postgres_fdw)"?/gi, (m) => `creates the ${m[1]!.toLowerCase()} extension`],
+  [/\bCREATE\s+SERVER\b/gi, () => "creates a foreign server"],
+  [/\bCREATE\s+USER\s+MAPPING\b/gi, () => "creates a user mapping"],
+  [/\bCREATE\s+FOREIGN\s+(?:TABLE|DATA\s+WRAPPER)\b/gi, (m) => `runs ${squash(m[0])}`],
+  [/\bIMPORT\s+FOREIGN\s+SCHEMA\b/gi, () => "imports a foreign schema"],
+  [/\bdblink(?:_exec|_connect|_connect_u|_open|_send_query)?\s*\(/gi, (m) => `calls ${squash(m[0]).replace(/\s*\($/, "")}()`],
+];
+
+const CLUSTER_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> = [
+  [/\b(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP)\s+(?!MAPPING\b)(?:IF\s+(?:NOT\s+)?EXISTS\s+)?("(?:[^"]|"")+"|\w+)/gi,
+    (m) => `${verb(m[1]!)} role ${m[3]}`],
+  [/\b(CREATE|ALTER|DROP)\s+(DATABASE|TABLESPACE)\b/gi, (m) => `${verb(m[1]!)} a ${m[2]!.toLowerCase()}`],
+  [/\bALTER\s+SYSTEM\b/gi, () => "changes server settings (ALTER SYSTEM)"],
+  [/\b(GRANT|REVOKE)\b[^;]*?\bON\s+DATABASE\s+("(?:[^"]|"")+"|\w+)/gi,
+    (m) => `${m[1]!.toUpperCase() === "GRANT" ? "grants" : "revokes"} privileges on database ${m[2]}`],
+];
+
+/**
+ * Finds, statement by statement, what a migration does beyond its own database: links to other
+ * databases, names of other services' databases, roles or tables, and cluster-wide changes.
+ * Live application proves the effects; this names the line.
+ */
+export function scanStatements(statements: readonly SqlStatement[], foreign: readonly ForeignNames[]): StaticHit[] {
+  const hits: StaticHit[] = [];
+  for (const statement of statements) {
+    const { code } = statement;
+    const lineOf = (index: number) => statement.line + countNewlines(code.slice(0, index));
+    for (const [pattern, what] of LINK_PATTERNS) {
+      for (const m of code.matchAll(pattern)) hits.push({ kind: "cross-database-link", line: lineOf(m.index), what: what(m) });
+    }
+    const foreignDatabases = new Set(foreign.map((other) => other.database));
+    for (const [pattern, what] of CLUSTER_PATTERNS) {
+      for (const m of code.matchAll(pattern)) {
+        // A grant on another service's database is reported once, as the foreign reference it is.
+        if (/ON\s+DATABASE/i.test(m[0]) && foreignDatabases.has(foldIdentifier(m[2]!))) continue;
+        hits.push({ kind: "outside-effect", line: lineOf(m.index), what: what(m) });
+      }
+    }
+    // `GRANT a TO b` without ON grants a role membership: cluster-wide.
+    const membership = /^\s*GRANT\s+(?![^;]*\bON\b)([^;]*?)\s+TO\s+/i.exec(code);
+    if (membership) hits.push({ kind: "outside-effect", line: statement.line, what: `grants membership in role ${squash(membership[1]!)}` });
+    for (const other of foreign) hits.push(...foreignReferences(code, other, lineOf));
+  }
+  return hits;
+}
+
+function foreignReferences(code: string, other: ForeignNames, lineOf: (index: number) => number): StaticHit[] {
+  const hits: StaticHit[] = [];
+  const name = (identifier: string) => String.raw`(?:"${escape(identifier)}"|\b${escape(identifier)}\b)`;
+  const database = name(other.database);
+  const patterns: Array<[RegExp, string]> = [
+    [new RegExp(String.raw`\bDATABASE\s+${database}`, "gi"), `names ${other.service}'s database ${other.database}`],
+    [new RegExp(String.raw`(?<![\w."])${database}\s*\.\s*${IDENT}`, "gi"), `names an object in ${other.service}'s database ${other.database}`],
+  ];
+  if (other.role) {
+    patterns.push([
+      new RegExp(String.raw`\b(?:TO|FROM|ROLE|USER|OWNER\s+TO|AUTHORIZATION|GRANTED\s+BY)\s+${name(other.role)}`, "gi"),
+      `names ${other.service}'s role ${other.role}`,
+    ]);
+  }
+  for (const [pattern, what] of patterns) {
+    for (const m of code.matchAll(pattern)) hits.push({ kind: "foreign-reference", line: lineOf(m.index), what, otherService: other.service });
+  }
+  for (const m of code.matchAll(new RegExp(String.raw`\bREFERENCES\s+(?:(${IDENT})\s*\.\s*)?(${IDENT})`, "gi"))) {
+    const table = foldIdentifier(m[2]!);
+    if (other.tables.has(table)) {
+      hits.push({
+        kind: "foreign-reference",
+        line: lineOf(m.index),
+        what: `references table ${m[2]}, which only ${other.service}'s migrations create: another service's table`,
+        otherService: other.service,
+      });
+    }
+  }
+  return hits;
+}
+
+/** Tables a migration script creates, for telling a foreign-key target that belongs to someone else. */
+export function createdTables(statements: readonly SqlStatement[]): Set<string> {
+  const tables = new Set<string>();
+  const pattern = new RegExp(
+    String.raw`\bCREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:${IDENT}\s*\.\s*)?(${IDENT})`,
+    "gi",
+  );
+  for (const statement of statements) for (const m of statement.code.matchAll(pattern)) tables.add(foldIdentifier(m[1]!));
+  return tables;
+}
+
+/** PostgreSQL folds unquoted identifiers to lower case; quoted ones keep their case. */
+export function foldIdentifier(identifier: string): string {
+  return identifier.startsWith('"') ? identifier.slice(1, -1).replaceAll('""', '"') : identifier.toLowerCase();
+}
+
+function verb(keyword: string): string {
+  return { CREATE: "creates", ALTER: "alters", DROP: "drops" }[keyword.toUpperCase()] ?? keyword.toLowerCase();
+}
+
+function squash(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function countNewlines(text: string): number {
+  let count = 0;
+  for (const char of text) if (char === "\n") count++;
+  return count;
+}
