@@ -64,6 +64,32 @@ describe("compose check", () => {
     expect(findings[0]!.message).toContain('database "assessment_roll"');
   });
 
+  it("reports compose/multiple-database-urls for a DATABASE_URL set twice in a list-form environment", async () => {
+    await using copy = await copyFixture("property-tax");
+    const listForm = [
+      "    environment:",
+      "      - PORT=4105",
+      "      - NODE_ENV=development",
+      "      - DATABASE_URL=postgresql://tax_levy_rate:${TAX_LEVY_RATE_DB_PASSWORD}@postgres:5432/tax_levy_rate",
+      "      - DATABASE_URL=postgresql://tax_levy_rate:${TAX_LEVY_RATE_DB_PASSWORD}@postgres:5432/tax_levy_rate",
+      "",
+    ].join("\n");
+    await copy.edit(COMPOSE, (text) => text.replace(/    environment:\n      PORT: 4105\n(      .*\n){2}/, listForm));
+    const text = await copy.read(COMPOSE);
+    const second = lineOf(text, "      - DATABASE_URL=", block("tax-levy-rate")) + 1;
+    expect(located(await findingsOf(copy))).toEqual([
+      { rule: "compose/multiple-database-urls", severity: "error", service: "tax-levy-rate", file: COMPOSE, line: second },
+    ]);
+  });
+
+  it("warns compose/override-file for a docker-compose.override.yml that compose would merge in", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.write("products/property-tax/docker-compose.override.yml", "services:\n  postgres:\n    ports: []\n");
+    expect(located(await findingsOf(copy))).toEqual([
+      { rule: "compose/override-file", severity: "warning", service: undefined, file: "products/property-tax/docker-compose.override.yml", line: undefined },
+    ]);
+  });
+
   it("reports compose/foreign-database when a DATABASE_URL names another service's database", async () => {
     await using copy = await copyFixture("property-tax");
     const text = await replaceAfter(copy, COMPOSE, block("billing-invoicing"), "@postgres:5432/billing_invoicing", "@postgres:5432/assessment_roll");

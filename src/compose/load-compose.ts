@@ -21,6 +21,14 @@ import { YamlReader } from "./yaml-reader.js";
 /** The names `docker compose` looks for, in its own order of precedence. */
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"] as const;
 
+/** Files `docker compose` merges over the main file when they exist beside it. */
+export const COMPOSE_OVERRIDE_FILE_NAMES = [
+  "compose.override.yaml",
+  "compose.override.yml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml",
+] as const;
+
 /** Variables whose values are secrets by name; their values are masked in every output. */
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
 
@@ -98,7 +106,11 @@ export async function loadCompose(
   for (const service of services.values()) {
     for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
   }
-  return { path, file, services, volumeNames, variables, generatedVariables };
+  const overrideFiles: string[] = [];
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await exists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
+  }
+  return { path, file, services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
 }
 
 async function findComposeFile(productDir: string): Promise<string> {
@@ -141,7 +153,10 @@ async function readService(name: string, line: number, node: unknown, context: S
   const envFile = fields.get("env_file");
   if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
   const environmentEntry = fields.get("environment");
-  if (environmentEntry) for (const [key, value] of readEnvironment(environmentEntry.value, what, context)) environment.set(key, value);
+  const duplicateEnvironment: Located<string>[] = [];
+  if (environmentEntry) {
+    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
+  }
   const dependsOnEntry = fields.get("depends_on");
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
@@ -158,6 +173,7 @@ async function readService(name: string, line: number, node: unknown, context: S
     ...(healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) }),
     ...(environmentEntry && { environmentLine: environmentEntry.keyLine }),
     ...(dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine }),
+    ...(duplicateEnvironment.length > 0 && { duplicateEnvironment }),
     ...(secrets && { secrets: readServiceSecrets(secrets.value, what, context) }),
   };
 }
@@ -166,11 +182,17 @@ function located(scalar: { value: string; line: number }): Located<string> {
   return { value: scalar.value, line: scalar.line };
 }
 
-function readEnvironment(node: unknown, what: string, context: ServiceContext): Map<string, ComposeEnvValue> {
+function readEnvironment(
+  node: unknown,
+  what: string,
+  context: ServiceContext,
+  duplicates: Located<string>[],
+): Map<string, ComposeEnvValue> {
   const reader: YamlReader = context.reader;
   const environment = new Map<string, ComposeEnvValue>();
   if (reader.isNull(node)) return environment;
   if (reader.isSeq(node)) {
+    const seen = new Set<string>();
     for (const item of reader.items(node, `the environment of ${what}`)) {
       // List form: compose interpolates the whole `KEY=VALUE` item, then splits at the first `=`.
       const entry = reader.scalar(item, `an environment entry of ${what}`);
@@ -182,6 +204,8 @@ function readEnvironment(node: unknown, what: string, context: ServiceContext): 
       }
       const key = entry.raw.slice(0, equals).trim();
       const raw = entry.raw.slice(equals + 1);
+      if (seen.has(key)) duplicates.push({ value: key, line: entry.line });
+      seen.add(key);
       environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
     }
     return environment;

@@ -47,6 +47,8 @@ export interface ComposeService {
   readonly environmentLine?: number;
   /** Line of the `depends_on:` key, where a missing dependency belongs. */
   readonly dependsOnLine?: number;
+  /** Keys set more than once in a list-form `environment` (the last wins in compose, silently): each later occurrence. */
+  readonly duplicateEnvironment?: readonly Located<string>[];
   /** Secrets mounted into the container (`/run/secrets/<target>`), with their host file when known. */
   readonly secrets?: readonly ComposeSecretMount[];
 }
@@ -76,4 +78,9 @@ export interface ComposeProject {
   readonly variables: ReadonlyMap<string, string>;
   /** Variables that got a generated value for this run. */
   readonly generatedVariables: readonly string[];
+  /**
+   * Override files beside the compose file (`docker-compose.override.yml` …) that `docker compose`
+   * merges in by default and this model does not: repo-relative paths.
+   */
+  readonly overrideFiles?: readonly string[];
 }

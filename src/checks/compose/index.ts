@@ -58,6 +58,16 @@ export const composeCheck: Check = {
     }
 
     findings.push(...(await postgresFindings(postgres, { registry, compose, repoRoot })));
+    for (const overrideFile of compose.overrideFiles ?? []) {
+      // A warning: the override may be harmless, but what runs is no longer what was checked.
+      findings.push({
+        rule: "compose/override-file",
+        severity: "warning",
+        message: `${overrideFile} is merged over ${compose.file} by docker compose, and this check reads only ${compose.file}.`,
+        file: overrideFile,
+        fix: `Move its settings into the registry (and regenerate), or delete ${overrideFile} from the repository.`,
+      });
+    }
     return { findings };
   },
 };

@@ -67,6 +67,16 @@ function databaseUrlFindings(service: Service, composeService: ComposeService, c
   }
 
   const databaseUrl = composeService.environment.get("DATABASE_URL");
+  for (const duplicate of composeService.duplicateEnvironment ?? []) {
+    if (duplicate.value !== "DATABASE_URL") continue;
+    findings.push({
+      rule: "compose/multiple-database-urls",
+      severity: "error",
+      message: `Service "${name}" sets DATABASE_URL more than once; compose silently keeps the last one.`,
+      ...at(context, service, duplicate.line),
+      fix: "Keep exactly one DATABASE_URL entry, naming the service's own database.",
+    });
+  }
   for (const [key, value] of postgresUrls) {
     if (key === "DATABASE_URL") continue;
     const other = parseDatabaseUrl(value.value);
