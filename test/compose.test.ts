@@ -192,6 +192,19 @@ describe("compose check", () => {
     ]);
   });
 
+  it("reports compose/extra-env for a compose-only URL to another registry service", async () => {
+    await using copy = await copyFixture("property-tax");
+    const call = '      LEDGER_URL: "http://payment-processing:4106"\n';
+    const text = await replaceAfter(copy, COMPOSE, block("tax-levy-rate"), "      NODE_ENV: development\n", `      NODE_ENV: development\n${call}`);
+    const findings = await findingsOf(copy);
+    expect(located(findings)).toEqual([
+      { rule: "compose/extra-env", severity: "error", service: "tax-levy-rate", file: COMPOSE, line: lineOf(text, "LEDGER_URL") },
+    ]);
+    expect(findings[0]!.message).toBe(
+      'Service "tax-levy-rate" sets LEDGER_URL to a URL of "payment-processing", but the registry\'s extraEnv of "tax-levy-rate" does not declare it.',
+    );
+  });
+
   it("reports compose/depends-on when a registry dependsOn is missing from depends_on", async () => {
     await using copy = await copyFixture("property-tax");
     const text = await replaceAfter(copy, COMPOSE, block("billing-invoicing"), "      notification-engine:\n        condition: service_healthy\n", "");

@@ -230,7 +230,33 @@ function extraEnvFindings(service: Service, composeService: ComposeService, cont
       });
     }
   }
+  // A URL to another registry service that only the compose file knows is a call the registry does not declare.
+  const declaredKeys = new Set(Object.keys(service.extraEnv ?? {}));
+  for (const [key, value] of composeService.environment) {
+    if (declaredKeys.has(key)) continue;
+    const target = registryServiceCalledBy(value.value, context.registry);
+    if (!target || target.key === service.key) continue;
+    findings.push({
+      rule: "compose/extra-env",
+      severity: "error",
+      message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
+      ...at(context, service, value.line),
+      fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`,
+    });
+  }
   return findings;
+}
+
+/** The registry service whose hostname a URL names (any scheme but PostgreSQL's), if any. */
+function registryServiceCalledBy(value: string, registry: Registry): Service | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isPostgresUrl(value)) return undefined;
+  let host: string;
+  try {
+    host = new URL(value).hostname;
+  } catch {
+    return undefined;
+  }
+  return registry.services.find((candidate) => candidate.hostname === host);
 }
 
 // Errors: a missing dependency starts a service before what it calls; an undeclared one hides a coupling.
