@@ -42,6 +42,10 @@ const COMPOSE = `services:
     image: node:20-alpine
     environment:
       DATABASE_URL: postgresql://ledger:not-here@other-host:5432/ledger
+  wrong-port:
+    image: node:20-alpine
+    environment:
+      DATABASE_URL: postgresql://ledger:\${LEDGER_DB_PASSWORD}@db:5433/ledger
   gateway:
     image: node:20-alpine
 `;
@@ -104,7 +108,7 @@ async function writeMiniProduct(scripts: Record<string, { text: string; mode?: n
   const registry: Registry = {
     path: join(dir, "infra", "service-registry.ts"),
     file: "products/mini/infra/service-registry.ts",
-    services: [service("ledger", "ledger"), service("elsewhere", "elsewhere"), service("gateway", "")],
+    services: [service("ledger", "ledger"), service("elsewhere", "elsewhere"), service("wrong-port", "wrong_port"), service("gateway", "")],
   };
   const env = { PATH: process.env.PATH };
   const product: Product = { name: "mini", dir, repoRoot: root, registry, compose: await loadCompose(dir, root, env) };
@@ -239,10 +243,12 @@ describe("embedded runtime: provisioning as the official postgres image", { time
     expect(row).toEqual({ user: "ledger", db: "ledger" });
   });
 
-  it("rewrites only DATABASE_URLs that point at the postgres service; others stay as written, stateless services have none", () => {
+  it("rewrites only DATABASE_URLs that reach the postgres service at its port; others stay as written, stateless services have none", () => {
     const port = runtime.location!.port;
-    expect(live.serviceUrl("ledger")).toBe(`postgresql://ledger:${mini.product.compose!.variables.get("LEDGER_DB_PASSWORD")}@127.0.0.1:${port}/ledger`);
+    const password = mini.product.compose!.variables.get("LEDGER_DB_PASSWORD");
+    expect(live.serviceUrl("ledger")).toBe(`postgresql://ledger:${password}@127.0.0.1:${port}/ledger`);
     expect(live.serviceUrl("elsewhere")).toBe("postgresql://ledger:not-here@other-host:5432/ledger");
+    expect(live.serviceUrl("wrong-port")).toBe(`postgresql://ledger:${password}@db:5433/ledger`);
     expect(live.serviceUrl("gateway")).toBeUndefined();
     expect(live.serviceUrl("not-in-registry")).toBeUndefined();
   });

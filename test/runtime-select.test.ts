@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EnvironmentError, UsageError } from "../src/core/errors.js";
 import { RecordingLogger } from "../src/core/logger.js";
 import type { Product } from "../src/core/product.js";
+import { dockerEngineAnswers } from "../src/runtime/docker-probe.js";
 import { EmbeddedRuntime } from "../src/runtime/embedded.js";
 import { ExternalRuntime } from "../src/runtime/external.js";
 import { createRuntime } from "../src/runtime/select-runtime.js";
@@ -50,5 +51,12 @@ describe("runtime selection", () => {
     const runtime = await createRuntime("external", { product, env: { CIVIC_ADMIN_URL: "postgresql://admin:pw@db.example:5432/postgres" }, logger: new RecordingLogger() });
     expect(runtime).toBeInstanceOf(ExternalRuntime);
     await expect(createRuntime("external", { product, env: {}, logger: new RecordingLogger() })).rejects.toThrow(UsageError);
+  });
+});
+
+describe("Docker probe", () => {
+  it("says no engine answers when the daemon socket is absent or the docker CLI is missing", async () => {
+    expect(await dockerEngineAnswers({ PATH: process.env.PATH, DOCKER_HOST: "unix:///nonexistent/civic-docker.sock" })).toBe(false);
+    expect(await dockerEngineAnswers({ PATH: "/nonexistent" })).toBe(false);
   });
 });

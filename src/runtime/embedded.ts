@@ -251,6 +251,8 @@ export class EmbeddedRuntime implements Runtime {
   private liveEnvironment(compose: ComposeProject, postgres: PostgresService, password: string | undefined, port: number): LiveEnvironment {
     const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK, port, database: postgres.database });
     const registry = this.options.product.registry;
+    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
+    const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
     return {
       runtime: "embedded",
       adminUrl,
@@ -259,10 +261,11 @@ export class EmbeddedRuntime implements Runtime {
         const service = composeServiceOf(compose, entry?.hostname, serviceKey);
         const url = service?.environment.get("DATABASE_URL")?.value;
         if (url === undefined) return undefined;
-        // Only a URL that reaches the postgres service in the compose network reaches the embedded
-        // server; one pointing elsewhere is returned as written so the checks can report where it points.
+        // Only a URL that would reach the postgres service in the compose network (its name, the
+        // port it listens on there) reaches the embedded server; any other is returned as written,
+        // so the checks fail to connect exactly where the service would.
         const parsed = parseDatabaseUrl(url);
-        return parsed?.host === postgres.service.name ? withHostPort(url, LOOPBACK, port) : url;
+        return parsed?.host === postgres.service.name && parsed.port === networkPort ? withHostPort(url, LOOPBACK, port) : url;
       },
       servicesRunning: false,
       readOnly: false,
