@@ -292,6 +292,7 @@ describe("loadCompose", () => {
     await write("docker-compose.yml", "services:\n  app:\n    image: a\n    image: b\n");
     const error = await usageErrorOf(loadCompose(product, root, {}));
     expect(error.location).toMatchObject({ file: "products/demo/docker-compose.yml", line: 4 });
+    expect(error.message).toBe("invalid YAML: Map keys must be unique");
   });
 
   it("refuses a file that is not a mapping", async () => {

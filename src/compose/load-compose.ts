@@ -77,7 +77,9 @@ export async function loadCompose(
   const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
   const firstError = document.errors[0];
   if (firstError) {
-    throw new UsageError(`invalid YAML: ${firstError.message.split("\n")[0]}`, {
+    // The library's message repeats the position and ends with a colon before a source excerpt: keep the reason only.
+    const reason = firstError.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid YAML: ${reason}`, {
       file,
       line: firstError.linePos?.[0]?.line ?? 1,
       ...(firstError.linePos?.[0]?.col !== undefined && { column: firstError.linePos[0].col }),
