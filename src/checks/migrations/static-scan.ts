@@ -82,7 +82,7 @@ function foreignReferences(code: string, other: ForeignNames, lineOf: (index: nu
   ];
   if (other.role) {
     patterns.push([
-      new RegExp(String.raw`\b(?:TO|FROM|ROLE|USER|OWNER\s+TO|AUTHORIZATION|GRANTED\s+BY)\s+${name(other.role)}`, "gi"),
+      new RegExp(String.raw`\b(?:TO|FROM|ROLE|USER|OWNER\s+TO|AUTHORIZATION|GRANTED\s+BY)\s+${name(other.role)}(?!\s*\.)`, "gi"),
       `names ${other.service}'s role ${other.role}`,
     ]);
   }
