@@ -454,6 +454,32 @@ afterAll(async () => {
 });
 
 describe("embedded runtime: interrupted while starting", { timeout: 60_000 }, () => {
+  it("runCleanups() during initdb (a Ctrl-C in the CLI) makes start fail, and once the cleanups resolve no server and no temp dir remain", async () => {
+    const mini = await writeMiniProduct({ "01-first.sql": { text: "CREATE TABLE first (id int);\n" } });
+    try {
+      let tempDir: string | undefined;
+      let cleanups: Promise<unknown[]> | undefined;
+      class InterruptingLogger extends RecordingLogger {
+        override debug(message: string): void {
+          super.debug(message);
+          const dir = /cluster and socket in (\S+),/.exec(message)?.[1];
+          if (dir && !cleanups) {
+            tempDir = dir;
+            cleanups = runCleanups();
+          }
+        }
+      }
+      const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new InterruptingLogger() });
+      await expect(runtime.start(new AbortController().signal)).rejects.toThrow();
+      expect(await cleanups).toEqual([]);
+      expect(await exists(tempDir!)).toBe(false);
+      const { stdout } = await execa("ps", ["-eo", "args="]);
+      expect(stdout.split("\n").filter((args) => args.includes(tempDir!))).toEqual([]);
+    } finally {
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+
   it("an abort during the init scripts rejects start with the abort reason and leaves no server and no temp dir", async () => {
     const mini = await writeMiniProduct({
       "01-first.sql": { text: "CREATE TABLE first (id int);\n" },

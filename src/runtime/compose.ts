@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { ResultPromise } from "execa";
 import { formatDatabaseUrl, parseDatabaseUrl, withHostPort } from "../compose/database-url.js";
 import { loadCompose } from "../compose/load-compose.js";
@@ -12,7 +13,7 @@ import type { Product } from "../core/product.js";
 import { maskSecrets } from "../core/secrets.js";
 import { detectComposeCommand, projectArgs, type ComposeCommand } from "../docker/compose-command.js";
 import { writeComposeCopy } from "../docker/compose-copy.js";
-import { definedEnv, docker, lastLines, settle, spawnTool, type ProcessEnv } from "../docker/docker-cli.js";
+import { docker, lastLines, settle, spawnTool, type ProcessEnv } from "../docker/docker-cli.js";
 import { defaultProjectName, runProjectName } from "../docker/project-name.js";
 import { describeState, hasFailed, isReady, lastLogLines, projectContainers, PROJECT_LABEL, type ServiceContainer } from "../docker/stack-state.js";
 import { registerCleanup } from "./cleanup.js";
@@ -214,7 +215,7 @@ export class ComposeRuntime implements Runtime {
           `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:\n${await this.notReadyReport(containers, names)}`,
         );
       }
-      await sleep(POLL_MS, signal);
+      await delay(POLL_MS, undefined, { signal });
       if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     }
   }
@@ -334,20 +335,6 @@ export async function removeLeftovers(project: string, env: ProcessEnv): Promise
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 120_000 });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolveSleep, reject) => {
-    const timer = setTimeout(resolveSleep, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-      },
-      { once: true },
-    );
-  });
-}
-
 function indent(text: string): string {
   return text
     .split("\n")
@@ -359,4 +346,3 @@ function messageOf(error: unknown): string {
   return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
-export { definedEnv };

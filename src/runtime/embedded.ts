@@ -67,12 +67,23 @@ export class EmbeddedRuntime implements Runtime {
   private port: number | undefined;
   private unregisterCleanup: (() => void) | undefined;
   private stopRequested = false;
+  /** Settles when the current `start` has finished, either way. */
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly options: EmbeddedRuntimeOptions) {}
 
-  async start(signal: AbortSignal): Promise<LiveEnvironment> {
+  start(signal: AbortSignal): Promise<LiveEnvironment> {
     this.stopRequested = false;
     this.unregisterCleanup = registerCleanup(() => this.stop());
+    const booting = this.boot(signal);
+    this.starting = booting.then(
+      () => undefined,
+      () => undefined,
+    );
+    return booting;
+  }
+
+  private async boot(signal: AbortSignal): Promise<LiveEnvironment> {
     const { logger } = this.options;
     const started = performance.now();
     let mark = started;
@@ -162,6 +173,11 @@ export class EmbeddedRuntime implements Runtime {
     this.stopRequested = true;
     this.unregisterCleanup?.();
     this.unregisterCleanup = undefined;
+    await this.release();
+    // A start in flight may still be booting a server we could not see yet (Ctrl-C mid-start):
+    // it notices the stop at its next step and releases what it made; wait for that.
+    await this.starting;
+    this.starting = undefined;
     await this.release();
   }
 

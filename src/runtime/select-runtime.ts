@@ -1,6 +1,7 @@
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../core/product.js";
+import { ComposeRuntime } from "./compose.js";
 import { dockerEngineAnswers } from "./docker-probe.js";
 import { EmbeddedRuntime } from "./embedded.js";
 import { ExternalRuntime, readExternalConfig } from "./external.js";
@@ -19,11 +20,9 @@ export interface RuntimeInputs {
   readonly dockerAvailable?: () => Promise<boolean>;
 }
 
-/**
- * The compose runtime is built separately (`compose.ts`); until it exists this is `undefined`, and
- * `auto` falls back to `embedded` without probing Docker. The seam: `(inputs) => new ComposeRuntime(inputs)`.
- */
-const composeRuntime: ((inputs: RuntimeInputs) => Runtime) | undefined = undefined;
+/** The compose runtime; `auto` picks it where a Docker engine answers. */
+const composeRuntime: ((inputs: RuntimeInputs) => Runtime) | undefined = (inputs) =>
+  new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
 
 /**
  * Picks and builds the runtime for `choice`. `auto` means `compose` where a Docker engine answers
