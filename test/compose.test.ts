@@ -122,6 +122,15 @@ describe("compose check", () => {
     ]);
   });
 
+  it("names the variable a DATABASE_URL was interpolated from when it is not a URL", async () => {
+    await using copy = await copyFixture("property-tax");
+    await replaceAfter(copy, COMPOSE, block("audit-logging"), "postgresql://audit_logging:${AUDIT_LOGGING_DB_PASSWORD}@postgres:5432/audit_logging", "${AUDIT_DATABASE_URL}");
+    const findings = await findingsOf(copy);
+    expect(findings.map((finding) => [finding.rule, finding.message])).toEqual([
+      ["compose/invalid-database-url", 'The DATABASE_URL of "audit-logging" (written as ${AUDIT_DATABASE_URL}) is not a postgresql:// URL with a host and a valid port.'],
+    ]);
+  });
+
   it.each([
     ["another host", "@db.internal:5432/notification_engine"],
     ["the published port", "@postgres:5433/notification_engine"],

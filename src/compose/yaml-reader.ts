@@ -55,8 +55,15 @@ export class YamlReader {
       }
       explicit.push({ key, keyLine, value: pair.value });
     }
+    // Explicit keys win over merged ones; among merge sources the first one listed wins.
+    const result = [...explicit];
     const seen = new Set(explicit.map((entry) => entry.key));
-    return [...explicit, ...merged.filter((entry) => !seen.has(entry.key) && (seen.add(entry.key), true))];
+    for (const entry of merged) {
+      if (seen.has(entry.key)) continue;
+      seen.add(entry.key);
+      result.push(entry);
+    }
+    return result;
   }
 
   items(node: unknown, what: string): unknown[] {

@@ -104,7 +104,8 @@ function databaseUrlFindings(service: Service, composeService: ComposeService, c
     findings.push({
       rule: "compose/invalid-database-url",
       severity: "error",
-      message: `The DATABASE_URL of "${name}" is not a postgresql:// URL with a host and a valid port.`,
+      // Naming the interpolated source helps when an unset variable (given a random value for the run) is the cause.
+      message: `The DATABASE_URL of "${name}"${databaseUrl.raw.includes("$") ? ` (written as ${databaseUrl.raw})` : ""} is not a postgresql:// URL with a host and a valid port.`,
       ...at(context, service, databaseUrl.line),
       fix: `Write it as postgresql://<role>:<password>@postgres:5432/${service.database}.`,
     });
