@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EnvironmentError, UsageError } from "../src/core/errors.js";
 import { RecordingLogger } from "../src/core/logger.js";
 import type { Product } from "../src/core/product.js";
+import { ComposeRuntime } from "../src/runtime/compose.js";
 import { dockerEngineAnswers } from "../src/runtime/docker-probe.js";
 import { EmbeddedRuntime } from "../src/runtime/embedded.js";
 import { ExternalRuntime } from "../src/runtime/external.js";
@@ -21,30 +22,22 @@ describe("runtime selection", () => {
     expect(runtime.name).toBe("embedded");
   });
 
-  it("picks embedded for auto while the compose runtime is not available, whether or not Docker answers", async () => {
-    for (const docker of [true, false]) {
-      const logger = new RecordingLogger();
-      let probed = false;
-      const runtime = await createRuntime("auto", {
-        product,
-        env: {},
-        logger,
-        dockerAvailable: async () => {
-          probed = true;
-          return docker;
-        },
-      });
-      expect(runtime.name).toBe("embedded");
-      // No compose runtime: no reason to spend the probe's timeout.
-      expect(probed).toBe(false);
-      expect(logger.entries).toEqual([{ level: "debug", message: "auto: the compose runtime is not available yet; using embedded" }]);
-    }
+  it("picks compose for auto where a Docker engine answers, embedded where none does", async () => {
+    const withDocker = await createRuntime("auto", { product, env: {}, logger: new RecordingLogger(), dockerAvailable: async () => true });
+    expect(withDocker).toBeInstanceOf(ComposeRuntime);
+    expect(withDocker.name).toBe("compose");
+
+    const logger = new RecordingLogger();
+    const withoutDocker = await createRuntime("auto", { product, env: {}, logger, dockerAvailable: async () => false });
+    expect(withoutDocker).toBeInstanceOf(EmbeddedRuntime);
+    expect(logger.entries).toEqual([{ level: "debug", message: "auto: no Docker engine answers; using embedded" }]);
   });
 
-  it("refuses --runtime compose with an EnvironmentError (exit 3) until the compose runtime exists", async () => {
-    const attempt = createRuntime("compose", { product, env: {}, logger: new RecordingLogger(), dockerAvailable: async () => true });
+  it("refuses --runtime compose with an EnvironmentError (exit 3) when no Docker engine answers", async () => {
+    const attempt = createRuntime("compose", { product, env: {}, logger: new RecordingLogger(), dockerAvailable: async () => false });
     await expect(attempt).rejects.toThrow(EnvironmentError);
-    await expect(attempt).rejects.toThrow("the compose runtime is not available yet in this version; use --runtime embedded or --runtime external");
+    await expect(attempt).rejects.toThrow("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
+    expect(await createRuntime("compose", { product, env: {}, logger: new RecordingLogger(), dockerAvailable: async () => true })).toBeInstanceOf(ComposeRuntime);
   });
 
   it("builds the external runtime from CIVIC_ADMIN_URL, and refuses --runtime external without any admin URL (UsageError)", async () => {

@@ -153,7 +153,7 @@ export class EmbeddedRuntime implements Runtime {
       this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
       logger.debug(
         `embedded PostgreSQL ready on ${LOOPBACK}:${port} in ${this.timings.total} ms ` +
-          `(prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.length} init scripts ${initScripts}, restart ${restart})`,
+          `(prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`,
       );
       return this.liveEnvironment(compose, postgres, password, port);
     } catch (error) {

@@ -20,13 +20,9 @@ export interface RuntimeInputs {
   readonly dockerAvailable?: () => Promise<boolean>;
 }
 
-/** The compose runtime; `auto` picks it where a Docker engine answers. */
-const composeRuntime: ((inputs: RuntimeInputs) => Runtime) | undefined = (inputs) =>
-  new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
-
 /**
- * Picks and builds the runtime for `choice`. `auto` means `compose` where a Docker engine answers
- * and the compose runtime exists, else `embedded`. Nothing is started here: the caller calls
+ * Picks and builds the runtime for `choice`. `auto` means `compose` where a Docker engine answers,
+ * else `embedded`. Nothing is started here: the caller calls
  * `start` and always `stop`.
  *
  * @throws EnvironmentError for `compose` when it cannot run here
@@ -42,15 +38,14 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       return new ExternalRuntime(config, { logger: inputs.logger, ...(inputs.readOnly !== undefined && { readOnly: inputs.readOnly }) });
     }
     case "compose": {
-      if (!composeRuntime) throw new EnvironmentError("the compose runtime is not available yet in this version; use --runtime embedded or --runtime external");
       if (!(await dockerAnswers(inputs))) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
       return composeRuntime(inputs);
     }
     case "auto": {
-      if (composeRuntime && (await dockerAnswers(inputs))) return composeRuntime(inputs);
-      inputs.logger.debug(composeRuntime ? "auto: no Docker engine answers; using embedded" : "auto: the compose runtime is not available yet; using embedded");
+      if (await dockerAnswers(inputs)) return composeRuntime(inputs);
+      inputs.logger.debug("auto: no Docker engine answers; using embedded");
       return createRuntime("embedded", inputs);
     }
   }
@@ -58,4 +53,8 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
 
 function dockerAnswers(inputs: RuntimeInputs): Promise<boolean> {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
+}
+
+function composeRuntime(inputs: RuntimeInputs): Runtime {
+  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
 }
