@@ -15,6 +15,7 @@ import { pendingCleanups, runCleanups } from "../src/runtime/cleanup.js";
 import { EmbeddedRuntime } from "../src/runtime/embedded.js";
 import { hydrateLibrarySymlinks, preparePostgresBinaries } from "../src/runtime/postgres-binaries.js";
 import type { LiveEnvironment } from "../src/runtime/runtime.js";
+import { chooseTempRoot } from "../src/runtime/temp-root.js";
 import { REPO_ROOT } from "./helpers/fixtures.js";
 
 /**
@@ -508,5 +509,15 @@ describe("embedded runtime: interrupted while starting", { timeout: 60_000 }, ()
     } finally {
       await rm(mini.root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("embedded runtime: where the throwaway cluster lives", () => {
+  it("prefers a roomy /dev/shm (RAM) unless the user set TMPDIR", async () => {
+    const { statfs } = await import("node:fs/promises");
+    const shm = await statfs("/dev/shm").catch(() => undefined);
+    const roomy = shm !== undefined && shm.bavail * shm.bsize >= 1024 ** 3;
+    expect(await chooseTempRoot({ PATH: process.env.PATH })).toBe(roomy ? "/dev/shm" : tmpdir());
+    expect(await chooseTempRoot({ TMPDIR: tmpdir() })).toBe(tmpdir());
   });
 });

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import pg from "pg";
 import { formatDatabaseUrl, parseDatabaseUrl, withHostPort } from "../compose/database-url.js";
@@ -20,6 +19,7 @@ import { PortTakenError, PostgresProcess, runInitdb } from "./postgres-process.j
 import { runInitScripts } from "./run-init-scripts.js";
 import type { LiveEnvironment, Runtime } from "./runtime.js";
 import { resolveServerUser, type ServerUser } from "./server-user.js";
+import { chooseTempRoot } from "./temp-root.js";
 
 export interface EmbeddedRuntimeOptions {
   readonly product: Product;
@@ -212,7 +212,7 @@ export class EmbeddedRuntime implements Runtime {
   }
 
   private async createTempDir(user: ServerUser): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), "civic-conformance-pg-"));
+    const dir = await mkdtemp(join(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 0o700);
     if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);
