@@ -67,6 +67,12 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     };
   }
   const notes: string[] = [];
+  let mark = performance.now();
+  const took = (what: string) => {
+    const now = performance.now();
+    context.logger.debug(`migrations: ${what} took ${Math.round(now - mark)} ms`);
+    mark = now;
+  };
   const { services, missing } = await loadServices(context);
   for (const key of missing) notes.push(`${key} has no DATABASE_URL the runtime can reach: its migrations were not applied`);
 
@@ -75,6 +81,7 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   const applicable = services.filter((s) => s.scripts.length > 0);
   if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes };
 
+  took("reading the migrations");
   const roles = await readServiceRoles(live.adminUrl, applicable);
   const runId = randomBytes(4).toString("hex");
   const scratch = await ScratchServer.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
@@ -92,11 +99,13 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
       await scratch.ensureRole(attributes, service.password);
     }
     baseline = await scratch.clusterSnapshot();
+    took("preparing the scratch server");
     forward = await runPass(scratch, applicable, { pass: "f", runId, context });
     if (forward.outcomes.some(leaked)) {
       await scratch.restoreCluster(baseline);
       reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
     }
+    took("applying");
   } finally {
     // Put the cluster back before the roles this check created are dropped with the rest.
     if (baseline) {
@@ -108,6 +117,7 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
       }
     }
     await scratch.cleanup();
+    took("restoring and cleaning up");
   }
   findings.push(...findingsFrom(services, hits, forward, reverse));
   if (!reverse) {

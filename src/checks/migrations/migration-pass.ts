@@ -3,6 +3,7 @@ import { describeChanges } from "../../fingerprint/describe-changes.js";
 import { mapBounded } from "../../postgres/bounded-pool.js";
 import { connect } from "../../postgres/connect.js";
 import type { CheckContext } from "../check.js";
+import { CheckUnableError } from "../run-checks.js";
 import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./index.js";
 import { scratchDatabaseName, type ScratchServer } from "./scratch-server.js";
@@ -45,17 +46,17 @@ export async function runPass(
 ): Promise<PassResult> {
   const { context } = options;
   const { concurrency } = context.options;
-  const databases = services.map((s) => scratchDatabaseName(s.service.database, options.pass, options.runId));
+  const databases = services.map((s, i) => scratchDatabaseName(s.service.database, options.pass, options.runId, i));
   const realName = new Map(databases.map((name, i) => [name, services[i]!.service.database]));
   const readable = (text: string) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
+  let mark = performance.now();
   try {
-    let mark = performance.now();
     const took = (what: string) => {
       const now = performance.now();
       context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    await mapBounded(services, concurrency, (s, i) => scratch.createDatabase(databases[i]!, s.user), context.signal);
+    await scratch.createDatabases(services.map((s, i) => ({ name: databases[i]!, owner: s.user })));
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
     let cluster = await scratch.clusterFingerprint();
@@ -88,6 +89,10 @@ export async function runPass(
       } else {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`,
+        }).catch((error: unknown) => {
+          throw new CheckUnableError(
+            `could not log in to the scratch server as ${current.user}, the role of ${current.service.key}: ${error instanceof Error ? error.message : String(error)}`,
+          );
         });
         try {
           failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
@@ -123,6 +128,7 @@ export async function runPass(
     return { outcomes };
   } finally {
     await scratch.dropDatabases(databases);
+    context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
   }
 }
 

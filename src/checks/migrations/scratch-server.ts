@@ -4,7 +4,6 @@ import type { Logger } from "../../core/logger.js";
 import { registerSecret } from "../../core/secrets.js";
 import { fingerprintCluster, type Fingerprint } from "../../fingerprint/catalog-fingerprint.js";
 import { describeChanges } from "../../fingerprint/describe-changes.js";
-import { mapBounded } from "../../postgres/bounded-pool.js";
 import { connect } from "../../postgres/connect.js";
 import { quoteIdentifier, quoteLiteral } from "../../postgres/identifier.js";
 
@@ -72,9 +71,10 @@ function privilegeKey(privilege: DatabasePrivilege): string {
 /** Scratch database names this check creates: validated before they go into SQL. */
 const SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
 
-export function scratchDatabaseName(database: string, pass: string, runId: string): string {
-  const stem = database.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 28);
-  const name = `civic_scratch_${stem}_${pass}${runId}`;
+/** `index` keeps names unique even when two registry entries (wrongly) share a database. */
+export function scratchDatabaseName(database: string, pass: string, runId: string, index: number): string {
+  const stem = database.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 24);
+  const name = `civic_scratch_${stem}_${pass}${index}_${runId}`;
   if (!SCRATCH_NAME.test(name)) throw new Error(`unexpected scratch database name ${name}`);
   return name;
 }
@@ -111,12 +111,37 @@ export class ScratchServer {
     return "created";
   }
 
-  /** A fresh empty database owned by `owner`, closed to PUBLIC, as the generated init SQL provisions one. */
-  async createDatabase(name: string, owner: string): Promise<void> {
-    if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
-    this.databases.add(name);
-    await this.admin.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
-    await this.admin.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+  /**
+   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
+   * provisions one; created over up to `concurrency` admin connections (one connection runs one
+   * statement at a time, so parallel work needs several).
+   */
+  async createDatabases(databases: ReadonlyArray<{ name: string; owner: string }>): Promise<void> {
+    for (const { name } of databases) {
+      if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
+      this.databases.add(name);
+    }
+    await this.withAdminConnections(databases, async (client, { name, owner }) => {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
+      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+    });
+  }
+
+  /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
+  private async withAdminConnections<T>(items: readonly T[], work: (client: pg.Client, item: T) => Promise<void>): Promise<void> {
+    const lanes = Math.max(1, Math.min(this.concurrency, items.length));
+    const clients: pg.Client[] = [this.admin];
+    try {
+      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
+      let next = 0;
+      await Promise.all(
+        clients.map(async (client) => {
+          while (next < items.length) await work(client, items[next++]!);
+        }),
+      );
+    } finally {
+      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {})));
+    }
   }
 
   /** A superuser connection into a scratch database, kept open for repeated fingerprints. */
@@ -143,18 +168,23 @@ export class ScratchServer {
   }
 
   async dropDatabases(names: readonly string[]): Promise<void> {
-    await mapBounded(names, this.concurrency, async (name) => {
-      const client = this.databaseClients.get(name);
+    for (const name of names) {
+      await this.databaseClients.get(name)?.end().catch(() => {});
       this.databaseClients.delete(name);
-      await client?.end().catch(() => {});
-      try {
-        // FORCE ends sessions a migrate command may have left behind.
-        await this.admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-        this.databases.delete(name);
-      } catch (error) {
-        this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
-      }
-    });
+    }
+    try {
+      await this.withAdminConnections(names, async (client, name) => {
+        try {
+          // FORCE ends sessions a migrate command may have left behind.
+          await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+          this.databases.delete(name);
+        } catch (error) {
+          this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
+        }
+      });
+    } catch (error) {
+      this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
+    }
   }
 
   /**
@@ -259,7 +289,9 @@ export class ScratchServer {
   /** Drops every scratch database and every role this object created; always safe to call. */
   async cleanup(): Promise<void> {
     await this.dropDatabases([...this.databases]);
-    await this.dropRoles(this.createdRoles.splice(0));
+    await this.dropRoles(this.createdRoles.splice(0)).catch((error: unknown) =>
+      this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`),
+    );
     await this.admin.end().catch(() => {});
   }
 }
