@@ -2,14 +2,16 @@ import type { Finding } from "../../core/report-model.js";
 import { lineOf, type Registry, type Service } from "../../registry/model.js";
 import type { ComposeProject } from "../../compose/model.js";
 import type { Check, CheckContext } from "../check.js";
+import { probeDependencies, type DependencyCall } from "./live-probe.js";
 
 /**
- * `dependencies`, static part: every URL in a service's extraEnv names a registry service at its
- * hostname and registered port, declared in dependsOn; every dependsOn names a registry service, is
- * used by some extraEnv URL, and appears in the compose depends_on. Hosts that are compose services
- * outside the registry (redis, rabbitmq…) are infrastructure, not service dependencies.
- * The live part (answering from inside the compose network) is not done yet: the check says so in
- * its notes instead of passing it.
+ * `dependencies`: every URL in a service's extraEnv names a registry service at its hostname and
+ * registered port, declared in dependsOn; every dependsOn names a registry service, is used by some
+ * extraEnv URL, and appears in the compose depends_on. Hosts that are compose services outside the
+ * registry (redis, rabbitmq…) are infrastructure, not service dependencies.
+ * Live part, only where the compose runtime booted the stack: each such call is made from inside
+ * the caller's container. Elsewhere the check says in its notes that the live part was skipped;
+ * it never reports it as passed.
  */
 export const dependenciesCheck: Check = {
   id: "dependencies",
@@ -20,7 +22,21 @@ export const dependenciesCheck: Check = {
     const compose = context.product.compose!;
     const findings: Finding[] = [];
     for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
-    return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
+
+    const stack = context.live?.servicesRunning ? context.live.stack : undefined;
+    if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
+    const calls = registryCalls(registry);
+    const outcome = await probeDependencies(calls, stack, {
+      env: context.options.env,
+      timeoutMs: Math.min(context.options.commandTimeoutMs, 10_000),
+      concurrency: context.options.concurrency,
+      signal: context.signal,
+    });
+    const notes = [
+      `live probe: ${outcome.answered.length} of ${calls.length} call(s) answered from inside the compose network`,
+      ...outcome.unprobed.map((reason) => `live probe skipped for ${reason}`),
+    ];
+    return { findings: [...findings, ...outcome.findings], notes, data: { answered: outcome.answered } };
   },
 };
 
@@ -28,7 +44,23 @@ function liveProbeSkipReason(context: CheckContext): string {
   const live = context.live;
   if (!live) return "no runtime was started, so no service is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
-  return "probing services from inside the compose network is not implemented in this version";
+  return `the ${live.runtime} runtime gives no access to the running containers`;
+}
+
+/** Every extraEnv URL that names a registry service: the calls the live probe makes. */
+function registryCalls(registry: Registry): DependencyCall[] {
+  const hostnames = new Set(registry.services.map((service) => service.hostname));
+  return registry.services.flatMap((service) =>
+    extraEnvUrls(service)
+      .filter((url) => hostnames.has(url.host))
+      .map((url) => ({
+        caller: { key: service.key, hostname: service.hostname },
+        variable: url.variable,
+        url: url.value,
+        file: registry.file,
+        line: lineOf(service, "extraEnv"),
+      })),
+  );
 }
 
 const URL_VALUE = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
