@@ -66,7 +66,9 @@ function everyoneSharesFinding(group: CredentialGroup, breaches: readonly Connec
   };
 }
 
-export function maintenanceFindings(results: readonly ProbeResult[]): Finding[] {
+export function maintenanceFindings(results: readonly ProbeResult[], groups: readonly CredentialGroup[]): Finding[] {
+  // Everyone on one credential: the finding belongs to no single service.
+  const sharedByAll = groups.length === 1 && groups[0]!.holders.length > 1;
   const byGroup = new Map<CredentialGroup, string[]>();
   for (const result of results) {
     if (!result.connected || result.attempt.kind !== "maintenance") continue;
@@ -78,7 +80,7 @@ export function maintenanceFindings(results: readonly ProbeResult[]): Finding[] 
       rule: "isolation/maintenance-database",
       severity: "warning",
       message: `${group.holders.map((h) => h.service.key).join(", ")} (role "${group.user}") can still connect to ${databases.join(" and ")}.`,
-      service: first.service.key,
+      ...(!sharedByAll && { service: first.service.key }),
       file: first.source.file,
       line: first.source.line,
       fix: FIX_MAINTENANCE_DATABASE,
