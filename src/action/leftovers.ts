@@ -1,0 +1,116 @@
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { docker, type ProcessEnv } from "../docker/docker-cli.js";
+import { PROJECT_LABEL } from "../docker/stack-state.js";
+import type { Logger } from "../core/logger.js";
+
+/** Compose records the folder of the compose file on every container; the run's copies live in the temp root. */
+const WORKING_DIR_LABEL = "com.docker.compose.project.working_dir";
+
+/** What the `post:` step found and removed. */
+export interface TeardownResult {
+  readonly stoppedServers: number[];
+  readonly removedProjects: string[];
+  readonly removedTempRoot: boolean;
+}
+
+/**
+ * Tears down what a cancelled or crashed run left under its temp root: embedded PostgreSQL servers
+ * (their `postmaster.pid`), compose projects booted from a copy of the compose file there, then the
+ * folder itself. Every failure is a warning: a cleanup must never fail the job a second time.
+ */
+export async function tearDownLeftovers(tempRoot: string, env: ProcessEnv, logger: Logger): Promise<TeardownResult> {
+  const runDirs = await subdirectories(tempRoot);
+  const stoppedServers: number[] = [];
+  const removedProjects: string[] = [];
+
+  for (const pidFile of await postmasterPidFiles(runDirs)) {
+    try {
+      const pid = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
+      if (Number.isInteger(pid) && pid > 0 && (await stopProcess(pid))) stoppedServers.push(pid);
+    } catch (error) {
+      logger.warn(`post: could not stop the embedded PostgreSQL of ${pidFile}: ${(error as Error).message}`);
+    }
+  }
+
+  const composeDirs = runDirs.filter((dir) => /[\\/]civic-compose-[^\\/]+$/.test(dir));
+  for (const dir of composeDirs) {
+    try {
+      removedProjects.push(...(await removeComposeProjects(dir, env)));
+    } catch (error) {
+      logger.warn(`post: could not remove the compose stack booted from ${dir}: ${(error as Error).message}`);
+    }
+  }
+
+  let removedTempRoot = false;
+  try {
+    await rm(tempRoot, { recursive: true, force: true, maxRetries: 3 });
+    removedTempRoot = true;
+  } catch (error) {
+    logger.warn(`post: could not remove ${tempRoot}: ${(error as Error).message}`);
+  }
+  return { stoppedServers, removedProjects, removedTempRoot };
+}
+
+async function subdirectories(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+/** The embedded runtime keeps its cluster in `<temp dir>/data`. */
+async function postmasterPidFiles(runDirs: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of runDirs) {
+    for (const candidate of [join(dir, "data", "postmaster.pid"), join(dir, "postmaster.pid")]) {
+      try {
+        await readFile(candidate);
+        found.push(candidate);
+      } catch {
+        // No server there.
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGINT is PostgreSQL's fast shutdown; SIGKILL after 10 s. True when a live process was stopped. */
+async function stopProcess(pid: number): Promise<boolean> {
+  if (!alive(pid)) return false;
+  process.kill(pid, "SIGINT");
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if (!alive(pid)) return true;
+    await sleep(100);
+  }
+  process.kill(pid, "SIGKILL");
+  return true;
+}
+
+/** Containers, networks and volumes of every project whose containers point at `dir`. */
+async function removeComposeProjects(dir: string, env: ProcessEnv): Promise<string[]> {
+  const listed = await docker(["ps", "-a", "--filter", `label=${WORKING_DIR_LABEL}=${dir}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 30_000 });
+  if (listed.exitCode !== 0) throw new Error(listed.stderr.trim() || `docker ps exited with ${listed.exitCode}`);
+  const projects = [...new Set(listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean))];
+  for (const project of projects) {
+    const filter = `label=${PROJECT_LABEL}=${project}`;
+    const ids = (await docker(["ps", "-a", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
+    if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids], { env, timeoutMs: 120_000 });
+    const networks = (await docker(["network", "ls", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
+    if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 60_000 });
+    const volumes = (await docker(["volume", "ls", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
+    if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 60_000 });
+  }
+  return projects;
+}

@@ -1,0 +1,23 @@
+import * as core from "@actions/core";
+import { ActionsLogger } from "./actions-logger.js";
+import { tearDownLeftovers } from "./leftovers.js";
+import { TEMP_ROOT_STATE } from "./run-scope.js";
+
+/**
+ * The `post:` step: runs after the job's steps, also when the run was cancelled, and tears down what
+ * the main step left (normally nothing). Never fails the job: every problem is a warning.
+ */
+async function post(): Promise<void> {
+  const tempRoot = core.getState(TEMP_ROOT_STATE);
+  if (!tempRoot) return;
+  const logger = new ActionsLogger();
+  try {
+    const result = await tearDownLeftovers(tempRoot, process.env, logger);
+    if (result.stoppedServers.length > 0) logger.warn(`post: stopped ${result.stoppedServers.length} embedded PostgreSQL server(s) a cancelled run left (pid ${result.stoppedServers.join(", ")})`);
+    if (result.removedProjects.length > 0) logger.warn(`post: removed the compose project(s) a cancelled run left: ${result.removedProjects.join(", ")}`);
+  } catch (error) {
+    logger.warn(`post: cleanup failed: ${(error as Error).message}`);
+  }
+}
+
+await post();

@@ -1,0 +1,48 @@
+import { relative, sep } from "node:path";
+import type { Logger } from "../core/logger.js";
+import type { Report } from "../core/report-model.js";
+import { maskSecrets } from "../core/secrets.js";
+import type { GitHubWriter } from "../github/github-writer.js";
+import { publishCheckRun, publishCommitStatus } from "../github/publish-checks.js";
+import type { RunStamp } from "../github/run-stamp.js";
+import { upsertStickyComment } from "../github/sticky-comment.js";
+import { renderComment } from "../report/render-comment.js";
+import { renderMarkdown } from "../report/render-markdown.js";
+
+/** A report and where its repository root sits in the checked-out workspace. */
+export interface PublishedReport {
+  readonly report: Report;
+  /** Absolute monorepo root of the product (finding paths are relative to it). */
+  readonly repoRoot: string;
+}
+
+export interface PublishTarget {
+  readonly workspace: string;
+  readonly sha: string;
+  readonly runUrl: string;
+  readonly stamp: RunStamp;
+  /** The pull request to comment on; `undefined` posts no comment. */
+  readonly pullRequest: number | undefined;
+  /** A check run with annotations per product (needs paths relative to the workspace). */
+  readonly checkRuns: boolean;
+  /** A commit status per product. */
+  readonly statuses: boolean;
+}
+
+/** Check runs with annotations, commit statuses and sticky comments, per product; every write masked. */
+export async function publishReports(writer: GitHubWriter, published: readonly PublishedReport[], target: PublishTarget, logger: Logger): Promise<void> {
+  for (const { report, repoRoot } of published) {
+    const pathPrefix = relative(target.workspace, repoRoot).split(sep).join("/");
+    const checkTarget = { sha: target.sha, targetUrl: target.runUrl, pathPrefix: pathPrefix.startsWith("..") ? "" : pathPrefix };
+    if (target.checkRuns && target.sha) {
+      const annotated = await publishCheckRun(writer, report, checkTarget, maskSecrets(renderMarkdown(report)));
+      logger.debug(`${report.product}: ${annotated} annotations sent`);
+    }
+    if (target.statuses && target.sha) await publishCommitStatus(writer, report, checkTarget);
+    if (target.pullRequest !== undefined) {
+      const body = maskSecrets(renderComment(report, { stamp: target.stamp, summaryUrl: target.runUrl }));
+      const outcome = await upsertStickyComment(writer, { product: report.product, issueNumber: target.pullRequest, body, stamp: target.stamp }, logger);
+      logger.info(`${report.product}: pull-request comment ${outcome}`);
+    }
+  }
+}
