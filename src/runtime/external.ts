@@ -134,7 +134,18 @@ export class ExternalRuntime implements Runtime {
   async stop(): Promise<void> {}
 
   private async probe(url: string, what: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000 });
+    // Parsed by hand rather than as `connectionString`: a password with an unencoded `#` or `/` must still work.
+    const parsed = parseDatabaseUrl(url);
+    if (!parsed) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
+    const client = new pg.Client({
+      host: parsed.host,
+      port: parsed.port,
+      user: parsed.user || undefined,
+      password: parsed.password,
+      database: parsed.database || undefined,
+      ...sslOf(parsed.params.get("sslmode")),
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
+    });
     try {
       await client.connect();
       await client.query("SELECT 1");
@@ -144,4 +155,10 @@ export class ExternalRuntime implements Runtime {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/** libpq's `sslmode` for node-postgres: production servers usually require TLS; only `verify-*` checks the certificate. */
+function sslOf(sslmode: string | undefined): { ssl?: { rejectUnauthorized: boolean } } {
+  if (sslmode === undefined || sslmode === "disable" || sslmode === "allow" || sslmode === "prefer") return {};
+  return { ssl: { rejectUnauthorized: sslmode === "verify-ca" || sslmode === "verify-full" } };
 }
