@@ -149,6 +149,17 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     expect(await leftovers(stack)).toEqual([]);
   });
 
+  it("reports migrations/outside-effect for a migration changing its role's settings, and resets them", async () => {
+    await using copy = await copyFixture("property-tax");
+    const line = await append(copy, AUTH_LOGIN_ATTEMPTS, "ALTER ROLE auth_gateway SET statement_timeout = '5s';");
+    const output = await runOn(stack, copy);
+    expect(output.findings).toEqual([
+      expect.objectContaining({ rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
+    ]);
+    expect(output.findings[0]!.message).toContain("created setting for role auth_gateway in every database (statement_timeout=5s)");
+    expect(await adminQuery(stack, "SELECT setconfig FROM pg_db_role_setting WHERE setrole = 'auth_gateway'::regrole")).toEqual([]);
+  });
+
   it("reports migrations/apply-failed with the migration folder and the line of a syntax error", async () => {
     await using copy = await copyFixture("property-tax");
     const line = await append(copy, NOTIFICATION_LOCALE, `-- CreateIndex\nCREATE INDEX "templates_locale_idx" ON "templates" ("locale",);`);

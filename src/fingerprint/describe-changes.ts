@@ -18,8 +18,12 @@ export function describeChanges(before: Fingerprint, after: Fingerprint): string
   return changes;
 }
 
+/** Categories whose value is short and is the point: "created setting for role x (work_mem=8MB)". */
+const VALUE_CATEGORIES = new Set(["setting", "server setting"]);
+
 function added(entry: FingerprintEntry): string {
   if (PRIVILEGE_CATEGORIES.has(entry.category)) return `granted ${privilegeWords(entry)}`;
+  if (VALUE_CATEGORIES.has(entry.category)) return `created ${entry.category} ${entry.key} (${entry.value})`;
   return `created ${entry.category} ${entry.key}`;
 }
 
@@ -35,6 +39,9 @@ function privilegeWords(entry: FingerprintEntry): string {
 }
 
 function altered(previous: FingerprintEntry, current: FingerprintEntry): string {
+  if (VALUE_CATEGORIES.has(current.category)) {
+    return `altered ${current.category} ${current.key} (${previous.value} → ${current.value})`;
+  }
   return `altered ${current.category} ${current.key} (${attributeChanges(previous.value, current.value)})`;
 }
 

@@ -50,7 +50,24 @@ export interface ClusterSnapshot {
   readonly fingerprint: Fingerprint;
   readonly roles: ReadonlyMap<string, RoleAttributes>;
   readonly databasePrivileges: ReadonlyMap<string, DatabasePrivilege>;
+  readonly settings: ReadonlyMap<string, RoleSetting>;
 }
+
+interface RoleSetting {
+  /** `null`: for every role. */
+  readonly role: string | null;
+  /** `null`: in every database. */
+  readonly database: string | null;
+  /** `name=value` entries. */
+  readonly config: string[];
+}
+
+// ALTER ROLE ALL … SET (no role, no database) is left alone: no migration role may run it.
+const ROLE_SETTINGS_SQL = `
+  SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole)::text END AS role,
+         d.datname::text AS database, s.setconfig AS config
+    FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
+   WHERE s.setrole <> 0 OR s.setdatabase <> 0`;
 
 interface DatabasePrivilege {
   readonly database: string;
@@ -228,6 +245,7 @@ export class ScratchServer {
   async clusterSnapshot(): Promise<ClusterSnapshot> {
     const fingerprint = await fingerprintCluster(this.admin);
     const privileges = await this.admin.query<DatabasePrivilege>(DATABASE_PRIVILEGES_SQL);
+    const settings = await this.admin.query<RoleSetting>(ROLE_SETTINGS_SQL);
     const roles = await this.admin.query<RoleAttributes>(
       ROLE_ATTRIBUTES_SQL.replace("WHERE rolname = ANY($1::text[])", "WHERE rolname NOT LIKE 'pg\\_%'"),
     );
@@ -235,6 +253,7 @@ export class ScratchServer {
       fingerprint,
       roles: new Map(roles.rows.map((row) => [row.name, row])),
       databasePrivileges: new Map(privileges.rows.map((row) => [privilegeKey(row), row])),
+      settings: new Map(settings.rows.map((row) => [`${row.role ?? ""}\u0000${row.database ?? ""}`, row])),
     };
   }
 
@@ -251,6 +270,7 @@ export class ScratchServer {
   async restoreCluster(baseline: ClusterSnapshot): Promise<string[]> {
     const now = await this.clusterSnapshot();
     await this.restoreDatabasePrivileges(baseline, now);
+    await this.restoreSettings(baseline, now);
     const created = [...now.roles.keys()].filter((name) => !baseline.roles.has(name));
     await this.dropRoles(created);
     for (const [name, before] of baseline.roles) {
@@ -263,6 +283,31 @@ export class ScratchServer {
     }
     const left = describeChanges(baseline.fingerprint, await this.clusterFingerprint());
     return left.filter((change) => !/civic_scratch_/.test(change));
+  }
+
+  /** Per-role / per-database settings (`ALTER ROLE … SET`, `ALTER DATABASE … SET`) back as they were. */
+  private async restoreSettings(baseline: ClusterSnapshot, now: ClusterSnapshot): Promise<void> {
+    for (const key of new Set([...baseline.settings.keys(), ...now.settings.keys()])) {
+      const before = baseline.settings.get(key);
+      const after = now.settings.get(key);
+      const { role, database } = (after ?? before)!;
+      if (database !== null && SCRATCH_NAME.test(database)) continue;
+      if (JSON.stringify(before?.config ?? []) === JSON.stringify(after?.config ?? [])) continue;
+      const target =
+        role === null
+          ? `DATABASE ${quoteIdentifier(database!)}`
+          : `ROLE ${quoteIdentifier(role)}${database === null ? "" : ` IN DATABASE ${quoteIdentifier(database)}`}`;
+      const statements = [`ALTER ${target} RESET ALL`];
+      for (const entry of before?.config ?? []) {
+        const cut = entry.indexOf("=");
+        statements.push(`ALTER ${target} SET ${quoteIdentifier(entry.slice(0, cut))} TO ${quoteLiteral(entry.slice(cut + 1))}`);
+      }
+      for (const statement of statements) {
+        await this.admin
+          .query(statement)
+          .catch((error: unknown) => this.logger.warn(`migrations: could not restore a setting: ${messageOf(error)}`));
+      }
+    }
   }
 
   private async restoreDatabasePrivileges(baseline: ClusterSnapshot, now: ClusterSnapshot): Promise<void> {
