@@ -290,6 +290,71 @@ describe("embedded runtime: provisioning as the official postgres image", { time
   });
 });
 
+describe("embedded runtime: the image's other settings", { timeout: 60_000 }, () => {
+  it("reads POSTGRES_PASSWORD_FILE from the mounted secret, defaults user and database to postgres, and hides *_FILE from scripts", async () => {
+    const compose = `services:
+  postgres:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD_FILE: /run/secrets/db_password
+    secrets:
+      - db_password
+    volumes:
+      - ./initdb:/docker-entrypoint-initdb.d
+secrets:
+  db_password:
+    file: ./db_password.txt
+`;
+    const mini = await writeMiniProduct(
+      {
+        "01-env.sh": {
+          mode: 0o755,
+          text: `#!/bin/bash
+set -e
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" -c "CREATE TABLE seen AS SELECT '\${POSTGRES_PASSWORD_FILE:-unset}'::text AS file_var, '\${#POSTGRES_PASSWORD}'::int AS password_length"
+`,
+        },
+      },
+      compose,
+    );
+    try {
+      await writeFile(join(mini.product.dir, "db_password.txt"), "from-the-secret-file\n");
+      const product = { ...mini.product, compose: await loadCompose(mini.product.dir, mini.root, { PATH: process.env.PATH }) };
+      const runtime = new EmbeddedRuntime({ product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+      try {
+        const live = await runtime.start(new AbortController().signal);
+        const url = new URL(live.adminUrl);
+        expect([url.username, url.password, url.pathname]).toEqual(["postgres", "from-the-secret-file", "/postgres"]);
+        expect(await query(live.adminUrl, "SELECT file_var, password_length FROM seen")).toEqual([{ file_var: "unset", password_length: 20 }]);
+      } finally {
+        await runtime.stop();
+      }
+    } finally {
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+
+  it("honours POSTGRES_HOST_AUTH_METHOD=trust as the image does: then any password is accepted", async () => {
+    const compose = `services:
+  postgres:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: owner
+      POSTGRES_HOST_AUTH_METHOD: trust
+`;
+    const mini = await writeMiniProduct({}, compose);
+    const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+    try {
+      const live = await runtime.start(new AbortController().signal);
+      expect(live.adminUrl).toMatch(/^postgresql:\/\/owner@127\.0\.0\.1:\d+\/owner$/);
+      expect(await query(withCredentials(live.adminUrl, "owner", "anything-at-all"), "SELECT current_user AS user")).toEqual([{ user: "owner" }]);
+    } finally {
+      await runtime.stop();
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("embedded runtime: stop and failures leave nothing behind", { timeout: 60_000 }, () => {
   it("stop() ends the server and its backends, frees the port, removes the temp dir, and may be called again", async () => {
     const mini = await writeMiniProduct({});
