@@ -2,7 +2,7 @@ import type { Finding } from "../../core/report-model.js";
 import { lineOf, type Registry, type Service } from "../../registry/model.js";
 import type { ComposeProject } from "../../compose/model.js";
 import type { Check, CheckContext } from "../check.js";
-import { probeDependencies, type DependencyCall } from "./live-probe.js";
+import { probeDependencies } from "./probe.js";
 
 /**
  * `dependencies`: every URL in a service's extraEnv names a registry service at its hostname and
@@ -16,7 +16,7 @@ import { probeDependencies, type DependencyCall } from "./live-probe.js";
 export const dependenciesCheck: Check = {
   id: "dependencies",
   title: "Service dependencies name registry services",
-  needs: ["compose"],
+  needs: ["compose", "stack"],
   async run(context) {
     const { registry } = context.product;
     const compose = context.product.compose!;
@@ -25,18 +25,8 @@ export const dependenciesCheck: Check = {
 
     const stack = context.live?.servicesRunning ? context.live.stack : undefined;
     if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
-    const calls = registryCalls(registry);
-    const outcome = await probeDependencies(calls, stack, {
-      env: context.options.env,
-      timeoutMs: Math.min(context.options.commandTimeoutMs, 10_000),
-      concurrency: context.options.concurrency,
-      signal: context.signal,
-    });
-    const notes = [
-      `live probe: ${outcome.answered.length} of ${calls.length} call(s) answered from inside the compose network`,
-      ...outcome.unprobed.map((reason) => `live probe skipped for ${reason}`),
-    ];
-    return { findings: [...findings, ...outcome.findings], notes, data: { answered: outcome.answered } };
+    const live = await probeDependencies(context, stack);
+    return { findings: [...findings, ...live.findings], notes: live.notes };
   },
 };
 
@@ -45,22 +35,6 @@ function liveProbeSkipReason(context: CheckContext): string {
   if (!live) return "no runtime was started, so no service is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
-}
-
-/** Every extraEnv URL that names a registry service: the calls the live probe makes. */
-function registryCalls(registry: Registry): DependencyCall[] {
-  const hostnames = new Set(registry.services.map((service) => service.hostname));
-  return registry.services.flatMap((service) =>
-    extraEnvUrls(service)
-      .filter((url) => hostnames.has(url.host))
-      .map((url) => ({
-        caller: { key: service.key, hostname: service.hostname },
-        variable: url.variable,
-        url: url.value,
-        file: registry.file,
-        line: lineOf(service, "extraEnv"),
-      })),
-  );
 }
 
 const URL_VALUE = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
