@@ -304,6 +304,30 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
     }
   });
 
+  it("never lets a wrong password ride on a right one: same role, other password is refused with 28P01", async () => {
+    const scenario = await liveScenario("property-tax", (copy) =>
+      copy.edit(COMPOSE, (text) =>
+        text.replace(
+          "      PORT: 4110\n",
+          "      PORT: 4110\n      DATABASE_URL: postgresql://auth_gateway:not-the-password@postgres:5432/auth_gateway\n",
+        ),
+      ),
+    );
+    try {
+      const result = await scenario.run();
+      expect(result.status).toBe("pass");
+      expect(result.findings).toEqual([]);
+      const apiGateway = result.data!.matrix!.filter((c) => c.credentialOf === "api-gateway");
+      expect(apiGateway).toHaveLength(10);
+      expect(new Set(apiGateway.map((c) => `${c.outcome} ${c.reason}`))).toEqual(new Set(["refused password authentication failed (28P01)"]));
+      expect(result.notes).toEqual([
+        "The credential of api-gateway fails password authentication, so its refusals prove nothing about grants (own-database reports it).",
+      ]);
+    } finally {
+      await scenario.dispose();
+    }
+  });
+
   it("says that refusals from a missing database prove nothing", async () => {
     const scenario = await liveScenario("property-tax", (copy) =>
       copy.edit(INIT_SQL, (text) =>

@@ -196,6 +196,25 @@ describe("own-database on broken DATABASE_URLs", { timeout: 120_000 }, () => {
   });
 });
 
+describe("own-database on a stateful service without a DATABASE_URL", { timeout: 120_000 }, () => {
+  it("reports own-database/missing-url on the registry's database line", async () => {
+    const scenario = await liveScenario("property-tax", (copy) =>
+      copy.edit(COMPOSE_IN_COPY, (text) => text.replace(/^ +DATABASE_URL: postgresql:\/\/tax_certificates:.*\n/m, "")),
+    );
+    try {
+      const result = await scenario.run();
+      const line = await scenario.line(REGISTRY, 'database: "tax_certificates"');
+      expect(rules(result)).toEqual([
+        `own-database/missing-url tax-certificates products/property-tax/infra/service-registry.ts:${line}`,
+        "own-database/cluster-state - products/property-tax/infra/service-registry.ts:-",
+      ]);
+      expect(result.findings[1]!.message).toBe('Role "tax_certificates" can log in, but no service\'s DATABASE_URL uses it.');
+    } finally {
+      await scenario.dispose();
+    }
+  });
+});
+
 describe("own-database on a server that differs from the registry", { timeout: 120_000 }, () => {
   it("reports own-database/missing-database on the registry line, and cluster-state for leftovers", async () => {
     const scenario = await liveScenario("property-tax", (copy) =>

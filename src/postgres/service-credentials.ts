@@ -26,6 +26,8 @@ export interface ServiceCredential {
   readonly user: string;
   /** The database the URL names (decoded). */
   readonly database: string;
+  /** `host:port` the URL reaches: an external runtime may give each service its own server. */
+  readonly server: string;
   /**
    * Identity of the credential: equal exactly when user, password and server are equal. A hash, so
    * it can be a map key without a password sitting in memory dumps or debug output.
@@ -73,6 +75,7 @@ export function serviceCredentials(product: Product, live: LiveEnvironment): Ser
       url,
       user: parsed.user,
       database: parsed.database,
+      server: `${parsed.host}:${parsed.port}`,
       identity,
       source: databaseUrlSource(product, service),
     });

@@ -65,7 +65,12 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
     context.signal,
   );
 
-  const existing = new Set(catalog.databases.map((database) => database.name));
+  // A service that landed in its own database proves it exists, even on a server other than the
+  // admin URL's (an external runtime may run one instance per service).
+  const existing = new Set([
+    ...catalog.databases.map((database) => database.name),
+    ...probes.flatMap((probe) => (probe.loggedIn ? [probe.database] : [])),
+  ]);
   const missing = stateful.filter((service) => !existing.has(service.database));
   const findings: Finding[] = [
     ...missing.map((service) => missingDatabase(product.registry.file, service)),
@@ -137,13 +142,15 @@ function loginFindings(probe: LoginProbe, missing: readonly Service[]): Finding[
 }
 
 function sharedDatabaseFindings(probes: readonly LoginProbe[]): Finding[] {
+  // Same name on two servers is two databases: the key carries the server.
   const byDatabase = groupBy(
     probes.filter((probe) => probe.loggedIn),
-    (probe) => probe.database,
+    (probe) => `${probe.database}\0${probe.credential.server}`,
   );
   const findings: Finding[] = [];
-  for (const [database, group] of byDatabase) {
+  for (const group of byDatabase.values()) {
     if (group.length < 2) continue;
+    const database = (group[0] as Extract<LoginProbe, { loggedIn: true }>).database;
     const owner = group.find((probe) => probe.credential.service.database === database);
     const names = group.map((probe) => probe.credential.service.key);
     // The owner keeps its database; everyone else in it is the problem (all but the first when nobody owns it).
@@ -166,10 +173,12 @@ function sharedDatabaseFindings(probes: readonly LoginProbe[]): Finding[] {
 
 function sharedCredentialFindings(probes: readonly LoginProbe[]): Finding[] {
   // The session's role when it logged in; the URL's user otherwise (sharing a role is a fact either way).
-  const byRole = groupBy(probes, (probe) => (probe.loggedIn ? probe.role : probe.credential.user));
+  const roleOf = (probe: LoginProbe) => (probe.loggedIn ? probe.role : probe.credential.user);
+  const byRole = groupBy(probes, (probe) => `${roleOf(probe)}\0${probe.credential.server}`);
   const findings: Finding[] = [];
-  for (const [role, group] of byRole) {
+  for (const group of byRole.values()) {
     if (group.length < 2) continue;
+    const role = roleOf(group[0]!);
     const names = group.map((probe) => probe.credential.service.key);
     if (group.length === probes.length) {
       // Everyone on one role: one finding says it; one per service would repeat it N times.
