@@ -52,7 +52,10 @@ describe("connection failures", () => {
     const port = await closedPort();
     const attempt = attemptConnect(`postgresql://svc:secret-password@127.0.0.1:${port}/svc_db`, { connectTimeoutMs: 2_000 });
     await expect(attempt).rejects.toBeInstanceOf(PostgresUnreachableError);
-    const error = await attempt.catch((e: unknown) => e as PostgresUnreachableError);
+    const error = (await attempt.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as PostgresUnreachableError;
     expect(error.failure.kind).toBe("unreachable");
     expect(error.failure.code).toBe("ECONNREFUSED");
     expect(error.message).toBe(`PostgreSQL at 127.0.0.1:${port} did not answer: connect ECONNREFUSED 127.0.0.1:${port} (ECONNREFUSED)`);
