@@ -91,7 +91,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     );
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/foreign-reference", service: "tax-billing-instalment", file: BILLING_BALANCE, line: line + 1 }),
+      expect.objectContaining({ severity: "error", rule: "migrations/foreign-reference", service: "tax-billing-instalment", file: BILLING_BALANCE, line: line + 1 }),
     ]);
     const message = output.findings[0]!.message;
     expect(message).toContain(`references table "properties", which only assessment-roll's migrations create: another service's table`);
@@ -104,7 +104,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const line = await append(copy, AUTH_LOGIN_ATTEMPTS, "CREATE EXTENSION IF NOT EXISTS dblink;");
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/cross-database-link", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
+      expect.objectContaining({ severity: "error", rule: "migrations/cross-database-link", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
     ]);
     expect(output.findings[0]!.message).toContain("creates the dblink extension");
     // The service role may not create an untrusted extension: the apply fails too, and the finding says so.
@@ -116,7 +116,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const line = await append(copy, AUTH_LOGIN_ATTEMPTS, "CREATE ROLE reporting_reader NOLOGIN;");
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
+      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
     ]);
     expect(output.findings[0]!.message).toContain("creates role reporting_reader");
     expect(await leftovers(stack)).toEqual([]);
@@ -127,7 +127,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const line = await append(copy, BILLING_BALANCE, "GRANT CONNECT ON DATABASE assessment_roll TO tax_billing_instalment;");
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/foreign-reference", service: "tax-billing-instalment", file: BILLING_BALANCE, line }),
+      expect.objectContaining({ severity: "error", rule: "migrations/foreign-reference", service: "tax-billing-instalment", file: BILLING_BALANCE, line }),
     ]);
     expect(output.findings[0]!.message).toContain("names assessment-roll's database assessment_roll");
   });
@@ -137,7 +137,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const line = await append(copy, BILLING_BALANCE, "GRANT CONNECT ON DATABASE tax_billing_instalment TO PUBLIC;");
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/outside-effect", service: "tax-billing-instalment", file: BILLING_BALANCE, line }),
+      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "tax-billing-instalment", file: BILLING_BALANCE, line }),
     ]);
     // Seen live: the scratch server here is the embedded server itself, so the grant really happened.
     expect(output.findings[0]!.message).toContain("granted CONNECT on database tax_billing_instalment to PUBLIC");
@@ -154,7 +154,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const line = await append(copy, AUTH_LOGIN_ATTEMPTS, "ALTER ROLE auth_gateway SET statement_timeout = '5s';");
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
+      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
     ]);
     expect(output.findings[0]!.message).toContain("created setting for role auth_gateway in every database (statement_timeout=5s)");
     expect(await adminQuery(stack, "SELECT setconfig FROM pg_db_role_setting WHERE setrole = 'auth_gateway'::regrole")).toEqual([]);
@@ -165,7 +165,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const line = await append(copy, NOTIFICATION_LOCALE, `-- CreateIndex\nCREATE INDEX "templates_locale_idx" ON "templates" ("locale",);`);
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/apply-failed", service: "notification-engine", file: NOTIFICATION_LOCALE, line: line + 1 }),
+      expect.objectContaining({ severity: "error", rule: "migrations/apply-failed", service: "notification-engine", file: NOTIFICATION_LOCALE, line: line + 1 }),
     ]);
     const message = output.findings[0]!.message;
     expect(message).toContain("Migration 20240227092815_add_template_locale of notification-engine");
@@ -196,6 +196,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     const output = await runOn(stack, copy, PSQL_MIGRATE);
     expect(output.findings).toEqual([
       expect.objectContaining({
+        severity: "error",
         rule: "migrations/apply-failed",
         service: "notification-engine",
         file: "modules/platform/notification-engine/prisma/schema.prisma",
@@ -239,7 +240,7 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
     const line = await append(copy, AUTH_LOGIN_ATTEMPTS, "CREATE ROLE reporting_reader NOLOGIN;");
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
+      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
     ]);
     expect(output.findings[0]!.message).toContain("created role reporting_reader");
     expect(await leftovers(stack)).toEqual([]);
@@ -252,8 +253,8 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
     const grantLine = await append(copy, NOTIFICATION_LOCALE, `GRANT SELECT ON "templates" TO shared_reader;`);
     const output = await runOn(stack, copy);
     expect(output.findings).toEqual([
-      expect.objectContaining({ rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line: createLine }),
-      expect.objectContaining({ rule: "migrations/order-dependent", service: "notification-engine", file: NOTIFICATION_LOCALE, line: grantLine }),
+      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line: createLine }),
+      expect.objectContaining({ severity: "error", rule: "migrations/order-dependent", service: "notification-engine", file: NOTIFICATION_LOCALE, line: grantLine }),
     ]);
     expect(output.findings[1]!.message).toContain("apply in registry order but fail in reverse registry order");
     expect(output.findings[1]!.message).toContain(`role "shared_reader" does not exist`);

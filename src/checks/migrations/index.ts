@@ -221,16 +221,22 @@ const FIX = {
 
 type Rule = keyof typeof FIX;
 
-function finding(rule: Rule, message: string, service: string, file: string | undefined, line: number | undefined, details?: string): Finding {
+function finding(
+  rule: Rule,
+  message: string,
+  service: string,
+  file: string | undefined,
+  line: number | undefined,
+  severity: Finding["severity"] = "error",
+): Finding {
   return {
     rule: `migrations/${rule}`,
-    severity: "error",
+    severity,
     message,
     service,
     ...(file !== undefined && { file }),
     ...(line !== undefined && { line }),
     fix: FIX[rule],
-    ...(details !== undefined && { details }),
   };
 }
 
@@ -289,9 +295,18 @@ function findingsFrom(
           ),
         );
       } else {
+        // Applied cleanly and nothing changed (e.g. a grant the owner already held): worth a look, not a failure.
+        const harmless = out !== undefined && out.failure === undefined && out.clusterChanges.length === 0;
         for (const hit of clusterHits) {
           serviceFindings.push(
-            finding("outside-effect", `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`, key, file, hit.line),
+            finding(
+              "outside-effect",
+              `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`,
+              key,
+              file,
+              hit.line,
+              harmless ? "warning" : "error",
+            ),
           );
         }
       }

@@ -64,6 +64,7 @@ export async function runPass(
     const outcomes: ServiceOutcome[] = [];
 
     for (const [index, current] of services.entries()) {
+      context.signal.throwIfAborted();
       const database = databases[index]!;
       const clusterChanges: ClusterChange[] = [];
       const noteCluster = async (migration: string | undefined) => {
