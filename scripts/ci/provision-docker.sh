@@ -324,6 +324,11 @@ customize_postgres() {
 	# As the official image: a new cluster listens on every interface, the network rule guards it.
 	sed -ri "s!^#?(listen_addresses)\s*=\s*\S+.*!\1 = '*'!" "$pg_home/share/postgresql/postgresql.conf.sample"
 	grep -qF "listen_addresses = '*'" "$pg_home/share/postgresql/postgresql.conf.sample"
+	# The npm build defaults its socket to /tmp; Debian's psql, pg_isready and libpq (and the
+	# official image) use /var/run/postgresql. initdb rewrites the first unix_socket_directories
+	# line of the sample to its compiled default, so the setting is appended (the last one wins).
+	printf "\nunix_socket_directories = '/var/run/postgresql'\t# as Debian's libpq and the official image\n" \
+		>>"$pg_home/share/postgresql/postgresql.conf.sample"
 
 	# en_US.UTF-8, as the official image generates, so databases default to UTF8.
 	echo 'en_US.UTF-8 UTF-8' >>"$root/etc/locale.gen"
