@@ -174,6 +174,7 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
     expect(result.findings[1]!.message).toBe(
       'All 10 services log in with the same credential (role "civic"), so each one can connect to every other service\'s database: no database is isolated from any service.',
     );
+    expect(result.findings[2]!.message).toBe('All 10 services (role "civic") can still connect to postgres, template1 and civic_platform.');
   });
 
   it("points every fix at per-service LOGIN roles, REVOKE ALL … FROM PUBLIC and civic-conformance generate", () => {

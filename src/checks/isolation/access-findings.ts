@@ -76,16 +76,22 @@ export function maintenanceFindings(results: readonly ProbeResult[], groups: rea
   }
   return [...byGroup].map(([group, databases]) => {
     const first = group.holders[0]!;
+    const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
     return {
       rule: "isolation/maintenance-database",
       severity: "warning",
-      message: `${group.holders.map((h) => h.service.key).join(", ")} (role "${group.user}") can still connect to ${databases.join(" and ")}.`,
+      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}.`,
       ...(!sharedByAll && { service: first.service.key }),
       file: first.source.file,
       line: first.source.line,
       fix: FIX_MAINTENANCE_DATABASE,
     };
   });
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
 export function publicTempFindings(registryFile: string, stateful: readonly Service[], databases: readonly CatalogDatabase[]): Finding[] {

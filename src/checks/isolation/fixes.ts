@@ -18,7 +18,8 @@ export function fixPredefinedRole(role: string, member: string): string {
 }
 
 export const FIX_MAINTENANCE_DATABASE =
-  `Run REVOKE CONNECT ON DATABASE postgres FROM PUBLIC and REVOKE CONNECT ON DATABASE template1 FROM PUBLIC in infra/init-databases.sql; ${GENERATE_HINT}.`;
+  "Run REVOKE CONNECT, TEMPORARY ON DATABASE … FROM PUBLIC for postgres, template1 and POSTGRES_DB in infra/init-databases.sql, " +
+  `and connect services as their own non-superuser roles; ${GENERATE_HINT}.`;
 
 export function fixPublicTemp(database: string): string {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
