@@ -31,7 +31,7 @@ const databaseOf = (service: string) => service.replaceAll("-", "_");
 interface Scenario {
   readonly copy: FixtureCopy;
   readonly started: LiveProduct;
-  run(live?: LiveEnvironment): Promise<CheckResult & { logger: RecordingLogger }>;
+  run(live?: LiveEnvironment, signal?: AbortSignal): Promise<CheckResult & { logger: RecordingLogger }>;
   /** 1-based line of the first line of a copied file containing `needle`. */
   line(path: string, needle: string): Promise<number>;
   dispose(): Promise<void>;
@@ -46,14 +46,14 @@ async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Pro
     return {
       copy,
       started,
-      async run(live = started.live) {
+      async run(live = started.live, signal = new AbortController().signal) {
         const logger = new RecordingLogger();
         const context = {
           product: started.product,
           live,
           options: { commandTimeoutMs: 60_000, concurrency: 8, env: {} },
           logger,
-          signal: new AbortController().signal,
+          signal,
         };
         const [result] = await runChecks([isolationCheck], context);
         return { ...result!, logger };
@@ -104,6 +104,15 @@ describe("isolation on the conformant fixture", { timeout: 120_000 }, () => {
       outcome: "refused",
       reason: "no CONNECT privilege (42501)",
     });
+  });
+
+  it("reports error, never pass, when the run is interrupted", async () => {
+    const interrupted = new AbortController();
+    interrupted.abort();
+    const result = await scenario.run(undefined, interrupted.signal);
+    expect(result.status).toBe("error");
+    expect(result.reason).toBe("isolation was interrupted before it finished");
+    expect(result.findings).toEqual([]);
   });
 
   it("reports error, never pass, when the server stops in the middle of the run", async () => {

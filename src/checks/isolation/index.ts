@@ -28,6 +28,7 @@ export const isolationCheck: Check = {
     try {
       return await checkIsolation(context);
     } catch (error) {
+      if (context.signal.aborted) throw new CheckUnableError("isolation was interrupted before it finished");
       if (isUnreachable(error)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${(error as Error).message}`);
       throw error;
     }

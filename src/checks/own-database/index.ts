@@ -38,6 +38,7 @@ export const ownDatabaseCheck: Check = {
     try {
       return await checkOwnDatabases(context);
     } catch (error) {
+      if (context.signal.aborted) throw new CheckUnableError("own-database was interrupted before it finished");
       if (isUnreachable(error)) throw new CheckUnableError(`own-database could not reach PostgreSQL: ${(error as Error).message}`);
       throw error;
     }
