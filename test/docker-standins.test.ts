@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { execa } from "execa";
 import pg from "pg";
 import { GenericContainer, Wait, type ImagePullPolicy } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +23,7 @@ import {
   waitUntil,
   type RunningContainer,
 } from "./helpers/docker.js";
+import { REPO_ROOT } from "./helpers/fixtures.js";
 
 const engine = requireDockerInCI();
 
@@ -201,6 +203,30 @@ describe.skipIf(!engine)("local Docker stand-ins for the official base images", 
     });
     expect(await client.waitForExit()).toBe(0);
     expect((await client.logs()).trim()).toBe("PONG");
+  });
+
+  it("cleanup-docker.sh --dry-run would remove a labelled test container and volume, never a stand-in image", async () => {
+    await using container = await runContainer({
+      image: STANDIN_IMAGES.node,
+      command: ["node", "-e", "setInterval(() => {}, 1000)"],
+    });
+    const volume = uniqueName("volume");
+    await docker(["volume", "create", "--label", `${TEST_LABEL}=true`, volume]);
+    try {
+      const { stdout } = await execa(join(REPO_ROOT, "scripts/ci/cleanup-docker.sh"), ["--dry-run"]);
+      expect(stdout).toContain(`would remove container ${container.id.slice(0, 12)}\n`);
+      expect(stdout).toContain(`would remove volume ${volume}\n`);
+      for (const image of Object.values(STANDIN_IMAGES)) {
+        const { stdout: id } = await docker(["image", "inspect", "--format", "{{.Id}}", image]);
+        expect(stdout).not.toContain(String(id));
+      }
+      const kept = stdout.split("\n").find((line) => line.includes("kept stand-in images:"));
+      expect(kept?.split(": ")[1]?.split(" ").sort()).toEqual(Object.values(STANDIN_IMAGES).sort());
+      // A dry run removes nothing.
+      expect(String((await docker(["inspect", "--format", "{{.State.Running}}", container.id])).stdout)).toBe("true");
+    } finally {
+      await docker(["volume", "rm", volume], { reject: false });
+    }
   });
 
   describe("a docker-compose (v1) project: postgres with a healthcheck, a node service depending on it", () => {

@@ -5,28 +5,34 @@
 #
 # What counts as "left by a test run" (the conventions of test/helpers/docker.ts):
 #   - anything labelled civic.test=true (containers, images, volumes, networks);
-#   - compose projects named civic-test-* (their containers, volumes, networks and built images);
+#   - compose projects named civic-* (tests use civic-test-*, the product's compose runtime
+#     civic-<product>-*): their containers, volumes, networks and built images (<project>_<service>);
 #   - testcontainers' containers (label org.testcontainers=true; its reaper cannot run here);
 #   - dangling images.
 # With --all, every container, volume, user network and image except the stand-ins goes.
+# With --dry-run, nothing is removed: each resource that would be is printed as "would remove".
+# Never run it while tests are running: their containers carry the same labels.
 #
-# usage: scripts/ci/cleanup-docker.sh [--all]
+# usage: scripts/ci/cleanup-docker.sh [--all] [--dry-run]
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
 readonly TEST_LABEL='civic.test=true'
-readonly PROJECT_PREFIX='civic-test-'
+readonly PROJECT_PREFIX='civic-'
 readonly STANDIN_LABEL='civic.standin'
 
 all=''
-case "${1:-}" in
-'') ;;
---all) all='yes' ;;
-*)
-	echo "usage: $0 [--all]" >&2
-	exit 2
-	;;
-esac
+dry_run=''
+for arg; do
+	case "$arg" in
+	--all) all='yes' ;;
+	--dry-run) dry_run='yes' ;;
+	*)
+		echo "usage: $0 [--all] [--dry-run]" >&2
+		exit 2
+		;;
+	esac
+done
 
 say() { printf '[cleanup-docker] %s\n' "$*"; }
 
@@ -49,13 +55,15 @@ remove_each() { # remove_each KIND COMMAND... -- ID...
 	[ "$#" -eq 0 ] && return 0
 	local id removed=0
 	for id in "$@"; do
-		if "${command[@]}" "$id" >/dev/null 2>&1; then
+		if [ -n "$dry_run" ]; then
+			say "would remove $kind $id"
+		elif "${command[@]}" "$id" >/dev/null 2>&1; then
 			removed=$((removed + 1))
 		else
 			say "could not remove $kind $id" >&2
 		fi
 	done
-	say "removed $removed $kind(s)"
+	[ -n "$dry_run" ] || say "removed $removed $kind(s)"
 }
 
 unique() { sort -u | sed '/^$/d'; }
@@ -95,7 +103,11 @@ remove_each volume docker volume rm -- "${volumes[@]}"
 remove_each network docker network rm -- "${networks[@]}"
 
 # Images: never a stand-in (nor, without force, a parent of one: `docker rmi` refuses those).
-mapfile -t standins < <(docker images -q --no-trunc --filter "label=$STANDIN_LABEL=true" | unique)
+# Images built FROM a stand-in inherit its labels, so a stand-in is the image whose own tag is the
+# one its civic.standin.of label names.
+mapfile -t standins < <(docker images -q --no-trunc --filter "label=$STANDIN_LABEL=true" | unique |
+	xargs -r docker image inspect --format "{{ .Id }} {{ index .Config.Labels \"$STANDIN_LABEL.of\" }} {{ range .RepoTags }} {{ . }}{{ end }}" |
+	awk '{ for (i = 3; i <= NF; i++) if ($i == $2) { print $1; break } }')
 is_standin() {
 	local standin
 	for standin in "${standins[@]}"; do
@@ -109,8 +121,9 @@ mapfile -t candidates < <({
 	else
 		docker images -q --no-trunc --filter "label=$TEST_LABEL"
 		# compose v1 names built images <project>_<service>
-		docker images --no-trunc --format '{{ .Repository }} {{ .ID }}' |
-			awk -v prefix="$PROJECT_PREFIX" 'index($1, prefix) == 1 { print $2 }'
+		# (by tag: one image may carry several names, and only these go)
+		docker images --format '{{ .Repository }} {{ .Tag }}' |
+			awk -v prefix="$PROJECT_PREFIX" 'index($1, prefix) == 1 && $1 ~ /^[^\/]*_/ { print $1 ":" $2 }'
 	fi
 	docker images -q --no-trunc --filter dangling=true
 } | unique)
@@ -120,4 +133,8 @@ for image in "${candidates[@]}"; do
 done
 remove_each image docker image rm -- "${images[@]}"
 
-say "kept stand-in images: $(docker images --filter "label=$STANDIN_LABEL=true" --format '{{ .Repository }}:{{ .Tag }}' | sort | paste -sd' ')"
+kept=()
+for standin in "${standins[@]}"; do
+	kept+=("$(docker image inspect --format "{{ index .Config.Labels \"$STANDIN_LABEL.of\" }}" "$standin")")
+done
+say "kept stand-in images: ${kept[*]}"
