@@ -207,6 +207,20 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     expect(output.findings[0]!.message).toContain("syntax error");
   });
 
+  it("notes a stateful service without a reachable DATABASE_URL instead of applying its migrations", async () => {
+    await using copy = await copyFixture("property-tax");
+    const live = { ...stack.live, serviceUrl: (key: string) => (key === "tax-levy-rate" ? undefined : stack.live.serviceUrl(key)) };
+    const output = await migrationsCheck.run({
+      product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
+      live,
+      options: { commandTimeoutMs: 30_000, concurrency: 2, env: {} },
+      logger: new RecordingLogger(),
+      signal: new AbortController().signal,
+    });
+    expect(output.findings).toEqual([]);
+    expect(output.notes).toContain("tax-levy-rate has no DATABASE_URL the runtime can reach: its migrations were not applied");
+  });
+
   it("skips with a reason when the runtime offers no scratch server", async () => {
     await using copy = await copyFixture("property-tax");
     const live = { ...stack.live, scratchAdminUrl: () => Promise.resolve(undefined) };

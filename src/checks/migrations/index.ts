@@ -129,36 +129,38 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
 async function loadServices(context: CheckContext): Promise<{ services: MigratingService[]; missing: string[] }> {
   const { product } = context;
   const live = context.live!;
-  const services: MigratingService[] = [];
-  const missing: string[] = [];
-  for (const service of product.registry.services.filter(isStateful)) {
-    const url = live.serviceUrl(service.key);
-    const parsed = url === undefined ? undefined : parseDatabaseUrl(url);
-    const module = await readPrismaModule(product.repoRoot, service);
-    if (!parsed) {
-      if (module.migrations.length > 0) missing.push(service.key);
-      continue;
-    }
-    registerSecret(parsed.password);
-    const scripts = await Promise.all(
-      module.migrations.map(async (migration) => {
-        const bytes = await readFile(migration.sqlPath);
-        const text = bytes.toString("utf8");
-        return { migration, bytes, text, statements: splitSqlStatements(text) };
-      }),
-    );
-    const firstDir = module.migrations[0]?.dir;
-    services.push({
-      service,
-      module,
-      scripts,
-      user: parsed.user,
-      password: parsed.password,
-      schema: parsed.params.get("schema"),
-      migrationsDir: firstDir ? dirname(firstDir) : join(module.moduleDir, "prisma", "migrations"),
-    });
-  }
-  return { services, missing };
+  const loaded = await Promise.all(
+    product.registry.services.filter(isStateful).map(async (service) => {
+      const url = live.serviceUrl(service.key);
+      const parsed = url === undefined ? undefined : parseDatabaseUrl(url);
+      const module = await readPrismaModule(product.repoRoot, service);
+      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      registerSecret(parsed.password);
+      const scripts = await Promise.all(
+        module.migrations.map(async (migration) => {
+          const bytes = await readFile(migration.sqlPath);
+          const text = bytes.toString("utf8");
+          return { migration, bytes, text, statements: splitSqlStatements(text) };
+        }),
+      );
+      const firstDir = module.migrations[0]?.dir;
+      const migrating: MigratingService = {
+        service,
+        module,
+        scripts,
+        user: parsed.user,
+        password: parsed.password,
+        schema: parsed.params.get("schema"),
+        migrationsDir: firstDir ? dirname(firstDir) : join(module.moduleDir, "prisma", "migrations"),
+      };
+      return { migrating };
+    }),
+  );
+  // Registry order is kept: it is the order of the first pass.
+  return {
+    services: loaded.flatMap((entry) => (entry.migrating ? [entry.migrating] : [])),
+    missing: loaded.flatMap((entry) => (entry.missing ? [entry.missing] : [])),
+  };
 }
 
 async function readServiceRoles(adminUrl: string, services: readonly MigratingService[]): Promise<Map<string, RoleAttributes>> {
