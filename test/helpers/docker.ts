@@ -11,7 +11,11 @@ export const STANDIN_IMAGES = {
   node: "node:20-alpine",
 } as const;
 
-/** Label every stand-in carries (`civic.standin=true`); cleanup never removes those images. */
+/**
+ * Label every stand-in carries (`civic.standin=true`, plus `civic.standin.of=<its tag>` and a
+ * recipe key). Images built FROM a stand-in inherit these labels; cleanup keeps only the image
+ * whose own tag is the one `civic.standin.of` names.
+ */
 export const STANDIN_LABEL = "civic.standin";
 
 /**
@@ -20,7 +24,10 @@ export const STANDIN_LABEL = "civic.standin";
  */
 export const TEST_LABEL = "civic.test";
 
-/** Compose projects started by tests are named with this prefix (cleanup matches it). */
+/**
+ * Compose projects started by tests are named with this prefix; `scripts/ci/cleanup-docker.sh`
+ * removes leftovers of every `civic-*` project (this prefix and the product runtime's).
+ */
 export const TEST_PROJECT_PREFIX = "civic-test-";
 
 const PROVISION_HINT = "run `scripts/ci/provision-docker.sh` (starts dockerd, builds the stand-in images)";
