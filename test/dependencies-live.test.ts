@@ -1,97 +1,111 @@
 /**
- * The live part of `dependencies` against real containers on a real Docker network: calls are made
- * from inside the caller's container, by node's fetch in a node image and by bash's /dev/tcp in an
- * image without node. The images are the LOCAL STAND-INS for node:20-alpine and postgres:16-alpine
- * that scripts/ci/provision-docker.sh builds (no registry is reachable here).
+ * The live part of `dependencies` against real containers on a real Docker network, with the
+ * conformant fixture's registry and compose file: every extraEnv URL is resolved, connected to and
+ * requested from inside the network, by `node -e` inside the caller's own container (api-gateway)
+ * and, for callers with no container, by bash in a throwaway container of the postgres image.
+ * The images are the LOCAL STAND-INS for node:20-alpine and postgres:16-alpine built by
+ * scripts/ci/provision-docker.sh (no registry is reachable here); nothing is pulled.
  */
-import { randomBytes } from "node:crypto";
-import { execa, execaSync } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { probeDependencies, type DependencyCall } from "../src/checks/dependencies/live-probe.js";
-import type { RunningStack } from "../src/runtime/runtime.js";
+import { dependenciesCheck } from "../src/checks/dependencies/index.js";
+import type { CheckOutput } from "../src/checks/check.js";
+import type { LiveEnvironment, RunningStack } from "../src/runtime/runtime.js";
+import { COMPOSE, lineOf, runOnCopy } from "./helpers/compose-check-run.js";
+import { announceStandins, createNetwork, docker, requireDockerInCI, runContainer, STANDIN_IMAGES, TEST_LABEL, waitUntil, type RunningContainer } from "./helpers/docker.js";
+import { copyFixture, type FixtureCopy } from "./helpers/fixtures.js";
 
-const TEST_LABEL = "civic.test=true";
-const engineAnswers = execaSync("docker", ["info", "--format", "{{.ServerVersion}}"], { reject: false }).exitCode === 0;
-if (!engineAnswers && process.env.CI) throw new Error("no Docker engine answers; run scripts/ci/provision-docker.sh");
-if (!engineAnswers) console.warn("dependencies-live: SKIPPED, no Docker engine answers (run scripts/ci/provision-docker.sh)");
+/**
+ * One node process standing in for four services under four network aliases: 200 on
+ * assessment-roll:4104/health, 500 on auth-gateway:4100, a socket that accepts and never answers on
+ * payment-processing:4106, and nothing at all on tax-billing-instalment:4103. notification-engine
+ * has no alias: its name does not resolve.
+ */
+const STAND_IN_SERVER = `
+const http = require("node:http"), net = require("node:net");
+http.createServer((q, s) => { s.statusCode = q.url === "/health" ? 200 : 404; s.end(); }).listen(4104);
+http.createServer((q, s) => { s.statusCode = 500; s.end(); }).listen(4100);
+net.createServer(() => {}).listen(4106);
+`;
 
-const REGISTRY = "products/property-tax/infra/service-registry.ts";
-
-function call(callerKey: string, variable: string, url: string, line: number): DependencyCall {
-  return { caller: { key: callerKey, hostname: callerKey }, variable, url, file: REGISTRY, line };
-}
-
-describe.skipIf(!engineAnswers)("dependencies live probe from inside the compose network", { timeout: 180_000 }, () => {
-  const suffix = randomBytes(4).toString("hex");
-  const network = `civic-test-dependencies-${suffix}`;
-  const containers: string[] = [];
-  let stack: RunningStack;
-
-  async function start(args: string[]): Promise<string> {
-    const { stdout } = await execa("docker", ["run", "-d", "--label", TEST_LABEL, "--network", network, ...args]);
-    containers.push(stdout.trim());
-    return stdout.trim();
-  }
+describe.skipIf(!requireDockerInCI())("dependencies live probe from inside the compose network", { timeout: 240_000 }, () => {
+  let network: { name: string } & AsyncDisposable;
+  let server: string | undefined;
+  let caller: RunningContainer;
+  let copy: FixtureCopy;
+  let output: CheckOutput;
+  let compose: string;
 
   beforeAll(async () => {
-    await execa("docker", ["network", "create", "--label", TEST_LABEL, network]);
-    // Answers 404 on every path: any HTTP status proves the dependency is reachable.
-    await start(["--network-alias", "assessment-roll", "node:20-alpine", "node", "-e", "require('http').createServer((q, s) => { s.statusCode = 404; s.end(); }).listen(4104)"]);
-    const nodeCaller = await start(["node:20-alpine", "node", "-e", "setInterval(() => {}, 1 << 30)"]);
-    const bashCaller = await start(["--entrypoint", "sleep", "postgres:16-alpine", "infinity"]);
-    const byService = new Map([
-      ["api-gateway", nodeCaller],
-      ["tax-certificates", bashCaller],
-    ]);
-    stack = {
-      project: network,
-      dockerEnv: {},
-      postgresImage: "postgres:16-alpine",
-      containerOf: (service) => byService.get(service),
+    await announceStandins();
+    copy = await copyFixture("property-tax");
+    compose = await copy.read(COMPOSE);
+    network = await createNetwork();
+    const aliases = ["assessment-roll", "auth-gateway", "payment-processing", "tax-billing-instalment"];
+    const started = await docker(["run", "-d", "--label", `${TEST_LABEL}=true`, "--network", network.name, ...aliases.flatMap((alias) => ["--network-alias", alias]), STANDIN_IMAGES.node, "node", "-e", STAND_IN_SERVER]);
+    server = String(started.stdout);
+    caller = await runContainer({ image: STANDIN_IMAGES.node, network: network.name, command: ["node", "-e", "setInterval(() => {}, 1 << 30)"] });
+    await waitUntil("the stand-in server to listen", async () => (await caller.exec(["node", "-e", "fetch('http://assessment-roll:4104/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"])).exitCode === 0);
+
+    const stack: RunningStack = {
+      project: network.name,
+      dockerEnv: process.env,
+      postgresImage: STANDIN_IMAGES.postgres,
+      // Only api-gateway runs (node inside); every other caller is probed from the network with bash.
+      containerOf: (service) => (service === "api-gateway" ? caller.id : undefined),
       imageOf: () => undefined,
-      networksOf: () => [network],
+      networksOf: () => [network.name],
     };
-    // The server must listen before the probes run; the caller's own fetch is the readiness test.
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const probe = await execa("docker", ["exec", nodeCaller, "node", "-e", "fetch('http://assessment-roll:4104').then(() => {}, () => process.exit(1))"], { reject: false });
-      if (probe.exitCode === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }, 180_000);
+    const live: LiveEnvironment = {
+      runtime: "compose",
+      adminUrl: "postgresql://unused@127.0.0.1:1/unused",
+      serviceUrl: () => undefined,
+      servicesRunning: true,
+      readOnly: true,
+      scratchAdminUrl: async () => undefined,
+      stack,
+    };
+    output = await runOnCopy(dependenciesCheck, copy, live);
+  }, 240_000);
 
   afterAll(async () => {
-    if (containers.length > 0) await execa("docker", ["rm", "-f", ...containers], { reject: false });
-    await execa("docker", ["network", "rm", network], { reject: false });
+    await caller?.[Symbol.asyncDispose]();
+    if (server) await docker(["rm", "-f", server], { reject: false });
+    await network?.[Symbol.asyncDispose]();
+    await copy?.[Symbol.asyncDispose]();
   }, 60_000);
 
-  it("reports dependencies/unreachable for calls that do not answer, and lists the ones that do", async () => {
-    const calls = [
-      call("api-gateway", "ASSESSMENT_ROLL_URL", "http://assessment-roll:4104", 92),
-      call("api-gateway", "WRONG_PORT_URL", "http://assessment-roll:4199", 92),
-      call("api-gateway", "LEDGER_URL", "http://ledger:4104", 92),
-      call("tax-certificates", "ASSESSMENT_ROLL_URL", "http://assessment-roll:4104", 153),
-      call("tax-certificates", "WRONG_PORT_URL", "http://assessment-roll:4199", 153),
-      call("tax-sale-proceedings", "ASSESSMENT_ROLL_URL", "http://assessment-roll:4104", 167),
-    ];
-    const outcome = await probeDependencies(calls, stack, { env: process.env, timeoutMs: 5_000, concurrency: 2, signal: new AbortController().signal });
+  const at = (service: string, variable: string) => lineOf(compose, `${variable}:`, `\n  ${service}:\n`);
 
-    expect(outcome.unprobed).toEqual([]);
-    expect([...outcome.answered].sort()).toEqual([
-      "api-gateway → http://assessment-roll:4104 (HTTP 404)",
-      "tax-certificates → http://assessment-roll:4104 (HTTP/1.1 404 Not Found)",
-    ]);
-    const findings = [...outcome.findings].sort((a, b) => a.message.localeCompare(b.message));
-    expect(findings.map(({ rule, severity, service, file, line }) => ({ rule, severity, service, file, line }))).toEqual([
-      { rule: "dependencies/unreachable", severity: "error", service: "tax-sale-proceedings", file: REGISTRY, line: 167 },
-      { rule: "dependencies/unreachable", severity: "error", service: "api-gateway", file: REGISTRY, line: 92 },
-      { rule: "dependencies/unreachable", severity: "error", service: "api-gateway", file: REGISTRY, line: 92 },
-      { rule: "dependencies/unreachable", severity: "error", service: "tax-certificates", file: REGISTRY, line: 153 },
-    ]);
-    expect(findings.map((finding) => finding.message)).toEqual([
-      '"tax-sale-proceedings" has no running container in the booted stack, so its call ASSESSMENT_ROLL_URL (http://assessment-roll:4104) cannot happen.',
-      expect.stringMatching(/^From inside "api-gateway", LEDGER_URL \(http:\/\/ledger:4104\) does not answer: (ENOTFOUND|EAI_AGAIN|no answer within 5 s)\.$/),
-      'From inside "api-gateway", WRONG_PORT_URL (http://assessment-roll:4199) does not answer: ECONNREFUSED.',
-      'From inside "tax-certificates", WRONG_PORT_URL (http://assessment-roll:4199) does not answer: connection failed.',
-    ]);
+  it("reports each unreachable URL under its own rule, at the caller's line in the compose file, and passes the ones that answer", () => {
+    const found = output.findings.map(({ rule, severity, service, file, line }) => ({ rule, severity, service, file, line }));
+    const expected = [
+      { rule: "dependencies/dns-failure", service: "billing-invoicing", variable: "NOTIFICATION_ENGINE_URL" },
+      { rule: "dependencies/http-status", service: "api-gateway", variable: "AUTH_GATEWAY_URL" },
+      { rule: "dependencies/connection-refused", service: "api-gateway", variable: "TAX_BILLING_URL" },
+      { rule: "dependencies/connection-refused", service: "payment-processing", variable: "TAX_BILLING_URL" },
+      { rule: "dependencies/connection-refused", service: "tax-certificates", variable: "TAX_BILLING_URL" },
+      { rule: "dependencies/timeout", service: "tax-sale-proceedings", variable: "PAYMENT_PROCESSING_URL" },
+    ].map(({ rule, service, variable }) => ({ rule, severity: "error", service, file: COMPOSE, line: at(service, variable) }));
+    const order = (a: { service?: string; line?: number }, b: { service?: string; line?: number }) => (a.line ?? 0) - (b.line ?? 0);
+    expect(found.sort(order)).toEqual(expected.sort(order));
+    expect(output.notes).toEqual(["live probe: 10 dependency URLs of 6 services probed from inside the compose network; 4 answered"]);
+  });
+
+  it("says what was probed and what came back, in plain words without any password", () => {
+    const dnsFailure = output.findings.find((finding) => finding.rule === "dependencies/dns-failure");
+    // ENOTFOUND, or no answer when Docker's resolver forwards the unknown name to an unreachable upstream.
+    expect(dnsFailure?.message).toMatch(
+      /^NOTIFICATION_ENGINE_URL of "billing-invoicing" \(http:\/\/notification-engine:4101\) names host "notification-engine", which does not resolve from inside the compose network of "billing-invoicing" \((ENOTFOUND|no answer from the resolver within 5 s)\)\.$/,
+    );
+    const messages = output.findings.filter((finding) => finding !== dnsFailure).map((finding) => finding.message).sort();
+    expect(messages).toEqual(
+      [
+        'AUTH_GATEWAY_URL of "api-gateway" (http://auth-gateway:4100): GET /health on auth-gateway:4100 answered HTTP 500 from inside the compose network of "api-gateway".',
+        'PAYMENT_PROCESSING_URL of "tax-sale-proceedings" (http://payment-processing:4106): http response on payment-processing:4106 did not finish within 5 s from inside the compose network of "tax-sale-proceedings".',
+        'TAX_BILLING_URL of "api-gateway" (http://tax-billing-instalment:4103): nothing accepts connections on tax-billing-instalment:4103 from inside the compose network of "api-gateway" (ECONNREFUSED).',
+        'TAX_BILLING_URL of "payment-processing" (http://tax-billing-instalment:4103): nothing accepts connections on tax-billing-instalment:4103 from inside the compose network of "payment-processing" (ECONNREFUSED).',
+        'TAX_BILLING_URL of "tax-certificates" (http://tax-billing-instalment:4103): nothing accepts connections on tax-billing-instalment:4103 from inside the compose network of "tax-certificates" (ECONNREFUSED).',
+      ].sort(),
+    );
   });
 });

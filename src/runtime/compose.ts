@@ -103,11 +103,12 @@ export class ComposeRuntime implements Runtime {
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const up = await this.up(signal);
       checkpoint();
+      const upDone = performance.now();
       const containers = await this.waitUntilReady(compose, signal);
-      const ready = Math.round(performance.now() - started) - up;
+      const ready = Math.round(performance.now() - upDone);
       const port = await this.publishedPostgresPort(containers, postgres);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready in ${Math.round(this.timings.total / 1000)} s; PostgreSQL published on ${LOOPBACK}:${port}`);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK}:${port}`);
       return this.liveEnvironment(compose, postgres, port, containers);
     } catch (error) {
       await this.stop().catch((cleanupError: unknown) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf(cleanupError)}`));

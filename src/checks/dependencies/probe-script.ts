@@ -4,6 +4,9 @@
  * node, and a bash one (`getent`, `/dev/tcp`) for a throwaway container of the postgres image, whose
  * entrypoint is a bash script on every official variant.
  *
+ * A lookup the resolver never answers is a `dns-failure` too: inside a compose network, Docker's
+ * resolver answers every service name at once and forwards only names it does not know.
+ *
  * Both take JSON targets and print one JSON line per target: `{ "id", "outcome", "detail"?, "status"? }`
  * with outcome `reached` | `dns-failure` | `connection-refused` | `timeout` | `http-status`.
  */
@@ -36,7 +39,7 @@ const timeout = (stage) => new Promise((_, reject) => setTimeout(() => reject(Ob
 async function probe(target) {
   let address;
   try { address = (await Promise.race([dns.lookup(target.host), timeout("dns")])).address; }
-  catch (error) { return error.stage ? { outcome: "timeout", detail: "dns lookup" } : { outcome: "dns-failure", detail: error.code || error.message }; }
+  catch (error) { return { outcome: "dns-failure", detail: error.stage ? "no answer from the resolver within " + timeoutMs / 1000 + " s" : error.code || error.message }; }
   try {
     await Promise.race([new Promise((resolve, reject) => { const socket = net.connect({ host: address, port: target.port }, () => { socket.destroy(); resolve(); }); socket.once("error", reject); }), timeout("connect")]);
   } catch (error) { return error.stage ? { outcome: "timeout", detail: "tcp connect" } : { outcome: "connection-refused", detail: error.code || error.message }; }
@@ -65,7 +68,7 @@ t="$1"; shift
 while [ "$#" -ge 4 ]; do
   id="$1"; host="$2"; port="$3"; path="$4"; shift 4
   timeout "$t" getent hosts "$host" >/dev/null 2>&1; code=$?
-  if [ "$code" = 124 ]; then printf '{"id":%s,"outcome":"timeout","detail":"dns lookup"}\n' "$id"; continue; fi
+  if [ "$code" = 124 ]; then printf '{"id":%s,"outcome":"dns-failure","detail":"no answer from the resolver within %s s"}\n' "$id" "$t"; continue; fi
   if [ "$code" != 0 ]; then printf '{"id":%s,"outcome":"dns-failure","detail":"ENOTFOUND"}\n' "$id"; continue; fi
   timeout "$t" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null; code=$?
   if [ "$code" = 124 ]; then printf '{"id":%s,"outcome":"timeout","detail":"tcp connect"}\n' "$id"; continue; fi

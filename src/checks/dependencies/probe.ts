@@ -11,6 +11,7 @@ import { BASH_PROBE, NODE_PROBE, type ProbeOutcome, type ProbeTarget } from "./p
 
 /** Per stage (DNS, connect, HTTP answer): long enough for a busy stack, short enough for a dead one. */
 const STAGE_TIMEOUT_MS = 5_000;
+const CONTAINER_START_ALLOWANCE_MS = 120_000;
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
 /** A bare base URL (`http://assessment-roll:4104`) is probed at the health route the generated healthchecks use. */
 const HEALTH_PATH = "/health";
@@ -125,10 +126,12 @@ async function probeFrom(composeService: string, targets: readonly Omit<ProbeTar
   const args = numbered.flatMap((target) => [String(target.id), target.host, String(target.port), target.path ?? ""]);
   const outside = await docker(
     ["run", "--rm", "--network", network, "--pull", "never", "--entrypoint", "bash", stack.postgresImage, "-c", BASH_PROBE, "probe", String(STAGE_TIMEOUT_MS / 1000), ...args],
-    { env: stack.dockerEnv, timeoutMs: execTimeout * Math.max(1, targets.length), signal },
+    // Creating a container copies the image's root filesystem on some storage drivers (vfs): allow for it.
+    { env: stack.dockerEnv, timeoutMs: CONTAINER_START_ALLOWANCE_MS + execTimeout * Math.max(1, targets.length), signal },
   );
   if (outside.exitCode !== 0) {
-    throw new CheckUnableError(`could not probe the dependencies of "${composeService}" from inside its network: ${maskSecrets(lastLines(outside.stderr, 5))}`);
+    const why = outside.timedOut ? "timed out" : maskSecrets(lastLines(outside.stderr, 5)) || `exit code ${outside.exitCode}`;
+    throw new CheckUnableError(`could not probe the dependencies of "${composeService}" from inside its network: ${why}`);
   }
   return parseOutcomes(outside.stdout);
 }
