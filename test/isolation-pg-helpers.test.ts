@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { mapBounded } from "../src/postgres/bounded-pool.js";
 import { attemptConnect, PostgresUnreachableError } from "../src/postgres/connect.js";
 import { quoteIdentifier, quoteLiteral } from "../src/postgres/identifier.js";
-import { withScramKeyCache } from "../src/postgres/scram-key-cache.js";
+import { withFastScram } from "../src/postgres/fast-scram.js";
 import { classifyConnectError, isUnreachable } from "../src/postgres/sqlstate.js";
 
 /** A port nothing listens on: bound, noted, closed. */
@@ -84,11 +84,17 @@ describe("identifier quoting", () => {
   });
 });
 
-describe("withScramKeyCache", () => {
-  it("derives once per exact (password, salt, iterations) and restores pg's derivation afterwards", async () => {
+describe("withFastScram", () => {
+  it("derives once per exact (password, salt, iterations), computes the same HMAC and hash bytes, and restores pg's helpers", async () => {
     const original = pgCrypto.deriveKey;
+    const { hmacSha256, sha256 } = pgCrypto;
     const salt = new Uint8Array([1, 2, 3, 4]);
-    await withScramKeyCache(async () => {
+    const key = await original("password-one", salt, 4096);
+    const expectedHmac = Buffer.from(await hmacSha256(key, "Client Key"));
+    const expectedHash = Buffer.from(await sha256(key));
+    await withFastScram(async () => {
+      expect(Buffer.from(await pgCrypto.hmacSha256(key, "Client Key"))).toEqual(expectedHmac);
+      expect(Buffer.from(await pgCrypto.sha256(key))).toEqual(expectedHash);
       expect(pgCrypto.deriveKey).not.toBe(original);
       const first = await pgCrypto.deriveKey("password-one", salt, 4096);
       expect(await pgCrypto.deriveKey("password-one", salt, 4096)).toBe(first);
@@ -97,5 +103,7 @@ describe("withScramKeyCache", () => {
       expect(Buffer.from(await pgCrypto.deriveKey("password-one", salt, 4096))).toEqual(Buffer.from(await original("password-one", salt, 4096)));
     });
     expect(pgCrypto.deriveKey).toBe(original);
+    expect(pgCrypto.hmacSha256).toBe(hmacSha256);
+    expect(pgCrypto.sha256).toBe(sha256);
   });
 });

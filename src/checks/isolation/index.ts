@@ -5,7 +5,7 @@ import { mapBounded } from "../../postgres/bounded-pool.js";
 import { describeUrl, withConnection } from "../../postgres/connect.js";
 import { MAINTENANCE_DATABASES, readClusterCatalog } from "../../postgres/cluster-catalog.js";
 import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
-import { withScramKeyCache } from "../../postgres/scram-key-cache.js";
+import { withFastScram } from "../../postgres/fast-scram.js";
 import { serviceCredentials } from "../../postgres/service-credentials.js";
 import { foreignConnectFindings, maintenanceFindings, publicTempFindings } from "./access-findings.js";
 import { isolationMatrix, probeKey } from "./matrix.js";
@@ -54,7 +54,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
   const attempts = planAttempts(groups, stateful, maintenance);
 
   const started = performance.now();
-  const results = await withScramKeyCache(() =>
+  const results = await withFastScram(() =>
     mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal),
   );
   context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
