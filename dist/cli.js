@@ -2066,86 +2066,323 @@ var composeCheck = {
   }
 };
 
-// src/checks/dependencies/live-probe.ts
+// src/docker/docker-cli.ts
 import { execa } from "execa";
-var PROBE_SHELL = [
-  'url="$1"; seconds="$2"',
-  'if command -v node >/dev/null 2>&1; then exec node -e "$3" "$url" "$seconds"; fi',
-  "if command -v curl >/dev/null 2>&1; then",
-  `  code=$(curl -s -o /dev/null -m "$seconds" -w '%{http_code}' "$url")`,
-  '  if [ -z "$code" ] || [ "$code" = "000" ]; then echo "no HTTP answer" >&2; exit 10; fi',
-  '  echo "HTTP $code"; exit 0',
-  "fi",
-  'if command -v bash >/dev/null 2>&1; then exec bash -c "$4" probe "$url" "$seconds"; fi',
-  "exit 12"
-].join("\n");
-var PROBE_NODE = [
-  "fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2]) * 1000), redirect: 'manual' }).then(",
-  "  (response) => console.log('HTTP ' + response.status),",
-  "  (error) => {",
-  "    console.error(error.name === 'TimeoutError' ? 'no answer within ' + process.argv[2] + ' s' : String(error.cause?.code ?? error.cause?.message ?? error.message));",
-  "    process.exit(10);",
-  "  },",
-  ");"
-].join("\n");
-var PROBE_BASH = [
-  'rest="${1#*://}"; hostport="${rest%%/*}"; host="${hostport%:*}"; port="${hostport##*:}"',
-  '[ "$host" = "$hostport" ] && port=80',
-  'exec 3<>"/dev/tcp/$host/$port" || { echo "connection failed" >&2; exit 10; }',
-  'printf "GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$host" >&3',
-  'IFS= read -r -t "$2" status <&3 || { echo "no HTTP answer" >&2; exit 10; }',
-  'echo "${status%$(printf "\\r")}"'
-].join("\n");
-async function probeDependencies(calls, stack, options) {
-  const outcome = { findings: [], answered: [], unprobed: [] };
-  const seconds = Math.max(1, Math.floor(options.timeoutMs / 1e3));
-  const queue = [...calls];
-  const worker = async () => {
-    for (let call = queue.shift(); call !== void 0; call = queue.shift()) {
-      await probeOne(call, stack, options, seconds, outcome);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, calls.length)) }, worker));
-  return outcome;
+function definedEnv(env, extra = {}) {
+  const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
+  return { ...Object.fromEntries(defined), ...extra };
 }
-async function probeOne(call, stack, options, seconds, outcome) {
-  const label = `${call.caller.hostname} \u2192 ${call.url}`;
-  const where = { service: call.caller.key, file: call.file, line: call.line };
-  const container = stack.containerOf(call.caller.hostname);
-  if (!container) {
-    outcome.findings.push({
-      rule: "dependencies/unreachable",
-      severity: "error",
-      message: `"${call.caller.key}" has no running container in the booted stack, so its call ${call.variable} (${call.url}) cannot happen.`,
-      ...where,
-      fix: `Make "${call.caller.hostname}" start and stay up in the compose stack (see its container logs).`
-    });
-    return;
-  }
-  const result = await execa("docker", ["exec", container, "sh", "-c", PROBE_SHELL, "probe", call.url, String(seconds), PROBE_NODE, PROBE_BASH], {
-    env: Object.fromEntries(Object.entries(options.env).filter((entry) => entry[1] !== void 0)),
+function spawnTool(command, args, options) {
+  return execa(command, args, {
+    env: definedEnv(options.env, options.extraEnv),
     extendEnv: false,
     reject: false,
     stdin: "ignore",
-    timeout: options.timeoutMs + 1e4,
-    cancelSignal: options.signal
+    ...options.timeoutMs !== void 0 && { timeout: options.timeoutMs },
+    ...options.signal !== void 0 && { cancelSignal: options.signal },
+    ...options.cwd !== void 0 && { cwd: options.cwd },
+    // SIGTERM first and SIGKILL after a grace period: compose must get the chance to stop a build.
+    forceKillAfterDelay: 5e3
   });
-  const answer = result.stdout.trim().split("\n").pop() ?? "";
-  if (result.exitCode === 0 && answer.startsWith("HTTP")) {
-    outcome.answered.push(`${label} (${answer})`);
-  } else if (result.exitCode === 12) {
-    outcome.unprobed.push(`${label}: the container has no node, curl or bash to probe with`);
-  } else if (result.exitCode === 10) {
-    const reason = result.stderr.trim().split("\n").pop() ?? "no answer";
-    outcome.findings.push({
-      rule: "dependencies/unreachable",
-      severity: "error",
-      message: `From inside "${call.caller.hostname}", ${call.variable} (${call.url}) does not answer: ${reason}.`,
-      ...where,
-      fix: `Check that the service behind ${call.url} runs on the compose network under that hostname and listens on that port.`
+}
+async function docker(args, options) {
+  return settle(spawnTool("docker", args, options));
+}
+async function settle(subprocess) {
+  const result = await subprocess;
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    timedOut: result.timedOut === true
+  };
+}
+function lastLines(text, count) {
+  return text.split("\n").filter((line) => line.trim() !== "").slice(-count).join("\n");
+}
+
+// src/postgres/bounded-pool.ts
+async function mapBounded(items, limit, work, signal) {
+  const results = new Array(items.length);
+  let next = 0;
+  let failure;
+  const worker = async () => {
+    while (failure === void 0 && next < items.length) {
+      if (signal?.aborted) {
+        failure = { error: signal.reason ?? new Error("aborted") };
+        return;
+      }
+      const index = next++;
+      try {
+        results[index] = await work(items[index], index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failure !== void 0) throw failure.error;
+  return results;
+}
+
+// src/checks/run-checks.ts
+async function runChecks(checks, context, progress, { concurrent = false } = {}) {
+  if (concurrent) {
+    return Promise.all(
+      checks.map(async (check) => {
+        progress?.started(check);
+        const result = await runOne(check, context);
+        progress?.finished(result);
+        return result;
+      })
+    );
+  }
+  const results = [];
+  for (const check of checks) {
+    progress?.started(check);
+    const result = await runOne(check, context);
+    progress?.finished(result);
+    results.push(result);
+  }
+  return results;
+}
+async function runOne(check, context) {
+  const started = performance.now();
+  const base = { id: check.id, title: check.title };
+  const elapsed = () => Math.round(performance.now() - started);
+  const unmet = unmetNeed(check, context);
+  if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
+  try {
+    const output = await check.run(context);
+    const durationMs = elapsed();
+    const findings = output.findings.map((f) => ({
+      ...f,
+      message: maskSecrets(f.message),
+      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
+      ...f.details !== void 0 && { details: maskSecrets(f.details) }
+    }));
+    const notes = output.notes?.map(maskSecrets);
+    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
+    if (output.skipped !== void 0) {
+      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
+    }
+    const failed = findings.some((f) => f.severity === "error");
+    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+    context.logger.error(`${check.id}: ${reason}`);
+    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
+  }
+}
+function unmetNeed(check, context) {
+  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
+  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
+  return void 0;
+}
+var CheckUnableError = class extends Error {
+  name = "CheckUnableError";
+};
+
+// src/checks/dependencies/probe-script.ts
+var NODE_PROBE = String.raw`
+const dns = require("node:dns/promises"), net = require("node:net"), http = require("node:http"), https = require("node:https");
+const targets = JSON.parse(process.argv[1]), timeoutMs = Number(process.argv[2]);
+const timeout = (stage) => new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error(stage), { code: "ETIMEDOUT", stage })), timeoutMs).unref());
+async function probe(target) {
+  let address;
+  try { address = (await Promise.race([dns.lookup(target.host), timeout("dns")])).address; }
+  catch (error) { return { outcome: "dns-failure", detail: error.stage ? "no answer from the resolver within " + timeoutMs / 1000 + " s" : error.code || error.message }; }
+  try {
+    await Promise.race([new Promise((resolve, reject) => { const socket = net.connect({ host: address, port: target.port }, () => { socket.destroy(); resolve(); }); socket.once("error", reject); }), timeout("connect")]);
+  } catch (error) { return error.stage ? { outcome: "timeout", detail: "tcp connect" } : { outcome: "connection-refused", detail: error.code || error.message }; }
+  if (target.path === null || target.path === undefined) return { outcome: "reached" };
+  try {
+    const status = await Promise.race([new Promise((resolve, reject) => {
+      const client = target.tls ? https : http;
+      const request = client.get({ host: address, servername: target.host, port: target.port, path: target.path, headers: { host: target.host + ":" + target.port }, rejectUnauthorized: false }, (response) => { response.resume(); resolve(response.statusCode); });
+      request.once("error", reject);
+      setTimeout(() => request.destroy(), timeoutMs).unref();
+    }), timeout("http")]);
+    return status >= 200 && status < 400 ? { outcome: "reached", status } : { outcome: "http-status", status };
+  } catch (error) { return error.stage ? { outcome: "timeout", detail: "http response" } : { outcome: "http-status", detail: "no HTTP answer (" + (error.code || error.message) + ")" }; }
+}
+Promise.all(targets.map(async (target) => ({ id: target.id, ...(await probe(target)) }))).then((results) => {
+  for (const result of results) process.stdout.write(JSON.stringify(result) + "\n");
+});
+`;
+var BASH_PROBE = String.raw`
+t="$1"; shift
+while [ "$#" -ge 4 ]; do
+  id="$1"; host="$2"; port="$3"; path="$4"; shift 4
+  timeout "$t" getent hosts "$host" >/dev/null 2>&1; code=$?
+  if [ "$code" = 124 ]; then printf '{"id":%s,"outcome":"dns-failure","detail":"no answer from the resolver within %s s"}\n' "$id" "$t"; continue; fi
+  if [ "$code" != 0 ]; then printf '{"id":%s,"outcome":"dns-failure","detail":"ENOTFOUND"}\n' "$id"; continue; fi
+  timeout "$t" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null; code=$?
+  if [ "$code" = 124 ]; then printf '{"id":%s,"outcome":"timeout","detail":"tcp connect"}\n' "$id"; continue; fi
+  if [ "$code" != 0 ]; then printf '{"id":%s,"outcome":"connection-refused","detail":"ECONNREFUSED"}\n' "$id"; continue; fi
+  if [ -z "$path" ]; then printf '{"id":%s,"outcome":"reached"}\n' "$id"; continue; fi
+  line=$(timeout "$t" bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\nConnection: close\r\n\r\n" "$2" "$0" "$1" >&3; head -n 1 <&3' "$host" "$port" "$path" 2>/dev/null); code=$?
+  if [ "$code" = 124 ]; then printf '{"id":%s,"outcome":"timeout","detail":"http response"}\n' "$id"; continue; fi
+  status=$(printf '%s' "$line" | sed -n 's#^HTTP/[0-9.]* \([0-9][0-9][0-9]\).*#\1#p')
+  if [ -z "$status" ]; then printf '{"id":%s,"outcome":"http-status","detail":"no HTTP answer"}\n' "$id"
+  elif [ "$status" -ge 200 ] && [ "$status" -lt 400 ]; then printf '{"id":%s,"outcome":"reached","status":%s}\n' "$id" "$status"
+  else printf '{"id":%s,"outcome":"http-status","status":%s}\n' "$id" "$status"; fi
+done
+`;
+
+// src/checks/dependencies/probe.ts
+var STAGE_TIMEOUT_MS = 5e3;
+var CONTAINER_START_ALLOWANCE_MS = 12e4;
+var DEFAULT_PORTS = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
+var HEALTH_PATH = "/health";
+async function probeDependencies(context, stack) {
+  const compose = context.product.compose;
+  const notes = [];
+  const urls = [];
+  for (const service of context.product.registry.services) {
+    const composeService = compose.services.get(service.hostname) ?? compose.services.get(service.key);
+    const found = dependencyUrls(service, composeService?.name, context.product.registry, compose);
+    if (found.length === 0) continue;
+    if (!composeService) {
+      notes.push(`${service.key} has no compose service, so its dependency URLs were not probed`);
+      continue;
+    }
+    urls.push(...found);
+  }
+  const consumers = [...new Set(urls.map((url) => url.composeService))];
+  const outcomes = await mapBounded(
+    consumers,
+    context.options.concurrency,
+    async (consumer) => {
+      const own = urls.filter((url) => url.composeService === consumer);
+      return { own, results: await probeFrom(consumer, own.map((url) => url.target), stack, context.signal) };
+    },
+    context.signal
+  );
+  const findings = [];
+  let reached = 0;
+  for (const { own, results } of outcomes) {
+    own.forEach((url, index) => {
+      const result = results.get(index);
+      if (result?.outcome === "reached") reached += 1;
+      else findings.push(findingFor(url, result));
     });
-  } else {
-    outcome.unprobed.push(`${label}: docker exec failed (exit ${result.exitCode ?? "none"}): ${result.stderr.trim().split("\n").pop() ?? ""}`);
+  }
+  notes.push(`live probe: ${urls.length} dependency URLs of ${consumers.length} services probed from inside the compose network; ${reached} answered`);
+  return { findings, notes };
+}
+function dependencyUrls(service, composeService, registry, compose) {
+  const found = [];
+  const environment = composeService ? compose.services.get(composeService)?.environment : void 0;
+  for (const [variable, registryValue] of Object.entries(service.extraEnv ?? {})) {
+    const fromCompose = environment?.get(variable);
+    const value = fromCompose?.value ?? registryValue;
+    let url;
+    try {
+      url = new URL(value);
+    } catch {
+      continue;
+    }
+    if (url.hostname === "") continue;
+    const port = url.port === "" ? DEFAULT_PORTS[url.protocol] : Number(url.port);
+    if (port === void 0) continue;
+    const http = url.protocol === "http:" || url.protocol === "https:";
+    const path = url.pathname === "/" || url.pathname === "" ? `${HEALTH_PATH}${url.search}` : `${url.pathname}${url.search}`;
+    found.push({
+      consumer: service,
+      composeService: composeService ?? service.hostname,
+      variable,
+      url: value,
+      target: { host: url.hostname.replace(/^\[|\]$/g, ""), port, path: http ? path : void 0, tls: url.protocol === "https:" },
+      file: fromCompose ? fromCompose.envFile ?? compose.file : registry.file,
+      line: fromCompose ? fromCompose.line : lineOf(service, "extraEnv")
+    });
+  }
+  return found;
+}
+async function probeFrom(composeService, targets, stack, signal) {
+  const numbered = targets.map((target, id) => ({ id, ...target }));
+  const execTimeout = STAGE_TIMEOUT_MS * 4 + 1e4;
+  const container = stack.containerOf(composeService);
+  if (container) {
+    const inside = await docker(["exec", container, "node", "-e", NODE_PROBE, JSON.stringify(numbered), String(STAGE_TIMEOUT_MS)], {
+      env: stack.dockerEnv,
+      timeoutMs: execTimeout,
+      signal
+    });
+    if (inside.exitCode === 0) return parseOutcomes(inside.stdout);
+  }
+  const network = stack.networksOf(composeService)[0];
+  if (!network) throw new CheckUnableError(`the compose service "${composeService}" has no container or network to probe its dependencies from`);
+  const args = numbered.flatMap((target) => [String(target.id), target.host, String(target.port), target.path ?? ""]);
+  const outside = await docker(
+    ["run", "--rm", "--network", network, "--pull", "never", "--entrypoint", "bash", stack.postgresImage, "-c", BASH_PROBE, "probe", String(STAGE_TIMEOUT_MS / 1e3), ...args],
+    // Creating a container copies the image's root filesystem on some storage drivers (vfs): allow for it.
+    { env: stack.dockerEnv, timeoutMs: CONTAINER_START_ALLOWANCE_MS + execTimeout * Math.max(1, targets.length), signal }
+  );
+  if (outside.exitCode !== 0) {
+    const why = outside.timedOut ? "timed out" : maskSecrets(lastLines(outside.stderr, 5)) || `exit code ${outside.exitCode}`;
+    throw new CheckUnableError(`could not probe the dependencies of "${composeService}" from inside its network: ${why}`);
+  }
+  return parseOutcomes(outside.stdout);
+}
+function parseOutcomes(stdout) {
+  const outcomes = /* @__PURE__ */ new Map();
+  for (const line of stdout.split("\n")) {
+    if (!line.trim().startsWith("{")) continue;
+    const outcome = JSON.parse(line);
+    outcomes.set(outcome.id, outcome);
+  }
+  return outcomes;
+}
+function findingFor(url, result) {
+  const where = { service: url.consumer.key, file: url.file, line: url.line };
+  const subject = `${url.variable} of "${url.consumer.key}" (${maskSecrets(url.url)})`;
+  const endpoint = `${url.target.host}:${url.target.port}`;
+  const from = `from inside the compose network of "${url.composeService}"`;
+  switch (result?.outcome) {
+    case "dns-failure":
+      return {
+        rule: "dependencies/dns-failure",
+        severity: "error",
+        message: `${subject} names host "${url.target.host}", which does not resolve ${from} (${result.detail ?? "no address"}).`,
+        ...where,
+        fix: `Point ${url.variable} at the compose service name of the service it calls, and make sure that service is in the stack and running.`
+      };
+    case "connection-refused":
+      return {
+        rule: "dependencies/connection-refused",
+        severity: "error",
+        message: `${subject}: nothing accepts connections on ${endpoint} ${from} (${result.detail ?? "refused"}).`,
+        ...where,
+        fix: `Use the port the called service listens on (its registry port) in ${url.variable}, and check that the service is running.`
+      };
+    case "timeout":
+      return {
+        rule: "dependencies/timeout",
+        severity: "error",
+        message: `${subject}: ${result.detail ?? "the probe"} on ${endpoint} did not finish within ${STAGE_TIMEOUT_MS / 1e3} s ${from}.`,
+        ...where,
+        fix: `Check that the service behind ${url.variable} answers HTTP on that port, and that no network setting drops the traffic.`
+      };
+    case "http-status":
+      return {
+        rule: "dependencies/http-status",
+        severity: "error",
+        message: result.status !== void 0 ? `${subject}: GET ${url.target.path ?? "/"} on ${endpoint} answered HTTP ${result.status} ${from}.` : `${subject}: ${endpoint} accepted the connection but gave ${result.detail ?? "no HTTP answer"} ${from}.`,
+        ...where,
+        fix: `Make the service behind ${url.variable} answer GET ${url.target.path ?? "/"} with a 2xx status (or point ${url.variable} at the service that does).`
+      };
+    default:
+      return {
+        rule: "dependencies/timeout",
+        severity: "error",
+        message: `${subject}: the probe of ${endpoint} gave no answer ${from}.`,
+        ...where,
+        fix: `Check that the service behind ${url.variable} is running and answers on that port.`
+      };
   }
 }
 
@@ -2153,7 +2390,7 @@ async function probeOne(call, stack, options, seconds, outcome) {
 var dependenciesCheck = {
   id: "dependencies",
   title: "Service dependencies name registry services",
-  needs: ["compose"],
+  needs: ["compose", "stack"],
   async run(context) {
     const { registry } = context.product;
     const compose = context.product.compose;
@@ -2161,18 +2398,8 @@ var dependenciesCheck = {
     for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
     const stack = context.live?.servicesRunning ? context.live.stack : void 0;
     if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
-    const calls = registryCalls(registry);
-    const outcome = await probeDependencies(calls, stack, {
-      env: context.options.env,
-      timeoutMs: Math.min(context.options.commandTimeoutMs, 1e4),
-      concurrency: context.options.concurrency,
-      signal: context.signal
-    });
-    const notes = [
-      `live probe: ${outcome.answered.length} of ${calls.length} call(s) answered from inside the compose network`,
-      ...outcome.unprobed.map((reason) => `live probe skipped for ${reason}`)
-    ];
-    return { findings: [...findings, ...outcome.findings], notes, data: { answered: outcome.answered } };
+    const live = await probeDependencies(context, stack);
+    return { findings: [...findings, ...live.findings], notes: live.notes };
   }
 };
 function liveProbeSkipReason(context) {
@@ -2181,20 +2408,8 @@ function liveProbeSkipReason(context) {
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }
-function registryCalls(registry) {
-  const hostnames = new Set(registry.services.map((service) => service.hostname));
-  return registry.services.flatMap(
-    (service) => extraEnvUrls(service).filter((url) => hostnames.has(url.host)).map((url) => ({
-      caller: { key: service.key, hostname: service.hostname },
-      variable: url.variable,
-      url: url.value,
-      file: registry.file,
-      line: lineOf(service, "extraEnv")
-    }))
-  );
-}
 var URL_VALUE = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
-var DEFAULT_PORTS = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
+var DEFAULT_PORTS2 = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
 function extraEnvUrls(service) {
   const urls = [];
   for (const [variable, value] of Object.entries(service.extraEnv ?? {})) {
@@ -2205,7 +2420,7 @@ function extraEnvUrls(service) {
     } catch {
       continue;
     }
-    const port = url.port === "" ? DEFAULT_PORTS[url.protocol] : Number(url.port);
+    const port = url.port === "" ? DEFAULT_PORTS2[url.protocol] : Number(url.port);
     urls.push({ variable, value, host: url.hostname, port });
   }
   return urls;
@@ -2639,90 +2854,6 @@ var driftCheck = {
   }
 };
 
-// src/checks/run-checks.ts
-async function runChecks(checks, context, progress, { concurrent = false } = {}) {
-  if (concurrent) {
-    return Promise.all(
-      checks.map(async (check) => {
-        progress?.started(check);
-        const result = await runOne(check, context);
-        progress?.finished(result);
-        return result;
-      })
-    );
-  }
-  const results = [];
-  for (const check of checks) {
-    progress?.started(check);
-    const result = await runOne(check, context);
-    progress?.finished(result);
-    results.push(result);
-  }
-  return results;
-}
-async function runOne(check, context) {
-  const started = performance.now();
-  const base = { id: check.id, title: check.title };
-  const elapsed = () => Math.round(performance.now() - started);
-  const unmet = unmetNeed(check, context);
-  if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
-  try {
-    const output = await check.run(context);
-    const durationMs = elapsed();
-    const findings = output.findings.map((f) => ({
-      ...f,
-      message: maskSecrets(f.message),
-      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
-      ...f.details !== void 0 && { details: maskSecrets(f.details) }
-    }));
-    const notes = output.notes?.map(maskSecrets);
-    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
-    if (output.skipped !== void 0) {
-      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
-    }
-    const failed = findings.some((f) => f.severity === "error");
-    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
-    context.logger.error(`${check.id}: ${reason}`);
-    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
-  }
-}
-function unmetNeed(check, context) {
-  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
-  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
-  return void 0;
-}
-var CheckUnableError = class extends Error {
-  name = "CheckUnableError";
-};
-
-// src/postgres/bounded-pool.ts
-async function mapBounded(items, limit, work, signal) {
-  const results = new Array(items.length);
-  let next = 0;
-  let failure;
-  const worker = async () => {
-    while (failure === void 0 && next < items.length) {
-      if (signal?.aborted) {
-        failure = { error: signal.reason ?? new Error("aborted") };
-        return;
-      }
-      const index = next++;
-      try {
-        results[index] = await work(items[index], index);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  if (failure !== void 0) throw failure.error;
-  return results;
-}
-
 // src/postgres/connect.ts
 import pg from "pg";
 
@@ -2906,35 +3037,42 @@ async function readClusterCatalog(admin) {
 }
 var MAINTENANCE_DATABASES = ["postgres", "template1"];
 
-// src/postgres/scram-key-cache.ts
-import { createHash as createHash2 } from "node:crypto";
+// src/postgres/fast-scram.ts
+import { createHash as createHash2, createHmac } from "node:crypto";
 import pgCrypto from "pg/lib/crypto/utils.js";
-var crypto = pgCrypto;
 var users = 0;
-var original;
+var originals;
 var derived = /* @__PURE__ */ new Map();
-async function withScramKeyCache(use) {
-  if (users++ === 0) {
-    original = crypto.deriveKey;
-    const derive = original;
-    crypto.deriveKey = (password, salt, iterations) => {
-      const key = createHash2("sha256").update(password).update("\0").update(salt).update(`\0${iterations}`).digest("base64");
-      let result = derived.get(key);
-      if (!result) {
-        result = derive(password, salt, iterations);
-        result.catch(() => derived.delete(key));
-        derived.set(key, result);
-      }
-      return result;
-    };
-  }
+function toArrayBuffer(bytes) {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+}
+function install() {
+  originals = { deriveKey: pgCrypto.deriveKey, hmacSha256: pgCrypto.hmacSha256, sha256: pgCrypto.sha256 };
+  const derive = originals.deriveKey;
+  pgCrypto.deriveKey = (password, salt, iterations) => {
+    const key = createHash2("sha256").update(password).update("\0").update(salt).update(`\0${iterations}`).digest("base64");
+    let result = derived.get(key);
+    if (!result) {
+      result = derive(password, salt, iterations);
+      result.catch(() => derived.delete(key));
+      derived.set(key, result);
+    }
+    return result;
+  };
+  pgCrypto.hmacSha256 = async (key, message) => toArrayBuffer(createHmac("sha256", new Uint8Array(key)).update(message).digest());
+  pgCrypto.sha256 = async (data) => toArrayBuffer(createHash2("sha256").update(new Uint8Array(data)).digest());
+}
+function uninstall() {
+  Object.assign(pgCrypto, originals);
+  originals = void 0;
+  derived.clear();
+}
+async function withFastScram(use) {
+  if (users++ === 0) install();
   try {
     return await use();
   } finally {
-    if (--users === 0) {
-      crypto.deriveKey = original;
-      derived.clear();
-    }
+    if (--users === 0) uninstall();
   }
 }
 
@@ -2966,6 +3104,7 @@ function serviceCredentials(product, live) {
       url,
       user: parsed.user,
       database: parsed.database,
+      server: `${parsed.host}:${parsed.port}`,
       identity: identity2,
       source: databaseUrlSource(product, service)
     });
@@ -3027,7 +3166,7 @@ function fixRoleAttribute(attribute) {
 function fixPredefinedRole(role, member) {
   return `REVOKE ${role} FROM ${member} in infra/init-databases.sql; a service role needs no cluster-wide reach. ${GENERATE_HINT}.`;
 }
-var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT ON DATABASE postgres FROM PUBLIC and REVOKE CONNECT ON DATABASE template1 FROM PUBLIC in infra/init-databases.sql; ${GENERATE_HINT}.`;
+var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026 FROM PUBLIC for postgres, template1 and POSTGRES_DB in infra/init-databases.sql, and connect services as their own non-superuser roles; ${GENERATE_HINT}.`;
 function fixPublicTemp(database) {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
 }
@@ -3110,16 +3249,20 @@ function maintenanceFindings(results, groups) {
   }
   return [...byGroup].map(([group, databases]) => {
     const first = group.holders[0];
+    const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
     return {
       rule: "isolation/maintenance-database",
       severity: "warning",
-      message: `${group.holders.map((h) => h.service.key).join(", ")} (role "${group.user}") can still connect to ${databases.join(" and ")}.`,
+      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}.`,
       ...!sharedByAll && { service: first.service.key },
       file: first.source.file,
       line: first.source.line,
       fix: FIX_MAINTENANCE_DATABASE
     };
   });
+}
+function listed(items) {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 function publicTempFindings(registryFile, stateful, databases) {
   const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
@@ -3233,6 +3376,7 @@ var isolationCheck = {
     try {
       return await checkIsolation(context);
     } catch (error) {
+      if (context.signal.aborted) throw new CheckUnableError("isolation was interrupted before it finished");
       if (isUnreachable(error)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${error.message}`);
       throw error;
     }
@@ -3253,7 +3397,7 @@ async function checkIsolation(context) {
   const maintenance = [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
   const attempts = planAttempts(groups, stateful, maintenance);
   const started = performance.now();
-  const results = await withScramKeyCache(
+  const results = await withFastScram(
     () => mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal)
   );
   context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
@@ -4220,6 +4364,7 @@ async function runPass(scratch, services, options) {
     took("the first fingerprints");
     const outcomes = [];
     for (const [index, current] of services.entries()) {
+      context.signal.throwIfAborted();
       const database = databases[index];
       const clusterChanges = [];
       const noteCluster = async (migration) => {
@@ -4472,36 +4617,37 @@ async function runMigrationsCheck(context) {
 async function loadServices(context) {
   const { product } = context;
   const live = context.live;
-  const services = [];
-  const missing = [];
-  for (const service of product.registry.services.filter(isStateful)) {
-    const url = live.serviceUrl(service.key);
-    const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
-    const module = await readPrismaModule(product.repoRoot, service);
-    if (!parsed) {
-      if (module.migrations.length > 0) missing.push(service.key);
-      continue;
-    }
-    registerSecret(parsed.password);
-    const scripts = await Promise.all(
-      module.migrations.map(async (migration) => {
-        const bytes = await readFile9(migration.sqlPath);
-        const text = bytes.toString("utf8");
-        return { migration, bytes, text, statements: splitSqlStatements(text) };
-      })
-    );
-    const firstDir = module.migrations[0]?.dir;
-    services.push({
-      service,
-      module,
-      scripts,
-      user: parsed.user,
-      password: parsed.password,
-      schema: parsed.params.get("schema"),
-      migrationsDir: firstDir ? dirname5(firstDir) : join9(module.moduleDir, "prisma", "migrations")
-    });
-  }
-  return { services, missing };
+  const loaded = await Promise.all(
+    product.registry.services.filter(isStateful).map(async (service) => {
+      const url = live.serviceUrl(service.key);
+      const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+      const module = await readPrismaModule(product.repoRoot, service);
+      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      registerSecret(parsed.password);
+      const scripts = await Promise.all(
+        module.migrations.map(async (migration) => {
+          const bytes = await readFile9(migration.sqlPath);
+          const text = bytes.toString("utf8");
+          return { migration, bytes, text, statements: splitSqlStatements(text) };
+        })
+      );
+      const firstDir = module.migrations[0]?.dir;
+      const migrating = {
+        service,
+        module,
+        scripts,
+        user: parsed.user,
+        password: parsed.password,
+        schema: parsed.params.get("schema"),
+        migrationsDir: firstDir ? dirname5(firstDir) : join9(module.moduleDir, "prisma", "migrations")
+      };
+      return { migrating };
+    })
+  );
+  return {
+    services: loaded.flatMap((entry) => entry.migrating ? [entry.migrating] : []),
+    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : [])
+  };
 }
 async function readServiceRoles(adminUrl, services) {
   try {
@@ -4547,16 +4693,15 @@ var FIX = {
   "cross-database-link": "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead.",
   "foreign-reference": "Do not name another service's database, role or tables: keep a copy of the identifier you need (e.g. a UUID column without a foreign key) and fetch the data over HTTP."
 };
-function finding(rule, message, service, file, line, details) {
+function finding(rule, message, service, file, line, severity = "error") {
   return {
     rule: `migrations/${rule}`,
-    severity: "error",
+    severity,
     message,
     service,
     ...file !== void 0 && { file },
     ...line !== void 0 && { line },
-    fix: FIX[rule],
-    ...details !== void 0 && { details }
+    fix: FIX[rule]
   };
 }
 function failureText(failure) {
@@ -4602,9 +4747,17 @@ function findingsFrom(services, hits, forward, reverse) {
           )
         );
       } else {
+        const harmless = out !== void 0 && out.failure === void 0 && out.clusterChanges.length === 0;
         for (const hit of clusterHits) {
           serviceFindings2.push(
-            finding("outside-effect", `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`, key, file, hit.line)
+            finding(
+              "outside-effect",
+              `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`,
+              key,
+              file,
+              hit.line,
+              harmless ? "warning" : "error"
+            )
           );
         }
       }
@@ -4765,6 +4918,7 @@ var ownDatabaseCheck = {
     try {
       return await checkOwnDatabases(context);
     } catch (error) {
+      if (context.signal.aborted) throw new CheckUnableError("own-database was interrupted before it finished");
       if (isUnreachable(error)) throw new CheckUnableError(`own-database could not reach PostgreSQL: ${error.message}`);
       throw error;
     }
@@ -4788,7 +4942,10 @@ async function checkOwnDatabases(context) {
     (credential) => probeLogin(credential, connectOptions),
     context.signal
   );
-  const existing = new Set(catalog.databases.map((database) => database.name));
+  const existing = /* @__PURE__ */ new Set([
+    ...catalog.databases.map((database) => database.name),
+    ...probes.flatMap((probe2) => probe2.loggedIn ? [probe2.database] : [])
+  ]);
   const missing = stateful.filter((service) => !existing.has(service.database));
   const findings = [
     ...missing.map((service) => missingDatabase(product.registry.file, service)),
@@ -4854,11 +5011,12 @@ function loginFindings(probe2, missing) {
 function sharedDatabaseFindings(probes) {
   const byDatabase = groupBy(
     probes.filter((probe2) => probe2.loggedIn),
-    (probe2) => probe2.database
+    (probe2) => `${probe2.database}\0${probe2.credential.server}`
   );
   const findings = [];
-  for (const [database, group] of byDatabase) {
+  for (const group of byDatabase.values()) {
     if (group.length < 2) continue;
+    const database = group[0].database;
     const owner = group.find((probe2) => probe2.credential.service.database === database);
     const names = group.map((probe2) => probe2.credential.service.key);
     const intruders = owner ? group.filter((probe2) => probe2 !== owner) : group.slice(1);
@@ -4878,10 +5036,12 @@ function sharedDatabaseFindings(probes) {
   return findings;
 }
 function sharedCredentialFindings(probes) {
-  const byRole = groupBy(probes, (probe2) => probe2.loggedIn ? probe2.role : probe2.credential.user);
+  const roleOf = (probe2) => probe2.loggedIn ? probe2.role : probe2.credential.user;
+  const byRole = groupBy(probes, (probe2) => `${roleOf(probe2)}\0${probe2.credential.server}`);
   const findings = [];
-  for (const [role, group] of byRole) {
+  for (const group of byRole.values()) {
     if (group.length < 2) continue;
+    const role = roleOf(group[0]);
     const names = group.map((probe2) => probe2.credential.service.key);
     if (group.length === probes.length) {
       const first = group[0].credential;
@@ -5924,43 +6084,8 @@ import { tmpdir as tmpdir2 } from "node:os";
 import { join as join12 } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 
-// src/docker/docker-cli.ts
-import { execa as execa4 } from "execa";
-function definedEnv(env, extra = {}) {
-  const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
-  return { ...Object.fromEntries(defined), ...extra };
-}
-function spawnTool(command, args, options) {
-  return execa4(command, args, {
-    env: definedEnv(options.env, options.extraEnv),
-    extendEnv: false,
-    reject: false,
-    stdin: "ignore",
-    ...options.timeoutMs !== void 0 && { timeout: options.timeoutMs },
-    ...options.signal !== void 0 && { cancelSignal: options.signal },
-    ...options.cwd !== void 0 && { cwd: options.cwd },
-    // SIGTERM first and SIGKILL after a grace period: compose must get the chance to stop a build.
-    forceKillAfterDelay: 5e3
-  });
-}
-async function docker(args, options) {
-  return settle(spawnTool("docker", args, options));
-}
-async function settle(subprocess) {
-  const result = await subprocess;
-  return {
-    exitCode: result.exitCode ?? -1,
-    stdout: String(result.stdout ?? ""),
-    stderr: String(result.stderr ?? ""),
-    timedOut: result.timedOut === true
-  };
-}
-function lastLines(text, count) {
-  return text.split("\n").filter((line) => line.trim() !== "").slice(-count).join("\n");
-}
-
 // src/docker/compose-command.ts
-import { execa as execa5 } from "execa";
+import { execa as execa4 } from "execa";
 async function detectComposeCommand(env) {
   const candidates = [
     { command: "docker", prefix: ["compose"] },
@@ -5978,7 +6103,7 @@ async function detectComposeCommand(env) {
 }
 async function versionOf(command, prefix, env) {
   try {
-    const result = await execa5(command, [...prefix, "version", "--short"], {
+    const result = await execa4(command, [...prefix, "version", "--short"], {
       env: definedEnv(env),
       extendEnv: false,
       reject: false,
@@ -6113,8 +6238,8 @@ var PROJECT_LABEL = "com.docker.compose.project";
 var SERVICE_LABEL = "com.docker.compose.service";
 var ONE_OFF_LABEL = "com.docker.compose.oneoff";
 async function projectContainers(project, env) {
-  const listed = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=${PROJECT_LABEL}=${project}`], { env, timeoutMs: 3e4 });
-  const ids = listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const listed2 = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=${PROJECT_LABEL}=${project}`], { env, timeoutMs: 3e4 });
+  const ids = listed2.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
   if (ids.length === 0) return [];
   const inspected = await docker(["inspect", ...ids], { env, timeoutMs: 3e4 });
   const containers = JSON.parse(inspected.stdout.trim() || "[]");
@@ -6224,11 +6349,12 @@ var ComposeRuntime = class {
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const up = await this.up(signal);
       checkpoint();
+      const upDone = performance.now();
       const containers = await this.waitUntilReady(compose, signal);
-      const ready = Math.round(performance.now() - started) - up;
+      const ready = Math.round(performance.now() - upDone);
       const port = await this.publishedPostgresPort(containers, postgres);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready in ${Math.round(this.timings.total / 1e3)} s; PostgreSQL published on ${LOOPBACK2}:${port}`);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK2}:${port}`);
       return this.liveEnvironment(compose, postgres, port, containers);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
@@ -6444,10 +6570,10 @@ function messageOf2(error) {
 }
 
 // src/runtime/docker-probe.ts
-import { execa as execa6 } from "execa";
+import { execa as execa5 } from "execa";
 async function dockerEngineAnswers(env, timeoutMs = 3e3) {
   try {
-    const result = await execa6("docker", ["version", "--format", "{{.Server.Version}}"], {
+    const result = await execa5("docker", ["version", "--format", "{{.Server.Version}}"], {
       env: definedOnly(env),
       extendEnv: false,
       timeout: timeoutMs,
@@ -6572,10 +6698,10 @@ async function exists3(path) {
 }
 
 // src/runtime/postgres-process.ts
-import { execa as execa8 } from "execa";
+import { execa as execa7 } from "execa";
 
 // src/runtime/server-user.ts
-import { execa as execa7 } from "execa";
+import { execa as execa6 } from "execa";
 var UNPRIVILEGED_NAME = "postgres";
 var rootServerUser;
 function resolveServerUser(currentUid) {
@@ -6590,8 +6716,8 @@ async function unprivilegedUser() {
   const existing = await lookupIds(UNPRIVILEGED_NAME);
   if (existing) return existing;
   try {
-    await execa7("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
-    await execa7("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+    await execa6("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa6("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
   } catch {
   }
   const created = await lookupIds(UNPRIVILEGED_NAME);
@@ -6604,8 +6730,8 @@ async function unprivilegedUser() {
 }
 async function lookupIds(name) {
   const [uid, gid] = await Promise.all([
-    execa7("id", ["-u", name], { reject: false }),
-    execa7("id", ["-g", name], { reject: false })
+    execa6("id", ["-u", name], { reject: false }),
+    execa6("id", ["-g", name], { reject: false })
   ]);
   if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
   return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
@@ -6633,7 +6759,7 @@ var PostgresProcess = class _PostgresProcess {
   logTail = [];
   /** Starts `postgres` and resolves once it accepts connections; rejects with its log when it exits first. */
   static async start(binaries, dataDir, listen, user, timeoutMs = 3e4) {
-    const child = execa8(
+    const child = execa7(
       binaries.postgres,
       [
         "-D",
@@ -6725,7 +6851,7 @@ async function settlesWithin(promise, ms) {
   return settled;
 }
 async function runInitdb(binaries, options) {
-  const result = await execa8(
+  const result = await execa7(
     binaries.initdb,
     [
       `--pgdata=${options.dataDir}`,
@@ -6755,7 +6881,7 @@ function lastLines2(text, count) {
 }
 
 // src/runtime/run-init-scripts.ts
-import { execa as execa9 } from "execa";
+import { execa as execa8 } from "execa";
 import { readFile as readFile13 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
@@ -6794,21 +6920,21 @@ async function runOne2(script, session) {
   };
   switch (script.kind) {
     case "sql":
-      return collect(await execa9("psql", [...psqlArgs(session), "-f", path], options));
+      return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return collect(await execa9("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile13(path)) }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile13(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
-      const decompressed = await execa9(tool, args, { encoding: "buffer", reject: false });
+      const decompressed = await execa8(tool, args, { encoding: "buffer", reject: false });
       if (decompressed.failed) {
         throw new EnvironmentError(`init script ${script.containerName} needs \`${tool}\` to decompress, and it is not installed here`);
       }
-      return collect(await execa9("psql", psqlArgs(session), { ...options, input: decompressed.stdout }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: decompressed.stdout }));
     }
     case "sh":
       return collect(
-        script.executable ? await execa9(path, [], options) : await execa9("bash", ["-c", SOURCING_SHELL, "bash", path], options)
+        script.executable ? await execa8(path, [], options) : await execa8("bash", ["-c", SOURCING_SHELL, "bash", path], options)
       );
   }
   return { exitCode: 0, output: "" };
@@ -7214,6 +7340,7 @@ var ExternalRuntime = class {
       user: parsed.user || void 0,
       password: parsed.password,
       database: parsed.database || void 0,
+      ...sslOf(parsed.params.get("sslmode")),
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 1e4
     });
     try {
@@ -7226,6 +7353,10 @@ var ExternalRuntime = class {
     }
   }
 };
+function sslOf(sslmode) {
+  if (sslmode === void 0 || sslmode === "disable" || sslmode === "allow" || sslmode === "prefer") return {};
+  return { ssl: { rejectUnauthorized: sslmode === "verify-ca" || sslmode === "verify-full" } };
+}
 
 // src/runtime/select-runtime.ts
 async function createRuntime(choice, inputs) {

@@ -13,7 +13,7 @@ export const TEMP_ROOT_STATE = "temp-root";
 export async function scopeTempDir(runnerTemp: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
   const base = runnerTemp || tmpdir();
   await mkdir(base, { recursive: true });
-  const root = await mkdtemp(join(base, "civic-conformance-"));
+  const root = await mkdtemp(join(base, "civic-run-"));
   // Traversable, not listable: as root the embedded server runs as `postgres` and must reach its own dir inside.
   await chmod(root, 0o711);
   env.TMPDIR = root;
