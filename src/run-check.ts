@@ -20,7 +20,10 @@ export interface RunIo {
   readonly signal: AbortSignal;
 }
 
-const isLive = (check: Check) => check.needs.includes("postgres") || check.needs.includes("stack");
+/** Needs a server: the runtime starts for it. */
+const needsServer = (check: Check) => check.needs.includes("postgres");
+/** Looks at the running stack when there is one (e.g. the live dependency probe), else runs from files. */
+const usesStack = (check: Check) => check.needs.includes("stack");
 
 export function selectChecks(settings: Pick<CheckSettings, "only" | "skip">): Check[] {
   return ALL_CHECKS.filter(
@@ -36,8 +39,9 @@ export function selectChecks(settings: Pick<CheckSettings, "only" | "skip">): Ch
 export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Report> {
   const checks = selectChecks(settings);
   const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
-  const liveChecks = checks.filter(isLive);
-  const needsCompose = liveChecks.length > 0 || checks.some((c) => c.needs.includes("compose"));
+  const startsRuntime = checks.some(needsServer);
+  const liveChecks = checks.filter((c) => needsServer(c) || (startsRuntime && usesStack(c)));
+  const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
 
   const [registry, compose] = await Promise.all([
     loadRegistry(productDir, repoRoot),
@@ -55,7 +59,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
 
   let runtime: Runtime | undefined;
   const starting: Promise<LiveEnvironment> | undefined =
-    liveChecks.length > 0
+    startsRuntime
       ? (async () => {
           runtime = await createRuntime(settings.runtime, {
             product,
@@ -71,7 +75,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
   starting?.catch(() => undefined);
 
   try {
-    const staticResults = await runChecks(checks.filter((c) => !isLive(c)), context, io.progress, { concurrent: true });
+    const staticResults = await runChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
     let liveResults: CheckResult[] = [];
     if (starting) {
       let live: LiveEnvironment | undefined;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { dependenciesCheck } from "../src/checks/dependencies/index.js";
 import type { Finding } from "../src/core/report-model.js";
-import type { LiveEnvironment, RunningStack } from "../src/runtime/runtime.js";
+import type { LiveEnvironment } from "../src/runtime/runtime.js";
 import { COMPOSE, REGISTRY, lineOf, replaceAfter, runOnCopy } from "./helpers/compose-check-run.js";
 import { copyFixture, type FixtureCopy } from "./helpers/fixtures.js";
 
@@ -42,35 +42,6 @@ describe("dependencies check, static part", () => {
     await using copy = await copyFixture("property-tax");
     const output = await runOnCopy(dependenciesCheck, copy, embeddedLive);
     expect(output.notes).toEqual(["live probe skipped: the embedded runtime does not start the product's services"]);
-  });
-
-  it("probes every registry call when the compose runtime runs the stack, and reports a caller without a container", async () => {
-    await using copy = await copyFixture("property-tax");
-    const stack: RunningStack = {
-      project: "civic-test-no-containers",
-      dockerEnv: {},
-      postgresImage: "postgres:16-alpine",
-      containerOf: () => undefined,
-      imageOf: () => undefined,
-      networksOf: () => [],
-    };
-    const output = await runOnCopy(dependenciesCheck, copy, { ...embeddedLive, runtime: "compose", servicesRunning: true, stack });
-    const registry = await copy.read(REGISTRY);
-    expect(output.notes).toEqual(["live probe: 0 of 10 call(s) answered from inside the compose network"]);
-    expect(output.findings.map(({ rule, service, line }) => [rule, service, line])).toEqual(
-      (
-        [
-          ["billing-invoicing", 1],
-          ["api-gateway", 3],
-          ["tax-billing-instalment", 1],
-          ["payment-processing", 1],
-          ["tax-certificates", 2],
-          ["tax-sale-proceedings", 2],
-        ] as const
-      ).flatMap(([key, count]) =>
-        Array.from({ length: count }, () => ["dependencies/unreachable", key, lineOf(registry, "extraEnv: {", entry(key))]),
-      ),
-    );
   });
 
   it("reports dependencies/unknown-host for an extraEnv URL to a host nobody runs (and the dependency it no longer uses)", async () => {

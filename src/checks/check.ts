@@ -3,7 +3,11 @@ import type { Logger } from "../core/logger.js";
 import type { Product } from "../core/product.js";
 import type { LiveEnvironment } from "../runtime/runtime.js";
 
-/** What a check needs before it can look. */
+/**
+ * What a check needs before it can look: `compose` the compose file loaded, `postgres` a live server
+ * (the runtime starts for it; without one the check is skipped). `stack` is softer: the check runs
+ * from files alone, and gets `context.live` too when a runtime is up for another check.
+ */
 export type Need = "compose" | "postgres" | "stack";
 
 export interface CheckOptions {
