@@ -8,7 +8,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import Ajv from "ajv-draft-04";
+import type AjvDraft04 from "ajv-draft-04";
 import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RecordingLogger } from "../src/core/logger.js";
@@ -27,6 +27,9 @@ const REGISTRY = "products/property-tax/infra/service-registry.ts";
 function withoutTimings(report: Report): Report {
   return { ...report, checks: report.checks.map((check) => ({ ...check, durationMs: 0 })) };
 }
+
+// CommonJS with `exports.default`: required, so the class is the same under NodeNext types and at run time.
+const Ajv = createRequire(import.meta.url)("ajv-draft-04") as typeof AjvDraft04;
 
 let failing: Report;
 let passing: Report;
