@@ -29,7 +29,7 @@ function withoutTimings(report: Report): Report {
 }
 
 // CommonJS with `exports.default`: required, so the class is the same under NodeNext types and at run time.
-const Ajv = createRequire(import.meta.url)("ajv-draft-04") as typeof AjvDraft04;
+const Ajv = createRequire(import.meta.url)("ajv-draft-04") as typeof AjvDraft04.default;
 
 let failing: Report;
 let passing: Report;
