@@ -17,7 +17,7 @@ describe.skipIf(!requireDockerInCI())("the container image", { timeout: 600_000 
   it(`builds FROM the ${STANDIN_IMAGES.node} stand-in and checks a mounted product, exit code and report as the CLI gives them`, async () => {
     await docker(["build", "--label", `${TEST_LABEL}=true`, "--build-arg", "DOCKER_CLI=skip", "-t", image, REPO_ROOT]);
     const version = await docker(["run", "--rm", image, "--version"]);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(String(version.stdout).trim()).toMatch(/^\d+\.\d+\.\d+/);
 
     await using copy = await copyFixture("property-tax");
     await copy.edit("products/property-tax/infra/service-registry.ts", (text) => text.replace("port: 4104", "port: 4103"));
