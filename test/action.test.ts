@@ -286,7 +286,7 @@ describe("the bundled action on a pull request", { timeout: 300_000 }, () => {
     expect(github.requests.filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.url}`)).toEqual(["POST /repos/civic/app/check-runs"]);
   });
 
-  it("fails the step on a conformant product only when fail-on is warning and there are warnings, and shrinks the comment to one line", async () => {
+  it("passes a conformant product with empty failed-checks, a success status, and the comment shrunk to one green line", async () => {
     await using copy = await copyFixture("property-tax");
     await using github = await startFakeGitHub();
     const result = await runAction({ workspace: copy.root, inputs: STATIC_INPUTS, github, runId: 400 });

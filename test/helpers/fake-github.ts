@@ -92,7 +92,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         const perPage = Number(parsed.searchParams.get("per_page") ?? 30);
         const page = Number(parsed.searchParams.get("page") ?? 1);
         const pages = Math.max(1, Math.ceil(list.length / perPage));
-        const link = page < pages ? { link: `<${base}${path}?per_page=${perPage}&page=${page + 1}>; rel="next", <${base}${path}?per_page=${perPage}&page=${pages}>; rel="last"` } : {};
+        const link: Record<string, string> = page < pages ? { link: `<${base}${path}?per_page=${perPage}&page=${page + 1}>; rel="next", <${base}${path}?per_page=${perPage}&page=${pages}>; rel="last"` } : {};
         return send(res, 200, list.slice((page - 1) * perPage, page * perPage), link);
       }
       if (method === "POST") {
