@@ -11,10 +11,10 @@ const jitiRegister = import.meta.resolve("jiti/register");
 
 const key = (i) => `svc-${String(i).padStart(3, "0")}`;
 
-function registrySource(count) {
+function registrySource(count, statelessEvery) {
   const entries = [];
   for (let i = 1; i <= count; i++) {
-    const stateless = i % 10 === 0;
+    const stateless = statelessEvery > 0 && i % statelessEvery === 0;
     const deps = i > 1 ? [key(i - 1)] : [];
     entries.push(`    "${key(i)}": {
         hostname: "${key(i)}",
@@ -64,20 +64,23 @@ model Item {
 }
 `;
 
-/** Creates the monorepo in a temp dir and returns its product folder. */
-export async function writeSyntheticProduct(count) {
+/**
+ * Creates the monorepo in a temp dir and returns its root and product folder. Every
+ * `statelessEvery`-th service is stateless (0: none).
+ */
+export async function writeSyntheticProduct(count, { statelessEvery = 10 } = {}) {
   const root = await mkdtemp(join(tmpdir(), `civic-bench-${count}-`));
   const product = join(root, "products", "synthetic");
   await mkdir(join(product, "infra"), { recursive: true });
   await cp(join(fixtureProduct, "infra", "generate.ts"), join(product, "infra", "generate.ts"));
-  await writeFile(join(product, "infra", "service-registry.ts"), registrySource(count));
+  await writeFile(join(product, "infra", "service-registry.ts"), registrySource(count, statelessEvery));
   await Promise.all(
     Array.from({ length: count }, async (_, index) => {
       const i = index + 1;
       const dir = join(root, "modules", "domain", key(i));
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, "Dockerfile"), `FROM node:20-alpine\nCMD ["node", "-e", "0"]\n`);
-      if (i % 10 === 0) return;
+      if (statelessEvery > 0 && i % statelessEvery === 0) return;
       const migration = join(dir, "prisma", "migrations", "20250101000000_init");
       await mkdir(migration, { recursive: true });
       await writeFile(join(dir, "prisma", "schema.prisma"), schema(key(i)));
