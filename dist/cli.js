@@ -6300,6 +6300,18 @@ async function startScratchPostgres(image, labels) {
   }
 }
 
+// src/runtime/published-service-url.ts
+function publishedServiceUrl(registry, compose, postgres) {
+  return (serviceKey) => {
+    const entry = registry.services.find((service) => service.key === serviceKey);
+    const composeService = entry ? composeServiceOf(compose, entry) : compose.services.get(serviceKey);
+    const url = composeService?.environment.get("DATABASE_URL")?.value;
+    if (url === void 0) return void 0;
+    const parsed = parseDatabaseUrl(url);
+    return parsed?.host === postgres.serviceName && parsed.port === postgres.networkPort ? withHostPort(url, postgres.host, postgres.port) : url;
+  };
+}
+
 // src/runtime/compose.ts
 var RUN_LABEL = "civic.conformance.run";
 var LOOPBACK2 = "127.0.0.1";
@@ -6527,14 +6539,7 @@ ${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() 
     return {
       runtime: "compose",
       adminUrl,
-      serviceUrl(serviceKey) {
-        const entry = registry.services.find((service2) => service2.key === serviceKey);
-        const service = composeServiceOf2(compose, entry?.hostname, serviceKey);
-        const url = service?.environment.get("DATABASE_URL")?.value;
-        if (url === void 0) return void 0;
-        const parsed = parseDatabaseUrl(url);
-        return parsed?.host === postgres.service.name && parsed.port === POSTGRES_PORT2 ? withHostPort(url, LOOPBACK2, port) : url;
-      },
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT2, host: LOOPBACK2, port }),
       servicesRunning: true,
       readOnly: false,
       stack,
@@ -6545,9 +6550,6 @@ ${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() 
     };
   }
 };
-function composeServiceOf2(compose, hostname, serviceKey) {
-  return (hostname !== void 0 ? compose.services.get(hostname) : void 0) ?? compose.services.get(serviceKey);
-}
 async function removeLeftovers(project, env) {
   const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
   const containers = [
@@ -7179,14 +7181,7 @@ var EmbeddedRuntime = class {
     return {
       runtime: "embedded",
       adminUrl,
-      serviceUrl(serviceKey) {
-        const entry = registry.services.find((service2) => service2.key === serviceKey);
-        const service = composeServiceOf3(compose, entry?.hostname, serviceKey);
-        const url = service?.environment.get("DATABASE_URL")?.value;
-        if (url === void 0) return void 0;
-        const parsed = parseDatabaseUrl(url);
-        return parsed?.host === postgres.service.name && parsed.port === networkPort ? withHostPort(url, LOOPBACK3, port) : url;
-      },
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK3, port }),
       servicesRunning: false,
       readOnly: false,
       // The whole server is throwaway: scratch databases may live beside the ones under test.
@@ -7194,9 +7189,6 @@ var EmbeddedRuntime = class {
     };
   }
 };
-function composeServiceOf3(compose, hostname, serviceKey) {
-  return (hostname !== void 0 ? compose.services.get(hostname) : void 0) ?? compose.services.get(serviceKey);
-}
 async function createPostgresDb(socketDir, postgres, password) {
   const client = new pg2.Client({ host: socketDir, port: INIT_PORT, user: postgres.user, database: "postgres", ...password !== void 0 && { password } });
   await client.connect();

@@ -33,6 +33,9 @@ function check(root: string, runtime: "compose" | "embedded"): ResultPromise {
     extendEnv: false,
     reject: false,
     timeout: 900_000,
+    // The CLI's own cleanup after SIGTERM (compose down, images) can take longer than execa's
+    // default 5 s before it escalates to SIGKILL, which no process can clean up after.
+    forceKillAfterDelay: false,
   });
 }
 

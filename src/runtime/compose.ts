@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ResultPromise } from "execa";
-import { formatDatabaseUrl, parseDatabaseUrl, withHostPort } from "../compose/database-url.js";
+import { formatDatabaseUrl } from "../compose/database-url.js";
 import { loadCompose } from "../compose/load-compose.js";
-import type { ComposeProject, ComposeService } from "../compose/model.js";
+import type { ComposeProject } from "../compose/model.js";
 import { resolvePostgresService, type PostgresService } from "../compose/postgres-service.js";
 import { EnvironmentError, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -18,6 +18,7 @@ import { defaultProjectName, runProjectName } from "../docker/project-name.js";
 import { describeState, hasFailed, isReady, lastLogLines, projectContainers, PROJECT_LABEL, type ServiceContainer } from "../docker/stack-state.js";
 import { registerCleanup } from "./cleanup.js";
 import { startScratchPostgres, type ScratchPostgres } from "./compose-scratch.js";
+import { publishedServiceUrl } from "./published-service-url.js";
 import type { LiveEnvironment, Runtime, RunningStack } from "./runtime.js";
 
 export interface ComposeRuntimeOptions {
@@ -285,15 +286,7 @@ export class ComposeRuntime implements Runtime {
     return {
       runtime: "compose",
       adminUrl,
-      serviceUrl(serviceKey) {
-        const entry = registry.services.find((service) => service.key === serviceKey);
-        const service = composeServiceOf(compose, entry?.hostname, serviceKey);
-        const url = service?.environment.get("DATABASE_URL")?.value;
-        if (url === undefined) return undefined;
-        // Only a URL to the postgres service inside the network has a published counterpart here.
-        const parsed = parseDatabaseUrl(url);
-        return parsed?.host === postgres.service.name && parsed.port === POSTGRES_PORT ? withHostPort(url, LOOPBACK, port) : url;
-      },
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
       servicesRunning: true,
       readOnly: false,
       stack,
@@ -303,10 +296,6 @@ export class ComposeRuntime implements Runtime {
       },
     };
   }
-}
-
-function composeServiceOf(compose: ComposeProject, hostname: string | undefined, serviceKey: string): ComposeService | undefined {
-  return (hostname !== undefined ? compose.services.get(hostname) : undefined) ?? compose.services.get(serviceKey);
 }
 
 /**

@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import pg from "pg";
-import { formatDatabaseUrl, parseDatabaseUrl, withHostPort } from "../compose/database-url.js";
+import { formatDatabaseUrl } from "../compose/database-url.js";
 import { initScriptsOf, type InitScript } from "../compose/init-scripts.js";
 import { loadCompose } from "../compose/load-compose.js";
-import type { ComposeProject, ComposeService } from "../compose/model.js";
+import type { ComposeProject } from "../compose/model.js";
 import { resolvePostgresService, type PostgresService } from "../compose/postgres-service.js";
 import { UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -13,6 +13,7 @@ import type { Product } from "../core/product.js";
 import { registerSecret } from "../core/secrets.js";
 import { registerCleanup } from "./cleanup.js";
 import { findFreePort } from "./free-port.js";
+import { publishedServiceUrl } from "./published-service-url.js";
 import { containerHba } from "./pg-hba.js";
 import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess, runInitdb } from "./postgres-process.js";
@@ -272,27 +273,13 @@ export class EmbeddedRuntime implements Runtime {
     return {
       runtime: "embedded",
       adminUrl,
-      serviceUrl(serviceKey) {
-        const entry = registry.services.find((service) => service.key === serviceKey);
-        const service = composeServiceOf(compose, entry?.hostname, serviceKey);
-        const url = service?.environment.get("DATABASE_URL")?.value;
-        if (url === undefined) return undefined;
-        // Only a URL that would reach the postgres service in the compose network (its name, the
-        // port it listens on there) reaches the embedded server; any other is returned as written,
-        // so the checks fail to connect exactly where the service would.
-        const parsed = parseDatabaseUrl(url);
-        return parsed?.host === postgres.service.name && parsed.port === networkPort ? withHostPort(url, LOOPBACK, port) : url;
-      },
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK, port }),
       servicesRunning: false,
       readOnly: false,
       // The whole server is throwaway: scratch databases may live beside the ones under test.
       scratchAdminUrl: () => Promise.resolve(adminUrl),
     };
   }
-}
-
-function composeServiceOf(compose: ComposeProject, hostname: string | undefined, serviceKey: string): ComposeService | undefined {
-  return (hostname !== undefined ? compose.services.get(hostname) : undefined) ?? compose.services.get(serviceKey);
 }
 
 /** The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always does). */
