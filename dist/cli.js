@@ -37,7 +37,8 @@ var package_default = {
   files: [
     "bin",
     "dist",
-    "action.yml"
+    "action.yml",
+    "schema"
   ],
   engines: {
     node: ">=20.6"
@@ -2615,6 +2616,7 @@ function limiter(limit) {
 }
 async function copyRepo(repoRoot) {
   const root = await mkdtemp(join4(tmpdir(), "civic-conformance-drift-"));
+  const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = limiter(MAX_OPEN_FILES);
   async function copyDir(relative11) {
@@ -2646,9 +2648,10 @@ async function copyRepo(repoRoot) {
     await copyDir("");
   } catch (error) {
     await rm(root, { recursive: true, force: true });
+    unregister();
     throw error;
   }
-  return { root, snapshot };
+  return { root, snapshot, unregister };
 }
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
@@ -2674,6 +2677,7 @@ async function snapshotTree(root) {
 }
 async function removeRepoCopy(copy) {
   await rm(copy.root, { recursive: true, force: true });
+  copy.unregister();
 }
 
 // src/checks/drift/run-generator.ts

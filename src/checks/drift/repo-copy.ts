@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { registerCleanup } from "../../runtime/cleanup.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,6 +26,8 @@ export interface RepoCopy {
   readonly root: string;
   /** The tree as it was copied: what is committed. */
   readonly snapshot: TreeSnapshot;
+  /** Drops the copy's entry in the process-wide cleanup registry (Ctrl-C removes the copy too). */
+  readonly unregister: () => void;
 }
 
 function hashOf(content: Buffer | string): string {
@@ -50,6 +53,7 @@ function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
 /** Copies `repoRoot` into a fresh temp dir. The caller removes it with `removeRepoCopy`. */
 export async function copyRepo(repoRoot: string): Promise<RepoCopy> {
   const root = await mkdtemp(join(tmpdir(), "civic-conformance-drift-"));
+  const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = new Map<string, string>();
   const limit = limiter(MAX_OPEN_FILES);
 
@@ -84,9 +88,10 @@ export async function copyRepo(repoRoot: string): Promise<RepoCopy> {
     await copyDir("");
   } catch (error) {
     await rm(root, { recursive: true, force: true });
+    unregister();
     throw error;
   }
-  return { root, snapshot };
+  return { root, snapshot, unregister };
 }
 
 /** The copy's tree now, with the same rules as the copy. */
@@ -118,4 +123,5 @@ export async function snapshotTree(root: string): Promise<TreeSnapshot> {
 /** Removes the copy. Never follows the node_modules links: `rm` unlinks symlinks, it does not descend. */
 export async function removeRepoCopy(copy: RepoCopy): Promise<void> {
   await rm(copy.root, { recursive: true, force: true });
+  copy.unregister();
 }
