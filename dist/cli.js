@@ -171,10 +171,11 @@ function registerSecret(value) {
 var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
 var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
 var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
+var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
 function maskSecrets(text) {
   let masked = text.replace(
     URL_PASSWORD,
-    (_m, head, password, at2) => password.length === 0 ? `${head}${at2}` : `${head}${MASK}${at2}`
+    (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
   ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
   for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
     if (masked.includes(secret)) masked = masked.split(secret).join(MASK);

@@ -82,7 +82,7 @@ describe("drift with the product's own generator", () => {
     await copy.edit(`${PRODUCT}/docker-compose.yml`, (text) => text.replace("@postgres:5432/tax_levy_rate", "@postgres:5432/assessment_roll"));
     const { findings } = await runDrift(copy.product, copy.root);
     expect(findings.map((f) => [f.rule, f.file])).toEqual([["drift/changed", `${PRODUCT}/docker-compose.yml`]]);
-    expect(findings[0]?.details).toContain("+      DATABASE_URL: postgresql://tax_levy_rate:***@postgres:5432/tax_levy_rate");
+    expect(findings[0]?.details).toContain("+      DATABASE_URL: postgresql://tax_levy_rate:${TAX_LEVY_RATE_DB_PASSWORD}@postgres:5432/tax_levy_rate");
   });
 
   it("reports drift/created for a file the generator writes that is not committed", async () => {

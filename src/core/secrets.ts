@@ -24,10 +24,14 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
 const KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
 const SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
 
+// A bare `${VAR}` / `$VAR` reference names a secret without holding one: shown, so diffs stay
+// readable. A reference with a default (`${VAR:-pw}`) may carry a literal password: masked.
+const VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+
 export function maskSecrets(text: string): string {
   let masked = text
     .replace(URL_PASSWORD, (_m, head: string, password: string, at: string) =>
-      password.length === 0 ? `${head}${at}` : `${head}${MASK}${at}`,
+      password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at}` : `${head}${MASK}${at}`,
     )
     .replace(KEYWORD_PASSWORD, (_m, head: string) => `${head}${MASK}`)
     .replace(SQL_PASSWORD, (_m, head: string) => `${head}'${MASK}'`);
