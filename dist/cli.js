@@ -65,6 +65,7 @@ var package_default = {
     jiti: "2.7.0",
     pg: "8.23.1",
     testcontainers: "11.14.0",
+    tsx: "4.23.15",
     yaml: "2.9.1",
     zod: "4.6.7"
   },
@@ -2702,8 +2703,14 @@ async function findGenerator(productDir, command) {
 function generatorCommandLine(generator) {
   return generator.kind === "command" ? generator.command : `npx tsx ${generator.file}`;
 }
-function jitiRegister() {
-  return fileURLToPath(import.meta.resolve("jiti/register"));
+function typescriptLoader() {
+  for (const specifier of ["tsx", "jiti/register"]) {
+    try {
+      return fileURLToPath(import.meta.resolve(specifier));
+    } catch {
+    }
+  }
+  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
 }
 function killGroup(pid) {
   if (pid === void 0) return;
@@ -2719,14 +2726,15 @@ function tail(text) {
 async function runGenerator(generator, options) {
   const common = {
     cwd: options.cwd,
-    // The copy lives at a new path on every run, so jiti's disk cache would only collect dead entries.
-    env: { ...options.env, JITI_FS_CACHE: "false" },
+    // The copy lives at a new path on every run, so a loader's disk cache (jiti's is keyed by path)
+    // would only collect dead entries.
+    env: { ...options.env, JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" },
     extendEnv: false,
     reject: false,
     detached: true,
     stdin: "ignore"
   };
-  const child = generator.kind === "command" ? execa2(generator.command, { ...common, shell: true }) : execa2(process.execPath, ["--import", jitiRegister(), generator.file], common);
+  const child = generator.kind === "command" ? execa2(generator.command, { ...common, shell: true }) : execa2(process.execPath, ["--import", typescriptLoader(), generator.file], common);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

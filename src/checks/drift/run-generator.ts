@@ -39,12 +39,21 @@ export function generatorCommandLine(generator: Generator): string {
 }
 
 /**
- * jiti's loader hooks, resolved from this package rather than the user's repository: TypeScript,
- * ESM or CommonJS, extensionless relative imports, and both `import.meta.url` and `__dirname`
- * work, as under tsx, with nothing installed in the repository.
+ * The TypeScript loader the generator runs under, resolved from this package rather than the
+ * user's repository: tsx, which is what `npx tsx infra/generate.ts` runs (TypeScript, ESM or
+ * CommonJS, `import.meta.url` and `__dirname`, nothing installed in the repository). Where tsx
+ * cannot be resolved (the action's self-contained bundle carries no native esbuild) jiti's hooks
+ * stand in: the same semantics, slower to start.
  */
-function jitiRegister(): string {
-  return fileURLToPath(import.meta.resolve("jiti/register"));
+function typescriptLoader(): string {
+  for (const specifier of ["tsx", "jiti/register"]) {
+    try {
+      return fileURLToPath(import.meta.resolve(specifier));
+    } catch {
+      // Not resolvable from here: try the next loader.
+    }
+  }
+  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
 }
 
 function killGroup(pid: number | undefined): void {
@@ -76,8 +85,9 @@ export interface RunGeneratorOptions {
 export async function runGenerator(generator: Generator, options: RunGeneratorOptions): Promise<GeneratorOutcome> {
   const common = {
     cwd: options.cwd,
-    // The copy lives at a new path on every run, so jiti's disk cache would only collect dead entries.
-    env: { ...options.env, JITI_FS_CACHE: "false" },
+    // The copy lives at a new path on every run, so a loader's disk cache (jiti's is keyed by path)
+    // would only collect dead entries.
+    env: { ...options.env, JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" },
     extendEnv: false,
     reject: false,
     detached: true,
@@ -86,7 +96,7 @@ export async function runGenerator(generator: Generator, options: RunGeneratorOp
   const child =
     generator.kind === "command"
       ? execa(generator.command, { ...common, shell: true })
-      : execa(process.execPath, ["--import", jitiRegister(), generator.file], common);
+      : execa(process.execPath, ["--import", typescriptLoader(), generator.file], common);
 
   let timedOut = false;
   const timer = setTimeout(() => {
