@@ -10,7 +10,8 @@ import { writeSyntheticProduct } from "./synthetic-product.mjs";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const cli = join(repoRoot, "bin/civic-conformance.js");
-const jitiRegister = import.meta.resolve("jiti/register");
+// The loader the drift check runs generators under.
+const tsxLoader = import.meta.resolve("tsx");
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 function median(values) {
@@ -39,7 +40,7 @@ async function generatorAlone(product, root) {
   await cp(root, scratch, { recursive: true });
   const copyProduct = join(scratch, product.slice(root.length));
   try {
-    return time(() => execFileSync(process.execPath, ["--import", jitiRegister, "infra/generate.ts"], { cwd: copyProduct }));
+    return time(() => execFileSync(process.execPath, ["--import", tsxLoader, "infra/generate.ts"], { cwd: copyProduct }));
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

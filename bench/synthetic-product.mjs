@@ -7,7 +7,8 @@ import { join } from "node:path";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const fixtureProduct = join(repoRoot, "fixtures/property-tax/products/property-tax");
-const jitiRegister = import.meta.resolve("jiti/register");
+// The loader the drift check runs generators under.
+const tsxLoader = import.meta.resolve("tsx");
 
 const key = (i) => `svc-${String(i).padStart(3, "0")}`;
 
@@ -87,6 +88,6 @@ export async function writeSyntheticProduct(count, { statelessEvery = 10 } = {})
       await writeFile(join(migration, "migration.sql"), `-- CreateTable\nCREATE TABLE "items" ("id" TEXT NOT NULL, "name" TEXT NOT NULL, CONSTRAINT "items_pkey" PRIMARY KEY ("id"));\n`);
     }),
   );
-  execFileSync(process.execPath, ["--import", jitiRegister, "infra/generate.ts"], { cwd: product, stdio: "inherit" });
+  execFileSync(process.execPath, ["--import", tsxLoader, "infra/generate.ts"], { cwd: product, stdio: "inherit" });
   return { root, product };
 }
