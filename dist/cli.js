@@ -4562,7 +4562,7 @@ function countNewlines(text) {
 var migrationsCheck = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
-  needs: ["postgres"],
+  needs: ["postgres", "scratch"],
   run: runMigrationsCheck
 };
 async function runMigrationsCheck(context) {
@@ -6290,7 +6290,7 @@ async function startScratchPostgres(image, labels) {
   const password = randomBytes4(18).toString("base64url");
   registerSecret(password);
   try {
-    const container = await new GenericContainer(image).withEnvironment({ POSTGRES_USER: SUPERUSER, POSTGRES_PASSWORD: password, POSTGRES_DB: SUPERUSER }).withExposedPorts(5432).withLabels({ ...labels }).withPullPolicy({ shouldPull: () => false }).withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h 127.0.0.1 -U ${SUPERUSER}`)).withStartupTimeout(STARTUP_TIMEOUT_MS).start();
+    const container = await new GenericContainer(image).withEnvironment({ POSTGRES_USER: SUPERUSER, POSTGRES_PASSWORD: password, POSTGRES_DB: SUPERUSER }).withExposedPorts(5432).withCommand(["postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]).withLabels({ ...labels }).withPullPolicy({ shouldPull: () => false }).withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h 127.0.0.1 -U ${SUPERUSER}`)).withStartupTimeout(STARTUP_TIMEOUT_MS).start();
     const host = container.getHost() === "localhost" ? "127.0.0.1" : container.getHost();
     return {
       adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host, port: container.getMappedPort(5432), database: SUPERUSER }),
@@ -6367,6 +6367,11 @@ var ComposeRuntime = class {
       await this.warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env));
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
+      const declaredImage = postgres.service.image?.value;
+      if (this.options.startScratchEarly && declaredImage) {
+        this.scratch = startScratchPostgres(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratch.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
+      }
       const up = await this.up(signal);
       checkpoint();
       const upDone = performance.now();
@@ -6405,9 +6410,12 @@ var ComposeRuntime = class {
     }
     const scratch = this.scratch;
     this.scratch = void 0;
-    if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
     const project = this.projectName;
-    if (project && this.copyFile && this.composeCommand) {
+    const stopScratch = async () => {
+      if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
+    };
+    const downStack = async () => {
+      if (!project || !this.copyFile || !this.composeCommand) return;
       await attempt("compose down", async () => {
         const result = await settle(
           spawnTool(this.composeCommand.command, [...this.composeArgs(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
@@ -6418,6 +6426,9 @@ var ComposeRuntime = class {
         );
         if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
       });
+    };
+    await Promise.all([stopScratch(), downStack()]);
+    if (project && this.copyFile && this.composeCommand) {
       await attempt("removing what compose down left", () => removeLeftovers(project, this.options.env));
       logger.debug(`compose: project ${project} torn down`);
     }
@@ -6549,7 +6560,9 @@ ${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() 
       readOnly: false,
       stack,
       scratchAdminUrl: async () => {
-        this.scratch ??= startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
+        const early = await this.scratch?.catch(() => void 0);
+        if (early) return early.adminUrl;
+        this.scratch = startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
         return (await this.scratch).adminUrl;
       }
     };
@@ -7385,7 +7398,7 @@ function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
 function composeRuntime(inputs) {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchEarly: inputs.needsScratch ?? false });
 }
 
 // src/run-check.ts
@@ -7421,6 +7434,7 @@ async function runCheck(settings, io) {
       product,
       env: settings.env,
       logger: io.logger,
+      needsScratch: checks.some((check) => check.needs.includes("scratch")),
       ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig }
     });
     io.logger.info(`Starting the ${runtime.name} runtime\u2026`);

@@ -65,6 +65,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
             product,
             env: settings.env,
             logger: io.logger,
+            needsScratch: checks.some((check) => check.needs.includes("scratch")),
             ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
           });
           io.logger.info(`Starting the ${runtime.name} runtime…`);

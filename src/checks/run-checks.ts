@@ -11,8 +11,9 @@ export interface CheckProgress {
 /**
  * Runs the selected checks and turns each outcome into a `CheckResult`. A check that throws is
  * reported as `error` (never `pass`); a `UsageError` aborts the run, since the input is bad.
- * Live checks run one after another (they share one server and each parallelises its own work);
- * file-only checks may run concurrently.
+ * Live checks run one after another: they share the server (under `embedded` the migrations check's
+ * CREATE DATABASE from template1 fails while another check is connected to template1), and each
+ * parallelises its own work. File-only checks may run concurrently.
  */
 export async function runChecks(
   checks: readonly Check[],

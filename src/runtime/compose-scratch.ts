@@ -33,6 +33,9 @@ export async function startScratchPostgres(image: string, labels: Readonly<Recor
     const container = await new GenericContainer(image)
       .withEnvironment({ POSTGRES_USER: SUPERUSER, POSTGRES_PASSWORD: password, POSTGRES_DB: SUPERUSER })
       .withExposedPorts(5432)
+      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration
+      // do not wait for the disk.
+      .withCommand(["postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
       .withLabels({ ...labels })
       .withPullPolicy({ shouldPull: () => false })
       .withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h 127.0.0.1 -U ${SUPERUSER}`))

@@ -30,6 +30,11 @@ export interface ComposeRuntimeOptions {
   readonly readyTimeoutMs?: number;
   /** How long `up -d --build` itself may take (image builds included). */
   readonly upTimeoutMs?: number;
+  /**
+   * A check will ask for a scratch server: start it while the stack boots (it is independent of
+   * the stack and takes seconds to initialise), not after.
+   */
+  readonly startScratchEarly?: boolean;
 }
 
 /** Milliseconds spent in each phase of the last `start`. */
@@ -102,6 +107,12 @@ export class ComposeRuntime implements Runtime {
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
+      const declaredImage = postgres.service.image?.value;
+      if (this.options.startScratchEarly && declaredImage) {
+        // May fail where `up` is about to pull the image: `scratchAdminUrl` then starts it again.
+        this.scratch = startScratchPostgres(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratch.catch((error: unknown) => logger.debug(`compose: early scratch server did not start: ${messageOf(error)}`));
+      }
       const up = await this.up(signal);
       checkpoint();
       const upDone = performance.now();
@@ -143,9 +154,13 @@ export class ComposeRuntime implements Runtime {
     }
     const scratch = this.scratch;
     this.scratch = undefined;
-    if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => undefined))?.stop());
     const project = this.projectName;
-    if (project && this.copyFile && this.composeCommand) {
+    // The scratch server and the stack are independent: take them down together.
+    const stopScratch = async () => {
+      if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => undefined))?.stop());
+    };
+    const downStack = async () => {
+      if (!project || !this.copyFile || !this.composeCommand) return;
       await attempt("compose down", async () => {
         const result = await settle(
           spawnTool(this.composeCommand!.command, [...this.composeArgs(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
@@ -156,6 +171,9 @@ export class ComposeRuntime implements Runtime {
         );
         if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
       });
+    };
+    await Promise.all([stopScratch(), downStack()]);
+    if (project && this.copyFile && this.composeCommand) {
       await attempt("removing what compose down left", () => removeLeftovers(project, this.options.env));
       logger.debug(`compose: project ${project} torn down`);
     }
@@ -291,7 +309,9 @@ export class ComposeRuntime implements Runtime {
       readOnly: false,
       stack,
       scratchAdminUrl: async () => {
-        this.scratch ??= startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
+        const early = await this.scratch?.catch(() => undefined);
+        if (early) return early.adminUrl;
+        this.scratch = startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
         return (await this.scratch).adminUrl;
       },
     };

@@ -18,6 +18,8 @@ export interface RuntimeInputs {
   readonly readOnly?: boolean;
   /** Whether a Docker engine answers; injectable so tests can decide `auto` without an engine. */
   readonly dockerAvailable?: () => Promise<boolean>;
+  /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
+  readonly needsScratch?: boolean;
 }
 
 /**
@@ -56,5 +58,5 @@ function dockerAnswers(inputs: RuntimeInputs): Promise<boolean> {
 }
 
 function composeRuntime(inputs: RuntimeInputs): Runtime {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchEarly: inputs.needsScratch ?? false });
 }

@@ -52,7 +52,7 @@ export interface MigratingService {
 export const migrationsCheck: Check = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
-  needs: ["postgres"],
+  needs: ["postgres", "scratch"],
   run: runMigrationsCheck,
 };
 
