@@ -1226,7 +1226,7 @@ function renderText(report, palette = plainPalette, options = {}) {
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
   out.push(
     "",
-    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored \xB7 ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"}`
+    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored \xB7 ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"} \xB7 runtime ${report.runtime}`
   );
   return `${out.join("\n")}
 `;

@@ -62,7 +62,7 @@ export function renderText(report: Report, palette: Palette = plainPalette, opti
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
   out.push(
     "",
-    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored · ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"}`,
+    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored · ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"} · runtime ${report.runtime}`,
   );
   return `${out.join("\n")}\n`;
 }
