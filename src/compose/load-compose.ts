@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { homedir } from "node:os";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
+import { pathExists } from "../core/path-probe.js";
 import { registerSecret } from "../core/secrets.js";
 import { parseDotenv } from "./dotenv.js";
 import type { InterpolationPolicy } from "./interpolate.js";
@@ -110,7 +111,7 @@ export async function loadCompose(
   }
   const overrideFiles: string[] = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await exists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
+    if (await pathExists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
   }
   return { path, file, services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
 }
@@ -118,22 +119,13 @@ export async function loadCompose(
 async function findComposeFile(productDir: string): Promise<string> {
   for (const name of COMPOSE_FILE_NAMES) {
     const candidate = join(productDir, name);
-    if (await exists(candidate)) return candidate;
+    if (await pathExists(candidate)) return candidate;
   }
   throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>) {
-  if (!(await exists(path))) return new Map<string, { value: string; line: number }>();
+  if (!(await pathExists(path))) return new Map<string, { value: string; line: number }>();
   return parseDotenv(await readFile(path, "utf8"), file, (name) => env[name]);
 }
 
@@ -239,7 +231,7 @@ async function readEnvFiles(node: unknown, keyLine: number, what: string, contex
     }
     const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
     const absolute = resolve(context.dir, entry.value);
-    if (!(await exists(absolute))) {
+    if (!(await pathExists(absolute))) {
       if (!required) continue;
       throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
     }

@@ -1,6 +1,7 @@
-import { access, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "./errors.js";
+import { pathExists } from "./path-probe.js";
 
 export const REGISTRY_PATH = join("infra", "service-registry.ts");
 
@@ -11,15 +12,6 @@ export interface ProductLocation {
   readonly repoRoot: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Accepts either a product folder or a monorepo root holding exactly one `products/<product>`.
  * The repo root is `--repo-root` when given, else the folder two levels up from `products/<product>`,
@@ -27,9 +19,9 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function locateProduct(path: string, cwd: string, repoRootOverride?: string): Promise<ProductLocation> {
   const given = resolve(cwd, path);
-  if (!(await exists(given))) throw new UsageError(`Product folder not found: ${path}`, { file: path });
+  if (!(await pathExists(given))) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!(await exists(join(given, REGISTRY_PATH)))) {
+  if (!(await pathExists(join(given, REGISTRY_PATH)))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0]!;
     else if (candidates.length > 1) {
@@ -55,7 +47,7 @@ async function productsUnder(root: string): Promise<string[]> {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => ((await exists(join(productsDir, name, REGISTRY_PATH))) ? join(productsDir, name) : undefined)),
+    entries.sort().map(async (name) => ((await pathExists(join(productsDir, name, REGISTRY_PATH))) ? join(productsDir, name) : undefined)),
   );
   return found.filter((dir): dir is string => dir !== undefined);
 }
@@ -64,7 +56,7 @@ async function findRepoRoot(productDir: string): Promise<string> {
   const parent = dirname(productDir);
   if (basename(parent) === "products") return dirname(parent);
   for (let dir = productDir; ; dir = dirname(dir)) {
-    if ((await exists(join(dir, ".git"))) || (await exists(join(dir, "pnpm-workspace.yaml")))) return dir;
+    if ((await pathExists(join(dir, ".git"))) || (await pathExists(join(dir, "pnpm-workspace.yaml")))) return dir;
     if (dirname(dir) === dir) return productDir;
   }
 }

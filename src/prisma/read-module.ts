@@ -1,5 +1,6 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { pathKind } from "../core/path-probe.js";
 import type { Service } from "../registry/model.js";
 import { readPrismaConfig, type PrismaConfigFacts } from "./read-config.js";
 import { readSchemaDatasource } from "./read-schema.js";
@@ -132,15 +133,6 @@ async function readMigrations(
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
   return migrations;
-}
-
-async function pathKind(path: string): Promise<"file" | "dir" | undefined> {
-  try {
-    const info = await stat(path);
-    return info.isFile() ? "file" : info.isDirectory() ? "dir" : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function byCodePoint(a: string, b: string): number {

@@ -1,7 +1,7 @@
 import { execa } from "execa";
-import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pathExists } from "../../core/path-probe.js";
 import { maskSecrets } from "../../core/secrets.js";
 
 /** How the product regenerates its infra files. */
@@ -24,11 +24,7 @@ const STDERR_TAIL_LINES = 40;
 export async function findGenerator(productDir: string, command: string | undefined): Promise<Generator | undefined> {
   if (command !== undefined && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    const exists = await access(join(productDir, file)).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return { kind: "script", file };
+    if (await pathExists(join(productDir, file))) return { kind: "script", file };
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
-import { stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
+import { pathKind } from "../../core/path-probe.js";
 import type { Finding } from "../../core/report-model.js";
 import { readPrismaModule, type PrismaModule } from "../../prisma/read-module.js";
 import { isStateful, type Registry, type Service } from "../../registry/model.js";
@@ -115,14 +115,5 @@ function describeUrlSource(url: NonNullable<PrismaModule["datasourceUrl"]>): str
       return "declares no URL";
     case "other":
       return "builds its URL from an expression";
-  }
-}
-
-async function pathKind(path: string): Promise<"file" | "dir" | undefined> {
-  try {
-    const info = await stat(path);
-    return info.isFile() ? "file" : info.isDirectory() ? "dir" : undefined;
-  } catch {
-    return undefined;
   }
 }
