@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isolationCheck } from "../src/checks/isolation/index.js";
-import { runChecks } from "../src/checks/run-checks.js";
+import { executeChecks } from "../src/pipeline/check-executor.js";
 import { RecordingLogger } from "../src/core/logger.js";
 import { generateProduct } from "../src/generator/generate-command.js";
 import { copyFixture } from "../test/helpers/fixtures.js";
@@ -50,7 +50,7 @@ describe("isolation at scale", { timeout: 600_000 }, () => {
     const port = Number(new URL(started.live.adminUrl).port);
     const serverCpu = serverCpuSeconds(port);
     const nodeCpu = process.cpuUsage();
-    const [result] = await runChecks([isolationCheck], {
+    const [result] = await executeChecks([isolationCheck], {
       product: started.product,
       live: started.live,
       logger,

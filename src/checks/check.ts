@@ -1,6 +1,6 @@
-import type { CheckId, Finding, MatrixCell } from "../core/report-model.js";
+import type { Finding, MatrixCell } from "../core/report-model.js";
 import type { Logger } from "../core/logger.js";
-import type { Product } from "../core/product.js";
+import type { Product } from "../product/product.js";
 import type { LiveEnvironment } from "../runtime/runtime.js";
 
 /**
@@ -42,10 +42,19 @@ export interface CheckOutput {
   readonly data?: { matrix?: MatrixCell[]; [key: string]: unknown };
 }
 
-/** One check = one module exporting one object of this shape; `checks/index.ts` lists them. */
-export interface Check {
-  readonly id: CheckId;
+/** One check = one folder exporting one object of this shape; `checks/registered.ts` lists them. */
+export interface Check<Id extends string = string> {
+  /** Stable, kebab-case: the prefix of every rule id of the check and what `--only` / `--skip` name. */
+  readonly id: Id;
   readonly title: string;
   readonly needs: readonly Need[];
   run(context: CheckContext): Promise<CheckOutput>;
+}
+
+/**
+ * Thrown by a check that could not look (server down mid-run, file unreadable): the executor
+ * reports the check as `error`, never `pass`.
+ */
+export class CheckUnableError extends Error {
+  override readonly name = "CheckUnableError";
 }

@@ -4,7 +4,7 @@
  * and a pooled session could carry another credential's state.
  */
 import pg from "pg";
-import { parseDatabaseUrl } from "../compose/database-url.js";
+import { parseDatabaseUrl } from "./database-url.js";
 import { registerSecret } from "../core/secrets.js";
 import { classifyConnectError, type ConnectFailure } from "./sqlstate.js";
 

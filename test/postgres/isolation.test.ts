@@ -3,7 +3,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isolationCheck } from "../../src/checks/isolation/index.js";
-import { runChecks } from "../../src/checks/run-checks.js";
+import { executeChecks } from "../../src/pipeline/check-executor.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { CheckResult, MatrixCell } from "../../src/core/report-model.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
@@ -55,7 +55,7 @@ async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Pro
           logger,
           signal,
         };
-        const [result] = await runChecks([isolationCheck], context);
+        const [result] = await executeChecks([isolationCheck], context);
         return { ...result!, logger };
       },
       async line(path, needle) {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Check } from "../../src/checks/check.js";
 import { ownDatabaseCheck } from "../../src/checks/own-database/index.js";
-import { runChecks } from "../../src/checks/run-checks.js";
+import { executeChecks } from "../../src/pipeline/check-executor.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { CheckResult } from "../../src/core/report-model.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
@@ -40,7 +40,7 @@ async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Pro
           logger: new RecordingLogger(),
           signal: new AbortController().signal,
         };
-        const [result] = await runChecks([check], context);
+        const [result] = await executeChecks([check], context);
         return result!;
       },
       async line(path, needle) {

@@ -6,16 +6,16 @@ import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCompose } from "../../src/compose/load-compose.js";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
 import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import type { Product } from "../../src/core/product.js";
+import type { Product } from "../../src/product/product.js";
 import type { Registry, Service } from "../../src/registry/model.js";
-import { pendingCleanups, runCleanups } from "../../src/runtime/cleanup.js";
-import { EmbeddedRuntime } from "../../src/runtime/embedded.js";
-import { hydrateLibrarySymlinks, preparePostgresBinaries } from "../../src/runtime/postgres-binaries.js";
+import { pendingCleanups, runCleanups } from "../../src/core/cleanup-registry.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
+import { hydrateLibrarySymlinks, preparePostgresBinaries } from "../../src/runtime/embedded/postgres-binaries.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
-import { chooseTempRoot } from "../../src/runtime/temp-root.js";
+import { chooseTempRoot } from "../../src/runtime/embedded/temp-root.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 
 /**
@@ -427,10 +427,10 @@ describe("embedded runtime: stop and failures leave nothing behind", { timeout: 
 
 /** A process that starts the runtime, prints where it lives, and waits, with the CLI door's signal handling. */
 const CHILD_SCRIPT = `
-import { loadCompose } from ${JSON.stringify(join(REPO_ROOT, "src/compose/load-compose.ts"))};
+import { loadCompose } from ${JSON.stringify(join(REPO_ROOT, "src/compose-file/load-compose-file.ts"))};
 import { silentLogger } from ${JSON.stringify(join(REPO_ROOT, "src/core/logger.ts"))};
-import { runCleanups } from ${JSON.stringify(join(REPO_ROOT, "src/runtime/cleanup.ts"))};
-import { EmbeddedRuntime } from ${JSON.stringify(join(REPO_ROOT, "src/runtime/embedded.ts"))};
+import { runCleanups } from ${JSON.stringify(join(REPO_ROOT, "src/core/cleanup-registry.ts"))};
+import { EmbeddedRuntime } from ${JSON.stringify(join(REPO_ROOT, "src/runtime/embedded/embedded-runtime.ts"))};
 
 const [productDir, repoRoot] = process.argv.slice(2);
 const env = { PATH: process.env.PATH };

@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCompose } from "../../src/compose/load-compose.js";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
 import { EnvironmentError, UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import type { Product } from "../../src/core/product.js";
-import { EmbeddedRuntime } from "../../src/runtime/embedded.js";
-import { envKeyOf, ExternalRuntime, readExternalConfig } from "../../src/runtime/external.js";
-import { findFreePort } from "../../src/runtime/free-port.js";
+import type { Product } from "../../src/product/product.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
+import { envKeyOf, ExternalRuntime, readExternalConfig } from "../../src/runtime/external/external-runtime.js";
+import { findFreePort } from "../../src/runtime/embedded/free-port.js";
 
 const KEYS = ["assessment-roll", "tax-levy-rate"];
 const ADMIN = "postgresql://admin:admin-pw-1@prod-db.example:5432/postgres";

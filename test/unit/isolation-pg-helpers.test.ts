@@ -1,10 +1,10 @@
 import { createServer } from "node:net";
 import pgCrypto from "pg/lib/crypto/utils.js";
 import { describe, expect, it } from "vitest";
-import { mapBounded } from "../../src/postgres/bounded-pool.js";
+import { mapBounded } from "../../src/core/concurrency.js";
 import { attemptConnect, PostgresUnreachableError } from "../../src/postgres/connect.js";
-import { quoteIdentifier, quoteLiteral } from "../../src/postgres/identifier.js";
-import { withFastScram } from "../../src/postgres/fast-scram.js";
+import { quoteIdentifier, quoteLiteral } from "../../src/postgres/quoting.js";
+import { withFastScram } from "../../src/postgres/pg-scram-patch.js";
 import { classifyConnectError, isUnreachable } from "../../src/postgres/sqlstate.js";
 
 /** A port nothing listens on: bound, noted, closed. */

@@ -4,13 +4,13 @@ import { describe, expect, it } from "vitest";
 import { registryCheck } from "../../src/checks/registry/index.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { Finding } from "../../src/core/report-model.js";
-import { loadProductRegistry } from "../../src/registry/load-product.js";
+import { loadProduct } from "../../src/product/load-product.js";
 import { copyFixture, fixture, fixtureProduct, type FixtureCopy } from "../helpers/fixtures.js";
 
 const REGISTRY = "products/property-tax/infra/service-registry.ts";
 
 async function findingsOf(productDir: string, repoRoot: string): Promise<Finding[]> {
-  const product = await loadProductRegistry(productDir, repoRoot);
+  const product = await loadProduct(productDir, repoRoot);
   const output = await registryCheck.run({
     product,
     options: { commandTimeoutMs: 10_000, concurrency: 2, env: {} },

@@ -17,7 +17,7 @@ import { renderComment } from "../../src/report/render-comment.js";
 import { renderJunit } from "../../src/report/render-junit.js";
 import { renderSarif } from "../../src/report/render-sarif.js";
 import { renderSummary } from "../../src/report/render-summary.js";
-import { runCheck } from "../../src/run-check.js";
+import { runCheck } from "../../src/pipeline/check-pipeline.js";
 import { copyFixture, REPO_ROOT } from "../helpers/fixtures.js";
 
 const COMPOSE = "products/property-tax/docker-compose.yml";
@@ -38,10 +38,11 @@ beforeAll(async () => {
   const run = async (mutate: (copy: Awaited<ReturnType<typeof copyFixture>>) => Promise<void>) => {
     await using copy = await copyFixture("property-tax");
     await mutate(copy);
-    return await runCheck(
+    const { report } = await runCheck(
       { productPath: copy.product, runtime: "embedded", only: ["registry", "drift", "compose"], skip: [], outputs: [], commandTimeoutMs: 60_000, concurrency: 4, verbose: false, cwd: copy.root, env: {} },
       { logger: new RecordingLogger(), signal: new AbortController().signal },
     );
+    return report;
   };
   failing = withoutTimings(
     await run(async (copy) => {

@@ -12,9 +12,8 @@ import { lineOf } from "../../registry/model.js";
 import type { Finding } from "../../core/report-model.js";
 import type { Check } from "../check.js";
 
-export const templateCheck: Check = {
-  // A real check uses its own id from CHECK_IDS; the template borrows `registry` to type-check.
-  id: "registry",
+export const templateCheck: Check<"template"> = {
+  id: "template",
   title: "Every service has a human-readable label",
   needs: [],
   async run({ product }) {

@@ -1,8 +1,9 @@
-import { posix, relative, resolve, sep } from "node:path";
+import { posix, resolve } from "node:path";
+import { repoRelative } from "../../core/repo-path.js";
 import type { Finding } from "../../core/report-model.js";
-import { isPostgresUrl, parseDatabaseUrl } from "../../compose/database-url.js";
-import type { ComposeProject, ComposeService } from "../../compose/model.js";
-import type { PostgresService } from "../../compose/postgres-service.js";
+import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
+import type { ComposeProject, ComposeService } from "../../compose-file/model.js";
+import type { PostgresService } from "../../compose-file/postgres-service.js";
 import { isStateful, type Registry, type Service } from "../../registry/model.js";
 
 /** What every per-service rule needs to know about the whole product. */
@@ -21,14 +22,10 @@ function postgresContainerPort(postgres: PostgresService): number {
   return Number.isInteger(port) && port > 0 ? port : 5432;
 }
 
-export function repoPath(repoRoot: string, absolute: string): string {
-  return relative(repoRoot, absolute).split(sep).join("/");
-}
-
 /** The Dockerfile a compose `build:` uses, repo-relative: `dockerfile` resolves against the context, default `Dockerfile`. */
 export function composeDockerfile(service: ComposeService, repoRoot: string): string | undefined {
   if (!service.build) return undefined;
-  return repoPath(repoRoot, resolve(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+  return repoRelative(repoRoot, resolve(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
 
 /** All rules for one registry service that has a compose service of its hostname. */

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
+import { repoRelative } from "../../core/repo-path.js";
 import { UsageError } from "../../core/errors.js";
 import type { Finding } from "../../core/report-model.js";
 import { renderInfra } from "../../generator/render-infra.js";
@@ -14,10 +15,6 @@ import { findGenerator, generatorCommandLine, runGenerator, type Generator } fro
  * or deletes anywhere is a finding with a unified diff. Without a generator, the committed files
  * are compared with the built-in reference generator.
  */
-
-function toPosix(path: string): string {
-  return path.split(sep).join("/");
-}
 
 async function readText(path: string): Promise<string | undefined> {
   return readFile(path, "utf8").catch(() => undefined);
@@ -123,13 +120,13 @@ async function compareWithBuiltIn(context: CheckContext, productPath: string): P
   return { findings, notes, data };
 }
 
-export const driftCheck: Check = {
+export const driftCheck: Check<"drift"> = {
   id: "drift",
   title: "Generated infra files match the registry",
   needs: [],
   async run(context) {
     const { product, options } = context;
-    const productPath = toPosix(relative(product.repoRoot, product.dir)) || ".";
+    const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
     return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
   },

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { execa } from "execa";
 import { maskSecrets } from "../../core/secrets.js";
 import type { PrismaMigration } from "../../prisma/read-module.js";
-import { quoteIdentifier } from "../../postgres/identifier.js";
+import { quoteIdentifier } from "../../postgres/quoting.js";
 import { lineAt, offsetOfServerPosition, type SqlStatement } from "./sql-statements.js";
 
 /** One migration as read from disk. */

@@ -1,15 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { parseDatabaseUrl } from "../../compose/database-url.js";
+import { parseDatabaseUrl } from "../../postgres/database-url.js";
 import type { Finding } from "../../core/report-model.js";
 import { registerSecret } from "../../core/secrets.js";
-import { describeChanges } from "../../fingerprint/describe-changes.js";
+import { describeChanges } from "../../postgres/fingerprint-changes.js";
 import { connect } from "../../postgres/connect.js";
 import { readPrismaModule, type PrismaModule } from "../../prisma/read-module.js";
 import { isStateful, type Service } from "../../registry/model.js";
-import type { Check, CheckContext, CheckOutput } from "../check.js";
-import { CheckUnableError } from "../run-checks.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
 import type { MigrationScript } from "./apply-migrations.js";
 import { runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { readRoleAttributes, ScratchServer, messageOf, type ClusterSnapshot, type RoleAttributes } from "./scratch-server.js";
@@ -49,7 +48,7 @@ export interface MigratingService {
  * with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the registry key) and
  * `MIGRATIONS_DIR` set; exit code 0 means the migrations applied.
  */
-export const migrationsCheck: Check = {
+export const migrationsCheck: Check<"migrations"> = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
   needs: ["postgres", "scratch"],

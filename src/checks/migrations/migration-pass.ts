@@ -1,9 +1,8 @@
-import { fingerprintDatabase, type Fingerprint } from "../../fingerprint/catalog-fingerprint.js";
-import { describeChanges } from "../../fingerprint/describe-changes.js";
-import { mapBounded } from "../../postgres/bounded-pool.js";
+import { fingerprintDatabase, type Fingerprint } from "../../postgres/catalog-fingerprint.js";
+import { describeChanges } from "../../postgres/fingerprint-changes.js";
+import { mapBounded } from "../../core/concurrency.js";
 import { connect } from "../../postgres/connect.js";
-import type { CheckContext } from "../check.js";
-import { CheckUnableError } from "../run-checks.js";
+import { type CheckContext, CheckUnableError } from "../check.js";
 import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./index.js";
 import { scratchDatabaseName, type ScratchServer } from "./scratch-server.js";

@@ -1,11 +1,11 @@
 import type pg from "pg";
-import { formatDatabaseUrl, parseDatabaseUrl } from "../../compose/database-url.js";
+import { formatDatabaseUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
 import type { Logger } from "../../core/logger.js";
 import { registerSecret } from "../../core/secrets.js";
-import { fingerprintCluster, type Fingerprint } from "../../fingerprint/catalog-fingerprint.js";
-import { describeChanges } from "../../fingerprint/describe-changes.js";
+import { fingerprintCluster, type Fingerprint } from "../../postgres/catalog-fingerprint.js";
+import { describeChanges } from "../../postgres/fingerprint-changes.js";
 import { connect } from "../../postgres/connect.js";
-import { quoteIdentifier, quoteLiteral } from "../../postgres/identifier.js";
+import { quoteIdentifier, quoteLiteral } from "../../postgres/quoting.js";
 
 /** Login attributes of a role as `pg_roles` shows them on the server under test. */
 export interface RoleAttributes {

@@ -1,16 +1,12 @@
-import { CheckUnableError } from "../run-checks.js";
-import type { Check, CheckContext, CheckOutput } from "../check.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
 import type { Finding } from "../../core/report-model.js";
 import { isStateful, lineOf, type Service } from "../../registry/model.js";
-import { mapBounded } from "../../postgres/bounded-pool.js";
+import { mapBounded } from "../../core/concurrency.js";
 import { describeUrl, withConnection } from "../../postgres/connect.js";
 import { readClusterCatalog } from "../../postgres/cluster-catalog.js";
 import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
-import {
-  composeServiceOf,
-  postgresUrlsInEnvironment,
-  serviceCredentials,
-} from "../../postgres/service-credentials.js";
+import { composeServiceOf, postgresUrlsInEnvironment } from "../../product/service-database-url.js";
+import { serviceCredentials } from "../shared/service-credentials.js";
 import { clusterStateFindings } from "./cluster-state.js";
 import {
   FIX_MISSING_URL,
@@ -30,7 +26,7 @@ const DEFAULT_CONCURRENCY = 16;
  * DATABASE_URL logs in and lands in exactly its own database, and no two services share a database
  * or a role; stateless services hold no database credential at all.
  */
-export const ownDatabaseCheck: Check = {
+export const ownDatabaseCheck: Check<"own-database"> = {
   id: "own-database",
   title: "Each service logs in to its own database",
   needs: ["postgres"],

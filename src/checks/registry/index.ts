@@ -9,7 +9,7 @@ import { uniquenessFindings } from "./uniqueness-rules.js";
  * Findings point at the registry line of the offending field (or at the Prisma schema / config line
  * for `registry/schema-url`).
  */
-export const registryCheck: Check = {
+export const registryCheck: Check<"registry"> = {
   id: "registry",
   title: "Service registry is well formed",
   needs: [],

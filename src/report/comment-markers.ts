@@ -1,6 +1,8 @@
 /**
- * Which run wrote a comment, kept in a hidden marker so a slow, older run never overwrites what a
- * newer one posted: pushes race, and re-runs of old commits happen.
+ * The hidden markers of a sticky pull-request comment: which product it is about (so a run finds it
+ * again) and which run wrote it (so a slow, older run never overwrites what a newer one posted:
+ * pushes race, and re-runs of old commits happen). Part of the comment body, so rendered here;
+ * the publisher (github/sticky-comment.ts) reads them back.
  */
 export interface RunStamp {
   /** The head commit the report is about. */
@@ -33,18 +35,4 @@ export function readStamp(body: string): RunStamp | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * True when `candidate` reports on an older state than `posted`: an older head commit (by committer
- * date), or the same commit from an earlier run or attempt. Run ids grow over a repository's runs,
- * so they order runs of different commits when a date is missing.
- */
-export function isOlderThan(candidate: RunStamp, posted: RunStamp): boolean {
-  if (candidate.sha !== posted.sha && candidate.committedAt && posted.committedAt) {
-    const [a, b] = [Date.parse(candidate.committedAt), Date.parse(posted.committedAt)];
-    if (a !== b) return a < b;
-  }
-  if (candidate.runId !== posted.runId) return candidate.runId < posted.runId;
-  return candidate.runAttempt < posted.runAttempt;
 }

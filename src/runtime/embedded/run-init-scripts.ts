@@ -1,10 +1,10 @@
 import { execa } from "execa";
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { EnvironmentError, UsageError } from "../core/errors.js";
-import type { Logger } from "../core/logger.js";
-import { maskSecrets } from "../core/secrets.js";
-import type { InitScript } from "../compose/init-scripts.js";
+import { EnvironmentError, UsageError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import { maskSecrets } from "../../core/secrets.js";
+import type { InitScript } from "../../compose-file/init-scripts.js";
 import { asUser, type ServerUser } from "./server-user.js";
 
 /** Everything the scripts see, as the image's entrypoint would have it when it reaches them. */

@@ -1,9 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { UsageError } from "./errors.js";
-import { pathExists } from "./path-probe.js";
-
-export const REGISTRY_PATH = join("infra", "service-registry.ts");
+import { UsageError } from "../core/errors.js";
+import { REGISTRY_PATH } from "../registry/load-registry.js";
+import { pathExists } from "../core/path-probe.js";
 
 export interface ProductLocation {
   /** Absolute product folder (holds `infra/service-registry.ts`). */
@@ -59,9 +58,4 @@ async function findRepoRoot(productDir: string): Promise<string> {
     if ((await pathExists(join(dir, ".git"))) || (await pathExists(join(dir, "pnpm-workspace.yaml")))) return dir;
     if (dirname(dir) === dir) return productDir;
   }
-}
-
-/** Repository-relative path with forward slashes, the form findings carry. */
-export function repoRelative(repoRoot: string, absolutePath: string): string {
-  return relative(repoRoot, absolutePath).split("\\").join("/");
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
+import { repoRelative } from "../core/repo-path.js";
 import { registerSecret } from "../core/secrets.js";
 import { parseDotenv } from "./dotenv.js";
 import type { InterpolationPolicy } from "./interpolate.js";
@@ -48,7 +49,7 @@ export async function loadCompose(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<ComposeProject> {
   const path = await findComposeFile(productDir);
-  const toRepoPath = (absolute: string) => relative(repoRoot, absolute).split(sep).join("/");
+  const toRepoPath = (absolute: string) => repoRelative(repoRoot, absolute);
   const file = toRepoPath(path);
   const dir = dirname(path);
 

@@ -1,24 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
+import { repoRelative } from "../../core/repo-path.js";
 import pg from "pg";
-import { formatDatabaseUrl } from "../compose/database-url.js";
-import { initScriptsOf, type InitScript } from "../compose/init-scripts.js";
-import { loadCompose } from "../compose/load-compose.js";
-import type { ComposeProject } from "../compose/model.js";
-import { resolvePostgresService, type PostgresService } from "../compose/postgres-service.js";
-import { UsageError } from "../core/errors.js";
-import type { Logger } from "../core/logger.js";
-import type { Product } from "../core/product.js";
-import { registerSecret } from "../core/secrets.js";
-import { registerCleanup } from "./cleanup.js";
+import { formatDatabaseUrl } from "../../postgres/database-url.js";
+import { initScriptsOf, type InitScript } from "../../compose-file/init-scripts.js";
+import { loadCompose } from "../../compose-file/load-compose-file.js";
+import type { ComposeProject } from "../../compose-file/model.js";
+import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
+import { UsageError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import type { Product } from "../../product/product.js";
+import { registerSecret } from "../../core/secrets.js";
+import { registerCleanup } from "../../core/cleanup-registry.js";
 import { findFreePort } from "./free-port.js";
-import { publishedServiceUrl } from "./published-service-url.js";
+import { publishedServiceUrl } from "../published-service-url.js";
 import { containerHba } from "./pg-hba.js";
 import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess, runInitdb } from "./postgres-process.js";
 import { runInitScripts } from "./run-init-scripts.js";
-import type { LiveEnvironment, Runtime } from "./runtime.js";
+import type { LiveEnvironment, Runtime } from "../runtime.js";
 import { resolveServerUser, type ServerUser } from "./server-user.js";
 import { chooseTempRoot } from "./temp-root.js";
 
@@ -138,7 +139,7 @@ export class EmbeddedRuntime implements Runtime {
         cwd: dir,
         logger,
         signal,
-        displayPath: (script) => relative(this.options.product.repoRoot, script.hostPath).split(sep).join("/"),
+        displayPath: (script) => repoRelative(this.options.product.repoRoot, script.hostPath),
         runPath: (script) => runnable.get(script.containerName) ?? script.hostPath,
       });
       const initScripts = lap();

@@ -1,23 +1,31 @@
-import type { Check, CheckContext, CheckOptions } from "./checks/check.js";
-import { ALL_CHECKS } from "./checks/index.js";
-import { type CheckProgress, runChecks } from "./checks/run-checks.js";
-import { loadCompose } from "./compose/load-compose.js";
-import { EnvironmentError } from "./core/errors.js";
-import { locateProduct, repoRelative } from "./core/locate-product.js";
-import type { Logger } from "./core/logger.js";
-import type { Product } from "./core/product.js";
-import { type CheckResult, type Report, summarize } from "./core/report-model.js";
-import { maskSecrets } from "./core/secrets.js";
-import type { CheckSettings } from "./core/settings.js";
-import { loadRegistry } from "./registry/load-registry.js";
-import type { LiveEnvironment, Runtime } from "./runtime/runtime.js";
-import { createRuntime } from "./runtime/select-runtime.js";
+import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
+import { ALL_CHECKS } from "../checks/registered.js";
+import { EnvironmentError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import { repoRelative } from "../core/repo-path.js";
+import { type CheckResult, type Report, summarize } from "../core/report-model.js";
+import { maskSecrets } from "../core/secrets.js";
+import type { CheckSettings } from "../core/settings.js";
+import { loadProduct } from "../product/load-product.js";
+import { locateProduct } from "../product/locate-product.js";
+import { createRuntime } from "../runtime/choose-runtime.js";
+import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
+import { type CheckProgress, executeChecks } from "./check-executor.js";
 
 export interface RunIo {
   readonly logger: Logger;
   readonly progress?: CheckProgress;
   /** Aborted on Ctrl-C / SIGTERM: the run stops and cleans up. */
   readonly signal: AbortSignal;
+}
+
+/** What one `check` run produced, and where: the doors need both (the action maps paths to its workspace). */
+export interface CheckRun {
+  readonly report: Report;
+  /** Absolute product folder the run located. */
+  readonly productDir: string;
+  /** Absolute monorepo root: finding paths are relative to it. */
+  readonly repoRoot: string;
 }
 
 /** Needs a server: the runtime starts for it. */
@@ -36,18 +44,14 @@ export function selectChecks(settings: Pick<CheckSettings, "only" | "skip">): Ch
  * then the live checks against it, and always stop the runtime. Throws `UsageError` when the input
  * cannot be read; everything else ends up in the report.
  */
-export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Report> {
+export async function runCheck(settings: CheckSettings, io: RunIo): Promise<CheckRun> {
   const checks = selectChecks(settings);
   const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || (startsRuntime && usesStack(c)));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
 
-  const [registry, compose] = await Promise.all([
-    loadRegistry(productDir, repoRoot),
-    needsCompose ? loadCompose(productDir, repoRoot, settings.env) : Promise.resolve(undefined),
-  ]);
-  const product: Product = { name: productDir.split(/[\\/]/).pop() ?? "product", dir: productDir, repoRoot, registry, ...(compose && { compose }) };
+  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
   const options: CheckOptions = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
@@ -76,7 +80,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
   starting?.catch(() => undefined);
 
   try {
-    const staticResults = await runChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
     let liveResults: CheckResult[] = [];
     if (starting) {
       let live: LiveEnvironment | undefined;
@@ -89,7 +93,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
         io.logger.error(startError);
       }
       liveResults = live
-        ? await runChecks(liveChecks, { ...context, live }, io.progress)
+        ? await executeChecks(liveChecks, { ...context, live }, io.progress)
         : liveChecks.map((check) => {
             const result: CheckResult = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
             io.progress?.finished(result);
@@ -98,7 +102,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
     }
     const byOrder = (a: CheckResult, b: CheckResult) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
-    return {
+    const report: Report = {
       version: 1,
       product: product.name,
       productDir: repoRelative(repoRoot, productDir) || ".",
@@ -106,6 +110,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
       checks: results,
       summary: summarize(results),
     };
+    return { report, productDir, repoRoot };
   } finally {
     if (starting) {
       await starting.catch(() => undefined);

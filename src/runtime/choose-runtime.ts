@@ -1,11 +1,12 @@
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { Product } from "../core/product.js";
-import { ComposeRuntime } from "./compose.js";
-import { dockerEngineAnswers } from "./docker-probe.js";
-import { EmbeddedRuntime } from "./embedded.js";
-import { ExternalRuntime, readExternalConfig } from "./external.js";
-import type { Runtime, RuntimeChoice } from "./runtime.js";
+import type { RuntimeChoice, RuntimeName } from "../core/settings.js";
+import { dockerEngineAnswers } from "../docker/engine-probe.js";
+import type { Product } from "../product/product.js";
+import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
+import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
+import { ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
+import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
   readonly product: Product;
@@ -23,15 +24,32 @@ export interface RuntimeInputs {
 }
 
 /**
- * Picks and builds the runtime for `choice`. `auto` means `compose` where a Docker engine answers,
- * else `embedded`. Nothing is started here: the caller calls
- * `start` and always `stop`.
+ * The one place `auto` is decided: `compose` where a Docker engine answers, else `embedded`. Any
+ * other choice is returned as it is. A door that must prepare for the runtime (the action installs
+ * the embedded binaries) resolves the choice here first and passes the answer on.
+ */
+export async function resolveRuntimeChoice(
+  choice: RuntimeChoice,
+  inputs: Pick<RuntimeInputs, "env" | "logger" | "dockerAvailable">,
+): Promise<RuntimeName> {
+  if (choice !== "auto") return choice;
+  if (await dockerAnswers(inputs)) return "compose";
+  inputs.logger.debug("auto: no Docker engine answers; using embedded");
+  return "embedded";
+}
+
+/**
+ * Picks and builds the runtime for `choice` (`auto` through `resolveRuntimeChoice`). Nothing is
+ * started here: the caller calls `start` and always `stop`.
  *
  * @throws EnvironmentError for `compose` when it cannot run here
  * @throws UsageError for `external` without an admin URL or with a malformed config file
  */
 export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
-  switch (choice) {
+  const name = await resolveRuntimeChoice(choice, inputs);
+  // `auto` has just found an engine: asking again would only cost a second `docker version`.
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs);
+  switch (name) {
     case "embedded":
       return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
     case "external": {
@@ -45,15 +63,10 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       }
       return composeRuntime(inputs);
     }
-    case "auto": {
-      if (await dockerAnswers(inputs)) return composeRuntime(inputs);
-      inputs.logger.debug("auto: no Docker engine answers; using embedded");
-      return createRuntime("embedded", inputs);
-    }
   }
 }
 
-function dockerAnswers(inputs: RuntimeInputs): Promise<boolean> {
+function dockerAnswers(inputs: Pick<RuntimeInputs, "env" | "dockerAvailable">): Promise<boolean> {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
 

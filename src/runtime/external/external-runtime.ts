@@ -2,11 +2,11 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { isPostgresUrl, parseDatabaseUrl } from "../compose/database-url.js";
-import { EnvironmentError, UsageError } from "../core/errors.js";
-import type { Logger } from "../core/logger.js";
-import { maskSecrets, registerSecret } from "../core/secrets.js";
-import type { LiveEnvironment, Runtime } from "./runtime.js";
+import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
+import { EnvironmentError, UsageError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import { maskSecrets, registerSecret } from "../../core/secrets.js";
+import type { LiveEnvironment, Runtime } from "../runtime.js";
 
 /** Servers someone else runs: what `--runtime external` checks. */
 export interface ExternalConfig {

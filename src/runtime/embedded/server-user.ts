@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { EnvironmentError } from "../core/errors.js";
+import { EnvironmentError } from "../../core/errors.js";
 
 /** The OS account the embedded server runs as; `undefined` ids mean "as this process". */
 export interface ServerUser {

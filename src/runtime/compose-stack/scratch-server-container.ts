@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { formatDatabaseUrl } from "../compose/database-url.js";
-import { EnvironmentError } from "../core/errors.js";
-import { registerSecret } from "../core/secrets.js";
+import { formatDatabaseUrl } from "../../postgres/database-url.js";
+import { EnvironmentError } from "../../core/errors.js";
+import { registerSecret } from "../../core/secrets.js";
 
 /** A throwaway PostgreSQL of the stack's own image, for scratch databases the migrations check creates. */
 export interface ScratchPostgres {

@@ -1,4 +1,4 @@
-import type { ComposeProject } from "../compose/model.js";
+import type { ComposeProject } from "../compose-file/model.js";
 import type { Registry } from "../registry/model.js";
 
 /** A product folder (`products/<product>`) inside its monorepo, loaded from files. */

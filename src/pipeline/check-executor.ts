@@ -1,7 +1,7 @@
 import type { CheckResult } from "../core/report-model.js";
 import { EnvironmentError, UsageError } from "../core/errors.js";
 import { maskSecrets } from "../core/secrets.js";
-import type { Check, CheckContext } from "./check.js";
+import { type Check, type CheckContext, CheckUnableError } from "../checks/check.js";
 
 export interface CheckProgress {
   started(check: Check): void;
@@ -15,7 +15,7 @@ export interface CheckProgress {
  * CREATE DATABASE from template1 fails while another check is connected to template1), and each
  * parallelises its own work. File-only checks may run concurrently.
  */
-export async function runChecks(
+export async function executeChecks(
   checks: readonly Check[],
   context: CheckContext,
   progress?: CheckProgress,
@@ -79,9 +79,4 @@ function unmetNeed(check: Check, context: CheckContext): string | undefined {
   if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
   if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
   return undefined;
-}
-
-/** Thrown by a check that could not look (server down mid-run, file unreadable): status `error`. */
-export class CheckUnableError extends Error {
-  override readonly name = "CheckUnableError";
 }
