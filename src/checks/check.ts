@@ -1,4 +1,5 @@
 import type { Finding, MatrixCell } from "../core/report-model.js";
+import type { RuleDeclaration } from "../core/rule-declaration.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../product/product.js";
 import type { LiveEnvironment } from "../runtime/runtime.js";
@@ -48,6 +49,8 @@ export interface Check<Id extends string = string> {
   readonly id: Id;
   readonly title: string;
   readonly needs: readonly Need[];
+  /** Every rule the check may report, declared in its `rules.ts`; a finding of any other rule id is a bug. */
+  readonly rules: readonly RuleDeclaration[];
   run(context: CheckContext): Promise<CheckOutput>;
 }
 
@@ -57,4 +60,24 @@ export interface Check<Id extends string = string> {
  */
 export class CheckUnableError extends Error {
   override readonly name = "CheckUnableError";
+}
+
+/** A rule's declaration without its id: the id is the check's id and the key it is declared under. */
+export type RuleSpec = Omit<RuleDeclaration, "id">;
+
+/** The rules of one check, keyed by full id (`<check id>/<rule>`). */
+export type RuleSet<CheckIdT extends string, Name extends string> = { readonly [N in Name as `${CheckIdT}/${N}`]: RuleDeclaration & { readonly id: `${CheckIdT}/${N}` } };
+
+/**
+ * Declares a check's rules: `defineRules("compose", { "port": { severity, summary, help }, … })`.
+ * The result is keyed by full rule id, so a check names a rule as `rules["compose/port"].id` and a
+ * misspelt id does not type-check.
+ */
+export function defineRules<const CheckIdT extends string, const Name extends string>(
+  checkId: CheckIdT,
+  specs: { readonly [N in Name]: RuleSpec },
+): RuleSet<CheckIdT, Name> {
+  return Object.fromEntries(
+    Object.entries<RuleSpec>(specs).map(([name, spec]) => [`${checkId}/${name}`, { id: `${checkId}/${name}`, ...spec }]),
+  ) as RuleSet<CheckIdT, Name>;
 }

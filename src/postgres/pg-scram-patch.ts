@@ -14,13 +14,32 @@
  * password, or another role and so another salt) can never hit another's entry. The memo is cleared
  * when the call ends, so no password-equivalent value outlives it.
  *
- * pg exposes these helpers on `pg/lib/crypto/utils` (an exported path), and its SASL code looks them
- * up at call time; the substitutes are installed there and the originals restored afterwards.
+ * This is a PATCH OF pg's INTERNALS: pg exposes these helpers on `pg/lib/crypto/utils` (an exported
+ * path), and its SASL code looks them up at call time; the substitutes are installed there and the
+ * originals restored afterwards. Should a pg release inline them, the patch would silently do
+ * nothing: `scramPatchUsage` counts what went through it, and a canary test
+ * (test/postgres/pg-scram-patch.test.ts) logs in with SCRAM on a real server and fails at zero.
  */
 import { createHash, createHmac } from "node:crypto";
 import pgCrypto from "pg/lib/crypto/utils.js";
 
 type ScramHelpers = Pick<typeof pgCrypto, "deriveKey" | "hmacSha256" | "sha256">;
+
+/** How many calls went through the substitutes since the process started. */
+export interface ScramPatchUsage {
+  /** SaltedPassword derivations actually computed (each PBKDF2 run). */
+  readonly derivations: number;
+  /** Derivations answered from the memo instead. */
+  readonly reused: number;
+  /** HMAC-SHA-256 and SHA-256 steps computed with node:crypto. */
+  readonly digests: number;
+}
+
+const usage = { derivations: 0, reused: 0, digests: 0 };
+
+export function scramPatchUsage(): ScramPatchUsage {
+  return { ...usage };
+}
 
 let users = 0;
 let originals: ScramHelpers | undefined;
@@ -36,7 +55,9 @@ function install(): void {
   pgCrypto.deriveKey = (password, salt, iterations) => {
     const key = createHash("sha256").update(password).update("\0").update(salt).update(`\0${iterations}`).digest("base64");
     let result = derived.get(key);
-    if (!result) {
+    if (result) usage.reused += 1;
+    else {
+      usage.derivations += 1;
       result = derive(password, salt, iterations);
       // A failed derivation is not remembered: the next attempt tries again.
       result.catch(() => derived.delete(key));
@@ -44,8 +65,14 @@ function install(): void {
     }
     return result;
   };
-  pgCrypto.hmacSha256 = async (key, message) => toArrayBuffer(createHmac("sha256", new Uint8Array(key)).update(message).digest());
-  pgCrypto.sha256 = async (data) => toArrayBuffer(createHash("sha256").update(new Uint8Array(data)).digest());
+  pgCrypto.hmacSha256 = async (key, message) => {
+    usage.digests += 1;
+    return toArrayBuffer(createHmac("sha256", new Uint8Array(key)).update(message).digest());
+  };
+  pgCrypto.sha256 = async (data) => {
+    usage.digests += 1;
+    return toArrayBuffer(createHash("sha256").update(new Uint8Array(data)).digest());
+  };
 }
 
 function uninstall(): void {

@@ -7,12 +7,12 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { formatDatabaseUrl, isPostgresUrl, parseDatabaseUrl, withHostPort } from "../../src/compose/database-url.js";
-import { parseDotenv } from "../../src/compose/dotenv.js";
-import { initScriptsOf } from "../../src/compose/init-scripts.js";
-import { interpolate, InterpolationError } from "../../src/compose/interpolate.js";
-import { loadCompose } from "../../src/compose/load-compose.js";
-import { findPostgresService, resolvePostgresService } from "../../src/compose/postgres-service.js";
+import { formatDatabaseUrl, isPostgresUrl, parseDatabaseUrl, withHostPort } from "../../src/postgres/database-url.js";
+import { parseDotenv } from "../../src/compose-file/dotenv.js";
+import { initScriptsOf } from "../../src/compose-file/init-scripts.js";
+import { interpolate, InterpolationError } from "../../src/compose-file/interpolate.js";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
+import { findPostgresService, resolvePostgresService } from "../../src/compose-file/postgres-service.js";
 import { UsageError } from "../../src/core/errors.js";
 import { maskSecrets } from "../../src/core/secrets.js";
 

@@ -5,7 +5,7 @@ import { driftCheck } from "../../src/checks/drift/index.js";
 import { snapshotTree } from "../../src/checks/drift/repo-copy.js";
 import type { CheckOptions } from "../../src/checks/check.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import type { Product } from "../../src/core/product.js";
+import type { Product } from "../../src/product/product.js";
 import { loadRegistry } from "../../src/registry/load-registry.js";
 import { copyFixture, fixture, fixtureProduct, type FixtureCopy } from "../helpers/fixtures.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Fingerprint, FingerprintEntry } from "../../src/fingerprint/catalog-fingerprint.js";
-import { describeChanges } from "../../src/fingerprint/describe-changes.js";
+import type { Fingerprint, FingerprintEntry } from "../../src/postgres/catalog-fingerprint.js";
+import { describeChanges } from "../../src/postgres/fingerprint-changes.js";
 
 function fingerprint(...entries: FingerprintEntry[]): Fingerprint {
   return new Map(entries.map((entry) => [`${entry.category}\u0000${entry.key}`, entry]));

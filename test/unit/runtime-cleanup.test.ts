@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pendingCleanups, registerCleanup, runCleanups } from "../../src/runtime/cleanup.js";
+import { pendingCleanups, registerCleanup, runCleanups } from "../../src/core/cleanup-registry.js";
 
 describe("cleanup registry", () => {
   it("runs registered cleanups newest first, once, and forgets them", async () => {

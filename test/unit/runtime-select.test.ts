@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { EnvironmentError, UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import type { Product } from "../../src/core/product.js";
-import { ComposeRuntime } from "../../src/runtime/compose.js";
-import { dockerEngineAnswers } from "../../src/runtime/docker-probe.js";
-import { EmbeddedRuntime } from "../../src/runtime/embedded.js";
-import { ExternalRuntime } from "../../src/runtime/external.js";
-import { createRuntime } from "../../src/runtime/select-runtime.js";
+import type { Product } from "../../src/product/product.js";
+import { ComposeRuntime } from "../../src/runtime/compose-stack/compose-stack-runtime.js";
+import { dockerEngineAnswers } from "../../src/docker/engine-probe.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
+import { ExternalRuntime } from "../../src/runtime/external/external-runtime.js";
+import { createRuntime } from "../../src/runtime/choose-runtime.js";
 
 const product: Product = {
   name: "mini",

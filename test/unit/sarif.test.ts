@@ -2,7 +2,7 @@
  * SARIF 2.1.0 of a failing fixture, validated against the OASIS schema as shipped on npm
  * (@microsoft/jest-sarif's copy of sarif-2.1.0-rtm.5, a draft-04 JSON schema whose language-tag pattern
  * only compiles without the `u` flag), plus the shape
- * code scanning keys on: one rule per rule id, help text with the fix, locations with lines.
+ * code scanning keys on: one rule per rule id with its declared help, each result with its fix, locations with lines.
  * Also the golden Markdown of the same report (job summary and PR comment).
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type AjvDraft04 from "ajv-draft-04";
 import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ruleDeclaration } from "../../src/checks/registered.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { Report } from "../../src/core/report-model.js";
 import { renderComment } from "../../src/report/render-comment.js";
@@ -60,7 +61,7 @@ describe("SARIF", () => {
     const schemaPath = join(REPO_ROOT, "node_modules", "@microsoft", "jest-sarif", "lib", "schemas", "sarif-2.1.0-rtm.5.json");
     const schema = JSON.parse(await readFile(schemaPath, "utf8")) as Record<string, unknown>;
     const validate = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false }).compile(schema);
-    const sarif = JSON.parse(renderSarif([failing, passing], "0.1.0")) as { runs: { tool: { driver: { rules: { id: string; help: { text: string } }[] } }; results: { ruleId: string; ruleIndex: number; locations?: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } } }[] }[] }[] };
+    const sarif = JSON.parse(renderSarif([failing, passing], "0.1.0")) as { runs: { tool: { driver: { rules: { id: string; help: { text: string } }[] } }; results: { ruleId: string; ruleIndex: number; message: { text: string }; locations?: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } } }[] }[] }[] };
     expect(validate(sarif), JSON.stringify(validate.errors, null, 2)).toBe(true);
 
     const findings = failing.checks.flatMap((c) => c.findings);
@@ -75,9 +76,12 @@ describe("SARIF", () => {
       if (finding.file) expect(result.locations?.[0]?.physicalLocation.artifactLocation.uri).toBe(finding.file);
       if (finding.line) expect(result.locations?.[0]?.physicalLocation.region?.startLine).toBe(finding.line);
     }
-    for (const rule of run!.tool.driver.rules) {
-      const fix = findings.find((f) => f.rule === rule.id)?.fix;
-      if (fix) expect(rule.help.text).toContain(fix);
+    // A rule's help is its declaration's (checks/<id>/rules.ts), never one finding's service-specific fix;
+    // each result carries its own finding's fix.
+    for (const rule of run!.tool.driver.rules) expect(rule.help.text).toBe(ruleDeclaration(rule.id)!.help);
+    for (const [index, result] of run!.results.entries()) {
+      const fix = findings[index]!.fix;
+      if (fix) expect(result.message.text).toContain(fix);
     }
   });
 

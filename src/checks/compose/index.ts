@@ -3,6 +3,7 @@ import { resolvePostgresService } from "../../compose-file/postgres-service.js";
 import type { Check } from "../check.js";
 import { postgresFindings } from "./postgres-rules.js";
 import { composeDockerfile, serviceFindings, type ServiceRuleContext } from "./service-rules.js";
+import { composeRules } from "./rules.js";
 
 /**
  * `compose`: the compose file agrees with the registry, line by line. Every registry service has a
@@ -16,6 +17,7 @@ export const composeCheck: Check<"compose"> = {
   id: "compose",
   title: "Compose file matches the registry",
   needs: ["compose"],
+  rules: Object.values(composeRules),
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose!;

@@ -3,6 +3,7 @@ import { lineOf, type Registry, type Service } from "../../registry/model.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import type { Check, CheckContext } from "../check.js";
 import { probeDependencies } from "./probe.js";
+import { dependenciesRules } from "./rules.js";
 
 /**
  * `dependencies`: every URL in a service's extraEnv names a registry service at its hostname and
@@ -17,6 +18,7 @@ export const dependenciesCheck: Check<"dependencies"> = {
   id: "dependencies",
   title: "Service dependencies name registry services",
   needs: ["compose", "stack"],
+  rules: Object.values(dependenciesRules),
   async run(context) {
     const { registry } = context.product;
     const compose = context.product.compose!;

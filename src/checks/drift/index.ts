@@ -8,6 +8,7 @@ import type { Check, CheckContext, CheckOutput } from "../check.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
 import { copyRepo, removeRepoCopy, snapshotTree } from "./repo-copy.js";
 import { findGenerator, generatorCommandLine, runGenerator, type Generator } from "./run-generator.js";
+import { driftRules } from "./rules.js";
 
 /**
  * `drift`: the committed infra files are exactly what the product's own generator writes from the
@@ -124,6 +125,7 @@ export const driftCheck: Check<"drift"> = {
   id: "drift",
   title: "Generated infra files match the registry",
   needs: [],
+  rules: Object.values(driftRules),
   async run(context) {
     const { product, options } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";

@@ -11,6 +11,7 @@ import { isolationMatrix, probeKey } from "./matrix.js";
 import { groupCredentials, planAttempts } from "./probe-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
+import { isolationRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
 
@@ -23,6 +24,7 @@ export const isolationCheck: Check<"isolation"> = {
   id: "isolation",
   title: "Service credentials are refused by every other database",
   needs: ["postgres"],
+  rules: Object.values(isolationRules),
   async run(context) {
     try {
       return await checkIsolation(context);

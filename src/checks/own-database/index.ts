@@ -18,6 +18,7 @@ import {
   fixWrongDatabase,
 } from "./fixes.js";
 import { probeLogin, type LoginProbe } from "./login-probe.js";
+import { ownDatabaseRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
 
@@ -30,6 +31,7 @@ export const ownDatabaseCheck: Check<"own-database"> = {
   id: "own-database",
   title: "Each service logs in to its own database",
   needs: ["postgres"],
+  rules: Object.values(ownDatabaseRules),
   async run(context) {
     try {
       return await checkOwnDatabases(context);

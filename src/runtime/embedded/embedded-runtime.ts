@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRelative } from "../../core/repo-path.js";
-import pg from "pg";
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import { initScriptsOf, type InitScript } from "../../compose-file/init-scripts.js";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
@@ -12,6 +11,8 @@ import { UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { Product } from "../../product/product.js";
 import { registerSecret } from "../../core/secrets.js";
+import { connectTo } from "../../postgres/connect.js";
+import { quoteIdentifier } from "../../postgres/quoting.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { findFreePort } from "./free-port.js";
 import { publishedServiceUrl } from "../published-service-url.js";
@@ -285,11 +286,10 @@ export class EmbeddedRuntime implements Runtime {
 
 /** The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always does). */
 async function createPostgresDb(socketDir: string, postgres: PostgresService, password: string | undefined): Promise<void> {
-  const client = new pg.Client({ host: socketDir, port: INIT_PORT, user: postgres.user, database: "postgres", ...(password !== undefined && { password }) });
-  await client.connect();
+  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 });
   try {
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(postgres.database)}`);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
   } finally {
     await client.end();
   }

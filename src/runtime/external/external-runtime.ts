@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import pg from "pg";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { connect } from "../../postgres/connect.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -134,31 +134,16 @@ export class ExternalRuntime implements Runtime {
   async stop(): Promise<void> {}
 
   private async probe(url: string, what: string): Promise<void> {
-    // Parsed by hand rather than as `connectionString`: a password with an unencoded `#` or `/` must still work.
-    const parsed = parseDatabaseUrl(url);
-    if (!parsed) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
-    const client = new pg.Client({
-      host: parsed.host,
-      port: parsed.port,
-      user: parsed.user || undefined,
-      password: parsed.password,
-      database: parsed.database || undefined,
-      ...sslOf(parsed.params.get("sslmode")),
-      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
-    });
+    if (!parseDatabaseUrl(url)) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
     try {
-      await client.connect();
-      await client.query("SELECT 1");
+      const client = await connect(url, { connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000, applicationName: "civic-conformance external" });
+      try {
+        await client.query("SELECT 1");
+      } finally {
+        await client.end().catch(() => undefined);
+      }
     } catch (error) {
       throw new EnvironmentError(`the external ${what} server ${maskSecrets(url)} does not answer: ${maskSecrets((error as Error).message)}`);
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
-}
-
-/** libpq's `sslmode` for node-postgres: production servers usually require TLS; only `verify-*` checks the certificate. */
-function sslOf(sslmode: string | undefined): { ssl?: { rejectUnauthorized: boolean } } {
-  if (sslmode === undefined || sslmode === "disable" || sslmode === "allow" || sslmode === "prefer") return {};
-  return { ssl: { rejectUnauthorized: sslmode === "verify-ca" || sslmode === "verify-full" } };
 }
