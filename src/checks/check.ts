@@ -7,10 +7,10 @@ import type { LiveEnvironment } from "../runtime/runtime.js";
 /**
  * What a check needs before it can look: `compose` the compose file loaded, `postgres` a live server
  * (the runtime starts for it; without one the check is skipped). `stack` is softer: the check runs
- * from files alone, and gets `context.live` too when a runtime is up for another check. `scratch`:
+ * from files alone, and gets `context.live` too when a runtime is up for another check. `scratch-server`:
  * it will call `live.scratchAdminUrl()`, so a runtime may prepare that server early.
  */
-export type Need = "compose" | "postgres" | "stack" | "scratch";
+export type Need = "compose" | "postgres" | "stack" | "scratch-server";
 
 export interface CheckOptions {
   /** A command that regenerates the infra files, run from the product folder instead of `infra/generate.ts`. */

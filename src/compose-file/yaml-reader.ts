@@ -109,3 +109,13 @@ export class YamlReader {
     return entry && { value: entry.value, keyLine: entry.keyLine };
   }
 }
+
+/** What reading one service of the compose file needs besides its node. */
+export interface ServiceContext {
+  readonly reader: YamlReader;
+  /** Directory of the compose file: relative paths in it resolve against this. */
+  readonly dir: string;
+  readonly toRepoPath: (absolute: string) => string;
+  readonly secretFiles: ReadonlyMap<string, string>;
+  readonly policy: InterpolationPolicy;
+}

@@ -69,7 +69,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
             product,
             env: settings.env,
             logger: io.logger,
-            needsScratch: checks.some((check) => check.needs.includes("scratch")),
+            needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
             ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
           });
           io.logger.info(`Starting the ${runtime.name} runtime…`);

@@ -20,7 +20,7 @@ export interface RuntimeInputs {
   /** Whether a Docker engine answers; injectable so tests can decide `auto` without an engine. */
   readonly dockerAvailable?: () => Promise<boolean>;
   /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
-  readonly needsScratch?: boolean;
+  readonly needsScratchServer?: boolean;
 }
 
 /**
@@ -71,5 +71,5 @@ function dockerAnswers(inputs: Pick<RuntimeInputs, "env" | "dockerAvailable">): 
 }
 
 function composeRuntime(inputs: RuntimeInputs): Runtime {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchEarly: inputs.needsScratch ?? false });
+  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchServerEarly: inputs.needsScratchServer ?? false });
 }

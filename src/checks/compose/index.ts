@@ -2,7 +2,8 @@ import type { Finding } from "../../core/report-model.js";
 import { resolvePostgresService } from "../../compose-file/postgres-service.js";
 import type { Check } from "../check.js";
 import { postgresFindings } from "./postgres-rules.js";
-import { composeDockerfile, serviceFindings, type ServiceRuleContext } from "./service-rules.js";
+import { composeDockerfile, type ServiceRuleContext } from "./service-rule-context.js";
+import { serviceFindings } from "./service-rules.js";
 import { composeRules } from "./rules.js";
 
 /**

@@ -33,7 +33,7 @@ import { staticHits } from "./static-scan.js";
 export const migrationsCheck: Check<"migrations"> = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
-  needs: ["postgres", "scratch"],
+  needs: ["postgres", "scratch-server"],
   rules: Object.values(migrationsRules),
   run: runMigrationsCheck,
 };

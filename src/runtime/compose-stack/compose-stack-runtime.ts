@@ -1,25 +1,27 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import type { ResultPromise } from "execa";
-import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
+import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
-import type { Product } from "../../product/product.js";
 import { maskSecrets } from "../../core/secrets.js";
 import { detectComposeCommand, projectArgs, type ComposeCommand } from "../../docker/compose-cli.js";
 import { writeComposeCopy } from "../../docker/compose-file-copy.js";
-import { docker, lastLines, settle, spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
+import { lastLines, settle, spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
 import { defaultProjectName, runProjectName } from "../../docker/project-name.js";
-import { describeState, hasFailed, isReady, lastLogLines, projectContainers, PROJECT_LABEL, type ServiceContainer } from "../../docker/stack-state.js";
-import { registerCleanup } from "../../core/cleanup-registry.js";
-import { startScratchPostgres, type ScratchPostgres } from "./scratch-server-container.js";
+import { removeRunResources, RUN_LABEL } from "../../docker/run-resources.js";
+import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
+import { formatDatabaseUrl } from "../../postgres/database-url.js";
+import type { Product } from "../../product/product.js";
 import { publishedServiceUrl } from "../published-service-url.js";
 import type { LiveEnvironment, Runtime, RunningStack } from "../runtime.js";
+import { startScratchServerContainer, type ScratchServerContainer } from "./scratch-server-container.js";
+import { indent, notReadyReport, publishedPostgresPort, waitUntilReady } from "./stack-readiness.js";
+import { warnAboutStaleVolumes } from "./stale-volumes.js";
 
 export interface ComposeRuntimeOptions {
   readonly product: Product;
@@ -34,7 +36,7 @@ export interface ComposeRuntimeOptions {
    * A check will ask for a scratch server: start it while the stack boots (it is independent of
    * the stack and takes seconds to initialise), not after.
    */
-  readonly startScratchEarly?: boolean;
+  readonly startScratchServerEarly?: boolean;
 }
 
 /** Milliseconds spent in each phase of the last `start`. */
@@ -44,12 +46,8 @@ export interface ComposeTimings {
   readonly total: number;
 }
 
-/** Labels the scratch server so a teardown after a crash can still find it. */
-export const RUN_LABEL = "civic.conformance.run";
 const LOOPBACK = "127.0.0.1";
 const POSTGRES_PORT = 5432;
-const POLL_MS = 1_000;
-const LOG_LINES = 15;
 
 /**
  * The product's own compose stack, booted for one run: a rewritten copy of the compose file (see
@@ -71,7 +69,7 @@ export class ComposeRuntime implements Runtime {
   private composeCommand: ComposeCommand | undefined;
   private variables: Record<string, string> = {};
   private upProcess: ResultPromise | undefined;
-  private scratch: Promise<ScratchPostgres> | undefined;
+  private scratchServer: Promise<ScratchServerContainer> | undefined;
   private stopping: Promise<void> | undefined;
   private unregisterCleanup: (() => void) | undefined;
 
@@ -103,22 +101,28 @@ export class ComposeRuntime implements Runtime {
       this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await this.warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env));
+      await warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
-      if (this.options.startScratchEarly && declaredImage) {
+      if (this.options.startScratchServerEarly && declaredImage) {
         // May fail where `up` is about to pull the image: `scratchAdminUrl` then starts it again.
-        this.scratch = startScratchPostgres(declaredImage, { [RUN_LABEL]: this.projectName });
-        this.scratch.catch((error: unknown) => logger.debug(`compose: early scratch server did not start: ${messageOf(error)}`));
+        this.scratchServer = startScratchServerContainer(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratchServer.catch((error: unknown) => logger.debug(`compose: early scratch server did not start: ${messageOf(error)}`));
       }
       const up = await this.up(signal);
       checkpoint();
       const upDone = performance.now();
-      const containers = await this.waitUntilReady(compose, signal);
+      const containers = await waitUntilReady(compose, {
+        project: this.projectName,
+        env: this.options.env,
+        readyTimeoutMs: this.options.readyTimeoutMs ?? 240_000,
+        signal,
+        stopped: () => this.stopping !== undefined,
+      });
       const ready = Math.round(performance.now() - upDone);
-      const port = await this.publishedPostgresPort(containers, postgres);
+      const port = await publishedPostgresPort(containers, postgres, this.options.env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
       logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK}:${port}`);
       return this.liveEnvironment(compose, postgres, port, containers);
@@ -152,8 +156,8 @@ export class ComposeRuntime implements Runtime {
       up.kill("SIGTERM");
       await up.catch(() => undefined);
     }
-    const scratch = this.scratch;
-    this.scratch = undefined;
+    const scratch = this.scratchServer;
+    this.scratchServer = undefined;
     const project = this.projectName;
     // The scratch server and the stack are independent: take them down together.
     const stopScratch = async () => {
@@ -174,7 +178,7 @@ export class ComposeRuntime implements Runtime {
     };
     await Promise.all([stopScratch(), downStack()]);
     if (project && this.copyFile && this.composeCommand) {
-      await attempt("removing what compose down left", () => removeLeftovers(project, this.options.env));
+      await attempt("removing what compose down left", () => removeRunResources(project, this.options.env));
       logger.debug(`compose: project ${project} torn down`);
     }
     const dir = this.tempDir;
@@ -203,88 +207,13 @@ export class ComposeRuntime implements Runtime {
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const states = await this.notReadyReport(await projectContainers(this.projectName!, this.options.env), undefined);
+      const states = await notReadyReport(await projectContainers(this.projectName!, this.options.env), undefined, this.options.env);
       throw new EnvironmentError(
         `compose up of ${this.options.product.name} ${why}:\n${indent(maskSecrets(lastLines(`${result.stdout}\n${result.stderr}`, 20)))}${states ? `\n${states}` : ""}`,
       );
     }
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
-  }
-
-  /** Polls until every compose service is ready; fails early when one exited for good. */
-  private async waitUntilReady(compose: ComposeProject, signal: AbortSignal): Promise<ServiceContainer[]> {
-    const deadline = performance.now() + (this.options.readyTimeoutMs ?? 240_000);
-    const expected = [...compose.services.keys()];
-    for (;;) {
-      const containers = await projectContainers(this.projectName!, this.options.env);
-      const byService = new Map(containers.map((container) => [container.service, container]));
-      const waiting = expected.filter((service) => {
-        const container = byService.get(service);
-        return !container || !isReady(container);
-      });
-      if (waiting.length === 0) return containers;
-      const failed = waiting.filter((service) => {
-        const container = byService.get(service);
-        return container !== undefined && hasFailed(container);
-      });
-      if (failed.length > 0 || performance.now() > deadline) {
-        const names = failed.length > 0 ? failed : waiting;
-        const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round((this.options.readyTimeoutMs ?? 240_000) / 1000)} s`;
-        throw new EnvironmentError(
-          `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:\n${await this.notReadyReport(containers, names)}`,
-        );
-      }
-      await delay(POLL_MS, undefined, { signal });
-      if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
-    }
-  }
-
-  /** For each service not ready (or each of `only`): its state and last log lines, masked. */
-  private async notReadyReport(containers: readonly ServiceContainer[], only: readonly string[] | undefined): Promise<string> {
-    const byService = new Map(containers.map((container) => [container.service, container]));
-    const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
-    const parts: string[] = [];
-    for (const name of names) {
-      const container = byService.get(name);
-      const logs = container ? `\n${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
-      parts.push(`  ${name}: ${describeState(container)}${logs}`);
-    }
-    return parts.join("\n");
-  }
-
-  private async publishedPostgresPort(containers: readonly ServiceContainer[], postgres: PostgresService): Promise<number> {
-    const container = containers.find((candidate) => candidate.service === postgres.service.name);
-    if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-    const result = await docker(["port", container.id, `${POSTGRES_PORT}/tcp`], { env: this.options.env, timeoutMs: 15_000 });
-    const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
-    if (result.exitCode !== 0 || !ipv4) {
-      throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT} on ${LOOPBACK}: ${lastLines(result.stderr || result.stdout, 3)}`);
-    }
-    return Number(ipv4);
-  }
-
-  /**
-   * The developer's own project (default project name) may hold the postgres service's named
-   * volume from an earlier boot; the image runs init scripts only on an empty data dir, so that
-   * stack does not show what `init-databases.sql` says today. This run uses a fresh volume of its own.
-   */
-  private async warnAboutStaleVolumes(compose: ComposeProject, postgres: PostgresService, ownProject: string): Promise<void> {
-    const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
-    for (const volume of named) {
-      const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
-        env: this.options.env,
-        timeoutMs: 15_000,
-      });
-      const existing = result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-      for (const name of existing) {
-        this.options.logger.warn(
-          `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${compose.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: ` +
-            `the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. ` +
-            `This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`,
-        );
-      }
-    }
   }
 
   private liveEnvironment(compose: ComposeProject, postgres: PostgresService, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
@@ -309,47 +238,13 @@ export class ComposeRuntime implements Runtime {
       readOnly: false,
       stack,
       scratchAdminUrl: async () => {
-        const early = await this.scratch?.catch(() => undefined);
+        const early = await this.scratchServer?.catch(() => undefined);
         if (early) return early.adminUrl;
-        this.scratch = startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
-        return (await this.scratch).adminUrl;
+        this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+        return (await this.scratchServer).adminUrl;
       },
     };
   }
-}
-
-/**
- * Whatever carries the run's labels after `down`: containers created while `down` ran, the scratch
- * server, volumes and networks of a half-created project, and images built for the run (v1 names
- * them `<project>_<service>`, v2 `<project>-<service>`).
- */
-export async function removeLeftovers(project: string, env: ProcessEnv): Promise<void> {
-  const list = async (args: string[]) =>
-    (await docker(args, { env, timeoutMs: 30_000 })).stdout
-      .split("\n")
-      .map((line) => line.trim())
-      .filter(Boolean);
-  const containers = [
-    ...(await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`])),
-    ...(await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])),
-  ];
-  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 60_000 });
-  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 60_000 });
-  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 60_000 });
-  const images = [
-    ...(await list(["images", "-q", "--filter", `reference=${project}_*`])),
-    ...(await list(["images", "-q", "--filter", `reference=${project}-*`])),
-  ];
-  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 120_000 });
-}
-
-function indent(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => `    ${line}`)
-    .join("\n");
 }
 
 function messageOf(error: unknown): string {

@@ -4,7 +4,7 @@ import { EnvironmentError } from "../../core/errors.js";
 import { registerSecret } from "../../core/secrets.js";
 
 /** A throwaway PostgreSQL of the stack's own image, for scratch databases the migrations check creates. */
-export interface ScratchPostgres {
+export interface ScratchServerContainer {
   /** Superuser URL, reachable from here. */
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -25,7 +25,7 @@ const STARTUP_TIMEOUT_MS = 120_000;
  * @throws EnvironmentError when the container cannot start (the message says why; with no registry
  *   the reaper image cannot be pulled, which TESTCONTAINERS_RYUK_DISABLED=true avoids)
  */
-export async function startScratchPostgres(image: string, labels: Readonly<Record<string, string>>): Promise<ScratchPostgres> {
+export async function startScratchServerContainer(image: string, labels: Readonly<Record<string, string>>): Promise<ScratchServerContainer> {
   const { GenericContainer, Wait } = await import("testcontainers");
   const password = randomBytes(18).toString("base64url");
   registerSecret(password);

@@ -1,26 +1,20 @@
-import { randomBytes } from "node:crypto";
-import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { repoRelative } from "../../core/repo-path.js";
-import { formatDatabaseUrl } from "../../postgres/database-url.js";
-import { initScriptsOf, type InitScript } from "../../compose-file/init-scripts.js";
+import { initScriptsOf } from "../../compose-file/init-scripts.js";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
+import { registerCleanup } from "../../core/cleanup-registry.js";
 import { UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
+import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import type { Product } from "../../product/product.js";
-import { registerSecret } from "../../core/secrets.js";
-import { connectTo } from "../../postgres/connect.js";
-import { quoteIdentifier } from "../../postgres/quoting.js";
-import { registerCleanup } from "../../core/cleanup-registry.js";
-import { findFreePort } from "./free-port.js";
 import { publishedServiceUrl } from "../published-service-url.js";
-import { containerHba } from "./pg-hba.js";
-import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
-import { PortTakenError, PostgresProcess, runInitdb } from "./postgres-process.js";
-import { runInitScripts } from "./run-init-scripts.js";
 import type { LiveEnvironment, Runtime } from "../runtime.js";
+import { findFreePort } from "./free-port.js";
+import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, initialiseCluster, runImageInitScripts } from "./image-entrypoint.js";
+import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
+import { PortTakenError, PostgresProcess } from "./postgres-process.js";
 import { resolveServerUser, type ServerUser } from "./server-user.js";
 import { chooseTempRoot } from "./temp-root.js";
 
@@ -43,12 +37,8 @@ export interface EmbeddedTimings {
   readonly total: number;
 }
 
-/** The port the image's temporary init server uses; on our private socket directory it can clash with nothing. */
-const INIT_PORT = 5432;
 const LOOPBACK = "127.0.0.1";
 const PORT_ATTEMPTS = 3;
-/** The image's `password_encryption` default, hence its default POSTGRES_HOST_AUTH_METHOD. */
-const DEFAULT_HOST_AUTH = "scram-sha-256";
 
 /**
  * A real PostgreSQL 16 (from npm) provisioned the way the official `postgres` image provisions the
@@ -109,7 +99,7 @@ export class EmbeddedRuntime implements Runtime {
           file: compose.file,
         });
       }
-      const password = this.bootstrapPassword(postgres, compose);
+      const password = bootstrapPassword(postgres, compose, logger);
       const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
       const { scripts, problems } = await initScriptsOf(postgres.service);
       for (const problem of problems) {
@@ -122,7 +112,7 @@ export class EmbeddedRuntime implements Runtime {
       checkpoint();
 
       const dataDir = join(dir, "data");
-      await this.initialise(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
+      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
       const initdb = lap();
       checkpoint();
 
@@ -131,18 +121,7 @@ export class EmbeddedRuntime implements Runtime {
       await createPostgresDb(dir, postgres, password);
       const initServer = lap();
 
-      const runnable = await copyInitScripts(scripts, join(dir, "docker-entrypoint-initdb.d"), user);
-      await runInitScripts(scripts, {
-        env: scriptEnvironment(this.options.env, binaries, dir, dataDir, postgres, password),
-        superuser: postgres.user,
-        database: postgres.database,
-        user,
-        cwd: dir,
-        logger,
-        signal,
-        displayPath: (script) => repoRelative(this.options.product.repoRoot, script.hostPath),
-        runPath: (script) => runnable.get(script.containerName) ?? script.hostPath,
-      });
+      await runImageInitScripts(scripts, { dir, dataDir, binaries, postgres, password, user, env: this.options.env, repoRoot: this.options.product.repoRoot, logger, signal });
       const initScripts = lap();
       checkpoint();
 
@@ -198,59 +177,12 @@ export class EmbeddedRuntime implements Runtime {
     }
   }
 
-  /**
-   * POSTGRES_PASSWORD as the service gets it. The image refuses to initialise without one (unless
-   * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
-   * the live checks running.
-   */
-  private bootstrapPassword(postgres: PostgresService, compose: ComposeProject): string | undefined {
-    if (postgres.password !== undefined || postgres.hostAuthMethod === "trust") return postgres.password;
-    this.options.logger.warn(
-      `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, ` +
-        `so the official image would refuse to start; the embedded runtime uses a random one for this run`,
-    );
-    const generated = randomBytes(18).toString("base64url");
-    registerSecret(generated);
-    return generated;
-  }
-
   private async createTempDir(user: ServerUser): Promise<string> {
     const dir = await mkdtemp(join(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 0o700);
     if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);
     return dir;
-  }
-
-  /** initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts). */
-  private async initialise(
-    binaries: PostgresBinaries,
-    user: ServerUser,
-    dir: string,
-    dataDir: string,
-    postgres: PostgresService,
-    password: string | undefined,
-    hostAuthMethod: string,
-  ): Promise<void> {
-    const pwfile = join(dir, "pwfile");
-    if (password !== undefined) {
-      await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-      if (user.uid !== undefined) await chown(pwfile, user.uid, user.gid ?? user.uid);
-    }
-    try {
-      await runInitdb(binaries, {
-        dataDir,
-        superuser: postgres.user,
-        ...(password !== undefined && { pwfile }),
-        // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
-        extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
-        user,
-      });
-    } finally {
-      await rm(pwfile, { force: true });
-    }
-    const hbaPath = join(dataDir, "pg_hba.conf");
-    await writeFile(hbaPath, containerHba(await readFile(hbaPath, "utf8"), hostAuthMethod));
   }
 
   /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
@@ -282,66 +214,4 @@ export class EmbeddedRuntime implements Runtime {
       scratchAdminUrl: () => Promise.resolve(adminUrl),
     };
   }
-}
-
-/** The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always does). */
-async function createPostgresDb(socketDir: string, postgres: PostgresService, password: string | undefined): Promise<void> {
-  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 });
-  try {
-    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Copies everything mounted into the init directory to `<dir>` under its container name, owned by the
- * server user: scripts run as that user (as in the image) and may read their siblings. Returns the
- * copy of each name.
- */
-async function copyInitScripts(scripts: readonly InitScript[], dir: string, user: ServerUser): Promise<Map<string, string>> {
-  const copies = new Map<string, string>();
-  await mkdir(dir, { recursive: true });
-  for (const script of scripts) {
-    const copy = join(dir, script.containerName);
-    await cp(script.hostPath, copy, { recursive: true, dereference: true });
-    copies.set(script.containerName, copy);
-  }
-  if (user.uid !== undefined) {
-    const gid = user.gid ?? user.uid;
-    await chown(dir, user.uid, gid);
-    for (const entry of await readdir(dir, { recursive: true })) await chown(join(dir, entry), user.uid, gid);
-  }
-  return copies;
-}
-
-/**
- * The environment the image's entrypoint hands to init scripts: the service's container environment
- * (interpolated compose values, `_FILE` forms resolved — how `\getenv` finds per-service passwords),
- * the image's own variables, and PGHOST/PGPORT pointing at the init server's socket.
- */
-function scriptEnvironment(
-  processEnv: Readonly<Record<string, string | undefined>>,
-  binaries: PostgresBinaries,
-  dir: string,
-  dataDir: string,
-  postgres: PostgresService,
-  password: string | undefined,
-): Record<string, string> {
-  const containerEnv = Object.fromEntries(postgres.env);
-  return {
-    // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
-    HOME: dir,
-    LANG: "C.UTF-8",
-    PG_MAJOR: "16",
-    ...containerEnv,
-    PGDATA: dataDir,
-    POSTGRES_USER: postgres.user,
-    POSTGRES_DB: postgres.database,
-    ...(password !== undefined && { POSTGRES_PASSWORD: password, PGPASSWORD: containerEnv.PGPASSWORD ?? password }),
-    PGHOST: dir,
-    PGPORT: String(INIT_PORT),
-  };
 }
