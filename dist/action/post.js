@@ -26990,6 +26990,26 @@ async function settle(subprocess) {
 // src/docker/stack-state.ts
 var PROJECT_LABEL = "com.docker.compose.project";
 
+// src/docker/run-resources.ts
+var RUN_LABEL = "civic.conformance.run";
+async function removeRunResources(project, env) {
+  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const containers = [
+    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
+    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
+  ];
+  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
+  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
+  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
+  const images = [
+    ...await list(["images", "-q", "--filter", `reference=${project}_*`]),
+    ...await list(["images", "-q", "--filter", `reference=${project}-*`])
+  ];
+  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
+}
+
 // src/action/leftovers.ts
 var WORKING_DIR_LABEL = "com.docker.compose.project.working_dir";
 async function tearDownLeftovers(tempRoot, env, logger) {
@@ -27063,15 +27083,7 @@ async function removeComposeProjects(dir, env) {
   const listed = await docker(["ps", "-a", "--filter", `label=${WORKING_DIR_LABEL}=${dir}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 3e4 });
   if (listed.exitCode !== 0) throw new Error(listed.stderr.trim() || `docker ps exited with ${listed.exitCode}`);
   const projects = [...new Set(listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean))];
-  for (const project of projects) {
-    const filter = `label=${PROJECT_LABEL}=${project}`;
-    const ids = (await docker(["ps", "-a", "-q", "--filter", filter], { env, timeoutMs: 3e4 })).stdout.split("\n").filter(Boolean);
-    if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids], { env, timeoutMs: 12e4 });
-    const networks = (await docker(["network", "ls", "-q", "--filter", filter], { env, timeoutMs: 3e4 })).stdout.split("\n").filter(Boolean);
-    if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
-    const volumes = (await docker(["volume", "ls", "-q", "--filter", filter], { env, timeoutMs: 3e4 })).stdout.split("\n").filter(Boolean);
-    if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
-  }
+  for (const project of projects) await removeRunResources(project, env);
   return projects;
 }
 

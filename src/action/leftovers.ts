@@ -2,6 +2,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { docker, type ProcessEnv } from "../docker/docker-cli.js";
+import { removeRunResources } from "../docker/run-resources.js";
 import { PROJECT_LABEL } from "../docker/stack-state.js";
 import type { Logger } from "../core/logger.js";
 
@@ -98,19 +99,14 @@ async function stopProcess(pid: number): Promise<boolean> {
   return true;
 }
 
-/** Containers, networks and volumes of every project whose containers point at `dir`. */
+/**
+ * Every project whose containers point at `dir`, torn down as the compose-stack runtime tears down
+ * its own: containers, volumes, networks, the run's scratch-server container and built images.
+ */
 async function removeComposeProjects(dir: string, env: ProcessEnv): Promise<string[]> {
   const listed = await docker(["ps", "-a", "--filter", `label=${WORKING_DIR_LABEL}=${dir}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 30_000 });
   if (listed.exitCode !== 0) throw new Error(listed.stderr.trim() || `docker ps exited with ${listed.exitCode}`);
   const projects = [...new Set(listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean))];
-  for (const project of projects) {
-    const filter = `label=${PROJECT_LABEL}=${project}`;
-    const ids = (await docker(["ps", "-a", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids], { env, timeoutMs: 120_000 });
-    const networks = (await docker(["network", "ls", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 60_000 });
-    const volumes = (await docker(["volume", "ls", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 60_000 });
-  }
+  for (const project of projects) await removeRunResources(project, env);
   return projects;
 }
