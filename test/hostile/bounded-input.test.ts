@@ -1,0 +1,129 @@
+/**
+ * Issue 9, measured defect 2: no bound on what the repository makes the CLI do. The registry is
+ * evaluated in-process (a `while(true){}` hangs it for good and blocks SIGINT/SIGTERM; a memory bomb
+ * takes the CLI down with V8's heap), the compose file's merge keys are expanded without limit (a
+ * 17-level `<<:` alias bomb hangs), a huge compose file is read whole, and init scripts escape
+ * `--timeout`. Each case must end within its bound with exit 2 and a one-line cause naming the file.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { COMPOSE, HostileRepo, INIT_SQL, REGISTRY } from "./support/hostile-repo.js";
+import { cleanEnd, outcomeOf } from "./support/outcome.js";
+import { RunFolder } from "./support/run-folder.js";
+import { CliRun, runCli } from "./support/run-cli.js";
+
+interface Report {
+  checks: Array<{ id: string; status: string; reason?: string }>;
+}
+
+describe("registry evaluation is bounded", { timeout: 180_000 }, () => {
+  it("a `while (true) {}` in service-registry.ts ends with exit 2 naming the file, within the bound", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "registry-loop");
+    await using folder = await RunFolder.create("registry-loop");
+    await repo.edit(REGISTRY, (text) => `while (true) {}\n${text}`);
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "registry", "--timeout", "5"], { env: folder.env(), boundMs: 45_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/service-registry\.ts(:\d+)*: .*(time|did not finish|took longer)/i);
+  });
+
+  it.each([
+    { signal: "SIGTERM" as const, group: false, code: 143 },
+    { signal: "SIGINT" as const, group: true, code: 130 },
+  ])("$signal during a `while (true) {}` registry stops the run: exit $code within 15 s", async ({ signal, group, code }) => {
+    await using repo = await HostileRepo.copy("property-tax", "registry-loop-signal");
+    await using folder = await RunFolder.create("registry-loop-signal");
+    await repo.edit(REGISTRY, (text) => `while (true) {}\n${text}`);
+    const before = await repo.hash();
+
+    const run = new CliRun(["check", repo.product, "--only", "registry"], { env: folder.env(), boundMs: 25_000 });
+    // Well into the evaluation: Babel has parsed the file and jiti is running it.
+    await sleep(4_000);
+    const signalled = performance.now();
+    if (group) run.signalGroup(signal);
+    else run.signal(signal);
+    const result = await run.result();
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(code));
+    expect(performance.now() - signalled).toBeLessThan(15_000);
+  });
+
+  it("a registry that allocates without end ends with exit 2 naming the file, not V8's heap crash", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "registry-memory");
+    await using folder = await RunFolder.create("registry-memory");
+    await repo.edit(REGISTRY, (text) => `const hoard: number[][] = [];\nfor (;;) hoard.push(new Array(1_000_000).fill(hoard.length));\n${text}`);
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "registry", "--timeout", "30"], { env: folder.env(), boundMs: 120_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/service-registry\.ts(:\d+)*: .*memory/i);
+  });
+});
+
+describe("compose reading is bounded", { timeout: 180_000 }, () => {
+  it("a 17-level `<<:` merge-key alias bomb ends with exit 2 naming the compose file and line", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "alias-bomb");
+    await using folder = await RunFolder.create("alias-bomb");
+    // 17 anchors, each merging the one below ten times: 10^17 keys once expanded, 2 KB on disk.
+    const levels = [`x-l0: &l0\n${Array.from({ length: 20 }, (_, i) => `  k${i}: v${i}\n`).join("")}`];
+    for (let level = 1; level <= 17; level++) {
+      levels.push(`x-l${level}: &l${level}\n  <<: [${Array.from({ length: 10 }, () => `*l${level - 1}`).join(", ")}]\n  m${level}: x\n`);
+    }
+    await repo.edit(COMPOSE, (text) => `${levels.join("")}${text.replace(/^ {2}postgres:\n/m, "  postgres:\n    <<: *l17\n")}`);
+    const bombLine = await repo.lineOf(COMPOSE, "<<: *l17");
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "compose"], { env: folder.env(), boundMs: 40_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/docker-compose\.yml:\d+/);
+    expect(result.stderr).toMatch(/alias|merge/i);
+    // The line of the merge that explodes, or of an anchor on the way.
+    const line = Number(/docker-compose\.yml:(\d+)/.exec(result.stderr)?.[1]);
+    expect(line).toBeGreaterThan(0);
+    expect(line).toBeLessThanOrEqual(bombLine);
+  });
+
+  it("a 50 MB compose file is refused with exit 2 and a size message, quickly", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "huge-compose");
+    await using folder = await RunFolder.create("huge-compose");
+    const compose = await readFile(repo.path(COMPOSE), "utf8");
+    const padding = ["x-padding:"];
+    for (let i = 0; padding.length * 48 < 50 * 1024 * 1024; i++) padding.push(`  key${String(i).padStart(8, "0")}: "${"x".repeat(30)}"`);
+    await writeFile(repo.path(COMPOSE), `${compose}\n${padding.join("\n")}\n`);
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "compose"], { env: folder.env(), boundMs: 40_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/docker-compose\.yml/);
+    expect(result.stderr).toMatch(/too (large|big)|exceeds|size|limit/i);
+    expect(result.durationMs).toBeLessThan(20_000);
+  });
+});
+
+describe("init scripts are bounded by --timeout", { timeout: 240_000 }, () => {
+  it("`SELECT pg_sleep(600)` in an init script with --timeout 5: exit 2, the report says which script and line timed out, nothing left", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "init-sleep");
+    await using folder = await RunFolder.create("init-sleep");
+    const sleepLine = await repo.append(INIT_SQL, "SELECT pg_sleep(600);\n");
+    const before = await repo.hash();
+    const report = join(folder.out, "report.json");
+
+    const result = await runCli(
+      ["check", repo.product, "--runtime", "embedded", "--only", "own-database", "--timeout", "5", "--verbose", "--format", "json", "--output", report],
+      { env: folder.env(), boundMs: 90_000 },
+    );
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    const ownDatabase = (JSON.parse(await readFile(report, "utf8")) as Report).checks.find((check) => check.id === "own-database");
+    expect(ownDatabase?.status).toBe("error");
+    expect(ownDatabase?.reason).toMatch(new RegExp(`init-databases\\.sql:${sleepLine}`));
+    expect(ownDatabase?.reason).toMatch(/tim(ed|e) ?out|--timeout|5 s/i);
+  });
+});
