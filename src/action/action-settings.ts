@@ -38,6 +38,8 @@ export interface ActionSettings {
   readonly reportFile: string | undefined;
   /** File with the admin and per-service URLs for `runtime: external`. */
   readonly externalConfig: string | undefined;
+  /** `allow-outside-links`: read files reached through a link outside the repository (off by default). */
+  readonly allowOutsideLinks: boolean;
 }
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; `""` when unset. */
@@ -101,5 +103,6 @@ export function parseActionSettings(read: InputReader, workspace: string): Actio
     jsonFile: path(read("json-file")),
     reportFile,
     externalConfig,
+    allowOutsideLinks: boolean("allow-outside-links", read("allow-outside-links"), false),
   };
 }

@@ -50,6 +50,7 @@ function checkSettings(settings: ActionSettings, runtime: RuntimeChoice, product
     commandTimeoutMs: DEFAULT_TIMEOUT_MS,
     concurrency: DEFAULT_CONCURRENCY,
     verbose: core.isDebug(),
+    allowOutsideLinks: settings.allowOutsideLinks,
     cwd: settings.workingDirectory,
     env,
   };

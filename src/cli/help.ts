@@ -27,6 +27,9 @@ check options:
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
   --timeout <seconds>       limit for each child process a check runs (default 120)
   --concurrency <n>         concurrent connections/processes (default 16)
+  --allow-outside-links     read files reached through a symbolic link (or an absolute path)
+                            outside the repository: compose, .env, env_file, init scripts,
+                            secrets, build contexts (default: refused, exit 2)
   --verbose                 debug logs on stderr
 
 generate options:

@@ -85,6 +85,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
+        "allow-outside-links": { type: "boolean" },
         write: { type: "boolean" },
       },
     });
@@ -125,6 +126,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000) * 1000,
     concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY),
     verbose: values.verbose ?? false,
+    allowOutsideLinks: values["allow-outside-links"] ?? false,
     cwd,
     env,
   };

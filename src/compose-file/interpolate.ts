@@ -13,9 +13,10 @@ export type VariableLookup = (name: string) => string | undefined;
 export interface InterpolationPolicy {
   readonly lookup: VariableLookup;
   /**
-   * Called for a variable that is unset where the text needs a value (`$VAR`, `${VAR}`,
-   * `${VAR?…}`, `${VAR:?…}`). Compose substitutes an empty string (or fails for `?`); the loader
-   * generates a value for the run instead, so a stack that needs a password still boots.
+   * Called for a variable that is unset where the text needs a value (`$VAR`, `${VAR}`). Compose
+   * substitutes an empty string; the loader generates a value for the run instead, so a stack that
+   * needs a password still boots. `${VAR?…}` / `${VAR:?…}` never get one: compose refuses to start
+   * without them, and so does this.
    */
   readonly missing: (name: string) => string;
 }
@@ -96,10 +97,10 @@ function substituteBraced(body: string, whole: string, policy: InterpolationPoli
       return set ? argument() : "";
     case ":?":
       if (nonEmpty) return value;
-      if (set) throw requiredError(name, argument());
-      return policy.missing(name);
+      throw requiredError(name, argument());
     case "?":
-      return set ? value : policy.missing(name);
+      if (set) return value;
+      throw requiredError(name, argument());
   }
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
+import { assertInsideRepository, readInputText, type RepositoryBoundary } from "../core/input-files.js";
 import { pathExists } from "../core/path-probe.js";
 import { repoRelative } from "../core/repo-path.js";
 import { registerSecret } from "../core/secrets.js";
@@ -33,20 +33,27 @@ const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
  * A variable the file needs that nobody sets gets a random URL-safe value for this run, registered
  * as a secret, so a stack whose `POSTGRES_PASSWORD` comes from a developer's shell still boots here.
  *
+ * Every file it reads (the compose file, `.env`, `env_file`s, and every file the compose file points
+ * at: override files, init scripts, secrets, build contexts) must be inside the repository unless
+ * `allowOutsideLinks`, and within its size cap (core/input-files.ts).
+ *
  * @param env the process environment, passed by the door (the core never reads `process.env`)
- * @throws UsageError when no compose file exists, or the YAML, `.env` or an interpolation is malformed
+ * @throws UsageError when no compose file exists, or the YAML, `.env` or an interpolation is malformed,
+ *   or a file is too large or outside the repository
  */
 export async function loadCompose(
   productDir: string,
   repoRoot: string,
   env: Readonly<Record<string, string | undefined>>,
+  { allowOutsideLinks = false }: { allowOutsideLinks?: boolean } = {},
 ): Promise<ComposeProject> {
   const path = await findComposeFile(productDir);
+  const boundary: RepositoryBoundary = { repoRoot, allowOutsideLinks };
   const toRepoPath = (absolute: string) => repoRelative(repoRoot, absolute);
   const file = toRepoPath(path);
   const dir = dirname(path);
 
-  const dotenv = await readDotenv(join(dir, ".env"), toRepoPath(join(dir, ".env")), env);
+  const dotenv = await readDotenv(join(dir, ".env"), toRepoPath(join(dir, ".env")), env, boundary);
   const variables = new Map<string, string>();
   for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
   const generatedVariables: string[] = [];
@@ -67,9 +74,10 @@ export async function loadCompose(
     },
   };
 
-  const text = await readFile(path, "utf8");
+  const text = await readInputText(path, "compose file", { shown: file }, boundary);
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  // Duplicate keys are refused by the reader (yaml-aliases.ts): the library's check is quadratic per mapping.
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: false });
   const firstError = document.errors[0];
   if (firstError) {
     // The library's message repeats the position and ends with a colon before a source excerpt: keep the reason only.
@@ -88,14 +96,14 @@ export async function loadCompose(
   if (!servicesEntry || reader.isNull(servicesEntry.value)) {
     reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
   }
-  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
+  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
   const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
   const volumeNames =
     volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
 
   const services = new Map<string, ComposeService>();
   for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy };
+    const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy, boundary };
     services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
   }
 
@@ -105,9 +113,12 @@ export async function loadCompose(
   }
   const overrideFiles: string[] = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await pathExists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
+    const overridePath = join(dir, name);
+    if (!(await pathExists(overridePath))) continue;
+    await assertInsideRepository(overridePath, boundary, { shown: toRepoPath(overridePath) });
+    overrideFiles.push(toRepoPath(overridePath));
   }
-  return { path, file, services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
+  return { path, file, services, volumeNames, variables, generatedVariables, boundary, ...(overrideFiles.length > 0 && { overrideFiles }) };
 }
 
 async function findComposeFile(productDir: string): Promise<string> {
@@ -118,17 +129,27 @@ async function findComposeFile(productDir: string): Promise<string> {
   throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
 }
 
-async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>) {
+async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>, boundary: RepositoryBoundary) {
   if (!(await pathExists(path))) return new Map<string, { value: string; line: number }>();
-  return parseDotenv(await readFile(path, "utf8"), file, (name) => env[name]);
+  return parseDotenv(await readInputText(path, "env file", { shown: file }, boundary), file, (name) => env[name]);
 }
 
-function readTopLevelSecrets(reader: YamlReader, node: unknown, dir: string): Map<string, string> {
+async function readTopLevelSecrets(
+  reader: YamlReader,
+  node: unknown,
+  dir: string,
+  boundary: RepositoryBoundary,
+  toRepoPath: (absolute: string) => string,
+): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   if (node === undefined || reader.isNull(node)) return files;
   for (const { key, value } of reader.entries(node, "`secrets`")) {
     const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : undefined;
-    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
+    if (!fileEntry) continue;
+    const scalar = reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine);
+    const path = hostPath(scalar.value, dir);
+    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: reader.file, line: scalar.line } });
+    files.set(key, path);
   }
   return files;
 }

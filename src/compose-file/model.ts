@@ -1,4 +1,5 @@
 /** A compose file as the checks see it: interpolated values, each with the line it came from. */
+import type { RepositoryBoundary } from "../core/input-files.js";
 
 export interface Located<T> {
   readonly value: T;
@@ -83,4 +84,6 @@ export interface ComposeProject {
    * merges in by default and this model does not: repo-relative paths.
    */
   readonly overrideFiles?: readonly string[];
+  /** Where the repository ends: files the project names (secrets, init scripts) are read only inside it. */
+  readonly boundary: RepositoryBoundary;
 }

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { UsageError } from "../core/errors.js";
+import { readInputText } from "../core/input-files.js";
 import { registerSecret } from "../core/secrets.js";
 import type { ComposeProject, ComposeService } from "./model.js";
 
@@ -105,8 +105,9 @@ async function resolveFileVariable(name: string, env: Map<string, string>, servi
   }
   let content: string;
   try {
-    content = await readFile(hostPath, "utf8");
-  } catch {
+    content = await readInputText(hostPath, "secret file", { shown: hostPath, location: { file: project.file, line } }, project.boundary);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${hostPath} cannot be read`, {
       file: project.file,
       line,

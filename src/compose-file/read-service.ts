@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
+import { assertInsideRepository, readInputText } from "../core/input-files.js";
 import { pathExists } from "../core/path-probe.js";
 import { parseDotenv } from "./dotenv.js";
 import type { ComposeEnvValue, ComposeService, Located } from "./model.js";
-import { readHealthcheck, readPorts, readServiceSecrets, readVolumes } from "./service-mounts.js";
+import { assertInitMountsInside, readHealthcheck, readPorts, readServiceSecrets, readVolumes } from "./service-mounts.js";
 import type { ServiceContext, YamlReader } from "./yaml-reader.js";
 
 /** One compose service read from its YAML node: environment (with env files), build, depends_on; ports and mounts in service-mounts.ts. */
@@ -25,15 +25,19 @@ export async function readService(name: string, line: number, node: unknown, con
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
+  const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes")!.value, what, context) : [];
+  await assertInitMountsInside(volumes, context);
+  const buildContext = build && readBuild(build.value, build.keyLine, what, context);
+  if (buildContext) await assertBuildInside(buildContext, context);
   return {
     name,
     line,
     ...(image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) }),
-    ...(build && { build: readBuild(build.value, build.keyLine, what, context) }),
+    ...(buildContext && { build: buildContext }),
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports")!.value, what, reader) : [],
-    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes")!.value, what, context) : [],
+    volumes,
     ...(healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) }),
     ...(environmentEntry && { environmentLine: environmentEntry.keyLine }),
     ...(dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine }),
@@ -106,7 +110,8 @@ async function readEnvFiles(node: unknown, keyLine: number, what: string, contex
       throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
     }
     const envFile = context.toRepoPath(absolute);
-    const parsed = parseDotenv(await readFile(absolute, "utf8"), envFile, context.policy.lookup);
+    const text = await readInputText(absolute, "env file", { shown: envFile, location: { file: reader.file, line: entry.line } }, context.boundary);
+    const parsed = parseDotenv(text, envFile, context.policy.lookup);
     for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
   }
   return environment;
@@ -127,6 +132,16 @@ function readBuild(node: unknown, keyLine: number, what: string, context: Servic
     line: keyLine,
     ...(dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }),
   };
+}
+
+/** A build context (and its Dockerfile) reached through a link outside the repository would ship outside files to the build. */
+async function assertBuildInside(build: NonNullable<ComposeService["build"]>, context: ServiceContext): Promise<void> {
+  const location = { file: context.reader.file, line: build.line };
+  await assertInsideRepository(build.context, context.boundary, { shown: `the build context ${context.toRepoPath(build.context)}`, location });
+  if (build.dockerfile !== undefined) {
+    const dockerfile = resolve(build.context, build.dockerfile);
+    await assertInsideRepository(dockerfile, context.boundary, { shown: context.toRepoPath(dockerfile), location: { file: context.reader.file, line: build.dockerfileLine ?? build.line } });
+  }
 }
 
 function readDependsOn(node: unknown, what: string, reader: YamlReader): Map<string, Located<string>> {

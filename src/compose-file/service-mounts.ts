@@ -1,6 +1,9 @@
+import { readdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
+import { assertInsideRepository } from "../core/input-files.js";
+import { INITDB_DIR } from "./postgres-service.js";
 import type { ComposePort, ComposeSecretMount, ComposeService, ComposeVolume } from "./model.js";
 import type { ServiceContext, YamlReader } from "./yaml-reader.js";
 
@@ -75,6 +78,25 @@ export function readVolumes(node: unknown, what: string, context: ServiceContext
       line: entry.line,
     } satisfies ComposeVolume;
   });
+}
+
+/**
+ * Init scripts run on the host under the embedded runtime (and are copied into the run): a bind
+ * mount into the init directory, and every entry of a mounted folder, must stay inside the
+ * repository. Refused at the mount's line.
+ */
+export async function assertInitMountsInside(volumes: readonly ComposeVolume[], context: ServiceContext): Promise<void> {
+  for (const volume of volumes) {
+    if (volume.type !== "bind" || !(volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`))) continue;
+    const location = { file: context.reader.file, line: volume.line };
+    await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
+    const isFolder = await stat(volume.source).then((info) => info.isDirectory(), () => false);
+    if (!isFolder) continue;
+    for (const entry of await readdir(volume.source)) {
+      const path = join(volume.source, entry);
+      await assertInsideRepository(path, context.boundary, { shown: context.toRepoPath(path), location });
+    }
+  }
 }
 
 export function hostPath(source: string, dir: string): string {

@@ -1,6 +1,14 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from "yaml";
 import { UsageError } from "../core/errors.js";
+import type { RepositoryBoundary } from "../core/input-files.js";
 import { interpolate, InterpolationError, type InterpolationPolicy } from "./interpolate.js";
+import { type AliasTargets, inspectAliases } from "./yaml-aliases.js";
+
+interface Entry {
+  readonly key: string;
+  readonly keyLine: number;
+  readonly value: unknown;
+}
 
 /** A scalar of the compose file: as written, after interpolation, and where. */
 export interface ReadScalar {
@@ -12,16 +20,24 @@ export interface ReadScalar {
 /**
  * Reads nodes of one parsed compose file: resolves aliases and `<<` merge keys, interpolates scalar
  * values (never keys, as compose does), and turns a node of the wrong shape into a `UsageError`
- * that names the file and line.
+ * that names the file and line. The document is inspected once up front (yaml-aliases.ts: aliases
+ * resolved, their expansion bounded, duplicate keys refused), and each mapping's entries are worked
+ * out once, so reading stays linear in the size of the file.
  */
 export class YamlReader {
+  private readonly aliasTargets: AliasTargets;
+  private readonly entriesOf = new WeakMap<object, Entry[]>();
+
+  /** @throws UsageError when the document's aliases expand past the budget or a mapping repeats a key */
   constructor(
-    private readonly document: Document,
+    document: Document,
     private readonly lineCounter: LineCounter,
     /** Repo-relative path of the file, for error messages. */
     readonly file: string,
     private readonly policy: InterpolationPolicy,
-  ) {}
+  ) {
+    this.aliasTargets = inspectAliases(document, lineCounter, file);
+  }
 
   lineOf(node: unknown, fallback = 1): number {
     const range = (node as Node | null)?.range;
@@ -33,15 +49,17 @@ export class YamlReader {
   }
 
   resolve(node: unknown): unknown {
-    return isAlias(node) ? node.resolve(this.document) : node;
+    return isAlias(node) ? this.aliasTargets.get(node) : node;
   }
 
   /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
-  entries(node: unknown, what: string): { key: string; keyLine: number; value: unknown }[] {
+  entries(node: unknown, what: string): readonly Entry[] {
     const map = this.resolve(node);
     if (!isMap(map)) this.fail(`${what} must be a mapping`, node);
-    const explicit: { key: string; keyLine: number; value: unknown }[] = [];
-    const merged: { key: string; keyLine: number; value: unknown }[] = [];
+    const known = this.entriesOf.get(map);
+    if (known) return known;
+    const explicit: Entry[] = [];
+    const merged: Entry[] = [];
     for (const pair of (map as YAMLMap).items) {
       if (!isPair(pair)) continue;
       if (!isScalar(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
@@ -63,6 +81,7 @@ export class YamlReader {
       seen.add(entry.key);
       result.push(entry);
     }
+    this.entriesOf.set(map, result);
     return result;
   }
 
@@ -118,4 +137,6 @@ export interface ServiceContext {
   readonly toRepoPath: (absolute: string) => string;
   readonly secretFiles: ReadonlyMap<string, string>;
   readonly policy: InterpolationPolicy;
+  /** Files the service points at must stay inside this (core/input-files.ts). */
+  readonly boundary: RepositoryBoundary;
 }

@@ -39,6 +39,12 @@ export interface CheckSettings {
   readonly concurrency: number;
   /** Print debug logs. */
   readonly verbose: boolean;
+  /**
+   * Read files whose real path is outside the repository (a symbolic link, an absolute path): the
+   * compose file, `.env`, `env_file`s, init scripts, secrets, build contexts. Off by default: a
+   * pull request could otherwise make the run read any file of the machine.
+   */
+  readonly allowOutsideLinks: boolean;
   /** The working directory relative paths are resolved from. */
   readonly cwd: string;
   /** The process environment (the core never reads `process.env` itself). */

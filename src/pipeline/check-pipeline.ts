@@ -51,7 +51,10 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
   const liveChecks = checks.filter((c) => needsServer(c) || (startsRuntime && usesStack(c)));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
 
-  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
+  const product = await loadProduct(productDir, repoRoot, {
+    allowOutsideLinks: settings.allowOutsideLinks,
+    ...(needsCompose && { composeEnv: settings.env }),
+  });
   const options: CheckOptions = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,

@@ -9,6 +9,8 @@ export interface LoadProductOptions {
    * door passes: the core never reads `process.env`). Without it the product has no `compose`.
    */
   readonly composeEnv?: Readonly<Record<string, string | undefined>>;
+  /** Read files whose real path is outside the repository (`--allow-outside-links`). */
+  readonly allowOutsideLinks?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export async function loadProduct(productDir: string, repoRoot: string, options:
   const root = resolve(repoRoot);
   const [registry, compose] = await Promise.all([
     loadRegistry(dir, root),
-    options.composeEnv === undefined ? Promise.resolve(undefined) : loadCompose(dir, root, options.composeEnv),
+    options.composeEnv === undefined ? Promise.resolve(undefined) : loadCompose(dir, root, options.composeEnv, { allowOutsideLinks: options.allowOutsideLinks ?? false }),
   ]);
   return { name: basename(dir), dir, repoRoot: root, registry, ...(compose && { compose }) };
 }

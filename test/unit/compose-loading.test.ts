@@ -3,7 +3,7 @@
  * beside the file, the service fields the checks read with their lines, the postgres service as the
  * official image resolves it, its init scripts in the image's order, and PostgreSQL URLs.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -81,16 +81,20 @@ describe("interpolate, as compose-spec documents it", () => {
 
   it("asks for a value for an unset variable the text needs, and only then", () => {
     missing.length = 0;
-    expect(interpolate("$UNSET_A ${UNSET_B} ${UNSET_C:?need} ${UNSET_D:-d} ${UNSET_E:+e}", policy)).toBe(
-      "<generated UNSET_A> <generated UNSET_B> <generated UNSET_C> d ",
-    );
-    expect(missing).toEqual(["UNSET_A", "UNSET_B", "UNSET_C"]);
+    expect(interpolate("$UNSET_A ${UNSET_B} ${UNSET_D:-d} ${UNSET_E:+e}", policy)).toBe("<generated UNSET_A> <generated UNSET_B> d ");
+    expect(missing).toEqual(["UNSET_A", "UNSET_B"]);
   });
 
   it("fails `:?` on a set but empty variable with the given message", () => {
     expect(() => interpolate("${EMPTY:?set EMPTY in .env}", policy)).toThrow(
       new InterpolationError("required variable EMPTY is missing a value: set EMPTY in .env"),
     );
+  });
+
+  it.each(["${UNSET:?set UNSET in .env}", "${UNSET?set UNSET in .env}"])("fails %s on an unset variable with compose's message, never generating a value", (text) => {
+    missing.length = 0;
+    expect(() => interpolate(text, policy)).toThrow(new InterpolationError("required variable UNSET is missing a value: set UNSET in .env"));
+    expect(missing).toEqual([]);
   });
 
   it.each(["${}", "${SET", "${1BAD}", "${SET:x}", "${SET!}"])("rejects the malformed %s", (text) => {
@@ -292,7 +296,7 @@ describe("loadCompose", () => {
     await write("docker-compose.yml", "services:\n  app:\n    image: a\n    image: b\n");
     const error = await usageErrorOf(loadCompose(product, root, {}));
     expect(error.location).toMatchObject({ file: "products/demo/docker-compose.yml", line: 4 });
-    expect(error.message).toBe("invalid YAML: Map keys must be unique");
+    expect(error.message).toBe('invalid YAML: map keys must be unique, and "image" is repeated (first at line 3)');
   });
 
   it("refuses a file that is not a mapping", async () => {
@@ -324,6 +328,84 @@ describe("loadCompose", () => {
   it("refuses a missing compose file", async () => {
     const error = await usageErrorOf(loadCompose(product, root, {}));
     expect(error.message).toContain("no compose file found");
+  });
+});
+
+describe("reading a hostile compose project, bounded and inside the repository", () => {
+  let outside: string;
+  beforeEach(async () => {
+    outside = await mkdtemp(join(tmpdir(), "civic-compose-outside-"));
+  });
+  afterEach(async () => {
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  const POSTGRES_WITH_INIT = "services:\n  db:\n    image: postgres:16\n    volumes:\n      - ./infra/init.sql:/docker-entrypoint-initdb.d/01-init.sql:ro\n";
+
+  it("refuses a 17-level `<<:` merge-key alias bomb at an alias line, quickly", async () => {
+    const levels = [`x-l0: &l0\n${Array.from({ length: 20 }, (_, i) => `  k${i}: v${i}\n`).join("")}`];
+    for (let level = 1; level <= 17; level++) levels.push(`x-l${level}: &l${level}\n  <<: [${Array(10).fill(`*l${level - 1}`).join(", ")}]\n  m${level}: x\n`);
+    await write("docker-compose.yml", `${levels.join("")}services:\n  db:\n    <<: *l17\n    image: postgres:16\n`);
+    const started = performance.now();
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(error.message).toMatch(/aliases and `<<` merge keys expand this compose file to more than \d+ nodes/);
+    // The third level is where ten aliases of ten aliases cross the budget.
+    expect(error.location?.line).toBeGreaterThan(20);
+    expect(error.location?.line).toBeLessThan(80);
+  });
+
+  it("reads an ordinary `<<: *defaults` per service, 2,000 times, without refusing it", async () => {
+    const services = Array.from({ length: 2_000 }, (_, i) => `  s${i}:\n    <<: *defaults\n    image: app:${i}\n`).join("");
+    await write("docker-compose.yml", `x-defaults: &defaults\n  restart: always\n  environment:\n    A: "1"\nservices:\n${services}`);
+    const compose = await loadCompose(product, root, {});
+    expect(compose.services.size).toBe(2_000);
+    expect(compose.services.get("s1999")?.environment.get("A")?.value).toBe("1");
+  });
+
+  it("refuses a compose file over its size limit, naming the file and the limit", async () => {
+    await write("docker-compose.yml", `services: {}\nx-padding: "${"x".repeat(6 * 1024 * 1024)}"\n`);
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.format()).toMatch(/^products\/demo\/docker-compose\.yml: products\/demo\/docker-compose\.yml is 6 MB, over the 5 MB size limit for a compose file$/);
+  });
+
+  it("refuses an env_file linked outside the repository at the env_file line, and reads it with allowOutsideLinks", async () => {
+    await writeFile(join(outside, "secrets.env"), "TOKEN=from-outside\n");
+    await symlink(join(outside, "secrets.env"), join(product, "app.env"));
+    await write("docker-compose.yml", "services:\n  app:\n    image: busybox\n    env_file: app.env\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.format()).toBe(
+      `products/demo/docker-compose.yml:4: products/demo/app.env is a symbolic link to ${join(outside, "secrets.env")}, outside the repository; pass --allow-outside-links to read it`,
+    );
+    const allowed = await loadCompose(product, root, {}, { allowOutsideLinks: true });
+    expect(allowed.services.get("app")?.environment.get("TOKEN")?.value).toBe("from-outside");
+  });
+
+  it("refuses an init script in a mounted folder that links outside, at the mount's line", async () => {
+    await mkdir(join(product, "initdb"));
+    await writeFile(join(outside, "evil.sh"), "echo hi\n");
+    await symlink(join(outside, "evil.sh"), join(product, "initdb", "02-evil.sh"));
+    await write("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    volumes:\n      - ./initdb:/docker-entrypoint-initdb.d\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 5 });
+    expect(error.message).toContain(`products/demo/initdb/02-evil.sh is a symbolic link to ${join(outside, "evil.sh")}, outside the repository`);
+  });
+
+  it("refuses a compose file and a .env reached through links outside, and reads links that stay inside", async () => {
+    await writeFile(join(product, "infra", "init.sql"), "SELECT 1;\n");
+    await writeFile(join(outside, "compose.yml"), POSTGRES_WITH_INIT);
+    await symlink(join(outside, "compose.yml"), join(product, "docker-compose.yml"));
+    expect((await usageErrorOf(loadCompose(product, root, {}))).message).toContain("outside the repository");
+
+    await rm(join(product, "docker-compose.yml"));
+    await write("base.yml", POSTGRES_WITH_INIT);
+    await symlink("base.yml", join(product, "docker-compose.yml"));
+    await writeFile(join(outside, ".env"), "A=1\n");
+    await symlink(join(outside, ".env"), join(product, ".env"));
+    expect((await usageErrorOf(loadCompose(product, root, {}))).format()).toMatch(/^products\/demo\/\.env: products\/demo\/\.env is a symbolic link to .*, outside the repository/);
+
+    await rm(join(product, ".env"));
+    expect((await loadCompose(product, root, {})).services.has("db")).toBe(true);
   });
 });
 

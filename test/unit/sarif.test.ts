@@ -40,7 +40,7 @@ beforeAll(async () => {
     await using copy = await copyFixture("property-tax");
     await mutate(copy);
     const { report } = await runCheck(
-      { productPath: copy.product, runtime: "embedded", only: ["registry", "drift", "compose"], skip: [], outputs: [], commandTimeoutMs: 60_000, concurrency: 4, verbose: false, cwd: copy.root, env: {} },
+      { productPath: copy.product, runtime: "embedded", only: ["registry", "drift", "compose"], skip: [], outputs: [], commandTimeoutMs: 60_000, concurrency: 4, verbose: false, allowOutsideLinks: false, cwd: copy.root, env: {} },
       { logger: new RecordingLogger(), signal: new AbortController().signal },
     );
     return report;
