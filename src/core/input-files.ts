@@ -7,6 +7,7 @@
  */
 import { lstat, open, realpath } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { type SourceLocation, UsageError } from "./errors.js";
 
 const KB = 1024;
@@ -84,6 +85,17 @@ export async function readInputFile(path: string, kind: InputFileKind, reference
 /** `readInputFile` as UTF-8 text. */
 export async function readInputText(path: string, kind: InputFileKind, reference: InputFileReference, boundary?: RepositoryBoundary): Promise<string> {
   return (await readInputFile(path, kind, reference, boundary)).toString("utf8");
+}
+
+/** A gzip-compressed init script decompressed, refusing one that expands past its cap (a gzip bomb). */
+export function gunzipInitScript(bytes: Buffer, reference: InputFileReference): Buffer {
+  const limit = INPUT_FILE_LIMITS["decompressed init script"];
+  try {
+    return gunzipSync(bytes, { maxOutputLength: limit });
+  } catch (error) {
+    const reason = error instanceof RangeError ? `decompresses to more than ${formatSize(limit)}` : `cannot be decompressed (${(error as Error).message})`;
+    throw new UsageError(`${reference.shown} ${reason}`, reference.location ?? { file: reference.shown });
+  }
 }
 
 /** Refuses a file over its kind's cap, from its size alone (for files another program reads, e.g. psql). */

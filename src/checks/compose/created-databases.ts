@@ -57,12 +57,14 @@ function identifierName(token: Token | undefined): string | undefined {
 export function createdDatabases(sql: string): CreatedDatabases {
   const names = new Set<string>();
   let dynamic = false;
-  const scan = (tokens: Token[], formatArguments: readonly Token[]) => {
+  /** @param formatArgument the first string literal after the string being scanned (a format() argument), looked up only when needed */
+  const scan = (tokens: Token[], formatArgument: () => Token | undefined) => {
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       if (token.kind === "string") {
         // The \gexec idiom: the statement is a string; a %I / %s placeholder takes the next format() argument.
-        scan(tokenize(token.text), tokens.slice(i + 1));
+        const after = i + 1;
+        scan(tokenize(token.text), () => tokens.slice(after).find((candidate) => candidate.kind === "string"));
         continue;
       }
       if (!isWord(token, "create") || !isWord(tokens[i + 1], "database")) continue;
@@ -71,7 +73,7 @@ export function createdDatabases(sql: string): CreatedDatabases {
       if (name !== undefined) {
         names.add(name);
       } else if (target?.kind === "other" && target.text === "%") {
-        const argument = formatArguments.find((candidate) => candidate.kind === "string");
+        const argument = formatArgument();
         const placeholder = tokens[i + 3];
         if (argument?.kind === "string" && placeholder?.kind === "word" && /^[Is]$/.test(placeholder.text)) {
           names.add(placeholder.text === "I" ? argument.text : argument.text.toLowerCase());
@@ -83,6 +85,6 @@ export function createdDatabases(sql: string): CreatedDatabases {
       }
     }
   };
-  scan(tokenize(sql), []);
+  scan(tokenize(sql), () => undefined);
   return { names, dynamic };
 }

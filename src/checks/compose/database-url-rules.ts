@@ -3,6 +3,7 @@ import type { PostgresService } from "../../compose-file/postgres-service.js";
 import type { Finding } from "../../core/report-model.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
 import { isStateful, type Service } from "../../registry/model.js";
+import { registryIndex } from "../../registry/registry-index.js";
 import { at, type ServiceRuleContext } from "./service-rule-context.js";
 
 /** The port PostgreSQL listens on inside its container: 5432 unless PGPORT moves it. */
@@ -76,7 +77,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
     });
     return findings;
   }
-  const owner = context.registry.services.find((candidate) => isStateful(candidate) && candidate.database === url.database);
+  const owner = registryIndex(context.registry).byDatabase.get(url.database);
   if (url.database !== service.database) {
     // libpq connects to the database named like the user when the URL names none.
     const named = url.database === "" ? `no database (so libpq uses "${url.user}")` : `database "${url.database}"`;

@@ -1,6 +1,7 @@
 import type { ComposeService } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import { isStateful, type Service } from "../../registry/model.js";
+import { registryIndex } from "../../registry/registry-index.js";
 import { at, type ServiceRuleContext } from "./service-rule-context.js";
 
 // Errors: a missing dependency starts a service before what it calls; an undeclared one hides a coupling.
@@ -8,8 +9,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
   const findings: Finding[] = [];
   const name = composeService.name;
   const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
-  const byKey = new Map(context.registry.services.map((candidate) => [candidate.key, candidate]));
-  const byHostname = new Map(context.registry.services.map((candidate) => [candidate.hostname, candidate]));
+  const { byKey, byHostname } = registryIndex(context.registry);
   const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== undefined));
 
   for (const hostname of declared) {

@@ -2,6 +2,7 @@ import type { ComposeService } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import { isPostgresUrl } from "../../postgres/database-url.js";
 import type { Registry, Service } from "../../registry/model.js";
+import { registryIndex } from "../../registry/registry-index.js";
 import { at, type ServiceRuleContext } from "./service-rule-context.js";
 
 // Errors: extraEnv holds the URLs a service calls; a different value means it calls something else.
@@ -54,5 +55,5 @@ function registryServiceCalledBy(value: string, registry: Registry): Service | u
   } catch {
     return undefined;
   }
-  return registry.services.find((candidate) => candidate.hostname === host);
+  return registryIndex(registry).byHostname.get(host);
 }

@@ -1,5 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
+import { gunzipInitScript, readInputFile } from "../../core/input-files.js";
 import type { Finding } from "../../core/report-model.js";
 import { initScriptsOf, type InitScript } from "../../compose-file/init-scripts.js";
 import type { ComposeProject } from "../../compose-file/model.js";
@@ -98,8 +97,9 @@ async function missingDatabaseFindings(postgres: PostgresService, scripts: reado
       opaque.push(script);
       continue;
     }
-    const bytes = await readFile(script.hostPath);
-    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    const reference = { shown: repoRelative(context.repoRoot, script.hostPath), location: { file: context.compose.file, line: script.line } };
+    const bytes = await readInputFile(script.hostPath, "init script", reference);
+    const sql = (script.kind === "sql.gz" ? gunzipInitScript(bytes, reference) : bytes).toString("utf8");
     const result = createdDatabases(sql);
     for (const database of result.names) created.add(database);
     if (result.dynamic) opaque.push(script);

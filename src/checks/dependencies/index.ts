@@ -1,5 +1,6 @@
 import type { Finding } from "../../core/report-model.js";
 import { lineOf, type Registry, type Service } from "../../registry/model.js";
+import { registryIndex } from "../../registry/registry-index.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import type { Check, CheckContext } from "../check.js";
 import { probeDependencies } from "./probe.js";
@@ -70,8 +71,7 @@ function extraEnvUrls(service: Service): ExtraEnvUrl[] {
 // `unused` warns: a declared dependency nobody calls is dead weight, not a breakage.
 function staticFindings(service: Service, registry: Registry, compose: ComposeProject): Finding[] {
   const findings: Finding[] = [];
-  const byHostname = new Map(registry.services.map((candidate) => [candidate.hostname, candidate]));
-  const byKey = new Map(registry.services.map((candidate) => [candidate.key, candidate]));
+  const { byHostname, byKey } = registryIndex(registry);
   const declared = new Set(service.dependsOn ?? []);
   const extraEnvLine = lineOf(service, "extraEnv");
   const dependsOnLine = lineOf(service, "dependsOn");
