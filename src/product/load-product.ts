@@ -1,5 +1,6 @@
 import { basename, resolve } from "node:path";
 import { loadCompose } from "../compose-file/load-compose-file.js";
+import type { RegistrySandbox } from "../registry/evaluate-registry.js";
 import { loadRegistry } from "../registry/load-registry.js";
 import type { Product } from "./product.js";
 
@@ -11,6 +12,8 @@ export interface LoadProductOptions {
   readonly composeEnv?: Readonly<Record<string, string | undefined>>;
   /** Read files whose real path is outside the repository (`--allow-outside-links`). */
   readonly allowOutsideLinks?: boolean;
+  /** How the registry module is evaluated (time limit, environment, work folder, abort signal). */
+  readonly registrySandbox?: RegistrySandbox;
 }
 
 /**
@@ -23,7 +26,7 @@ export async function loadProduct(productDir: string, repoRoot: string, options:
   const dir = resolve(productDir);
   const root = resolve(repoRoot);
   const [registry, compose] = await Promise.all([
-    loadRegistry(dir, root),
+    loadRegistry(dir, root, options.registrySandbox),
     options.composeEnv === undefined ? Promise.resolve(undefined) : loadCompose(dir, root, options.composeEnv, { allowOutsideLinks: options.allowOutsideLinks ?? false }),
   ]);
   return { name: basename(dir), dir, repoRoot: root, registry, ...(compose && { compose }) };

@@ -1,10 +1,10 @@
-import { createJiti } from "jiti";
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { repoRelative } from "../core/repo-path.js";
 import type { z } from "zod";
 import { UsageError } from "../core/errors.js";
+import { readInputText } from "../core/input-files.js";
 import { closestName } from "./closest-name.js";
+import { evaluateRegistry, type RegistrySandbox } from "./evaluate-registry.js";
 import { locateRegistry, type RegistryLocations } from "./locate-registry.js";
 import { LAYERS, type Registry, type Service, type ServiceDefinition } from "./model.js";
 import { displayPath, parseTypeScript } from "./parse-typescript.js";
@@ -16,25 +16,29 @@ export const REGISTRY_PATH = join("infra", "service-registry.ts");
 /**
  * Loads `<productDir>/infra/service-registry.ts` into the typed model.
  *
- * The file is TypeScript that may import sibling files, so it is evaluated (with jiti, which
- * brings its own transpiler: nothing needs to be installed in the user's repository). Before
- * that, Babel parses it so a syntax error names its line, and so every entry and field can be
- * mapped to the line findings point at. Every problem is a `UsageError` (exit code 2).
+ * The file is TypeScript that may import sibling files, so it is evaluated, in a sandboxed child
+ * process (evaluate-registry.ts) with its own TypeScript loader: nothing needs to be installed in
+ * the user's repository. Before that, Babel parses it so a syntax error names its line, and so
+ * every entry and field can be mapped to the line findings point at. Every problem is a
+ * `UsageError` (exit code 2).
+ *
+ * @param sandbox how the module is evaluated (time limit, environment, work folder, abort signal)
  */
-export async function loadRegistry(productDir: string, repoRoot: string): Promise<Registry> {
+export async function loadRegistry(productDir: string, repoRoot: string, sandbox: RegistrySandbox = {}): Promise<Registry> {
   const path = resolve(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
   let source: string;
   try {
-    source = await readFile(path, "utf8");
-  } catch {
+    source = await readInputText(path, "service registry", { shown });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
       file: shown,
     });
   }
 
   const locations = locateRegistry(parseTypeScript(source, path).program);
-  const value = await evaluateRegistry(path, shown, locations);
+  const value = await registryValue(path, shown, locations, sandbox);
   const parsed = registrySchema.safeParse(value);
   if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
 
@@ -50,21 +54,9 @@ export async function loadRegistry(productDir: string, repoRoot: string): Promis
   return { path, file: repoRelative(resolve(repoRoot), path), services };
 }
 
-async function evaluateRegistry(path: string, shown: string, locations: RegistryLocations): Promise<unknown> {
-  // Caches off: a registry edited between two runs in one process (watch mode, tests) is re-read.
-  const jiti = createJiti(path, { moduleCache: false, fsCache: false, interopDefault: false });
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = await jiti.import<Record<string, unknown>>(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`The service registry failed to evaluate: ${message}`, {
-      file: shown,
-      ...lineInStack(error, path),
-    });
-  }
-  const value = namespace.serviceRegistry ?? namespace.default;
-  if (value === undefined) {
+async function registryValue(path: string, shown: string, locations: RegistryLocations, sandbox: RegistrySandbox): Promise<unknown> {
+  const evaluated = await evaluateRegistry({ path, shown }, sandbox);
+  if ("missing" in evaluated) {
     const hint = locations.declared
       ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`"
       : "export it as `export const serviceRegistry = { … } satisfies Record<string, ServiceDefinition>;`";
@@ -73,15 +65,7 @@ async function evaluateRegistry(path: string, shown: string, locations: Registry
       line: locations.declarationLine,
     });
   }
-  return value;
-}
-
-/** jiti keeps lines while transpiling, so the first stack frame in the registry file is the throwing line. */
-function lineInStack(error: unknown, path: string): { line: number; column: number } | Record<string, never> {
-  const stack = error instanceof Error ? (error.stack ?? "") : "";
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
-  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
+  return evaluated.value;
 }
 
 interface Problem {

@@ -15,7 +15,7 @@ import { findFreePort } from "./free-port.js";
 import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, initialiseCluster, runImageInitScripts } from "./image-entrypoint.js";
 import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess } from "./postgres-process.js";
-import { resolveServerUser, type ServerUser } from "./server-user.js";
+import { resolveUnprivilegedUser, type OsUser } from "../../sandbox/os-user.js";
 import { chooseTempRoot } from "./temp-root.js";
 
 export interface EmbeddedRuntimeOptions {
@@ -105,7 +105,7 @@ export class EmbeddedRuntime implements Runtime {
       for (const problem of problems) {
         logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
       }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
+      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveUnprivilegedUser(process.getuid?.())]);
       const dir = await this.createTempDir(user);
       logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
       const prepare = lap();
@@ -177,7 +177,7 @@ export class EmbeddedRuntime implements Runtime {
     }
   }
 
-  private async createTempDir(user: ServerUser): Promise<string> {
+  private async createTempDir(user: OsUser): Promise<string> {
     const dir = await mkdtemp(join(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 0o700);
@@ -186,7 +186,7 @@ export class EmbeddedRuntime implements Runtime {
   }
 
   /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
-  private async listenOnLoopback(binaries: PostgresBinaries, dataDir: string, socketDir: string, user: ServerUser): Promise<number> {
+  private async listenOnLoopback(binaries: PostgresBinaries, dataDir: string, socketDir: string, user: OsUser): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {

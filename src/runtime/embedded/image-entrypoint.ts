@@ -20,7 +20,7 @@ import { containerHba } from "./pg-hba.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { runInitdb } from "./postgres-process.js";
 import { runInitScripts } from "./run-init-scripts.js";
-import type { ServerUser } from "./server-user.js";
+import type { OsUser } from "../../sandbox/os-user.js";
 
 /** The port the image's temporary init server uses; on our private socket directory it can clash with nothing. */
 export const INIT_PORT = 5432;
@@ -46,7 +46,7 @@ export function bootstrapPassword(postgres: PostgresService, compose: ComposePro
 /** initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts). */
 export async function initialiseCluster(
   binaries: PostgresBinaries,
-  user: ServerUser,
+  user: OsUser,
   dir: string,
   dataDir: string,
   postgres: PostgresService,
@@ -82,7 +82,7 @@ export interface InitPhase {
   readonly binaries: PostgresBinaries;
   readonly postgres: PostgresService;
   readonly password: string | undefined;
-  readonly user: ServerUser;
+  readonly user: OsUser;
   /** The process environment (PATH for psql). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Error paths are shown relative to this. */
@@ -123,7 +123,7 @@ export async function createPostgresDb(socketDir: string, postgres: PostgresServ
  * server user: scripts run as that user (as in the image) and may read their siblings. Returns the
  * copy of each name.
  */
-async function copyInitScripts(scripts: readonly InitScript[], dir: string, user: ServerUser): Promise<Map<string, string>> {
+async function copyInitScripts(scripts: readonly InitScript[], dir: string, user: OsUser): Promise<Map<string, string>> {
   const copies = new Map<string, string>();
   await mkdir(dir, { recursive: true });
   for (const script of scripts) {

@@ -1,7 +1,7 @@
 import { execa, type ResultPromise } from "execa";
 import { EnvironmentError } from "../../core/errors.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
-import { asUser, type ServerUser } from "./server-user.js";
+import { asUser, type OsUser } from "../../sandbox/os-user.js";
 
 /** Where and how one postmaster listens. */
 export interface ListenSettings {
@@ -34,7 +34,7 @@ export class PostgresProcess {
   }
 
   /** Starts `postgres` and resolves once it accepts connections; rejects with its log when it exits first. */
-  static async start(binaries: PostgresBinaries, dataDir: string, listen: ListenSettings, user: ServerUser, timeoutMs = 30_000): Promise<PostgresProcess> {
+  static async start(binaries: PostgresBinaries, dataDir: string, listen: ListenSettings, user: OsUser, timeoutMs = 30_000): Promise<PostgresProcess> {
     const child = execa(
       binaries.postgres,
       [
@@ -129,7 +129,7 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
  */
 export async function runInitdb(
   binaries: PostgresBinaries,
-  options: { dataDir: string; superuser: string; pwfile?: string; extraArgs: readonly string[]; user: ServerUser },
+  options: { dataDir: string; superuser: string; pwfile?: string; extraArgs: readonly string[]; user: OsUser },
 ): Promise<void> {
   const result = await execa(
     binaries.initdb,

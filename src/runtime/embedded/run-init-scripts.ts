@@ -5,7 +5,7 @@ import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets } from "../../core/secrets.js";
 import type { InitScript } from "../../compose-file/init-scripts.js";
-import { asUser, type ServerUser } from "./server-user.js";
+import { asUser, type OsUser } from "../../sandbox/os-user.js";
 
 /** Everything the scripts see, as the image's entrypoint would have it when it reaches them. */
 export interface InitScriptSession {
@@ -13,7 +13,7 @@ export interface InitScriptSession {
   readonly env: Readonly<Record<string, string>>;
   readonly superuser: string;
   readonly database: string;
-  readonly user: ServerUser;
+  readonly user: OsUser;
   /** Working directory of the scripts. */
   readonly cwd: string;
   readonly logger: Logger;

