@@ -3,6 +3,7 @@ import type { RuleDeclaration } from "../core/rule-declaration.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../product/product.js";
 import type { LiveEnvironment } from "../runtime/runtime.js";
+import type { RunFolder } from "../sandbox/run-folder.js";
 
 /**
  * What a check needs before it can look: `compose` the compose file loaded, `postgres` a live server
@@ -21,7 +22,10 @@ export interface CheckOptions {
   readonly commandTimeoutMs: number;
   /** Upper bound for concurrent connections / processes. */
   readonly concurrency: number;
-  /** Environment for child processes (the door passes `process.env`; the core never reads it). */
+  /**
+   * The caller's environment (the door passes `process.env`; the core never reads it). Product
+   * programs never get it whole: only PATH and the locale pass (sandbox/minimal-environment.ts).
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -32,6 +36,11 @@ export interface CheckContext {
   readonly options: CheckOptions;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /**
+   * The run's folder: HOME and TMPDIR of the programs a check runs, and its OS user. Absent when a
+   * check runs on its own (tests): `withRunFolder` then makes one for the check.
+   */
+  readonly runFolder?: RunFolder;
 }
 
 export interface CheckOutput {

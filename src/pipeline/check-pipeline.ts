@@ -1,5 +1,6 @@
 import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
 import { ALL_CHECKS } from "../checks/registered.js";
+import { registerCleanup } from "../core/cleanup-registry.js";
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { repoRelative } from "../core/repo-path.js";
@@ -7,7 +8,11 @@ import { type CheckResult, type Report, summarize } from "../core/report-model.j
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
 import { loadProduct } from "../product/load-product.js";
-import { locateProduct } from "../product/locate-product.js";
+import { locateProduct, type ProductLocation } from "../product/locate-product.js";
+import { describeReaped, reapLeftoverRuns } from "../sandbox/leftover-runs.js";
+import { resolveUnprivilegedUser } from "../sandbox/os-user.js";
+import { RunFolder } from "../sandbox/run-folder.js";
+import { tempRootCandidates } from "../sandbox/temp-root.js";
 import { createRuntime } from "../runtime/choose-runtime.js";
 import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
 import { type CheckProgress, executeChecks } from "./check-executor.js";
@@ -40,20 +45,48 @@ export function selectChecks(settings: Pick<CheckSettings, "only" | "skip">): Ch
 }
 
 /**
- * `civic-conformance check`: load the product, run the static checks while the runtime starts,
- * then the live checks against it, and always stop the runtime. Throws `UsageError` when the input
- * cannot be read; everything else ends up in the report.
+ * `civic-conformance check`: reap what killed runs left, make this run's folder (sandbox/run-folder.ts),
+ * load the product, run the static checks while the runtime starts, then the live checks against it,
+ * and always stop the runtime and remove the folder. Throws `UsageError` when the input cannot be
+ * read; everything else ends up in the report.
  */
 export async function runCheck(settings: CheckSettings, io: RunIo): Promise<CheckRun> {
   const checks = selectChecks(settings);
-  const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  const location = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  await reapLeftovers(settings.env, io.logger);
+  const runFolder = await RunFolder.create(settings.env, await resolveUnprivilegedUser(process.getuid?.()));
+  // Ctrl-C with the run stuck: the door's forced cleanup removes the folder too.
+  const unregister = registerCleanup(() => runFolder.remove());
+  io.logger.debug(`run folder ${runFolder.path}${runFolder.passedOver ? ` (${runFolder.passedOver})` : ""}`);
+  try {
+    return await checkInRunFolder(settings, io, checks, location, runFolder);
+  } finally {
+    await runFolder.remove().catch((error: unknown) => io.logger.warn(`cleanup: could not remove the run folder ${runFolder.path}: ${error instanceof Error ? error.message : String(error)}`));
+    unregister();
+  }
+}
+
+/** Stops and removes what killed runs left (their run folders, servers and processes), and says so. */
+export async function reapLeftovers(env: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<void> {
+  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env));
+  for (const run of reaped) logger.warn(describeReaped(run));
+  for (const failure of failures) logger.warn(`could not reap a folder an earlier run left: ${failure}`);
+}
+
+async function checkInRunFolder(
+  settings: CheckSettings,
+  io: RunIo,
+  checks: readonly Check[],
+  { productDir, repoRoot }: ProductLocation,
+  runFolder: RunFolder,
+): Promise<CheckRun> {
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || (startsRuntime && usesStack(c)));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
 
   const product = await loadProduct(productDir, repoRoot, {
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal },
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
     ...(needsCompose && { composeEnv: settings.env }),
   });
   const options: CheckOptions = {
@@ -63,7 +96,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
-  const context: CheckContext = { product, options, logger: io.logger, signal: io.signal };
+  const context: CheckContext = { product, options, logger: io.logger, signal: io.signal, runFolder };
 
   let runtime: Runtime | undefined;
   const starting: Promise<LiveEnvironment> | undefined =

@@ -15,7 +15,7 @@ import { pendingCleanups, runCleanups } from "../../src/core/cleanup-registry.js
 import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
 import { hydrateLibrarySymlinks, preparePostgresBinaries } from "../../src/runtime/embedded/postgres-binaries.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
-import { chooseTempRoot } from "../../src/runtime/embedded/temp-root.js";
+import { chooseTempRoot } from "../../src/sandbox/temp-root.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 
 /**
@@ -582,7 +582,7 @@ describe("embedded runtime: where the throwaway cluster lives", () => {
     const { statfs } = await import("node:fs/promises");
     const shm = await statfs("/dev/shm").catch(() => undefined);
     const roomy = shm !== undefined && shm.bavail * shm.bsize >= 1024 ** 3;
-    expect(await chooseTempRoot({ PATH: process.env.PATH })).toBe(roomy ? "/dev/shm" : tmpdir());
-    expect(await chooseTempRoot({ TMPDIR: tmpdir() })).toBe(tmpdir());
+    expect((await chooseTempRoot({ PATH: process.env.PATH })).root).toBe(roomy ? "/dev/shm" : tmpdir());
+    expect((await chooseTempRoot({ TMPDIR: tmpdir() })).root).toBe(tmpdir());
   });
 });

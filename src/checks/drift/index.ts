@@ -5,6 +5,8 @@ import { UsageError } from "../../core/errors.js";
 import type { Finding } from "../../core/report-model.js";
 import { renderInfra } from "../../generator/render-infra.js";
 import type { Check, CheckContext, CheckOutput } from "../check.js";
+import type { RunFolder } from "../../sandbox/run-folder.js";
+import { withRunFolder } from "../shared/run-folder-of.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
 import { copyRepo, removeRepoCopy, snapshotTree } from "./repo-copy.js";
 import { findGenerator, generatorCommandLine, runGenerator, type Generator } from "./run-generator.js";
@@ -32,20 +34,28 @@ function failureFinding(rule: "drift/generator-failed" | "drift/generator-timeou
 }
 
 async function runRepoGenerator(context: CheckContext, generator: Generator, productPath: string): Promise<CheckOutput> {
-  const { product, options, logger, signal } = context;
   const regeneration: Regeneration = {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``,
   };
+  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+}
+
+/** The generator run in a throwaway copy of the repository inside the run folder, and the copy compared with what is committed. */
+async function regenerateInCopy(context: CheckContext, generator: Generator, productPath: string, regeneration: Regeneration, runFolder: RunFolder): Promise<CheckOutput> {
+  const { product, options, logger, signal } = context;
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : undefined;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
 
-  const copy = await copyRepo(product.repoRoot);
-  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
+  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"));
+  // As root the generator runs as the unprivileged user: the copy is its to read and write.
+  await runFolder.own(copy.root, { recursive: true });
+  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === undefined ? "" : `, as ${runFolder.user.name}`}`);
   try {
     const outcome = await runGenerator(generator, {
       cwd: join(copy.root, productPath),
-      env: options.env,
+      callerEnv: options.env,
+      runFolder,
       timeoutMs: options.commandTimeoutMs,
       signal,
     });

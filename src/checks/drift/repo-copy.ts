@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from "node:fs/promises";
-import { registerCleanup } from "../../core/cleanup-registry.js";
+import { copyFile, mkdir, readFile, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { concurrencyLimit } from "../../core/concurrency.js";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
@@ -27,18 +25,17 @@ export interface RepoCopy {
   readonly root: string;
   /** The tree as it was copied: what is committed. */
   readonly snapshot: TreeSnapshot;
-  /** Drops the copy's entry in the process-wide cleanup registry (Ctrl-C removes the copy too). */
-  readonly unregister: () => void;
 }
 
 function hashOf(content: Buffer | string): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
-/** Copies `repoRoot` into a fresh temp dir. The caller removes it with `removeRepoCopy`. */
-export async function copyRepo(repoRoot: string): Promise<RepoCopy> {
-  const root = await mkdtemp(join(tmpdir(), "civic-conformance-drift-"));
-  const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
+/**
+ * Copies `repoRoot` into `root`, an empty folder of the run (removed with the run folder, also on
+ * Ctrl-C). The caller removes it earlier with `removeRepoCopy`.
+ */
+export async function copyRepo(repoRoot: string, root: string): Promise<RepoCopy> {
   const snapshot = new Map<string, string>();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
 
@@ -73,10 +70,9 @@ export async function copyRepo(repoRoot: string): Promise<RepoCopy> {
     await copyDir("");
   } catch (error) {
     await rm(root, { recursive: true, force: true });
-    unregister();
     throw error;
   }
-  return { root, snapshot, unregister };
+  return { root, snapshot };
 }
 
 /** The copy's tree now, with the same rules as the copy. */
@@ -108,5 +104,4 @@ export async function snapshotTree(root: string): Promise<TreeSnapshot> {
 /** Removes the copy. Never follows the node_modules links: `rm` unlinks symlinks, it does not descend. */
 export async function removeRepoCopy(copy: RepoCopy): Promise<void> {
   await rm(copy.root, { recursive: true, force: true });
-  copy.unregister();
 }

@@ -1,8 +1,10 @@
-import { execa } from "execa";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { pathExists } from "../../core/path-probe.js";
 import { maskSecrets } from "../../core/secrets.js";
+import { runBounded } from "../../sandbox/bounded-process.js";
+import { minimalEnvironment } from "../../sandbox/minimal-environment.js";
+import type { RunFolder } from "../../sandbox/run-folder.js";
+import { LOADER_CACHES_OFF, typescriptLoader } from "../../sandbox/typescript-loader.js";
 
 /** How the product regenerates its infra files. */
 export type Generator =
@@ -34,33 +36,6 @@ export function generatorCommandLine(generator: Generator): string {
   return generator.kind === "command" ? generator.command : `npx tsx ${generator.file}`;
 }
 
-/**
- * The TypeScript loader the generator runs under, resolved from this package rather than the
- * user's repository: tsx, which is what `npx tsx infra/generate.ts` runs (TypeScript, ESM or
- * CommonJS, `import.meta.url` and `__dirname`, nothing installed in the repository). Where tsx
- * cannot be resolved (the action's self-contained bundle carries no native esbuild) jiti's hooks
- * stand in: the same semantics, slower to start.
- */
-function typescriptLoader(): string {
-  for (const specifier of ["tsx", "jiti/register"]) {
-    try {
-      return fileURLToPath(import.meta.resolve(specifier));
-    } catch {
-      // Not resolvable from here: try the next loader.
-    }
-  }
-  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
-
 function tail(text: string): string {
   const lines = text.trimEnd().split("\n");
   return maskSecrets(lines.slice(-STDERR_TAIL_LINES).join("\n"));
@@ -69,49 +44,33 @@ function tail(text: string): string {
 export interface RunGeneratorOptions {
   /** The product folder of the throwaway copy. */
   readonly cwd: string;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The caller's environment: only PATH and the locale pass on. */
+  readonly callerEnv: Readonly<Record<string, string | undefined>>;
+  /** HOME, TMPDIR and the OS user (as root, the unprivileged one, who owns the copy). */
+  readonly runFolder: RunFolder;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
 }
 
 /**
- * Runs the generator in its own process group, so a timeout or an abort stops everything it
- * started (a shell's children too) and the pipes close.
+ * Runs the generator bounded (sandbox/bounded-process.ts): its own process group, so a timeout or
+ * an abort stops everything it started (a shell's children too); the minimal environment, never the
+ * caller's token or secrets; as root, the unprivileged user.
  */
 export async function runGenerator(generator: Generator, options: RunGeneratorOptions): Promise<GeneratorOutcome> {
-  const common = {
+  const bounds = {
     cwd: options.cwd,
-    // The copy lives at a new path on every run, so a loader's disk cache (jiti's is keyed by path)
-    // would only collect dead entries.
-    env: { ...options.env, JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" },
-    extendEnv: false,
-    reject: false,
-    detached: true,
-    stdin: "ignore",
-  } as const;
-  const child =
+    // The copy lives at a new path on every run, so a loader's disk cache would only collect dead entries.
+    env: minimalEnvironment(options.callerEnv, { home: options.runFolder.home, tmpdir: options.runFolder.tmp, extra: LOADER_CACHES_OFF }),
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    user: options.runFolder.user,
+  };
+  const result =
     generator.kind === "command"
-      ? execa(generator.command, { ...common, shell: true })
-      : execa(process.execPath, ["--import", typescriptLoader(), generator.file], common);
-
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child.pid);
-  }, options.timeoutMs);
-  const abort = () => killGroup(child.pid);
-  options.signal.addEventListener("abort", abort, { once: true });
-  try {
-    const result = await child;
-    if (timedOut) return { status: "timeout" };
-    if (result.exitCode === 0 && !result.signal) return { status: "ok" };
-    const stderr = typeof result.stderr === "string" ? result.stderr : "";
-    const stdout = typeof result.stdout === "string" ? result.stdout : "";
-    return { status: "failed", exitCode: result.exitCode, stderrTail: tail(stderr || stdout) };
-  } finally {
-    clearTimeout(timer);
-    // Whatever the generator left running in the background goes with it.
-    killGroup(child.pid);
-    options.signal.removeEventListener("abort", abort);
-  }
+      ? await runBounded(generator.command, [], { ...bounds, shell: true })
+      : await runBounded(process.execPath, ["--import", typescriptLoader(), generator.file], bounds);
+  if (result.timedOut) return { status: "timeout" };
+  if (result.exitCode === 0) return { status: "ok" };
+  return { status: "failed", exitCode: result.exitCode, stderrTail: tail(result.spawnError ?? result.output) };
 }

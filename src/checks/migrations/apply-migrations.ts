@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { PostgresClient } from "../../postgres/connect.js";
-import { execa } from "execa";
 import { maskSecrets } from "../../core/secrets.js";
+import { runBounded } from "../../sandbox/bounded-process.js";
+import { minimalEnvironment } from "../../sandbox/minimal-environment.js";
+import type { RunFolder } from "../../sandbox/run-folder.js";
 import type { PrismaMigration } from "../../prisma/read-module.js";
 import { quoteIdentifier } from "../../postgres/quoting.js";
 import { lineAt, offsetOfServerPosition, type SqlStatement } from "./sql-statements.js";
@@ -122,32 +124,37 @@ async function locateFailingStatement(client: PostgresClient, statements: readon
 
 /**
  * Runs the user's own migrate command instead (`options.migrateCommand`): a shell command run in the
- * module folder with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the
- * registry key) and `MIGRATIONS_DIR` (absolute) in its environment; exit code 0 means applied.
+ * module folder, bounded (sandbox/bounded-process.ts), with the minimal environment plus
+ * `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the registry key) and
+ * `MIGRATIONS_DIR` (absolute) — never the caller's token or secrets; as root, as the unprivileged
+ * user. Exit code 0 means applied.
  */
 export async function applyWithCommand(options: {
   command: string;
   cwd: string;
-  env: Readonly<Record<string, string | undefined>>;
+  /** The caller's environment: only PATH and the locale pass on. */
+  callerEnv: Readonly<Record<string, string | undefined>>;
+  runFolder: RunFolder;
   databaseUrl: string;
   service: string;
   migrationsDir: string;
   timeoutMs: number;
   signal: AbortSignal;
 }): Promise<ApplyFailure | undefined> {
-  const result = await execa(options.command, {
+  const result = await runBounded(options.command, [], {
     shell: true,
     cwd: options.cwd,
-    env: { ...options.env, DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir },
-    extendEnv: false,
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal,
-    reject: false,
-    all: true,
-    stdin: "ignore",
+    env: minimalEnvironment(options.callerEnv, {
+      home: options.runFolder.home,
+      tmpdir: options.runFolder.tmp,
+      extra: { DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir },
+    }),
+    user: options.runFolder.user,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
   });
   if (result.exitCode === 0 && !result.timedOut) return undefined;
-  const tail = String(result.all ?? "").trim().split("\n").slice(-15).join("\n");
+  const tail = (result.spawnError ?? result.output).trim().split("\n").slice(-15).join("\n");
   const how = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with code ${result.exitCode ?? "?"}`;
   return { message: maskSecrets(`the migrate command ${how}${tail ? `:\n${tail}` : ""}`) };
 }

@@ -3,6 +3,7 @@ import { describeChanges } from "../../postgres/fingerprint-changes.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { connect } from "../../postgres/connect.js";
 import { type CheckContext, CheckUnableError } from "../check.js";
+import { withRunFolder } from "../shared/run-folder-of.js";
 import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./migrating-services.js";
 import { scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
@@ -75,16 +76,20 @@ export async function runPass(
 
       let failure: ApplyFailure | undefined;
       if (context.options.migrateCommand) {
-        failure = await applyWithCommand({
-          command: context.options.migrateCommand,
-          cwd: current.module.moduleDir,
-          env: context.options.env,
-          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
-          service: current.service.key,
-          migrationsDir: current.migrationsDir,
-          timeoutMs: context.options.commandTimeoutMs,
-          signal: context.signal,
-        });
+        const command = context.options.migrateCommand;
+        failure = await withRunFolder(context, (runFolder) =>
+          applyWithCommand({
+            command,
+            cwd: current.module.moduleDir,
+            callerEnv: context.options.env,
+            runFolder,
+            databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+            service: current.service.key,
+            migrationsDir: current.migrationsDir,
+            timeoutMs: context.options.commandTimeoutMs,
+            signal: context.signal,
+          }),
+        );
         await noteCluster(undefined);
       } else {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {

@@ -16,7 +16,7 @@ import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, init
 import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess } from "./postgres-process.js";
 import { resolveUnprivilegedUser, type OsUser } from "../../sandbox/os-user.js";
-import { chooseTempRoot } from "./temp-root.js";
+import { chooseTempRoot } from "../../sandbox/temp-root.js";
 
 export interface EmbeddedRuntimeOptions {
   readonly product: Product;
@@ -178,7 +178,7 @@ export class EmbeddedRuntime implements Runtime {
   }
 
   private async createTempDir(user: OsUser): Promise<string> {
-    const dir = await mkdtemp(join(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
+    const dir = await mkdtemp(join((await chooseTempRoot(this.options.env)).root, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 0o700);
     if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);

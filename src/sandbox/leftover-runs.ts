@@ -1,0 +1,118 @@
+/**
+ * The reaper: what a killed run left (its run folder, a PostgreSQL server still listening, a psql or
+ * a generator still running in it) is stopped and removed by the next run, and by the action's
+ * `post:` step — the file-system analogue of testcontainers' Ryuk. A run folder is stale when its
+ * record names a process that is gone (or a pid now used by another process: the start time differs);
+ * a folder without a record (killed before it was written) when it is older than a minute and no
+ * process works in it. Live runs, other hosts' folders on a shared disk, and anything not named like
+ * a run folder are left alone.
+ */
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isPostmaster, processesInside, processStartTime, type TableProcess } from "./process-table.js";
+import { RUN_FOLDER_PREFIX, RUN_RECORD, type RunRecord } from "./run-folder.js";
+
+/** A folder without a record younger than this may be a run that is just starting. */
+const UNRECORDED_GRACE_MS = 60_000;
+/** Immediate shutdown (SIGQUIT) releases a postmaster's shared memory; it gets this long before SIGKILL. */
+const POSTMASTER_GRACE_MS = 5_000;
+
+/** One stale run folder the reaper removed, and what it stopped there. */
+export interface ReapedRun {
+  readonly folder: string;
+  /** The pid of the run that left it, when its record was readable. */
+  readonly ownerPid: number | undefined;
+  /** PostgreSQL servers stopped: pid and data directory. */
+  readonly servers: ReadonlyArray<{ readonly pid: number; readonly dataDir: string }>;
+  /** Other processes ended (psql, initdb, a generator…). */
+  readonly otherProcesses: number;
+}
+
+/** One line saying what was reaped, naming the folders (the cluster's too). */
+export function describeReaped(reaped: ReapedRun): string {
+  const owner = reaped.ownerPid === undefined ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
+  const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
+  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}`;
+}
+
+/** Finds the stale run folders under `roots` and reaps each; a folder that cannot be removed is skipped (returned in `failures`). */
+export async function reapLeftoverRuns(roots: readonly string[]): Promise<{ reaped: ReapedRun[]; failures: string[] }> {
+  const reaped: ReapedRun[] = [];
+  const failures: string[] = [];
+  for (const root of roots) {
+    const names = await readdir(root).catch(() => [] as string[]);
+    for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
+      const folder = join(root, name);
+      try {
+        const verdict = await staleness(folder);
+        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+      } catch (error) {
+        failures.push(`${folder}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+  return { reaped, failures };
+}
+
+async function staleness(folder: string): Promise<{ stale: boolean; ownerPid?: number }> {
+  const record = await readRecord(folder);
+  if (record) {
+    if (record.host !== hostname()) return { stale: false };
+    const startTime = await processStartTime(record.pid);
+    const alive = startTime !== undefined && (record.startTime === undefined || startTime === record.startTime);
+    return { stale: !alive, ownerPid: record.pid };
+  }
+  const info = await stat(folder).catch(() => undefined);
+  if (!info || Date.now() - info.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
+  return { stale: (await processesInside(folder)).length === 0 };
+}
+
+async function readRecord(folder: string): Promise<RunRecord | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(folder, RUN_RECORD), "utf8")) as Partial<RunRecord>;
+    if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return undefined;
+    return parsed as RunRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function reap(folder: string, ownerPid: number | undefined): Promise<ReapedRun> {
+  const found = await processesInside(folder);
+  // Postmasters first, with SIGQUIT: their backends go with them, and their shared memory is freed.
+  const postmasters = found.filter(isPostmaster);
+  for (const server of postmasters) signal(server.pid, "SIGQUIT");
+  await until(async () => (await processesInside(folder)).every((process) => !postmasters.some((server) => server.pid === process.pid)), POSTMASTER_GRACE_MS);
+  // Whatever is still there (a postmaster that did not go, psql, initdb, a generator): SIGKILL.
+  for (const process of await processesInside(folder)) signal(process.pid, "SIGKILL");
+  await until(async () => (await processesInside(folder)).length === 0, 2_000);
+  await rm(folder, { recursive: true, force: true, maxRetries: 3 });
+  return {
+    folder,
+    ownerPid,
+    servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
+    otherProcesses: found.filter((process) => !isPostmaster(process) && !process.args.startsWith("postgres:")).length,
+  };
+}
+
+function dataDirOf(server: TableProcess): string {
+  return / -D (\S+)/.exec(` ${server.args} `)?.[1] ?? server.cwd;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone meanwhile.
+  }
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  for (let waited = 0; waited < timeoutMs; waited += 100) {
+    if (await condition()) return;
+    await sleep(100);
+  }
+}

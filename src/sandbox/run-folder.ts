@@ -1,0 +1,96 @@
+/**
+ * One folder per `check` run, holding everything the run makes on disk: the embedded cluster, the
+ * drift check's throwaway copy, the HOME and TMPDIR of the programs the repository controls. It
+ * lives in a temp root the unprivileged user can reach (temp-root.ts), is 0711 (traversable, not
+ * listable), and carries a run record, `run.json`: the pid and start time of the CLI that made it.
+ * A run that ends in any orderly way (signals included) removes the folder; a run that is killed
+ * (SIGKILL, OOM killer, a machine crash) leaves the record, and the next run finds the owner gone
+ * and reaps the folder and what still runs in it (leftover-runs.ts).
+ */
+import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { OsUser } from "./os-user.js";
+import { processStartTime } from "./process-table.js";
+import { chooseTempRoot } from "./temp-root.js";
+
+/** Every run folder's name starts with this; the reaper looks for nothing else. */
+export const RUN_FOLDER_PREFIX = "civic-conformance-run-";
+export const RUN_RECORD = "run.json";
+
+/** What `run.json` holds. */
+export interface RunRecord {
+  readonly pid: number;
+  /** `/proc/<pid>/stat` field 22: a later process with the same pid is not this run. */
+  readonly startTime?: string;
+  readonly host: string;
+  readonly startedAt: string;
+}
+
+export class RunFolder {
+  private removing: Promise<void> | undefined;
+
+  private constructor(
+    /** Absolute path of the folder. */
+    readonly path: string,
+    /** The account product programs and the embedded server run as; owns `home`, `tmp` and subfolders. */
+    readonly user: OsUser,
+    /** Why the preferred temp root was passed over, for the verbose log. */
+    readonly passedOver: string | undefined,
+  ) {}
+
+  /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
+  static async create(env: Readonly<Record<string, string | undefined>>, user: OsUser): Promise<RunFolder> {
+    const { root, passedOver } = await chooseTempRoot(env, user);
+    const path = await mkdtemp(join(root, RUN_FOLDER_PREFIX));
+    const folder = new RunFolder(path, user, passedOver);
+    await chmod(path, 0o711);
+    const record: RunRecord = {
+      pid: process.pid,
+      ...(await processStartTime(process.pid).then((startTime) => (startTime ? { startTime } : {}))),
+      host: hostname(),
+      startedAt: new Date().toISOString(),
+    };
+    await writeFile(join(path, RUN_RECORD), `${JSON.stringify(record)}\n`, { mode: 0o644 });
+    await Promise.all([folder.ownedFolder("home"), folder.ownedFolder("tmp")]);
+    return folder;
+  }
+
+  /** A throwaway, empty HOME for product programs, owned by `user`. */
+  get home(): string {
+    return join(this.path, "home");
+  }
+
+  /** TMPDIR for product programs, owned by `user`. */
+  get tmp(): string {
+    return join(this.path, "tmp");
+  }
+
+  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`. */
+  async subfolder(prefix: string): Promise<string> {
+    const path = await mkdtemp(join(this.path, `${prefix}-`));
+    await this.own(path);
+    return path;
+  }
+
+  /** Hands `path` (and, with `recursive`, everything under it) to `user`; symbolic links themselves, never their targets. */
+  async own(path: string, { recursive = false }: { recursive?: boolean } = {}): Promise<void> {
+    const { uid, gid } = this.user;
+    if (uid === undefined) return;
+    await chown(path, uid, gid ?? uid);
+    if (!recursive) return;
+    for (const entry of await readdir(path, { recursive: true })) await lchown(join(path, entry), uid, gid ?? uid);
+  }
+
+  /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
+  remove(): Promise<void> {
+    this.removing ??= rm(this.path, { recursive: true, force: true, maxRetries: 3 });
+    return this.removing;
+  }
+
+  private async ownedFolder(name: string): Promise<void> {
+    const path = join(this.path, name);
+    await mkdir(path, { mode: 0o700 });
+    await this.own(path);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The run folder and its record, and the reaper that removes what a killed run left (sandbox/).
+ * Real folders and real processes: a stale run is made by recording a pid that has exited, with a
+ * real process still working inside the folder.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeReaped, reapLeftoverRuns } from "../../src/sandbox/leftover-runs.js";
+import { processesInside, processStartTime } from "../../src/sandbox/process-table.js";
+import { RUN_FOLDER_PREFIX, RunFolder } from "../../src/sandbox/run-folder.js";
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "civic-reaper-"));
+});
+afterEach(async () => {
+  for (const process of await processesInside(root)) {
+    try {
+      globalThis.process.kill(process.pid, "SIGKILL");
+    } catch {
+      // Gone.
+    }
+  }
+  await rm(root, { recursive: true, force: true });
+});
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/** A pid that existed and has exited. */
+async function exitedPid(): Promise<number> {
+  const child = spawn("true");
+  await new Promise((resolve) => child.on("exit", resolve));
+  return child.pid!;
+}
+
+/** A run folder as a killed run leaves it: a record of a gone owner, and a process still working in it. */
+async function killedRunFolder(name: string): Promise<{ folder: string; worker: number }> {
+  const folder = join(root, `${RUN_FOLDER_PREFIX}${name}`);
+  await mkdir(join(folder, "work"), { recursive: true });
+  await writeFile(join(folder, "run.json"), JSON.stringify({ pid: await exitedPid(), startTime: "1", host: hostname(), startedAt: new Date().toISOString() }));
+  const worker = spawn("sleep", ["300"], { cwd: join(folder, "work"), detached: true, stdio: "ignore" });
+  worker.unref();
+  return { folder, worker: worker.pid! };
+}
+
+describe("the run folder", () => {
+  it("records its owner (pid and start time), holds HOME and TMPDIR, and is gone after remove()", async () => {
+    const folder = await RunFolder.create({ TMPDIR: root }, { name: "current user" });
+    expect(folder.path.startsWith(join(root, RUN_FOLDER_PREFIX))).toBe(true);
+    expect(((await stat(folder.path)).mode & 0o777).toString(8)).toBe("711");
+    const record = JSON.parse(await readFile(join(folder.path, "run.json"), "utf8")) as { pid: number; startTime: string };
+    expect(record.pid).toBe(process.pid);
+    expect(record.startTime).toBe(await processStartTime(process.pid));
+    expect(await exists(folder.home)).toBe(true);
+    expect(await exists(folder.tmp)).toBe(true);
+    await Promise.all([folder.remove(), folder.remove()]);
+    expect(await exists(folder.path)).toBe(false);
+  });
+});
+
+describe("reaping what killed runs left", () => {
+  it("ends the processes still working in a killed run's folder, removes it, and says so naming it", async () => {
+    const { folder, worker } = await killedRunFolder("killed");
+    const { reaped, failures } = await reapLeftoverRuns([root]);
+    expect(failures).toEqual([]);
+    expect(reaped).toHaveLength(1);
+    expect(reaped[0]).toMatchObject({ folder, otherProcesses: 1, servers: [] });
+    expect(describeReaped(reaped[0]!)).toMatch(new RegExp(`^reaped what an earlier run \\(pid \\d+\\) left when it was killed: ended 1 other process working there, removed ${folder}$`));
+    expect(await exists(folder)).toBe(false);
+    expect(await processStartTime(worker)).toBeUndefined();
+  });
+
+  it("leaves a live run, a pid reused by another process, and a young folder without a record alone", async () => {
+    const live = await RunFolder.create({ TMPDIR: root }, { name: "current user" });
+    const reused = join(root, `${RUN_FOLDER_PREFIX}reused`);
+    await mkdir(reused);
+    // This process's pid with another start time: the owner is gone, its pid is someone else's now.
+    await writeFile(join(reused, "run.json"), JSON.stringify({ pid: process.pid, startTime: "1", host: hostname(), startedAt: "" }));
+    const young = join(root, `${RUN_FOLDER_PREFIX}young`);
+    await mkdir(young);
+    const other = join(root, "civic-conformance-pg-old-format");
+    await mkdir(other);
+
+    const { reaped } = await reapLeftoverRuns([root]);
+
+    expect(reaped.map((run) => run.folder)).toEqual([reused]);
+    expect(await exists(live.path)).toBe(true);
+    expect(await exists(young)).toBe(true);
+    expect(await exists(other)).toBe(true);
+    await live.remove();
+  });
+});
