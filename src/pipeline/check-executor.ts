@@ -54,6 +54,9 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
     // Interrupted: what the check saw after the signal (a killed generator, a closed session) is not a finding.
     context.signal.throwIfAborted();
     const durationMs = elapsed();
+    // The server went away while the check looked: whatever it concluded, it did not look at all of it.
+    const fault = context.live?.fault?.();
+    if (fault) return faulted(base, durationMs, fault, context);
     const findings = output.findings.map((f) => ({
       ...f,
       message: maskSecrets(f.message),
@@ -69,6 +72,8 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
     return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
   } catch (error) {
     context.signal.throwIfAborted();
+    const fault = context.live?.fault?.();
+    if (fault) return faulted(base, elapsed(), fault, context);
     if (error instanceof UsageError) throw error;
     const reason =
       error instanceof EnvironmentError || error instanceof CheckUnableError
@@ -77,6 +82,12 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
     context.logger.error(`${check.id}: ${reason}`);
     return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
   }
+}
+
+function faulted(base: Pick<CheckResult, "id" | "title">, durationMs: number, fault: string, context: CheckContext): CheckResult {
+  const reason = maskSecrets(fault);
+  context.logger.error(`${base.id}: ${reason}`);
+  return { ...base, status: "error", durationMs, findings: [], reason };
 }
 
 function unmetNeed(check: Check, context: CheckContext): string | undefined {

@@ -107,6 +107,8 @@ async function checkInRunFolder(
             env: settings.env,
             logger: io.logger,
             needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
+            runFolder,
+            commandTimeoutMs: settings.commandTimeoutMs,
             ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
           });
           io.logger.info(`Starting the ${runtime.name} runtime…`);

@@ -6,6 +6,7 @@ import type { Product } from "../product/product.js";
 import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
 import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
 import { ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
+import type { RunFolder } from "../sandbox/run-folder.js";
 import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
@@ -21,6 +22,10 @@ export interface RuntimeInputs {
   readonly dockerAvailable?: () => Promise<boolean>;
   /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
   readonly needsScratchServer?: boolean;
+  /** The run's folder: the embedded cluster goes inside it (reaped by the next run if this one is killed). */
+  readonly runFolder?: RunFolder;
+  /** `--timeout`: the limit of each init script the embedded runtime runs. */
+  readonly commandTimeoutMs?: number;
 }
 
 /**
@@ -51,7 +56,13 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
   if (choice === "auto" && name === "compose") return composeRuntime(inputs);
   switch (name) {
     case "embedded":
-      return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+      return new EmbeddedRuntime({
+        product: inputs.product,
+        env: inputs.env,
+        logger: inputs.logger,
+        ...(inputs.runFolder && { runFolder: inputs.runFolder }),
+        ...(inputs.commandTimeoutMs !== undefined && { scriptTimeoutMs: inputs.commandTimeoutMs }),
+      });
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);

@@ -25,6 +25,12 @@ export interface LiveEnvironment {
   readonly readOnly: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
+  /**
+   * Why the server under test is no longer what the checks started with (it exited, was killed),
+   * or undefined while it runs. A check that ran while it went away is `error` with this cause,
+   * never `pass`, whatever it concluded.
+   */
+  fault?(): string | undefined;
 }
 
 /** A compose stack booted for this run (containers as they were once every service was ready). */

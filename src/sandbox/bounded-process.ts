@@ -77,8 +77,8 @@ export async function runBounded(file: string, args: readonly string[], options:
     buffer: false,
     // File descriptor 3 only when asked for: the registry sandbox's answer, apart from what the code prints.
     stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(resultBytes === undefined ? [] : ["pipe" as const])],
+    ...(options.input !== undefined && { input: options.input }),
   });
-  if (options.input !== undefined) subprocess.stdin?.end(options.input);
 
   let tail = "";
   const keep = (chunk: Buffer) => {

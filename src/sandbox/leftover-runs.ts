@@ -22,6 +22,8 @@ const POSTMASTER_GRACE_MS = 5_000;
 /** One stale run folder the reaper removed, and what it stopped there. */
 export interface ReapedRun {
   readonly folder: string;
+  /** What was in it (the cluster's folder, the drift copy's), by name. */
+  readonly contents: readonly string[];
   /** The pid of the run that left it, when its record was readable. */
   readonly ownerPid: number | undefined;
   /** PostgreSQL servers stopped: pid and data directory. */
@@ -35,7 +37,8 @@ export function describeReaped(reaped: ReapedRun): string {
   const owner = reaped.ownerPid === undefined ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
   const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
   const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
-  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}`;
+  const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
+  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
 }
 
 /** Finds the stale run folders under `roots` and reaps each; a folder that cannot be removed is skipped (returned in `failures`). */
@@ -80,7 +83,11 @@ async function readRecord(folder: string): Promise<RunRecord | undefined> {
   }
 }
 
+/** Names in a run folder worth saying: not the record, nor the HOME and TMPDIR every run has. */
+const ALWAYS_THERE = new Set([RUN_RECORD, "home", "tmp"]);
+
 async function reap(folder: string, ownerPid: number | undefined): Promise<ReapedRun> {
+  const contents = (await readdir(folder).catch(() => [] as string[])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   // Postmasters first, with SIGQUIT: their backends go with them, and their shared memory is freed.
   const postmasters = found.filter(isPostmaster);
@@ -92,6 +99,7 @@ async function reap(folder: string, ownerPid: number | undefined): Promise<Reape
   await rm(folder, { recursive: true, force: true, maxRetries: 3 });
   return {
     folder,
+    contents,
     ownerPid,
     servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
     otherProcesses: found.filter((process) => !isPostmaster(process) && !process.args.startsWith("postgres:")).length,

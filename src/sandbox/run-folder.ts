@@ -9,7 +9,7 @@
  */
 import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { OsUser } from "./os-user.js";
 import { processStartTime } from "./process-table.js";
 import { chooseTempRoot } from "./temp-root.js";
@@ -25,10 +25,16 @@ export interface RunRecord {
   readonly startTime?: string;
   readonly host: string;
   readonly startedAt: string;
+  /** The folders made inside it (the cluster's, the drift copy's), by name. */
+  readonly folders?: readonly string[];
+  /** The PostgreSQL servers it started: postmaster pid and data directory. */
+  readonly servers?: ReadonlyArray<{ readonly pid: number; readonly dataDir: string }>;
 }
 
 export class RunFolder {
   private removing: Promise<void> | undefined;
+  /** Record writes one after another, so the last one on disk is the whole record. */
+  private recording: Promise<void> = Promise.resolve();
 
   private constructor(
     /** Absolute path of the folder. */
@@ -37,13 +43,13 @@ export class RunFolder {
     readonly user: OsUser,
     /** Why the preferred temp root was passed over, for the verbose log. */
     readonly passedOver: string | undefined,
+    private record: RunRecord,
   ) {}
 
   /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
   static async create(env: Readonly<Record<string, string | undefined>>, user: OsUser): Promise<RunFolder> {
     const { root, passedOver } = await chooseTempRoot(env, user);
     const path = await mkdtemp(join(root, RUN_FOLDER_PREFIX));
-    const folder = new RunFolder(path, user, passedOver);
     await chmod(path, 0o711);
     const record: RunRecord = {
       pid: process.pid,
@@ -51,7 +57,8 @@ export class RunFolder {
       host: hostname(),
       startedAt: new Date().toISOString(),
     };
-    await writeFile(join(path, RUN_RECORD), `${JSON.stringify(record)}\n`, { mode: 0o644 });
+    const folder = new RunFolder(path, user, passedOver, record);
+    await folder.writeRecord();
     await Promise.all([folder.ownedFolder("home"), folder.ownedFolder("tmp")]);
     return folder;
   }
@@ -66,11 +73,20 @@ export class RunFolder {
     return join(this.path, "tmp");
   }
 
-  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`. */
+  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
   async subfolder(prefix: string): Promise<string> {
     const path = await mkdtemp(join(this.path, `${prefix}-`));
     await this.own(path);
+    this.record = { ...this.record, folders: [...(this.record.folders ?? []), basename(path)] };
+    await this.writeRecord();
     return path;
+  }
+
+  /** Records a PostgreSQL server started for the run (the reaper stops it if the run is killed). */
+  async noteServer(pid: number | undefined, dataDir: string): Promise<void> {
+    if (pid === undefined) return;
+    this.record = { ...this.record, servers: [...(this.record.servers ?? []), { pid, dataDir }] };
+    await this.writeRecord();
   }
 
   /** Hands `path` (and, with `recursive`, everything under it) to `user`; symbolic links themselves, never their targets. */
@@ -86,6 +102,13 @@ export class RunFolder {
   remove(): Promise<void> {
     this.removing ??= rm(this.path, { recursive: true, force: true, maxRetries: 3 });
     return this.removing;
+  }
+
+  private writeRecord(): Promise<void> {
+    const text = `${JSON.stringify(this.record)}\n`;
+    const write = this.recording.then(() => writeFile(join(this.path, RUN_RECORD), text, { mode: 0o644 }));
+    this.recording = write.catch(() => undefined);
+    return write;
   }
 
   private async ownedFolder(name: string): Promise<void> {

@@ -67,8 +67,8 @@ describe("reaping what killed runs left", () => {
     const { reaped, failures } = await reapLeftoverRuns([root]);
     expect(failures).toEqual([]);
     expect(reaped).toHaveLength(1);
-    expect(reaped[0]).toMatchObject({ folder, otherProcesses: 1, servers: [] });
-    expect(describeReaped(reaped[0]!)).toMatch(new RegExp(`^reaped what an earlier run \\(pid \\d+\\) left when it was killed: ended 1 other process working there, removed ${folder}$`));
+    expect(reaped[0]).toMatchObject({ folder, contents: ["work"], otherProcesses: 1, servers: [] });
+    expect(describeReaped(reaped[0]!)).toMatch(new RegExp(`^reaped what an earlier run \\(pid \\d+\\) left when it was killed: ended 1 other process working there, removed ${folder} \\(work\\)$`));
     expect(await exists(folder)).toBe(false);
     expect(await processStartTime(worker)).toBeUndefined();
   });

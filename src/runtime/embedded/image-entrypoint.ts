@@ -6,11 +6,13 @@
  * gives them. The runtime (embedded-runtime.ts) owns the server's lifecycle; this is what it runs.
  */
 import { randomBytes } from "node:crypto";
-import { chown, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, cp, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { InitScript } from "../../compose-file/init-scripts.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import type { PostgresService } from "../../compose-file/postgres-service.js";
+import { UsageError } from "../../core/errors.js";
+import { assertInsideRepository, assertWithinLimit, type RepositoryBoundary } from "../../core/input-files.js";
 import type { Logger } from "../../core/logger.js";
 import { repoRelative } from "../../core/repo-path.js";
 import { registerSecret } from "../../core/secrets.js";
@@ -18,7 +20,7 @@ import { connectTo } from "../../postgres/connect.js";
 import { quoteIdentifier } from "../../postgres/quoting.js";
 import { containerHba } from "./pg-hba.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
-import { runInitdb } from "./postgres-process.js";
+import { InitdbFailure, runInitdb } from "./postgres-process.js";
 import { runInitScripts } from "./run-init-scripts.js";
 import type { OsUser } from "../../sandbox/os-user.js";
 
@@ -43,7 +45,11 @@ export function bootstrapPassword(postgres: PostgresService, compose: ComposePro
   return generated;
 }
 
-/** initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts). */
+/**
+ * initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts).
+ * initdb failing on the service's own POSTGRES_INITDB_ARGS (an unknown locale, a bad flag) is the
+ * product's mistake, a `UsageError` at that line of the compose file, as the image fails the same way.
+ */
 export async function initialiseCluster(
   binaries: PostgresBinaries,
   user: OsUser,
@@ -52,20 +58,28 @@ export async function initialiseCluster(
   postgres: PostgresService,
   password: string | undefined,
   hostAuthMethod: string,
+  { composeFile, signal }: { composeFile: string; signal: AbortSignal },
 ): Promise<void> {
+  // Inside the cluster's own folder (0700, the server user's): only initdb, run as that user, reads it.
   const pwfile = join(dir, "pwfile");
   if (password !== undefined) {
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (user.uid !== undefined) await chown(pwfile, user.uid, user.gid ?? user.uid);
   }
+  // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
+  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
   try {
-    await runInitdb(binaries, {
-      dataDir,
-      superuser: postgres.user,
-      ...(password !== undefined && { pwfile }),
-      // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
-      extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
-      user,
+    await runInitdb(binaries, { dataDir, superuser: postgres.user, ...(password !== undefined && { pwfile }), extraArgs, user, cwd: dir, signal });
+  } catch (error) {
+    if (!(error instanceof InitdbFailure)) throw error;
+    const { output } = error;
+    if (!extraArgs.some((arg) => output.includes(arg.replace(/^--?[^=]+=/, "")))) throw error;
+    const setting = postgres.service.environment.get("POSTGRES_INITDB_ARGS");
+    const reason = output.split("\n").find((line) => /error|invalid/i.test(line))?.trim() ?? `initdb exited with code ${error.exitCode}`;
+    // The reason names the offending value; the arguments are not repeated.
+    throw new UsageError(`initdb fails on the service's POSTGRES_INITDB_ARGS, as it would in the postgres container's first start: ${reason}`, {
+      file: composeFile,
+      line: setting?.line ?? postgres.service.line,
     });
   } finally {
     await rm(pwfile, { force: true });
@@ -87,19 +101,24 @@ export interface InitPhase {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Error paths are shown relative to this. */
   readonly repoRoot: string;
+  /** The scripts and everything they are copied with must stay inside it (`--allow-outside-links`). */
+  readonly boundary: RepositoryBoundary;
+  /** Limit for each script (`--timeout`). */
+  readonly scriptTimeoutMs: number;
   readonly logger: Logger;
   readonly signal: AbortSignal;
 }
 
 /** The entrypoint's `docker_process_init_files`: every mounted script, in the image's order, as the image runs it. */
 export async function runImageInitScripts(scripts: readonly InitScript[], phase: InitPhase): Promise<void> {
-  const runnable = await copyInitScripts(scripts, join(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join(phase.dir, "docker-entrypoint-initdb.d"), phase);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.user,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
+    timeoutMs: phase.scriptTimeoutMs,
     logger: phase.logger,
     signal: phase.signal,
     displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
@@ -120,15 +139,25 @@ export async function createPostgresDb(socketDir: string, postgres: PostgresServ
 
 /**
  * Copies everything mounted into the init directory to `<dir>` under its container name, owned by the
- * server user: scripts run as that user (as in the image) and may read their siblings. Returns the
- * copy of each name.
+ * server user: scripts run as that user (as in the image) and may read their siblings. Links are
+ * followed, but only inside the repository, and no file over the init script cap is copied: a
+ * mounted folder holding a link to `/` must not become a copy of the machine. Returns the copy of
+ * each name.
  */
-async function copyInitScripts(scripts: readonly InitScript[], dir: string, user: OsUser): Promise<Map<string, string>> {
+async function copyInitScripts(scripts: readonly InitScript[], dir: string, phase: InitPhase): Promise<Map<string, string>> {
+  const { user, boundary, repoRoot } = phase;
   const copies = new Map<string, string>();
   await mkdir(dir, { recursive: true });
+  const admit = async (source: string) => {
+    const reference = { shown: repoRelative(repoRoot, source) };
+    await assertInsideRepository(source, boundary, reference);
+    const info = await stat(source);
+    if (info.isFile()) assertWithinLimit(info.size, "init script", reference);
+    return true;
+  };
   for (const script of scripts) {
     const copy = join(dir, script.containerName);
-    await cp(script.hostPath, copy, { recursive: true, dereference: true });
+    await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== undefined) {

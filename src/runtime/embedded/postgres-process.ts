@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import { EnvironmentError } from "../../core/errors.js";
+import { runBounded } from "../../sandbox/bounded-process.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { asUser, type OsUser } from "../../sandbox/os-user.js";
 
@@ -25,6 +26,7 @@ export class PortTakenError extends EnvironmentError {}
 export class PostgresProcess {
   private exited: Promise<void>;
   private readonly logTail: string[] = [];
+  private stopping = false;
 
   private constructor(private readonly child: ResultPromise) {
     this.exited = child.then(
@@ -49,7 +51,19 @@ export class PostgresProcess {
         "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off",
       ],
-      { ...asUser(user), env: { LC_ALL: "C" }, extendEnv: false, stdin: "ignore", stdout: "ignore", stderr: "pipe", buffer: false, reject: false },
+      {
+        ...asUser(user),
+        env: { LC_ALL: "C" },
+        extendEnv: false,
+        // Its own process group: a terminal's Ctrl-C reaches the CLI only, which stops the server in order.
+        detached: true,
+        cleanup: false,
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "pipe",
+        buffer: false,
+        reject: false,
+      },
     );
     const server = new PostgresProcess(child);
     await server.waitUntilReady(timeoutMs);
@@ -58,6 +72,14 @@ export class PostgresProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** How the server ended when nobody asked it to (killed, crashed); undefined while it runs or once stopped. */
+  unexpectedExit(): string | undefined {
+    if (this.stopping) return undefined;
+    const { exitCode, signalCode } = this.child;
+    if (exitCode === null && signalCode === null) return undefined;
+    return `the embedded PostgreSQL server (pid ${this.pid}) exited during the run (${signalCode ?? `exit code ${exitCode}`})`;
   }
 
   /** The server's last log lines, for error messages. */
@@ -103,6 +125,7 @@ export class PostgresProcess {
    * (SIGQUIT) and then SIGKILL when the server does not go. Resolves once the postmaster is gone.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const [signal, waitMs] of [["SIGINT", 5_000], ["SIGQUIT", 3_000], ["SIGKILL", 3_000]] as const) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) break;
       this.child.kill(signal);
@@ -122,16 +145,30 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
   return settled;
 }
 
+/** initdb, bounded: a healthy one takes about a second. */
+const INITDB_TIMEOUT_MS = 120_000;
+
+/** initdb ran and failed; `output` is what it printed, for a caller that can tell whose mistake it was. */
+export class InitdbFailure extends EnvironmentError {
+  constructor(
+    readonly exitCode: number | undefined,
+    readonly output: string,
+  ) {
+    super(`initdb failed (${exitCode === undefined ? "killed" : `exit ${exitCode}`}):\n${lastLines(output, 15)}`);
+  }
+}
+
 /**
- * Runs `initdb` as `user`. `pwfile` holds the bootstrap superuser's password (absent for a
- * password-less trust setup). No `--auth`: as in the image, `pg_hba.conf` starts as trust everywhere
- * and the caller rewrites it.
+ * Runs `initdb` as `user`, in its own process group (Ctrl-C in a terminal does not reach it; an abort
+ * stops it and its bootstrap backend). `pwfile` holds the bootstrap superuser's password (absent
+ * for a password-less trust setup). No `--auth`: as in the image, `pg_hba.conf` starts as trust
+ * everywhere and the caller rewrites it.
  */
 export async function runInitdb(
   binaries: PostgresBinaries,
-  options: { dataDir: string; superuser: string; pwfile?: string; extraArgs: readonly string[]; user: OsUser },
+  options: { dataDir: string; superuser: string; pwfile?: string; extraArgs: readonly string[]; user: OsUser; cwd: string; signal: AbortSignal },
 ): Promise<void> {
-  const result = await execa(
+  const result = await runBounded(
     binaries.initdb,
     [
       `--pgdata=${options.dataDir}`,
@@ -144,18 +181,17 @@ export async function runInitdb(
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs,
     ],
-    { ...asUser(options.user), env: { LC_ALL: "C" }, extendEnv: false, reject: false, all: true },
+    { cwd: options.cwd, env: { LC_ALL: "C" }, user: options.user, timeoutMs: INITDB_TIMEOUT_MS, signal: options.signal },
   );
-  if (result.exitCode === undefined) {
+  if (result.spawnError !== undefined) {
     // Not started at all: typically the unprivileged user cannot reach node_modules (a repo under /root).
     throw new EnvironmentError(
-      `initdb could not run${options.user.uid === undefined ? "" : ` as the '${options.user.name}' user`}: ${result.message}. ` +
+      `initdb could not run${options.user.uid === undefined ? "" : ` as the '${options.user.name}' user`}: ${result.spawnError}. ` +
         `The PostgreSQL binaries and every folder above them must be readable and executable by that user.`,
     );
   }
-  if (result.exitCode !== 0) {
-    throw new EnvironmentError(`initdb failed (exit ${result.exitCode}):\n${lastLines(result.all ?? "", 15)}`);
-  }
+  if (result.timedOut) throw new EnvironmentError(`initdb did not finish within ${INITDB_TIMEOUT_MS / 1000} s:\n${lastLines(result.output, 15)}`);
+  if (result.exitCode !== 0) throw new InitdbFailure(result.exitCode, result.output);
 }
 
 function lastLines(text: string, count: number): string {

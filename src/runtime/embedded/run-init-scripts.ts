@@ -1,11 +1,12 @@
 import { execa } from "execa";
 import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
+import { formatSize, gunzipInitScript, INPUT_FILE_LIMITS } from "../../core/input-files.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets } from "../../core/secrets.js";
 import type { InitScript } from "../../compose-file/init-scripts.js";
-import { asUser, type OsUser } from "../../sandbox/os-user.js";
+import { type BoundedResult, runBounded } from "../../sandbox/bounded-process.js";
+import type { OsUser } from "../../sandbox/os-user.js";
 
 /** Everything the scripts see, as the image's entrypoint would have it when it reaches them. */
 export interface InitScriptSession {
@@ -16,6 +17,8 @@ export interface InitScriptSession {
   readonly user: OsUser;
   /** Working directory of the scripts. */
   readonly cwd: string;
+  /** Limit for each script (`--timeout`): a statement past it is cancelled by the server, a script past it stopped. */
+  readonly timeoutMs: number;
   readonly logger: Logger;
   readonly signal: AbortSignal;
   /** The script's path as the user should see it in an error (repo-relative). */
@@ -44,11 +47,15 @@ const SOURCING_SHELL = [
   '. "$1"',
 ].join("\n");
 
+/** After the statement timeout, the script itself gets this much longer, so psql reports the cancelled statement's line first. */
+const STATEMENT_TIMEOUT_MARGIN_MS = 3_000;
+
 /**
- * Runs the init scripts in the order given (the image's: byte order of the name), as the image does.
- * A failing script is the product's bug, not the machine's: it throws a `UsageError` naming the
- * script and, for SQL, the line psql stopped at — the same failure that keeps the container from
- * becoming healthy.
+ * Runs the init scripts in the order given (the image's: byte order of the name), as the image does,
+ * each bounded by `--timeout` (sandbox/bounded-process.ts: its own process group, stopped whole).
+ * A failing or overrunning script is the product's bug, not the machine's: it throws a `UsageError`
+ * naming the script and, for SQL, the line psql stopped at — the same failure that keeps the
+ * container from becoming healthy.
  */
 export async function runInitScripts(scripts: readonly InitScript[], session: InitScriptSession): Promise<void> {
   for (const script of scripts) {
@@ -60,73 +67,67 @@ export async function runInitScripts(scripts: readonly InitScript[], session: In
     session.logger.debug(`init: running ${script.containerName}`);
     const result = await runOne(script, session);
     session.signal.throwIfAborted();
-    if (result.exitCode !== 0) throw scriptFailure(script, session, result.output);
+    if (result.spawnError !== undefined) {
+      // No psql on PATH: the machine's problem.
+      throw new EnvironmentError(`could not run init script ${script.containerName}: ${result.spawnError}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
+    }
+    if (result.exitCode !== 0 || result.timedOut) throw scriptFailure(script, session, result);
   }
 }
 
-interface ScriptResult {
-  readonly exitCode: number | undefined;
-  readonly output: string;
-}
-
-async function runOne(script: InitScript, session: InitScriptSession): Promise<ScriptResult> {
+async function runOne(script: InitScript, session: InitScriptSession): Promise<BoundedResult> {
   const path = session.runPath(script);
+  // The server cancels a statement that runs past the limit, and psql names its line.
+  const pgOptions = [session.env.PGOPTIONS, `-c statement_timeout=${session.timeoutMs}`].filter(Boolean).join(" ");
   const options = {
-    ...asUser(session.user),
-    env: session.env,
-    extendEnv: false,
+    user: session.user,
+    env: { ...session.env, PGOPTIONS: pgOptions },
     cwd: session.cwd,
-    reject: false,
-    all: true,
-    cancelSignal: session.signal,
-  } as const;
+    timeoutMs: session.timeoutMs + STATEMENT_TIMEOUT_MARGIN_MS,
+    signal: session.signal,
+  };
+  const shown = { shown: session.displayPath(script) };
   switch (script.kind) {
     case "sql":
-      return collect(await execa("psql", [...psqlArgs(session), "-f", path], options));
+      return runBounded("psql", [...psqlArgs(session), "-f", path], options);
     case "sql.gz":
-      return collect(await execa("psql", psqlArgs(session), { ...options, input: gunzipSync(await readFile(path)) }));
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile(path), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
-      const decompressed = await execa(tool!, args, { encoding: "buffer", reject: false });
+      const decompressed = await execa(tool!, args, { encoding: "buffer", reject: false, maxBuffer: { stdout: INPUT_FILE_LIMITS["decompressed init script"] } });
+      if (decompressed.isMaxBuffer) throw new UsageError(`${shown.shown} decompresses to more than ${formatSize(INPUT_FILE_LIMITS["decompressed init script"])}`, { file: shown.shown });
       if (decompressed.failed) {
         throw new EnvironmentError(`init script ${script.containerName} needs \`${tool}\` to decompress, and it is not installed here`);
       }
-      return collect(await execa("psql", psqlArgs(session), { ...options, input: decompressed.stdout }));
+      return runBounded("psql", psqlArgs(session), { ...options, input: Buffer.from(decompressed.stdout) });
     }
     case "sh":
       // The image executes an executable script (its shebang decides the interpreter) and sources any other.
-      return collect(
-        script.executable ? await execa(path, [], options) : await execa("bash", ["-c", SOURCING_SHELL, "bash", path], options),
-      );
+      return script.executable ? runBounded(path, [], options) : runBounded("bash", ["-c", SOURCING_SHELL, "bash", path], options);
+    case "ignored":
+      throw new Error(`an ignored init script (${script.containerName}) was asked to run`);
   }
-  return { exitCode: 0, output: "" };
-}
-
-function collect(result: { exitCode?: number; all?: unknown; failed: boolean; code?: string; message?: string }): ScriptResult {
-  const output = typeof result.all === "string" ? result.all : "";
-  // A spawn failure (no psql on PATH) has no exit code and is the machine's problem.
-  if (result.exitCode === undefined && result.code === "ENOENT") {
-    throw new EnvironmentError(`could not run an init script: ${result.message ?? "program not found"}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
-  }
-  return { exitCode: result.exitCode, output };
 }
 
 // psql reports `psql:<file>:<line>: ERROR:  ...` (`<stdin>` for piped input).
 const PSQL_ERROR = /^psql:(?:.*?):(\d+):\s*(ERROR|FATAL|error):\s*(.*)$/m;
 
-function scriptFailure(script: InitScript, session: InitScriptSession, output: string): UsageError {
+function scriptFailure(script: InitScript, session: InitScriptSession, result: BoundedResult): UsageError {
   const file = session.displayPath(script);
+  const { output } = result;
+  const seconds = `${Math.round(session.timeoutMs / 100) / 10} s`;
   const psqlError = PSQL_ERROR.exec(output);
   if (psqlError && script.kind !== "sh") {
     const line = Number(psqlError[1]);
     const detail = maskSecrets(`${psqlError[2]}: ${psqlError[3]}`.replace(/\s+/g, " "));
-    return new UsageError(
-      `init script ${script.containerName} failed, as it would in the postgres container's first start: ${detail}`,
-      // A line in a compressed script is a line of the decompressed text; still the best pointer there is.
-      { file, line },
-    );
+    const what = /statement timeout/.test(detail)
+      ? `did not finish within ${seconds} (--timeout): the server cancelled its statement`
+      : `failed, as it would in the postgres container's first start: ${detail}`;
+    // A line in a compressed script is a line of the decompressed text; still the best pointer there is.
+    return new UsageError(`init script ${script.containerName} ${what}`, { file, line });
   }
+  if (result.timedOut) return new UsageError(`init script ${script.containerName} did not finish within ${seconds} (--timeout), so it was stopped`, { file });
   const lastLines = maskSecrets(output.trimEnd().split("\n").slice(-5).join("\n"));
   return new UsageError(
     `init script ${script.containerName} failed, as it would in the postgres container's first start${lastLines ? `:\n${lastLines}` : " (no output)"}`,
