@@ -1308,13 +1308,13 @@ var require_util = __commonJS({
     function isFormDataLike(object) {
       return object && typeof object === "object" && typeof object.append === "function" && typeof object.delete === "function" && typeof object.get === "function" && typeof object.getAll === "function" && typeof object.has === "function" && typeof object.set === "function" && object[Symbol.toStringTag] === "FormData";
     }
-    function addAbortListener3(signal, listener) {
-      if ("addEventListener" in signal) {
-        signal.addEventListener("abort", listener, { once: true });
-        return () => signal.removeEventListener("abort", listener);
+    function addAbortListener3(signal2, listener) {
+      if ("addEventListener" in signal2) {
+        signal2.addEventListener("abort", listener, { once: true });
+        return () => signal2.removeEventListener("abort", listener);
       }
-      signal.addListener("abort", listener);
-      return () => signal.removeListener("abort", listener);
+      signal2.addListener("abort", listener);
+      return () => signal2.removeListener("abort", listener);
     }
     var hasToWellFormed = typeof String.prototype.toWellFormed === "function";
     var hasIsWellFormed = typeof String.prototype.isWellFormed === "function";
@@ -2161,9 +2161,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve(data);
+              return err ? reject(err) : resolve2(data);
             });
           });
         }
@@ -2201,12 +2201,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve(data);
+              ) : resolve2(data);
             });
           });
         }
@@ -2578,14 +2578,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname2, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname;
+          const sessionKey = servername || hostname2;
           assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2601,7 +2601,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname
+            host: hostname2
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2615,14 +2615,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname
+            host: hostname2
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -4473,8 +4473,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve, reject) => {
-        res = resolve;
+      const promise = new Promise((resolve2, reject) => {
+        res = resolve2;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6725,12 +6725,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve2;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7067,7 +7067,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path6, host, upgrade, expectContinue, signal: signal2, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade) {
         util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
@@ -7090,8 +7090,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname}${port ? `:${port}` : ""}`;
+      const { hostname: hostname2, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname2}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error2) => {
         if (request.aborted) {
@@ -7122,7 +7122,7 @@ var require_client_h2 = __commonJS({
       }
       if (method === "CONNECT") {
         session.ref();
-        stream = session.request(headers, { endStream: false, signal });
+        stream = session.request(headers, { endStream: false, signal: signal2 });
         let upgradeResponseFinished = false;
         const onResponse = (headers2) => {
           upgradeResponseFinished = true;
@@ -7199,12 +7199,12 @@ var require_client_h2 = __commonJS({
       const shouldEndStream = method === "GET" || method === "HEAD" || body === null;
       if (expectContinue) {
         headers[HTTP2_HEADER_EXPECT] = "100-continue";
-        stream = session.request(headers, { endStream: shouldEndStream, signal });
+        stream = session.request(headers, { endStream: shouldEndStream, signal: signal2 });
         stream.once("continue", writeBodyH2);
       } else {
         stream = session.request(headers, {
           endStream: shouldEndStream,
-          signal
+          signal: signal2
         });
         writeBodyH2();
       }
@@ -7400,12 +7400,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve2;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7884,16 +7884,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve) => {
+        return new Promise((resolve2) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve;
+            this[kClosedResolve] = resolve2;
           } else {
-            resolve(null);
+            resolve2(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve) => {
+        return new Promise((resolve2) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
             const request = requests[i2];
@@ -7904,7 +7904,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve(null);
+            resolve2(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7931,20 +7931,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
-      let { host, hostname, protocol, port } = client[kUrl];
-      if (hostname[0] === "[") {
-        const idx = hostname.indexOf("]");
+      let { host, hostname: hostname2, protocol, port } = client[kUrl];
+      if (hostname2[0] === "[") {
+        const idx = hostname2.indexOf("]");
         assert(idx !== -1);
-        const ip = hostname.substring(1, idx);
+        const ip = hostname2.substring(1, idx);
         assert(net.isIP(ip));
-        hostname = ip;
+        hostname2 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7955,10 +7955,10 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve, reject) => {
+        const socket = await new Promise((resolve2, reject) => {
           client[kConnector]({
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             servername: client[kServerName],
@@ -7967,7 +7967,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve(socket2);
+              resolve2(socket2);
             }
           });
         });
@@ -7991,7 +7991,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8012,7 +8012,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8303,8 +8303,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c3) => c3.close()));
         } else {
-          await new Promise((resolve) => {
-            this[kClosedResolve] = resolve;
+          await new Promise((resolve2) => {
+            this[kClosedResolve] = resolve2;
           });
         }
       }
@@ -8987,10 +8987,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url) {
-        let { protocol, host: hostname, port } = url;
-        hostname = hostname.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname2, port } = url;
+        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname, port)) {
+        if (!this.#shouldProxy(hostname2, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -8998,7 +8998,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname, port) {
+      #shouldProxy(hostname2, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9014,11 +9014,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname === entry.hostname) {
+            if (hostname2 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname2.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -9565,28 +9565,28 @@ var require_readable = __commonJS({
       }
       async dump(opts) {
         let limit = Number.isFinite(opts?.limit) ? opts.limit : 128 * 1024;
-        const signal = opts?.signal;
-        if (signal != null && (typeof signal !== "object" || !("aborted" in signal))) {
+        const signal2 = opts?.signal;
+        if (signal2 != null && (typeof signal2 !== "object" || !("aborted" in signal2))) {
           throw new InvalidArgumentError("signal must be an AbortSignal");
         }
-        signal?.throwIfAborted();
+        signal2?.throwIfAborted();
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve, reject) => {
+        return await new Promise((resolve2, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
           const onAbort = () => {
-            this.destroy(signal.reason ?? new AbortError());
+            this.destroy(signal2.reason ?? new AbortError());
           };
-          signal?.addEventListener("abort", onAbort);
+          signal2?.addEventListener("abort", onAbort);
           this.on("close", function() {
-            signal?.removeEventListener("abort", onAbort);
-            if (signal?.aborted) {
-              reject(signal.reason ?? new AbortError());
+            signal2?.removeEventListener("abort", onAbort);
+            if (signal2?.aborted) {
+              reject(signal2.reason ?? new AbortError());
             } else {
-              resolve(null);
+              resolve2(null);
             }
           }).on("error", noop3).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9605,7 +9605,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve2, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9622,7 +9622,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve,
+              resolve: resolve2,
               reject,
               length: 0,
               body: []
@@ -9692,18 +9692,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve, stream, length } = consume2;
+      const { type, body, resolve: resolve2, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve(chunksDecode(body, length));
+          resolve2(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve(JSON.parse(chunksDecode(body, length)));
+          resolve2(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve(chunksConcat(body, length).buffer);
+          resolve2(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve(new Blob(body, { type: stream[kContentType] }));
+          resolve2(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve(chunksConcat(body, length));
+          resolve2(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9810,7 +9810,7 @@ var require_api_request = __commonJS({
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError("invalid opts");
         }
-        const { signal, method, opaque, body, onInfo, responseHeaders, throwOnError, highWaterMark } = opts;
+        const { signal: signal2, method, opaque, body, onInfo, responseHeaders, throwOnError, highWaterMark } = opts;
         try {
           if (typeof callback !== "function") {
             throw new InvalidArgumentError("invalid callback");
@@ -9818,7 +9818,7 @@ var require_api_request = __commonJS({
           if (highWaterMark && (typeof highWaterMark !== "number" || highWaterMark < 0)) {
             throw new InvalidArgumentError("invalid highWaterMark");
           }
-          if (signal && typeof signal.on !== "function" && typeof signal.addEventListener !== "function") {
+          if (signal2 && typeof signal2.on !== "function" && typeof signal2.addEventListener !== "function") {
             throw new InvalidArgumentError("signal must be an EventEmitter or EventTarget");
           }
           if (method === "CONNECT") {
@@ -9846,7 +9846,7 @@ var require_api_request = __commonJS({
         this.onInfo = onInfo || null;
         this.throwOnError = throwOnError;
         this.highWaterMark = highWaterMark;
-        this.signal = signal;
+        this.signal = signal2;
         this.reason = null;
         this.removeAbortListener = null;
         if (util.isStream(body)) {
@@ -9960,9 +9960,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -9996,18 +9996,18 @@ var require_abort_signal = __commonJS({
       }
       removeSignal(self);
     }
-    function addSignal(self, signal) {
+    function addSignal(self, signal2) {
       self.reason = null;
       self[kSignal] = null;
       self[kListener] = null;
-      if (!signal) {
+      if (!signal2) {
         return;
       }
-      if (signal.aborted) {
+      if (signal2.aborted) {
         abort(self);
         return;
       }
-      self[kSignal] = signal;
+      self[kSignal] = signal2;
       self[kListener] = () => {
         abort(self);
       };
@@ -10048,7 +10048,7 @@ var require_api_stream = __commonJS({
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError("invalid opts");
         }
-        const { signal, method, opaque, body, onInfo, responseHeaders, throwOnError } = opts;
+        const { signal: signal2, method, opaque, body, onInfo, responseHeaders, throwOnError } = opts;
         try {
           if (typeof callback !== "function") {
             throw new InvalidArgumentError("invalid callback");
@@ -10056,7 +10056,7 @@ var require_api_stream = __commonJS({
           if (typeof factory !== "function") {
             throw new InvalidArgumentError("invalid factory");
           }
-          if (signal && typeof signal.on !== "function" && typeof signal.addEventListener !== "function") {
+          if (signal2 && typeof signal2.on !== "function" && typeof signal2.addEventListener !== "function") {
             throw new InvalidArgumentError("signal must be an EventEmitter or EventTarget");
           }
           if (method === "CONNECT") {
@@ -10088,7 +10088,7 @@ var require_api_stream = __commonJS({
             this.onError(err);
           });
         }
-        addSignal(this, signal);
+        addSignal(this, signal2);
       }
       onConnect(abort, context) {
         if (this.reason) {
@@ -10185,9 +10185,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -10264,8 +10264,8 @@ var require_api_pipeline = __commonJS({
         if (typeof handler !== "function") {
           throw new InvalidArgumentError("invalid handler");
         }
-        const { signal, method, opaque, onInfo, responseHeaders } = opts;
-        if (signal && typeof signal.on !== "function" && typeof signal.addEventListener !== "function") {
+        const { signal: signal2, method, opaque, onInfo, responseHeaders } = opts;
+        if (signal2 && typeof signal2.on !== "function" && typeof signal2.addEventListener !== "function") {
           throw new InvalidArgumentError("signal must be an EventEmitter or EventTarget");
         }
         if (method === "CONNECT") {
@@ -10318,7 +10318,7 @@ var require_api_pipeline = __commonJS({
           req.push(null);
         });
         this.res = null;
-        addSignal(this, signal);
+        addSignal(this, signal2);
       }
       onConnect(abort, context) {
         const { ret, res } = this;
@@ -10422,8 +10422,8 @@ var require_api_upgrade = __commonJS({
         if (typeof callback !== "function") {
           throw new InvalidArgumentError("invalid callback");
         }
-        const { signal, opaque, responseHeaders } = opts;
-        if (signal && typeof signal.on !== "function" && typeof signal.addEventListener !== "function") {
+        const { signal: signal2, opaque, responseHeaders } = opts;
+        if (signal2 && typeof signal2.on !== "function" && typeof signal2.addEventListener !== "function") {
           throw new InvalidArgumentError("signal must be an EventEmitter or EventTarget");
         }
         super("UNDICI_UPGRADE");
@@ -10432,7 +10432,7 @@ var require_api_upgrade = __commonJS({
         this.callback = callback;
         this.abort = null;
         this.context = null;
-        addSignal(this, signal);
+        addSignal(this, signal2);
       }
       onConnect(abort, context) {
         if (this.reason) {
@@ -10472,9 +10472,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -10514,8 +10514,8 @@ var require_api_connect = __commonJS({
         if (typeof callback !== "function") {
           throw new InvalidArgumentError("invalid callback");
         }
-        const { signal, opaque, responseHeaders } = opts;
-        if (signal && typeof signal.on !== "function" && typeof signal.addEventListener !== "function") {
+        const { signal: signal2, opaque, responseHeaders } = opts;
+        if (signal2 && typeof signal2.on !== "function" && typeof signal2.addEventListener !== "function") {
           throw new InvalidArgumentError("signal must be an EventEmitter or EventTarget");
         }
         super("UNDICI_CONNECT");
@@ -10523,7 +10523,7 @@ var require_api_connect = __commonJS({
         this.responseHeaders = responseHeaders || null;
         this.callback = callback;
         this.abort = null;
-        addSignal(this, signal);
+        addSignal(this, signal2);
       }
       onConnect(abort, context) {
         if (this.reason) {
@@ -10566,9 +10566,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -12843,8 +12843,8 @@ var require_request2 = __commonJS({
     var assert = __require("node:assert");
     var { getMaxListeners, setMaxListeners: setMaxListeners2, getEventListeners, defaultMaxListeners } = __require("node:events");
     var kAbortController = /* @__PURE__ */ Symbol("abortController");
-    var requestFinalizer = new FinalizationRegistry2(({ signal, abort }) => {
-      signal.removeEventListener("abort", abort);
+    var requestFinalizer = new FinalizationRegistry2(({ signal: signal2, abort }) => {
+      signal2.removeEventListener("abort", abort);
     });
     var dependentControllerMap = /* @__PURE__ */ new WeakMap();
     function buildAbort(acRef) {
@@ -12886,7 +12886,7 @@ var require_request2 = __commonJS({
         let request = null;
         let fallbackMode = null;
         const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
-        let signal = null;
+        let signal2 = null;
         if (typeof input === "string") {
           this[kDispatcher] = init.dispatcher;
           let parsedURL;
@@ -12906,7 +12906,7 @@ var require_request2 = __commonJS({
           this[kDispatcher] = init.dispatcher || input[kDispatcher];
           assert(input instanceof _Request);
           request = input[kState];
-          signal = input[kSignal];
+          signal2 = input[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
         let window = "client";
@@ -13055,33 +13055,33 @@ var require_request2 = __commonJS({
           }
         }
         if (init.signal !== void 0) {
-          signal = init.signal;
+          signal2 = init.signal;
         }
         this[kState] = request;
         const ac = new AbortController();
         this[kSignal] = ac.signal;
-        if (signal != null) {
-          if (!signal || typeof signal.aborted !== "boolean" || typeof signal.addEventListener !== "function") {
+        if (signal2 != null) {
+          if (!signal2 || typeof signal2.aborted !== "boolean" || typeof signal2.addEventListener !== "function") {
             throw new TypeError(
               "Failed to construct 'Request': member signal is not of type AbortSignal."
             );
           }
-          if (signal.aborted) {
-            ac.abort(signal.reason);
+          if (signal2.aborted) {
+            ac.abort(signal2.reason);
           } else {
             this[kAbortController] = ac;
             const acRef = new WeakRef(ac);
             const abort = buildAbort(acRef);
             try {
-              if (typeof getMaxListeners === "function" && getMaxListeners(signal) === defaultMaxListeners) {
-                setMaxListeners2(1500, signal);
-              } else if (getEventListeners(signal, "abort").length >= defaultMaxListeners) {
-                setMaxListeners2(1500, signal);
+              if (typeof getMaxListeners === "function" && getMaxListeners(signal2) === defaultMaxListeners) {
+                setMaxListeners2(1500, signal2);
+              } else if (getEventListeners(signal2, "abort").length >= defaultMaxListeners) {
+                setMaxListeners2(1500, signal2);
               }
             } catch {
             }
-            util.addAbortListener(signal, abort);
-            requestFinalizer.register(ac, { signal, abort }, abort);
+            util.addAbortListener(signal2, abort);
+            requestFinalizer.register(ac, { signal: signal2, abort }, abort);
           }
         }
         this[kHeaders] = new Headers2(kConstruct);
@@ -13369,10 +13369,10 @@ var require_request2 = __commonJS({
       }
       return newRequest;
     }
-    function fromInnerRequest(innerRequest, signal, guard) {
+    function fromInnerRequest(innerRequest, signal2, guard) {
       const request = new Request(kConstruct);
       request[kState] = innerRequest;
-      request[kSignal] = signal;
+      request[kSignal] = signal2;
       request[kHeaders] = new Headers2(kConstruct);
       setHeadersList(request[kHeaders], innerRequest.headersList);
       setHeadersGuard(request[kHeaders], guard);
@@ -13479,8 +13479,8 @@ var require_request2 = __commonJS({
       {
         key: "signal",
         converter: webidl.nullableConverter(
-          (signal) => webidl.converters.AbortSignal(
-            signal,
+          (signal2) => webidl.converters.AbortSignal(
+            signal2,
             "RequestInit",
             "signal",
             { strict: false }
@@ -14431,7 +14431,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve, reject) => agent.dispatch(
+        return new Promise((resolve2, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14507,7 +14507,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable4({ read: resume });
               const onError = this.onError.bind(this);
-              resolve({
+              resolve2({
                 status,
                 statusText,
                 headersList,
@@ -14550,7 +14550,7 @@ var require_fetch = __commonJS({
               for (let i2 = 0; i2 < rawHeaders.length; i2 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i2]), rawHeaders[i2 + 1].toString("latin1"), true);
               }
-              resolve({
+              resolve2({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18291,8 +18291,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve) => {
-        setTimeout(resolve, ms).unref();
+      return new Promise((resolve2) => {
+        setTimeout(resolve2, ms).unref();
       });
     }
     module.exports = {
@@ -19173,15 +19173,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat2, path6, options) {
-      if (!stat2.isSymbolicLink() && !stat2.isFile()) {
+    function checkStat(stat3, path6, options) {
+      if (!stat3.isSymbolicLink() && !stat3.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs2.stat(path6, function(er, stat2) {
-        cb(er, er ? false : checkStat(stat2, path6, options));
+      fs2.stat(path6, function(er, stat3) {
+        cb(er, er ? false : checkStat(stat3, path6, options));
       });
     }
     function sync(path6, options) {
@@ -19197,20 +19197,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs2 = __require("fs");
     function isexe(path6, options, cb) {
-      fs2.stat(path6, function(er, stat2) {
-        cb(er, er ? false : checkStat(stat2, options));
+      fs2.stat(path6, function(er, stat3) {
+        cb(er, er ? false : checkStat(stat3, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs2.statSync(path6), options);
     }
-    function checkStat(stat2, options) {
-      return stat2.isFile() && checkMode(stat2, options);
+    function checkStat(stat3, options) {
+      return stat3.isFile() && checkMode(stat3, options);
     }
-    function checkMode(stat2, options) {
-      var mod = stat2.mode;
-      var uid = stat2.uid;
-      var gid = stat2.gid;
+    function checkMode(stat3, options) {
+      var mod = stat3.mode;
+      var uid = stat3.uid;
+      var gid = stat3.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -19244,12 +19244,12 @@ var require_isexe = __commonJS({
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
-        return new Promise(function(resolve, reject) {
+        return new Promise(function(resolve2, reject) {
           isexe(path6, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
-              resolve(is);
+              resolve2(is);
             }
           });
         });
@@ -19315,27 +19315,27 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step = (i2) => new Promise((resolve, reject) => {
+      const step = (i2) => new Promise((resolve2, reject) => {
         if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
+          return opt.all && found.length ? resolve2(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve(subStep(p, i2, 0));
+        resolve2(subStep(p, i2, 0));
       });
-      const subStep = (p, i2, ii) => new Promise((resolve, reject) => {
+      const subStep = (p, i2, ii) => new Promise((resolve2, reject) => {
         if (ii === pathExt.length)
-          return resolve(step(i2 + 1));
+          return resolve2(step(i2 + 1));
         const ext = pathExt[ii];
         isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
           if (!er && is) {
             if (opt.all)
               found.push(p + ext);
             else
-              return resolve(p + ext);
+              return resolve2(p + ext);
           }
-          return resolve(subStep(p, i2, ii + 1));
+          return resolve2(subStep(p, i2, ii + 1));
         });
       });
       return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
@@ -19781,11 +19781,11 @@ import { EOL as EOL2 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve) {
-      resolve(value);
+    return value instanceof P ? value : new P(function(resolve2) {
+      resolve2(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve, reject) {
+  return new (P || (P = Promise))(function(resolve2, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -19801,7 +19801,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -20101,6 +20101,139 @@ function getState(name) {
   return process.env[`STATE_${name}`] || "";
 }
 
+// src/sandbox/leftover-runs.ts
+import { readdir as readdir3, readFile as readFile2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/sandbox/process-table.ts
+import { readdir as readdir2, readFile, readlink as readlink2 } from "node:fs/promises";
+import { sep } from "node:path";
+async function processStartTime(pid) {
+  const stat3 = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat3 === void 0) return void 0;
+  return stat3.slice(stat3.lastIndexOf(")") + 2).split(" ")[19];
+}
+async function processesInside(folder) {
+  const found = [];
+  const entries = await readdir2("/proc").catch(() => []);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const [cmdline, cwd] = await Promise.all([
+      readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+      readlink2(`/proc/${entry}/cwd`).catch(() => "")
+    ]);
+    const args = cmdline.split("\0").join(" ").trim();
+    if (args.includes(folder + sep) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep)) {
+      found.push({ pid: Number(entry), args, cwd });
+    }
+  }
+  return found;
+}
+function isPostmaster(process10) {
+  return / -D /.test(` ${process10.args} `) && /(^|\/)postgres /.test(process10.args);
+}
+
+// src/sandbox/temp-root.ts
+import { tmpdir } from "node:os";
+import { dirname, resolve } from "node:path";
+var SHARED_MEMORY = "/dev/shm";
+var MIN_FREE_BYTES = 1024 ** 3;
+var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
+function tempRootCandidates(env) {
+  return [...new Set([namedTempDir(env) ?? tmpdir(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path6) => resolve(path6)))];
+}
+function namedTempDir(env) {
+  return env.TMPDIR ? resolve(env.TMPDIR) : void 0;
+}
+
+// src/sandbox/run-folder.ts
+var RUN_FOLDER_PREFIX = "civic-conformance-run-";
+var RUN_RECORD = "run.json";
+
+// src/sandbox/leftover-runs.ts
+var UNRECORDED_GRACE_MS = 6e4;
+var POSTMASTER_GRACE_MS = 5e3;
+function describeReaped(reaped) {
+  const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
+  const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
+  const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
+  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
+}
+async function reapLeftoverRuns(roots) {
+  const reaped = [];
+  const failures = [];
+  for (const root of roots) {
+    const names = await readdir3(root).catch(() => []);
+    for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
+      const folder = join(root, name);
+      try {
+        const verdict = await staleness(folder);
+        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+      } catch (error2) {
+        failures.push(`${folder}: ${error2 instanceof Error ? error2.message : String(error2)}`);
+      }
+    }
+  }
+  return { reaped, failures };
+}
+async function staleness(folder) {
+  const record = await readRecord(folder);
+  if (record) {
+    if (record.host !== hostname()) return { stale: false };
+    const startTime = await processStartTime(record.pid);
+    const alive2 = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
+    return { stale: !alive2, ownerPid: record.pid };
+  }
+  const info2 = await stat2(folder).catch(() => void 0);
+  if (!info2 || Date.now() - info2.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
+  return { stale: (await processesInside(folder)).length === 0 };
+}
+async function readRecord(folder) {
+  try {
+    const parsed = JSON.parse(await readFile2(join(folder, RUN_RECORD), "utf8"));
+    if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
+    return parsed;
+  } catch {
+    return void 0;
+  }
+}
+var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
+async function reap(folder, ownerPid) {
+  const contents = (await readdir3(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const found = await processesInside(folder);
+  const postmasters = found.filter(isPostmaster);
+  for (const server of postmasters) signal(server.pid, "SIGQUIT");
+  await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
+  for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
+  await until(async () => (await processesInside(folder)).length === 0, 2e3);
+  await rm2(folder, { recursive: true, force: true, maxRetries: 3 });
+  return {
+    folder,
+    contents,
+    ownerPid,
+    servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
+    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length
+  };
+}
+function dataDirOf(server) {
+  return / -D (\S+)/.exec(` ${server.args} `)?.[1] ?? server.cwd;
+}
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch {
+  }
+}
+async function until(condition, timeoutMs) {
+  for (let waited = 0; waited < timeoutMs; waited += 100) {
+    if (await condition()) return;
+    await sleep(100);
+  }
+}
+
 // src/core/secrets.ts
 var MASK = "***";
 var registered = /* @__PURE__ */ new Set();
@@ -20151,9 +20284,9 @@ var ActionsLogger = class {
 };
 
 // src/action/leftovers.ts
-import { readdir as readdir2, readFile, rm as rm2 } from "node:fs/promises";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { readdir as readdir4, readFile as readFile3, rm as rm3 } from "node:fs/promises";
+import { join as join2 } from "node:path";
+import { setTimeout as sleep2 } from "node:timers/promises";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
@@ -21483,11 +21616,11 @@ var getSignalsByNumber = () => {
   return Object.assign({}, ...signalsA);
 };
 var getSignalByNumber = (number, signals2) => {
-  const signal = findSignalByNumber(number, signals2);
-  if (signal === void 0) {
+  const signal2 = findSignalByNumber(number, signals2);
+  if (signal2 === void 0) {
     return {};
   }
-  const { name, description, supported, action, forced, standard } = signal;
+  const { name, description, supported, action, forced, standard } = signal2;
   return {
     [number]: {
       name,
@@ -21501,9 +21634,9 @@ var getSignalByNumber = (number, signals2) => {
   };
 };
 var findSignalByNumber = (number, signals2) => {
-  const signal = signals2.find(({ name }) => constants4.signals[name] === number);
-  if (signal !== void 0) {
-    return signal;
+  const signal2 = signals2.find(({ name }) => constants4.signals[name] === number);
+  if (signal2 !== void 0) {
+    return signal2;
   }
   return signals2.find((signalA) => signalA.number === number);
 };
@@ -21517,7 +21650,7 @@ var normalizeKillSignal = (killSignal) => {
   }
   return normalizeSignal2(killSignal, optionName);
 };
-var normalizeSignalArgument = (signal) => signal === 0 ? signal : normalizeSignal2(signal, "`subprocess.kill()`'s argument");
+var normalizeSignalArgument = (signal2) => signal2 === 0 ? signal2 : normalizeSignal2(signal2, "`subprocess.kill()`'s argument");
 var normalizeSignal2 = (signalNameOrInteger, optionName) => {
   if (Number.isInteger(signalNameOrInteger)) {
     return normalizeSignalInteger(signalNameOrInteger, optionName);
@@ -21551,7 +21684,7 @@ var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNam
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
 var getAvailableSignalNames = () => Object.keys(constants5.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
 var getAvailableSignalIntegers = () => [...new Set(Object.values(constants5.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
-var getSignalDescription = (signal) => signalsByName[signal].description;
+var getSignalDescription = (signal2) => signalsByName[signal2].description;
 
 // node_modules/execa/lib/terminate/kill.js
 var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
@@ -21568,12 +21701,12 @@ var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
 };
 var DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
 var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context, controller }, signalOrError, errorArgument) => {
-  const { signal, error: error2 } = parseKillArguments(signalOrError, errorArgument, killSignal);
+  const { signal: signal2, error: error2 } = parseKillArguments(signalOrError, errorArgument, killSignal);
   emitKillError(error2, onInternalError);
-  const killResult = kill(signal);
+  const killResult = kill(signal2);
   setKillTimeout({
     kill,
-    signal,
+    signal: signal2,
     forceKillAfterDelay,
     killSignal,
     killResult,
@@ -21583,22 +21716,22 @@ var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onIn
   return killResult;
 };
 var parseKillArguments = (signalOrError, errorArgument, killSignal) => {
-  const [signal = killSignal, error2] = isErrorInstance(signalOrError) ? [void 0, signalOrError] : [signalOrError, errorArgument];
-  if (typeof signal !== "string" && !Number.isInteger(signal)) {
-    throw new TypeError(`The first argument must be an error instance or a signal name string/integer: ${String(signal)}`);
+  const [signal2 = killSignal, error2] = isErrorInstance(signalOrError) ? [void 0, signalOrError] : [signalOrError, errorArgument];
+  if (typeof signal2 !== "string" && !Number.isInteger(signal2)) {
+    throw new TypeError(`The first argument must be an error instance or a signal name string/integer: ${String(signal2)}`);
   }
   if (error2 !== void 0 && !isErrorInstance(error2)) {
     throw new TypeError(`The second argument is optional. If specified, it must be an error instance: ${error2}`);
   }
-  return { signal: normalizeSignalArgument(signal), error: error2 };
+  return { signal: normalizeSignalArgument(signal2), error: error2 };
 };
 var emitKillError = (error2, onInternalError) => {
   if (error2 !== void 0) {
     onInternalError.reject(error2);
   }
 };
-var setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
-  if (signal === killSignal && killResult) {
+var setKillTimeout = async ({ kill, signal: signal2, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
+  if (signal2 === killSignal && killResult) {
     killOnTimeout({
       kill,
       forceKillAfterDelay,
@@ -21635,8 +21768,8 @@ var validateCancelSignal = ({ cancelSignal }) => {
   }
 };
 var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
-var terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
-  await onAbortedSignal(cancelSignal, signal);
+var terminateOnCancel = async (subprocess, cancelSignal, context, { signal: signal2 }) => {
+  await onAbortedSignal(cancelSignal, signal2);
   context.terminationReason ??= "cancel";
   subprocess.kill();
   throw cancelSignal.reason;
@@ -21723,8 +21856,8 @@ var disconnect = (anyProcess) => {
 // node_modules/execa/lib/utils/deferred.js
 var createDeferred = () => {
   const methods = {};
-  const promise = new Promise((resolve, reject) => {
-    Object.assign(methods, { resolve, reject });
+  const promise = new Promise((resolve2, reject) => {
+    Object.assign(methods, { resolve: resolve2, reject });
   });
   return Object.assign(promise, methods);
 };
@@ -21814,13 +21947,13 @@ import { once as once3 } from "node:events";
 
 // node_modules/execa/lib/utils/max-listeners.js
 import { addAbortListener } from "node:events";
-var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
+var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal2) => {
   const maxListeners = eventEmitter.getMaxListeners();
   if (maxListeners === 0 || maxListeners === Number.POSITIVE_INFINITY) {
     return;
   }
   eventEmitter.setMaxListeners(maxListeners + maxListenersIncrement);
-  addAbortListener(signal, () => {
+  addAbortListener(signal2, () => {
     eventEmitter.setMaxListeners(eventEmitter.getMaxListeners() - maxListenersIncrement);
   });
 };
@@ -22017,9 +22150,9 @@ var waitForStrictResponse = async (wrappedMessage, anyProcess, isSubprocess) => 
   }
 };
 var STRICT_RESPONSES = {};
-var throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
-  incrementMaxListeners(anyProcess, 1, signal);
-  await once3(anyProcess, "disconnect", { signal });
+var throwOnDisconnect = async (anyProcess, isSubprocess, { signal: signal2 }) => {
+  incrementMaxListeners(anyProcess, 1, signal2);
+  await once3(anyProcess, "disconnect", { signal: signal2 });
   throwOnStrictDisconnect(isSubprocess);
 };
 var REQUEST_TYPE = "execa:ipc:request";
@@ -22202,15 +22335,15 @@ var throwOnGracefulCancel = ({
   context,
   controller
 })] : [];
-var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
-  await onAbortedSignal(cancelSignal, signal);
+var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal: signal2 } }) => {
+  await onAbortedSignal(cancelSignal, signal2);
   const reason = getReason(cancelSignal);
   await sendAbort(subprocess, reason);
   killOnTimeout({
     kill: subprocess.kill,
     forceKillAfterDelay,
     context,
-    controllerSignal: signal
+    controllerSignal: signal2
   });
   context.terminationReason ??= "gracefulCancel";
   throw cancelSignal.reason;
@@ -22237,8 +22370,8 @@ var validateTimeout = ({ timeout }) => {
   }
 };
 var throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
-var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-  await setTimeout3(timeout, void 0, { signal });
+var killAfterTimeout = async (subprocess, timeout, context, { signal: signal2 }) => {
+  await setTimeout3(timeout, void 0, { signal: signal2 });
   context.terminationReason ??= "timeout";
   subprocess.kill();
   throw new DiscardedError();
@@ -22928,7 +23061,7 @@ var createMessages = ({
   all,
   ipcOutput,
   originalError,
-  signal,
+  signal: signal2,
   signalDescription,
   exitCode,
   escapedCommand,
@@ -22951,7 +23084,7 @@ var createMessages = ({
     isMaxBuffer,
     maxBuffer,
     errorCode,
-    signal,
+    signal: signal2,
     signalDescription,
     exitCode,
     isCanceled,
@@ -22980,7 +23113,7 @@ var getErrorPrefix = ({
   isMaxBuffer,
   maxBuffer,
   errorCode,
-  signal,
+  signal: signal2,
   signalDescription,
   exitCode,
   isCanceled,
@@ -22994,10 +23127,10 @@ var getErrorPrefix = ({
     return `Command timed out after ${timeout} milliseconds${forcefulSuffix}`;
   }
   if (isGracefullyCanceled) {
-    if (signal === void 0) {
+    if (signal2 === void 0) {
       return `Command was gracefully canceled with exit code ${exitCode}`;
     }
-    return isForcefullyTerminated ? `Command was gracefully canceled${forcefulSuffix}` : `Command was gracefully canceled with ${signal} (${signalDescription})`;
+    return isForcefullyTerminated ? `Command was gracefully canceled${forcefulSuffix}` : `Command was gracefully canceled with ${signal2} (${signalDescription})`;
   }
   if (isCanceled) {
     return `Command was canceled${forcefulSuffix}`;
@@ -23011,8 +23144,8 @@ var getErrorPrefix = ({
   if (isForcefullyTerminated) {
     return `Command was killed with ${killSignal} (${getSignalDescription(killSignal)})${forcefulSuffix}`;
   }
-  if (signal !== void 0) {
-    return `Command was killed with ${signal} (${signalDescription})`;
+  if (signal2 !== void 0) {
+    return `Command was killed with ${signal2} (${signalDescription})`;
   }
   if (exitCode !== void 0) {
     return `Command failed with exit code ${exitCode}`;
@@ -23117,13 +23250,13 @@ var makeError = ({
   },
   isSync
 }) => {
-  const { exitCode, signal, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
+  const { exitCode, signal: signal2, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
   const { originalMessage, shortMessage, message } = createMessages({
     stdio,
     all,
     ipcOutput,
     originalError,
-    signal,
+    signal: signal2,
     signalDescription,
     exitCode,
     escapedCommand,
@@ -23150,7 +23283,7 @@ var makeError = ({
     isMaxBuffer,
     isForcefullyTerminated,
     exitCode,
-    signal,
+    signal: signal2,
     signalDescription,
     stdio,
     all,
@@ -23172,7 +23305,7 @@ var getErrorProperties = ({
   isMaxBuffer,
   isForcefullyTerminated,
   exitCode,
-  signal,
+  signal: signal2,
   signalDescription,
   stdio,
   all,
@@ -23191,11 +23324,11 @@ var getErrorProperties = ({
   timedOut,
   isCanceled,
   isGracefullyCanceled,
-  isTerminated: signal !== void 0,
+  isTerminated: signal2 !== void 0,
   isMaxBuffer,
   isForcefullyTerminated,
   exitCode,
-  signal,
+  signal: signal2,
   signalDescription,
   code: error2.cause?.code,
   stdout: stdio[1],
@@ -23208,9 +23341,9 @@ var getErrorProperties = ({
 var omitUndefinedProperties = (result) => Object.fromEntries(Object.entries(result).filter(([, value]) => value !== void 0));
 var normalizeExitPayload = (rawExitCode, rawSignal) => {
   const exitCode = rawExitCode === null ? void 0 : rawExitCode;
-  const signal = rawSignal === null ? void 0 : rawSignal;
-  const signalDescription = signal === void 0 ? void 0 : getSignalDescription(rawSignal);
-  return { exitCode, signal, signalDescription };
+  const signal2 = rawSignal === null ? void 0 : rawSignal;
+  const signalDescription = signal2 === void 0 ? void 0 : getSignalDescription(rawSignal);
+  return { exitCode, signal: signal2, signalDescription };
 };
 
 // node_modules/parse-ms/index.js
@@ -24594,9 +24727,9 @@ var getAllSync = ([, stdout, stderr], options) => {
 // node_modules/execa/lib/resolve/exit-async.js
 import { once as once4 } from "node:events";
 var waitForExit = async (subprocess, context) => {
-  const [exitCode, signal] = await waitForExitOrError(subprocess);
+  const [exitCode, signal2] = await waitForExitOrError(subprocess);
   context.isForcefullyTerminated ??= false;
-  return [exitCode, signal];
+  return [exitCode, signal2];
 };
 var waitForExitOrError = async (subprocess) => {
   const [spawnPayload, exitPayload] = await Promise.allSettled([
@@ -24616,33 +24749,33 @@ var waitForSubprocessExit = async (subprocess) => {
   }
 };
 var waitForSuccessfulExit = async (exitPromise) => {
-  const [exitCode, signal] = await exitPromise;
-  if (!isSubprocessErrorExit(exitCode, signal) && isFailedExit(exitCode, signal)) {
+  const [exitCode, signal2] = await exitPromise;
+  if (!isSubprocessErrorExit(exitCode, signal2) && isFailedExit(exitCode, signal2)) {
     throw new DiscardedError();
   }
-  return [exitCode, signal];
+  return [exitCode, signal2];
 };
-var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal === void 0;
-var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
+var isSubprocessErrorExit = (exitCode, signal2) => exitCode === void 0 && signal2 === void 0;
+var isFailedExit = (exitCode, signal2) => exitCode !== 0 || signal2 !== null;
 
 // node_modules/execa/lib/resolve/exit-sync.js
-var getExitResultSync = ({ error: error2, status: exitCode, signal, output }, { maxBuffer }) => {
-  const resultError = getResultError(error2, exitCode, signal);
+var getExitResultSync = ({ error: error2, status: exitCode, signal: signal2, output }, { maxBuffer }) => {
+  const resultError = getResultError(error2, exitCode, signal2);
   const timedOut = resultError?.code === "ETIMEDOUT";
   const isMaxBuffer = isMaxBufferSync(resultError, output, maxBuffer);
   return {
     resultError,
     exitCode,
-    signal,
+    signal: signal2,
     timedOut,
     isMaxBuffer
   };
 };
-var getResultError = (error2, exitCode, signal) => {
+var getResultError = (error2, exitCode, signal2) => {
   if (error2 !== void 0) {
     return error2;
   }
-  return isFailedExit(exitCode, signal) ? new DiscardedError() : void 0;
+  return isFailedExit(exitCode, signal2) ? new DiscardedError() : void 0;
 };
 
 // node_modules/execa/lib/methods/main-sync.js
@@ -24708,7 +24841,7 @@ var spawnSubprocessSync = ({ file, commandArguments, options, command, escapedCo
   if (syncResult.failed) {
     return syncResult;
   }
-  const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
+  const { resultError, exitCode, signal: signal2, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
   const { output, error: error2 = resultError } = transformOutputSync({
     fileDescriptors,
     syncResult,
@@ -24721,7 +24854,7 @@ var spawnSubprocessSync = ({ file, commandArguments, options, command, escapedCo
   return getSyncResult({
     error: error2,
     exitCode,
-    signal,
+    signal: signal2,
     timedOut,
     isMaxBuffer,
     stdio,
@@ -24750,7 +24883,7 @@ var runSubprocessSync = ({ file, commandArguments, options, command, escapedComm
   }
 };
 var normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options }) => ({ ...options, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
-var getSyncResult = ({ error: error2, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options, command, escapedCommand, startTime }) => error2 === void 0 ? makeSuccessResult({
+var getSyncResult = ({ error: error2, exitCode, signal: signal2, timedOut, isMaxBuffer, stdio, all, options, command, escapedCommand, startTime }) => error2 === void 0 ? makeSuccessResult({
   command,
   escapedCommand,
   stdio,
@@ -24768,7 +24901,7 @@ var getSyncResult = ({ error: error2, exitCode, signal, timedOut, isMaxBuffer, s
   isMaxBuffer,
   isForcefullyTerminated: false,
   exitCode,
-  signal,
+  signal: signal2,
   stdio,
   all,
   ipcOutput: [],
@@ -24819,23 +24952,23 @@ var getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, ref
     removeReference(channel, reference);
   }
 };
-var getMessage = async (ipcEmitter, filter, { signal }) => {
+var getMessage = async (ipcEmitter, filter, { signal: signal2 }) => {
   if (filter === void 0) {
-    const [message] = await once5(ipcEmitter, "message", { signal });
+    const [message] = await once5(ipcEmitter, "message", { signal: signal2 });
     return message;
   }
-  for await (const [message] of on2(ipcEmitter, "message", { signal })) {
+  for await (const [message] of on2(ipcEmitter, "message", { signal: signal2 })) {
     if (filter(message)) {
       return message;
     }
   }
 };
-var throwOnDisconnect2 = async (ipcEmitter, isSubprocess, { signal }) => {
-  await once5(ipcEmitter, "disconnect", { signal });
+var throwOnDisconnect2 = async (ipcEmitter, isSubprocess, { signal: signal2 }) => {
+  await once5(ipcEmitter, "disconnect", { signal: signal2 });
   throwOnEarlyDisconnect(isSubprocess);
 };
-var throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
-  const [error2] = await once5(ipcEmitter, "strict:error", { signal });
+var throwOnStrictError = async (ipcEmitter, isSubprocess, { signal: signal2 }) => {
+  const [error2] = await once5(ipcEmitter, "strict:error", { signal: signal2 });
   throw getStrictResponseError(error2, isSubprocess);
 };
 
@@ -25140,16 +25273,16 @@ var onMergedStreamFinished = async (passThroughStream, streams, unpipeEvent) => 
     updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_COUNT);
   }
 };
-var onMergedStreamEnd = async (passThroughStream, { signal }) => {
+var onMergedStreamEnd = async (passThroughStream, { signal: signal2 }) => {
   try {
-    await finished2(passThroughStream, { signal, cleanup: true });
+    await finished2(passThroughStream, { signal: signal2, cleanup: true });
   } catch (error2) {
     errorOrAbortStream(passThroughStream, error2);
     throw error2;
   }
 };
-var onInputStreamsUnpipe = async (passThroughStream, streams, unpipeEvent, { signal }) => {
-  for await (const [unpipedStream] of on4(passThroughStream, "unpipe", { signal })) {
+var onInputStreamsUnpipe = async (passThroughStream, streams, unpipeEvent, { signal: signal2 }) => {
+  for await (const [unpipedStream] of on4(passThroughStream, "unpipe", { signal: signal2 })) {
     if (streams.has(unpipedStream)) {
       unpipedStream.emit(unpipeEvent);
     }
@@ -25195,22 +25328,22 @@ var endWhenStreamsDone = async ({ passThroughStream, stream, streams, ended, abo
     }
   }
 };
-var afterMergedStreamFinished = async (onFinished, stream, { signal }) => {
+var afterMergedStreamFinished = async (onFinished, stream, { signal: signal2 }) => {
   try {
     await onFinished;
-    if (!signal.aborted) {
+    if (!signal2.aborted) {
       abortStream(stream);
     }
   } catch (error2) {
-    if (!signal.aborted) {
+    if (!signal2.aborted) {
       errorOrAbortStream(stream, error2);
     }
   }
 };
-var onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
+var onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal: signal2 } }) => {
   try {
     await finished2(stream, {
-      signal,
+      signal: signal2,
       cleanup: true,
       readable: true,
       writable: false
@@ -25219,7 +25352,7 @@ var onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, abort
       ended.add(stream);
     }
   } catch (error2) {
-    if (signal.aborted || !streams.has(stream)) {
+    if (signal2.aborted || !streams.has(stream)) {
       return;
     }
     if (isAbortError(error2)) {
@@ -25229,10 +25362,10 @@ var onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, abort
     }
   }
 };
-var onInputStreamUnpipe = async ({ stream, streams, ended, aborted: aborted2, unpipeEvent, controller: { signal } }) => {
-  await once7(stream, unpipeEvent, { signal });
+var onInputStreamUnpipe = async ({ stream, streams, ended, aborted: aborted2, unpipeEvent, controller: { signal: signal2 } }) => {
+  await once7(stream, unpipeEvent, { signal: signal2 });
   if (!stream.readable) {
-    return once7(signal, "abort", { signal });
+    return once7(signal2, "abort", { signal: signal2 });
   }
   streams.delete(stream);
   ended.delete(stream);
@@ -25356,9 +25489,9 @@ var pipeStdioItem = ({ subprocess, stream, direction, fdNumber, pipeGroups, cont
   const outputStreams = pipeGroups.get(inputStream) ?? [];
   pipeGroups.set(inputStream, [...outputStreams, outputStream]);
 };
-var setStandardStreamMaxListeners = (stream, { signal }) => {
+var setStandardStreamMaxListeners = (stream, { signal: signal2 }) => {
   if (isStandardStream(stream)) {
-    incrementMaxListeners(stream, MAX_LISTENERS_INCREMENT, signal);
+    incrementMaxListeners(stream, MAX_LISTENERS_INCREMENT, signal2);
   }
 };
 var MAX_LISTENERS_INCREMENT = 2;
@@ -25432,17 +25565,17 @@ var Emitter = class {
       list.splice(i2, 1);
     }
   }
-  emit(ev, code, signal) {
+  emit(ev, code, signal2) {
     if (this.emitted[ev]) {
       return false;
     }
     this.emitted[ev] = true;
     let ret = false;
     for (const fn of this.listeners[ev]) {
-      ret = fn(code, signal) === true || ret;
+      ret = fn(code, signal2) === true || ret;
     }
     if (ev === "exit") {
-      ret = this.emit("afterExit", code, signal) || ret;
+      ret = this.emit("afterExit", code, signal2) || ret;
     }
     return ret;
   }
@@ -25618,14 +25751,14 @@ var {
 } = signalExitWrap(processOk(process9) ? new SignalExit(process9) : new SignalExitFallback());
 
 // node_modules/execa/lib/terminate/cleanup.js
-var cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
+var cleanupOnExit = (subprocess, { cleanup, detached }, { signal: signal2 }) => {
   if (!cleanup || detached) {
     return;
   }
   const removeExitHandler = onExit(() => {
     subprocess.kill();
   });
-  addAbortListener2(signal, () => {
+  addAbortListener2(signal2, () => {
     removeExitHandler();
   });
 };
@@ -26348,8 +26481,8 @@ var waitForCustomStreamsEnd = (fileDescriptors, streamInfo) => fileDescriptors.f
   isSameDirection: TRANSFORM_TYPES.has(type),
   stopOnExit: type === "native"
 })));
-var throwOnSubprocessError = async (subprocess, { signal }) => {
-  const [error2] = await once8(subprocess, "error", { signal });
+var throwOnSubprocessError = async (subprocess, { signal: signal2 }) => {
+  const [error2] = await once8(subprocess, "error", { signal: signal2 });
   throw error2;
 };
 
@@ -26367,11 +26500,11 @@ var addConcurrentStream = (concurrentStreams, stream, waitName) => {
   const promises3 = weakMap.get(stream);
   const promise = createDeferred();
   promises3.push(promise);
-  const resolve = promise.resolve.bind(promise);
-  return { resolve, promises: promises3 };
+  const resolve2 = promise.resolve.bind(promise);
+  return { resolve: resolve2, promises: promises3 };
 };
-var waitForConcurrentStreams = async ({ resolve, promises: promises3 }, subprocess) => {
-  resolve();
+var waitForConcurrentStreams = async ({ resolve: resolve2, promises: promises3 }, subprocess) => {
+  resolve2();
   const [isSubprocessExit] = await Promise.race([
     Promise.allSettled([true, subprocess]),
     Promise.all([false, ...promises3])
@@ -26720,8 +26853,8 @@ var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
     fileDescriptors
   };
 };
-var handleAsyncOptions = ({ timeout, signal, ...options }) => {
-  if (signal !== void 0) {
+var handleAsyncOptions = ({ timeout, signal: signal2, ...options }) => {
+  if (signal2 !== void 0) {
     throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
   }
   return { ...options, timeoutDuration: timeout };
@@ -26776,7 +26909,7 @@ var spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verbos
 var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context, onInternalError, controller }) => {
   const [
     errorInfo,
-    [exitCode, signal],
+    [exitCode, signal2],
     stdioResults,
     allResult,
     ipcOutput
@@ -26797,7 +26930,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   const result = getAsyncResult({
     errorInfo,
     exitCode,
-    signal,
+    signal: signal2,
     stdio,
     all,
     ipcOutput,
@@ -26809,7 +26942,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   });
   return handleResult(result, verboseInfo, options);
 };
-var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+var getAsyncResult = ({ errorInfo, exitCode, signal: signal2, stdio, all, ipcOutput, context, options, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
   error: errorInfo.error,
   command,
   escapedCommand,
@@ -26819,7 +26952,7 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
   isMaxBuffer: errorInfo.error instanceof MaxBufferError,
   isForcefullyTerminated: context.isForcefullyTerminated,
   exitCode,
-  signal,
+  signal: signal2,
   stdio,
   all,
   ipcOutput,
@@ -27018,7 +27151,7 @@ async function tearDownLeftovers(tempRoot, env, logger) {
   const removedProjects = [];
   for (const pidFile of await postmasterPidFiles(runDirs)) {
     try {
-      const pid = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
+      const pid = Number((await readFile3(pidFile, "utf8")).split("\n")[0]);
       if (Number.isInteger(pid) && pid > 0 && await stopProcess(pid)) stoppedServers.push(pid);
     } catch (error2) {
       logger.warn(`post: could not stop the embedded PostgreSQL of ${pidFile}: ${error2.message}`);
@@ -27034,7 +27167,7 @@ async function tearDownLeftovers(tempRoot, env, logger) {
   }
   let removedTempRoot = false;
   try {
-    await rm2(tempRoot, { recursive: true, force: true, maxRetries: 3 });
+    await rm3(tempRoot, { recursive: true, force: true, maxRetries: 3 });
     removedTempRoot = true;
   } catch (error2) {
     logger.warn(`post: could not remove ${tempRoot}: ${error2.message}`);
@@ -27043,7 +27176,7 @@ async function tearDownLeftovers(tempRoot, env, logger) {
 }
 async function subdirectories(dir) {
   try {
-    return (await readdir2(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+    return (await readdir4(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join2(dir, entry.name));
   } catch {
     return [];
   }
@@ -27051,9 +27184,9 @@ async function subdirectories(dir) {
 async function postmasterPidFiles(runDirs) {
   const found = [];
   for (const dir of runDirs) {
-    for (const candidate of [join(dir, "data", "postmaster.pid"), join(dir, "postmaster.pid")]) {
+    for (const candidate of [join2(dir, "data", "postmaster.pid"), join2(dir, "postmaster.pid")]) {
       try {
-        await readFile(candidate);
+        await readFile3(candidate);
         found.push(candidate);
       } catch {
       }
@@ -27074,7 +27207,7 @@ async function stopProcess(pid) {
   process.kill(pid, "SIGINT");
   for (let waited = 0; waited < 1e4; waited += 100) {
     if (!alive(pid)) return true;
-    await sleep(100);
+    await sleep2(100);
   }
   process.kill(pid, "SIGKILL");
   return true;
@@ -27095,6 +27228,13 @@ async function post() {
   const tempRoot = getState(TEMP_ROOT_STATE);
   if (!tempRoot) return;
   const logger = new ActionsLogger();
+  try {
+    const { reaped, failures } = await reapLeftoverRuns([tempRoot, ...tempRootCandidates(process.env)]);
+    for (const run of reaped) logger.warn(`post: ${describeReaped(run)}`);
+    for (const failure of failures) logger.warn(`post: could not reap ${failure}`);
+  } catch (error2) {
+    logger.warn(`post: reaping failed: ${error2.message}`);
+  }
   try {
     const result = await tearDownLeftovers(tempRoot, process.env, logger);
     if (result.stoppedServers.length > 0) logger.warn(`post: stopped ${result.stoppedServers.length} embedded PostgreSQL server(s) a cancelled run left (pid ${result.stoppedServers.join(", ")})`);

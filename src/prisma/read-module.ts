@@ -1,7 +1,8 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { repoRelative } from "../core/repo-path.js";
+import { readInputText } from "../core/input-files.js";
 import { pathKind } from "../core/path-probe.js";
+import { repoRelative } from "../core/repo-path.js";
 import type { Service } from "../registry/model.js";
 import { readPrismaConfig, type DatasourceUrl, type PrismaConfigFacts } from "./read-config.js";
 import { readSchemaDatasource } from "./read-schema.js";
@@ -45,7 +46,7 @@ export async function readPrismaModule(repoRoot: string, service: Service): Prom
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
 
   const schemas = await Promise.all(
-    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile(path, "utf8")) })),
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readInputText(path, "Prisma schema", { shown: toRepoFile(path) })) })),
   );
   // In a schema folder the datasource lives in one file; that file anchors the migrations folder.
   const withDatasource = schemas.find((schema) => schema.facts.datasourceLine !== undefined);

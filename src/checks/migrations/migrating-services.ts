@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { readInputFile } from "../../core/input-files.js";
+import { repoRelative } from "../../core/repo-path.js";
 import { registerSecret } from "../../core/secrets.js";
 import { type CatalogRole, readRoles } from "../../postgres/cluster-catalog.js";
 import { connect } from "../../postgres/connect.js";
@@ -36,7 +37,7 @@ export async function loadServices(context: CheckContext): Promise<{ services: M
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readFile(migration.sqlPath);
+          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) }, product.compose?.boundary);
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         }),
