@@ -4286,6 +4286,17 @@ var ScratchDatabases = class _ScratchDatabases {
     return "created";
   }
   /**
+   * Creates a login role that stands in for a service role whose rights reach the server host (see
+   * `standInFor`); dropped in `cleanup` like every role this object creates.
+   */
+  async createStandIn(standIn) {
+    registerSecret(standIn.password);
+    const role = standIn.attributes;
+    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)} PASSWORD ${quoteLiteral(standIn.password)}`);
+    this.createdRoles.push(role.name);
+    for (const member of role.predefinedRoles) await this.admin.query(`GRANT ${quoteIdentifier(member)} TO ${quoteIdentifier(role.name)}`);
+  }
+  /**
    * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
    * provisions one; created over up to `concurrency` admin connections (one connection runs one
    * statement at a time, so parallel work needs several).
@@ -4407,6 +4418,34 @@ var ScratchDatabases = class _ScratchDatabases {
     });
   }
 };
+var HOST_REACHING_ROLES = /* @__PURE__ */ new Set([
+  "pg_execute_server_program",
+  "pg_read_server_files",
+  "pg_write_server_files",
+  "pg_read_all_data",
+  "pg_write_all_data"
+]);
+function standInFor(role, name, password) {
+  const reaching = role.superuser ? [] : role.predefinedRoles.filter((member) => HOST_REACHING_ROLES.has(member));
+  if (!role.superuser && reaching.length === 0) return void 0;
+  return {
+    attributes: {
+      ...role,
+      name,
+      superuser: false,
+      createRole: false,
+      replication: false,
+      bypassRls: false,
+      canLogin: true,
+      predefinedRoles: role.superuser ? [] : role.predefinedRoles.filter((member) => !HOST_REACHING_ROLES.has(member))
+    },
+    password,
+    because: role.superuser ? "is a superuser" : `is a member of ${reaching.join(", ")}`
+  };
+}
+function standInName(serviceKey, runId) {
+  return `civic_mig_${serviceKey.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}_${runId}`;
+}
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
@@ -4509,6 +4548,11 @@ var migrationsRules = defineRules("migrations", {
     summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
     help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead."
   },
+  "server-side-io": {
+    severity: "error",
+    summary: "A migration runs programs or reads or writes files on the server host (COPY \u2026 PROGRAM, lo_import/lo_export, pg_read_file, ALTER SYSTEM, an untrusted language).",
+    help: "Remove the statement: a migration works inside its own database. Load data with ordinary INSERTs or COPY FROM STDIN, write functions in a trusted language (plpgsql, sql), and set server settings in the deployment, not in a migration."
+  },
   "foreign-reference": {
     severity: "error",
     summary: "A migration names another service's database, role or tables.",
@@ -4520,7 +4564,8 @@ var migrationsRules = defineRules("migrations", {
 var STATIC_HIT_RULE = {
   "cross-database-link": "migrations/cross-database-link",
   "foreign-reference": "migrations/foreign-reference",
-  "outside-effect": "migrations/outside-effect"
+  "outside-effect": "migrations/outside-effect",
+  "server-side-io": "migrations/server-side-io"
 };
 function finding(rule, message, service, file, line, severity = "error") {
   return {
@@ -4543,7 +4588,7 @@ function findingsFrom(services, hits, forward, reverse) {
   const findings = [];
   for (const current of services) {
     const key = current.service.key;
-    const role = current.user;
+    const role = current.standInFor ? `${current.user} (a non-superuser stand-in for ${current.standInFor})` : current.user;
     const out = forward?.outcomes.find((o) => o.service === key);
     const back = reverse?.outcomes.find((o) => o.service === key);
     const ownFailure = out?.failure && (!reverse || back?.failure) ? out.failure : void 0;
@@ -4955,7 +5000,7 @@ async function loadServices(context) {
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) }, product.compose?.boundary);
+          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) });
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         })
@@ -5213,11 +5258,20 @@ var CLUSTER_PATTERNS = [
     (m) => `${verb(m[1])} role ${m[3]}`
   ],
   [/\b(CREATE|ALTER|DROP)\s+(DATABASE|TABLESPACE)\b/gi, (m) => `${verb(m[1])} a ${m[2].toLowerCase()}`],
-  [/\bALTER\s+SYSTEM\b/gi, () => "changes server settings (ALTER SYSTEM)"],
   [
     /\b(GRANT|REVOKE)\b[^;]*?\bON\s+DATABASE\s+("(?:[^"]|"")+"|\w+)/gi,
     (m) => `${m[1].toUpperCase() === "GRANT" ? "grants" : "revokes"} privileges on database ${m[2]}`
   ]
+];
+var HOST_ROLES = String.raw`pg_execute_server_program|pg_read_server_files|pg_write_server_files`;
+var SERVER_IO_PATTERNS = [
+  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+PROGRAM\b/gi, (m) => `runs a program on the server host (COPY \u2026 ${m[1].toUpperCase()} PROGRAM)`],
+  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+(?:E)?'/gi, (m) => `${m[1].toUpperCase() === "TO" ? "writes" : "reads"} a file on the server host (COPY \u2026 ${m[1].toUpperCase()} 'file')`],
+  [/\b(lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|pg_stat_file)\s*\(/gi, (m) => `calls ${m[1].toLowerCase()}(), which reaches files on the server host`],
+  [new RegExp(String.raw`\bGRANT\b[^;]*?\b(${HOST_ROLES})\b`, "gi"), (m) => `grants ${m[1].toLowerCase()}, which reaches the server host`],
+  [/\bALTER\s+SYSTEM\b/gi, () => "changes the server's configuration file (ALTER SYSTEM)"],
+  [/\bCREATE\s+(?:OR\s+REPLACE\s+)?EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(pl\w*u)"?(?![\w"])/gi, (m) => `creates the untrusted language ${m[1].toLowerCase()}, whose code runs unrestricted on the server host`],
+  [/\bLANGUAGE\s+['"]?(pl\w*u)\b/gi, (m) => `uses the untrusted language ${m[1].toLowerCase()}, whose code runs unrestricted on the server host`]
 ];
 function scanStatements(statements, foreign) {
   const hits = [];
@@ -5226,6 +5280,9 @@ function scanStatements(statements, foreign) {
     const lineOf2 = (index) => statement.line + countNewlines(code2.slice(0, index));
     for (const [pattern, what] of LINK_PATTERNS) {
       for (const m of code2.matchAll(pattern)) hits.push({ kind: "cross-database-link", line: lineOf2(m.index), what: what(m) });
+    }
+    for (const [pattern, what] of SERVER_IO_PATTERNS) {
+      for (const m of code2.matchAll(pattern)) hits.push({ kind: "server-side-io", line: lineOf2(m.index), what: what(m) });
     }
     const foreignDatabases = new Set(foreign.map((other) => other.database));
     for (const [pattern, what] of CLUSTER_PATTERNS) {
@@ -5354,19 +5411,30 @@ async function runMigrationsCheck(context) {
   let forward;
   let reverse;
   let baseline;
+  const appliedAs = /* @__PURE__ */ new Map();
   try {
     for (const service of applicable) {
       const attributes = roles.get(service.user) ?? plainLoginRole(service.user);
       if (!roles.has(service.user)) {
         notes.push(`role ${service.user} of ${service.service.key} does not exist on the server under test: a plain login role stood in for it`);
       }
-      await scratch.ensureRole(attributes, service.password);
+      const standIn = standInFor(attributes, standInName(service.service.key, runId), randomBytes(18).toString("base64url"));
+      if (standIn) {
+        await scratch.createStandIn(standIn);
+        appliedAs.set(service.service.key, { ...service, user: standIn.attributes.name, password: standIn.password, standInFor: service.user });
+        notes.push(
+          `role ${service.user} of ${service.service.key} ${standIn.because}: its migrations were applied as ${standIn.attributes.name}, a stand-in without superuser rights or host file and program access, so they could not reach the server host`
+        );
+      } else {
+        await scratch.ensureRole(attributes, service.password);
+      }
     }
+    const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, applicable, { pass: "f", runId, context });
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
     took("applying");
   } finally {
     if (baseline) {
@@ -5380,7 +5448,7 @@ async function runMigrationsCheck(context) {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  findings.push(...findingsFrom(services, hits, forward, reverse));
+  findings.push(...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, forward, reverse));
   return { findings, notes };
 }
 

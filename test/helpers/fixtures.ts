@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,8 @@ export interface FixtureCopy extends AsyncDisposable {
  */
 export async function copyFixture(name: string, product = "property-tax"): Promise<FixtureCopy> {
   const root = await mkdtemp(join(tmpdir(), `civic-fixture-${name}-`));
+  // Readable by everyone, as a checkout is: as root, product programs run as an unprivileged user.
+  await chmod(root, 0o755);
   await cp(fixture(name), root, { recursive: true });
   return {
     root,

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -180,7 +180,10 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
 
   it("passes the conformant fixture with the project's own migrate command, run per stateful service in registry order, then in reverse", async () => {
     await using copy = await copyFixture("property-tax");
+    // The command runs as the unprivileged user when the tests run as root: it logs where it may write.
     const ran = join(copy.root, "services-migrated.txt");
+    await writeFile(ran, "");
+    await chmod(ran, 0o666);
     const output = await runOn(stack, copy, `echo "$SERVICE" >> ${JSON.stringify(ran)} && ${PSQL_MIGRATE}`);
     expect(output.skipped).toBeUndefined();
     expect(output.findings).toEqual([]);

@@ -58,13 +58,44 @@ describe("the migrations static scan", () => {
     ]);
   });
 
-  it("finds cluster-wide statements: roles, memberships, database grants, server settings", () => {
-    expect(scan(`CREATE USER "Reporter";\nGRANT reporter TO billing;\nGRANT CONNECT ON DATABASE billing TO PUBLIC;\nALTER SYSTEM SET work_mem = '8MB';`)).toEqual([
+  it("finds cluster-wide statements: roles, memberships, database grants", () => {
+    expect(scan(`CREATE USER "Reporter";\nGRANT reporter TO billing;\nGRANT CONNECT ON DATABASE billing TO PUBLIC;`)).toEqual([
       { kind: "outside-effect", line: 1, what: `creates role "Reporter"` },
       { kind: "outside-effect", line: 2, what: "grants membership in role reporter" },
       { kind: "outside-effect", line: 3, what: "grants privileges on database billing" },
-      { kind: "outside-effect", line: 4, what: "changes server settings (ALTER SYSTEM)" },
     ]);
+  });
+
+  it("finds server-side I/O: programs, server files, ALTER SYSTEM, untrusted languages, each at its line", () => {
+    const sql = [
+      "COPY (SELECT 1) TO PROGRAM 'id';",
+      "COPY bills FROM PROGRAM 'cat /etc/passwd';",
+      "COPY bills TO '/tmp/bills.csv';",
+      "SELECT lo_import('/etc/passwd'), lo_export(1, '/tmp/x');",
+      "SELECT pg_read_file('/etc/passwd');",
+      "SELECT pg_read_binary_file('/etc/passwd');",
+      "GRANT pg_execute_server_program TO CURRENT_USER;",
+      "ALTER SYSTEM SET work_mem = '8MB';",
+      "CREATE EXTENSION IF NOT EXISTS plpython3u;",
+      "CREATE FUNCTION f() RETURNS int LANGUAGE plperlu AS 'return 1;';",
+      "CREATE LANGUAGE pltclu;",
+    ].join("\n");
+    const serverIo = scan(sql).filter((hit) => hit.kind === "server-side-io");
+    expect(serverIo.map((hit) => hit.line)).toEqual([1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(serverIo[0]!.what).toBe("runs a program on the server host (COPY … TO PROGRAM)");
+    expect(serverIo[2]!.what).toBe("writes a file on the server host (COPY … TO 'file')");
+    expect(serverIo[8]!.what).toBe("changes the server's configuration file (ALTER SYSTEM)");
+  });
+
+  it("leaves ordinary COPY, trusted languages and server-side I/O words in strings and comments alone", () => {
+    const sql = [
+      "COPY bills FROM STDIN;",
+      "COPY (SELECT * FROM bills WHERE note = 'to program') TO STDOUT;",
+      "CREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;",
+      "-- SELECT pg_read_file('/etc/passwd');",
+      "COMMENT ON TABLE bills IS 'COPY x TO PROGRAM and lo_import()';",
+    ].join("\n");
+    expect(scan(sql)).toEqual([]);
   });
 
   it("ignores names and links inside comments and string literals, and the service's own tables", () => {

@@ -11,6 +11,7 @@ const STATIC_HIT_RULE: Readonly<Record<StaticHitKind, RuleId>> = {
   "cross-database-link": "migrations/cross-database-link",
   "foreign-reference": "migrations/foreign-reference",
   "outside-effect": "migrations/outside-effect",
+  "server-side-io": "migrations/server-side-io",
 };
 
 /** A finding of `rule`; its fix is the rule's help, which names no service. */
@@ -53,7 +54,7 @@ export function findingsFrom(
   const findings: Finding[] = [];
   for (const current of services) {
     const key = current.service.key;
-    const role = current.user;
+    const role = current.standInFor ? `${current.user} (a non-superuser stand-in for ${current.standInFor})` : current.user;
     const out = forward?.outcomes.find((o) => o.service === key);
     const back = reverse?.outcomes.find((o) => o.service === key);
     // A failure counts as the service's own when it happens in every order that was tried.

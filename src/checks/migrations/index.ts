@@ -3,10 +3,10 @@ import type { Finding } from "../../core/report-model.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
 import { findingsFrom } from "./findings.js";
-import { loadServices, plainLoginRole, readServiceRoles } from "./migrating-services.js";
+import { loadServices, type MigratingService, plainLoginRole, readServiceRoles } from "./migrating-services.js";
 import { runPass, type PassResult } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
-import { messageOf, ScratchDatabases } from "./scratch-databases.js";
+import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
 import { staticHits } from "./static-scan.js";
 
 /**
@@ -18,7 +18,13 @@ import { staticHits } from "./static-scan.js";
  *  (c) change nothing outside the service's database (other databases' catalogs, cluster-wide roles,
  *      memberships, databases, ACLs, settings) → `migrations/outside-effect`;
  *  (d) use no dblink / postgres_fdw / foreign servers → `migrations/cross-database-link`, and name no
- *      other service's database, role or table → `migrations/foreign-reference`.
+ *      other service's database, role or table → `migrations/foreign-reference`;
+ *  (e) reach no program or file of the server host (COPY … PROGRAM, lo_import, pg_read_file, ALTER
+ *      SYSTEM, untrusted languages) → `migrations/server-side-io` (static: names the line).
+ *
+ * Migrations never run with superuser rights: a service role that is a superuser (isolation reports
+ * it) or a member of a host-reaching predefined role is replaced by a non-superuser stand-in with its
+ * ordinary attributes, so repository SQL cannot run a program on the host through `TO PROGRAM`.
  *
  * The registry-order pass applies each service's migrations to its own fresh database with the
  * cluster fingerprinted before and after every migration; then, with the cluster put back, the
@@ -71,19 +77,31 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   let forward: PassResult | undefined;
   let reverse: PassResult | undefined;
   let baseline: ClusterSnapshot | undefined;
+  // The migrations are applied as each service's own role, unless that role reaches the server host.
+  const appliedAs = new Map<string, MigratingService>();
   try {
     for (const service of applicable) {
       const attributes = roles.get(service.user) ?? plainLoginRole(service.user);
       if (!roles.has(service.user)) {
         notes.push(`role ${service.user} of ${service.service.key} does not exist on the server under test: a plain login role stood in for it`);
       }
-      await scratch.ensureRole(attributes, service.password);
+      const standIn = standInFor(attributes, standInName(service.service.key, runId), randomBytes(18).toString("base64url"));
+      if (standIn) {
+        await scratch.createStandIn(standIn);
+        appliedAs.set(service.service.key, { ...service, user: standIn.attributes.name, password: standIn.password, standInFor: service.user });
+        notes.push(
+          `role ${service.user} of ${service.service.key} ${standIn.because}: its migrations were applied as ${standIn.attributes.name}, a stand-in without superuser rights or host file and program access, so they could not reach the server host`,
+        );
+      } else {
+        await scratch.ensureRole(attributes, service.password);
+      }
     }
+    const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, applicable, { pass: "f", runId, context });
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
     took("applying");
   } finally {
     // Put the cluster back before the roles this check created are dropped with the rest.
@@ -98,6 +116,6 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  findings.push(...findingsFrom(services, hits, forward, reverse));
+  findings.push(...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, forward, reverse));
   return { findings, notes };
 }

@@ -22,6 +22,8 @@ export interface MigratingService {
   /** Prisma's `?schema=` of the service's URL. */
   readonly schema: string | undefined;
   readonly migrationsDir: string;
+  /** Set when `user` is a stand-in the migrations are applied as: the service's own role. */
+  readonly standInFor?: string;
 }
 
 /** Every stateful service's migrations, read from its module, with the role its URL logs in as; and the services whose URL the runtime cannot reach. */
@@ -37,7 +39,7 @@ export async function loadServices(context: CheckContext): Promise<{ services: M
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) }, product.compose?.boundary);
+          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) });
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         }),

@@ -22,6 +22,11 @@ export const migrationsRules = defineRules("migrations", {
     summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
     help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead.",
   },
+  "server-side-io": {
+    severity: "error",
+    summary: "A migration runs programs or reads or writes files on the server host (COPY … PROGRAM, lo_import/lo_export, pg_read_file, ALTER SYSTEM, an untrusted language).",
+    help: "Remove the statement: a migration works inside its own database. Load data with ordinary INSERTs or COPY FROM STDIN, write functions in a trusted language (plpgsql, sql), and set server settings in the deployment, not in a migration.",
+  },
   "foreign-reference": {
     severity: "error",
     summary: "A migration names another service's database, role or tables.",

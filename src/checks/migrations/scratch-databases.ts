@@ -52,6 +52,18 @@ export class ScratchDatabases {
   }
 
   /**
+   * Creates a login role that stands in for a service role whose rights reach the server host (see
+   * `standInFor`); dropped in `cleanup` like every role this object creates.
+   */
+  async createStandIn(standIn: StandIn): Promise<void> {
+    registerSecret(standIn.password);
+    const role = standIn.attributes;
+    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)} PASSWORD ${quoteLiteral(standIn.password)}`);
+    this.createdRoles.push(role.name);
+    for (const member of role.predefinedRoles) await this.admin.query(`GRANT ${quoteIdentifier(member)} TO ${quoteIdentifier(role.name)}`);
+  }
+
+  /**
    * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
    * provisions one; created over up to `concurrency` admin connections (one connection runs one
    * statement at a time, so parallel work needs several).
@@ -176,6 +188,58 @@ export class ScratchDatabases {
     );
     await this.admin.end().catch(() => {});
   }
+}
+
+/**
+ * Predefined roles whose members reach the server host's programs and files, or read and write every
+ * table of the cluster: a stand-in is never given them.
+ */
+const HOST_REACHING_ROLES: ReadonlySet<string> = new Set([
+  "pg_execute_server_program",
+  "pg_read_server_files",
+  "pg_write_server_files",
+  "pg_read_all_data",
+  "pg_write_all_data",
+]);
+
+/** A non-superuser role the migrations of one service are applied as, instead of the service's own. */
+export interface StandIn {
+  readonly attributes: CatalogRole;
+  readonly password: string;
+  /** Why the service's own role was not used, as a phrase: "is a superuser". */
+  readonly because: string;
+}
+
+/**
+ * The stand-in for a service role that is a superuser or a member of a host-reaching predefined role,
+ * or undefined when the service's own role is safe to apply migrations as. Applying as a superuser
+ * would run `COPY … TO PROGRAM` (or an untrusted language) as the server's OS user: on the embedded
+ * runtime, a process on the host. The stand-in keeps the role's ordinary attributes and its other
+ * predefined roles (a superuser's are implicit, so it gets none), without SUPERUSER, CREATEROLE,
+ * REPLICATION or BYPASSRLS.
+ */
+export function standInFor(role: CatalogRole, name: string, password: string): StandIn | undefined {
+  const reaching = role.superuser ? [] : role.predefinedRoles.filter((member) => HOST_REACHING_ROLES.has(member));
+  if (!role.superuser && reaching.length === 0) return undefined;
+  return {
+    attributes: {
+      ...role,
+      name,
+      superuser: false,
+      createRole: false,
+      replication: false,
+      bypassRls: false,
+      canLogin: true,
+      predefinedRoles: role.superuser ? [] : role.predefinedRoles.filter((member) => !HOST_REACHING_ROLES.has(member)),
+    },
+    password,
+    because: role.superuser ? "is a superuser" : `is a member of ${reaching.join(", ")}`,
+  };
+}
+
+/** `civic_mig_<service>_<run>`: a stand-in role name, unique per run, valid unquoted. */
+export function standInName(serviceKey: string, runId: string): string {
+  return `civic_mig_${serviceKey.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}_${runId}`;
 }
 
 export function messageOf(error: unknown): string {

@@ -2,7 +2,7 @@ import type { MigratingService } from "./migrating-services.js";
 import type { SqlStatement } from "./sql-statements.js";
 
 /** What a migration statement does that reaches beyond the service's own database. */
-export type StaticHitKind = "cross-database-link" | "foreign-reference" | "outside-effect";
+export type StaticHitKind = "cross-database-link" | "foreign-reference" | "outside-effect" | "server-side-io";
 
 export interface StaticHit {
   readonly kind: StaticHitKind;
@@ -39,14 +39,32 @@ const CLUSTER_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> 
   [/\b(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP)\s+(?!MAPPING\b)(?:IF\s+(?:NOT\s+)?EXISTS\s+)?("(?:[^"]|"")+"|\w+)/gi,
     (m) => `${verb(m[1]!)} role ${m[3]}`],
   [/\b(CREATE|ALTER|DROP)\s+(DATABASE|TABLESPACE)\b/gi, (m) => `${verb(m[1]!)} a ${m[2]!.toLowerCase()}`],
-  [/\bALTER\s+SYSTEM\b/gi, () => "changes server settings (ALTER SYSTEM)"],
   [/\b(GRANT|REVOKE)\b[^;]*?\bON\s+DATABASE\s+("(?:[^"]|"")+"|\w+)/gi,
     (m) => `${m[1]!.toUpperCase() === "GRANT" ? "grants" : "revokes"} privileges on database ${m[2]}`],
 ];
 
+/** The predefined roles that reach the server host's files and programs. */
+const HOST_ROLES = String.raw`pg_execute_server_program|pg_read_server_files|pg_write_server_files`;
+
+/**
+ * Statements that reach the server host: its programs, its files, its configuration, and languages
+ * whose functions run unrestricted code in the server process. Names the line; the defence is that
+ * migrations are never applied with superuser rights (index.ts), since dynamic SQL evades any scan.
+ */
+const SERVER_IO_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> = [
+  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+PROGRAM\b/gi, (m) => `runs a program on the server host (COPY … ${m[1]!.toUpperCase()} PROGRAM)`],
+  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+(?:E)?'/gi, (m) => `${m[1]!.toUpperCase() === "TO" ? "writes" : "reads"} a file on the server host (COPY … ${m[1]!.toUpperCase()} 'file')`],
+  [/\b(lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|pg_stat_file)\s*\(/gi, (m) => `calls ${m[1]!.toLowerCase()}(), which reaches files on the server host`],
+  [new RegExp(String.raw`\bGRANT\b[^;]*?\b(${HOST_ROLES})\b`, "gi"), (m) => `grants ${m[1]!.toLowerCase()}, which reaches the server host`],
+  [/\bALTER\s+SYSTEM\b/gi, () => "changes the server's configuration file (ALTER SYSTEM)"],
+  [/\bCREATE\s+(?:OR\s+REPLACE\s+)?EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(pl\w*u)"?(?![\w"])/gi, (m) => `creates the untrusted language ${m[1]!.toLowerCase()}, whose code runs unrestricted on the server host`],
+  [/\bLANGUAGE\s+['"]?(pl\w*u)\b/gi, (m) => `uses the untrusted language ${m[1]!.toLowerCase()}, whose code runs unrestricted on the server host`],
+];
+
 /**
  * Finds, statement by statement, what a migration does beyond its own database: links to other
- * databases, names of other services' databases, roles or tables, and cluster-wide changes.
+ * databases, names of other services' databases, roles or tables, cluster-wide changes, and
+ * server-side I/O (the host's programs and files).
  * Live application proves the effects; this names the line.
  */
 export function scanStatements(statements: readonly SqlStatement[], foreign: readonly ForeignNames[]): StaticHit[] {
@@ -56,6 +74,9 @@ export function scanStatements(statements: readonly SqlStatement[], foreign: rea
     const lineOf = (index: number) => statement.line + countNewlines(code.slice(0, index));
     for (const [pattern, what] of LINK_PATTERNS) {
       for (const m of code.matchAll(pattern)) hits.push({ kind: "cross-database-link", line: lineOf(m.index), what: what(m) });
+    }
+    for (const [pattern, what] of SERVER_IO_PATTERNS) {
+      for (const m of code.matchAll(pattern)) hits.push({ kind: "server-side-io", line: lineOf(m.index), what: what(m) });
     }
     const foreignDatabases = new Set(foreign.map((other) => other.database));
     for (const [pattern, what] of CLUSTER_PATTERNS) {
