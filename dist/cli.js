@@ -2580,7 +2580,7 @@ var dependenciesCheck = {
 };
 function liveProbeSkipReason(context) {
   const live = context.live;
-  if (!live) return "no runtime was started, so no service is running";
+  if (!live) return "no service of the product is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }

@@ -40,7 +40,7 @@ describe("dependencies check, static part", () => {
     expect(output.findings).toEqual([]);
     expect(output.coverage).toBeUndefined();
     expect(output.skipped).toBe(
-      "the static part found nothing wrong; the live probe needs the compose runtime (--runtime compose), and no runtime was started, so no service is running",
+      "the static part found nothing wrong; the live probe needs the compose runtime (--runtime compose), and no service of the product is running",
     );
   });
 
@@ -55,7 +55,7 @@ describe("dependencies check, static part", () => {
     await replaceAfter(copy, REGISTRY, entry("tax-sale-proceedings"), "http://payment-processing:4106", "http://payment-processing:4116");
     const output = await runOnCopy(dependenciesCheck, copy);
     expect(output.skipped).toBeUndefined();
-    expect(output.notes).toEqual(["live probe skipped: it needs the compose runtime (--runtime compose), and no runtime was started, so no service is running"]);
+    expect(output.notes).toEqual(["live probe skipped: it needs the compose runtime (--runtime compose), and no service of the product is running"]);
   });
 
   it("reports dependencies/unknown-host for an extraEnv URL to a host nobody runs (and the dependency it no longer uses)", async () => {

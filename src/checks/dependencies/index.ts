@@ -39,7 +39,7 @@ export const dependenciesCheck: Check<"dependencies"> = {
 
 function liveProbeSkipReason(context: CheckContext): string {
   const live = context.live;
-  if (!live) return "no runtime was started, so no service is running";
+  if (!live) return "no service of the product is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }
