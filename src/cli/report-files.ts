@@ -38,7 +38,8 @@ export async function openReportFiles(targets: readonly OutputTarget[], cwd: str
       const fail = (why: string): never => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
-      const existing = await stat(path).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : fail(reasonOf(error, path))));
+      // ENOTDIR: some folder above is a file, which `createParents` then names.
+      const existing = await stat(path).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" || error.code === "ENOTDIR" ? undefined : fail(reasonOf(error, path))));
       if (existing?.isDirectory()) fail("it is a folder; name a file inside it");
       if (!existing) await createParents(dirname(path), fail);
       const handle = await open(path, constants.O_WRONLY | constants.O_CREAT).catch((error: NodeJS.ErrnoException) => fail(reasonOf(error, path)));
