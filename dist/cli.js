@@ -8326,7 +8326,7 @@ async function openReportFiles(targets, cwd) {
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
-      const existing = await stat4(path).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, path)));
+      const existing = await stat4(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
       if (!existing) await createParents(dirname10(path), fail2);
       const handle = await open(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
