@@ -67,6 +67,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Repo
             logger: io.logger,
             needsScratch: checks.some((check) => check.needs.includes("scratch")),
             ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
+            ...(settings.composeCommand !== undefined && { composeCommand: settings.composeCommand }),
           });
           io.logger.info(`Starting the ${runtime.name} runtime…`);
           return runtime.start(io.signal);

@@ -1,12 +1,18 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { COMPOSE_COPY_NAME } from "../docker/compose-copy.js";
 import { docker, type ProcessEnv } from "../docker/docker-cli.js";
 import { PROJECT_LABEL } from "../docker/stack-state.js";
 import type { Logger } from "../core/logger.js";
+import { removeLeftovers } from "../runtime/compose.js";
 
-/** Compose records the folder of the compose file on every container; the run's copies live in the temp root. */
-const WORKING_DIR_LABEL = "com.docker.compose.project.working_dir";
+/**
+ * Compose v1 and v2 record the path of the compose file (as given to `-f`) on every container; the
+ * run's copy lives in the temp root. (`…project.working_dir` is the product folder: the run passes
+ * `--project-directory`.)
+ */
+const CONFIG_FILES_LABEL = "com.docker.compose.project.config_files";
 
 /** What the `post:` step found and removed. */
 export interface TeardownResult {
@@ -98,19 +104,12 @@ async function stopProcess(pid: number): Promise<boolean> {
   return true;
 }
 
-/** Containers, networks and volumes of every project whose containers point at `dir`. */
+/** Containers, networks, volumes, built images and scratch server of every project booted from the compose copy in `dir`. */
 async function removeComposeProjects(dir: string, env: ProcessEnv): Promise<string[]> {
-  const listed = await docker(["ps", "-a", "--filter", `label=${WORKING_DIR_LABEL}=${dir}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 30_000 });
+  const copy = join(dir, COMPOSE_COPY_NAME);
+  const listed = await docker(["ps", "-a", "--filter", `label=${CONFIG_FILES_LABEL}=${copy}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 30_000 });
   if (listed.exitCode !== 0) throw new Error(listed.stderr.trim() || `docker ps exited with ${listed.exitCode}`);
   const projects = [...new Set(listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean))];
-  for (const project of projects) {
-    const filter = `label=${PROJECT_LABEL}=${project}`;
-    const ids = (await docker(["ps", "-a", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids], { env, timeoutMs: 120_000 });
-    const networks = (await docker(["network", "ls", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 60_000 });
-    const volumes = (await docker(["volume", "ls", "-q", "--filter", filter], { env, timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
-    if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 60_000 });
-  }
+  for (const project of projects) await removeLeftovers(project, env);
   return projects;
 }

@@ -1,4 +1,5 @@
 import type { CheckId } from "./report-model.js";
+import type { RequestedCompose } from "../docker/compose-command.js";
 import type { RuntimeChoice } from "../runtime/runtime.js";
 
 export const FORMATS = ["text", "json", "markdown", "sarif", "junit"] as const;
@@ -30,6 +31,8 @@ export interface CheckSettings {
   readonly migrateCommand?: string;
   /** File with the admin and per-service URLs for `--runtime external`. */
   readonly externalConfig?: string;
+  /** The Compose CLI the compose runtime must use (`--compose-command`, else `CIVIC_COMPOSE_COMMAND`); unset: the first that answers. */
+  readonly composeCommand?: RequestedCompose;
   /** Limit for any child process a check runs (generator, migrate command), in milliseconds. */
   readonly commandTimeoutMs: number;
   /** Upper bound for concurrent connections and processes. */

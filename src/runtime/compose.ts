@@ -11,11 +11,11 @@ import { EnvironmentError, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../core/product.js";
 import { maskSecrets } from "../core/secrets.js";
-import { detectComposeCommand, projectArgs, type ComposeCommand } from "../docker/compose-command.js";
+import { projectArgs, resolveComposeCommand, type ComposeCommand, type RequestedCompose } from "../docker/compose-command.js";
 import { writeComposeCopy } from "../docker/compose-copy.js";
 import { docker, lastLines, settle, spawnTool, type ProcessEnv } from "../docker/docker-cli.js";
-import { defaultProjectName, runProjectName } from "../docker/project-name.js";
-import { describeState, hasFailed, isReady, lastLogLines, projectContainers, PROJECT_LABEL, type ServiceContainer } from "../docker/stack-state.js";
+import { defaultProjectNames, runProjectName } from "../docker/project-name.js";
+import { describeState, hasFailed, isReady, lastLogLines, projectContainers, PROJECT_LABEL, settledReadiness, type ServiceContainer } from "../docker/stack-state.js";
 import { registerCleanup } from "./cleanup.js";
 import { startScratchPostgres, type ScratchPostgres } from "./compose-scratch.js";
 import { publishedServiceUrl } from "./published-service-url.js";
@@ -35,6 +35,8 @@ export interface ComposeRuntimeOptions {
    * the stack and takes seconds to initialise), not after.
    */
   readonly startScratchEarly?: boolean;
+  /** The Compose CLI the user asked for (`--compose-command`, `CIVIC_COMPOSE_COMMAND`); without it, the first that answers. */
+  readonly composeCommand?: RequestedCompose;
 }
 
 /** Milliseconds spent in each phase of the last `start`. */
@@ -97,13 +99,13 @@ export class ComposeRuntime implements Runtime {
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
-      this.composeCommand = await detectComposeCommand(this.options.env);
+      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await this.warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env));
+      await this.warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env));
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
@@ -187,11 +189,14 @@ export class ComposeRuntime implements Runtime {
     return projectArgs(this.composeCommand!, { name: this.projectName!, file: this.copyFile!, directory: this.options.product.dir });
   }
 
-  /** `up -d --build`; returns its duration. A failure names the services that did not come up, with their logs. */
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   */
   private async up(signal: AbortSignal): Promise<number> {
     const started = performance.now();
-    const noPull = this.composeCommand!.major === 2 ? ["--pull", "never"] : [];
-    this.upProcess = spawnTool(this.composeCommand!.command, [...this.composeArgs(), "up", "-d", "--build", ...noPull], {
+    this.upProcess = spawnTool(this.composeCommand!.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 600_000,
@@ -212,16 +217,22 @@ export class ComposeRuntime implements Runtime {
     return Math.round(performance.now() - started);
   }
 
-  /** Polls until every compose service is ready; fails early when one exited for good. */
+  /**
+   * Polls until every compose service is ready (a service without a healthcheck once it has stayed
+   * up for a few seconds, see `settledReadiness`); fails early when one exited for good. Polling,
+   * not `up --wait`: v1 has no `--wait`, and this reports which service failed and why.
+   */
   private async waitUntilReady(compose: ComposeProject, signal: AbortSignal): Promise<ServiceContainer[]> {
     const deadline = performance.now() + (this.options.readyTimeoutMs ?? 240_000);
     const expected = [...compose.services.keys()];
+    const settled = settledReadiness();
     for (;;) {
       const containers = await projectContainers(this.projectName!, this.options.env);
       const byService = new Map(containers.map((container) => [container.service, container]));
+      const now = performance.now();
       const waiting = expected.filter((service) => {
         const container = byService.get(service);
-        return !container || !isReady(container);
+        return !container || !settled(container, now);
       });
       if (waiting.length === 0) return containers;
       const failed = waiting.filter((service) => {
@@ -265,13 +276,14 @@ export class ComposeRuntime implements Runtime {
   }
 
   /**
-   * The developer's own project (default project name) may hold the postgres service's named
-   * volume from an earlier boot; the image runs init scripts only on an empty data dir, so that
-   * stack does not show what `init-databases.sql` says today. This run uses a fresh volume of its own.
+   * The developer's own project (default project name, as v1 or v2 derives it) may hold the postgres
+   * service's named volume from an earlier boot; the image runs init scripts only on an empty data
+   * dir, so that stack does not show what `init-databases.sql` says today. This run uses a fresh
+   * volume of its own.
    */
-  private async warnAboutStaleVolumes(compose: ComposeProject, postgres: PostgresService, ownProject: string): Promise<void> {
+  private async warnAboutStaleVolumes(compose: ComposeProject, postgres: PostgresService, ownProjects: readonly string[]): Promise<void> {
     const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
-    for (const volume of named) {
+    for (const [volume, ownProject] of named.flatMap((volume) => ownProjects.map((project) => [volume, project] as const))) {
       const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
         env: this.options.env,
         timeoutMs: 15_000,

@@ -1,6 +1,7 @@
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../core/product.js";
+import { composeCommandFromEnv, type RequestedCompose } from "../docker/compose-command.js";
 import { ComposeRuntime } from "./compose.js";
 import { dockerEngineAnswers } from "./docker-probe.js";
 import { EmbeddedRuntime } from "./embedded.js";
@@ -20,6 +21,8 @@ export interface RuntimeInputs {
   readonly dockerAvailable?: () => Promise<boolean>;
   /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
   readonly needsScratch?: boolean;
+  /** The Compose CLI `--compose-command` asked for; else `CIVIC_COMPOSE_COMMAND` names it, else the compose runtime uses the first that answers. */
+  readonly composeCommand?: RequestedCompose;
 }
 
 /**
@@ -28,7 +31,8 @@ export interface RuntimeInputs {
  * `start` and always `stop`.
  *
  * @throws EnvironmentError for `compose` when it cannot run here
- * @throws UsageError for `external` without an admin URL or with a malformed config file
+ * @throws UsageError for `external` without an admin URL or with a malformed config file, and for
+ *   `compose` or `auto` with a CIVIC_COMPOSE_COMMAND that names no Compose CLI
  */
 export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
   switch (choice) {
@@ -40,13 +44,15 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       return new ExternalRuntime(config, { logger: inputs.logger, ...(inputs.readOnly !== undefined && { readOnly: inputs.readOnly }) });
     }
     case "compose": {
+      const composeCommand = requestedComposeCommand(inputs);
       if (!(await dockerAnswers(inputs))) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs);
+      return composeRuntime(inputs, composeCommand);
     }
     case "auto": {
-      if (await dockerAnswers(inputs)) return composeRuntime(inputs);
+      const composeCommand = requestedComposeCommand(inputs);
+      if (await dockerAnswers(inputs)) return composeRuntime(inputs, composeCommand);
       inputs.logger.debug("auto: no Docker engine answers; using embedded");
       return createRuntime("embedded", inputs);
     }
@@ -57,6 +63,22 @@ function dockerAnswers(inputs: RuntimeInputs): Promise<boolean> {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
 
-function composeRuntime(inputs: RuntimeInputs): Runtime {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchEarly: inputs.needsScratch ?? false });
+/**
+ * `--compose-command`, else CIVIC_COMPOSE_COMMAND: read wherever a compose runtime may start, so a
+ * wrong value is reported even where `auto` then finds no engine.
+ *
+ * @throws UsageError when CIVIC_COMPOSE_COMMAND names no Compose CLI
+ */
+function requestedComposeCommand(inputs: RuntimeInputs): RequestedCompose | undefined {
+  return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
+}
+
+function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined): Runtime {
+  return new ComposeRuntime({
+    product: inputs.product,
+    env: inputs.env,
+    logger: inputs.logger,
+    startScratchEarly: inputs.needsScratch ?? false,
+    ...(composeCommand !== undefined && { composeCommand }),
+  });
 }
