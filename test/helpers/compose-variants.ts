@@ -64,7 +64,7 @@ export function requireComposeVariant(variant: ComposeVariant): boolean {
   console.warn(
     [
       "****************************************************************",
-      `SKIPPED: no ${variant.title}. Its variant of the compose tests did not run.`,
+      `SKIPPED: no ${variant.title}. Its variant of the compose tests did not run${process.env[COMPOSE_VARIANTS_VARIABLE] !== undefined ? ` (${COMPOSE_VARIANTS_VARIABLE}=${process.env[COMPOSE_VARIANTS_VARIABLE]} does not require it)` : ""}.`,
       `To run it: ${PROVISION_HINT}.`,
       "****************************************************************",
     ].join("\n"),
