@@ -15,7 +15,8 @@
  *  - built images are named `<project>_<service>` by v1 and `<project>-<service>` by v2; both record
  *    the compose file as given to `-f` (`…project.config_files`) and the `--project-directory` as
  *    `…project.working_dir`: the action's `post:` step finds a cancelled run's project through its
- *    compose copy and removes it, built image included.
+ *    compose copy and removes it, built image included (and scripts/ci/cleanup-docker.sh, which
+ *    removes what crashed test runs left, knows both namings).
  * The images are the LOCAL STAND-INS here (scripts/ci/provision-docker.sh), the official ones on
  * GitHub's runner. The full run on each CLI is test/e2e-compose.test.ts.
  */
@@ -23,6 +24,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tearDownLeftovers } from "../src/action/leftovers.js";
 import { loadCompose } from "../src/compose/load-compose.js";
@@ -36,6 +38,7 @@ import { pendingCleanups } from "../src/runtime/cleanup.js";
 import { ComposeRuntime, removeLeftovers } from "../src/runtime/compose.js";
 import { composeVersion, COMPOSE_VARIANTS, requireComposeVariant, runCompose } from "./helpers/compose-variants.js";
 import { announceStandins, docker, dockerList, STANDIN_IMAGES } from "./helpers/docker.js";
+import { REPO_ROOT } from "./helpers/fixtures.js";
 
 /** What the docker CLI needs to find its engine and its plugins. */
 const ENV = {
@@ -174,9 +177,11 @@ for (const variant of COMPOSE_VARIANTS) {
       const args = projectArgs(compose, { name: project, file: copy.file, directory: productDir });
       const created = await runCompose(variant, [...args.slice(compose.prefix.length), "up", "--no-start", "--build"]);
       expect(created.exitCode, String(created.stderr)).toBe(0);
-      // The image this CLI built for the run, under its own naming.
-      expect(await dockerList(["images", "-q", "--filter", `reference=${project}${variant.major === 1 ? "_" : "-"}app`])).toHaveLength(1);
+      // The image this CLI built for the run, under its own naming; what cleans up after a crashed test run knows it too.
+      const image = `${project}${variant.major === 1 ? "_" : "-"}app`;
+      expect(await dockerList(["images", "-q", "--filter", `reference=${image}`])).toHaveLength(1);
       expect((await leftovers(project)).volumes).toHaveLength(1);
+      expect(String((await execa(join(REPO_ROOT, "scripts/ci/cleanup-docker.sh"), ["--dry-run"])).stdout)).toContain(`would remove image ${image}:latest\n`);
 
       const logger = new RecordingLogger();
       const result = await tearDownLeftovers(tempRoot, ENV, logger);
