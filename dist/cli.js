@@ -6069,9 +6069,12 @@ function summarize(checks) {
   };
 }
 
+// src/core/settings.ts
+var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
+var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
+
 // src/docker/compose-command.ts
 import { execa as execa4 } from "execa";
-var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
 var COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
 function parseComposeCommand(value, source) {
   const normalized = value.trim().split(/\s+/).join(" ");
@@ -7563,9 +7566,6 @@ Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input 
 // src/cli/parse-args.ts
 import { parseArgs } from "node:util";
 import { extname } from "node:path";
-
-// src/core/settings.ts
-var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
 
 // src/runtime/runtime.ts
 var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];

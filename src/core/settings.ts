@@ -1,6 +1,16 @@
 import type { CheckId } from "./report-model.js";
-import type { RequestedCompose } from "../docker/compose-command.js";
 import type { RuntimeChoice } from "../runtime/runtime.js";
+
+/** The Compose CLIs a user can name: the v2 plugin of the docker CLI, or the standalone binary (v1 1.29, or a v2 installed under that name). */
+export const COMPOSE_COMMANDS = ["docker compose", "docker-compose"] as const;
+export type ComposeCommandChoice = (typeof COMPOSE_COMMANDS)[number];
+
+/** A Compose CLI the user asked for, and where they asked (named again when it does not answer). */
+export interface RequestedCompose {
+  readonly choice: ComposeCommandChoice;
+  /** `--compose-command` or `CIVIC_COMPOSE_COMMAND`. */
+  readonly source: string;
+}
 
 export const FORMATS = ["text", "json", "markdown", "sarif", "junit"] as const;
 export type Format = (typeof FORMATS)[number];

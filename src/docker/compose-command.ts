@@ -1,20 +1,10 @@
 import { EnvironmentError, UsageError } from "../core/errors.js";
+import { COMPOSE_COMMANDS, type ComposeCommandChoice, type RequestedCompose } from "../core/settings.js";
 import { definedEnv, type ProcessEnv } from "./docker-cli.js";
 import { execa } from "execa";
 
-/** The Compose CLIs a user can ask for: the v2 plugin of the docker CLI, or the standalone binary (v1 1.29, or a v2 installed under that name). */
-export const COMPOSE_COMMANDS = ["docker compose", "docker-compose"] as const;
-export type ComposeCommandChoice = (typeof COMPOSE_COMMANDS)[number];
-
 /** The environment variable that picks the Compose CLI when `--compose-command` is not given. */
 export const COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
-
-/** A Compose CLI the user asked for, and where they asked (named again when it does not answer). */
-export interface RequestedCompose {
-  readonly choice: ComposeCommandChoice;
-  /** `--compose-command` or `CIVIC_COMPOSE_COMMAND`. */
-  readonly source: string;
-}
 
 /** How to invoke Compose here: the v2 plugin (`docker compose`) or the standalone `docker-compose`. */
 export interface ComposeCommand {

@@ -1,7 +1,8 @@
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../core/product.js";
-import { composeCommandFromEnv, type RequestedCompose } from "../docker/compose-command.js";
+import type { RequestedCompose } from "../core/settings.js";
+import { composeCommandFromEnv } from "../docker/compose-command.js";
 import { ComposeRuntime } from "./compose.js";
 import { dockerEngineAnswers } from "./docker-probe.js";
 import { EmbeddedRuntime } from "./embedded.js";

@@ -1,5 +1,5 @@
 import { execa, execaSync, type Result } from "execa";
-import type { ComposeCommandChoice } from "../../src/docker/compose-command.js";
+import type { ComposeCommandChoice } from "../../src/core/settings.js";
 import { requireDockerInCI } from "./docker.js";
 
 /** The two Compose CLIs the compose runtime is tested on. */
