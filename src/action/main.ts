@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import * as core from "@actions/core";
 import { EnvironmentError, UsageError } from "../core/errors.js";
 import { maskSecrets } from "../core/secrets.js";
-import { runCleanups } from "../runtime/cleanup.js";
+import { runCleanups } from "../core/cleanup-registry.js";
 import { parseActionSettings } from "./action-settings.js";
 import { ActionsLogger, announceSecrets } from "./actions-logger.js";
 import { runCheckMode } from "./run-action.js";

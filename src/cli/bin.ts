@@ -1,4 +1,4 @@
-import { runCleanups } from "../runtime/cleanup.js";
+import { runCleanups } from "../core/cleanup-registry.js";
 import { main } from "./main.js";
 
 /**

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import type { Check } from "../checks/check.js";
 import { EnvironmentError, UsageError } from "../core/errors.js";
-import { locateProduct } from "../core/locate-product.js";
+import { locateProduct } from "../product/locate-product.js";
 import { StreamLogger } from "../core/logger.js";
 import type { CheckResult } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
@@ -11,7 +11,7 @@ import { generateProduct } from "../generator/generate-command.js";
 import { renderReport } from "../report/render-report.js";
 import { renderCheckLine } from "../report/render-text.js";
 import { paletteFor } from "../report/style.js";
-import { exitCodeFor, runCheck } from "../run-check.js";
+import { exitCodeFor, runCheck } from "../pipeline/check-pipeline.js";
 import { HELP } from "./help.js";
 import { parseCliArgs } from "./parse-args.js";
 
@@ -63,7 +63,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
           },
         };
-        const report = await runCheck(settings, { logger, progress, signal: io.signal });
+        const { report } = await runCheck(settings, { logger, progress, signal: io.signal });
         for (const target of settings.outputs) {
           const palette = target.file === undefined ? paletteFor(io.stdoutIsTTY, io.env) : undefined;
           const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === undefined }));

@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
 import { extname } from "node:path";
 import { UsageError } from "../core/errors.js";
-import { CHECK_IDS, type CheckId } from "../core/report-model.js";
-import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type OutputTarget } from "../core/settings.js";
-import { parseComposeCommand } from "../docker/compose-command.js";
-import { RUNTIME_CHOICES, type RuntimeChoice } from "../runtime/runtime.js";
+import { CHECK_IDS, type CheckId } from "../checks/registered.js";
+import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
+import { parseComposeCommand } from "../docker/compose-cli.js";
 
 export type Command =
   | { kind: "help"; topic?: string }

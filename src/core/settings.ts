@@ -1,5 +1,8 @@
-import type { CheckId } from "./report-model.js";
-import type { RuntimeChoice } from "../runtime/runtime.js";
+/** Where PostgreSQL comes from (see runtime/): one implementation per name. */
+export type RuntimeName = "compose" | "embedded" | "external";
+/** What the user may ask for: a runtime, or `auto` (decided by `runtime/choose-runtime.ts`). */
+export type RuntimeChoice = RuntimeName | "auto";
+export const RUNTIME_CHOICES: readonly RuntimeChoice[] = ["auto", "compose", "embedded", "external"];
 
 /** The Compose CLIs a user can name: the v2 plugin of the docker CLI, or the standalone binary (v1 1.29, or a v2 installed under that name). */
 export const COMPOSE_COMMANDS = ["docker compose", "docker-compose"] as const;
@@ -29,10 +32,10 @@ export interface CheckSettings {
   readonly repoRoot?: string;
   /** Where PostgreSQL comes from. */
   readonly runtime: RuntimeChoice;
-  /** Checks to run; empty = all. */
-  readonly only: readonly CheckId[];
-  /** Checks not to run. */
-  readonly skip: readonly CheckId[];
+  /** Ids of the checks to run (the door validates them against `CHECK_IDS`); empty = all. */
+  readonly only: readonly string[];
+  /** Ids of the checks not to run. */
+  readonly skip: readonly string[];
   /** Where each report format goes; at most one goes to standard output. */
   readonly outputs: readonly OutputTarget[];
   /** Replaces `infra/generate.ts` for the drift check (run from the product folder through a shell). */

@@ -1,6 +1,7 @@
 import type { Logger } from "../core/logger.js";
 import { type GitHubWriter, statusOf } from "./github-writer.js";
-import { isOlderThan, productMarker, readStamp, type RunStamp } from "./run-stamp.js";
+import { productMarker, readStamp, type RunStamp } from "../report/comment-markers.js";
+import { isOlderThan } from "./run-order.js";
 
 /** What became of a product's comment. */
 export type CommentOutcome = "created" | "updated" | "kept-newer" | "not-posted";

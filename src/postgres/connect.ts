@@ -1,12 +1,30 @@
 /**
- * Opening one connection from a service's URL, with an upper bound on how long it may take. Every
- * connection is a fresh `pg.Client` (never a pool): a live check proves what one credential can do,
- * and a pooled session could carry another credential's state.
+ * The one place a PostgreSQL client is built: from a URL (a service's, the admin's) or from a
+ * target (the embedded server's socket), with sslmode mapped once and an upper bound on how long
+ * connecting and each statement may take. Every connection is a fresh `pg.Client` (never a pool):
+ * a live check proves what one credential can do, and a pooled session could carry another
+ * credential's state.
  */
 import pg from "pg";
-import { parseDatabaseUrl } from "../compose/database-url.js";
 import { registerSecret } from "../core/secrets.js";
+import { parseDatabaseUrl } from "./database-url.js";
 import { classifyConnectError, type ConnectFailure } from "./sqlstate.js";
+
+/** A connected client; the caller ends it. Outside this folder only the type is used. */
+export type PostgresClient = pg.Client;
+
+/** Where to connect, decoded: what a URL names, or a server's socket folder as `host`. */
+export interface ConnectTarget {
+  readonly host: string;
+  readonly port: number;
+  /** `""`: libpq's default (the OS user). */
+  readonly user: string;
+  readonly password?: string | undefined;
+  /** `""`: libpq's default (the user name). */
+  readonly database: string;
+  /** libpq's `sslmode`; absent means no TLS. */
+  readonly sslmode?: string | undefined;
+}
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
@@ -39,19 +57,28 @@ export function describeUrl(url: string): { user: string; database: string; host
   return parsed && { user: parsed.user, database: parsed.database, host: parsed.host, port: parsed.port };
 }
 
-/** A `pg` client configuration built from the URL's parts, so query parameters pg does not know (Prisma's `schema`) cannot leak in. */
-export function clientConfig(url: string, options: ConnectOptions = {}): pg.ClientConfig {
+/**
+ * The target a URL names. Parsed by hand (`parseDatabaseUrl`) rather than handed to pg as a
+ * `connectionString`: a password with an unencoded `#` or `/` must still work, and query
+ * parameters pg does not know (Prisma's `schema`) cannot leak in.
+ */
+export function targetOf(url: string): ConnectTarget {
   const parsed = parseDatabaseUrl(url);
   if (!parsed) throw new Error("not a postgres:// or postgresql:// URL");
-  registerSecret(parsed.password);
+  return { host: parsed.host, port: parsed.port, user: parsed.user, password: parsed.password, database: parsed.database, sslmode: parsed.params.get("sslmode") };
+}
+
+/** The `pg` client configuration for a target; the password is registered as a secret first. */
+export function clientConfig(target: ConnectTarget, options: ConnectOptions = {}): pg.ClientConfig {
+  registerSecret(target.password);
   const queryTimeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   return {
-    host: parsed.host,
-    port: parsed.port,
-    user: parsed.user,
-    ...(parsed.password !== undefined && { password: parsed.password }),
-    database: options.database ?? parsed.database,
-    ssl: sslFromMode(parsed.params.get("sslmode")),
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    ...(target.password !== undefined && { password: target.password }),
+    database: options.database ?? target.database,
+    ssl: sslFromMode(target.sslmode),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: queryTimeout,
     statement_timeout: queryTimeout,
@@ -59,7 +86,8 @@ export function clientConfig(url: string, options: ConnectOptions = {}): pg.Clie
   };
 }
 
-// pg has no `prefer`: it either speaks TLS or it does not. Local and compose servers do not.
+// libpq's sslmode for pg: production servers usually require TLS; only `verify-*` checks the
+// certificate. pg has no `prefer`: it either speaks TLS or it does not. Local and compose servers do not.
 function sslFromMode(mode: string | undefined): pg.ClientConfig["ssl"] {
   switch (mode) {
     case "require":
@@ -73,9 +101,14 @@ function sslFromMode(mode: string | undefined): pg.ClientConfig["ssl"] {
   }
 }
 
-/** Connects or throws pg's own error. The caller ends the client. */
+/** Connects to the server a URL names, or throws pg's own error. The caller ends the client. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(url, options));
+  return connectTo(targetOf(url), options);
+}
+
+/** Connects to a target, or throws pg's own error. The caller ends the client. */
+export async function connectTo(target: ConnectTarget, options: ConnectOptions = {}): Promise<pg.Client> {
+  const client = new pg.Client(clientConfig(target, options));
   // An idle client whose server goes away emits `error`; unhandled, that would crash the process.
   client.on("error", () => {});
   try {

@@ -1,4 +1,4 @@
-// pg ships no types for its crypto helpers; fast-scram.ts substitutes the SCRAM ones.
+// pg ships no types for its crypto helpers; pg-scram-patch.ts substitutes the SCRAM ones.
 declare module "pg/lib/crypto/utils.js" {
   const utils: {
     deriveKey(password: string, salt: Uint8Array, iterations: number): Promise<ArrayBuffer>;

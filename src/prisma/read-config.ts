@@ -2,7 +2,11 @@ import type { Node, ObjectExpression, Program } from "@babel/types";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseTypeScript, propertyKeyName, unwrapExpression } from "../registry/parse-typescript.js";
-import type { DatasourceUrl } from "./read-module.js";
+
+/** Where a datasource URL comes from, and the line that says so. */
+export type DatasourceUrl =
+  | { kind: "env"; variable: string; file: string; line: number }
+  | { kind: "literal" | "missing" | "other"; file: string; line: number };
 
 /** What a module's `prisma.config.ts` says, read without executing it. */
 export interface PrismaConfigFacts {

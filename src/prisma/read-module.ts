@@ -1,8 +1,9 @@
 import { readdir, readFile } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { repoRelative } from "../core/repo-path.js";
 import { pathKind } from "../core/path-probe.js";
 import type { Service } from "../registry/model.js";
-import { readPrismaConfig, type PrismaConfigFacts } from "./read-config.js";
+import { readPrismaConfig, type DatasourceUrl, type PrismaConfigFacts } from "./read-config.js";
 import { readSchemaDatasource } from "./read-schema.js";
 
 export interface PrismaMigration {
@@ -15,11 +16,6 @@ export interface PrismaMigration {
   /** `sqlPath` relative to the repository root, forward slashes. */
   file: string;
 }
-
-/** Where a datasource URL comes from, and the line that says so. */
-export type DatasourceUrl =
-  | { kind: "env"; variable: string; file: string; line: number }
-  | { kind: "literal" | "missing" | "other"; file: string; line: number };
 
 export interface PrismaModule {
   /** Absolute: the folder of the service's Dockerfile, i.e. the module. */
@@ -43,7 +39,7 @@ export interface PrismaModule {
  */
 export async function readPrismaModule(repoRoot: string, service: Service): Promise<PrismaModule> {
   const moduleDir = dirname(resolve(repoRoot, service.dockerfile));
-  const toRepoFile = (path: string) => relative(repoRoot, path).split(sep).join("/");
+  const toRepoFile = (path: string) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };

@@ -1,14 +1,17 @@
 import { createJiti } from "jiti";
 import { readFile } from "node:fs/promises";
-import { relative, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
+import { repoRelative } from "../core/repo-path.js";
 import type { z } from "zod";
 import { UsageError } from "../core/errors.js";
-import { REGISTRY_PATH } from "../core/locate-product.js";
 import { closestName } from "./closest-name.js";
 import { locateRegistry, type RegistryLocations } from "./locate-registry.js";
 import { LAYERS, type Registry, type Service, type ServiceDefinition } from "./model.js";
 import { displayPath, parseTypeScript } from "./parse-typescript.js";
 import { FIELD_TYPES, isRequiredField, registrySchema, SERVICE_FIELDS } from "./schema.js";
+
+/** Where a product keeps its registry, relative to the product folder. */
+export const REGISTRY_PATH = join("infra", "service-registry.ts");
 
 /**
  * Loads `<productDir>/infra/service-registry.ts` into the typed model.
@@ -44,7 +47,7 @@ export async function loadRegistry(productDir: string, repoRoot: string): Promis
   if (services.length === 0) {
     throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
   }
-  return { path, file: relative(resolve(repoRoot), path).split(sep).join("/"), services };
+  return { path, file: repoRelative(resolve(repoRoot), path), services };
 }
 
 async function evaluateRegistry(path: string, shown: string, locations: RegistryLocations): Promise<unknown> {

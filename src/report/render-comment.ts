@@ -1,5 +1,5 @@
 import type { Report } from "../core/report-model.js";
-import { productMarker, type RunStamp, stampMarker } from "../github/run-stamp.js";
+import { productMarker, type RunStamp, stampMarker } from "./comment-markers.js";
 import { renderMarkdown } from "./render-markdown.js";
 import { truncateMarkdown } from "./render-summary-truncation.js";
 

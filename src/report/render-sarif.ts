@@ -1,3 +1,4 @@
+import { ruleDeclaration } from "../checks/registered.js";
 import type { Finding, Report } from "../core/report-model.js";
 
 const INFORMATION_URI = "https://github.com/civic/db-per-service-check";
@@ -7,6 +8,7 @@ interface SarifRule {
   name: string;
   shortDescription: { text: string };
   help: { text: string };
+  defaultConfiguration?: { level: "error" | "warning" };
   properties: { tags: string[] };
 }
 
@@ -17,19 +19,25 @@ function ruleName(id: string): string {
     .join("");
 }
 
-/** SARIF 2.1.0 for code scanning: one rule per rule id, help text carrying the fix. */
+/** A rule's metadata from its check's declaration (`checks/<id>/rules.ts`), never from one finding. */
+function sarifRule(id: string): SarifRule {
+  const declared = ruleDeclaration(id);
+  return {
+    id,
+    name: ruleName(id),
+    shortDescription: { text: declared?.summary ?? `civic-conformance ${id}` },
+    help: { text: declared?.help ?? `See the civic-conformance README for ${id}.` },
+    ...(declared && { defaultConfiguration: { level: declared.severity } }),
+    properties: { tags: ["database-per-service", id.split("/")[0] ?? "civic-conformance"] },
+  };
+}
+
+/** SARIF 2.1.0 for code scanning: one rule per rule id (help from its declaration), each result carrying its own fix. */
 export function renderSarif(reports: readonly Report[], toolVersion: string): string {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
   const rules = new Map<string, SarifRule>();
   for (const finding of findings) {
-    if (rules.has(finding.rule)) continue;
-    rules.set(finding.rule, {
-      id: finding.rule,
-      name: ruleName(finding.rule),
-      shortDescription: { text: `civic-conformance ${finding.rule}` },
-      help: { text: finding.fix ?? `See the civic-conformance README for ${finding.rule}.` },
-      properties: { tags: ["database-per-service", finding.rule.split("/")[0] ?? "civic-conformance"] },
-    });
+    if (!rules.has(finding.rule)) rules.set(finding.rule, sarifRule(finding.rule));
   }
   const ruleIndex = [...rules.keys()];
   const result = (finding: Finding) => ({

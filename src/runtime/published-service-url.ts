@@ -1,6 +1,6 @@
-import { parseDatabaseUrl, withHostPort } from "../compose/database-url.js";
-import type { ComposeProject } from "../compose/model.js";
-import { composeServiceOf } from "../postgres/service-credentials.js";
+import { parseDatabaseUrl, withHostPort } from "../postgres/database-url.js";
+import type { ComposeProject } from "../compose-file/model.js";
+import { composeServiceOf } from "../product/service-database-url.js";
 import type { Registry } from "../registry/model.js";
 
 export interface PublishedPostgres {

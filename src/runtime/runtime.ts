@@ -3,9 +3,7 @@
  * the live checks see only `LiveEnvironment`.
  */
 
-export type RuntimeName = "compose" | "embedded" | "external";
-export type RuntimeChoice = RuntimeName | "auto";
-export const RUNTIME_CHOICES: readonly RuntimeChoice[] = ["auto", "compose", "embedded", "external"];
+import type { RuntimeName } from "../core/settings.js";
 
 export interface LiveEnvironment {
   readonly runtime: RuntimeName;

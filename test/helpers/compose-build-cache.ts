@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { loadCompose } from "../../src/compose/load-compose.js";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
 import { standinsInUse } from "./docker.js";
 
 /** Tag prefix of the images that keep the legacy builder's layer cache warm between test runs. */

@@ -1,8 +1,7 @@
 import type { Check } from "../../src/checks/check.js";
 import type { CheckOutput } from "../../src/checks/check.js";
-import { loadCompose } from "../../src/compose/load-compose.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import { loadProductRegistry } from "../../src/registry/load-product.js";
+import { loadProduct } from "../../src/product/load-product.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 import type { FixtureCopy } from "./fixtures.js";
 
@@ -12,10 +11,9 @@ export const INIT_SQL = "products/property-tax/infra/init-databases.sql";
 
 /** Loads a fixture copy's registry and compose file as the CLI does, and runs one check on it. */
 export async function runOnCopy(check: Check, copy: FixtureCopy, live?: LiveEnvironment): Promise<CheckOutput> {
-  const product = await loadProductRegistry(copy.product, copy.root);
-  const compose = await loadCompose(copy.product, copy.root, {});
+  const product = await loadProduct(copy.product, copy.root, { composeEnv: {} });
   return check.run({
-    product: { ...product, compose },
+    product,
     ...(live && { live }),
     options: { commandTimeoutMs: 10_000, concurrency: 2, env: {} },
     logger: new RecordingLogger(),

@@ -1,8 +1,7 @@
-import { loadCompose } from "../../src/compose/load-compose.js";
 import { silentLogger, type Logger } from "../../src/core/logger.js";
-import type { Product } from "../../src/core/product.js";
-import { loadRegistry } from "../../src/registry/load-registry.js";
-import { EmbeddedRuntime } from "../../src/runtime/embedded.js";
+import type { Product } from "../../src/product/product.js";
+import { loadProduct } from "../../src/product/load-product.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 
 export interface LiveProduct extends AsyncDisposable {
@@ -25,8 +24,7 @@ export async function startLiveProduct(
   options: { env?: Readonly<Record<string, string | undefined>>; logger?: Logger } = {},
 ): Promise<LiveProduct> {
   const env = options.env ?? { PATH: process.env.PATH };
-  const [registry, compose] = await Promise.all([loadRegistry(productDir, repoRoot), loadCompose(productDir, repoRoot, env)]);
-  const product: Product = { name: productDir.split(/[\\/]/).pop() ?? "product", dir: productDir, repoRoot, registry, compose };
+  const product: Product = await loadProduct(productDir, repoRoot, { composeEnv: env });
   const runtime = new EmbeddedRuntime({ product, env, logger: options.logger ?? silentLogger });
   const live = await runtime.start(AbortSignal.timeout(120_000));
   return {

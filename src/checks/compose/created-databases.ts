@@ -6,6 +6,7 @@
  * commented-out statement does not count. Dollar-quoted bodies are not searched: CREATE DATABASE
  * cannot run inside a function or DO block, so a statement there would fail at init time anyway.
  */
+import { lexSql } from "../../postgres/sql-lexer.js";
 
 export interface CreatedDatabases {
   readonly names: ReadonlySet<string>;
@@ -20,84 +21,28 @@ type Token =
   | { kind: "psql-variable" }
   | { kind: "other"; text: string };
 
+/** The lexer's tokens as this reader needs them: no whitespace or comments, literals by value. */
 function tokenize(sql: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const char = sql[i]!;
-    const next = sql[i + 1];
-    if (/\s/.test(char)) {
-      i++;
-    } else if (char === "-" && next === "-") {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? sql.length : end + 1;
-    } else if (char === "/" && next === "*") {
-      // Block comments nest in PostgreSQL.
-      let depth = 1;
-      i += 2;
-      while (i < sql.length && depth > 0) {
-        if (sql[i] === "/" && sql[i + 1] === "*") (depth++, (i += 2));
-        else if (sql[i] === "*" && sql[i + 1] === "/") (depth--, (i += 2));
-        else i++;
-      }
-    } else if (char === "\\") {
-      // A psql meta-command (\gexec, \getenv, \c …) runs to the end of the line.
-      const end = sql.indexOf("\n", i);
-      tokens.push({ kind: "other", text: sql.slice(i, end < 0 ? sql.length : end) });
-      i = end < 0 ? sql.length : end + 1;
-    } else if ((char === "E" || char === "e") && next === "'") {
-      const { text, end } = readQuoted(sql, i + 1, "'", true);
-      tokens.push({ kind: "string", text });
-      i = end;
-    } else if (char === "'") {
-      const { text, end } = readQuoted(sql, i, "'", false);
-      tokens.push({ kind: "string", text });
-      i = end;
-    } else if (char === '"') {
-      const { text, end } = readQuoted(sql, i, '"', false);
-      tokens.push({ kind: "quoted-identifier", text });
-      i = end;
-    } else if (char === "$" && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(sql.slice(i))) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))![0];
-      const close = sql.indexOf(tag, i + tag.length);
-      tokens.push({ kind: "other", text: "$body$" });
-      i = close < 0 ? sql.length : close + tag.length;
-    } else if (char === ":" && (next === "'" || next === '"' || (next !== undefined && /[A-Za-z_]/.test(next)))) {
-      // psql variable interpolation: :name, :'name', :"name".
-      const match = /^:(?:'[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i))!;
-      tokens.push({ kind: "psql-variable" });
-      i += match[0].length;
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(char)) {
-      const match = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(sql.slice(i))!;
-      tokens.push({ kind: "word", text: match[0] });
-      i += match[0].length;
-    } else {
-      tokens.push({ kind: "other", text: char });
-      i++;
+  return lexSql(sql).flatMap((token): Token[] => {
+    switch (token.kind) {
+      case "space":
+      case "line-comment":
+      case "block-comment":
+        return [];
+      case "word":
+        return [{ kind: "word", text: token.text }];
+      case "string":
+      case "quoted-identifier":
+        return [{ kind: token.kind, text: token.value ?? "" }];
+      case "psql-variable":
+        return [{ kind: "psql-variable" }];
+      case "dollar-quoted":
+        return [{ kind: "other", text: "$body$" }];
+      case "psql-meta":
+      case "symbol":
+        return [{ kind: "other", text: token.text }];
     }
-  }
-  return tokens;
-}
-
-function readQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): { text: string; end: number } {
-  let text = "";
-  let i = start + 1;
-  while (i < sql.length) {
-    const char = sql[i]!;
-    if (backslashEscapes && char === "\\" && i + 1 < sql.length) {
-      text += sql[i + 1];
-      i += 2;
-    } else if (char === quote && sql[i + 1] === quote) {
-      text += quote;
-      i += 2;
-    } else if (char === quote) {
-      return { text, end: i + 1 };
-    } else {
-      text += char;
-      i++;
-    }
-  }
-  return { text, end: sql.length };
+  });
 }
 
 const isWord = (token: Token | undefined, word: string) => token?.kind === "word" && token.text.toLowerCase() === word;

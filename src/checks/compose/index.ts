@@ -1,8 +1,10 @@
 import type { Finding } from "../../core/report-model.js";
-import { resolvePostgresService } from "../../compose/postgres-service.js";
+import { resolvePostgresService } from "../../compose-file/postgres-service.js";
 import type { Check } from "../check.js";
 import { postgresFindings } from "./postgres-rules.js";
-import { composeDockerfile, serviceFindings, type ServiceRuleContext } from "./service-rules.js";
+import { composeDockerfile, type ServiceRuleContext } from "./service-rule-context.js";
+import { serviceFindings } from "./service-rules.js";
+import { composeRules } from "./rules.js";
 
 /**
  * `compose`: the compose file agrees with the registry, line by line. Every registry service has a
@@ -12,10 +14,11 @@ import { composeDockerfile, serviceFindings, type ServiceRuleContext } from "./s
  * Severities: a rule whose breach breaks isolation or the stack is an error; one that may be
  * deliberate or cannot be verified from files (an extra module service, an unreadable script) warns.
  */
-export const composeCheck: Check = {
+export const composeCheck: Check<"compose"> = {
   id: "compose",
   title: "Compose file matches the registry",
   needs: ["compose"],
+  rules: Object.values(composeRules),
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose!;

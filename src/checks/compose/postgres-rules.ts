@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import type { Finding } from "../../core/report-model.js";
-import { initScriptsOf, type InitScript } from "../../compose/init-scripts.js";
-import type { ComposeProject } from "../../compose/model.js";
-import type { PostgresService } from "../../compose/postgres-service.js";
+import { initScriptsOf, type InitScript } from "../../compose-file/init-scripts.js";
+import type { ComposeProject } from "../../compose-file/model.js";
+import type { PostgresService } from "../../compose-file/postgres-service.js";
 import { isStateful, type Registry } from "../../registry/model.js";
 import { createdDatabases } from "./created-databases.js";
-import { repoPath } from "./service-rules.js";
+import { repoRelative } from "../../core/repo-path.js";
 
 export interface PostgresRuleContext {
   readonly registry: Registry;
@@ -35,7 +35,7 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
 
   // Errors: docker creates an empty directory for a missing bind source, so the databases are silently never created.
   for (const problem of problems) {
-    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoPath(context.repoRoot, problem.source);
+    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
     const reason = {
       missing: `does not exist, so nothing is mounted at ${problem.target}`,
       "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,

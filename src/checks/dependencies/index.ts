@@ -1,8 +1,9 @@
 import type { Finding } from "../../core/report-model.js";
 import { lineOf, type Registry, type Service } from "../../registry/model.js";
-import type { ComposeProject } from "../../compose/model.js";
+import type { ComposeProject } from "../../compose-file/model.js";
 import type { Check, CheckContext } from "../check.js";
 import { probeDependencies } from "./probe.js";
+import { dependenciesRules } from "./rules.js";
 
 /**
  * `dependencies`: every URL in a service's extraEnv names a registry service at its hostname and
@@ -13,10 +14,11 @@ import { probeDependencies } from "./probe.js";
  * the caller's container. Elsewhere the check says in its notes that the live part was skipped;
  * it never reports it as passed.
  */
-export const dependenciesCheck: Check = {
+export const dependenciesCheck: Check<"dependencies"> = {
   id: "dependencies",
   title: "Service dependencies name registry services",
   needs: ["compose", "stack"],
+  rules: Object.values(dependenciesRules),
   async run(context) {
     const { registry } = context.product;
     const compose = context.product.compose!;

@@ -1,12 +1,11 @@
-import type { ComposeProject } from "../../compose/model.js";
+import type { ComposeProject } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import { maskSecrets } from "../../core/secrets.js";
 import { docker, lastLines } from "../../docker/docker-cli.js";
-import { mapBounded } from "../../postgres/bounded-pool.js";
+import { mapBounded } from "../../core/concurrency.js";
 import { lineOf, type Registry, type Service } from "../../registry/model.js";
 import type { RunningStack } from "../../runtime/runtime.js";
-import type { CheckContext } from "../check.js";
-import { CheckUnableError } from "../run-checks.js";
+import { type CheckContext, CheckUnableError } from "../check.js";
 import { BASH_PROBE, NODE_PROBE, type ProbeOutcome, type ProbeTarget } from "./probe-script.js";
 
 /** Per stage (DNS, connect, HTTP answer): long enough for a busy stack, short enough for a dead one. */

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
+import { repoRelative } from "../../core/repo-path.js";
 import { UsageError } from "../../core/errors.js";
 import type { Finding } from "../../core/report-model.js";
 import { renderInfra } from "../../generator/render-infra.js";
@@ -7,6 +8,7 @@ import type { Check, CheckContext, CheckOutput } from "../check.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
 import { copyRepo, removeRepoCopy, snapshotTree } from "./repo-copy.js";
 import { findGenerator, generatorCommandLine, runGenerator, type Generator } from "./run-generator.js";
+import { driftRules } from "./rules.js";
 
 /**
  * `drift`: the committed infra files are exactly what the product's own generator writes from the
@@ -14,10 +16,6 @@ import { findGenerator, generatorCommandLine, runGenerator, type Generator } fro
  * or deletes anywhere is a finding with a unified diff. Without a generator, the committed files
  * are compared with the built-in reference generator.
  */
-
-function toPosix(path: string): string {
-  return path.split(sep).join("/");
-}
 
 async function readText(path: string): Promise<string | undefined> {
   return readFile(path, "utf8").catch(() => undefined);
@@ -123,13 +121,14 @@ async function compareWithBuiltIn(context: CheckContext, productPath: string): P
   return { findings, notes, data };
 }
 
-export const driftCheck: Check = {
+export const driftCheck: Check<"drift"> = {
   id: "drift",
   title: "Generated infra files match the registry",
   needs: [],
+  rules: Object.values(driftRules),
   async run(context) {
     const { product, options } = context;
-    const productPath = toPosix(relative(product.repoRoot, product.dir)) || ".";
+    const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
     return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
   },

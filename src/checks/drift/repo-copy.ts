@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from "node:fs/promises";
-import { registerCleanup } from "../../runtime/cleanup.js";
+import { registerCleanup } from "../../core/cleanup-registry.js";
+import { concurrencyLimit } from "../../core/concurrency.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -34,28 +35,12 @@ function hashOf(content: Buffer | string): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
-/** Runs at most `limit` tasks at once. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active += 1;
-    try {
-      return await task();
-    } finally {
-      active -= 1;
-      waiting.shift()?.();
-    }
-  };
-}
-
 /** Copies `repoRoot` into a fresh temp dir. The caller removes it with `removeRepoCopy`. */
 export async function copyRepo(repoRoot: string): Promise<RepoCopy> {
   const root = await mkdtemp(join(tmpdir(), "civic-conformance-drift-"));
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = new Map<string, string>();
-  const limit = limiter(MAX_OPEN_FILES);
+  const limit = concurrencyLimit(MAX_OPEN_FILES);
 
   async function copyDir(relative: string): Promise<void> {
     const source = join(repoRoot, relative);
@@ -97,7 +82,7 @@ export async function copyRepo(repoRoot: string): Promise<RepoCopy> {
 /** The copy's tree now, with the same rules as the copy. */
 export async function snapshotTree(root: string): Promise<TreeSnapshot> {
   const snapshot = new Map<string, string>();
-  const limit = limiter(MAX_OPEN_FILES);
+  const limit = concurrencyLimit(MAX_OPEN_FILES);
 
   async function walk(relative: string): Promise<void> {
     const entries = await limit(() => readdir(join(root, relative), { withFileTypes: true }));

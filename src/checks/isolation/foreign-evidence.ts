@@ -2,7 +2,7 @@
  * What a credential can do in a database that is not its own, asked inside the session that got in:
  * the privileges of that very session, not a guess from the catalog of another connection.
  */
-import type pg from "pg";
+import type { PostgresClient } from "../../postgres/connect.js";
 
 export interface TableReach {
   /** `schema.table` */
@@ -41,7 +41,7 @@ const SESSION_RIGHTS = `
                   and has_schema_privilege(n.oid, 'CREATE')
                 order by 1) as "creatableSchemas"`;
 
-export async function gatherForeignEvidence(session: pg.Client): Promise<ForeignEvidence> {
+export async function gatherForeignEvidence(session: PostgresClient): Promise<ForeignEvidence> {
   const relations = await session.query<TableReach>(USER_RELATIONS);
   const rights = await session.query<{ canCreateTemp: boolean; creatableSchemas: string[] }>(SESSION_RIGHTS);
   const { canCreateTemp, creatableSchemas } = rights.rows[0]!;

@@ -1,17 +1,17 @@
-import { CheckUnableError } from "../run-checks.js";
-import type { Check, CheckContext, CheckOutput } from "../check.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
 import { isStateful } from "../../registry/model.js";
-import { mapBounded } from "../../postgres/bounded-pool.js";
+import { mapBounded } from "../../core/concurrency.js";
 import { describeUrl, withConnection } from "../../postgres/connect.js";
 import { MAINTENANCE_DATABASES, readClusterCatalog } from "../../postgres/cluster-catalog.js";
 import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
-import { withFastScram } from "../../postgres/fast-scram.js";
-import { serviceCredentials } from "../../postgres/service-credentials.js";
+import { withFastScram } from "../../postgres/pg-scram-patch.js";
+import { serviceCredentials } from "../shared/service-credentials.js";
 import { foreignConnectFindings, maintenanceFindings, publicTempFindings } from "./access-findings.js";
 import { isolationMatrix, probeKey } from "./matrix.js";
 import { groupCredentials, planAttempts } from "./probe-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
+import { isolationRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
 
@@ -20,10 +20,11 @@ const DEFAULT_CONCURRENCY = 16;
  * connection attempts, classified by SQLSTATE; a server that does not answer makes the check `error`,
  * never `pass`. A credential that gets in is asked, in that session, what it could read and write.
  */
-export const isolationCheck: Check = {
+export const isolationCheck: Check<"isolation"> = {
   id: "isolation",
   title: "Service credentials are refused by every other database",
   needs: ["postgres"],
+  rules: Object.values(isolationRules),
   async run(context) {
     try {
       return await checkIsolation(context);

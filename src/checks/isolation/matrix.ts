@@ -1,7 +1,7 @@
 /** The isolation matrix for the PR table: every credential holder × every service database, own included. */
 import type { MatrixCell } from "../../core/report-model.js";
 import type { Service } from "../../registry/model.js";
-import type { ServiceCredential } from "../../postgres/service-credentials.js";
+import type { ServiceCredential } from "../shared/service-credentials.js";
 import type { ProbeResult } from "./probe.js";
 
 export function probeKey(identity: string, database: string): string {

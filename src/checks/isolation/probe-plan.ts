@@ -5,7 +5,7 @@
  * never shared between different credentials, even for the same role: a wrong password is an answer too.
  */
 import type { Service } from "../../registry/model.js";
-import type { ServiceCredential } from "../../postgres/service-credentials.js";
+import type { ServiceCredential } from "../shared/service-credentials.js";
 
 /** The services that hold one credential. */
 export interface CredentialGroup {

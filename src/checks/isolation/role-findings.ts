@@ -5,7 +5,7 @@
  */
 import type { Finding } from "../../core/report-model.js";
 import type { CatalogRole } from "../../postgres/cluster-catalog.js";
-import type { ServiceCredential } from "../../postgres/service-credentials.js";
+import type { ServiceCredential } from "../shared/service-credentials.js";
 import { fixPredefinedRole, fixRoleAttribute } from "./fixes.js";
 
 /** Predefined roles that reach data or the server's files in every database: errors. Any other `pg_*` membership is a warning. */

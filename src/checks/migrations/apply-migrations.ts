@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
-import type pg from "pg";
+import type { PostgresClient } from "../../postgres/connect.js";
 import { execa } from "execa";
 import { maskSecrets } from "../../core/secrets.js";
 import type { PrismaMigration } from "../../prisma/read-module.js";
-import { quoteIdentifier } from "../../postgres/identifier.js";
+import { quoteIdentifier } from "../../postgres/quoting.js";
 import { lineAt, offsetOfServerPosition, type SqlStatement } from "./sql-statements.js";
 
 /** One migration as read from disk. */
@@ -47,7 +47,7 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations"
  * `afterEach` runs after every applied migration (the check fingerprints the cluster there).
  */
 export async function applyWithPrismaSemantics(
-  client: pg.Client,
+  client: PostgresClient,
   scripts: readonly MigrationScript[],
   schema: string | undefined,
   afterEach: (script: MigrationScript) => Promise<void>,
@@ -87,7 +87,7 @@ interface ServerError {
   position?: string;
 }
 
-async function describeFailure(client: pg.Client, script: MigrationScript, error: unknown): Promise<ApplyFailure> {
+async function describeFailure(client: PostgresClient, script: MigrationScript, error: unknown): Promise<ApplyFailure> {
   const serverError = error as ServerError;
   const message = maskSecrets(serverError.message ?? String(error));
   const sqlstate = typeof serverError.code === "string" ? serverError.code : undefined;
@@ -104,7 +104,7 @@ async function describeFailure(client: pg.Client, script: MigrationScript, error
   return located ? { ...base, line: located.line, statement: squash(located.text) } : base;
 }
 
-async function locateFailingStatement(client: pg.Client, statements: readonly SqlStatement[]): Promise<SqlStatement | undefined> {
+async function locateFailingStatement(client: PostgresClient, statements: readonly SqlStatement[]): Promise<SqlStatement | undefined> {
   try {
     await client.query("BEGIN");
     for (const statement of statements) {

@@ -1,12 +1,11 @@
-import { fingerprintDatabase, type Fingerprint } from "../../fingerprint/catalog-fingerprint.js";
-import { describeChanges } from "../../fingerprint/describe-changes.js";
-import { mapBounded } from "../../postgres/bounded-pool.js";
+import { fingerprintDatabase, type Fingerprint } from "../../postgres/catalog-fingerprint.js";
+import { describeChanges } from "../../postgres/fingerprint-changes.js";
+import { mapBounded } from "../../core/concurrency.js";
 import { connect } from "../../postgres/connect.js";
-import type { CheckContext } from "../check.js";
-import { CheckUnableError } from "../run-checks.js";
+import { type CheckContext, CheckUnableError } from "../check.js";
 import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
-import type { MigratingService } from "./index.js";
-import { scratchDatabaseName, type ScratchServer } from "./scratch-server.js";
+import type { MigratingService } from "./migrating-services.js";
+import { scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
 
 export interface ClusterChange {
   /** The migration folder after which the change was seen; undefined for a migrate command. */
@@ -40,7 +39,7 @@ const LINK_EXTENSIONS = new Set(["dblink", "postgres_fdw"]);
  * after every service. The pass's databases are dropped before it returns.
  */
 export async function runPass(
-  scratch: ScratchServer,
+  scratch: ScratchDatabases,
   services: readonly MigratingService[],
   options: { pass: string; runId: string; context: CheckContext },
 ): Promise<PassResult> {
@@ -133,7 +132,7 @@ export async function runPass(
   }
 }
 
-async function fingerprintAll(scratch: ScratchServer, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
+async function fingerprintAll(scratch: ScratchDatabases, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
   return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
 }
 

@@ -3,6 +3,7 @@
  * SQL: enough to know where each statement starts (its line) and to scan its code with comments and
  * string literals blanked out, so a `dblink` in a comment or a database name in a string is not code.
  */
+import { lexSql, type SqlToken } from "../../postgres/sql-lexer.js";
 
 export interface SqlStatement {
   /** The statement as written, without the trailing semicolon. */
@@ -21,7 +22,8 @@ export interface SqlStatement {
 }
 
 export function splitSqlStatements(script: string): SqlStatement[] {
-  const blanked = blankCommentsAndStrings(script);
+  const tokens = lexSql(script);
+  const blanked = blankCommentsAndStrings(script, tokens);
   const statements: SqlStatement[] = [];
   let statementStart = 0;
   const push = (end: number) => {
@@ -39,19 +41,8 @@ export function splitSqlStatements(script: string): SqlStatement[] {
     }
     statementStart = end + 1;
   };
-  let dollarTag: string | undefined;
-  for (let i = 0; i < blanked.length; i++) {
-    const char = blanked[i];
-    if (char === "$") {
-      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(blanked.slice(i))?.[0];
-      if (tag && (dollarTag === undefined || tag === dollarTag)) {
-        dollarTag = dollarTag === undefined ? tag : undefined;
-        i += tag.length - 1;
-        continue;
-      }
-    }
-    if (char === ";" && dollarTag === undefined) push(i);
-  }
+  // A `;` inside a string, a comment or a dollar-quoted body is part of that token, never a symbol.
+  for (const token of tokens) if (token.kind === "symbol" && token.text === ";") push(token.start);
   push(blanked.length);
   return statements;
 }
@@ -77,57 +68,15 @@ export function offsetOfServerPosition(text: string, position: number): number {
   return offset;
 }
 
-function blankCommentsAndStrings(script: string): string {
+/** The script with comments and the contents of string literals replaced by spaces, newlines kept. */
+function blankCommentsAndStrings(script: string, tokens: readonly SqlToken[]): string {
   const out = script.split("");
   const blank = (from: number, to: number) => {
     for (let k = from; k < to; k++) if (out[k] !== "\n") out[k] = " ";
   };
-  let i = 0;
-  while (i < script.length) {
-    const rest2 = script.slice(i, i + 2);
-    if (rest2 === "--") {
-      const end = script.indexOf("\n", i);
-      const stop = end === -1 ? script.length : end;
-      blank(i, stop);
-      i = stop;
-    } else if (rest2 === "/*") {
-      // PostgreSQL block comments nest.
-      let depth = 0;
-      let k = i;
-      while (k < script.length) {
-        if (script.startsWith("/*", k)) {
-          depth++;
-          k += 2;
-        } else if (script.startsWith("*/", k)) {
-          depth--;
-          k += 2;
-          if (depth === 0) break;
-        } else k++;
-      }
-      blank(i, k);
-      i = k;
-    } else if (script[i] === "'") {
-      // E'…' strings honour backslash escapes; standard strings only '' doubling.
-      const escapes = i > 0 && /[eE]/.test(script[i - 1]!) && !/[A-Za-z0-9_]/.test(script[i - 2] ?? " ");
-      let k = i + 1;
-      while (k < script.length) {
-        if (escapes && script[k] === "\\") k += 2;
-        else if (script[k] === "'" && script[k + 1] === "'") k += 2;
-        else if (script[k] === "'") break;
-        else k++;
-      }
-      blank(i + 1, k);
-      i = k + 1;
-    } else if (script[i] === '"') {
-      const end = script.indexOf('"', i + 1);
-      i = end === -1 ? script.length : end + 1;
-    } else if (script[i] === "$") {
-      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i))?.[0];
-      if (tag && !/[A-Za-z0-9_]/.test(script[i - 1] ?? " ")) {
-        const end = script.indexOf(tag, i + tag.length);
-        i = end === -1 ? script.length : end + tag.length;
-      } else i++;
-    } else i++;
+  for (const token of tokens) {
+    if (token.kind === "line-comment" || token.kind === "block-comment") blank(token.start, token.end);
+    else if (token.kind === "string") blank(token.contentStart!, token.contentEnd!);
   }
   return out.join("");
 }

@@ -1,3 +1,4 @@
+import type { MigratingService } from "./migrating-services.js";
 import type { SqlStatement } from "./sql-statements.js";
 
 /** What a migration statement does that reaches beyond the service's own database. */
@@ -135,4 +136,27 @@ function countNewlines(text: string): number {
   let count = 0;
   for (const char of text) if (char === "\n") count++;
   return count;
+}
+
+/** Static hits per migration file (repo-relative path). */
+export function staticHits(services: readonly MigratingService[]): Map<string, StaticHit[]> {
+  const tablesOf = new Map(services.map((s) => [s.service.key, unionOf(s.scripts.map((script) => createdTables(script.statements)))]));
+  const hits = new Map<string, StaticHit[]>();
+  for (const current of services) {
+    const own = tablesOf.get(current.service.key)!;
+    const foreign: ForeignNames[] = services
+      .filter((other) => other.service.key !== current.service.key)
+      .map((other) => ({
+        service: other.service.key,
+        database: other.service.database,
+        ...(other.user !== current.user && { role: other.user }),
+        tables: new Set([...tablesOf.get(other.service.key)!].filter((table) => !own.has(table))),
+      }));
+    for (const script of current.scripts) hits.set(script.migration.file, scanStatements(script.statements, foreign));
+  }
+  return hits;
+}
+
+function unionOf(sets: readonly Set<string>[]): Set<string> {
+  return new Set(sets.flatMap((set) => [...set]));
 }

@@ -4,12 +4,12 @@
  * that was removed): harmless today, and the first thing someone reuses tomorrow. Warnings only,
  * since the server may legitimately carry things outside this product (an external runtime).
  */
-import type { Product } from "../../core/product.js";
+import type { Product } from "../../product/product.js";
 import type { Finding } from "../../core/report-model.js";
 import { isStateful } from "../../registry/model.js";
 import { describeUrl } from "../../postgres/connect.js";
 import type { ClusterCatalog } from "../../postgres/cluster-catalog.js";
-import type { ServiceCredential } from "../../postgres/service-credentials.js";
+import type { ServiceCredential } from "../shared/service-credentials.js";
 import { GENERATE_HINT } from "./fixes.js";
 
 const BUILT_IN_DATABASES = new Set(["postgres", "template0", "template1"]);

@@ -5,7 +5,7 @@
  */
 import { attemptConnect, type ConnectOptions } from "../../postgres/connect.js";
 import type { ConnectFailure } from "../../postgres/sqlstate.js";
-import type { ServiceCredential } from "../../postgres/service-credentials.js";
+import type { ServiceCredential } from "../shared/service-credentials.js";
 
 export type LoginProbe =
   | { readonly credential: ServiceCredential; readonly loggedIn: false; readonly failure: ConnectFailure }

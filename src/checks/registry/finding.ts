@@ -1,18 +1,21 @@
 import type { Finding, Severity } from "../../core/report-model.js";
 import { lineOf, type Registry, type Service, type ServiceDefinition } from "../../registry/model.js";
+import type { registryRules } from "./rules.js";
+
+export type RegistryRuleId = keyof typeof registryRules;
 
 /** A registry finding about one field of one entry: the file is the registry, the line is the field's. */
 export function fieldFinding(
   registry: Registry,
   service: Service,
   field: keyof ServiceDefinition,
-  rule: string,
+  rule: RegistryRuleId,
   message: string,
   fix: string,
   severity: Severity = "error",
 ): Finding {
   return {
-    rule: `registry/${rule}`,
+    rule,
     severity,
     message,
     service: service.key,

@@ -1,6 +1,6 @@
 import type { Finding } from "../../core/report-model.js";
 import type { Registry, Service, ServiceDefinition } from "../../registry/model.js";
-import { fieldFinding } from "./finding.js";
+import { fieldFinding, type RegistryRuleId } from "./finding.js";
 
 /**
  * Databases, hostnames, ports and route prefixes each belong to one service. The first entry that
@@ -8,11 +8,11 @@ import { fieldFinding } from "./finding.js";
  */
 export function uniquenessFindings(registry: Registry): Finding[] {
   return [
-    ...duplicates(registry, "database", "duplicate-database", (s) => (s.database === "" ? [] : [s.database]), "database"),
-    ...duplicates(registry, "hostname", "duplicate-hostname", (s) => [s.hostname], "hostname"),
-    ...duplicates(registry, "port", "duplicate-port", (s) => [s.port], "port"),
+    ...duplicates(registry, "database", "registry/duplicate-database", (s) => (s.database === "" ? [] : [s.database]), "database"),
+    ...duplicates(registry, "hostname", "registry/duplicate-hostname", (s) => [s.hostname], "hostname"),
+    ...duplicates(registry, "port", "registry/duplicate-port", (s) => [s.port], "port"),
     // Compared without a trailing slash: `/api/v1/x/` and `/api/v1/x` route the same requests.
-    ...duplicates(registry, "routes", "duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
+    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
     ...portRangeFindings(registry),
     ...routeFormatFindings(registry),
   ];
@@ -21,7 +21,7 @@ export function uniquenessFindings(registry: Registry): Finding[] {
 function duplicates(
   registry: Registry,
   field: keyof ServiceDefinition,
-  rule: string,
+  rule: RegistryRuleId,
   valuesOf: (service: Service) => readonly (string | number)[],
   noun: string,
 ): Finding[] {
@@ -57,7 +57,7 @@ function portRangeFindings(registry: Registry): Finding[] {
         registry,
         service,
         "port",
-        "port-range",
+        "registry/port-range",
         `Service '${service.key}' declares port ${service.port}, which is not a TCP port (an integer from 1 to 65535).`,
         "Set port to an unused integer between 1 and 65535 (the product uses 4100 and up).",
       ),
@@ -75,7 +75,7 @@ function routeFormatFindings(registry: Registry): Finding[] {
           registry,
           service,
           "routes",
-          "route-format",
+          "registry/route-format",
           `Route prefix ${JSON.stringify(route)} of service '${service.key}' ${problem}.`,
           `Write route prefixes as absolute paths without a trailing slash, e.g. ${JSON.stringify(suggestRoute(route))}.`,
         ),

@@ -1,0 +1,124 @@
+import type { ComposeService } from "../../compose-file/model.js";
+import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { Finding } from "../../core/report-model.js";
+import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
+import { isStateful, type Service } from "../../registry/model.js";
+import { at, type ServiceRuleContext } from "./service-rule-context.js";
+
+/** The port PostgreSQL listens on inside its container: 5432 unless PGPORT moves it. */
+function postgresContainerPort(postgres: PostgresService): number {
+  const port = Number(postgres.env.get("PGPORT"));
+  return Number.isInteger(port) && port > 0 ? port : 5432;
+}
+
+// DATABASE_URL rules are errors: each is a direct breach of "one service, one database, its own".
+export function databaseUrlFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
+  const findings: Finding[] = [];
+  const name = composeService.name;
+  const envLine = composeService.environmentLine ?? composeService.line;
+  const postgresUrls = [...composeService.environment].filter(([key, value]) => key === "DATABASE_URL" || isPostgresUrl(value.value));
+
+  if (!isStateful(service)) {
+    for (const [key, value] of postgresUrls) {
+      findings.push({
+        rule: "compose/stateless-database-url",
+        severity: "error",
+        message: `Service "${name}" is stateless in the registry (database: "") but its ${key} gives it a PostgreSQL connection.`,
+        ...at(context, service, value.line),
+        fix: `Remove ${key} from "${name}", or give the service a database in ${context.registry.file} and regenerate.`,
+      });
+    }
+    return findings;
+  }
+
+  const databaseUrl = composeService.environment.get("DATABASE_URL");
+  for (const duplicate of composeService.duplicateEnvironment ?? []) {
+    if (duplicate.value !== "DATABASE_URL") continue;
+    findings.push({
+      rule: "compose/multiple-database-urls",
+      severity: "error",
+      message: `Service "${name}" sets DATABASE_URL more than once; compose silently keeps the last one.`,
+      ...at(context, service, duplicate.line),
+      fix: "Keep exactly one DATABASE_URL entry, naming the service's own database.",
+    });
+  }
+  for (const [key, value] of postgresUrls) {
+    if (key === "DATABASE_URL") continue;
+    const other = parseDatabaseUrl(value.value);
+    findings.push({
+      rule: "compose/multiple-database-urls",
+      severity: "error",
+      message: `Service "${name}" has a second PostgreSQL connection in ${key}${other?.database ? ` (database "${other.database}")` : ""}; a service gets exactly one, its DATABASE_URL.`,
+      ...at(context, service, value.line),
+      fix: `Remove ${key}; if "${name}" needs another service's data, call that service over HTTP (extraEnv) instead.`,
+    });
+  }
+  if (!databaseUrl) {
+    findings.push({
+      rule: "compose/missing-database-url",
+      severity: "error",
+      message: `Service "${name}" owns database "${service.database}" but has no DATABASE_URL.`,
+      ...at(context, service, envLine),
+      fix: `Add DATABASE_URL: postgresql://<role>:<password>@postgres:5432/${service.database} to "${name}" (regenerate from the registry).`,
+    });
+    return findings;
+  }
+
+  const url = parseDatabaseUrl(databaseUrl.value);
+  if (!url) {
+    findings.push({
+      rule: "compose/invalid-database-url",
+      severity: "error",
+      // Naming the interpolated source helps when an unset variable (given a random value for the run) is the cause.
+      message: `The DATABASE_URL of "${name}"${databaseUrl.raw.includes("$") ? ` (written as ${databaseUrl.raw})` : ""} is not a postgresql:// URL with a host and a valid port.`,
+      ...at(context, service, databaseUrl.line),
+      fix: `Write it as postgresql://<role>:<password>@postgres:5432/${service.database}.`,
+    });
+    return findings;
+  }
+  const owner = context.registry.services.find((candidate) => isStateful(candidate) && candidate.database === url.database);
+  if (url.database !== service.database) {
+    // libpq connects to the database named like the user when the URL names none.
+    const named = url.database === "" ? `no database (so libpq uses "${url.user}")` : `database "${url.database}"`;
+    findings.push(
+      owner
+        ? {
+            rule: "compose/foreign-database",
+            severity: "error",
+            message: `The DATABASE_URL of "${name}" names database "${url.database}", which belongs to "${owner.key}"; its own is "${service.database}".`,
+            ...at(context, service, databaseUrl.line),
+            fix: `Point DATABASE_URL at /${service.database}; read "${owner.key}"'s data through its HTTP API.`,
+          }
+        : {
+            rule: "compose/wrong-database",
+            severity: "error",
+            message: `The DATABASE_URL of "${name}" names ${named}, which is not its registry database "${service.database}".`,
+            ...at(context, service, databaseUrl.line),
+            fix: `Point DATABASE_URL at /${service.database}, or change the registry's database and regenerate.`,
+          },
+    );
+  }
+  if (context.postgres) {
+    const expectedPort = postgresContainerPort(context.postgres);
+    if (url.host !== context.postgres.service.name || url.port !== expectedPort) {
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
+        ...at(context, service, databaseUrl.line),
+        fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`,
+      });
+    }
+    // A warning: the live isolation check proves the consequence; this only says it early.
+    if (url.user === context.postgres.user) {
+      findings.push({
+        rule: "compose/superuser-database-url",
+        severity: "warning",
+        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
+        ...at(context, service, databaseUrl.line),
+        fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`,
+      });
+    }
+  }
+  return findings;
+}

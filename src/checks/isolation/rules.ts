@@ -1,0 +1,50 @@
+import { defineRules } from "../check.js";
+import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, fixPredefinedRole, fixPublicTemp, fixRoleAttribute } from "./fixes.js";
+
+export const isolationRules = defineRules("isolation", {
+  "foreign-connect": {
+    severity: "error",
+    summary: "A service credential connects to another service's database.",
+    help: FIX_FOREIGN_CONNECT,
+  },
+  superuser: {
+    severity: "error",
+    summary: "A service logs in as a superuser, which reads and writes every database whatever the grants say.",
+    help: fixRoleAttribute("NOSUPERUSER"),
+  },
+  createrole: {
+    severity: "error",
+    summary: "A service role may create and alter roles (CREATEROLE).",
+    help: fixRoleAttribute("NOCREATEROLE"),
+  },
+  createdb: {
+    severity: "error",
+    summary: "A service role may create databases (CREATEDB).",
+    help: fixRoleAttribute("NOCREATEDB"),
+  },
+  bypassrls: {
+    severity: "error",
+    summary: "A service role bypasses row-level security (BYPASSRLS).",
+    help: fixRoleAttribute("NOBYPASSRLS"),
+  },
+  replication: {
+    severity: "error",
+    summary: "A service role may stream the whole cluster (REPLICATION).",
+    help: fixRoleAttribute("NOREPLICATION"),
+  },
+  "predefined-role": {
+    severity: "error",
+    summary: "A service role is a member of a predefined pg_* role (an error for those that reach every database's data or the server's files).",
+    help: fixPredefinedRole("<pg_* role>", "<service role>"),
+  },
+  "maintenance-database": {
+    severity: "warning",
+    summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
+    help: FIX_MAINTENANCE_DATABASE,
+  },
+  "public-temp": {
+    severity: "warning",
+    summary: "A service database still grants TEMP to PUBLIC.",
+    help: fixPublicTemp("<database>"),
+  },
+});

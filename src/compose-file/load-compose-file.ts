@@ -1,0 +1,134 @@
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { UsageError } from "../core/errors.js";
+import { pathExists } from "../core/path-probe.js";
+import { repoRelative } from "../core/repo-path.js";
+import { registerSecret } from "../core/secrets.js";
+import { parseDotenv } from "./dotenv.js";
+import type { InterpolationPolicy } from "./interpolate.js";
+import type { ComposeProject, ComposeService } from "./model.js";
+import { readService } from "./read-service.js";
+import { hostPath } from "./service-mounts.js";
+import { type ServiceContext, YamlReader } from "./yaml-reader.js";
+
+/** The names `docker compose` looks for, in its own order of precedence. */
+export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"] as const;
+
+/** Files `docker compose` merges over the main file when they exist beside it. */
+export const COMPOSE_OVERRIDE_FILE_NAMES = [
+  "compose.override.yaml",
+  "compose.override.yml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml",
+] as const;
+
+/** Variables whose values are secrets by name; their values are masked in every output. */
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
+
+/**
+ * Loads the product's compose file as compose would see it: `.env` beside it read, every value
+ * interpolated (process environment over `.env`), and every line kept so findings can point at it.
+ * A variable the file needs that nobody sets gets a random URL-safe value for this run, registered
+ * as a secret, so a stack whose `POSTGRES_PASSWORD` comes from a developer's shell still boots here.
+ *
+ * @param env the process environment, passed by the door (the core never reads `process.env`)
+ * @throws UsageError when no compose file exists, or the YAML, `.env` or an interpolation is malformed
+ */
+export async function loadCompose(
+  productDir: string,
+  repoRoot: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ComposeProject> {
+  const path = await findComposeFile(productDir);
+  const toRepoPath = (absolute: string) => repoRelative(repoRoot, absolute);
+  const file = toRepoPath(path);
+  const dir = dirname(path);
+
+  const dotenv = await readDotenv(join(dir, ".env"), toRepoPath(join(dir, ".env")), env);
+  const variables = new Map<string, string>();
+  for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
+  const generatedVariables: string[] = [];
+  const policy: InterpolationPolicy = {
+    lookup(name) {
+      const value = env[name] ?? dotenv.get(name)?.value;
+      if (value !== undefined) variables.set(name, value);
+      return value ?? (generatedVariables.includes(name) ? variables.get(name) : undefined);
+    },
+    missing(name) {
+      const existing = variables.get(name);
+      if (existing !== undefined) return existing;
+      const value = randomBytes(18).toString("base64url");
+      registerSecret(value);
+      variables.set(name, value);
+      generatedVariables.push(name);
+      return value;
+    },
+  };
+
+  const text = await readFile(path, "utf8");
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  const firstError = document.errors[0];
+  if (firstError) {
+    // The library's message repeats the position and ends with a colon before a source excerpt: keep the reason only.
+    const reason = firstError.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid YAML: ${reason}`, {
+      file,
+      line: firstError.linePos?.[0]?.line ?? 1,
+      ...(firstError.linePos?.[0]?.col !== undefined && { column: firstError.linePos[0].col }),
+    });
+  }
+  const reader: YamlReader = new YamlReader(document, lineCounter, file, policy);
+  if (!reader.isMap(document.contents)) reader.fail("the compose file must be a mapping with a `services:` key", document.contents);
+
+  const topLevel = reader.entries(document.contents, "the compose file");
+  const servicesEntry = topLevel.find((entry) => entry.key === "services");
+  if (!servicesEntry || reader.isNull(servicesEntry.value)) {
+    reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
+  }
+  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
+  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
+  const volumeNames =
+    volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
+
+  const services = new Map<string, ComposeService>();
+  for (const entry of reader.entries(servicesEntry.value, "`services`")) {
+    const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy };
+    services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
+  }
+
+  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
+  }
+  const overrideFiles: string[] = [];
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await pathExists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
+  }
+  return { path, file, services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
+}
+
+async function findComposeFile(productDir: string): Promise<string> {
+  for (const name of COMPOSE_FILE_NAMES) {
+    const candidate = join(productDir, name);
+    if (await pathExists(candidate)) return candidate;
+  }
+  throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+}
+
+async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>) {
+  if (!(await pathExists(path))) return new Map<string, { value: string; line: number }>();
+  return parseDotenv(await readFile(path, "utf8"), file, (name) => env[name]);
+}
+
+function readTopLevelSecrets(reader: YamlReader, node: unknown, dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  if (node === undefined || reader.isNull(node)) return files;
+  for (const { key, value } of reader.entries(node, "`secrets`")) {
+    const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : undefined;
+    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
+  }
+  return files;
+}

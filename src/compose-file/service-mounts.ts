@@ -1,0 +1,118 @@
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { UsageError } from "../core/errors.js";
+import type { ComposePort, ComposeSecretMount, ComposeService, ComposeVolume } from "./model.js";
+import type { ServiceContext, YamlReader } from "./yaml-reader.js";
+
+// What a compose service publishes and mounts (ports, volumes, secrets) and its healthcheck.
+
+export function readPorts(node: unknown, what: string, reader: YamlReader): ComposePort[] {
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `ports of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const target = reader.field(item, "target", `a port of ${what}`);
+      if (!target) reader.fail(`a port of ${what} has no target`, item);
+      const published = reader.field(item, "published", `a port of ${what}`);
+      const line = reader.lineOf(item);
+      return {
+        target: portNumber(reader.scalar(target.value, "`target`", target.keyLine), reader),
+        ...(published && { published: portNumber(reader.scalar(published.value, "`published`", published.keyLine), reader) }),
+        line,
+      };
+    }
+    // Short form: [[ip:]published:]target[/protocol]; an IPv6 address comes in brackets.
+    const entry = reader.scalar(item, `a port of ${what}`);
+    const withoutProtocol = entry.value.split("/")[0]!;
+    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
+    const target = parts[parts.length - 1]!;
+    const published = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+    return {
+      target: portNumber({ ...entry, value: target }, reader),
+      ...(published && { published: portNumber({ ...entry, value: published }, reader) }),
+      line: entry.line,
+    };
+  });
+}
+
+/** A port number; of a range (`3000-3005`) the first port, which is the one a service listens on. */
+function portNumber(scalar: { value: string; line: number }, reader: YamlReader): number {
+  const port = Number(scalar.value.split("-")[0]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
+  }
+  return port;
+}
+
+export function readVolumes(node: unknown, what: string, context: ServiceContext): ComposeVolume[] {
+  const reader: YamlReader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `volumes of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const field = (key: string) => reader.field(item, key, `a volume of ${what}`);
+      const type = field("type");
+      const source = field("source");
+      const target = field("target");
+      if (!target) reader.fail(`a volume of ${what} has no target`, item);
+      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
+      const sourceValue = source ? reader.scalar(source.value, "`source`", source.keyLine).value : "";
+      return {
+        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
+        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
+        target: reader.scalar(target.value, "`target`", target.keyLine).value,
+        line: reader.lineOf(item),
+      } satisfies ComposeVolume;
+    }
+    // Short form: [source:]target[:mode]. A source that looks like a path is a bind mount.
+    const entry = reader.scalar(item, `a volume of ${what}`);
+    const parts = entry.value.split(":");
+    if (parts.length === 1) return { type: "volume", source: "", target: parts[0]!, line: entry.line } satisfies ComposeVolume;
+    const [source, target] = parts as [string, string];
+    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
+    return {
+      type: isPath ? "bind" : "volume",
+      source: isPath ? hostPath(source, context.dir) : source,
+      target,
+      line: entry.line,
+    } satisfies ComposeVolume;
+  });
+}
+
+export function hostPath(source: string, dir: string): string {
+  if (source === "~" || source.startsWith("~/")) return join(homedir(), source.slice(1));
+  return isAbsolute(source) ? source : resolve(dir, source);
+}
+
+export function readHealthcheck(node: unknown, keyLine: number, what: string, reader: YamlReader): NonNullable<ComposeService["healthcheck"]> {
+  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
+  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
+  const disabledByFlag = disable !== undefined && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
+  const test: string[] | string = !testEntry
+    ? []
+    : reader.isSeq(testEntry.value)
+      ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value)
+      : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
+  // `test: ["NONE"]` is compose's other spelling of `disable: true`.
+  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
+  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
+}
+
+export function readServiceSecrets(node: unknown, what: string, context: ServiceContext): ComposeSecretMount[] {
+  const reader: YamlReader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `secrets of ${what}`).map((item) => {
+    let source: string;
+    let target: string | undefined;
+    if (reader.isMap(item)) {
+      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
+      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
+      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
+      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
+      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
+    } else {
+      source = reader.scalar(item, `a secret of ${what}`).value;
+    }
+    const containerPath = target === undefined ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
+    const hostFile = context.secretFiles.get(source);
+    return { source, target: containerPath, ...(hostFile && { hostPath: hostFile }), line: reader.lineOf(item) };
+  });
+}

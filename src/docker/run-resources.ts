@@ -1,0 +1,34 @@
+import { docker, type ProcessEnv } from "./docker-cli.js";
+import { PROJECT_LABEL } from "./stack-state.js";
+
+/** Labels what a run creates outside its compose project (the scratch-server container), with the project name. */
+export const RUN_LABEL = "civic.conformance.run";
+
+/**
+ * The one teardown of a run's Docker resources, by label: everything of the compose project (its
+ * containers, also those created while `down` ran, volumes and networks of a half-created project),
+ * the scratch-server container labelled with the run, and the images built for the run (v1 names
+ * them `<project>_<service>`, v2 `<project>-<service>`). The compose-stack runtime calls it after
+ * `down`; the action's `post:` step calls it for a run that was cancelled before its own teardown.
+ */
+export async function removeRunResources(project: string, env: ProcessEnv): Promise<void> {
+  const list = async (args: string[]) =>
+    (await docker(args, { env, timeoutMs: 30_000 })).stdout
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean);
+  const containers = [
+    ...(await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`])),
+    ...(await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])),
+  ];
+  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 60_000 });
+  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 60_000 });
+  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 60_000 });
+  const images = [
+    ...(await list(["images", "-q", "--filter", `reference=${project}_*`])),
+    ...(await list(["images", "-q", "--filter", `reference=${project}-*`])),
+  ];
+  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 120_000 });
+}

@@ -1,0 +1,97 @@
+import { EnvironmentError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { RequestedCompose, RuntimeChoice, RuntimeName } from "../core/settings.js";
+import { composeCommandFromEnv } from "../docker/compose-cli.js";
+import { dockerEngineAnswers } from "../docker/engine-probe.js";
+import type { Product } from "../product/product.js";
+import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
+import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
+import { ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
+import type { Runtime } from "./runtime.js";
+
+export interface RuntimeInputs {
+  readonly product: Product;
+  /** The process environment (the core never reads `process.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+  /** JSON/YAML file with the external servers' URLs (`--runtime external`). */
+  readonly externalConfig?: string;
+  /** Overrides the external runtime's read-only default. */
+  readonly readOnly?: boolean;
+  /** Whether a Docker engine answers; injectable so tests can decide `auto` without an engine. */
+  readonly dockerAvailable?: () => Promise<boolean>;
+  /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
+  readonly needsScratchServer?: boolean;
+  /** The Compose CLI `--compose-command` asked for; else `CIVIC_COMPOSE_COMMAND` names it, else the compose runtime uses the first that answers. */
+  readonly composeCommand?: RequestedCompose;
+}
+
+/**
+ * The one place `auto` is decided: `compose` where a Docker engine answers, else `embedded`. Any
+ * other choice is returned as it is. A door that must prepare for the runtime (the action installs
+ * the embedded binaries) resolves the choice here first and passes the answer on.
+ */
+export async function resolveRuntimeChoice(
+  choice: RuntimeChoice,
+  inputs: Pick<RuntimeInputs, "env" | "logger" | "dockerAvailable">,
+): Promise<RuntimeName> {
+  if (choice !== "auto") return choice;
+  if (await dockerAnswers(inputs)) return "compose";
+  inputs.logger.debug("auto: no Docker engine answers; using embedded");
+  return "embedded";
+}
+
+/**
+ * Picks and builds the runtime for `choice` (`auto` through `resolveRuntimeChoice`). Nothing is
+ * started here: the caller calls `start` and always `stop`.
+ *
+ * @throws EnvironmentError for `compose` when it cannot run here
+ * @throws UsageError for `external` without an admin URL or with a malformed config file, and for
+ *   `compose` or `auto` with a CIVIC_COMPOSE_COMMAND that names no Compose CLI
+ */
+export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
+  // Read before `auto` is decided, so a wrong value is reported even where no engine answers.
+  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : undefined;
+  const name = await resolveRuntimeChoice(choice, inputs);
+  // `auto` has just found an engine: asking again would only cost a second `docker version`.
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
+  switch (name) {
+    case "embedded":
+      return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+    case "external": {
+      const keys = inputs.product.registry.services.map((service) => service.key);
+      const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
+      return new ExternalRuntime(config, { logger: inputs.logger, ...(inputs.readOnly !== undefined && { readOnly: inputs.readOnly }) });
+    }
+    case "compose": {
+      if (!(await dockerAnswers(inputs))) {
+        throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
+      }
+      return composeRuntime(inputs, composeCommand);
+    }
+  }
+}
+
+function dockerAnswers(inputs: Pick<RuntimeInputs, "env" | "dockerAvailable">): Promise<boolean> {
+  return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
+}
+
+/**
+ * `--compose-command`, else CIVIC_COMPOSE_COMMAND: read wherever a compose runtime may start, so a
+ * wrong value is reported even where `auto` then finds no engine.
+ *
+ * @throws UsageError when CIVIC_COMPOSE_COMMAND names no Compose CLI
+ */
+function requestedComposeCommand(inputs: RuntimeInputs): RequestedCompose | undefined {
+  return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
+}
+
+function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined): Runtime {
+  return new ComposeRuntime({
+    product: inputs.product,
+    env: inputs.env,
+    logger: inputs.logger,
+    startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...(composeCommand !== undefined && { composeCommand }),
+  });
+}

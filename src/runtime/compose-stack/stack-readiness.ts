@@ -1,0 +1,88 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { ComposeProject } from "../../compose-file/model.js";
+import type { PostgresService } from "../../compose-file/postgres-service.js";
+import { EnvironmentError } from "../../core/errors.js";
+import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
+import { describeState, hasFailed, isReady, lastLogLines, projectContainers, settledReadiness, type ServiceContainer } from "../../docker/stack-state.js";
+
+/** What waiting for a booted stack needs to know. */
+export interface StackWatch {
+  readonly project: string;
+  readonly env: ProcessEnv;
+  /** How long every service may take to be running and healthy. */
+  readonly readyTimeoutMs: number;
+  readonly signal: AbortSignal;
+  /** The runtime was stopped meanwhile: stop waiting. */
+  readonly stopped: () => boolean;
+}
+
+const LOOPBACK = "127.0.0.1";
+const POSTGRES_PORT = 5432;
+const POLL_MS = 1_000;
+const LOG_LINES = 15;
+
+/**
+ * Polls until every compose service is ready (a service without a healthcheck once it has stayed
+ * up for a few seconds, see `settledReadiness`); fails early when one exited for good. Polling,
+ * not `up --wait`: v1 has no `--wait`, and this reports which service failed and why.
+ */
+export async function waitUntilReady(compose: ComposeProject, watch: StackWatch): Promise<ServiceContainer[]> {
+  const deadline = performance.now() + watch.readyTimeoutMs;
+  const expected = [...compose.services.keys()];
+  const settled = settledReadiness();
+  for (;;) {
+    const containers = await projectContainers(watch.project, watch.env);
+    const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
+    const waiting = expected.filter((service) => {
+      const container = byService.get(service);
+      return !container || !settled(container, now);
+    });
+    if (waiting.length === 0) return containers;
+    const failed = waiting.filter((service) => {
+      const container = byService.get(service);
+      return container !== undefined && hasFailed(container);
+    });
+    if (failed.length > 0 || performance.now() > deadline) {
+      const names = failed.length > 0 ? failed : waiting;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1000)} s`;
+      throw new EnvironmentError(
+        `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:\n${await notReadyReport(containers, names, watch.env)}`,
+      );
+    }
+    await delay(POLL_MS, undefined, { signal: watch.signal });
+    if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+  }
+}
+
+/** For each service not ready (or each of `only`): its state and last log lines, masked. */
+export async function notReadyReport(containers: readonly ServiceContainer[], only: readonly string[] | undefined, env: ProcessEnv): Promise<string> {
+  const byService = new Map(containers.map((container) => [container.service, container]));
+  const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
+  const parts: string[] = [];
+  for (const name of names) {
+    const container = byService.get(name);
+    const logs = container ? `\n${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+  }
+  return parts.join("\n");
+}
+
+/** The port Docker published the postgres service's 5432 on, on 127.0.0.1. */
+export async function publishedPostgresPort(containers: readonly ServiceContainer[], postgres: PostgresService, env: ProcessEnv): Promise<number> {
+  const container = containers.find((candidate) => candidate.service === postgres.service.name);
+  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
+  const result = await docker(["port", container.id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15_000 });
+  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !ipv4) {
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT} on ${LOOPBACK}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  }
+  return Number(ipv4);
+}
+
+export function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => `    ${line}`)
+    .join("\n");
+}

@@ -1,0 +1,170 @@
+/**
+ * The official `postgres` image's entrypoint (docker-library/postgres, `docker-entrypoint.sh`),
+ * emulated step by step for the embedded runtime: POSTGRES_PASSWORD (or a random one), initdb as
+ * the image runs it with the image's `pg_hba.conf` rule, POSTGRES_DB created, then the mounted init
+ * scripts run in the image's order on the socket-only init server, with the environment the image
+ * gives them. The runtime (embedded-runtime.ts) owns the server's lifecycle; this is what it runs.
+ */
+import { randomBytes } from "node:crypto";
+import { chown, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { InitScript } from "../../compose-file/init-scripts.js";
+import type { ComposeProject } from "../../compose-file/model.js";
+import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { Logger } from "../../core/logger.js";
+import { repoRelative } from "../../core/repo-path.js";
+import { registerSecret } from "../../core/secrets.js";
+import { connectTo } from "../../postgres/connect.js";
+import { quoteIdentifier } from "../../postgres/quoting.js";
+import { containerHba } from "./pg-hba.js";
+import type { PostgresBinaries } from "./postgres-binaries.js";
+import { runInitdb } from "./postgres-process.js";
+import { runInitScripts } from "./run-init-scripts.js";
+import type { ServerUser } from "./server-user.js";
+
+/** The port the image's temporary init server uses; on our private socket directory it can clash with nothing. */
+export const INIT_PORT = 5432;
+/** The image's `password_encryption` default, hence its default POSTGRES_HOST_AUTH_METHOD. */
+export const DEFAULT_HOST_AUTH = "scram-sha-256";
+
+/**
+ * POSTGRES_PASSWORD as the service gets it. The image refuses to initialise without one (unless
+ * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
+ * the live checks running.
+ */
+export function bootstrapPassword(postgres: PostgresService, compose: ComposeProject, logger: Logger): string | undefined {
+  if (postgres.password !== undefined || postgres.hostAuthMethod === "trust") return postgres.password;
+  logger.warn(
+    `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, ` +
+      `so the official image would refuse to start; the embedded runtime uses a random one for this run`,
+  );
+  const generated = randomBytes(18).toString("base64url");
+  registerSecret(generated);
+  return generated;
+}
+
+/** initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts). */
+export async function initialiseCluster(
+  binaries: PostgresBinaries,
+  user: ServerUser,
+  dir: string,
+  dataDir: string,
+  postgres: PostgresService,
+  password: string | undefined,
+  hostAuthMethod: string,
+): Promise<void> {
+  const pwfile = join(dir, "pwfile");
+  if (password !== undefined) {
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (user.uid !== undefined) await chown(pwfile, user.uid, user.gid ?? user.uid);
+  }
+  try {
+    await runInitdb(binaries, {
+      dataDir,
+      superuser: postgres.user,
+      ...(password !== undefined && { pwfile }),
+      // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
+      extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
+      user,
+    });
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+  const hbaPath = join(dataDir, "pg_hba.conf");
+  await writeFile(hbaPath, containerHba(await readFile(hbaPath, "utf8"), hostAuthMethod));
+}
+
+/** Where the init phase runs and what it may see. */
+export interface InitPhase {
+  /** The run's temp dir: the init server's socket, HOME, and the copies of the scripts. */
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly binaries: PostgresBinaries;
+  readonly postgres: PostgresService;
+  readonly password: string | undefined;
+  readonly user: ServerUser;
+  /** The process environment (PATH for psql). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Error paths are shown relative to this. */
+  readonly repoRoot: string;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/** The entrypoint's `docker_process_init_files`: every mounted script, in the image's order, as the image runs it. */
+export async function runImageInitScripts(scripts: readonly InitScript[], phase: InitPhase): Promise<void> {
+  const runnable = await copyInitScripts(scripts, join(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  await runInitScripts(scripts, {
+    env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
+    superuser: phase.postgres.user,
+    database: phase.postgres.database,
+    user: phase.user,
+    cwd: phase.dir,
+    logger: phase.logger,
+    signal: phase.signal,
+    displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
+    runPath: (script) => runnable.get(script.containerName) ?? script.hostPath,
+  });
+}
+
+/** The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always does). */
+export async function createPostgresDb(socketDir: string, postgres: PostgresService, password: string | undefined): Promise<void> {
+  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 });
+  try {
+    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Copies everything mounted into the init directory to `<dir>` under its container name, owned by the
+ * server user: scripts run as that user (as in the image) and may read their siblings. Returns the
+ * copy of each name.
+ */
+async function copyInitScripts(scripts: readonly InitScript[], dir: string, user: ServerUser): Promise<Map<string, string>> {
+  const copies = new Map<string, string>();
+  await mkdir(dir, { recursive: true });
+  for (const script of scripts) {
+    const copy = join(dir, script.containerName);
+    await cp(script.hostPath, copy, { recursive: true, dereference: true });
+    copies.set(script.containerName, copy);
+  }
+  if (user.uid !== undefined) {
+    const gid = user.gid ?? user.uid;
+    await chown(dir, user.uid, gid);
+    for (const entry of await readdir(dir, { recursive: true })) await chown(join(dir, entry), user.uid, gid);
+  }
+  return copies;
+}
+
+/**
+ * The environment the image's entrypoint hands to init scripts: the service's container environment
+ * (interpolated compose values, `_FILE` forms resolved — how `\getenv` finds per-service passwords),
+ * the image's own variables, and PGHOST/PGPORT pointing at the init server's socket.
+ */
+function scriptEnvironment(
+  processEnv: Readonly<Record<string, string | undefined>>,
+  binaries: PostgresBinaries,
+  dir: string,
+  dataDir: string,
+  postgres: PostgresService,
+  password: string | undefined,
+): Record<string, string> {
+  const containerEnv = Object.fromEntries(postgres.env);
+  return {
+    // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
+    PATH: [join(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    HOME: dir,
+    LANG: "C.UTF-8",
+    PG_MAJOR: "16",
+    ...containerEnv,
+    PGDATA: dataDir,
+    POSTGRES_USER: postgres.user,
+    POSTGRES_DB: postgres.database,
+    ...(password !== undefined && { POSTGRES_PASSWORD: password, PGPASSWORD: containerEnv.PGPASSWORD ?? password }),
+    PGHOST: dir,
+    PGPORT: String(INIT_PORT),
+  };
+}

@@ -1,0 +1,135 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
+import { EnvironmentError, UsageError } from "../../src/core/errors.js";
+import { RecordingLogger } from "../../src/core/logger.js";
+import type { Product } from "../../src/product/product.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
+import { envKeyOf, ExternalRuntime, readExternalConfig } from "../../src/runtime/external/external-runtime.js";
+import { findFreePort } from "../../src/runtime/embedded/free-port.js";
+
+const KEYS = ["assessment-roll", "tax-levy-rate"];
+const ADMIN = "postgresql://admin:admin-pw-1@prod-db.example:5432/postgres";
+const ROLL = "postgresql://assessment_roll:roll-pw-1@roll-db.example:5432/assessment_roll";
+
+describe("external runtime config", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "civic-external-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("maps a registry key to its CIVIC_DATABASE_URL_<KEY> variable name", () => {
+    expect(envKeyOf("assessment-roll")).toBe("ASSESSMENT_ROLL");
+    expect(envKeyOf("tax-billing-instalment")).toBe("TAX_BILLING_INSTALMENT");
+  });
+
+  it("reads the admin, scratch and per-service URLs from CIVIC_* variables", async () => {
+    const config = await readExternalConfig(
+      undefined,
+      { CIVIC_ADMIN_URL: ADMIN, CIVIC_SCRATCH_ADMIN_URL: "postgresql://admin:s@scratch.example/postgres", CIVIC_DATABASE_URL_ASSESSMENT_ROLL: ROLL, CIVIC_DATABASE_URL_UNKNOWN: ROLL },
+      KEYS,
+    );
+    expect(config).toEqual({ admin: ADMIN, scratchAdmin: "postgresql://admin:s@scratch.example/postgres", services: { "assessment-roll": ROLL } });
+  });
+
+  it("reads a YAML or JSON file, which wins over the environment", async () => {
+    const yamlFile = join(dir, "external.yaml");
+    await writeFile(yamlFile, `admin: ${ADMIN}\nservices:\n  tax-levy-rate: postgresql://tax_levy_rate:x@levy.example/tax_levy_rate\nreadOnly: false\n`);
+    const fromYaml = await readExternalConfig(yamlFile, { CIVIC_ADMIN_URL: "postgresql://other@else.example/postgres", CIVIC_DATABASE_URL_ASSESSMENT_ROLL: ROLL }, KEYS);
+    expect(fromYaml).toEqual({
+      admin: ADMIN,
+      services: { "assessment-roll": ROLL, "tax-levy-rate": "postgresql://tax_levy_rate:x@levy.example/tax_levy_rate" },
+      readOnly: false,
+    });
+
+    const jsonFile = join(dir, "external.json");
+    await writeFile(jsonFile, JSON.stringify({ admin: ADMIN, services: { "assessment-roll": ROLL } }));
+    expect(await readExternalConfig(jsonFile, {}, KEYS)).toEqual({ admin: ADMIN, services: { "assessment-roll": ROLL } });
+  });
+
+  it("refuses a config without an admin URL, with an unknown field, a non-postgres URL or no file, naming the file", async () => {
+    await expect(readExternalConfig(undefined, {}, KEYS)).rejects.toThrow(
+      "--runtime external needs the admin URL of the server under test: set CIVIC_ADMIN_URL, or pass --external-config with { \"admin\": \"postgresql://…\" }",
+    );
+    const typo = join(dir, "typo.yaml");
+    await writeFile(typo, `admin: ${ADMIN}\nservice: {}\n`);
+    const typoError = (await readExternalConfig(typo, {}, KEYS).catch((error: unknown) => error)) as UsageError;
+    expect(typoError).toBeInstanceOf(UsageError);
+    expect(typoError.location).toEqual({ file: typo });
+    expect(typoError.message).toMatch(/^invalid external runtime config: .*service/);
+
+    const mysql = join(dir, "mysql.yaml");
+    await writeFile(mysql, "admin: mysql://root:pw@db.example/app\n");
+    await expect(readExternalConfig(mysql, {}, KEYS)).rejects.toThrow("invalid external runtime config: admin: expected a postgres:// or postgresql:// URL");
+
+    const missing = join(dir, "missing.yaml");
+    const missingError = (await readExternalConfig(missing, {}, KEYS).catch((error: unknown) => error)) as UsageError;
+    expect(missingError).toBeInstanceOf(UsageError);
+    expect(missingError.format()).toBe(`${missing}: the external runtime config file cannot be read`);
+  });
+});
+
+describe("external runtime against a real server", { timeout: 60_000 }, () => {
+  let root: string;
+  let server: EmbeddedRuntime;
+  let adminUrl: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "civic-external-server-"));
+    const productDir = join(root, "products", "mini");
+    await mkdir(productDir, { recursive: true });
+    await writeFile(join(productDir, "docker-compose.yml"), "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n");
+    const env = { PATH: process.env.PATH };
+    const product: Product = {
+      name: "mini",
+      dir: productDir,
+      repoRoot: root,
+      registry: { path: "", file: "", services: [] },
+      compose: await loadCompose(productDir, root, env),
+    };
+    server = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
+    adminUrl = (await server.start(new AbortController().signal)).adminUrl;
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("checks the given servers as they are: read-only by default, URLs unchanged, no scratch server unless one is named", async () => {
+    const runtime = new ExternalRuntime({ admin: adminUrl, services: { "assessment-roll": ROLL } }, { logger: new RecordingLogger() });
+    const live = await runtime.start(new AbortController().signal);
+    expect(live.runtime).toBe("external");
+    expect(live.adminUrl).toBe(adminUrl);
+    expect(live.readOnly).toBe(true);
+    expect(live.servicesRunning).toBe(false);
+    expect(live.serviceUrl("assessment-roll")).toBe(ROLL);
+    expect(live.serviceUrl("tax-levy-rate")).toBeUndefined();
+    expect(await live.scratchAdminUrl()).toBeUndefined();
+    await runtime.stop();
+  });
+
+  it("is read-write only when told so, by the caller or the config, and offers the named scratch server", async () => {
+    const byCaller = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: true }, { logger: new RecordingLogger(), readOnly: false }).start(new AbortController().signal);
+    expect(byCaller.readOnly).toBe(false);
+    const byConfig = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: false, scratchAdmin: adminUrl }, { logger: new RecordingLogger() }).start(
+      new AbortController().signal,
+    );
+    expect(byConfig.readOnly).toBe(false);
+    expect(await byConfig.scratchAdminUrl()).toBe(adminUrl);
+  });
+
+  it("fails to start with an EnvironmentError when the admin server does not answer, without printing its password", async () => {
+    const port = await findFreePort();
+    const runtime = new ExternalRuntime({ admin: `postgresql://admin:do-not-print-me@127.0.0.1:${port}/postgres`, services: {} }, { logger: new RecordingLogger(), connectTimeoutMs: 2_000 });
+    const error = (await runtime.start(new AbortController().signal).catch((failure: unknown) => failure)) as EnvironmentError;
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect(error.message).toMatch(new RegExp(`^the external admin server postgresql://admin:\\*\\*\\*@127\\.0\\.0\\.1:${port}/postgres does not answer: .*ECONNREFUSED`));
+    expect(error.message).not.toContain("do-not-print-me");
+  });
+});

@@ -1,0 +1,450 @@
+/**
+ * Loading a compose file as compose does: interpolation (compose-spec "Interpolation"), `.env`
+ * beside the file, the service fields the checks read with their lines, the postgres service as the
+ * official image resolves it, its init scripts in the image's order, and PostgreSQL URLs.
+ */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { formatDatabaseUrl, isPostgresUrl, parseDatabaseUrl, withHostPort } from "../../src/postgres/database-url.js";
+import { parseDotenv } from "../../src/compose-file/dotenv.js";
+import { initScriptsOf } from "../../src/compose-file/init-scripts.js";
+import { interpolate, InterpolationError } from "../../src/compose-file/interpolate.js";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
+import { findPostgresService, resolvePostgresService } from "../../src/compose-file/postgres-service.js";
+import { UsageError } from "../../src/core/errors.js";
+import { maskSecrets } from "../../src/core/secrets.js";
+
+let root: string;
+let product: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "civic-compose-loading-"));
+  product = join(root, "products", "demo");
+  await mkdir(join(product, "infra"), { recursive: true });
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function write(name: string, text: string): Promise<void> {
+  await writeFile(join(product, name), text);
+}
+
+async function usageErrorOf(promise: Promise<unknown>): Promise<UsageError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(UsageError);
+  return error as UsageError;
+}
+
+describe("interpolate, as compose-spec documents it", () => {
+  const vars: Record<string, string> = { SET: "value", EMPTY: "" };
+  const missing: string[] = [];
+  const policy = {
+    lookup: (name: string) => vars[name],
+    missing: (name: string) => {
+      missing.push(name);
+      return `<generated ${name}>`;
+    },
+  };
+
+  it.each([
+    ["$SET", "value"],
+    ["${SET}", "value"],
+    ["a${SET}b", "avalueb"],
+    ["$$SET", "$SET"],
+    ["$${SET}", "${SET}"],
+    ["cost: 5$", "cost: 5$"],
+    ["$ 1", "$ 1"],
+    ["${UNSET:-default}", "default"],
+    ["${EMPTY:-default}", "default"],
+    ["${UNSET-default}", "default"],
+    ["${EMPTY-default}", ""],
+    ["${SET:-default}", "value"],
+    ["${SET:+alt}", "alt"],
+    ["${EMPTY:+alt}", ""],
+    ["${EMPTY+alt}", "alt"],
+    ["${UNSET+alt}", ""],
+    ["${UNSET:-${SET}}", "value"],
+    ["${UNSET:-${ALSO_UNSET:-deep}}", "deep"],
+    ["${SET:+x${SET}y}", "xvaluey"],
+    ["${EMPTY?msg}", ""],
+    ["${SET:?msg}", "value"],
+    ["${UNSET:-a:b}", "a:b"],
+  ])("%s → %s", (text, expected) => {
+    expect(interpolate(text, policy)).toBe(expected);
+  });
+
+  it("asks for a value for an unset variable the text needs, and only then", () => {
+    missing.length = 0;
+    expect(interpolate("$UNSET_A ${UNSET_B} ${UNSET_C:?need} ${UNSET_D:-d} ${UNSET_E:+e}", policy)).toBe(
+      "<generated UNSET_A> <generated UNSET_B> <generated UNSET_C> d ",
+    );
+    expect(missing).toEqual(["UNSET_A", "UNSET_B", "UNSET_C"]);
+  });
+
+  it("fails `:?` on a set but empty variable with the given message", () => {
+    expect(() => interpolate("${EMPTY:?set EMPTY in .env}", policy)).toThrow(
+      new InterpolationError("required variable EMPTY is missing a value: set EMPTY in .env"),
+    );
+  });
+
+  it.each(["${}", "${SET", "${1BAD}", "${SET:x}", "${SET!}"])("rejects the malformed %s", (text) => {
+    expect(() => interpolate(text, policy)).toThrow(InterpolationError);
+  });
+});
+
+describe("parseDotenv, as compose reads .env", () => {
+  it("reads comments, export, quotes, inline comments, escapes, multi-line values and interpolation", () => {
+    const text = [
+      "# comment",
+      "",
+      "PLAIN=plain value # inline comment",
+      "export EXPORTED=yes",
+      "SINGLE='literal ${PLAIN} # kept'",
+      'DOUBLE="line\\nnext ${PLAIN} \\"q\\" \\$PLAIN"',
+      "REF=${PLAIN}-ref",
+      "HASH=a#b",
+      "MULTI='first",
+      "second'",
+      "EMPTY=",
+      "FROM_ENV=${OUTSIDE}",
+      "DEFAULTED=${NOWHERE:-fallback}",
+    ].join("\n");
+    const entries = parseDotenv(text, "products/demo/.env", (name) => ({ OUTSIDE: "from process", PLAIN: undefined })[name]);
+    const values = Object.fromEntries([...entries].map(([key, entry]) => [key, entry.value]));
+    expect(values).toEqual({
+      PLAIN: "plain value",
+      EXPORTED: "yes",
+      SINGLE: "literal ${PLAIN} # kept",
+      DOUBLE: 'line\nnext plain value "q" $PLAIN',
+      REF: "plain value-ref",
+      HASH: "a#b",
+      MULTI: "first\nsecond",
+      EMPTY: "",
+      FROM_ENV: "from process",
+      DEFAULTED: "fallback",
+    });
+    expect(entries.get("MULTI")?.line).toBe(9);
+    expect(entries.get("EMPTY")?.line).toBe(11);
+  });
+
+  it("looks variables up in the process environment before earlier keys of the file", () => {
+    const entries = parseDotenv("A=file\nB=${A}", ".env", (name) => (name === "A" ? "process" : undefined));
+    expect(entries.get("B")?.value).toBe("process");
+  });
+
+  it("reports an unterminated quote with the file and line", () => {
+    let caught: unknown;
+    try {
+      parseDotenv("A=1\nB='open\nC=3", "products/demo/.env", () => undefined);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(UsageError);
+    expect((caught as UsageError).location).toEqual({ file: "products/demo/.env", line: 2 });
+  });
+});
+
+describe("loadCompose", () => {
+  it("prefers compose.yaml over docker-compose.yml, as compose does", async () => {
+    await write("docker-compose.yml", "services:\n  old: { image: busybox }\n");
+    await write("compose.yaml", "services:\n  new: { image: busybox }\n");
+    const project = await loadCompose(product, root, {});
+    expect(project.file).toBe("products/demo/compose.yaml");
+    expect([...project.services.keys()]).toEqual(["new"]);
+  });
+
+  it("takes the process environment over .env, and .env over nothing", async () => {
+    await write(".env", "FROM_BOTH=dotenv\nFROM_DOTENV=dotenv\n");
+    await write(
+      "docker-compose.yml",
+      "services:\n  app:\n    image: busybox\n    environment:\n      A: ${FROM_BOTH}\n      B: ${FROM_DOTENV}\n      C: ${FROM_PROCESS}\n",
+    );
+    const project = await loadCompose(product, root, { FROM_BOTH: "process", FROM_PROCESS: "process" });
+    const env = project.services.get("app")!.environment;
+    expect([env.get("A")?.value, env.get("B")?.value, env.get("C")?.value]).toEqual(["process", "dotenv", "process"]);
+    expect(project.generatedVariables).toEqual([]);
+  });
+
+  it("generates one URL-safe random value per unset variable, reuses it, and masks it", async () => {
+    await write(
+      "docker-compose.yml",
+      [
+        "services:",
+        "  db:",
+        "    image: postgres:16",
+        "    environment:",
+        "      POSTGRES_PASSWORD: ${PG_PASSWORD}",
+        "  app:",
+        "    image: busybox",
+        "    environment:",
+        "      DATABASE_URL: postgresql://app:${PG_PASSWORD}@db:5432/app",
+        "      OPTIONAL: ${NOT_NEEDED:-}",
+      ].join("\n"),
+    );
+    const project = await loadCompose(product, root, {});
+    expect(project.generatedVariables).toEqual(["PG_PASSWORD"]);
+    const generated = project.variables.get("PG_PASSWORD")!;
+    expect(generated).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(project.services.get("app")!.environment.get("DATABASE_URL")!.value).toBe(`postgresql://app:${generated}@db:5432/app`);
+    expect(project.services.get("app")!.environment.get("OPTIONAL")!.value).toBe("");
+    expect(maskSecrets(`the password is ${generated}`)).toBe("the password is ***");
+  });
+
+  it("masks values of secret-named variables read from .env", async () => {
+    await write(".env", "JWT_SECRET=s3cr3t-from-dotenv\n");
+    await write("docker-compose.yml", "services:\n  app:\n    image: busybox\n    environment:\n      JWT_SECRET: ${JWT_SECRET}\n");
+    await loadCompose(product, root, {});
+    expect(maskSecrets("jwt s3cr3t-from-dotenv")).toBe("jwt ***");
+  });
+
+  it("reads every field the checks use, with the line it is on", async () => {
+    await write("shared.env", "FROM_FILE=file\nOVERRIDDEN=file\n");
+    await write(
+      "docker-compose.yml",
+      [
+        "x-common: &common", // 1
+        "  NODE_ENV: development", // 2
+        "services:", // 3
+        "  app:", // 4
+        "    build:", // 5
+        "      context: ../..", // 6
+        "      dockerfile: modules/app/Dockerfile", // 7
+        "    env_file: shared.env", // 8
+        "    environment:", // 9
+        "      <<: *common", // 10
+        "      OVERRIDDEN: compose", // 11
+        "      COST: $$5", // 12
+        "    ports:", // 13
+        '      - "127.0.0.1:8080:4100/tcp"', // 14
+        "      - target: 4200", // 15
+        "        published: 9000", // 16
+        "    volumes:", // 17
+        "      - ./data:/data:ro", // 18
+        "      - named:/var/lib", // 19
+        "      - type: bind", // 20
+        "        source: ./conf", // 21
+        "        target: /conf", // 22
+        "    depends_on: [db]", // 23
+        "    healthcheck:", // 24
+        "      test: [\"NONE\"]", // 25
+        "  worker:", // 26
+        "    image: busybox", // 27
+        "    environment:", // 28
+        "      - LIST_FORM=a=b", // 29
+        "      - PASSED_THROUGH", // 30
+        "    depends_on:", // 31
+        "      app:", // 32
+        "        condition: service_healthy", // 33
+        "  db:", // 34
+        "    image: postgres:16-alpine", // 35
+        "    healthcheck:", // 36
+        "      test: pg_isready", // 37
+        "      disable: true", // 38
+        "volumes:", // 39
+        "  named:", // 40
+      ].join("\n"),
+    );
+    const project = await loadCompose(product, root, { PASSED_THROUGH: "inherited" });
+    const app = project.services.get("app")!;
+    expect(app.line).toBe(4);
+    expect(app.build).toEqual({ context: root, dockerfile: "modules/app/Dockerfile", line: 5, dockerfileLine: 7 });
+    expect(Object.fromEntries([...app.environment].map(([key, value]) => [key, [value.value, value.line, value.envFile]]))).toEqual({
+      FROM_FILE: ["file", 8, "products/demo/shared.env"],
+      OVERRIDDEN: ["compose", 11, undefined],
+      COST: ["$5", 12, undefined],
+      NODE_ENV: ["development", 2, undefined],
+    });
+    expect(app.environmentLine).toBe(9);
+    expect(app.ports).toEqual([
+      { target: 4100, published: 8080, line: 14 },
+      { target: 4200, published: 9000, line: 15 },
+    ]);
+    expect(app.volumes).toEqual([
+      { type: "bind", source: join(product, "data"), target: "/data", line: 18 },
+      { type: "volume", source: "named", target: "/var/lib", line: 19 },
+      { type: "bind", source: join(product, "conf"), target: "/conf", line: 20 },
+    ]);
+    expect([...app.dependsOn]).toEqual([["db", { value: "service_started", line: 23 }]]);
+    expect(app.healthcheck).toEqual({ test: ["NONE"], line: 25, disabled: true });
+    const worker = project.services.get("worker")!;
+    expect(worker.environment.get("LIST_FORM")).toEqual({ value: "a=b", raw: "a=b", line: 29 });
+    expect(worker.environment.get("PASSED_THROUGH")?.value).toBe("inherited");
+    expect([...worker.dependsOn]).toEqual([["app", { value: "service_healthy", line: 32 }]]);
+    expect(worker.dependsOnLine).toBe(31);
+    expect(project.services.get("db")!.healthcheck).toEqual({ test: "pg_isready", line: 37, disabled: true });
+    expect(project.volumeNames).toEqual(["named"]);
+  });
+
+  it("refuses bad YAML with the file and line", async () => {
+    await write("docker-compose.yml", "services:\n  app:\n    image: busybox\n   environment: [\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.location?.file).toBe("products/demo/docker-compose.yml");
+    expect(error.location?.line).toBe(4);
+  });
+
+  it("refuses a duplicate key with its line", async () => {
+    await write("docker-compose.yml", "services:\n  app:\n    image: a\n    image: b\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.location).toMatchObject({ file: "products/demo/docker-compose.yml", line: 4 });
+    expect(error.message).toBe("invalid YAML: Map keys must be unique");
+  });
+
+  it("refuses a file that is not a mapping", async () => {
+    await write("docker-compose.yml", "- just\n- a list\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 1 });
+  });
+
+  it("refuses an environment that is neither a list nor a mapping, at its line", async () => {
+    await write("docker-compose.yml", "services:\n  app:\n    image: a\n    environment: 42\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 4 });
+  });
+
+  it("fails `${VAR:?message}` on a variable set empty in .env, naming the compose line", async () => {
+    await write(".env", "POSTGRES_PASSWORD=\n");
+    await write("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it in .env}\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.message).toBe("required variable POSTGRES_PASSWORD is missing a value: set it in .env");
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 5 });
+  });
+
+  it("refuses malformed interpolation with its line", async () => {
+    await write("docker-compose.yml", "services:\n  app:\n    image: a\n    environment:\n      A: ok\n      B: ${BROKEN\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 6 });
+  });
+
+  it("refuses a missing compose file", async () => {
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.message).toContain("no compose file found");
+  });
+});
+
+describe("the postgres service as the official image resolves it", () => {
+  it("applies the image's defaults: user postgres, database = user", async () => {
+    await write("docker-compose.yml", "services:\n  db:\n    image: postgres:16-alpine\n    environment:\n      POSTGRES_PASSWORD: pw-value\n");
+    const postgres = await resolvePostgresService(await loadCompose(product, root, {}));
+    expect(postgres).toMatchObject({ user: "postgres", password: "pw-value", database: "postgres", hostAuthMethod: undefined });
+    expect(postgres?.service.name).toBe("db");
+  });
+
+  it("reads POSTGRES_PASSWORD_FILE from a compose secret and POSTGRES_USER_FILE from a bind mount", async () => {
+    await write("pw.txt", "from-secret-file\n\n");
+    await mkdir(join(product, "conf"));
+    await writeFile(join(product, "conf", "user"), "admin\n");
+    await write(
+      "docker-compose.yml",
+      [
+        "services:",
+        "  postgres:",
+        "    image: docker.io/library/postgres:16",
+        "    secrets: [pg_password]",
+        "    volumes: [./conf:/etc/pg]",
+        "    environment:",
+        "      POSTGRES_PASSWORD_FILE: /run/secrets/pg_password",
+        "      POSTGRES_USER_FILE: /etc/pg/user",
+        "      POSTGRES_DB: platform",
+        "secrets:",
+        "  pg_password:",
+        "    file: ./pw.txt",
+      ].join("\n"),
+    );
+    const postgres = await resolvePostgresService(await loadCompose(product, root, {}));
+    expect(postgres).toMatchObject({ user: "admin", password: "from-secret-file", database: "platform" });
+    expect(maskSecrets("from-secret-file")).toBe("***");
+  });
+
+  it("refuses POSTGRES_PASSWORD together with POSTGRES_PASSWORD_FILE, as the image does", async () => {
+    await write(
+      "docker-compose.yml",
+      "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: a-password\n      POSTGRES_PASSWORD_FILE: /run/secrets/x\n",
+    );
+    const error = await usageErrorOf(resolvePostgresService(await loadCompose(product, root, {})));
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 6 });
+  });
+
+  it("finds the server by its init-script mount when the image is not called postgres, and picks `postgres` among several", async () => {
+    await write("docker-compose.yml", "services:\n  db:\n    image: my/pg\n    volumes: ['./infra:/docker-entrypoint-initdb.d']\n  cache:\n    image: redis\n");
+    expect(findPostgresService(await loadCompose(product, root, {}))?.name).toBe("db");
+    await write("docker-compose.yml", "services:\n  replica:\n    image: postgres:16\n  postgres:\n    image: postgres:16\n");
+    expect(findPostgresService(await loadCompose(product, root, {}))?.name).toBe("postgres");
+  });
+
+  it("refuses to guess between two unnamed candidates", async () => {
+    await write("docker-compose.yml", "services:\n  a:\n    image: postgres:16\n  b:\n    image: postgres:15\n");
+    const project = await loadCompose(product, root, {});
+    expect(() => findPostgresService(project)).toThrow(UsageError);
+  });
+});
+
+describe("init scripts in the image's order", () => {
+  it("lists a mounted directory and single files by container name in byte order, with kinds", async () => {
+    const dir = join(product, "initdb");
+    await mkdir(join(dir, "nested"), { recursive: true });
+    for (const name of ["b.sql", "a.sql.gz", "Z.sh", "readme.txt", "10-late.sql"]) await writeFile(join(dir, name), "");
+    await chmod(join(dir, "Z.sh"), 0o755);
+    await write("infra/init-databases.sql", "CREATE DATABASE x;");
+    await write(
+      "docker-compose.yml",
+      [
+        "services:",
+        "  postgres:",
+        "    image: postgres:16",
+        "    volumes:",
+        "      - ./initdb:/docker-entrypoint-initdb.d",
+        "      - ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init.sql:ro",
+        "      - ./infra/absent.sql:/docker-entrypoint-initdb.d/99-absent.sql",
+      ].join("\n"),
+    );
+    const postgres = findPostgresService(await loadCompose(product, root, {}))!;
+    const { scripts, problems } = await initScriptsOf(postgres);
+    expect(scripts.map((script) => [script.containerName, script.kind, script.line])).toEqual([
+      ["01-init.sql", "sql", 6],
+      ["10-late.sql", "sql", 5],
+      ["Z.sh", "sh", 5],
+      ["a.sql.gz", "sql.gz", 5],
+      ["b.sql", "sql", 5],
+      ["nested", "ignored", 5],
+      ["readme.txt", "ignored", 5],
+    ]);
+    expect(scripts[0]!.hostPath).toBe(join(product, "infra", "init-databases.sql"));
+    expect(scripts.find((script) => script.containerName === "Z.sh")!.executable).toBe(true);
+    expect(problems).toEqual([
+      { source: join(product, "infra", "absent.sql"), target: "/docker-entrypoint-initdb.d/99-absent.sql", line: 7, reason: "missing" },
+    ]);
+  });
+});
+
+describe("PostgreSQL URLs", () => {
+  it("parses user, password, host, port, database and parameters, percent-decoding them", () => {
+    const url = parseDatabaseUrl("postgresql://svc%40x:p%2Fw@postgres:5432/my_db?sslmode=disable&application_name=a%20b")!;
+    expect(url).toMatchObject({ scheme: "postgresql", user: "svc@x", password: "p/w", host: "postgres", port: 5432, database: "my_db" });
+    expect(Object.fromEntries(url.params)).toEqual({ sslmode: "disable", application_name: "a b" });
+  });
+
+  it("keeps an unencoded password with # and / whole, defaults the port, and accepts IPv6 hosts", () => {
+    expect(parseDatabaseUrl("postgres://u:a#b/c@db/name")).toMatchObject({ password: "a#b/c", host: "db", port: 5432, database: "name" });
+    expect(parseDatabaseUrl("postgres://u@[::1]:6543/d")).toMatchObject({ user: "u", password: undefined, host: "::1", port: 6543 });
+  });
+
+  it("returns undefined for other schemes and unusable URLs", () => {
+    expect(parseDatabaseUrl("mysql://u:p@h/d")).toBeUndefined();
+    expect(parseDatabaseUrl("postgresql://u:p@h:99999/d")).toBeUndefined();
+    expect(parseDatabaseUrl("postgresql:///d")).toBeUndefined();
+    expect(isPostgresUrl("  postgres://x")).toBe(true);
+  });
+
+  it("rewrites host and port and keeps everything else as written", () => {
+    expect(withHostPort("postgresql://svc:p%40ss@postgres:5432/db?sslmode=disable", "127.0.0.1", 6001)).toBe(
+      "postgresql://svc:p%40ss@127.0.0.1:6001/db?sslmode=disable",
+    );
+    expect(formatDatabaseUrl({ user: "a b", password: "p@ss", host: "::1", port: 1, database: "d" })).toBe("postgresql://a%20b:p%40ss@[::1]:1/d");
+  });
+});
