@@ -1,3 +1,49 @@
+var __knownSymbol = (name, symbol) => (symbol = Symbol[name]) ? symbol : /* @__PURE__ */ Symbol.for("Symbol." + name);
+var __typeError = (msg) => {
+  throw TypeError(msg);
+};
+var __using = (stack, value, async) => {
+  if (value != null) {
+    if (typeof value !== "object" && typeof value !== "function") __typeError("Object expected");
+    var dispose, inner;
+    if (async) dispose = value[__knownSymbol("asyncDispose")];
+    if (dispose === void 0) {
+      dispose = value[__knownSymbol("dispose")];
+      if (async) inner = dispose;
+    }
+    if (typeof dispose !== "function") __typeError("Object not disposable");
+    if (inner) dispose = function() {
+      try {
+        inner.call(this);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+    stack.push([async, dispose, value]);
+  } else if (async) {
+    stack.push([async]);
+  }
+  return value;
+};
+var __callDispose = (stack, error, hasError) => {
+  var E = typeof SuppressedError === "function" ? SuppressedError : function(e, s, m, _) {
+    return _ = Error(m), _.name = "SuppressedError", _.error = e, _.suppressed = s, _;
+  };
+  var fail2 = (e) => error = hasError ? new E(e, error, "An error was suppressed during disposal") : (hasError = true, e);
+  var next = (it) => {
+    while (it = stack.pop()) {
+      try {
+        var result = it[1] && it[1].call(it[2]);
+        if (it[0]) return Promise.resolve(result).then(next, (e) => (fail2(e), next()));
+      } catch (e) {
+        fail2(e);
+      }
+    }
+    if (hasError) throw error;
+  };
+  return next();
+};
+
 // src/core/cleanup-registry.ts
 var cleanups = /* @__PURE__ */ new Set();
 function registerCleanup(cleanup) {
@@ -19,10 +65,6 @@ async function runCleanups() {
   }
   return failures;
 }
-
-// src/cli/main.ts
-import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
-import { dirname as dirname12, resolve as resolve15 } from "node:path";
 
 // package.json
 var package_default = {
@@ -109,6 +151,9 @@ var UsageError = class extends Error {
 var EnvironmentError = class extends Error {
   name = "EnvironmentError";
 };
+function isKnownError(error) {
+  return error instanceof UsageError || error instanceof EnvironmentError;
+}
 
 // src/product/locate-product.ts
 import { readdir } from "node:fs/promises";
@@ -801,24 +846,58 @@ async function findRepoRoot(productDir) {
 
 // src/core/secrets.ts
 var MASK = "***";
-var registered = /* @__PURE__ */ new Set();
-var MIN_BARE_SECRET_LENGTH = 4;
-function registerSecret(value) {
-  if (value && value.length >= MIN_BARE_SECRET_LENGTH) registered.add(value);
+var registered = /* @__PURE__ */ new Map();
+var publicValues = /* @__PURE__ */ new Set();
+var MIN_LENGTH = { password: 3, generated: 6, configured: 6 };
+var ANYWHERE_LENGTH = 8;
+var NEVER_SECRET = /^(?:true|false|yes|no|on|off|null|none|postgres|postgresql)$/i;
+var SHORT_NUMBER = /^[+-]?\d{1,5}(?:\.\d+)?$/;
+function registerSecret(value, kind = "password") {
+  if (value === void 0 || !maskable(value, kind)) return;
+  if (registered.get(value) !== "password") registered.set(value, kind);
 }
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
-var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
+function registerPublicValue(value) {
+  if (value) publicValues.add(value);
+}
+function registeredSecrets() {
+  return [...registered.keys()].filter((value) => !publicValues.has(value));
+}
+function maskable(value, kind) {
+  const trimmed = value.trim();
+  return trimmed.length >= MIN_LENGTH[kind] && !NEVER_SECRET.test(trimmed) && !SHORT_NUMBER.test(trimmed);
+}
+function urlPassword(value) {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:(.*)@[^@]*$/is.exec(value.trim());
+  const password = match?.[1];
+  if (!password || VARIABLE_REFERENCE.test(password)) return void 0;
+  return password;
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
+var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
+var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
+var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
 var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskValue(value) {
+  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
+  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function replaceSecret(text, secret) {
+  if (!text.includes(secret)) return text;
+  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
+  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+}
 function maskSecrets(text) {
-  let masked = text.replace(
+  let masked = text;
+  for (const secret of [...registeredSecrets()].sort((a, b) => b.length - a.length)) masked = replaceSecret(masked, secret);
+  return masked.replace(
     URL_PASSWORD,
     (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
-  ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
-  for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
-    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
-  }
-  return masked;
+  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
 
 // src/core/logger.ts
@@ -1309,29 +1388,44 @@ function renderJson(report) {
 
 // src/report/render-junit.ts
 function xml(text) {
-  return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
 }
-function testCase(product, check) {
-  const open2 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check.id)}" time="${(check.durationMs / 1e3).toFixed(3)}"`;
-  const body = check.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
+function systemOut(check2, findingsText) {
+  const lines = [
+    ...check2.reason?.includes("\n") ? [check2.reason] : [],
+    ...(check2.notes ?? []).map((note) => `note: ${note}`),
+    ...check2.coverage ? [
+      `coverage (${check2.coverage.complete ? "complete" : "incomplete"}): ${check2.coverage.summary}`,
+      ...check2.coverage.uncovered.map((item) => `not covered: ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`)
+    ] : [],
+    ...findingsText ? [findingsText] : []
+  ];
+  return lines.length > 0 ? `
+      <system-out>${xml(lines.join("\n"))}</system-out>` : "";
+}
+function testCase(product, check2) {
+  const open3 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
+  const body = check2.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
   fix: ${f.fix}` : ""}`).join("\n");
-  switch (check.status) {
-    case "pass":
-      return body ? `${open2}>
-      <system-out>${xml(body)}</system-out>
-    </testcase>` : `${open2}/>`;
+  const reasonLine = (fallback) => xml(check2.reason?.split("\n")[0] ?? fallback);
+  switch (check2.status) {
+    case "pass": {
+      const out = systemOut(check2, body);
+      return out ? `${open3}>${out}
+    </testcase>` : `${open3}/>`;
+    }
     case "skip":
-      return `${open2}>
-      <skipped message="${xml(check.reason ?? "skipped")}"/>
+      return `${open3}>
+      <skipped message="${reasonLine("skipped")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "error":
-      return `${open2}>
-      <error message="${xml(check.reason ?? "could not run")}"/>
+      return `${open3}>
+      <error message="${reasonLine("could not run")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "fail": {
-      const errors = check.findings.filter((f) => f.severity === "error").length;
-      return `${open2}>
-      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check.id)}">${xml(body)}</failure>
+      const errors = check2.findings.filter((f) => f.severity === "error").length;
+      return `${open3}>
+      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check2.id)}">${xml(body)}</failure>${systemOut(check2, "")}
     </testcase>`;
     }
   }
@@ -1364,14 +1458,15 @@ function code(text) {
 }
 function headline(report) {
   const s = report.summary;
+  if (s.verdict === "pass" && s.skipped > 0) return `## \u2705 civic-conformance: ${report.product} \u2014 ${s.passed} passed, ${s.skipped} skipped`;
   if (s.verdict === "pass") return `## \u2705 civic-conformance: ${report.product} \u2014 all checks passed`;
   if (s.verdict === "fail") return `## \u274C civic-conformance: ${report.product} \u2014 ${s.failed} check${s.failed === 1 ? "" : "s"} failed`;
   return `## \u26A0\uFE0F civic-conformance: ${report.product} \u2014 ${s.errored} check${s.errored === 1 ? "" : "s"} could not run`;
 }
-function findingCount(check) {
-  if (check.findings.length === 0) return check.reason ? escapeInline(check.reason) : "\u2014";
-  const errors = check.findings.filter((f) => f.severity === "error").length;
-  const warnings = check.findings.length - errors;
+function findingCount(check2) {
+  if (check2.findings.length === 0) return check2.reason ? escapeInline(check2.reason.split("\n")[0] ?? "") : "\u2014";
+  const errors = check2.findings.filter((f) => f.severity === "error").length;
+  const warnings = check2.findings.length - errors;
   return [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
 }
 function renderFinding(finding2) {
@@ -1383,11 +1478,30 @@ function renderFinding(finding2) {
   ].filter(Boolean).join(" \xB7 ");
   const lines = [`- ${head} \u2014 ${escapeInline(finding2.message)}`];
   if (finding2.fix) lines.push(`  <br>**Fix:** ${escapeInline(finding2.fix)}`);
-  if (finding2.details) {
-    const fence = finding2.details.includes("```") ? "````" : "```";
-    lines.push("", "  <details><summary>Details</summary>", "", `  ${fence}diff`, ...finding2.details.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`, "", "  </details>");
-  }
+  if (finding2.details) lines.push("", "  <details><summary>Details</summary>", "", ...fenced(finding2.details, "diff"), "", "  </details>");
   return lines;
+}
+function fenced(text, language = "") {
+  const fence = text.includes("```") ? "````" : "```";
+  return [`  ${fence}${language}`, ...text.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`];
+}
+function renderReason(check2) {
+  if (!check2.reason || check2.status !== "skip" && check2.status !== "error") return [];
+  const [first = "", ...rest] = check2.reason.split("\n");
+  const lines = [`${check2.status === "skip" ? "**Skipped:**" : "**Error:**"} ${escapeInline(first)}`, ""];
+  if (rest.length > 0) lines.push("<details><summary>Full cause</summary>", "", ...fenced(rest.join("\n"), "text"), "", "</details>", "");
+  return lines;
+}
+function renderCoverage(coverage) {
+  const lines = [`**Coverage** (${coverage.complete ? "complete" : "incomplete"}): ${escapeInline(coverage.summary)}`];
+  if (coverage.uncovered.length > 0) {
+    lines.push("");
+    for (const item of coverage.uncovered) {
+      const where = item.file ? ` \xB7 ${code(`${item.file}${item.line ? `:${item.line}` : ""}`)}` : "";
+      lines.push(`- not covered: ${item.kind} ${code(item.name)}${where}${item.reason ? ` \u2014 ${escapeInline(item.reason)}` : ""}`);
+    }
+  }
+  return [...lines, ""];
 }
 function renderMatrix(matrix) {
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
@@ -1417,14 +1531,18 @@ function renderMarkdown(report) {
     "|---|---|--:|---|",
     ...report.checks.map((c) => `| ${code(c.id)} | ${STATUS_ICON[c.status]} ${c.status} | ${c.durationMs} ms | ${findingCount(c)} |`)
   ];
-  for (const check of report.checks) {
-    const matrix = check.data?.matrix;
-    if (check.findings.length === 0 && !matrix && !check.notes?.length) continue;
-    out.push("", `### ${STATUS_ICON[check.status]} ${code(check.id)} \u2014 ${escapeInline(check.title)}`, "");
-    for (const note of check.notes ?? []) out.push(`> ${escapeInline(note)}`, "");
-    for (const finding2 of check.findings) out.push(...renderFinding(finding2));
+  for (const check2 of report.checks) {
+    const matrix = check2.data?.matrix;
+    const told = (check2.status === "skip" || check2.status === "error") && check2.reason;
+    if (check2.findings.length === 0 && !matrix && !check2.notes?.length && !check2.coverage && !told) continue;
+    const section = [`### ${STATUS_ICON[check2.status]} ${code(check2.id)} \u2014 ${escapeInline(check2.title)}`, "", ...renderReason(check2)];
+    for (const note of check2.notes ?? []) section.push(`> ${escapeInline(note)}`, "");
+    if (check2.coverage) section.push(...renderCoverage(check2.coverage));
+    for (const finding2 of check2.findings) section.push(...renderFinding(finding2));
     const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
-    if (matrix?.length) out.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    if (matrix?.length) section.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    while (section.at(-1) === "") section.pop();
+    out.push("", ...section);
   }
   return `${out.join("\n")}
 `;
@@ -1654,10 +1772,10 @@ function lexSql(sql) {
     }
   }
   return tokens;
-  function pushQuoted(kind, start, open2, backslashEscapes) {
-    const quote = sql[open2];
+  function pushQuoted(kind, start, open3, backslashEscapes) {
+    const quote = sql[open3];
     let value = "";
-    let i2 = open2 + 1;
+    let i2 = open3 + 1;
     while (i2 < sql.length) {
       const char = sql[i2];
       if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
@@ -1667,14 +1785,14 @@ function lexSql(sql) {
         value += quote;
         i2 += 2;
       } else if (char === quote) {
-        push(kind, start, i2 + 1, { value, contentStart: open2 + 1, contentEnd: i2 });
+        push(kind, start, i2 + 1, { value, contentStart: open3 + 1, contentEnd: i2 });
         return i2 + 1;
       } else {
         value += char;
         i2++;
       }
     }
-    push(kind, start, sql.length, { value, contentStart: open2 + 1, contentEnd: sql.length });
+    push(kind, start, sql.length, { value, contentStart: open3 + 1, contentEnd: sql.length });
     return sql.length;
   }
 }
@@ -2251,6 +2369,9 @@ function serviceFindings(service, composeService, context) {
 }
 
 // src/checks/check.ts
+function coverageOf(summary, covered, uncovered) {
+  return { complete: uncovered.length === 0, summary, covered: [...covered], uncovered: [...uncovered] };
+}
 var CheckUnableError = class extends Error {
   name = "CheckUnableError";
 };
@@ -2547,12 +2668,14 @@ async function probeDependencies(context, stack) {
   const compose = context.product.compose;
   const notes = [];
   const urls = [];
+  const uncovered = [];
   for (const service of context.product.registry.services) {
     const composeService = compose.services.get(service.hostname) ?? compose.services.get(service.key);
     const found = dependencyUrls(service, composeService?.name, context.product.registry, compose);
     if (found.length === 0) continue;
     if (!composeService) {
       notes.push(`${service.key} has no compose service, so its dependency URLs were not probed`);
+      for (const url of found) uncovered.push({ ...coverageItem(url), reason: `${service.key} has no compose service to probe from` });
       continue;
     }
     urls.push(...found);
@@ -2577,7 +2700,11 @@ async function probeDependencies(context, stack) {
     });
   }
   notes.push(`live probe: ${urls.length} dependency URLs of ${consumers.length} services probed from inside the compose network; ${reached} answered`);
-  return { findings, notes };
+  const summary = `${urls.length}/${urls.length + uncovered.length} dependency URLs probed from inside the compose network, ${reached} answered`;
+  return { findings, notes, coverage: coverageOf(summary, urls.map(coverageItem), uncovered) };
+}
+function coverageItem(url) {
+  return { kind: "dependency", name: `${url.consumer.key}: ${url.variable}`, service: url.consumer.key, file: url.file, line: url.line };
 }
 function dependencyUrls(service, composeService, registry, compose) {
   const found = [];
@@ -2758,14 +2885,18 @@ var dependenciesCheck = {
     const findings = [];
     for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
     const stack = context.live?.servicesRunning ? context.live.stack : void 0;
-    if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
+    if (!stack) {
+      const why = `needs the compose runtime (--runtime compose), and ${liveProbeSkipReason(context)}`;
+      if (findings.some((finding2) => finding2.severity === "error")) return { findings, notes: [`live probe skipped: it ${why}`] };
+      return { findings, skipped: `the static part found nothing wrong; the live probe ${why}` };
+    }
     const live = await probeDependencies(context, stack);
-    return { findings: [...findings, ...live.findings], notes: live.notes };
+    return { findings: [...findings, ...live.findings], notes: live.notes, coverage: live.coverage };
   }
 };
 function liveProbeSkipReason(context) {
   const live = context.live;
-  if (!live) return "no runtime was started, so no service is running";
+  if (!live) return "no service of the product is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }
@@ -2882,9 +3013,9 @@ import { basename as basename3, join as join6 } from "node:path";
 import { readdir as readdir3, readFile as readFile2, readlink } from "node:fs/promises";
 import { sep as sep3 } from "node:path";
 async function processStartTime(pid) {
-  const stat8 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat8 === void 0) return void 0;
-  return stat8.slice(stat8.lastIndexOf(")") + 2).split(" ")[19];
+  const stat9 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat9 === void 0) return void 0;
+  return stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[19];
 }
 async function processesInside(folder) {
   const found = [];
@@ -6242,8 +6373,8 @@ var ALL_CHECKS = [
   migrationsCheck,
   dependenciesCheck
 ];
-var CHECK_IDS = ALL_CHECKS.map((check) => check.id);
-var ALL_RULES = ALL_CHECKS.flatMap((check) => check.rules);
+var CHECK_IDS = ALL_CHECKS.map((check2) => check2.id);
+var ALL_RULES = ALL_CHECKS.flatMap((check2) => check2.rules);
 var rulesById = new Map(ALL_RULES.map((rule) => [rule.id, rule]));
 function ruleDeclaration(id) {
   return rulesById.get(id);
@@ -6264,6 +6395,26 @@ function sarifRule(id) {
     ...declared && { defaultConfiguration: { level: declared.severity } },
     properties: { tags: ["database-per-service", id.split("/")[0] ?? "civic-conformance"] }
   };
+}
+function notifications(report) {
+  const out = [];
+  for (const check2 of report.checks) {
+    const properties = { product: report.product, check: check2.id };
+    const say = (level, text, file, line) => out.push({
+      level,
+      message: { text: `${check2.id}: ${text}` },
+      ...file && { locations: [{ physicalLocation: { artifactLocation: { uri: file, uriBaseId: "%SRCROOT%" }, ...line !== void 0 && { region: { startLine: line } } } }] },
+      properties
+    });
+    if (check2.status === "skip" && check2.reason) say("note", `skipped: ${check2.reason}`);
+    if (check2.status === "error" && check2.reason) say("error", `could not run: ${check2.reason}`);
+    for (const note of check2.notes ?? []) say("note", note);
+    if (check2.coverage) {
+      say(check2.coverage.complete ? "note" : "warning", `coverage (${check2.coverage.complete ? "complete" : "incomplete"}): ${check2.coverage.summary}`);
+      for (const item of check2.coverage.uncovered) say("warning", `not covered: ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`, item.file, item.line);
+    }
+  }
+  return out;
 }
 function renderSarif(reports, toolVersion) {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
@@ -6295,6 +6446,13 @@ function renderSarif(reports, toolVersion) {
     runs: [
       {
         tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        // Successful only when every check could run; the notifications say what was not looked at.
+        invocations: [
+          {
+            executionSuccessful: reports.every((r) => r.checks.every((c) => c.status !== "error")),
+            toolExecutionNotifications: reports.flatMap(notifications)
+          }
+        ],
         results: findings.map(result)
       }
     ]
@@ -6304,7 +6462,7 @@ function renderSarif(reports, toolVersion) {
 }
 
 // src/report/style.ts
-var wrap = (open2, close) => (text) => `\x1B[${open2}m${text}\x1B[${close}m`;
+var wrap = (open3, close) => (text) => `\x1B[${open3}m${text}\x1B[${close}m`;
 var colourPalette = {
   red: wrap(31, 39),
   green: wrap(32, 39),
@@ -6340,7 +6498,8 @@ function renderCheckLine(result, palette = plainPalette) {
   const errors = result.findings.filter((f) => f.severity === "error").length;
   const warnings = result.findings.length - errors;
   const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
-  const tail2 = [counts, result.reason].filter(Boolean).join(" \xB7 ");
+  const reason = result.reason?.split("\n")[0];
+  const tail2 = [counts, reason].filter(Boolean).join(" \xB7 ");
   return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail2 ? `  ${tail2}` : ""}`;
 }
 function renderFinding2(finding2, palette) {
@@ -6358,13 +6517,22 @@ function renderFinding2(finding2, palette) {
   }
   return lines;
 }
+function renderCoverage2(coverage, palette) {
+  const mark = coverage.complete ? palette.green("complete") : palette.yellow("incomplete");
+  return [
+    `    coverage (${mark}): ${coverage.summary}`,
+    ...coverage.uncovered.map((item) => `      ${palette.yellow("not covered:")} ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`)
+  ];
+}
 function renderText(report, palette = plainPalette, options = {}) {
   const out = options.progressShown ? [""] : [palette.bold(`civic-conformance \xB7 ${report.product} \xB7 runtime ${report.runtime}`), ""];
-  for (const check of report.checks) {
-    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
-    out.push(renderCheckLine(check, palette));
-    for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
-    for (const finding2 of check.findings) out.push(...renderFinding2(finding2, palette));
+  for (const check2 of report.checks) {
+    if (options.progressShown && check2.findings.length === 0 && !check2.notes?.length && !check2.coverage) continue;
+    out.push(renderCheckLine(check2, palette));
+    if (!options.progressShown) for (const line of check2.reason?.split("\n").slice(1) ?? []) out.push(`    ${line}`);
+    for (const note of check2.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
+    if (check2.coverage) out.push(...renderCoverage2(check2.coverage, palette));
+    for (const finding2 of check2.findings) out.push(...renderFinding2(finding2, palette));
   }
   const s = report.summary;
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
@@ -6407,6 +6575,50 @@ function summarize(checks) {
     warnings: findings.filter((f) => f.severity === "warning").length,
     verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
   };
+}
+function describeUncovered(coverage, limit = 5) {
+  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
+
+// src/core/mask-report.ts
+function maskReport(report) {
+  return { ...report, checks: report.checks.map(maskCheckResult) };
+}
+function maskCheckResult(result) {
+  return {
+    ...result,
+    findings: result.findings.map(maskFinding),
+    ...result.reason !== void 0 && { reason: maskSecrets(result.reason) },
+    ...result.notes && { notes: result.notes.map(maskSecrets) },
+    ...result.coverage && { coverage: maskCoverage(result.coverage) },
+    ...result.data && { data: maskData(result.data) }
+  };
+}
+function maskFinding(finding2) {
+  return {
+    ...finding2,
+    message: maskSecrets(finding2.message),
+    ...finding2.fix !== void 0 && { fix: maskSecrets(finding2.fix) },
+    ...finding2.details !== void 0 && { details: maskSecrets(finding2.details) }
+  };
+}
+function maskCoverage(coverage) {
+  const items = (list) => list.map((item) => item.reason === void 0 ? item : { ...item, reason: maskSecrets(item.reason) });
+  return { ...coverage, summary: maskSecrets(coverage.summary), covered: items(coverage.covered), uncovered: items(coverage.uncovered) };
+}
+function maskData(data) {
+  const { matrix, ...rest } = data;
+  const masked = maskStrings(rest);
+  if (!matrix) return masked;
+  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
+}
+function maskStrings(value) {
+  if (typeof value === "string") return maskSecrets(value);
+  if (Array.isArray(value)) return value.map(maskStrings);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskStrings(inner)]));
+  return value;
 }
 
 // src/product/load-product.ts
@@ -6994,7 +7206,7 @@ var COMPOSE_OVERRIDE_FILE_NAMES = [
   "docker-compose.override.yml",
   "docker-compose.override.yaml"
 ];
-var SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
+var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
 async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = false } = {}) {
   const path = await findComposeFile(productDir);
   const boundary = { repoRoot, allowOutsideLinks };
@@ -7015,7 +7227,7 @@ async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = fals
       const existing = variables.get(name);
       if (existing !== void 0) return existing;
       const value = randomBytes2(18).toString("base64url");
-      registerSecret(value);
+      registerSecret(value, "generated");
       variables.set(name, value);
       generatedVariables.push(name);
       return value;
@@ -7048,10 +7260,7 @@ async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = fals
     const context = { reader, dir, toRepoPath, secretFiles, policy, boundary };
     services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
   }
-  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
-  for (const service of services.values()) {
-    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
-  }
+  registerSecrets(variables, services);
   const overrideFiles = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
     const overridePath = join14(dir, name);
@@ -7060,6 +7269,17 @@ async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = fals
     overrideFiles.push(toRepoPath(overridePath));
   }
   return { path, file, services, volumeNames, variables, generatedVariables, boundary, ...overrideFiles.length > 0 && { overrideFiles } };
+}
+function registerSecrets(variables, services) {
+  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    registerPublicValue(service.name);
+    registerPublicValue(service.image?.value);
+    for (const [name, { value }] of service.environment) {
+      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+      registerSecret(urlPassword(value));
+    }
+  }
 }
 async function findComposeFile(productDir) {
   for (const name of COMPOSE_FILE_NAMES) {
@@ -7192,11 +7412,68 @@ async function until(condition, timeoutMs) {
   }
 }
 
-// src/docker/engine-probe.ts
+// src/core/settings.ts
+var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
+var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
+var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
+
+// src/docker/compose-cli.ts
 import { execa as execa4 } from "execa";
+var COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
+function parseComposeCommand(value, source) {
+  const normalized = value.trim().split(/\s+/).join(" ");
+  const choice = COMPOSE_COMMANDS.find((command) => command === normalized);
+  if (!choice) throw new UsageError(`Invalid ${source} '${value}'. Expected one of ${COMPOSE_COMMANDS.join(", ")}.`);
+  return { choice, source };
+}
+function composeCommandFromEnv(env) {
+  const value = env[COMPOSE_COMMAND_VARIABLE];
+  return value?.trim() ? parseComposeCommand(value, COMPOSE_COMMAND_VARIABLE) : void 0;
+}
+var CANDIDATES = {
+  "docker compose": { command: "docker", prefix: ["compose"], what: "the Compose v2 plugin of the docker CLI" },
+  "docker-compose": { command: "docker-compose", prefix: [], what: "the standalone Compose CLI" }
+};
+async function resolveComposeCommand(requested, env) {
+  const choices = requested ? [requested.choice] : COMPOSE_COMMANDS;
+  for (const choice of choices) {
+    const { command, prefix } = CANDIDATES[choice];
+    const version = await versionOf(command, prefix, env);
+    if (version !== void 0) return { command, prefix, version };
+  }
+  if (requested) {
+    throw new EnvironmentError(
+      `${requested.source} asks for \`${requested.choice}\` (${CANDIDATES[requested.choice].what}), and \`${requested.choice} version\` does not answer here; install it, ask for the other one (${COMPOSE_COMMANDS.join(" or ")}), or leave ${requested.source} unset to use whichever is installed`
+    );
+  }
+  throw new EnvironmentError(
+    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
+  );
+}
+async function versionOf(command, prefix, env) {
+  try {
+    const result = await execa4(command, [...prefix, "version", "--short"], {
+      env: definedEnv(env),
+      extendEnv: false,
+      reject: false,
+      stdin: "ignore",
+      timeout: 1e4
+    });
+    const version = String(result.stdout).trim();
+    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function projectArgs(compose, project) {
+  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
+}
+
+// src/docker/engine-probe.ts
+import { execa as execa5 } from "execa";
 async function dockerEngineAnswers(env, timeoutMs = 3e3) {
   try {
-    const result = await execa4("docker", ["version", "--format", "{{.Server.Version}}"], {
+    const result = await execa5("docker", ["version", "--format", "{{.Server.Version}}"], {
       env: definedOnly(env),
       extendEnv: false,
       timeout: timeoutMs,
@@ -7217,42 +7494,6 @@ import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
 import { join as join17 } from "node:path";
 
-// src/docker/compose-cli.ts
-import { execa as execa5 } from "execa";
-async function detectComposeCommand(env) {
-  const candidates = [
-    { command: "docker", prefix: ["compose"] },
-    { command: "docker-compose", prefix: [] }
-  ];
-  for (const candidate of candidates) {
-    const version = await versionOf(candidate.command, candidate.prefix, env);
-    if (version === void 0) continue;
-    const major = /^v?(\d+)/.exec(version)?.[1] === "1" ? 1 : 2;
-    return { ...candidate, major, version };
-  }
-  throw new EnvironmentError(
-    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
-  );
-}
-async function versionOf(command, prefix, env) {
-  try {
-    const result = await execa5(command, [...prefix, "version", "--short"], {
-      env: definedEnv(env),
-      extendEnv: false,
-      reject: false,
-      stdin: "ignore",
-      timeout: 1e4
-    });
-    const version = String(result.stdout).trim();
-    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function projectArgs(compose, project) {
-  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
-}
-
 // src/docker/compose-file-copy.ts
 import { readFile as readFile7, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
@@ -7260,6 +7501,7 @@ import { dirname as dirname9, isAbsolute as isAbsolute3, join as join16, resolve
 import { parseDocument as parseDocument2, stringify } from "yaml";
 var LOOPBACK = "127.0.0.1";
 var POSTGRES_PORT = 5432;
+var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(composePath, postgresService, dir) {
   const document = parseDocument2(await readFile7(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
@@ -7291,7 +7533,7 @@ async function writeComposeCopy(composePath, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join16(dir, "docker-compose.yml");
+  const copy = join16(dir, COMPOSE_COPY_NAME);
   await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -7336,19 +7578,14 @@ function absoluteEnvFile(entry, base) {
 }
 function loopbackPort(port) {
   const entry = asMap(port);
-  if (entry) {
-    const { published: _published, host_ip: _hostIp, ...rest } = entry;
-    return { ...rest, host_ip: LOOPBACK };
-  }
+  if (entry) return `${LOOPBACK}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address.split(":").pop();
   return `${LOOPBACK}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
 }
 function portTarget(port) {
-  const entry = asMap(port);
-  if (entry) return String(entry.target);
-  return String(port).split("/")[0].split(":").pop();
+  return port.split("/")[0].split(":").pop();
 }
 
 // src/docker/project-name.ts
@@ -7358,9 +7595,10 @@ function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
-function defaultProjectName(composePath, topLevelName, env) {
+function defaultProjectNames(composePath, topLevelName, env) {
   const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname10(composePath));
-  return normalizeProjectName(chosen);
+  const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
 function normalizeProjectName(name) {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[-_]+/, "");
@@ -7384,12 +7622,24 @@ async function projectContainers(project, env) {
     health: container.State.Health?.Status,
     exitCode: container.State.ExitCode,
     restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
-    networks: Object.keys(container.NetworkSettings.Networks ?? {})
+    networks: Object.keys(container.NetworkSettings.Networks ?? {}),
+    startedAt: container.State.StartedAt
   }));
 }
 function isReady(container) {
   if (container.status === "running") return container.health === void 0 || container.health === "healthy";
   return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
+}
+var SETTLE_MS = 3e3;
+function settledReadiness(settleMs = SETTLE_MS) {
+  const seenRunningSince = /* @__PURE__ */ new Map();
+  return (container, now) => {
+    if (container.status !== "running" || container.health !== void 0) return isReady(container);
+    const run = `${container.id} ${container.startedAt}`;
+    const since = seenRunningSince.get(run) ?? now;
+    seenRunningSince.set(run, since);
+    return now - since >= settleMs;
+  };
 }
 function hasFailed(container) {
   return (container.status === "exited" || container.status === "dead") && container.exitCode !== 0 && container.restartPolicy === "no";
@@ -7471,12 +7721,14 @@ var LOG_LINES = 15;
 async function waitUntilReady(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.keys()];
+  const settled = settledReadiness();
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
     const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
     const waiting = expected.filter((service) => {
       const container = byService.get(service);
-      return !container || !isReady(container);
+      return !container || !settled(container, now);
     });
     if (waiting.length === 0) return containers;
     const failed = waiting.filter((service) => {
@@ -7522,9 +7774,9 @@ function indent(text) {
 }
 
 // src/runtime/compose-stack/stale-volumes.ts
-async function warnAboutStaleVolumes(compose, postgres, ownProject, env, logger) {
+async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger) {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
-  for (const volume of named) {
+  for (const [volume, ownProject] of named.flatMap((volume2) => ownProjects.map((project) => [volume2, project]))) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
       env,
       timeoutMs: 15e3
@@ -7576,13 +7828,13 @@ var ComposeRuntime = class {
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
-      this.composeCommand = await detectComposeCommand(this.options.env);
+      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp3(join17(tmpdir3(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      await warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
@@ -7664,11 +7916,14 @@ var ComposeRuntime = class {
   composeArgs() {
     return projectArgs(this.composeCommand, { name: this.projectName, file: this.copyFile, directory: this.options.product.dir });
   }
-  /** `up -d --build`; returns its duration. A failure names the services that did not come up, with their logs. */
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   */
   async up(signal2) {
     const started = performance.now();
-    const noPull = this.composeCommand.major === 2 ? ["--pull", "never"] : [];
-    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build", ...noPull], {
+    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 6e5,
@@ -8494,8 +8749,9 @@ async function resolveRuntimeChoice(choice, inputs) {
   return "embedded";
 }
 async function createRuntime(choice, inputs) {
+  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
   const name = await resolveRuntimeChoice(choice, inputs);
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
@@ -8514,93 +8770,121 @@ async function createRuntime(choice, inputs) {
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs);
+      return composeRuntime(inputs, composeCommand);
     }
   }
 }
 function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
-function composeRuntime(inputs) {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchServerEarly: inputs.needsScratchServer ?? false });
+function requestedComposeCommand(inputs) {
+  return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
+}
+function composeRuntime(inputs, composeCommand) {
+  return new ComposeRuntime({
+    product: inputs.product,
+    env: inputs.env,
+    logger: inputs.logger,
+    startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...composeCommand !== void 0 && { composeCommand }
+  });
 }
 
 // src/pipeline/check-executor.ts
-async function executeChecks(checks, context, progress, { concurrent = false } = {}) {
-  if (concurrent) {
+var INTERRUPTED = "interrupted before it finished";
+async function executeChecks(checks, context, progress, options = {}) {
+  if (options.concurrent) {
     return Promise.all(
-      checks.map(async (check) => {
-        progress?.started(check);
-        const result = await runOne2(check, context);
+      checks.map(async (check2) => {
+        progress?.started(check2);
+        const result = await runOne2(check2, context, options);
         progress?.finished(result);
         return result;
       })
     );
   }
   const results = [];
-  for (const check of checks) {
-    context.signal.throwIfAborted();
-    progress?.started(check);
-    const result = await runOne2(check, context);
+  for (const check2 of checks) {
+    progress?.started(check2);
+    const result = await runOne2(check2, context, options);
     progress?.finished(result);
     results.push(result);
   }
   return results;
 }
-async function runOne2(check, context) {
+async function runOne2(check2, context, options) {
   const started = performance.now();
-  const base = { id: check.id, title: check.title };
+  const base = { id: check2.id, title: check2.title };
   const elapsed = () => Math.round(performance.now() - started);
-  const unmet = unmetNeed(check, context);
+  const unmet = unmetNeed(check2, context);
   if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
+  if (context.signal.aborted) return { ...base, status: "error", durationMs: 0, findings: [], reason: INTERRUPTED };
   try {
-    const output = await check.run(context);
-    context.signal.throwIfAborted();
-    const durationMs = elapsed();
-    const fault = context.live?.fault?.();
-    if (fault) return faulted(base, durationMs, fault, context);
-    const findings = output.findings.map((f) => ({
-      ...f,
-      message: maskSecrets(f.message),
-      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
-      ...f.details !== void 0 && { details: maskSecrets(f.details) }
-    }));
-    const notes = output.notes?.map(maskSecrets);
-    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
-    if (output.skipped !== void 0) {
-      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
-    }
-    const failed = findings.some((f) => f.severity === "error");
-    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
-  } catch (error) {
-    context.signal.throwIfAborted();
+    const output = await check2.run(context);
+    if (context.signal.aborted) return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: INTERRUPTED };
     const fault = context.live?.fault?.();
     if (fault) return faulted(base, elapsed(), fault, context);
-    if (error instanceof UsageError) throw error;
-    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
-    context.logger.error(`${check.id}: ${reason}`);
-    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
+    return maskCheckResult(judge(base, output, elapsed()));
+  } catch (error) {
+    const durationMs = elapsed();
+    if (context.signal.aborted) {
+      const reason2 = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
+      return { ...base, status: "error", durationMs, findings: [], reason: reason2 };
+    }
+    const fault = context.live?.fault?.();
+    if (fault) return faulted(base, durationMs, fault, context);
+    let reason;
+    if (error instanceof UsageError) {
+      reason = error.format();
+      options.onInputError?.(error);
+    } else if (error instanceof EnvironmentError || error instanceof CheckUnableError) {
+      reason = error.message;
+    } else {
+      reason = `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`;
+      if (error instanceof Error && error.stack) context.logger.debug(`${check2.id}: ${error.stack}`);
+    }
+    context.logger.error(`${check2.id}: ${firstLine(reason)}`);
+    return maskCheckResult({ ...base, status: "error", durationMs, findings: [], reason });
   }
 }
-function faulted(base, durationMs, fault, context) {
-  const reason = maskSecrets(fault);
-  context.logger.error(`${base.id}: ${reason}`);
-  return { ...base, status: "error", durationMs, findings: [], reason };
+function judge(base, output, durationMs) {
+  const extra = {
+    ...output.notes?.length && { notes: output.notes },
+    ...output.coverage && { coverage: output.coverage },
+    ...output.data && { data: output.data }
+  };
+  const findings = output.findings;
+  if (output.skipped !== void 0) return { ...base, status: "skip", durationMs, findings, reason: output.skipped, ...extra };
+  if (findings.some((f) => f.severity === "error")) return { ...base, status: "fail", durationMs, findings, ...extra };
+  if (output.coverage && !output.coverage.complete) {
+    const reason = `could not look at: ${describeUncovered(output.coverage) || output.coverage.summary}`;
+    return { ...base, status: "error", durationMs, findings, reason, ...extra };
+  }
+  return { ...base, status: "pass", durationMs, findings, ...extra };
 }
-function unmetNeed(check, context) {
-  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
-  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
+function firstLine(text) {
+  const [first = "", ...rest] = text.split("\n");
+  return rest.length > 0 ? `${first} \u2026` : first;
+}
+function faulted(base, durationMs, fault, context) {
+  context.logger.error(`${base.id}: ${firstLine(fault)}`);
+  return maskCheckResult({ ...base, status: "error", durationMs, findings: [], reason: fault });
+}
+function unmetNeed(check2, context) {
+  if (check2.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
+  if (check2.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
   return void 0;
 }
 
 // src/pipeline/check-pipeline.ts
-var needsServer = (check) => check.needs.includes("postgres");
-var usesStack = (check) => check.needs.includes("stack");
+var needsServer = (check2) => check2.needs.includes("postgres");
+var usesStack = (check2) => check2.needs.includes("stack");
 function selectChecks(settings) {
   return ALL_CHECKS.filter(
-    (check) => (settings.only.length === 0 || settings.only.includes(check.id)) && !settings.skip.includes(check.id)
+    (check2) => (settings.only.length === 0 || settings.only.includes(check2.id)) && !settings.skip.includes(check2.id)
   );
 }
+var START_FAILED_SEE_ABOVE = "runtime could not start (see above)";
 async function runCheck(settings, io) {
   const checks = selectChecks(settings);
   const location = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
@@ -8643,47 +8927,53 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       product,
       env: settings.env,
       logger: io.logger,
-      needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
+      needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
       runFolder,
       commandTimeoutMs: settings.commandTimeoutMs,
-      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig }
+      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
+      ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
     });
     io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
     return runtime.start(io.signal);
   })() : void 0;
   starting?.catch(() => void 0);
+  let inputError = false;
+  const onInputError = () => {
+    inputError = true;
+  };
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
-    io.signal.throwIfAborted();
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError });
     let liveResults = [];
+    let startFailure;
     if (starting) {
       let live;
-      let startError;
       try {
         live = await starting;
       } catch (error) {
-        io.signal.throwIfAborted();
-        if (!(error instanceof EnvironmentError)) throw error;
-        startError = maskSecrets(error.message);
-        io.logger.error(startError);
+        startFailure = startFailureOf(error, io);
       }
-      liveResults = live ? await executeChecks(liveChecks, { ...context, live }, io.progress) : liveChecks.map((check) => {
-        const result = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
-        io.progress?.finished(result);
-        return result;
-      });
+      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError });
+      else {
+        const failed = liveChecks.filter(needsServer).map((check2) => {
+          const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
+          const result = { id: check2.id, title: check2.title, status: "error", durationMs: 0, findings: [], reason };
+          io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
+          return result;
+        });
+        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError })];
+      }
     }
     const byOrder = (a, b) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
-    const report = {
+    const report = maskReport({
       version: 1,
       product: product.name,
       productDir: repoRelative(repoRoot, productDir) || ".",
       runtime: runtime?.name ?? "none",
       checks: results,
       summary: summarize(results)
-    };
-    return { report, productDir, repoRoot };
+    });
+    return { report, productDir, repoRoot, inputError, ...startFailure && !io.signal.aborted && { startFailure } };
   } finally {
     if (starting) {
       await starting.catch(() => void 0);
@@ -8695,9 +8985,22 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     }
   }
 }
-function exitCodeFor(report) {
-  if (report.summary.verdict === "fail") return 1;
-  if (report.summary.verdict === "error") return 3;
+function startFailureOf(error, io) {
+  const kind = error instanceof UsageError ? "input" : "environment";
+  const cause = maskSecrets(
+    error instanceof UsageError ? error.format() : error instanceof EnvironmentError ? error.message : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`
+  );
+  if (!io.signal.aborted) {
+    io.logger.error(`the runtime could not start: ${cause}`);
+    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
+  }
+  return { kind, cause, ...error instanceof UsageError && error.location && { location: error.location } };
+}
+function exitCodeFor(run) {
+  const { verdict } = run.report.summary;
+  if (verdict === "fail") return 1;
+  if (run.inputError || run.startFailure?.kind === "input") return 2;
+  if (verdict === "error") return 3;
   return 0;
 }
 
@@ -8729,8 +9032,11 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
-  --timeout <seconds>       limit for each child process a check runs (default 120)
-  --concurrency <n>         concurrent connections/processes (default 16)
+  --compose-command <cmd>   the Compose CLI of the compose runtime: "docker compose" (the v2
+                            plugin) or docker-compose (standalone, v1); default: the variable
+                            CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
+  --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
+  --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --allow-outside-links     read files reached through a symbolic link (or an absolute path)
                             outside the repository: compose, .env, env_file, init scripts,
                             secrets, build contexts (default: refused, exit 2)
@@ -8746,12 +9052,6 @@ Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input 
 // src/cli/parse-args.ts
 import { parseArgs } from "node:util";
 import { extname } from "node:path";
-
-// src/core/settings.ts
-var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
-var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
-
-// src/cli/parse-args.ts
 var DEFAULT_TIMEOUT_MS = 12e4;
 var DEFAULT_CONCURRENCY3 = 16;
 function expectOneOf(what, value, allowed) {
@@ -8761,10 +9061,12 @@ function expectOneOf(what, value, allowed) {
 function checkIds(flag, values) {
   return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
 }
-function positiveInteger(flag, value, fallback) {
+var MAX_TIMEOUT_SECONDS = 86400;
+var MAX_CONCURRENCY = 256;
+function wholeNumber(flag, value, fallback, max, unit = "") {
   if (value === void 0) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`Invalid --${flag} '${value}'. Expected a positive whole number.`);
+  const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
 }
 var FORMAT_BY_EXTENSION = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
@@ -8776,8 +9078,8 @@ function outputTargets(tokens) {
       sawFormat = true;
       targets.push({ format: expectOneOf("format", value, FORMATS) });
     } else if (name === "output") {
-      const open2 = [...targets].reverse().find((t) => t.file === void 0);
-      if (open2) open2.file = value;
+      const open3 = [...targets].reverse().find((t) => t.file === void 0);
+      if (open3) open3.file = value;
       else {
         const format = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
         if (!format) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
@@ -8812,6 +9114,7 @@ function parseCliArgs(argv, cwd, env) {
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
+        "compose-command": { type: "string" },
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
@@ -8830,7 +9133,7 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-command"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
@@ -8840,6 +9143,8 @@ function parseCliArgs(argv, cwd, env) {
   const optionTokens = tokens.filter((t) => t.kind === "option");
   const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
+  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== void 0) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  const composeCommand = values["compose-command"] !== void 0 ? parseComposeCommand(values["compose-command"], "--compose-command") : void 0;
   const settings = {
     productPath,
     ...repoRoot !== void 0 && { repoRoot },
@@ -8850,14 +9155,93 @@ function parseCliArgs(argv, cwd, env) {
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
-    commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3) * 1e3,
-    concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY3),
+    ...composeCommand !== void 0 && { composeCommand },
+    commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
+    concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
     allowOutsideLinks: values["allow-outside-links"] ?? false,
     cwd,
     env
   };
   return { kind: "check", settings };
+}
+
+// src/cli/report-files.ts
+import { constants as constants2 } from "node:fs";
+import { mkdir as mkdir5, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
+import { dirname as dirname12, resolve as resolve15 } from "node:path";
+async function openReportFiles(targets, cwd) {
+  const opened = [];
+  const closeAll = async () => {
+    for (const { handle } of opened) await handle.close().catch(() => void 0);
+  };
+  try {
+    for (const target of targets) {
+      if (target.file === void 0) continue;
+      const path = resolve15(cwd, target.file);
+      const fail2 = (why) => {
+        throw new UsageError(`cannot write --output ${target.file}: ${why}`);
+      };
+      const existing = await stat8(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
+      if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
+      if (!existing) await createParents(dirname12(path), fail2);
+      const handle = await open2(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
+      const file = {
+        target: { ...target, file: target.file },
+        async write(text) {
+          await handle.truncate(0);
+          await handle.write(text, 0, "utf8");
+        }
+      };
+      opened.push({ file, handle, created: existing === void 0, path });
+    }
+  } catch (error) {
+    await closeAll();
+    for (const { created, path } of opened) if (created) await rm8(path, { force: true });
+    throw error;
+  }
+  return {
+    files: opened.map(({ file }) => file),
+    async discard() {
+      await closeAll();
+      for (const { created, path } of opened) if (created) await rm8(path, { force: true }).catch(() => void 0);
+    },
+    async [Symbol.asyncDispose]() {
+      await closeAll();
+    }
+  };
+}
+async function createParents(folder, fail2) {
+  const missing = [];
+  for (let current = folder; ; current = dirname12(current)) {
+    const info = await stat8(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
+    if (info) {
+      if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
+      break;
+    }
+    missing.unshift(current);
+    if (dirname12(current) === current) break;
+  }
+  for (const path of missing) {
+    await mkdir5(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+  }
+}
+function reasonOf(error, path) {
+  switch (error.code) {
+    case "ENOTDIR":
+      return `a part of ${path} is a file, not a folder`;
+    case "EISDIR":
+      return "it is a folder; name a file inside it";
+    case "EACCES":
+    case "EPERM":
+      return `permission denied (${path})`;
+    case "EROFS":
+      return `read-only file system (${path})`;
+    case "ENOENT":
+      return `no such file or folder (${path})`;
+    default:
+      return `${error.code ?? "error"}: ${error.message}`;
+  }
 }
 
 // src/cli/main.ts
@@ -8885,94 +9269,145 @@ ${file.content}`);
         }
         return 0;
       }
-      case "check": {
-        const { settings } = command;
-        const logger = new StreamLogger(io.stderr, settings.verbose);
-        const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === void 0);
-        const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
-        if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance \xB7 ${settings.productPath}`)}
-`);
-        const progress = {
-          started(_check) {
-          },
-          finished(result) {
-            if (!io.signal.aborted) progressWrite(`${renderCheckLine(result, progressPalette)}
-`);
-          }
-        };
-        const { report } = await runCheck(settings, { logger, progress, signal: io.signal });
-        io.signal.throwIfAborted();
-        for (const target of settings.outputs) {
-          const palette = target.file === void 0 ? paletteFor(io.stdoutIsTTY, io.env) : void 0;
-          const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === void 0 }));
-          if (target.file === void 0) io.stdout(text);
-          else {
-            const path = resolve15(settings.cwd, target.file);
-            await mkdir5(dirname12(path), { recursive: true });
-            await writeFile5(path, text);
-          }
-        }
-        return exitCodeFor(report);
-      }
+      case "check":
+        return await check(command.settings, io);
     }
   } catch (error) {
     if (io.signal.aborted) return 1;
-    if (error instanceof UsageError) {
-      io.stderr(`civic-conformance: ${maskSecrets(error.format())}
+    return reportFailure(error, io, argv.includes("--verbose"));
+  }
+}
+async function check(settings, io) {
+  var _stack = [];
+  try {
+    const files = __using(_stack, await openReportFiles(settings.outputs, settings.cwd), true);
+    const logger = new StreamLogger(io.stderr, settings.verbose);
+    const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === void 0);
+    const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
+    if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance \xB7 ${settings.productPath}`)}
 `);
-      return 2;
+    const progress = {
+      started(_check) {
+      },
+      finished(result) {
+        if (!io.signal.aborted) progressWrite(`${renderCheckLine(result, progressPalette)}
+`);
+      }
+    };
+    let run;
+    try {
+      run = await runCheck(settings, { logger, progress, signal: io.signal });
+    } catch (error) {
+      await files.discard();
+      throw error;
     }
-    if (error instanceof EnvironmentError) {
-      io.stderr(`civic-conformance: ${maskSecrets(error.message)}
-`);
+    if (io.signal.aborted) {
+      await files.discard();
       return 3;
     }
-    io.stderr(`civic-conformance: internal error (please report it):
-${maskSecrets(error instanceof Error ? error.stack ?? error.message : String(error))}
-`);
-    return 70;
+    const { report } = run;
+    for (const target of settings.outputs.filter((t) => t.file === void 0)) {
+      io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+    }
+    for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
+    return exitCodeFor(run);
+  } catch (_) {
+    var _error = _, _hasError = true;
+  } finally {
+    var _promise = __callDispose(_stack, _error, _hasError);
+    _promise && await _promise;
   }
+}
+function reportFailure(error, io, verbose) {
+  if (error instanceof UsageError) {
+    io.stderr(`civic-conformance: ${maskSecrets(error.format())}
+`);
+    return 2;
+  }
+  if (error instanceof EnvironmentError) {
+    io.stderr(`civic-conformance: ${maskSecrets(error.message)}
+`);
+    return 3;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`civic-conformance: internal error (please report it): ${maskSecrets(message.split("\n")[0] ?? "")}
+`);
+  if (verbose && error instanceof Error && error.stack) io.stderr(`${maskSecrets(error.stack)}
+`);
+  else io.stderr("Run again with --verbose to see where it happened.\n");
+  return 3;
 }
 
 // src/cli/bin.ts
+var CLOSED_STDOUT_EXIT = 141;
 var CLEANUP_DEADLINE_MS = 2e4;
 var SIGNAL_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 async function cli() {
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
+  const verbose = process.argv.includes("--verbose");
+  let stdoutClosed = false;
+  let stderrClosed = false;
+  const writeStderr = (text) => {
+    if (!stderrClosed) process.stderr.write(text);
+  };
   let received;
+  let crashed = false;
   const forceExit = (code2) => {
     void runCleanups().then((failures) => {
-      for (const failure of failures) process.stderr.write(`warning: cleanup failed: ${String(failure)}
+      for (const failure of failures) writeStderr(`warning: cleanup failed: ${String(failure)}
 `);
     }).finally(() => process.exit(code2));
   };
   const onSignal = (signal2) => {
+    if (crashed) return;
     if (received) {
-      process.stderr.write(`civic-conformance: ${signal2} received again, cleaning up at once
+      writeStderr(`civic-conformance: ${signal2} received again, cleaning up at once
 `);
       forceExit(SIGNAL_CODES[received]);
       return;
     }
     received = signal2;
-    process.stderr.write(`
+    writeStderr(`
 civic-conformance: ${signal2} received, cleaning up\u2026
 `);
     controller.abort(new Error(`interrupted by ${signal2}`));
     setTimeout(() => forceExit(SIGNAL_CODES[signal2]), CLEANUP_DEADLINE_MS).unref();
   };
   for (const signal2 of Object.keys(SIGNAL_CODES)) process.on(signal2, () => onSignal(signal2));
+  process.stdout.on("error", (error) => {
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    if (error.code !== "EPIPE") writeStderr(`civic-conformance: cannot write to standard output: ${error.message}
+`);
+    controller.abort(new Error("standard output was closed"));
+  });
+  process.stderr.on("error", () => {
+    stderrClosed = true;
+  });
+  const onCrash = (error) => {
+    if (crashed || received) return;
+    crashed = true;
+    reportFailure(error, { stderr: writeStderr }, verbose);
+    controller.abort(error);
+    forceExit(3);
+  };
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
   const exitCode = await main(process.argv.slice(2), {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: (text) => {
+      if (!stdoutClosed) process.stdout.write(text);
+    },
+    stderr: writeStderr,
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     cwd: process.cwd(),
     env: process.env,
     signal: controller.signal
   });
+  if (crashed) return;
   const signalled = received;
-  process.exitCode = signalled ? SIGNAL_CODES[signalled] : exitCode;
+  process.exitCode = signalled ? SIGNAL_CODES[signalled] : stdoutClosed ? CLOSED_STDOUT_EXIT : exitCode;
 }
 export {
   cli
