@@ -8821,7 +8821,6 @@ async function runOne2(check2, context, options) {
   if (context.signal.aborted) return { ...base, status: "error", durationMs: 0, findings: [], reason: INTERRUPTED };
   try {
     const output = await check2.run(context);
-    if (context.signal.aborted) return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: INTERRUPTED };
     const fault = context.live?.fault?.();
     if (fault) return faulted(base, elapsed(), fault, context);
     return maskCheckResult(judge(base, output, elapsed()));

@@ -62,8 +62,6 @@ async function runOne(check: Check, context: CheckContext, options: ExecuteOptio
   if (context.signal.aborted) return { ...base, status: "error", durationMs: 0, findings: [], reason: INTERRUPTED };
   try {
     const output = await check.run(context);
-    // Interrupted: what the check saw after the signal (a killed generator, a closed session) is not a finding.
-    if (context.signal.aborted) return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: INTERRUPTED };
     // The server went away while the check looked: whatever it concluded, it did not look at all of it.
     const fault = context.live?.fault?.();
     if (fault) return faulted(base, elapsed(), fault, context);
