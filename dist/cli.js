@@ -8055,10 +8055,7 @@ async function runOne2(check2, context, options) {
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    if (context.signal.aborted) {
-      const reason2 = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
-      return { ...base, status: "error", durationMs, findings: [], reason: reason2 };
-    }
+    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
     let reason;
     if (error instanceof UsageError) {
       reason = error.format();
