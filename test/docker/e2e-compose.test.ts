@@ -23,8 +23,7 @@ import { copyFixture, fixture, REPO_ROOT, type FixtureCopy } from "../helpers/fi
 
 const CLI = join(REPO_ROOT, "bin", "civic-conformance.js");
 const PROJECT_LINE = /compose: booting project (civic-property-tax-[0-9a-f]{8})/;
-/** The reaper image cannot be pulled here; the CLI removes its scratch container itself. */
-const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, TESTCONTAINERS_RYUK_DISABLED: "true", NO_COLOR: "1" };
+const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" };
 
 function check(root: string, runtime: "compose" | "embedded"): ResultPromise {
   return execa(process.execPath, [CLI, "check", join(root, "products", "property-tax"), "--runtime", runtime, "--format", "json"], {
