@@ -55,3 +55,18 @@ describe("the builds' dependencies", () => {
     expect(Object.keys(packageJson.dependencies)).not.toContain("testcontainers");
   });
 });
+
+describe("dist/licenses.txt", () => {
+  it("carries the notice of every package whose code the action bundles hold, and of jiti shipped beside them", async () => {
+    const notices = await readFile(join(REPO_ROOT, "dist", "licenses.txt"), "utf8");
+    const listed = new Set([...notices.matchAll(/^(@?[^@\s]+)@\d[^\s]*\n[^\n]+\n\n\S/gm)].map((match) => match[1]!));
+    const bundled = new Set<string>(["jiti"]);
+    for (const entry of ["index.js", "post.js", "cli.js"]) {
+      // esbuild names each module it inlines in a `// node_modules/<package>/<file>` comment.
+      const source = await readFile(join(REPO_ROOT, "dist", "action", entry), "utf8");
+      for (const match of source.matchAll(/^\/\/ (?:\S*\/)?node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//gm)) bundled.add(match[1]!);
+    }
+    expect(bundled.size).toBeGreaterThan(20);
+    expect([...bundled].filter((name) => !listed.has(name)).sort()).toEqual([]);
+  });
+});
