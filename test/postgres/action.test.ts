@@ -338,6 +338,37 @@ describe("the bundled action on a pull request", { timeout: 300_000 }, () => {
     expect(stale.exitCode, stale.stdout).toBe(0);
     expect(moved.requests.filter((r) => r.method !== "GET")).toEqual([]);
   });
+
+  it("refuses a tampered artifact in comment mode before posting anything, and shows HTML in a message as text", async () => {
+    await using copy = await failingFixture();
+    const checked = await runAction({ workspace: copy.root, inputs: { ...STATIC_INPUTS, "fail-on": "never", "github-token": "" }, runId: 610, fork: true });
+    const original = JSON.parse(await readFile(checked.outputs["report-json"]!, "utf8")) as ReportEnvelope;
+    const event = join(runnerRoot, "workflow-run-tampered.json");
+    await writeFile(event, JSON.stringify({ workflow_run: { head_sha: HEAD_SHA, html_url: "https://github.example/civic/app/actions/runs/610", pull_requests: [] } }));
+    const postFrom = async (tampered: unknown, github: FakeGitHub) => {
+      const artifact = join(runnerRoot, `tampered-${Math.random().toString(36).slice(2)}.json`);
+      await writeFile(artifact, JSON.stringify(tampered));
+      return runAction({ workspace: copy.root, inputs: { mode: "comment", "report-file": artifact, "github-token": "trusted" }, github, runId: 611, extraEnv: { GITHUB_EVENT_NAME: "workflow_run", GITHUB_EVENT_PATH: event } });
+    };
+
+    const wrongType = structuredClone(original) as unknown as { reports: { checks: { durationMs: unknown }[] }[] };
+    wrongType.reports[0]!.checks[1]!.durationMs = "fast";
+    await using refusing = await startFakeGitHub({ pullHeads: { 7: HEAD_SHA } });
+    const refused = await postFrom(wrongType, refusing);
+    expect(refused.exitCode, refused.stdout).toBe(1);
+    expect(refused.stdout).toMatch(/^::error::.*tampered-\w+\.json: Not a civic-conformance report-json file: \/reports\/0\/checks\/1\/durationMs must be integer \(schema\/report-envelope\.schema\.json\)\.$/m);
+    expect(refusing.requests).toEqual([]);
+
+    const html = structuredClone(original) as unknown as ReportEnvelope & { reports: { checks: { findings: { message: string }[] }[] }[] };
+    const finding = html.reports[0]!.checks.flatMap((check) => check.findings)[0]!;
+    finding.message = `${finding.message} <img src="https://evil.example/pixel.png"> <!-- civic-conformance:other -->`;
+    await using github = await startFakeGitHub({ pullHeads: { 7: HEAD_SHA } });
+    const posted = await postFrom(html, github);
+    expect(posted.exitCode, posted.stdout).toBe(0);
+    const body = github.comments.get(7)![0]!.body;
+    expect(body).toContain('\\<img src="https://evil.example/pixel.png"\\> \\<!-- civic-conformance:other --\\>');
+    expect(body).not.toMatch(/(?<!\\)<img/);
+  });
 });
 
 describe("the post step", { timeout: 60_000 }, () => {
