@@ -243,7 +243,6 @@ export class ComposeRuntime implements Runtime {
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
       servicesRunning: true,
-      readOnly: false,
       stack,
       scratchAdminUrl: async () => {
         const early = await this.scratchServer?.catch(() => undefined);
