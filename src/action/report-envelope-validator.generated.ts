@@ -4,14 +4,1080 @@
 export const validate = validate10;
 export default validate10;
 const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/civic/db-per-service-check/schema/report-envelope.schema.json","title":"civic-conformance action report-json (version 1)","description":"The action's `report-json` output: every product's report (report.schema.json) and the run it came from. `mode: comment` reads it from an artifact a fork's run uploaded and refuses a file that does not match: on top of the report contract, the names it renders outside escaped text are restricted, and the sizes bounded.","type":"object","required":["version","toolVersion","repository","stamp","reports"],"properties":{"version":{"const":1},"toolVersion":{"type":"string","pattern":"^[0-9A-Za-z.+-]{1,64}$"},"repository":{"type":"string","maxLength":200},"pullRequest":{"type":"integer","minimum":1},"stamp":{"type":"object","required":["sha","runId","runAttempt"],"properties":{"sha":{"type":"string","pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$"},"committedAt":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"},"runId":{"type":"integer","minimum":0},"runAttempt":{"type":"integer","minimum":0}},"additionalProperties":false},"reports":{"type":"array","maxItems":100,"items":{"allOf":[{"$ref":"report.schema.json"},{"type":"object","properties":{"product":{"type":"string","maxLength":100,"pattern":"^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$"},"checks":{"type":"array","maxItems":50,"items":{"type":"object","properties":{"findings":{"type":"array","maxItems":10000},"data":{"type":"object","properties":{"matrix":{"type":"array","maxItems":40000,"items":{"type":"object","required":["credentialOf","database","outcome"],"properties":{"credentialOf":{"type":"string","maxLength":200},"database":{"type":"string","maxLength":200},"outcome":{"enum":["connected","refused","own","error"]},"reason":{"type":"string","maxLength":1000}},"additionalProperties":false}}}}}}}}}]}}},"additionalProperties":false};
-const schema12 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/civic/db-per-service-check/schema/report.schema.json","title":"civic-conformance report (version 1)","description":"What `civic-conformance check --format json` prints: the contract of PRODUCT.md. Fields may be added in a minor version; none is removed or changes meaning.","type":"object","required":["version","product","runtime","checks","summary"],"properties":{"version":{"const":1},"product":{"type":"string","minLength":1},"productDir":{"type":"string"},"runtime":{"enum":["compose","embedded","external","none"]},"checks":{"type":"array","items":{"type":"object","required":["id","status","durationMs","findings"],"properties":{"id":{"enum":["registry","drift","compose","own-database","isolation","migrations","dependencies"]},"title":{"type":"string"},"status":{"enum":["pass","fail","skip","error"]},"durationMs":{"type":"integer","minimum":0},"reason":{"type":"string"},"notes":{"type":"array","items":{"type":"string"}},"data":{"type":"object"},"findings":{"type":"array","items":{"type":"object","required":["rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"}},"additionalProperties":false}}},"additionalProperties":false}},"summary":{"type":"object","required":["passed","failed","skipped","errored","errors","warnings","verdict"],"properties":{"passed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"errored":{"type":"integer","minimum":0},"errors":{"type":"integer","minimum":0},"warnings":{"type":"integer","minimum":0},"verdict":{"enum":["pass","fail","error"]}},"additionalProperties":false}},"additionalProperties":false};
 const pattern0 = new RegExp("^[0-9A-Za-z.+-]{1,64}$", "u");
 const pattern1 = new RegExp("^([0-9a-f]{40}|[0-9a-f]{64})$", "u");
 const pattern2 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$", "u");
-const pattern3 = new RegExp("^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$", "u");
-const pattern4 = new RegExp("^[^\\\\]+$", "u");
-const pattern5 = new RegExp("^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$", "u");
+const pattern7 = new RegExp("^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$", "u");
 const func2 = ((text) => [...text].length);
+const schema12 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/civic/db-per-service-check/schema/report.schema.json","title":"civic-conformance report (version 1)","description":"What `civic-conformance check --format json` prints: the contract of PRODUCT.md. Fields may be added in a minor version; none is removed or changes meaning.","type":"object","required":["version","product","runtime","checks","summary"],"properties":{"version":{"const":1},"product":{"type":"string","minLength":1},"productDir":{"type":"string"},"runtime":{"enum":["compose","embedded","external","none"]},"checks":{"type":"array","items":{"type":"object","required":["id","status","durationMs","findings"],"properties":{"id":{"enum":["registry","drift","compose","own-database","isolation","migrations","dependencies"]},"title":{"type":"string"},"status":{"enum":["pass","fail","skip","error"]},"durationMs":{"type":"integer","minimum":0},"reason":{"type":"string"},"notes":{"type":"array","items":{"type":"string"}},"coverage":{"$ref":"#/definitions/coverage"},"data":{"type":"object"},"findings":{"type":"array","items":{"type":"object","required":["rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"}},"additionalProperties":false}}},"additionalProperties":false}},"summary":{"type":"object","required":["passed","failed","skipped","errored","errors","warnings","verdict"],"properties":{"passed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"errored":{"type":"integer","minimum":0},"errors":{"type":"integer","minimum":0},"warnings":{"type":"integer","minimum":0},"verdict":{"enum":["pass","fail","error"]}},"additionalProperties":false}},"additionalProperties":false,"definitions":{"coverage":{"description":"What a live check looked at. A check with incomplete coverage is never `pass`.","type":"object","required":["complete","summary","covered","uncovered"],"properties":{"complete":{"type":"boolean"},"summary":{"type":"string","minLength":1},"covered":{"type":"array","items":{"$ref":"#/definitions/coverageItem"}},"uncovered":{"type":"array","items":{"allOf":[{"$ref":"#/definitions/coverageItem"},{"required":["reason"]}]}}},"additionalProperties":false},"coverageItem":{"type":"object","required":["kind","name"],"properties":{"kind":{"enum":["service","credential","database","instance","migration-set","dependency"]},"name":{"type":"string","minLength":1},"service":{"type":"string"},"reason":{"type":"string","minLength":1},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false}}};
+const func4 = Object.prototype.hasOwnProperty;
+const schema13 = {"description":"What a live check looked at. A check with incomplete coverage is never `pass`.","type":"object","required":["complete","summary","covered","uncovered"],"properties":{"complete":{"type":"boolean"},"summary":{"type":"string","minLength":1},"covered":{"type":"array","items":{"$ref":"#/definitions/coverageItem"}},"uncovered":{"type":"array","items":{"allOf":[{"$ref":"#/definitions/coverageItem"},{"required":["reason"]}]}}},"additionalProperties":false};
+const schema14 = {"type":"object","required":["kind","name"],"properties":{"kind":{"enum":["service","credential","database","instance","migration-set","dependency"]},"name":{"type":"string","minLength":1},"service":{"type":"string"},"reason":{"type":"string","minLength":1},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false};
+const pattern3 = new RegExp("^[^\\\\]+$", "u");
+
+function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.complete === undefined) && (missing0 = "complete")) || ((data.summary === undefined) && (missing0 = "summary"))) || ((data.covered === undefined) && (missing0 = "covered"))) || ((data.uncovered === undefined) && (missing0 = "uncovered"))){
+validate12.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((key0 === "complete") || (key0 === "summary")) || (key0 === "covered")) || (key0 === "uncovered"))){
+validate12.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.complete !== undefined){
+const _errs2 = errors;
+if(typeof data.complete !== "boolean"){
+validate12.errors = [{instancePath:instancePath+"/complete",schemaPath:"#/properties/complete/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.summary !== undefined){
+let data1 = data.summary;
+const _errs4 = errors;
+if(errors === _errs4){
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+validate12.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.covered !== undefined){
+let data2 = data.covered;
+const _errs6 = errors;
+if(errors === _errs6){
+if(Array.isArray(data2)){
+var valid1 = true;
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+const _errs8 = errors;
+const _errs9 = errors;
+if(errors === _errs9){
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+let missing1;
+if(((data3.kind === undefined) && (missing1 = "kind")) || ((data3.name === undefined) && (missing1 = "name"))){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0,schemaPath:"#/definitions/coverageItem/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+const _errs11 = errors;
+for(const key1 in data3){
+if(!((((((key1 === "kind") || (key1 === "name")) || (key1 === "service")) || (key1 === "reason")) || (key1 === "file")) || (key1 === "line"))){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0,schemaPath:"#/definitions/coverageItem/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs11 === errors){
+if(data3.kind !== undefined){
+let data4 = data3.kind;
+const _errs12 = errors;
+if(!((((((data4 === "service") || (data4 === "credential")) || (data4 === "database")) || (data4 === "instance")) || (data4 === "migration-set")) || (data4 === "dependency"))){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/kind",schemaPath:"#/definitions/coverageItem/properties/kind/enum",keyword:"enum",params:{allowedValues: schema14.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid3 = _errs12 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.name !== undefined){
+let data5 = data3.name;
+const _errs13 = errors;
+if(errors === _errs13){
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/name",schemaPath:"#/definitions/coverageItem/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/name",schemaPath:"#/definitions/coverageItem/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid3 = _errs13 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.service !== undefined){
+const _errs15 = errors;
+if(typeof data3.service !== "string"){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/service",schemaPath:"#/definitions/coverageItem/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs15 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.reason !== undefined){
+let data7 = data3.reason;
+const _errs17 = errors;
+if(errors === _errs17){
+if(typeof data7 === "string"){
+if(func2(data7) < 1){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/reason",schemaPath:"#/definitions/coverageItem/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/reason",schemaPath:"#/definitions/coverageItem/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid3 = _errs17 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.file !== undefined){
+let data8 = data3.file;
+const _errs19 = errors;
+if(errors === _errs19){
+if(typeof data8 === "string"){
+if(!pattern3.test(data8)){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/file",schemaPath:"#/definitions/coverageItem/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/file",schemaPath:"#/definitions/coverageItem/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid3 = _errs19 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.line !== undefined){
+let data9 = data3.line;
+const _errs21 = errors;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/line",schemaPath:"#/definitions/coverageItem/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs21){
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 < 1 || isNaN(data9)){
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0+"/line",schemaPath:"#/definitions/coverageItem/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid3 = _errs21 === errors;
+}
+else {
+var valid3 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/covered/" + i0,schemaPath:"#/definitions/coverageItem/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs8 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/covered",schemaPath:"#/properties/covered/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uncovered !== undefined){
+let data10 = data.uncovered;
+const _errs23 = errors;
+if(errors === _errs23){
+if(Array.isArray(data10)){
+var valid4 = true;
+const len1 = data10.length;
+for(let i1=0; i1<len1; i1++){
+let data11 = data10[i1];
+const _errs25 = errors;
+const _errs26 = errors;
+const _errs27 = errors;
+if(errors === _errs27){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+let missing2;
+if(((data11.kind === undefined) && (missing2 = "kind")) || ((data11.name === undefined) && (missing2 = "name"))){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1,schemaPath:"#/definitions/coverageItem/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs29 = errors;
+for(const key2 in data11){
+if(!((((((key2 === "kind") || (key2 === "name")) || (key2 === "service")) || (key2 === "reason")) || (key2 === "file")) || (key2 === "line"))){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1,schemaPath:"#/definitions/coverageItem/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs29 === errors){
+if(data11.kind !== undefined){
+let data12 = data11.kind;
+const _errs30 = errors;
+if(!((((((data12 === "service") || (data12 === "credential")) || (data12 === "database")) || (data12 === "instance")) || (data12 === "migration-set")) || (data12 === "dependency"))){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/kind",schemaPath:"#/definitions/coverageItem/properties/kind/enum",keyword:"enum",params:{allowedValues: schema14.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid7 = _errs30 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data11.name !== undefined){
+let data13 = data11.name;
+const _errs31 = errors;
+if(errors === _errs31){
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/name",schemaPath:"#/definitions/coverageItem/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/name",schemaPath:"#/definitions/coverageItem/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid7 = _errs31 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data11.service !== undefined){
+const _errs33 = errors;
+if(typeof data11.service !== "string"){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/service",schemaPath:"#/definitions/coverageItem/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid7 = _errs33 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data11.reason !== undefined){
+let data15 = data11.reason;
+const _errs35 = errors;
+if(errors === _errs35){
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/reason",schemaPath:"#/definitions/coverageItem/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/reason",schemaPath:"#/definitions/coverageItem/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid7 = _errs35 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data11.file !== undefined){
+let data16 = data11.file;
+const _errs37 = errors;
+if(errors === _errs37){
+if(typeof data16 === "string"){
+if(!pattern3.test(data16)){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/file",schemaPath:"#/definitions/coverageItem/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/file",schemaPath:"#/definitions/coverageItem/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid7 = _errs37 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data11.line !== undefined){
+let data17 = data11.line;
+const _errs39 = errors;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/line",schemaPath:"#/definitions/coverageItem/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs39){
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 < 1 || isNaN(data17)){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1+"/line",schemaPath:"#/definitions/coverageItem/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid7 = _errs39 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1,schemaPath:"#/definitions/coverageItem/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid5 = _errs26 === errors;
+if(valid5){
+const _errs41 = errors;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+let missing3;
+if((data11.reason === undefined) && (missing3 = "reason")){
+validate12.errors = [{instancePath:instancePath+"/uncovered/" + i1,schemaPath:"#/properties/uncovered/items/allOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+}
+var valid5 = _errs41 === errors;
+}
+var valid4 = _errs25 === errors;
+if(!valid4){
+break;
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/uncovered",schemaPath:"#/properties/uncovered/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs23 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate12.errors = vErrors;
+return errors === 0;
+}
+
+const pattern5 = new RegExp("^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$", "u");
+
+function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://github.com/civic/db-per-service-check/schema/report.schema.json" */;
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((data.version === undefined) && (missing0 = "version")) || ((data.product === undefined) && (missing0 = "product"))) || ((data.runtime === undefined) && (missing0 = "runtime"))) || ((data.checks === undefined) && (missing0 = "checks"))) || ((data.summary === undefined) && (missing0 = "summary"))){
+validate11.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "version") || (key0 === "product")) || (key0 === "productDir")) || (key0 === "runtime")) || (key0 === "checks")) || (key0 === "summary"))){
+validate11.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.version !== undefined){
+const _errs2 = errors;
+if(1 !== data.version){
+validate11.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.product !== undefined){
+let data1 = data.product;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+validate11.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.productDir !== undefined){
+const _errs5 = errors;
+if(typeof data.productDir !== "string"){
+validate11.errors = [{instancePath:instancePath+"/productDir",schemaPath:"#/properties/productDir/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.runtime !== undefined){
+let data3 = data.runtime;
+const _errs7 = errors;
+if(!((((data3 === "compose") || (data3 === "embedded")) || (data3 === "external")) || (data3 === "none"))){
+validate11.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/enum",keyword:"enum",params:{allowedValues: schema12.properties.runtime.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.checks !== undefined){
+let data4 = data.checks;
+const _errs8 = errors;
+if(errors === _errs8){
+if(Array.isArray(data4)){
+var valid1 = true;
+const len0 = data4.length;
+for(let i0=0; i0<len0; i0++){
+let data5 = data4[i0];
+const _errs10 = errors;
+if(errors === _errs10){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+let missing1;
+if(((((data5.id === undefined) && (missing1 = "id")) || ((data5.status === undefined) && (missing1 = "status"))) || ((data5.durationMs === undefined) && (missing1 = "durationMs"))) || ((data5.findings === undefined) && (missing1 = "findings"))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0,schemaPath:"#/properties/checks/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+const _errs12 = errors;
+for(const key1 in data5){
+if(!(func4.call(schema12.properties.checks.items.properties, key1))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0,schemaPath:"#/properties/checks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs12 === errors){
+if(data5.id !== undefined){
+let data6 = data5.id;
+const _errs13 = errors;
+if(!(((((((data6 === "registry") || (data6 === "drift")) || (data6 === "compose")) || (data6 === "own-database")) || (data6 === "isolation")) || (data6 === "migrations")) || (data6 === "dependencies"))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/id",schemaPath:"#/properties/checks/items/properties/id/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.id.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid2 = _errs13 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.title !== undefined){
+const _errs14 = errors;
+if(typeof data5.title !== "string"){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/title",schemaPath:"#/properties/checks/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid2 = _errs14 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.status !== undefined){
+let data8 = data5.status;
+const _errs16 = errors;
+if(!((((data8 === "pass") || (data8 === "fail")) || (data8 === "skip")) || (data8 === "error"))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/status",schemaPath:"#/properties/checks/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.status.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid2 = _errs16 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.durationMs !== undefined){
+let data9 = data5.durationMs;
+const _errs17 = errors;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/durationMs",schemaPath:"#/properties/checks/items/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs17){
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 < 0 || isNaN(data9)){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/durationMs",schemaPath:"#/properties/checks/items/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid2 = _errs17 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.reason !== undefined){
+const _errs19 = errors;
+if(typeof data5.reason !== "string"){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/reason",schemaPath:"#/properties/checks/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid2 = _errs19 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.notes !== undefined){
+let data11 = data5.notes;
+const _errs21 = errors;
+if(errors === _errs21){
+if(Array.isArray(data11)){
+var valid3 = true;
+const len1 = data11.length;
+for(let i1=0; i1<len1; i1++){
+const _errs23 = errors;
+if(typeof data11[i1] !== "string"){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/notes/" + i1,schemaPath:"#/properties/checks/items/properties/notes/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs23 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/notes",schemaPath:"#/properties/checks/items/properties/notes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid2 = _errs21 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.coverage !== undefined){
+const _errs25 = errors;
+if(!(validate12(data5.coverage, {instancePath:instancePath+"/checks/" + i0+"/coverage",parentData:data5,parentDataProperty:"coverage",rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs25 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.data !== undefined){
+let data14 = data5.data;
+const _errs26 = errors;
+if(!(data14 && typeof data14 == "object" && !Array.isArray(data14))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/data",schemaPath:"#/properties/checks/items/properties/data/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+var valid2 = _errs26 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data5.findings !== undefined){
+let data15 = data5.findings;
+const _errs28 = errors;
+if(errors === _errs28){
+if(Array.isArray(data15)){
+var valid4 = true;
+const len2 = data15.length;
+for(let i2=0; i2<len2; i2++){
+let data16 = data15[i2];
+const _errs30 = errors;
+if(errors === _errs30){
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+let missing2;
+if((((data16.rule === undefined) && (missing2 = "rule")) || ((data16.severity === undefined) && (missing2 = "severity"))) || ((data16.message === undefined) && (missing2 = "message"))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/properties/checks/items/properties/findings/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs32 = errors;
+for(const key2 in data16){
+if(!((((((((key2 === "rule") || (key2 === "severity")) || (key2 === "message")) || (key2 === "service")) || (key2 === "file")) || (key2 === "line")) || (key2 === "fix")) || (key2 === "details"))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/properties/checks/items/properties/findings/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs32 === errors){
+if(data16.rule !== undefined){
+let data17 = data16.rule;
+const _errs33 = errors;
+if(errors === _errs33){
+if(typeof data17 === "string"){
+if(!pattern5.test(data17)){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/rule",schemaPath:"#/properties/checks/items/properties/findings/items/properties/rule/pattern",keyword:"pattern",params:{pattern: "^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},message:"must match pattern \""+"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/rule",schemaPath:"#/properties/checks/items/properties/findings/items/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid5 = _errs33 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.severity !== undefined){
+let data18 = data16.severity;
+const _errs35 = errors;
+if(!((data18 === "error") || (data18 === "warning"))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/severity",schemaPath:"#/properties/checks/items/properties/findings/items/properties/severity/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.findings.items.properties.severity.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid5 = _errs35 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.message !== undefined){
+let data19 = data16.message;
+const _errs36 = errors;
+if(errors === _errs36){
+if(typeof data19 === "string"){
+if(func2(data19) < 1){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/message",schemaPath:"#/properties/checks/items/properties/findings/items/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/message",schemaPath:"#/properties/checks/items/properties/findings/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid5 = _errs36 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.service !== undefined){
+const _errs38 = errors;
+if(typeof data16.service !== "string"){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/service",schemaPath:"#/properties/checks/items/properties/findings/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid5 = _errs38 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.file !== undefined){
+let data21 = data16.file;
+const _errs40 = errors;
+if(errors === _errs40){
+if(typeof data21 === "string"){
+if(!pattern3.test(data21)){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/file",schemaPath:"#/properties/checks/items/properties/findings/items/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/file",schemaPath:"#/properties/checks/items/properties/findings/items/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid5 = _errs40 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.line !== undefined){
+let data22 = data16.line;
+const _errs42 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/line",schemaPath:"#/properties/checks/items/properties/findings/items/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs42){
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 < 1 || isNaN(data22)){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/line",schemaPath:"#/properties/checks/items/properties/findings/items/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid5 = _errs42 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.fix !== undefined){
+const _errs44 = errors;
+if(typeof data16.fix !== "string"){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/fix",schemaPath:"#/properties/checks/items/properties/findings/items/properties/fix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid5 = _errs44 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data16.details !== undefined){
+const _errs46 = errors;
+if(typeof data16.details !== "string"){
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/details",schemaPath:"#/properties/checks/items/properties/findings/items/properties/details/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid5 = _errs46 === errors;
+}
+else {
+var valid5 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/properties/checks/items/properties/findings/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid4 = _errs30 === errors;
+if(!valid4){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings",schemaPath:"#/properties/checks/items/properties/findings/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid2 = _errs28 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0,schemaPath:"#/properties/checks/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs10 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/checks",schemaPath:"#/properties/checks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.summary !== undefined){
+let data25 = data.summary;
+const _errs48 = errors;
+if(errors === _errs48){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+let missing3;
+if((((((((data25.passed === undefined) && (missing3 = "passed")) || ((data25.failed === undefined) && (missing3 = "failed"))) || ((data25.skipped === undefined) && (missing3 = "skipped"))) || ((data25.errored === undefined) && (missing3 = "errored"))) || ((data25.errors === undefined) && (missing3 = "errors"))) || ((data25.warnings === undefined) && (missing3 = "warnings"))) || ((data25.verdict === undefined) && (missing3 = "verdict"))){
+validate11.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+else {
+const _errs50 = errors;
+for(const key3 in data25){
+if(!(((((((key3 === "passed") || (key3 === "failed")) || (key3 === "skipped")) || (key3 === "errored")) || (key3 === "errors")) || (key3 === "warnings")) || (key3 === "verdict"))){
+validate11.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs50 === errors){
+if(data25.passed !== undefined){
+let data26 = data25.passed;
+const _errs51 = errors;
+if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
+validate11.errors = [{instancePath:instancePath+"/summary/passed",schemaPath:"#/properties/summary/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs51){
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 < 0 || isNaN(data26)){
+validate11.errors = [{instancePath:instancePath+"/summary/passed",schemaPath:"#/properties/summary/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid6 = _errs51 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data25.failed !== undefined){
+let data27 = data25.failed;
+const _errs53 = errors;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+validate11.errors = [{instancePath:instancePath+"/summary/failed",schemaPath:"#/properties/summary/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs53){
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 < 0 || isNaN(data27)){
+validate11.errors = [{instancePath:instancePath+"/summary/failed",schemaPath:"#/properties/summary/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid6 = _errs53 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data25.skipped !== undefined){
+let data28 = data25.skipped;
+const _errs55 = errors;
+if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
+validate11.errors = [{instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs55){
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 < 0 || isNaN(data28)){
+validate11.errors = [{instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid6 = _errs55 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data25.errored !== undefined){
+let data29 = data25.errored;
+const _errs57 = errors;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+validate11.errors = [{instancePath:instancePath+"/summary/errored",schemaPath:"#/properties/summary/properties/errored/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs57){
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 < 0 || isNaN(data29)){
+validate11.errors = [{instancePath:instancePath+"/summary/errored",schemaPath:"#/properties/summary/properties/errored/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid6 = _errs57 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data25.errors !== undefined){
+let data30 = data25.errors;
+const _errs59 = errors;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+validate11.errors = [{instancePath:instancePath+"/summary/errors",schemaPath:"#/properties/summary/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs59){
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 < 0 || isNaN(data30)){
+validate11.errors = [{instancePath:instancePath+"/summary/errors",schemaPath:"#/properties/summary/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid6 = _errs59 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data25.warnings !== undefined){
+let data31 = data25.warnings;
+const _errs61 = errors;
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+validate11.errors = [{instancePath:instancePath+"/summary/warnings",schemaPath:"#/properties/summary/properties/warnings/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs61){
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 < 0 || isNaN(data31)){
+validate11.errors = [{instancePath:instancePath+"/summary/warnings",schemaPath:"#/properties/summary/properties/warnings/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid6 = _errs61 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data25.verdict !== undefined){
+let data32 = data25.verdict;
+const _errs63 = errors;
+if(!(((data32 === "pass") || (data32 === "fail")) || (data32 === "error"))){
+validate11.errors = [{instancePath:instancePath+"/summary/verdict",schemaPath:"#/properties/summary/properties/verdict/enum",keyword:"enum",params:{allowedValues: schema12.properties.summary.properties.verdict.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid6 = _errs63 === errors;
+}
+else {
+var valid6 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs48 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate11.errors = vErrors;
+return errors === 0;
+}
+
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://github.com/civic/db-per-service-check/schema/report-envelope.schema.json" */;
@@ -245,651 +1311,26 @@ for(let i0=0; i0<len0; i0++){
 let data10 = data9[i0];
 const _errs22 = errors;
 const _errs23 = errors;
-const _errs24 = errors;
-if(errors === _errs24){
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-let missing2;
-if((((((data10.version === undefined) && (missing2 = "version")) || ((data10.product === undefined) && (missing2 = "product"))) || ((data10.runtime === undefined) && (missing2 = "runtime"))) || ((data10.checks === undefined) && (missing2 = "checks"))) || ((data10.summary === undefined) && (missing2 = "summary"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0,schemaPath:"report.schema.json/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
-return false;
-}
-else {
-const _errs26 = errors;
-for(const key2 in data10){
-if(!((((((key2 === "version") || (key2 === "product")) || (key2 === "productDir")) || (key2 === "runtime")) || (key2 === "checks")) || (key2 === "summary"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0,schemaPath:"report.schema.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs26 === errors){
-if(data10.version !== undefined){
-const _errs27 = errors;
-if(1 !== data10.version){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/version",schemaPath:"report.schema.json/properties/version/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
-return false;
-}
-var valid5 = _errs27 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.product !== undefined){
-let data12 = data10.product;
-const _errs28 = errors;
-if(errors === _errs28){
-if(typeof data12 === "string"){
-if(func2(data12) < 1){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",schemaPath:"report.schema.json/properties/product/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",schemaPath:"report.schema.json/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid5 = _errs28 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.productDir !== undefined){
-const _errs30 = errors;
-if(typeof data10.productDir !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/productDir",schemaPath:"report.schema.json/properties/productDir/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid5 = _errs30 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.runtime !== undefined){
-let data14 = data10.runtime;
-const _errs32 = errors;
-if(!((((data14 === "compose") || (data14 === "embedded")) || (data14 === "external")) || (data14 === "none"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/runtime",schemaPath:"report.schema.json/properties/runtime/enum",keyword:"enum",params:{allowedValues: schema12.properties.runtime.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid5 = _errs32 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.checks !== undefined){
-let data15 = data10.checks;
-const _errs33 = errors;
-if(errors === _errs33){
-if(Array.isArray(data15)){
-var valid6 = true;
-const len1 = data15.length;
-for(let i1=0; i1<len1; i1++){
-let data16 = data15[i1];
-const _errs35 = errors;
-if(errors === _errs35){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-let missing3;
-if(((((data16.id === undefined) && (missing3 = "id")) || ((data16.status === undefined) && (missing3 = "status"))) || ((data16.durationMs === undefined) && (missing3 = "durationMs"))) || ((data16.findings === undefined) && (missing3 = "findings"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1,schemaPath:"report.schema.json/properties/checks/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
-return false;
-}
-else {
-const _errs37 = errors;
-for(const key3 in data16){
-if(!((((((((key3 === "id") || (key3 === "title")) || (key3 === "status")) || (key3 === "durationMs")) || (key3 === "reason")) || (key3 === "notes")) || (key3 === "data")) || (key3 === "findings"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1,schemaPath:"report.schema.json/properties/checks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs37 === errors){
-if(data16.id !== undefined){
-let data17 = data16.id;
-const _errs38 = errors;
-if(!(((((((data17 === "registry") || (data17 === "drift")) || (data17 === "compose")) || (data17 === "own-database")) || (data17 === "isolation")) || (data17 === "migrations")) || (data17 === "dependencies"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/id",schemaPath:"report.schema.json/properties/checks/items/properties/id/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.id.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid7 = _errs38 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.title !== undefined){
-const _errs39 = errors;
-if(typeof data16.title !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/title",schemaPath:"report.schema.json/properties/checks/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid7 = _errs39 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.status !== undefined){
-let data19 = data16.status;
-const _errs41 = errors;
-if(!((((data19 === "pass") || (data19 === "fail")) || (data19 === "skip")) || (data19 === "error"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/status",schemaPath:"report.schema.json/properties/checks/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.status.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid7 = _errs41 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.durationMs !== undefined){
-let data20 = data16.durationMs;
-const _errs42 = errors;
-if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/durationMs",schemaPath:"report.schema.json/properties/checks/items/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs42){
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 < 0 || isNaN(data20)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/durationMs",schemaPath:"report.schema.json/properties/checks/items/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid7 = _errs42 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.reason !== undefined){
-const _errs44 = errors;
-if(typeof data16.reason !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/reason",schemaPath:"report.schema.json/properties/checks/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid7 = _errs44 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.notes !== undefined){
-let data22 = data16.notes;
-const _errs46 = errors;
-if(errors === _errs46){
-if(Array.isArray(data22)){
-var valid8 = true;
-const len2 = data22.length;
-for(let i2=0; i2<len2; i2++){
-const _errs48 = errors;
-if(typeof data22[i2] !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/notes/" + i2,schemaPath:"report.schema.json/properties/checks/items/properties/notes/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid8 = _errs48 === errors;
-if(!valid8){
-break;
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/notes",schemaPath:"report.schema.json/properties/checks/items/properties/notes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid7 = _errs46 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.data !== undefined){
-let data24 = data16.data;
-const _errs50 = errors;
-if(!(data24 && typeof data24 == "object" && !Array.isArray(data24))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data",schemaPath:"report.schema.json/properties/checks/items/properties/data/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-var valid7 = _errs50 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data16.findings !== undefined){
-let data25 = data16.findings;
-const _errs52 = errors;
-if(errors === _errs52){
-if(Array.isArray(data25)){
-var valid9 = true;
-const len3 = data25.length;
-for(let i3=0; i3<len3; i3++){
-let data26 = data25[i3];
-const _errs54 = errors;
-if(errors === _errs54){
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-let missing4;
-if((((data26.rule === undefined) && (missing4 = "rule")) || ((data26.severity === undefined) && (missing4 = "severity"))) || ((data26.message === undefined) && (missing4 = "message"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3,schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
-return false;
-}
-else {
-const _errs56 = errors;
-for(const key4 in data26){
-if(!((((((((key4 === "rule") || (key4 === "severity")) || (key4 === "message")) || (key4 === "service")) || (key4 === "file")) || (key4 === "line")) || (key4 === "fix")) || (key4 === "details"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3,schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs56 === errors){
-if(data26.rule !== undefined){
-let data27 = data26.rule;
-const _errs57 = errors;
-if(errors === _errs57){
-if(typeof data27 === "string"){
-if(!pattern3.test(data27)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/rule",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/rule/pattern",keyword:"pattern",params:{pattern: "^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},message:"must match pattern \""+"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"+"\""}];
-return false;
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/rule",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid10 = _errs57 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.severity !== undefined){
-let data28 = data26.severity;
-const _errs59 = errors;
-if(!((data28 === "error") || (data28 === "warning"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/severity",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/severity/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.findings.items.properties.severity.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid10 = _errs59 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.message !== undefined){
-let data29 = data26.message;
-const _errs60 = errors;
-if(errors === _errs60){
-if(typeof data29 === "string"){
-if(func2(data29) < 1){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/message",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/message",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid10 = _errs60 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.service !== undefined){
-const _errs62 = errors;
-if(typeof data26.service !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/service",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs62 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.file !== undefined){
-let data31 = data26.file;
-const _errs64 = errors;
-if(errors === _errs64){
-if(typeof data31 === "string"){
-if(!pattern4.test(data31)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/file",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
-return false;
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/file",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid10 = _errs64 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.line !== undefined){
-let data32 = data26.line;
-const _errs66 = errors;
-if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/line",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs66){
-if((typeof data32 == "number") && (isFinite(data32))){
-if(data32 < 1 || isNaN(data32)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/line",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-var valid10 = _errs66 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.fix !== undefined){
-const _errs68 = errors;
-if(typeof data26.fix !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/fix",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/fix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs68 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data26.details !== undefined){
-const _errs70 = errors;
-if(typeof data26.details !== "string"){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3+"/details",schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/properties/details/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs70 === errors;
-}
-else {
-var valid10 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings/" + i3,schemaPath:"report.schema.json/properties/checks/items/properties/findings/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid9 = _errs54 === errors;
-if(!valid9){
-break;
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings",schemaPath:"report.schema.json/properties/checks/items/properties/findings/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid7 = _errs52 === errors;
-}
-else {
-var valid7 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1,schemaPath:"report.schema.json/properties/checks/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid6 = _errs35 === errors;
-if(!valid6){
-break;
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks",schemaPath:"report.schema.json/properties/checks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid5 = _errs33 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.summary !== undefined){
-let data35 = data10.summary;
-const _errs72 = errors;
-if(errors === _errs72){
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-let missing5;
-if((((((((data35.passed === undefined) && (missing5 = "passed")) || ((data35.failed === undefined) && (missing5 = "failed"))) || ((data35.skipped === undefined) && (missing5 = "skipped"))) || ((data35.errored === undefined) && (missing5 = "errored"))) || ((data35.errors === undefined) && (missing5 = "errors"))) || ((data35.warnings === undefined) && (missing5 = "warnings"))) || ((data35.verdict === undefined) && (missing5 = "verdict"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary",schemaPath:"report.schema.json/properties/summary/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
-return false;
-}
-else {
-const _errs74 = errors;
-for(const key5 in data35){
-if(!(((((((key5 === "passed") || (key5 === "failed")) || (key5 === "skipped")) || (key5 === "errored")) || (key5 === "errors")) || (key5 === "warnings")) || (key5 === "verdict"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary",schemaPath:"report.schema.json/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs74 === errors){
-if(data35.passed !== undefined){
-let data36 = data35.passed;
-const _errs75 = errors;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/passed",schemaPath:"report.schema.json/properties/summary/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs75){
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 < 0 || isNaN(data36)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/passed",schemaPath:"report.schema.json/properties/summary/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid11 = _errs75 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data35.failed !== undefined){
-let data37 = data35.failed;
-const _errs77 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/failed",schemaPath:"report.schema.json/properties/summary/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs77){
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 < 0 || isNaN(data37)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/failed",schemaPath:"report.schema.json/properties/summary/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid11 = _errs77 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data35.skipped !== undefined){
-let data38 = data35.skipped;
-const _errs79 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/skipped",schemaPath:"report.schema.json/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs79){
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 < 0 || isNaN(data38)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/skipped",schemaPath:"report.schema.json/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid11 = _errs79 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data35.errored !== undefined){
-let data39 = data35.errored;
-const _errs81 = errors;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/errored",schemaPath:"report.schema.json/properties/summary/properties/errored/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs81){
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 < 0 || isNaN(data39)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/errored",schemaPath:"report.schema.json/properties/summary/properties/errored/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid11 = _errs81 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data35.errors !== undefined){
-let data40 = data35.errors;
-const _errs83 = errors;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/errors",schemaPath:"report.schema.json/properties/summary/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs83){
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 < 0 || isNaN(data40)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/errors",schemaPath:"report.schema.json/properties/summary/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid11 = _errs83 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data35.warnings !== undefined){
-let data41 = data35.warnings;
-const _errs85 = errors;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/warnings",schemaPath:"report.schema.json/properties/summary/properties/warnings/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs85){
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 < 0 || isNaN(data41)){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/warnings",schemaPath:"report.schema.json/properties/summary/properties/warnings/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid11 = _errs85 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data35.verdict !== undefined){
-let data42 = data35.verdict;
-const _errs87 = errors;
-if(!(((data42 === "pass") || (data42 === "fail")) || (data42 === "error"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary/verdict",schemaPath:"report.schema.json/properties/summary/properties/verdict/enum",keyword:"enum",params:{allowedValues: schema12.properties.summary.properties.verdict.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid11 = _errs87 === errors;
-}
-else {
-var valid11 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/summary",schemaPath:"report.schema.json/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid5 = _errs72 === errors;
-}
-else {
-var valid5 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0,schemaPath:"report.schema.json/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
+if(!(validate11(data10, {instancePath:instancePath+"/reports/" + i0,parentData:data9,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
 }
 var valid3 = _errs23 === errors;
 if(valid3){
-const _errs88 = errors;
-if(errors === _errs88){
+const _errs24 = errors;
+if(errors === _errs24){
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.product !== undefined){
-let data43 = data10.product;
-const _errs90 = errors;
-if(errors === _errs90){
-if(typeof data43 === "string"){
-if(func2(data43) > 100){
+let data11 = data10.product;
+const _errs26 = errors;
+if(errors === _errs26){
+if(typeof data11 === "string"){
+if(func2(data11) > 100){
 validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",schemaPath:"#/properties/reports/items/allOf/1/properties/product/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"}];
 return false;
 }
 else {
-if(!pattern5.test(data43)){
+if(!pattern7.test(data11)){
 validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",schemaPath:"#/properties/reports/items/allOf/1/properties/product/pattern",keyword:"pattern",params:{pattern: "^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$"},message:"must match pattern \""+"^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$"+"\""}];
 return false;
 }
@@ -900,206 +1341,206 @@ validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",sche
 return false;
 }
 }
-var valid12 = _errs90 === errors;
+var valid4 = _errs26 === errors;
 }
 else {
-var valid12 = true;
+var valid4 = true;
 }
-if(valid12){
+if(valid4){
 if(data10.checks !== undefined){
-let data44 = data10.checks;
-const _errs92 = errors;
-if(errors === _errs92){
-if(Array.isArray(data44)){
-if(data44.length > 50){
+let data12 = data10.checks;
+const _errs28 = errors;
+if(errors === _errs28){
+if(Array.isArray(data12)){
+if(data12.length > 50){
 validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"}];
 return false;
 }
 else {
-var valid13 = true;
-const len4 = data44.length;
-for(let i4=0; i4<len4; i4++){
-let data45 = data44[i4];
-const _errs94 = errors;
-if(errors === _errs94){
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-if(data45.findings !== undefined){
-let data46 = data45.findings;
-const _errs96 = errors;
-if(errors === _errs96){
-if(Array.isArray(data46)){
-if(data46.length > 10000){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/findings",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/findings/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
+var valid5 = true;
+const len1 = data12.length;
+for(let i1=0; i1<len1; i1++){
+let data13 = data12[i1];
+const _errs30 = errors;
+if(errors === _errs30){
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.findings !== undefined){
+let data14 = data13.findings;
+const _errs32 = errors;
+if(errors === _errs32){
+if(Array.isArray(data14)){
+if(data14.length > 10000){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/findings/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/findings",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/findings/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/findings",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/findings/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-var valid14 = _errs96 === errors;
+var valid6 = _errs32 === errors;
 }
 else {
-var valid14 = true;
+var valid6 = true;
 }
-if(valid14){
-if(data45.data !== undefined){
-let data47 = data45.data;
-const _errs98 = errors;
-if(errors === _errs98){
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-if(data47.matrix !== undefined){
-let data48 = data47.matrix;
-const _errs100 = errors;
-if(errors === _errs100){
-if(Array.isArray(data48)){
-if(data48.length > 40000){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/maxItems",keyword:"maxItems",params:{limit: 40000},message:"must NOT have more than 40000 items"}];
+if(valid6){
+if(data13.data !== undefined){
+let data15 = data13.data;
+const _errs34 = errors;
+if(errors === _errs34){
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.matrix !== undefined){
+let data16 = data15.matrix;
+const _errs36 = errors;
+if(errors === _errs36){
+if(Array.isArray(data16)){
+if(data16.length > 40000){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/maxItems",keyword:"maxItems",params:{limit: 40000},message:"must NOT have more than 40000 items"}];
 return false;
 }
 else {
-var valid16 = true;
-const len5 = data48.length;
-for(let i5=0; i5<len5; i5++){
-let data49 = data48[i5];
-const _errs102 = errors;
-if(errors === _errs102){
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-let missing6;
-if((((data49.credentialOf === undefined) && (missing6 = "credentialOf")) || ((data49.database === undefined) && (missing6 = "database"))) || ((data49.outcome === undefined) && (missing6 = "outcome"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
+var valid8 = true;
+const len2 = data16.length;
+for(let i2=0; i2<len2; i2++){
+let data17 = data16[i2];
+const _errs38 = errors;
+if(errors === _errs38){
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+let missing2;
+if((((data17.credentialOf === undefined) && (missing2 = "credentialOf")) || ((data17.database === undefined) && (missing2 = "database"))) || ((data17.outcome === undefined) && (missing2 = "outcome"))){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
-const _errs104 = errors;
-for(const key6 in data49){
-if(!((((key6 === "credentialOf") || (key6 === "database")) || (key6 === "outcome")) || (key6 === "reason"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+const _errs40 = errors;
+for(const key2 in data17){
+if(!((((key2 === "credentialOf") || (key2 === "database")) || (key2 === "outcome")) || (key2 === "reason"))){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs104 === errors){
-if(data49.credentialOf !== undefined){
-let data50 = data49.credentialOf;
-const _errs105 = errors;
-if(errors === _errs105){
-if(typeof data50 === "string"){
-if(func2(data50) > 200){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/credentialOf",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/credentialOf/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+if(_errs40 === errors){
+if(data17.credentialOf !== undefined){
+let data18 = data17.credentialOf;
+const _errs41 = errors;
+if(errors === _errs41){
+if(typeof data18 === "string"){
+if(func2(data18) > 200){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/credentialOf",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/credentialOf/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/credentialOf",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/credentialOf/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/credentialOf",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/credentialOf/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid17 = _errs105 === errors;
+var valid9 = _errs41 === errors;
 }
 else {
-var valid17 = true;
+var valid9 = true;
 }
-if(valid17){
-if(data49.database !== undefined){
-let data51 = data49.database;
-const _errs107 = errors;
-if(errors === _errs107){
-if(typeof data51 === "string"){
-if(func2(data51) > 200){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/database",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/database/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
-}
-}
-else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/database",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid17 = _errs107 === errors;
-}
-else {
-var valid17 = true;
-}
-if(valid17){
-if(data49.outcome !== undefined){
-let data52 = data49.outcome;
-const _errs109 = errors;
-if(!((((data52 === "connected") || (data52 === "refused")) || (data52 === "own")) || (data52 === "error"))){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/outcome",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema11.properties.reports.items.allOf[1].properties.checks.items.properties.data.properties.matrix.items.properties.outcome.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid17 = _errs109 === errors;
-}
-else {
-var valid17 = true;
-}
-if(valid17){
-if(data49.reason !== undefined){
-let data53 = data49.reason;
-const _errs110 = errors;
-if(errors === _errs110){
-if(typeof data53 === "string"){
-if(func2(data53) > 1000){
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/reason",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+if(valid9){
+if(data17.database !== undefined){
+let data19 = data17.database;
+const _errs43 = errors;
+if(errors === _errs43){
+if(typeof data19 === "string"){
+if(func2(data19) > 200){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/database",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/database/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5+"/reason",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/database",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid17 = _errs110 === errors;
+var valid9 = _errs43 === errors;
 }
 else {
-var valid17 = true;
+var valid9 = true;
 }
+if(valid9){
+if(data17.outcome !== undefined){
+let data20 = data17.outcome;
+const _errs45 = errors;
+if(!((((data20 === "connected") || (data20 === "refused")) || (data20 === "own")) || (data20 === "error"))){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/outcome",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema11.properties.reports.items.allOf[1].properties.checks.items.properties.data.properties.matrix.items.properties.outcome.enum},message:"must be equal to one of the allowed values"}];
+return false;
 }
-}
-}
-}
-}
+var valid9 = _errs45 === errors;
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix/" + i5,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+var valid9 = true;
+}
+if(valid9){
+if(data17.reason !== undefined){
+let data21 = data17.reason;
+const _errs46 = errors;
+if(errors === _errs46){
+if(typeof data21 === "string"){
+if(func2(data21) > 1000){
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/reason",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 }
-var valid16 = _errs102 === errors;
-if(!valid16){
+else {
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2+"/reason",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid9 = _errs46 === errors;
+}
+else {
+var valid9 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix/" + i2,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid8 = _errs38 === errors;
+if(!valid8){
 break;
 }
 }
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data/matrix",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data/matrix",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/properties/matrix/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4+"/data",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1+"/data",schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/properties/data/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-var valid14 = _errs98 === errors;
+var valid6 = _errs34 === errors;
 }
 else {
-var valid14 = true;
+var valid6 = true;
 }
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i4,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks/" + i1,schemaPath:"#/properties/reports/items/allOf/1/properties/checks/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-var valid13 = _errs94 === errors;
-if(!valid13){
+var valid5 = _errs30 === errors;
+if(!valid5){
 break;
 }
 }
@@ -1110,10 +1551,10 @@ validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/checks",schem
 return false;
 }
 }
-var valid12 = _errs92 === errors;
+var valid4 = _errs28 === errors;
 }
 else {
-var valid12 = true;
+var valid4 = true;
 }
 }
 }
@@ -1122,7 +1563,7 @@ validate10.errors = [{instancePath:instancePath+"/reports/" + i0,schemaPath:"#/p
 return false;
 }
 }
-var valid3 = _errs88 === errors;
+var valid3 = _errs24 === errors;
 }
 var valid2 = _errs22 === errors;
 if(!valid2){
