@@ -6681,11 +6681,68 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   return { name: basename3(dir), dir, repoRoot: root, registry, ...compose && { compose } };
 }
 
-// src/docker/engine-probe.ts
+// src/core/settings.ts
+var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
+var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
+var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
+
+// src/docker/compose-cli.ts
 import { execa as execa4 } from "execa";
+var COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
+function parseComposeCommand(value, source) {
+  const normalized = value.trim().split(/\s+/).join(" ");
+  const choice = COMPOSE_COMMANDS.find((command) => command === normalized);
+  if (!choice) throw new UsageError(`Invalid ${source} '${value}'. Expected one of ${COMPOSE_COMMANDS.join(", ")}.`);
+  return { choice, source };
+}
+function composeCommandFromEnv(env) {
+  const value = env[COMPOSE_COMMAND_VARIABLE];
+  return value?.trim() ? parseComposeCommand(value, COMPOSE_COMMAND_VARIABLE) : void 0;
+}
+var CANDIDATES = {
+  "docker compose": { command: "docker", prefix: ["compose"], what: "the Compose v2 plugin of the docker CLI" },
+  "docker-compose": { command: "docker-compose", prefix: [], what: "the standalone Compose CLI" }
+};
+async function resolveComposeCommand(requested, env) {
+  const choices = requested ? [requested.choice] : COMPOSE_COMMANDS;
+  for (const choice of choices) {
+    const { command, prefix } = CANDIDATES[choice];
+    const version = await versionOf(command, prefix, env);
+    if (version !== void 0) return { command, prefix, version };
+  }
+  if (requested) {
+    throw new EnvironmentError(
+      `${requested.source} asks for \`${requested.choice}\` (${CANDIDATES[requested.choice].what}), and \`${requested.choice} version\` does not answer here; install it, ask for the other one (${COMPOSE_COMMANDS.join(" or ")}), or leave ${requested.source} unset to use whichever is installed`
+    );
+  }
+  throw new EnvironmentError(
+    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
+  );
+}
+async function versionOf(command, prefix, env) {
+  try {
+    const result = await execa4(command, [...prefix, "version", "--short"], {
+      env: definedEnv(env),
+      extendEnv: false,
+      reject: false,
+      stdin: "ignore",
+      timeout: 1e4
+    });
+    const version = String(result.stdout).trim();
+    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function projectArgs(compose, project) {
+  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
+}
+
+// src/docker/engine-probe.ts
+import { execa as execa5 } from "execa";
 async function dockerEngineAnswers(env, timeoutMs = 3e3) {
   try {
-    const result = await execa4("docker", ["version", "--format", "{{.Server.Version}}"], {
+    const result = await execa5("docker", ["version", "--format", "{{.Server.Version}}"], {
       env: definedOnly(env),
       extendEnv: false,
       timeout: timeoutMs,
@@ -6706,42 +6763,6 @@ import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
 import { join as join14 } from "node:path";
 
-// src/docker/compose-cli.ts
-import { execa as execa5 } from "execa";
-async function detectComposeCommand(env) {
-  const candidates = [
-    { command: "docker", prefix: ["compose"] },
-    { command: "docker-compose", prefix: [] }
-  ];
-  for (const candidate of candidates) {
-    const version = await versionOf(candidate.command, candidate.prefix, env);
-    if (version === void 0) continue;
-    const major = /^v?(\d+)/.exec(version)?.[1] === "1" ? 1 : 2;
-    return { ...candidate, major, version };
-  }
-  throw new EnvironmentError(
-    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
-  );
-}
-async function versionOf(command, prefix, env) {
-  try {
-    const result = await execa5(command, [...prefix, "version", "--short"], {
-      env: definedEnv(env),
-      extendEnv: false,
-      reject: false,
-      stdin: "ignore",
-      timeout: 1e4
-    });
-    const version = String(result.stdout).trim();
-    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function projectArgs(compose, project) {
-  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
-}
-
 // src/docker/compose-file-copy.ts
 import { readFile as readFile12, writeFile as writeFile2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
@@ -6749,6 +6770,7 @@ import { dirname as dirname7, isAbsolute as isAbsolute3, join as join13, resolve
 import { parseDocument as parseDocument2, stringify } from "yaml";
 var LOOPBACK = "127.0.0.1";
 var POSTGRES_PORT = 5432;
+var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(composePath, postgresService, dir) {
   const document = parseDocument2(await readFile12(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
@@ -6780,7 +6802,7 @@ async function writeComposeCopy(composePath, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join13(dir, "docker-compose.yml");
+  const copy = join13(dir, COMPOSE_COPY_NAME);
   await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -6825,19 +6847,14 @@ function absoluteEnvFile(entry, base) {
 }
 function loopbackPort(port) {
   const entry = asMap(port);
-  if (entry) {
-    const { published: _published, host_ip: _hostIp, ...rest } = entry;
-    return { ...rest, host_ip: LOOPBACK };
-  }
+  if (entry) return `${LOOPBACK}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address.split(":").pop();
   return `${LOOPBACK}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
 }
 function portTarget(port) {
-  const entry = asMap(port);
-  if (entry) return String(entry.target);
-  return String(port).split("/")[0].split(":").pop();
+  return port.split("/")[0].split(":").pop();
 }
 
 // src/docker/project-name.ts
@@ -6847,9 +6864,10 @@ function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
-function defaultProjectName(composePath, topLevelName, env) {
+function defaultProjectNames(composePath, topLevelName, env) {
   const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename4(dirname8(composePath));
-  return normalizeProjectName(chosen);
+  const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
 function normalizeProjectName(name) {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[-_]+/, "");
@@ -6873,12 +6891,24 @@ async function projectContainers(project, env) {
     health: container.State.Health?.Status,
     exitCode: container.State.ExitCode,
     restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
-    networks: Object.keys(container.NetworkSettings.Networks ?? {})
+    networks: Object.keys(container.NetworkSettings.Networks ?? {}),
+    startedAt: container.State.StartedAt
   }));
 }
 function isReady(container) {
   if (container.status === "running") return container.health === void 0 || container.health === "healthy";
   return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
+}
+var SETTLE_MS = 3e3;
+function settledReadiness(settleMs = SETTLE_MS) {
+  const seenRunningSince = /* @__PURE__ */ new Map();
+  return (container, now) => {
+    if (container.status !== "running" || container.health !== void 0) return isReady(container);
+    const run = `${container.id} ${container.startedAt}`;
+    const since = seenRunningSince.get(run) ?? now;
+    seenRunningSince.set(run, since);
+    return now - since >= settleMs;
+  };
 }
 function hasFailed(container) {
   return (container.status === "exited" || container.status === "dead") && container.exitCode !== 0 && container.restartPolicy === "no";
@@ -7022,12 +7052,14 @@ var LOG_LINES = 15;
 async function waitUntilReady2(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.keys()];
+  const settled = settledReadiness();
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
     const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
     const waiting = expected.filter((service) => {
       const container = byService.get(service);
-      return !container || !isReady(container);
+      return !container || !settled(container, now);
     });
     if (waiting.length === 0) return containers;
     const failed = waiting.filter((service) => {
@@ -7073,9 +7105,9 @@ function indent(text) {
 }
 
 // src/runtime/compose-stack/stale-volumes.ts
-async function warnAboutStaleVolumes(compose, postgres, ownProject, env, logger) {
+async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger) {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
-  for (const volume of named) {
+  for (const [volume, ownProject] of named.flatMap((volume2) => ownProjects.map((project) => [volume2, project]))) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
       env,
       timeoutMs: 15e3
@@ -7130,13 +7162,13 @@ var ComposeRuntime = class {
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
-      this.composeCommand = await detectComposeCommand(this.options.env);
+      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp2(join14(tmpdir2(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      await warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
@@ -7219,11 +7251,14 @@ var ComposeRuntime = class {
   composeArgs() {
     return projectArgs(this.composeCommand, { name: this.projectName, file: this.copyFile, directory: this.options.product.dir });
   }
-  /** `up -d --build`; returns its duration. A failure names the services that did not come up, with their logs. */
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   */
   async up(signal) {
     const started = performance.now();
-    const noPull = this.composeCommand.major === 2 ? ["--pull", "never"] : [];
-    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build", ...noPull], {
+    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 6e5,
@@ -8081,8 +8116,9 @@ async function resolveRuntimeChoice(choice, inputs) {
   return "embedded";
 }
 async function createRuntime(choice, inputs) {
+  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
   const name = await resolveRuntimeChoice(choice, inputs);
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
@@ -8095,15 +8131,24 @@ async function createRuntime(choice, inputs) {
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs);
+      return composeRuntime(inputs, composeCommand);
     }
   }
 }
 function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
-function composeRuntime(inputs) {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchServerEarly: inputs.needsScratchServer ?? false });
+function requestedComposeCommand(inputs) {
+  return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
+}
+function composeRuntime(inputs, composeCommand) {
+  return new ComposeRuntime({
+    product: inputs.product,
+    env: inputs.env,
+    logger: inputs.logger,
+    startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...composeCommand !== void 0 && { composeCommand }
+  });
 }
 
 // src/pipeline/check-executor.ts
@@ -8140,7 +8185,10 @@ async function runOne2(check2, context, options) {
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
+    if (context.signal.aborted) {
+      const reason2 = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
+      return { ...base, status: "error", durationMs, findings: [], reason: reason2 };
+    }
     let reason;
     if (error instanceof UsageError) {
       reason = error.format();
@@ -8211,7 +8259,8 @@ async function runCheck(settings, io) {
       env: settings.env,
       logger: io.logger,
       needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
-      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig }
+      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
+      ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
     });
     io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
     return runtime.start(io.signal);
@@ -8312,6 +8361,9 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
+  --compose-command <cmd>   the Compose CLI of the compose runtime: "docker compose" (the v2
+                            plugin) or docker-compose (standalone, v1); default: the variable
+                            CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --verbose                 debug logs on stderr
@@ -8326,12 +8378,6 @@ Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input 
 // src/cli/parse-args.ts
 import { parseArgs } from "node:util";
 import { extname } from "node:path";
-
-// src/core/settings.ts
-var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
-var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
-
-// src/cli/parse-args.ts
 var DEFAULT_TIMEOUT_MS = 12e4;
 var DEFAULT_CONCURRENCY3 = 16;
 function expectOneOf(what, value, allowed) {
@@ -8394,6 +8440,7 @@ function parseCliArgs(argv, cwd, env) {
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
+        "compose-command": { type: "string" },
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
@@ -8411,7 +8458,7 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-command"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
@@ -8421,6 +8468,8 @@ function parseCliArgs(argv, cwd, env) {
   const optionTokens = tokens.filter((t) => t.kind === "option");
   const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
+  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== void 0) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  const composeCommand = values["compose-command"] !== void 0 ? parseComposeCommand(values["compose-command"], "--compose-command") : void 0;
   const settings = {
     productPath,
     ...repoRoot !== void 0 && { repoRoot },
@@ -8431,6 +8480,7 @@ function parseCliArgs(argv, cwd, env) {
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
+    ...composeCommand !== void 0 && { composeCommand },
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
