@@ -93,7 +93,8 @@ var package_default = {
     "test:postgres": "vitest run --project postgres",
     "test:docker": "vitest run --project docker",
     "test:hostile": "vitest run --project hostile",
-    bench: "node bench/static-checks.mjs",
+    bench: "node bench/run-all.mjs",
+    "bench:static": "node bench/static-checks.mjs",
     "bench:isolation": "vitest run --config vitest.bench.config.ts",
     prepare: "node scripts/build.mjs"
   },
