@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import type { ComposeProject } from "../../compose-file/model.js";
-import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
+import { findPostgresInstances, type PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -91,7 +91,8 @@ export class ComposeRuntime implements Runtime {
     };
     try {
       const compose = product.compose ?? (await loadCompose(product.dir, product.repoRoot, this.options.env));
-      const postgres = await resolvePostgresService(compose);
+      const instances = await findPostgresInstances(compose);
+      const postgres = instances.find((instance) => instance.name === "postgres") ?? instances[0];
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
@@ -216,7 +217,7 @@ export class ComposeRuntime implements Runtime {
     return Math.round(performance.now() - started);
   }
 
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresService, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
+  private liveEnvironment(compose: ComposeProject, postgres: PostgresInstance, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
     const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));

@@ -1,9 +1,8 @@
 import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { initScriptsOf } from "../../compose-file/init-scripts.js";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import type { ComposeProject } from "../../compose-file/model.js";
-import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
+import { findPostgresInstances, type PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -93,7 +92,8 @@ export class EmbeddedRuntime implements Runtime {
 
     try {
       const compose = this.options.product.compose ?? (await loadCompose(this.options.product.dir, this.options.product.repoRoot, this.options.env));
-      const postgres = await resolvePostgresService(compose);
+      const instances = await findPostgresInstances(compose);
+      const postgres = instances.find((instance) => instance.name === "postgres") ?? instances[0];
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for", {
           file: compose.file,
@@ -101,9 +101,9 @@ export class EmbeddedRuntime implements Runtime {
       }
       const password = bootstrapPassword(postgres, compose, logger);
       const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
-      const { scripts, problems } = await initScriptsOf(postgres.service);
-      for (const problem of problems) {
-        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
+      const scripts = postgres.initScripts;
+      for (const problem of postgres.initProblems) {
+        logger.warn(`init: ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`);
       }
       const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
       const dir = await this.createTempDir(user);
@@ -199,7 +199,7 @@ export class EmbeddedRuntime implements Runtime {
     }
   }
 
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresService, password: string | undefined, port: number): LiveEnvironment {
+  private liveEnvironment(compose: ComposeProject, postgres: PostgresInstance, password: string | undefined, port: number): LiveEnvironment {
     const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK, port, database: postgres.database });
     const registry = this.options.product.registry;
     // The server reads PGPORT from its environment, so the image listens there when the service sets it.

@@ -10,7 +10,7 @@ import { chown, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/prom
 import { join } from "node:path";
 import type { InitScript } from "../../compose-file/init-scripts.js";
 import type { ComposeProject } from "../../compose-file/model.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import type { Logger } from "../../core/logger.js";
 import { repoRelative } from "../../core/repo-path.js";
 import { registerSecret } from "../../core/secrets.js";
@@ -32,7 +32,7 @@ export const DEFAULT_HOST_AUTH = "scram-sha-256";
  * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
  * the live checks running.
  */
-export function bootstrapPassword(postgres: PostgresService, compose: ComposeProject, logger: Logger): string | undefined {
+export function bootstrapPassword(postgres: PostgresInstance, compose: ComposeProject, logger: Logger): string | undefined {
   if (postgres.password !== undefined || postgres.hostAuthMethod === "trust") return postgres.password;
   logger.warn(
     `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, ` +
@@ -49,7 +49,7 @@ export async function initialiseCluster(
   user: ServerUser,
   dir: string,
   dataDir: string,
-  postgres: PostgresService,
+  postgres: PostgresInstance,
   password: string | undefined,
   hostAuthMethod: string,
 ): Promise<void> {
@@ -80,7 +80,7 @@ export interface InitPhase {
   readonly dir: string;
   readonly dataDir: string;
   readonly binaries: PostgresBinaries;
-  readonly postgres: PostgresService;
+  readonly postgres: PostgresInstance;
   readonly password: string | undefined;
   readonly user: ServerUser;
   /** The process environment (PATH for psql). */
@@ -108,7 +108,7 @@ export async function runImageInitScripts(scripts: readonly InitScript[], phase:
 }
 
 /** The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always does). */
-export async function createPostgresDb(socketDir: string, postgres: PostgresService, password: string | undefined): Promise<void> {
+export async function createPostgresDb(socketDir: string, postgres: PostgresInstance, password: string | undefined): Promise<void> {
   const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 });
   try {
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
@@ -149,7 +149,7 @@ function scriptEnvironment(
   binaries: PostgresBinaries,
   dir: string,
   dataDir: string,
-  postgres: PostgresService,
+  postgres: PostgresInstance,
   password: string | undefined,
 ): Record<string, string> {
   const containerEnv = Object.fromEntries(postgres.env);
