@@ -18,7 +18,8 @@ import { projectContainers, type ServiceContainer } from "../../docker/stack-sta
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import type { Product } from "../../product/product.js";
 import { publishedServiceUrl } from "../published-service-url.js";
-import type { LiveEnvironment, Runtime, RunningStack } from "../runtime.js";
+import type { LiveEnvironment, LiveInstance, Runtime, RunningStack } from "../runtime.js";
+import { reachThrough } from "../credential-url.js";
 import { startScratchServerContainer, type ScratchServerContainer } from "./scratch-server-container.js";
 import { indent, notReadyReport, publishedPostgresPort, waitUntilReady } from "./stack-readiness.js";
 import { warnAboutStaleVolumes } from "./stale-volumes.js";
@@ -231,8 +232,17 @@ export class ComposeRuntime implements Runtime {
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? [],
     };
+    const scratchAdminUrl = async () => {
+      const early = await this.scratchServer?.catch(() => undefined);
+      if (early) return early.adminUrl;
+      this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+      return (await this.scratchServer).adminUrl;
+    };
+    const instances = new Map<string, LiveInstance>([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK, port, scratchAdminUrl }]]);
     return {
       runtime: "compose",
+      instances,
+      reach: reachThrough([postgres], instances),
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
       servicesRunning: true,
