@@ -52,6 +52,18 @@ describe("external runtime config", () => {
     expect(await readExternalConfig(jsonFile, {}, KEYS)).toEqual({ admin: ADMIN, services: { "assessment-roll": ROLL } });
   });
 
+  it("reads one admin URL per instance from `instances:`, and refuses `admin` beside it", async () => {
+    const file = join(dir, "instances.yaml");
+    await writeFile(file, `instances:\n  postgres: ${ADMIN}\n  postgres-fees: postgresql://fees:f@fees-db.example/fees_admin\nservices:\n  assessment-roll: ${ROLL}\n`);
+    expect(await readExternalConfig(file, { CIVIC_ADMIN_URL: "postgresql://other@else.example/postgres" }, KEYS)).toEqual({
+      instances: { postgres: ADMIN, "postgres-fees": "postgresql://fees:f@fees-db.example/fees_admin" },
+      services: { "assessment-roll": ROLL },
+    });
+    const both = join(dir, "both.yaml");
+    await writeFile(both, `admin: ${ADMIN}\ninstances:\n  postgres: ${ADMIN}\n`);
+    await expect(readExternalConfig(both, {}, KEYS)).rejects.toThrow("names both `admin` and `instances`");
+  });
+
   it("refuses a config without an admin URL, with an unknown field, a non-postgres URL or no file, naming the file", async () => {
     await expect(readExternalConfig(undefined, {}, KEYS)).rejects.toThrow(
       "--runtime external needs the admin URL of the server under test: set CIVIC_ADMIN_URL, or pass --external-config with { \"admin\": \"postgresql://…\" }",
@@ -111,7 +123,29 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     expect(live.serviceUrl("assessment-roll")).toBe(ROLL);
     expect(live.serviceUrl("tax-levy-rate")).toBeUndefined();
     expect(await live.scratchAdminUrl()).toBeUndefined();
+    // The single admin URL is the one instance; the per-service URL is that service's credential, tried as given.
+    expect([...live.instances.keys()]).toEqual(["admin"]);
+    const [roll] = live.credentials!.get("assessment-roll")!;
+    expect(roll).toMatchObject({ service: "assessment-roll", form: "mapping", user: "assessment_roll", host: "roll-db.example", database: "assessment_roll" });
+    expect(live.reach(roll!)).toBe(ROLL);
     await runtime.stop();
+  });
+
+  it("names each configured instance; a compose credential is reached only on the instance its host names by compose name", async () => {
+    const declaredAt = () => ({ file: "products/mini/docker-compose.yml", line: 7 });
+    const runtime = new ExternalRuntime(
+      { instances: { postgres: adminUrl }, services: {} },
+      { logger: new RecordingLogger(), product: { instanceNames: ["postgres"], declaredAt } },
+    );
+    const live = await runtime.start(new AbortController().signal);
+    const server = new URL(adminUrl);
+    expect([...live.instances.values()].map((instance) => [instance.name, instance.host, instance.port])).toEqual([["postgres", server.hostname, Number(server.port)]]);
+    const bound = { service: "s", form: "url" as const, user: "s", password: "pw-s-1234", host: "postgres", port: 5432, database: "s", fields: {}, source: { variable: "DATABASE_URL", file: "f", line: 1 }, instance: "postgres" };
+    expect(live.reach(bound)).toBe(`postgresql://s:pw-s-1234@${server.hostname}:${server.port}/s`);
+    expect(live.reach({ ...bound, instance: undefined })).toBeUndefined();
+    // With the product's only instance named, a single `admin` URL takes its name.
+    const single = await new ExternalRuntime({ admin: adminUrl, services: {} }, { logger: new RecordingLogger(), product: { instanceNames: ["db"], declaredAt } }).start(new AbortController().signal);
+    expect([...single.instances.keys()]).toEqual(["db"]);
   });
 
   it("is read-write only when told so, by the caller or the config, and offers the named scratch server", async () => {
