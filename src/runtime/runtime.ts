@@ -45,12 +45,6 @@ export interface LiveEnvironment {
   readonly readOnly: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
-  /** @deprecated transitional: the first instance's admin URL, until every check reads `instances`. */
-  readonly adminUrl: string;
-  /** @deprecated transitional: `reach` of the service's first credential, until every check reads credentials. */
-  serviceUrl(serviceKey: string): string | undefined;
-  /** @deprecated transitional: the first instance's scratch server. */
-  scratchAdminUrl(): Promise<string | undefined>;
 }
 
 /** A compose stack booted for this run (containers as they were once every service was ready). */

@@ -105,7 +105,7 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
       compose: await loadCompose(productDir, root, env),
     };
     server = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
-    adminUrl = (await server.start(new AbortController().signal)).adminUrl;
+    adminUrl = (await server.start(new AbortController().signal)).instances.get("postgres")!.adminUrl;
   }, 120_000);
 
   afterAll(async () => {
@@ -117,12 +117,11 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     const runtime = new ExternalRuntime({ admin: adminUrl, services: { "assessment-roll": ROLL } }, { logger: new RecordingLogger() });
     const live = await runtime.start(new AbortController().signal);
     expect(live.runtime).toBe("external");
-    expect(live.adminUrl).toBe(adminUrl);
+    expect(live.instances.get("admin")!.adminUrl).toBe(adminUrl);
     expect(live.readOnly).toBe(true);
     expect(live.servicesRunning).toBe(false);
-    expect(live.serviceUrl("assessment-roll")).toBe(ROLL);
-    expect(live.serviceUrl("tax-levy-rate")).toBeUndefined();
-    expect(await live.scratchAdminUrl()).toBeUndefined();
+    expect([...live.credentials!.keys()]).toEqual(["assessment-roll"]);
+    expect(await live.instances.get("admin")!.scratchAdminUrl()).toBeUndefined();
     // The single admin URL is the one instance; the per-service URL is that service's credential, tried as given.
     expect([...live.instances.keys()]).toEqual(["admin"]);
     const [roll] = live.credentials!.get("assessment-roll")!;
@@ -155,7 +154,7 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
       new AbortController().signal,
     );
     expect(byConfig.readOnly).toBe(false);
-    expect(await byConfig.scratchAdminUrl()).toBe(adminUrl);
+    expect(await byConfig.instances.get("admin")!.scratchAdminUrl()).toBe(adminUrl);
   });
 
   it("fails to start with an EnvironmentError when the admin server does not answer, without printing its password", async () => {

@@ -280,7 +280,6 @@ export class ComposeRuntime implements Runtime {
       networksOf: (service) => byService.get(service)?.networks ?? [],
     };
     const reach = reachThrough(postgres.instances, instances);
-    const firstLive = instances.get(first.name)!;
     return {
       runtime: "compose",
       instances,
@@ -288,12 +287,6 @@ export class ComposeRuntime implements Runtime {
       servicesRunning: true,
       readOnly: false,
       stack,
-      adminUrl: firstLive.adminUrl,
-      serviceUrl: (serviceKey) => {
-        const credential = postgres.of(serviceKey)?.credentials[0];
-        return credential && reach(credential);
-      },
-      scratchAdminUrl: () => firstLive.scratchAdminUrl(),
     };
   }
 }

@@ -172,19 +172,12 @@ export class EmbeddedRuntime implements Runtime {
       });
     }
     const reach = reachThrough(postgres.instances, instances);
-    const first = instances.values().next().value!;
     return {
       runtime: "embedded",
       instances,
       reach,
       servicesRunning: false,
       readOnly: false,
-      adminUrl: first.adminUrl,
-      serviceUrl: (serviceKey) => {
-        const credential = postgres.of(serviceKey)?.credentials[0];
-        return credential && reach(credential);
-      },
-      scratchAdminUrl: () => first.scratchAdminUrl(),
     };
   }
 }

@@ -153,7 +153,6 @@ export class ExternalRuntime implements Runtime {
     }
     const credentials = this.serviceCredentials(instances);
     const given = new Set([...credentials.values()].flat());
-    const first = instances.values().next().value!;
     return {
       runtime: "external",
       instances,
@@ -165,9 +164,6 @@ export class ExternalRuntime implements Runtime {
       },
       servicesRunning: false,
       readOnly,
-      adminUrl: first.adminUrl,
-      serviceUrl: (serviceKey) => config.services[serviceKey],
-      scratchAdminUrl: () => Promise.resolve(config.scratchAdmin),
     };
   }
 

@@ -1,0 +1,189 @@
+/**
+ * own-database and isolation across several PostgreSQL instances (issue 14) and on credentials in
+ * split and mapped forms (issue 8), on the real-layout fixtures driven by a test-only registry
+ * (test/helpers/real-layouts.ts), embedded runtime.
+ * - multi-instance: every credential lands in its own database on its own instance and nowhere
+ *   else: both checks pass, the matrix names each database's instance.
+ * - its mutation 1 (EXPECTED.md): postgres-docs bootstrapped with permits' role and password, so
+ *   permits' credential also works there: isolation/foreign-connect (and superuser on that instance).
+ * - custom-db-image: with the registry's mapping, api's split credential is tried (superuser,
+ *   shared); without it, api is never silently passed over.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isolationCheck } from "../../src/checks/isolation/index.js";
+import { ownDatabaseCheck } from "../../src/checks/own-database/index.js";
+import { runCleanups } from "../../src/core/cleanup-registry.js";
+import { RecordingLogger } from "../../src/core/logger.js";
+import type { CheckResult } from "../../src/core/report-model.js";
+import { executeChecks } from "../../src/pipeline/check-executor.js";
+import { loadProduct } from "../../src/product/load-product.js";
+import type { Product } from "../../src/product/product.js";
+import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
+import type { LiveEnvironment } from "../../src/runtime/runtime.js";
+import { copyRealLayout, CUSTOM_DB_IMAGE_API_MAPPING, type LayoutRegistry, REAL_LAYOUTS, type RealLayout, type RealLayoutCopy } from "../helpers/real-layouts.js";
+
+const ENV = { PATH: process.env.PATH };
+
+interface Started {
+  readonly copy: RealLayoutCopy;
+  readonly product: Product;
+  readonly live: LiveEnvironment;
+  run(): Promise<Record<string, CheckResult>>;
+  dispose(): Promise<void>;
+}
+
+async function start(name: RealLayout, options: { registry?: LayoutRegistry; mutate?: (copy: RealLayoutCopy) => Promise<void> } = {}): Promise<Started> {
+  const copy = await copyRealLayout(name, options.registry);
+  await options.mutate?.(copy);
+  const product = await loadProduct(copy.root, copy.root, { composeEnv: ENV });
+  const runtime = new EmbeddedRuntime({ product, env: ENV, logger: new RecordingLogger() });
+  const live = await runtime.start(AbortSignal.timeout(170_000));
+  return {
+    copy,
+    product,
+    live,
+    async run() {
+      const results = await executeChecks([ownDatabaseCheck, isolationCheck], {
+        product,
+        live,
+        options: { commandTimeoutMs: 60_000, concurrency: 8, env: {} },
+        logger: new RecordingLogger(),
+        signal: new AbortController().signal,
+      });
+      return Object.fromEntries(results.map((result) => [result.id, result]));
+    },
+    async dispose() {
+      await runtime.stop();
+      await copy[Symbol.asyncDispose]();
+    },
+  };
+}
+
+const located = (result: CheckResult) => result.findings.map((finding) => `${finding.rule} ${finding.service ?? "-"} ${finding.file ?? "-"}:${finding.line ?? "-"}`);
+
+describe("multi-instance: one shared instance and two dedicated ones", { timeout: 300_000 }, () => {
+  let started: Started;
+  let results: Record<string, CheckResult>;
+  beforeAll(async () => {
+    started = await start("multi-instance");
+    results = await started.run();
+  }, 300_000);
+  afterAll(() => started?.dispose());
+
+  it("own-database passes: each of the 5 services lands in its own database on its own instance", () => {
+    expect(results["own-database"]).toMatchObject({ status: "pass", findings: [] });
+  });
+
+  it("isolation passes: every credential refused everywhere but its own database, on every instance", () => {
+    expect(results.isolation!.findings).toEqual([]);
+    expect(results.isolation!.status).toBe("pass");
+    expect(results.isolation!.notes ?? []).toEqual([]);
+  });
+
+  it("the matrix shows the instance of each database, and no credential gets in anywhere", () => {
+    const matrix = results.isolation!.data!.matrix!;
+    expect(matrix).toHaveLength(25);
+    expect(matrix.filter((cell) => cell.outcome === "own").map((cell) => `${cell.credentialOf} ${cell.database}@${cell.instance}`)).toEqual([
+      "permits permits@postgres",
+      "inspections inspections@postgres",
+      "licensing licensing@postgres",
+      "fee-collection fee_collection@postgres-fees",
+      "document-store documents@postgres-docs",
+    ]);
+    expect(matrix.filter((cell) => cell.outcome !== "own" && cell.outcome !== "refused")).toEqual([]);
+  });
+});
+
+describe("multi-instance, mutation 1: the same role and password on a dedicated instance as on the shared one", { timeout: 300_000 }, () => {
+  let started: Started;
+  let results: Record<string, CheckResult>;
+  beforeAll(async () => {
+    started = await start("multi-instance", {
+      mutate: (copy) =>
+        copy.edit("infra/postgres-docs/postgres.env", (text) =>
+          text.replace("POSTGRES_USER=docs_admin\nPOSTGRES_PASSWORD=docs-admin-dev-5d93\n", "POSTGRES_USER=permits\nPOSTGRES_PASSWORD=permits-dev-61ab\nPOSTGRES_DB=docs_admin\n"),
+        ),
+    });
+    results = await started.run();
+  }, 300_000);
+  afterAll(() => started?.dispose());
+
+  it("fails isolation with isolation/foreign-connect for permits, into documents on postgres-docs, at its DATABASE_URL line", () => {
+    expect(results.isolation!.status).toBe("fail");
+    const foreign = results.isolation!.findings.filter((finding) => finding.rule === "isolation/foreign-connect");
+    expect(foreign.map((finding) => `${finding.service} ${finding.file}:${finding.line}`)).toEqual(["permits compose.yaml:60"]);
+    // No migration ran here, so documents holds no table yet: the session's rights are what it got.
+    expect(foreign[0]!.message).toMatch(/^permits connects as role "permits" to documents on instance "postgres-docs", the database of document-store: it can .*create objects in schema public\.$/);
+  });
+
+  it("says permits is a superuser on that instance, and reaches its maintenance databases there", () => {
+    expect(located(results.isolation!)).toEqual(
+      expect.arrayContaining(["isolation/superuser permits compose.yaml:60", "isolation/maintenance-database permits compose.yaml:60"]),
+    );
+    const superuser = results.isolation!.findings.find((finding) => finding.rule === "isolation/superuser")!;
+    expect(superuser.message).toContain('on instance "postgres-docs"');
+    const maintenance = results.isolation!.findings.find((finding) => finding.rule === "isolation/maintenance-database")!;
+    expect(maintenance.message).toBe('permits (role "permits") can still connect to postgres, template1 and docs_admin on instance "postgres-docs".');
+  });
+
+  it("keeps own-database passing: every service still lands in its own database", () => {
+    expect(results["own-database"]!.findings.filter((finding) => finding.severity === "error")).toEqual([]);
+  });
+});
+
+describe("multi-instance, mutation 2: a URL naming another service's instance", { timeout: 300_000 }, () => {
+  it("fails own-database with login-failed for permits at its DATABASE_URL line: its role does not exist on postgres-fees", async () => {
+    const started = await start("multi-instance", {
+      mutate: (copy) => copy.edit("compose.yaml", (text) => text.replace("@postgres:5432/permits", "@postgres-fees:5432/permits")),
+    });
+    try {
+      const results = await started.run();
+      expect(results["own-database"]!.status).toBe("fail");
+      expect(located(results["own-database"]!).filter((finding) => !finding.startsWith("own-database/cluster-state"))).toEqual(["own-database/login-failed permits compose.yaml:60"]);
+      // The shared instance's permits role is now used by no credential that reaches it.
+      expect(results["own-database"]!.findings.find((finding) => finding.rule === "own-database/cluster-state")?.message).toBe(
+        'Role "permits" can log in on instance "postgres", but no service\'s credential uses it.',
+      );
+    } finally {
+      await started.dispose();
+    }
+  });
+});
+
+describe("custom-db-image: one superuser shared by a mapped split credential and a URL", { timeout: 300_000 }, () => {
+  it("with the registry's mapping: api's credential is tried; isolation fails on superuser and one shared foreign-connect", async () => {
+    const started = await start("custom-db-image", {
+      registry: { ...REAL_LAYOUTS["custom-db-image"], api: { database: "inventory", dockerfile: "api/Dockerfile", credentials: CUSTOM_DB_IMAGE_API_MAPPING } },
+    });
+    try {
+      const results = await started.run();
+      expect(results.isolation!.status).toBe("fail");
+      const rules = located(results.isolation!);
+      expect(rules).toContain("isolation/superuser - docker-compose.yml:26");
+      expect(rules.filter((rule) => rule.startsWith("isolation/foreign-connect"))).toEqual(["isolation/foreign-connect - docker-compose.yml:26"]);
+      expect(results.isolation!.notes ?? []).not.toContainEqual(expect.stringContaining("not tried"));
+      expect(located(results["own-database"]!)).toContain("own-database/shared-credential - docker-compose.yml:26");
+    } finally {
+      await started.dispose();
+    }
+  });
+
+  it("without a mapping: api is never passed over silently (own-database/missing-url; isolation says it was not tried)", async () => {
+    const started = await start("custom-db-image");
+    try {
+      const results = await started.run();
+      const missing = results["own-database"]!.findings.find((finding) => finding.rule === "own-database/missing-url")!;
+      expect(missing).toMatchObject({ service: "api", severity: "error" });
+      expect(missing.message).toContain("docker-compose.yml:21");
+      expect(results.isolation!.notes).toContainEqual(expect.stringMatching(/^A credential of api was not tried: compose service "api" holds no PostgreSQL credential/));
+      // The credential it does read (notes' CMD_DB_URL) is still judged.
+      expect(located(results.isolation!)).toContain("isolation/superuser notes docker-compose.yml:36");
+    } finally {
+      await started.dispose();
+    }
+  });
+});
+
+afterAll(async () => {
+  await runCleanups();
+});
