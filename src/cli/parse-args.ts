@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { CHECK_IDS, type CheckId } from "../checks/registered.js";
 import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
+import { parseComposeCommand } from "../docker/compose-cli.js";
 
 export type Command =
   | { kind: "help"; topic?: string }
@@ -22,10 +23,18 @@ function checkIds(flag: string, values: readonly string[]): CheckId[] {
   return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
 }
 
-function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
+/** `--timeout` in seconds: one day at most (setTimeout overflows past 2^31-1 ms, about 24.8 days, to 1 ms). */
+const MAX_TIMEOUT_SECONDS = 86_400;
+const MAX_CONCURRENCY = 256;
+
+/**
+ * A numeric flag: plain decimal digits without sign, space, exponent, fraction or leading zero
+ * (`0x10`, `1e1`, `8.0`, `" 8"` are refused), within `1..max`.
+ */
+function wholeNumber(flag: string, value: string | undefined, fallback: number, max: number, unit = ""): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`Invalid --${flag} '${value}'. Expected a positive whole number.`);
+  const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
 }
 
@@ -82,6 +91,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
+        "compose-command": { type: "string" },
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
@@ -101,7 +111,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const repoRoot = values["repo-root"];
 
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-command"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...(repoRoot !== undefined && { repoRoot }), write: values.write ?? false, cwd, env } };
@@ -112,6 +122,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const optionTokens = tokens.filter((t): t is Extract<typeof t, { kind: "option" }> => t.kind === "option");
   const runtime: RuntimeChoice = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== undefined) throw new UsageError("--external-config needs --runtime external.");
+  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== undefined) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  const composeCommand = values["compose-command"] !== undefined ? parseComposeCommand(values["compose-command"], "--compose-command") : undefined;
   const settings: CheckSettings = {
     productPath,
     ...(repoRoot !== undefined && { repoRoot }),
@@ -122,8 +134,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     ...(values["generator-command"] !== undefined && { generatorCommand: values["generator-command"] }),
     ...(values["migrate-command"] !== undefined && { migrateCommand: values["migrate-command"] }),
     ...(values["external-config"] !== undefined && { externalConfig: values["external-config"] }),
-    commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000) * 1000,
-    concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY),
+    ...(composeCommand !== undefined && { composeCommand }),
+    commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000, MAX_TIMEOUT_SECONDS, " of seconds") * 1000,
+    concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
     cwd,
     env,
