@@ -80,6 +80,21 @@ describe("multi-instance: one shared instance and two dedicated ones", { timeout
     expect(results.isolation!.notes ?? []).toEqual([]);
   });
 
+  it("isolation's coverage is complete: 5 credentials in 5 forms, each bound to its instance, 3 catalogs read", () => {
+    const coverage = results.isolation!.coverage!;
+    expect(coverage.complete).toBe(true);
+    expect(coverage.uncovered).toEqual([]);
+    expect(coverage.covered.filter((item) => item.kind === "credential").map((item) => `${item.service} ${item.name} ${item.file}:${item.line}`)).toEqual([
+      "permits permits@postgres compose.yaml:60",
+      "inspections inspections@postgres services/inspections/.env:5",
+      "licensing licensing@postgres compose.yaml:78",
+      "fee-collection fee_collection@postgres-fees services/fee-collection/.env:2",
+      "document-store document_store@postgres-docs compose.yaml:98",
+    ]);
+    expect(coverage.covered.filter((item) => item.kind === "instance").map((item) => item.name)).toEqual(["postgres", "postgres-fees", "postgres-docs"]);
+    expect(coverage.summary).toMatch(/^5\/5 stateful services, 5 credentials x 5 databases \(\d+ logins, catalog read on 3 instances\)$/);
+  });
+
   it("the matrix shows the instance of each database, and no credential gets in anywhere", () => {
     const matrix = results.isolation!.data!.matrix!;
     expect(matrix).toHaveLength(25);
@@ -168,14 +183,18 @@ describe("custom-db-image: one superuser shared by a mapped split credential and
     }
   });
 
-  it("without a mapping: api is never passed over silently (own-database/missing-url; isolation says it was not tried)", async () => {
+  it("without a mapping: api is never passed over silently (own-database/missing-url; isolation/untested-credential, so isolation is never pass)", async () => {
     const started = await start("custom-db-image");
     try {
       const results = await started.run();
       const missing = results["own-database"]!.findings.find((finding) => finding.rule === "own-database/missing-url")!;
       expect(missing).toMatchObject({ service: "api", severity: "error" });
       expect(missing.message).toContain("docker-compose.yml:21");
-      expect(results.isolation!.notes).toContainEqual(expect.stringMatching(/^A credential of api was not tried: compose service "api" holds no PostgreSQL credential/));
+      // Was a note beside the verdict; an untried credential is now an error finding at the line to look at.
+      const untested = results.isolation!.findings.filter((finding) => finding.rule === "isolation/untested-credential");
+      expect(untested.map((finding) => `${finding.service} ${finding.file}:${finding.line}`)).toEqual(["api docker-compose.yml:21"]);
+      expect(untested[0]!.message).toMatch(/^A credential of api was not tried, so its isolation is unknown: compose service "api" holds no PostgreSQL credential/);
+      expect(results.isolation!.coverage).toMatchObject({ complete: false, uncovered: [{ kind: "credential", service: "api" }] });
       // The credential it does read (notes' CMD_DB_URL) is still judged.
       expect(located(results.isolation!)).toContain("isolation/superuser notes docker-compose.yml:36");
     } finally {

@@ -1,5 +1,6 @@
-import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
-import { isStateful } from "../../registry/model.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
+import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
+import { isStateful, lineOf, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { describeUrl } from "../../postgres/connect.js";
 import { MAINTENANCE_DATABASES } from "../../postgres/cluster-catalog.js";
@@ -7,12 +8,13 @@ import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
 import { withFastScram } from "../../postgres/pg-scram-patch.js";
 import type { LiveInstance } from "../../runtime/runtime.js";
 import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
-import { liveCredentials, type UntriedCredential } from "../shared/service-credentials.js";
+import { liveCredentials, type ServiceCredential, type UntriedCredential } from "../shared/service-credentials.js";
 import { foreignConnectFindings, maintenanceFindings, publicTempFindings } from "./access-findings.js";
 import { isolationMatrix, probeKey } from "./matrix.js";
 import { groupCredentials, planAttempts, planTargets, type ProbeTarget } from "./probe-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
+import { FIX_UNTESTED_CREDENTIAL } from "./fixes.js";
 import { isolationRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
@@ -72,7 +74,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
   });
   const nameOf = (target: ProbeTarget) => (several ? `${target.database} on instance "${target.instance.name}"` : target.database);
-  const findings = [
+  const findings: Finding[] = [
     ...instances.flatMap((instance) => {
       // The credentials held for this instance, and any other that got in here (the same role and password created on it).
       const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
@@ -89,16 +91,95 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
       ),
     ),
   ];
-  const notes = refusalNotes(results, untried, nameOf);
+  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried));
+  const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...(notes.length > 0 && { notes }),
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several),
     data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) },
   };
 }
 
-/** Refusals that are not proof of isolation, said plainly so a green matrix cell is not over-read; and what was not tried. */
-function refusalNotes(results: readonly ProbeResult[], untried: readonly UntriedCredential[], nameOf: (target: ProbeTarget) => string): string[] {
+/**
+ * A stateful service whose credential could not be read, bound or reached was not tried: its
+ * isolation is unknown, so it is an error finding at the line to look at, never a note beside a pass.
+ * A stateful service of which nothing at all was read is one too, at its registry entry.
+ */
+function untestedCredentialFindings(
+  registryFile: string,
+  stateful: readonly Service[],
+  credentials: readonly ServiceCredential[],
+  untried: readonly UntriedCredential[],
+): Finding[] {
+  const findings: Finding[] = untried.map((entry) => ({
+    rule: isolationRules["isolation/untested-credential"].id,
+    severity: "error",
+    service: entry.service.key,
+    file: entry.file,
+    line: entry.line,
+    message: `A credential of ${entry.service.key} was not tried, so its isolation is unknown: ${entry.reason}.`,
+    fix: FIX_UNTESTED_CREDENTIAL,
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    findings.push({
+      rule: isolationRules["isolation/untested-credential"].id,
+      severity: "error",
+      service: service.key,
+      file: registryFile,
+      line: lineOf(service, "database"),
+      message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
+      fix: FIX_UNTESTED_CREDENTIAL,
+    });
+  }
+  return findings;
+}
+
+/** Every credential tried (role@instance), every database tried against, every instance whose catalog was read; what was not tried, with why. */
+function isolationCoverage(
+  stateful: readonly Service[],
+  credentials: readonly ServiceCredential[],
+  untried: readonly UntriedCredential[],
+  targets: readonly (ProbeTarget & { readonly owner: Service })[],
+  logins: number,
+  instances: readonly LiveInstance[],
+  several: boolean,
+): Coverage {
+  const covered: CoverageItem[] = [
+    ...credentials.map((credential) => ({
+      kind: "credential" as const,
+      name: `${credential.user}@${credential.instance.name}`,
+      service: credential.service.key,
+      file: credential.source.file,
+      line: credential.source.line,
+    })),
+    ...targets.map((target) => ({ kind: "database" as const, name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
+    ...instances.map((instance) => ({ kind: "instance" as const, name: instance.name })),
+  ];
+  const uncovered: CoverageItem[] = untried.map((entry) => ({
+    kind: "credential" as const,
+    name: entry.service.key,
+    service: entry.service.key,
+    reason: entry.reason,
+    file: entry.file,
+    line: entry.line,
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
+  }
+  const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
+  const summary =
+    `${triedServices}/${stateful.length} stateful services, ${credentials.length} credentials x ${databases} databases ` +
+    `(${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` +
+    (uncovered.length > 0 ? `, ${uncovered.length} not tried` : "");
+  return coverageOf(summary, covered, uncovered);
+}
+
+/** Refusals that are not proof of isolation, said plainly so a green matrix cell is not over-read. */
+function refusalNotes(results: readonly ProbeResult[], nameOf: (target: ProbeTarget) => string): string[] {
   const notes: string[] = [];
   const refused = results.filter((r): r is Extract<ProbeResult, { connected: false }> => !r.connected && r.attempt.kind === "service");
   const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
@@ -116,6 +197,5 @@ function refusalNotes(results: readonly ProbeResult[], untried: readonly Untried
   if (badPassword.length > 0) {
     notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
   }
-  for (const entry of untried) notes.push(`A credential of ${entry.service.key} was not tried: ${entry.reason}.`);
   return notes;
 }
