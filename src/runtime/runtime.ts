@@ -45,6 +45,12 @@ export interface LiveEnvironment {
   readonly readOnly: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
+  /**
+   * Instances that could not start while the others did (only `embedded`: one server per instance):
+   * the others are still checked, and what lives on these is reported as not covered. `error` names
+   * each failed instance and its cause (an init script's file:line), as a whole failed start would.
+   */
+  readonly unstarted?: { readonly causes: ReadonlyMap<string, string>; readonly error: Error };
 }
 
 /** A compose stack booted for this run (containers as they were once every service was ready). */

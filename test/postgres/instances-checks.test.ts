@@ -165,6 +165,30 @@ describe("multi-instance, mutation 2: a URL naming another service's instance", 
   });
 });
 
+describe("split-vars-leaky: split DB_* credentials in env files, per-service roles, PUBLIC keeps CONNECT (issue 8, item 1)", { timeout: 300_000 }, () => {
+  it("tries every split credential: isolation fails with foreign-connect for each, at its env file's line, coverage complete (no vacuous pass)", async () => {
+    const started = await start("split-vars-leaky");
+    try {
+      const results = await started.run();
+      expect(results.isolation!.status).toBe("fail");
+      const foreign = results.isolation!.findings.filter((finding) => finding.rule === "isolation/foreign-connect");
+      expect([...new Set(foreign.map((finding) => `${finding.service} ${finding.file}`))].sort()).toEqual([
+        "catalog services/catalog/.env",
+        "orders services/orders/.env",
+        "payments services/payments/.env",
+      ]);
+      expect(results.isolation!.findings.filter((finding) => finding.rule === "isolation/untested-credential")).toEqual([]);
+      expect(results.isolation!.coverage).toMatchObject({ complete: true, uncovered: [] });
+      expect(results.isolation!.coverage!.summary).toMatch(/^3\/3 stateful services, 3 credentials x 3 databases /);
+      const matrix = results.isolation!.data!.matrix!;
+      expect(matrix.filter((cell) => cell.outcome === "connected")).toHaveLength(6);
+      expect(results["own-database"]!.status).toBe("pass");
+    } finally {
+      await started.dispose();
+    }
+  });
+});
+
 describe("custom-db-image: one superuser shared by a mapped split credential and a URL", { timeout: 300_000 }, () => {
   it("with the registry's mapping: api's credential is tried; isolation fails on superuser and one shared foreign-connect", async () => {
     const started = await start("custom-db-image", {

@@ -46,8 +46,9 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
   const connectOptions = { applicationName: "civic-conformance isolation" };
 
   const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
-  const stateful = product.registry.services.filter(isStateful);
-  const { credentials, untried, homes } = await liveCredentials(product, live);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  // A service whose instance did not start cannot be looked at: not covered, never passed.
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const groups = groupCredentials(credentials);
   const instances = [...live.instances.values()];
   const several = instances.length > 1;
@@ -91,12 +92,12 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
       ),
     ),
   ];
-  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried));
+  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
   const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...(notes.length > 0 && { notes }),
-    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several),
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
     data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) },
   };
 }
@@ -145,6 +146,8 @@ function isolationCoverage(
   logins: number,
   instances: readonly LiveInstance[],
   several: boolean,
+  down: ReadonlyMap<string, string>,
+  unstarted: ReadonlyMap<string, string> | undefined,
 ): Coverage {
   const covered: CoverageItem[] = [
     ...credentials.map((credential) => ({
@@ -157,24 +160,29 @@ function isolationCoverage(
     ...targets.map((target) => ({ kind: "database" as const, name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
     ...instances.map((instance) => ({ kind: "instance" as const, name: instance.name })),
   ];
-  const uncovered: CoverageItem[] = untried.map((entry) => ({
+  const uncovered: CoverageItem[] = [
+    ...[...(unstarted ?? new Map<string, string>())].map(([name, cause]) => ({ kind: "instance" as const, name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service" as const, name: key, service: key, reason })),
+  ];
+  uncovered.push(...untried.filter((entry) => !down.has(entry.service.key)).map((entry) => ({
     kind: "credential" as const,
     name: entry.service.key,
     service: entry.service.key,
     reason: entry.reason,
     file: entry.file,
     line: entry.line,
-  }));
+  })));
   for (const service of stateful) {
     if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
     uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
   }
   const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const statefulCount = stateful.length + down.size;
   const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
   const summary =
-    `${triedServices}/${stateful.length} stateful services, ${credentials.length} credentials x ${databases} databases ` +
+    `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases ` +
     `(${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` +
-    (uncovered.length > 0 ? `, ${uncovered.length} not tried` : "");
+    (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
   return coverageOf(summary, covered, uncovered);
 }
 

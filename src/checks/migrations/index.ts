@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { Finding } from "../../core/report-model.js";
-import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
+import type { CoverageItem, Finding } from "../../core/report-model.js";
+import { repoRelative } from "../../core/repo-path.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
 import { findingsFrom } from "./findings.js";
 import { loadServices, type MigratingService, plainLoginRole, readServiceRoles } from "./migrating-services.js";
@@ -60,7 +61,17 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test",
     };
   }
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes };
+  // A set that could not be applied leaves the coverage incomplete: the check is then never pass.
+  const uncovered: CoverageItem[] = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const covered: CoverageItem[] = [];
+  const coverage = () =>
+    coverageOf(
+      `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` +
+        (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+      covered,
+      uncovered,
+    );
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes, coverage: coverage() };
 
   const forward: ServiceOutcome[] = [];
   const reverse: ServiceOutcome[] = [];
@@ -68,14 +79,21 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     const scratchUrl = scratchUrls.get(name);
     if (scratchUrl === undefined) {
       notes.push(`no scratch server for instance "${name}": the migrations of ${group.map((service) => service.service.key).join(", ")} were not applied`);
+      for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
       continue;
     }
     const passes = await applyOnInstance(context, group, scratchUrl, notes);
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
+    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
   }
   const findings: Finding[] = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
-  return { findings, notes };
+  return { findings, notes, coverage: coverage() };
+}
+
+/** A migration set by its folder, relative to the repository root. */
+function setName(context: CheckContext, service: MigratingService): string {
+  return repoRelative(context.product.repoRoot, service.migrationsDir);
 }
 
 /** The first instance's scratch server, to tell "no scratch server at all" from "nothing to apply". */

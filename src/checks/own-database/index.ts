@@ -1,11 +1,11 @@
-import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
-import type { Finding } from "../../core/report-model.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
+import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
 import { isStateful, lineOf, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { isUnreachable } from "../../postgres/sqlstate.js";
 import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
-import { liveCredentials, type UntriedCredential } from "../shared/service-credentials.js";
+import { liveCredentials, type ServiceCredential, type UntriedCredential } from "../shared/service-credentials.js";
 import { clusterStateFindings } from "./cluster-state.js";
 import { FIX_MISSING_URL, FIX_STATELESS_CREDENTIAL, fixMissingDatabase } from "./fixes.js";
 import { loginFindings, sharedCredentialFindings, sharedDatabaseFindings } from "./login-findings.js";
@@ -41,8 +41,9 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
   const connectOptions = { applicationName: "civic-conformance own-database" };
 
   const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
-  const stateful = product.registry.services.filter(isStateful);
-  const { credentials, untried, homes } = await liveCredentials(product, live);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  // A service whose instance did not start cannot be looked at: not covered, never passed.
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const statefulCredentials = credentials.filter((credential) => isStateful(credential.service));
   const probes = await mapBounded(
     statefulCredentials,
@@ -80,7 +81,41 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
       ),
     ),
   ];
-  return { findings };
+  return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
+}
+
+/** Each stateful service whose login was tried (with the line of its credential), each instance whose catalog was read; each service not tried, with why. */
+function ownDatabaseCoverage(
+  stateful: readonly Service[],
+  tried: readonly ServiceCredential[],
+  untried: readonly UntriedCredential[],
+  live: NonNullable<CheckContext["live"]>,
+  down: ReadonlyMap<string, string>,
+): Coverage {
+  const covered: CoverageItem[] = [];
+  const uncovered: CoverageItem[] = [
+    ...[...(live.unstarted?.causes ?? new Map<string, string>())].map(([name, cause]) => ({ kind: "instance" as const, name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service" as const, name: key, service: key, reason })),
+  ];
+  for (const service of stateful) {
+    const credential = tried.find((candidate) => candidate.service === service);
+    if (credential) {
+      covered.push({ kind: "service", name: service.key, service: service.key, file: credential.source.file, line: credential.source.line });
+      continue;
+    }
+    const why = untried.filter((entry) => entry.service === service);
+    uncovered.push({
+      kind: "service",
+      name: service.key,
+      service: service.key,
+      reason: why.length > 0 ? why.map((entry) => entry.reason).join("; ") : "no PostgreSQL credential was found for it",
+      ...(why[0] && { file: why[0].file, line: why[0].line }),
+    });
+  }
+  covered.push(...[...live.instances.keys()].map((name) => ({ kind: "instance" as const, name })));
+  const instances = live.instances.size;
+  const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
+  return coverageOf(summary, covered, uncovered);
 }
 
 function missingDatabase(registryFile: string, service: Service, instance: string | undefined): Finding {

@@ -42,6 +42,8 @@ export interface UntriedCredential {
   readonly reason: string;
   readonly file: string;
   readonly line: number;
+  /** Its instance did not start (the runtime's cause is reported once): not the credential's fault. */
+  readonly instanceDown?: boolean;
 }
 
 export interface LiveCredentials {
@@ -51,6 +53,8 @@ export interface LiveCredentials {
   readonly untried: readonly UntriedCredential[];
   /** Registry key → the live instance its database lives on; `undefined` when it cannot be told. */
   readonly homes: ReadonlyMap<string, LiveInstance | undefined>;
+  /** Registry key → why it cannot be looked at: its database lives on an instance that did not start. */
+  readonly down: ReadonlyMap<string, string>;
 }
 
 export async function liveCredentials(product: Product, live: LiveEnvironment): Promise<LiveCredentials> {
@@ -58,7 +62,10 @@ export async function liveCredentials(product: Product, live: LiveEnvironment): 
   const credentials: ServiceCredential[] = [];
   const untried: UntriedCredential[] = [];
   const homes = new Map<string, LiveInstance | undefined>();
-  const onlyInstance = live.instances.size === 1 ? live.instances.values().next().value : undefined;
+  const down = new Map<string, string>();
+  const unstarted = live.unstarted?.causes ?? new Map<string, string>();
+  const didNotStart = (name: string) => `instance "${name}" did not start (${unstarted.get(name)!.split("\n")[0]})`;
+  const onlyInstance = live.instances.size === 1 && !live.unstarted ? live.instances.values().next().value : undefined;
   for (const service of product.registry.services) {
     const declaredEntry = postgres.of(service.key);
     const given = live.credentials?.get(service.key);
@@ -71,7 +78,9 @@ export async function liveCredentials(product: Product, live: LiveEnvironment): 
       const instance = url === undefined ? undefined : reachedInstance(credential, live, url);
       if (url === undefined || !instance) {
         if (isStateful(service) && !given && !declaredEntry?.problems.some((problem) => problem.variables.includes(credential.source.variable))) {
-          untried.push({ service, reason: notReachedReason(credential, live), file: credential.source.file, line: credential.source.line });
+          const isDown = credential.instance !== undefined && unstarted.has(credential.instance);
+          const reason = isDown ? `${credential.source.variable} (${credential.source.file}:${credential.source.line}): ${didNotStart(credential.instance!)}` : notReachedReason(credential, live);
+          untried.push({ service, reason, file: credential.source.file, line: credential.source.line, ...(isDown && { instanceDown: true }) });
         }
         continue;
       }
@@ -92,8 +101,10 @@ export async function liveCredentials(product: Product, live: LiveEnvironment): 
     const reachedHome = credentials.find((credential) => credential.service === service)?.instance;
     const declaredHome = declaredEntry?.home && live.instances.get(declaredEntry.home.name);
     homes.set(service.key, registered ?? declaredHome ?? reachedHome ?? onlyInstance);
+    const homeName = service.instance ?? declaredEntry?.home?.name;
+    if (isStateful(service) && homeName !== undefined && unstarted.has(homeName)) down.set(service.key, didNotStart(homeName));
   }
-  return { credentials, untried, homes };
+  return { credentials, untried, homes, down };
 }
 
 /** The instance a reached URL lands on: the credential's own, else (a URL the runtime was given) the one at its host and port. */
