@@ -4519,7 +4519,10 @@ async function liveCredentials(product, live) {
   const credentials = [];
   const untried = [];
   const homes = /* @__PURE__ */ new Map();
-  const onlyInstance = live.instances.size === 1 ? live.instances.values().next().value : void 0;
+  const down = /* @__PURE__ */ new Map();
+  const unstarted = live.unstarted?.causes ?? /* @__PURE__ */ new Map();
+  const didNotStart = (name) => `instance "${name}" did not start (${unstarted.get(name).split("\n")[0]})`;
+  const onlyInstance = live.instances.size === 1 && !live.unstarted ? live.instances.values().next().value : void 0;
   for (const service of product.registry.services) {
     const declaredEntry = postgres.of(service.key);
     const given = live.credentials?.get(service.key);
@@ -4532,7 +4535,9 @@ async function liveCredentials(product, live) {
       const instance = url === void 0 ? void 0 : reachedInstance(credential, live, url);
       if (url === void 0 || !instance) {
         if (isStateful(service) && !given && !declaredEntry?.problems.some((problem) => problem.variables.includes(credential.source.variable))) {
-          untried.push({ service, reason: notReachedReason(credential, live), file: credential.source.file, line: credential.source.line });
+          const isDown = credential.instance !== void 0 && unstarted.has(credential.instance);
+          const reason = isDown ? `${credential.source.variable} (${credential.source.file}:${credential.source.line}): ${didNotStart(credential.instance)}` : notReachedReason(credential, live);
+          untried.push({ service, reason, file: credential.source.file, line: credential.source.line, ...isDown && { instanceDown: true } });
         }
         continue;
       }
@@ -4553,8 +4558,10 @@ async function liveCredentials(product, live) {
     const reachedHome = credentials.find((credential) => credential.service === service)?.instance;
     const declaredHome = declaredEntry?.home && live.instances.get(declaredEntry.home.name);
     homes.set(service.key, registered2 ?? declaredHome ?? reachedHome ?? onlyInstance);
+    const homeName = service.instance ?? declaredEntry?.home?.name;
+    if (isStateful(service) && homeName !== void 0 && unstarted.has(homeName)) down.set(service.key, didNotStart(homeName));
   }
-  return { credentials, untried, homes };
+  return { credentials, untried, homes, down };
 }
 function reachedInstance(credential, live, url) {
   const bound = credential.instance === void 0 ? void 0 : live.instances.get(credential.instance);
@@ -4629,6 +4636,7 @@ var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026
 function fixPublicTemp(database) {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
 }
+var FIX_UNTESTED_CREDENTIAL = "Give the service its credential in a form the checker reads (DATABASE_URL, a *_DATABASE_URL / *_DSN URL, JDBC with _USERNAME/_PASSWORD, split DB_* / PG* variables), with a host that names one of the product's PostgreSQL services, or name its variables in the registry's `credentials` mapping.";
 
 // src/checks/isolation/probe-plan.ts
 function groupCredentials(credentials) {
@@ -4897,6 +4905,11 @@ var isolationRules = defineRules("isolation", {
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
     help: FIX_MAINTENANCE_DATABASE
   },
+  "untested-credential": {
+    severity: "error",
+    summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
+    help: FIX_UNTESTED_CREDENTIAL
+  },
   "public-temp": {
     severity: "warning",
     summary: "A service database still grants TEMP to PUBLIC.",
@@ -4926,8 +4939,8 @@ async function checkIsolation(context) {
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
   const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
-  const stateful = product.registry.services.filter(isStateful);
-  const { credentials, untried, homes } = await liveCredentials(product, live);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const groups = groupCredentials(credentials);
   const instances = [...live.instances.values()];
   const several = instances.length > 1;
@@ -4966,14 +4979,74 @@ async function checkIsolation(context) {
       )
     )
   ];
-  const notes = refusalNotes(results, untried, nameOf);
+  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...notes.length > 0 && { notes },
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
     data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) }
   };
 }
-function refusalNotes(results, untried, nameOf) {
+function untestedCredentialFindings(registryFile, stateful, credentials, untried) {
+  const findings = untried.map((entry) => ({
+    rule: isolationRules["isolation/untested-credential"].id,
+    severity: "error",
+    service: entry.service.key,
+    file: entry.file,
+    line: entry.line,
+    message: `A credential of ${entry.service.key} was not tried, so its isolation is unknown: ${entry.reason}.`,
+    fix: FIX_UNTESTED_CREDENTIAL
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    findings.push({
+      rule: isolationRules["isolation/untested-credential"].id,
+      severity: "error",
+      service: service.key,
+      file: registryFile,
+      line: lineOf(service, "database"),
+      message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
+      fix: FIX_UNTESTED_CREDENTIAL
+    });
+  }
+  return findings;
+}
+function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted) {
+  const covered = [
+    ...credentials.map((credential) => ({
+      kind: "credential",
+      name: `${credential.user}@${credential.instance.name}`,
+      service: credential.service.key,
+      file: credential.source.file,
+      line: credential.source.line
+    })),
+    ...targets.map((target) => ({ kind: "database", name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
+    ...instances.map((instance) => ({ kind: "instance", name: instance.name }))
+  ];
+  const uncovered = [
+    ...[...unstarted ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  uncovered.push(...untried.filter((entry) => !down.has(entry.service.key)).map((entry) => ({
+    kind: "credential",
+    name: entry.service.key,
+    service: entry.service.key,
+    reason: entry.reason,
+    file: entry.file,
+    line: entry.line
+  })));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
+  }
+  const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const statefulCount = stateful.length + down.size;
+  const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
+  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  return coverageOf(summary, covered, uncovered);
+}
+function refusalNotes(results, nameOf) {
   const notes = [];
   const refused = results.filter((r) => !r.connected && r.attempt.kind === "service");
   const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
@@ -4988,7 +5061,6 @@ function refusalNotes(results, untried, nameOf) {
   if (badPassword.length > 0) {
     notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
   }
-  for (const entry of untried) notes.push(`A credential of ${entry.service.key} was not tried: ${entry.reason}.`);
   return notes;
 }
 
@@ -6284,21 +6356,33 @@ async function runMigrationsCheck(context) {
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
     };
   }
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes };
+  const uncovered = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const covered = [];
+  const coverage = () => coverageOf(
+    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+    covered,
+    uncovered
+  );
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
   const forward = [];
   const reverse = [];
   for (const [name, group] of byInstance) {
     const scratchUrl = scratchUrls.get(name);
     if (scratchUrl === void 0) {
       notes.push(`no scratch server for instance "${name}": the migrations of ${group.map((service) => service.service.key).join(", ")} were not applied`);
+      for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
       continue;
     }
     const passes = await applyOnInstance(context, group, scratchUrl, notes);
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
+    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
   }
   const findings = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
-  return { findings, notes };
+  return { findings, notes, coverage: coverage() };
+}
+function setName(context, service) {
+  return repoRelative(context.product.repoRoot, service.migrationsDir);
 }
 async function anyScratchServer(live) {
   const first = live.instances.values().next().value;
@@ -6596,8 +6680,8 @@ async function checkOwnDatabases(context) {
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance own-database" };
   const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
-  const stateful = product.registry.services.filter(isStateful);
-  const { credentials, untried, homes } = await liveCredentials(product, live);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const statefulCredentials = credentials.filter((credential) => isStateful(credential.service));
   const probes = await mapBounded(
     statefulCredentials,
@@ -6632,7 +6716,33 @@ async function checkOwnDatabases(context) {
       )
     )
   ];
-  return { findings };
+  return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
+}
+function ownDatabaseCoverage(stateful, tried, untried, live, down) {
+  const covered = [];
+  const uncovered = [
+    ...[...live.unstarted?.causes ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  for (const service of stateful) {
+    const credential = tried.find((candidate) => candidate.service === service);
+    if (credential) {
+      covered.push({ kind: "service", name: service.key, service: service.key, file: credential.source.file, line: credential.source.line });
+      continue;
+    }
+    const why = untried.filter((entry) => entry.service === service);
+    uncovered.push({
+      kind: "service",
+      name: service.key,
+      service: service.key,
+      reason: why.length > 0 ? why.map((entry) => entry.reason).join("; ") : "no PostgreSQL credential was found for it",
+      ...why[0] && { file: why[0].file, line: why[0].line }
+    });
+  }
+  covered.push(...[...live.instances.keys()].map((name) => ({ kind: "instance", name })));
+  const instances = live.instances.size;
+  const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
+  return coverageOf(summary, covered, uncovered);
 }
 function missingDatabase(registryFile, service, instance) {
   return {
@@ -8233,6 +8343,9 @@ var InstancesEnvironmentError = class extends EnvironmentError {
   failures;
   started;
 };
+function instanceFailuresOf(error) {
+  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
+}
 function instancesStartError(failures, started, instanceCount) {
   const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
   if (bug) return bug.error;
@@ -9304,12 +9417,18 @@ var EmbeddedRuntime = class {
       const failures = outcomes.flatMap(
         (outcome, index) => outcome.status === "rejected" ? [{ instance: this.servers[index].instance.name, error: asError(outcome.reason) }] : []
       );
+      const running = this.servers.filter((_, index) => outcomes[index].status === "fulfilled");
+      let unstarted;
       if (failures.length > 0) {
-        const startedNames = this.servers.filter((_, index) => outcomes[index].status === "fulfilled").map((server) => server.instance.name);
-        throw instancesStartError(failures, startedNames, this.servers.length);
+        const error = instancesStartError(failures, running.map((server) => server.instance.name), this.servers.length);
+        if (running.length === 0 || !instanceFailuresOf(error) || signal.aborted || this.stopRequested) throw error;
+        await Promise.allSettled(this.servers.filter((server) => !running.includes(server)).map((server) => server.stop()));
+        const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+        unstarted = { causes, error };
+        logger.debug(`embedded: instance(s) ${[...causes.keys()].join(", ")} did not start; checking ${running.map((server) => server.instance.name).join(", ")}`);
       }
       signal.throwIfAborted();
-      const slowest = this.servers.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
+      const slowest = running.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
       this.timings = {
         prepare: slowest.prepare,
         initdb: slowest.initdb,
@@ -9319,7 +9438,7 @@ var EmbeddedRuntime = class {
         total: Math.round(performance.now() - started)
       };
       logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
-      return this.liveEnvironment(postgres);
+      return this.liveEnvironment(postgres, running, unstarted);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
@@ -9358,9 +9477,9 @@ var EmbeddedRuntime = class {
     if (this.servers.length === 1) return `${LOOPBACK5}:${this.servers[0].port}`;
     return this.servers.map((server) => `${LOOPBACK5}:${server.port} (${server.instance.name})`).join(", ");
   }
-  liveEnvironment(postgres) {
+  liveEnvironment(postgres, running, unstarted) {
     const instances = /* @__PURE__ */ new Map();
-    for (const server of this.servers) {
+    for (const server of running) {
       const { instance } = server;
       const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK5, port: server.port, database: instance.database });
       instances.set(instance.name, {
@@ -9378,7 +9497,8 @@ var EmbeddedRuntime = class {
       instances,
       reach,
       servicesRunning: false,
-      readOnly: false
+      readOnly: false,
+      ...unstarted && { unstarted }
     };
   }
 };
@@ -9732,6 +9852,7 @@ async function runCheck(settings, io) {
       let live;
       try {
         live = await starting;
+        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }

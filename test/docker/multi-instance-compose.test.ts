@@ -3,8 +3,9 @@
  * STAND-IN images (postgres:16-alpine, services FROM node:20-alpine; nothing is pulled): the three
  * PostgreSQL containers and five services booted from a temp copy of the fixture, driven by a
  * test-only registry (test/helpers/real-layouts.ts). The same verdicts as in embedded mode
- * (test/postgres/instances-checks.test.ts): everything passes; a service URL naming another
- * service's instance fails compose and own-database.
+ * (test/postgres/instances-checks.test.ts): own-database and isolation pass, compose's instance
+ * rules find nothing wrong; a service URL naming another service's instance fails compose
+ * (compose/database-host) and own-database.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeCheck } from "../../src/checks/compose/index.js";
@@ -41,6 +42,15 @@ async function checkInCompose(copy: RealLayoutCopy): Promise<Record<string, Chec
   }
 }
 
+const INSTANCE_RULES = new Set([
+  "compose/missing-postgres",
+  "compose/postgres-healthcheck",
+  "compose/init-scripts",
+  "compose/init-database-missing",
+  "compose/database-host",
+  "compose/depends-on",
+]);
+
 const located = (result: CheckResult) => result.findings.map((finding) => `${finding.rule} ${finding.service ?? "-"} ${finding.file ?? "-"}:${finding.line ?? "-"}`);
 
 describe.skipIf(!requireDockerInCI())("multi-instance in the compose runtime (local stand-in images)", { timeout: 600_000 }, () => {
@@ -52,9 +62,14 @@ describe.skipIf(!requireDockerInCI())("multi-instance in the compose runtime (lo
   }, 600_000);
   afterAll(() => copy?.[Symbol.asyncDispose]());
 
-  it("compose passes: three instances, each healthy, each service's credential on its own instance", () => {
-    expect(results.compose!.findings.filter((finding) => finding.severity === "error")).toEqual([]);
-    expect(results.compose!.status).toBe("pass");
+  it("compose accepts the three instances: each healthy, each service's credential on its own instance", () => {
+    // Only the rules about PostgreSQL services and where credentials point, as in
+    // test/unit/compose-instances.test.ts: the fixture does not follow this project's own house
+    // rules (one DATABASE_URL, PORT, …) and is not meant to. The shared instance's init script is a
+    // `.sh`, so the databases on it are unconfirmed (warnings), never an error.
+    expect(results.compose!.findings.filter((finding) => INSTANCE_RULES.has(finding.rule)).map((finding) => `${finding.rule} ${finding.severity} ${finding.service} ${finding.file}:${finding.line}`)).toEqual(
+      ["permits", "inspections", "licensing"].map((service) => `compose/init-database-missing warning ${service} compose.yaml:17`),
+    );
   });
 
   it("own-database passes with full coverage: 5/5 services logged in, 3 catalogs read", () => {
