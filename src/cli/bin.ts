@@ -19,9 +19,6 @@ type HandledSignal = keyof typeof SIGNAL_CODES;
  * through its own cleanup (exit 141).
  */
 export async function cli(): Promise<void> {
-  // testcontainers (the compose runtime's scratch server) would pull its reaper image; this tool
-  // removes its own containers (cleanup registry, `post:` step), so the reaper is off unless asked for.
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
   const verbose = process.argv.includes("--verbose");
 

@@ -5,8 +5,9 @@ Usage:
   civic-conformance generate [product-dir] [--write] [--repo-root dir]
   civic-conformance --help | --version
 
-product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root with exactly
-one products/<product>; default: the current folder.
+product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root: its one
+products/<product>, or, when it holds several, every one of them (one report); default: the
+current folder.
 
 check options:
   --runtime <auto|compose|embedded|external>

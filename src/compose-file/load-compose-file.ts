@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
 import { assertInsideRepository, readInputText, type RepositoryBoundary } from "../core/input-files.js";
@@ -119,7 +119,7 @@ export async function loadCompose(
     await assertInsideRepository(overridePath, boundary, { shown: toRepoPath(overridePath) });
     overrideFiles.push(toRepoPath(overridePath));
   }
-  return { path, file, services, volumeNames, variables, generatedVariables, boundary, ...(overrideFiles.length > 0 && { overrideFiles }) };
+  return { path, file, repoRoot: resolve(repoRoot), services, volumeNames, variables, generatedVariables, boundary, ...(overrideFiles.length > 0 && { overrideFiles }) };
 }
 
 /**

@@ -7,14 +7,25 @@ export interface Located<T> {
   readonly line: number;
 }
 
+/** A place in a file of the repository: what findings and coverage items point at. */
+export interface SourceLine {
+  /** Repo-relative, forward slashes. */
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+}
+
 export interface ComposeEnvValue {
   /** After `${VAR}` interpolation, as compose would pass it to the container. */
   readonly value: string;
   /** As written in the file, before interpolation. */
   readonly raw: string;
+  /** Line in the compose file: the `environment:` entry, or for a value from an `env_file` the `env_file:` entry that brings it in. */
   readonly line: number;
-  /** Repo-relative path of the `env_file` the value came from; absent when set in the compose file (`line` is then the `env_file` entry). */
+  /** Repo-relative path of the `env_file` the value came from; absent when set in the compose file. */
   readonly envFile?: string;
+  /** Where the value is written: the compose file's line, or the env file's own line for a value from an `env_file`. */
+  readonly source: SourceLine;
 }
 
 /** A bind mount or named volume of a service, parsed from short or long syntax. */
@@ -39,7 +50,11 @@ export interface ComposeService {
   readonly line: number;
   readonly image?: Located<string>;
   /** `context` is absolute; `dockerfile` as written (relative to the context); `dockerfileLine` where it is written. */
-  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly line: number; readonly dockerfileLine?: number };
+  readonly build?: ComposeBuild;
+  /** `container_name:`, `hostname:` and the `aliases:` of its networks: names other containers reach it by, besides its service name. */
+  readonly containerName?: string;
+  readonly hostname?: string;
+  readonly networkAliases?: readonly string[];
   readonly environment: ReadonlyMap<string, ComposeEnvValue>;
   readonly dependsOn: ReadonlyMap<string, Located<string>>; // name → condition (service_started when short form)
   readonly ports: readonly ComposePort[];
@@ -52,6 +67,17 @@ export interface ComposeService {
   readonly duplicateEnvironment?: readonly Located<string>[];
   /** Secrets mounted into the container (`/run/secrets/<target>`), with their host file when known. */
   readonly secrets?: readonly ComposeSecretMount[];
+}
+
+export interface ComposeBuild {
+  readonly context: string;
+  readonly dockerfile?: string;
+  readonly line: number;
+  readonly dockerfileLine?: number;
+  /** `target:`: the stage of a multi-stage Dockerfile that is built (default: the last one). */
+  readonly target?: string;
+  /** `args:`: build arguments, interpolated; they override `ARG` defaults. */
+  readonly args?: ReadonlyMap<string, string>;
 }
 
 export interface ComposeSecretMount {
@@ -69,6 +95,8 @@ export interface ComposeProject {
   readonly path: string;
   /** Path relative to the repository root, forward slashes. */
   readonly file: string;
+  /** Absolute monorepo root: `file` and every repo-relative path of the model are relative to it. */
+  readonly repoRoot: string;
   readonly services: ReadonlyMap<string, ComposeService>;
   /** Top-level named volumes. */
   readonly volumeNames: readonly string[];

@@ -29,11 +29,18 @@ export async function readService(name: string, line: number, node: unknown, con
   await assertInitMountsInside(volumes, context);
   const buildContext = build && readBuild(build.value, build.keyLine, what, context);
   if (buildContext) await assertBuildInside(buildContext, context);
+  const containerName = fields.get("container_name");
+  const hostname = fields.get("hostname");
+  const networks = fields.get("networks");
+  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
   return {
     name,
     line,
     ...(image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) }),
     ...(buildContext && { build: buildContext }),
+    ...(containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyLine).value }),
+    ...(hostname && !reader.isNull(hostname.value) && { hostname: reader.scalar(hostname.value, `hostname of ${what}`, hostname.keyLine).value }),
+    ...(networkAliases.length > 0 && { networkAliases }),
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports")!.value, what, reader) : [],
@@ -67,14 +74,14 @@ function readEnvironment(
       const equals = entry.raw.indexOf("=");
       if (equals < 0) {
         const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== undefined) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
+        if (inherited !== undefined) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, source: { file: reader.file, line: entry.line } });
         continue;
       }
       const key = entry.raw.slice(0, equals).trim();
       const raw = entry.raw.slice(equals + 1);
       if (seen.has(key)) duplicates.push({ value: key, line: entry.line });
       seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
+      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line, source: { file: reader.file, line: entry.line } });
     }
     return environment;
   }
@@ -82,11 +89,11 @@ function readEnvironment(
     if (reader.isNull(value)) {
       // `KEY:` with no value passes the caller's value through; unset stays unset.
       const inherited = context.policy.lookup(key);
-      if (inherited !== undefined) environment.set(key, { value: inherited, raw: "", line: keyLine });
+      if (inherited !== undefined) environment.set(key, { value: inherited, raw: "", line: keyLine, source: { file: reader.file, line: keyLine } });
       continue;
     }
     const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine, source: { file: reader.file, line: keyLine } });
   }
   return environment;
 }
@@ -112,7 +119,9 @@ async function readEnvFiles(node: unknown, keyLine: number, what: string, contex
     const envFile = context.toRepoPath(absolute);
     const text = await readInputText(absolute, "env file", { shown: envFile, location: { file: reader.file, line: entry.line } }, context.boundary);
     const parsed = parseDotenv(text, envFile, context.policy.lookup);
-    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
+    for (const [key, value] of parsed) {
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile, source: { file: envFile, line: value.line } });
+    }
   }
   return environment;
 }
@@ -125,12 +134,18 @@ function readBuild(node: unknown, keyLine: number, what: string, context: Servic
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const targetNode = reader.field(node, "target", `the build of ${what}`);
+  const argsNode = reader.field(node, "args", `the build of ${what}`);
   const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
   const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
+  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyLine).value;
+  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : undefined;
   return {
     context: resolve(context.dir, contextPath),
     line: keyLine,
     ...(dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }),
+    ...(target && { target }),
+    ...(args && args.size > 0 && { args }),
   };
 }
 
@@ -142,6 +157,47 @@ async function assertBuildInside(build: NonNullable<ComposeService["build"]>, co
     const dockerfile = resolve(build.context, build.dockerfile);
     await assertInsideRepository(dockerfile, context.boundary, { shown: context.toRepoPath(dockerfile), location: { file: context.reader.file, line: build.dockerfileLine ?? build.line } });
   }
+}
+
+/** `build.args` in map or list form; a bare name takes the caller's value, as compose does. */
+function readBuildArgs(node: unknown, what: string, context: ServiceContext): Map<string, string> {
+  const reader: YamlReader = context.reader;
+  const args = new Map<string, string>();
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `build.args of ${what}`)) {
+      const entry = reader.scalar(item, `a build arg of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== undefined) args.set(entry.raw.trim(), inherited);
+        continue;
+      }
+      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry.line));
+    }
+    return args;
+  }
+  for (const { key, keyLine, value } of reader.entries(node, `build.args of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== undefined) args.set(key, inherited);
+      continue;
+    }
+    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyLine).value);
+  }
+  return args;
+}
+
+/** The `aliases:` of every network in the long form of `networks:`. */
+function readNetworkAliases(node: unknown, what: string, reader: YamlReader): string[] {
+  if (reader.isNull(node) || reader.isSeq(node)) return [];
+  const aliases: string[] = [];
+  for (const { value } of reader.entries(node, `networks of ${what}`)) {
+    if (reader.isNull(value) || !reader.isMap(value)) continue;
+    const entry = reader.field(value, "aliases", `a network of ${what}`);
+    if (!entry || reader.isNull(entry.value)) continue;
+    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
+  }
+  return aliases;
 }
 
 function readDependsOn(node: unknown, what: string, reader: YamlReader): Map<string, Located<string>> {

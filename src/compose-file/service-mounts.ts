@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { assertInsideRepository } from "../core/input-files.js";
-import { INITDB_DIR } from "./postgres-service.js";
+import { INITDB_DIR } from "./init-scripts.js";
 import type { ComposePort, ComposeSecretMount, ComposeService, ComposeVolume } from "./model.js";
 import type { ServiceContext, YamlReader } from "./yaml-reader.js";
 

@@ -27,6 +27,7 @@ export const INPUT_FILE_LIMITS = {
   migration: 16 * MB,
   "secret file": 1 * MB,
   "Prisma schema": 4 * MB,
+  Dockerfile: 1 * MB,
 } as const;
 
 export type InputFileKind = keyof typeof INPUT_FILE_LIMITS;

@@ -5,7 +5,8 @@ import { type Check, type CheckContext, type CheckOutput, CheckUnableError } fro
 
 export interface CheckProgress {
   started(check: Check): void;
-  finished(result: CheckResult): void;
+  /** `product` names the product when one run checks several. */
+  finished(result: CheckResult, product?: string): void;
 }
 
 /** The reason of a check the run's abort (signal, closed stdout) stopped or never started. */
@@ -68,12 +69,8 @@ async function runOne(check: Check, context: CheckContext, options: ExecuteOptio
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    // After Ctrl-C, SIGTERM or a closed stdout a check's failure is the interruption's echo: said once by the door,
-    // unless the check itself said, in its own words, that it was interrupted.
-    if (context.signal.aborted) {
-      const reason = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
-      return { ...base, status: "error", durationMs, findings: [], reason };
-    }
+    // After Ctrl-C, SIGTERM or a closed stdout a check's failure is the interruption's echo: said once by the door.
+    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
     const fault = context.live?.fault?.();
     if (fault) return faulted(base, durationMs, fault, context);
     let reason: string;

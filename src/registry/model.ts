@@ -22,6 +22,24 @@ export interface ServiceDefinition {
   /** Registry keys of the services it depends on. */
   readonly dependsOn?: readonly string[];
   readonly needsRedis?: boolean;
+  /** The compose name of the PostgreSQL instance its database lives on; inferred from its credential's host when absent. */
+  readonly instance?: string;
+  /** Which environment variables of its compose service hold its PostgreSQL credential, when no common name does. */
+  readonly credentials?: CredentialMapping;
+}
+
+/**
+ * Names of the variables holding each part of a service's credential (e.g. `{ host: "DB_SERVER",
+ * user: "DB_ADMIN_LOGIN" }`); `url` names one holding a whole URL (postgres://, jdbc:postgresql://
+ * or libpq keywords), whose parts the others override. When present, nothing else is guessed.
+ */
+export interface CredentialMapping {
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: string;
+  readonly database?: string;
+  readonly user?: string;
+  readonly password?: string;
 }
 
 /** A registry entry with where it stands in the registry file. */

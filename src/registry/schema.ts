@@ -18,6 +18,17 @@ export const serviceDefinitionSchema = z.strictObject({
   extraEnv: z.record(z.string(), z.string()).optional(),
   dependsOn: z.array(z.string()).optional(),
   needsRedis: z.boolean().optional(),
+  instance: z.string().optional(),
+  credentials: z
+    .strictObject({
+      url: z.string().optional(),
+      host: z.string().optional(),
+      port: z.string().optional(),
+      database: z.string().optional(),
+      user: z.string().optional(),
+      password: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const registrySchema = z.record(z.string(), serviceDefinitionSchema);
@@ -45,4 +56,6 @@ export const FIELD_TYPES: Readonly<Record<(typeof SERVICE_FIELDS)[number], strin
   extraEnv: "an object of string values",
   dependsOn: "an array of registry keys",
   needsRedis: "a boolean",
+  instance: "a string (the compose name of its PostgreSQL service)",
+  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }",
 };

@@ -6,8 +6,10 @@ import { dockerEngineAnswers } from "../docker/engine-probe.js";
 import type { Product } from "../product/product.js";
 import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
 import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
-import { ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
+import { type ExternalProductView, ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
 import type { RunFolder } from "../sandbox/run-folder.js";
+import { productPostgres } from "../product/product-postgres.js";
+import { lineOf } from "../registry/model.js";
 import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
@@ -17,8 +19,6 @@ export interface RuntimeInputs {
   readonly logger: Logger;
   /** JSON/YAML file with the external servers' URLs (`--runtime external`). */
   readonly externalConfig?: string;
-  /** Overrides the external runtime's read-only default. */
-  readonly readOnly?: boolean;
   /** Whether a Docker engine answers; injectable so tests can decide `auto` without an engine. */
   readonly dockerAvailable?: () => Promise<boolean>;
   /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
@@ -72,7 +72,10 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger, ...(inputs.readOnly !== undefined && { readOnly: inputs.readOnly }) });
+      return new ExternalRuntime(config, {
+        logger: inputs.logger,
+        product: await externalProductView(inputs.product),
+      });
     }
     case "compose": {
       if (!(await dockerAnswers(inputs))) {
@@ -81,6 +84,20 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       return composeRuntime(inputs, composeCommand);
     }
   }
+}
+
+/** What the external runtime needs of the product: its instance names, and where each service's credential is declared. */
+async function externalProductView(product: Product): Promise<ExternalProductView> {
+  const postgres = await productPostgres(product);
+  return {
+    instanceNames: postgres.instances.map((instance) => instance.name),
+    declaredAt: (serviceKey) => {
+      const declared = postgres.of(serviceKey);
+      const source = declared?.credentials[0]?.source;
+      if (source) return { file: source.file, line: source.line };
+      return { file: product.registry.file, line: declared ? lineOf(declared.service, "database") : 1 };
+    },
+  };
 }
 
 function dockerAnswers(inputs: Pick<RuntimeInputs, "env" | "dockerAvailable">): Promise<boolean> {

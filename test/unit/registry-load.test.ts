@@ -131,7 +131,7 @@ describe("loadRegistry", () => {
     const error = await loadError(copy);
     expect(error.location).toEqual({ file: registryPath(copy), line });
     expect(error.message).toBe(
-      "Unknown field 'databse' for service 'auth-gateway'. Expected one of hostname, port, database, dockerfile, routes, layer, label, extraEnv, dependsOn, needsRedis (did you mean 'database'?)",
+      "Unknown field 'databse' for service 'auth-gateway'. Expected one of hostname, port, database, dockerfile, routes, layer, label, extraEnv, dependsOn, needsRedis, instance, credentials (did you mean 'database'?)",
     );
   });
 

@@ -42,8 +42,9 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
       });
     }
   }
-  if (isStateful(service) && context.postgres) {
-    const postgresName = context.postgres.service.name;
+  const instance = isStateful(service) ? context.homeOf(service) : undefined;
+  if (instance) {
+    const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);
     if (!condition) {
       findings.push({

@@ -1,6 +1,7 @@
 import type { Finding } from "../../core/report-model.js";
-import { resolvePostgresService } from "../../compose-file/postgres-service.js";
+import { productPostgres } from "../../product/product-postgres.js";
 import type { Check } from "../check.js";
+import { instanceDatabases } from "../../compose-file/init-script-databases.js";
 import { postgresFindings } from "./postgres-rules.js";
 import { composeDockerfile, type ServiceRuleContext } from "./service-rule-context.js";
 import { serviceFindings } from "./service-rules.js";
@@ -22,8 +23,19 @@ export const composeCheck: Check<"compose"> = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose!;
-    const postgres = await resolvePostgresService(compose);
-    const rules: ServiceRuleContext = { registry, compose, postgres, repoRoot };
+    const postgres = await productPostgres(context.product);
+    const { instances } = postgres;
+    const createdOn = new Map(
+      await Promise.all(
+        instances.map(async (instance) => {
+          const read = await instanceDatabases(instance);
+          return [instance.name, { created: read.created, opaque: read.opaque.length > 0 }] as const;
+        }),
+      ),
+    );
+    const homeOf = (service: (typeof registry.services)[number]) => postgres.of(service.key)?.home;
+    const credentialsOf = (service: (typeof registry.services)[number]) => postgres.of(service.key)?.credentials ?? [];
+    const rules: ServiceRuleContext = { registry, compose, instances, repoRoot, homeOf, credentialsOf, createdOn };
     const findings: Finding[] = [];
 
     for (const service of registry.services) {
@@ -46,7 +58,7 @@ export const composeCheck: Check<"compose"> = {
 
     const hostnames = new Set(registry.services.map((service) => service.hostname));
     for (const composeService of compose.services.values()) {
-      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      if (hostnames.has(composeService.name) || instances.some((instance) => instance.service === composeService)) continue;
       const dockerfile = composeDockerfile(composeService, repoRoot);
       if (!dockerfile?.startsWith("modules/")) continue;
       // A warning: it may be a deliberate worker or tool, but it escapes every check of this tool.
@@ -60,7 +72,7 @@ export const composeCheck: Check<"compose"> = {
       });
     }
 
-    findings.push(...(await postgresFindings(postgres, { registry, compose, repoRoot })));
+    findings.push(...(await postgresFindings(instances, { registry, compose, repoRoot, homeOf })));
     for (const overrideFile of compose.overrideFiles ?? []) {
       // A warning: the override may be harmless, but what runs is no longer what was checked.
       findings.push({

@@ -1,5 +1,5 @@
 import type { ComposeProject } from "../../compose-file/model.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import type { Logger } from "../../core/logger.js";
 import { docker, type ProcessEnv } from "../../docker/docker-cli.js";
 import { PROJECT_LABEL } from "../../docker/stack-state.js";
@@ -10,7 +10,7 @@ import { PROJECT_LABEL } from "../../docker/stack-state.js";
  * dir, so that stack does not show what `init-databases.sql` says today. This run uses a fresh
  * volume of its own.
  */
-export async function warnAboutStaleVolumes(compose: ComposeProject, postgres: PostgresService, ownProjects: readonly string[], env: ProcessEnv, logger: Logger): Promise<void> {
+export async function warnAboutStaleVolumes(compose: ComposeProject, postgres: PostgresInstance, ownProjects: readonly string[], env: ProcessEnv, logger: Logger): Promise<void> {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
   for (const [volume, ownProject] of named.flatMap((volume) => ownProjects.map((project) => [volume, project] as const))) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
