@@ -4,7 +4,7 @@
  * (validated against schema/report.schema.json), files written, and nothing left behind.
  */
 import { execa, type Options } from "execa";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type AjvModule from "ajv";
@@ -163,6 +163,9 @@ describe("civic-conformance generate", { timeout: 120_000 }, () => {
 describe("Ctrl-C during an embedded run", { timeout: 120_000 }, () => {
   it("exits 130 and leaves no server process and no temp dir", async () => {
     const temp = await mkdtemp(join(tmpdir(), "civic-cli-sigint-"));
+    // mkdtemp makes it 0700: as root the run folder would pass it over for one the unprivileged
+    // server user can traverse (README, trust model). Traversable, it holds the run folder.
+    await chmod(temp, 0o755);
     try {
       const run = cli(["check", "fixtures/property-tax", "--runtime", "embedded"], { cwd: REPO_ROOT, env: { ...ENV, TMPDIR: temp }, forceKillAfterDelay: false });
       let stderr = "";
