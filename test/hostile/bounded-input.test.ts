@@ -107,6 +107,22 @@ describe("compose reading is bounded", { timeout: 180_000 }, () => {
   });
 });
 
+describe("a build's Dockerfile is bounded", { timeout: 120_000 }, () => {
+  it("a 2 MB Dockerfile behind the postgres service's build is refused with exit 2 and a size message", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "huge-dockerfile");
+    await using folder = await RunFolder.create("huge-dockerfile");
+    await repo.edit(COMPOSE, (text) => text.replace("    image: postgres:16-alpine\n", "    build: ./pg\n"));
+    await repo.write(`products/property-tax/pg/Dockerfile`, `FROM postgres:16-alpine\n${"# padding padding padding padding padding padding\n".repeat(40_000)}`);
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "compose"], { env: folder.env(), boundMs: 60_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/pg\/Dockerfile/);
+    expect(result.stderr).toMatch(/size limit/i);
+  });
+});
+
 describe("init scripts are bounded by --timeout", { timeout: 240_000 }, () => {
   it("`SELECT pg_sleep(600)` in an init script with --timeout 5: exit 2, the report says which script and line timed out, nothing left", async () => {
     await using repo = await HostileRepo.copy("property-tax", "init-sleep");

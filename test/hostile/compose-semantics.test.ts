@@ -66,6 +66,23 @@ describe("files reached through a symlink outside the repository", { timeout: 18
     expect(result.stderr).toContain(target);
   });
 
+  it("an init script a build's Dockerfile copies in, linked outside: exit 2 at the COPY line, naming the link", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "outside-build-init");
+    await using folder = await RunFolder.create("outside-build-init");
+    await repo.edit(COMPOSE, (text) => text.replace("    image: postgres:16-alpine\n", "    build: ./pg\n"));
+    await repo.write(`${PRODUCT}/pg/Dockerfile`, "FROM postgres:16-alpine\nCOPY extra.sql /docker-entrypoint-initdb.d/20-extra.sql\n");
+    await repo.write(`${PRODUCT}/pg/extra.sql`, "SELECT 1;\n");
+    const target = await linkOutside(repo, folder, `${PRODUCT}/pg/extra.sql`, "SELECT 'read from outside the repository';\n");
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "compose"], { env: folder.env(), boundMs: 60_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/pg\/Dockerfile:2/);
+    expect(result.stderr).toMatch(/outside the repository/i);
+    expect(result.stderr).toContain(target);
+  });
+
   it("--allow-outside-links reads a compose file linked from outside (exit 0)", async () => {
     await using repo = await HostileRepo.copy("property-tax", "outside-link-allowed");
     await using folder = await RunFolder.create("outside-link-allowed");
