@@ -2312,9 +2312,6 @@ async function resolveInstance(candidate, project) {
   const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
   for (const name of fileVariables) await resolveFileVariable(name, env, service, project);
   const { scripts, problems } = await initScriptsOf(service, project.file, candidate.build);
-  for (const script of scripts) {
-    await assertInsideRepository(script.hostPath, project.boundary, { shown: repoRelative(project.repoRoot, script.hostPath), location: script.origin });
-  }
   const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
   const common = {
     name: service.name,

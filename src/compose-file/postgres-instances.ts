@@ -4,7 +4,7 @@
  * Dockerfile starts `FROM` one, or (for an image this tool does not know) when it mounts init
  * scripts into `/docker-entrypoint-initdb.d` and is no other known database.
  */
-import { assertInsideRepository, readInputText } from "../core/input-files.js";
+import { readInputText } from "../core/input-files.js";
 import { resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { repoRelative } from "../core/repo-path.js";
@@ -143,11 +143,6 @@ async function resolveInstance(candidate: Candidate, project: ComposeProject): P
       : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
   for (const name of fileVariables) await resolveFileVariable(name, env, service, project);
   const { scripts, problems } = await initScriptsOf(service, project.file, candidate.build);
-  // Init scripts are read and (embedded) run on the host: one reached through a link outside the
-  // repository, bind-mounted or copied in by the build, is refused at the line that puts it there.
-  for (const script of scripts) {
-    await assertInsideRepository(script.hostPath, project.boundary, { shown: repoRelative(project.repoRoot, script.hostPath), location: script.origin });
-  }
   const aliases = [...new Set([service.name, service.containerName, service.hostname, ...(service.networkAliases ?? [])].filter((name): name is string => !!name))];
   const common = {
     name: service.name,
