@@ -89,7 +89,7 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
       name: "mini",
       dir: productDir,
       repoRoot: root,
-      registry: { path: "", file: "", services: [] },
+      registry: { path: "", file: "", services: [], source: "typescript" },
       compose: await loadCompose(productDir, root, env),
     };
     server = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });

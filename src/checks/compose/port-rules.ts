@@ -8,6 +8,8 @@ const HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\
 // Port mismatches are errors: callers and healthchecks use the registry port, so the service is unreachable.
 export function portFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
   const findings: Finding[] = [];
+  // A service registered without a port (allowed outside the civic profile) has nothing to agree with.
+  if (service.port === undefined) return findings;
   const name = composeService.name;
   const port = composeService.environment.get("PORT");
   if (!port) {

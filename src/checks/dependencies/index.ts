@@ -93,7 +93,8 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
       continue;
     }
     called.add(target.key);
-    if (url.port !== target.port) {
+    // A service registered without a port (allowed outside the civic profile) cannot be called on a wrong one.
+    if (target.port !== undefined && url.port !== target.port) {
       findings.push({
         rule: "dependencies/wrong-port",
         severity: "error",
@@ -147,7 +148,7 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
         ...where,
         line: dependsOnLine,
-        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}:${target.port}"), or remove "${key}" from dependsOn.`,
+        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}${target.port === undefined ? "" : `:${target.port}`}"), or remove "${key}" from dependsOn.`,
       });
     }
   }

@@ -77,7 +77,7 @@ export async function runPass(
       if (context.options.migrateCommand) {
         failure = await applyWithCommand({
           command: context.options.migrateCommand,
-          cwd: current.module.moduleDir,
+          cwd: current.module.moduleDir ?? context.product.repoRoot,
           env: context.options.env,
           databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
           service: current.service.key,

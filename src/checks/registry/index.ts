@@ -1,5 +1,6 @@
 import type { Check } from "../check.js";
 import { dependencyFindings } from "./dependency-rules.js";
+import { missingFieldFindings } from "./field-rules.js";
 import { moduleFindings } from "./module-rules.js";
 import { namingFindings } from "./naming-rules.js";
 import { uniquenessFindings } from "./uniqueness-rules.js";
@@ -20,6 +21,7 @@ export const registryCheck: Check<"registry"> = {
     return {
       findings: [
         ...namingFindings(registry),
+        ...missingFieldFindings(registry),
         ...uniquenessFindings(registry),
         ...dependencyFindings(registry),
         ...(await moduleFindings(registry, repoRoot)),

@@ -78,6 +78,11 @@ export const registryRules = defineRules("registry", {
     summary: "A database name or hostname cannot be used unquoted in SQL or as a DNS label.",
     help: "Use a lower-case snake_case database name that is not a PostgreSQL keyword, and a kebab-case key that is a valid DNS label.",
   },
+  "missing-field": {
+    severity: "error",
+    summary: "A service lacks a field of the seed's registry shape (port, dockerfile, routes, layer, label).",
+    help: "Give every entry the seed's fields (the built-in generator renders them and the compose check compares them), or use the portable profile.",
+  },
   "dockerfile-missing": {
     severity: "error",
     summary: "A service's Dockerfile does not exist, or points outside the repository.",
