@@ -18,8 +18,9 @@ export interface InitScript {
   readonly kind: InitScriptKind;
   /** For `sh`: the image executes an executable script and sources any other. */
   readonly executable: boolean;
-  /** Line of the volume entry in the compose file. */
+  /** Line of the volume entry, in the compose file `file`. */
   readonly line: number;
+  readonly file: string;
 }
 
 /** A mount into the init directory that provides nothing the image could run. */
@@ -28,6 +29,7 @@ export interface InitMountProblem {
   readonly source: string;
   readonly target: string;
   readonly line: number;
+  readonly file: string;
   readonly reason: "missing" | "named-volume" | "file-over-directory";
 }
 
@@ -63,16 +65,16 @@ export async function initScriptsOf(service: ComposeService): Promise<InitScript
 
   for (const volume of directoryMounts) {
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, file: volume.file, reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, file: volume.file, reason: "missing" });
       continue;
     }
     if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "file-over-directory" });
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, file: volume.file, reason: "file-over-directory" });
       continue;
     }
     for (const entry of await readdir(volume.source, { withFileTypes: true })) {
@@ -85,6 +87,7 @@ export async function initScriptsOf(service: ComposeService): Promise<InitScript
         kind: kindOf(entry.name, isDirectory),
         executable: isExecutable(entryInfo?.mode),
         line: volume.line,
+        file: volume.file,
       });
     }
   }
@@ -95,12 +98,12 @@ export async function initScriptsOf(service: ComposeService): Promise<InitScript
     const nested = relativeTarget.includes("/");
     const containerName = nested ? relativeTarget.split("/")[0]! : relativeTarget;
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, file: volume.file, reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, line: volume.line, file: volume.file, reason: "missing" });
       continue;
     }
     byName.set(containerName, {
@@ -109,6 +112,7 @@ export async function initScriptsOf(service: ComposeService): Promise<InitScript
       kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
       executable: isExecutable(info.mode),
       line: volume.line,
+      file: volume.file,
     });
   }
 

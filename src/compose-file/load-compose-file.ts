@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
@@ -8,15 +8,18 @@ import { repoRelative } from "../core/repo-path.js";
 import { registerSecret } from "../core/secrets.js";
 import { parseDotenv } from "./dotenv.js";
 import type { InterpolationPolicy } from "./interpolate.js";
+import { locatedDocument, type LocatedMap, type NodeOrigin, pairOf, toPlain } from "./located-yaml.js";
+import { mergeProjects } from "./merge-compose.js";
 import type { ComposeProject, ComposeService } from "./model.js";
 import { readService } from "./read-service.js";
+import { resolveExtends } from "./resolve-extends.js";
 import { hostPath } from "./service-mounts.js";
 import { type ServiceContext, YamlReader } from "./yaml-reader.js";
 
 /** The names `docker compose` looks for, in its own order of precedence. */
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"] as const;
 
-/** Files `docker compose` merges over the main file when they exist beside it. */
+/** Files `docker compose` merges over the main file when they exist beside it (the first one found). */
 export const COMPOSE_OVERRIDE_FILE_NAMES = [
   "compose.override.yaml",
   "compose.override.yml",
@@ -27,11 +30,20 @@ export const COMPOSE_OVERRIDE_FILE_NAMES = [
 /** Variables whose values are secrets by name; their values are masked in every output. */
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
 
+export interface ComposeSelection {
+  /** The compose files to merge, in order (absolute), as `docker compose -f a -f b`; default: the main file and its override beside it. */
+  readonly files?: readonly string[];
+  /** Profiles to activate, as `docker compose --profile`. */
+  readonly profiles?: readonly string[];
+}
+
 /**
- * Loads the product's compose file as compose would see it: `.env` beside it read, every value
- * interpolated (process environment over `.env`), and every line kept so findings can point at it.
- * A variable the file needs that nobody sets gets a random URL-safe value for this run, registered
- * as a secret, so a stack whose `POSTGRES_PASSWORD` comes from a developer's shell still boots here.
+ * Loads the product's compose project as `docker compose` would see it: the main file and the
+ * override file beside it (or the files given, in order) merged by compose's rules, `extends:`
+ * resolved, `.env` of the project directory read, every value interpolated (process environment
+ * over `.env`), and every value's file and line kept so findings can point at it. A variable the
+ * files need that nobody sets gets a random URL-safe value for this run, registered as a secret, so
+ * a stack whose `POSTGRES_PASSWORD` comes from a developer's shell still boots here.
  *
  * @param env the process environment, passed by the door (the core never reads `process.env`)
  * @throws UsageError when no compose file exists, or the YAML, `.env` or an interpolation is malformed
@@ -40,9 +52,11 @@ export async function loadCompose(
   productDir: string,
   repoRoot: string,
   env: Readonly<Record<string, string | undefined>>,
+  selection: ComposeSelection = {},
 ): Promise<ComposeProject> {
-  const path = await findComposeFile(productDir);
+  const paths = selection.files && selection.files.length > 0 ? [...selection.files] : await defaultComposeFiles(productDir);
   const toRepoPath = (absolute: string) => repoRelative(repoRoot, absolute);
+  const path = paths[0]!;
   const file = toRepoPath(path);
   const dir = dirname(path);
 
@@ -67,7 +81,92 @@ export async function loadCompose(
     },
   };
 
-  const text = await readFile(path, "utf8");
+  const parsed = new Map<string, Promise<LocatedMap>>();
+  const parse = (absolute: string, from?: NodeOrigin) => {
+    let pending = parsed.get(absolute);
+    if (!pending) {
+      pending = parseComposeFile(absolute, toRepoPath(absolute), from);
+      parsed.set(absolute, pending);
+    }
+    return pending;
+  };
+  const documents = await Promise.all(paths.map((absolute) => parse(absolute)));
+  const merged = documents.reduce((base, override) => mergeProjects(base, override));
+  const reader = new YamlReader(policy);
+  const servicesPair = pairOf(merged, "services");
+  const servicesValue = servicesPair?.value;
+  if (!servicesPair || servicesValue === undefined || reader.isNull(servicesValue)) {
+    return reader.fail("the compose file has no `services:`", servicesValue ?? merged, merged.origin);
+  }
+  if (servicesValue.kind !== "map") return reader.fail("`services` must be a mapping", servicesValue);
+  const extendsFiles = new Set<string>();
+  const servicesNode = await resolveExtends(
+    { path, services: servicesValue },
+    {
+      repoRoot,
+      servicesOf: async (absolute, from) => {
+        const document = await parse(absolute, from);
+        if (!paths.includes(absolute)) extendsFiles.add(toRepoPath(absolute));
+        const services = pairOf(document, "services")?.value;
+        return services?.kind === "map" ? services : { kind: "map", origin: document.origin, pairs: [] };
+      },
+    },
+  );
+  const project: LocatedMap = { ...merged, pairs: merged.pairs.map((pair) => (pair === servicesPair ? { ...pair, value: servicesNode } : pair)) };
+
+  const topLevel = reader.entries(project, "the compose file");
+  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
+  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
+  const volumeNames =
+    volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
+
+  const services = new Map<string, ComposeService>();
+  const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy };
+  for (const entry of reader.entries(servicesNode, "`services`")) {
+    services.set(entry.key, await readService(entry.key, entry.keyOrigin, entry.value, context));
+  }
+
+  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
+  }
+  return {
+    path,
+    file,
+    files: paths.map(toRepoPath),
+    extendsFiles: [...extendsFiles],
+    activeProfiles: [...(selection.profiles ?? [])],
+    document: toPlain(project) as Record<string, unknown>,
+    services,
+    volumeNames,
+    variables,
+    generatedVariables,
+  };
+}
+
+/** The main compose file of a folder and the override file compose merges over it by default. */
+async function defaultComposeFiles(productDir: string): Promise<string[]> {
+  let main: string | undefined;
+  for (const name of COMPOSE_FILE_NAMES) {
+    if (await pathExists(join(productDir, name))) {
+      main = join(productDir, name);
+      break;
+    }
+  }
+  if (!main) throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await pathExists(join(productDir, name))) return [main, join(productDir, name)];
+  }
+  return [main];
+}
+
+async function parseComposeFile(path: string, file: string, from?: NodeOrigin): Promise<LocatedMap> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read the compose file ${file}`, from ? { file: from.file, line: from.line } : { file });
+  }
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
   const firstError = document.errors[0];
@@ -80,42 +179,11 @@ export async function loadCompose(
       ...(firstError.linePos?.[0]?.col !== undefined && { column: firstError.linePos[0].col }),
     });
   }
-  const reader: YamlReader = new YamlReader(document, lineCounter, file, policy);
-  if (!reader.isMap(document.contents)) reader.fail("the compose file must be a mapping with a `services:` key", document.contents);
-
-  const topLevel = reader.entries(document.contents, "the compose file");
-  const servicesEntry = topLevel.find((entry) => entry.key === "services");
-  if (!servicesEntry || reader.isNull(servicesEntry.value)) {
-    reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
+  const root = locatedDocument(document, lineCounter, file);
+  if (root?.kind !== "map") {
+    throw new UsageError("the compose file must be a mapping with a `services:` key", { file, line: root?.origin.line ?? 1 });
   }
-  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
-  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
-  const volumeNames =
-    volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
-
-  const services = new Map<string, ComposeService>();
-  for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy };
-    services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
-  }
-
-  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
-  for (const service of services.values()) {
-    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
-  }
-  const overrideFiles: string[] = [];
-  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await pathExists(join(dir, name))) overrideFiles.push(toRepoPath(join(dir, name)));
-  }
-  return { path, file, services, volumeNames, variables, generatedVariables, ...(overrideFiles.length > 0 && { overrideFiles }) };
-}
-
-async function findComposeFile(productDir: string): Promise<string> {
-  for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join(productDir, name);
-    if (await pathExists(candidate)) return candidate;
-  }
-  throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+  return root;
 }
 
 async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>) {
@@ -128,7 +196,12 @@ function readTopLevelSecrets(reader: YamlReader, node: unknown, dir: string): Ma
   if (node === undefined || reader.isNull(node)) return files;
   for (const { key, value } of reader.entries(node, "`secrets`")) {
     const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : undefined;
-    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
+    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyOrigin).value, dir));
   }
   return files;
+}
+
+/** Absolute paths of `--compose-file` values (relative to the working directory, as compose's `-f`). */
+export function composeFilePaths(files: readonly string[], cwd: string): string[] {
+  return files.map((name) => resolve(cwd, name));
 }

@@ -1,9 +1,15 @@
-/** A compose file as the checks see it: interpolated values, each with the line it came from. */
+/**
+ * A compose project as the checks see it: its files merged as `docker compose` merges them (the
+ * main file, its override files, the services `extends:` names), interpolated values, each with the
+ * file and line it came from.
+ */
 
 export interface Located<T> {
   readonly value: T;
-  /** 1-based line in the compose file. */
+  /** 1-based line in `file`. */
   readonly line: number;
+  /** Repo-relative compose file the value was written in. */
+  readonly file: string;
 }
 
 export interface ComposeEnvValue {
@@ -11,9 +17,14 @@ export interface ComposeEnvValue {
   readonly value: string;
   /** As written in the file, before interpolation. */
   readonly raw: string;
+  /** Line in `file` of the key, or of the `env_file` entry the value came from. */
   readonly line: number;
+  /** Repo-relative compose file of `line`. */
+  readonly file: string;
   /** Repo-relative path of the `env_file` the value came from; absent when set in the compose file (`line` is then the `env_file` entry). */
   readonly envFile?: string;
+  /** Line of the variable in `envFile`. */
+  readonly envFileLine?: number;
 }
 
 /** A bind mount or named volume of a service, parsed from short or long syntax. */
@@ -24,6 +35,7 @@ export interface ComposeVolume {
   readonly source: string;
   readonly target: string;
   readonly line: number;
+  readonly file: string;
 }
 
 export interface ComposePort {
@@ -31,22 +43,38 @@ export interface ComposePort {
   readonly published?: number;
   readonly target: number;
   readonly line: number;
+  readonly file: string;
 }
 
 export interface ComposeService {
   readonly name: string;
+  /** Line of the service's key, in `file`: the first compose file that defines the service. */
   readonly line: number;
+  readonly file: string;
   readonly image?: Located<string>;
-  /** `context` is absolute; `dockerfile` as written (relative to the context); `dockerfileLine` where it is written. */
-  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly line: number; readonly dockerfileLine?: number };
+  /** `context` is absolute; `dockerfile` as written (relative to the context); `dockerfileLine` where it is written (in `dockerfileFile`). */
+  readonly build?: {
+    readonly context: string;
+    readonly dockerfile?: string;
+    readonly line: number;
+    readonly file: string;
+    readonly dockerfileLine?: number;
+    readonly dockerfileFile?: string;
+  };
   readonly environment: ReadonlyMap<string, ComposeEnvValue>;
   readonly dependsOn: ReadonlyMap<string, Located<string>>; // name → condition (service_started when short form)
   readonly ports: readonly ComposePort[];
   readonly volumes: readonly ComposeVolume[];
-  readonly healthcheck?: { readonly test: readonly string[] | string; readonly line: number; readonly disabled: boolean };
+  readonly healthcheck?: { readonly test: readonly string[] | string; readonly line: number; readonly file: string; readonly disabled: boolean };
   readonly environmentLine?: number;
+  /** File of `environmentLine`. */
+  readonly environmentFile?: string;
   /** Line of the `depends_on:` key, where a missing dependency belongs. */
   readonly dependsOnLine?: number;
+  /** File of `dependsOnLine`. */
+  readonly dependsOnFile?: string;
+  /** `profiles:` — the service is started only when one of them is active (compose's `--profile`). */
+  readonly profiles?: readonly Located<string>[];
   /** Keys set more than once in a list-form `environment` (the last wins in compose, silently): each later occurrence. */
   readonly duplicateEnvironment?: readonly Located<string>[];
   /** Secrets mounted into the container (`/run/secrets/<target>`), with their host file when known. */
@@ -61,13 +89,25 @@ export interface ComposeSecretMount {
   /** Absolute host path of the secret's `file:`, when it is a file secret. */
   readonly hostPath?: string;
   readonly line: number;
+  readonly file: string;
 }
 
 export interface ComposeProject {
-  /** Absolute path of the compose file. */
+  /** Absolute path of the main compose file (the first one merged; its folder is the project directory). */
   readonly path: string;
   /** Path relative to the repository root, forward slashes. */
   readonly file: string;
+  /** Every compose file merged, in order (the main file first, then its overrides), repo-relative. */
+  readonly files: readonly string[];
+  /** Files read through `extends: { file }`, repo-relative. */
+  readonly extendsFiles: readonly string[];
+  /** Profiles active for this run (`--profile`): services under other profiles are not started. */
+  readonly activeProfiles: readonly string[];
+  /**
+   * The merged project as plain YAML data, uninterpolated (`${VAR}` as written), `extends:` resolved,
+   * paths from other folders made absolute: what the compose stack runtime writes out and boots.
+   */
+  readonly document: Readonly<Record<string, unknown>>;
   readonly services: ReadonlyMap<string, ComposeService>;
   /** Top-level named volumes. */
   readonly volumeNames: readonly string[];
@@ -78,9 +118,13 @@ export interface ComposeProject {
   readonly variables: ReadonlyMap<string, string>;
   /** Variables that got a generated value for this run. */
   readonly generatedVariables: readonly string[];
-  /**
-   * Override files beside the compose file (`docker-compose.override.yml` …) that `docker compose`
-   * merges in by default and this model does not: repo-relative paths.
-   */
-  readonly overrideFiles?: readonly string[];
+}
+
+/**
+ * Whether compose starts the service in this run: it has no `profiles:`, or one of them is active.
+ * The checks still read a service under an inactive profile (its credential exists whether or not
+ * it runs); only the compose stack leaves it out.
+ */
+export function isStartedByDefault(service: ComposeService, project: Pick<ComposeProject, "activeProfiles">): boolean {
+  return !service.profiles || service.profiles.length === 0 || service.profiles.some((profile) => project.activeProfiles.includes(profile.value));
 }

@@ -50,7 +50,7 @@ export function findPostgresService(project: ComposeProject): ComposeService | u
   if (both.length === 1) return both[0];
   throw new UsageError(
     `several services could be the PostgreSQL server (${candidates.map((service) => service.name).join(", ")}); name the one under test "postgres"`,
-    { file: project.file, line: candidates[1]!.line },
+    { file: candidates[1]!.file, line: candidates[1]!.line },
   );
 }
 
@@ -60,7 +60,7 @@ export async function resolvePostgresService(project: ComposeProject): Promise<P
   if (!service) return undefined;
   const env = new Map<string, string>([...service.environment].map(([key, value]) => [key, value.value]));
   for (const name of ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"]) {
-    await resolveFileVariable(name, env, service, project);
+    await resolveFileVariable(name, env, service);
   }
   const user = nonEmpty(env.get("POSTGRES_USER")) ?? DEFAULT_USER;
   const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
@@ -85,21 +85,22 @@ function nonEmpty(value: string | undefined): string | undefined {
  * setting both is an error there, so it is one here. The container path is mapped back to the host
  * through the service's secrets and bind mounts.
  */
-async function resolveFileVariable(name: string, env: Map<string, string>, service: ComposeService, project: ComposeProject): Promise<void> {
+async function resolveFileVariable(name: string, env: Map<string, string>, service: ComposeService): Promise<void> {
   const fileVariable = `${name}_FILE`;
   const containerPath = env.get(fileVariable);
   if (containerPath === undefined) return;
-  const line = service.environment.get(fileVariable)?.line ?? service.line;
+  const entry = service.environment.get(fileVariable);
+  const { file, line } = entry ?? service;
   if (env.has(name) && env.get(name) !== "") {
     throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, {
-      file: project.file,
+      file,
       line,
     });
   }
   const hostPath = hostPathOf(containerPath, service);
   if (!hostPath) {
     throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides`, {
-      file: project.file,
+      file,
       line,
     });
   }
@@ -108,7 +109,7 @@ async function resolveFileVariable(name: string, env: Map<string, string>, servi
     content = await readFile(hostPath, "utf8");
   } catch {
     throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${hostPath} cannot be read`, {
-      file: project.file,
+      file,
       line,
     });
   }

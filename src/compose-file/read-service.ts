@@ -3,19 +3,20 @@ import { resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
 import { parseDotenv } from "./dotenv.js";
+import type { NodeOrigin } from "./located-yaml.js";
 import type { ComposeEnvValue, ComposeService, Located } from "./model.js";
 import { readHealthcheck, readPorts, readServiceSecrets, readVolumes } from "./service-mounts.js";
 import type { ServiceContext, YamlReader } from "./yaml-reader.js";
 
-/** One compose service read from its YAML node: environment (with env files), build, depends_on; ports and mounts in service-mounts.ts. */
-export async function readService(name: string, line: number, node: unknown, context: ServiceContext): Promise<ComposeService> {
+/** One compose service read from its merged node: environment (with env files), build, depends_on, profiles; ports and mounts in service-mounts.ts. */
+export async function readService(name: string, at: NodeOrigin, node: unknown, context: ServiceContext): Promise<ComposeService> {
   const reader: YamlReader = context.reader;
   const what = `service "${name}"`;
   const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
   const image = fields.get("image");
   const environment = new Map<string, ComposeEnvValue>();
   const envFile = fields.get("env_file");
-  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
+  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyOrigin, what, context)) environment.set(key, value);
   const environmentEntry = fields.get("environment");
   const duplicateEnvironment: Located<string>[] = [];
   if (environmentEntry) {
@@ -25,25 +26,32 @@ export async function readService(name: string, line: number, node: unknown, con
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
+  const profiles = fields.get("profiles");
   return {
     name,
-    line,
-    ...(image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) }),
-    ...(build && { build: readBuild(build.value, build.keyLine, what, context) }),
+    line: at.line,
+    file: at.file,
+    ...(image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyOrigin)) }),
+    ...(build && { build: readBuild(build.value, build.keyOrigin, what, context) }),
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports")!.value, what, reader) : [],
     volumes: fields.has("volumes") ? readVolumes(fields.get("volumes")!.value, what, context) : [],
-    ...(healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) }),
-    ...(environmentEntry && { environmentLine: environmentEntry.keyLine }),
-    ...(dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine }),
+    ...(healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyOrigin, what, reader) }),
+    ...(environmentEntry && { environmentLine: environmentEntry.keyLine, environmentFile: environmentEntry.keyOrigin.file }),
+    ...(dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine, dependsOnFile: dependsOnEntry.keyOrigin.file }),
     ...(duplicateEnvironment.length > 0 && { duplicateEnvironment }),
     ...(secrets && { secrets: readServiceSecrets(secrets.value, what, context) }),
+    ...(profiles && !reader.isNull(profiles.value) && { profiles: readProfiles(profiles.value, what, reader) }),
   };
 }
 
-function located(scalar: { value: string; line: number }): Located<string> {
-  return { value: scalar.value, line: scalar.line };
+function located(scalar: { value: string; line: number; file: string }): Located<string> {
+  return { value: scalar.value, line: scalar.line, file: scalar.file };
+}
+
+function readProfiles(node: unknown, what: string, reader: YamlReader): Located<string>[] {
+  return reader.items(node, `profiles of ${what}`).map((item) => located(reader.scalar(item, `a profile of ${what}`)));
 }
 
 function readEnvironment(
@@ -63,31 +71,32 @@ function readEnvironment(
       const equals = entry.raw.indexOf("=");
       if (equals < 0) {
         const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== undefined) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
+        if (inherited !== undefined) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, file: entry.file });
         continue;
       }
       const key = entry.raw.slice(0, equals).trim();
       const raw = entry.raw.slice(equals + 1);
-      if (seen.has(key)) duplicates.push({ value: key, line: entry.line });
+      if (seen.has(key)) duplicates.push({ value: key, line: entry.line, file: entry.file });
       seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
+      environment.set(key, { value: reader.interpolate(raw, entry), raw, line: entry.line, file: entry.file });
     }
     return environment;
   }
-  for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
+  for (const { key, keyOrigin, value } of reader.entries(node, `the environment of ${what}`)) {
     if (reader.isNull(value)) {
       // `KEY:` with no value passes the caller's value through; unset stays unset.
       const inherited = context.policy.lookup(key);
-      if (inherited !== undefined) environment.set(key, { value: inherited, raw: "", line: keyLine });
+      if (inherited !== undefined) environment.set(key, { value: inherited, raw: "", line: keyOrigin.line, file: keyOrigin.file });
       continue;
     }
-    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
+    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyOrigin);
+    // The key's line; a value an override file replaced carries the override's key (merge-compose.ts).
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyOrigin.line, file: keyOrigin.file });
   }
   return environment;
 }
 
-async function readEnvFiles(node: unknown, keyLine: number, what: string, context: ServiceContext): Promise<Map<string, ComposeEnvValue>> {
+async function readEnvFiles(node: unknown, at: NodeOrigin, what: string, context: ServiceContext): Promise<Map<string, ComposeEnvValue>> {
   const reader: YamlReader = context.reader;
   const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
   const environment = new Map<string, ComposeEnvValue>();
@@ -99,33 +108,36 @@ async function readEnvFiles(node: unknown, keyLine: number, what: string, contex
       const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
       if (requiredNode !== undefined) required = reader.scalar(requiredNode, "`required`").value !== "false";
     }
-    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
+    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.originOf(item, at));
     const absolute = resolve(context.dir, entry.value);
     if (!(await pathExists(absolute))) {
       if (!required) continue;
-      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
+      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: entry.file, line: entry.line });
     }
     const envFile = context.toRepoPath(absolute);
     const parsed = parseDotenv(await readFile(absolute, "utf8"), envFile, context.policy.lookup);
-    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
+    for (const [key, value] of parsed) {
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, file: entry.file, envFile, envFileLine: value.line });
+    }
   }
   return environment;
 }
 
-function readBuild(node: unknown, keyLine: number, what: string, context: ServiceContext): NonNullable<ComposeService["build"]> {
+function readBuild(node: unknown, at: NodeOrigin, what: string, context: ServiceContext): NonNullable<ComposeService["build"]> {
   const reader: YamlReader = context.reader;
   if (!reader.isMap(node)) {
-    const contextPath = reader.scalar(node, `the build of ${what}`, keyLine);
-    return { context: resolve(context.dir, contextPath.value), line: keyLine };
+    const contextPath = reader.scalar(node, `the build of ${what}`, at);
+    return { context: resolve(context.dir, contextPath.value), line: at.line, file: at.file };
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
-  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
-  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
+  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyOrigin).value : ".";
+  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyOrigin);
   return {
     context: resolve(context.dir, contextPath),
-    line: keyLine,
-    ...(dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }),
+    line: at.line,
+    file: at.file,
+    ...(dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line, dockerfileFile: dockerfile.file }),
   };
 }
 
@@ -135,14 +147,14 @@ function readDependsOn(node: unknown, what: string, reader: YamlReader): Map<str
   if (reader.isSeq(node)) {
     for (const item of reader.items(node, `depends_on of ${what}`)) {
       const name = reader.scalar(item, `a depends_on entry of ${what}`);
-      dependsOn.set(name.value, { value: "service_started", line: name.line });
+      dependsOn.set(name.value, { value: "service_started", line: name.line, file: name.file });
     }
     return dependsOn;
   }
-  for (const { key, keyLine, value } of reader.entries(node, `depends_on of ${what}`)) {
+  for (const { key, keyOrigin, value } of reader.entries(node, `depends_on of ${what}`)) {
     const condition = reader.isNull(value) ? undefined : reader.field(value, "condition", `depends_on.${key} of ${what}`);
-    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyLine).value : "service_started";
-    dependsOn.set(key, { value: conditionValue, line: keyLine });
+    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyOrigin).value : "service_started";
+    dependsOn.set(key, { value: conditionValue, line: keyOrigin.line, file: keyOrigin.file });
   }
   return dependsOn;
 }

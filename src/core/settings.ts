@@ -27,6 +27,10 @@ export interface CheckSettings {
   readonly skip: readonly string[];
   /** Where each report format goes; at most one goes to standard output. */
   readonly outputs: readonly OutputTarget[];
+  /** Compose files to merge, in order, instead of the main file and its override (as `docker compose -f`), relative to `cwd`. */
+  readonly composeFiles?: readonly string[];
+  /** Compose profiles to activate (as `docker compose --profile`): services under other profiles are not started. */
+  readonly composeProfiles?: readonly string[];
   /** Replaces `infra/generate.ts` for the drift check (run from the product folder through a shell). */
   readonly generatorCommand?: string;
   /** Replaces the built-in migration applier (see README, "migrations"). */

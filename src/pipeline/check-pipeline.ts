@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
 import { ALL_CHECKS } from "../checks/registered.js";
 import { EnvironmentError } from "../core/errors.js";
@@ -51,7 +52,11 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
   const liveChecks = checks.filter((c) => needsServer(c) || (startsRuntime && usesStack(c)));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
 
-  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
+  const composeSelection = {
+    ...(settings.composeFiles && { files: settings.composeFiles.map((file) => resolve(settings.cwd, file)) }),
+    ...(settings.composeProfiles && { profiles: settings.composeProfiles }),
+  };
+  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env, composeSelection } : {});
   const options: CheckOptions = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,

@@ -1,5 +1,5 @@
 import { basename, join, resolve } from "node:path";
-import { loadCompose } from "../compose-file/load-compose-file.js";
+import { type ComposeSelection, loadCompose } from "../compose-file/load-compose-file.js";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
 import { findConfigFile, loadConfigFile, type ConfigFile } from "../registry/load-config-file.js";
@@ -14,6 +14,8 @@ export interface LoadProductOptions {
    * door passes: the core never reads `process.env`). Without it the product has no `compose`.
    */
   readonly composeEnv?: Readonly<Record<string, string | undefined>>;
+  /** Which compose files to merge and which profiles are active (`--compose-file`, `--profile`). */
+  readonly composeSelection?: ComposeSelection;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function loadProduct(productDir: string, repoRoot: string, options:
   const configPath = await findConfigFile(dir);
   const [configFile, compose] = await Promise.all([
     configPath === undefined ? Promise.resolve(undefined) : loadConfigFile(configPath, root),
-    options.composeEnv === undefined ? Promise.resolve(undefined) : loadCompose(dir, root, options.composeEnv),
+    options.composeEnv === undefined ? Promise.resolve(undefined) : loadCompose(dir, root, options.composeEnv, options.composeSelection),
   ]);
   const registry = await loadRegistrySource(dir, root, configFile);
   return { name: basename(dir), dir, repoRoot: root, registry, ...(compose && { compose }), ...(configFile && { config: configFile.config }) };

@@ -32,6 +32,6 @@ export function databaseUrlSource(product: Product, service: Service): SourceLin
   const composeService = composeServiceOf(product.compose, service);
   const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
   // For a value from an `env_file`, `line` is the compose file's `env_file` entry: still the place to look.
-  if (product.compose && entry) return { file: product.compose.file, line: entry.line };
+  if (product.compose && entry) return { file: entry.file, line: entry.line };
   return { file: product.registry.file, line: lineOf(service, "database") };
 }

@@ -3,7 +3,7 @@ import type { PostgresService } from "../../compose-file/postgres-service.js";
 import type { Finding } from "../../core/report-model.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
 import { isStateful, type Service } from "../../registry/model.js";
-import { at, type ServiceRuleContext } from "./service-rule-context.js";
+import { at, environmentAt, type ServiceRuleContext } from "./service-rule-context.js";
 
 /** The port PostgreSQL listens on inside its container: 5432 unless PGPORT moves it. */
 function postgresContainerPort(postgres: PostgresService): number {
@@ -15,7 +15,6 @@ function postgresContainerPort(postgres: PostgresService): number {
 export function databaseUrlFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
   const findings: Finding[] = [];
   const name = composeService.name;
-  const envLine = composeService.environmentLine ?? composeService.line;
   const postgresUrls = [...composeService.environment].filter(([key, value]) => key === "DATABASE_URL" || isPostgresUrl(value.value));
 
   if (!isStateful(service)) {
@@ -24,7 +23,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
         rule: "compose/stateless-database-url",
         severity: "error",
         message: `Service "${name}" is stateless in the registry (database: "") but its ${key} gives it a PostgreSQL connection.`,
-        ...at(context, service, value.line),
+        ...at(context, service, value),
         fix: `Remove ${key} from "${name}", or give the service a database in ${context.registry.file} and regenerate.`,
       });
     }
@@ -38,7 +37,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
       rule: "compose/multiple-database-urls",
       severity: "error",
       message: `Service "${name}" sets DATABASE_URL more than once; compose silently keeps the last one.`,
-      ...at(context, service, duplicate.line),
+      ...at(context, service, duplicate),
       fix: "Keep exactly one DATABASE_URL entry, naming the service's own database.",
     });
   }
@@ -49,7 +48,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
       rule: "compose/multiple-database-urls",
       severity: "error",
       message: `Service "${name}" has a second PostgreSQL connection in ${key}${other?.database ? ` (database "${other.database}")` : ""}; a service gets exactly one, its DATABASE_URL.`,
-      ...at(context, service, value.line),
+      ...at(context, service, value),
       fix: `Remove ${key}; if "${name}" needs another service's data, call that service over HTTP (extraEnv) instead.`,
     });
   }
@@ -58,7 +57,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
       rule: "compose/missing-database-url",
       severity: "error",
       message: `Service "${name}" owns database "${service.database}" but has no DATABASE_URL.`,
-      ...at(context, service, envLine),
+      ...at(context, service, environmentAt(composeService)),
       fix: `Add DATABASE_URL: postgresql://<role>:<password>@postgres:5432/${service.database} to "${name}" (regenerate from the registry).`,
     });
     return findings;
@@ -71,7 +70,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
       severity: "error",
       // Naming the interpolated source helps when an unset variable (given a random value for the run) is the cause.
       message: `The DATABASE_URL of "${name}"${databaseUrl.raw.includes("$") ? ` (written as ${databaseUrl.raw})` : ""} is not a postgresql:// URL with a host and a valid port.`,
-      ...at(context, service, databaseUrl.line),
+      ...at(context, service, databaseUrl),
       fix: `Write it as postgresql://<role>:<password>@postgres:5432/${service.database}.`,
     });
     return findings;
@@ -86,14 +85,14 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
             rule: "compose/foreign-database",
             severity: "error",
             message: `The DATABASE_URL of "${name}" names database "${url.database}", which belongs to "${owner.key}"; its own is "${service.database}".`,
-            ...at(context, service, databaseUrl.line),
+            ...at(context, service, databaseUrl),
             fix: `Point DATABASE_URL at /${service.database}; read "${owner.key}"'s data through its HTTP API.`,
           }
         : {
             rule: "compose/wrong-database",
             severity: "error",
             message: `The DATABASE_URL of "${name}" names ${named}, which is not its registry database "${service.database}".`,
-            ...at(context, service, databaseUrl.line),
+            ...at(context, service, databaseUrl),
             fix: `Point DATABASE_URL at /${service.database}, or change the registry's database and regenerate.`,
           },
     );
@@ -105,7 +104,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
         rule: "compose/database-host",
         severity: "error",
         message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`,
       });
     }
@@ -115,7 +114,7 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
         rule: "compose/superuser-database-url",
         severity: "warning",
         message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`,
       });
     }

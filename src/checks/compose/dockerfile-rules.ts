@@ -19,7 +19,13 @@ export function dockerfileFindings(service: Service, composeService: ComposeServ
         actual === undefined
           ? `Service "${composeService.name}" has no build:, so it is not built from the registry's ${expected}.`
           : `Service "${composeService.name}" builds from ${actual}; the registry says ${expected}.`,
-      ...at(context, service, build?.dockerfileLine ?? build?.line ?? composeService.line),
+      ...at(
+        context,
+        service,
+        build?.dockerfileLine !== undefined
+          ? { file: build.dockerfileFile ?? build.file, line: build.dockerfileLine }
+          : build ?? { file: composeService.file, line: composeService.line },
+      ),
       fix: `Build "${composeService.name}" with context at the repository root and dockerfile ${expected}.`,
     },
   ];

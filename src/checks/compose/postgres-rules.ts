@@ -29,7 +29,7 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
       },
     ];
   }
-  const findings: Finding[] = [...healthcheckFindings(postgres, context)];
+  const findings: Finding[] = [...healthcheckFindings(postgres)];
   const { scripts, problems } = await initScriptsOf(postgres.service);
   const name = postgres.service.name;
 
@@ -46,7 +46,7 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
       // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
       severity: problem.reason === "named-volume" ? "warning" : "error",
       message: `The init script source ${source} of "${name}" ${reason}.`,
-      file: context.compose.file,
+      file: problem.file,
       line: problem.line,
       fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file.",
     });
@@ -57,7 +57,7 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
       rule: "compose/init-scripts",
       severity: "error",
       message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
-      file: context.compose.file,
+      file: postgres.service.file,
       line: postgres.service.line,
       fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`,
     });
@@ -68,7 +68,7 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
 }
 
 // An error: `depends_on: condition: service_healthy` needs it, or services race the init scripts.
-function healthcheckFindings(postgres: PostgresService, context: PostgresRuleContext): Finding[] {
+function healthcheckFindings(postgres: PostgresService): Finding[] {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
   return [
@@ -78,7 +78,7 @@ function healthcheckFindings(postgres: PostgresService, context: PostgresRuleCon
       message: service.healthcheck
         ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.`
         : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
+      file: service.healthcheck?.file ?? service.file,
       line: service.healthcheck?.line ?? service.line,
       fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`,
     },
@@ -104,7 +104,7 @@ async function missingDatabaseFindings(postgres: PostgresService, scripts: reado
     for (const database of result.names) created.add(database);
     if (result.dynamic) opaque.push(script);
   }
-  const line = scripts[0]?.line ?? postgres.service.line;
+  const { line, file } = scripts[0] ?? postgres.service;
   const findings: Finding[] = [];
   for (const service of context.registry.services.filter(isStateful)) {
     if (created.has(service.database)) continue;
@@ -116,7 +116,7 @@ async function missingDatabaseFindings(postgres: PostgresService, scripts: reado
             severity: "warning",
             message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
             service: service.key,
-            file: context.compose.file,
+            file,
             line,
             fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`,
           }
@@ -125,7 +125,7 @@ async function missingDatabaseFindings(postgres: PostgresService, scripts: reado
             severity: "error",
             message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
             service: service.key,
-            file: context.compose.file,
+            file,
             line,
             fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`,
           },

@@ -93,9 +93,4 @@ export const composeRules = defineRules("compose", {
     summary: "No init script creates a registry database (a warning when a script that cannot be read statically might).",
     help: "Create every registry database with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).",
   },
-  "override-file": {
-    severity: "warning",
-    summary: "An override file beside the compose file is merged in by docker compose, and this check does not read it.",
-    help: "Move the override's settings into the registry (and regenerate), or delete the override file from the repository.",
-  },
 });

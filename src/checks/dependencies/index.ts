@@ -136,7 +136,7 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         severity: "error",
         message: `"${service.key}" depends on "${key}" in the registry, but compose service "${composeService.name}" does not list "${target.hostname}" in depends_on.`,
         service: service.key,
-        file: compose.file,
+        file: composeService.dependsOnFile ?? composeService.file,
         line: composeService.dependsOnLine ?? composeService.line,
         fix: `Add "${target.hostname}" to the depends_on of "${composeService.name}" (regenerate from the registry).`,
       });

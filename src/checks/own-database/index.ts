@@ -113,7 +113,7 @@ function statelessCredentialFindings(context: CheckContext): Finding[] {
         severity: "error",
         message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
         service: service.key,
-        file: product.compose!.file,
+        file: value.file,
         line: value.line,
         fix: FIX_STATELESS_CREDENTIAL,
       });

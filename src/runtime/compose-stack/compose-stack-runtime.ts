@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
-import type { ComposeProject } from "../../compose-file/model.js";
+import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
 import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
@@ -99,9 +99,11 @@ export class ComposeRuntime implements Runtime {
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
-      const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
+      const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
+      if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
+      const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      await warnAboutStaleVolumes(postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));

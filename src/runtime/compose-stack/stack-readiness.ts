@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { ComposeProject } from "../../compose-file/model.js";
+import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
 import type { PostgresService } from "../../compose-file/postgres-service.js";
 import { EnvironmentError } from "../../core/errors.js";
 import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
@@ -24,7 +24,7 @@ const LOG_LINES = 15;
 /** Polls until every compose service is ready; fails early when one exited for good. */
 export async function waitUntilReady(compose: ComposeProject, watch: StackWatch): Promise<ServiceContainer[]> {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.keys()];
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
   for (;;) {
     const containers = await projectContainers(watch.project, watch.env);
     const byService = new Map(containers.map((container) => [container.service, container]));

@@ -99,11 +99,11 @@ export class EmbeddedRuntime implements Runtime {
           file: compose.file,
         });
       }
-      const password = bootstrapPassword(postgres, compose, logger);
+      const password = bootstrapPassword(postgres, logger);
       const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
       const { scripts, problems } = await initScriptsOf(postgres.service);
       for (const problem of problems) {
-        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
+        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${problem.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
       }
       const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
       const dir = await this.createTempDir(user);

@@ -9,7 +9,6 @@ import { randomBytes } from "node:crypto";
 import { chown, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { InitScript } from "../../compose-file/init-scripts.js";
-import type { ComposeProject } from "../../compose-file/model.js";
 import type { PostgresService } from "../../compose-file/postgres-service.js";
 import type { Logger } from "../../core/logger.js";
 import { repoRelative } from "../../core/repo-path.js";
@@ -32,10 +31,10 @@ export const DEFAULT_HOST_AUTH = "scram-sha-256";
  * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
  * the live checks running.
  */
-export function bootstrapPassword(postgres: PostgresService, compose: ComposeProject, logger: Logger): string | undefined {
+export function bootstrapPassword(postgres: PostgresService, logger: Logger): string | undefined {
   if (postgres.password !== undefined || postgres.hostAuthMethod === "trust") return postgres.password;
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, ` +
+    `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, ` +
       `so the official image would refuse to start; the embedded runtime uses a random one for this run`,
   );
   const generated = randomBytes(18).toString("base64url");
