@@ -136,6 +136,7 @@ export async function loadCompose(
     files: paths.map(toRepoPath),
     extendsFiles: [...extendsFiles],
     activeProfiles: [...(selection.profiles ?? [])],
+    repoRoot: resolve(repoRoot),
     document: toPlain(project) as Record<string, unknown>,
     services,
     volumeNames,

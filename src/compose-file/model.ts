@@ -12,19 +12,27 @@ export interface Located<T> {
   readonly file: string;
 }
 
+/** A place in a file of the repository: what findings and coverage items point at. */
+export interface SourceLine {
+  /** Repo-relative, forward slashes. */
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+}
+
 export interface ComposeEnvValue {
   /** After `${VAR}` interpolation, as compose would pass it to the container. */
   readonly value: string;
   /** As written in the file, before interpolation. */
   readonly raw: string;
-  /** Line in `file` of the key, or of the `env_file` entry the value came from. */
+  /** Line in `file` of the key, or of the `env_file:` entry that brings the value in. */
   readonly line: number;
-  /** Repo-relative compose file of `line`. */
+  /** Repo-relative compose file of `line` (the main file, an override, or a file `extends:` names). */
   readonly file: string;
-  /** Repo-relative path of the `env_file` the value came from; absent when set in the compose file (`line` is then the `env_file` entry). */
+  /** Repo-relative path of the `env_file` the value came from; absent when set in the compose file. */
   readonly envFile?: string;
-  /** Line of the variable in `envFile`. */
-  readonly envFileLine?: number;
+  /** Where the value is written: the compose file's line, or the env file's own line for a value from an `env_file`. */
+  readonly source: SourceLine;
 }
 
 /** A bind mount or named volume of a service, parsed from short or long syntax. */
@@ -53,14 +61,11 @@ export interface ComposeService {
   readonly file: string;
   readonly image?: Located<string>;
   /** `context` is absolute; `dockerfile` as written (relative to the context); `dockerfileLine` where it is written (in `dockerfileFile`). */
-  readonly build?: {
-    readonly context: string;
-    readonly dockerfile?: string;
-    readonly line: number;
-    readonly file: string;
-    readonly dockerfileLine?: number;
-    readonly dockerfileFile?: string;
-  };
+  readonly build?: ComposeBuild;
+  /** `container_name:`, `hostname:` and the `aliases:` of its networks: names other containers reach it by, besides its service name. */
+  readonly containerName?: string;
+  readonly hostname?: string;
+  readonly networkAliases?: readonly string[];
   readonly environment: ReadonlyMap<string, ComposeEnvValue>;
   readonly dependsOn: ReadonlyMap<string, Located<string>>; // name → condition (service_started when short form)
   readonly ports: readonly ComposePort[];
@@ -79,6 +84,21 @@ export interface ComposeService {
   readonly duplicateEnvironment?: readonly Located<string>[];
   /** Secrets mounted into the container (`/run/secrets/<target>`), with their host file when known. */
   readonly secrets?: readonly ComposeSecretMount[];
+}
+
+export interface ComposeBuild {
+  readonly context: string;
+  readonly dockerfile?: string;
+  readonly line: number;
+  /** File of `line`. */
+  readonly file: string;
+  readonly dockerfileLine?: number;
+  /** File of `dockerfileLine`. */
+  readonly dockerfileFile?: string;
+  /** `target:`: the stage of a multi-stage Dockerfile that is built (default: the last one). */
+  readonly target?: string;
+  /** `args:`: build arguments, interpolated; they override `ARG` defaults. */
+  readonly args?: ReadonlyMap<string, string>;
 }
 
 export interface ComposeSecretMount {
@@ -108,6 +128,8 @@ export interface ComposeProject {
    * paths from other folders made absolute: what the compose stack runtime writes out and boots.
    */
   readonly document: Readonly<Record<string, unknown>>;
+  /** Absolute monorepo root: `file` and every repo-relative path of the model are relative to it. */
+  readonly repoRoot: string;
   readonly services: ReadonlyMap<string, ComposeService>;
   /** Top-level named volumes. */
   readonly volumeNames: readonly string[];

@@ -27,12 +27,19 @@ export async function readService(name: string, at: NodeOrigin, node: unknown, c
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
   const profiles = fields.get("profiles");
+  const containerName = fields.get("container_name");
+  const hostname = fields.get("hostname");
+  const networks = fields.get("networks");
+  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
   return {
     name,
     line: at.line,
     file: at.file,
     ...(image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyOrigin)) }),
     ...(build && { build: readBuild(build.value, build.keyOrigin, what, context) }),
+    ...(containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyOrigin).value }),
+    ...(hostname && !reader.isNull(hostname.value) && { hostname: reader.scalar(hostname.value, `hostname of ${what}`, hostname.keyOrigin).value }),
+    ...(networkAliases.length > 0 && { networkAliases }),
     environment,
     dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : new Map(),
     ports: fields.has("ports") ? readPorts(fields.get("ports")!.value, what, reader) : [],
@@ -71,14 +78,14 @@ function readEnvironment(
       const equals = entry.raw.indexOf("=");
       if (equals < 0) {
         const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== undefined) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, file: entry.file });
+        if (inherited !== undefined) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, file: entry.file, source: { file: entry.file, line: entry.line } });
         continue;
       }
       const key = entry.raw.slice(0, equals).trim();
       const raw = entry.raw.slice(equals + 1);
       if (seen.has(key)) duplicates.push({ value: key, line: entry.line, file: entry.file });
       seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry), raw, line: entry.line, file: entry.file });
+      environment.set(key, { value: reader.interpolate(raw, entry), raw, line: entry.line, file: entry.file, source: { file: entry.file, line: entry.line } });
     }
     return environment;
   }
@@ -86,12 +93,12 @@ function readEnvironment(
     if (reader.isNull(value)) {
       // `KEY:` with no value passes the caller's value through; unset stays unset.
       const inherited = context.policy.lookup(key);
-      if (inherited !== undefined) environment.set(key, { value: inherited, raw: "", line: keyOrigin.line, file: keyOrigin.file });
+      if (inherited !== undefined) environment.set(key, { value: inherited, raw: "", line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
       continue;
     }
     const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyOrigin);
     // The key's line; a value an override file replaced carries the override's key (merge-compose.ts).
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyOrigin.line, file: keyOrigin.file });
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
   }
   return environment;
 }
@@ -117,7 +124,7 @@ async function readEnvFiles(node: unknown, at: NodeOrigin, what: string, context
     const envFile = context.toRepoPath(absolute);
     const parsed = parseDotenv(await readFile(absolute, "utf8"), envFile, context.policy.lookup);
     for (const [key, value] of parsed) {
-      environment.set(key, { value: value.value, raw: value.value, line: entry.line, file: entry.file, envFile, envFileLine: value.line });
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, file: entry.file, envFile, source: { file: envFile, line: value.line } });
     }
   }
   return environment;
@@ -131,14 +138,61 @@ function readBuild(node: unknown, at: NodeOrigin, what: string, context: Service
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const targetNode = reader.field(node, "target", `the build of ${what}`);
+  const argsNode = reader.field(node, "args", `the build of ${what}`);
   const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyOrigin).value : ".";
   const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyOrigin);
+  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyOrigin).value;
+  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : undefined;
   return {
     context: resolve(context.dir, contextPath),
     line: at.line,
     file: at.file,
     ...(dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line, dockerfileFile: dockerfile.file }),
+    ...(target && { target }),
+    ...(args && args.size > 0 && { args }),
   };
+}
+
+/** `build.args` in map or list form; a bare name takes the caller's value, as compose does. */
+function readBuildArgs(node: unknown, what: string, context: ServiceContext): Map<string, string> {
+  const reader: YamlReader = context.reader;
+  const args = new Map<string, string>();
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `build.args of ${what}`)) {
+      const entry = reader.scalar(item, `a build arg of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== undefined) args.set(entry.raw.trim(), inherited);
+        continue;
+      }
+      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry));
+    }
+    return args;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `build.args of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== undefined) args.set(key, inherited);
+      continue;
+    }
+    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyOrigin).value);
+  }
+  return args;
+}
+
+/** The `aliases:` of every network in the long form of `networks:`. */
+function readNetworkAliases(node: unknown, what: string, reader: YamlReader): string[] {
+  if (reader.isNull(node) || reader.isSeq(node)) return [];
+  const aliases: string[] = [];
+  for (const { value } of reader.entries(node, `networks of ${what}`)) {
+    if (reader.isNull(value) || !reader.isMap(value)) continue;
+    const entry = reader.field(value, "aliases", `a network of ${what}`);
+    if (!entry || reader.isNull(entry.value)) continue;
+    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
+  }
+  return aliases;
 }
 
 function readDependsOn(node: unknown, what: string, reader: YamlReader): Map<string, Located<string>> {

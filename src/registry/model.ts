@@ -7,19 +7,6 @@ export type Layer = (typeof LAYERS)[number];
 export const MIGRATION_TOOLS = ["prisma", "sql", "flyway", "golang-migrate", "dbmate"] as const;
 export type MigrationTool = (typeof MIGRATION_TOOLS)[number];
 
-/**
- * Which environment variables of the service's compose service hold its PostgreSQL credential,
- * for a service whose variables follow none of the common forms (`DATABASE_URL`, `DB_*`, `PG*`, …).
- */
-export interface CredentialVariables {
-  readonly url?: string;
-  readonly host?: string;
-  readonly port?: string;
-  readonly database?: string;
-  readonly user?: string;
-  readonly password?: string;
-}
-
 /** Where a service's migrations are and how they are applied; every part is optional (found by convention otherwise). */
 export interface MigrationsSpec {
   readonly tool?: MigrationTool;
@@ -52,11 +39,25 @@ export interface ServiceDefinition {
   /** Registry keys of the services it depends on. */
   readonly dependsOn?: readonly string[];
   readonly needsRedis?: boolean;
-  /** Compose name of the PostgreSQL service that holds its database, when the product has several. */
+  /** The compose name of the PostgreSQL instance its database lives on; inferred from its credential's host when absent. */
   readonly instance?: string;
-  /** The variables holding its credential, when they follow no common form. */
-  readonly credentials?: CredentialVariables;
+  /** Which environment variables of its compose service hold its PostgreSQL credential, when no common name does. */
+  readonly credentials?: CredentialMapping;
   readonly migrations?: MigrationsSpec;
+}
+
+/**
+ * Names of the variables holding each part of a service's credential (e.g. `{ host: "DB_SERVER",
+ * user: "DB_ADMIN_LOGIN" }`); `url` names one holding a whole URL (postgres://, jdbc:postgresql://
+ * or libpq keywords), whose parts the others override. When present, nothing else is guessed.
+ */
+export interface CredentialMapping {
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: string;
+  readonly database?: string;
+  readonly user?: string;
+  readonly password?: string;
 }
 
 /** The fields the seed's `ServiceDefinition` requires and the `civic` profile still asks for. */

@@ -67,7 +67,7 @@ export const FIELD_TYPES: Readonly<Record<(typeof SERVICE_FIELDS)[number], strin
   extraEnv: "an object of string values",
   dependsOn: "an array of registry keys",
   needsRedis: "a boolean",
-  instance: "the compose name of a PostgreSQL service",
-  credentials: "an object naming environment variables (url, host, port, database, user, password)",
+  instance: "a string (the compose name of its PostgreSQL service)",
+  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }",
   migrations: `an object { tool?: ${MIGRATION_TOOLS.join(" | ")}; dir?: string; command?: string }`,
 };

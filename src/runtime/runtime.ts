@@ -4,27 +4,53 @@
  */
 
 import type { RuntimeName } from "../core/settings.js";
+import type { DeclaredCredential } from "../product/credentials/declared-credential.js";
+
+/** One running PostgreSQL instance of the product (a compose PostgreSQL service, or an external server). */
+export interface LiveInstance {
+  /** The compose name of its PostgreSQL service (external runtime: the name its config gives). */
+  readonly name: string;
+  /** Superuser (or monitoring-role) URL of this server, reachable from here. */
+  readonly adminUrl: string;
+  /** Where this process reaches it. */
+  readonly host: string;
+  readonly port: number;
+  /**
+   * A server the migrations check may create scratch databases on for this instance without
+   * touching the one under test. May be the same server for `embedded` (it is throwaway), never
+   * for `external`; `undefined` when there is none.
+   */
+  scratchAdminUrl(): Promise<string | undefined>;
+}
 
 export interface LiveEnvironment {
   readonly runtime: RuntimeName;
-  /** Superuser URL of the server under test (the compose file's POSTGRES_USER), reachable from here. */
-  readonly adminUrl: string;
+  /** Every PostgreSQL instance of the product, by name, in the compose file's order. */
+  readonly instances: ReadonlyMap<string, LiveInstance>;
   /**
-   * The service's `DATABASE_URL` as the service would use it, with host and port rewritten to reach
-   * the server from here. `undefined` for a service that has none.
+   * The credential as a URL reaching its instance from here (host and port rewritten, everything
+   * else as the credential says); `undefined` when its instance does not run here (unbound host,
+   * a port the instance does not listen on, an instance this runtime has no server for).
+   * The URL holds the password: never print it.
    */
-  serviceUrl(serviceKey: string): string | undefined;
+  reach(credential: DeclaredCredential): string | undefined;
+  /**
+   * Credentials the runtime itself was given for services (external: the config's per-service
+   * URLs), replacing what the compose file declares for those services. Absent: the compose file's.
+   */
+  readonly credentials?: ReadonlyMap<string, readonly DeclaredCredential[]>;
   /** True where the product's services themselves run (compose), so live dependency probes can run. */
   readonly servicesRunning: boolean;
-  /**
-   * A server the migrations check may create scratch databases on without touching the one under
-   * test. May be the same server for `embedded` (it is throwaway) but never for `external`.
-   */
-  scratchAdminUrl(): Promise<string | undefined>;
-  /** Read-only: never create or alter anything on the server under test. */
+  /** Read-only: never create or alter anything on the servers under test. */
   readonly readOnly: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
+  /** @deprecated transitional: the first instance's admin URL, until every check reads `instances`. */
+  readonly adminUrl: string;
+  /** @deprecated transitional: `reach` of the service's first credential, until every check reads credentials. */
+  serviceUrl(serviceKey: string): string | undefined;
+  /** @deprecated transitional: the first instance's scratch server. */
+  scratchAdminUrl(): Promise<string | undefined>;
 }
 
 /** A compose stack booted for this run (containers as they were once every service was ready). */
@@ -33,7 +59,7 @@ export interface RunningStack {
   readonly project: string;
   /** Environment for `docker` commands that reach the stack's engine (DOCKER_HOST and the like). */
   readonly dockerEnv: Readonly<Record<string, string | undefined>>;
-  /** The image the stack's postgres service runs: present on the engine, so a probe can use it without a pull. */
+  /** An image a PostgreSQL service of the stack runs: present on the engine, so a probe can use it without a pull. */
   readonly postgresImage: string;
   /** Container id of a compose service; `undefined` when the stack has none for it. */
   containerOf(composeService: string): string | undefined;

@@ -59,6 +59,8 @@ describe.skipIf(!requireDockerInCI())("dependencies live probe from inside the c
       runtime: "compose",
       adminUrl: "postgresql://unused@127.0.0.1:1/unused",
       serviceUrl: () => undefined,
+  instances: new Map(),
+  reach: () => undefined,
       servicesRunning: true,
       readOnly: true,
       scratchAdminUrl: async () => undefined,

@@ -128,6 +128,8 @@ describe("isolation on the conformant fixture", { timeout: 120_000 }, () => {
         servicesRunning: base.servicesRunning,
         readOnly: base.readOnly,
         scratchAdminUrl: () => base.scratchAdminUrl(),
+        instances: base.instances,
+        reach: (credential) => base.reach(credential),
         serviceUrl(key) {
           if (key === "tax-sale-proceedings") process.kill(pid, "SIGINT");
           return base.serviceUrl(key);

@@ -10,6 +10,7 @@ import { loadCompose } from "../../src/compose-file/load-compose-file.js";
 import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { Product } from "../../src/product/product.js";
+import { productPostgres } from "../../src/product/product-postgres.js";
 import type { Registry, Service } from "../../src/registry/model.js";
 import { pendingCleanups, runCleanups } from "../../src/core/cleanup-registry.js";
 import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
@@ -117,6 +118,12 @@ async function writeMiniProduct(scripts: Record<string, { text: string; mode?: n
   return { root, product };
 }
 
+/** The admin URL of the product's only instance. */
+function adminOf(live: LiveEnvironment): string {
+  expect(live.instances.size).toBe(1);
+  return live.instances.values().next().value!.adminUrl;
+}
+
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -194,6 +201,12 @@ describe("embedded runtime: provisioning as the official postgres image", { time
   let live: LiveEnvironment;
   const logger = new RecordingLogger();
 
+  /** The URL `live.reach` gives the service's first credential. */
+  const reachOf = async (key: string) => {
+    const credential = (await productPostgres(mini.product)).of(key)?.credentials[0];
+    return credential && live.reach(credential);
+  };
+
   beforeAll(async () => {
     mini = await writeMiniProduct(INIT_SCRIPTS);
     runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger });
@@ -206,20 +219,20 @@ describe("embedded runtime: provisioning as the official postgres image", { time
   });
 
   it("creates POSTGRES_DB and makes POSTGRES_USER the bootstrap superuser, reachable through adminUrl", async () => {
-    const url = new URL(live.adminUrl);
+    const url = new URL(adminOf(live));
     expect(url.hostname).toBe("127.0.0.1");
     expect(url.username).toBe("owner");
     expect(url.pathname).toBe("/platform");
     expect(url.password).toBe(mini.product.compose!.variables.get("POSTGRES_PASSWORD"));
     const [row] = await query<{ user: string; db: string; superuser: boolean; version: string }>(
-      live.adminUrl,
+      adminOf(live),
       "SELECT current_user AS user, current_database() AS db, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser, current_setting('server_version_num') AS version",
     );
     expect(row).toEqual({ user: "owner", db: "platform", superuser: true, version: expect.stringMatching(/^16\d{4}$/) });
   });
 
   it("runs the init scripts in the container's name order, *.sql into POSTGRES_DB, *.sh executed or sourced, *.sql.gz decompressed, other files ignored", async () => {
-    const rows = await query<{ script: string; detail: string | null }>(live.adminUrl, "SELECT script, detail FROM init_log ORDER BY seq");
+    const rows = await query<{ script: string; detail: string | null }>(adminOf(live), "SELECT script, detail FROM init_log ORDER BY seq");
     const osUser = process.getuid?.() === 0 ? "postgres" : userInfo().username;
     expect(rows).toEqual([
       { script: "01-schema.sql", detail: "owner@platform" },
@@ -233,35 +246,39 @@ describe("embedded runtime: provisioning as the official postgres image", { time
   });
 
   it("lets scripts switch databases with \\c", async () => {
-    const ledgerAdmin = withCredentials(live.adminUrl, "owner", new URL(live.adminUrl).password, "ledger");
+    const ledgerAdmin = withCredentials(adminOf(live), "owner", new URL(adminOf(live)).password, "ledger");
     const rows = await query<{ name: string }>(ledgerAdmin, "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'");
     expect(rows).toEqual([{ name: "entries" }]);
   });
 
   it("gives scripts the service's interpolated environment, so \\getenv finds a generated password", async () => {
-    const url = live.serviceUrl("ledger")!;
+    const url = (await reachOf("ledger"))!;
     expect(new URL(url).password).toBe(mini.product.compose!.variables.get("LEDGER_DB_PASSWORD"));
     const [row] = await query<{ user: string; db: string }>(url, "SELECT current_user AS user, current_database() AS db");
     expect(row).toEqual({ user: "ledger", db: "ledger" });
   });
 
-  it("rewrites only DATABASE_URLs that reach the postgres service at its port; others stay as written, stateless services have none", () => {
+  it("reaches only credentials bound to the instance at its port; a host naming no instance or another port is not reached here", async () => {
     const port = runtime.location!.port;
     const password = mini.product.compose!.variables.get("LEDGER_DB_PASSWORD");
-    expect(live.serviceUrl("ledger")).toBe(`postgresql://ledger:${password}@127.0.0.1:${port}/ledger`);
-    expect(live.serviceUrl("elsewhere")).toBe("postgresql://ledger:not-here@other-host:5432/ledger");
-    expect(live.serviceUrl("wrong-port")).toBe(`postgresql://ledger:${password}@db:5433/ledger`);
-    expect(live.serviceUrl("gateway")).toBeUndefined();
-    expect(live.serviceUrl("not-in-registry")).toBeUndefined();
+    expect([...live.instances.keys()]).toEqual(["db"]);
+    expect(live.instances.get("db")).toMatchObject({ name: "db", host: "127.0.0.1", port });
+    expect(await reachOf("ledger")).toBe(`postgresql://ledger:${password}@127.0.0.1:${port}/ledger`);
+    expect(await reachOf("elsewhere")).toBeUndefined();
+    expect(await reachOf("wrong-port")).toBeUndefined();
+    const postgres = await productPostgres(mini.product);
+    expect(postgres.of("gateway")!.credentials).toEqual([]);
+    expect(postgres.of("elsewhere")!.problems.map((problem) => problem.kind)).toEqual(["unknown-host"]);
+    expect(postgres.of("wrong-port")!.problems.map((problem) => problem.kind)).toEqual(["wrong-port"]);
   });
 
   it("refuses a wrong password over TCP (28P01), for the superuser and for a service role", async () => {
-    expect((await connectError(withCredentials(live.adminUrl, "owner", "wrong-password"))).code).toBe("28P01");
-    expect((await connectError(withCredentials(live.serviceUrl("ledger")!, "ledger", "wrong-password"))).code).toBe("28P01");
+    expect((await connectError(withCredentials(live.instances.get("db")!.adminUrl, "owner", "wrong-password"))).code).toBe("28P01");
+    expect((await connectError(withCredentials((await reachOf("ledger"))!, "ledger", "wrong-password"))).code).toBe("28P01");
   });
 
   it("trusts no TCP connection: psql without a password is asked for one", async () => {
-    const url = new URL(live.adminUrl);
+    const url = new URL(adminOf(live));
     const result = await execa("psql", ["--no-password", "--no-psqlrc", "-h", "127.0.0.1", "-p", url.port, "-U", "owner", "-d", "platform", "-c", "SELECT 1"], {
       reject: false,
       env: { PGPASSWORD: undefined },
@@ -271,17 +288,18 @@ describe("embedded runtime: provisioning as the official postgres image", { time
   });
 
   it("refuses a role with the right password but no CONNECT privilege (42501)", async () => {
-    const intruder = withCredentials(live.adminUrl, "intruder", "intruder-secret-1", "ledger");
+    const intruder = withCredentials(adminOf(live), "intruder", "intruder-secret-1", "ledger");
     expect((await connectError(intruder)).code).toBe("42501");
     // The same credentials do log in where CONNECT was not revoked: the refusal is the privilege, not the password.
-    expect(await query(withCredentials(live.adminUrl, "intruder", "intruder-secret-1", "platform"), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    expect(await query(withCredentials(adminOf(live), "intruder", "intruder-secret-1", "platform"), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 
   it("is a throwaway server: writable, services not running, scratch databases on the same server", async () => {
     expect(live.runtime).toBe("embedded");
     expect(live.readOnly).toBe(false);
     expect(live.servicesRunning).toBe(false);
-    expect(await live.scratchAdminUrl()).toBe(live.adminUrl);
+    const db = live.instances.get("db")!;
+    expect(await db.scratchAdminUrl()).toBe(db.adminUrl);
   });
 
   it("records how long each phase of the start took", () => {
@@ -324,9 +342,9 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" -c "CREATE TABLE
       const runtime = new EmbeddedRuntime({ product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
       try {
         const live = await runtime.start(new AbortController().signal);
-        const url = new URL(live.adminUrl);
+        const url = new URL(adminOf(live));
         expect([url.username, url.password, url.pathname]).toEqual(["postgres", "from-the-secret-file", "/postgres"]);
-        expect(await query(live.adminUrl, "SELECT file_var, password_length FROM seen")).toEqual([{ file_var: "unset", password_length: 20 }]);
+        expect(await query(adminOf(live), "SELECT file_var, password_length FROM seen")).toEqual([{ file_var: "unset", password_length: 20 }]);
       } finally {
         await runtime.stop();
       }
@@ -347,8 +365,8 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" -c "CREATE TABLE
     const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
     try {
       const live = await runtime.start(new AbortController().signal);
-      expect(live.adminUrl).toMatch(/^postgresql:\/\/owner@127\.0\.0\.1:\d+\/owner$/);
-      expect(await query(withCredentials(live.adminUrl, "owner", "anything-at-all"), "SELECT current_user AS user")).toEqual([{ user: "owner" }]);
+      expect(adminOf(live)).toMatch(/^postgresql:\/\/owner@127\.0\.0\.1:\d+\/owner$/);
+      expect(await query(withCredentials(adminOf(live), "owner", "anything-at-all"), "SELECT current_user AS user")).toEqual([{ user: "owner" }]);
     } finally {
       await runtime.stop();
       await rm(mini.root, { recursive: true, force: true });
@@ -366,7 +384,7 @@ describe("embedded runtime: stop and failures leave nothing behind", { timeout: 
       expect(pendingCleanups()).toBe(before + 1);
       const { tempDir, pid, port } = runtime.location!;
       // An open session, so there is a backend process to outlive the postmaster if stop were sloppy.
-      const session = new pg.Client({ connectionString: live.adminUrl });
+      const session = new pg.Client({ connectionString: adminOf(live) });
       session.on("error", () => undefined);
       await session.connect();
       const pids = await processTree(pid!);
@@ -495,7 +513,7 @@ describe("embedded runtime: npm refused the platform package's install script", 
       const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger(), packageDir });
       try {
         const live = await runtime.start(new AbortController().signal);
-        expect(await query(live.adminUrl, "SELECT current_setting('server_version_num')::int / 10000 AS major")).toEqual([{ major: 16 }]);
+        expect(await query(adminOf(live), "SELECT current_setting('server_version_num')::int / 10000 AS major")).toEqual([{ major: 16 }]);
       } finally {
         await runtime.stop();
       }

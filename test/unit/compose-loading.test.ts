@@ -12,7 +12,7 @@ import { parseDotenv } from "../../src/compose-file/dotenv.js";
 import { initScriptsOf } from "../../src/compose-file/init-scripts.js";
 import { interpolate, InterpolationError } from "../../src/compose-file/interpolate.js";
 import { loadCompose } from "../../src/compose-file/load-compose-file.js";
-import { findPostgresService, resolvePostgresService } from "../../src/compose-file/postgres-service.js";
+import { findPostgresInstances } from "../../src/compose-file/postgres-instances.js";
 import { UsageError } from "../../src/core/errors.js";
 import { maskSecrets } from "../../src/core/secrets.js";
 
@@ -273,7 +273,10 @@ describe("loadCompose", () => {
     expect([...app.dependsOn]).toEqual([["db", { value: "service_started", line: 23, file: "products/demo/docker-compose.yml" }]]);
     expect(app.healthcheck).toEqual({ test: ["NONE"], line: 25, file: "products/demo/docker-compose.yml", disabled: true });
     const worker = project.services.get("worker")!;
-    expect(worker.environment.get("LIST_FORM")).toEqual({ value: "a=b", raw: "a=b", line: 29, file: "products/demo/docker-compose.yml" });
+    expect(worker.environment.get("LIST_FORM")).toEqual({ value: "a=b", raw: "a=b", line: 29, file: "products/demo/docker-compose.yml", source: { file: "products/demo/docker-compose.yml", line: 29 } });
+    // A value from an env_file is written on the env file's own line; `line` stays the compose file's env_file entry.
+    expect(app.environment.get("FROM_FILE")?.source).toEqual({ file: "products/demo/shared.env", line: 1 });
+    expect(app.environment.get("OVERRIDDEN")?.source).toEqual({ file: "products/demo/docker-compose.yml", line: 11 });
     expect(worker.environment.get("PASSED_THROUGH")?.value).toBe("inherited");
     expect([...worker.dependsOn]).toEqual([["app", { value: "service_healthy", line: 32, file: "products/demo/docker-compose.yml" }]]);
     expect(worker.dependsOnLine).toBe(31);
@@ -330,7 +333,7 @@ describe("loadCompose", () => {
 describe("the postgres service as the official image resolves it", () => {
   it("applies the image's defaults: user postgres, database = user", async () => {
     await write("docker-compose.yml", "services:\n  db:\n    image: postgres:16-alpine\n    environment:\n      POSTGRES_PASSWORD: pw-value\n");
-    const postgres = await resolvePostgresService(await loadCompose(product, root, {}));
+    const [postgres] = await findPostgresInstances(await loadCompose(product, root, {}));
     expect(postgres).toMatchObject({ user: "postgres", password: "pw-value", database: "postgres", hostAuthMethod: undefined });
     expect(postgres?.service.name).toBe("db");
   });
@@ -356,7 +359,7 @@ describe("the postgres service as the official image resolves it", () => {
         "    file: ./pw.txt",
       ].join("\n"),
     );
-    const postgres = await resolvePostgresService(await loadCompose(product, root, {}));
+    const [postgres] = await findPostgresInstances(await loadCompose(product, root, {}));
     expect(postgres).toMatchObject({ user: "admin", password: "from-secret-file", database: "platform" });
     expect(maskSecrets("from-secret-file")).toBe("***");
   });
@@ -366,21 +369,15 @@ describe("the postgres service as the official image resolves it", () => {
       "docker-compose.yml",
       "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: a-password\n      POSTGRES_PASSWORD_FILE: /run/secrets/x\n",
     );
-    const error = await usageErrorOf(resolvePostgresService(await loadCompose(product, root, {})));
+    const error = await usageErrorOf(findPostgresInstances(await loadCompose(product, root, {})));
     expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 6 });
   });
 
-  it("finds the server by its init-script mount when the image is not called postgres, and picks `postgres` among several", async () => {
+  it("finds the server by its init-script mount when the image is not called postgres, and lists every instance", async () => {
     await write("docker-compose.yml", "services:\n  db:\n    image: my/pg\n    volumes: ['./infra:/docker-entrypoint-initdb.d']\n  cache:\n    image: redis\n");
-    expect(findPostgresService(await loadCompose(product, root, {}))?.name).toBe("db");
+    expect((await findPostgresInstances(await loadCompose(product, root, {}))).map((instance) => instance.name)).toEqual(["db"]);
     await write("docker-compose.yml", "services:\n  replica:\n    image: postgres:16\n  postgres:\n    image: postgres:16\n");
-    expect(findPostgresService(await loadCompose(product, root, {}))?.name).toBe("postgres");
-  });
-
-  it("refuses to guess between two unnamed candidates", async () => {
-    await write("docker-compose.yml", "services:\n  a:\n    image: postgres:16\n  b:\n    image: postgres:15\n");
-    const project = await loadCompose(product, root, {});
-    expect(() => findPostgresService(project)).toThrow(UsageError);
+    expect((await findPostgresInstances(await loadCompose(product, root, {}))).map((instance) => instance.name)).toEqual(["replica", "postgres"]);
   });
 });
 
@@ -403,9 +400,9 @@ describe("init scripts in the image's order", () => {
         "      - ./infra/absent.sql:/docker-entrypoint-initdb.d/99-absent.sql",
       ].join("\n"),
     );
-    const postgres = findPostgresService(await loadCompose(product, root, {}))!;
-    const { scripts, problems } = await initScriptsOf(postgres);
-    expect(scripts.map((script) => [script.containerName, script.kind, script.line])).toEqual([
+    const project = await loadCompose(product, root, {});
+    const { scripts, problems } = await initScriptsOf(project.services.get("postgres")!);
+    expect(scripts.map((script) => [script.containerName, script.kind, script.origin.line])).toEqual([
       ["01-init.sql", "sql", 6],
       ["10-late.sql", "sql", 5],
       ["Z.sh", "sh", 5],
@@ -417,7 +414,7 @@ describe("init scripts in the image's order", () => {
     expect(scripts[0]!.hostPath).toBe(join(product, "infra", "init-databases.sql"));
     expect(scripts.find((script) => script.containerName === "Z.sh")!.executable).toBe(true);
     expect(problems).toEqual([
-      { source: join(product, "infra", "absent.sql"), target: "/docker-entrypoint-initdb.d/99-absent.sql", line: 7, file: "products/demo/docker-compose.yml", reason: "missing" },
+      { source: join(product, "infra", "absent.sql"), target: "/docker-entrypoint-initdb.d/99-absent.sql", origin: { file: "products/demo/docker-compose.yml", line: 7 }, reason: "missing" },
     ]);
   });
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCompose } from "../../src/compose-file/load-compose-file.js";
 import { isStartedByDefault, type ComposeProject } from "../../src/compose-file/model.js";
-import { resolvePostgresService } from "../../src/compose-file/postgres-service.js";
+import { findPostgresInstances } from "../../src/compose-file/postgres-instances.js";
 import { UsageError } from "../../src/core/errors.js";
 import { fixture } from "../helpers/fixtures.js";
 
@@ -56,7 +56,7 @@ describe("the extends-override fixture, merged as EXPECTED.md records", () => {
     expect(postgres.ports.map((port) => ({ target: port.target, published: port.published, at: where(port) }))).toEqual([
       { target: 5432, published: 5432, at: "docker-compose.override.yml:5" },
     ]);
-    expect((await resolvePostgresService(project))!.service.name).toBe("postgres");
+    expect((await findPostgresInstances(project)).map((instance) => instance.name)).toEqual(["postgres"]);
   });
 
   it("lets the override's values win over the templates', each at its own line", async () => {
@@ -202,7 +202,7 @@ describe("compose's merge rules, each value at its line", () => {
     const api = (await loadCompose(project.dir, project.dir, {})).services.get("api")!;
     expect(api.build!.context).toBe(join(project.dir, "shared", "node"));
     expect(api.volumes[0]!.source).toBe(join(project.dir, "shared", "cache"));
-    expect(api.environment.get("FROM_BASE")).toMatchObject({ value: "1", envFile: "shared/node.env", envFileLine: 1 });
+    expect(api.environment.get("FROM_BASE")).toMatchObject({ value: "1", envFile: "shared/node.env", source: { file: "shared/node.env", line: 1 } });
     expect(api.environment.get("OWN")).toMatchObject({ value: "yes", file: "compose.yaml", line: 7 });
   });
 

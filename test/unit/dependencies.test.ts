@@ -25,6 +25,8 @@ const embeddedLive: LiveEnvironment = {
   runtime: "embedded",
   adminUrl: "postgresql://postgres@127.0.0.1:1/postgres",
   serviceUrl: () => undefined,
+  instances: new Map(),
+  reach: () => undefined,
   servicesRunning: false,
   scratchAdminUrl: async () => undefined,
   readOnly: false,

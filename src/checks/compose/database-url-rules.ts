@@ -1,15 +1,8 @@
 import type { ComposeService } from "../../compose-file/model.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
 import type { Finding } from "../../core/report-model.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
 import { isStateful, type Service } from "../../registry/model.js";
-import { at, environmentAt, type ServiceRuleContext } from "./service-rule-context.js";
-
-/** The port PostgreSQL listens on inside its container: 5432 unless PGPORT moves it. */
-function postgresContainerPort(postgres: PostgresService): number {
-  const port = Number(postgres.env.get("PGPORT"));
-  return Number.isInteger(port) && port > 0 ? port : 5432;
-}
+import { at, environmentAt, instanceNamed, type ServiceRuleContext } from "./service-rule-context.js";
 
 // DATABASE_URL rules are errors: each is a direct breach of "one service, one database, its own".
 export function databaseUrlFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
@@ -97,23 +90,25 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
           },
     );
   }
-  if (context.postgres) {
-    const expectedPort = postgresContainerPort(context.postgres);
-    if (url.host !== context.postgres.service.name || url.port !== expectedPort) {
+  if (context.instances.length > 0) {
+    const reached = instanceNamed(context.instances, url.host);
+    if (!reached || url.port !== reached.networkPort) {
+      const expected = reached ?? context.instances[0]!;
+      const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
       findings.push({
         rule: "compose/database-host",
         severity: "error",
-        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
+        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at ${context.instances.length === 1 ? "the compose PostgreSQL service" : "a compose PostgreSQL service"} ${names}.`,
         ...at(context, service, databaseUrl),
-        fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`,
+        fix: `Use host "${expected.name}" and port ${expected.networkPort} (the container port, not the published one).`,
       });
     }
     // A warning: the live isolation check proves the consequence; this only says it early.
-    if (url.user === context.postgres.user) {
+    if (reached && url.user === reached.user) {
       findings.push({
         rule: "compose/superuser-database-url",
         severity: "warning",
-        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
+        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the bootstrap superuser of PostgreSQL service "${reached.name}", which can read every database there.`,
         ...at(context, service, databaseUrl),
         fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`,
       });

@@ -1,7 +1,7 @@
 import type { ComposeService } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import { isStateful, type Service } from "../../registry/model.js";
-import { at, dependsOnAt, type ServiceRuleContext } from "./service-rule-context.js";
+import { at, dependsOnAt, serviceInstance, type ServiceRuleContext } from "./service-rule-context.js";
 
 // Errors: a missing dependency starts a service before what it calls; an undeclared one hides a coupling.
 export function dependsOnFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
@@ -41,8 +41,9 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
       });
     }
   }
-  if (isStateful(service) && context.postgres) {
-    const postgresName = context.postgres.service.name;
+  const instance = isStateful(service) ? serviceInstance(context, composeService) : undefined;
+  if (instance) {
+    const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);
     if (!condition) {
       findings.push({

@@ -1,9 +1,9 @@
 import type { Finding } from "../../core/report-model.js";
-import { resolvePostgresService } from "../../compose-file/postgres-service.js";
+import { findPostgresInstances } from "../../compose-file/postgres-instances.js";
 import { locationOf } from "../../registry/model.js";
 import type { Check } from "../check.js";
 import { postgresFindings } from "./postgres-rules.js";
-import { composeDockerfile, type ServiceRuleContext } from "./service-rule-context.js";
+import { composeDockerfile, serviceInstance, type ServiceRuleContext } from "./service-rule-context.js";
 import { serviceFindings } from "./service-rules.js";
 import { composeRules } from "./rules.js";
 
@@ -23,8 +23,8 @@ export const composeCheck: Check<"compose"> = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose!;
-    const postgres = await resolvePostgresService(compose);
-    const rules: ServiceRuleContext = { registry, compose, postgres, repoRoot };
+    const instances = await findPostgresInstances(compose);
+    const rules: ServiceRuleContext = { registry, compose, instances, repoRoot };
     const findings: Finding[] = [];
 
     for (const service of registry.services) {
@@ -46,7 +46,7 @@ export const composeCheck: Check<"compose"> = {
 
     const hostnames = new Set(registry.services.map((service) => service.hostname));
     for (const composeService of compose.services.values()) {
-      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      if (hostnames.has(composeService.name) || instances.some((instance) => instance.service === composeService)) continue;
       const dockerfile = composeDockerfile(composeService, repoRoot);
       if (!dockerfile?.startsWith("modules/")) continue;
       // A warning: it may be a deliberate worker or tool, but it escapes every check of this tool.
@@ -60,7 +60,11 @@ export const composeCheck: Check<"compose"> = {
       });
     }
 
-    findings.push(...(await postgresFindings(postgres, { registry, compose, repoRoot })));
+    const homeOf = (service: (typeof registry.services)[number]) => {
+      const composeService = compose.services.get(service.hostname);
+      return composeService ? serviceInstance(rules, composeService) : instances.length === 1 ? instances[0] : undefined;
+    };
+    findings.push(...(await postgresFindings(instances, { registry, compose, repoRoot, homeOf })));
     return { findings };
   },
 };

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import type { Finding } from "../../core/report-model.js";
-import { initScriptsOf, type InitScript } from "../../compose-file/init-scripts.js";
+import type { InitScript } from "../../compose-file/init-scripts.js";
 import type { ComposeProject } from "../../compose-file/model.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
-import { isStateful, type Registry } from "../../registry/model.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
+import { isStateful, type Registry, type Service } from "../../registry/model.js";
 import { createdDatabases } from "./created-databases.js";
 import { repoRelative } from "../../core/repo-path.js";
 
@@ -12,51 +12,78 @@ export interface PostgresRuleContext {
   readonly registry: Registry;
   readonly compose: ComposeProject;
   readonly repoRoot: string;
+  /** The instance each stateful service uses (its home); `undefined` when it cannot be told. */
+  readonly homeOf: (service: Service) => PostgresInstance | undefined;
 }
 
-/** Rules about the PostgreSQL service itself: it exists, reports health, and its init scripts create every registry database. */
-export async function postgresFindings(postgres: PostgresService | undefined, context: PostgresRuleContext): Promise<Finding[]> {
+/**
+ * Rules about the PostgreSQL services themselves: there is at least one, each reports health, and
+ * each stateful service's database is created by the init scripts of the instance it uses.
+ */
+export async function postgresFindings(instances: readonly PostgresInstance[], context: PostgresRuleContext): Promise<Finding[]> {
   const stateful = context.registry.services.filter(isStateful);
-  if (!postgres) {
+  if (instances.length === 0) {
     if (stateful.length === 0) return [];
     return [
       {
         rule: "compose/missing-postgres",
         severity: "error",
-        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
+        message:
+          `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, ` +
+          `a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
         fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry).",
       },
     ];
   }
+  const findings: Finding[] = [];
+  for (const instance of instances) {
+    // With one instance every service uses it; with several, one whose instance cannot be told is checked below.
+    const served = stateful.filter((service) => {
+      const home = context.homeOf(service);
+      return home === undefined ? instances.length === 1 : home === instance;
+    });
+    findings.push(...(await instanceFindings(instance, served, context)));
+  }
+  const unplaced = instances.length > 1 ? stateful.filter((service) => context.homeOf(service) === undefined) : [];
+  findings.push(...(await unplacedDatabaseFindings(unplaced, instances)));
+  return findings;
+}
+
+async function instanceFindings(postgres: PostgresInstance, served: readonly Service[], context: PostgresRuleContext): Promise<Finding[]> {
   const findings: Finding[] = [...healthcheckFindings(postgres)];
-  const { scripts, problems } = await initScriptsOf(postgres.service);
+  const scripts = postgres.initScripts;
+  const problems = postgres.initProblems;
   const name = postgres.service.name;
 
   // Errors: docker creates an empty directory for a missing bind source, so the databases are silently never created.
   for (const problem of problems) {
     const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
     const reason = {
-      missing: `does not exist, so nothing is mounted at ${problem.target}`,
+      missing: `does not exist, so nothing is put at ${problem.target}`,
       "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
       "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`,
+      "other-stage": `is another build stage copied to ${problem.target}; its files cannot be read from the repository`,
+      unreadable: `(a URL or an archive ADDed to ${problem.target}) cannot be read from the repository`,
     }[problem.reason];
+    // A named volume or another stage may be filled elsewhere: it cannot be verified, so it warns rather than fails.
+    const unverifiable = problem.reason === "named-volume" || problem.reason === "other-stage" || problem.reason === "unreadable";
     findings.push({
       rule: "compose/init-scripts",
-      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
-      severity: problem.reason === "named-volume" ? "warning" : "error",
+      severity: unverifiable ? "warning" : "error",
       message: `The init script source ${source} of "${name}" ${reason}.`,
-      file: problem.file,
-      line: problem.line,
+      file: problem.origin.file,
+      line: problem.origin.line,
       fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file.",
     });
   }
   const runnable = scripts.filter((script) => script.kind !== "ignored");
-  if (runnable.length === 0 && problems.length === 0) {
+  // An instance whose services all live in POSTGRES_DB (which the image creates) needs no init script.
+  if (runnable.length === 0 && problems.length === 0 && served.some((service) => service.database !== postgres.database)) {
     findings.push({
       rule: "compose/init-scripts",
       severity: "error",
-      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
+      message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
       file: postgres.service.file,
       line: postgres.service.line,
       fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`,
@@ -64,11 +91,34 @@ export async function postgresFindings(postgres: PostgresService | undefined, co
   }
   // With nothing runnable mounted, the init-scripts finding already says no database is created.
   if (runnable.length === 0) return findings;
-  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, context))];
+  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served))];
+}
+
+/** With several instances, a service whose instance cannot be told must find its database created by one of them. */
+async function unplacedDatabaseFindings(services: readonly Service[], instances: readonly PostgresInstance[]): Promise<Finding[]> {
+  if (services.length === 0) return [];
+  const created = new Set<string>();
+  let opaque = false;
+  for (const instance of instances) {
+    const read = await createdBy(instance, instance.initScripts.filter((script) => script.kind !== "ignored"));
+    for (const name of read.created) created.add(name);
+    opaque ||= read.opaque.length > 0;
+  }
+  return services
+    .filter((service) => !created.has(service.database))
+    .map((service) => ({
+      rule: "compose/init-database-missing",
+      severity: opaque ? ("warning" as const) : ("error" as const),
+      message: `No init script of the PostgreSQL services ${instances.map((instance) => instance.name).join(", ")} creates database "${service.database}" of "${service.key}"${opaque ? " (some scripts cannot be read statically)" : ""}.`,
+      service: service.key,
+      file: instances[0]!.service.file,
+      line: instances[0]!.service.line,
+      fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`,
+    }));
 }
 
 // An error: `depends_on: condition: service_healthy` needs it, or services race the init scripts.
-function healthcheckFindings(postgres: PostgresService): Finding[] {
+function healthcheckFindings(postgres: PostgresInstance): Finding[] {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
   return [
@@ -90,7 +140,48 @@ function healthcheckFindings(postgres: PostgresService): Finding[] {
  * that one). What a shell or compressed-other-than-gzip script does cannot be read statically:
  * then a database not found is a warning ("could not confirm"), never a pass.
  */
-async function missingDatabaseFindings(postgres: PostgresService, scripts: readonly InitScript[], context: PostgresRuleContext): Promise<Finding[]> {
+async function missingDatabaseFindings(
+  postgres: PostgresInstance,
+  scripts: readonly InitScript[],
+  served: readonly Service[],
+): Promise<Finding[]> {
+  const { created, opaque } = await createdBy(postgres, scripts);
+  const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
+  const findings: Finding[] = [];
+  for (const service of served) {
+    if (created.has(service.database)) continue;
+    const unverifiable = opaque.map((script) => script.containerName);
+    findings.push(
+      unverifiable.length > 0
+        ? {
+            rule: "compose/init-database-missing",
+            severity: "warning",
+            message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
+            service: service.key,
+            file: origin.file,
+            line: origin.line,
+            fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`,
+          }
+        : {
+            rule: "compose/init-database-missing",
+            severity: "error",
+            message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
+            service: service.key,
+            file: origin.file,
+            line: origin.line,
+            fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`,
+          },
+    );
+  }
+  return findings;
+}
+
+/**
+ * The databases an instance's init scripts create, read statically (plus POSTGRES_DB, which the
+ * image creates), and the scripts whose effect cannot be read: shell scripts, compressed other
+ * than gzip, SQL that builds names dynamically.
+ */
+async function createdBy(postgres: PostgresInstance, scripts: readonly InitScript[]): Promise<{ created: Set<string>; opaque: InitScript[] }> {
   const created = new Set<string>([postgres.database]);
   const opaque: InitScript[] = [];
   for (const script of scripts) {
@@ -104,32 +195,5 @@ async function missingDatabaseFindings(postgres: PostgresService, scripts: reado
     for (const database of result.names) created.add(database);
     if (result.dynamic) opaque.push(script);
   }
-  const { line, file } = scripts[0] ?? postgres.service;
-  const findings: Finding[] = [];
-  for (const service of context.registry.services.filter(isStateful)) {
-    if (created.has(service.database)) continue;
-    const unverifiable = opaque.map((script) => script.containerName);
-    findings.push(
-      unverifiable.length > 0
-        ? {
-            rule: "compose/init-database-missing",
-            severity: "warning",
-            message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
-            service: service.key,
-            file,
-            line,
-            fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`,
-          }
-        : {
-            rule: "compose/init-database-missing",
-            severity: "error",
-            message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
-            service: service.key,
-            file,
-            line,
-            fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`,
-          },
-    );
-  }
-  return findings;
+  return { created, opaque };
 }

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { ComposeProject, ComposeService } from "../../compose-file/model.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
+import { parseDatabaseUrl } from "../../postgres/database-url.js";
 import { repoRelative } from "../../core/repo-path.js";
 import type { Finding } from "../../core/report-model.js";
 import type { Registry, Service } from "../../registry/model.js";
@@ -9,7 +10,8 @@ import type { Registry, Service } from "../../registry/model.js";
 export interface ServiceRuleContext {
   readonly registry: Registry;
   readonly compose: ComposeProject;
-  readonly postgres: PostgresService | undefined;
+  /** Every PostgreSQL instance of the compose file. */
+  readonly instances: readonly PostgresInstance[];
   readonly repoRoot: string;
 }
 
@@ -42,4 +44,18 @@ export function dependsOnAt(composeService: ComposeService): ComposeLine {
   return composeService.dependsOnLine === undefined
     ? { file: composeService.file, line: composeService.line }
     : { file: composeService.dependsOnFile ?? composeService.file, line: composeService.dependsOnLine };
+}
+
+/** The instance a name reaches inside the compose network (service name, container_name, hostname, alias). */
+export function instanceNamed(instances: readonly PostgresInstance[], host: string): PostgresInstance | undefined {
+  return instances.find((instance) => instance.aliases.includes(host));
+}
+
+/** The instance a service uses: the one its DATABASE_URL's host names, else the only one there is. */
+export function serviceInstance(context: ServiceRuleContext, composeService: ComposeService): PostgresInstance | undefined {
+  const url = composeService.environment.get("DATABASE_URL");
+  const host = url && parseDatabaseUrl(url.value)?.host;
+  const named = host === undefined ? undefined : instanceNamed(context.instances, host);
+  if (named) return named;
+  return context.instances.length === 1 ? context.instances[0] : undefined;
 }

@@ -99,8 +99,8 @@ function dependencyUrls(service: Service, composeService: string | undefined, re
       variable,
       url: value,
       target: { host: url.hostname.replace(/^\[|\]$/g, ""), port, path: http ? path : undefined, tls: url.protocol === "https:" },
-      file: fromCompose ? (fromCompose.envFile ?? fromCompose.file) : registry.file,
-      line: fromCompose ? (fromCompose.envFileLine ?? fromCompose.line) : lineOf(service, "extraEnv"),
+      file: fromCompose ? fromCompose.source.file : registry.file,
+      line: fromCompose ? fromCompose.source.line : lineOf(service, "extraEnv"),
     });
   }
   return found;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
-import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
+import { findPostgresInstances, type PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -18,7 +18,8 @@ import { projectContainers, type ServiceContainer } from "../../docker/stack-sta
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import type { Product } from "../../product/product.js";
 import { publishedServiceUrl } from "../published-service-url.js";
-import type { LiveEnvironment, Runtime, RunningStack } from "../runtime.js";
+import type { LiveEnvironment, LiveInstance, Runtime, RunningStack } from "../runtime.js";
+import { reachThrough } from "../credential-url.js";
 import { startScratchServerContainer, type ScratchServerContainer } from "./scratch-server-container.js";
 import { indent, notReadyReport, publishedPostgresPort, waitUntilReady } from "./stack-readiness.js";
 import { warnAboutStaleVolumes } from "./stale-volumes.js";
@@ -91,7 +92,8 @@ export class ComposeRuntime implements Runtime {
     };
     try {
       const compose = product.compose ?? (await loadCompose(product.dir, product.repoRoot, this.options.env));
-      const postgres = await resolvePostgresService(compose);
+      const instances = await findPostgresInstances(compose);
+      const postgres = instances.find((instance) => instance.name === "postgres") ?? instances[0];
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
@@ -218,7 +220,7 @@ export class ComposeRuntime implements Runtime {
     return Math.round(performance.now() - started);
   }
 
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresService, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
+  private liveEnvironment(compose: ComposeProject, postgres: PostgresInstance, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
     const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));
@@ -232,8 +234,17 @@ export class ComposeRuntime implements Runtime {
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? [],
     };
+    const scratchAdminUrl = async () => {
+      const early = await this.scratchServer?.catch(() => undefined);
+      if (early) return early.adminUrl;
+      this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+      return (await this.scratchServer).adminUrl;
+    };
+    const instances = new Map<string, LiveInstance>([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK, port, scratchAdminUrl }]]);
     return {
       runtime: "compose",
+      instances,
+      reach: reachThrough([postgres], instances),
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
       servicesRunning: true,

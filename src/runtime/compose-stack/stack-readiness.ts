@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { EnvironmentError } from "../../core/errors.js";
 import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
 import { describeState, hasFailed, isReady, lastLogLines, projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
@@ -63,7 +63,7 @@ export async function notReadyReport(containers: readonly ServiceContainer[], on
 }
 
 /** The port Docker published the postgres service's 5432 on, on 127.0.0.1. */
-export async function publishedPostgresPort(containers: readonly ServiceContainer[], postgres: PostgresService, env: ProcessEnv): Promise<number> {
+export async function publishedPostgresPort(containers: readonly ServiceContainer[], postgres: PostgresInstance, env: ProcessEnv): Promise<number> {
   const container = containers.find((candidate) => candidate.service === postgres.service.name);
   if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
   const result = await docker(["port", container.id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15_000 });

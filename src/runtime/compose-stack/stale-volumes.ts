@@ -1,4 +1,4 @@
-import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import type { Logger } from "../../core/logger.js";
 import { docker, type ProcessEnv } from "../../docker/docker-cli.js";
 import { PROJECT_LABEL } from "../../docker/stack-state.js";
@@ -8,7 +8,7 @@ import { PROJECT_LABEL } from "../../docker/stack-state.js";
  * volume from an earlier boot; the image runs init scripts only on an empty data dir, so that
  * stack does not show what `init-databases.sql` says today. This run uses a fresh volume of its own.
  */
-export async function warnAboutStaleVolumes(postgres: PostgresService, ownProject: string, env: ProcessEnv, logger: Logger): Promise<void> {
+export async function warnAboutStaleVolumes(postgres: PostgresInstance, ownProject: string, env: ProcessEnv, logger: Logger): Promise<void> {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
   for (const volume of named) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {

@@ -1,22 +1,19 @@
-import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { initScriptsOf } from "../../compose-file/init-scripts.js";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
-import type { ComposeProject } from "../../compose-file/model.js";
-import { resolvePostgresService, type PostgresService } from "../../compose-file/postgres-service.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import type { Product } from "../../product/product.js";
-import { publishedServiceUrl } from "../published-service-url.js";
-import type { LiveEnvironment, Runtime } from "../runtime.js";
-import { findFreePort } from "./free-port.js";
-import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, initialiseCluster, runImageInitScripts } from "./image-entrypoint.js";
-import { preparePostgresBinaries, type PostgresBinaries } from "./postgres-binaries.js";
-import { PortTakenError, PostgresProcess } from "./postgres-process.js";
-import { resolveServerUser, type ServerUser } from "./server-user.js";
+import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
+import { reachThrough } from "../credential-url.js";
+import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
+import type { LiveEnvironment, LiveInstance, Runtime } from "../runtime.js";
+import { EmbeddedServer, type EmbeddedTimings, LOOPBACK, type ServerTimings } from "./embedded-server.js";
+import { preparePostgresBinaries } from "./postgres-binaries.js";
+import { resolveServerUser } from "./server-user.js";
 import { chooseTempRoot } from "./temp-root.js";
+
+export type { EmbeddedTimings } from "./embedded-server.js";
 
 export interface EmbeddedRuntimeOptions {
   readonly product: Product;
@@ -27,37 +24,24 @@ export interface EmbeddedRuntimeOptions {
   readonly packageDir?: string;
 }
 
-/** Milliseconds spent in each phase of the last `start`, for the log and for measurements. */
-export interface EmbeddedTimings {
-  readonly prepare: number;
-  readonly initdb: number;
-  readonly initServer: number;
-  readonly initScripts: number;
-  readonly restart: number;
-  readonly total: number;
-}
-
-const LOOPBACK = "127.0.0.1";
-const PORT_ATTEMPTS = 3;
-
 /**
- * A real PostgreSQL 16 (from npm) provisioned the way the official `postgres` image provisions the
- * compose file's postgres service on first start: bootstrap superuser and POSTGRES_DB, the mounted
- * init scripts in the image's order on a socket-only server, then a restart listening on TCP. The
+ * A real PostgreSQL 16 (from npm) for every PostgreSQL instance of the compose file, each
+ * provisioned the way its image provisions its service on first start (see `EmbeddedServer`), all
+ * started concurrently: a product with three instances starts in about the time of one. Each
  * server lives in a fresh temp dir and is gone after `stop()`, which also runs on SIGINT/SIGTERM
  * through the cleanup registry.
  *
- * Errors: a failing init script is a `UsageError` (the product's bug, exit 2); anything the machine
- * cannot do (binaries, user, port) is an `EnvironmentError` (exit 3).
+ * Errors: when any instance cannot start, every server is stopped and the error names each failed
+ * instance with its cause (`instance-start-error.ts`): a failing init script is the product's bug
+ * (a `UsageError`, exit 2), anything the machine cannot do (binaries, user, port) an
+ * `EnvironmentError` (exit 3). A product without PostgreSQL is a `UsageError` at the compose file.
  */
 export class EmbeddedRuntime implements Runtime {
   readonly name = "embedded" as const;
-  /** Phase timings of the last successful start. */
+  /** Phase timings of the last successful start: of the slowest server, `total` the whole start. */
   timings: EmbeddedTimings | undefined;
 
-  private tempDir: string | undefined;
-  private server: PostgresProcess | undefined;
-  private port: number | undefined;
+  private servers: EmbeddedServer[] = [];
   private unregisterCleanup: (() => void) | undefined;
   private stopRequested = false;
   /** Settles when the current `start` has finished, either way. */
@@ -77,67 +61,54 @@ export class EmbeddedRuntime implements Runtime {
   }
 
   private async boot(signal: AbortSignal): Promise<LiveEnvironment> {
-    const { logger } = this.options;
+    const { logger, product } = this.options;
     const started = performance.now();
-    let mark = started;
-    const lap = () => {
-      const now = performance.now();
-      const elapsed = now - mark;
-      mark = now;
-      return Math.round(elapsed);
-    };
-    const checkpoint = () => {
-      signal.throwIfAborted();
-      if (this.stopRequested) throw new Error("the embedded runtime was stopped while starting");
-    };
-
     try {
-      const compose = this.options.product.compose ?? (await loadCompose(this.options.product.dir, this.options.product.repoRoot, this.options.env));
-      const postgres = await resolvePostgresService(compose);
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for", {
-          file: compose.file,
-        });
+      const compose = product.compose ?? (await loadCompose(product.dir, product.repoRoot, this.options.env));
+      const postgres = await productPostgres(product, compose);
+      if (postgres.instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for",
+          { file: compose.file },
+        );
       }
-      const password = bootstrapPassword(postgres, logger);
-      const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
-      const { scripts, problems } = await initScriptsOf(postgres.service);
-      for (const problem of problems) {
-        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${problem.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
-      }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
-      const dir = await this.createTempDir(user);
-      logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
-      const prepare = lap();
-      checkpoint();
-
-      const dataDir = join(dir, "data");
-      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
-      const initdb = lap();
-      checkpoint();
-
-      this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
-      checkpoint();
-      await createPostgresDb(dir, postgres, password);
-      const initServer = lap();
-
-      await runImageInitScripts(scripts, { dir, dataDir, binaries, postgres, password, user, env: this.options.env, repoRoot: this.options.product.repoRoot, logger, signal });
-      const initScripts = lap();
-      checkpoint();
-
-      await this.server.stop();
-      this.server = undefined;
-      const port = await this.listenOnLoopback(binaries, dataDir, dir, user);
-      this.port = port;
-      checkpoint();
-      const restart = lap();
-
-      this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
-      logger.debug(
-        `embedded PostgreSQL ready on ${LOOPBACK}:${port} in ${this.timings.total} ms ` +
-          `(prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`,
+      const [binaries, user, tempRoot] = await Promise.all([
+        preparePostgresBinaries(this.options.packageDir),
+        resolveServerUser(process.getuid?.()),
+        chooseTempRoot(this.options.env),
+      ]);
+      const prepare = Math.round(performance.now() - started);
+      this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
+      const context = {
+        binaries,
+        user,
+        tempRoot,
+        env: this.options.env,
+        repoRoot: product.repoRoot,
+        logger,
+        signal,
+        stopped: () => this.stopRequested,
+      };
+      const outcomes = await Promise.allSettled(this.servers.map((server) => server.start(context, prepare)));
+      const failures: InstanceFailure[] = outcomes.flatMap((outcome, index) =>
+        outcome.status === "rejected" ? [{ instance: this.servers[index]!.instance.name, error: asError(outcome.reason) }] : [],
       );
-      return this.liveEnvironment(compose, postgres, password, port);
+      if (failures.length > 0) {
+        const startedNames = this.servers.filter((_, index) => outcomes[index]!.status === "fulfilled").map((server) => server.instance.name);
+        throw instancesStartError(failures, startedNames, this.servers.length);
+      }
+      signal.throwIfAborted();
+      const slowest = this.servers.map((server) => server.timings!).reduce((a, b) => (b.total > a.total ? b : a));
+      this.timings = {
+        prepare: slowest.prepare,
+        initdb: slowest.initdb,
+        initServer: slowest.initServer,
+        initScripts: slowest.initScripts,
+        restart: slowest.restart,
+        total: Math.round(performance.now() - started),
+      };
+      logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
+      return this.liveEnvironment(postgres);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
@@ -145,10 +116,19 @@ export class EmbeddedRuntime implements Runtime {
     }
   }
 
-  /** Where the running server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
+  /** Where the first instance's server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
   get location(): { readonly tempDir: string; readonly pid: number | undefined; readonly port: number } | undefined {
-    if (!this.tempDir || !this.server || this.port === undefined) return undefined;
-    return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
+    return this.servers[0]?.location;
+  }
+
+  /** Where each instance's server lives, by instance name. */
+  get locations(): ReadonlyMap<string, { readonly tempDir: string; readonly pid: number | undefined; readonly port: number }> {
+    return new Map(this.servers.flatMap((server) => (server.location ? [[server.instance.name, server.location] as const] : [])));
+  }
+
+  /** Each instance's server timings of the last start, by instance name. */
+  get serverTimings(): ReadonlyMap<string, ServerTimings> {
+    return new Map(this.servers.flatMap((server) => (server.timings ? [[server.instance.name, server.timings] as const] : [])));
   }
 
   async stop(): Promise<void> {
@@ -163,55 +143,51 @@ export class EmbeddedRuntime implements Runtime {
     await this.release();
   }
 
-  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  /** Stops every server and removes their temp dirs; safe to call again at any point. */
   private async release(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    this.port = undefined;
-    try {
-      await server?.stop();
-    } finally {
-      const dir = this.tempDir;
-      this.tempDir = undefined;
-      if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    const servers = this.servers;
+    const results = await Promise.allSettled(servers.map((server) => server.stop()));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  private describeServers(): string {
+    if (this.servers.length === 1) return `${LOOPBACK}:${this.servers[0]!.port}`;
+    return this.servers.map((server) => `${LOOPBACK}:${server.port} (${server.instance.name})`).join(", ");
+  }
+
+  private liveEnvironment(postgres: ProductPostgres): LiveEnvironment {
+    const instances = new Map<string, LiveInstance>();
+    for (const server of this.servers) {
+      const { instance } = server;
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK, port: server.port!, database: instance.database });
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK,
+        port: server.port!,
+        // Each server is throwaway: scratch databases may live beside the ones under test.
+        scratchAdminUrl: () => Promise.resolve(adminUrl),
+      });
     }
-  }
-
-  private async createTempDir(user: ServerUser): Promise<string> {
-    const dir = await mkdtemp(join(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
-    this.tempDir = dir;
-    await chmod(dir, 0o700);
-    if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);
-    return dir;
-  }
-
-  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
-  private async listenOnLoopback(binaries: PostgresBinaries, dataDir: string, socketDir: string, user: ServerUser): Promise<number> {
-    for (let attempt = 1; ; attempt += 1) {
-      const port = await findFreePort();
-      try {
-        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK, port, socketDir }, user);
-        return port;
-      } catch (error) {
-        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
-        this.options.logger.debug(`port ${port} was taken before the embedded server bound it; trying another`);
-      }
-    }
-  }
-
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresService, password: string | undefined, port: number): LiveEnvironment {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK, port, database: postgres.database });
-    const registry = this.options.product.registry;
-    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
-    const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
+    const reach = reachThrough(postgres.instances, instances);
+    const first = instances.values().next().value!;
     return {
       runtime: "embedded",
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK, port }),
+      instances,
+      reach,
       servicesRunning: false,
       readOnly: false,
-      // The whole server is throwaway: scratch databases may live beside the ones under test.
-      scratchAdminUrl: () => Promise.resolve(adminUrl),
+      adminUrl: first.adminUrl,
+      serviceUrl: (serviceKey) => {
+        const credential = postgres.of(serviceKey)?.credentials[0];
+        return credential && reach(credential);
+      },
+      scratchAdminUrl: () => first.scratchAdminUrl(),
     };
   }
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

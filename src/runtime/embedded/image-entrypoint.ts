@@ -9,12 +9,12 @@ import { randomBytes } from "node:crypto";
 import { chown, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { InitScript } from "../../compose-file/init-scripts.js";
-import type { PostgresService } from "../../compose-file/postgres-service.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import type { Logger } from "../../core/logger.js";
 import { repoRelative } from "../../core/repo-path.js";
 import { registerSecret } from "../../core/secrets.js";
 import { connectTo } from "../../postgres/connect.js";
-import { quoteIdentifier } from "../../postgres/quoting.js";
+import { quoteIdentifier, quoteLiteral } from "../../postgres/quoting.js";
 import { containerHba } from "./pg-hba.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { runInitdb } from "./postgres-process.js";
@@ -27,15 +27,17 @@ export const INIT_PORT = 5432;
 export const DEFAULT_HOST_AUTH = "scram-sha-256";
 
 /**
- * POSTGRES_PASSWORD as the service gets it. The image refuses to initialise without one (unless
- * POSTGRES_HOST_AUTH_METHOD=trust); the compose check reports that, so here a random one keeps
- * the live checks running.
+ * The bootstrap superuser's password as the service gets it. The official image refuses to
+ * initialise without one (unless POSTGRES_HOST_AUTH_METHOD=trust), bitnami's without
+ * ALLOW_EMPTY_PASSWORD; the compose check reports that, so here a random one keeps the live checks
+ * running (the admin URL is this tool's own account, never a service's).
  */
-export function bootstrapPassword(postgres: PostgresService, logger: Logger): string | undefined {
+export function bootstrapPassword(postgres: PostgresInstance, logger: Logger): string | undefined {
   if (postgres.password !== undefined || postgres.hostAuthMethod === "trust") return postgres.password;
+  const variable = postgres.flavor === "bitnami" ? (postgres.bitnamiUser ? "POSTGRESQL_POSTGRES_PASSWORD" : "POSTGRESQL_PASSWORD") : "POSTGRES_PASSWORD";
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, ` +
-      `so the official image would refuse to start; the embedded runtime uses a random one for this run`,
+    `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no ${variable}, ` +
+      `so its superuser has no password; the embedded runtime uses a random one for this run`,
   );
   const generated = randomBytes(18).toString("base64url");
   registerSecret(generated);
@@ -48,7 +50,7 @@ export async function initialiseCluster(
   user: ServerUser,
   dir: string,
   dataDir: string,
-  postgres: PostgresService,
+  postgres: PostgresInstance,
   password: string | undefined,
   hostAuthMethod: string,
 ): Promise<void> {
@@ -79,7 +81,7 @@ export interface InitPhase {
   readonly dir: string;
   readonly dataDir: string;
   readonly binaries: PostgresBinaries;
-  readonly postgres: PostgresService;
+  readonly postgres: PostgresInstance;
   readonly password: string | undefined;
   readonly user: ServerUser;
   /** The process environment (PATH for psql). */
@@ -90,12 +92,16 @@ export interface InitPhase {
   readonly signal: AbortSignal;
 }
 
-/** The entrypoint's `docker_process_init_files`: every mounted script, in the image's order, as the image runs it. */
+/**
+ * The entrypoint's `docker_process_init_files`: every script mounted or copied in, in the image's
+ * order, as the image runs it. Bitnami's scripts run them as its application user (its
+ * POSTGRESQL_INITSCRIPTS_USERNAME default) into its database.
+ */
 export async function runImageInitScripts(scripts: readonly InitScript[], phase: InitPhase): Promise<void> {
   const runnable = await copyInitScripts(scripts, join(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
-    superuser: phase.postgres.user,
+    superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
@@ -106,14 +112,35 @@ export async function runImageInitScripts(scripts: readonly InitScript[], phase:
   });
 }
 
-/** The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always does). */
-export async function createPostgresDb(socketDir: string, postgres: PostgresService, password: string | undefined): Promise<void> {
-  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 });
+/**
+ * The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always
+ * does). Bitnami's scripts also create their application user `WITH LOGIN CREATEDB`, grant it the
+ * database and make it the owner of the database and of its `public` schema.
+ */
+export async function createPostgresDb(socketDir: string, postgres: PostgresInstance, password: string | undefined): Promise<void> {
+  const target = { host: socketDir, port: INIT_PORT, user: postgres.user, password };
+  const options = { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 };
+  const client = await connectTo({ ...target, database: "postgres" }, options);
+  const database = quoteIdentifier(postgres.database);
   try {
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+    const app = postgres.bitnamiUser;
+    if (!app) return;
+    registerSecret(app.password);
+    const role = quoteIdentifier(app.user);
+    await client.query(`CREATE ROLE ${role} WITH LOGIN CREATEDB${app.password === undefined ? "" : ` PASSWORD ${quoteLiteral(app.password)}`}`);
+    await client.query(`GRANT ALL PRIVILEGES ON DATABASE ${database} TO ${role}`);
+    await client.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
   } finally {
     await client.end();
+  }
+  if (!postgres.bitnamiUser) return;
+  const inDatabase = await connectTo({ ...target, database: postgres.database }, options);
+  try {
+    await inDatabase.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(postgres.bitnamiUser.user)}`);
+  } finally {
+    await inDatabase.end();
   }
 }
 
@@ -148,10 +175,20 @@ function scriptEnvironment(
   binaries: PostgresBinaries,
   dir: string,
   dataDir: string,
-  postgres: PostgresService,
+  postgres: PostgresInstance,
   password: string | undefined,
 ): Record<string, string> {
   const containerEnv = Object.fromEntries(postgres.env);
+  if (postgres.flavor === "bitnami") {
+    return {
+      PATH: [join(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      HOME: dir,
+      LANG: "C.UTF-8",
+      ...containerEnv,
+      PGHOST: dir,
+      PGPORT: String(INIT_PORT),
+    };
+  }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
     PATH: [join(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),

@@ -6,7 +6,7 @@ import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js"
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets, registerSecret } from "../../core/secrets.js";
-import type { LiveEnvironment, Runtime } from "../runtime.js";
+import type { LiveEnvironment, LiveInstance, Runtime } from "../runtime.js";
 
 /** Servers someone else runs: what `--runtime external` checks. */
 export interface ExternalConfig {
@@ -120,8 +120,14 @@ export class ExternalRuntime implements Runtime {
     const { config } = this;
     const readOnly = this.options.readOnly ?? config.readOnly ?? true;
     this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+    const admin = parseDatabaseUrl(config.admin)!;
+    const instances = new Map<string, LiveInstance>([
+      ["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl: () => Promise.resolve(config.scratchAdmin) }],
+    ]);
     return {
       runtime: "external",
+      instances,
+      reach: () => undefined,
       adminUrl: config.admin,
       serviceUrl: (serviceKey) => config.services[serviceKey],
       servicesRunning: false,

@@ -1,0 +1,165 @@
+import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
+import type { Logger } from "../../core/logger.js";
+import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, initialiseCluster, runImageInitScripts } from "./image-entrypoint.js";
+import { findFreePort } from "./free-port.js";
+import type { PostgresBinaries } from "./postgres-binaries.js";
+import { PortTakenError, PostgresProcess } from "./postgres-process.js";
+import type { ServerUser } from "./server-user.js";
+
+/** Milliseconds spent in each phase of one server's start. */
+export interface EmbeddedTimings {
+  readonly prepare: number;
+  readonly initdb: number;
+  readonly initServer: number;
+  readonly initScripts: number;
+  readonly restart: number;
+  readonly total: number;
+}
+
+/** One server's phases, and when it began and became ready (`performance.now()` of this process). */
+export interface ServerTimings extends EmbeddedTimings {
+  readonly startedAt: number;
+  readonly readyAt: number;
+}
+
+/** What every server of one run shares. */
+export interface EmbeddedServerContext {
+  readonly binaries: PostgresBinaries;
+  readonly user: ServerUser;
+  /** Where temp dirs go (see `chooseTempRoot`). */
+  readonly tempRoot: string;
+  /** The process environment (PATH for psql). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly repoRoot: string;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** The runtime was stopped meanwhile: give up at the next step. */
+  readonly stopped: () => boolean;
+}
+
+export const LOOPBACK = "127.0.0.1";
+const PORT_ATTEMPTS = 3;
+
+/**
+ * One PostgreSQL 16 server provisioned the way the instance's image provisions its compose service
+ * on first start: bootstrap superuser and database, the init scripts (mounted or copied in by its
+ * build) in the image's order on a socket-only server, then a restart listening on 127.0.0.1. It
+ * lives in a temp dir of its own, gone after `stop()`.
+ */
+export class EmbeddedServer {
+  /** The superuser's password for this run (the instance's, or a generated one). */
+  password: string | undefined;
+  port: number | undefined;
+  timings: ServerTimings | undefined;
+  private tempDir: string | undefined;
+  private process: PostgresProcess | undefined;
+
+  constructor(readonly instance: PostgresInstance) {}
+
+  /** Where the running server lives; `undefined` when none runs. */
+  get location(): { readonly tempDir: string; readonly pid: number | undefined; readonly port: number } | undefined {
+    if (!this.tempDir || !this.process || this.port === undefined) return undefined;
+    return { tempDir: this.tempDir, pid: this.process.pid, port: this.port };
+  }
+
+  async start(context: EmbeddedServerContext, prepareMs: number): Promise<void> {
+    const { instance } = this;
+    const started = performance.now();
+    let mark = started;
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = Math.round(now - mark);
+      mark = now;
+      return elapsed;
+    };
+    const checkpoint = () => {
+      context.signal.throwIfAborted();
+      if (context.stopped()) throw new Error("the embedded runtime was stopped while starting");
+    };
+    const password = bootstrapPassword(instance, context.logger);
+    this.password = password;
+    for (const problem of instance.initProblems) {
+      context.logger.warn(
+        `init of "${instance.name}": ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`,
+      );
+    }
+    const dir = await this.createTempDir(context);
+    context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
+    checkpoint();
+
+    const dataDir = join(dir, "data");
+    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
+    const initdb = lap();
+    checkpoint();
+
+    this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+    checkpoint();
+    await createPostgresDb(dir, instance, password);
+    const initServer = lap();
+
+    await runImageInitScripts(instance.initScripts, {
+      dir,
+      dataDir,
+      binaries: context.binaries,
+      postgres: instance,
+      password,
+      user: context.user,
+      env: context.env,
+      repoRoot: context.repoRoot,
+      logger: context.logger,
+      signal: context.signal,
+    });
+    const initScripts = lap();
+    checkpoint();
+
+    await this.process.stop();
+    this.process = undefined;
+    this.port = await this.listenOnLoopback(context, dataDir, dir);
+    checkpoint();
+    const restart = lap();
+    const readyAt = performance.now();
+    this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
+    context.logger.debug(
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK}:${this.port} in ${this.timings.total} ms ` +
+        `(prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`,
+    );
+  }
+
+  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  async stop(): Promise<void> {
+    const server = this.process;
+    this.process = undefined;
+    this.port = undefined;
+    try {
+      await server?.stop();
+    } finally {
+      const dir = this.tempDir;
+      this.tempDir = undefined;
+      if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+
+  private async createTempDir(context: EmbeddedServerContext): Promise<string> {
+    const dir = await mkdtemp(join(context.tempRoot, "civic-conformance-pg-"));
+    this.tempDir = dir;
+    await chmod(dir, 0o700);
+    if (context.user.uid !== undefined) await chown(dir, context.user.uid, context.user.gid ?? context.user.uid);
+    return dir;
+  }
+
+  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
+  private async listenOnLoopback(context: EmbeddedServerContext, dataDir: string, socketDir: string): Promise<number> {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await findFreePort();
+      try {
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK, port, socketDir }, context.user);
+        return port;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
+        context.logger.debug(`port ${port} was taken before the embedded server "${this.instance.name}" bound it; trying another`);
+      }
+    }
+  }
+}
