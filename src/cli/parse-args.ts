@@ -81,6 +81,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         "repo-root": { type: "string" },
         "compose-file": { type: "string", multiple: true },
         profile: { type: "string", multiple: true },
+        baseline: { type: "string" },
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
@@ -103,7 +104,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const repoRoot = values["repo-root"];
 
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...(repoRoot !== undefined && { repoRoot }), write: values.write ?? false, cwd, env } };
@@ -122,6 +123,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     skip: checkIds("skip", values.skip ?? []),
     outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
     ...(values["compose-file"] !== undefined && { composeFiles: values["compose-file"] }),
+    ...(values.baseline !== undefined && { baseline: values.baseline }),
     ...(values.profile !== undefined && { composeProfiles: values.profile.flatMap((value) => value.split(",")).map((p) => p.trim()).filter(Boolean) }),
     ...(values["generator-command"] !== undefined && { generatorCommand: values["generator-command"] }),
     ...(values["migrate-command"] !== undefined && { migrateCommand: values["migrate-command"] }),

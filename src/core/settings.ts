@@ -31,6 +31,10 @@ export interface CheckSettings {
   readonly composeFiles?: readonly string[];
   /** Compose profiles to activate (as `docker compose --profile`): services under other profiles are not started. */
   readonly composeProfiles?: readonly string[];
+  /** A report JSON of an earlier run: only findings it does not have count (relative to `cwd`). */
+  readonly baseline?: string;
+  /** Today as `YYYY-MM-DD`, for suppression expiry; default the clock's (UTC). */
+  readonly today?: string;
   /** Replaces `infra/generate.ts` for the drift check (run from the product folder through a shell). */
   readonly generatorCommand?: string;
   /** Replaces the built-in migration applier (see README, "migrations"). */

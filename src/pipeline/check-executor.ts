@@ -2,6 +2,7 @@ import type { CheckResult } from "../core/report-model.js";
 import { EnvironmentError, UsageError } from "../core/errors.js";
 import { maskSecrets } from "../core/secrets.js";
 import { type Check, type CheckContext, CheckUnableError } from "../checks/check.js";
+import type { FindingPolicy } from "./finding-policy.js";
 
 export interface CheckProgress {
   started(check: Check): void;
@@ -19,14 +20,16 @@ export async function executeChecks(
   checks: readonly Check[],
   context: CheckContext,
   progress?: CheckProgress,
-  { concurrent = false }: { concurrent?: boolean } = {},
+  { concurrent = false, policy }: { concurrent?: boolean; policy?: FindingPolicy } = {},
 ): Promise<CheckResult[]> {
+  // The team's decisions (profile, rule levels, suppressions, baseline) shape each result before it is shown.
+  const decide = (result: CheckResult) => (policy ? policy.apply(result) : result);
   if (concurrent) {
     // Independent file-only checks: run together, report each as it finishes, keep list order.
     return Promise.all(
       checks.map(async (check) => {
         progress?.started(check);
-        const result = await runOne(check, context);
+        const result = decide(await runOne(check, context));
         progress?.finished(result);
         return result;
       }),
@@ -35,7 +38,7 @@ export async function executeChecks(
   const results: CheckResult[] = [];
   for (const check of checks) {
     progress?.started(check);
-    const result = await runOne(check, context);
+    const result = decide(await runOne(check, context));
     progress?.finished(result);
     results.push(result);
   }

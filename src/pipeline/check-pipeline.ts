@@ -7,7 +7,11 @@ import { repoRelative } from "../core/repo-path.js";
 import { type CheckResult, type Report, summarize } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
+import { isoDate } from "../checks/check.js";
 import { loadProduct } from "../product/load-product.js";
+import { configOf, profileOf } from "../product/product.js";
+import { readBaseline } from "./baseline-report.js";
+import { FindingPolicy } from "./finding-policy.js";
 import { locateProduct } from "../product/locate-product.js";
 import { createRuntime } from "../runtime/choose-runtime.js";
 import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
@@ -57,10 +61,21 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
     ...(settings.composeProfiles && { profiles: settings.composeProfiles }),
   };
   const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env, composeSelection } : {});
+  const today = settings.today ?? isoDate(new Date());
+  const productPath = repoRelative(repoRoot, productDir) || ".";
+  const profile = profileOf(product);
+  const policy = new FindingPolicy({
+    profile,
+    profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
+    config: configOf(product),
+    today,
+    ...(settings.baseline !== undefined && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }),
+  });
   const options: CheckOptions = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
     env: settings.env,
+    today,
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
@@ -85,7 +100,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
   starting?.catch(() => undefined);
 
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, policy });
     let liveResults: CheckResult[] = [];
     if (starting) {
       let live: LiveEnvironment | undefined;
@@ -98,7 +113,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
         io.logger.error(startError);
       }
       liveResults = live
-        ? await executeChecks(liveChecks, { ...context, live }, io.progress)
+        ? await executeChecks(liveChecks, { ...context, live }, io.progress, { policy })
         : liveChecks.map((check) => {
             const result: CheckResult = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
             io.progress?.finished(result);
@@ -110,10 +125,12 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
     const report: Report = {
       version: 1,
       product: product.name,
-      productDir: repoRelative(repoRoot, productDir) || ".",
+      productDir: productPath,
       runtime: (runtime as Runtime | undefined)?.name ?? "none",
       checks: results,
       summary: summarize(results),
+      registry: { source: product.registry.source, file: product.registry.file },
+      ...policy.report(),
     };
     return { report, productDir, repoRoot };
   } finally {

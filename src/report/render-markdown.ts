@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus, Finding, MatrixCell, Report } from "../core/report-model.js";
+import { policyLines } from "./render-policy.js";
 
 const STATUS_ICON: Record<CheckStatus, string> = { pass: "✅", fail: "❌", skip: "⏭️", error: "⚠️" };
 
@@ -85,5 +86,7 @@ export function renderMarkdown(report: Report): string {
     const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
     if (matrix?.length) out.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential × database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => `- ${escapeInline(line)}`), "", "</details>");
   return `${out.join("\n")}\n`;
 }

@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus, Finding, Report } from "../core/report-model.js";
+import { policyLines } from "./render-policy.js";
 import { type Palette, plainPalette } from "./style.js";
 
 const ICONS: Record<CheckStatus, string> = { pass: "✔", fail: "✖", skip: "○", error: "!" };
@@ -58,6 +59,8 @@ export function renderText(report: Report, palette: Palette = plainPalette, opti
     for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
     for (const finding of check.findings) out.push(...renderFinding(finding, palette));
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", ...decided.map((line) => palette.dim(line)));
   const s = report.summary;
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
   out.push(

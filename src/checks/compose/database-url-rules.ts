@@ -34,8 +34,9 @@ export function databaseUrlFindings(service: Service, composeService: ComposeSer
       fix: "Keep exactly one DATABASE_URL entry, naming the service's own database.",
     });
   }
-  for (const [key, value] of postgresUrls) {
-    if (key === "DATABASE_URL") continue;
+  // A connection under another name is a second one beside DATABASE_URL, or beside the first such one.
+  const otherUrls = postgresUrls.filter(([key]) => key !== "DATABASE_URL");
+  for (const [key, value] of databaseUrl ? otherUrls : otherUrls.slice(1)) {
     const other = parseDatabaseUrl(value.value);
     findings.push({
       rule: "compose/multiple-database-urls",

@@ -4,6 +4,7 @@ import { repoRelative } from "../../core/repo-path.js";
 import { UsageError } from "../../core/errors.js";
 import type { Finding } from "../../core/report-model.js";
 import { renderInfra } from "../../generator/render-infra.js";
+import { profileOf } from "../../product/product.js";
 import type { Check, CheckContext, CheckOutput } from "../check.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
 import { copyRepo, removeRepoCopy, snapshotTree } from "./repo-copy.js";
@@ -130,6 +131,16 @@ export const driftCheck: Check<"drift"> = {
     const { product, options } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
-    return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
+    if (generator) return runRepoGenerator(context, generator, productPath);
+    // The built-in generator renders the civic layout; outside it, no generator means nothing generated to compare.
+    if (profileOf(product) !== "civic") {
+      return {
+        findings: [],
+        skipped:
+          `no generator: ${productPath} has no infra/generate.ts and no --generator-command, and the ${profileOf(product)} profile does not compare with the built-in one. ` +
+          `\`npx civic-conformance init ${productPath}\` writes the registry; with the civic layout, \`civic-conformance generate --write\` renders the infra files from it.`,
+      };
+    }
+    return compareWithBuiltIn(context, productPath);
   },
 };
