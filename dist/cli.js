@@ -1,3 +1,49 @@
+var __knownSymbol = (name, symbol) => (symbol = Symbol[name]) ? symbol : /* @__PURE__ */ Symbol.for("Symbol." + name);
+var __typeError = (msg) => {
+  throw TypeError(msg);
+};
+var __using = (stack, value, async) => {
+  if (value != null) {
+    if (typeof value !== "object" && typeof value !== "function") __typeError("Object expected");
+    var dispose, inner;
+    if (async) dispose = value[__knownSymbol("asyncDispose")];
+    if (dispose === void 0) {
+      dispose = value[__knownSymbol("dispose")];
+      if (async) inner = dispose;
+    }
+    if (typeof dispose !== "function") __typeError("Object not disposable");
+    if (inner) dispose = function() {
+      try {
+        inner.call(this);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+    stack.push([async, dispose, value]);
+  } else if (async) {
+    stack.push([async]);
+  }
+  return value;
+};
+var __callDispose = (stack, error, hasError) => {
+  var E = typeof SuppressedError === "function" ? SuppressedError : function(e, s, m, _) {
+    return _ = Error(m), _.name = "SuppressedError", _.error = e, _.suppressed = s, _;
+  };
+  var fail2 = (e) => error = hasError ? new E(e, error, "An error was suppressed during disposal") : (hasError = true, e);
+  var next = (it) => {
+    while (it = stack.pop()) {
+      try {
+        var result = it[1] && it[1].call(it[2]);
+        if (it[0]) return Promise.resolve(result).then(next, (e) => (fail2(e), next()));
+      } catch (e) {
+        fail2(e);
+      }
+    }
+    if (hasError) throw error;
+  };
+  return next();
+};
+
 // src/core/cleanup-registry.ts
 var cleanups = /* @__PURE__ */ new Set();
 function registerCleanup(cleanup) {
@@ -19,10 +65,6 @@ async function runCleanups() {
   }
   return failures;
 }
-
-// src/cli/main.ts
-import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
-import { dirname as dirname10, resolve as resolve13 } from "node:path";
 
 // package.json
 var package_default = {
@@ -109,6 +151,9 @@ var UsageError = class extends Error {
 var EnvironmentError = class extends Error {
   name = "EnvironmentError";
 };
+function isKnownError(error) {
+  return error instanceof UsageError || error instanceof EnvironmentError;
+}
 
 // src/product/locate-product.ts
 import { readdir } from "node:fs/promises";
@@ -501,24 +546,58 @@ async function findRepoRoot(productDir) {
 
 // src/core/secrets.ts
 var MASK = "***";
-var registered = /* @__PURE__ */ new Set();
-var MIN_BARE_SECRET_LENGTH = 4;
-function registerSecret(value) {
-  if (value && value.length >= MIN_BARE_SECRET_LENGTH) registered.add(value);
+var registered = /* @__PURE__ */ new Map();
+var publicValues = /* @__PURE__ */ new Set();
+var MIN_LENGTH = { password: 3, generated: 6, configured: 6 };
+var ANYWHERE_LENGTH = 8;
+var NEVER_SECRET = /^(?:true|false|yes|no|on|off|null|none|postgres|postgresql)$/i;
+var SHORT_NUMBER = /^[+-]?\d{1,5}(?:\.\d+)?$/;
+function registerSecret(value, kind = "password") {
+  if (value === void 0 || !maskable(value, kind)) return;
+  if (registered.get(value) !== "password") registered.set(value, kind);
 }
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
-var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
+function registerPublicValue(value) {
+  if (value) publicValues.add(value);
+}
+function registeredSecrets() {
+  return [...registered.keys()].filter((value) => !publicValues.has(value));
+}
+function maskable(value, kind) {
+  const trimmed = value.trim();
+  return trimmed.length >= MIN_LENGTH[kind] && !NEVER_SECRET.test(trimmed) && !SHORT_NUMBER.test(trimmed);
+}
+function urlPassword(value) {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:(.*)@[^@]*$/is.exec(value.trim());
+  const password = match?.[1];
+  if (!password || VARIABLE_REFERENCE.test(password)) return void 0;
+  return password;
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
+var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
+var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
+var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
 var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskValue(value) {
+  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
+  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function replaceSecret(text, secret) {
+  if (!text.includes(secret)) return text;
+  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
+  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+}
 function maskSecrets(text) {
-  let masked = text.replace(
+  let masked = text;
+  for (const secret of [...registeredSecrets()].sort((a, b) => b.length - a.length)) masked = replaceSecret(masked, secret);
+  return masked.replace(
     URL_PASSWORD,
     (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
-  ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
-  for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
-    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
-  }
-  return masked;
+  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
 
 // src/core/logger.ts
@@ -1009,29 +1088,44 @@ function renderJson(report) {
 
 // src/report/render-junit.ts
 function xml(text) {
-  return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
 }
-function testCase(product, check) {
-  const open = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check.id)}" time="${(check.durationMs / 1e3).toFixed(3)}"`;
-  const body = check.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
+function systemOut(check2, findingsText) {
+  const lines = [
+    ...check2.reason?.includes("\n") ? [check2.reason] : [],
+    ...(check2.notes ?? []).map((note) => `note: ${note}`),
+    ...check2.coverage ? [
+      `coverage (${check2.coverage.complete ? "complete" : "incomplete"}): ${check2.coverage.summary}`,
+      ...check2.coverage.uncovered.map((item) => `not covered: ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`)
+    ] : [],
+    ...findingsText ? [findingsText] : []
+  ];
+  return lines.length > 0 ? `
+      <system-out>${xml(lines.join("\n"))}</system-out>` : "";
+}
+function testCase(product, check2) {
+  const open2 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
+  const body = check2.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
   fix: ${f.fix}` : ""}`).join("\n");
-  switch (check.status) {
-    case "pass":
-      return body ? `${open}>
-      <system-out>${xml(body)}</system-out>
-    </testcase>` : `${open}/>`;
+  const reasonLine = (fallback) => xml(check2.reason?.split("\n")[0] ?? fallback);
+  switch (check2.status) {
+    case "pass": {
+      const out = systemOut(check2, body);
+      return out ? `${open2}>${out}
+    </testcase>` : `${open2}/>`;
+    }
     case "skip":
-      return `${open}>
-      <skipped message="${xml(check.reason ?? "skipped")}"/>
+      return `${open2}>
+      <skipped message="${reasonLine("skipped")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "error":
-      return `${open}>
-      <error message="${xml(check.reason ?? "could not run")}"/>
+      return `${open2}>
+      <error message="${reasonLine("could not run")}"/>${systemOut(check2, body)}
     </testcase>`;
     case "fail": {
-      const errors = check.findings.filter((f) => f.severity === "error").length;
-      return `${open}>
-      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check.id)}">${xml(body)}</failure>
+      const errors = check2.findings.filter((f) => f.severity === "error").length;
+      return `${open2}>
+      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check2.id)}">${xml(body)}</failure>${systemOut(check2, "")}
     </testcase>`;
     }
   }
@@ -1064,14 +1158,15 @@ function code(text) {
 }
 function headline(report) {
   const s = report.summary;
+  if (s.verdict === "pass" && s.skipped > 0) return `## \u2705 civic-conformance: ${report.product} \u2014 ${s.passed} passed, ${s.skipped} skipped`;
   if (s.verdict === "pass") return `## \u2705 civic-conformance: ${report.product} \u2014 all checks passed`;
   if (s.verdict === "fail") return `## \u274C civic-conformance: ${report.product} \u2014 ${s.failed} check${s.failed === 1 ? "" : "s"} failed`;
   return `## \u26A0\uFE0F civic-conformance: ${report.product} \u2014 ${s.errored} check${s.errored === 1 ? "" : "s"} could not run`;
 }
-function findingCount(check) {
-  if (check.findings.length === 0) return check.reason ? escapeInline(check.reason) : "\u2014";
-  const errors = check.findings.filter((f) => f.severity === "error").length;
-  const warnings = check.findings.length - errors;
+function findingCount(check2) {
+  if (check2.findings.length === 0) return check2.reason ? escapeInline(check2.reason.split("\n")[0] ?? "") : "\u2014";
+  const errors = check2.findings.filter((f) => f.severity === "error").length;
+  const warnings = check2.findings.length - errors;
   return [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
 }
 function renderFinding(finding2) {
@@ -1083,11 +1178,30 @@ function renderFinding(finding2) {
   ].filter(Boolean).join(" \xB7 ");
   const lines = [`- ${head} \u2014 ${escapeInline(finding2.message)}`];
   if (finding2.fix) lines.push(`  <br>**Fix:** ${escapeInline(finding2.fix)}`);
-  if (finding2.details) {
-    const fence = finding2.details.includes("```") ? "````" : "```";
-    lines.push("", "  <details><summary>Details</summary>", "", `  ${fence}diff`, ...finding2.details.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`, "", "  </details>");
-  }
+  if (finding2.details) lines.push("", "  <details><summary>Details</summary>", "", ...fenced(finding2.details, "diff"), "", "  </details>");
   return lines;
+}
+function fenced(text, language = "") {
+  const fence = text.includes("```") ? "````" : "```";
+  return [`  ${fence}${language}`, ...text.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`];
+}
+function renderReason(check2) {
+  if (!check2.reason || check2.status !== "skip" && check2.status !== "error") return [];
+  const [first = "", ...rest] = check2.reason.split("\n");
+  const lines = [`${check2.status === "skip" ? "**Skipped:**" : "**Error:**"} ${escapeInline(first)}`, ""];
+  if (rest.length > 0) lines.push("<details><summary>Full cause</summary>", "", ...fenced(rest.join("\n"), "text"), "", "</details>", "");
+  return lines;
+}
+function renderCoverage(coverage) {
+  const lines = [`**Coverage** (${coverage.complete ? "complete" : "incomplete"}): ${escapeInline(coverage.summary)}`];
+  if (coverage.uncovered.length > 0) {
+    lines.push("");
+    for (const item of coverage.uncovered) {
+      const where = item.file ? ` \xB7 ${code(`${item.file}${item.line ? `:${item.line}` : ""}`)}` : "";
+      lines.push(`- not covered: ${item.kind} ${code(item.name)}${where}${item.reason ? ` \u2014 ${escapeInline(item.reason)}` : ""}`);
+    }
+  }
+  return [...lines, ""];
 }
 function renderMatrix(matrix) {
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
@@ -1117,14 +1231,18 @@ function renderMarkdown(report) {
     "|---|---|--:|---|",
     ...report.checks.map((c) => `| ${code(c.id)} | ${STATUS_ICON[c.status]} ${c.status} | ${c.durationMs} ms | ${findingCount(c)} |`)
   ];
-  for (const check of report.checks) {
-    const matrix = check.data?.matrix;
-    if (check.findings.length === 0 && !matrix && !check.notes?.length) continue;
-    out.push("", `### ${STATUS_ICON[check.status]} ${code(check.id)} \u2014 ${escapeInline(check.title)}`, "");
-    for (const note of check.notes ?? []) out.push(`> ${escapeInline(note)}`, "");
-    for (const finding2 of check.findings) out.push(...renderFinding(finding2));
+  for (const check2 of report.checks) {
+    const matrix = check2.data?.matrix;
+    const told = (check2.status === "skip" || check2.status === "error") && check2.reason;
+    if (check2.findings.length === 0 && !matrix && !check2.notes?.length && !check2.coverage && !told) continue;
+    const section = [`### ${STATUS_ICON[check2.status]} ${code(check2.id)} \u2014 ${escapeInline(check2.title)}`, "", ...renderReason(check2)];
+    for (const note of check2.notes ?? []) section.push(`> ${escapeInline(note)}`, "");
+    if (check2.coverage) section.push(...renderCoverage(check2.coverage));
+    for (const finding2 of check2.findings) section.push(...renderFinding(finding2));
     const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
-    if (matrix?.length) out.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    if (matrix?.length) section.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    while (section.at(-1) === "") section.pop();
+    out.push("", ...section);
   }
   return `${out.join("\n")}
 `;
@@ -1358,10 +1476,10 @@ function lexSql(sql) {
     }
   }
   return tokens;
-  function pushQuoted(kind, start, open, backslashEscapes) {
-    const quote = sql[open];
+  function pushQuoted(kind, start, open2, backslashEscapes) {
+    const quote = sql[open2];
     let value = "";
-    let i2 = open + 1;
+    let i2 = open2 + 1;
     while (i2 < sql.length) {
       const char = sql[i2];
       if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
@@ -1371,14 +1489,14 @@ function lexSql(sql) {
         value += quote;
         i2 += 2;
       } else if (char === quote) {
-        push(kind, start, i2 + 1, { value, contentStart: open + 1, contentEnd: i2 });
+        push(kind, start, i2 + 1, { value, contentStart: open2 + 1, contentEnd: i2 });
         return i2 + 1;
       } else {
         value += char;
         i2++;
       }
     }
-    push(kind, start, sql.length, { value, contentStart: open + 1, contentEnd: sql.length });
+    push(kind, start, sql.length, { value, contentStart: open2 + 1, contentEnd: sql.length });
     return sql.length;
   }
 }
@@ -1935,6 +2053,9 @@ function serviceFindings(service, composeService, context) {
 }
 
 // src/checks/check.ts
+function coverageOf(summary, covered, uncovered) {
+  return { complete: uncovered.length === 0, summary, covered: [...covered], uncovered: [...uncovered] };
+}
 var CheckUnableError = class extends Error {
   name = "CheckUnableError";
 };
@@ -2231,12 +2352,14 @@ async function probeDependencies(context, stack) {
   const compose = context.product.compose;
   const notes = [];
   const urls = [];
+  const uncovered = [];
   for (const service of context.product.registry.services) {
     const composeService = compose.services.get(service.hostname) ?? compose.services.get(service.key);
     const found = dependencyUrls(service, composeService?.name, context.product.registry, compose);
     if (found.length === 0) continue;
     if (!composeService) {
       notes.push(`${service.key} has no compose service, so its dependency URLs were not probed`);
+      for (const url of found) uncovered.push({ ...coverageItem(url), reason: `${service.key} has no compose service to probe from` });
       continue;
     }
     urls.push(...found);
@@ -2261,7 +2384,11 @@ async function probeDependencies(context, stack) {
     });
   }
   notes.push(`live probe: ${urls.length} dependency URLs of ${consumers.length} services probed from inside the compose network; ${reached} answered`);
-  return { findings, notes };
+  const summary = `${urls.length}/${urls.length + uncovered.length} dependency URLs probed from inside the compose network, ${reached} answered`;
+  return { findings, notes, coverage: coverageOf(summary, urls.map(coverageItem), uncovered) };
+}
+function coverageItem(url) {
+  return { kind: "dependency", name: `${url.consumer.key}: ${url.variable}`, service: url.consumer.key, file: url.file, line: url.line };
 }
 function dependencyUrls(service, composeService, registry, compose) {
   const found = [];
@@ -2442,14 +2569,18 @@ var dependenciesCheck = {
     const findings = [];
     for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
     const stack = context.live?.servicesRunning ? context.live.stack : void 0;
-    if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
+    if (!stack) {
+      const why = `needs the compose runtime (--runtime compose), and ${liveProbeSkipReason(context)}`;
+      if (findings.some((finding2) => finding2.severity === "error")) return { findings, notes: [`live probe skipped: it ${why}`] };
+      return { findings, skipped: `the static part found nothing wrong; the live probe ${why}` };
+    }
     const live = await probeDependencies(context, stack);
-    return { findings: [...findings, ...live.findings], notes: live.notes };
+    return { findings: [...findings, ...live.findings], notes: live.notes, coverage: live.coverage };
   }
 };
 function liveProbeSkipReason(context) {
   const live = context.live;
-  if (!live) return "no runtime was started, so no service is running";
+  if (!live) return "no service of the product is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }
@@ -5704,8 +5835,8 @@ var ALL_CHECKS = [
   migrationsCheck,
   dependenciesCheck
 ];
-var CHECK_IDS = ALL_CHECKS.map((check) => check.id);
-var ALL_RULES = ALL_CHECKS.flatMap((check) => check.rules);
+var CHECK_IDS = ALL_CHECKS.map((check2) => check2.id);
+var ALL_RULES = ALL_CHECKS.flatMap((check2) => check2.rules);
 var rulesById = new Map(ALL_RULES.map((rule) => [rule.id, rule]));
 function ruleDeclaration(id) {
   return rulesById.get(id);
@@ -5726,6 +5857,26 @@ function sarifRule(id) {
     ...declared && { defaultConfiguration: { level: declared.severity } },
     properties: { tags: ["database-per-service", id.split("/")[0] ?? "civic-conformance"] }
   };
+}
+function notifications(report) {
+  const out = [];
+  for (const check2 of report.checks) {
+    const properties = { product: report.product, check: check2.id };
+    const say = (level, text, file, line) => out.push({
+      level,
+      message: { text: `${check2.id}: ${text}` },
+      ...file && { locations: [{ physicalLocation: { artifactLocation: { uri: file, uriBaseId: "%SRCROOT%" }, ...line !== void 0 && { region: { startLine: line } } } }] },
+      properties
+    });
+    if (check2.status === "skip" && check2.reason) say("note", `skipped: ${check2.reason}`);
+    if (check2.status === "error" && check2.reason) say("error", `could not run: ${check2.reason}`);
+    for (const note of check2.notes ?? []) say("note", note);
+    if (check2.coverage) {
+      say(check2.coverage.complete ? "note" : "warning", `coverage (${check2.coverage.complete ? "complete" : "incomplete"}): ${check2.coverage.summary}`);
+      for (const item of check2.coverage.uncovered) say("warning", `not covered: ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`, item.file, item.line);
+    }
+  }
+  return out;
 }
 function renderSarif(reports, toolVersion) {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
@@ -5757,6 +5908,13 @@ function renderSarif(reports, toolVersion) {
     runs: [
       {
         tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        // Successful only when every check could run; the notifications say what was not looked at.
+        invocations: [
+          {
+            executionSuccessful: reports.every((r) => r.checks.every((c) => c.status !== "error")),
+            toolExecutionNotifications: reports.flatMap(notifications)
+          }
+        ],
         results: findings.map(result)
       }
     ]
@@ -5766,7 +5924,7 @@ function renderSarif(reports, toolVersion) {
 }
 
 // src/report/style.ts
-var wrap = (open, close) => (text) => `\x1B[${open}m${text}\x1B[${close}m`;
+var wrap = (open2, close) => (text) => `\x1B[${open2}m${text}\x1B[${close}m`;
 var colourPalette = {
   red: wrap(31, 39),
   green: wrap(32, 39),
@@ -5802,7 +5960,8 @@ function renderCheckLine(result, palette = plainPalette) {
   const errors = result.findings.filter((f) => f.severity === "error").length;
   const warnings = result.findings.length - errors;
   const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
-  const tail2 = [counts, result.reason].filter(Boolean).join(" \xB7 ");
+  const reason = result.reason?.split("\n")[0];
+  const tail2 = [counts, reason].filter(Boolean).join(" \xB7 ");
   return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail2 ? `  ${tail2}` : ""}`;
 }
 function renderFinding2(finding2, palette) {
@@ -5820,13 +5979,22 @@ function renderFinding2(finding2, palette) {
   }
   return lines;
 }
+function renderCoverage2(coverage, palette) {
+  const mark = coverage.complete ? palette.green("complete") : palette.yellow("incomplete");
+  return [
+    `    coverage (${mark}): ${coverage.summary}`,
+    ...coverage.uncovered.map((item) => `      ${palette.yellow("not covered:")} ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`)
+  ];
+}
 function renderText(report, palette = plainPalette, options = {}) {
   const out = options.progressShown ? [""] : [palette.bold(`civic-conformance \xB7 ${report.product} \xB7 runtime ${report.runtime}`), ""];
-  for (const check of report.checks) {
-    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
-    out.push(renderCheckLine(check, palette));
-    for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
-    for (const finding2 of check.findings) out.push(...renderFinding2(finding2, palette));
+  for (const check2 of report.checks) {
+    if (options.progressShown && check2.findings.length === 0 && !check2.notes?.length && !check2.coverage) continue;
+    out.push(renderCheckLine(check2, palette));
+    if (!options.progressShown) for (const line of check2.reason?.split("\n").slice(1) ?? []) out.push(`    ${line}`);
+    for (const note of check2.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
+    if (check2.coverage) out.push(...renderCoverage2(check2.coverage, palette));
+    for (const finding2 of check2.findings) out.push(...renderFinding2(finding2, palette));
   }
   const s = report.summary;
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
@@ -5869,6 +6037,50 @@ function summarize(checks) {
     warnings: findings.filter((f) => f.severity === "warning").length,
     verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
   };
+}
+function describeUncovered(coverage, limit = 5) {
+  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
+
+// src/core/mask-report.ts
+function maskReport(report) {
+  return { ...report, checks: report.checks.map(maskCheckResult) };
+}
+function maskCheckResult(result) {
+  return {
+    ...result,
+    findings: result.findings.map(maskFinding),
+    ...result.reason !== void 0 && { reason: maskSecrets(result.reason) },
+    ...result.notes && { notes: result.notes.map(maskSecrets) },
+    ...result.coverage && { coverage: maskCoverage(result.coverage) },
+    ...result.data && { data: maskData(result.data) }
+  };
+}
+function maskFinding(finding2) {
+  return {
+    ...finding2,
+    message: maskSecrets(finding2.message),
+    ...finding2.fix !== void 0 && { fix: maskSecrets(finding2.fix) },
+    ...finding2.details !== void 0 && { details: maskSecrets(finding2.details) }
+  };
+}
+function maskCoverage(coverage) {
+  const items = (list) => list.map((item) => item.reason === void 0 ? item : { ...item, reason: maskSecrets(item.reason) });
+  return { ...coverage, summary: maskSecrets(coverage.summary), covered: items(coverage.covered), uncovered: items(coverage.uncovered) };
+}
+function maskData(data) {
+  const { matrix, ...rest } = data;
+  const masked = maskStrings(rest);
+  if (!matrix) return masked;
+  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
+}
+function maskStrings(value) {
+  if (typeof value === "string") return maskSecrets(value);
+  if (Array.isArray(value)) return value.map(maskStrings);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, maskStrings(inner)]));
+  return value;
 }
 
 // src/product/load-product.ts
@@ -6348,7 +6560,7 @@ var COMPOSE_OVERRIDE_FILE_NAMES = [
   "docker-compose.override.yml",
   "docker-compose.override.yaml"
 ];
-var SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
+var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
 async function loadCompose(productDir, repoRoot, env) {
   const path = await findComposeFile(productDir);
   const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
@@ -6368,7 +6580,7 @@ async function loadCompose(productDir, repoRoot, env) {
       const existing = variables.get(name);
       if (existing !== void 0) return existing;
       const value = randomBytes2(18).toString("base64url");
-      registerSecret(value);
+      registerSecret(value, "generated");
       variables.set(name, value);
       generatedVariables.push(name);
       return value;
@@ -6401,15 +6613,23 @@ async function loadCompose(productDir, repoRoot, env) {
     const context = { reader, dir, toRepoPath, secretFiles, policy };
     services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
   }
-  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
-  for (const service of services.values()) {
-    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
-  }
+  registerSecrets(variables, services);
   const overrideFiles = [];
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
     if (await pathExists(join12(dir, name))) overrideFiles.push(toRepoPath(join12(dir, name)));
   }
   return { path, file, services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
+}
+function registerSecrets(variables, services) {
+  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    registerPublicValue(service.name);
+    registerPublicValue(service.image?.value);
+    for (const [name, { value }] of service.environment) {
+      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+      registerSecret(urlPassword(value));
+    }
+  }
 }
 async function findComposeFile(productDir) {
   for (const name of COMPOSE_FILE_NAMES) {
@@ -7757,69 +7977,88 @@ function composeRuntime(inputs) {
 }
 
 // src/pipeline/check-executor.ts
-async function executeChecks(checks, context, progress, { concurrent = false } = {}) {
-  if (concurrent) {
+var INTERRUPTED = "interrupted before it finished";
+async function executeChecks(checks, context, progress, options = {}) {
+  if (options.concurrent) {
     return Promise.all(
-      checks.map(async (check) => {
-        progress?.started(check);
-        const result = await runOne2(check, context);
+      checks.map(async (check2) => {
+        progress?.started(check2);
+        const result = await runOne2(check2, context, options);
         progress?.finished(result);
         return result;
       })
     );
   }
   const results = [];
-  for (const check of checks) {
-    progress?.started(check);
-    const result = await runOne2(check, context);
+  for (const check2 of checks) {
+    progress?.started(check2);
+    const result = await runOne2(check2, context, options);
     progress?.finished(result);
     results.push(result);
   }
   return results;
 }
-async function runOne2(check, context) {
+async function runOne2(check2, context, options) {
   const started = performance.now();
-  const base = { id: check.id, title: check.title };
+  const base = { id: check2.id, title: check2.title };
   const elapsed = () => Math.round(performance.now() - started);
-  const unmet = unmetNeed(check, context);
+  const unmet = unmetNeed(check2, context);
   if (unmet) return { ...base, status: "skip", durationMs: 0, findings: [], reason: unmet };
+  if (context.signal.aborted) return { ...base, status: "error", durationMs: 0, findings: [], reason: INTERRUPTED };
   try {
-    const output = await check.run(context);
-    const durationMs = elapsed();
-    const findings = output.findings.map((f) => ({
-      ...f,
-      message: maskSecrets(f.message),
-      ...f.fix !== void 0 && { fix: maskSecrets(f.fix) },
-      ...f.details !== void 0 && { details: maskSecrets(f.details) }
-    }));
-    const notes = output.notes?.map(maskSecrets);
-    const extra = { ...notes?.length && { notes }, ...output.data && { data: output.data } };
-    if (output.skipped !== void 0) {
-      return { ...base, status: "skip", durationMs, findings, reason: maskSecrets(output.skipped), ...extra };
-    }
-    const failed = findings.some((f) => f.severity === "error");
-    return { ...base, status: failed ? "fail" : "pass", durationMs, findings, ...extra };
+    const output = await check2.run(context);
+    return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const reason = error instanceof EnvironmentError || error instanceof CheckUnableError ? error.message : `internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
-    context.logger.error(`${check.id}: ${reason}`);
-    return { ...base, status: "error", durationMs: elapsed(), findings: [], reason: maskSecrets(reason) };
+    const durationMs = elapsed();
+    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
+    let reason;
+    if (error instanceof UsageError) {
+      reason = error.format();
+      options.onInputError?.(error);
+    } else if (error instanceof EnvironmentError || error instanceof CheckUnableError) {
+      reason = error.message;
+    } else {
+      reason = `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`;
+      if (error instanceof Error && error.stack) context.logger.debug(`${check2.id}: ${error.stack}`);
+    }
+    context.logger.error(`${check2.id}: ${firstLine(reason)}`);
+    return maskCheckResult({ ...base, status: "error", durationMs, findings: [], reason });
   }
 }
-function unmetNeed(check, context) {
-  if (check.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
-  if (check.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
+function judge(base, output, durationMs) {
+  const extra = {
+    ...output.notes?.length && { notes: output.notes },
+    ...output.coverage && { coverage: output.coverage },
+    ...output.data && { data: output.data }
+  };
+  const findings = output.findings;
+  if (output.skipped !== void 0) return { ...base, status: "skip", durationMs, findings, reason: output.skipped, ...extra };
+  if (findings.some((f) => f.severity === "error")) return { ...base, status: "fail", durationMs, findings, ...extra };
+  if (output.coverage && !output.coverage.complete) {
+    const reason = `could not look at: ${describeUncovered(output.coverage) || output.coverage.summary}`;
+    return { ...base, status: "error", durationMs, findings, reason, ...extra };
+  }
+  return { ...base, status: "pass", durationMs, findings, ...extra };
+}
+function firstLine(text) {
+  const [first = "", ...rest] = text.split("\n");
+  return rest.length > 0 ? `${first} \u2026` : first;
+}
+function unmetNeed(check2, context) {
+  if (check2.needs.includes("compose") && !context.product.compose) return "no compose file was loaded";
+  if (check2.needs.includes("postgres") && !context.live) return "needs a live PostgreSQL server, and no runtime was started";
   return void 0;
 }
 
 // src/pipeline/check-pipeline.ts
-var needsServer = (check) => check.needs.includes("postgres");
-var usesStack = (check) => check.needs.includes("stack");
+var needsServer = (check2) => check2.needs.includes("postgres");
+var usesStack = (check2) => check2.needs.includes("stack");
 function selectChecks(settings) {
   return ALL_CHECKS.filter(
-    (check) => (settings.only.length === 0 || settings.only.includes(check.id)) && !settings.skip.includes(check.id)
+    (check2) => (settings.only.length === 0 || settings.only.includes(check2.id)) && !settings.skip.includes(check2.id)
   );
 }
+var START_FAILED_SEE_ABOVE = "runtime could not start (see above)";
 async function runCheck(settings, io) {
   const checks = selectChecks(settings);
   const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
@@ -7841,43 +8080,50 @@ async function runCheck(settings, io) {
       product,
       env: settings.env,
       logger: io.logger,
-      needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
+      needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
       ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig }
     });
     io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
     return runtime.start(io.signal);
   })() : void 0;
   starting?.catch(() => void 0);
+  let inputError = false;
+  const onInputError = () => {
+    inputError = true;
+  };
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError });
     let liveResults = [];
+    let startFailure;
     if (starting) {
       let live;
-      let startError;
       try {
         live = await starting;
       } catch (error) {
-        if (!(error instanceof EnvironmentError)) throw error;
-        startError = maskSecrets(error.message);
-        io.logger.error(startError);
+        startFailure = startFailureOf(error, io);
       }
-      liveResults = live ? await executeChecks(liveChecks, { ...context, live }, io.progress) : liveChecks.map((check) => {
-        const result = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
-        io.progress?.finished(result);
-        return result;
-      });
+      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError });
+      else {
+        const failed = liveChecks.filter(needsServer).map((check2) => {
+          const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
+          const result = { id: check2.id, title: check2.title, status: "error", durationMs: 0, findings: [], reason };
+          io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
+          return result;
+        });
+        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError })];
+      }
     }
     const byOrder = (a, b) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
-    const report = {
+    const report = maskReport({
       version: 1,
       product: product.name,
       productDir: repoRelative(repoRoot, productDir) || ".",
       runtime: runtime?.name ?? "none",
       checks: results,
       summary: summarize(results)
-    };
-    return { report, productDir, repoRoot };
+    });
+    return { report, productDir, repoRoot, inputError, ...startFailure && !io.signal.aborted && { startFailure } };
   } finally {
     if (starting) {
       await starting.catch(() => void 0);
@@ -7889,9 +8135,22 @@ async function runCheck(settings, io) {
     }
   }
 }
-function exitCodeFor(report) {
-  if (report.summary.verdict === "fail") return 1;
-  if (report.summary.verdict === "error") return 3;
+function startFailureOf(error, io) {
+  const kind = error instanceof UsageError ? "input" : "environment";
+  const cause = maskSecrets(
+    error instanceof UsageError ? error.format() : error instanceof EnvironmentError ? error.message : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`
+  );
+  if (!io.signal.aborted) {
+    io.logger.error(`the runtime could not start: ${cause}`);
+    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
+  }
+  return { kind, cause, ...error instanceof UsageError && error.location && { location: error.location } };
+}
+function exitCodeFor(run) {
+  const { verdict } = run.report.summary;
+  if (verdict === "fail") return 1;
+  if (run.inputError || run.startFailure?.kind === "input") return 2;
+  if (verdict === "error") return 3;
   return 0;
 }
 
@@ -7923,8 +8182,8 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
-  --timeout <seconds>       limit for each child process a check runs (default 120)
-  --concurrency <n>         concurrent connections/processes (default 16)
+  --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
+  --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --verbose                 debug logs on stderr
 
 generate options:
@@ -7952,10 +8211,12 @@ function expectOneOf(what, value, allowed) {
 function checkIds(flag, values) {
   return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
 }
-function positiveInteger(flag, value, fallback) {
+var MAX_TIMEOUT_SECONDS = 86400;
+var MAX_CONCURRENCY = 256;
+function wholeNumber(flag, value, fallback, max, unit = "") {
   if (value === void 0) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`Invalid --${flag} '${value}'. Expected a positive whole number.`);
+  const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
 }
 var FORMAT_BY_EXTENSION = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
@@ -7967,8 +8228,8 @@ function outputTargets(tokens) {
       sawFormat = true;
       targets.push({ format: expectOneOf("format", value, FORMATS) });
     } else if (name === "output") {
-      const open = [...targets].reverse().find((t) => t.file === void 0);
-      if (open) open.file = value;
+      const open2 = [...targets].reverse().find((t) => t.file === void 0);
+      if (open2) open2.file = value;
       else {
         const format = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
         if (!format) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
@@ -8040,13 +8301,91 @@ function parseCliArgs(argv, cwd, env) {
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
-    commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3) * 1e3,
-    concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY3),
+    commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
+    concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
     cwd,
     env
   };
   return { kind: "check", settings };
+}
+
+// src/cli/report-files.ts
+import { constants as constants2 } from "node:fs";
+import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
+import { dirname as dirname10, resolve as resolve13 } from "node:path";
+async function openReportFiles(targets, cwd) {
+  const opened = [];
+  const closeAll = async () => {
+    for (const { handle } of opened) await handle.close().catch(() => void 0);
+  };
+  try {
+    for (const target of targets) {
+      if (target.file === void 0) continue;
+      const path = resolve13(cwd, target.file);
+      const fail2 = (why) => {
+        throw new UsageError(`cannot write --output ${target.file}: ${why}`);
+      };
+      const existing = await stat4(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
+      if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
+      if (!existing) await createParents(dirname10(path), fail2);
+      const handle = await open(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
+      const file = {
+        target: { ...target, file: target.file },
+        async write(text) {
+          await handle.truncate(0);
+          await handle.write(text, 0, "utf8");
+        }
+      };
+      opened.push({ file, handle, created: existing === void 0, path });
+    }
+  } catch (error) {
+    await closeAll();
+    for (const { created, path } of opened) if (created) await rm5(path, { force: true });
+    throw error;
+  }
+  return {
+    files: opened.map(({ file }) => file),
+    async discard() {
+      await closeAll();
+      for (const { created, path } of opened) if (created) await rm5(path, { force: true }).catch(() => void 0);
+    },
+    async [Symbol.asyncDispose]() {
+      await closeAll();
+    }
+  };
+}
+async function createParents(folder, fail2) {
+  const missing = [];
+  for (let current = folder; ; current = dirname10(current)) {
+    const info = await stat4(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
+    if (info) {
+      if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
+      break;
+    }
+    missing.unshift(current);
+    if (dirname10(current) === current) break;
+  }
+  for (const path of missing) {
+    await mkdir4(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+  }
+}
+function reasonOf(error, path) {
+  switch (error.code) {
+    case "ENOTDIR":
+      return `a part of ${path} is a file, not a folder`;
+    case "EISDIR":
+      return "it is a folder; name a file inside it";
+    case "EACCES":
+    case "EPERM":
+      return `permission denied (${path})`;
+    case "EROFS":
+      return `read-only file system (${path})`;
+    case "ENOENT":
+      return `no such file or folder (${path})`;
+    default:
+      return `${error.code ?? "error"}: ${error.message}`;
+  }
 }
 
 // src/cli/main.ts
@@ -8074,57 +8413,80 @@ ${file.content}`);
         }
         return 0;
       }
-      case "check": {
-        const { settings } = command;
-        const logger = new StreamLogger(io.stderr, settings.verbose);
-        const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === void 0);
-        const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
-        if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance \xB7 ${settings.productPath}`)}
-`);
-        const progress = {
-          started(_check) {
-          },
-          finished(result) {
-            progressWrite(`${renderCheckLine(result, progressPalette)}
-`);
-          }
-        };
-        const { report } = await runCheck(settings, { logger, progress, signal: io.signal });
-        for (const target of settings.outputs) {
-          const palette = target.file === void 0 ? paletteFor(io.stdoutIsTTY, io.env) : void 0;
-          const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === void 0 }));
-          if (target.file === void 0) io.stdout(text);
-          else {
-            const path = resolve13(settings.cwd, target.file);
-            await mkdir4(dirname10(path), { recursive: true });
-            await writeFile4(path, text);
-          }
-        }
-        return exitCodeFor(report);
-      }
+      case "check":
+        return await check(command.settings, io);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`civic-conformance: ${maskSecrets(error.format())}
+    return reportFailure(error, io, argv.includes("--verbose"));
+  }
+}
+async function check(settings, io) {
+  var _stack = [];
+  try {
+    const files = __using(_stack, await openReportFiles(settings.outputs, settings.cwd), true);
+    const logger = new StreamLogger(io.stderr, settings.verbose);
+    const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === void 0);
+    const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
+    if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance \xB7 ${settings.productPath}`)}
 `);
-      return 2;
+    const progress = {
+      started(_check) {
+      },
+      finished(result) {
+        progressWrite(`${renderCheckLine(result, progressPalette)}
+`);
+      }
+    };
+    let run;
+    try {
+      run = await runCheck(settings, { logger, progress, signal: io.signal });
+    } catch (error) {
+      await files.discard();
+      throw error;
     }
-    if (error instanceof EnvironmentError) {
-      io.stderr(`civic-conformance: ${maskSecrets(error.message)}
-`);
+    if (io.signal.aborted) {
+      await files.discard();
       return 3;
     }
-    io.stderr(`civic-conformance: internal error (please report it):
-${maskSecrets(error instanceof Error ? error.stack ?? error.message : String(error))}
-`);
-    return 70;
+    const { report } = run;
+    for (const target of settings.outputs.filter((t) => t.file === void 0)) {
+      io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+    }
+    for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
+    return exitCodeFor(run);
+  } catch (_) {
+    var _error = _, _hasError = true;
+  } finally {
+    var _promise = __callDispose(_stack, _error, _hasError);
+    _promise && await _promise;
   }
+}
+function reportFailure(error, io, verbose) {
+  if (error instanceof UsageError) {
+    io.stderr(`civic-conformance: ${maskSecrets(error.format())}
+`);
+    return 2;
+  }
+  if (error instanceof EnvironmentError) {
+    io.stderr(`civic-conformance: ${maskSecrets(error.message)}
+`);
+    return 3;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`civic-conformance: internal error (please report it): ${maskSecrets(message.split("\n")[0] ?? "")}
+`);
+  if (verbose && error instanceof Error && error.stack) io.stderr(`${maskSecrets(error.stack)}
+`);
+  else io.stderr("Run again with --verbose to see where it happened.\n");
+  return 3;
 }
 
 // src/cli/bin.ts
+var CLOSED_STDOUT_EXIT = 141;
 async function cli() {
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
+  const verbose = process.argv.includes("--verbose");
   let stopping = false;
   const onSignal = (signal, code2) => {
     if (stopping) return;
@@ -8138,16 +8500,42 @@ civic-conformance: ${signal} received, cleaning up\u2026
   };
   process.on("SIGINT", () => onSignal("SIGINT", 130));
   process.on("SIGTERM", () => onSignal("SIGTERM", 143));
+  let stdoutClosed = false;
+  let stderrClosed = false;
+  process.stdout.on("error", (error) => {
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    if (error.code !== "EPIPE") writeStderr(`civic-conformance: cannot write to standard output: ${error.message}
+`);
+    controller.abort(new Error("standard output was closed"));
+  });
+  process.stderr.on("error", () => {
+    stderrClosed = true;
+  });
+  const writeStderr = (text) => {
+    if (!stderrClosed) process.stderr.write(text);
+  };
+  const onCrash = (error) => {
+    if (stopping) return;
+    stopping = true;
+    reportFailure(error, { stderr: writeStderr }, verbose);
+    controller.abort(error);
+    void runCleanups().finally(() => process.exit(3));
+  };
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
   const exitCode = await main(process.argv.slice(2), {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: (text) => {
+      if (!stdoutClosed) process.stdout.write(text);
+    },
+    stderr: writeStderr,
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     cwd: process.cwd(),
     env: process.env,
     signal: controller.signal
   });
-  if (!stopping) process.exitCode = exitCode;
+  if (!stopping) process.exitCode = stdoutClosed ? CLOSED_STDOUT_EXIT : exitCode;
 }
 export {
   cli

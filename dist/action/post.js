@@ -20103,23 +20103,38 @@ function getState(name) {
 
 // src/core/secrets.ts
 var MASK = "***";
-var registered = /* @__PURE__ */ new Set();
+var registered = /* @__PURE__ */ new Map();
+var publicValues = /* @__PURE__ */ new Set();
+var ANYWHERE_LENGTH = 8;
 function registeredSecrets() {
-  return [...registered];
+  return [...registered.keys()].filter((value) => !publicValues.has(value));
 }
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]*:)([^\s@'"`]*)(@)/gi;
-var KEYWORD_PASSWORD = /(password\s*=\s*)('[^']*'|[^\s'"]+)/gi;
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')*')/gi;
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
+var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
+var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
+var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
 var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskValue(value) {
+  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
+  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function replaceSecret(text, secret) {
+  if (!text.includes(secret)) return text;
+  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
+  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+}
 function maskSecrets(text) {
-  let masked = text.replace(
+  let masked = text;
+  for (const secret of [...registeredSecrets()].sort((a2, b) => b.length - a2.length)) masked = replaceSecret(masked, secret);
+  return masked.replace(
     URL_PASSWORD,
     (_m, head, password, at) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at}` : `${head}${MASK}${at}`
-  ).replace(KEYWORD_PASSWORD, (_m, head) => `${head}${MASK}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
-  for (const secret of [...registered].sort((a2, b) => b.length - a2.length)) {
-    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
-  }
-  return masked;
+  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
 
 // src/action/actions-logger.ts

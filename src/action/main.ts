@@ -41,7 +41,12 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<v
   } catch (error) {
     if (error instanceof UsageError) core.setFailed(maskSecrets(error.format()));
     else if (error instanceof EnvironmentError) core.setFailed(maskSecrets(error.message));
-    else core.setFailed(`civic-conformance: internal error (please report it):\n${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+    else {
+      // A bug: one line on the run; the stack only in the debug log (re-run with debug logging).
+      const message = error instanceof Error ? error.message : String(error);
+      core.setFailed(`civic-conformance: internal error (please report it): ${maskSecrets(message.split("\n")[0] ?? "")}`);
+      if (error instanceof Error && error.stack) core.debug(maskSecrets(error.stack));
+    }
   } finally {
     for (const failure of await runCleanups()) logger.warn(`cleanup failed: ${failure instanceof Error ? failure.message : String(failure)}`);
     // Everything inside was stopped above; what this cannot remove, the post step tries again.

@@ -1,7 +1,7 @@
 import { repoRelative } from "../core/repo-path.js";
 import type { Logger } from "../core/logger.js";
+import { maskReport } from "../core/mask-report.js";
 import type { Report } from "../core/report-model.js";
-import { maskSecrets } from "../core/secrets.js";
 import type { GitHubWriter } from "../github/github-writer.js";
 import { publishCheckRun, publishCommitStatus } from "../github/publish-checks.js";
 import type { RunStamp } from "../report/comment-markers.js";
@@ -29,18 +29,22 @@ export interface PublishTarget {
   readonly statuses: boolean;
 }
 
-/** Check runs with annotations, commit statuses and sticky comments, per product; every write masked. */
+/**
+ * Check runs with annotations, commit statuses and sticky comments, per product. Every write is
+ * masked: the reports are masked value by value here, before any of them is rendered.
+ */
 export async function publishReports(writer: GitHubWriter, published: readonly PublishedReport[], target: PublishTarget, logger: Logger): Promise<void> {
-  for (const { report, repoRoot } of published) {
+  for (const { report: unmasked, repoRoot } of published) {
+    const report = maskReport(unmasked);
     const pathPrefix = repoRelative(target.workspace, repoRoot);
     const checkTarget = { sha: target.sha, targetUrl: target.runUrl, pathPrefix: pathPrefix.startsWith("..") ? "" : pathPrefix };
     if (target.checkRuns && target.sha) {
-      const annotated = await publishCheckRun(writer, report, checkTarget, maskSecrets(renderMarkdown(report)));
+      const annotated = await publishCheckRun(writer, report, checkTarget, renderMarkdown(report));
       logger.debug(`${report.product}: ${annotated} annotations sent`);
     }
     if (target.statuses && target.sha) await publishCommitStatus(writer, report, checkTarget);
     if (target.pullRequest !== undefined) {
-      const body = maskSecrets(renderComment(report, { stamp: target.stamp, summaryUrl: target.runUrl }));
+      const body = renderComment(report, { stamp: target.stamp, summaryUrl: target.runUrl });
       const outcome = await upsertStickyComment(writer, { product: report.product, issueNumber: target.pullRequest, body, stamp: target.stamp }, logger);
       logger.info(`${report.product}: pull-request comment ${outcome}`);
     }

@@ -5,6 +5,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import { UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { CheckResult, Report } from "../core/report-model.js";
+import { maskReport } from "../core/mask-report.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings, RuntimeChoice } from "../core/settings.js";
 import { GitHubWriter } from "../github/github-writer.js";
@@ -75,13 +76,14 @@ function failureUnder(settings: ActionSettings, reports: readonly Report[], unre
 
 async function writeText(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, maskSecrets(text));
+  await writeFile(path, text);
 }
 
 /**
  * `mode: check`: runs every product through the same `runCheck` as the CLI, writes the report
- * files and the job summary, then reports on the pull request. Input errors of one product are
- * annotated on their file and line; the other products still run.
+ * files and the job summary, then reports on the pull request. A product whose registry or compose
+ * file cannot be read is annotated on its file and line (no report); one whose runtime cannot start
+ * still gets its report, the live checks `error` with the cause. The other products still run.
  */
 export async function runCheckMode(settings: ActionSettings, env: Env, logger: Logger, signal: AbortSignal): Promise<ActionOutcome> {
   const context = await readRunContext(env);
@@ -107,7 +109,8 @@ export async function runCheckMode(settings: ActionSettings, env: Env, logger: L
       core.endGroup();
     }
   }
-  const reports = published.map((p) => p.report);
+  // Masked value by value (never the serialised text), again: a later product may have registered more secrets.
+  const reports = published.map((p) => maskReport(p.report));
 
   const writer = settings.githubToken && context.owner ? GitHubWriter.create(settings.githubToken, context.owner, context.repo, env.GITHUB_API_URL, logger) : undefined;
   const stamp = await runStamp(writer, context);
@@ -125,7 +128,7 @@ export async function runCheckMode(settings: ActionSettings, env: Env, logger: L
   if (settings.junitFile) await writeText(settings.junitFile, renderJunit(reports));
 
   if (env.GITHUB_STEP_SUMMARY && reports.length > 0) {
-    await core.summary.addRaw(maskSecrets(renderSummary(reports, { fullReport: reportJson }))).write();
+    await core.summary.addRaw(renderSummary(reports, { fullReport: reportJson })).write();
   }
 
   if (writer && reports.length > 0) {

@@ -1,4 +1,4 @@
-import type { Finding, MatrixCell } from "../core/report-model.js";
+import type { Coverage, CoverageItem, Finding, MatrixCell } from "../core/report-model.js";
 import type { RuleDeclaration } from "../core/rule-declaration.js";
 import type { Logger } from "../core/logger.js";
 import type { Product } from "../product/product.js";
@@ -47,7 +47,20 @@ export interface CheckOutput {
   readonly skipped?: string;
   /** Remarks on parts that were not looked at (e.g. the live probe under `embedded`). */
   readonly notes?: string[];
+  /**
+   * What a live check looked at. Incomplete coverage without an error finding makes the check
+   * `error`, never `pass` (the executor enforces it); build it with `coverageOf`.
+   */
+  readonly coverage?: Coverage;
   readonly data?: { matrix?: MatrixCell[]; [key: string]: unknown };
+}
+
+/**
+ * A coverage from what was and was not looked at: complete exactly when nothing is uncovered.
+ * `summary` is the one line renderers show (e.g. "10/10 stateful services, 10 credentials").
+ */
+export function coverageOf(summary: string, covered: readonly CoverageItem[], uncovered: readonly CoverageItem[]): Coverage {
+  return { complete: uncovered.length === 0, summary, covered: [...covered], uncovered: [...uncovered] };
 }
 
 /** One check = one folder exporting one object of this shape; `checks/registered.ts` lists them. */

@@ -25,8 +25,8 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
-  --timeout <seconds>       limit for each child process a check runs (default 120)
-  --concurrency <n>         concurrent connections/processes (default 16)
+  --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
+  --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --verbose                 debug logs on stderr
 
 generate options:

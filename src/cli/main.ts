@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import type { Check } from "../checks/check.js";
 import { EnvironmentError, UsageError } from "../core/errors.js";
@@ -7,6 +5,7 @@ import { locateProduct } from "../product/locate-product.js";
 import { StreamLogger } from "../core/logger.js";
 import type { CheckResult } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
+import type { CheckSettings } from "../core/settings.js";
 import { generateProduct } from "../generator/generate-command.js";
 import { renderReport } from "../report/render-report.js";
 import { renderCheckLine } from "../report/render-text.js";
@@ -14,6 +13,7 @@ import { paletteFor } from "../report/style.js";
 import { exitCodeFor, runCheck } from "../pipeline/check-pipeline.js";
 import { HELP } from "./help.js";
 import { parseCliArgs } from "./parse-args.js";
+import { openReportFiles } from "./report-files.js";
 
 export const VERSION: string = packageJson.version;
 
@@ -49,44 +49,65 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         }
         return 0;
       }
-      case "check": {
-        const { settings } = command;
-        const logger = new StreamLogger(io.stderr, settings.verbose);
-        // A progress line per check as it finishes: on stdout when the text report goes there (it then
-        // repeats only the checks with findings), else on stderr so stdout stays machine-readable.
-        const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === undefined);
-        const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
-        if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance · ${settings.productPath}`)}\n`);
-        const progress = {
-          started(_check: Check) {},
-          finished(result: CheckResult) {
-            progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
-          },
-        };
-        const { report } = await runCheck(settings, { logger, progress, signal: io.signal });
-        for (const target of settings.outputs) {
-          const palette = target.file === undefined ? paletteFor(io.stdoutIsTTY, io.env) : undefined;
-          const text = maskSecrets(renderReport(report, target.format, VERSION, palette, { progressShown: target.file === undefined }));
-          if (target.file === undefined) io.stdout(text);
-          else {
-            const path = resolve(settings.cwd, target.file);
-            await mkdir(dirname(path), { recursive: true });
-            await writeFile(path, text);
-          }
-        }
-        return exitCodeFor(report);
-      }
+      case "check":
+        return await check(command.settings, io);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`civic-conformance: ${maskSecrets(error.format())}\n`);
-      return 2;
-    }
-    if (error instanceof EnvironmentError) {
-      io.stderr(`civic-conformance: ${maskSecrets(error.message)}\n`);
-      return 3;
-    }
-    io.stderr(`civic-conformance: internal error (please report it):\n${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
-    return 70;
+    return reportFailure(error, io, argv.includes("--verbose"));
   }
+}
+
+/**
+ * `check`: open every `--output` file first (an unwritable one is exit 2 before any work), run, then
+ * write each format. A report is written whenever the input could be read, also when the runtime
+ * could not start; an interrupted run (signal, closed stdout) writes none.
+ */
+async function check(settings: CheckSettings, io: CliIo): Promise<number> {
+  await using files = await openReportFiles(settings.outputs, settings.cwd);
+  const logger = new StreamLogger(io.stderr, settings.verbose);
+  // A progress line per check as it finishes: on stdout when the text report goes there (it then
+  // repeats only the checks with findings), else on stderr so stdout stays machine-readable.
+  const textOnStdout = settings.outputs.some((t) => t.format === "text" && t.file === undefined);
+  const [progressWrite, progressPalette] = textOnStdout ? [io.stdout, paletteFor(io.stdoutIsTTY, io.env)] : [io.stderr, paletteFor(io.stderrIsTTY, io.env)];
+  if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance · ${settings.productPath}`)}\n`);
+  const progress = {
+    started(_check: Check) {},
+    finished(result: CheckResult) {
+      progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
+    },
+  };
+  let run;
+  try {
+    run = await runCheck(settings, { logger, progress, signal: io.signal });
+  } catch (error) {
+    await files.discard();
+    throw error;
+  }
+  if (io.signal.aborted) {
+    await files.discard();
+    return 3;
+  }
+  const { report } = run;
+  for (const target of settings.outputs.filter((t) => t.file === undefined)) {
+    io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+  }
+  for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
+  return exitCodeFor(run);
+}
+
+/** Every failure is one line and an exit code: 2 input, 3 environment or a bug (its stack only with `--verbose`); never a crash. */
+export function reportFailure(error: unknown, io: Pick<CliIo, "stderr">, verbose: boolean): 2 | 3 {
+  if (error instanceof UsageError) {
+    io.stderr(`civic-conformance: ${maskSecrets(error.format())}\n`);
+    return 2;
+  }
+  if (error instanceof EnvironmentError) {
+    io.stderr(`civic-conformance: ${maskSecrets(error.message)}\n`);
+    return 3;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`civic-conformance: internal error (please report it): ${maskSecrets(message.split("\n")[0] ?? "")}\n`);
+  if (verbose && error instanceof Error && error.stack) io.stderr(`${maskSecrets(error.stack)}\n`);
+  else io.stderr("Run again with --verbose to see where it happened.\n");
+  return 3;
 }

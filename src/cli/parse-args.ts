@@ -22,10 +22,18 @@ function checkIds(flag: string, values: readonly string[]): CheckId[] {
   return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
 }
 
-function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
+/** `--timeout` in seconds: one day at most (setTimeout overflows past 2^31-1 ms, about 24.8 days, to 1 ms). */
+const MAX_TIMEOUT_SECONDS = 86_400;
+const MAX_CONCURRENCY = 256;
+
+/**
+ * A numeric flag: plain decimal digits without sign, space, exponent, fraction or leading zero
+ * (`0x10`, `1e1`, `8.0`, `" 8"` are refused), within `1..max`.
+ */
+function wholeNumber(flag: string, value: string | undefined, fallback: number, max: number, unit = ""): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`Invalid --${flag} '${value}'. Expected a positive whole number.`);
+  const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
 }
 
@@ -128,8 +136,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     ...(values["generator-command"] !== undefined && { generatorCommand: values["generator-command"] }),
     ...(values["migrate-command"] !== undefined && { migrateCommand: values["migrate-command"] }),
     ...(values["external-config"] !== undefined && { externalConfig: values["external-config"] }),
-    commandTimeoutMs: positiveInteger("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000) * 1000,
-    concurrency: positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY),
+    commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000, MAX_TIMEOUT_SECONDS, " of seconds") * 1000,
+    concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
     cwd,
     env,

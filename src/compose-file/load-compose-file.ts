@@ -5,7 +5,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
 import { repoRelative } from "../core/repo-path.js";
-import { registerSecret } from "../core/secrets.js";
+import { registerPublicValue, registerSecret, urlPassword } from "../core/secrets.js";
 import { parseDotenv } from "./dotenv.js";
 import type { InterpolationPolicy } from "./interpolate.js";
 import { locatedDocument, type LocatedMap, type NodeOrigin, pairOf, toPlain } from "./located-yaml.js";
@@ -27,8 +27,12 @@ export const COMPOSE_OVERRIDE_FILE_NAMES = [
   "docker-compose.override.yaml",
 ] as const;
 
-/** Variables whose values are secrets by name; their values are masked in every output. */
-const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
+/**
+ * Variables that hold a password (`POSTGRES_PASSWORD`, `DB_PASSWORD`, `MB_DB_PASS`, `PGPASSWORD`):
+ * their values are masked in every output. Other names (KEY, TOKEN, SECRET) never make a value a
+ * secret: `NEED_API_KEY: "false"` stays readable.
+ */
+const PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
 
 export interface ComposeSelection {
   /** The compose files to merge, in order (absolute), as `docker compose -f a -f b`; default: the main file and its override beside it. */
@@ -74,7 +78,7 @@ export async function loadCompose(
       const existing = variables.get(name);
       if (existing !== undefined) return existing;
       const value = randomBytes(18).toString("base64url");
-      registerSecret(value);
+      registerSecret(value, "generated");
       variables.set(name, value);
       generatedVariables.push(name);
       return value;
@@ -126,10 +130,7 @@ export async function loadCompose(
     services.set(entry.key, await readService(entry.key, entry.keyOrigin, entry.value, context));
   }
 
-  for (const [name, value] of variables) if (SECRET_NAME.test(name)) registerSecret(value);
-  for (const service of services.values()) {
-    for (const [name, value] of service.environment) if (SECRET_NAME.test(name)) registerSecret(value.value);
-  }
+  registerSecrets(variables, services);
   return {
     path,
     file,
@@ -185,6 +186,23 @@ async function parseComposeFile(path: string, file: string, from?: NodeOrigin): 
     throw new UsageError("the compose file must be a mapping with a `services:` key", { file, line: root?.origin.line ?? 1 });
   }
   return root;
+}
+
+/**
+ * What the compose file makes secret, so even a run without a server masks it: the values of
+ * password variables, and every password written into a connection URL (literal, or interpolated
+ * from a variable of any name), cut at the URL's last `@`. Service names and images are public.
+ */
+function registerSecrets(variables: ReadonlyMap<string, string>, services: ReadonlyMap<string, ComposeService>): void {
+  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    registerPublicValue(service.name);
+    registerPublicValue(service.image?.value);
+    for (const [name, { value }] of service.environment) {
+      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+      registerSecret(urlPassword(value));
+    }
+  }
 }
 
 async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>) {

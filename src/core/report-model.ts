@@ -36,6 +36,36 @@ export interface MatrixCell {
   reason?: string;
 }
 
+/** What one coverage item is: the unit a live check looks at. */
+export type CoverageKind = "service" | "credential" | "database" | "instance" | "migration-set" | "dependency";
+
+/** One thing a live check looked at (covered) or could not look at (uncovered, with `reason`). */
+export interface CoverageItem {
+  kind: CoverageKind;
+  /** E.g. a service key, `role@instance`, a database name, a migrations folder. */
+  name: string;
+  /** The registry key of the service it belongs to, where there is one. */
+  service?: string;
+  /** Why it was not covered; set on every uncovered item. */
+  reason?: string;
+  /** Where it was read (a credential: the line of its variable), relative to the repository root. */
+  file?: string;
+  line?: number;
+}
+
+/**
+ * What a live check covered. `complete: false` means the check could not look at everything it
+ * should have: it is then never `pass` (the executor makes it `error` unless an error finding
+ * already fails it).
+ */
+export interface Coverage {
+  complete: boolean;
+  /** One human line, e.g. "5/5 stateful services, 6 credentials x 7 databases (42 logins, catalog read)". */
+  summary: string;
+  covered: CoverageItem[];
+  uncovered: CoverageItem[];
+}
+
 export interface CheckResult {
   /** The id of a registered check (`CHECK_IDS` in checks/registered.ts). */
   id: string;
@@ -47,6 +77,8 @@ export interface CheckResult {
   reason?: string;
   /** Parts the check did not look at, e.g. the live dependency probe under `embedded`. */
   notes?: string[];
+  /** What a live check looked at; present on every live check that ran, whatever its status. */
+  coverage?: Coverage;
   /** Check-specific structured data (e.g. the isolation matrix). */
   data?: { matrix?: MatrixCell[]; [key: string]: unknown };
 }
@@ -165,4 +197,11 @@ export function summarize(checks: readonly CheckResult[]): ReportSummary {
     warnings: findings.filter((f) => f.severity === "warning").length,
     verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass",
   };
+}
+
+/** "a (why), b (why)": what an incomplete coverage left out, for a reason line. */
+export function describeUncovered(coverage: Coverage, limit = 5): string {
+  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
 }

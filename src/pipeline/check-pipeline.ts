@@ -1,10 +1,11 @@
 import { resolve } from "node:path";
 import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
 import { ALL_CHECKS } from "../checks/registered.js";
-import { EnvironmentError } from "../core/errors.js";
+import { EnvironmentError, isKnownError, type SourceLocation, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { repoRelative } from "../core/repo-path.js";
 import { type CheckResult, type Report, summarize } from "../core/report-model.js";
+import { maskReport } from "../core/mask-report.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
 import { isoDate } from "../checks/check.js";
@@ -15,7 +16,7 @@ import { FindingPolicy } from "./finding-policy.js";
 import { locateProduct } from "../product/locate-product.js";
 import { createRuntime } from "../runtime/choose-runtime.js";
 import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
-import { type CheckProgress, executeChecks } from "./check-executor.js";
+import { type CheckProgress, executeChecks, INTERRUPTED } from "./check-executor.js";
 
 export interface RunIo {
   readonly logger: Logger;
@@ -24,13 +25,26 @@ export interface RunIo {
   readonly signal: AbortSignal;
 }
 
+/** Why the runtime did not start: the product's own input (an init script) or the environment. */
+export interface StartFailure {
+  readonly kind: "input" | "environment";
+  /** One cause, `file:line: …` where there is one, masked; also the live checks' reason. */
+  readonly cause: string;
+  readonly location?: SourceLocation;
+}
+
 /** What one `check` run produced, and where: the doors need both (the action maps paths to its workspace). */
 export interface CheckRun {
+  /** Masked value by value: render it as it is. */
   readonly report: Report;
   /** Absolute product folder the run located. */
   readonly productDir: string;
   /** Absolute monorepo root: finding paths are relative to it. */
   readonly repoRoot: string;
+  /** Set when the runtime could not start; the live checks are then `error` with its cause. */
+  readonly startFailure?: StartFailure;
+  /** A check stopped on bad input (a `UsageError`): exit 2 unless a check failed. */
+  readonly inputError: boolean;
 }
 
 /** Needs a server: the runtime starts for it. */
@@ -44,10 +58,15 @@ export function selectChecks(settings: Pick<CheckSettings, "only" | "skip">): Ch
   );
 }
 
+/** The live checks' progress line says this; the cause itself is printed once, just before. */
+const START_FAILED_SEE_ABOVE = "runtime could not start (see above)";
+
 /**
  * `civic-conformance check`: load the product, run the static checks while the runtime starts,
- * then the live checks against it, and always stop the runtime. Throws `UsageError` when the input
- * cannot be read; everything else ends up in the report.
+ * then the live checks against it, and always stop the runtime. Throws `UsageError` only when the
+ * registry or the compose file cannot be read; from there on a report is always made: a runtime
+ * that cannot start (an init script failing on its own SQL, a missing extension, no Docker) makes
+ * the live checks `error` with the cause, and the static findings stay.
  */
 export async function runCheck(settings: CheckSettings, io: RunIo): Promise<CheckRun> {
   const checks = selectChecks(settings);
@@ -99,30 +118,37 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
   // Keep a rejected start from surfacing as an unhandled rejection while the static checks run.
   starting?.catch(() => undefined);
 
+  let inputError = false;
+  const onInputError = () => {
+    inputError = true;
+  };
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, policy });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError, policy });
     let liveResults: CheckResult[] = [];
+    let startFailure: StartFailure | undefined;
     if (starting) {
       let live: LiveEnvironment | undefined;
-      let startError: string | undefined;
       try {
         live = await starting;
       } catch (error) {
-        if (!(error instanceof EnvironmentError)) throw error;
-        startError = maskSecrets(error.message);
-        io.logger.error(startError);
+        startFailure = startFailureOf(error, io);
       }
-      liveResults = live
-        ? await executeChecks(liveChecks, { ...context, live }, io.progress, { policy })
-        : liveChecks.map((check) => {
-            const result: CheckResult = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason: `runtime could not start: ${startError}` };
-            io.progress?.finished(result);
-            return result;
-          });
+      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy });
+      else {
+        // Checks that need the server are `error` with the cause; those that only use a stack when
+        // there is one (dependencies) still give their static part.
+        const failed = liveChecks.filter(needsServer).map((check) => {
+          const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure!.cause}`;
+          const result: CheckResult = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason };
+          io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
+          return result;
+        });
+        liveResults = [...failed, ...(await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError, policy }))];
+      }
     }
     const byOrder = (a: CheckResult, b: CheckResult) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
-    const report: Report = {
+    const report: Report = maskReport({
       version: 1,
       product: product.name,
       productDir: productPath,
@@ -131,8 +157,8 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
       summary: summarize(results),
       registry: { source: product.registry.source, file: product.registry.file },
       ...policy.report(),
-    };
-    return { report, productDir, repoRoot };
+    });
+    return { report, productDir, repoRoot, inputError, ...(startFailure && !io.signal.aborted && { startFailure }) };
   } finally {
     if (starting) {
       await starting.catch(() => undefined);
@@ -145,9 +171,35 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
   }
 }
 
-/** 0 every check passed (skips allowed), 1 a check failed, 3 a check could not run. */
-export function exitCodeFor(report: Report): 0 | 1 | 3 {
-  if (report.summary.verdict === "fail") return 1;
-  if (report.summary.verdict === "error") return 3;
+/**
+ * Why the runtime did not start, printed once here. A `UsageError` is the product's input (an init
+ * script's own SQL, file:line); anything else is the environment's, a bug included (one line; its
+ * stack only with `--verbose`). After an abort the failure is the abort's echo and is not printed.
+ */
+function startFailureOf(error: unknown, io: RunIo): StartFailure {
+  const kind = error instanceof UsageError ? "input" : "environment";
+  const cause = maskSecrets(
+    error instanceof UsageError
+      ? error.format()
+      : error instanceof EnvironmentError
+        ? error.message
+        : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`,
+  );
+  if (!io.signal.aborted) {
+    io.logger.error(`the runtime could not start: ${cause}`);
+    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
+  }
+  return { kind, cause, ...(error instanceof UsageError && error.location && { location: error.location }) };
+}
+
+/**
+ * 0 every check passed (skips allowed), 1 a check failed on its own findings, else 2 when the input
+ * stopped a check or the runtime (an init script's own SQL), 3 when a check could not run.
+ */
+export function exitCodeFor(run: Pick<CheckRun, "report" | "startFailure" | "inputError">): 0 | 1 | 2 | 3 {
+  const { verdict } = run.report.summary;
+  if (verdict === "fail") return 1;
+  if (run.inputError || run.startFailure?.kind === "input") return 2;
+  if (verdict === "error") return 3;
   return 0;
 }

@@ -135,8 +135,7 @@ export class FindingPolicy {
 function statusAfter(result: CheckResult, findings: readonly Finding[]): CheckStatus {
   if (result.status === "skip" || result.status === "error") return result.status;
   if (findings.some((finding) => finding.severity === "error")) return "fail";
-  const coverage = (result as { coverage?: { complete?: boolean } }).coverage;
-  return coverage && coverage.complete === false ? "error" : "pass";
+  return result.coverage && !result.coverage.complete ? "error" : "pass";
 }
 
 /** How a finding is recognised in a baseline report: see `FindingPolicy`. */

@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus, Finding, MatrixCell, Report } from "../core/report-model.js";
+import type { CheckResult, CheckStatus, Coverage, Finding, MatrixCell, Report } from "../core/report-model.js";
 import { policyLines } from "./render-policy.js";
 
 const STATUS_ICON: Record<CheckStatus, string> = { pass: "✅", fail: "❌", skip: "⏭️", error: "⚠️" };
@@ -15,13 +15,14 @@ function code(text: string): string {
 
 function headline(report: Report): string {
   const s = report.summary;
+  if (s.verdict === "pass" && s.skipped > 0) return `## ✅ civic-conformance: ${report.product} — ${s.passed} passed, ${s.skipped} skipped`;
   if (s.verdict === "pass") return `## ✅ civic-conformance: ${report.product} — all checks passed`;
   if (s.verdict === "fail") return `## ❌ civic-conformance: ${report.product} — ${s.failed} check${s.failed === 1 ? "" : "s"} failed`;
   return `## ⚠️ civic-conformance: ${report.product} — ${s.errored} check${s.errored === 1 ? "" : "s"} could not run`;
 }
 
 function findingCount(check: CheckResult): string {
-  if (check.findings.length === 0) return check.reason ? escapeInline(check.reason) : "—";
+  if (check.findings.length === 0) return check.reason ? escapeInline(check.reason.split("\n")[0] ?? "") : "—";
   const errors = check.findings.filter((f) => f.severity === "error").length;
   const warnings = check.findings.length - errors;
   return [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
@@ -38,11 +39,35 @@ function renderFinding(finding: Finding): string[] {
     .join(" · ");
   const lines = [`- ${head} — ${escapeInline(finding.message)}`];
   if (finding.fix) lines.push(`  <br>**Fix:** ${escapeInline(finding.fix)}`);
-  if (finding.details) {
-    const fence = finding.details.includes("```") ? "````" : "```";
-    lines.push("", "  <details><summary>Details</summary>", "", `  ${fence}diff`, ...finding.details.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`, "", "  </details>");
-  }
+  if (finding.details) lines.push("", "  <details><summary>Details</summary>", "", ...fenced(finding.details, "diff"), "", "  </details>");
   return lines;
+}
+
+function fenced(text: string, language = ""): string[] {
+  const fence = text.includes("```") ? "````" : "```";
+  return [`  ${fence}${language}`, ...text.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`];
+}
+
+/** Why a check was skipped or could not run: its first line inline, the rest (an init script's output) folded. */
+function renderReason(check: CheckResult): string[] {
+  if (!check.reason || (check.status !== "skip" && check.status !== "error")) return [];
+  const [first = "", ...rest] = check.reason.split("\n");
+  const lines = [`${check.status === "skip" ? "**Skipped:**" : "**Error:**"} ${escapeInline(first)}`, ""];
+  if (rest.length > 0) lines.push("<details><summary>Full cause</summary>", "", ...fenced(rest.join("\n"), "text"), "", "</details>", "");
+  return lines;
+}
+
+/** What a live check looked at, and each thing it could not look at with why. */
+function renderCoverage(coverage: Coverage): string[] {
+  const lines = [`**Coverage** (${coverage.complete ? "complete" : "incomplete"}): ${escapeInline(coverage.summary)}`];
+  if (coverage.uncovered.length > 0) {
+    lines.push("");
+    for (const item of coverage.uncovered) {
+      const where = item.file ? ` · ${code(`${item.file}${item.line ? `:${item.line}` : ""}`)}` : "";
+      lines.push(`- not covered: ${item.kind} ${code(item.name)}${where}${item.reason ? ` — ${escapeInline(item.reason)}` : ""}`);
+    }
+  }
+  return [...lines, ""];
 }
 
 /** Service × database table; ✅ where a credential is kept out (or its own), ❌ where it gets in. */
@@ -78,13 +103,17 @@ export function renderMarkdown(report: Report): string {
   ];
   for (const check of report.checks) {
     const matrix = check.data?.matrix;
-    if (check.findings.length === 0 && !matrix && !check.notes?.length) continue;
-    out.push("", `### ${STATUS_ICON[check.status]} ${code(check.id)} — ${escapeInline(check.title)}`, "");
-    for (const note of check.notes ?? []) out.push(`> ${escapeInline(note)}`, "");
-    for (const finding of check.findings) out.push(...renderFinding(finding));
+    const told = (check.status === "skip" || check.status === "error") && check.reason;
+    if (check.findings.length === 0 && !matrix && !check.notes?.length && !check.coverage && !told) continue;
+    const section = [`### ${STATUS_ICON[check.status]} ${code(check.id)} — ${escapeInline(check.title)}`, "", ...renderReason(check)];
+    for (const note of check.notes ?? []) section.push(`> ${escapeInline(note)}`, "");
+    if (check.coverage) section.push(...renderCoverage(check.coverage));
+    for (const finding of check.findings) section.push(...renderFinding(finding));
     // Open when a credential gets into a foreign database: the matrix is then the evidence a reviewer needs.
     const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
-    if (matrix?.length) out.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential × database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    if (matrix?.length) section.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential × database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    while (section.at(-1) === "") section.pop();
+    out.push("", ...section);
   }
   const decided = policyLines(report);
   if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => `- ${escapeInline(line)}`), "", "</details>");

@@ -32,7 +32,44 @@ function sarifRule(id: string): SarifRule {
   };
 }
 
-/** SARIF 2.1.0 for code scanning: one rule per rule id (help from its declaration), each result carrying its own fix. */
+interface SarifNotification {
+  level: "note" | "warning" | "error";
+  message: { text: string };
+  locations?: { physicalLocation: { artifactLocation: { uri: string; uriBaseId: string }; region?: { startLine: number } } }[];
+  properties: { product: string; check: string };
+}
+
+/**
+ * What the checks did not look at, as the run's tool execution notifications: why a check was
+ * skipped (note) or could not run (error), its notes, its coverage line, each item it could not
+ * cover (warning, at the item's file and line).
+ */
+function notifications(report: Report): SarifNotification[] {
+  const out: SarifNotification[] = [];
+  for (const check of report.checks) {
+    const properties = { product: report.product, check: check.id };
+    const say = (level: SarifNotification["level"], text: string, file?: string, line?: number) =>
+      out.push({
+        level,
+        message: { text: `${check.id}: ${text}` },
+        ...(file && { locations: [{ physicalLocation: { artifactLocation: { uri: file, uriBaseId: "%SRCROOT%" }, ...(line !== undefined && { region: { startLine: line } }) } }] }),
+        properties,
+      });
+    if (check.status === "skip" && check.reason) say("note", `skipped: ${check.reason}`);
+    if (check.status === "error" && check.reason) say("error", `could not run: ${check.reason}`);
+    for (const note of check.notes ?? []) say("note", note);
+    if (check.coverage) {
+      say(check.coverage.complete ? "note" : "warning", `coverage (${check.coverage.complete ? "complete" : "incomplete"}): ${check.coverage.summary}`);
+      for (const item of check.coverage.uncovered) say("warning", `not covered: ${item.kind} ${item.name}${item.reason ? ` — ${item.reason}` : ""}`, item.file, item.line);
+    }
+  }
+  return out;
+}
+
+/**
+ * SARIF 2.1.0 for code scanning: one rule per rule id (help from its declaration), each result
+ * carrying its own fix; the invocation says whether every check could run and what was not covered.
+ */
 export function renderSarif(reports: readonly Report[], toolVersion: string): string {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
   // Suppressed findings are results too, marked as accepted with the team's reason (SARIF's own suppressions).
@@ -65,6 +102,13 @@ export function renderSarif(reports: readonly Report[], toolVersion: string): st
     runs: [
       {
         tool: { driver: { name: "civic-conformance", version: toolVersion, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        // Successful only when every check could run; the notifications say what was not looked at.
+        invocations: [
+          {
+            executionSuccessful: reports.every((r) => r.checks.every((c) => c.status !== "error")),
+            toolExecutionNotifications: reports.flatMap(notifications),
+          },
+        ],
         results: [
           ...findings.map(result),
           ...suppressed.map(({ finding, justification }) => ({ ...result(finding), suppressions: [{ kind: "external", status: "accepted", justification }] })),

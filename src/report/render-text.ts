@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus, Finding, Report } from "../core/report-model.js";
+import type { CheckResult, CheckStatus, Coverage, Finding, Report } from "../core/report-model.js";
 import { policyLines } from "./render-policy.js";
 import { type Palette, plainPalette } from "./style.js";
 
@@ -25,7 +25,9 @@ export function renderCheckLine(result: CheckResult, palette: Palette = plainPal
   const counts = [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`]
     .filter(Boolean)
     .join(", ");
-  const tail = [counts, result.reason].filter(Boolean).join(" · ");
+  // The first line of a long reason (an init script's output): the text report prints the rest under it.
+  const reason = result.reason?.split("\n")[0];
+  const tail = [counts, reason].filter(Boolean).join(" · ");
   return `${colour(`${ICONS[result.status]} ${result.id.padEnd(13)} ${result.status.padEnd(5)}`)} ${palette.dim(`${String(result.durationMs).padStart(5)} ms`)}${tail ? `  ${tail}` : ""}`;
 }
 
@@ -45,6 +47,15 @@ function renderFinding(finding: Finding, palette: Palette): string[] {
   return lines;
 }
 
+/** The coverage line of a live check, then what it could not look at and why. */
+function renderCoverage(coverage: Coverage, palette: Palette): string[] {
+  const mark = coverage.complete ? palette.green("complete") : palette.yellow("incomplete");
+  return [
+    `    coverage (${mark}): ${coverage.summary}`,
+    ...coverage.uncovered.map((item) => `      ${palette.yellow("not covered:")} ${item.kind} ${item.name}${item.reason ? ` — ${item.reason}` : ""}`),
+  ];
+}
+
 export interface TextOptions {
   /** The check lines were already streamed as progress: repeat only those with something to show. */
   readonly progressShown?: boolean;
@@ -54,9 +65,12 @@ export interface TextOptions {
 export function renderText(report: Report, palette: Palette = plainPalette, options: TextOptions = {}): string {
   const out = options.progressShown ? [""] : [palette.bold(`civic-conformance · ${report.product} · runtime ${report.runtime}`), ""];
   for (const check of report.checks) {
-    if (options.progressShown && check.findings.length === 0 && !check.notes?.length) continue;
+    if (options.progressShown && check.findings.length === 0 && !check.notes?.length && !check.coverage) continue;
     out.push(renderCheckLine(check, palette));
+    // Streamed progress already said why (a start failure is printed once, above the progress lines).
+    if (!options.progressShown) for (const line of check.reason?.split("\n").slice(1) ?? []) out.push(`    ${line}`);
     for (const note of check.notes ?? []) out.push(`    ${palette.dim(`note: ${note}`)}`);
+    if (check.coverage) out.push(...renderCoverage(check.coverage, palette));
     for (const finding of check.findings) out.push(...renderFinding(finding, palette));
   }
   const decided = policyLines(report);

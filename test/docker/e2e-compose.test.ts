@@ -80,9 +80,10 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
     });
 
     it("ran the live dependency probe from inside the compose network, and every URL answered", () => {
-      expect(report.checks.find((c) => c.id === "dependencies")!.notes).toEqual([
-        "live probe: 10 dependency URLs of 6 services probed from inside the compose network; 10 answered",
-      ]);
+      const dependencies = report.checks.find((c) => c.id === "dependencies")!;
+      expect(dependencies.notes).toEqual(["live probe: 10 dependency URLs of 6 services probed from inside the compose network; 10 answered"]);
+      expect(dependencies.coverage).toMatchObject({ complete: true, summary: "10/10 dependency URLs probed from inside the compose network, 10 answered", uncovered: [] });
+      expect(dependencies.coverage!.covered).toHaveLength(10);
     });
 
     it("leaves no container, volume, network or image of its project", async () => {
@@ -137,8 +138,10 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
       const text = await copy.read(COMPOSE);
       const line = text.slice(0, text.indexOf("http://tax-billing-instalment:4199")).split("\n").length;
       expect(refused.map(({ service, file, line: at }) => ({ service, file, line: at }))).toEqual([{ service: "payment-processing", file: COMPOSE, line }]);
-      // The embedded runtime starts no service: it cannot see this, and says so.
-      expect(embedded.checks.find((c) => c.id === "dependencies")!.notes).toEqual(["live probe skipped: the embedded runtime does not start the product's services"]);
+      // The embedded runtime starts no service: it cannot see this, and says so (skip, never pass).
+      const blind = embedded.checks.find((c) => c.id === "dependencies")!;
+      expect(blind.status).toBe("skip");
+      expect(blind.reason).toMatch(/the live probe needs the compose runtime .*the embedded runtime does not start the product's services$/);
     });
 
     it("leaves nothing of its project, scratch server included", async () => {

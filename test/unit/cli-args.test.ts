@@ -61,6 +61,16 @@ describe("parseCliArgs", () => {
     expect(usageMessage(["check", "--external-config", "x.json"])).toMatch(/needs --runtime external/);
   });
 
+  it("takes numeric flags as plain decimal digits within their range, naming the expected form otherwise", () => {
+    expect(settingsOf(["check", "--timeout", "86400", "--concurrency", "256"])).toMatchObject({ commandTimeoutMs: 86_400_000, concurrency: 256 });
+    for (const value of ["1e12", "2147484", "86401", "0x10", "8.0", " 8", "-1", "010", ""]) {
+      expect(usageMessage(["check", `--timeout=${value}`])).toBe(`Invalid --timeout '${value}'. Expected a whole number of seconds from 1 to 86400.`);
+    }
+    for (const value of ["0", "257", "0x10", "1e1", "+4"]) {
+      expect(usageMessage(["check", `--concurrency=${value}`])).toBe(`Invalid --concurrency '${value}'. Expected a whole number from 1 to 256.`);
+    }
+  });
+
   it("answers --help, --version and generate", () => {
     expect(parse("--help").kind).toBe("help");
     expect(parse().kind).toBe("help");

@@ -196,11 +196,26 @@ describe("loadCompose", () => {
     expect(maskSecrets(`the password is ${generated}`)).toBe("the password is ***");
   });
 
-  it("masks values of secret-named variables read from .env", async () => {
-    await write(".env", "JWT_SECRET=s3cr3t-from-dotenv\n");
-    await write("docker-compose.yml", "services:\n  app:\n    image: busybox\n    environment:\n      JWT_SECRET: ${JWT_SECRET}\n");
+  it("masks the values of password variables read from .env, and literal URL passwords, whole", async () => {
+    await write(".env", "APP_DB_PASSWORD=pw-from-dotenv-1\n");
+    await write(
+      "docker-compose.yml",
+      "services:\n  app:\n    image: busybox\n    environment:\n      APP_DB_PASSWORD: ${APP_DB_PASSWORD}\n      OTHER_URL: postgresql://other:lit@ral pw@db:5432/other\n",
+    );
     await loadCompose(product, root, {});
-    expect(maskSecrets("jwt s3cr3t-from-dotenv")).toBe("jwt ***");
+    expect(maskSecrets("pw pw-from-dotenv-1")).toBe("pw ***");
+    // Registered as written, up to the URL's last @: neither the part after the first @ nor the part before the space leaks.
+    expect(maskSecrets("said lit@ral pw here")).toBe("said *** here");
+  });
+
+  it("never masks a value for its variable's name alone (KEY, TOKEN, SECRET), nor booleans or service names", async () => {
+    await write(".env", "JWT_SECRET=not-masked-by-name\n");
+    await write(
+      "docker-compose.yml",
+      'services:\n  app:\n    image: busybox\n    environment:\n      JWT_SECRET: ${JWT_SECRET}\n      NEED_API_KEY: "false"\n      ROUTING_KEY: app\n',
+    );
+    await loadCompose(product, root, {});
+    expect(maskSecrets("not-masked-by-name false app")).toBe("not-masked-by-name false app");
   });
 
   it("reads every field the checks use, with the line it is on", async () => {

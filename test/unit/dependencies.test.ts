@@ -1,6 +1,7 @@
 /**
  * The static part of the `dependencies` check against the conformant fixture and one scripted
- * mutation per rule, and the honest note about the live probe it does not run.
+ * mutation per rule, and the honest verdict about the live probe it does not run: `skip` when the
+ * static part found nothing (never `pass`), `fail` with a note when it found an error.
  */
 import { describe, expect, it } from "vitest";
 import { dependenciesCheck } from "../../src/checks/dependencies/index.js";
@@ -11,7 +12,9 @@ import { copyFixture, type FixtureCopy } from "../helpers/fixtures.js";
 
 async function findingsOf(copy: FixtureCopy): Promise<Finding[]> {
   const output = await runOnCopy(dependenciesCheck, copy);
-  expect(output.skipped).toBeUndefined();
+  // Without a running stack: skipped exactly when the static part found no error.
+  const failed = output.findings.some((finding) => finding.severity === "error");
+  expect(output.skipped === undefined, output.skipped).toBe(failed);
   return output.findings;
 }
 
@@ -33,17 +36,28 @@ const embeddedLive: LiveEnvironment = {
 };
 
 describe("dependencies check, static part", () => {
-  it("passes the conformant fixture and says the live probe was skipped, never passed", async () => {
+  it("skips the conformant fixture, saying the live probe needs the compose runtime: never a pass without it", async () => {
     await using copy = await copyFixture("property-tax");
     const output = await runOnCopy(dependenciesCheck, copy);
     expect(output.findings).toEqual([]);
-    expect(output.notes).toEqual(["live probe skipped: no runtime was started, so no service is running"]);
+    expect(output.coverage).toBeUndefined();
+    expect(output.skipped).toBe(
+      "the static part found nothing wrong; the live probe needs the compose runtime (--runtime compose), and no service of the product is running",
+    );
   });
 
-  it("notes that the embedded runtime does not start services", async () => {
+  it("says that the embedded runtime does not start services", async () => {
     await using copy = await copyFixture("property-tax");
     const output = await runOnCopy(dependenciesCheck, copy, embeddedLive);
-    expect(output.notes).toEqual(["live probe skipped: the embedded runtime does not start the product's services"]);
+    expect(output.skipped).toMatch(/needs the compose runtime .*the embedded runtime does not start the product's services$/);
+  });
+
+  it("fails on a static error and notes that the live probe was skipped", async () => {
+    await using copy = await copyFixture("property-tax");
+    await replaceAfter(copy, REGISTRY, entry("tax-sale-proceedings"), "http://payment-processing:4106", "http://payment-processing:4116");
+    const output = await runOnCopy(dependenciesCheck, copy);
+    expect(output.skipped).toBeUndefined();
+    expect(output.notes).toEqual(["live probe skipped: it needs the compose runtime (--runtime compose), and no service of the product is running"]);
   });
 
   it("reports dependencies/unknown-host for an extraEnv URL to a host nobody runs (and the dependency it no longer uses)", async () => {

@@ -13,7 +13,7 @@ import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ruleDeclaration } from "../../src/checks/registered.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import type { Report } from "../../src/core/report-model.js";
+import { type CheckResult, type Report, summarize } from "../../src/core/report-model.js";
 import { renderComment } from "../../src/report/render-comment.js";
 import { renderJunit } from "../../src/report/render-junit.js";
 import { renderSarif } from "../../src/report/render-sarif.js";
@@ -34,6 +34,49 @@ const Ajv = createRequire(import.meta.url)("ajv-draft-04") as typeof AjvDraft04.
 
 let failing: Report;
 let passing: Report;
+/** The passing static report plus live checks that looked fully, partly, and not at all. */
+let partial: Report;
+
+const LIVE_CHECKS: CheckResult[] = [
+  {
+    id: "own-database",
+    title: "Each service logs in to its own database",
+    status: "pass",
+    durationMs: 0,
+    findings: [],
+    coverage: {
+      complete: true,
+      summary: "2/2 stateful services logged in to their own database",
+      covered: [
+        { kind: "credential", name: "auth_gateway@postgres:5432", service: "auth-gateway", file: COMPOSE, line: 40 },
+        { kind: "credential", name: "audit_logging@postgres:5432", service: "audit-logging", file: COMPOSE, line: 70 },
+      ],
+      uncovered: [],
+    },
+  },
+  {
+    id: "isolation",
+    title: "Credentials stay out of other databases",
+    status: "error",
+    durationMs: 0,
+    findings: [],
+    reason: "could not look at: audit-logging (no credential variable the tool can read)",
+    coverage: {
+      complete: false,
+      summary: "1/2 stateful services, 1 credential x 2 databases (2 logins)",
+      covered: [{ kind: "credential", name: "auth_gateway@postgres:5432", service: "auth-gateway", file: COMPOSE, line: 40 }],
+      uncovered: [{ kind: "service", name: "audit-logging", service: "audit-logging", reason: "no credential variable the tool can read", file: COMPOSE, line: 66 }],
+    },
+  },
+  {
+    id: "dependencies",
+    title: "Service dependencies name registry services",
+    status: "skip",
+    durationMs: 0,
+    findings: [],
+    reason: "the static part found nothing wrong; the live probe needs the compose runtime (--runtime compose), and the embedded runtime does not start the product's services",
+  },
+];
 
 beforeAll(async () => {
   const run = async (mutate: (copy: Awaited<ReturnType<typeof copyFixture>>) => Promise<void>) => {
@@ -54,6 +97,8 @@ beforeAll(async () => {
     }),
   );
   passing = withoutTimings(await run(async () => undefined));
+  const checks = [...passing.checks, ...LIVE_CHECKS];
+  partial = { ...passing, runtime: "embedded", checks, summary: summarize(checks) };
 }, 120_000);
 
 describe("SARIF", () => {
@@ -88,7 +133,28 @@ describe("SARIF", () => {
   it("validates with no finding at all", async () => {
     const schemaPath = join(REPO_ROOT, "node_modules", "@microsoft", "jest-sarif", "lib", "schemas", "sarif-2.1.0-rtm.5.json");
     const validate = new Ajv({ strict: false, unicodeRegExp: false }).compile(JSON.parse(await readFile(schemaPath, "utf8")) as Record<string, unknown>);
-    expect(validate(JSON.parse(renderSarif([passing], "0.1.0")))).toBe(true);
+    const sarif = JSON.parse(renderSarif([passing], "0.1.0")) as { runs: { invocations: { executionSuccessful: boolean; toolExecutionNotifications: unknown[] }[] }[] };
+    expect(validate(sarif)).toBe(true);
+    expect(sarif.runs[0]!.invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
+  });
+
+  it("says what the checks did not look at: an unsuccessful execution, reasons, coverage and each uncovered item at its line", async () => {
+    const schemaPath = join(REPO_ROOT, "node_modules", "@microsoft", "jest-sarif", "lib", "schemas", "sarif-2.1.0-rtm.5.json");
+    const validate = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false }).compile(JSON.parse(await readFile(schemaPath, "utf8")) as Record<string, unknown>);
+    const sarif = JSON.parse(renderSarif([partial], "0.1.0")) as {
+      runs: { invocations: { executionSuccessful: boolean; toolExecutionNotifications: { level: string; message: { text: string }; locations?: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } } }[] }[] }[] }[];
+    };
+    expect(validate(sarif), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    const [invocation] = sarif.runs[0]!.invocations;
+    expect(invocation!.executionSuccessful).toBe(false);
+    const said = invocation!.toolExecutionNotifications.map((n) => [n.level, n.message.text, n.locations?.[0]?.physicalLocation.region?.startLine]);
+    expect(said).toEqual([
+      ["note", "own-database: coverage (complete): 2/2 stateful services logged in to their own database", undefined],
+      ["error", `isolation: could not run: ${LIVE_CHECKS[1]!.reason}`, undefined],
+      ["warning", "isolation: coverage (incomplete): 1/2 stateful services, 1 credential x 2 databases (2 logins)", undefined],
+      ["warning", "isolation: not covered: service audit-logging — no credential variable the tool can read", 66],
+      ["note", `dependencies: skipped: ${LIVE_CHECKS[2]!.reason}`, undefined],
+    ]);
   });
 });
 
@@ -109,6 +175,20 @@ describe("JUnit XML", () => {
     expect(compose.failure?.["#text"]).toContain(`${COMPOSE}:`);
     expect(suites[1]!.testcase.every((t) => t.failure === undefined)).toBe(true);
   });
+
+  it("marks a skipped check skipped with its reason, and carries coverage and what was not covered in <system-out>", () => {
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "", isArray: (name) => name === "testsuite" || name === "testcase" }).parse(renderJunit([partial])) as {
+      testsuites: { testsuite: { testcase: { name: string; skipped?: { message: string }; error?: { message: string }; "system-out"?: string }[] }[] };
+    };
+    const byName = new Map(parsed.testsuites.testsuite[0]!.testcase.map((t) => [t.name, t]));
+    expect(byName.get("dependencies")!.skipped).toEqual({ message: LIVE_CHECKS[2]!.reason });
+    expect(byName.get("isolation")!.error).toEqual({ message: LIVE_CHECKS[1]!.reason });
+    expect(byName.get("isolation")!["system-out"]).toBe(
+      "coverage (incomplete): 1/2 stateful services, 1 credential x 2 databases (2 logins)\nnot covered: service audit-logging — no credential variable the tool can read",
+    );
+    expect(byName.get("own-database")!["system-out"]).toBe("coverage (complete): 2/2 stateful services logged in to their own database");
+    expect(byName.get("registry")!["system-out"]).toBeUndefined();
+  });
 });
 
 describe("golden Markdown", () => {
@@ -126,6 +206,16 @@ describe("golden Markdown", () => {
   it("renders the pull-request comment of the failing fixture as checked in, and the passing one as one line", async () => {
     await golden("comment-failing.md", renderComment(failing, { stamp, summaryUrl: "https://github.com/civic/app/actions/runs/42/attempts/1" }));
     await golden("comment-passing.md", renderComment(passing, { stamp, summaryUrl: "https://github.com/civic/app/actions/runs/42/attempts/1" }));
+  });
+
+  it("renders the comment of a run that did not look everywhere in full, never as one green line", async () => {
+    await golden("comment-partial-coverage.md", renderComment(partial, { stamp, summaryUrl: "https://github.com/civic/app/actions/runs/42/attempts/1" }));
+    // Every check passed or was skipped: the verdict is pass, and still the comment is not one line.
+    const skippedOnly = { ...passing, checks: [...passing.checks, LIVE_CHECKS[2]!], summary: summarize([...passing.checks, LIVE_CHECKS[2]!]) };
+    expect(skippedOnly.summary.verdict).toBe("pass");
+    const comment = renderComment(skippedOnly, { stamp, summaryUrl: "https://x/run" });
+    expect(comment).toContain("**Skipped:** the static part found nothing wrong");
+    expect(comment).not.toContain("all 3 checks passed");
   });
 
   it("cuts an oversized summary and comment at a line, closes open blocks, and says where the rest is", () => {

@@ -11,8 +11,9 @@ import { dependenciesRules } from "./rules.js";
  * extraEnv URL, and appears in the compose depends_on. Hosts that are compose services outside the
  * registry (redis, rabbitmq…) are infrastructure, not service dependencies.
  * Live part, only where the compose runtime booted the stack: each such call is made from inside
- * the caller's container. Elsewhere the check says in its notes that the live part was skipped;
- * it never reports it as passed.
+ * the caller's container, and the coverage lists every URL probed. Elsewhere the check fails on its
+ * static findings, or else is `skip` saying the live part needs the compose runtime: never `pass`
+ * without the live probe.
  */
 export const dependenciesCheck: Check<"dependencies"> = {
   id: "dependencies",
@@ -26,15 +27,19 @@ export const dependenciesCheck: Check<"dependencies"> = {
     for (const service of registry.services) findings.push(...staticFindings(service, registry, compose));
 
     const stack = context.live?.servicesRunning ? context.live.stack : undefined;
-    if (!stack) return { findings, notes: [`live probe skipped: ${liveProbeSkipReason(context)}`] };
+    if (!stack) {
+      const why = `needs the compose runtime (--runtime compose), and ${liveProbeSkipReason(context)}`;
+      if (findings.some((finding) => finding.severity === "error")) return { findings, notes: [`live probe skipped: it ${why}`] };
+      return { findings, skipped: `the static part found nothing wrong; the live probe ${why}` };
+    }
     const live = await probeDependencies(context, stack);
-    return { findings: [...findings, ...live.findings], notes: live.notes };
+    return { findings: [...findings, ...live.findings], notes: live.notes, coverage: live.coverage };
   },
 };
 
 function liveProbeSkipReason(context: CheckContext): string {
   const live = context.live;
-  if (!live) return "no runtime was started, so no service is running";
+  if (!live) return "no service of the product is running";
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }

@@ -1,11 +1,11 @@
 import type { ComposeProject } from "../../compose-file/model.js";
-import type { Finding } from "../../core/report-model.js";
+import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
 import { maskSecrets } from "../../core/secrets.js";
 import { docker, lastLines } from "../../docker/docker-cli.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { lineOf, type Registry, type Service } from "../../registry/model.js";
 import type { RunningStack } from "../../runtime/runtime.js";
-import { type CheckContext, CheckUnableError } from "../check.js";
+import { type CheckContext, CheckUnableError, coverageOf } from "../check.js";
 import { BASH_PROBE, NODE_PROBE, type ProbeOutcome, type ProbeTarget } from "./probe-script.js";
 
 /** Per stage (DNS, connect, HTTP answer): long enough for a busy stack, short enough for a dead one. */
@@ -29,6 +29,8 @@ interface DependencyUrl {
 export interface LiveProbeResult {
   readonly findings: Finding[];
   readonly notes: string[];
+  /** Every dependency URL probed (covered), every consumer that could not be probed (uncovered). */
+  readonly coverage: Coverage;
 }
 
 /**
@@ -43,12 +45,14 @@ export async function probeDependencies(context: CheckContext, stack: RunningSta
   const compose = context.product.compose!;
   const notes: string[] = [];
   const urls: DependencyUrl[] = [];
+  const uncovered: CoverageItem[] = [];
   for (const service of context.product.registry.services) {
     const composeService = compose.services.get(service.hostname) ?? compose.services.get(service.key);
     const found = dependencyUrls(service, composeService?.name, context.product.registry, compose);
     if (found.length === 0) continue;
     if (!composeService) {
       notes.push(`${service.key} has no compose service, so its dependency URLs were not probed`);
+      for (const url of found) uncovered.push({ ...coverageItem(url), reason: `${service.key} has no compose service to probe from` });
       continue;
     }
     urls.push(...found);
@@ -73,7 +77,12 @@ export async function probeDependencies(context: CheckContext, stack: RunningSta
     });
   }
   notes.push(`live probe: ${urls.length} dependency URLs of ${consumers.length} services probed from inside the compose network; ${reached} answered`);
-  return { findings, notes };
+  const summary = `${urls.length}/${urls.length + uncovered.length} dependency URLs probed from inside the compose network, ${reached} answered`;
+  return { findings, notes, coverage: coverageOf(summary, urls.map(coverageItem), uncovered) };
+}
+
+function coverageItem(url: DependencyUrl): CoverageItem {
+  return { kind: "dependency", name: `${url.consumer.key}: ${url.variable}`, service: url.consumer.key, file: url.file, line: url.line };
 }
 
 function dependencyUrls(service: Service, composeService: string | undefined, registry: Registry, compose: ComposeProject): DependencyUrl[] {
