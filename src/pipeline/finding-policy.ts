@@ -139,7 +139,7 @@ function statusAfter(result: CheckResult, findings: readonly Finding[]): CheckSt
 }
 
 /** How a finding is recognised in a baseline report: see `FindingPolicy`. */
-export function baselineKey(check: string, finding: Pick<Finding, "rule" | "service" | "file" | "message">): string {
+export function baselineKey(check: string, finding: Finding): string {
   const message = finding.message.replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
   return [check, finding.rule, finding.service ?? "", finding.file ?? "", message].join("\u0000");
 }
