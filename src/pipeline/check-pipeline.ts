@@ -79,7 +79,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
     ...(settings.composeFiles && { files: settings.composeFiles.map((file) => resolve(settings.cwd, file)) }),
     ...(settings.composeProfiles && { profiles: settings.composeProfiles }),
   };
-  const product = await loadProduct(productDir, repoRoot, needsCompose ? { composeEnv: settings.env, composeSelection } : {});
+  const product = await loadProduct(productDir, repoRoot, { composeEnv: settings.env, composeSelection, withCompose: needsCompose });
   const today = settings.today ?? isoDate(new Date());
   const productPath = repoRelative(repoRoot, productDir) || ".";
   const profile = profileOf(product);
@@ -155,7 +155,11 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
       runtime: (runtime as Runtime | undefined)?.name ?? "none",
       checks: results,
       summary: summarize(results),
-      registry: { source: product.registry.source, file: product.registry.file },
+      registry: {
+        source: product.registry.source,
+        file: product.registry.file,
+        ...(product.registry.inference && { inferred: [...product.registry.inference.facts], todo: [...product.registry.inference.todo] }),
+      },
       ...policy.report(),
     });
     return { report, productDir, repoRoot, inputError, ...(startFailure && !io.signal.aborted && { startFailure }) };

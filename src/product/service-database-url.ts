@@ -4,7 +4,7 @@
  */
 import type { ComposeEnvValue, ComposeProject, ComposeService } from "../compose-file/model.js";
 import { isPostgresUrl } from "../postgres/database-url.js";
-import { lineOf, type Service } from "../registry/model.js";
+import { locationOf, type Service } from "../registry/model.js";
 import type { Product } from "./product.js";
 
 export const DATABASE_URL_VARIABLE = "DATABASE_URL";
@@ -33,5 +33,5 @@ export function databaseUrlSource(product: Product, service: Service): SourceLin
   const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
   // For a value from an `env_file`, `line` is the compose file's `env_file` entry: still the place to look.
   if (product.compose && entry) return { file: entry.file, line: entry.line };
-  return { file: product.registry.file, line: lineOf(service, "database") };
+  return locationOf(product.registry, service, "database");
 }

@@ -1,4 +1,5 @@
 /** The service registry: what the product declares about its services, from whichever source holds it. */
+import type { InferredFact, InferredTodo } from "../core/report-model.js";
 
 export const LAYERS = ["platform", "shared", "domain"] as const;
 export type Layer = (typeof LAYERS)[number];
@@ -89,6 +90,8 @@ export interface Registry {
   /** Entries in declaration order. */
   readonly services: readonly Service[];
   readonly source: RegistrySource;
+  /** An inferred registry: what was read from which line, and what could not be decided. */
+  readonly inference?: { readonly facts: readonly InferredFact[]; readonly todo: readonly InferredTodo[] };
 }
 
 export function isStateful(service: ServiceDefinition): boolean {

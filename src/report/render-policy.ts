@@ -12,13 +12,14 @@ export function locationText(location: ReportLocation): string {
  */
 export function policyLines(report: Report): string[] {
   const lines: string[] = [];
+  // The civic layout's own case (its TypeScript registry, the civic profile as it is) needs no line.
   const registry = report.registry;
-  if (registry) {
+  if (registry && registry.source !== "typescript") {
     const inferred = registry.source === "inferred" ? ` (${registry.inferred?.length ?? 0} facts inferred, ${registry.todo?.length ?? 0} TODO)` : "";
     lines.push(`registry: ${registry.source} · ${registry.file}${inferred}`);
   }
   const policy = report.policy;
-  if (policy) {
+  if (policy && (policy.profile !== "civic" || typeof policy.profileFrom !== "string" || policy.overrides.length > 0 || policy.off.length > 0)) {
     const from = typeof policy.profileFrom === "string" ? `default for a ${policy.profileFrom}` : locationText(policy.profileFrom);
     const off = policy.off.reduce((sum, entry) => sum + entry.findings, 0);
     const offText = off > 0 ? ` · ${off} finding${off === 1 ? "" : "s"} of rules off here not reported (${policy.off.map((entry) => `${entry.rule} ×${entry.findings}`).join(", ")})` : "";

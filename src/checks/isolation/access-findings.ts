@@ -4,7 +4,7 @@
  * that still grant TEMP to PUBLIC.
  */
 import type { Finding } from "../../core/report-model.js";
-import { lineOf, type Service } from "../../registry/model.js";
+import { locationOf, type Registry, type Service } from "../../registry/model.js";
 import type { CatalogDatabase } from "../../postgres/cluster-catalog.js";
 import { describeEvidence, summarizeEvidence } from "./foreign-evidence.js";
 import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, fixPublicTemp } from "./fixes.js";
@@ -94,7 +94,7 @@ function listed(items: readonly string[]): string {
   return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
-export function publicTempFindings(registryFile: string, stateful: readonly Service[], databases: readonly CatalogDatabase[]): Finding[] {
+export function publicTempFindings(registry: Registry, stateful: readonly Service[], databases: readonly CatalogDatabase[]): Finding[] {
   const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
   return stateful
     .filter((service) => openToPublic.has(service.database))
@@ -103,8 +103,7 @@ export function publicTempFindings(registryFile: string, stateful: readonly Serv
       severity: "warning" as const,
       message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
       service: service.key,
-      file: registryFile,
-      line: lineOf(service, "database"),
+      ...locationOf(registry, service, "database"),
       fix: fixPublicTemp(service.database),
     }));
 }

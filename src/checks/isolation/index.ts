@@ -65,7 +65,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     ...roleFindings(credentials, catalog.roles),
     ...foreignConnectFindings(results, groups, stateful),
     ...maintenanceFindings(results, groups),
-    ...publicTempFindings(product.registry.file, stateful, catalog.databases),
+    ...publicTempFindings(product.registry, stateful, catalog.databases),
   ];
   const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
   return {

@@ -1,6 +1,6 @@
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
 import type { Finding } from "../../core/report-model.js";
-import { isStateful, lineOf, type Service } from "../../registry/model.js";
+import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { describeUrl, withConnection } from "../../postgres/connect.js";
 import { readClusterCatalog } from "../../postgres/cluster-catalog.js";
@@ -65,8 +65,8 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
   ]);
   const missing = stateful.filter((service) => !existing.has(service.database));
   const findings: Finding[] = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...missing.map((service) => missingDatabase(product.registry, service)),
+    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry, service)),
     ...probes.flatMap((probe) => loginFindings(probe, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
@@ -76,26 +76,24 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
   return { findings };
 }
 
-function missingDatabase(registryFile: string, service: Service): Finding {
+function missingDatabase(registry: Registry, service: Service): Finding {
   return {
     rule: "own-database/missing-database",
     severity: "error",
     message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: fixMissingDatabase(service.database),
   };
 }
 
-function missingUrl(registryFile: string, service: Service): Finding {
+function missingUrl(registry: Registry, service: Service): Finding {
   return {
     rule: "own-database/missing-url",
     severity: "error",
     message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: FIX_MISSING_URL,
   };
 }
@@ -124,8 +122,7 @@ function statelessCredentialFindings(context: CheckContext): Finding[] {
         severity: "error",
         message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
         service: service.key,
-        file: product.registry.file,
-        line: lineOf(service, "database"),
+        ...locationOf(product.registry, service, "database"),
         fix: FIX_STATELESS_CREDENTIAL,
       });
     }
