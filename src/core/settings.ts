@@ -61,3 +61,18 @@ export interface GenerateSettings {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
+
+/** Everything `init` needs, parsed once by the CLI door. */
+export interface InitSettings {
+  /** The folder to adopt (a product folder, or a repository root with a compose file). */
+  readonly productPath: string;
+  readonly repoRoot?: string;
+  /** Replace files that exist with other content. */
+  readonly force: boolean;
+  /** Compose files to merge instead of the main file and its override, relative to `cwd`. */
+  readonly composeFiles?: readonly string[];
+  /** Compose profiles to activate. */
+  readonly composeProfiles?: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
