@@ -53,6 +53,10 @@ function renderService(service: Service, inputs: RegistryFileInputs, fromProduct
   if (service.hostname !== service.key) field("hostname", service.hostname);
   if (service.database !== "") field("database", service.database);
   if (service.instance !== undefined) field("instance", service.instance);
+  if (service.credentials) {
+    out.push("    credentials:");
+    for (const [part, variable] of Object.entries(service.credentials)) out.push(`      ${part}: ${scalar(variable)}`);
+  }
   if (service.dockerfile !== undefined) field("dockerfile", fromProduct(service.dockerfile));
   if (service.port !== undefined) field("port", service.port);
   if (service.dependsOn && service.dependsOn.length > 0) out.push(`    dependsOn: [${service.dependsOn.map(scalar).join(", ")}]`);

@@ -6,6 +6,7 @@ import { repoRelative } from "../core/repo-path.js";
 import type { InferredFact, InferredTodo, ReportLocation } from "../core/report-model.js";
 import type { MigrationsSpec, Registry, Service, ServiceDefinition } from "../registry/model.js";
 import { readServiceCredentials } from "./credentials/read-service-credentials.js";
+import { guessCredentialMapping, type GuessedMapping } from "./guess-credential-mapping.js";
 import { findMigrations, type FoundMigrations } from "./migration-sets.js";
 
 /** What inference found beside the registry: each fact with the lines it was read from, and what it could not decide. */
@@ -62,8 +63,20 @@ export async function inferRegistry(compose: ComposeProject, repoRoot: string): 
     };
     // Read as if stateful: a service that holds no credential then says so (a `no-credential` problem).
     const probe: Service = { key, hostname: key, database: key, line: composeService.line, fieldLines: {} };
-    const { credentials, problems } = await readServiceCredentials(composeService, probe, { instances, registryFile: compose.file });
-    const attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    let { credentials, problems } = await readServiceCredentials(composeService, probe, { instances, registryFile: compose.file });
+    let attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    let guessed: GuessedMapping | undefined;
+    if (credentials.length === 0 && attempted.length === 0) {
+      guessed = guessCredentialMapping(composeService, instances);
+      if (guessed) {
+        const hostValue = composeService.environment.get(guessed.hostVariable)!.source;
+        ({ credentials, problems } = await readServiceCredentials(composeService, { ...probe, credentials: guessed.mapping, fieldLines: { credentials: hostValue.line } }, { instances, registryFile: hostValue.file }));
+        attempted = problems.filter((problem) => problem.kind !== "no-credential");
+        const parts = Object.entries(guessed.mapping).map(([part, variable]) => `${part} ${variable}`).join(", ");
+        facts.push({ service: key, fact: `credentials read by a guessed mapping (${parts}): ${guessed.hostVariable} names PostgreSQL service ${guessed.instance}`, from: [at(hostValue)] });
+        todo.push({ service: key, message: `no common credential form matched; the credentials mapping (${parts}) was guessed from the variable names: confirm it`, at: at(hostValue) });
+      }
+    }
     if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
       facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at(composeService)] });
       continue;
@@ -97,6 +110,10 @@ export async function inferRegistry(compose: ComposeProject, repoRoot: string): 
     if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at(problem) });
 
     const definition: { -readonly [K in keyof ServiceDefinition]: ServiceDefinition[K] } = { hostname: key, database };
+    if (guessed) {
+      definition.credentials = guessed.mapping;
+      place("credentials", composeService.environment.get(guessed.hostVariable)!.source);
+    }
     if (instance !== undefined && instances.length > 1) {
       definition.instance = instance;
       place("instance", primary!.source);

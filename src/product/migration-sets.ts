@@ -17,8 +17,8 @@ export interface FoundMigrations {
   readonly suggestedCommand?: string;
 }
 
-/** Folders real repositories keep SQL migrations in, relative to the module, in the order they are tried. */
-const SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "sql", "sql/migrations", "database/migrations", "src/migrations"];
+/** Folders real repositories keep SQL migrations in, relative to the module, in the order they are tried (`db/migration` and `src/main/resources/db/migration` are Flyway's defaults). */
+const SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 
 /**
  * The migration set of a module folder, by the conventions of the common tools: Prisma

@@ -222,3 +222,42 @@ describe("the civic layout", () => {
     expect(gateway).toMatchObject({ hostname: "auth-gateway", port: 4100, database: "auth_gateway", dockerfile: "modules/platform/auth-gateway/Dockerfile", layer: "platform", label: "Auth Gateway" });
   });
 });
+
+describe("custom-db-image: zero-config", () => {
+  it("guesses api's credentials mapping from its variable names (DB_SERVER names the instance db) and asks to confirm it", async () => {
+    await using copy = await copyRealLayout("custom-db-image");
+    const product = await loadProduct(copy.root, copy.root);
+    const api = product.registry.services.find((service) => service.key === "api")!;
+    expect(api).toMatchObject({
+      database: "inventory",
+      credentials: { host: "DB_SERVER", port: "DB_SERVER_PORT", database: "DB_CATALOG", user: "DB_ADMIN_LOGIN", password: "DB_ADMIN_PASSWORD" },
+      migrations: { tool: "sql", dir: "api/migrations" },
+    });
+    const report = await checkCopy(copy);
+    expect(factsOf(report, "api")[0]).toBe(
+      "credentials read by a guessed mapping (host DB_SERVER, port DB_SERVER_PORT, database DB_CATALOG, user DB_ADMIN_LOGIN, password DB_ADMIN_PASSWORD): DB_SERVER names PostgreSQL service db @ docker-compose.yml:23",
+    );
+    expect(report.registry?.todo?.map((todo) => todo.service)).toEqual(["api", "notes"]);
+    expect(findingsOf(report).filter((finding) => finding.severity === "error")).toEqual([]);
+    expectNoHouseRule(report);
+  });
+
+  it("init writes the guessed mapping as credentials:, and check after init gives the same verdicts", async () => {
+    await using copy = await copyRealLayout("custom-db-image");
+    const zeroConfig = await checkCopy(copy);
+    await initCopy(copy);
+    expect(await copy.read("civic-conformance.yaml")).toContain(
+      ["    credentials:", "      host: DB_SERVER", "      port: DB_SERVER_PORT", "      database: DB_CATALOG", "      user: DB_ADMIN_LOGIN", "      password: DB_ADMIN_PASSWORD"].join("\n"),
+    );
+    expect(verdicts(await checkCopy(copy))).toEqual(verdicts(zeroConfig));
+  });
+});
+
+describe("Flyway's default folders", () => {
+  it("finds split-vars-leaky's orders in db/migration and multi-instance's licensing in src/main/resources/db/migration", async () => {
+    await using leaky = await copyRealLayout("split-vars-leaky");
+    expect((await inferredEntries(leaky.root)).orders!.migrations).toEqual({ tool: "flyway", dir: "services/orders/db/migration" });
+    await using multi = await copyRealLayout("multi-instance");
+    expect((await inferredEntries(multi.root)).licensing!.migrations).toEqual({ tool: "flyway", dir: "services/licensing/src/main/resources/db/migration" });
+  });
+});
