@@ -116,6 +116,6 @@ export function renderMarkdown(report: Report): string {
     out.push("", ...section);
   }
   const decided = policyLines(report);
-  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => `- ${escapeInline(line)}`), "", "</details>");
+  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => (line.startsWith("  ") ? `  - ${escapeInline(line.trim())}` : `- ${escapeInline(line)}`)), "", "</details>");
   return `${out.join("\n")}\n`;
 }

@@ -5,6 +5,10 @@ export function locationText(location: ReportLocation): string {
   return location.line === undefined ? location.file : `${location.file}:${location.line}`;
 }
 
+function placesText(places: readonly ReportLocation[]): string {
+  return places.length > 0 ? ` (${places.map(locationText).join(", ")})` : "";
+}
+
 /**
  * What shaped the findings, as plain lines every human format shows: where the registry came from,
  * the profile and rule levels, the suppressions (in force or expired) and the baseline. Nothing a
@@ -17,6 +21,11 @@ export function policyLines(report: Report): string[] {
   if (registry && registry.source !== "typescript") {
     const inferred = registry.source === "inferred" ? ` (${registry.inferred?.length ?? 0} facts inferred, ${registry.todo?.length ?? 0} TODO)` : "";
     lines.push(`registry: ${registry.source} · ${registry.file}${inferred}`);
+    // What zero-config took from which line, and what it could not decide: the registry `init` would write.
+    for (const fact of registry.inferred ?? []) lines.push(`  inferred: ${fact.service}: ${fact.fact}${placesText(fact.from)}`);
+    for (const todo of registry.todo ?? []) lines.push(`  TODO: ${todo.service ? `${todo.service}: ` : ""}${todo.message}${todo.at ? ` (${locationText(todo.at)})` : ""}`);
+    const dir = report.productDir === "." ? "" : ` ${report.productDir}`;
+    if (registry.source === "inferred") lines.push(`  \`npx civic-conformance init${dir}\` writes this registry down as civic-conformance.yaml for you to own`);
   }
   const policy = report.policy;
   if (policy && (policy.profile !== "civic" || typeof policy.profileFrom !== "string" || policy.overrides.length > 0 || policy.off.length > 0)) {

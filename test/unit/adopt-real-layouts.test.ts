@@ -261,3 +261,21 @@ describe("Flyway's default folders", () => {
     expect((await inferredEntries(multi.root)).licensing!.migrations).toEqual({ tool: "flyway", dir: "services/licensing/src/main/resources/db/migration" });
   });
 });
+
+describe("the report of a zero-config check", () => {
+  it("says the registry was inferred, lists each fact with its file:line and each TODO, and names the init command (text and markdown)", async () => {
+    const { renderText } = await import("../../src/report/render-text.js");
+    const { renderMarkdown } = await import("../../src/report/render-markdown.js");
+    await using copy = await copyRealLayout("env-files-roles");
+    const report = await checkCopy(copy);
+    const text = renderText(report);
+    expect(text).toContain("registry: inferred · docker-compose.yml (22 facts inferred, 1 TODO)");
+    expect(text).toContain(
+      '  inferred: accounts: stateful: database "accounts" as role "accounts" on db (split variables DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD) (services/accounts/.env:2, services/accounts/.env:3, services/accounts/.env:4, services/accounts/.env:5, services/accounts/.env:6)\n',
+    );
+    expect(text).toContain("  inferred: storefront: calls accounts (ACCOUNTS_URL) (docker-compose.yml:46)\n");
+    expect(text).toContain('  TODO: inventory: its migrations (sequelize-cli (JavaScript), services/inventory/db/migrations) need a command to apply them: set migrations.command, e.g. "npx sequelize-cli db:migrate"\n');
+    expect(text).toContain("`npx civic-conformance init` writes this registry down as civic-conformance.yaml for you to own");
+    expect(renderMarkdown(report)).toContain("  - inferred: storefront: calls accounts (ACCOUNTS\\_URL) (docker-compose.yml:46)");
+  });
+});
