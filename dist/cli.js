@@ -2970,10 +2970,34 @@ function noCredential(composeService, service) {
   };
 }
 
+// src/product/guess-credential-mapping.ts
+var PART_WORDS = [
+  ["port", /_PORT$/],
+  ["database", /_(CATALOG|NAME|DATABASE|DB|DBNAME|SCHEMA_NAME)$/],
+  ["user", /_(LOGIN|USER|USERNAME|UID|ROLE)$/],
+  ["password", /_(PASSWORD|PASS|PWD)$/]
+];
+function guessCredentialMapping(service, instances) {
+  const names = [...service.environment.keys()];
+  for (const hostVariable of names) {
+    const value = service.environment.get(hostVariable).value.trim().toLowerCase();
+    const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === value));
+    if (!instance) continue;
+    const family = hostVariable.includes("_") ? hostVariable.slice(0, hostVariable.indexOf("_") + 1) : "";
+    const mapping = { host: hostVariable };
+    for (const [part, words] of PART_WORDS) {
+      const match = names.find((name) => name !== hostVariable && name.startsWith(family) && words.test(name));
+      if (match) mapping[part] = match;
+    }
+    if (mapping.database && mapping.user) return { mapping, hostVariable, instance: instance.name };
+  }
+  return void 0;
+}
+
 // src/product/migration-sets.ts
 import { readdir as readdir3, readFile as readFile7 } from "node:fs/promises";
 import { join as join7 } from "node:path";
-var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "sql", "sql/migrations", "database/migrations", "src/migrations"];
+var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
   const relative9 = (path) => repoRelative(repoRoot, path);
   const prisma = join7(moduleDir, "prisma", "migrations");
@@ -3037,8 +3061,20 @@ async function inferRegistry(compose, repoRoot) {
       fieldFiles[field2] = location.file;
     };
     const probe2 = { key, hostname: key, database: key, line: composeService.line, fieldLines: {} };
-    const { credentials, problems } = await readServiceCredentials(composeService, probe2, { instances, registryFile: compose.file });
-    const attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    let { credentials, problems } = await readServiceCredentials(composeService, probe2, { instances, registryFile: compose.file });
+    let attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    let guessed;
+    if (credentials.length === 0 && attempted.length === 0) {
+      guessed = guessCredentialMapping(composeService, instances);
+      if (guessed) {
+        const hostValue = composeService.environment.get(guessed.hostVariable).source;
+        ({ credentials, problems } = await readServiceCredentials(composeService, { ...probe2, credentials: guessed.mapping, fieldLines: { credentials: hostValue.line } }, { instances, registryFile: hostValue.file }));
+        attempted = problems.filter((problem) => problem.kind !== "no-credential");
+        const parts = Object.entries(guessed.mapping).map(([part, variable]) => `${part} ${variable}`).join(", ");
+        facts.push({ service: key, fact: `credentials read by a guessed mapping (${parts}): ${guessed.hostVariable} names PostgreSQL service ${guessed.instance}`, from: [at2(hostValue)] });
+        todo.push({ service: key, message: `no common credential form matched; the credentials mapping (${parts}) was guessed from the variable names: confirm it`, at: at2(hostValue) });
+      }
+    }
     if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
       facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at2(composeService)] });
       continue;
@@ -3069,6 +3105,10 @@ async function inferRegistry(compose, repoRoot) {
     }
     if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at2(problem) });
     const definition = { hostname: key, database };
+    if (guessed) {
+      definition.credentials = guessed.mapping;
+      place("credentials", composeService.environment.get(guessed.hostVariable).source);
+    }
     if (instance !== void 0 && instances.length > 1) {
       definition.instance = instance;
       place("instance", primary.source);
@@ -3298,6 +3338,10 @@ function renderService(service, inputs, fromProduct) {
   if (service.hostname !== service.key) field2("hostname", service.hostname);
   if (service.database !== "") field2("database", service.database);
   if (service.instance !== void 0) field2("instance", service.instance);
+  if (service.credentials) {
+    out.push("    credentials:");
+    for (const [part, variable] of Object.entries(service.credentials)) out.push(`      ${part}: ${scalar(variable)}`);
+  }
   if (service.dockerfile !== void 0) field2("dockerfile", fromProduct(service.dockerfile));
   if (service.port !== void 0) field2("port", service.port);
   if (service.dependsOn && service.dependsOn.length > 0) out.push(`    dependsOn: [${service.dependsOn.map(scalar).join(", ")}]`);
@@ -3935,12 +3979,19 @@ ${suites.join("\n")}
 function locationText(location) {
   return location.line === void 0 ? location.file : `${location.file}:${location.line}`;
 }
+function placesText(places) {
+  return places.length > 0 ? ` (${places.map(locationText).join(", ")})` : "";
+}
 function policyLines(report) {
   const lines = [];
   const registry = report.registry;
   if (registry && registry.source !== "typescript") {
     const inferred = registry.source === "inferred" ? ` (${registry.inferred?.length ?? 0} facts inferred, ${registry.todo?.length ?? 0} TODO)` : "";
     lines.push(`registry: ${registry.source} \xB7 ${registry.file}${inferred}`);
+    for (const fact of registry.inferred ?? []) lines.push(`  inferred: ${fact.service}: ${fact.fact}${placesText(fact.from)}`);
+    for (const todo of registry.todo ?? []) lines.push(`  TODO: ${todo.service ? `${todo.service}: ` : ""}${todo.message}${todo.at ? ` (${locationText(todo.at)})` : ""}`);
+    const dir = report.productDir === "." ? "" : ` ${report.productDir}`;
+    if (registry.source === "inferred") lines.push(`  \`npx civic-conformance init${dir}\` writes this registry down as civic-conformance.yaml for you to own`);
   }
   const policy = report.policy;
   if (policy && (policy.profile !== "civic" || typeof policy.profileFrom !== "string" || policy.overrides.length > 0 || policy.off.length > 0)) {
@@ -4059,7 +4110,7 @@ function renderMarkdown(report) {
     out.push("", ...section);
   }
   const decided = policyLines(report);
-  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => `- ${escapeInline(line)}`), "", "</details>");
+  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => line.startsWith("  ") ? `  - ${escapeInline(line.trim())}` : `- ${escapeInline(line)}`), "", "</details>");
   return `${out.join("\n")}
 `;
 }
@@ -8996,11 +9047,68 @@ function validateConfig(config) {
   }
 }
 
-// src/docker/engine-probe.ts
+// src/core/settings.ts
+var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
+var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
+var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
+
+// src/docker/compose-cli.ts
 import { execa as execa4 } from "execa";
+var COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
+function parseComposeCommand(value, source) {
+  const normalized = value.trim().split(/\s+/).join(" ");
+  const choice = COMPOSE_COMMANDS.find((command) => command === normalized);
+  if (!choice) throw new UsageError(`Invalid ${source} '${value}'. Expected one of ${COMPOSE_COMMANDS.join(", ")}.`);
+  return { choice, source };
+}
+function composeCommandFromEnv(env) {
+  const value = env[COMPOSE_COMMAND_VARIABLE];
+  return value?.trim() ? parseComposeCommand(value, COMPOSE_COMMAND_VARIABLE) : void 0;
+}
+var CANDIDATES = {
+  "docker compose": { command: "docker", prefix: ["compose"], what: "the Compose v2 plugin of the docker CLI" },
+  "docker-compose": { command: "docker-compose", prefix: [], what: "the standalone Compose CLI" }
+};
+async function resolveComposeCommand(requested, env) {
+  const choices = requested ? [requested.choice] : COMPOSE_COMMANDS;
+  for (const choice of choices) {
+    const { command, prefix } = CANDIDATES[choice];
+    const version = await versionOf(command, prefix, env);
+    if (version !== void 0) return { command, prefix, version };
+  }
+  if (requested) {
+    throw new EnvironmentError(
+      `${requested.source} asks for \`${requested.choice}\` (${CANDIDATES[requested.choice].what}), and \`${requested.choice} version\` does not answer here; install it, ask for the other one (${COMPOSE_COMMANDS.join(" or ")}), or leave ${requested.source} unset to use whichever is installed`
+    );
+  }
+  throw new EnvironmentError(
+    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
+  );
+}
+async function versionOf(command, prefix, env) {
+  try {
+    const result = await execa4(command, [...prefix, "version", "--short"], {
+      env: definedEnv(env),
+      extendEnv: false,
+      reject: false,
+      stdin: "ignore",
+      timeout: 1e4
+    });
+    const version = String(result.stdout).trim();
+    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function projectArgs(compose, project) {
+  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
+}
+
+// src/docker/engine-probe.ts
+import { execa as execa5 } from "execa";
 async function dockerEngineAnswers(env, timeoutMs = 3e3) {
   try {
-    const result = await execa4("docker", ["version", "--format", "{{.Server.Version}}"], {
+    const result = await execa5("docker", ["version", "--format", "{{.Server.Version}}"], {
       env: definedOnly(env),
       extendEnv: false,
       timeout: timeoutMs,
@@ -9026,42 +9134,6 @@ function isStartedByDefault(service, project) {
   return !service.profiles || service.profiles.length === 0 || service.profiles.some((profile) => project.activeProfiles.includes(profile.value));
 }
 
-// src/docker/compose-cli.ts
-import { execa as execa5 } from "execa";
-async function detectComposeCommand(env) {
-  const candidates = [
-    { command: "docker", prefix: ["compose"] },
-    { command: "docker-compose", prefix: [] }
-  ];
-  for (const candidate of candidates) {
-    const version = await versionOf(candidate.command, candidate.prefix, env);
-    if (version === void 0) continue;
-    const major = /^v?(\d+)/.exec(version)?.[1] === "1" ? 1 : 2;
-    return { ...candidate, major, version };
-  }
-  throw new EnvironmentError(
-    "--runtime compose needs Docker Compose, and neither `docker compose` (the v2 plugin) nor `docker-compose` answers here; install one of them or use --runtime embedded"
-  );
-}
-async function versionOf(command, prefix, env) {
-  try {
-    const result = await execa5(command, [...prefix, "version", "--short"], {
-      env: definedEnv(env),
-      extendEnv: false,
-      reject: false,
-      stdin: "ignore",
-      timeout: 1e4
-    });
-    const version = String(result.stdout).trim();
-    return result.exitCode === 0 && /^v?\d+\.\d+/.test(version) ? version : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function projectArgs(compose, project) {
-  return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
-}
-
 // src/docker/compose-file-copy.ts
 import { readFile as readFile17, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
@@ -9069,6 +9141,7 @@ import { dirname as dirname11, isAbsolute as isAbsolute4, join as join17, resolv
 import { parseDocument as parseDocument3, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
+var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(source, postgresService, dir) {
   const merged = typeof source === "string" ? { path: source, document: parseDocument3(await readFile17(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
@@ -9106,7 +9179,7 @@ async function writeComposeCopy(source, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join17(dir, "docker-compose.yml");
+  const copy = join17(dir, COMPOSE_COPY_NAME);
   await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -9151,19 +9224,14 @@ function absoluteEnvFile(entry, base) {
 }
 function loopbackPort(port) {
   const entry = asMap(port);
-  if (entry) {
-    const { published: _published, host_ip: _hostIp, ...rest } = entry;
-    return { ...rest, host_ip: LOOPBACK2 };
-  }
+  if (entry) return `${LOOPBACK2}::${String(entry.target)}${entry.protocol === void 0 ? "" : `/${String(entry.protocol)}`}`;
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address.split(":").pop();
   return `${LOOPBACK2}::${target}${protocol === void 0 ? "" : `/${protocol}`}`;
 }
 function portTarget(port) {
-  const entry = asMap(port);
-  if (entry) return String(entry.target);
-  return String(port).split("/")[0].split(":").pop();
+  return port.split("/")[0].split(":").pop();
 }
 
 // src/docker/project-name.ts
@@ -9173,9 +9241,10 @@ function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
-function defaultProjectName(composePath, topLevelName, env) {
+function defaultProjectNames(composePath, topLevelName, env) {
   const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename6(dirname12(composePath));
-  return normalizeProjectName(chosen);
+  const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
 function normalizeProjectName(name) {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[-_]+/, "");
@@ -9199,12 +9268,24 @@ async function projectContainers(project, env) {
     health: container.State.Health?.Status,
     exitCode: container.State.ExitCode,
     restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
-    networks: Object.keys(container.NetworkSettings.Networks ?? {})
+    networks: Object.keys(container.NetworkSettings.Networks ?? {}),
+    startedAt: container.State.StartedAt
   }));
 }
 function isReady(container) {
   if (container.status === "running") return container.health === void 0 || container.health === "healthy";
   return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
+}
+var SETTLE_MS = 3e3;
+function settledReadiness(settleMs = SETTLE_MS) {
+  const seenRunningSince = /* @__PURE__ */ new Map();
+  return (container, now) => {
+    if (container.status !== "running" || container.health !== void 0) return isReady(container);
+    const run = `${container.id} ${container.startedAt}`;
+    const since = seenRunningSince.get(run) ?? now;
+    seenRunningSince.set(run, since);
+    return now - since >= settleMs;
+  };
 }
 function hasFailed(container) {
   return (container.status === "exited" || container.status === "dead") && container.exitCode !== 0 && container.restartPolicy === "no";
@@ -9301,12 +9382,14 @@ var LOG_LINES = 15;
 async function waitUntilReady(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const settled = settledReadiness();
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
     const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
     const waiting = expected.filter((service) => {
       const container = byService.get(service);
-      return !container || !isReady(container);
+      return !container || !settled(container, now);
     });
     if (waiting.length === 0) return containers;
     const failed = waiting.filter((service) => {
@@ -9352,9 +9435,9 @@ function indent(text) {
 }
 
 // src/runtime/compose-stack/stale-volumes.ts
-async function warnAboutStaleVolumes(postgres, ownProject, env, logger) {
+async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
-  for (const volume of named) {
+  for (const [volume, ownProject] of named.flatMap((volume2) => ownProjects.map((project) => [volume2, project]))) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
       env,
       timeoutMs: 15e3
@@ -9407,7 +9490,7 @@ var ComposeRuntime = class {
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
-      this.composeCommand = await detectComposeCommand(this.options.env);
+      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp2(join18(tmpdir2(), "civic-compose-"));
@@ -9415,7 +9498,7 @@ var ComposeRuntime = class {
       if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
       const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      await warnAboutStaleVolumes(postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
@@ -9497,11 +9580,14 @@ var ComposeRuntime = class {
   composeArgs() {
     return projectArgs(this.composeCommand, { name: this.projectName, file: this.copyFile, directory: this.options.product.dir });
   }
-  /** `up -d --build`; returns its duration. A failure names the services that did not come up, with their logs. */
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   */
   async up(signal) {
     const started = performance.now();
-    const noPull = this.composeCommand.major === 2 ? ["--pull", "never"] : [];
-    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build", ...noPull], {
+    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 6e5,
@@ -10560,8 +10646,9 @@ async function resolveRuntimeChoice(choice, inputs) {
   return "embedded";
 }
 async function createRuntime(choice, inputs) {
+  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
   const name = await resolveRuntimeChoice(choice, inputs);
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
@@ -10574,15 +10661,24 @@ async function createRuntime(choice, inputs) {
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs);
+      return composeRuntime(inputs, composeCommand);
     }
   }
 }
 function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
-function composeRuntime(inputs) {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchServerEarly: inputs.needsScratchServer ?? false });
+function requestedComposeCommand(inputs) {
+  return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
+}
+function composeRuntime(inputs, composeCommand) {
+  return new ComposeRuntime({
+    product: inputs.product,
+    env: inputs.env,
+    logger: inputs.logger,
+    startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...composeCommand !== void 0 && { composeCommand }
+  });
 }
 
 // src/pipeline/check-executor.ts
@@ -10622,7 +10718,10 @@ async function runOne2(check2, context, options) {
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
+    if (context.signal.aborted) {
+      const reason2 = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
+      return { ...base, status: "error", durationMs, findings: [], reason: reason2 };
+    }
     let reason;
     if (error instanceof UsageError) {
       reason = error.format();
@@ -10708,7 +10807,8 @@ async function runCheck(settings, io) {
       env: settings.env,
       logger: io.logger,
       needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
-      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig }
+      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
+      ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
     });
     io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
     return runtime.start(io.signal);
@@ -10815,6 +10915,9 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
+  --compose-command <cmd>   the Compose CLI of the compose runtime: "docker compose" (the v2
+                            plugin) or docker-compose (standalone, v1); default: the variable
+                            CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --verbose                 debug logs on stderr
@@ -10829,12 +10932,6 @@ Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input 
 // src/cli/parse-args.ts
 import { parseArgs } from "node:util";
 import { extname } from "node:path";
-
-// src/core/settings.ts
-var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
-var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
-
-// src/cli/parse-args.ts
 var DEFAULT_TIMEOUT_MS = 12e4;
 var DEFAULT_CONCURRENCY3 = 16;
 function expectOneOf(what, value, allowed) {
@@ -10903,6 +11000,7 @@ function parseCliArgs(argv, cwd, env) {
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
+        "compose-command": { type: "string" },
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
@@ -10921,13 +11019,13 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
   }
   if (command === "init") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'init'.`);
     }
     return {
@@ -10949,6 +11047,8 @@ function parseCliArgs(argv, cwd, env) {
   const optionTokens = tokens.filter((t) => t.kind === "option");
   const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
+  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== void 0) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  const composeCommand = values["compose-command"] !== void 0 ? parseComposeCommand(values["compose-command"], "--compose-command") : void 0;
   const settings = {
     productPath,
     ...repoRoot !== void 0 && { repoRoot },
@@ -10962,6 +11062,7 @@ function parseCliArgs(argv, cwd, env) {
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
+    ...composeCommand !== void 0 && { composeCommand },
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,

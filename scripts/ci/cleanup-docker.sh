@@ -6,7 +6,8 @@
 # What counts as "left by a test run" (the conventions of test/helpers/docker.ts):
 #   - anything labelled civic.test=true (containers, images, volumes, networks);
 #   - compose projects named civic-* (tests use civic-test-*, the product's compose runtime
-#     civic-<product>-*): their containers, volumes, networks and built images (<project>_<service>);
+#     civic-<product>-*): their containers, volumes, networks and built images (<project>_<service>
+#     by compose v1, <project>-<service> by v2);
 #   - testcontainers' containers (label org.testcontainers=true; its reaper cannot run here);
 #   - dangling images.
 # With --all, every container, volume, user network and image except the stand-ins goes.
@@ -120,10 +121,12 @@ mapfile -t candidates < <({
 		docker images -q --no-trunc
 	else
 		docker images -q --no-trunc --filter "label=$TEST_LABEL"
-		# compose v1 names built images <project>_<service>
-		# (by tag: one image may carry several names, and only these go)
+		# compose v1 names built images <project>_<service>, v2 <project>-<service>, where a project
+		# ends in 8 hex digits (by tag: one image may carry several names, and only these go)
 		docker images --format '{{ .Repository }} {{ .Tag }}' |
-			awk -v prefix="$PROJECT_PREFIX" 'index($1, prefix) == 1 && $1 ~ /^[^\/]*_/ { print $1 ":" $2 }'
+			awk -v prefix="$PROJECT_PREFIX" '
+				index($1, prefix) == 1 && $1 !~ /\// &&
+					($1 ~ /_/ || $1 ~ /-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-/) { print $1 ":" $2 }'
 	fi
 	docker images -q --no-trunc --filter dangling=true
 } | unique)

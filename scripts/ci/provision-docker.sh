@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Provisions a real Docker engine and LOCAL STAND-INS for the official base images the product's
-# compose files and Dockerfiles name (postgres:16-alpine, redis:7-alpine, node:20-alpine).
+# Provisions a real Docker engine, both Compose CLIs (the standalone v1 `docker-compose` and the v2
+# plugin `docker compose`), and LOCAL STAND-INS for the official base images the product's compose
+# files and Dockerfiles name (postgres:16-alpine, redis:7-alpine, node:20-alpine).
 #
 # Why stand-ins: no container registry is reachable here, so nothing can be pulled. Each stand-in is
 # a Debian bookworm minbase root filesystem (debootstrap) tagged with the official name, carrying the
@@ -8,7 +9,8 @@
 #
 # Idempotent: the engine is started only when `docker info` does not answer; root filesystems are
 # cached as tarballs under $CIVIC_STANDIN_CACHE (default /var/cache/civic-conformance) keyed by
-# their recipe; an image is imported only when its tag is missing or was built from another recipe.
+# their recipe, the Compose v2 plugin binary beside them; an image is imported only when its tag is
+# missing or was built from another recipe. A second run makes no network call.
 # Quiet: one line per step with its duration; the output of a failing step is printed in full.
 #
 # usage: scripts/ci/provision-docker.sh
@@ -83,7 +85,8 @@ engine_answers() { docker info >/dev/null 2>&1; }
 
 ensure_engine() {
 	local started=$(date +%s%N)
-	# docker-compose (the v1 CLI) is what the tests drive; debootstrap is needed only to build rootfs.
+	# docker-compose: the standalone v1 CLI (the v2 plugin comes from ensure_compose_v2); debootstrap
+	# is needed only to build rootfs.
 	local packages=(docker-compose)
 	engine_answers || packages+=(docker.io)
 	command -v debootstrap >/dev/null || packages+=(debootstrap)
@@ -457,9 +460,83 @@ ensure_node_standin() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Compose v2: the `docker compose` plugin (what GitHub's runners have) beside bookworm's standalone
+# v1 1.29 `docker-compose`. Debian 12 packages only v1; Debian 13 (trixie) packages the v2 plugin,
+# a static Go binary that needs only libc6 >= 2.34 (bookworm has 2.36). The package is fetched once
+# through a PRIVATE apt configuration that lists trixie alone (its own sources list, lists and cache
+# under $WORK_DIR): the machine's apt sources, pins and state never see trixie, so no other apt run
+# on the machine, now or concurrently, can pick a trixie package. Its checksum is checked and only
+# the plugin binary is kept (cached) and installed: the package's /usr/bin/docker-compose link to the
+# plugin would shadow the standalone v1.
+
+readonly COMPOSE_V2_VERSION='2.26.1-4'
+readonly COMPOSE_V2_DEB_SHA256='47681197cb2b1ab88206b42a1a92fc75f50d9530a6322d03494a473eed0408ea'
+readonly COMPOSE_V2_PLUGIN_PATH='usr/libexec/docker/cli-plugins/docker-compose'
+readonly COMPOSE_V2_CACHED="$CACHE_DIR/compose/docker-compose-plugin-$COMPOSE_V2_VERSION"
+readonly CLI_PLUGINS_DIR='/usr/libexec/docker/cli-plugins'
+
+fetch_compose_v2_plugin() {
+	if [ -s "$COMPOSE_V2_CACHED" ]; then
+		return 0
+	fi
+	local started=$(date +%s%N) apt_dir="$WORK_DIR/apt-trixie"
+	rm -rf "$apt_dir"
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts" "$apt_dir/download" "$(dirname "$COMPOSE_V2_CACHED")"
+	echo "deb $MIRROR trixie main" >"$apt_dir/sources.list"
+	local apt_private=(
+		-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/parts"
+		-o "Dir::Etc::Preferences=$apt_dir/preferences" -o "Dir::Etc::PreferencesParts=$apt_dir/parts"
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+		-o 'APT::Sandbox::User=root'
+	)
+	quietly apt-get "${apt_private[@]}" update
+	(cd "$apt_dir/download" && quietly apt-get "${apt_private[@]}" download "docker-compose=$COMPOSE_V2_VERSION")
+	local deb="$apt_dir/download/docker-compose_${COMPOSE_V2_VERSION}_amd64.deb"
+	if ! echo "$COMPOSE_V2_DEB_SHA256  $deb" | sha256sum --check --status; then
+		say "docker-compose $COMPOSE_V2_VERSION from trixie does not have the expected sha256 $COMPOSE_V2_DEB_SHA256" >&2
+		return 1
+	fi
+	dpkg-deb -x "$deb" "$apt_dir/extracted"
+	install -m 755 "$apt_dir/extracted/$COMPOSE_V2_PLUGIN_PATH" "$COMPOSE_V2_CACHED.partial"
+	mv "$COMPOSE_V2_CACHED.partial" "$COMPOSE_V2_CACHED"
+	rm -rf "$apt_dir"
+	say "compose v2: fetched docker-compose $COMPOSE_V2_VERSION from trixie ($(elapsed_since "$started"))"
+}
+
+ensure_compose_v2() {
+	fetch_compose_v2_plugin
+	if cmp -s "$COMPOSE_V2_CACHED" "$CLI_PLUGINS_DIR/docker-compose"; then
+		say "compose v2: plugin $COMPOSE_V2_VERSION already in $CLI_PLUGINS_DIR (cached $COMPOSE_V2_CACHED)"
+	else
+		install -D -m 755 "$COMPOSE_V2_CACHED" "$CLI_PLUGINS_DIR/docker-compose"
+		say "compose v2: installed plugin $COMPOSE_V2_VERSION into $CLI_PLUGINS_DIR"
+	fi
+}
+
+# Both must answer, each as what it is: the tests run the compose runtime on each.
+report_compose_versions() {
+	local v2 v1
+	v2="$(docker compose version --short 2>/dev/null || true)"
+	v1="$(docker-compose version --short 2>/dev/null || true)"
+	say "compose: \`docker compose\` answers ${v2:-nothing}; \`docker-compose\` answers ${v1:-nothing}"
+	case "$v2" in 2.*) ;; *)
+		say "\`docker compose\` must be the v2 plugin" >&2
+		return 1
+		;;
+	esac
+	case "$v1" in 1.*) ;; *)
+		say "\`docker-compose\` must be the standalone v1 (bookworm's docker-compose package)" >&2
+		return 1
+		;;
+	esac
+}
+
+# ---------------------------------------------------------------------------------------------
 
 ensure_engine
 ensure_default_bridge
+ensure_compose_v2
+report_compose_versions
 ensure_base_rootfs
 ensure_postgres_standin
 ensure_redis_standin

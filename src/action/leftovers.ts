@@ -1,13 +1,18 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { COMPOSE_COPY_NAME } from "../docker/compose-file-copy.js";
 import { docker, type ProcessEnv } from "../docker/docker-cli.js";
 import { removeRunResources } from "../docker/run-resources.js";
 import { PROJECT_LABEL } from "../docker/stack-state.js";
 import type { Logger } from "../core/logger.js";
 
-/** Compose records the folder of the compose file on every container; the run's copies live in the temp root. */
-const WORKING_DIR_LABEL = "com.docker.compose.project.working_dir";
+/**
+ * Compose v1 and v2 record the path of the compose file (as given to `-f`) on every container; the
+ * run's copy lives in the temp root. (`…project.working_dir` is the product folder: the run passes
+ * `--project-directory`.)
+ */
+const CONFIG_FILES_LABEL = "com.docker.compose.project.config_files";
 
 /** What the `post:` step found and removed. */
 export interface TeardownResult {
@@ -100,11 +105,12 @@ async function stopProcess(pid: number): Promise<boolean> {
 }
 
 /**
- * Every project whose containers point at `dir`, torn down as the compose-stack runtime tears down
- * its own: containers, volumes, networks, the run's scratch-server container and built images.
+ * Every project booted from the compose copy in `dir`, torn down as the compose-stack runtime tears
+ * down its own: containers, volumes, networks, the run's scratch-server container and built images.
  */
 async function removeComposeProjects(dir: string, env: ProcessEnv): Promise<string[]> {
-  const listed = await docker(["ps", "-a", "--filter", `label=${WORKING_DIR_LABEL}=${dir}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 30_000 });
+  const copy = join(dir, COMPOSE_COPY_NAME);
+  const listed = await docker(["ps", "-a", "--filter", `label=${CONFIG_FILES_LABEL}=${copy}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 30_000 });
   if (listed.exitCode !== 0) throw new Error(listed.stderr.trim() || `docker ps exited with ${listed.exitCode}`);
   const projects = [...new Set(listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean))];
   for (const project of projects) await removeRunResources(project, env);

@@ -25,6 +25,9 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
+  --compose-command <cmd>   the Compose CLI of the compose runtime: "docker compose" (the v2
+                            plugin) or docker-compose (standalone, v1); default: the variable
+                            CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --verbose                 debug logs on stderr

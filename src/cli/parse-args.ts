@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { CHECK_IDS, type CheckId } from "../checks/registered.js";
 import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type InitSettings, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
+import { parseComposeCommand } from "../docker/compose-cli.js";
 
 export type Command =
   | { kind: "help"; topic?: string }
@@ -99,6 +100,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
+        "compose-command": { type: "string" },
         timeout: { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
@@ -119,13 +121,13 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const repoRoot = values["repo-root"];
 
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...(repoRoot !== undefined && { repoRoot }), write: values.write ?? false, cwd, env } };
   }
   if (command === "init") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'init'.`);
     }
     return {
@@ -148,6 +150,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const optionTokens = tokens.filter((t): t is Extract<typeof t, { kind: "option" }> => t.kind === "option");
   const runtime: RuntimeChoice = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== undefined) throw new UsageError("--external-config needs --runtime external.");
+  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== undefined) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  const composeCommand = values["compose-command"] !== undefined ? parseComposeCommand(values["compose-command"], "--compose-command") : undefined;
   const settings: CheckSettings = {
     productPath,
     ...(repoRoot !== undefined && { repoRoot }),
@@ -161,6 +165,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     ...(values["generator-command"] !== undefined && { generatorCommand: values["generator-command"] }),
     ...(values["migrate-command"] !== undefined && { migrateCommand: values["migrate-command"] }),
     ...(values["external-config"] !== undefined && { externalConfig: values["external-config"] }),
+    ...(composeCommand !== undefined && { composeCommand }),
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000, MAX_TIMEOUT_SECONDS, " of seconds") * 1000,
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,

@@ -4,6 +4,17 @@ export type RuntimeName = "compose" | "embedded" | "external";
 export type RuntimeChoice = RuntimeName | "auto";
 export const RUNTIME_CHOICES: readonly RuntimeChoice[] = ["auto", "compose", "embedded", "external"];
 
+/** The Compose CLIs a user can name: the v2 plugin of the docker CLI, or the standalone binary (v1 1.29, or a v2 installed under that name). */
+export const COMPOSE_COMMANDS = ["docker compose", "docker-compose"] as const;
+export type ComposeCommandChoice = (typeof COMPOSE_COMMANDS)[number];
+
+/** A Compose CLI the user asked for, and where they asked (named again when it does not answer). */
+export interface RequestedCompose {
+  readonly choice: ComposeCommandChoice;
+  /** `--compose-command` or `CIVIC_COMPOSE_COMMAND`. */
+  readonly source: string;
+}
+
 export const FORMATS = ["text", "json", "markdown", "sarif", "junit"] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -41,6 +52,8 @@ export interface CheckSettings {
   readonly migrateCommand?: string;
   /** File with the admin and per-service URLs for `--runtime external`. */
   readonly externalConfig?: string;
+  /** The Compose CLI the compose runtime must use (`--compose-command`, else `CIVIC_COMPOSE_COMMAND`); unset: the first that answers. */
+  readonly composeCommand?: RequestedCompose;
   /** Limit for any child process a check runs (generator, migrate command), in milliseconds. */
   readonly commandTimeoutMs: number;
   /** Upper bound for concurrent connections and processes. */

@@ -9,6 +9,9 @@ const POSTGRES_PORT = 5432;
 
 type Yaml = Record<string, unknown>;
 
+/** The copy's name in the run's temp dir; Compose records its path on every container it creates. */
+export const COMPOSE_COPY_NAME = "docker-compose.yml";
+
 /**
  * Writes the compose project as this run must boot it to `<dir>/docker-compose.yml` (one file: the
  * merged project, or a single compose file), leaving the user's files untouched. Compose merges `ports` across override files instead of replacing them, so a
@@ -17,7 +20,8 @@ type Yaml = Record<string, unknown>;
  *   so the copy means the same from a temp dir;
  * - every published port re-published on 127.0.0.1 at a port Docker picks (`127.0.0.1::<target>`),
  *   and the postgres service's 5432 published that way even when the file publishes nothing, so
- *   parallel runs never collide and a developer's own stack on 5433 is not in the way;
+ *   parallel runs never collide and a developer's own stack on 5433 is not in the way; always in
+ *   the short syntax, which Compose v1 and v2 both read (v1 1.29 refuses `host_ip` in the long one);
  * - `container_name`, and the `name:` of non-external volumes and networks, dropped: fixed names
  *   would collide between runs and escape the run's project;
  * - the top-level `name:` dropped: the run passes its own project name.
@@ -67,7 +71,7 @@ export async function writeComposeCopy(source: string | MergedCompose, postgresS
     }
   }
 
-  const copy = join(dir, "docker-compose.yml");
+  const copy = join(dir, COMPOSE_COPY_NAME);
   await writeFile(copy, `# Rewritten by civic-conformance for one run from ${composePath}\n${stringify(project, { lineWidth: 0 })}`, { mode: 0o600 });
   return { file: copy, topLevelName };
 }
@@ -133,21 +137,20 @@ function absoluteEnvFile(entry: unknown, base: string): unknown {
   return entry;
 }
 
-/** `[[ip:]published:]target[/protocol]` or the long form, re-published on loopback at a port Docker picks. */
-function loopbackPort(port: unknown): unknown {
+/**
+ * `[[ip:]published:]target[/protocol]` or the long form, re-published on loopback at a port Docker
+ * picks, as `127.0.0.1::<target>[/<protocol>]`. The long form's `mode`, `name` and `app_protocol`
+ * do not change where a port is published on one engine.
+ */
+function loopbackPort(port: unknown): string {
   const entry = asMap(port);
-  if (entry) {
-    const { published: _published, host_ip: _hostIp, ...rest } = entry;
-    return { ...rest, host_ip: LOOPBACK };
-  }
+  if (entry) return `${LOOPBACK}::${String(entry.target)}${entry.protocol === undefined ? "" : `/${String(entry.protocol)}`}`;
   const text = String(port);
   const [address, protocol] = text.split("/");
   const target = address!.split(":").pop()!;
   return `${LOOPBACK}::${target}${protocol === undefined ? "" : `/${protocol}`}`;
 }
 
-function portTarget(port: unknown): string {
-  const entry = asMap(port);
-  if (entry) return String(entry.target);
-  return String(port).split("/")[0]!.split(":").pop()!;
+function portTarget(port: string): string {
+  return port.split("/")[0]!.split(":").pop()!;
 }

@@ -18,13 +18,15 @@ export interface ServiceContainer {
   readonly exitCode: number;
   readonly restartPolicy: string;
   readonly networks: readonly string[];
+  /** When the container (re)started, as the engine reports it: a restart changes it. */
+  readonly startedAt: string;
 }
 
 interface InspectedContainer {
   Id: string;
   Image: string;
   Config: { Labels?: Record<string, string> | null; Image: string };
-  State: { Status: string; ExitCode: number; Health?: { Status: string } | null };
+  State: { Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string } | null };
   HostConfig: { RestartPolicy?: { Name?: string } | null };
   NetworkSettings: { Networks?: Record<string, unknown> | null };
 }
@@ -48,6 +50,7 @@ export async function projectContainers(project: string, env: ProcessEnv): Promi
       exitCode: container.State.ExitCode,
       restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
       networks: Object.keys(container.NetworkSettings.Networks ?? {}),
+      startedAt: container.State.StartedAt,
     }));
 }
 
@@ -55,6 +58,26 @@ export async function projectContainers(project: string, env: ProcessEnv): Promi
 export function isReady(container: ServiceContainer): boolean {
   if (container.status === "running") return container.health === undefined || container.health === "healthy";
   return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
+}
+
+/** How long a running container without a healthcheck must stay up, unrestarted, to count as ready. */
+export const SETTLE_MS = 3_000;
+
+/**
+ * `isReady` for polling: a running container without a healthcheck counts only once polls have seen
+ * it running, without a restart, for `settleMs`. Compose v2 returns from `up -d` fast enough for the
+ * first poll to catch a service that fails at startup still running (v1 is slower); it has exited
+ * by the time it settles. `now` is this process's clock (milliseconds), never the engine's.
+ */
+export function settledReadiness(settleMs = SETTLE_MS): (container: ServiceContainer, now: number) => boolean {
+  const seenRunningSince = new Map<string, number>();
+  return (container, now) => {
+    if (container.status !== "running" || container.health !== undefined) return isReady(container);
+    const run = `${container.id} ${container.startedAt}`;
+    const since = seenRunningSince.get(run) ?? now;
+    seenRunningSince.set(run, since);
+    return now - since >= settleMs;
+  };
 }
 
 /** Exited for good: failed and no restart policy will bring it back. */

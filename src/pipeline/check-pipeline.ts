@@ -110,6 +110,7 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
             logger: io.logger,
             needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
             ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
+            ...(settings.composeCommand !== undefined && { composeCommand: settings.composeCommand }),
           });
           io.logger.info(`Starting the ${runtime.name} runtime…`);
           return runtime.start(io.signal);

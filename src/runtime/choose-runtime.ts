@@ -1,6 +1,7 @@
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { RuntimeChoice, RuntimeName } from "../core/settings.js";
+import type { RequestedCompose, RuntimeChoice, RuntimeName } from "../core/settings.js";
+import { composeCommandFromEnv } from "../docker/compose-cli.js";
 import { dockerEngineAnswers } from "../docker/engine-probe.js";
 import type { Product } from "../product/product.js";
 import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
@@ -21,6 +22,8 @@ export interface RuntimeInputs {
   readonly dockerAvailable?: () => Promise<boolean>;
   /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
   readonly needsScratchServer?: boolean;
+  /** The Compose CLI `--compose-command` asked for; else `CIVIC_COMPOSE_COMMAND` names it, else the compose runtime uses the first that answers. */
+  readonly composeCommand?: RequestedCompose;
 }
 
 /**
@@ -43,12 +46,15 @@ export async function resolveRuntimeChoice(
  * started here: the caller calls `start` and always `stop`.
  *
  * @throws EnvironmentError for `compose` when it cannot run here
- * @throws UsageError for `external` without an admin URL or with a malformed config file
+ * @throws UsageError for `external` without an admin URL or with a malformed config file, and for
+ *   `compose` or `auto` with a CIVIC_COMPOSE_COMMAND that names no Compose CLI
  */
 export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
+  // Read before `auto` is decided, so a wrong value is reported even where no engine answers.
+  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : undefined;
   const name = await resolveRuntimeChoice(choice, inputs);
   // `auto` has just found an engine: asking again would only cost a second `docker version`.
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger });
@@ -61,7 +67,7 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       if (!(await dockerAnswers(inputs))) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs);
+      return composeRuntime(inputs, composeCommand);
     }
   }
 }
@@ -70,6 +76,22 @@ function dockerAnswers(inputs: Pick<RuntimeInputs, "env" | "dockerAvailable">): 
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
 }
 
-function composeRuntime(inputs: RuntimeInputs): Runtime {
-  return new ComposeRuntime({ product: inputs.product, env: inputs.env, logger: inputs.logger, startScratchServerEarly: inputs.needsScratchServer ?? false });
+/**
+ * `--compose-command`, else CIVIC_COMPOSE_COMMAND: read wherever a compose runtime may start, so a
+ * wrong value is reported even where `auto` then finds no engine.
+ *
+ * @throws UsageError when CIVIC_COMPOSE_COMMAND names no Compose CLI
+ */
+function requestedComposeCommand(inputs: RuntimeInputs): RequestedCompose | undefined {
+  return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
+}
+
+function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined): Runtime {
+  return new ComposeRuntime({
+    product: inputs.product,
+    env: inputs.env,
+    logger: inputs.logger,
+    startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...(composeCommand !== undefined && { composeCommand }),
+  });
 }

@@ -15,7 +15,7 @@ import { EnvironmentError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { Product } from "../../src/product/product.js";
 import { writeComposeCopy } from "../../src/docker/compose-file-copy.js";
-import { defaultProjectName, runProjectName } from "../../src/docker/project-name.js";
+import { defaultProjectNames, runProjectName } from "../../src/docker/project-name.js";
 import { pendingCleanups } from "../../src/core/cleanup-registry.js";
 import { ComposeRuntime } from "../../src/runtime/compose-stack/compose-stack-runtime.js";
 import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
@@ -79,7 +79,7 @@ describe("the compose file copy a run boots", () => {
       expect(written.topLevelName).toBe("shop");
       expect(rewritten.name).toBeUndefined();
       expect(rewritten.services.db).toEqual({ image: "postgres:16-alpine", env_file: [join(dir, "db.env")], ports: ["127.0.0.1::5432"] });
-      expect(rewritten.services.web).toEqual({ build: { context: join(dir, "web") }, ports: ["127.0.0.1::80", "127.0.0.1::9229/tcp", { target: 443, host_ip: "127.0.0.1" }] });
+      expect(rewritten.services.web).toEqual({ build: { context: join(dir, "web") }, ports: ["127.0.0.1::80", "127.0.0.1::9229/tcp", "127.0.0.1::443"] });
       expect(rewritten.volumes).toEqual({ data: {}, shared: { external: true, name: "team-shared" } });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -89,9 +89,9 @@ describe("the compose file copy a run boots", () => {
   it("names each run's project civic-<product>-<8 hex>, and the developer's own project as compose does", () => {
     expect(runProjectName("Property Tax")).toMatch(/^civic-propertytax-[0-9a-f]{8}$/);
     expect(runProjectName("property-tax")).not.toBe(runProjectName("property-tax"));
-    expect(defaultProjectName("/repo/products/Property.Tax/docker-compose.yml", undefined, {})).toBe("propertytax");
-    expect(defaultProjectName("/repo/products/property-tax/docker-compose.yml", "shop", {})).toBe("shop");
-    expect(defaultProjectName("/repo/products/property-tax/docker-compose.yml", "shop", { COMPOSE_PROJECT_NAME: "mine" })).toBe("mine");
+    expect(defaultProjectNames("/repo/products/Property.Tax/docker-compose.yml", undefined, {})).toEqual(["propertytax"]);
+    expect(defaultProjectNames("/repo/products/property-tax/docker-compose.yml", "shop", {})).toEqual(["shop"]);
+    expect(defaultProjectNames("/repo/products/property-tax/docker-compose.yml", "shop", { COMPOSE_PROJECT_NAME: "mine" })).toEqual(["mine"]);
   });
 });
 

@@ -16,7 +16,7 @@ import {
   dockerCompose,
   dockerList,
   imageLabels,
-  requireDockerInCI,
+  requireStandins,
   runContainer,
   uniqueName,
   waitForPostgres,
@@ -25,7 +25,8 @@ import {
 } from "../helpers/docker.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 
-const engine = requireDockerInCI();
+/** These tests are about the stand-ins themselves: they run where they were built (CIVIC_DOCKER_STANDINS). */
+const engine = requireStandins();
 
 const APP_USER = "app";
 const APP_PASSWORD = "s3cret-app-pw";

@@ -3,6 +3,9 @@
  * does (docker/run-resources.ts): the project's containers, networks and volumes, the migrations
  * check's scratch-server container (labelled with the run, not with the compose project) and the
  * images built for the run. Real containers on the real engine; the stand-in images are never touched.
+ * The project's labels are the ones Compose v1 and v2 set for a run (`-f <copy> --project-directory
+ * <product>`): `…config_files` is the compose copy in the run's temp dir, `…working_dir` the product
+ * folder, outside it. test/docker/compose-versions.test.ts boots such a project with each real CLI.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { tearDownLeftovers } from "../../src/action/leftovers.js";
 import { RecordingLogger } from "../../src/core/logger.js";
+import { COMPOSE_COPY_NAME } from "../../src/docker/compose-file-copy.js";
 import { RUN_LABEL } from "../../src/docker/run-resources.js";
 import { PROJECT_LABEL } from "../../src/docker/stack-state.js";
 import { docker, dockerList, requireDockerInCI, STANDIN_IMAGES, TEST_LABEL, uniqueName } from "../helpers/docker.js";
@@ -30,7 +34,12 @@ describe.skipIf(!requireDockerInCI())("the post step on a cancelled compose run"
     const copyDir = join(tempRoot, "civic-compose-abc123");
     await mkdir(copyDir);
     const labels = (extra: Record<string, string>) => Object.entries({ [TEST_LABEL]: "true", ...extra }).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
-    const projectLabels = { [PROJECT_LABEL]: project, "com.docker.compose.project.working_dir": copyDir };
+    const productDir = await mkdtemp(join(tmpdir(), "civic-product-"));
+    const projectLabels = {
+      [PROJECT_LABEL]: project,
+      "com.docker.compose.project.config_files": join(copyDir, COMPOSE_COPY_NAME),
+      "com.docker.compose.project.working_dir": productDir,
+    };
     try {
       await docker(["network", "create", ...labels(projectLabels), `${project}_default`]);
       await docker(["volume", "create", ...labels(projectLabels), `${project}_data`]);
@@ -53,6 +62,7 @@ describe.skipIf(!requireDockerInCI())("the post step on a cancelled compose run"
       for (const image of Object.values(STANDIN_IMAGES)) expect(await dockerList(["images", "-q", image])).not.toEqual([]);
     } finally {
       await rm(tempRoot, { recursive: true, force: true });
+      await rm(productDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { loadCompose } from "../../src/compose-file/load-compose-file.js";
+import { standinsInUse } from "./docker.js";
 
 /** Tag prefix of the images that keep the legacy builder's layer cache warm between test runs. */
 export const CACHE_TAG_PREFIX = "civic-conformance-build-cache";
@@ -10,8 +11,13 @@ export const CACHE_TAG_PREFIX = "civic-conformance-build-cache";
  * kept. Each run still builds its own images (`up --build`) and `down --rmi local` still removes
  * them; with the layers cached, that build takes seconds instead of a minute per service on the
  * vfs storage driver, which copies the whole root filesystem for every build step.
+ *
+ * Only on the local stand-ins: it is `docker build` without buildx, the legacy builder Compose v1
+ * uses here (Compose v2 builds with BuildKit, whose own cache outlives the images it built). Where
+ * the images are the official ones (GitHub's runner) nothing is warmed.
  */
 export async function warmComposeBuildCache(productDir: string, repoRoot: string): Promise<void> {
+  if (!standinsInUse()) return;
   const compose = await loadCompose(productDir, repoRoot, { PATH: process.env.PATH });
   for (const service of compose.services.values()) {
     if (!service.build) continue;

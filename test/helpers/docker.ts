@@ -61,6 +61,53 @@ export function requireDockerInCI(): boolean {
   return false;
 }
 
+/**
+ * Set to `1` where scripts/ci/provision-docker.sh built the LOCAL STAND-INS (`.ci/run` sets it), to
+ * `0` where the official images come from a registry instead (GitHub's runner: the CI workflow sets
+ * it). Unset: CI requires the stand-ins, a local run looks for them.
+ */
+export const STANDINS_VARIABLE = "CIVIC_DOCKER_STANDINS";
+
+let standinsFound: boolean | undefined;
+
+/** True when every STANDIN_IMAGES tag is on the engine and labelled as a stand-in (checked once per test file). */
+export function standinsPresent(): boolean {
+  standinsFound ??=
+    dockerAvailable() &&
+    Object.values(STANDIN_IMAGES).every((image) => {
+      const inspected = execaSync("docker", ["image", "inspect", "--format", `{{ index .Config.Labels "${STANDIN_LABEL}" }}`, image], { reject: false });
+      return inspected.exitCode === 0 && String(inspected.stdout).trim() === "true";
+    });
+  return standinsFound;
+}
+
+/** The images here are the local stand-ins: present, and CIVIC_DOCKER_STANDINS does not say otherwise. */
+export function standinsInUse(): boolean {
+  return process.env[STANDINS_VARIABLE] !== "0" && standinsPresent();
+}
+
+/**
+ * Decides whether the tests ABOUT the stand-ins run (their entrypoint contract, their labels, the
+ * legacy builder cache kept on them): `describe.skipIf(!requireStandins())(…)`. They need the
+ * stand-ins themselves, not just images with those names. Where CIVIC_DOCKER_STANDINS=0 says the
+ * images are the official ones, they are skipped with a loud notice; where it is `1`, or in CI
+ * without it, missing stand-ins are a failure; locally they are skipped with a loud notice.
+ */
+export function requireStandins(): boolean {
+  if (!requireDockerInCI()) return false;
+  const declared = process.env[STANDINS_VARIABLE];
+  const skip = (why: string) => {
+    console.warn(["****************************************************************", `SKIPPED: the tests of the local stand-in images: ${why}.`, "****************************************************************"].join("\n"));
+    return false;
+  };
+  if (declared === "0") return skip(`${STANDINS_VARIABLE}=0 says the images here are the official ones`);
+  if (standinsPresent()) return true;
+  if (declared === "1" || process.env.CI === "true") {
+    throw new Error(`${declared === "1" ? `${STANDINS_VARIABLE}=1` : "CI=true"} but the local stand-ins (label ${STANDIN_LABEL}=true on ${Object.values(STANDIN_IMAGES).join(", ")}) are not all here: ${PROVISION_HINT}.`);
+  }
+  return skip(`no stand-in images on this engine; to run them: ${PROVISION_HINT}`);
+}
+
 /** A name no other test run uses, e.g. `civic-test-compose-3f9a1c2b`. */
 export function uniqueName(purpose: string): string {
   return `${TEST_PROJECT_PREFIX}${purpose}-${randomBytes(4).toString("hex")}`;
@@ -71,7 +118,7 @@ export function docker(args: readonly string[], options: { input?: string; rejec
   return execa("docker", args, { input: options.input, reject: options.reject ?? true, stripFinalNewline: true });
 }
 
-/** Runs the docker-compose v1 CLI (the v2 plugin is not packaged on these machines). */
+/** Runs the standalone docker-compose v1 CLI (the stand-in tests; test/helpers/compose-variants.ts runs both CLIs). */
 export function dockerCompose(project: string, composeFile: string, args: readonly string[]): Promise<Result> {
   return execa("docker-compose", ["--project-name", project, "--file", composeFile, ...args], { stripFinalNewline: true });
 }
@@ -91,8 +138,12 @@ export async function imageLabels(image: string): Promise<Record<string, string>
   return (JSON.parse(String(stdout)) ?? {}) as Record<string, string>;
 }
 
-/** Prints, once per run of a file, that these images are local stand-ins and not Docker Hub's. */
+/** Prints, once per run of a file, whether these images are local stand-ins or the official ones. */
 export async function announceStandins(): Promise<void> {
+  if (!standinsInUse()) {
+    console.info(`NOTE: ${Object.values(STANDIN_IMAGES).join(", ")} here are the official images (pulled when missing), not local stand-ins.`);
+    return;
+  }
   const lines = await Promise.all(
     Object.values(STANDIN_IMAGES).map(async (image) => {
       const labels = await imageLabels(image);

@@ -9,10 +9,11 @@ import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets } from "../../core/secrets.js";
-import { detectComposeCommand, projectArgs, type ComposeCommand } from "../../docker/compose-cli.js";
+import type { RequestedCompose } from "../../core/settings.js";
+import { projectArgs, resolveComposeCommand, type ComposeCommand } from "../../docker/compose-cli.js";
 import { writeComposeCopy } from "../../docker/compose-file-copy.js";
 import { lastLines, settle, spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
-import { defaultProjectName, runProjectName } from "../../docker/project-name.js";
+import { defaultProjectNames, runProjectName } from "../../docker/project-name.js";
 import { removeRunResources, RUN_LABEL } from "../../docker/run-resources.js";
 import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
@@ -38,6 +39,8 @@ export interface ComposeRuntimeOptions {
    * the stack and takes seconds to initialise), not after.
    */
   readonly startScratchServerEarly?: boolean;
+  /** The Compose CLI the user asked for (`--compose-command`, `CIVIC_COMPOSE_COMMAND`); without it, the first that answers. */
+  readonly composeCommand?: RequestedCompose;
 }
 
 /** Milliseconds spent in each phase of the last `start`. */
@@ -97,7 +100,7 @@ export class ComposeRuntime implements Runtime {
       if (!postgres) {
         throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
       }
-      this.composeCommand = await detectComposeCommand(this.options.env);
+      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
@@ -105,7 +108,7 @@ export class ComposeRuntime implements Runtime {
       if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
       const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(postgres, defaultProjectName(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      await warnAboutStaleVolumes(postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
@@ -195,11 +198,14 @@ export class ComposeRuntime implements Runtime {
     return projectArgs(this.composeCommand!, { name: this.projectName!, file: this.copyFile!, directory: this.options.product.dir });
   }
 
-  /** `up -d --build`; returns its duration. A failure names the services that did not come up, with their logs. */
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   */
   private async up(signal: AbortSignal): Promise<number> {
     const started = performance.now();
-    const noPull = this.composeCommand!.major === 2 ? ["--pull", "never"] : [];
-    this.upProcess = spawnTool(this.composeCommand!.command, [...this.composeArgs(), "up", "-d", "--build", ...noPull], {
+    this.upProcess = spawnTool(this.composeCommand!.command, [...this.composeArgs(), "up", "-d", "--build"], {
       env: this.options.env,
       extraEnv: this.variables,
       timeoutMs: this.options.upTimeoutMs ?? 600_000,

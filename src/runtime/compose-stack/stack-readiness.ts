@@ -3,7 +3,7 @@ import { type ComposeProject, isStartedByDefault } from "../../compose-file/mode
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { EnvironmentError } from "../../core/errors.js";
 import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
-import { describeState, hasFailed, isReady, lastLogLines, projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
+import { describeState, hasFailed, isReady, lastLogLines, projectContainers, settledReadiness, type ServiceContainer } from "../../docker/stack-state.js";
 
 /** What waiting for a booted stack needs to know. */
 export interface StackWatch {
@@ -21,16 +21,22 @@ const POSTGRES_PORT = 5432;
 const POLL_MS = 1_000;
 const LOG_LINES = 15;
 
-/** Polls until every compose service is ready; fails early when one exited for good. */
+/**
+ * Polls until every compose service is ready (a service without a healthcheck once it has stayed
+ * up for a few seconds, see `settledReadiness`); fails early when one exited for good. Polling,
+ * not `up --wait`: v1 has no `--wait`, and this reports which service failed and why.
+ */
 export async function waitUntilReady(compose: ComposeProject, watch: StackWatch): Promise<ServiceContainer[]> {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const settled = settledReadiness();
   for (;;) {
     const containers = await projectContainers(watch.project, watch.env);
     const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
     const waiting = expected.filter((service) => {
       const container = byService.get(service);
-      return !container || !isReady(container);
+      return !container || !settled(container, now);
     });
     if (waiting.length === 0) return containers;
     const failed = waiting.filter((service) => {
