@@ -138,7 +138,9 @@ export const driftCheck: Check<"drift"> = {
         findings: [],
         skipped:
           `no generator: ${productPath} has no infra/generate.ts and no --generator-command, and the ${profileOf(product)} profile does not compare with the built-in one. ` +
-          `\`npx civic-conformance init ${productPath}\` writes the registry; with the civic layout, \`civic-conformance generate --write\` renders the infra files from it.`,
+          (product.registry.source === "inferred"
+            ? `\`npx civic-conformance init ${productPath}\` writes the registry; with the civic layout, \`civic-conformance generate --write\` renders the infra files from it.`
+            : "Give --generator-command (or add infra/generate.ts) to have the generated files compared; with the civic layout, `civic-conformance generate --write` renders them from the registry."),
       };
     }
     return compareWithBuiltIn(context, productPath);
