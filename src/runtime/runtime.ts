@@ -17,12 +17,11 @@ export interface LiveEnvironment {
   /** True where the product's services themselves run (compose), so live dependency probes can run. */
   readonly servicesRunning: boolean;
   /**
-   * A server the migrations check may create scratch databases on without touching the one under
-   * test. May be the same server for `embedded` (it is throwaway) but never for `external`.
+   * A server the migrations check may create scratch databases on; `undefined` when there is none.
+   * The same server for `embedded` (it is throwaway); for `external`, never the server under test
+   * unless its config says `readOnly: false` (the runtime decides, and says why when it refuses).
    */
   scratchAdminUrl(): Promise<string | undefined>;
-  /** Read-only: never create or alter anything on the server under test. */
-  readonly readOnly: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
 }

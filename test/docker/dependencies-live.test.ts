@@ -60,7 +60,6 @@ describe.skipIf(!requireDockerInCI())("dependencies live probe from inside the c
       adminUrl: "postgresql://unused@127.0.0.1:1/unused",
       serviceUrl: () => undefined,
       servicesRunning: true,
-      readOnly: true,
       scratchAdminUrl: async () => undefined,
       stack,
     };

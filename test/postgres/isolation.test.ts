@@ -127,7 +127,6 @@ describe("isolation on the conformant fixture", { timeout: 120_000 }, () => {
         runtime: base.runtime,
         adminUrl: base.adminUrl,
         servicesRunning: base.servicesRunning,
-        readOnly: base.readOnly,
         scratchAdminUrl: () => base.scratchAdminUrl(),
         serviceUrl(key) {
           if (key === "tax-sale-proceedings") process.kill(pid, "SIGINT");

@@ -30,7 +30,6 @@ const embeddedLive: LiveEnvironment = {
   serviceUrl: () => undefined,
   servicesRunning: false,
   scratchAdminUrl: async () => undefined,
-  readOnly: false,
 };
 
 describe("dependencies check, static part", () => {

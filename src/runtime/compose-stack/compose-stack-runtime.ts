@@ -73,6 +73,8 @@ export class ComposeRuntime implements Runtime {
   private variables: Record<string, string> = {};
   private upProcess: ResultPromise | undefined;
   private scratchServer: Promise<ScratchServerContainer> | undefined;
+  /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
+  private scratchAbort = new AbortController();
   private stopping: Promise<void> | undefined;
   private unregisterCleanup: (() => void) | undefined;
 
@@ -85,6 +87,7 @@ export class ComposeRuntime implements Runtime {
 
   async start(signal: AbortSignal): Promise<LiveEnvironment> {
     this.stopping = undefined;
+    this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { logger, product } = this.options;
     const started = performance.now();
@@ -111,7 +114,7 @@ export class ComposeRuntime implements Runtime {
       const declaredImage = postgres.service.image?.value;
       if (this.options.startScratchServerEarly && declaredImage) {
         // May fail where `up` is about to pull the image: `scratchAdminUrl` then starts it again.
-        this.scratchServer = startScratchServerContainer(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratchServer = this.startScratchServer(declaredImage, this.projectName, signal);
         this.scratchServer.catch((error: unknown) => logger.debug(`compose: early scratch server did not start: ${messageOf(error)}`));
       }
       const up = await this.up(signal);
@@ -128,7 +131,7 @@ export class ComposeRuntime implements Runtime {
       const port = await publishedPostgresPort(containers, postgres, this.options.env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
       logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers);
+      return this.liveEnvironment(compose, postgres, port, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError: unknown) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf(cleanupError)}`));
       throw error;
@@ -161,6 +164,7 @@ export class ComposeRuntime implements Runtime {
     }
     const scratch = this.scratchServer;
     this.scratchServer = undefined;
+    this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
     // The scratch server and the stack are independent: take them down together.
     const stopScratch = async () => {
@@ -222,7 +226,11 @@ export class ComposeRuntime implements Runtime {
     return Math.round(performance.now() - started);
   }
 
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresService, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
+  private startScratchServer(image: string, project: string, signal: AbortSignal): Promise<ScratchServerContainer> {
+    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
+  }
+
+  private liveEnvironment(compose: ComposeProject, postgres: PostgresService, port: number, containers: readonly ServiceContainer[], signal: AbortSignal): LiveEnvironment {
     const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));
@@ -241,12 +249,11 @@ export class ComposeRuntime implements Runtime {
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
       servicesRunning: true,
-      readOnly: false,
       stack,
       scratchAdminUrl: async () => {
         const early = await this.scratchServer?.catch(() => undefined);
         if (early) return early.adminUrl;
-        this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+        this.scratchServer = this.startScratchServer(postgresImage, project, signal);
         return (await this.scratchServer).adminUrl;
       },
     };

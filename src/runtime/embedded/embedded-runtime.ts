@@ -209,7 +209,6 @@ export class EmbeddedRuntime implements Runtime {
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort, host: LOOPBACK, port }),
       servicesRunning: false,
-      readOnly: false,
       // The whole server is throwaway: scratch databases may live beside the ones under test.
       scratchAdminUrl: () => Promise.resolve(adminUrl),
     };
