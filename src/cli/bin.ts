@@ -11,9 +11,6 @@ const CLOSED_STDOUT_EXIT = 141;
  * (`… | head -1`) the run is aborted the same way and ends quietly through its own cleanup.
  */
 export async function cli(): Promise<void> {
-  // testcontainers (the compose runtime's scratch server) would pull its reaper image; this tool
-  // removes its own containers (cleanup registry, `post:` step), so the reaper is off unless asked for.
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const controller = new AbortController();
   const verbose = process.argv.includes("--verbose");
   let stopping = false;

@@ -72,12 +72,8 @@ async function runOne(check: Check, context: CheckContext, options: ExecuteOptio
     return maskCheckResult(judge(base, output, elapsed()));
   } catch (error) {
     const durationMs = elapsed();
-    // After Ctrl-C, SIGTERM or a closed stdout a check's failure is the interruption's echo: said once by the door,
-    // unless the check itself said, in its own words, that it was interrupted.
-    if (context.signal.aborted) {
-      const reason = error instanceof CheckUnableError && error.message.endsWith(INTERRUPTED) ? error.message : INTERRUPTED;
-      return { ...base, status: "error", durationMs, findings: [], reason };
-    }
+    // After Ctrl-C, SIGTERM or a closed stdout a check's failure is the interruption's echo: said once by the door.
+    if (context.signal.aborted) return { ...base, status: "error", durationMs, findings: [], reason: INTERRUPTED };
     let reason: string;
     if (error instanceof UsageError) {
       reason = error.format();

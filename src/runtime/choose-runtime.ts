@@ -16,8 +16,6 @@ export interface RuntimeInputs {
   readonly logger: Logger;
   /** JSON/YAML file with the external servers' URLs (`--runtime external`). */
   readonly externalConfig?: string;
-  /** Overrides the external runtime's read-only default. */
-  readonly readOnly?: boolean;
   /** Whether a Docker engine answers; injectable so tests can decide `auto` without an engine. */
   readonly dockerAvailable?: () => Promise<boolean>;
   /** A selected check will ask for a scratch server (the compose runtime then starts it early). */
@@ -61,7 +59,7 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger, ...(inputs.readOnly !== undefined && { readOnly: inputs.readOnly }) });
+      return new ExternalRuntime(config, { logger: inputs.logger });
     }
     case "compose": {
       if (!(await dockerAnswers(inputs))) {

@@ -41,8 +41,6 @@ export interface LiveEnvironment {
   readonly credentials?: ReadonlyMap<string, readonly DeclaredCredential[]>;
   /** True where the product's services themselves run (compose), so live dependency probes can run. */
   readonly servicesRunning: boolean;
-  /** Read-only: never create or alter anything on the servers under test. */
-  readonly readOnly: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
   /** @deprecated transitional: the first instance's admin URL, until every check reads `instances`. */

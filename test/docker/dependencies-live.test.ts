@@ -62,7 +62,6 @@ describe.skipIf(!requireDockerInCI())("dependencies live probe from inside the c
   instances: new Map(),
   reach: () => undefined,
       servicesRunning: true,
-      readOnly: true,
       scratchAdminUrl: async () => undefined,
       stack,
     };

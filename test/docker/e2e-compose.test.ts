@@ -26,11 +26,10 @@ import { copyFixture, fixture, REPO_ROOT, type FixtureCopy } from "../helpers/fi
 
 const CLI = join(REPO_ROOT, "bin", "civic-conformance.js");
 const PROJECT_LINE = /compose: booting project (civic-property-tax-[0-9a-f]{8})/;
-/** The reaper image cannot be pulled here; the CLI removes its scratch container itself. Where the docker CLI finds its engine and plugins is passed on. */
+/** Where the docker CLI finds its engine and plugins is passed on; nothing else of the test's environment. */
 const ENV = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
-  TESTCONTAINERS_RYUK_DISABLED: "true",
   NO_COLOR: "1",
   ...Object.fromEntries(["DOCKER_HOST", "DOCKER_CONFIG"].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
 };

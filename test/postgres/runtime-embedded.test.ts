@@ -294,9 +294,8 @@ describe("embedded runtime: provisioning as the official postgres image", { time
     expect(await query(withCredentials(adminOf(live), "intruder", "intruder-secret-1", "platform"), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 
-  it("is a throwaway server: writable, services not running, scratch databases on the same server", async () => {
+  it("is a throwaway server: services not running, scratch databases on the same server", async () => {
     expect(live.runtime).toBe("embedded");
-    expect(live.readOnly).toBe(false);
     expect(live.servicesRunning).toBe(false);
     const db = live.instances.get("db")!;
     expect(await db.scratchAdminUrl()).toBe(db.adminUrl);

@@ -5,10 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompose } from "../../src/compose-file/load-compose-file.js";
 import { EnvironmentError, UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
+import type { Report } from "../../src/core/report-model.js";
+import { runCheck } from "../../src/pipeline/check-pipeline.js";
+import { fingerprintCluster, fingerprintDatabase, type Fingerprint } from "../../src/postgres/catalog-fingerprint.js";
+import { connect } from "../../src/postgres/connect.js";
 import type { Product } from "../../src/product/product.js";
 import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
 import { envKeyOf, ExternalRuntime, readExternalConfig } from "../../src/runtime/external/external-runtime.js";
 import { findFreePort } from "../../src/runtime/embedded/free-port.js";
+import { fixture, fixtureProduct } from "../helpers/fixtures.js";
+import { type LiveProduct, startLiveProduct } from "../helpers/live-product.js";
 
 const KEYS = ["assessment-roll", "tax-levy-rate"];
 const ADMIN = "postgresql://admin:admin-pw-1@prod-db.example:5432/postgres";
@@ -101,12 +107,11 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it("checks the given servers as they are: read-only by default, URLs unchanged, no scratch server unless one is named", async () => {
+  it("checks the given servers as they are: URLs unchanged, no scratch server unless one is named", async () => {
     const runtime = new ExternalRuntime({ admin: adminUrl, services: { "assessment-roll": ROLL } }, { logger: new RecordingLogger() });
     const live = await runtime.start(new AbortController().signal);
     expect(live.runtime).toBe("external");
     expect(live.adminUrl).toBe(adminUrl);
-    expect(live.readOnly).toBe(true);
     expect(live.servicesRunning).toBe(false);
     expect(live.serviceUrl("assessment-roll")).toBe(ROLL);
     expect(live.serviceUrl("tax-levy-rate")).toBeUndefined();
@@ -114,14 +119,23 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     await runtime.stop();
   });
 
-  it("is read-write only when told so, by the caller or the config, and offers the named scratch server", async () => {
-    const byCaller = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: true }, { logger: new RecordingLogger(), readOnly: false }).start(new AbortController().signal);
-    expect(byCaller.readOnly).toBe(false);
-    const byConfig = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: false, scratchAdmin: adminUrl }, { logger: new RecordingLogger() }).start(
-      new AbortController().signal,
+  it("read-only by default: refuses a scratch server that is the server under test, even named another way", async () => {
+    // localhost instead of 127.0.0.1, another database: another URL, the same server.
+    const sameServer = adminUrl.replace("@127.0.0.1:", "@localhost:").replace(/\/postgres$/, "/template1");
+    expect(sameServer).not.toBe(adminUrl);
+    const live = await new ExternalRuntime({ admin: adminUrl, services: {}, scratchAdmin: sameServer }, { logger: new RecordingLogger() }).start(new AbortController().signal);
+    const refusal = (await live.scratchAdminUrl().catch((error: unknown) => error)) as EnvironmentError;
+    expect(refusal).toBeInstanceOf(EnvironmentError);
+    expect(refusal.message).toBe(
+      "the scratch server (scratchAdmin, CIVIC_SCRATCH_ADMIN_URL) is the server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there",
     );
-    expect(byConfig.readOnly).toBe(false);
-    expect(await byConfig.scratchAdminUrl()).toBe(adminUrl);
+  });
+
+  it("read-write only when the config says readOnly: false: the server under test may then be the scratch server, and stands in for a missing one", async () => {
+    const named = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: false, scratchAdmin: adminUrl }, { logger: new RecordingLogger() }).start(new AbortController().signal);
+    expect(await named.scratchAdminUrl()).toBe(adminUrl);
+    const standIn = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: false }, { logger: new RecordingLogger() }).start(new AbortController().signal);
+    expect(await standIn.scratchAdminUrl()).toBe(adminUrl);
   });
 
   it("fails to start with an EnvironmentError when the admin server does not answer, without printing its password", async () => {
@@ -131,5 +145,111 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     expect(error).toBeInstanceOf(EnvironmentError);
     expect(error.message).toMatch(new RegExp(`^the external admin server postgresql://admin:\\*\\*\\*@127\\.0\\.0\\.1:${port}/postgres does not answer: .*ECONNREFUSED`));
     expect(error.message).not.toContain("do-not-print-me");
+  });
+});
+
+/** What the server holds: its cluster-wide catalog and every connectable database's, by name. */
+async function serverFingerprint(adminUrl: string): Promise<Record<string, Fingerprint>> {
+  const admin = await connect(adminUrl);
+  try {
+    const fingerprints: Record<string, Fingerprint> = { "(cluster)": await fingerprintCluster(admin) };
+    const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname");
+    for (const { datname } of rows) {
+      const client = await connect(adminUrl, { database: datname });
+      try {
+        fingerprints[datname] = await fingerprintDatabase(client);
+      } finally {
+        await client.end();
+      }
+    }
+    return fingerprints;
+  } finally {
+    await admin.end();
+  }
+}
+
+describe("a whole run on the external runtime", { timeout: 180_000 }, () => {
+  let underTest: LiveProduct;
+  let scratchServer: EmbeddedRuntime;
+  let scratchAdmin: string;
+  let root: string;
+
+  beforeAll(async () => {
+    underTest = await startLiveProduct(fixtureProduct("property-tax"), fixture("property-tax"));
+    root = await mkdtemp(join(tmpdir(), "civic-external-run-"));
+    const productDir = join(root, "products", "scratch");
+    await mkdir(productDir, { recursive: true });
+    await writeFile(join(productDir, "docker-compose.yml"), "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n");
+    const env = { PATH: process.env.PATH };
+    const product: Product = { name: "scratch", dir: productDir, repoRoot: root, registry: { path: "", file: "", services: [], source: "typescript" }, compose: await loadCompose(productDir, root, env) };
+    scratchServer = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
+    scratchAdmin = (await scratchServer.start(new AbortController().signal)).adminUrl;
+  }, 180_000);
+
+  afterAll(async () => {
+    await underTest?.[Symbol.asyncDispose]();
+    await scratchServer?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** `check --runtime external` of the fixture against the running server, its URLs given as CIVIC_* variables. */
+  async function checkExternal(extra: { scratchAdmin?: string; externalConfig?: string }): Promise<Report> {
+    const env: Record<string, string | undefined> = { PATH: process.env.PATH, CIVIC_ADMIN_URL: underTest.live.adminUrl };
+    for (const service of underTest.product.registry.services) env[`CIVIC_DATABASE_URL_${envKeyOf(service.key)}`] = underTest.live.serviceUrl(service.key);
+    if (extra.scratchAdmin) env.CIVIC_SCRATCH_ADMIN_URL = extra.scratchAdmin;
+    const { report } = await runCheck(
+      {
+        productPath: fixtureProduct("property-tax"),
+        runtime: "external",
+        only: ["own-database", "isolation", "migrations"],
+        skip: [],
+        outputs: [],
+        ...(extra.externalConfig && { externalConfig: extra.externalConfig }),
+        commandTimeoutMs: 60_000,
+        concurrency: 4,
+        verbose: false,
+        cwd: root,
+        env,
+      },
+      { logger: new RecordingLogger(), signal: new AbortController().signal },
+    );
+    return report;
+  }
+
+  const statuses = (report: Report) => report.checks.map((check) => [check.id, check.status, check.reason]);
+
+  it("read-only: creates and alters nothing on the server under test; migrations go to the separate scratch server and leave nothing there", async () => {
+    const before = await serverFingerprint(underTest.live.adminUrl);
+    const scratchBefore = await serverFingerprint(scratchAdmin);
+    const report = await checkExternal({ scratchAdmin });
+    expect(statuses(report)).toEqual([
+      ["own-database", "pass", undefined],
+      ["isolation", "pass", undefined],
+      ["migrations", "pass", undefined],
+    ]);
+    expect(await serverFingerprint(underTest.live.adminUrl)).toEqual(before);
+    expect(await serverFingerprint(scratchAdmin)).toEqual(scratchBefore);
+  });
+
+  it("read-only: a scratch server that is the server under test makes migrations an error, and nothing is touched", async () => {
+    const before = await serverFingerprint(underTest.live.adminUrl);
+    const report = await checkExternal({ scratchAdmin: underTest.live.adminUrl.replace("@127.0.0.1:", "@localhost:") });
+    expect(statuses(report)).toEqual([
+      ["own-database", "pass", undefined],
+      ["isolation", "pass", undefined],
+      ["migrations", "error", expect.stringMatching(/^the scratch server \(scratchAdmin, CIVIC_SCRATCH_ADMIN_URL\) is the server under test, and the external runtime is read-only/)],
+    ]);
+    expect(await serverFingerprint(underTest.live.adminUrl)).toEqual(before);
+  });
+
+  it("readOnly: false in the config: the migrations check runs its scratch databases on the server under test", async () => {
+    const config = join(root, "external.yaml");
+    await writeFile(config, "readOnly: false\n");
+    const report = await checkExternal({ externalConfig: config });
+    expect(statuses(report)).toEqual([
+      ["own-database", "pass", undefined],
+      ["isolation", "pass", undefined],
+      ["migrations", "pass", undefined],
+    ]);
   });
 });

@@ -32,7 +32,6 @@ const embeddedLive: LiveEnvironment = {
   reach: () => undefined,
   servicesRunning: false,
   scratchAdminUrl: async () => undefined,
-  readOnly: false,
 };
 
 describe("dependencies check, static part", () => {

@@ -74,6 +74,8 @@ export class ComposeRuntime implements Runtime {
   private variables: Record<string, string> = {};
   private upProcess: ResultPromise | undefined;
   private scratchServer: Promise<ScratchServerContainer> | undefined;
+  /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
+  private scratchAbort = new AbortController();
   private stopping: Promise<void> | undefined;
   private unregisterCleanup: (() => void) | undefined;
 
@@ -86,6 +88,7 @@ export class ComposeRuntime implements Runtime {
 
   async start(signal: AbortSignal): Promise<LiveEnvironment> {
     this.stopping = undefined;
+    this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { logger, product } = this.options;
     const started = performance.now();
@@ -115,7 +118,7 @@ export class ComposeRuntime implements Runtime {
       const declaredImage = postgres.service.image?.value;
       if (this.options.startScratchServerEarly && declaredImage) {
         // May fail where `up` is about to pull the image: `scratchAdminUrl` then starts it again.
-        this.scratchServer = startScratchServerContainer(declaredImage, { [RUN_LABEL]: this.projectName });
+        this.scratchServer = this.startScratchServer(declaredImage, this.projectName, signal);
         this.scratchServer.catch((error: unknown) => logger.debug(`compose: early scratch server did not start: ${messageOf(error)}`));
       }
       const up = await this.up(signal);
@@ -132,7 +135,7 @@ export class ComposeRuntime implements Runtime {
       const port = await publishedPostgresPort(containers, postgres, this.options.env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
       logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers);
+      return this.liveEnvironment(compose, postgres, port, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError: unknown) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf(cleanupError)}`));
       throw error;
@@ -165,6 +168,7 @@ export class ComposeRuntime implements Runtime {
     }
     const scratch = this.scratchServer;
     this.scratchServer = undefined;
+    this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
     // The scratch server and the stack are independent: take them down together.
     const stopScratch = async () => {
@@ -226,7 +230,11 @@ export class ComposeRuntime implements Runtime {
     return Math.round(performance.now() - started);
   }
 
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresInstance, port: number, containers: readonly ServiceContainer[]): LiveEnvironment {
+  private startScratchServer(image: string, project: string, signal: AbortSignal): Promise<ScratchServerContainer> {
+    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
+  }
+
+  private liveEnvironment(compose: ComposeProject, postgres: PostgresInstance, port: number, containers: readonly ServiceContainer[], signal: AbortSignal): LiveEnvironment {
     const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK, port, database: postgres.database });
     const registry = this.options.product.registry;
     const byService = new Map(containers.map((container) => [container.service, container]));
@@ -243,7 +251,7 @@ export class ComposeRuntime implements Runtime {
     const scratchAdminUrl = async () => {
       const early = await this.scratchServer?.catch(() => undefined);
       if (early) return early.adminUrl;
-      this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
+      this.scratchServer = this.startScratchServer(postgresImage, project, signal);
       return (await this.scratchServer).adminUrl;
     };
     const instances = new Map<string, LiveInstance>([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK, port, scratchAdminUrl }]]);
@@ -254,14 +262,8 @@ export class ComposeRuntime implements Runtime {
       adminUrl,
       serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
       servicesRunning: true,
-      readOnly: false,
       stack,
-      scratchAdminUrl: async () => {
-        const early = await this.scratchServer?.catch(() => undefined);
-        if (early) return early.adminUrl;
-        this.scratchServer = startScratchServerContainer(postgresImage, { [RUN_LABEL]: project });
-        return (await this.scratchServer).adminUrl;
-      },
+      scratchAdminUrl,
     };
   }
 }

