@@ -47,7 +47,7 @@ describe("isolation at scale", { timeout: 600_000 }, () => {
     await generateProduct(copy.product, copy.root, { write: true });
     await using started = await startLiveProduct(copy.product, copy.root);
     const logger = new RecordingLogger();
-    const port = Number(new URL(started.live.adminUrl).port);
+    const port = started.live.instances.get("postgres")!.port;
     const serverCpu = serverCpuSeconds(port);
     const nodeCpu = process.cpuUsage();
     const [result] = await executeChecks([isolationCheck], {

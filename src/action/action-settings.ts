@@ -6,16 +6,19 @@ import { RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
 export const FAIL_ON = ["error", "warning", "never"] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-export const MODES = ["check", "comment"] as const;
+export const MODES = ["check", "discover", "comment"] as const;
 export type ActionMode = (typeof MODES)[number];
 
 /** The action's inputs, parsed once (action.yml documents each; the names here match it). */
 export interface ActionSettings {
-  /** `check` runs the checks; `comment` posts the comments of a report another workflow uploaded. */
+  /**
+   * `check` runs the checks; `discover` lists the products under `products` (for a matrix);
+   * `comment` posts the comments of the reports other jobs or workflows uploaded.
+   */
   readonly mode: ActionMode;
   /** Absolute folder relative paths are resolved from (`working-directory`, default the workspace). */
   readonly workingDirectory: string;
-  /** Product folders to check, in the order given, relative to `workingDirectory`. */
+  /** Product folders to check (`discover`: folders to search), in the order given, relative to `workingDirectory`. */
   readonly products: readonly string[];
   /** Where PostgreSQL comes from. */
   readonly runtime: RuntimeChoice;
@@ -34,8 +37,8 @@ export interface ActionSettings {
   readonly junitFile: string | undefined;
   /** Where the report JSON goes (the `report-json` output); a temp file when not given. */
   readonly jsonFile: string | undefined;
-  /** `comment` mode: the report JSON the `check` run uploaded as an artifact. */
-  readonly reportFile: string | undefined;
+  /** `comment` mode: absolute paths of the report JSON files (or folders holding them) the `check` runs uploaded. */
+  readonly reportFiles: readonly string[];
   /** File with the admin and per-service URLs for `runtime: external`. */
   readonly externalConfig: string | undefined;
 }
@@ -83,8 +86,8 @@ export function parseActionSettings(read: InputReader, workspace: string): Actio
   const runtime = oneOf("runtime", read("runtime") || "auto", RUNTIME_CHOICES);
   const externalConfig = path(read("external-config"));
   if (runtime !== "external" && externalConfig !== undefined) throw new UsageError("Input external-config needs runtime: external.");
-  const reportFile = path(read("report-file"));
-  if (mode === "comment" && reportFile === undefined) throw new UsageError("mode: comment needs report-file: the report JSON the check run uploaded.");
+  const reportFiles = list(read("report-file")).map((file) => path(file)!);
+  if (mode === "comment" && reportFiles.length === 0) throw new UsageError("mode: comment needs report-file: the report JSON the check run uploaded.");
   const products = list(read("product"));
   return {
     mode,
@@ -99,7 +102,7 @@ export function parseActionSettings(read: InputReader, workspace: string): Actio
     sarifFile: path(read("sarif-file")),
     junitFile: path(read("junit-file")),
     jsonFile: path(read("json-file")),
-    reportFile,
+    reportFiles,
     externalConfig,
   };
 }

@@ -7,6 +7,7 @@ import { parseActionSettings } from "./action-settings.js";
 import { ActionsLogger, announceSecrets } from "./actions-logger.js";
 import { runCheckMode } from "./run-action.js";
 import { runCommentMode } from "./comment-mode.js";
+import { runDiscoverMode } from "./discover-mode.js";
 import { scopeTempDir, TEMP_ROOT_STATE } from "./run-scope.js";
 
 /**
@@ -27,6 +28,10 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<v
   let tempRoot: string | undefined;
   try {
     const settings = parseActionSettings((name) => core.getInput(name), env.GITHUB_WORKSPACE || process.cwd());
+    if (settings.mode === "discover") {
+      core.setOutput("products", JSON.stringify(await runDiscoverMode(settings, logger)));
+      return;
+    }
     if (settings.mode === "comment") {
       await runCommentMode(settings, env, logger);
       return;

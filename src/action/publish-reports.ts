@@ -4,9 +4,9 @@ import { maskReport } from "../core/mask-report.js";
 import type { Report } from "../core/report-model.js";
 import type { GitHubWriter } from "../github/github-writer.js";
 import { publishCheckRun, publishCommitStatus } from "../github/publish-checks.js";
-import type { RunStamp } from "../report/comment-markers.js";
+import { COMBINED_MARKER, type RunStamp } from "../report/comment-markers.js";
 import { upsertStickyComment } from "../github/sticky-comment.js";
-import { renderComment } from "../report/render-comment.js";
+import { renderCombinedComment, renderComment } from "../report/render-comment.js";
 import { renderMarkdown } from "../report/render-markdown.js";
 
 /** A report and where its repository root sits in the checked-out workspace. */
@@ -49,4 +49,13 @@ export async function publishReports(writer: GitHubWriter, published: readonly P
       logger.info(`${report.product}: pull-request comment ${outcome}`);
     }
   }
+}
+
+/** One sticky comment for several products' reports (masked here, value by value, before rendering). */
+export async function publishCombinedComment(writer: GitHubWriter, reports: readonly Report[], target: PublishTarget & { readonly pullRequest: number }, logger: Logger): Promise<void> {
+  const masked = reports.map((report) => maskReport(report));
+  const body = renderCombinedComment(masked, { stamp: target.stamp, summaryUrl: target.runUrl });
+  const products = masked.map((report) => report.product).join(", ");
+  const outcome = await upsertStickyComment(writer, { product: products, marker: COMBINED_MARKER, issueNumber: target.pullRequest, body, stamp: target.stamp }, logger);
+  logger.info(`${products}: one pull-request comment ${outcome}`);
 }

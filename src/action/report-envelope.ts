@@ -1,5 +1,7 @@
-import { open } from "node:fs/promises";
+import { open, readdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { ErrorObject } from "ajv";
+import { pathKind } from "../core/path-probe.js";
 import { UsageError } from "../core/errors.js";
 import type { Report } from "../core/report-model.js";
 import type { RunStamp } from "../report/comment-markers.js";
@@ -75,4 +77,24 @@ function describeSchemaError(error: ErrorObject | undefined): string {
   if (params.additionalProperty !== undefined) return `${where} has a property the schema does not allow: ${quote(params.additionalProperty)}`;
   if (params.allowedValues) return `${where} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   return `${where} ${error.message ?? "does not match the schema"}`;
+}
+
+/**
+ * Every report JSON the paths name: a file is read as it is; a folder gives every `*.json` beneath
+ * it, in path order (`actions/download-artifact` puts each matrix job's artifact in a folder of its own).
+ *
+ * @throws UsageError when a path does not exist, a file is not a report JSON, or nothing was found
+ */
+export async function readReportEnvelopes(paths: readonly string[]): Promise<ReportEnvelope[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const kind = await pathKind(path);
+    if (kind === "file") files.push(path);
+    else if (kind === "dir") {
+      const entries = await readdir(path, { recursive: true, withFileTypes: true });
+      files.push(...entries.filter((e) => e.isFile() && e.name.endsWith(".json")).map((e) => join(e.parentPath, e.name)).sort());
+    } else throw new UsageError(`Report JSON not found: ${path}`, { file: path });
+  }
+  if (files.length === 0) throw new UsageError(`No report JSON in ${paths.join(", ")}: did the check jobs upload their report-json?`);
+  return Promise.all(files.map((file) => readReportEnvelope(file)));
 }

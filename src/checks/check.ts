@@ -8,7 +8,7 @@ import type { LiveEnvironment } from "../runtime/runtime.js";
  * What a check needs before it can look: `compose` the compose file loaded, `postgres` a live server
  * (the runtime starts for it; without one the check is skipped). `stack` is softer: the check runs
  * from files alone, and gets `context.live` too when a runtime is up for another check. `scratch-server`:
- * it will call `live.scratchAdminUrl()`, so a runtime may prepare that server early.
+ * it will call an instance's `scratchAdminUrl()`, so a runtime may prepare those servers early.
  */
 export type Need = "compose" | "postgres" | "stack" | "scratch-server";
 

@@ -7,9 +7,10 @@ Usage:
   civic-conformance --help | --version
 
 product-dir is a product folder (holding infra/service-registry.ts, civic-conformance.yaml, or
-only a compose file), or a monorepo root with exactly one products/<product>; default: the
-current folder. With no registry, check infers one from the compose files, env files, init
-scripts and module folders, and says so in the report; init writes it down.
+only a compose file) or a monorepo root: its one products/<product>, or, when it holds several,
+every one of them (one report); default: the current folder. With no registry, check infers one
+from the compose files, env files, init scripts and module folders, and says so in the report;
+init writes it down.
 
 check options:
   --runtime <auto|compose|embedded|external>

@@ -8,10 +8,10 @@ import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
 import { describeInit, runInit } from "../adopt/init-command.js";
 import { generateProduct } from "../generator/generate-command.js";
-import { renderReport } from "../report/render-report.js";
+import { renderReports } from "../report/render-reports.js";
 import { renderCheckLine } from "../report/render-text.js";
 import { paletteFor } from "../report/style.js";
-import { exitCodeFor, runCheck } from "../pipeline/check-pipeline.js";
+import { exitCodeForProducts, runProducts } from "../pipeline/check-products.js";
 import { HELP } from "./help.js";
 import { parseCliArgs } from "./parse-args.js";
 import { openReportFiles } from "./report-files.js";
@@ -76,13 +76,13 @@ async function check(settings: CheckSettings, io: CliIo): Promise<number> {
   if (textOnStdout) progressWrite(`${progressPalette.bold(`civic-conformance · ${settings.productPath}`)}\n`);
   const progress = {
     started(_check: Check) {},
-    finished(result: CheckResult) {
-      progressWrite(`${renderCheckLine(result, progressPalette)}\n`);
+    finished(result: CheckResult, product?: string) {
+      progressWrite(`${product ? `${product} · ` : ""}${renderCheckLine(result, progressPalette)}\n`);
     },
   };
   let run;
   try {
-    run = await runCheck(settings, { logger, progress, signal: io.signal });
+    run = await runProducts(settings, { logger, progress, signal: io.signal });
   } catch (error) {
     await files.discard();
     throw error;
@@ -91,12 +91,12 @@ async function check(settings: CheckSettings, io: CliIo): Promise<number> {
     await files.discard();
     return 3;
   }
-  const { report } = run;
+  const reports = run.runs.map((r) => r.report);
   for (const target of settings.outputs.filter((t) => t.file === undefined)) {
-    io.stdout(renderReport(report, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
+    io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
   }
-  for (const file of files.files) await file.write(renderReport(report, file.target.format, VERSION));
-  return exitCodeFor(run);
+  for (const file of files.files) await file.write(renderReports(reports, file.target.format, VERSION));
+  return exitCodeForProducts(run);
 }
 
 /** Every failure is one line and an exit code: 2 input, 3 environment or a bug (its stack only with `--verbose`); never a crash. */

@@ -30,6 +30,8 @@ export interface Finding {
 export interface MatrixCell {
   credentialOf: string;
   database: string;
+  /** The PostgreSQL instance the database lives on; set when the product has several. */
+  instance?: string;
   /** `own` for the service's own database. */
   outcome: "connected" | "refused" | "own" | "error";
   /** SQLSTATE or short reason for a refusal or an error. */

@@ -5,7 +5,6 @@ import { parseDocument, stringify } from "yaml";
 
 /** Loopback only: published ports are for this tool, never for the network the machine sits on. */
 const LOOPBACK = "127.0.0.1";
-const POSTGRES_PORT = 5432;
 
 type Yaml = Record<string, unknown>;
 
@@ -19,15 +18,16 @@ export const COMPOSE_COPY_NAME = "docker-compose.yml";
  * - every relative path (build contexts, bind mounts, env_file, secret/config files) made absolute,
  *   so the copy means the same from a temp dir;
  * - every published port re-published on 127.0.0.1 at a port Docker picks (`127.0.0.1::<target>`),
- *   and the postgres service's 5432 published that way even when the file publishes nothing, so
- *   parallel runs never collide and a developer's own stack on 5433 is not in the way; always in
- *   the short syntax, which Compose v1 and v2 both read (v1 1.29 refuses `host_ip` in the long one);
+ *   and each PostgreSQL service's in-network port published that way even when the file publishes
+ *   nothing, so parallel runs never collide and a developer's own stack on 5433 is not in the way;
+ *   always in the short syntax, which Compose v1 and v2 both read (v1 1.29 refuses `host_ip` in the long one);
  * - `container_name`, and the `name:` of non-external volumes and networks, dropped: fixed names
- *   would collide between runs and escape the run's project;
+ *   would collide between runs and escape the run's project. A dropped `container_name` becomes a
+ *   network alias of the service, so clients that use it as a host still reach it;
  * - the top-level `name:` dropped: the run passes its own project name.
  * `${VAR}` references stay as written; the run passes the variables in the environment.
  */
-export async function writeComposeCopy(source: string | MergedCompose, postgresService: string | undefined, dir: string): Promise<ComposeCopy> {
+export async function writeComposeCopy(source: string | MergedCompose, postgresPorts: ReadonlyMap<string, number>, dir: string): Promise<ComposeCopy> {
   const merged: MergedCompose =
     typeof source === "string"
       ? { path: source, document: parseDocument(await readFile(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) as Yaml }
@@ -49,12 +49,14 @@ export async function writeComposeCopy(source: string | MergedCompose, postgresS
       continue;
     }
     delete service.profiles;
+    if (typeof service.container_name === "string") aliasOnEveryNetwork(service, service.container_name);
     delete service.container_name;
     rewriteBuild(service, base);
     if (service.volumes !== undefined) service.volumes = asList(service.volumes).map((volume) => absoluteVolume(volume, base));
     if (service.env_file !== undefined) service.env_file = asList(service.env_file).map((entry) => absoluteEnvFile(entry, base));
     const ports = asList(service.ports ?? []).map(loopbackPort);
-    if (name === postgresService && !ports.some((port) => portTarget(port) === String(POSTGRES_PORT))) ports.push(`${LOOPBACK}::${POSTGRES_PORT}`);
+    const postgresPort = postgresPorts.get(name);
+    if (postgresPort !== undefined && !ports.some((port) => portTarget(port) === String(postgresPort))) ports.push(`${LOOPBACK}::${postgresPort}`);
     if (ports.length > 0) service.ports = ports;
     else delete service.ports;
   }
@@ -89,6 +91,21 @@ export interface ComposeCopy {
   readonly file: string;
   /** The original's top-level `name:`, which names the developer's own project. */
   readonly topLevelName: string | undefined;
+}
+
+/** Adds `alias` to every network the service joins (`default` when it names none), in the long form. */
+function aliasOnEveryNetwork(service: Yaml, alias: string): void {
+  // `network_mode:` services join no network of the project: nothing to alias.
+  if (service.network_mode !== undefined) return;
+  const networks: Yaml = Array.isArray(service.networks)
+    ? Object.fromEntries(service.networks.map((network) => [String(network), {}]))
+    : (asMap(service.networks) ?? { default: {} });
+  for (const [network, value] of Object.entries(networks)) {
+    const settings = asMap(value) ?? {};
+    const aliases = Array.isArray(settings.aliases) ? settings.aliases : [];
+    networks[network] = { ...settings, aliases: [...new Set([...aliases, alias])] };
+  }
+  service.networks = networks;
 }
 
 function asMap(value: unknown): Yaml | undefined {

@@ -32,7 +32,10 @@ export function tokenAuthor(writer: GitHubWriter, logger: Logger): Promise<strin
 }
 
 interface StickyComment {
+  /** Who the comment is about, for the log: a product's name, or a list of them. */
   readonly product: string;
+  /** The hidden marker that finds it again; the product's own marker by default. */
+  readonly marker?: string;
   readonly issueNumber: number;
   /** The whole body, both markers included (see render-comment.ts). */
   readonly body: string;
@@ -46,7 +49,7 @@ interface StickyComment {
  */
 export async function upsertStickyComment(writer: GitHubWriter, comment: StickyComment, logger: Logger): Promise<CommentOutcome> {
   const { octokit, owner, repo } = writer;
-  const marker = productMarker(comment.product);
+  const marker = comment.marker ?? productMarker(comment.product);
   const author = await tokenAuthor(writer, logger);
   let existing: { id: number; body?: string | undefined } | undefined;
   try {

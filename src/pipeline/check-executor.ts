@@ -6,7 +6,8 @@ import type { FindingPolicy } from "./finding-policy.js";
 
 export interface CheckProgress {
   started(check: Check): void;
-  finished(result: CheckResult): void;
+  /** `product` names the product when one run checks several. */
+  finished(result: CheckResult, product?: string): void;
 }
 
 /** The reason of a check the run's abort (signal, closed stdout) stopped or never started. */

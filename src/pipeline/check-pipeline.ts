@@ -41,7 +41,10 @@ export interface CheckRun {
   readonly productDir: string;
   /** Absolute monorepo root: finding paths are relative to it. */
   readonly repoRoot: string;
-  /** Set when the runtime could not start; the live checks are then `error` with its cause. */
+  /**
+   * Set when the runtime could not start (the live checks are then `error` with its cause), or when
+   * some of its instances could not (the live checks look at the others, never `pass` on what they miss).
+   */
   readonly startFailure?: StartFailure;
   /** A check stopped on bad input (a `UsageError`): exit 2 unless a check failed. */
   readonly inputError: boolean;
@@ -131,6 +134,9 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
       let live: LiveEnvironment | undefined;
       try {
         live = await starting;
+        // Some instances did not start: the cause is printed and decides the exit code as for a
+        // failed start, and the live checks still look at the instances that run.
+        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }

@@ -5,12 +5,13 @@
  * checks all ask), from files only.
  */
 import type { ComposeProject, ComposeService } from "../compose-file/model.js";
+import { instanceDatabases } from "../compose-file/init-script-databases.js";
 import { findPostgresInstances, type PostgresInstance } from "../compose-file/postgres-instances.js";
 import { isStateful, locationOf, type Registry, type Service } from "../registry/model.js";
 import type { CredentialProblem, DeclaredCredential } from "./credentials/declared-credential.js";
 import { readServiceCredentials } from "./credentials/read-service-credentials.js";
 import type { Product } from "./product.js";
-import { composeServiceOf } from "./service-database-url.js";
+import { composeServiceOf } from "./compose-service-of.js";
 
 export interface ServicePostgres {
   readonly service: Service;
@@ -19,7 +20,12 @@ export interface ServicePostgres {
   /** In precedence order: the first is the one it uses for its own database. */
   readonly credentials: readonly DeclaredCredential[];
   readonly problems: readonly CredentialProblem[];
-  /** The instance its database lives on: the registry's `instance`, else the one its credential names, else the only instance. */
+  /**
+   * The instance its database lives on: the registry's `instance`; else the one instance whose init
+   * scripts create it; else the one its credential names, unless that instance's scripts are all
+   * readable and do not create it; else the one instance whose scripts could (not readable
+   * statically); else the only instance. `undefined` when none of these tells.
+   */
   readonly home: PostgresInstance | undefined;
 }
 
@@ -47,6 +53,17 @@ export function productPostgres(product: Product, compose: ComposeProject | unde
 
 async function readProductPostgres(registry: Registry, compose: ComposeProject): Promise<ProductPostgres> {
   const instances = await findPostgresInstances(compose);
+  const databases = new Map(await Promise.all(instances.map(async (instance) => [instance, await instanceDatabases(instance)] as const)));
+  const homeOf = (service: Service, bound: PostgresInstance | undefined) => {
+    const registered = registryInstance(service, instances);
+    if (registered) return registered;
+    const creators = instances.filter((instance) => databases.get(instance)!.created.has(service.database));
+    if (creators.length === 1) return creators[0];
+    if (bound && (creators.includes(bound) || databases.get(bound)!.opaque.length > 0)) return bound;
+    const couldCreate = creators.length > 1 ? creators : instances.filter((instance) => databases.get(instance)!.opaque.length > 0);
+    if (couldCreate.length === 1) return couldCreate[0];
+    return soleInstance(instances);
+  };
   const sources = { instances, registryFile: registry.file };
   const services = await Promise.all(
     registry.services.map(async (service): Promise<ServicePostgres> => {
@@ -63,7 +80,7 @@ async function readProductPostgres(registry: Registry, compose: ComposeProject):
               },
             ]
           : [];
-        return { service, composeService, credentials: [], problems, home: registryInstance(service, instances) ?? soleInstance(instances) };
+        return { service, composeService, credentials: [], problems, home: homeOf(service, undefined) };
       }
       const read = await readServiceCredentials(composeService, service, sources);
       const problems = [...read.problems];
@@ -76,8 +93,8 @@ async function readProductPostgres(registry: Registry, compose: ComposeProject):
           variables: [],
         });
       }
-      const bound = read.credentials.find((credential) => credential.instance !== undefined)?.instance;
-      const home = registryInstance(service, instances) ?? instances.find((instance) => instance.name === bound) ?? soleInstance(instances);
+      const boundName = read.credentials.find((credential) => credential.instance !== undefined)?.instance;
+      const home = homeOf(service, instances.find((instance) => instance.name === boundName));
       return { service, composeService, credentials: read.credentials, problems, home };
     }),
   );

@@ -103,7 +103,7 @@ export function lineOf(service: Service, field: keyof ServiceDefinition): number
 }
 
 /** Where a field of an entry is written (the entry itself when the field is absent): file and line findings carry. */
-export function locationOf(registry: Registry, service: Service, field?: keyof ServiceDefinition): { file: string; line: number } {
+export function locationOf(registry: Pick<Registry, "file">, service: Service, field?: keyof ServiceDefinition): { file: string; line: number } {
   if (field !== undefined && service.fieldLines[field] !== undefined) {
     return { file: service.fieldFiles?.[field] ?? service.file ?? registry.file, line: service.fieldLines[field] };
   }

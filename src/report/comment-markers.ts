@@ -20,6 +20,12 @@ export function productMarker(product: string): string {
   return `<!-- civic-conformance:${product} -->`;
 }
 
+/**
+ * The marker of the one comment that combines several products' reports (`mode: comment` after a
+ * matrix). No colon: no product's marker can contain it, nor it a product's.
+ */
+export const COMBINED_MARKER = "<!-- civic-conformance-products -->";
+
 export function stampMarker(stamp: RunStamp): string {
   return `${STAMP_PREFIX}${JSON.stringify(stamp)} -->`;
 }

@@ -4,7 +4,7 @@ import { policyLines } from "./render-policy.js";
 const STATUS_ICON: Record<CheckStatus, string> = { pass: "✅", fail: "❌", skip: "⏭️", error: "⚠️" };
 
 /** Escapes text for a Markdown table cell or inline run: pipes, backticks at edges, HTML. */
-function escapeInline(text: string): string {
+export function escapeInline(text: string): string {
   return text.replace(/[\\|<>*_[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
 }
 
@@ -70,11 +70,12 @@ function renderCoverage(coverage: Coverage): string[] {
   return [...lines, ""];
 }
 
-/** Service × database table; ✅ where a credential is kept out (or its own), ❌ where it gets in. */
+/** Service × database table (`database@instance` with several instances); ✅ where a credential is kept out (or its own), ❌ where it gets in. */
 export function renderMatrix(matrix: readonly MatrixCell[]): string[] {
+  const column = (c: MatrixCell) => (c.instance === undefined ? c.database : `${c.database}@${c.instance}`);
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
-  const databases = [...new Set(matrix.map((c) => c.database))];
-  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\u0000${c.database}`, c]));
+  const databases = [...new Set(matrix.map(column))];
+  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\u0000${column(c)}`, c]));
   const symbol = (c: MatrixCell | undefined) => {
     if (!c) return "";
     if (c.outcome === "own") return "🟢 own";

@@ -6,7 +6,9 @@ import { dockerEngineAnswers } from "../docker/engine-probe.js";
 import type { Product } from "../product/product.js";
 import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
 import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
-import { ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
+import { type ExternalProductView, ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
+import { productPostgres } from "../product/product-postgres.js";
+import { locationOf } from "../registry/model.js";
 import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
@@ -59,7 +61,10 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
     case "external": {
       const keys = inputs.product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
-      return new ExternalRuntime(config, { logger: inputs.logger });
+      return new ExternalRuntime(config, {
+        logger: inputs.logger,
+        product: await externalProductView(inputs.product),
+      });
     }
     case "compose": {
       if (!(await dockerAnswers(inputs))) {
@@ -68,6 +73,20 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       return composeRuntime(inputs, composeCommand);
     }
   }
+}
+
+/** What the external runtime needs of the product: its instance names, and where each service's credential is declared. */
+async function externalProductView(product: Product): Promise<ExternalProductView> {
+  const postgres = await productPostgres(product);
+  return {
+    instanceNames: postgres.instances.map((instance) => instance.name),
+    declaredAt: (serviceKey) => {
+      const declared = postgres.of(serviceKey);
+      const source = declared?.credentials[0]?.source;
+      if (source) return { file: source.file, line: source.line };
+      return declared ? locationOf(product.registry, declared.service, "database") : { file: product.registry.file, line: 1 };
+    },
+  };
 }
 
 function dockerAnswers(inputs: Pick<RuntimeInputs, "env" | "dockerAvailable">): Promise<boolean> {

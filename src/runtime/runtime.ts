@@ -16,9 +16,10 @@ export interface LiveInstance {
   readonly host: string;
   readonly port: number;
   /**
-   * A server the migrations check may create scratch databases on for this instance without
-   * touching the one under test. May be the same server for `embedded` (it is throwaway), never
-   * for `external`; `undefined` when there is none.
+   * A server the migrations check may create scratch databases on for this instance; `undefined`
+   * when there is none. The same server for `embedded` (it is throwaway); for `external`, never a
+   * server under test unless its config says `readOnly: false` (the runtime decides, and says why
+   * when it refuses).
    */
   scratchAdminUrl(): Promise<string | undefined>;
 }
@@ -43,12 +44,12 @@ export interface LiveEnvironment {
   readonly servicesRunning: boolean;
   /** The booted compose stack, for checks that look from inside its network; only the `compose` runtime sets it. */
   readonly stack?: RunningStack;
-  /** @deprecated transitional: the first instance's admin URL, until every check reads `instances`. */
-  readonly adminUrl: string;
-  /** @deprecated transitional: `reach` of the service's first credential, until every check reads credentials. */
-  serviceUrl(serviceKey: string): string | undefined;
-  /** @deprecated transitional: the first instance's scratch server. */
-  scratchAdminUrl(): Promise<string | undefined>;
+  /**
+   * Instances that could not start while the others did (only `embedded`: one server per instance):
+   * the others are still checked, and what lives on these is reported as not covered. `error` names
+   * each failed instance and its cause (an init script's file:line), as a whole failed start would.
+   */
+  readonly unstarted?: { readonly causes: ReadonlyMap<string, string>; readonly error: Error };
 }
 
 /** A compose stack booted for this run (containers as they were once every service was ready). */

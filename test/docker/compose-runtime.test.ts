@@ -31,7 +31,7 @@ describe("the compose file copy a run boots", () => {
     await using copy = await copyFixture("property-tax");
     const dir = await mkdtemp(join(tmpdir(), "civic-compose-copy-"));
     try {
-      const written = await writeComposeCopy(join(copy.root, COMPOSE), "postgres", dir);
+      const written = await writeComposeCopy(join(copy.root, COMPOSE), new Map([["postgres", 5432]]), dir);
       const text = await readFile(written.file, "utf8");
       const rewritten = parse(text) as { services: Record<string, { build?: { context: string; dockerfile: string }; ports?: string[]; volumes?: string[]; environment?: Record<string, string> }> };
       expect(written.topLevelName).toBeUndefined();
@@ -50,7 +50,7 @@ describe("the compose file copy a run boots", () => {
     }
   });
 
-  it("randomises every other published port and drops container_name, top-level name and fixed volume names", async () => {
+  it("randomises every other published port and drops container_name (kept as an alias), top-level name and fixed volume names", async () => {
     const dir = await mkdtemp(join(tmpdir(), "civic-compose-copy-"));
     try {
       const source = join(dir, "compose.yaml");
@@ -74,11 +74,12 @@ describe("the compose file copy a run boots", () => {
       );
       const out = join(dir, "out");
       await mkdir(out);
-      const written = await writeComposeCopy(source, "db", out);
+      const written = await writeComposeCopy(source, new Map([["db", 5432]]), out);
       const rewritten = parse(await readFile(written.file, "utf8")) as Record<string, any>;
       expect(written.topLevelName).toBe("shop");
       expect(rewritten.name).toBeUndefined();
-      expect(rewritten.services.db).toEqual({ image: "postgres:16-alpine", env_file: [join(dir, "db.env")], ports: ["127.0.0.1::5432"] });
+      // The dropped container_name stays reachable as a network alias.
+      expect(rewritten.services.db).toEqual({ image: "postgres:16-alpine", env_file: [join(dir, "db.env")], ports: ["127.0.0.1::5432"], networks: { default: { aliases: ["shop-db"] } } });
       expect(rewritten.services.web).toEqual({ build: { context: join(dir, "web") }, ports: ["127.0.0.1::80", "127.0.0.1::9229/tcp", "127.0.0.1::443"] });
       expect(rewritten.volumes).toEqual({ data: {}, shared: { external: true, name: "team-shared" } });
     } finally {

@@ -109,7 +109,7 @@ for (const variant of COMPOSE_VARIANTS) {
         ].join("\n"),
       });
       const copyDir = await mkdtemp(join(root, "civic-compose-"));
-      const copy = await writeComposeCopy(join(productDir, "compose.yaml"), "db", copyDir);
+      const copy = await writeComposeCopy(join(productDir, "compose.yaml"), new Map([["db", 5432]]), copyDir);
       const project = runProjectName("_Shop.Front");
       projects.push(project);
       const args = projectArgs(compose, { name: project, file: copy.file, directory: productDir });
@@ -172,7 +172,7 @@ for (const variant of COMPOSE_VARIANTS) {
       // The action points TMPDIR at a temp root of its own; the run's copy lands in civic-compose-* there.
       const tempRoot = await mkdtemp(join(root, "civic-run-"));
       const copyDir = await mkdtemp(join(tempRoot, "civic-compose-"));
-      const copy = await writeComposeCopy(join(productDir, "docker-compose.yml"), "db", copyDir);
+      const copy = await writeComposeCopy(join(productDir, "docker-compose.yml"), new Map([["db", 5432]]), copyDir);
       const project = runProjectName("shop");
       projects.push(project);
       const args = projectArgs(compose, { name: project, file: copy.file, directory: productDir });

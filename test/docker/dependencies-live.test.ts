@@ -57,12 +57,9 @@ describe.skipIf(!requireDockerInCI())("dependencies live probe from inside the c
     };
     const live: LiveEnvironment = {
       runtime: "compose",
-      adminUrl: "postgresql://unused@127.0.0.1:1/unused",
-      serviceUrl: () => undefined,
-  instances: new Map(),
-  reach: () => undefined,
+      instances: new Map(),
+      reach: () => undefined,
       servicesRunning: true,
-      scratchAdminUrl: async () => undefined,
       stack,
     };
     output = await runOnCopy(dependenciesCheck, copy, live);

@@ -1,6 +1,7 @@
 import { silentLogger, type Logger } from "../../src/core/logger.js";
 import type { Product } from "../../src/product/product.js";
 import { loadProduct } from "../../src/product/load-product.js";
+import { productPostgres } from "../../src/product/product-postgres.js";
 import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 
@@ -35,4 +36,16 @@ export async function startLiveProduct(
       await runtime.stop();
     },
   };
+}
+
+/** The admin URL of a product's only PostgreSQL instance. */
+export function adminUrlOf(live: LiveEnvironment): string {
+  if (live.instances.size !== 1) throw new Error(`expected one PostgreSQL instance, found ${[...live.instances.keys()].join(", ") || "none"}`);
+  return live.instances.values().next().value!.adminUrl;
+}
+
+/** The URL `live.reach` gives a service's first declared credential; `undefined` when it has none or it is not reached. */
+export async function reachService(started: Pick<LiveProduct, "live" | "product">, serviceKey: string): Promise<string | undefined> {
+  const credential = (await productPostgres(started.product)).of(serviceKey)?.credentials[0];
+  return credential && started.live.reach(credential);
 }

@@ -8,7 +8,7 @@ import { RecordingLogger } from "../../src/core/logger.js";
 import type { CheckResult, MatrixCell } from "../../src/core/report-model.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 import { copyFixture, type FixtureCopy } from "../helpers/fixtures.js";
-import { startLiveProduct, type LiveProduct } from "../helpers/live-product.js";
+import { adminUrlOf, startLiveProduct, type LiveProduct } from "../helpers/live-product.js";
 
 const COMPOSE = "products/property-tax/docker-compose.yml";
 const INIT_SQL = "products/property-tax/infra/init-databases.sql";
@@ -119,20 +119,17 @@ describe("isolation on the conformant fixture", { timeout: 120_000 }, () => {
   it("reports error, never pass, when the server stops in the middle of the run", async () => {
     const own = await liveScenario("property-tax");
     try {
-      const pid = await postmasterPid(own.started.live.adminUrl);
+      const pid = await postmasterPid(adminUrlOf(own.started.live));
       const base = own.started.live;
       // The check has read the catalog by the time it asks for the last service's URL; the
       // server then goes into fast shutdown while the connection attempts run.
       const live: LiveEnvironment = {
         runtime: base.runtime,
-        adminUrl: base.adminUrl,
         servicesRunning: base.servicesRunning,
-        scratchAdminUrl: () => base.scratchAdminUrl(),
         instances: base.instances,
-        reach: (credential) => base.reach(credential),
-        serviceUrl(key) {
-          if (key === "tax-sale-proceedings") process.kill(pid, "SIGINT");
-          return base.serviceUrl(key);
+        reach(credential) {
+          if (credential.service === "tax-sale-proceedings") process.kill(pid, "SIGINT");
+          return base.reach(credential);
         },
       };
       const result = await own.run(live);

@@ -6,7 +6,8 @@ import type { CheckOutput } from "../../src/checks/check.js";
 import { migrationsCheck } from "../../src/checks/migrations/index.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import { copyFixture, type FixtureCopy } from "../helpers/fixtures.js";
-import { startLiveProduct, type LiveProduct } from "../helpers/live-product.js";
+import { adminUrlOf, startLiveProduct, type LiveProduct } from "../helpers/live-product.js";
+import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 
 const MODULES = "modules";
 const BILLING_BALANCE = `${MODULES}/domain/revenue/tax-billing-instalment/prisma/migrations/20240305152210_add_balance_due/migration.sql`;
@@ -41,7 +42,7 @@ async function append(copy: FixtureCopy, file: string, sql: string): Promise<num
 }
 
 async function adminQuery<T extends pg.QueryResultRow>(stack: LiveProduct, sql: string, database?: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: stack.live.adminUrl, ...(database && { database }) });
+  const client = new pg.Client({ connectionString: adminUrlOf(stack.live), ...(database && { database }) });
   await client.connect();
   try {
     return (await client.query<T>(sql)).rows;
@@ -207,9 +208,9 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     expect(output.findings[0]!.message).toContain("syntax error");
   });
 
-  it("notes a stateful service without a reachable DATABASE_URL instead of applying its migrations", async () => {
+  it("notes a stateful service without a reachable credential instead of applying its migrations", async () => {
     await using copy = await copyFixture("property-tax");
-    const live = { ...stack.live, serviceUrl: (key: string) => (key === "tax-levy-rate" ? undefined : stack.live.serviceUrl(key)) };
+    const live: LiveEnvironment = { ...stack.live, reach: (credential) => (credential.service === "tax-levy-rate" ? undefined : stack.live.reach(credential)) };
     const output = await migrationsCheck.run({
       product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
       live,
@@ -218,12 +219,13 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
       signal: new AbortController().signal,
     });
     expect(output.findings).toEqual([]);
-    expect(output.notes).toContain("tax-levy-rate has no DATABASE_URL the runtime can reach: its migrations were not applied");
+    expect(output.notes).toContain("tax-levy-rate has no credential the runtime can reach: its migrations were not applied");
   });
 
   it("skips with a reason when the runtime offers no scratch server", async () => {
     await using copy = await copyFixture("property-tax");
-    const live = { ...stack.live, scratchAdminUrl: () => Promise.resolve(undefined) };
+    const instances = new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchAdminUrl: () => Promise.resolve(undefined) }]));
+    const live: LiveEnvironment = { ...stack.live, instances };
     const output = await migrationsCheck.run({
       product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
       live,

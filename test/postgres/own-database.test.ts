@@ -208,7 +208,7 @@ describe("own-database on a stateful service without a DATABASE_URL", { timeout:
         `own-database/missing-url tax-certificates products/property-tax/infra/service-registry.ts:${line}`,
         "own-database/cluster-state - products/property-tax/infra/service-registry.ts:-",
       ]);
-      expect(result.findings[1]!.message).toBe('Role "tax_certificates" can log in, but no service\'s DATABASE_URL uses it.');
+      expect(result.findings[1]!.message).toBe('Role "tax_certificates" can log in, but no service\'s credential uses it.');
     } finally {
       await scenario.dispose();
     }
@@ -236,7 +236,7 @@ describe("own-database on a server that differs from the registry", { timeout: 1
       expect(result.findings.map((f) => [f.severity, f.message])).toEqual([
         ["error", 'Database "tax_levy_rate" of tax-levy-rate does not exist on the server.'],
         ["warning", 'Database "legacy_reports" (owner "civic") exists on the server, but no registry service owns it.'],
-        ["warning", 'Role "reporting" can log in, but no service\'s DATABASE_URL uses it.'],
+        ["warning", 'Role "reporting" can log in, but no service\'s credential uses it.'],
       ]);
     } finally {
       await scenario.dispose();

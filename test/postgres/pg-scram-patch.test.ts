@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { connect, type PostgresClient } from "../../src/postgres/connect.js";
 import { scramPatchUsage, withFastScram } from "../../src/postgres/pg-scram-patch.js";
 import { copyFixture } from "../helpers/fixtures.js";
-import { startLiveProduct } from "../helpers/live-product.js";
+import { adminUrlOf, reachService, startLiveProduct } from "../helpers/live-product.js";
 
 async function login(url: string): Promise<void> {
   const client: PostgresClient = await connect(url, { applicationName: "civic-conformance scram canary" });
@@ -31,8 +31,8 @@ describe("the pg SCRAM patch (canary)", { timeout: 120_000 }, () => {
   it("is the path a real SCRAM-SHA-256 login takes: the derivation is computed once, then reused, and every digest goes through node:crypto", async () => {
     await using copy = await copyFixture("property-tax");
     await using started = await startLiveProduct(copy.product, copy.root);
-    const url = started.live.serviceUrl("tax-levy-rate")!;
-    expect(await storedAsScram(started.live.adminUrl, "tax_levy_rate")).toBe(true);
+    const url = (await reachService(started, "tax-levy-rate"))!;
+    expect(await storedAsScram(adminUrlOf(started.live), "tax_levy_rate")).toBe(true);
     const originalDerive = pgCrypto.deriveKey;
 
     const before = scramPatchUsage();

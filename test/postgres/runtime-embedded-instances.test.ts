@@ -121,25 +121,29 @@ describe("embedded runtime: an instance built FROM postgres with its init SQL co
 });
 
 describe("embedded runtime: one instance's init script failing", { timeout: 180_000 }, () => {
-  it("names the instance and the script's file:line, says which instances started, and leaves no server behind", async () => {
+  // Was: the whole start failed and every server was stopped. Issue 14: the others are still checked.
+  it("keeps the instances that started running, names the failed one and the script's file:line, and leaves no server behind once stopped", async () => {
     await using copy = await copyRealLayout("multi-instance");
     await copy.edit("infra/postgres-fees/init/01-fee-collection.sql", (text) => `${text}\\connect fee_collection\nCREATE EXTENSION postgis;\n`);
     const product = await loadProduct(copy.root, copy.root, { composeEnv: ENV });
     const runtime = new EmbeddedRuntime({ product, env: ENV, logger: new RecordingLogger() });
     const before = pendingCleanups();
-    const error = await runtime.start(AbortSignal.timeout(170_000)).then(
-      () => undefined,
-      (failure: unknown) => failure,
-    );
+    const live = await runtime.start(AbortSignal.timeout(170_000));
+    expect([...live.instances.keys()]).toEqual(["postgres", "postgres-docs"]);
+    expect([...runtime.locations.keys()].sort()).toEqual(["postgres", "postgres-docs"]);
+    const error = live.unstarted!.error;
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).location).toEqual({ file: "infra/postgres-fees/init/01-fee-collection.sql", line: 12 });
     expect((error as UsageError).message).toMatch(/^instance "postgres-fees": init script 01-fee-collection\.sql failed.*extension "postgis" is not available/);
     const failures = instanceFailuresOf(error)!;
     expect(failures.failures.map((failure) => failure.instance)).toEqual(["postgres-fees"]);
     expect([...failures.started].sort()).toEqual(["postgres", "postgres-docs"]);
+    expect([...live.unstarted!.causes.keys()]).toEqual(["postgres-fees"]);
+    const [row] = await rows<{ where: string }>(live.instances.get("postgres-docs")!.adminUrl, "SELECT current_user || '@' || current_database() AS where");
+    expect(row!.where).toBe("docs_admin@docs_admin");
+    await runtime.stop();
     expect(runtime.locations.size).toBe(0);
     expect(pendingCleanups()).toBe(before);
-    await runtime.stop();
   });
 });
 

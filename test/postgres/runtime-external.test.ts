@@ -14,7 +14,7 @@ import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js"
 import { envKeyOf, ExternalRuntime, readExternalConfig } from "../../src/runtime/external/external-runtime.js";
 import { findFreePort } from "../../src/runtime/embedded/free-port.js";
 import { fixture, fixtureProduct } from "../helpers/fixtures.js";
-import { type LiveProduct, startLiveProduct } from "../helpers/live-product.js";
+import { adminUrlOf, type LiveProduct, reachService, startLiveProduct } from "../helpers/live-product.js";
 
 const KEYS = ["assessment-roll", "tax-levy-rate"];
 const ADMIN = "postgresql://admin:admin-pw-1@prod-db.example:5432/postgres";
@@ -58,6 +58,18 @@ describe("external runtime config", () => {
     expect(await readExternalConfig(jsonFile, {}, KEYS)).toEqual({ admin: ADMIN, services: { "assessment-roll": ROLL } });
   });
 
+  it("reads one admin URL per instance from `instances:`, and refuses `admin` beside it", async () => {
+    const file = join(dir, "instances.yaml");
+    await writeFile(file, `instances:\n  postgres: ${ADMIN}\n  postgres-fees: postgresql://fees:f@fees-db.example/fees_admin\nservices:\n  assessment-roll: ${ROLL}\n`);
+    expect(await readExternalConfig(file, { CIVIC_ADMIN_URL: "postgresql://other@else.example/postgres" }, KEYS)).toEqual({
+      instances: { postgres: ADMIN, "postgres-fees": "postgresql://fees:f@fees-db.example/fees_admin" },
+      services: { "assessment-roll": ROLL },
+    });
+    const both = join(dir, "both.yaml");
+    await writeFile(both, `admin: ${ADMIN}\ninstances:\n  postgres: ${ADMIN}\n`);
+    await expect(readExternalConfig(both, {}, KEYS)).rejects.toThrow("names both `admin` and `instances`");
+  });
+
   it("refuses a config without an admin URL, with an unknown field, a non-postgres URL or no file, naming the file", async () => {
     await expect(readExternalConfig(undefined, {}, KEYS)).rejects.toThrow(
       "--runtime external needs the admin URL of the server under test: set CIVIC_ADMIN_URL, or pass --external-config with { \"admin\": \"postgresql://…\" }",
@@ -99,7 +111,7 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
       compose: await loadCompose(productDir, root, env),
     };
     server = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
-    adminUrl = (await server.start(new AbortController().signal)).adminUrl;
+    adminUrl = (await server.start(new AbortController().signal)).instances.get("postgres")!.adminUrl;
   }, 120_000);
 
   afterAll(async () => {
@@ -111,11 +123,15 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     const runtime = new ExternalRuntime({ admin: adminUrl, services: { "assessment-roll": ROLL } }, { logger: new RecordingLogger() });
     const live = await runtime.start(new AbortController().signal);
     expect(live.runtime).toBe("external");
-    expect(live.adminUrl).toBe(adminUrl);
+    expect(live.instances.get("admin")!.adminUrl).toBe(adminUrl);
     expect(live.servicesRunning).toBe(false);
-    expect(live.serviceUrl("assessment-roll")).toBe(ROLL);
-    expect(live.serviceUrl("tax-levy-rate")).toBeUndefined();
-    expect(await live.scratchAdminUrl()).toBeUndefined();
+    expect([...live.credentials!.keys()]).toEqual(["assessment-roll"]);
+    expect(await live.instances.get("admin")!.scratchAdminUrl()).toBeUndefined();
+    // The single admin URL is the one instance; the per-service URL is that service's credential, tried as given.
+    expect([...live.instances.keys()]).toEqual(["admin"]);
+    const [roll] = live.credentials!.get("assessment-roll")!;
+    expect(roll).toMatchObject({ service: "assessment-roll", form: "mapping", user: "assessment_roll", host: "roll-db.example", database: "assessment_roll" });
+    expect(live.reach(roll!)).toBe(ROLL);
     await runtime.stop();
   });
 
@@ -124,18 +140,35 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
     const sameServer = adminUrl.replace("@127.0.0.1:", "@localhost:").replace(/\/postgres$/, "/template1");
     expect(sameServer).not.toBe(adminUrl);
     const live = await new ExternalRuntime({ admin: adminUrl, services: {}, scratchAdmin: sameServer }, { logger: new RecordingLogger() }).start(new AbortController().signal);
-    const refusal = (await live.scratchAdminUrl().catch((error: unknown) => error)) as EnvironmentError;
+    const refusal = (await live.instances.get("admin")!.scratchAdminUrl().catch((error: unknown) => error)) as EnvironmentError;
     expect(refusal).toBeInstanceOf(EnvironmentError);
     expect(refusal.message).toBe(
-      "the scratch server (scratchAdmin, CIVIC_SCRATCH_ADMIN_URL) is the server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there",
+      "the scratch server (scratchAdmin, CIVIC_SCRATCH_ADMIN_URL) is a server under test, and the external runtime is read-only: name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there",
     );
   });
 
   it("read-write only when the config says readOnly: false: the server under test may then be the scratch server, and stands in for a missing one", async () => {
     const named = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: false, scratchAdmin: adminUrl }, { logger: new RecordingLogger() }).start(new AbortController().signal);
-    expect(await named.scratchAdminUrl()).toBe(adminUrl);
+    expect(await named.instances.get("admin")!.scratchAdminUrl()).toBe(adminUrl);
     const standIn = await new ExternalRuntime({ admin: adminUrl, services: {}, readOnly: false }, { logger: new RecordingLogger() }).start(new AbortController().signal);
-    expect(await standIn.scratchAdminUrl()).toBe(adminUrl);
+    expect(await standIn.instances.get("admin")!.scratchAdminUrl()).toBe(adminUrl);
+  });
+
+  it("names each configured instance; a compose credential is reached only on the instance its host names by compose name", async () => {
+    const declaredAt = () => ({ file: "products/mini/docker-compose.yml", line: 7 });
+    const runtime = new ExternalRuntime(
+      { instances: { postgres: adminUrl }, services: {} },
+      { logger: new RecordingLogger(), product: { instanceNames: ["postgres"], declaredAt } },
+    );
+    const live = await runtime.start(new AbortController().signal);
+    const server = new URL(adminUrl);
+    expect([...live.instances.values()].map((instance) => [instance.name, instance.host, instance.port])).toEqual([["postgres", server.hostname, Number(server.port)]]);
+    const bound = { service: "s", form: "url" as const, user: "s", password: "pw-s-1234", host: "postgres", port: 5432, database: "s", fields: {}, source: { variable: "DATABASE_URL", file: "f", line: 1 }, instance: "postgres" };
+    expect(live.reach(bound)).toBe(`postgresql://s:pw-s-1234@${server.hostname}:${server.port}/s`);
+    expect(live.reach({ ...bound, instance: undefined })).toBeUndefined();
+    // With the product's only instance named, a single `admin` URL takes its name.
+    const single = await new ExternalRuntime({ admin: adminUrl, services: {} }, { logger: new RecordingLogger(), product: { instanceNames: ["db"], declaredAt } }).start(new AbortController().signal);
+    expect([...single.instances.keys()]).toEqual(["db"]);
   });
 
   it("fails to start with an EnvironmentError when the admin server does not answer, without printing its password", async () => {
@@ -183,7 +216,7 @@ describe("a whole run on the external runtime", { timeout: 180_000 }, () => {
     const env = { PATH: process.env.PATH };
     const product: Product = { name: "scratch", dir: productDir, repoRoot: root, registry: { path: "", file: "", services: [], source: "typescript" }, compose: await loadCompose(productDir, root, env) };
     scratchServer = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
-    scratchAdmin = (await scratchServer.start(new AbortController().signal)).adminUrl;
+    scratchAdmin = adminUrlOf(await scratchServer.start(new AbortController().signal));
   }, 180_000);
 
   afterAll(async () => {
@@ -194,8 +227,8 @@ describe("a whole run on the external runtime", { timeout: 180_000 }, () => {
 
   /** `check --runtime external` of the fixture against the running server, its URLs given as CIVIC_* variables. */
   async function checkExternal(extra: { scratchAdmin?: string; externalConfig?: string }): Promise<Report> {
-    const env: Record<string, string | undefined> = { PATH: process.env.PATH, CIVIC_ADMIN_URL: underTest.live.adminUrl };
-    for (const service of underTest.product.registry.services) env[`CIVIC_DATABASE_URL_${envKeyOf(service.key)}`] = underTest.live.serviceUrl(service.key);
+    const env: Record<string, string | undefined> = { PATH: process.env.PATH, CIVIC_ADMIN_URL: adminUrlOf(underTest.live) };
+    for (const service of underTest.product.registry.services) env[`CIVIC_DATABASE_URL_${envKeyOf(service.key)}`] = await reachService(underTest, service.key);
     if (extra.scratchAdmin) env.CIVIC_SCRATCH_ADMIN_URL = extra.scratchAdmin;
     const { report } = await runCheck(
       {
@@ -219,7 +252,7 @@ describe("a whole run on the external runtime", { timeout: 180_000 }, () => {
   const statuses = (report: Report) => report.checks.map((check) => [check.id, check.status, check.reason]);
 
   it("read-only: creates and alters nothing on the server under test; migrations go to the separate scratch server and leave nothing there", async () => {
-    const before = await serverFingerprint(underTest.live.adminUrl);
+    const before = await serverFingerprint(adminUrlOf(underTest.live));
     const scratchBefore = await serverFingerprint(scratchAdmin);
     const report = await checkExternal({ scratchAdmin });
     expect(statuses(report)).toEqual([
@@ -227,19 +260,19 @@ describe("a whole run on the external runtime", { timeout: 180_000 }, () => {
       ["isolation", "pass", undefined],
       ["migrations", "pass", undefined],
     ]);
-    expect(await serverFingerprint(underTest.live.adminUrl)).toEqual(before);
+    expect(await serverFingerprint(adminUrlOf(underTest.live))).toEqual(before);
     expect(await serverFingerprint(scratchAdmin)).toEqual(scratchBefore);
   });
 
   it("read-only: a scratch server that is the server under test makes migrations an error, and nothing is touched", async () => {
-    const before = await serverFingerprint(underTest.live.adminUrl);
-    const report = await checkExternal({ scratchAdmin: underTest.live.adminUrl.replace("@127.0.0.1:", "@localhost:") });
+    const before = await serverFingerprint(adminUrlOf(underTest.live));
+    const report = await checkExternal({ scratchAdmin: adminUrlOf(underTest.live).replace("@127.0.0.1:", "@localhost:") });
     expect(statuses(report)).toEqual([
       ["own-database", "pass", undefined],
       ["isolation", "pass", undefined],
-      ["migrations", "error", expect.stringMatching(/^the scratch server \(scratchAdmin, CIVIC_SCRATCH_ADMIN_URL\) is the server under test, and the external runtime is read-only/)],
+      ["migrations", "error", expect.stringMatching(/^the scratch server \(scratchAdmin, CIVIC_SCRATCH_ADMIN_URL\) is a server under test, and the external runtime is read-only/)],
     ]);
-    expect(await serverFingerprint(underTest.live.adminUrl)).toEqual(before);
+    expect(await serverFingerprint(adminUrlOf(underTest.live))).toEqual(before);
   });
 
   it("readOnly: false in the config: the migrations check runs its scratch databases on the server under test", async () => {

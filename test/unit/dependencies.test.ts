@@ -26,12 +26,9 @@ const entry = (key: string) => `"${key}": {`;
 /** A live environment whose services are not running, as the embedded runtime provides. */
 const embeddedLive: LiveEnvironment = {
   runtime: "embedded",
-  adminUrl: "postgresql://postgres@127.0.0.1:1/postgres",
-  serviceUrl: () => undefined,
   instances: new Map(),
   reach: () => undefined,
   servicesRunning: false,
-  scratchAdminUrl: async () => undefined,
 };
 
 describe("dependencies check, static part", () => {

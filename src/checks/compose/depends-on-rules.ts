@@ -1,7 +1,7 @@
 import type { ComposeService } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import { isStateful, type Service } from "../../registry/model.js";
-import { at, dependsOnAt, serviceInstance, type ServiceRuleContext } from "./service-rule-context.js";
+import { at, dependsOnAt, type ServiceRuleContext } from "./service-rule-context.js";
 
 // Errors: a missing dependency starts a service before what it calls; an undeclared one hides a coupling.
 export function dependsOnFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
@@ -41,7 +41,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
       });
     }
   }
-  const instance = isStateful(service) ? serviceInstance(context, composeService) : undefined;
+  const instance = isStateful(service) ? context.homeOf(service) : undefined;
   if (instance) {
     const postgresName = instance.name;
     const condition = composeService.dependsOn.get(postgresName);

@@ -1,9 +1,10 @@
 import type { Finding } from "../../core/report-model.js";
-import { findPostgresInstances } from "../../compose-file/postgres-instances.js";
+import { productPostgres } from "../../product/product-postgres.js";
 import { locationOf } from "../../registry/model.js";
 import type { Check } from "../check.js";
+import { instanceDatabases } from "../../compose-file/init-script-databases.js";
 import { postgresFindings } from "./postgres-rules.js";
-import { composeDockerfile, serviceInstance, type ServiceRuleContext } from "./service-rule-context.js";
+import { composeDockerfile, type ServiceRuleContext } from "./service-rule-context.js";
 import { serviceFindings } from "./service-rules.js";
 import { composeRules } from "./rules.js";
 
@@ -23,8 +24,19 @@ export const composeCheck: Check<"compose"> = {
   async run(context) {
     const { registry, repoRoot } = context.product;
     const compose = context.product.compose!;
-    const instances = await findPostgresInstances(compose);
-    const rules: ServiceRuleContext = { registry, compose, instances, repoRoot };
+    const postgres = await productPostgres(context.product);
+    const { instances } = postgres;
+    const createdOn = new Map(
+      await Promise.all(
+        instances.map(async (instance) => {
+          const read = await instanceDatabases(instance);
+          return [instance.name, { created: read.created, opaque: read.opaque.length > 0 }] as const;
+        }),
+      ),
+    );
+    const homeOf = (service: (typeof registry.services)[number]) => postgres.of(service.key)?.home;
+    const credentialsOf = (service: (typeof registry.services)[number]) => postgres.of(service.key)?.credentials ?? [];
+    const rules: ServiceRuleContext = { registry, compose, instances, repoRoot, homeOf, credentialsOf, createdOn };
     const findings: Finding[] = [];
 
     for (const service of registry.services) {
@@ -60,10 +72,6 @@ export const composeCheck: Check<"compose"> = {
       });
     }
 
-    const homeOf = (service: (typeof registry.services)[number]) => {
-      const composeService = compose.services.get(service.hostname);
-      return composeService ? serviceInstance(rules, composeService) : instances.length === 1 ? instances[0] : undefined;
-    };
     findings.push(...(await postgresFindings(instances, { registry, compose, repoRoot, homeOf })));
     return { findings };
   },

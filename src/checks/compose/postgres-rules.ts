@@ -1,11 +1,9 @@
-import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
 import type { Finding } from "../../core/report-model.js";
 import type { InitScript } from "../../compose-file/init-scripts.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { isStateful, type Registry, type Service } from "../../registry/model.js";
-import { createdDatabases } from "./created-databases.js";
+import { instanceDatabases } from "../../compose-file/init-script-databases.js";
 import { repoRelative } from "../../core/repo-path.js";
 
 export interface PostgresRuleContext {
@@ -100,7 +98,7 @@ async function unplacedDatabaseFindings(services: readonly Service[], instances:
   const created = new Set<string>();
   let opaque = false;
   for (const instance of instances) {
-    const read = await createdBy(instance, instance.initScripts.filter((script) => script.kind !== "ignored"));
+    const read = await instanceDatabases(instance);
     for (const name of read.created) created.add(name);
     opaque ||= read.opaque.length > 0;
   }
@@ -145,7 +143,7 @@ async function missingDatabaseFindings(
   scripts: readonly InitScript[],
   served: readonly Service[],
 ): Promise<Finding[]> {
-  const { created, opaque } = await createdBy(postgres, scripts);
+  const { created, opaque } = await instanceDatabases(postgres);
   const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
   const findings: Finding[] = [];
   for (const service of served) {
@@ -174,26 +172,4 @@ async function missingDatabaseFindings(
     );
   }
   return findings;
-}
-
-/**
- * The databases an instance's init scripts create, read statically (plus POSTGRES_DB, which the
- * image creates), and the scripts whose effect cannot be read: shell scripts, compressed other
- * than gzip, SQL that builds names dynamically.
- */
-async function createdBy(postgres: PostgresInstance, scripts: readonly InitScript[]): Promise<{ created: Set<string>; opaque: InitScript[] }> {
-  const created = new Set<string>([postgres.database]);
-  const opaque: InitScript[] = [];
-  for (const script of scripts) {
-    if (script.kind !== "sql" && script.kind !== "sql.gz") {
-      opaque.push(script);
-      continue;
-    }
-    const bytes = await readFile(script.hostPath);
-    const sql = script.kind === "sql.gz" ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
-    const result = createdDatabases(sql);
-    for (const database of result.names) created.add(database);
-    if (result.dynamic) opaque.push(script);
-  }
-  return { created, opaque };
 }

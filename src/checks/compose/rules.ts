@@ -42,10 +42,11 @@ export const composeRules = defineRules("compose", {
   },
   "database-host": {
     severity: "error",
-    summary: "A service's DATABASE_URL does not point at the compose PostgreSQL service and its container port.",
-    help: "Use the postgres service's name as the host and its container port (not the published one).",
+    summary: "A service's credential does not point at the PostgreSQL service its database lives on, or not at its container port.",
+    help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one).",
     profiles: { portable: "warning" },
   },
+
   "stateless-database-url": {
     severity: "error",
     summary: "A stateless service has a PostgreSQL connection.",

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { ComposeProject, ComposeService } from "../../compose-file/model.js";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
-import { parseDatabaseUrl } from "../../postgres/database-url.js";
+import type { DeclaredCredential } from "../../product/credentials/declared-credential.js";
 import { repoRelative } from "../../core/repo-path.js";
 import type { Finding } from "../../core/report-model.js";
 import type { Registry, Service } from "../../registry/model.js";
@@ -12,6 +12,12 @@ export interface ServiceRuleContext {
   readonly compose: ComposeProject;
   /** Every PostgreSQL instance of the compose file. */
   readonly instances: readonly PostgresInstance[];
+  /** The instance a registry service's database lives on (registry `instance`, else its credential's, else the only one). */
+  readonly homeOf: (service: Service) => PostgresInstance | undefined;
+  /** The credentials the reader found for a registry service. */
+  readonly credentialsOf: (service: Service) => readonly DeclaredCredential[];
+  /** Per instance name: the databases its init scripts create (read statically), and whether some script could not be read. */
+  readonly createdOn: ReadonlyMap<string, { readonly created: ReadonlySet<string>; readonly opaque: boolean }>;
   readonly repoRoot: string;
 }
 
@@ -49,13 +55,4 @@ export function dependsOnAt(composeService: ComposeService): ComposeLine {
 /** The instance a name reaches inside the compose network (service name, container_name, hostname, alias). */
 export function instanceNamed(instances: readonly PostgresInstance[], host: string): PostgresInstance | undefined {
   return instances.find((instance) => instance.aliases.includes(host));
-}
-
-/** The instance a service uses: the one its DATABASE_URL's host names, else the only one there is. */
-export function serviceInstance(context: ServiceRuleContext, composeService: ComposeService): PostgresInstance | undefined {
-  const url = composeService.environment.get("DATABASE_URL");
-  const host = url && parseDatabaseUrl(url.value)?.host;
-  const named = host === undefined ? undefined : instanceNamed(context.instances, host);
-  if (named) return named;
-  return context.instances.length === 1 ? context.instances[0] : undefined;
 }

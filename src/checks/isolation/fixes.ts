@@ -24,3 +24,7 @@ export const FIX_MAINTENANCE_DATABASE =
 export function fixPublicTemp(database: string): string {
   return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
 }
+
+export const FIX_UNTESTED_CREDENTIAL =
+  "Give the service its credential in a form the checker reads (DATABASE_URL, a *_DATABASE_URL / *_DSN URL, JDBC with _USERNAME/_PASSWORD, " +
+  "split DB_* / PG* variables), with a host that names one of the product's PostgreSQL services, or name its variables in the registry's `credentials` mapping.";

@@ -1,16 +1,20 @@
-import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
-import { isStateful } from "../../registry/model.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
+import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
+import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
-import { describeUrl, withConnection } from "../../postgres/connect.js";
-import { MAINTENANCE_DATABASES, readClusterCatalog } from "../../postgres/cluster-catalog.js";
+import { describeUrl } from "../../postgres/connect.js";
+import { MAINTENANCE_DATABASES } from "../../postgres/cluster-catalog.js";
 import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
 import { withFastScram } from "../../postgres/pg-scram-patch.js";
-import { serviceCredentials } from "../shared/service-credentials.js";
+import type { LiveInstance } from "../../runtime/runtime.js";
+import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
+import { liveCredentials, type ServiceCredential, type UntriedCredential } from "../shared/service-credentials.js";
 import { foreignConnectFindings, maintenanceFindings, publicTempFindings } from "./access-findings.js";
 import { isolationMatrix, probeKey } from "./matrix.js";
-import { groupCredentials, planAttempts } from "./probe-plan.js";
+import { groupCredentials, planAttempts, planTargets, type ProbeTarget } from "./probe-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
+import { FIX_UNTESTED_CREDENTIAL } from "./fixes.js";
 import { isolationRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
@@ -41,58 +45,164 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
 
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error: unknown) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${(error as Error).message}`);
-  });
-
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  // A service whose instance did not start cannot be looked at: not covered, never passed.
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
   const groups = groupCredentials(credentials);
+  const instances = [...live.instances.values()];
+  const several = instances.length > 1;
   // The bootstrap database (POSTGRES_DB) is as much a maintenance database as `postgres` for a service.
-  const adminDatabase = describeUrl(live.adminUrl)?.database;
-  const maintenance = [...new Set([...MAINTENANCE_DATABASES, ...(adminDatabase ? [adminDatabase] : [])])];
-  const attempts = planAttempts(groups, stateful, maintenance);
+  const maintenanceOf = (instance: LiveInstance) => {
+    const adminDatabase = describeUrl(instance.adminUrl)?.database;
+    return [...new Set([...MAINTENANCE_DATABASES, ...(adminDatabase ? [adminDatabase] : [])])];
+  };
+  const targets = planTargets(stateful, homes, instances, maintenanceOf);
+  const attempts = planAttempts(groups, targets, homes);
 
   const started = performance.now();
   const results = await withFastScram(() =>
     mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal),
   );
-  context.logger.debug(`isolation: ${attempts.length} connection attempts for ${credentials.length} credentials in ${Math.round(performance.now() - started)} ms`);
+  context.logger.debug(
+    `isolation: ${attempts.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms`,
+  );
 
-  const byKey = new Map<string, ProbeResult>(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.database), r]));
-  const findings = [
-    ...roleFindings(credentials, catalog.roles),
-    ...foreignConnectFindings(results, groups, stateful),
-    ...maintenanceFindings(results, groups),
-    ...publicTempFindings(product.registry, stateful, catalog.databases),
+  const byKey = new Map<string, ProbeResult>(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.target), r]));
+  // Each stateful service's database where it lives (on every instance when that cannot be told).
+  const ownedTargets = stateful.flatMap((owner) => {
+    const home = homes.get(owner.key);
+    return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
+  });
+  const nameOf = (target: ProbeTarget) => (several ? `${target.database} on instance "${target.instance.name}"` : target.database);
+  const findings: Finding[] = [
+    ...instances.flatMap((instance) => {
+      // The credentials held for this instance, and any other that got in here (the same role and password created on it).
+      const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
+      const relevant = credentials.filter((credential) => credential.instance.name === instance.name || gotIn.has(credential.identity));
+      return roleFindings(relevant, catalogs.get(instance.name)!.roles, several ? instance.name : undefined);
+    }),
+    ...foreignConnectFindings(results, groups, ownedTargets, homes, nameOf),
+    ...maintenanceFindings(results, groups, several),
+    ...instances.flatMap((instance) =>
+      publicTempFindings(
+        product.registry,
+        stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
+        catalogs.get(instance.name)!.databases,
+      ),
+    ),
   ];
-  const notes = refusalNotes(results, stateful.filter((s) => !credentials.some((c) => c.service.key === s.key)).map((s) => s.key));
+  findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  const notes = refusalNotes(results, nameOf);
   return {
     findings,
     ...(notes.length > 0 && { notes }),
-    data: { matrix: isolationMatrix(credentials, stateful, byKey) },
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
+    data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) },
   };
 }
 
+/**
+ * A stateful service whose credential could not be read, bound or reached was not tried: its
+ * isolation is unknown, so it is an error finding at the line to look at, never a note beside a pass.
+ * A stateful service of which nothing at all was read is one too, at its registry entry.
+ */
+function untestedCredentialFindings(
+  registry: Registry,
+  stateful: readonly Service[],
+  credentials: readonly ServiceCredential[],
+  untried: readonly UntriedCredential[],
+): Finding[] {
+  const findings: Finding[] = untried.map((entry) => ({
+    rule: isolationRules["isolation/untested-credential"].id,
+    severity: "error",
+    service: entry.service.key,
+    file: entry.file,
+    line: entry.line,
+    message: `A credential of ${entry.service.key} was not tried, so its isolation is unknown: ${entry.reason}.`,
+    fix: FIX_UNTESTED_CREDENTIAL,
+  }));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    findings.push({
+      rule: isolationRules["isolation/untested-credential"].id,
+      severity: "error",
+      service: service.key,
+      ...locationOf(registry, service, "database"),
+      message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
+      fix: FIX_UNTESTED_CREDENTIAL,
+    });
+  }
+  return findings;
+}
+
+/** Every credential tried (role@instance), every database tried against, every instance whose catalog was read; what was not tried, with why. */
+function isolationCoverage(
+  stateful: readonly Service[],
+  credentials: readonly ServiceCredential[],
+  untried: readonly UntriedCredential[],
+  targets: readonly (ProbeTarget & { readonly owner: Service })[],
+  logins: number,
+  instances: readonly LiveInstance[],
+  several: boolean,
+  down: ReadonlyMap<string, string>,
+  unstarted: ReadonlyMap<string, string> | undefined,
+): Coverage {
+  const covered: CoverageItem[] = [
+    ...credentials.map((credential) => ({
+      kind: "credential" as const,
+      name: `${credential.user}@${credential.instance.name}`,
+      service: credential.service.key,
+      file: credential.source.file,
+      line: credential.source.line,
+    })),
+    ...targets.map((target) => ({ kind: "database" as const, name: several ? `${target.database}@${target.instance.name}` : target.database, service: target.owner.key })),
+    ...instances.map((instance) => ({ kind: "instance" as const, name: instance.name })),
+  ];
+  const uncovered: CoverageItem[] = [
+    ...[...(unstarted ?? new Map<string, string>())].map(([name, cause]) => ({ kind: "instance" as const, name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service" as const, name: key, service: key, reason })),
+  ];
+  uncovered.push(...untried.filter((entry) => !down.has(entry.service.key)).map((entry) => ({
+    kind: "credential" as const,
+    name: entry.service.key,
+    service: entry.service.key,
+    reason: entry.reason,
+    file: entry.file,
+    line: entry.line,
+  })));
+  for (const service of stateful) {
+    if (credentials.some((credential) => credential.service === service) || untried.some((entry) => entry.service === service)) continue;
+    uncovered.push({ kind: "service", name: service.key, service: service.key, reason: "no PostgreSQL credential was found for it" });
+  }
+  const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
+  const statefulCount = stateful.length + down.size;
+  const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
+  const summary =
+    `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases ` +
+    `(${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` +
+    (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  return coverageOf(summary, covered, uncovered);
+}
+
 /** Refusals that are not proof of isolation, said plainly so a green matrix cell is not over-read. */
-function refusalNotes(results: readonly ProbeResult[], withoutUrl: readonly string[]): string[] {
+function refusalNotes(results: readonly ProbeResult[], nameOf: (target: ProbeTarget) => string): string[] {
   const notes: string[] = [];
   const refused = results.filter((r): r is Extract<ProbeResult, { connected: false }> => !r.connected && r.attempt.kind === "service");
-  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => r.attempt.database))];
+  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
   if (missing.length > 0) {
     notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
   }
+  // On another instance a role that does not exist is refused the same way: only its own instance's answer says the credential is broken.
   const badPassword = [
     ...new Set(
       refused
         .filter((r) => r.failure.code === SQLSTATE.invalidPassword || r.failure.code === "no-password")
-        .flatMap((r) => r.attempt.group.holders.map((h) => h.service.key)),
+        .flatMap((r) => r.attempt.group.holders.filter((h) => h.instance.name === r.attempt.target.instance.name).map((h) => h.service.key)),
     ),
   ];
   if (badPassword.length > 0) {
     notes.push(`The credential of ${badPassword.join(", ")} fails password authentication, so its refusals prove nothing about grants (own-database reports it).`);
   }
-  if (withoutUrl.length > 0) notes.push(`No DATABASE_URL for ${withoutUrl.join(", ")}: their credentials were not tried.`);
   return notes;
 }

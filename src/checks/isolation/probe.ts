@@ -1,6 +1,7 @@
-/** One isolation attempt: connect with a credential to a database, and if it gets in, see how far. */
+/** One isolation attempt: connect with a credential to a database on an instance, and if it gets in, see how far. */
 import { attemptConnect, type ConnectOptions } from "../../postgres/connect.js";
 import type { ConnectFailure } from "../../postgres/sqlstate.js";
+import { credentialUrl } from "../../runtime/credential-url.js";
 import { gatherForeignEvidence, type ForeignEvidence } from "./foreign-evidence.js";
 import type { ProbeAttempt } from "./probe-plan.js";
 
@@ -9,7 +10,9 @@ export type ProbeResult =
   | { readonly attempt: ProbeAttempt; readonly connected: true; readonly evidence?: ForeignEvidence };
 
 export async function probe(attempt: ProbeAttempt, options: ConnectOptions): Promise<ProbeResult> {
-  const result = await attemptConnect(attempt.group.url, { ...options, database: attempt.database });
+  const { target } = attempt;
+  const url = credentialUrl(attempt.group.holders[0]!.declared, target.instance.host, target.instance.port, target.database);
+  const result = await attemptConnect(url, options);
   if (!result.connected) return { attempt, connected: false, failure: result.failure };
   try {
     if (attempt.kind === "maintenance") return { attempt, connected: true };

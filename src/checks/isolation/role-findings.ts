@@ -31,10 +31,16 @@ const ATTRIBUTE_RULES: readonly AttributeRule[] = [
   { rule: "isolation/replication", has: (r) => r.replication, what: "may stream the whole cluster (REPLICATION)", remedy: "NOREPLICATION" },
 ];
 
+/**
+ * For one instance: `credentials` are those held for it or that got in there, judged by its
+ * catalog's roles; `instance` names it in messages when the product has several.
+ */
 export function roleFindings(
   credentials: readonly ServiceCredential[],
   roles: readonly CatalogRole[],
+  instance?: string,
 ): Finding[] {
+  const on = instance ? ` on instance "${instance}"` : "";
   const byUser = new Map<string, ServiceCredential[]>();
   for (const credential of credentials) byUser.set(credential.user, [...(byUser.get(credential.user) ?? []), credential]);
   const roleByName = new Map(roles.map((role) => [role.name, role]));
@@ -45,8 +51,8 @@ export function roleFindings(
     if (!role) continue;
     const everyone = holders.length > 1 && holders.length === credentials.length;
     const who = everyone
-      ? `All ${holders.length} services log in as role "${user}", which`
-      : `Role "${user}" of ${holders.map((h) => h.service.key).join(", ")}`;
+      ? `All ${holders.length} services log in as role "${user}"${on}, which`
+      : `Role "${user}"${on} of ${holders.map((h) => h.service.key).join(", ")}`;
     const first = holders[0]!;
     const at = { ...(!everyone && { service: first.service.key }), file: first.source.file, line: first.source.line };
     if (role.superuser) {

@@ -1,5 +1,5 @@
 import { defineRules } from "../check.js";
-import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, fixPredefinedRole, fixPublicTemp, fixRoleAttribute } from "./fixes.js";
+import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, FIX_UNTESTED_CREDENTIAL, fixPredefinedRole, fixPublicTemp, fixRoleAttribute } from "./fixes.js";
 
 export const isolationRules = defineRules("isolation", {
   "foreign-connect": {
@@ -41,6 +41,11 @@ export const isolationRules = defineRules("isolation", {
     severity: "warning",
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
     help: FIX_MAINTENANCE_DATABASE,
+  },
+  "untested-credential": {
+    severity: "error",
+    summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
+    help: FIX_UNTESTED_CREDENTIAL,
   },
   "public-temp": {
     severity: "warning",

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import type { Finding } from "../../core/report-model.js";
-import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
+import type { CoverageItem, Finding } from "../../core/report-model.js";
+import { repoRelative } from "../../core/repo-path.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
 import { findingsFrom } from "./findings.js";
-import { loadServices, plainLoginRole, readServiceRoles } from "./migrating-services.js";
-import { runPass, type PassResult } from "./migration-pass.js";
+import { loadServices, type MigratingService, plainLoginRole, readServiceRoles } from "./migrating-services.js";
+import { runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases } from "./scratch-databases.js";
 import { staticHits } from "./static-scan.js";
@@ -40,36 +41,86 @@ export const migrationsCheck: Check<"migrations"> = {
 
 async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   const live = context.live!;
-  const scratchUrl = await live.scratchAdminUrl();
-  if (scratchUrl === undefined) {
+  const notes: string[] = [];
+  const { services, missing } = await loadServices(context);
+  for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+
+  const hits = staticHits(services);
+  const applicable = services.filter((s) => s.scripts.length > 0);
+  // Each instance's services are applied on that instance's scratch server, as that instance knows their roles.
+  const byInstance = new Map<string, MigratingService[]>();
+  for (const service of applicable) byInstance.set(service.instance.name, [...(byInstance.get(service.instance.name) ?? []), service]);
+  const scratchUrls = new Map<string, string>();
+  for (const [name, group] of byInstance) {
+    const url = await group[0]!.instance.scratchAdminUrl();
+    if (url !== undefined) scratchUrls.set(name, url);
+  }
+  if (scratchUrls.size === 0 && (byInstance.size > 0 || (await anyScratchServer(live)) === undefined)) {
     return {
       findings: [],
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test",
     };
   }
-  const notes: string[] = [];
+  // A set that could not be applied leaves the coverage incomplete: the check is then never pass.
+  const uncovered: CoverageItem[] = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const covered: CoverageItem[] = [];
+  const coverage = () =>
+    coverageOf(
+      `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` +
+        (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+      covered,
+      uncovered,
+    );
+  if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes, coverage: coverage() };
+
+  const forward: ServiceOutcome[] = [];
+  const reverse: ServiceOutcome[] = [];
+  for (const [name, group] of byInstance) {
+    const scratchUrl = scratchUrls.get(name);
+    if (scratchUrl === undefined) {
+      notes.push(`no scratch server for instance "${name}": the migrations of ${group.map((service) => service.service.key).join(", ")} were not applied`);
+      for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
+      continue;
+    }
+    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    forward.push(...passes.forward.outcomes);
+    reverse.push(...passes.reverse.outcomes);
+    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+  }
+  const findings: Finding[] = [...findingsFrom(services, hits, { outcomes: forward }, { outcomes: reverse })];
+  return { findings, notes, coverage: coverage() };
+}
+
+/** A migration set by its folder, relative to the repository root. */
+function setName(context: CheckContext, service: MigratingService): string {
+  return repoRelative(context.product.repoRoot, service.migrationsDir);
+}
+
+/** The first instance's scratch server, to tell "no scratch server at all" from "nothing to apply". */
+async function anyScratchServer(live: NonNullable<CheckContext["live"]>): Promise<string | undefined> {
+  const first = live.instances.values().next().value;
+  return first?.scratchAdminUrl();
+}
+
+/**
+ * The registry-order and reverse-order passes for the services of one instance, on its scratch
+ * server, the cluster put back between and after them.
+ */
+async function applyOnInstance(context: CheckContext, applicable: readonly MigratingService[], scratchUrl: string, notes: string[]): Promise<{ forward: PassResult; reverse: PassResult }> {
   let mark = performance.now();
   const took = (what: string) => {
     const now = performance.now();
     context.logger.debug(`migrations: ${what} took ${Math.round(now - mark)} ms`);
     mark = now;
   };
-  const { services, missing } = await loadServices(context);
-  for (const key of missing) notes.push(`${key} has no DATABASE_URL the runtime can reach: its migrations were not applied`);
-
-  const hits = staticHits(services);
-  const findings: Finding[] = [];
-  const applicable = services.filter((s) => s.scripts.length > 0);
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes };
-
-  took("reading the migrations");
-  const roles = await readServiceRoles(live.adminUrl, applicable);
+  const instance = applicable[0]!.instance;
+  const roles = await readServiceRoles(instance.adminUrl, applicable);
   const runId = randomBytes(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
-  let forward: PassResult | undefined;
-  let reverse: PassResult | undefined;
+  let forward: PassResult = { outcomes: [] };
+  let reverse: PassResult = { outcomes: [] };
   let baseline: ClusterSnapshot | undefined;
   try {
     for (const service of applicable) {
@@ -98,6 +149,5 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     await scratch.cleanup();
     took("restoring and cleaning up");
   }
-  findings.push(...findingsFrom(services, hits, forward, reverse));
-  return { findings, notes };
+  return { forward, reverse };
 }

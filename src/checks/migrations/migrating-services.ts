@@ -3,10 +3,11 @@ import { dirname, join } from "node:path";
 import { registerSecret } from "../../core/secrets.js";
 import { type CatalogRole, readRoles } from "../../postgres/cluster-catalog.js";
 import { connect } from "../../postgres/connect.js";
-import { parseDatabaseUrl } from "../../postgres/database-url.js";
 import { readPrismaModule, type PrismaModule } from "../../prisma/read-module.js";
 import { isStateful, type Service } from "../../registry/model.js";
 import { type CheckContext, CheckUnableError } from "../check.js";
+import type { LiveInstance } from "../../runtime/runtime.js";
+import { liveCredentials } from "../shared/service-credentials.js";
 import type { MigrationScript } from "./apply-migrations.js";
 import { messageOf } from "./scratch-databases.js";
 import { splitSqlStatements } from "./sql-statements.js";
@@ -14,6 +15,8 @@ import { splitSqlStatements } from "./sql-statements.js";
 /** A stateful service with what the check needs to apply its migrations as its own role. */
 export interface MigratingService {
   readonly service: Service;
+  /** The instance its credential reaches: its migrations run on that instance's scratch server, as that instance knows its role. */
+  readonly instance: LiveInstance;
   readonly module: PrismaModule;
   readonly scripts: readonly MigrationScript[];
   readonly user: string;
@@ -23,16 +26,20 @@ export interface MigratingService {
   readonly migrationsDir: string;
 }
 
-/** Every stateful service's migrations, read from its module, with the role its URL logs in as; and the services whose URL the runtime cannot reach. */
+/**
+ * Every stateful service's migrations, read from its module, with the role its first reachable
+ * credential logs in as; and the services none of whose credentials the runtime reaches.
+ */
 export async function loadServices(context: CheckContext): Promise<{ services: MigratingService[]; missing: string[] }> {
   const { product } = context;
   const live = context.live!;
+  const { credentials } = await liveCredentials(product, live);
   const loaded = await Promise.all(
     product.registry.services.filter(isStateful).map(async (service) => {
-      const url = live.serviceUrl(service.key);
-      const parsed = url === undefined ? undefined : parseDatabaseUrl(url);
+      const credential = credentials.find((candidate) => candidate.service === service);
       const module = await readPrismaModule(product.repoRoot, service);
-      if (!parsed) return module.migrations.length > 0 ? { missing: service.key } : {};
+      if (!credential) return module.migrations.length > 0 ? { missing: service.key } : {};
+      const parsed = credential.declared;
       registerSecret(parsed.password);
       const scripts = await Promise.all(
         module.migrations.map(async (migration) => {
@@ -44,11 +51,13 @@ export async function loadServices(context: CheckContext): Promise<{ services: M
       const firstDir = module.migrations[0]?.dir;
       const migrating: MigratingService = {
         service,
+        // A URL the external runtime was given for a server of its own: its roles are judged on the (first) configured instance, as before.
+        instance: credential.instance.adminUrl !== "" ? credential.instance : live.instances.values().next().value!,
         module,
         scripts,
         user: parsed.user,
         password: parsed.password,
-        schema: parsed.params.get("schema"),
+        schema: parsed.params?.get("schema"),
         // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
         migrationsDir: firstDir ? dirname(firstDir) : join(module.moduleDir ?? product.repoRoot, "prisma", "migrations"),
       };

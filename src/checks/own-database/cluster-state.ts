@@ -6,7 +6,7 @@
  */
 import type { Product } from "../../product/product.js";
 import type { Finding } from "../../core/report-model.js";
-import { isStateful } from "../../registry/model.js";
+import { isStateful, type Service } from "../../registry/model.js";
 import { describeUrl } from "../../postgres/connect.js";
 import type { ClusterCatalog } from "../../postgres/cluster-catalog.js";
 import type { ServiceCredential } from "../shared/service-credentials.js";
@@ -14,15 +14,22 @@ import { GENERATE_HINT } from "./fixes.js";
 
 const BUILT_IN_DATABASES = new Set(["postgres", "template0", "template1"]);
 
+/**
+ * For one instance: `credentials` are those that reach it, `services` the stateful services whose
+ * database lives on it; `instance` names it in messages when the product has several.
+ */
 export function clusterStateFindings(
   product: Product,
   adminUrl: string,
   catalog: ClusterCatalog,
   credentials: readonly ServiceCredential[],
+  services: readonly Service[],
+  instance?: string,
 ): Finding[] {
   const admin = describeUrl(adminUrl);
   const registryFile = product.registry.file;
-  const registryDatabases = new Set(product.registry.services.filter(isStateful).map((service) => service.database));
+  const on = instance ? ` of instance "${instance}"` : "";
+  const registryDatabases = new Set(services.filter(isStateful).map((service) => service.database));
   const serviceRoles = new Set(credentials.map((credential) => credential.user));
   const findings: Finding[] = [];
 
@@ -32,7 +39,7 @@ export function clusterStateFindings(
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Database "${database.name}" (owner "${database.owner}") exists on the server, but no registry service owns it.`,
+      message: `Database "${database.name}" (owner "${database.owner}") exists on the server${on}, but no registry service owns it.`,
       file: registryFile,
       fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT}.`,
     });
@@ -59,7 +66,7 @@ export function clusterStateFindings(
     findings.push({
       rule: "own-database/cluster-state",
       severity: "warning",
-      message: `Role "${role.name}" can log in, but no service's DATABASE_URL uses it.`,
+      message: `Role "${role.name}" can log in${instance ? ` on instance "${instance}"` : ""}, but no service's credential uses it.`,
       file: registryFile,
       fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT}.`,
     });

@@ -1,12 +1,11 @@
-import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../check.js";
-import type { Finding } from "../../core/report-model.js";
+import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
+import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
 import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
-import { describeUrl, withConnection } from "../../postgres/connect.js";
-import { readClusterCatalog } from "../../postgres/cluster-catalog.js";
 import { isUnreachable } from "../../postgres/sqlstate.js";
-import { composeServiceOf, postgresUrlsInEnvironment } from "../../product/service-database-url.js";
-import { serviceCredentials } from "../shared/service-credentials.js";
+import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
+import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
+import { liveCredentials, type ServiceCredential, type UntriedCredential } from "../shared/service-credentials.js";
 import { clusterStateFindings } from "./cluster-state.js";
 import { FIX_MISSING_URL, FIX_STATELESS_CREDENTIAL, fixMissingDatabase } from "./fixes.js";
 import { loginFindings, sharedCredentialFindings, sharedDatabaseFindings } from "./login-findings.js";
@@ -41,88 +40,123 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance own-database" };
 
-  const catalog = await withConnection(live.adminUrl, connectOptions, readClusterCatalog).catch((error: unknown) => {
-    if (isUnreachable(error)) throw error;
-    throw new CheckUnableError(`could not log in with the admin URL to read the catalog: ${(error as Error).message}`);
-  });
-
-  const stateful = product.registry.services.filter(isStateful);
-  const credentials = serviceCredentials(product, live);
-  const credentialOf = new Map(credentials.map((credential) => [credential.service.key, credential]));
-  const withUrl = stateful.flatMap((service) => credentialOf.get(service.key) ?? []);
+  const catalogs = await readInstanceCatalogs(live, connectOptions.applicationName, context.signal);
+  const { credentials, untried, homes, down } = await liveCredentials(product, live);
+  // A service whose instance did not start cannot be looked at: not covered, never passed.
+  const stateful = product.registry.services.filter((service) => isStateful(service) && !down.has(service.key));
+  const statefulCredentials = credentials.filter((credential) => isStateful(credential.service));
   const probes = await mapBounded(
-    withUrl,
+    statefulCredentials,
     context.options.concurrency || DEFAULT_CONCURRENCY,
     (credential) => probeLogin(credential, connectOptions),
     context.signal,
   );
 
-  // A service that landed in its own database proves it exists, even on a server other than the
-  // admin URL's (an external runtime may run one instance per service).
-  const existing = new Set([
-    ...catalog.databases.map((database) => database.name),
-    ...probes.flatMap((probe) => (probe.loggedIn ? [probe.database] : [])),
-  ]);
-  const missing = stateful.filter((service) => !existing.has(service.database));
+  // A service that landed in its own database proves it exists, even on a server whose catalog is
+  // not read here (an external runtime may give a service a server of its own).
+  const landed = new Set(probes.flatMap((probe) => (probe.loggedIn ? [`${probe.credential.instance.name}\0${probe.database}`] : [])));
+  const exists = (service: Service) => {
+    const home = homes.get(service.key);
+    const onInstance = (name: string) => catalogs.get(name)?.databases.some((database) => database.name === service.database) || landed.has(`${name}\0${service.database}`);
+    if (home) return onInstance(home.name) || (!catalogs.has(home.name) && [...landed].some((key) => key.endsWith(`\0${service.database}`)));
+    return [...catalogs.keys()].some(onInstance) || [...landed].some((key) => key.endsWith(`\0${service.database}`));
+  };
+  const missing = stateful.filter((service) => !exists(service));
+  const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
   const findings: Finding[] = [
-    ...missing.map((service) => missingDatabase(product.registry, service)),
-    ...stateful.filter((service) => !credentialOf.has(service.key)).map((service) => missingUrl(product.registry, service)),
+    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : undefined)),
+    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry, service, untried.filter((entry) => entry.service === service))),
     ...probes.flatMap((probe) => loginFindings(probe, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
-    ...statelessCredentialFindings(context),
-    ...clusterStateFindings(product, live.adminUrl, catalog, withUrl),
+    ...statelessCredentialFindings(context, await productPostgres(product)),
+    ...[...live.instances.values()].flatMap((instance) =>
+      clusterStateFindings(
+        product,
+        instance.adminUrl,
+        catalogs.get(instance.name)!,
+        statefulCredentials.filter((credential) => credential.instance.name === instance.name),
+        stateful.filter((service) => (homes.get(service.key)?.name ?? instance.name) === instance.name),
+        live.instances.size > 1 ? instance.name : undefined,
+      ),
+    ),
   ];
-  return { findings };
+  return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
 }
 
-function missingDatabase(registry: Registry, service: Service): Finding {
+/** Each stateful service whose login was tried (with the line of its credential), each instance whose catalog was read; each service not tried, with why. */
+function ownDatabaseCoverage(
+  stateful: readonly Service[],
+  tried: readonly ServiceCredential[],
+  untried: readonly UntriedCredential[],
+  live: NonNullable<CheckContext["live"]>,
+  down: ReadonlyMap<string, string>,
+): Coverage {
+  const covered: CoverageItem[] = [];
+  const uncovered: CoverageItem[] = [
+    ...[...(live.unstarted?.causes ?? new Map<string, string>())].map(([name, cause]) => ({ kind: "instance" as const, name, reason: `did not start: ${cause.split("\n")[0]}` })),
+    ...[...down].map(([key, reason]) => ({ kind: "service" as const, name: key, service: key, reason })),
+  ];
+  for (const service of stateful) {
+    const credential = tried.find((candidate) => candidate.service === service);
+    if (credential) {
+      covered.push({ kind: "service", name: service.key, service: service.key, file: credential.source.file, line: credential.source.line });
+      continue;
+    }
+    const why = untried.filter((entry) => entry.service === service);
+    uncovered.push({
+      kind: "service",
+      name: service.key,
+      service: service.key,
+      reason: why.length > 0 ? why.map((entry) => entry.reason).join("; ") : "no PostgreSQL credential was found for it",
+      ...(why[0] && { file: why[0].file, line: why[0].line }),
+    });
+  }
+  covered.push(...[...live.instances.keys()].map((name) => ({ kind: "instance" as const, name })));
+  const instances = live.instances.size;
+  const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
+  return coverageOf(summary, covered, uncovered);
+}
+
+function missingDatabase(registry: Registry, service: Service, instance: string | undefined): Finding {
   return {
     rule: "own-database/missing-database",
     severity: "error",
-    message: `Database "${service.database}" of ${service.key} does not exist on the server.`,
+    message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
     ...locationOf(registry, service, "database"),
     fix: fixMissingDatabase(service.database),
   };
 }
 
-function missingUrl(registry: Registry, service: Service): Finding {
+function missingUrl(registry: Registry, service: Service, untried: readonly UntriedCredential[]): Finding {
+  const why = untried.length > 0 ? `: ${untried.map((entry) => `${entry.reason} (${entry.file}:${entry.line})`).join("; ")}` : "";
   return {
     rule: "own-database/missing-url",
     severity: "error",
-    message: `${service.key} is stateful (database "${service.database}") but the runtime has no DATABASE_URL for it, so its login cannot be proven.`,
+    message: `${service.key} is stateful (database "${service.database}") but no credential of it can be tried here, so its login cannot be proven${why}.`,
     service: service.key,
     ...locationOf(registry, service, "database"),
     fix: FIX_MISSING_URL,
   };
 }
 
-function statelessCredentialFindings(context: CheckContext): Finding[] {
+/** A stateless service holding a PostgreSQL credential: a URL-like value, or any credential whose host names an instance. */
+function statelessCredentialFindings(context: CheckContext, postgres: ProductPostgres): Finding[] {
   const { product, live } = context;
   const findings: Finding[] = [];
   for (const service of product.registry.services.filter((s) => !isStateful(s))) {
-    const composeService = composeServiceOf(product.compose, service);
-    const inCompose = composeService ? postgresUrlsInEnvironment(composeService) : [];
-    for (const { name, value } of inCompose) {
-      const target = describeUrl(value.value);
+    const held = live?.credentials?.get(service.key) ?? postgres.of(service.key)?.credentials ?? [];
+    for (const credential of held) {
+      if (credential.instance === undefined && credential.form !== "url" && credential.form !== "jdbc" && credential.form !== "mapping") continue;
+      const where = credential.source;
       findings.push({
         rule: "own-database/stateless-credential",
         severity: "error",
-        message: `${service.key} is stateless (database: "") but its ${name} holds a PostgreSQL credential${target ? ` (user "${target.user}", database "${target.database}")` : ""}.`,
+        message: `${service.key} is stateless (database: "") but its ${where.variable} holds a PostgreSQL credential (user "${credential.user}", database "${credential.database}").`,
         service: service.key,
-        file: value.file,
-        line: value.line,
-        fix: FIX_STATELESS_CREDENTIAL,
-      });
-    }
-    if (inCompose.length === 0 && live?.serviceUrl(service.key) !== undefined) {
-      findings.push({
-        rule: "own-database/stateless-credential",
-        severity: "error",
-        message: `${service.key} is stateless (database: "") but the runtime hands it a DATABASE_URL.`,
-        service: service.key,
-        ...locationOf(product.registry, service, "database"),
+        file: where.file,
+        line: where.line,
         fix: FIX_STATELESS_CREDENTIAL,
       });
     }

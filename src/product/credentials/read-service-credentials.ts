@@ -8,7 +8,7 @@
 import type { ComposeService } from "../../compose-file/model.js";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerSecret } from "../../core/secrets.js";
-import { isStateful, lineOf, type Service } from "../../registry/model.js";
+import { isStateful, locationOf, type Service } from "../../registry/model.js";
 import { bindToInstance } from "./bind-instance.js";
 import { completeDraft, type CredentialDraft } from "./credential-draft.js";
 import type { CredentialProblem, DeclaredCredential, ServiceCredentials } from "./declared-credential.js";
@@ -32,7 +32,7 @@ export async function readServiceCredentials(composeService: ComposeService, ser
   if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
   const env = new ServiceEnvironment(composeService);
   const read: Array<{ drafts: CredentialDraft[]; problems: CredentialProblem[] }> = service.credentials
-    ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })]
+    ? [mappingDraft(service.key, service.credentials, env, locationOf({ file: sources.registryFile }, service, "credentials"))]
     : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
 
   const credentials: DeclaredCredential[] = [];

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
-import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
-import { findPostgresInstances, type PostgresInstance } from "../../compose-file/postgres-instances.js";
+import { isStartedByDefault } from "../../compose-file/model.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -15,14 +15,16 @@ import { writeComposeCopy } from "../../docker/compose-file-copy.js";
 import { lastLines, settle, spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
 import { defaultProjectNames, runProjectName } from "../../docker/project-name.js";
 import { removeRunResources, RUN_LABEL } from "../../docker/run-resources.js";
-import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
+import { isReady, projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import type { Product } from "../../product/product.js";
-import { publishedServiceUrl } from "../published-service-url.js";
+import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
+import { instancesStartError } from "../instance-start-error.js";
 import type { LiveEnvironment, LiveInstance, Runtime, RunningStack } from "../runtime.js";
 import { reachThrough } from "../credential-url.js";
 import { startScratchServerContainer, type ScratchServerContainer } from "./scratch-server-container.js";
-import { indent, notReadyReport, publishedPostgresPort, waitUntilReady } from "./stack-readiness.js";
+import { instanceInitFailures } from "./instance-init-failure.js";
+import { indent, notReadyReport, publishedPostgresPort, StackNotReadyError, waitUntilReady } from "./stack-readiness.js";
 import { warnAboutStaleVolumes } from "./stale-volumes.js";
 
 export interface ComposeRuntimeOptions {
@@ -51,7 +53,6 @@ export interface ComposeTimings {
 }
 
 const LOOPBACK = "127.0.0.1";
-const POSTGRES_PORT = 5432;
 
 /**
  * The product's own compose stack, booted for one run: a rewritten copy of the compose file (see
@@ -73,7 +74,8 @@ export class ComposeRuntime implements Runtime {
   private composeCommand: ComposeCommand | undefined;
   private variables: Record<string, string> = {};
   private upProcess: ResultPromise | undefined;
-  private scratchServer: Promise<ScratchServerContainer> | undefined;
+  /** Per instance name: its scratch server, once asked for (or started early). */
+  private readonly scratchServers = new Map<string, Promise<ScratchServerContainer>>();
   /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
   private scratchAbort = new AbortController();
   private stopping: Promise<void> | undefined;
@@ -98,10 +100,13 @@ export class ComposeRuntime implements Runtime {
     };
     try {
       const compose = product.compose ?? (await loadCompose(product.dir, product.repoRoot, this.options.env));
-      const instances = await findPostgresInstances(compose);
-      const postgres = instances.find((instance) => instance.name === "postgres") ?? instances[0];
-      if (!postgres) {
-        throw new UsageError("the compose file has no PostgreSQL service (a service running a postgres image or mounting /docker-entrypoint-initdb.d) to check", { file: compose.file });
+      const postgres = await productPostgres(product, compose);
+      const { instances } = postgres;
+      if (instances.length === 0) {
+        throw new UsageError(
+          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
+          { file: compose.file },
+        );
       }
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
@@ -109,19 +114,30 @@ export class ComposeRuntime implements Runtime {
       this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
       const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
       if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
-      const copy = await writeComposeCopy({ path: compose.path, document: compose.document, inactiveServices }, postgres.service.name, this.tempDir);
+      const copy = await writeComposeCopy(
+        { path: compose.path, document: compose.document, inactiveServices },
+        new Map(instances.map((instance) => [instance.name, instance.networkPort])),
+        this.tempDir,
+      );
       this.copyFile = copy.file;
-      await warnAboutStaleVolumes(postgres, defaultProjectNames(compose.path, copy.topLevelName, this.options.env), this.options.env, logger);
+      const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
+      for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, this.options.env, logger);
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
-      const declaredImage = postgres.service.image?.value;
-      if (this.options.startScratchServerEarly && declaredImage) {
-        // May fail where `up` is about to pull the image: `scratchAdminUrl` then starts it again.
-        this.scratchServer = this.startScratchServer(declaredImage, this.projectName, signal);
-        this.scratchServer.catch((error: unknown) => logger.debug(`compose: early scratch server did not start: ${messageOf(error)}`));
+      if (this.options.startScratchServerEarly) {
+        for (const instance of instances) {
+          const declaredImage = instance.service.image?.value;
+          if (!declaredImage) continue;
+          // May fail where `up` is about to pull the image: `scratchAdminUrl` then starts it again.
+          const early = this.startScratchServer(declaredImage, this.projectName, signal);
+          early.catch((error: unknown) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf(error)}`));
+          this.scratchServers.set(instance.name, early);
+        }
       }
-      const up = await this.up(signal);
+      const up = await this.up(signal).catch(async (error: unknown) => {
+        throw await this.withInitFailures(error, instances);
+      });
       checkpoint();
       const upDone = performance.now();
       const containers = await waitUntilReady(compose, {
@@ -130,16 +146,31 @@ export class ComposeRuntime implements Runtime {
         readyTimeoutMs: this.options.readyTimeoutMs ?? 240_000,
         signal,
         stopped: () => this.stopping !== undefined,
+      }).catch(async (error: unknown) => {
+        throw await this.withInitFailures(error, instances);
       });
       const ready = Math.round(performance.now() - upDone);
-      const port = await publishedPostgresPort(containers, postgres, this.options.env);
+      const ports = await Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, this.options.env)));
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${LOOPBACK}:${port}`);
-      return this.liveEnvironment(compose, postgres, port, containers, signal);
+      const published = instances.map((instance, index) => `${LOOPBACK}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
+      return this.liveEnvironment(postgres, ports, containers, signal);
     } catch (error) {
       await this.stop().catch((cleanupError: unknown) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf(cleanupError)}`));
       throw error;
     }
+  }
+
+  /**
+   * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
+   * that script's line: the error names each such instance (and keeps the stack report).
+   */
+  private async withInitFailures(error: unknown, instances: readonly PostgresInstance[]): Promise<unknown> {
+    if (!(error instanceof StackNotReadyError)) return error;
+    const failures = await instanceInitFailures(error.services, error.containers, instances, this.options.product.repoRoot, this.options.env);
+    if (failures.length === 0) return error;
+    const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+    return instancesStartError(failures, started, instances.length);
   }
 
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
@@ -166,13 +197,13 @@ export class ComposeRuntime implements Runtime {
       up.kill("SIGTERM");
       await up.catch(() => undefined);
     }
-    const scratch = this.scratchServer;
-    this.scratchServer = undefined;
+    const scratches = [...this.scratchServers.values()];
+    this.scratchServers.clear();
     this.scratchAbort.abort(new Error("the compose runtime is stopping"));
     const project = this.projectName;
-    // The scratch server and the stack are independent: take them down together.
+    // The scratch servers and the stack are independent: take them down together.
     const stopScratch = async () => {
-      if (scratch) await attempt("stopping the scratch PostgreSQL", async () => (await scratch.catch(() => undefined))?.stop());
+      await Promise.all(scratches.map((scratch) => attempt("stopping a scratch PostgreSQL", async () => (await scratch.catch(() => undefined))?.stop())));
     };
     const downStack = async () => {
       if (!project || !this.copyFile || !this.composeCommand) return;
@@ -221,9 +252,12 @@ export class ComposeRuntime implements Runtime {
     if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const states = await notReadyReport(await projectContainers(this.projectName!, this.options.env), undefined, this.options.env);
-      throw new EnvironmentError(
+      const containers = await projectContainers(this.projectName!, this.options.env);
+      const states = await notReadyReport(containers, undefined, this.options.env);
+      throw new StackNotReadyError(
         `compose up of ${this.options.product.name} ${why}:\n${indent(maskSecrets(lastLines(`${result.stdout}\n${result.stderr}`, 20)))}${states ? `\n${states}` : ""}`,
+        containers.filter((container) => !isReady(container)).map((container) => container.service),
+        containers,
       );
     }
     this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
@@ -234,36 +268,45 @@ export class ComposeRuntime implements Runtime {
     return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
   }
 
-  private liveEnvironment(compose: ComposeProject, postgres: PostgresInstance, port: number, containers: readonly ServiceContainer[], signal: AbortSignal): LiveEnvironment {
-    const adminUrl = formatDatabaseUrl({ user: postgres.user, password: postgres.password, host: LOOPBACK, port, database: postgres.database });
-    const registry = this.options.product.registry;
+  private liveEnvironment(postgres: ProductPostgres, ports: readonly number[], containers: readonly ServiceContainer[], signal: AbortSignal): LiveEnvironment {
     const byService = new Map(containers.map((container) => [container.service, container]));
-    const postgresImage = byService.get(postgres.service.name)?.image ?? postgres.service.image?.value ?? "postgres";
     const project = this.projectName!;
+    const instances = new Map<string, LiveInstance>();
+    for (const [index, instance] of postgres.instances.entries()) {
+      const port = ports[index]!;
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK, port, database: instance.database });
+      const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+      instances.set(instance.name, {
+        name: instance.name,
+        adminUrl,
+        host: LOOPBACK,
+        port,
+        // A container of the instance's own image, so the same server version and extensions.
+        scratchAdminUrl: async () => {
+          const existing = await this.scratchServers.get(instance.name)?.catch(() => undefined);
+          if (existing) return existing.adminUrl;
+          const starting = this.startScratchServer(image, project, signal);
+          this.scratchServers.set(instance.name, starting);
+          return (await starting).adminUrl;
+        },
+      });
+    }
+    const first = postgres.instances[0]!;
     const stack: RunningStack = {
       project,
       dockerEnv: this.options.env,
-      postgresImage,
+      postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
       containerOf: (service) => byService.get(service)?.id,
       imageOf: (service) => byService.get(service)?.image,
       networksOf: (service) => byService.get(service)?.networks ?? [],
     };
-    const scratchAdminUrl = async () => {
-      const early = await this.scratchServer?.catch(() => undefined);
-      if (early) return early.adminUrl;
-      this.scratchServer = this.startScratchServer(postgresImage, project, signal);
-      return (await this.scratchServer).adminUrl;
-    };
-    const instances = new Map<string, LiveInstance>([[postgres.name, { name: postgres.name, adminUrl, host: LOOPBACK, port, scratchAdminUrl }]]);
+    const reach = reachThrough(postgres.instances, instances);
     return {
       runtime: "compose",
       instances,
-      reach: reachThrough([postgres], instances),
-      adminUrl,
-      serviceUrl: publishedServiceUrl(registry, compose, { serviceName: postgres.service.name, networkPort: POSTGRES_PORT, host: LOOPBACK, port }),
+      reach,
       servicesRunning: true,
       stack,
-      scratchAdminUrl,
     };
   }
 }

@@ -17,9 +17,20 @@ export interface StackWatch {
 }
 
 const LOOPBACK = "127.0.0.1";
-const POSTGRES_PORT = 5432;
 const POLL_MS = 1_000;
 const LOG_LINES = 15;
+
+/** Services of the stack that exited, or did not become ready in time. */
+export class StackNotReadyError extends EnvironmentError {
+  constructor(
+    message: string,
+    /** The compose services that are not ready. */
+    readonly services: readonly string[],
+    readonly containers: readonly ServiceContainer[],
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Polls until every compose service is ready (a service without a healthcheck once it has stayed
@@ -46,8 +57,10 @@ export async function waitUntilReady(compose: ComposeProject, watch: StackWatch)
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
       const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1000)} s`;
-      throw new EnvironmentError(
+      throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:\n${await notReadyReport(containers, names, watch.env)}`,
+        names,
+        containers,
       );
     }
     await delay(POLL_MS, undefined, { signal: watch.signal });
@@ -68,14 +81,14 @@ export async function notReadyReport(containers: readonly ServiceContainer[], on
   return parts.join("\n");
 }
 
-/** The port Docker published the postgres service's 5432 on, on 127.0.0.1. */
+/** The port Docker published a PostgreSQL service's in-network port on, on 127.0.0.1. */
 export async function publishedPostgresPort(containers: readonly ServiceContainer[], postgres: PostgresInstance, env: ProcessEnv): Promise<number> {
   const container = containers.find((candidate) => candidate.service === postgres.service.name);
   if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15_000 });
+  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15_000 });
   const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
   if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${POSTGRES_PORT} on ${LOOPBACK}: ${lastLines(result.stderr || result.stdout, 3)}`);
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK}: ${lastLines(result.stderr || result.stdout, 3)}`);
   }
   return Number(ipv4);
 }

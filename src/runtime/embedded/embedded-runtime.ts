@@ -6,7 +6,7 @@ import { formatDatabaseUrl } from "../../postgres/database-url.js";
 import type { Product } from "../../product/product.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
 import { reachThrough } from "../credential-url.js";
-import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
+import { type InstanceFailure, instanceFailuresOf, instancesStartError } from "../instance-start-error.js";
 import type { LiveEnvironment, LiveInstance, Runtime } from "../runtime.js";
 import { EmbeddedServer, type EmbeddedTimings, LOOPBACK, type ServerTimings } from "./embedded-server.js";
 import { preparePostgresBinaries } from "./postgres-binaries.js";
@@ -93,12 +93,20 @@ export class EmbeddedRuntime implements Runtime {
       const failures: InstanceFailure[] = outcomes.flatMap((outcome, index) =>
         outcome.status === "rejected" ? [{ instance: this.servers[index]!.instance.name, error: asError(outcome.reason) }] : [],
       );
+      const running = this.servers.filter((_, index) => outcomes[index]!.status === "fulfilled");
+      let unstarted: LiveEnvironment["unstarted"];
       if (failures.length > 0) {
-        const startedNames = this.servers.filter((_, index) => outcomes[index]!.status === "fulfilled").map((server) => server.instance.name);
-        throw instancesStartError(failures, startedNames, this.servers.length);
+        const error = instancesStartError(failures, running.map((server) => server.instance.name), this.servers.length);
+        // One instance's failure must not hide the others: those that started are checked, unless
+        // nothing started, the cause is a bug, or the run is being stopped.
+        if (running.length === 0 || !instanceFailuresOf(error) || signal.aborted || this.stopRequested) throw error;
+        await Promise.allSettled(this.servers.filter((server) => !running.includes(server)).map((server) => server.stop()));
+        const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+        unstarted = { causes, error };
+        logger.debug(`embedded: instance(s) ${[...causes.keys()].join(", ")} did not start; checking ${running.map((server) => server.instance.name).join(", ")}`);
       }
       signal.throwIfAborted();
-      const slowest = this.servers.map((server) => server.timings!).reduce((a, b) => (b.total > a.total ? b : a));
+      const slowest = running.map((server) => server.timings!).reduce((a, b) => (b.total > a.total ? b : a));
       this.timings = {
         prepare: slowest.prepare,
         initdb: slowest.initdb,
@@ -108,7 +116,7 @@ export class EmbeddedRuntime implements Runtime {
         total: Math.round(performance.now() - started),
       };
       logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
-      return this.liveEnvironment(postgres);
+      return this.liveEnvironment(postgres, running, unstarted);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
@@ -156,9 +164,9 @@ export class EmbeddedRuntime implements Runtime {
     return this.servers.map((server) => `${LOOPBACK}:${server.port} (${server.instance.name})`).join(", ");
   }
 
-  private liveEnvironment(postgres: ProductPostgres): LiveEnvironment {
+  private liveEnvironment(postgres: ProductPostgres, running: readonly EmbeddedServer[], unstarted: LiveEnvironment["unstarted"]): LiveEnvironment {
     const instances = new Map<string, LiveInstance>();
-    for (const server of this.servers) {
+    for (const server of running) {
       const { instance } = server;
       const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK, port: server.port!, database: instance.database });
       instances.set(instance.name, {
@@ -171,18 +179,12 @@ export class EmbeddedRuntime implements Runtime {
       });
     }
     const reach = reachThrough(postgres.instances, instances);
-    const first = instances.values().next().value!;
     return {
       runtime: "embedded",
       instances,
       reach,
       servicesRunning: false,
-      adminUrl: first.adminUrl,
-      serviceUrl: (serviceKey) => {
-        const credential = postgres.of(serviceKey)?.credentials[0];
-        return credential && reach(credential);
-      },
-      scratchAdminUrl: () => first.scratchAdminUrl(),
+      ...(unstarted && { unstarted }),
     };
   }
 }

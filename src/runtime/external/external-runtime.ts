@@ -7,21 +7,25 @@ import { sameServer } from "../../postgres/server-identity.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets, registerSecret } from "../../core/secrets.js";
+import type { DeclaredCredential } from "../../product/credentials/declared-credential.js";
+import { credentialUrl } from "../credential-url.js";
 import type { LiveEnvironment, LiveInstance, Runtime } from "../runtime.js";
 
 /** Servers someone else runs: what `--runtime external` checks. */
 export interface ExternalConfig {
-  /** Superuser (or monitoring-role) URL of the server under test. */
-  readonly admin: string;
+  /** Superuser (or monitoring-role) URL of the server under test, when the product has one instance. */
+  readonly admin?: string;
+  /** Instance name (the compose name of its PostgreSQL service) → its admin URL, for a product with several. */
+  readonly instances?: Readonly<Record<string, string>>;
   /** Registry key → the URL that service uses in that environment (each may be its own instance). */
   readonly services: Readonly<Record<string, string>>;
-  /** A separate server where the migrations check may create scratch databases. */
+  /** A separate server where the migrations check may create scratch databases (for every instance). */
   readonly scratchAdmin?: string;
   /**
-   * `true` (the default): nothing is created or altered on the server under test. The checks there
-   * only read and log in; the migrations check needs `scratchAdmin`, and refuses one that is the
+   * `true` (the default): nothing is created or altered on the servers under test. The checks there
+   * only read and log in; the migrations check needs `scratchAdmin`, and refuses one that is a
    * server under test. `false`: the migrations check may create (and drop again) its scratch
-   * databases and roles on the server under test, which then also stands in when `scratchAdmin` is absent.
+   * databases and roles on each server under test, which then also stands in when `scratchAdmin` is absent.
    */
   readonly readOnly?: boolean;
 }
@@ -37,6 +41,7 @@ export const EXTERNAL_ENV = {
 const postgresUrl = z.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
 const configFileSchema = z.strictObject({
   admin: postgresUrl.optional(),
+  instances: z.record(z.string(), postgresUrl).optional(),
   services: z.record(z.string(), postgresUrl).optional(),
   scratchAdmin: postgresUrl.optional(),
   readOnly: z.boolean().optional(),
@@ -48,7 +53,7 @@ export function envKeyOf(serviceKey: string): string {
 }
 
 /**
- * Reads the external servers from `file` (JSON or YAML: `{ admin, services: { key: url }, scratchAdmin?, readOnly? }`)
+ * Reads the external servers from `file` (JSON or YAML: `{ admin | instances: { name: url }, services: { key: url }, scratchAdmin?, readOnly? }`)
  * and from the `CIVIC_*` environment variables; the file wins where both name the same thing.
  *
  * @throws UsageError when the file is unreadable or malformed, or no admin URL is given at all
@@ -64,21 +69,26 @@ export async function readExternalConfig(
     const value = env[`${EXTERNAL_ENV.servicePrefix}${envKeyOf(key)}`];
     if (value) fromEnv[key] = value;
   }
-  const admin = fromFile.admin ?? env[EXTERNAL_ENV.admin];
-  if (!admin) {
+  const instances = fromFile.instances && Object.keys(fromFile.instances).length > 0 ? fromFile.instances : undefined;
+  const admin = fromFile.admin ?? (instances ? undefined : env[EXTERNAL_ENV.admin]);
+  if (!admin && !instances) {
     throw new UsageError(
-      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://…" }`,
+      `--runtime external needs the admin URL of the server under test: set ${EXTERNAL_ENV.admin}, or pass --external-config with { "admin": "postgresql://…" } (or { "instances": { "<name>": "postgresql://…" } } for several)`,
       file === undefined ? undefined : { file },
     );
   }
+  if (admin && instances) {
+    throw new UsageError("the external runtime config names both `admin` and `instances`: give one admin URL per instance under `instances`", file === undefined ? undefined : { file });
+  }
   const scratchAdmin = fromFile.scratchAdmin ?? env[EXTERNAL_ENV.scratchAdmin];
   const config: ExternalConfig = {
-    admin,
+    ...(admin && { admin }),
+    ...(instances && { instances }),
     services: { ...fromEnv, ...fromFile.services },
     ...(scratchAdmin && { scratchAdmin }),
     ...(fromFile.readOnly !== undefined && { readOnly: fromFile.readOnly }),
   };
-  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.services)]) {
+  for (const url of [config.admin, config.scratchAdmin, ...Object.values(config.instances ?? {}), ...Object.values(config.services)]) {
     if (url) registerSecret(parseDatabaseUrl(url)?.password);
   }
   return config;
@@ -107,70 +117,130 @@ async function readConfigFile(file: string): Promise<z.infer<typeof configFileSc
   return parsed.data;
 }
 
+/** What the external runtime knows of the product, to name its instances and point findings at the repository. */
+export interface ExternalProductView {
+  /** The compose file's PostgreSQL instances: a single `admin` URL stands for the only one. */
+  readonly instanceNames: readonly string[];
+  /** Where each service's credential is declared in the repository (compose line, else registry entry): findings point there. */
+  readonly declaredAt: (serviceKey: string) => { readonly file: string; readonly line: number };
+}
+
+/** The instance name a single `admin` URL gets when the product's compose file does not give one. */
+export const SINGLE_INSTANCE_NAME = "admin";
+
 /**
  * Servers someone else runs (e.g. production's instance per service). Nothing is started; `start`
- * only proves the admin URL answers. Read-only unless the config says `readOnly: false`: the
+ * only proves each admin URL answers. Read-only unless the config says `readOnly: false`: the
  * checks only read and log in there, and scratch databases go only to a separately named server,
- * proven not to be the one under test.
+ * proven not to be any server under test.
+ *
+ * The per-service URLs of the config are those services' credentials here (form `mapping`), tried
+ * exactly as given; a service without one keeps what its compose file declares, which is reached
+ * only when its host names a configured instance by its compose name (never guessed).
  */
 export class ExternalRuntime implements Runtime {
   readonly name = "external" as const;
 
   constructor(
     private readonly config: ExternalConfig,
-    private readonly options: { readonly logger: Logger; readonly connectTimeoutMs?: number },
+    private readonly options: { readonly logger: Logger; readonly connectTimeoutMs?: number; readonly product?: ExternalProductView },
   ) {}
 
   async start(signal: AbortSignal): Promise<LiveEnvironment> {
     signal.throwIfAborted();
-    await this.probe(this.config.admin, "admin");
-    const { config } = this;
-    const readOnly = config.readOnly ?? true;
-    this.options.logger.debug(`external runtime: ${maskSecrets(config.admin)} (${readOnly ? "read-only" : "read-write"})`);
-    let scratch: Promise<string | undefined> | undefined;
-    const scratchAdminUrl = () => (scratch ??= this.scratchServer(readOnly));
-    const admin = parseDatabaseUrl(config.admin)!;
-    const instances = new Map<string, LiveInstance>([["admin", { name: "admin", adminUrl: config.admin, host: admin.host, port: admin.port, scratchAdminUrl }]]);
+    const named = this.instanceUrls();
+    for (const [name, url] of named) await this.probe(url, named.size > 1 ? `admin (${name})` : "admin");
+    const readOnly = this.config.readOnly ?? true;
+    this.options.logger.debug(`external runtime: ${[...named.values()].map((url) => maskSecrets(url)).join(", ")} (${readOnly ? "read-only" : "read-write"})`);
+    let separateScratch: Promise<string | undefined> | undefined;
+    const instances = new Map<string, LiveInstance>();
+    for (const [name, url] of named) {
+      const parsed = parseDatabaseUrl(url)!;
+      const scratchAdminUrl = readOnly
+        ? () => (separateScratch ??= this.separateScratchServer([...named.values()]))
+        : () => Promise.resolve(this.config.scratchAdmin ?? url);
+      instances.set(name, { name, adminUrl: url, host: parsed.host, port: parsed.port, scratchAdminUrl });
+    }
+    const credentials = this.serviceCredentials(instances);
+    const given = new Set([...credentials.values()].flat());
     return {
       runtime: "external",
       instances,
-      reach: () => undefined,
-      adminUrl: config.admin,
-      serviceUrl: (serviceKey) => config.services[serviceKey],
+      credentials,
+      reach: (credential) => {
+        if (given.has(credential)) return credentialUrl(credential, credential.host, credential.port);
+        const instance = credential.instance === undefined ? undefined : instances.get(credential.instance);
+        return instance && credentialUrl(credential, instance.host, instance.port);
+      },
       servicesRunning: false,
-      scratchAdminUrl,
     };
   }
 
   /**
-   * The server the migrations check may write to. Read-only, that is `scratchAdmin` only, and only
-   * when it is another server than the one under test (asked of the servers themselves: two URLs
-   * may name one server through different hosts, ports or a pooler).
+   * The server a read-only run's migrations check may write to: `scratchAdmin` only, and only when
+   * it is none of the servers under test (asked of the servers themselves: two URLs may name one
+   * server through different hosts, ports or a pooler).
    *
-   * @throws EnvironmentError when read-only and `scratchAdmin` is the server under test
+   * @throws EnvironmentError when `scratchAdmin` is a server under test or does not answer
    */
-  private async scratchServer(readOnly: boolean): Promise<string | undefined> {
-    const { admin, scratchAdmin } = this.config;
-    if (!readOnly) return scratchAdmin ?? admin;
+  private async separateScratchServer(underTest: readonly string[]): Promise<string | undefined> {
+    const { scratchAdmin } = this.config;
     if (scratchAdmin === undefined) return undefined;
     const timeout = { connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000 };
-    let same: boolean;
-    try {
-      same = await sameServer(admin, scratchAdmin, timeout);
-    } catch (error) {
-      throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets((error as Error).message)}`);
-    }
-    if (same) {
-      throw new EnvironmentError(
-        `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is the server under test, and the external runtime is read-only: ` +
-          "name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there",
-      );
+    for (const admin of underTest) {
+      let same: boolean;
+      try {
+        same = await sameServer(admin, scratchAdmin, timeout);
+      } catch (error) {
+        throw new EnvironmentError(`the external scratch server ${maskSecrets(scratchAdmin)} does not answer: ${maskSecrets((error as Error).message)}`);
+      }
+      if (same) {
+        throw new EnvironmentError(
+          `the scratch server (scratchAdmin, ${EXTERNAL_ENV.scratchAdmin}) is a server under test, and the external runtime is read-only: ` +
+            "name a separate server, or set readOnly: false in the external config to let the migrations check create and drop its scratch databases there",
+        );
+      }
     }
     return scratchAdmin;
   }
 
   /** Nothing to stop: the servers are not ours. */
   async stop(): Promise<void> {}
+
+  /** Instance name → admin URL; a single `admin` is the product's only instance (or `admin`). */
+  private instanceUrls(): Map<string, string> {
+    if (this.config.instances) return new Map(Object.entries(this.config.instances));
+    const names = this.options.product?.instanceNames ?? [];
+    return new Map([[names.length === 1 ? names[0]! : SINGLE_INSTANCE_NAME, this.config.admin!]]);
+  }
+
+  /** The config's per-service URLs as credentials, each bound to the configured instance at its host and port. */
+  private serviceCredentials(instances: ReadonlyMap<string, LiveInstance>): Map<string, DeclaredCredential[]> {
+    const credentials = new Map<string, DeclaredCredential[]>();
+    for (const [service, url] of Object.entries(this.config.services)) {
+      const parsed = parseDatabaseUrl(url);
+      if (!parsed) continue;
+      const declared = this.options.product?.declaredAt(service) ?? { file: "(external runtime config)", line: 1 };
+      const field = { variable: `${EXTERNAL_ENV.servicePrefix}${envKeyOf(service)} (external runtime)`, file: declared.file, line: declared.line };
+      const instance = [...instances.values()].find((candidate) => candidate.host === parsed.host && candidate.port === parsed.port)?.name;
+      credentials.set(service, [
+        {
+          service,
+          form: "mapping",
+          user: parsed.user,
+          ...(parsed.password !== undefined && { password: parsed.password }),
+          host: parsed.host,
+          port: parsed.port,
+          database: parsed.database || parsed.user,
+          params: parsed.params,
+          fields: { url: field },
+          source: field,
+          ...(instance && { instance }),
+        },
+      ]);
+    }
+    return credentials;
+  }
 
   private async probe(url: string, what: string): Promise<void> {
     if (!parseDatabaseUrl(url)) throw new UsageError(`the external ${what} URL ${maskSecrets(url)} is not a postgres:// URL with a host`);

@@ -6,7 +6,7 @@
  * commented-out statement does not count. Dollar-quoted bodies are not searched: CREATE DATABASE
  * cannot run inside a function or DO block, so a statement there would fail at init time anyway.
  */
-import { lexSql } from "../../postgres/sql-lexer.js";
+import { lexSql } from "../postgres/sql-lexer.js";
 
 export interface CreatedDatabases {
   readonly names: ReadonlySet<string>;
