@@ -3012,16 +3012,16 @@ import { readdir as readdir3, readFile as readFile7 } from "node:fs/promises";
 import { join as join7 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
-  const relative10 = (path) => repoRelative(repoRoot, path);
+  const relative11 = (path) => repoRelative(repoRoot, path);
   const prisma = join7(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
     const folders = (await readdir3(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
-    return { tool: "prisma", dir: relative10(prisma), files: folders.length, kind: "Prisma" };
+    return { tool: "prisma", dir: relative11(prisma), files: folders.length, kind: "Prisma" };
   }
   const sequelize = await sequelizeMigrations(moduleDir);
   if (sequelize) {
     const files = (await readdir3(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
-    return { tool: void 0, dir: relative10(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+    return { tool: void 0, dir: relative11(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
     const dir = join7(moduleDir, folder);
@@ -3029,12 +3029,12 @@ async function findMigrations(moduleDir, repoRoot) {
     const sql = (await readdir3(dir)).filter((name) => name.endsWith(".sql")).sort();
     if (sql.length === 0) continue;
     if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative10(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+      return { tool: "golang-migrate", dir: relative11(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative10(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
+    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative11(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
     const first = await readFile7(join7(dir, sql[0]), "utf8");
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative10(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative10(dir), files: sql.length, kind: "plain SQL" };
+    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative11(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
+    return { tool: "sql", dir: relative11(dir), files: sql.length, kind: "plain SQL" };
   }
   return void 0;
 }
@@ -5620,12 +5620,12 @@ async function copyRepo(repoRoot) {
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative10) {
-    const source = join10(repoRoot, relative10);
+  async function copyDir(relative11) {
+    const source = join10(repoRoot, relative11);
     const entries = await limit(() => readdir4(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative10 ? `${relative10}/${entry.name}` : entry.name;
+        const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
         const from = join10(repoRoot, path);
         const to = join10(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
@@ -5657,11 +5657,11 @@ async function copyRepo(repoRoot) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative10) {
-    const entries = await limit(() => readdir4(join10(root, relative10), { withFileTypes: true }));
+  async function walk(relative11) {
+    const entries = await limit(() => readdir4(join10(root, relative11), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative10 ? `${relative10}/${entry.name}` : entry.name;
+        const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
@@ -9192,7 +9192,29 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { resolve as resolve24 } from "node:path";
+import { relative as relative10, resolve as resolve24 } from "node:path";
+
+// src/core/report-model.ts
+function summarize(checks) {
+  const count = (status) => checks.filter((c) => c.status === status).length;
+  const findings = checks.flatMap((c) => c.findings);
+  const failed = count("fail");
+  const errored = count("error");
+  return {
+    passed: count("pass"),
+    failed,
+    skipped: count("skip"),
+    errored,
+    errors: findings.filter((f) => f.severity === "error").length,
+    warnings: findings.filter((f) => f.severity === "warning").length,
+    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
+  };
+}
+function describeUncovered(coverage, limit = 5) {
+  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
 
 // src/product/discover-products.ts
 import { readdir as readdir6, readFile as readFile16 } from "node:fs/promises";
@@ -9272,28 +9294,6 @@ function toPosix(path) {
 
 // src/pipeline/check-pipeline.ts
 import { resolve as resolve23 } from "node:path";
-
-// src/core/report-model.ts
-function summarize(checks) {
-  const count = (status) => checks.filter((c) => c.status === status).length;
-  const findings = checks.flatMap((c) => c.findings);
-  const failed = count("fail");
-  const errored = count("error");
-  return {
-    passed: count("pass"),
-    failed,
-    skipped: count("skip"),
-    errored,
-    errors: findings.filter((f) => f.severity === "error").length,
-    warnings: findings.filter((f) => f.severity === "warning").length,
-    verdict: failed > 0 ? "fail" : errored > 0 ? "error" : "pass"
-  };
-}
-function describeUncovered(coverage, limit = 5) {
-  const items = coverage.uncovered.map((item) => `${item.name}${item.reason ? ` (${item.reason})` : ""}`);
-  const shown = items.slice(0, limit).join(", ");
-  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
-}
 
 // src/core/mask-report.ts
 function maskReport(report) {
@@ -11556,11 +11556,14 @@ function parallelismFor(settings) {
 }
 async function runProducts(settings, io) {
   const paths = await productPathsOf(settings);
-  if (paths.length === 1) return { runs: [await runCheck(settings, io)], unreadable: 0 };
+  if (paths.length === 1) {
+    const run = await runCheck(settings, io);
+    return { runs: [run], unreadable: [], reports: [run.report] };
+  }
+  const root = resolve24(settings.cwd, settings.productPath);
   const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
   io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
-  let unreadable = 0;
-  const runs = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
+  const results = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
     const name = names[index];
     const logger = prefixed(io.logger, name);
     const progress = io.progress && { started: io.progress.started.bind(io.progress), finished: (result) => io.progress.finished(result, name) };
@@ -11568,17 +11571,26 @@ async function runProducts(settings, io) {
       return await runCheck({ ...settings, productPath }, { ...io, logger, ...progress && { progress } });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      unreadable += 1;
-      logger.error(maskSecrets(error.format()));
-      return void 0;
+      const reason = maskSecrets(error.format());
+      logger.error(reason);
+      return unreadableReport(name, relative10(root, productPath).split("\\").join("/"), reason);
     }
   }, io.signal);
-  return { runs: runs.filter((run) => run !== void 0), unreadable };
+  const runs = results.filter((result) => !isReport2(result));
+  const unreadable = results.filter(isReport2);
+  return { runs, unreadable, reports: results.map((result) => isReport2(result) ? result : result.report) };
+}
+function isReport2(result) {
+  return !("report" in result);
+}
+function unreadableReport(product, productDir, reason) {
+  const checks = [{ id: registryCheck.id, title: registryCheck.title, status: "error", durationMs: 0, findings: [], reason: `the product could not be read: ${reason}` }];
+  return { version: 1, product, productDir, runtime: "none", checks, summary: summarize(checks) };
 }
 function exitCodeForProducts(result) {
   const codes = result.runs.map((run) => exitCodeFor(run));
   if (codes.includes(1)) return 1;
-  if (codes.includes(2) || result.unreadable > 0) return 2;
+  if (codes.includes(2) || result.unreadable.length > 0) return 2;
   if (codes.includes(3)) return 3;
   return 0;
 }
@@ -11930,7 +11942,7 @@ async function check(settings, io) {
       await files.discard();
       return 3;
     }
-    const reports = run.runs.map((r) => r.report);
+    const { reports } = run;
     for (const target of settings.outputs.filter((t) => t.file === void 0)) {
       io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
     }

@@ -91,7 +91,7 @@ async function check(settings: CheckSettings, io: CliIo): Promise<number> {
     await files.discard();
     return 3;
   }
-  const reports = run.runs.map((r) => r.report);
+  const { reports } = run;
   for (const target of settings.outputs.filter((t) => t.file === undefined)) {
     io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
   }
