@@ -14,7 +14,7 @@ import { createJiti } from "jiti";
 import { writeSyntheticProduct } from "./synthetic-product.mjs";
 
 const jiti = createJiti(import.meta.url, { fsCache: false });
-const { startLiveProduct } = await jiti.import("../test/helpers/live-product.ts");
+const { adminUrlOf, reachService, startLiveProduct } = await jiti.import("../test/helpers/live-product.ts");
 const { ownDatabaseCheck } = await jiti.import("../src/checks/own-database/index.ts");
 const { isolationCheck } = await jiti.import("../src/checks/isolation/index.ts");
 const { migrationsCheck } = await jiti.import("../src/checks/migrations/index.ts");
@@ -52,23 +52,26 @@ const q = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
 async function psqlScript(started) {
   const { product, live } = started;
   const stateful = product.registry.services.filter((s) => s.database !== "");
+  const adminUrl = adminUrlOf(live);
+  const urls = new Map();
+  for (const service of stateful) urls.set(service.key, await reachService(started, service.key));
   const lines = ["set -u", "export PGCONNECT_TIMEOUT=10"];
-  for (const service of stateful) lines.push(`psql -XAtq ${q(live.serviceUrl(service.key))} -c 'select current_database()' >/dev/null`);
+  for (const service of stateful) lines.push(`psql -XAtq ${q(urls.get(service.key))} -c 'select current_database()' >/dev/null`);
   for (const who of stateful) {
     for (const other of stateful) {
       if (other === who) continue;
-      lines.push(`psql -XAtq ${q(withDatabase(live.serviceUrl(who.key), other.database))} -c 'select 1' >/dev/null 2>&1 || true`);
+      lines.push(`psql -XAtq ${q(withDatabase(urls.get(who.key), other.database))} -c 'select 1' >/dev/null 2>&1 || true`);
     }
   }
   for (const [pass, order] of [["f", stateful], ["r", [...stateful].reverse()]]) for (const service of order) {
     const scratch = `bench_scratch_${pass}_${service.database}`;
-    const role = new URL(live.serviceUrl(service.key)).username;
-    lines.push(`psql -XAtq ${q(live.adminUrl)} -c 'create database ${scratch} owner ${role}' >/dev/null`);
+    const role = new URL(urls.get(service.key)).username;
+    lines.push(`psql -XAtq ${q(adminUrl)} -c 'create database ${scratch} owner ${role}' >/dev/null`);
     const module = await readPrismaModule(product.repoRoot, service);
     for (const migration of module.migrations) {
-      lines.push(`psql -XAtq -v ON_ERROR_STOP=1 --single-transaction ${q(withDatabase(live.serviceUrl(service.key), scratch))} -f ${q(migration.sqlPath)} >/dev/null`);
+      lines.push(`psql -XAtq -v ON_ERROR_STOP=1 --single-transaction ${q(withDatabase(urls.get(service.key), scratch))} -f ${q(migration.sqlPath)} >/dev/null`);
     }
-    lines.push(`psql -XAtq ${q(live.adminUrl)} -c 'drop database ${scratch}' >/dev/null`);
+    lines.push(`psql -XAtq ${q(adminUrl)} -c 'drop database ${scratch}' >/dev/null`);
   }
   return lines.join("\n");
 }

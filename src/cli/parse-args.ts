@@ -2,14 +2,15 @@ import { parseArgs } from "node:util";
 import { extname } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { CHECK_IDS, type CheckId } from "../checks/registered.js";
-import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
+import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type InitSettings, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
 import { parseComposeCommand } from "../docker/compose-cli.js";
 
 export type Command =
   | { kind: "help"; topic?: string }
   | { kind: "version" }
   | { kind: "check"; settings: CheckSettings }
-  | { kind: "generate"; settings: GenerateSettings };
+  | { kind: "generate"; settings: GenerateSettings }
+  | { kind: "init"; settings: InitSettings };
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_CONCURRENCY = 16;
@@ -36,6 +37,11 @@ function wholeNumber(flag: string, value: string | undefined, fallback: number, 
   const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
   if (!(parsed <= max)) throw new UsageError(`Invalid --${flag} '${value}'. Expected a whole number${unit} from 1 to ${max}.`);
   return parsed;
+}
+
+/** `--profile a,b --profile c` → a, b, c. */
+function profiles(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(",")).map((profile) => profile.trim()).filter(Boolean);
 }
 
 const FORMAT_BY_EXTENSION: Record<string, Format> = { ".json": "json", ".md": "markdown", ".sarif": "sarif", ".xml": "junit", ".txt": "text" };
@@ -88,6 +94,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         format: { type: "string", multiple: true, short: "f" },
         output: { type: "string", multiple: true, short: "o" },
         "repo-root": { type: "string" },
+        "compose-file": { type: "string", multiple: true },
+        profile: { type: "string", multiple: true },
+        baseline: { type: "string" },
         "generator-command": { type: "string" },
         "migrate-command": { type: "string" },
         "external-config": { type: "string" },
@@ -97,6 +106,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         verbose: { type: "boolean" },
         "allow-outside-links": { type: "boolean" },
         write: { type: "boolean" },
+        force: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -112,13 +122,31 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const repoRoot = values["repo-root"];
 
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-command"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...(repoRoot !== undefined && { repoRoot }), write: values.write ?? false, cwd, env } };
   }
-  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, generate, help.`);
+  if (command === "init") {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command"] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'init'.`);
+    }
+    return {
+      kind: "init",
+      settings: {
+        productPath,
+        ...(repoRoot !== undefined && { repoRoot }),
+        force: values.force ?? false,
+        ...(values["compose-file"] !== undefined && { composeFiles: values["compose-file"] }),
+        ...(values.profile !== undefined && { composeProfiles: profiles(values.profile) }),
+        cwd,
+        env,
+      },
+    };
+  }
+  if (command !== "check") throw new UsageError(`Unknown command '${command}'. Expected one of check, init, generate, help.`);
   if (values.write) throw new UsageError("--write applies to 'generate' only.");
+  if (values.force) throw new UsageError("--force applies to 'init' only.");
 
   const optionTokens = tokens.filter((t): t is Extract<typeof t, { kind: "option" }> => t.kind === "option");
   const runtime: RuntimeChoice = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
@@ -132,6 +160,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     only: checkIds("only", values.only ?? []),
     skip: checkIds("skip", values.skip ?? []),
     outputs: outputTargets(optionTokens.map((t) => ({ name: t.name, value: t.value }))),
+    ...(values["compose-file"] !== undefined && { composeFiles: values["compose-file"] }),
+    ...(values.baseline !== undefined && { baseline: values.baseline }),
+    ...(values.profile !== undefined && { composeProfiles: profiles(values.profile) }),
     ...(values["generator-command"] !== undefined && { generatorCommand: values["generator-command"] }),
     ...(values["migrate-command"] !== undefined && { migrateCommand: values["migrate-command"] }),
     ...(values["external-config"] !== undefined && { externalConfig: values["external-config"] }),

@@ -70,13 +70,12 @@ async function statOrUndefined(path: string) {
  * the init directory (they are in the image), then its bind mounts (a mount hides the image's
  * files under it, and a file mounted over a name shadows the same name). Reads the host; never
  * throws for a missing file.
- *
- * @param composeFile repo-relative path of the compose file, for the origins of mounts
  */
-export async function initScriptsOf(service: ComposeService, composeFile: string, build?: InitBuild): Promise<InitScripts> {
+export async function initScriptsOf(service: ComposeService, build?: InitBuild): Promise<InitScripts> {
   const byName = new Map<string, InitScript>();
   const problems: InitMountProblem[] = [];
-  const at = (line: number): SourceLine => ({ file: composeFile, line });
+  // A mount's origin is its volume entry, in whichever compose file wrote it (main, override, extends).
+  const at = (volume: { file: string; line: number }): SourceLine => ({ file: volume.file, line: volume.line });
   const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
   const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
 
@@ -88,19 +87,19 @@ export async function initScriptsOf(service: ComposeService, composeFile: string
 
   for (const volume of directoryMounts) {
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at(volume.line), reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at(volume.line), reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at(volume), reason: "missing" });
       continue;
     }
     if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, origin: at(volume.line), reason: "file-over-directory" });
+      problems.push({ source: volume.source, target: volume.target, origin: at(volume), reason: "file-over-directory" });
       continue;
     }
-    for (const script of await directoryEntries(volume.source, at(volume.line))) byName.set(script.containerName, script);
+    for (const script of await directoryEntries(volume.source, at(volume))) byName.set(script.containerName, script);
   }
 
   for (const volume of innerMounts) {
@@ -109,12 +108,12 @@ export async function initScriptsOf(service: ComposeService, composeFile: string
     const nested = relativeTarget.includes("/");
     const containerName = nested ? relativeTarget.split("/")[0]! : relativeTarget;
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at(volume.line), reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at(volume.line), reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at(volume), reason: "missing" });
       continue;
     }
     byName.set(containerName, {
@@ -122,7 +121,7 @@ export async function initScriptsOf(service: ComposeService, composeFile: string
       containerName,
       kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
       executable: isExecutable(info.mode),
-      origin: at(volume.line),
+      origin: at(volume),
     });
   }
 

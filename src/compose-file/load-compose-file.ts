@@ -8,15 +8,18 @@ import { repoRelative } from "../core/repo-path.js";
 import { registerPublicValue, registerSecret, urlPassword } from "../core/secrets.js";
 import { parseDotenv } from "./dotenv.js";
 import type { InterpolationPolicy } from "./interpolate.js";
+import { locatedDocument, type LocatedMap, type NodeOrigin, pairOf, toPlain } from "./located-yaml.js";
+import { mergeProjects } from "./merge-compose.js";
 import type { ComposeProject, ComposeService } from "./model.js";
 import { readService } from "./read-service.js";
+import { resolveExtends } from "./resolve-extends.js";
 import { hostPath } from "./service-mounts.js";
 import { type ServiceContext, YamlReader } from "./yaml-reader.js";
 
 /** The names `docker compose` looks for, in its own order of precedence. */
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"] as const;
 
-/** Files `docker compose` merges over the main file when they exist beside it. */
+/** Files `docker compose` merges over the main file when they exist beside it (the first one found). */
 export const COMPOSE_OVERRIDE_FILE_NAMES = [
   "compose.override.yaml",
   "compose.override.yml",
@@ -31,11 +34,22 @@ export const COMPOSE_OVERRIDE_FILE_NAMES = [
  */
 const PASSWORD_VARIABLE = /(?:PASSWORD|PASSWD|_PASS|_PWD)$/i;
 
+export interface ComposeSelection {
+  /** The compose files to merge, in order (absolute), as `docker compose -f a -f b`; default: the main file and its override beside it. */
+  readonly files?: readonly string[];
+  /** Profiles to activate, as `docker compose --profile`. */
+  readonly profiles?: readonly string[];
+  /** Follow symbolic links that lead outside the repository (`--allow-outside-links`); refused by default. */
+  readonly allowOutsideLinks?: boolean;
+}
+
 /**
- * Loads the product's compose file as compose would see it: `.env` beside it read, every value
- * interpolated (process environment over `.env`), and every line kept so findings can point at it.
- * A variable the file needs that nobody sets gets a random URL-safe value for this run, registered
- * as a secret, so a stack whose `POSTGRES_PASSWORD` comes from a developer's shell still boots here.
+ * Loads the product's compose project as `docker compose` would see it: the main file and the
+ * override file beside it (or the files given, in order) merged by compose's rules, `extends:`
+ * resolved, `.env` of the project directory read, every value interpolated (process environment
+ * over `.env`), and every value's file and line kept so findings can point at it. A variable the
+ * files need that nobody sets gets a random URL-safe value for this run, registered as a secret, so
+ * a stack whose `POSTGRES_PASSWORD` comes from a developer's shell still boots here.
  *
  * Every file it reads (the compose file, `.env`, `env_file`s, and every file the compose file points
  * at: override files, init scripts, secrets, build contexts) must be inside the repository unless
@@ -49,11 +63,12 @@ export async function loadCompose(
   productDir: string,
   repoRoot: string,
   env: Readonly<Record<string, string | undefined>>,
-  { allowOutsideLinks = false }: { allowOutsideLinks?: boolean } = {},
+  selection: ComposeSelection = {},
 ): Promise<ComposeProject> {
-  const path = await findComposeFile(productDir);
-  const boundary: RepositoryBoundary = { repoRoot, allowOutsideLinks };
+  const boundary: RepositoryBoundary = { repoRoot, allowOutsideLinks: selection.allowOutsideLinks ?? false };
+  const paths = selection.files && selection.files.length > 0 ? [...selection.files] : await defaultComposeFiles(productDir);
   const toRepoPath = (absolute: string) => repoRelative(repoRoot, absolute);
+  const path = paths[0]!;
   const file = toRepoPath(path);
   const dir = dirname(path);
 
@@ -78,7 +93,93 @@ export async function loadCompose(
     },
   };
 
-  const text = await readInputText(path, "compose file", { shown: file }, boundary);
+  const parsed = new Map<string, Promise<LocatedMap>>();
+  const parse = (absolute: string, from?: NodeOrigin) => {
+    let pending = parsed.get(absolute);
+    if (!pending) {
+      pending = parseComposeFile(absolute, toRepoPath(absolute), boundary, from);
+      parsed.set(absolute, pending);
+    }
+    return pending;
+  };
+  const documents = await Promise.all(paths.map((absolute) => parse(absolute)));
+  const merged = documents.reduce((base, override) => mergeProjects(base, override));
+  const reader = new YamlReader(policy);
+  const servicesPair = pairOf(merged, "services");
+  const servicesValue = servicesPair?.value;
+  if (!servicesPair || servicesValue === undefined || reader.isNull(servicesValue)) {
+    return reader.fail("the compose file has no `services:`", servicesValue ?? merged, merged.origin);
+  }
+  if (servicesValue.kind !== "map") return reader.fail("`services` must be a mapping", servicesValue);
+  const extendsFiles = new Set<string>();
+  const servicesNode = await resolveExtends(
+    { path, services: servicesValue },
+    {
+      repoRoot,
+      servicesOf: async (absolute, from) => {
+        const document = await parse(absolute, from);
+        if (!paths.includes(absolute)) extendsFiles.add(toRepoPath(absolute));
+        const services = pairOf(document, "services")?.value;
+        return services?.kind === "map" ? services : { kind: "map", origin: document.origin, pairs: [] };
+      },
+    },
+  );
+  const project: LocatedMap = { ...merged, pairs: merged.pairs.map((pair) => (pair === servicesPair ? { ...pair, value: servicesNode } : pair)) };
+
+  const topLevel = reader.entries(project, "the compose file");
+  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
+  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
+  const volumeNames =
+    volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
+
+  const services = new Map<string, ComposeService>();
+  const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy, boundary };
+  for (const entry of reader.entries(servicesNode, "`services`")) {
+    services.set(entry.key, await readService(entry.key, entry.keyOrigin, entry.value, context));
+  }
+
+  registerSecrets(variables, services);
+  return {
+    path,
+    file,
+    files: paths.map(toRepoPath),
+    extendsFiles: [...extendsFiles],
+    activeProfiles: [...(selection.profiles ?? [])],
+    repoRoot: resolve(repoRoot),
+    document: toPlain(project) as Record<string, unknown>,
+    services,
+    volumeNames,
+    variables,
+    generatedVariables,
+    boundary,
+  };
+}
+
+/** The main compose file of a folder and the override file compose merges over it by default. */
+async function defaultComposeFiles(productDir: string): Promise<string[]> {
+  let main: string | undefined;
+  for (const name of COMPOSE_FILE_NAMES) {
+    if (await pathExists(join(productDir, name))) {
+      main = join(productDir, name);
+      break;
+    }
+  }
+  if (!main) throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
+  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
+    if (await pathExists(join(productDir, name))) return [main, join(productDir, name)];
+  }
+  return [main];
+}
+
+async function parseComposeFile(path: string, file: string, boundary: RepositoryBoundary, from?: NodeOrigin): Promise<LocatedMap> {
+  const reference = { shown: file, ...(from && { location: { file: from.file, line: from.line } }) };
+  let text: string;
+  try {
+    text = await readInputText(path, "compose file", reference, boundary);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read the compose file ${file}`, reference.location ?? { file });
+  }
   const lineCounter = new LineCounter();
   // Duplicate keys are refused by the reader (yaml-aliases.ts): the library's check is quadratic per mapping.
   const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: false });
@@ -92,34 +193,11 @@ export async function loadCompose(
       ...(firstError.linePos?.[0]?.col !== undefined && { column: firstError.linePos[0].col }),
     });
   }
-  const reader: YamlReader = new YamlReader(document, lineCounter, file, policy);
-  if (!reader.isMap(document.contents)) reader.fail("the compose file must be a mapping with a `services:` key", document.contents);
-
-  const topLevel = reader.entries(document.contents, "the compose file");
-  const servicesEntry = topLevel.find((entry) => entry.key === "services");
-  if (!servicesEntry || reader.isNull(servicesEntry.value)) {
-    reader.fail("the compose file has no `services:`", servicesEntry ? servicesEntry.value : document.contents, servicesEntry?.keyLine);
+  const root = locatedDocument(document, lineCounter, file);
+  if (root?.kind !== "map") {
+    throw new UsageError("the compose file must be a mapping with a `services:` key", { file, line: root?.origin.line ?? 1 });
   }
-  const secretFiles = await readTopLevelSecrets(reader, topLevel.find((entry) => entry.key === "secrets")?.value, dir, boundary, toRepoPath);
-  const volumesEntry = topLevel.find((entry) => entry.key === "volumes");
-  const volumeNames =
-    volumesEntry && !reader.isNull(volumesEntry.value) ? reader.entries(volumesEntry.value, "`volumes`").map((e) => e.key) : [];
-
-  const services = new Map<string, ComposeService>();
-  for (const entry of reader.entries(servicesEntry.value, "`services`")) {
-    const context: ServiceContext = { reader, dir, toRepoPath, secretFiles, policy, boundary };
-    services.set(entry.key, await readService(entry.key, entry.keyLine, entry.value, context));
-  }
-
-  registerSecrets(variables, services);
-  const overrideFiles: string[] = [];
-  for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    const overridePath = join(dir, name);
-    if (!(await pathExists(overridePath))) continue;
-    await assertInsideRepository(overridePath, boundary, { shown: toRepoPath(overridePath) });
-    overrideFiles.push(toRepoPath(overridePath));
-  }
-  return { path, file, repoRoot: resolve(repoRoot), services, volumeNames, variables, generatedVariables, boundary, ...(overrideFiles.length > 0 && { overrideFiles }) };
+  return root;
 }
 
 /**
@@ -139,14 +217,6 @@ function registerSecrets(variables: ReadonlyMap<string, string>, services: Reado
   }
 }
 
-async function findComposeFile(productDir: string): Promise<string> {
-  for (const name of COMPOSE_FILE_NAMES) {
-    const candidate = join(productDir, name);
-    if (await pathExists(candidate)) return candidate;
-  }
-  throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
-}
-
 async function readDotenv(path: string, file: string, env: Readonly<Record<string, string | undefined>>, boundary: RepositoryBoundary) {
   if (!(await pathExists(path))) return new Map<string, { value: string; line: number }>();
   return parseDotenv(await readInputText(path, "env file", { shown: file }, boundary), file, (name) => env[name]);
@@ -164,10 +234,15 @@ async function readTopLevelSecrets(
   for (const { key, value } of reader.entries(node, "`secrets`")) {
     const fileEntry = reader.isMap(value) ? reader.field(value, "file", `secret "${key}"`) : undefined;
     if (!fileEntry) continue;
-    const scalar = reader.scalar(fileEntry.value, "`file`", fileEntry.keyLine);
+    const scalar = reader.scalar(fileEntry.value, "`file`", fileEntry.keyOrigin);
     const path = hostPath(scalar.value, dir);
-    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: reader.file, line: scalar.line } });
+    await assertInsideRepository(path, boundary, { shown: toRepoPath(path), location: { file: scalar.file, line: scalar.line } });
     files.set(key, path);
   }
   return files;
+}
+
+/** Absolute paths of `--compose-file` values (relative to the working directory, as compose's `-f`). */
+export function composeFilePaths(files: readonly string[], cwd: string): string[] {
+  return files.map((name) => resolve(cwd, name));
 }

@@ -4,7 +4,7 @@
  * Dockerfile starts `FROM` one, or (for an image this tool does not know) when it mounts init
  * scripts into `/docker-entrypoint-initdb.d` and is no other known database.
  */
-import { readInputText } from "../core/input-files.js";
+import { readInputText, type RepositoryBoundary } from "../core/input-files.js";
 import { resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { repoRelative } from "../core/repo-path.js";
@@ -80,7 +80,7 @@ interface Candidate {
 export async function findPostgresInstances(project: ComposeProject): Promise<PostgresInstance[]> {
   const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
   const instances: PostgresInstance[] = [];
-  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project));
+  for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project.boundary));
   return instances;
 }
 
@@ -93,13 +93,13 @@ async function recognise(service: ComposeService, project: ComposeProject): Prom
   if (service.image) {
     const flavor = postgresFlavorOf(service.image.value);
     if (flavor) {
-      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: project.file, line: service.image.line }, imageEnv: new Map() };
+      return { service, flavor, image: service.image.value, recognisedBy: { by: "image", file: service.image.file, line: service.image.line }, imageEnv: new Map() };
     }
     if (isOtherDatabaseImage(service.image.value)) return undefined;
   }
   const mount = service.volumes.find((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`));
   if (mount) {
-    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: project.file, line: mount.line }, imageEnv: new Map() };
+    return { service, flavor: "official", image: service.image?.value, recognisedBy: { by: "init-mount", file: mount.file, line: mount.line }, imageEnv: new Map() };
   }
   return undefined;
 }
@@ -133,7 +133,7 @@ async function readBuild(service: ComposeService, project: ComposeProject): Prom
   };
 }
 
-async function resolveInstance(candidate: Candidate, project: ComposeProject): Promise<PostgresInstance> {
+async function resolveInstance(candidate: Candidate, boundary: RepositoryBoundary): Promise<PostgresInstance> {
   const { service, flavor } = candidate;
   const env = new Map<string, string>(candidate.imageEnv);
   for (const [key, value] of service.environment) env.set(key, value.value);
@@ -141,8 +141,8 @@ async function resolveInstance(candidate: Candidate, project: ComposeProject): P
     flavor === "official"
       ? ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"]
       : ["POSTGRESQL_USERNAME", "POSTGRESQL_PASSWORD", "POSTGRESQL_DATABASE", "POSTGRESQL_POSTGRES_PASSWORD", "POSTGRESQL_INITDB_ARGS"];
-  for (const name of fileVariables) await resolveFileVariable(name, env, service, project);
-  const { scripts, problems } = await initScriptsOf(service, project.file, candidate.build);
+  for (const name of fileVariables) await resolveFileVariable(name, env, service, boundary);
+  const { scripts, problems } = await initScriptsOf(service, candidate.build);
   const aliases = [...new Set([service.name, service.containerName, service.hostname, ...(service.networkAliases ?? [])].filter((name): name is string => !!name))];
   const common = {
     name: service.name,
@@ -202,15 +202,16 @@ function nonEmpty(value: string | undefined): string | undefined {
  * setting both is an error there, so it is one here. The container path is mapped back to the host
  * through the service's secrets and bind mounts.
  */
-async function resolveFileVariable(name: string, env: Map<string, string>, service: ComposeService, project: ComposeProject): Promise<void> {
+async function resolveFileVariable(name: string, env: Map<string, string>, service: ComposeService, boundary: RepositoryBoundary): Promise<void> {
   const fileVariable = `${name}_FILE`;
   const containerPath = env.get(fileVariable);
   if (containerPath === undefined) return;
-  const location = { file: project.file, line: service.environment.get(fileVariable)?.line ?? service.line };
+  const entry = service.environment.get(fileVariable);
+  const location = entry ? { file: entry.file, line: entry.line } : { file: service.file, line: service.line };
   if (env.has(name) && env.get(name) !== "") {
     throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
   }
-  const read = await readContainerFile(containerPath, service, project.boundary);
+  const read = await readContainerFile(containerPath, service, boundary);
   if ("problem" in read) {
     throw new UsageError(
       read.problem === "not-provided"

@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { assertInsideRepository } from "../core/input-files.js";
 import { INITDB_DIR } from "./init-scripts.js";
+import type { NodeOrigin } from "./located-yaml.js";
 import type { ComposePort, ComposeSecretMount, ComposeService, ComposeVolume } from "./model.js";
 import type { ServiceContext, YamlReader } from "./yaml-reader.js";
 
@@ -16,11 +17,12 @@ export function readPorts(node: unknown, what: string, reader: YamlReader): Comp
       const target = reader.field(item, "target", `a port of ${what}`);
       if (!target) reader.fail(`a port of ${what} has no target`, item);
       const published = reader.field(item, "published", `a port of ${what}`);
-      const line = reader.lineOf(item);
+      const origin = reader.originOf(item, target.keyOrigin);
       return {
-        target: portNumber(reader.scalar(target.value, "`target`", target.keyLine), reader),
-        ...(published && { published: portNumber(reader.scalar(published.value, "`published`", published.keyLine), reader) }),
-        line,
+        target: portNumber(reader.scalar(target.value, "`target`", target.keyOrigin)),
+        ...(published && { published: portNumber(reader.scalar(published.value, "`published`", published.keyOrigin)) }),
+        line: origin.line,
+        file: origin.file,
       };
     }
     // Short form: [[ip:]published:]target[/protocol]; an IPv6 address comes in brackets.
@@ -30,18 +32,19 @@ export function readPorts(node: unknown, what: string, reader: YamlReader): Comp
     const target = parts[parts.length - 1]!;
     const published = parts.length >= 2 ? parts[parts.length - 2] : undefined;
     return {
-      target: portNumber({ ...entry, value: target }, reader),
-      ...(published && { published: portNumber({ ...entry, value: published }, reader) }),
+      target: portNumber({ ...entry, value: target }),
+      ...(published && { published: portNumber({ ...entry, value: published }) }),
       line: entry.line,
+      file: entry.file,
     };
   });
 }
 
 /** A port number; of a range (`3000-3005`) the first port, which is the one a service listens on. */
-function portNumber(scalar: { value: string; line: number }, reader: YamlReader): number {
+function portNumber(scalar: { value: string; line: number; file: string }): number {
   const port = Number(scalar.value.split("-")[0]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`"${scalar.value}" is not a port number`, { file: reader.file, line: scalar.line });
+    throw new UsageError(`"${scalar.value}" is not a port number`, { file: scalar.file, line: scalar.line });
   }
   return port;
 }
@@ -56,19 +59,21 @@ export function readVolumes(node: unknown, what: string, context: ServiceContext
       const source = field("source");
       const target = field("target");
       if (!target) reader.fail(`a volume of ${what} has no target`, item);
-      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyLine).value : "volume";
-      const sourceValue = source ? reader.scalar(source.value, "`source`", source.keyLine).value : "";
+      const typeValue = type ? reader.scalar(type.value, "`type`", type.keyOrigin).value : "volume";
+      const sourceValue = source ? reader.scalar(source.value, "`source`", source.keyOrigin).value : "";
+      const origin = reader.originOf(item, target.keyOrigin);
       return {
         type: typeValue === "bind" ? "bind" : typeValue === "tmpfs" ? "tmpfs" : "volume",
         source: typeValue === "bind" ? hostPath(sourceValue, context.dir) : sourceValue,
-        target: reader.scalar(target.value, "`target`", target.keyLine).value,
-        line: reader.lineOf(item),
+        target: reader.scalar(target.value, "`target`", target.keyOrigin).value,
+        line: origin.line,
+        file: origin.file,
       } satisfies ComposeVolume;
     }
     // Short form: [source:]target[:mode]. A source that looks like a path is a bind mount.
     const entry = reader.scalar(item, `a volume of ${what}`);
     const parts = entry.value.split(":");
-    if (parts.length === 1) return { type: "volume", source: "", target: parts[0]!, line: entry.line } satisfies ComposeVolume;
+    if (parts.length === 1) return { type: "volume", source: "", target: parts[0]!, line: entry.line, file: entry.file } satisfies ComposeVolume;
     const [source, target] = parts as [string, string];
     const isPath = source.startsWith(".") || source.startsWith("/") || source.startsWith("~");
     return {
@@ -76,6 +81,7 @@ export function readVolumes(node: unknown, what: string, context: ServiceContext
       source: isPath ? hostPath(source, context.dir) : source,
       target,
       line: entry.line,
+      file: entry.file,
     } satisfies ComposeVolume;
   });
 }
@@ -88,7 +94,7 @@ export function readVolumes(node: unknown, what: string, context: ServiceContext
 export async function assertInitMountsInside(volumes: readonly ComposeVolume[], context: ServiceContext): Promise<void> {
   for (const volume of volumes) {
     if (volume.type !== "bind" || !(volume.target.replace(/\/$/, "") === INITDB_DIR || volume.target.startsWith(`${INITDB_DIR}/`))) continue;
-    const location = { file: context.reader.file, line: volume.line };
+    const location = { file: volume.file, line: volume.line };
     await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
     const isFolder = await stat(volume.source).then((info) => info.isDirectory(), () => false);
     if (!isFolder) continue;
@@ -104,18 +110,19 @@ export function hostPath(source: string, dir: string): string {
   return isAbsolute(source) ? source : resolve(dir, source);
 }
 
-export function readHealthcheck(node: unknown, keyLine: number, what: string, reader: YamlReader): NonNullable<ComposeService["healthcheck"]> {
+export function readHealthcheck(node: unknown, at: NodeOrigin, what: string, reader: YamlReader): NonNullable<ComposeService["healthcheck"]> {
   const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
   const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
-  const disabledByFlag = disable !== undefined && reader.scalar(disable.value, "`disable`", disable.keyLine).value === "true";
+  const disabledByFlag = disable !== undefined && reader.scalar(disable.value, "`disable`", disable.keyOrigin).value === "true";
   const test: string[] | string = !testEntry
     ? []
     : reader.isSeq(testEntry.value)
       ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value)
-      : reader.scalar(testEntry.value, "`test`", testEntry.keyLine).value;
+      : reader.scalar(testEntry.value, "`test`", testEntry.keyOrigin).value;
   // `test: ["NONE"]` is compose's other spelling of `disable: true`.
   const disabledByTest = Array.isArray(test) && test[0] === "NONE";
-  return { test, line: testEntry?.keyLine ?? keyLine, disabled: disabledByFlag || disabledByTest };
+  const where = testEntry?.keyOrigin ?? at;
+  return { test, line: where.line, file: where.file, disabled: disabledByFlag || disabledByTest };
 }
 
 export function readServiceSecrets(node: unknown, what: string, context: ServiceContext): ComposeSecretMount[] {
@@ -127,14 +134,15 @@ export function readServiceSecrets(node: unknown, what: string, context: Service
     if (reader.isMap(item)) {
       const sourceEntry = reader.field(item, "source", `a secret of ${what}`);
       if (!sourceEntry) reader.fail(`a secret of ${what} has no source`, item);
-      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyLine).value;
+      source = reader.scalar(sourceEntry.value, "`source`", sourceEntry.keyOrigin).value;
       const targetEntry = reader.field(item, "target", `a secret of ${what}`);
-      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyLine).value;
+      target = targetEntry && reader.scalar(targetEntry.value, "`target`", targetEntry.keyOrigin).value;
     } else {
       source = reader.scalar(item, `a secret of ${what}`).value;
     }
     const containerPath = target === undefined ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
     const hostFile = context.secretFiles.get(source);
-    return { source, target: containerPath, ...(hostFile && { hostPath: hostFile }), line: reader.lineOf(item) };
+    const origin = reader.originOf(item, { file: "", line: 1 });
+    return { source, target: containerPath, ...(hostFile && { hostPath: hostFile }), line: origin.line, file: origin.file };
   });
 }

@@ -1,138 +1,92 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from "yaml";
 import { UsageError } from "../core/errors.js";
 import type { RepositoryBoundary } from "../core/input-files.js";
 import { interpolate, InterpolationError, type InterpolationPolicy } from "./interpolate.js";
-import { type AliasTargets, inspectAliases } from "./yaml-aliases.js";
+import type { LocatedNode, NodeOrigin } from "./located-yaml.js";
 
-interface Entry {
-  readonly key: string;
-  readonly keyLine: number;
-  readonly value: unknown;
-}
-
-/** A scalar of the compose file: as written, after interpolation, and where. */
+/** A scalar of the compose project: as written, after interpolation, and where. */
 export interface ReadScalar {
   readonly raw: string;
   readonly value: string;
   readonly line: number;
+  /** Repo-relative file the scalar was written in (the main file, an override, or a file `extends:` names). */
+  readonly file: string;
 }
 
 /**
- * Reads nodes of one parsed compose file: resolves aliases and `<<` merge keys, interpolates scalar
- * values (never keys, as compose does), and turns a node of the wrong shape into a `UsageError`
- * that names the file and line. The document is inspected once up front (yaml-aliases.ts: aliases
- * resolved, their expansion bounded, duplicate keys refused), and each mapping's entries are worked
- * out once, so reading stays linear in the size of the file.
+ * Reads nodes of the merged compose project (`located-yaml.ts`): interpolates scalar values (never
+ * keys, as compose does), and turns a node of the wrong shape into a `UsageError` that names the
+ * file and line it was written at.
  */
 export class YamlReader {
-  private readonly aliasTargets: AliasTargets;
-  private readonly entriesOf = new WeakMap<object, Entry[]>();
-
-  /** @throws UsageError when the document's aliases expand past the budget or a mapping repeats a key */
-  constructor(
-    document: Document,
-    private readonly lineCounter: LineCounter,
-    /** Repo-relative path of the file, for error messages. */
-    readonly file: string,
-    private readonly policy: InterpolationPolicy,
-  ) {
-    this.aliasTargets = inspectAliases(document, lineCounter, file);
-  }
+  constructor(private readonly policy: InterpolationPolicy) {}
 
   lineOf(node: unknown, fallback = 1): number {
-    const range = (node as Node | null)?.range;
-    return range ? this.lineCounter.linePos(range[0]).line : fallback;
+    return (node as LocatedNode | undefined)?.origin.line ?? fallback;
   }
 
-  fail(message: string, node: unknown, fallbackLine?: number): never {
-    throw new UsageError(message, { file: this.file, line: this.lineOf(node, fallbackLine) });
+  originOf(node: unknown, fallback: NodeOrigin): NodeOrigin {
+    return (node as LocatedNode | undefined)?.origin ?? fallback;
   }
 
-  resolve(node: unknown): unknown {
-    return isAlias(node) ? this.aliasTargets.get(node) : node;
+  fail(message: string, node: unknown, fallback?: NodeOrigin): never {
+    const origin = (node as LocatedNode | undefined)?.origin ?? fallback;
+    throw new UsageError(message, origin ? { file: origin.file, line: origin.line } : undefined);
   }
 
-  /** The key/value pairs of a mapping, `<<` merges expanded (explicit keys win, as YAML says). */
-  entries(node: unknown, what: string): readonly Entry[] {
-    const map = this.resolve(node);
-    if (!isMap(map)) this.fail(`${what} must be a mapping`, node);
-    const known = this.entriesOf.get(map);
-    if (known) return known;
-    const explicit: Entry[] = [];
-    const merged: Entry[] = [];
-    for (const pair of (map as YAMLMap).items) {
-      if (!isPair(pair)) continue;
-      if (!isScalar(pair.key)) this.fail(`${what} has a key that is not a plain value`, pair.key);
-      // With `merge: true` the parser turns `<<` into a symbol key; its source is still `<<`.
-      const key = typeof pair.key.value === "symbol" ? (pair.key.source ?? "<<") : String(pair.key.value);
-      const keyLine = this.lineOf(pair.key);
-      if (key === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
-        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
-        for (const source of sources) merged.push(...this.entries(source, `the merge source of ${what}`));
-        continue;
-      }
-      explicit.push({ key, keyLine, value: pair.value });
-    }
-    // Explicit keys win over merged ones; among merge sources the first one listed wins.
-    const result = [...explicit];
-    const seen = new Set(explicit.map((entry) => entry.key));
-    for (const entry of merged) {
-      if (seen.has(entry.key)) continue;
-      seen.add(entry.key);
-      result.push(entry);
-    }
-    this.entriesOf.set(map, result);
-    return result;
+  /** The key/value pairs of a mapping (`<<` merges were expanded when the file was read). */
+  entries(node: unknown, what: string): { key: string; keyLine: number; keyOrigin: NodeOrigin; value: unknown }[] {
+    const map = node as LocatedNode | undefined;
+    if (map?.kind !== "map") this.fail(`${what} must be a mapping`, node);
+    return map.pairs.map((pair) => ({ key: pair.key, keyLine: pair.keyOrigin.line, keyOrigin: pair.keyOrigin, value: pair.value }));
   }
 
   items(node: unknown, what: string): unknown[] {
-    const seq = this.resolve(node);
-    if (!isSeq(seq)) this.fail(`${what} must be a list`, node);
-    return seq.items;
+    const seq = node as LocatedNode | undefined;
+    if (seq?.kind !== "seq") this.fail(`${what} must be a list`, node);
+    return [...seq.items];
   }
 
   isMap(node: unknown): boolean {
-    return isMap(this.resolve(node));
+    return (node as LocatedNode | undefined)?.kind === "map";
   }
 
   isSeq(node: unknown): boolean {
-    return isSeq(this.resolve(node));
+    return (node as LocatedNode | undefined)?.kind === "seq";
   }
 
   isNull(node: unknown): boolean {
-    const resolved = this.resolve(node);
-    return resolved === null || resolved === undefined || (isScalar(resolved) && resolved.value === null);
+    const located = node as LocatedNode | undefined;
+    return located === undefined || (located.kind === "scalar" && located.value === null);
   }
 
   /** A scalar as a string, interpolated. Numbers and booleans keep their source spelling. */
-  scalar(node: unknown, what: string, fallbackLine?: number): ReadScalar {
-    const resolved = this.resolve(node);
-    if (!isScalar(resolved)) this.fail(`${what} must be a single value`, node, fallbackLine);
-    const raw = resolved.source ?? (typeof resolved.value === "string" ? resolved.value : String(resolved.value));
-    const line = this.lineOf(node, fallbackLine);
-    return { raw, value: this.interpolate(raw, line), line };
+  scalar(node: unknown, what: string, fallback?: NodeOrigin): ReadScalar {
+    const located = node as LocatedNode | undefined;
+    if (located?.kind !== "scalar") this.fail(`${what} must be a single value`, node, fallback);
+    const { file, line } = located.origin;
+    return { raw: located.raw, value: this.interpolate(located.raw, located.origin), line, file };
   }
 
-  interpolate(raw: string, line: number): string {
+  interpolate(raw: string, origin: NodeOrigin): string {
     try {
       return interpolate(raw, this.policy);
     } catch (error) {
-      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: this.file, line });
+      if (error instanceof InterpolationError) throw new UsageError(error.message, { file: origin.file, line: origin.line });
       throw error;
     }
   }
 
   /** A field of a mapping by key, or undefined. */
-  field(node: unknown, key: string, what: string): { value: unknown; keyLine: number } | undefined {
+  field(node: unknown, key: string, what: string): { value: unknown; keyLine: number; keyOrigin: NodeOrigin } | undefined {
     const entry = this.entries(node, what).find((candidate) => candidate.key === key);
-    return entry && { value: entry.value, keyLine: entry.keyLine };
+    return entry && { value: entry.value, keyLine: entry.keyLine, keyOrigin: entry.keyOrigin };
   }
 }
 
-/** What reading one service of the compose file needs besides its node. */
+/** What reading one service of the compose project needs besides its node. */
 export interface ServiceContext {
   readonly reader: YamlReader;
-  /** Directory of the compose file: relative paths in it resolve against this. */
+  /** The project directory (the first compose file's folder): relative paths resolve against it. */
   readonly dir: string;
   readonly toRepoPath: (absolute: string) => string;
   readonly secretFiles: ReadonlyMap<string, string>;

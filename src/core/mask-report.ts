@@ -8,7 +8,14 @@ import { maskSecrets } from "./secrets.js";
  * services and numbers are never touched.
  */
 export function maskReport(report: Report): Report {
-  return { ...report, checks: report.checks.map(maskCheckResult) };
+  return {
+    ...report,
+    checks: report.checks.map(maskCheckResult),
+    ...(report.suppressed && { suppressed: report.suppressed.map(maskFinding) }),
+    ...(report.suppressions && { suppressions: report.suppressions.map((suppression) => ({ ...suppression, reason: maskSecrets(suppression.reason) })) }),
+    ...(report.baseline && { baseline: { ...report.baseline, known: report.baseline.known.map(maskFinding) } }),
+    ...(report.registry && { registry: maskStrings(report.registry) as NonNullable<Report["registry"]> }),
+  };
 }
 
 export function maskCheckResult(result: CheckResult): CheckResult {
@@ -22,7 +29,7 @@ export function maskCheckResult(result: CheckResult): CheckResult {
   };
 }
 
-function maskFinding(finding: Finding): Finding {
+function maskFinding<T extends Finding>(finding: T): T {
   return {
     ...finding,
     message: maskSecrets(finding.message),

@@ -2,6 +2,7 @@
  * The report model: what every check produces and every renderer consumes.
  * The JSON renderer writes this shape as it is (PRODUCT.md, "Contract").
  */
+import type { Profile, RuleLevel } from "./conformance-config.js";
 
 export type Severity = "error" | "warning";
 
@@ -102,6 +103,86 @@ export interface Report {
   runtime: string;
   checks: CheckResult[];
   summary: ReportSummary;
+  /** Where the registry came from; for an inferred one, what was read from which line and what could not be. */
+  registry?: RegistryReport;
+  /** The rule profile and the configuration's rule levels that shaped the findings. */
+  policy?: ReportPolicy;
+  /** Every suppression of the configuration file, in force or expired, with how many findings it set aside. */
+  suppressions?: ReportSuppression[];
+  /** Findings a suppression in force set aside: listed, not counted. */
+  suppressed?: SetAsideFinding[];
+  /** `--baseline`: findings already in the baseline report are listed here, not counted; only new ones fail. */
+  baseline?: ReportBaseline;
+}
+
+/** A place in a file of the repository. */
+export interface ReportLocation {
+  /** Repo-relative, forward slashes. */
+  file: string;
+  line?: number;
+}
+
+export interface RegistryReport {
+  source: "typescript" | "yaml" | "json" | "inferred";
+  /** The registry file (for an inferred registry: the main compose file). */
+  file: string;
+  /** Inferred registries: each fact and the lines it was read from. */
+  inferred?: InferredFact[];
+  /** Inferred registries: what could not be inferred (the `TODO`s `init` writes). */
+  todo?: InferredTodo[];
+}
+
+export interface InferredFact {
+  service: string;
+  /** What was inferred, e.g. `stateful, database "auth_db"`, `depends on users`, `Dockerfile apps/auth/Dockerfile`. */
+  fact: string;
+  from: ReportLocation[];
+}
+
+export interface InferredTodo {
+  service?: string;
+  /** What could not be inferred and why; `init` writes it as a `TODO` comment. */
+  message: string;
+  at?: ReportLocation;
+}
+
+export interface ReportPolicy {
+  profile: Profile;
+  /** Where the profile comes from: the configuration file's line, or the registry source's default. */
+  profileFrom: ReportLocation | "typescript registry" | "yaml or inferred registry";
+  /** The configuration file's `rules:` levels. */
+  overrides: { rule: string; level: RuleLevel; file: string; line: number }[];
+  /** Findings not reported because their rule is off here, per rule. */
+  off: { rule: string; findings: number; by: "profile" | "configuration" }[];
+}
+
+export interface ReportSuppression {
+  rule: string;
+  service?: string;
+  file?: string;
+  reason: string;
+  /** `YYYY-MM-DD`, the last day it holds. */
+  expires: string;
+  /** The suppression's line in the configuration file. */
+  at: ReportLocation;
+  /** Past its date: it sets nothing aside, and the registry check reports `registry/expired-suppression`. */
+  expired: boolean;
+  /** How many findings it set aside in this run. */
+  suppressed: number;
+}
+
+/** A finding set aside (suppressed, or known from the baseline), with the check that reported it. */
+export interface SetAsideFinding extends Finding {
+  check: string;
+}
+
+export interface ReportBaseline {
+  /** The baseline report, as given. */
+  file: string;
+  /** Findings of this run already in the baseline: listed, not counted. */
+  known: SetAsideFinding[];
+  /** Findings of this run that are not in the baseline (they count as usual). */
+  new: number;
 }
 
 export function summarize(checks: readonly CheckResult[]): ReportSummary {

@@ -38,6 +38,14 @@ export interface CheckSettings {
   readonly skip: readonly string[];
   /** Where each report format goes; at most one goes to standard output. */
   readonly outputs: readonly OutputTarget[];
+  /** Compose files to merge, in order, instead of the main file and its override (as `docker compose -f`), relative to `cwd`. */
+  readonly composeFiles?: readonly string[];
+  /** Compose profiles to activate (as `docker compose --profile`): services under other profiles are not started. */
+  readonly composeProfiles?: readonly string[];
+  /** A report JSON of an earlier run: only findings it does not have count (relative to `cwd`). */
+  readonly baseline?: string;
+  /** Today as `YYYY-MM-DD`, for suppression expiry; default the clock's (UTC). */
+  readonly today?: string;
   /** Replaces `infra/generate.ts` for the drift check (run from the product folder through a shell). */
   readonly generatorCommand?: string;
   /** Replaces the built-in migration applier (see README, "migrations"). */
@@ -57,7 +65,7 @@ export interface CheckSettings {
    * compose file, `.env`, `env_file`s, init scripts, secrets, build contexts. Off by default: a
    * pull request could otherwise make the run read any file of the machine.
    */
-  readonly allowOutsideLinks: boolean;
+  readonly allowOutsideLinks?: boolean;
   /** The working directory relative paths are resolved from. */
   readonly cwd: string;
   /** The process environment (the core never reads `process.env` itself). */
@@ -69,6 +77,21 @@ export interface GenerateSettings {
   readonly repoRoot?: string;
   /** Write the files into the product folder instead of printing them. */
   readonly write: boolean;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Everything `init` needs, parsed once by the CLI door. */
+export interface InitSettings {
+  /** The folder to adopt (a product folder, or a repository root with a compose file). */
+  readonly productPath: string;
+  readonly repoRoot?: string;
+  /** Replace files that exist with other content. */
+  readonly force: boolean;
+  /** Compose files to merge instead of the main file and its override, relative to `cwd`. */
+  readonly composeFiles?: readonly string[];
+  /** Compose profiles to activate. */
+  readonly composeProfiles?: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
 }

@@ -12,8 +12,8 @@ type Yaml = Record<string, unknown>;
 export const COMPOSE_COPY_NAME = "docker-compose.yml";
 
 /**
- * Writes the compose file as this run must boot it to `<dir>/docker-compose.yml`, leaving the user's
- * file untouched. Compose merges `ports` across override files instead of replacing them, so a
+ * Writes the compose project as this run must boot it to `<dir>/docker-compose.yml` (one file: the
+ * merged project, or a single compose file), leaving the user's files untouched. Compose merges `ports` across override files instead of replacing them, so a
  * rewritten copy is the only way to drop a fixed host port:
  * - every relative path (build contexts, bind mounts, env_file, secret/config files) made absolute,
  *   so the copy means the same from a temp dir;
@@ -27,9 +27,13 @@ export const COMPOSE_COPY_NAME = "docker-compose.yml";
  * - the top-level `name:` dropped: the run passes its own project name.
  * `${VAR}` references stay as written; the run passes the variables in the environment.
  */
-export async function writeComposeCopy(composePath: string, postgresPorts: ReadonlyMap<string, number>, dir: string): Promise<ComposeCopy> {
-  const document = parseDocument(await readFile(composePath, "utf8"), { merge: true });
-  const project = document.toJS({ maxAliasCount: -1 }) as Yaml;
+export async function writeComposeCopy(source: string | MergedCompose, postgresPorts: ReadonlyMap<string, number>, dir: string): Promise<ComposeCopy> {
+  const merged: MergedCompose =
+    typeof source === "string"
+      ? { path: source, document: parseDocument(await readFile(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) as Yaml }
+      : source;
+  const project = structuredClone(merged.document) as Yaml;
+  const composePath = merged.path;
   const base = dirname(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : undefined;
   delete project.name;
@@ -38,6 +42,13 @@ export async function writeComposeCopy(composePath: string, postgresPorts: Reado
   for (const [name, value] of Object.entries(services)) {
     const service = asMap(value);
     if (!service) continue;
+    // Compose would not start a service under an inactive profile: the copy leaves it out, and drops
+    // `profiles:` from the others, so both Compose CLIs boot exactly the services this run checks.
+    if (merged.inactiveServices?.includes(name)) {
+      delete services[name];
+      continue;
+    }
+    delete service.profiles;
     if (typeof service.container_name === "string") aliasOnEveryNetwork(service, service.container_name);
     delete service.container_name;
     rewriteBuild(service, base);
@@ -65,6 +76,14 @@ export async function writeComposeCopy(composePath: string, postgresPorts: Reado
   const copy = join(dir, COMPOSE_COPY_NAME);
   await writeFile(copy, `# Rewritten by civic-conformance for one run from ${composePath}\n${stringify(project, { lineWidth: 0 })}`, { mode: 0o600 });
   return { file: copy, topLevelName };
+}
+
+/** A compose project already merged (overrides, `extends:`) as plain YAML data, with its main file's path (the project directory). */
+export interface MergedCompose {
+  readonly path: string;
+  readonly document: Readonly<Record<string, unknown>>;
+  /** Services this run does not start (under an inactive profile). */
+  readonly inactiveServices?: readonly string[];
 }
 
 export interface ComposeCopy {

@@ -1,6 +1,12 @@
 import { UsageError } from "../core/errors.js";
 import { POSTGRES_RESERVED_WORDS } from "../registry/postgres-identifier.js";
-import { isStateful, lineOf, type Registry, type Service, type ServiceDefinition } from "../registry/model.js";
+import { CIVIC_FIELDS, isStateful, lineOf, type Registry, type Service, type ServiceDefinition } from "../registry/model.js";
+
+/** A registry entry with every field of the seed's shape, which the built-in generator renders. */
+export type CivicService = Service & Required<Pick<ServiceDefinition, (typeof CIVIC_FIELDS)[number]>>;
+export interface CivicRegistry extends Registry {
+  readonly services: readonly CivicService[];
+}
 
 /**
  * Every name the generator writes into SQL, YAML or shell comes from the registry, so each one is
@@ -22,13 +28,20 @@ function fail(registry: Registry, service: Service, field: keyof ServiceDefiniti
   throw new UsageError(`Cannot generate infra files: ${message}`, { file: registry.file, line: lineOf(service, field) });
 }
 
-/** Checks every registry value the generator interpolates; throws on the first unsafe one. */
-export function assertRenderable(registry: Registry): void {
+/**
+ * Checks every registry value the generator interpolates, and that each entry has the seed's
+ * fields (port, dockerfile, routes, layer, label); throws on the first unsafe or missing one.
+ */
+export function assertRenderable(registry: Registry): CivicRegistry {
   const keys = new Set(registry.services.map((service) => service.key));
   const hostnames = new Set<string>();
   const databases = new Set<string>();
-  for (const service of registry.services) {
-    const { key } = service;
+  for (const entry of registry.services) {
+    const { key } = entry;
+    for (const field of CIVIC_FIELDS) {
+      if (entry[field] === undefined) fail(registry, entry, field, `service '${key}' has no '${field}', which the built-in generator renders`);
+    }
+    const service = entry as CivicService;
     if (!DNS_LABEL.test(service.hostname)) {
       fail(registry, service, "hostname", `hostname '${service.hostname}' of service '${key}' is not a compose service name (one lower-case DNS label)`);
     }
@@ -68,6 +81,7 @@ export function assertRenderable(registry: Registry): void {
       }
     }
   }
+  return registry as CivicRegistry;
 }
 
 /** The identifier as SQL needs it: as it is, or double-quoted when it is a reserved word. */

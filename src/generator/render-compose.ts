@@ -1,5 +1,5 @@
-import { isStateful, type Layer, type Registry, type Service } from "../registry/model.js";
-import { commentText, passwordVariable } from "./infra-names.js";
+import { isStateful, type Layer } from "../registry/model.js";
+import { type CivicRegistry, type CivicService, commentText, passwordVariable } from "./infra-names.js";
 
 /**
  * `docker-compose.yml`: one PostgreSQL 16 server, Redis when a service needs it, then every
@@ -36,7 +36,7 @@ function serviceHealthcheck(port: number): string[] {
   ];
 }
 
-function renderService(service: Service, byKey: ReadonlyMap<string, Service>): string[] {
+function renderService(service: CivicService, byKey: ReadonlyMap<string, CivicService>): string[] {
   const lines = [
     `  ${service.hostname}:`,
     `    # ${commentText(service.label)}`,
@@ -68,7 +68,7 @@ function renderService(service: Service, byKey: ReadonlyMap<string, Service>): s
   return lines;
 }
 
-export function renderCompose(registry: Registry, product: string): string {
+export function renderCompose(registry: CivicRegistry, product: string): string {
   const stateful = registry.services.filter(isStateful);
   const needsRedis = registry.services.some((service) => service.needsRedis);
   const lines = [

@@ -14,10 +14,10 @@ export const GENERATED_FILES = ["infra/init-databases.sql", "docker-compose.yml"
  * safe to render.
  */
 export function renderInfra(registry: Registry, product: string): Map<string, string> {
-  assertRenderable(registry);
+  const civic = assertRenderable(registry);
   return new Map<string, string>([
-    ["infra/init-databases.sql", renderInitSql(registry, product)],
-    ["docker-compose.yml", renderCompose(registry, product)],
-    ["start-dev.sh", renderStartDev(registry, product)],
+    ["infra/init-databases.sql", renderInitSql(civic, product)],
+    ["docker-compose.yml", renderCompose(civic, product)],
+    ["start-dev.sh", renderStartDev(civic, product)],
   ]);
 }

@@ -1,5 +1,5 @@
-import { isStateful, type Registry } from "../registry/model.js";
-import { commentText, passwordVariable, sqlIdentifier } from "./infra-names.js";
+import { isStateful } from "../registry/model.js";
+import { type CivicRegistry, commentText, passwordVariable, sqlIdentifier } from "./infra-names.js";
 
 /**
  * `infra/init-databases.sql`: run once by the official postgres image (`psql -v ON_ERROR_STOP=1`,
@@ -7,7 +7,7 @@ import { commentText, passwordVariable, sqlIdentifier } from "./infra-names.js";
  * Least privilege: one login role per stateful service, owning its database and nothing else.
  * Names must have passed `assertRenderable`.
  */
-export function renderInitSql(registry: Registry, product: string): string {
+export function renderInitSql(registry: CivicRegistry, product: string): string {
   const lines = [
     `-- ─── ${commentText(product)} — database initialization ───────────────────────────`,
     `-- GENERATED from ${commentText(registry.file)} — do not edit by hand;`,

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
-import { isStateful, type Registry } from "../registry/model.js";
-import { commentText, passwordVariable } from "./infra-names.js";
+import { isStateful } from "../registry/model.js";
+import { type CivicRegistry, commentText, passwordVariable } from "./infra-names.js";
 
 /**
  * `start-dev.sh`: applies each stateful service's Prisma migrations, then its seed when it has one,
@@ -13,7 +13,7 @@ function shellWord(text: string): string {
   return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-export function renderStartDev(registry: Registry, product: string): string {
+export function renderStartDev(registry: CivicRegistry, product: string): string {
   const lines = [
     "#!/usr/bin/env bash",
     `# ─── ${commentText(product)} — development databases ──────────────────────────────`,

@@ -2,6 +2,7 @@ import { type CheckResult, describeUncovered } from "../core/report-model.js";
 import { EnvironmentError, UsageError } from "../core/errors.js";
 import { maskCheckResult } from "../core/mask-report.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError } from "../checks/check.js";
+import type { FindingPolicy } from "./finding-policy.js";
 
 export interface CheckProgress {
   started(check: Check): void;
@@ -17,6 +18,8 @@ export interface ExecuteOptions {
   readonly concurrent?: boolean;
   /** A check threw a `UsageError`: the input is bad (the door exits 2 unless a check failed). */
   readonly onInputError?: (error: UsageError) => void;
+  /** The team's decisions (profile, rule levels, suppressions, baseline), applied to each result before it is shown. */
+  readonly policy?: FindingPolicy;
 }
 
 /**
@@ -38,7 +41,7 @@ export async function executeChecks(
     return Promise.all(
       checks.map(async (check) => {
         progress?.started(check);
-        const result = await runOne(check, context, options);
+        const result = decide(await runOne(check, context, options), options);
         progress?.finished(result);
         return result;
       }),
@@ -47,11 +50,15 @@ export async function executeChecks(
   const results: CheckResult[] = [];
   for (const check of checks) {
     progress?.started(check);
-    const result = await runOne(check, context, options);
+    const result = decide(await runOne(check, context, options), options);
     progress?.finished(result);
     results.push(result);
   }
   return results;
+}
+
+function decide(result: CheckResult, options: ExecuteOptions): CheckResult {
+  return options.policy ? options.policy.apply(result) : result;
 }
 
 async function runOne(check: Check, context: CheckContext, options: ExecuteOptions): Promise<CheckResult> {

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
 import { ALL_CHECKS } from "../checks/registered.js";
 import { registerCleanup } from "../core/cleanup-registry.js";
@@ -8,12 +9,16 @@ import { type CheckResult, type Report, summarize } from "../core/report-model.j
 import { maskReport } from "../core/mask-report.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
+import { isoDate } from "../checks/check.js";
 import { loadProduct } from "../product/load-product.js";
+import { configOf, profileOf } from "../product/product.js";
 import { locateProduct, type ProductLocation } from "../product/locate-product.js";
 import { describeReaped, reapLeftoverRuns } from "../sandbox/leftover-runs.js";
 import { resolveUnprivilegedUser } from "../sandbox/os-user.js";
 import { RunFolder } from "../sandbox/run-folder.js";
 import { tempRootCandidates } from "../sandbox/temp-root.js";
+import { readBaseline } from "./baseline-report.js";
+import { FindingPolicy } from "./finding-policy.js";
 import { createRuntime } from "../runtime/choose-runtime.js";
 import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
 import { type CheckProgress, executeChecks, INTERRUPTED } from "./check-executor.js";
@@ -106,15 +111,32 @@ async function checkInRunFolder(
   const liveChecks = checks.filter((c) => needsServer(c) || (startsRuntime && usesStack(c)));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
 
+  const composeSelection = {
+    ...(settings.composeFiles && { files: settings.composeFiles.map((file) => resolve(settings.cwd, file)) }),
+    ...(settings.composeProfiles && { profiles: settings.composeProfiles }),
+  };
   const product = await loadProduct(productDir, repoRoot, {
+    composeEnv: settings.env,
+    composeSelection,
+    withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
     registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
-    ...(needsCompose && { composeEnv: settings.env }),
+  });
+  const today = settings.today ?? isoDate(new Date());
+  const productPath = repoRelative(repoRoot, productDir) || ".";
+  const profile = profileOf(product);
+  const policy = new FindingPolicy({
+    profile,
+    profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
+    config: configOf(product),
+    today,
+    ...(settings.baseline !== undefined && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }),
   });
   const options: CheckOptions = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
     env: settings.env,
+    today,
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
@@ -146,7 +168,7 @@ async function checkInRunFolder(
     inputError = true;
   };
   try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError });
+    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError, policy });
     let liveResults: CheckResult[] = [];
     let startFailure: StartFailure | undefined;
     if (starting) {
@@ -159,7 +181,7 @@ async function checkInRunFolder(
       } catch (error) {
         startFailure = startFailureOf(error, io);
       }
-      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError });
+      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy });
       else {
         // Checks that need the server are `error` with the cause; those that only use a stack when
         // there is one (dependencies) still give their static part.
@@ -169,7 +191,7 @@ async function checkInRunFolder(
           io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
           return result;
         });
-        liveResults = [...failed, ...(await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError }))];
+        liveResults = [...failed, ...(await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError, policy }))];
       }
     }
     const byOrder = (a: CheckResult, b: CheckResult) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
@@ -177,10 +199,16 @@ async function checkInRunFolder(
     const report: Report = maskReport({
       version: 1,
       product: product.name,
-      productDir: repoRelative(repoRoot, productDir) || ".",
+      productDir: productPath,
       runtime: (runtime as Runtime | undefined)?.name ?? "none",
       checks: results,
       summary: summarize(results),
+      registry: {
+        source: product.registry.source,
+        file: product.registry.file,
+        ...(product.registry.inference && { inferred: [...product.registry.inference.facts], todo: [...product.registry.inference.todo] }),
+      },
+      ...policy.report(),
     });
     return { report, productDir, repoRoot, inputError, ...(startFailure && !io.signal.aborted && { startFailure }) };
   } finally {

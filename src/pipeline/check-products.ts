@@ -1,18 +1,22 @@
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { mapBounded } from "../core/concurrency.js";
+import { type CheckResult, type Report, summarize } from "../core/report-model.js";
 import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
+import { registryCheck } from "../checks/registry/index.js";
 import { discoverProducts } from "../product/discover-products.js";
 import { type CheckRun, exitCodeFor, type RunIo, runCheck, selectChecks } from "./check-pipeline.js";
 
-/** What `check` of a path produced: a run per product it could read, and how many it could not. */
+/** What `check` of a path produced: a run per product it could read, and a report per product it could not. */
 export interface ProductsRun {
   readonly runs: readonly CheckRun[];
-  /** Products whose registry or compose file could not be read (each printed with its file:line). */
-  readonly unreadable: number;
+  /** Products whose registry or compose file could not be read: printed with its file:line, and a report whose registry check is an error saying so. */
+  readonly unreadable: readonly Report[];
+  /** Every product's report, in product order: the readable ones' and the unreadable ones'. */
+  readonly reports: readonly Report[];
 }
 
 /**
@@ -46,11 +50,14 @@ function parallelismFor(settings: CheckSettings): number {
  */
 export async function runProducts(settings: CheckSettings, io: RunIo): Promise<ProductsRun> {
   const paths = await productPathsOf(settings);
-  if (paths.length === 1) return { runs: [await runCheck(settings, io)], unreadable: 0 };
+  if (paths.length === 1) {
+    const run = await runCheck(settings, io);
+    return { runs: [run], unreadable: [], reports: [run.report] };
+  }
+  const root = resolve(settings.cwd, settings.productPath);
   const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
   io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
-  let unreadable = 0;
-  const runs = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
+  const results = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
     const name = names[index]!;
     const logger = prefixed(io.logger, name);
     const progress = io.progress && { started: io.progress.started.bind(io.progress), finished: (result: Parameters<NonNullable<RunIo["progress"]>["finished"]>[0]) => io.progress!.finished(result, name) };
@@ -58,19 +65,31 @@ export async function runProducts(settings: CheckSettings, io: RunIo): Promise<P
       return await runCheck({ ...settings, productPath }, { ...io, logger, ...(progress && { progress }) });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      unreadable += 1;
-      logger.error(maskSecrets(error.format()));
-      return undefined;
+      const reason = maskSecrets(error.format());
+      logger.error(reason);
+      return unreadableReport(name, relative(root, productPath).split("\\").join("/"), reason);
     }
   }, io.signal);
-  return { runs: runs.filter((run): run is CheckRun => run !== undefined), unreadable };
+  const runs = results.filter((result): result is CheckRun => !isReport(result));
+  const unreadable = results.filter(isReport);
+  return { runs, unreadable, reports: results.map((result) => (isReport(result) ? result : result.report)) };
+}
+
+function isReport(result: CheckRun | Report): result is Report {
+  return !("report" in result);
+}
+
+/** The report of a product that could not be read: its registry check is an error with the reason, so no format can show it as passing. */
+function unreadableReport(product: string, productDir: string, reason: string): Report {
+  const checks: CheckResult[] = [{ id: registryCheck.id, title: registryCheck.title, status: "error", durationMs: 0, findings: [], reason: `the product could not be read: ${reason}` }];
+  return { version: 1, product, productDir, runtime: "none", checks, summary: summarize(checks) };
 }
 
 /** The exit code of several products: 1 when any failed on its findings, else the worst of 2 (input) and 3 (environment), else 0. */
 export function exitCodeForProducts(result: ProductsRun): 0 | 1 | 2 | 3 {
   const codes = result.runs.map((run) => exitCodeFor(run));
   if (codes.includes(1)) return 1;
-  if (codes.includes(2) || result.unreadable > 0) return 2;
+  if (codes.includes(2) || result.unreadable.length > 0) return 2;
   if (codes.includes(3)) return 3;
   return 0;
 }

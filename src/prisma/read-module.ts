@@ -19,8 +19,8 @@ export interface PrismaMigration {
 }
 
 export interface PrismaModule {
-  /** Absolute: the folder of the service's Dockerfile, i.e. the module. */
-  moduleDir: string;
+  /** Absolute: the folder of the service's Dockerfile, i.e. the module; absent for a service with no Dockerfile (an image). */
+  moduleDir?: string;
   /** Absolute path of `prisma/schema.prisma`, or of the schema-folder file holding the datasource. */
   schemaPath?: string;
   /** `schemaPath` relative to the repository root, forward slashes. */
@@ -39,6 +39,7 @@ export interface PrismaModule {
  * user's repository is executed or required to be installed.
  */
 export async function readPrismaModule(repoRoot: string, service: Service): Promise<PrismaModule> {
+  if (service.dockerfile === undefined) return { migrations: [] };
   const moduleDir = dirname(resolve(repoRoot, service.dockerfile));
   const toRepoFile = (path: string) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);

@@ -4,10 +4,8 @@ import { parseDocument } from "yaml";
 import { COMPOSE_FILE_NAMES } from "../compose-file/load-compose-file.js";
 import { INITDB_DIR } from "../compose-file/init-scripts.js";
 import { pathExists } from "../core/path-probe.js";
+import { CONFIG_FILE_NAMES } from "../registry/load-config-file.js";
 import { REGISTRY_PATH } from "../registry/load-registry.js";
-
-/** The configuration file a product without a TypeScript registry keeps its registry in. */
-export const CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"] as const;
 
 /** What made a folder a product. */
 export type ProductMarker = "registry" | "config" | "compose";

@@ -1,7 +1,13 @@
-import { basename, resolve } from "node:path";
-import { loadCompose } from "../compose-file/load-compose-file.js";
+import { basename, join, resolve } from "node:path";
+import { type ComposeSelection, loadCompose } from "../compose-file/load-compose-file.js";
+import { UsageError } from "../core/errors.js";
+import { pathExists } from "../core/path-probe.js";
+import { findConfigFile, loadConfigFile, type ConfigFile } from "../registry/load-config-file.js";
 import type { RegistrySandbox } from "../registry/evaluate-registry.js";
-import { loadRegistry } from "../registry/load-registry.js";
+import { loadRegistry, REGISTRY_PATH } from "../registry/load-registry.js";
+import type { Registry } from "../registry/model.js";
+import { displayPath } from "../registry/parse-typescript.js";
+import { inferRegistry } from "./infer-registry.js";
 import type { Product } from "./product.js";
 
 export interface LoadProductOptions {
@@ -12,36 +18,75 @@ export interface LoadProductOptions {
   readonly composeEnv?: Readonly<Record<string, string | undefined>>;
   /** Read files whose real path is outside the repository (`--allow-outside-links`). */
   readonly allowOutsideLinks?: boolean;
-  /** How the registry module is evaluated (time limit, environment, work folder, abort signal). */
+  /** How a TypeScript registry module is evaluated (time limit, environment, work folder, abort signal). */
   readonly registrySandbox?: RegistrySandbox;
+  /** Which compose files to merge and which profiles are active (`--compose-file`, `--profile`). */
+  readonly composeSelection?: ComposeSelection;
+  /**
+   * Whether to load the compose file (default: when `composeEnv` is given). A product without a
+   * registry always loads it: its registry is inferred from it.
+   */
+  readonly withCompose?: boolean;
 }
 
 /**
- * The one way a `Product` is built: its registry, and its compose file when asked for, read in
- * parallel. Paths are made absolute; the product's name is its folder's name. When the compose file
- * cannot be read, the registry's evaluation is stopped (not left running in its child process) and
- * awaited before the error is thrown.
+ * The one way a `Product` is built. Its registry comes from one source: the civic layout's
+ * `infra/service-registry.ts`, else the `services:` of `civic-conformance.yaml` (or `.json`), else
+ * it is inferred from the compose project (`infer-registry.ts`); the configuration file's other
+ * settings apply to any of them. Paths are made absolute; the product's name is its folder's name.
+ * The registry module and the compose project are read in parallel; when the compose project cannot
+ * be read, the registry's evaluation is stopped (not left running in its child process) and awaited
+ * before the error is thrown.
  *
- * @throws UsageError when the registry or the compose file cannot be read
+ * @throws UsageError when the registry, the configuration or the compose file cannot be read
  */
 export async function loadProduct(productDir: string, repoRoot: string, options: LoadProductOptions = {}): Promise<Product> {
   const dir = resolve(productDir);
   const root = resolve(repoRoot);
+  const configPath = await findConfigFile(dir);
+  const configFile = configPath === undefined ? undefined : await loadConfigFile(configPath, root);
+  const typescript = await declaredTypescriptRegistry(dir, configFile);
+  const withCompose = options.withCompose ?? options.composeEnv !== undefined;
+  const needsCompose = withCompose || (!typescript && !configFile?.registry);
+
   const composeFailed = new AbortController();
   const outer = options.registrySandbox?.signal;
   const signal = outer ? AbortSignal.any([outer, composeFailed.signal]) : composeFailed.signal;
-  const [registry, compose] = await Promise.allSettled([
-    loadRegistry(dir, root, { ...options.registrySandbox, signal }),
-    options.composeEnv === undefined
-      ? Promise.resolve(undefined)
-      : loadCompose(dir, root, options.composeEnv, { allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error: unknown) => {
+  const [declared, compose] = await Promise.allSettled([
+    typescript ? loadRegistry(dir, root, { ...options.registrySandbox, signal }) : Promise.resolve(configFile?.registry),
+    needsCompose
+      ? loadCompose(dir, root, options.composeEnv ?? {}, { ...options.composeSelection, allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error: unknown) => {
           composeFailed.abort(error);
           throw error;
-        }),
+        })
+      : Promise.resolve(undefined),
   ]);
   // The registry's own error first, unless it only stopped because the compose file failed.
-  if (registry.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw registry.reason;
+  if (declared.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw declared.reason;
   if (compose.status === "rejected") throw compose.reason;
-  if (registry.status === "rejected") throw registry.reason;
-  return { name: basename(dir), dir, repoRoot: root, registry: registry.value, ...(compose.value && { compose: compose.value }) };
+  if (declared.status === "rejected") throw declared.reason;
+
+  let registry: Registry | undefined = declared.value;
+  if (!registry) {
+    const inferred = await inferRegistry(compose.value!, root);
+    registry = { ...inferred.registry, inference: { facts: inferred.inference.facts, todo: inferred.inference.todo } };
+  }
+  return { name: basename(dir), dir, repoRoot: root, registry, ...(compose.value && { compose: compose.value }), ...(configFile && { config: configFile.config }) };
+}
+
+/**
+ * The civic layout's TypeScript registry when the product has one. Two sources declaring services
+ * would leave it unclear which one is checked, so a configuration file with `services:` beside it is
+ * refused.
+ */
+async function declaredTypescriptRegistry(dir: string, configFile: ConfigFile | undefined): Promise<string | undefined> {
+  const typescript = join(dir, REGISTRY_PATH);
+  if (!(await pathExists(typescript))) return undefined;
+  if (configFile?.registry) {
+    throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
+      file: displayPath(configFile.path),
+      line: configFile.servicesLine ?? 1,
+    });
+  }
+  return typescript;
 }

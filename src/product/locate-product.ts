@@ -1,18 +1,22 @@
 import { readdir } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
+import { COMPOSE_FILE_NAMES } from "../compose-file/load-compose-file.js";
+import { CONFIG_FILE_NAMES } from "../registry/load-config-file.js";
 import { REGISTRY_PATH } from "../registry/load-registry.js";
 import { pathExists } from "../core/path-probe.js";
 
 export interface ProductLocation {
-  /** Absolute product folder (holds `infra/service-registry.ts`). */
+  /** Absolute product folder (holds `infra/service-registry.ts`, `civic-conformance.yaml` or a compose file). */
   readonly productDir: string;
   /** Absolute monorepo root: Dockerfile paths in the registry are relative to it. */
   readonly repoRoot: string;
 }
 
 /**
- * Accepts either a product folder or a monorepo root holding exactly one `products/<product>`.
+ * Accepts a product folder (the civic layout's, with `infra/service-registry.ts`), a monorepo root
+ * holding exactly one `products/<product>`, or any folder with `civic-conformance.yaml` or a compose
+ * file (its registry is then read from that file, or inferred).
  * The repo root is `--repo-root` when given, else the folder two levels up from `products/<product>`,
  * else the nearest ancestor with `.git` or `pnpm-workspace.yaml`, else the product folder itself.
  */
@@ -26,15 +30,21 @@ export async function locateProduct(path: string, cwd: string, repoRootOverride?
     else if (candidates.length > 1) {
       const names = candidates.map((c) => relative(cwd, c) || ".").join(", ");
       throw new UsageError(`${path} holds several products (${names}). Name one of them.`, { file: path });
-    } else {
+    } else if (!(await holdsAnyOf(given, [...CONFIG_FILE_NAMES, ...COMPOSE_FILE_NAMES]))) {
       throw new UsageError(
-        `No service registry: expected ${join(path, REGISTRY_PATH)} (or a monorepo with products/<product>/${REGISTRY_PATH}).`,
-        { file: join(path, REGISTRY_PATH) },
+        `Nothing to check in ${path}: expected ${REGISTRY_PATH}, a monorepo with products/<product>/${REGISTRY_PATH}, ` +
+          `${CONFIG_FILE_NAMES[0]}, or a compose file (${COMPOSE_FILE_NAMES.join(", ")}).`,
+        { file: path },
       );
     }
   }
   const repoRoot = repoRootOverride ? resolve(cwd, repoRootOverride) : await findRepoRoot(productDir);
   return { productDir, repoRoot };
+}
+
+async function holdsAnyOf(dir: string, names: readonly string[]): Promise<boolean> {
+  for (const name of names) if (await pathExists(join(dir, name))) return true;
+  return false;
 }
 
 async function productsUnder(root: string): Promise<string[]> {

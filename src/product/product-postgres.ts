@@ -7,7 +7,7 @@
 import type { ComposeProject, ComposeService } from "../compose-file/model.js";
 import { instanceDatabases } from "../compose-file/init-script-databases.js";
 import { findPostgresInstances, type PostgresInstance } from "../compose-file/postgres-instances.js";
-import { isStateful, lineOf, type Registry, type Service } from "../registry/model.js";
+import { isStateful, locationOf, type Registry, type Service } from "../registry/model.js";
 import type { CredentialProblem, DeclaredCredential } from "./credentials/declared-credential.js";
 import { readServiceCredentials } from "./credentials/read-service-credentials.js";
 import type { Product } from "./product.js";
@@ -64,7 +64,7 @@ async function readProductPostgres(registry: Registry, compose: ComposeProject):
     if (couldCreate.length === 1) return couldCreate[0];
     return soleInstance(instances);
   };
-  const sources = { instances, composeFile: compose.file, registryFile: registry.file };
+  const sources = { instances, registryFile: registry.file };
   const services = await Promise.all(
     registry.services.map(async (service): Promise<ServicePostgres> => {
       const composeService = composeServiceOf(compose, service);
@@ -75,8 +75,7 @@ async function readProductPostgres(registry: Registry, compose: ComposeProject):
                 service: service.key,
                 kind: "no-credential",
                 reason: `the compose file has no service "${service.hostname}" for ${service.key}, so no credential of it can be read`,
-                file: registry.file,
-                line: service.line,
+                ...locationOf(registry, service),
                 variables: [],
               },
             ]
@@ -90,8 +89,7 @@ async function readProductPostgres(registry: Registry, compose: ComposeProject):
           service: service.key,
           kind: "unknown-instance",
           reason: `the registry places ${service.key} on instance "${service.instance}", which is no PostgreSQL service of ${compose.file} (${instances.map((instance) => instance.name).join(", ") || "none"})`,
-          file: registry.file,
-          line: lineOf(service, "instance"),
+          ...locationOf(registry, service, "instance"),
           variables: [],
         });
       }

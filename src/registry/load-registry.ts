@@ -51,7 +51,7 @@ export async function loadRegistry(productDir: string, repoRoot: string, sandbox
   if (services.length === 0) {
     throw new UsageError("The service registry declares no services", { file: shown, line: locations.declarationLine });
   }
-  return { path, file: repoRelative(resolve(repoRoot), path), services };
+  return { path, file: repoRelative(resolve(repoRoot), path), services, source: "typescript" };
 }
 
 async function registryValue(path: string, shown: string, locations: RegistryLocations, sandbox: RegistrySandbox): Promise<unknown> {

@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus, Coverage, Finding, MatrixCell, Report } from "../core/report-model.js";
+import { policyLines } from "./render-policy.js";
 
 const STATUS_ICON: Record<CheckStatus, string> = { pass: "✅", fail: "❌", skip: "⏭️", error: "⚠️" };
 
@@ -115,5 +116,7 @@ export function renderMarkdown(report: Report): string {
     while (section.at(-1) === "") section.pop();
     out.push("", ...section);
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", "<details><summary>Registry, profile, suppressions</summary>", "", ...decided.map((line) => (line.startsWith("  ") ? `  - ${escapeInline(line.trim())}` : `- ${escapeInline(line)}`)), "", "</details>");
   return `${out.join("\n")}\n`;
 }

@@ -72,8 +72,10 @@ function notifications(report: Report): SarifNotification[] {
  */
 export function renderSarif(reports: readonly Report[], toolVersion: string): string {
   const findings = reports.flatMap((r) => r.checks.flatMap((c) => c.findings));
+  // Suppressed findings are results too, marked as accepted with the team's reason (SARIF's own suppressions).
+  const suppressed = reports.flatMap((r) => (r.suppressed ?? []).map((finding) => ({ finding, justification: justificationOf(r, finding) })));
   const rules = new Map<string, SarifRule>();
-  for (const finding of findings) {
+  for (const finding of [...findings, ...suppressed.map((entry) => entry.finding)]) {
     if (!rules.has(finding.rule)) rules.set(finding.rule, sarifRule(finding.rule));
   }
   const ruleIndex = [...rules.keys()];
@@ -107,9 +109,24 @@ export function renderSarif(reports: readonly Report[], toolVersion: string): st
             toolExecutionNotifications: reports.flatMap(notifications),
           },
         ],
-        results: findings.map(result),
+        results: [
+          ...findings.map(result),
+          ...suppressed.map(({ finding, justification }) => ({ ...result(finding), suppressions: [{ kind: "external", status: "accepted", justification }] })),
+        ],
       },
     ],
   };
   return `${JSON.stringify(sarif, null, 2)}\n`;
+}
+
+/** The reason and expiry of the suppression that set a finding aside. */
+function justificationOf(report: Report, finding: Finding): string {
+  const suppression = (report.suppressions ?? []).find(
+    (candidate) =>
+      !candidate.expired &&
+      candidate.rule === finding.rule &&
+      (candidate.service === undefined || candidate.service === finding.service) &&
+      (candidate.file === undefined || candidate.file === finding.file),
+  );
+  return suppression ? `${suppression.reason} (until ${suppression.expires})` : "suppressed in civic-conformance.yaml";
 }

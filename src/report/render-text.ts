@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus, Coverage, Finding, Report } from "../core/report-model.js";
+import { policyLines } from "./render-policy.js";
 import { type Palette, plainPalette } from "./style.js";
 
 const ICONS: Record<CheckStatus, string> = { pass: "✔", fail: "✖", skip: "○", error: "!" };
@@ -72,6 +73,8 @@ export function renderText(report: Report, palette: Palette = plainPalette, opti
     if (check.coverage) out.push(...renderCoverage(check.coverage, palette));
     for (const finding of check.findings) out.push(...renderFinding(finding, palette));
   }
+  const decided = policyLines(report);
+  if (decided.length > 0) out.push("", ...decided.map((line) => palette.dim(line)));
   const s = report.summary;
   const verdict = s.verdict === "pass" ? palette.green("PASS") : s.verdict === "fail" ? palette.red("FAIL") : palette.yellow("ERROR");
   out.push(

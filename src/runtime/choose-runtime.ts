@@ -9,7 +9,7 @@ import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
 import { type ExternalProductView, ExternalRuntime, readExternalConfig } from "./external/external-runtime.js";
 import type { RunFolder } from "../sandbox/run-folder.js";
 import { productPostgres } from "../product/product-postgres.js";
-import { lineOf } from "../registry/model.js";
+import { locationOf } from "../registry/model.js";
 import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
@@ -95,7 +95,7 @@ async function externalProductView(product: Product): Promise<ExternalProductVie
       const declared = postgres.of(serviceKey);
       const source = declared?.credentials[0]?.source;
       if (source) return { file: source.file, line: source.line };
-      return { file: product.registry.file, line: declared ? lineOf(declared.service, "database") : 1 };
+      return declared ? locationOf(product.registry, declared.service, "database") : { file: product.registry.file, line: 1 };
     },
   };
 }

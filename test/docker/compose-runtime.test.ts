@@ -24,7 +24,7 @@ import { COMPOSE } from "../helpers/compose-check-run.js";
 import { dockerList, requireDockerInCI, STANDIN_IMAGES } from "../helpers/docker.js";
 import { copyFixture } from "../helpers/fixtures.js";
 
-const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [] });
+const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" as const });
 
 describe("the compose file copy a run boots", () => {
   it("makes build contexts and bind mounts absolute, publishes postgres on a loopback port Docker picks, and keeps ${VAR} references", async () => {

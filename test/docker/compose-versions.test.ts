@@ -48,7 +48,7 @@ const ENV = {
   ...Object.fromEntries(["DOCKER_HOST", "DOCKER_CONFIG"].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : []))),
 };
 
-const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [] });
+const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" as const });
 
 /** Everything of a project by its label, and the images built for it under either naming. */
 async function leftovers(project: string): Promise<Record<string, string[]>> {

@@ -38,6 +38,32 @@ describe("check of a monorepo root with several products", { timeout: 400_000 },
     }
   });
 
+  it("keeps a product that cannot be read in every report: an errored registry check naming the file and line, never a lone PASS", async () => {
+    await using copy = await twoProductMonorepo({ failingPermits: false });
+    await copy.write("products/permits/infra/service-registry.ts", "export const services = {\n");
+    const out = await mkdtemp(join(tmpdir(), "civic-products-out-"));
+    try {
+      const run = await execa(process.execPath, [CLI, "check", copy.root, "--only", "registry,compose", "--format", "text", "--format", "json", "--output", join(out, "r.json"), "--format", "junit", "--output", join(out, "r.xml")], { env: cliEnv(), reject: false });
+      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/permits: .*products\/permits\/infra\/service-registry\.ts:2/);
+      // The unreadable product has its own block, ERROR, beside the readable one's PASS; the tally closes.
+      expect(run.stdout).toMatch(/^! registry +error .*the product could not be read: .*service-registry\.ts:2/m);
+      expect(run.stdout).toMatch(/^ERROR +0 passed, 0 failed, 0 skipped, 1 errored/m);
+      expect(run.stdout).toContain("2 products: 1 passed, 0 failed, 1 could not run every check");
+      const json = JSON.parse(await readFile(join(out, "r.json"), "utf8")) as { version: number; reports: Report[] };
+      expect(json.reports.map((r) => [r.product, r.productDir, r.summary.verdict])).toEqual([
+        ["permits", "products/permits", "error"],
+        ["property-tax", "products/property-tax", "pass"],
+      ]);
+      const registry = json.reports[0]!.checks.find((c) => c.id === "registry")!;
+      expect(registry.status).toBe("error");
+      expect(registry.reason).toMatch(/^the product could not be read: .*service-registry\.ts:2/);
+      expect(await readFile(join(out, "r.xml"), "utf8")).toContain('name="permits"');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it("runs every check of two products on embedded servers side by side and passes", async () => {
     await using copy = await twoProductMonorepo({ failingPermits: false });
     const run = await execa(process.execPath, [CLI, "check", copy.root, "--runtime", "embedded", "--format", "json"], { env: cliEnv(), reject: false });

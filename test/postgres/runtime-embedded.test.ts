@@ -111,6 +111,7 @@ async function writeMiniProduct(scripts: Record<string, { text: string; mode?: n
     path: join(dir, "infra", "service-registry.ts"),
     file: "products/mini/infra/service-registry.ts",
     services: [service("ledger", "ledger"), service("elsewhere", "elsewhere"), service("wrong-port", "wrong_port"), service("gateway", "")],
+    source: "typescript",
   };
   const env = { PATH: process.env.PATH };
   const product: Product = { name: "mini", dir, repoRoot: root, registry, compose: await loadCompose(dir, root, env) };

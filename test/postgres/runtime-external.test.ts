@@ -107,7 +107,7 @@ describe("external runtime against a real server", { timeout: 60_000 }, () => {
       name: "mini",
       dir: productDir,
       repoRoot: root,
-      registry: { path: "", file: "", services: [] },
+      registry: { path: "", file: "", services: [], source: "typescript" },
       compose: await loadCompose(productDir, root, env),
     };
     server = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
@@ -214,7 +214,7 @@ describe("a whole run on the external runtime", { timeout: 180_000 }, () => {
     await mkdir(productDir, { recursive: true });
     await writeFile(join(productDir, "docker-compose.yml"), "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n");
     const env = { PATH: process.env.PATH };
-    const product: Product = { name: "scratch", dir: productDir, repoRoot: root, registry: { path: "", file: "", services: [] }, compose: await loadCompose(productDir, root, env) };
+    const product: Product = { name: "scratch", dir: productDir, repoRoot: root, registry: { path: "", file: "", services: [], source: "typescript" }, compose: await loadCompose(productDir, root, env) };
     scratchServer = new EmbeddedRuntime({ product, env, logger: new RecordingLogger() });
     scratchAdmin = adminUrlOf(await scratchServer.start(new AbortController().signal));
   }, 180_000);

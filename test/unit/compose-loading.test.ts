@@ -272,7 +272,7 @@ describe("loadCompose", () => {
     const project = await loadCompose(product, root, { PASSED_THROUGH: "inherited" });
     const app = project.services.get("app")!;
     expect(app.line).toBe(4);
-    expect(app.build).toEqual({ context: root, dockerfile: "modules/app/Dockerfile", line: 5, dockerfileLine: 7 });
+    expect(app.build).toEqual({ context: root, dockerfile: "modules/app/Dockerfile", line: 5, file: "products/demo/docker-compose.yml", dockerfileLine: 7, dockerfileFile: "products/demo/docker-compose.yml" });
     expect(Object.fromEntries([...app.environment].map(([key, value]) => [key, [value.value, value.line, value.envFile]]))).toEqual({
       FROM_FILE: ["file", 8, "products/demo/shared.env"],
       OVERRIDDEN: ["compose", 11, undefined],
@@ -281,25 +281,25 @@ describe("loadCompose", () => {
     });
     expect(app.environmentLine).toBe(9);
     expect(app.ports).toEqual([
-      { target: 4100, published: 8080, line: 14 },
-      { target: 4200, published: 9000, line: 15 },
+      { target: 4100, published: 8080, line: 14, file: "products/demo/docker-compose.yml" },
+      { target: 4200, published: 9000, line: 15, file: "products/demo/docker-compose.yml" },
     ]);
     expect(app.volumes).toEqual([
-      { type: "bind", source: join(product, "data"), target: "/data", line: 18 },
-      { type: "volume", source: "named", target: "/var/lib", line: 19 },
-      { type: "bind", source: join(product, "conf"), target: "/conf", line: 20 },
+      { type: "bind", source: join(product, "data"), target: "/data", line: 18, file: "products/demo/docker-compose.yml" },
+      { type: "volume", source: "named", target: "/var/lib", line: 19, file: "products/demo/docker-compose.yml" },
+      { type: "bind", source: join(product, "conf"), target: "/conf", line: 20, file: "products/demo/docker-compose.yml" },
     ]);
-    expect([...app.dependsOn]).toEqual([["db", { value: "service_started", line: 23 }]]);
-    expect(app.healthcheck).toEqual({ test: ["NONE"], line: 25, disabled: true });
+    expect([...app.dependsOn]).toEqual([["db", { value: "service_started", line: 23, file: "products/demo/docker-compose.yml" }]]);
+    expect(app.healthcheck).toEqual({ test: ["NONE"], line: 25, file: "products/demo/docker-compose.yml", disabled: true });
     const worker = project.services.get("worker")!;
-    expect(worker.environment.get("LIST_FORM")).toEqual({ value: "a=b", raw: "a=b", line: 29, source: { file: "products/demo/docker-compose.yml", line: 29 } });
+    expect(worker.environment.get("LIST_FORM")).toEqual({ value: "a=b", raw: "a=b", line: 29, file: "products/demo/docker-compose.yml", source: { file: "products/demo/docker-compose.yml", line: 29 } });
     // A value from an env_file is written on the env file's own line; `line` stays the compose file's env_file entry.
     expect(app.environment.get("FROM_FILE")?.source).toEqual({ file: "products/demo/shared.env", line: 1 });
     expect(app.environment.get("OVERRIDDEN")?.source).toEqual({ file: "products/demo/docker-compose.yml", line: 11 });
     expect(worker.environment.get("PASSED_THROUGH")?.value).toBe("inherited");
-    expect([...worker.dependsOn]).toEqual([["app", { value: "service_healthy", line: 32 }]]);
+    expect([...worker.dependsOn]).toEqual([["app", { value: "service_healthy", line: 32, file: "products/demo/docker-compose.yml" }]]);
     expect(worker.dependsOnLine).toBe(31);
-    expect(project.services.get("db")!.healthcheck).toEqual({ test: "pg_isready", line: 37, disabled: true });
+    expect(project.services.get("db")!.healthcheck).toEqual({ test: "pg_isready", line: 37, file: "products/demo/docker-compose.yml", disabled: true });
     expect(project.volumeNames).toEqual(["named"]);
   });
 
@@ -498,7 +498,7 @@ describe("init scripts in the image's order", () => {
       ].join("\n"),
     );
     const project = await loadCompose(product, root, {});
-    const { scripts, problems } = await initScriptsOf(project.services.get("postgres")!, project.file);
+    const { scripts, problems } = await initScriptsOf(project.services.get("postgres")!);
     expect(scripts.map((script) => [script.containerName, script.kind, script.origin.line])).toEqual([
       ["01-init.sql", "sql", 6],
       ["10-late.sql", "sql", 5],

@@ -82,12 +82,21 @@ describe("compose check", () => {
     ]);
   });
 
-  it("warns compose/override-file for a docker-compose.override.yml that compose would merge in", async () => {
+  it("reads a docker-compose.override.yml as compose merges it: its DATABASE_URL is the one checked, at the override's line", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.write(
+      "products/property-tax/docker-compose.override.yml",
+      "services:\n  billing-invoicing:\n    environment:\n      DATABASE_URL: postgresql://billing_invoicing:x@postgres:5432/assessment_roll\n",
+    );
+    expect(located(await findingsOf(copy))).toEqual([
+      { rule: "compose/foreign-database", severity: "error", service: "billing-invoicing", file: "products/property-tax/docker-compose.override.yml", line: 4 },
+    ]);
+  });
+
+  it("passes with an override file that changes nothing the registry says", async () => {
     await using copy = await copyFixture("property-tax");
     await copy.write("products/property-tax/docker-compose.override.yml", "services:\n  postgres:\n    ports: []\n");
-    expect(located(await findingsOf(copy))).toEqual([
-      { rule: "compose/override-file", severity: "warning", service: undefined, file: "products/property-tax/docker-compose.override.yml", line: undefined },
-    ]);
+    expect(located(await findingsOf(copy))).toEqual([]);
   });
 
   it("reports compose/foreign-database when a DATABASE_URL names another service's database", async () => {

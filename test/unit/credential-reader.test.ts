@@ -129,7 +129,7 @@ describe("inline forms and problems", () => {
     ...extra,
   });
 
-  async function read(environment: readonly string[], options: { database?: string; extra?: Partial<ServiceDefinition>; more?: string } = {}) {
+  async function read(environment: readonly string[], options: { database?: string; extra?: Partial<ServiceDefinition>; more?: string; entry?: Partial<Service> } = {}) {
     const compose = [
       "services:",
       "  db:",
@@ -144,10 +144,9 @@ describe("inline forms and problems", () => {
     ].join("\n");
     await writeFile(join(root, "compose.yaml"), compose);
     const project = await loadCompose(root, root, ENV);
-    const service: Service = { ...definition(options.database ?? "app", options.extra), key: "app", line: 1, fieldLines: { credentials: 7 } };
+    const service: Service = { ...definition(options.database ?? "app", options.extra), key: "app", line: 1, fieldLines: { credentials: 7 }, ...options.entry };
     return readServiceCredentials(project.services.get("app")!, service, {
       instances: await findPostgresInstances(project),
-      composeFile: "compose.yaml",
       registryFile: "infra/service-registry.ts",
     });
   }
@@ -233,6 +232,15 @@ describe("inline forms and problems", () => {
     expect(mapped.credentials.map((credential) => [credential.form, credential.user, credential.database, credential.source.variable])).toEqual([["mapping", "mapped", "mapped", "X_WHO"]]);
     const unset = await read(env, { extra: { credentials: { host: "X_WHERE", user: "X_NOBODY" } } });
     expect(unset).toMatchObject({ credentials: [], problems: [{ kind: "mapping", file: "infra/service-registry.ts", line: 7, variables: ["X_NOBODY"] }] });
+  });
+
+  it("a mapping an inferred entry read from another file (fieldFiles) is a problem at that file's line, not the registry's", async () => {
+    const env = ["X_WHERE=db", "X_WHO=mapped"];
+    const unset = await read(env, {
+      extra: { credentials: { host: "X_WHERE", user: "X_NOBODY" } },
+      entry: { file: "compose.yaml", fieldLines: { credentials: 3 }, fieldFiles: { credentials: "services/app/.env" } },
+    });
+    expect(unset).toMatchObject({ credentials: [], problems: [{ kind: "mapping", file: "services/app/.env", line: 3, variables: ["X_NOBODY"] }] });
   });
 
   it("a stateful service with nothing readable is a no-credential problem listing the variables seen; a stateless one is nothing", async () => {

@@ -47,6 +47,7 @@ function handRegistry(...entries: Partial<Service>[]): Registry {
       fieldLines: { database: 12 + index * 10, hostname: 11 + index * 10 },
       ...entry,
     })),
+    source: "typescript",
   };
 }
 

@@ -99,11 +99,19 @@ describe("loadRegistry", () => {
 
   it("throws a UsageError at the entry's line when a required field is missing", async () => {
     await using copy = await copyFixture("property-tax");
-    await copy.edit(REGISTRY, (text) => text.replace("        port: 4101,\n", ""));
+    await copy.edit(REGISTRY, (text) => text.replace('        database: "notification_engine",\n', ""));
     const line = lineOf(await copy.read(REGISTRY), '"notification-engine": {');
     const error = await loadError(copy);
     expect(error.location).toEqual({ file: registryPath(copy), line });
-    expect(error.message).toBe("Service 'notification-engine' is missing the required field 'port' (a number)");
+    expect(error.message).toBe(`Service 'notification-engine' is missing the required field 'database' (a string ("" for a stateless service))`);
+  });
+
+  it("loads an entry without a field of the seed's shape (port): the registry check's registry/missing-field reports it", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.edit(REGISTRY, (text) => text.replace("        port: 4101,\n", ""));
+    const registry = await loadRegistry(copy.product, copy.root);
+    expect(registry.source).toBe("typescript");
+    expect(registry.services.find((service) => service.key === "notification-engine")!.port).toBeUndefined();
   });
 
   it("throws a UsageError at the field's line when a field has the wrong type", async () => {
@@ -131,7 +139,7 @@ describe("loadRegistry", () => {
     const error = await loadError(copy);
     expect(error.location).toEqual({ file: registryPath(copy), line });
     expect(error.message).toBe(
-      "Unknown field 'databse' for service 'auth-gateway'. Expected one of hostname, port, database, dockerfile, routes, layer, label, extraEnv, dependsOn, needsRedis, instance, credentials (did you mean 'database'?)",
+      "Unknown field 'databse' for service 'auth-gateway'. Expected one of hostname, port, database, dockerfile, routes, layer, label, extraEnv, dependsOn, needsRedis, instance, credentials, migrations (did you mean 'database'?)",
     );
   });
 

@@ -50,6 +50,15 @@ describe("registry check", () => {
     expect(findings).toEqual([]);
   });
 
+  it("reports registry/missing-field at the entry when a field of the seed's shape is missing", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.edit(REGISTRY, (text) => text.replace("        port: 4101,\n", ""));
+    const line = lineOf(await copy.read(REGISTRY), '"notification-engine": {');
+    const findings = await findingsOf(copy.product, copy.root);
+    expect(summary(findings)).toEqual([{ rule: "registry/missing-field", service: "notification-engine", file: REGISTRY, line }]);
+    expect(findings[0]!.message).toContain("'port'");
+  });
+
   it("reports registry/database-name when a database is not the snake_case of its key", async () => {
     await using copy = await copyFixture("property-tax");
     const line = await editRegistry(copy, 'database: "auth_gateway"', 'database: "auth_gw"');

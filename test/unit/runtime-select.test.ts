@@ -12,7 +12,7 @@ const product: Product = {
   name: "mini",
   dir: "/nowhere/products/mini",
   repoRoot: "/nowhere",
-  registry: { path: "/nowhere/products/mini/infra/service-registry.ts", file: "products/mini/infra/service-registry.ts", services: [] },
+  registry: { path: "/nowhere/products/mini/infra/service-registry.ts", file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" },
 };
 
 describe("runtime selection", () => {

@@ -21,7 +21,7 @@ export const templateCheck: Check<"template"> = {
   rules: Object.values(templateRules),
   async run({ product }) {
     const findings: Finding[] = product.registry.services
-      .filter((service) => service.label.trim().length === 0)
+      .filter((service) => (service.label ?? "").trim().length === 0)
       .map((service) => ({
         rule: "template/empty-label",
         severity: "warning",

@@ -2,13 +2,12 @@ import type { ComposeService } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import { isStateful, type Service } from "../../registry/model.js";
 import { registryIndex } from "../../registry/registry-index.js";
-import { at, type ServiceRuleContext } from "./service-rule-context.js";
+import { at, dependsOnAt, type ServiceRuleContext } from "./service-rule-context.js";
 
 // Errors: a missing dependency starts a service before what it calls; an undeclared one hides a coupling.
 export function dependsOnFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
   const findings: Finding[] = [];
   const name = composeService.name;
-  const dependsOnLine = composeService.dependsOnLine ?? composeService.line;
   const { byKey, byHostname } = registryIndex(context.registry);
   const declared = new Set((service.dependsOn ?? []).map((key) => byKey.get(key)?.hostname).filter((host) => host !== undefined));
 
@@ -18,7 +17,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
       rule: "compose/depends-on",
       severity: "error",
       message: `Service "${name}" depends on "${hostname}" in the registry, but its compose depends_on does not list it.`,
-      ...at(context, service, dependsOnLine),
+      ...at(context, service, dependsOnAt(composeService)),
       fix: `Add "${hostname}" to the depends_on of "${name}".`,
     });
   }
@@ -29,7 +28,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" depends on "${dependency}", which is not a service of the compose file.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Remove "${dependency}" from the depends_on of "${name}", or add the service.`,
       });
     } else if (target && target.key !== service.key && !declared.has(dependency)) {
@@ -37,7 +36,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" depends on "${dependency}" in compose, but the registry's dependsOn does not declare it.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Add "${target.key}" to the dependsOn of "${service.key}" in ${context.registry.file}, or remove it from depends_on.`,
       });
     }
@@ -51,7 +50,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" uses PostgreSQL but does not depend on "${postgresName}".`,
-        ...at(context, service, dependsOnLine),
+        ...at(context, service, dependsOnAt(composeService)),
         fix: `Add "${postgresName}: { condition: service_healthy }" to the depends_on of "${name}".`,
       });
     } else if (condition.value !== "service_healthy") {
@@ -59,7 +58,7 @@ export function dependsOnFindings(service: Service, composeService: ComposeServi
         rule: "compose/depends-on",
         severity: "error",
         message: `Service "${name}" waits for "${postgresName}" with condition ${condition.value}, so it may start before its database exists.`,
-        ...at(context, service, condition.line),
+        ...at(context, service, condition),
         fix: `Use "condition: service_healthy" for "${postgresName}".`,
       });
     }

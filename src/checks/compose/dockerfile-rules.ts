@@ -6,6 +6,7 @@ import { at, composeDockerfile, type ServiceRuleContext } from "./service-rule-c
 
 // An error: the registry's dockerfile names the module; building another one runs other code under this name.
 export function dockerfileFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
+  if (service.dockerfile === undefined) return [];
   const expected = posix.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];
@@ -18,7 +19,13 @@ export function dockerfileFindings(service: Service, composeService: ComposeServ
         actual === undefined
           ? `Service "${composeService.name}" has no build:, so it is not built from the registry's ${expected}.`
           : `Service "${composeService.name}" builds from ${actual}; the registry says ${expected}.`,
-      ...at(context, service, build?.dockerfileLine ?? build?.line ?? composeService.line),
+      ...at(
+        context,
+        service,
+        build?.dockerfileLine !== undefined
+          ? { file: build.dockerfileFile ?? build.file, line: build.dockerfileLine }
+          : build ?? { file: composeService.file, line: composeService.line },
+      ),
       fix: `Build "${composeService.name}" with context at the repository root and dockerfile ${expected}.`,
     },
   ];

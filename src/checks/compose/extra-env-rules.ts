@@ -3,7 +3,7 @@ import type { Finding } from "../../core/report-model.js";
 import { isPostgresUrl } from "../../postgres/database-url.js";
 import type { Registry, Service } from "../../registry/model.js";
 import { registryIndex } from "../../registry/registry-index.js";
-import { at, type ServiceRuleContext } from "./service-rule-context.js";
+import { at, environmentAt, type ServiceRuleContext } from "./service-rule-context.js";
 
 // Errors: extraEnv holds the URLs a service calls; a different value means it calls something else.
 export function extraEnvFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
@@ -16,7 +16,7 @@ export function extraEnvFindings(service: Service, composeService: ComposeServic
         rule: "compose/extra-env",
         severity: "error",
         message: `Service "${name}" lacks ${key}, which the registry's extraEnv sets to "${expected}".`,
-        ...at(context, service, composeService.environmentLine ?? composeService.line),
+        ...at(context, service, environmentAt(composeService)),
         fix: `Add ${key}: "${expected}" to the environment of "${name}" (regenerate from the registry).`,
       });
     } else if (actual.value !== expected) {
@@ -24,7 +24,7 @@ export function extraEnvFindings(service: Service, composeService: ComposeServic
         rule: "compose/extra-env",
         severity: "error",
         message: `Service "${name}" sets ${key} to "${actual.value}"; the registry's extraEnv says "${expected}".`,
-        ...at(context, service, actual.line),
+        ...at(context, service, actual),
         fix: `Set ${key}: "${expected}", or change the registry and regenerate.`,
       });
     }
@@ -39,7 +39,7 @@ export function extraEnvFindings(service: Service, composeService: ComposeServic
       rule: "compose/extra-env",
       severity: "error",
       message: `Service "${name}" sets ${key} to a URL of "${target.key}", but the registry's extraEnv of "${service.key}" does not declare it.`,
-      ...at(context, service, value.line),
+      ...at(context, service, value),
       fix: `Declare ${key} in the extraEnv (and "${target.key}" in the dependsOn) of "${service.key}" in ${context.registry.file}, then regenerate.`,
     });
   }

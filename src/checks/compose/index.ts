@@ -1,5 +1,6 @@
 import type { Finding } from "../../core/report-model.js";
 import { productPostgres } from "../../product/product-postgres.js";
+import { locationOf } from "../../registry/model.js";
 import type { Check } from "../check.js";
 import { instanceDatabases } from "../../compose-file/init-script-databases.js";
 import { postgresFindings } from "./postgres-rules.js";
@@ -47,8 +48,7 @@ export const composeCheck: Check<"compose"> = {
           severity: "error",
           message: `Registry service "${service.key}" has no compose service named "${service.hostname}".`,
           service: service.key,
-          file: registry.file,
-          line: service.line,
+          ...locationOf(registry, service),
           fix: `Add a "${service.hostname}" service to ${compose.file} (regenerate it from the registry).`,
         });
         continue;
@@ -66,23 +66,13 @@ export const composeCheck: Check<"compose"> = {
         rule: "compose/unknown-service",
         severity: "warning",
         message: `Compose service "${composeService.name}" builds the module ${dockerfile} but is not in the registry.`,
-        file: compose.file,
+        file: composeService.file,
         line: composeService.line,
         fix: `Add "${composeService.name}" to ${registry.file} (and regenerate), or remove it from the compose file.`,
       });
     }
 
     findings.push(...(await postgresFindings(instances, { registry, compose, repoRoot, homeOf })));
-    for (const overrideFile of compose.overrideFiles ?? []) {
-      // A warning: the override may be harmless, but what runs is no longer what was checked.
-      findings.push({
-        rule: "compose/override-file",
-        severity: "warning",
-        message: `${overrideFile} is merged over ${compose.file} by docker compose, and this check reads only ${compose.file}.`,
-        file: overrideFile,
-        fix: `Move its settings into the registry (and regenerate), or delete ${overrideFile} from the repository.`,
-      });
-    }
     return { findings };
   },
 };

@@ -1,13 +1,15 @@
 import type { ComposeService } from "../../compose-file/model.js";
 import type { Finding } from "../../core/report-model.js";
 import type { Service } from "../../registry/model.js";
-import { at, type ServiceRuleContext } from "./service-rule-context.js";
+import { at, environmentAt, type ServiceRuleContext } from "./service-rule-context.js";
 
 const HEALTHCHECK_LOCAL_PORT = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d{1,5})\b/g;
 
 // Port mismatches are errors: callers and healthchecks use the registry port, so the service is unreachable.
 export function portFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
   const findings: Finding[] = [];
+  // A service registered without a port (allowed outside the civic profile) has nothing to agree with.
+  if (service.port === undefined) return findings;
   const name = composeService.name;
   const port = composeService.environment.get("PORT");
   if (!port) {
@@ -15,7 +17,7 @@ export function portFindings(service: Service, composeService: ComposeService, c
       rule: "compose/port",
       severity: "error",
       message: `Service "${name}" has no PORT; the registry says it listens on ${service.port}.`,
-      ...at(context, service, composeService.environmentLine ?? composeService.line),
+      ...at(context, service, environmentAt(composeService)),
       fix: `Add PORT: ${service.port} to the environment of "${name}".`,
     });
   } else if (port.value.trim() !== String(service.port)) {
@@ -23,7 +25,7 @@ export function portFindings(service: Service, composeService: ComposeService, c
       rule: "compose/port",
       severity: "error",
       message: `Service "${name}" has PORT ${port.value}; the registry says ${service.port}.`,
-      ...at(context, service, port.line),
+      ...at(context, service, port),
       fix: `Set PORT: ${service.port}, or change the registry's port and regenerate.`,
     });
   }
@@ -36,7 +38,7 @@ export function portFindings(service: Service, composeService: ComposeService, c
         rule: "compose/port",
         severity: "error",
         message: `The healthcheck of "${name}" probes local port ${match[1]}; the registry says the service listens on ${service.port}.`,
-        ...at(context, service, healthcheck.line),
+        ...at(context, service, healthcheck),
         fix: `Probe port ${service.port} in the healthcheck.`,
       });
     }
@@ -47,7 +49,7 @@ export function portFindings(service: Service, composeService: ComposeService, c
       rule: "compose/port",
       severity: "warning",
       message: `Service "${name}" publishes container port(s) ${composeService.ports.map((entry) => entry.target).join(", ")}, but not its registry port ${service.port}.`,
-      ...at(context, service, composeService.ports[0]!.line),
+      ...at(context, service, composeService.ports[0]!),
       fix: `Publish container port ${service.port}, or drop the ports entry.`,
     });
   }

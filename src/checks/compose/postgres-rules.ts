@@ -44,12 +44,12 @@ export async function postgresFindings(instances: readonly PostgresInstance[], c
     findings.push(...(await instanceFindings(instance, served, context)));
   }
   const unplaced = instances.length > 1 ? stateful.filter((service) => context.homeOf(service) === undefined) : [];
-  findings.push(...(await unplacedDatabaseFindings(unplaced, instances, context)));
+  findings.push(...(await unplacedDatabaseFindings(unplaced, instances)));
   return findings;
 }
 
 async function instanceFindings(postgres: PostgresInstance, served: readonly Service[], context: PostgresRuleContext): Promise<Finding[]> {
-  const findings: Finding[] = [...healthcheckFindings(postgres, context)];
+  const findings: Finding[] = [...healthcheckFindings(postgres)];
   const scripts = postgres.initScripts;
   const problems = postgres.initProblems;
   const name = postgres.service.name;
@@ -82,18 +82,18 @@ async function instanceFindings(postgres: PostgresInstance, served: readonly Ser
       rule: "compose/init-scripts",
       severity: "error",
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
-      file: context.compose.file,
+      file: postgres.service.file,
       line: postgres.service.line,
       fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`,
     });
   }
   // With nothing runnable mounted, the init-scripts finding already says no database is created.
   if (runnable.length === 0) return findings;
-  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served, context))];
+  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served))];
 }
 
 /** With several instances, a service whose instance cannot be told must find its database created by one of them. */
-async function unplacedDatabaseFindings(services: readonly Service[], instances: readonly PostgresInstance[], context: PostgresRuleContext): Promise<Finding[]> {
+async function unplacedDatabaseFindings(services: readonly Service[], instances: readonly PostgresInstance[]): Promise<Finding[]> {
   if (services.length === 0) return [];
   const created = new Set<string>();
   let opaque = false;
@@ -109,14 +109,14 @@ async function unplacedDatabaseFindings(services: readonly Service[], instances:
       severity: opaque ? ("warning" as const) : ("error" as const),
       message: `No init script of the PostgreSQL services ${instances.map((instance) => instance.name).join(", ")} creates database "${service.database}" of "${service.key}"${opaque ? " (some scripts cannot be read statically)" : ""}.`,
       service: service.key,
-      file: context.compose.file,
+      file: instances[0]!.service.file,
       line: instances[0]!.service.line,
       fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`,
     }));
 }
 
 // An error: `depends_on: condition: service_healthy` needs it, or services race the init scripts.
-function healthcheckFindings(postgres: PostgresInstance, context: PostgresRuleContext): Finding[] {
+function healthcheckFindings(postgres: PostgresInstance): Finding[] {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
   return [
@@ -126,7 +126,7 @@ function healthcheckFindings(postgres: PostgresInstance, context: PostgresRuleCo
       message: service.healthcheck
         ? `The healthcheck of PostgreSQL service "${service.name}" is disabled, so no service can wait for it to be ready.`
         : `PostgreSQL service "${service.name}" has no healthcheck, so no service can wait for it to be ready.`,
-      file: context.compose.file,
+      file: service.healthcheck?.file ?? service.file,
       line: service.healthcheck?.line ?? service.line,
       fix: `Add a healthcheck to "${service.name}": test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${postgres.user}"].`,
     },
@@ -142,10 +142,9 @@ async function missingDatabaseFindings(
   postgres: PostgresInstance,
   scripts: readonly InitScript[],
   served: readonly Service[],
-  context: PostgresRuleContext,
 ): Promise<Finding[]> {
   const { created, opaque } = await instanceDatabases(postgres);
-  const origin = scripts[0]?.origin ?? { file: context.compose.file, line: postgres.service.line };
+  const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
   const findings: Finding[] = [];
   for (const service of served) {
     if (created.has(service.database)) continue;

@@ -17,11 +17,13 @@ export const composeRules = defineRules("compose", {
     severity: "error",
     summary: "A stateful service has no DATABASE_URL.",
     help: `Give the service a DATABASE_URL naming its own role and database on the postgres service; ${REGENERATE}.`,
+    profiles: { portable: "off" },
   },
   "multiple-database-urls": {
     severity: "error",
     summary: "A service has more than one PostgreSQL connection (a second DATABASE_URL or another postgres:// variable).",
     help: "Keep exactly one DATABASE_URL, naming the service's own database; reach other services' data over HTTP.",
+    profiles: { portable: "warning" },
   },
   "foreign-database": {
     severity: "error",
@@ -42,6 +44,7 @@ export const composeRules = defineRules("compose", {
     severity: "error",
     summary: "A service's credential does not point at the PostgreSQL service its database lives on, or not at its container port.",
     help: "Use the name of the PostgreSQL service that holds the service's database as the host, and its container port (not the published one).",
+    profiles: { portable: "warning" },
   },
 
   "stateless-database-url": {
@@ -58,21 +61,25 @@ export const composeRules = defineRules("compose", {
     severity: "error",
     summary: "A service's PORT, healthcheck port or published port disagrees with its registry port.",
     help: "Use the registry port for PORT, the healthcheck and the published container port, or change the registry and regenerate.",
+    profiles: { portable: "off" },
   },
   "extra-env": {
     severity: "error",
     summary: "A service's environment disagrees with its registry extraEnv, or calls a registry service the extraEnv does not declare.",
     help: `Make the compose environment match the registry's extraEnv (declare every call there): ${REGENERATE}.`,
+    profiles: { portable: "warning" },
   },
   "depends-on": {
     severity: "error",
     summary: "A service's depends_on disagrees with its registry dependsOn, or does not wait for PostgreSQL to be healthy.",
     help: 'List every registry dependency in depends_on, nothing else, and wait for postgres with "condition: service_healthy".',
+    profiles: { portable: "warning" },
   },
   dockerfile: {
     severity: "error",
     summary: "A service is not built from the Dockerfile the registry names.",
     help: "Build the service with the context at the repository root and the registry's dockerfile.",
+    profiles: { portable: "warning" },
   },
   "missing-postgres": {
     severity: "error",
@@ -83,20 +90,17 @@ export const composeRules = defineRules("compose", {
     severity: "error",
     summary: "The PostgreSQL service has no (or a disabled) healthcheck, so no service can wait for it.",
     help: 'Add a healthcheck to the postgres service: test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U <user>"].',
+    profiles: { portable: "warning" },
   },
   "init-scripts": {
     severity: "error",
     summary: "The PostgreSQL service mounts no runnable init script, or a mount's source is missing or unreadable.",
     help: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file.",
+    profiles: { portable: "warning" },
   },
   "init-database-missing": {
     severity: "error",
     summary: "No init script creates a registry database (a warning when a script that cannot be read statically might).",
     help: "Create every registry database with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).",
-  },
-  "override-file": {
-    severity: "warning",
-    summary: "An override file beside the compose file is merged in by docker compose, and this check does not read it.",
-    help: "Move the override's settings into the registry (and regenerate), or delete the override file from the repository.",
   },
 });

@@ -27,9 +27,29 @@ export function composeDockerfile(service: ComposeService, repoRoot: string): st
   return repoRelative(repoRoot, resolve(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
 
-/** A finding's location on the compose file, for one registry service. */
-export function at(context: ServiceRuleContext, service: Service, line: number): Pick<Finding, "service" | "file" | "line"> {
-  return { service: service.key, file: context.compose.file, line };
+/** A place in the compose project: a value's file and line (the main file, an override, or a file `extends:` names). */
+export interface ComposeLine {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** A finding's location in the compose project, for one registry service. */
+export function at(_context: ServiceRuleContext, service: Service, where: ComposeLine): Pick<Finding, "service" | "file" | "line"> {
+  return { service: service.key, file: where.file, line: where.line };
+}
+
+/** Where a variable belongs that the service lacks: its `environment:` key, else the service's own key. */
+export function environmentAt(composeService: ComposeService): ComposeLine {
+  return composeService.environmentLine === undefined
+    ? { file: composeService.file, line: composeService.line }
+    : { file: composeService.environmentFile ?? composeService.file, line: composeService.environmentLine };
+}
+
+/** Where a dependency belongs that the service lacks: its `depends_on:` key, else the service's own key. */
+export function dependsOnAt(composeService: ComposeService): ComposeLine {
+  return composeService.dependsOnLine === undefined
+    ? { file: composeService.file, line: composeService.line }
+    : { file: composeService.dependsOnFile ?? composeService.file, line: composeService.dependsOnLine };
 }
 
 /** The instance a name reaches inside the compose network (service name, container_name, hostname, alias). */

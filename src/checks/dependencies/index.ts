@@ -1,5 +1,5 @@
 import type { Finding } from "../../core/report-model.js";
-import { lineOf, type Registry, type Service } from "../../registry/model.js";
+import { locationOf, type Registry, type Service } from "../../registry/model.js";
 import { registryIndex } from "../../registry/registry-index.js";
 import type { ComposeProject } from "../../compose-file/model.js";
 import type { Check, CheckContext } from "../check.js";
@@ -78,9 +78,8 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
   const findings: Finding[] = [];
   const { byHostname, byKey } = registryIndex(registry);
   const declared = new Set(service.dependsOn ?? []);
-  const extraEnvLine = lineOf(service, "extraEnv");
-  const dependsOnLine = lineOf(service, "dependsOn");
-  const where = { service: service.key, file: registry.file };
+  const atExtraEnv = { service: service.key, ...locationOf(registry, service, "extraEnv") };
+  const atDependsOn = { service: service.key, ...locationOf(registry, service, "dependsOn") };
   const called = new Set<string>();
 
   for (const url of extraEnvUrls(service)) {
@@ -91,20 +90,19 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         rule: "dependencies/unknown-host",
         severity: "error",
         message: `${url.variable} of "${service.key}" points at host "${url.host}", which is neither a registry service nor a compose service.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Use the hostname of the registry service it calls (e.g. http://<hostname>:<port>), or add that service to the registry.`,
       });
       continue;
     }
     called.add(target.key);
-    if (url.port !== target.port) {
+    // A service registered without a port (allowed outside the civic profile) cannot be called on a wrong one.
+    if (target.port !== undefined && url.port !== target.port) {
       findings.push({
         rule: "dependencies/wrong-port",
         severity: "error",
         message: `${url.variable} of "${service.key}" calls "${target.hostname}" on port ${url.port ?? "(none)"}; "${target.key}" is registered on port ${target.port}.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Use http://${target.hostname}:${target.port} in ${url.variable}.`,
       });
     }
@@ -113,8 +111,7 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         rule: "dependencies/undeclared",
         severity: "error",
         message: `"${service.key}" calls "${target.key}" through ${url.variable} but does not declare it in dependsOn.`,
-        ...where,
-        line: extraEnvLine,
+        ...atExtraEnv,
         fix: `Add "${target.key}" to the dependsOn of "${service.key}" and regenerate.`,
       });
     }
@@ -128,8 +125,7 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         rule: "dependencies/unknown-service",
         severity: "error",
         message: `"${service.key}" depends on "${key}", which is not a registry service.`,
-        ...where,
-        line: dependsOnLine,
+        ...atDependsOn,
         fix: `Remove "${key}" from dependsOn, or use the registry key of the service meant.`,
       });
       continue;
@@ -140,7 +136,7 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         severity: "error",
         message: `"${service.key}" depends on "${key}" in the registry, but compose service "${composeService.name}" does not list "${target.hostname}" in depends_on.`,
         service: service.key,
-        file: compose.file,
+        file: composeService.dependsOnFile ?? composeService.file,
         line: composeService.dependsOnLine ?? composeService.line,
         fix: `Add "${target.hostname}" to the depends_on of "${composeService.name}" (regenerate from the registry).`,
       });
@@ -150,9 +146,8 @@ function staticFindings(service: Service, registry: Registry, compose: ComposePr
         rule: "dependencies/unused",
         severity: "warning",
         message: `"${service.key}" declares a dependency on "${key}", but no extraEnv URL of it calls "${target.hostname}".`,
-        ...where,
-        line: dependsOnLine,
-        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}:${target.port}"), or remove "${key}" from dependsOn.`,
+        ...atDependsOn,
+        fix: `Add the URL it calls to extraEnv (e.g. ${key.toUpperCase().replace(/-/g, "_")}_URL: "http://${target.hostname}${target.port === undefined ? "" : `:${target.port}`}"), or remove "${key}" from dependsOn.`,
       });
     }
   }

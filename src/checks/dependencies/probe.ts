@@ -3,7 +3,7 @@ import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js
 import { maskSecrets } from "../../core/secrets.js";
 import { docker, lastLines } from "../../docker/docker-cli.js";
 import { mapBounded } from "../../core/concurrency.js";
-import { lineOf, type Registry, type Service } from "../../registry/model.js";
+import { locationOf, type Registry, type Service } from "../../registry/model.js";
 import type { RunningStack } from "../../runtime/runtime.js";
 import { type CheckContext, CheckUnableError, coverageOf } from "../check.js";
 import { BASH_PROBE, NODE_PROBE, type ProbeOutcome, type ProbeTarget } from "./probe-script.js";
@@ -108,8 +108,7 @@ function dependencyUrls(service: Service, composeService: string | undefined, re
       variable,
       url: value,
       target: { host: url.hostname.replace(/^\[|\]$/g, ""), port, path: http ? path : undefined, tls: url.protocol === "https:" },
-      file: fromCompose ? (fromCompose.envFile ?? compose.file) : registry.file,
-      line: fromCompose ? fromCompose.line : lineOf(service, "extraEnv"),
+      ...(fromCompose ? { file: fromCompose.source.file, line: fromCompose.source.line } : locationOf(registry, service, "extraEnv")),
     });
   }
   return found;

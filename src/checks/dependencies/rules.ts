@@ -15,11 +15,13 @@ export const dependenciesRules = defineRules("dependencies", {
     severity: "error",
     summary: "An extraEnv URL calls a registry service on another port than its registered one.",
     help: "Use the called service's registry port in the URL.",
+    profiles: { portable: "warning" },
   },
   undeclared: {
     severity: "error",
     summary: "A service calls another registry service through extraEnv without declaring it in dependsOn.",
     help: "Add the called service to the caller's dependsOn and regenerate.",
+    profiles: { portable: "warning" },
   },
   unused: {
     severity: "warning",
@@ -30,6 +32,7 @@ export const dependenciesRules = defineRules("dependencies", {
     severity: "error",
     summary: "A registry dependency is missing from the caller's compose depends_on.",
     help: "Add the dependency's hostname to the caller's depends_on (regenerate from the registry).",
+    profiles: { portable: "warning" },
   },
   "dns-failure": {
     severity: "error",

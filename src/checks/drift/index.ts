@@ -4,6 +4,7 @@ import { repoRelative } from "../../core/repo-path.js";
 import { UsageError } from "../../core/errors.js";
 import type { Finding } from "../../core/report-model.js";
 import { renderInfra } from "../../generator/render-infra.js";
+import { profileOf } from "../../product/product.js";
 import type { Check, CheckContext, CheckOutput } from "../check.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
@@ -140,6 +141,18 @@ export const driftCheck: Check<"drift"> = {
     const { product, options } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";
     const generator = await findGenerator(product.dir, options.generatorCommand);
-    return generator ? runRepoGenerator(context, generator, productPath) : compareWithBuiltIn(context, productPath);
+    if (generator) return runRepoGenerator(context, generator, productPath);
+    // The built-in generator renders the civic layout; outside it, no generator means nothing generated to compare.
+    if (profileOf(product) !== "civic") {
+      return {
+        findings: [],
+        skipped:
+          `no generator: ${productPath} has no infra/generate.ts and no --generator-command, and the ${profileOf(product)} profile does not compare with the built-in one. ` +
+          (product.registry.source === "inferred"
+            ? `\`npx civic-conformance init ${productPath}\` writes the registry; with the civic layout, \`civic-conformance generate --write\` renders the infra files from it.`
+            : "Give --generator-command (or add infra/generate.ts) to have the generated files compared; with the civic layout, `civic-conformance generate --write` renders them from the registry."),
+      };
+    }
+    return compareWithBuiltIn(context, productPath);
   },
 };

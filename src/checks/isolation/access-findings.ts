@@ -4,7 +4,7 @@
  * that still grant TEMP to PUBLIC.
  */
 import type { Finding } from "../../core/report-model.js";
-import { lineOf, type Service } from "../../registry/model.js";
+import { locationOf, type Registry, type Service } from "../../registry/model.js";
 import type { CatalogDatabase } from "../../postgres/cluster-catalog.js";
 import type { LiveInstance } from "../../runtime/runtime.js";
 import { describeEvidence, summarizeEvidence } from "./foreign-evidence.js";
@@ -104,7 +104,7 @@ function listed(items: readonly string[]): string {
 }
 
 /** `stateful`: the services whose database lives on the instance whose catalog `databases` is. */
-export function publicTempFindings(registryFile: string, stateful: readonly Service[], databases: readonly CatalogDatabase[]): Finding[] {
+export function publicTempFindings(registry: Registry, stateful: readonly Service[], databases: readonly CatalogDatabase[]): Finding[] {
   const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
   return stateful
     .filter((service) => openToPublic.has(service.database))
@@ -113,8 +113,7 @@ export function publicTempFindings(registryFile: string, stateful: readonly Serv
       severity: "warning" as const,
       message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
       service: service.key,
-      file: registryFile,
-      line: lineOf(service, "database"),
+      ...locationOf(registry, service, "database"),
       fix: fixPublicTemp(service.database),
     }));
 }

@@ -1,6 +1,6 @@
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
-import { isStateful, lineOf, type Service } from "../../registry/model.js";
+import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { describeUrl } from "../../postgres/connect.js";
 import { MAINTENANCE_DATABASES } from "../../postgres/cluster-catalog.js";
@@ -86,13 +86,13 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     ...maintenanceFindings(results, groups, several),
     ...instances.flatMap((instance) =>
       publicTempFindings(
-        product.registry.file,
+        product.registry,
         stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
         catalogs.get(instance.name)!.databases,
       ),
     ),
   ];
-  findings.push(...untestedCredentialFindings(product.registry.file, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
+  findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
   const notes = refusalNotes(results, nameOf);
   return {
     findings,
@@ -108,7 +108,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
  * A stateful service of which nothing at all was read is one too, at its registry entry.
  */
 function untestedCredentialFindings(
-  registryFile: string,
+  registry: Registry,
   stateful: readonly Service[],
   credentials: readonly ServiceCredential[],
   untried: readonly UntriedCredential[],
@@ -128,8 +128,7 @@ function untestedCredentialFindings(
       rule: isolationRules["isolation/untested-credential"].id,
       severity: "error",
       service: service.key,
-      file: registryFile,
-      line: lineOf(service, "database"),
+      ...locationOf(registry, service, "database"),
       message: `No PostgreSQL credential of ${service.key} was found, so its isolation is unknown.`,
       fix: FIX_UNTESTED_CREDENTIAL,
     });

@@ -61,7 +61,8 @@ export async function loadServices(context: CheckContext): Promise<{ services: M
         user: parsed.user,
         password: parsed.password,
         schema: parsed.params?.get("schema"),
-        migrationsDir: firstDir ? dirname(firstDir) : join(module.moduleDir, "prisma", "migrations"),
+        // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
+        migrationsDir: firstDir ? dirname(firstDir) : join(module.moduleDir ?? product.repoRoot, "prisma", "migrations"),
       };
       return { migrating };
     }),

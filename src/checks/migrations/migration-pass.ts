@@ -80,7 +80,7 @@ export async function runPass(
         failure = await withRunFolder(context, (runFolder) =>
           applyWithCommand({
             command,
-            cwd: current.module.moduleDir,
+            cwd: current.module.moduleDir ?? context.product.repoRoot,
             callerEnv: context.options.env,
             runFolder,
             databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),

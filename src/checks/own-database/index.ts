@@ -1,6 +1,6 @@
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
-import { isStateful, lineOf, type Service } from "../../registry/model.js";
+import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { isUnreachable } from "../../postgres/sqlstate.js";
 import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
@@ -64,8 +64,8 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
   const missing = stateful.filter((service) => !exists(service));
   const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
   const findings: Finding[] = [
-    ...missing.map((service) => missingDatabase(product.registry.file, service, live.instances.size > 1 ? homes.get(service.key)?.name : undefined)),
-    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry.file, service, untried.filter((entry) => entry.service === service))),
+    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : undefined)),
+    ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry, service, untried.filter((entry) => entry.service === service))),
     ...probes.flatMap((probe) => loginFindings(probe, missing)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
@@ -118,27 +118,25 @@ function ownDatabaseCoverage(
   return coverageOf(summary, covered, uncovered);
 }
 
-function missingDatabase(registryFile: string, service: Service, instance: string | undefined): Finding {
+function missingDatabase(registry: Registry, service: Service, instance: string | undefined): Finding {
   return {
     rule: "own-database/missing-database",
     severity: "error",
     message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: fixMissingDatabase(service.database),
   };
 }
 
-function missingUrl(registryFile: string, service: Service, untried: readonly UntriedCredential[]): Finding {
+function missingUrl(registry: Registry, service: Service, untried: readonly UntriedCredential[]): Finding {
   const why = untried.length > 0 ? `: ${untried.map((entry) => `${entry.reason} (${entry.file}:${entry.line})`).join("; ")}` : "";
   return {
     rule: "own-database/missing-url",
     severity: "error",
     message: `${service.key} is stateful (database "${service.database}") but no credential of it can be tried here, so its login cannot be proven${why}.`,
     service: service.key,
-    file: registryFile,
-    line: lineOf(service, "database"),
+    ...locationOf(registry, service, "database"),
     fix: FIX_MISSING_URL,
   };
 }

@@ -1,5 +1,5 @@
 import type { Finding, Severity } from "../../core/report-model.js";
-import { lineOf, type Registry, type Service, type ServiceDefinition } from "../../registry/model.js";
+import { locationOf, type Registry, type Service, type ServiceDefinition } from "../../registry/model.js";
 import type { registryRules } from "./rules.js";
 
 export type RegistryRuleId = keyof typeof registryRules;
@@ -19,8 +19,7 @@ export function fieldFinding(
     severity,
     message,
     service: service.key,
-    file: registry.file,
-    line: lineOf(service, field),
+    ...locationOf(registry, service, field),
     fix,
   };
 }

@@ -1,7 +1,9 @@
-import type { Check } from "../check.js";
+import { type Check, isoDate } from "../check.js";
 import { dependencyFindings } from "./dependency-rules.js";
+import { missingFieldFindings } from "./field-rules.js";
 import { moduleFindings } from "./module-rules.js";
 import { namingFindings } from "./naming-rules.js";
+import { expiredSuppressionFindings } from "./suppression-rules.js";
 import { uniquenessFindings } from "./uniqueness-rules.js";
 import { registryRules } from "./rules.js";
 
@@ -15,14 +17,16 @@ export const registryCheck: Check<"registry"> = {
   title: "Service registry is well formed",
   needs: [],
   rules: Object.values(registryRules),
-  async run({ product }) {
+  async run({ product, options }) {
     const { registry, repoRoot } = product;
     return {
       findings: [
         ...namingFindings(registry),
+        ...missingFieldFindings(registry),
         ...uniquenessFindings(registry),
         ...dependencyFindings(registry),
         ...(await moduleFindings(registry, repoRoot)),
+        ...expiredSuppressionFindings(product.config, options.today ?? isoDate(new Date())),
       ],
     };
   },

@@ -10,9 +10,9 @@ export function uniquenessFindings(registry: Registry): Finding[] {
   return [
     ...duplicates(registry, "database", "registry/duplicate-database", (s) => (s.database === "" ? [] : [s.database]), "database"),
     ...duplicates(registry, "hostname", "registry/duplicate-hostname", (s) => [s.hostname], "hostname"),
-    ...duplicates(registry, "port", "registry/duplicate-port", (s) => [s.port], "port"),
+    ...duplicates(registry, "port", "registry/duplicate-port", (s) => (s.port === undefined ? [] : [s.port]), "port"),
     // Compared without a trailing slash: `/api/v1/x/` and `/api/v1/x` route the same requests.
-    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => s.routes.map(normalizeRoute), "route prefix"),
+    ...duplicates(registry, "routes", "registry/duplicate-route", (s) => (s.routes ?? []).map(normalizeRoute), "route prefix"),
     ...portRangeFindings(registry),
     ...routeFormatFindings(registry),
   ];
@@ -51,7 +51,7 @@ function duplicates(
 
 function portRangeFindings(registry: Registry): Finding[] {
   return registry.services
-    .filter((service) => !Number.isInteger(service.port) || service.port < 1 || service.port > 65535)
+    .filter((service) => service.port !== undefined && (!Number.isInteger(service.port) || service.port < 1 || service.port > 65535))
     .map((service) =>
       fieldFinding(
         registry,
@@ -67,7 +67,7 @@ function portRangeFindings(registry: Registry): Finding[] {
 function routeFormatFindings(registry: Registry): Finding[] {
   const findings: Finding[] = [];
   for (const service of registry.services) {
-    for (const route of service.routes) {
+    for (const route of service.routes ?? []) {
       const problem = routeProblem(route);
       if (!problem) continue;
       findings.push(

@@ -8,7 +8,7 @@
 import type { ComposeService } from "../../compose-file/model.js";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerSecret } from "../../core/secrets.js";
-import { isStateful, lineOf, type Service } from "../../registry/model.js";
+import { isStateful, locationOf, type Service } from "../../registry/model.js";
 import { bindToInstance } from "./bind-instance.js";
 import { completeDraft, type CredentialDraft } from "./credential-draft.js";
 import type { CredentialProblem, DeclaredCredential, ServiceCredentials } from "./declared-credential.js";
@@ -21,8 +21,6 @@ import { urlDrafts } from "./url-form.js";
 export interface CredentialSources {
   /** Every PostgreSQL instance of the compose file. */
   readonly instances: readonly PostgresInstance[];
-  /** Repo-relative compose file, for problems located at the service itself. */
-  readonly composeFile: string;
   /** Repo-relative registry file, for problems about its mapping. */
   readonly registryFile: string;
 }
@@ -34,7 +32,7 @@ export async function readServiceCredentials(composeService: ComposeService, ser
   if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
   const env = new ServiceEnvironment(composeService);
   const read: Array<{ drafts: CredentialDraft[]; problems: CredentialProblem[] }> = service.credentials
-    ? [mappingDraft(service.key, service.credentials, env, { file: sources.registryFile, line: lineOf(service, "credentials") })]
+    ? [mappingDraft(service.key, service.credentials, env, locationOf({ file: sources.registryFile }, service, "credentials"))]
     : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
 
   const credentials: DeclaredCredential[] = [];
@@ -58,12 +56,12 @@ export async function readServiceCredentials(composeService: ComposeService, ser
   // A family missing a part beside a complete credential is noise (a leftover DB_NAME), not a credential.
   const kept = credentials.length > 0 ? problems.filter((problem) => problem.kind !== "incomplete") : problems;
   if (isStateful(service) && credentials.length === 0 && kept.length === 0) {
-    kept.push(noCredential(composeService, service, sources));
+    kept.push(noCredential(composeService, service));
   }
   return { credentials, problems: kept };
 }
 
-function noCredential(composeService: ComposeService, service: Service, sources: CredentialSources): CredentialProblem {
+function noCredential(composeService: ComposeService, service: Service): CredentialProblem {
   const names = [...composeService.environment.keys()];
   const seen = names.length === 0 ? "its environment is empty" : `variables seen: ${names.slice(0, SEEN_LIMIT).join(", ")}${names.length > SEEN_LIMIT ? `, … (${names.length} in all)` : ""}`;
   return {
@@ -72,7 +70,8 @@ function noCredential(composeService: ComposeService, service: Service, sources:
     reason:
       `compose service "${composeService.name}" holds no PostgreSQL credential in a form this check reads (${seen}); ` +
       `name its variables in the registry's \`credentials\` (url, host, port, database, user, password)`,
-    file: sources.composeFile,
+    // The compose file that wrote its `environment:` (an override or an `extends:` file), else its own key's.
+    file: composeService.environmentLine === undefined ? composeService.file : (composeService.environmentFile ?? composeService.file),
     line: composeService.environmentLine ?? composeService.line,
     variables: names,
   };

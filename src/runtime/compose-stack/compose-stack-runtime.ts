@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
+import { isStartedByDefault } from "../../compose-file/model.js";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
@@ -111,10 +112,16 @@ export class ComposeRuntime implements Runtime {
       this.variables = Object.fromEntries(compose.variables);
       this.projectName = runProjectName(product.name);
       this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
-      const copy = await writeComposeCopy(compose.path, new Map(instances.map((instance) => [instance.name, instance.networkPort])), this.tempDir);
+      const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
+      if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
+      const copy = await writeComposeCopy(
+        { path: compose.path, document: compose.document, inactiveServices },
+        new Map(instances.map((instance) => [instance.name, instance.networkPort])),
+        this.tempDir,
+      );
       this.copyFile = copy.file;
       const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
-      for (const instance of instances) await warnAboutStaleVolumes(compose, instance, ownProjects, this.options.env, logger);
+      for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, this.options.env, logger);
       checkpoint();
 
       logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { ComposeProject } from "../../compose-file/model.js";
+import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { EnvironmentError } from "../../core/errors.js";
 import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
@@ -39,7 +39,7 @@ export class StackNotReadyError extends EnvironmentError {
  */
 export async function waitUntilReady(compose: ComposeProject, watch: StackWatch): Promise<ServiceContainer[]> {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.keys()];
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
   const settled = settledReadiness();
   for (;;) {
     const containers = await projectContainers(watch.project, watch.env);

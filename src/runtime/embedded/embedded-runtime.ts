@@ -102,7 +102,6 @@ export class EmbeddedRuntime implements Runtime {
         repoRoot: product.repoRoot,
         boundary: compose.boundary,
         scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
-        composeFile: compose.file,
         logger,
         signal,
         stopped: () => this.stopRequested,

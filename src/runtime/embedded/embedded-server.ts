@@ -41,7 +41,6 @@ export interface EmbeddedServerContext {
   readonly boundary: RepositoryBoundary;
   /** Limit for each init script (`--timeout`). */
   readonly scriptTimeoutMs: number;
-  readonly composeFile: string;
   readonly logger: Logger;
   readonly signal: AbortSignal;
   /** The runtime was stopped meanwhile: give up at the next step. */
@@ -87,7 +86,7 @@ export class EmbeddedServer {
       context.signal.throwIfAborted();
       if (context.stopped()) throw new Error("the embedded runtime was stopped while starting");
     };
-    const password = bootstrapPassword(instance, context.composeFile, context.logger);
+    const password = bootstrapPassword(instance, context.logger);
     this.password = password;
     for (const problem of instance.initProblems) {
       context.logger.warn(
@@ -100,7 +99,6 @@ export class EmbeddedServer {
 
     const dataDir = join(dir, "data");
     await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
-      composeFile: context.composeFile,
       signal: context.signal,
     });
     const initdb = lap();

@@ -34,11 +34,11 @@ export const DEFAULT_HOST_AUTH = "scram-sha-256";
  * ALLOW_EMPTY_PASSWORD; the compose check reports that, so here a random one keeps the live checks
  * running (the admin URL is this tool's own account, never a service's).
  */
-export function bootstrapPassword(postgres: PostgresInstance, composeFile: string, logger: Logger): string | undefined {
+export function bootstrapPassword(postgres: PostgresInstance, logger: Logger): string | undefined {
   if (postgres.password !== undefined || postgres.hostAuthMethod === "trust") return postgres.password;
   const variable = postgres.flavor === "bitnami" ? (postgres.bitnamiUser ? "POSTGRESQL_POSTGRES_PASSWORD" : "POSTGRESQL_PASSWORD") : "POSTGRES_PASSWORD";
   logger.warn(
-    `the postgres service "${postgres.service.name}" (${composeFile}:${postgres.service.line}) sets no ${variable}, ` +
+    `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no ${variable}, ` +
       `so its superuser has no password; the embedded runtime uses a random one for this run`,
   );
   const generated = randomBytes(18).toString("base64url");
@@ -59,7 +59,7 @@ export async function initialiseCluster(
   postgres: PostgresInstance,
   password: string | undefined,
   hostAuthMethod: string,
-  { composeFile, signal }: { composeFile: string; signal: AbortSignal },
+  { signal }: { signal: AbortSignal },
 ): Promise<void> {
   // Inside the cluster's own folder (0700, the server user's): only initdb, run as that user, reads it.
   const pwfile = join(dir, "pwfile");
@@ -79,7 +79,7 @@ export async function initialiseCluster(
     const reason = output.split("\n").find((line) => /error|invalid/i.test(line))?.trim() ?? `initdb exited with code ${error.exitCode}`;
     // The reason names the offending value; the arguments are not repeated.
     throw new UsageError(`initdb fails on the service's POSTGRES_INITDB_ARGS, as it would in the postgres container's first start: ${reason}`, {
-      file: composeFile,
+      file: setting?.file ?? postgres.service.file,
       line: setting?.line ?? postgres.service.line,
     });
   } finally {
