@@ -21,6 +21,8 @@ export const INPUT_FILE_LIMITS = {
   "compose file": 5 * MB,
   "env file": 1 * MB,
   "service registry": 4 * MB,
+  /** `civic-conformance.yaml` / `.json`. */
+  "configuration file": 1 * MB,
   "init script": 64 * MB,
   /** What a compressed init script may decompress to. */
   "decompressed init script": 256 * MB,

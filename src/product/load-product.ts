@@ -44,7 +44,7 @@ export async function loadProduct(productDir: string, repoRoot: string, options:
   const dir = resolve(productDir);
   const root = resolve(repoRoot);
   const configPath = await findConfigFile(dir);
-  const configFile = configPath === undefined ? undefined : await loadConfigFile(configPath, root);
+  const configFile = configPath === undefined ? undefined : await loadConfigFile(configPath, root, { allowOutsideLinks: options.allowOutsideLinks ?? false });
   const typescript = await declaredTypescriptRegistry(dir, configFile);
   const withCompose = options.withCompose ?? options.composeEnv !== undefined;
   const needsCompose = withCompose || (!typescript && !configFile?.registry);

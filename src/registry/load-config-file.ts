@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { dirname, join, posix, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { ConfigLocation, ConformanceConfig } from "../core/conformance-config.js";
 import { UsageError } from "../core/errors.js";
+import { readInputText } from "../core/input-files.js";
 import { pathExists } from "../core/path-probe.js";
 import { repoRelative } from "../core/repo-path.js";
 import { closestName } from "./closest-name.js";
@@ -43,9 +43,10 @@ export async function findConfigFile(productDir: string): Promise<string | undef
  * `UsageError` naming the file and line (exit code 2). Paths in it are relative to its folder and
  * come out relative to the repository root, as the registry model wants them.
  */
-export async function loadConfigFile(path: string, repoRoot: string): Promise<ConfigFile> {
+export async function loadConfigFile(path: string, repoRoot: string, { allowOutsideLinks = false }: { allowOutsideLinks?: boolean } = {}): Promise<ConfigFile> {
   const shown = displayPath(path);
-  const text = await readFile(path, "utf8").catch(() => {
+  const text = await readInputText(path, "configuration file", { shown }, { repoRoot: resolve(repoRoot), allowOutsideLinks }).catch((error: unknown) => {
+    if (error instanceof UsageError) throw error;
     throw new UsageError("cannot read the configuration file", { file: shown });
   });
   const lineCounter = new LineCounter();
@@ -56,7 +57,13 @@ export async function loadConfigFile(path: string, repoRoot: string): Promise<Co
     throw new UsageError(`invalid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${reason}`, { file: shown, line: firstError.linePos?.[0]?.line ?? 1 });
   }
   const locations = yamlLocations(document, lineCounter);
-  const value: unknown = document.toJS() ?? {};
+  let value: unknown;
+  try {
+    // The library refuses a document whose aliases expand past its own budget (`maxAliasCount`).
+    value = document.toJS() ?? {};
+  } catch (error) {
+    throw new UsageError(`cannot be read: ${error instanceof Error ? error.message : String(error)}`, { file: shown, line: 1 });
+  }
   const parsed = configFileSchema.safeParse(value);
   if (!parsed.success) throw schemaError(parsed.error.issues, locations, shown);
 

@@ -9,7 +9,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { COMPOSE, HostileRepo, INIT_SQL, REGISTRY } from "./support/hostile-repo.js";
+import { COMPOSE, HostileRepo, INIT_SQL, PRODUCT, REGISTRY } from "./support/hostile-repo.js";
 import { cleanEnd, outcomeOf } from "./support/outcome.js";
 import { RunFolder } from "./support/run-folder.js";
 import { CliRun, runCli } from "./support/run-cli.js";
@@ -104,6 +104,38 @@ describe("compose reading is bounded", { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/docker-compose\.yml/);
     expect(result.stderr).toMatch(/too (large|big)|exceeds|size|limit/i);
     expect(result.durationMs).toBeLessThan(20_000);
+  });
+});
+
+describe("the configuration file is bounded", { timeout: 120_000 }, () => {
+  const CONFIG = `${PRODUCT}/civic-conformance.yaml`;
+
+  it("an alias bomb in civic-conformance.yaml ends with exit 2 naming the file", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "config-alias-bomb");
+    await using folder = await RunFolder.create("config-alias-bomb");
+    // Nine levels of ten aliases each: a billion scalars once expanded, 300 bytes on disk.
+    const levels = ["x0: &x0 [a, a, a, a, a, a, a, a, a, a]"];
+    for (let level = 1; level <= 9; level++) levels.push(`x${level}: &x${level} [${Array.from({ length: 10 }, () => `*x${level - 1}`).join(", ")}]`);
+    await repo.write(CONFIG, `profile: civic\n${levels.join("\n")}\n`);
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "registry"], { env: folder.env(), boundMs: 45_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/civic-conformance\.yaml(:\d+)*: .*alias/i);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a civic-conformance.yaml over its size cap ends with exit 2 naming the file and the cap", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "config-huge");
+    await using folder = await RunFolder.create("config-huge");
+    await repo.write(CONFIG, `profile: civic\n# ${"x".repeat(2 * 1024 * 1024)}\n`);
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--only", "registry"], { env: folder.env(), boundMs: 45_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toMatch(/civic-conformance\.yaml.* over the 1 MB size limit/);
   });
 });
 
