@@ -2620,7 +2620,7 @@ var StreamLogger = class {
 };
 
 // src/adopt/init-command.ts
-import { mkdir, readFile as readFile2, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename as basename3, dirname as dirname7, join as join9, relative as relative7, resolve as resolve13 } from "node:path";
 
 // src/product/infer-registry.ts
@@ -3428,7 +3428,7 @@ function guessCredentialMapping(service, instances) {
 }
 
 // src/product/migration-sets.ts
-import { readdir as readdir4, readFile } from "node:fs/promises";
+import { readdir as readdir4 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
@@ -3438,7 +3438,7 @@ async function findMigrations(moduleDir, repoRoot) {
     const folders = (await readdir4(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
     return { tool: "prisma", dir: relative12(prisma), files: folders.length, kind: "Prisma" };
   }
-  const sequelize = await sequelizeMigrations(moduleDir);
+  const sequelize = await sequelizeMigrations(moduleDir, relative12);
   if (sequelize) {
     const files = (await readdir4(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
     return { tool: void 0, dir: relative12(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
@@ -3452,17 +3452,18 @@ async function findMigrations(moduleDir, repoRoot) {
       return { tool: "golang-migrate", dir: relative12(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
     if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative12(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readFile(join8(dir, sql[0]), "utf8");
+    const first = await readInputText(join8(dir, sql[0]), "migration", { shown: relative12(join8(dir, sql[0])) });
     if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
     return { tool: "sql", dir: relative12(dir), files: sql.length, kind: "plain SQL" };
   }
   return void 0;
 }
-async function sequelizeMigrations(moduleDir) {
+async function sequelizeMigrations(moduleDir, relative12) {
   let rc;
   try {
-    rc = await readFile(join8(moduleDir, ".sequelizerc"), "utf8");
-  } catch {
+    rc = await readInputText(join8(moduleDir, ".sequelizerc"), "configuration file", { shown: relative12(join8(moduleDir, ".sequelizerc")) });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     return void 0;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
@@ -3852,7 +3853,7 @@ function isCivicLayout(productDir, inferred) {
   return dockerfiles.length > 0 && dockerfiles.every((path) => path.startsWith("modules/"));
 }
 async function writeOwned(path, text, force) {
-  const existing = await readFile2(path, "utf8").catch(() => void 0);
+  const existing = await readFile(path, "utf8").catch(() => void 0);
   if (existing === text) return "unchanged";
   if (existing !== void 0 && !force) return "kept";
   await mkdir(dirname7(path), { recursive: true });
@@ -3883,7 +3884,7 @@ function describeInit(result) {
 }
 
 // src/generator/generate-command.ts
-import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
 import { basename as basename4, dirname as dirname8, join as join10, resolve as resolve14 } from "node:path";
 
 // src/registry/postgres-identifier.ts
@@ -4330,7 +4331,7 @@ async function generateProduct(productDir, repoRoot, options) {
   const files = [];
   for (const [path, content] of rendered) {
     const target = join10(dir, path);
-    const current = await readFile3(target, "utf8").catch(() => void 0);
+    const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
       await mkdir2(dirname8(target), { recursive: true });
@@ -5957,7 +5958,7 @@ function staticFindings(service, registry, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile5 } from "node:fs/promises";
 import { join as join14 } from "node:path";
 
 // src/product/product.ts
@@ -5974,10 +5975,10 @@ import { hostname } from "node:os";
 import { basename as basename5, join as join11 } from "node:path";
 
 // src/sandbox/process-table.ts
-import { readdir as readdir5, readFile as readFile4, readlink } from "node:fs/promises";
+import { readdir as readdir5, readFile as readFile3, readlink } from "node:fs/promises";
 import { sep as sep5 } from "node:path";
 async function processStartTime(pid) {
-  const stat9 = await readFile4(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  const stat9 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
   if (stat9 === void 0) return void 0;
   return stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[19];
 }
@@ -5987,7 +5988,7 @@ async function processesInside(folder) {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const [cmdline, cwd] = await Promise.all([
-      readFile4(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+      readFile3(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
       readlink(`/proc/${entry}/cwd`).catch(() => "")
     ]);
     const args = cmdline.split("\0").join(" ").trim();
@@ -6229,7 +6230,7 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir4, readFile as readFile5, readdir as readdir7, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
+import { copyFile, mkdir as mkdir4, readFile as readFile4, readdir as readdir7, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
 import { join as join12 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
@@ -6255,7 +6256,7 @@ async function copyRepo(repoRoot, root) {
           await mkdir4(to);
           await copyDir(path);
         } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile5(from), copyFile(from, to)]));
+          const [content] = await limit(() => Promise.all([readFile4(from), copyFile(from, to)]));
           snapshot.set(path, hashOf(content));
         } else if (entry.isSymbolicLink()) {
           const target = await readlink2(from);
@@ -6285,7 +6286,7 @@ async function snapshotTree(root) {
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile5(join12(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile4(join12(root, path)))));
         } else if (entry.isSymbolicLink()) {
           snapshot.set(path, hashOf(`symlink:${await readlink2(join12(root, path))}`));
         }
@@ -6364,7 +6365,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path) {
-  return readFile6(path, "utf8").catch(() => void 0);
+  return readFile5(path, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -7966,7 +7967,6 @@ import { readdir as readdir8 } from "node:fs/promises";
 import { dirname as dirname11, join as join16, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
-import { readFile as readFile7 } from "node:fs/promises";
 import { dirname as dirname10, join as join15, resolve as resolve17 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
@@ -7982,7 +7982,7 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
     const path = join15(moduleDir, name);
     let source;
     try {
-      source = await readFile7(path, "utf8");
+      source = await readInputText(path, "Prisma schema", { shown: path });
     } catch {
       continue;
     }
@@ -9878,7 +9878,7 @@ function describeUncovered(coverage, limit = 5) {
 }
 
 // src/product/discover-products.ts
-import { readdir as readdir9, readFile as readFile8 } from "node:fs/promises";
+import { readdir as readdir9 } from "node:fs/promises";
 import { join as join18, relative as relative9, resolve as resolve20, sep as sep6 } from "node:path";
 import { parseDocument as parseDocument3 } from "yaml";
 var PRODUCTS_FOLDER = "products";
@@ -9914,13 +9914,18 @@ var FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
 async function composeRunsPostgres(file, dir, root) {
   let text;
   try {
-    text = await readFile8(file, "utf8");
+    text = await readInputText(file, "compose file", { shown: file });
   } catch {
     return true;
   }
   const document = parseDocument3(text);
   if (document.errors.length > 0) return true;
-  const services = document.toJS()?.services;
+  let services;
+  try {
+    services = document.toJS()?.services;
+  } catch {
+    return true;
+  }
   if (!services || typeof services !== "object") return false;
   for (const service of Object.values(services)) {
     if (!service || typeof service !== "object") continue;
@@ -9942,7 +9947,7 @@ async function dockerfileFromPostgres(build, dir, root) {
   const path = resolve20(dir, context, dockerfile);
   if (!path.startsWith(root + sep6)) return false;
   try {
-    const text = await readFile8(path, "utf8");
+    const text = await readInputText(path, "Dockerfile", { shown: path });
     const from = FROM_POSTGRES.exec(text)?.[1];
     return from !== void 0 && POSTGRES_IMAGE.test(from);
   } catch {
@@ -10045,7 +10050,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir10, readFile as readFile9, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir10, readFile as readFile6, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join20 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10089,7 +10094,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile9(join20(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile6(join20(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -10131,12 +10136,12 @@ async function until(condition, timeoutMs) {
 }
 
 // src/pipeline/baseline-report.ts
-import { readFile as readFile10 } from "node:fs/promises";
+import { readFile as readFile7 } from "node:fs/promises";
 import { resolve as resolve22 } from "node:path";
 async function readBaseline(file, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile10(resolve22(cwd, file), "utf8"));
+    parsed = JSON.parse(await readFile7(resolve22(cwd, file), "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
   }
@@ -10380,14 +10385,14 @@ function isStartedByDefault(service, project) {
 }
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile11, writeFile as writeFile4 } from "node:fs/promises";
+import { readFile as readFile8, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
 import { dirname as dirname13, isAbsolute as isAbsolute4, join as join21, resolve as resolve23 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(source, postgresPorts, dir) {
-  const merged = typeof source === "string" ? { path: source, document: parseDocument4(await readFile11(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+  const merged = typeof source === "string" ? { path: source, document: parseDocument4(await readFile8(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
   const base = dirname13(composePath);
@@ -11067,7 +11072,7 @@ import { join as join24 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir11, readFile as readFile13, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir11, readFile as readFile10, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join23 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
@@ -11256,7 +11261,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa7 } from "execa";
-import { readFile as readFile12 } from "node:fs/promises";
+import { readFile as readFile9 } from "node:fs/promises";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -11299,7 +11304,7 @@ async function runOne(script, session) {
     case "sql":
       return runBounded("psql", [...psqlArgs(session), "-f", path], options);
     case "sql.gz":
-      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile12(path), shown) });
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile9(path), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -11374,7 +11379,7 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     await rm6(pwfile, { force: true });
   }
   const hbaPath = join23(dataDir, "pg_hba.conf");
-  await writeFile5(hbaPath, containerHba(await readFile13(hbaPath, "utf8"), hostAuthMethod));
+  await writeFile5(hbaPath, containerHba(await readFile10(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
   const runnable = await copyInitScripts(scripts, join23(phase.dir, "docker-entrypoint-initdb.d"), phase);
@@ -11611,7 +11616,7 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod3, lstat as lstat2, readFile as readFile14, stat as stat7, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod3, lstat as lstat2, readFile as readFile11, stat as stat7, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname as dirname15, join as join25, relative as relative10, resolve as resolve24 } from "node:path";
 function platformPackageName() {
@@ -11654,7 +11659,7 @@ async function hydrateLibrarySymlinks(packageDir) {
   const listPath = join25(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile14(listPath, "utf8"));
+    entries = JSON.parse(await readFile11(listPath, "utf8"));
   } catch {
     return 0;
   }
@@ -11851,7 +11856,7 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-runtime.ts
-import { readFile as readFile15 } from "node:fs/promises";
+import { readFile as readFile12 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
 
@@ -11925,7 +11930,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile15(file, "utf8");
+    text = await readFile12(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }

@@ -1,6 +1,6 @@
 import type { Node, ObjectExpression, Program } from "@babel/types";
-import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { readInputText } from "../core/input-files.js";
 import { parseTypeScript, propertyKeyName, unwrapExpression } from "../registry/parse-typescript.js";
 
 /** Where a datasource URL comes from, and the line that says so. */
@@ -43,7 +43,7 @@ export async function readPrismaConfig(
     const path = join(moduleDir, name);
     let source: string;
     try {
-      source = await readFile(path, "utf8");
+      source = await readInputText(path, "Prisma schema", { shown: path });
     } catch {
       continue;
     }

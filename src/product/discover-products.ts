@@ -1,8 +1,9 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { COMPOSE_FILE_NAMES } from "../compose-file/load-compose-file.js";
 import { INITDB_DIR } from "../compose-file/init-scripts.js";
+import { readInputText } from "../core/input-files.js";
 import { pathExists } from "../core/path-probe.js";
 import { CONFIG_FILE_NAMES } from "../registry/load-config-file.js";
 import { REGISTRY_PATH } from "../registry/load-registry.js";
@@ -74,13 +75,19 @@ const FROM_POSTGRES = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im;
 async function composeRunsPostgres(file: string, dir: string, root: string): Promise<boolean> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readInputText(file, "compose file", { shown: file });
   } catch {
     return true;
   }
   const document = parseDocument(text);
   if (document.errors.length > 0) return true;
-  const services = (document.toJS() as { services?: Record<string, unknown> } | null)?.services;
+  let services: unknown;
+  try {
+    // Throws past the YAML library's alias budget (an alias bomb): such a file counts, and `check` refuses it with the reason.
+    services = (document.toJS() as { services?: Record<string, unknown> } | null)?.services;
+  } catch {
+    return true;
+  }
   if (!services || typeof services !== "object") return false;
   for (const service of Object.values(services)) {
     if (!service || typeof service !== "object") continue;
@@ -105,7 +112,7 @@ async function dockerfileFromPostgres(build: unknown, dir: string, root: string)
   // The compose file is untrusted: read nothing outside the folder searched.
   if (!path.startsWith(root + sep)) return false;
   try {
-    const text = await readFile(path, "utf8");
+    const text = await readInputText(path, "Dockerfile", { shown: path });
     const from = FROM_POSTGRES.exec(text)?.[1];
     return from !== undefined && POSTGRES_IMAGE.test(from);
   } catch {

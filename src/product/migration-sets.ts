@@ -1,5 +1,7 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { UsageError } from "../core/errors.js";
+import { readInputText } from "../core/input-files.js";
 import { pathKind } from "../core/path-probe.js";
 import { repoRelative } from "../core/repo-path.js";
 import type { MigrationTool } from "../registry/model.js";
@@ -34,7 +36,7 @@ export async function findMigrations(moduleDir: string, repoRoot: string): Promi
     const folders = (await readdir(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
     return { tool: "prisma", dir: relative(prisma), files: folders.length, kind: "Prisma" };
   }
-  const sequelize = await sequelizeMigrations(moduleDir);
+  const sequelize = await sequelizeMigrations(moduleDir, relative);
   if (sequelize) {
     const files = (await readdir(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
     return { tool: undefined, dir: relative(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
@@ -48,7 +50,7 @@ export async function findMigrations(moduleDir: string, repoRoot: string): Promi
       return { tool: "golang-migrate", dir: relative(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
     if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readFile(join(dir, sql[0]!), "utf8");
+    const first = await readInputText(join(dir, sql[0]!), "migration", { shown: relative(join(dir, sql[0]!)) });
     if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
     return { tool: "sql", dir: relative(dir), files: sql.length, kind: "plain SQL" };
   }
@@ -56,11 +58,13 @@ export async function findMigrations(moduleDir: string, repoRoot: string): Promi
 }
 
 /** The folder `.sequelizerc` names as `migrations-path` (read, never run), else sequelize-cli's default `migrations/` holding `.js` files. */
-async function sequelizeMigrations(moduleDir: string): Promise<string | undefined> {
+async function sequelizeMigrations(moduleDir: string, relative: (path: string) => string): Promise<string | undefined> {
   let rc: string;
   try {
-    rc = await readFile(join(moduleDir, ".sequelizerc"), "utf8");
-  } catch {
+    rc = await readInputText(join(moduleDir, ".sequelizerc"), "configuration file", { shown: relative(join(moduleDir, ".sequelizerc")) });
+  } catch (error) {
+    // Absent is the common case; a file that is there but refused (too large, not a regular file) says so.
+    if (error instanceof UsageError) throw error;
     return undefined;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);

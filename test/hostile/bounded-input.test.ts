@@ -5,7 +5,7 @@
  * 17-level `<<:` alias bomb hangs), a huge compose file is read whole, and init scripts escape
  * `--timeout`. Each case must end within its bound with exit 2 and a one-line cause naming the file.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
@@ -136,6 +136,22 @@ describe("the configuration file is bounded", { timeout: 120_000 }, () => {
 
     expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
     expect(result.stderr).toMatch(/civic-conformance\.yaml.* over the 1 MB size limit/);
+  });
+});
+
+describe("inference reads bounded", { timeout: 120_000 }, () => {
+  it("a migration linked to /dev/zero in a repository without a registry ends with exit 2 naming the file, not an endless read", async () => {
+    await using repo = await HostileRepo.copy("split-vars-conformant", "infer-dev-zero");
+    await using folder = await RunFolder.create("infer-dev-zero");
+    const migration = "ledger/db/migrations/20240105093000_create_entries.sql";
+    await rm(repo.path(migration));
+    await symlink("/dev/zero", repo.path(migration));
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.root, "--only", "registry"], { env: folder.env(), boundMs: 45_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toContain(`${migration} is not a regular file`);
   });
 });
 

@@ -25,7 +25,7 @@ export class HostileRepo implements AsyncDisposable {
     readonly root: string,
   ) {}
 
-  static async copy(name: "property-tax" | "seed-reference", label: string): Promise<HostileRepo> {
+  static async copy(name: "property-tax" | "seed-reference" | "split-vars-conformant", label: string): Promise<HostileRepo> {
     const root = await mkdtemp(join(tmpdir(), `civic-hostile-repo-${label}-`));
     await chmod(root, 0o755);
     await cp(fixture(name), root, { recursive: true });
