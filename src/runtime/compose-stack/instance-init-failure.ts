@@ -8,13 +8,27 @@ import { UsageError } from "../../core/errors.js";
 import { repoRelative } from "../../core/repo-path.js";
 import type { ProcessEnv } from "../../docker/docker-cli.js";
 import { lastLogLines, type ServiceContainer } from "../../docker/stack-state.js";
-import type { InstanceFailure } from "../instance-start-error.js";
+import { instancesStartError, type InstanceFailure } from "../instance-start-error.js";
+import { StackNotReadyError } from "./stack-readiness.js";
 
 const PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
 const LOG_LINES = 60;
 
+/**
+ * A stack whose PostgreSQL container failed on an init script's own SQL is the product's bug, at
+ * that script's line: the error names each such instance (and keeps the stack report). Any other
+ * error, or a stack whose logs show no such failure, is returned as it is.
+ */
+export async function withInitScriptFailures(error: unknown, instances: readonly PostgresInstance[], repoRoot: string, env: ProcessEnv): Promise<unknown> {
+  if (!(error instanceof StackNotReadyError)) return error;
+  const failures = await instanceInitFailures(error.services, error.containers, instances, repoRoot, env);
+  if (failures.length === 0) return error;
+  const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
+  return instancesStartError(failures, started, instances.length);
+}
+
 /** The init script failures in the logs of the instances among `services`; instances whose logs show none are not listed. */
-export async function instanceInitFailures(
+async function instanceInitFailures(
   services: readonly string[],
   containers: readonly ServiceContainer[],
   instances: readonly PostgresInstance[],

@@ -1,8 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
-import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { EnvironmentError } from "../../core/errors.js";
-import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
+import type { ProcessEnv } from "../../docker/docker-cli.js";
 import { describeState, hasFailed, isReady, lastLogLines, projectContainers, settledReadiness, type ServiceContainer } from "../../docker/stack-state.js";
 
 /** What waiting for a booted stack needs to know. */
@@ -16,7 +15,6 @@ export interface StackWatch {
   readonly stopped: () => boolean;
 }
 
-const LOOPBACK = "127.0.0.1";
 const POLL_MS = 1_000;
 const LOG_LINES = 15;
 
@@ -79,18 +77,6 @@ export async function notReadyReport(containers: readonly ServiceContainer[], on
     parts.push(`  ${name}: ${describeState(container)}${logs}`);
   }
   return parts.join("\n");
-}
-
-/** The port Docker published a PostgreSQL service's in-network port on, on 127.0.0.1. */
-export async function publishedPostgresPort(containers: readonly ServiceContainer[], postgres: PostgresInstance, env: ProcessEnv): Promise<number> {
-  const container = containers.find((candidate) => candidate.service === postgres.service.name);
-  if (!container) throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" has no container`);
-  const result = await docker(["port", container.id, `${postgres.networkPort}/tcp`], { env, timeoutMs: 15_000 });
-  const ipv4 = result.stdout.split("\n").map((line) => /^127\.0\.0\.1:(\d+)$/.exec(line.trim())?.[1]).find(Boolean);
-  if (result.exitCode !== 0 || !ipv4) {
-    throw new EnvironmentError(`compose: the postgres service "${postgres.service.name}" publishes no port for ${postgres.networkPort} on ${LOOPBACK}: ${lastLines(result.stderr || result.stdout, 3)}`);
-  }
-  return Number(ipv4);
 }
 
 export function indent(text: string): string {

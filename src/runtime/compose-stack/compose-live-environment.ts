@@ -1,0 +1,59 @@
+import type { ProcessEnv } from "../../docker/docker-cli.js";
+import type { ServiceContainer } from "../../docker/stack-state.js";
+import { formatDatabaseUrl } from "../../postgres/database-url.js";
+import type { ProductPostgres } from "../../product/product-postgres.js";
+import { reachThrough } from "../credential-url.js";
+import type { LiveEnvironment, LiveInstance, RunningStack } from "../runtime.js";
+import { LOOPBACK } from "./published-ports.js";
+
+/** A booted, ready compose stack, as the live environment is built from it. */
+export interface ReadyStack {
+  /** The run's compose project name. */
+  readonly project: string;
+  readonly env: ProcessEnv;
+  /** Every container of the project, as it was once every service was ready. */
+  readonly containers: readonly ServiceContainer[];
+  /** The published port of each instance of `postgres.instances`, in its order. */
+  readonly ports: readonly number[];
+  /** The instance's scratch server, started from `image` on the first ask (`InstanceScratchServers.adminUrlOf`). */
+  readonly scratchAdminUrl: (instance: string, image: string) => Promise<string>;
+}
+
+/**
+ * What the live checks see of a compose run: each instance at its published port on 127.0.0.1,
+ * reached with the product's own credentials, and the stack's containers for checks that look
+ * from inside its network.
+ */
+export function composeLiveEnvironment(postgres: ProductPostgres, ready: ReadyStack): LiveEnvironment {
+  const byService = new Map(ready.containers.map((container) => [container.service, container]));
+  const instances = new Map<string, LiveInstance>();
+  for (const [index, instance] of postgres.instances.entries()) {
+    const port = ready.ports[index]!;
+    const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK, port, database: instance.database });
+    const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
+    instances.set(instance.name, {
+      name: instance.name,
+      adminUrl,
+      host: LOOPBACK,
+      port,
+      // A container of the instance's own image, so the same server version and extensions.
+      scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image),
+    });
+  }
+  const first = postgres.instances[0]!;
+  const stack: RunningStack = {
+    project: ready.project,
+    dockerEnv: ready.env,
+    postgresImage: byService.get(first.name)?.image ?? first.image ?? "postgres",
+    containerOf: (service) => byService.get(service)?.id,
+    imageOf: (service) => byService.get(service)?.image,
+    networksOf: (service) => byService.get(service)?.networks ?? [],
+  };
+  return {
+    runtime: "compose",
+    instances,
+    reach: reachThrough(postgres.instances, instances),
+    servicesRunning: true,
+    stack,
+  };
+}
