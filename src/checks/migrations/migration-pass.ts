@@ -138,7 +138,7 @@ export async function runPass(
 }
 
 async function fingerprintAll(scratch: ScratchDatabases, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
-  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
+  return mapBounded(databases, concurrency, (name) => scratch.withDatabase(name, fingerprintDatabase), signal);
 }
 
 function linksIn(fingerprint: Fingerprint): string[] {

@@ -1,3 +1,4 @@
+import { concurrencyLimit } from "../../core/concurrency.js";
 import type { Logger } from "../../core/logger.js";
 import { registerSecret } from "../../core/secrets.js";
 import { fingerprintCluster, type Fingerprint } from "../../postgres/catalog-fingerprint.js";
@@ -18,26 +19,74 @@ export function scratchDatabaseName(database: string, pass: string, runId: strin
 }
 
 /**
+ * Connection slots left free for what else connects while the check runs: the client applying one
+ * service's migrations (or a migrate command's own pool) and a role clean-up connection.
+ */
+const SLOTS_LEFT_FOR_APPLYING = 4;
+/** Scratch databases beyond the kept connections are fingerprinted over this many short-lived ones at once. */
+const TRANSIENT_LANES = 2;
+
+/**
+ * The connection slots this check may use on the scratch server, read once when it opens: the
+ * server's `max_connections` less the slots reserved for superusers (and PostgreSQL 16's
+ * `reserved_connections`), less every client connected now (this check's admin connection
+ * included), less what applying a service needs. At least one.
+ */
+async function connectionSlots(admin: PostgresClient): Promise<number> {
+  const { rows } = await admin.query<{ max: number; reserved: number; used: number }>(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used`,
+  );
+  const { max, reserved, used } = rows[0]!;
+  return Math.max(1, max - reserved - used - SLOTS_LEFT_FOR_APPLYING);
+}
+
+/**
  * The scratch databases (and the service roles) the migrations check creates on the scratch server
  * (`LiveEnvironment.scratchAdminUrl`), over one admin connection. Everything it creates it drops
  * again in `cleanup`, also after a failure; cleanup problems are logged as warnings, never thrown.
  * Putting the cluster back after the migrations is `cluster-snapshot.ts`.
+ *
+ * It never holds more connections than the server has slots for (`connectionSlots`): one kept
+ * connection per scratch database while they fit, short-lived ones for the rest. A product with
+ * more stateful services than the server's `max_connections` (100 by default) used to run it out of
+ * slots ("sorry, too many clients already").
  */
 export class ScratchDatabases {
   private readonly databases = new Set<string>();
   private readonly databaseClients = new Map<string, PostgresClient>();
   private readonly createdRoles: string[] = [];
+  /** Admin connections at once for creating and dropping databases. */
+  private readonly lanes: number;
+  /** Kept connections into scratch databases, at most. */
+  private readonly keptLimit: number;
+  /** Kept connections made or being made. */
+  private keptSlots = 0;
+  /** Short-lived connections into scratch databases, one at a time per lane. */
+  private readonly transient: <T>(task: () => Promise<T>) => Promise<T>;
 
   private constructor(
     readonly adminUrl: string,
     readonly admin: PostgresClient,
     readonly logger: Logger,
-    private readonly concurrency: number,
-  ) {}
+    concurrency: number,
+    slots: number,
+  ) {
+    this.lanes = Math.max(1, Math.min(concurrency, slots));
+    const transientLanes = Math.min(TRANSIENT_LANES, slots);
+    this.keptLimit = slots - transientLanes;
+    this.transient = concurrencyLimit(transientLanes);
+  }
 
   static async open(adminUrl: string, logger: Logger, concurrency: number): Promise<ScratchDatabases> {
     const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
-    return new ScratchDatabases(adminUrl, admin, logger, concurrency);
+    try {
+      return new ScratchDatabases(adminUrl, admin, logger, concurrency, await connectionSlots(admin));
+    } catch (error) {
+      await admin.end().catch(() => {});
+      throw error;
+    }
   }
 
   /** Creates the service's role where the scratch server lacks it, with the attributes it has under test. */
@@ -79,9 +128,9 @@ export class ScratchDatabases {
     });
   }
 
-  /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
+  /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */
   private async withAdminConnections<T>(items: readonly T[], work: (client: PostgresClient, item: T) => Promise<void>): Promise<void> {
-    const lanes = Math.max(1, Math.min(this.concurrency, items.length));
+    const lanes = Math.max(1, Math.min(this.lanes, items.length));
     const clients: PostgresClient[] = [this.admin];
     try {
       for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
@@ -96,14 +145,33 @@ export class ScratchDatabases {
     }
   }
 
-  /** A superuser connection into a scratch database, kept open for repeated fingerprints. */
-  async clientFor(database: string): Promise<PostgresClient> {
-    let client = this.databaseClients.get(database);
-    if (!client) {
-      client = await connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
+  /**
+   * Runs `work` on an admin connection into a scratch database: one kept open for repeated
+   * fingerprints while the server's slots allow, else a short-lived one (at most `TRANSIENT_LANES`
+   * at once). One caller per database at a time.
+   */
+  async withDatabase<T>(database: string, work: (client: PostgresClient) => Promise<T>): Promise<T> {
+    const kept = this.databaseClients.get(database);
+    if (kept) return work(kept);
+    const open = () => connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
+    if (this.keptSlots < this.keptLimit) {
+      // Taken before the connection is made: concurrent callers must not all see a free slot.
+      this.keptSlots += 1;
+      const client = await open().catch((error: unknown) => {
+        this.keptSlots -= 1;
+        throw error;
+      });
       this.databaseClients.set(database, client);
+      return work(client);
     }
-    return client;
+    return this.transient(async () => {
+      const client = await open();
+      try {
+        return await work(client);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    });
   }
 
   /** The scratch database's URL with the given credentials (what a migrate command receives). */
@@ -121,8 +189,11 @@ export class ScratchDatabases {
 
   async dropDatabases(names: readonly string[]): Promise<void> {
     for (const name of names) {
-      await this.databaseClients.get(name)?.end().catch(() => {});
+      const kept = this.databaseClients.get(name);
+      if (!kept) continue;
       this.databaseClients.delete(name);
+      this.keptSlots -= 1;
+      await kept.end().catch(() => {});
     }
     try {
       await this.withAdminConnections(names, async (client, name) => {
