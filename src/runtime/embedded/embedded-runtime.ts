@@ -9,6 +9,7 @@ import { reachThrough } from "../credential-url.js";
 import { type InstanceFailure, instanceFailuresOf, instancesStartError } from "../instance-start-error.js";
 import type { LiveEnvironment, LiveInstance, Runtime } from "../runtime.js";
 import { EmbeddedServer, type EmbeddedTimings, LOOPBACK, type ServerTimings } from "./embedded-server.js";
+import { ClusterCache, clusterCacheDir } from "./cluster-cache.js";
 import { preparePostgresBinaries } from "./postgres-binaries.js";
 import { resolveUnprivilegedUser } from "../../sandbox/os-user.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
@@ -30,6 +31,11 @@ export interface EmbeddedRuntimeOptions {
   readonly runFolder?: RunFolder;
   /** Limit for each init script (`--timeout`); default two minutes. */
   readonly scriptTimeoutMs?: number;
+  /**
+   * Where pristine clusters are cached (cluster-cache.ts); `""` for no cache. Default: from `env`
+   * (`CIVIC_NO_CLUSTER_CACHE`, `CIVIC_CLUSTER_CACHE_DIR`, the runner's tool cache, the user's cache dir).
+   */
+  readonly clusterCacheDir?: string;
 }
 
 const DEFAULT_SCRIPT_TIMEOUT_MS = 120_000;
@@ -89,7 +95,12 @@ export class EmbeddedRuntime implements Runtime {
           { file: compose.file },
         );
       }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveUnprivilegedUser(process.getuid?.())]);
+      const cacheDir = this.options.clusterCacheDir === undefined ? clusterCacheDir(this.options.env) : this.options.clusterCacheDir || undefined;
+      const [binaries, user, clusterCache] = await Promise.all([
+        preparePostgresBinaries(this.options.packageDir),
+        resolveUnprivilegedUser(process.getuid?.()),
+        cacheDir === undefined ? undefined : ClusterCache.open(cacheDir, logger),
+      ]);
       const tempRoot = this.options.runFolder ? undefined : (await chooseTempRoot(this.options.env, user)).root;
       const prepare = Math.round(performance.now() - started);
       this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
@@ -102,6 +113,7 @@ export class EmbeddedRuntime implements Runtime {
         repoRoot: product.repoRoot,
         boundary: compose.boundary,
         scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
+        clusterCache,
         logger,
         signal,
         stopped: () => this.stopRequested,

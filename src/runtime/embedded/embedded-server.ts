@@ -5,6 +5,7 @@ import type { RepositoryBoundary } from "../../core/input-files.js";
 import type { Logger } from "../../core/logger.js";
 import type { OsUser } from "../../sandbox/os-user.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
+import type { ClusterCache } from "./cluster-cache.js";
 import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, initialiseCluster, runImageInitScripts } from "./image-entrypoint.js";
 import { findFreePort } from "./free-port.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
@@ -41,6 +42,8 @@ export interface EmbeddedServerContext {
   readonly boundary: RepositoryBoundary;
   /** Limit for each init script (`--timeout`). */
   readonly scriptTimeoutMs: number;
+  /** Pristine clusters initialised once (cluster-cache.ts); without it every server runs initdb. */
+  readonly clusterCache?: ClusterCache | undefined;
   readonly logger: Logger;
   readonly signal: AbortSignal;
   /** The runtime was stopped meanwhile: give up at the next step. */
@@ -98,8 +101,9 @@ export class EmbeddedServer {
     checkpoint();
 
     const dataDir = join(dir, "data");
-    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
+    const cluster = await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
       signal: context.signal,
+      cache: context.clusterCache,
     });
     const initdb = lap();
     checkpoint();
@@ -107,7 +111,7 @@ export class EmbeddedServer {
     this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
     await context.runFolder?.noteServer(this.process.pid, dataDir);
     checkpoint();
-    await createPostgresDb(dir, instance, password);
+    await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
     const initServer = lap();
 
     await runImageInitScripts(instance.initScripts, {
@@ -136,7 +140,7 @@ export class EmbeddedServer {
     this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
     context.logger.debug(
       `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK}:${this.port} in ${this.timings.total} ms ` +
-        `(prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`,
+        `(prepare ${prepareMs}, ${cluster.source === "cache" ? "cluster copied from the cache" : "initdb"} ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`,
     );
   }
 

@@ -17,6 +17,7 @@ import { repoRelative } from "../../core/repo-path.js";
 import { registerSecret } from "../../core/secrets.js";
 import { connectTo } from "../../postgres/connect.js";
 import { quoteIdentifier, quoteLiteral } from "../../postgres/quoting.js";
+import { ClusterCache, type ClusterSource } from "./cluster-cache.js";
 import { containerHba } from "./pg-hba.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { InitdbFailure, runInitdb } from "./postgres-process.js";
@@ -46,10 +47,19 @@ export function bootstrapPassword(postgres: PostgresInstance, logger: Logger): s
   return generated;
 }
 
+/** How a server's cluster came to be, and whether the bootstrap password is still to be set on first start. */
+export interface InitialisedCluster {
+  readonly source: ClusterSource;
+  readonly passwordPending: boolean;
+}
+
 /**
  * initdb as the image runs it, then the image's `host all all all <method>` rule (see pg-hba.ts).
- * initdb failing on the service's own POSTGRES_INITDB_ARGS (an unknown locale, a bad flag) is the
- * product's mistake, a `UsageError` at that line of the compose file, as the image fails the same way.
+ * With a `cache`, the pristine cluster for the same binaries, superuser and initdb arguments is
+ * copied from it instead (made and kept there on the first run), and the bootstrap password is left
+ * for `createPostgresDb` to set as initdb's `--pwfile` would have. initdb failing on the service's
+ * own POSTGRES_INITDB_ARGS (an unknown locale, a bad flag) is the product's mistake, a `UsageError`
+ * at that line of the compose file, as the image fails the same way.
  */
 export async function initialiseCluster(
   binaries: PostgresBinaries,
@@ -59,7 +69,39 @@ export async function initialiseCluster(
   postgres: PostgresInstance,
   password: string | undefined,
   hostAuthMethod: string,
-  { signal }: { signal: AbortSignal },
+  { signal, cache }: { signal: AbortSignal; cache?: ClusterCache | undefined },
+): Promise<InitialisedCluster> {
+  // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
+  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
+  // initdb takes the first line of its password file and refuses an empty one: such a password keeps the plain path.
+  const usable = cache && (password === undefined || (password !== "" && initdbPassword(password) === password)) ? cache : undefined;
+  const key = usable && (await ClusterCache.keyOf(binaries, { superuser: postgres.user, initdbArgs: extraArgs }));
+  let source: ClusterSource = "initdb";
+  if (usable && key && (await usable.copyTo(key, dataDir, user))) source = "cache";
+  else {
+    // A cluster that goes into the cache holds no password: each run sets its own on first start.
+    await runImageInitdb(binaries, user, dir, dataDir, postgres, usable ? undefined : password, extraArgs, signal);
+    if (usable && key) await usable.store(key, dataDir);
+  }
+  const hbaPath = join(dataDir, "pg_hba.conf");
+  await writeFile(hbaPath, containerHba(await readFile(hbaPath, "utf8"), hostAuthMethod));
+  return { source, passwordPending: usable !== undefined && password !== undefined };
+}
+
+/** The password initdb would read from a `--pwfile` holding `password`: its first line, without a trailing CR. */
+function initdbPassword(password: string): string {
+  return password.split("\n")[0]!.replace(/\r+$/, "");
+}
+
+async function runImageInitdb(
+  binaries: PostgresBinaries,
+  user: OsUser,
+  dir: string,
+  dataDir: string,
+  postgres: PostgresInstance,
+  password: string | undefined,
+  extraArgs: readonly string[],
+  signal: AbortSignal,
 ): Promise<void> {
   // Inside the cluster's own folder (0700, the server user's): only initdb, run as that user, reads it.
   const pwfile = join(dir, "pwfile");
@@ -67,8 +109,6 @@ export async function initialiseCluster(
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (user.uid !== undefined) await chown(pwfile, user.uid, user.gid ?? user.uid);
   }
-  // The image word-splits POSTGRES_INITDB_ARGS through `eval`; plain word splitting covers the flags people pass.
-  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
   try {
     await runInitdb(binaries, { dataDir, superuser: postgres.user, ...(password !== undefined && { pwfile }), extraArgs, user, cwd: dir, signal });
   } catch (error) {
@@ -85,8 +125,6 @@ export async function initialiseCluster(
   } finally {
     await rm(pwfile, { force: true });
   }
-  const hbaPath = join(dataDir, "pg_hba.conf");
-  await writeFile(hbaPath, containerHba(await readFile(hbaPath, "utf8"), hostAuthMethod));
 }
 
 /** Where the init phase runs and what it may see. */
@@ -135,13 +173,24 @@ export async function runImageInitScripts(scripts: readonly InitScript[], phase:
  * The image's `docker_setup_db`: create POSTGRES_DB unless it already exists (as `postgres` always
  * does). Bitnami's scripts also create their application user `WITH LOGIN CREATEDB`, grant it the
  * database and make it the owner of the database and of its `public` schema.
+ *
+ * `setPassword` (a cluster copied from the cache): first the bootstrap superuser's password, as
+ * initdb's `--pwfile` sets it (`ALTER USER … WITH PASSWORD`, hashed by the server under its
+ * `password_encryption`, SCRAM by default), over the local socket where `pg_hba.conf` trusts it.
  */
-export async function createPostgresDb(socketDir: string, postgres: PostgresInstance, password: string | undefined): Promise<void> {
-  const target = { host: socketDir, port: INIT_PORT, user: postgres.user, password };
+export async function createPostgresDb(
+  socketDir: string,
+  port: number,
+  postgres: PostgresInstance,
+  password: string | undefined,
+  { setPassword = false }: { setPassword?: boolean } = {},
+): Promise<void> {
+  const target = { host: socketDir, port, user: postgres.user, password };
   const options = { applicationName: "civic-conformance init", queryTimeoutMs: 120_000 };
   const client = await connectTo({ ...target, database: "postgres" }, options);
   const database = quoteIdentifier(postgres.database);
   try {
+    if (setPassword && password !== undefined) await client.query(`ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`);
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
     if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
     const app = postgres.bitnamiUser;

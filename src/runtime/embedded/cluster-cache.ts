@@ -1,0 +1,259 @@
+/**
+ * A pristine cluster, initialised once and kept in the user's cache, copied for each server instead
+ * of running `initdb` (about a second of CPU) every time.
+ *
+ * An entry is what `initdb` wrote, untouched: no password (the caller sets the bootstrap password
+ * on first start, with the same `ALTER ROLE … PASSWORD` and `password_encryption` that initdb's
+ * `--pwfile` uses), the `pg_hba.conf` rule applied after the copy. It is keyed by everything initdb
+ * is given: the PostgreSQL binaries (their package and the `postgres` program's size and time), the
+ * bootstrap superuser's name, the encoding and locale, and the instance's POSTGRES_INITDB_ARGS.
+ *
+ * Made atomically: copied into a temp folder beside it with a manifest (every file's path and size)
+ * written last, then renamed into place; two runs making the same entry at once both succeed and one
+ * entry stays. Used only when it is ours: the cache folder and the entry owned by this process's user,
+ * neither writable by anyone else, no link inside, every file as the manifest says. Anything else
+ * (another user's folder, a partial or altered entry) is not used: a bad entry is removed and made
+ * again, a cache folder owned by someone else is passed over for a fresh initdb.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { chmod, copyFile, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { Logger } from "../../core/logger.js";
+import type { OsUser } from "../../sandbox/os-user.js";
+import type { PostgresBinaries } from "./postgres-binaries.js";
+
+/** Set to `1` to run initdb for every server, as before the cache. */
+export const NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
+/** Where the cache goes, overriding the default below. */
+export const CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
+
+const MANIFEST = "civic-cluster.json";
+/** Bumped when what an entry holds changes meaning. */
+const FORMAT = 1;
+/** Files copied at once. */
+const COPY_LANES = 8;
+
+/**
+ * Where pristine clusters are cached, or `undefined` for none (`CIVIC_NO_CLUSTER_CACHE=1`):
+ * `CIVIC_CLUSTER_CACHE_DIR`; on a GitHub runner its tool cache (`RUNNER_TOOL_CACHE`, kept between
+ * jobs on a self-hosted runner, where the action also caches the PostgreSQL binaries); else
+ * `$XDG_CACHE_HOME/civic-conformance/clusters` or `~/.cache/civic-conformance/clusters`.
+ */
+export function clusterCacheDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return undefined;
+  if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
+  if (env.RUNNER_TOOL_CACHE) return join(env.RUNNER_TOOL_CACHE, "civic-conformance-clusters");
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
+  if (env.HOME) return join(env.HOME, ".cache", "civic-conformance", "clusters");
+  return undefined;
+}
+
+/** What initdb is given: the cache key. */
+export interface PristineClusterSpec {
+  readonly superuser: string;
+  /** The instance's POSTGRES_INITDB_ARGS, split; encoding and locale are fixed by `runInitdb`. */
+  readonly initdbArgs: readonly string[];
+}
+
+interface Manifest {
+  readonly format: number;
+  readonly key: string;
+  readonly files: ReadonlyArray<readonly [path: string, size: number]>;
+  readonly folders: readonly string[];
+}
+
+/** How a server's cluster came to be, for the verbose log and the timings. */
+export type ClusterSource = "cache" | "initdb";
+
+export class ClusterCache {
+  private constructor(
+    /** The cache folder, checked to be ours. */
+    readonly dir: string,
+    private readonly uid: number | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * The cache at `dir`, made if missing (0700); `undefined`, with the reason logged, when it cannot
+   * be used safely or at all (owned by another user, writable by others, not a folder).
+   */
+  static async open(dir: string, logger: Logger): Promise<ClusterCache | undefined> {
+    const uid = process.getuid?.();
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const problem = unsafe(await lstat(dir), uid, "folder");
+      if (problem) {
+        logger.warn(`the cluster cache ${dir} is not used (${problem}); every embedded server runs initdb`);
+        return undefined;
+      }
+      await removeAbandoned(dir);
+      return new ClusterCache(dir, uid, logger);
+    } catch (error) {
+      logger.debug(`the cluster cache ${dir} cannot be used (${(error as Error).message}); every embedded server runs initdb`);
+      return undefined;
+    }
+  }
+
+  /** The entry's name: readable version, then a hash of everything initdb is given. */
+  static async keyOf(binaries: PostgresBinaries, spec: PristineClusterSpec): Promise<string> {
+    const postgres = await stat(binaries.postgres);
+    const packageJson = await readFile(join(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
+    const version = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
+    const hash = createHash("sha256")
+      .update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec }))
+      .digest("hex")
+      .slice(0, 20);
+    return `pg-${version.replace(/[^0-9A-Za-z.-]/g, "_")}-${hash}`;
+  }
+
+  /**
+   * Copies the entry `key` into `dataDir` (which must not exist), owned by `user`; false when there
+   * is no usable entry (a bad one is removed, to be made again).
+   */
+  async copyTo(key: string, dataDir: string, user: OsUser): Promise<boolean> {
+    const entry = join(this.dir, key);
+    const manifest = await this.verified(entry, key);
+    if (!manifest) return false;
+    await copyTree(entry, dataDir, manifest);
+    if (user.uid !== undefined) {
+      const gid = user.gid ?? user.uid;
+      await lchown(dataDir, user.uid, gid);
+      await Promise.all([...manifest.folders, ...manifest.files.map(([path]) => path)].map((path) => lchown(join(dataDir, path), user.uid!, gid)));
+    }
+    return true;
+  }
+
+  /**
+   * Keeps a copy of the freshly initialised `dataDir` as entry `key`. Losing a race to another run
+   * making the same entry is fine; any failure only costs the next run an initdb (logged).
+   */
+  async store(key: string, dataDir: string): Promise<void> {
+    const temp = join(this.dir, `.tmp-${key}-${randomBytes(6).toString("hex")}`);
+    try {
+      const manifest = await manifestOf(dataDir, key);
+      await copyTree(dataDir, temp, manifest);
+      // Written last: an entry without it (or with another listing) is partial.
+      await writeFile(join(temp, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
+      await rename(temp, join(this.dir, key));
+      this.logger.debug(`cluster cache: kept a pristine cluster as ${join(this.dir, key)}`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Another run renamed its copy into place first: theirs is as good as ours.
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") this.logger.debug(`cluster cache: could not keep the pristine cluster (${(error as Error).message})`);
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+  }
+
+  /** The entry's manifest when the entry is ours, whole and unaltered; a bad entry is removed. */
+  private async verified(entry: string, key: string): Promise<Manifest | undefined> {
+    let info;
+    try {
+      info = await lstat(entry);
+    } catch {
+      return undefined;
+    }
+    const problem = unsafe(info, this.uid, "entry") ?? (await this.damage(entry, key));
+    if (problem === undefined) return JSON.parse(await readFile(join(entry, MANIFEST), "utf8")) as Manifest;
+    this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
+    // Renamed aside first, so a concurrent run never copies a half-removed entry.
+    const aside = join(this.dir, `.bad-${key}-${randomBytes(6).toString("hex")}`);
+    await rename(entry, aside).then(
+      () => rm(aside, { recursive: true, force: true }),
+      () => undefined,
+    );
+    return undefined;
+  }
+
+  /** What is wrong with an entry's contents, or undefined when it is exactly what its manifest lists. */
+  private async damage(entry: string, key: string): Promise<string | undefined> {
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(await readFile(join(entry, MANIFEST), "utf8")) as Manifest;
+    } catch {
+      return "no readable manifest: a partial entry";
+    }
+    if (manifest.format !== FORMAT || manifest.key !== key) return "its manifest is for another key";
+    let found: Manifest;
+    try {
+      found = await manifestOf(entry, key, this.uid);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    const listed = new Map(manifest.files.map(([path, size]) => [path, size]));
+    const present = found.files.filter(([path]) => path !== MANIFEST);
+    if (present.length !== listed.size || present.some(([path, size]) => listed.get(path) !== size)) return "its files differ from its manifest";
+    if (found.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
+    return undefined;
+  }
+}
+
+/** A temp copy (`.tmp-…`) or an entry set aside (`.bad-…`) this old was left by a run that was killed meanwhile. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
+
+/** Removes what runs killed while making or removing an entry left in the cache folder. */
+async function removeAbandoned(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Why a cache folder or entry may not be trusted, or undefined. */
+function unsafe(info: Awaited<ReturnType<typeof lstat>>, uid: number | undefined, what: string): string | undefined {
+  if (info.isSymbolicLink() || !info.isDirectory()) return `the ${what} is not a folder`;
+  if (uid !== undefined && info.uid !== uid) return `the ${what} is owned by uid ${info.uid}, not by this user (uid ${uid})`;
+  if ((Number(info.mode) & 0o022) !== 0) return `the ${what} is writable by other users (mode ${(Number(info.mode) & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/**
+ * Every folder and regular file under `root` with its size. Anything else (a link, a socket) is an
+ * error: initdb makes none. With `owner`, every file must belong to it and be writable by nobody else.
+ */
+async function manifestOf(root: string, key: string, owner?: number): Promise<Manifest> {
+  const files: Array<readonly [string, number]> = [];
+  const folders: string[] = [];
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  await Promise.all(
+    entries.map(async (entry) => {
+      // `parentPath` from Node 20.12, `path` before it.
+      const path = join(entry.parentPath ?? (entry as { path?: string }).path ?? root, entry.name);
+      const shown = relative(root, path);
+      if (entry.isDirectory()) {
+        folders.push(shown);
+        if (owner !== undefined) {
+          const problem = unsafe(await lstat(path), owner, `folder ${shown}`);
+          if (problem) throw new Error(problem);
+        }
+        return;
+      }
+      if (!entry.isFile()) throw new Error(`${shown} is not a regular file`);
+      const info = await lstat(path);
+      if (owner !== undefined && (info.uid !== owner || (info.mode & 0o022) !== 0)) throw new Error(`${shown} is not this user's alone`);
+      files.push([shown, info.size]);
+    }),
+  );
+  files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  folders.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  return { format: FORMAT, key, files, folders };
+}
+
+/** Copies what `manifest` lists from `source` into the new folder `target`, folders 0700, files keeping their mode. */
+async function copyTree(source: string, target: string, manifest: Manifest): Promise<void> {
+  await mkdir(target, { mode: 0o700 });
+  await chmod(target, 0o700);
+  for (const folder of manifest.folders) await mkdir(join(target, folder), { mode: 0o700 });
+  const files = manifest.files.map(([path]) => path).filter((path) => path !== MANIFEST);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: COPY_LANES }, async () => {
+      while (next < files.length) {
+        const path = files[next++]!;
+        await copyFile(join(source, path), join(target, path));
+      }
+    }),
+  );
+}
