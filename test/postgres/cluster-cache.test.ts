@@ -207,7 +207,7 @@ describe("pristine cluster cache: made atomically, used only when whole and this
 
     await truncate(join(cache, entry!, "global", "pg_control"), 100);
     const truncated = await start(cache);
-    expect(truncated.text).toMatch(/is not used \(its files differ from its manifest\)/);
+    expect(truncated.text).toMatch(/is not used \(global\/pg_control differs from its manifest\)/);
     expect(truncated.entries).toEqual([entry]);
     expect((await start(cache)).text).toContain("cluster copied from the cache");
   });

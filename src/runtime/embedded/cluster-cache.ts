@@ -108,13 +108,22 @@ export class ClusterCache {
 
   /**
    * Copies the entry `key` into `dataDir` (which must not exist), owned by `user`; false when there
-   * is no usable entry (a bad one is removed, to be made again).
+   * is no usable entry (a bad one is removed, to be made again). Each file's size is checked against
+   * the manifest as it is copied, so checking costs no second pass over the files.
    */
   async copyTo(key: string, dataDir: string, user: OsUser): Promise<boolean> {
     const entry = join(this.dir, key);
-    const manifest = await this.verified(entry, key);
-    if (!manifest) return false;
-    await copyTree(entry, dataDir, manifest);
+    const checked = await this.checked(entry, key);
+    if (checked === undefined) return false;
+    if (typeof checked === "string") return this.discard(entry, key, checked);
+    const manifest = checked;
+    try {
+      await copyTree(entry, dataDir, manifest, true);
+    } catch (error) {
+      await rm(dataDir, { recursive: true, force: true });
+      if (error instanceof EntryDamage) return this.discard(entry, key, error.message);
+      throw error;
+    }
     if (user.uid !== undefined) {
       const gid = user.gid ?? user.uid;
       await lchown(dataDir, user.uid, gid);
@@ -145,28 +154,20 @@ export class ClusterCache {
     }
   }
 
-  /** The entry's manifest when the entry is ours, whole and unaltered; a bad entry is removed. */
-  private async verified(entry: string, key: string): Promise<Manifest | undefined> {
+  /**
+   * The entry's manifest when the entry is ours alone (nobody else can enter it, so nobody else can
+   * have put anything inside) and lists exactly its folders and files; a string saying what is
+   * wrong otherwise; undefined when there is no entry.
+   */
+  private async checked(entry: string, key: string): Promise<Manifest | string | undefined> {
     let info;
     try {
       info = await lstat(entry);
     } catch {
       return undefined;
     }
-    const problem = unsafe(info, this.uid, "entry") ?? (await this.damage(entry, key));
-    if (problem === undefined) return JSON.parse(await readFile(join(entry, MANIFEST), "utf8")) as Manifest;
-    this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
-    // Renamed aside first, so a concurrent run never copies a half-removed entry.
-    const aside = join(this.dir, `.bad-${key}-${randomBytes(6).toString("hex")}`);
-    await rename(entry, aside).then(
-      () => rm(aside, { recursive: true, force: true }),
-      () => undefined,
-    );
-    return undefined;
-  }
-
-  /** What is wrong with an entry's contents, or undefined when it is exactly what its manifest lists. */
-  private async damage(entry: string, key: string): Promise<string | undefined> {
+    const problem = unsafe(info, this.uid, "entry", 0o077);
+    if (problem) return problem;
     let manifest: Manifest;
     try {
       manifest = JSON.parse(await readFile(join(entry, MANIFEST), "utf8")) as Manifest;
@@ -174,19 +175,34 @@ export class ClusterCache {
       return "no readable manifest: a partial entry";
     }
     if (manifest.format !== FORMAT || manifest.key !== key) return "its manifest is for another key";
-    let found: Manifest;
+    let listing: Listing;
     try {
-      found = await manifestOf(entry, key, this.uid);
+      listing = await listingOf(entry);
     } catch (error) {
       return (error as Error).message;
     }
-    const listed = new Map(manifest.files.map(([path, size]) => [path, size]));
-    const present = found.files.filter(([path]) => path !== MANIFEST);
-    if (present.length !== listed.size || present.some(([path, size]) => listed.get(path) !== size)) return "its files differ from its manifest";
-    if (found.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
-    return undefined;
+    const listed = new Set(manifest.files.map(([path]) => path));
+    const files = listing.files.filter((path) => path !== MANIFEST);
+    if (files.length !== listed.size || files.some((path) => !listed.has(path))) return "its files differ from its manifest";
+    if (listing.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
+    return manifest;
+  }
+
+  /** Sets a bad entry aside and removes it, so it is made again; always false (nothing was copied). */
+  private async discard(entry: string, key: string, problem: string): Promise<false> {
+    this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
+    // Renamed aside first, so a concurrent run never copies a half-removed entry.
+    const aside = join(this.dir, `.bad-${key}-${randomBytes(6).toString("hex")}`);
+    await rename(entry, aside).then(
+      () => rm(aside, { recursive: true, force: true }),
+      () => undefined,
+    );
+    return false;
   }
 }
+
+/** A cache file is not what its manifest says (size, kind): the entry is damaged. */
+class EntryDamage extends Error {}
 
 /** A temp copy (`.tmp-…`) or an entry set aside (`.bad-…`) this old was left by a run that was killed meanwhile. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
@@ -202,58 +218,70 @@ async function removeAbandoned(dir: string): Promise<void> {
 }
 
 /** Why a cache folder or entry may not be trusted, or undefined. */
-function unsafe(info: Awaited<ReturnType<typeof lstat>>, uid: number | undefined, what: string): string | undefined {
+function unsafe(info: Awaited<ReturnType<typeof lstat>>, uid: number | undefined, what: string, forbidden = 0o022): string | undefined {
   if (info.isSymbolicLink() || !info.isDirectory()) return `the ${what} is not a folder`;
   if (uid !== undefined && info.uid !== uid) return `the ${what} is owned by uid ${info.uid}, not by this user (uid ${uid})`;
-  if ((Number(info.mode) & 0o022) !== 0) return `the ${what} is writable by other users (mode ${(Number(info.mode) & 0o777).toString(8)})`;
+  const mode = Number(info.mode) & 0o777;
+  if ((mode & forbidden) !== 0) return `the ${what} is ${forbidden === 0o022 ? "writable" : "open"} by other users (mode ${mode.toString(8)})`;
   return undefined;
 }
 
-/**
- * Every folder and regular file under `root` with its size. Anything else (a link, a socket) is an
- * error: initdb makes none. With `owner`, every file must belong to it and be writable by nobody else.
- */
-async function manifestOf(root: string, key: string, owner?: number): Promise<Manifest> {
-  const files: Array<readonly [string, number]> = [];
+interface Listing {
+  readonly files: readonly string[];
+  readonly folders: readonly string[];
+}
+
+/** Every folder and regular file under `root`, relative to it. Anything else (a link, a socket) is an error: initdb makes none. */
+async function listingOf(root: string): Promise<Listing> {
+  const files: string[] = [];
   const folders: string[] = [];
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  await Promise.all(
-    entries.map(async (entry) => {
-      // `parentPath` from Node 20.12, `path` before it.
-      const path = join(entry.parentPath ?? (entry as { path?: string }).path ?? root, entry.name);
-      const shown = relative(root, path);
-      if (entry.isDirectory()) {
-        folders.push(shown);
-        if (owner !== undefined) {
-          const problem = unsafe(await lstat(path), owner, `folder ${shown}`);
-          if (problem) throw new Error(problem);
-        }
-        return;
-      }
-      if (!entry.isFile()) throw new Error(`${shown} is not a regular file`);
-      const info = await lstat(path);
-      if (owner !== undefined && (info.uid !== owner || (info.mode & 0o022) !== 0)) throw new Error(`${shown} is not this user's alone`);
-      files.push([shown, info.size]);
-    }),
-  );
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    // `parentPath` from Node 20.12, `path` before it.
+    const path = relative(root, join(entry.parentPath ?? (entry as { path?: string }).path ?? root, entry.name));
+    if (entry.isDirectory()) folders.push(path);
+    else if (entry.isFile()) files.push(path);
+    else throw new Error(`${path} is not a regular file`);
+  }
+  return { files, folders };
+}
+
+/** The manifest of a freshly initialised cluster: its folders (parents first) and its files with their sizes. */
+async function manifestOf(root: string, key: string): Promise<Manifest> {
+  const listing = await listingOf(root);
+  const files = await Promise.all(listing.files.map(async (path) => [path, (await lstat(join(root, path))).size] as const));
   files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  folders.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  const folders = [...listing.folders].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   return { format: FORMAT, key, files, folders };
 }
 
-/** Copies what `manifest` lists from `source` into the new folder `target`, folders 0700, files keeping their mode. */
-async function copyTree(source: string, target: string, manifest: Manifest): Promise<void> {
+/**
+ * Copies what `manifest` lists from `source` into the new folder `target` (made here: an existing
+ * path, a planted link included, makes it fail), folders 0700, files keeping their mode. With
+ * `check`, a source file that is not a regular file of the listed size throws `EntryDamage`.
+ */
+async function copyTree(source: string, target: string, manifest: Manifest, check = false): Promise<void> {
   await mkdir(target, { mode: 0o700 });
   await chmod(target, 0o700);
   for (const folder of manifest.folders) await mkdir(join(target, folder), { mode: 0o700 });
-  const files = manifest.files.map(([path]) => path).filter((path) => path !== MANIFEST);
+  const files = manifest.files.filter(([path]) => path !== MANIFEST);
   let next = 0;
+  let failure: { error: unknown } | undefined;
+  // Every lane stops at the first failure and is waited for: the caller may remove `target` at once.
   await Promise.all(
     Array.from({ length: COPY_LANES }, async () => {
-      while (next < files.length) {
-        const path = files[next++]!;
-        await copyFile(join(source, path), join(target, path));
+      while (next < files.length && failure === undefined) {
+        const [path, size] = files[next++]!;
+        try {
+          if (check) {
+            const info = await lstat(join(source, path));
+            if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path} differs from its manifest`);
+          }
+          await copyFile(join(source, path), join(target, path));
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     }),
   );
+  if (failure !== undefined) throw failure.error;
 }
