@@ -6,7 +6,7 @@
  * give the same verdicts. The cache must be made atomically, survive concurrent runs, and never be
  * used when it is partial, altered, or not this user's alone.
  */
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, truncate } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -21,7 +21,7 @@ import { EmbeddedRuntime } from "../../src/runtime/embedded/embedded-runtime.js"
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 import { resolveUnprivilegedUser } from "../../src/sandbox/os-user.js";
 import { copyFixture, fixtureProduct, REPO_ROOT } from "../helpers/fixtures.js";
-import { copyRealLayout } from "../helpers/real-layouts.js";
+import { copyRealLayout, registrySource } from "../helpers/real-layouts.js";
 
 const ENV = { PATH: process.env.PATH };
 const temps: string[] = [];
@@ -228,5 +228,45 @@ describe("pristine cluster cache: made atomically, used only when whole and this
     expect(open.text).toMatch(/the cluster cache .* is not used \(the folder is writable by other users \(mode 777\)\); every embedded server runs initdb/);
     expect(open.text).not.toContain("cluster copied from the cache");
     expect(open.text).not.toContain("kept a pristine cluster");
+  });
+});
+
+describe("the image's restart after init scripts, skipped when there is none", { timeout: 300_000 }, () => {
+  async function writeProduct(root: string, initScript: string | undefined): Promise<void> {
+    await mkdir(join(root, "init"), { recursive: true });
+    if (initScript !== undefined) await writeFile(join(root, "init", "01-nothing.sql"), initScript);
+    await writeFile(
+      join(root, "compose.yaml"),
+      [
+        "services:",
+        "  postgres:",
+        "    image: postgres:16-alpine",
+        "    environment:",
+        "      POSTGRES_USER: owner",
+        "      POSTGRES_PASSWORD: owner-pw-1234",
+        "      POSTGRES_DB: app",
+        "    volumes: ['./init:/docker-entrypoint-initdb.d:ro']",
+        "  app:",
+        "    image: node:20-alpine",
+        "    environment:",
+        "      DATABASE_URL: postgresql://owner:owner-pw-1234@postgres:5432/app",
+        "",
+      ].join("\n"),
+    );
+    await mkdir(join(root, "infra"), { recursive: true });
+    await writeFile(join(root, "infra", "service-registry.ts"), registrySource({ app: { database: "app", dockerfile: "" } }));
+  }
+
+  it("an instance without init scripts starts once and shows exactly what a restarted one shows", async () => {
+    const without = await tempDir("no-script");
+    const withScript = await tempDir("empty-script");
+    await writeProduct(without, undefined);
+    await writeProduct(withScript, "-- an init script that changes nothing\nSELECT 1;\n");
+    const cache = await tempDir("restart");
+    const onceLogger = new RecordingLogger();
+    const once = await startAndObserve(without, without, cache, onceLogger);
+    const restarted = await startAndObserve(withScript, withScript, cache);
+    expect(onceLogger.text()).toMatch(/0 init scripts 0, restart 0\)/);
+    expect(once).toEqual(restarted);
   });
 });

@@ -56,8 +56,11 @@ const PORT_ATTEMPTS = 3;
 /**
  * One PostgreSQL 16 server provisioned the way the instance's image provisions its compose service
  * on first start: bootstrap superuser and database, the init scripts (mounted or copied in by its
- * build) in the image's order on a socket-only server, then a restart listening on 127.0.0.1. It
- * lives in a folder of its own (inside the run folder when there is one), gone after `stop()`.
+ * build) in the image's order on a socket-only server, then a restart listening on 127.0.0.1 (an
+ * instance without init scripts starts once, on 127.0.0.1: no script can have changed what the
+ * restart would apply). Its cluster comes from the pristine-cluster cache when there is one
+ * (cluster-cache.ts). It lives in a folder of its own (inside the run folder when there is one),
+ * gone after `stop()`.
  */
 export class EmbeddedServer {
   /** The superuser's password for this run (the instance's, or a generated one). */
@@ -108,34 +111,49 @@ export class EmbeddedServer {
     const initdb = lap();
     checkpoint();
 
-    this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
-    await context.runFolder?.noteServer(this.process.pid, dataDir);
-    checkpoint();
-    await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
-    const initServer = lap();
+    let initServer: number;
+    let initScripts = 0;
+    let restart = 0;
+    if (!instance.initScripts.some((script) => script.kind !== "ignored")) {
+      // No init script: nothing of the product runs in the image's init phase, so nothing can have
+      // changed a setting its restart would apply. The server starts once, on loopback, and
+      // POSTGRES_DB is created over its socket.
+      this.port = await this.listenOnLoopback(context, dataDir, dir);
+      checkpoint();
+      await createPostgresDb(dir, this.port, instance, password, { setPassword: cluster.passwordPending });
+      initServer = lap();
+    } else {
+      this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+      await context.runFolder?.noteServer(this.process.pid, dataDir);
+      checkpoint();
+      await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
+      initServer = lap();
 
-    await runImageInitScripts(instance.initScripts, {
-      dir,
-      dataDir,
-      binaries: context.binaries,
-      postgres: instance,
-      password,
-      user: context.user,
-      env: context.env,
-      repoRoot: context.repoRoot,
-      boundary: context.boundary,
-      scriptTimeoutMs: context.scriptTimeoutMs,
-      logger: context.logger,
-      signal: context.signal,
-    });
-    const initScripts = lap();
-    checkpoint();
+      await runImageInitScripts(instance.initScripts, {
+        dir,
+        dataDir,
+        binaries: context.binaries,
+        postgres: instance,
+        password,
+        user: context.user,
+        env: context.env,
+        repoRoot: context.repoRoot,
+        boundary: context.boundary,
+        scriptTimeoutMs: context.scriptTimeoutMs,
+        logger: context.logger,
+        signal: context.signal,
+      });
+      initScripts = lap();
+      checkpoint();
 
-    await this.process.stop();
-    this.process = undefined;
-    this.port = await this.listenOnLoopback(context, dataDir, dir);
-    checkpoint();
-    const restart = lap();
+      // The image's restart: what the scripts changed in the configuration (ALTER SYSTEM, an edited
+      // postgresql.conf or pg_hba.conf) takes effect, and the server listens on TCP.
+      await this.process.stop();
+      this.process = undefined;
+      this.port = await this.listenOnLoopback(context, dataDir, dir);
+      checkpoint();
+      restart = lap();
+    }
     const readyAt = performance.now();
     this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
     context.logger.debug(
