@@ -36,6 +36,8 @@ export interface ConnectOptions {
   readonly connectTimeoutMs?: number;
   /** Upper bound for each statement on the connection (client and server side). */
   readonly queryTimeoutMs?: number;
+  /** The server's own limit (`statement_timeout`) when it must cancel first and report the statement; default `queryTimeoutMs`. */
+  readonly statementTimeoutMs?: number;
   /** Shown in `pg_stat_activity`, so a stuck probe is easy to spot. */
   readonly applicationName?: string;
 }
@@ -81,7 +83,7 @@ export function clientConfig(target: ConnectTarget, options: ConnectOptions = {}
     ssl: sslFromMode(target.sslmode),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: queryTimeout,
-    statement_timeout: queryTimeout,
+    statement_timeout: options.statementTimeoutMs ?? queryTimeout,
     application_name: options.applicationName ?? "civic-conformance",
   };
 }

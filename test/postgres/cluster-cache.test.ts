@@ -231,10 +231,10 @@ describe("pristine cluster cache: made atomically, used only when whole and this
   });
 });
 
-describe("the image's restart after init scripts, skipped when there is none", { timeout: 300_000 }, () => {
+describe("plain SQL init scripts over the protocol, without the image's restart unless a script changed what it reads", { timeout: 300_000 }, () => {
   async function writeProduct(root: string, initScript: string | undefined): Promise<void> {
     await mkdir(join(root, "init"), { recursive: true });
-    if (initScript !== undefined) await writeFile(join(root, "init", "01-nothing.sql"), initScript);
+    if (initScript !== undefined) await writeFile(join(root, "init", "01-init.sql"), initScript);
     await writeFile(
       join(root, "compose.yaml"),
       [
@@ -257,16 +257,60 @@ describe("the image's restart after init scripts, skipped when there is none", {
     await writeFile(join(root, "infra", "service-registry.ts"), registrySource({ app: { database: "app", dockerfile: "" } }));
   }
 
-  it("an instance without init scripts starts once and shows exactly what a restarted one shows", async () => {
-    const without = await tempDir("no-script");
-    const withScript = await tempDir("empty-script");
-    await writeProduct(without, undefined);
-    await writeProduct(withScript, "-- an init script that changes nothing\nSELECT 1;\n");
-    const cache = await tempDir("restart");
-    const onceLogger = new RecordingLogger();
-    const once = await startAndObserve(without, without, cache, onceLogger);
-    const restarted = await startAndObserve(withScript, withScript, cache);
-    expect(onceLogger.text()).toMatch(/0 init scripts 0, restart 0\)/);
-    expect(once).toEqual(restarted);
+  /** Starts a product whose one init script is `script`; what it shows, and the phases it went through. */
+  async function started(script: string | undefined, cache: string): Promise<{ seen: Record<string, unknown>; log: string }> {
+    const root = await tempDir("init");
+    await writeProduct(root, script);
+    const logger = new RecordingLogger();
+    const seen = await startAndObserve(root, root, cache, logger);
+    return { seen, log: logger.text() };
+  }
+
+  // A meta-command psql ignores here makes the same SQL go through psql and the image's restart.
+  const THROUGH_PSQL = "\\set civic_marker 1\n";
+  const SQL = [
+    "CREATE ROLE reader LOGIN PASSWORD 'reader-pw-1234';",
+    "CREATE DATABASE reports OWNER reader;",
+    "REVOKE ALL ON DATABASE reports FROM PUBLIC;",
+    "CREATE FUNCTION public.answer() RETURNS int LANGUAGE sql AS $$ SELECT 42; $$;",
+    "ALTER DATABASE reports SET search_path = public;",
+    "",
+  ].join("\n");
+
+  it("shows exactly what psql and the restart show: no script, plain SQL, and SQL with ALTER SYSTEM (restarted)", async () => {
+    const cache = await tempDir("protocol");
+    const none = await started(undefined, cache);
+    expect(none.log).toMatch(/0 init scripts 0, restart 0\)/);
+    expect(none.seen).toEqual((await started(`${THROUGH_PSQL}SELECT 1;\n`, cache)).seen);
+
+    const plain = await started(SQL, cache);
+    expect(plain.log).toContain("01-init.sql (plain SQL, over the protocol)");
+    expect(plain.log).toMatch(/1 init scripts \d+, restart 0\)/);
+    const psql = await started(`${THROUGH_PSQL}${SQL}`, cache);
+    expect(psql.log).not.toContain("over the protocol");
+    expect(plain.seen).toEqual(psql.seen);
+
+    const altered = await started(`${SQL}ALTER SYSTEM SET work_mem = '8MB';\n`, cache);
+    expect(altered.log).toMatch(/1 init scripts \d+, restart [1-9]\d*\)/);
+    const alteredPsql = await started(`${THROUGH_PSQL}${SQL}ALTER SYSTEM SET work_mem = '8MB';\n`, cache);
+    expect(altered.seen).toEqual(alteredPsql.seen);
+    expect(JSON.stringify(altered.seen)).toContain('"name":"work_mem","setting":"8192","source":"configuration file"');
+  });
+
+  it("a failing plain statement is reported at the line psql names, as psql's failure is", async () => {
+    const cache = await tempDir("failing");
+    const failing = `${SQL}\nCREATE TABLE broken (\n  id int,\n  id int\n);\n`;
+    const messages: string[] = [];
+    for (const script of [failing, `${THROUGH_PSQL}${failing}`]) {
+      const error = await started(script, cache).then(
+        () => undefined,
+        (caught: unknown) => caught as Error,
+      );
+      expect(error).toBeInstanceOf(Error);
+      messages.push(((error as { format?: () => string }).format?.() ?? error!.message));
+    }
+    // The statement's `;` is on line 10; the psql variant has one line more at the top.
+    expect(messages[0]).toMatch(/init\/01-init\.sql:10: init script 01-init\.sql failed, as it would in the postgres container's first start: ERROR: column "id" specified more than once$/);
+    expect(messages[1]).toBe(messages[0]!.replace(":10:", ":11:"));
   });
 });

@@ -6,7 +6,16 @@ import type { Logger } from "../../core/logger.js";
 import type { OsUser } from "../../sandbox/os-user.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
 import type { ClusterCache } from "./cluster-cache.js";
-import { bootstrapPassword, createPostgresDb, DEFAULT_HOST_AUTH, INIT_PORT, initialiseCluster, runImageInitScripts } from "./image-entrypoint.js";
+import {
+  bootstrapPassword,
+  createPostgresDb,
+  DEFAULT_HOST_AUTH,
+  INIT_PORT,
+  initialiseCluster,
+  prepareImageInitScripts,
+  restartInputs,
+  runImageInitScripts,
+} from "./image-entrypoint.js";
 import { findFreePort } from "./free-port.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess } from "./postgres-process.js";
@@ -56,9 +65,9 @@ const PORT_ATTEMPTS = 3;
 /**
  * One PostgreSQL 16 server provisioned the way the instance's image provisions its compose service
  * on first start: bootstrap superuser and database, the init scripts (mounted or copied in by its
- * build) in the image's order on a socket-only server, then a restart listening on 127.0.0.1 (an
- * instance without init scripts starts once, on 127.0.0.1: no script can have changed what the
- * restart would apply). Its cluster comes from the pristine-cluster cache when there is one
+ * build) in the image's order on a socket-only server, then a restart listening on 127.0.0.1. An
+ * instance whose init scripts are all plain SQL (or that has none) starts once, on 127.0.0.1, its
+ * scripts sent over the protocol, and restarts only when they changed what a restart reads. Its cluster comes from the pristine-cluster cache when there is one
  * (cluster-cache.ts). It lives in a folder of its own (inside the run folder when there is one),
  * gone after `stop()`.
  */
@@ -114,14 +123,44 @@ export class EmbeddedServer {
     let initServer: number;
     let initScripts = 0;
     let restart = 0;
-    if (!instance.initScripts.some((script) => script.kind !== "ignored")) {
-      // No init script: nothing of the product runs in the image's init phase, so nothing can have
-      // changed a setting its restart would apply. The server starts once, on loopback, and
-      // POSTGRES_DB is created over its socket.
+    const phase = {
+      dir,
+      dataDir,
+      binaries: context.binaries,
+      postgres: instance,
+      password,
+      user: context.user,
+      env: context.env,
+      repoRoot: context.repoRoot,
+      boundary: context.boundary,
+      scriptTimeoutMs: context.scriptTimeoutMs,
+      logger: context.logger,
+      signal: context.signal,
+    };
+    const runnable = instance.initScripts.some((script) => script.kind !== "ignored");
+    const prepared = runnable ? await prepareImageInitScripts(instance.initScripts, phase) : undefined;
+    checkpoint();
+    if (!prepared || prepared.plain) {
+      // No psql and no shell: nothing of the product runs in the image's init phase but SQL sent
+      // by this tool, so the server starts once, on loopback, and is restarted only when a script
+      // changed what a restart reads (ALTER SYSTEM, a configuration file).
       this.port = await this.listenOnLoopback(context, dataDir, dir);
       checkpoint();
       await createPostgresDb(dir, this.port, instance, password, { setPassword: cluster.passwordPending });
       initServer = lap();
+      if (prepared) {
+        const before = await restartInputs(dataDir);
+        await runImageInitScripts(prepared, phase, this.port);
+        initScripts = lap();
+        checkpoint();
+        if ((await restartInputs(dataDir)) !== before) {
+          await this.process!.stop();
+          this.process = undefined;
+          this.port = await this.listenOnLoopback(context, dataDir, dir);
+          checkpoint();
+          restart = lap();
+        }
+      }
     } else {
       this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
       await context.runFolder?.noteServer(this.process.pid, dataDir);
@@ -129,20 +168,7 @@ export class EmbeddedServer {
       await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
       initServer = lap();
 
-      await runImageInitScripts(instance.initScripts, {
-        dir,
-        dataDir,
-        binaries: context.binaries,
-        postgres: instance,
-        password,
-        user: context.user,
-        env: context.env,
-        repoRoot: context.repoRoot,
-        boundary: context.boundary,
-        scriptTimeoutMs: context.scriptTimeoutMs,
-        logger: context.logger,
-        signal: context.signal,
-      });
+      await runImageInitScripts(prepared, phase, INIT_PORT);
       initScripts = lap();
       checkpoint();
 

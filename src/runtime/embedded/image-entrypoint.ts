@@ -21,6 +21,7 @@ import { ClusterCache, type ClusterSource } from "./cluster-cache.js";
 import { containerHba } from "./pg-hba.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { InitdbFailure, runInitdb } from "./postgres-process.js";
+import { plainSqlScript, psqlEnvironmentIsPlain, runPlainSql } from "./init-sql-protocol.js";
 import { runInitScripts } from "./run-init-scripts.js";
 import type { OsUser } from "../../sandbox/os-user.js";
 
@@ -148,25 +149,87 @@ export interface InitPhase {
   readonly signal: AbortSignal;
 }
 
+/** The init scripts copied where the server user reads them, and whether psql can be left out. */
+export interface PreparedInitScripts {
+  readonly scripts: readonly InitScript[];
+  /** Each script's copy, by container name. */
+  readonly copies: ReadonlyMap<string, string>;
+  /**
+   * Every script that runs is plain SQL psql would send unchanged, in an environment where psql
+   * would talk to the server as this tool does (init-sql-protocol.ts): the statements of each.
+   * Undefined when any script needs psql or a shell, or the image is bitnami's.
+   */
+  readonly plain: ReadonlyMap<string, ReturnType<typeof plainSqlScript> & object> | undefined;
+}
+
+/** Copies every script mounted or copied in (`copyInitScripts`) and decides whether they all run over the protocol. */
+export async function prepareImageInitScripts(scripts: readonly InitScript[], phase: InitPhase): Promise<PreparedInitScripts> {
+  const copies = await copyInitScripts(scripts, join(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  return { scripts, copies, plain: await plainScripts(scripts, copies, phase) };
+}
+
+async function plainScripts(scripts: readonly InitScript[], copies: ReadonlyMap<string, string>, phase: InitPhase): Promise<PreparedInitScripts["plain"]> {
+  if (phase.postgres.flavor === "bitnami" || phase.postgres.bitnamiUser) return undefined;
+  const env = scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password);
+  if (!psqlEnvironmentIsPlain(env, phase.password)) return undefined;
+  const plain = new Map<string, NonNullable<ReturnType<typeof plainSqlScript>>>();
+  for (const script of scripts) {
+    if (script.kind === "ignored") continue;
+    if (script.kind !== "sql") return undefined;
+    const statements = plainSqlScript(await readFile(copies.get(script.containerName) ?? script.hostPath));
+    if (!statements) return undefined;
+    plain.set(script.containerName, statements);
+  }
+  return plain;
+}
+
 /**
  * The entrypoint's `docker_process_init_files`: every script mounted or copied in, in the image's
- * order, as the image runs it. Bitnami's scripts run them as its application user (its
- * POSTGRESQL_INITSCRIPTS_USERNAME default) into its database.
+ * order, as the image runs it, on the init server at `port` (its socket in `phase.dir`). Bitnami's
+ * scripts run them as its application user (its POSTGRESQL_INITSCRIPTS_USERNAME default) into its
+ * database. With `prepared.plain`, the statements go over the protocol instead of through psql.
  */
-export async function runImageInitScripts(scripts: readonly InitScript[], phase: InitPhase): Promise<void> {
-  const runnable = await copyInitScripts(scripts, join(phase.dir, "docker-entrypoint-initdb.d"), phase);
+export async function runImageInitScripts(prepared: PreparedInitScripts, phase: InitPhase, port: number): Promise<void> {
+  const { scripts, copies, plain } = prepared;
+  const superuser = phase.postgres.bitnamiUser?.user ?? phase.postgres.user;
+  const displayPath = (script: InitScript) => repoRelative(phase.repoRoot, script.hostPath);
+  if (plain) {
+    for (const script of scripts) {
+      const statements = plain.get(script.containerName);
+      if (!statements) {
+        phase.logger.debug(`init: ignoring ${script.containerName} (the image only runs *.sh, *.sql and compressed *.sql)`);
+        continue;
+      }
+      phase.logger.debug(`init: running ${script.containerName} (plain SQL, over the protocol)`);
+      await runPlainSql(
+        statements,
+        { socketDir: phase.dir, port, superuser, database: phase.postgres.database, password: phase.password, timeoutMs: phase.scriptTimeoutMs, signal: phase.signal },
+        { containerName: script.containerName, shown: displayPath(script) },
+      );
+    }
+    return;
+  }
   await runInitScripts(scripts, {
-    env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
-    superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
+    env: { ...scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password), PGPORT: String(port) },
+    superuser,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
     timeoutMs: phase.scriptTimeoutMs,
     logger: phase.logger,
     signal: phase.signal,
-    displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
-    runPath: (script) => runnable.get(script.containerName) ?? script.hostPath,
+    displayPath,
+    runPath: (script) => copies.get(script.containerName) ?? script.hostPath,
   });
+}
+
+/** The configuration files a restart reads again: when init scripts changed none, the restart changes nothing. */
+const RESTART_READS = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
+
+/** The contents of the files a restart would read again, to compare before and after the init scripts. */
+export async function restartInputs(dataDir: string): Promise<string> {
+  const contents = await Promise.all(RESTART_READS.map((name) => readFile(join(dataDir, name), "utf8").catch(() => "")));
+  return contents.join("\0");
 }
 
 /**
