@@ -12266,6 +12266,26 @@ function unmetNeed(check2, context) {
   return void 0;
 }
 
+// src/pipeline/run-outcome.ts
+function startFailureOf(error, io) {
+  const kind = error instanceof UsageError ? "input" : "environment";
+  const cause = maskSecrets(
+    error instanceof UsageError ? error.format() : error instanceof EnvironmentError ? error.message : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`
+  );
+  if (!io.signal.aborted) {
+    io.logger.error(`the runtime could not start: ${cause}`);
+    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
+  }
+  return { kind, cause, ...error instanceof UsageError && error.location && { location: error.location } };
+}
+function exitCodeFor(run) {
+  const { verdict } = run.report.summary;
+  if (verdict === "fail") return 1;
+  if (run.inputError || run.startFailure?.kind === "input") return 2;
+  if (verdict === "error") return 3;
+  return 0;
+}
+
 // src/pipeline/check-pipeline.ts
 var needsServer = (check2) => check2.needs.includes("postgres");
 var usesStack = (check2) => check2.needs.includes("stack");
@@ -12398,24 +12418,6 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       }
     }
   }
-}
-function startFailureOf(error, io) {
-  const kind = error instanceof UsageError ? "input" : "environment";
-  const cause = maskSecrets(
-    error instanceof UsageError ? error.format() : error instanceof EnvironmentError ? error.message : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`
-  );
-  if (!io.signal.aborted) {
-    io.logger.error(`the runtime could not start: ${cause}`);
-    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
-  }
-  return { kind, cause, ...error instanceof UsageError && error.location && { location: error.location } };
-}
-function exitCodeFor(run) {
-  const { verdict } = run.report.summary;
-  if (verdict === "fail") return 1;
-  if (run.inputError || run.startFailure?.kind === "input") return 2;
-  if (verdict === "error") return 3;
-  return 0;
 }
 
 // src/pipeline/check-products.ts
