@@ -177,29 +177,25 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
   }, 120_000);
   afterAll(() => scenario?.dispose());
 
-  it("fails with isolation/superuser, one isolation/foreign-connect said once for everyone, and one for PUBLIC's CONNECT", async () => {
+  it("fails with isolation/superuser and one isolation/foreign-connect said once for everyone", async () => {
     expect(result.status).toBe("fail");
     const first = await scenario.line(COMPOSE, "DATABASE_URL: postgresql://civic:");
-    const initSql = "products/property-tax/infra/init-databases.sql";
-    const firstDatabase = await scenario.line(initSql, "CREATE DATABASE auth_gateway;");
     const registryLines = await Promise.all(STATEFUL.map((s) => scenario.line(REGISTRY, `database: "${databaseOf(s)}"`)));
     expect(located(result)).toEqual([
       `isolation/superuser - ${COMPOSE}:${first}`,
+      // The databases still open to PUBLIC need no finding of their own: the fix (per-service roles) closes them too.
       `isolation/foreign-connect - ${COMPOSE}:${first}`,
-      // Per-service roles alone would not isolate them: every database still lets PUBLIC connect (the catalog says so).
-      `isolation/foreign-connect - ${initSql}:${firstDatabase}`,
       `isolation/maintenance-database - ${COMPOSE}:${first}`,
       ...STATEFUL.map((s, i) => `isolation/public-temp ${s} ${REGISTRY}:${registryLines[i]}`),
     ]);
-    expect(result.findings.map((f) => f.severity)).toEqual(["error", "error", "error", ...Array(11).fill("warning")]);
+    expect(result.findings.map((f) => f.severity)).toEqual(["error", "error", ...Array(11).fill("warning")]);
     expect(result.findings[0]!.message).toBe(
       'All 10 services log in as role "civic", which is a superuser: it can read and write every database on the server, whatever the grants say.',
     );
     expect(result.findings[1]!.message).toBe(
       'All 10 services log in with the same credential (role "civic"), so each one can connect to every other service\'s database: no database is isolated from any service.',
     );
-    expect(result.findings[2]!.message).toMatch(/^Databases auth_gateway, notification_engine, .* and tax_sale_proceedings still grant CONNECT to PUBLIC: /);
-    expect(result.findings[3]!.message).toBe('All 10 services (role "civic") can still connect to postgres, template1 and civic_platform.');
+    expect(result.findings[2]!.message).toBe('All 10 services (role "civic") can still connect to postgres, template1 and civic_platform.');
   });
 
   it("points every fix at per-service LOGIN roles, REVOKE … FROM PUBLIC (with real names) and civic-conformance generate", () => {
@@ -207,9 +203,6 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
     expect(foreign.fix).toContain("its own LOGIN role, named like its database and owning it");
     expect(foreign.fix).toContain("REVOKE ALL ON DATABASE auth_gateway FROM PUBLIC");
     expect(foreign.fix).toContain("products/property-tax/infra/init-databases.sql");
-    const toPublic = result.findings.filter((f) => f.rule === "isolation/foreign-connect")[1]!;
-    expect(toPublic.service).toBeUndefined();
-    expect(toPublic.fix).toContain("REVOKE CONNECT ON DATABASE tax_sale_proceedings FROM PUBLIC;");
     expect(foreign.fix).toContain("civic-conformance generate --write");
     const superuser = result.findings.find((f) => f.rule === "isolation/superuser")!;
     expect(superuser.fix).toContain("NOSUPERUSER");

@@ -260,11 +260,18 @@ export function catalogOnlyFindings(
   return findings;
 }
 
-/** The targets a finding names with PUBLIC's CONNECT as (one of) the cause(s). */
-export function publicCausesSaid(entries: readonly ProvenEntry[], rows: readonly CatalogOnlyRow[]): Set<string> {
+/**
+ * The targets a finding above already covers for PUBLIC: named with PUBLIC's CONNECT as (one of) the
+ * cause(s), or reached through a shared role or the bootstrap superuser, whose fix (per-service roles,
+ * each database closed to PUBLIC) closes it too.
+ */
+export function publicCausesSaid(entries: readonly ProvenEntry[], rows: readonly CatalogOnlyRow[], context: Pick<FindingContext, "adminUser">): Set<string> {
   const said = new Set<string>();
   for (const entry of entries) {
-    if (entry.proven.breach && !entry.rightful && entry.proven.catalog?.causes.some((cause) => cause.kind === "public")) said.add(targetKey(entry.target));
+    if (!entry.proven.breach) continue;
+    const causes = entry.proven.catalog?.causes ?? [];
+    const perServiceRoles = entry.rightful || (entry.holder.user === context.adminUser(entry.target.instance.name) && causes.some((cause) => cause.kind === "superuser"));
+    if (perServiceRoles || causes.some((cause) => cause.kind === "public")) said.add(targetKey(entry.target));
   }
   for (const row of rows) for (const { target, verdict } of row.breaches) if (verdict.causes.some((cause) => cause.kind === "public")) said.add(targetKey(target));
   return said;

@@ -139,7 +139,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
       return roleFindings(relevant, catalogs.get(instance.name)!.roles, several ? instance.name : undefined, wording);
     }),
     ...foreignConnectFindings(rows.entries, groups, findingContext),
-    ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows), product.registry, findingContext),
+    ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows, findingContext), product.registry, findingContext),
     ...mismatchFindings(rows.entries, findingContext),
     ...maintenanceFindings(results, groups, several, wording),
     ...instances.flatMap((instance) =>
