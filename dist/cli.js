@@ -362,7 +362,7 @@ function maskSecrets(text) {
   for (const secret of [...registeredSecrets()].sort((a, b) => b.length - a.length)) masked = replaceSecret(masked, secret);
   return masked.replace(
     URL_PASSWORD,
-    (_m, head, password, at2) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at2}` : `${head}${MASK}${at2}`
+    (_m, head, password, at3) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at3}` : `${head}${MASK}${at3}`
   ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
 function maskedMessage(error) {
@@ -1142,7 +1142,7 @@ function globPattern(glob) {
 async function initScriptsOf(service, build) {
   const byName = /* @__PURE__ */ new Map();
   const problems = [];
-  const at2 = (volume) => ({ file: volume.file, line: volume.line });
+  const at3 = (volume) => ({ file: volume.file, line: volume.line });
   const directoryMounts = service.volumes.filter((volume) => volume.target.replace(/\/$/, "") === INITDB_DIR);
   const innerMounts = service.volumes.filter((volume) => volume.target.startsWith(`${INITDB_DIR}/`));
   if (build && directoryMounts.length === 0) {
@@ -1152,31 +1152,31 @@ async function initScriptsOf(service, build) {
   }
   for (const volume of directoryMounts) {
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at3(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at3(volume), reason: "missing" });
       continue;
     }
     if (!info.isDirectory()) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "file-over-directory" });
+      problems.push({ source: volume.source, target: volume.target, origin: at3(volume), reason: "file-over-directory" });
       continue;
     }
-    for (const script of await directoryEntries(volume.source, at2(volume))) byName.set(script.containerName, script);
+    for (const script of await directoryEntries(volume.source, at3(volume))) byName.set(script.containerName, script);
   }
   for (const volume of innerMounts) {
     const relativeTarget = posix2.relative(INITDB_DIR, volume.target.replace(/\/$/, ""));
     const nested = relativeTarget.includes("/");
     const containerName = nested ? relativeTarget.split("/")[0] : relativeTarget;
     if (volume.type !== "bind") {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "named-volume" });
+      problems.push({ source: volume.source, target: volume.target, origin: at3(volume), reason: "named-volume" });
       continue;
     }
     const info = await statOrUndefined(volume.source);
     if (!info) {
-      problems.push({ source: volume.source, target: volume.target, origin: at2(volume), reason: "missing" });
+      problems.push({ source: volume.source, target: volume.target, origin: at3(volume), reason: "missing" });
       continue;
     }
     byName.set(containerName, {
@@ -1184,7 +1184,7 @@ async function initScriptsOf(service, build) {
       containerName,
       kind: nested ? "ignored" : initScriptKind(containerName, info.isDirectory()),
       executable: isExecutable(info.mode),
-      origin: at2(volume)
+      origin: at3(volume)
     });
   }
   return { scripts: inRunOrder(byName.values()), problems };
@@ -1278,13 +1278,13 @@ function hostPath(source, dir) {
   if (source === "~" || source.startsWith("~/")) return join3(homedir(), source.slice(1));
   return isAbsolute(source) ? source : resolve3(dir, source);
 }
-function readHealthcheck(node, at2, what, reader) {
+function readHealthcheck(node, at3, what, reader) {
   const disable = reader.field(node, "disable", `the healthcheck of ${what}`);
   const testEntry = reader.field(node, "test", `the healthcheck of ${what}`);
   const disabledByFlag = disable !== void 0 && reader.scalar(disable.value, "`disable`", disable.keyOrigin).value === "true";
   const test = !testEntry ? [] : reader.isSeq(testEntry.value) ? reader.items(testEntry.value, "`test`").map((part) => reader.scalar(part, "a `test` part").value) : reader.scalar(testEntry.value, "`test`", testEntry.keyOrigin).value;
   const disabledByTest = Array.isArray(test) && test[0] === "NONE";
-  const where = testEntry?.keyOrigin ?? at2;
+  const where = testEntry?.keyOrigin ?? at3;
   return { test, line: where.line, file: where.file, disabled: disabledByFlag || disabledByTest };
 }
 function readServiceSecrets(node, what, context) {
@@ -1310,7 +1310,7 @@ function readServiceSecrets(node, what, context) {
 }
 
 // src/compose-file/read-service.ts
-async function readService(name, at2, node, context) {
+async function readService(name, at3, node, context) {
   const reader = context.reader;
   const what = `service "${name}"`;
   const fields = new Map(reader.entries(node, what).map((entry) => [entry.key, entry]));
@@ -1338,8 +1338,8 @@ async function readService(name, at2, node, context) {
   const networkAliases = networks ? readNetworkAliases(networks.value, what, reader) : [];
   return {
     name,
-    line: at2.line,
-    file: at2.file,
+    line: at3.line,
+    file: at3.file,
     ...image && !reader.isNull(image.value) && { image: located(reader.scalar(image.value, `the image of ${what}`, image.keyOrigin)) },
     ...buildContext && { build: buildContext },
     ...containerName && !reader.isNull(containerName.value) && { containerName: reader.scalar(containerName.value, `container_name of ${what}`, containerName.keyOrigin).value },
@@ -1396,7 +1396,7 @@ function readEnvironment(node, what, context, duplicates2) {
   }
   return environment;
 }
-async function readEnvFiles(node, at2, what, context) {
+async function readEnvFiles(node, at3, what, context) {
   const reader = context.reader;
   const items = reader.isSeq(node) ? reader.items(node, `env_file of ${what}`) : [node];
   const environment = /* @__PURE__ */ new Map();
@@ -1408,7 +1408,7 @@ async function readEnvFiles(node, at2, what, context) {
       const requiredNode = reader.field(item, "required", `env_file of ${what}`)?.value;
       if (requiredNode !== void 0) required = reader.scalar(requiredNode, "`required`").value !== "false";
     }
-    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.originOf(item, at2));
+    const entry = reader.scalar(pathNode, `an env_file of ${what}`, reader.originOf(item, at3));
     const absolute = resolve4(context.dir, entry.value);
     if (!await pathExists(absolute)) {
       if (!required) continue;
@@ -1423,11 +1423,11 @@ async function readEnvFiles(node, at2, what, context) {
   }
   return environment;
 }
-function readBuild(node, at2, what, context) {
+function readBuild(node, at3, what, context) {
   const reader = context.reader;
   if (!reader.isMap(node)) {
-    const contextPath2 = reader.scalar(node, `the build of ${what}`, at2);
-    return { context: resolve4(context.dir, contextPath2.value), line: at2.line, file: at2.file };
+    const contextPath2 = reader.scalar(node, `the build of ${what}`, at3);
+    return { context: resolve4(context.dir, contextPath2.value), line: at3.line, file: at3.file };
   }
   const contextNode = reader.field(node, "context", `the build of ${what}`);
   const dockerfileNode = reader.field(node, "dockerfile", `the build of ${what}`);
@@ -1439,8 +1439,8 @@ function readBuild(node, at2, what, context) {
   const args = argsNode && !reader.isNull(argsNode.value) ? readBuildArgs(argsNode.value, what, context) : void 0;
   return {
     context: resolve4(context.dir, contextPath),
-    line: at2.line,
-    file: at2.file,
+    line: at3.line,
+    file: at3.file,
     ...dockerfile && { dockerfile: dockerfile.value, dockerfileLine: dockerfile.line, dockerfileFile: dockerfile.file },
     ...target && { target },
     ...args && args.size > 0 && { args }
@@ -2076,18 +2076,18 @@ async function loadConfigFile(path, repoRoot, { allowOutsideLinks = false } = {}
   if (!parsed.success) throw schemaError(parsed.error.issues, locations, shown);
   const file = repoRelative(resolve7(repoRoot), path);
   const content = parsed.data;
-  const at2 = (segments) => ({ file, line: locations.lineOf(segments) });
+  const at3 = (segments) => ({ file, line: locations.lineOf(segments) });
   const config = {
     file,
-    ...content.profile !== void 0 && { profile: content.profile, profileAt: at2(["profile"]) },
-    overrides: Object.entries(content.rules ?? {}).map(([rule, level]) => ({ rule, level, at: at2(["rules", rule]) })),
+    ...content.profile !== void 0 && { profile: content.profile, profileAt: at3(["profile"]) },
+    overrides: Object.entries(content.rules ?? {}).map(([rule, level]) => ({ rule, level, at: at3(["rules", rule]) })),
     suppressions: (content.suppressions ?? []).map((suppression, index) => ({
       rule: suppression.rule,
       ...suppression.service !== void 0 && { service: suppression.service },
       ...suppression.file !== void 0 && { file: suppression.file },
       reason: suppression.reason.trim(),
       expires: suppression.expires,
-      at: at2(["suppressions", index])
+      at: at3(["suppressions", index])
     }))
   };
   const registry = content.services && readServices(content.services, { path, file, repoRoot, locations, shown });
@@ -2828,9 +2828,9 @@ function split(text) {
   const queryStart = rest.indexOf("?");
   const beforeQuery = queryStart < 0 ? rest : rest.slice(0, queryStart);
   const query = queryStart < 0 ? void 0 : rest.slice(queryStart + 1);
-  const at2 = beforeQuery.lastIndexOf("@");
-  const userinfo = at2 < 0 ? void 0 : beforeQuery.slice(0, at2);
-  const afterUser = beforeQuery.slice(at2 + 1);
+  const at3 = beforeQuery.lastIndexOf("@");
+  const userinfo = at3 < 0 ? void 0 : beforeQuery.slice(0, at3);
+  const afterUser = beforeQuery.slice(at3 + 1);
   const slash = afterUser.indexOf("/");
   return {
     scheme: match[1].toLowerCase(),
@@ -2891,11 +2891,11 @@ function bindToInstance(credential, instances) {
   const host = credential.host.toLowerCase();
   const instance = instances.find((candidate) => candidate.aliases.some((alias) => alias.toLowerCase() === host));
   const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
-  const at2 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
+  const at3 = { service: credential.service, file: hostField.file, line: hostField.line, variables: [hostField.variable] };
   const names = instances.map((candidate) => candidate.name).join(", ") || "none";
   if (!instance) {
     const why = LOOPBACK.test(host) ? `which inside the service's container is the container itself, not a PostgreSQL service (${names})` : `which is no PostgreSQL service of the compose file (${names})`;
-    return { credential, problem: { ...at2, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
+    return { credential, problem: { ...at3, kind: "unknown-host", reason: `${hostField.variable} (${hostField.file}:${hostField.line}) names host "${credential.host}", ${why}` } };
   }
   const bound = { ...credential, instance: instance.name };
   if (credential.port === instance.networkPort) return { credential: bound };
@@ -2903,7 +2903,7 @@ function bindToInstance(credential, instances) {
   return {
     credential: bound,
     problem: {
-      ...at2,
+      ...at3,
       kind: "wrong-port",
       reason: `${portField.variable} (${portField.file}:${portField.line}) names port ${credential.port} of "${instance.name}", which listens on ${instance.networkPort} inside the network`,
       variables: [.../* @__PURE__ */ new Set([hostField.variable, portField.variable])]
@@ -2916,14 +2916,14 @@ var DEFAULT_PORT2 = 5432;
 function completeDraft(service, draft) {
   const variables = Object.values(draft.fields).map((field2) => field2.variable);
   const missing = [!draft.host && "host", !draft.user && "user"].filter((part) => !!part);
-  const at2 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
+  const at3 = { service, file: draft.source.file, line: draft.source.line, variables: [...new Set(variables)] };
   if (missing.length > 0) {
-    return { ...at2, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
+    return { ...at3, kind: "incomplete", reason: `the credential in ${describeFields(draft)} names no ${missing.join(" and no ")}` };
   }
   const port = draft.port === void 0 || draft.port === "" ? DEFAULT_PORT2 : Number(draft.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     const where = draft.fields.port ?? draft.source;
-    return { ...at2, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
+    return { ...at3, kind: "invalid", reason: `${where.variable} (${where.file}:${where.line}) is not a port number: "${draft.port}"` };
   }
   return {
     service,
@@ -3097,7 +3097,7 @@ function parseKeywordConninfo(text) {
 }
 
 // src/product/credentials/mapping-form.ts
-function mappingDraft(service, mapping, env, at2) {
+function mappingDraft(service, mapping, env, at3) {
   const named = Object.entries(mapping).filter((entry2) => typeof entry2[1] === "string");
   const unset = named.filter(([, variable]) => !env.get(variable));
   if (unset.length > 0) {
@@ -3109,8 +3109,8 @@ function mappingDraft(service, mapping, env, at2) {
           service,
           kind: "mapping",
           reason: `the registry's credentials of ${service} name ${unset.map(([part, variable]) => `${variable} (${part})`).join(", ")}, which compose service "${composeName}" does not set`,
-          file: at2.file,
-          line: at2.line,
+          file: at3.file,
+          line: at3.line,
           variables: unset.map(([, variable]) => variable)
         }
       ]
@@ -3150,7 +3150,7 @@ function mappingDraft(service, mapping, env, at2) {
     password: entry("password")?.value ?? fromUrl.password,
     ...fromUrl.params && { params: fromUrl.params },
     fields,
-    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at2.file, line: at2.line }
+    source: fields.url ?? fields.user ?? fields.database ?? fields.host ?? Object.values(fields)[0] ?? { variable: "credentials", file: at3.file, line: at3.line }
   };
   return { drafts: [draft], problems: [] };
 }
@@ -3490,9 +3490,9 @@ async function inferRegistry(compose, repoRoot) {
   const facts = [];
   const todo = [];
   const migrations = /* @__PURE__ */ new Map();
-  const at2 = (location) => ({ file: location.file, line: location.line });
+  const at3 = (location) => ({ file: location.file, line: location.line });
   for (const instance of instances) {
-    facts.push({ service: instance.name, fact: `PostgreSQL instance (${instance.image ?? "image of its build"}; superuser ${instance.user})`, from: [at2(instance.recognisedBy)] });
+    facts.push({ service: instance.name, fact: `PostgreSQL instance (${instance.image ?? "image of its build"}; superuser ${instance.user})`, from: [at3(instance.recognisedBy)] });
   }
   const candidates = [...compose.services.values()].filter((service) => !instanceServices.has(service));
   const drafts = [];
@@ -3515,12 +3515,12 @@ async function inferRegistry(compose, repoRoot) {
         ({ credentials, problems } = await readServiceCredentials(composeService, { ...probe2, credentials: guessed.mapping, fieldLines: { credentials: hostValue.line } }, { instances, registryFile: hostValue.file }));
         attempted = problems.filter((problem) => problem.kind !== "no-credential");
         const parts = Object.entries(guessed.mapping).map(([part, variable]) => `${part} ${variable}`).join(", ");
-        facts.push({ service: key, fact: `credentials read by a guessed mapping (${parts}): ${guessed.hostVariable} names PostgreSQL service ${guessed.instance}`, from: [at2(hostValue)] });
-        todo.push({ service: key, message: `no common credential form matched; the credentials mapping (${parts}) was guessed from the variable names: confirm it`, at: at2(hostValue) });
+        facts.push({ service: key, fact: `credentials read by a guessed mapping (${parts}): ${guessed.hostVariable} names PostgreSQL service ${guessed.instance}`, from: [at3(hostValue)] });
+        todo.push({ service: key, message: `no common credential form matched; the credentials mapping (${parts}) was guessed from the variable names: confirm it`, at: at3(hostValue) });
       }
     }
     if (credentials.length === 0 && attempted.length === 0 && !composeService.build) {
-      facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at2(composeService)] });
+      facts.push({ service: key, fact: `left out of the registry: image ${composeService.image?.value ?? "(none)"}, no build and no PostgreSQL credential`, from: [at3(composeService)] });
       continue;
     }
     let database = "";
@@ -3534,20 +3534,20 @@ async function inferRegistry(compose, repoRoot) {
       facts.push({
         service: key,
         fact: `stateful: database "${primary.database}" as role "${primary.user}"${instance ? ` on ${instance}` : ""} (${primary.form === "url" ? "URL" : primary.form === "split" ? "split variables" : primary.form} ${[...new Set(variables)].join(", ")})`,
-        from: uniqueLocations(Object.values(primary.fields).map(at2))
+        from: uniqueLocations(Object.values(primary.fields).map(at3))
       });
       for (const other of others.filter((credential) => credential.database !== primary.database)) {
-        todo.push({ service: key, message: `${key} also holds a credential for database "${other.database}" (${other.source.variable}); the first one, "${primary.database}", is taken as its own`, at: at2(other.source) });
+        todo.push({ service: key, message: `${key} also holds a credential for database "${other.database}" (${other.source.variable}); the first one, "${primary.database}", is taken as its own`, at: at3(other.source) });
       }
     } else if (attempted.length > 0) {
       database = key.toLowerCase().replace(/[^a-z0-9]+/g, "_");
       const first = attempted[0];
       place("database", first);
-      todo.push({ service: key, message: `its PostgreSQL credential could not be read (${first.reason}); its database is assumed to be "${database}": set database (and credentials) here`, at: at2(first) });
+      todo.push({ service: key, message: `its PostgreSQL credential could not be read (${first.reason}); its database is assumed to be "${database}": set database (and credentials) here`, at: at3(first) });
     } else {
-      facts.push({ service: key, fact: "stateless: holds no PostgreSQL credential", from: [at2(composeService)] });
+      facts.push({ service: key, fact: "stateless: holds no PostgreSQL credential", from: [at3(composeService)] });
     }
-    if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at2(problem) });
+    if (primary) for (const problem of attempted) todo.push({ service: key, message: problem.reason, at: at3(problem) });
     const definition = { hostname: key, database };
     if (guessed) {
       definition.credentials = guessed.mapping;
@@ -3562,7 +3562,7 @@ async function inferRegistry(compose, repoRoot) {
       definition.dockerfile = repoRelative(repoRoot, dockerfilePath);
       const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
       place("dockerfile", where);
-      facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at2(where)] });
+      facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at3(where)] });
       const found = await findMigrations(dirname6(dockerfilePath), repoRoot);
       if (found && database !== "") {
         migrations.set(key, found);
@@ -3581,11 +3581,11 @@ async function inferRegistry(compose, repoRoot) {
     if (port) {
       definition.port = port.value;
       place("port", port);
-      facts.push({ service: key, fact: `port ${port.value}`, from: [at2(port)] });
+      facts.push({ service: key, fact: `port ${port.value}`, from: [at3(port)] });
     }
     if (composeService.profiles && composeService.profiles.length > 0) {
       const names = composeService.profiles.map((profile) => profile.value);
-      facts.push({ service: key, fact: `under profile ${names.join(", ")}: checked, but compose starts it only with --profile`, from: composeService.profiles.map(at2) });
+      facts.push({ service: key, fact: `under profile ${names.join(", ")}: checked, but compose starts it only with --profile`, from: composeService.profiles.map(at3) });
     }
     drafts.push({ composeService, definition, fieldLines, fieldFiles });
   }
@@ -3597,14 +3597,14 @@ async function inferRegistry(compose, repoRoot) {
     for (const [name, condition] of composeService.dependsOn) {
       if (!keys.has(name) || name === key) continue;
       dependsOn.add(name);
-      facts.push({ service: key, fact: `depends on ${name} (depends_on)`, from: [at2(condition)] });
+      facts.push({ service: key, fact: `depends on ${name} (depends_on)`, from: [at3(condition)] });
     }
     for (const [variable, value] of composeService.environment) {
       const target = calledService(value.value, keys);
       if (!target || target === key) continue;
       extraEnv[variable] = value.value;
       dependsOn.add(target);
-      facts.push({ service: key, fact: `calls ${target} (${variable})`, from: [at2(value.source)] });
+      facts.push({ service: key, fact: `calls ${target} (${variable})`, from: [at3(value.source)] });
     }
     const full = { ...definition };
     if (dependsOn.size > 0) {
@@ -4506,6 +4506,8 @@ function renderCoverage(coverage) {
   }
   return [...lines, ""];
 }
+var PROOF_MARK = { login: "L", catalog: "C", "login+catalog": "L+C" };
+var MATRIX_LEGEND = "\u2705 kept out \xB7 \u274C gets in \xB7 \u{1F7E2} own database \xB7 \u26A0\uFE0F not proven, or login and catalog disagree \u2014 L: proven by a login attempt, C: proven by the catalog (`has_database_privilege` as the admin), L+C: both. Rows `role \u2026` and `PUBLIC` are read from the catalog alone.";
 function renderMatrix(matrix) {
   const column = (c) => c.instance === void 0 ? c.database : `${c.database}@${c.instance}`;
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
@@ -4514,14 +4516,17 @@ function renderMatrix(matrix) {
   const symbol = (c) => {
     if (!c) return "";
     if (c.outcome === "own") return "\u{1F7E2} own";
-    if (c.outcome === "refused") return "\u2705";
-    if (c.outcome === "connected") return "\u274C";
+    const proof = c.proof ? ` ${PROOF_MARK[c.proof]}` : "";
+    if (c.outcome === "refused") return c.proof === void 0 || c.catalog === "allowed" && c.proof === "login" ? `\u26A0\uFE0F${proof}` : `\u2705${proof}`;
+    if (c.outcome === "connected") return `\u274C${proof}`;
     return "\u26A0\uFE0F";
   };
   return [
     `| credential of \u2193 / database \u2192 | ${databases.map(code).join(" | ")} |`,
     `|---|${databases.map(() => ":-:").join("|")}|`,
-    ...credentials.map((who) => `| ${code(who)} | ${databases.map((db) => symbol(cell.get(`${who}\0${db}`))).join(" | ")} |`)
+    ...credentials.map((who) => `| ${code(who)} | ${databases.map((db) => symbol(cell.get(`${who}\0${db}`))).join(" | ")} |`),
+    "",
+    MATRIX_LEGEND
   ];
 }
 function renderMarkdown(report) {
@@ -4959,7 +4964,7 @@ function credentialInstanceFindings(service, composeService, context) {
   for (const credential of context.credentialsOf(service)) {
     const isDatabaseUrl = credential.source.variable === "DATABASE_URL";
     const hostField = credential.fields.host ?? credential.fields.url ?? credential.source;
-    const at2 = { service: service.key, file: hostField.file, line: hostField.line };
+    const at3 = { service: service.key, file: hostField.file, line: hostField.line };
     const instance = context.instances.find((candidate) => candidate.name === credential.instance);
     if (!instance) {
       if (isDatabaseUrl || context.instances.length === 0) continue;
@@ -4967,7 +4972,7 @@ function credentialInstanceFindings(service, composeService, context) {
         rule: "compose/database-host",
         severity: "error",
         message: `${hostField.variable} of "${composeService.name}" names host "${credential.host}", which is no PostgreSQL service of the compose file (${names}).`,
-        ...at2,
+        ...at3,
         fix: `Name the PostgreSQL service ${service.key} uses (${context.instances.map((candidate) => candidate.name).join(", ")}) as the host, with its container port.`
       });
       continue;
@@ -4985,7 +4990,7 @@ function credentialInstanceFindings(service, composeService, context) {
       });
     }
     const wrong = foreignInstance(service, credential, context);
-    if (wrong) findings.push({ rule: "compose/database-host", severity: "error", message: wrong.message, ...at2, fix: wrong.fix });
+    if (wrong) findings.push({ rule: "compose/database-host", severity: "error", message: wrong.message, ...at3, fix: wrong.fix });
   }
   return findings;
 }
@@ -5199,7 +5204,7 @@ function dependsOnFindings(service, composeService, context) {
 // src/checks/compose/dockerfile-rules.ts
 import { posix as posix6 } from "node:path";
 function dockerfileFindings(service, composeService, context) {
-  if (service.dockerfile === void 0) return [];
+  if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return [];
   const expected = posix6.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];
@@ -6524,6 +6529,9 @@ var REFUSAL_REASONS = {
   [SQLSTATE.invalidCatalogName]: "database does not exist",
   [SQLSTATE.objectNotInPrerequisiteState]: "database does not accept connections"
 };
+var NO_PASSWORD = "no-password";
+var NO_PASSWORD_REASON = "the credential has no password and the server asks for one";
+var CLIENT_HAS_NO_PASSWORD = /client password must be a (non-empty )?string/;
 var NETWORK_CODES = /* @__PURE__ */ new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
 var UNREACHABLE_SQLSTATE = /^(08...|57P0[12])$/;
 function classifyConnectError(error) {
@@ -6538,8 +6546,8 @@ function classifyConnectError(error) {
   if (code2 !== void 0 && (NETWORK_CODES.has(code2) || UNREACHABLE_SQLSTATE.test(code2))) {
     return { kind: "unreachable", code: code2, reason: `${message} (${code2})` };
   }
-  if (/client password must be a (non-empty )?string/.test(message)) {
-    return { kind: "refused", code: "no-password", reason: "the URL has no password and the server asks for one" };
+  if (code2 === NO_PASSWORD || CLIENT_HAS_NO_PASSWORD.test(message)) {
+    return { kind: "refused", code: NO_PASSWORD, reason: NO_PASSWORD_REASON };
   }
   if (/timeout|terminated|ended unexpectedly|closed/i.test(message)) {
     return { kind: "unreachable", ...code2 !== void 0 && { code: code2 }, reason: message };
@@ -6617,9 +6625,13 @@ async function connectTo(target, options = {}) {
   } catch (error) {
     await client.end().catch(() => {
     });
-    throw error;
+    throw plainDriverError(error);
   }
   return client;
+}
+function plainDriverError(error) {
+  if (!(error instanceof Error) || !CLIENT_HAS_NO_PASSWORD.test(error.message)) return error;
+  return Object.assign(new Error(NO_PASSWORD_REASON), { code: NO_PASSWORD });
 }
 var BUSY_RETRIES = 5;
 var BUSY_BACKOFF_MS = 200;
@@ -6651,6 +6663,216 @@ async function withConnection(url, options, use) {
     await attempt.client.end().catch(() => {
     });
   }
+}
+
+// src/postgres/connect-privileges.ts
+var PUBLIC_ROLE = "PUBLIC";
+function privilegeKey(database, role) {
+  return `${database}\0${role}`;
+}
+var PRIVILEGES_SQL = `
+  with dbs as (
+    select d.oid, d.datname, d.datdba, coalesce(d.datacl, acldefault('d', d.datdba)) as acl
+      from pg_database d
+     where d.datallowconn and not d.datistemplate
+  ), grants as (
+    select dbs.oid as db, a.grantee
+      from dbs, aclexplode(dbs.acl) a
+     where a.privilege_type = 'CONNECT'
+  ), roles as (
+    select r.oid, r.rolname, r.rolsuper, r.rolcanlogin
+      from pg_roles r
+     where r.rolname not like 'pg\\_%' and (r.rolcanlogin or r.rolname = any($1::text[]))
+  )
+  select dbs.datname as database,
+         pg_get_userbyid(dbs.datdba) as owner,
+         r.rolname as role,
+         r.rolsuper as superuser,
+         r.rolcanlogin as "canLogin",
+         has_database_privilege(r.oid, dbs.oid, 'CONNECT') as allowed,
+         dbs.datdba = r.oid as "isOwner",
+         exists(select 1 from grants g where g.db = dbs.oid and g.grantee = 0) as "publicConnect",
+         exists(select 1 from grants g where g.db = dbs.oid and g.grantee = r.oid) as "directGrant",
+         case when dbs.datdba <> r.oid and pg_has_role(r.oid, dbs.datdba, 'USAGE') then
+           (select pg_get_userbyid(m.roleid) from pg_auth_members m
+             where m.member = r.oid and pg_has_role(m.roleid, dbs.datdba, 'USAGE')
+             order by 1 limit 1)
+         end as "ownerVia",
+         array(select pg_get_userbyid(g.grantee) || chr(1) ||
+                      coalesce((select pg_get_userbyid(m.roleid) from pg_auth_members m
+                                 where m.member = r.oid and pg_has_role(m.roleid, g.grantee, 'USAGE')
+                                 order by 1 limit 1), '')
+                 from grants g
+                where g.db = dbs.oid and g.grantee <> 0 and g.grantee <> r.oid and pg_has_role(r.oid, g.grantee, 'USAGE')
+                order by 1) as memberships
+    from dbs cross join roles r
+   order by dbs.datname, r.rolname`;
+async function readConnectPrivileges(admin, named = []) {
+  const { rows } = await admin.query(PRIVILEGES_SQL, [[...new Set(named)]]);
+  const databases = /* @__PURE__ */ new Map();
+  const roles = /* @__PURE__ */ new Map();
+  const cells = /* @__PURE__ */ new Map();
+  const publicOpen = /* @__PURE__ */ new Map();
+  for (const row of rows) {
+    databases.set(row.database, { owner: row.owner });
+    roles.set(row.role, { name: row.role, canLogin: row.canLogin, superuser: row.superuser });
+    publicOpen.set(row.database, row.publicConnect);
+    cells.set(privilegeKey(row.database, row.role), { database: row.database, role: row.role, allowed: row.allowed, causes: row.allowed ? causesOf(row) : [] });
+  }
+  for (const [database, open3] of publicOpen) {
+    cells.set(privilegeKey(database, PUBLIC_ROLE), { database, role: PUBLIC_ROLE, allowed: open3, causes: open3 ? [{ kind: "public" }] : [] });
+  }
+  return { databases, roles, cells };
+}
+function causesOf(row) {
+  if (row.superuser) return [{ kind: "superuser" }];
+  const causes = [];
+  if (row.isOwner) causes.push({ kind: "owner" });
+  if (row.ownerVia) causes.push({ kind: "member-of-owner", granted: row.owner, via: row.ownerVia });
+  if (row.publicConnect) causes.push({ kind: "public" });
+  if (row.directGrant) causes.push({ kind: "grant" });
+  for (const entry of row.memberships) {
+    const [granted, via] = entry.split("");
+    if (granted) causes.push({ kind: "membership", granted, via: via || granted });
+  }
+  return causes;
+}
+
+// src/checks/shared/init-script-names.ts
+var GENERATE_HINT = "`civic-conformance generate --write` renders init-databases.sql and docker-compose.yml this way from the registry";
+var NO_SCRIPT = "the PostgreSQL init scripts";
+async function fixWording(product) {
+  const postgres = await productPostgres(product);
+  const byInstance = new Map(
+    postgres.instances.map((instance) => [
+      instance.name,
+      instance.initScripts.filter((script) => script.kind !== "ignored").map((script) => repoRelative(product.repoRoot, script.hostPath))
+    ])
+  );
+  const all = [...new Set([...byInstance.values()].flat())];
+  return {
+    where(instance) {
+      const files = instance === void 0 ? all : byInstance.get(instance) ?? all;
+      return files.length > 0 ? files.join(", ") : NO_SCRIPT;
+    },
+    hint: profileOf(product) === "civic" ? `; ${GENERATE_HINT}` : ""
+  };
+}
+var GENERIC_WORDING = { where: () => "the init script", hint: `; ${GENERATE_HINT}` };
+
+// src/checks/isolation/init-script-statements.ts
+import { readFile as readFile6 } from "node:fs/promises";
+import { gunzipSync as gunzipSync2 } from "node:zlib";
+var NAME2 = String.raw`(?:"[^"]+"|[\w$:'{}]+)`;
+async function readInitScriptStatements(instance, repoRoot) {
+  const sources = [];
+  for (const script of instance?.initScripts ?? []) {
+    if (script.kind !== "sql" && script.kind !== "sql.gz" && script.kind !== "sh") continue;
+    let text;
+    try {
+      const bytes = await readFile6(script.hostPath);
+      text = script.kind === "sql.gz" ? gunzipSync2(bytes).toString("utf8") : bytes.toString("utf8");
+    } catch {
+      continue;
+    }
+    sources.push({ file: repoRelative(repoRoot, script.hostPath), text, shell: script.kind === "sh" });
+  }
+  return initScriptStatements(sources);
+}
+function initScriptStatements(sources) {
+  const statements = sources.flatMap((source) => source.shell ? shellStatements(source.text, source.file) : sqlStatements(source.text, source.file));
+  return locator(statements, sources.map((source) => source.file));
+}
+function locator(statements, files) {
+  const find = (pattern, ...names) => {
+    const literal = pattern((value) => quotedOrPlain(value));
+    const exact = statements.find((statement) => literal.test(statement.text));
+    if (exact || names.length === 0) return exact && at2(exact);
+    const dynamic = pattern(() => String.raw`(?:\\?"?[$:%{][^\s;]*)`);
+    const templated = statements.find((statement) => dynamic.test(statement.text));
+    return templated && at2(templated);
+  };
+  return {
+    files,
+    createsDatabase: (database) => find((n) => new RegExp(String.raw`\bCREATE\s+DATABASE\s+(?:IF\s+NOT\s+EXISTS\s+)?${n(database)}(?![\w"])`, "i"), database),
+    createsRole: (role) => find((n) => new RegExp(String.raw`\bCREATE\s+(?:ROLE|USER)\s+${n(role)}(?![\w"])`, "i"), role),
+    grantsConnect: (database, grantee) => find(
+      (n) => new RegExp(String.raw`\bGRANT\b[^;]*\b(?:CONNECT|ALL)\b[^;]*\bON\s+DATABASE\s+(?:${NAME2}\s*,\s*)*${n(database)}\b[^;]*\bTO\s+(?:${NAME2}\s*,\s*)*${n(grantee)}(?![\w"])`, "i"),
+      database,
+      grantee
+    ),
+    grantsRole: (granted, member) => find((n) => new RegExp(String.raw`\bGRANT\s+(?:${NAME2}\s*,\s*)*${n(granted)}\s*(?:,\s*${NAME2}\s*)*\bTO\s+(?:${NAME2}\s*,\s*)*${n(member)}(?![\w"])`, "i"), granted, member),
+    makesSuperuser: (role) => find((n) => new RegExp(String.raw`\b(?:CREATE|ALTER)\s+(?:ROLE|USER)\s+${n(role)}\b[^;]*(?<!NO)SUPERUSER\b`, "i"))
+  };
+}
+var at2 = (statement) => ({ file: statement.file, line: statement.line });
+function quotedOrPlain(name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return String.raw`(?:"${escaped}"|${escaped})`;
+}
+function sqlStatements(sql, file) {
+  const lineAt2 = lineIndex(sql);
+  const statements = [];
+  let parts = [];
+  let start;
+  const flush = () => {
+    if (start !== void 0 && parts.length > 0) statements.push({ file, line: lineAt2(start), text: parts.join(" ").replace(/\s+/g, " ").trim() });
+    parts = [];
+    start = void 0;
+  };
+  for (const token of lexSql(sql)) {
+    if (token.kind === "line-comment" || token.kind === "block-comment") continue;
+    if (token.kind === "psql-meta" || token.kind === "symbol" && token.text === ";") {
+      flush();
+      continue;
+    }
+    if (token.kind === "space") {
+      if (start !== void 0) parts.push(" ");
+      continue;
+    }
+    start ??= token.start;
+    parts.push(token.kind === "string" ? ` ${token.value ?? ""} ` : token.text);
+  }
+  flush();
+  return statements;
+}
+var SQL_START = /^\s*(CREATE|GRANT|ALTER|REVOKE|DROP|SELECT|COMMENT)\b/i;
+function shellStatements(script, file) {
+  const statements = [];
+  let open3;
+  const push = (line, text) => {
+    if (text.trim()) statements.push({ file, line, text: text.replace(/\s+/g, " ").trim() });
+  };
+  script.split("\n").forEach((raw, index) => {
+    const line = raw.replace(/^\s*(#|--).*$/, "");
+    if (!open3 && SQL_START.test(line)) open3 = { line: index + 1, parts: [] };
+    if (!open3) {
+      for (const piece of line.split(";")) push(index + 1, piece);
+      return;
+    }
+    const semicolon = line.indexOf(";");
+    open3.parts.push(semicolon < 0 ? line : line.slice(0, semicolon));
+    if (semicolon < 0) return;
+    push(open3.line, open3.parts.join(" "));
+    open3 = void 0;
+    for (const piece of line.slice(semicolon + 1).split(";")) push(index + 1, piece);
+  });
+  if (open3) push(open3.line, open3.parts.join(" "));
+  return statements;
+}
+function lineIndex(text) {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === "\n") starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = low + high + 1 >> 1;
+      if (starts[mid] <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low + 1;
+  };
 }
 
 // src/postgres/cluster-catalog.ts
@@ -6821,8 +7043,8 @@ async function liveCredentials(product, live) {
 function reachedInstance(credential, live, url) {
   const bound = credential.instance === void 0 ? void 0 : live.instances.get(credential.instance);
   if (bound) return bound;
-  const at2 = /@([^/@]+)\//.exec(url)?.[1];
-  const byAddress = [...live.instances.values()].find((instance) => `${instance.host.includes(":") ? `[${instance.host}]` : instance.host}:${instance.port}` === at2);
+  const at3 = /@([^/@]+)\//.exec(url)?.[1];
+  const byAddress = [...live.instances.values()].find((instance) => `${instance.host.includes(":") ? `[${instance.host}]` : instance.host}:${instance.port}` === at3);
   if (byAddress) return byAddress;
   return { name: `${credential.host}:${credential.port}`, adminUrl: "", host: credential.host, port: credential.port, scratchAdminUrl: () => Promise.resolve(void 0) };
 }
@@ -6878,20 +7100,398 @@ function describeEvidence(database, evidence) {
   return lines.join("\n");
 }
 
+// src/postgres/quoting.ts
+import pg2 from "pg";
+function quoteIdentifier(name) {
+  if (name.includes("\0")) throw new Error("a PostgreSQL identifier cannot contain a NUL character");
+  return pg2.escapeIdentifier(name);
+}
+function quoteLiteral(text) {
+  if (text.includes("\0")) throw new Error("a PostgreSQL literal cannot contain a NUL character");
+  return pg2.escapeLiteral(text).trimStart();
+}
+
 // src/checks/isolation/fixes.ts
-var GENERATE_HINT = "`civic-conformance generate --write` renders init-databases.sql and docker-compose.yml this way from the registry";
-var FIX_FOREIGN_CONNECT = `Give each service its own LOGIN role, named like its database and owning it (CREATE ROLE x LOGIN PASSWORD \u2026; CREATE DATABASE x OWNER x), run REVOKE ALL ON DATABASE x FROM PUBLIC for every service database, and use that role in the service's DATABASE_URL; ${GENERATE_HINT}.`;
-function fixRoleAttribute(attribute) {
-  return `Connect the service as its own LOGIN role with ${attribute} (e.g. ALTER ROLE \u2026 ${attribute}), owning only its own database; keep the superuser for the postgres container's bootstrap (POSTGRES_USER) alone; ${GENERATE_HINT}.`;
+function sqlName(name) {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdentifier(name);
 }
-function fixPredefinedRole(role, member) {
-  return `REVOKE ${role} FROM ${member} in infra/init-databases.sql; a service role needs no cluster-wide reach. ${GENERATE_HINT}.`;
+var FIX_FOREIGN_CONNECT = "Remove what lets the role in, as the finding's cause says: PUBLIC's CONNECT (REVOKE CONNECT ON DATABASE <db> FROM PUBLIC;), a direct grant (REVOKE CONNECT ON DATABASE <db> FROM <role>;), a membership (REVOKE <granted role> FROM <role>;), superuser (ALTER ROLE <role> NOSUPERUSER;), or a role shared by several services (give each service its own LOGIN role owning its database).";
+function fixSharedRole(role, databases, wording = GENERIC_WORDING, instance) {
+  const example = databases[0] ?? "x";
+  const name = sqlName(example);
+  return `Give each service its own LOGIN role, named like its database and owning it, instead of the shared role "${role}" (CREATE ROLE ${name} LOGIN PASSWORD \u2026; ALTER DATABASE ${name} OWNER TO ${name}; REVOKE ALL ON DATABASE ${name} FROM PUBLIC; and so on for ${databases.length > 1 ? databases.slice(1).join(", ") : "every service database"}) in ${wording.where(instance)}, and use that role in the service's credential${wording.hint}.`;
 }
-var FIX_MAINTENANCE_DATABASE = `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026 FROM PUBLIC for postgres, template1 and POSTGRES_DB in infra/init-databases.sql, and connect services as their own non-superuser roles; ${GENERATE_HINT}.`;
-function fixPublicTemp(database) {
-  return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in infra/init-databases.sql (the owner keeps its rights); ${GENERATE_HINT}.`;
+function causeStatements(cause, role, database, context) {
+  const db = sqlName(database);
+  const r = sqlName(role);
+  switch (cause.kind) {
+    case "superuser":
+      return role === context.adminUser ? void 0 : [`ALTER ROLE ${r} NOSUPERUSER;`];
+    case "owner":
+      return [`ALTER DATABASE ${db} OWNER TO ${sqlName(context.ownerRoles[0] ?? database)};`];
+    case "member-of-owner":
+    case "membership":
+      return [`REVOKE ${sqlName(cause.via)} FROM ${r};`];
+    case "public":
+      return [
+        ...context.ownerNeedsGrant ? context.ownerRoles.map((owner) => `GRANT CONNECT ON DATABASE ${db} TO ${sqlName(owner)};`) : [],
+        `REVOKE CONNECT ON DATABASE ${db} FROM PUBLIC;`
+      ];
+    case "grant":
+      return [`REVOKE CONNECT ON DATABASE ${db} FROM ${r};`];
+  }
 }
+function fixRoleAttribute(attribute, wording = GENERIC_WORDING, instance) {
+  return `Connect the service as its own LOGIN role with ${attribute} (e.g. ALTER ROLE \u2026 ${attribute} in ${wording.where(instance)}), owning only its own database; keep the superuser for the postgres container's bootstrap (POSTGRES_USER) alone${wording.hint}.`;
+}
+function fixPredefinedRole(role, member, wording = GENERIC_WORDING, instance) {
+  return `REVOKE ${role} FROM ${member} in ${wording.where(instance)}; a service role needs no cluster-wide reach${wording.hint}.`;
+}
+function fixMaintenanceDatabase(wording = GENERIC_WORDING, instance) {
+  return `Run REVOKE CONNECT, TEMPORARY ON DATABASE \u2026 FROM PUBLIC for postgres, template1 and POSTGRES_DB in ${wording.where(instance)}, and connect services as their own non-superuser roles${wording.hint}.`;
+}
+function fixPublicTemp(database, wording = GENERIC_WORDING, instance) {
+  return `Run REVOKE ALL ON DATABASE ${database} FROM PUBLIC in ${wording.where(instance)} (the owner keeps its rights)${wording.hint}.`;
+}
+var FIX_PROOF_MISMATCH = "Look at the server by hand (\\l and \\du in psql as the admin, and pg_hba.conf): the catalog and a real login disagree about this role, so neither can be trusted until the difference is explained.";
 var FIX_UNTESTED_CREDENTIAL = "Give the service its credential in a form the checker reads (DATABASE_URL, a *_DATABASE_URL / *_DSN URL, JDBC with _USERNAME/_PASSWORD, split DB_* / PG* variables), with a host that names one of the product's PostgreSQL services, or name its variables in the registry's `credentials` mapping.";
+
+// src/checks/isolation/access-findings.ts
+var targetKey = (target) => `${target.instance.name}\0${target.database}`;
+function causeLocation(cause, role, database, statements) {
+  switch (cause.kind) {
+    case "superuser":
+      return statements.makesSuperuser(role) ?? statements.createsRole(role);
+    case "owner":
+    case "public":
+      return statements.createsDatabase(database);
+    case "member-of-owner":
+    case "membership":
+      return statements.grantsRole(cause.via, role) ?? statements.createsRole(role);
+    case "grant":
+      return statements.grantsConnect(database, role) ?? statements.createsDatabase(database);
+  }
+}
+function remedyOf(role, target, catalog, rightful, context) {
+  const owner = target.owner.key;
+  if (rightful) return { why: `role "${role}" is also ${owner}'s`, statements: [], perServiceRoles: true, location: void 0 };
+  if (!catalog?.allowed) return { why: "the login got in although the catalog says it may not", statements: [], perServiceRoles: false, location: void 0 };
+  const statements = [];
+  let perServiceRoles = false;
+  const located2 = context.statements(target.instance.name);
+  let location;
+  for (const cause of catalog.causes) {
+    const fix = causeStatements(cause, role, target.database, {
+      adminUser: context.adminUser(target.instance.name),
+      ownerRoles: context.ownerRoles(target),
+      ownerNeedsGrant: context.ownerNeedsGrant(target)
+    });
+    if (fix) statements.push(...fix);
+    else perServiceRoles = true;
+    location ??= causeLocation(cause, role, target.database, located2);
+  }
+  return { why: catalog.why, statements, perServiceRoles, location };
+}
+var PROOF_WORDS = { login: "login", catalog: "the catalog", "login+catalog": "login and the catalog" };
+function foreignConnectFindings(entries, groups, context) {
+  const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
+  const shared = groups.length === 1 && holderCount > 1 ? groups[0] : void 0;
+  const findings = [];
+  for (const group of groups) {
+    const seen = /* @__PURE__ */ new Set();
+    const breaches = entries.filter((entry) => {
+      if (entry.holder.identity !== group.identity || !entry.proven.breach || seen.has(targetKey(entry.target))) return false;
+      seen.add(targetKey(entry.target));
+      return true;
+    });
+    if (breaches.length === 0) continue;
+    if (group === shared) {
+      findings.push(everyoneSharesFinding(group, breaches, new Set(entries.map((entry) => targetKey(entry.target))).size, context));
+      continue;
+    }
+    findings.push(credentialFinding(group, breaches, entries, context));
+  }
+  return findings;
+}
+function credentialFinding(group, breaches, entries, context) {
+  const intruders = group.holders.filter((holder) => entries.some((entry) => entry.holder === holder && entry.proven.breach));
+  const first = intruders[0] ?? group.holders[0];
+  const names = intruders.map((holder) => holder.service.key).join(", ");
+  const verb2 = intruders.length > 1 ? "connect" : "connects";
+  const remedies = breaches.map((entry) => remedyOf(group.user, entry.target, entry.proven.catalog, entry.rightful, context));
+  const evidenceOf = (entry) => entry.result?.connected ? entry.result.evidence : void 0;
+  let message;
+  if (breaches.length === 1) {
+    const [entry] = breaches;
+    const evidence = evidenceOf(entry);
+    const what = evidence ? summarizeEvidence(evidence) : entry.result?.connected ? "the connection was accepted" : `the catalog allows it (${remedies[0].why})`;
+    message = `${names} ${verb2} as role "${group.user}" to ${context.nameOf(entry.target)}, the database of ${entry.target.owner.key}: ${what}.`;
+  } else {
+    const whys = [...new Set(remedies.map((remedy) => remedy.why))];
+    const proofs = [...new Set(breaches.map((entry) => PROOF_WORDS[entry.proven.cell.proof ?? "login"]))];
+    message = `${names} ${verb2} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))} (${whys.length <= 3 ? whys.join("; ") : "the cause of each is in the details"}; proven by ${proofs.join(", ")}).`;
+  }
+  const details = breaches.map((entry, index) => {
+    const evidence = evidenceOf(entry);
+    const head = `${context.nameOf(entry.target)} (database of ${entry.target.owner.key}): ${remedies[index].why}; proven by ${PROOF_WORDS[entry.proven.cell.proof ?? "login"]}.`;
+    return evidence ? [head, ...describeEvidence(context.nameOf(entry.target), evidence).split("\n")].join("\n") : head;
+  });
+  const location = remedies.find((remedy) => remedy.location)?.location ?? first.source;
+  return {
+    rule: "isolation/foreign-connect",
+    severity: "error",
+    message,
+    service: first.service.key,
+    file: location.file,
+    line: location.line,
+    fix: fixFor(group.user, remedies, intruders.length > 0 ? intruders : group.holders, breaches[0].target.instance.name, context),
+    details: details.join("\n")
+  };
+}
+function fixFor(role, remedies, holders, instance, context) {
+  const statements = [...new Set(remedies.flatMap((remedy) => remedy.statements))];
+  const parts = [];
+  if (statements.length > 0) {
+    const publicNote = statements.some((statement) => statement.endsWith("FROM PUBLIC;")) ? " Each database then keeps only its owner and the roles granted CONNECT." : "";
+    parts.push(`In ${context.wording.where(instance)}: ${statements.join(" ")}${publicNote} Then recreate the database volume so the init scripts run again.`);
+  }
+  if (remedies.some((remedy) => remedy.perServiceRoles)) parts.push(fixSharedRole(role, holders.map((holder) => holder.service.database).filter(Boolean), context.wording, instance));
+  if (parts.length === 0) parts.push(FIX_PROOF_MISMATCH);
+  return parts.join(" ");
+}
+function everyoneSharesFinding(group, breaches, total, context) {
+  const first = group.holders[0];
+  const reached = breaches.map((entry) => context.nameOf(entry.target));
+  const details = breaches.map(({ target, result }) => {
+    const evidence = result?.connected ? result.evidence : void 0;
+    return evidence ? describeEvidence(context.nameOf(target), evidence) : `${context.nameOf(target)}: ${result?.connected ? "the connection was accepted" : "the catalog allows it"}.`;
+  });
+  return {
+    rule: "isolation/foreign-connect",
+    severity: "error",
+    message: `All ${group.holders.length} services log in with the same credential (role "${group.user}"), so each one can connect to ${reached.length === total ? "every other service's database" : `other services' databases (${reached.length} of ${total} reached)`}: no database is isolated from any service.`,
+    file: first.source.file,
+    line: first.source.line,
+    fix: fixSharedRole(group.user, group.holders.map((holder) => holder.service.database).filter(Boolean), context.wording, first.instance.name),
+    details: details.join("\n")
+  };
+}
+function catalogOnlyFindings(rows, publicOpen, alreadySaid, registry, context) {
+  const findings = [];
+  for (const row of rows) {
+    if (row.breaches.length === 0) continue;
+    const remedies = row.breaches.map(({ target, verdict }) => remedyOf(row.role, target, verdict, false, context));
+    const names = row.breaches.map(({ target }) => context.nameOf(target));
+    const whys = [...new Set(remedies.map((remedy) => remedy.why))];
+    const location = remedies.find((remedy) => remedy.location)?.location ?? context.statements(row.breaches[0].target.instance.name).createsRole(row.role);
+    const fallback = row.service ? locationOf(registry, row.service, "database") : { file: registry.file };
+    findings.push({
+      rule: "isolation/foreign-connect",
+      severity: "error",
+      message: `Role "${row.role}"${row.service ? ` (the role of ${row.service.key}'s database, which no credential read here uses)` : " (no credential of the product uses it)"} can connect to ${names.length === 1 ? `${names[0]}, the database of ${row.breaches[0].target.owner.key}` : `${names.length} databases of other services: ${listed(names)}`} (${whys.join("; ")}; proven by the catalog).`,
+      ...row.service && { service: row.service.key },
+      ...location ? { file: location.file, line: location.line } : fallback,
+      fix: fixFor(row.role, remedies, [], row.breaches[0].target.instance.name, context),
+      details: row.breaches.map(({ target, verdict }) => `${context.nameOf(target)} (database of ${target.owner.key}): ${verdict.why}.`).join("\n")
+    });
+  }
+  const unsaid = publicOpen.filter((target) => !alreadySaid.has(targetKey(target)));
+  if (unsaid.length > 0) {
+    const statements = unsaid.flatMap(
+      (target) => causeStatements({ kind: "public" }, "PUBLIC", target.database, {
+        adminUser: void 0,
+        ownerRoles: context.ownerRoles(target),
+        ownerNeedsGrant: context.ownerNeedsGrant(target)
+      })
+    );
+    const first = unsaid[0];
+    const location = context.statements(first.instance.name).createsDatabase(first.database) ?? locationOf(registry, first.owner, "database");
+    findings.push({
+      rule: "isolation/foreign-connect",
+      severity: "error",
+      message: `${unsaid.length === 1 ? "Database" : "Databases"} ${listed(unsaid.map(context.nameOf))} still ${unsaid.length === 1 ? "grants" : "grant"} CONNECT to PUBLIC: every LOGIN role on the server, of any service or none, can connect (proven by the catalog).`,
+      file: location.file,
+      ...location.line !== void 0 && { line: location.line },
+      fix: `In ${context.wording.where(first.instance.name)}: ${[...new Set(statements)].join(" ")} Each database then keeps only its owner and the roles granted CONNECT.`
+    });
+  }
+  return findings;
+}
+function publicCausesSaid(entries, rows, context) {
+  const said = /* @__PURE__ */ new Set();
+  for (const entry of entries) {
+    if (!entry.proven.breach) continue;
+    const causes = entry.proven.catalog?.causes ?? [];
+    const perServiceRoles = entry.rightful || entry.holder.user === context.adminUser(entry.target.instance.name) && causes.some((cause) => cause.kind === "superuser");
+    if (perServiceRoles || causes.some((cause) => cause.kind === "public")) said.add(targetKey(entry.target));
+  }
+  for (const row of rows) for (const { target, verdict } of row.breaches) if (verdict.causes.some((cause) => cause.kind === "public")) said.add(targetKey(target));
+  return said;
+}
+function mismatchFindings(entries, context) {
+  return entries.filter((entry) => entry.proven.mismatch).map(({ holder, target, proven }) => ({
+    rule: "isolation/proof-mismatch",
+    severity: "error",
+    message: `${holder.service.key}'s credential (role "${holder.user}") at ${context.nameOf(target)}, the database of ${target.owner.key}: ${proven.mismatch}.`,
+    service: holder.service.key,
+    file: holder.source.file,
+    line: holder.source.line,
+    fix: FIX_PROOF_MISMATCH
+  }));
+}
+function maintenanceFindings(results, groups, several, wording) {
+  const sharedByAll = groups.length === 1 && groups[0].holders.length > 1;
+  const byGroup = /* @__PURE__ */ new Map();
+  for (const result of results) {
+    if (!result.connected || result.attempt.kind !== "maintenance") continue;
+    const key = `${result.attempt.group.identity}\0${result.attempt.target.instance.name}`;
+    const entry = byGroup.get(key) ?? { group: result.attempt.group, instance: result.attempt.target.instance.name, databases: [] };
+    entry.databases.push(result.attempt.target.database);
+    byGroup.set(key, entry);
+  }
+  return [...byGroup.values()].map(({ group, instance, databases }) => {
+    const first = group.holders[0];
+    const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
+    return {
+      rule: "isolation/maintenance-database",
+      severity: "warning",
+      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}${several ? ` on instance "${instance}"` : ""}.`,
+      ...!sharedByAll && { service: first.service.key },
+      file: first.source.file,
+      line: first.source.line,
+      fix: fixMaintenanceDatabase(wording, instance)
+    };
+  });
+}
+function listed(items) {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+function publicTempFindings(registry, stateful, databases, wording, instance) {
+  const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
+  return stateful.filter((service) => openToPublic.has(service.database)).map((service) => ({
+    rule: "isolation/public-temp",
+    severity: "warning",
+    message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
+    service: service.key,
+    ...locationOf(registry, service, "database"),
+    fix: fixPublicTemp(service.database, wording, instance)
+  }));
+}
+
+// src/postgres/login-diagnosis.ts
+var ROLE_SQL = `
+  select r.rolname as name, r.rolcanlogin as "canLogin", coalesce(r.rolvaliduntil < now(), false) as expired
+    from pg_roles r
+   where r.rolname = any($1::text[])`;
+var PASSWORD_SQL = `select rolname as name, rolpassword is not null as "hasPassword" from pg_authid where rolname = any($1::text[])`;
+async function readRoleLoginFacts(admin, roles) {
+  const names = [...new Set(roles)];
+  const facts = new Map(names.map((name) => [name, { exists: false, canLogin: false, hasPassword: void 0, expired: false }]));
+  if (names.length === 0) return facts;
+  const found = await admin.query(ROLE_SQL, [names]);
+  let passwords;
+  try {
+    passwords = new Map((await admin.query(PASSWORD_SQL, [names])).rows.map((row) => [row.name, row.hasPassword]));
+  } catch {
+    passwords = void 0;
+  }
+  for (const row of found.rows) {
+    facts.set(row.name, { exists: true, canLogin: row.canLogin, expired: row.expired, hasPassword: passwords?.get(row.name) });
+  }
+  return facts;
+}
+function isCredentialRefusal(failure) {
+  return failure.code === SQLSTATE.invalidPassword || failure.code === SQLSTATE.invalidAuthorization || failure.code === NO_PASSWORD;
+}
+function explainLoginFailure(user, failure, facts) {
+  if (!facts || !isCredentialRefusal(failure)) return failure.reason;
+  const role = `role "${user}"`;
+  if (!facts.exists) return `${role} does not exist on the server (no init script creates it)`;
+  if (!facts.canLogin) return `${role} exists but is NOLOGIN, so it cannot log in`;
+  if (failure.code === NO_PASSWORD) {
+    return facts.hasPassword === false ? `${failure.reason}, and ${role} has no password either, so no password can log it in` : failure.reason;
+  }
+  if (failure.code === SQLSTATE.invalidAuthorization) return `${failure.reason}: the server's pg_hba.conf refuses ${role} here, whatever the password`;
+  if (facts.hasPassword === false) return `${role} has no password, so no password can log it in`;
+  if (facts.expired) return `the password of ${role} has expired (VALID UNTIL is past), so password authentication fails (28P01)`;
+  if (facts.hasPassword === true) return `${failure.reason}: ${role} exists and has a password, so the password is wrong`;
+  return `${failure.reason}: the password is wrong, or ${role} has no password (the admin cannot read pg_authid to tell which)`;
+}
+
+// src/checks/isolation/catalog-proof.ts
+function catalogVerdict(privileges, role, database) {
+  if (!privileges) return void 0;
+  if (!privileges.databases.has(database)) return { allowed: false, causes: [], why: `database "${database}" does not exist (or accepts no connections)` };
+  const facts = privileges.roles.get(role);
+  if (!facts) return { allowed: false, causes: [], why: `role "${role}" does not exist` };
+  if (!facts.canLogin) return { allowed: false, causes: [], why: `role "${role}" is NOLOGIN` };
+  const cell = privileges.cells.get(privilegeKey(database, role));
+  if (!cell?.allowed) return { allowed: false, causes: [], why: "no CONNECT privilege" };
+  return { allowed: true, causes: cell.causes, why: cell.causes.map(describeCause).join(", ") || "allowed" };
+}
+function describeCause(cause) {
+  switch (cause.kind) {
+    case "superuser":
+      return "superuser";
+    case "owner":
+      return "owns it";
+    case "member-of-owner":
+      return `member of its owner "${cause.granted}"${cause.via === cause.granted ? "" : ` (through "${cause.via}")`}`;
+    case "public":
+      return "PUBLIC has CONNECT";
+    case "grant":
+      return "granted CONNECT";
+    case "membership":
+      return `member of "${cause.granted}"${cause.via === cause.granted ? "" : ` (through "${cause.via}")`}, which has CONNECT`;
+  }
+}
+function proveCell(base, role, result, catalog, rightful) {
+  const login = result === void 0 ? {} : { login: result.connected ? "connected" : "refused" };
+  const fromCatalog = catalog === void 0 ? {} : { catalog: catalog.allowed ? "allowed" : "denied", cause: catalog.why };
+  const cell = { ...base, ...login, ...fromCatalog };
+  const loginReason = result && !result.connected ? result.failure.reason : void 0;
+  const loginKeepsOut = result !== void 0 && !result.connected && !isCredentialRefusal(result.failure);
+  if (result?.connected) {
+    if (catalog && !catalog.allowed) {
+      return {
+        cell: { ...cell, outcome: "connected", proof: "login", reason: `connected, although the catalog says ${catalog.why}` },
+        breach: true,
+        catalog,
+        mismatch: `the login got in, but the catalog says ${catalog.why}`
+      };
+    }
+    return { cell: { ...cell, outcome: "connected", proof: catalog ? "login+catalog" : "login" }, breach: true, catalog };
+  }
+  if (catalog?.allowed && loginKeepsOut) {
+    return {
+      cell: { ...cell, outcome: "error", reason: `login refused (${loginReason}), but the catalog allows role "${role}" (${catalog.why})` },
+      breach: false,
+      catalog,
+      mismatch: `the login was refused (${loginReason}), but the catalog allows role "${role}" (${catalog.why})`
+    };
+  }
+  if (catalog?.allowed && !rightful) {
+    const how = result === void 0 ? "" : `; the login was refused (${loginReason}), which proves nothing about grants`;
+    return { cell: { ...cell, outcome: "connected", proof: "catalog", reason: `the catalog allows role "${role}": ${catalog.why}${how}` }, breach: true, catalog };
+  }
+  const refused = result !== void 0 && !result.connected;
+  if (catalog && !catalog.allowed) {
+    return {
+      cell: { ...cell, outcome: "refused", proof: refused ? "login+catalog" : "catalog", reason: loginReason ?? catalog.why },
+      breach: false,
+      catalog
+    };
+  }
+  if (refused) {
+    const allowedBy = catalog?.allowed ? `; the catalog allows role "${role}" (${catalog.why})` : "";
+    return { cell: { ...cell, outcome: "refused", proof: "login", reason: `${loginReason}${allowedBy}` }, breach: false, catalog };
+  }
+  return { cell: { ...cell, outcome: "error", reason: "not attempted, and no catalog was read" }, breach: false, catalog };
+}
+function catalogOnlyCell(base, verdict, own) {
+  if (own) return { ...base, outcome: "own", catalog: verdict.allowed ? "allowed" : "denied", cause: verdict.why };
+  return { ...base, outcome: verdict.allowed ? "connected" : "refused", catalog: verdict.allowed ? "allowed" : "denied", cause: verdict.why, proof: "catalog", reason: verdict.why };
+}
 
 // src/checks/isolation/probe-plan.ts
 function groupCredentials(credentials) {
@@ -6931,90 +7531,12 @@ function planAttempts(groups, targets, homes) {
   return attempts;
 }
 
-// src/checks/isolation/access-findings.ts
-function foreignConnectFindings(results, groups, targets, homes, nameOf) {
-  const ownerOf = new Map(targets.map((target) => [`${target.instance.name}\0${target.database}`, target.owner.key]));
-  const breaches = results.filter((r) => r.connected && r.attempt.kind === "service");
-  const holderCount = groups.reduce((sum, group) => sum + group.holders.length, 0);
-  const shared = groups.length === 1 && holderCount > 1 ? groups[0] : void 0;
-  if (shared && breaches.length > 0) return [everyoneSharesFinding(shared, breaches, ownerOf.size, nameOf)];
-  return breaches.map(({ attempt, evidence }) => {
-    const intruders = foreignHolders(attempt.group, attempt.target, homes);
-    const first = intruders[0];
-    const names = intruders.map((holder) => holder.service.key).join(", ");
-    const owner = ownerOf.get(`${attempt.target.instance.name}\0${attempt.target.database}`);
-    return {
-      rule: "isolation/foreign-connect",
-      severity: "error",
-      message: `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${nameOf(attempt.target)}, the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
-      service: first.service.key,
-      file: first.source.file,
-      line: first.source.line,
-      fix: FIX_FOREIGN_CONNECT,
-      ...evidence && evidence.reachable.length > 0 && { details: describeEvidence(nameOf(attempt.target), evidence) }
-    };
-  });
-}
-function everyoneSharesFinding(group, breaches, total, nameOf) {
-  const first = group.holders[0];
-  const reached = breaches.map((b) => nameOf(b.attempt.target));
-  const details = breaches.map(
-    ({ attempt, evidence }) => evidence ? describeEvidence(nameOf(attempt.target), evidence) : `${nameOf(attempt.target)}: the connection was accepted.`
-  );
-  return {
-    rule: "isolation/foreign-connect",
-    severity: "error",
-    message: `All ${group.holders.length} services log in with the same credential (role "${group.user}"), so each one can connect to ${reached.length === total ? "every other service's database" : `other services' databases (${reached.length} of ${total} reached)`}: no database is isolated from any service.`,
-    file: first.source.file,
-    line: first.source.line,
-    fix: FIX_FOREIGN_CONNECT,
-    details: details.join("\n")
-  };
-}
-function maintenanceFindings(results, groups, several) {
-  const sharedByAll = groups.length === 1 && groups[0].holders.length > 1;
-  const byGroup = /* @__PURE__ */ new Map();
-  for (const result of results) {
-    if (!result.connected || result.attempt.kind !== "maintenance") continue;
-    const key = `${result.attempt.group.identity}\0${result.attempt.target.instance.name}`;
-    const entry = byGroup.get(key) ?? { group: result.attempt.group, instance: result.attempt.target.instance.name, databases: [] };
-    entry.databases.push(result.attempt.target.database);
-    byGroup.set(key, entry);
-  }
-  return [...byGroup.values()].map(({ group, instance, databases }) => {
-    const first = group.holders[0];
-    const who = sharedByAll ? `All ${group.holders.length} services` : group.holders.map((h) => h.service.key).join(", ");
-    return {
-      rule: "isolation/maintenance-database",
-      severity: "warning",
-      message: `${who} (role "${group.user}") can still connect to ${listed(databases)}${several ? ` on instance "${instance}"` : ""}.`,
-      ...!sharedByAll && { service: first.service.key },
-      file: first.source.file,
-      line: first.source.line,
-      fix: FIX_MAINTENANCE_DATABASE
-    };
-  });
-}
-function listed(items) {
-  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
-}
-function publicTempFindings(registry, stateful, databases) {
-  const openToPublic = new Set(databases.filter((d) => d.publicTemp).map((d) => d.name));
-  return stateful.filter((service) => openToPublic.has(service.database)).map((service) => ({
-    rule: "isolation/public-temp",
-    severity: "warning",
-    message: `Database "${service.database}" of ${service.key} still grants TEMP to PUBLIC: any role that gets in can create temporary tables there.`,
-    service: service.key,
-    ...locationOf(registry, service, "database"),
-    fix: fixPublicTemp(service.database)
-  }));
-}
-
 // src/checks/isolation/matrix.ts
 function probeKey(identity2, target) {
   return `${identity2}\0${target.instance.name}\0${target.database}`;
 }
-function isolationMatrix(holders, targets, homes, results, withInstance) {
+function credentialRows(holders, targets, homes, results, privileges, rightful, withInstance) {
+  const entries = [];
   const cells = [];
   for (const holder of holders) {
     for (const target of targets) {
@@ -7024,12 +7546,46 @@ function isolationMatrix(holders, targets, homes, results, withInstance) {
         continue;
       }
       const result = results.get(probeKey(holder.identity, target));
-      if (!result) cells.push({ ...base, outcome: "error", reason: "not attempted" });
-      else if (result.connected) cells.push({ ...base, outcome: "connected" });
-      else cells.push({ ...base, outcome: "refused", reason: result.failure.reason });
+      const catalog = catalogVerdict(privileges.get(target.instance.name), holder.user, target.database);
+      const isRightful = rightful(target, holder.user);
+      const proven = proveCell(base, holder.user, result, catalog, isRightful);
+      entries.push({ holder, target, proven, result, rightful: isRightful });
+      cells.push(proven.cell);
     }
   }
-  return cells;
+  return { entries, cells };
+}
+function catalogRows(roles, targets, privileges, withInstance) {
+  const rows = [];
+  const cells = [];
+  const publicOpen = [];
+  const byInstance = /* @__PURE__ */ new Map();
+  for (const target of targets) byInstance.set(target.instance.name, [...byInstance.get(target.instance.name) ?? [], target]);
+  for (const [instance, onInstance] of byInstance) {
+    const catalog = privileges.get(instance);
+    if (!catalog) continue;
+    const base = (row, target, role) => ({ credentialOf: row, role, database: target.database, ...withInstance && { instance } });
+    for (const role of roles.get(instance) ?? []) {
+      const named = onInstance.filter((target) => catalog.databases.get(target.database)?.owner === role || target.database === role);
+      const own = named.length > 0 ? named : onInstance.filter((target) => catalog.cells.get(privilegeKey(target.database, role))?.causes.some((cause) => cause.kind === "grant"));
+      const breaches = [];
+      for (const target of onInstance) {
+        const verdict = catalogVerdict(catalog, role, target.database);
+        const isOwn2 = own.includes(target);
+        cells.push(catalogOnlyCell(base(`role ${role}`, target, role), verdict, isOwn2));
+        if (verdict.allowed && !isOwn2) breaches.push({ target, verdict });
+      }
+      rows.push({ role, service: own.length === 1 ? own[0].owner : void 0, breaches });
+    }
+    for (const target of onInstance) {
+      const cell = catalog.cells.get(privilegeKey(target.database, PUBLIC_ROLE));
+      const allowed = cell?.allowed === true;
+      const why = cell === void 0 ? `database "${target.database}" does not exist (or accepts no connections)` : allowed ? "PUBLIC has CONNECT" : "PUBLIC has no CONNECT";
+      cells.push(catalogOnlyCell(base(PUBLIC_ROLE, target, PUBLIC_ROLE), { allowed, causes: allowed ? [{ kind: "public" }] : [], why }, false));
+      if (allowed) publicOpen.push(target);
+    }
+  }
+  return { rows, publicOpen, cells };
 }
 
 // src/runtime/credential-url.ts
@@ -7076,7 +7632,7 @@ var ATTRIBUTE_RULES = [
   { rule: "isolation/bypassrls", has: (r) => r.bypassRls, what: "bypasses row-level security (BYPASSRLS)", remedy: "NOBYPASSRLS" },
   { rule: "isolation/replication", has: (r) => r.replication, what: "may stream the whole cluster (REPLICATION)", remedy: "NOREPLICATION" }
 ];
-function roleFindings(credentials, roles, instance) {
+function roleFindings(credentials, roles, instance, wording) {
   const on = instance ? ` on instance "${instance}"` : "";
   const byUser = /* @__PURE__ */ new Map();
   for (const credential of credentials) byUser.set(credential.user, [...byUser.get(credential.user) ?? [], credential]);
@@ -7088,20 +7644,20 @@ function roleFindings(credentials, roles, instance) {
     const everyone = holders.length > 1 && holders.length === credentials.length;
     const who = everyone ? `All ${holders.length} services log in as role "${user}"${on}, which` : `Role "${user}"${on} of ${holders.map((h) => h.service.key).join(", ")}`;
     const first = holders[0];
-    const at2 = { ...!everyone && { service: first.service.key }, file: first.source.file, line: first.source.line };
+    const at3 = { ...!everyone && { service: first.service.key }, file: first.source.file, line: first.source.line };
     if (role.superuser) {
       findings.push({
         rule: "isolation/superuser",
         severity: "error",
         message: `${who} is a superuser: it can read and write every database on the server, whatever the grants say.`,
-        ...at2,
-        fix: fixRoleAttribute("NOSUPERUSER")
+        ...at3,
+        fix: fixRoleAttribute("NOSUPERUSER", wording, instance)
       });
       continue;
     }
     for (const attribute of ATTRIBUTE_RULES) {
       if (!attribute.has(role)) continue;
-      findings.push({ rule: attribute.rule, severity: "error", message: `${who} ${attribute.what}.`, ...at2, fix: fixRoleAttribute(attribute.remedy) });
+      findings.push({ rule: attribute.rule, severity: "error", message: `${who} ${attribute.what}.`, ...at3, fix: fixRoleAttribute(attribute.remedy, wording, instance) });
     }
     for (const predefined of role.predefinedRoles) {
       const reachesData = DATA_REACH_ROLES.has(predefined);
@@ -7109,8 +7665,8 @@ function roleFindings(credentials, roles, instance) {
         rule: "isolation/predefined-role",
         severity: reachesData ? "error" : "warning",
         message: `${who} is a member of the predefined role ${predefined}${reachesData ? ", which reaches every database's tables or the server's files" : ""}.`,
-        ...at2,
-        fix: fixPredefinedRole(predefined, user)
+        ...at3,
+        fix: fixPredefinedRole(predefined, user, wording, instance)
       });
     }
   }
@@ -7121,7 +7677,7 @@ function roleFindings(credentials, roles, instance) {
 var isolationRules = defineRules("isolation", {
   "foreign-connect": {
     severity: "error",
-    summary: "A service credential connects to another service's database.",
+    summary: "A service credential (or a LOGIN role, or PUBLIC) can connect to another service's database, proven by a login or by the catalog; one finding per credential, listing the databases and the cause.",
     help: FIX_FOREIGN_CONNECT
   },
   superuser: {
@@ -7157,12 +7713,17 @@ var isolationRules = defineRules("isolation", {
   "maintenance-database": {
     severity: "warning",
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
-    help: FIX_MAINTENANCE_DATABASE
+    help: fixMaintenanceDatabase()
   },
   "untested-credential": {
     severity: "error",
     summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
     help: FIX_UNTESTED_CREDENTIAL
+  },
+  "proof-mismatch": {
+    severity: "error",
+    summary: "A real login and the catalog disagree about whether a role may connect to a database, so neither proof holds for that cell.",
+    help: FIX_PROOF_MISMATCH
   },
   "public-temp": {
     severity: "warning",
@@ -7217,30 +7778,85 @@ async function checkIsolation(context) {
     return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
   });
   const nameOf = (target) => several ? `${target.database} on instance "${target.instance.name}"` : target.database;
+  const users2 = [...new Set(credentials.map((credential) => credential.user))];
+  const privileges = await readPrivileges(live, users2, connectOptions.applicationName, context.signal);
+  const adminUser = (instance) => describeUrl(live.instances.get(instance)?.adminUrl ?? "")?.user;
+  const ownerRoles = (target) => {
+    const roles = [...new Set(credentials.filter((credential) => credential.service === target.owner).map((credential) => credential.user))];
+    return roles.length > 0 ? roles : [privileges.get(target.instance.name)?.databases.get(target.database)?.owner ?? target.database];
+  };
+  const rightful = (target, role) => ownerRoles(target).includes(role) || privileges.get(target.instance.name)?.databases.get(target.database)?.owner === role;
+  const ownerNeedsGrant = (target) => ownerRoles(target).some((role) => {
+    const causes = privileges.get(target.instance.name)?.cells.get(privilegeKey(target.database, role))?.causes ?? [];
+    return causes.length > 0 && causes.every((cause) => cause.kind === "public");
+  });
+  const postgres = await productPostgres(product);
+  const statements = new Map(
+    await Promise.all(
+      instances.map(async (instance) => [instance.name, await readInitScriptStatements(postgres.instances.find((known) => known.name === instance.name), product.repoRoot)])
+    )
+  );
+  const wording = await fixWording(product);
+  const findingContext = {
+    wording,
+    statements: (instance) => statements.get(instance) ?? initScriptStatements([]),
+    adminUser,
+    ownerRoles,
+    ownerNeedsGrant,
+    nameOf
+  };
+  const rows = credentialRows(credentials, ownedTargets, homes, byKey, privileges, rightful, several);
+  const usedRoles = new Set(users2);
+  const catalogOnlyRoles = new Map(
+    [...privileges].map(([instance, catalog]) => [
+      instance,
+      [...catalog.roles.values()].filter((role) => role.canLogin && !role.superuser && role.name !== adminUser(instance) && !usedRoles.has(role.name)).map((role) => role.name)
+    ])
+  );
+  const catalogOnly = catalogRows(catalogOnlyRoles, ownedTargets, privileges, several);
   const findings = [
     ...instances.flatMap((instance) => {
       const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
       const relevant = credentials.filter((credential) => credential.instance.name === instance.name || gotIn.has(credential.identity));
-      return roleFindings(relevant, catalogs.get(instance.name).roles, several ? instance.name : void 0);
+      return roleFindings(relevant, catalogs.get(instance.name).roles, several ? instance.name : void 0, wording);
     }),
-    ...foreignConnectFindings(results, groups, ownedTargets, homes, nameOf),
-    ...maintenanceFindings(results, groups, several),
+    ...foreignConnectFindings(rows.entries, groups, findingContext),
+    ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows, findingContext), product.registry, findingContext),
+    ...mismatchFindings(rows.entries, findingContext),
+    ...maintenanceFindings(results, groups, several, wording),
     ...instances.flatMap(
       (instance) => publicTempFindings(
         product.registry,
         stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
-        catalogs.get(instance.name).databases
+        catalogs.get(instance.name).databases,
+        wording,
+        instance.name
       )
     )
   ];
   findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
   const notes = refusalNotes(results, nameOf);
+  const catalogRowCount = [...catalogOnlyRoles.values()].reduce((sum, list) => sum + list.length, 0);
   return {
     findings,
     ...notes.length > 0 && { notes },
-    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
-    data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) }
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes, users2.length + catalogRowCount + 1),
+    data: { matrix: [...rows.cells, ...catalogOnly.cells] }
   };
+}
+async function readPrivileges(live, users2, applicationName, signal2) {
+  const instances = [...live.instances.values()];
+  const read = await mapBounded(
+    instances,
+    instances.length,
+    (instance) => withConnection(instance.adminUrl, { applicationName }, (admin) => readConnectPrivileges(admin, users2)).catch((error) => {
+      if (isUnreachable(error)) throw error;
+      const which = live.instances.size > 1 ? ` of instance "${instance.name}"` : "";
+      throw new CheckUnableError(`could not read who may connect where with the admin URL${which}: ${error.message}`);
+    }),
+    signal2
+  );
+  return new Map(instances.map((instance, index) => [instance.name, read[index]]));
 }
 function untestedCredentialFindings(registry, stateful, credentials, untried) {
   const findings = untried.map((entry) => ({
@@ -7265,7 +7881,7 @@ function untestedCredentialFindings(registry, stateful, credentials, untried) {
   }
   return findings;
 }
-function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted) {
+function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted, catalogRowCount) {
   const covered = [
     ...credentials.map((credential) => ({
       kind: "credential",
@@ -7296,7 +7912,7 @@ function isolationCoverage(stateful, credentials, untried, targets, logins, inst
   const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
   const statefulCount = stateful.length + down.size;
   const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
-  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins; catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"}: ${catalogRowCount} roles incl. PUBLIC x ${databases} databases)` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
   return coverageOf(summary, covered, uncovered);
 }
 function refusalNotes(results, nameOf) {
@@ -7503,17 +8119,6 @@ function attributeChanges(before, after) {
 function splitOnce(part) {
   const cut = part.lastIndexOf(" ");
   return cut === -1 ? [part, ""] : [part.slice(0, cut), part.slice(cut + 1)];
-}
-
-// src/postgres/quoting.ts
-import pg2 from "pg";
-function quoteIdentifier(name) {
-  if (name.includes("\0")) throw new Error("a PostgreSQL identifier cannot contain a NUL character");
-  return pg2.escapeIdentifier(name);
-}
-function quoteLiteral(text) {
-  if (text.includes("\0")) throw new Error("a PostgreSQL literal cannot contain a NUL character");
-  return pg2.escapeLiteral(text).trimStart();
 }
 
 // src/checks/migrations/scratch-databases.ts
@@ -7727,7 +8332,7 @@ var DATABASE_PRIVILEGES_SQL = `
   SELECT d.datname AS database, x.privilege_type AS privilege,
          CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee)::text END AS grantee
     FROM pg_database d, aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) x`;
-function privilegeKey(privilege) {
+function privilegeKey2(privilege) {
   return [privilege.database, privilege.privilege, privilege.grantee ?? ""].join("\0");
 }
 async function takeClusterSnapshot(admin) {
@@ -7738,7 +8343,7 @@ async function takeClusterSnapshot(admin) {
   return {
     fingerprint,
     roles: new Map(roles.map((row) => [row.name, row])),
-    databasePrivileges: new Map(privileges.rows.map((row) => [privilegeKey(row), row])),
+    databasePrivileges: new Map(privileges.rows.map((row) => [privilegeKey2(row), row])),
     settings: new Map(settings.rows.map((row) => [`${row.role ?? ""}\0${row.database ?? ""}`, row]))
   };
 }
@@ -8133,7 +8738,7 @@ function stripComment(line) {
 
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
-  if (service.dockerfile === void 0) return { migrations: [] };
+  if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return { migrations: [] };
   const moduleDir = dirname11(resolve18(repoRoot, service.dockerfile));
   const toRepoFile = (path) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);
@@ -8761,27 +9366,10 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
   return { forward, reverse, appliedAs };
 }
 
-// src/checks/own-database/fixes.ts
-var GENERATE_HINT2 = "`civic-conformance generate --write` renders init-databases.sql and docker-compose.yml this way from the registry";
-function fixMissingDatabase(database) {
-  return `Create it in infra/init-databases.sql (CREATE ROLE ${database} LOGIN \u2026; CREATE DATABASE ${database} OWNER ${database}), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT2}.`;
-}
-function fixLoginFailed(database) {
-  return `Make the DATABASE_URL's user and password those of the LOGIN role that owns ${database} in infra/init-databases.sql; ${GENERATE_HINT2}.`;
-}
-function fixWrongDatabase(database) {
-  return `Point the DATABASE_URL at the service's own database: \u2026/${database}.`;
-}
-function fixSharedDatabase(database) {
-  return `Only the service that owns ${database} may connect to it; give every other service its own database and fetch this data over HTTP.`;
-}
-var FIX_SHARED_CREDENTIAL = `Give each service its own LOGIN role, named like its database and owning it, and use that role in its DATABASE_URL; ${GENERATE_HINT2}.`;
-var FIX_STATELESS_CREDENTIAL = 'Remove the database URL from this stateless service (its registry entry has database: ""); it gets data from other services over HTTP.';
-var FIX_MISSING_URL = `Give the service a DATABASE_URL naming its own role and database in docker-compose.yml; ${GENERATE_HINT2}.`;
-
 // src/checks/own-database/cluster-state.ts
 var BUILT_IN_DATABASES = /* @__PURE__ */ new Set(["postgres", "template0", "template1"]);
-function clusterStateFindings(product, adminUrl, catalog, credentials, services, instance) {
+function clusterStateFindings(product, adminUrl, catalog, credentials, services, instance, wording = GENERIC_WORDING) {
+  const where = wording.where(instance);
   const admin = describeUrl(adminUrl);
   const registryFile = product.registry.file;
   const on = instance ? ` of instance "${instance}"` : "";
@@ -8795,7 +9383,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials, services,
       severity: "warning",
       message: `Database "${database.name}" (owner "${database.owner}") exists on the server${on}, but no registry service owns it.`,
       file: registryFile,
-      fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT2}.`
+      fix: `Remove it from ${where}, or add the service that owns it to the registry${wording.hint}.`
     });
   }
   const owners = new Map(catalog.databases.map((database) => [database.name, database.owner]));
@@ -8810,7 +9398,7 @@ function clusterStateFindings(product, adminUrl, catalog, credentials, services,
       service: service.key,
       file: credential.source.file,
       line: credential.source.line,
-      fix: `Create the database with OWNER ${credential.user} (or ALTER DATABASE ${service.database} OWNER TO ${credential.user}) in infra/init-databases.sql; ${GENERATE_HINT2}.`
+      fix: `Create the database with OWNER ${credential.user} (or ALTER DATABASE ${service.database} OWNER TO ${credential.user}) in ${where}${wording.hint}.`
     });
   }
   for (const role of catalog.roles) {
@@ -8820,17 +9408,34 @@ function clusterStateFindings(product, adminUrl, catalog, credentials, services,
       severity: "warning",
       message: `Role "${role.name}" can log in${instance ? ` on instance "${instance}"` : ""}, but no service's credential uses it.`,
       file: registryFile,
-      fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT2}.`
+      fix: `Drop the role (or make it NOLOGIN) in ${where} unless something outside this product needs it${wording.hint}.`
     });
   }
   return findings;
 }
 
+// src/checks/own-database/fixes.ts
+function fixMissingDatabase(database, wording = GENERIC_WORDING, instance) {
+  return `Create it in ${wording.where(instance)} (CREATE ROLE ${database} LOGIN \u2026; CREATE DATABASE ${database} OWNER ${database}), then recreate the postgres volume so the init scripts run again${wording.hint}.`;
+}
+function fixLoginFailed(database, wording = GENERIC_WORDING, instance) {
+  return `Make the credential's user and password those of the LOGIN role that owns ${database} in ${wording.where(instance)}${wording.hint}.`;
+}
+function fixWrongDatabase(database) {
+  return `Point the DATABASE_URL at the service's own database: \u2026/${database}.`;
+}
+function fixSharedDatabase(database) {
+  return `Only the service that owns ${database} may connect to it; give every other service its own database and fetch this data over HTTP.`;
+}
+var FIX_SHARED_CREDENTIAL = `Give each service its own LOGIN role, named like its database and owning it, and use that role in its DATABASE_URL; ${GENERATE_HINT}.`;
+var FIX_STATELESS_CREDENTIAL = 'Remove the database URL from this stateless service (its registry entry has database: ""); it gets data from other services over HTTP.';
+var FIX_MISSING_URL = `Give the service a DATABASE_URL naming its own role and database in docker-compose.yml; ${GENERATE_HINT}.`;
+
 // src/checks/own-database/login-findings.ts
-function loginFindings(probe2, missing) {
+function loginFindings(probe2, missing, facts, wording) {
   const { credential } = probe2;
   const { service, source } = credential;
-  const at2 = { service: service.key, file: source.file, line: source.line };
+  const at3 = { service: service.key, file: source.file, line: source.line };
   if (!probe2.loggedIn) {
     const alreadySaid = probe2.failure.code === SQLSTATE.invalidCatalogName && credential.database === service.database && missing.some((m) => m.key === service.key);
     if (alreadySaid) return [];
@@ -8838,9 +9443,9 @@ function loginFindings(probe2, missing) {
       {
         rule: "own-database/login-failed",
         severity: "error",
-        message: `${service.key} cannot log in with its DATABASE_URL (user "${credential.user}", database "${credential.database}"): ${probe2.failure.reason}.`,
-        ...at2,
-        fix: fixLoginFailed(service.database)
+        message: `${service.key} cannot log in with its ${credential.declared.source.variable} (user "${credential.user}", database "${credential.database}"): ${explainLoginFailure(credential.user, probe2.failure, facts)}.`,
+        ...at3,
+        fix: fixLoginFailed(service.database, wording, credential.instance.name)
       }
     ];
   }
@@ -8850,7 +9455,7 @@ function loginFindings(probe2, missing) {
       rule: "own-database/wrong-database",
       severity: "error",
       message: `${service.key} logs in to database "${probe2.database}", not its own "${service.database}".`,
-      ...at2,
+      ...at3,
       fix: fixWrongDatabase(service.database)
     }
   ];
@@ -8947,7 +9552,7 @@ var ownDatabaseRules = defineRules("own-database", {
   "missing-database": {
     severity: "error",
     summary: "A registry database does not exist on the server.",
-    help: `Create it in infra/init-databases.sql (CREATE ROLE x LOGIN \u2026; CREATE DATABASE x OWNER x), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT2}.`
+    help: `Create it in the init script (CREATE ROLE x LOGIN \u2026; CREATE DATABASE x OWNER x), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT}.`
   },
   "missing-url": {
     severity: "error",
@@ -8957,7 +9562,7 @@ var ownDatabaseRules = defineRules("own-database", {
   "login-failed": {
     severity: "error",
     summary: "A service cannot log in with its DATABASE_URL.",
-    help: `Make the DATABASE_URL's user and password those of the LOGIN role that owns the service's database in infra/init-databases.sql; ${GENERATE_HINT2}.`
+    help: `Make the DATABASE_URL's user and password those of the LOGIN role that owns the service's database in the init script; ${GENERATE_HINT}.`
   },
   "wrong-database": {
     severity: "error",
@@ -8982,7 +9587,7 @@ var ownDatabaseRules = defineRules("own-database", {
   "cluster-state": {
     severity: "warning",
     summary: "The server holds a database or login role no registry service owns, or a database owned by another role than its service's.",
-    help: `Make infra/init-databases.sql create exactly the registry's databases, each owned by its service's role, and no other login role; ${GENERATE_HINT2}.`
+    help: `Make the init script create exactly the registry's databases, each owned by its service's role, and no other login role; ${GENERATE_HINT}.`
   }
 });
 
@@ -9026,10 +9631,12 @@ async function checkOwnDatabases(context) {
   };
   const missing = stateful.filter((service) => !exists2(service));
   const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
+  const facts = await refusedRoleFacts(probes, connectOptions.applicationName);
+  const wording = await fixWording(product);
   const findings = [
-    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0)),
+    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : void 0, wording)),
     ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry, service, untried.filter((entry) => entry.service === service))),
-    ...probes.flatMap((probe2) => loginFindings(probe2, missing)),
+    ...probes.flatMap((probe2) => loginFindings(probe2, missing, facts.get(probe2.credential.instance.name)?.get(probe2.credential.user), wording)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
     ...statelessCredentialFindings(context, await productPostgres(product)),
@@ -9040,11 +9647,28 @@ async function checkOwnDatabases(context) {
         catalogs.get(instance.name),
         statefulCredentials.filter((credential) => credential.instance.name === instance.name),
         stateful.filter((service) => (homes.get(service.key)?.name ?? instance.name) === instance.name),
-        live.instances.size > 1 ? instance.name : void 0
+        live.instances.size > 1 ? instance.name : void 0,
+        wording
       )
     )
   ];
   return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
+}
+async function refusedRoleFacts(probes, applicationName) {
+  const byInstance = /* @__PURE__ */ new Map();
+  for (const probe2 of probes) {
+    if (probe2.loggedIn || !isCredentialRefusal(probe2.failure) || !probe2.credential.instance.adminUrl) continue;
+    const { instance, user } = probe2.credential;
+    const entry = byInstance.get(instance.name) ?? { instance, users: [] };
+    entry.users.push(user);
+    byInstance.set(instance.name, entry);
+  }
+  const facts = /* @__PURE__ */ new Map();
+  for (const { instance, users: users2 } of byInstance.values()) {
+    const read = await withConnection(instance.adminUrl, { applicationName }, (admin) => readRoleLoginFacts(admin, users2)).catch(() => void 0);
+    if (read) facts.set(instance.name, read);
+  }
+  return facts;
 }
 function ownDatabaseCoverage(stateful, tried, untried, live, down) {
   const covered = [];
@@ -9072,14 +9696,14 @@ function ownDatabaseCoverage(stateful, tried, untried, live, down) {
   const summary = `${covered.filter((item) => item.kind === "service").length}/${stateful.length + down.size} stateful services logged in (${tried.length} credentials), catalog read on ${instances} instance${instances === 1 ? "" : "s"}`;
   return coverageOf(summary, covered, uncovered);
 }
-function missingDatabase(registry, service, instance) {
+function missingDatabase(registry, service, instance, wording) {
   return {
     rule: "own-database/missing-database",
     severity: "error",
     message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
     ...locationOf(registry, service, "database"),
-    fix: fixMissingDatabase(service.database)
+    fix: fixMissingDatabase(service.database, wording, instance)
   };
 }
 function missingUrl(registry, service, untried) {
@@ -9244,7 +9868,7 @@ async function moduleFindings(registry, repoRoot) {
   return perService.flat();
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
-  if (service.dockerfile === void 0) return [];
+  if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return [];
   const dockerfilePath = resolve19(repoRoot, service.dockerfile);
   const fromRoot = relative8(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
@@ -10008,7 +10632,16 @@ function maskData(data) {
   const { matrix, ...rest } = data;
   const masked = maskStrings(rest);
   if (!matrix) return masked;
-  return { ...masked, matrix: matrix.map((cell) => cell.reason === void 0 ? cell : { ...cell, reason: maskSecrets(cell.reason) }) };
+  return {
+    ...masked,
+    matrix: matrix.map(
+      (cell) => ({
+        ...cell,
+        ...cell.reason !== void 0 && { reason: maskSecrets(cell.reason) },
+        ...cell.cause !== void 0 && { cause: maskSecrets(cell.cause) }
+      })
+    )
+  };
 }
 function maskStrings(value) {
   if (typeof value === "string") return maskSecrets(value);
@@ -10060,7 +10693,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir11, readFile as readFile6, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir11, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join21 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10104,7 +10737,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile6(join21(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile7(join21(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -10146,12 +10779,12 @@ async function until(condition, timeoutMs) {
 }
 
 // src/pipeline/baseline-report.ts
-import { readFile as readFile7 } from "node:fs/promises";
+import { readFile as readFile8 } from "node:fs/promises";
 import { resolve as resolve22 } from "node:path";
 async function readBaseline(file, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile7(resolve22(cwd, file), "utf8"));
+    parsed = JSON.parse(await readFile8(resolve22(cwd, file), "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
   }
@@ -10296,10 +10929,10 @@ function validateConfig(config) {
     ...config.overrides.map((override) => ({ rule: override.rule, at: override.at, what: "`rules:`" })),
     ...config.suppressions.map((suppression) => ({ rule: suppression.rule, at: suppression.at, what: "a suppression" }))
   ];
-  for (const { rule, at: at2, what } of named) {
+  for (const { rule, at: at3, what } of named) {
     if (!ruleDeclaration(rule)) {
       const guess = closestName(rule, RULE_IDS);
-      throw new UsageError(`${what} names the rule ${rule}, which no check reports${guess ? ` (did you mean ${guess}?)` : ""}`, at2);
+      throw new UsageError(`${what} names the rule ${rule}, which no check reports${guess ? ` (did you mean ${guess}?)` : ""}`, at3);
     }
   }
   for (const suppression of config.suppressions) {
@@ -10395,14 +11028,14 @@ function isStartedByDefault(service, project) {
 }
 
 // src/docker/compose-file-copy.ts
-import { readFile as readFile8, writeFile as writeFile4 } from "node:fs/promises";
+import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
 import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve23 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(source, postgresPorts, dir) {
-  const merged = typeof source === "string" ? { path: source, document: parseDocument4(await readFile8(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+  const merged = typeof source === "string" ? { path: source, document: parseDocument4(await readFile9(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
   const base = dirname13(composePath);
@@ -11128,7 +11761,7 @@ import { join as join25 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir12, readFile as readFile10, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir12, readFile as readFile11, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join24 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
@@ -11317,7 +11950,7 @@ function lastLines2(text, count) {
 
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa7 } from "execa";
-import { readFile as readFile9 } from "node:fs/promises";
+import { readFile as readFile10 } from "node:fs/promises";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -11360,7 +11993,7 @@ async function runOne(script, session) {
     case "sql":
       return runBounded("psql", [...psqlArgs(session), "-f", path], options);
     case "sql.gz":
-      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile9(path), shown) });
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile10(path), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -11435,7 +12068,7 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     await rm6(pwfile, { force: true });
   }
   const hbaPath = join24(dataDir, "pg_hba.conf");
-  await writeFile5(hbaPath, containerHba(await readFile10(hbaPath, "utf8"), hostAuthMethod));
+  await writeFile5(hbaPath, containerHba(await readFile11(hbaPath, "utf8"), hostAuthMethod));
 }
 async function runImageInitScripts(scripts, phase) {
   const runnable = await copyInitScripts(scripts, join24(phase.dir, "docker-entrypoint-initdb.d"), phase);
@@ -11672,7 +12305,7 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod3, lstat as lstat2, readFile as readFile11, stat as stat7, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod3, lstat as lstat2, readFile as readFile12, stat as stat7, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname as dirname15, join as join26, relative as relative10, resolve as resolve24 } from "node:path";
 function platformPackageName() {
@@ -11715,7 +12348,7 @@ async function hydrateLibrarySymlinks(packageDir) {
   const listPath = join26(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile11(listPath, "utf8"));
+    entries = JSON.parse(await readFile12(listPath, "utf8"));
   } catch {
     return 0;
   }
@@ -11912,7 +12545,7 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-config.ts
-import { readFile as readFile12 } from "node:fs/promises";
+import { readFile as readFile13 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
 var EXTERNAL_ENV = {
@@ -11966,7 +12599,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile12(file, "utf8");
+    text = await readFile13(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -12266,6 +12899,26 @@ function unmetNeed(check2, context) {
   return void 0;
 }
 
+// src/pipeline/run-outcome.ts
+function startFailureOf(error, io) {
+  const kind = error instanceof UsageError ? "input" : "environment";
+  const cause = maskSecrets(
+    error instanceof UsageError ? error.format() : error instanceof EnvironmentError ? error.message : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`
+  );
+  if (!io.signal.aborted) {
+    io.logger.error(`the runtime could not start: ${cause}`);
+    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
+  }
+  return { kind, cause, ...error instanceof UsageError && error.location && { location: error.location } };
+}
+function exitCodeFor(run) {
+  const { verdict } = run.report.summary;
+  if (verdict === "fail") return 1;
+  if (run.inputError || run.startFailure?.kind === "input") return 2;
+  if (verdict === "error") return 3;
+  return 0;
+}
+
 // src/pipeline/check-pipeline.ts
 var needsServer = (check2) => check2.needs.includes("postgres");
 var usesStack = (check2) => check2.needs.includes("stack");
@@ -12398,24 +13051,6 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       }
     }
   }
-}
-function startFailureOf(error, io) {
-  const kind = error instanceof UsageError ? "input" : "environment";
-  const cause = maskSecrets(
-    error instanceof UsageError ? error.format() : error instanceof EnvironmentError ? error.message : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`
-  );
-  if (!io.signal.aborted) {
-    io.logger.error(`the runtime could not start: ${cause}`);
-    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
-  }
-  return { kind, cause, ...error instanceof UsageError && error.location && { location: error.location } };
-}
-function exitCodeFor(run) {
-  const { verdict } = run.report.summary;
-  if (verdict === "fail") return 1;
-  if (run.inputError || run.startFailure?.kind === "input") return 2;
-  if (verdict === "error") return 3;
-  return 0;
 }
 
 // src/pipeline/check-products.ts

@@ -47,7 +47,16 @@ function maskData(data: NonNullable<CheckResult["data"]>): NonNullable<CheckResu
   const { matrix, ...rest } = data;
   const masked = maskStrings(rest) as Record<string, unknown>;
   if (!matrix) return masked;
-  return { ...masked, matrix: matrix.map((cell): MatrixCell => (cell.reason === undefined ? cell : { ...cell, reason: maskSecrets(cell.reason) })) };
+  return {
+    ...masked,
+    matrix: matrix.map(
+      (cell): MatrixCell => ({
+        ...cell,
+        ...(cell.reason !== undefined && { reason: maskSecrets(cell.reason) }),
+        ...(cell.cause !== undefined && { cause: maskSecrets(cell.cause) }),
+      }),
+    ),
+  };
 }
 
 function maskStrings(value: unknown): unknown {

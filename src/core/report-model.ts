@@ -26,16 +26,31 @@ export interface Finding {
   details?: string;
 }
 
-/** One cell of the isolation matrix: may `credentialOf`'s credential reach `database`? */
+/**
+ * One cell of the isolation matrix: may `credentialOf`'s credential reach `database`? Rows are the
+ * services' credentials (tried by login and looked up in the catalog), then the LOGIN roles no
+ * credential uses (`credentialOf` = `role <name>`) and PUBLIC (`credentialOf` = `PUBLIC`), both
+ * proven by the catalog alone.
+ */
 export interface MatrixCell {
   credentialOf: string;
   database: string;
   /** The PostgreSQL instance the database lives on; set when the product has several. */
   instance?: string;
-  /** `own` for the service's own database. */
+  /** `own` for the service's own database; `connected`: it gets in (by login, or the catalog allows its role); `error`: not proven, or the proofs disagree. */
   outcome: "connected" | "refused" | "own" | "error";
-  /** SQLSTATE or short reason for a refusal or an error. */
+  /** SQLSTATE or short reason for a refusal or an error; the catalog's reason for a catalog-only cell. */
   reason?: string;
+  /** Catalog-only rows: the role (or `PUBLIC`) the row is about. */
+  role?: string;
+  /** The connection attempt's answer; absent when none was made. */
+  login?: "connected" | "refused";
+  /** `has_database_privilege(role, database, 'CONNECT')` read as the admin; absent when the catalog could not be read. */
+  catalog?: "allowed" | "denied";
+  /** Why the catalog allows it or not, e.g. `PUBLIC has CONNECT`, `superuser`, `no CONNECT privilege`, `role "x" does not exist`. */
+  cause?: string;
+  /** Which proofs back `outcome`; absent for `own` and for a cell nothing proved. */
+  proof?: "login" | "catalog" | "login+catalog";
 }
 
 /** What one coverage item is: the unit a live check looks at. */

@@ -2,12 +2,10 @@ import { resolve } from "node:path";
 import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
 import { ALL_CHECKS } from "../checks/registered.js";
 import { registerCleanup } from "../core/cleanup-registry.js";
-import { EnvironmentError, isKnownError, type SourceLocation, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { repoRelative } from "../core/repo-path.js";
 import { type CheckResult, type Report, summarize } from "../core/report-model.js";
 import { maskReport } from "../core/mask-report.js";
-import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
 import { isoDate } from "../checks/check.js";
 import { loadProduct } from "../product/load-product.js";
@@ -22,20 +20,13 @@ import { FindingPolicy } from "./finding-policy.js";
 import { createRuntime } from "../runtime/choose-runtime.js";
 import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
 import { type CheckProgress, executeChecks, INTERRUPTED } from "./check-executor.js";
+import { type StartFailure, startFailureOf } from "./run-outcome.js";
 
 export interface RunIo {
   readonly logger: Logger;
   readonly progress?: CheckProgress;
   /** Aborted on Ctrl-C / SIGTERM: the run stops and cleans up. */
   readonly signal: AbortSignal;
-}
-
-/** Why the runtime did not start: the product's own input (an init script) or the environment. */
-export interface StartFailure {
-  readonly kind: "input" | "environment";
-  /** One cause, `file:line: …` where there is one, masked; also the live checks' reason. */
-  readonly cause: string;
-  readonly location?: SourceLocation;
 }
 
 /** What one `check` run produced, and where: the doors need both (the action maps paths to its workspace). */
@@ -221,37 +212,4 @@ async function checkInRunFolder(
       }
     }
   }
-}
-
-/**
- * Why the runtime did not start, printed once here. A `UsageError` is the product's input (an init
- * script's own SQL, file:line); anything else is the environment's, a bug included (one line; its
- * stack only with `--verbose`). After an abort the failure is the abort's echo and is not printed.
- */
-function startFailureOf(error: unknown, io: RunIo): StartFailure {
-  const kind = error instanceof UsageError ? "input" : "environment";
-  const cause = maskSecrets(
-    error instanceof UsageError
-      ? error.format()
-      : error instanceof EnvironmentError
-        ? error.message
-        : `internal error (please report it): ${error instanceof Error ? error.message : String(error)}`,
-  );
-  if (!io.signal.aborted) {
-    io.logger.error(`the runtime could not start: ${cause}`);
-    if (!isKnownError(error) && error instanceof Error && error.stack) io.logger.debug(maskSecrets(error.stack));
-  }
-  return { kind, cause, ...(error instanceof UsageError && error.location && { location: error.location }) };
-}
-
-/**
- * 0 every check passed (skips allowed), 1 a check failed on its own findings, else 2 when the input
- * stopped a check or the runtime (an init script's own SQL), 3 when a check could not run.
- */
-export function exitCodeFor(run: Pick<CheckRun, "report" | "startFailure" | "inputError">): 0 | 1 | 2 | 3 {
-  const { verdict } = run.report.summary;
-  if (verdict === "fail") return 1;
-  if (run.inputError || run.startFailure?.kind === "input") return 2;
-  if (verdict === "error") return 3;
-  return 0;
 }

@@ -8,7 +8,8 @@ import { maskSecrets } from "../core/secrets.js";
 import type { CheckSettings } from "../core/settings.js";
 import { registryCheck } from "../checks/registry/index.js";
 import { discoverProducts } from "../product/discover-products.js";
-import { type CheckRun, exitCodeFor, type RunIo, runCheck, selectChecks } from "./check-pipeline.js";
+import { type CheckRun, type RunIo, runCheck, selectChecks } from "./check-pipeline.js";
+import { exitCodeFor } from "./run-outcome.js";
 
 /** What `check` of a path produced: a run per product it could read, and a report per product it could not. */
 export interface ProductsRun {

@@ -8,7 +8,7 @@
 import pg from "pg";
 import { registerSecret } from "../core/secrets.js";
 import { parseDatabaseUrl } from "./database-url.js";
-import { classifyConnectError, type ConnectFailure } from "./sqlstate.js";
+import { CLIENT_HAS_NO_PASSWORD, classifyConnectError, NO_PASSWORD, NO_PASSWORD_REASON, type ConnectFailure } from "./sqlstate.js";
 
 /** A connected client; the caller ends it. Outside this folder only the type is used. */
 export type PostgresClient = pg.Client;
@@ -117,9 +117,19 @@ export async function connectTo(target: ConnectTarget, options: ConnectOptions =
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
-    throw error;
+    throw plainDriverError(error);
   }
   return client;
+}
+
+/**
+ * pg's client-side refusal of a password request it cannot answer reads
+ * `SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string`: whoever prints the error
+ * (a check's reason, a runtime's message) says what it means instead.
+ */
+function plainDriverError(error: unknown): unknown {
+  if (!(error instanceof Error) || !CLIENT_HAS_NO_PASSWORD.test(error.message)) return error;
+  return Object.assign(new Error(NO_PASSWORD_REASON), { code: NO_PASSWORD });
 }
 
 export type ConnectAttempt =

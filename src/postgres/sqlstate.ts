@@ -46,6 +46,12 @@ const REFUSAL_REASONS: Readonly<Record<string, string>> = {
   [SQLSTATE.objectNotInPrerequisiteState]: "database does not accept connections",
 };
 
+/** Not a SQLSTATE: the client had no password to answer the server's password request with. */
+export const NO_PASSWORD = "no-password";
+export const NO_PASSWORD_REASON = "the credential has no password and the server asks for one";
+/** pg's own wording for it (`SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string`): never shown. */
+export const CLIENT_HAS_NO_PASSWORD = /client password must be a (non-empty )?string/;
+
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
 
 /** SQLSTATE class 08 (connection exception) and 57P01/57P02 (shutdown, crash) mean nobody is answering. */
@@ -63,9 +69,9 @@ export function classifyConnectError(error: unknown): ConnectFailure {
   if (code !== undefined && (NETWORK_CODES.has(code) || UNREACHABLE_SQLSTATE.test(code))) {
     return { kind: "unreachable", code, reason: `${message} (${code})` };
   }
-  // pg refuses client side when the server asks for a password the URL does not have.
-  if (/client password must be a (non-empty )?string/.test(message)) {
-    return { kind: "refused", code: "no-password", reason: "the URL has no password and the server asks for one" };
+  // pg refuses client side when the server asks for a password the credential does not have.
+  if (code === NO_PASSWORD || CLIENT_HAS_NO_PASSWORD.test(message)) {
+    return { kind: "refused", code: NO_PASSWORD, reason: NO_PASSWORD_REASON };
   }
   if (/timeout|terminated|ended unexpectedly|closed/i.test(message)) {
     return { kind: "unreachable", ...(code !== undefined && { code }), reason: message };

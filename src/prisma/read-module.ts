@@ -39,7 +39,7 @@ export interface PrismaModule {
  * user's repository is executed or required to be installed.
  */
 export async function readPrismaModule(repoRoot: string, service: Service): Promise<PrismaModule> {
-  if (service.dockerfile === undefined) return { migrations: [] };
+  if (service.dockerfile === undefined || service.dockerfile.trim() === "") return { migrations: [] };
   const moduleDir = dirname(resolve(repoRoot, service.dockerfile));
   const toRepoFile = (path: string) => repoRelative(repoRoot, path);
   const config = await readPrismaConfig(moduleDir, toRepoFile);

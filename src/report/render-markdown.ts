@@ -70,7 +70,18 @@ function renderCoverage(coverage: Coverage): string[] {
   return [...lines, ""];
 }
 
-/** Service × database table (`database@instance` with several instances); ✅ where a credential is kept out (or its own), ❌ where it gets in. */
+/** What backs a cell: L a login attempt, C the catalog (read as the admin), L+C both. */
+const PROOF_MARK: Readonly<Record<NonNullable<MatrixCell["proof"]>, string>> = { login: "L", catalog: "C", "login+catalog": "L+C" };
+
+export const MATRIX_LEGEND =
+  "✅ kept out · ❌ gets in · 🟢 own database · ⚠️ not proven, or login and catalog disagree — " +
+  "L: proven by a login attempt, C: proven by the catalog (`has_database_privilege` as the admin), L+C: both. " +
+  "Rows `role …` and `PUBLIC` are read from the catalog alone.";
+
+/**
+ * Credential (then catalog-only role, then PUBLIC) × database table (`database@instance` with several
+ * instances); ✅ where it is kept out (or its own), ❌ where it gets in, each with the proof behind it.
+ */
 export function renderMatrix(matrix: readonly MatrixCell[]): string[] {
   const column = (c: MatrixCell) => (c.instance === undefined ? c.database : `${c.database}@${c.instance}`);
   const credentials = [...new Set(matrix.map((c) => c.credentialOf))];
@@ -79,14 +90,18 @@ export function renderMatrix(matrix: readonly MatrixCell[]): string[] {
   const symbol = (c: MatrixCell | undefined) => {
     if (!c) return "";
     if (c.outcome === "own") return "🟢 own";
-    if (c.outcome === "refused") return "✅";
-    if (c.outcome === "connected") return "❌";
+    const proof = c.proof ? ` ${PROOF_MARK[c.proof]}` : "";
+    // Kept out by the login alone while the catalog lets the role in: true today for this credential, not for its role.
+    if (c.outcome === "refused") return c.proof === undefined || (c.catalog === "allowed" && c.proof === "login") ? `⚠️${proof}` : `✅${proof}`;
+    if (c.outcome === "connected") return `❌${proof}`;
     return "⚠️";
   };
   return [
     `| credential of ↓ / database → | ${databases.map(code).join(" | ")} |`,
     `|---|${databases.map(() => ":-:").join("|")}|`,
     ...credentials.map((who) => `| ${code(who)} | ${databases.map((db) => symbol(cell.get(`${who}\u0000${db}`))).join(" | ")} |`),
+    "",
+    MATRIX_LEGEND,
   ];
 }
 

@@ -77,13 +77,14 @@ describe("zero-config check on the real layouts gives the hand-written registry'
 });
 
 describe("zero-config check on the real layouts gives the verdicts of their EXPECTED.md", { timeout: 240_000 }, () => {
-  it("split-vars-leaky: isolation fails on foreign-connect for each service role at its user line (PUBLIC's CONNECT), no superuser; own-database passes", async () => {
+  it("split-vars-leaky: isolation fails on foreign-connect for each service role at the init script's CREATE DATABASE (PUBLIC's CONNECT), no superuser; own-database passes", async () => {
     const report = await zeroConfig("split-vars-leaky");
     expect(statuses(report)).toMatchObject({ "own-database": "pass", isolation: "fail" });
+    // The cause is PUBLIC's CONNECT: the line to change is the script's (where the REVOKE belongs), not the credential's.
     expect(errorsOf(report, "isolation")).toEqual([
-      "isolation/foreign-connect catalog services/catalog/.env:7",
-      "isolation/foreign-connect orders services/orders/.env:7",
-      "isolation/foreign-connect payments services/payments/.env:8",
+      "isolation/foreign-connect catalog db/init/01-create-service-databases.sh:13",
+      "isolation/foreign-connect orders db/init/01-create-service-databases.sh:13",
+      "isolation/foreign-connect payments db/init/01-create-service-databases.sh:13",
     ]);
   });
 
@@ -110,11 +111,16 @@ describe("zero-config check on the real layouts gives the verdicts of their EXPE
     ]);
   });
 
-  it("multiple-databases: notifications cannot log in (no password), billing and shipping reach each other's databases", async () => {
+  it("multiple-databases: notifications cannot log in (no password), yet the catalog proves its role reaches the others, as billing and shipping do", async () => {
     const report = await zeroConfig("multiple-databases");
     expect(statuses(report)).toMatchObject({ "own-database": "fail", isolation: "fail" });
     expect(errorsOf(report, "own-database")).toEqual(["own-database/login-failed notifications docker-compose.yml:44"]);
-    expect(errorsOf(report, "isolation")).toEqual(["isolation/foreign-connect billing docker-compose.yml:26", "isolation/foreign-connect shipping docker-compose.yml:35"]);
+    // notifications' login proves nothing (no password); the catalog proves its role gets in through PUBLIC (EXPECTED.md).
+    expect(errorsOf(report, "isolation")).toEqual([
+      "isolation/foreign-connect billing pg-init-scripts/create-multiple-postgresql-databases.sh:13",
+      "isolation/foreign-connect notifications pg-init-scripts/create-multiple-postgresql-databases.sh:13",
+      "isolation/foreign-connect shipping pg-init-scripts/create-multiple-postgresql-databases.sh:13",
+    ]);
   });
 
   it("custom-db-image: api's guessed mapping is tried, so both services are caught on the shared superuser", async () => {

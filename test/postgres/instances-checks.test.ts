@@ -92,12 +92,21 @@ describe("multi-instance: one shared instance and two dedicated ones", { timeout
       "document-store document_store@postgres-docs compose.yaml:98",
     ]);
     expect(coverage.covered.filter((item) => item.kind === "instance").map((item) => item.name)).toEqual(["postgres", "postgres-fees", "postgres-docs"]);
-    expect(coverage.summary).toMatch(/^5\/5 stateful services, 5 credentials x 5 databases \(\d+ logins, catalog read on 3 instances\)$/);
+    expect(coverage.summary).toMatch(/^5\/5 stateful services, 5 credentials x 5 databases \(\d+ logins; catalog read on 3 instances: 6 roles incl\. PUBLIC x 5 databases\)$/);
   });
 
   it("the matrix shows the instance of each database, and no credential gets in anywhere", () => {
-    const matrix = results.isolation!.data!.matrix!;
+    // 5 credentials x 5 databases, then PUBLIC x the databases of each instance (catalog only).
+    const matrix = results.isolation!.data!.matrix!.filter((cell) => cell.role === undefined);
     expect(matrix).toHaveLength(25);
+    const publicRow = results.isolation!.data!.matrix!.filter((cell) => cell.role === "PUBLIC");
+    expect(publicRow.map((cell) => `${cell.database}@${cell.instance} ${cell.outcome} ${cell.proof}`)).toEqual([
+      "permits@postgres refused catalog",
+      "inspections@postgres refused catalog",
+      "licensing@postgres refused catalog",
+      "fee_collection@postgres-fees refused catalog",
+      "documents@postgres-docs refused catalog",
+    ]);
     expect(matrix.filter((cell) => cell.outcome === "own").map((cell) => `${cell.credentialOf} ${cell.database}@${cell.instance}`)).toEqual([
       "permits permits@postgres",
       "inspections inspections@postgres",
@@ -166,22 +175,25 @@ describe("multi-instance, mutation 2: a URL naming another service's instance", 
 });
 
 describe("split-vars-leaky: split DB_* credentials in env files, per-service roles, PUBLIC keeps CONNECT (issue 8, item 1)", { timeout: 300_000 }, () => {
-  it("tries every split credential: isolation fails with foreign-connect for each, at its env file's line, coverage complete (no vacuous pass)", async () => {
+  it("tries every split credential: isolation fails with foreign-connect for each, at the init script's CREATE DATABASE, coverage complete (no vacuous pass)", async () => {
     const started = await start("split-vars-leaky");
     try {
       const results = await started.run();
       expect(results.isolation!.status).toBe("fail");
       const foreign = results.isolation!.findings.filter((finding) => finding.rule === "isolation/foreign-connect");
-      expect([...new Set(foreign.map((finding) => `${finding.service} ${finding.file}`))].sort()).toEqual([
-        "catalog services/catalog/.env",
-        "orders services/orders/.env",
-        "payments services/payments/.env",
+      // The line to change is the script's (the templated CREATE DATABASE that leaves PUBLIC its CONNECT), not the env file's.
+      expect([...new Set(foreign.map((finding) => `${finding.service} ${finding.file}:${finding.line}`))].sort()).toEqual([
+        "catalog db/init/01-create-service-databases.sh:13",
+        "orders db/init/01-create-service-databases.sh:13",
+        "payments db/init/01-create-service-databases.sh:13",
       ]);
+      for (const finding of foreign) expect(finding.fix).toMatch(/REVOKE CONNECT ON DATABASE \w+ FROM PUBLIC;/);
       expect(results.isolation!.findings.filter((finding) => finding.rule === "isolation/untested-credential")).toEqual([]);
       expect(results.isolation!.coverage).toMatchObject({ complete: true, uncovered: [] });
       expect(results.isolation!.coverage!.summary).toMatch(/^3\/3 stateful services, 3 credentials x 3 databases /);
       const matrix = results.isolation!.data!.matrix!;
-      expect(matrix.filter((cell) => cell.outcome === "connected")).toHaveLength(6);
+      expect(matrix.filter((cell) => cell.role === undefined && cell.outcome === "connected")).toHaveLength(6);
+      expect(matrix.filter((cell) => cell.role === undefined && cell.outcome === "connected").map((cell) => cell.proof)).toEqual(Array(6).fill("login+catalog"));
       expect(results["own-database"]!.status).toBe("pass");
     } finally {
       await started.dispose();

@@ -77,7 +77,10 @@ async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Pro
 
 const located = (result: CheckResult) => result.findings.map((f) => `${f.rule} ${f.service ?? "-"} ${f.file}:${f.line ?? "-"}`);
 const count = (result: CheckResult, rule: string) => result.findings.filter((f) => f.rule === rule).length;
-const cells = (result: CheckResult, outcome: MatrixCell["outcome"]) => result.data!.matrix!.filter((c) => c.outcome === outcome);
+/** The credential rows (the catalog-only rows, `role …` and `PUBLIC`, carry `role`). */
+const credentialCells = (result: CheckResult) => result.data!.matrix!.filter((c) => c.role === undefined);
+const cells = (result: CheckResult, outcome: MatrixCell["outcome"]) => credentialCells(result).filter((c) => c.outcome === outcome);
+const publicCells = (result: CheckResult) => result.data!.matrix!.filter((c) => c.role === "PUBLIC");
 
 /** Line of a service's DATABASE_URL in the conformant compose file (per-service roles). */
 const urlLine = (scenario: Scenario, service: string) => scenario.line(COMPOSE, `postgresql://${databaseOf(service)}:`);
@@ -93,17 +96,26 @@ describe("isolation on the conformant fixture", { timeout: 120_000 }, () => {
     const result = await scenario.run();
     expect(result.status).toBe("pass");
     expect(result.findings).toEqual([]);
-    expect(result.data!.matrix).toHaveLength(100);
+    // 10 credentials x 10 databases, then PUBLIC's row from the catalog (no other LOGIN role but the admin).
+    expect(result.data!.matrix).toHaveLength(110);
+    expect(credentialCells(result)).toHaveLength(100);
     expect(cells(result, "own")).toHaveLength(10);
     const refused = cells(result, "refused");
     expect(refused).toHaveLength(90);
     expect(new Set(refused.map((c) => c.reason))).toEqual(new Set(["no CONNECT privilege (42501)"]));
+    // Each foreign cell is proven twice: the login is refused, and the catalog denies the role CONNECT.
+    expect(new Set(refused.map((c) => `${c.login} ${c.catalog} ${c.proof}`))).toEqual(new Set(["refused denied login+catalog"]));
     expect(result.data!.matrix![1]).toEqual({
       credentialOf: "auth-gateway",
       database: "notification_engine",
       outcome: "refused",
       reason: "no CONNECT privilege (42501)",
+      login: "refused",
+      catalog: "denied",
+      cause: "no CONNECT privilege",
+      proof: "login+catalog",
     });
+    expect(publicCells(result).map((c) => `${c.outcome} ${c.proof} ${c.cause}`)).toEqual(Array(10).fill("refused catalog PUBLIC has no CONNECT"));
   });
 
   it("reports error, never pass, when the run is interrupted", async () => {
@@ -171,6 +183,7 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
     const registryLines = await Promise.all(STATEFUL.map((s) => scenario.line(REGISTRY, `database: "${databaseOf(s)}"`)));
     expect(located(result)).toEqual([
       `isolation/superuser - ${COMPOSE}:${first}`,
+      // The databases still open to PUBLIC need no finding of their own: the fix (per-service roles) closes them too.
       `isolation/foreign-connect - ${COMPOSE}:${first}`,
       `isolation/maintenance-database - ${COMPOSE}:${first}`,
       ...STATEFUL.map((s, i) => `isolation/public-temp ${s} ${REGISTRY}:${registryLines[i]}`),
@@ -185,10 +198,11 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
     expect(result.findings[2]!.message).toBe('All 10 services (role "civic") can still connect to postgres, template1 and civic_platform.');
   });
 
-  it("points every fix at per-service LOGIN roles, REVOKE ALL … FROM PUBLIC and civic-conformance generate", () => {
+  it("points every fix at per-service LOGIN roles, REVOKE … FROM PUBLIC (with real names) and civic-conformance generate", () => {
     const foreign = result.findings.find((f) => f.rule === "isolation/foreign-connect")!;
     expect(foreign.fix).toContain("its own LOGIN role, named like its database and owning it");
-    expect(foreign.fix).toContain("REVOKE ALL ON DATABASE x FROM PUBLIC");
+    expect(foreign.fix).toContain("REVOKE ALL ON DATABASE auth_gateway FROM PUBLIC");
+    expect(foreign.fix).toContain("products/property-tax/infra/init-databases.sql");
     expect(foreign.fix).toContain("civic-conformance generate --write");
     const superuser = result.findings.find((f) => f.rule === "isolation/superuser")!;
     expect(superuser.fix).toContain("NOSUPERUSER");
@@ -196,7 +210,7 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
   });
 
   it("lists every credential × database in the matrix: 90 connected, 10 own", () => {
-    expect(result.data!.matrix).toHaveLength(100);
+    expect(credentialCells(result)).toHaveLength(100);
     expect(cells(result, "own")).toHaveLength(10);
     expect(cells(result, "connected")).toHaveLength(90);
     expect(result.findings[1]!.details!.split("\n")).toHaveLength(10);
@@ -205,7 +219,7 @@ describe("isolation on the seed's shared civic superuser", { timeout: 120_000 },
 });
 
 describe("isolation on per-service roles with weakened grants", { timeout: 120_000 }, () => {
-  it("reports isolation/foreign-connect per credential and database when CONNECT is still granted to PUBLIC", async () => {
+  it("reports one isolation/foreign-connect per credential, listing the 9 databases it reaches, when CONNECT is still granted to PUBLIC", async () => {
     const scenario = await liveScenario("property-tax", (copy) =>
       copy.edit(INIT_SQL, (text) =>
         text.replace(/^REVOKE ALL ON DATABASE \w+ FROM PUBLIC;\n/gm, "").concat(
@@ -218,19 +232,27 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
     try {
       const result = await scenario.run();
       expect(result.status).toBe("fail");
-      expect(count(result, "isolation/foreign-connect")).toBe(90);
+      // Was one finding per credential and database (90): one per credential now, each listing the databases it reaches.
+      expect(count(result, "isolation/foreign-connect")).toBe(10);
       expect(count(result, "isolation/public-temp")).toBe(10);
-      expect(result.findings).toHaveLength(100);
+      expect(result.findings).toHaveLength(20);
       for (const service of STATEFUL) {
-        expect(result.findings.filter((f) => f.rule === "isolation/foreign-connect" && f.service === service)).toHaveLength(9);
+        expect(result.findings.filter((f) => f.rule === "isolation/foreign-connect" && f.service === service)).toHaveLength(1);
       }
-      const intoRoll = result.findings.find((f) => f.rule === "isolation/foreign-connect" && f.service === "tax-levy-rate" && f.message.includes("to assessment_roll"))!;
-      expect(`${intoRoll.file}:${intoRoll.line}`).toBe(`${COMPOSE}:${await urlLine(scenario, "tax-levy-rate")}`);
-      expect(intoRoll.message).toBe(
-        'tax-levy-rate connects as role "tax_levy_rate" to assessment_roll, the database of assessment-roll: it can read 1 of 2 tables, write 0 and create temporary tables.',
+      const levy = result.findings.find((f) => f.rule === "isolation/foreign-connect" && f.service === "tax-levy-rate")!;
+      // At the init script's line that creates the first database it reaches (where the REVOKE belongs), not the credential's.
+      expect(`${levy.file}:${levy.line}`).toBe(`${INIT_SQL}:${await scenario.line(INIT_SQL, "CREATE DATABASE auth_gateway OWNER auth_gateway;")}`);
+      expect(levy.message).toBe(
+        'tax-levy-rate connects as role "tax_levy_rate" to 9 databases of other services: auth_gateway, notification_engine, audit_logging, billing_invoicing, ' +
+          "assessment_roll, tax_billing_instalment, payment_processing, tax_certificates and tax_sale_proceedings (PUBLIC has CONNECT; proven by login and the catalog).",
       );
-      expect(intoRoll.details).toBe("assessment_roll: it can read 1 of 2 tables, write 0 and create temporary tables.\n  public.property: SELECT");
+      expect(levy.fix).toContain("REVOKE CONNECT ON DATABASE assessment_roll FROM PUBLIC;");
+      expect(levy.fix).not.toMatch(/CREATE ROLE|own LOGIN role/);
+      expect(levy.details).toContain(
+        "assessment_roll (database of assessment-roll): PUBLIC has CONNECT; proven by login and the catalog.\nassessment_roll: it can read 1 of 2 tables, write 0 and create temporary tables.\n  public.property: SELECT",
+      );
       expect(cells(result, "connected")).toHaveLength(90);
+      expect(publicCells(result).map((c) => `${c.outcome} ${c.proof}`)).toEqual(Array(10).fill("connected catalog"));
     } finally {
       await scenario.dispose();
     }
@@ -265,10 +287,13 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
         ["error", 'Role "payment_processing" of payment-processing is a member of the predefined role pg_read_all_data, which reaches every database\'s tables or the server\'s files.'],
         ["warning", 'Role "payment_processing" of payment-processing is a member of the predefined role pg_signal_backend.'],
       ]);
-      // A superuser passes every CONNECT check: its nine foreign databases are all reached.
+      // A superuser passes every CONNECT check: its nine foreign databases are all reached, said in one finding.
       const foreign = result.findings.filter((f) => f.rule === "isolation/foreign-connect");
-      expect(foreign).toHaveLength(9);
-      expect(new Set(foreign.map((f) => f.service))).toEqual(new Set(["audit-logging"]));
+      expect(foreign).toHaveLength(1);
+      expect(foreign[0]!.service).toBe("audit-logging");
+      expect(foreign[0]!.message).toMatch(/^audit-logging connects as role "audit_logging" to 9 databases of other services: .* \(superuser; proven by login and the catalog\)\.$/);
+      expect(foreign[0]!.fix).toContain("ALTER ROLE audit_logging NOSUPERUSER;");
+      expect(`${foreign[0]!.file}:${foreign[0]!.line}`).toBe(`${INIT_SQL}:${await scenario.line(INIT_SQL, "ALTER ROLE audit_logging SUPERUSER;")}`);
       expect(cells(result, "connected").map((c) => c.credentialOf)).toEqual(Array(9).fill("audit-logging"));
     } finally {
       await scenario.dispose();
@@ -304,9 +329,9 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
       const result = await scenario.run();
       expect(result.findings.map((f) => `${f.rule} ${f.service}`)).toEqual(["isolation/foreign-connect api-gateway"]);
       expect(result.findings[0]!.message).toMatch(/^api-gateway connects as role "auth_gateway" to auth_gateway, the database of auth-gateway: /);
-      expect(result.data!.matrix).toHaveLength(110);
+      expect(credentialCells(result)).toHaveLength(110);
       expect(result.data!.matrix!.filter((c) => c.credentialOf === "api-gateway" && c.outcome === "connected")).toEqual([
-        { credentialOf: "api-gateway", database: "auth_gateway", outcome: "connected" },
+        { credentialOf: "api-gateway", database: "auth_gateway", outcome: "connected", login: "connected", catalog: "allowed", cause: "owns it, granted CONNECT", proof: "login+catalog" },
       ]);
     } finally {
       await scenario.dispose();
@@ -328,7 +353,18 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
       expect(result.findings).toEqual([]);
       const apiGateway = result.data!.matrix!.filter((c) => c.credentialOf === "api-gateway");
       expect(apiGateway).toHaveLength(10);
-      expect(new Set(apiGateway.map((c) => `${c.outcome} ${c.reason}`))).toEqual(new Set(["refused password authentication failed (28P01)"]));
+      // Nine refused by login and denied by the catalog; at auth_gateway the catalog lets role auth_gateway in (it is
+      // that database's own role), so only the login keeps this credential out, and the cell says so.
+      expect(apiGateway.filter((c) => c.database !== "auth_gateway").map((c) => `${c.outcome} ${c.proof} ${c.reason}`)).toEqual(
+        Array(9).fill("refused login+catalog password authentication failed (28P01)"),
+      );
+      expect(apiGateway.find((c) => c.database === "auth_gateway")).toMatchObject({
+        outcome: "refused",
+        login: "refused",
+        catalog: "allowed",
+        proof: "login",
+        reason: 'password authentication failed (28P01); the catalog allows role "auth_gateway" (owns it, granted CONNECT)',
+      });
       expect(result.notes).toEqual([
         "The credential of api-gateway fails password authentication, so its refusals prove nothing about grants (own-database reports it).",
       ]);
@@ -354,6 +390,10 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
         database: "tax_certificates",
         outcome: "refused",
         reason: "database does not exist (3D000)",
+        login: "refused",
+        catalog: "denied",
+        cause: 'database "tax_certificates" does not exist (or accepts no connections)',
+        proof: "login+catalog",
       });
     } finally {
       await scenario.dispose();

@@ -163,7 +163,8 @@ describe("own-database on broken DATABASE_URLs", { timeout: 120_000 }, () => {
       const line = await scenario.line(COMPOSE_IN_COPY, "postgresql://payment_processing:");
       expect(rules(result)).toEqual([`own-database/login-failed payment-processing products/property-tax/docker-compose.yml:${line}`]);
       expect(result.findings[0]!.message).toBe(
-        'payment-processing cannot log in with its DATABASE_URL (user "payment_processing", database "payment_processing"): password authentication failed (28P01).',
+        // The admin tells the three 28P01s apart: this role exists and has a password, so the password is wrong.
+        'payment-processing cannot log in with its DATABASE_URL (user "payment_processing", database "payment_processing"): password authentication failed (28P01): role "payment_processing" exists and has a password, so the password is wrong.',
       );
       const password = scenario.started.product.compose!.variables.get("PAYMENT_PROCESSING_DB_PASSWORD")!;
       expect(password.length).toBeGreaterThan(8);

@@ -279,3 +279,20 @@ describe("the report of a zero-config check", () => {
     expect(renderMarkdown(report)).toContain("  - inferred: storefront: calls accounts (ACCOUNTS\\_URL) (docker-compose.yml:46)");
   });
 });
+
+describe("split-vars-conformant: fixes name the repository's own init script", () => {
+  it("a database its init script no longer creates: the fix points at that script, never at the civic layout's infra/init-databases.sql", async () => {
+    await using copy = await copyRealLayout("split-vars-conformant");
+    const script = "postgres/initdb/10-service-databases.sql";
+    const text = await copy.read(script);
+    expect(text).toContain("CREATE DATABASE ledger OWNER ledger;\n");
+    await writeFile(join(copy.root, script), text.replace("CREATE DATABASE ledger OWNER ledger;\n", ""));
+
+    const report = await checkCopy(copy);
+
+    const missing = report.checks.flatMap((check) => check.findings).filter((finding) => finding.rule === "compose/init-database-missing");
+    expect(missing.map((finding) => ({ service: finding.service, severity: finding.severity, file: finding.file }))).toEqual([{ service: "ledger", severity: "error", file: "docker-compose.yml" }]);
+    expect(missing[0]!.fix).toBe(`Add CREATE DATABASE ledger (owned by the service's own role) to ${script}.`);
+    expect(JSON.stringify(report)).not.toContain("infra/init-databases.sql");
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type CheckResult, type CheckStatus, type Report, summarize } from "../../src/core/report-model.js";
-import { exitCodeFor, type StartFailure } from "../../src/pipeline/check-pipeline.js";
+import { exitCodeFor, type StartFailure } from "../../src/pipeline/run-outcome.js";
 
 function reportOf(...statuses: CheckStatus[]): Report {
   const checks: CheckResult[] = statuses.map((status, index) => ({

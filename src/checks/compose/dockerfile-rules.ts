@@ -6,7 +6,8 @@ import { at, composeDockerfile, type ServiceRuleContext } from "./service-rule-c
 
 // An error: the registry's dockerfile names the module; building another one runs other code under this name.
 export function dockerfileFindings(service: Service, composeService: ComposeService, context: ServiceRuleContext): Finding[] {
-  if (service.dockerfile === undefined) return [];
+  // An image-only service (no Dockerfile, or `dockerfile: ""`) is built from nothing of the repository.
+  if (service.dockerfile === undefined || service.dockerfile.trim() === "") return [];
   const expected = posix.normalize(service.dockerfile.replace(/\\/g, "/")).replace(/^\.\//, "");
   const actual = composeDockerfile(composeService, context.repoRoot);
   if (actual === expected) return [];

@@ -30,7 +30,9 @@ export async function postgresFindings(instances: readonly PostgresInstance[], c
           `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, ` +
           `a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
-        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry).",
+        fix: civicLayout(context)
+          ? "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+          : "Add a PostgreSQL service (e.g. image postgres:16-alpine) whose init script in /docker-entrypoint-initdb.d creates each service's database and its own role.",
       },
     ];
   }
@@ -72,7 +74,9 @@ async function instanceFindings(postgres: PostgresInstance, served: readonly Ser
       message: `The init script source ${source} of "${name}" ${reason}.`,
       file: problem.origin.file,
       line: problem.origin.line,
-      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file.",
+      fix: civicLayout(context)
+        ? "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+        : "Mount an init script (or folder) that exists in the repository into /docker-entrypoint-initdb.d/, with a path relative to the compose file.",
     });
   }
   const runnable = scripts.filter((script) => script.kind !== "ignored");
@@ -84,12 +88,14 @@ async function instanceFindings(postgres: PostgresInstance, served: readonly Ser
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
       file: postgres.service.file,
       line: postgres.service.line,
-      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`,
+      fix: civicLayout(context)
+        ? `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+        : `Mount an init script creating the services' databases into /docker-entrypoint-initdb.d of "${name}" (e.g. "- ./initdb:/docker-entrypoint-initdb.d:ro").`,
     });
   }
   // With nothing runnable mounted, the init-scripts finding already says no database is created.
   if (runnable.length === 0) return findings;
-  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served))];
+  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served, civicLayout(context), context.repoRoot))];
 }
 
 /** With several instances, a service whose instance cannot be told must find its database created by one of them. */
@@ -113,6 +119,11 @@ async function unplacedDatabaseFindings(services: readonly Service[], instances:
       line: instances[0]!.service.line,
       fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`,
     }));
+}
+
+/** The civic layout (a TypeScript registry and its generator) regenerates infra/init-databases.sql; other repositories keep their own init scripts. */
+function civicLayout(context: Pick<PostgresRuleContext, "registry">): boolean {
+  return context.registry.source === "typescript";
 }
 
 // An error: `depends_on: condition: service_healthy` needs it, or services race the init scripts.
@@ -142,9 +153,14 @@ async function missingDatabaseFindings(
   postgres: PostgresInstance,
   scripts: readonly InitScript[],
   served: readonly Service[],
+  civic: boolean,
+  repoRoot: string,
 ): Promise<Finding[]> {
   const { created, opaque } = await instanceDatabases(postgres);
   const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
+  // Where the product's own CREATE DATABASE statements live: its SQL init scripts, as files of the repository.
+  const sqlScripts = scripts.filter((script) => script.kind.startsWith("sql")).map((script) => repoRelative(repoRoot, script.hostPath));
+  const ownScript = sqlScripts.length === 1 ? sqlScripts[0]! : sqlScripts.length > 1 ? `one of ${sqlScripts.join(", ")}` : "a mounted .sql init script";
   const findings: Finding[] = [];
   for (const service of served) {
     if (created.has(service.database)) continue;
@@ -158,7 +174,9 @@ async function missingDatabaseFindings(
             service: service.key,
             file: origin.file,
             line: origin.line,
-            fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`,
+            fix: civic
+              ? `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+              : `Create "${service.database}" with a plain CREATE DATABASE (owned by the service's own role) in ${ownScript}.`,
           }
         : {
             rule: "compose/init-database-missing",
@@ -167,7 +185,9 @@ async function missingDatabaseFindings(
             service: service.key,
             file: origin.file,
             line: origin.line,
-            fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`,
+            fix: civic
+              ? `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+              : `Add CREATE DATABASE ${service.database} (owned by the service's own role) to ${ownScript}.`,
           },
     );
   }

@@ -2,15 +2,29 @@ import { type Check, type CheckContext, type CheckOutput, CheckUnableError, cove
 import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js";
 import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
-import { describeUrl } from "../../postgres/connect.js";
+import { describeUrl, withConnection } from "../../postgres/connect.js";
+import { type ConnectPrivileges, privilegeKey, readConnectPrivileges } from "../../postgres/connect-privileges.js";
+import { productPostgres } from "../../product/product-postgres.js";
+import type { LiveEnvironment } from "../../runtime/runtime.js";
+import { fixWording } from "../shared/init-script-names.js";
+import { initScriptStatements, readInitScriptStatements } from "./init-script-statements.js";
 import { MAINTENANCE_DATABASES } from "../../postgres/cluster-catalog.js";
 import { SQLSTATE, isUnreachable } from "../../postgres/sqlstate.js";
 import { withFastScram } from "../../postgres/pg-scram-patch.js";
 import type { LiveInstance } from "../../runtime/runtime.js";
 import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
 import { liveCredentials, type ServiceCredential, type UntriedCredential } from "../shared/service-credentials.js";
-import { foreignConnectFindings, maintenanceFindings, publicTempFindings } from "./access-findings.js";
-import { isolationMatrix, probeKey } from "./matrix.js";
+import {
+  catalogOnlyFindings,
+  foreignConnectFindings,
+  maintenanceFindings,
+  mismatchFindings,
+  publicCausesSaid,
+  publicTempFindings,
+  type FindingContext,
+  type OwnedTarget,
+} from "./access-findings.js";
+import { catalogRows, credentialRows, probeKey } from "./matrix.js";
 import { groupCredentials, planAttempts, planTargets, type ProbeTarget } from "./probe-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
@@ -75,31 +89,95 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
   });
   const nameOf = (target: ProbeTarget) => (several ? `${target.database} on instance "${target.instance.name}"` : target.database);
+
+  // The proof that needs no credential: who may CONNECT where, as the admin of each instance sees it.
+  const users = [...new Set(credentials.map((credential) => credential.user))];
+  const privileges = await readPrivileges(live, users, connectOptions.applicationName, context.signal);
+  const adminUser = (instance: string) => describeUrl(live.instances.get(instance)?.adminUrl ?? "")?.user;
+  const ownerRoles = (target: OwnedTarget) => {
+    const roles = [...new Set(credentials.filter((credential) => credential.service === target.owner).map((credential) => credential.user))];
+    return roles.length > 0 ? roles : [privileges.get(target.instance.name)?.databases.get(target.database)?.owner ?? target.database];
+  };
+  const rightful = (target: OwnedTarget, role: string) =>
+    ownerRoles(target).includes(role) || privileges.get(target.instance.name)?.databases.get(target.database)?.owner === role;
+  const ownerNeedsGrant = (target: OwnedTarget) =>
+    ownerRoles(target).some((role) => {
+      const causes = privileges.get(target.instance.name)?.cells.get(privilegeKey(target.database, role))?.causes ?? [];
+      return causes.length > 0 && causes.every((cause) => cause.kind === "public");
+    });
+  const postgres = await productPostgres(product);
+  const statements = new Map(
+    await Promise.all(
+      instances.map(async (instance) => [instance.name, await readInitScriptStatements(postgres.instances.find((known) => known.name === instance.name), product.repoRoot)] as const),
+    ),
+  );
+  const wording = await fixWording(product);
+  const findingContext: FindingContext = {
+    wording,
+    statements: (instance) => statements.get(instance) ?? initScriptStatements([]),
+    adminUser,
+    ownerRoles,
+    ownerNeedsGrant,
+    nameOf,
+  };
+
+  const rows = credentialRows(credentials, ownedTargets, homes, byKey, privileges, rightful, several);
+  const usedRoles = new Set(users);
+  const catalogOnlyRoles = new Map(
+    [...privileges].map(([instance, catalog]) => [
+      instance,
+      [...catalog.roles.values()].filter((role) => role.canLogin && !role.superuser && role.name !== adminUser(instance) && !usedRoles.has(role.name)).map((role) => role.name),
+    ]),
+  );
+  const catalogOnly = catalogRows(catalogOnlyRoles, ownedTargets, privileges, several);
+
   const findings: Finding[] = [
     ...instances.flatMap((instance) => {
       // The credentials held for this instance, and any other that got in here (the same role and password created on it).
       const gotIn = new Set(results.filter((r) => r.connected && r.attempt.target.instance === instance).map((r) => r.attempt.group.identity));
       const relevant = credentials.filter((credential) => credential.instance.name === instance.name || gotIn.has(credential.identity));
-      return roleFindings(relevant, catalogs.get(instance.name)!.roles, several ? instance.name : undefined);
+      return roleFindings(relevant, catalogs.get(instance.name)!.roles, several ? instance.name : undefined, wording);
     }),
-    ...foreignConnectFindings(results, groups, ownedTargets, homes, nameOf),
-    ...maintenanceFindings(results, groups, several),
+    ...foreignConnectFindings(rows.entries, groups, findingContext),
+    ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows, findingContext), product.registry, findingContext),
+    ...mismatchFindings(rows.entries, findingContext),
+    ...maintenanceFindings(results, groups, several, wording),
     ...instances.flatMap((instance) =>
       publicTempFindings(
         product.registry,
         stateful.filter((service) => (homes.get(service.key) ?? instance).name === instance.name),
         catalogs.get(instance.name)!.databases,
+        wording,
+        instance.name,
       ),
     ),
   ];
   findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
   const notes = refusalNotes(results, nameOf);
+  const catalogRowCount = [...catalogOnlyRoles.values()].reduce((sum, list) => sum + list.length, 0);
   return {
     findings,
     ...(notes.length > 0 && { notes }),
-    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes),
-    data: { matrix: isolationMatrix(credentials, ownedTargets, homes, byKey, several) },
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes, users.length + catalogRowCount + 1),
+    data: { matrix: [...rows.cells, ...catalogOnly.cells] },
   };
+}
+
+/** Each instance's CONNECT privileges, read as its admin (with the credentials' roles named, LOGIN or not). */
+async function readPrivileges(live: LiveEnvironment, users: readonly string[], applicationName: string, signal: AbortSignal): Promise<Map<string, ConnectPrivileges>> {
+  const instances = [...live.instances.values()];
+  const read = await mapBounded(
+    instances,
+    instances.length,
+    (instance) =>
+      withConnection(instance.adminUrl, { applicationName }, (admin) => readConnectPrivileges(admin, users)).catch((error: unknown) => {
+        if (isUnreachable(error)) throw error;
+        const which = live.instances.size > 1 ? ` of instance "${instance.name}"` : "";
+        throw new CheckUnableError(`could not read who may connect where with the admin URL${which}: ${(error as Error).message}`);
+      }),
+    signal,
+  );
+  return new Map(instances.map((instance, index) => [instance.name, read[index]!]));
 }
 
 /**
@@ -147,6 +225,7 @@ function isolationCoverage(
   several: boolean,
   down: ReadonlyMap<string, string>,
   unstarted: ReadonlyMap<string, string> | undefined,
+  catalogRowCount: number,
 ): Coverage {
   const covered: CoverageItem[] = [
     ...credentials.map((credential) => ({
@@ -180,7 +259,7 @@ function isolationCoverage(
   const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
   const summary =
     `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases ` +
-    `(${logins} logins, catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"})` +
+    `(${logins} logins; catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"}: ${catalogRowCount} roles incl. PUBLIC x ${databases} databases)` +
     (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
   return coverageOf(summary, covered, uncovered);
 }

@@ -6,6 +6,7 @@
 import type { Finding } from "../../core/report-model.js";
 import type { CatalogRole } from "../../postgres/cluster-catalog.js";
 import type { ServiceCredential } from "../shared/service-credentials.js";
+import type { FixWording } from "../shared/init-script-names.js";
 import { fixPredefinedRole, fixRoleAttribute } from "./fixes.js";
 
 /** Predefined roles that reach data or the server's files in every database: errors. Any other `pg_*` membership is a warning. */
@@ -39,6 +40,7 @@ export function roleFindings(
   credentials: readonly ServiceCredential[],
   roles: readonly CatalogRole[],
   instance?: string,
+  wording?: FixWording,
 ): Finding[] {
   const on = instance ? ` on instance "${instance}"` : "";
   const byUser = new Map<string, ServiceCredential[]>();
@@ -62,13 +64,13 @@ export function roleFindings(
         severity: "error",
         message: `${who} is a superuser: it can read and write every database on the server, whatever the grants say.`,
         ...at,
-        fix: fixRoleAttribute("NOSUPERUSER"),
+        fix: fixRoleAttribute("NOSUPERUSER", wording, instance),
       });
       continue;
     }
     for (const attribute of ATTRIBUTE_RULES) {
       if (!attribute.has(role)) continue;
-      findings.push({ rule: attribute.rule, severity: "error", message: `${who} ${attribute.what}.`, ...at, fix: fixRoleAttribute(attribute.remedy) });
+      findings.push({ rule: attribute.rule, severity: "error", message: `${who} ${attribute.what}.`, ...at, fix: fixRoleAttribute(attribute.remedy, wording, instance) });
     }
     for (const predefined of role.predefinedRoles) {
       const reachesData = DATA_REACH_ROLES.has(predefined);
@@ -77,7 +79,7 @@ export function roleFindings(
         severity: reachesData ? "error" : "warning",
         message: `${who} is a member of the predefined role ${predefined}${reachesData ? ", which reaches every database's tables or the server's files" : ""}.`,
         ...at,
-        fix: fixPredefinedRole(predefined, user),
+        fix: fixPredefinedRole(predefined, user, wording, instance),
       });
     }
   }

@@ -1,10 +1,10 @@
 import { defineRules } from "../check.js";
-import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, FIX_UNTESTED_CREDENTIAL, fixPredefinedRole, fixPublicTemp, fixRoleAttribute } from "./fixes.js";
+import { FIX_FOREIGN_CONNECT, FIX_PROOF_MISMATCH, FIX_UNTESTED_CREDENTIAL, fixMaintenanceDatabase, fixPredefinedRole, fixPublicTemp, fixRoleAttribute } from "./fixes.js";
 
 export const isolationRules = defineRules("isolation", {
   "foreign-connect": {
     severity: "error",
-    summary: "A service credential connects to another service's database.",
+    summary: "A service credential (or a LOGIN role, or PUBLIC) can connect to another service's database, proven by a login or by the catalog; one finding per credential, listing the databases and the cause.",
     help: FIX_FOREIGN_CONNECT,
   },
   superuser: {
@@ -40,12 +40,17 @@ export const isolationRules = defineRules("isolation", {
   "maintenance-database": {
     severity: "warning",
     summary: "A service credential can still connect to a maintenance database (postgres, template1, POSTGRES_DB).",
-    help: FIX_MAINTENANCE_DATABASE,
+    help: fixMaintenanceDatabase(),
   },
   "untested-credential": {
     severity: "error",
     summary: "A stateful service's credential could not be read, bound to an instance, or tried, so its isolation is unknown.",
     help: FIX_UNTESTED_CREDENTIAL,
+  },
+  "proof-mismatch": {
+    severity: "error",
+    summary: "A real login and the catalog disagree about whether a role may connect to a database, so neither proof holds for that cell.",
+    help: FIX_PROOF_MISMATCH,
   },
   "public-temp": {
     severity: "warning",

@@ -10,7 +10,7 @@ import { isStateful, type Service } from "../../registry/model.js";
 import { describeUrl } from "../../postgres/connect.js";
 import type { ClusterCatalog } from "../../postgres/cluster-catalog.js";
 import type { ServiceCredential } from "../shared/service-credentials.js";
-import { GENERATE_HINT } from "./fixes.js";
+import { GENERIC_WORDING, type FixWording } from "../shared/init-script-names.js";
 
 const BUILT_IN_DATABASES = new Set(["postgres", "template0", "template1"]);
 
@@ -25,7 +25,9 @@ export function clusterStateFindings(
   credentials: readonly ServiceCredential[],
   services: readonly Service[],
   instance?: string,
+  wording: FixWording = GENERIC_WORDING,
 ): Finding[] {
+  const where = wording.where(instance);
   const admin = describeUrl(adminUrl);
   const registryFile = product.registry.file;
   const on = instance ? ` of instance "${instance}"` : "";
@@ -41,7 +43,7 @@ export function clusterStateFindings(
       severity: "warning",
       message: `Database "${database.name}" (owner "${database.owner}") exists on the server${on}, but no registry service owns it.`,
       file: registryFile,
-      fix: `Remove it from infra/init-databases.sql, or add the service that owns it to the registry; ${GENERATE_HINT}.`,
+      fix: `Remove it from ${where}, or add the service that owns it to the registry${wording.hint}.`,
     });
   }
 
@@ -57,7 +59,7 @@ export function clusterStateFindings(
       service: service.key,
       file: credential.source.file,
       line: credential.source.line,
-      fix: `Create the database with OWNER ${credential.user} (or ALTER DATABASE ${service.database} OWNER TO ${credential.user}) in infra/init-databases.sql; ${GENERATE_HINT}.`,
+      fix: `Create the database with OWNER ${credential.user} (or ALTER DATABASE ${service.database} OWNER TO ${credential.user}) in ${where}${wording.hint}.`,
     });
   }
 
@@ -68,7 +70,7 @@ export function clusterStateFindings(
       severity: "warning",
       message: `Role "${role.name}" can log in${instance ? ` on instance "${instance}"` : ""}, but no service's credential uses it.`,
       file: registryFile,
-      fix: `Drop the role (or make it NOLOGIN) in infra/init-databases.sql unless something outside this product needs it; ${GENERATE_HINT}.`,
+      fix: `Drop the role (or make it NOLOGIN) in ${where} unless something outside this product needs it${wording.hint}.`,
     });
   }
   return findings;

@@ -1,13 +1,14 @@
 /** How to fix each own-database finding; the wording names the files a developer edits. */
+import { GENERATE_HINT, GENERIC_WORDING, type FixWording } from "../shared/init-script-names.js";
 
-export const GENERATE_HINT = "`civic-conformance generate --write` renders init-databases.sql and docker-compose.yml this way from the registry";
+export { GENERATE_HINT };
 
-export function fixMissingDatabase(database: string): string {
-  return `Create it in infra/init-databases.sql (CREATE ROLE ${database} LOGIN …; CREATE DATABASE ${database} OWNER ${database}), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT}.`;
+export function fixMissingDatabase(database: string, wording: FixWording = GENERIC_WORDING, instance?: string): string {
+  return `Create it in ${wording.where(instance)} (CREATE ROLE ${database} LOGIN …; CREATE DATABASE ${database} OWNER ${database}), then recreate the postgres volume so the init scripts run again${wording.hint}.`;
 }
 
-export function fixLoginFailed(database: string): string {
-  return `Make the DATABASE_URL's user and password those of the LOGIN role that owns ${database} in infra/init-databases.sql; ${GENERATE_HINT}.`;
+export function fixLoginFailed(database: string, wording: FixWording = GENERIC_WORDING, instance?: string): string {
+  return `Make the credential's user and password those of the LOGIN role that owns ${database} in ${wording.where(instance)}${wording.hint}.`;
 }
 
 export function fixWrongDatabase(database: string): string {

@@ -3,13 +3,17 @@ import type { Coverage, CoverageItem, Finding } from "../../core/report-model.js
 import { isStateful, locationOf, type Registry, type Service } from "../../registry/model.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { isUnreachable } from "../../postgres/sqlstate.js";
+import { withConnection } from "../../postgres/connect.js";
+import { isCredentialRefusal, readRoleLoginFacts, type RoleLoginFacts } from "../../postgres/login-diagnosis.js";
+import type { LiveInstance } from "../../runtime/runtime.js";
 import { readInstanceCatalogs } from "../shared/instance-catalogs.js";
+import { fixWording, type FixWording } from "../shared/init-script-names.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
 import { liveCredentials, type ServiceCredential, type UntriedCredential } from "../shared/service-credentials.js";
 import { clusterStateFindings } from "./cluster-state.js";
 import { FIX_MISSING_URL, FIX_STATELESS_CREDENTIAL, fixMissingDatabase } from "./fixes.js";
 import { loginFindings, sharedCredentialFindings, sharedDatabaseFindings } from "./login-findings.js";
-import { probeLogin } from "./login-probe.js";
+import { probeLogin, type LoginProbe } from "./login-probe.js";
 import { ownDatabaseRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
@@ -63,10 +67,12 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
   };
   const missing = stateful.filter((service) => !exists(service));
   const tried = new Set(statefulCredentials.map((credential) => credential.service.key));
+  const facts = await refusedRoleFacts(probes, connectOptions.applicationName);
+  const wording = await fixWording(product);
   const findings: Finding[] = [
-    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : undefined)),
+    ...missing.map((service) => missingDatabase(product.registry, service, live.instances.size > 1 ? homes.get(service.key)?.name : undefined, wording)),
     ...stateful.filter((service) => !tried.has(service.key)).map((service) => missingUrl(product.registry, service, untried.filter((entry) => entry.service === service))),
-    ...probes.flatMap((probe) => loginFindings(probe, missing)),
+    ...probes.flatMap((probe) => loginFindings(probe, missing, facts.get(probe.credential.instance.name)?.get(probe.credential.user), wording)),
     ...sharedDatabaseFindings(probes),
     ...sharedCredentialFindings(probes),
     ...statelessCredentialFindings(context, await productPostgres(product)),
@@ -78,10 +84,33 @@ async function checkOwnDatabases(context: CheckContext): Promise<CheckOutput> {
         statefulCredentials.filter((credential) => credential.instance.name === instance.name),
         stateful.filter((service) => (homes.get(service.key)?.name ?? instance.name) === instance.name),
         live.instances.size > 1 ? instance.name : undefined,
+        wording,
       ),
     ),
   ];
   return { findings, coverage: ownDatabaseCoverage(stateful, statefulCredentials, untried, live, down) };
+}
+
+/**
+ * For the logins refused on authentication, what each instance's admin knows about those roles
+ * (exists, LOGIN, has a password), so the finding says which it is. An instance whose admin cannot be
+ * asked keeps the server's own reason.
+ */
+async function refusedRoleFacts(probes: readonly LoginProbe[], applicationName: string): Promise<Map<string, Map<string, RoleLoginFacts>>> {
+  const byInstance = new Map<string, { instance: LiveInstance; users: string[] }>();
+  for (const probe of probes) {
+    if (probe.loggedIn || !isCredentialRefusal(probe.failure) || !probe.credential.instance.adminUrl) continue;
+    const { instance, user } = probe.credential;
+    const entry = byInstance.get(instance.name) ?? { instance, users: [] };
+    entry.users.push(user);
+    byInstance.set(instance.name, entry);
+  }
+  const facts = new Map<string, Map<string, RoleLoginFacts>>();
+  for (const { instance, users } of byInstance.values()) {
+    const read = await withConnection(instance.adminUrl, { applicationName }, (admin) => readRoleLoginFacts(admin, users)).catch(() => undefined);
+    if (read) facts.set(instance.name, read);
+  }
+  return facts;
 }
 
 /** Each stateful service whose login was tried (with the line of its credential), each instance whose catalog was read; each service not tried, with why. */
@@ -118,14 +147,14 @@ function ownDatabaseCoverage(
   return coverageOf(summary, covered, uncovered);
 }
 
-function missingDatabase(registry: Registry, service: Service, instance: string | undefined): Finding {
+function missingDatabase(registry: Registry, service: Service, instance: string | undefined, wording: FixWording): Finding {
   return {
     rule: "own-database/missing-database",
     severity: "error",
     message: `Database "${service.database}" of ${service.key} does not exist on the server${instance ? ` of instance "${instance}"` : ""}.`,
     service: service.key,
     ...locationOf(registry, service, "database"),
-    fix: fixMissingDatabase(service.database),
+    fix: fixMissingDatabase(service.database, wording, instance),
   };
 }
 

@@ -4,11 +4,14 @@
  */
 import type { Finding } from "../../core/report-model.js";
 import { SQLSTATE } from "../../postgres/sqlstate.js";
+import type { FixWording } from "../shared/init-script-names.js";
+import { explainLoginFailure, type RoleLoginFacts } from "../../postgres/login-diagnosis.js";
 import type { Service } from "../../registry/model.js";
 import { FIX_SHARED_CREDENTIAL, fixLoginFailed, fixSharedDatabase, fixWrongDatabase } from "./fixes.js";
 import type { LoginProbe } from "./login-probe.js";
 
-export function loginFindings(probe: LoginProbe, missing: readonly Service[]): Finding[] {
+/** `facts`: what the admin catalog says about the credential's role, when its login was refused on authentication. */
+export function loginFindings(probe: LoginProbe, missing: readonly Service[], facts?: RoleLoginFacts, wording?: FixWording): Finding[] {
   const { credential } = probe;
   const { service, source } = credential;
   const at = { service: service.key, file: source.file, line: source.line };
@@ -23,9 +26,9 @@ export function loginFindings(probe: LoginProbe, missing: readonly Service[]): F
       {
         rule: "own-database/login-failed",
         severity: "error",
-        message: `${service.key} cannot log in with its DATABASE_URL (user "${credential.user}", database "${credential.database}"): ${probe.failure.reason}.`,
+        message: `${service.key} cannot log in with its ${credential.declared.source.variable} (user "${credential.user}", database "${credential.database}"): ${explainLoginFailure(credential.user, probe.failure, facts)}.`,
         ...at,
-        fix: fixLoginFailed(service.database),
+        fix: fixLoginFailed(service.database, wording, credential.instance.name),
       },
     ];
   }

@@ -5,7 +5,7 @@ export const ownDatabaseRules = defineRules("own-database", {
   "missing-database": {
     severity: "error",
     summary: "A registry database does not exist on the server.",
-    help: `Create it in infra/init-databases.sql (CREATE ROLE x LOGIN …; CREATE DATABASE x OWNER x), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT}.`,
+    help: `Create it in the init script (CREATE ROLE x LOGIN …; CREATE DATABASE x OWNER x), then recreate the postgres volume so the init scripts run again; ${GENERATE_HINT}.`,
   },
   "missing-url": {
     severity: "error",
@@ -15,7 +15,7 @@ export const ownDatabaseRules = defineRules("own-database", {
   "login-failed": {
     severity: "error",
     summary: "A service cannot log in with its DATABASE_URL.",
-    help: `Make the DATABASE_URL's user and password those of the LOGIN role that owns the service's database in infra/init-databases.sql; ${GENERATE_HINT}.`,
+    help: `Make the DATABASE_URL's user and password those of the LOGIN role that owns the service's database in the init script; ${GENERATE_HINT}.`,
   },
   "wrong-database": {
     severity: "error",
@@ -40,6 +40,6 @@ export const ownDatabaseRules = defineRules("own-database", {
   "cluster-state": {
     severity: "warning",
     summary: "The server holds a database or login role no registry service owns, or a database owned by another role than its service's.",
-    help: `Make infra/init-databases.sql create exactly the registry's databases, each owned by its service's role, and no other login role; ${GENERATE_HINT}.`,
+    help: `Make the init script create exactly the registry's databases, each owned by its service's role, and no other login role; ${GENERATE_HINT}.`,
   },
 });

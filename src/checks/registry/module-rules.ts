@@ -19,8 +19,9 @@ export async function moduleFindings(registry: Registry, repoRoot: string): Prom
 }
 
 async function serviceModuleFindings(registry: Registry, repoRoot: string, service: Service): Promise<Finding[]> {
-  // Without a Dockerfile there is no module to look at (an image-only service); `registry/missing-field` asks for one in the civic profile.
-  if (service.dockerfile === undefined) return [];
+  // Without a Dockerfile (none given, or `dockerfile: ""`) there is no module to look at: an image-only
+  // service runs a published image. `registry/missing-field` asks for the field in the civic profile.
+  if (service.dockerfile === undefined || service.dockerfile.trim() === "") return [];
   const dockerfilePath = resolve(repoRoot, service.dockerfile);
   const fromRoot = relative(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute(fromRoot) || isAbsolute(service.dockerfile)) {
