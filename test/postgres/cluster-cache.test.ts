@@ -6,7 +6,7 @@
  * give the same verdicts. The cache must be made atomically, survive concurrent runs, and never be
  * used when it is partial, altered, or not this user's alone.
  */
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -194,6 +194,20 @@ describe("pristine cluster cache: made atomically, used only when whole and this
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatch(/^pg-16\./);
     expect((await start(cache)).text).toContain("cluster copied from the cache");
+  });
+
+  it("keeps at most 12 entries, the least recently used removed first", async () => {
+    const cache = await tempDir("prune");
+    const old = new Date(Date.now() - 86_400_000);
+    for (let i = 0; i < 12; i++) {
+      await mkdir(join(cache, `pg-16.0-old${i}`));
+      await utimes(join(cache, `pg-16.0-old${i}`), new Date(old.getTime() + i * 1000), new Date(old.getTime() + i * 1000));
+    }
+    const { text, entries } = await start(cache);
+    expect(text).toContain("removed pg-16.0-old0, the least recently used of more than 12 entries");
+    expect(entries).toHaveLength(12);
+    expect(entries).not.toContain("pg-16.0-old0");
+    expect(entries.filter((name) => !name.startsWith("pg-16.0-old"))).toHaveLength(1);
   });
 
   it("a partial entry (no manifest) and a truncated file are detected, not used, and made again", async () => {

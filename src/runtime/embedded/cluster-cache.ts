@@ -16,7 +16,7 @@
  * again, a cache folder owned by someone else is passed over for a fresh initdb.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, copyFile, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Logger } from "../../core/logger.js";
 import type { OsUser } from "../../sandbox/os-user.js";
@@ -32,6 +32,8 @@ const MANIFEST = "civic-cluster.json";
 const FORMAT = 1;
 /** Files copied at once. */
 const COPY_LANES = 8;
+/** Entries kept (about 40 MB each); past it the least recently used go when a new one is kept. */
+const MAX_ENTRIES = 12;
 
 /**
  * Where pristine clusters are cached, or `undefined` for none (`CIVIC_NO_CLUSTER_CACHE=1`):
@@ -122,6 +124,8 @@ export class ClusterCache {
     } catch (error) {
       await rm(dataDir, { recursive: true, force: true });
       if (error instanceof EntryDamage) return this.discard(entry, key, error.message);
+      // Another run removed the entry meanwhile (a bad one, or pruned): initdb instead.
+      if (!(await lstat(entry).then(() => true, () => false))) return false;
       throw error;
     }
     if (user.uid !== undefined) {
@@ -129,6 +133,9 @@ export class ClusterCache {
       await lchown(dataDir, user.uid, gid);
       await Promise.all([...manifest.folders, ...manifest.files.map(([path]) => path)].map((path) => lchown(join(dataDir, path), user.uid!, gid)));
     }
+    // Its time says when it was last used: the least recently used go first.
+    const now = new Date();
+    await utimes(entry, now, now).catch(() => undefined);
     return true;
   }
 
@@ -145,6 +152,7 @@ export class ClusterCache {
       await writeFile(join(temp, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
       await rename(temp, join(this.dir, key));
       this.logger.debug(`cluster cache: kept a pristine cluster as ${join(this.dir, key)}`);
+      await this.prune();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // Another run renamed its copy into place first: theirs is as good as ours.
@@ -186,6 +194,21 @@ export class ClusterCache {
     if (files.length !== listed.size || files.some((path) => !listed.has(path))) return "its files differ from its manifest";
     if (listing.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
     return manifest;
+  }
+
+  /** Removes the least recently used entries past `MAX_ENTRIES`, set aside first as a bad one is. */
+  private async prune(): Promise<void> {
+    const names = (await readdir(this.dir)).filter((name) => !name.startsWith("."));
+    if (names.length <= MAX_ENTRIES) return;
+    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat(join(this.dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
+    for (const { name } of used.sort((a, b) => a.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
+      const aside = join(this.dir, `.bad-${name}-${randomBytes(6).toString("hex")}`);
+      await rename(join(this.dir, name), aside).then(
+        () => rm(aside, { recursive: true, force: true }),
+        () => undefined,
+      );
+      this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
+    }
   }
 
   /** Sets a bad entry aside and removes it, so it is made again; always false (nothing was copied). */
