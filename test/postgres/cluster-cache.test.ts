@@ -298,7 +298,7 @@ describe("plain SQL init scripts over the protocol, without the image's restart 
     expect(none.seen).toEqual((await started(`${THROUGH_PSQL}SELECT 1;\n`, cache)).seen);
 
     const plain = await started(SQL, cache);
-    expect(plain.log).toContain("01-init.sql (plain SQL, over the protocol)");
+    expect(plain.log).toContain("init: 1 plain SQL script, sent over the protocol as psql would send them");
     expect(plain.log).toMatch(/1 init scripts \d+, restart 0\)/);
     const psql = await started(`${THROUGH_PSQL}${SQL}`, cache);
     expect(psql.log).not.toContain("over the protocol");

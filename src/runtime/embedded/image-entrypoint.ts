@@ -194,13 +194,14 @@ export async function runImageInitScripts(prepared: PreparedInitScripts, phase: 
   const superuser = phase.postgres.bitnamiUser?.user ?? phase.postgres.user;
   const displayPath = (script: InitScript) => repoRelative(phase.repoRoot, script.hostPath);
   if (plain) {
+    phase.logger.debug(`init: ${plain.size} plain SQL script${plain.size === 1 ? "" : "s"}, sent over the protocol as psql would send them`);
     for (const script of scripts) {
       const statements = plain.get(script.containerName);
       if (!statements) {
         phase.logger.debug(`init: ignoring ${script.containerName} (the image only runs *.sh, *.sql and compressed *.sql)`);
         continue;
       }
-      phase.logger.debug(`init: running ${script.containerName} (plain SQL, over the protocol)`);
+      phase.logger.debug(`init: running ${script.containerName}`);
       await runPlainSql(
         statements,
         { socketDir: phase.dir, port, superuser, database: phase.postgres.database, password: phase.password, timeoutMs: phase.scriptTimeoutMs, signal: phase.signal },
