@@ -9,6 +9,7 @@
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { RecordingLogger } from "../../src/core/logger.js";
@@ -309,6 +310,25 @@ describe("plain SQL init scripts over the protocol, without the image's restart 
     const alteredPsql = await started(`${THROUGH_PSQL}${SQL}ALTER SYSTEM SET work_mem = '8MB';\n`, cache);
     expect(altered.seen).toEqual(alteredPsql.seen);
     expect(JSON.stringify(altered.seen)).toContain('"name":"work_mem","setting":"8192","source":"configuration file"');
+  });
+
+  it("a plain statement past --timeout is cancelled by the server and reported at its line, nothing left running", async () => {
+    const root = await tempDir("timeout");
+    await writeProduct(root, `${SQL}SELECT pg_sleep(600);\n`);
+    const product = await loadProduct(root, root, { composeEnv: ENV });
+    const logger = new RecordingLogger();
+    const runtime = new EmbeddedRuntime({ product, env: ENV, logger, clusterCacheDir: await tempDir("timeout-cache"), scriptTimeoutMs: 2_000 });
+    const started = performance.now();
+    const error = await runtime.start(AbortSignal.timeout(60_000)).then(
+      () => undefined,
+      (caught: unknown) => caught as { format?: () => string; message: string },
+    );
+    await runtime.stop();
+    expect(logger.text()).toContain("sent over the protocol");
+    expect(error?.format?.() ?? error?.message).toMatch(/init\/01-init\.sql:6: init script 01-init\.sql did not finish within 2 s \(--timeout\): the server cancelled its statement/);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    const { stdout } = await execa("ps", ["-eo", "args="]);
+    expect(stdout.split("\n").filter((args) => args.includes("pg_sleep") || args.includes(root))).toEqual([]);
   });
 
   it("a failing plain statement is reported at the line psql names, as psql's failure is", async () => {
