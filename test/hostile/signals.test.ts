@@ -106,6 +106,12 @@ async function reach(run: CliRun, folder: RunFolder, phase: Phase): Promise<void
   if (finished(phase).test(`${run.stdout}\n${run.stderr}`)) throw new Error(`phase ${phase} missed: the check finished before the signal`);
 }
 
+/**
+ * The CLI's environment for a phase. A run with a warm pristine-cluster cache copies its cluster and
+ * runs no initdb at all; the initdb phase is a cache miss or `CIVIC_NO_CLUSTER_CACHE=1` (here).
+ */
+const envFor = (folder: RunFolder, phase: Phase) => folder.env(phase === "initdb" ? { CIVIC_NO_CLUSTER_CACHE: "1" } : {});
+
 /** The folder(s) of the embedded cluster a run named in its log. */
 const clusterFolders = (log: string) => [...new Set([...log.matchAll(/cluster and socket in (\S+?),/g)].map((m) => m[1]!))];
 
@@ -136,7 +142,7 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
     it.each(PHASES)(`during %s: exit ${code}, no stack trace or PANIC, nothing left behind`, async (phase) => {
       const repo = repos.get(phase)!;
       await using folder = await RunFolder.create(`${signal}-${phase}`);
-      const run = new CliRun(args(repo, folder), { env: folder.env(), boundMs: 120_000 });
+      const run = new CliRun(args(repo, folder), { env: envFor(folder, phase), boundMs: 120_000 });
       await reach(run, folder, phase);
       if (group) run.signalGroup(signal);
       else run.signal(signal);
@@ -152,7 +158,7 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
     it.each(PHASES)("during %s: the next run stops the server, removes the folders and says so", async (phase) => {
       const repo = repos.get(phase)!;
       await using folder = await RunFolder.create(`sigkill-${phase}`);
-      const run = new CliRun(args(repo, folder), { env: folder.env(), boundMs: 120_000 });
+      const run = new CliRun(args(repo, folder), { env: envFor(folder, phase), boundMs: 120_000 });
       await reach(run, folder, phase);
       run.signal("SIGKILL");
       const killed = await run.result();
@@ -177,7 +183,7 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
       const repo = repos.get(phase)!;
       await using folder = await RunFolder.create(`epipe-${phase}`);
       // Text on stdout (the progress lines go there too), as `civic-conformance check | head -1` runs it.
-      const run = new CliRun(["check", repo.product, "--runtime", "embedded", "--verbose"], { env: folder.env(), boundMs: 120_000 });
+      const run = new CliRun(["check", repo.product, "--runtime", "embedded", "--verbose"], { env: envFor(folder, phase), boundMs: 120_000 });
       await reach(run, folder, phase);
       run.closeStdout();
       const result = await run.result();
