@@ -7,6 +7,7 @@ import type { Finding } from "../../core/report-model.js";
 import { locationOf, type Registry, type Service } from "../../registry/model.js";
 import type { CatalogDatabase } from "../../postgres/cluster-catalog.js";
 import type { LiveInstance } from "../../runtime/runtime.js";
+import type { ServiceCredential } from "../shared/service-credentials.js";
 import { describeEvidence, summarizeEvidence } from "./foreign-evidence.js";
 import { FIX_FOREIGN_CONNECT, FIX_MAINTENANCE_DATABASE, fixPublicTemp } from "./fixes.js";
 import { foreignHolders, type CredentialGroup, type ProbeTarget } from "./probe-plan.js";
@@ -40,7 +41,7 @@ export function foreignConnectFindings(
       severity: "error",
       message:
         `${names} ${intruders.length > 1 ? "connect" : "connects"} as role "${attempt.group.user}" to ${nameOf(attempt.target)}, ` +
-        `the database of ${owner ?? "another service"}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
+        `the database of ${owner ?? "another service"}${fromAnotherInstance(intruders, attempt.target, homes)}: ${evidence ? summarizeEvidence(evidence) : "the connection was accepted"}.`,
       service: first.service.key,
       file: first.source.file,
       line: first.source.line,
@@ -48,6 +49,17 @@ export function foreignConnectFindings(
       ...(evidence && evidence.reachable.length > 0 && { details: describeEvidence(nameOf(attempt.target), evidence) }),
     };
   });
+}
+
+/**
+ * `, with its credential for instance "a" (…)` when the credential belongs to another instance than
+ * the one it got into: the same role and password were created on both, which is the leak to fix.
+ */
+function fromAnotherInstance(intruders: readonly ServiceCredential[], target: ProbeTarget, homes: ReadonlyMap<string, LiveInstance | undefined>): string {
+  const elsewhere = [...new Set(intruders.map((holder) => homes.get(holder.service.key)?.name).filter((name): name is string => name !== undefined && name !== target.instance.name))];
+  if (elsewhere.length === 0) return "";
+  const their = intruders.length > 1 ? "their credentials" : "its credential";
+  return `, with ${their} for instance ${elsewhere.map((name) => `"${name}"`).join(" and ")} (the same role and password work on both)`;
 }
 
 /** Everyone on one credential: the N×(N−1) breaches are one fact, said once; the matrix still lists every cell. */
