@@ -4820,7 +4820,7 @@ async function postgresFindings(instances, context) {
         severity: "error",
         message: `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
-        fix: "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
+        fix: civicLayout(context) ? "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)." : "Add a PostgreSQL service (e.g. image postgres:16-alpine) whose init script in /docker-entrypoint-initdb.d creates each service's database and its own role."
       }
     ];
   }
@@ -4857,7 +4857,7 @@ async function instanceFindings(postgres, served, context) {
       message: `The init script source ${source} of "${name}" ${reason}.`,
       file: problem.origin.file,
       line: problem.origin.line,
-      fix: "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
+      fix: civicLayout(context) ? "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file." : "Mount an init script (or folder) that exists in the repository into /docker-entrypoint-initdb.d/, with a path relative to the compose file."
     });
   }
   const runnable = scripts.filter((script) => script.kind !== "ignored");
@@ -4868,11 +4868,11 @@ async function instanceFindings(postgres, served, context) {
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
       file: postgres.service.file,
       line: postgres.service.line,
-      fix: `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
+      fix: civicLayout(context) ? `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".` : `Mount an init script creating the services' databases into /docker-entrypoint-initdb.d of "${name}" (e.g. "- ./initdb:/docker-entrypoint-initdb.d:ro").`
     });
   }
   if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served)];
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, civicLayout(context), context.repoRoot)];
 }
 async function unplacedDatabaseFindings(services, instances) {
   if (services.length === 0) return [];
@@ -4893,6 +4893,9 @@ async function unplacedDatabaseFindings(services, instances) {
     fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
   }));
 }
+function civicLayout(context) {
+  return context.registry.source === "typescript";
+}
 function healthcheckFindings(postgres) {
   const { service } = postgres;
   if (service.healthcheck && !service.healthcheck.disabled) return [];
@@ -4907,9 +4910,11 @@ function healthcheckFindings(postgres) {
     }
   ];
 }
-async function missingDatabaseFindings(postgres, scripts, served) {
+async function missingDatabaseFindings(postgres, scripts, served, civic, repoRoot) {
   const { created, opaque } = await instanceDatabases(postgres);
   const origin = scripts[0]?.origin ?? { file: postgres.service.file, line: postgres.service.line };
+  const sqlScripts = scripts.filter((script) => script.kind.startsWith("sql")).map((script) => repoRelative(repoRoot, script.hostPath));
+  const ownScript = sqlScripts.length === 1 ? sqlScripts[0] : sqlScripts.length > 1 ? `one of ${sqlScripts.join(", ")}` : "a mounted .sql init script";
   const findings = [];
   for (const service of served) {
     if (created.has(service.database)) continue;
@@ -4922,7 +4927,7 @@ async function missingDatabaseFindings(postgres, scripts, served) {
         service: service.key,
         file: origin.file,
         line: origin.line,
-        fix: `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).`
+        fix: civic ? `Create "${service.database}" with a plain CREATE DATABASE in a mounted .sql script (regenerate infra/init-databases.sql).` : `Create "${service.database}" with a plain CREATE DATABASE (owned by the service's own role) in ${ownScript}.`
       } : {
         rule: "compose/init-database-missing",
         severity: "error",
@@ -4930,7 +4935,7 @@ async function missingDatabaseFindings(postgres, scripts, served) {
         service: service.key,
         file: origin.file,
         line: origin.line,
-        fix: `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.`
+        fix: civic ? `Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE ${service.database}.` : `Add CREATE DATABASE ${service.database} (owned by the service's own role) to ${ownScript}.`
       }
     );
   }
@@ -5875,6 +5880,7 @@ var dependenciesCheck = {
 function liveProbeSkipReason(context) {
   const live = context.live;
   if (!live) return "no service of the product is running";
+  if (live.unstarted && live.runtime === "compose") return `not every service runs: instance(s) ${[...live.unstarted.causes.keys()].join(", ")} did not start`;
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }
@@ -7225,11 +7231,11 @@ function credentialFinding(group, breaches, entries, context) {
     const [entry] = breaches;
     const evidence = evidenceOf(entry);
     const what = evidence ? summarizeEvidence(evidence) : entry.result?.connected ? "the connection was accepted" : `the catalog allows it (${remedies[0].why})`;
-    message = `${names} ${verb2} as role "${group.user}" to ${context.nameOf(entry.target)}, the database of ${entry.target.owner.key}: ${what}.`;
+    message = `${names} ${verb2} as role "${group.user}" to ${context.nameOf(entry.target)}, the database of ${entry.target.owner.key}${fromAnotherInstance(intruders, breaches, context.homes)}: ${what}.`;
   } else {
     const whys = [...new Set(remedies.map((remedy) => remedy.why))];
     const proofs = [...new Set(breaches.map((entry) => PROOF_WORDS[entry.proven.cell.proof ?? "login"]))];
-    message = `${names} ${verb2} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))} (${whys.length <= 3 ? whys.join("; ") : "the cause of each is in the details"}; proven by ${proofs.join(", ")}).`;
+    message = `${names} ${verb2} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))}${fromAnotherInstance(intruders, breaches, context.homes)} (${whys.length <= 3 ? whys.join("; ") : "the cause of each is in the details"}; proven by ${proofs.join(", ")}).`;
   }
   const details = breaches.map((entry, index) => {
     const evidence = evidenceOf(entry);
@@ -7258,6 +7264,16 @@ function fixFor(role, remedies, holders, instance, context) {
   if (remedies.some((remedy) => remedy.perServiceRoles)) parts.push(fixSharedRole(role, holders.map((holder) => holder.service.database).filter(Boolean), context.wording, instance));
   if (parts.length === 0) parts.push(FIX_PROOF_MISMATCH);
   return parts.join(" ");
+}
+function fromAnotherInstance(intruders, breaches, homes) {
+  const elsewhere = [
+    ...new Set(
+      intruders.map((holder) => homes.get(holder.service.key)?.name).filter((home) => home !== void 0 && breaches.some((entry) => entry.target.instance.name !== home))
+    )
+  ];
+  if (elsewhere.length === 0) return "";
+  const their = intruders.length > 1 ? "their credentials" : "its credential";
+  return `, with ${their} for instance ${elsewhere.map((name) => `"${name}"`).join(" and ")} (the same role and password work on both)`;
 }
 function everyoneSharesFinding(group, breaches, total, context) {
   const first = group.holders[0];
@@ -7803,7 +7819,8 @@ async function checkIsolation(context) {
     adminUser,
     ownerRoles,
     ownerNeedsGrant,
-    nameOf
+    nameOf,
+    homes
   };
   const rows = credentialRows(credentials, ownedTargets, homes, byKey, privileges, rightful, several);
   const usedRoles = new Set(users2);
@@ -9008,8 +9025,8 @@ async function applyWithCommand(options) {
 ${tail2}` : ""}`) };
 }
 function squash(text) {
-  const oneLine2 = text.replace(/\s+/g, " ").trim();
-  return oneLine2.length > 240 ? `${oneLine2.slice(0, 237)}...` : oneLine2;
+  const oneLine3 = text.replace(/\s+/g, " ").trim();
+  return oneLine3.length > 240 ? `${oneLine3.slice(0, 237)}...` : oneLine3;
 }
 
 // src/checks/migrations/migration-pass.ts
@@ -10993,6 +11010,9 @@ async function versionOf(command, prefix, env) {
     return void 0;
   }
 }
+function isComposeV1(compose) {
+  return /^v?1\./.test(compose.version);
+}
 function projectArgs(compose, project) {
   return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
 }
@@ -11226,6 +11246,49 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
+// src/runtime/instance-start-error.ts
+var InstancesInputError = class extends UsageError {
+  constructor(message, location, failures, started) {
+    super(message, location);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+var InstancesEnvironmentError = class extends EnvironmentError {
+  constructor(message, failures, started) {
+    super(message);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+function instanceFailuresOf(error) {
+  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
+}
+function instancesStartError(failures, started, instanceCount) {
+  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
+  if (bug) return bug.error;
+  const describe = (failure) => {
+    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
+    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
+  };
+  const input = failures.find((failure) => failure.error instanceof UsageError);
+  if (input) {
+    const first = input.error;
+    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
+      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
+      ...failures.filter((failure) => failure !== input).map(describe),
+      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
+    ].join("\n");
+    return new InstancesInputError(message2, first.location, failures, started);
+  }
+  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
+  return new InstancesEnvironmentError(message, failures, started);
+}
+
 // src/runtime/compose-stack/published-ports.ts
 var LOOPBACK3 = "127.0.0.1";
 function publishedPostgresPorts(containers, instances, env) {
@@ -11249,7 +11312,7 @@ async function publishedPostgresPort(containers, postgres, env) {
 function composeLiveEnvironment(postgres, ready) {
   const byService = new Map(ready.containers.map((container) => [container.service, container]));
   const instances = /* @__PURE__ */ new Map();
-  for (const [index, instance] of postgres.instances.entries()) {
+  for (const [index, instance] of ready.running.entries()) {
     const port = ready.ports[index];
     const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK3, port, database: instance.database });
     const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
@@ -11275,8 +11338,11 @@ function composeLiveEnvironment(postgres, ready) {
     runtime: "compose",
     instances,
     reach: reachThrough(postgres.instances, instances),
-    servicesRunning: true,
-    stack
+    // Not every service runs when an instance failed: the live dependency probe would test a
+    // stack that is not the product's.
+    servicesRunning: ready.unstarted === void 0,
+    stack,
+    ...ready.unstarted && { unstarted: ready.unstarted }
   };
 }
 
@@ -11293,9 +11359,21 @@ var StackNotReadyError = class extends EnvironmentError {
   services;
   containers;
 };
+function servicesNeeding(compose, failed) {
+  const needing = new Set(failed);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const service of compose.services.values()) {
+      if (needing.has(service.name) || ![...service.dependsOn.keys()].some((dependency) => needing.has(dependency))) continue;
+      needing.add(service.name);
+      grew = true;
+    }
+  }
+  return needing;
+}
 async function waitUntilReady(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose) && !watch.skip?.has(service.name)).map((service) => service.name);
   const settled = settledReadiness();
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
@@ -11346,25 +11424,37 @@ var ComposeProjectCommands = class {
     this.setup = setup;
   }
   setup;
-  upProcess;
+  /** The `build` or `up` running now, for `stopUp`. */
+  startProcess;
   get project() {
     return this.setup.project;
   }
   /**
-   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
-   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
-   * stack's images are not there yet (v2's `--pull never` would fail there).
+   * `build`, then `up -d` (of `services` only, when given); returns their duration. The images are
+   * built first, on their own, so that a failing build leaves nothing: v1's legacy builder keeps
+   * the container of a failed step unless told `--force-rm`, which `up` does not take (v2 builds
+   * with BuildKit, which makes no such container, and only accepts the flag as a no-op). A failure
+   * names the services that did not come up, with their logs. Images are pulled only when missing,
+   * by v1 and v2 alike: on a fresh CI runner the stack's images are not there yet (v2's
+   * `--pull never` would fail there).
    *
    * @param stopped the runtime was stopped meanwhile (its teardown killed this `up`)
    */
   async up(options) {
-    const { env, logger, productName, project, variables } = this.setup;
+    const { env, logger, productName, project } = this.setup;
     const started = performance.now();
-    this.upProcess = spawnTool(this.setup.command.command, [...this.args(), "up", "-d", "--build"], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
-    const result = await settle(this.upProcess);
-    this.upProcess = void 0;
-    options.signal.throwIfAborted();
-    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    const remaining = () => Math.max(1e3, options.timeoutMs - (performance.now() - started));
+    if (!options.services) {
+      const forceRm = isComposeV1(this.setup.command) ? ["--force-rm"] : [];
+      const built = await this.run(["build", ...forceRm], { ...options, timeoutMs: remaining() });
+      if (built.exitCode !== 0) {
+        const why = built.timedOut ? "timed out" : `failed (exit code ${built.exitCode})`;
+        throw new EnvironmentError(`compose build of ${productName} ${why}:
+${indent(maskSecrets(lastLines(`${built.stdout}
+${built.stderr}`, 20)))}`);
+      }
+    }
+    const result = await this.run(["up", "-d", ...options.services ?? []], { ...options, timeoutMs: remaining() });
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
       const containers = await projectContainers(project, env);
@@ -11378,12 +11468,22 @@ ${states}` : ""}`,
         containers
       );
     }
-    logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
+    logger.debug(`compose: build and up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
-  /** A running `up` would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
+  /** One compose command of the run's project, killed by `stopUp`; throws when the runtime was stopped meanwhile. */
+  async run(args, options) {
+    const { env, variables } = this.setup;
+    this.startProcess = spawnTool(this.setup.command.command, [...this.args(), ...args], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
+    const result = await settle(this.startProcess);
+    this.startProcess = void 0;
+    options.signal.throwIfAborted();
+    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    return result;
+  }
+  /** A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
   async stopUp() {
-    const up = this.upProcess;
+    const up = this.startProcess;
     if (!up) return;
     up.kill("SIGTERM");
     await up.catch(() => void 0);
@@ -11404,77 +11504,53 @@ ${states}` : ""}`,
   }
 };
 
-// src/runtime/instance-start-error.ts
-var InstancesInputError = class extends UsageError {
-  constructor(message, location, failures, started) {
-    super(message, location);
-    this.failures = failures;
-    this.started = started;
-  }
-  failures;
-  started;
-};
-var InstancesEnvironmentError = class extends EnvironmentError {
-  constructor(message, failures, started) {
-    super(message);
-    this.failures = failures;
-    this.started = started;
-  }
-  failures;
-  started;
-};
-function instanceFailuresOf(error) {
-  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
-}
-function instancesStartError(failures, started, instanceCount) {
-  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
-  if (bug) return bug.error;
-  const describe = (failure) => {
-    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
-    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
-  };
-  const input = failures.find((failure) => failure.error instanceof UsageError);
-  if (input) {
-    const first = input.error;
-    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
-      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
-      ...failures.filter((failure) => failure !== input).map(describe),
-      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
-    ].join("\n");
-    return new InstancesInputError(message2, first.location, failures, started);
-  }
-  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
-  return new InstancesEnvironmentError(message, failures, started);
-}
-
 // src/runtime/compose-stack/instance-init-failure.ts
 var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
-var LOG_LINES2 = 60;
+var RUNNING_SCRIPT = /: running \/docker-entrypoint-initdb\.d\/(\S+)\s*$/gm;
+var INIT_COMPLETE = "PostgreSQL init process complete";
+var INIT_SKIPPED = "Skipping initialization";
+var ERROR_LINE = /\b(ERROR|FATAL|error|No such file|not found|Permission denied)\b/;
+var LOG_LINES2 = 5e3;
 async function withInitScriptFailures(error, instances, repoRoot, env) {
   if (!(error instanceof StackNotReadyError)) return error;
-  const failures = await instanceInitFailures(error.services, error.containers, instances, repoRoot, env);
+  const failures = await initScriptFailures(notReadyInstances(error, instances), error.containers, repoRoot, env);
   if (failures.length === 0) return error;
   const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
   return instancesStartError(failures, started, instances.length);
 }
-async function instanceInitFailures(services, containers, instances, repoRoot, env) {
-  const failures = [];
-  for (const name of services) {
-    const instance = instances.find((candidate) => candidate.name === name);
-    const container = containers.find((candidate) => candidate.service === name);
-    if (!instance || !container) continue;
-    const logs = await lastLogLines(container.id, env, LOG_LINES2).catch(() => "");
-    const match = PSQL_INIT_ERROR.exec(logs);
-    if (!match) continue;
-    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
-    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
-    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
-    failures.push({
-      instance: name,
-      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
-    });
-  }
-  return failures;
+function notReadyInstances(error, instances) {
+  return instances.filter((instance) => error.services.includes(instance.name));
+}
+async function initScriptFailures(instances, containers, repoRoot, env) {
+  const failures = await Promise.all(
+    instances.map(async (instance) => {
+      const container = containers.find((candidate) => candidate.service === instance.name);
+      if (!container) return void 0;
+      const log = await lastLogLines(container.id, env, LOG_LINES2).catch(() => "");
+      const failed = initFailureInLog(log, container.status === "exited" || container.status === "dead");
+      if (!failed) return void 0;
+      const script = instance.initScripts.find((candidate) => candidate.containerName === failed.script);
+      const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${failed.script}`;
+      return {
+        instance: instance.name,
+        error: new UsageError(`init script ${failed.script} failed in the postgres container's first start: ${failed.detail}`, { file, ...failed.line !== void 0 && { line: failed.line } })
+      };
+    })
+  );
+  return failures.filter((failure) => failure !== void 0);
+}
+function initFailureInLog(log, exited) {
+  if (log.includes(INIT_COMPLETE)) return void 0;
+  const psql = PSQL_INIT_ERROR.exec(log);
+  if (psql) return { script: psql[1], line: Number(psql[2]), detail: `${psql[3]}: ${oneLine2(psql[4])}` };
+  const running = [...log.matchAll(RUNNING_SCRIPT)].at(-1);
+  if (!running || !(exited || log.includes(INIT_SKIPPED))) return void 0;
+  const after = log.slice(running.index + running[0].length).split("\n");
+  const cause = after.find((line) => ERROR_LINE.test(line));
+  return { script: running[1], detail: cause ? oneLine2(cause) : "the container's entrypoint stopped there, before the init process completed" };
+}
+function oneLine2(text) {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 // src/runtime/compose-stack/scratch-server-container.ts
@@ -11672,19 +11748,59 @@ var ComposeRuntime = class {
       const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger });
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error) => withInitScriptFailures(error, instances, product.repoRoot, env);
-      const up = await commands.up({ signal: signal2, timeoutMs: this.options.upTimeoutMs ?? 6e5, stopped }).catch(async (error) => {
-        throw await explainFailure(error);
-      });
+      const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped };
+      const initFailures = (among, containers2) => initScriptFailures(among, containers2, product.repoRoot, env);
+      const failed = /* @__PURE__ */ new Map();
+      const giveUpWhenNoneLeft = () => {
+        if (failed.size === instances.length) throw instancesStartError([...failed.values()], [], instances.length);
+      };
+      const upTimeoutMs = this.options.upTimeoutMs ?? 6e5;
+      let up = 0;
+      try {
+        up = await commands.up({ signal: signal2, timeoutMs: upTimeoutMs, stopped });
+      } catch (error) {
+        checkpoint();
+        if (!(error instanceof StackNotReadyError)) throw error;
+        for (const failure of await initFailures(instances, await projectContainers(project, env))) failed.set(failure.instance, failure);
+        if (failed.size === 0) throw await explainFailure(error);
+        giveUpWhenNoneLeft();
+        const unaffected = startedServices(compose).filter((service) => !servicesNeeding(compose, failed.keys()).has(service));
+        up = await commands.up({ signal: signal2, timeoutMs: upTimeoutMs, stopped, services: unaffected }).catch(async (again) => {
+          throw await explainFailure(again);
+        });
+      }
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady(compose, { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped }).catch(async (error) => {
-        throw await explainFailure(error);
-      });
+      let containers;
+      for (; ; ) {
+        try {
+          containers = await waitUntilReady(compose, { ...watch, skip: servicesNeeding(compose, failed.keys()) });
+          break;
+        } catch (error) {
+          const more = error instanceof StackNotReadyError ? await initFailures(notReadyInstances(error, instances), error.containers) : [];
+          if (more.length === 0) throw await explainFailure(error);
+          for (const failure of more) failed.set(failure.instance, failure);
+          giveUpWhenNoneLeft();
+        }
+      }
+      for (const failure of await initFailures(instances.filter((instance) => !failed.has(instance.name)), containers)) failed.set(failure.instance, failure);
+      giveUpWhenNoneLeft();
       const ready = Math.round(performance.now() - upDone);
-      const ports = await publishedPostgresPorts(containers, instances, env);
+      const running = instances.filter((instance) => !failed.has(instance.name));
+      const ports = await publishedPostgresPorts(containers, running, env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(instances, ports)}`);
-      return composeLiveEnvironment(postgres, { project, env, containers, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) });
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(running, ports)}`);
+      const unstarted = failed.size > 0 ? unstartedInstances([...failed.values()], running, instances.length) : void 0;
+      if (unstarted) logger.debug(`compose: instance(s) ${[...unstarted.causes.keys()].join(", ")} did not start; checking ${running.map((instance) => instance.name).join(", ")}`);
+      return composeLiveEnvironment(postgres, {
+        project,
+        env,
+        containers,
+        running,
+        ports,
+        scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
+        ...unstarted && { unstarted }
+      });
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error;
@@ -11754,6 +11870,14 @@ var ComposeRuntime = class {
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
+function startedServices(compose) {
+  return [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+}
+function unstartedInstances(failures, running, instanceCount) {
+  const error = instancesStartError(failures, running.map((instance) => instance.name), instanceCount);
+  const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+  return { causes, error };
+}
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod2, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
