@@ -4,7 +4,8 @@ import { repoRelative } from "../../core/repo-path.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
 import { findingsFrom } from "./findings.js";
-import { loadServices, type MigratingService, plainLoginRole, readServiceRoles } from "./migrating-services.js";
+import { locationOf, type Service } from "../../registry/model.js";
+import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
 import { runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
@@ -47,12 +48,19 @@ export const migrationsCheck: Check<"migrations"> = {
 
 async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   const live = context.live!;
-  const notes: string[] = [];
-  const { services, missing } = await loadServices(context);
+  const { services: loaded, missing, unapplicable, notes } = await loadServices(context);
   for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  // A set the tool would apply nothing of, with no command to run instead, applies nothing: it covers nothing either.
+  const empty = loaded.filter((s) => s.scripts.length === 0 && s.command === undefined);
+  const services = loaded.filter((s) => !empty.includes(s));
+  const cannotApply: Unapplicable[] = [
+    ...unapplicable,
+    ...empty.map((s) => ({ service: s.service, reason: `its migration folder ${repoRelative(context.product.repoRoot, s.migrationsDir)} holds no migration ${s.tool ?? "the tool"} would apply` })),
+  ];
+  const noMigrations = cannotApply.map(({ service, reason }) => noMigrationsFinding(context, service, reason));
 
   const hits = staticHits(services);
-  const applicable = services.filter((s) => s.scripts.length > 0);
+  const applicable = services;
   // Each instance's services are applied on that instance's scratch server, as that instance knows their roles.
   const byInstance = new Map<string, MigratingService[]>();
   for (const service of applicable) byInstance.set(service.instance.name, [...(byInstance.get(service.instance.name) ?? []), service]);
@@ -63,21 +71,24 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   }
   if (scratchUrls.size === 0 && (byInstance.size > 0 || (await anyScratchServer(live)) === undefined)) {
     return {
-      findings: [],
+      findings: noMigrations,
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test",
     };
   }
   // A set that could not be applied leaves the coverage incomplete: the check is then never pass.
-  const uncovered: CoverageItem[] = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const uncovered: CoverageItem[] = [
+    ...missing.map((key) => ({ kind: "migration-set" as const, name: key, service: key, reason: "no credential of it the runtime can reach" })),
+    ...cannotApply.map(({ service, reason }) => ({ kind: "migration-set" as const, name: service.key, service: service.key, reason })),
+  ];
   const covered: CoverageItem[] = [];
   const coverage = () =>
     coverageOf(
       `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` +
-        (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+        (uncovered.length > 0 ? `, ${uncovered.length} not applied (${uncovered.map((item) => item.service ?? item.name).join(", ")})` : ""),
       covered,
       uncovered,
     );
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes, coverage: coverage() };
+  if (applicable.length === 0) return { findings: [...noMigrations, ...findingsFrom(services, hits, undefined, undefined)], notes, coverage: coverage() };
 
   const forward: ServiceOutcome[] = [];
   const reverse: ServiceOutcome[] = [];
@@ -96,8 +107,21 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
     for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
   }
-  const findings: Finding[] = [...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
+  const findings: Finding[] = [...noMigrations, ...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
   return { findings, notes, coverage: coverage() };
+}
+
+/** `migrations/no-migrations` at the service's registry (or compose) entry, with why nothing of it can be applied. */
+function noMigrationsFinding(context: CheckContext, service: Service, reason: string): Finding {
+  const rule = migrationsRules["migrations/no-migrations"];
+  return {
+    rule: rule.id,
+    severity: rule.severity,
+    message: `The migrations of ${service.key} cannot be applied, so nothing proves they stay inside its database: ${reason}.`,
+    service: service.key,
+    ...locationOf(context.product.registry, service, "migrations"),
+    fix: rule.help,
+  };
 }
 
 /** A migration set by its folder, relative to the repository root. */

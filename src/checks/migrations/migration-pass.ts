@@ -4,7 +4,7 @@ import { mapBounded } from "../../core/concurrency.js";
 import { connect } from "../../postgres/connect.js";
 import { type CheckContext, CheckUnableError } from "../check.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
-import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
+import { applyWithCommand, applyScripts, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./migrating-services.js";
 import { scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
 
@@ -75,8 +75,8 @@ export async function runPass(
       };
 
       let failure: ApplyFailure | undefined;
-      if (context.options.migrateCommand) {
-        const command = context.options.migrateCommand;
+      if (current.command !== undefined) {
+        const command = current.command;
         failure = await withRunFolder(context, (runFolder) =>
           applyWithCommand({
             command,
@@ -100,7 +100,9 @@ export async function runPass(
           );
         });
         try {
-          failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
+          failure = await applyScripts(client, current.scripts, { schema: current.schema, prismaHistory: current.tool === "prisma" }, (script) =>
+            noteCluster(script.migration.name),
+          );
         } finally {
           await client.end().catch(() => {});
         }
