@@ -102,6 +102,14 @@ describe("migrations check on golang-migrate, dbmate, Flyway and plain SQL sets"
     expect(result.status).toBe("fail");
   });
 
+  it("multiple-databases: a role that cannot log in (no password) leaves only its own set uncovered, with a reason a person acts on; the others are applied", async () => {
+    const result = await runMigrations("multiple-databases");
+    expect(result.status).not.toBe("pass");
+    expect(result.coverage?.uncovered.map((item) => `${item.service} ${item.reason}`)).toEqual([expect.stringMatching(/^notifications .*no password/)]);
+    expect(result.coverage?.covered.map((item) => item.service).sort()).toEqual(["billing", "shipping"]);
+    expect(JSON.stringify(result)).not.toMatch(/SASL|client password must be a string/);
+  });
+
   it("custom-db-image: the image-only notes service has no migration set: migrations/no-migrations with the reason, never covered", async () => {
     const result = await runMigrations("custom-db-image");
     const finding = result.findings.find((f) => f.rule === "migrations/no-migrations");

@@ -105,7 +105,11 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
-    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    for (const service of group) {
+      const loginFailure = passes.forward.outcomes.find((outcome) => outcome.service === service.service.key)?.loginFailure;
+      if (loginFailure !== undefined) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: loginFailure });
+      else covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    }
   }
   const findings: Finding[] = [...noMigrations, ...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
   return { findings, notes, coverage: coverage() };

@@ -2,7 +2,7 @@ import { fingerprintDatabase, type Fingerprint } from "../../postgres/catalog-fi
 import { describeChanges } from "../../postgres/fingerprint-changes.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { connect } from "../../postgres/connect.js";
-import { type CheckContext, CheckUnableError } from "../check.js";
+import type { CheckContext } from "../check.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
 import { applyWithCommand, applyScripts, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./migrating-services.js";
@@ -23,6 +23,8 @@ export interface ServiceOutcome {
   readonly otherDatabaseChanges: readonly string[];
   /** dblink / postgres_fdw / foreign servers / user mappings found in its own database afterwards. */
   readonly liveLinks: readonly string[];
+  /** Why the service's role could not log in to its scratch database: nothing of it was applied. */
+  readonly loginFailure?: string;
   /** Its own database's catalog after its migrations. */
   readonly ownFingerprint?: Fingerprint;
 }
@@ -75,6 +77,7 @@ export async function runPass(
       };
 
       let failure: ApplyFailure | undefined;
+      let loginFailure: string | undefined;
       if (current.command !== undefined) {
         const command = current.command;
         failure = await withRunFolder(context, (runFolder) =>
@@ -95,16 +98,17 @@ export async function runPass(
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`,
         }).catch((error: unknown) => {
-          throw new CheckUnableError(
-            `could not log in to the scratch server as ${current.user}, the role of ${current.service.key}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          loginFailure = loginFailureOf(current, error);
+          return undefined;
         });
-        try {
-          failure = await applyScripts(client, current.scripts, { schema: current.schema, prismaHistory: current.tool === "prisma" }, (script) =>
-            noteCluster(script.migration.name),
-          );
-        } finally {
-          await client.end().catch(() => {});
+        if (client) {
+          try {
+            failure = await applyScripts(client, current.scripts, { schema: current.schema, prismaHistory: current.tool === "prisma" }, (script) =>
+              noteCluster(script.migration.name),
+            );
+          } finally {
+            await client.end().catch(() => {});
+          }
         }
         // A failed migration's transaction is rolled back; anything that still changed belongs to it.
         if (failure) await noteCluster(failure.migration?.name);
@@ -126,6 +130,7 @@ export async function runPass(
       outcomes.push({
         service: current.service.key,
         ...(failure && { failure }),
+        ...(loginFailure !== undefined && { loginFailure }),
         clusterChanges,
         otherDatabaseChanges,
         liveLinks: linksIn(own),
@@ -141,6 +146,15 @@ export async function runPass(
 
 async function fingerprintAll(scratch: ScratchDatabases, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
   return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal);
+}
+
+/** Why a service's role could not log in, in words a person acts on (never the driver's raw SASL text). */
+function loginFailureOf(service: MigratingService, error: unknown): string {
+  const role = `role ${service.user} of ${service.service.key}`;
+  if (service.password === undefined || service.password === "") return `${role} could not log in to the scratch server: its credential carries no password`;
+  const code = (error as { code?: unknown }).code;
+  if (code === "28P01") return `${role} could not log in to the scratch server: password authentication failed (the role has no password, or another one)`;
+  return `${role} could not log in to the scratch server: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 function linksIn(fingerprint: Fingerprint): string[] {
