@@ -3,6 +3,7 @@ import type { CoverageItem, Finding } from "../../core/report-model.js";
 import { repoRelative } from "../../core/repo-path.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
+import { readBlueprints } from "./database-blueprint.js";
 import { findingsFrom } from "./findings.js";
 import { locationOf, type Service } from "../../registry/model.js";
 import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
@@ -157,6 +158,13 @@ async function applyOnInstance(
   };
   const instance = applicable[0]!.instance;
   const roles = await readServiceRoles(instance.adminUrl, applicable);
+  // The scratch databases are made like the real ones: what the init scripts gave each (owner, grants, extensions).
+  const blueprints = await readBlueprints(
+    instance.adminUrl,
+    applicable.map((service) => service.service.database),
+  ).catch((error: unknown) => {
+    throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
+  });
   const runId = randomBytes(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
@@ -186,9 +194,11 @@ async function applyOnInstance(
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
+    const blueprintNotes: string[] = [];
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    notes.push(...new Set(blueprintNotes));
     took("applying");
   } finally {
     // Put the cluster back before the roles this check created are dropped with the rest.

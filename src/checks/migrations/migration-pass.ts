@@ -6,7 +6,8 @@ import type { CheckContext } from "../check.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
 import { applyWithCommand, applyScripts, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./migrating-services.js";
-import { scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
+import type { DatabaseBlueprint } from "./database-blueprint.js";
+import { type ScratchDatabaseSpec, scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
 
 export interface ClusterChange {
   /** The migration folder after which the change was seen; undefined for a migrate command. */
@@ -44,7 +45,7 @@ const LINK_EXTENSIONS = new Set(["dblink", "postgres_fdw"]);
 export async function runPass(
   scratch: ScratchDatabases,
   services: readonly MigratingService[],
-  options: { pass: string; runId: string; context: CheckContext },
+  options: { pass: string; runId: string; context: CheckContext; blueprints: ReadonlyMap<string, DatabaseBlueprint>; notes: string[] },
 ): Promise<PassResult> {
   const { context } = options;
   const { concurrency } = context.options;
@@ -58,7 +59,9 @@ export async function runPass(
       context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    await scratch.createDatabases(services.map((s, i) => ({ name: databases[i]!, owner: s.user })));
+    const scratchRoles = new Set((await scratch.admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
+    const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i]!, s, options.blueprints.get(s.service.database), scratchRoles)));
+    for (const problem of problems) options.notes.push(problem);
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
     let cluster = await scratch.clusterFingerprint();
@@ -142,6 +145,21 @@ export async function runPass(
     await scratch.dropDatabases(databases);
     context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
   }
+}
+
+/**
+ * How a service's scratch database is made: like its real database (`blueprint`), with its role of
+ * the server under test mapped to the role the migrations run as. A service applied as a stand-in
+ * (its role is a superuser) gets a database its stand-in owns, as a superuser may do anything an
+ * owner may; without a blueprint (the real database is not there), one its role owns.
+ */
+function scratchSpec(name: string, service: MigratingService, blueprint: DatabaseBlueprint | undefined, scratchRoles: ReadonlySet<string>): ScratchDatabaseSpec {
+  const real = service.standInFor ?? service.user;
+  const role = (candidate: string) => (candidate === real ? service.user : scratchRoles.has(candidate) ? candidate : undefined);
+  if (!blueprint) return { name, owner: service.user, role };
+  if (service.standInFor !== undefined) return { name, owner: service.user, blueprint: { ...blueprint, acl: undefined, publicSchema: undefined }, role };
+  const owner = blueprint.owner === real ? service.user : blueprint.ownerIsSuperuser ? undefined : role(blueprint.owner);
+  return { name, owner, blueprint, role };
 }
 
 async function fingerprintAll(scratch: ScratchDatabases, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
