@@ -125,9 +125,9 @@ async function setOf(context: CheckContext, service: Service, module: PrismaModu
     };
   }
   if (ownCommand) return { set: undefined, command: ownCommand, dir: fallbackDir };
-  const where = module.moduleDir ? `in ${repoRelative(repoRoot, module.moduleDir) || "."}` : "(it runs an image: no module folder)";
+  const where = module.moduleDir ? `in ${repoRelative(repoRoot, module.moduleDir) || "."}` : "for it: it runs an image, with no module folder";
   return {
-    reason: `no migration set was found ${where} (Prisma, Flyway, golang-migrate, dbmate, plain SQL or sequelize-cli): its schema is not created by migrations the check can apply; set migrations.dir (and tool) or migrations.command in the registry`,
+    reason: `no migration set (Prisma, Flyway, golang-migrate, dbmate, plain SQL or sequelize-cli) was found ${where}; set migrations.dir (and tool) or migrations.command in the registry`,
   };
 }
 
