@@ -8540,7 +8540,19 @@ async function applyScripts(client, scripts, options, afterEach) {
   }
   if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
   if (!options.prismaHistory) return applyEach(client, scripts, afterEach);
-  await client.query(CREATE_MIGRATIONS_TABLE);
+  try {
+    await client.query(CREATE_MIGRATIONS_TABLE);
+  } catch (error) {
+    const serverError = error;
+    const first = scripts[0];
+    const located2 = first ? await locateFailingStatement(client, first.statements) : void 0;
+    return {
+      ...first && { migration: first.migration },
+      message: maskSecrets(`Prisma's history table _prisma_migrations cannot be created: ${serverError.message ?? String(error)}`),
+      ...typeof serverError.code === "string" && { sqlstate: serverError.code },
+      ...located2 && { line: located2.line, statement: squash(located2.text) }
+    };
+  }
   for (const script of scripts) {
     const id = randomUUID();
     const checksum = createHash4("sha256").update(script.bytes).digest("hex");

@@ -5,7 +5,7 @@
  * whose migrations cannot be applied is a `migrations/no-migrations` finding with the reason, and
  * the check is never `pass` with it.
  */
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CheckResult, Report } from "../../src/core/report-model.js";
@@ -118,6 +118,17 @@ describe("migrations check on golang-migrate, dbmate, Flyway and plain SQL sets"
       "migrations/apply-failed error shipping shipping/migrations/001_create_shipments.sql:1",
     ]);
     for (const finding of result.findings) expect(finding.message).toMatch(/permission denied for schema public/);
+  });
+
+  it("multiple-databases with a Prisma set: Prisma's history table cannot be created either, and the finding names the migration's line the role may not run", async () => {
+    const result = await runMigrations("multiple-databases", async (root) => {
+      await rm(join(root, "billing/migrations"), { recursive: true });
+      await mkdir(join(root, "billing/prisma/migrations/20240101000000_init"), { recursive: true });
+      await writeFile(join(root, "billing/prisma/migrations/20240101000000_init/migration.sql"), "-- CreateTable\nCREATE TABLE invoices (id integer PRIMARY KEY);\n");
+    });
+    const billing = result.findings.filter((f) => f.service === "billing");
+    expect(billing.map((f) => `${f.rule} ${f.file}:${f.line}`)).toEqual(["migrations/apply-failed billing/prisma/migrations/20240101000000_init/migration.sql:2"]);
+    expect(billing[0]!.message).toMatch(/_prisma_migrations cannot be created: permission denied for schema public/);
   });
 
   it("custom-db-image: the image-only notes service has no migration set: migrations/no-migrations with the reason, never covered", async () => {

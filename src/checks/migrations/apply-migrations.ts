@@ -62,7 +62,21 @@ export async function applyScripts(
   }
   if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
   if (!options.prismaHistory) return applyEach(client, scripts, afterEach);
-  await client.query(CREATE_MIGRATIONS_TABLE);
+  try {
+    await client.query(CREATE_MIGRATIONS_TABLE);
+  } catch (error) {
+    // `prisma migrate deploy` stops here too, before the first migration (e.g. no CREATE on schema public).
+    // The first migration's statement that the role may not run either (replayed and rolled back) is the line to fix.
+    const serverError = error as ServerError;
+    const first = scripts[0];
+    const located = first ? await locateFailingStatement(client, first.statements) : undefined;
+    return {
+      ...(first && { migration: first.migration }),
+      message: maskSecrets(`Prisma's history table _prisma_migrations cannot be created: ${serverError.message ?? String(error)}`),
+      ...(typeof serverError.code === "string" && { sqlstate: serverError.code }),
+      ...(located && { line: located.line, statement: squash(located.text) }),
+    };
+  }
   for (const script of scripts) {
     const id = randomUUID();
     const checksum = createHash("sha256").update(script.bytes).digest("hex");
