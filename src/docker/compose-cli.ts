@@ -83,6 +83,11 @@ async function versionOf(command: string, prefix: readonly string[], env: Proces
   }
 }
 
+/** The standalone Python CLI (1.x), whatever its name: `docker-compose` may be v2 too. */
+export function isComposeV1(compose: ComposeCommand): boolean {
+  return /^v?1\./.test(compose.version);
+}
+
 /** The Compose arguments that select this run's project: `-p <name> -f <copy> --project-directory <dir>`. */
 export function projectArgs(compose: ComposeCommand, project: { name: string; file: string; directory: string }): string[] {
   return [...compose.prefix, "-p", project.name, "-f", project.file, "--project-directory", project.directory];

@@ -1,6 +1,6 @@
 import type { ConformanceConfig, Profile, RuleOverride, Suppression } from "../core/conformance-config.js";
 import { UsageError } from "../core/errors.js";
-import type { CheckResult, CheckStatus, Finding, Report, ReportPolicy, ReportSuppression, SetAsideFinding } from "../core/report-model.js";
+import { type CheckResult, type CheckStatus, describeUncovered, type Finding, type Report, type ReportPolicy, type ReportSuppression, type SetAsideFinding } from "../core/report-model.js";
 import { levelInProfile } from "../core/rule-declaration.js";
 import { ALL_RULES, ruleDeclaration } from "../checks/registered.js";
 import { closestName } from "../registry/closest-name.js";
@@ -78,7 +78,10 @@ export class FindingPolicy {
       }
       findings.push(leveled);
     }
-    return { ...result, findings, status: statusAfter(result, findings) };
+    const status = statusAfter(result, findings);
+    // A check the policy turned from fail to error (its error findings lowered, its coverage incomplete) says why.
+    const reason = status === "error" && result.reason === undefined && result.coverage ? `could not look at: ${describeUncovered(result.coverage) || result.coverage.summary}` : undefined;
+    return { ...result, findings, status, ...(reason !== undefined && { reason }) };
   }
 
   /** What the report says about the profile, the levels, the suppressions and the baseline. */

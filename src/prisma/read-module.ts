@@ -55,7 +55,7 @@ export async function readPrismaModule(repoRoot: string, service: Service): Prom
   const schemaFile = toRepoFile(schema.path);
 
   const datasourceUrl = pickDatasourceUrl(schema.facts, schemaFile, config);
-  const migrations = await readMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
+  const migrations = await readPrismaMigrations(await findMigrationsDir(moduleDir, schema.path, config), toRepoFile);
   return { moduleDir, schemaPath: schema.path, schemaFile, datasourceUrl, migrations };
 }
 
@@ -113,7 +113,8 @@ async function findMigrationsDir(
   return undefined;
 }
 
-async function readMigrations(
+/** The migrations of a Prisma migrations folder, in the order `prisma migrate deploy` applies them. */
+export async function readPrismaMigrations(
   migrationsDir: string | undefined,
   toRepoFile: (path: string) => string,
 ): Promise<PrismaMigration[]> {

@@ -42,19 +42,35 @@ export async function findMigrations(moduleDir: string, repoRoot: string): Promi
     return { tool: undefined, dir: relative(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const dir = join(moduleDir, folder);
-    if ((await pathKind(dir)) !== "dir") continue;
-    const sql = (await readdir(dir)).filter((name) => name.endsWith(".sql")).sort();
-    if (sql.length === 0) continue;
-    if (sql.some((name) => name.endsWith(".up.sql"))) {
-      return { tool: "golang-migrate", dir: relative(dir), files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
-    }
-    if (sql.every((name) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(name))) return { tool: "flyway", dir: relative(dir), files: sql.length, kind: "Flyway (V<n>__*.sql)" };
-    const first = await readInputText(join(dir, sql[0]!), "migration", { shown: relative(join(dir, sql[0]!)) });
-    if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative(dir), files: sql.length, kind: "dbmate (-- migrate:up)" };
-    return { tool: "sql", dir: relative(dir), files: sql.length, kind: "plain SQL" };
+    const found = await classifySqlFolder(join(moduleDir, folder), repoRoot);
+    if (found) return found;
   }
   return undefined;
+}
+
+/** Flyway's file names: versioned `V<version>__`, repeatable `R__`, undo `U<version>__` (never applied). */
+const FLYWAY_NAME = /^(?:[VU]\d+(?:[._]\d+)*|R)__.+\.sql$/;
+
+/**
+ * The SQL migration set a folder holds, told by its files: golang-migrate (`*.up.sql` beside
+ * `*.down.sql`), Flyway (every file named `V<n>__`/`R__`/`U<n>__`, at least one `V`), dbmate
+ * (`-- migrate:up` in its first file), else plain SQL. `undefined` when it is not a folder or holds
+ * no `.sql` file.
+ */
+export async function classifySqlFolder(dir: string, repoRoot: string): Promise<FoundMigrations | undefined> {
+  if ((await pathKind(dir)) !== "dir") return undefined;
+  const relative = repoRelative(repoRoot, dir);
+  const sql = (await readdir(dir)).filter((name) => name.endsWith(".sql")).sort();
+  if (sql.length === 0) return undefined;
+  if (sql.some((name) => name.endsWith(".up.sql"))) {
+    return { tool: "golang-migrate", dir: relative, files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+  }
+  if (sql.every((name) => FLYWAY_NAME.test(name)) && sql.some((name) => name.startsWith("V"))) {
+    return { tool: "flyway", dir: relative, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
+  }
+  const first = await readInputText(join(dir, sql[0]!), "migration", { shown: repoRelative(repoRoot, join(dir, sql[0]!)) });
+  if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative, files: sql.length, kind: "dbmate (-- migrate:up)" };
+  return { tool: "sql", dir: relative, files: sql.length, kind: "plain SQL" };
 }
 
 /** The folder `.sequelizerc` names as `migrations-path` (read, never run), else sequelize-cli's default `migrations/` holding `.js` files. */

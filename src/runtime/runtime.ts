@@ -51,8 +51,9 @@ export interface LiveEnvironment {
    */
   fault?(): string | undefined;
   /**
-   * Instances that could not start while the others did (only `embedded`: one server per instance):
-   * the others are still checked, and what lives on these is reported as not covered. `error` names
+   * Instances that could not start while the others did (`embedded`: one server per instance;
+   * `compose`: an instance whose init script failed): the others are still checked, and what lives
+   * on these is reported as not covered. `error` names
    * each failed instance and its cause (an init script's file:line), as a whole failed start would.
    */
   readonly unstarted?: { readonly causes: ReadonlyMap<string, string>; readonly error: Error };

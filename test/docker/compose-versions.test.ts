@@ -11,7 +11,8 @@
  *    their labels with `docker ps`/`inspect`, one-off `run` containers left out, under both;
  *  - v1 has no `up --wait`: the runtime polls the containers' state itself, under both;
  *  - build output (v1: the legacy builder's steps; v2: BuildKit's) ends up in the error of a failing
- *    build, under both;
+ *    build, under both; the images are built before `up`, v1 told `--force-rm` (its `up` takes no
+ *    such flag), so a failing build leaves no intermediate container under either;
  *  - built images are named `<project>_<service>` by v1 and `<project>-<service>` by v2; both record
  *    the compose file as given to `-f` (`…project.config_files`) and the `--project-directory` as
  *    `…project.working_dir`: the action's `post:` step finds a cancelled run's project through its
@@ -223,10 +224,30 @@ for (const variant of COMPOSE_VARIANTS) {
         expect(logger.entries.map((entry) => entry.message)).toContainEqual(expect.stringContaining(`with ${variant.command} ${compose.version}`));
         expect(failure).toBeInstanceOf(EnvironmentError);
         const message = (failure as Error).message;
-        expect(message).toMatch(/^compose up of mini failed \(exit code \d+\):\n/);
+        // The images are built before `up`, on their own (v1 with --force-rm): the build is what failed.
+        expect(message).toMatch(/^compose build of mini failed \(exit code \d+\):\n/);
         expect(message).toContain("echo building-step; exit 7");
         expect(await leftovers(runtime.project!)).toEqual(NOTHING);
         expect(pendingCleanups()).toBe(0);
+      });
+
+      it("leaves no container of a failing image build behind: not even the legacy builder's unlabelled intermediate one", async () => {
+        // Other tests share the engine: a container is this test's when it appeared during it and
+        // its command is this run's own build step.
+        const step = `building-step-${randomBytes(4).toString("hex")}`;
+        const before = new Set(await dockerList(["ps", "-a", "-q", "--no-trunc"]));
+        const { failure } = await startMini({
+          "app/Dockerfile": `FROM ${STANDIN_IMAGES.node}\nRUN echo ${step}; exit 7\n`,
+          "docker-compose.yml": ["services:", ...postgres, "  app:", "    build: ./app", ""].join("\n"),
+        });
+        expect(failure).toBeInstanceOf(EnvironmentError);
+        expect((failure as Error).message).toContain(`echo ${step}; exit 7`);
+        const appeared = (await dockerList(["ps", "-a", "-q", "--no-trunc"])).filter((id) => !before.has(id));
+        const commands = await Promise.all(appeared.map(async (id) => ({ id, command: String((await docker(["inspect", "--format", "{{json .Config.Cmd}}", id], { reject: false })).stdout) })));
+        const buildContainers = commands.filter(({ command }) => command.includes(step));
+        // Removed here too, so that a failing run of this test leaves nothing either.
+        for (const { id } of buildContainers) await docker(["rm", "-f", id], { reject: false });
+        expect(buildContainers.map(({ command }) => command)).toEqual([]);
       });
 
       it("waits for the containers itself (v1 has no `up --wait`) and names the service that exited, with its logs", async () => {

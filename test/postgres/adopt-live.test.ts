@@ -59,6 +59,8 @@ async function handWritten(name: RealLayout | "extends-override"): Promise<Repor
         ? { ...REAL_LAYOUTS[name], api: { ...REAL_LAYOUTS[name].api, credentials: CUSTOM_DB_IMAGE_API_MAPPING } }
         : REAL_LAYOUTS[name];
   await using layout = await copyWithHandRegistry(name as RealLayout, registry);
+  // Like with like: the inferred registry's default profile (a TypeScript registry alone is civic).
+  await layout.write("civic-conformance.yaml", "profile: portable\n");
   const copy: AdoptCopy = { root: layout.root, read: async () => "", [Symbol.asyncDispose]: async () => {} };
   const report = await checkCopy(copy, { only: LIVE_CHECKS });
   expect(report.registry?.source).toBe("typescript");

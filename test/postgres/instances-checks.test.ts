@@ -132,12 +132,12 @@ describe("multi-instance, mutation 1: the same role and password on a dedicated 
   }, 300_000);
   afterAll(() => started?.dispose());
 
-  it("fails isolation with isolation/foreign-connect for permits, into documents on postgres-docs, at its DATABASE_URL line", () => {
+  it("fails isolation with isolation/foreign-connect for permits, into documents on postgres-docs, at its DATABASE_URL line, naming both instances", () => {
     expect(results.isolation!.status).toBe("fail");
     const foreign = results.isolation!.findings.filter((finding) => finding.rule === "isolation/foreign-connect");
     expect(foreign.map((finding) => `${finding.service} ${finding.file}:${finding.line}`)).toEqual(["permits compose.yaml:60"]);
     // No migration ran here, so documents holds no table yet: the session's rights are what it got.
-    expect(foreign[0]!.message).toMatch(/^permits connects as role "permits" to documents on instance "postgres-docs", the database of document-store: it can .*create objects in schema public\.$/);
+    expect(foreign[0]!.message).toMatch(/^permits connects as role "permits" to documents on instance "postgres-docs", the database of document-store, with its credential for instance "postgres" \(the same role and password work on both\): it can .*create objects in schema public\.$/);
   });
 
   it("says permits is a superuser on that instance, and reaches its maintenance databases there", () => {

@@ -41,6 +41,7 @@ export const dependenciesCheck: Check<"dependencies"> = {
 function liveProbeSkipReason(context: CheckContext): string {
   const live = context.live;
   if (!live) return "no service of the product is running";
+  if (live.unstarted && live.runtime === "compose") return `not every service runs: instance(s) ${[...live.unstarted.causes.keys()].join(", ")} did not start`;
   if (!live.servicesRunning) return `the ${live.runtime} runtime does not start the product's services`;
   return `the ${live.runtime} runtime gives no access to the running containers`;
 }

@@ -9,6 +9,7 @@ import { locationOf, type Registry, type Service } from "../../registry/model.js
 import type { CatalogDatabase } from "../../postgres/cluster-catalog.js";
 import type { ConnectCause } from "../../postgres/connect-privileges.js";
 import type { FixWording } from "../shared/init-script-names.js";
+import type { LiveInstance } from "../../runtime/runtime.js";
 import type { ServiceCredential } from "../shared/service-credentials.js";
 import type { CatalogVerdict, ProvenCell } from "./catalog-proof.js";
 import { describeEvidence, summarizeEvidence } from "./foreign-evidence.js";
@@ -44,6 +45,8 @@ export interface FindingContext {
   /** Whether the own roles reach the database only through PUBLIC (revoking it must grant them CONNECT). */
   readonly ownerNeedsGrant: (target: OwnedTarget) => boolean;
   readonly nameOf: TargetName;
+  /** Each service's home instance, to say when a credential got into another instance than its own. */
+  readonly homes: ReadonlyMap<string, LiveInstance | undefined>;
 }
 
 const targetKey = (target: ProbeTarget) => `${target.instance.name}\0${target.database}`;
@@ -136,12 +139,12 @@ function credentialFinding(group: CredentialGroup, breaches: readonly ProvenEntr
     const [entry] = breaches;
     const evidence = evidenceOf(entry!);
     const what = evidence ? summarizeEvidence(evidence) : entry!.result?.connected ? "the connection was accepted" : `the catalog allows it (${remedies[0]!.why})`;
-    message = `${names} ${verb} as role "${group.user}" to ${context.nameOf(entry!.target)}, the database of ${entry!.target.owner.key}: ${what}.`;
+    message = `${names} ${verb} as role "${group.user}" to ${context.nameOf(entry!.target)}, the database of ${entry!.target.owner.key}${fromAnotherInstance(intruders, breaches, context.homes)}: ${what}.`;
   } else {
     const whys = [...new Set(remedies.map((remedy) => remedy.why))];
     const proofs = [...new Set(breaches.map((entry) => PROOF_WORDS[entry.proven.cell.proof ?? "login"]))];
     message =
-      `${names} ${verb} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))}` +
+      `${names} ${verb} as role "${group.user}" to ${breaches.length} databases of other services: ${listed(breaches.map((entry) => context.nameOf(entry.target)))}${fromAnotherInstance(intruders, breaches, context.homes)}` +
       ` (${whys.length <= 3 ? whys.join("; ") : "the cause of each is in the details"}; proven by ${proofs.join(", ")}).`;
   }
   const details = breaches.map((entry, index) => {
@@ -172,6 +175,23 @@ function fixFor(role: string, remedies: readonly Remedy[], holders: readonly Ser
   if (remedies.some((remedy) => remedy.perServiceRoles)) parts.push(fixSharedRole(role, holders.map((holder) => holder.service.database).filter(Boolean), context.wording, instance));
   if (parts.length === 0) parts.push(FIX_PROOF_MISMATCH);
   return parts.join(" ");
+}
+
+/**
+ * `, with its credential for instance "a" (…)` when the credential belongs to another instance than
+ * the one it got into: the same role and password were created on both, which is the leak to fix.
+ */
+function fromAnotherInstance(intruders: readonly ServiceCredential[], breaches: readonly ProvenEntry[], homes: ReadonlyMap<string, LiveInstance | undefined>): string {
+  const elsewhere = [
+    ...new Set(
+      intruders
+        .map((holder) => homes.get(holder.service.key)?.name)
+        .filter((home): home is string => home !== undefined && breaches.some((entry) => entry.target.instance.name !== home)),
+    ),
+  ];
+  if (elsewhere.length === 0) return "";
+  const their = intruders.length > 1 ? "their credentials" : "its credential";
+  return `, with ${their} for instance ${elsewhere.map((name) => `"${name}"`).join(" and ")} (the same role and password work on both)`;
 }
 
 /** Everyone on one credential: the N×(N−1) breaches are one fact, said once; the matrix still lists every cell. */

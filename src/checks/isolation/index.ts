@@ -119,6 +119,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     ownerRoles,
     ownerNeedsGrant,
     nameOf,
+    homes,
   };
 
   const rows = credentialRows(credentials, ownedTargets, homes, byKey, privileges, rightful, several);

@@ -43,22 +43,40 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations"
 )`;
 
 /**
- * Applies migrations the way `prisma migrate deploy` does: on a connection as the service's role,
- * the history table first, then each `migration.sql` as ONE simple query (one implicit transaction,
- * never split), each recorded in `_prisma_migrations`. Stops at the first failure, as Prisma does.
- * `afterEach` runs after every applied migration (the check fingerprints the cluster there).
+ * Applies migrations on a connection as the service's role, each file (dbmate: its up part) as ONE
+ * simple query — one implicit transaction, never split — in the order the set lists them, which is
+ * how `prisma migrate deploy`, Flyway, golang-migrate and dbmate run a file. With `prismaHistory`,
+ * Prisma's history table comes first and records each migration, as `prisma migrate deploy` does.
+ * Stops at the first failure, as the tools do. `afterEach` runs after every applied migration (the
+ * check fingerprints the cluster there).
  */
-export async function applyWithPrismaSemantics(
+export async function applyScripts(
   client: PostgresClient,
   scripts: readonly MigrationScript[],
-  schema: string | undefined,
+  options: { readonly schema: string | undefined; readonly prismaHistory: boolean },
   afterEach: (script: MigrationScript) => Promise<void>,
 ): Promise<ApplyFailure | undefined> {
+  const { schema } = options;
   if (schema && schema !== "public") {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   }
   if (schema) await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
-  await client.query(CREATE_MIGRATIONS_TABLE);
+  if (!options.prismaHistory) return applyEach(client, scripts, afterEach);
+  try {
+    await client.query(CREATE_MIGRATIONS_TABLE);
+  } catch (error) {
+    // `prisma migrate deploy` stops here too, before the first migration (e.g. no CREATE on schema public).
+    // The first migration's statement that the role may not run either (replayed and rolled back) is the line to fix.
+    const serverError = error as ServerError;
+    const first = scripts[0];
+    const located = first ? await locateFailingStatement(client, first.statements) : undefined;
+    return {
+      ...(first && { migration: first.migration }),
+      message: maskSecrets(`Prisma's history table _prisma_migrations cannot be created: ${serverError.message ?? String(error)}`),
+      ...(typeof serverError.code === "string" && { sqlstate: serverError.code }),
+      ...(located && { line: located.line, statement: squash(located.text) }),
+    };
+  }
   for (const script of scripts) {
     const id = randomUUID();
     const checksum = createHash("sha256").update(script.bytes).digest("hex");
@@ -78,6 +96,18 @@ export async function applyWithPrismaSemantics(
       `UPDATE "_prisma_migrations" SET applied_steps_count = applied_steps_count + 1, finished_at = now() WHERE id = $1`,
       [id],
     );
+    await afterEach(script);
+  }
+  return undefined;
+}
+
+async function applyEach(client: PostgresClient, scripts: readonly MigrationScript[], afterEach: (script: MigrationScript) => Promise<void>): Promise<ApplyFailure | undefined> {
+  for (const script of scripts) {
+    try {
+      await client.query(script.text);
+    } catch (error) {
+      return describeFailure(client, script, error);
+    }
     await afterEach(script);
   }
   return undefined;

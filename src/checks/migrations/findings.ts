@@ -110,18 +110,18 @@ export function findingsFrom(
       const commandChanges = out.clusterChanges.filter((c) => c.migration === undefined).flatMap((c) => c.changes);
       if (commandChanges.length > 0) {
         serviceFindings.push(
-          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.module.schemaFile, undefined),
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changes the server outside its own database: ${commandChanges.join("; ")}.`, key, current.anchorFile, undefined),
         );
       }
       for (const change of out.otherDatabaseChanges) {
         serviceFindings.push(
-          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.module.schemaFile, undefined),
+          finding("migrations/outside-effect", `Applying the migrations of ${key} changed another service's database: ${change}.`, key, current.anchorFile, undefined),
         );
       }
       const staticLinks = current.scripts.some((s) => (hits.get(s.migration.file) ?? []).some((h) => h.kind === "cross-database-link"));
       if (!staticLinks && out.liveLinks.length > 0) {
         serviceFindings.push(
-          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.module.schemaFile, undefined),
+          finding("migrations/cross-database-link", `After its migrations, the database of ${key} holds ${out.liveLinks.join(", ")}.`, key, current.anchorFile, undefined),
         );
       }
     }
@@ -132,7 +132,7 @@ export function findingsFrom(
           "migrations/apply-failed",
           `${where} does not apply on an empty database as role ${role}: ${failureText(ownFailure)}.`,
           key,
-          ownFailure.migration?.file ?? current.module.schemaFile,
+          ownFailure.migration?.file ?? current.anchorFile,
           ownFailure.line,
         ),
       );
@@ -155,7 +155,7 @@ function orderFindings(current: MigratingService, out: ServiceOutcome, back: Ser
         "migrations/order-dependent",
         `The migrations of ${key} apply in ${worksIn} but fail ${order}: ${failureText(failed)}. They depend on what another service's migrations do.`,
         key,
-        failed.migration?.file ?? current.module.schemaFile,
+        failed.migration?.file ?? current.anchorFile,
         failed.line,
       ),
     ];
@@ -167,7 +167,7 @@ function orderFindings(current: MigratingService, out: ServiceOutcome, back: Ser
       "migrations/order-dependent",
       `The database of ${key} ends up different when the services' migrations run in reverse registry order: ${differences.slice(0, 10).join("; ")}.`,
       key,
-      current.scripts.at(-1)?.migration.file ?? current.module.schemaFile,
+      current.scripts.at(-1)?.migration.file ?? current.anchorFile,
       undefined,
     ),
   ];

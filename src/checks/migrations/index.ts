@@ -3,8 +3,10 @@ import type { CoverageItem, Finding } from "../../core/report-model.js";
 import { repoRelative } from "../../core/repo-path.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
+import { readBlueprints } from "./database-blueprint.js";
 import { findingsFrom } from "./findings.js";
-import { loadServices, type MigratingService, plainLoginRole, readServiceRoles } from "./migrating-services.js";
+import { locationOf, type Service } from "../../registry/model.js";
+import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
 import { runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
@@ -47,12 +49,19 @@ export const migrationsCheck: Check<"migrations"> = {
 
 async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   const live = context.live!;
-  const notes: string[] = [];
-  const { services, missing } = await loadServices(context);
+  const { services: loaded, missing, unapplicable, notes } = await loadServices(context);
   for (const key of missing) notes.push(`${key} has no credential the runtime can reach: its migrations were not applied`);
+  // A set the tool would apply nothing of, with no command to run instead, applies nothing: it covers nothing either.
+  const empty = loaded.filter((s) => s.scripts.length === 0 && s.command === undefined);
+  const services = loaded.filter((s) => !empty.includes(s));
+  const cannotApply: Unapplicable[] = [
+    ...unapplicable,
+    ...empty.map((s) => ({ service: s.service, reason: `its migration folder ${repoRelative(context.product.repoRoot, s.migrationsDir)} holds no migration ${s.tool ?? "the tool"} would apply` })),
+  ];
+  const noMigrations = cannotApply.map(({ service, reason }) => noMigrationsFinding(context, service, reason));
 
   const hits = staticHits(services);
-  const applicable = services.filter((s) => s.scripts.length > 0);
+  const applicable = services;
   // Each instance's services are applied on that instance's scratch server, as that instance knows their roles.
   const byInstance = new Map<string, MigratingService[]>();
   for (const service of applicable) byInstance.set(service.instance.name, [...(byInstance.get(service.instance.name) ?? []), service]);
@@ -63,21 +72,24 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
   }
   if (scratchUrls.size === 0 && (byInstance.size > 0 || (await anyScratchServer(live)) === undefined)) {
     return {
-      findings: [],
+      findings: noMigrations,
       skipped: "no scratch PostgreSQL server is available: migrations are never applied to the databases under test",
     };
   }
   // A set that could not be applied leaves the coverage incomplete: the check is then never pass.
-  const uncovered: CoverageItem[] = missing.map((key) => ({ kind: "migration-set", name: key, service: key, reason: "no credential of it the runtime can reach" }));
+  const uncovered: CoverageItem[] = [
+    ...missing.map((key) => ({ kind: "migration-set" as const, name: key, service: key, reason: "no credential of it the runtime can reach" })),
+    ...cannotApply.map(({ service, reason }) => ({ kind: "migration-set" as const, name: service.key, service: service.key, reason })),
+  ];
   const covered: CoverageItem[] = [];
   const coverage = () =>
     coverageOf(
       `${covered.length} migration set${covered.length === 1 ? "" : "s"} applied on ${scratchUrls.size} scratch server${scratchUrls.size === 1 ? "" : "s"}` +
-        (uncovered.length > 0 ? `, ${uncovered.length} not applied` : ""),
+        (uncovered.length > 0 ? `, ${uncovered.length} not applied (${uncovered.map((item) => item.service ?? item.name).join(", ")})` : ""),
       covered,
       uncovered,
     );
-  if (applicable.length === 0) return { findings: findingsFrom(services, hits, undefined, undefined), notes, coverage: coverage() };
+  if (applicable.length === 0) return { findings: [...noMigrations, ...findingsFrom(services, hits, undefined, undefined)], notes, coverage: coverage() };
 
   const forward: ServiceOutcome[] = [];
   const reverse: ServiceOutcome[] = [];
@@ -94,10 +106,27 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
-    for (const service of group) covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    for (const service of group) {
+      const loginFailure = passes.forward.outcomes.find((outcome) => outcome.service === service.service.key)?.loginFailure;
+      if (loginFailure !== undefined) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: loginFailure });
+      else covered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key });
+    }
   }
-  const findings: Finding[] = [...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
+  const findings: Finding[] = [...noMigrations, ...findingsFrom(services.map((service) => appliedAs.get(service.service.key) ?? service), hits, { outcomes: forward }, { outcomes: reverse })];
   return { findings, notes, coverage: coverage() };
+}
+
+/** `migrations/no-migrations` at the service's registry (or compose) entry, with why nothing of it can be applied. */
+function noMigrationsFinding(context: CheckContext, service: Service, reason: string): Finding {
+  const rule = migrationsRules["migrations/no-migrations"];
+  return {
+    rule: rule.id,
+    severity: rule.severity,
+    message: `The migrations of ${service.key} cannot be applied, so nothing proves they stay inside its database: ${reason}.`,
+    service: service.key,
+    ...locationOf(context.product.registry, service, "migrations"),
+    fix: rule.help,
+  };
 }
 
 /** A migration set by its folder, relative to the repository root. */
@@ -129,6 +158,13 @@ async function applyOnInstance(
   };
   const instance = applicable[0]!.instance;
   const roles = await readServiceRoles(instance.adminUrl, applicable);
+  // The scratch databases are made like the real ones: what the init scripts gave each (owner, grants, extensions).
+  const blueprints = await readBlueprints(
+    instance.adminUrl,
+    applicable.map((service) => service.service.database),
+  ).catch((error: unknown) => {
+    throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
+  });
   const runId = randomBytes(4).toString("hex");
   const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
@@ -158,9 +194,11 @@ async function applyOnInstance(
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context });
+    const blueprintNotes: string[] = [];
+    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
     await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context });
+    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    notes.push(...new Set(blueprintNotes));
     took("applying");
   } finally {
     // Put the cluster back before the roles this check created are dropped with the rest.

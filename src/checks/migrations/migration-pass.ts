@@ -2,11 +2,12 @@ import { fingerprintDatabase, type Fingerprint } from "../../postgres/catalog-fi
 import { describeChanges } from "../../postgres/fingerprint-changes.js";
 import { mapBounded } from "../../core/concurrency.js";
 import { connect } from "../../postgres/connect.js";
-import { type CheckContext, CheckUnableError } from "../check.js";
+import type { CheckContext } from "../check.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
-import { applyWithCommand, applyWithPrismaSemantics, type ApplyFailure } from "./apply-migrations.js";
+import { applyWithCommand, applyScripts, type ApplyFailure } from "./apply-migrations.js";
 import type { MigratingService } from "./migrating-services.js";
-import { scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
+import type { DatabaseBlueprint } from "./database-blueprint.js";
+import { type ScratchDatabaseSpec, scratchDatabaseName, type ScratchDatabases } from "./scratch-databases.js";
 
 export interface ClusterChange {
   /** The migration folder after which the change was seen; undefined for a migrate command. */
@@ -23,6 +24,8 @@ export interface ServiceOutcome {
   readonly otherDatabaseChanges: readonly string[];
   /** dblink / postgres_fdw / foreign servers / user mappings found in its own database afterwards. */
   readonly liveLinks: readonly string[];
+  /** Why the service's role could not log in to its scratch database: nothing of it was applied. */
+  readonly loginFailure?: string;
   /** Its own database's catalog after its migrations. */
   readonly ownFingerprint?: Fingerprint;
 }
@@ -42,7 +45,7 @@ const LINK_EXTENSIONS = new Set(["dblink", "postgres_fdw"]);
 export async function runPass(
   scratch: ScratchDatabases,
   services: readonly MigratingService[],
-  options: { pass: string; runId: string; context: CheckContext },
+  options: { pass: string; runId: string; context: CheckContext; blueprints: ReadonlyMap<string, DatabaseBlueprint>; notes: string[] },
 ): Promise<PassResult> {
   const { context } = options;
   const { concurrency } = context.options;
@@ -56,7 +59,9 @@ export async function runPass(
       context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
       mark = now;
     };
-    await scratch.createDatabases(services.map((s, i) => ({ name: databases[i]!, owner: s.user })));
+    const scratchRoles = new Set((await scratch.admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
+    const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i]!, s, options.blueprints.get(s.service.database), scratchRoles)));
+    for (const problem of problems) options.notes.push(problem);
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
     let cluster = await scratch.clusterFingerprint();
@@ -75,8 +80,9 @@ export async function runPass(
       };
 
       let failure: ApplyFailure | undefined;
-      if (context.options.migrateCommand) {
-        const command = context.options.migrateCommand;
+      let loginFailure: string | undefined;
+      if (current.command !== undefined) {
+        const command = current.command;
         failure = await withRunFolder(context, (runFolder) =>
           applyWithCommand({
             command,
@@ -95,14 +101,17 @@ export async function runPass(
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`,
         }).catch((error: unknown) => {
-          throw new CheckUnableError(
-            `could not log in to the scratch server as ${current.user}, the role of ${current.service.key}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          loginFailure = loginFailureOf(current, error);
+          return undefined;
         });
-        try {
-          failure = await applyWithPrismaSemantics(client, current.scripts, current.schema, (script) => noteCluster(script.migration.name));
-        } finally {
-          await client.end().catch(() => {});
+        if (client) {
+          try {
+            failure = await applyScripts(client, current.scripts, { schema: current.schema, prismaHistory: current.tool === "prisma" }, (script) =>
+              noteCluster(script.migration.name),
+            );
+          } finally {
+            await client.end().catch(() => {});
+          }
         }
         // A failed migration's transaction is rolled back; anything that still changed belongs to it.
         if (failure) await noteCluster(failure.migration?.name);
@@ -124,6 +133,7 @@ export async function runPass(
       outcomes.push({
         service: current.service.key,
         ...(failure && { failure }),
+        ...(loginFailure !== undefined && { loginFailure }),
         clusterChanges,
         otherDatabaseChanges,
         liveLinks: linksIn(own),
@@ -137,8 +147,32 @@ export async function runPass(
   }
 }
 
+/**
+ * How a service's scratch database is made: like its real database (`blueprint`), with its role of
+ * the server under test mapped to the role the migrations run as. A service applied as a stand-in
+ * (its role is a superuser) gets a database its stand-in owns, as a superuser may do anything an
+ * owner may; without a blueprint (the real database is not there), one its role owns.
+ */
+function scratchSpec(name: string, service: MigratingService, blueprint: DatabaseBlueprint | undefined, scratchRoles: ReadonlySet<string>): ScratchDatabaseSpec {
+  const real = service.standInFor ?? service.user;
+  const role = (candidate: string) => (candidate === real ? service.user : scratchRoles.has(candidate) ? candidate : undefined);
+  if (!blueprint) return { name, owner: service.user, role };
+  if (service.standInFor !== undefined) return { name, owner: service.user, blueprint: { ...blueprint, acl: undefined, publicSchema: undefined }, role };
+  const owner = blueprint.owner === real ? service.user : blueprint.ownerIsSuperuser ? undefined : role(blueprint.owner);
+  return { name, owner, blueprint, role };
+}
+
 async function fingerprintAll(scratch: ScratchDatabases, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
   return mapBounded(databases, concurrency, (name) => scratch.withDatabase(name, fingerprintDatabase), signal);
+}
+
+/** Why a service's role could not log in, in words a person acts on (never the driver's raw SASL text). */
+function loginFailureOf(service: MigratingService, error: unknown): string {
+  const role = `role ${service.user} of ${service.service.key}`;
+  if (service.password === undefined || service.password === "") return `${role} could not log in to the scratch server: its credential carries no password`;
+  const code = (error as { code?: unknown }).code;
+  if (code === "28P01") return `${role} could not log in to the scratch server: password authentication failed (the role has no password, or another one)`;
+  return `${role} could not log in to the scratch server: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 function linksIn(fingerprint: Fingerprint): string[] {

@@ -7,6 +7,14 @@ export const migrationsRules = defineRules("migrations", {
     summary: "A service's migrations do not apply on an empty database as its own role.",
     help: "Make the migration apply on an empty database as the service's own role (no superuser): fix the statement, or regenerate it with `prisma migrate dev` against an empty database.",
   },
+  "no-migrations": {
+    severity: "error",
+    summary: "A stateful service has no migrations the check can apply: none were found, or they are code (e.g. sequelize-cli JavaScript) and no migrate command was given.",
+    help: "Point the check at the service's migrations: set `migrations.dir` (and `tool`) in the registry, or give the command that applies them (`--migrate-command`, or the registry's `migrations.command`, e.g. `npx sequelize-cli db:migrate`).",
+    // A database whose schema an ORM syncs at runtime breaks no isolation rule: outside the civic layout it warns,
+    // and the check still cannot pass (its coverage names the service it could not apply).
+    profiles: { portable: "warning" },
+  },
   "order-dependent": {
     severity: "error",
     summary: "A service's migrations give another result (or fail) when the services' migrations run in another order.",

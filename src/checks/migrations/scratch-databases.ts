@@ -6,6 +6,15 @@ import { type CatalogRole, roleOptions } from "../../postgres/cluster-catalog.js
 import { connect, type PostgresClient } from "../../postgres/connect.js";
 import { formatDatabaseUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
 import { quoteIdentifier, quoteLiteral } from "../../postgres/quoting.js";
+import { databaseAclStatements, type DatabaseBlueprint, reproduceInside } from "./database-blueprint.js";
+
+/** A scratch database to create: `owner` undefined is the scratch admin. */
+export interface ScratchDatabaseSpec {
+  readonly name: string;
+  readonly owner: string | undefined;
+  readonly blueprint?: DatabaseBlueprint;
+  readonly role: (name: string) => string | undefined;
+}
 
 /** Scratch database names this check creates: validated before they go into SQL. */
 export const SCRATCH_NAME = /^civic_scratch_[a-z0-9_]{1,40}$/;
@@ -113,19 +122,27 @@ export class ScratchDatabases {
   }
 
   /**
-   * Fresh empty databases, each owned by its role and closed to PUBLIC, as the generated init SQL
-   * provisions one; created over up to `concurrency` admin connections (one connection runs one
-   * statement at a time, so parallel work needs several).
+   * Fresh empty databases, each made like the service's real one when its blueprint is known (owner,
+   * database ACL, `public` schema owner and ACL, extensions; `role` maps a role of the server under
+   * test to the scratch server's), else owned by `owner` and closed to PUBLIC as the generated init
+   * SQL provisions one; created over up to `concurrency` admin connections (one connection runs one
+   * statement at a time, so parallel work needs several). Returns what could not be reproduced.
    */
-  async createDatabases(databases: ReadonlyArray<{ name: string; owner: string }>): Promise<void> {
+  async createDatabases(databases: readonly ScratchDatabaseSpec[]): Promise<string[]> {
     for (const { name } of databases) {
       if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create ${name}: not a scratch database name`);
       this.databases.add(name);
     }
-    await this.withAdminConnections(databases, async (client, { name, owner }) => {
-      await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)}`);
-      await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+    const problems: string[] = [];
+    await this.withAdminConnections(databases, async (client, { name, owner, blueprint, role }) => {
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === undefined ? "" : ` OWNER ${quoteIdentifier(owner)}`}`);
+      const acl = blueprint?.acl !== undefined ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
+      for (const statement of acl) await client.query(statement);
     });
+    for (const { name, blueprint, role } of databases) {
+      if (blueprint) problems.push(...(await this.withDatabase(name, (client) => reproduceInside(client, blueprint, role))));
+    }
+    return problems;
   }
 
   /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */

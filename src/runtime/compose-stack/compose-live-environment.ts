@@ -1,3 +1,4 @@
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import type { ProcessEnv } from "../../docker/docker-cli.js";
 import type { ServiceContainer } from "../../docker/stack-state.js";
 import { formatDatabaseUrl } from "../../postgres/database-url.js";
@@ -13,21 +14,25 @@ export interface ReadyStack {
   readonly env: ProcessEnv;
   /** Every container of the project, as it was once every service was ready. */
   readonly containers: readonly ServiceContainer[];
-  /** The published port of each instance of `postgres.instances`, in its order. */
+  /** The instances that run (every one but those whose init script failed), in the compose file's order. */
+  readonly running: readonly PostgresInstance[];
+  /** The published port of each instance of `running`, in its order. */
   readonly ports: readonly number[];
   /** The instance's scratch server, started from `image` on the first ask (`InstanceScratchServers.adminUrlOf`). */
   readonly scratchAdminUrl: (instance: string, image: string) => Promise<string>;
+  /** Instances whose init script failed: not checked, what lives on them reported as not covered. */
+  readonly unstarted?: LiveEnvironment["unstarted"];
 }
 
 /**
- * What the live checks see of a compose run: each instance at its published port on 127.0.0.1,
+ * What the live checks see of a compose run: each running instance at its published port on 127.0.0.1,
  * reached with the product's own credentials, and the stack's containers for checks that look
  * from inside its network.
  */
 export function composeLiveEnvironment(postgres: ProductPostgres, ready: ReadyStack): LiveEnvironment {
   const byService = new Map(ready.containers.map((container) => [container.service, container]));
   const instances = new Map<string, LiveInstance>();
-  for (const [index, instance] of postgres.instances.entries()) {
+  for (const [index, instance] of ready.running.entries()) {
     const port = ready.ports[index]!;
     const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK, port, database: instance.database });
     const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
@@ -53,7 +58,10 @@ export function composeLiveEnvironment(postgres: ProductPostgres, ready: ReadySt
     runtime: "compose",
     instances,
     reach: reachThrough(postgres.instances, instances),
-    servicesRunning: true,
+    // Not every service runs when an instance failed: the live dependency probe would test a
+    // stack that is not the product's.
+    servicesRunning: ready.unstarted === undefined,
     stack,
+    ...(ready.unstarted && { unstarted: ready.unstarted }),
   };
 }

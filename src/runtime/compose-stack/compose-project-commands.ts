@@ -2,8 +2,8 @@ import type { ResultPromise } from "execa";
 import { EnvironmentError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { maskSecrets } from "../../core/secrets.js";
-import { projectArgs, type ComposeCommand } from "../../docker/compose-cli.js";
-import { lastLines, settle, spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
+import { isComposeV1, projectArgs, type ComposeCommand } from "../../docker/compose-cli.js";
+import { type DockerResult, lastLines, settle, spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
 import { isReady, projectContainers } from "../../docker/stack-state.js";
 import { indent, notReadyReport, StackNotReadyError } from "./stack-readiness.js";
 
@@ -24,9 +24,10 @@ export interface ComposeProjectSetup {
   readonly logger: Logger;
 }
 
-/** `up` and `down` of one run's compose project, through the Compose CLI. */
+/** `build`, `up` and `down` of one run's compose project, through the Compose CLI. */
 export class ComposeProjectCommands {
-  private upProcess: ResultPromise | undefined;
+  /** The `build` or `up` running now, for `stopUp`. */
+  private startProcess: ResultPromise | undefined;
 
   constructor(private readonly setup: ComposeProjectSetup) {}
 
@@ -35,20 +36,29 @@ export class ComposeProjectCommands {
   }
 
   /**
-   * `up -d --build`; returns its duration. A failure names the services that did not come up, with
-   * their logs. Images are pulled only when missing, by v1 and v2 alike: on a fresh CI runner the
-   * stack's images are not there yet (v2's `--pull never` would fail there).
+   * `build`, then `up -d` (of `services` only, when given); returns their duration. The images are
+   * built first, on their own, so that a failing build leaves nothing: v1's legacy builder keeps
+   * the container of a failed step unless told `--force-rm`, which `up` does not take (v2 builds
+   * with BuildKit, which makes no such container, and only accepts the flag as a no-op). A failure
+   * names the services that did not come up, with their logs. Images are pulled only when missing,
+   * by v1 and v2 alike: on a fresh CI runner the stack's images are not there yet (v2's
+   * `--pull never` would fail there).
    *
    * @param stopped the runtime was stopped meanwhile (its teardown killed this `up`)
    */
-  async up(options: { readonly signal: AbortSignal; readonly timeoutMs: number; readonly stopped: () => boolean }): Promise<number> {
-    const { env, logger, productName, project, variables } = this.setup;
+  async up(options: { readonly signal: AbortSignal; readonly timeoutMs: number; readonly stopped: () => boolean; readonly services?: readonly string[] }): Promise<number> {
+    const { env, logger, productName, project } = this.setup;
     const started = performance.now();
-    this.upProcess = spawnTool(this.setup.command.command, [...this.args(), "up", "-d", "--build"], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
-    const result = await settle(this.upProcess);
-    this.upProcess = undefined;
-    options.signal.throwIfAborted();
-    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    const remaining = () => Math.max(1_000, options.timeoutMs - (performance.now() - started));
+    if (!options.services) {
+      const forceRm = isComposeV1(this.setup.command) ? ["--force-rm"] : [];
+      const built = await this.run(["build", ...forceRm], { ...options, timeoutMs: remaining() });
+      if (built.exitCode !== 0) {
+        const why = built.timedOut ? "timed out" : `failed (exit code ${built.exitCode})`;
+        throw new EnvironmentError(`compose build of ${productName} ${why}:\n${indent(maskSecrets(lastLines(`${built.stdout}\n${built.stderr}`, 20)))}`);
+      }
+    }
+    const result = await this.run(["up", "-d", ...(options.services ?? [])], { ...options, timeoutMs: remaining() });
     if (result.exitCode !== 0) {
       const why = result.timedOut ? "timed out" : `failed (exit code ${result.exitCode})`;
       const containers = await projectContainers(project, env);
@@ -59,13 +69,24 @@ export class ComposeProjectCommands {
         containers,
       );
     }
-    logger.debug(`compose: up finished in ${Math.round(performance.now() - started)} ms`);
+    logger.debug(`compose: build and up finished in ${Math.round(performance.now() - started)} ms`);
     return Math.round(performance.now() - started);
   }
 
-  /** A running `up` would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
+  /** One compose command of the run's project, killed by `stopUp`; throws when the runtime was stopped meanwhile. */
+  private async run(args: readonly string[], options: { readonly signal: AbortSignal; readonly timeoutMs: number; readonly stopped: () => boolean }): Promise<DockerResult> {
+    const { env, variables } = this.setup;
+    this.startProcess = spawnTool(this.setup.command.command, [...this.args(), ...args], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
+    const result = await settle(this.startProcess);
+    this.startProcess = undefined;
+    options.signal.throwIfAborted();
+    if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
+    return result;
+  }
+
+  /** A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
   async stopUp(): Promise<void> {
-    const up = this.upProcess;
+    const up = this.startProcess;
     if (!up) return;
     up.kill("SIGTERM");
     await up.catch(() => undefined);

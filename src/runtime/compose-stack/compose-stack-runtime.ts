@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
+import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -13,15 +14,17 @@ import { writeComposeCopy } from "../../docker/compose-file-copy.js";
 import type { ProcessEnv } from "../../docker/docker-cli.js";
 import { defaultProjectNames, runProjectName } from "../../docker/project-name.js";
 import { removeRunResources } from "../../docker/run-resources.js";
+import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
 import type { Product } from "../../product/product.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
+import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
 import type { LiveEnvironment, Runtime } from "../runtime.js";
 import { composeLiveEnvironment } from "./compose-live-environment.js";
 import { ComposeProjectCommands } from "./compose-project-commands.js";
-import { withInitScriptFailures } from "./instance-init-failure.js";
+import { initScriptFailures, notReadyInstances, withInitScriptFailures } from "./instance-init-failure.js";
 import { InstanceScratchServers } from "./instance-scratch-servers.js";
 import { describePublishedPorts, publishedPostgresPorts } from "./published-ports.js";
-import { waitUntilReady } from "./stack-readiness.js";
+import { servicesNeeding, StackNotReadyError, waitUntilReady } from "./stack-readiness.js";
 import { warnAboutStaleVolumes } from "./stale-volumes.js";
 
 export interface ComposeRuntimeOptions {
@@ -98,20 +101,66 @@ export class ComposeRuntime implements Runtime {
       const scratchServers = (this.scratchServers = new InstanceScratchServers({ env, project, signal, logger }));
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error: unknown) => withInitScriptFailures(error, instances, product.repoRoot, env);
-      const up = await commands.up({ signal, timeoutMs: this.options.upTimeoutMs ?? 600_000, stopped }).catch(async (error: unknown) => {
-        throw await explainFailure(error);
-      });
+      const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 240_000, signal, stopped };
+      const initFailures = (among: readonly PostgresInstance[], containers: readonly ServiceContainer[]) => initScriptFailures(among, containers, product.repoRoot, env);
+      /** Instances whose init script failed, by name: the rest of the stack is still brought up and checked. */
+      const failed = new Map<string, InstanceFailure>();
+      const giveUpWhenNoneLeft = () => {
+        if (failed.size === instances.length) throw instancesStartError([...failed.values()], [], instances.length);
+      };
+
+      const upTimeoutMs = this.options.upTimeoutMs ?? 600_000;
+      let up = 0;
+      try {
+        up = await commands.up({ signal, timeoutMs: upTimeoutMs, stopped });
+      } catch (error) {
+        checkpoint();
+        // `up` gives up on everything once one instance it waits for fails (a `depends_on`
+        // condition): when that is an init script, start what does not need that instance.
+        if (!(error instanceof StackNotReadyError)) throw error;
+        for (const failure of await initFailures(instances, await projectContainers(project, env))) failed.set(failure.instance, failure);
+        if (failed.size === 0) throw await explainFailure(error);
+        giveUpWhenNoneLeft();
+        const unaffected = startedServices(compose).filter((service) => !servicesNeeding(compose, failed.keys()).has(service));
+        up = await commands.up({ signal, timeoutMs: upTimeoutMs, stopped, services: unaffected }).catch(async (again: unknown) => {
+          throw await explainFailure(again);
+        });
+      }
       checkpoint();
       const upDone = performance.now();
-      const containers = await waitUntilReady(compose, { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 240_000, signal, stopped }).catch(async (error: unknown) => {
-        throw await explainFailure(error);
-      });
+      let containers: ServiceContainer[];
+      for (;;) {
+        try {
+          containers = await waitUntilReady(compose, { ...watch, skip: servicesNeeding(compose, failed.keys()) });
+          break;
+        } catch (error) {
+          const more = error instanceof StackNotReadyError ? await initFailures(notReadyInstances(error, instances), error.containers) : [];
+          if (more.length === 0) throw await explainFailure(error);
+          for (const failure of more) failed.set(failure.instance, failure);
+          giveUpWhenNoneLeft();
+        }
+      }
+      // A restart policy brings a container whose init script failed back up, half provisioned:
+      // its log still tells.
+      for (const failure of await initFailures(instances.filter((instance) => !failed.has(instance.name)), containers)) failed.set(failure.instance, failure);
+      giveUpWhenNoneLeft();
       const ready = Math.round(performance.now() - upDone);
 
-      const ports = await publishedPostgresPorts(containers, instances, env);
+      const running = instances.filter((instance) => !failed.has(instance.name));
+      const ports = await publishedPostgresPorts(containers, running, env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
-      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(instances, ports)}`);
-      return composeLiveEnvironment(postgres, { project, env, containers, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) });
+      logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(running, ports)}`);
+      const unstarted = failed.size > 0 ? unstartedInstances([...failed.values()], running, instances.length) : undefined;
+      if (unstarted) logger.debug(`compose: instance(s) ${[...unstarted.causes.keys()].join(", ")} did not start; checking ${running.map((instance) => instance.name).join(", ")}`);
+      return composeLiveEnvironment(postgres, {
+        project,
+        env,
+        containers,
+        running,
+        ports,
+        scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
+        ...(unstarted && { unstarted }),
+      });
     } catch (error) {
       await this.stop().catch((cleanupError: unknown) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error;
@@ -184,4 +233,16 @@ export class ComposeRuntime implements Runtime {
     if (dir) await attempt("removing the temp dir", () => rm(dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
+}
+
+/** The services `up` starts: those under no profile that was not activated. */
+function startedServices(compose: ComposeProject): string[] {
+  return [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+}
+
+/** What the live checks are told of instances whose init script failed, as the embedded runtime tells it. */
+function unstartedInstances(failures: readonly InstanceFailure[], running: readonly PostgresInstance[], instanceCount: number): NonNullable<LiveEnvironment["unstarted"]> {
+  const error = instancesStartError(failures, running.map((instance) => instance.name), instanceCount);
+  const causes = new Map(failures.map((failure) => [failure.instance, failure.error instanceof UsageError ? failure.error.format() : failure.error.message]));
+  return { causes, error };
 }

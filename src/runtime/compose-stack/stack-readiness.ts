@@ -13,6 +13,8 @@ export interface StackWatch {
   readonly signal: AbortSignal;
   /** The runtime was stopped meanwhile: stop waiting. */
   readonly stopped: () => boolean;
+  /** Services not waited for (a PostgreSQL instance whose init failed, and what depends on it). */
+  readonly skip?: ReadonlySet<string>;
 }
 
 const POLL_MS = 1_000;
@@ -31,13 +33,32 @@ export class StackNotReadyError extends EnvironmentError {
 }
 
 /**
+ * The services that need one of `failed` to run: `depends_on` it, directly or through another
+ * service, whatever the condition. With `failed` themselves.
+ */
+export function servicesNeeding(compose: ComposeProject, failed: Iterable<string>): Set<string> {
+  const needing = new Set(failed);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const service of compose.services.values()) {
+      if (needing.has(service.name) || ![...service.dependsOn.keys()].some((dependency) => needing.has(dependency))) continue;
+      needing.add(service.name);
+      grew = true;
+    }
+  }
+  return needing;
+}
+
+/**
  * Polls until every compose service is ready (a service without a healthcheck once it has stayed
  * up for a few seconds, see `settledReadiness`); fails early when one exited for good. Polling,
  * not `up --wait`: v1 has no `--wait`, and this reports which service failed and why.
  */
 export async function waitUntilReady(compose: ComposeProject, watch: StackWatch): Promise<ServiceContainer[]> {
   const deadline = performance.now() + watch.readyTimeoutMs;
-  const expected = [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
+  const expected = [...compose.services.values()]
+    .filter((service) => isStartedByDefault(service, compose) && !watch.skip?.has(service.name))
+    .map((service) => service.name);
   const settled = settledReadiness();
   for (;;) {
     const containers = await projectContainers(watch.project, watch.env);

@@ -1,15 +1,9 @@
 /**
- * NOT COLLECTED (the `.txt` suffix keeps vitest away): the assertions of the issue 8 truth tests that
- * wait for the migrations check (src/checks/migrations/, being merged on another branch), moved here
- * from truth-vacuous-pass, truth-superuser-owned-databases and truth-login-messages so the branch's
- * suite stays green. Each still fails on main at the time of writing, for migrations' reasons only:
- * - non-Prisma migration sets (plain SQL, Flyway, golang-migrate, dbmate) are not applied: migrations is `pass`
- *   with nothing applied;
- * - the scratch database is created OWNER <service role>, not like the product's (owned by the superuser,
- *   CONNECT granted): migrations is `pass` where the product gets `permission denied for schema public`;
- * - one service's refused scratch login aborts the whole check (`error`, the reason only in the check's
- *   reason), instead of a finding or an uncovered item naming that service.
- * To run: rename to truth-migrations-pending.test.ts, `npm run build`, `npx vitest run test/postgres/truth-migrations-pending.test.ts`.
+ * Issue 8's truth tests for the migrations check, written first on branch truth-tests and collected
+ * once the migrations work landed: non-Prisma migration sets (plain SQL, Flyway, golang-migrate,
+ * dbmate) are applied, never a pass with nothing applied; the scratch database is made like the
+ * product's (owned by the superuser, CONNECT granted → `permission denied for schema public`); one
+ * service's refused scratch login leaves only that service uncovered, named, with the reason.
  * Each block is its source file's setup with only the migrations case kept.
  */
 import { rm } from "node:fs/promises";
