@@ -12243,7 +12243,7 @@ var MAX_ENTRIES = 12;
 function clusterCacheDir(env) {
   if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return void 0;
   if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
-  if (env.RUNNER_TOOL_CACHE) return join24(env.RUNNER_TOOL_CACHE, "civic-conformance-clusters");
+  if (env.RUNNER_TEMP) return join24(env.RUNNER_TEMP, "civic-conformance-clusters");
   if (env.XDG_CACHE_HOME) return join24(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
   if (env.HOME) return join24(env.HOME, ".cache", "civic-conformance", "clusters");
   return void 0;

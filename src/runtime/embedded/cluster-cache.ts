@@ -36,14 +36,15 @@ const MAX_ENTRIES = 12;
 
 /**
  * Where pristine clusters are cached, or `undefined` for none (`CIVIC_NO_CLUSTER_CACHE=1`):
- * `CIVIC_CLUSTER_CACHE_DIR`; on a GitHub runner its tool cache (`RUNNER_TOOL_CACHE`, kept between
- * jobs on a self-hosted runner, where the action also caches the PostgreSQL binaries); else
+ * `CIVIC_CLUSTER_CACHE_DIR`; on a GitHub runner its job's temp folder (`RUNNER_TEMP`, emptied after
+ * every job: a pull request's code, which runs as the same OS user, cannot leave a cluster for a
+ * later job, of this repository or another, to start from); else
  * `$XDG_CACHE_HOME/civic-conformance/clusters` or `~/.cache/civic-conformance/clusters`.
  */
 export function clusterCacheDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return undefined;
   if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
-  if (env.RUNNER_TOOL_CACHE) return join(env.RUNNER_TOOL_CACHE, "civic-conformance-clusters");
+  if (env.RUNNER_TEMP) return join(env.RUNNER_TEMP, "civic-conformance-clusters");
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
   if (env.HOME) return join(env.HOME, ".cache", "civic-conformance", "clusters");
   return undefined;

@@ -33,7 +33,7 @@ export interface EmbeddedRuntimeOptions {
   readonly scriptTimeoutMs?: number;
   /**
    * Where pristine clusters are cached (cluster-cache.ts); `""` for no cache. Default: from `env`
-   * (`CIVIC_NO_CLUSTER_CACHE`, `CIVIC_CLUSTER_CACHE_DIR`, the runner's tool cache, the user's cache dir).
+   * (`CIVIC_NO_CLUSTER_CACHE`, `CIVIC_CLUSTER_CACHE_DIR`, the runner's job temp folder, the user's cache dir).
    */
   readonly clusterCacheDir?: string;
 }
