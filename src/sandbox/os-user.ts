@@ -1,3 +1,5 @@
+import { accessSync, constants } from "node:fs";
+import { join } from "node:path";
 import { execa } from "execa";
 import { EnvironmentError } from "../core/errors.js";
 
@@ -9,6 +11,22 @@ export interface OsUser {
 }
 
 const UNPRIVILEGED_NAME = "postgres";
+
+/** Where the account tools live; PATH is the caller's and may name none of them (a minimal PATH, a container's). */
+const SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/** The tool by its absolute path in a system folder, else its bare name (then PATH decides). */
+function systemTool(name: string): string {
+  for (const dir of SYSTEM_DIRS) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this folder
+    }
+  }
+  return name;
+}
 
 let rootUnprivilegedUser: Promise<OsUser> | undefined;
 
@@ -32,8 +50,8 @@ async function unprivilegedUser(): Promise<OsUser> {
   const existing = await lookupIds(UNPRIVILEGED_NAME);
   if (existing) return existing;
   try {
-    await execa("groupadd", ["--system", UNPRIVILEGED_NAME], { reject: false });
-    await execa("useradd", ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
+    await execa(systemTool("groupadd"), ["--system", UNPRIVILEGED_NAME], { reject: false });
+    await execa(systemTool("useradd"), ["--system", "--gid", UNPRIVILEGED_NAME, "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED_NAME]);
   } catch {
     // Another process may have created it meanwhile; the lookup below decides.
   }
@@ -49,8 +67,8 @@ async function unprivilegedUser(): Promise<OsUser> {
 
 async function lookupIds(name: string): Promise<OsUser | undefined> {
   const [uid, gid] = await Promise.all([
-    execa("id", ["-u", name], { reject: false }),
-    execa("id", ["-g", name], { reject: false }),
+    execa(systemTool("id"), ["-u", name], { reject: false }),
+    execa(systemTool("id"), ["-g", name], { reject: false }),
   ]);
   if (uid.exitCode !== 0 || gid.exitCode !== 0) return undefined;
   return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
