@@ -1,3 +1,6 @@
+import { createRequire as __civicCreateRequire } from "node:module";
+const require = __civicCreateRequire(import.meta.url);
+
 // src/registry/registry-child.ts
 import { writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
