@@ -77,7 +77,17 @@ interface Candidate {
  *
  * @throws UsageError when a `_FILE` variable of an instance cannot be resolved, or is set beside its plain form (the image refuses to start then)
  */
-export async function findPostgresInstances(project: ComposeProject): Promise<PostgresInstance[]> {
+export function findPostgresInstances(project: ComposeProject): Promise<PostgresInstance[]> {
+  // Once per project: the embedded runtime starts its servers from these instances before the
+  // registry is evaluated, and the product's model (product-postgres.ts) must name the same objects.
+  let found = instancesOf.get(project);
+  if (!found) instancesOf.set(project, (found = readPostgresInstances(project)));
+  return found;
+}
+
+const instancesOf = new WeakMap<ComposeProject, Promise<PostgresInstance[]>>();
+
+async function readPostgresInstances(project: ComposeProject): Promise<PostgresInstance[]> {
   const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
   const instances: PostgresInstance[] = [];
   for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project.boundary));

@@ -9,7 +9,8 @@ import { maskReport } from "../core/mask-report.js";
 import type { CheckSettings } from "../core/settings.js";
 import { isoDate } from "../checks/check.js";
 import { loadProduct } from "../product/load-product.js";
-import { configOf, profileOf } from "../product/product.js";
+import { configOf, type Product, profileOf } from "../product/product.js";
+import type { ComposeProject } from "../compose-file/model.js";
 import { locateProduct, type ProductLocation } from "../product/locate-product.js";
 import { describeReaped, reapLeftoverRuns } from "../sandbox/leftover-runs.js";
 import { resolveUnprivilegedUser } from "../sandbox/os-user.js";
@@ -106,13 +107,59 @@ async function checkInRunFolder(
     ...(settings.composeFiles && { files: settings.composeFiles.map((file) => resolve(settings.cwd, file)) }),
     ...(settings.composeProfiles && { profiles: settings.composeProfiles }),
   };
-  const product = await loadProduct(productDir, repoRoot, {
+  let runtime: Runtime | undefined;
+  let starting: Promise<LiveEnvironment> | undefined;
+  const startRuntime = (product: Product | Promise<Product>, compose?: ComposeProject) => {
+    starting = (async () => {
+      runtime = await createRuntime(settings.runtime, {
+        product,
+        ...(compose && { compose }),
+        env: settings.env,
+        logger: io.logger,
+        needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
+        runFolder,
+        commandTimeoutMs: settings.commandTimeoutMs,
+        ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
+        ...(settings.composeCommand !== undefined && { composeCommand: settings.composeCommand }),
+      });
+      io.logger.info(`Starting the ${runtime.name} runtime…`);
+      return runtime.start(io.signal);
+    })();
+    // Keep a rejected start from surfacing as an unhandled rejection while the static checks run.
+    starting.catch(() => undefined);
+  };
+  const stopRuntime = async () => {
+    if (!starting) return;
+    await starting.catch(() => undefined);
+    try {
+      await (runtime as Runtime | undefined)?.stop();
+    } catch (error) {
+      io.logger.warn(`cleanup: could not stop the runtime: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  // The embedded servers need only the compose project: they start while the registry module is
+  // still evaluated in its child process (the registry is awaited for the live environment).
+  const startsEarly = startsRuntime && settings.runtime === "embedded";
+  const loading: { product?: Promise<Product> } = {};
+  loading.product = loadProduct(productDir, repoRoot, {
     composeEnv: settings.env,
     composeSelection,
     withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
     registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
+    // Called after loadProduct has returned its promise (the compose project is read asynchronously).
+    ...(startsEarly && { composeLoaded: (compose: ComposeProject) => startRuntime(loading.product!, compose) }),
   });
+  let product: Product;
+  try {
+    product = await loading.product;
+  } catch (error) {
+    // The registry could not be read: servers starting from the compose project are stopped mid-start.
+    await (runtime as Runtime | undefined)?.stop().catch(() => undefined);
+    await stopRuntime();
+    throw error;
+  }
   const today = settings.today ?? isoDate(new Date());
   const productPath = repoRelative(repoRoot, productDir) || ".";
   const profile = profileOf(product);
@@ -133,58 +180,43 @@ async function checkInRunFolder(
   };
   const context: CheckContext = { product, options, logger: io.logger, signal: io.signal, runFolder };
 
-  let runtime: Runtime | undefined;
-  const starting: Promise<LiveEnvironment> | undefined =
-    startsRuntime
-      ? (async () => {
-          runtime = await createRuntime(settings.runtime, {
-            product,
-            env: settings.env,
-            logger: io.logger,
-            needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
-            runFolder,
-            commandTimeoutMs: settings.commandTimeoutMs,
-            ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
-            ...(settings.composeCommand !== undefined && { composeCommand: settings.composeCommand }),
-          });
-          io.logger.info(`Starting the ${runtime.name} runtime…`);
-          return runtime.start(io.signal);
-        })()
-      : undefined;
-  // Keep a rejected start from surfacing as an unhandled rejection while the static checks run.
-  starting?.catch(() => undefined);
+  if (startsRuntime && !starting) startRuntime(product);
 
   let inputError = false;
   const onInputError = () => {
     inputError = true;
   };
-  try {
-    const staticResults = await executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError, policy });
-    let liveResults: CheckResult[] = [];
+  const runLiveChecks = async (): Promise<{ liveResults: CheckResult[]; startFailure?: StartFailure }> => {
+    if (!starting) return { liveResults: [] };
+    let live: LiveEnvironment | undefined;
     let startFailure: StartFailure | undefined;
-    if (starting) {
-      let live: LiveEnvironment | undefined;
-      try {
-        live = await starting;
-        // Some instances did not start: the cause is printed and decides the exit code as for a
-        // failed start, and the live checks still look at the instances that run.
-        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
-      } catch (error) {
-        startFailure = startFailureOf(error, io);
-      }
-      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy });
-      else {
-        // Checks that need the server are `error` with the cause; those that only use a stack when
-        // there is one (dependencies) still give their static part.
-        const failed = liveChecks.filter(needsServer).map((check) => {
-          const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure!.cause}`;
-          const result: CheckResult = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason };
-          io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
-          return result;
-        });
-        liveResults = [...failed, ...(await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError, policy }))];
-      }
+    try {
+      live = await starting;
+      // Some instances did not start: the cause is printed and decides the exit code as for a
+      // failed start, and the live checks still look at the instances that run.
+      if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
+    } catch (error) {
+      startFailure = startFailureOf(error, io);
     }
+    if (live) return { liveResults: await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy }), ...(startFailure && { startFailure }) };
+    // Checks that need the server are `error` with the cause; those that only use a stack when
+    // there is one (dependencies) still give their static part.
+    const failed = liveChecks.filter(needsServer).map((check) => {
+      const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure!.cause}`;
+      const result: CheckResult = { id: check.id, title: check.title, status: "error", durationMs: 0, findings: [], reason };
+      io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
+      return result;
+    });
+    const rest = await executeChecks(liveChecks.filter((c) => !needsServer(c)), context, io.progress, { onInputError, policy });
+    return { liveResults: [...failed, ...rest], ...(startFailure && { startFailure }) };
+  };
+  try {
+    // The live checks start as soon as the runtime is ready, whether the static checks (drift runs
+    // the product's generator) have finished or not: neither reads the other's results.
+    const [staticResults, { liveResults, startFailure }] = await Promise.all([
+      executeChecks(checks.filter((c) => !liveChecks.includes(c)), context, io.progress, { concurrent: true, onInputError, policy }),
+      runLiveChecks(),
+    ]);
     const byOrder = (a: CheckResult, b: CheckResult) => ALL_CHECKS.findIndex((c) => c.id === a.id) - ALL_CHECKS.findIndex((c) => c.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
     const report: Report = maskReport({
@@ -203,13 +235,6 @@ async function checkInRunFolder(
     });
     return { report, productDir, repoRoot, inputError, ...(startFailure && !io.signal.aborted && { startFailure }) };
   } finally {
-    if (starting) {
-      await starting.catch(() => undefined);
-      try {
-        await (runtime as Runtime | undefined)?.stop();
-      } catch (error) {
-        io.logger.warn(`cleanup: could not stop the runtime: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    await stopRuntime();
   }
 }

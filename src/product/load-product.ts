@@ -1,5 +1,6 @@
 import { basename, join, resolve } from "node:path";
 import { type ComposeSelection, loadCompose } from "../compose-file/load-compose-file.js";
+import type { ComposeProject } from "../compose-file/model.js";
 import { UsageError } from "../core/errors.js";
 import { pathExists } from "../core/path-probe.js";
 import { findConfigFile, loadConfigFile, type ConfigFile } from "../registry/load-config-file.js";
@@ -27,6 +28,12 @@ export interface LoadProductOptions {
    * registry always loads it: its registry is inferred from it.
    */
   readonly withCompose?: boolean;
+  /**
+   * Called with the compose project as soon as it is read, while the registry may still be
+   * evaluating: the embedded runtime starts its servers from it. The product returned later holds
+   * the same project.
+   */
+  readonly composeLoaded?: (compose: ComposeProject) => void;
 }
 
 /**
@@ -55,10 +62,16 @@ export async function loadProduct(productDir: string, repoRoot: string, options:
   const [declared, compose] = await Promise.allSettled([
     typescript ? loadRegistry(dir, root, { ...options.registrySandbox, signal }) : Promise.resolve(configFile?.registry),
     needsCompose
-      ? loadCompose(dir, root, options.composeEnv ?? {}, { ...options.composeSelection, allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error: unknown) => {
-          composeFailed.abort(error);
-          throw error;
-        })
+      ? loadCompose(dir, root, options.composeEnv ?? {}, { ...options.composeSelection, allowOutsideLinks: options.allowOutsideLinks ?? false }).then(
+          (project) => {
+            options.composeLoaded?.(project);
+            return project;
+          },
+          (error: unknown) => {
+            composeFailed.abort(error);
+            throw error;
+          },
+        )
       : Promise.resolve(undefined),
   ]);
   // The registry's own error first, unless it only stopped because the compose file failed.

@@ -3,6 +3,7 @@ import type { Logger } from "../core/logger.js";
 import type { RequestedCompose, RuntimeChoice, RuntimeName } from "../core/settings.js";
 import { composeCommandFromEnv } from "../docker/compose-cli.js";
 import { dockerEngineAnswers } from "../docker/engine-probe.js";
+import type { ComposeProject } from "../compose-file/model.js";
 import type { Product } from "../product/product.js";
 import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
 import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
@@ -14,7 +15,13 @@ import { locationOf } from "../registry/model.js";
 import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
-  readonly product: Product;
+  /**
+   * The product, or its loading: the embedded runtime starts its servers from `compose` while the
+   * registry is still evaluated (the other runtimes wait for the product).
+   */
+  readonly product: Product | Promise<Product>;
+  /** The product's compose project when `product` is still loading. */
+  readonly compose?: ComposeProject;
   /** The process environment (the core never reads `process.env`). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
@@ -60,29 +67,31 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
   const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : undefined;
   const name = await resolveRuntimeChoice(choice, inputs);
   // `auto` has just found an engine: asking again would only cost a second `docker version`.
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
+  if (choice === "auto" && name === "compose") return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
         product: inputs.product,
+        ...(inputs.compose && { compose: inputs.compose }),
         env: inputs.env,
         logger: inputs.logger,
         ...(inputs.runFolder && { runFolder: inputs.runFolder }),
         ...(inputs.commandTimeoutMs !== undefined && { scriptTimeoutMs: inputs.commandTimeoutMs }),
       });
     case "external": {
-      const keys = inputs.product.registry.services.map((service) => service.key);
+      const product = await inputs.product;
+      const keys = product.registry.services.map((service) => service.key);
       const config = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
       return new ExternalRuntime(config, {
         logger: inputs.logger,
-        product: await externalProductView(inputs.product),
+        product: await externalProductView(product),
       });
     }
     case "compose": {
       if (!(await dockerAnswers(inputs))) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs, composeCommand);
+      return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
     }
   }
 }
@@ -115,7 +124,7 @@ function requestedComposeCommand(inputs: RuntimeInputs): RequestedCompose | unde
   return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
 }
 
-function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined): Runtime {
+function composeRuntime(inputs: RuntimeInputs & { readonly product: Product }, composeCommand: RequestedCompose | undefined): Runtime {
   return new ComposeRuntime({
     product: inputs.product,
     env: inputs.env,

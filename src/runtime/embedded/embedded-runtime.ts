@@ -1,4 +1,6 @@
 import { loadCompose } from "../../compose-file/load-compose-file.js";
+import type { ComposeProject } from "../../compose-file/model.js";
+import { findPostgresInstances } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -18,7 +20,15 @@ import { chooseTempRoot } from "../../sandbox/temp-root.js";
 export type { EmbeddedTimings } from "./embedded-server.js";
 
 export interface EmbeddedRuntimeOptions {
-  readonly product: Product;
+  /**
+   * The product; a promise while its registry is still being evaluated: the servers start from the
+   * compose project alone (given as `compose`), and the product is awaited only for the live
+   * environment (which credential reaches which database). A product that fails to load stops the
+   * servers and fails the start with its error.
+   */
+  readonly product: Product | Promise<Product>;
+  /** The product's compose project, read before the product is (`product` a promise). */
+  readonly compose?: ComposeProject;
   /** The process environment (PATH for psql; the compose file is interpolated with it when not loaded yet). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
@@ -84,12 +94,12 @@ export class EmbeddedRuntime implements Runtime {
   }
 
   private async boot(signal: AbortSignal): Promise<LiveEnvironment> {
-    const { logger, product } = this.options;
+    const { logger } = this.options;
     const started = performance.now();
     try {
-      const compose = product.compose ?? (await loadCompose(product.dir, product.repoRoot, this.options.env));
-      const postgres = await productPostgres(product, compose);
-      if (postgres.instances.length === 0) {
+      const compose = await this.composeProject();
+      const instances = await findPostgresInstances(compose);
+      if (instances.length === 0) {
         throw new UsageError(
           "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for",
           { file: compose.file },
@@ -103,14 +113,14 @@ export class EmbeddedRuntime implements Runtime {
       ]);
       const tempRoot = this.options.runFolder ? undefined : (await chooseTempRoot(this.options.env, user)).root;
       const prepare = Math.round(performance.now() - started);
-      this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
+      this.servers = instances.map((instance) => new EmbeddedServer(instance));
       const context = {
         binaries,
         user,
         tempRoot,
         ...(this.options.runFolder && { runFolder: this.options.runFolder }),
         env: this.options.env,
-        repoRoot: product.repoRoot,
+        repoRoot: compose.repoRoot,
         boundary: compose.boundary,
         scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
         clusterCache,
@@ -145,12 +155,21 @@ export class EmbeddedRuntime implements Runtime {
         total: Math.round(performance.now() - started),
       };
       logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
+      const postgres = await productPostgres(await this.options.product, compose);
+      signal.throwIfAborted();
       return this.liveEnvironment(postgres, running, unstarted);
     } catch (error) {
       await this.release();
       this.unregisterCleanup?.();
       throw error;
     }
+  }
+
+  /** The compose project the servers stand in for: given, the product's, or read now. */
+  private async composeProject(): Promise<ComposeProject> {
+    if (this.options.compose) return this.options.compose;
+    const product = await this.options.product;
+    return product.compose ?? (await loadCompose(product.dir, product.repoRoot, this.options.env));
   }
 
   /** Where the first instance's server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */

@@ -176,7 +176,7 @@ async function plainScripts(scripts: readonly InitScript[], copies: ReadonlyMap<
   for (const script of scripts) {
     if (script.kind === "ignored") continue;
     if (script.kind !== "sql") return undefined;
-    const statements = plainSqlScript(await readFile(copies.get(script.containerName) ?? script.hostPath));
+    const statements = plainSqlScript(await readFile(copies.get(script.containerName) ?? script.hostPath), env);
     if (!statements) return undefined;
     plain.set(script.containerName, statements);
   }

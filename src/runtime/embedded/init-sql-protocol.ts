@@ -4,10 +4,15 @@
  * over a socket connection on the loaded 2-core machine), and an instance whose scripts need no
  * psql needs no restart on the image's port either (embedded-server.ts).
  *
- * Only a script psql would send as is qualifies (`plainSqlScript`): no meta-command, no
- * `:variable`, no COPY from or to the client, every `;` at the top level (psql keeps `;` inside
- * parentheses and `BEGIN ATOMIC` bodies in one statement), everything terminated, valid UTF-8, no
- * setting that changes how psql reads what follows. Each statement goes as its own simple query in
+ * Only a script whose statements this module knows psql would send qualifies (`plainSqlScript`):
+ * no COPY from or to the client, every `;` at the top level (psql keeps `;` inside parentheses and
+ * `BEGIN ATOMIC` bodies in one statement), everything terminated, valid UTF-8, no setting that
+ * changes how psql reads what follows, and of psql's own language only what civic-conformance's
+ * generator writes to keep passwords out of the file: `\set name 'value'`, `\getenv name VARIABLE`
+ * and `\unset name` on lines of their own between statements, for lower-case names (psql's own
+ * variables are upper-case), and `:'name'` / `:"name"` of a variable set so, put in as psql quotes
+ * them (libpq's PQescapeLiteral and PQescapeIdentifier). Anything else of psql's (`\gexec`, `\c`,
+ * a raw `:name`, a backquoted value, a variable psql sets itself) runs through psql. Each statement goes as its own simple query in
  * autocommit, as psql sends it, stopping at the first error (`ON_ERROR_STOP=1`) with the line
  * psql names: the one holding the statement's `;` (its last line at the end of the file).
  */
@@ -47,7 +52,7 @@ const PSQL_SENSITIVE_WORDS = new Set(["stdin", "stdout", "pstdin", "pstdout", "a
  * The statements psql would send for `bytes`, or undefined when the script needs psql itself (or
  * might: anything this reader is not sure psql would send unchanged).
  */
-export function plainSqlScript(bytes: Uint8Array): PlainStatement[] | undefined {
+export function plainSqlScript(bytes: Uint8Array, env: Readonly<Record<string, string | undefined>> = {}): PlainStatement[] | undefined {
   let sql: string;
   try {
     sql = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -56,6 +61,19 @@ export function plainSqlScript(bytes: Uint8Array): PlainStatement[] | undefined 
   }
   if (sql.startsWith("\uFEFF")) return undefined;
   const statements: PlainStatement[] = [];
+  const variables = new Map<string, string>();
+  /** The current statement's `:'name'` / `:"name"`, to be replaced by their quoted values. */
+  let substitutions: Array<{ start: number; end: number; text: string }> = [];
+  const statementText = (from: number, to: number) => {
+    let text = "";
+    let at = from;
+    for (const substitution of substitutions) {
+      text += sql.slice(at, substitution.start) + substitution.text;
+      at = substitution.end;
+    }
+    substitutions = [];
+    return text + sql.slice(at, to);
+  };
   let depth = 0;
   let start = 0;
   let hasCode = false;
@@ -68,8 +86,17 @@ export function plainSqlScript(bytes: Uint8Array): PlainStatement[] | undefined 
   for (const token of lexSql(sql)) {
     switch (token.kind) {
       case "psql-meta":
-      case "psql-variable":
-        return undefined;
+        // Only on a line of its own between statements: psql would otherwise run it mid-statement.
+        if (hasCode || !runVariableCommand(token.text, variables, env)) return undefined;
+        start = token.end;
+        break;
+      case "psql-variable": {
+        const quoted = quotedVariable(token.text, variables);
+        if (quoted === undefined) return undefined;
+        substitutions.push({ start: token.start, end: token.end, text: quoted });
+        hasCode = true;
+        break;
+      }
       case "string":
       case "quoted-identifier":
         if (token.contentEnd === sql.length || token.text.length < 2) return undefined; // unterminated
@@ -91,7 +118,7 @@ export function plainSqlScript(bytes: Uint8Array): PlainStatement[] | undefined 
         else if (token.text === ")") depth--;
         else if (token.text === ";") {
           if (depth !== 0) return undefined;
-          if (hasCode) statements.push({ text: sql.slice(start, token.start), line: lineAt(token.start) });
+          if (hasCode) statements.push({ text: statementText(start, token.start), line: lineAt(token.start) });
           start = token.end;
           hasCode = false;
           break;
@@ -104,8 +131,54 @@ export function plainSqlScript(bytes: Uint8Array): PlainStatement[] | undefined 
   }
   if (depth !== 0) return undefined;
   // At the end of the file psql sends what is left, naming the file's last line.
-  if (hasCode) statements.push({ text: sql.slice(start), line: sql.replace(/\n$/, "").split("\n").length });
+  if (hasCode) statements.push({ text: statementText(start, sql.length), line: sql.replace(/\n$/, "").split("\n").length });
   return statements;
+}
+
+/** A name psql leaves to the script: psql's own variables (ON_ERROR_STOP, AUTOCOMMIT, DBNAME…) are upper-case. */
+const SCRIPT_VARIABLE = /^[a-z_][a-z0-9_]*$/;
+const ENVIRONMENT_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A value psql takes as written: a bare word, or single-quoted text without escapes, quotes, backquotes or colons. */
+const PLAIN_VALUE = /^(?:[A-Za-z0-9_.-]+|'[^'\\`:]*')$/;
+
+/**
+ * Runs `\set name value`, `\getenv name VARIABLE` or `\unset name` as psql would; false for any
+ * other meta-command, or a form psql would read differently (several values, escapes, a shell command).
+ */
+function runVariableCommand(line: string, variables: Map<string, string>, env: Readonly<Record<string, string | undefined>>): boolean {
+  const words = line.trim().split(/[ \t]+/);
+  const [command, name, value, ...rest] = words;
+  if (rest.length > 0 || name === undefined || !SCRIPT_VARIABLE.test(name)) return false;
+  if (command === "\\set") {
+    if (value !== undefined && !PLAIN_VALUE.test(value)) return false;
+    variables.set(name, value === undefined ? "" : value.startsWith("'") ? value.slice(1, -1) : value);
+    return true;
+  }
+  if (command === "\\getenv") {
+    if (value === undefined || !ENVIRONMENT_VARIABLE.test(value)) return false;
+    // psql leaves the variable as it was when the environment does not have it.
+    const found = env[value];
+    if (found !== undefined) variables.set(name, found);
+    return true;
+  }
+  if (command === "\\unset") {
+    if (value !== undefined) return false;
+    variables.delete(name);
+    return true;
+  }
+  return false;
+}
+
+/** `:'name'` or `:"name"` of a variable the script set, quoted as psql quotes it; undefined for anything else. */
+function quotedVariable(token: string, variables: ReadonlyMap<string, string>): string | undefined {
+  const quote = token[1];
+  if (quote !== "'" && quote !== '"') return undefined;
+  const value = variables.get(token.slice(2, -1));
+  if (value === undefined) return undefined;
+  if (quote === '"') return `"${value.replaceAll('"', '""')}"`;
+  // PQescapeLiteral: with a backslash in the value, an E'' literal after a space, backslashes doubled.
+  const escaped = value.replaceAll("'", "''");
+  return value.includes("\\") ? ` E'${escaped.replaceAll("\\", "\\\\")}'` : `'${escaped}'`;
 }
 
 function terminatedDollarQuote(text: string): boolean {
