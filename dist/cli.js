@@ -57369,7 +57369,13 @@ function isOtherDatabaseImage(image) {
 
 // src/compose-file/postgres-instances.ts
 var DEFAULT_POSTGRES_PORT = 5432;
-async function findPostgresInstances(project) {
+function findPostgresInstances(project) {
+  let found = instancesOf.get(project);
+  if (!found) instancesOf.set(project, found = readPostgresInstances(project));
+  return found;
+}
+var instancesOf = /* @__PURE__ */ new WeakMap();
+async function readPostgresInstances(project) {
   const candidates = await Promise.all([...project.services.values()].map((service) => recognise(service, project)));
   const instances = [];
   for (const candidate of candidates) if (candidate) instances.push(await resolveInstance(candidate, project.boundary));
@@ -66124,10 +66130,16 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   const signal2 = outer ? AbortSignal.any([outer, composeFailed.signal]) : composeFailed.signal;
   const [declared, compose] = await Promise.allSettled([
     typescript ? loadRegistry(dir, root, { ...options.registrySandbox, signal: signal2 }) : Promise.resolve(configFile?.registry),
-    needsCompose ? loadCompose(dir, root, options.composeEnv ?? {}, { ...options.composeSelection, allowOutsideLinks: options.allowOutsideLinks ?? false }).catch((error62) => {
-      composeFailed.abort(error62);
-      throw error62;
-    }) : Promise.resolve(void 0)
+    needsCompose ? loadCompose(dir, root, options.composeEnv ?? {}, { ...options.composeSelection, allowOutsideLinks: options.allowOutsideLinks ?? false }).then(
+      (project) => {
+        options.composeLoaded?.(project);
+        return project;
+      },
+      (error62) => {
+        composeFailed.abort(error62);
+        throw error62;
+      }
+    ) : Promise.resolve(void 0)
   ]);
   if (declared.status === "rejected" && !(composeFailed.signal.aborted && compose.status === "rejected")) throw declared.reason;
   if (compose.status === "rejected") throw compose.reason;
@@ -67734,7 +67746,7 @@ function psqlEnvironmentIsPlain(env, password) {
   return true;
 }
 var PSQL_SENSITIVE_WORDS = /* @__PURE__ */ new Set(["stdin", "stdout", "pstdin", "pstdout", "atomic", "standard_conforming_strings"]);
-function plainSqlScript(bytes) {
+function plainSqlScript(bytes, env = {}) {
   let sql;
   try {
     sql = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -67743,6 +67755,18 @@ function plainSqlScript(bytes) {
   }
   if (sql.startsWith("\uFEFF")) return void 0;
   const statements = [];
+  const variables = /* @__PURE__ */ new Map();
+  let substitutions = [];
+  const statementText = (from, to) => {
+    let text = "";
+    let at3 = from;
+    for (const substitution of substitutions) {
+      text += sql.slice(at3, substitution.start) + substitution.text;
+      at3 = substitution.end;
+    }
+    substitutions = [];
+    return text + sql.slice(at3, to);
+  };
   let depth = 0;
   let start = 0;
   let hasCode = false;
@@ -67755,8 +67779,16 @@ function plainSqlScript(bytes) {
   for (const token of lexSql(sql)) {
     switch (token.kind) {
       case "psql-meta":
-      case "psql-variable":
-        return void 0;
+        if (hasCode || !runVariableCommand(token.text, variables, env)) return void 0;
+        start = token.end;
+        break;
+      case "psql-variable": {
+        const quoted = quotedVariable(token.text, variables);
+        if (quoted === void 0) return void 0;
+        substitutions.push({ start: token.start, end: token.end, text: quoted });
+        hasCode = true;
+        break;
+      }
       case "string":
       case "quoted-identifier":
         if (token.contentEnd === sql.length || token.text.length < 2) return void 0;
@@ -67778,7 +67810,7 @@ function plainSqlScript(bytes) {
         else if (token.text === ")") depth--;
         else if (token.text === ";") {
           if (depth !== 0) return void 0;
-          if (hasCode) statements.push({ text: sql.slice(start, token.start), line: lineAt2(token.start) });
+          if (hasCode) statements.push({ text: statementText(start, token.start), line: lineAt2(token.start) });
           start = token.end;
           hasCode = false;
           break;
@@ -67790,8 +67822,42 @@ function plainSqlScript(bytes) {
     }
   }
   if (depth !== 0) return void 0;
-  if (hasCode) statements.push({ text: sql.slice(start), line: sql.replace(/\n$/, "").split("\n").length });
+  if (hasCode) statements.push({ text: statementText(start, sql.length), line: sql.replace(/\n$/, "").split("\n").length });
   return statements;
+}
+var SCRIPT_VARIABLE = /^[a-z_][a-z0-9_]*$/;
+var ENVIRONMENT_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var PLAIN_VALUE = /^(?:[A-Za-z0-9_.-]+|'[^'\\`:]*')$/;
+function runVariableCommand(line, variables, env) {
+  const words = line.trim().split(/[ \t]+/);
+  const [command, name, value, ...rest] = words;
+  if (rest.length > 0 || name === void 0 || !SCRIPT_VARIABLE.test(name)) return false;
+  if (command === "\\set") {
+    if (value !== void 0 && !PLAIN_VALUE.test(value)) return false;
+    variables.set(name, value === void 0 ? "" : value.startsWith("'") ? value.slice(1, -1) : value);
+    return true;
+  }
+  if (command === "\\getenv") {
+    if (value === void 0 || !ENVIRONMENT_VARIABLE.test(value)) return false;
+    const found = env[value];
+    if (found !== void 0) variables.set(name, found);
+    return true;
+  }
+  if (command === "\\unset") {
+    if (value !== void 0) return false;
+    variables.delete(name);
+    return true;
+  }
+  return false;
+}
+function quotedVariable(token, variables) {
+  const quote = token[1];
+  if (quote !== "'" && quote !== '"') return void 0;
+  const value = variables.get(token.slice(2, -1));
+  if (value === void 0) return void 0;
+  if (quote === '"') return `"${value.replaceAll('"', '""')}"`;
+  const escaped = value.replaceAll("'", "''");
+  return value.includes("\\") ? ` E'${escaped.replaceAll("\\", "\\\\")}'` : `'${escaped}'`;
 }
 function terminatedDollarQuote(text) {
   const tag = /^\$[A-Za-z0-9_]*\$/.exec(text)?.[0];
@@ -67985,7 +68051,7 @@ async function plainScripts(scripts, copies, phase) {
   for (const script of scripts) {
     if (script.kind === "ignored") continue;
     if (script.kind !== "sql") return void 0;
-    const statements = plainSqlScript(await readFile12(copies.get(script.containerName) ?? script.hostPath));
+    const statements = plainSqlScript(await readFile12(copies.get(script.containerName) ?? script.hostPath), env);
     if (!statements) return void 0;
     plain.set(script.containerName, statements);
   }
@@ -68384,12 +68450,12 @@ var EmbeddedRuntime = class {
     return booting;
   }
   async boot(signal2) {
-    const { logger, product } = this.options;
+    const { logger } = this.options;
     const started = performance.now();
     try {
-      const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
-      const postgres = await productPostgres(product, compose);
-      if (postgres.instances.length === 0) {
+      const compose = await this.composeProject();
+      const instances = await findPostgresInstances(compose);
+      if (instances.length === 0) {
         throw new UsageError(
           "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) for the embedded runtime to stand in for",
           { file: compose.file }
@@ -68403,14 +68469,14 @@ var EmbeddedRuntime = class {
       ]);
       const tempRoot = this.options.runFolder ? void 0 : (await chooseTempRoot(this.options.env, user)).root;
       const prepare = Math.round(performance.now() - started);
-      this.servers = postgres.instances.map((instance) => new EmbeddedServer(instance));
+      this.servers = instances.map((instance) => new EmbeddedServer(instance));
       const context = {
         binaries,
         user,
         tempRoot,
         ...this.options.runFolder && { runFolder: this.options.runFolder },
         env: this.options.env,
-        repoRoot: product.repoRoot,
+        repoRoot: compose.repoRoot,
         boundary: compose.boundary,
         scriptTimeoutMs: this.options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
         clusterCache,
@@ -68443,12 +68509,20 @@ var EmbeddedRuntime = class {
         total: Math.round(performance.now() - started)
       };
       logger.debug(`embedded PostgreSQL ready on ${this.describeServers()} in ${this.timings.total} ms`);
+      const postgres = await productPostgres(await this.options.product, compose);
+      signal2.throwIfAborted();
       return this.liveEnvironment(postgres, running, unstarted);
     } catch (error62) {
       await this.release();
       this.unregisterCleanup?.();
       throw error62;
     }
+  }
+  /** The compose project the servers stand in for: given, the product's, or read now. */
+  async composeProject() {
+    if (this.options.compose) return this.options.compose;
+    const product = await this.options.product;
+    return product.compose ?? await loadCompose(product.dir, product.repoRoot, this.options.env);
   }
   /** Where the first instance's server lives (temp dir, postmaster pid, TCP port); `undefined` when none runs. For diagnostics and tests. */
   get location() {
@@ -68739,29 +68813,31 @@ async function resolveRuntimeChoice(choice, inputs) {
 async function createRuntime(choice, inputs) {
   const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
   const name = await resolveRuntimeChoice(choice, inputs);
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
+  if (choice === "auto" && name === "compose") return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
         product: inputs.product,
+        ...inputs.compose && { compose: inputs.compose },
         env: inputs.env,
         logger: inputs.logger,
         ...inputs.runFolder && { runFolder: inputs.runFolder },
         ...inputs.commandTimeoutMs !== void 0 && { scriptTimeoutMs: inputs.commandTimeoutMs }
       });
     case "external": {
-      const keys = inputs.product.registry.services.map((service) => service.key);
+      const product = await inputs.product;
+      const keys = product.registry.services.map((service) => service.key);
       const config2 = await readExternalConfig(inputs.externalConfig, inputs.env, keys);
       return new ExternalRuntime(config2, {
         logger: inputs.logger,
-        product: await externalProductView(inputs.product)
+        product: await externalProductView(product)
       });
     }
     case "compose": {
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs, composeCommand);
+      return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
     }
   }
 }
@@ -68934,13 +69010,54 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     ...settings.composeFiles && { files: settings.composeFiles.map((file2) => resolve26(settings.cwd, file2)) },
     ...settings.composeProfiles && { profiles: settings.composeProfiles }
   };
-  const product = await loadProduct(productDir, repoRoot, {
+  let runtime;
+  let starting;
+  const startRuntime = (product2, compose) => {
+    starting = (async () => {
+      runtime = await createRuntime(settings.runtime, {
+        product: product2,
+        ...compose && { compose },
+        env: settings.env,
+        logger: io.logger,
+        needsScratchServer: checks.some((check3) => check3.needs.includes("scratch-server")),
+        runFolder,
+        commandTimeoutMs: settings.commandTimeoutMs,
+        ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
+        ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
+      });
+      io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
+      return runtime.start(io.signal);
+    })();
+    starting.catch(() => void 0);
+  };
+  const stopRuntime = async () => {
+    if (!starting) return;
+    await starting.catch(() => void 0);
+    try {
+      await runtime?.stop();
+    } catch (error62) {
+      io.logger.warn(`cleanup: could not stop the runtime: ${error62 instanceof Error ? error62.message : String(error62)}`);
+    }
+  };
+  const startsEarly = startsRuntime && settings.runtime === "embedded";
+  const loading = {};
+  loading.product = loadProduct(productDir, repoRoot, {
     composeEnv: settings.env,
     composeSelection,
     withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home }
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
+    // Called after loadProduct has returned its promise (the compose project is read asynchronously).
+    ...startsEarly && { composeLoaded: (compose) => startRuntime(loading.product, compose) }
   });
+  let product;
+  try {
+    product = await loading.product;
+  } catch (error62) {
+    await runtime?.stop().catch(() => void 0);
+    await stopRuntime();
+    throw error62;
+  }
   const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
   const productPath = repoRelative(repoRoot, productDir) || ".";
   const profile = profileOf(product);
@@ -68960,49 +69077,36 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
   const context = { product, options, logger: io.logger, signal: io.signal, runFolder };
-  let runtime;
-  const starting = startsRuntime ? (async () => {
-    runtime = await createRuntime(settings.runtime, {
-      product,
-      env: settings.env,
-      logger: io.logger,
-      needsScratchServer: checks.some((check3) => check3.needs.includes("scratch-server")),
-      runFolder,
-      commandTimeoutMs: settings.commandTimeoutMs,
-      ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
-      ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
-    });
-    io.logger.info(`Starting the ${runtime.name} runtime\u2026`);
-    return runtime.start(io.signal);
-  })() : void 0;
-  starting?.catch(() => void 0);
+  if (startsRuntime && !starting) startRuntime(product);
   let inputError = false;
   const onInputError = () => {
     inputError = true;
   };
-  try {
-    const staticResults = await executeChecks(checks.filter((c3) => !liveChecks.includes(c3)), context, io.progress, { concurrent: true, onInputError, policy });
-    let liveResults = [];
+  const runLiveChecks = async () => {
+    if (!starting) return { liveResults: [] };
+    let live;
     let startFailure;
-    if (starting) {
-      let live;
-      try {
-        live = await starting;
-        if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
-      } catch (error62) {
-        startFailure = startFailureOf(error62, io);
-      }
-      if (live) liveResults = await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy });
-      else {
-        const failed = liveChecks.filter(needsServer).map((check3) => {
-          const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
-          const result = { id: check3.id, title: check3.title, status: "error", durationMs: 0, findings: [], reason };
-          io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
-          return result;
-        });
-        liveResults = [...failed, ...await executeChecks(liveChecks.filter((c3) => !needsServer(c3)), context, io.progress, { onInputError, policy })];
-      }
+    try {
+      live = await starting;
+      if (live.unstarted) startFailure = startFailureOf(live.unstarted.error, io);
+    } catch (error62) {
+      startFailure = startFailureOf(error62, io);
     }
+    if (live) return { liveResults: await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy }), ...startFailure && { startFailure } };
+    const failed = liveChecks.filter(needsServer).map((check3) => {
+      const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
+      const result = { id: check3.id, title: check3.title, status: "error", durationMs: 0, findings: [], reason };
+      io.progress?.finished(io.signal.aborted ? result : { ...result, reason: START_FAILED_SEE_ABOVE });
+      return result;
+    });
+    const rest = await executeChecks(liveChecks.filter((c3) => !needsServer(c3)), context, io.progress, { onInputError, policy });
+    return { liveResults: [...failed, ...rest], ...startFailure && { startFailure } };
+  };
+  try {
+    const [staticResults, { liveResults, startFailure }] = await Promise.all([
+      executeChecks(checks.filter((c3) => !liveChecks.includes(c3)), context, io.progress, { concurrent: true, onInputError, policy }),
+      runLiveChecks()
+    ]);
     const byOrder = (a2, b) => ALL_CHECKS.findIndex((c3) => c3.id === a2.id) - ALL_CHECKS.findIndex((c3) => c3.id === b.id);
     const results = [...staticResults, ...liveResults].sort(byOrder);
     const report = maskReport({
@@ -69021,14 +69125,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     });
     return { report, productDir, repoRoot, inputError, ...startFailure && !io.signal.aborted && { startFailure } };
   } finally {
-    if (starting) {
-      await starting.catch(() => void 0);
-      try {
-        await runtime?.stop();
-      } catch (error62) {
-        io.logger.warn(`cleanup: could not stop the runtime: ${error62 instanceof Error ? error62.message : String(error62)}`);
-      }
-    }
+    await stopRuntime();
   }
 }
 
