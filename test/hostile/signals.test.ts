@@ -1,7 +1,7 @@
 /**
  * Issue 9, measured defects 4 and 5 (signals): nothing is left behind, whatever ends the run and
- * whenever. At each phase of an embedded run — initdb, init scripts, and each live check — the run is
- * ended four ways:
+ * whenever. At each phase of an embedded run — initdb, init scripts through psql, init statements
+ * sent over the protocol (a script of plain SQL), and each live check — the run is ended four ways:
  *   - Ctrl-C: SIGINT to the whole process group, as a terminal sends it → exit 130;
  *   - SIGTERM to the CLI (a runner cancelling the job, `kill`) → exit 143;
  *   - SIGKILL to the CLI (OOM killer, hard cancel), then a second run with the same TMPDIR: it stops
@@ -20,8 +20,8 @@ import { cleanEnd, cleanEndAmong, outcomeOf, withExitAmong } from "./support/out
 import { processesUnder, RunFolder } from "./support/run-folder.js";
 import { CliRun, runCli } from "./support/run-cli.js";
 
-type Phase = "initdb" | "init-scripts" | "own-database" | "isolation" | "migrations";
-const PHASES: readonly Phase[] = ["initdb", "init-scripts", "own-database", "isolation", "migrations"];
+type Phase = "initdb" | "init-scripts" | "init-statements" | "own-database" | "isolation" | "migrations";
+const PHASES: readonly Phase[] = ["initdb", "init-scripts", "init-statements", "own-database", "isolation", "migrations"];
 
 /**
  * A progress line saying a check finished (`✔ migrations    pass   2281 ms`, on stdout or stderr,
@@ -41,6 +41,11 @@ async function slowDown(repo: HostileRepo, phase: Phase): Promise<void> {
     case "initdb":
       return;
     case "init-scripts":
+      // A meta-command psql alone runs: the script goes through psql.
+      await repo.append(INIT_SQL, "\\echo the next statement sleeps\nSELECT pg_sleep(8);\n");
+      return;
+    case "init-statements":
+      // Plain SQL (the generated script's \\set / \\getenv included): sent over the protocol.
       await repo.append(INIT_SQL, "SELECT pg_sleep(8);\n");
       return;
     case "own-database":
@@ -91,6 +96,10 @@ async function reach(run: CliRun, folder: RunFolder, phase: Phase): Promise<void
     case "init-scripts":
       await run.waitForLine(/init: running 01-init-databases\.sql/);
       return inProcessTable(/\bpsql\b/, "psql");
+    case "init-statements":
+      await run.waitForLine(/init: running 01-init-databases\.sql/);
+      // The backend running the statement: `postgres: <user> <database> [local] SELECT`.
+      return inProcessTable(/postgres: .*\[local\] SELECT/, "backend running an init statement");
     case "own-database":
       await run.waitForLine(/embedded PostgreSQL ready on/);
       break;
