@@ -7,7 +7,7 @@ import { readBlueprints } from "./database-blueprint.js";
 import { findingsFrom } from "./findings.js";
 import { locationOf, type Service } from "../../registry/model.js";
 import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
-import { runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
+import { containedPass, runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
 import { staticHits } from "./static-scan.js";
@@ -157,18 +157,27 @@ async function applyOnInstance(
     mark = now;
   };
   const instance = applicable[0]!.instance;
-  const roles = await readServiceRoles(instance.adminUrl, applicable);
+  // Three independent reads, each over its own connection, at once.
+  const rolesRead = readServiceRoles(instance.adminUrl, applicable);
   // The scratch databases are made like the real ones: what the init scripts gave each (owner, grants, extensions).
-  const blueprints = await readBlueprints(
+  const blueprintsRead = readBlueprints(
     instance.adminUrl,
     applicable.map((service) => service.service.database),
+    context.options.concurrency,
   ).catch((error: unknown) => {
     throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
   });
-  const runId = randomBytes(4).toString("hex");
-  const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
+  const opening = ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
+  const [roles, blueprints, scratch] = await Promise.all([rolesRead, blueprintsRead, opening]).catch(async (error: unknown) => {
+    await opening.then(
+      (opened) => opened.cleanup(),
+      () => undefined,
+    );
+    throw error;
+  });
+  const runId = randomBytes(4).toString("hex");
   let forward: PassResult = { outcomes: [] };
   let reverse: PassResult = { outcomes: [] };
   let baseline: ClusterSnapshot | undefined;
@@ -195,9 +204,22 @@ async function applyOnInstance(
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
     const blueprintNotes: string[] = [];
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
-    await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    const watch = (await containedPass(scratch, toApply)) ? "verify" : "sweep";
+    const start = baseline;
+    const pass = async (name: string, order: readonly MigratingService[]): Promise<PassResult> => {
+      const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
+      if ("outcomes" in result) return result;
+      // Something only the sweep attributes: the cluster put back, the pass again on fresh databases.
+      context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
+      await restoreCluster(scratch, start);
+      const again = await runPass(scratch, order, { pass: `${name}s`, runId, context, blueprints, notes: blueprintNotes, watch: "sweep" });
+      if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
+      return again;
+    };
+    forward = await pass("f", toApply);
+    // The cluster is fingerprinted after every migration: where none changed it, there is nothing to put back.
+    if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, baseline);
+    reverse = await pass("r", [...toApply].reverse());
     notes.push(...new Set(blueprintNotes));
     took("applying");
   } finally {
@@ -215,3 +237,4 @@ async function applyOnInstance(
   }
   return { forward, reverse, appliedAs };
 }
+
