@@ -213,7 +213,7 @@ export async function runPass(
     }
     return { outcomes };
   } finally {
-    scratch.dropInBackground(databases);
+    await scratch.dropInBackground(databases);
   }
 }
 

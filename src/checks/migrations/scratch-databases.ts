@@ -34,6 +34,8 @@ export function scratchDatabaseName(database: string, pass: string, runId: strin
 const SLOTS_LEFT_FOR_APPLYING = 4;
 /** Scratch databases beyond the kept connections are fingerprinted over this many short-lived ones at once. */
 const TRANSIENT_LANES = 2;
+/** Connections of their own that a pass's databases are dropped over while the next pass runs. */
+const BACKGROUND_DROP_LANES = 2;
 
 /**
  * The connection slots this check may use on the scratch server, read once when it opens: the
@@ -83,6 +85,8 @@ export class ScratchDatabases {
   private readonly createdRoles: string[] = [];
   /** Admin connections at once for creating and dropping databases. */
   private readonly lanes: number;
+  /** Connections kept free for background drops; 0 when the server has too few slots (drops are then awaited). */
+  private readonly backgroundLanes: number;
   /** Kept connections into scratch databases, at most. */
   private readonly keptLimit: number;
   /** Kept connections made or being made. */
@@ -101,9 +105,10 @@ export class ScratchDatabases {
     /** `CREATE DATABASE` clause: ` STRATEGY FILE_COPY` where it is the faster way, else none. */
     private readonly createStrategy: string,
   ) {
-    this.lanes = Math.max(1, Math.min(concurrency, slots));
+    this.backgroundLanes = slots > TRANSIENT_LANES + BACKGROUND_DROP_LANES ? BACKGROUND_DROP_LANES : 0;
+    this.lanes = Math.max(1, Math.min(concurrency, slots - this.backgroundLanes));
     const transientLanes = Math.min(TRANSIENT_LANES, slots);
-    this.keptLimit = slots - transientLanes;
+    this.keptLimit = slots - transientLanes - this.backgroundLanes;
     this.transient = concurrencyLimit(transientLanes);
   }
 
@@ -164,12 +169,19 @@ export class ScratchDatabases {
     return problems;
   }
 
-  /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */
-  private async withAdminConnections<T>(items: readonly T[], work: (client: PostgresClient, item: T) => Promise<void>): Promise<void> {
-    const lanes = Math.max(1, Math.min(this.lanes, items.length));
-    const clients: PostgresClient[] = [this.admin];
+  /**
+   * Runs `work` over `items` on up to `lanes` admin connections, each item on one of them: the kept
+   * admin connection and new ones, or (`own`) only new ones, leaving the kept one to other work.
+   */
+  private async withAdminConnections<T>(
+    items: readonly T[],
+    work: (client: PostgresClient, item: T) => Promise<void>,
+    { lanes: most = this.lanes, own = false }: { lanes?: number; own?: boolean } = {},
+  ): Promise<void> {
+    const lanes = Math.max(1, Math.min(most, items.length));
+    const clients: PostgresClient[] = own ? [] : [this.admin];
     try {
-      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
+      while (clients.length < lanes) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
       let next = 0;
       await Promise.all(
         clients.map(async (client) => {
@@ -177,7 +189,7 @@ export class ScratchDatabases {
         }),
       );
     } finally {
-      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {})));
+      await Promise.all(clients.filter((client) => client !== this.admin).map((client) => client.end().catch(() => {})));
     }
   }
 
@@ -223,14 +235,8 @@ export class ScratchDatabases {
     return query ? `${url}?${query}` : url;
   }
 
-  async dropDatabases(names: readonly string[]): Promise<void> {
-    for (const name of names) {
-      const kept = this.databaseClients.get(name);
-      if (!kept) continue;
-      this.databaseClients.delete(name);
-      this.keptSlots -= 1;
-      await kept.end().catch(() => {});
-    }
+  async dropDatabases(names: readonly string[], lanes?: { lanes: number; own: boolean }): Promise<void> {
+    await this.closeKept(names);
     try {
       await this.withAdminConnections(names, async (client, name) => {
         try {
@@ -240,7 +246,7 @@ export class ScratchDatabases {
         } catch (error) {
           this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
         }
-      });
+      }, lanes);
     } catch (error) {
       this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
     }
@@ -250,9 +256,25 @@ export class ScratchDatabases {
    * Starts dropping the databases without waiting for it (a pass's verdict does not depend on it);
    * `settled` and `cleanup` wait for every drop started so.
    */
-  dropInBackground(names: readonly string[]): void {
-    const dropping: Promise<void> = this.dropDatabases(names).finally(() => this.pendingDrops.delete(dropping));
+  async dropInBackground(names: readonly string[]): Promise<void> {
+    // Closed first, so the next pass finds their slots free.
+    await this.closeKept(names);
+    if (this.backgroundLanes === 0) return this.dropDatabases(names);
+    const dropping: Promise<void> = this.dropDatabases(names, { lanes: this.backgroundLanes, own: true }).finally(() => this.pendingDrops.delete(dropping));
     this.pendingDrops.add(dropping);
+  }
+
+  /** Ends the kept connections into these databases. */
+  private async closeKept(names: readonly string[]): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const name of names) {
+      const kept = this.databaseClients.get(name);
+      if (!kept) continue;
+      this.databaseClients.delete(name);
+      closing.push(kept.end().catch(() => {}));
+    }
+    await Promise.all(closing);
+    this.keptSlots -= closing.length;
   }
 
   /** Resolves once every background drop has ended (dropped, or warned about). */
