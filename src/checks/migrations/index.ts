@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { CoverageItem, Finding } from "../../core/report-model.js";
 import { repoRelative } from "../../core/repo-path.js";
+import { withFastScram } from "../../postgres/pg-scram-patch.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
 import { readBlueprints } from "./database-blueprint.js";
@@ -102,7 +103,8 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
       for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
       continue;
     }
-    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    // Every scratch database is fingerprinted over an admin connection of its own and each role logs in once per pass: one SCRAM derivation per credential.
+    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes));
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
