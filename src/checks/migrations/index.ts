@@ -8,7 +8,7 @@ import { readBlueprints } from "./database-blueprint.js";
 import { findingsFrom } from "./findings.js";
 import { locationOf, type Service } from "../../registry/model.js";
 import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
-import { containedPass, runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
+import { containedPass, type InterferenceWatch, runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
 import { staticHits } from "./static-scan.js";
@@ -35,6 +35,10 @@ import { staticHits } from "./static-scan.js";
  * reverse-order pass does the same on fresh databases and the two sets of fingerprints are compared.
  * (While nothing leaks out of a database the second pass cannot differ — a session writes only its
  * own database's catalogs and the cluster-wide ones — but it is what proves it, and it is cheap.)
+ * The other services' databases are watched as `InterferenceWatch` says: fingerprinted after every
+ * service (`sweep`), or, where no migration can reach another database (`containedPass`), before
+ * and after their own service and at the end (`verify`), with the pass run again as a sweep on
+ * anything a verify pass did not expect.
  *
  * `options.migrateCommand` replaces the built-in applier: a shell command run in the module folder
  * with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the registry key) and
@@ -206,7 +210,7 @@ async function applyOnInstance(
     baseline = await takeClusterSnapshot(scratch.admin);
     took("preparing the scratch server");
     const blueprintNotes: string[] = [];
-    const watch = (await containedPass(scratch, toApply)) ? "verify" : "sweep";
+    let watch: InterferenceWatch = (await containedPass(scratch, toApply)) ? "verify" : "sweep";
     const start = baseline;
     const pass = async (name: string, order: readonly MigratingService[]): Promise<PassResult> => {
       const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
@@ -214,6 +218,8 @@ async function applyOnInstance(
       // Something only the sweep attributes: the cluster put back, the pass again on fresh databases.
       context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
       await restoreCluster(scratch, start);
+      // What made this pass unverified will likely do so in the other order too.
+      watch = "sweep";
       const again = await runPass(scratch, order, { pass: `${name}s`, runId, context, blueprints, notes: blueprintNotes, watch: "sweep" });
       if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
       return again;
@@ -224,6 +230,8 @@ async function applyOnInstance(
     reverse = await pass("r", [...toApply].reverse());
     notes.push(...new Set(blueprintNotes));
     took("applying");
+    // Both passes saw the cluster unchanged after every migration: there is nothing to put back.
+    if (![...forward.outcomes, ...reverse.outcomes].some((outcome) => outcome.clusterChanges.length > 0)) baseline = undefined;
   } finally {
     // Put the cluster back before the roles this check created are dropped with the rest.
     if (baseline) {
