@@ -8160,7 +8160,7 @@ function splitOnce(part) {
 
 // src/checks/migrations/database-blueprint.ts
 var ACL_JSON = (column) => `(SELECT json_agg(json_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, 'privilege', a.privilege_type)) FROM aclexplode(${column}) a)`;
-async function readBlueprints(adminUrl, databases) {
+async function readBlueprints(adminUrl, databases, concurrency) {
   const blueprints = /* @__PURE__ */ new Map();
   const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
   try {
@@ -8169,14 +8169,14 @@ async function readBlueprints(adminUrl, databases) {
          FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = ANY($1)`,
       [[...new Set(databases)]]
     );
-    for (const row of rows.rows) {
-      const inside = await readInside(adminUrl, row.datname);
+    const insides = await mapBounded(rows.rows, concurrency, (row) => readInside(adminUrl, row.datname));
+    for (const [index, row] of rows.rows.entries()) {
       blueprints.set(row.datname, {
         database: row.datname,
         owner: row.owner,
         ownerIsSuperuser: row.rolsuper,
         acl: row.default_acl ? void 0 : row.acl ?? [],
-        ...inside
+        ...insides[index]
       });
     }
   } finally {
@@ -8246,6 +8246,7 @@ function scratchDatabaseName(database, pass, runId, index) {
 }
 var SLOTS_LEFT_FOR_APPLYING = 4;
 var TRANSIENT_LANES = 2;
+var BACKGROUND_DROP_LANES = 2;
 async function connectionSlots(admin) {
   const { rows } = await admin.query(
     `SELECT current_setting('max_connections')::int AS max,
@@ -8255,34 +8256,48 @@ async function connectionSlots(admin) {
   const { max, reserved, used } = rows[0];
   return Math.max(1, max - reserved - used - SLOTS_LEFT_FOR_APPLYING);
 }
+async function createStrategy(admin) {
+  const { rows } = await admin.query(
+    `SELECT current_setting('server_version_num')::int AS version, current_setting('fsync') AS fsync`
+  );
+  const { version, fsync } = rows[0];
+  return version >= 15e4 && fsync === "off" ? " STRATEGY FILE_COPY" : "";
+}
 var ScratchDatabases = class _ScratchDatabases {
-  constructor(adminUrl, admin, logger, concurrency, slots) {
+  constructor(adminUrl, admin, logger, concurrency, slots, createStrategy2) {
     this.adminUrl = adminUrl;
     this.admin = admin;
     this.logger = logger;
-    this.lanes = Math.max(1, Math.min(concurrency, slots));
+    this.createStrategy = createStrategy2;
+    this.backgroundLanes = slots > TRANSIENT_LANES + BACKGROUND_DROP_LANES ? BACKGROUND_DROP_LANES : 0;
+    this.lanes = Math.max(1, Math.min(concurrency, slots - this.backgroundLanes));
     const transientLanes = Math.min(TRANSIENT_LANES, slots);
-    this.keptLimit = slots - transientLanes;
+    this.keptLimit = slots - transientLanes - this.backgroundLanes;
     this.transient = concurrencyLimit(transientLanes);
   }
   adminUrl;
   admin;
   logger;
+  createStrategy;
   databases = /* @__PURE__ */ new Set();
   databaseClients = /* @__PURE__ */ new Map();
   createdRoles = [];
   /** Admin connections at once for creating and dropping databases. */
   lanes;
+  /** Connections kept free for background drops; 0 when the server has too few slots (drops are then awaited). */
+  backgroundLanes;
   /** Kept connections into scratch databases, at most. */
   keptLimit;
   /** Kept connections made or being made. */
   keptSlots = 0;
   /** Short-lived connections into scratch databases, one at a time per lane. */
   transient;
+  /** Drops started by `dropInBackground`, awaited by `settled` and `cleanup`. */
+  pendingDrops = /* @__PURE__ */ new Set();
   static async open(adminUrl, logger, concurrency) {
     const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
     try {
-      return new _ScratchDatabases(adminUrl, admin, logger, concurrency, await connectionSlots(admin));
+      return new _ScratchDatabases(adminUrl, admin, logger, concurrency, await connectionSlots(admin), await createStrategy(admin));
     } catch (error) {
       await admin.end().catch(() => {
       });
@@ -8324,21 +8339,24 @@ var ScratchDatabases = class _ScratchDatabases {
     }
     const problems = [];
     await this.withAdminConnections(databases, async (client, { name, owner, blueprint, role }) => {
-      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === void 0 ? "" : ` OWNER ${quoteIdentifier(owner)}`}`);
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === void 0 ? "" : ` OWNER ${quoteIdentifier(owner)}`}${this.createStrategy}`);
       const acl = blueprint?.acl !== void 0 ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
       for (const statement of acl) await client.query(statement);
     });
-    for (const { name, blueprint, role } of databases) {
-      if (blueprint) problems.push(...await this.withDatabase(name, (client) => reproduceInside(client, blueprint, role)));
-    }
+    const inside = databases.filter((spec) => spec.blueprint !== void 0);
+    const reproduced = await mapBounded(inside, this.lanes, ({ name, blueprint, role }) => this.withDatabase(name, (client) => reproduceInside(client, blueprint, role)));
+    for (const list of reproduced) problems.push(...list);
     return problems;
   }
-  /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */
-  async withAdminConnections(items, work) {
-    const lanes = Math.max(1, Math.min(this.lanes, items.length));
-    const clients = [this.admin];
+  /**
+   * Runs `work` over `items` on up to `lanes` admin connections, each item on one of them: the kept
+   * admin connection and new ones, or (`own`) only new ones, leaving the kept one to other work.
+   */
+  async withAdminConnections(items, work, { lanes: most = this.lanes, own = false } = {}) {
+    const lanes = Math.max(1, Math.min(most, items.length));
+    const clients = own ? [] : [this.admin];
     try {
-      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
+      while (clients.length < lanes) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
       let next = 0;
       await Promise.all(
         clients.map(async (client) => {
@@ -8346,7 +8364,7 @@ var ScratchDatabases = class _ScratchDatabases {
         })
       );
     } finally {
-      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {
+      await Promise.all(clients.filter((client) => client !== this.admin).map((client) => client.end().catch(() => {
       })));
     }
   }
@@ -8390,15 +8408,8 @@ var ScratchDatabases = class _ScratchDatabases {
     const query = params.toString();
     return query ? `${url}?${query}` : url;
   }
-  async dropDatabases(names) {
-    for (const name of names) {
-      const kept = this.databaseClients.get(name);
-      if (!kept) continue;
-      this.databaseClients.delete(name);
-      this.keptSlots -= 1;
-      await kept.end().catch(() => {
-      });
-    }
+  async dropDatabases(names, lanes) {
+    await this.closeKept(names);
     try {
       await this.withAdminConnections(names, async (client, name) => {
         try {
@@ -8407,10 +8418,37 @@ var ScratchDatabases = class _ScratchDatabases {
         } catch (error) {
           this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
         }
-      });
+      }, lanes);
     } catch (error) {
       this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
     }
+  }
+  /**
+   * Starts dropping the databases without waiting for it (a pass's verdict does not depend on it);
+   * `settled` and `cleanup` wait for every drop started so.
+   */
+  async dropInBackground(names) {
+    await this.closeKept(names);
+    if (this.backgroundLanes === 0) return this.dropDatabases(names);
+    const dropping = this.dropDatabases(names, { lanes: this.backgroundLanes, own: true }).finally(() => this.pendingDrops.delete(dropping));
+    this.pendingDrops.add(dropping);
+  }
+  /** Ends the kept connections into these databases. */
+  async closeKept(names) {
+    const closing = [];
+    for (const name of names) {
+      const kept = this.databaseClients.get(name);
+      if (!kept) continue;
+      this.databaseClients.delete(name);
+      closing.push(kept.end().catch(() => {
+      }));
+    }
+    await Promise.all(closing);
+    this.keptSlots -= closing.length;
+  }
+  /** Resolves once every background drop has ended (dropped, or warned about). */
+  async settled() {
+    while (this.pendingDrops.size > 0) await Promise.all([...this.pendingDrops]);
   }
   /**
    * Drops roles: first what they own or were granted in every database that still records them
@@ -8454,6 +8492,7 @@ var ScratchDatabases = class _ScratchDatabases {
   }
   /** Drops every scratch database and every role this object created; always safe to call. */
   async cleanup() {
+    await this.settled();
     await this.dropDatabases([...this.databases]);
     await this.dropRoles(this.createdRoles.splice(0)).catch(
       (error) => this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`)
@@ -8520,6 +8559,7 @@ async function takeClusterSnapshot(admin) {
   };
 }
 async function restoreCluster(scratch, baseline) {
+  await scratch.settled();
   const now = await takeClusterSnapshot(scratch.admin);
   await restoreDatabasePrivileges(scratch, baseline, now);
   await restoreSettings(scratch, baseline, now);
@@ -9328,6 +9368,56 @@ function squash(text) {
 // src/checks/migrations/migration-pass.ts
 var LINK_CATEGORIES = /* @__PURE__ */ new Set(["foreign server", "user mapping", "foreign data wrapper"]);
 var LINK_EXTENSIONS = /* @__PURE__ */ new Set(["dblink", "postgres_fdw"]);
+var INERT_EXTENSIONS = /* @__PURE__ */ new Set([
+  "plpgsql",
+  "plperl",
+  "pltcl",
+  "bool_plperl",
+  "jsonb_plperl",
+  "btree_gin",
+  "btree_gist",
+  "citext",
+  "cube",
+  "dict_int",
+  "fuzzystrmatch",
+  "hstore",
+  "intarray",
+  "isn",
+  "lo",
+  "ltree",
+  "pg_trgm",
+  "pgcrypto",
+  "seg",
+  "tablefunc",
+  "tcn",
+  "tsm_system_rows",
+  "tsm_system_time",
+  "unaccent",
+  "uuid-ossp",
+  "amcheck",
+  "autoinc",
+  "bloom",
+  "dict_xsyn",
+  "earthdistance",
+  "insert_username",
+  "intagg",
+  "moddatetime",
+  "refint",
+  "pg_stat_statements",
+  "pgrowlocks",
+  "pgstattuple",
+  "pg_visibility",
+  "pg_freespacemap",
+  "pg_buffercache",
+  "pageinspect",
+  "postgis",
+  "vector"
+]);
+async function containedPass(scratch, services) {
+  if (services.some((service) => service.command !== void 0)) return false;
+  const { rows } = await scratch.admin.query("SELECT DISTINCT name FROM pg_available_extension_versions WHERE trusted");
+  return rows.every((row) => INERT_EXTENSIONS.has(row.name));
+}
 async function runPass(scratch, services, options) {
   const { context } = options;
   const { concurrency } = context.options;
@@ -9335,23 +9425,30 @@ async function runPass(scratch, services, options) {
   const realName = new Map(databases.map((name, i) => [name, services[i].service.database]));
   const readable = (text) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
   let mark = performance.now();
+  const took = (what) => {
+    const now = performance.now();
+    context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
+    mark = now;
+  };
   try {
-    const took = (what) => {
-      const now = performance.now();
-      context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
-      mark = now;
-    };
     const scratchRoles = new Set((await scratch.admin.query("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
     const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i], s, options.blueprints.get(s.service.database), scratchRoles)));
     for (const problem of problems) options.notes.push(problem);
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
+    await scratch.settled();
     let cluster = await scratch.clusterFingerprint();
     took("the first fingerprints");
+    const watch = options.watch === "verify" && fingerprints.every(inertExtensionsOnly) ? "verify" : "sweep";
     const outcomes = [];
     for (const [index, current] of services.entries()) {
       context.signal.throwIfAborted();
       const database = databases[index];
+      if (watch === "verify") {
+        const before = await scratch.withDatabase(database, fingerprintDatabase);
+        const changed = describeChanges(fingerprints[index], before);
+        if (changed.length > 0) return { unverified: `database ${realName.get(database)} changed before its own migrations ran: ${readable(changed[0])}` };
+      }
       const clusterChanges = [];
       const noteCluster = async (migration) => {
         const next = await scratch.clusterFingerprint();
@@ -9400,18 +9497,24 @@ async function runPass(scratch, services, options) {
         }
         if (failure) await noteCluster(failure.migration?.name);
       }
+      if (watch === "verify" && clusterChanges.length > 0) return { unverified: `the migrations of ${current.service.key} changed the cluster` };
       took(`applying the migrations of ${current.service.key}`);
-      const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
-      took(`fingerprinting after ${current.service.key}`);
       const otherDatabaseChanges = [];
-      for (const [i, name] of databases.entries()) {
-        if (i === index) continue;
-        for (const change of describeChanges(fingerprints[i], after[i])) {
-          otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i].service.key}: ${readable(change)}`);
+      let own;
+      if (watch === "sweep") {
+        const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
+        for (const [i, name] of databases.entries()) {
+          if (i === index) continue;
+          for (const change of describeChanges(fingerprints[i], after[i])) {
+            otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i].service.key}: ${readable(change)}`);
+          }
+          fingerprints[i] = after[i];
         }
-        fingerprints[i] = after[i];
+        own = after[index];
+      } else {
+        own = await scratch.withDatabase(database, fingerprintDatabase);
       }
-      const own = after[index];
+      took(`fingerprinting after ${current.service.key}`);
       fingerprints[index] = own;
       outcomes.push({
         service: current.service.key,
@@ -9423,11 +9526,24 @@ async function runPass(scratch, services, options) {
         ownFingerprint: own
       });
     }
+    if (watch === "verify") {
+      const last = await fingerprintAll(scratch, databases, concurrency, context.signal);
+      took("the last fingerprints");
+      for (const [i, name] of databases.entries()) {
+        const changed = describeChanges(fingerprints[i], last[i]);
+        if (changed.length > 0) return { unverified: `database ${realName.get(name)} changed after its own migrations ran: ${readable(changed[0])}` };
+      }
+    }
     return { outcomes };
   } finally {
-    await scratch.dropDatabases(databases);
-    context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
+    await scratch.dropInBackground(databases);
   }
+}
+function inertExtensionsOnly(fingerprint) {
+  for (const entry of fingerprint.values()) {
+    if (entry.category === "extension" && !INERT_EXTENSIONS.has(entry.key.replace(/^"|"$/g, ""))) return false;
+  }
+  return true;
 }
 function scratchSpec(name, service, blueprint, scratchRoles) {
   const real = service.standInFor ?? service.user;
@@ -9641,7 +9757,7 @@ async function runMigrationsCheck(context) {
       for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
       continue;
     }
-    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes));
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
@@ -9680,17 +9796,25 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     mark = now;
   };
   const instance = applicable[0].instance;
-  const roles = await readServiceRoles(instance.adminUrl, applicable);
-  const blueprints = await readBlueprints(
+  const rolesRead = readServiceRoles(instance.adminUrl, applicable);
+  const blueprintsRead = readBlueprints(
     instance.adminUrl,
-    applicable.map((service) => service.service.database)
+    applicable.map((service) => service.service.database),
+    context.options.concurrency
   ).catch((error) => {
     throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
   });
-  const runId = randomBytes2(4).toString("hex");
-  const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
+  const opening = ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
+  const [roles, blueprints, scratch] = await Promise.all([rolesRead, blueprintsRead, opening]).catch(async (error) => {
+    await opening.then(
+      (opened) => opened.cleanup(),
+      () => void 0
+    );
+    throw error;
+  });
+  const runId = randomBytes2(4).toString("hex");
   let forward = { outcomes: [] };
   let reverse = { outcomes: [] };
   let baseline;
@@ -9714,13 +9838,26 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     }
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
+    let watch = await containedPass(scratch, toApply) ? "verify" : "sweep";
     took("preparing the scratch server");
     const blueprintNotes = [];
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
-    await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    const start = baseline;
+    const pass = async (name, order) => {
+      const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
+      if ("outcomes" in result) return result;
+      context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
+      await restoreCluster(scratch, start);
+      watch = "sweep";
+      const again = await runPass(scratch, order, { pass: `${name}s`, runId, context, blueprints, notes: blueprintNotes, watch: "sweep" });
+      if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
+      return again;
+    };
+    forward = await pass("f", toApply);
+    if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, baseline);
+    reverse = await pass("r", [...toApply].reverse());
     notes.push(...new Set(blueprintNotes));
     took("applying");
+    if (![...forward.outcomes, ...reverse.outcomes].some((outcome) => outcome.clusterChanges.length > 0)) baseline = void 0;
   } finally {
     if (baseline) {
       const left = await restoreCluster(scratch, baseline).catch((error) => [`(restoring failed: ${messageOf(error)})`]);

@@ -208,9 +208,9 @@ async function applyOnInstance(
     }
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
+    let watch: InterferenceWatch = (await containedPass(scratch, toApply)) ? "verify" : "sweep";
     took("preparing the scratch server");
     const blueprintNotes: string[] = [];
-    let watch: InterferenceWatch = (await containedPass(scratch, toApply)) ? "verify" : "sweep";
     const start = baseline;
     const pass = async (name: string, order: readonly MigratingService[]): Promise<PassResult> => {
       const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
@@ -247,4 +247,3 @@ async function applyOnInstance(
   }
   return { forward, reverse, appliedAs };
 }
-
