@@ -70,6 +70,8 @@ export async function takeClusterSnapshot(admin: PostgresClient): Promise<Cluste
  * server is that server) are revoked or granted again. Returns what could not be put back.
  */
 export async function restoreCluster(scratch: ScratchDatabases, baseline: ClusterSnapshot): Promise<string[]> {
+  // Databases still being dropped hold what the roles to drop own.
+  await scratch.settled();
   const now = await takeClusterSnapshot(scratch.admin);
   await restoreDatabasePrivileges(scratch, baseline, now);
   await restoreSettings(scratch, baseline, now);

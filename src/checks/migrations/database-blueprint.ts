@@ -5,6 +5,7 @@
  * owned by the superuser with only CONNECT granted to the service role gives `permission denied for
  * schema public` in the scratch database as it does in production.
  */
+import { mapBounded } from "../../core/concurrency.js";
 import { connect, type PostgresClient } from "../../postgres/connect.js";
 import { quoteIdentifier } from "../../postgres/quoting.js";
 
@@ -27,8 +28,8 @@ export interface DatabaseBlueprint {
 const ACL_JSON = (column: string) =>
   `(SELECT json_agg(json_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, 'privilege', a.privilege_type)) FROM aclexplode(${column}) a)`;
 
-/** The blueprints of the named databases that exist on the server under test (by name). */
-export async function readBlueprints(adminUrl: string, databases: readonly string[]): Promise<Map<string, DatabaseBlueprint>> {
+/** The blueprints of the named databases that exist on the server under test (by name), over up to `concurrency` connections. */
+export async function readBlueprints(adminUrl: string, databases: readonly string[], concurrency: number): Promise<Map<string, DatabaseBlueprint>> {
   const blueprints = new Map<string, DatabaseBlueprint>();
   const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
   try {
@@ -37,14 +38,14 @@ export async function readBlueprints(adminUrl: string, databases: readonly strin
          FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = ANY($1)`,
       [[...new Set(databases)]],
     );
-    for (const row of rows.rows) {
-      const inside = await readInside(adminUrl, row.datname);
+    const insides = await mapBounded(rows.rows, concurrency, (row) => readInside(adminUrl, row.datname));
+    for (const [index, row] of rows.rows.entries()) {
       blueprints.set(row.datname, {
         database: row.datname,
         owner: row.owner,
         ownerIsSuperuser: row.rolsuper,
         acl: row.default_acl ? undefined : (row.acl ?? []),
-        ...inside,
+        ...insides[index]!,
       });
     }
   } finally {

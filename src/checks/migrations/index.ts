@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { CoverageItem, Finding } from "../../core/report-model.js";
 import { repoRelative } from "../../core/repo-path.js";
+import { withFastScram } from "../../postgres/pg-scram-patch.js";
 import { type Check, type CheckContext, type CheckOutput, CheckUnableError, coverageOf } from "../check.js";
 import { type ClusterSnapshot, restoreCluster, takeClusterSnapshot } from "./cluster-snapshot.js";
 import { readBlueprints } from "./database-blueprint.js";
 import { findingsFrom } from "./findings.js";
 import { locationOf, type Service } from "../../registry/model.js";
 import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
-import { runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
+import { containedPass, type InterferenceWatch, runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
 import { staticHits } from "./static-scan.js";
@@ -34,6 +35,10 @@ import { staticHits } from "./static-scan.js";
  * reverse-order pass does the same on fresh databases and the two sets of fingerprints are compared.
  * (While nothing leaks out of a database the second pass cannot differ — a session writes only its
  * own database's catalogs and the cluster-wide ones — but it is what proves it, and it is cheap.)
+ * The other services' databases are watched as `InterferenceWatch` says: fingerprinted after every
+ * service (`sweep`), or, where no migration can reach another database (`containedPass`), before
+ * and after their own service and at the end (`verify`), with the pass run again as a sweep on
+ * anything a verify pass did not expect.
  *
  * `options.migrateCommand` replaces the built-in applier: a shell command run in the module folder
  * with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the registry key) and
@@ -102,7 +107,8 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
       for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
       continue;
     }
-    const passes = await applyOnInstance(context, group, scratchUrl, notes);
+    // Every scratch database is fingerprinted over an admin connection of its own and each role logs in once per pass: one SCRAM derivation per credential.
+    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes));
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
@@ -157,18 +163,27 @@ async function applyOnInstance(
     mark = now;
   };
   const instance = applicable[0]!.instance;
-  const roles = await readServiceRoles(instance.adminUrl, applicable);
+  // Three independent reads, each over its own connection, at once.
+  const rolesRead = readServiceRoles(instance.adminUrl, applicable);
   // The scratch databases are made like the real ones: what the init scripts gave each (owner, grants, extensions).
-  const blueprints = await readBlueprints(
+  const blueprintsRead = readBlueprints(
     instance.adminUrl,
     applicable.map((service) => service.service.database),
+    context.options.concurrency,
   ).catch((error: unknown) => {
     throw new CheckUnableError(`could not read how the service databases are made on the server under test: ${messageOf(error)}`);
   });
-  const runId = randomBytes(4).toString("hex");
-  const scratch = await ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
+  const opening = ScratchDatabases.open(scratchUrl, context.logger, context.options.concurrency).catch((error: unknown) => {
     throw new CheckUnableError(`could not connect to the scratch server: ${messageOf(error)}`);
   });
+  const [roles, blueprints, scratch] = await Promise.all([rolesRead, blueprintsRead, opening]).catch(async (error: unknown) => {
+    await opening.then(
+      (opened) => opened.cleanup(),
+      () => undefined,
+    );
+    throw error;
+  });
+  const runId = randomBytes(4).toString("hex");
   let forward: PassResult = { outcomes: [] };
   let reverse: PassResult = { outcomes: [] };
   let baseline: ClusterSnapshot | undefined;
@@ -193,13 +208,30 @@ async function applyOnInstance(
     }
     const toApply = applicable.map((service) => appliedAs.get(service.service.key) ?? service);
     baseline = await takeClusterSnapshot(scratch.admin);
+    let watch: InterferenceWatch = (await containedPass(scratch, toApply)) ? "verify" : "sweep";
     took("preparing the scratch server");
     const blueprintNotes: string[] = [];
-    forward = await runPass(scratch, toApply, { pass: "f", runId, context, blueprints, notes: blueprintNotes });
-    await restoreCluster(scratch, baseline);
-    reverse = await runPass(scratch, [...toApply].reverse(), { pass: "r", runId, context, blueprints, notes: blueprintNotes });
+    const start = baseline;
+    const pass = async (name: string, order: readonly MigratingService[]): Promise<PassResult> => {
+      const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
+      if ("outcomes" in result) return result;
+      // Something only the sweep attributes: the cluster put back, the pass again on fresh databases.
+      context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
+      await restoreCluster(scratch, start);
+      // What made this pass unverified will likely do so in the other order too.
+      watch = "sweep";
+      const again = await runPass(scratch, order, { pass: `${name}s`, runId, context, blueprints, notes: blueprintNotes, watch: "sweep" });
+      if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
+      return again;
+    };
+    forward = await pass("f", toApply);
+    // The cluster is fingerprinted after every migration: where none changed it, there is nothing to put back.
+    if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, baseline);
+    reverse = await pass("r", [...toApply].reverse());
     notes.push(...new Set(blueprintNotes));
     took("applying");
+    // Both passes saw the cluster unchanged after every migration: there is nothing to put back.
+    if (![...forward.outcomes, ...reverse.outcomes].some((outcome) => outcome.clusterChanges.length > 0)) baseline = undefined;
   } finally {
     // Put the cluster back before the roles this check created are dropped with the rest.
     if (baseline) {

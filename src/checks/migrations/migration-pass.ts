@@ -38,39 +38,95 @@ const LINK_CATEGORIES = new Set(["foreign server", "user mapping", "foreign data
 const LINK_EXTENSIONS = new Set(["dblink", "postgres_fdw"]);
 
 /**
+ * How a pass watches the other services' databases while one service's migrations run:
+ * - `sweep`: every scratch database of the pass is fingerprinted after every service, so a change
+ *   in another service's database is attributed to the service that made it (n² fingerprints);
+ * - `verify`: only when nothing the migrations run can reach another database's catalogs (see
+ *   `containedPass`): each database is fingerprinted before and after its own service and once at
+ *   the end (4n), which proves that no other service changed it. A pass that sees anything else
+ *   (a change it did not expect, or any cluster change, which may touch another database's
+ *   fingerprint through the shared catalogs) says so, and is run again with `sweep`.
+ */
+export type InterferenceWatch = "sweep" | "verify";
+
+/** A `verify` pass that saw something only a `sweep` pass attributes: its outcomes are not used. */
+export interface UnverifiedPass {
+  readonly unverified: string;
+}
+
+/**
+ * Extensions that open no connection, start no program and read no file of the server host, so a
+ * session that has them still writes only its own database's catalogs (and the shared ones, which
+ * the cluster fingerprint watches): PostgreSQL's trusted contrib modules and a few common inert
+ * ones. Anything else (dblink, postgres_fdw, untrusted languages, unknown extensions) makes a pass
+ * `sweep`.
+ */
+const INERT_EXTENSIONS: ReadonlySet<string> = new Set([
+  "plpgsql", "plperl", "pltcl", "bool_plperl", "jsonb_plperl",
+  "btree_gin", "btree_gist", "citext", "cube", "dict_int", "fuzzystrmatch", "hstore", "intarray", "isn", "lo", "ltree",
+  "pg_trgm", "pgcrypto", "seg", "tablefunc", "tcn", "tsm_system_rows", "tsm_system_time", "unaccent", "uuid-ossp",
+  "amcheck", "autoinc", "bloom", "dict_xsyn", "earthdistance", "insert_username", "intagg", "moddatetime", "refint",
+  "pg_stat_statements", "pgrowlocks", "pgstattuple", "pg_visibility", "pg_freespacemap", "pg_buffercache", "pageinspect",
+  "postgis", "vector",
+]);
+
+/**
+ * Whether the services' migrations can only write their own database's catalogs and the shared
+ * ones: none is applied by a command (a program may connect anywhere), and every extension a
+ * migration role may create on the scratch server (a trusted one: roles are never superusers here,
+ * see `standInFor`) is inert. The extensions the databases are made with are judged per pass, from
+ * their first fingerprints.
+ */
+export async function containedPass(scratch: ScratchDatabases, services: readonly MigratingService[]): Promise<boolean> {
+  if (services.some((service) => service.command !== undefined)) return false;
+  const { rows } = await scratch.admin.query<{ name: string }>("SELECT DISTINCT name FROM pg_available_extension_versions WHERE trusted");
+  return rows.every((row) => INERT_EXTENSIONS.has(row.name));
+}
+
+/**
  * Applies the services' migrations one service after another, in the given order, each on its own
- * fresh scratch database; fingerprints the cluster after every migration and every scratch database
- * after every service. The pass's databases are dropped before it returns.
+ * fresh scratch database; fingerprints the cluster after every migration and watches the other
+ * services' databases as `watch` says. The pass's databases are dropped in the background
+ * (`scratch.settled()` waits for it).
  */
 export async function runPass(
   scratch: ScratchDatabases,
   services: readonly MigratingService[],
-  options: { pass: string; runId: string; context: CheckContext; blueprints: ReadonlyMap<string, DatabaseBlueprint>; notes: string[] },
-): Promise<PassResult> {
+  options: { pass: string; runId: string; context: CheckContext; blueprints: ReadonlyMap<string, DatabaseBlueprint>; notes: string[]; watch: InterferenceWatch },
+): Promise<PassResult | UnverifiedPass> {
   const { context } = options;
   const { concurrency } = context.options;
   const databases = services.map((s, i) => scratchDatabaseName(s.service.database, options.pass, options.runId, i));
   const realName = new Map(databases.map((name, i) => [name, services[i]!.service.database]));
   const readable = (text: string) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
   let mark = performance.now();
+  const took = (what: string) => {
+    const now = performance.now();
+    context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
+    mark = now;
+  };
   try {
-    const took = (what: string) => {
-      const now = performance.now();
-      context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
-      mark = now;
-    };
     const scratchRoles = new Set((await scratch.admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
     const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i]!, s, options.blueprints.get(s.service.database), scratchRoles)));
     for (const problem of problems) options.notes.push(problem);
     took(`creating ${databases.length} scratch databases`);
     const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
+    // A previous pass's databases still being dropped would show in the cluster fingerprints as a change.
+    await scratch.settled();
     let cluster = await scratch.clusterFingerprint();
     took("the first fingerprints");
+    // A database made with an extension that may reach out (dblink, an unknown one) needs the sweep.
+    const watch = options.watch === "verify" && fingerprints.every(inertExtensionsOnly) ? "verify" : "sweep";
     const outcomes: ServiceOutcome[] = [];
 
     for (const [index, current] of services.entries()) {
       context.signal.throwIfAborted();
       const database = databases[index]!;
+      if (watch === "verify") {
+        const before = await scratch.withDatabase(database, fingerprintDatabase);
+        const changed = describeChanges(fingerprints[index]!, before);
+        if (changed.length > 0) return { unverified: `database ${realName.get(database)} changed before its own migrations ran: ${readable(changed[0]!)}` };
+      }
       const clusterChanges: ClusterChange[] = [];
       const noteCluster = async (migration: string | undefined) => {
         const next = await scratch.clusterFingerprint();
@@ -116,19 +172,25 @@ export async function runPass(
         // A failed migration's transaction is rolled back; anything that still changed belongs to it.
         if (failure) await noteCluster(failure.migration?.name);
       }
+      if (watch === "verify" && clusterChanges.length > 0) return { unverified: `the migrations of ${current.service.key} changed the cluster` };
 
       took(`applying the migrations of ${current.service.key}`);
-      const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
-      took(`fingerprinting after ${current.service.key}`);
       const otherDatabaseChanges: string[] = [];
-      for (const [i, name] of databases.entries()) {
-        if (i === index) continue;
-        for (const change of describeChanges(fingerprints[i]!, after[i]!)) {
-          otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i]!.service.key}: ${readable(change)}`);
+      let own: Fingerprint;
+      if (watch === "sweep") {
+        const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
+        for (const [i, name] of databases.entries()) {
+          if (i === index) continue;
+          for (const change of describeChanges(fingerprints[i]!, after[i]!)) {
+            otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i]!.service.key}: ${readable(change)}`);
+          }
+          fingerprints[i] = after[i]!;
         }
-        fingerprints[i] = after[i]!;
+        own = after[index]!;
+      } else {
+        own = await scratch.withDatabase(database, fingerprintDatabase);
       }
-      const own = after[index]!;
+      took(`fingerprinting after ${current.service.key}`);
       fingerprints[index] = own;
       outcomes.push({
         service: current.service.key,
@@ -140,11 +202,26 @@ export async function runPass(
         ownFingerprint: own,
       });
     }
+    if (watch === "verify") {
+      // Each database once more: nothing after its own service changed it.
+      const last = await fingerprintAll(scratch, databases, concurrency, context.signal);
+      took("the last fingerprints");
+      for (const [i, name] of databases.entries()) {
+        const changed = describeChanges(fingerprints[i]!, last[i]!);
+        if (changed.length > 0) return { unverified: `database ${realName.get(name)} changed after its own migrations ran: ${readable(changed[0]!)}` };
+      }
+    }
     return { outcomes };
   } finally {
-    await scratch.dropDatabases(databases);
-    context.logger.debug(`migrations pass ${options.pass}: dropping the scratch databases took ${Math.round(performance.now() - mark)} ms`);
+    await scratch.dropInBackground(databases);
   }
+}
+
+function inertExtensionsOnly(fingerprint: Fingerprint): boolean {
+  for (const entry of fingerprint.values()) {
+    if (entry.category === "extension" && !INERT_EXTENSIONS.has(entry.key.replace(/^"|"$/g, ""))) return false;
+  }
+  return true;
 }
 
 /**

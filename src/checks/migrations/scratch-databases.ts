@@ -1,4 +1,4 @@
-import { concurrencyLimit } from "../../core/concurrency.js";
+import { concurrencyLimit, mapBounded } from "../../core/concurrency.js";
 import type { Logger } from "../../core/logger.js";
 import { registerSecret } from "../../core/secrets.js";
 import { fingerprintCluster, type Fingerprint } from "../../postgres/catalog-fingerprint.js";
@@ -34,6 +34,8 @@ export function scratchDatabaseName(database: string, pass: string, runId: strin
 const SLOTS_LEFT_FOR_APPLYING = 4;
 /** Scratch databases beyond the kept connections are fingerprinted over this many short-lived ones at once. */
 const TRANSIENT_LANES = 2;
+/** Connections of their own that a pass's databases are dropped over while the next pass runs. */
+const BACKGROUND_DROP_LANES = 2;
 
 /**
  * The connection slots this check may use on the scratch server, read once when it opens: the
@@ -49,6 +51,21 @@ async function connectionSlots(admin: PostgresClient): Promise<number> {
   );
   const { max, reserved, used } = rows[0]!;
   return Math.max(1, max - reserved - used - SLOTS_LEFT_FOR_APPLYING);
+}
+
+/**
+ * How scratch databases are copied from `template1`. PostgreSQL 15+ copies block by block through
+ * the WAL by default (`WAL_LOG`); `FILE_COPY` copies the files after a checkpoint, several times
+ * faster for a small template, and the checkpoint costs next to nothing on a throwaway server that
+ * never waits for its disk (`fsync` off: the embedded server, the compose scratch containers).
+ * A server that syncs keeps the default, where a checkpoint could be slow.
+ */
+async function createStrategy(admin: PostgresClient): Promise<string> {
+  const { rows } = await admin.query<{ version: number; fsync: string }>(
+    `SELECT current_setting('server_version_num')::int AS version, current_setting('fsync') AS fsync`,
+  );
+  const { version, fsync } = rows[0]!;
+  return version >= 150000 && fsync === "off" ? " STRATEGY FILE_COPY" : "";
 }
 
 /**
@@ -68,12 +85,16 @@ export class ScratchDatabases {
   private readonly createdRoles: string[] = [];
   /** Admin connections at once for creating and dropping databases. */
   private readonly lanes: number;
+  /** Connections kept free for background drops; 0 when the server has too few slots (drops are then awaited). */
+  private readonly backgroundLanes: number;
   /** Kept connections into scratch databases, at most. */
   private readonly keptLimit: number;
   /** Kept connections made or being made. */
   private keptSlots = 0;
   /** Short-lived connections into scratch databases, one at a time per lane. */
   private readonly transient: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Drops started by `dropInBackground`, awaited by `settled` and `cleanup`. */
+  private readonly pendingDrops = new Set<Promise<void>>();
 
   private constructor(
     readonly adminUrl: string,
@@ -81,17 +102,20 @@ export class ScratchDatabases {
     readonly logger: Logger,
     concurrency: number,
     slots: number,
+    /** `CREATE DATABASE` clause: ` STRATEGY FILE_COPY` where it is the faster way, else none. */
+    private readonly createStrategy: string,
   ) {
-    this.lanes = Math.max(1, Math.min(concurrency, slots));
+    this.backgroundLanes = slots > TRANSIENT_LANES + BACKGROUND_DROP_LANES ? BACKGROUND_DROP_LANES : 0;
+    this.lanes = Math.max(1, Math.min(concurrency, slots - this.backgroundLanes));
     const transientLanes = Math.min(TRANSIENT_LANES, slots);
-    this.keptLimit = slots - transientLanes;
+    this.keptLimit = slots - transientLanes - this.backgroundLanes;
     this.transient = concurrencyLimit(transientLanes);
   }
 
   static async open(adminUrl: string, logger: Logger, concurrency: number): Promise<ScratchDatabases> {
     const admin = await connect(adminUrl, { applicationName: "civic-conformance migrations" });
     try {
-      return new ScratchDatabases(adminUrl, admin, logger, concurrency, await connectionSlots(admin));
+      return new ScratchDatabases(adminUrl, admin, logger, concurrency, await connectionSlots(admin), await createStrategy(admin));
     } catch (error) {
       await admin.end().catch(() => {});
       throw error;
@@ -135,22 +159,29 @@ export class ScratchDatabases {
     }
     const problems: string[] = [];
     await this.withAdminConnections(databases, async (client, { name, owner, blueprint, role }) => {
-      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === undefined ? "" : ` OWNER ${quoteIdentifier(owner)}`}`);
+      await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === undefined ? "" : ` OWNER ${quoteIdentifier(owner)}`}${this.createStrategy}`);
       const acl = blueprint?.acl !== undefined ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
       for (const statement of acl) await client.query(statement);
     });
-    for (const { name, blueprint, role } of databases) {
-      if (blueprint) problems.push(...(await this.withDatabase(name, (client) => reproduceInside(client, blueprint, role))));
-    }
+    const inside = databases.filter((spec) => spec.blueprint !== undefined);
+    const reproduced = await mapBounded(inside, this.lanes, ({ name, blueprint, role }) => this.withDatabase(name, (client) => reproduceInside(client, blueprint!, role)));
+    for (const list of reproduced) problems.push(...list);
     return problems;
   }
 
-  /** Runs `work` over `items` on up to `lanes` admin connections, each item on one of them. */
-  private async withAdminConnections<T>(items: readonly T[], work: (client: PostgresClient, item: T) => Promise<void>): Promise<void> {
-    const lanes = Math.max(1, Math.min(this.lanes, items.length));
-    const clients: PostgresClient[] = [this.admin];
+  /**
+   * Runs `work` over `items` on up to `lanes` admin connections, each item on one of them: the kept
+   * admin connection and new ones, or (`own`) only new ones, leaving the kept one to other work.
+   */
+  private async withAdminConnections<T>(
+    items: readonly T[],
+    work: (client: PostgresClient, item: T) => Promise<void>,
+    { lanes: most = this.lanes, own = false }: { lanes?: number; own?: boolean } = {},
+  ): Promise<void> {
+    const lanes = Math.max(1, Math.min(most, items.length));
+    const clients: PostgresClient[] = own ? [] : [this.admin];
     try {
-      for (let lane = 1; lane < lanes; lane++) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
+      while (clients.length < lanes) clients.push(await connect(this.adminUrl, { applicationName: "civic-conformance migrations" }));
       let next = 0;
       await Promise.all(
         clients.map(async (client) => {
@@ -158,7 +189,7 @@ export class ScratchDatabases {
         }),
       );
     } finally {
-      await Promise.all(clients.slice(1).map((client) => client.end().catch(() => {})));
+      await Promise.all(clients.filter((client) => client !== this.admin).map((client) => client.end().catch(() => {})));
     }
   }
 
@@ -204,14 +235,8 @@ export class ScratchDatabases {
     return query ? `${url}?${query}` : url;
   }
 
-  async dropDatabases(names: readonly string[]): Promise<void> {
-    for (const name of names) {
-      const kept = this.databaseClients.get(name);
-      if (!kept) continue;
-      this.databaseClients.delete(name);
-      this.keptSlots -= 1;
-      await kept.end().catch(() => {});
-    }
+  async dropDatabases(names: readonly string[], lanes?: { lanes: number; own: boolean }): Promise<void> {
+    await this.closeKept(names);
     try {
       await this.withAdminConnections(names, async (client, name) => {
         try {
@@ -221,10 +246,40 @@ export class ScratchDatabases {
         } catch (error) {
           this.logger.warn(`migrations: could not drop scratch database ${name}: ${messageOf(error)}`);
         }
-      });
+      }, lanes);
     } catch (error) {
       this.logger.warn(`migrations: could not drop the scratch databases ${names.join(", ")}: ${messageOf(error)}`);
     }
+  }
+
+  /**
+   * Starts dropping the databases without waiting for it (a pass's verdict does not depend on it);
+   * `settled` and `cleanup` wait for every drop started so.
+   */
+  async dropInBackground(names: readonly string[]): Promise<void> {
+    // Closed first, so the next pass finds their slots free.
+    await this.closeKept(names);
+    if (this.backgroundLanes === 0) return this.dropDatabases(names);
+    const dropping: Promise<void> = this.dropDatabases(names, { lanes: this.backgroundLanes, own: true }).finally(() => this.pendingDrops.delete(dropping));
+    this.pendingDrops.add(dropping);
+  }
+
+  /** Ends the kept connections into these databases. */
+  private async closeKept(names: readonly string[]): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const name of names) {
+      const kept = this.databaseClients.get(name);
+      if (!kept) continue;
+      this.databaseClients.delete(name);
+      closing.push(kept.end().catch(() => {}));
+    }
+    await Promise.all(closing);
+    this.keptSlots -= closing.length;
+  }
+
+  /** Resolves once every background drop has ended (dropped, or warned about). */
+  async settled(): Promise<void> {
+    while (this.pendingDrops.size > 0) await Promise.all([...this.pendingDrops]);
   }
 
   /**
@@ -270,6 +325,7 @@ export class ScratchDatabases {
 
   /** Drops every scratch database and every role this object created; always safe to call. */
   async cleanup(): Promise<void> {
+    await this.settled();
     await this.dropDatabases([...this.databases]);
     await this.dropRoles(this.createdRoles.splice(0)).catch((error: unknown) =>
       this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`),
