@@ -90,6 +90,25 @@ describe("isolation, catalog first, on the conformant fixture", { timeout: 180_0
   });
 });
 
+describe("isolation, catalog first, on a service database marked as a template", { timeout: 180_000 }, () => {
+  let product: Started | undefined;
+  afterAll(() => dispose(product));
+
+  it("logs into it (the catalog read leaves templates out) and reports every credential that gets in", async () => {
+    // tax_levy_rate keeps PUBLIC's CONNECT and is marked IS_TEMPLATE: it still accepts connections.
+    product = await start((copy) =>
+      copy.edit(INIT_SQL, (text) => text.replace(/^REVOKE ALL ON DATABASE tax_levy_rate FROM PUBLIC;\n/m, "").concat("\nALTER DATABASE tax_levy_rate IS_TEMPLATE true;\n")),
+    );
+    const result = await run(product);
+    expect(result.status).toBe("fail");
+    const intoTemplate = foreignCells(result).filter((cell) => cell.database === "tax_levy_rate");
+    expect(intoTemplate).toHaveLength(9);
+    expect(new Set(intoTemplate.map((cell) => `${cell.outcome} ${cell.login}`))).toEqual(new Set(["connected connected"]));
+    const intruders = result.findings.filter((f) => f.rule === "isolation/foreign-connect" && f.message.includes("tax_levy_rate"));
+    expect(intruders).toHaveLength(9);
+  });
+});
+
 describe("isolation, catalog first, when the server contradicts the catalog", { timeout: 240_000 }, () => {
   let leaky: Started | undefined;
   let closed: Started | undefined;

@@ -79,6 +79,14 @@ describe("planLogins", () => {
     expect([...plan.deferred.values()].flat().map(cell)).not.toContain("s01>s03");
     expect(plan.deferred.has("id-s02\0postgres")).toBe(false);
   });
+
+  it("logs into every cell of a database the catalog does not list (a template still open to connections is left out of it)", () => {
+    const { attempts, privileges } = world(5);
+    (privileges.get("postgres")!.databases as Map<string, { owner: string }>).delete("s04");
+    const plan = planLogins(attempts, privileges, 0);
+    expect(plan.first.filter((attempt) => attempt.target.database === "s04").map(cell)).toEqual(["s00>s04", "s01>s04", "s02>s04", "s03>s04"]);
+    expect([...plan.deferred.values()].flat().filter((attempt) => attempt.target.database === "s04")).toEqual([]);
+  });
 });
 
 describe("escalate", () => {

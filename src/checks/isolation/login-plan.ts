@@ -6,7 +6,8 @@
  * exists proves the cell refused on its own. Logins are still made for:
  * - every cell of an instance with few cells (`allLoginsUpTo`): both proofs, for what little it costs;
  * - every cell the catalog says is reachable (a finding, which a login confirms or contradicts);
- * - every cell of a credential whose role the catalog does not know (nothing proves those but a login);
+ * - every cell of a credential whose role the catalog does not know, and every cell of a database it
+ *   does not list (templates are left out of it, and one that accepts connections is no refusal);
  * - every maintenance database (the catalog read leaves out template databases);
  * - a sample of the catalog-refused cells: one per credential and instance, spread over the
  *   instance's databases, chosen from the registry order alone (deterministic), so the server
@@ -56,6 +57,8 @@ export function planLogins(attempts: readonly ProbeAttempt[], privileges: Readon
       attempt.kind === "service" &&
       (cellsOn.get(instance) ?? 0) > allLoginsUpTo &&
       catalog?.roles.has(attempt.group.user) === true &&
+      // A database the catalog read leaves out (a template that still accepts connections, or one missing) is the login's to prove.
+      catalog.databases.has(attempt.target.database) &&
       catalogVerdict(catalog, attempt.group.user, attempt.target.database)?.allowed === false;
     if (!catalogRefuses) {
       first.push(attempt);
