@@ -80,6 +80,21 @@ describe("planLogins", () => {
     expect(plan.deferred.has("id-s02\0postgres")).toBe(false);
   });
 
+  it("treats a maintenance database the catalog lists like any other cell: refused there, it is the catalog's, allowed, it is logged into", () => {
+    const { attempts, privileges } = world(5);
+    const catalog = privileges.get("postgres")!;
+    (catalog.databases as Map<string, { owner: string }>).set("postgres", { owner: "admin" });
+    for (const role of names(5)) {
+      const allowed = role === "s02";
+      (catalog.cells as Map<string, ConnectPrivilege>).set(privilegeKey("postgres", role), { database: "postgres", role, allowed, causes: allowed ? [{ kind: "grant" }] : [] });
+    }
+    const plan = planLogins(attempts, privileges, 0);
+    expect(plan.first.filter((attempt) => attempt.kind === "maintenance").map(cell)).toEqual(["s02>postgres"]);
+    expect([...plan.deferred.values()].flat().filter((attempt) => attempt.kind === "maintenance")).toHaveLength(4);
+    // The samples stay among the service databases.
+    expect([...plan.samples].every((attempt) => attempt.kind === "service")).toBe(true);
+  });
+
   it("logs into every cell of a database the catalog does not list (a template still open to connections is left out of it)", () => {
     const { attempts, privileges } = world(5);
     (privileges.get("postgres")!.databases as Map<string, { owner: string }>).delete("s04");

@@ -26,10 +26,10 @@ import {
 } from "./access-findings.js";
 import { catalogRows, credentialRows, probeKey } from "./matrix.js";
 import { groupCredentials, planAttempts, planTargets, type ProbeAttempt, type ProbeTarget } from "./probe-plan.js";
-import { ALL_LOGINS_UP_TO, escalate, planLogins } from "./login-plan.js";
+import { ALL_LOGINS_UP_TO, contradicts, escalate, planLogins } from "./login-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
-import { FIX_UNTESTED_CREDENTIAL } from "./fixes.js";
+import { FIX_PROOF_MISMATCH, FIX_UNTESTED_CREDENTIAL } from "./fixes.js";
 import { isolationRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
@@ -157,6 +157,7 @@ async function checkIsolation(context: CheckContext, allLoginsUpTo: number): Pro
     ...foreignConnectFindings(rows.entries, groups, findingContext),
     ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows, findingContext), product.registry, findingContext),
     ...mismatchFindings(rows.entries, findingContext),
+    ...maintenanceMismatchFindings(results, privileges, nameOf),
     ...maintenanceFindings(results, groups, several, wording),
     ...instances.flatMap((instance) =>
       publicTempFindings(
@@ -202,6 +203,24 @@ async function readPrivileges(live: LiveEnvironment, users: readonly string[], a
     signal,
   );
   return new Map(instances.map((instance, index) => [instance.name, read[index]!]));
+}
+
+/** A login into a maintenance database that contradicts the catalog: the catalog proves nothing there either. */
+function maintenanceMismatchFindings(results: readonly ProbeResult[], privileges: ReadonlyMap<string, ConnectPrivileges>, nameOf: (target: ProbeTarget) => string): Finding[] {
+  return results
+    .filter((result) => result.attempt.kind === "maintenance" && contradicts(result, privileges.get(result.attempt.target.instance.name)))
+    .map(({ attempt, connected }) => {
+      const holder = attempt.group.holders[0]!;
+      return {
+        rule: isolationRules["isolation/proof-mismatch"].id,
+        severity: "error" as const,
+        message: `${holder.service.key}'s credential (role "${attempt.group.user}") at maintenance database ${nameOf(attempt.target)}: the login ${connected ? "got in" : "was refused"}, but the catalog says ${connected ? "it may not" : "it may"}.`,
+        service: holder.service.key,
+        file: holder.source.file,
+        line: holder.source.line,
+        fix: FIX_PROOF_MISMATCH,
+      };
+    });
 }
 
 /**

@@ -7,11 +7,12 @@
  * - every cell of an instance with few cells (`allLoginsUpTo`): both proofs, for what little it costs;
  * - every cell the catalog says is reachable (a finding, which a login confirms or contradicts);
  * - every cell of a credential whose role the catalog does not know, and every cell of a database it
- *   does not list (templates are left out of it, and one that accepts connections is no refusal);
- * - every maintenance database (the catalog read leaves out template databases);
+ *   does not list (one that was dropped, or accepts no connections: only a login proves those);
  * - a sample of the catalog-refused cells: one per credential and instance, spread over the
- *   instance's databases, chosen from the registry order alone (deterministic), so the server
- *   itself shows the catalog agrees with it.
+ *   instance's service databases (a maintenance database when it has no refused service cell
+ *   there), chosen from the registry order and names alone (deterministic), so the server itself
+ *   shows the catalog agrees with it.
+ * The maintenance databases (postgres, template1, POSTGRES_DB) are cells like the others.
  * A sampled login that contradicts the catalog is a proof mismatch, and then every cell of that
  * credential on that instance is logged into (`escalate`). A cell that is neither logged into nor
  * denied by a catalog that was read stays an error cell (`proveCell`): never a pass nobody proved.
@@ -54,7 +55,6 @@ export function planLogins(attempts: readonly ProbeAttempt[], privileges: Readon
     const instance = attempt.target.instance.name;
     const catalog = privileges.get(instance);
     const catalogRefuses =
-      attempt.kind === "service" &&
       (cellsOn.get(instance) ?? 0) > allLoginsUpTo &&
       catalog?.roles.has(attempt.group.user) === true &&
       // A database the catalog read leaves out (a template that still accepts connections, or one missing) is the login's to prove.
@@ -89,7 +89,8 @@ export function planLogins(attempts: readonly ProbeAttempt[], privileges: Readon
     const own = databases.indexOf(refused[0]!.group.holders[0]!.service.database);
     const start = ((own >= 0 ? own : n) + 1) % databases.length;
     const position = (attempt: ProbeAttempt) => (databases.indexOf(attempt.target.database) - start + databases.length) % databases.length;
-    const sample = refused.reduce((best, attempt) => (position(attempt) < position(best) ? attempt : best));
+    const services = refused.filter((attempt) => attempt.kind === "service");
+    const sample = services.length > 0 ? services.reduce((best, attempt) => (position(attempt) < position(best) ? attempt : best)) : refused[0]!;
     samples.add(sample);
     first.push(sample);
     deferred.set(key, refused.filter((attempt) => attempt !== sample));
@@ -110,8 +111,6 @@ export function contradicts(result: ProbeResult, privileges: ConnectPrivileges |
 
 /** The deferred cells to log into after all: every one of each credential and instance where a login contradicted the catalog. */
 export function escalate(plan: LoginPlan, results: readonly ProbeResult[], privileges: ReadonlyMap<string, ConnectPrivileges>): ProbeAttempt[] {
-  const slices = new Set(
-    results.filter((result) => result.attempt.kind === "service" && contradicts(result, privileges.get(result.attempt.target.instance.name))).map((result) => sliceKey(result.attempt)),
-  );
+  const slices = new Set(results.filter((result) => contradicts(result, privileges.get(result.attempt.target.instance.name))).map((result) => sliceKey(result.attempt)));
   return [...slices].flatMap((key) => plan.deferred.get(key) ?? []);
 }
