@@ -61796,7 +61796,7 @@ var PRIVILEGES_SQL = `
   with dbs as (
     select d.oid, d.datname, d.datdba, coalesce(d.datacl, acldefault('d', d.datdba)) as acl
       from pg_database d
-     where d.datallowconn and not d.datistemplate
+     where d.datallowconn
   ), grants as (
     select dbs.oid as db, a.grantee
       from dbs, aclexplode(dbs.acl) a
@@ -62719,6 +62719,67 @@ function catalogRows(roles, targets, privileges, withInstance) {
   return { rows, publicOpen, cells };
 }
 
+// src/checks/isolation/login-plan.ts
+var ALL_LOGINS_UP_TO = 100;
+var sliceKey = (attempt) => `${attempt.group.identity}\0${attempt.target.instance.name}`;
+function planLogins(attempts, privileges, allLoginsUpTo) {
+  const cellsOn = /* @__PURE__ */ new Map();
+  for (const attempt of attempts) {
+    if (attempt.kind === "service") cellsOn.set(attempt.target.instance.name, (cellsOn.get(attempt.target.instance.name) ?? 0) + 1);
+  }
+  const first = [];
+  const refusedBySlice = /* @__PURE__ */ new Map();
+  for (const attempt of attempts) {
+    const instance = attempt.target.instance.name;
+    const catalog = privileges.get(instance);
+    const catalogRefuses = (cellsOn.get(instance) ?? 0) > allLoginsUpTo && catalog?.roles.has(attempt.group.user) === true && // A database the catalog read leaves out (a template that still accepts connections, or one missing) is the login's to prove.
+    catalog.databases.has(attempt.target.database) && catalogVerdict(catalog, attempt.group.user, attempt.target.database)?.allowed === false;
+    if (!catalogRefuses) {
+      first.push(attempt);
+      continue;
+    }
+    refusedBySlice.set(sliceKey(attempt), [...refusedBySlice.get(sliceKey(attempt)) ?? [], attempt]);
+  }
+  const databasesOn = /* @__PURE__ */ new Map();
+  for (const attempt of attempts) {
+    if (attempt.kind !== "service") continue;
+    const list = databasesOn.get(attempt.target.instance.name) ?? [];
+    if (!list.includes(attempt.target.database)) list.push(attempt.target.database);
+    databasesOn.set(attempt.target.instance.name, list);
+  }
+  for (const list of databasesOn.values()) list.sort((a2, b) => a2 < b ? -1 : a2 > b ? 1 : 0);
+  const ordinal = /* @__PURE__ */ new Map();
+  const samples = /* @__PURE__ */ new Set();
+  const deferred = /* @__PURE__ */ new Map();
+  for (const [key, refused] of refusedBySlice) {
+    const instance = refused[0].target.instance.name;
+    const databases = databasesOn.get(instance);
+    const n2 = ordinal.get(instance) ?? 0;
+    ordinal.set(instance, n2 + 1);
+    const own2 = databases.indexOf(refused[0].group.holders[0].service.database);
+    const start = ((own2 >= 0 ? own2 : n2) + 1) % databases.length;
+    const position = (attempt) => (databases.indexOf(attempt.target.database) - start + databases.length) % databases.length;
+    const services = refused.filter((attempt) => attempt.kind === "service");
+    const sample = services.length > 0 ? services.reduce((best, attempt) => position(attempt) < position(best) ? attempt : best) : refused[0];
+    samples.add(sample);
+    first.push(sample);
+    deferred.set(key, refused.filter((attempt) => attempt !== sample));
+  }
+  return { first, deferred, samples };
+}
+function contradicts(result, privileges) {
+  const { group, target } = result.attempt;
+  const verdict = catalogVerdict(privileges, group.user, target.database);
+  if (!verdict) return false;
+  if (result.connected) return !verdict.allowed;
+  if (verdict.allowed) return !isCredentialRefusal(result.failure);
+  return result.failure.code === SQLSTATE.invalidCatalogName && privileges.databases.has(target.database);
+}
+function escalate(plan, results, privileges) {
+  const slices = new Set(results.filter((result) => contradicts(result, privileges.get(result.attempt.target.instance.name))).map((result) => sliceKey(result.attempt)));
+  return [...slices].flatMap((key) => plan.deferred.get(key) ?? []);
+}
+
 // src/runtime/credential-url.ts
 function credentialUrl(credential, host, port, database = credential.database) {
   const url2 = formatDatabaseUrl({ user: credential.user, password: credential.password, host, port, database });
@@ -62865,22 +62926,25 @@ var isolationRules = defineRules("isolation", {
 
 // src/checks/isolation/index.ts
 var DEFAULT_CONCURRENCY = 16;
-var isolationCheck = {
-  id: "isolation",
-  title: "Service credentials are refused by every other database",
-  needs: ["postgres"],
-  rules: Object.values(isolationRules),
-  async run(context) {
-    try {
-      return await checkIsolation(context);
-    } catch (error62) {
-      if (context.signal.aborted) throw new CheckUnableError("isolation was interrupted before it finished");
-      if (isUnreachable(error62)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${error62.message}`);
-      throw error62;
+function isolationCheckWith(options) {
+  return {
+    id: "isolation",
+    title: "Service credentials are refused by every other database",
+    needs: ["postgres"],
+    rules: Object.values(isolationRules),
+    async run(context) {
+      try {
+        return await checkIsolation(context, options.allLoginsUpTo);
+      } catch (error62) {
+        if (context.signal.aborted) throw new CheckUnableError("isolation was interrupted before it finished");
+        if (isUnreachable(error62)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${error62.message}`);
+        throw error62;
+      }
     }
-  }
-};
-async function checkIsolation(context) {
+  };
+}
+var isolationCheck = isolationCheckWith({ allLoginsUpTo: ALL_LOGINS_UP_TO });
+async function checkIsolation(context, allLoginsUpTo) {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
@@ -62896,12 +62960,18 @@ async function checkIsolation(context) {
   };
   const targets = planTargets(stateful, homes, instances, maintenanceOf);
   const attempts = planAttempts(groups, targets, homes);
+  const users2 = [...new Set(credentials.map((credential) => credential.user))];
+  const privileges = await readPrivileges(live, users2, connectOptions.applicationName, context.signal);
+  const plan = planLogins(attempts, privileges, allLoginsUpTo);
   const started = performance.now();
-  const results = await withFastScram(
-    () => mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal)
-  );
+  const concurrency = context.options.concurrency || DEFAULT_CONCURRENCY;
+  const login = (batch) => withFastScram(() => mapBounded(batch, concurrency, (attempt) => probe(attempt, connectOptions), context.signal));
+  const results = await login(plan.first);
+  const escalated = escalate(plan, results, privileges);
+  results.push(...await login(escalated));
+  const byCatalog = attempts.length - results.length;
   context.logger.debug(
-    `isolation: ${attempts.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms`
+    `isolation: ${results.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms` + (byCatalog > 0 || plan.samples.size > 0 ? ` (${plan.samples.size} sampled, ${escalated.length} after a contradiction; ${byCatalog} cells refused by the catalog alone)` : "")
   );
   const byKey = new Map(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.target), r]));
   const ownedTargets = stateful.flatMap((owner) => {
@@ -62909,8 +62979,6 @@ async function checkIsolation(context) {
     return (home ? [home] : instances).map((instance) => ({ instance, database: owner.database, owner }));
   });
   const nameOf = (target) => several ? `${target.database} on instance "${target.instance.name}"` : target.database;
-  const users2 = [...new Set(credentials.map((credential) => credential.user))];
-  const privileges = await readPrivileges(live, users2, connectOptions.applicationName, context.signal);
   const adminUser = (instance) => describeUrl(live.instances.get(instance)?.adminUrl ?? "")?.user;
   const ownerRoles = (target) => {
     const roles = [...new Set(credentials.filter((credential) => credential.service === target.owner).map((credential) => credential.user))];
@@ -62955,6 +63023,7 @@ async function checkIsolation(context) {
     ...foreignConnectFindings(rows.entries, groups, findingContext),
     ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows, findingContext), product.registry, findingContext),
     ...mismatchFindings(rows.entries, findingContext),
+    ...maintenanceMismatchFindings(results, privileges, nameOf),
     ...maintenanceFindings(results, groups, several, wording),
     ...instances.flatMap(
       (instance) => publicTempFindings(
@@ -62967,12 +63036,20 @@ async function checkIsolation(context) {
     )
   ];
   findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
-  const notes = refusalNotes(results, nameOf);
+  const byCatalogAlone = rows.entries.filter((entry) => entry.result === void 0);
+  const missingInCatalog = byCatalogAlone.filter((entry) => !privileges.get(entry.target.instance.name)?.databases.has(entry.target.database)).map((entry) => nameOf(entry.target));
+  const notes = refusalNotes(results, nameOf, missingInCatalog);
   const catalogRowCount = [...catalogOnlyRoles.values()].reduce((sum, list) => sum + list.length, 0);
   return {
     findings,
     ...notes.length > 0 && { notes },
-    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes, users2.length + catalogRowCount + 1),
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, instances, several, down, live.unstarted?.causes, {
+      logins: results.length,
+      catalogRowCount: users2.length + catalogRowCount + 1,
+      foreignCells: rows.entries.length,
+      byCatalogAlone: byCatalogAlone.length,
+      sampled: plan.samples.size
+    }),
     data: { matrix: [...rows.cells, ...catalogOnly.cells] }
   };
 }
@@ -62989,6 +63066,20 @@ async function readPrivileges(live, users2, applicationName, signal2) {
     signal2
   );
   return new Map(instances.map((instance, index) => [instance.name, read[index]]));
+}
+function maintenanceMismatchFindings(results, privileges, nameOf) {
+  return results.filter((result) => result.attempt.kind === "maintenance" && contradicts(result, privileges.get(result.attempt.target.instance.name))).map(({ attempt, connected }) => {
+    const holder = attempt.group.holders[0];
+    return {
+      rule: isolationRules["isolation/proof-mismatch"].id,
+      severity: "error",
+      message: `${holder.service.key}'s credential (role "${attempt.group.user}") at maintenance database ${nameOf(attempt.target)}: the login ${connected ? "got in" : "was refused"}, but the catalog says ${connected ? "it may not" : "it may"}.`,
+      service: holder.service.key,
+      file: holder.source.file,
+      line: holder.source.line,
+      fix: FIX_PROOF_MISMATCH
+    };
+  });
 }
 function untestedCredentialFindings(registry2, stateful, credentials, untried) {
   const findings = untried.map((entry) => ({
@@ -63013,7 +63104,7 @@ function untestedCredentialFindings(registry2, stateful, credentials, untried) {
   }
   return findings;
 }
-function isolationCoverage(stateful, credentials, untried, targets, logins, instances, several, down, unstarted, catalogRowCount) {
+function isolationCoverage(stateful, credentials, untried, targets, instances, several, down, unstarted, proofs) {
   const covered = [
     ...credentials.map((credential) => ({
       kind: "credential",
@@ -63044,13 +63135,14 @@ function isolationCoverage(stateful, credentials, untried, targets, logins, inst
   const triedServices = stateful.filter((service) => credentials.some((credential) => credential.service === service)).length;
   const statefulCount = stateful.length + down.size;
   const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
-  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${logins} logins; catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"}: ${catalogRowCount} roles incl. PUBLIC x ${databases} databases)` + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
+  const summary = `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases (${proofs.logins} logins; catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"}: ${proofs.catalogRowCount} roles incl. PUBLIC x ${databases} databases` + // Said only when the catalog alone proved some cells: otherwise every foreign cell was logged into.
+  (proofs.byCatalogAlone > 0 ? `; of ${proofs.foreignCells} foreign cells, ${proofs.foreignCells - proofs.byCatalogAlone} proved by login and ${proofs.byCatalogAlone} refused by the catalog alone, which ${proofs.sampled} sampled logins agree with` : "") + ")" + (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
   return coverageOf(summary, covered, uncovered);
 }
-function refusalNotes(results, nameOf) {
+function refusalNotes(results, nameOf, missingInCatalog) {
   const notes = [];
   const refused = results.filter((r) => !r.connected && r.attempt.kind === "service");
-  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
+  const missing = [.../* @__PURE__ */ new Set([...refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)), ...missingInCatalog])];
   if (missing.length > 0) {
     notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
   }

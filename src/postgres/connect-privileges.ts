@@ -34,7 +34,7 @@ export interface CatalogRoleLogin {
 }
 
 export interface ConnectPrivileges {
-  /** Databases that accept connections (templates excluded), with their owner. */
+  /** Databases that accept connections (templates too, when they do: template1, a database marked IS_TEMPLATE), with their owner. */
   readonly databases: ReadonlyMap<string, { readonly owner: string }>;
   /** Every LOGIN role, and every role named by the caller that exists. */
   readonly roles: ReadonlyMap<string, CatalogRoleLogin>;
@@ -52,7 +52,7 @@ const PRIVILEGES_SQL = `
   with dbs as (
     select d.oid, d.datname, d.datdba, coalesce(d.datacl, acldefault('d', d.datdba)) as acl
       from pg_database d
-     where d.datallowconn and not d.datistemplate
+     where d.datallowconn
   ), grants as (
     select dbs.oid as db, a.grantee
       from dbs, aclexplode(dbs.acl) a

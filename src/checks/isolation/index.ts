@@ -25,36 +25,43 @@ import {
   type OwnedTarget,
 } from "./access-findings.js";
 import { catalogRows, credentialRows, probeKey } from "./matrix.js";
-import { groupCredentials, planAttempts, planTargets, type ProbeTarget } from "./probe-plan.js";
+import { groupCredentials, planAttempts, planTargets, type ProbeAttempt, type ProbeTarget } from "./probe-plan.js";
+import { ALL_LOGINS_UP_TO, contradicts, escalate, planLogins } from "./login-plan.js";
 import { probe, type ProbeResult } from "./probe.js";
 import { roleFindings } from "./role-findings.js";
-import { FIX_UNTESTED_CREDENTIAL } from "./fixes.js";
+import { FIX_PROOF_MISMATCH, FIX_UNTESTED_CREDENTIAL } from "./fixes.js";
 import { isolationRules } from "./rules.js";
 
 const DEFAULT_CONCURRENCY = 16;
 
 /**
- * `isolation`: every service credential is refused by every other service's database. Proven by real
- * connection attempts, classified by SQLSTATE; a server that does not answer makes the check `error`,
- * never `pass`. A credential that gets in is asked, in that session, what it could read and write.
+ * `isolation`: every service credential is refused by every other service's database. Proven by the
+ * catalog read as each instance's admin and by real connection attempts, classified by SQLSTATE (see
+ * login-plan.ts for which cells are logged into); a server that does not answer makes the check
+ * `error`, never `pass`. A credential that gets in is asked, in that session, what it could read and write.
+ * `allLoginsUpTo`: instances with at most this many foreign cells are logged into cell by cell.
  */
-export const isolationCheck: Check<"isolation"> = {
-  id: "isolation",
-  title: "Service credentials are refused by every other database",
-  needs: ["postgres"],
-  rules: Object.values(isolationRules),
-  async run(context) {
-    try {
-      return await checkIsolation(context);
-    } catch (error) {
-      if (context.signal.aborted) throw new CheckUnableError("isolation was interrupted before it finished");
-      if (isUnreachable(error)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${(error as Error).message}`);
-      throw error;
-    }
-  },
-};
+export function isolationCheckWith(options: { readonly allLoginsUpTo: number }): Check<"isolation"> {
+  return {
+    id: "isolation",
+    title: "Service credentials are refused by every other database",
+    needs: ["postgres"],
+    rules: Object.values(isolationRules),
+    async run(context) {
+      try {
+        return await checkIsolation(context, options.allLoginsUpTo);
+      } catch (error) {
+        if (context.signal.aborted) throw new CheckUnableError("isolation was interrupted before it finished");
+        if (isUnreachable(error)) throw new CheckUnableError(`isolation could not reach PostgreSQL: ${(error as Error).message}`);
+        throw error;
+      }
+    },
+  };
+}
 
-async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
+export const isolationCheck: Check<"isolation"> = isolationCheckWith({ allLoginsUpTo: ALL_LOGINS_UP_TO });
+
+async function checkIsolation(context: CheckContext, allLoginsUpTo: number): Promise<CheckOutput> {
   const { product, live } = context;
   if (!live) return { findings: [], skipped: "no live PostgreSQL server" };
   const connectOptions = { applicationName: "civic-conformance isolation" };
@@ -74,12 +81,23 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
   const targets = planTargets(stateful, homes, instances, maintenanceOf);
   const attempts = planAttempts(groups, targets, homes);
 
+  // The proof that needs no credential: who may CONNECT where, as the admin of each instance sees it.
+  const users = [...new Set(credentials.map((credential) => credential.user))];
+  const privileges = await readPrivileges(live, users, connectOptions.applicationName, context.signal);
+  const plan = planLogins(attempts, privileges, allLoginsUpTo);
+
   const started = performance.now();
-  const results = await withFastScram(() =>
-    mapBounded(attempts, context.options.concurrency || DEFAULT_CONCURRENCY, (attempt) => probe(attempt, connectOptions), context.signal),
-  );
+  const concurrency = context.options.concurrency || DEFAULT_CONCURRENCY;
+  const login = (batch: readonly ProbeAttempt[]) =>
+    withFastScram(() => mapBounded(batch, concurrency, (attempt) => probe(attempt, connectOptions), context.signal));
+  const results = await login(plan.first);
+  // A login that contradicts the catalog: every cell of that credential on that instance is logged into.
+  const escalated = escalate(plan, results, privileges);
+  results.push(...(await login(escalated)));
+  const byCatalog = attempts.length - results.length;
   context.logger.debug(
-    `isolation: ${attempts.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms`,
+    `isolation: ${results.length} connection attempts for ${credentials.length} credentials on ${instances.length} instance(s) in ${Math.round(performance.now() - started)} ms` +
+      (byCatalog > 0 || plan.samples.size > 0 ? ` (${plan.samples.size} sampled, ${escalated.length} after a contradiction; ${byCatalog} cells refused by the catalog alone)` : ""),
   );
 
   const byKey = new Map<string, ProbeResult>(results.map((r) => [probeKey(r.attempt.group.identity, r.attempt.target), r]));
@@ -90,9 +108,6 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
   });
   const nameOf = (target: ProbeTarget) => (several ? `${target.database} on instance "${target.instance.name}"` : target.database);
 
-  // The proof that needs no credential: who may CONNECT where, as the admin of each instance sees it.
-  const users = [...new Set(credentials.map((credential) => credential.user))];
-  const privileges = await readPrivileges(live, users, connectOptions.applicationName, context.signal);
   const adminUser = (instance: string) => describeUrl(live.instances.get(instance)?.adminUrl ?? "")?.user;
   const ownerRoles = (target: OwnedTarget) => {
     const roles = [...new Set(credentials.filter((credential) => credential.service === target.owner).map((credential) => credential.user))];
@@ -142,6 +157,7 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     ...foreignConnectFindings(rows.entries, groups, findingContext),
     ...catalogOnlyFindings(catalogOnly.rows, catalogOnly.publicOpen, publicCausesSaid(rows.entries, catalogOnly.rows, findingContext), product.registry, findingContext),
     ...mismatchFindings(rows.entries, findingContext),
+    ...maintenanceMismatchFindings(results, privileges, nameOf),
     ...maintenanceFindings(results, groups, several, wording),
     ...instances.flatMap((instance) =>
       publicTempFindings(
@@ -154,12 +170,20 @@ async function checkIsolation(context: CheckContext): Promise<CheckOutput> {
     ),
   ];
   findings.push(...untestedCredentialFindings(product.registry, stateful, credentials, untried.filter((entry) => !entry.instanceDown && !down.has(entry.service.key))));
-  const notes = refusalNotes(results, nameOf);
+  const byCatalogAlone = rows.entries.filter((entry) => entry.result === undefined);
+  const missingInCatalog = byCatalogAlone.filter((entry) => !privileges.get(entry.target.instance.name)?.databases.has(entry.target.database)).map((entry) => nameOf(entry.target));
+  const notes = refusalNotes(results, nameOf, missingInCatalog);
   const catalogRowCount = [...catalogOnlyRoles.values()].reduce((sum, list) => sum + list.length, 0);
   return {
     findings,
     ...(notes.length > 0 && { notes }),
-    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, attempts.length, instances, several, down, live.unstarted?.causes, users.length + catalogRowCount + 1),
+    coverage: isolationCoverage(stateful, credentials, untried, ownedTargets, instances, several, down, live.unstarted?.causes, {
+      logins: results.length,
+      catalogRowCount: users.length + catalogRowCount + 1,
+      foreignCells: rows.entries.length,
+      byCatalogAlone: byCatalogAlone.length,
+      sampled: plan.samples.size,
+    }),
     data: { matrix: [...rows.cells, ...catalogOnly.cells] },
   };
 }
@@ -179,6 +203,24 @@ async function readPrivileges(live: LiveEnvironment, users: readonly string[], a
     signal,
   );
   return new Map(instances.map((instance, index) => [instance.name, read[index]!]));
+}
+
+/** A login into a maintenance database that contradicts the catalog: the catalog proves nothing there either. */
+function maintenanceMismatchFindings(results: readonly ProbeResult[], privileges: ReadonlyMap<string, ConnectPrivileges>, nameOf: (target: ProbeTarget) => string): Finding[] {
+  return results
+    .filter((result) => result.attempt.kind === "maintenance" && contradicts(result, privileges.get(result.attempt.target.instance.name)))
+    .map(({ attempt, connected }) => {
+      const holder = attempt.group.holders[0]!;
+      return {
+        rule: isolationRules["isolation/proof-mismatch"].id,
+        severity: "error" as const,
+        message: `${holder.service.key}'s credential (role "${attempt.group.user}") at maintenance database ${nameOf(attempt.target)}: the login ${connected ? "got in" : "was refused"}, but the catalog says ${connected ? "it may not" : "it may"}.`,
+        service: holder.service.key,
+        file: holder.source.file,
+        line: holder.source.line,
+        fix: FIX_PROOF_MISMATCH,
+      };
+    });
 }
 
 /**
@@ -215,18 +257,20 @@ function untestedCredentialFindings(
   return findings;
 }
 
-/** Every credential tried (role@instance), every database tried against, every instance whose catalog was read; what was not tried, with why. */
+/**
+ * Every credential tried (role@instance), every database tried against, every instance whose catalog
+ * was read; how many foreign cells a login proved and how many the catalog alone; what was not tried, with why.
+ */
 function isolationCoverage(
   stateful: readonly Service[],
   credentials: readonly ServiceCredential[],
   untried: readonly UntriedCredential[],
   targets: readonly (ProbeTarget & { readonly owner: Service })[],
-  logins: number,
   instances: readonly LiveInstance[],
   several: boolean,
   down: ReadonlyMap<string, string>,
   unstarted: ReadonlyMap<string, string> | undefined,
-  catalogRowCount: number,
+  proofs: { readonly logins: number; readonly catalogRowCount: number; readonly foreignCells: number; readonly byCatalogAlone: number; readonly sampled: number },
 ): Coverage {
   const covered: CoverageItem[] = [
     ...credentials.map((credential) => ({
@@ -260,16 +304,21 @@ function isolationCoverage(
   const databases = new Set(targets.map((target) => `${target.instance.name}\0${target.database}`)).size;
   const summary =
     `${triedServices}/${statefulCount} stateful services, ${credentials.length} credentials x ${databases} databases ` +
-    `(${logins} logins; catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"}: ${catalogRowCount} roles incl. PUBLIC x ${databases} databases)` +
+    `(${proofs.logins} logins; catalog read on ${instances.length} instance${instances.length === 1 ? "" : "s"}: ${proofs.catalogRowCount} roles incl. PUBLIC x ${databases} databases` +
+    // Said only when the catalog alone proved some cells: otherwise every foreign cell was logged into.
+    (proofs.byCatalogAlone > 0
+      ? `; of ${proofs.foreignCells} foreign cells, ${proofs.foreignCells - proofs.byCatalogAlone} proved by login and ${proofs.byCatalogAlone} refused by the catalog alone, which ${proofs.sampled} sampled logins agree with`
+      : "") +
+    ")" +
     (uncovered.length > 0 ? `, ${uncovered.length} not covered` : "");
   return coverageOf(summary, covered, uncovered);
 }
 
-/** Refusals that are not proof of isolation, said plainly so a green matrix cell is not over-read. */
-function refusalNotes(results: readonly ProbeResult[], nameOf: (target: ProbeTarget) => string): string[] {
+/** Refusals that are not proof of isolation, said plainly so a green matrix cell is not over-read. `missingInCatalog`: databases of cells only the catalog refused, which it does not hold. */
+function refusalNotes(results: readonly ProbeResult[], nameOf: (target: ProbeTarget) => string, missingInCatalog: readonly string[]): string[] {
   const notes: string[] = [];
   const refused = results.filter((r): r is Extract<ProbeResult, { connected: false }> => !r.connected && r.attempt.kind === "service");
-  const missing = [...new Set(refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)))];
+  const missing = [...new Set([...refused.filter((r) => r.failure.code === SQLSTATE.invalidCatalogName).map((r) => nameOf(r.attempt.target)), ...missingInCatalog])];
   if (missing.length > 0) {
     notes.push(`Database ${missing.join(", ")} does not exist, so refusals there prove nothing about its grants (own-database reports it).`);
   }
