@@ -13,46 +13,14 @@
  * Usage: tsx cluster-cache-worker.ts <cache dir> <work dir> <rounds> <keys>
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../../src/core/logger.js";
 import { ClusterCache } from "../../../src/runtime/embedded/cluster-cache.js";
-
-const FOLDERS = ["base/1", "base/4", "base/5", "global", "pg_wal", "pg_xact"];
-const FILES_PER_FOLDER = 40;
-const FILE_SIZE = 2048;
-
-/** A stand-in cluster at `dir`: every file holds `identity`, its own path, and padding to a fixed size. */
-async function writeCluster(dir: string, identity: string): Promise<void> {
-  await mkdir(dir, { mode: 0o700 });
-  for (const folder of FOLDERS) {
-    await mkdir(join(dir, folder), { recursive: true, mode: 0o700 });
-    for (let i = 0; i < FILES_PER_FOLDER; i++) {
-      const path = `${folder}/${i}`;
-      await writeFile(join(dir, path), `${identity} ${path} `.padEnd(FILE_SIZE, "."), { mode: 0o600 });
-    }
-  }
-}
-
-/** What is wrong with the copy at `dir`, or undefined when it is one whole cluster. */
-async function copyProblem(dir: string): Promise<string | undefined> {
-  const found = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).length;
-  if (found !== FOLDERS.length * FILES_PER_FOLDER) return `${found} files, not ${FOLDERS.length * FILES_PER_FOLDER}`;
-  const identities = new Set<string>();
-  for (const folder of FOLDERS) {
-    for (let i = 0; i < FILES_PER_FOLDER; i++) {
-      const path = `${folder}/${i}`;
-      const text = await readFile(join(dir, path), "utf8").catch(() => "");
-      const [identity, named] = text.split(" ");
-      if (text.length !== FILE_SIZE || named !== path) return `${path} is not whole`;
-      identities.add(identity!);
-    }
-  }
-  return identities.size === 1 ? undefined : `files of ${identities.size} different clusters mixed`;
-}
+import { copyProblem, writeCluster } from "./stand-in-cluster.js";
 
 async function main(): Promise<void> {
-  const [cacheDir, workDir, roundsText, keysText] = process.argv.slice(2);
+  const [cacheDir, workDir, roundsText, keysText] = process.argv.slice(2) as [string, string, string, string];
   const rounds = Number(roundsText);
   const keys = Number(keysText);
   const outcome = { copies: 0, stores: 0, warnings: [] as string[], errors: [] as string[], badCopies: [] as string[] };
@@ -67,7 +35,7 @@ async function main(): Promise<void> {
     const key = `pg-test-${Math.floor(Math.random() * keys)}`;
     const target = join(workDir, `cluster-${round}`);
     try {
-      const cache = await ClusterCache.open(cacheDir!, logger);
+      const cache = await ClusterCache.open(cacheDir, logger);
       if (!cache) throw new Error("the cache could not be opened");
       if (await cache.copyTo(key, target, { name: "worker" })) {
         outcome.copies += 1;
