@@ -67573,13 +67573,13 @@ import { join as join26 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
-import { copyFileSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
+import { copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync as readFileSync3 } from "node:fs";
 import { chmod as chmod2, lstat as lstat2, mkdir as mkdir5, readdir as readdir13, readFile as readFile10, rename, rm as rm6, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join25, relative as relative10 } from "node:path";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
 var CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
 var MANIFEST = "civic-cluster.json";
-var FORMAT = 1;
+var FORMAT = 2;
 var MAX_ENTRIES = 12;
 function clusterCacheDir(env) {
   if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return void 0;
@@ -67628,25 +67628,29 @@ var ClusterCache = class _ClusterCache {
   }
   /**
    * Copies the entry `key` into `dataDir` (which must not exist), owned by `user`; false when there
-   * is no usable entry (a bad one is removed, to be made again). Each file's size is checked against
-   * the manifest as it is copied, so checking costs no second pass over the files.
+   * is no usable entry (a bad one is removed, to be made again), or when another run removed or
+   * replaced it meanwhile. Each file's size is checked against the manifest as it is copied, so
+   * checking costs no second pass over the files.
    */
   async copyTo(key, dataDir, user) {
     const entry = join25(this.dir, key);
     const checked = await this.checked(entry, key);
-    if (checked === void 0) return false;
-    if (typeof checked === "string") return this.discard(entry, key, checked);
-    const manifest = checked;
-    try {
-      await copyTree(entry, dataDir, manifest, true, user);
-    } catch (error62) {
-      await rm6(dataDir, { recursive: true, force: true });
-      if (error62 instanceof EntryDamage) return this.discard(entry, key, error62.message);
-      if (!await lstat2(entry).then(() => true, () => false)) return false;
-      throw error62;
+    if (checked.state === void 0) return false;
+    if (checked.problem !== void 0) {
+      if (await stateOf(entry) !== checked.state) return this.raced(key, "looked at");
+      return this.discard(entry, key, checked.problem, { quiet: checked.outdated === true });
     }
+    const manifest = checked.manifest;
     const now = /* @__PURE__ */ new Date();
     await utimes(entry, now, now).catch(() => void 0);
+    try {
+      await copyTree(entry, dataDir, manifest, { check: checked.state, owner: user });
+    } catch (error62) {
+      await rm6(dataDir, { recursive: true, force: true });
+      if (error62 instanceof EntryMoved || await stateOf(entry) !== checked.state) return this.raced(key, "copied");
+      if (error62 instanceof EntryDamage) return this.discard(entry, key, error62.message);
+      throw error62;
+    }
     return true;
   }
   /**
@@ -67656,7 +67660,7 @@ var ClusterCache = class _ClusterCache {
   async store(key, dataDir) {
     const temp = join25(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
     try {
-      const manifest = await manifestOf(dataDir, key);
+      const manifest = await manifestOf(dataDir, key, randomBytes5(8).toString("hex"));
       await copyTree(dataDir, temp, manifest);
       await writeFile5(join25(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
       await rename(temp, join25(this.dir, key));
@@ -67671,36 +67675,45 @@ var ClusterCache = class _ClusterCache {
   }
   /**
    * The entry's manifest when the entry is ours alone (nobody else can enter it, so nobody else can
-   * have put anything inside) and lists exactly its folders and files; a string saying what is
-   * wrong otherwise; undefined when there is no entry.
+   * have put anything inside) and lists exactly its folders and files, or what is wrong with it
+   * (`outdated`: only its format); with `state`, what was at the path when this began (`stateOf`),
+   * undefined when there is no entry.
    */
   async checked(entry, key) {
+    const state = await stateOf(entry);
+    if (state === void 0) return { state };
     let info;
     try {
       info = await lstat2(entry);
     } catch {
-      return void 0;
+      return { state: void 0 };
     }
     const problem = unsafe(info, this.uid, "entry", 63);
-    if (problem) return problem;
+    if (problem) return { state, problem };
     let manifest;
     try {
       manifest = JSON.parse(await readFile10(join25(entry, MANIFEST), "utf8"));
     } catch {
-      return "no readable manifest: a partial entry";
+      return { state, problem: "no readable manifest: a partial entry" };
     }
-    if (manifest.format !== FORMAT || manifest.key !== key) return "its manifest is for another key";
+    if (manifest.format !== FORMAT) return { state, problem: `its format is ${String(manifest.format)}, not ${FORMAT}`, outdated: true };
+    if (manifest.key !== key) return { state, problem: "its manifest is for another key" };
     let listing;
     try {
       listing = await listingOf(entry);
     } catch (error62) {
-      return error62.message;
+      return { state, problem: error62.message };
     }
     const listed2 = new Set(manifest.files.map(([path6]) => path6));
     const files = listing.files.filter((path6) => path6 !== MANIFEST);
-    if (files.length !== listed2.size || files.some((path6) => !listed2.has(path6))) return "its files differ from its manifest";
-    if (listing.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
-    return manifest;
+    if (files.length !== listed2.size || files.some((path6) => !listed2.has(path6))) return { state, problem: "its files differ from its manifest" };
+    if (listing.folders.length !== manifest.folders.length) return { state, problem: "its folders differ from its manifest" };
+    return { state, manifest };
+  }
+  /** Another run removed or replaced the entry while this one used it: a fresh initdb, as on a miss. */
+  raced(key, doing) {
+    this.logger.debug(`cluster cache: ${key} was removed or replaced by another run while it was ${doing}; this server runs initdb`);
+    return false;
   }
   /** Removes the least recently used entries past `MAX_ENTRIES`, set aside first as a bad one is. */
   async prune() {
@@ -67709,25 +67722,63 @@ var ClusterCache = class _ClusterCache {
     const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join25(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a2, b) => a2.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
       const aside = join25(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
-      await rename(join25(this.dir, name), aside).then(
-        () => rm6(aside, { recursive: true, force: true }),
-        () => void 0
-      );
-      this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
+      if (await setAsideAndRemove(join25(this.dir, name), aside)) {
+        this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
+      }
     }
   }
   /** Sets a bad entry aside and removes it, so it is made again; always false (nothing was copied). */
-  async discard(entry, key, problem) {
-    this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
-    const aside = join25(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`);
-    await rename(entry, aside).then(
-      () => rm6(aside, { recursive: true, force: true }),
-      () => void 0
-    );
+  async discard(entry, key, problem, { quiet = false } = {}) {
+    const message = `cluster cache: ${entry} is not used (${problem}); it is removed and made again`;
+    if (quiet) this.logger.debug(message);
+    else this.logger.warn(message);
+    await setAsideAndRemove(entry, join25(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`));
     return false;
   }
 };
+async function stateOf(path6) {
+  const info = await lstat2(path6).catch(() => void 0);
+  if (!info) return void 0;
+  return stateText(info, await readFile10(join25(path6, MANIFEST), "utf8").catch(() => void 0));
+}
+function stateOfSync(path6) {
+  let info;
+  try {
+    info = lstatSync(path6);
+  } catch {
+    return void 0;
+  }
+  let manifest;
+  try {
+    manifest = readFileSync3(join25(path6, MANIFEST), "utf8");
+  } catch {
+    manifest = void 0;
+  }
+  return stateText(info, manifest);
+}
+function stateText(info, manifest) {
+  let id = "no manifest";
+  if (manifest !== void 0) {
+    try {
+      id = String(JSON.parse(manifest).id ?? "no id");
+    } catch {
+      id = "unreadable";
+    }
+  }
+  return `${info.dev}:${info.ino}:${id}`;
+}
+async function setAsideAndRemove(path6, aside) {
+  try {
+    await rename(path6, aside);
+  } catch {
+    return false;
+  }
+  await rm6(aside, { recursive: true, force: true, maxRetries: 3 }).catch(() => void 0);
+  return true;
+}
 var EntryDamage = class extends Error {
+};
+var EntryMoved = class extends Error {
 };
 var ABANDONED_AFTER_MS = 10 * 6e4;
 async function removeAbandoned(dir) {
@@ -67756,25 +67807,26 @@ async function listingOf(root) {
   }
   return { files, folders };
 }
-async function manifestOf(root, key) {
+async function manifestOf(root, key, id) {
   const listing = await listingOf(root);
   const files = await Promise.all(listing.files.map(async (path6) => [path6, (await lstat2(join25(root, path6))).size]));
   files.sort((a2, b) => a2[0] < b[0] ? -1 : 1);
   const folders = [...listing.folders].sort((a2, b) => a2.length - b.length || (a2 < b ? -1 : 1));
-  return { format: FORMAT, key, files, folders };
+  return { format: FORMAT, key, id, files, folders };
 }
-async function copyTree(source, target, manifest, check3 = false, owner) {
+async function copyTree(source, target, manifest, { check: check3, owner } = {}) {
   await mkdir5(target, { mode: 448 });
   await chmod2(target, 448);
   for (const folder of manifest.folders) mkdirSync(join25(target, folder), { mode: 448 });
   for (const [path6, size] of manifest.files) {
     if (path6 === MANIFEST) continue;
-    if (check3) {
+    if (check3 !== void 0) {
       const info = lstatSync(join25(source, path6));
       if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path6} differs from its manifest`);
     }
     copyFileSync(join25(source, path6), join25(target, path6));
   }
+  if (check3 !== void 0 && stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
   if (owner?.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync(target, owner.uid, gid);

