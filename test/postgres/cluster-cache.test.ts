@@ -281,8 +281,9 @@ describe("plain SQL init scripts over the protocol, without the image's restart 
     return { seen, log: logger.text() };
   }
 
-  // A meta-command psql ignores here makes the same SQL go through psql and the image's restart.
-  const THROUGH_PSQL = "\\set civic_marker 1\n";
+  // A meta-command only psql runs (\\set and \\getenv go over the protocol too) makes the same SQL
+  // go through psql and the image's restart.
+  const THROUGH_PSQL = "\\echo through psql\n";
   const SQL = [
     "CREATE ROLE reader LOGIN PASSWORD 'reader-pw-1234';",
     "CREATE DATABASE reports OWNER reader;",
