@@ -153,6 +153,14 @@ describe.each([
       );
     },
   },
+  {
+    // \\getenv and :'name' go over the protocol: the server's own message quotes the value.
+    label: "an init script sent over the protocol whose failing statement quotes a password",
+    fixture: "property-tax" as const,
+    plant: async (repo: HostileRepo) => {
+      await repo.append(`${PRODUCT}/infra/init-databases.sql`, "\\getenv postgres_password POSTGRES_PASSWORD\nSELECT :'postgres_password'::int;\n");
+    },
+  },
 ])("secret canaries: $label", ({ fixture, plant }) => {
   let repo: HostileRepo;
   let folder: RunFolder;
