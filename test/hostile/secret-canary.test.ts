@@ -158,7 +158,7 @@ describe.each([
     label: "an init script sent over the protocol whose failing statement quotes a password",
     fixture: "property-tax" as const,
     plant: async (repo: HostileRepo) => {
-      await repo.append(`${PRODUCT}/infra/init-databases.sql`, "\\getenv postgres_password POSTGRES_PASSWORD\nSELECT :'postgres_password'::int;\n");
+      await repo.append(`${PRODUCT}/infra/init-databases.sql`, "\\getenv postgres_password POSTGRES_PASSWORD\nSELECT CAST(:'postgres_password' AS int);\n");
     },
   },
 ])("secret canaries: $label", ({ fixture, plant }) => {
