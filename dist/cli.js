@@ -69331,24 +69331,24 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...startsEarly && { composeLoaded: (compose) => startRuntime(loading.product, compose) }
   });
+  const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
+  const productPath = repoRelative(repoRoot, productDir) || ".";
   let product;
+  let policy;
   try {
     product = await loading.product;
+    policy = new FindingPolicy({
+      profile: profileOf(product),
+      profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
+      config: configOf(product),
+      today,
+      ...settings.baseline !== void 0 && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }
+    });
   } catch (error62) {
     await runtime?.stop().catch(() => void 0);
     await stopRuntime();
     throw error62;
   }
-  const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
-  const productPath = repoRelative(repoRoot, productDir) || ".";
-  const profile = profileOf(product);
-  const policy = new FindingPolicy({
-    profile,
-    profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
-    config: configOf(product),
-    today,
-    ...settings.baseline !== void 0 && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }
-  });
   const options = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,

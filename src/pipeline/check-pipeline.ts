@@ -151,25 +151,26 @@ async function checkInRunFolder(
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...(startsEarly && { composeLoaded: (compose: ComposeProject) => startRuntime(loading.product!, compose) }),
   });
+  const today = settings.today ?? isoDate(new Date());
+  const productPath = repoRelative(repoRoot, productDir) || ".";
   let product: Product;
+  let policy: FindingPolicy;
   try {
     product = await loading.product;
+    policy = new FindingPolicy({
+      profile: profileOf(product),
+      profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
+      config: configOf(product),
+      today,
+      ...(settings.baseline !== undefined && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }),
+    });
   } catch (error) {
-    // The registry could not be read: servers starting from the compose project are stopped mid-start.
+    // The registry, the configuration or the baseline is refused: servers starting from the
+    // compose project are stopped mid-start.
     await (runtime as Runtime | undefined)?.stop().catch(() => undefined);
     await stopRuntime();
     throw error;
   }
-  const today = settings.today ?? isoDate(new Date());
-  const productPath = repoRelative(repoRoot, productDir) || ".";
-  const profile = profileOf(product);
-  const policy = new FindingPolicy({
-    profile,
-    profileFrom: product.config?.profileAt ?? (product.registry.source === "typescript" ? "typescript registry" : "yaml or inferred registry"),
-    config: configOf(product),
-    today,
-    ...(settings.baseline !== undefined && { baseline: await readBaseline(settings.baseline, settings.cwd, productPath) }),
-  });
   const options: CheckOptions = {
     commandTimeoutMs: settings.commandTimeoutMs,
     concurrency: settings.concurrency,
