@@ -12,9 +12,10 @@
 // from /proc/self/stat's children times: the tool's own server and backends included; for the
 // baseline bash and psql only (its server keeps running between runs and is not counted).
 //
-// usage: node bench/run-all.mjs [--runs N] [--quick]
+// usage: node bench/run-all.mjs [--runs N] [--quick] [--rows 6,11,100,2000]
 //   --runs N   runs per cell (default 5)
 //   --quick    one run per cell, the 6- and 11-service products only
+//   --rows     the rows to measure, by service count (default: all four)
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -24,7 +25,7 @@ import { parseArgs } from "node:util";
 import { createJiti } from "jiti";
 import { writeSyntheticProduct } from "./synthetic-product.mjs";
 
-const { values: flags } = parseArgs({ options: { runs: { type: "string" }, quick: { type: "boolean" } } });
+const { values: flags } = parseArgs({ options: { runs: { type: "string" }, quick: { type: "boolean" }, rows: { type: "string" } } });
 const RUNS = flags.quick ? 1 : Number(flags.runs ?? 5);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs expects a whole number from 1, got ${flags.runs}`);
 
@@ -140,13 +141,14 @@ const cases = [
   { name: "synthetic 6 (5 databases, 2 migrations each)", services: 6, make: () => writeSyntheticProduct(6, { statelessEvery: 6, migrationsPerService: 2 }), live: true },
   { name: "fixtures/property-tax", services: 11, make: async () => ({ root: join(repoRoot, "fixtures/property-tax"), product: join(repoRoot, "fixtures/property-tax/products/property-tax"), keep: true }), live: true },
 ];
-if (!flags.quick) {
+if (!flags.quick || flags.rows) {
   cases.push({ name: "synthetic 100", services: 100, make: () => writeSyntheticProduct(100, { statelessEvery: 0 }), live: true });
   cases.push({ name: "synthetic 2,000 (static checks)", services: 2000, make: () => writeSyntheticProduct(2000), live: false });
 }
 
+const wanted = flags.rows?.split(",").map(Number);
 const rows = [];
-for (const c of cases) {
+for (const c of cases.filter((row) => !wanted || wanted.includes(row.services))) {
   const made = await c.make();
   try {
     const args = [cli, "check", made.product, "--format", "json", ...(c.live ? ["--runtime", "embedded"] : ["--only", "registry,drift,compose,dependencies"])];
