@@ -49,8 +49,17 @@ describe("issue 8 (5, 7): databases owned by the superuser, CONNECT granted, PUB
   }, 600_000);
   afterAll(() => copy?.[Symbol.asyncDispose]());
 
-  // "(5) migrations fails with migrations/apply-failed for every service" waits for the migrations check's scratch
-  // database created like the product's: kept in truth-migrations-pending.test.ts.txt (not collected) until it lands.
+  it("(5) migrations fails with migrations/apply-failed for every service: as its own role it may not CREATE in public (PostgreSQL 15+)", () => {
+    const migrations = checkOf(report, "migrations");
+    expect(migrations.status, JSON.stringify({ reason: migrations.reason, notes: migrations.notes })).toBe("fail");
+    const failed = migrations.findings.filter((f) => f.rule === "migrations/apply-failed");
+    expect(failed.map((f) => f.service).sort()).toEqual(STATEFUL.map((s) => s.key).sort());
+    for (const finding of failed) {
+      expect(finding.message).toMatch(/permission denied for schema public/);
+      expect(finding.file).toMatch(/\/migrations\/\d+_init\/migration\.sql$/);
+      expect(finding.line).toBeGreaterThan(0);
+    }
+  });
 
   it("(7) one isolation/foreign-connect finding per credential, listing every database it reached", () => {
     const isolation = checkOf(report, "isolation");

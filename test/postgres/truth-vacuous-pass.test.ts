@@ -167,9 +167,6 @@ describe("issue 8 (1): no vacuous pass on split credentials, other URL names and
     expect(ownDatabase.status).not.toBe("pass");
   });
 
-  // "migrations applies the plain SQL, Flyway, golang-migrate and dbmate sets …" waits for the migrations
-  // check's non-Prisma sets: kept in truth-migrations-pending.test.ts.txt (not collected) until they land.
-
   it("dependencies is skip under the embedded runtime (its live part needs the compose runtime), never pass", () => {
     const dependencies = checkOf(report, "dependencies");
     expect(dependencies.status).toBe("skip");
@@ -179,6 +176,20 @@ describe("issue 8 (1): no vacuous pass on split credentials, other URL names and
   it("every live check carries coverage and the report is honest in every format", () => {
     for (const id of ["own-database", "isolation", "migrations"]) expect(checkOf(report, id).coverage, `${id} has no coverage`).toBeDefined();
     expectHonestReport(report, run.files);
+  });
+
+  it("migrations applies the plain SQL, Flyway, golang-migrate and dbmate sets (never pass with nothing applied), and cannot pass with one service untested", () => {
+    const migrations = checkOf(report, "migrations");
+    expect(migrations.status, JSON.stringify({ reason: migrations.reason, notes: migrations.notes })).not.toBe("pass");
+    expect(["fail", "error"]).toContain(migrations.status);
+    expect(migrations.findings.filter((f) => f.rule === "migrations/apply-failed")).toEqual([]);
+    const coverage = migrations.coverage;
+    expect(coverage, "migrations carries no coverage").toBeDefined();
+    for (const s of READABLE) {
+      const applied = coverage!.covered.filter((item) => item.kind === "migration-set" && (about(item, s.key) || item.name.includes(migrationSets.get(s.key)!)));
+      expect(applied, `migration set of ${s.key} (${migrationSets.get(s.key)}) not covered`).toHaveLength(1);
+    }
+    expect(coverage!.uncovered.filter((item) => about(item, UNREADABLE)).length).toBeGreaterThan(0);
   });
 
   it("no password (nor the tail of the one holding @) appears in stdout, stderr or any report file", () => {
