@@ -59262,6 +59262,14 @@ function renderJson(report) {
 `;
 }
 
+// src/product/product.ts
+function profileOf(product) {
+  return product.config?.profile ?? (product.registry.source === "typescript" ? "civic" : "portable");
+}
+function configOf(product) {
+  return product.config ?? EMPTY_CONFIG;
+}
+
 // src/postgres/sql-lexer.ts
 var DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 var WORD = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/;
@@ -59517,7 +59525,7 @@ async function postgresFindings(instances, context) {
         severity: "error",
         message: `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
-        fix: civicLayout(context) ? "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)." : "Add a PostgreSQL service (e.g. image postgres:16-alpine) whose init script in /docker-entrypoint-initdb.d creates each service's database and its own role."
+        fix: context.civic ? "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)." : "Add a PostgreSQL service (e.g. image postgres:16-alpine) whose init script in /docker-entrypoint-initdb.d creates each service's database and its own role."
       }
     ];
   }
@@ -59554,7 +59562,7 @@ async function instanceFindings(postgres, served, context) {
       message: `The init script source ${source} of "${name}" ${reason}.`,
       file: problem.origin.file,
       line: problem.origin.line,
-      fix: civicLayout(context) ? "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file." : "Mount an init script (or folder) that exists in the repository into /docker-entrypoint-initdb.d/, with a path relative to the compose file."
+      fix: context.civic ? "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file." : "Mount an init script (or folder) that exists in the repository into /docker-entrypoint-initdb.d/, with a path relative to the compose file."
     });
   }
   const runnable = scripts.filter((script) => script.kind !== "ignored");
@@ -59565,11 +59573,11 @@ async function instanceFindings(postgres, served, context) {
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
       file: postgres.service.file,
       line: postgres.service.line,
-      fix: civicLayout(context) ? `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".` : `Mount an init script creating the services' databases into /docker-entrypoint-initdb.d of "${name}" (e.g. "- ./initdb:/docker-entrypoint-initdb.d:ro").`
+      fix: context.civic ? `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".` : `Mount an init script creating the services' databases into /docker-entrypoint-initdb.d of "${name}" (e.g. "- ./initdb:/docker-entrypoint-initdb.d:ro").`
     });
   }
   if (runnable.length === 0) return findings;
-  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, civicLayout(context), context.repoRoot)];
+  return [...findings, ...await missingDatabaseFindings(postgres, runnable, served, context.civic, context.repoRoot)];
 }
 async function unplacedDatabaseFindings(services, instances) {
   if (services.length === 0) return [];
@@ -59589,9 +59597,6 @@ async function unplacedDatabaseFindings(services, instances) {
     line: instances[0].service.line,
     fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`
   }));
-}
-function civicLayout(context) {
-  return context.registry.source === "typescript";
 }
 function healthcheckFindings(postgres) {
   const { service } = postgres;
@@ -60210,7 +60215,7 @@ var composeCheck = {
         fix: `Add "${composeService.name}" to ${registry2.file} (and regenerate), or remove it from the compose file.`
       });
     }
-    findings.push(...await postgresFindings(instances, { registry: registry2, compose, repoRoot, homeOf }));
+    findings.push(...await postgresFindings(instances, { registry: registry2, compose, repoRoot, homeOf, civic: profileOf(context.product) === "civic" }));
     return { findings };
   }
 };
@@ -60677,14 +60682,6 @@ function staticFindings(service, registry2, compose) {
 // src/checks/drift/index.ts
 import { readFile as readFile5 } from "node:fs/promises";
 import { join as join16 } from "node:path";
-
-// src/product/product.ts
-function profileOf(product) {
-  return product.config?.profile ?? (product.registry.source === "typescript" ? "civic" : "portable");
-}
-function configOf(product) {
-  return product.config ?? EMPTY_CONFIG;
-}
 
 // src/sandbox/run-folder.ts
 import { chmod, chown, lchown, mkdir as mkdir3, mkdtemp as mkdtemp2, readdir as readdir7, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";

@@ -315,6 +315,16 @@ describe("compose check", () => {
     ]);
   });
 
+  it("words the init-database-missing fix by the profile, as every other check does: regenerate under civic, the product's own script under portable", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.edit(INIT_SQL, (text) => text.replace("CREATE DATABASE tax_levy_rate OWNER", "-- CREATE DATABASE tax_levy_rate OWNER"));
+    const fixOf = async () => (await findingsOf(copy)).find((finding) => finding.rule === "compose/init-database-missing")?.fix;
+    expect(await fixOf()).toBe("Regenerate infra/init-databases.sql from the registry so it contains CREATE DATABASE tax_levy_rate.");
+    // The same TypeScript registry, checked under the portable profile: no generator is assumed.
+    await writeFile(join(copy.product, "civic-conformance.yaml"), "profile: portable\n");
+    expect(await fixOf()).toBe(`Add CREATE DATABASE tax_levy_rate (owned by the service's own role) to ${INIT_SQL}.`);
+  });
+
   it("reports compose/init-database-missing for a quoted name that differs in case", async () => {
     await using copy = await copyFixture("property-tax");
     await copy.edit(INIT_SQL, (text) => text.replace("CREATE DATABASE tax_levy_rate OWNER", 'CREATE DATABASE "Tax_Levy_Rate" OWNER'));

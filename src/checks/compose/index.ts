@@ -1,4 +1,5 @@
 import type { Finding } from "../../core/report-model.js";
+import { profileOf } from "../../product/product.js";
 import { productPostgres } from "../../product/product-postgres.js";
 import { locationOf } from "../../registry/model.js";
 import type { Check } from "../check.js";
@@ -72,7 +73,7 @@ export const composeCheck: Check<"compose"> = {
       });
     }
 
-    findings.push(...(await postgresFindings(instances, { registry, compose, repoRoot, homeOf })));
+    findings.push(...(await postgresFindings(instances, { registry, compose, repoRoot, homeOf, civic: profileOf(context.product) === "civic" })));
     return { findings };
   },
 };

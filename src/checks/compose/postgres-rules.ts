@@ -12,6 +12,11 @@ export interface PostgresRuleContext {
   readonly repoRoot: string;
   /** The instance each stateful service uses (its home); `undefined` when it cannot be told. */
   readonly homeOf: (service: Service) => PostgresInstance | undefined;
+  /**
+   * The civic profile: fixes say to regenerate infra/init-databases.sql from the registry, as every
+   * check's fix does under it (checks/shared/init-script-names.ts); else they name the product's own scripts.
+   */
+  readonly civic: boolean;
 }
 
 /**
@@ -30,7 +35,7 @@ export async function postgresFindings(instances: readonly PostgresInstance[], c
           `The compose file has no PostgreSQL service (an image of the postgres, postgis, timescaledb, pgvector or bitnami/postgresql family, ` +
           `a build FROM one, or a service mounting /docker-entrypoint-initdb.d), yet ${stateful.length} service(s) own a database.`,
         file: context.compose.file,
-        fix: civicLayout(context)
+        fix: context.civic
           ? "Add a `postgres` service (image postgres:16-alpine) that mounts infra/init-databases.sql into /docker-entrypoint-initdb.d (regenerate from the registry)."
           : "Add a PostgreSQL service (e.g. image postgres:16-alpine) whose init script in /docker-entrypoint-initdb.d creates each service's database and its own role.",
       },
@@ -74,7 +79,7 @@ async function instanceFindings(postgres: PostgresInstance, served: readonly Ser
       message: `The init script source ${source} of "${name}" ${reason}.`,
       file: problem.origin.file,
       line: problem.origin.line,
-      fix: civicLayout(context)
+      fix: context.civic
         ? "Mount the generated infra/init-databases.sql into /docker-entrypoint-initdb.d/ with a path relative to the compose file."
         : "Mount an init script (or folder) that exists in the repository into /docker-entrypoint-initdb.d/, with a path relative to the compose file.",
     });
@@ -88,14 +93,14 @@ async function instanceFindings(postgres: PostgresInstance, served: readonly Ser
       message: `The PostgreSQL service "${name}" has no init script in /docker-entrypoint-initdb.d (mounted, or copied by its build), so no service database is created.`,
       file: postgres.service.file,
       line: postgres.service.line,
-      fix: civicLayout(context)
+      fix: context.civic
         ? `Add "- ./infra/init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro" to the volumes of "${name}".`
         : `Mount an init script creating the services' databases into /docker-entrypoint-initdb.d of "${name}" (e.g. "- ./initdb:/docker-entrypoint-initdb.d:ro").`,
     });
   }
   // With nothing runnable mounted, the init-scripts finding already says no database is created.
   if (runnable.length === 0) return findings;
-  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served, civicLayout(context), context.repoRoot))];
+  return [...findings, ...(await missingDatabaseFindings(postgres, runnable, served, context.civic, context.repoRoot))];
 }
 
 /** With several instances, a service whose instance cannot be told must find its database created by one of them. */
@@ -119,11 +124,6 @@ async function unplacedDatabaseFindings(services: readonly Service[], instances:
       line: instances[0]!.service.line,
       fix: `Create "${service.database}" with a plain CREATE DATABASE in an init script of the instance "${service.key}" uses.`,
     }));
-}
-
-/** The civic layout (a TypeScript registry and its generator) regenerates infra/init-databases.sql; other repositories keep their own init scripts. */
-function civicLayout(context: Pick<PostgresRuleContext, "registry">): boolean {
-  return context.registry.source === "typescript";
 }
 
 // An error: `depends_on: condition: service_healthy` needs it, or services race the init scripts.
