@@ -53,7 +53,14 @@ async function observable(adminUrl: string): Promise<unknown> {
       try {
         perDatabase[database] = {
           fingerprint: [...(await fingerprintDatabase(client)).entries()].sort(),
-          schemas: (await client.query("SELECT nspname, pg_get_userbyid(nspowner) AS owner, nspacl::text AS acl FROM pg_namespace ORDER BY nspname")).rows,
+          // A temporary schema is named after the backend slot of the session that first made one (the init script's
+          // pg_temp.require_password): which slot that is depends on which other sessions were still open, not on initdb.
+          schemas: (
+            await client.query(
+              String.raw`SELECT regexp_replace(nspname, '^(pg_temp|pg_toast_temp)_\d+$', '\1_N') AS nspname, pg_get_userbyid(nspowner) AS owner, nspacl::text AS acl
+                 FROM pg_namespace ORDER BY 1`,
+            )
+          ).rows,
           relations: (await client.query("SELECT count(*)::int AS n, max(oid)::int AS max_oid FROM pg_class")).rows,
         };
       } finally {
