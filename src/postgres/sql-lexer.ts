@@ -86,6 +86,10 @@ export function lexSql(sql: string): SqlToken[] {
       const close = sql.indexOf(tag, i + tag.length);
       i = close < 0 ? sql.length : close + tag.length;
       push("dollar-quoted", start, i);
+    } else if (char === ":" && next === ":") {
+      // A cast: psql reads `::` as one token, so `::int` is never its variable `:int`.
+      i += 2;
+      push("symbol", start, i);
     } else if (char === ":" && (next === "'" || next === '"' || (next !== undefined && /[A-Za-z_]/.test(next))) && PSQL_VARIABLE.test(sql.slice(i))) {
       i += PSQL_VARIABLE.exec(sql.slice(i))![0].length;
       push("psql-variable", start, i);

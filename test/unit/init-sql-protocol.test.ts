@@ -64,6 +64,9 @@ describe("plain SQL init scripts", () => {
     // A backslash makes libpq write an E'' literal, with a space before it, every backslash doubled.
     expect(plain("\\getenv pw P\nSELECT :'pw';\n", { P: "a\\b'c" })?.[0]?.text.trim()).toBe("SELECT  E'a\\\\b''c'");
     expect(plain('\\set t \'x"y\'\nSELECT 1 FROM :"t";\n')?.[0]?.text.trim()).toBe('SELECT 1 FROM "x""y"');
+    // A cast is not a variable: psql's lexer reads `::` as one token, before its `:name` rule.
+    expect(plain("\\set n 42\nSELECT :'n'::int, '{1}'::int[], 1::text;\n")?.[0]?.text.trim()).toBe("SELECT '42'::int, '{1}'::int[], 1::text");
+    expect(plain("SELECT now()::date;\n")?.[0]?.text.trim()).toBe("SELECT now()::date");
     // After \\unset the variable is gone: psql would send the text as written.
     expect(plain("\\set pw x\n\\unset pw\nSELECT :'pw';\n")).toBeUndefined();
   });
