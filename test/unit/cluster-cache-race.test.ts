@@ -47,9 +47,9 @@ function shownLogger(): Logger & { shown: string[] } {
 describe("cluster cache shared by concurrent runs", { timeout: 120_000 }, () => {
   /**
    * Two runs in one process (several products checked by one CLI): one copies the entry while the
-   * other removes it — after 0, 1, 2… turns of the event loop, so the removal lands between each pair
-   * of the copying run's file-system calls in turn — and, with `keptAgain`, keeps a new one of the
-   * same key at once, as a run that found none does.
+   * other removes it — after 0, 1, 2… turns of the event loop, then 1, 2, 3… ms more, so the removal
+   * lands between each pair of the copying run's file-system calls in turn and during its `cp` — and,
+   * with `keptAgain`, keeps a new one of the same key at once, as a run that found none does.
    */
   // Small: what matters here is where the removal lands among the copying run's awaits, not the copy's length.
   const FILES_PER_FOLDER = 8;
@@ -75,7 +75,10 @@ describe("cluster cache shared by concurrent runs", { timeout: 120_000 }, () => 
           return false;
         },
       );
-      for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
+      // The copy itself is a child process (`cp -a`, one long await): past 40 turns the removal
+      // waits a further millisecond per round, so it also lands during the copy and after it.
+      for (let turn = 0; turn < Math.min(turns, 40); turn++) await new Promise((resolve) => setImmediate(resolve));
+      if (turns > 40) await sleep(turns - 40);
       // What pruning and a bad entry's removal do: set aside, then deleted.
       const aside = join(cacheDir, `.bad-${key}-${turns}`);
       await rename(join(cacheDir, key), aside).then(() => rm(aside, { recursive: true, force: true }), () => undefined);

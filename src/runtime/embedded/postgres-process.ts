@@ -178,6 +178,10 @@ export async function runInitdb(
       "--locale=C",
       // Throwaway: skipping the final fsync of the new cluster saves most of initdb's time on slow disks.
       "--no-sync",
+      // 1 MB WAL segments instead of 16: a new cluster holds about 5 MB of WAL instead of one 16 MB
+      // file, so a copy from the cluster cache moves 28 MB instead of 39. Nothing a check reads
+      // depends on it (only `wal_segment_size` shows it).
+      "--wal-segsize=1",
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs,
     ],
