@@ -122,7 +122,13 @@ async function checkInRunFolder(
         ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
         ...(settings.composeCommand !== undefined && { composeCommand: settings.composeCommand }),
       });
-      io.logger.info(`Starting the ${runtime.name} runtime…`);
+      // Said once the registry is read: when it is refused, its error is all the user sees (the
+      // servers started beside its evaluation are stopped without a word).
+      const name = runtime.name;
+      void Promise.resolve(product).then(
+        () => io.logger.info(`Starting the ${name} runtime…`),
+        () => undefined,
+      );
       return runtime.start(io.signal);
     })();
     // Keep a rejected start from surfacing as an unhandled rejection while the static checks run.

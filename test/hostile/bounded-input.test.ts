@@ -31,6 +31,24 @@ describe("registry evaluation is bounded", { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/service-registry\.ts(:\d+)*: .*(time|did not finish|took longer)/i);
   });
 
+  it("a registry that throws, under --runtime embedded: exit 2 at its line; the servers started beside its evaluation are stopped, never announced, nothing left", async () => {
+    await using repo = await HostileRepo.copy("property-tax", "registry-throws");
+    await using folder = await RunFolder.create("registry-throws");
+    // After a top-level await long enough for the servers (started from the compose file alone) to be on their way.
+    await repo.edit(REGISTRY, (text) => `${text}\nawait new Promise((resolve) => setTimeout(resolve, 2000));\nthrow new Error("registry refused");\n`);
+    const lines = (await readFile(join(repo.root, REGISTRY), "utf8")).split("\n");
+    const line = lines.findIndex((text) => text.includes("registry refused")) + 1;
+    const before = await repo.hash();
+
+    const result = await runCli(["check", repo.product, "--runtime", "embedded", "--verbose"], { env: folder.env(), boundMs: 60_000 });
+
+    expect(await outcomeOf(result, folder, repo, before)).toEqual(cleanEnd(2));
+    expect(result.stderr).toContain(`service-registry.ts:${line}:7: The service registry failed to evaluate: registry refused`);
+    // The server did start beside the evaluation (this is the case being tested).
+    expect(result.stderr).toMatch(/embedded PostgreSQL "postgres": cluster and socket in/);
+    expect(result.stderr).not.toContain("Starting the embedded runtime");
+  });
+
   it.each([
     { signal: "SIGTERM" as const, group: false, code: 143 },
     { signal: "SIGINT" as const, group: true, code: 130 },
