@@ -38,7 +38,12 @@ import { staticHits } from "./static-scan.js";
  * The other services' databases are watched as `InterferenceWatch` says: fingerprinted after every
  * service (`sweep`), or, where no migration can reach another database (`containedPass`), before
  * and after their own service and at the end (`verify`), with the pass run again as a sweep on
- * anything a verify pass did not expect.
+ * anything a verify pass did not expect. Two verify passes run at the same time
+ * (`runPassesTogether`), on scratch databases all made before either starts and dropped after both
+ * end, so that nothing but a migration changes the cluster meanwhile: on any cluster change, or
+ * anything else either did not expect, the cluster is put back and both are applied again one after
+ * the other as sweeps. Sweep passes, and passes whose databases would not all get a kept
+ * connection, run one after the other.
  *
  * `options.migrateCommand` replaces the built-in applier: a shell command run in the module folder
  * with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the registry key) and
@@ -231,8 +236,8 @@ async function applyOnInstance(
       if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, start);
       reverse = await pass(names[1], [...toApply].reverse());
     };
-    // Two verify passes may run at once (two lanes at least): anything either did not expect, and they run again one after the other.
-    if (watch === "verify" && context.options.concurrency >= 2) {
+    // Two verify passes may run at once (two lanes at least, a kept connection into each database): anything either did not expect, and they run again one after the other.
+    if (watch === "verify" && context.options.concurrency >= 2 && scratch.keepsOpen(2 * toApply.length)) {
       const together = await runPassesTogether(scratch, [{ name: "f", services: toApply }, { name: "r", services: [...toApply].reverse() }], options);
       if ("unverified" in together) {
         context.logger.debug(`migrations passes f and r: ${together.unverified}; applying again, one pass after the other, with every database fingerprinted after every service`);
