@@ -63580,6 +63580,13 @@ var ScratchDatabases = class _ScratchDatabases {
       }
     });
   }
+  /**
+   * Whether `count` scratch databases more would each get a kept connection: where they would not,
+   * the rest are fingerprinted over short-lived connections, a new login each time.
+   */
+  keepsOpen(count2) {
+    return this.keptSlots + count2 <= this.keptLimit;
+  }
   /** The scratch database's URL with the given credentials (what a migrate command receives). */
   urlFor(database, user, password, schema) {
     const server = parseDatabaseUrl(this.adminUrl);
@@ -64603,63 +64610,126 @@ async function containedPass(scratch, services) {
   return rows.every((row) => INERT_EXTENSIONS.has(row.name));
 }
 async function runPass(scratch, services, options) {
+  const databases = databasesOf({ name: options.pass, services }, options.runId);
+  try {
+    const [prepared] = await preparePasses(scratch, [{ name: options.pass, services }], options);
+    await scratch.settled();
+    const cluster = await scratch.clusterFingerprint();
+    return await applyPass(scratch, prepared, cluster, { ...options, lane: concurrencyLimit(options.context.options.concurrency) });
+  } finally {
+    await scratch.dropInBackground(databases);
+  }
+}
+async function runPassesTogether(scratch, plans, options) {
+  const databases = plans.flatMap((plan) => databasesOf(plan, options.runId));
+  try {
+    const prepared = await preparePasses(scratch, plans, options);
+    await scratch.settled();
+    const cluster = await scratch.clusterFingerprint();
+    const halt = {};
+    const lane = concurrencyLimit(options.context.options.concurrency);
+    const settled = await Promise.allSettled(
+      prepared.map(async (pass, i2) => {
+        try {
+          const result = await applyPass(scratch, pass, cluster, { ...options, watch: "verify", lane, beside: { name: plans[1 - i2].name, halt } });
+          if ("unverified" in result) halt.reason ??= `pass ${pass.name}: ${result.unverified}`;
+          return result;
+        } catch (error62) {
+          halt.reason ??= `pass ${pass.name} failed`;
+          throw error62;
+        }
+      })
+    );
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    if (halt.reason !== void 0) return { unverified: halt.reason };
+    const [forward, reverse] = settled.map((result) => result.value);
+    const changed = describeChanges(cluster, await scratch.clusterFingerprint());
+    if (changed.length > 0) return { unverified: `the cluster changed while the passes ran: ${changed[0]}` };
+    return [forward, reverse];
+  } finally {
+    await scratch.dropInBackground(databases);
+  }
+}
+function databasesOf(plan, runId) {
+  return plan.services.map((s, i2) => scratchDatabaseName(s.service.database, plan.name, runId, i2));
+}
+async function preparePasses(scratch, plans, options) {
   const { context } = options;
+  let mark = performance.now();
+  const others = plans.slice(1).map((plan) => `pass ${plan.name}'s ${plan.services.length}`);
+  const beside = others.length > 0 ? `, with ${others.join(" and ")},` : "";
+  const took = (what) => {
+    const now = performance.now();
+    context.logger.debug(`migrations pass ${plans[0].name}: ${what}${beside} took ${Math.round(now - mark)} ms`);
+    mark = now;
+  };
+  const databases = plans.map((plan) => databasesOf(plan, options.runId));
+  const all = databases.flat();
+  const services = plans.flatMap((plan) => plan.services);
+  const scratchRoles = new Set((await scratch.admin.query("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
+  const problems = await scratch.createDatabases(services.map((s, i2) => scratchSpec(all[i2], s, options.blueprints.get(s.service.database), scratchRoles)));
+  for (const problem of problems) options.notes.push(problem);
+  took(`creating ${plans[0].services.length} scratch databases`);
   const { concurrency } = context.options;
-  const databases = services.map((s, i2) => scratchDatabaseName(s.service.database, options.pass, options.runId, i2));
+  const fingerprints = await fingerprintAll(scratch, all, { concurrency, lane: concurrencyLimit(concurrency), signal: context.signal });
+  took("the first fingerprints");
+  let next = 0;
+  return plans.map((plan, i2) => ({ ...plan, databases: databases[i2], fingerprints: fingerprints.slice(next, next += plan.services.length) }));
+}
+async function applyPass(scratch, pass, cluster, options) {
+  const { context, lane, beside } = options;
+  const { services, databases, fingerprints } = pass;
   const realName = new Map(databases.map((name, i2) => [name, services[i2].service.database]));
   const readable2 = (text) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
+  const onDatabase = (database, work) => lane(() => scratch.withDatabase(database, work));
   let mark = performance.now();
   const took = (what) => {
     const now = performance.now();
-    context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
+    context.logger.debug(`migrations pass ${pass.name}: ${what} took ${Math.round(now - mark)} ms`);
     mark = now;
   };
-  try {
-    const scratchRoles = new Set((await scratch.admin.query("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
-    const problems = await scratch.createDatabases(services.map((s, i2) => scratchSpec(databases[i2], s, options.blueprints.get(s.service.database), scratchRoles)));
-    for (const problem of problems) options.notes.push(problem);
-    took(`creating ${databases.length} scratch databases`);
-    const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
-    await scratch.settled();
-    let cluster = await scratch.clusterFingerprint();
-    took("the first fingerprints");
-    const watch = options.watch === "verify" && fingerprints.every(inertExtensionsOnly) ? "verify" : "sweep";
-    const outcomes = [];
-    for (const [index, current] of services.entries()) {
-      context.signal.throwIfAborted();
-      const database = databases[index];
-      if (watch === "verify") {
-        const before = await scratch.withDatabase(database, fingerprintDatabase);
-        const changed = describeChanges(fingerprints[index], before);
-        if (changed.length > 0) return { unverified: `database ${realName.get(database)} changed before its own migrations ran: ${readable2(changed[0])}` };
-      }
-      const clusterChanges = [];
-      const noteCluster = async (migration) => {
-        const next = await scratch.clusterFingerprint();
-        const changes = describeChanges(cluster, next).map(readable2);
-        if (changes.length > 0) clusterChanges.push({ migration, changes });
-        cluster = next;
-      };
-      let failure2;
-      let loginFailure;
-      if (current.command !== void 0) {
-        const command = current.command;
-        failure2 = await withRunFolder(
-          context,
-          (runFolder) => applyWithCommand({
-            command,
-            cwd: current.module.moduleDir ?? context.product.repoRoot,
-            callerEnv: context.options.env,
-            runFolder,
-            databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
-            service: current.service.key,
-            migrationsDir: current.migrationsDir,
-            timeoutMs: context.options.commandTimeoutMs,
-            signal: context.signal
-          })
-        );
-        await noteCluster(void 0);
-      } else {
+  if (beside) context.logger.debug(`migrations pass ${pass.name}: applying ${services.length} services' migrations beside pass ${beside.name}`);
+  const watch = options.watch === "verify" && fingerprints.every(inertExtensionsOnly) ? "verify" : "sweep";
+  if (beside && watch !== "verify") return { unverified: "a scratch database was made with an extension that may reach another database" };
+  const outcomes = [];
+  for (const [index, current] of services.entries()) {
+    context.signal.throwIfAborted();
+    if (beside?.halt.reason !== void 0) return { unverified: `stopped, pass ${beside.name} was unverified` };
+    const database = databases[index];
+    if (watch === "verify") {
+      const before = await onDatabase(database, fingerprintDatabase);
+      const changed = describeChanges(fingerprints[index], before);
+      if (changed.length > 0) return { unverified: `database ${realName.get(database)} changed before its own migrations ran: ${readable2(changed[0])}` };
+    }
+    const clusterChanges = [];
+    const noteCluster = async (migration) => {
+      const next = await scratch.clusterFingerprint();
+      const changes = describeChanges(cluster, next).map(readable2);
+      if (changes.length > 0) clusterChanges.push({ migration, changes });
+      cluster = next;
+    };
+    let failure2;
+    let loginFailure;
+    if (current.command !== void 0) {
+      const command = current.command;
+      failure2 = await withRunFolder(
+        context,
+        (runFolder) => applyWithCommand({
+          command,
+          cwd: current.module.moduleDir ?? context.product.repoRoot,
+          callerEnv: context.options.env,
+          runFolder,
+          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+          service: current.service.key,
+          migrationsDir: current.migrationsDir,
+          timeoutMs: context.options.commandTimeoutMs,
+          signal: context.signal
+        })
+      );
+      await noteCluster(void 0);
+    } else {
+      await lane(async () => {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`
         }).catch((error62) => {
@@ -64679,49 +64749,49 @@ async function runPass(scratch, services, options) {
             });
           }
         }
-        if (failure2) await noteCluster(failure2.migration?.name);
-      }
-      if (watch === "verify" && clusterChanges.length > 0) return { unverified: `the migrations of ${current.service.key} changed the cluster` };
-      took(`applying the migrations of ${current.service.key}`);
-      const otherDatabaseChanges = [];
-      let own2;
-      if (watch === "sweep") {
-        const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
-        for (const [i2, name] of databases.entries()) {
-          if (i2 === index) continue;
-          for (const change of describeChanges(fingerprints[i2], after[i2])) {
-            otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i2].service.key}: ${readable2(change)}`);
-          }
-          fingerprints[i2] = after[i2];
-        }
-        own2 = after[index];
-      } else {
-        own2 = await scratch.withDatabase(database, fingerprintDatabase);
-      }
-      took(`fingerprinting after ${current.service.key}`);
-      fingerprints[index] = own2;
-      outcomes.push({
-        service: current.service.key,
-        ...failure2 && { failure: failure2 },
-        ...loginFailure !== void 0 && { loginFailure },
-        clusterChanges,
-        otherDatabaseChanges,
-        liveLinks: linksIn(own2),
-        ownFingerprint: own2
       });
+      if (failure2) await noteCluster(failure2.migration?.name);
     }
-    if (watch === "verify") {
-      const last = await fingerprintAll(scratch, databases, concurrency, context.signal);
-      took("the last fingerprints");
+    if (watch === "verify" && clusterChanges.length > 0) {
+      return { unverified: beside ? `the cluster changed while the migrations of ${current.service.key} ran` : `the migrations of ${current.service.key} changed the cluster` };
+    }
+    took(`applying the migrations of ${current.service.key}`);
+    const otherDatabaseChanges = [];
+    let own2;
+    if (watch === "sweep") {
+      const after = await fingerprintAll(scratch, databases, { concurrency: context.options.concurrency, lane, signal: context.signal });
       for (const [i2, name] of databases.entries()) {
-        const changed = describeChanges(fingerprints[i2], last[i2]);
-        if (changed.length > 0) return { unverified: `database ${realName.get(name)} changed after its own migrations ran: ${readable2(changed[0])}` };
+        if (i2 === index) continue;
+        for (const change of describeChanges(fingerprints[i2], after[i2])) {
+          otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i2].service.key}: ${readable2(change)}`);
+        }
+        fingerprints[i2] = after[i2];
       }
+      own2 = after[index];
+    } else {
+      own2 = await onDatabase(database, fingerprintDatabase);
     }
-    return { outcomes };
-  } finally {
-    await scratch.dropInBackground(databases);
+    took(`fingerprinting after ${current.service.key}`);
+    fingerprints[index] = own2;
+    outcomes.push({
+      service: current.service.key,
+      ...failure2 && { failure: failure2 },
+      ...loginFailure !== void 0 && { loginFailure },
+      clusterChanges,
+      otherDatabaseChanges,
+      liveLinks: linksIn(own2),
+      ownFingerprint: own2
+    });
   }
+  if (watch === "verify") {
+    const last = await fingerprintAll(scratch, databases, { concurrency: context.options.concurrency, lane, signal: context.signal });
+    took("the last fingerprints");
+    for (const [i2, name] of databases.entries()) {
+      const changed = describeChanges(fingerprints[i2], last[i2]);
+      if (changed.length > 0) return { unverified: `database ${realName.get(name)} changed after its own migrations ran: ${readable2(changed[0])}` };
+    }
+  }
+  return { outcomes };
 }
 function inertExtensionsOnly(fingerprint) {
   for (const entry of fingerprint.values()) {
@@ -64737,8 +64807,8 @@ function scratchSpec(name, service, blueprint, scratchRoles) {
   const owner = blueprint.owner === real ? service.user : blueprint.ownerIsSuperuser ? void 0 : role(blueprint.owner);
   return { name, owner, blueprint, role };
 }
-async function fingerprintAll(scratch, databases, concurrency, signal2) {
-  return mapBounded(databases, concurrency, (name) => scratch.withDatabase(name, fingerprintDatabase), signal2);
+async function fingerprintAll(scratch, databases, { concurrency, lane, signal: signal2 }) {
+  return mapBounded(databases, concurrency, (name) => lane(() => scratch.withDatabase(name, fingerprintDatabase)), signal2);
 }
 function loginFailureOf(service, error62) {
   const role = `role ${service.user} of ${service.service.key}`;
@@ -65026,19 +65096,35 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     took("preparing the scratch server");
     const blueprintNotes = [];
     const start = baseline;
+    const options = { runId, context, blueprints, notes: blueprintNotes };
     const pass = async (name, order) => {
-      const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
+      const result = await runPass(scratch, order, { ...options, pass: name, watch });
       if ("outcomes" in result) return result;
       context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
       await restoreCluster(scratch, start);
       watch = "sweep";
-      const again = await runPass(scratch, order, { pass: `${name}s`, runId, context, blueprints, notes: blueprintNotes, watch: "sweep" });
+      const again = await runPass(scratch, order, { ...options, pass: `${name}s`, watch: "sweep" });
       if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
       return again;
     };
-    forward = await pass("f", toApply);
-    if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, baseline);
-    reverse = await pass("r", [...toApply].reverse());
+    const oneAfterTheOther = async (names) => {
+      forward = await pass(names[0], toApply);
+      if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, start);
+      reverse = await pass(names[1], [...toApply].reverse());
+    };
+    if (watch === "verify" && context.options.concurrency >= 2 && scratch.keepsOpen(2 * toApply.length)) {
+      const together = await runPassesTogether(scratch, [{ name: "f", services: toApply }, { name: "r", services: [...toApply].reverse() }], options);
+      if ("unverified" in together) {
+        context.logger.debug(`migrations passes f and r: ${together.unverified}; applying again, one pass after the other, with every database fingerprinted after every service`);
+        await restoreCluster(scratch, start);
+        watch = "sweep";
+        await oneAfterTheOther(["fs", "rs"]);
+      } else {
+        [forward, reverse] = together;
+      }
+    } else {
+      await oneAfterTheOther(["f", "r"]);
+    }
     notes.push(...new Set(blueprintNotes));
     took("applying");
     if (![...forward.outcomes, ...reverse.outcomes].some((outcome) => outcome.clusterChanges.length > 0)) baseline = void 0;

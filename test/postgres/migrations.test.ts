@@ -12,6 +12,7 @@ import type { LiveEnvironment } from "../../src/runtime/runtime.js";
 const MODULES = "modules";
 const BILLING_BALANCE = `${MODULES}/domain/revenue/tax-billing-instalment/prisma/migrations/20240305152210_add_balance_due/migration.sql`;
 const AUTH_LOGIN_ATTEMPTS = `${MODULES}/platform/auth-gateway/prisma/migrations/20240328120922_add_login_attempts/migration.sql`;
+const AUTH_MFA = `${MODULES}/platform/auth-gateway/prisma/migrations/20240213155541_add_mfa_to_users/migration.sql`;
 const NOTIFICATION_LOCALE = `${MODULES}/platform/notification-engine/prisma/migrations/20240227092815_add_template_locale/migration.sql`;
 const INIT_SQL = "products/property-tax/infra/init-databases.sql";
 
@@ -85,6 +86,25 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     expect(output.logger.text()).toMatch(/migrations pass f: the last fingerprints took/);
     expect(output.logger.text()).toMatch(/migrations pass r: the last fingerprints took/);
     expect(output.logger.text()).not.toMatch(/applying again/);
+  });
+
+  it("applies the registry-order and reverse-order passes at the same time when no migration can reach outside its database", async () => {
+    await using copy = await copyFixture("property-tax");
+    const output = await runOn(stack, copy);
+    expect(output.findings).toEqual([]);
+    // The order the passes logged their events in, not timings: the reverse pass starts before the registry-order pass ends.
+    const events = output.logger.entries.map((entry) => entry.message);
+    const reverseStarts = events.findIndex((message) => message.startsWith("migrations pass r: applying"));
+    const forwardEnds = events.findIndex((message) => message.startsWith("migrations pass f: the last fingerprints took"));
+    expect(reverseStarts).toBeGreaterThanOrEqual(0);
+    expect(forwardEnds).toBeGreaterThanOrEqual(0);
+    expect(reverseStarts).toBeLessThan(forwardEnds);
+    // Ten services per pass: the reverse pass's first service is applied while the registry-order pass is still applying.
+    const forwardApplied = events.filter((message) => /^migrations pass f: applying the migrations of /.test(message));
+    expect(forwardApplied).toHaveLength(10);
+    expect(events.findIndex((message) => /^migrations pass r: applying the migrations of /.test(message))).toBeLessThan(events.indexOf(forwardApplied.at(-1)!));
+    expect(output.logger.text()).not.toMatch(/applying again/);
+    expect(await leftovers(stack)).toEqual([]);
   });
 
   it("reports migrations/foreign-reference for a foreign key to another service's table", async () => {
@@ -163,9 +183,10 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     ]);
     expect(output.findings[0]!.message).toContain("created setting for role auth_gateway in every database (statement_timeout=5s)");
     expect(await adminQuery(stack, "SELECT setconfig FROM pg_db_role_setting WHERE setrole = 'auth_gateway'::regrole")).toEqual([]);
-    // A cluster change may show in other databases' fingerprints: the pass ran again with every database fingerprinted after every service.
-    expect(output.logger.text()).toMatch(/migrations pass f: the migrations of auth-gateway changed the cluster; applying again with every database fingerprinted after every service/);
+    // A cluster change may show in other databases' fingerprints: the passes, begun at the same time, ran again one after the other with every database fingerprinted after every service.
+    expect(output.logger.text()).toMatch(/migrations passes f and r: pass [fr]: the cluster changed while the migrations of [a-z-]+ ran; applying again, one pass after the other, with every database fingerprinted after every service/);
     expect(output.logger.text()).toMatch(/migrations pass fs: applying the migrations of auth-gateway/);
+    expect(output.logger.text()).toMatch(/migrations pass rs: applying the migrations of auth-gateway/);
   });
 
   it("reports migrations/apply-failed with the migration folder and the line of a syntax error", async () => {
@@ -269,6 +290,24 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
       expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
     ]);
     expect(output.findings[0]!.message).toContain("created role reporting_reader");
+    expect(await leftovers(stack)).toEqual([]);
+  });
+
+  it("reports migrations/outside-effect for a role created while both passes run at once, from the passes applied again one after the other", async () => {
+    await using copy = await copyFixture("property-tax");
+    await using stack = await stackWithCreateRole(copy);
+    const line = await append(copy, AUTH_MFA, "CREATE ROLE reporting_reader NOLOGIN;");
+    const output = await runOn(stack, copy);
+    expect(output.findings).toEqual([
+      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_MFA, line }),
+    ]);
+    expect(output.findings[0]!.message).toContain("created role reporting_reader");
+    // The passes began at the same time; the role made them unverified, and the sweeps one after the other found who created it.
+    const log = output.logger.text();
+    expect(log).toMatch(/migrations pass r: applying 10 services' migrations beside pass f/);
+    expect(log).toMatch(/migrations passes f and r: .*; applying again, one pass after the other/);
+    expect(log).toMatch(/migrations pass fs: applying the migrations of auth-gateway/);
+    expect(log).toMatch(/migrations pass rs: applying the migrations of auth-gateway/);
     expect(await leftovers(stack)).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import { readBlueprints } from "./database-blueprint.js";
 import { findingsFrom } from "./findings.js";
 import { locationOf, type Service } from "../../registry/model.js";
 import { loadServices, type MigratingService, plainLoginRole, readServiceRoles, type Unapplicable } from "./migrating-services.js";
-import { containedPass, type InterferenceWatch, runPass, type PassResult, type ServiceOutcome } from "./migration-pass.js";
+import { containedPass, type InterferenceWatch, runPass, runPassesTogether, type PassResult, type ServiceOutcome } from "./migration-pass.js";
 import { migrationsRules } from "./rules.js";
 import { messageOf, ScratchDatabases, standInFor, standInName } from "./scratch-databases.js";
 import { staticHits } from "./static-scan.js";
@@ -38,7 +38,12 @@ import { staticHits } from "./static-scan.js";
  * The other services' databases are watched as `InterferenceWatch` says: fingerprinted after every
  * service (`sweep`), or, where no migration can reach another database (`containedPass`), before
  * and after their own service and at the end (`verify`), with the pass run again as a sweep on
- * anything a verify pass did not expect.
+ * anything a verify pass did not expect. Two verify passes run at the same time
+ * (`runPassesTogether`), on scratch databases all made before either starts and dropped after both
+ * end, so that nothing but a migration changes the cluster meanwhile: on any cluster change, or
+ * anything else either did not expect, the cluster is put back and both are applied again one after
+ * the other as sweeps. Sweep passes, and passes whose databases would not all get a kept
+ * connection, run one after the other.
  *
  * `options.migrateCommand` replaces the built-in applier: a shell command run in the module folder
  * with `DATABASE_URL` (the scratch database, as the service's role), `SERVICE` (the registry key) and
@@ -212,22 +217,39 @@ async function applyOnInstance(
     took("preparing the scratch server");
     const blueprintNotes: string[] = [];
     const start = baseline;
+    const options = { runId, context, blueprints, notes: blueprintNotes };
     const pass = async (name: string, order: readonly MigratingService[]): Promise<PassResult> => {
-      const result = await runPass(scratch, order, { pass: name, runId, context, blueprints, notes: blueprintNotes, watch });
+      const result = await runPass(scratch, order, { ...options, pass: name, watch });
       if ("outcomes" in result) return result;
       // Something only the sweep attributes: the cluster put back, the pass again on fresh databases.
       context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
       await restoreCluster(scratch, start);
       // What made this pass unverified will likely do so in the other order too.
       watch = "sweep";
-      const again = await runPass(scratch, order, { pass: `${name}s`, runId, context, blueprints, notes: blueprintNotes, watch: "sweep" });
+      const again = await runPass(scratch, order, { ...options, pass: `${name}s`, watch: "sweep" });
       if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
       return again;
     };
-    forward = await pass("f", toApply);
-    // The cluster is fingerprinted after every migration: where none changed it, there is nothing to put back.
-    if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, baseline);
-    reverse = await pass("r", [...toApply].reverse());
+    const oneAfterTheOther = async (names: readonly [string, string]): Promise<void> => {
+      forward = await pass(names[0], toApply);
+      // The cluster is fingerprinted after every migration: where none changed it, there is nothing to put back.
+      if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, start);
+      reverse = await pass(names[1], [...toApply].reverse());
+    };
+    // Two verify passes may run at once (two lanes at least, a kept connection into each database): anything either did not expect, and they run again one after the other.
+    if (watch === "verify" && context.options.concurrency >= 2 && scratch.keepsOpen(2 * toApply.length)) {
+      const together = await runPassesTogether(scratch, [{ name: "f", services: toApply }, { name: "r", services: [...toApply].reverse() }], options);
+      if ("unverified" in together) {
+        context.logger.debug(`migrations passes f and r: ${together.unverified}; applying again, one pass after the other, with every database fingerprinted after every service`);
+        await restoreCluster(scratch, start);
+        watch = "sweep";
+        await oneAfterTheOther(["fs", "rs"]);
+      } else {
+        [forward, reverse] = together;
+      }
+    } else {
+      await oneAfterTheOther(["f", "r"]);
+    }
     notes.push(...new Set(blueprintNotes));
     took("applying");
     // Both passes saw the cluster unchanged after every migration: there is nothing to put back.

@@ -1,7 +1,7 @@
 import { fingerprintDatabase, type Fingerprint } from "../../postgres/catalog-fingerprint.js";
 import { describeChanges } from "../../postgres/fingerprint-changes.js";
-import { mapBounded } from "../../core/concurrency.js";
-import { connect } from "../../postgres/connect.js";
+import { concurrencyLimit, mapBounded } from "../../core/concurrency.js";
+import { connect, type PostgresClient } from "../../postgres/connect.js";
 import type { CheckContext } from "../check.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
 import { applyWithCommand, applyScripts, type ApplyFailure } from "./apply-migrations.js";
@@ -83,6 +83,26 @@ export async function containedPass(scratch: ScratchDatabases, services: readonl
   return rows.every((row) => INERT_EXTENSIONS.has(row.name));
 }
 
+/** What every pass of one check run shares. */
+export interface PassOptions {
+  readonly runId: string;
+  readonly context: CheckContext;
+  readonly blueprints: ReadonlyMap<string, DatabaseBlueprint>;
+  readonly notes: string[];
+}
+
+/** One pass: its name (in its scratch database names and the log) and its services, in their order. */
+export interface PassPlan {
+  readonly name: string;
+  readonly services: readonly MigratingService[];
+}
+
+/** A pass with its scratch databases made and fingerprinted, ready for its first migration. */
+interface PreparedPass extends PassPlan {
+  readonly databases: readonly string[];
+  readonly fingerprints: Fingerprint[];
+}
+
 /**
  * Applies the services' migrations one service after another, in the given order, each on its own
  * fresh scratch database; fingerprints the cluster after every migration and watches the other
@@ -92,68 +112,167 @@ export async function containedPass(scratch: ScratchDatabases, services: readonl
 export async function runPass(
   scratch: ScratchDatabases,
   services: readonly MigratingService[],
-  options: { pass: string; runId: string; context: CheckContext; blueprints: ReadonlyMap<string, DatabaseBlueprint>; notes: string[]; watch: InterferenceWatch },
+  options: PassOptions & { pass: string; watch: InterferenceWatch },
 ): Promise<PassResult | UnverifiedPass> {
+  const databases = databasesOf({ name: options.pass, services }, options.runId);
+  try {
+    const [prepared] = await preparePasses(scratch, [{ name: options.pass, services }], options);
+    // A previous pass's databases still being dropped would show in the cluster fingerprints as a change.
+    await scratch.settled();
+    const cluster = await scratch.clusterFingerprint();
+    return await applyPass(scratch, prepared!, cluster, { ...options, lane: concurrencyLimit(options.context.options.concurrency) });
+  } finally {
+    await scratch.dropInBackground(databases);
+  }
+}
+
+/**
+ * The registry-order and reverse-order passes at the same time, each `verify` (`containedPass`:
+ * a migration writes only its own database's catalogs and the shared ones). Both passes' scratch
+ * databases are made before either pass's first cluster fingerprint and dropped after both passes'
+ * last one, so nothing this check does changes the cluster while they run: any cluster change is a
+ * migration's, of either pass, and makes the pair unverified, as does anything else either pass
+ * did not expect. The caller then puts the cluster back and runs the passes again one after the
+ * other as sweeps. Connections into scratch databases are shared between the two passes within
+ * `options.concurrency` (the server's slots are `ScratchDatabases`' to keep).
+ */
+export async function runPassesTogether(
+  scratch: ScratchDatabases,
+  plans: readonly [PassPlan, PassPlan],
+  options: PassOptions,
+): Promise<readonly [PassResult, PassResult] | UnverifiedPass> {
+  const databases = plans.flatMap((plan) => databasesOf(plan, options.runId));
+  try {
+    const prepared = await preparePasses(scratch, plans, options);
+    await scratch.settled();
+    const cluster = await scratch.clusterFingerprint();
+    // The first pass to see something unexpected stops the other at its next service: both are applied again anyway.
+    const halt: { reason?: string } = {};
+    const lane = concurrencyLimit(options.context.options.concurrency);
+    // Both settle before the databases are dropped: a pass that failed stops the other too.
+    const settled = await Promise.allSettled(
+      prepared.map(async (pass, i) => {
+        try {
+          const result = await applyPass(scratch, pass, cluster, { ...options, watch: "verify", lane, beside: { name: plans[1 - i]!.name, halt } });
+          if ("unverified" in result) halt.reason ??= `pass ${pass.name}: ${result.unverified}`;
+          return result;
+        } catch (error) {
+          halt.reason ??= `pass ${pass.name} failed`;
+          throw error;
+        }
+      }),
+    );
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    if (halt.reason !== undefined) return { unverified: halt.reason };
+    const [forward, reverse] = settled.map((result) => (result as PromiseFulfilledResult<PassResult>).value) as [PassResult, PassResult];
+    // Every migration's change was seen by its own pass; this is the proof that nothing else changed either.
+    const changed = describeChanges(cluster, await scratch.clusterFingerprint());
+    if (changed.length > 0) return { unverified: `the cluster changed while the passes ran: ${changed[0]!}` };
+    return [forward, reverse];
+  } finally {
+    await scratch.dropInBackground(databases);
+  }
+}
+
+function databasesOf(plan: PassPlan, runId: string): string[] {
+  return plan.services.map((s, i) => scratchDatabaseName(s.service.database, plan.name, runId, i));
+}
+
+/** Makes the passes' scratch databases, all at once, and fingerprints each. */
+async function preparePasses(scratch: ScratchDatabases, plans: readonly PassPlan[], options: PassOptions): Promise<PreparedPass[]> {
   const { context } = options;
+  let mark = performance.now();
+  const others = plans.slice(1).map((plan) => `pass ${plan.name}'s ${plan.services.length}`);
+  const beside = others.length > 0 ? `, with ${others.join(" and ")},` : "";
+  const took = (what: string) => {
+    const now = performance.now();
+    context.logger.debug(`migrations pass ${plans[0]!.name}: ${what}${beside} took ${Math.round(now - mark)} ms`);
+    mark = now;
+  };
+  const databases = plans.map((plan) => databasesOf(plan, options.runId));
+  const all = databases.flat();
+  const services = plans.flatMap((plan) => plan.services);
+  const scratchRoles = new Set((await scratch.admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
+  const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(all[i]!, s, options.blueprints.get(s.service.database), scratchRoles)));
+  for (const problem of problems) options.notes.push(problem);
+  took(`creating ${plans[0]!.services.length} scratch databases`);
   const { concurrency } = context.options;
-  const databases = services.map((s, i) => scratchDatabaseName(s.service.database, options.pass, options.runId, i));
+  const fingerprints = await fingerprintAll(scratch, all, { concurrency, lane: concurrencyLimit(concurrency), signal: context.signal });
+  took("the first fingerprints");
+  let next = 0;
+  return plans.map((plan, i) => ({ ...plan, databases: databases[i]!, fingerprints: fingerprints.slice(next, (next += plan.services.length)) }));
+}
+
+/**
+ * The migrations of a prepared pass, service after service, from the cluster fingerprint `cluster`.
+ * `lane` bounds its connections into scratch databases (shared with a pass running `beside` it);
+ * such a pass's `halt.reason` set stops this one before its next service.
+ */
+async function applyPass(
+  scratch: ScratchDatabases,
+  pass: PreparedPass,
+  cluster: Fingerprint,
+  options: PassOptions & {
+    watch: InterferenceWatch;
+    lane: <T>(task: () => Promise<T>) => Promise<T>;
+    beside?: { readonly name: string; readonly halt: { readonly reason?: string } };
+  },
+): Promise<PassResult | UnverifiedPass> {
+  const { context, lane, beside } = options;
+  const { services, databases, fingerprints } = pass;
   const realName = new Map(databases.map((name, i) => [name, services[i]!.service.database]));
   const readable = (text: string) => text.replace(/civic_scratch_[a-z0-9_]+/g, (name) => realName.get(name) ?? name);
+  const onDatabase = <T>(database: string, work: (client: PostgresClient) => Promise<T>) => lane(() => scratch.withDatabase(database, work));
   let mark = performance.now();
   const took = (what: string) => {
     const now = performance.now();
-    context.logger.debug(`migrations pass ${options.pass}: ${what} took ${Math.round(now - mark)} ms`);
+    context.logger.debug(`migrations pass ${pass.name}: ${what} took ${Math.round(now - mark)} ms`);
     mark = now;
   };
-  try {
-    const scratchRoles = new Set((await scratch.admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles")).rows.map((row) => row.rolname));
-    const problems = await scratch.createDatabases(services.map((s, i) => scratchSpec(databases[i]!, s, options.blueprints.get(s.service.database), scratchRoles)));
-    for (const problem of problems) options.notes.push(problem);
-    took(`creating ${databases.length} scratch databases`);
-    const fingerprints = await fingerprintAll(scratch, databases, concurrency, context.signal);
-    // A previous pass's databases still being dropped would show in the cluster fingerprints as a change.
-    await scratch.settled();
-    let cluster = await scratch.clusterFingerprint();
-    took("the first fingerprints");
-    // A database made with an extension that may reach out (dblink, an unknown one) needs the sweep.
-    const watch = options.watch === "verify" && fingerprints.every(inertExtensionsOnly) ? "verify" : "sweep";
-    const outcomes: ServiceOutcome[] = [];
+  if (beside) context.logger.debug(`migrations pass ${pass.name}: applying ${services.length} services' migrations beside pass ${beside.name}`);
+  // A database made with an extension that may reach out (dblink, an unknown one) needs the sweep.
+  const watch = options.watch === "verify" && fingerprints.every(inertExtensionsOnly) ? "verify" : "sweep";
+  if (beside && watch !== "verify") return { unverified: "a scratch database was made with an extension that may reach another database" };
+  const outcomes: ServiceOutcome[] = [];
 
-    for (const [index, current] of services.entries()) {
-      context.signal.throwIfAborted();
-      const database = databases[index]!;
-      if (watch === "verify") {
-        const before = await scratch.withDatabase(database, fingerprintDatabase);
-        const changed = describeChanges(fingerprints[index]!, before);
-        if (changed.length > 0) return { unverified: `database ${realName.get(database)} changed before its own migrations ran: ${readable(changed[0]!)}` };
-      }
-      const clusterChanges: ClusterChange[] = [];
-      const noteCluster = async (migration: string | undefined) => {
-        const next = await scratch.clusterFingerprint();
-        const changes = describeChanges(cluster, next).map(readable);
-        if (changes.length > 0) clusterChanges.push({ migration, changes });
-        cluster = next;
-      };
+  for (const [index, current] of services.entries()) {
+    context.signal.throwIfAborted();
+    if (beside?.halt.reason !== undefined) return { unverified: `stopped, pass ${beside.name} was unverified` };
+    const database = databases[index]!;
+    if (watch === "verify") {
+      const before = await onDatabase(database, fingerprintDatabase);
+      const changed = describeChanges(fingerprints[index]!, before);
+      if (changed.length > 0) return { unverified: `database ${realName.get(database)} changed before its own migrations ran: ${readable(changed[0]!)}` };
+    }
+    const clusterChanges: ClusterChange[] = [];
+    const noteCluster = async (migration: string | undefined) => {
+      const next = await scratch.clusterFingerprint();
+      const changes = describeChanges(cluster, next).map(readable);
+      if (changes.length > 0) clusterChanges.push({ migration, changes });
+      cluster = next;
+    };
 
-      let failure: ApplyFailure | undefined;
-      let loginFailure: string | undefined;
-      if (current.command !== undefined) {
-        const command = current.command;
-        failure = await withRunFolder(context, (runFolder) =>
-          applyWithCommand({
-            command,
-            cwd: current.module.moduleDir ?? context.product.repoRoot,
-            callerEnv: context.options.env,
-            runFolder,
-            databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
-            service: current.service.key,
-            migrationsDir: current.migrationsDir,
-            timeoutMs: context.options.commandTimeoutMs,
-            signal: context.signal,
-          }),
-        );
-        await noteCluster(undefined);
-      } else {
+    let failure: ApplyFailure | undefined;
+    let loginFailure: string | undefined;
+    if (current.command !== undefined) {
+      const command = current.command;
+      failure = await withRunFolder(context, (runFolder) =>
+        applyWithCommand({
+          command,
+          cwd: current.module.moduleDir ?? context.product.repoRoot,
+          callerEnv: context.options.env,
+          runFolder,
+          databaseUrl: scratch.urlFor(database, current.user, current.password, current.schema),
+          service: current.service.key,
+          migrationsDir: current.migrationsDir,
+          timeoutMs: context.options.commandTimeoutMs,
+          signal: context.signal,
+        }),
+      );
+      await noteCluster(undefined);
+    } else {
+      await lane(async () => {
         const client = await connect(scratch.urlFor(database, current.user, current.password), {
           applicationName: `civic-conformance migrations ${current.service.key}`,
         }).catch((error: unknown) => {
@@ -169,52 +288,53 @@ export async function runPass(
             await client.end().catch(() => {});
           }
         }
-        // A failed migration's transaction is rolled back; anything that still changed belongs to it.
-        if (failure) await noteCluster(failure.migration?.name);
-      }
-      if (watch === "verify" && clusterChanges.length > 0) return { unverified: `the migrations of ${current.service.key} changed the cluster` };
-
-      took(`applying the migrations of ${current.service.key}`);
-      const otherDatabaseChanges: string[] = [];
-      let own: Fingerprint;
-      if (watch === "sweep") {
-        const after = await fingerprintAll(scratch, databases, concurrency, context.signal);
-        for (const [i, name] of databases.entries()) {
-          if (i === index) continue;
-          for (const change of describeChanges(fingerprints[i]!, after[i]!)) {
-            otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i]!.service.key}: ${readable(change)}`);
-          }
-          fingerprints[i] = after[i]!;
-        }
-        own = after[index]!;
-      } else {
-        own = await scratch.withDatabase(database, fingerprintDatabase);
-      }
-      took(`fingerprinting after ${current.service.key}`);
-      fingerprints[index] = own;
-      outcomes.push({
-        service: current.service.key,
-        ...(failure && { failure }),
-        ...(loginFailure !== undefined && { loginFailure }),
-        clusterChanges,
-        otherDatabaseChanges,
-        liveLinks: linksIn(own),
-        ownFingerprint: own,
       });
+      // A failed migration's transaction is rolled back; anything that still changed belongs to it.
+      if (failure) await noteCluster(failure.migration?.name);
     }
-    if (watch === "verify") {
-      // Each database once more: nothing after its own service changed it.
-      const last = await fingerprintAll(scratch, databases, concurrency, context.signal);
-      took("the last fingerprints");
+    if (watch === "verify" && clusterChanges.length > 0) {
+      // Beside another pass, a change seen here may be that pass's: either way both passes are applied again.
+      return { unverified: beside ? `the cluster changed while the migrations of ${current.service.key} ran` : `the migrations of ${current.service.key} changed the cluster` };
+    }
+
+    took(`applying the migrations of ${current.service.key}`);
+    const otherDatabaseChanges: string[] = [];
+    let own: Fingerprint;
+    if (watch === "sweep") {
+      const after = await fingerprintAll(scratch, databases, { concurrency: context.options.concurrency, lane, signal: context.signal });
       for (const [i, name] of databases.entries()) {
-        const changed = describeChanges(fingerprints[i]!, last[i]!);
-        if (changed.length > 0) return { unverified: `database ${realName.get(name)} changed after its own migrations ran: ${readable(changed[0]!)}` };
+        if (i === index) continue;
+        for (const change of describeChanges(fingerprints[i]!, after[i]!)) {
+          otherDatabaseChanges.push(`in database ${realName.get(name)} of ${services[i]!.service.key}: ${readable(change)}`);
+        }
+        fingerprints[i] = after[i]!;
       }
+      own = after[index]!;
+    } else {
+      own = await onDatabase(database, fingerprintDatabase);
     }
-    return { outcomes };
-  } finally {
-    await scratch.dropInBackground(databases);
+    took(`fingerprinting after ${current.service.key}`);
+    fingerprints[index] = own;
+    outcomes.push({
+      service: current.service.key,
+      ...(failure && { failure }),
+      ...(loginFailure !== undefined && { loginFailure }),
+      clusterChanges,
+      otherDatabaseChanges,
+      liveLinks: linksIn(own),
+      ownFingerprint: own,
+    });
   }
+  if (watch === "verify") {
+    // Each database once more: nothing after its own service changed it.
+    const last = await fingerprintAll(scratch, databases, { concurrency: context.options.concurrency, lane, signal: context.signal });
+    took("the last fingerprints");
+    for (const [i, name] of databases.entries()) {
+      const changed = describeChanges(fingerprints[i]!, last[i]!);
+      if (changed.length > 0) return { unverified: `database ${realName.get(name)} changed after its own migrations ran: ${readable(changed[0]!)}` };
+    }
+  }
+  return { outcomes };
 }
 
 function inertExtensionsOnly(fingerprint: Fingerprint): boolean {
@@ -239,8 +359,13 @@ function scratchSpec(name: string, service: MigratingService, blueprint: Databas
   return { name, owner, blueprint, role };
 }
 
-async function fingerprintAll(scratch: ScratchDatabases, databases: readonly string[], concurrency: number, signal: AbortSignal): Promise<Fingerprint[]> {
-  return mapBounded(databases, concurrency, (name) => scratch.withDatabase(name, fingerprintDatabase), signal);
+/** Every database's fingerprint, at most `concurrency` at once, and no more than `lane` (which another pass may share) lets through. */
+async function fingerprintAll(
+  scratch: ScratchDatabases,
+  databases: readonly string[],
+  { concurrency, lane, signal }: { concurrency: number; lane: <T>(task: () => Promise<T>) => Promise<T>; signal: AbortSignal },
+): Promise<Fingerprint[]> {
+  return mapBounded(databases, concurrency, (name) => lane(() => scratch.withDatabase(name, fingerprintDatabase)), signal);
 }
 
 /** Why a service's role could not log in, in words a person acts on (never the driver's raw SASL text). */

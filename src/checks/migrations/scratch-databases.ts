@@ -28,8 +28,9 @@ export function scratchDatabaseName(database: string, pass: string, runId: strin
 }
 
 /**
- * Connection slots left free for what else connects while the check runs: the client applying one
- * service's migrations (or a migrate command's own pool) and a role clean-up connection.
+ * Connection slots left free for what else connects while the check runs: the clients applying one
+ * service's migrations in each of two passes run at once (or a migrate command's own pool, whose
+ * passes run one after the other) and a role clean-up connection.
  */
 const SLOTS_LEFT_FOR_APPLYING = 4;
 /** Scratch databases beyond the kept connections are fingerprinted over this many short-lived ones at once. */
@@ -220,6 +221,14 @@ export class ScratchDatabases {
         await client.end().catch(() => {});
       }
     });
+  }
+
+  /**
+   * Whether `count` scratch databases more would each get a kept connection: where they would not,
+   * the rest are fingerprinted over short-lived connections, a new login each time.
+   */
+  keepsOpen(count: number): boolean {
+    return this.keptSlots + count <= this.keptLimit;
   }
 
   /** The scratch database's URL with the given credentials (what a migrate command receives). */
