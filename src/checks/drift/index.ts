@@ -48,9 +48,9 @@ async function regenerateInCopy(context: CheckContext, generator: Generator, pro
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : undefined;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
 
-  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"));
   // As root the generator runs as the unprivileged user: the copy is its to read and write.
-  await runFolder.own(copy.root, { recursive: true });
+  const { uid, gid } = runFolder.user;
+  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"), uid === undefined ? {} : { owner: { uid, gid: gid ?? uid } });
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === undefined ? "" : `, as ${runFolder.user.name}`}`);
   try {
     const outcome = await runGenerator(generator, {
