@@ -148,14 +148,26 @@ async function checkInRunFolder(
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
-  // The drift check's generator needs only the repository: it runs in its child process while the
-  // product is loaded (its copy is made first), and is stopped if the product cannot be loaded.
+  // The drift check's generator needs only the repository: its copy is made first (the event loop
+  // is otherwise idle then), and the generator runs in its child process while the product is
+  // loaded; it is stopped if the product cannot be loaded.
   const stopRegeneration = new AbortController();
+  let copied = (): void => undefined;
+  const copyMade = new Promise<void>((resolve) => (copied = resolve));
   const regenerated = checks.includes(driftCheck)
-    ? regenerate({ repoRoot: resolve(repoRoot), productDir: resolve(productDir), options, logger: io.logger, signal: AbortSignal.any([io.signal, stopRegeneration.signal]), runFolder })
+    ? regenerate({
+        repoRoot: resolve(repoRoot),
+        productDir: resolve(productDir),
+        options,
+        logger: io.logger,
+        signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
+        runFolder,
+        onCopied: copied,
+      })
     : undefined;
   // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
   regenerated?.catch(() => undefined);
+  if (regenerated) await Promise.race([copyMade, regenerated.catch(() => undefined)]);
 
   // The embedded servers need only the compose project: they start while the registry module is
   // still evaluated in its child process (the registry is awaited for the live environment).

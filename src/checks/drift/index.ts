@@ -44,6 +44,8 @@ export interface RegenerationContext {
   readonly logger: CheckContext["logger"];
   readonly signal: AbortSignal;
   readonly runFolder?: RunFolder;
+  /** Called once the throwaway copy is made, as the generator starts (not called without a generator). */
+  readonly onCopied?: () => void;
 }
 
 /**
@@ -76,13 +78,15 @@ async function regenerateInCopy(context: RegenerationContext, generator: Generat
   const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === undefined ? {} : { owner: { uid, gid: gid ?? uid } });
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === undefined ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const outcome = await runGenerator(generator, {
+    const running = runGenerator(generator, {
       cwd: join(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
       signal,
     });
+    context.onCopied?.();
+    const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding = failureFinding(
