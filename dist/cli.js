@@ -61525,7 +61525,11 @@ async function runRepoGenerator(context, generator, productPath) {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``
   };
-  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  const started = performance.now();
+  const output2 = await withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  const regenerationMs = Math.round(performance.now() - started);
+  context.logger.debug(`drift: copy, generator and comparison took ${regenerationMs} ms`);
+  return { ...output2, data: { ...output2.data, regenerationMs } };
 }
 async function regenerateInCopy(context, generator, productPath, regeneration, runFolder) {
   const { repoRoot, options, logger, signal: signal2 } = context;

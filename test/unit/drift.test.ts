@@ -246,6 +246,8 @@ describe("drift in the pipeline: the generator runs while the product is loaded"
     const drift = report.checks.find((check) => check.id === "drift")!;
     expect(drift.findings.map(({ rule, file, line }) => ({ rule, file, line }))).toEqual([{ rule: "drift/changed", file: compose, line: expect.any(Number) }]);
     expect(drift.findings[0]!.line).toBeGreaterThanOrEqual(lines - 3);
+    // Started before the check, the regeneration's own time is kept in the data.
+    expect(drift.data).toMatchObject({ generator: "echo '# extra' >> docker-compose.yml", regenerationMs: expect.any(Number) });
   });
 
   it("stops the generator, leaving no process, when the product cannot be loaded", async () => {

@@ -64,7 +64,12 @@ async function runRepoGenerator(context: RegenerationContext, generator: Generat
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``,
   };
-  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  const started = performance.now();
+  const output = await withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  // The pipeline starts this before the check itself, whose duration then leaves it out: the data keeps it.
+  const regenerationMs = Math.round(performance.now() - started);
+  context.logger.debug(`drift: copy, generator and comparison took ${regenerationMs} ms`);
+  return { ...output, data: { ...output.data, regenerationMs } };
 }
 
 /** The generator run in a throwaway copy of the repository inside the run folder, and the copy compared with what is committed. */
