@@ -4048,10 +4048,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep7, value } = collItem;
+        const { start, key, sep: sep8, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep7?.[0],
+          next: key ?? sep8?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4065,7 +4065,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep7) {
+          if (!keyProps.anchor && !keyProps.tag && !sep8) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -4089,7 +4089,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep7 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep8 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4105,7 +4105,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep7, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep8, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4196,7 +4196,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep7 = "";
+        let sep8 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4210,13 +4210,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep7 + cb;
-              sep7 = "";
+                comment += sep8 + cb;
+              sep8 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep7 += source;
+                sep8 += source;
               hasSpace = true;
               break;
             default:
@@ -4259,18 +4259,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i2 = 0; i2 < fc.items.length; ++i2) {
         const collItem = fc.items[i2];
-        const { start, key, sep: sep7, value } = collItem;
+        const { start, key, sep: sep8, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep7?.[0],
+          next: key ?? sep8?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep7 && !value) {
+          if (!props.anchor && !props.tag && !sep8 && !value) {
             if (i2 === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i2 < fc.items.length - 1)
@@ -4324,8 +4324,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap4 && !sep7 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep7, null, props, onError);
+        if (!isMap4 && !sep8 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep8, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4337,7 +4337,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep7 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep8 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4348,8 +4348,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap4 && !props.found && ctx.options.strict) {
-              if (sep7)
-                for (const st of sep7) {
+              if (sep8)
+                for (const st of sep8) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4366,7 +4366,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep7, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep8, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4546,7 +4546,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i2 + 1;
       }
       let value = "";
-      let sep7 = "";
+      let sep8 = "";
       let prevMoreIndented = false;
       for (let i2 = 0; i2 < contentStart; ++i2)
         value += lines[i2][0].slice(trimIndent) + "\n";
@@ -4563,24 +4563,24 @@ var require_resolve_block_scalar = __commonJS({
           indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep7 + indent2.slice(trimIndent) + content;
-          sep7 = "\n";
+          value += sep8 + indent2.slice(trimIndent) + content;
+          sep8 = "\n";
         } else if (indent2.length > trimIndent || content[0] === "	") {
-          if (sep7 === " ")
-            sep7 = "\n";
-          else if (!prevMoreIndented && sep7 === "\n")
-            sep7 = "\n\n";
-          value += sep7 + indent2.slice(trimIndent) + content;
-          sep7 = "\n";
+          if (sep8 === " ")
+            sep8 = "\n";
+          else if (!prevMoreIndented && sep8 === "\n")
+            sep8 = "\n\n";
+          value += sep8 + indent2.slice(trimIndent) + content;
+          sep8 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep7 === "\n")
+          if (sep8 === "\n")
             value += "\n";
           else
-            sep7 = "\n";
+            sep8 = "\n";
         } else {
-          value += sep7 + content;
-          sep7 = " ";
+          value += sep8 + content;
+          sep8 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4763,25 +4763,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep7 = " ";
+      let sep8 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep7 === "\n")
-            res += sep7;
+          if (sep8 === "\n")
+            res += sep8;
           else
-            sep7 = "\n";
+            sep8 = "\n";
         } else {
-          res += sep7 + lm;
-          sep7 = " ";
+          res += sep8 + lm;
+          sep8 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep7 + (match?.[1] ?? "");
+      return res + sep8 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5591,14 +5591,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep7, value }) {
+    function stringifyItem({ start, key, sep: sep8, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep7)
-        for (const st of sep7)
+      if (sep8)
+        for (const st of sep8)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6765,18 +6765,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep7;
+          let sep8;
           if (scalar2.end) {
-            sep7 = scalar2.end;
-            sep7.push(this.sourceToken);
+            sep8 = scalar2.end;
+            sep8.push(this.sourceToken);
             delete scalar2.end;
           } else
-            sep7 = [this.sourceToken];
+            sep8 = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar2.offset,
             indent: scalar2.indent,
-            items: [{ start, key: scalar2, sep: sep7 }]
+            items: [{ start, key: scalar2, sep: sep8 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -6929,15 +6929,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep7 = it.sep;
-                  sep7.push(this.sourceToken);
+                  const sep8 = it.sep;
+                  sep8.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep7 }]
+                    items: [{ start: start2, key, sep: sep8 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7131,13 +7131,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep7 = fc.end.splice(1, fc.end.length);
-            sep7.push(this.sourceToken);
+            const sep8 = fc.end.splice(1, fc.end.length);
+            sep8.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep7 }]
+              items: [{ start, key: fc, sep: sep8 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -28348,9 +28348,10 @@ async function readInputFile(path6, kind, reference, boundary) {
     const buffer = Buffer.alloc(Math.min(info.size, limit) + 1);
     let filled = 0;
     while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
+      const wanted = buffer.length - filled;
+      const { bytesRead } = await handle.read(buffer, filled, wanted, filled);
       filled += bytesRead;
+      if (bytesRead < wanted) break;
     }
     if (filled > limit) throw tooLarge(reference.shown, void 0, kind, where);
     return buffer.subarray(0, filled);
@@ -28674,16 +28675,18 @@ function inspectAliases(document, lineCounter, file2) {
     const anchored = node2;
     let weight = 1;
     if ((0, import_yaml.isMap)(node2) || (0, import_yaml.isSeq)(node2)) {
-      inProgress.add(anchored);
-      if (anchored.anchor) anchors.set(anchored.anchor, anchored);
+      if (anchored.anchor) {
+        inProgress.add(anchored);
+        anchors.set(anchored.anchor, anchored);
+      }
       const keys = /* @__PURE__ */ new Map();
       for (const item of node2.items) {
         if ((0, import_yaml.isPair)(item)) {
           if ((0, import_yaml.isScalar)(item.key) && typeof item.key.value !== "symbol") {
             const key = String(item.key.value);
             const first = keys.get(key);
-            if (first !== void 0) fail2(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${first})`, item.key);
-            keys.set(key, lineOf2(item.key));
+            if (first !== void 0) fail2(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${lineOf2(first)})`, item.key);
+            keys.set(key, item.key);
           }
           weight += weigh(item.key) + weigh(item.value);
         } else {
@@ -28694,7 +28697,7 @@ function inspectAliases(document, lineCounter, file2) {
     } else if (anchored.anchor) {
       anchors.set(anchored.anchor, anchored);
     }
-    weights.set(anchored, weight);
+    if (anchored.anchor) weights.set(anchored, weight);
     return weight;
   };
   try {
@@ -29856,10 +29859,10 @@ async function loadCompose(productDir, repoRoot, env, selection = {}) {
     {
       repoRoot,
       servicesOf: async (absolute, from) => {
-        const document = await parse4(absolute, from);
+        const document2 = await parse4(absolute, from);
         if (!paths.includes(absolute)) extendsFiles.add(toRepoPath(absolute));
-        const services2 = pairOf(document, "services")?.value;
-        return services2?.kind === "map" ? services2 : { kind: "map", origin: document.origin, pairs: [] };
+        const services2 = pairOf(document2, "services")?.value;
+        return services2?.kind === "map" ? services2 : { kind: "map", origin: document2.origin, pairs: [] };
       }
     }
   );
@@ -29874,6 +29877,7 @@ async function loadCompose(productDir, repoRoot, env, selection = {}) {
     services.set(entry.key, await readService(entry.key, entry.keyOrigin, entry.value, context));
   }
   registerSecrets(variables, services);
+  let document;
   return {
     path: path6,
     file: file2,
@@ -29881,7 +29885,9 @@ async function loadCompose(productDir, repoRoot, env, selection = {}) {
     extendsFiles: [...extendsFiles],
     activeProfiles: [...selection.profiles ?? []],
     repoRoot: resolve6(repoRoot),
-    document: toPlain(project),
+    get document() {
+      return document ??= toPlain(project);
+    },
     services,
     volumeNames,
     variables,
@@ -56273,7 +56279,7 @@ var createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binar
   const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
   const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
   const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
-  const { read, onStdoutDataDone } = getReadableMethods({
+  const { read: read2, onStdoutDataDone } = getReadableMethods({
     subprocessStdout,
     subprocess,
     binary,
@@ -56281,7 +56287,7 @@ var createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binar
     preserveNewlines
   });
   const readable2 = new Readable3({
-    read,
+    read: read2,
     destroy: callbackify2(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
     highWaterMark: readableHighWaterMark,
     objectMode: readableObjectMode,
@@ -56427,7 +56433,7 @@ var createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, bin
   const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
   const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
   const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
-  const { read, onStdoutDataDone } = getReadableMethods({
+  const { read: read2, onStdoutDataDone } = getReadableMethods({
     subprocessStdout,
     subprocess,
     binary,
@@ -56435,7 +56441,7 @@ var createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, bin
     preserveNewlines
   });
   const duplex2 = new Duplex3({
-    read,
+    read: read2,
     ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
     destroy: callbackify4(onDuplexDestroy.bind(void 0, {
       subprocessStdout,
@@ -57031,7 +57037,7 @@ function locateRegistry(program) {
   const literalSource = declaration?.init ?? (defaultExport?.type === "ExportDefaultDeclaration" && defaultExport.declaration.type !== "TSDeclareFunction" ? resolveIdentifier(defaultExport.declaration, program) : void 0);
   const declarationLine = (declaration?.line ?? defaultExport?.loc?.start.line) || 1;
   const lines = /* @__PURE__ */ new Map();
-  if (literalSource) recordLines(registryLiteral(literalSource), [], lines);
+  if (literalSource) recordLines(registryLiteral(literalSource), void 0, lines);
   return {
     declarationLine,
     declared: declaration !== void 0,
@@ -57051,23 +57057,24 @@ function registryLiteral(node2) {
   }
   return value;
 }
-function recordLines(node2, path6, lines) {
+function recordLines(node2, prefix, lines) {
   const value = unwrapExpression(node2);
+  const keyOf = (name) => prefix === void 0 ? String(name) : `${prefix}\0${String(name)}`;
   if (value.type === "ObjectExpression") {
     for (const property of value.properties) {
       if (property.type !== "ObjectProperty") continue;
       const name = propertyKeyName(property.key, property.computed);
       if (name === void 0) continue;
-      const childPath = [...path6, name];
-      if (property.loc) lines.set(pathKey2(childPath), property.loc.start.line);
-      recordLines(property.value, childPath, lines);
+      const key = keyOf(name);
+      if (property.loc) lines.set(key, property.loc.start.line);
+      recordLines(property.value, key, lines);
     }
   } else if (value.type === "ArrayExpression") {
     value.elements.forEach((element, index) => {
       if (!element || element.type === "SpreadElement") return;
-      const childPath = [...path6, index];
-      if (element.loc) lines.set(pathKey2(childPath), element.loc.start.line);
-      recordLines(element, childPath, lines);
+      const key = keyOf(index);
+      if (element.loc) lines.set(key, element.loc.start.line);
+      recordLines(element, key, lines);
     });
   }
 }
@@ -57117,8 +57124,18 @@ async function loadRegistry(productDir, repoRoot, sandbox = {}) {
       file: shown
     });
   }
-  const locations = locateRegistry(parseTypeScript(source, path6).program);
-  const value = await registryValue(path6, shown, locations, sandbox);
+  const stop = new AbortController();
+  const evaluation = evaluateRegistry({ path: path6, shown }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
+  evaluation.catch(() => void 0);
+  let locations;
+  try {
+    locations = locateRegistry(parseTypeScript(source, path6).program);
+  } catch (error62) {
+    stop.abort(error62);
+    await evaluation.catch(() => void 0);
+    throw error62;
+  }
+  const value = registryValue(await evaluation, shown, locations);
   const parsed = registrySchema.safeParse(value);
   if (!parsed.success) throw schemaError2(parsed.error.issues, value, locations, shown);
   const services = Object.entries(parsed.data).map(([key, definition]) => ({
@@ -57132,8 +57149,7 @@ async function loadRegistry(productDir, repoRoot, sandbox = {}) {
   }
   return { path: path6, file: repoRelative(resolve8(repoRoot), path6), services, source: "typescript" };
 }
-async function registryValue(path6, shown, locations, sandbox) {
-  const evaluated = await evaluateRegistry({ path: path6, shown }, sandbox);
+function registryValue(evaluated, shown, locations) {
   if ("missing" in evaluated) {
     const hint = locations.declared ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`" : "export it as `export const serviceRegistry = { \u2026 } satisfies Record<string, ServiceDefinition>;`";
     throw new UsageError(`The service registry has no \`serviceRegistry\` export (nor a default export); ${hint}`, {
@@ -57458,15 +57474,15 @@ async function resolveFileVariable(name, env, service, boundary) {
   if (env.has(name) && env.get(name) !== "") {
     throw new UsageError(`both ${name} and ${fileVariable} are set for service "${service.name}", and the postgres image refuses that`, location);
   }
-  const read = await readContainerFile(containerPath, service, boundary);
-  if ("problem" in read) {
+  const read2 = await readContainerFile(containerPath, service, boundary);
+  if ("problem" in read2) {
     throw new UsageError(
-      read.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read.hostPath} cannot be read`,
+      read2.problem === "not-provided" ? `${fileVariable} of service "${service.name}" names ${containerPath}, which no secret or bind mount provides` : `${fileVariable} of service "${service.name}" names ${containerPath}, whose host file ${read2.hostPath} cannot be read`,
       location
     );
   }
-  if (/PASSWORD/.test(name)) registerSecret(read.content);
-  env.set(name, read.content);
+  if (/PASSWORD/.test(name)) registerSecret(read2.content);
+  env.set(name, read2.content);
   env.delete(fileVariable);
 }
 
@@ -57919,20 +57935,20 @@ async function splitDrafts(service, env) {
     let passwordField = parts.password?.field;
     const passwordFile = pick2("passwordFile");
     if (password === void 0 && passwordFile) {
-      const read = await readContainerFile(passwordFile.value, env.composeService);
-      if ("problem" in read) {
+      const read2 = await readContainerFile(passwordFile.value, env.composeService);
+      if ("problem" in read2) {
         problems.push({
           service,
           kind: "incomplete",
-          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read.hostPath} cannot be read`),
+          reason: `${passwordFile.name} (${passwordFile.field.file}:${passwordFile.field.line}) names ${passwordFile.value}, ` + (read2.problem === "not-provided" ? "which no secret or bind mount of the service provides" : `whose host file ${read2.hostPath} cannot be read`),
           file: passwordFile.field.file,
           line: passwordFile.field.line,
           variables
         });
         continue;
       }
-      registerSecret(read.content);
-      password = read.content;
+      registerSecret(read2.content);
+      password = read2.content;
       passwordField = passwordFile.field;
     }
     const fields = {};
@@ -57975,11 +57991,11 @@ function urlDrafts(service, env) {
     ...entries.filter((entry) => entry.name !== "DATABASE_URL" && !URL_LIKE_NAME.test(entry.name) && isPostgresUrl(entry.value))
   ];
   for (const entry of ordered) {
-    const read = readUrl(service, entry);
-    if (!read) continue;
+    const read2 = readUrl(service, entry);
+    if (!read2) continue;
     env.consume(entry.name);
-    if ("kind" in read) problems.push(read);
-    else drafts.push(read);
+    if ("kind" in read2) problems.push(read2);
+    else drafts.push(read2);
   }
   return { drafts, problems };
 }
@@ -58030,11 +58046,11 @@ var SEEN_LIMIT = 12;
 async function readServiceCredentials(composeService, service, sources) {
   if (sources.instances.some((instance) => instance.service === composeService)) return { credentials: [], problems: [] };
   const env = new ServiceEnvironment(composeService);
-  const read = service.credentials ? [mappingDraft(service.key, service.credentials, env, locationOf({ file: sources.registryFile }, service, "credentials"))] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
+  const read2 = service.credentials ? [mappingDraft(service.key, service.credentials, env, locationOf({ file: sources.registryFile }, service, "credentials"))] : [urlDrafts(service.key, env), jdbcDrafts(service.key, env), await splitDrafts(service.key, env)];
   const credentials = [];
-  const problems = read.flatMap((form) => form.problems);
+  const problems = read2.flatMap((form) => form.problems);
   const seen = /* @__PURE__ */ new Set();
-  for (const draft of read.flatMap((form) => form.drafts)) {
+  for (const draft of read2.flatMap((form) => form.drafts)) {
     const complete = completeDraft(service.key, draft);
     if ("kind" in complete) {
       problems.push(complete);
@@ -59381,7 +59397,13 @@ function createdDatabases(sql) {
 }
 
 // src/compose-file/init-script-databases.ts
-async function instanceDatabases(instance) {
+var read = /* @__PURE__ */ new WeakMap();
+function instanceDatabases(instance) {
+  let databases = read.get(instance);
+  if (!databases) read.set(instance, databases = readInstanceDatabases(instance));
+  return databases;
+}
+async function readInstanceDatabases(instance) {
   const created = /* @__PURE__ */ new Set([instance.database, ...instance.bitnamiUser ? [instance.bitnamiUser.database] : []]);
   const opaque = [];
   for (const script of instance.initScripts) {
@@ -59451,8 +59473,8 @@ async function readProductPostgres(registry2, compose) {
         ] : [];
         return { service, composeService, credentials: [], problems: problems2, home: homeOf(service, void 0) };
       }
-      const read = await readServiceCredentials(composeService, service, sources);
-      const problems = [...read.problems];
+      const read2 = await readServiceCredentials(composeService, service, sources);
+      const problems = [...read2.problems];
       if (service.instance !== void 0 && !instances.some((instance) => instance.name === service.instance)) {
         problems.push({
           service: service.key,
@@ -59462,9 +59484,9 @@ async function readProductPostgres(registry2, compose) {
           variables: []
         });
       }
-      const boundName = read.credentials.find((credential) => credential.instance !== void 0)?.instance;
+      const boundName = read2.credentials.find((credential) => credential.instance !== void 0)?.instance;
       const home = homeOf(service, instances.find((instance) => instance.name === boundName));
-      return { service, composeService, credentials: read.credentials, problems, home };
+      return { service, composeService, credentials: read2.credentials, problems, home };
     })
   );
   const byKey = new Map(services.map((entry) => [entry.service.key, entry]));
@@ -59552,9 +59574,9 @@ async function unplacedDatabaseFindings(services, instances) {
   const created = /* @__PURE__ */ new Set();
   let opaque = false;
   for (const instance of instances) {
-    const read = await instanceDatabases(instance);
-    for (const name of read.created) created.add(name);
-    opaque ||= read.opaque.length > 0;
+    const read2 = await instanceDatabases(instance);
+    for (const name of read2.created) created.add(name);
+    opaque ||= read2.opaque.length > 0;
   }
   return services.filter((service) => !created.has(service.database)).map((service) => ({
     rule: "compose/init-database-missing",
@@ -60145,8 +60167,8 @@ var composeCheck = {
     const createdOn = new Map(
       await Promise.all(
         instances.map(async (instance) => {
-          const read = await instanceDatabases(instance);
-          return [instance.name, { created: read.created, opaque: read.opaque.length > 0 }];
+          const read2 = await instanceDatabases(instance);
+          return [instance.name, { created: read2.created, opaque: read2.opaque.length > 0 }];
         })
       )
     );
@@ -60648,11 +60670,11 @@ function staticFindings(service, registry2, compose) {
 }
 
 // src/checks/drift/index.ts
-import { readFile as readFile5 } from "node:fs/promises";
+import { readFile as readFile4 } from "node:fs/promises";
 import { join as join16 } from "node:path";
 
 // src/sandbox/run-folder.ts
-import { chmod, chown, lchown, mkdir as mkdir3, mkdtemp as mkdtemp2, readdir as readdir7, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod, chown, mkdir as mkdir3, mkdtemp as mkdtemp2, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { hostname as hostname3 } from "node:os";
 import { basename as basename5, join as join13 } from "node:path";
 
@@ -60800,13 +60822,11 @@ var RunFolder = class _RunFolder {
     this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
     await this.writeRecord();
   }
-  /** Hands `path` (and, with `recursive`, everything under it) to `user`; symbolic links themselves, never their targets. */
-  async own(path6, { recursive: recursive2 = false } = {}) {
+  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: drift/repo-copy.ts). */
+  async own(path6) {
     const { uid, gid } = this.user;
     if (uid === void 0) return;
     await chown(path6, uid, gid ?? uid);
-    if (!recursive2) return;
-    for (const entry of await readdir7(path6, { recursive: true })) await lchown(join13(path6, entry), uid, gid ?? uid);
   }
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
   remove() {
@@ -61320,74 +61340,71 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFile, mkdir as mkdir4, readFile as readFile4, readdir as readdir8, readlink as readlink2, rm as rm3, symlink } from "node:fs/promises";
+import { copyFileSync, lchownSync, mkdirSync, readdirSync, readFileSync as readFileSync3, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { join as join14 } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
-var MAX_OPEN_FILES = 64;
 function hashOf(content) {
   return createHash("sha256").update(content).digest("hex");
 }
-async function copyRepo(repoRoot, root) {
-  const snapshot = /* @__PURE__ */ new Map();
-  const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function copyDir(relative13) {
-    const source = join14(repoRoot, relative13);
-    const entries = await limit(() => readdir8(source, { withFileTypes: true }));
-    await Promise.all(
-      entries.map(async (entry) => {
-        const path6 = relative13 ? `${relative13}/${entry.name}` : entry.name;
-        const from = join14(repoRoot, path6);
-        const to = join14(root, path6);
-        if (SKIPPED_DIRS.has(entry.name)) return;
-        if (entry.name === LINKED_DIR) {
-          await symlink(from, to);
-        } else if (entry.isDirectory()) {
-          await mkdir4(to);
-          await copyDir(path6);
-        } else if (entry.isFile()) {
-          const [content] = await limit(() => Promise.all([readFile4(from), copyFile(from, to)]));
-          snapshot.set(path6, hashOf(content));
-        } else if (entry.isSymbolicLink()) {
-          const target = await readlink2(from);
-          await symlink(target, to);
-          snapshot.set(path6, hashOf(`symlink:${target}`));
-        }
-      })
-    );
+async function walkTree(root, visit2) {
+  const folders = [""];
+  for (let index = 0; index < folders.length; index++) {
+    const relative13 = folders[index];
+    for (const entry of readdirSync(join14(root, relative13), { withFileTypes: true })) {
+      if (SKIPPED_DIRS.has(entry.name)) continue;
+      const path6 = relative13 ? `${relative13}/${entry.name}` : entry.name;
+      if (visit2(path6, entry) === "descend") folders.push(path6);
+    }
+    await nextTurn();
   }
+}
+async function copyRepo(repoRoot, root, { owner } = {}) {
+  const snapshot = /* @__PURE__ */ new Map();
+  const own2 = owner ? (path6) => lchownSync(path6, owner.uid, owner.gid) : () => void 0;
   try {
-    await copyDir("");
+    await walkTree(repoRoot, (path6, entry) => {
+      const from = join14(repoRoot, path6);
+      const to = join14(root, path6);
+      if (entry.name === LINKED_DIR) {
+        symlinkSync(from, to);
+        own2(to);
+      } else if (entry.isDirectory()) {
+        mkdirSync(to);
+        own2(to);
+        return "descend";
+      } else if (entry.isFile()) {
+        snapshot.set(path6, hashOf(readFileSync3(from)));
+        copyFileSync(from, to);
+        own2(to);
+      } else if (entry.isSymbolicLink()) {
+        const target = readlinkSync(from);
+        symlinkSync(target, to);
+        own2(to);
+        snapshot.set(path6, hashOf(`symlink:${target}`));
+      }
+      return void 0;
+    });
   } catch (error62) {
-    await rm3(root, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
     throw error62;
   }
   return { root, snapshot };
 }
 async function snapshotTree(root) {
   const snapshot = /* @__PURE__ */ new Map();
-  const limit = concurrencyLimit(MAX_OPEN_FILES);
-  async function walk(relative13) {
-    const entries = await limit(() => readdir8(join14(root, relative13), { withFileTypes: true }));
-    await Promise.all(
-      entries.map(async (entry) => {
-        const path6 = relative13 ? `${relative13}/${entry.name}` : entry.name;
-        if (entry.name === LINKED_DIR || SKIPPED_DIRS.has(entry.name)) return;
-        if (entry.isDirectory()) {
-          await walk(path6);
-        } else if (entry.isFile()) {
-          snapshot.set(path6, hashOf(await limit(() => readFile4(join14(root, path6)))));
-        } else if (entry.isSymbolicLink()) {
-          snapshot.set(path6, hashOf(`symlink:${await readlink2(join14(root, path6))}`));
-        }
-      })
-    );
-  }
-  await walk("");
+  await walkTree(root, (path6, entry) => {
+    if (entry.name === LINKED_DIR) return void 0;
+    if (entry.isDirectory()) return "descend";
+    if (entry.isFile()) snapshot.set(path6, hashOf(readFileSync3(join14(root, path6))));
+    else if (entry.isSymbolicLink()) snapshot.set(path6, hashOf(`symlink:${readlinkSync(join14(root, path6))}`));
+    return void 0;
+  });
   return snapshot;
 }
 async function removeRepoCopy(copy) {
-  await rm3(copy.root, { recursive: true, force: true });
+  rmSync(copy.root, { recursive: true, force: true });
 }
 
 // src/checks/drift/run-generator.ts
@@ -61455,7 +61472,7 @@ var driftRules = defineRules("drift", {
 
 // src/checks/drift/index.ts
 async function readText(path6) {
-  return readFile5(path6, "utf8").catch(() => void 0);
+  return readFile4(path6, "utf8").catch(() => void 0);
 }
 function failureFinding(rule, message, regeneration, extra) {
   return {
@@ -61466,28 +61483,39 @@ function failureFinding(rule, message, regeneration, extra) {
     ...extra
   };
 }
+async function regenerate(context) {
+  const productPath = repoRelative(context.repoRoot, context.productDir) || ".";
+  const generator = await findGenerator(context.productDir, context.options.generatorCommand);
+  return generator ? runRepoGenerator(context, generator, productPath) : void 0;
+}
 async function runRepoGenerator(context, generator, productPath) {
   const regeneration = {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``
   };
-  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  const started = performance.now();
+  const output2 = await withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  const regenerationMs = Math.round(performance.now() - started);
+  context.logger.debug(`drift: copy, generator and comparison took ${regenerationMs} ms`);
+  return { ...output2, data: { ...output2.data, regenerationMs } };
 }
 async function regenerateInCopy(context, generator, productPath, regeneration, runFolder) {
-  const { product, options, logger, signal: signal2 } = context;
+  const { repoRoot, options, logger, signal: signal2 } = context;
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : void 0;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
-  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"));
-  await runFolder.own(copy.root, { recursive: true });
+  const { uid, gid } = runFolder.user;
+  const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === void 0 ? {} : { owner: { uid, gid: gid ?? uid } });
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const outcome = await runGenerator(generator, {
+    const running = runGenerator(generator, {
       cwd: join16(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
       signal: signal2
     });
+    context.onCopied?.();
+    const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding2 = failureFinding(
@@ -61513,11 +61541,11 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       ...changed.map(async (file2) => ({
         kind: "changed",
         file: file2,
-        committed: await readText(join16(product.repoRoot, file2)),
+        committed: await readText(join16(repoRoot, file2)),
         regenerated: await readText(join16(copy.root, file2))
       })),
       ...created.map(async (file2) => ({ kind: "created", file: file2, committed: void 0, regenerated: await readText(join16(copy.root, file2)) })),
-      ...deleted.map(async (file2) => ({ kind: "deleted", file: file2, committed: await readText(join16(product.repoRoot, file2)), regenerated: void 0 }))
+      ...deleted.map(async (file2) => ({ kind: "deleted", file: file2, committed: await readText(join16(repoRoot, file2)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -61563,10 +61591,10 @@ var driftCheck = {
   needs: [],
   rules: Object.values(driftRules),
   async run(context) {
-    const { product, options } = context;
+    const { product, options, logger, signal: signal2, runFolder } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";
-    const generator = await findGenerator(product.dir, options.generatorCommand);
-    if (generator) return runRepoGenerator(context, generator, productPath);
+    const regenerated = await (context.regenerated ?? regenerate({ repoRoot: product.repoRoot, productDir: product.dir, options, logger, signal: signal2, ...runFolder && { runFolder } }));
+    if (regenerated) return regenerated;
     if (profileOf(product) !== "civic") {
       return {
         findings: [],
@@ -61848,7 +61876,7 @@ async function fixWording(product) {
 var GENERIC_WORDING = { where: () => "the init script", hint: `; ${GENERATE_HINT}` };
 
 // src/checks/isolation/init-script-statements.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile5 } from "node:fs/promises";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 var NAME2 = String.raw`(?:"[^"]+"|[\w$:'{}]+)`;
 async function readInitScriptStatements(instance, repoRoot) {
@@ -61857,7 +61885,7 @@ async function readInitScriptStatements(instance, repoRoot) {
     if (script.kind !== "sql" && script.kind !== "sql.gz" && script.kind !== "sh") continue;
     let text;
     try {
-      const bytes = await readFile6(script.hostPath);
+      const bytes = await readFile5(script.hostPath);
       text = script.kind === "sql.gz" ? gunzipSync2(bytes).toString("utf8") : bytes.toString("utf8");
     } catch {
       continue;
@@ -63020,7 +63048,7 @@ async function checkIsolation(context, allLoginsUpTo) {
 }
 async function readPrivileges(live, users2, applicationName, signal2) {
   const instances = [...live.instances.values()];
-  const read = await mapBounded(
+  const read2 = await mapBounded(
     instances,
     instances.length,
     (instance) => withConnection(instance.adminUrl, { applicationName }, (admin) => readConnectPrivileges(admin, users2)).catch((error62) => {
@@ -63030,7 +63058,7 @@ async function readPrivileges(live, users2, applicationName, signal2) {
     }),
     signal2
   );
-  return new Map(instances.map((instance, index) => [instance.name, read[index]]));
+  return new Map(instances.map((instance, index) => [instance.name, read2[index]]));
 }
 function maintenanceMismatchFindings(results, privileges, nameOf) {
   return results.filter((result) => result.attempt.kind === "maintenance" && contradicts(result, privileges.get(result.attempt.target.instance.name))).map(({ attempt, connected }) => {
@@ -63957,11 +63985,12 @@ function orderFindings(current, out, back) {
 import { dirname as dirname12, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-module.ts
-import { readdir as readdir9 } from "node:fs/promises";
+import { readdir as readdir8 } from "node:fs/promises";
 import { dirname as dirname11, join as join18, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
-import { dirname as dirname10, join as join17, resolve as resolve17 } from "node:path";
+import { readdir as readdir7 } from "node:fs/promises";
+import { dirname as dirname10, join as join17, resolve as resolve17, sep as sep6 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -63972,7 +64001,9 @@ var CONFIG_NAMES = [
   join17(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
+  const listed2 = new Set((await readdir7(moduleDir).catch(() => [])).map((name) => name.toLowerCase()));
   for (const name of CONFIG_NAMES) {
+    if (!listed2.has(name.split(sep6)[0].toLowerCase())) continue;
     const path6 = join17(moduleDir, name);
     let source;
     try {
@@ -64155,7 +64186,7 @@ async function findSchemaFiles(moduleDir, config2) {
   return [];
 }
 async function prismaFilesUnder(dir) {
-  const entries = await readdir9(dir, { recursive: true, withFileTypes: true });
+  const entries = await readdir8(dir, { recursive: true, withFileTypes: true });
   return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join18(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config2) {
@@ -64171,7 +64202,7 @@ async function findMigrationsDir(moduleDir, schemaPath, config2) {
 }
 async function readPrismaMigrations(migrationsDir, toRepoFile) {
   if (!migrationsDir) return [];
-  const entries = await readdir9(migrationsDir, { withFileTypes: true });
+  const entries = await readdir8(migrationsDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   folders.sort(byCodePoint);
   const migrations = [];
@@ -64188,7 +64219,7 @@ function byCodePoint(a2, b) {
 }
 
 // src/checks/migrations/migration-set.ts
-import { readdir as readdir10 } from "node:fs/promises";
+import { readdir as readdir9 } from "node:fs/promises";
 import { join as join19 } from "node:path";
 
 // src/checks/migrations/sql-statements.ts
@@ -64249,7 +64280,7 @@ async function readMigrationSet(dir, tool, repoRoot) {
     const migrations2 = await readPrismaMigrations(dir, toRepoFile);
     return { tool, dir, scripts: await Promise.all(migrations2.map((migration) => readScript(migration, tool, toRepoFile))), notes: [] };
   }
-  const names = (await readdir10(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".sql")).map((entry) => entry.name);
+  const names = (await readdir9(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".sql")).map((entry) => entry.name);
   const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join19(dir, name), file: toRepoFile(join19(dir, name)) }));
   const scripts = await Promise.all(migrations.map((migration) => readScript(migration, tool, toRepoFile)));
   const notes = tool === "dbmate" ? scripts.filter((script) => !UP_MARKER.test(script.text)).map((script) => `${script.migration.file} has no "-- migrate:up" section: dbmate refuses it, and nothing of it was applied`) : [];
@@ -65410,8 +65441,8 @@ async function refusedRoleFacts(probes, applicationName) {
   }
   const facts = /* @__PURE__ */ new Map();
   for (const { instance, users: users2 } of byInstance.values()) {
-    const read = await withConnection(instance.adminUrl, { applicationName }, (admin) => readRoleLoginFacts(admin, users2)).catch(() => void 0);
-    if (read) facts.set(instance.name, read);
+    const read2 = await withConnection(instance.adminUrl, { applicationName }, (admin) => readRoleLoginFacts(admin, users2)).catch(() => void 0);
+    if (read2) facts.set(instance.name, read2);
   }
   return facts;
 }
@@ -66258,15 +66289,15 @@ function describeUncovered(coverage, limit = 5) {
 
 // src/product/discover-products.ts
 var import_yaml7 = __toESM(require_dist(), 1);
-import { readdir as readdir11 } from "node:fs/promises";
-import { join as join20, relative as relative9, resolve as resolve21, sep as sep6 } from "node:path";
+import { readdir as readdir10 } from "node:fs/promises";
+import { join as join20, relative as relative9, resolve as resolve21, sep as sep7 } from "node:path";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
   const base = resolve21(root);
   const productsDir = join20(base, PRODUCTS_FOLDER);
   let names = [];
   try {
-    names = (await readdir11(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+    names = (await readdir10(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
@@ -66274,7 +66305,7 @@ async function discoverProducts(root) {
   const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join20(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
-    found.unshift({ path: ".", name: base.split(sep6).pop() || ".", marker: rootMarker });
+    found.unshift({ path: ".", name: base.split(sep7).pop() || ".", marker: rootMarker });
   }
   return found;
 }
@@ -66324,7 +66355,7 @@ async function dockerfileFromPostgres(build, dir, root) {
   const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
   const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
   const path6 = resolve21(dir, context, dockerfile);
-  if (!path6.startsWith(root + sep6)) return false;
+  if (!path6.startsWith(root + sep7)) return false;
   try {
     const text = await readInputText(path6, "Dockerfile", { shown: path6 });
     const from = FROM_POSTGRES.exec(text)?.[1];
@@ -66334,7 +66365,7 @@ async function dockerfileFromPostgres(build, dir, root) {
   }
 }
 function toPosix(path6) {
-  return path6.split(sep6).join("/");
+  return path6.split(sep7).join("/");
 }
 
 // src/pipeline/check-pipeline.ts
@@ -66444,7 +66475,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir12, readFile as readFile7, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir11, readFile as readFile6, rm as rm3, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
 import { join as join22 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -66461,7 +66492,7 @@ async function reapLeftoverRuns(roots) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
-    const names = await readdir12(root).catch(() => []);
+    const names = await readdir11(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
       const folder = join22(root, name);
       try {
@@ -66488,7 +66519,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile7(join22(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile6(join22(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -66497,14 +66528,14 @@ async function readRecord(folder) {
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
 async function reap(folder, ownerPid) {
-  const contents = (await readdir12(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const contents = (await readdir11(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
   for (const server of postmasters) signal(server.pid, "SIGQUIT");
   await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
   for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2e3);
-  await rm4(folder, { recursive: true, force: true, maxRetries: 3 });
+  await rm3(folder, { recursive: true, force: true, maxRetries: 3 });
   return {
     folder,
     contents,
@@ -66530,12 +66561,12 @@ async function until(condition, timeoutMs) {
 }
 
 // src/pipeline/baseline-report.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile7 } from "node:fs/promises";
 import { resolve as resolve23 } from "node:path";
 async function readBaseline(file2, cwd, productDir) {
   let parsed;
   try {
-    parsed = JSON.parse(await readFile8(resolve23(cwd, file2), "utf8"));
+    parsed = JSON.parse(await readFile7(resolve23(cwd, file2), "utf8"));
   } catch (error62) {
     throw new UsageError(`cannot read the baseline report: ${error62.message}`, { file: file2 });
   }
@@ -66772,7 +66803,7 @@ function definedOnly(env) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-import { mkdtemp as mkdtemp3, rm as rm5 } from "node:fs/promises";
+import { mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
 import { join as join24 } from "node:path";
 
@@ -66783,13 +66814,13 @@ function isStartedByDefault(service, project) {
 
 // src/docker/compose-file-copy.ts
 var import_yaml8 = __toESM(require_dist(), 1);
-import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
+import { readFile as readFile8, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
 import { dirname as dirname13, isAbsolute as isAbsolute4, join as join23, resolve as resolve24 } from "node:path";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(source, postgresPorts, dir) {
-  const merged = typeof source === "string" ? { path: source, document: (0, import_yaml8.parseDocument)(await readFile9(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
+  const merged = typeof source === "string" ? { path: source, document: (0, import_yaml8.parseDocument)(await readFile8(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
   const base = dirname13(composePath);
@@ -67600,7 +67631,7 @@ var ComposeRuntime = class {
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
-    if (dir) await attempt("removing the temp dir", () => rm5(dir, { recursive: true, force: true }));
+    if (dir) await attempt("removing the temp dir", () => rm4(dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
@@ -67614,19 +67645,19 @@ function unstartedInstances(failures, running, instanceCount) {
 }
 
 // src/runtime/embedded/embedded-server.ts
-import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
+import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
 import { join as join27 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir6, readdir as readdir14, readFile as readFile12, rm as rm7, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile11, rm as rm6, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join26 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { execFile } from "node:child_process";
-import { copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync as readFileSync3, unlinkSync } from "node:fs";
-import { chmod as chmod2, lstat as lstat2, mkdir as mkdir5, readdir as readdir13, readFile as readFile10, rename, rm as rm6, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
+import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readFileSync as readFileSync4, unlinkSync } from "node:fs";
+import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile9, rename, rm as rm5, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join25, relative as relative10 } from "node:path";
 import { promisify as promisify3 } from "node:util";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
@@ -67659,7 +67690,7 @@ var ClusterCache = class _ClusterCache {
   static async open(dir, logger) {
     const uid = process.getuid?.();
     try {
-      await mkdir5(dir, { recursive: true, mode: 448 });
+      await mkdir4(dir, { recursive: true, mode: 448 });
       const problem = unsafe(await lstat2(dir), uid, "folder");
       if (problem) {
         logger.warn(`the cluster cache ${dir} is not used (${problem}); every embedded server runs initdb`);
@@ -67675,7 +67706,7 @@ var ClusterCache = class _ClusterCache {
   /** The entry's name: readable version, then a hash of everything initdb is given. */
   static async keyOf(binaries, spec) {
     const postgres = await stat6(binaries.postgres);
-    const packageJson = await readFile10(join25(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
+    const packageJson = await readFile9(join25(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
     const version2 = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
     const hash2 = createHash5("sha256").update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec })).digest("hex").slice(0, 20);
     return `pg-${version2.replace(/[^0-9A-Za-z.-]/g, "_")}-${hash2}`;
@@ -67700,7 +67731,7 @@ var ClusterCache = class _ClusterCache {
     try {
       await copyEntry(entry, dataDir, manifest, checked.state, user);
     } catch (error62) {
-      await rm6(dataDir, { recursive: true, force: true });
+      await rm5(dataDir, { recursive: true, force: true });
       if (error62 instanceof EntryMoved || await stateOf(entry) !== checked.state) return this.raced(key, "copied");
       if (error62 instanceof EntryDamage) return this.discard(entry, key, error62.message);
       throw error62;
@@ -67724,7 +67755,7 @@ var ClusterCache = class _ClusterCache {
       const code2 = error62.code;
       if (code2 !== "ENOTEMPTY" && code2 !== "EEXIST") this.logger.debug(`cluster cache: could not keep the pristine cluster (${error62.message})`);
     } finally {
-      await rm6(temp, { recursive: true, force: true });
+      await rm5(temp, { recursive: true, force: true });
     }
   }
   /**
@@ -67746,7 +67777,7 @@ var ClusterCache = class _ClusterCache {
     if (problem) return { state, problem };
     let manifest;
     try {
-      manifest = JSON.parse(await readFile10(join25(entry, MANIFEST), "utf8"));
+      manifest = JSON.parse(await readFile9(join25(entry, MANIFEST), "utf8"));
     } catch {
       return { state, problem: "no readable manifest: a partial entry" };
     }
@@ -67771,7 +67802,7 @@ var ClusterCache = class _ClusterCache {
   }
   /** Removes the least recently used entries past `MAX_ENTRIES`, set aside first as a bad one is. */
   async prune() {
-    const names = (await readdir13(this.dir)).filter((name) => !name.startsWith("."));
+    const names = (await readdir12(this.dir)).filter((name) => !name.startsWith("."));
     if (names.length <= MAX_ENTRIES) return;
     const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join25(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a2, b) => a2.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
@@ -67793,7 +67824,7 @@ var ClusterCache = class _ClusterCache {
 async function stateOf(path6) {
   const info = await lstat2(path6).catch(() => void 0);
   if (!info) return void 0;
-  return stateText(info, await readFile10(join25(path6, MANIFEST), "utf8").catch(() => void 0));
+  return stateText(info, await readFile9(join25(path6, MANIFEST), "utf8").catch(() => void 0));
 }
 function stateOfSync(path6) {
   let info;
@@ -67804,7 +67835,7 @@ function stateOfSync(path6) {
   }
   let manifest;
   try {
-    manifest = readFileSync3(join25(path6, MANIFEST), "utf8");
+    manifest = readFileSync4(join25(path6, MANIFEST), "utf8");
   } catch {
     manifest = void 0;
   }
@@ -67827,7 +67858,7 @@ async function setAsideAndRemove(path6, aside) {
   } catch {
     return false;
   }
-  await rm6(aside, { recursive: true, force: true, maxRetries: 3 }).catch(() => void 0);
+  await rm5(aside, { recursive: true, force: true, maxRetries: 3 }).catch(() => void 0);
   return true;
 }
 var EntryDamage = class extends Error {
@@ -67836,11 +67867,11 @@ var EntryMoved = class extends Error {
 };
 var ABANDONED_AFTER_MS = 10 * 6e4;
 async function removeAbandoned(dir) {
-  for (const name of await readdir13(dir)) {
+  for (const name of await readdir12(dir)) {
     if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
     const path6 = join25(dir, name);
     const info = await lstat2(path6).catch(() => void 0);
-    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm6(path6, { recursive: true, force: true }).catch(() => void 0);
+    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm5(path6, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 function unsafe(info, uid, what, forbidden = 18) {
@@ -67853,7 +67884,7 @@ function unsafe(info, uid, what, forbidden = 18) {
 async function listingOf(root) {
   const files = [];
   const folders = [];
-  for (const entry of await readdir13(root, { recursive: true, withFileTypes: true })) {
+  for (const entry of await readdir12(root, { recursive: true, withFileTypes: true })) {
     const path6 = relative10(root, join25(entry.parentPath ?? entry.path ?? root, entry.name));
     if (entry.isDirectory()) folders.push(path6);
     else if (entry.isFile()) files.push(path6);
@@ -67869,31 +67900,31 @@ async function manifestOf(root, key, id) {
   return { format: FORMAT, key, id, files, folders };
 }
 async function copyTree(source, target, manifest, { check: check3, owner } = {}) {
-  await mkdir5(target, { mode: 448 });
+  await mkdir4(target, { mode: 448 });
   await chmod2(target, 448);
-  for (const folder of manifest.folders) mkdirSync(join25(target, folder), { mode: 448 });
+  for (const folder of manifest.folders) mkdirSync2(join25(target, folder), { mode: 448 });
   for (const [path6, size] of manifest.files) {
     if (path6 === MANIFEST) continue;
     if (check3 !== void 0) {
       const info = lstatSync(join25(source, path6));
       if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path6} differs from its manifest`);
     }
-    copyFileSync(join25(source, path6), join25(target, path6));
+    copyFileSync2(join25(source, path6), join25(target, path6));
   }
   if (check3 !== void 0 && stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
   if (owner?.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
-  lchownSync(target, owner.uid, gid);
-  for (const path6 of [...manifest.folders, ...manifest.files.map(([file2]) => file2)]) if (path6 !== MANIFEST) lchownSync(join25(target, path6), owner.uid, gid);
+  lchownSync2(target, owner.uid, gid);
+  for (const path6 of [...manifest.folders, ...manifest.files.map(([file2]) => file2)]) if (path6 !== MANIFEST) lchownSync2(join25(target, path6), owner.uid, gid);
 }
 async function copyEntry(source, target, manifest, check3, owner) {
-  await mkdir5(target, { mode: 448 });
+  await mkdir4(target, { mode: 448 });
   await chmod2(target, 448);
   try {
     await execFileAsync("/bin/cp", ["-a", "--", `${source}/.`, target]);
   } catch {
     if (stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
-    await rm6(target, { recursive: true, force: true });
+    await rm5(target, { recursive: true, force: true });
     return copyTree(source, target, manifest, { check: check3, owner });
   }
   if (stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
@@ -67916,8 +67947,8 @@ async function copyEntry(source, target, manifest, check3, owner) {
   }
   if (owner.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
-  lchownSync(target, owner.uid, gid);
-  for (const path6 of [...manifest.folders, ...listedFiles.map(([file2]) => file2)]) lchownSync(join25(target, path6), owner.uid, gid);
+  lchownSync2(target, owner.uid, gid);
+  for (const path6 of [...manifest.folders, ...listedFiles.map(([file2]) => file2)]) lchownSync2(join25(target, path6), owner.uid, gid);
 }
 
 // src/runtime/embedded/pg-hba.ts
@@ -68277,7 +68308,7 @@ function statementFailure(error62, statement, session, script) {
 }
 
 // src/runtime/embedded/run-init-scripts.ts
-import { readFile as readFile11 } from "node:fs/promises";
+import { readFile as readFile10 } from "node:fs/promises";
 function psqlArgs(session) {
   return ["-v", "ON_ERROR_STOP=1", "--username", session.superuser, "--no-password", "--no-psqlrc", "--dbname", session.database];
 }
@@ -68320,7 +68351,7 @@ async function runOne(script, session) {
     case "sql":
       return runBounded("psql", [...psqlArgs(session), "-f", path6], options);
     case "sql.gz":
-      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile11(path6), shown) });
+      return runBounded("psql", psqlArgs(session), { ...options, input: gunzipInitScript(await readFile10(path6), shown) });
     case "sql.xz":
     case "sql.zst": {
       const [tool, ...args] = script.kind === "sql.xz" ? ["xz", "-dc", path6] : ["zstd", "-dc", path6];
@@ -68382,7 +68413,7 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     if (usable && key) await usable.store(key, dataDir);
   }
   const hbaPath = join26(dataDir, "pg_hba.conf");
-  await writeFile6(hbaPath, containerHba(await readFile12(hbaPath, "utf8"), hostAuthMethod));
+  await writeFile6(hbaPath, containerHba(await readFile11(hbaPath, "utf8"), hostAuthMethod));
   return { source, passwordPending: usable !== void 0 && password !== void 0 };
 }
 function initdbPassword(password) {
@@ -68408,7 +68439,7 @@ async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, 
       line: setting?.line ?? postgres.service.line
     });
   } finally {
-    await rm7(pwfile, { force: true });
+    await rm6(pwfile, { force: true });
   }
 }
 async function prepareImageInitScripts(scripts, phase) {
@@ -68423,7 +68454,7 @@ async function plainScripts(scripts, copies, phase) {
   for (const script of scripts) {
     if (script.kind === "ignored") continue;
     if (script.kind !== "sql") return void 0;
-    const statements = plainSqlScript(await readFile12(copies.get(script.containerName) ?? script.hostPath), env);
+    const statements = plainSqlScript(await readFile11(copies.get(script.containerName) ?? script.hostPath), env);
     if (!statements) return void 0;
     plain.set(script.containerName, statements);
   }
@@ -68465,7 +68496,7 @@ async function runImageInitScripts(prepared, phase, port) {
 }
 var RESTART_READS = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
 async function restartInputs(dataDir) {
-  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join26(dataDir, name), "utf8").catch(() => "")));
+  const contents = await Promise.all(RESTART_READS.map((name) => readFile11(join26(dataDir, name), "utf8").catch(() => "")));
   return contents.join("\0");
 }
 async function createPostgresDb(socketDir, port, postgres, password, { setPassword = false } = {}) {
@@ -68498,7 +68529,7 @@ async function createPostgresDb(socketDir, port, postgres, password, { setPasswo
 async function copyInitScripts(scripts, dir, phase) {
   const { user, boundary, repoRoot } = phase;
   const copies = /* @__PURE__ */ new Map();
-  await mkdir6(dir, { recursive: true });
+  await mkdir5(dir, { recursive: true });
   const admit = async (source) => {
     const reference = { shown: repoRelative(repoRoot, source) };
     await assertInsideRepository(source, boundary, reference);
@@ -68514,7 +68545,7 @@ async function copyInitScripts(scripts, dir, phase) {
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir14(dir, { recursive: true })) await chown2(join26(dir, entry), user.uid, gid);
+    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join26(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -68680,7 +68711,7 @@ var EmbeddedServer = class {
     } finally {
       const dir = this.tempDir;
       this.tempDir = void 0;
-      if (dir) await rm8(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (dir) await rm7(dir, { recursive: true, force: true, maxRetries: 3 });
     }
   }
   /** Why the running server is gone (it exited, was killed), or undefined while it runs or after `stop()`. */
@@ -68717,7 +68748,7 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat8, symlink as symlink2 } from "node:fs/promises";
+import { chmod as chmod4, lstat as lstat3, readFile as readFile12, stat as stat8, symlink } from "node:fs/promises";
 import { arch, platform as platform2 } from "node:os";
 import { dirname as dirname15, join as join28, relative as relative11, resolve as resolve25 } from "node:path";
 function platformPackageName() {
@@ -68760,7 +68791,7 @@ async function hydrateLibrarySymlinks(packageDir) {
   const listPath = join28(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
-    entries = JSON.parse(await readFile13(listPath, "utf8"));
+    entries = JSON.parse(await readFile12(listPath, "utf8"));
   } catch {
     return 0;
   }
@@ -68770,7 +68801,7 @@ async function hydrateLibrarySymlinks(packageDir) {
     if (await exists(targetPath)) continue;
     const linkText = relative11(dirname15(targetPath), join28(packageDir, source));
     try {
-      await symlink2(linkText, targetPath);
+      await symlink(linkText, targetPath);
       created += 1;
     } catch (error62) {
       if (error62.code === "EEXIST") continue;
@@ -68972,7 +69003,7 @@ function asError(reason) {
 
 // src/runtime/external/external-config.ts
 var import_yaml9 = __toESM(require_dist(), 1);
-import { readFile as readFile14 } from "node:fs/promises";
+import { readFile as readFile13 } from "node:fs/promises";
 var EXTERNAL_ENV = {
   admin: "CIVIC_ADMIN_URL",
   scratchAdmin: "CIVIC_SCRATCH_ADMIN_URL",
@@ -69024,7 +69055,7 @@ async function readExternalConfig(file2, env, serviceKeys) {
 async function readConfigFile(file2) {
   let text;
   try {
-    text = await readFile14(file2, "utf8");
+    text = await readFile13(file2, "utf8");
   } catch {
     throw new UsageError("the external runtime config file cannot be read", { file: file2 });
   }
@@ -69415,6 +69446,29 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
       io.logger.warn(`cleanup: could not stop the runtime: ${error62 instanceof Error ? error62.message : String(error62)}`);
     }
   };
+  const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
+  const options = {
+    commandTimeoutMs: settings.commandTimeoutMs,
+    concurrency: settings.concurrency,
+    env: settings.env,
+    today,
+    ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
+    ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
+  };
+  const stopRegeneration = new AbortController();
+  let copied = () => void 0;
+  const copyMade = new Promise((resolve29) => copied = resolve29);
+  const regenerated = checks.includes(driftCheck) ? regenerate({
+    repoRoot: resolve26(repoRoot),
+    productDir: resolve26(productDir),
+    options,
+    logger: io.logger,
+    signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
+    runFolder,
+    onCopied: copied
+  }) : void 0;
+  regenerated?.catch(() => void 0);
+  if (regenerated) await Promise.race([copyMade, regenerated.catch(() => void 0)]);
   const startsEarly = startsRuntime && settings.runtime === "embedded";
   const loading = {};
   loading.product = loadProduct(productDir, repoRoot, {
@@ -69426,7 +69480,6 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...startsEarly && { composeLoaded: (compose) => startRuntime(loading.product, compose) }
   });
-  const today = settings.today ?? isoDate(/* @__PURE__ */ new Date());
   const productPath = repoRelative(repoRoot, productDir) || ".";
   let product;
   let policy;
@@ -69441,18 +69494,11 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     });
   } catch (error62) {
     await runtime?.stop().catch(() => void 0);
-    await stopRuntime();
+    stopRegeneration.abort();
+    await Promise.all([stopRuntime(), regenerated?.catch(() => void 0)]);
     throw error62;
   }
-  const options = {
-    commandTimeoutMs: settings.commandTimeoutMs,
-    concurrency: settings.concurrency,
-    env: settings.env,
-    today,
-    ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
-    ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
-  };
-  const context = { product, options, logger: io.logger, signal: io.signal, runFolder };
+  const context = { product, options, logger: io.logger, signal: io.signal, runFolder, ...regenerated && { regenerated } };
   if (startsRuntime && !starting) startRuntime(product);
   let inputError = false;
   const onInputError = () => {
@@ -69771,7 +69817,7 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants6 } from "node:fs";
-import { mkdir as mkdir7, open as open3, rm as rm9, stat as stat9 } from "node:fs/promises";
+import { mkdir as mkdir6, open as open3, rm as rm8, stat as stat9 } from "node:fs/promises";
 import { dirname as dirname16, resolve as resolve28 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
@@ -69800,14 +69846,14 @@ async function openReportFiles(targets, cwd) {
     }
   } catch (error62) {
     await closeAll();
-    for (const { created, path: path6 } of opened) if (created) await rm9(path6, { force: true });
+    for (const { created, path: path6 } of opened) if (created) await rm8(path6, { force: true });
     throw error62;
   }
   return {
     files: opened.map(({ file: file2 }) => file2),
     async discard() {
       await closeAll();
-      for (const { created, path: path6 } of opened) if (created) await rm9(path6, { force: true }).catch(() => void 0);
+      for (const { created, path: path6 } of opened) if (created) await rm8(path6, { force: true }).catch(() => void 0);
     },
     async [Symbol.asyncDispose]() {
       await closeAll();
@@ -69826,7 +69872,7 @@ async function createParents(folder, fail2) {
     if (dirname16(current) === current) break;
   }
   for (const path6 of missing) {
-    await mkdir7(path6).catch((error62) => error62.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path6} (${reasonOf(error62, path6)})`));
+    await mkdir6(path6).catch((error62) => error62.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path6} (${reasonOf(error62, path6)})`));
   }
 }
 function reasonOf(error62, path6) {

@@ -48,6 +48,12 @@ export interface CheckContext {
    * check runs on its own (tests): `withRunFolder` then makes one for the check.
    */
   readonly runFolder?: RunFolder;
+  /**
+   * The drift check's regeneration (its generator run in a throwaway copy, compared), which needs
+   * nothing of the loaded product: the pipeline starts it before loading the product. Undefined
+   * output: the product has no generator. Absent (tests, a check run on its own): the check starts it.
+   */
+  readonly regenerated?: Promise<CheckOutput | undefined>;
 }
 
 export interface CheckOutput {

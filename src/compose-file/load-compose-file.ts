@@ -139,6 +139,8 @@ export async function loadCompose(
   }
 
   registerSecrets(variables, services);
+  // Only the compose runtime writes the project back out: the plain tree is built when first read.
+  let document: Record<string, unknown> | undefined;
   return {
     path,
     file,
@@ -146,7 +148,9 @@ export async function loadCompose(
     extendsFiles: [...extendsFiles],
     activeProfiles: [...(selection.profiles ?? [])],
     repoRoot: resolve(repoRoot),
-    document: toPlain(project) as Record<string, unknown>,
+    get document() {
+      return (document ??= toPlain(project) as Record<string, unknown>);
+    },
     services,
     volumeNames,
     variables,

@@ -30,8 +30,9 @@ export function inspectAliases(document: Document, lineCounter: LineCounter, fil
 
   const targets = new Map<Alias, Node | undefined>();
   const anchors = new Map<string, Node>();
-  /** Expanded size of each finished collection that an alias may name. */
+  /** Expanded size of each finished anchored node (what an alias may name; bookkeeping for anchored nodes only, a big file has few). */
   const weights = new Map<Node, number>();
+  /** Anchored collections being weighed: an alias to one of them is a cycle. */
   const inProgress = new Set<Node>();
   let written = 0;
   let expanded = 0;
@@ -54,16 +55,18 @@ export function inspectAliases(document: Document, lineCounter: LineCounter, fil
     const anchored = node as Node;
     let weight = 1;
     if (isMap(node) || isSeq(node)) {
-      inProgress.add(anchored);
-      if (anchored.anchor) anchors.set(anchored.anchor, anchored);
-      const keys = new Map<string, number>();
+      if (anchored.anchor) {
+        inProgress.add(anchored);
+        anchors.set(anchored.anchor, anchored);
+      }
+      const keys = new Map<string, Node>();
       for (const item of node.items) {
         if (isPair(item)) {
           if (isScalar(item.key) && typeof item.key.value !== "symbol") {
             const key = String(item.key.value);
             const first = keys.get(key);
-            if (first !== undefined) fail(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${first})`, item.key);
-            keys.set(key, lineOf(item.key));
+            if (first !== undefined) fail(`invalid YAML: map keys must be unique, and "${key}" is repeated (first at line ${lineOf(first)})`, item.key);
+            keys.set(key, item.key);
           }
           weight += weigh(item.key) + weigh(item.value);
         } else {
@@ -74,7 +77,7 @@ export function inspectAliases(document: Document, lineCounter: LineCounter, fil
     } else if (anchored.anchor) {
       anchors.set(anchored.anchor, anchored);
     }
-    weights.set(anchored, weight);
+    if (anchored.anchor) weights.set(anchored, weight);
     return weight;
   };
 

@@ -74,9 +74,11 @@ export async function readInputFile(path: string, kind: InputFileKind, reference
     const buffer = Buffer.alloc(Math.min(info.size, limit) + 1);
     let filled = 0;
     while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
+      const wanted = buffer.length - filled;
+      const { bytesRead } = await handle.read(buffer, filled, wanted, filled);
       filled += bytesRead;
+      // A regular file reads short only at its end: no second read to be told so (one call per file saved).
+      if (bytesRead < wanted) break;
     }
     if (filled > limit) throw tooLarge(reference.shown, undefined, kind, where);
     return buffer.subarray(0, filled);

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Check, CheckContext, CheckOptions } from "../checks/check.js";
 import { ALL_CHECKS } from "../checks/registered.js";
+import { driftCheck, regenerate } from "../checks/drift/index.js";
 import { registerCleanup } from "../core/cleanup-registry.js";
 import type { Logger } from "../core/logger.js";
 import { repoRelative } from "../core/repo-path.js";
@@ -144,6 +145,36 @@ async function checkInRunFolder(
     }
   };
 
+  const today = settings.today ?? isoDate(new Date());
+  const options: CheckOptions = {
+    commandTimeoutMs: settings.commandTimeoutMs,
+    concurrency: settings.concurrency,
+    env: settings.env,
+    today,
+    ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
+    ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
+  };
+  // The drift check's generator needs only the repository: its copy is made first (the event loop
+  // is otherwise idle then), and the generator runs in its child process while the product is
+  // loaded; it is stopped if the product cannot be loaded.
+  const stopRegeneration = new AbortController();
+  let copied = (): void => undefined;
+  const copyMade = new Promise<void>((resolve) => (copied = resolve));
+  const regenerated = checks.includes(driftCheck)
+    ? regenerate({
+        repoRoot: resolve(repoRoot),
+        productDir: resolve(productDir),
+        options,
+        logger: io.logger,
+        signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
+        runFolder,
+        onCopied: copied,
+      })
+    : undefined;
+  // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
+  regenerated?.catch(() => undefined);
+  if (regenerated) await Promise.race([copyMade, regenerated.catch(() => undefined)]);
+
   // The embedded servers need only the compose project: they start while the registry module is
   // still evaluated in its child process (the registry is awaited for the live environment).
   const startsEarly = startsRuntime && settings.runtime === "embedded";
@@ -157,7 +188,6 @@ async function checkInRunFolder(
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...(startsEarly && { composeLoaded: (compose: ComposeProject) => startRuntime(loading.product!, compose) }),
   });
-  const today = settings.today ?? isoDate(new Date());
   const productPath = repoRelative(repoRoot, productDir) || ".";
   let product: Product;
   let policy: FindingPolicy;
@@ -174,18 +204,11 @@ async function checkInRunFolder(
     // The registry, the configuration or the baseline is refused: servers starting from the
     // compose project are stopped mid-start.
     await (runtime as Runtime | undefined)?.stop().catch(() => undefined);
-    await stopRuntime();
+    stopRegeneration.abort();
+    await Promise.all([stopRuntime(), regenerated?.catch(() => undefined)]);
     throw error;
   }
-  const options: CheckOptions = {
-    commandTimeoutMs: settings.commandTimeoutMs,
-    concurrency: settings.concurrency,
-    env: settings.env,
-    today,
-    ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
-    ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
-  };
-  const context: CheckContext = { product, options, logger: io.logger, signal: io.signal, runFolder };
+  const context: CheckContext = { product, options, logger: io.logger, signal: io.signal, runFolder, ...(regenerated && { regenerated }) };
 
   if (startsRuntime && !starting) startRuntime(product);
 

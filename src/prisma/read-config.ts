@@ -1,5 +1,6 @@
 import type { Node, ObjectExpression, Program } from "@babel/types";
-import { dirname, join, resolve } from "node:path";
+import { readdir } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
 import { readInputText } from "../core/input-files.js";
 import { parseTypeScript, propertyKeyName, unwrapExpression } from "../registry/parse-typescript.js";
 
@@ -39,7 +40,11 @@ export async function readPrismaConfig(
   moduleDir: string,
   toRepoFile: (path: string) => string,
 ): Promise<PrismaConfigFacts | undefined> {
+  // One listing instead of a failed open per name (thousands of modules have no config at all);
+  // lower-cased, so a case-insensitive file system still finds what an open would.
+  const listed = new Set((await readdir(moduleDir).catch(() => [] as string[])).map((name) => name.toLowerCase()));
   for (const name of CONFIG_NAMES) {
+    if (!listed.has(name.split(sep)[0]!.toLowerCase())) continue;
     const path = join(moduleDir, name);
     let source: string;
     try {

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { UsageError } from "../core/errors.js";
 import { readInputText } from "../core/input-files.js";
 import { closestName } from "./closest-name.js";
-import { evaluateRegistry, type RegistrySandbox } from "./evaluate-registry.js";
+import { type Evaluated, evaluateRegistry, type RegistrySandbox } from "./evaluate-registry.js";
 import { locateRegistry, type RegistryLocations } from "./locate-registry.js";
 import { LAYERS, type Registry, type Service, type ServiceDefinition } from "./model.js";
 import { displayPath, parseTypeScript } from "./parse-typescript.js";
@@ -37,8 +37,21 @@ export async function loadRegistry(productDir: string, repoRoot: string, sandbox
     });
   }
 
-  const locations = locateRegistry(parseTypeScript(source, path).program);
-  const value = await registryValue(path, shown, locations, sandbox);
+  // The evaluation's child starts first: its start-up and the module's evaluation (a second or more
+  // for thousands of services) run while Babel parses the same file here. A syntax error stops the
+  // child, and Babel's error, with its line, is the one thrown.
+  const stop = new AbortController();
+  const evaluation = evaluateRegistry({ path, shown }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
+  evaluation.catch(() => undefined);
+  let locations: RegistryLocations;
+  try {
+    locations = locateRegistry(parseTypeScript(source, path).program);
+  } catch (error) {
+    stop.abort(error);
+    await evaluation.catch(() => undefined);
+    throw error;
+  }
+  const value = registryValue(await evaluation, shown, locations);
   const parsed = registrySchema.safeParse(value);
   if (!parsed.success) throw schemaError(parsed.error.issues, value, locations, shown);
 
@@ -54,8 +67,7 @@ export async function loadRegistry(productDir: string, repoRoot: string, sandbox
   return { path, file: repoRelative(resolve(repoRoot), path), services, source: "typescript" };
 }
 
-async function registryValue(path: string, shown: string, locations: RegistryLocations, sandbox: RegistrySandbox): Promise<unknown> {
-  const evaluated = await evaluateRegistry({ path, shown }, sandbox);
+function registryValue(evaluated: Evaluated, shown: string, locations: RegistryLocations): unknown {
   if ("missing" in evaluated) {
     const hint = locations.declared
       ? "`serviceRegistry` is declared but not exported: add `export { serviceRegistry };`"

@@ -30,7 +30,7 @@ export function locateRegistry(program: Program): RegistryLocations {
   const declarationLine = (declaration?.line ?? defaultExport?.loc?.start.line) || 1;
 
   const lines = new Map<string, number>();
-  if (literalSource) recordLines(registryLiteral(literalSource), [], lines);
+  if (literalSource) recordLines(registryLiteral(literalSource), undefined, lines);
 
   return {
     declarationLine,
@@ -54,23 +54,25 @@ function registryLiteral(node: Node): Node {
   return value;
 }
 
-function recordLines(node: Node, path: PropertyKey[], lines: Map<string, number>): void {
+/** @param prefix `pathKey` of the path down to `node` (undefined at the root): keys are built as the walk descends. */
+function recordLines(node: Node, prefix: string | undefined, lines: Map<string, number>): void {
   const value = unwrapExpression(node);
+  const keyOf = (name: PropertyKey) => (prefix === undefined ? String(name) : `${prefix}\u0000${String(name)}`);
   if (value.type === "ObjectExpression") {
     for (const property of value.properties) {
       if (property.type !== "ObjectProperty") continue;
       const name = propertyKeyName(property.key, property.computed);
       if (name === undefined) continue;
-      const childPath = [...path, name];
-      if (property.loc) lines.set(pathKey(childPath), property.loc.start.line);
-      recordLines(property.value, childPath, lines);
+      const key = keyOf(name);
+      if (property.loc) lines.set(key, property.loc.start.line);
+      recordLines(property.value, key, lines);
     }
   } else if (value.type === "ArrayExpression") {
     value.elements.forEach((element, index) => {
       if (!element || element.type === "SpreadElement") return;
-      const childPath = [...path, index];
-      if (element.loc) lines.set(pathKey(childPath), element.loc.start.line);
-      recordLines(element, childPath, lines);
+      const key = keyOf(index);
+      if (element.loc) lines.set(key, element.loc.start.line);
+      recordLines(element, key, lines);
     });
   }
 }

@@ -7,7 +7,7 @@
  * (SIGKILL, OOM killer, a machine crash) leaves the record, and the next run finds the owner gone
  * and reaps the folder and what still runs in it (leftover-runs.ts).
  */
-import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import type { OsUser } from "./os-user.js";
@@ -89,13 +89,11 @@ export class RunFolder {
     await this.writeRecord();
   }
 
-  /** Hands `path` (and, with `recursive`, everything under it) to `user`; symbolic links themselves, never their targets. */
-  async own(path: string, { recursive = false }: { recursive?: boolean } = {}): Promise<void> {
+  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: drift/repo-copy.ts). */
+  async own(path: string): Promise<void> {
     const { uid, gid } = this.user;
     if (uid === undefined) return;
     await chown(path, uid, gid ?? uid);
-    if (!recursive) return;
-    for (const entry of await readdir(path, { recursive: true })) await lchown(join(path, entry), uid, gid ?? uid);
   }
 
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */

@@ -317,6 +317,13 @@ describe("loadCompose", () => {
     expect(error.message).toBe('invalid YAML: map keys must be unique, and "image" is repeated (first at line 3)');
   });
 
+  it("refuses an alias inside the node it names (a cycle), at the alias's line", async () => {
+    await write("docker-compose.yml", "services:\n  app: &app\n    image: a\n    labels:\n      self: *app\n");
+    const error = await usageErrorOf(loadCompose(product, root, {}));
+    expect(error.message).toBe("the alias *app refers to a node that contains it (a cycle)");
+    expect(error.location).toEqual({ file: "products/demo/docker-compose.yml", line: 5 });
+  });
+
   it("refuses a file that is not a mapping", async () => {
     await write("docker-compose.yml", "- just\n- a list\n");
     const error = await usageErrorOf(loadCompose(product, root, {}));

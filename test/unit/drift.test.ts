@@ -1,10 +1,14 @@
+import { execFileSync } from "node:child_process";
 import { access, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { driftCheck } from "../../src/checks/drift/index.js";
 import { snapshotTree } from "../../src/checks/drift/repo-copy.js";
 import type { CheckOptions } from "../../src/checks/check.js";
+import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
+import type { CheckSettings } from "../../src/core/settings.js";
+import { runCheck } from "../../src/pipeline/check-pipeline.js";
 import type { Product } from "../../src/product/product.js";
 import { loadRegistry } from "../../src/registry/load-registry.js";
 import { copyFixture, fixture, fixtureProduct, type FixtureCopy } from "../helpers/fixtures.js";
@@ -215,5 +219,48 @@ describe("drift writes nothing outside its throwaway copy", () => {
     expect(summary(findings)).toEqual([{ rule: "drift/changed", file: `${PRODUCT}/.env`, line: 1 }]);
     expect(await copy.read(`${PRODUCT}/.env`)).toBe("POSTGRES_PASSWORD=hunter22\n");
     expect(JSON.stringify(findings)).not.toContain("hunter22");
+  });
+});
+
+describe("drift in the pipeline: the generator runs while the product is loaded", () => {
+  const settings = (copy: FixtureCopy, generatorCommand: string): CheckSettings => ({
+    productPath: copy.product,
+    runtime: "embedded",
+    only: ["drift"],
+    skip: [],
+    outputs: [],
+    commandTimeoutMs: 60_000,
+    concurrency: 4,
+    verbose: false,
+    cwd: copy.root,
+    env: { PATH: process.env.PATH },
+    generatorCommand,
+  });
+  const io = () => ({ logger: new RecordingLogger(), signal: new AbortController().signal });
+
+  it("reports what the early generator run changed, at the file and line", async () => {
+    await using copy = await copyFixture("property-tax");
+    const compose = `${PRODUCT}/docker-compose.yml`;
+    const lines = (await copy.read(compose)).split("\n").length;
+    const { report } = await runCheck(settings(copy, "echo '# extra' >> docker-compose.yml"), io());
+    const drift = report.checks.find((check) => check.id === "drift")!;
+    expect(drift.findings.map(({ rule, file, line }) => ({ rule, file, line }))).toEqual([{ rule: "drift/changed", file: compose, line: expect.any(Number) }]);
+    expect(drift.findings[0]!.line).toBeGreaterThanOrEqual(lines - 3);
+    // Started before the check, the regeneration's own time is kept in the data.
+    expect(drift.data).toMatchObject({ generator: "echo '# extra' >> docker-compose.yml", regenerationMs: expect.any(Number) });
+  });
+
+  it("stops the generator, leaving no process, when the product cannot be loaded", async () => {
+    await using copy = await copyFixture("property-tax");
+    // The registry fails only after its evaluation has kept the loader busy: the generator is running by then.
+    await copy.edit(`${PRODUCT}/infra/service-registry.ts`, (text) => `const until = Date.now() + 2000;\nwhile (Date.now() < until) {}\nthrow new Error("registry refuses");\n${text}`);
+    const marker = "sleep 41.37";
+    const logger = new RecordingLogger();
+    const error = await runCheck({ ...settings(copy, `${marker} | cat`), verbose: true }, { logger, signal: new AbortController().signal }).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toContain("registry refuses");
+    expect(logger.text()).toContain("drift: running");
+    const processes = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+    expect(processes).not.toContain(marker);
   });
 });

@@ -153,6 +153,15 @@ describe("readPrismaModule", () => {
     expect(module.migrations.map((m) => m.file)).toEqual([`${MODULE}/db/history/20240101000000_init/migration.sql`]);
   });
 
+  it("finds .config/prisma.ts, and prefers prisma.config.mjs over it as Prisma does", async () => {
+    const config = (variable: string) => `export default { datasource: { url: env("${variable}") } };\n`;
+    await using copy = await copyFixture("property-tax");
+    await writeModule(copy, { "prisma/schema.prisma": DATASOURCE_WITHOUT_URL, ".config/prisma.ts": config("FROM_DOT_CONFIG") });
+    expect((await readPrismaModule(copy.root, SERVICE)).datasourceUrl).toEqual({ kind: "env", variable: "FROM_DOT_CONFIG", file: `${MODULE}/.config/prisma.ts`, line: 1 });
+    await writeModule(copy, { "prisma.config.mjs": config("FROM_MJS") });
+    expect((await readPrismaModule(copy.root, SERVICE)).datasourceUrl).toEqual({ kind: "env", variable: "FROM_MJS", file: `${MODULE}/prisma.config.mjs`, line: 1 });
+  });
+
   it("throws a UsageError at the line of a syntax error in prisma.config.ts", async () => {
     await using copy = await copyFixture("property-tax");
     await writeModule(copy, {

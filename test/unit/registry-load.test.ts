@@ -88,7 +88,7 @@ describe("loadRegistry", () => {
     expect(error.message).toContain("Service registry not found");
   });
 
-  it("throws a UsageError with line and column on a syntax error, before evaluating", async () => {
+  it("throws a UsageError with line and column on a syntax error: Babel's, the evaluation started beside it is stopped", async () => {
     await using copy = await copyFixture("property-tax");
     await copy.edit(REGISTRY, (text) => text.replace('hostname: "audit-logging",', 'hostname: "audit-logging"'));
     const line = lineOf(await copy.read(REGISTRY), 'port: 4300,');

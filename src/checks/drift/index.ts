@@ -5,7 +5,7 @@ import { UsageError } from "../../core/errors.js";
 import type { Finding } from "../../core/report-model.js";
 import { renderInfra } from "../../generator/render-infra.js";
 import { profileOf } from "../../product/product.js";
-import type { Check, CheckContext, CheckOutput } from "../check.js";
+import type { Check, CheckContext, CheckOptions, CheckOutput } from "../check.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
@@ -34,32 +34,64 @@ function failureFinding(rule: "drift/generator-failed" | "drift/generator-timeou
   };
 }
 
-async function runRepoGenerator(context: CheckContext, generator: Generator, productPath: string): Promise<CheckOutput> {
+/** What the regeneration needs: the repository and the product folder, not the loaded product. */
+export interface RegenerationContext {
+  /** Absolute monorepo root. */
+  readonly repoRoot: string;
+  /** Absolute product folder. */
+  readonly productDir: string;
+  readonly options: CheckOptions;
+  readonly logger: CheckContext["logger"];
+  readonly signal: AbortSignal;
+  readonly runFolder?: RunFolder;
+  /** Called once the throwaway copy is made, as the generator starts (not called without a generator). */
+  readonly onCopied?: () => void;
+}
+
+/**
+ * The product's own generator (infra/generate.ts or `--generator-command`) run in a throwaway copy of
+ * the repository and the copy compared with what is committed; undefined when the product has no
+ * generator (the check then compares with the built-in one, which needs the loaded registry).
+ */
+export async function regenerate(context: RegenerationContext): Promise<CheckOutput | undefined> {
+  const productPath = repoRelative(context.repoRoot, context.productDir) || ".";
+  const generator = await findGenerator(context.productDir, context.options.generatorCommand);
+  return generator ? runRepoGenerator(context, generator, productPath) : undefined;
+}
+
+async function runRepoGenerator(context: RegenerationContext, generator: Generator, productPath: string): Promise<CheckOutput> {
   const regeneration: Regeneration = {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``,
   };
-  return withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  const started = performance.now();
+  const output = await withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
+  // The pipeline starts this before the check itself, whose duration then leaves it out: the data keeps it.
+  const regenerationMs = Math.round(performance.now() - started);
+  context.logger.debug(`drift: copy, generator and comparison took ${regenerationMs} ms`);
+  return { ...output, data: { ...output.data, regenerationMs } };
 }
 
 /** The generator run in a throwaway copy of the repository inside the run folder, and the copy compared with what is committed. */
-async function regenerateInCopy(context: CheckContext, generator: Generator, productPath: string, regeneration: Regeneration, runFolder: RunFolder): Promise<CheckOutput> {
-  const { product, options, logger, signal } = context;
+async function regenerateInCopy(context: RegenerationContext, generator: Generator, productPath: string, regeneration: Regeneration, runFolder: RunFolder): Promise<CheckOutput> {
+  const { repoRoot, options, logger, signal } = context;
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : undefined;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
 
-  const copy = await copyRepo(product.repoRoot, await runFolder.subfolder("drift"));
   // As root the generator runs as the unprivileged user: the copy is its to read and write.
-  await runFolder.own(copy.root, { recursive: true });
+  const { uid, gid } = runFolder.user;
+  const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === undefined ? {} : { owner: { uid, gid: gid ?? uid } });
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === undefined ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const outcome = await runGenerator(generator, {
+    const running = runGenerator(generator, {
       cwd: join(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
       signal,
     });
+    context.onCopied?.();
+    const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding = failureFinding(
@@ -86,11 +118,11 @@ async function regenerateInCopy(context: CheckContext, generator: Generator, pro
       ...changed.map(async (file) => ({
         kind: "changed" as const,
         file,
-        committed: await readText(join(product.repoRoot, file)),
+        committed: await readText(join(repoRoot, file)),
         regenerated: await readText(join(copy.root, file)),
       })),
       ...created.map(async (file) => ({ kind: "created" as const, file, committed: undefined, regenerated: await readText(join(copy.root, file)) })),
-      ...deleted.map(async (file) => ({ kind: "deleted" as const, file, committed: await readText(join(product.repoRoot, file)), regenerated: undefined })),
+      ...deleted.map(async (file) => ({ kind: "deleted" as const, file, committed: await readText(join(repoRoot, file)), regenerated: undefined })),
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -138,10 +170,11 @@ export const driftCheck: Check<"drift"> = {
   needs: [],
   rules: Object.values(driftRules),
   async run(context) {
-    const { product, options } = context;
+    const { product, options, logger, signal, runFolder } = context;
     const productPath = repoRelative(product.repoRoot, product.dir) || ".";
-    const generator = await findGenerator(product.dir, options.generatorCommand);
-    if (generator) return runRepoGenerator(context, generator, productPath);
+    const regenerated = await (context.regenerated ??
+      regenerate({ repoRoot: product.repoRoot, productDir: product.dir, options, logger, signal, ...(runFolder && { runFolder }) }));
+    if (regenerated) return regenerated;
     // The built-in generator renders the civic layout; outside it, no generator means nothing generated to compare.
     if (profileOf(product) !== "civic") {
       return {

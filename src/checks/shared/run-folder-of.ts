@@ -7,7 +7,7 @@ import type { CheckContext } from "../check.js";
  * folder made for it and removed afterwards: product programs always get a throwaway HOME and
  * TMPDIR, and as root the unprivileged user.
  */
-export async function withRunFolder<T>(context: CheckContext, work: (folder: RunFolder) => Promise<T>): Promise<T> {
+export async function withRunFolder<T>(context: Pick<CheckContext, "runFolder" | "options">, work: (folder: RunFolder) => Promise<T>): Promise<T> {
   if (context.runFolder) return work(context.runFolder);
   const folder = await RunFolder.create(context.options.env, await resolveUnprivilegedUser(process.getuid?.()));
   try {
