@@ -61514,7 +61514,6 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       timeoutMs: options.commandTimeoutMs,
       signal: signal2
     });
-    context.onCopied?.();
     const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
@@ -69456,19 +69455,15 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
   const stopRegeneration = new AbortController();
-  let copied = () => void 0;
-  const copyMade = new Promise((resolve29) => copied = resolve29);
   const regenerated = checks.includes(driftCheck) ? regenerate({
     repoRoot: resolve26(repoRoot),
     productDir: resolve26(productDir),
     options,
     logger: io.logger,
     signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
-    runFolder,
-    onCopied: copied
+    runFolder
   }) : void 0;
   regenerated?.catch(() => void 0);
-  if (regenerated) await Promise.race([copyMade, regenerated.catch(() => void 0)]);
   const startsEarly = startsRuntime && settings.runtime === "embedded";
   const loading = {};
   loading.product = loadProduct(productDir, repoRoot, {

@@ -154,12 +154,12 @@ async function checkInRunFolder(
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
-  // The drift check's generator needs only the repository: its copy is made first (the event loop
-  // is otherwise idle then), and the generator runs in its child process while the product is
-  // loaded; it is stopped if the product cannot be loaded.
+  // The drift check's generator needs only the repository: its copy (synchronous, one folder per
+  // turn of the event loop) and the generator's child process start now and go on while the product
+  // is loaded, and the registry's child and the embedded servers start without waiting for the copy
+  // (a monorepo of thousands of files takes seconds to copy). The regeneration is stopped if the
+  // product cannot be loaded.
   const stopRegeneration = new AbortController();
-  let copied = (): void => undefined;
-  const copyMade = new Promise<void>((resolve) => (copied = resolve));
   const regenerated = checks.includes(driftCheck)
     ? regenerate({
         repoRoot: resolve(repoRoot),
@@ -168,12 +168,10 @@ async function checkInRunFolder(
         logger: io.logger,
         signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
         runFolder,
-        onCopied: copied,
       })
     : undefined;
   // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
   regenerated?.catch(() => undefined);
-  if (regenerated) await Promise.race([copyMade, regenerated.catch(() => undefined)]);
 
   // The embedded servers need only the compose project: they start while the registry module is
   // still evaluated in its child process (the registry is awaited for the live environment).

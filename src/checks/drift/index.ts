@@ -44,8 +44,6 @@ export interface RegenerationContext {
   readonly logger: CheckContext["logger"];
   readonly signal: AbortSignal;
   readonly runFolder?: RunFolder;
-  /** Called once the throwaway copy is made, as the generator starts (not called without a generator). */
-  readonly onCopied?: () => void;
 }
 
 /**
@@ -90,7 +88,6 @@ async function regenerateInCopy(context: RegenerationContext, generator: Generat
       timeoutMs: options.commandTimeoutMs,
       signal,
     });
-    context.onCopied?.();
     const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
