@@ -12,10 +12,11 @@
 // from /proc/self/stat's children times: the tool's own server and backends included; for the
 // baseline bash and psql only (its server keeps running between runs and is not counted).
 //
-// usage: node bench/run-all.mjs [--runs N] [--quick] [--rows 6,11,100,2000]
-//   --runs N   runs per cell (default 5)
-//   --quick    one run per cell, the 6- and 11-service products only
-//   --rows     the rows to measure, by service count (default: all four)
+// usage: node bench/run-all.mjs [--runs N] [--quick] [--rows 6,11,100,2000] [--tool-only]
+//   --runs N      runs per cell (default 5)
+//   --quick       one run per cell, the 6- and 11-service products only
+//   --rows        the rows to measure, by service count (default: all four)
+//   --tool-only   no baseline (the 100-service baseline alone takes about 11 minutes)
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -25,7 +26,7 @@ import { parseArgs } from "node:util";
 import { createJiti } from "jiti";
 import { writeSyntheticProduct } from "./synthetic-product.mjs";
 
-const { values: flags } = parseArgs({ options: { runs: { type: "string" }, quick: { type: "boolean" }, rows: { type: "string" } } });
+const { values: flags } = parseArgs({ options: { runs: { type: "string" }, quick: { type: "boolean" }, rows: { type: "string" }, "tool-only": { type: "boolean" } } });
 const RUNS = flags.quick ? 1 : Number(flags.runs ?? 5);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs expects a whole number from 1, got ${flags.runs}`);
 
@@ -157,7 +158,7 @@ for (const c of cases.filter((row) => !wanted || wanted.includes(row.services)))
       verdict = verdictOf(result);
     });
     let baseline;
-    if (c.live) {
+    if (c.live && !flags["tool-only"]) {
       const started = await startLiveProduct(made.product, made.root, { env: { PATH: process.env.PATH } });
       const dir = await mkdtemp(join(tmpdir(), "civic-bench-baseline-"));
       try {
