@@ -50,6 +50,10 @@ export class PostgresProcess {
         "-c", "fsync=off",
         "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off",
+        // Dynamic shared memory as files in the cluster folder (pg_dynshmem), not /dev/shm segments:
+        // a server killed with SIGKILL (the OOM killer) cannot remove them, and the folder goes
+        // with the run (or the next run's reaper) where /dev/shm/PostgreSQL.* stayed until reboot.
+        "-c", "dynamic_shared_memory_type=mmap",
       ],
       {
         ...asUser(user),
