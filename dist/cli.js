@@ -67655,7 +67655,7 @@ import { join as join26 } from "node:path";
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { execFile } from "node:child_process";
-import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readFileSync as readFileSync4, unlinkSync } from "node:fs";
+import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readFileSync as readFileSync4, rmSync as rmSync2 } from "node:fs";
 import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile9, rename, rm as rm5, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join25, relative as relative10 } from "node:path";
 import { promisify as promisify3 } from "node:util";
@@ -67927,7 +67927,7 @@ async function copyEntry(source, target, manifest, check3, owner) {
     return copyTree(source, target, manifest, { check: check3, owner });
   }
   if (stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
-  unlinkSync(join25(target, MANIFEST));
+  rmSync2(join25(target, MANIFEST), { force: true });
   let listing;
   try {
     listing = await listingOf(target);

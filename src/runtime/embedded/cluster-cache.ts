@@ -23,7 +23,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
@@ -404,7 +404,7 @@ async function copyEntry(source: string, target: string, manifest: Manifest, che
     return copyTree(source, target, manifest, { check, owner });
   }
   if (stateOfSync(source) !== check) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
-  unlinkSync(join(target, MANIFEST));
+  rmSync(join(target, MANIFEST), { force: true });
   let listing: Listing;
   try {
     listing = await listingOf(target);
