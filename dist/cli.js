@@ -63823,8 +63823,8 @@ var migrationsRules = defineRules("migrations", {
   },
   "cross-database-link": {
     severity: "error",
-    summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
-    help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead."
+    summary: "A migration uses dblink, postgres_fdw, a foreign server or a logical-replication subscription to reach another database.",
+    help: "Remove the dblink / postgres_fdw / subscription usage: fetch the other service's data through its HTTP API (extraEnv URL) instead."
   },
   "server-side-io": {
     severity: "error",
@@ -64832,7 +64832,10 @@ var LINK_PATTERNS = [
   [/\bCREATE\s+USER\s+MAPPING\b/gi, () => "creates a user mapping"],
   [/\bCREATE\s+FOREIGN\s+(?:TABLE|DATA\s+WRAPPER)\b/gi, (m) => `runs ${squash2(m[0])}`],
   [/\bIMPORT\s+FOREIGN\s+SCHEMA\b/gi, () => "imports a foreign schema"],
-  [/\bdblink(?:_exec|_connect|_connect_u|_open|_send_query)?\s*\(/gi, (m) => `calls ${squash2(m[0]).replace(/\s*\($/, "")}()`]
+  [/\bdblink(?:_exec|_connect|_connect_u|_open|_send_query)?\s*\(/gi, (m) => `calls ${squash2(m[0]).replace(/\s*\($/, "")}()`],
+  // A member of pg_create_subscription needs no extension for this one.
+  [/\bCREATE\s+SUBSCRIPTION\b/gi, () => "creates a subscription (logical replication, which connects to another database)"],
+  [/\bALTER\s+SUBSCRIPTION\s+\S+\s+CONNECTION\b/gi, () => "points a subscription at another connection"]
 ];
 var CLUSTER_PATTERNS = [
   [

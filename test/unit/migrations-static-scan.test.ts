@@ -42,19 +42,24 @@ describe("the migrations static scan", () => {
     ]);
   });
 
-  it("finds links: dblink calls, foreign servers and user mappings", () => {
+  it("finds links: dblink calls, foreign servers, user mappings and subscriptions", () => {
     expect(
       scan(
         [
           "CREATE SERVER other FOREIGN DATA WRAPPER postgres_fdw;",
           "CREATE USER MAPPING FOR CURRENT_USER SERVER other;",
           "SELECT * FROM dblink('dbname=x', 'select 1') AS t(a int);",
+          // Logical replication: the subscription's worker connects to the publisher's database.
+          "CREATE SUBSCRIPTION bills_feed CONNECTION 'dbname=billing' PUBLICATION bills;",
+          "ALTER SUBSCRIPTION bills_feed CONNECTION 'host=10.0.0.5 dbname=billing';",
         ].join("\n"),
       ),
     ).toEqual([
       { kind: "cross-database-link", line: 1, what: "creates a foreign server" },
       { kind: "cross-database-link", line: 2, what: "creates a user mapping" },
       { kind: "cross-database-link", line: 3, what: "calls dblink()" },
+      { kind: "cross-database-link", line: 4, what: "creates a subscription (logical replication, which connects to another database)" },
+      { kind: "cross-database-link", line: 5, what: "points a subscription at another connection" },
     ]);
   });
 

@@ -27,8 +27,8 @@ export const migrationsRules = defineRules("migrations", {
   },
   "cross-database-link": {
     severity: "error",
-    summary: "A migration uses dblink, postgres_fdw or a foreign server to reach another database.",
-    help: "Remove the dblink / postgres_fdw usage: fetch the other service's data through its HTTP API (extraEnv URL) instead.",
+    summary: "A migration uses dblink, postgres_fdw, a foreign server or a logical-replication subscription to reach another database.",
+    help: "Remove the dblink / postgres_fdw / subscription usage: fetch the other service's data through its HTTP API (extraEnv URL) instead.",
   },
   "server-side-io": {
     severity: "error",

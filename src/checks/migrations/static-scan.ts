@@ -33,6 +33,9 @@ const LINK_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> = [
   [/\bCREATE\s+FOREIGN\s+(?:TABLE|DATA\s+WRAPPER)\b/gi, (m) => `runs ${squash(m[0])}`],
   [/\bIMPORT\s+FOREIGN\s+SCHEMA\b/gi, () => "imports a foreign schema"],
   [/\bdblink(?:_exec|_connect|_connect_u|_open|_send_query)?\s*\(/gi, (m) => `calls ${squash(m[0]).replace(/\s*\($/, "")}()`],
+  // A member of pg_create_subscription needs no extension for this one.
+  [/\bCREATE\s+SUBSCRIPTION\b/gi, () => "creates a subscription (logical replication, which connects to another database)"],
+  [/\bALTER\s+SUBSCRIPTION\s+\S+\s+CONNECTION\b/gi, () => "points a subscription at another connection"],
 ];
 
 const CLUSTER_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> = [
