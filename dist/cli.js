@@ -61507,14 +61507,13 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
   const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === void 0 ? {} : { owner: { uid, gid: gid ?? uid } });
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const running = runGenerator(generator, {
+    const outcome = await runGenerator(generator, {
       cwd: join16(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
       signal: signal2
     });
-    const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding2 = failureFinding(

@@ -81,14 +81,13 @@ async function regenerateInCopy(context: RegenerationContext, generator: Generat
   const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === undefined ? {} : { owner: { uid, gid: gid ?? uid } });
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === undefined ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const running = runGenerator(generator, {
+    const outcome = await runGenerator(generator, {
       cwd: join(copy.root, productPath),
       callerEnv: options.env,
       runFolder,
       timeoutMs: options.commandTimeoutMs,
       signal,
     });
-    const outcome = await running;
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding = failureFinding(
