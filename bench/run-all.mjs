@@ -12,11 +12,13 @@
 // from /proc/self/stat's children times: the tool's own server and backends included; for the
 // baseline bash and psql only (its server keeps running between runs and is not counted).
 //
-// usage: node bench/run-all.mjs [--runs N] [--quick] [--rows 6,11,100,2000] [--tool-only]
+// usage: node bench/run-all.mjs [--runs N] [--quick] [--rows 6,11,100,2000] [--tool-only] [--node <binary>]
 //   --runs N      runs per cell (default 5)
 //   --quick       one run per cell, the 6- and 11-service products only
 //   --rows        the rows to measure, by service count (default: all four)
 //   --tool-only   no baseline (the 100-service baseline alone takes about 11 minutes)
+//   --node <bin>  the tool also under this Node binary, one more row per product against the same
+//                 baseline (e.g. the Node 24 GitHub runs the action on: scripts/ci/provision-node24.sh)
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -26,7 +28,7 @@ import { parseArgs } from "node:util";
 import { createJiti } from "jiti";
 import { writeSyntheticProduct } from "./synthetic-product.mjs";
 
-const { values: flags } = parseArgs({ options: { runs: { type: "string" }, quick: { type: "boolean" }, rows: { type: "string" }, "tool-only": { type: "boolean" } } });
+const { values: flags } = parseArgs({ options: { runs: { type: "string" }, quick: { type: "boolean" }, rows: { type: "string" }, "tool-only": { type: "boolean" }, node: { type: "string", multiple: true } } });
 const RUNS = flags.quick ? 1 : Number(flags.runs ?? 5);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs expects a whole number from 1, got ${flags.runs}`);
 
@@ -35,6 +37,12 @@ const cli = join(repoRoot, "bin/civic-conformance.js");
 const jiti = createJiti(import.meta.url, { fsCache: false });
 const { adminUrlOf, reachService, startLiveProduct } = await jiti.import("../test/helpers/live-product.ts");
 const { readPrismaModule } = await jiti.import("../src/prisma/read-module.ts");
+/** The Node binaries the tool runs under: this one, then each `--node`, with their versions. */
+const nodes = [process.execPath, ...(flags.node ?? [])].map((binary) => {
+  const version = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  if (version.status !== 0) throw new Error(`--node ${binary}: \`${binary} --version\` failed: ${version.error?.message ?? version.stderr}`);
+  return { binary, version: version.stdout.trim() };
+});
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 /** CPU seconds of every child this process has waited for (fields 16, 17 of /proc/self/stat). */
@@ -153,10 +161,14 @@ for (const c of cases.filter((row) => !wanted || wanted.includes(row.services)))
   const made = await c.make();
   try {
     const args = [cli, "check", made.product, "--format", "json", ...(c.live ? ["--runtime", "embedded"] : ["--only", "registry,drift,compose,dependencies"])];
-    let verdict;
-    const tool = await measure(process.execPath, args, { env }, (result) => {
-      verdict = verdictOf(result);
-    });
+    const tools = [];
+    for (const node of nodes) {
+      let verdict;
+      const tool = await measure(node.binary, args, { env }, (result) => {
+        verdict = verdictOf(result);
+      });
+      tools.push({ node, tool, verdict });
+    }
     let baseline;
     if (c.live && !flags["tool-only"]) {
       const started = await startLiveProduct(made.product, made.root, { env: { PATH: process.env.PATH } });
@@ -172,9 +184,11 @@ for (const c of cases.filter((row) => !wanted || wanted.includes(row.services)))
         await started[Symbol.asyncDispose]();
       }
     }
-    const row = { name: c.name, services: c.services, tool, baseline, verdict };
-    rows.push(row);
-    console.error(`measured ${c.name}: tool ${fmtMs(tool.wall)}, baseline ${fmtMs(baseline?.wall)}`);
+    for (const [i, { node, tool, verdict }] of tools.entries()) {
+      const name = i === 0 ? c.name : `${c.name}, Node ${node.version.replace(/^v/, "")}`;
+      rows.push({ name, services: c.services, tool, baseline, verdict });
+      console.error(`measured ${name}: tool ${fmtMs(tool.wall)}, baseline ${fmtMs(baseline?.wall)}`);
+    }
   } finally {
     if (!made.keep) await rm(made.root, { recursive: true, force: true });
   }
@@ -197,5 +211,5 @@ const line = (cells) => `| ${cells.map((cell, i) => (leftAligned(i) ? cell.padEn
 console.log(line(header));
 console.log(`|${widths.map((w, i) => (leftAligned(i) ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`);
 for (const row of table) console.log(line(row));
-console.log(`\ntool: \`civic-conformance check <product> --runtime embedded --format json\` from a cold process (2,000: \`--only registry,drift,compose,dependencies\`); baseline: bash + psql, the three live checks by hand on a running embedded server; wall = median of ${RUNS}; CPU: the tool's includes its server, the baseline's is bash + psql only.`);
+console.log(`\ntool: \`civic-conformance check <product> --runtime embedded --format json\` from a cold process under ${nodes.map((node) => `Node ${node.version}`).join(" and ")} (2,000: \`--only registry,drift,compose,dependencies\`); baseline: bash + psql, the three live checks by hand on a running embedded server; wall = median of ${RUNS}; CPU: the tool's includes its server, the baseline's is bash + psql only.`);
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (at start: ${loadAtStart})`);
