@@ -403,6 +403,27 @@ describe("embedded runtime: stop and failures leave nothing behind", { timeout: 
     }
   });
 
+  it("stop() ends a server whose cluster it removes by an immediate shutdown: no shutdown checkpoint to write what the run dirtied", async () => {
+    const mini = await writeMiniProduct({});
+    try {
+      const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+      const live = await runtime.start(new AbortController().signal);
+      // The session hears why its backend ends.
+      const session = new pg.Client({ connectionString: adminOf(live) });
+      const told: string[] = [];
+      session.on("error", (error) => told.push(error.message));
+      await session.connect();
+      const ended = new Promise((resolveEnd) => session.on("end", resolveEnd));
+      await runtime.stop();
+      await ended;
+      // What a fast shutdown tells every session first; an immediate one may not reach the client before its socket closes.
+      expect(told.length).toBeGreaterThan(0);
+      expect(told).not.toContain("terminating connection due to administrator command");
+    } finally {
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+
   it("reports a failing init script as a UsageError naming the script and psql's line, and removes the half-built server", async () => {
     const mini = await writeMiniProduct({
       "01-ok.sql": { text: "CREATE TABLE fine (id int);\n" },

@@ -194,7 +194,8 @@ export class EmbeddedServer {
     this.process = undefined;
     this.port = undefined;
     try {
-      await server?.stop();
+      // The cluster goes with the folder: no shutdown checkpoint.
+      await server?.stop({ discard: true });
     } finally {
       const dir = this.tempDir;
       this.tempDir = undefined;

@@ -125,12 +125,16 @@ export class PostgresProcess {
   }
 
   /**
-   * Fast shutdown (SIGINT: sessions are ended, the cluster closed cleanly), escalating to immediate
-   * (SIGQUIT) and then SIGKILL when the server does not go. Resolves once the postmaster is gone.
+   * Fast shutdown (SIGINT: sessions are ended, the cluster closed cleanly by a shutdown checkpoint),
+   * escalating to immediate (SIGQUIT) and then SIGKILL when the server does not go. Resolves once the
+   * postmaster is gone. `discard`: the cluster is removed next, so its files need not be consistent:
+   * immediate shutdown at once (no checkpoint writing out every buffer the run dirtied: about
+   * 150 ms of a 6-service run's end), then SIGKILL.
    */
-  async stop(): Promise<void> {
+  async stop({ discard = false }: { discard?: boolean } = {}): Promise<void> {
     this.stopping = true;
-    for (const [signal, waitMs] of [["SIGINT", 5_000], ["SIGQUIT", 3_000], ["SIGKILL", 3_000]] as const) {
+    const steps = discard ? STOP_DISCARDING : STOP_CLEANLY;
+    for (const [signal, waitMs] of steps) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) break;
       this.child.kill(signal);
       if (await settlesWithin(this.exited, waitMs)) break;
@@ -138,6 +142,9 @@ export class PostgresProcess {
     await settlesWithin(this.exited, 1_000);
   }
 }
+
+const STOP_CLEANLY = [["SIGINT", 5_000], ["SIGQUIT", 3_000], ["SIGKILL", 3_000]] as const;
+const STOP_DISCARDING = [["SIGQUIT", 3_000], ["SIGKILL", 3_000]] as const;
 
 async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
