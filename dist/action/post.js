@@ -5786,7 +5786,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants6 = require_constants2();
+    var constants7 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5861,7 +5861,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants7.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5956,11 +5956,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants6.ERROR.OK) {
+          if (ret !== constants7.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants7.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants6.ERROR.PAUSED) {
+            } else if (ret === constants7.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5983,10 +5983,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants6.ERROR.OK) {
+        if (ret === constants7.ERROR.OK) {
           return null;
         }
-        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants7.ERROR.PAUSED || ret === constants7.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6003,7 +6003,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants6.ERROR[ret], data);
+        return new HTTPParserError(message, constants7.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -6183,7 +6183,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants6.ERROR.PAUSED : 0;
+        return pause ? constants7.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6205,7 +6205,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request.onData(buf) === false) {
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6241,13 +6241,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -19150,6 +19150,503 @@ var require_undici = __commonJS({
   }
 });
 
+// node_modules/isexe/windows.js
+var require_windows = __commonJS({
+  "node_modules/isexe/windows.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs2 = __require("fs");
+    function checkPathExt(path6, options) {
+      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
+      if (!pathext) {
+        return true;
+      }
+      pathext = pathext.split(";");
+      if (pathext.indexOf("") !== -1) {
+        return true;
+      }
+      for (var i2 = 0; i2 < pathext.length; i2++) {
+        var p = pathext[i2].toLowerCase();
+        if (p && path6.substr(-p.length).toLowerCase() === p) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function checkStat(stat3, path6, options) {
+      if (!stat3.isSymbolicLink() && !stat3.isFile()) {
+        return false;
+      }
+      return checkPathExt(path6, options);
+    }
+    function isexe(path6, options, cb) {
+      fs2.stat(path6, function(er, stat3) {
+        cb(er, er ? false : checkStat(stat3, path6, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs2.statSync(path6), path6, options);
+    }
+  }
+});
+
+// node_modules/isexe/mode.js
+var require_mode = __commonJS({
+  "node_modules/isexe/mode.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs2 = __require("fs");
+    function isexe(path6, options, cb) {
+      fs2.stat(path6, function(er, stat3) {
+        cb(er, er ? false : checkStat(stat3, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs2.statSync(path6), options);
+    }
+    function checkStat(stat3, options) {
+      return stat3.isFile() && checkMode(stat3, options);
+    }
+    function checkMode(stat3, options) {
+      var mod = stat3.mode;
+      var uid = stat3.uid;
+      var gid = stat3.gid;
+      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
+      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
+      var u2 = parseInt("100", 8);
+      var g = parseInt("010", 8);
+      var o2 = parseInt("001", 8);
+      var ug = u2 | g;
+      var ret = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
+      return ret;
+    }
+  }
+});
+
+// node_modules/isexe/index.js
+var require_isexe = __commonJS({
+  "node_modules/isexe/index.js"(exports, module) {
+    var fs2 = __require("fs");
+    var core;
+    if (process.platform === "win32" || global.TESTING_WINDOWS) {
+      core = require_windows();
+    } else {
+      core = require_mode();
+    }
+    module.exports = isexe;
+    isexe.sync = sync;
+    function isexe(path6, options, cb) {
+      if (typeof options === "function") {
+        cb = options;
+        options = {};
+      }
+      if (!cb) {
+        if (typeof Promise !== "function") {
+          throw new TypeError("callback not provided");
+        }
+        return new Promise(function(resolve2, reject) {
+          isexe(path6, options || {}, function(er, is) {
+            if (er) {
+              reject(er);
+            } else {
+              resolve2(is);
+            }
+          });
+        });
+      }
+      core(path6, options || {}, function(er, is) {
+        if (er) {
+          if (er.code === "EACCES" || options && options.ignoreErrors) {
+            er = null;
+            is = false;
+          }
+        }
+        cb(er, is);
+      });
+    }
+    function sync(path6, options) {
+      try {
+        return core.sync(path6, options || {});
+      } catch (er) {
+        if (options && options.ignoreErrors || er.code === "EACCES") {
+          return false;
+        } else {
+          throw er;
+        }
+      }
+    }
+  }
+});
+
+// node_modules/which/which.js
+var require_which = __commonJS({
+  "node_modules/which/which.js"(exports, module) {
+    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
+    var path6 = __require("path");
+    var COLON = isWindows ? ";" : ":";
+    var isexe = require_isexe();
+    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
+    var getPathInfo = (cmd, opt) => {
+      const colon = opt.colon || COLON;
+      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
+        // windows always checks the cwd first
+        ...isWindows ? [process.cwd()] : [],
+        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
+        "").split(colon)
+      ];
+      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
+      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
+      if (isWindows) {
+        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
+          pathExt.unshift("");
+      }
+      return {
+        pathEnv,
+        pathExt,
+        pathExtExe
+      };
+    };
+    var which2 = (cmd, opt, cb) => {
+      if (typeof opt === "function") {
+        cb = opt;
+        opt = {};
+      }
+      if (!opt)
+        opt = {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      const step = (i2) => new Promise((resolve2, reject) => {
+        if (i2 === pathEnv.length)
+          return opt.all && found.length ? resolve2(found) : reject(getNotFoundError(cmd));
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        resolve2(subStep(p, i2, 0));
+      });
+      const subStep = (p, i2, ii) => new Promise((resolve2, reject) => {
+        if (ii === pathExt.length)
+          return resolve2(step(i2 + 1));
+        const ext = pathExt[ii];
+        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
+          if (!er && is) {
+            if (opt.all)
+              found.push(p + ext);
+            else
+              return resolve2(p + ext);
+          }
+          return resolve2(subStep(p, i2, ii + 1));
+        });
+      });
+      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
+    };
+    var whichSync = (cmd, opt) => {
+      opt = opt || {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      for (let i2 = 0; i2 < pathEnv.length; i2++) {
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        for (let j = 0; j < pathExt.length; j++) {
+          const cur = p + pathExt[j];
+          try {
+            const is = isexe.sync(cur, { pathExt: pathExtExe });
+            if (is) {
+              if (opt.all)
+                found.push(cur);
+              else
+                return cur;
+            }
+          } catch (ex) {
+          }
+        }
+      }
+      if (opt.all && found.length)
+        return found;
+      if (opt.nothrow)
+        return null;
+      throw getNotFoundError(cmd);
+    };
+    module.exports = which2;
+    which2.sync = whichSync;
+  }
+});
+
+// node_modules/path-key/index.js
+var require_path_key = __commonJS({
+  "node_modules/path-key/index.js"(exports, module) {
+    "use strict";
+    var pathKey2 = (options = {}) => {
+      const environment = options.env || process.env;
+      const platform3 = options.platform || process.platform;
+      if (platform3 !== "win32") {
+        return "PATH";
+      }
+      return Object.keys(environment).reverse().find((key) => key.toUpperCase() === "PATH") || "Path";
+    };
+    module.exports = pathKey2;
+    module.exports.default = pathKey2;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/resolveCommand.js
+var require_resolveCommand = __commonJS({
+  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var which2 = require_which();
+    var getPathKey = require_path_key();
+    function resolveCommandAttempt(parsed, withoutPathExt) {
+      const env = parsed.options.env || process.env;
+      const cwd = process.cwd();
+      const hasCustomCwd = parsed.options.cwd != null;
+      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
+      if (shouldSwitchCwd) {
+        try {
+          process.chdir(parsed.options.cwd);
+        } catch (err) {
+        }
+      }
+      let resolved;
+      try {
+        resolved = which2.sync(parsed.command, {
+          path: env[getPathKey({ env })],
+          pathExt: withoutPathExt ? path6.delimiter : void 0
+        });
+      } catch (e) {
+      } finally {
+        if (shouldSwitchCwd) {
+          process.chdir(cwd);
+        }
+      }
+      if (resolved) {
+        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+      }
+      return resolved;
+    }
+    function resolveCommand(parsed) {
+      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
+    }
+    module.exports = resolveCommand;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/escape.js
+var require_escape = __commonJS({
+  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
+    "use strict";
+    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
+    function escapeCommand(arg) {
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      return arg;
+    }
+    function escapeArgument(arg, doubleEscapeMetaChars) {
+      arg = `${arg}`;
+      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
+      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
+      arg = `"${arg}"`;
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      if (doubleEscapeMetaChars) {
+        arg = arg.replace(metaCharsRegExp, "^$1");
+      }
+      return arg;
+    }
+    module.exports.command = escapeCommand;
+    module.exports.argument = escapeArgument;
+  }
+});
+
+// node_modules/shebang-regex/index.js
+var require_shebang_regex = __commonJS({
+  "node_modules/shebang-regex/index.js"(exports, module) {
+    "use strict";
+    module.exports = /^#!(.*)/;
+  }
+});
+
+// node_modules/shebang-command/index.js
+var require_shebang_command = __commonJS({
+  "node_modules/shebang-command/index.js"(exports, module) {
+    "use strict";
+    var shebangRegex = require_shebang_regex();
+    module.exports = (string = "") => {
+      const match = string.match(shebangRegex);
+      if (!match) {
+        return null;
+      }
+      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path6.split("/").pop();
+      if (binary === "env") {
+        return argument;
+      }
+      return argument ? `${binary} ${argument}` : binary;
+    };
+  }
+});
+
+// node_modules/cross-spawn/lib/util/readShebang.js
+var require_readShebang = __commonJS({
+  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
+    "use strict";
+    var fs2 = __require("fs");
+    var shebangCommand = require_shebang_command();
+    function readShebang(command) {
+      const size = 150;
+      const buffer = Buffer.alloc(size);
+      let fd;
+      try {
+        fd = fs2.openSync(command, "r");
+        fs2.readSync(fd, buffer, 0, size, 0);
+        fs2.closeSync(fd);
+      } catch (e) {
+      }
+      return shebangCommand(buffer.toString());
+    }
+    module.exports = readShebang;
+  }
+});
+
+// node_modules/cross-spawn/lib/parse.js
+var require_parse2 = __commonJS({
+  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var resolveCommand = require_resolveCommand();
+    var escape = require_escape();
+    var readShebang = require_readShebang();
+    var isWin = process.platform === "win32";
+    var isExecutableRegExp = /\.(?:com|exe)$/i;
+    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
+    function detectShebang(parsed) {
+      parsed.file = resolveCommand(parsed);
+      const shebang = parsed.file && readShebang(parsed.file);
+      if (shebang) {
+        parsed.args.unshift(parsed.file);
+        parsed.command = shebang;
+        return resolveCommand(parsed);
+      }
+      return parsed.file;
+    }
+    function parseNonShell(parsed) {
+      if (!isWin) {
+        return parsed;
+      }
+      const commandFile = detectShebang(parsed);
+      const needsShell = !isExecutableRegExp.test(commandFile);
+      if (parsed.options.forceShell || needsShell) {
+        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
+        parsed.command = path6.normalize(parsed.command);
+        parsed.command = escape.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape.argument(arg, needsDoubleEscapeMetaChars));
+        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
+        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
+        parsed.command = process.env.comspec || "cmd.exe";
+        parsed.options.windowsVerbatimArguments = true;
+      }
+      return parsed;
+    }
+    function parse(command, args, options) {
+      if (args && !Array.isArray(args)) {
+        options = args;
+        args = null;
+      }
+      args = args ? args.slice(0) : [];
+      options = Object.assign({}, options);
+      const parsed = {
+        command,
+        args,
+        options,
+        file: void 0,
+        original: {
+          command,
+          args
+        }
+      };
+      return options.shell ? parsed : parseNonShell(parsed);
+    }
+    module.exports = parse;
+  }
+});
+
+// node_modules/cross-spawn/lib/enoent.js
+var require_enoent = __commonJS({
+  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
+    "use strict";
+    var isWin = process.platform === "win32";
+    function notFoundError(original, syscall) {
+      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
+        code: "ENOENT",
+        errno: "ENOENT",
+        syscall: `${syscall} ${original.command}`,
+        path: original.command,
+        spawnargs: original.args
+      });
+    }
+    function hookChildProcess(cp, parsed) {
+      if (!isWin) {
+        return;
+      }
+      const originalEmit = cp.emit;
+      cp.emit = function(name, arg1) {
+        if (name === "exit") {
+          const err = verifyENOENT(arg1, parsed);
+          if (err) {
+            return originalEmit.call(cp, "error", err);
+          }
+        }
+        return originalEmit.apply(cp, arguments);
+      };
+    }
+    function verifyENOENT(status, parsed) {
+      if (isWin && status === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawn");
+      }
+      return null;
+    }
+    function verifyENOENTSync(status, parsed) {
+      if (isWin && status === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawnSync");
+      }
+      return null;
+    }
+    module.exports = {
+      hookChildProcess,
+      verifyENOENT,
+      verifyENOENTSync,
+      notFoundError
+    };
+  }
+});
+
+// node_modules/cross-spawn/index.js
+var require_cross_spawn = __commonJS({
+  "node_modules/cross-spawn/index.js"(exports, module) {
+    "use strict";
+    var cp = __require("child_process");
+    var parse = require_parse2();
+    var enoent = require_enoent();
+    function spawn2(command, args, options) {
+      const parsed = parse(command, args, options);
+      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
+      enoent.hookChildProcess(spawned, parsed);
+      return spawned;
+    }
+    function spawnSync2(command, args, options) {
+      const parsed = parse(command, args, options);
+      const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
+      result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
+      return result;
+    }
+    module.exports = spawn2;
+    module.exports.spawn = spawn2;
+    module.exports.sync = spawnSync2;
+    module.exports._parse = parse;
+    module.exports._enoent = enoent;
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -26480,503 +26977,6 @@ var require_dist = __commonJS({
   }
 });
 
-// node_modules/isexe/windows.js
-var require_windows = __commonJS({
-  "node_modules/isexe/windows.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs2 = __require("fs");
-    function checkPathExt(path6, options) {
-      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
-      if (!pathext) {
-        return true;
-      }
-      pathext = pathext.split(";");
-      if (pathext.indexOf("") !== -1) {
-        return true;
-      }
-      for (var i2 = 0; i2 < pathext.length; i2++) {
-        var p = pathext[i2].toLowerCase();
-        if (p && path6.substr(-p.length).toLowerCase() === p) {
-          return true;
-        }
-      }
-      return false;
-    }
-    function checkStat(stat3, path6, options) {
-      if (!stat3.isSymbolicLink() && !stat3.isFile()) {
-        return false;
-      }
-      return checkPathExt(path6, options);
-    }
-    function isexe(path6, options, cb) {
-      fs2.stat(path6, function(er, stat3) {
-        cb(er, er ? false : checkStat(stat3, path6, options));
-      });
-    }
-    function sync(path6, options) {
-      return checkStat(fs2.statSync(path6), path6, options);
-    }
-  }
-});
-
-// node_modules/isexe/mode.js
-var require_mode = __commonJS({
-  "node_modules/isexe/mode.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs2 = __require("fs");
-    function isexe(path6, options, cb) {
-      fs2.stat(path6, function(er, stat3) {
-        cb(er, er ? false : checkStat(stat3, options));
-      });
-    }
-    function sync(path6, options) {
-      return checkStat(fs2.statSync(path6), options);
-    }
-    function checkStat(stat3, options) {
-      return stat3.isFile() && checkMode(stat3, options);
-    }
-    function checkMode(stat3, options) {
-      var mod = stat3.mode;
-      var uid = stat3.uid;
-      var gid = stat3.gid;
-      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
-      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
-      var u2 = parseInt("100", 8);
-      var g = parseInt("010", 8);
-      var o2 = parseInt("001", 8);
-      var ug = u2 | g;
-      var ret = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
-      return ret;
-    }
-  }
-});
-
-// node_modules/isexe/index.js
-var require_isexe = __commonJS({
-  "node_modules/isexe/index.js"(exports, module) {
-    var fs2 = __require("fs");
-    var core;
-    if (process.platform === "win32" || global.TESTING_WINDOWS) {
-      core = require_windows();
-    } else {
-      core = require_mode();
-    }
-    module.exports = isexe;
-    isexe.sync = sync;
-    function isexe(path6, options, cb) {
-      if (typeof options === "function") {
-        cb = options;
-        options = {};
-      }
-      if (!cb) {
-        if (typeof Promise !== "function") {
-          throw new TypeError("callback not provided");
-        }
-        return new Promise(function(resolve2, reject) {
-          isexe(path6, options || {}, function(er, is) {
-            if (er) {
-              reject(er);
-            } else {
-              resolve2(is);
-            }
-          });
-        });
-      }
-      core(path6, options || {}, function(er, is) {
-        if (er) {
-          if (er.code === "EACCES" || options && options.ignoreErrors) {
-            er = null;
-            is = false;
-          }
-        }
-        cb(er, is);
-      });
-    }
-    function sync(path6, options) {
-      try {
-        return core.sync(path6, options || {});
-      } catch (er) {
-        if (options && options.ignoreErrors || er.code === "EACCES") {
-          return false;
-        } else {
-          throw er;
-        }
-      }
-    }
-  }
-});
-
-// node_modules/which/which.js
-var require_which = __commonJS({
-  "node_modules/which/which.js"(exports, module) {
-    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path6 = __require("path");
-    var COLON = isWindows ? ";" : ":";
-    var isexe = require_isexe();
-    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
-    var getPathInfo = (cmd, opt) => {
-      const colon = opt.colon || COLON;
-      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
-        // windows always checks the cwd first
-        ...isWindows ? [process.cwd()] : [],
-        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
-        "").split(colon)
-      ];
-      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
-      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
-      if (isWindows) {
-        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
-          pathExt.unshift("");
-      }
-      return {
-        pathEnv,
-        pathExt,
-        pathExtExe
-      };
-    };
-    var which2 = (cmd, opt, cb) => {
-      if (typeof opt === "function") {
-        cb = opt;
-        opt = {};
-      }
-      if (!opt)
-        opt = {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      const step = (i2) => new Promise((resolve2, reject) => {
-        if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve2(found) : reject(getNotFoundError(cmd));
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path6.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve2(subStep(p, i2, 0));
-      });
-      const subStep = (p, i2, ii) => new Promise((resolve2, reject) => {
-        if (ii === pathExt.length)
-          return resolve2(step(i2 + 1));
-        const ext = pathExt[ii];
-        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
-          if (!er && is) {
-            if (opt.all)
-              found.push(p + ext);
-            else
-              return resolve2(p + ext);
-          }
-          return resolve2(subStep(p, i2, ii + 1));
-        });
-      });
-      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
-    };
-    var whichSync = (cmd, opt) => {
-      opt = opt || {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      for (let i2 = 0; i2 < pathEnv.length; i2++) {
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path6.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        for (let j = 0; j < pathExt.length; j++) {
-          const cur = p + pathExt[j];
-          try {
-            const is = isexe.sync(cur, { pathExt: pathExtExe });
-            if (is) {
-              if (opt.all)
-                found.push(cur);
-              else
-                return cur;
-            }
-          } catch (ex) {
-          }
-        }
-      }
-      if (opt.all && found.length)
-        return found;
-      if (opt.nothrow)
-        return null;
-      throw getNotFoundError(cmd);
-    };
-    module.exports = which2;
-    which2.sync = whichSync;
-  }
-});
-
-// node_modules/path-key/index.js
-var require_path_key = __commonJS({
-  "node_modules/path-key/index.js"(exports, module) {
-    "use strict";
-    var pathKey2 = (options = {}) => {
-      const environment = options.env || process.env;
-      const platform3 = options.platform || process.platform;
-      if (platform3 !== "win32") {
-        return "PATH";
-      }
-      return Object.keys(environment).reverse().find((key) => key.toUpperCase() === "PATH") || "Path";
-    };
-    module.exports = pathKey2;
-    module.exports.default = pathKey2;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/resolveCommand.js
-var require_resolveCommand = __commonJS({
-  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
-    "use strict";
-    var path6 = __require("path");
-    var which2 = require_which();
-    var getPathKey = require_path_key();
-    function resolveCommandAttempt(parsed, withoutPathExt) {
-      const env = parsed.options.env || process.env;
-      const cwd = process.cwd();
-      const hasCustomCwd = parsed.options.cwd != null;
-      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
-      if (shouldSwitchCwd) {
-        try {
-          process.chdir(parsed.options.cwd);
-        } catch (err) {
-        }
-      }
-      let resolved;
-      try {
-        resolved = which2.sync(parsed.command, {
-          path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path6.delimiter : void 0
-        });
-      } catch (e) {
-      } finally {
-        if (shouldSwitchCwd) {
-          process.chdir(cwd);
-        }
-      }
-      if (resolved) {
-        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
-      }
-      return resolved;
-    }
-    function resolveCommand(parsed) {
-      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
-    }
-    module.exports = resolveCommand;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/escape.js
-var require_escape = __commonJS({
-  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
-    "use strict";
-    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
-    function escapeCommand(arg) {
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      return arg;
-    }
-    function escapeArgument(arg, doubleEscapeMetaChars) {
-      arg = `${arg}`;
-      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
-      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
-      arg = `"${arg}"`;
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      if (doubleEscapeMetaChars) {
-        arg = arg.replace(metaCharsRegExp, "^$1");
-      }
-      return arg;
-    }
-    module.exports.command = escapeCommand;
-    module.exports.argument = escapeArgument;
-  }
-});
-
-// node_modules/shebang-regex/index.js
-var require_shebang_regex = __commonJS({
-  "node_modules/shebang-regex/index.js"(exports, module) {
-    "use strict";
-    module.exports = /^#!(.*)/;
-  }
-});
-
-// node_modules/shebang-command/index.js
-var require_shebang_command = __commonJS({
-  "node_modules/shebang-command/index.js"(exports, module) {
-    "use strict";
-    var shebangRegex = require_shebang_regex();
-    module.exports = (string = "") => {
-      const match = string.match(shebangRegex);
-      if (!match) {
-        return null;
-      }
-      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path6.split("/").pop();
-      if (binary === "env") {
-        return argument;
-      }
-      return argument ? `${binary} ${argument}` : binary;
-    };
-  }
-});
-
-// node_modules/cross-spawn/lib/util/readShebang.js
-var require_readShebang = __commonJS({
-  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
-    "use strict";
-    var fs2 = __require("fs");
-    var shebangCommand = require_shebang_command();
-    function readShebang(command) {
-      const size = 150;
-      const buffer = Buffer.alloc(size);
-      let fd;
-      try {
-        fd = fs2.openSync(command, "r");
-        fs2.readSync(fd, buffer, 0, size, 0);
-        fs2.closeSync(fd);
-      } catch (e) {
-      }
-      return shebangCommand(buffer.toString());
-    }
-    module.exports = readShebang;
-  }
-});
-
-// node_modules/cross-spawn/lib/parse.js
-var require_parse2 = __commonJS({
-  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
-    "use strict";
-    var path6 = __require("path");
-    var resolveCommand = require_resolveCommand();
-    var escape = require_escape();
-    var readShebang = require_readShebang();
-    var isWin = process.platform === "win32";
-    var isExecutableRegExp = /\.(?:com|exe)$/i;
-    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
-    function detectShebang(parsed) {
-      parsed.file = resolveCommand(parsed);
-      const shebang = parsed.file && readShebang(parsed.file);
-      if (shebang) {
-        parsed.args.unshift(parsed.file);
-        parsed.command = shebang;
-        return resolveCommand(parsed);
-      }
-      return parsed.file;
-    }
-    function parseNonShell(parsed) {
-      if (!isWin) {
-        return parsed;
-      }
-      const commandFile = detectShebang(parsed);
-      const needsShell = !isExecutableRegExp.test(commandFile);
-      if (parsed.options.forceShell || needsShell) {
-        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path6.normalize(parsed.command);
-        parsed.command = escape.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape.argument(arg, needsDoubleEscapeMetaChars));
-        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
-        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
-        parsed.command = process.env.comspec || "cmd.exe";
-        parsed.options.windowsVerbatimArguments = true;
-      }
-      return parsed;
-    }
-    function parse(command, args, options) {
-      if (args && !Array.isArray(args)) {
-        options = args;
-        args = null;
-      }
-      args = args ? args.slice(0) : [];
-      options = Object.assign({}, options);
-      const parsed = {
-        command,
-        args,
-        options,
-        file: void 0,
-        original: {
-          command,
-          args
-        }
-      };
-      return options.shell ? parsed : parseNonShell(parsed);
-    }
-    module.exports = parse;
-  }
-});
-
-// node_modules/cross-spawn/lib/enoent.js
-var require_enoent = __commonJS({
-  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
-    "use strict";
-    var isWin = process.platform === "win32";
-    function notFoundError(original, syscall) {
-      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
-        code: "ENOENT",
-        errno: "ENOENT",
-        syscall: `${syscall} ${original.command}`,
-        path: original.command,
-        spawnargs: original.args
-      });
-    }
-    function hookChildProcess(cp, parsed) {
-      if (!isWin) {
-        return;
-      }
-      const originalEmit = cp.emit;
-      cp.emit = function(name, arg1) {
-        if (name === "exit") {
-          const err = verifyENOENT(arg1, parsed);
-          if (err) {
-            return originalEmit.call(cp, "error", err);
-          }
-        }
-        return originalEmit.apply(cp, arguments);
-      };
-    }
-    function verifyENOENT(status, parsed) {
-      if (isWin && status === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawn");
-      }
-      return null;
-    }
-    function verifyENOENTSync(status, parsed) {
-      if (isWin && status === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawnSync");
-      }
-      return null;
-    }
-    module.exports = {
-      hookChildProcess,
-      verifyENOENT,
-      verifyENOENTSync,
-      notFoundError
-    };
-  }
-});
-
-// node_modules/cross-spawn/index.js
-var require_cross_spawn = __commonJS({
-  "node_modules/cross-spawn/index.js"(exports, module) {
-    "use strict";
-    var cp = __require("child_process");
-    var parse = require_parse2();
-    var enoent = require_enoent();
-    function spawn2(command, args, options) {
-      const parsed = parse(command, args, options);
-      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
-      enoent.hookChildProcess(spawned, parsed);
-      return spawned;
-    }
-    function spawnSync2(command, args, options) {
-      const parsed = parse(command, args, options);
-      const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
-      result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
-      return result;
-    }
-    module.exports = spawn2;
-    module.exports.spawn = spawn2;
-    module.exports.sync = spawnSync2;
-    module.exports._parse = parse;
-    module.exports._enoent = enoent;
-  }
-});
-
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -27432,210 +27432,14 @@ function getState(name) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir3, readFile as readFile2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { readdir as readdir3, readFile as readFile3, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join as join3 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-// src/sandbox/process-table.ts
-import { readdir as readdir2, readFile, readlink as readlink2 } from "node:fs/promises";
-import { sep } from "node:path";
-async function processStartTime(pid) {
-  const stat3 = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat3 === void 0) return void 0;
-  return stat3.slice(stat3.lastIndexOf(")") + 2).split(" ")[19];
-}
-async function processesInside(folder) {
-  const found = [];
-  const entries = await readdir2("/proc").catch(() => []);
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const [cmdline, cwd] = await Promise.all([
-      readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
-      readlink2(`/proc/${entry}/cwd`).catch(() => "")
-    ]);
-    const args = cmdline.split("\0").join(" ").trim();
-    if (args.includes(folder + sep) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep)) {
-      found.push({ pid: Number(entry), args, cwd });
-    }
-  }
-  return found;
-}
-function isPostmaster(process10) {
-  return / -D /.test(` ${process10.args} `) && /(^|\/)postgres /.test(process10.args);
-}
-
-// src/sandbox/temp-root.ts
-import { tmpdir } from "node:os";
-import { dirname, resolve } from "node:path";
-var SHARED_MEMORY = "/dev/shm";
-var MIN_FREE_BYTES = 1024 ** 3;
-var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
-function tempRootCandidates(env) {
-  return [...new Set([namedTempDir(env) ?? tmpdir(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path6) => resolve(path6)))];
-}
-function namedTempDir(env) {
-  return env.TMPDIR ? resolve(env.TMPDIR) : void 0;
-}
-
-// src/sandbox/run-folder.ts
-var RUN_FOLDER_PREFIX = "civic-conformance-run-";
-var RUN_RECORD = "run.json";
-
-// src/sandbox/leftover-runs.ts
-var UNRECORDED_GRACE_MS = 6e4;
-var POSTMASTER_GRACE_MS = 5e3;
-function describeReaped(reaped) {
-  const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
-  const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
-  const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
-  const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
-  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
-}
-async function reapLeftoverRuns(roots) {
-  const reaped = [];
-  const failures = [];
-  for (const root of roots) {
-    const names = await readdir3(root).catch(() => []);
-    for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
-      const folder = join(root, name);
-      try {
-        const verdict = await staleness(folder);
-        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
-      } catch (error2) {
-        failures.push(`${folder}: ${error2 instanceof Error ? error2.message : String(error2)}`);
-      }
-    }
-  }
-  return { reaped, failures };
-}
-async function staleness(folder) {
-  const record = await readRecord(folder);
-  if (record) {
-    if (record.host !== hostname()) return { stale: false };
-    const startTime = await processStartTime(record.pid);
-    const alive2 = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
-    return { stale: !alive2, ownerPid: record.pid };
-  }
-  const info2 = await stat2(folder).catch(() => void 0);
-  if (!info2 || Date.now() - info2.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
-  return { stale: (await processesInside(folder)).length === 0 };
-}
-async function readRecord(folder) {
-  try {
-    const parsed = JSON.parse(await readFile2(join(folder, RUN_RECORD), "utf8"));
-    if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
-    return parsed;
-  } catch {
-    return void 0;
-  }
-}
-var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
-async function reap(folder, ownerPid) {
-  const contents = (await readdir3(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
-  const found = await processesInside(folder);
-  const postmasters = found.filter(isPostmaster);
-  for (const server of postmasters) signal(server.pid, "SIGQUIT");
-  await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
-  for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
-  await until(async () => (await processesInside(folder)).length === 0, 2e3);
-  await rm2(folder, { recursive: true, force: true, maxRetries: 3 });
-  return {
-    folder,
-    contents,
-    ownerPid,
-    servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
-    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length
-  };
-}
-function dataDirOf(server) {
-  return / -D (\S+)/.exec(` ${server.args} `)?.[1] ?? server.cwd;
-}
-function signal(pid, name) {
-  try {
-    process.kill(pid, name);
-  } catch {
-  }
-}
-async function until(condition, timeoutMs) {
-  for (let waited = 0; waited < timeoutMs; waited += 100) {
-    if (await condition()) return;
-    await sleep(100);
-  }
-}
-
-// src/core/secrets.ts
-var MASK = "***";
-var registered = /* @__PURE__ */ new Map();
-var publicValues = /* @__PURE__ */ new Set();
-var ANYWHERE_LENGTH = 8;
-function registeredSecrets() {
-  return [...registered.keys()].filter((value) => !publicValues.has(value));
-}
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
-var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
-var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
-var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
-var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
-function maskValue(value) {
-  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
-  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
-  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
-}
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-function replaceSecret(text, secret) {
-  if (!text.includes(secret)) return text;
-  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
-  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
-}
-function maskSecrets(text) {
-  let masked = text;
-  for (const secret of [...registeredSecrets()].sort((a2, b) => b.length - a2.length)) masked = replaceSecret(masked, secret);
-  return masked.replace(
-    URL_PASSWORD,
-    (_m, head, password, at) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at}` : `${head}${MASK}${at}`
-  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
-}
-
-// src/action/actions-logger.ts
-var announced = /* @__PURE__ */ new Set();
-function announceSecrets() {
-  for (const secret of registeredSecrets()) {
-    if (announced.has(secret)) continue;
-    announced.add(secret);
-    setSecret(secret);
-  }
-}
-var ActionsLogger = class {
-  debug(message) {
-    announceSecrets();
-    debug(maskSecrets(message));
-  }
-  info(message) {
-    announceSecrets();
-    info(maskSecrets(message));
-  }
-  warn(message) {
-    announceSecrets();
-    warning(maskSecrets(message));
-  }
-  error(message) {
-    announceSecrets();
-    error(maskSecrets(message));
-  }
-};
-
-// src/action/leftovers.ts
-import { readdir as readdir4, readFile as readFile3, rm as rm3 } from "node:fs/promises";
+// src/sandbox/postmaster-memory.ts
+import { readFile } from "node:fs/promises";
 import { join as join2 } from "node:path";
-import { setTimeout as sleep2 } from "node:timers/promises";
-
-// src/docker/compose-file-copy.ts
-var import_yaml = __toESM(require_dist(), 1);
-var COMPOSE_COPY_NAME = "docker-compose.yml";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
@@ -34438,6 +34242,235 @@ var {
   getCancelSignal: getCancelSignal2
 } = getIpcExport();
 
+// src/sandbox/os-user.ts
+import { accessSync, constants as constants6 } from "node:fs";
+import { join } from "node:path";
+var SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+function systemTool(name) {
+  for (const dir of SYSTEM_DIRS) {
+    try {
+      accessSync(join(dir, name), constants6.X_OK);
+      return join(dir, name);
+    } catch {
+    }
+  }
+  return name;
+}
+
+// src/sandbox/postmaster-memory.ts
+var SEGMENTS = "/proc/sysvipc/shm";
+async function releaseOrphanedSegment(dataDir) {
+  const pidFile = await readFile(join2(dataDir, "postmaster.pid"), "utf8").catch(() => void 0);
+  const [key, id] = (pidFile?.split("\n")[6] ?? "").trim().split(/\s+/);
+  if (!key || !id || !/^-?\d+$/.test(key) || !/^\d+$/.test(id)) return false;
+  const table = await readFile(SEGMENTS, "utf8").catch(() => "");
+  const row = table.split("\n").map((line) => line.trim().split(/\s+/)).find((fields) => fields[1] === id);
+  if (!row || !/^-?\d+$/.test(row[0] ?? "") || BigInt.asUintN(32, BigInt(row[0])) !== BigInt.asUintN(32, BigInt(key)) || row[6] !== "0") return false;
+  const removed = await execa(systemTool("ipcrm"), ["-m", id], { reject: false, env: { LC_ALL: "C" }, extendEnv: false });
+  return removed.exitCode === 0;
+}
+
+// src/sandbox/process-table.ts
+import { readdir as readdir2, readFile as readFile2, readlink as readlink2 } from "node:fs/promises";
+import { sep } from "node:path";
+async function processStartTime(pid) {
+  const stat3 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat3 === void 0) return void 0;
+  return stat3.slice(stat3.lastIndexOf(")") + 2).split(" ")[19];
+}
+async function processesInside(folder) {
+  const found = [];
+  const entries = await readdir2("/proc").catch(() => []);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const [cmdline, cwd] = await Promise.all([
+      readFile2(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+      readlink2(`/proc/${entry}/cwd`).catch(() => "")
+    ]);
+    const args = cmdline.split("\0").join(" ").trim();
+    if (args.includes(folder + sep) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep)) {
+      found.push({ pid: Number(entry), args, cwd });
+    }
+  }
+  return found;
+}
+function isPostmaster(process10) {
+  return / -D /.test(` ${process10.args} `) && /(^|\/)postgres /.test(process10.args);
+}
+
+// src/sandbox/temp-root.ts
+import { tmpdir } from "node:os";
+import { dirname, resolve } from "node:path";
+var SHARED_MEMORY = "/dev/shm";
+var MIN_FREE_BYTES = 1024 ** 3;
+var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
+function tempRootCandidates(env) {
+  return [...new Set([namedTempDir(env) ?? tmpdir(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path6) => resolve(path6)))];
+}
+function namedTempDir(env) {
+  return env.TMPDIR ? resolve(env.TMPDIR) : void 0;
+}
+
+// src/sandbox/run-folder.ts
+var RUN_FOLDER_PREFIX = "civic-conformance-run-";
+var RUN_RECORD = "run.json";
+
+// src/sandbox/leftover-runs.ts
+var UNRECORDED_GRACE_MS = 6e4;
+var POSTMASTER_GRACE_MS = 5e3;
+function describeReaped(reaped) {
+  const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
+  const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
+  const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
+  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
+}
+async function reapLeftoverRuns(roots) {
+  const reaped = [];
+  const failures = [];
+  for (const root of roots) {
+    const names = await readdir3(root).catch(() => []);
+    for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
+      const folder = join3(root, name);
+      try {
+        const verdict = await staleness(folder);
+        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+      } catch (error2) {
+        failures.push(`${folder}: ${error2 instanceof Error ? error2.message : String(error2)}`);
+      }
+    }
+  }
+  return { reaped, failures };
+}
+async function staleness(folder) {
+  const record = await readRecord(folder);
+  if (record) {
+    if (record.host !== hostname()) return { stale: false };
+    const startTime = await processStartTime(record.pid);
+    const alive2 = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
+    return { stale: !alive2, ownerPid: record.pid };
+  }
+  const info2 = await stat2(folder).catch(() => void 0);
+  if (!info2 || Date.now() - info2.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
+  return { stale: (await processesInside(folder)).length === 0 };
+}
+async function readRecord(folder) {
+  try {
+    const parsed = JSON.parse(await readFile3(join3(folder, RUN_RECORD), "utf8"));
+    if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
+    return parsed;
+  } catch {
+    return void 0;
+  }
+}
+var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
+async function reap(folder, ownerPid) {
+  const contents = (await readdir3(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
+  const found = await processesInside(folder);
+  const postmasters = found.filter(isPostmaster);
+  for (const server of postmasters) signal(server.pid, "SIGQUIT");
+  await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
+  for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
+  await until(async () => (await processesInside(folder)).length === 0, 2e3);
+  for (const name of contents) await releaseOrphanedSegment(join3(folder, name, "data"));
+  await rm2(folder, { recursive: true, force: true, maxRetries: 3 });
+  return {
+    folder,
+    contents,
+    ownerPid,
+    servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
+    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length
+  };
+}
+function dataDirOf(server) {
+  return / -D (\S+)/.exec(` ${server.args} `)?.[1] ?? server.cwd;
+}
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch {
+  }
+}
+async function until(condition, timeoutMs) {
+  for (let waited = 0; waited < timeoutMs; waited += 100) {
+    if (await condition()) return;
+    await sleep(100);
+  }
+}
+
+// src/core/secrets.ts
+var MASK = "***";
+var registered = /* @__PURE__ */ new Map();
+var publicValues = /* @__PURE__ */ new Set();
+var ANYWHERE_LENGTH = 8;
+function registeredSecrets() {
+  return [...registered.keys()].filter((value) => !publicValues.has(value));
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
+var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
+var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
+var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
+var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskValue(value) {
+  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
+  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function replaceSecret(text, secret) {
+  if (!text.includes(secret)) return text;
+  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
+  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+}
+function maskSecrets(text) {
+  let masked = text;
+  for (const secret of [...registeredSecrets()].sort((a2, b) => b.length - a2.length)) masked = replaceSecret(masked, secret);
+  return masked.replace(
+    URL_PASSWORD,
+    (_m, head, password, at) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at}` : `${head}${MASK}${at}`
+  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
+}
+
+// src/action/actions-logger.ts
+var announced = /* @__PURE__ */ new Set();
+function announceSecrets() {
+  for (const secret of registeredSecrets()) {
+    if (announced.has(secret)) continue;
+    announced.add(secret);
+    setSecret(secret);
+  }
+}
+var ActionsLogger = class {
+  debug(message) {
+    announceSecrets();
+    debug(maskSecrets(message));
+  }
+  info(message) {
+    announceSecrets();
+    info(maskSecrets(message));
+  }
+  warn(message) {
+    announceSecrets();
+    warning(maskSecrets(message));
+  }
+  error(message) {
+    announceSecrets();
+    error(maskSecrets(message));
+  }
+};
+
+// src/action/leftovers.ts
+import { readdir as readdir4, readFile as readFile4, rm as rm3 } from "node:fs/promises";
+import { join as join4 } from "node:path";
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/docker/compose-file-copy.ts
+var import_yaml = __toESM(require_dist(), 1);
+var COMPOSE_COPY_NAME = "docker-compose.yml";
+
 // src/docker/docker-cli.ts
 function definedEnv(env, extra = {}) {
   const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
@@ -34500,7 +34533,7 @@ async function tearDownLeftovers(tempRoot, env, logger) {
   const removedProjects = [];
   for (const pidFile of await postmasterPidFiles(runDirs)) {
     try {
-      const pid = Number((await readFile3(pidFile, "utf8")).split("\n")[0]);
+      const pid = Number((await readFile4(pidFile, "utf8")).split("\n")[0]);
       if (Number.isInteger(pid) && pid > 0 && await stopProcess(pid)) stoppedServers.push(pid);
     } catch (error2) {
       logger.warn(`post: could not stop the embedded PostgreSQL of ${pidFile}: ${error2.message}`);
@@ -34525,7 +34558,7 @@ async function tearDownLeftovers(tempRoot, env, logger) {
 }
 async function subdirectories(dir) {
   try {
-    return (await readdir4(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join2(dir, entry.name));
+    return (await readdir4(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join4(dir, entry.name));
   } catch {
     return [];
   }
@@ -34533,9 +34566,9 @@ async function subdirectories(dir) {
 async function postmasterPidFiles(runDirs) {
   const found = [];
   for (const dir of runDirs) {
-    for (const candidate of [join2(dir, "data", "postmaster.pid"), join2(dir, "postmaster.pid")]) {
+    for (const candidate of [join4(dir, "data", "postmaster.pid"), join4(dir, "postmaster.pid")]) {
       try {
-        await readFile3(candidate);
+        await readFile4(candidate);
         found.push(candidate);
       } catch {
       }
@@ -34562,7 +34595,7 @@ async function stopProcess(pid) {
   return true;
 }
 async function removeComposeProjects(dir, env) {
-  const copy = join2(dir, COMPOSE_COPY_NAME);
+  const copy = join4(dir, COMPOSE_COPY_NAME);
   const listed = await docker(["ps", "-a", "--filter", `label=${CONFIG_FILES_LABEL}=${copy}`, "--format", `{{.Label "${PROJECT_LABEL}"}}`], { env, timeoutMs: 3e4 });
   if (listed.exitCode !== 0) throw new Error(listed.stderr.trim() || `docker ps exited with ${listed.exitCode}`);
   const projects = [...new Set(listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean))];

@@ -5,12 +5,14 @@
  * record names a process that is gone (or a pid now used by another process: the start time differs);
  * a folder without a record (killed before it was written) when it is older than a minute and no
  * process works in it. Live runs, other hosts' folders on a shared disk, and anything not named like
- * a run folder are left alone.
+ * a run folder are left alone. A server's cluster is in `<run folder>/<name>/data`; the System V
+ * segment of a postmaster killed with SIGKILL is removed with it (postmaster-memory.ts).
  */
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { releaseOrphanedSegment } from "./postmaster-memory.js";
 import { isPostmaster, processesInside, processStartTime, type TableProcess } from "./process-table.js";
 import { RUN_FOLDER_PREFIX, RUN_RECORD, type RunRecord } from "./run-folder.js";
 
@@ -96,6 +98,8 @@ async function reap(folder: string, ownerPid: number | undefined): Promise<Reape
   // Whatever is still there (a postmaster that did not go, psql, initdb, a generator): SIGKILL.
   for (const process of await processesInside(folder)) signal(process.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2_000);
+  // A postmaster that was itself killed with SIGKILL left its System V segment: its pid file names it.
+  for (const name of contents) await releaseOrphanedSegment(join(folder, name, "data"));
   await rm(folder, { recursive: true, force: true, maxRetries: 3 });
   return {
     folder,

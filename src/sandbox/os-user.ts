@@ -16,7 +16,7 @@ const UNPRIVILEGED_NAME = "postgres";
 const SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /** The tool by its absolute path in a system folder, else its bare name (then PATH decides). */
-function systemTool(name: string): string {
+export function systemTool(name: string): string {
   for (const dir of SYSTEM_DIRS) {
     try {
       accessSync(join(dir, name), constants.X_OK);

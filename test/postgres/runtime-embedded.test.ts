@@ -413,7 +413,7 @@ describe("embedded runtime: stop and failures leave nothing behind", { timeout: 
       const told: string[] = [];
       session.on("error", (error) => told.push(error.message));
       await session.connect();
-      const ended = new Promise((resolveEnd) => session.on("end", resolveEnd));
+      const ended = new Promise<void>((resolveEnd) => session.on("end", () => resolveEnd()));
       await runtime.stop();
       await ended;
       // What a fast shutdown tells every session first; an immediate one may not reach the client before its socket closes.
@@ -521,13 +521,23 @@ async function sharedMemorySegments(): Promise<string[]> {
   return (await readdir("/dev/shm").catch(() => [] as string[])).filter((name) => name.startsWith("PostgreSQL."));
 }
 
+/** The System V segment a postmaster names on line 7 of its postmaster.pid (key and id), when the kernel still has it. */
+async function systemVSegment(dataDir: string): Promise<{ id: string; attached: number } | undefined> {
+  const [, id] = ((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[6] ?? "").trim().split(/\s+/);
+  const row = (await readFile("/proc/sysvipc/shm", "utf8")).split("\n").map((line) => line.trim().split(/\s+/)).find((fields) => fields[1] === id);
+  return row && { id: id!, attached: Number(row[6]) };
+}
+
 describe("embedded runtime: a server killed with SIGKILL (the OOM killer, a hard cancel) leaves nothing outside its folder", { timeout: 90_000 }, () => {
-  it("its dynamic shared memory is in the cluster folder, removed with it: no new /dev/shm/PostgreSQL.* segment", async () => {
+  it("its dynamic shared memory is in the cluster folder, removed with it: no new /dev/shm/PostgreSQL.* segment, no orphaned System V segment", async () => {
     const mini = await writeMiniProduct({ "01-table.sql": { text: "CREATE TABLE t (id int);\n" } });
     const before = new Set(await sharedMemorySegments());
     const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+    let segment: { id: string; attached: number } | undefined;
     try {
       const live = await runtime.start(new AbortController().signal);
+      segment = await systemVSegment(join(runtime.location!.tempDir, "data"));
+      expect(segment?.attached).toBeGreaterThan(0);
       // A parallel query takes segments of its own, beside the postmaster's control segment.
       await query(adminOf(live), "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SELECT count(*) FROM pg_class");
       const pids = await processTree(runtime.location!.pid!);
@@ -535,11 +545,15 @@ describe("embedded runtime: a server killed with SIGKILL (the OOM killer, a hard
       for (let waited = 0; waited < 10_000 && (await running(pids)).length > 0; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
       // Its backends follow the postmaster within a moment; what SIGKILL leaves is what only the postmaster removes.
       for (const pid of await running(pids)) process.kill(pid, "SIGKILL");
+      // What the kernel keeps after the postmaster is gone: its interlock segment, attached by nobody.
+      expect(await systemVSegment(join(runtime.location!.tempDir, "data"))).toEqual({ id: segment!.id, attached: 0 });
     } finally {
       await runtime.stop().catch(() => undefined);
       await rm(mini.root, { recursive: true, force: true });
     }
     expect((await sharedMemorySegments()).filter((name) => !before.has(name))).toEqual([]);
+    const rows = (await readFile("/proc/sysvipc/shm", "utf8")).split("\n").map((line) => line.trim().split(/\s+/)[1]);
+    expect(rows).not.toContain(segment!.id);
   });
 });
 

@@ -4,6 +4,7 @@
  * real process still working inside the folder.
  */
 import { spawn } from "node:child_process";
+import { execa } from "execa";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,19 @@ afterEach(async () => {
 });
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/** The ids of the kernel's System V shared memory segments. */
+async function segmentIds(): Promise<string[]> {
+  return (await readFile("/proc/sysvipc/shm", "utf8")).split("\n").slice(1).map((line) => line.trim().split(/\s+/)[1] ?? "");
+}
+
+/** A new 56-byte System V segment, attached by nobody: its key and id. */
+async function systemVSegment(): Promise<{ key: string; id: string }> {
+  const made = await execa("ipcmk", ["-M", "56"], { env: { LC_ALL: "C" } });
+  const id = /(\d+)\s*$/.exec(made.stdout)![1]!;
+  const row = (await readFile("/proc/sysvipc/shm", "utf8")).split("\n").map((line) => line.trim().split(/\s+/)).find((fields) => fields[1] === id)!;
+  return { key: row[0]!, id };
+}
 
 /** A pid that existed and has exited. */
 async function exitedPid(): Promise<number> {
@@ -71,6 +85,31 @@ describe("reaping what killed runs left", () => {
     expect(describeReaped(reaped[0]!)).toMatch(new RegExp(`^reaped what an earlier run \\(pid \\d+\\) left when it was killed: ended 1 other process working there, removed ${folder} \\(work\\)$`));
     expect(await exists(folder)).toBe(false);
     expect(await processStartTime(worker)).toBeUndefined();
+  });
+
+  it("removes the System V segment a postmaster killed with SIGKILL left, as named by its postmaster.pid, and no other", async () => {
+    // Real kernel segments (util-linux's ipcmk), standing in for the 56-byte interlock a postmaster keeps.
+    const orphan = await systemVSegment();
+    const stranger = await systemVSegment();
+    try {
+      const { folder } = await killedRunFolder("killed-postmaster");
+      await mkdir(join(folder, "pg-a", "data"), { recursive: true });
+      // postmaster.pid as PostgreSQL 16 writes it: line 7 is the segment's key and id.
+      const pidFile = (segment: { key: string; id: string }) => `4242\n${folder}/pg-a/data\n1796190000\n5432\n${folder}/pg-a\n127.0.0.1\n${segment.key.padStart(9)} ${segment.id.padStart(9)}\nready   \n`;
+      await writeFile(join(folder, "pg-a", "data", "postmaster.pid"), pidFile(orphan));
+      await mkdir(join(folder, "pg-b", "data"), { recursive: true });
+      // Another segment's id with the wrong key: not the one this folder's postmaster made.
+      await writeFile(join(folder, "pg-b", "data", "postmaster.pid"), pidFile({ key: String(Number(stranger.key) + 1), id: stranger.id }));
+
+      const { reaped, failures } = await reapLeftoverRuns([root]);
+
+      expect(failures).toEqual([]);
+      expect(reaped.map((run) => run.folder)).toEqual([folder]);
+      expect(await segmentIds()).not.toContain(orphan.id);
+      expect(await segmentIds()).toContain(stranger.id);
+    } finally {
+      for (const { id } of [orphan, stranger]) await execa("ipcrm", ["-m", id], { reject: false });
+    }
   });
 
   it("leaves a live run, a pid reused by another process, and a young folder without a record alone", async () => {

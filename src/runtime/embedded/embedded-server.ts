@@ -4,6 +4,7 @@ import type { PostgresInstance } from "../../compose-file/postgres-instances.js"
 import type { RepositoryBoundary } from "../../core/input-files.js";
 import type { Logger } from "../../core/logger.js";
 import type { OsUser } from "../../sandbox/os-user.js";
+import { releaseOrphanedSegment } from "../../sandbox/postmaster-memory.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import {
@@ -199,7 +200,11 @@ export class EmbeddedServer {
     } finally {
       const dir = this.tempDir;
       this.tempDir = undefined;
-      if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (dir) {
+        // A postmaster killed with SIGKILL could not remove its System V segment; the folder names it.
+        await releaseOrphanedSegment(join(dir, "data"));
+        await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      }
     }
   }
 
