@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CheckOutput } from "../../src/checks/check.js";
 import { migrationsCheck } from "../../src/checks/migrations/index.js";
 import { RecordingLogger } from "../../src/core/logger.js";
+import type { Finding } from "../../src/core/report-model.js";
 import { copyFixture, type FixtureCopy } from "../helpers/fixtures.js";
 import { adminUrlOf, startLiveProduct, type LiveProduct } from "../helpers/live-product.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
@@ -281,15 +282,18 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
     return startLiveProduct(copy.product, copy.root);
   }
 
+  /** The one finding of auth-gateway's migration creating reporting_reader: migrations/outside-effect at its line, naming the role. */
+  function expectCreatedRoleAt(findings: readonly Finding[], file: string, line: number): void {
+    expect(findings).toEqual([expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file, line })]);
+    expect(findings[0]!.message).toContain("created role reporting_reader");
+  }
+
   it("reports migrations/outside-effect naming the created role, and drops it afterwards", async () => {
     await using copy = await copyFixture("property-tax");
     await using stack = await stackWithCreateRole(copy);
     const line = await append(copy, AUTH_LOGIN_ATTEMPTS, "CREATE ROLE reporting_reader NOLOGIN;");
     const output = await runOn(stack, copy);
-    expect(output.findings).toEqual([
-      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_LOGIN_ATTEMPTS, line }),
-    ]);
-    expect(output.findings[0]!.message).toContain("created role reporting_reader");
+    expectCreatedRoleAt(output.findings, AUTH_LOGIN_ATTEMPTS, line);
     expect(await leftovers(stack)).toEqual([]);
   });
 
@@ -298,10 +302,7 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
     await using stack = await stackWithCreateRole(copy);
     const line = await append(copy, AUTH_MFA, "CREATE ROLE reporting_reader NOLOGIN;");
     const output = await runOn(stack, copy);
-    expect(output.findings).toEqual([
-      expect.objectContaining({ severity: "error", rule: "migrations/outside-effect", service: "auth-gateway", file: AUTH_MFA, line }),
-    ]);
-    expect(output.findings[0]!.message).toContain("created role reporting_reader");
+    expectCreatedRoleAt(output.findings, AUTH_MFA, line);
     // The passes began at the same time; the role made them unverified, and the sweeps one after the other found who created it.
     const log = output.logger.text();
     expect(log).toMatch(/migrations pass r: applying 10 services' migrations beside pass f/);

@@ -7,7 +7,7 @@ import { snapshotTree } from "../../src/checks/drift/repo-copy.js";
 import type { CheckOptions } from "../../src/checks/check.js";
 import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
-import type { CheckSettings } from "../../src/core/settings.js";
+import { checkSettings } from "../helpers/check-settings.js";
 import { runCheck } from "../../src/pipeline/check-pipeline.js";
 import type { Product } from "../../src/product/product.js";
 import { loadRegistry } from "../../src/registry/load-registry.js";
@@ -223,19 +223,7 @@ describe("drift writes nothing outside its throwaway copy", () => {
 });
 
 describe("drift in the pipeline: the generator runs while the product is loaded", () => {
-  const settings = (copy: FixtureCopy, generatorCommand: string): CheckSettings => ({
-    productPath: copy.product,
-    runtime: "embedded",
-    only: ["drift"],
-    skip: [],
-    outputs: [],
-    commandTimeoutMs: 60_000,
-    concurrency: 4,
-    verbose: false,
-    cwd: copy.root,
-    env: { PATH: process.env.PATH },
-    generatorCommand,
-  });
+  const settings = (copy: FixtureCopy, generatorCommand: string) => checkSettings(copy, { only: ["drift"], env: { PATH: process.env.PATH }, generatorCommand });
   const io = () => ({ logger: new RecordingLogger(), signal: new AbortController().signal });
 
   it("reports what the early generator run changed, at the file and line", async () => {

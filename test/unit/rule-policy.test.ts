@@ -14,6 +14,7 @@ import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { CheckResult, Report } from "../../src/core/report-model.js";
 import type { CheckSettings } from "../../src/core/settings.js";
+import { checkSettings } from "../helpers/check-settings.js";
 import { ALL_RULES, ruleDeclaration } from "../../src/checks/registered.js";
 import { runCheck } from "../../src/pipeline/check-pipeline.js";
 import { FindingPolicy, baselineKey } from "../../src/pipeline/finding-policy.js";
@@ -29,20 +30,7 @@ const REGISTRY = "products/property-tax/infra/service-registry.ts";
 const CONFIG = "products/property-tax/civic-conformance.yaml";
 
 function settings(copy: FixtureCopy, extra: Partial<CheckSettings> = {}): CheckSettings {
-  return {
-    productPath: copy.product,
-    runtime: "embedded",
-    only: ["registry", "drift", "compose"],
-    skip: [],
-    outputs: [],
-    commandTimeoutMs: 60_000,
-    concurrency: 4,
-    verbose: false,
-    cwd: copy.root,
-    env: {},
-    today: "2030-06-15",
-    ...extra,
-  };
+  return checkSettings(copy, { only: ["registry", "drift", "compose"], today: "2030-06-15", ...extra });
 }
 
 async function check(copy: FixtureCopy, extra: Partial<CheckSettings> = {}): Promise<Report> {
