@@ -17,6 +17,7 @@ import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import { evaluateRegistry } from "../../src/registry/evaluate-registry.js";
 import type { LoaderPreference } from "../../src/sandbox/typescript-loader.js";
+import { copyFixture, fixtureProduct } from "../helpers/fixtures.js";
 
 /** On Node ≥ 22.15 `--import tsx` runs its hooks in-thread: the full loader is then the fast one. */
 const COMMONJS_WAY = typeof (nodeModule as { registerHooks?: unknown }).registerHooks === "function" ? "tsx (--import" : "tsx's CommonJS hooks (no loader thread)";
@@ -200,4 +201,28 @@ describe("the generator gives, whichever way it runs, what `--import tsx` gives"
       }
     });
   }
+});
+
+describe("the built CLI says in --verbose which way each child ran", { timeout: 60_000 }, () => {
+  async function verboseWays(product: string): Promise<string[]> {
+    const { execa } = await import("execa");
+    const result = await execa(process.execPath, ["bin/civic-conformance.js", "check", product, "--only", "registry,drift", "--format", "json", "--verbose"], {
+      reject: false,
+      env: { PATH: process.env.PATH },
+      extendEnv: false,
+    });
+    expect(result.exitCode).toBe(0);
+    return result.stderr.split("\n").filter((line) => line.includes("registry: evaluated with") || line.includes("drift: ran infra/generate.ts with")).sort();
+  }
+
+  it("names the full tsx for the property-tax fixture, a `\"type\": \"module\"` package (dist/, as users run it)", async () => {
+    expect(await verboseWays(fixtureProduct("property-tax"))).toEqual([`debug: drift: ran infra/generate.ts with ${FULL_WAY}`, `debug: registry: evaluated with ${FULL_WAY}`]);
+  });
+
+  it("names tsx's CommonJS hooks once the fixture's package is CommonJS (dist/, as users run it)", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.edit("package.json", (text) => text.replace(/,\s*"type": "module"/, ""));
+    const way = COMMONJS_WAY.startsWith("tsx (") ? FULL_WAY : COMMONJS_WAY;
+    expect(await verboseWays(copy.product)).toEqual([`debug: drift: ran infra/generate.ts with ${way}`, `debug: registry: evaluated with ${way}`]);
+  });
 });
