@@ -89,7 +89,7 @@ async function regenerateInCopy(context: RegenerationContext, generator: Generat
       runGenerator(generator, { cwd: join(copy.root, productPath), callerEnv: options.env, runFolder, timeoutMs: options.commandTimeoutMs, signal, loader });
     let outcome = await run(context.loader ?? "fastest");
     if (outcome.typescript) logger.debug(`drift: ran ${regeneration.source} with ${outcome.typescript.description}`);
-    if (outcome.status === "failed" && outcome.typescript?.way === "tsx-commonjs") {
+    if (outcome.status === "failed" && outcome.typescript?.way === "tsx-commonjs" && !signal.aborted) {
       // A failure's stderr (Node's frames, the caret under the throw) is what `--import tsx` prints
       // only when run that way: rerun so, in a fresh copy, without what the first run wrote.
       await removeRepoCopy(copy);
