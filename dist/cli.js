@@ -61571,7 +61571,7 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
     const run = (loader) => runGenerator(generator, { cwd: join17(copy.root, productPath), callerEnv: options.env, runFolder, timeoutMs: options.commandTimeoutMs, signal: signal2, loader });
     let outcome = await run(context.loader ?? "fastest");
     if (outcome.typescript) logger.debug(`drift: ran ${regeneration.source} with ${outcome.typescript.description}`);
-    if (outcome.status === "failed" && outcome.typescript?.way === "tsx-commonjs") {
+    if (outcome.status === "failed" && outcome.typescript?.way === "tsx-commonjs" && !signal2.aborted) {
       await removeRepoCopy(copy);
       copy = await newCopy();
       logger.debug(`drift: ${regeneration.source} failed under tsx's CommonJS hooks: rerun with the full tsx in a fresh copy at ${copy.root}, for tsx's own output`);
