@@ -56956,9 +56956,10 @@ import { readFileSync as readFileSync3 } from "node:fs";
 import { dirname as dirname5, extname, join as join7 } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 import nodeModule from "node:module";
+var IN_THREAD_HOOKS = typeof nodeModule.registerHooks === "function";
 var DESCRIPTIONS = {
   "tsx-commonjs": "tsx's CommonJS hooks (no loader thread)",
-  tsx: "tsx (--import, with its ESM loader thread)",
+  tsx: IN_THREAD_HOOKS ? "tsx (--import, its hooks in-thread)" : "tsx (--import, with its ESM loader thread)",
   jiti: "jiti (--import jiti/register)"
 };
 function resolved(specifier) {
@@ -56978,7 +56979,7 @@ function fullLoader() {
   else throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
   return importLoader;
 }
-var COMMONJS_WAY_PAYS = typeof nodeModule.registerHooks !== "function" && process.features.require_module === true;
+var COMMONJS_WAY_PAYS = !IN_THREAD_HOOKS && process.features.require_module === true;
 var COMMONJS_PRELOAD = fileURLToPath3(new URL("./tsx-commonjs-preload.cjs", import.meta.url));
 var PACKAGE_TYPED = /* @__PURE__ */ new Set([".ts", ".tsx", ".js", ".jsx"]);
 var ALWAYS_COMMONJS = /* @__PURE__ */ new Set([".cts", ".cjs"]);

@@ -32,9 +32,11 @@ export interface TypeScriptRun {
   readonly description: string;
 }
 
+const IN_THREAD_HOOKS = typeof (nodeModule as { registerHooks?: unknown }).registerHooks === "function";
+
 const DESCRIPTIONS: Record<TypeScriptWay, string> = {
   "tsx-commonjs": "tsx's CommonJS hooks (no loader thread)",
-  tsx: "tsx (--import, with its ESM loader thread)",
+  tsx: IN_THREAD_HOOKS ? "tsx (--import, its hooks in-thread)" : "tsx (--import, with its ESM loader thread)",
   jiti: "jiti (--import jiti/register)",
 };
 
@@ -66,8 +68,7 @@ function fullLoader(): { readonly way: "tsx" | "jiti"; readonly path: string } {
  * costs no loader thread. Below Node 20.19 `require()` cannot load an ES module, which the preload
  * needs to start tsx's ESM hooks on demand.
  */
-const COMMONJS_WAY_PAYS =
-  typeof (nodeModule as { registerHooks?: unknown }).registerHooks !== "function" && (process.features as { require_module?: boolean }).require_module === true;
+const COMMONJS_WAY_PAYS = !IN_THREAD_HOOKS && (process.features as { require_module?: boolean }).require_module === true;
 
 /** Beside this module in the source tree, beside the bundle in dist/ (scripts/build.mjs copies it). */
 const COMMONJS_PRELOAD = fileURLToPath(new URL("./tsx-commonjs-preload.cjs", import.meta.url));
