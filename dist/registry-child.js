@@ -3,6 +3,7 @@ const require = __civicCreateRequire(import.meta.url);
 
 // src/registry/registry-child.ts
 import { writeSync } from "node:fs";
+import nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
 var RESULT_FD = 3;
 function send(json) {
@@ -22,15 +23,24 @@ function registryExport(namespace) {
   if (isObject(exported) && exported.__esModule === true) return exported.default;
   return exported;
 }
-async function evaluate(path) {
+function requiredNamespace(path) {
+  const load = nodeModule._load;
+  const exported = load(path, null, false);
+  return isObject(exported) && exported.__esModule === true ? exported : { default: exported };
+}
+async function evaluate(path, commonJs) {
   try {
-    const namespace = await import(pathToFileURL(path).href);
+    const namespace = commonJs ? requiredNamespace(path) : await import(pathToFileURL(path).href);
     const value = registryExport(namespace);
-    if (value === void 0) return JSON.stringify({ missing: true });
-    return `{"value":${JSON.stringify(value) ?? "null"}}`;
+    const esmHooksFor = process[/* @__PURE__ */ Symbol.for("civic-conformance.tsx-esm-hooks")];
+    const note = typeof esmHooksFor === "string" ? `,"esmHooksFor":${JSON.stringify(esmHooksFor)}` : "";
+    if (value === void 0) return `{"missing":true${note}}`;
+    return `{"value":${JSON.stringify(value) ?? "null"}${note}}`;
   } catch (error) {
     return errorResult(error);
   }
 }
-send(await evaluate(process.argv[2] ?? ""));
-process.exit(0);
+void evaluate(process.argv[2] ?? "", process.argv[3] === "commonjs").then((json) => {
+  send(json);
+  process.exit(0);
+});

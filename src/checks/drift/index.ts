@@ -7,9 +7,10 @@ import { renderInfra } from "../../generator/render-infra.js";
 import { profileOf } from "../../product/product.js";
 import type { Check, CheckContext, CheckOptions, CheckOutput } from "../check.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
+import type { LoaderPreference } from "../../sandbox/typescript-loader.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
-import { copyRepo, removeRepoCopy, snapshotTree } from "./repo-copy.js";
+import { copyRepo, removeRepoCopy, type RepoCopy, snapshotTree } from "./repo-copy.js";
 import { findGenerator, generatorCommandLine, runGenerator, type Generator } from "./run-generator.js";
 import { driftRules } from "./rules.js";
 
@@ -44,6 +45,8 @@ export interface RegenerationContext {
   readonly logger: CheckContext["logger"];
   readonly signal: AbortSignal;
   readonly runFolder?: RunFolder;
+  /** How a generator script runs: the fastest way that gives what `npx tsx` gives (default), or the full `--import tsx`. */
+  readonly loader?: LoaderPreference;
 }
 
 /**
@@ -78,16 +81,22 @@ async function regenerateInCopy(context: RegenerationContext, generator: Generat
 
   // As root the generator runs as the unprivileged user: the copy is its to read and write.
   const { uid, gid } = runFolder.user;
-  const copy = await copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === undefined ? {} : { owner: { uid, gid: gid ?? uid } });
+  const newCopy = async (): Promise<RepoCopy> => copyRepo(repoRoot, await runFolder.subfolder("drift"), uid === undefined ? {} : { owner: { uid, gid: gid ?? uid } });
+  let copy = await newCopy();
   logger.debug(`drift: running ${regeneration.source} in a throwaway copy at ${copy.root}${runFolder.user.uid === undefined ? "" : `, as ${runFolder.user.name}`}`);
   try {
-    const outcome = await runGenerator(generator, {
-      cwd: join(copy.root, productPath),
-      callerEnv: options.env,
-      runFolder,
-      timeoutMs: options.commandTimeoutMs,
-      signal,
-    });
+    const run = (loader: LoaderPreference) =>
+      runGenerator(generator, { cwd: join(copy.root, productPath), callerEnv: options.env, runFolder, timeoutMs: options.commandTimeoutMs, signal, loader });
+    let outcome = await run(context.loader ?? "fastest");
+    if (outcome.typescript) logger.debug(`drift: ran ${regeneration.source} with ${outcome.typescript.description}`);
+    if (outcome.status === "failed" && outcome.typescript?.way === "tsx-commonjs" && !signal.aborted) {
+      // A failure's stderr (Node's frames, the caret under the throw) is what `--import tsx` prints
+      // only when run that way: rerun so, in a fresh copy, without what the first run wrote.
+      await removeRepoCopy(copy);
+      copy = await newCopy();
+      logger.debug(`drift: ${regeneration.source} failed under tsx's CommonJS hooks: rerun with the full tsx in a fresh copy at ${copy.root}, for tsx's own output`);
+      outcome = await run("tsx-import");
+    }
     if (outcome.status === "timeout") {
       const seconds = Math.round(options.commandTimeoutMs / 100) / 10;
       const finding = failureFinding(
