@@ -56952,7 +56952,7 @@ function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
 }
 
 // src/sandbox/typescript-loader.ts
-import { readFileSync as readFileSync3 } from "node:fs";
+import { readFileSync as readFileSync3, statSync as statSync2 } from "node:fs";
 import { dirname as dirname5, extname, join as join7 } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 import nodeModule from "node:module";
@@ -56981,13 +56981,17 @@ function fullLoader() {
 }
 var COMMONJS_WAY_PAYS = !IN_THREAD_HOOKS && process.features.require_module === true;
 var COMMONJS_PRELOAD = fileURLToPath3(new URL("./tsx-commonjs-preload.cjs", import.meta.url));
+var PACKAGE_JSON_BYTES = 1024 * 1024;
 var PACKAGE_TYPED = /* @__PURE__ */ new Set([".ts", ".tsx", ".js", ".jsx"]);
 var ALWAYS_COMMONJS = /* @__PURE__ */ new Set([".cts", ".cjs"]);
 function packageType(file2) {
   for (let dir = dirname5(file2); ; dir = dirname5(dir)) {
+    const path6 = join7(dir, "package.json");
+    const info = statSync2(path6, { throwIfNoEntry: false });
+    if (info !== void 0 && (!info.isFile() || info.size > PACKAGE_JSON_BYTES)) return void 0;
     let text;
     try {
-      text = readFileSync3(join7(dir, "package.json"), "utf8");
+      if (info !== void 0) text = readFileSync3(path6, "utf8");
     } catch {
     }
     if (text !== void 0) {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import nodeModule from "node:module";
@@ -73,6 +73,9 @@ const COMMONJS_WAY_PAYS = !IN_THREAD_HOOKS && (process.features as { require_mod
 /** Beside this module in the source tree, beside the bundle in dist/ (scripts/build.mjs copies it). */
 const COMMONJS_PRELOAD = fileURLToPath(new URL("./tsx-commonjs-preload.cjs", import.meta.url));
 
+/** Larger package.json files are not read here (the biggest on npm are a few hundred kB). */
+const PACKAGE_JSON_BYTES = 1024 * 1024;
+
 /** The extensions tsx runs as CommonJS unless the package says `"type": "module"` (.mts/.mjs are always ESM). */
 const PACKAGE_TYPED = new Set([".ts", ".tsx", ".js", ".jsx"]);
 /** Always CommonJS under tsx; as Node's main module, still ESM-loaded in a `"type": "module"` package. */
@@ -85,11 +88,16 @@ const ALWAYS_COMMONJS = new Set([".cts", ".cjs"]);
  */
 function packageType(file: string): string | null | undefined {
   for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const path = join(dir, "package.json");
+    // The repository's file, read in this process: only a regular file of a sane size (a FIFO would
+    // block the read forever, a device never end); anything else, and the full loader decides.
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info !== undefined && (!info.isFile() || info.size > PACKAGE_JSON_BYTES)) return undefined;
     let text: string | undefined;
     try {
-      text = readFileSync(join(dir, "package.json"), "utf8");
+      if (info !== undefined) text = readFileSync(path, "utf8");
     } catch {
-      // No package.json here: look further up.
+      // Unreadable: look further up, as Node does.
     }
     if (text !== undefined) {
       try {

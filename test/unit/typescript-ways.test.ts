@@ -7,16 +7,17 @@
  * error with file, line and column; the generator's findings (files it writes, exit code, stderr
  * tail). Real child processes, real tsx, real files; nothing mocked.
  */
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import nodeModule from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { regenerate } from "../../src/checks/drift/index.js";
 import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import { evaluateRegistry } from "../../src/registry/evaluate-registry.js";
-import type { LoaderPreference } from "../../src/sandbox/typescript-loader.js";
+import { type LoaderPreference, runsAsCommonJs } from "../../src/sandbox/typescript-loader.js";
 import { copyFixture, fixtureProduct } from "../helpers/fixtures.js";
 
 /** On Node ≥ 22.15 `--import tsx` runs its hooks in-thread: the full loader is then the fast one. */
@@ -212,7 +213,6 @@ describe("the generator gives, whichever way it runs, what `--import tsx` gives"
 
 describe("the built CLI says in --verbose which way each child ran", { timeout: 60_000 }, () => {
   async function verboseWays(product: string): Promise<string[]> {
-    const { execa } = await import("execa");
     const result = await execa(process.execPath, ["bin/civic-conformance.js", "check", product, "--only", "registry,drift", "--format", "json", "--verbose"], {
       reject: false,
       env: { PATH: process.env.PATH },
@@ -230,5 +230,24 @@ describe("the built CLI says in --verbose which way each child ran", { timeout: 
     await using copy = await copyFixture("property-tax");
     await copy.edit("package.json", (text) => text.replace(/,\s*"type": "module"/, ""));
     expect(await verboseWays(copy.product)).toEqual([`debug: drift: ran infra/generate.ts with ${COMMONJS_WAY}`, `debug: registry: evaluated with ${COMMONJS_WAY}`]);
+  });
+});
+
+describe("choosing the way reads the repository's package.json as bounded input", () => {
+  it("a package.json that is a FIFO, a device or too large is not read: the full loader decides, and nothing hangs", async () => {
+    const root = await mkdtemp(join(tmpdir(), "civic-ways-package-"));
+    try {
+      const entry = (name: string) => join(root, name, "infra", "service-registry.ts");
+      for (const name of ["fifo", "device", "large", "plain"]) await mkdir(dirname(entry(name)), { recursive: true });
+      // Opening a FIFO nobody writes to blocks forever: a synchronous read would hang the CLI.
+      await execa("mkfifo", [join(root, "fifo", "package.json")]);
+      await symlink("/dev/zero", join(root, "device", "package.json"));
+      await writeFile(join(root, "large", "package.json"), `{"type":"commonjs","padding":"${"x".repeat(2 * 1024 * 1024)}"}`);
+      await writeFile(join(root, "plain", "package.json"), `{"type":"commonjs"}`);
+      expect(["fifo", "device", "large"].map((name) => runsAsCommonJs(entry(name)))).toEqual([false, false, false]);
+      expect(runsAsCommonJs(entry("plain"))).toBe(true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
