@@ -12,7 +12,7 @@
  * checks are slowed down by what the repository plants (see `slowDown`), so the signal lands inside
  * the phase named, and each case checks that it did.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AUTH_GATEWAY_LAST_MIGRATION, HostileRepo, INIT_SQL } from "./support/hostile-repo.js";
@@ -124,22 +124,31 @@ const envFor = (folder: RunFolder, phase: Phase) => folder.env(phase === "initdb
 /** The folder(s) of the embedded cluster a run named in its log. */
 const clusterFolders = (log: string) => [...new Set([...log.matchAll(/cluster and socket in (\S+?),/g)].map((m) => m[1]!))];
 
-describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
-  const repos = new Map<Phase, HostileRepo>();
-  const hashes = new Map<Phase, string>();
+/** A copy of property-tax slowed down at `phase`, and the fingerprint of its tree before the run. */
+async function plantedRepo(phase: Phase, label: string): Promise<{ repo: HostileRepo; hash: string }> {
+  const repo = await HostileRepo.copy("property-tax", label);
+  try {
+    await slowDown(repo, phase);
+    return { repo, hash: await repo.hash() };
+  } catch (error) {
+    await repo[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+// The cases run concurrently, the hostile tier's `maxConcurrency` at a time (vitest.config.ts):
+// most of a case is waiting on a planted sleep. Each case owns everything it observes — its own
+// repository copy (whose processes count as the run's), its run folder (TMPDIR, reports, the
+// processes under it) and the cluster folder its log names — so no case sees another's processes
+// or leftovers; the clean repository of the SIGKILL reruns is only ever read.
+describe.concurrent("ending an embedded run at each phase", { timeout: 600_000 }, () => {
   let cleanRepo: HostileRepo;
 
   beforeAll(async () => {
-    for (const phase of PHASES) {
-      const repo = await HostileRepo.copy("property-tax", `signal-${phase}`);
-      await slowDown(repo, phase);
-      repos.set(phase, repo);
-      hashes.set(phase, await repo.hash());
-    }
     cleanRepo = await HostileRepo.copy("property-tax", "signal-rerun");
   }, 120_000);
   afterAll(async () => {
-    for (const repo of [...repos.values(), cleanRepo]) await repo?.[Symbol.asyncDispose]();
+    await cleanRepo?.[Symbol.asyncDispose]();
   });
 
   const args = (repo: HostileRepo, folder: RunFolder) => ["check", repo.product, "--runtime", "embedded", "--verbose", "--format", "json", "--output", join(folder.out, "report.json")];
@@ -148,8 +157,9 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
     { way: "Ctrl-C (SIGINT to the process group)", signal: "SIGINT" as const, group: true, code: 130 },
     { way: "SIGTERM to the CLI", signal: "SIGTERM" as const, group: false, code: 143 },
   ])("$way", ({ signal, group, code }) => {
-    it.each(PHASES)(`during %s: exit ${code}, no stack trace or PANIC, nothing left behind`, async (phase) => {
-      const repo = repos.get(phase)!;
+    it.for(PHASES)(`during %s: exit ${code}, no stack trace or PANIC, nothing left behind`, async (phase, { expect }) => {
+      const { repo, hash } = await plantedRepo(phase, `signal-${signal}-${phase}`);
+      await using _repo = repo;
       await using folder = await RunFolder.create(`${signal}-${phase}`);
       const run = new CliRun(args(repo, folder), { env: envFor(folder, phase), boundMs: 120_000 });
       await reach(run, folder, phase);
@@ -157,15 +167,16 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
       else run.signal(signal);
       const result = await run.result();
 
-      expect(await outcomeOf(result, folder, repo, hashes.get(phase))).toEqual(cleanEnd(code));
+      expect(await outcomeOf(result, folder, repo, hash)).toEqual(cleanEnd(code));
       expect(result.stderr).toContain(`${signal} received`);
       expect(result.stderr).not.toMatch(/PANIC|FATAL:/);
     });
   });
 
   describe("SIGKILL to the CLI, then a second run with the same TMPDIR", () => {
-    it.each(PHASES)("during %s: the next run stops the server, removes the folders and says so", async (phase) => {
-      const repo = repos.get(phase)!;
+    it.for(PHASES)("during %s: the next run stops the server, removes the folders and says so", async (phase, { expect }) => {
+      const { repo, hash } = await plantedRepo(phase, `signal-sigkill-${phase}`);
+      await using _repo = repo;
       await using folder = await RunFolder.create(`sigkill-${phase}`);
       const run = new CliRun(args(repo, folder), { env: envFor(folder, phase), boundMs: 120_000 });
       await reach(run, folder, phase);
@@ -181,15 +192,16 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
       });
 
       const log = `${killed.stderr}\n${rerun.stdout}\n${rerun.stderr}`;
-      expect(await outcomeOf({ ...rerun, stderr: log }, folder, repo, hashes.get(phase))).toEqual(cleanEnd(0));
+      expect(await outcomeOf({ ...rerun, stderr: log }, folder, repo, hash)).toEqual(cleanEnd(0));
       // It says what it reaped: the killed run's folder by name.
       expect(rerun.stderr).toContain(left[0]!.split("/").pop()!);
     });
   });
 
   describe("EPIPE: stdout's reader goes away (`| head -1`)", () => {
-    it.each(PHASES)("during %s: a quiet end (exit 0, 1 or 141), still cleaned up", async (phase) => {
-      const repo = repos.get(phase)!;
+    it.for(PHASES)("during %s: a quiet end (exit 0, 1 or 141), still cleaned up", async (phase, { expect }) => {
+      const { repo, hash } = await plantedRepo(phase, `signal-epipe-${phase}`);
+      await using _repo = repo;
       await using folder = await RunFolder.create(`epipe-${phase}`);
       // Text on stdout (the progress lines go there too), as `civic-conformance check | head -1` runs it.
       const run = new CliRun(["check", repo.product, "--runtime", "embedded", "--verbose"], { env: envFor(folder, phase), boundMs: 120_000 });
@@ -197,7 +209,7 @@ describe("ending an embedded run at each phase", { timeout: 600_000 }, () => {
       run.closeStdout();
       const result = await run.result();
 
-      expect(withExitAmong(await outcomeOf(result, folder, repo, hashes.get(phase)), [0, 1, 141])).toEqual(cleanEndAmong([0, 1, 141]));
+      expect(withExitAmong(await outcomeOf(result, folder, repo, hash), [0, 1, 141])).toEqual(cleanEndAmong([0, 1, 141]));
       expect(result.stderr).not.toMatch(/EPIPE/);
     });
   });

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, cp, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -516,9 +516,19 @@ describe("embedded runtime: a process killed by a signal cleans up", { timeout: 
   }
 });
 
-/** PostgreSQL's POSIX shared-memory segments (its default dynamic_shared_memory_type) on this machine. */
-async function sharedMemorySegments(): Promise<string[]> {
-  return (await readdir("/dev/shm").catch(() => [] as string[])).filter((name) => name.startsWith("PostgreSQL."));
+/**
+ * The dynamic shared memory segments the processes `pids` have mapped: PostgreSQL's POSIX segments
+ * (`/dev/shm/PostgreSQL.<n>`, its default dynamic_shared_memory_type) or its mmap files
+ * (`<data dir>/pg_dynshmem/mmap.<n>`). Read from each process's own memory map: the server's own
+ * segments only, whatever other servers on the machine hold.
+ */
+async function mappedSegments(pids: readonly number[]): Promise<string[]> {
+  const segments = new Set<string>();
+  for (const pid of pids) {
+    const maps = await readFile(`/proc/${pid}/maps`, "utf8").catch(() => "");
+    for (const path of maps.matchAll(/\s(\/dev\/shm\/PostgreSQL\.\S+|\/\S*\/pg_dynshmem\/\S+)$/gm)) segments.add(path[1]!);
+  }
+  return [...segments].sort();
 }
 
 /** The System V segment a postmaster names on line 7 of its postmaster.pid (key and id), when the kernel still has it. */
@@ -529,18 +539,21 @@ async function systemVSegment(dataDir: string): Promise<{ id: string; attached: 
 }
 
 describe("embedded runtime: a server killed with SIGKILL (the OOM killer, a hard cancel) leaves nothing outside its folder", { timeout: 90_000 }, () => {
-  it("its dynamic shared memory is in the cluster folder, removed with it: no new /dev/shm/PostgreSQL.* segment, no orphaned System V segment", async () => {
+  it("its dynamic shared memory is in the cluster folder, removed with it: no /dev/shm/PostgreSQL.* segment of its own left, no orphaned System V segment", async () => {
     const mini = await writeMiniProduct({ "01-table.sql": { text: "CREATE TABLE t (id int);\n" } });
-    const before = new Set(await sharedMemorySegments());
     const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+    let segments: string[] = [];
+    let tempDir = "";
     let segment: { id: string; attached: number } | undefined;
     try {
       const live = await runtime.start(new AbortController().signal);
-      segment = await systemVSegment(join(runtime.location!.tempDir, "data"));
+      tempDir = runtime.location!.tempDir;
+      segment = await systemVSegment(join(tempDir, "data"));
       expect(segment?.attached).toBeGreaterThan(0);
       // A parallel query takes segments of its own, beside the postmaster's control segment.
       await query(adminOf(live), "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SELECT count(*) FROM pg_class");
       const pids = await processTree(runtime.location!.pid!);
+      segments = await mappedSegments(pids);
       process.kill(runtime.location!.pid!, "SIGKILL");
       for (let waited = 0; waited < 10_000 && (await running(pids)).length > 0; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
       // Its backends follow the postmaster within a moment; what SIGKILL leaves is what only the postmaster removes.
@@ -551,9 +564,16 @@ describe("embedded runtime: a server killed with SIGKILL (the OOM killer, a hard
       await runtime.stop().catch(() => undefined);
       await rm(mini.root, { recursive: true, force: true });
     }
-    expect((await sharedMemorySegments()).filter((name) => !before.has(name))).toEqual([]);
-    const rows = (await readFile("/proc/sysvipc/shm", "utf8")).split("\n").map((line) => line.trim().split(/\s+/)[1]);
-    expect(rows).not.toContain(segment!.id);
+    // The postmaster's control segment at least, every segment inside the cluster's folder…
+    expect(segments.length, "the server mapped its dynamic shared memory").toBeGreaterThan(0);
+    expect(segments.filter((path) => !path.startsWith(`${tempDir}/`))).toEqual([]);
+    // …and none of them outlives the server and its folder.
+    const left: string[] = [];
+    for (const path of segments) if (await exists(path)) left.push(path);
+    expect(left).toEqual([]);
+    // The System V segment: removed with the folder, by the id its postmaster.pid named.
+    const ids = (await readFile("/proc/sysvipc/shm", "utf8")).split("\n").map((line) => line.trim().split(/\s+/)[1]);
+    expect(ids).not.toContain(segment!.id);
   });
 });
 
