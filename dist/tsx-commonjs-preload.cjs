@@ -9,7 +9,7 @@
  * - tsx's ESM hooks, started on demand (`tsx/esm/api`'s `register()`, what `--import tsx` calls at
  *   its start) before the first module whose source has `import(` is compiled: a dynamic import
  *   leaves the CommonJS world for Node's ESM loader, which only tsx's ESM hooks teach TypeScript.
- * - PATCHES NODE'S `Module._resolveFilename`, as that `register()` does at once: its wrapper adds
+ * - a wrapper around Node's `Module._resolveFilename`, as that `register()` installs at once: it adds
  *   one stack frame to every resolution, and a `Cannot find module` thrown two modules deep keeps
  *   the registry's own frame within V8's ten only when both ways have the same frames (the
  *   registry's line comes from the stack). The wrapper does what tsx's does (`interopCjsExports`:
