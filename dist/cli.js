@@ -22422,15 +22422,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat10, path6, options) {
-      if (!stat10.isSymbolicLink() && !stat10.isFile()) {
+    function checkStat(stat11, path6, options) {
+      if (!stat11.isSymbolicLink() && !stat11.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat10) {
-        cb(er, er ? false : checkStat(stat10, path6, options));
+      fs.stat(path6, function(er, stat11) {
+        cb(er, er ? false : checkStat(stat11, path6, options));
       });
     }
     function sync(path6, options) {
@@ -22446,20 +22446,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs = __require("fs");
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat10) {
-        cb(er, er ? false : checkStat(stat10, options));
+      fs.stat(path6, function(er, stat11) {
+        cb(er, er ? false : checkStat(stat11, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs.statSync(path6), options);
     }
-    function checkStat(stat10, options) {
-      return stat10.isFile() && checkMode(stat10, options);
+    function checkStat(stat11, options) {
+      return stat11.isFile() && checkMode(stat11, options);
     }
-    function checkMode(stat10, options) {
-      var mod = stat10.mode;
-      var uid = stat10.uid;
-      var gid = stat10.gid;
+    function checkMode(stat11, options) {
+      var mod = stat11.mode;
+      var uid = stat11.uid;
+      var gid = stat11.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -26482,8 +26482,8 @@ var require_lib2 = __commonJS({
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
       var file2 = helper.getFileName();
-      fs.stat(file2, function(err, stat10) {
-        if (err || !helper.usePgPass(stat10, file2)) {
+      fs.stat(file2, function(err, stat11) {
+        if (err || !helper.usePgPass(stat11, file2)) {
           return cb(void 0);
         }
         var st = fs.createReadStream(file2);
@@ -60745,9 +60745,9 @@ import { basename as basename5, join as join14 } from "node:path";
 import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
 import { sep as sep5 } from "node:path";
 async function processStartTime(pid) {
-  const stat10 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat10 === void 0) return void 0;
-  return stat10.slice(stat10.lastIndexOf(")") + 2).split(" ")[19];
+  const stat11 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat11 === void 0) return void 0;
+  return stat11.slice(stat11.lastIndexOf(")") + 2).split(" ")[19];
 }
 async function processesInside(folder) {
   const found = [];
@@ -66544,22 +66544,24 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir11, readFile as readFile7, rm as rm3, stat as stat5 } from "node:fs/promises";
+import { readdir as readdir11, readFile as readFile7, rm as rm3, stat as stat6 } from "node:fs/promises";
 import { hostname as hostname4 } from "node:os";
 import { join as join24 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/sandbox/postmaster-memory.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile6, stat as stat5 } from "node:fs/promises";
 import { join as join23 } from "node:path";
 var SEGMENTS = "/proc/sysvipc/shm";
 async function releaseOrphanedSegment(dataDir) {
+  const owner = (await stat5(dataDir).catch(() => void 0))?.uid;
   const pidFile = await readFile6(join23(dataDir, "postmaster.pid"), "utf8").catch(() => void 0);
   const [key, id] = (pidFile?.split("\n")[6] ?? "").trim().split(/\s+/);
   if (!key || !id || !/^-?\d+$/.test(key) || !/^\d+$/.test(id)) return false;
   const table = await readFile6(SEGMENTS, "utf8").catch(() => "");
   const row = table.split("\n").map((line) => line.trim().split(/\s+/)).find((fields) => fields[1] === id);
-  if (!row || !/^-?\d+$/.test(row[0] ?? "") || BigInt.asUintN(32, BigInt(row[0])) !== BigInt.asUintN(32, BigInt(key)) || row[6] !== "0") return false;
+  if (!row || !/^-?\d+$/.test(row[0] ?? "") || BigInt.asUintN(32, BigInt(row[0])) !== BigInt.asUintN(32, BigInt(key))) return false;
+  if (row[6] !== "0" || owner === void 0 || row[9] !== String(owner)) return false;
   const removed2 = await execa(systemTool("ipcrm"), ["-m", id], { reject: false, env: { LC_ALL: "C" }, extendEnv: false });
   return removed2.exitCode === 0;
 }
@@ -66599,7 +66601,7 @@ async function staleness(folder) {
     const alive = startTime !== void 0 && (record2.startTime === void 0 || startTime === record2.startTime);
     return { stale: !alive, ownerPid: record2.pid };
   }
-  const info = await stat5(folder).catch(() => void 0);
+  const info = await stat6(folder).catch(() => void 0);
   if (!info || Date.now() - info.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
   return { stale: (await processesInside(folder)).length === 0 };
 }
@@ -67737,14 +67739,14 @@ import { join as join29 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm6, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
+import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm6, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join28 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { execFile } from "node:child_process";
 import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readFileSync as readFileSync5, rmSync as rmSync2 } from "node:fs";
-import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile10, rename, rm as rm5, stat as stat6, utimes, writeFile as writeFile5 } from "node:fs/promises";
+import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile10, rename, rm as rm5, stat as stat7, utimes, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join27, relative as relative10 } from "node:path";
 import { promisify as promisify3 } from "node:util";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
@@ -67792,7 +67794,7 @@ var ClusterCache = class _ClusterCache {
   }
   /** The entry's name: readable version, then a hash of everything initdb is given. */
   static async keyOf(binaries, spec) {
-    const postgres = await stat6(binaries.postgres);
+    const postgres = await stat7(binaries.postgres);
     const packageJson = await readFile10(join27(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
     const version2 = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
     const hash2 = createHash5("sha256").update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec })).digest("hex").slice(0, 20);
@@ -68631,7 +68633,7 @@ async function copyInitScripts(scripts, dir, phase) {
   const admit = async (source) => {
     const reference = { shown: repoRelative(repoRoot, source) };
     await assertInsideRepository(source, boundary, reference);
-    const info = await stat7(source);
+    const info = await stat8(source);
     if (info.isFile()) assertWithinLimit(info.size, "init script", reference);
     return true;
   };
@@ -68849,7 +68851,7 @@ var EmbeddedServer = class {
 
 // src/runtime/embedded/postgres-binaries.ts
 import { createRequire } from "node:module";
-import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat8, symlink } from "node:fs/promises";
+import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat9, symlink } from "node:fs/promises";
 import { arch, platform as platform2 } from "node:os";
 import { dirname as dirname16, join as join30, relative as relative11, resolve as resolve25 } from "node:path";
 function platformPackageName() {
@@ -68881,7 +68883,7 @@ function locatePlatformPackage() {
 async function ensureExecutable(program) {
   let mode;
   try {
-    mode = (await stat8(program)).mode;
+    mode = (await stat9(program)).mode;
   } catch {
     throw new EnvironmentError(`The embedded PostgreSQL program ${program} is missing: reinstall ${platformPackageName()}.`);
   }
@@ -69914,7 +69916,7 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants6 } from "node:fs";
-import { mkdir as mkdir6, open as open3, rm as rm8, stat as stat9 } from "node:fs/promises";
+import { mkdir as mkdir6, open as open3, rm as rm8, stat as stat10 } from "node:fs/promises";
 import { dirname as dirname17, resolve as resolve28 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
@@ -69928,7 +69930,7 @@ async function openReportFiles(targets, cwd) {
       const fail2 = (why) => {
         throw new UsageError(`cannot write --output ${target.file}: ${why}`);
       };
-      const existing = await stat9(path6).catch((error62) => error62.code === "ENOENT" || error62.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error62, path6)));
+      const existing = await stat10(path6).catch((error62) => error62.code === "ENOENT" || error62.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error62, path6)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
       if (!existing) await createParents(dirname17(path6), fail2);
       const handle = await open3(path6, constants6.O_WRONLY | constants6.O_CREAT).catch((error62) => fail2(reasonOf(error62, path6)));
@@ -69960,7 +69962,7 @@ async function openReportFiles(targets, cwd) {
 async function createParents(folder, fail2) {
   const missing = [];
   for (let current = folder; ; current = dirname17(current)) {
-    const info = await stat9(current).catch((error62) => error62.code === "ENOENT" ? void 0 : fail2(reasonOf(error62, current)));
+    const info = await stat10(current).catch((error62) => error62.code === "ENOENT" ? void 0 : fail2(reasonOf(error62, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;

@@ -19173,15 +19173,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat3, path6, options) {
-      if (!stat3.isSymbolicLink() && !stat3.isFile()) {
+    function checkStat(stat4, path6, options) {
+      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs2.stat(path6, function(er, stat3) {
-        cb(er, er ? false : checkStat(stat3, path6, options));
+      fs2.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, path6, options));
       });
     }
     function sync(path6, options) {
@@ -19197,20 +19197,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs2 = __require("fs");
     function isexe(path6, options, cb) {
-      fs2.stat(path6, function(er, stat3) {
-        cb(er, er ? false : checkStat(stat3, options));
+      fs2.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs2.statSync(path6), options);
     }
-    function checkStat(stat3, options) {
-      return stat3.isFile() && checkMode(stat3, options);
+    function checkStat(stat4, options) {
+      return stat4.isFile() && checkMode(stat4, options);
     }
-    function checkMode(stat3, options) {
-      var mod = stat3.mode;
-      var uid = stat3.uid;
-      var gid = stat3.gid;
+    function checkMode(stat4, options) {
+      var mod = stat4.mode;
+      var uid = stat4.uid;
+      var gid = stat4.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -27432,13 +27432,13 @@ function getState(name) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir3, readFile as readFile3, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { readdir as readdir3, readFile as readFile3, rm as rm2, stat as stat3 } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join as join3 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/sandbox/postmaster-memory.ts
-import { readFile } from "node:fs/promises";
+import { readFile, stat as stat2 } from "node:fs/promises";
 import { join as join2 } from "node:path";
 
 // node_modules/is-plain-obj/index.js
@@ -34260,12 +34260,14 @@ function systemTool(name) {
 // src/sandbox/postmaster-memory.ts
 var SEGMENTS = "/proc/sysvipc/shm";
 async function releaseOrphanedSegment(dataDir) {
+  const owner = (await stat2(dataDir).catch(() => void 0))?.uid;
   const pidFile = await readFile(join2(dataDir, "postmaster.pid"), "utf8").catch(() => void 0);
   const [key, id] = (pidFile?.split("\n")[6] ?? "").trim().split(/\s+/);
   if (!key || !id || !/^-?\d+$/.test(key) || !/^\d+$/.test(id)) return false;
   const table = await readFile(SEGMENTS, "utf8").catch(() => "");
   const row = table.split("\n").map((line) => line.trim().split(/\s+/)).find((fields) => fields[1] === id);
-  if (!row || !/^-?\d+$/.test(row[0] ?? "") || BigInt.asUintN(32, BigInt(row[0])) !== BigInt.asUintN(32, BigInt(key)) || row[6] !== "0") return false;
+  if (!row || !/^-?\d+$/.test(row[0] ?? "") || BigInt.asUintN(32, BigInt(row[0])) !== BigInt.asUintN(32, BigInt(key))) return false;
+  if (row[6] !== "0" || owner === void 0 || row[9] !== String(owner)) return false;
   const removed = await execa(systemTool("ipcrm"), ["-m", id], { reject: false, env: { LC_ALL: "C" }, extendEnv: false });
   return removed.exitCode === 0;
 }
@@ -34274,9 +34276,9 @@ async function releaseOrphanedSegment(dataDir) {
 import { readdir as readdir2, readFile as readFile2, readlink as readlink2 } from "node:fs/promises";
 import { sep } from "node:path";
 async function processStartTime(pid) {
-  const stat3 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat3 === void 0) return void 0;
-  return stat3.slice(stat3.lastIndexOf(")") + 2).split(" ")[19];
+  const stat4 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat4 === void 0) return void 0;
+  return stat4.slice(stat4.lastIndexOf(")") + 2).split(" ")[19];
 }
 async function processesInside(folder) {
   const found = [];
@@ -34350,7 +34352,7 @@ async function staleness(folder) {
     const alive2 = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
     return { stale: !alive2, ownerPid: record.pid };
   }
-  const info2 = await stat2(folder).catch(() => void 0);
+  const info2 = await stat3(folder).catch(() => void 0);
   if (!info2 || Date.now() - info2.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
   return { stale: (await processesInside(folder)).length === 0 };
 }

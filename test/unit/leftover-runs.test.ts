@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { execa } from "execa";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -100,6 +100,13 @@ describe("reaping what killed runs left", () => {
       await mkdir(join(folder, "pg-b", "data"), { recursive: true });
       // Another segment's id with the wrong key: not the one this folder's postmaster made.
       await writeFile(join(folder, "pg-b", "data", "postmaster.pid"), pidFile({ key: String(Number(stranger.key) + 1), id: stranger.id }));
+      // The right key and id in a folder of another OS user (uid 1, daemon), who did not make the
+      // segment: a pid file its server's user could have rewritten to name someone else's segment.
+      // Only root can give a folder away; the suite runs as root on CI, as the embedded runtime's
+      // unprivileged user needs.
+      await mkdir(join(folder, "pg-c", "data"), { recursive: true });
+      await writeFile(join(folder, "pg-c", "data", "postmaster.pid"), pidFile(stranger));
+      await chown(join(folder, "pg-c", "data"), 1, 1);
 
       const { reaped, failures } = await reapLeftoverRuns([root]);
 
