@@ -154,28 +154,12 @@ async function checkInRunFolder(
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
-  // The drift check's generator needs only the repository: its copy (synchronous, one folder per
-  // turn of the event loop) and the generator's child process start now and go on while the product
-  // is loaded, and the registry's child and the embedded servers start without waiting for the copy
-  // (a monorepo of thousands of files takes seconds to copy). The regeneration is stopped if the
-  // product cannot be loaded.
-  const stopRegeneration = new AbortController();
-  const regenerated = checks.includes(driftCheck)
-    ? regenerate({
-        repoRoot: resolve(repoRoot),
-        productDir: resolve(productDir),
-        options,
-        logger: io.logger,
-        signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
-        runFolder,
-      })
-    : undefined;
-  // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
-  regenerated?.catch(() => undefined);
-
-  // The embedded servers need only the compose project: they start while the registry module is
-  // still evaluated in its child process (the registry is awaited for the live environment).
+  // The embedded servers are what the live checks wait for longest, and they need only the compose
+  // project: it is read first, and they start while the registry module is still evaluated in its
+  // child process (the registry is awaited for the live environment).
   const startsEarly = startsRuntime && settings.runtime === "embedded";
+  let composeRead = (): void => undefined;
+  const readingCompose = startsEarly ? new Promise<void>((resolve) => (composeRead = resolve)) : Promise.resolve();
   const loading: { product?: Promise<Product> } = {};
   loading.product = loadProduct(productDir, repoRoot, {
     composeEnv: settings.env,
@@ -184,8 +168,36 @@ async function checkInRunFolder(
     allowOutsideLinks: settings.allowOutsideLinks,
     registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home, log: (message) => io.logger.debug(message) },
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
-    ...(startsEarly && { composeLoaded: (compose: ComposeProject) => startRuntime(loading.product!, compose) }),
+    ...(startsEarly && {
+      composeLoaded: (compose: ComposeProject) => {
+        startRuntime(loading.product!, compose);
+        composeRead();
+      },
+    }),
   });
+  // Also when the product cannot be loaded, or the compose project is not read at all.
+  loading.product.then(composeRead, composeRead);
+  // The drift check's generator needs only the repository: its copy (synchronous, one folder per
+  // turn of the event loop) and the generator's child process start once the compose project is
+  // read, and go on while the registry is evaluated and the servers start. Started before it, the
+  // copy's turns held up the reading, and so the servers, by about 100 ms on the 2-core machine.
+  // The regeneration is stopped if the product cannot be loaded.
+  const stopRegeneration = new AbortController();
+  const regenerated = checks.includes(driftCheck)
+    ? readingCompose.then(() =>
+        regenerate({
+          repoRoot: resolve(repoRoot),
+          productDir: resolve(productDir),
+          options,
+          logger: io.logger,
+          signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
+          runFolder,
+        }),
+      )
+    : undefined;
+  // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
+  regenerated?.catch(() => undefined);
+
   const productPath = repoRelative(repoRoot, productDir) || ".";
   let product: Product;
   let policy: FindingPolicy;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { PROFILES, RULE_LEVELS } from "../core/conformance-config.js";
 import { serviceDefinitionSchema } from "./schema.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { LAYERS, MIGRATION_TOOLS } from "./model.js";
 
 /** An environment variable name, as compose accepts it. */

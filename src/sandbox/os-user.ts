@@ -65,13 +65,16 @@ async function unprivilegedUser(): Promise<OsUser> {
   return created;
 }
 
+/**
+ * The user's ids as `id <name>` prints them in the C locale (`uid=999(postgres) gid=999(postgres)
+ * groups=…`, from coreutils and BusyBox alike; coreutils translates the words otherwise): one
+ * process to start where `id -u` and `id -g` took two.
+ */
 async function lookupIds(name: string): Promise<OsUser | undefined> {
-  const [uid, gid] = await Promise.all([
-    execa(systemTool("id"), ["-u", name], { reject: false }),
-    execa(systemTool("id"), ["-g", name], { reject: false }),
-  ]);
-  if (uid.exitCode !== 0 || gid.exitCode !== 0) return undefined;
-  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  const result = await execa(systemTool("id"), [name], { reject: false, env: { LC_ALL: "C" } });
+  const ids = /^uid=(\d+)\b.*?\bgid=(\d+)\b/.exec(result.stdout.trim());
+  if (result.exitCode !== 0 || !ids) return undefined;
+  return { name, uid: Number(ids[1]), gid: Number(ids[2]) };
 }
 
 /** execa options that run a child as `user` (as this process when undefined). */

@@ -7,11 +7,12 @@
  * (SIGKILL, OOM killer, a machine crash) leaves the record, and the next run finds the owner gone
  * and reaps the folder and what still runs in it (leftover-runs.ts).
  */
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import type { OsUser } from "./os-user.js";
 import { processStartTime } from "./process-table.js";
+import { removeTree } from "./remove-tree.js";
 import { chooseTempRoot } from "./temp-root.js";
 
 /** Every run folder's name starts with this; the reaper looks for nothing else. */
@@ -98,7 +99,7 @@ export class RunFolder {
 
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
   remove(): Promise<void> {
-    this.removing ??= rm(this.path, { recursive: true, force: true, maxRetries: 3 });
+    this.removing ??= removeTree(this.path);
     return this.removing;
   }
 

@@ -23,9 +23,9 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 import type { Logger } from "../../core/logger.js";
 import type { OsUser } from "../../sandbox/os-user.js";
@@ -200,7 +200,7 @@ export class ClusterCache {
     if (manifest.key !== key) return { state, problem: "its manifest is for another key" };
     let listing: Listing;
     try {
-      listing = await listingOf(entry);
+      listing = listingOf(entry);
     } catch (error) {
       return { state, problem: (error as Error).message };
     }
@@ -324,13 +324,22 @@ interface Listing {
   readonly folders: readonly string[];
 }
 
-/** Every folder and regular file under `root`, relative to it. Anything else (a link, a socket) is an error: initdb makes none. */
-async function listingOf(root: string): Promise<Listing> {
+/**
+ * Every folder and regular file under `root`, relative to it. Anything else (a link, a socket) is an
+ * error: initdb makes none. About a thousand entries in some forty folders, read synchronously as
+ * `copyTree` copies (asynchronously each folder waits for a turn of an event loop that the servers
+ * and child processes starting beside it keep busy), each path cut from its folder's rather than
+ * computed by `path.relative` (which resolves both paths: 8–30 ms a listing on the 2-core machine,
+ * against about 2 ms).
+ */
+function listingOf(root: string): Listing {
+  const base = resolve(root);
   const files: string[] = [];
   const folders: string[] = [];
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    // `parentPath` from Node 20.12, `path` before it.
-    const path = relative(root, join(entry.parentPath ?? (entry as { path?: string }).path ?? root, entry.name));
+  for (const entry of readdirSync(base, { recursive: true, withFileTypes: true })) {
+    // `parentPath` from Node 20.12, `path` before it: `base`, or `base` and a sub-folder.
+    const parent = entry.parentPath ?? (entry as { path?: string }).path ?? base;
+    const path = parent === base ? entry.name : `${parent.slice(base.length + 1)}${sep}${entry.name}`;
     if (entry.isDirectory()) folders.push(path);
     else if (entry.isFile()) files.push(path);
     else throw new Error(`${path} is not a regular file`);
@@ -340,7 +349,7 @@ async function listingOf(root: string): Promise<Listing> {
 
 /** The manifest of a freshly initialised cluster: its folders (parents first) and its files with their sizes. */
 async function manifestOf(root: string, key: string, id: string): Promise<Manifest> {
-  const listing = await listingOf(root);
+  const listing = listingOf(root);
   const files = await Promise.all(listing.files.map(async (path) => [path, (await lstat(join(root, path))).size] as const));
   files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const folders = [...listing.folders].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
@@ -407,7 +416,7 @@ async function copyEntry(source: string, target: string, manifest: Manifest, che
   rmSync(join(target, MANIFEST), { force: true });
   let listing: Listing;
   try {
-    listing = await listingOf(target);
+    listing = listingOf(target);
   } catch (error) {
     throw new EntryDamage((error as Error).message);
   }

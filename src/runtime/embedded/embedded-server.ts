@@ -1,10 +1,11 @@
-import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
 import type { RepositoryBoundary } from "../../core/input-files.js";
 import type { Logger } from "../../core/logger.js";
 import type { OsUser } from "../../sandbox/os-user.js";
 import { releaseOrphanedSegment } from "../../sandbox/postmaster-memory.js";
+import { removeTree } from "../../sandbox/remove-tree.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import {
@@ -203,7 +204,7 @@ export class EmbeddedServer {
       if (dir) {
         // A postmaster killed with SIGKILL could not remove its System V segment; the folder names it.
         await releaseOrphanedSegment(join(dir, "data"));
-        await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+        await removeTree(dir);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { UsageError } from "../../core/errors.js";
 import { maskSecrets, registerSecret } from "../../core/secrets.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../../postgres/database-url.js";
