@@ -53930,14 +53930,17 @@ async function startScratchServerContainer(image, options) {
       "--publish",
       `${LOOPBACK4}::${POSTGRES_PORT}`,
       image,
-      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
+      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do
+      // not wait for the disk; and as many connections as the embedded server takes (image-entrypoint.ts).
       "postgres",
       "-c",
       "fsync=off",
       "-c",
       "synchronous_commit=off",
       "-c",
-      "full_page_writes=off"
+      "full_page_writes=off",
+      "-c",
+      "max_connections=300"
     ],
     { env, extraEnv: { POSTGRES_PASSWORD: password }, timeoutMs: STARTUP_TIMEOUT_MS }
   );
@@ -54232,7 +54235,7 @@ import { join as join29 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm6, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
+import { appendFile, chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm6, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join28 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
@@ -55009,8 +55012,10 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
   }
   const hbaPath = join28(dataDir, "pg_hba.conf");
   await writeFile6(hbaPath, containerHba(await readFile12(hbaPath, "utf8"), hostAuthMethod));
+  await appendFile(join28(dataDir, "postgresql.conf"), CONNECTION_SLOTS);
   return { source, passwordPending: usable !== void 0 && password !== void 0 };
 }
+var CONNECTION_SLOTS = "\n# civic-conformance: room for the migrations check's connections (initdb chose 100)\nmax_connections = 300\n";
 function initdbPassword(password) {
   return password.split("\n")[0].replace(/\r+$/, "");
 }

@@ -373,6 +373,53 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" -c "CREATE TABLE
   });
 });
 
+describe("embedded runtime: connection slots", { timeout: 90_000 }, () => {
+  const compose = `services:
+  postgres:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: owner
+      POSTGRES_PASSWORD: owner-secret-1
+    volumes:
+      - ./initdb:/docker-entrypoint-initdb.d
+`;
+
+  /** Opens `count` connections at once and closes them; the first refusal's message, or undefined. */
+  async function refusalAmong(url: string, count: number): Promise<string | undefined> {
+    const clients = Array.from({ length: count }, () => new pg.Client({ connectionString: url }));
+    const connected = await Promise.allSettled(clients.map((client) => client.connect()));
+    await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+    const refused = connected.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    return refused && (refused.reason as Error).message;
+  }
+
+  it("takes 300 connections, room for the migrations check's two per stateful service, where the image's initdb chose 100", async () => {
+    const mini = await writeMiniProduct({}, compose);
+    const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+    try {
+      const live = await runtime.start(new AbortController().signal);
+      expect(await query(adminOf(live), "SELECT current_setting('max_connections') AS max")).toEqual([{ max: "300" }]);
+      expect(await refusalAmong(adminOf(live), 150)).toBeUndefined();
+    } finally {
+      await runtime.stop();
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the product's own max_connections: an init script's ALTER SYSTEM wins, as it would in the image", async () => {
+    const mini = await writeMiniProduct({ "01-connections.sql": { text: "ALTER SYSTEM SET max_connections = 40;\n" } }, compose);
+    const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger: new RecordingLogger() });
+    try {
+      const live = await runtime.start(new AbortController().signal);
+      expect(await query(adminOf(live), "SELECT current_setting('max_connections') AS max")).toEqual([{ max: "40" }]);
+      expect(await refusalAmong(adminOf(live), 60)).toMatch(/too many clients/);
+    } finally {
+      await runtime.stop();
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("embedded runtime: stop and failures leave nothing behind", { timeout: 60_000 }, () => {
   it("stop() ends the server and its backends, frees the port, removes the temp dir, and may be called again", async () => {
     const mini = await writeMiniProduct({});

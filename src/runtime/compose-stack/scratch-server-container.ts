@@ -52,8 +52,9 @@ export async function startScratchServerContainer(image: string, options: Scratc
       "-e", `POSTGRES_USER=${SUPERUSER}`, "-e", "POSTGRES_PASSWORD", "-e", `POSTGRES_DB=${SUPERUSER}`,
       "--publish", `${LOOPBACK}::${POSTGRES_PORT}`,
       image,
-      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do not wait for the disk.
-      "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+      // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do
+      // not wait for the disk; and as many connections as the embedded server takes (image-entrypoint.ts).
+      "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
     ],
     { env, extraEnv: { POSTGRES_PASSWORD: password }, timeoutMs: STARTUP_TIMEOUT_MS },
   );
