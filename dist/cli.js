@@ -48051,6 +48051,7 @@ async function runRepoGenerator(context, generator, productPath) {
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``
   };
+  await context.startAfter;
   const started = performance.now();
   const output = await withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
   const regenerationMs = Math.round(performance.now() - started);
@@ -49272,7 +49273,7 @@ function catalogRows(roles, targets, privileges, withInstance) {
 }
 
 // src/checks/isolation/login-plan.ts
-var ALL_LOGINS_UP_TO = 100;
+var ALL_LOGINS_UP_TO = 0;
 var sliceKey = (attempt) => `${attempt.group.identity}\0${attempt.target.instance.name}`;
 function planLogins(attempts, privileges, allLoginsUpTo) {
   const cellsOn = /* @__PURE__ */ new Map();
@@ -56061,6 +56062,17 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
   const startsEarly = startsRuntime && settings.runtime === "embedded";
   let composeRead = () => void 0;
   const readingCompose = startsEarly ? new Promise((resolve30) => composeRead = resolve30) : Promise.resolve();
+  const stopRegeneration = new AbortController();
+  const regenerated = checks.includes(driftCheck) ? regenerate({
+    repoRoot: resolve27(repoRoot),
+    productDir: resolve27(productDir),
+    options,
+    logger: io.logger,
+    signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
+    runFolder,
+    startAfter: readingCompose
+  }) : void 0;
+  regenerated?.catch(() => void 0);
   const loading = {};
   loading.product = loadProduct(productDir, repoRoot, {
     composeEnv: settings.env,
@@ -56077,18 +56089,6 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     }
   });
   loading.product.then(composeRead, composeRead);
-  const stopRegeneration = new AbortController();
-  const regenerated = checks.includes(driftCheck) ? readingCompose.then(
-    () => regenerate({
-      repoRoot: resolve27(repoRoot),
-      productDir: resolve27(productDir),
-      options,
-      logger: io.logger,
-      signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
-      runFolder
-    })
-  ) : void 0;
-  regenerated?.catch(() => void 0);
   const productPath = repoRelative(repoRoot, productDir) || ".";
   let product;
   let policy;

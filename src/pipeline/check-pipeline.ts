@@ -160,6 +160,26 @@ async function checkInRunFolder(
   const startsEarly = startsRuntime && settings.runtime === "embedded";
   let composeRead = (): void => undefined;
   const readingCompose = startsEarly ? new Promise<void>((resolve) => (composeRead = resolve)) : Promise.resolve();
+  // The drift check's generator needs only the repository: its copy (synchronous, one folder per
+  // turn of the event loop) and the generator's child process start once the compose project is
+  // read, and go on while the registry is evaluated and the servers start. Started before it, the
+  // copy's turns held up the reading, and so the servers, by about 100 ms on the 2-core machine.
+  // The regeneration is stopped if the product cannot be loaded.
+  const stopRegeneration = new AbortController();
+  const regenerated = checks.includes(driftCheck)
+    ? regenerate({
+        repoRoot: resolve(repoRoot),
+        productDir: resolve(productDir),
+        options,
+        logger: io.logger,
+        signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
+        runFolder,
+        startAfter: readingCompose,
+      })
+    : undefined;
+  // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
+  regenerated?.catch(() => undefined);
+
   const loading: { product?: Promise<Product> } = {};
   loading.product = loadProduct(productDir, repoRoot, {
     composeEnv: settings.env,
@@ -177,26 +197,6 @@ async function checkInRunFolder(
   });
   // Also when the product cannot be loaded, or the compose project is not read at all.
   loading.product.then(composeRead, composeRead);
-  // The drift check's generator needs only the repository: its copy (synchronous, one folder per
-  // turn of the event loop) and the generator's child process start once the compose project is
-  // read, and go on while the registry is evaluated and the servers start. Started before it, the
-  // copy's turns held up the reading, and so the servers, by about 100 ms on the 2-core machine.
-  // The regeneration is stopped if the product cannot be loaded.
-  const stopRegeneration = new AbortController();
-  const regenerated = checks.includes(driftCheck)
-    ? readingCompose.then(() =>
-        regenerate({
-          repoRoot: resolve(repoRoot),
-          productDir: resolve(productDir),
-          options,
-          logger: io.logger,
-          signal: AbortSignal.any([io.signal, stopRegeneration.signal]),
-          runFolder,
-        }),
-      )
-    : undefined;
-  // Awaited by the drift check, or below when loading fails; never an unhandled rejection meanwhile.
-  regenerated?.catch(() => undefined);
 
   const productPath = repoRelative(repoRoot, productDir) || ".";
   let product: Product;

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isolationCheck } from "../../src/checks/isolation/index.js";
+import { isolationCheck, isolationCheckWith } from "../../src/checks/isolation/index.js";
 import { executeChecks } from "../../src/pipeline/check-executor.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import type { CheckResult, MatrixCell } from "../../src/core/report-model.js";
@@ -31,11 +31,20 @@ const databaseOf = (service: string) => service.replaceAll("-", "_");
 interface Scenario {
   readonly copy: FixtureCopy;
   readonly started: LiveProduct;
-  run(live?: LiveEnvironment, signal?: AbortSignal): Promise<CheckResult & { logger: RecordingLogger }>;
+  run(live?: LiveEnvironment, signal?: AbortSignal, check?: typeof isolationCheck): Promise<CheckResult & { logger: RecordingLogger }>;
   /** 1-based line of the first line of a copied file containing `needle`. */
   line(path: string, needle: string): Promise<number>;
   dispose(): Promise<void>;
 }
+
+/**
+ * These tests assert the server's own answer for each cell, so the check runs with a login into every
+ * cell, as it does for a credential whose sampled login contradicted the catalog (`escalate`). The
+ * check as shipped proves the cells the catalog refuses from the catalog, with one sampled login per
+ * credential (isolation-catalog-proof.test.ts): the last describe shows it reaches the same verdicts
+ * and findings here.
+ */
+const cellByCell = isolationCheckWith({ allLoginsUpTo: Number.POSITIVE_INFINITY });
 
 /** A fixture copy, mutated, on a real PostgreSQL 16 provisioned from its compose file and init SQL. */
 async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Promise<void>): Promise<Scenario> {
@@ -46,7 +55,7 @@ async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Pro
     return {
       copy,
       started,
-      async run(live = started.live, signal = new AbortController().signal) {
+      async run(live = started.live, signal = new AbortController().signal, check = cellByCell) {
         const logger = new RecordingLogger();
         const context = {
           product: started.product,
@@ -55,7 +64,7 @@ async function liveScenario(fixture: string, mutate?: (copy: FixtureCopy) => Pro
           logger,
           signal,
         };
-        const [result] = await executeChecks([isolationCheck], context);
+        const [result] = await executeChecks([check], context);
         return { ...result!, logger };
       },
       async line(path, needle) {
@@ -399,6 +408,49 @@ describe("isolation on per-service roles with weakened grants", { timeout: 120_0
       await scenario.dispose();
     }
   });
+});
+
+describe("isolation as shipped: the catalog proves the refused cells, sampled logins check the catalog", { timeout: 180_000 }, () => {
+  // Where the catalog lets every credential in (PUBLIC has CONNECT), every cell is a login either way.
+  const scenarios: Array<[string, ((copy: FixtureCopy) => Promise<void>) | undefined, "fewer logins" | "as many logins"]> = [
+    ["the conformant fixture", undefined, "fewer logins"],
+    [
+      "CONNECT still granted to PUBLIC",
+      (copy) => copy.edit(INIT_SQL, (text) => text.replace(/^REVOKE ALL ON DATABASE \w+ FROM PUBLIC;\n/gm, "")),
+      "as many logins",
+    ],
+    [
+      "a credential with its role's name and another password",
+      (copy) =>
+        copy.edit(COMPOSE, (text) =>
+          text.replace("      PORT: 4110\n", "      PORT: 4110\n      DATABASE_URL: postgresql://auth_gateway:not-the-password@postgres:5432/auth_gateway\n"),
+        ),
+      "fewer logins",
+    ],
+  ];
+  for (const [what, mutate, logged] of scenarios) {
+    it(`gives the verdict, findings, notes and cell outcomes of a login per cell, with ${logged}: ${what}`, async () => {
+      const scenario = await liveScenario("property-tax", mutate);
+      try {
+        const everyCell = await scenario.run();
+        const shipped = await scenario.run(undefined, undefined, isolationCheck);
+        const outcomes = (result: CheckResult) => result.data!.matrix!.map((c) => `${c.credentialOf} ${c.role ?? "-"} ${c.database} ${c.outcome}`);
+        expect(shipped.status).toBe(everyCell.status);
+        expect(located(shipped)).toEqual(located(everyCell));
+        expect(shipped.notes).toEqual(everyCell.notes);
+        expect(outcomes(shipped)).toEqual(outcomes(everyCell));
+        const logins = (result: CheckResult) => result.data!.matrix!.filter((c) => c.login !== undefined).length;
+        if (logged === "fewer logins") expect(logins(shipped)).toBeLessThan(logins(everyCell));
+        else expect(logins(shipped)).toBe(logins(everyCell));
+        // Every cell not logged into is one the catalog refuses: never a pass nobody proved.
+        for (const cell of credentialCells(shipped).filter((c) => c.outcome !== "own" && c.login === undefined)) {
+          expect(`${cell.outcome} ${cell.catalog} ${cell.proof}`).toBe("refused denied catalog");
+        }
+      } finally {
+        await scenario.dispose();
+      }
+    });
+  }
 });
 
 /** The postmaster's pid, from `postmaster.pid` in the data directory the admin session reports. */

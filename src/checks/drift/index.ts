@@ -47,6 +47,8 @@ export interface RegenerationContext {
   readonly runFolder?: RunFolder;
   /** How a generator script runs: the fastest way that gives what `npx tsx` gives (default), or the full `--import tsx`. */
   readonly loader?: LoaderPreference;
+  /** The copy and the generator start once this settles (the pipeline reads the compose project first); at once without it. */
+  readonly startAfter?: Promise<void>;
 }
 
 /**
@@ -65,6 +67,7 @@ async function runRepoGenerator(context: RegenerationContext, generator: Generat
     command: `cd ${productPath} && ${generatorCommandLine(generator)}`,
     source: generator.kind === "script" ? generator.file : `\`${generator.command}\``,
   };
+  await context.startAfter;
   const started = performance.now();
   const output = await withRunFolder(context, (runFolder) => regenerateInCopy(context, generator, productPath, regeneration, runFolder));
   // The pipeline starts this before the check itself, whose duration then leaves it out: the data keeps it.
