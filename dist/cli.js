@@ -49484,6 +49484,7 @@ function isolationCheckWith(options) {
     id: "isolation",
     title: "Service credentials are refused by every other database",
     needs: ["postgres"],
+    readsOnly: true,
     rules: Object.values(isolationRules),
     async run(context) {
       try {
@@ -51936,6 +51937,7 @@ var ownDatabaseCheck = {
   id: "own-database",
   title: "Each service logs in to its own database",
   needs: ["postgres"],
+  readsOnly: true,
   rules: Object.values(ownDatabaseRules),
   async run(context) {
     try {
@@ -55890,11 +55892,19 @@ async function executeChecks(checks, context, progress, options = {}) {
     );
   }
   const results = [];
-  for (const check2 of checks) {
-    progress?.started(check2);
-    const result = decide(await runOne2(check2, context, options), options);
-    progress?.finished(result);
-    results.push(result);
+  for (let first = 0; first < checks.length; ) {
+    let end = first + 1;
+    if (checks[first].readsOnly) while (end < checks.length && checks[end].readsOnly) end += 1;
+    const together = checks.slice(first, end).map((check2) => {
+      progress?.started(check2);
+      return runOne2(check2, context, options);
+    });
+    for (const running of together) {
+      const result = decide(await running, options);
+      progress?.finished(result);
+      results.push(result);
+    }
+    first = end;
   }
   return results;
 }

@@ -84,6 +84,11 @@ export interface Check<Id extends string = string> {
   readonly id: Id;
   readonly title: string;
   readonly needs: readonly Need[];
+  /**
+   * Changes nothing on the server or the stack (reads catalogs, logs in): runs beside the live checks
+   * next to it that are read-only too, where the others run alone.
+   */
+  readonly readsOnly?: true;
   /** Every rule the check may report, declared in its `rules.ts`; a finding of any other rule id is a bug. */
   readonly rules: readonly RuleDeclaration[];
   run(context: CheckContext): Promise<CheckOutput>;

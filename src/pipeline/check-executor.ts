@@ -28,7 +28,8 @@ export interface ExecuteOptions {
  * coverage is incomplete is never `pass` either.
  * Live checks run one after another: they share the server (under `embedded` the migrations check's
  * CREATE DATABASE from template1 fails while another check is connected to template1), and each
- * parallelises its own work. File-only checks may run concurrently.
+ * parallelises its own work; only neighbours that change nothing there (`readsOnly`: own-database and
+ * isolation) run beside each other, reported in their order. File-only checks may run concurrently.
  */
 export async function executeChecks(
   checks: readonly Check[],
@@ -48,11 +49,19 @@ export async function executeChecks(
     );
   }
   const results: CheckResult[] = [];
-  for (const check of checks) {
-    progress?.started(check);
-    const result = decide(await runOne(check, context, options), options);
-    progress?.finished(result);
-    results.push(result);
+  for (let first = 0; first < checks.length; ) {
+    let end = first + 1;
+    if (checks[first]!.readsOnly) while (end < checks.length && checks[end]!.readsOnly) end += 1;
+    const together = checks.slice(first, end).map((check) => {
+      progress?.started(check);
+      return runOne(check, context, options);
+    });
+    for (const running of together) {
+      const result = decide(await running, options);
+      progress?.finished(result);
+      results.push(result);
+    }
+    first = end;
   }
   return results;
 }

@@ -46,6 +46,7 @@ export function isolationCheckWith(options: { readonly allLoginsUpTo: number }):
     id: "isolation",
     title: "Service credentials are refused by every other database",
     needs: ["postgres"],
+    readsOnly: true,
     rules: Object.values(isolationRules),
     async run(context) {
       try {

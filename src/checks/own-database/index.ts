@@ -27,6 +27,7 @@ export const ownDatabaseCheck: Check<"own-database"> = {
   id: "own-database",
   title: "Each service logs in to its own database",
   needs: ["postgres"],
+  readsOnly: true,
   rules: Object.values(ownDatabaseRules),
   async run(context) {
     try {
