@@ -49987,7 +49987,8 @@ function scratchDatabaseName(database, pass, runId, index) {
 }
 var SLOTS_LEFT_FOR_APPLYING = 4;
 var TRANSIENT_LANES = 2;
-var BACKGROUND_DROP_LANES = 2;
+var BACKGROUND_DROP_LANES = 4;
+var CREATE_LANES = 4;
 async function connectionSlots(admin) {
   const { rows } = await admin.query(
     `SELECT current_setting('max_connections')::int AS max,
@@ -50083,7 +50084,7 @@ var ScratchDatabases = class _ScratchDatabases {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === void 0 ? "" : ` OWNER ${quoteIdentifier(owner)}`}${this.createStrategy}`);
       const acl = blueprint?.acl !== void 0 ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
       for (const statement of acl) await client.query(statement);
-    });
+    }, { lanes: CREATE_LANES });
     const inside = databases.filter((spec) => spec.blueprint !== void 0);
     const reproduced = await mapBounded(inside, this.lanes, ({ name, blueprint, role }) => this.withDatabase(name, (client) => reproduceInside(client, blueprint, role)));
     for (const list of reproduced) problems.push(...list);
