@@ -175,7 +175,7 @@ export class ScratchDatabases {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)}${owner === undefined ? "" : ` OWNER ${quoteIdentifier(owner)}`}${this.createStrategy}`);
       const acl = blueprint?.acl !== undefined ? databaseAclStatements(name, blueprint, role) : blueprint ? [] : [`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`];
       for (const statement of acl) await client.query(statement);
-    }, { lanes: CREATE_LANES });
+    }, { lanes: Math.min(this.lanes, CREATE_LANES) });
     const inside = databases.filter((spec) => spec.blueprint !== undefined);
     const reproduced = await mapBounded(inside, this.lanes, ({ name, blueprint, role }) => this.withDatabase(name, (client) => reproduceInside(client, blueprint!, role)));
     for (const list of reproduced) problems.push(...list);
