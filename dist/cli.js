@@ -54882,7 +54882,7 @@ async function runPlainSql(statements, session, script) {
     for (const statement of statements) {
       session.signal.throwIfAborted();
       try {
-        await client.query(statement.text);
+        await client.query(withFileCopyStrategy(statement.text));
       } catch (error2) {
         session.signal.throwIfAborted();
         throw statementFailure(error2, statement, session, script);
@@ -54892,6 +54892,14 @@ async function runPlainSql(statements, session, script) {
     session.signal.removeEventListener("abort", abort);
     await client.end().catch(() => void 0);
   }
+}
+function withFileCopyStrategy(statement) {
+  const tokens = lexSql(statement).filter((token) => token.kind !== "space" && token.kind !== "line-comment" && token.kind !== "block-comment");
+  const isWord2 = (index, word) => tokens[index]?.kind === "word" && tokens[index].text.toUpperCase() === word;
+  if (!isWord2(0, "CREATE") || !isWord2(1, "DATABASE")) return statement;
+  if (tokens.some((_token, index) => index > 1 && isWord2(index, "STRATEGY"))) return statement;
+  const end = tokens.at(-1).end;
+  return `${statement.slice(0, end)} STRATEGY FILE_COPY${statement.slice(end)}`;
 }
 function statementFailure(error2, statement, session, script) {
   const severity = error2.severity;

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { plainSqlScript, psqlEnvironmentIsPlain } from "../../src/runtime/embedded/init-sql-protocol.js";
+import { plainSqlScript, psqlEnvironmentIsPlain, withFileCopyStrategy } from "../../src/runtime/embedded/init-sql-protocol.js";
 
 const plain = (sql: string, env: Record<string, string> = {}) => plainSqlScript(new TextEncoder().encode(sql), env);
 
@@ -94,5 +94,29 @@ describe("plain SQL init scripts", () => {
     expect(psqlEnvironmentIsPlain({ ...base, PGTZ: "UTC" }, "pw")).toBe(false);
     expect(psqlEnvironmentIsPlain({ ...base, PGPASSWORD: "other" }, "pw")).toBe(false);
     expect(psqlEnvironmentIsPlain({ ...base, LANG: "C" }, "pw")).toBe(false);
+  });
+});
+
+describe("CREATE DATABASE sent over the protocol copies its template file by file (STRATEGY FILE_COPY) where it names no strategy", () => {
+  it.each([
+    ["CREATE DATABASE a", "CREATE DATABASE a STRATEGY FILE_COPY"],
+    ["-- the ledger\ncreate database \"Ledger db\"\n  owner ledger", "-- the ledger\ncreate database \"Ledger db\"\n  owner ledger STRATEGY FILE_COPY"],
+    ["CREATE DATABASE a WITH OWNER = a ENCODING 'UTF8' TEMPLATE template0", "CREATE DATABASE a WITH OWNER = a ENCODING 'UTF8' TEMPLATE template0 STRATEGY FILE_COPY"],
+    ["CREATE DATABASE a OWNER a -- owned by its service\n", "CREATE DATABASE a OWNER a STRATEGY FILE_COPY -- owned by its service\n"],
+    ["CREATE DATABASE a /* ; */", "CREATE DATABASE a STRATEGY FILE_COPY /* ; */"],
+    ["CREATE DATABASE a WITH", "CREATE DATABASE a WITH STRATEGY FILE_COPY"],
+  ])("%j becomes %j", (statement, sent) => {
+    expect(withFileCopyStrategy(statement)).toBe(sent);
+  });
+
+  it.each([
+    ["a strategy of its own", "CREATE DATABASE a WITH STRATEGY = wal_log"],
+    ["a strategy in capitals and quotes", "CREATE DATABASE a STRATEGY 'WAL_LOG'"],
+    ["another statement", "CREATE ROLE a LOGIN"],
+    ["CREATE DATABASE inside a string", "SELECT 'CREATE DATABASE a'"],
+    ["CREATE DATABASE in a comment only", "-- CREATE DATABASE a\nSELECT 1"],
+    ["a statement of comments only", "-- nothing here"],
+  ])("leaves %s as written", (_what, statement) => {
+    expect(withFileCopyStrategy(statement)).toBe(statement);
   });
 });

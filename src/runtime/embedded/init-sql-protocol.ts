@@ -222,7 +222,7 @@ export async function runPlainSql(
     for (const statement of statements) {
       session.signal.throwIfAborted();
       try {
-        await client.query(statement.text);
+        await client.query(withFileCopyStrategy(statement.text));
       } catch (error) {
         session.signal.throwIfAborted();
         throw statementFailure(error, statement, session, script);
@@ -232,6 +232,25 @@ export async function runPlainSql(
     session.signal.removeEventListener("abort", abort);
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * `statement` with ` STRATEGY FILE_COPY` after its last token when it is a `CREATE DATABASE` that
+ * names no strategy; any other statement as it is. PostgreSQL 15+ copies the template block by block
+ * through the WAL by default (`WAL_LOG`, about 7 MB for template1); `FILE_COPY` copies its files
+ * between two checkpoints, which cost next to nothing on the embedded server (`fsync` off, its
+ * binaries PostgreSQL 16). The database made is the same either way. Measured on the 6-service
+ * product (2-core machine, three runs each): its init script 177–194 ms → 131–136 ms, and the
+ * migrations check's first `CREATE DATABASE`, whose checkpoint wrote out the buffers the init
+ * script's copies left dirty, made its 10 scratch databases in 153–163 ms instead of 200–258 ms.
+ */
+export function withFileCopyStrategy(statement: string): string {
+  const tokens = lexSql(statement).filter((token) => token.kind !== "space" && token.kind !== "line-comment" && token.kind !== "block-comment");
+  const isWord = (index: number, word: string) => tokens[index]?.kind === "word" && tokens[index]!.text.toUpperCase() === word;
+  if (!isWord(0, "CREATE") || !isWord(1, "DATABASE")) return statement;
+  if (tokens.some((_token, index) => index > 1 && isWord(index, "STRATEGY"))) return statement;
+  const end = tokens.at(-1)!.end;
+  return `${statement.slice(0, end)} STRATEGY FILE_COPY${statement.slice(end)}`;
 }
 
 function statementFailure(error: unknown, statement: PlainStatement, session: ProtocolSession, script: { containerName: string; shown: string }): Error {
