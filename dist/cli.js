@@ -55119,7 +55119,7 @@ async function createPostgresDb(socketDir, port, postgres, password, { setPasswo
   try {
     if (setPassword && password !== void 0) await client.query(`ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`);
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database} STRATEGY FILE_COPY`);
     const app = postgres.bitnamiUser;
     if (!app) return;
     registerSecret(app.password);

@@ -267,7 +267,8 @@ export async function createPostgresDb(
   try {
     if (setPassword && password !== undefined) await client.query(`ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`);
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+    // The image's `CREATE DATABASE`, copied file by file as the init scripts' are (init-sql-protocol.ts, `withFileCopyStrategy`).
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database} STRATEGY FILE_COPY`);
     const app = postgres.bitnamiUser;
     if (!app) return;
     registerSecret(app.password);
