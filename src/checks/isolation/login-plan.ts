@@ -31,8 +31,8 @@ import type { ProbeResult } from "./probe.js";
  * cheap: on the 11-service property-tax fixture (90 cells and 30 maintenance logins) the check took
  * 475 ms of a 3.6 s run on the 2-core machine, 412 ms of it for its 120 logins, against 110 ms with
  * its 10 sampled logins (49 ms), with the same verdicts, findings and cell outcomes
- * (test/postgres/isolation.test.ts compares the two). A test
- * passes `Infinity` to see the server's answer for every cell, as a contradicted credential gets.
+ * (test/postgres/isolation.test.ts compares the two). A test passes `Infinity` to see the server's
+ * answer for every cell, as a contradicted credential's cells get it.
  */
 export const ALL_LOGINS_UP_TO = 0;
 
