@@ -55904,9 +55904,11 @@ async function executeChecks(checks, context, progress, options = {}) {
   for (let first = 0; first < checks.length; ) {
     let end = first + 1;
     if (checks[first].readsOnly) while (end < checks.length && checks[end].readsOnly) end += 1;
-    const together = checks.slice(first, end).map((check2) => {
+    const group = checks.slice(first, end);
+    const shared = group.length > 1 && context.options?.concurrency !== void 0 ? { ...context, options: { ...context.options, concurrency: Math.max(1, Math.floor(context.options.concurrency / group.length)) } } : context;
+    const together = group.map((check2) => {
       progress?.started(check2);
-      return runOne2(check2, context, options);
+      return runOne2(check2, shared, options);
     });
     for (const running of together) {
       const result = decide(await running, options);

@@ -29,7 +29,8 @@ export interface ExecuteOptions {
  * Live checks run one after another: they share the server (under `embedded` the migrations check's
  * CREATE DATABASE from template1 fails while another check is connected to template1), and each
  * parallelises its own work; only neighbours that change nothing there (`readsOnly`: own-database and
- * isolation) run beside each other, reported in their order. File-only checks may run concurrently.
+ * isolation) run beside each other, sharing `--concurrency` (so a server with few connection slots
+ * sees no more at once than before), reported in their order. File-only checks may run concurrently.
  */
 export async function executeChecks(
   checks: readonly Check[],
@@ -52,9 +53,14 @@ export async function executeChecks(
   for (let first = 0; first < checks.length; ) {
     let end = first + 1;
     if (checks[first]!.readsOnly) while (end < checks.length && checks[end]!.readsOnly) end += 1;
-    const together = checks.slice(first, end).map((check) => {
+    const group = checks.slice(first, end);
+    // Checks side by side share --concurrency (connections at once), as one check alone had it.
+    const shared = group.length > 1 && context.options?.concurrency !== undefined
+      ? { ...context, options: { ...context.options, concurrency: Math.max(1, Math.floor(context.options.concurrency / group.length)) } }
+      : context;
+    const together = group.map((check) => {
       progress?.started(check);
-      return runOne(check, context, options);
+      return runOne(check, shared, options);
     });
     for (const running of together) {
       const result = decide(await running, options);

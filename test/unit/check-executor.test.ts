@@ -1,7 +1,8 @@
 /**
  * The check executor runs the live checks one after another, except the checks that only read the
- * server (`readsOnly`: own-database, isolation), which run beside each other; results and progress
- * stay in the checks' order. Synthetic checks with real timers: each records when it ran.
+ * server (`readsOnly`: own-database, isolation), which run beside each other and share
+ * `--concurrency`; results and progress stay in the checks' order. Synthetic checks with real
+ * timers: each records when it ran.
  */
 import { describe, expect, it } from "vitest";
 import type { Check, CheckContext } from "../../src/checks/check.js";
@@ -45,6 +46,24 @@ describe("the check executor", () => {
     // In the checks' order, though b ended first.
     expect(finished).toEqual(["a", "b", "c", "d"]);
     expect(results.map((result) => `${result.id} ${result.status}`)).toEqual(["a pass", "b pass", "c pass", "d pass"]);
+  });
+
+  it("shares --concurrency between the checks it runs side by side, and gives it whole to a check alone", async () => {
+    const seen: string[] = [];
+    const reporting = (id: string, readsOnly: boolean): Check => ({
+      id,
+      title: id,
+      needs: [],
+      rules: [],
+      ...(readsOnly && { readsOnly: true }),
+      run(given) {
+        seen.push(`${id} ${given.options.concurrency}`);
+        return Promise.resolve({ findings: [] });
+      },
+    });
+    const withConcurrency = { ...context, options: { commandTimeoutMs: 1_000, concurrency: 16, env: {} } } as unknown as CheckContext;
+    await executeChecks([reporting("a", true), reporting("b", true), reporting("c", false), reporting("d", true)], withConcurrency);
+    expect(seen).toEqual(["a 8", "b 8", "c 16", "d 16"]);
   });
 
   it("marks only the checks that change nothing on the server or the stack as read-only", () => {
