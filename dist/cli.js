@@ -53041,7 +53041,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir11, readFile as readFile7, rm as rm3, stat as stat6 } from "node:fs/promises";
+import { readdir as readdir11, readFile as readFile7, stat as stat6 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join24 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -53121,7 +53121,7 @@ async function reap(folder, ownerPid) {
   for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2e3);
   for (const name of contents) await releaseOrphanedSegment(join24(folder, name, "data"));
-  await rm3(folder, { recursive: true, force: true, maxRetries: 3 });
+  await removeTree(folder);
   return {
     folder,
     contents,
@@ -53389,7 +53389,7 @@ function definedOnly(env) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
-import { mkdtemp as mkdtemp3, rm as rm4 } from "node:fs/promises";
+import { mkdtemp as mkdtemp3, rm as rm3 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
 import { join as join26 } from "node:path";
 
@@ -54220,7 +54220,7 @@ var ComposeRuntime = class {
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
-    if (dir) await attempt("removing the temp dir", () => rm4(dir, { recursive: true, force: true }));
+    if (dir) await attempt("removing the temp dir", () => rm3(dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
@@ -54239,14 +54239,14 @@ import { join as join29 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { appendFile, chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm6, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
+import { appendFile, chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm5, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join28 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { execFile as execFile2 } from "node:child_process";
 import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readdirSync as readdirSync2, readFileSync as readFileSync5, rmSync as rmSync2 } from "node:fs";
-import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile10, rename, rm as rm5, stat as stat7, utimes, writeFile as writeFile5 } from "node:fs/promises";
+import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile10, rename, rm as rm4, stat as stat7, utimes, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join27, resolve as resolve25, sep as sep8 } from "node:path";
 import { promisify as promisify4 } from "node:util";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
@@ -54320,7 +54320,7 @@ var ClusterCache = class _ClusterCache {
     try {
       await copyEntry(entry, dataDir, manifest, checked.state, user);
     } catch (error2) {
-      await rm5(dataDir, { recursive: true, force: true });
+      await rm4(dataDir, { recursive: true, force: true });
       if (error2 instanceof EntryMoved || await stateOf(entry) !== checked.state) return this.raced(key, "copied");
       if (error2 instanceof EntryDamage) return this.discard(entry, key, error2.message);
       throw error2;
@@ -54344,7 +54344,7 @@ var ClusterCache = class _ClusterCache {
       const code2 = error2.code;
       if (code2 !== "ENOTEMPTY" && code2 !== "EEXIST") this.logger.debug(`cluster cache: could not keep the pristine cluster (${error2.message})`);
     } finally {
-      await rm5(temp, { recursive: true, force: true });
+      await rm4(temp, { recursive: true, force: true });
     }
   }
   /**
@@ -54447,7 +54447,7 @@ async function setAsideAndRemove(path6, aside) {
   } catch {
     return false;
   }
-  await rm5(aside, { recursive: true, force: true, maxRetries: 3 }).catch(() => void 0);
+  await rm4(aside, { recursive: true, force: true, maxRetries: 3 }).catch(() => void 0);
   return true;
 }
 var EntryDamage = class extends Error {
@@ -54460,7 +54460,7 @@ async function removeAbandoned(dir) {
     if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
     const path6 = join27(dir, name);
     const info = await lstat2(path6).catch(() => void 0);
-    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm5(path6, { recursive: true, force: true }).catch(() => void 0);
+    if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm4(path6, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 function unsafe(info, uid, what, forbidden = 18) {
@@ -54515,7 +54515,7 @@ async function copyEntry(source, target, manifest, check2, owner) {
     await execFileAsync2("/bin/cp", ["-a", "--", `${source}/.`, target]);
   } catch {
     if (stateOfSync(source) !== check2) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
-    await rm5(target, { recursive: true, force: true });
+    await rm4(target, { recursive: true, force: true });
     return copyTree(source, target, manifest, { check: check2, owner });
   }
   if (stateOfSync(source) !== check2) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
@@ -54895,9 +54895,9 @@ async function runPlainSql(statements, session, script) {
 }
 function withFileCopyStrategy(statement) {
   const tokens = lexSql(statement).filter((token) => token.kind !== "space" && token.kind !== "line-comment" && token.kind !== "block-comment");
-  const isWord2 = (index, word) => tokens[index]?.kind === "word" && tokens[index].text.toUpperCase() === word;
-  if (!isWord2(0, "CREATE") || !isWord2(1, "DATABASE")) return statement;
-  if (tokens.some((_token, index) => index > 1 && isWord2(index, "STRATEGY"))) return statement;
+  const isWord2 = (token, word) => token?.kind === "word" && token.text.toUpperCase() === word;
+  if (!isWord2(tokens[0], "CREATE") || !isWord2(tokens[1], "DATABASE")) return statement;
+  if (tokens.slice(2).some((token) => isWord2(token, "STRATEGY"))) return statement;
   const end = tokens.at(-1).end;
   return `${statement.slice(0, end)} STRATEGY FILE_COPY${statement.slice(end)}`;
 }
@@ -55051,7 +55051,7 @@ async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, 
       line: setting?.line ?? postgres.service.line
     });
   } finally {
-    await rm6(pwfile, { force: true });
+    await rm5(pwfile, { force: true });
   }
 }
 async function prepareImageInitScripts(scripts, phase) {
@@ -56447,7 +56447,7 @@ function parseCliArgs(argv, cwd, env) {
 
 // src/cli/report-files.ts
 import { constants as constants6 } from "node:fs";
-import { mkdir as mkdir6, open as open3, rm as rm7, stat as stat10 } from "node:fs/promises";
+import { mkdir as mkdir6, open as open3, rm as rm6, stat as stat10 } from "node:fs/promises";
 import { dirname as dirname17, resolve as resolve29 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
@@ -56476,14 +56476,14 @@ async function openReportFiles(targets, cwd) {
     }
   } catch (error2) {
     await closeAll();
-    for (const { created, path: path6 } of opened) if (created) await rm7(path6, { force: true });
+    for (const { created, path: path6 } of opened) if (created) await rm6(path6, { force: true });
     throw error2;
   }
   return {
     files: opened.map(({ file }) => file),
     async discard() {
       await closeAll();
-      for (const { created, path: path6 } of opened) if (created) await rm7(path6, { force: true }).catch(() => void 0);
+      for (const { created, path: path6 } of opened) if (created) await rm6(path6, { force: true }).catch(() => void 0);
     },
     async [Symbol.asyncDispose]() {
       await closeAll();

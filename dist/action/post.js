@@ -27432,7 +27432,7 @@ function getState(name) {
 }
 
 // src/sandbox/leftover-runs.ts
-import { readdir as readdir3, readFile as readFile3, rm as rm2, stat as stat3 } from "node:fs/promises";
+import { readdir as readdir3, readFile as readFile3, stat as stat3 } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join as join3 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -34302,8 +34302,13 @@ function isPostmaster(process10) {
 
 // src/sandbox/remove-tree.ts
 import { execFile } from "node:child_process";
+import { rm as rm2 } from "node:fs/promises";
 import { promisify as promisify3 } from "node:util";
 var execFileAsync = promisify3(execFile);
+async function removeTree(path6) {
+  await execFileAsync("/bin/rm", ["-rf", "--", path6]).catch(() => void 0);
+  await rm2(path6, { recursive: true, force: true, maxRetries: 3 });
+}
 
 // src/sandbox/temp-root.ts
 import { tmpdir } from "node:os";
@@ -34380,7 +34385,7 @@ async function reap(folder, ownerPid) {
   for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2e3);
   for (const name of contents) await releaseOrphanedSegment(join3(folder, name, "data"));
-  await rm2(folder, { recursive: true, force: true, maxRetries: 3 });
+  await removeTree(folder);
   return {
     folder,
     contents,

@@ -8,12 +8,13 @@
  * a run folder are left alone. A server's cluster is in `<run folder>/<name>/data`; the System V
  * segment of a postmaster killed with SIGKILL is removed with it (postmaster-memory.ts).
  */
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { releaseOrphanedSegment } from "./postmaster-memory.js";
 import { isPostmaster, processesInside, processStartTime, type TableProcess } from "./process-table.js";
+import { removeTree } from "./remove-tree.js";
 import { RUN_FOLDER_PREFIX, RUN_RECORD, type RunRecord } from "./run-folder.js";
 
 /** A folder without a record younger than this may be a run that is just starting. */
@@ -100,7 +101,7 @@ async function reap(folder: string, ownerPid: number | undefined): Promise<Reape
   await until(async () => (await processesInside(folder)).length === 0, 2_000);
   // A postmaster that was itself killed with SIGKILL left its System V segment: its pid file names it.
   for (const name of contents) await releaseOrphanedSegment(join(folder, name, "data"));
-  await rm(folder, { recursive: true, force: true, maxRetries: 3 });
+  await removeTree(folder);
   return {
     folder,
     contents,

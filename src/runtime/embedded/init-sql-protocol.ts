@@ -19,7 +19,7 @@
 import { UsageError } from "../../core/errors.js";
 import { maskSecrets } from "../../core/secrets.js";
 import { connectTo, type PostgresClient } from "../../postgres/connect.js";
-import { lexSql } from "../../postgres/sql-lexer.js";
+import { lexSql, type SqlToken } from "../../postgres/sql-lexer.js";
 
 /** One statement of a plain script, and the line psql would name for it. */
 interface PlainStatement {
@@ -246,9 +246,9 @@ export async function runPlainSql(
  */
 export function withFileCopyStrategy(statement: string): string {
   const tokens = lexSql(statement).filter((token) => token.kind !== "space" && token.kind !== "line-comment" && token.kind !== "block-comment");
-  const isWord = (index: number, word: string) => tokens[index]?.kind === "word" && tokens[index]!.text.toUpperCase() === word;
-  if (!isWord(0, "CREATE") || !isWord(1, "DATABASE")) return statement;
-  if (tokens.some((_token, index) => index > 1 && isWord(index, "STRATEGY"))) return statement;
+  const isWord = (token: SqlToken | undefined, word: string) => token?.kind === "word" && token.text.toUpperCase() === word;
+  if (!isWord(tokens[0], "CREATE") || !isWord(tokens[1], "DATABASE")) return statement;
+  if (tokens.slice(2).some((token) => isWord(token, "STRATEGY"))) return statement;
   const end = tokens.at(-1)!.end;
   return `${statement.slice(0, end)} STRATEGY FILE_COPY${statement.slice(end)}`;
 }
