@@ -3,6 +3,8 @@
  * open files).
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
+
 /** A wrapper that runs at most `limit` tasks at once; the rest wait their turn, first come first served. */
 export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   const slots = Math.max(1, Math.floor(limit) || 1);
@@ -53,4 +55,14 @@ export async function mapBounded<T, R>(
   );
   if (failure !== undefined) throw failure.error;
   return results;
+}
+
+/** Waits `ms`; when `signal` aborts first, rejects with its reason (the run's "why"), not Node's generic AbortError. */
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : undefined);
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
+  }
 }

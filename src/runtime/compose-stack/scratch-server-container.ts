@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
+import { pause } from "../../core/concurrency.js";
 import { EnvironmentError } from "../../core/errors.js";
 import { maskSecrets, registerSecret } from "../../core/secrets.js";
 import { docker, lastLines, type ProcessEnv } from "../../docker/docker-cli.js";
@@ -89,7 +89,7 @@ async function waitUntilReady(id: string, env: ProcessEnv, signal: AbortSignal |
     const [status, exitCode] = state.stdout.trim().split(" ");
     if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
     if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1000)} s`);
-    await sleep(POLL_MS, undefined, signal ? { signal } : undefined);
+    await pause(POLL_MS, signal);
   }
 }
 

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from "node:timers/promises";
 import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
+import { pause } from "../../core/concurrency.js";
 import { EnvironmentError } from "../../core/errors.js";
 import type { ProcessEnv } from "../../docker/docker-cli.js";
 import { describeState, hasFailed, isReady, lastLogLines, projectContainers, settledReadiness, type ServiceContainer } from "../../docker/stack-state.js";
@@ -82,7 +82,7 @@ export async function waitUntilReady(compose: ComposeProject, watch: StackWatch)
         containers,
       );
     }
-    await delay(POLL_MS, undefined, { signal: watch.signal });
+    await pause(POLL_MS, watch.signal);
     if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
   }
 }
