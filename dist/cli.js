@@ -46791,6 +46791,7 @@ function lastLines(text, count2) {
 }
 
 // src/core/concurrency.ts
+import { setTimeout as sleep } from "node:timers/promises";
 function concurrencyLimit(limit) {
   const slots = Math.max(1, Math.floor(limit) || 1);
   let active = 0;
@@ -46828,6 +46829,14 @@ async function mapBounded(items, limit, work, signal2) {
   );
   if (failure2 !== void 0) throw failure2.error;
   return results;
+}
+async function pause(ms, signal2) {
+  try {
+    await sleep(ms, void 0, signal2 ? { signal: signal2 } : void 0);
+  } catch (error2) {
+    signal2?.throwIfAborted();
+    throw error2;
+  }
 }
 
 // src/checks/dependencies/probe-script.ts
@@ -53044,7 +53053,7 @@ async function declaredTypescriptRegistry(dir, configFile) {
 import { readdir as readdir11, readFile as readFile7, stat as stat6 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join24 } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/sandbox/postmaster-memory.ts
 import { readFile as readFile6, stat as stat5 } from "node:fs/promises";
@@ -53142,7 +53151,7 @@ function signal(pid, name) {
 async function until(condition, timeoutMs) {
   for (let waited = 0; waited < timeoutMs; waited += 100) {
     if (await condition()) return;
-    await sleep(100);
+    await sleep2(100);
   }
 }
 
@@ -53698,7 +53707,6 @@ function composeLiveEnvironment(postgres, ready) {
 }
 
 // src/runtime/compose-stack/stack-readiness.ts
-import { setTimeout as delay } from "node:timers/promises";
 var POLL_MS = 1e3;
 var LOG_LINES = 15;
 var StackNotReadyError = class extends EnvironmentError {
@@ -53749,7 +53757,7 @@ ${await notReadyReport(containers, names, watch.env)}`,
         containers
       );
     }
-    await delay(POLL_MS, void 0, { signal: watch.signal });
+    await pause(POLL_MS, watch.signal);
     if (watch.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
   }
 }
@@ -53906,7 +53914,6 @@ function oneLine2(text) {
 
 // src/runtime/compose-stack/scratch-server-container.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { setTimeout as sleep2 } from "node:timers/promises";
 var SUPERUSER = "postgres";
 var LOOPBACK4 = "127.0.0.1";
 var POSTGRES_PORT = 5432;
@@ -53979,7 +53986,7 @@ async function waitUntilReady2(id, env, signal2, timeoutMs) {
     const [status, exitCode] = state.stdout.trim().split(" ");
     if (state.exitCode === 0 && status !== "running" && status !== "created") throw new Error(`the container ${status} (exit code ${exitCode}) before PostgreSQL was ready`);
     if (performance.now() > deadline) throw new Error(`PostgreSQL was not ready after ${Math.round(timeoutMs / 1e3)} s`);
-    await sleep2(POLL_MS2, void 0, signal2 ? { signal: signal2 } : void 0);
+    await pause(POLL_MS2, signal2);
   }
 }
 async function publishedPort(id, env) {
