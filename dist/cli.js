@@ -54729,11 +54729,16 @@ async function runInitdb(binaries, options) {
       // file, so a copy from the cluster cache moves 28 MB instead of 39. Nothing a check reads
       // depends on it (only `wal_segment_size` shows it).
       "--wal-segsize=1",
+      // On a signal (a cancelled run) initdb would remove the data folder while its backend is still
+      // stopping; the backend then fails on the missing files without removing its System V segment,
+      // which the kernel keeps until reboot. The caller removes the folder, and the segment with it.
+      "--no-clean",
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs
     ],
     { cwd: options.cwd, env: { LC_ALL: "C" }, user: options.user, timeoutMs: INITDB_TIMEOUT_MS, signal: options.signal }
   );
+  if (result.exitCode !== 0) await backendGone(options.cwd);
   if (result.spawnError !== void 0) {
     throw new EnvironmentError(
       `initdb could not run${options.user.uid === void 0 ? "" : ` as the '${options.user.name}' user`}: ${result.spawnError}. The PostgreSQL binaries and every folder above them must be readable and executable by that user.`
@@ -54742,6 +54747,11 @@ async function runInitdb(binaries, options) {
   if (result.timedOut) throw new EnvironmentError(`initdb did not finish within ${INITDB_TIMEOUT_MS / 1e3} s:
 ${lastLines2(result.output, 15)}`);
   if (result.exitCode !== 0) throw new InitdbFailure(result.exitCode, result.output);
+}
+var BACKEND_EXIT_WAIT_MS = 5e3;
+async function backendGone(folder) {
+  const deadline = performance.now() + BACKEND_EXIT_WAIT_MS;
+  while ((await processesInside(folder)).length > 0 && performance.now() < deadline) await pause(20);
 }
 function lastLines2(text, count2) {
   return text.trimEnd().split("\n").slice(-count2).join("\n");

@@ -1,8 +1,10 @@
 import { execa, type ResultPromise } from "execa";
+import { pause } from "../../core/concurrency.js";
 import { EnvironmentError } from "../../core/errors.js";
 import { runBounded } from "../../sandbox/bounded-process.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { asUser, type OsUser } from "../../sandbox/os-user.js";
+import { processesInside } from "../../sandbox/process-table.js";
 
 /** Where and how one postmaster listens. */
 export interface ListenSettings {
@@ -193,11 +195,16 @@ export async function runInitdb(
       // file, so a copy from the cluster cache moves 28 MB instead of 39. Nothing a check reads
       // depends on it (only `wal_segment_size` shows it).
       "--wal-segsize=1",
+      // On a signal (a cancelled run) initdb would remove the data folder while its backend is still
+      // stopping; the backend then fails on the missing files without removing its System V segment,
+      // which the kernel keeps until reboot. The caller removes the folder, and the segment with it.
+      "--no-clean",
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs,
     ],
     { cwd: options.cwd, env: { LC_ALL: "C" }, user: options.user, timeoutMs: INITDB_TIMEOUT_MS, signal: options.signal },
   );
+  if (result.exitCode !== 0) await backendGone(options.cwd);
   if (result.spawnError !== undefined) {
     // Not started at all: typically the unprivileged user cannot reach node_modules (a repo under /root).
     throw new EnvironmentError(
@@ -207,6 +214,20 @@ export async function runInitdb(
   }
   if (result.timedOut) throw new EnvironmentError(`initdb did not finish within ${INITDB_TIMEOUT_MS / 1000} s:\n${lastLines(result.output, 15)}`);
   if (result.exitCode !== 0) throw new InitdbFailure(result.exitCode, result.output);
+}
+
+/** How long a stopped initdb's backend may take to exit before its folder is removed anyway. */
+const BACKEND_EXIT_WAIT_MS = 5_000;
+
+/**
+ * Waits until no process works inside `folder` (initdb's backend outlives initdb by a moment when
+ * initdb is stopped), at most BACKEND_EXIT_WAIT_MS: a backend whose data folder is removed under it
+ * fails without removing its System V segment; once it exited, the caller's removal of the folder
+ * releases a segment a SIGKILL left (`releaseOrphanedSegment`, named by the pid file `--no-clean` kept).
+ */
+async function backendGone(folder: string): Promise<void> {
+  const deadline = performance.now() + BACKEND_EXIT_WAIT_MS;
+  while ((await processesInside(folder)).length > 0 && performance.now() < deadline) await pause(20);
 }
 
 function lastLines(text: string, count: number): string {
