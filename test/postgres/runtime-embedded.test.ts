@@ -373,6 +373,78 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" -c "CREATE TABLE
   });
 });
 
+/**
+ * The postgres service's command line (`command: postgres -c name=value`), as the image's entrypoint
+ * hands it to the server: the init-phase server and the final one take its settings, which win over
+ * postgresql.conf and ALTER SYSTEM; the bootstrap superuser's password is hashed as initdb hashes it
+ * (the image never gives initdb the command). Settings naming the container's places and files are
+ * not applied, and say so; a setting PostgreSQL refuses is the product's mistake at its line.
+ */
+describe("embedded runtime: the postgres service's command", { timeout: 90_000 }, () => {
+  const composeWith = (command: string) => `services:
+  postgres:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: owner
+      POSTGRES_PASSWORD: owner-secret-1
+    command: ${command}
+    volumes:
+      - ./initdb:/docker-entrypoint-initdb.d
+`;
+  const started = async (scripts: Parameters<typeof writeMiniProduct>[0], command: string, use: (live: LiveEnvironment, logger: RecordingLogger) => Promise<void>) => {
+    const mini = await writeMiniProduct(scripts, composeWith(command));
+    const logger = new RecordingLogger();
+    // With a cluster cache, as a real run has: the superuser's password is set on the first start, under the product's settings.
+    const clusterCacheDir = join(mini.root, "cluster-cache");
+    const runtime = new EmbeddedRuntime({ product: mini.product, env: { PATH: process.env.PATH }, logger, clusterCacheDir });
+    try {
+      await use(await runtime.start(new AbortController().signal), logger);
+    } finally {
+      await runtime.stop();
+      await rm(mini.root, { recursive: true, force: true });
+    }
+  };
+
+  it("applies its settings to the init scripts' server and the final one (plain SQL scripts); the superuser's password stays initdb's SCRAM", async () => {
+    const scripts = {
+      "01-app.sql": { text: "CREATE TABLE seen AS SELECT current_setting('max_connections') AS during_init;\nCREATE ROLE app LOGIN PASSWORD 'app-secret-1';\n" },
+    };
+    const command = "postgres -c max_connections=42 -c password_encryption=md5 -c shared_preload_libraries=pg_stat_statements -c config_file=/etc/postgresql/postgresql.conf -p 5433";
+    await started(scripts, command, async (live, logger) => {
+      const admin = adminOf(live);
+      expect(await query(admin, "SELECT current_setting('max_connections') AS max, current_setting('shared_preload_libraries') AS preload")).toEqual([{ max: "42", preload: "pg_stat_statements" }]);
+      expect(await query(admin, "SELECT during_init FROM seen")).toEqual([{ during_init: "42" }]);
+      const hashes = await query<{ rolname: string; scheme: string }>(admin, "SELECT rolname, split_part(rolpassword, '$', 1) AS scheme FROM pg_authid WHERE rolname IN ('app', 'owner') ORDER BY rolname");
+      expect(hashes.map((row) => [row.rolname, row.scheme.startsWith("md5") ? "md5" : row.scheme])).toEqual([["app", "md5"], ["owner", "SCRAM-SHA-256"]]);
+      expect(logger.entries).toContainEqual({ level: "warn", message: expect.stringMatching(/command of "postgres" \(products\/mini\/docker-compose\.yml:7\) sets config_file; not applied by the embedded runtime: it names a file/) });
+      expect(logger.entries).toContainEqual({ level: "info", message: expect.stringMatching(/sets port; not applied by the embedded runtime: where the server listens/) });
+    });
+  });
+
+  it("applies them on the socket-only server that runs psql and shell init scripts, too", async () => {
+    const scripts = {
+      "01-record.sh": { text: '#!/bin/sh\nset -e\npsql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -c "CREATE TABLE seen AS SELECT current_setting(\'max_connections\') AS during_init"\n', mode: 0o755 },
+    };
+    await started(scripts, `["-c", "max_connections=43"]`, async (live) => {
+      expect(await query(adminOf(live), "SELECT during_init, current_setting('max_connections') AS max FROM seen")).toEqual([{ during_init: "43", max: "43" }]);
+    });
+  });
+
+  it("a command that is not postgres is not read, and says so: the server keeps the image's settings", async () => {
+    await started({}, `["sh", "-c", "exec postgres -c max_connections=44"]`, async (live, logger) => {
+      expect(await query(adminOf(live), "SELECT current_setting('max_connections') AS max")).toEqual([{ max: "300" }]);
+      expect(logger.entries).toContainEqual({ level: "warn", message: expect.stringMatching(/command of "postgres" .* is not read: the command runs "sh", not postgres/) });
+    });
+  });
+
+  it("a setting PostgreSQL refuses is a usage error at the command's line, as the container would exit", async () => {
+    const failure = await started({}, "postgres -c max_connections=lots", async () => undefined).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(UsageError);
+    expect((failure as UsageError).message).toMatch(/the command of "postgres" sets max_connections, which PostgreSQL refuses: invalid value for parameter "max_connections": "lots"/);
+    expect((failure as UsageError).location).toMatchObject({ file: "products/mini/docker-compose.yml", line: 7 });
+  });
+});
+
 describe("embedded runtime: connection slots", { timeout: 90_000 }, () => {
   const compose = `services:
   postgres:

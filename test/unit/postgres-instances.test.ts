@@ -214,4 +214,72 @@ describe("inline compose files", () => {
     const [pg] = await instancesOf();
     expect(pg!.networkPort).toBe(5433);
   });
+
+  describe("the server's command line (`command:`, a Dockerfile's CMD)", () => {
+    const pg = (command: string, extra = "") => `services:\n  pg:\n    image: postgres:16\n${extra}    environment:\n      POSTGRES_PASSWORD: x-123456\n    command: ${command}\n`;
+
+    it("reads the settings of the string form, quotes as Compose splits them, and moves the port with -p", async () => {
+      await write("compose.yaml", pg(`postgres -c max_connections=50 -c 'log_line_prefix=%m [%p] ' -c "search_path=app, public" -p 5433`));
+      const [instance] = await instancesOf();
+      expect(instance!.serverCommand).toEqual({
+        file: "compose.yaml",
+        line: 6,
+        settings: [
+          { name: "max_connections", value: "50" },
+          { name: "log_line_prefix", value: "%m [%p] " },
+          { name: "search_path", value: "app, public" },
+          { name: "port", value: "5433" },
+        ],
+      });
+      expect(instance!.networkPort).toBe(5433);
+    });
+
+    it("reads the list form with -cname=value and --long-name=value, options only (the entrypoint puts postgres in front)", async () => {
+      await write("compose.yaml", pg(`["-cshared_preload_libraries=pg_stat_statements", "--max-connections=200", "-N", "150", "-c", "port=6543"]`));
+      const [instance] = await instancesOf();
+      expect(instance!.serverCommand!.settings).toEqual([
+        { name: "shared_preload_libraries", value: "pg_stat_statements" },
+        { name: "max_connections", value: "200" },
+        { name: "max_connections", value: "150" },
+        { name: "port", value: "6543" },
+      ]);
+      expect(instance!.serverCommand!.unread).toBeUndefined();
+      expect(instance!.networkPort).toBe(6543);
+    });
+
+    it("a port on the command line wins over PGPORT, as it does in the server", async () => {
+      await write("compose.yaml", "services:\n  pg:\n    image: postgres:16\n    environment:\n      PGPORT: '5433'\n      POSTGRES_PASSWORD: x-123456\n    command: postgres -c port=5434\n");
+      expect((await instancesOf())[0]!.networkPort).toBe(5434);
+    });
+
+    it("a command that is not postgres, or a replaced entrypoint, is not read: the port stays the image's", async () => {
+      await write("compose.yaml", pg(`["bash", "-c", "exec postgres -p 5433"]`));
+      const [shell] = await instancesOf();
+      expect(shell!.serverCommand).toMatchObject({ line: 6, settings: [], unread: 'the command runs "bash", not postgres' });
+      expect(shell!.networkPort).toBe(5432);
+      await write("compose.yaml", pg("postgres -p 5433", "    entrypoint: /custom-entrypoint.sh\n"));
+      const [custom] = await instancesOf();
+      expect(custom!.serverCommand).toMatchObject({ line: 4, settings: [], unread: "the service replaces the image's entrypoint" });
+      expect(custom!.networkPort).toBe(5432);
+    });
+
+    it("an option postgres takes for no setting makes the command unread, not half read", async () => {
+      await write("compose.yaml", pg("postgres -c max_connections=50 --describe-config"));
+      expect((await instancesOf())[0]!.serverCommand).toMatchObject({ settings: [], unread: expect.stringContaining("--describe-config") });
+    });
+
+    it("reads a built image's CMD in exec form; the service's command: replaces it", async () => {
+      await write("db/Dockerfile", 'FROM postgres:16-alpine\nCOPY postgresql.conf /etc/postgresql/postgresql.conf\nCMD ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]\n');
+      await write("db/postgresql.conf", "max_connections = 20\n");
+      await write("compose.yaml", "services:\n  db:\n    build: ./db\n    environment:\n      POSTGRES_PASSWORD: x-123456\n");
+      expect((await instancesOf())[0]!.serverCommand).toEqual({ file: "db/Dockerfile", line: 3, settings: [{ name: "config_file", value: "/etc/postgresql/postgresql.conf" }] });
+      await write("compose.yaml", "services:\n  db:\n    build: ./db\n    environment:\n      POSTGRES_PASSWORD: x-123456\n    command: postgres -c max_connections=30\n");
+      expect((await instancesOf())[0]!.serverCommand).toEqual({ file: "compose.yaml", line: 6, settings: [{ name: "max_connections", value: "30" }] });
+    });
+
+    it("an unclosed quote is refused at its line, as Compose refuses it", async () => {
+      await write("compose.yaml", pg(`"postgres -c 'max_connections=50"`));
+      await expect(instancesOf()).rejects.toThrow(/command of service "pg" has an unclosed quote/);
+    });
+  });
 });

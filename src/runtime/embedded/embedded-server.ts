@@ -21,6 +21,8 @@ import {
 import { findFreePort } from "./free-port.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess } from "./postgres-process.js";
+import { asServerOption, commandSettings } from "./command-settings.js";
+import { UsageError } from "../../core/errors.js";
 
 /** Milliseconds spent in each phase of one server's start. */
 export interface EmbeddedTimings {
@@ -80,6 +82,8 @@ export class EmbeddedServer {
   timings: ServerTimings | undefined;
   private tempDir: string | undefined;
   private process: PostgresProcess | undefined;
+  /** The settings of the service's command line the server takes (`name=value`). */
+  private productSettings: readonly string[] = [];
 
   constructor(readonly instance: PostgresInstance) {}
 
@@ -110,6 +114,7 @@ export class EmbeddedServer {
         `init of "${instance.name}": ${problem.source} into ${problem.target} (${problem.origin.file}:${problem.origin.line}) provides no script (${problem.reason}); the image would run nothing from it`,
       );
     }
+    this.productSettings = this.readCommandSettings(context);
     const dir = await this.createTempDir(context);
     context.logger.debug(`embedded PostgreSQL "${instance.name}": cluster and socket in ${dir}, running as ${context.user.name}`);
     checkpoint();
@@ -164,7 +169,7 @@ export class EmbeddedServer {
         }
       }
     } else {
-      this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir }, context.user);
+      this.process = await this.startProcess(context, dataDir, { listenAddresses: "", port: INIT_PORT, socketDir: dir });
       await context.runFolder?.noteServer(this.process.pid, dataDir);
       checkpoint();
       await createPostgresDb(dir, INIT_PORT, instance, password, { setPassword: cluster.passwordPending });
@@ -228,12 +233,53 @@ export class EmbeddedServer {
     return dir;
   }
 
+  /**
+   * The settings of the service's command line the server takes, as the image's takes them; logs
+   * what is not taken and why (a command that is not postgres's, a container path, a library).
+   */
+  private readCommandSettings(context: EmbeddedServerContext): string[] {
+    const command = this.instance.serverCommand;
+    if (!command) return [];
+    const where = `${command.file}:${command.line}`;
+    if (command.unread !== undefined) {
+      context.logger.warn(`the command of "${this.instance.name}" (${where}) is not read: ${command.unread}; the embedded server runs with the image's defaults`);
+      return [];
+    }
+    const { applied, skipped } = commandSettings(command.settings, context.binaries);
+    for (const { setting, reason } of skipped) {
+      const log = setting.name === "config_file" || setting.name === "hba_file" ? context.logger.warn : context.logger.info;
+      log.call(context.logger, `the command of "${this.instance.name}" (${where}) sets ${setting.name}; not applied by the embedded runtime: ${reason}`);
+    }
+    if (applied.length > 0) context.logger.debug(`embedded PostgreSQL "${this.instance.name}": ${applied.map((setting) => setting.name).join(", ")} from the command (${where})`);
+    return applied.map(asServerOption);
+  }
+
+  /**
+   * Starts the postmaster with the product's settings; one the server refuses (an unknown name, a
+   * bad value) is the product's mistake at its command line, as the image's container would exit.
+   */
+  private async startProcess(context: EmbeddedServerContext, dataDir: string, listen: { listenAddresses: string; port: number; socketDir: string }): Promise<PostgresProcess> {
+    try {
+      return await PostgresProcess.start(context.binaries, dataDir, { ...listen, productSettings: this.productSettings }, context.user);
+    } catch (error) {
+      const command = this.instance.serverCommand;
+      if (!command || this.productSettings.length === 0 || error instanceof PortTakenError || !(error instanceof Error)) throw error;
+      const refused = command.settings.find((setting) => error.message.includes(`parameter "${setting.name}"`));
+      if (!refused) throw error;
+      const line = error.message.split("\n").find((text) => text.includes(`"${refused.name}"`))?.replace(/^.*?(FATAL|LOG|ERROR):\s*/, "").trim();
+      throw new UsageError(`the command of "${this.instance.name}" sets ${refused.name}, which PostgreSQL refuses: ${line ?? "the server did not start"}`, {
+        file: command.file,
+        line: command.line,
+      });
+    }
+  }
+
   /** Restarts the initialised cluster on 127.0.0.1 at a free port, retrying when another process takes the port first. */
   private async listenOnLoopback(context: EmbeddedServerContext, dataDir: string, socketDir: string): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
       const port = await findFreePort();
       try {
-        this.process = await PostgresProcess.start(context.binaries, dataDir, { listenAddresses: LOOPBACK, port, socketDir }, context.user);
+        this.process = await this.startProcess(context, dataDir, { listenAddresses: LOOPBACK, port, socketDir });
         await context.runFolder?.noteServer(this.process.pid, dataDir);
         return port;
       } catch (error) {

@@ -265,7 +265,16 @@ export async function createPostgresDb(
   const client = await connectTo({ ...target, database: "postgres" }, options);
   const database = quoteIdentifier(postgres.database);
   try {
-    if (setPassword && password !== undefined) await client.query(`ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`);
+    if (setPassword && password !== undefined) {
+      // Hashed as initdb hashes it: under postgresql.conf's password_encryption (initdb's default),
+      // not one the service's command line passes to the server (`-c password_encryption=md5`),
+      // which the image never gives initdb. One simple query, no extra round trip.
+      await client.query(
+        `SELECT set_config('password_encryption', coalesce((SELECT setting FROM pg_file_settings WHERE name = 'password_encryption' AND error IS NULL ORDER BY seqno DESC LIMIT 1), ` +
+          `(SELECT boot_val FROM pg_settings WHERE name = 'password_encryption')), false); ` +
+          `ALTER USER ${quoteIdentifier(postgres.user)} WITH PASSWORD ${quoteLiteral(password)}`,
+      );
+    }
     const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [postgres.database]);
     // The image's `CREATE DATABASE`, copied file by file as the init scripts' are (init-sql-protocol.ts, `withFileCopyStrategy`).
     if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database} STRATEGY FILE_COPY`);

@@ -12,6 +12,8 @@ export interface ListenSettings {
   readonly listenAddresses: string;
   readonly port: number;
   readonly socketDir: string;
+  /** The product's own `name=value` settings (its service's command line), passed before this runtime's, which win. */
+  readonly productSettings?: readonly string[];
 }
 
 const READY = "database system is ready to accept connections";
@@ -43,6 +45,7 @@ export class PostgresProcess {
       binaries.postgres,
       [
         "-D", dataDir,
+        ...(listen.productSettings ?? []).flatMap((setting) => ["-c", setting]),
         "-c", `listen_addresses=${listen.listenAddresses}`,
         "-c", `port=${listen.port}`,
         "-c", `unix_socket_directories=${listen.socketDir}`,

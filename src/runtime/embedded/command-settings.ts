@@ -1,0 +1,73 @@
+/**
+ * The settings of the postgres service's command line (`-c name=value`, compose-file/server-command.ts)
+ * that the embedded server takes, as the image's server takes them: on its command line, so they win
+ * over postgresql.conf and an init script's ALTER SYSTEM, for the init-phase server and the final one.
+ * Those that name the container's own places, files and libraries, or that this runtime needs set
+ * its way, are not applied, each with the reason.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { ServerSetting } from "../../compose-file/server-command.js";
+import type { PostgresBinaries } from "./postgres-binaries.js";
+
+export interface CommandSettings {
+  /** Passed to the server, in order. */
+  readonly applied: readonly ServerSetting[];
+  /** Not passed: the setting and why. */
+  readonly skipped: readonly { readonly setting: ServerSetting; readonly reason: string }[];
+}
+
+const WHERE_IT_LISTENS = "where the server listens is the embedded runtime's own (127.0.0.1, a free port; the compose network's port is read from it)";
+const CONTAINER_FILE = "it names a file or folder inside the container, which the embedded server does not have";
+const THIS_RUNTIME = "the embedded runtime sets it its own way (a throwaway cluster, a log it reads)";
+
+const NOT_APPLIED: Readonly<Record<string, string>> = {
+  listen_addresses: WHERE_IT_LISTENS,
+  port: WHERE_IT_LISTENS,
+  unix_socket_directories: WHERE_IT_LISTENS,
+  unix_socket_group: WHERE_IT_LISTENS,
+  unix_socket_permissions: WHERE_IT_LISTENS,
+  data_directory: CONTAINER_FILE,
+  config_file: CONTAINER_FILE,
+  hba_file: CONTAINER_FILE,
+  ident_file: CONTAINER_FILE,
+  external_pid_file: CONTAINER_FILE,
+  fsync: THIS_RUNTIME,
+  synchronous_commit: THIS_RUNTIME,
+  full_page_writes: THIS_RUNTIME,
+  dynamic_shared_memory_type: THIS_RUNTIME,
+  lc_messages: THIS_RUNTIME,
+  logging_collector: THIS_RUNTIME,
+  log_destination: THIS_RUNTIME,
+  log_min_messages: THIS_RUNTIME,
+};
+
+const PRELOAD = new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);
+
+/** Which of `settings` the embedded server takes. */
+export function commandSettings(settings: readonly ServerSetting[], binaries: PostgresBinaries): CommandSettings {
+  const applied: ServerSetting[] = [];
+  const skipped: { setting: ServerSetting; reason: string }[] = [];
+  for (const setting of settings) {
+    const reason = NOT_APPLIED[setting.name] ?? (setting.name === "ssl" || setting.name.startsWith("ssl_") ? "TLS needs the container's certificate files" : undefined) ?? missingLibraries(setting, binaries);
+    if (reason) skipped.push({ setting, reason });
+    else applied.push(setting);
+  }
+  return { applied, skipped };
+}
+
+/** For a preload setting: why not, when a library it names is not among the embedded server's. */
+function missingLibraries(setting: ServerSetting, binaries: PostgresBinaries): string | undefined {
+  if (!PRELOAD.has(setting.name)) return undefined;
+  const libraryDir = join(binaries.nativeDir, "lib", "postgresql");
+  const missing = setting.value
+    .split(",")
+    .map((name) => name.trim().replace(/^"(.*)"$/, "$1").replace(/^\$libdir\//, ""))
+    .filter((name) => name !== "" && !existsSync(join(libraryDir, name.endsWith(".so") ? name : `${name}.so`)));
+  return missing.length > 0 ? `the embedded PostgreSQL has no ${missing.join(", ")} library (the image's extensions are not here)` : undefined;
+}
+
+/** `name=value` for the server's `-c`. */
+export function asServerOption(setting: ServerSetting): string {
+  return `${setting.name}=${setting.value}`;
+}
