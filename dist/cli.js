@@ -28947,9 +28947,14 @@ var SHORT_OPTIONS = {
   l: { name: "ssl", value: "on" },
   F: { name: "fsync", value: "off" }
 };
+var IMAGE_ENTRYPOINT = /^(\/usr\/local\/bin\/)?docker-entrypoint\.sh$/;
 function serverCommandOf(service, build) {
   const from = (args, where) => ({ file: where.file, line: where.line, ...postgresOptions(args) });
   if (service.entrypoint) {
+    const [program, ...before] = service.entrypoint.args;
+    if (program !== void 0 && IMAGE_ENTRYPOINT.test(program)) {
+      return from([...before, ...service.command?.args ?? []], before.length > 0 || !service.command ? service.entrypoint : service.command);
+    }
     return { file: service.entrypoint.file, line: service.entrypoint.line, settings: [], unread: "the service replaces the image's entrypoint" };
   }
   if (service.command) return from(service.command.args, service.command);
@@ -53534,7 +53539,7 @@ function definedOnly(env) {
 // src/runtime/compose-stack/compose-stack-runtime.ts
 import { mkdtemp as mkdtemp3, rm as rm3 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join26 } from "node:path";
+import { join as join27 } from "node:path";
 
 // src/compose-file/model.ts
 function isStartedByDefault(service, project) {
@@ -53781,6 +53786,53 @@ function instancesStartError(failures, started, instanceCount) {
   }
   const message = failures.length === 1 && instanceCount === 1 ? failures[0].error.message : [...failures.map(describe2), ...started.length > 0 ? [`started meanwhile: ${started.join(", ")}`] : []].join("\n");
   return new InstancesEnvironmentError(message, failures, started);
+}
+
+// src/runtime/command-settings.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { join as join26 } from "node:path";
+var WHERE_IT_LISTENS = "where the server listens is the runtime's own (the compose network's port is read from it)";
+var CONTAINER_FILE = "it names a file or folder of the service's container, which this server does not have";
+var THIS_RUNTIME = "the runtime sets it its own way (a throwaway cluster, a log it reads)";
+var NOT_APPLIED = {
+  listen_addresses: WHERE_IT_LISTENS,
+  port: WHERE_IT_LISTENS,
+  unix_socket_directories: WHERE_IT_LISTENS,
+  unix_socket_group: WHERE_IT_LISTENS,
+  unix_socket_permissions: WHERE_IT_LISTENS,
+  data_directory: CONTAINER_FILE,
+  config_file: CONTAINER_FILE,
+  hba_file: CONTAINER_FILE,
+  ident_file: CONTAINER_FILE,
+  external_pid_file: CONTAINER_FILE,
+  fsync: THIS_RUNTIME,
+  synchronous_commit: THIS_RUNTIME,
+  full_page_writes: THIS_RUNTIME,
+  dynamic_shared_memory_type: THIS_RUNTIME,
+  lc_messages: THIS_RUNTIME,
+  logging_collector: THIS_RUNTIME,
+  log_destination: THIS_RUNTIME,
+  log_min_messages: THIS_RUNTIME
+};
+var PRELOAD = /* @__PURE__ */ new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);
+function commandSettings(settings, binaries) {
+  const applied = [];
+  const skipped = [];
+  for (const setting of settings) {
+    const reason = NOT_APPLIED[setting.name] ?? (setting.name === "ssl" || setting.name.startsWith("ssl_") ? "TLS needs the container's certificate files" : void 0) ?? (binaries && missingLibraries(setting, binaries));
+    if (reason) skipped.push({ setting, reason });
+    else applied.push(setting);
+  }
+  return { applied, skipped };
+}
+function missingLibraries(setting, binaries) {
+  if (!PRELOAD.has(setting.name)) return void 0;
+  const libraryDir = join26(binaries.nativeDir, "lib", "postgresql");
+  const missing = setting.value.split(",").map((name) => name.trim().replace(/^"(.*)"$/, "$1").replace(/^\$libdir\//, "")).filter((name) => name !== "" && !existsSync2(join26(libraryDir, name.endsWith(".so") ? name : `${name}.so`)));
+  return missing.length > 0 ? `the embedded PostgreSQL has no ${missing.join(", ")} library (the image's extensions are not here)` : void 0;
+}
+function asServerOption(setting) {
+  return `${setting.name}=${setting.value}`;
 }
 
 // src/runtime/compose-stack/published-ports.ts
@@ -54075,9 +54127,10 @@ async function startScratchServerContainer(image, options) {
       "--publish",
       `${LOOPBACK4}::${POSTGRES_PORT}`,
       image,
+      "postgres",
+      ...(options.settings ?? []).flatMap((setting) => ["-c", setting]),
       // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do
       // not wait for the disk; and as many connections as the embedded server takes (image-entrypoint.ts).
-      "postgres",
       "-c",
       "fsync=off",
       "-c",
@@ -54152,7 +54205,7 @@ var InstanceScratchServers = class {
     for (const instance of instances) {
       const declaredImage = instance.service.image?.value;
       if (!declaredImage) continue;
-      const early = this.start(declaredImage);
+      const early = this.start(instance.name, declaredImage);
       early.catch((error2) => this.options.logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${maskedMessage(error2)}`));
       this.servers.set(instance.name, early);
     }
@@ -54161,7 +54214,7 @@ var InstanceScratchServers = class {
   async adminUrlOf(instance, image) {
     const existing = await this.servers.get(instance)?.catch(() => void 0);
     if (existing) return existing.adminUrl;
-    const starting = this.start(image);
+    const starting = this.start(instance, image);
     this.servers.set(instance, starting);
     return (await starting).adminUrl;
   }
@@ -54182,9 +54235,10 @@ var InstanceScratchServers = class {
     );
     return failures;
   }
-  start(image) {
+  start(instance, image) {
     const { env, project, signal: signal2 } = this.options;
-    return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal2, this.stopping.signal]) });
+    const settings = this.options.settings?.get(instance) ?? [];
+    return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, settings, signal: AbortSignal.any([signal2, this.stopping.signal]) });
   }
 };
 
@@ -54240,7 +54294,8 @@ var ComposeRuntime = class {
       const { project } = commands;
       checkpoint();
       logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
-      const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger });
+      const settings = new Map(instances.map((instance) => [instance.name, scratchServerSettings(instance, logger)]));
+      const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger, settings });
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error2) => withInitScriptFailures(error2, instances, product.repoRoot, env);
       const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped };
@@ -54318,7 +54373,7 @@ var ComposeRuntime = class {
     }
     const command = await resolveComposeCommand(this.options.composeCommand, env);
     const project = this.projectName = runProjectName(product.name);
-    this.tempDir = await mkdtemp3(join26(tmpdir3(), "civic-compose-"));
+    this.tempDir = await mkdtemp3(join27(tmpdir3(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
     if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
     const copy = await writeComposeCopy(
@@ -54377,6 +54432,15 @@ var ComposeRuntime = class {
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
 };
+function scratchServerSettings(instance, logger) {
+  const command = instance.serverCommand;
+  if (!command || command.unread !== void 0) return [];
+  const { applied, skipped } = commandSettings(command.settings);
+  if (skipped.length > 0) {
+    logger.debug(`compose: the scratch server for "${instance.name}" does not take ${skipped.map(({ setting, reason }) => `${setting.name} (${reason})`).join(", ")} from its command (${command.file}:${command.line})`);
+  }
+  return applied.map(asServerOption);
+}
 function startedServices(compose) {
   return [...compose.services.values()].filter((service) => isStartedByDefault(service, compose)).map((service) => service.name);
 }
@@ -54393,14 +54457,14 @@ import { join as join30 } from "node:path";
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
 import { appendFile, chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm5, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join28 } from "node:path";
+import { join as join29 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
 import { createHash as createHash5, randomBytes as randomBytes5 } from "node:crypto";
 import { execFile as execFile2 } from "node:child_process";
 import { copyFileSync as copyFileSync2, lchownSync as lchownSync2, lstatSync, mkdirSync as mkdirSync2, readdirSync as readdirSync2, readFileSync as readFileSync5, rmSync as rmSync2 } from "node:fs";
 import { chmod as chmod2, lstat as lstat2, mkdir as mkdir4, readdir as readdir12, readFile as readFile10, rename, rm as rm4, stat as stat7, utimes, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join27, resolve as resolve25, sep as sep8 } from "node:path";
+import { join as join28, resolve as resolve25, sep as sep8 } from "node:path";
 import { promisify as promisify4 } from "node:util";
 var NO_CLUSTER_CACHE_ENV = "CIVIC_NO_CLUSTER_CACHE";
 var CLUSTER_CACHE_DIR_ENV = "CIVIC_CLUSTER_CACHE_DIR";
@@ -54411,9 +54475,9 @@ var MAX_ENTRIES = 12;
 function clusterCacheDir(env) {
   if (env[NO_CLUSTER_CACHE_ENV] && env[NO_CLUSTER_CACHE_ENV] !== "0") return void 0;
   if (env[CLUSTER_CACHE_DIR_ENV]) return env[CLUSTER_CACHE_DIR_ENV];
-  if (env.RUNNER_TEMP) return join27(env.RUNNER_TEMP, "civic-conformance-clusters");
-  if (env.XDG_CACHE_HOME) return join27(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
-  if (env.HOME) return join27(env.HOME, ".cache", "civic-conformance", "clusters");
+  if (env.RUNNER_TEMP) return join28(env.RUNNER_TEMP, "civic-conformance-clusters");
+  if (env.XDG_CACHE_HOME) return join28(env.XDG_CACHE_HOME, "civic-conformance", "clusters");
+  if (env.HOME) return join28(env.HOME, ".cache", "civic-conformance", "clusters");
   return void 0;
 }
 var ClusterCache = class _ClusterCache {
@@ -54448,7 +54512,7 @@ var ClusterCache = class _ClusterCache {
   /** The entry's name: readable version, then a hash of everything initdb is given. */
   static async keyOf(binaries, spec) {
     const postgres = await stat7(binaries.postgres);
-    const packageJson = await readFile10(join27(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
+    const packageJson = await readFile10(join28(binaries.nativeDir, "..", "package.json"), "utf8").catch(() => "");
     const version2 = /"version"\s*:\s*"([^"]+)"/.exec(packageJson)?.[1] ?? "unknown";
     const hash = createHash5("sha256").update(JSON.stringify({ FORMAT, packageJson, size: postgres.size, mtime: postgres.mtimeMs, encoding: "UTF8", locale: "C", ...spec })).digest("hex").slice(0, 20);
     return `pg-${version2.replace(/[^0-9A-Za-z.-]/g, "_")}-${hash}`;
@@ -54460,7 +54524,7 @@ var ClusterCache = class _ClusterCache {
    * and files, each of its listed size.
    */
   async copyTo(key, dataDir, user) {
-    const entry = join27(this.dir, key);
+    const entry = join28(this.dir, key);
     const checked = await this.checked(entry, key);
     if (checked.state === void 0) return false;
     if (checked.problem !== void 0) {
@@ -54485,13 +54549,13 @@ var ClusterCache = class _ClusterCache {
    * making the same entry is fine; any failure only costs the next run an initdb (logged).
    */
   async store(key, dataDir) {
-    const temp = join27(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
+    const temp = join28(this.dir, `.tmp-${key}-${randomBytes5(6).toString("hex")}`);
     try {
       const manifest = await manifestOf(dataDir, key, randomBytes5(8).toString("hex"));
       await copyTree(dataDir, temp, manifest);
-      await writeFile5(join27(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
-      await rename(temp, join27(this.dir, key));
-      this.logger.debug(`cluster cache: kept a pristine cluster as ${join27(this.dir, key)}`);
+      await writeFile5(join28(temp, MANIFEST), JSON.stringify(manifest), { mode: 384 });
+      await rename(temp, join28(this.dir, key));
+      this.logger.debug(`cluster cache: kept a pristine cluster as ${join28(this.dir, key)}`);
       await this.prune();
     } catch (error2) {
       const code2 = error2.code;
@@ -54519,7 +54583,7 @@ var ClusterCache = class _ClusterCache {
     if (problem) return { state, problem };
     let manifest;
     try {
-      manifest = JSON.parse(await readFile10(join27(entry, MANIFEST), "utf8"));
+      manifest = JSON.parse(await readFile10(join28(entry, MANIFEST), "utf8"));
     } catch {
       return { state, problem: "no readable manifest: a partial entry" };
     }
@@ -54546,10 +54610,10 @@ var ClusterCache = class _ClusterCache {
   async prune() {
     const names = (await readdir12(this.dir)).filter((name) => !name.startsWith("."));
     if (names.length <= MAX_ENTRIES) return;
-    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join27(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
+    const used = await Promise.all(names.map(async (name) => ({ name, at: (await lstat2(join28(this.dir, name)).catch(() => void 0))?.mtimeMs ?? 0 })));
     for (const { name } of used.sort((a2, b) => a2.at - b.at).slice(0, names.length - MAX_ENTRIES)) {
-      const aside = join27(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
-      if (await setAsideAndRemove(join27(this.dir, name), aside)) {
+      const aside = join28(this.dir, `.bad-${name}-${randomBytes5(6).toString("hex")}`);
+      if (await setAsideAndRemove(join28(this.dir, name), aside)) {
         this.logger.debug(`cluster cache: removed ${name}, the least recently used of more than ${MAX_ENTRIES} entries`);
       }
     }
@@ -54559,14 +54623,14 @@ var ClusterCache = class _ClusterCache {
     const message = `cluster cache: ${entry} is not used (${problem}); it is removed and made again`;
     if (quiet) this.logger.debug(message);
     else this.logger.warn(message);
-    await setAsideAndRemove(entry, join27(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`));
+    await setAsideAndRemove(entry, join28(this.dir, `.bad-${key}-${randomBytes5(6).toString("hex")}`));
     return false;
   }
 };
 async function stateOf(path6) {
   const info = await lstat2(path6).catch(() => void 0);
   if (!info) return void 0;
-  return stateText(info, await readFile10(join27(path6, MANIFEST), "utf8").catch(() => void 0));
+  return stateText(info, await readFile10(join28(path6, MANIFEST), "utf8").catch(() => void 0));
 }
 function stateOfSync(path6) {
   let info;
@@ -54577,7 +54641,7 @@ function stateOfSync(path6) {
   }
   let manifest;
   try {
-    manifest = readFileSync5(join27(path6, MANIFEST), "utf8");
+    manifest = readFileSync5(join28(path6, MANIFEST), "utf8");
   } catch {
     manifest = void 0;
   }
@@ -54611,7 +54675,7 @@ var ABANDONED_AFTER_MS = 10 * 6e4;
 async function removeAbandoned(dir) {
   for (const name of await readdir12(dir)) {
     if (!name.startsWith(".tmp-") && !name.startsWith(".bad-")) continue;
-    const path6 = join27(dir, name);
+    const path6 = join28(dir, name);
     const info = await lstat2(path6).catch(() => void 0);
     if (info && Date.now() - info.mtimeMs > ABANDONED_AFTER_MS) await rm4(path6, { recursive: true, force: true }).catch(() => void 0);
   }
@@ -54638,7 +54702,7 @@ function listingOf(root) {
 }
 async function manifestOf(root, key, id) {
   const listing = listingOf(root);
-  const files = await Promise.all(listing.files.map(async (path6) => [path6, (await lstat2(join27(root, path6))).size]));
+  const files = await Promise.all(listing.files.map(async (path6) => [path6, (await lstat2(join28(root, path6))).size]));
   files.sort((a2, b) => a2[0] < b[0] ? -1 : 1);
   const folders = [...listing.folders].sort((a2, b) => a2.length - b.length || (a2 < b ? -1 : 1));
   return { format: FORMAT, key, id, files, folders };
@@ -54646,20 +54710,20 @@ async function manifestOf(root, key, id) {
 async function copyTree(source, target, manifest, { check: check2, owner } = {}) {
   await mkdir4(target, { mode: 448 });
   await chmod2(target, 448);
-  for (const folder of manifest.folders) mkdirSync2(join27(target, folder), { mode: 448 });
+  for (const folder of manifest.folders) mkdirSync2(join28(target, folder), { mode: 448 });
   for (const [path6, size] of manifest.files) {
     if (path6 === MANIFEST) continue;
     if (check2 !== void 0) {
-      const info = lstatSync(join27(source, path6));
+      const info = lstatSync(join28(source, path6));
       if (!info.isFile() || info.size !== size) throw new EntryDamage(`${path6} differs from its manifest`);
     }
-    copyFileSync2(join27(source, path6), join27(target, path6));
+    copyFileSync2(join28(source, path6), join28(target, path6));
   }
   if (check2 !== void 0 && stateOfSync(source) !== check2) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
   if (owner?.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync2(target, owner.uid, gid);
-  for (const path6 of [...manifest.folders, ...manifest.files.map(([file]) => file)]) if (path6 !== MANIFEST) lchownSync2(join27(target, path6), owner.uid, gid);
+  for (const path6 of [...manifest.folders, ...manifest.files.map(([file]) => file)]) if (path6 !== MANIFEST) lchownSync2(join28(target, path6), owner.uid, gid);
 }
 async function copyEntry(source, target, manifest, check2, owner) {
   await mkdir4(target, { mode: 448 });
@@ -54672,7 +54736,7 @@ async function copyEntry(source, target, manifest, check2, owner) {
     return copyTree(source, target, manifest, { check: check2, owner });
   }
   if (stateOfSync(source) !== check2) throw new EntryMoved(`${source} was removed or replaced while it was copied`);
-  rmSync2(join27(target, MANIFEST), { force: true });
+  rmSync2(join28(target, MANIFEST), { force: true });
   let listing;
   try {
     listing = listingOf(target);
@@ -54686,13 +54750,13 @@ async function copyEntry(source, target, manifest, check2, owner) {
   const folders = new Set(listing.folders);
   for (const folder of manifest.folders) if (!folders.has(folder)) throw new EntryDamage(`${folder} is missing`);
   for (const [path6, size] of listedFiles) {
-    const info = lstatSync(join27(target, path6), { throwIfNoEntry: false });
+    const info = lstatSync(join28(target, path6), { throwIfNoEntry: false });
     if (!info?.isFile() || info.size !== size) throw new EntryDamage(`${path6} differs from its manifest`);
   }
   if (owner.uid === void 0) return;
   const gid = owner.gid ?? owner.uid;
   lchownSync2(target, owner.uid, gid);
-  for (const path6 of [...manifest.folders, ...listedFiles.map(([file]) => file)]) lchownSync2(join27(target, path6), owner.uid, gid);
+  for (const path6 of [...manifest.folders, ...listedFiles.map(([file]) => file)]) lchownSync2(join28(target, path6), owner.uid, gid);
 }
 
 // src/runtime/embedded/pg-hba.ts
@@ -55186,9 +55250,9 @@ async function initialiseCluster(binaries, user, dir, dataDir, postgres, passwor
     await runImageInitdb(binaries, user, dir, dataDir, postgres, usable ? void 0 : password, extraArgs, signal2);
     if (usable && key) await usable.store(key, dataDir);
   }
-  const hbaPath = join28(dataDir, "pg_hba.conf");
+  const hbaPath = join29(dataDir, "pg_hba.conf");
   await writeFile6(hbaPath, containerHba(await readFile12(hbaPath, "utf8"), hostAuthMethod));
-  await appendFile(join28(dataDir, "postgresql.conf"), CONNECTION_SLOTS);
+  await appendFile(join29(dataDir, "postgresql.conf"), CONNECTION_SLOTS);
   return { source, passwordPending: usable !== void 0 && password !== void 0 };
 }
 var CONNECTION_SLOTS = "\n# civic-conformance: room for the migrations check's connections (initdb chose 100)\nmax_connections = 300\n";
@@ -55196,7 +55260,7 @@ function initdbPassword(password) {
   return password.split("\n")[0].replace(/\r+$/, "");
 }
 async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, extraArgs, signal2) {
-  const pwfile = join28(dir, "pwfile");
+  const pwfile = join29(dir, "pwfile");
   if (password !== void 0) {
     await writeFile6(pwfile, `${password}
 `, { mode: 384 });
@@ -55219,7 +55283,7 @@ async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, 
   }
 }
 async function prepareImageInitScripts(scripts, phase) {
-  const copies = await copyInitScripts(scripts, join28(phase.dir, "docker-entrypoint-initdb.d"), phase);
+  const copies = await copyInitScripts(scripts, join29(phase.dir, "docker-entrypoint-initdb.d"), phase);
   return { scripts, copies, plain: await plainScripts(scripts, copies, phase) };
 }
 async function plainScripts(scripts, copies, phase) {
@@ -55272,7 +55336,7 @@ async function runImageInitScripts(prepared, phase, port) {
 }
 var RESTART_READS = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
 async function restartInputs(dataDir) {
-  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join28(dataDir, name), "utf8").catch(() => "")));
+  const contents = await Promise.all(RESTART_READS.map((name) => readFile12(join29(dataDir, name), "utf8").catch(() => "")));
   return contents.join("\0");
 }
 async function createPostgresDb(socketDir, port, postgres, password, { setPassword = false } = {}) {
@@ -55318,14 +55382,14 @@ async function copyInitScripts(scripts, dir, phase) {
     return true;
   };
   for (const script of scripts) {
-    const copy = join28(dir, script.containerName);
+    const copy = join29(dir, script.containerName);
     await cp(script.hostPath, copy, { recursive: true, dereference: true, filter: admit });
     copies.set(script.containerName, copy);
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
     await chown2(dir, user.uid, gid);
-    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join28(dir, entry), user.uid, gid);
+    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join29(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -55333,7 +55397,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   const containerEnv = Object.fromEntries(postgres.env);
   if (postgres.flavor === "bitnami") {
     return {
-      PATH: [join28(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      PATH: [join29(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
       HOME: dir,
       LANG: "C.UTF-8",
       ...containerEnv,
@@ -55343,7 +55407,7 @@ function scriptEnvironment(processEnv, binaries, dir, dataDir, postgres, passwor
   }
   return {
     // psql comes from the machine; the image's PATH starts with its PostgreSQL bin folder.
-    PATH: [join28(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+    PATH: [join29(binaries.nativeDir, "bin"), processEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
     HOME: dir,
     LANG: "C.UTF-8",
     PG_MAJOR: "16",
@@ -55370,53 +55434,6 @@ function findFreePort() {
       probe2.close(() => port > 0 ? resolvePort(port) : reject(new Error("the OS gave no free port")));
     });
   });
-}
-
-// src/runtime/embedded/command-settings.ts
-import { existsSync as existsSync2 } from "node:fs";
-import { join as join29 } from "node:path";
-var WHERE_IT_LISTENS = "where the server listens is the embedded runtime's own (127.0.0.1, a free port; the compose network's port is read from it)";
-var CONTAINER_FILE = "it names a file or folder inside the container, which the embedded server does not have";
-var THIS_RUNTIME = "the embedded runtime sets it its own way (a throwaway cluster, a log it reads)";
-var NOT_APPLIED = {
-  listen_addresses: WHERE_IT_LISTENS,
-  port: WHERE_IT_LISTENS,
-  unix_socket_directories: WHERE_IT_LISTENS,
-  unix_socket_group: WHERE_IT_LISTENS,
-  unix_socket_permissions: WHERE_IT_LISTENS,
-  data_directory: CONTAINER_FILE,
-  config_file: CONTAINER_FILE,
-  hba_file: CONTAINER_FILE,
-  ident_file: CONTAINER_FILE,
-  external_pid_file: CONTAINER_FILE,
-  fsync: THIS_RUNTIME,
-  synchronous_commit: THIS_RUNTIME,
-  full_page_writes: THIS_RUNTIME,
-  dynamic_shared_memory_type: THIS_RUNTIME,
-  lc_messages: THIS_RUNTIME,
-  logging_collector: THIS_RUNTIME,
-  log_destination: THIS_RUNTIME,
-  log_min_messages: THIS_RUNTIME
-};
-var PRELOAD = /* @__PURE__ */ new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);
-function commandSettings(settings, binaries) {
-  const applied = [];
-  const skipped = [];
-  for (const setting of settings) {
-    const reason = NOT_APPLIED[setting.name] ?? (setting.name === "ssl" || setting.name.startsWith("ssl_") ? "TLS needs the container's certificate files" : void 0) ?? missingLibraries(setting, binaries);
-    if (reason) skipped.push({ setting, reason });
-    else applied.push(setting);
-  }
-  return { applied, skipped };
-}
-function missingLibraries(setting, binaries) {
-  if (!PRELOAD.has(setting.name)) return void 0;
-  const libraryDir = join29(binaries.nativeDir, "lib", "postgresql");
-  const missing = setting.value.split(",").map((name) => name.trim().replace(/^"(.*)"$/, "$1").replace(/^\$libdir\//, "")).filter((name) => name !== "" && !existsSync2(join29(libraryDir, name.endsWith(".so") ? name : `${name}.so`)));
-  return missing.length > 0 ? `the embedded PostgreSQL has no ${missing.join(", ")} library (the image's extensions are not here)` : void 0;
-}
-function asServerOption(setting) {
-  return `${setting.name}=${setting.value}`;
 }
 
 // src/runtime/embedded/embedded-server.ts

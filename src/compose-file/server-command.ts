@@ -43,6 +43,9 @@ const SHORT_OPTIONS: Readonly<Record<string, { readonly name: string; readonly v
   F: { name: "fsync", value: "off" },
 };
 
+/** The official image's entrypoint, by the name its Dockerfile gives it (also under /usr/local/bin). */
+const IMAGE_ENTRYPOINT = /^(\/usr\/local\/bin\/)?docker-entrypoint\.sh$/;
+
 /**
  * The server command of an official-flavour instance (bitnami's image runs its own scripts and is
  * configured by its variables): `command:` replaces the image's `CMD`, an `entrypoint:` replaces
@@ -51,6 +54,11 @@ const SHORT_OPTIONS: Readonly<Record<string, { readonly name: string; readonly v
 export function serverCommandOf(service: ComposeService, build: { readonly file: string; readonly chain: readonly DockerfileStage[] } | undefined): ServerCommand | undefined {
   const from = (args: readonly string[], where: { file: string; line: number }): ServerCommand => ({ file: where.file, line: where.line, ...postgresOptions(args) });
   if (service.entrypoint) {
+    const [program, ...before] = service.entrypoint.args;
+    // `entrypoint: docker-entrypoint.sh` names the image's own (an `entrypoint:` drops the image's CMD, so only `command:` follows it).
+    if (program !== undefined && IMAGE_ENTRYPOINT.test(program)) {
+      return from([...before, ...(service.command?.args ?? [])], before.length > 0 || !service.command ? service.entrypoint : service.command);
+    }
     return { file: service.entrypoint.file, line: service.entrypoint.line, settings: [], unread: "the service replaces the image's entrypoint" };
   }
   if (service.command) return from(service.command.args, service.command);

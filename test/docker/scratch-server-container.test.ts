@@ -55,6 +55,25 @@ describe.skipIf(!requireDockerInCI())("the scratch-server container", { timeout:
     for (const volume of volumes) expect(await dockerList(["volume", "ls", "-q", "--filter", `name=^${volume}$`])).toEqual([]);
   });
 
+  it("takes the settings of the service's command line (a preload library, a search_path), this tool's own still winning", async () => {
+    const settings = ["shared_preload_libraries=pg_stat_statements", "search_path=app, public", "max_connections=20", "fsync=on"];
+    const server = await startScratchServerContainer(STANDIN_IMAGES.postgres, { env: process.env, labels, settings });
+    try {
+      const client = await connect(server.adminUrl);
+      try {
+        const { rows } = await client.query<Record<string, string>>(
+          "SELECT current_setting('shared_preload_libraries') AS preload, current_setting('search_path') AS search_path, current_setting('max_connections') AS max, current_setting('fsync') AS fsync",
+        );
+        expect(rows[0]).toEqual({ preload: "pg_stat_statements", search_path: "app, public", max: "300", fsync: "off" });
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await server.stop();
+    }
+    expect(await ofRun()).toEqual([]);
+  });
+
   it("never pulls: an image the engine lacks fails with a message naming it, and no container is left", async () => {
     const missing = `${uniqueName("absent")}:1`;
     await expect(startScratchServerContainer(missing, { env: process.env, labels })).rejects.toThrow(

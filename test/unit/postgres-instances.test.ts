@@ -263,6 +263,11 @@ describe("inline compose files", () => {
       expect(custom!.networkPort).toBe(5432);
     });
 
+    it("an entrypoint that names the image's own docker-entrypoint.sh keeps the command read", async () => {
+      await write("compose.yaml", pg("postgres -c max_connections=70", "    entrypoint: [\"docker-entrypoint.sh\"]\n"));
+      expect((await instancesOf())[0]!.serverCommand).toEqual({ file: "compose.yaml", line: 7, settings: [{ name: "max_connections", value: "70" }] });
+    });
+
     it("an option postgres takes for no setting makes the command unread, not half read", async () => {
       await write("compose.yaml", pg("postgres -c max_connections=50 --describe-config"));
       expect((await instancesOf())[0]!.serverCommand).toMatchObject({ settings: [], unread: expect.stringContaining("--describe-config") });

@@ -18,6 +18,7 @@ import { projectContainers, type ServiceContainer } from "../../docker/stack-sta
 import type { Product } from "../../product/product.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
 import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
+import { asServerOption, commandSettings } from "../command-settings.js";
 import type { LiveEnvironment, Runtime } from "../runtime.js";
 import { composeLiveEnvironment } from "./compose-live-environment.js";
 import { ComposeProjectCommands } from "./compose-project-commands.js";
@@ -98,7 +99,8 @@ export class ComposeRuntime implements Runtime {
       checkpoint();
 
       logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
-      const scratchServers = (this.scratchServers = new InstanceScratchServers({ env, project, signal, logger }));
+      const settings = new Map(instances.map((instance) => [instance.name, scratchServerSettings(instance, logger)]));
+      const scratchServers = (this.scratchServers = new InstanceScratchServers({ env, project, signal, logger, settings }));
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error: unknown) => withInitScriptFailures(error, instances, product.repoRoot, env);
       const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 240_000, signal, stopped };
@@ -245,6 +247,20 @@ export class ComposeRuntime implements Runtime {
     if (dir) await attempt("removing the temp dir", () => rm(dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new Error(`teardown of compose project ${this.projectName ?? "(none)"} was incomplete: ${failures.join("; ")}`);
   }
+}
+
+/**
+ * The settings of the instance's command line its scratch server takes (the migrations check's
+ * server runs the same image, so the same libraries; not the service's mounts or its port).
+ */
+function scratchServerSettings(instance: PostgresInstance, logger: Logger): string[] {
+  const command = instance.serverCommand;
+  if (!command || command.unread !== undefined) return [];
+  const { applied, skipped } = commandSettings(command.settings);
+  if (skipped.length > 0) {
+    logger.debug(`compose: the scratch server for "${instance.name}" does not take ${skipped.map(({ setting, reason }) => `${setting.name} (${reason})`).join(", ")} from its command (${command.file}:${command.line})`);
+  }
+  return applied.map(asServerOption);
 }
 
 /** The services `up` starts: those under no profile that was not activated. */

@@ -13,6 +13,8 @@ export interface InstanceScratchServersOptions {
   /** The run's signal: a cancelled run stops waiting for a server's readiness. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /** Per instance name: the settings of its service's command line the scratch server takes (`name=value`). */
+  readonly settings?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -37,7 +39,7 @@ export class InstanceScratchServers {
       const declaredImage = instance.service.image?.value;
       if (!declaredImage) continue;
       // May fail where `up` is about to pull the image: `adminUrlOf` then starts it again.
-      const early = this.start(declaredImage);
+      const early = this.start(instance.name, declaredImage);
       early.catch((error: unknown) => this.options.logger.debug(`compose: early scratch server for "${instance.name}" did not start: ${maskedMessage(error)}`));
       this.servers.set(instance.name, early);
     }
@@ -47,7 +49,7 @@ export class InstanceScratchServers {
   async adminUrlOf(instance: string, image: string): Promise<string> {
     const existing = await this.servers.get(instance)?.catch(() => undefined);
     if (existing) return existing.adminUrl;
-    const starting = this.start(image);
+    const starting = this.start(instance, image);
     this.servers.set(instance, starting);
     return (await starting).adminUrl;
   }
@@ -70,8 +72,9 @@ export class InstanceScratchServers {
     return failures;
   }
 
-  private start(image: string): Promise<ScratchServerContainer> {
+  private start(instance: string, image: string): Promise<ScratchServerContainer> {
     const { env, project, signal } = this.options;
-    return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, signal: AbortSignal.any([signal, this.stopping.signal]) });
+    const settings = this.options.settings?.get(instance) ?? [];
+    return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, settings, signal: AbortSignal.any([signal, this.stopping.signal]) });
   }
 }

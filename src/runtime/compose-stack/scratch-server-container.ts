@@ -17,6 +17,8 @@ export interface ScratchServerOptions {
   readonly env: ProcessEnv;
   /** Labels the container carries; the run's label lets the one teardown find it (`docker/run-resources.ts`). */
   readonly labels: Readonly<Record<string, string>>;
+  /** The product's own `name=value` settings (its postgres service's command line), passed before this tool's, which win. */
+  readonly settings?: readonly string[];
   /** Stops waiting for readiness (the run was cancelled); the container is then removed. */
   readonly signal?: AbortSignal;
   readonly startupTimeoutMs?: number;
@@ -52,9 +54,11 @@ export async function startScratchServerContainer(image: string, options: Scratc
       "-e", `POSTGRES_USER=${SUPERUSER}`, "-e", "POSTGRES_PASSWORD", "-e", `POSTGRES_DB=${SUPERUSER}`,
       "--publish", `${LOOPBACK}::${POSTGRES_PORT}`,
       image,
+      "postgres",
+      ...(options.settings ?? []).flatMap((setting) => ["-c", setting]),
       // Throwaway, like the embedded server: no durability, so CREATE DATABASE and each migration do
       // not wait for the disk; and as many connections as the embedded server takes (image-entrypoint.ts).
-      "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
+      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
     ],
     { env, extraEnv: { POSTGRES_PASSWORD: password }, timeoutMs: STARTUP_TIMEOUT_MS },
   );

@@ -21,7 +21,7 @@ import {
 import { findFreePort } from "./free-port.js";
 import type { PostgresBinaries } from "./postgres-binaries.js";
 import { PortTakenError, PostgresProcess } from "./postgres-process.js";
-import { asServerOption, commandSettings } from "./command-settings.js";
+import { asServerOption, commandSettings } from "../command-settings.js";
 import { UsageError } from "../../core/errors.js";
 
 /** Milliseconds spent in each phase of one server's start. */

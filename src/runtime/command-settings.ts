@@ -1,14 +1,16 @@
 /**
  * The settings of the postgres service's command line (`-c name=value`, compose-file/server-command.ts)
- * that the embedded server takes, as the image's server takes them: on its command line, so they win
- * over postgresql.conf and an init script's ALTER SYSTEM, for the init-phase server and the final one.
- * Those that name the container's own places, files and libraries, or that this runtime needs set
- * its way, are not applied, each with the reason.
+ * that a server this tool starts takes, as the image's server takes them: the embedded server (on
+ * its command line, so they win over postgresql.conf and an init script's ALTER SYSTEM, for the
+ * init-phase server and the final one) and the compose runtime's scratch-server container (the
+ * migrations check's: a migration may need a preloaded library or a search_path the command sets).
+ * Those that name the container's own places and files, or that these servers need set their way,
+ * are not applied, each with the reason.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { ServerSetting } from "../../compose-file/server-command.js";
-import type { PostgresBinaries } from "./postgres-binaries.js";
+import type { ServerSetting } from "../compose-file/server-command.js";
+import type { PostgresBinaries } from "./embedded/postgres-binaries.js";
 
 export interface CommandSettings {
   /** Passed to the server, in order. */
@@ -17,9 +19,9 @@ export interface CommandSettings {
   readonly skipped: readonly { readonly setting: ServerSetting; readonly reason: string }[];
 }
 
-const WHERE_IT_LISTENS = "where the server listens is the embedded runtime's own (127.0.0.1, a free port; the compose network's port is read from it)";
-const CONTAINER_FILE = "it names a file or folder inside the container, which the embedded server does not have";
-const THIS_RUNTIME = "the embedded runtime sets it its own way (a throwaway cluster, a log it reads)";
+const WHERE_IT_LISTENS = "where the server listens is the runtime's own (the compose network's port is read from it)";
+const CONTAINER_FILE = "it names a file or folder of the service's container, which this server does not have";
+const THIS_RUNTIME = "the runtime sets it its own way (a throwaway cluster, a log it reads)";
 
 const NOT_APPLIED: Readonly<Record<string, string>> = {
   listen_addresses: WHERE_IT_LISTENS,
@@ -44,12 +46,18 @@ const NOT_APPLIED: Readonly<Record<string, string>> = {
 
 const PRELOAD = new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);
 
-/** Which of `settings` the embedded server takes. */
-export function commandSettings(settings: readonly ServerSetting[], binaries: PostgresBinaries): CommandSettings {
+/**
+ * Which of `settings` a server takes: the embedded one (`binaries`: a preload library it lacks is
+ * not applied) or a container of the service's own image (which has the image's libraries).
+ */
+export function commandSettings(settings: readonly ServerSetting[], binaries?: PostgresBinaries): CommandSettings {
   const applied: ServerSetting[] = [];
   const skipped: { setting: ServerSetting; reason: string }[] = [];
   for (const setting of settings) {
-    const reason = NOT_APPLIED[setting.name] ?? (setting.name === "ssl" || setting.name.startsWith("ssl_") ? "TLS needs the container's certificate files" : undefined) ?? missingLibraries(setting, binaries);
+    const reason =
+      NOT_APPLIED[setting.name] ??
+      (setting.name === "ssl" || setting.name.startsWith("ssl_") ? "TLS needs the container's certificate files" : undefined) ??
+      (binaries && missingLibraries(setting, binaries));
     if (reason) skipped.push({ setting, reason });
     else applied.push(setting);
   }
