@@ -151,6 +151,17 @@ describe("compose check", () => {
     ]);
   });
 
+  it("reads the port from the postgres service's command line: -c port=5433 makes every :5432 URL compose/database-host, and the one moved to 5433 right", async () => {
+    await using copy = await copyFixture("property-tax");
+    await copy.write("products/property-tax/docker-compose.override.yml", 'services:\n  postgres:\n    command: ["postgres", "-c", "port=5433"]\n');
+    await replaceAfter(copy, COMPOSE, block("notification-engine"), "@postgres:5432/notification_engine", "@postgres:5433/notification_engine");
+    const findings = located(await findingsOf(copy));
+    expect(new Set(findings.map((finding) => finding.rule))).toEqual(new Set(["compose/database-host"]));
+    const flagged = findings.map((finding) => finding.service);
+    expect(flagged).not.toContain("notification-engine");
+    expect(flagged).toEqual(expect.arrayContaining(["auth-gateway", "audit-logging", "billing-invoicing", "assessment-roll"]));
+  });
+
   it("warns compose/superuser-database-url when a service logs in as the compose superuser", async () => {
     await using copy = await copyFixture("property-tax");
     const text = await replaceAfter(copy, COMPOSE, block("auth-gateway"), "postgresql://auth_gateway:${AUTH_GATEWAY_DB_PASSWORD}@", "postgresql://civic:${POSTGRES_PASSWORD}@");
