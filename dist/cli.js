@@ -53794,6 +53794,7 @@ import { join as join26 } from "node:path";
 var WHERE_IT_LISTENS = "where the server listens is the runtime's own (the compose network's port is read from it)";
 var CONTAINER_FILE = "it names a file or folder of the service's container, which this server does not have";
 var THIS_RUNTIME = "the runtime sets it its own way (a throwaway cluster, a log it reads)";
+var RUNS_CODE = "it runs a program or loads code from a path, outside the limits the repository's code runs under";
 var NOT_APPLIED = {
   listen_addresses: WHERE_IT_LISTENS,
   port: WHERE_IT_LISTENS,
@@ -53812,7 +53813,14 @@ var NOT_APPLIED = {
   lc_messages: THIS_RUNTIME,
   logging_collector: THIS_RUNTIME,
   log_destination: THIS_RUNTIME,
-  log_min_messages: THIS_RUNTIME
+  log_min_messages: THIS_RUNTIME,
+  archive_command: RUNS_CODE,
+  archive_library: RUNS_CODE,
+  restore_command: RUNS_CODE,
+  archive_cleanup_command: RUNS_CODE,
+  recovery_end_command: RUNS_CODE,
+  ssl_passphrase_command: RUNS_CODE,
+  dynamic_library_path: RUNS_CODE
 };
 var PRELOAD = /* @__PURE__ */ new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);
 function commandSettings(settings, binaries) {
@@ -55594,8 +55602,9 @@ var EmbeddedServer = class {
     }
     const { applied, skipped } = commandSettings(command.settings, context.binaries);
     for (const { setting, reason } of skipped) {
-      const log = setting.name === "config_file" || setting.name === "hba_file" ? context.logger.warn : context.logger.info;
-      log.call(context.logger, `the command of "${this.instance.name}" (${where}) sets ${setting.name}; not applied by the embedded runtime: ${reason}`);
+      const message = `the command of "${this.instance.name}" (${where}) sets ${setting.name}; not applied by the embedded runtime: ${reason}`;
+      if (setting.name === "config_file" || setting.name === "hba_file") context.logger.warn(message);
+      else context.logger.info(message);
     }
     if (applied.length > 0) context.logger.debug(`embedded PostgreSQL "${this.instance.name}": ${applied.map((setting) => setting.name).join(", ")} from the command (${where})`);
     return applied.map(asServerOption);

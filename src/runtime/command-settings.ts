@@ -22,6 +22,9 @@ export interface CommandSettings {
 const WHERE_IT_LISTENS = "where the server listens is the runtime's own (the compose network's port is read from it)";
 const CONTAINER_FILE = "it names a file or folder of the service's container, which this server does not have";
 const THIS_RUNTIME = "the runtime sets it its own way (a throwaway cluster, a log it reads)";
+// The repository is untrusted: its init scripts and migrations are bounded, a program the server
+// would start on its own (the archiver's, recovery's) or code loaded from a path it names is not.
+const RUNS_CODE = "it runs a program or loads code from a path, outside the limits the repository's code runs under";
 
 const NOT_APPLIED: Readonly<Record<string, string>> = {
   listen_addresses: WHERE_IT_LISTENS,
@@ -42,6 +45,13 @@ const NOT_APPLIED: Readonly<Record<string, string>> = {
   logging_collector: THIS_RUNTIME,
   log_destination: THIS_RUNTIME,
   log_min_messages: THIS_RUNTIME,
+  archive_command: RUNS_CODE,
+  archive_library: RUNS_CODE,
+  restore_command: RUNS_CODE,
+  archive_cleanup_command: RUNS_CODE,
+  recovery_end_command: RUNS_CODE,
+  ssl_passphrase_command: RUNS_CODE,
+  dynamic_library_path: RUNS_CODE,
 };
 
 const PRELOAD = new Set(["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"]);

@@ -247,8 +247,10 @@ export class EmbeddedServer {
     }
     const { applied, skipped } = commandSettings(command.settings, context.binaries);
     for (const { setting, reason } of skipped) {
-      const log = setting.name === "config_file" || setting.name === "hba_file" ? context.logger.warn : context.logger.info;
-      log.call(context.logger, `the command of "${this.instance.name}" (${where}) sets ${setting.name}; not applied by the embedded runtime: ${reason}`);
+      const message = `the command of "${this.instance.name}" (${where}) sets ${setting.name}; not applied by the embedded runtime: ${reason}`;
+      // A configuration file the server would read instead of its own is a lot not applied: a warning.
+      if (setting.name === "config_file" || setting.name === "hba_file") context.logger.warn(message);
+      else context.logger.info(message);
     }
     if (applied.length > 0) context.logger.debug(`embedded PostgreSQL "${this.instance.name}": ${applied.map((setting) => setting.name).join(", ")} from the command (${where})`);
     return applied.map(asServerOption);
