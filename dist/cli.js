@@ -28933,101 +28933,19 @@ function envFilePath(item) {
 // src/compose-file/read-service.ts
 import { resolve as resolve4 } from "node:path";
 
-// src/compose-file/server-command.ts
-var SHORT_OPTIONS = {
-  B: { name: "shared_buffers" },
-  N: { name: "max_connections" },
-  S: { name: "work_mem" },
-  p: { name: "port" },
-  h: { name: "listen_addresses" },
-  k: { name: "unix_socket_directories" },
-  D: { name: "data_directory" },
-  d: { name: "log_min_messages" },
-  i: { name: "listen_addresses", value: "*" },
-  l: { name: "ssl", value: "on" },
-  F: { name: "fsync", value: "off" }
-};
-var IMAGE_ENTRYPOINT = /^(\/usr\/local\/bin\/)?docker-entrypoint\.sh$/;
-function serverCommandOf(service, build) {
-  const from = (args, where) => ({ file: where.file, line: where.line, ...postgresOptions(args) });
-  if (service.entrypoint) {
-    const [program, ...before] = service.entrypoint.args;
-    if (program !== void 0 && IMAGE_ENTRYPOINT.test(program)) {
-      return from([...before, ...service.command?.args ?? []], before.length > 0 || !service.command ? service.entrypoint : service.command);
-    }
-    return { file: service.entrypoint.file, line: service.entrypoint.line, settings: [], unread: "the service replaces the image's entrypoint" };
-  }
-  if (service.command) return from(service.command.args, service.command);
-  if (!build) return void 0;
-  const instructions = build.chain.flatMap((stage) => stage.instructions);
-  const entrypoint = instructions.findLast((instruction) => instruction.keyword === "ENTRYPOINT");
-  const cmd = instructions.findLast((instruction) => instruction.keyword === "CMD");
-  const dockerfile = build.file;
-  if (entrypoint && (!cmd || entrypoint.line > cmd.line)) {
-    return { file: dockerfile, line: entrypoint.line, settings: [], unread: "the Dockerfile replaces the image's entrypoint" };
-  }
-  if (!cmd) return void 0;
-  const exec = execForm(cmd.args);
-  if (!exec) return { file: dockerfile, line: cmd.line, settings: [], unread: "the Dockerfile's CMD is in shell form: /bin/sh runs it, not the image's postgres" };
-  return from(exec, { file: dockerfile, line: cmd.line });
-}
-function postgresOptions(args) {
-  const first = args[0];
-  if (first === void 0) return { settings: [] };
-  const options = first.startsWith("-") ? args : first === "postgres" ? args.slice(1) : void 0;
-  if (!options) return { settings: [], unread: `the command runs ${JSON.stringify(first)}, not postgres` };
-  const settings = [];
-  for (let i2 = 0; i2 < options.length; i2 += 1) {
-    const option = options[i2];
-    const long = /^--([^=]+)=(.*)$/s.exec(option);
-    if (long) {
-      settings.push({ name: normalised(long[1]), value: long[2] });
-      continue;
-    }
-    const short = /^-([A-Za-z])(.*)$/s.exec(option);
-    if (!short) return { settings: [], unread: `the command passes ${JSON.stringify(option)}, which postgres takes for no option` };
-    const [, letter, attached] = short;
-    if (letter === "c") {
-      const assignment = attached !== "" ? attached : options[i2 += 1];
-      const split2 = assignment === void 0 ? void 0 : /^([^=]+)=(.*)$/s.exec(assignment);
-      if (!split2) return { settings: [], unread: `-c takes name=value, the command passes ${JSON.stringify(assignment ?? "")}` };
-      settings.push({ name: normalised(split2[1]), value: split2[2] });
-      continue;
-    }
-    const known = SHORT_OPTIONS[letter];
-    if (!known) return { settings: [], unread: `the command passes -${letter}, which sets no configuration parameter` };
-    if (known.value !== void 0) {
-      settings.push({ name: known.name, value: known.value });
-      continue;
-    }
-    const value = attached !== "" ? attached : options[i2 += 1];
-    if (value === void 0) return { settings: [], unread: `-${letter} has no value` };
-    settings.push({ name: known.name, value: letter === "d" ? Number(value) > 0 ? `debug${value}` : "notice" : value });
-  }
-  return { settings };
-}
-function normalised(name) {
-  return name.trim().toLowerCase().replaceAll("-", "_");
-}
-function execForm(args) {
-  const text = args.trim();
-  if (!text.startsWith("[")) return void 0;
-  try {
-    const parsed = JSON.parse(text);
-    return Array.isArray(parsed) && parsed.every((part) => typeof part === "string") ? parsed : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function splitCommandWords(text) {
+// src/compose-file/shell-words.ts
+function shellWords(text, unclosed) {
   const words = [];
   let word = "";
   let inWord = false;
   for (let i2 = 0; i2 < text.length; i2 += 1) {
     const char = text[i2];
     if (char === "'") {
-      const end = text.indexOf("'", i2 + 1);
-      if (end < 0) return void 0;
+      let end = text.indexOf("'", i2 + 1);
+      if (end < 0) {
+        if (unclosed === "refuse") return void 0;
+        end = text.length;
+      }
       word += text.slice(i2 + 1, end);
       inWord = true;
       i2 = end;
@@ -29037,7 +28955,7 @@ function splitCommandWords(text) {
         if (text[j] === "\\" && j + 1 < text.length && '"\\$`'.includes(text[j + 1])) j += 1;
         word += text[j];
       }
-      if (j >= text.length) return void 0;
+      if (j >= text.length && unclosed === "refuse") return void 0;
       inWord = true;
       i2 = j;
     } else if (char === "\\" && i2 + 1 < text.length) {
@@ -29184,13 +29102,13 @@ function substitute(text, lookup) {
   }
 }
 function argDeclarations(args) {
-  return shellWords(args).map((word) => {
+  return wordsOf(args).map((word) => {
     const equals = word.indexOf("=");
     return equals < 0 ? [word, void 0] : [word.slice(0, equals), word.slice(equals + 1)];
   });
 }
 function envDeclarations(args) {
-  const words = shellWords(args);
+  const words = wordsOf(args);
   if (words.length > 0 && !words[0].includes("=")) {
     const space = args.search(/\s/);
     return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
@@ -29219,42 +29137,16 @@ function copyInstruction(args) {
       return void 0;
     }
   } else {
-    words = shellWords(rest);
+    words = wordsOf(rest);
   }
   if (words.length < 2) return void 0;
   return { flags, sources: words.slice(0, -1), destination: words.at(-1) };
 }
-function shellWords(text) {
-  const words = [];
-  let word = "";
-  let quote;
-  let inWord = false;
-  for (let i2 = 0; i2 < text.length; i2++) {
-    const char = text[i2];
-    if (quote) {
-      if (char === quote) quote = void 0;
-      else if (char === "\\" && quote === '"' && i2 + 1 < text.length) word += text[++i2];
-      else word += char;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-      inWord = true;
-    } else if (char === "\\" && i2 + 1 < text.length) {
-      word += text[++i2];
-      inWord = true;
-    } else if (/\s/.test(char)) {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-    } else {
-      word += char;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
+function wordsOf(text) {
+  return shellWords(text, "close");
 }
 function unquote(text) {
-  return shellWords(text).join(" ");
+  return wordsOf(text).join(" ");
 }
 function imageEnvironment(chain, args = /* @__PURE__ */ new Map()) {
   const variables = /* @__PURE__ */ new Map();
@@ -29619,7 +29511,7 @@ function readWords(entry, what, reader) {
   const where = { line: entry.keyOrigin.line, file: entry.keyOrigin.file };
   if (reader.isSeq(entry.value)) return { args: reader.items(entry.value, what).map((item) => reader.scalar(item, `a word of ${what}`).value), ...where };
   const text = reader.scalar(entry.value, what, entry.keyOrigin).value;
-  const args = splitCommandWords(text);
+  const args = shellWords(text, "refuse");
   if (!args) reader.fail(`${what} has an unclosed quote: ${JSON.stringify(text)}`, entry.value, entry.keyOrigin);
   return { args, ...where };
 }
@@ -44027,6 +43919,93 @@ function postgresFlavorOf(image) {
 }
 function isOtherDatabaseImage(image) {
   return OTHER_ENGINES.has(imageRepositoryName(image));
+}
+
+// src/compose-file/server-command.ts
+var SHORT_OPTIONS = {
+  B: { name: "shared_buffers" },
+  N: { name: "max_connections" },
+  S: { name: "work_mem" },
+  p: { name: "port" },
+  h: { name: "listen_addresses" },
+  k: { name: "unix_socket_directories" },
+  D: { name: "data_directory" },
+  d: { name: "log_min_messages" },
+  i: { name: "listen_addresses", value: "*" },
+  l: { name: "ssl", value: "on" },
+  F: { name: "fsync", value: "off" }
+};
+var IMAGE_ENTRYPOINT = /^(\/usr\/local\/bin\/)?docker-entrypoint\.sh$/;
+function serverCommandOf(service, build) {
+  const from = (args, where) => ({ file: where.file, line: where.line, ...postgresOptions(args) });
+  if (service.entrypoint) {
+    const [program, ...before] = service.entrypoint.args;
+    if (program !== void 0 && IMAGE_ENTRYPOINT.test(program)) {
+      return from([...before, ...service.command?.args ?? []], before.length > 0 || !service.command ? service.entrypoint : service.command);
+    }
+    return { file: service.entrypoint.file, line: service.entrypoint.line, settings: [], unread: "the service replaces the image's entrypoint" };
+  }
+  if (service.command) return from(service.command.args, service.command);
+  if (!build) return void 0;
+  const instructions = build.chain.flatMap((stage) => stage.instructions);
+  const entrypoint = instructions.findLast((instruction) => instruction.keyword === "ENTRYPOINT");
+  const cmd = instructions.findLast((instruction) => instruction.keyword === "CMD");
+  const dockerfile = build.file;
+  if (entrypoint && (!cmd || entrypoint.line > cmd.line)) {
+    return { file: dockerfile, line: entrypoint.line, settings: [], unread: "the Dockerfile replaces the image's entrypoint" };
+  }
+  if (!cmd) return void 0;
+  const exec = execForm(cmd.args);
+  if (!exec) return { file: dockerfile, line: cmd.line, settings: [], unread: "the Dockerfile's CMD is in shell form: /bin/sh runs it, not the image's postgres" };
+  return from(exec, { file: dockerfile, line: cmd.line });
+}
+function postgresOptions(args) {
+  const first = args[0];
+  if (first === void 0) return { settings: [] };
+  const options = first.startsWith("-") ? args : first === "postgres" ? args.slice(1) : void 0;
+  if (!options) return { settings: [], unread: `the command runs ${JSON.stringify(first)}, not postgres` };
+  const settings = [];
+  for (let i2 = 0; i2 < options.length; i2 += 1) {
+    const option = options[i2];
+    const long = /^--([^=]+)=(.*)$/s.exec(option);
+    if (long) {
+      settings.push({ name: normalised(long[1]), value: long[2] });
+      continue;
+    }
+    const short = /^-([A-Za-z])(.*)$/s.exec(option);
+    if (!short) return { settings: [], unread: `the command passes ${JSON.stringify(option)}, which postgres takes for no option` };
+    const [, letter, attached] = short;
+    if (letter === "c") {
+      const assignment = attached !== "" ? attached : options[i2 += 1];
+      const split2 = assignment === void 0 ? void 0 : /^([^=]+)=(.*)$/s.exec(assignment);
+      if (!split2) return { settings: [], unread: `-c takes name=value, the command passes ${JSON.stringify(assignment ?? "")}` };
+      settings.push({ name: normalised(split2[1]), value: split2[2] });
+      continue;
+    }
+    const known = SHORT_OPTIONS[letter];
+    if (!known) return { settings: [], unread: `the command passes -${letter}, which sets no configuration parameter` };
+    if (known.value !== void 0) {
+      settings.push({ name: known.name, value: known.value });
+      continue;
+    }
+    const value = attached !== "" ? attached : options[i2 += 1];
+    if (value === void 0) return { settings: [], unread: `-${letter} has no value` };
+    settings.push({ name: known.name, value: letter === "d" ? Number(value) > 0 ? `debug${value}` : "notice" : value });
+  }
+  return { settings };
+}
+function normalised(name) {
+  return name.trim().toLowerCase().replaceAll("-", "_");
+}
+function execForm(args) {
+  const text = args.trim();
+  if (!text.startsWith("[")) return void 0;
+  try {
+    const parsed = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((part) => typeof part === "string") ? parsed : void 0;
+  } catch {
+    return void 0;
+  }
 }
 
 // src/compose-file/postgres-instances.ts

@@ -7,6 +7,7 @@
  * `${VAR:+alt}` substitution from `ARG`s and `ENV`s. No build is run.
  */
 import { interpolate } from "./interpolate.js";
+import { shellWords } from "./shell-words.js";
 
 export interface DockerfileInstruction {
   /** Upper case: `FROM`, `COPY`, `ENV`, … */
@@ -139,7 +140,7 @@ export function substitute(text: string, lookup: (name: string) => string | unde
 
 /** `ARG a=1 b` → [[a, "1"], [b, undefined]]. */
 export function argDeclarations(args: string): Array<[string, string | undefined]> {
-  return shellWords(args).map((word) => {
+  return wordsOf(args).map((word) => {
     const equals = word.indexOf("=");
     return equals < 0 ? [word, undefined] : [word.slice(0, equals), word.slice(equals + 1)];
   });
@@ -147,7 +148,7 @@ export function argDeclarations(args: string): Array<[string, string | undefined
 
 /** `ENV a=1 b="two words"` or the legacy `ENV a one value` → pairs, values not yet substituted. */
 export function envDeclarations(args: string): Array<[string, string]> {
-  const words = shellWords(args);
+  const words = wordsOf(args);
   if (words.length > 0 && !words[0]!.includes("=")) {
     const space = args.search(/\s/);
     return space < 0 ? [] : [[args.slice(0, space), unquote(args.slice(space + 1).trim())]];
@@ -184,45 +185,19 @@ export function copyInstruction(args: string): CopyInstruction | undefined {
       return undefined;
     }
   } else {
-    words = shellWords(rest);
+    words = wordsOf(rest);
   }
   if (words.length < 2) return undefined;
   return { flags, sources: words.slice(0, -1), destination: words.at(-1)! };
 }
 
-/** Whitespace-separated words; quotes group and are removed, a backslash escapes the next character. */
-function shellWords(text: string): string[] {
-  const words: string[] = [];
-  let word = "";
-  let quote: string | undefined;
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!;
-    if (quote) {
-      if (char === quote) quote = undefined;
-      else if (char === "\\" && quote === '"' && i + 1 < text.length) word += text[++i];
-      else word += char;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-      inWord = true;
-    } else if (char === "\\" && i + 1 < text.length) {
-      word += text[++i];
-      inWord = true;
-    } else if (/\s/.test(char)) {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-    } else {
-      word += char;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
+/** Whitespace-separated words (shell-words.ts); an unclosed quote runs to the end. */
+function wordsOf(text: string): string[] {
+  return shellWords(text, "close")!;
 }
 
 function unquote(text: string): string {
-  return shellWords(text).join(" ");
+  return wordsOf(text).join(" ");
 }
 
 /** The `ENV` a built image carries: every `ENV` of the stage chain, in order, `ARG`s substituted. */

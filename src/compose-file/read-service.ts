@@ -3,7 +3,7 @@ import { UsageError } from "../core/errors.js";
 import { assertInsideRepository, readInputText } from "../core/input-files.js";
 import { pathExists } from "../core/path-probe.js";
 import { parseDotenv } from "./dotenv.js";
-import { splitCommandWords } from "./server-command.js";
+import { shellWords } from "./shell-words.js";
 import type { NodeOrigin } from "./located-yaml.js";
 import type { ComposeEnvValue, ComposeService, Located } from "./model.js";
 import { assertInitMountsInside, readHealthcheck, readPorts, readServiceSecrets, readVolumes } from "./service-mounts.js";
@@ -67,7 +67,7 @@ function readWords(entry: { value: unknown; keyOrigin: NodeOrigin }, what: strin
   const where = { line: entry.keyOrigin.line, file: entry.keyOrigin.file };
   if (reader.isSeq(entry.value)) return { args: reader.items(entry.value, what).map((item) => reader.scalar(item, `a word of ${what}`).value), ...where };
   const text = reader.scalar(entry.value, what, entry.keyOrigin).value;
-  const args = splitCommandWords(text);
+  const args = shellWords(text, "refuse");
   if (!args) reader.fail(`${what} has an unclosed quote: ${JSON.stringify(text)}`, entry.value, entry.keyOrigin);
   return { args, ...where };
 }
