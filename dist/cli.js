@@ -54931,6 +54931,11 @@ async function runInitdb(binaries, options) {
       // stopping; the backend then fails on the missing files without removing its System V segment,
       // which the kernel keeps until reboot. The caller removes the folder, and the segment with it.
       "--no-clean",
+      // Its backends' dynamic shared memory as files in the data folder (pg_dynshmem), as the
+      // server's (PostgresProcess.start): a backend killed with SIGKILL (its group is, once initdb
+      // exits) would leave /dev/shm/PostgreSQL.* files until reboot. Also written to postgresql.conf,
+      // which the server's own command line overrides anyway.
+      "--set=dynamic_shared_memory_type=mmap",
       // The user's POSTGRES_INITDB_ARGS come last so they win, as in the image.
       ...options.extraArgs
     ],

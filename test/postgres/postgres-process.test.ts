@@ -96,7 +96,7 @@ describe("embedded PostgreSQL process: an initdb cancelled mid-way", { timeout: 
     ["single", 0],
     ["single", 100],
     ["single", 200],
-  ] as const)("aborted in the --%s phase, %i ms in: no System V segment is left", async (phase, offsetMs) => {
+  ] as const)("aborted in the --%s phase, %i ms in: no System V segment and no /dev/shm file is left", async (phase, offsetMs) => {
     const dir = await mkdtemp(join(root, "run-"));
     const dataDir = join(dir, "data");
     if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);
@@ -109,6 +109,11 @@ describe("embedded PostgreSQL process: an initdb cancelled mid-way", { timeout: 
       if (!reached) await sleep(10);
     }
     expect(reached, `initdb's --${phase} backend never ran`).toBe(true);
+    // Its dynamic shared memory lives in the data folder (pg_dynshmem), removed with it: a backend
+    // killed with SIGKILL leaves no /dev/shm/PostgreSQL.* file, which only a reboot would remove.
+    const backendPids = (await processesInside(dir)).filter((process) => backend.test(process.args)).map((process) => process.pid);
+    const maps = (await Promise.all(backendPids.map((pid) => readFile(`/proc/${pid}/maps`, "utf8").catch(() => "")))).join("\n");
+    expect(maps.match(/\/dev\/shm\/PostgreSQL\.\d+/g) ?? []).toEqual([]);
     // initdb made the data folder (as in a run): its inode names the backend's segment.
     const inode = (await stat(dataDir, { bigint: true })).ino;
     await sleep(offsetMs);
