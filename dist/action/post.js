@@ -34243,8 +34243,8 @@ var {
 } = getIpcExport();
 
 // src/sandbox/os-user.ts
-import { accessSync, constants as constants6 } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants as constants6, statSync as statSync2 } from "node:fs";
+import { dirname, join } from "node:path";
 var SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 function systemTool(name) {
   for (const dir of SYSTEM_DIRS) {
@@ -34312,7 +34312,7 @@ async function removeTree(path6) {
 
 // src/sandbox/temp-root.ts
 import { tmpdir } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname as dirname2, resolve } from "node:path";
 var SHARED_MEMORY = "/dev/shm";
 var MIN_FREE_BYTES = 1024 ** 3;
 var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];

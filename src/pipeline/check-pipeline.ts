@@ -186,7 +186,15 @@ async function checkInRunFolder(
     composeSelection,
     withCompose: needsCompose,
     allowOutsideLinks: settings.allowOutsideLinks,
-    registrySandbox: { timeoutMs: settings.commandTimeoutMs, env: settings.env, signal: io.signal, workDir: runFolder.home, log: (message) => io.logger.debug(message) },
+    registrySandbox: {
+      timeoutMs: settings.commandTimeoutMs,
+      env: settings.env,
+      signal: io.signal,
+      workDir: runFolder.home,
+      user: runFolder.user,
+      copyFolder: () => runFolder.subfolder("registry"),
+      log: (message) => io.logger.debug(message),
+    },
     // Called after loadProduct has returned its promise (the compose project is read asynchronously).
     ...(startsEarly && {
       composeLoaded: (compose: ComposeProject) => {

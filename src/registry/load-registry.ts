@@ -41,7 +41,7 @@ export async function loadRegistry(productDir: string, repoRoot: string, sandbox
   // for thousands of services) run while Babel parses the same file here. A syntax error stops the
   // child, and Babel's error, with its line, is the one thrown.
   const stop = new AbortController();
-  const evaluation = evaluateRegistry({ path, shown, source }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
+  const evaluation = evaluateRegistry({ path, shown, source, repoRoot: resolve(repoRoot) }, { ...sandbox, signal: sandbox.signal ? AbortSignal.any([sandbox.signal, stop.signal]) : stop.signal });
   evaluation.catch(() => undefined);
   let locations: RegistryLocations;
   try {

@@ -1,5 +1,5 @@
-import { accessSync, constants } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { EnvironmentError } from "../core/errors.js";
 
@@ -80,4 +80,32 @@ async function lookupIds(name: string): Promise<OsUser | undefined> {
 /** execa options that run a child as `user` (as this process when undefined). */
 export function asUser(user: OsUser | undefined): { uid?: number; gid?: number } {
   return user?.uid === undefined ? {} : { uid: user.uid, gid: user.gid };
+}
+
+/** The permission bits `user` gets on a file with this stat: owner's, else group's (primary group only), else other's. */
+function bitsFor(user: OsUser, info: { uid: number; gid: number; mode: number }): number {
+  if (info.uid === user.uid) return (info.mode >> 6) & 7;
+  if (info.gid === user.gid) return (info.mode >> 3) & 7;
+  return info.mode & 7;
+}
+
+/**
+ * Whether `user` can reach and read `path` (and list it, when it is a folder): every folder above it
+ * searchable, the path itself readable. Conservative: supplementary groups and ACLs are not
+ * consulted, so a `false` may only cost a copy the user did not need. Always true for "as this
+ * process" (no uid) and for root.
+ */
+export function readableBy(user: OsUser, path: string): boolean {
+  if (user.uid === undefined || user.uid === 0) return true;
+  try {
+    const target = statSync(path);
+    const wanted = target.isDirectory() ? 5 : 4;
+    if ((bitsFor(user, target) & wanted) !== wanted) return false;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      if ((bitsFor(user, statSync(dir)) & 1) === 0) return false;
+      if (dirname(dir) === dir) return true;
+    }
+  } catch {
+    return false;
+  }
 }

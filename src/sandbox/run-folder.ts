@@ -90,7 +90,7 @@ export class RunFolder {
     await this.writeRecord();
   }
 
-  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: drift/repo-copy.ts). */
+  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: sandbox/repo-copy.ts). */
   async own(path: string): Promise<void> {
     const { uid, gid } = this.user;
     if (uid === undefined) return;

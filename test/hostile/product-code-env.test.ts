@@ -1,15 +1,16 @@
 /**
- * Issue 9, measured defect 3: secrets reach product code. The repository's generator
- * (`infra/generate.ts`), its init `*.sh` scripts and the migrate command ran with the caller's whole
+ * Issue 9, measured defect 3: secrets reach product code. The repository's registry module
+ * (`infra/service-registry.ts`), its generator (`infra/generate.ts`), its init `*.sh` scripts and
+ * the migrate command ran with the caller's whole
  * environment — in the action, the token input and every secret the job exported. Each planted
  * program here writes what it sees (its environment and its uid) to a file; none may hold a canary
  * from the caller's environment, and as root none may run as root.
  */
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COMPOSE, GENERATOR, HostileRepo, PRODUCT } from "./support/hostile-repo.js";
+import { COMPOSE, GENERATOR, HostileRepo, PRODUCT, REGISTRY } from "./support/hostile-repo.js";
 import { cleanEndAmong, outcomeOf, withExitAmong, type Outcome } from "./support/outcome.js";
 import { RunFolder } from "./support/run-folder.js";
 import { runCli } from "./support/run-cli.js";
@@ -40,6 +41,14 @@ describe("product code runs with a minimal environment, never the caller's secre
         text,
       ].join("\n"),
     );
+    // Evaluated once per load: the file names carry the pid.
+    await repo.edit(REGISTRY, (text) =>
+      [
+        'import { writeFileSync as hostileDump } from "node:fs";',
+        `hostileDump(${JSON.stringify(join(folder.dumps, "registry-env-"))} + process.pid + ".json", JSON.stringify({ uid: process.getuid?.(), env: process.env }));`,
+        text,
+      ].join("\n"),
+    );
     // A sourced (not executable) init script, as most repositories have them.
     await repo.write(`${PRODUCT}/infra/02-env-dump.sh`, `#!/bin/bash\n{ echo "uid=$(id -u)"; env; } > ${join(folder.dumps, "init-sh-env.txt")}\n`, 0o644);
     await repo.edit(COMPOSE, (text) =>
@@ -64,6 +73,17 @@ describe("product code runs with a minimal environment, never the caller's secre
 
   it("the run itself ends cleanly (exit 0 or 1, nothing left, tree unchanged)", () => {
     expect(withExitAmong(outcome, [0, 1])).toEqual(cleanEndAmong([0, 1]));
+  });
+
+  it("infra/service-registry.ts sees no caller secret, and does not run as root", async () => {
+    const names = (await readdir(folder.dumps)).filter((name) => name.startsWith("registry-env-"));
+    expect(names.length, "the registry module was evaluated").toBeGreaterThan(0);
+    for (const name of names) {
+      const seen = JSON.parse(await dump(name)) as { uid?: number; env: Record<string, string> };
+      expect(seen.env.PATH, "the registry ran with a PATH").toBeTruthy();
+      expect(leakedCanaries(JSON.stringify(seen.env))).toEqual([]);
+      expect(seen.uid, name).not.toBe(0);
+    }
   });
 
   it("infra/generate.ts sees no caller secret, and does not run as root", async () => {

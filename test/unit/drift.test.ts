@@ -3,7 +3,7 @@ import { access, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { driftCheck } from "../../src/checks/drift/index.js";
-import { snapshotTree } from "../../src/checks/drift/repo-copy.js";
+import { snapshotTree } from "../../src/sandbox/repo-copy.js";
 import type { CheckOptions } from "../../src/checks/check.js";
 import { UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";

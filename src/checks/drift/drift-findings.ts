@@ -1,7 +1,7 @@
 import { formatPatch, structuredPatch, type StructuredPatch } from "diff";
 import type { Finding } from "../../core/report-model.js";
 import { maskSecrets } from "../../core/secrets.js";
-import type { TreeSnapshot } from "./repo-copy.js";
+import type { TreeSnapshot } from "../../sandbox/repo-copy.js";
 
 /** One file that the generator's output and the committed tree disagree on. */
 export interface FileDrift {

@@ -10,7 +10,7 @@ import type { RunFolder } from "../../sandbox/run-folder.js";
 import type { LoaderPreference } from "../../sandbox/typescript-loader.js";
 import { withRunFolder } from "../shared/run-folder-of.js";
 import { compareSnapshots, driftFinding, type FileDrift, type Regeneration } from "./drift-findings.js";
-import { copyRepo, removeRepoCopy, type RepoCopy, snapshotTree } from "./repo-copy.js";
+import { copyRepo, removeRepoCopy, type RepoCopy, snapshotTree } from "../../sandbox/repo-copy.js";
 import { findGenerator, generatorCommandLine, runGenerator, type Generator } from "./run-generator.js";
 import { driftRules } from "./rules.js";
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 
 /**
- * A throwaway copy of the monorepo for the generator to run in, so the user's tree is never
+ * A throwaway copy of the monorepo for product code to run in (the generator; the registry module
+ * where the unprivileged user cannot read the checkout), so the user's tree is never
  * touched, with a content snapshot taken while copying.
  *
  * The file work is synchronous, one folder at a time with a turn of the event loop between folders
