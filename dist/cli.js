@@ -53704,6 +53704,9 @@ function normalizeProjectName(name) {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[-_]+/, "");
 }
 
+// src/docker/run-resources.ts
+import { setTimeout as sleep3 } from "node:timers/promises";
+
 // src/docker/stack-state.ts
 var PROJECT_LABEL = "com.docker.compose.project";
 var SERVICE_LABEL = "com.docker.compose.service";
@@ -53774,6 +53777,21 @@ async function removeRunResources(project, env) {
     ...await list(["images", "-q", "--filter", `reference=${project}-*`])
   ];
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
+  return new Set(containers).size + volumes.length + networks.length + new Set(images).size;
+}
+var SETTLE_INTERVAL_MS = 2e3;
+var SETTLE_QUIET_SWEEPS = 3;
+var SETTLE_LIMIT_MS = 6e4;
+async function settleRunResources(project, env, { intervalMs = SETTLE_INTERVAL_MS, limitMs = SETTLE_LIMIT_MS } = {}) {
+  const deadline = performance.now() + limitMs;
+  let removed2 = 0;
+  for (let quiet = 0; quiet < SETTLE_QUIET_SWEEPS && performance.now() < deadline; ) {
+    await sleep3(intervalMs);
+    const found = await removeRunResources(project, env);
+    removed2 += found;
+    quiet = found === 0 ? quiet + 1 : 0;
+  }
+  return removed2;
 }
 
 // src/runtime/instance-start-error.ts
@@ -54065,12 +54083,16 @@ ${states}` : ""}`,
     if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     return result;
   }
-  /** A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
+  /**
+   * A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and
+   * waits until it has exited. True when one was running (the engine may still finish what it asked for).
+   */
   async stopUp() {
     const up = this.startProcess;
-    if (!up) return;
+    if (!up) return false;
     up.kill("SIGTERM");
     await up.catch(() => void 0);
+    return true;
   }
   /** `down -v --remove-orphans --rmi local`: containers, networks, volumes and the images built for the run. */
   async down() {
@@ -54446,7 +54468,7 @@ var ComposeRuntime = class {
     this.scratchServers = void 0;
     const started = performance.now();
     const since = (from) => Math.round(performance.now() - from);
-    await commands?.stopUp();
+    const interrupted = await commands?.stopUp() ?? false;
     let scratchMs = 0;
     let downMs = 0;
     const stopScratch = async () => {
@@ -54461,8 +54483,16 @@ var ComposeRuntime = class {
     if (commands) {
       const leftovers = performance.now();
       await attempt("removing what compose down left", () => removeRunResources(commands.project, this.options.env));
+      let settled = "";
+      if (interrupted) {
+        const settling = performance.now();
+        await attempt("removing what the interrupted build or up made after down", async () => {
+          const late = await settleRunResources(commands.project, this.options.env);
+          settled = `, ${late} made after down removed while settling for ${since(settling)} ms`;
+        });
+      }
       this.options.logger.debug(
-        `compose: project ${commands.project} torn down in ${since(started)} ms (down ${downMs} ms, the scratch servers removed beside it in ${scratchMs} ms, leftovers ${since(leftovers)} ms)`
+        `compose: project ${commands.project} torn down in ${since(started)} ms (down ${downMs} ms, the scratch servers removed beside it in ${scratchMs} ms, leftovers ${since(leftovers)} ms${settled})`
       );
     }
     const dir = this.tempDir;

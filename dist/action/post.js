@@ -34535,6 +34535,7 @@ async function removeRunResources(project, env) {
     ...await list(["images", "-q", "--filter", `reference=${project}-*`])
   ];
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
+  return new Set(containers).size + volumes.length + networks.length + new Set(images).size;
 }
 
 // src/action/leftovers.ts

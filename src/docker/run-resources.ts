@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { docker, type ProcessEnv } from "./docker-cli.js";
 import { PROJECT_LABEL } from "./stack-state.js";
 
@@ -11,7 +12,7 @@ export const RUN_LABEL = "civic.conformance.run";
  * them `<project>_<service>`, v2 `<project>-<service>`). The compose-stack runtime calls it after
  * `down`; the action's `post:` step calls it for a run that was cancelled before its own teardown.
  */
-export async function removeRunResources(project: string, env: ProcessEnv): Promise<void> {
+export async function removeRunResources(project: string, env: ProcessEnv): Promise<number> {
   const list = async (args: string[]) =>
     (await docker(args, { env, timeoutMs: 30_000 })).stdout
       .split("\n")
@@ -31,4 +32,31 @@ export async function removeRunResources(project: string, env: ProcessEnv): Prom
     ...(await list(["images", "-q", "--filter", `reference=${project}-*`])),
   ];
   if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 120_000 });
+  return new Set(containers).size + volumes.length + networks.length + new Set(images).size;
+}
+
+/** Between two sweeps of `settleRunResources`. */
+const SETTLE_INTERVAL_MS = 2_000;
+/** Empty sweeps in a row that count as settled. */
+const SETTLE_QUIET_SWEEPS = 3;
+/** The longest the settling goes on. */
+const SETTLE_LIMIT_MS = 60_000;
+
+/**
+ * After a `build`/`up` was killed part-way (Ctrl-C, SIGTERM, a timeout), the engine finishes what
+ * the client had asked for on its own: a build step commits its image, a container is created,
+ * seconds after the client is gone and after `down` and the first sweep ran. So the sweep is
+ * repeated until it finds nothing SETTLE_QUIET_SWEEPS times in a row (at most SETTLE_LIMIT_MS);
+ * returns how many resources the repeats removed.
+ */
+export async function settleRunResources(project: string, env: ProcessEnv, { intervalMs = SETTLE_INTERVAL_MS, limitMs = SETTLE_LIMIT_MS } = {}): Promise<number> {
+  const deadline = performance.now() + limitMs;
+  let removed = 0;
+  for (let quiet = 0; quiet < SETTLE_QUIET_SWEEPS && performance.now() < deadline; ) {
+    await sleep(intervalMs);
+    const found = await removeRunResources(project, env);
+    removed += found;
+    quiet = found === 0 ? quiet + 1 : 0;
+  }
+  return removed;
 }

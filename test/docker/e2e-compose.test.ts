@@ -106,7 +106,12 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
 
         it("passes all seven checks on the compose runtime and exits 0", () => {
           expect(report.runtime).toBe("compose");
-          expect(report.checks.map((c) => [c.id, c.status, c.findings.filter((f) => f.severity === "error").length])).toEqual(
+          // On a failure, say why: each check's reason and first findings, and the end of the CLI's log.
+          const why = [
+            ...report.checks.filter((c) => c.status !== "pass").map((c) => `${c.id} ${c.status}: ${c.reason ?? ""} ${c.findings.slice(0, 3).map((f) => `[${f.rule}] ${f.message}`).join(" | ")}`),
+            String(result.stderr).split("\n").slice(-40).join("\n"),
+          ].join("\n");
+          expect(report.checks.map((c) => [c.id, c.status, c.findings.filter((f) => f.severity === "error").length]), why).toEqual(
             ["registry", "drift", "compose", "own-database", "isolation", "migrations", "dependencies"].map((id) => [id, "pass", 0]),
           );
           expect(result.exitCode).toBe(0);

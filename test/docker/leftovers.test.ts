@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { tearDownLeftovers } from "../../src/action/leftovers.js";
 import { RecordingLogger } from "../../src/core/logger.js";
 import { COMPOSE_COPY_NAME } from "../../src/docker/compose-file-copy.js";
-import { RUN_LABEL } from "../../src/docker/run-resources.js";
+import { removeRunResources, RUN_LABEL, settleRunResources } from "../../src/docker/run-resources.js";
 import { PROJECT_LABEL } from "../../src/docker/stack-state.js";
 import { docker, dockerList, requireDockerInCI, STANDIN_IMAGES, TEST_LABEL, uniqueName } from "../helpers/docker.js";
 
@@ -64,5 +64,29 @@ describe.skipIf(!requireDockerInCI())("the post step on a cancelled compose run"
       await rm(tempRoot, { recursive: true, force: true });
       await rm(productDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(!requireDockerInCI())("settling after an interrupted build or up", { timeout: 120_000 }, () => {
+  const project = uniqueName("settle");
+  afterAll(async () => {
+    await docker(["network", "rm", `${project}_late`], { reject: false });
+    await docker(["volume", "rm", "-f", `${project}_late`], { reject: false });
+  });
+
+  it("removes what the engine makes for the project after the first sweep, and returns once sweeps find nothing", async () => {
+    const env = process.env;
+    // The engine finishing an interrupted `up`: a network and a volume of the project appear a few seconds later.
+    const late = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await docker(["network", "create", "--label", `${PROJECT_LABEL}=${project}`, "--label", `${TEST_LABEL}=true`, `${project}_late`]);
+      await docker(["volume", "create", "--label", `${PROJECT_LABEL}=${project}`, "--label", `${TEST_LABEL}=true`, `${project}_late`]);
+    })();
+    expect(await removeRunResources(project, env)).toBe(0);
+    const removed = await settleRunResources(project, env, { intervalMs: 1_000 });
+    await late;
+    expect(removed).toBe(2);
+    expect(await dockerList(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`])).toEqual([]);
+    expect(await dockerList(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`])).toEqual([]);
   });
 });

@@ -84,12 +84,16 @@ export class ComposeProjectCommands {
     return result;
   }
 
-  /** A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and waits until it has exited. */
-  async stopUp(): Promise<void> {
+  /**
+   * A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and
+   * waits until it has exited. True when one was running (the engine may still finish what it asked for).
+   */
+  async stopUp(): Promise<boolean> {
     const up = this.startProcess;
-    if (!up) return;
+    if (!up) return false;
     up.kill("SIGTERM");
     await up.catch(() => undefined);
+    return true;
   }
 
   /** `down -v --remove-orphans --rmi local`: containers, networks, volumes and the images built for the run. */

@@ -13,7 +13,7 @@ import { resolveComposeCommand, type ComposeCommand } from "../../docker/compose
 import { writeComposeCopy } from "../../docker/compose-file-copy.js";
 import type { ProcessEnv } from "../../docker/docker-cli.js";
 import { defaultProjectNames, runProjectName } from "../../docker/project-name.js";
-import { removeRunResources } from "../../docker/run-resources.js";
+import { removeRunResources, settleRunResources } from "../../docker/run-resources.js";
 import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
 import type { Product } from "../../product/product.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
@@ -222,7 +222,7 @@ export class ComposeRuntime implements Runtime {
     this.scratchServers = undefined;
     const started = performance.now();
     const since = (from: number) => Math.round(performance.now() - from);
-    await commands?.stopUp();
+    const interrupted = (await commands?.stopUp()) ?? false;
     // The scratch servers and the stack are independent: take them down together.
     let scratchMs = 0;
     let downMs = 0;
@@ -238,8 +238,17 @@ export class ComposeRuntime implements Runtime {
     if (commands) {
       const leftovers = performance.now();
       await attempt("removing what compose down left", () => removeRunResources(commands.project, this.options.env));
+      // A build or up killed part-way: what the engine still finishes for it appears after `down`.
+      let settled = "";
+      if (interrupted) {
+        const settling = performance.now();
+        await attempt("removing what the interrupted build or up made after down", async () => {
+          const late = await settleRunResources(commands.project, this.options.env);
+          settled = `, ${late} made after down removed while settling for ${since(settling)} ms`;
+        });
+      }
       this.options.logger.debug(
-        `compose: project ${commands.project} torn down in ${since(started)} ms (down ${downMs} ms, the scratch servers removed beside it in ${scratchMs} ms, leftovers ${since(leftovers)} ms)`,
+        `compose: project ${commands.project} torn down in ${since(started)} ms (down ${downMs} ms, the scratch servers removed beside it in ${scratchMs} ms, leftovers ${since(leftovers)} ms${settled})`,
       );
     }
     const dir = this.tempDir;
