@@ -7,7 +7,7 @@
 import { chown, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { preparePostgresBinaries, type PostgresBinaries } from "../../src/runtime/embedded/postgres-binaries.js";
 import { PostgresProcess, runInitdb } from "../../src/runtime/embedded/postgres-process.js";
 import { resolveUnprivilegedUser, type OsUser } from "../../src/sandbox/os-user.js";
@@ -102,6 +102,11 @@ describe("embedded PostgreSQL process: an initdb cancelled mid-way", { timeout: 
     if (user.uid !== undefined) await chown(dir, user.uid, user.gid ?? user.uid);
     const controller = new AbortController();
     const running = runInitdb(binaries, { dataDir, superuser: "civic", extraArgs: [], user, cwd: dir, signal: controller.signal }).catch((error: Error) => error);
+    // Also when an expectation below fails first: no initdb of this test outlives it.
+    onTestFinished(async () => {
+      controller.abort(new Error("the test ended"));
+      await running;
+    });
     const backend = new RegExp(` --${phase}\\b`);
     let reached = false;
     for (let waited = 0; waited < 20_000 && !reached; waited += 10) {
