@@ -45357,8 +45357,192 @@ function describeInit(result) {
 }
 
 // src/generator/generate-command.ts
-import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename4, dirname as dirname10, join as join14, resolve as resolve14 } from "node:path";
+import { mkdir as mkdir3, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
+import { basename as basename5, dirname as dirname11, join as join15, resolve as resolve15 } from "node:path";
+
+// src/sandbox/run-folder.ts
+import { chmod, chown as chown2, mkdir as mkdir2, mkdtemp as mkdtemp2, writeFile as writeFile2 } from "node:fs/promises";
+import { hostname } from "node:os";
+import { basename as basename4, join as join14 } from "node:path";
+
+// src/sandbox/process-table.ts
+import { readdir as readdir6, readFile as readFile2, readlink } from "node:fs/promises";
+import { sep as sep5 } from "node:path";
+async function processStartTime(pid) {
+  const stat11 = await readFile2(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
+  if (stat11 === void 0) return void 0;
+  return stat11.slice(stat11.lastIndexOf(")") + 2).split(" ")[19];
+}
+async function processesInside(folder) {
+  const found = [];
+  const entries = await readdir6("/proc").catch(() => []);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const [cmdline, cwd] = await Promise.all([
+      readFile2(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+      readlink(`/proc/${entry}/cwd`).catch(() => "")
+    ]);
+    const args = cmdline.split("\0").join(" ").trim();
+    if (args.includes(folder + sep5) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep5)) {
+      found.push({ pid: Number(entry), args, cwd });
+    }
+  }
+  return found;
+}
+function isPostmaster(process10) {
+  return / -D /.test(` ${process10.args} `) && /(^|\/)postgres /.test(process10.args);
+}
+
+// src/sandbox/remove-tree.ts
+import { execFile } from "node:child_process";
+import { rm as rm2 } from "node:fs/promises";
+import { promisify as promisify3 } from "node:util";
+var execFileAsync = promisify3(execFile);
+async function removeTree(path6) {
+  await execFileAsync("/bin/rm", ["-rf", "--", path6]).catch(() => void 0);
+  await rm2(path6, { recursive: true, force: true, maxRetries: 3 });
+}
+
+// src/sandbox/temp-root.ts
+import { access as access2, constants as constants5, stat as stat4, statfs } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { dirname as dirname10, resolve as resolve14 } from "node:path";
+var SHARED_MEMORY = "/dev/shm";
+var MIN_FREE_BYTES = 1024 ** 3;
+var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
+async function chooseTempRoot(env, user = { name: "current user" }) {
+  const preferred = namedTempDir(env) ?? (await roomySharedMemory() ? SHARED_MEMORY : tmpdir2());
+  const blocked = await blockingFolder(preferred, user);
+  if (blocked === void 0) return { root: preferred };
+  const passedOver = `${preferred} cannot be entered by the '${user.name}' user (${blocked} is mode ${await modeOf(blocked)})`;
+  for (const candidate of [SHARED_MEMORY, ...SYSTEM_TEMP_DIRS]) {
+    if (candidate === preferred || !await writable2(candidate)) continue;
+    if (await blockingFolder(candidate, user) === void 0) return { root: candidate, passedOver };
+  }
+  return { root: preferred, passedOver };
+}
+function tempRootCandidates(env) {
+  return [...new Set([namedTempDir(env) ?? tmpdir2(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path6) => resolve14(path6)))];
+}
+function namedTempDir(env) {
+  return env.TMPDIR ? resolve14(env.TMPDIR) : void 0;
+}
+async function roomySharedMemory() {
+  try {
+    await access2(SHARED_MEMORY, constants5.W_OK | constants5.X_OK);
+    const stats = await statfs(SHARED_MEMORY);
+    return stats.bavail * stats.bsize >= MIN_FREE_BYTES;
+  } catch {
+    return false;
+  }
+}
+async function writable2(path6) {
+  try {
+    await access2(path6, constants5.W_OK | constants5.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function blockingFolder(path6, user) {
+  if (user.uid === void 0) return void 0;
+  for (let folder = resolve14(path6); ; folder = dirname10(folder)) {
+    try {
+      const info = await stat4(folder);
+      const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
+      if ((info.mode & bit) === 0) return folder;
+    } catch {
+      return folder;
+    }
+    if (dirname10(folder) === folder) return void 0;
+  }
+}
+async function modeOf(path6) {
+  return stat4(path6).then(
+    (info) => (info.mode & 511).toString(8).padStart(4, "0"),
+    () => "unknown"
+  );
+}
+
+// src/sandbox/run-folder.ts
+var RUN_FOLDER_PREFIX = "civic-conformance-run-";
+var RUN_RECORD = "run.json";
+var RunFolder = class _RunFolder {
+  constructor(path6, user, passedOver, record2) {
+    this.path = path6;
+    this.user = user;
+    this.passedOver = passedOver;
+    this.record = record2;
+  }
+  path;
+  user;
+  passedOver;
+  record;
+  removing;
+  /** Record writes one after another, so the last one on disk is the whole record. */
+  recording = Promise.resolve();
+  /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
+  static async create(env, user) {
+    const { root, passedOver } = await chooseTempRoot(env, user);
+    const path6 = await mkdtemp2(join14(root, RUN_FOLDER_PREFIX));
+    await chmod(path6, 457);
+    const record2 = {
+      pid: process.pid,
+      ...await processStartTime(process.pid).then((startTime) => startTime ? { startTime } : {}),
+      host: hostname(),
+      startedAt: (/* @__PURE__ */ new Date()).toISOString()
+    };
+    const folder = new _RunFolder(path6, user, passedOver, record2);
+    await folder.writeRecord();
+    await Promise.all([folder.ownedFolder("home"), folder.ownedFolder("tmp")]);
+    return folder;
+  }
+  /** A throwaway, empty HOME for product programs, owned by `user`. */
+  get home() {
+    return join14(this.path, "home");
+  }
+  /** TMPDIR for product programs, owned by `user`. */
+  get tmp() {
+    return join14(this.path, "tmp");
+  }
+  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
+  async subfolder(prefix) {
+    const path6 = await mkdtemp2(join14(this.path, `${prefix}-`));
+    await this.own(path6);
+    this.record = { ...this.record, folders: [...this.record.folders ?? [], basename4(path6)] };
+    await this.writeRecord();
+    return path6;
+  }
+  /** Records a PostgreSQL server started for the run (the reaper stops it if the run is killed). */
+  async noteServer(pid, dataDir) {
+    if (pid === void 0) return;
+    this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
+    await this.writeRecord();
+  }
+  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: sandbox/repo-copy.ts). */
+  async own(path6) {
+    const { uid, gid } = this.user;
+    if (uid === void 0) return;
+    await chown2(path6, uid, gid ?? uid);
+  }
+  /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
+  remove() {
+    this.removing ??= removeTree(this.path);
+    return this.removing;
+  }
+  writeRecord() {
+    const text = `${JSON.stringify(this.record)}
+`;
+    const write = this.recording.then(() => writeFile2(join14(this.path, RUN_RECORD), text, { mode: 420 }));
+    this.recording = write.catch(() => void 0);
+    return write;
+  }
+  async ownedFolder(name) {
+    const path6 = join14(this.path, name);
+    await mkdir2(path6, { mode: 448 });
+    await this.own(path6);
+  }
+};
 
 // src/registry/postgres-identifier.ts
 var POSTGRES_RESERVED_WORDS = /* @__PURE__ */ new Set([
@@ -45798,17 +45982,32 @@ function renderInfra(registry2, product) {
 
 // src/generator/generate-command.ts
 async function generateProduct(productDir, repoRoot, options) {
-  const dir = resolve14(productDir);
-  const registry2 = await loadRegistry(dir, repoRoot);
-  const rendered = renderInfra(registry2, basename4(dir));
+  const dir = resolve15(productDir);
+  const env = options.env ?? {};
+  const runFolder = await RunFolder.create(env, await resolveUnprivilegedUser(process.getuid?.()));
+  const unregister = registerCleanup(() => runFolder.remove());
+  let registry2;
+  try {
+    registry2 = await loadRegistry(dir, repoRoot, {
+      env,
+      workDir: runFolder.home,
+      user: runFolder.user,
+      copyFolder: () => runFolder.subfolder("registry"),
+      ...options.signal && { signal: options.signal }
+    });
+  } finally {
+    await runFolder.remove().catch(() => void 0);
+    unregister();
+  }
+  const rendered = renderInfra(registry2, basename5(dir));
   const files = [];
   for (const [path6, content] of rendered) {
-    const target = join14(dir, path6);
-    const current = await readFile2(target, "utf8").catch(() => void 0);
+    const target = join15(dir, path6);
+    const current = await readFile3(target, "utf8").catch(() => void 0);
     const changed = current !== content;
     if (options.write && changed) {
-      await mkdir2(dirname10(target), { recursive: true });
-      await writeFile2(target, content, { mode: path6.endsWith(".sh") ? 493 : 420 });
+      await mkdir3(dirname11(target), { recursive: true });
+      await writeFile3(target, content, { mode: path6.endsWith(".sh") ? 493 : 420 });
     }
     files.push({ path: path6, content, changed });
   }
@@ -46420,10 +46619,10 @@ async function missingDatabaseFindings(postgres, scripts, served, civic, repoRoo
 }
 
 // src/checks/compose/service-rule-context.ts
-import { resolve as resolve15 } from "node:path";
+import { resolve as resolve16 } from "node:path";
 function composeDockerfile(service, repoRoot) {
   if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve15(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+  return repoRelative(repoRoot, resolve16(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
 function at(_context, service, where) {
   return { service: service.key, file: where.file, line: where.line };
@@ -47466,190 +47665,6 @@ function staticFindings(service, registry2, compose) {
 // src/checks/drift/index.ts
 import { readFile as readFile4 } from "node:fs/promises";
 import { join as join17 } from "node:path";
-
-// src/sandbox/run-folder.ts
-import { chmod, chown as chown2, mkdir as mkdir3, mkdtemp as mkdtemp2, writeFile as writeFile3 } from "node:fs/promises";
-import { hostname } from "node:os";
-import { basename as basename5, join as join15 } from "node:path";
-
-// src/sandbox/process-table.ts
-import { readdir as readdir6, readFile as readFile3, readlink } from "node:fs/promises";
-import { sep as sep5 } from "node:path";
-async function processStartTime(pid) {
-  const stat11 = await readFile3(`/proc/${pid}/stat`, "utf8").catch(() => void 0);
-  if (stat11 === void 0) return void 0;
-  return stat11.slice(stat11.lastIndexOf(")") + 2).split(" ")[19];
-}
-async function processesInside(folder) {
-  const found = [];
-  const entries = await readdir6("/proc").catch(() => []);
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const [cmdline, cwd] = await Promise.all([
-      readFile3(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
-      readlink(`/proc/${entry}/cwd`).catch(() => "")
-    ]);
-    const args = cmdline.split("\0").join(" ").trim();
-    if (args.includes(folder + sep5) || args.endsWith(folder) || args.includes(`${folder} `) || cwd === folder || cwd.startsWith(folder + sep5)) {
-      found.push({ pid: Number(entry), args, cwd });
-    }
-  }
-  return found;
-}
-function isPostmaster(process10) {
-  return / -D /.test(` ${process10.args} `) && /(^|\/)postgres /.test(process10.args);
-}
-
-// src/sandbox/remove-tree.ts
-import { execFile } from "node:child_process";
-import { rm as rm2 } from "node:fs/promises";
-import { promisify as promisify3 } from "node:util";
-var execFileAsync = promisify3(execFile);
-async function removeTree(path6) {
-  await execFileAsync("/bin/rm", ["-rf", "--", path6]).catch(() => void 0);
-  await rm2(path6, { recursive: true, force: true, maxRetries: 3 });
-}
-
-// src/sandbox/temp-root.ts
-import { access as access2, constants as constants5, stat as stat4, statfs } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname11, resolve as resolve16 } from "node:path";
-var SHARED_MEMORY = "/dev/shm";
-var MIN_FREE_BYTES = 1024 ** 3;
-var SYSTEM_TEMP_DIRS = ["/tmp", "/var/tmp"];
-async function chooseTempRoot(env, user = { name: "current user" }) {
-  const preferred = namedTempDir(env) ?? (await roomySharedMemory() ? SHARED_MEMORY : tmpdir2());
-  const blocked = await blockingFolder(preferred, user);
-  if (blocked === void 0) return { root: preferred };
-  const passedOver = `${preferred} cannot be entered by the '${user.name}' user (${blocked} is mode ${await modeOf(blocked)})`;
-  for (const candidate of [SHARED_MEMORY, ...SYSTEM_TEMP_DIRS]) {
-    if (candidate === preferred || !await writable2(candidate)) continue;
-    if (await blockingFolder(candidate, user) === void 0) return { root: candidate, passedOver };
-  }
-  return { root: preferred, passedOver };
-}
-function tempRootCandidates(env) {
-  return [...new Set([namedTempDir(env) ?? tmpdir2(), SHARED_MEMORY, ...SYSTEM_TEMP_DIRS].map((path6) => resolve16(path6)))];
-}
-function namedTempDir(env) {
-  return env.TMPDIR ? resolve16(env.TMPDIR) : void 0;
-}
-async function roomySharedMemory() {
-  try {
-    await access2(SHARED_MEMORY, constants5.W_OK | constants5.X_OK);
-    const stats = await statfs(SHARED_MEMORY);
-    return stats.bavail * stats.bsize >= MIN_FREE_BYTES;
-  } catch {
-    return false;
-  }
-}
-async function writable2(path6) {
-  try {
-    await access2(path6, constants5.W_OK | constants5.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function blockingFolder(path6, user) {
-  if (user.uid === void 0) return void 0;
-  for (let folder = resolve16(path6); ; folder = dirname11(folder)) {
-    try {
-      const info = await stat4(folder);
-      const bit = info.uid === user.uid ? 64 : info.gid === user.gid ? 8 : 1;
-      if ((info.mode & bit) === 0) return folder;
-    } catch {
-      return folder;
-    }
-    if (dirname11(folder) === folder) return void 0;
-  }
-}
-async function modeOf(path6) {
-  return stat4(path6).then(
-    (info) => (info.mode & 511).toString(8).padStart(4, "0"),
-    () => "unknown"
-  );
-}
-
-// src/sandbox/run-folder.ts
-var RUN_FOLDER_PREFIX = "civic-conformance-run-";
-var RUN_RECORD = "run.json";
-var RunFolder = class _RunFolder {
-  constructor(path6, user, passedOver, record2) {
-    this.path = path6;
-    this.user = user;
-    this.passedOver = passedOver;
-    this.record = record2;
-  }
-  path;
-  user;
-  passedOver;
-  record;
-  removing;
-  /** Record writes one after another, so the last one on disk is the whole record. */
-  recording = Promise.resolve();
-  /** Makes the folder and its record; `env` decides the temp root (TMPDIR), `user` who must reach it. */
-  static async create(env, user) {
-    const { root, passedOver } = await chooseTempRoot(env, user);
-    const path6 = await mkdtemp2(join15(root, RUN_FOLDER_PREFIX));
-    await chmod(path6, 457);
-    const record2 = {
-      pid: process.pid,
-      ...await processStartTime(process.pid).then((startTime) => startTime ? { startTime } : {}),
-      host: hostname(),
-      startedAt: (/* @__PURE__ */ new Date()).toISOString()
-    };
-    const folder = new _RunFolder(path6, user, passedOver, record2);
-    await folder.writeRecord();
-    await Promise.all([folder.ownedFolder("home"), folder.ownedFolder("tmp")]);
-    return folder;
-  }
-  /** A throwaway, empty HOME for product programs, owned by `user`. */
-  get home() {
-    return join15(this.path, "home");
-  }
-  /** TMPDIR for product programs, owned by `user`. */
-  get tmp() {
-    return join15(this.path, "tmp");
-  }
-  /** A new folder `<prefix>-XXXXXX` inside the run folder, 0700, owned by `user`, named in the record. */
-  async subfolder(prefix) {
-    const path6 = await mkdtemp2(join15(this.path, `${prefix}-`));
-    await this.own(path6);
-    this.record = { ...this.record, folders: [...this.record.folders ?? [], basename5(path6)] };
-    await this.writeRecord();
-    return path6;
-  }
-  /** Records a PostgreSQL server started for the run (the reaper stops it if the run is killed). */
-  async noteServer(pid, dataDir) {
-    if (pid === void 0) return;
-    this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
-    await this.writeRecord();
-  }
-  /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: sandbox/repo-copy.ts). */
-  async own(path6) {
-    const { uid, gid } = this.user;
-    if (uid === void 0) return;
-    await chown2(path6, uid, gid ?? uid);
-  }
-  /** Removes the folder and its record; every caller (finally, signal, cleanup registry) shares one removal. */
-  remove() {
-    this.removing ??= removeTree(this.path);
-    return this.removing;
-  }
-  writeRecord() {
-    const text = `${JSON.stringify(this.record)}
-`;
-    const write = this.recording.then(() => writeFile3(join15(this.path, RUN_RECORD), text, { mode: 420 }));
-    this.recording = write.catch(() => void 0);
-    return write;
-  }
-  async ownedFolder(name) {
-    const path6 = join15(this.path, name);
-    await mkdir3(path6, { mode: 448 });
-    await this.own(path6);
-  }
-};
 
 // src/checks/shared/run-folder-of.ts
 async function withRunFolder(context, work) {
@@ -56894,9 +56909,9 @@ async function main(argv, io) {
 `);
         return 0;
       case "generate": {
-        const { productPath, cwd, repoRoot: repoRootOverride, write } = command.settings;
+        const { productPath, cwd, repoRoot: repoRootOverride, write, env } = command.settings;
         const { productDir, repoRoot } = await locateProduct(productPath, cwd, repoRootOverride);
-        const result = await generateProduct(productDir, repoRoot, { write });
+        const result = await generateProduct(productDir, repoRoot, { write, env, signal: io.signal });
         for (const file of result.files) {
           if (write) io.stderr(`${file.changed ? "wrote" : "unchanged"} ${file.path}
 `);

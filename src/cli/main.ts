@@ -41,9 +41,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         io.stdout(`${VERSION}\n`);
         return 0;
       case "generate": {
-        const { productPath, cwd, repoRoot: repoRootOverride, write } = command.settings;
+        const { productPath, cwd, repoRoot: repoRootOverride, write, env } = command.settings;
         const { productDir, repoRoot } = await locateProduct(productPath, cwd, repoRootOverride);
-        const result = await generateProduct(productDir, repoRoot, { write });
+        const result = await generateProduct(productDir, repoRoot, { write, env, signal: io.signal });
         for (const file of result.files) {
           if (write) io.stderr(`${file.changed ? "wrote" : "unchanged"} ${file.path}\n`);
           else io.stdout(`# ── ${file.path} ──\n${file.content}`);

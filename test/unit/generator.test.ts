@@ -1,5 +1,7 @@
 import { execa } from "execa";
-import { readFile, unlink } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -240,5 +242,27 @@ describe("generateProduct", () => {
       ["start-dev.sh", false],
     ]);
     expect(await copy.read("products/property-tax/docker-compose.yml")).toBe(before);
+  });
+
+  it.runIf(process.getuid?.() === 0)("as root, evaluates the registry module as the unprivileged user, with none of the caller's environment", async () => {
+    await using copy = await copyFixture("property-tax");
+    const dumps = await mkdtemp(join(tmpdir(), "civic-generate-dump-"));
+    try {
+      await chmod(dumps, 0o777);
+      const dump = join(dumps, "registry.json");
+      await copy.edit("products/property-tax/infra/service-registry.ts", (text) =>
+        [
+          'import { writeFileSync as hostileDump } from "node:fs";',
+          `hostileDump(${JSON.stringify(dump)}, JSON.stringify({ uid: process.getuid?.(), token: process.env.GITHUB_TOKEN ?? null }));`,
+          text,
+        ].join("\n"),
+      );
+      await generateProduct(copy.product, copy.root, { write: false, env: { PATH: process.env.PATH, GITHUB_TOKEN: "ghs_canary" } });
+      const seen = JSON.parse(await readFile(dump, "utf8")) as { uid: number; token: string | null };
+      expect(seen.token).toBeNull();
+      expect(seen.uid).not.toBe(0);
+    } finally {
+      await rm(dumps, { recursive: true, force: true });
+    }
   });
 });
