@@ -53787,12 +53787,10 @@ async function removeRunResources(project, env) {
   if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
   const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
   if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
-  const images = [
-    ...await list(["images", "-q", "--filter", `reference=${project}_*`]),
-    ...await list(["images", "-q", "--filter", `reference=${project}-*`])
-  ];
-  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
-  return new Set(containers).size + volumes.length + networks.length + new Set(images).size;
+  const names = (reference) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
+  const images = [.../* @__PURE__ */ new Set([...await names(`${project}_*`), ...await names(`${project}-*`)])].filter((name) => !name.endsWith(":<none>"));
+  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 12e4 });
+  return new Set(containers).size + volumes.length + networks.length + images.length;
 }
 var SETTLE_INTERVAL_MS = 2e3;
 var SETTLE_QUIET_SWEEPS = 3;
@@ -54043,6 +54041,8 @@ var ComposeProjectCommands = class {
   setup;
   /** The `build` or `up` running now, for `stopUp`. */
   startProcess;
+  /** A `build` or `up` was started and has not finished on its own (killed by an abort, a stop or a timeout, or still running). */
+  startUnfinished = false;
   get project() {
     return this.setup.project;
   }
@@ -54091,23 +54091,28 @@ ${states}` : ""}`,
   /** One compose command of the run's project, killed by `stopUp`; throws when the runtime was stopped meanwhile. */
   async run(args, options) {
     const { env, variables } = this.setup;
+    this.startUnfinished = true;
     this.startProcess = spawnTool(this.setup.command.command, [...this.args(), ...args], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
     const result = await settle2(this.startProcess);
     this.startProcess = void 0;
+    this.startUnfinished = result.timedOut || options.signal.aborted || options.stopped();
     options.signal.throwIfAborted();
     if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     return result;
   }
   /**
    * A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and
-   * waits until it has exited. True when one was running (the engine may still finish what it asked for).
+   * waits until it has exited. True when a `build` or `up` did not finish on its own (still running
+   * here, or already killed by the run's abort or a timeout): the engine may still finish what it
+   * had been asked for.
    */
   async stopUp() {
     const up = this.startProcess;
-    if (!up) return false;
-    up.kill("SIGTERM");
-    await up.catch(() => void 0);
-    return true;
+    if (up) {
+      up.kill("SIGTERM");
+      await up.catch(() => void 0);
+    }
+    return this.startUnfinished;
   }
   /** `down -v --remove-orphans --rmi local`: containers, networks, volumes and the images built for the run. */
   async down() {
@@ -54469,8 +54474,14 @@ var ComposeRuntime = class {
     return this.stopping;
   }
   async teardown() {
-    this.unregisterCleanup?.();
-    this.unregisterCleanup = void 0;
+    try {
+      await this.tearDownOnce();
+    } finally {
+      this.unregisterCleanup?.();
+      this.unregisterCleanup = void 0;
+    }
+  }
+  async tearDownOnce() {
     const failures = [];
     const attempt = async (what, work) => {
       try {

@@ -34530,12 +34530,10 @@ async function removeRunResources(project, env) {
   if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
   const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
   if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
-  const images = [
-    ...await list(["images", "-q", "--filter", `reference=${project}_*`]),
-    ...await list(["images", "-q", "--filter", `reference=${project}-*`])
-  ];
-  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 12e4 });
-  return new Set(containers).size + volumes.length + networks.length + new Set(images).size;
+  const names = (reference) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
+  const images = [.../* @__PURE__ */ new Set([...await names(`${project}_*`), ...await names(`${project}-*`)])].filter((name) => !name.endsWith(":<none>"));
+  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 12e4 });
+  return new Set(containers).size + volumes.length + networks.length + images.length;
 }
 
 // src/action/leftovers.ts

@@ -9,7 +9,7 @@ export const RUN_LABEL = "civic.conformance.run";
  * The one teardown of a run's Docker resources, by label: everything of the compose project (its
  * containers, also those created while `down` ran, volumes and networks of a half-created project),
  * the scratch-server container labelled with the run, and the images built for the run (v1 names
- * them `<project>_<service>`, v2 `<project>-<service>`). The compose-stack runtime calls it after
+ * them `<project>_<service>`, v2 `<project>-<service>`), by name. The compose-stack runtime calls it after
  * `down`; the action's `post:` step calls it for a run that was cancelled before its own teardown.
  */
 export async function removeRunResources(project: string, env: ProcessEnv): Promise<number> {
@@ -27,12 +27,12 @@ export async function removeRunResources(project: string, env: ProcessEnv): Prom
   if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 60_000 });
   const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
   if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 60_000 });
-  const images = [
-    ...(await list(["images", "-q", "--filter", `reference=${project}_*`])),
-    ...(await list(["images", "-q", "--filter", `reference=${project}-*`])),
-  ];
-  if (images.length > 0) await docker(["rmi", "-f", ...new Set(images)], { env, timeoutMs: 120_000 });
-  return new Set(containers).size + volumes.length + networks.length + new Set(images).size;
+  // By name, never by ID: an image built for the run may be another image too (a build that is only
+  // `FROM postgres:16` IS that image), and `rmi` of its ID would take the other names with it.
+  const names = (reference: string) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
+  const images = [...new Set([...(await names(`${project}_*`)), ...(await names(`${project}-*`))])].filter((name) => !name.endsWith(":<none>"));
+  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 120_000 });
+  return new Set(containers).size + volumes.length + networks.length + images.length;
 }
 
 /** Between two sweeps of `settleRunResources`. */

@@ -7,6 +7,7 @@
  * <product>`): `…config_files` is the compose copy in the run's temp dir, `…working_dir` the product
  * folder, outside it. test/docker/compose-versions.test.ts boots such a project with each real CLI.
  */
+import { execa } from "execa";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,5 +89,23 @@ describe.skipIf(!requireDockerInCI())("settling after an interrupted build or up
     expect(removed).toBe(2);
     expect(await dockerList(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`])).toEqual([]);
     expect(await dockerList(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`])).toEqual([]);
+  });
+});
+
+describe.skipIf(!requireDockerInCI())("removing the images built for a run", { timeout: 120_000 }, () => {
+  const project = uniqueName("shared-image");
+  const shared = `${uniqueName("civic-test-shared")}:latest`;
+  afterAll(async () => {
+    await docker(["rmi", "-f", `${project}-db:latest`, `${project}_db:latest`, shared], { reject: false });
+  });
+
+  it("untags the run's image names only: an image that is also another name (a build that is just `FROM postgres:16`) keeps that name", async () => {
+    // A build with nothing after FROM is its base image, same ID: here a tiny image of our own stands for the base.
+    await execa("docker", ["import", "--change", `LABEL ${TEST_LABEL}=true`, "-", shared], { input: Buffer.alloc(1024) });
+    await docker(["tag", shared, `${project}-db:latest`]);
+    await docker(["tag", shared, `${project}_db:latest`]);
+    expect(await removeRunResources(project, process.env)).toBe(2);
+    expect(await dockerList(["images", "-q", "--filter", `reference=${project}*`])).toEqual([]);
+    expect(await dockerList(["images", "-q", "--filter", `reference=${shared}`])).toHaveLength(1);
   });
 });

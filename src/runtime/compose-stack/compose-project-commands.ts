@@ -28,6 +28,8 @@ export interface ComposeProjectSetup {
 export class ComposeProjectCommands {
   /** The `build` or `up` running now, for `stopUp`. */
   private startProcess: ResultPromise | undefined;
+  /** A `build` or `up` was started and has not finished on its own (killed by an abort, a stop or a timeout, or still running). */
+  private startUnfinished = false;
 
   constructor(private readonly setup: ComposeProjectSetup) {}
 
@@ -76,9 +78,11 @@ export class ComposeProjectCommands {
   /** One compose command of the run's project, killed by `stopUp`; throws when the runtime was stopped meanwhile. */
   private async run(args: readonly string[], options: { readonly signal: AbortSignal; readonly timeoutMs: number; readonly stopped: () => boolean }): Promise<DockerResult> {
     const { env, variables } = this.setup;
+    this.startUnfinished = true;
     this.startProcess = spawnTool(this.setup.command.command, [...this.args(), ...args], { env, extraEnv: variables, timeoutMs: options.timeoutMs, signal: options.signal });
     const result = await settle(this.startProcess);
     this.startProcess = undefined;
+    this.startUnfinished = result.timedOut || options.signal.aborted || options.stopped();
     options.signal.throwIfAborted();
     if (options.stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     return result;
@@ -86,14 +90,17 @@ export class ComposeProjectCommands {
 
   /**
    * A running `up` (or `build`) would go on creating containers behind `down`'s back: stops it and
-   * waits until it has exited. True when one was running (the engine may still finish what it asked for).
+   * waits until it has exited. True when a `build` or `up` did not finish on its own (still running
+   * here, or already killed by the run's abort or a timeout): the engine may still finish what it
+   * had been asked for.
    */
   async stopUp(): Promise<boolean> {
     const up = this.startProcess;
-    if (!up) return false;
-    up.kill("SIGTERM");
-    await up.catch(() => undefined);
-    return true;
+    if (up) {
+      up.kill("SIGTERM");
+      await up.catch(() => undefined);
+    }
+    return this.startUnfinished;
   }
 
   /** `down -v --remove-orphans --rmi local`: containers, networks, volumes and the images built for the run. */

@@ -208,8 +208,18 @@ export class ComposeRuntime implements Runtime {
   }
 
   private async teardown(): Promise<void> {
-    this.unregisterCleanup?.();
-    this.unregisterCleanup = undefined;
+    // The cleanup stays registered until the teardown has finished: a door that forces its cleanups
+    // (a second Ctrl-C, its deadline) then waits for this same teardown instead of exiting under it
+    // (on vfs, `down` of a half-booted stack takes tens of seconds; an exit under it leaves images).
+    try {
+      await this.tearDownOnce();
+    } finally {
+      this.unregisterCleanup?.();
+      this.unregisterCleanup = undefined;
+    }
+  }
+
+  private async tearDownOnce(): Promise<void> {
     const failures: string[] = [];
     const attempt = async (what: string, work: () => Promise<unknown>) => {
       try {
