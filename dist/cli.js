@@ -43645,9 +43645,9 @@ async function evaluateRegistry(site, sandbox = {}) {
       throw new EnvironmentError(`the service registry ${site.shown} cannot be read by the user '${user.name}' it is evaluated as`);
     }
     if (user && readableInPlace) sandbox.log?.(`registry: evaluated as ${user.name}, in place`);
-    const first = await evaluateAt(readableInPlace ? site.path : await inCopy(), site, sandbox, workDir);
+    const first = await evaluateAt(readableInPlace ? site.path : await inCopy(), site, sandbox, workDir, user);
     const retry = readableInPlace && user && sandbox.copyFolder && "error" in first.answer && /\bEACCES\b/.test(first.answer.error.message);
-    const { path: path6, answer } = retry ? await evaluateAt(await inCopy(), site, sandbox, workDir) : first;
+    const { path: path6, answer } = retry ? await evaluateAt(await inCopy(), site, sandbox, workDir, user) : first;
     const shown = (text) => copy ? text.split(copy.root).join(repoRoot) : text;
     if ("failure" in answer) throw new UsageError(shown(answer.failure), { file: site.shown });
     if ("error" in answer) {
@@ -43659,11 +43659,10 @@ async function evaluateRegistry(site, sandbox = {}) {
     if (ownWorkDir) await rm(ownWorkDir, { recursive: true, force: true });
   }
 }
-async function evaluateAt(path6, site, sandbox, workDir) {
+async function evaluateAt(path6, site, sandbox, workDir, user) {
   const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
   const child = childEntry();
   const run = typescriptRun(path6, sandbox.loader, site.source !== void 0 && !SHAPES_ITS_EXPORTS.test(site.source));
-  const user = sandbox.user?.uid === void 0 ? void 0 : sandbox.user;
   if (user) toolReadableBy(user, child, run.nodeArgs);
   const entry = run.way === "tsx-commonjs" && child.endsWith(".ts") ? ["-e", "require(process.argv[1])", child] : [child];
   const childArgs = [...entry, path6, ...run.way === "tsx-commonjs" ? ["commonjs"] : []];

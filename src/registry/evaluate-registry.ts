@@ -104,10 +104,10 @@ export async function evaluateRegistry(site: RegistrySite, sandbox: RegistrySand
       throw new EnvironmentError(`the service registry ${site.shown} cannot be read by the user '${user!.name}' it is evaluated as`);
     }
     if (user && readableInPlace) sandbox.log?.(`registry: evaluated as ${user.name}, in place`);
-    const first = await evaluateAt(readableInPlace ? site.path : await inCopy(), site, sandbox, workDir);
+    const first = await evaluateAt(readableInPlace ? site.path : await inCopy(), site, sandbox, workDir, user);
     // A module that imports a file the user cannot read (a 0600 file in a readable checkout): once more, in a copy the user owns.
     const retry = readableInPlace && user && sandbox.copyFolder && "error" in first.answer && /\bEACCES\b/.test(first.answer.error.message);
-    const { path, answer } = retry ? await evaluateAt(await inCopy(), site, sandbox, workDir) : first;
+    const { path, answer } = retry ? await evaluateAt(await inCopy(), site, sandbox, workDir, user) : first;
     const shown = (text: string) => (copy ? text.split(copy.root).join(repoRoot) : text);
     if ("failure" in answer) throw new UsageError(shown(answer.failure), { file: site.shown });
     if ("error" in answer) {
@@ -126,11 +126,12 @@ async function evaluateAt(
   site: RegistrySite,
   sandbox: RegistrySandbox,
   workDir: string,
+  /** The OS user it runs as; undefined: as this process. */
+  user: OsUser | undefined,
 ): Promise<{ readonly path: string; readonly answer: Answer | { readonly failure: string } }> {
   const timeoutMs = Math.min(sandbox.timeoutMs ?? REGISTRY_TIME_LIMIT_MS, REGISTRY_TIME_LIMIT_MS);
   const child = childEntry();
   const run = typescriptRun(path, sandbox.loader, site.source !== undefined && !SHAPES_ITS_EXPORTS.test(site.source));
-  const user = sandbox.user?.uid === undefined ? undefined : sandbox.user;
   if (user) toolReadableBy(user, child, run.nodeArgs);
   // The source tree's child is TypeScript in an ESM package, which Node would hand to its ESM
   // loader as the main module: there it is required from `-e` (process.argv keeps its places).
