@@ -45760,7 +45760,7 @@ function serviceHealthcheck(port) {
     "    healthcheck:",
     `      test: ${flowSequence(["CMD", "node", "-e", probe2])}`,
     "      interval: 5s",
-    "      timeout: 3s",
+    "      timeout: 10s",
     "      retries: 20"
   ];
 }
@@ -45831,7 +45831,7 @@ function renderCompose(registry2, product) {
     "      # Over TCP: during initialisation the image's temporary server listens on the socket only.",
     '      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${POSTGRES_USER:-civic} -d ${POSTGRES_DB:-civic_platform}"]',
     "      interval: 5s",
-    "      timeout: 3s",
+    "      timeout: 10s",
     "      retries: 20"
   );
   if (needsRedis) {
@@ -45843,7 +45843,7 @@ function renderCompose(registry2, product) {
       "    healthcheck:",
       '      test: ["CMD", "redis-cli", "ping"]',
       "      interval: 5s",
-      "      timeout: 3s",
+      "      timeout: 10s",
       "      retries: 20"
     );
   }
@@ -53740,8 +53740,13 @@ async function projectContainers(project, env) {
     exitCode: container.State.ExitCode,
     restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
     networks: Object.keys(container.NetworkSettings.Networks ?? {}),
-    startedAt: container.State.StartedAt
+    startedAt: container.State.StartedAt,
+    ...lastProbeOf(container.State.Health?.Log)
   }));
+}
+function lastProbeOf(log) {
+  const last = log?.at(-1);
+  return last ? { lastProbe: { exitCode: last.ExitCode, output: last.Output ?? "" } } : {};
 }
 function isReady(container) {
   if (container.status === "running") return container.health === void 0 || container.health === "healthy";
@@ -53765,6 +53770,20 @@ function describeState(container) {
   if (!container) return "no container was created";
   if (container.status === "exited" || container.status === "dead") return `${container.status} with code ${container.exitCode}`;
   return container.health === void 0 ? container.status : `${container.status}, health ${container.health}`;
+}
+var PROBE_LINES = 5;
+var PROBE_LINE_CHARS = 200;
+function describeLastProbe(container) {
+  const probe2 = container.lastProbe;
+  if (!probe2 || container.health === void 0 || container.health === "healthy" || probe2.exitCode === 0) return void 0;
+  const output = probe2.output.trim();
+  const timedOut = /^Health check exceeded timeout \(([^)]+)\)$/.exec(output);
+  if (probe2.exitCode === -1 && timedOut) {
+    return `did not finish within its timeout (${timedOut[1]}); Docker Engine before 23.0 counts starting the probe against it, which a loaded machine can exceed: a longer healthcheck timeout helps`;
+  }
+  const lines = output.split("\n").map((line) => line.trimEnd()).filter(Boolean).slice(-PROBE_LINES).map((line) => line.length > PROBE_LINE_CHARS ? `${line.slice(0, PROBE_LINE_CHARS)}\u2026` : line);
+  const what = probe2.exitCode === -1 ? "could not run" : `exit ${probe2.exitCode}`;
+  return maskSecrets(lines.length === 0 ? `${what} (no output)` : `${what}: ${lines.join("\n  ")}`);
 }
 async function lastLogLines(containerId, env, count2 = 15) {
   const logs = await docker(["logs", "--tail", String(count2), containerId], { env, timeoutMs: 15e3 });
@@ -54004,7 +54023,7 @@ async function waitUntilReady(compose, watch) {
     });
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
-      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s`;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s (--ready-timeout)`;
       throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
 ${await notReadyReport(containers, names, watch.env)}`,
@@ -54022,9 +54041,12 @@ async function notReadyReport(containers, only, env) {
   const parts = [];
   for (const name of names) {
     const container = byService.get(name);
+    const probe2 = container && describeLastProbe(container);
+    const probeLine = probe2 ? `
+${indent(`last health probe: ${probe2}`)}` : "";
     const logs = container ? `
 ${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
-    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+    parts.push(`  ${name}: ${describeState(container)}${probeLine}${logs}`);
   }
   return parts.join("\n");
 }
@@ -54340,6 +54362,7 @@ async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
 }
 
 // src/runtime/compose-stack/compose-stack-runtime.ts
+var DEFAULT_READY_TIMEOUT_MS = 24e4;
 var ComposeRuntime = class {
   constructor(options) {
     this.options = options;
@@ -54354,6 +54377,10 @@ var ComposeRuntime = class {
   scratchServers;
   stopping;
   unregisterCleanup;
+  /** How long `start` waits for every service to be running and healthy (`--ready-timeout`). */
+  get readyTimeoutMs() {
+    return this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  }
   /** The run's compose project name, once `start` chose it. */
   get project() {
     return this.projectName;
@@ -54378,7 +54405,7 @@ var ComposeRuntime = class {
       const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger, settings });
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error2) => withInitScriptFailures(error2, instances, product.repoRoot, env);
-      const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 24e4, signal: signal2, stopped };
+      const watch = { project, env, readyTimeoutMs: this.readyTimeoutMs, signal: signal2, stopped };
       const initFailures = (among, containers2) => initScriptFailures(among, containers2, product.repoRoot, env);
       const failed = /* @__PURE__ */ new Map();
       const giveUpWhenNoneLeft = () => {
@@ -56257,6 +56284,7 @@ function composeRuntime(inputs, composeCommand) {
     env: inputs.env,
     logger: inputs.logger,
     startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...inputs.readyTimeoutMs !== void 0 && { readyTimeoutMs: inputs.readyTimeoutMs },
     ...composeCommand !== void 0 && { composeCommand }
   });
 }
@@ -56424,6 +56452,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
         needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
         runFolder,
         commandTimeoutMs: settings.commandTimeoutMs,
+        ...settings.readyTimeoutMs !== void 0 && { readyTimeoutMs: settings.readyTimeoutMs },
         ...settings.externalConfig !== void 0 && { externalConfig: settings.externalConfig },
         ...settings.composeCommand !== void 0 && { composeCommand: settings.composeCommand }
       });
@@ -56664,6 +56693,8 @@ check options:
                             plugin) or docker-compose (standalone, v1); default: the variable
                             CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
+  --ready-timeout <seconds> how long the compose runtime waits for every service to be running
+                            and healthy, 1 to 86400 (default 240)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --allow-outside-links     read files reached through a symbolic link (or an absolute path)
                             outside the repository: compose, .env, env_file, init scripts,
@@ -56755,6 +56786,7 @@ function parseCliArgs(argv, cwd, env) {
         "external-config": { type: "string" },
         "compose-command": { type: "string" },
         timeout: { type: "string" },
+        "ready-timeout": { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
         "allow-outside-links": { type: "boolean" },
@@ -56773,13 +56805,13 @@ function parseCliArgs(argv, cwd, env) {
   const productPath = rest[0] ?? ".";
   const repoRoot = values["repo-root"];
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command", "ready-timeout"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...repoRoot !== void 0 && { repoRoot }, write: values.write ?? false, cwd, env } };
   }
   if (command === "init") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command"]) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command", "ready-timeout"]) {
       if (values[flag] !== void 0) throw new UsageError(`--${flag} does not apply to 'init'.`);
     }
     return {
@@ -56801,7 +56833,9 @@ function parseCliArgs(argv, cwd, env) {
   const optionTokens = tokens.filter((t) => t.kind === "option");
   const runtime = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== void 0) throw new UsageError("--external-config needs --runtime external.");
-  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== void 0) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  for (const flag of ["compose-command", "ready-timeout"]) {
+    if ((runtime === "embedded" || runtime === "external") && values[flag] !== void 0) throw new UsageError(`--${flag} needs --runtime compose or auto.`);
+  }
   const composeCommand = values["compose-command"] !== void 0 ? parseComposeCommand(values["compose-command"], "--compose-command") : void 0;
   const settings = {
     productPath,
@@ -56818,6 +56852,7 @@ function parseCliArgs(argv, cwd, env) {
     ...values["external-config"] !== void 0 && { externalConfig: values["external-config"] },
     ...composeCommand !== void 0 && { composeCommand },
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1e3, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3,
+    ...values["ready-timeout"] !== void 0 && { readyTimeoutMs: wholeNumber("ready-timeout", values["ready-timeout"], 0, MAX_TIMEOUT_SECONDS, " of seconds") * 1e3 },
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY3, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
     allowOutsideLinks: values["allow-outside-links"] ?? false,

@@ -37,6 +37,8 @@ check options:
                             plugin) or docker-compose (standalone, v1); default: the variable
                             CIVIC_COMPOSE_COMMAND, else the first that answers, v2 first
   --timeout <seconds>       limit for each child process a check runs, 1 to 86400 (default 120)
+  --ready-timeout <seconds> how long the compose runtime waits for every service to be running
+                            and healthy, 1 to 86400 (default 240)
   --concurrency <n>         concurrent connections/processes, 1 to 256 (default 16)
   --allow-outside-links     read files reached through a symbolic link (or an absolute path)
                             outside the repository: compose, .env, env_file, init scripts,

@@ -102,6 +102,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
         "external-config": { type: "string" },
         "compose-command": { type: "string" },
         timeout: { type: "string" },
+        "ready-timeout": { type: "string" },
         concurrency: { type: "string" },
         verbose: { type: "boolean" },
         "allow-outside-links": { type: "boolean" },
@@ -122,13 +123,13 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const repoRoot = values["repo-root"];
 
   if (command === "generate") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "compose-file", "profile", "baseline", "force", "compose-command", "ready-timeout"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'generate'.`);
     }
     return { kind: "generate", settings: { productPath, ...(repoRoot !== undefined && { repoRoot }), write: values.write ?? false, cwd, env } };
   }
   if (command === "init") {
-    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command"] as const) {
+    for (const flag of ["runtime", "only", "skip", "format", "output", "generator-command", "migrate-command", "external-config", "baseline", "write", "compose-command", "ready-timeout"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to 'init'.`);
     }
     return {
@@ -151,7 +152,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
   const optionTokens = tokens.filter((t): t is Extract<typeof t, { kind: "option" }> => t.kind === "option");
   const runtime: RuntimeChoice = expectOneOf("runtime", values.runtime ?? "auto", RUNTIME_CHOICES);
   if (runtime !== "external" && values["external-config"] !== undefined) throw new UsageError("--external-config needs --runtime external.");
-  if ((runtime === "embedded" || runtime === "external") && values["compose-command"] !== undefined) throw new UsageError("--compose-command needs --runtime compose or auto.");
+  for (const flag of ["compose-command", "ready-timeout"] as const) {
+    if ((runtime === "embedded" || runtime === "external") && values[flag] !== undefined) throw new UsageError(`--${flag} needs --runtime compose or auto.`);
+  }
   const composeCommand = values["compose-command"] !== undefined ? parseComposeCommand(values["compose-command"], "--compose-command") : undefined;
   const settings: CheckSettings = {
     productPath,
@@ -168,6 +171,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string, env: Readonly
     ...(values["external-config"] !== undefined && { externalConfig: values["external-config"] }),
     ...(composeCommand !== undefined && { composeCommand }),
     commandTimeoutMs: wholeNumber("timeout", values.timeout, DEFAULT_TIMEOUT_MS / 1000, MAX_TIMEOUT_SECONDS, " of seconds") * 1000,
+    ...(values["ready-timeout"] !== undefined && { readyTimeoutMs: wholeNumber("ready-timeout", values["ready-timeout"], 0, MAX_TIMEOUT_SECONDS, " of seconds") * 1000 }),
     concurrency: wholeNumber("concurrency", values.concurrency, DEFAULT_CONCURRENCY, MAX_CONCURRENCY),
     verbose: values.verbose ?? false,
     allowOutsideLinks: values["allow-outside-links"] ?? false,

@@ -56,6 +56,8 @@ export interface CheckSettings {
   readonly composeCommand?: RequestedCompose;
   /** Limit for any child process a check runs (generator, migrate command), in milliseconds. */
   readonly commandTimeoutMs: number;
+  /** How long the compose runtime waits for every service to be running and healthy (`--ready-timeout`); unset: its default. */
+  readonly readyTimeoutMs?: number;
   /** Upper bound for concurrent connections and processes. */
   readonly concurrency: number;
   /** Print debug logs. */

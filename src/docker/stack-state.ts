@@ -20,13 +20,23 @@ export interface ServiceContainer {
   readonly networks: readonly string[];
   /** When the container (re)started, as the engine reports it: a restart changes it. */
   readonly startedAt: string;
+  /** The healthcheck's most recent probe, when it has run one. */
+  readonly lastProbe?: HealthProbe;
+}
+
+/** One run of a container's healthcheck, as the engine recorded it. */
+export interface HealthProbe {
+  /** The probe's exit code; -1 when the engine could not run it or stopped it at its timeout. */
+  readonly exitCode: number;
+  /** What the probe printed (the engine keeps its first 4 KiB), unmasked. */
+  readonly output: string;
 }
 
 interface InspectedContainer {
   Id: string;
   Image: string;
   Config: { Labels?: Record<string, string> | null; Image: string };
-  State: { Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string } | null };
+  State: { Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string; Log?: { ExitCode: number; Output: string }[] | null } | null };
   HostConfig: { RestartPolicy?: { Name?: string } | null };
   NetworkSettings: { Networks?: Record<string, unknown> | null };
 }
@@ -51,7 +61,13 @@ export async function projectContainers(project: string, env: ProcessEnv): Promi
       restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
       networks: Object.keys(container.NetworkSettings.Networks ?? {}),
       startedAt: container.State.StartedAt,
+      ...lastProbeOf(container.State.Health?.Log),
     }));
+}
+
+function lastProbeOf(log: readonly { ExitCode: number; Output: string }[] | null | undefined): { lastProbe?: HealthProbe } {
+  const last = log?.at(-1);
+  return last ? { lastProbe: { exitCode: last.ExitCode, output: last.Output ?? "" } } : {};
 }
 
 /** Ready: running and healthy (or without healthcheck), or a one-shot job that finished with 0. */
@@ -90,6 +106,32 @@ export function describeState(container: ServiceContainer | undefined): string {
   if (!container) return "no container was created";
   if (container.status === "exited" || container.status === "dead") return `${container.status} with code ${container.exitCode}`;
   return container.health === undefined ? container.status : `${container.status}, health ${container.health}`;
+}
+
+const PROBE_LINES = 5;
+const PROBE_LINE_CHARS = 200;
+
+/**
+ * Why a container is not healthy, from its last health probe, secrets masked: "exit 1: <what it
+ * printed>", or that it did not finish within its timeout. `undefined` while healthy or unprobed.
+ */
+export function describeLastProbe(container: ServiceContainer): string | undefined {
+  const probe = container.lastProbe;
+  if (!probe || container.health === undefined || container.health === "healthy" || probe.exitCode === 0) return undefined;
+  const output = probe.output.trim();
+  // moby's health.go: a probe stopped at its timeout is recorded as exit -1 with this output.
+  const timedOut = /^Health check exceeded timeout \(([^)]+)\)$/.exec(output);
+  if (probe.exitCode === -1 && timedOut) {
+    return `did not finish within its timeout (${timedOut[1]}); Docker Engine before 23.0 counts starting the probe against it, which a loaded machine can exceed: a longer healthcheck timeout helps`;
+  }
+  const lines = output
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .filter(Boolean)
+    .slice(-PROBE_LINES)
+    .map((line) => (line.length > PROBE_LINE_CHARS ? `${line.slice(0, PROBE_LINE_CHARS)}…` : line));
+  const what = probe.exitCode === -1 ? "could not run" : `exit ${probe.exitCode}`;
+  return maskSecrets(lines.length === 0 ? `${what} (no output)` : `${what}: ${lines.join("\n  ")}`);
 }
 
 /** The container's last log lines, secrets masked, for an error that must show why a service never got ready. */

@@ -31,7 +31,7 @@ function serviceHealthcheck(port: number): string[] {
     "    healthcheck:",
     `      test: ${flowSequence(["CMD", "node", "-e", probe])}`,
     "      interval: 5s",
-    "      timeout: 3s",
+    "      timeout: 10s",
     "      retries: 20",
   ];
 }
@@ -105,7 +105,7 @@ export function renderCompose(registry: CivicRegistry, product: string): string 
     "      # Over TCP: during initialisation the image's temporary server listens on the socket only.",
     '      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U ${POSTGRES_USER:-civic} -d ${POSTGRES_DB:-civic_platform}"]',
     "      interval: 5s",
-    "      timeout: 3s",
+    "      timeout: 10s",
     "      retries: 20",
   );
   if (needsRedis) {
@@ -117,7 +117,7 @@ export function renderCompose(registry: CivicRegistry, product: string): string 
       "    healthcheck:",
       '      test: ["CMD", "redis-cli", "ping"]',
       "      interval: 5s",
-      "      timeout: 3s",
+      "      timeout: 10s",
       "      retries: 20",
     );
   }

@@ -120,6 +120,7 @@ async function checkInRunFolder(
         needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
         runFolder,
         commandTimeoutMs: settings.commandTimeoutMs,
+        ...(settings.readyTimeoutMs !== undefined && { readyTimeoutMs: settings.readyTimeoutMs }),
         ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
         ...(settings.composeCommand !== undefined && { composeCommand: settings.composeCommand }),
       });

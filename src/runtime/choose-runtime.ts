@@ -35,6 +35,8 @@ export interface RuntimeInputs {
   readonly runFolder?: RunFolder;
   /** `--timeout`: the limit of each init script the embedded runtime runs. */
   readonly commandTimeoutMs?: number;
+  /** `--ready-timeout`: how long the compose runtime waits for the stack to be ready. */
+  readonly readyTimeoutMs?: number;
   /** The Compose CLI `--compose-command` asked for; else `CIVIC_COMPOSE_COMMAND` names it, else the compose runtime uses the first that answers. */
   readonly composeCommand?: RequestedCompose;
 }
@@ -130,6 +132,7 @@ function composeRuntime(inputs: RuntimeInputs & { readonly product: Product }, c
     env: inputs.env,
     logger: inputs.logger,
     startScratchServerEarly: inputs.needsScratchServer ?? false,
+    ...(inputs.readyTimeoutMs !== undefined && { readyTimeoutMs: inputs.readyTimeoutMs }),
     ...(composeCommand !== undefined && { composeCommand }),
   });
 }

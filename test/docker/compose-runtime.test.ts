@@ -106,6 +106,14 @@ describe("runtime selection with the compose runtime", () => {
     expect(await createRuntime("auto", { product, env: {}, logger, dockerAvailable: async () => false })).toBeInstanceOf(EmbeddedRuntime);
     await expect(createRuntime("compose", { product, env: {}, logger, dockerAvailable: async () => false })).rejects.toThrow(EnvironmentError);
   });
+
+  it("gives the compose runtime --ready-timeout, else 240 s", async () => {
+    const logger = new RecordingLogger();
+    const chosen = await createRuntime("auto", { product, env: {}, logger, dockerAvailable: async () => true, readyTimeoutMs: 600_000 });
+    expect((chosen as ComposeRuntime).readyTimeoutMs).toBe(600_000);
+    const byDefault = await createRuntime("compose", { product, env: {}, logger, dockerAvailable: async () => true });
+    expect((byDefault as ComposeRuntime).readyTimeoutMs).toBe(240_000);
+  });
 });
 
 describe.skipIf(!requireDockerInCI())("a compose stack whose service never gets ready", { timeout: 300_000 }, () => {
@@ -182,5 +190,70 @@ describe.skipIf(!requireDockerInCI())("a compose stack whose service never gets 
     expect(pendingCleanups()).toBe(0);
     // The developer's volume is theirs: never removed.
     expect(await dockerList(["volume", "ls", "-q", "--filter", `name=${staleVolume}`])).toEqual([staleVolume]);
+  });
+});
+
+describe.skipIf(!requireDockerInCI())("a compose stack whose services stay unhealthy", { timeout: 300_000 }, () => {
+  let root: string;
+  let runtime: ComposeRuntime;
+  let failure: unknown;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "civic-compose-unhealthy-"));
+    const productDir = join(root, "products", "mini");
+    await mkdir(productDir, { recursive: true });
+    // Two ways a healthcheck fails, as users meet them: a probe that answers "no" (with a secret in
+    // its output), and a probe that never finishes within its timeout.
+    const idle = "['node', '-e', 'setInterval(() => {}, 1000)']";
+    await writeFile(
+      join(productDir, "docker-compose.yml"),
+      [
+        "services:",
+        "  postgres:",
+        `    image: ${STANDIN_IMAGES.postgres}`,
+        "    environment:",
+        "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
+        "  api:",
+        `    image: ${STANDIN_IMAGES.node}`,
+        `    command: ${idle}`,
+        "    environment:",
+        "      CACHE_PASSWORD: ${CACHE_PASSWORD}",
+        "    healthcheck:",
+        "      test: [\"CMD\", \"node\", \"-e\", \"console.log('api: cache refused password=' + process.env.CACHE_PASSWORD); process.exit(1)\"]",
+        "      interval: 1s",
+        "      timeout: 5s",
+        "      retries: 2",
+        "  worker:",
+        `    image: ${STANDIN_IMAGES.node}`,
+        `    command: ${idle}`,
+        "    healthcheck:",
+        "      test: ['CMD', 'sleep', '30']",
+        "      interval: 1s",
+        "      timeout: 1s",
+        "      retries: 2",
+        "",
+      ].join("\n"),
+    );
+    const env = { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST, CACHE_PASSWORD: "hunter2-cache-secret", POSTGRES_PASSWORD: "pg-unhealthy-test" };
+    const compose = await loadCompose(productDir, root, env);
+    runtime = new ComposeRuntime({ product: { name: "mini", dir: productDir, repoRoot: root, registry: emptyRegistry(productDir), compose }, env, logger: new RecordingLogger(), readyTimeoutMs: 25_000 });
+    failure = await runtime.start(AbortSignal.timeout(200_000)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  }, 300_000);
+
+  afterAll(async () => {
+    await runtime?.stop().catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+  }, 120_000);
+
+  it("names each service with its last health probes: the probe's exit code and output, masked, or that it exceeded its timeout", () => {
+    expect(failure).toBeInstanceOf(EnvironmentError);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/^compose: "api", "worker" of products\/mini\/docker-compose\.yml did not become ready within 25 s \(--ready-timeout\):\n/);
+    expect(message).toMatch(/ {2}api: running, health unhealthy\n {4}last health probe: exit 1: api: cache refused password=\*\*\*\n/);
+    expect(message).toMatch(/ {2}worker: running, health unhealthy\n {4}last health probe: did not finish within its timeout \(1s\)/);
+    expect(message).not.toContain("hunter2-cache-secret");
   });
 });

@@ -35,7 +35,7 @@ const ENV = {
 };
 
 function check(root: string, runtime: { compose: ComposeVariant } | "embedded"): ResultPromise {
-  const runtimeArgs = runtime === "embedded" ? ["--runtime", "embedded"] : ["--runtime", "compose", "--compose-command", runtime.compose.command];
+  const runtimeArgs = runtime === "embedded" ? ["--runtime", "embedded"] : ["--runtime", "compose", "--compose-command", runtime.compose.command, "--ready-timeout", "480"];
   return execa(process.execPath, [CLI, "check", join(root, "products", "property-tax"), ...runtimeArgs, "--format", "json"], {
     cwd: root,
     env: ENV,
@@ -133,21 +133,27 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
       describe("a copy with an isolation, a migrations and a dependencies violation", () => {
         let compose: Report;
         let project: string;
+        /** On a failure, why: the checks that could not look, and the end of the CLI's log. */
+        let why: string;
 
         beforeAll(async () => {
           const composeRun = await check(mutated.root, { compose: variant });
           project = PROJECT_LINE.exec(String(composeRun.stderr))?.[1] ?? "";
           compose = JSON.parse(String(composeRun.stdout)) as Report;
+          why = [
+            ...compose.checks.filter((c) => c.status === "error" || c.status === "skip").map((c) => `${c.id} ${c.status}: ${c.reason ?? ""}`),
+            String(composeRun.stderr).split("\n").slice(-40).join("\n"),
+          ].join("\n");
         }, 900_000);
 
         it("fails isolation with the same rule ids as the embedded runtime, superuser included", () => {
-          expect(rulesOf(compose, "isolation")).toEqual(rulesOf(embedded, "isolation"));
+          expect(rulesOf(compose, "isolation"), why).toEqual(rulesOf(embedded, "isolation"));
           expect(rulesOf(compose, "isolation")).toContain("isolation/superuser");
           expect(compose.checks.find((c) => c.id === "isolation")!.status).toBe("fail");
         });
 
         it("fails migrations with the same rule ids as the embedded runtime, applied on the scratch server", () => {
-          expect(rulesOf(compose, "migrations")).toEqual(rulesOf(embedded, "migrations"));
+          expect(rulesOf(compose, "migrations"), why).toEqual(rulesOf(embedded, "migrations"));
           expect(rulesOf(compose, "migrations")).toContain("migrations/outside-effect");
           expect(compose.checks.find((c) => c.id === "migrations")!.findings.filter((f) => f.rule === "migrations/outside-effect").map((f) => f.service)).toEqual(["tax-levy-rate"]);
         });
@@ -156,7 +162,7 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
           const refused = compose.checks.find((c) => c.id === "dependencies")!.findings.filter((f) => f.rule === "dependencies/connection-refused");
           const text = await mutated.read(COMPOSE);
           const line = text.slice(0, text.indexOf("http://tax-billing-instalment:4199")).split("\n").length;
-          expect(refused.map(({ service, file, line: at }) => ({ service, file, line: at }))).toEqual([{ service: "payment-processing", file: COMPOSE, line }]);
+          expect(refused.map(({ service, file, line: at }) => ({ service, file, line: at })), why).toEqual([{ service: "payment-processing", file: COMPOSE, line }]);
           // The embedded runtime starts no service: it cannot see this, and says so (skip, never pass).
           const blind = embedded.checks.find((c) => c.id === "dependencies")!;
           expect(blind.status).toBe("skip");

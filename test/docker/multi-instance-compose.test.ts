@@ -59,6 +59,9 @@ const INSTANCE_RULES = new Set([
   "compose/depends-on",
 ]);
 
+/** A check's verdict with its reason and first findings, for an assertion that must say why it differs. */
+const why = (result: CheckResult | undefined) => JSON.stringify({ status: result?.status, reason: result?.reason, findings: result?.findings.slice(0, 5).map((finding) => finding.message) });
+
 const located = (result: CheckResult) => result.findings.map((finding) => `${finding.rule} ${finding.service ?? "-"} ${finding.file ?? "-"}:${finding.line ?? "-"}`);
 
 describe.skipIf(!requireDockerInCI())("multi-instance in the compose runtime (local stand-in images)", { timeout: 600_000 }, () => {
@@ -81,7 +84,7 @@ describe.skipIf(!requireDockerInCI())("multi-instance in the compose runtime (lo
   });
 
   it("own-database passes with full coverage: 5/5 services logged in, 3 catalogs read", () => {
-    expect(results["own-database"]).toMatchObject({ status: "pass", findings: [] });
+    expect(results["own-database"], why(results["own-database"])).toMatchObject({ status: "pass", findings: [] });
     expect(results["own-database"]!.coverage).toMatchObject({ complete: true, uncovered: [] });
   });
 
@@ -110,7 +113,7 @@ describe.skipIf(!requireDockerInCI())("multi-instance in the compose runtime, mu
       text.replace("POSTGRES_USER=docs_admin\nPOSTGRES_PASSWORD=docs-admin-dev-5d93\n", "POSTGRES_USER=permits\nPOSTGRES_PASSWORD=permits-dev-61ab\nPOSTGRES_DB=docs_admin\n"),
     );
     const results = await checkInCompose(copy);
-    expect(results.isolation!.status).toBe("fail");
+    expect(results.isolation!.status, why(results.isolation)).toBe("fail");
     const foreign = results.isolation!.findings.filter((finding) => finding.rule === "isolation/foreign-connect");
     expect(foreign.map((finding) => `${finding.service} ${finding.file}:${finding.line}`)).toEqual(["permits compose.yaml:60"]);
     expect(foreign[0]!.message).toMatch(
@@ -126,9 +129,9 @@ describe.skipIf(!requireDockerInCI())("multi-instance in the compose runtime, mu
     await using copy = await copyRealLayout("multi-instance");
     await copy.edit("compose.yaml", (text) => text.replace("@postgres:5432/permits", "@postgres-fees:5432/permits"));
     const results = await checkInCompose(copy);
-    expect(results.compose!.status).toBe("fail");
+    expect(results.compose!.status, why(results.compose)).toBe("fail");
     expect(located(results.compose!)).toContain("compose/database-host permits compose.yaml:60");
-    expect(results["own-database"]!.status).toBe("fail");
+    expect(results["own-database"]!.status, why(results["own-database"])).toBe("fail");
     expect(located(results["own-database"]!).filter((finding) => !finding.startsWith("own-database/cluster-state"))).toEqual(["own-database/login-failed permits compose.yaml:60"]);
   });
 });

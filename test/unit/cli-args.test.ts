@@ -71,6 +71,19 @@ describe("parseCliArgs", () => {
     }
   });
 
+  it("takes --ready-timeout in seconds for the compose runtime only, and leaves it unset by default", () => {
+    expect(settingsOf(["check", "--ready-timeout", "600"])).toMatchObject({ readyTimeoutMs: 600_000 });
+    expect(settingsOf(["check", "--runtime", "compose", "--ready-timeout=1"])).toMatchObject({ readyTimeoutMs: 1_000 });
+    expect(settingsOf(["check"]).readyTimeoutMs).toBeUndefined();
+    for (const value of ["0", "86401", "1e3", "-5", "90s", ""]) {
+      expect(usageMessage(["check", `--ready-timeout=${value}`])).toBe(`Invalid --ready-timeout '${value}'. Expected a whole number of seconds from 1 to 86400.`);
+    }
+    expect(usageMessage(["check", "--runtime", "embedded", "--ready-timeout", "60"])).toBe("--ready-timeout needs --runtime compose or auto.");
+    expect(usageMessage(["check", "--runtime", "external", "--ready-timeout", "60"])).toBe("--ready-timeout needs --runtime compose or auto.");
+    expect(usageMessage(["generate", "--ready-timeout", "60"])).toBe("--ready-timeout does not apply to 'generate'.");
+    expect(usageMessage(["init", "--ready-timeout", "60"])).toBe("--ready-timeout does not apply to 'init'.");
+  });
+
   it("answers --help, --version and generate", () => {
     expect(parse("--help").kind).toBe("help");
     expect(parse().kind).toBe("help");

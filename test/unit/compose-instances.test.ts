@@ -68,7 +68,7 @@ describe("compose check: several instances", () => {
   it("mutation 3: an instance without healthcheck is compose/postgres-healthcheck for that instance", async () => {
     const findings = await findingsOfLayout("multi-instance", (copy) =>
       copy.edit("compose.yaml", (text) =>
-        text.replace('    healthcheck:\n      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U $${POSTGRES_USER}"]\n      interval: 5s\n      timeout: 3s\n      retries: 20\n\n  postgres-docs:', "\n  postgres-docs:"),
+        text.replace('    healthcheck:\n      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U $${POSTGRES_USER}"]\n      interval: 5s\n      timeout: 10s\n      retries: 20\n\n  postgres-docs:', "\n  postgres-docs:"),
       ),
     );
     expect(findings.filter((finding) => !UNCONFIRMED.includes(finding))).toEqual(["compose/postgres-healthcheck error - compose.yaml:25"]);

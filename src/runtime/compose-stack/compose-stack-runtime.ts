@@ -28,6 +28,9 @@ import { describePublishedPorts, publishedPostgresPorts } from "./published-port
 import { servicesNeeding, StackNotReadyError, waitUntilReady } from "./stack-readiness.js";
 import { warnAboutStaleVolumes } from "./stale-volumes.js";
 
+/** `--ready-timeout`'s default: a stack that builds its images on a slow runner needs minutes. */
+export const DEFAULT_READY_TIMEOUT_MS = 240_000;
+
 export interface ComposeRuntimeOptions {
   readonly product: Product;
   /** The process environment: PATH and DOCKER_HOST for the docker CLI; compose variables come from the loaded file. */
@@ -77,6 +80,11 @@ export class ComposeRuntime implements Runtime {
 
   constructor(private readonly options: ComposeRuntimeOptions) {}
 
+  /** How long `start` waits for every service to be running and healthy (`--ready-timeout`). */
+  get readyTimeoutMs(): number {
+    return this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  }
+
   /** The run's compose project name, once `start` chose it. */
   get project(): string | undefined {
     return this.projectName;
@@ -103,7 +111,7 @@ export class ComposeRuntime implements Runtime {
       const scratchServers = (this.scratchServers = new InstanceScratchServers({ env, project, signal, logger, settings }));
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error: unknown) => withInitScriptFailures(error, instances, product.repoRoot, env);
-      const watch = { project, env, readyTimeoutMs: this.options.readyTimeoutMs ?? 240_000, signal, stopped };
+      const watch = { project, env, readyTimeoutMs: this.readyTimeoutMs, signal, stopped };
       const initFailures = (among: readonly PostgresInstance[], containers: readonly ServiceContainer[]) => initScriptFailures(among, containers, product.repoRoot, env);
       /** Instances whose init script failed, by name: the rest of the stack is still brought up and checked. */
       const failed = new Map<string, InstanceFailure>();

@@ -2,7 +2,7 @@ import { type ComposeProject, isStartedByDefault } from "../../compose-file/mode
 import { pause } from "../../core/concurrency.js";
 import { EnvironmentError } from "../../core/errors.js";
 import type { ProcessEnv } from "../../docker/docker-cli.js";
-import { describeState, hasFailed, isReady, lastLogLines, projectContainers, settledReadiness, type ServiceContainer } from "../../docker/stack-state.js";
+import { describeLastProbe, describeState, hasFailed, isReady, lastLogLines, projectContainers, settledReadiness, type ServiceContainer } from "../../docker/stack-state.js";
 
 /** What waiting for a booted stack needs to know. */
 export interface StackWatch {
@@ -75,7 +75,7 @@ export async function waitUntilReady(compose: ComposeProject, watch: StackWatch)
     });
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
-      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1000)} s`;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1000)} s (--ready-timeout)`;
       throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:\n${await notReadyReport(containers, names, watch.env)}`,
         names,
@@ -94,8 +94,10 @@ export async function notReadyReport(containers: readonly ServiceContainer[], on
   const parts: string[] = [];
   for (const name of names) {
     const container = byService.get(name);
+    const probe = container && describeLastProbe(container);
+    const probeLine = probe ? `\n${indent(`last health probe: ${probe}`)}` : "";
     const logs = container ? `\n${indent(await lastLogLines(container.id, env, LOG_LINES).catch(() => "(logs unavailable)"))}` : "";
-    parts.push(`  ${name}: ${describeState(container)}${logs}`);
+    parts.push(`  ${name}: ${describeState(container)}${probeLine}${logs}`);
   }
   return parts.join("\n");
 }
