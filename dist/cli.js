@@ -45518,6 +45518,11 @@ var RunFolder = class _RunFolder {
     this.record = { ...this.record, servers: [...this.record.servers ?? [], { pid, dataDir }] };
     await this.writeRecord();
   }
+  /** Records a compose project before the run boots it (the reaper tears it down if the run is killed). */
+  async noteComposeProject(project) {
+    this.record = { ...this.record, composeProjects: [...this.record.composeProjects ?? [], project] };
+    await this.writeRecord();
+  }
   /** Hands `path` to `user` (a tree copied for the user is owned as it is copied: sandbox/repo-copy.ts). */
   async own(path6) {
     const { uid, gid } = this.user;
@@ -53233,11 +53238,128 @@ async function declaredTypescriptRegistry(dir, configFile) {
   return typescript;
 }
 
+// src/docker/run-resources.ts
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/docker/stack-state.ts
+var PROJECT_LABEL = "com.docker.compose.project";
+var SERVICE_LABEL = "com.docker.compose.service";
+var ONE_OFF_LABEL = "com.docker.compose.oneoff";
+async function projectContainers(project, env) {
+  const listed2 = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=${PROJECT_LABEL}=${project}`], { env, timeoutMs: 3e4 });
+  const ids = listed2.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  const inspected = await docker(["inspect", ...ids], { env, timeoutMs: 3e4 });
+  const containers = JSON.parse(inspected.stdout.trim() || "[]");
+  return containers.filter((container) => container.Config.Labels?.[ONE_OFF_LABEL] !== "True").map((container) => ({
+    id: container.Id,
+    service: container.Config.Labels?.[SERVICE_LABEL] ?? "",
+    image: container.Config.Image,
+    status: container.State.Status,
+    health: container.State.Health?.Status,
+    exitCode: container.State.ExitCode,
+    restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
+    networks: Object.keys(container.NetworkSettings.Networks ?? {}),
+    startedAt: container.State.StartedAt,
+    ...lastProbeOf(container.State.Health?.Log)
+  }));
+}
+function lastProbeOf(log) {
+  const last = log?.at(-1);
+  return last ? { lastProbe: { exitCode: last.ExitCode, output: last.Output ?? "" } } : {};
+}
+function isReady(container) {
+  if (container.status === "running") return container.health === void 0 || container.health === "healthy";
+  return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
+}
+var SETTLE_MS = 3e3;
+function settledReadiness(settleMs = SETTLE_MS) {
+  const seenRunningSince = /* @__PURE__ */ new Map();
+  return (container, now) => {
+    if (container.status !== "running" || container.health !== void 0) return isReady(container);
+    const run = `${container.id} ${container.startedAt}`;
+    const since = seenRunningSince.get(run) ?? now;
+    seenRunningSince.set(run, since);
+    return now - since >= settleMs;
+  };
+}
+function hasFailed(container) {
+  return (container.status === "exited" || container.status === "dead") && container.exitCode !== 0 && container.restartPolicy === "no";
+}
+function describeState(container) {
+  if (!container) return "no container was created";
+  if (container.status === "exited" || container.status === "dead") return `${container.status} with code ${container.exitCode}`;
+  return container.health === void 0 ? container.status : `${container.status}, health ${container.health}`;
+}
+var PROBE_LINES = 5;
+var PROBE_LINE_CHARS = 200;
+function describeLastProbe(container) {
+  const probe2 = container.lastProbe;
+  if (!probe2 || container.health === void 0 || container.health === "healthy" || probe2.exitCode === 0) return void 0;
+  const output = probe2.output.trim();
+  const timedOut = /^Health check exceeded timeout \(([^)]+)\)$/.exec(output);
+  if (probe2.exitCode === -1 && timedOut) {
+    return `did not finish within its timeout (${timedOut[1]}); Docker Engine before 23.0 counts starting the probe against it, which a loaded machine can exceed: a longer healthcheck timeout helps`;
+  }
+  const lines = output.split("\n").map((line) => line.trimEnd()).filter(Boolean).slice(-PROBE_LINES).map((line) => line.length > PROBE_LINE_CHARS ? `${line.slice(0, PROBE_LINE_CHARS)}\u2026` : line);
+  const what = probe2.exitCode === -1 ? "could not run" : `exit ${probe2.exitCode}`;
+  return maskSecrets(lines.length === 0 ? `${what} (no output)` : `${what}: ${lines.join("\n  ")}`);
+}
+async function lastLogLines(containerId, env, count2 = 15) {
+  const logs = await docker(["logs", "--tail", String(count2), containerId], { env, timeoutMs: 15e3 });
+  const text = lastLines(`${logs.stdout}
+${logs.stderr}`, count2);
+  return maskSecrets(text || "(no log output)");
+}
+
+// src/docker/run-resources.ts
+var RUN_LABEL = "civic.conformance.run";
+async function removeRunResources(project, env) {
+  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const containers = [
+    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
+    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
+  ];
+  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
+  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
+  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
+  const names = (reference) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
+  const images = [.../* @__PURE__ */ new Set([...await names(`${project}_*`), ...await names(`${project}-*`)])].filter((name) => !name.endsWith(":<none>"));
+  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 12e4 });
+  return new Set(containers).size + volumes.length + networks.length + images.length;
+}
+var SETTLE_INTERVAL_MS = 2e3;
+var SETTLE_QUIET_SWEEPS = 3;
+var SETTLE_LIMIT_MS = 6e4;
+async function settleRunResources(project, env, { intervalMs = SETTLE_INTERVAL_MS, limitMs = SETTLE_LIMIT_MS } = {}) {
+  const deadline = performance.now() + limitMs;
+  let removed2 = 0;
+  for (let quiet = 0; quiet < SETTLE_QUIET_SWEEPS && performance.now() < deadline; ) {
+    await sleep2(intervalMs);
+    const found = await removeRunResources(project, env);
+    removed2 += found;
+    quiet = found === 0 ? quiet + 1 : 0;
+  }
+  return removed2;
+}
+function composeProjectsTeardown(env) {
+  return async (projects) => {
+    const answered = await docker(["version", "--format", "{{.Server.Version}}"], { env, timeoutMs: 3e4 });
+    if (answered.exitCode !== 0) throw new Error(`no Docker engine answers to remove compose project ${projects.join(", ")}: ${lastLines(answered.stderr, 3) || `docker version exited with ${answered.exitCode}`}`);
+    for (const project of projects) {
+      await removeRunResources(project, env);
+      await settleRunResources(project, env, { limitMs: 3e4 });
+    }
+  };
+}
+
 // src/sandbox/leftover-runs.ts
 import { readdir as readdir11, readFile as readFile7, stat as stat6 } from "node:fs/promises";
 import { hostname as hostname2 } from "node:os";
 import { join as join24 } from "node:path";
-import { setTimeout as sleep2 } from "node:timers/promises";
+import { setTimeout as sleep3 } from "node:timers/promises";
 
 // src/sandbox/postmaster-memory.ts
 import { readFile as readFile6, stat as stat5 } from "node:fs/promises";
@@ -53262,11 +53384,12 @@ var POSTMASTER_GRACE_MS = 5e3;
 function describeReaped(reaped) {
   const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
   const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const projects = reaped.composeProjects.length > 0 ? `removed compose project${reaped.composeProjects.length === 1 ? "" : "s"} ${reaped.composeProjects.join(", ")} (containers, volumes, networks, images), ` : "";
   const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
   const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
-  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
+  return `reaped what ${owner} left when it was killed: ${servers}${others}${projects}removed ${reaped.folder}${contents}`;
 }
-async function reapLeftoverRuns(roots) {
+async function reapLeftoverRuns(roots, options = {}) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
@@ -53275,7 +53398,7 @@ async function reapLeftoverRuns(roots) {
       const folder = join24(root, name);
       try {
         const verdict = await staleness(folder);
-        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+        if (verdict.stale) reaped.push(await reap(folder, verdict.record, options));
       } catch (error2) {
         failures.push(`${folder}: ${error2 instanceof Error ? error2.message : String(error2)}`);
       }
@@ -53289,7 +53412,7 @@ async function staleness(folder) {
     if (record2.host !== hostname2()) return { stale: false };
     const startTime = await processStartTime(record2.pid);
     const alive = startTime !== void 0 && (record2.startTime === void 0 || startTime === record2.startTime);
-    return { stale: !alive, ownerPid: record2.pid };
+    return { stale: !alive, record: record2 };
   }
   const info = await stat6(folder).catch(() => void 0);
   if (!info || Date.now() - info.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
@@ -53305,7 +53428,7 @@ async function readRecord(folder) {
   }
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
-async function reap(folder, ownerPid) {
+async function reap(folder, record2, options) {
   const contents = (await readdir11(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
@@ -53313,14 +53436,20 @@ async function reap(folder, ownerPid) {
   await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
   for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2e3);
+  const composeProjects = record2?.composeProjects ?? [];
+  if (composeProjects.length > 0) {
+    if (!options.tearDownComposeProjects) throw new Error(`it booted compose project ${composeProjects.join(", ")}, which this step cannot remove; kept for a later run`);
+    await options.tearDownComposeProjects(composeProjects);
+  }
   for (const name of contents) await releaseOrphanedSegment(join24(folder, name, "data"));
   await removeTree(folder);
   return {
     folder,
     contents,
-    ownerPid,
+    ownerPid: record2?.pid,
     servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
-    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length
+    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length,
+    composeProjects
   };
 }
 function dataDirOf(server) {
@@ -53335,7 +53464,7 @@ function signal(pid, name) {
 async function until(condition, timeoutMs) {
   for (let waited = 0; waited < timeoutMs; waited += 100) {
     if (await condition()) return;
-    await sleep2(100);
+    await sleep3(100);
   }
 }
 
@@ -53716,113 +53845,6 @@ function defaultProjectNames(composePath, topLevelName, env) {
 }
 function normalizeProjectName(name) {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[-_]+/, "");
-}
-
-// src/docker/run-resources.ts
-import { setTimeout as sleep3 } from "node:timers/promises";
-
-// src/docker/stack-state.ts
-var PROJECT_LABEL = "com.docker.compose.project";
-var SERVICE_LABEL = "com.docker.compose.service";
-var ONE_OFF_LABEL = "com.docker.compose.oneoff";
-async function projectContainers(project, env) {
-  const listed2 = await docker(["ps", "-a", "-q", "--no-trunc", "--filter", `label=${PROJECT_LABEL}=${project}`], { env, timeoutMs: 3e4 });
-  const ids = listed2.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  const inspected = await docker(["inspect", ...ids], { env, timeoutMs: 3e4 });
-  const containers = JSON.parse(inspected.stdout.trim() || "[]");
-  return containers.filter((container) => container.Config.Labels?.[ONE_OFF_LABEL] !== "True").map((container) => ({
-    id: container.Id,
-    service: container.Config.Labels?.[SERVICE_LABEL] ?? "",
-    image: container.Config.Image,
-    status: container.State.Status,
-    health: container.State.Health?.Status,
-    exitCode: container.State.ExitCode,
-    restartPolicy: container.HostConfig.RestartPolicy?.Name || "no",
-    networks: Object.keys(container.NetworkSettings.Networks ?? {}),
-    startedAt: container.State.StartedAt,
-    ...lastProbeOf(container.State.Health?.Log)
-  }));
-}
-function lastProbeOf(log) {
-  const last = log?.at(-1);
-  return last ? { lastProbe: { exitCode: last.ExitCode, output: last.Output ?? "" } } : {};
-}
-function isReady(container) {
-  if (container.status === "running") return container.health === void 0 || container.health === "healthy";
-  return container.status === "exited" && container.exitCode === 0 && container.restartPolicy === "no";
-}
-var SETTLE_MS = 3e3;
-function settledReadiness(settleMs = SETTLE_MS) {
-  const seenRunningSince = /* @__PURE__ */ new Map();
-  return (container, now) => {
-    if (container.status !== "running" || container.health !== void 0) return isReady(container);
-    const run = `${container.id} ${container.startedAt}`;
-    const since = seenRunningSince.get(run) ?? now;
-    seenRunningSince.set(run, since);
-    return now - since >= settleMs;
-  };
-}
-function hasFailed(container) {
-  return (container.status === "exited" || container.status === "dead") && container.exitCode !== 0 && container.restartPolicy === "no";
-}
-function describeState(container) {
-  if (!container) return "no container was created";
-  if (container.status === "exited" || container.status === "dead") return `${container.status} with code ${container.exitCode}`;
-  return container.health === void 0 ? container.status : `${container.status}, health ${container.health}`;
-}
-var PROBE_LINES = 5;
-var PROBE_LINE_CHARS = 200;
-function describeLastProbe(container) {
-  const probe2 = container.lastProbe;
-  if (!probe2 || container.health === void 0 || container.health === "healthy" || probe2.exitCode === 0) return void 0;
-  const output = probe2.output.trim();
-  const timedOut = /^Health check exceeded timeout \(([^)]+)\)$/.exec(output);
-  if (probe2.exitCode === -1 && timedOut) {
-    return `did not finish within its timeout (${timedOut[1]}); Docker Engine before 23.0 counts starting the probe against it, which a loaded machine can exceed: a longer healthcheck timeout helps`;
-  }
-  const lines = output.split("\n").map((line) => line.trimEnd()).filter(Boolean).slice(-PROBE_LINES).map((line) => line.length > PROBE_LINE_CHARS ? `${line.slice(0, PROBE_LINE_CHARS)}\u2026` : line);
-  const what = probe2.exitCode === -1 ? "could not run" : `exit ${probe2.exitCode}`;
-  return maskSecrets(lines.length === 0 ? `${what} (no output)` : `${what}: ${lines.join("\n  ")}`);
-}
-async function lastLogLines(containerId, env, count2 = 15) {
-  const logs = await docker(["logs", "--tail", String(count2), containerId], { env, timeoutMs: 15e3 });
-  const text = lastLines(`${logs.stdout}
-${logs.stderr}`, count2);
-  return maskSecrets(text || "(no log output)");
-}
-
-// src/docker/run-resources.ts
-var RUN_LABEL = "civic.conformance.run";
-async function removeRunResources(project, env) {
-  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-  const containers = [
-    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
-    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
-  ];
-  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
-  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
-  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
-  const names = (reference) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
-  const images = [.../* @__PURE__ */ new Set([...await names(`${project}_*`), ...await names(`${project}-*`)])].filter((name) => !name.endsWith(":<none>"));
-  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 12e4 });
-  return new Set(containers).size + volumes.length + networks.length + images.length;
-}
-var SETTLE_INTERVAL_MS = 2e3;
-var SETTLE_QUIET_SWEEPS = 3;
-var SETTLE_LIMIT_MS = 6e4;
-async function settleRunResources(project, env, { intervalMs = SETTLE_INTERVAL_MS, limitMs = SETTLE_LIMIT_MS } = {}) {
-  const deadline = performance.now() + limitMs;
-  let removed2 = 0;
-  for (let quiet = 0; quiet < SETTLE_QUIET_SWEEPS && performance.now() < deadline; ) {
-    await sleep3(intervalMs);
-    const found = await removeRunResources(project, env);
-    removed2 += found;
-    quiet = found === 0 ? quiet + 1 : 0;
-  }
-  return removed2;
 }
 
 // src/runtime/instance-start-error.ts
@@ -54480,7 +54502,8 @@ var ComposeRuntime = class {
     }
     const command = await resolveComposeCommand(this.options.composeCommand, env);
     const project = this.projectName = runProjectName(product.name);
-    this.tempDir = await mkdtemp3(join27(tmpdir3(), "civic-compose-"));
+    const { runFolder } = this.options;
+    this.tempDir = runFolder ? await runFolder.subfolder("compose") : await mkdtemp3(join27(tmpdir3(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
     if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
     const copy = await writeComposeCopy(
@@ -54489,6 +54512,7 @@ var ComposeRuntime = class {
       this.tempDir
     );
     const variables = Object.fromEntries(compose.variables);
+    await runFolder?.noteComposeProject(project);
     const commands = this.commands = new ComposeProjectCommands({ productName: product.name, command, project, file: copy.file, directory: product.dir, variables, env, logger });
     const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, env);
     for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
@@ -56285,6 +56309,7 @@ function composeRuntime(inputs, composeCommand) {
     logger: inputs.logger,
     startScratchServerEarly: inputs.needsScratchServer ?? false,
     ...inputs.readyTimeoutMs !== void 0 && { readyTimeoutMs: inputs.readyTimeoutMs },
+    ...inputs.runFolder && { runFolder: inputs.runFolder },
     ...composeCommand !== void 0 && { composeCommand }
   });
 }
@@ -56428,7 +56453,7 @@ async function runCheck(settings, io) {
   }
 }
 async function reapLeftovers(env, logger) {
-  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env));
+  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env), { tearDownComposeProjects: composeProjectsTeardown(env) });
   for (const run of reaped) logger.warn(describeReaped(run));
   for (const failure2 of failures) logger.warn(`could not reap a folder an earlier run left: ${failure2}`);
 }

@@ -27431,15 +27431,8 @@ function getState(name) {
   return process.env[`STATE_${name}`] || "";
 }
 
-// src/sandbox/leftover-runs.ts
-import { readdir as readdir3, readFile as readFile3, stat as stat3 } from "node:fs/promises";
-import { hostname } from "node:os";
-import { join as join3 } from "node:path";
+// src/docker/run-resources.ts
 import { setTimeout as sleep } from "node:timers/promises";
-
-// src/sandbox/postmaster-memory.ts
-import { readFile, stat as stat2 } from "node:fs/promises";
-import { join as join2 } from "node:path";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
@@ -34242,6 +34235,132 @@ var {
   getCancelSignal: getCancelSignal2
 } = getIpcExport();
 
+// src/docker/docker-cli.ts
+function definedEnv(env, extra = {}) {
+  const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
+  return { ...Object.fromEntries(defined), ...extra };
+}
+function spawnTool(command, args, options) {
+  return execa(command, args, {
+    env: definedEnv(options.env, options.extraEnv),
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    ...options.timeoutMs !== void 0 && { timeout: options.timeoutMs },
+    ...options.signal !== void 0 && { cancelSignal: options.signal },
+    ...options.cwd !== void 0 && { cwd: options.cwd },
+    // SIGTERM first and SIGKILL after a grace period: compose must get the chance to stop a build.
+    forceKillAfterDelay: 5e3
+  });
+}
+async function docker(args, options) {
+  return settle(spawnTool("docker", args, options));
+}
+async function settle(subprocess) {
+  const result = await subprocess;
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    timedOut: result.timedOut === true
+  };
+}
+function lastLines(text, count2) {
+  return text.split("\n").filter((line) => line.trim() !== "").slice(-count2).join("\n");
+}
+
+// src/core/secrets.ts
+var MASK = "***";
+var registered = /* @__PURE__ */ new Map();
+var publicValues = /* @__PURE__ */ new Set();
+var ANYWHERE_LENGTH = 8;
+function registeredSecrets() {
+  return [...registered.keys()].filter((value) => !publicValues.has(value));
+}
+var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
+var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
+var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
+var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
+var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
+var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
+function maskValue(value) {
+  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
+  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function replaceSecret(text, secret) {
+  if (!text.includes(secret)) return text;
+  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
+  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+}
+function maskSecrets(text) {
+  let masked = text;
+  for (const secret of [...registeredSecrets()].sort((a2, b) => b.length - a2.length)) masked = replaceSecret(masked, secret);
+  return masked.replace(
+    URL_PASSWORD,
+    (_m, head, password, at) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at}` : `${head}${MASK}${at}`
+  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
+}
+
+// src/docker/stack-state.ts
+var PROJECT_LABEL = "com.docker.compose.project";
+
+// src/docker/run-resources.ts
+var RUN_LABEL = "civic.conformance.run";
+async function removeRunResources(project, env) {
+  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const containers = [
+    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
+    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
+  ];
+  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
+  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
+  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
+  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
+  const names = (reference) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
+  const images = [.../* @__PURE__ */ new Set([...await names(`${project}_*`), ...await names(`${project}-*`)])].filter((name) => !name.endsWith(":<none>"));
+  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 12e4 });
+  return new Set(containers).size + volumes.length + networks.length + images.length;
+}
+var SETTLE_INTERVAL_MS = 2e3;
+var SETTLE_QUIET_SWEEPS = 3;
+var SETTLE_LIMIT_MS = 6e4;
+async function settleRunResources(project, env, { intervalMs = SETTLE_INTERVAL_MS, limitMs = SETTLE_LIMIT_MS } = {}) {
+  const deadline = performance.now() + limitMs;
+  let removed = 0;
+  for (let quiet = 0; quiet < SETTLE_QUIET_SWEEPS && performance.now() < deadline; ) {
+    await sleep(intervalMs);
+    const found = await removeRunResources(project, env);
+    removed += found;
+    quiet = found === 0 ? quiet + 1 : 0;
+  }
+  return removed;
+}
+function composeProjectsTeardown(env) {
+  return async (projects) => {
+    const answered = await docker(["version", "--format", "{{.Server.Version}}"], { env, timeoutMs: 3e4 });
+    if (answered.exitCode !== 0) throw new Error(`no Docker engine answers to remove compose project ${projects.join(", ")}: ${lastLines(answered.stderr, 3) || `docker version exited with ${answered.exitCode}`}`);
+    for (const project of projects) {
+      await removeRunResources(project, env);
+      await settleRunResources(project, env, { limitMs: 3e4 });
+    }
+  };
+}
+
+// src/sandbox/leftover-runs.ts
+import { readdir as readdir3, readFile as readFile3, stat as stat3 } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join as join3 } from "node:path";
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/sandbox/postmaster-memory.ts
+import { readFile, stat as stat2 } from "node:fs/promises";
+import { join as join2 } from "node:path";
+
 // src/sandbox/os-user.ts
 import { accessSync, constants as constants6, statSync as statSync2 } from "node:fs";
 import { dirname, join } from "node:path";
@@ -34333,11 +34452,12 @@ var POSTMASTER_GRACE_MS = 5e3;
 function describeReaped(reaped) {
   const owner = reaped.ownerPid === void 0 ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
   const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const projects = reaped.composeProjects.length > 0 ? `removed compose project${reaped.composeProjects.length === 1 ? "" : "s"} ${reaped.composeProjects.join(", ")} (containers, volumes, networks, images), ` : "";
   const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
   const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
-  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
+  return `reaped what ${owner} left when it was killed: ${servers}${others}${projects}removed ${reaped.folder}${contents}`;
 }
-async function reapLeftoverRuns(roots) {
+async function reapLeftoverRuns(roots, options = {}) {
   const reaped = [];
   const failures = [];
   for (const root of roots) {
@@ -34346,7 +34466,7 @@ async function reapLeftoverRuns(roots) {
       const folder = join3(root, name);
       try {
         const verdict = await staleness(folder);
-        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+        if (verdict.stale) reaped.push(await reap(folder, verdict.record, options));
       } catch (error2) {
         failures.push(`${folder}: ${error2 instanceof Error ? error2.message : String(error2)}`);
       }
@@ -34360,7 +34480,7 @@ async function staleness(folder) {
     if (record.host !== hostname()) return { stale: false };
     const startTime = await processStartTime(record.pid);
     const alive2 = startTime !== void 0 && (record.startTime === void 0 || startTime === record.startTime);
-    return { stale: !alive2, ownerPid: record.pid };
+    return { stale: !alive2, record };
   }
   const info2 = await stat3(folder).catch(() => void 0);
   if (!info2 || Date.now() - info2.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
@@ -34376,7 +34496,7 @@ async function readRecord(folder) {
   }
 }
 var ALWAYS_THERE = /* @__PURE__ */ new Set([RUN_RECORD, "home", "tmp"]);
-async function reap(folder, ownerPid) {
+async function reap(folder, record, options) {
   const contents = (await readdir3(folder).catch(() => [])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   const postmasters = found.filter(isPostmaster);
@@ -34384,14 +34504,20 @@ async function reap(folder, ownerPid) {
   await until(async () => (await processesInside(folder)).every((process10) => !postmasters.some((server) => server.pid === process10.pid)), POSTMASTER_GRACE_MS);
   for (const process10 of await processesInside(folder)) signal(process10.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2e3);
+  const composeProjects = record?.composeProjects ?? [];
+  if (composeProjects.length > 0) {
+    if (!options.tearDownComposeProjects) throw new Error(`it booted compose project ${composeProjects.join(", ")}, which this step cannot remove; kept for a later run`);
+    await options.tearDownComposeProjects(composeProjects);
+  }
   for (const name of contents) await releaseOrphanedSegment(join3(folder, name, "data"));
   await removeTree(folder);
   return {
     folder,
     contents,
-    ownerPid,
+    ownerPid: record?.pid,
     servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
-    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length
+    otherProcesses: found.filter((process10) => !isPostmaster(process10) && !process10.args.startsWith("postgres:")).length,
+    composeProjects
   };
 }
 function dataDirOf(server) {
@@ -34406,44 +34532,8 @@ function signal(pid, name) {
 async function until(condition, timeoutMs) {
   for (let waited = 0; waited < timeoutMs; waited += 100) {
     if (await condition()) return;
-    await sleep(100);
+    await sleep2(100);
   }
-}
-
-// src/core/secrets.ts
-var MASK = "***";
-var registered = /* @__PURE__ */ new Map();
-var publicValues = /* @__PURE__ */ new Set();
-var ANYWHERE_LENGTH = 8;
-function registeredSecrets() {
-  return [...registered.keys()].filter((value) => !publicValues.has(value));
-}
-var URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"`]*:)([^\s/?#]*)(@)/gi;
-var QUOTED_OR_BARE = /("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s'"]+)/.source;
-var KEYWORD_PASSWORD = new RegExp(`((?:password|passwd)\\s*=\\s*)${QUOTED_OR_BARE}`, "gi");
-var YAML_PASSWORD = new RegExp(`(\\b[A-Z0-9_]*PASSWORD:[ \\t]*)${QUOTED_OR_BARE}`, "g");
-var SQL_PASSWORD = /(PASSWORD\s+)('(?:[^']|'')+')/gi;
-var VARIABLE_REFERENCE = /^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
-function maskValue(value) {
-  const inner = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
-  if (inner === "" || inner === MASK || VARIABLE_REFERENCE.test(inner)) return value;
-  return inner === value ? MASK : `${value[0]}${MASK}${value[0]}`;
-}
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-function replaceSecret(text, secret) {
-  if (!text.includes(secret)) return text;
-  if (secret.length >= ANYWHERE_LENGTH) return text.split(secret).join(MASK);
-  return text.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
-}
-function maskSecrets(text) {
-  let masked = text;
-  for (const secret of [...registeredSecrets()].sort((a2, b) => b.length - a2.length)) masked = replaceSecret(masked, secret);
-  return masked.replace(
-    URL_PASSWORD,
-    (_m, head, password, at) => password.length === 0 || VARIABLE_REFERENCE.test(password) ? `${head}${password}${at}` : `${head}${MASK}${at}`
-  ).replace(KEYWORD_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(YAML_PASSWORD, (_m, head, value) => `${head}${maskValue(value)}`).replace(SQL_PASSWORD, (_m, head) => `${head}'${MASK}'`);
 }
 
 // src/action/actions-logger.ts
@@ -34477,64 +34567,11 @@ var ActionsLogger = class {
 // src/action/leftovers.ts
 import { readdir as readdir4, readFile as readFile4, rm as rm3 } from "node:fs/promises";
 import { join as join4 } from "node:path";
-import { setTimeout as sleep2 } from "node:timers/promises";
+import { setTimeout as sleep3 } from "node:timers/promises";
 
 // src/docker/compose-file-copy.ts
 var import_yaml = __toESM(require_dist(), 1);
 var COMPOSE_COPY_NAME = "docker-compose.yml";
-
-// src/docker/docker-cli.ts
-function definedEnv(env, extra = {}) {
-  const defined = Object.entries(env).filter((entry) => entry[1] !== void 0);
-  return { ...Object.fromEntries(defined), ...extra };
-}
-function spawnTool(command, args, options) {
-  return execa(command, args, {
-    env: definedEnv(options.env, options.extraEnv),
-    extendEnv: false,
-    reject: false,
-    stdin: "ignore",
-    ...options.timeoutMs !== void 0 && { timeout: options.timeoutMs },
-    ...options.signal !== void 0 && { cancelSignal: options.signal },
-    ...options.cwd !== void 0 && { cwd: options.cwd },
-    // SIGTERM first and SIGKILL after a grace period: compose must get the chance to stop a build.
-    forceKillAfterDelay: 5e3
-  });
-}
-async function docker(args, options) {
-  return settle(spawnTool("docker", args, options));
-}
-async function settle(subprocess) {
-  const result = await subprocess;
-  return {
-    exitCode: result.exitCode ?? -1,
-    stdout: String(result.stdout ?? ""),
-    stderr: String(result.stderr ?? ""),
-    timedOut: result.timedOut === true
-  };
-}
-
-// src/docker/stack-state.ts
-var PROJECT_LABEL = "com.docker.compose.project";
-
-// src/docker/run-resources.ts
-var RUN_LABEL = "civic.conformance.run";
-async function removeRunResources(project, env) {
-  const list = async (args) => (await docker(args, { env, timeoutMs: 3e4 })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-  const containers = [
-    ...await list(["ps", "-a", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]),
-    ...await list(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${project}`])
-  ];
-  if (containers.length > 0) await docker(["rm", "-f", "-v", ...new Set(containers)], { env, timeoutMs: 6e4 });
-  const volumes = await list(["volume", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (volumes.length > 0) await docker(["volume", "rm", "-f", ...volumes], { env, timeoutMs: 6e4 });
-  const networks = await list(["network", "ls", "-q", "--filter", `label=${PROJECT_LABEL}=${project}`]);
-  if (networks.length > 0) await docker(["network", "rm", ...networks], { env, timeoutMs: 6e4 });
-  const names = (reference) => list(["images", "--filter", `reference=${reference}`, "--format", "{{.Repository}}:{{.Tag}}"]);
-  const images = [.../* @__PURE__ */ new Set([...await names(`${project}_*`), ...await names(`${project}-*`)])].filter((name) => !name.endsWith(":<none>"));
-  if (images.length > 0) await docker(["rmi", "-f", ...images], { env, timeoutMs: 12e4 });
-  return new Set(containers).size + volumes.length + networks.length + images.length;
-}
 
 // src/action/leftovers.ts
 var CONFIG_FILES_LABEL = "com.docker.compose.project.config_files";
@@ -34600,7 +34637,7 @@ async function stopProcess(pid) {
   process.kill(pid, "SIGINT");
   for (let waited = 0; waited < 1e4; waited += 100) {
     if (!alive(pid)) return true;
-    await sleep2(100);
+    await sleep3(100);
   }
   process.kill(pid, "SIGKILL");
   return true;
@@ -34623,7 +34660,7 @@ async function post() {
   if (!tempRoot) return;
   const logger = new ActionsLogger();
   try {
-    const { reaped, failures } = await reapLeftoverRuns([tempRoot, ...tempRootCandidates(process.env)]);
+    const { reaped, failures } = await reapLeftoverRuns([tempRoot, ...tempRootCandidates(process.env)], { tearDownComposeProjects: composeProjectsTeardown(process.env) });
     for (const run of reaped) logger.warn(`post: ${describeReaped(run)}`);
     for (const failure of failures) logger.warn(`post: could not reap ${failure}`);
   } catch (error2) {

@@ -1,4 +1,5 @@
 import * as core from "@actions/core";
+import { composeProjectsTeardown } from "../docker/run-resources.js";
 import { describeReaped, reapLeftoverRuns } from "../sandbox/leftover-runs.js";
 import { tempRootCandidates } from "../sandbox/temp-root.js";
 import { ActionsLogger } from "./actions-logger.js";
@@ -8,16 +9,16 @@ import { TEMP_ROOT_STATE } from "./run-scope.js";
 /**
  * The `post:` step: runs after the job's steps, also when the run was cancelled, and tears down what
  * the main step left (normally nothing): first the run folders whose CLI is gone (the servers and
- * processes working in them, wherever the run put them: its temp root, or /dev/shm when that root
- * was not reachable by the server's user), then the temp root with its compose projects. Never fails
- * the job: every problem is a warning.
+ * processes working in them and the compose projects they booted, wherever the run put them: its
+ * temp root, or /dev/shm when that root was not reachable by the server's user), then the temp root.
+ * Never fails the job: every problem is a warning.
  */
 async function post(): Promise<void> {
   const tempRoot = core.getState(TEMP_ROOT_STATE);
   if (!tempRoot) return;
   const logger = new ActionsLogger();
   try {
-    const { reaped, failures } = await reapLeftoverRuns([tempRoot, ...tempRootCandidates(process.env)]);
+    const { reaped, failures } = await reapLeftoverRuns([tempRoot, ...tempRootCandidates(process.env)], { tearDownComposeProjects: composeProjectsTeardown(process.env) });
     for (const run of reaped) logger.warn(`post: ${describeReaped(run)}`);
     for (const failure of failures) logger.warn(`post: could not reap ${failure}`);
   } catch (error) {

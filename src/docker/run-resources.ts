@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { docker, type ProcessEnv } from "./docker-cli.js";
+import { docker, lastLines, type ProcessEnv } from "./docker-cli.js";
 import { PROJECT_LABEL } from "./stack-state.js";
 
 /** Labels what a run creates outside its compose project (the scratch-server container), with the project name. */
@@ -59,4 +59,21 @@ export async function settleRunResources(project: string, env: ProcessEnv, { int
     quiet = found === 0 ? quiet + 1 : 0;
   }
   return removed;
+}
+
+/**
+ * The reaper's teardown of the compose projects a killed run booted (sandbox/leftover-runs.ts): each
+ * project swept as the runtime's own teardown sweeps it, then settled, since the engine may still be
+ * finishing a build or a container the killed Compose CLI had asked for. Throws when the engine does
+ * not answer, so the run folder is kept for a later run.
+ */
+export function composeProjectsTeardown(env: ProcessEnv): (projects: readonly string[]) => Promise<void> {
+  return async (projects) => {
+    const answered = await docker(["version", "--format", "{{.Server.Version}}"], { env, timeoutMs: 30_000 });
+    if (answered.exitCode !== 0) throw new Error(`no Docker engine answers to remove compose project ${projects.join(", ")}: ${lastLines(answered.stderr, 3) || `docker version exited with ${answered.exitCode}`}`);
+    for (const project of projects) {
+      await removeRunResources(project, env);
+      await settleRunResources(project, env, { limitMs: 30_000 });
+    }
+  };
 }

@@ -13,6 +13,7 @@ import { loadProduct } from "../product/load-product.js";
 import { configOf, type Product, profileOf } from "../product/product.js";
 import type { ComposeProject } from "../compose-file/model.js";
 import { locateProduct, type ProductLocation } from "../product/locate-product.js";
+import { composeProjectsTeardown } from "../docker/run-resources.js";
 import { describeReaped, reapLeftoverRuns } from "../sandbox/leftover-runs.js";
 import { resolveUnprivilegedUser } from "../sandbox/os-user.js";
 import { RunFolder } from "../sandbox/run-folder.js";
@@ -86,9 +87,9 @@ export async function runCheck(settings: CheckSettings, io: RunIo): Promise<Chec
   }
 }
 
-/** Stops and removes what killed runs left (their run folders, servers and processes), and says so. */
+/** Stops and removes what killed runs left (their run folders, servers, processes and compose projects), and says so. */
 export async function reapLeftovers(env: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<void> {
-  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env));
+  const { reaped, failures } = await reapLeftoverRuns(tempRootCandidates(env), { tearDownComposeProjects: composeProjectsTeardown(env) });
   for (const run of reaped) logger.warn(describeReaped(run));
   for (const failure of failures) logger.warn(`could not reap a folder an earlier run left: ${failure}`);
 }

@@ -133,6 +133,7 @@ function composeRuntime(inputs: RuntimeInputs & { readonly product: Product }, c
     logger: inputs.logger,
     startScratchServerEarly: inputs.needsScratchServer ?? false,
     ...(inputs.readyTimeoutMs !== undefined && { readyTimeoutMs: inputs.readyTimeoutMs }),
+    ...(inputs.runFolder && { runFolder: inputs.runFolder }),
     ...(composeCommand !== undefined && { composeCommand }),
   });
 }

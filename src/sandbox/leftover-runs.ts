@@ -6,7 +6,10 @@
  * a folder without a record (killed before it was written) when it is older than a minute and no
  * process works in it. Live runs, other hosts' folders on a shared disk, and anything not named like
  * a run folder are left alone. A server's cluster is in `<run folder>/<name>/data`; the System V
- * segment of a postmaster killed with SIGKILL is removed with it (postmaster-memory.ts).
+ * segment of a postmaster killed with SIGKILL is removed with it (postmaster-memory.ts). The compose
+ * projects a run booted (named in its record) are torn down by the caller's `tearDownComposeProjects`
+ * once the processes working in the folder (the Compose CLI among them) are gone; without it, or
+ * when it fails, the folder is kept for a later run and reported.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -33,19 +36,30 @@ export interface ReapedRun {
   readonly servers: ReadonlyArray<{ readonly pid: number; readonly dataDir: string }>;
   /** Other processes ended (psql, initdb, a generator…). */
   readonly otherProcesses: number;
+  /** Compose projects torn down: containers, volumes, networks, images of the run. */
+  readonly composeProjects: readonly string[];
+}
+
+/** Removes what each compose project a killed run booted left on the engine (docker/run-resources.ts). */
+export type ComposeProjectsTeardown = (projects: readonly string[]) => Promise<void>;
+
+export interface ReapOptions {
+  /** Without it, a stale run folder that booted a compose project is kept and reported, never half reaped. */
+  readonly tearDownComposeProjects?: ComposeProjectsTeardown;
 }
 
 /** One line saying what was reaped, naming the folders (the cluster's too). */
 export function describeReaped(reaped: ReapedRun): string {
   const owner = reaped.ownerPid === undefined ? "an earlier run" : `an earlier run (pid ${reaped.ownerPid})`;
   const servers = reaped.servers.map((server) => `stopped the PostgreSQL server (pid ${server.pid}) of ${server.dataDir}, `).join("");
+  const projects = reaped.composeProjects.length > 0 ? `removed compose project${reaped.composeProjects.length === 1 ? "" : "s"} ${reaped.composeProjects.join(", ")} (containers, volumes, networks, images), ` : "";
   const others = reaped.otherProcesses > 0 ? `ended ${reaped.otherProcesses} other process${reaped.otherProcesses === 1 ? "" : "es"} working there, ` : "";
   const contents = reaped.contents.length > 0 ? ` (${reaped.contents.join(", ")})` : "";
-  return `reaped what ${owner} left when it was killed: ${servers}${others}removed ${reaped.folder}${contents}`;
+  return `reaped what ${owner} left when it was killed: ${servers}${others}${projects}removed ${reaped.folder}${contents}`;
 }
 
 /** Finds the stale run folders under `roots` and reaps each; a folder that cannot be removed is skipped (returned in `failures`). */
-export async function reapLeftoverRuns(roots: readonly string[]): Promise<{ reaped: ReapedRun[]; failures: string[] }> {
+export async function reapLeftoverRuns(roots: readonly string[], options: ReapOptions = {}): Promise<{ reaped: ReapedRun[]; failures: string[] }> {
   const reaped: ReapedRun[] = [];
   const failures: string[] = [];
   for (const root of roots) {
@@ -54,7 +68,7 @@ export async function reapLeftoverRuns(roots: readonly string[]): Promise<{ reap
       const folder = join(root, name);
       try {
         const verdict = await staleness(folder);
-        if (verdict.stale) reaped.push(await reap(folder, verdict.ownerPid));
+        if (verdict.stale) reaped.push(await reap(folder, verdict.record, options));
       } catch (error) {
         failures.push(`${folder}: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -63,13 +77,13 @@ export async function reapLeftoverRuns(roots: readonly string[]): Promise<{ reap
   return { reaped, failures };
 }
 
-async function staleness(folder: string): Promise<{ stale: boolean; ownerPid?: number }> {
+async function staleness(folder: string): Promise<{ stale: boolean; record?: RunRecord }> {
   const record = await readRecord(folder);
   if (record) {
     if (record.host !== hostname()) return { stale: false };
     const startTime = await processStartTime(record.pid);
     const alive = startTime !== undefined && (record.startTime === undefined || startTime === record.startTime);
-    return { stale: !alive, ownerPid: record.pid };
+    return { stale: !alive, record };
   }
   const info = await stat(folder).catch(() => undefined);
   if (!info || Date.now() - info.mtimeMs < UNRECORDED_GRACE_MS) return { stale: false };
@@ -89,7 +103,7 @@ async function readRecord(folder: string): Promise<RunRecord | undefined> {
 /** Names in a run folder worth saying: not the record, nor the HOME and TMPDIR every run has. */
 const ALWAYS_THERE = new Set([RUN_RECORD, "home", "tmp"]);
 
-async function reap(folder: string, ownerPid: number | undefined): Promise<ReapedRun> {
+async function reap(folder: string, record: RunRecord | undefined, options: ReapOptions): Promise<ReapedRun> {
   const contents = (await readdir(folder).catch(() => [] as string[])).filter((name) => !ALWAYS_THERE.has(name)).sort();
   const found = await processesInside(folder);
   // Postmasters first, with SIGQUIT: their backends go with them, and their shared memory is freed.
@@ -99,15 +113,22 @@ async function reap(folder: string, ownerPid: number | undefined): Promise<Reape
   // Whatever is still there (a postmaster that did not go, psql, initdb, a generator): SIGKILL.
   for (const process of await processesInside(folder)) signal(process.pid, "SIGKILL");
   await until(async () => (await processesInside(folder)).length === 0, 2_000);
+  // The Compose CLI it ran is gone now: what it asked the engine for is torn down, or the folder kept.
+  const composeProjects = record?.composeProjects ?? [];
+  if (composeProjects.length > 0) {
+    if (!options.tearDownComposeProjects) throw new Error(`it booted compose project ${composeProjects.join(", ")}, which this step cannot remove; kept for a later run`);
+    await options.tearDownComposeProjects(composeProjects);
+  }
   // A postmaster that was itself killed with SIGKILL left its System V segment: its pid file names it.
   for (const name of contents) await releaseOrphanedSegment(join(folder, name, "data"));
   await removeTree(folder);
   return {
     folder,
     contents,
-    ownerPid,
+    ownerPid: record?.pid,
     servers: postmasters.map((server) => ({ pid: server.pid, dataDir: dataDirOf(server) })),
     otherProcesses: found.filter((process) => !isPostmaster(process) && !process.args.startsWith("postgres:")).length,
+    composeProjects,
   };
 }
 

@@ -30,6 +30,8 @@ export interface RunRecord {
   readonly folders?: readonly string[];
   /** The PostgreSQL servers it started: postmaster pid and data directory. */
   readonly servers?: ReadonlyArray<{ readonly pid: number; readonly dataDir: string }>;
+  /** The compose projects it booted (the reaper removes their containers, volumes, networks and images). */
+  readonly composeProjects?: readonly string[];
 }
 
 export class RunFolder {
@@ -87,6 +89,12 @@ export class RunFolder {
   async noteServer(pid: number | undefined, dataDir: string): Promise<void> {
     if (pid === undefined) return;
     this.record = { ...this.record, servers: [...(this.record.servers ?? []), { pid, dataDir }] };
+    await this.writeRecord();
+  }
+
+  /** Records a compose project before the run boots it (the reaper tears it down if the run is killed). */
+  async noteComposeProject(project: string): Promise<void> {
+    this.record = { ...this.record, composeProjects: [...(this.record.composeProjects ?? []), project] };
     await this.writeRecord();
   }
 

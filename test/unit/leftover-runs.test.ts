@@ -119,6 +119,51 @@ describe("reaping what killed runs left", () => {
     }
   });
 
+  it("tears down the compose projects a killed run's record names once the processes working there (its Compose CLI) are gone, and says so", async () => {
+    const { folder, worker } = await killedRunFolder("killed-compose");
+    const record = JSON.parse(await readFile(join(folder, "run.json"), "utf8")) as object;
+    await writeFile(join(folder, "run.json"), JSON.stringify({ ...record, composeProjects: ["civic-shop-0a1b2c3d"] }));
+    const torn: { projects: readonly string[]; workerAlive: boolean }[] = [];
+    // The engine side is test/docker/killed-run.test.ts; here, what the reaper asks of it and when.
+    const tearDownComposeProjects = async (projects: readonly string[]) => {
+      torn.push({ projects, workerAlive: (await processStartTime(worker)) !== undefined });
+    };
+
+    const { reaped, failures } = await reapLeftoverRuns([root], { tearDownComposeProjects });
+
+    expect(failures).toEqual([]);
+    expect(torn).toEqual([{ projects: ["civic-shop-0a1b2c3d"], workerAlive: false }]);
+    expect(reaped[0]).toMatchObject({ folder, composeProjects: ["civic-shop-0a1b2c3d"] });
+    expect(describeReaped(reaped[0]!)).toContain("ended 1 other process working there, removed compose project civic-shop-0a1b2c3d (containers, volumes, networks, images), removed ");
+    expect(await exists(folder)).toBe(false);
+  });
+
+  it("keeps a killed run's folder, and reports it, while its compose projects cannot be torn down", async () => {
+    const { folder } = await killedRunFolder("killed-compose-kept");
+    const record = JSON.parse(await readFile(join(folder, "run.json"), "utf8")) as object;
+    await writeFile(join(folder, "run.json"), JSON.stringify({ ...record, composeProjects: ["civic-shop-4e5f6a7b"] }));
+
+    const without = await reapLeftoverRuns([root]);
+    expect(without.reaped).toEqual([]);
+    expect(without.failures).toEqual([`${folder}: it booted compose project civic-shop-4e5f6a7b, which this step cannot remove; kept for a later run`]);
+    expect(await exists(folder)).toBe(true);
+
+    const failing = await reapLeftoverRuns([root], { tearDownComposeProjects: () => Promise.reject(new Error("no Docker engine answers")) });
+    expect(failing.failures).toEqual([`${folder}: no Docker engine answers`]);
+    expect(await exists(folder)).toBe(true);
+
+    const later = await reapLeftoverRuns([root], { tearDownComposeProjects: async () => undefined });
+    expect(later.reaped.map((run) => run.folder)).toEqual([folder]);
+    expect(await exists(folder)).toBe(false);
+  });
+
+  it("names in the record the compose projects a run boots", async () => {
+    const folder = await RunFolder.create({ TMPDIR: root }, { name: "current user" });
+    await folder.noteComposeProject("civic-shop-11223344");
+    expect(JSON.parse(await readFile(join(folder.path, "run.json"), "utf8"))).toMatchObject({ pid: process.pid, composeProjects: ["civic-shop-11223344"] });
+    await folder.remove();
+  });
+
   it("leaves a live run, a pid reused by another process, and a young folder without a record alone", async () => {
     const live = await RunFolder.create({ TMPDIR: root }, { name: "current user" });
     const reused = join(root, `${RUN_FOLDER_PREFIX}reused`);

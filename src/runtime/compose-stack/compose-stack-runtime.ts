@@ -16,6 +16,7 @@ import { defaultProjectNames, runProjectName } from "../../docker/project-name.j
 import { removeRunResources, settleRunResources } from "../../docker/run-resources.js";
 import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
 import type { Product } from "../../product/product.js";
+import type { RunFolder } from "../../sandbox/run-folder.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
 import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
 import { asServerOption, commandSettings } from "../command-settings.js";
@@ -47,6 +48,12 @@ export interface ComposeRuntimeOptions {
   readonly startScratchServerEarly?: boolean;
   /** The Compose CLI the user asked for (`--compose-command`, `CIVIC_COMPOSE_COMMAND`); without it, the first that answers. */
   readonly composeCommand?: RequestedCompose;
+  /**
+   * The run's folder: the compose file copy goes inside it and the project is named in its record
+   * before `up`, so the next run reaps the stack if this one is killed (SIGKILL: no teardown runs).
+   * Without it, the copy goes to a temp dir of its own.
+   */
+  readonly runFolder?: RunFolder;
 }
 
 /** Milliseconds spent in each phase of the last `start`. */
@@ -194,7 +201,8 @@ export class ComposeRuntime implements Runtime {
     }
     const command = await resolveComposeCommand(this.options.composeCommand, env);
     const project = (this.projectName = runProjectName(product.name));
-    this.tempDir = await mkdtemp(join(tmpdir(), "civic-compose-"));
+    const { runFolder } = this.options;
+    this.tempDir = runFolder ? await runFolder.subfolder("compose") : await mkdtemp(join(tmpdir(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
     if (inactiveServices.length > 0) logger.info(`compose: not starting ${inactiveServices.join(", ")} (under a profile not activated with --profile)`);
     const copy = await writeComposeCopy(
@@ -203,6 +211,7 @@ export class ComposeRuntime implements Runtime {
       this.tempDir,
     );
     const variables = Object.fromEntries(compose.variables);
+    await runFolder?.noteComposeProject(project);
     const commands = (this.commands = new ComposeProjectCommands({ productName: product.name, command, project, file: copy.file, directory: product.dir, variables, env, logger }));
     const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, env);
     for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
