@@ -53636,6 +53636,7 @@ function validateConfig(config2) {
 var RUNTIME_CHOICES = ["auto", "compose", "embedded", "external"];
 var COMPOSE_COMMANDS = ["docker compose", "docker-compose"];
 var FORMATS = ["text", "json", "markdown", "sarif", "junit"];
+var MAX_TIMEOUT_SECONDS = 86400;
 
 // src/docker/compose-cli.ts
 var COMPOSE_COMMAND_VARIABLE = "CIVIC_COMPOSE_COMMAND";
@@ -54045,7 +54046,7 @@ async function waitUntilReady(compose, watch) {
     });
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
-      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s (--ready-timeout)`;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1e3)} s (--ready-timeout, the action's ready-timeout input)`;
       throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:
 ${await notReadyReport(containers, names, watch.env)}`,
@@ -56750,7 +56751,6 @@ function expectOneOf(what, value, allowed) {
 function checkIds(flag, values) {
   return values.flatMap((value) => value.split(",")).map((id) => id.trim()).filter(Boolean).map((id) => expectOneOf(`check id in --${flag}`, id, CHECK_IDS));
 }
-var MAX_TIMEOUT_SECONDS = 86400;
 var MAX_CONCURRENCY = 256;
 function wholeNumber(flag, value, fallback, max, unit = "") {
   if (value === void 0) return fallback;

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { CHECK_IDS, type CheckId } from "../checks/registered.js";
-import { RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
+import { MAX_TIMEOUT_SECONDS, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
 
 export const FAIL_ON = ["error", "warning", "never"] as const;
 export type FailOn = (typeof FAIL_ON)[number];
@@ -43,6 +43,8 @@ export interface ActionSettings {
   readonly externalConfig: string | undefined;
   /** `allow-outside-links`: read files reached through a link outside the repository (off by default). */
   readonly allowOutsideLinks: boolean;
+  /** `ready-timeout`: how long the compose runtime waits for the stack to be ready; unset: its default. */
+  readonly readyTimeoutMs?: number;
 }
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; `""` when unset. */
@@ -67,6 +69,14 @@ function checkIds(input: string, value: string): CheckId[] {
   return ids.map((id) => oneOf(`check id in ${input}`, id, CHECK_IDS));
 }
 
+/** A whole number of seconds from 1 to `MAX_TIMEOUT_SECONDS`, as the CLI's timeouts (`undefined` when unset). */
+function seconds(input: string, value: string): number | undefined {
+  if (value === "") return undefined;
+  const parsed = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed <= MAX_TIMEOUT_SECONDS)) throw new UsageError(`Invalid ${input} '${value}'. Expected a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}.`);
+  return parsed;
+}
+
 function boolean(input: string, value: string, fallback: boolean): boolean {
   if (value === "") return fallback;
   const normalised = value.toLowerCase();
@@ -88,6 +98,8 @@ export function parseActionSettings(read: InputReader, workspace: string): Actio
   const runtime = oneOf("runtime", read("runtime") || "auto", RUNTIME_CHOICES);
   const externalConfig = path(read("external-config"));
   if (runtime !== "external" && externalConfig !== undefined) throw new UsageError("Input external-config needs runtime: external.");
+  const readyTimeout = seconds("ready-timeout", read("ready-timeout"));
+  if ((runtime === "embedded" || runtime === "external") && readyTimeout !== undefined) throw new UsageError("Input ready-timeout needs runtime: compose or auto.");
   const reportFiles = list(read("report-file")).map((file) => path(file)!);
   if (mode === "comment" && reportFiles.length === 0) throw new UsageError("mode: comment needs report-file: the report JSON the check run uploaded.");
   const products = list(read("product"));
@@ -107,5 +119,6 @@ export function parseActionSettings(read: InputReader, workspace: string): Actio
     reportFiles,
     externalConfig,
     allowOutsideLinks: boolean("allow-outside-links", read("allow-outside-links"), false),
+    ...(readyTimeout !== undefined && { readyTimeoutMs: readyTimeout * 1000 }),
   };
 }

@@ -40,7 +40,8 @@ export interface ActionOutcome {
 const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_CONCURRENCY = 16;
 
-function checkSettings(settings: ActionSettings, runtime: RuntimeChoice, productPath: string, env: Env): CheckSettings {
+/** The check's settings for one product, from the action's inputs (what the CLI's flags give it). */
+export function actionCheckSettings(settings: ActionSettings, runtime: RuntimeChoice, productPath: string, env: Env): CheckSettings {
   return {
     productPath,
     runtime,
@@ -48,6 +49,7 @@ function checkSettings(settings: ActionSettings, runtime: RuntimeChoice, product
     skip: settings.skip,
     outputs: [],
     ...(settings.externalConfig !== undefined && { externalConfig: settings.externalConfig }),
+    ...(settings.readyTimeoutMs !== undefined && { readyTimeoutMs: settings.readyTimeoutMs }),
     commandTimeoutMs: DEFAULT_TIMEOUT_MS,
     concurrency: DEFAULT_CONCURRENCY,
     verbose: core.isDebug(),
@@ -98,7 +100,7 @@ export async function runCheckMode(settings: ActionSettings, env: Env, logger: L
     core.startGroup(`civic-conformance · ${productPath}`);
     try {
       const progress = { started() {}, finished: (result: CheckResult) => logger.info(renderCheckLine(result)) };
-      const { report, repoRoot } = await runCheck(checkSettings(settings, runtime, productPath, env), { logger, progress, signal });
+      const { report, repoRoot } = await runCheck(actionCheckSettings(settings, runtime, productPath, env), { logger, progress, signal });
       published.push({ report, repoRoot });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { extname } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { CHECK_IDS, type CheckId } from "../checks/registered.js";
-import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type InitSettings, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
+import { type CheckSettings, FORMATS, type Format, type GenerateSettings, type InitSettings, MAX_TIMEOUT_SECONDS, type OutputTarget, RUNTIME_CHOICES, type RuntimeChoice } from "../core/settings.js";
 import { parseComposeCommand } from "../docker/compose-cli.js";
 
 export type Command =
@@ -25,7 +25,6 @@ function checkIds(flag: string, values: readonly string[]): CheckId[] {
 }
 
 /** `--timeout` in seconds: one day at most (setTimeout overflows past 2^31-1 ms, about 24.8 days, to 1 ms). */
-const MAX_TIMEOUT_SECONDS = 86_400;
 const MAX_CONCURRENCY = 256;
 
 /**

@@ -97,3 +97,6 @@ export interface InitSettings {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
+
+/** The longest timeout a flag or an input accepts, in seconds (a day). */
+export const MAX_TIMEOUT_SECONDS = 86_400;

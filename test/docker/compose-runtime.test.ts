@@ -251,7 +251,7 @@ describe.skipIf(!requireDockerInCI())("a compose stack whose services stay unhea
   it("names each service with its last health probes: the probe's exit code and output, masked, or that it exceeded its timeout", () => {
     expect(failure).toBeInstanceOf(EnvironmentError);
     const message = (failure as Error).message;
-    expect(message).toMatch(/^compose: "api", "worker" of products\/mini\/docker-compose\.yml did not become ready within 25 s \(--ready-timeout\):\n/);
+    expect(message).toMatch(/^compose: "api", "worker" of products\/mini\/docker-compose\.yml did not become ready within 25 s \(--ready-timeout, the action's ready-timeout input\):\n/);
     expect(message).toMatch(/ {2}api: running, health unhealthy\n {4}last health probe: exit 1: api: cache refused password=\*\*\*\n/);
     expect(message).toMatch(/ {2}worker: running, health unhealthy\n {4}last health probe: did not finish within its timeout \(1s\)/);
     expect(message).not.toContain("hunter2-cache-secret");

@@ -13,6 +13,7 @@ import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseActionSettings } from "../../src/action/action-settings.js";
+import { actionCheckSettings } from "../../src/action/run-action.js";
 import type { ReportEnvelope } from "../../src/action/report-envelope.js";
 import { copyFixture, type FixtureCopy, REPO_ROOT } from "../helpers/fixtures.js";
 import { type FakeGitHub, startFakeGitHub } from "../helpers/fake-github.js";
@@ -187,6 +188,24 @@ describe("action settings", () => {
 
   it("refuses comment mode without the report file", () => {
     expect(() => parseActionSettings(reader({ mode: "comment" }), "/ws")).toThrow("mode: comment needs report-file");
+  });
+
+  it("reads ready-timeout in seconds for the compose runtime and hands it to the check, as the CLI's --ready-timeout", () => {
+    const settings = parseActionSettings(reader({ "ready-timeout": "600" }), "/ws");
+    expect(settings.readyTimeoutMs).toBe(600_000);
+    expect(actionCheckSettings(settings, "compose", "/ws/p", {}).readyTimeoutMs).toBe(600_000);
+    const unset = parseActionSettings(reader({ runtime: "compose" }), "/ws");
+    expect(unset.readyTimeoutMs).toBeUndefined();
+    expect(actionCheckSettings(unset, "compose", "/ws/p", {})).not.toHaveProperty("readyTimeoutMs");
+  });
+
+  it("refuses a ready-timeout that is not a whole number of seconds, or with a runtime that boots no stack", () => {
+    for (const value of ["0", "-5", "1.5", "ten", "86401"]) {
+      expect(() => parseActionSettings(reader({ "ready-timeout": value }), "/ws")).toThrow(`Invalid ready-timeout '${value}'. Expected a whole number of seconds from 1 to 86400.`);
+    }
+    for (const runtime of ["embedded", "external"]) {
+      expect(() => parseActionSettings(reader({ runtime, "ready-timeout": "600", ...(runtime === "external" && { "external-config": "x.yaml" }) }), "/ws")).toThrow("Input ready-timeout needs runtime: compose or auto.");
+    }
   });
 });
 

@@ -75,7 +75,7 @@ export async function waitUntilReady(compose: ComposeProject, watch: StackWatch)
     });
     if (failed.length > 0 || performance.now() > deadline) {
       const names = failed.length > 0 ? failed : waiting;
-      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1000)} s (--ready-timeout)`;
+      const what = failed.length > 0 ? "exited" : `did not become ready within ${Math.round(watch.readyTimeoutMs / 1000)} s (--ready-timeout, the action's ready-timeout input)`;
       throw new StackNotReadyError(
         `compose: ${names.map((name) => `"${name}"`).join(", ")} of ${compose.file} ${what}:\n${await notReadyReport(containers, names, watch.env)}`,
         names,
