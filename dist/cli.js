@@ -50437,13 +50437,32 @@ var ScratchDatabases = class _ScratchDatabases {
   async clusterFingerprint() {
     return fingerprintCluster(this.admin);
   }
-  /** Drops every scratch database and every role this object created; always safe to call. */
-  async cleanup() {
+  /**
+   * Ends the kept connections into these databases and leaves them there: on a scratch server
+   * removed after the run (`LiveInstance.scratchDisposable`), once nothing more is applied on it.
+   */
+  async close(names) {
+    await this.closeKept(names);
+  }
+  /** Scratch databases made and not dropped (or being dropped). */
+  get made() {
+    return this.databases.size;
+  }
+  /**
+   * Drops every scratch database and every role this object created; always safe to call. With
+   * `undo: false` (a scratch server removed after the run, `LiveInstance.scratchDisposable`), only
+   * waits for the drops already started and ends its connections: the rest goes with the server.
+   */
+  async cleanup({ undo = true } = {}) {
     await this.settled();
-    await this.dropDatabases([...this.databases]);
-    await this.dropRoles(this.createdRoles.splice(0)).catch(
-      (error2) => this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error2)}`)
-    );
+    if (undo) {
+      await this.dropDatabases([...this.databases]);
+      await this.dropRoles(this.createdRoles.splice(0)).catch(
+        (error2) => this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error2)}`)
+      );
+    } else {
+      await this.closeKept([...this.databaseClients.keys()]);
+    }
     await this.admin.end().catch(() => {
     });
   }
@@ -51370,17 +51389,24 @@ async function containedPass(scratch, services) {
 }
 async function runPass(scratch, services, options) {
   const databases = databasesOf({ name: options.pass, services }, options.runId);
+  let final = false;
   try {
     const [prepared] = await preparePasses(scratch, [{ name: options.pass, services }], options);
     await scratch.settled();
     const cluster = await scratch.clusterFingerprint();
-    return await applyPass(scratch, prepared, cluster, { ...options, lane: concurrencyLimit(options.context.options.concurrency) });
+    const result = await applyPass(scratch, prepared, cluster, { ...options, lane: concurrencyLimit(options.context.options.concurrency) });
+    final = options.last === true && "outcomes" in result;
+    return result;
   } finally {
-    await scratch.dropInBackground(databases);
+    await release(scratch, databases, final && options.disposable === true);
   }
+}
+function release(scratch, databases, leave) {
+  return leave ? scratch.close(databases) : scratch.dropInBackground(databases);
 }
 async function runPassesTogether(scratch, plans, options) {
   const databases = plans.flatMap((plan) => databasesOf(plan, options.runId));
+  let final = false;
   try {
     const prepared = await preparePasses(scratch, plans, options);
     await scratch.settled();
@@ -51405,9 +51431,10 @@ async function runPassesTogether(scratch, plans, options) {
     const [forward, reverse] = settled.map((result) => result.value);
     const changed = describeChanges(cluster, await scratch.clusterFingerprint());
     if (changed.length > 0) return { unverified: `the cluster changed while the passes ran: ${changed[0]}` };
+    final = true;
     return [forward, reverse];
   } finally {
-    await scratch.dropInBackground(databases);
+    await release(scratch, databases, final && options.disposable === true);
   }
 }
 function databasesOf(plan, runId) {
@@ -51812,6 +51839,7 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     mark = now;
   };
   const instance = applicable[0].instance;
+  const disposable = instance.scratchDisposable === true;
   const rolesRead = readServiceRoles(instance.adminUrl, applicable);
   const blueprintsRead = readBlueprints(
     instance.adminUrl,
@@ -51858,21 +51886,21 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     took("preparing the scratch server");
     const blueprintNotes = [];
     const start = baseline;
-    const options = { runId, context, blueprints, notes: blueprintNotes };
-    const pass = async (name, order) => {
-      const result = await runPass(scratch, order, { ...options, pass: name, watch });
+    const options = { runId, context, blueprints, notes: blueprintNotes, disposable };
+    const pass = async (name, order, last) => {
+      const result = await runPass(scratch, order, { ...options, pass: name, watch, last });
       if ("outcomes" in result) return result;
       context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
       await restoreCluster(scratch, start);
       watch = "sweep";
-      const again = await runPass(scratch, order, { ...options, pass: `${name}s`, watch: "sweep" });
+      const again = await runPass(scratch, order, { ...options, pass: `${name}s`, watch: "sweep", last });
       if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
       return again;
     };
     const oneAfterTheOther = async (names) => {
-      forward = await pass(names[0], toApply);
+      forward = await pass(names[0], toApply, false);
       if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, start);
-      reverse = await pass(names[1], [...toApply].reverse());
+      reverse = await pass(names[1], [...toApply].reverse(), true);
     };
     if (watch === "verify" && context.options.concurrency >= 2 && scratch.keepsOpen(2 * toApply.length)) {
       const together = await runPassesTogether(scratch, [{ name: "f", services: toApply }, { name: "r", services: [...toApply].reverse() }], options);
@@ -51891,7 +51919,7 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
     took("applying");
     if (![...forward.outcomes, ...reverse.outcomes].some((outcome) => outcome.clusterChanges.length > 0)) baseline = void 0;
   } finally {
-    if (baseline) {
+    if (baseline && !disposable) {
       const left = await restoreCluster(scratch, baseline).catch((error2) => [`(restoring failed: ${messageOf(error2)})`]);
       if (left.length > 0) {
         const text = `the migrations left changes on the scratch server that could not be undone: ${left.join("; ")}`;
@@ -51899,7 +51927,8 @@ async function applyOnInstance(context, applicable, scratchUrl, notes) {
         context.logger.warn(`migrations: ${text}`);
       }
     }
-    await scratch.cleanup();
+    await scratch.cleanup({ undo: !disposable });
+    if (disposable) context.logger.debug(`migrations: the scratch server is removed after the run: its ${scratch.made} scratch databases are left to that removal`);
     took("restoring and cleaning up");
   }
   return { forward, reverse, appliedAs };
@@ -53979,7 +54008,9 @@ function composeLiveEnvironment(postgres, ready) {
       host: LOOPBACK3,
       port,
       // A container of the instance's own image, so the same server version and extensions.
-      scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image)
+      scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image),
+      // One container per instance, asked for by the migrations check alone, removed at teardown.
+      scratchDisposable: true
     });
   }
   const first = postgres.instances[0];

@@ -22,6 +22,13 @@ export interface LiveInstance {
    * when it refuses).
    */
   scratchAdminUrl(): Promise<string | undefined>;
+  /**
+   * True when the scratch server is this instance's alone, for this run only, and removed with it
+   * (`compose`: a container of its own, removed at teardown): what a check makes there is never
+   * seen again, so the databases of its last passes need not be dropped one by one. Absent where
+   * the scratch server is the server under test (`embedded`) or one the user keeps (`external`).
+   */
+  readonly scratchDisposable?: boolean;
 }
 
 export interface LiveEnvironment {

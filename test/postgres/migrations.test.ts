@@ -254,6 +254,35 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
     expect(output.notes).toContain("tax-levy-rate has no credential the runtime can reach: its migrations were not applied");
   });
 
+  it("on a scratch server removed after the run (compose: a container of its own), gives the same verdict and leaves the last passes' databases to that removal", async () => {
+    await using copy = await copyFixture("property-tax");
+    // Stands in for the compose runtime's scratch container: this embedded server, said to be thrown away.
+    const instances = new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchDisposable: true }]));
+    const logger = new RecordingLogger();
+    try {
+      const output = await migrationsCheck.run({
+        product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
+        live: { ...stack.live, instances },
+        options: { commandTimeoutMs: 30_000, concurrency: 2, env: { PATH: process.env.PATH } },
+        logger,
+        signal: new AbortController().signal,
+      });
+      expect(output.skipped).toBeUndefined();
+      expect(output.findings).toEqual([]);
+      expect(output.coverage?.summary).toBe("10 migration sets applied on 1 scratch server");
+      // Both passes decided the verdict: their 20 databases are not dropped one by one, only closed.
+      expect((await leftovers(stack)).filter((name) => name.startsWith("database civic_scratch_"))).toHaveLength(20);
+      const open = await adminQuery<{ n: number }>(stack, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'civic-conformance migrations%'");
+      expect(open[0]!.n).toBe(0);
+      expect(logger.text()).toMatch(/migrations: the scratch server is removed after the run: its 20 scratch databases are left to that removal/);
+    } finally {
+      for (const { name } of await adminQuery<{ name: string }>(stack, "SELECT datname AS name FROM pg_database WHERE datname LIKE 'civic\\_scratch\\_%'")) {
+        await adminQuery(stack, `DROP DATABASE "${name}" WITH (FORCE)`);
+      }
+    }
+    expect(await leftovers(stack)).toEqual([]);
+  });
+
   it("skips with a reason when the runtime offers no scratch server", async () => {
     await using copy = await copyFixture("property-tax");
     const instances = new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchAdminUrl: () => Promise.resolve(undefined) }]));
@@ -310,6 +339,29 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
     expect(log).toMatch(/migrations pass fs: applying the migrations of auth-gateway/);
     expect(log).toMatch(/migrations pass rs: applying the migrations of auth-gateway/);
     expect(await leftovers(stack)).toEqual([]);
+  });
+
+  it("on a scratch server removed after the run, finds the same role from the sweeps; only the last pass's databases are left to that removal", async () => {
+    await using copy = await copyFixture("property-tax");
+    await using stack = await stackWithCreateRole(copy);
+    const line = await append(copy, AUTH_MFA, "CREATE ROLE reporting_reader NOLOGIN;");
+    const instances = new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchDisposable: true }]));
+    const logger = new RecordingLogger();
+    const output = await migrationsCheck.run({
+      product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
+      live: { ...stack.live, instances },
+      options: { commandTimeoutMs: 30_000, concurrency: 2, env: { PATH: process.env.PATH } },
+      logger,
+      signal: new AbortController().signal,
+    });
+    expectCreatedRoleAt(output.findings, AUTH_MFA, line);
+    const log = logger.text();
+    expect(log).toMatch(/migrations passes f and r: .*; applying again, one pass after the other/);
+    // The unverified passes' and the first sweep's databases were dropped before the next pass (its cluster fingerprints would have seen them go); the last sweep's are left.
+    const scratch = (await adminQuery<{ name: string }>(stack, "SELECT datname AS name FROM pg_database WHERE datname LIKE 'civic\\_scratch\\_%'")).map((row) => row.name);
+    expect(scratch).toHaveLength(10);
+    expect(scratch.every((name) => /_rs\d+_[0-9a-f]{8}$/.test(name))).toBe(true);
+    expect(log).toMatch(/migrations: the scratch server is removed after the run: its 10 scratch databases are left to that removal/);
   });
 
   it("reports migrations/order-dependent for migrations that only apply after another service's", async () => {

@@ -168,6 +168,8 @@ async function applyOnInstance(
     mark = now;
   };
   const instance = applicable[0]!.instance;
+  // A scratch server removed after the run: what the passes leave there is never seen again.
+  const disposable = instance.scratchDisposable === true;
   // Three independent reads, each over its own connection, at once.
   const rolesRead = readServiceRoles(instance.adminUrl, applicable);
   // The scratch databases are made like the real ones: what the init scripts gave each (owner, grants, extensions).
@@ -217,24 +219,24 @@ async function applyOnInstance(
     took("preparing the scratch server");
     const blueprintNotes: string[] = [];
     const start = baseline;
-    const options = { runId, context, blueprints, notes: blueprintNotes };
-    const pass = async (name: string, order: readonly MigratingService[]): Promise<PassResult> => {
-      const result = await runPass(scratch, order, { ...options, pass: name, watch });
+    const options = { runId, context, blueprints, notes: blueprintNotes, disposable };
+    const pass = async (name: string, order: readonly MigratingService[], last: boolean): Promise<PassResult> => {
+      const result = await runPass(scratch, order, { ...options, pass: name, watch, last });
       if ("outcomes" in result) return result;
       // Something only the sweep attributes: the cluster put back, the pass again on fresh databases.
       context.logger.debug(`migrations pass ${name}: ${result.unverified}; applying again with every database fingerprinted after every service`);
       await restoreCluster(scratch, start);
       // What made this pass unverified will likely do so in the other order too.
       watch = "sweep";
-      const again = await runPass(scratch, order, { ...options, pass: `${name}s`, watch: "sweep" });
+      const again = await runPass(scratch, order, { ...options, pass: `${name}s`, watch: "sweep", last });
       if (!("outcomes" in again)) throw new Error(`a sweep pass is never unverified (${again.unverified})`);
       return again;
     };
     const oneAfterTheOther = async (names: readonly [string, string]): Promise<void> => {
-      forward = await pass(names[0], toApply);
+      forward = await pass(names[0], toApply, false);
       // The cluster is fingerprinted after every migration: where none changed it, there is nothing to put back.
       if (forward.outcomes.some((outcome) => outcome.clusterChanges.length > 0)) await restoreCluster(scratch, start);
-      reverse = await pass(names[1], [...toApply].reverse());
+      reverse = await pass(names[1], [...toApply].reverse(), true);
     };
     // Two verify passes may run at once (two lanes at least, a kept connection into each database): anything either did not expect, and they run again one after the other.
     if (watch === "verify" && context.options.concurrency >= 2 && scratch.keepsOpen(2 * toApply.length)) {
@@ -255,8 +257,9 @@ async function applyOnInstance(
     // Both passes saw the cluster unchanged after every migration: there is nothing to put back.
     if (![...forward.outcomes, ...reverse.outcomes].some((outcome) => outcome.clusterChanges.length > 0)) baseline = undefined;
   } finally {
-    // Put the cluster back before the roles this check created are dropped with the rest.
-    if (baseline) {
+    // Put the cluster back before the roles this check created are dropped with the rest; on a
+    // disposable server, neither: it goes with the run.
+    if (baseline && !disposable) {
       const left = await restoreCluster(scratch, baseline).catch((error: unknown) => [`(restoring failed: ${messageOf(error)})`]);
       if (left.length > 0) {
         const text = `the migrations left changes on the scratch server that could not be undone: ${left.join("; ")}`;
@@ -264,7 +267,8 @@ async function applyOnInstance(
         context.logger.warn(`migrations: ${text}`);
       }
     }
-    await scratch.cleanup();
+    await scratch.cleanup({ undo: !disposable });
+    if (disposable) context.logger.debug(`migrations: the scratch server is removed after the run: its ${scratch.made} scratch databases are left to that removal`);
     took("restoring and cleaning up");
   }
   return { forward, reverse, appliedAs };

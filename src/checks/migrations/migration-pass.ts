@@ -89,6 +89,11 @@ export interface PassOptions {
   readonly context: CheckContext;
   readonly blueprints: ReadonlyMap<string, DatabaseBlueprint>;
   readonly notes: string[];
+  /**
+   * The scratch server is removed after the run (`LiveInstance.scratchDisposable`): the databases of
+   * the passes that decide the verdict are closed and left to that removal, not dropped.
+   */
+  readonly disposable?: boolean;
 }
 
 /** One pass: its name (in its scratch database names and the log) and its services, in their order. */
@@ -107,23 +112,31 @@ interface PreparedPass extends PassPlan {
  * Applies the services' migrations one service after another, in the given order, each on its own
  * fresh scratch database; fingerprints the cluster after every migration and watches the other
  * services' databases as `watch` says. The pass's databases are dropped in the background
- * (`scratch.settled()` waits for it).
+ * (`scratch.settled()` waits for it), unless it is the `last` on a disposable server and verified.
  */
 export async function runPass(
   scratch: ScratchDatabases,
   services: readonly MigratingService[],
-  options: PassOptions & { pass: string; watch: InterferenceWatch },
+  options: PassOptions & { pass: string; watch: InterferenceWatch; last?: boolean },
 ): Promise<PassResult | UnverifiedPass> {
   const databases = databasesOf({ name: options.pass, services }, options.runId);
+  let final = false;
   try {
     const [prepared] = await preparePasses(scratch, [{ name: options.pass, services }], options);
     // A previous pass's databases still being dropped would show in the cluster fingerprints as a change.
     await scratch.settled();
     const cluster = await scratch.clusterFingerprint();
-    return await applyPass(scratch, prepared!, cluster, { ...options, lane: concurrencyLimit(options.context.options.concurrency) });
+    const result = await applyPass(scratch, prepared!, cluster, { ...options, lane: concurrencyLimit(options.context.options.concurrency) });
+    final = options.last === true && "outcomes" in result;
+    return result;
   } finally {
-    await scratch.dropInBackground(databases);
+    await release(scratch, databases, final && options.disposable === true);
   }
+}
+
+/** A pass's databases once it is over: dropped in the background, or (`leave`: nothing follows on a disposable server) only closed. */
+function release(scratch: ScratchDatabases, databases: readonly string[], leave: boolean): Promise<void> {
+  return leave ? scratch.close(databases) : scratch.dropInBackground(databases);
 }
 
 /**
@@ -134,7 +147,8 @@ export async function runPass(
  * migration's, of either pass, and makes the pair unverified, as does anything else either pass
  * did not expect. The caller then puts the cluster back and runs the passes again one after the
  * other as sweeps. Connections into scratch databases are shared between the two passes within
- * `options.concurrency` (the server's slots are `ScratchDatabases`' to keep).
+ * `options.concurrency` (the server's slots are `ScratchDatabases`' to keep). Verified on a
+ * disposable server, their databases are only closed: nothing more is applied there.
  */
 export async function runPassesTogether(
   scratch: ScratchDatabases,
@@ -142,6 +156,8 @@ export async function runPassesTogether(
   options: PassOptions,
 ): Promise<readonly [PassResult, PassResult] | UnverifiedPass> {
   const databases = plans.flatMap((plan) => databasesOf(plan, options.runId));
+  // Both passes verified: nothing more is applied on this server.
+  let final = false;
   try {
     const prepared = await preparePasses(scratch, plans, options);
     await scratch.settled();
@@ -169,9 +185,10 @@ export async function runPassesTogether(
     // Every migration's change was seen by its own pass; this is the proof that nothing else changed either.
     const changed = describeChanges(cluster, await scratch.clusterFingerprint());
     if (changed.length > 0) return { unverified: `the cluster changed while the passes ran: ${changed[0]!}` };
+    final = true;
     return [forward, reverse];
   } finally {
-    await scratch.dropInBackground(databases);
+    await release(scratch, databases, final && options.disposable === true);
   }
 }
 

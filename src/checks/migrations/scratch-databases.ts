@@ -344,13 +344,34 @@ export class ScratchDatabases {
     return fingerprintCluster(this.admin);
   }
 
-  /** Drops every scratch database and every role this object created; always safe to call. */
-  async cleanup(): Promise<void> {
+  /**
+   * Ends the kept connections into these databases and leaves them there: on a scratch server
+   * removed after the run (`LiveInstance.scratchDisposable`), once nothing more is applied on it.
+   */
+  async close(names: readonly string[]): Promise<void> {
+    await this.closeKept(names);
+  }
+
+  /** Scratch databases made and not dropped (or being dropped). */
+  get made(): number {
+    return this.databases.size;
+  }
+
+  /**
+   * Drops every scratch database and every role this object created; always safe to call. With
+   * `undo: false` (a scratch server removed after the run, `LiveInstance.scratchDisposable`), only
+   * waits for the drops already started and ends its connections: the rest goes with the server.
+   */
+  async cleanup({ undo = true }: { readonly undo?: boolean } = {}): Promise<void> {
     await this.settled();
-    await this.dropDatabases([...this.databases]);
-    await this.dropRoles(this.createdRoles.splice(0)).catch((error: unknown) =>
-      this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`),
-    );
+    if (undo) {
+      await this.dropDatabases([...this.databases]);
+      await this.dropRoles(this.createdRoles.splice(0)).catch((error: unknown) =>
+        this.logger.warn(`migrations: could not drop the roles created on the scratch server: ${messageOf(error)}`),
+      );
+    } else {
+      await this.closeKept([...this.databaseClients.keys()]);
+    }
     await this.admin.end().catch(() => {});
   }
 }

@@ -43,6 +43,8 @@ export function composeLiveEnvironment(postgres: ProductPostgres, ready: ReadySt
       port,
       // A container of the instance's own image, so the same server version and extensions.
       scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image),
+      // One container per instance, asked for by the migrations check alone, removed at teardown.
+      scratchDisposable: true,
     });
   }
   const first = postgres.instances[0]!;
