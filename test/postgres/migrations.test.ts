@@ -17,22 +17,28 @@ const AUTH_MFA = `${MODULES}/platform/auth-gateway/prisma/migrations/20240213155
 const NOTIFICATION_LOCALE = `${MODULES}/platform/notification-engine/prisma/migrations/20240227092815_add_template_locale/migration.sql`;
 const INIT_SQL = "products/property-tax/infra/init-databases.sql";
 
-/** Runs the check on a fixture copy's files against a running stack (whose registry is the same). */
+/** Runs the check on a fixture copy's files against a running stack (whose registry is the same), or the `live` environment given. */
 async function runOn(
   stack: LiveProduct,
   copy: FixtureCopy,
   migrateCommand?: string,
+  live: LiveEnvironment = stack.live,
 ): Promise<CheckOutput & { logger: RecordingLogger }> {
   const logger = new RecordingLogger();
   const output = await migrationsCheck.run({
     product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
-    live: stack.live,
+    live,
     options: { commandTimeoutMs: 30_000, concurrency: 2, env: { PATH: process.env.PATH }, ...(migrateCommand && { migrateCommand }) },
     logger,
     signal: new AbortController().signal,
   });
   if (process.env.MIGRATIONS_TEST_DEBUG) console.log(logger.text());
   return { ...output, logger };
+}
+
+/** The stack's environment with each instance's scratch server (this embedded server) said to be removed after the run, as compose's container is. */
+function disposableScratch(stack: LiveProduct): LiveEnvironment {
+  return { ...stack.live, instances: new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchDisposable: true }])) };
 }
 
 /** Appends SQL to a migration of the copy; returns the 1-based line where the addition starts. */
@@ -256,17 +262,8 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
 
   it("on a scratch server removed after the run (compose: a container of its own), gives the same verdict and leaves the last passes' databases to that removal", async () => {
     await using copy = await copyFixture("property-tax");
-    // Stands in for the compose runtime's scratch container: this embedded server, said to be thrown away.
-    const instances = new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchDisposable: true }]));
-    const logger = new RecordingLogger();
     try {
-      const output = await migrationsCheck.run({
-        product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
-        live: { ...stack.live, instances },
-        options: { commandTimeoutMs: 30_000, concurrency: 2, env: { PATH: process.env.PATH } },
-        logger,
-        signal: new AbortController().signal,
-      });
+      const output = await runOn(stack, copy, undefined, disposableScratch(stack));
       expect(output.skipped).toBeUndefined();
       expect(output.findings).toEqual([]);
       expect(output.coverage?.summary).toBe("10 migration sets applied on 1 scratch server");
@@ -274,7 +271,7 @@ describe("migrations check on the conformant stack", { timeout: 120_000 }, () =>
       expect((await leftovers(stack)).filter((name) => name.startsWith("database civic_scratch_"))).toHaveLength(20);
       const open = await adminQuery<{ n: number }>(stack, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'civic-conformance migrations%'");
       expect(open[0]!.n).toBe(0);
-      expect(logger.text()).toMatch(/migrations: the scratch server is removed after the run: its 20 scratch databases are left to that removal/);
+      expect(output.logger.text()).toMatch(/migrations: the scratch server is removed after the run: its 20 scratch databases are left to that removal/);
     } finally {
       for (const { name } of await adminQuery<{ name: string }>(stack, "SELECT datname AS name FROM pg_database WHERE datname LIKE 'civic\\_scratch\\_%'")) {
         await adminQuery(stack, `DROP DATABASE "${name}" WITH (FORCE)`);
@@ -345,17 +342,9 @@ describe("migrations check when auth-gateway's role may create roles", { timeout
     await using copy = await copyFixture("property-tax");
     await using stack = await stackWithCreateRole(copy);
     const line = await append(copy, AUTH_MFA, "CREATE ROLE reporting_reader NOLOGIN;");
-    const instances = new Map([...stack.live.instances].map(([name, instance]) => [name, { ...instance, scratchDisposable: true }]));
-    const logger = new RecordingLogger();
-    const output = await migrationsCheck.run({
-      product: { ...stack.product, dir: copy.product, repoRoot: copy.root },
-      live: { ...stack.live, instances },
-      options: { commandTimeoutMs: 30_000, concurrency: 2, env: { PATH: process.env.PATH } },
-      logger,
-      signal: new AbortController().signal,
-    });
+    const output = await runOn(stack, copy, undefined, disposableScratch(stack));
     expectCreatedRoleAt(output.findings, AUTH_MFA, line);
-    const log = logger.text();
+    const log = output.logger.text();
     expect(log).toMatch(/migrations passes f and r: .*; applying again, one pass after the other/);
     // The unverified passes' and the first sweep's databases were dropped before the next pass (its cluster fingerprints would have seen them go); the last sweep's are left.
     const scratch = (await adminQuery<{ name: string }>(stack, "SELECT datname AS name FROM pg_database WHERE datname LIKE 'civic\\_scratch\\_%'")).map((row) => row.name);
