@@ -130,6 +130,8 @@ function phases(result) {
     teardown,
     after: result.ms - tornDown.at,
     summary: report.checks.map((c) => `${c.id} ${c.status} ${c.durationMs} ms`).join(", "),
+    // Checks that started on the PostgreSQL instances while the rest of the stack booted (not in the live checks' time).
+    early: result.lines.filter((line) => / started on the PostgreSQL instances while the rest of the stack boots$/.test(line.text)).map((line) => line.text.replace(/^debug: /, "").split(":")[0]),
     exit: result.code,
   };
 }
@@ -149,7 +151,7 @@ for (let round = 1; round <= RUNS; round++) {
       `check ${s(tool.total)}, exit ${tool.exit} (before up ${s(tool.beforeUp)}, up --build ${s(tool.up)}, healthy ${s(tool.healthy)}, ` +
       `live checks ${s(tool.checks)}, teardown ${s(tool.teardown)}, after it ${s(tool.after)}); own cost ${s(own)}`,
   );
-  console.log(`  checks: ${tool.summary}`);
+  console.log(`  checks: ${tool.summary}${tool.early.length > 0 ? `; started beside the boot: ${tool.early.join(", ")}` : ""}`);
 }
 const m = (pick) => median(rounds.map(pick));
 const all = (pick) => rounds.map(pick);

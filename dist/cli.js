@@ -51750,6 +51750,9 @@ var migrationsCheck = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
   needs: ["postgres", "scratch-server"],
+  // Reads roles and how the databases are made on the instances (their init scripts' work, done
+  // before they are ready); applies the migrations on a scratch server of its own under compose.
+  beforeStackReady: true,
   rules: Object.values(migrationsRules),
   run: runMigrationsCheck
 };
@@ -53995,12 +53998,19 @@ async function publishedPostgresPort(containers, postgres, env) {
 }
 
 // src/runtime/compose-stack/compose-live-environment.ts
+function instanceAdminUrl(instance, port) {
+  return formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK3, port, database: instance.database });
+}
+function composePostgresEnvironment(postgres, ready) {
+  const { stack: _stack, ...instancesOnly } = composeLiveEnvironment(postgres, ready);
+  return { ...instancesOnly, servicesRunning: false };
+}
 function composeLiveEnvironment(postgres, ready) {
   const byService = new Map(ready.containers.map((container) => [container.service, container]));
   const instances = /* @__PURE__ */ new Map();
   for (const [index, instance] of ready.running.entries()) {
     const port = ready.ports[index];
-    const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK3, port, database: instance.database });
+    const adminUrl = instanceAdminUrl(instance, port);
     const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
     instances.set(instance.name, {
       name: instance.name,
@@ -54398,6 +54408,110 @@ var InstanceScratchServers = class {
   }
 };
 
+// src/runtime/compose-stack/postgres-ready-watch.ts
+var SERVICE_LABEL2 = "com.docker.compose.service";
+var LOGIN_WAIT_MS = 1e4;
+var LOGIN_RETRY_MS = 500;
+var LOG_LINES3 = 2e3;
+var PostgresReadyWatch = class {
+  constructor(options, onReady) {
+    this.options = options;
+    this.done = this.watch(onReady).catch((error2) => options.logger.debug(`compose: the PostgreSQL readiness watch stopped: ${maskedMessage(error2)}`));
+  }
+  options;
+  stopping = new AbortController();
+  events;
+  done;
+  async stop() {
+    this.stopping.abort();
+    this.events?.kill();
+    await this.done;
+  }
+  async watch(onReady) {
+    const { project, env, instances, signal: signal2, logger } = this.options;
+    const stop = AbortSignal.any([signal2, this.stopping.signal]);
+    const until2 = Math.ceil((Date.now() + this.options.maxMs) / 1e3);
+    const events = this.events = spawnTool(
+      "docker",
+      ["events", "--filter", `label=${PROJECT_LABEL}=${project}`, "--filter", "event=health_status", "--until", String(until2), "--format", "{{json .}}"],
+      { env, signal: stop, ...this.options.cwd !== void 0 && { cwd: this.options.cwd } }
+    );
+    events.catch(() => void 0);
+    const names = new Set(instances.map((instance) => instance.name));
+    const healthy = /* @__PURE__ */ new Set();
+    let buffered = "";
+    const allHealthy = new Promise((resolve30) => {
+      events.stdout?.on("data", (chunk) => {
+        buffered += chunk.toString("utf8");
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) {
+          const event = parseEvent(line);
+          if (!event || !names.has(event.service)) continue;
+          if (event.status === "healthy") healthy.add(event.service);
+          else healthy.delete(event.service);
+        }
+        if (healthy.size === names.size) resolve30(true);
+      });
+      void events.then(() => resolve30(false), () => resolve30(false));
+    });
+    if (!await allHealthy || stop.aborted) return;
+    events.kill();
+    const ready = await this.confirm(stop);
+    if (ready && !stop.aborted) {
+      logger.debug(`compose: every PostgreSQL instance is ready while the rest of the stack still boots (${instances.map((instance) => instance.name).join(", ")})`);
+      onReady(ready);
+    }
+  }
+  /** The instances' containers and ports when each completed its init and logs in over TCP; else undefined. */
+  async confirm(stop) {
+    const { project, env, instances, logger } = this.options;
+    const all = await projectContainers(project, env);
+    const containers = instances.map((instance) => all.find((container) => container.service === instance.name && container.status === "running"));
+    if (containers.some((container) => container === void 0)) return void 0;
+    const running = containers;
+    for (const container of running) {
+      const log = await lastLogLines(container.id, env, LOG_LINES3).catch(() => "");
+      if (!log.includes(INIT_COMPLETE)) {
+        logger.debug(`compose: "${container.service}" is healthy, but its log does not show a completed init: the checks wait for the whole stack`);
+        return void 0;
+      }
+    }
+    const ports = await publishedPostgresPorts(running, instances, env);
+    for (const [index, instance] of instances.entries()) {
+      if (!await logsIn(this.options.adminUrlAt(instance, ports[index]), stop)) {
+        logger.debug(`compose: "${instance.name}" is healthy, but its admin credential does not log in over TCP yet: the checks wait for the whole stack`);
+        return void 0;
+      }
+    }
+    return { containers: running, ports };
+  }
+};
+async function logsIn(url, stop) {
+  const deadline = performance.now() + LOGIN_WAIT_MS;
+  for (; ; ) {
+    if (stop.aborted) return false;
+    const client = await connect(url, { applicationName: "civic-conformance readiness", connectTimeoutMs: 5e3 }).catch(() => void 0);
+    if (client) {
+      await client.end().catch(() => void 0);
+      return true;
+    }
+    if (performance.now() > deadline) return false;
+    await pause(LOGIN_RETRY_MS, stop).catch(() => void 0);
+  }
+}
+function parseEvent(line) {
+  try {
+    const event = JSON.parse(line);
+    const action = event.Action ?? event.status ?? "";
+    const service = event.Actor?.Attributes?.[SERVICE_LABEL2];
+    const status = /^health_status:\s*(\S+)/.exec(action)?.[1];
+    return service && status ? { service, status } : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
 // src/runtime/compose-stack/stale-volumes.ts
 async function warnAboutStaleVolumes(postgres, ownProjects, env, logger) {
   const named = postgres.service.volumes.filter((volume) => volume.type === "volume" && volume.source !== "");
@@ -54429,6 +54543,8 @@ var ComposeRuntime = class {
   /** `up` and `down` of the run's project, once its file copy is written. */
   commands;
   scratchServers;
+  /** Watches for the PostgreSQL instances' readiness while `up` runs (`StartHooks.onPostgresReady`). */
+  readyWatch;
   stopping;
   unregisterCleanup;
   /** How long `start` waits for every service to be running and healthy (`--ready-timeout`). */
@@ -54439,7 +54555,7 @@ var ComposeRuntime = class {
   get project() {
     return this.projectName;
   }
-  async start(signal2) {
+  async start(signal2, hooks = {}) {
     this.stopping = void 0;
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { env, logger, product } = this.options;
@@ -54466,6 +54582,15 @@ var ComposeRuntime = class {
         if (failed.size === instances.length) throw instancesStartError([...failed.values()], [], instances.length);
       };
       const upTimeoutMs = this.options.upTimeoutMs ?? 6e5;
+      const { onPostgresReady } = hooks;
+      const readyWatch = onPostgresReady ? new PostgresReadyWatch(
+        { project, env, instances, adminUrlAt: instanceAdminUrl, ...this.tempDir !== void 0 && { cwd: this.tempDir }, maxMs: upTimeoutMs + this.readyTimeoutMs, signal: signal2, logger },
+        ({ containers: containers2, ports: ports2 }) => {
+          if (stopped()) return;
+          onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) }));
+        }
+      ) : void 0;
+      this.readyWatch = readyWatch;
       let up = 0;
       try {
         up = await commands.up({ signal: signal2, timeoutMs: upTimeoutMs, stopped });
@@ -54497,6 +54622,7 @@ var ComposeRuntime = class {
       for (const failure2 of await initFailures(instances.filter((instance) => !failed.has(instance.name)), containers)) failed.set(failure2.instance, failure2);
       giveUpWhenNoneLeft();
       const ready = Math.round(performance.now() - upDone);
+      await this.stopReadyWatch();
       const running = instances.filter((instance) => !failed.has(instance.name));
       const ports = await publishedPostgresPorts(containers, running, env);
       this.timings = { up, ready, total: Math.round(performance.now() - started) };
@@ -54513,6 +54639,7 @@ var ComposeRuntime = class {
         ...unstarted && { unstarted }
       });
     } catch (error2) {
+      await this.stopReadyWatch();
       await this.stop().catch((cleanupError) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error2;
     }
@@ -54550,6 +54677,11 @@ var ComposeRuntime = class {
     for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
     return { compose, postgres, command, commands };
   }
+  async stopReadyWatch() {
+    const watch = this.readyWatch;
+    this.readyWatch = void 0;
+    await watch?.stop();
+  }
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop() {
     this.stopping ??= this.teardown();
@@ -54572,6 +54704,7 @@ var ComposeRuntime = class {
         failures.push(`${what}: ${maskedMessage(error2)}`);
       }
     };
+    await this.stopReadyWatch();
     const { commands, scratchServers } = this;
     this.scratchServers = void 0;
     const started = performance.now();
@@ -56441,6 +56574,93 @@ function unmetNeed(check2, context) {
   return void 0;
 }
 
+// src/runtime/runtime.ts
+function sameInstances(a2, b) {
+  if (a2.unstarted || b.unstarted || a2.instances.size !== b.instances.size) return false;
+  for (const [name, instance] of a2.instances) {
+    const other = b.instances.get(name);
+    if (!other || other.adminUrl !== instance.adminUrl || other.scratchDisposable !== instance.scratchDisposable) return false;
+  }
+  return true;
+}
+
+// src/pipeline/early-checks.ts
+var EarlyChecks = class {
+  constructor(checks, progress) {
+    this.checks = checks;
+    this.progress = progress;
+  }
+  checks;
+  progress;
+  context;
+  options = {};
+  live;
+  running;
+  stopping = new AbortController();
+  /** What the early run logged above debug, shown once its results stand. */
+  held = [];
+  /** The runtime's instances are ready (`StartHooks.onPostgresReady`). */
+  ready(live) {
+    this.live ??= live;
+    this.begin();
+  }
+  /** The run's context is made (the product loaded), with the options its live checks run with. */
+  attach(context, options) {
+    if (this.context) return;
+    this.context = context;
+    this.options = options;
+    this.begin();
+  }
+  /**
+   * With the runtime's own environment: the checks whose early run is kept, and a promise of their
+   * results with those that ended in `error` left out (`again`: to run on `live`). Without a kept
+   * early run, none (every check runs on `live`, as without this).
+   */
+  keptFor(live) {
+    if (!this.running || !this.live || !sameInstances(this.live, live)) return void 0;
+    const running = this.running;
+    const results = (async () => {
+      const all = await running;
+      const interrupted = this.context?.signal.aborted === true;
+      const again = interrupted ? [] : this.checks.filter((check2) => all.some((result) => result.id === check2.id && result.status === "error"));
+      const standing = all.filter((result) => !again.some((check2) => check2.id === result.id));
+      for (const result of standing) {
+        const check2 = this.checks.find((candidate) => candidate.id === result.id);
+        if (check2) this.progress?.started(check2);
+        this.progress?.finished(result);
+      }
+      const logger = this.context?.logger;
+      for (const { level, message } of this.held.splice(0)) {
+        if (again.length > 0) logger?.debug(`(before the stack was ready) ${message}`);
+        else logger?.[level](message);
+      }
+      if (again.length > 0) this.context?.logger.debug(`${again.map((check2) => check2.id).join(", ")}: ended in error before the stack was ready; run again now that it is`);
+      return { results: standing, again };
+    })();
+    return { kept: this.checks, results };
+  }
+  /** Stops an early run whose results will not be used and waits for it; a no-op when none started. */
+  async drop() {
+    this.stopping.abort();
+    await this.running?.catch(() => void 0);
+  }
+  begin() {
+    const { context, live } = this;
+    if (this.running || !context || !live || this.stopping.signal.aborted || context.signal.aborted) return;
+    if (![...live.instances.values()].every((instance) => instance.scratchDisposable === true)) return;
+    context.logger.debug(`${this.checks.map((check2) => check2.id).join(", ")}: started on the PostgreSQL instances while the rest of the stack boots`);
+    const signal2 = AbortSignal.any([context.signal, this.stopping.signal]);
+    const hold = (level) => (message) => this.held.push({ level, message });
+    const logger = { debug: (message) => context.logger.debug(message), info: hold("info"), warn: hold("warn"), error: hold("error") };
+    this.running = executeChecks(this.checks, { ...context, live, signal: signal2, logger }, void 0, {
+      ...this.options,
+      // An input error makes the check `error`, so it runs again: the run that stands says it.
+      onInputError: () => void 0
+    });
+    this.running.catch(() => void 0);
+  }
+};
+
 // src/pipeline/run-outcome.ts
 function startFailureOf(error2, io) {
   const kind = error2 instanceof UsageError ? "input" : "environment";
@@ -56499,6 +56719,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
   };
   let runtime;
   let starting;
+  const early = new EarlyChecks(liveChecks.filter((check2) => check2.beforeStackReady), io.progress);
   const startRuntime = (product2, compose) => {
     starting = (async () => {
       runtime = await createRuntime(settings.runtime, {
@@ -56518,7 +56739,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
         () => io.logger.info(`Starting the ${name} runtime\u2026`),
         () => void 0
       );
-      return runtime.start(io.signal);
+      return runtime.start(io.signal, early.checks.length > 0 ? { onPostgresReady: (live) => early.ready(live) } : {});
     })();
     starting.catch(() => void 0);
   };
@@ -56597,11 +56818,12 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     throw error2;
   }
   const context = { product, options, logger: io.logger, signal: io.signal, runFolder, ...regenerated && { regenerated } };
-  if (startsRuntime && !starting) startRuntime(product);
   let inputError = false;
   const onInputError = () => {
     inputError = true;
   };
+  early.attach(context, { onInputError, policy });
+  if (startsRuntime && !starting) startRuntime(product);
   const runLiveChecks = async () => {
     if (!starting) return { liveResults: [] };
     let live;
@@ -56612,7 +56834,21 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     } catch (error2) {
       startFailure = startFailureOf(error2, io);
     }
-    if (live) return { liveResults: await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy }), ...startFailure && { startFailure } };
+    if (live) {
+      const liveContext = { ...context, live };
+      const kept = early.keptFor(live);
+      if (!kept) {
+        await early.drop();
+        return { liveResults: await executeChecks(liveChecks, liveContext, io.progress, { onInputError, policy }), ...startFailure && { startFailure } };
+      }
+      const [earlyOutcome, rest2] = await Promise.all([
+        kept.results,
+        executeChecks(liveChecks.filter((check2) => !kept.kept.includes(check2)), liveContext, io.progress, { onInputError, policy })
+      ]);
+      const again = await executeChecks(earlyOutcome.again, liveContext, io.progress, { onInputError, policy });
+      return { liveResults: [...earlyOutcome.results, ...rest2, ...again], ...startFailure && { startFailure } };
+    }
+    await early.drop();
     const failed = liveChecks.filter(needsServer).map((check2) => {
       const reason = io.signal.aborted ? INTERRUPTED : `runtime could not start: ${startFailure.cause}`;
       const result = { id: check2.id, title: check2.title, status: "error", durationMs: 0, findings: [], reason };

@@ -89,6 +89,13 @@ export interface Check<Id extends string = string> {
    * next to it that are read-only too, where the others run alone.
    */
   readonly readsOnly?: true;
+  /**
+   * Needs only the PostgreSQL instances, reads nothing but their catalogs and changes nothing but a
+   * scratch server apart from them: where the runtime has the instances ready before the rest of
+   * the product (`compose`: the services boot on) and each has a scratch server of its own
+   * (`scratchDisposable`), it starts then, beside the boot (`pipeline/early-checks.ts`).
+   */
+  readonly beforeStackReady?: true;
   /** Every rule the check may report, declared in its `rules.ts`; a finding of any other rule id is a bug. */
   readonly rules: readonly RuleDeclaration[];
   run(context: CheckContext): Promise<CheckOutput>;

@@ -23,6 +23,7 @@ import { FindingPolicy } from "./finding-policy.js";
 import { createRuntime } from "../runtime/choose-runtime.js";
 import type { LiveEnvironment, Runtime } from "../runtime/runtime.js";
 import { type CheckProgress, executeChecks, INTERRUPTED } from "./check-executor.js";
+import { EarlyChecks } from "./early-checks.js";
 import { type StartFailure, startFailureOf } from "./run-outcome.js";
 
 export interface RunIo {
@@ -111,6 +112,8 @@ async function checkInRunFolder(
   };
   let runtime: Runtime | undefined;
   let starting: Promise<LiveEnvironment> | undefined;
+  // Checks that look only at the PostgreSQL instances start once those are ready, beside the rest of the stack's boot.
+  const early = new EarlyChecks(liveChecks.filter((check) => check.beforeStackReady), io.progress);
   const startRuntime = (product: Product | Promise<Product>, compose?: ComposeProject) => {
     starting = (async () => {
       runtime = await createRuntime(settings.runtime, {
@@ -132,7 +135,7 @@ async function checkInRunFolder(
         () => io.logger.info(`Starting the ${name} runtime…`),
         () => undefined,
       );
-      return runtime.start(io.signal);
+      return runtime.start(io.signal, early.checks.length > 0 ? { onPostgresReady: (live) => early.ready(live) } : {});
     })();
     // Keep a rejected start from surfacing as an unhandled rejection while the static checks run.
     starting.catch(() => undefined);
@@ -230,12 +233,13 @@ async function checkInRunFolder(
   }
   const context: CheckContext = { product, options, logger: io.logger, signal: io.signal, runFolder, ...(regenerated && { regenerated }) };
 
-  if (startsRuntime && !starting) startRuntime(product);
-
   let inputError = false;
   const onInputError = () => {
     inputError = true;
   };
+  early.attach(context, { onInputError, policy });
+
+  if (startsRuntime && !starting) startRuntime(product);
   const runLiveChecks = async (): Promise<{ liveResults: CheckResult[]; startFailure?: StartFailure }> => {
     if (!starting) return { liveResults: [] };
     let live: LiveEnvironment | undefined;
@@ -248,7 +252,21 @@ async function checkInRunFolder(
     } catch (error) {
       startFailure = startFailureOf(error, io);
     }
-    if (live) return { liveResults: await executeChecks(liveChecks, { ...context, live }, io.progress, { onInputError, policy }), ...(startFailure && { startFailure }) };
+    if (live) {
+      const liveContext = { ...context, live };
+      const kept = early.keptFor(live);
+      if (!kept) {
+        await early.drop();
+        return { liveResults: await executeChecks(liveChecks, liveContext, io.progress, { onInputError, policy }), ...(startFailure && { startFailure }) };
+      }
+      const [earlyOutcome, rest] = await Promise.all([
+        kept.results,
+        executeChecks(liveChecks.filter((check) => !kept.kept.includes(check)), liveContext, io.progress, { onInputError, policy }),
+      ]);
+      const again = await executeChecks(earlyOutcome.again, liveContext, io.progress, { onInputError, policy });
+      return { liveResults: [...earlyOutcome.results, ...rest, ...again], ...(startFailure && { startFailure }) };
+    }
+    await early.drop();
     // Checks that need the server are `error` with the cause; those that only use a stack when
     // there is one (dependencies) still give their static part.
     const failed = liveChecks.filter(needsServer).map((check) => {

@@ -82,9 +82,31 @@ export interface RunningStack {
   networksOf(composeService: string): readonly string[];
 }
 
+/** What a runtime may tell before `start` has finished. */
+export interface StartHooks {
+  /**
+   * Every PostgreSQL instance is ready while the rest of the product still starts (`compose`: its
+   * services boot on): called at most once, with an environment of the instances only (no stack,
+   * `servicesRunning` false). `start` may still fail, or end with other instances (one whose init
+   * failed after all): what was found here then stands only where `start`'s environment has the
+   * same instances at the same places (`sameInstances`).
+   */
+  onPostgresReady?(live: LiveEnvironment): void;
+}
+
+/** True when `a` and `b` have the same running instances, each at the same address, and neither lacks one. */
+export function sameInstances(a: LiveEnvironment, b: LiveEnvironment): boolean {
+  if (a.unstarted || b.unstarted || a.instances.size !== b.instances.size) return false;
+  for (const [name, instance] of a.instances) {
+    const other = b.instances.get(name);
+    if (!other || other.adminUrl !== instance.adminUrl || other.scratchDisposable !== instance.scratchDisposable) return false;
+  }
+  return true;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
-  start(signal: AbortSignal): Promise<LiveEnvironment>;
+  start(signal: AbortSignal, hooks?: StartHooks): Promise<LiveEnvironment>;
   /** Idempotent; safe to call when `start` failed half way. */
   stop(): Promise<void>;
 }

@@ -5,7 +5,8 @@
  * `docker-compose`. Here the base images are the LOCAL STAND-INS (scripts/ci/provision-docker.sh;
  * nothing is pulled); on GitHub's runner they are the official images. Three boots per Compose, each
  * asserted for several things, because a boot costs tens of seconds on the vfs storage driver:
- *  1. the conformant fixture passes all seven checks, live dependency probe included, and leaves
+ *  1. the conformant fixture passes all seven checks, live dependency probe included, the migrations
+ *     check started once the PostgreSQL instance was ready, beside the rest of the boot, and leaves
  *     nothing of its project behind;
  *  2. one copy carrying three scripted mutations — a service URL with the civic superuser
  *     (isolation), a migration creating a role (migrations), a compose-only URL to a port nobody
@@ -35,7 +36,8 @@ const ENV = {
 };
 
 function check(root: string, runtime: { compose: ComposeVariant } | "embedded"): ResultPromise {
-  const runtimeArgs = runtime === "embedded" ? ["--runtime", "embedded"] : ["--runtime", "compose", "--compose-command", runtime.compose.command, "--ready-timeout", "480"];
+  // --verbose under compose: the log tells when the migrations check started against the boot.
+  const runtimeArgs = runtime === "embedded" ? ["--runtime", "embedded"] : ["--runtime", "compose", "--compose-command", runtime.compose.command, "--ready-timeout", "480", "--verbose"];
   return execa(process.execPath, [CLI, "check", join(root, "products", "property-tax"), ...runtimeArgs, "--format", "json"], {
     cwd: root,
     env: ENV,
@@ -117,6 +119,15 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
           expect(result.exitCode).toBe(0);
         });
 
+        it("started the migrations check once the PostgreSQL instance was ready, while the rest of the stack booted, and kept its result", () => {
+          const stderr = String(result.stderr);
+          const ready = stderr.indexOf("compose: every PostgreSQL instance is ready while the rest of the stack still boots (postgres)");
+          const started = stderr.indexOf("migrations: started on the PostgreSQL instances while the rest of the stack boots");
+          const whole = stderr.search(/compose: \d+ containers ready/);
+          expect([ready > -1, started > ready, whole > started]).toEqual([true, true, true]);
+          expect(stderr).not.toContain("ended in error before the stack was ready");
+        });
+
         it("ran the live dependency probe from inside the compose network, and every URL answered", () => {
           const dependencies = report.checks.find((c) => c.id === "dependencies")!;
           expect(dependencies.notes).toEqual(["live probe: 10 dependency URLs of 6 services probed from inside the compose network; 10 answered"]);
@@ -135,9 +146,11 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
         let project: string;
         /** On a failure, why: the checks that could not look, and the end of the CLI's log. */
         let why: string;
+        let stderr: string;
 
         beforeAll(async () => {
           const composeRun = await check(mutated.root, { compose: variant });
+          stderr = String(composeRun.stderr);
           project = PROJECT_LINE.exec(String(composeRun.stderr))?.[1] ?? "";
           compose = JSON.parse(String(composeRun.stdout)) as Report;
           why = [
@@ -156,6 +169,8 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
           expect(rulesOf(compose, "migrations"), why).toEqual(rulesOf(embedded, "migrations"));
           expect(rulesOf(compose, "migrations")).toContain("migrations/outside-effect");
           expect(compose.checks.find((c) => c.id === "migrations")!.findings.filter((f) => f.rule === "migrations/outside-effect").map((f) => f.service)).toEqual(["tax-levy-rate"]);
+          // Found while the rest of the stack booted.
+          expect(stderr).toContain("migrations: started on the PostgreSQL instances while the rest of the stack boots");
         });
 
         it("fails the live dependency probe for the URL nobody answers, at its compose line", async () => {

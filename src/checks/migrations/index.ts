@@ -53,6 +53,9 @@ export const migrationsCheck: Check<"migrations"> = {
   id: "migrations",
   title: "Migrations apply alone, in any order, and stay inside their database",
   needs: ["postgres", "scratch-server"],
+  // Reads roles and how the databases are made on the instances (their init scripts' work, done
+  // before they are ready); applies the migrations on a scratch server of its own under compose.
+  beforeStackReady: true,
   rules: Object.values(migrationsRules),
   run: runMigrationsCheck,
 };

@@ -24,6 +24,21 @@ export interface ReadyStack {
   readonly unstarted?: LiveEnvironment["unstarted"];
 }
 
+/** The instance's superuser URL at its published `port` on 127.0.0.1, with its own credential. */
+export function instanceAdminUrl(instance: PostgresInstance, port: number): string {
+  return formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK, port, database: instance.database });
+}
+
+/**
+ * What the checks that look only at the PostgreSQL instances see while the rest of the stack still
+ * boots (`PostgresReadyWatch`): the instances as `composeLiveEnvironment` gives them, no stack, no
+ * running services.
+ */
+export function composePostgresEnvironment(postgres: ProductPostgres, ready: Omit<ReadyStack, "unstarted">): LiveEnvironment {
+  const { stack: _stack, ...instancesOnly } = composeLiveEnvironment(postgres, ready);
+  return { ...instancesOnly, servicesRunning: false };
+}
+
 /**
  * What the live checks see of a compose run: each running instance at its published port on 127.0.0.1,
  * reached with the product's own credentials, and the stack's containers for checks that look
@@ -34,7 +49,7 @@ export function composeLiveEnvironment(postgres: ProductPostgres, ready: ReadySt
   const instances = new Map<string, LiveInstance>();
   for (const [index, instance] of ready.running.entries()) {
     const port = ready.ports[index]!;
-    const adminUrl = formatDatabaseUrl({ user: instance.user, password: instance.password, host: LOOPBACK, port, database: instance.database });
+    const adminUrl = instanceAdminUrl(instance, port);
     const image = byService.get(instance.name)?.image ?? instance.image ?? "postgres";
     instances.set(instance.name, {
       name: instance.name,

@@ -20,11 +20,12 @@ import type { RunFolder } from "../../sandbox/run-folder.js";
 import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
 import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
 import { asServerOption, commandSettings } from "../command-settings.js";
-import type { LiveEnvironment, Runtime } from "../runtime.js";
-import { composeLiveEnvironment } from "./compose-live-environment.js";
+import type { LiveEnvironment, Runtime, StartHooks } from "../runtime.js";
+import { composeLiveEnvironment, composePostgresEnvironment, instanceAdminUrl } from "./compose-live-environment.js";
 import { ComposeProjectCommands } from "./compose-project-commands.js";
 import { initScriptFailures, notReadyInstances, withInitScriptFailures } from "./instance-init-failure.js";
 import { InstanceScratchServers } from "./instance-scratch-servers.js";
+import { PostgresReadyWatch } from "./postgres-ready-watch.js";
 import { describePublishedPorts, publishedPostgresPorts } from "./published-ports.js";
 import { servicesNeeding, StackNotReadyError, waitUntilReady } from "./stack-readiness.js";
 import { warnAboutStaleVolumes } from "./stale-volumes.js";
@@ -82,6 +83,8 @@ export class ComposeRuntime implements Runtime {
   /** `up` and `down` of the run's project, once its file copy is written. */
   private commands: ComposeProjectCommands | undefined;
   private scratchServers: InstanceScratchServers | undefined;
+  /** Watches for the PostgreSQL instances' readiness while `up` runs (`StartHooks.onPostgresReady`). */
+  private readyWatch: PostgresReadyWatch | undefined;
   private stopping: Promise<void> | undefined;
   private unregisterCleanup: (() => void) | undefined;
 
@@ -97,7 +100,7 @@ export class ComposeRuntime implements Runtime {
     return this.projectName;
   }
 
-  async start(signal: AbortSignal): Promise<LiveEnvironment> {
+  async start(signal: AbortSignal, hooks: StartHooks = {}): Promise<LiveEnvironment> {
     this.stopping = undefined;
     this.unregisterCleanup = registerCleanup(() => this.stop());
     const { env, logger, product } = this.options;
@@ -127,6 +130,18 @@ export class ComposeRuntime implements Runtime {
       };
 
       const upTimeoutMs = this.options.upTimeoutMs ?? 600_000;
+      // The instances may be ready long before the rest of the stack: a check that looks only at them starts then.
+      const { onPostgresReady } = hooks;
+      const readyWatch = onPostgresReady
+        ? new PostgresReadyWatch(
+            { project, env, instances, adminUrlAt: instanceAdminUrl, ...(this.tempDir !== undefined && { cwd: this.tempDir }), maxMs: upTimeoutMs + this.readyTimeoutMs, signal, logger },
+            ({ containers, ports }) => {
+              if (stopped()) return;
+              onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) }));
+            },
+          )
+        : undefined;
+      this.readyWatch = readyWatch;
       let up = 0;
       try {
         up = await commands.up({ signal, timeoutMs: upTimeoutMs, stopped });
@@ -162,6 +177,7 @@ export class ComposeRuntime implements Runtime {
       for (const failure of await initFailures(instances.filter((instance) => !failed.has(instance.name)), containers)) failed.set(failure.instance, failure);
       giveUpWhenNoneLeft();
       const ready = Math.round(performance.now() - upDone);
+      await this.stopReadyWatch();
 
       const running = instances.filter((instance) => !failed.has(instance.name));
       const ports = await publishedPostgresPorts(containers, running, env);
@@ -179,6 +195,7 @@ export class ComposeRuntime implements Runtime {
         ...(unstarted && { unstarted }),
       });
     } catch (error) {
+      await this.stopReadyWatch();
       await this.stop().catch((cleanupError: unknown) => logger.warn(`compose: cleanup after a failed start failed: ${maskedMessage(cleanupError)}`));
       throw error;
     }
@@ -218,6 +235,12 @@ export class ComposeRuntime implements Runtime {
     return { compose, postgres, command, commands };
   }
 
+  private async stopReadyWatch(): Promise<void> {
+    const watch = this.readyWatch;
+    this.readyWatch = undefined;
+    await watch?.stop();
+  }
+
   /** Tears the stack down; safe to call again and concurrently (the signal handler and `finally` both call it). */
   stop(): Promise<void> {
     this.stopping ??= this.teardown();
@@ -245,6 +268,7 @@ export class ComposeRuntime implements Runtime {
         failures.push(`${what}: ${maskedMessage(error)}`);
       }
     };
+    await this.stopReadyWatch();
     const { commands, scratchServers } = this;
     this.scratchServers = undefined;
     const started = performance.now();

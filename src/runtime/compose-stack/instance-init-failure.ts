@@ -17,7 +17,8 @@ import { StackNotReadyError } from "./stack-readiness.js";
 
 const PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*(ERROR|FATAL):\s*(.*)$/m;
 const RUNNING_SCRIPT = /: running \/docker-entrypoint-initdb\.d\/(\S+)\s*$/gm;
-const INIT_COMPLETE = "PostgreSQL init process complete";
+/** What the official entrypoint logs once its init scripts have all run. */
+export const INIT_COMPLETE = "PostgreSQL init process complete";
 const INIT_SKIPPED = "Skipping initialization";
 const ERROR_LINE = /\b(ERROR|FATAL|error|No such file|not found|Permission denied)\b/;
 /** The whole log of a container that has not served any check yet: its first start and a restart or two. */

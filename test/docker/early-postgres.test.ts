@@ -1,0 +1,180 @@
+/**
+ * The compose runtime tells when the stack's PostgreSQL instances are ready while the rest of the
+ * stack still boots (`StartHooks.onPostgresReady`, `PostgresReadyWatch`), so the migrations check
+ * can start beside the boot. On a real engine with the LOCAL STAND-IN images (nothing is pulled):
+ *  - a stack whose API service becomes healthy only 15 s after its database: the hook fires once,
+ *    before `start` returns, with the instance only (no stack, services not running), at the same
+ *    address as `start`'s environment, its init script's role already there, and the watch's
+ *    `docker events` process gone once `start` returns;
+ *  - the same stack with a second instance that has no healthcheck: the hook never fires (the engine
+ *    never says it is healthy), and `start` still returns the whole stack.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCompose } from "../../src/compose-file/load-compose-file.js";
+import { RecordingLogger } from "../../src/core/logger.js";
+import { connect } from "../../src/postgres/connect.js";
+import { ComposeRuntime } from "../../src/runtime/compose-stack/compose-stack-runtime.js";
+import type { LiveEnvironment } from "../../src/runtime/runtime.js";
+import { requireDockerInCI, STANDIN_IMAGES } from "../helpers/docker.js";
+
+const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" as const });
+const API_READY_AFTER_MS = 15_000;
+
+function composeFile({ secondInstanceWithoutHealthcheck }: { secondInstanceWithoutHealthcheck: boolean }): string {
+  const lines = [
+    "services:",
+    "  postgres:",
+    `    image: ${STANDIN_IMAGES.postgres}`,
+    "    environment:",
+    "      POSTGRES_USER: civic",
+    "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
+    "      POSTGRES_DB: civic_platform",
+    "    volumes:",
+    "      - ./init-databases.sql:/docker-entrypoint-initdb.d/01-init-databases.sql:ro",
+    "    healthcheck:",
+    "      test: ['CMD-SHELL', 'pg_isready -h 127.0.0.1 -U civic -d civic_platform']",
+    "      interval: 1s",
+    "      timeout: 5s",
+    "      retries: 60",
+  ];
+  if (secondInstanceWithoutHealthcheck) {
+    lines.push(
+      "  reporting-db:",
+      `    image: ${STANDIN_IMAGES.postgres}`,
+      "    environment:",
+      "      POSTGRES_USER: reporting",
+      "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
+      "      POSTGRES_DB: reporting",
+    );
+  }
+  lines.push(
+    "  api:",
+    `    image: ${STANDIN_IMAGES.node}`,
+    `    command: ['node', '-e', "setTimeout(() => require('fs').writeFileSync('/tmp/ready', '1'), ${API_READY_AFTER_MS}); setInterval(() => {}, 1000)"]`,
+    "    depends_on:",
+    "      postgres:",
+    "        condition: service_healthy",
+    "    healthcheck:",
+    "      test: ['CMD', 'node', '-e', \"process.exit(require('fs').existsSync('/tmp/ready') ? 0 : 1)\"]",
+    "      interval: 1s",
+    "      timeout: 5s",
+    "      retries: 120",
+    "",
+  );
+  return lines.join("\n");
+}
+
+/** Pids of `docker events` processes watching `project` (this test's own project only). */
+async function eventWatchers(project: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const command = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    const args = command.split("\0");
+    if (args.includes("events") && args.some((arg) => arg.includes(`com.docker.compose.project=${project}`))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+interface Boot {
+  runtime: ComposeRuntime;
+  logger: RecordingLogger;
+  root: string;
+  /** Each call of the hook: when (ms since start), the environment, and the init script's role as the instance's admin saw it then. */
+  calls: Array<{ at: number; live: LiveEnvironment; roles: Promise<string[]> }>;
+  live: LiveEnvironment;
+  /** When `start` returned (ms since start). */
+  returnedAt: number;
+  watchersAfterStart: number[];
+}
+
+async function boot(secondInstanceWithoutHealthcheck: boolean): Promise<Boot> {
+  const root = await mkdtemp(join(tmpdir(), "civic-early-postgres-"));
+  const productDir = join(root, "products", "mini");
+  await mkdir(productDir, { recursive: true });
+  await writeFile(join(productDir, "docker-compose.yml"), composeFile({ secondInstanceWithoutHealthcheck }));
+  await writeFile(join(productDir, "init-databases.sql"), "CREATE ROLE billing LOGIN PASSWORD 'billing-pw';\nCREATE DATABASE billing OWNER billing;\n");
+  const env = { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST, POSTGRES_PASSWORD: "pg-early-test" };
+  const compose = await loadCompose(productDir, root, env);
+  const logger = new RecordingLogger();
+  const runtime = new ComposeRuntime({ product: { name: "mini", dir: productDir, repoRoot: root, registry: emptyRegistry(productDir), compose }, env, logger, readyTimeoutMs: 180_000 });
+  const calls: Boot["calls"] = [];
+  const started = performance.now();
+  const live = await runtime.start(AbortSignal.timeout(400_000), {
+    onPostgresReady(early) {
+      const admin = early.instances.get("postgres")!.adminUrl;
+      const roles = connect(admin).then(async (client) => {
+        try {
+          return (await client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname = 'billing'")).rows.map((row) => row.rolname);
+        } finally {
+          await client.end();
+        }
+      });
+      roles.catch(() => undefined);
+      calls.push({ at: performance.now() - started, live: early, roles });
+    },
+  });
+  const returnedAt = performance.now() - started;
+  return { runtime, logger, root, calls, live, returnedAt, watchersAfterStart: await eventWatchers(runtime.project!) };
+}
+
+describe.skipIf(!requireDockerInCI())("the PostgreSQL instances ready before the rest of a compose stack", { timeout: 600_000 }, () => {
+  describe("a stack whose API becomes healthy 15 s after its database", () => {
+    let booted: Boot;
+
+    beforeAll(async () => {
+      booted = await boot(false);
+    }, 600_000);
+
+    afterAll(async () => {
+      await booted?.runtime.stop().catch(() => undefined);
+      if (booted) await rm(booted.root, { recursive: true, force: true });
+    }, 180_000);
+
+    it("is told once, while the API still boots, with the instance at the address the whole stack's environment has", () => {
+      expect(booted.calls).toHaveLength(1);
+      const [call] = booted.calls;
+      // The API's healthcheck passes 15 s after it starts, which is after the database is healthy.
+      expect(booted.returnedAt - call!.at).toBeGreaterThan(5_000);
+      expect([...call!.live.instances.keys()]).toEqual(["postgres"]);
+      expect(call!.live.instances.get("postgres")!.adminUrl).toBe(booted.live.instances.get("postgres")!.adminUrl);
+      expect(call!.live.instances.get("postgres")!.scratchDisposable).toBe(true);
+      expect(call!.live.servicesRunning).toBe(false);
+      expect(call!.live.stack).toBeUndefined();
+      expect(booted.live.servicesRunning).toBe(true);
+      expect(booted.live.stack).toBeDefined();
+      expect(booted.logger.entries.map((entry) => entry.message)).toContain("compose: every PostgreSQL instance is ready while the rest of the stack still boots (postgres)");
+    });
+
+    it("is told only once the init scripts have run: their role is there", async () => {
+      expect(await booted.calls[0]!.roles).toEqual(["billing"]);
+    });
+
+    it("leaves no docker events process once start returns", () => {
+      expect(booted.watchersAfterStart).toEqual([]);
+    });
+  });
+
+  describe("the same stack with a second instance that has no healthcheck", () => {
+    let booted: Boot;
+
+    beforeAll(async () => {
+      booted = await boot(true);
+    }, 600_000);
+
+    afterAll(async () => {
+      await booted?.runtime.stop().catch(() => undefined);
+      if (booted) await rm(booted.root, { recursive: true, force: true });
+    }, 180_000);
+
+    it("is never told (the engine never says that instance is healthy), and the whole stack still starts", () => {
+      expect(booted.calls).toEqual([]);
+      expect([...booted.live.instances.keys()].sort()).toEqual(["postgres", "reporting-db"]);
+      expect(booted.live.servicesRunning).toBe(true);
+      expect(booted.watchersAfterStart).toEqual([]);
+    });
+  });
+});
