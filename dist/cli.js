@@ -51803,7 +51803,7 @@ async function runMigrationsCheck(context) {
       for (const service of group) uncovered.push({ kind: "migration-set", name: setName(context, service), service: service.service.key, reason: `no scratch server for instance "${name}"` });
       continue;
     }
-    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes));
+    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes)).finally(() => group[0].instance.releaseScratch?.());
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);
@@ -54020,7 +54020,8 @@ function composeLiveEnvironment(postgres, ready) {
       // A container of the instance's own image, so the same server version and extensions.
       scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image),
       // One container per instance, asked for by the migrations check alone, removed at teardown.
-      scratchDisposable: true
+      scratchDisposable: true,
+      releaseScratch: () => ready.releaseScratch(instance.name)
     });
   }
   const first = postgres.instances[0];
@@ -54361,6 +54362,8 @@ var InstanceScratchServers = class {
   options;
   /** Per instance name: its scratch server, once asked for (or started early). */
   servers = /* @__PURE__ */ new Map();
+  /** Removals `release` started, each resolving to why it failed (masked) or undefined; `stopAll` waits for them. */
+  removals = /* @__PURE__ */ new Set();
   /** Aborted by `stopAll`: a server still waiting for readiness stops waiting and is removed. */
   stopping = new AbortController();
   /**
@@ -54384,22 +54387,30 @@ var InstanceScratchServers = class {
     this.servers.set(instance, starting);
     return (await starting).adminUrl;
   }
-  /** Removes every server started so far; returns why each removal that failed did (masked). */
+  /**
+   * The instance's scratch server is no longer needed: removed now, in the background (on vfs a
+   * container's removal deletes a whole copy of its image, which at teardown slows the stack's own
+   * `down`). A later ask starts another.
+   */
+  release(instance) {
+    const server = this.servers.get(instance);
+    if (!server) return;
+    this.servers.delete(instance);
+    const removal = removeServer(server);
+    this.removals.add(removal);
+    void removal.then((failure2) => {
+      if (failure2 === void 0) this.removals.delete(removal);
+      this.options.logger.debug(`compose: the scratch server of "${instance}" ${failure2 === void 0 ? "was removed once its check was done with it" : `could not be removed once its check was done with it: ${failure2}`}`);
+    });
+  }
+  /** Removes every server started so far, and waits for those `release` removes; returns why each removal that failed did (masked). */
   async stopAll() {
     const servers = [...this.servers.values()];
     this.servers.clear();
     this.stopping.abort(new Error("the compose runtime is stopping"));
-    const failures = [];
-    await Promise.all(
-      servers.map(async (server) => {
-        try {
-          await (await server.catch(() => void 0))?.stop();
-        } catch (error2) {
-          failures.push(maskedMessage(error2));
-        }
-      })
-    );
-    return failures;
+    const outcomes = await Promise.all([...servers.map(removeServer), ...this.removals]);
+    this.removals.clear();
+    return outcomes.filter((failure2) => failure2 !== void 0);
   }
   start(instance, image) {
     const { env, project, signal: signal2 } = this.options;
@@ -54407,6 +54418,14 @@ var InstanceScratchServers = class {
     return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, settings, signal: AbortSignal.any([signal2, this.stopping.signal]) });
   }
 };
+async function removeServer(server) {
+  try {
+    await (await server.catch(() => void 0))?.stop();
+    return void 0;
+  } catch (error2) {
+    return maskedMessage(error2);
+  }
+}
 
 // src/runtime/compose-stack/postgres-ready-watch.ts
 var SERVICE_LABEL2 = "com.docker.compose.service";
@@ -54587,7 +54606,7 @@ var ComposeRuntime = class {
         { project, env, instances, adminUrlAt: instanceAdminUrl, ...this.tempDir !== void 0 && { cwd: this.tempDir }, maxMs: upTimeoutMs + this.readyTimeoutMs, signal: signal2, logger },
         ({ containers: containers2, ports: ports2 }) => {
           if (stopped()) return;
-          onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) }));
+          onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image), releaseScratch: (instance) => scratchServers.release(instance) }));
         }
       ) : void 0;
       this.readyWatch = readyWatch;
@@ -54636,6 +54655,7 @@ var ComposeRuntime = class {
         running,
         ports,
         scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
+        releaseScratch: (instance) => scratchServers.release(instance),
         ...unstarted && { unstarted }
       });
     } catch (error2) {

@@ -29,6 +29,14 @@ export interface LiveInstance {
    * the scratch server is the server under test (`embedded`) or one the user keeps (`external`).
    */
   readonly scratchDisposable?: boolean;
+  /**
+   * The check that asked for the scratch server is done with it: a runtime whose scratch server is
+   * a server of its own (`compose`: a container) removes it now, in the background, rather than
+   * at teardown, where its removal would slow the stack's (on vfs both copy and delete whole file
+   * trees). The teardown still waits for that removal. Asking for the scratch server again starts
+   * another. Absent where there is nothing to release.
+   */
+  releaseScratch?(): void;
 }
 
 export interface LiveEnvironment {

@@ -6,6 +6,8 @@
  *    before `start` returns, with the instance only (no stack, services not running), at the same
  *    address as `start`'s environment, its init script's role already there, and the watch's
  *    `docker events` process gone once `start` returns;
+ *  - the instance's scratch server (a container of its own) removed in the background once released
+ *    (`LiveInstance.releaseScratch`), before the teardown; asked again, another, which `stop` removes;
  *  - the same stack with a second instance that has no healthcheck: the hook never fires (the engine
  *    never says it is healthy), and `start` still returns the whole stack.
  */
@@ -18,7 +20,8 @@ import { RecordingLogger } from "../../src/core/logger.js";
 import { connect } from "../../src/postgres/connect.js";
 import { ComposeRuntime } from "../../src/runtime/compose-stack/compose-stack-runtime.js";
 import type { LiveEnvironment } from "../../src/runtime/runtime.js";
-import { requireDockerInCI, STANDIN_IMAGES } from "../helpers/docker.js";
+import { RUN_LABEL } from "../../src/docker/run-resources.js";
+import { dockerList, requireDockerInCI, STANDIN_IMAGES, waitUntil } from "../helpers/docker.js";
 
 const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" as const });
 const API_READY_AFTER_MS = 15_000;
@@ -156,6 +159,22 @@ describe.skipIf(!requireDockerInCI())("the PostgreSQL instances ready before the
     it("leaves no docker events process once start returns", () => {
       expect(booted.watchersAfterStart).toEqual([]);
     });
+
+    it("removes an instance's scratch server in the background once released, starts another when asked again, and stop removes that one", async () => {
+      const instance = booted.live.instances.get("postgres")!;
+      const scratchContainers = () => dockerList(["ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${booted.runtime.project!}`]);
+      const first = await instance.scratchAdminUrl();
+      const [container] = await scratchContainers();
+      expect(container).toBeDefined();
+      instance.releaseScratch!();
+      await waitUntil("the released scratch server's container to be removed", async () => !(await scratchContainers()).includes(container!), 120_000);
+      expect(booted.logger.entries.map((entry) => entry.message)).toContain('compose: the scratch server of "postgres" was removed once its check was done with it');
+      const second = await instance.scratchAdminUrl();
+      expect(second).not.toBe(first);
+      expect(await scratchContainers()).toHaveLength(1);
+      await booted.runtime.stop();
+      expect(await scratchContainers()).toEqual([]);
+    }, 300_000);
   });
 
   describe("the same stack with a second instance that has no healthcheck", () => {

@@ -116,7 +116,8 @@ async function runMigrationsCheck(context: CheckContext): Promise<CheckOutput> {
       continue;
     }
     // Every scratch database is fingerprinted over an admin connection of its own and each role logs in once per pass: one SCRAM derivation per credential.
-    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes));
+    // Its connections closed, the scratch server is no longer needed: a runtime that made it for this run removes it now.
+    const passes = await withFastScram(() => applyOnInstance(context, group, scratchUrl, notes)).finally(() => group[0]!.instance.releaseScratch?.());
     forward.push(...passes.forward.outcomes);
     reverse.push(...passes.reverse.outcomes);
     for (const [key, service] of passes.appliedAs) appliedAs.set(key, service);

@@ -20,6 +20,8 @@ export interface ReadyStack {
   readonly ports: readonly number[];
   /** The instance's scratch server, started from `image` on the first ask (`InstanceScratchServers.adminUrlOf`). */
   readonly scratchAdminUrl: (instance: string, image: string) => Promise<string>;
+  /** Removes the instance's scratch server in the background (`InstanceScratchServers.release`). */
+  readonly releaseScratch: (instance: string) => void;
   /** Instances whose init script failed: not checked, what lives on them reported as not covered. */
   readonly unstarted?: LiveEnvironment["unstarted"];
 }
@@ -60,6 +62,7 @@ export function composeLiveEnvironment(postgres: ProductPostgres, ready: ReadySt
       scratchAdminUrl: () => ready.scratchAdminUrl(instance.name, image),
       // One container per instance, asked for by the migrations check alone, removed at teardown.
       scratchDisposable: true,
+      releaseScratch: () => ready.releaseScratch(instance.name),
     });
   }
   const first = postgres.instances[0]!;

@@ -137,7 +137,7 @@ export class ComposeRuntime implements Runtime {
             { project, env, instances, adminUrlAt: instanceAdminUrl, ...(this.tempDir !== undefined && { cwd: this.tempDir }), maxMs: upTimeoutMs + this.readyTimeoutMs, signal, logger },
             ({ containers, ports }) => {
               if (stopped()) return;
-              onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image) }));
+              onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image), releaseScratch: (instance) => scratchServers.release(instance) }));
             },
           )
         : undefined;
@@ -192,6 +192,7 @@ export class ComposeRuntime implements Runtime {
         running,
         ports,
         scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
+        releaseScratch: (instance) => scratchServers.release(instance),
         ...(unstarted && { unstarted }),
       });
     } catch (error) {

@@ -25,6 +25,8 @@ export interface InstanceScratchServersOptions {
 export class InstanceScratchServers {
   /** Per instance name: its scratch server, once asked for (or started early). */
   private readonly servers = new Map<string, Promise<ScratchServerContainer>>();
+  /** Removals `release` started, each resolving to why it failed (masked) or undefined; `stopAll` waits for them. */
+  private readonly removals = new Set<Promise<string | undefined>>();
   /** Aborted by `stopAll`: a server still waiting for readiness stops waiting and is removed. */
   private readonly stopping = new AbortController();
 
@@ -54,27 +56,46 @@ export class InstanceScratchServers {
     return (await starting).adminUrl;
   }
 
-  /** Removes every server started so far; returns why each removal that failed did (masked). */
+  /**
+   * The instance's scratch server is no longer needed: removed now, in the background (on vfs a
+   * container's removal deletes a whole copy of its image, which at teardown slows the stack's own
+   * `down`). A later ask starts another.
+   */
+  release(instance: string): void {
+    const server = this.servers.get(instance);
+    if (!server) return;
+    this.servers.delete(instance);
+    const removal = removeServer(server);
+    this.removals.add(removal);
+    void removal.then((failure) => {
+      if (failure === undefined) this.removals.delete(removal);
+      this.options.logger.debug(`compose: the scratch server of "${instance}" ${failure === undefined ? "was removed once its check was done with it" : `could not be removed once its check was done with it: ${failure}`}`);
+    });
+  }
+
+  /** Removes every server started so far, and waits for those `release` removes; returns why each removal that failed did (masked). */
   async stopAll(): Promise<string[]> {
     const servers = [...this.servers.values()];
     this.servers.clear();
     this.stopping.abort(new Error("the compose runtime is stopping"));
-    const failures: string[] = [];
-    await Promise.all(
-      servers.map(async (server) => {
-        try {
-          await (await server.catch(() => undefined))?.stop();
-        } catch (error) {
-          failures.push(maskedMessage(error));
-        }
-      }),
-    );
-    return failures;
+    const outcomes = await Promise.all([...servers.map(removeServer), ...this.removals]);
+    this.removals.clear();
+    return outcomes.filter((failure): failure is string => failure !== undefined);
   }
 
   private start(instance: string, image: string): Promise<ScratchServerContainer> {
     const { env, project, signal } = this.options;
     const settings = this.options.settings?.get(instance) ?? [];
     return startScratchServerContainer(image, { env, labels: { [RUN_LABEL]: project }, settings, signal: AbortSignal.any([signal, this.stopping.signal]) });
+  }
+}
+
+/** Removes a server (one that never started has nothing to remove); why it failed (masked), or undefined. */
+async function removeServer(server: Promise<ScratchServerContainer>): Promise<string | undefined> {
+  try {
+    await (await server.catch(() => undefined))?.stop();
+    return undefined;
+  } catch (error) {
+    return maskedMessage(error);
   }
 }
