@@ -54431,6 +54431,7 @@ async function removeServer(server) {
 var SERVICE_LABEL2 = "com.docker.compose.service";
 var LOGIN_WAIT_MS = 1e4;
 var LOGIN_RETRY_MS = 500;
+var INIT_POLL_MS = 2e3;
 var LOG_LINES3 = 2e3;
 var PostgresReadyWatch = class {
   constructor(options, onReady) {
@@ -54490,10 +54491,15 @@ var PostgresReadyWatch = class {
     if (containers.some((container) => container === void 0)) return void 0;
     const running = containers;
     for (const container of running) {
-      const log = await lastLogLines(container.id, env, LOG_LINES3).catch(() => "");
-      if (!log.includes(INIT_COMPLETE)) {
-        logger.debug(`compose: "${container.service}" is healthy, but its log does not show a completed init: the checks wait for the whole stack`);
-        return void 0;
+      for (; ; ) {
+        if (stop.aborted) return void 0;
+        const log = await lastLogLines(container.id, env, LOG_LINES3).catch(() => "");
+        if (log.includes(INIT_COMPLETE)) break;
+        if (initFailureInLog(log, false) || log.includes(INIT_SKIPPED)) {
+          logger.debug(`compose: "${container.service}" is healthy, but its log does not show a completed init: the checks wait for the whole stack`);
+          return void 0;
+        }
+        await pause(INIT_POLL_MS, stop).catch(() => void 0);
       }
     }
     const ports = await publishedPostgresPorts(running, instances, env);

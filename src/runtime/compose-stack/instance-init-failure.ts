@@ -19,7 +19,8 @@ const PSQL_INIT_ERROR = /psql:\/docker-entrypoint-initdb\.d\/([^:\s]+):(\d+):\s*
 const RUNNING_SCRIPT = /: running \/docker-entrypoint-initdb\.d\/(\S+)\s*$/gm;
 /** What the official entrypoint logs once its init scripts have all run. */
 export const INIT_COMPLETE = "PostgreSQL init process complete";
-const INIT_SKIPPED = "Skipping initialization";
+/** What the official entrypoint logs when the data folder already holds a cluster. */
+export const INIT_SKIPPED = "Skipping initialization";
 const ERROR_LINE = /\b(ERROR|FATAL|error|No such file|not found|Permission denied)\b/;
 /** The whole log of a container that has not served any check yet: its first start and a restart or two. */
 const LOG_LINES = 5_000;

@@ -8,7 +8,8 @@
  * - the engine reported its container `healthy` (`docker events`, one process for the whole watch:
  *   an instance without a healthcheck is never reported, and the watch never fires);
  * - its log says the official entrypoint's init process completed (a failed init script stops the
- *   entrypoint before it says so);
+ *   entrypoint before it says so); a healthcheck over the socket passes during the init, so the log
+ *   is read again every 2 s until it says so, or shows a failed script or a skipped init;
  * - its admin credential logs in over TCP at the published port: during the init the image's
  *   temporary server listens on its socket only, so this is the final server.
  * Anything short of that, and the watch stays silent: the checks then wait for the whole stack, as
@@ -22,13 +23,15 @@ import { maskedMessage } from "../../core/secrets.js";
 import { spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
 import { lastLogLines, PROJECT_LABEL, projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
 import { connect } from "../../postgres/connect.js";
-import { INIT_COMPLETE } from "./instance-init-failure.js";
+import { INIT_COMPLETE, INIT_SKIPPED, initFailureInLog } from "./instance-init-failure.js";
 import { publishedPostgresPorts } from "./published-ports.js";
 
 const SERVICE_LABEL = "com.docker.compose.service";
 /** How long the final server may take to answer over TCP once its container is healthy. */
 const LOGIN_WAIT_MS = 10_000;
 const LOGIN_RETRY_MS = 500;
+/** How often a healthy instance's log is read again until its init is complete. */
+const INIT_POLL_MS = 2_000;
 /** The init's log is short; a server that logged this much since has buried it, and the watch stays silent. */
 const LOG_LINES = 2_000;
 
@@ -120,10 +123,17 @@ export class PostgresReadyWatch {
     if (containers.some((container) => container === undefined)) return undefined;
     const running = containers as ServiceContainer[];
     for (const container of running) {
-      const log = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
-      if (!log.includes(INIT_COMPLETE)) {
-        logger.debug(`compose: "${container.service}" is healthy, but its log does not show a completed init: the checks wait for the whole stack`);
-        return undefined;
+      // A healthcheck over the socket (`pg_isready` without -h, a common form) passes while the
+      // image's temporary server runs the init scripts: the log says when they are done.
+      for (;;) {
+        if (stop.aborted) return undefined;
+        const log = await lastLogLines(container.id, env, LOG_LINES).catch(() => "");
+        if (log.includes(INIT_COMPLETE)) break;
+        if (initFailureInLog(log, false) || log.includes(INIT_SKIPPED)) {
+          logger.debug(`compose: "${container.service}" is healthy, but its log does not show a completed init: the checks wait for the whole stack`);
+          return undefined;
+        }
+        await pause(INIT_POLL_MS, stop).catch(() => undefined);
       }
     }
     const ports = await publishedPostgresPorts(running, instances, env);
