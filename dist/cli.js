@@ -54428,7 +54428,6 @@ async function removeServer(server) {
 }
 
 // src/runtime/compose-stack/postgres-ready-watch.ts
-var SERVICE_LABEL2 = "com.docker.compose.service";
 var LOGIN_WAIT_MS = 1e4;
 var LOGIN_RETRY_MS = 500;
 var INIT_POLL_MS = 2e3;
@@ -54529,7 +54528,7 @@ function parseEvent(line) {
   try {
     const event = JSON.parse(line);
     const action = event.Action ?? event.status ?? "";
-    const service = event.Actor?.Attributes?.[SERVICE_LABEL2];
+    const service = event.Actor?.Attributes?.[SERVICE_LABEL];
     const status = /^health_status:\s*(\S+)/.exec(action)?.[1];
     return service && status ? { service, status } : void 0;
   } catch {
@@ -54598,6 +54597,10 @@ var ComposeRuntime = class {
       logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
       const settings = new Map(instances.map((instance) => [instance.name, scratchServerSettings(instance, logger)]));
       const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger, settings });
+      const scratch = {
+        scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
+        releaseScratch: (instance) => scratchServers.release(instance)
+      };
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error2) => withInitScriptFailures(error2, instances, product.repoRoot, env);
       const watch = { project, env, readyTimeoutMs: this.readyTimeoutMs, signal: signal2, stopped };
@@ -54612,7 +54615,7 @@ var ComposeRuntime = class {
         { project, env, instances, adminUrlAt: instanceAdminUrl, ...this.tempDir !== void 0 && { cwd: this.tempDir }, maxMs: upTimeoutMs + this.readyTimeoutMs, signal: signal2, logger },
         ({ containers: containers2, ports: ports2 }) => {
           if (stopped()) return;
-          onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image), releaseScratch: (instance) => scratchServers.release(instance) }));
+          onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, ...scratch }));
         }
       ) : void 0;
       this.readyWatch = readyWatch;
@@ -54660,8 +54663,7 @@ var ComposeRuntime = class {
         containers,
         running,
         ports,
-        scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
-        releaseScratch: (instance) => scratchServers.release(instance),
+        ...scratch,
         ...unstarted && { unstarted }
       });
     } catch (error2) {

@@ -3,7 +3,8 @@ import { docker, lastLines, type ProcessEnv } from "./docker-cli.js";
 
 /** Compose puts these labels on everything it creates; they find a run's leftovers whatever the CLI version. */
 export const PROJECT_LABEL = "com.docker.compose.project";
-const SERVICE_LABEL = "com.docker.compose.service";
+/** The compose service a container runs, on every container compose makes. */
+export const SERVICE_LABEL = "com.docker.compose.service";
 const ONE_OFF_LABEL = "com.docker.compose.oneoff";
 
 /** One container of the stack as `docker inspect` sees it. */

@@ -119,6 +119,11 @@ export class ComposeRuntime implements Runtime {
       logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
       const settings = new Map(instances.map((instance) => [instance.name, scratchServerSettings(instance, logger)]));
       const scratchServers = (this.scratchServers = new InstanceScratchServers({ env, project, signal, logger, settings }));
+      // How both live environments (the instances-only one and the whole stack's) reach the scratch servers.
+      const scratch = {
+        scratchAdminUrl: (instance: string, image: string) => scratchServers.adminUrlOf(instance, image),
+        releaseScratch: (instance: string) => scratchServers.release(instance),
+      };
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
       const explainFailure = (error: unknown) => withInitScriptFailures(error, instances, product.repoRoot, env);
       const watch = { project, env, readyTimeoutMs: this.readyTimeoutMs, signal, stopped };
@@ -137,7 +142,7 @@ export class ComposeRuntime implements Runtime {
             { project, env, instances, adminUrlAt: instanceAdminUrl, ...(this.tempDir !== undefined && { cwd: this.tempDir }), maxMs: upTimeoutMs + this.readyTimeoutMs, signal, logger },
             ({ containers, ports }) => {
               if (stopped()) return;
-              onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image), releaseScratch: (instance) => scratchServers.release(instance) }));
+              onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, ...scratch }));
             },
           )
         : undefined;
@@ -191,8 +196,7 @@ export class ComposeRuntime implements Runtime {
         containers,
         running,
         ports,
-        scratchAdminUrl: (instance, image) => scratchServers.adminUrlOf(instance, image),
-        releaseScratch: (instance) => scratchServers.release(instance),
+        ...scratch,
         ...(unstarted && { unstarted }),
       });
     } catch (error) {

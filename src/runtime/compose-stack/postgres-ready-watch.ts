@@ -21,12 +21,11 @@ import { pause } from "../../core/concurrency.js";
 import type { Logger } from "../../core/logger.js";
 import { maskedMessage } from "../../core/secrets.js";
 import { spawnTool, type ProcessEnv } from "../../docker/docker-cli.js";
-import { lastLogLines, PROJECT_LABEL, projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
+import { lastLogLines, PROJECT_LABEL, projectContainers, SERVICE_LABEL, type ServiceContainer } from "../../docker/stack-state.js";
 import { connect } from "../../postgres/connect.js";
 import { INIT_COMPLETE, INIT_SKIPPED, initFailureInLog } from "./instance-init-failure.js";
 import { publishedPostgresPorts } from "./published-ports.js";
 
-const SERVICE_LABEL = "com.docker.compose.service";
 /** How long the final server may take to answer over TCP once its container is healthy. */
 const LOGIN_WAIT_MS = 10_000;
 const LOGIN_RETRY_MS = 500;
