@@ -2,16 +2,19 @@
  * The compose runtime tells when the stack's PostgreSQL instances are ready while the rest of the
  * stack still boots (`StartHooks.onPostgresReady`, `PostgresReadyWatch`), so the migrations check
  * can start beside the boot. On a real engine with the LOCAL STAND-IN images (nothing is pulled):
- *  - a stack whose API service becomes healthy only 15 s after its database: the hook fires once,
+ *  - a stack whose API service becomes healthy only once the hook has fired (the hook writes a file
+ *    the API's healthcheck looks for, through a bind mount; else after 150 s): the hook fires once,
  *    before `start` returns, with the instance only (no stack, services not running), at the same
  *    address as `start`'s environment, its init script's role already there (its healthcheck, over
  *    the socket, passes while a slow init script still runs), and the watch's
  *    `docker events` process gone once `start` returns;
  *  - the instance's scratch server (a container of its own) removed in the background once released
  *    (`LiveInstance.releaseScratch`), before the teardown; asked again, another, which `stop` removes;
- *  - the same stack with a second instance that has no healthcheck: the hook never fires (the engine
+ *  - the same stack (its API healthy 15 s after it starts) with a second instance that has no
+ *    healthcheck: the hook never fires (the engine
  *    never says it is healthy), and `start` still returns the whole stack.
  */
+import { writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,9 +28,12 @@ import { RUN_LABEL } from "../../src/docker/run-resources.js";
 import { dockerList, requireDockerInCI, STANDIN_IMAGES, waitUntil } from "../helpers/docker.js";
 
 const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" as const });
+/** Without the gate, the API's healthcheck passes this long after it starts. */
 const API_READY_AFTER_MS = 15_000;
+/** With the gate, only the hook makes it pass; this is the bound when the hook never fires. */
+const GATED_API_READY_AFTER_MS = 150_000;
 
-function composeFile({ secondInstanceWithoutHealthcheck }: { secondInstanceWithoutHealthcheck: boolean }): string {
+function composeFile({ secondInstanceWithoutHealthcheck, gated }: { secondInstanceWithoutHealthcheck: boolean; gated: boolean }): string {
   const lines = [
     "services:",
     "  postgres:",
@@ -59,12 +65,13 @@ function composeFile({ secondInstanceWithoutHealthcheck }: { secondInstanceWitho
   lines.push(
     "  api:",
     `    image: ${STANDIN_IMAGES.node}`,
-    `    command: ['node', '-e', "setTimeout(() => require('fs').writeFileSync('/tmp/ready', '1'), ${API_READY_AFTER_MS}); setInterval(() => {}, 1000)"]`,
+    `    command: ['node', '-e', "setTimeout(() => require('fs').writeFileSync('/tmp/ready', '1'), ${gated ? GATED_API_READY_AFTER_MS : API_READY_AFTER_MS}); setInterval(() => {}, 1000)"]`,
+    ...(gated ? ["    volumes:", "      - ./gate:/gate:ro"] : []),
     "    depends_on:",
     "      postgres:",
     "        condition: service_healthy",
     "    healthcheck:",
-    "      test: ['CMD', 'node', '-e', \"process.exit(require('fs').existsSync('/tmp/ready') ? 0 : 1)\"]",
+    "      test: ['CMD', 'node', '-e', \"const fs = require('fs'); process.exit(fs.existsSync('/tmp/ready') || fs.existsSync('/gate/ready') ? 0 : 1)\"]",
     "      interval: 1s",
     "      timeout: 5s",
     "      retries: 120",
@@ -97,11 +104,16 @@ interface Boot {
   watchersAfterStart: number[];
 }
 
-async function boot(secondInstanceWithoutHealthcheck: boolean): Promise<Boot> {
+/**
+ * @param gated the API's healthcheck passes once the hook has fired (it writes `gate/ready`), so
+ *   the API is still booting when the hook is told, however loaded the machine; a watch that never
+ *   fires leaves the API 150 s to its own timer, and the test fails on `calls`.
+ */
+async function boot({ secondInstanceWithoutHealthcheck, gated }: { secondInstanceWithoutHealthcheck: boolean; gated: boolean }): Promise<Boot> {
   const root = await mkdtemp(join(tmpdir(), "civic-early-postgres-"));
   const productDir = join(root, "products", "mini");
-  await mkdir(productDir, { recursive: true });
-  await writeFile(join(productDir, "docker-compose.yml"), composeFile({ secondInstanceWithoutHealthcheck }));
+  await mkdir(join(productDir, "gate"), { recursive: true });
+  await writeFile(join(productDir, "docker-compose.yml"), composeFile({ secondInstanceWithoutHealthcheck, gated }));
   await writeFile(join(productDir, "init-databases.sql"), "SELECT pg_sleep(5);\nCREATE ROLE billing LOGIN PASSWORD 'billing-pw';\nCREATE DATABASE billing OWNER billing;\n");
   const env = { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST, POSTGRES_PASSWORD: "pg-early-test" };
   const compose = await loadCompose(productDir, root, env);
@@ -121,6 +133,7 @@ async function boot(secondInstanceWithoutHealthcheck: boolean): Promise<Boot> {
       });
       roles.catch(() => undefined);
       calls.push({ at: performance.now() - started, live: early, roles });
+      writeFileSync(join(productDir, "gate", "ready"), "1");
     },
   });
   const returnedAt = performance.now() - started;
@@ -128,11 +141,11 @@ async function boot(secondInstanceWithoutHealthcheck: boolean): Promise<Boot> {
 }
 
 describe.skipIf(!requireDockerInCI())("the PostgreSQL instances ready before the rest of a compose stack", { timeout: 600_000 }, () => {
-  describe("a stack whose API becomes healthy 15 s after its database", () => {
+  describe("a stack whose API becomes healthy only once the hook has fired", () => {
     let booted: Boot;
 
     beforeAll(async () => {
-      booted = await boot(false);
+      booted = await boot({ secondInstanceWithoutHealthcheck: false, gated: true });
     }, 600_000);
 
     afterAll(async () => {
@@ -143,8 +156,10 @@ describe.skipIf(!requireDockerInCI())("the PostgreSQL instances ready before the
     it("is told once, while the API still boots, with the instance at the address the whole stack's environment has", () => {
       expect(booted.calls).toHaveLength(1);
       const [call] = booted.calls;
-      // The API's healthcheck passes 15 s after it starts, which is after the database is healthy.
-      expect(booted.returnedAt - call!.at).toBeGreaterThan(5_000);
+      // The API's healthcheck passes once the hook has written its gate (or after 150 s without it):
+      // the hook was told while the API still booted, and start returned after it.
+      expect(call!.at).toBeLessThan(booted.returnedAt);
+      expect(booted.returnedAt).toBeLessThan(GATED_API_READY_AFTER_MS);
       expect([...call!.live.instances.keys()]).toEqual(["postgres"]);
       expect(call!.live.instances.get("postgres")!.adminUrl).toBe(booted.live.instances.get("postgres")!.adminUrl);
       expect(call!.live.instances.get("postgres")!.scratchDisposable).toBe(true);
@@ -185,7 +200,7 @@ describe.skipIf(!requireDockerInCI())("the PostgreSQL instances ready before the
     let booted: Boot;
 
     beforeAll(async () => {
-      booted = await boot(true);
+      booted = await boot({ secondInstanceWithoutHealthcheck: true, gated: false });
     }, 600_000);
 
     afterAll(async () => {

@@ -31,7 +31,8 @@ function variablesOf(credential: DeclaredCredential): string[] {
 async function readLayout(name: RealLayout, registry: LayoutRegistry = REAL_LAYOUTS[name]) {
   await using copy = await copyRealLayout(name, registry);
   const product = await loadProduct(copy.root, copy.root, { composeEnv: ENV });
-  return productPostgres(product);
+  // Awaited here: a bare `return` disposes of the copy while the read it started still walks it.
+  return await productPostgres(product);
 }
 
 describe("the real-layout fixtures, against their EXPECTED.md", () => {
