@@ -46232,6 +46232,11 @@ function renderJson(report) {
 }
 
 // src/product/product.ts
+import { basename as basename6, resolve as resolve16 } from "node:path";
+function productPlace(productDir, repoRoot) {
+  const dir = resolve16(productDir);
+  return { name: basename6(dir), dir, repoRoot: resolve16(repoRoot) };
+}
 function profileOf(product) {
   return product.config?.profile ?? (product.registry.source === "typescript" ? "civic" : "portable");
 }
@@ -46623,10 +46628,10 @@ async function missingDatabaseFindings(postgres, scripts, served, civic, repoRoo
 }
 
 // src/checks/compose/service-rule-context.ts
-import { resolve as resolve16 } from "node:path";
+import { resolve as resolve17 } from "node:path";
 function composeDockerfile(service, repoRoot) {
   if (!service.build) return void 0;
-  return repoRelative(repoRoot, resolve16(service.build.context, service.build.dockerfile ?? "Dockerfile"));
+  return repoRelative(repoRoot, resolve17(service.build.context, service.build.dockerfile ?? "Dockerfile"));
 }
 function at(_context, service, where) {
   return { service: service.key, file: where.file, line: where.line };
@@ -50761,15 +50766,15 @@ function orderFindings(current, out, back) {
 }
 
 // src/checks/migrations/migrating-services.ts
-import { dirname as dirname14, resolve as resolve19 } from "node:path";
+import { dirname as dirname14, resolve as resolve20 } from "node:path";
 
 // src/prisma/read-module.ts
 import { readdir as readdir8 } from "node:fs/promises";
-import { dirname as dirname13, join as join19, resolve as resolve18 } from "node:path";
+import { dirname as dirname13, join as join19, resolve as resolve19 } from "node:path";
 
 // src/prisma/read-config.ts
 import { readdir as readdir7 } from "node:fs/promises";
-import { dirname as dirname12, join as join18, resolve as resolve17, sep as sep6 } from "node:path";
+import { dirname as dirname12, join as join18, resolve as resolve18, sep as sep6 } from "node:path";
 var CONFIG_NAMES = [
   "prisma.config.ts",
   "prisma.config.mts",
@@ -50804,10 +50809,10 @@ function readConfigSource(source, path6, file) {
       const name = propertyKeyName(property.key, property.computed);
       const value = unwrapExpression(property.value);
       const line = property.loc?.start.line ?? 1;
-      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve17(base, value.value);
+      if (name === "schema" && value.type === "StringLiteral") facts.schemaPath = resolve18(base, value.value);
       if (name === "migrations" && value.type === "ObjectExpression") {
         const migrationsPath = stringProperty(value, "path");
-        if (migrationsPath !== void 0) facts.migrationsPath = resolve17(base, migrationsPath);
+        if (migrationsPath !== void 0) facts.migrationsPath = resolve18(base, migrationsPath);
       }
       if (name === "datasource" && value.type === "ObjectExpression" && !facts.datasourceUrl) {
         const url = value.properties.find(
@@ -50928,7 +50933,7 @@ function stripComment(line) {
 // src/prisma/read-module.ts
 async function readPrismaModule(repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return { migrations: [] };
-  const moduleDir = dirname13(resolve18(repoRoot, service.dockerfile));
+  const moduleDir = dirname13(resolve19(repoRoot, service.dockerfile));
   const toRepoFile = (path6) => repoRelative(repoRoot, path6);
   const config2 = await readPrismaConfig(moduleDir, toRepoFile);
   const schemaFiles = await findSchemaFiles(moduleDir, config2);
@@ -51167,7 +51172,7 @@ async function setOf(context, service, module) {
   const fallbackDir = module.moduleDir ?? repoRoot;
   let found;
   if (spec?.dir !== void 0) {
-    const dir = resolve19(repoRoot, spec.dir);
+    const dir = resolve20(repoRoot, spec.dir);
     if (spec.tool !== void 0) {
       if (await pathKind(dir) !== "dir") return ownCommand ? { set: void 0, command: ownCommand, dir } : { reason: `its registry migrations.dir ${spec.dir} is not a folder` };
       return { set: await readMigrationSet(dir, spec.tool, repoRoot), command, dir };
@@ -51180,11 +51185,11 @@ async function setOf(context, service, module) {
     found = await findMigrations(module.moduleDir, repoRoot);
   }
   if (found?.tool) {
-    const dir = resolve19(repoRoot, found.dir);
+    const dir = resolve20(repoRoot, found.dir);
     return { set: await readMigrationSet(dir, found.tool, repoRoot), command, dir };
   }
   if (found) {
-    if (command) return { set: void 0, command, dir: resolve19(repoRoot, found.dir) };
+    if (command) return { set: void 0, command, dir: resolve20(repoRoot, found.dir) };
     const suggestion = found.suggestedCommand ? `, e.g. --migrate-command "${found.suggestedCommand}"` : "";
     return {
       reason: `its migrations in ${found.dir} are ${found.kind}: code the built-in SQL applier cannot run without running the repository's code; give the command that applies them (--migrate-command or the registry's migrations.command${suggestion})`
@@ -52433,7 +52438,7 @@ function missingFieldFindings(registry2) {
 }
 
 // src/checks/registry/module-rules.ts
-import { isAbsolute as isAbsolute3, relative as relative9, resolve as resolve20 } from "node:path";
+import { isAbsolute as isAbsolute3, relative as relative9, resolve as resolve21 } from "node:path";
 var DATABASE_URL_VARIABLE = "DATABASE_URL";
 async function moduleFindings(registry2, repoRoot) {
   const perService = await Promise.all(registry2.services.map((service) => serviceModuleFindings(registry2, repoRoot, service)));
@@ -52441,7 +52446,7 @@ async function moduleFindings(registry2, repoRoot) {
 }
 async function serviceModuleFindings(registry2, repoRoot, service) {
   if (service.dockerfile === void 0 || service.dockerfile.trim() === "") return [];
-  const dockerfilePath = resolve20(repoRoot, service.dockerfile);
+  const dockerfilePath = resolve21(repoRoot, service.dockerfile);
   const fromRoot = relative9(repoRoot, dockerfilePath);
   if (fromRoot.startsWith("..") || isAbsolute3(fromRoot) || isAbsolute3(service.dockerfile)) {
     return [
@@ -52458,7 +52463,7 @@ async function serviceModuleFindings(registry2, repoRoot, service) {
   const findings = [];
   const [dockerfileKind, moduleKind, prismaModule] = await Promise.all([
     pathKind(dockerfilePath),
-    pathKind(resolve20(dockerfilePath, "..")),
+    pathKind(resolve21(dockerfilePath, "..")),
     readPrismaModule(repoRoot, service)
   ]);
   if (dockerfileKind !== "file") {
@@ -53086,10 +53091,10 @@ function describeUncovered(coverage, limit = 5) {
 // src/product/discover-products.ts
 var import_yaml7 = __toESM(require_dist(), 1);
 import { readdir as readdir10 } from "node:fs/promises";
-import { join as join21, relative as relative10, resolve as resolve21, sep as sep7 } from "node:path";
+import { join as join21, relative as relative10, resolve as resolve22, sep as sep7 } from "node:path";
 var PRODUCTS_FOLDER = "products";
 async function discoverProducts(root) {
-  const base = resolve21(root);
+  const base = resolve22(root);
   const productsDir = join21(base, PRODUCTS_FOLDER);
   let names = [];
   try {
@@ -53150,7 +53155,7 @@ function mountTarget2(volume) {
 async function dockerfileFromPostgres(build, dir, root) {
   const context = typeof build === "string" ? build : typeof build.context === "string" ? build.context : ".";
   const dockerfile = typeof build === "object" && build !== null && typeof build.dockerfile === "string" ? build.dockerfile : "Dockerfile";
-  const path6 = resolve21(dir, context, dockerfile);
+  const path6 = resolve22(dir, context, dockerfile);
   if (!path6.startsWith(root + sep7)) return false;
   try {
     const text = await readInputText(path6, "Dockerfile", { shown: path6 });
@@ -53223,10 +53228,10 @@ function maskStrings(value) {
 }
 
 // src/product/load-product.ts
-import { basename as basename6, join as join22, resolve as resolve22 } from "node:path";
+import { join as join22 } from "node:path";
 async function loadProduct(productDir, repoRoot, options = {}) {
-  const dir = resolve22(productDir);
-  const root = resolve22(repoRoot);
+  const place = productPlace(productDir, repoRoot);
+  const { dir, repoRoot: root } = place;
   const configPath = await findConfigFile(dir);
   const configFile = configPath === void 0 ? void 0 : await loadConfigFile(configPath, root, { allowOutsideLinks: options.allowOutsideLinks ?? false });
   const typescript = await declaredTypescriptRegistry(dir, configFile);
@@ -53256,7 +53261,7 @@ async function loadProduct(productDir, repoRoot, options = {}) {
     const inferred = await inferRegistry(compose.value, root);
     registry2 = { ...inferred.registry, inference: { facts: inferred.inference.facts, todo: inferred.inference.todo } };
   }
-  return { name: basename6(dir), dir, repoRoot: root, registry: registry2, ...compose.value && { compose: compose.value }, ...configFile && { config: configFile.config } };
+  return { ...place, registry: registry2, ...compose.value && { compose: compose.value }, ...configFile && { config: configFile.config } };
 }
 async function declaredTypescriptRegistry(dir, configFile) {
   const typescript = join22(dir, REGISTRY_PATH);
@@ -54582,7 +54587,7 @@ var ComposeRuntime = class {
   async start(signal2, hooks = {}) {
     this.stopping = void 0;
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const { env, logger, product } = this.options;
+    const { env, logger } = this.options;
     const started = performance.now();
     const stopped = () => this.stopping !== void 0;
     const checkpoint = () => {
@@ -54590,11 +54595,16 @@ var ComposeRuntime = class {
       if (stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     };
     try {
-      const { compose, postgres, command, commands } = await this.prepareProject();
-      const { instances } = postgres;
+      const { place, compose, instances, command, commands } = await this.prepareProject();
       const { project } = commands;
       checkpoint();
-      logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
+      const productModel = Promise.resolve(this.options.product).then((product) => productPostgres(product, compose));
+      productModel.catch(() => void 0);
+      logger.debug(`compose: starting project ${project}`);
+      void productModel.then(
+        () => logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " ")),
+        () => void 0
+      );
       const settings = new Map(instances.map((instance) => [instance.name, scratchServerSettings(instance, logger)]));
       const scratchServers = this.scratchServers = new InstanceScratchServers({ env, project, signal: signal2, logger, settings });
       const scratch = {
@@ -54602,9 +54612,9 @@ var ComposeRuntime = class {
         releaseScratch: (instance) => scratchServers.release(instance)
       };
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
-      const explainFailure = (error2) => withInitScriptFailures(error2, instances, product.repoRoot, env);
+      const explainFailure = (error2) => withInitScriptFailures(error2, instances, place.repoRoot, env);
       const watch = { project, env, readyTimeoutMs: this.readyTimeoutMs, signal: signal2, stopped };
-      const initFailures = (among, containers2) => initScriptFailures(among, containers2, product.repoRoot, env);
+      const initFailures = (among, containers2) => initScriptFailures(among, containers2, place.repoRoot, env);
       const failed = /* @__PURE__ */ new Map();
       const giveUpWhenNoneLeft = () => {
         if (failed.size === instances.length) throw instancesStartError([...failed.values()], [], instances.length);
@@ -54614,8 +54624,12 @@ var ComposeRuntime = class {
       const readyWatch = onPostgresReady ? new PostgresReadyWatch(
         { project, env, instances, adminUrlAt: instanceAdminUrl, ...this.tempDir !== void 0 && { cwd: this.tempDir }, maxMs: upTimeoutMs + this.readyTimeoutMs, signal: signal2, logger },
         ({ containers: containers2, ports: ports2 }) => {
-          if (stopped()) return;
-          onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, ...scratch }));
+          void productModel.then(
+            (postgres) => {
+              if (!stopped()) onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers: containers2, running: instances, ports: ports2, ...scratch }));
+            },
+            () => void 0
+          );
         }
       ) : void 0;
       this.readyWatch = readyWatch;
@@ -54657,7 +54671,7 @@ var ComposeRuntime = class {
       logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(running, ports)}`);
       const unstarted = failed.size > 0 ? unstartedInstances([...failed.values()], running, instances.length) : void 0;
       if (unstarted) logger.debug(`compose: instance(s) ${[...unstarted.causes.keys()].join(", ")} did not start; checking ${running.map((instance) => instance.name).join(", ")}`);
-      return composeLiveEnvironment(postgres, {
+      return composeLiveEnvironment(await productModel, {
         project,
         env,
         containers,
@@ -54673,22 +54687,24 @@ var ComposeRuntime = class {
     }
   }
   /**
-   * Everything before `up`: the compose file and its PostgreSQL instances, the Compose CLI, the
-   * run's project name and its rewritten copy of the file (in a temp dir `stop` removes).
+   * Everything before `up`, none of it waiting for the registry: the compose file and its
+   * PostgreSQL instances, the Compose CLI, the run's project name and its rewritten copy of the
+   * file (in a temp dir `stop` removes).
    */
   async prepareProject() {
-    const { env, logger, product } = this.options;
-    const compose = product.compose ?? await loadCompose(product.dir, product.repoRoot, env);
-    const postgres = await productPostgres(product, compose);
-    const { instances } = postgres;
+    const { env, logger } = this.options;
+    const place = this.options.location ?? await this.options.product;
+    const compose = this.options.compose ?? (await this.options.product).compose ?? await loadCompose(place.dir, place.repoRoot, env);
+    const instances = await findPostgresInstances(compose);
     if (instances.length === 0) {
       throw new UsageError(
         "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
         { file: compose.file }
       );
     }
-    const command = await resolveComposeCommand(this.options.composeCommand, env);
-    const project = this.projectName = runProjectName(product.name);
+    const resolving = resolveComposeCommand(this.options.composeCommand, env);
+    resolving.catch(() => void 0);
+    const project = this.projectName = runProjectName(place.name);
     const { runFolder } = this.options;
     this.tempDir = runFolder ? await runFolder.subfolder("compose") : await mkdtemp3(join27(tmpdir3(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
@@ -54700,10 +54716,10 @@ var ComposeRuntime = class {
     );
     const variables = Object.fromEntries(compose.variables);
     await runFolder?.noteComposeProject(project);
-    const commands = this.commands = new ComposeProjectCommands({ productName: product.name, command, project, file: copy.file, directory: product.dir, variables, env, logger });
     const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, env);
-    for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
-    return { compose, postgres, command, commands };
+    const [command] = await Promise.all([resolving, ...instances.map((instance) => warnAboutStaleVolumes(instance, ownProjects, env, logger))]);
+    const commands = this.commands = new ComposeProjectCommands({ productName: place.name, command, project, file: copy.file, directory: place.dir, variables, env, logger });
+    return { place, compose, instances, command, commands };
   }
   async stopReadyWatch() {
     const watch = this.readyWatch;
@@ -56449,7 +56465,7 @@ async function resolveRuntimeChoice(choice, inputs) {
 async function createRuntime(choice, inputs) {
   const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
   const name = await resolveRuntimeChoice(choice, inputs);
-  if (choice === "auto" && name === "compose") return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
@@ -56473,7 +56489,7 @@ async function createRuntime(choice, inputs) {
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
+      return composeRuntime(inputs, composeCommand);
     }
   }
 }
@@ -56498,6 +56514,8 @@ function requestedComposeCommand(inputs) {
 function composeRuntime(inputs, composeCommand) {
   return new ComposeRuntime({
     product: inputs.product,
+    ...inputs.compose && { compose: inputs.compose },
+    ...inputs.location && { location: inputs.location },
     env: inputs.env,
     logger: inputs.logger,
     startScratchServerEarly: inputs.needsScratchServer ?? false,
@@ -56752,7 +56770,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     starting = (async () => {
       runtime = await createRuntime(settings.runtime, {
         product: product2,
-        ...compose && { compose },
+        ...compose && { compose, location: productPlace(productDir, repoRoot) },
         env: settings.env,
         logger: io.logger,
         needsScratchServer: checks.some((check2) => check2.needs.includes("scratch-server")),
@@ -56789,7 +56807,7 @@ async function checkInRunFolder(settings, io, checks, { productDir, repoRoot }, 
     ...settings.generatorCommand !== void 0 && { generatorCommand: settings.generatorCommand },
     ...settings.migrateCommand !== void 0 && { migrateCommand: settings.migrateCommand }
   };
-  const startsEarly = startsRuntime && settings.runtime === "embedded";
+  const startsEarly = startsRuntime && settings.runtime !== "external";
   let composeRead = () => void 0;
   const readingCompose = startsEarly ? new Promise((resolve30) => composeRead = resolve30) : Promise.resolve();
   const stopRegeneration = new AbortController();

@@ -10,7 +10,7 @@ import { maskReport } from "../core/mask-report.js";
 import type { CheckSettings } from "../core/settings.js";
 import { isoDate } from "../checks/check.js";
 import { loadProduct } from "../product/load-product.js";
-import { configOf, type Product, profileOf } from "../product/product.js";
+import { configOf, type Product, productPlace, profileOf } from "../product/product.js";
 import type { ComposeProject } from "../compose-file/model.js";
 import { locateProduct, type ProductLocation } from "../product/locate-product.js";
 import { composeProjectsTeardown } from "../docker/run-resources.js";
@@ -118,7 +118,7 @@ async function checkInRunFolder(
     starting = (async () => {
       runtime = await createRuntime(settings.runtime, {
         product,
-        ...(compose && { compose }),
+        ...(compose && { compose, location: productPlace(productDir, repoRoot) }),
         env: settings.env,
         logger: io.logger,
         needsScratchServer: checks.some((check) => check.needs.includes("scratch-server")),
@@ -159,10 +159,11 @@ async function checkInRunFolder(
     ...(settings.generatorCommand !== undefined && { generatorCommand: settings.generatorCommand }),
     ...(settings.migrateCommand !== undefined && { migrateCommand: settings.migrateCommand }),
   };
-  // The embedded servers are what the live checks wait for longest, and they need only the compose
-  // project: it is read first, and they start while the registry module is still evaluated in its
-  // child process (the registry is awaited for the live environment).
-  const startsEarly = startsRuntime && settings.runtime === "embedded";
+  // The embedded servers, or the compose stack's `up`, are what the live checks wait for longest,
+  // and they need only the compose project: it is read first, and they start while the registry
+  // module is still evaluated in its child process (the registry is awaited for the live
+  // environment; refused, the start is stopped without a word).
+  const startsEarly = startsRuntime && settings.runtime !== "external";
   let composeRead = (): void => undefined;
   const readingCompose = startsEarly ? new Promise<void>((resolve) => (composeRead = resolve)) : Promise.resolve();
   // The drift check's generator needs only the repository: its copy (synchronous, one folder per

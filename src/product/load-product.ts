@@ -1,4 +1,4 @@
-import { basename, join, resolve } from "node:path";
+import { join } from "node:path";
 import { type ComposeSelection, loadCompose } from "../compose-file/load-compose-file.js";
 import type { ComposeProject } from "../compose-file/model.js";
 import { UsageError } from "../core/errors.js";
@@ -9,7 +9,7 @@ import { loadRegistry, REGISTRY_PATH } from "../registry/load-registry.js";
 import type { Registry } from "../registry/model.js";
 import { displayPath } from "../registry/parse-typescript.js";
 import { inferRegistry } from "./infer-registry.js";
-import type { Product } from "./product.js";
+import { type Product, productPlace } from "./product.js";
 
 export interface LoadProductOptions {
   /**
@@ -48,8 +48,8 @@ export interface LoadProductOptions {
  * @throws UsageError when the registry, the configuration or the compose file cannot be read
  */
 export async function loadProduct(productDir: string, repoRoot: string, options: LoadProductOptions = {}): Promise<Product> {
-  const dir = resolve(productDir);
-  const root = resolve(repoRoot);
+  const place = productPlace(productDir, repoRoot);
+  const { dir, repoRoot: root } = place;
   const configPath = await findConfigFile(dir);
   const configFile = configPath === undefined ? undefined : await loadConfigFile(configPath, root, { allowOutsideLinks: options.allowOutsideLinks ?? false });
   const typescript = await declaredTypescriptRegistry(dir, configFile);
@@ -84,7 +84,7 @@ export async function loadProduct(productDir: string, repoRoot: string, options:
     const inferred = await inferRegistry(compose.value!, root);
     registry = { ...inferred.registry, inference: { facts: inferred.inference.facts, todo: inferred.inference.todo } };
   }
-  return { name: basename(dir), dir, repoRoot: root, registry, ...(compose.value && { compose: compose.value }), ...(configFile && { config: configFile.config }) };
+  return { ...place, registry, ...(compose.value && { compose: compose.value }), ...(configFile && { config: configFile.config }) };
 }
 
 /**

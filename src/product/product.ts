@@ -1,3 +1,4 @@
+import { basename, resolve } from "node:path";
 import type { ComposeProject } from "../compose-file/model.js";
 import { type ConformanceConfig, EMPTY_CONFIG, type Profile } from "../core/conformance-config.js";
 import type { Registry } from "../registry/model.js";
@@ -15,6 +16,15 @@ export interface Product {
   readonly compose?: ComposeProject;
   /** What `civic-conformance.yaml` configures (profile, rule levels, suppressions); absent without one. */
   readonly config?: ConformanceConfig;
+}
+
+/** Where a product is, known before it is loaded: what a runtime needs to start before the registry is read. */
+export type ProductPlace = Pick<Product, "name" | "dir" | "repoRoot">;
+
+/** The place `loadProduct` gives the product in `productDir` of the monorepo at `repoRoot`. */
+export function productPlace(productDir: string, repoRoot: string): ProductPlace {
+  const dir = resolve(productDir);
+  return { name: basename(dir), dir, repoRoot: resolve(repoRoot) };
 }
 
 /**

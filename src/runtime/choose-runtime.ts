@@ -4,7 +4,7 @@ import type { RequestedCompose, RuntimeChoice, RuntimeName } from "../core/setti
 import { composeCommandFromEnv } from "../docker/compose-cli.js";
 import { dockerEngineAnswers } from "../docker/engine-probe.js";
 import type { ComposeProject } from "../compose-file/model.js";
-import type { Product } from "../product/product.js";
+import type { Product, ProductPlace } from "../product/product.js";
 import { ComposeRuntime } from "./compose-stack/compose-stack-runtime.js";
 import { EmbeddedRuntime } from "./embedded/embedded-runtime.js";
 import { readExternalConfig } from "./external/external-config.js";
@@ -16,12 +16,15 @@ import type { Runtime } from "./runtime.js";
 
 export interface RuntimeInputs {
   /**
-   * The product, or its loading: the embedded runtime starts its servers from `compose` while the
-   * registry is still evaluated (the other runtimes wait for the product).
+   * The product, or its loading: the embedded runtime starts its servers, and the compose runtime
+   * its `up`, from `compose` (and `location`) while the registry is still evaluated (the external
+   * runtime waits for the product).
    */
   readonly product: Product | Promise<Product>;
   /** The product's compose project when `product` is still loading. */
   readonly compose?: ComposeProject;
+  /** The product's name, folder and repository root when `product` is still loading. */
+  readonly location?: ProductPlace;
   /** The process environment (the core never reads `process.env`). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
@@ -69,7 +72,7 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
   const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : undefined;
   const name = await resolveRuntimeChoice(choice, inputs);
   // `auto` has just found an engine: asking again would only cost a second `docker version`.
-  if (choice === "auto" && name === "compose") return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
@@ -93,7 +96,7 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       if (!(await dockerAnswers(inputs))) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime({ ...inputs, product: await inputs.product }, composeCommand);
+      return composeRuntime(inputs, composeCommand);
     }
   }
 }
@@ -126,9 +129,11 @@ function requestedComposeCommand(inputs: RuntimeInputs): RequestedCompose | unde
   return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
 }
 
-function composeRuntime(inputs: RuntimeInputs & { readonly product: Product }, composeCommand: RequestedCompose | undefined): Runtime {
+function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined): Runtime {
   return new ComposeRuntime({
     product: inputs.product,
+    ...(inputs.compose && { compose: inputs.compose }),
+    ...(inputs.location && { location: inputs.location }),
     env: inputs.env,
     logger: inputs.logger,
     startScratchServerEarly: inputs.needsScratchServer ?? false,

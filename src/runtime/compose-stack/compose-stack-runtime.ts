@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCompose } from "../../compose-file/load-compose-file.js";
 import { type ComposeProject, isStartedByDefault } from "../../compose-file/model.js";
-import type { PostgresInstance } from "../../compose-file/postgres-instances.js";
+import { findPostgresInstances, type PostgresInstance } from "../../compose-file/postgres-instances.js";
 import { registerCleanup } from "../../core/cleanup-registry.js";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
@@ -15,9 +15,9 @@ import type { ProcessEnv } from "../../docker/docker-cli.js";
 import { defaultProjectNames, runProjectName } from "../../docker/project-name.js";
 import { removeRunResources, settleRunResources } from "../../docker/run-resources.js";
 import { projectContainers, type ServiceContainer } from "../../docker/stack-state.js";
-import type { Product } from "../../product/product.js";
+import type { Product, ProductPlace } from "../../product/product.js";
 import type { RunFolder } from "../../sandbox/run-folder.js";
-import { productPostgres, type ProductPostgres } from "../../product/product-postgres.js";
+import { productPostgres } from "../../product/product-postgres.js";
 import { type InstanceFailure, instancesStartError } from "../instance-start-error.js";
 import { asServerOption, commandSettings } from "../command-settings.js";
 import type { LiveEnvironment, Runtime, StartHooks } from "../runtime.js";
@@ -34,7 +34,17 @@ import { warnAboutStaleVolumes } from "./stale-volumes.js";
 export const DEFAULT_READY_TIMEOUT_MS = 240_000;
 
 export interface ComposeRuntimeOptions {
-  readonly product: Product;
+  /**
+   * The product; a promise while its registry is still evaluated: `up` starts from `compose` and
+   * `location` alone, and the product is awaited only for the live environments (which credential
+   * reaches which database). A product that fails to load fails `start` (the caller calls `stop`,
+   * which interrupts `up`).
+   */
+  readonly product: Product | Promise<Product>;
+  /** The product's compose project, read before the product is (with `product` a promise). */
+  readonly compose?: ComposeProject;
+  /** The product's name, folder and repository root, known before it is loaded (with `product` a promise). */
+  readonly location?: ProductPlace;
   /** The process environment: PATH and DOCKER_HOST for the docker CLI; compose variables come from the loaded file. */
   readonly env: ProcessEnv;
   readonly logger: Logger;
@@ -103,7 +113,7 @@ export class ComposeRuntime implements Runtime {
   async start(signal: AbortSignal, hooks: StartHooks = {}): Promise<LiveEnvironment> {
     this.stopping = undefined;
     this.unregisterCleanup = registerCleanup(() => this.stop());
-    const { env, logger, product } = this.options;
+    const { env, logger } = this.options;
     const started = performance.now();
     const stopped = () => this.stopping !== undefined;
     const checkpoint = () => {
@@ -111,12 +121,19 @@ export class ComposeRuntime implements Runtime {
       if (stopped()) throw new EnvironmentError("the compose runtime was stopped while starting");
     };
     try {
-      const { compose, postgres, command, commands } = await this.prepareProject();
-      const { instances } = postgres;
+      const { place, compose, instances, command, commands } = await this.prepareProject();
       const { project } = commands;
       checkpoint();
 
-      logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " "));
+      // The product's model (which credential reaches which database) once its registry is read:
+      // `up` does not wait for it. When the registry is refused, its error is all the user sees.
+      const productModel = Promise.resolve(this.options.product).then((product) => productPostgres(product, compose));
+      productModel.catch(() => undefined);
+      logger.debug(`compose: starting project ${project}`);
+      void productModel.then(
+        () => logger.info(`compose: booting project ${project} with ${command.command} ${command.prefix.join(" ")} ${command.version}`.replace(/ {2,}/g, " ")),
+        () => undefined,
+      );
       const settings = new Map(instances.map((instance) => [instance.name, scratchServerSettings(instance, logger)]));
       const scratchServers = (this.scratchServers = new InstanceScratchServers({ env, project, signal, logger, settings }));
       // How both live environments (the instances-only one and the whole stack's) reach the scratch servers.
@@ -125,9 +142,9 @@ export class ComposeRuntime implements Runtime {
         releaseScratch: (instance: string) => scratchServers.release(instance),
       };
       if (this.options.startScratchServerEarly) scratchServers.startEarly(instances);
-      const explainFailure = (error: unknown) => withInitScriptFailures(error, instances, product.repoRoot, env);
+      const explainFailure = (error: unknown) => withInitScriptFailures(error, instances, place.repoRoot, env);
       const watch = { project, env, readyTimeoutMs: this.readyTimeoutMs, signal, stopped };
-      const initFailures = (among: readonly PostgresInstance[], containers: readonly ServiceContainer[]) => initScriptFailures(among, containers, product.repoRoot, env);
+      const initFailures = (among: readonly PostgresInstance[], containers: readonly ServiceContainer[]) => initScriptFailures(among, containers, place.repoRoot, env);
       /** Instances whose init script failed, by name: the rest of the stack is still brought up and checked. */
       const failed = new Map<string, InstanceFailure>();
       const giveUpWhenNoneLeft = () => {
@@ -141,8 +158,12 @@ export class ComposeRuntime implements Runtime {
         ? new PostgresReadyWatch(
             { project, env, instances, adminUrlAt: instanceAdminUrl, ...(this.tempDir !== undefined && { cwd: this.tempDir }), maxMs: upTimeoutMs + this.readyTimeoutMs, signal, logger },
             ({ containers, ports }) => {
-              if (stopped()) return;
-              onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, ...scratch }));
+              void productModel.then(
+                (postgres) => {
+                  if (!stopped()) onPostgresReady(composePostgresEnvironment(postgres, { project, env, containers, running: instances, ports, ...scratch }));
+                },
+                () => undefined,
+              );
             },
           )
         : undefined;
@@ -190,7 +211,7 @@ export class ComposeRuntime implements Runtime {
       logger.info(`compose: ${containers.length} containers ready (up ${up} ms, healthy ${ready} ms later, ${this.timings.total} ms in all); PostgreSQL published on ${describePublishedPorts(running, ports)}`);
       const unstarted = failed.size > 0 ? unstartedInstances([...failed.values()], running, instances.length) : undefined;
       if (unstarted) logger.debug(`compose: instance(s) ${[...unstarted.causes.keys()].join(", ")} did not start; checking ${running.map((instance) => instance.name).join(", ")}`);
-      return composeLiveEnvironment(postgres, {
+      return composeLiveEnvironment(await productModel, {
         project,
         env,
         containers,
@@ -207,22 +228,26 @@ export class ComposeRuntime implements Runtime {
   }
 
   /**
-   * Everything before `up`: the compose file and its PostgreSQL instances, the Compose CLI, the
-   * run's project name and its rewritten copy of the file (in a temp dir `stop` removes).
+   * Everything before `up`, none of it waiting for the registry: the compose file and its
+   * PostgreSQL instances, the Compose CLI, the run's project name and its rewritten copy of the
+   * file (in a temp dir `stop` removes).
    */
-  private async prepareProject(): Promise<{ compose: ComposeProject; postgres: ProductPostgres; command: ComposeCommand; commands: ComposeProjectCommands }> {
-    const { env, logger, product } = this.options;
-    const compose = product.compose ?? (await loadCompose(product.dir, product.repoRoot, env));
-    const postgres = await productPostgres(product, compose);
-    const { instances } = postgres;
+  private async prepareProject(): Promise<{ place: ProductPlace; compose: ComposeProject; instances: readonly PostgresInstance[]; command: ComposeCommand; commands: ComposeProjectCommands }> {
+    const { env, logger } = this.options;
+    const place = this.options.location ?? (await this.options.product);
+    const compose = this.options.compose ?? (await this.options.product).compose ?? (await loadCompose(place.dir, place.repoRoot, env));
+    // The same objects as the product's model holds (findPostgresInstances reads once per project).
+    const instances = await findPostgresInstances(compose);
     if (instances.length === 0) {
       throw new UsageError(
         "the compose file has no PostgreSQL service (an image of the postgres family, a build FROM one, or a service mounting /docker-entrypoint-initdb.d) to check",
         { file: compose.file },
       );
     }
-    const command = await resolveComposeCommand(this.options.composeCommand, env);
-    const project = (this.projectName = runProjectName(product.name));
+    // Asked of the engine while the file's copy is written, and beside the stale volumes' listing.
+    const resolving = resolveComposeCommand(this.options.composeCommand, env);
+    resolving.catch(() => undefined);
+    const project = (this.projectName = runProjectName(place.name));
     const { runFolder } = this.options;
     this.tempDir = runFolder ? await runFolder.subfolder("compose") : await mkdtemp(join(tmpdir(), "civic-compose-"));
     const inactiveServices = [...compose.services.values()].filter((service) => !isStartedByDefault(service, compose)).map((service) => service.name);
@@ -234,10 +259,10 @@ export class ComposeRuntime implements Runtime {
     );
     const variables = Object.fromEntries(compose.variables);
     await runFolder?.noteComposeProject(project);
-    const commands = (this.commands = new ComposeProjectCommands({ productName: product.name, command, project, file: copy.file, directory: product.dir, variables, env, logger }));
     const ownProjects = defaultProjectNames(compose.path, copy.topLevelName, env);
-    for (const instance of instances) await warnAboutStaleVolumes(instance, ownProjects, env, logger);
-    return { compose, postgres, command, commands };
+    const [command] = await Promise.all([resolving, ...instances.map((instance) => warnAboutStaleVolumes(instance, ownProjects, env, logger))]);
+    const commands = (this.commands = new ComposeProjectCommands({ productName: place.name, command, project, file: copy.file, directory: place.dir, variables, env, logger }));
+    return { place, compose, instances, command, commands };
   }
 
   private async stopReadyWatch(): Promise<void> {
