@@ -54702,7 +54702,7 @@ var ComposeRuntime = class {
         { file: compose.file }
       );
     }
-    const resolving = resolveComposeCommand(this.options.composeCommand, env);
+    const resolving = this.options.resolvingComposeCommand ?? resolveComposeCommand(this.options.composeCommand, env);
     resolving.catch(() => void 0);
     const project = this.projectName = runProjectName(place.name);
     const { runFolder } = this.options;
@@ -56464,8 +56464,10 @@ async function resolveRuntimeChoice(choice, inputs) {
 }
 async function createRuntime(choice, inputs) {
   const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
+  const resolvingCompose = choice === "compose" || choice === "auto" ? resolveComposeCommand(composeCommand, inputs.env) : void 0;
+  resolvingCompose?.catch(() => void 0);
   const name = await resolveRuntimeChoice(choice, inputs);
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand, resolvingCompose);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
@@ -56489,7 +56491,7 @@ async function createRuntime(choice, inputs) {
       if (!await dockerAnswers(inputs)) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs, composeCommand);
+      return composeRuntime(inputs, composeCommand, resolvingCompose);
     }
   }
 }
@@ -56511,7 +56513,7 @@ function dockerAnswers(inputs) {
 function requestedComposeCommand(inputs) {
   return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
 }
-function composeRuntime(inputs, composeCommand) {
+function composeRuntime(inputs, composeCommand, resolvingCompose) {
   return new ComposeRuntime({
     product: inputs.product,
     ...inputs.compose && { compose: inputs.compose },
@@ -56521,7 +56523,8 @@ function composeRuntime(inputs, composeCommand) {
     startScratchServerEarly: inputs.needsScratchServer ?? false,
     ...inputs.readyTimeoutMs !== void 0 && { readyTimeoutMs: inputs.readyTimeoutMs },
     ...inputs.runFolder && { runFolder: inputs.runFolder },
-    ...composeCommand !== void 0 && { composeCommand }
+    ...composeCommand !== void 0 && { composeCommand },
+    ...resolvingCompose && { resolvingComposeCommand: resolvingCompose }
   });
 }
 

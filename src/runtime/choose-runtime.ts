@@ -1,7 +1,7 @@
 import { EnvironmentError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestedCompose, RuntimeChoice, RuntimeName } from "../core/settings.js";
-import { composeCommandFromEnv } from "../docker/compose-cli.js";
+import { type ComposeCommand, composeCommandFromEnv, resolveComposeCommand } from "../docker/compose-cli.js";
 import { dockerEngineAnswers } from "../docker/engine-probe.js";
 import type { ComposeProject } from "../compose-file/model.js";
 import type { Product, ProductPlace } from "../product/product.js";
@@ -70,9 +70,13 @@ export async function resolveRuntimeChoice(
 export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
   // Read before `auto` is decided, so a wrong value is reported even where no engine answers.
   const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : undefined;
+  // The Compose CLI's version is asked beside the engine's `docker version` (each a few hundred
+  // ms of a CLI's start): `up` needs both answers. Where no engine answers, it is left unread.
+  const resolvingCompose = choice === "compose" || choice === "auto" ? resolveComposeCommand(composeCommand, inputs.env) : undefined;
+  resolvingCompose?.catch(() => undefined);
   const name = await resolveRuntimeChoice(choice, inputs);
   // `auto` has just found an engine: asking again would only cost a second `docker version`.
-  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand);
+  if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand, resolvingCompose);
   switch (name) {
     case "embedded":
       return new EmbeddedRuntime({
@@ -96,7 +100,7 @@ export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs
       if (!(await dockerAnswers(inputs))) {
         throw new EnvironmentError("--runtime compose needs a Docker engine, and none answers here (`docker version` failed); start Docker or use --runtime embedded");
       }
-      return composeRuntime(inputs, composeCommand);
+      return composeRuntime(inputs, composeCommand, resolvingCompose);
     }
   }
 }
@@ -129,7 +133,7 @@ function requestedComposeCommand(inputs: RuntimeInputs): RequestedCompose | unde
   return inputs.composeCommand ?? composeCommandFromEnv(inputs.env);
 }
 
-function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined): Runtime {
+function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose | undefined, resolvingCompose: Promise<ComposeCommand> | undefined): Runtime {
   return new ComposeRuntime({
     product: inputs.product,
     ...(inputs.compose && { compose: inputs.compose }),
@@ -140,5 +144,6 @@ function composeRuntime(inputs: RuntimeInputs, composeCommand: RequestedCompose 
     ...(inputs.readyTimeoutMs !== undefined && { readyTimeoutMs: inputs.readyTimeoutMs }),
     ...(inputs.runFolder && { runFolder: inputs.runFolder }),
     ...(composeCommand !== undefined && { composeCommand }),
+    ...(resolvingCompose && { resolvingComposeCommand: resolvingCompose }),
   });
 }

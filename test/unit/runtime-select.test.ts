@@ -1,3 +1,6 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EnvironmentError, UsageError } from "../../src/core/errors.js";
 import { RecordingLogger } from "../../src/core/logger.js";
@@ -45,6 +48,47 @@ describe("runtime selection", () => {
     expect(runtime).toBeInstanceOf(ExternalRuntime);
     await expect(createRuntime("external", { product, env: {}, logger: new RecordingLogger() })).rejects.toThrow(UsageError);
   });
+});
+
+describe("the Compose CLI's version, asked beside the engine's", () => {
+  // The docker CLI is a stand-in here (a script on PATH that logs when each call starts and ends):
+  // what is tested is when the tool asks, which a real engine answers too fast to see.
+  async function fakeDocker(): Promise<{ dir: string; calls: () => Promise<string[]> }> {
+    const dir = await mkdtemp(join(tmpdir(), "civic-fake-docker-"));
+    const log = join(dir, "calls.log");
+    await writeFile(
+      join(dir, "docker"),
+      [
+        "#!/bin/bash",
+        `log=${JSON.stringify(log)}`,
+        'what="$1"; [ "$1" = compose ] && what="compose $2"',
+        'echo "start $what" >> "$log"',
+        "sleep 1",
+        'echo "end $what" >> "$log"',
+        'if [ "$1" = compose ]; then echo "2.26.1"; else echo "24.0.7"; fi',
+        "",
+      ].join("\n"),
+    );
+    await chmod(join(dir, "docker"), 0o755);
+    return { dir, calls: async () => (await readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean) };
+  }
+
+  for (const choice of ["compose", "auto"] as const) {
+    it(`--runtime ${choice}: \`docker compose version\` starts while \`docker version\` still runs, not after it`, async () => {
+      const docker = await fakeDocker();
+      try {
+        const runtime = await createRuntime(choice, { product, env: { PATH: `${docker.dir}:/usr/bin:/bin` }, logger: new RecordingLogger() });
+        expect(runtime).toBeInstanceOf(ComposeRuntime);
+        // createRuntime returns once the engine answered; the Compose CLI's answer is awaited by start.
+        await expect.poll(docker.calls, { timeout: 10_000 }).toContain("end compose version");
+        const calls = await docker.calls();
+        expect(calls.indexOf("start compose version")).toBeGreaterThanOrEqual(0);
+        expect(calls.indexOf("start compose version")).toBeLessThan(calls.indexOf("end version"));
+      } finally {
+        await rm(docker.dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe("Docker probe", () => {

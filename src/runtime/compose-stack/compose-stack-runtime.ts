@@ -60,6 +60,11 @@ export interface ComposeRuntimeOptions {
   /** The Compose CLI the user asked for (`--compose-command`, `CIVIC_COMPOSE_COMMAND`); without it, the first that answers. */
   readonly composeCommand?: RequestedCompose;
   /**
+   * That Compose CLI, already being found (`createRuntime` asks its version beside the engine's);
+   * without it, `start` finds it.
+   */
+  readonly resolvingComposeCommand?: Promise<ComposeCommand>;
+  /**
    * The run's folder: the compose file copy goes inside it and the project is named in its record
    * before `up`, so the next run reaps the stack if this one is killed (SIGKILL: no teardown runs).
    * Without it, the copy goes to a temp dir of its own.
@@ -244,8 +249,8 @@ export class ComposeRuntime implements Runtime {
         { file: compose.file },
       );
     }
-    // Asked of the engine while the file's copy is written, and beside the stale volumes' listing.
-    const resolving = resolveComposeCommand(this.options.composeCommand, env);
+    // Asked of the engine while the file's copy is written and beside the stale volumes' listing (or already, beside `docker version`, by createRuntime).
+    const resolving = this.options.resolvingComposeCommand ?? resolveComposeCommand(this.options.composeCommand, env);
     resolving.catch(() => undefined);
     const project = (this.projectName = runProjectName(place.name));
     const { runFolder } = this.options;
