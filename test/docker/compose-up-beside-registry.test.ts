@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../src/core/report-model.js";
-import { dockerList, requireDockerInCI, STANDIN_IMAGES } from "../helpers/docker.js";
+import { NOTHING_LEFT, projectLeftovers, requireDockerInCI, STANDIN_IMAGES } from "../helpers/docker.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 import { registrySource } from "../helpers/real-layouts.js";
 
@@ -79,15 +79,6 @@ async function check(root: string) {
   });
 }
 
-async function leftovers(project: string): Promise<Record<string, string[]>> {
-  const label = `label=com.docker.compose.project=${project}`;
-  return {
-    containers: await dockerList(["ps", "-a", "-q", "--filter", label]),
-    volumes: await dockerList(["volume", "ls", "-q", "--filter", label]),
-    networks: await dockerList(["network", "ls", "-q", "--filter", label]),
-  };
-}
-
 describe.skipIf(!requireDockerInCI())("the compose stack's up, beside the registry's evaluation", { timeout: 600_000 }, () => {
   describe("a conformant product whose registry takes 8 s", () => {
     let root: string;
@@ -123,7 +114,7 @@ describe.skipIf(!requireDockerInCI())("the compose stack's up, beside the regist
     });
 
     it("leaves nothing of its project", async () => {
-      expect(await leftovers(STARTING.exec(stderr)![1]!)).toEqual({ containers: [], volumes: [], networks: [] });
+      expect(await projectLeftovers(STARTING.exec(stderr)![1]!)).toEqual(NOTHING_LEFT);
     });
   });
 
@@ -152,7 +143,7 @@ describe.skipIf(!requireDockerInCI())("the compose stack's up, beside the regist
     });
 
     it("stops the stack it started: nothing of its project is left", async () => {
-      expect(await leftovers(STARTING.exec(stderr)![1]!)).toEqual({ containers: [], volumes: [], networks: [] });
+      expect(await projectLeftovers(STARTING.exec(stderr)![1]!)).toEqual(NOTHING_LEFT);
     });
   });
 });

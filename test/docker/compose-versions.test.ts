@@ -39,7 +39,7 @@ import { removeRunResources } from "../../src/docker/run-resources.js";
 import { projectContainers } from "../../src/docker/stack-state.js";
 import { ComposeRuntime } from "../../src/runtime/compose-stack/compose-stack-runtime.js";
 import { composeVersion, COMPOSE_VARIANTS, requireComposeVariant, runCompose } from "../helpers/compose-variants.js";
-import { announceStandins, docker, dockerList, STANDIN_IMAGES } from "../helpers/docker.js";
+import { announceStandins, docker, dockerList, NOTHING_LEFT, projectLeftovers, STANDIN_IMAGES } from "../helpers/docker.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 
 /** What the docker CLI needs to find its engine and its plugins. */
@@ -50,18 +50,6 @@ const ENV = {
 };
 
 const emptyRegistry = (dir: string) => ({ path: join(dir, "infra/service-registry.ts"), file: "products/mini/infra/service-registry.ts", services: [], source: "typescript" as const });
-
-/** Everything of a project by its label, and the images built for it under either naming. */
-async function leftovers(project: string): Promise<Record<string, string[]>> {
-  const label = `label=com.docker.compose.project=${project}`;
-  return {
-    containers: await dockerList(["ps", "-a", "-q", "--filter", label]),
-    volumes: await dockerList(["volume", "ls", "-q", "--filter", label]),
-    networks: await dockerList(["network", "ls", "-q", "--filter", label]),
-    images: [...(await dockerList(["images", "-q", "--filter", `reference=${project}_*`])), ...(await dockerList(["images", "-q", "--filter", `reference=${project}-*`]))],
-  };
-}
-const NOTHING = { containers: [], volumes: [], networks: [], images: [] };
 
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
   for (const [path, text] of Object.entries(files)) {
@@ -135,7 +123,7 @@ for (const variant of COMPOSE_VARIANTS) {
 
       const down = await runCompose(variant, [...args.slice(compose.prefix.length), "down", "-v", "--remove-orphans", "-t", "5"]);
       expect(down.exitCode, String(down.stderr)).toBe(0);
-      expect(await leftovers(project)).toEqual(NOTHING);
+      expect(await projectLeftovers(project)).toEqual(NOTHING_LEFT);
     });
 
     it("derives a folder's default project name as one of the names the stale-volume warning looks under", async () => {
@@ -150,7 +138,7 @@ for (const variant of COMPOSE_VARIANTS) {
       } finally {
         await runCompose(variant, ["down", "-v"], { cwd: folder });
       }
-      expect(await leftovers(name!)).toEqual(NOTHING);
+      expect(await projectLeftovers(name!)).toEqual(NOTHING_LEFT);
     });
 
     it("lets the post: step find a cancelled run's project through its compose copy and remove it, built image included", async () => {
@@ -182,14 +170,14 @@ for (const variant of COMPOSE_VARIANTS) {
       // The image this CLI built for the run, under its own naming; what cleans up after a crashed test run knows it too.
       const image = `${project}${variant.major === 1 ? "_" : "-"}app`;
       expect(await dockerList(["images", "-q", "--filter", `reference=${image}`])).toHaveLength(1);
-      expect((await leftovers(project)).volumes).toHaveLength(1);
+      expect((await projectLeftovers(project)).volumes).toHaveLength(1);
       expect(String((await execa(join(REPO_ROOT, "scripts/ci/cleanup-docker.sh"), ["--dry-run"])).stdout)).toContain(`would remove image ${image}:latest\n`);
 
       const logger = new RecordingLogger();
       const result = await tearDownLeftovers(tempRoot, ENV, logger);
       expect(logger.entries.filter((entry) => entry.level === "warn")).toEqual([]);
       expect(result.removedProjects).toEqual([project]);
-      expect(await leftovers(project)).toEqual(NOTHING);
+      expect(await projectLeftovers(project)).toEqual(NOTHING_LEFT);
       await expect(readdir(tempRoot)).rejects.toThrow(/ENOENT/);
     });
 
@@ -227,7 +215,7 @@ for (const variant of COMPOSE_VARIANTS) {
         // The images are built before `up`, on their own (v1 with --force-rm): the build is what failed.
         expect(message).toMatch(/^compose build of mini failed \(exit code \d+\):\n/);
         expect(message).toContain("echo building-step; exit 7");
-        expect(await leftovers(runtime.project!)).toEqual(NOTHING);
+        expect(await projectLeftovers(runtime.project!)).toEqual(NOTHING_LEFT);
         expect(pendingCleanups()).toBe(0);
       });
 
@@ -263,7 +251,7 @@ for (const variant of COMPOSE_VARIANTS) {
         });
         expect(failure).toBeInstanceOf(EnvironmentError);
         expect((failure as Error).message).toMatch(/^compose: "billing" of .*docker-compose\.yml exited:\n {2}billing: exited with code 3\n(.*\n)*.*billing: no config/);
-        expect(await leftovers(runtime.project!)).toEqual(NOTHING);
+        expect(await projectLeftovers(runtime.project!)).toEqual(NOTHING_LEFT);
         expect(pendingCleanups()).toBe(0);
       });
     });

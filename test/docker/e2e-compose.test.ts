@@ -22,7 +22,7 @@ import type { Report } from "../../src/core/report-model.js";
 import { warmComposeBuildCache } from "../helpers/compose-build-cache.js";
 import { COMPOSE, replaceAfter } from "../helpers/compose-check-run.js";
 import { composeVersion, COMPOSE_VARIANTS, requireComposeVariant, type ComposeVariant } from "../helpers/compose-variants.js";
-import { announceStandins, dockerList, requireDockerInCI, waitUntil } from "../helpers/docker.js";
+import { announceStandins, dockerList, NOTHING_LEFT, projectLeftovers, requireDockerInCI, waitUntil } from "../helpers/docker.js";
 import { copyFixture, fixture, REPO_ROOT, type FixtureCopy } from "../helpers/fixtures.js";
 
 const CLI = join(REPO_ROOT, "bin", "civic-conformance.js");
@@ -49,18 +49,6 @@ function check(root: string, runtime: { compose: ComposeVariant } | "embedded"):
     forceKillAfterDelay: false,
   });
 }
-
-async function leftovers(project: string): Promise<Record<string, string[]>> {
-  const label = `label=com.docker.compose.project=${project}`;
-  return {
-    containers: await dockerList(["ps", "-a", "-q", "--filter", label]),
-    scratch: await dockerList(["ps", "-a", "-q", "--filter", `label=civic.conformance.run=${project}`]),
-    volumes: await dockerList(["volume", "ls", "-q", "--filter", label]),
-    networks: await dockerList(["network", "ls", "-q", "--filter", label]),
-    images: [...(await dockerList(["images", "-q", "--filter", `reference=${project}_*`])), ...(await dockerList(["images", "-q", "--filter", `reference=${project}-*`]))],
-  };
-}
-const NOTHING = { containers: [], scratch: [], volumes: [], networks: [], images: [] };
 
 const rulesOf = (report: Report, id: string) => [...new Set(report.checks.find((c) => c.id === id)!.findings.map((f) => f.rule))].sort();
 
@@ -137,7 +125,7 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
 
         it("leaves no container, volume, network or image of its project", async () => {
           expect(project).not.toBe("");
-          expect(await leftovers(project)).toEqual(NOTHING);
+          expect(await projectLeftovers(project)).toEqual(NOTHING_LEFT);
         });
       });
 
@@ -186,7 +174,7 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
 
         it("leaves nothing of its project, scratch server included", async () => {
           expect(project).not.toBe("");
-          expect(await leftovers(project)).toEqual(NOTHING);
+          expect(await projectLeftovers(project)).toEqual(NOTHING_LEFT);
         });
       });
 
@@ -201,7 +189,7 @@ describe.skipIf(!requireDockerInCI())("check --runtime compose end to end", { ti
         const result = await run;
         expect(result.exitCode).toBe(143);
         expect(stderr).toContain("SIGTERM received, cleaning up");
-        expect(await leftovers(project)).toEqual(NOTHING);
+        expect(await projectLeftovers(project)).toEqual(NOTHING_LEFT);
       }, 900_000);
     });
   }

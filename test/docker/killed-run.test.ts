@@ -15,22 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeRunResources } from "../../src/docker/run-resources.js";
 import { processesInside } from "../../src/sandbox/process-table.js";
 import { warmComposeBuildCache } from "../helpers/compose-build-cache.js";
-import { announceStandins, dockerList, requireDockerInCI } from "../helpers/docker.js";
+import { announceStandins, dockerList, NOTHING_LEFT, projectLeftovers, requireDockerInCI } from "../helpers/docker.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 
 const CLI = join(REPO_ROOT, "bin", "civic-conformance.js");
 const PRODUCT = join(fixture("property-tax"), "products", "property-tax");
 const PROJECT_LINE = /compose: booting project (civic-property-tax-[0-9a-f]{8})/;
-
-async function projectResources(project: string): Promise<Record<string, string[]>> {
-  const label = `label=com.docker.compose.project=${project}`;
-  return {
-    containers: await dockerList(["ps", "-a", "-q", "--filter", label]),
-    volumes: await dockerList(["volume", "ls", "-q", "--filter", label]),
-    networks: await dockerList(["network", "ls", "-q", "--filter", label]),
-    images: [...(await dockerList(["images", "-q", "--filter", `reference=${project}_*`])), ...(await dockerList(["images", "-q", "--filter", `reference=${project}-*`]))],
-  };
-}
 
 describe.skipIf(!requireDockerInCI())("the run after a compose run killed with SIGKILL", { timeout: 600_000 }, () => {
   let tempRoot: string;
@@ -62,7 +52,7 @@ describe.skipIf(!requireDockerInCI())("the run after a compose run killed with S
     }
     killed.kill("SIGKILL");
     await killed;
-    containersAtKill = (await projectResources(project)).containers ?? [];
+    containersAtKill = (await projectLeftovers(project)).containers ?? [];
 
     next = await execa(process.execPath, [CLI, "check", PRODUCT, "--only", "registry"], { cwd: REPO_ROOT, env, extendEnv: false, reject: false, timeout: 300_000 });
   }, 600_000);
@@ -83,7 +73,7 @@ describe.skipIf(!requireDockerInCI())("the run after a compose run killed with S
     expect(String(next.stderr)).toMatch(
       new RegExp(`reaped what an earlier run \\(pid ${killedPid}\\) left when it was killed: (ended \\d+ other process(es)? working there, )?removed compose project ${project} \\(containers, volumes, networks, images\\), removed ${tempRoot}/civic-conformance-run-`),
     );
-    expect(await projectResources(project)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    expect(await projectLeftovers(project)).toEqual(NOTHING_LEFT);
     expect(await processesInside(tempRoot)).toEqual([]);
     // Both runs' folders are gone: the killed one reaped, the next one removed at its end.
     expect(await readdir(tempRoot)).toEqual([]);

@@ -132,6 +132,25 @@ export async function dockerList(args: readonly string[]): Promise<string[]> {
     .filter((line) => line !== "");
 }
 
+/**
+ * What is left of a compose project, by its label: containers (the scratch servers the tool starts
+ * for it by their run label too), volumes, networks, and the images built for it under either
+ * naming (`<project>_<service>` of Compose v1, `<project>-<service>` of v2).
+ */
+export async function projectLeftovers(project: string): Promise<Record<string, string[]>> {
+  const label = `label=com.docker.compose.project=${project}`;
+  return {
+    containers: await dockerList(["ps", "-a", "-q", "--filter", label]),
+    scratch: await dockerList(["ps", "-a", "-q", "--filter", `label=civic.conformance.run=${project}`]),
+    volumes: await dockerList(["volume", "ls", "-q", "--filter", label]),
+    networks: await dockerList(["network", "ls", "-q", "--filter", label]),
+    images: [...(await dockerList(["images", "-q", "--filter", `reference=${project}_*`])), ...(await dockerList(["images", "-q", "--filter", `reference=${project}-*`]))],
+  };
+}
+
+/** `projectLeftovers` of a project nothing is left of. */
+export const NOTHING_LEFT = { containers: [], scratch: [], volumes: [], networks: [], images: [] };
+
 /** Labels of a local image; the image must exist (nothing is ever pulled). */
 export async function imageLabels(image: string): Promise<Record<string, string>> {
   const { stdout } = await docker(["image", "inspect", "--format", "{{json .Config.Labels}}", image]);
