@@ -56463,8 +56463,9 @@ async function resolveRuntimeChoice(choice, inputs) {
   return "embedded";
 }
 async function createRuntime(choice, inputs) {
-  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : void 0;
-  const resolvingCompose = choice === "compose" || choice === "auto" ? resolveComposeCommand(composeCommand, inputs.env) : void 0;
+  const mayCompose = choice === "compose" || choice === "auto";
+  const composeCommand = mayCompose ? requestedComposeCommand(inputs) : void 0;
+  const resolvingCompose = mayCompose ? resolveComposeCommand(composeCommand, inputs.env) : void 0;
   resolvingCompose?.catch(() => void 0);
   const name = await resolveRuntimeChoice(choice, inputs);
   if (choice === "auto" && name === "compose") return composeRuntime(inputs, composeCommand, resolvingCompose);

@@ -69,10 +69,11 @@ export async function resolveRuntimeChoice(
  */
 export async function createRuntime(choice: RuntimeChoice, inputs: RuntimeInputs): Promise<Runtime> {
   // Read before `auto` is decided, so a wrong value is reported even where no engine answers.
-  const composeCommand = choice === "compose" || choice === "auto" ? requestedComposeCommand(inputs) : undefined;
+  const mayCompose = choice === "compose" || choice === "auto";
+  const composeCommand = mayCompose ? requestedComposeCommand(inputs) : undefined;
   // The Compose CLI's version is asked beside the engine's `docker version` (each a few hundred
   // ms of a CLI's start): `up` needs both answers. Where no engine answers, it is left unread.
-  const resolvingCompose = choice === "compose" || choice === "auto" ? resolveComposeCommand(composeCommand, inputs.env) : undefined;
+  const resolvingCompose = mayCompose ? resolveComposeCommand(composeCommand, inputs.env) : undefined;
   resolvingCompose?.catch(() => undefined);
   const name = await resolveRuntimeChoice(choice, inputs);
   // `auto` has just found an engine: asking again would only cost a second `docker version`.
